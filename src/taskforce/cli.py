@@ -1,0 +1,107 @@
+"""The `taskforce` command: serve, demo, db, and one sub-command group per domain."""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+from taskforce.agencies import cli as agencies_cli
+from taskforce.cases import cli as cases_cli
+from taskforce.core.audit import cli as audit_cli
+from taskforce.core.auth import cli as auth_cli
+from taskforce.core.console import State, err, out, state
+from taskforce.core.settings import Settings, unknown_environment_variables
+
+app = typer.Typer(
+    help="taskforce: cross-border deconfliction hub for agencies fighting online child sexual "
+    "exploitation.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(agencies_cli.app, name="agency")
+app.add_typer(auth_cli.user_app, name="user")
+app.add_typer(auth_cli.token_app, name="token")
+app.add_typer(audit_cli.app, name="audit")
+app.add_typer(cases_cli.noise_app, name="noise")
+app.add_typer(cases_cli.outbox_app, name="outbox")
+
+
+@app.callback()
+def main_callback(ctx: typer.Context) -> None:
+    if ctx.obj is None:
+        for name in unknown_environment_variables():
+            err.print(f"warning: {name} matches no setting (see docs/settings.md)")
+        try:
+            ctx.obj = State(settings=Settings())
+        except ValueError as exc:
+            err.print(f"error: {exc}")
+            raise typer.Exit(2) from None
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Create or upgrade the database schema to the newest version."""
+    from taskforce import migrate
+
+    settings = state(ctx).settings
+    migrate.upgrade(settings, state(ctx).engine)
+    out.print(f"database at newest schema: {_safe_url(settings.effective_database_url)}")
+
+
+@db_app.command("check")
+def db_check(ctx: typer.Context) -> None:
+    """Fail if the models and the migrations disagree (run in CI)."""
+    from taskforce import migrate
+
+    migrate.check(state(ctx).settings)
+    out.print("models and migrations agree")
+
+
+def _safe_url(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on"),
+    port: int = typer.Option(8000, "--port", help="Port to listen on"),
+) -> None:
+    """Run the hub (API and pages), upgrading the database schema first."""
+    import uvicorn
+
+    from taskforce import migrate
+    from taskforce.app import create_app
+
+    st = state(ctx)
+    try:
+        st.settings.require_real_secret()
+    except ValueError as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(2) from None
+    migrate.upgrade(st.settings, st.engine)
+    database = _safe_url(st.settings.effective_database_url)
+    out.print(f"taskforce on http://{host}:{port}/  (database {database})")
+    uvicorn.run(create_app(st.settings, st.engine), host=host, port=port, log_level="info")
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on"),
+    port: int = typer.Option(8000, "--port", help="Port to listen on"),
+    no_serve: bool = typer.Option(False, "--no-serve", help="Build the demo data and exit"),
+) -> None:
+    """Build a fresh synthetic multinational scenario on SQLite and serve it."""
+    demo_module = importlib.import_module("taskforce.demo")
+    demo_module.run(state(ctx).settings, host=host, port=port, serve=not no_serve)
+
+
+def main() -> None:
+    app()

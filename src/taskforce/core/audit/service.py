@@ -1,0 +1,247 @@
+"""Audit: every read of case data, every search, change, disclosure and login.
+
+Entries form a hash chain: each stores the SHA-256 of its own canonical content and of the
+previous entry's hash, so altering or deleting any entry breaks every later link, and
+`verify()` names the first entry where the chain breaks. The operation classes follow the
+law-enforcement logging rules (LED art. 25, UK DPA 2018 s.62): collection, alteration,
+consultation, disclosure, erasure, plus authentication.
+
+Appending takes a lock (PostgreSQL advisory lock; SQLite transactions are already serialised)
+so two transactions never chain onto the same previous entry. To detect removal of the newest
+entries, publish `taskforce audit head` somewhere the hub's operators cannot rewrite.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import func, or_, select, text
+from sqlalchemy.orm import Session
+
+from taskforce.core.audit.models import AuditEntry
+from taskforce.core.caller import Caller, Permission, Role
+from taskforce.core.db import is_postgres, keep_on_rollback, utcnow
+
+GENESIS = "0" * 64
+_LOCK_KEY = 0x7A5C_F0CE  # pg_advisory_xact_lock key for the audit chain
+
+
+class Operation(StrEnum):
+    COLLECTION = "collection"
+    ALTERATION = "alteration"
+    CONSULTATION = "consultation"
+    DISCLOSURE = "disclosure"
+    ERASURE = "erasure"
+    AUTHENTICATION = "authentication"
+
+
+def _canonical(entry: AuditEntry) -> bytes:
+    body = {
+        "id": str(entry.id),
+        "at": entry.at.isoformat(timespec="microseconds"),
+        "actor_user_id": str(entry.actor_user_id) if entry.actor_user_id else None,
+        "actor_agency_id": str(entry.actor_agency_id) if entry.actor_agency_id else None,
+        "actor_label": entry.actor_label,
+        "role": entry.role,
+        "channel": entry.channel,
+        "token_id": str(entry.token_id) if entry.token_id else None,
+        "ip": entry.ip,
+        "action": entry.action,
+        "operation": entry.operation,
+        "subject_type": entry.subject_type,
+        "subject_id": str(entry.subject_id) if entry.subject_id else None,
+        "subject_agency_id": str(entry.subject_agency_id) if entry.subject_agency_id else None,
+        "justification": entry.justification,
+        "recipients": list(entry.recipients or []),
+        "outcome": entry.outcome,
+        "detail": entry.detail or {},
+        "prev_hash": entry.prev_hash,
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def _hash(entry: AuditEntry) -> str:
+    return hashlib.sha256(_canonical(entry)).hexdigest()
+
+
+def record(
+    session: Session,
+    caller: Caller,
+    *,
+    action: str,
+    operation: Operation,
+    subject_type: str | None = None,
+    subject_id: uuid.UUID | None = None,
+    subject_agency_id: uuid.UUID | None = None,
+    justification: str | None = None,
+    recipients: Iterable[str] = (),
+    outcome: str = "ok",
+    detail: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Append one entry to the chain (flushed, committed with the caller's transaction).
+
+    Entries whose outcome is not "ok" (refusals) are also kept if the transaction rolls back.
+    """
+    if outcome != "ok":
+        args: dict[str, Any] = {
+            "action": action,
+            "operation": operation,
+            "subject_type": subject_type,
+            "subject_id": subject_id,
+            "subject_agency_id": subject_agency_id,
+            "justification": justification,
+            "recipients": list(recipients),
+            "outcome": outcome,
+            "detail": detail,
+        }
+        keep_on_rollback(session, lambda s: _append(s, caller, **args))  # type: ignore[arg-type]
+    return _append(
+        session,
+        caller,
+        action=action,
+        operation=operation,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        subject_agency_id=subject_agency_id,
+        justification=justification,
+        recipients=recipients,
+        outcome=outcome,
+        detail=detail,
+    )
+
+
+def _append(
+    session: Session,
+    caller: Caller,
+    *,
+    action: str,
+    operation: Operation,
+    subject_type: str | None,
+    subject_id: uuid.UUID | None,
+    subject_agency_id: uuid.UUID | None,
+    justification: str | None,
+    recipients: Iterable[str],
+    outcome: str,
+    detail: dict[str, Any] | None,
+) -> AuditEntry:
+    if is_postgres(session):
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+    prev = session.scalar(select(AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1))
+    entry = AuditEntry(
+        id=uuid.uuid4(),
+        at=utcnow(),
+        actor_user_id=caller.user_id,
+        actor_agency_id=caller.agency_id,
+        actor_label=caller.label,
+        role=caller.role.value,
+        channel=caller.channel,
+        token_id=caller.token_id,
+        ip=caller.ip,
+        action=action,
+        operation=operation.value,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        subject_agency_id=subject_agency_id,
+        justification=justification,
+        recipients=sorted(set(recipients)),
+        outcome=outcome,
+        detail=detail or {},
+        prev_hash=prev or GENESIS,
+    )
+    entry.entry_hash = _hash(entry)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    checked: int
+    head: str
+    first_bad_seq: int | None = None
+    reason: str | None = None
+
+
+def verify(session: Session, *, batch: int = 5000) -> VerifyResult:
+    """Walk the whole chain in order; stop at the first entry that does not fit."""
+    prev = GENESIS
+    checked = 0
+    last_seq = 0
+    while True:
+        rows: Sequence[AuditEntry] = session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.seq > last_seq)
+            .order_by(AuditEntry.seq)
+            .limit(batch)
+        ).all()
+        if not rows:
+            return VerifyResult(ok=True, checked=checked, head=prev)
+        for entry in rows:
+            if entry.prev_hash != prev:
+                return VerifyResult(
+                    ok=False,
+                    checked=checked,
+                    head=prev,
+                    first_bad_seq=entry.seq,
+                    reason="previous entry was altered or removed (chain link does not match)",
+                )
+            if _hash(entry) != entry.entry_hash:
+                return VerifyResult(
+                    ok=False,
+                    checked=checked,
+                    head=prev,
+                    first_bad_seq=entry.seq,
+                    reason="entry content was altered (its hash does not match)",
+                )
+            prev = entry.entry_hash
+            checked += 1
+            last_seq = entry.seq
+        session.expunge_all()
+
+
+def head(session: Session) -> tuple[int, str]:
+    row = session.execute(
+        select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
+    return (row[0], row[1]) if row else (0, GENESIS)
+
+
+def list_entries(
+    session: Session,
+    caller: Caller,
+    *,
+    agency_id: uuid.UUID | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    limit: int = 200,
+) -> list[AuditEntry]:
+    """Entries an admin may read: network admins all; agency admins those their agency's people
+    made and those about their agency's records (so they see who consulted what of theirs)."""
+    caller.require(Permission.READ_AUDIT)
+    stmt = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(min(limit, 1000))
+    if caller.role != Role.NETWORK_ADMIN:
+        stmt = stmt.where(
+            or_(
+                AuditEntry.actor_agency_id == caller.agency_id,
+                AuditEntry.subject_agency_id == caller.agency_id,
+            )
+        )
+    elif agency_id is not None:
+        stmt = stmt.where(AuditEntry.actor_agency_id == agency_id)
+    if action:
+        stmt = stmt.where(AuditEntry.action.startswith(action))
+    if since:
+        stmt = stmt.where(AuditEntry.at >= since)
+    return list(session.scalars(stmt))
+
+
+def count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(AuditEntry)) or 0

@@ -1,0 +1,386 @@
+"""Authentication: passwords (argon2), API tokens (shown once, stored as SHA-256), web sessions
+and login rate limiting; and turning credentials into a `Caller`.
+
+API tokens are 256-bit random secrets, so a fast hash is enough to store them safely (there is
+nothing to brute-force); passwords are low-entropy and get argon2. Failed logins are counted per
+account and per address over a window; past the limit even the right password is refused until
+the window has passed, so a guesser learns nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Table, func, select
+from sqlalchemy.orm import Session
+
+from taskforce.core.audit import service as audit
+from taskforce.core.audit.service import Operation
+from taskforce.core.auth.models import ApiToken, LoginAttempt, User, WebSession
+from taskforce.core.caller import Caller, Permission, Role
+from taskforce.core.db import Base, keep_on_rollback, utcnow
+from taskforce.core.errors import AuthFailed, Conflict, Invalid, NotFound, RateLimited
+from taskforce.core.settings import Settings
+
+_hasher = PasswordHasher()
+TOKEN_PREFIX = "tf_"  # noqa: S105 - a marker, not a secret
+MIN_PASSWORD_LENGTH = 12
+
+
+def _agency_table() -> Table:
+    # Read by table name: core must not import the agencies domain (import rules).
+    return Base.metadata.tables["agency"]
+
+
+def agency_row(
+    session: Session, *, code: str | None = None, agency_id: uuid.UUID | None = None
+) -> Any:
+    table = _agency_table()
+    stmt = select(table.c.id, table.c.code, table.c.country)
+    if code is not None:
+        stmt = stmt.where(table.c.code == code.strip().upper())
+    else:
+        stmt = stmt.where(table.c.id == agency_id)
+    return session.execute(stmt).first()
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid("password", f"at least {MIN_PASSWORD_LENGTH} characters")
+    return _hasher.hash(password)
+
+
+def _normalise_email(email: str) -> str:
+    email = email.strip().lower()
+    if "@" not in email or email.startswith("@") or email.endswith("@") or " " in email:
+        raise Invalid("email", "must be an e-mail address like name@example.com")
+    return email
+
+
+def create_user(
+    session: Session,
+    caller: Caller,
+    *,
+    email: str,
+    agency_code: str,
+    role: Role,
+    password: str | None = None,
+    display_name: str | None = None,
+) -> User:
+    caller.require(Permission.MANAGE_USERS)
+    email = _normalise_email(email)
+    agency = agency_row(session, code=agency_code)
+    if agency is None:
+        raise Invalid("agency", f"no member agency with code {agency_code.strip().upper()}")
+    if caller.role != Role.NETWORK_ADMIN:
+        if agency.id != caller.agency_id:
+            raise Invalid("agency", "agency admins add users to their own agency only")
+        if role == Role.NETWORK_ADMIN:
+            raise Invalid("role", "only a network admin can make a network admin")
+    if session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Conflict(f"a user with e-mail {email} already exists")
+    user = User(
+        email=email,
+        display_name=(display_name or email.split("@")[0]).strip()[:200],
+        agency_id=agency.id,
+        role=role.value,
+        password_hash=hash_password(password) if password else None,
+    )
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        caller,
+        action="user.create",
+        operation=Operation.COLLECTION,
+        subject_type="user",
+        subject_id=user.id,
+        subject_agency_id=agency.id,
+        detail={"email": email, "role": role.value},
+    )
+    return user
+
+
+def set_password(session: Session, caller: Caller, *, user: User, password: str) -> None:
+    user.password_hash = hash_password(password)
+    session.flush()
+    audit.record(
+        session,
+        caller,
+        action="user.password",
+        operation=Operation.ALTERATION,
+        subject_type="user",
+        subject_id=user.id,
+        subject_agency_id=user.agency_id,
+    )
+
+
+def find_user(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def caller_for(session: Session, user: User, *, channel: str, **extra: Any) -> Caller:
+    agency = agency_row(session, agency_id=user.agency_id)
+    return Caller(
+        role=Role(user.role),
+        channel=channel,
+        user_id=user.id,
+        agency_id=user.agency_id,
+        agency_code=agency.code if agency else None,
+        country=agency.country if agency else None,
+        email=user.email,
+        **extra,
+    )
+
+
+# --- passwords and rate limiting ----------------------------------------------------------
+
+
+def _recent_failures(session: Session, settings: Settings, *, email: str, ip: str | None) -> int:
+    since = utcnow() - timedelta(minutes=settings.login_window_minutes)
+    by_email = session.scalar(
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(LoginAttempt.email == email, LoginAttempt.at >= since, ~LoginAttempt.succeeded)
+    )
+    by_ip = 0
+    if ip:
+        by_ip = (
+            session.scalar(
+                select(func.count())
+                .select_from(LoginAttempt)
+                .where(LoginAttempt.ip == ip, LoginAttempt.at >= since, ~LoginAttempt.succeeded)
+            )
+            or 0
+        )
+    return max(by_email or 0, by_ip)
+
+
+def login_with_password(
+    session: Session, settings: Settings, *, email: str, password: str, ip: str | None
+) -> User:
+    """Check a password login. Every attempt is recorded and audited, failures too (they are
+    kept when the unit of work rolls back), so the limit cannot be dodged."""
+    email = email.strip().lower()[:320]
+    failures = _recent_failures(session, settings, email=email, ip=ip)
+    anonymous = Caller(role=Role.READ_ONLY, channel="web", email=email, ip=ip)
+    if failures >= settings.login_max_failures:
+        _keep_failed_attempt(session, email=email, ip=ip, failures=failures)
+        audit.record(
+            session,
+            anonymous,
+            action="auth.login",
+            operation=Operation.AUTHENTICATION,
+            outcome="rate_limited",
+        )
+        raise RateLimited(
+            f"too many failed logins; try again in {settings.login_window_minutes} minutes"
+        )
+    user = find_user(session, email)
+    ok = False
+    if user is not None and user.is_active and user.password_hash:
+        try:
+            ok = _hasher.verify(user.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            ok = False
+    else:
+        # Spend the same time as a real check so timing does not reveal which e-mails exist.
+        with contextlib.suppress(VerificationError, InvalidHashError):
+            _hasher.verify(_DUMMY_HASH, password)
+    if not ok or user is None:
+        _keep_failed_attempt(session, email=email, ip=ip, failures=failures)
+        audit.record(
+            session,
+            anonymous,
+            action="auth.login",
+            operation=Operation.AUTHENTICATION,
+            outcome="denied",
+        )
+        raise AuthFailed("wrong e-mail or password")
+    session.add(LoginAttempt(email=email, ip=ip, succeeded=True, failures_before=failures))
+    user.last_login_at = utcnow()
+    if _hasher.check_needs_rehash(user.password_hash or ""):
+        user.password_hash = _hasher.hash(password)
+    audit.record(
+        session,
+        caller_for(session, user, channel="web", ip=ip),
+        action="auth.login",
+        operation=Operation.AUTHENTICATION,
+        subject_type="user",
+        subject_id=user.id,
+        subject_agency_id=user.agency_id,
+    )
+    session.flush()
+    return user
+
+
+def _keep_failed_attempt(session: Session, *, email: str, ip: str | None, failures: int) -> None:
+    def write(s: Session) -> None:
+        s.add(LoginAttempt(email=email, ip=ip, succeeded=False, failures_before=failures))
+        s.flush()
+
+    write(session)
+    keep_on_rollback(session, write)
+
+
+_DUMMY_HASH = _hasher.hash("not-a-real-password-but-same-cost")
+
+
+# --- API tokens -----------------------------------------------------------------------------
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    record: ApiToken
+    secret: str
+
+
+def create_token(
+    session: Session,
+    caller: Caller,
+    settings: Settings,
+    *,
+    user: User,
+    name: str = "api",
+    days: int | None = None,
+) -> IssuedToken:
+    if caller.user_id != user.id:
+        caller.require(Permission.MANAGE_USERS)
+        if caller.role != Role.NETWORK_ADMIN and caller.agency_id != user.agency_id:
+            raise NotFound("user")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    record = ApiToken(
+        user_id=user.id,
+        name=name.strip()[:100] or "api",
+        prefix=secret[:10],
+        token_hash=_token_digest(secret),
+        expires_at=utcnow() + timedelta(days=days or settings.token_days),
+    )
+    session.add(record)
+    session.flush()
+    audit.record(
+        session,
+        caller,
+        action="token.create",
+        operation=Operation.COLLECTION,
+        subject_type="api_token",
+        subject_id=record.id,
+        subject_agency_id=user.agency_id,
+        detail={"user": user.email, "name": record.name},
+    )
+    return IssuedToken(record=record, secret=secret)
+
+
+def revoke_token(session: Session, caller: Caller, *, token_id: uuid.UUID) -> ApiToken:
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound("token")
+    owner = session.get(User, token.user_id)
+    assert owner is not None
+    may_manage = caller.can(Permission.MANAGE_USERS) and (
+        caller.role == Role.NETWORK_ADMIN or caller.agency_id == owner.agency_id
+    )
+    if caller.user_id != owner.id and not may_manage:
+        raise NotFound("token")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        audit.record(
+            session,
+            caller,
+            action="token.revoke",
+            operation=Operation.ALTERATION,
+            subject_type="api_token",
+            subject_id=token.id,
+            subject_agency_id=owner.agency_id,
+        )
+    session.flush()
+    return token
+
+
+def list_tokens(session: Session, caller: Caller) -> list[ApiToken]:
+    return list(
+        session.scalars(
+            select(ApiToken).where(ApiToken.user_id == caller.user_id).order_by(ApiToken.created_at)
+        )
+    )
+
+
+def caller_from_token(session: Session, token: str, *, ip: str | None) -> Caller:
+    """Resolve a bearer token; unknown, expired, revoked or inactive all answer 401 alike."""
+    record = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_digest(token)))
+    now = utcnow()
+    if record is None or record.revoked_at is not None or record.expires_at <= now:
+        raise AuthFailed("invalid, expired or revoked token")
+    user = session.get(User, record.user_id)
+    if user is None or not user.is_active:
+        raise AuthFailed("invalid, expired or revoked token")
+    if record.last_used_at is None or now - record.last_used_at > timedelta(minutes=1):
+        record.last_used_at = now
+    return caller_for(session, user, channel="api", token_id=record.id, ip=ip)
+
+
+# --- web sessions ---------------------------------------------------------------------------
+
+
+def open_web_session(session: Session, settings: Settings, *, user: User) -> WebSession:
+    web_session = WebSession(
+        user_id=user.id,
+        csrf_token=secrets.token_urlsafe(32),
+        expires_at=utcnow() + timedelta(hours=settings.session_hours),
+    )
+    session.add(web_session)
+    session.flush()
+    return web_session
+
+
+def resolve_web_session(
+    session: Session, session_id: uuid.UUID, *, ip: str | None
+) -> tuple[WebSession, Caller] | None:
+    web_session = session.get(WebSession, session_id)
+    if web_session is None or web_session.revoked_at is not None:
+        return None
+    if web_session.expires_at <= utcnow():
+        return None
+    user = session.get(User, web_session.user_id)
+    if user is None or not user.is_active:
+        return None
+    return web_session, caller_for(session, user, channel="web", ip=ip)
+
+
+def close_web_session(session: Session, session_id: uuid.UUID) -> None:
+    web_session = session.get(WebSession, session_id)
+    if web_session is not None and web_session.revoked_at is None:
+        web_session.revoked_at = utcnow()
+        session.flush()
+
+
+def list_users(
+    session: Session, caller: Caller, *, agency_id: uuid.UUID | None = None
+) -> list[User]:
+    caller.require(Permission.MANAGE_USERS)
+    stmt = select(User).order_by(User.email)
+    if caller.role != Role.NETWORK_ADMIN:
+        stmt = stmt.where(User.agency_id == caller.agency_id)
+    elif agency_id is not None:
+        stmt = stmt.where(User.agency_id == agency_id)
+    return list(session.scalars(stmt))
+
+
+def user_by_id(session: Session, user_id: uuid.UUID) -> User | None:
+    return session.get(User, user_id)
+
+
+def expiry(days: int) -> datetime:
+    return utcnow() + timedelta(days=days)

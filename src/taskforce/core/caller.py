@@ -1,0 +1,98 @@
+"""Who is asking: the user, their agency and role, and through which channel.
+
+Every service function takes a `Caller` first. Permissions are decided from the role here, once;
+what records a caller may *see* is decided by `core.sharing` from the caller's agency.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+
+from taskforce.core.errors import Forbidden
+
+
+class Role(StrEnum):
+    NETWORK_ADMIN = "network_admin"
+    AGENCY_ADMIN = "agency_admin"
+    INVESTIGATOR = "investigator"
+    ANALYST = "analyst"
+    READ_ONLY = "read_only"
+
+
+class Permission(StrEnum):
+    MANAGE_AGENCIES = "manage_agencies"  # register agencies, partnerships, noise list
+    MANAGE_USERS = "manage_users"  # users and tokens of one's agency (network admin: any)
+    OPEN_CASE = "open_case"  # open, edit, close and reopen cases
+    ADD_SELECTOR = "add_selector"
+    ASSESS_HIT = "assess_hit"
+    SEARCH = "search"
+    READ = "read"
+    READ_AUDIT = "read_audit"
+
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.NETWORK_ADMIN: frozenset(
+        {
+            Permission.MANAGE_AGENCIES,
+            Permission.MANAGE_USERS,
+            Permission.READ,
+            Permission.READ_AUDIT,
+        }
+    ),
+    Role.AGENCY_ADMIN: frozenset(
+        {
+            Permission.MANAGE_USERS,
+            Permission.OPEN_CASE,
+            Permission.ADD_SELECTOR,
+            Permission.ASSESS_HIT,
+            Permission.SEARCH,
+            Permission.READ,
+            Permission.READ_AUDIT,
+        }
+    ),
+    Role.INVESTIGATOR: frozenset(
+        {
+            Permission.OPEN_CASE,
+            Permission.ADD_SELECTOR,
+            Permission.ASSESS_HIT,
+            Permission.SEARCH,
+            Permission.READ,
+        }
+    ),
+    Role.ANALYST: frozenset(
+        {Permission.ADD_SELECTOR, Permission.ASSESS_HIT, Permission.SEARCH, Permission.READ}
+    ),
+    Role.READ_ONLY: frozenset({Permission.SEARCH, Permission.READ}),
+}
+
+
+@dataclass(frozen=True)
+class Caller:
+    role: Role
+    channel: str  # "api" | "web" | "cli" | "job"
+    user_id: uuid.UUID | None = None
+    agency_id: uuid.UUID | None = None
+    agency_code: str | None = None
+    country: str | None = None
+    email: str | None = None
+    token_id: uuid.UUID | None = None
+    ip: str | None = None
+
+    @property
+    def label(self) -> str:
+        who = self.email or "system"
+        return f"{who} ({self.agency_code})" if self.agency_code else who
+
+    def can(self, permission: Permission) -> bool:
+        return permission in ROLE_PERMISSIONS[self.role]
+
+    def require(self, permission: Permission) -> None:
+        if not self.can(permission):
+            raise Forbidden(f"role {self.role.value} may not {permission.value.replace('_', ' ')}")
+
+
+def system_caller(channel: str = "cli") -> Caller:
+    """The operator at the console: manages the network but sees no agency's case data."""
+    return Caller(role=Role.NETWORK_ADMIN, channel=channel)

@@ -1,0 +1,162 @@
+"""Database engine, sessions and the column types every table uses.
+
+SQLite (WAL) is the embedded default, PostgreSQL the production database. On SQLite every
+transaction starts with `BEGIN IMMEDIATE`: nearly every request writes (reads are audited), and
+a deferred transaction that reads and then writes would fail with "database is locked" instead
+of waiting its turn. This also makes savepoints work (SQLAlchemy's documented pysqlite fix).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    DateTime,
+    Dialect,
+    Engine,
+    MetaData,
+    TypeDecorator,
+    create_engine,
+    event,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from taskforce.core.settings import Settings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on both databases (SQLite drops the zone otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UUIDPk:
+    """UUID primary keys: records keep their identity when nodes federate."""
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+
+
+class Timestamps:
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class Origin:
+    """Where a record was created, so a hub can later tell nodes' records apart."""
+
+    origin_node: Mapped[str] = mapped_column(default="local")
+
+
+def make_engine(settings: Settings, url: str | None = None) -> Engine:
+    url = url or settings.effective_database_url
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            from pathlib import Path
+
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+_KEEP = "taskforce.keep_on_rollback"
+
+
+def keep_on_rollback(session: Session, write: Callable[[Session], None]) -> None:
+    """Register a write that must survive if the transaction is rolled back.
+
+    A refused read or a failed login is itself evidence (probing, password guessing): its audit
+    entry and login attempt are replayed in a fresh transaction by `unit_of_work`.
+    """
+    session.info.setdefault(_KEEP, []).append(write)
+
+
+def _replay_kept(session: Session) -> None:
+    kept: list[Callable[[Session], None]] = session.info.pop(_KEEP, [])
+    if not kept:
+        return
+    for write in kept:
+        write(session)
+    session.commit()
+    session.info.pop(_KEEP, None)
+
+
+@contextmanager
+def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One transaction: committed when the block ends, rolled back on any exception (after
+    which the writes registered with `keep_on_rollback` are committed on their own)."""
+    session = factory()
+    try:
+        yield session
+        session.info.pop(_KEEP, None)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        try:
+            _replay_kept(session)
+        except Exception:
+            session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"

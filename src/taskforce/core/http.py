@@ -1,0 +1,98 @@
+"""What every API route needs: the request's unit of work, its settings and its caller; and the
+one JSON shape every error is answered with:
+
+    {"error": "invalid", "message": "value: must be ...", "field": "value", "rule": "must be ..."}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from taskforce.core.auth import service as auth_service
+from taskforce.core.caller import Caller
+from taskforce.core.db import unit_of_work
+from taskforce.core.errors import AuthFailed, TaskforceError
+from taskforce.core.settings import Settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One transaction per request: committed when the route returns, rolled back on error."""
+    with unit_of_work(request.app.state.sessionmaker) as session:
+        yield session
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def get_api_caller(request: Request, session: SessionDep) -> Caller:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthFailed("send an API token as 'Authorization: Bearer <token>'")
+    return auth_service.caller_from_token(session, token.strip(), ip=client_ip(request))
+
+
+CallerDep = Annotated[Caller, Depends(get_api_caller)]
+
+
+def error_body(error: TaskforceError) -> dict[str, Any]:
+    return error.as_dict()
+
+
+def _validation_message(exc: RequestValidationError) -> tuple[str, str, str]:
+    errors = exc.errors()
+    if not errors:
+        return "body", "is malformed", "body: is malformed"
+    first = errors[0]
+    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+    field = ".".join(loc) or str(first.get("loc", ("body",))[0])
+    if first.get("type") == "json_invalid":
+        return "body", "must be valid JSON", "body: must be valid JSON"
+    rule = str(first.get("msg", "is invalid"))
+    if first.get("type") == "extra_forbidden":
+        rule = "is not a known field"
+    if first.get("type") == "missing":
+        rule = "is required"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return field, rule, f"{field}: {rule}{more}"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(TaskforceError)
+    async def _taskforce_error(request: Request, exc: TaskforceError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthFailed) else None
+        return JSONResponse(error_body(exc), status_code=exc.http_status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        field, rule, message = _validation_message(exc)
+        return JSONResponse(
+            {"error": "invalid", "message": message, "field": field, "rule": rule},
+            status_code=422,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(
+            exc.status_code, "error"
+        )
+        return JSONResponse(
+            {"error": code, "message": str(exc.detail)}, status_code=exc.status_code
+        )

@@ -1,0 +1,107 @@
+"""Settings: the only place that reads the environment.
+
+Every field has a default that makes `taskforce demo` work on a laptop; production overrides
+them with `TASKFORCE_*` variables. Nothing reads settings at import time: the app, the CLI and
+the engine are built from a `Settings` object passed in, so tests construct what they need.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRET = "insecure-demo-secret-change-me"  # noqa: S105 - refused outside demo/tests
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TASKFORCE_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(
+        default_factory=lambda: Path(platformdirs.user_data_dir("taskforce")),
+        description="Folder for the embedded SQLite database and other local state.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the database; default: SQLite file `taskforce.db` in "
+        "the data folder. Production: postgresql+psycopg://user@host/db.",
+    )
+    secret_key: str = Field(
+        default=PLACEHOLDER_SECRET,
+        description="Key that signs web session cookies. Must be set outside demo and tests.",
+    )
+    allow_insecure_defaults: bool = Field(
+        default=False,
+        description="Accept the placeholder secret key (demo and tests only).",
+    )
+    pdq_match_threshold: int = Field(
+        default=31,
+        ge=0,
+        le=128,
+        description="Largest Hamming distance at which two PDQ selectors make a hit.",
+    )
+    common_value_case_limit: int = Field(
+        default=25,
+        ge=2,
+        description="A selector value held by more than this many cases is marked common "
+        "and stops making hits and notifications.",
+    )
+    ip_hit_window_hours: int = Field(
+        default=168,
+        ge=0,
+        description="Two IP selectors whose observation times are both known and further apart "
+        "than this make no hit (dynamic addresses change hands).",
+    )
+    login_max_failures: int = Field(
+        default=5, ge=1, description="Failed logins per account or address before a pause."
+    )
+    login_window_minutes: int = Field(
+        default=15, ge=1, description="Window in which failed logins are counted."
+    )
+    session_hours: int = Field(default=12, ge=1, description="Lifetime of a web session.")
+    secure_cookies: bool = Field(
+        default=False, description="Mark session cookies Secure (set behind HTTPS)."
+    )
+    token_days: int = Field(default=365, ge=1, description="Default lifetime of an API token.")
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Base URL used in links of outgoing e-mail notifications.",
+    )
+    smtp_host: str | None = Field(default=None, description="SMTP server for the outbox.")
+    smtp_port: int = Field(default=25, description="SMTP port.")
+    mail_from: str = Field(
+        default="taskforce@hub.example.com", description="Sender of outgoing notifications."
+    )
+    max_body_bytes: int = Field(
+        default=5_000_000, description="Largest request body the API accepts."
+    )
+
+    def require_real_secret(self) -> None:
+        """`serve` refuses to sign sessions with the placeholder key outside a demo."""
+        if self.secret_key == PLACEHOLDER_SECRET and not self.allow_insecure_defaults:
+            raise ValueError(
+                "TASKFORCE_SECRET_KEY is the placeholder; set a real secret "
+                "(or TASKFORCE_ALLOW_INSECURE_DEFAULTS=1 for a local trial)"
+            )
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'taskforce.db'}"
+
+
+def unknown_environment_variables() -> list[str]:
+    """`TASKFORCE_*` variables that match no setting: a typo must not pass silently."""
+    known = {f"TASKFORCE_{name.upper()}" for name in Settings.model_fields}
+    known |= {"TASKFORCE_TEST_DATABASE_URL", "TASKFORCE_REQUIRE_POSTGRES", "TASKFORCE_CHROMIUM"}
+    return sorted(k for k in os.environ if k.startswith("TASKFORCE_") and k not in known)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,10 @@
+"""Every table of every domain, so the mapper registry is complete and Alembic sees them all."""
+
+from taskforce.agencies import models as agencies_models
+from taskforce.cases import models as cases_models
+from taskforce.core import sharing
+from taskforce.core.audit import models as audit_models
+from taskforce.core.auth import models as auth_models
+from taskforce.core.db import Base
+
+__all__ = ["Base", "agencies_models", "audit_models", "auth_models", "cases_models", "sharing"]

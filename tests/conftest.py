@@ -1,0 +1,132 @@
+"""Fixtures: a real database per backend (SQLite always, PostgreSQL when reachable — required in
+CI), a transaction per test that is rolled back, an API client, and people of three agencies.
+
+Each xdist worker gets its own SQLite file and its own PostgreSQL database; the schema is built
+by the Alembic migrations, so they are tested on both databases too.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from taskforce import migrate
+from taskforce.app import create_app
+from taskforce.core.db import make_engine
+from taskforce.core.settings import Settings
+
+PG_ADMIN_URL = os.environ.get(
+    "TASKFORCE_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REQUIRE_POSTGRES = os.environ.get("TASKFORCE_REQUIRE_POSTGRES", "") == "1"
+
+pytest_plugins = ["builders"]
+
+
+def _postgres_reachable() -> bool:
+    try:
+        engine = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def worker(request: pytest.FixtureRequest) -> str:
+    return str(getattr(request.config, "workerinput", {}).get("workerid", "main"))
+
+
+def make_settings(data_dir: Path, url: str) -> Settings:
+    return Settings(
+        data_dir=data_dir,
+        database_url=url,
+        allow_insecure_defaults=True,
+        public_url="http://hub.example.org",
+    )
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def engine(backend: str, worker: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    data_dir = tmp_path_factory.mktemp(f"data-{backend}")
+    if backend == "sqlite":
+        url = f"sqlite:///{data_dir / 'test.db'}"
+    else:
+        if not _postgres_reachable():
+            if REQUIRE_POSTGRES:
+                pytest.fail("PostgreSQL unreachable but TASKFORCE_REQUIRE_POSTGRES=1")
+            pytest.skip("PostgreSQL unreachable")
+        name = f"taskforce_test_{worker}_{uuid.uuid4().hex[:6]}"
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    settings = make_settings(data_dir, url)
+    eng = make_engine(settings)
+    migrate.upgrade(settings, eng)
+    eng.info_settings = settings  # type: ignore[attr-defined]
+    yield eng
+    eng.dispose()
+    if backend == "postgresql":
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def settings(engine: Engine) -> Settings:
+    s: Settings = engine.info_settings  # type: ignore[attr-defined]
+    return s
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[object]:
+    conn = engine.connect()
+    trans = conn.begin()
+    yield conn
+    if trans.is_active:
+        trans.rollback()
+    conn.close()
+
+
+@pytest.fixture
+def session_factory(connection: object) -> sessionmaker[Session]:
+    return sessionmaker(
+        bind=connection,  # type: ignore[arg-type]
+        join_transaction_mode="create_savepoint",
+        expire_on_commit=False,
+    )
+
+
+@pytest.fixture
+def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    s = session_factory()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def app(settings: Settings, engine: Engine, session_factory: sessionmaker[Session]) -> object:
+    application = create_app(settings, engine)
+    application.state.sessionmaker = session_factory
+    return application
+
+
+@pytest.fixture
+def client(app: object) -> Iterator[TestClient]:
+    with TestClient(app, base_url="http://testserver") as c:  # type: ignore[arg-type]
+        yield c

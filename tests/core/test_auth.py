@@ -1,0 +1,49 @@
+"""Password logins: argon2, and a rate limit that failed attempts cannot dodge by rollback."""
+
+from __future__ import annotations
+
+import pytest
+from builders import PASSWORD, Network
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from taskforce.core.auth import service as auth
+from taskforce.core.auth.models import LoginAttempt
+from taskforce.core.db import unit_of_work
+from taskforce.core.errors import AuthFailed, Invalid, RateLimited
+from taskforce.core.settings import Settings
+
+
+def test_password_is_stored_with_argon2(network: Network) -> None:
+    assert (network.gb.user.password_hash or "").startswith("$argon2id$")
+
+
+def test_short_password_is_refused() -> None:
+    with pytest.raises(Invalid) as exc:
+        auth.hash_password("short")
+    assert exc.value.field == "password"
+
+
+def test_failed_logins_survive_rollback_and_trigger_the_limit(
+    session: Session, session_factory: sessionmaker[Session], settings: Settings, network: Network
+) -> None:
+    session.commit()
+    email = network.gb.user.email
+    for _ in range(settings.login_max_failures):
+        with pytest.raises(AuthFailed), unit_of_work(session_factory) as s:
+            auth.login_with_password(
+                s, settings, email=email, password="wrong-password", ip="203.0.113.5"
+            )
+    failures = session.scalar(
+        select(func.count()).select_from(LoginAttempt).where(~LoginAttempt.succeeded)
+    )
+    assert failures == settings.login_max_failures
+    with pytest.raises(RateLimited), unit_of_work(session_factory) as s:
+        auth.login_with_password(s, settings, email=email, password=PASSWORD, ip="203.0.113.5")
+
+
+def test_right_password_logs_in(session: Session, settings: Settings, network: Network) -> None:
+    user = auth.login_with_password(
+        session, settings, email=network.gb.user.email.upper(), password=PASSWORD, ip=None
+    )
+    assert user.id == network.gb.user.id and user.last_login_at is not None

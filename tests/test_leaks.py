@@ -1,0 +1,129 @@
+"""Walk every API route as a user of an unrelated agency and prove nothing of a RED or AMBER
+record leaks (MISP's CVE-2020-14969 was one forgotten route)."""
+
+from __future__ import annotations
+
+import re
+
+from builders import Network, add_selector, make_case, token_for
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from taskforce.cases import service as case_service
+from taskforce.cases.models import Notification
+from taskforce.core.auth.models import ApiToken
+from taskforce.core.caller import system_caller
+from taskforce.core.settings import Settings
+from taskforce.core.sharing import SharingLevel
+
+BODIES: dict[str, object] = {
+    "/api/v1/cases": {"title": "Probe case", "sharing": "green"},
+    "/api/v1/cases/{case_id}": {"title": "Hijacked title"},
+    "/api/v1/cases/{case_id}/selectors": {"type": "email", "value": "probe@example.com"},
+    "/api/v1/hits/{hit_id}/acknowledge": {"assessment": "coincidental"},
+    "/api/v1/users": {"email": "probe@example.com", "agency": "GB-NCA", "role": "investigator"},
+    "/api/v1/tokens": {"name": "probe"},
+    "/api/v1/agencies": {
+        "code": "XX-PROBE",
+        "name": "Probe",
+        "country": "GB",
+        "timezone": "Europe/London",
+        "contact_desk": "Desk",
+        "contact_phone": "+442079460999",
+        "contact_email": "d@example.com",
+    },
+    "/api/v1/agencies/{code}": {"name": "Renamed"},
+    "/api/v1/agencies/{code}/partners": {"partner": "US-HSI"},
+    "/api/v1/noise": {"type": "ip", "pattern": "203.0.113.250", "reason": "probing"},
+}
+
+
+class _Route:
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+
+def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
+    app: FastAPI, client: TestClient, session: Session, settings: Settings, network: Network
+) -> None:
+    red = make_case(session, network.gb, title="Operation Nightjar RED", sharing=SharingLevel.RED)
+    amber = make_case(
+        session,
+        network.gb,
+        title="Operation Lapwing AMBER",
+        sharing=SharingLevel.AMBER,
+        partners=["NL-NP"],
+    )
+    add_selector(session, settings, network.gb, red, "email", "red-only@example.com")
+    add_selector(session, settings, network.gb, amber, "username", "amber_fox", platform="chatapp")
+    nl_case = make_case(session, network.nl, sharing=SharingLevel.RED)
+    hit = add_selector(
+        session, settings, network.nl, nl_case, "username", "amber_fox", platform="chatapp"
+    ).hits[0]
+    noise = case_service.add_noise(
+        session, system_caller(), kind="ip", pattern="203.0.113.9", reason="test entry"
+    )
+    gb_headers = token_for(session, settings, network.gb)
+    us_headers = token_for(session, settings, network.us)
+    del gb_headers
+    gb_token = session.scalars(
+        select(ApiToken).where(ApiToken.user_id == network.gb.user.id)
+    ).first()
+    notification = session.scalars(
+        select(Notification).where(Notification.user_id == network.gb.user.id)
+    ).first()
+    assert gb_token is not None and notification is not None
+    session.commit()
+    params = {
+        "case_id": str(red.id),
+        "hit_id": str(hit.id),
+        "notification_id": str(notification.id),
+        "token_id": str(gb_token.id),
+        "entry_id": str(noise.id),
+        "code": "GB-NCA",
+        "partner": "NL-NP",
+    }
+    secrets = [
+        red.title,
+        red.reference,
+        amber.title,
+        amber.reference,
+        "red-only@example.com",
+        "amber_fox",
+        str(red.id),
+        str(amber.id),
+    ]
+    walked = 0
+    routes = [
+        (path, method.upper())
+        for path, item in app.openapi()["paths"].items()
+        if path.startswith("/api/v1")
+        for method in item
+    ]
+    for route_path, method in routes:
+        route = _Route(route_path)
+        if route.path:
+            for case_id in (str(red.id), str(amber.id)):
+                values = {**params, "case_id": case_id}
+                path = re.sub(r"\{(\w+)\}", lambda m, v=values: v[m.group(1)], route.path)
+                body = BODIES.get(route.path)
+                response = client.request(
+                    method,
+                    path,
+                    headers=us_headers,
+                    json=body if method in ("POST", "PATCH") else None,
+                )
+                walked += 1
+                assert response.status_code < 500, (method, path, response.text)
+                text = response.text
+                for secret in secrets:
+                    if secret == str(red.id) and "audit" in path:
+                        continue
+                    assert secret not in text, (method, path, secret, text[:300])
+                if "{case_id}" in route.path or "{hit_id}" in route.path:
+                    assert response.status_code == 404, (method, path, response.status_code)
+                if "{notification_id}" in route.path or "{token_id}" in route.path:
+                    assert response.status_code == 404, (method, path, response.status_code)
+    assert walked >= 40

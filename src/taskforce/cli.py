@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-
 import typer
 
 from taskforce.agencies import cli as agencies_cli
@@ -99,7 +97,8 @@ def demo(
     no_serve: bool = typer.Option(False, "--no-serve", help="Build the demo data and exit"),
 ) -> None:
     """Build a fresh synthetic multinational scenario on SQLite and serve it."""
-    demo_module = importlib.import_module("taskforce.demo")
+    from taskforce import demo as demo_module
+
     demo_module.run(state(ctx).settings, host=host, port=port, serve=not no_serve)
 
 

@@ -386,3 +386,18 @@ def test_audit_chain_verifies_after_a_day_of_work(
     add_selector(session, settings, network.gb, a, "email", "x@example.com")
     result = audit.verify(session)
     assert result.ok and result.checked >= 5
+
+
+def test_closed_case_takes_no_new_selectors_but_still_hits(
+    session: Session, settings: Settings, network: Network
+) -> None:
+    from taskforce.core.errors import Conflict
+
+    closed = make_case(session, network.gb, title="Closed op", sharing=GREEN)
+    add_selector(session, settings, network.gb, closed, "email", "old@example.com")
+    service.set_status(session, network.gb.caller, closed.id, CaseStatus.CLOSED)
+    with pytest.raises(Conflict):
+        add_selector(session, settings, network.gb, closed, "email", "new@example.com")
+    fresh = make_case(session, network.us, sharing=GREEN)
+    hit = add_selector(session, settings, network.us, fresh, "email", "old@example.com").hits[0]
+    assert hit.other.title == "Closed op"

@@ -79,7 +79,7 @@ from taskforce.core.audit.service import Operation
 from taskforce.core.auth.models import User
 from taskforce.core.caller import Caller, Permission
 from taskforce.core.db import is_postgres, utcnow
-from taskforce.core.errors import Forbidden, Invalid, NotFound, TaskforceError
+from taskforce.core.errors import Conflict, Forbidden, Invalid, NotFound, TaskforceError
 from taskforce.core.hamming import hamming, hex_to_bytes
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
@@ -413,6 +413,12 @@ def set_status(session: Session, caller: Caller, case_id: uuid.UUID, status: Cas
     return case
 
 
+def _require_open(case: Case) -> None:
+    """A closed case keeps deconflicting against new selectors, but takes no new ones."""
+    if case.status == CaseStatus.CLOSED.value:
+        raise Conflict(f"case {case.reference} is closed; reopen it to add selectors")
+
+
 def _other(status: CaseStatus) -> CaseStatus:
     return CaseStatus.OPEN if status == CaseStatus.CLOSED else CaseStatus.CLOSED
 
@@ -732,6 +738,7 @@ def add_selector(
     """Attach a selector and deconflict it at once; re-adding the same one is a no-op."""
     caller.require(Permission.ADD_SELECTOR)
     case = _owned_case(session, caller, case_id, Permission.ADD_SELECTOR)
+    _require_open(case)
     normalised = _normalise_input(caller, data)
     added = _add_one(
         session,

@@ -1,0 +1,250 @@
+"""The demo scenario: built through the services, fictional throughout, every kind of hit."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import phonenumbers
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+from stdnum import imei as stdnum_imei
+from typer.testing import CliRunner
+
+from taskforce import migrate
+from taskforce.agencies.models import Agency
+from taskforce.cases import service as case_service
+from taskforce.cases.models import Case, Hit, Selector
+from taskforce.cases.schemas import HitRead
+from taskforce.cases.selectors import SelectorKind
+from taskforce.core.audit import service as audit
+from taskforce.core.auth import service as auth_service
+from taskforce.core.auth.models import User
+from taskforce.core.caller import Caller, Role
+from taskforce.core.db import make_engine, make_sessionmaker, unit_of_work
+from taskforce.core.settings import Settings
+from taskforce.core.sharing import SharingLevel
+from taskforce.demo import DEMO_PASSWORD, DemoSummary, build_scenario, luhn_check_digit
+
+EXAMPLE_DOMAINS = ("example.com", "example.net", "example.org")
+V4_RANGES = (ipaddress.ip_network("203.0.113.0/24"), ipaddress.ip_network("198.51.100.0/24"))
+V6_RANGE = ipaddress.ip_network("2001:db8::/32")
+NOISE_IP = "8.8.8.8"
+FICTION_PHONE_PREFIXES = ("+442079460", "+6125550", "+3319900", "+493023125")
+
+
+@dataclass
+class Built:
+    settings: Settings
+    engine: Engine
+    summary: DemoSummary
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+    tmp_path = tmp_path_factory.mktemp("demo")
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'demo.db'}",
+        allow_insecure_defaults=True,
+    )
+    engine = make_engine(settings)
+    migrate.upgrade(settings, engine)
+    with unit_of_work(make_sessionmaker(engine)) as session:
+        summary = build_scenario(session, settings=settings)
+    yield Built(settings, engine, summary)
+    engine.dispose()
+
+
+@pytest.fixture
+def session(built: Built) -> Iterator[Session]:
+    with unit_of_work(make_sessionmaker(built.engine)) as session:
+        yield session
+
+
+def _is_example_domain(host: str) -> bool:
+    host = host.lower().rstrip(".")
+    return any(host == d or host.endswith("." + d) for d in EXAMPLE_DOMAINS)
+
+
+def _investigators(session: Session) -> list[Caller]:
+    users = session.scalars(select(User).where(User.role == Role.INVESTIGATOR.value)).all()
+    return [auth_service.caller_for(session, u, channel="cli") for u in users]
+
+
+def _all_hit_views(session: Session) -> list[tuple[Caller, HitRead]]:
+    return [
+        (caller, view)
+        for caller in _investigators(session)
+        for view in case_service.list_hits(session, caller)
+    ]
+
+
+def test_agencies_span_countries_and_time_zones(session: Session) -> None:
+    agencies = session.scalars(select(Agency)).all()
+    assert len(agencies) >= 7
+    assert len({a.country for a in agencies}) == len(agencies)
+    assert len({a.timezone for a in agencies}) == len(agencies)
+    for agency in agencies:
+        assert agency.name.endswith("(fictional)")
+        assert _is_example_domain(agency.contact_email.split("@")[1])
+        assert phonenumbers.is_valid_number(phonenumbers.parse(agency.contact_phone))
+
+
+def test_summary_counts_match_the_database(built: Built, session: Session) -> None:
+    summary = built.summary
+    cases = session.scalars(select(Case)).all()
+    assert summary.cases == len(cases) >= 42
+    assert summary.agencies == len(session.scalars(select(Agency)).all())
+    assert summary.hits == len(session.scalars(select(Hit)).all()) > 0
+    assert sum(summary.hits_by_disclosure.values()) == summary.hits
+    assert all(summary.hits_by_disclosure[k] > 0 for k in ("full", "mixed", "blind"))
+    assert {c.sharing for c in cases} == {SharingLevel.RED, SharingLevel.AMBER, SharingLevel.GREEN}
+    assert any(c.status == "closed" for c in cases)
+    assert summary.acknowledged_hits > 0
+    assert {login.password for login in summary.logins} == {DEMO_PASSWORD}
+    roles = {login.role for login in summary.logins}
+    assert roles == {r.value for r in Role}
+
+
+def test_every_selector_kind_is_present_and_hits(built: Built, session: Session) -> None:
+    kinds = set(session.scalars(select(Selector.kind)).all())
+    assert kinds == {k.value for k in SelectorKind}
+    assert set(built.summary.hits_by_type) == {k.value for k in SelectorKind}
+
+
+def test_full_and_blind_hits_and_blind_hits_reveal_nothing(session: Session) -> None:
+    views = _all_hit_views(session)
+    disclosures = {view.other.disclosure for _, view in views}
+    assert disclosures == {"full", "blind"}
+    red_blind = 0
+    for caller, view in views:
+        hit = session.get(Hit, view.id)
+        assert hit is not None
+        other_case_id = hit.b_case_id if view.case_id == hit.a_case_id else hit.a_case_id
+        other = session.get(Case, other_case_id)
+        assert other is not None
+        if view.other.disclosure == "blind":
+            assert view.other.reference is None
+            assert view.other.title is None
+            assert view.other.case_id is None
+            assert view.other.agency is None
+            assert view.other.contact.phone  # whom to call is always given
+        if other.sharing == SharingLevel.RED and other.owner_agency_id != caller.agency_id:
+            assert view.other.disclosure == "blind"
+            assert view.other.reference is None and view.other.title is None
+            red_blind += 1
+    assert red_blind > 0
+
+
+def test_special_overlaps(session: Session) -> None:
+    hits = session.scalars(select(Hit)).all()
+    # A PDQ near match (not identical) made a hit.
+    assert any(h.kind == "pdq" and 0 < h.distance <= 31 for h in hits)
+    # Two cases of one agency.
+    assert any(h.a_agency_id == h.b_agency_id for h in hits)
+    # 8.8.8.8 is held by several cases but is noise and makes no hit.
+    noise = session.scalars(select(Selector).where(Selector.value == NOISE_IP)).all()
+    assert len(noise) >= 2 and all(s.noise_reason for s in noise)
+    noise_ids = {s.id for s in noise}
+    assert not any({h.a_selector_id, h.b_selector_id} & noise_ids for h in hits)
+    # The same IP months apart makes no hit; one seen within the window does.
+    hit_selector_ids = {h.a_selector_id for h in hits} | {h.b_selector_id for h in hits}
+    apart = session.scalars(select(Selector).where(Selector.value == "203.0.113.45")).all()
+    assert len(apart) == 2 and not {s.id for s in apart} & hit_selector_ids
+    near = session.scalars(select(Selector).where(Selector.value == "198.51.100.23")).all()
+    assert len(near) == 2 and {s.id for s in near} <= hit_selector_ids
+
+
+def test_every_identifier_is_fictional(session: Session) -> None:
+    for user in session.scalars(select(User)):
+        assert _is_example_domain(user.email.split("@")[1]), user.email
+    for selector in session.scalars(select(Selector)):
+        value = selector.value
+        if selector.kind == SelectorKind.EMAIL:
+            assert _is_example_domain(value.rsplit("@", 1)[1]), value
+        elif selector.kind == SelectorKind.DOMAIN:
+            assert _is_example_domain(value), value
+        elif selector.kind == SelectorKind.URL:
+            assert _is_example_domain(urlsplit(value).hostname or ""), value
+        elif selector.kind == SelectorKind.IP:
+            address = ipaddress.ip_address(value)
+            if address.version == 4:
+                assert value == NOISE_IP or any(address in r for r in V4_RANGES), value
+            else:
+                assert address in V6_RANGE, value
+        elif selector.kind == SelectorKind.PHONE:
+            # Drama / fiction ranges: GB 020 7946 0xxx, NANP 555-01xx, AU 02 5550, FR 01 99 00,
+            # DE 030 23125.
+            if value.startswith("+1"):
+                assert value[5:10] == "55501", value
+            else:
+                assert value.startswith(FICTION_PHONE_PREFIXES), value
+        elif selector.kind == SelectorKind.PAYMENT_ACCOUNT:
+            assert value in {
+                "card:4111111111111111",
+                "iban:DE89370400440532013000",
+            } or value.startswith("merchant:DEMO-"), value
+        elif selector.kind == SelectorKind.IMEI:
+            assert stdnum_imei.is_valid(value), value
+        elif selector.kind == SelectorKind.USERNAME:
+            assert selector.platform in {"chatapp", "photoshare", "forumx"}
+
+
+def test_luhn_check_digit() -> None:
+    assert luhn_check_digit("411111111111111") == "1"
+    assert luhn_check_digit("49015420323751") == "8"  # IMEI 490154203237518
+
+
+def test_audit_chain_verifies(session: Session) -> None:
+    result = audit.verify(session)
+    assert result.ok, result.reason
+    assert result.checked > 0
+
+
+def test_audit_shows_real_people(session: Session) -> None:
+    users = {u.id for u in session.scalars(select(User))}
+    creators = set(session.scalars(select(Case.created_by_id)).all())
+    adders = set(session.scalars(select(Selector.added_by_id)).all())
+    assert creators <= users and None not in creators
+    assert adders <= users and None not in adders
+
+
+def test_build_is_deterministic(tmp_path: Path, built: Built, session: Session) -> None:
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'again.db'}",
+        allow_insecure_defaults=True,
+    )
+    engine = make_engine(settings)
+    migrate.upgrade(settings, engine)
+    with unit_of_work(make_sessionmaker(engine)) as again:
+        summary = build_scenario(again, settings=settings)
+        titles = sorted(again.scalars(select(Case.title)).all())
+    engine.dispose()
+    assert summary.hits_by_type == built.summary.hits_by_type
+    assert titles == sorted(session.scalars(select(Case.title)).all())
+
+
+def test_cli_demo_no_serve(tmp_path: Path) -> None:
+    from taskforce.cli import app
+
+    result = CliRunner().invoke(
+        app,
+        ["demo", "--no-serve", "--port", "8123"],
+        env={"TASKFORCE_DATA_DIR": str(tmp_path), "COLUMNS": "160"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "http://127.0.0.1:8123/ui/" in result.output
+    assert "investigator@nca.example.com" in result.output
+    assert DEMO_PASSWORD in result.output
+    assert (tmp_path / "demo" / "demo.db").exists()
+    # A second run starts from a fresh database rather than failing on existing data.
+    again = CliRunner().invoke(
+        app, ["demo", "--no-serve"], env={"TASKFORCE_DATA_DIR": str(tmp_path), "COLUMNS": "160"}
+    )
+    assert again.exit_code == 0, again.output

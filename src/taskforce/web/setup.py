@@ -1,9 +1,184 @@
-"""Wires the server-rendered pages into the app (filled in by the web layer)."""
+"""Wires the server-rendered pages into the app: static files, the template environment (one
+loader per domain, so each domain keeps its pages next to its code) and HTML error pages for
+/ui addresses (the API keeps answering errors as JSON)."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import inspect
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from taskforce.core.errors import AuthFailed, Forbidden, NotFound, TaskforceError
+from taskforce.web.session import (
+    CsrfFailed,
+    LoginRequired,
+    is_htmx,
+    login_redirect_url,
+    render,
+)
+
+_PACKAGE = Path(__file__).resolve().parent.parent
+WEB_DIR = _PACKAGE / "web"
+
+Handler = Callable[[Request, Any], Response | Awaitable[Response]]
+
+
+async def _delegate(handler: Handler, request: Request, exc: Exception) -> Response:
+    """Call the API's JSON handler (sync or async) for a non-page address."""
+    result = handler(request, exc)
+    return await result if inspect.isawaitable(result) else result
+
+
+def _dt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """Times are shown in UTC with the zone named: investigators work across time zones."""
+    if value is None:
+        return "—"
+    return value.strftime(fmt) + " UTC"
+
+
+_ACRONYMS = {
+    "ip": "IP",
+    "url": "URL",
+    "md5": "MD5",
+    "sha1": "SHA-1",
+    "sha256": "SHA-256",
+    "pdq": "PDQ",
+    "imei": "IMEI",
+}
+
+
+def _label(value: object) -> str:
+    """`same_investigation` → `Same investigation` for enum values shown to people."""
+    text = str(getattr(value, "value", value) or "")
+    return _ACRONYMS.get(text) or text.replace("_", " ").capitalize()
+
+
+def _kind(value: object) -> str:
+    """A selector type inside a sentence: `crypto wallet`, `IP`."""
+    text = str(getattr(value, "value", value) or "")
+    return _ACRONYMS.get(text) or text.replace("_", " ")
+
+
+def _sentence(value: object) -> str:
+    """Service messages start lower-case (they follow a field name); alone they need a capital."""
+    text = str(value or "")
+    return text[:1].upper() + text[1:]
+
+
+def make_environment() -> Environment:
+    env = Environment(
+        loader=ChoiceLoader(
+            [
+                FileSystemLoader(WEB_DIR / "templates"),
+                PrefixLoader(
+                    {
+                        "cases": FileSystemLoader(_PACKAGE / "cases" / "templates"),
+                        "agencies": FileSystemLoader(_PACKAGE / "agencies" / "templates"),
+                    }
+                ),
+            ]
+        ),
+        autoescape=select_autoescape(["html"], default_for_string=True, default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["dt"] = _dt
+    env.filters["label"] = _label
+    env.filters["sentence"] = _sentence
+    env.filters["kind"] = _kind
+    return env
+
+
+def _is_page(request: Request) -> bool:
+    return request.url.path == "/ui" or request.url.path.startswith("/ui/")
+
+
+def error_page(request: Request, status_code: int, title: str, message: str) -> HTMLResponse:
+    return render(
+        request,
+        "error.html",
+        {"status": status_code, "title": title, "message": message},
+        status_code=status_code,
+    )
+
+
+def _install_error_pages(app: FastAPI) -> None:
+    json_taskforce: Handler = app.exception_handlers[TaskforceError]
+    json_http: Handler = app.exception_handlers[StarletteHTTPException]
+    json_validation: Handler = app.exception_handlers[RequestValidationError]
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        url = login_redirect_url(exc.next_url)
+        if is_htmx(request):
+            # A fragment request must not swap the login page into a table.
+            return Response(status_code=200, headers={"HX-Redirect": url})
+        return RedirectResponse(url, status_code=303)
+
+    @app.exception_handler(CsrfFailed)
+    async def csrf_failed(request: Request, exc: CsrfFailed) -> Response:
+        return error_page(
+            request,
+            403,
+            "Form expired",
+            "This form was not sent from a current page of this site. Go back, reload the "
+            "page and try again.",
+        )
+
+    @app.exception_handler(TaskforceError)
+    async def taskforce_error(request: Request, exc: TaskforceError) -> Response:
+        if not _is_page(request):
+            return await _delegate(json_taskforce, request, exc)
+        if isinstance(exc, NotFound):
+            return error_page(
+                request,
+                404,
+                "Not found",
+                f"The {exc.kind} does not exist or is not shared with your agency.",
+            )
+        if isinstance(exc, Forbidden):
+            return error_page(request, 403, "Not allowed", exc.message)
+        if isinstance(exc, AuthFailed):
+            return RedirectResponse(login_redirect_url(request.url.path), status_code=303)
+        return error_page(request, exc.http_status, "Request refused", exc.message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if not _is_page(request):
+            return await _delegate(json_http, request, exc)
+        if exc.status_code == 404:
+            return error_page(request, 404, "Not found", "There is no page at this address.")
+        return error_page(request, exc.status_code, "Request refused", str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        if not _is_page(request):
+            return await _delegate(json_validation, request, exc)
+        if any(e.get("loc", ("",))[0] == "path" for e in exc.errors()):
+            return error_page(request, 404, "Not found", "There is no page at this address.")
+        return error_page(
+            request, 422, "Incomplete form", "The form was missing a field or had a bad value."
+        )
 
 
 def install(app: FastAPI) -> None:
-    return None
+    from taskforce.agencies import web as agencies_web
+    from taskforce.cases import web as cases_web
+    from taskforce.web import pages
+
+    app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    app.state.templates = Jinja2Templates(env=make_environment())
+    _install_error_pages(app)
+    app.include_router(pages.router)
+    app.include_router(cases_web.router)
+    app.include_router(agencies_web.router)

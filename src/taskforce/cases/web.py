@@ -1,0 +1,479 @@
+"""Case pages: the case list, opening and editing a case, the case page with its selectors and
+hits, the hits inbox and selector search. Bad input re-renders the form with the message next
+to the field it names (422); what to show and who may do what is decided by the services."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from taskforce.agencies import service as agency_service
+from taskforce.cases import service
+from taskforce.cases.schemas import (
+    OFFENCE_TYPES,
+    Assessment,
+    CaseCreate,
+    CaseRead,
+    CaseStatus,
+    CaseUpdate,
+    HitRead,
+    SelectorCreate,
+)
+from taskforce.cases.selectors import SelectorKind, describe_rules
+from taskforce.core.errors import Invalid
+from taskforce.core.http import SessionDep, SettingsDep
+from taskforce.core.sharing import SharingLevel
+from taskforce.web.session import (
+    WebCaller,
+    WebCallerDep,
+    form_csrf,
+    is_htmx,
+    render,
+    require_csrf,
+    safe_next,
+)
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+
+T = TypeVar("T")
+
+SELECTOR_TYPES = [k.value for k in SelectorKind]
+ASSESSMENTS = [a.value for a in Assessment]
+
+
+def attempt(session: Session, call: Callable[[], T]) -> T:
+    """Run a form's service call in a savepoint, so refused input leaves no partial write."""
+    with session.begin_nested():
+        return call()
+
+
+def _validation_invalid(exc: ValidationError) -> Invalid:
+    """The first problem of a form model, as the services' `Invalid` (field + rule)."""
+    first = exc.errors()[0]
+    field = ".".join(str(p) for p in first.get("loc", ())) or "form"
+    rule = str(first.get("msg", "is invalid"))
+    if first.get("type") == "string_too_short":
+        rule = f"at least {first.get('ctx', {}).get('min_length', 1)} characters"
+    if first.get("type") == "string_too_long":
+        rule = f"at most {first.get('ctx', {}).get('max_length', 0)} characters"
+    return Invalid(field, rule)
+
+
+def _go(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+# --- case list --------------------------------------------------------------------------------
+
+
+@router.get("/cases", response_class=HTMLResponse)
+def case_list(
+    request: Request,
+    session: SessionDep,
+    web: WebCallerDep,
+    scope: str = Query(default="mine", pattern="^(mine|visible)$"),
+    q: str = Query(default="", max_length=100),
+    status: CaseStatus | None = Query(default=None),
+) -> HTMLResponse:
+    page = service.list_cases(
+        session, web.caller, scope=scope, status=status, query=q.strip() or None, limit=200
+    )
+    return render(
+        request,
+        "cases/list.html",
+        {"page": page, "scope": scope, "q": q, "status": status.value if status else ""},
+    )
+
+
+# --- open and edit --------------------------------------------------------------------------------
+
+
+def _case_form(
+    request: Request,
+    session: Session,
+    web: WebCaller,
+    *,
+    values: dict[str, Any],
+    error: Invalid | None = None,
+    case: CaseRead | None = None,
+) -> HTMLResponse:
+    agencies = [a for a in agency_service.list_agencies(session) if a.id != web.caller.agency_id]
+    standing = (
+        {a.code for a in agency_service.partners_of(session, web.caller.agency_id)}
+        if web.caller.agency_id
+        else set()
+    )
+    return render(
+        request,
+        "cases/form.html",
+        {
+            "values": values,
+            "error": error,
+            "case": case,
+            "agencies": agencies,
+            "standing_partners": standing,
+            "offence_types": OFFENCE_TYPES,
+            "levels": [lvl.value for lvl in SharingLevel],
+        },
+        status_code=422 if error else 200,
+    )
+
+
+@router.get("/cases/new", response_class=HTMLResponse)
+def new_case_form(request: Request, session: SessionDep, web: WebCallerDep) -> HTMLResponse:
+    standing = (
+        sorted(a.code for a in agency_service.partners_of(session, web.caller.agency_id))
+        if web.caller.agency_id
+        else []
+    )
+    values = {
+        "title": "",
+        "summary": "",
+        "offence_types": [],
+        "sharing": "red",
+        "partners": standing,
+        "lead_investigator": "",
+    }
+    return _case_form(request, session, web, values=values)
+
+
+@router.post("/cases/new", response_class=HTMLResponse)
+def create_case(
+    request: Request,
+    session: SessionDep,
+    web: WebCallerDep,
+    csrf_token: str = Form(default="", max_length=100),
+    title: str = Form(default="", max_length=1000),
+    summary: str = Form(default="", max_length=40_000),
+    offence_types: list[str] = Form(default_factory=list),
+    sharing: str = Form(default="red", max_length=16),
+    partners: list[str] = Form(default_factory=list),
+    lead_investigator: str = Form(default="", max_length=320),
+) -> Response:
+    require_csrf(form_csrf(request, csrf_token), web)
+    level = sharing if sharing in {lvl.value for lvl in SharingLevel} else "red"
+    values = {
+        "title": title,
+        "summary": summary,
+        "offence_types": offence_types,
+        "sharing": level,
+        "partners": partners,
+        "lead_investigator": lead_investigator,
+    }
+    try:
+        data = CaseCreate(
+            title=title.strip(),
+            summary=summary,
+            offence_types=offence_types,
+            sharing=SharingLevel(level),
+            # Partner boxes stay in the form when RED/GREEN is picked; only AMBER names them.
+            partners=partners if level == SharingLevel.AMBER else [],
+            lead_investigator=lead_investigator.strip() or None,
+        )
+        case = attempt(session, lambda: service.open_case(session, web.caller, data))
+    except ValidationError as exc:
+        return _case_form(request, session, web, values=values, error=_validation_invalid(exc))
+    except Invalid as exc:
+        return _case_form(request, session, web, values=values, error=exc)
+    return _go(f"/ui/cases/{case.id}")
+
+
+@router.get("/cases/{case_id}/edit", response_class=HTMLResponse)
+def edit_case_form(
+    request: Request, case_id: uuid.UUID, session: SessionDep, web: WebCallerDep
+) -> HTMLResponse:
+    case = service.describe_case(
+        session, web.caller, service.get_case(session, web.caller, case_id)
+    )
+    values = {
+        "title": case.title,
+        "summary": case.summary,
+        "offence_types": case.offence_types,
+        "sharing": case.sharing.value,
+        "partners": case.partners,
+        "lead_investigator": case.lead_investigator or "",
+    }
+    return _case_form(request, session, web, values=values, case=case)
+
+
+@router.post("/cases/{case_id}/edit", response_class=HTMLResponse)
+def update_case(
+    request: Request,
+    case_id: uuid.UUID,
+    session: SessionDep,
+    web: WebCallerDep,
+    csrf_token: str = Form(default="", max_length=100),
+    title: str = Form(default="", max_length=1000),
+    summary: str = Form(default="", max_length=40_000),
+    offence_types: list[str] = Form(default_factory=list),
+    sharing: str = Form(default="red", max_length=16),
+    partners: list[str] = Form(default_factory=list),
+    lead_investigator: str = Form(default="", max_length=320),
+) -> Response:
+    require_csrf(form_csrf(request, csrf_token), web)
+    level = sharing if sharing in {lvl.value for lvl in SharingLevel} else "red"
+    values = {
+        "title": title,
+        "summary": summary,
+        "offence_types": offence_types,
+        "sharing": level,
+        "partners": partners,
+        "lead_investigator": lead_investigator,
+    }
+    try:
+        data = CaseUpdate(
+            title=title.strip(),
+            summary=summary,
+            offence_types=offence_types,
+            sharing=SharingLevel(level),
+            partners=partners if level == SharingLevel.AMBER else [],
+            lead_investigator=lead_investigator.strip() or None,
+        )
+        attempt(session, lambda: service.update_case(session, web.caller, case_id, data))
+    except (ValidationError, Invalid) as exc:
+        error = _validation_invalid(exc) if isinstance(exc, ValidationError) else exc
+        case = service.describe_case(
+            session, web.caller, service.get_case(session, web.caller, case_id)
+        )
+        return _case_form(request, session, web, values=values, error=error, case=case)
+    return _go(f"/ui/cases/{case_id}")
+
+
+@router.post("/cases/{case_id}/close")
+def close_case(
+    request: Request,
+    case_id: uuid.UUID,
+    session: SessionDep,
+    web: WebCallerDep,
+    csrf_token: str = Form(default="", max_length=100),
+) -> Response:
+    require_csrf(form_csrf(request, csrf_token), web)
+    service.set_status(session, web.caller, case_id, CaseStatus.CLOSED)
+    return _go(f"/ui/cases/{case_id}")
+
+
+@router.post("/cases/{case_id}/reopen")
+def reopen_case(
+    request: Request,
+    case_id: uuid.UUID,
+    session: SessionDep,
+    web: WebCallerDep,
+    csrf_token: str = Form(default="", max_length=100),
+) -> Response:
+    require_csrf(form_csrf(request, csrf_token), web)
+    service.set_status(session, web.caller, case_id, CaseStatus.OPEN)
+    return _go(f"/ui/cases/{case_id}")
+
+
+# --- the case page --------------------------------------------------------------------------------
+
+
+def _selector_context(
+    session: Session,
+    web: WebCaller,
+    case: CaseRead,
+    *,
+    values: dict[str, str] | None = None,
+    error: Invalid | None = None,
+    added: Any = None,
+) -> dict[str, Any]:
+    case_model = service.get_case(session, web.caller, case.id)
+    selectors = service.list_selectors(session, web.caller, case_model)
+    hits = service.list_hits(session, web.caller, case_id=case.id)
+    return {
+        "case": case,
+        "selectors": selectors,
+        "hits": hits,
+        "selector_types": SELECTOR_TYPES,
+        "selector_rules": {k.value: rule for k, rule in describe_rules().items()},
+        "sel_values": values or {"type": "email", "value": "", "platform": "", "observed_at": ""},
+        "sel_error": error,
+        "added": added,
+        "assessments": ASSESSMENTS,
+    }
+
+
+def _case_page(
+    request: Request,
+    session: Session,
+    web: WebCaller,
+    case_id: uuid.UUID,
+    *,
+    status_code: int = 200,
+    **selector_kw: Any,
+) -> HTMLResponse:
+    case = service.describe_case(
+        session, web.caller, service.get_case(session, web.caller, case_id)
+    )
+    ctx = _selector_context(session, web, case, **selector_kw)
+    ctx["history"] = service.case_history(session, web.caller, case_id)
+    return render(request, "cases/detail.html", ctx, status_code=status_code)
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+def case_page(
+    request: Request, case_id: uuid.UUID, session: SessionDep, web: WebCallerDep
+) -> HTMLResponse:
+    return _case_page(request, session, web, case_id)
+
+
+def _observed_at(raw: str) -> datetime | None:
+    """`datetime-local` inputs carry no zone; the form labels them UTC."""
+    raw = raw.strip()
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise Invalid("observed_at", "must be a date and time like 2026-01-31 14:05") from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+@router.post("/cases/{case_id}/selectors", response_class=HTMLResponse)
+def add_selector(
+    request: Request,
+    case_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
+    web: WebCallerDep,
+    csrf_token: str = Form(default="", max_length=100),
+    type: str = Form(default="", max_length=32),
+    value: str = Form(default="", max_length=4096),
+    platform: str = Form(default="", max_length=200),
+    observed_at: str = Form(default="", max_length=40),
+    note: str = Form(default="", max_length=1000),
+) -> Response:
+    require_csrf(form_csrf(request, csrf_token), web)
+    values = {
+        "type": type,
+        "value": value,
+        "platform": platform,
+        "observed_at": observed_at,
+        "note": note,
+    }
+    error: Invalid | None = None
+    added = None
+    try:
+        data = SelectorCreate(
+            type=type,
+            value=value,
+            platform=platform.strip() or None,
+            observed_at=_observed_at(observed_at),
+            note=note.strip(),
+        )
+        added = attempt(
+            session,
+            lambda: service.add_selector(session, web.caller, settings, case_id=case_id, data=data),
+        )
+    except ValidationError as exc:
+        error = _validation_invalid(exc)
+    except Invalid as exc:
+        error = exc
+    if not is_htmx(request):
+        if error is None:
+            return _go(f"/ui/cases/{case_id}#selectors")
+        return _case_page(
+            request, session, web, case_id, status_code=422, values=values, error=error
+        )
+    case = service.describe_case(
+        session, web.caller, service.get_case(session, web.caller, case_id)
+    )
+    kept = values if error else {**values, "value": "", "note": ""}
+    ctx = _selector_context(session, web, case, values=kept, error=error, added=added)
+    return render(request, "cases/_selectors.html", ctx, status_code=422 if error else 200)
+
+
+# --- hits ---------------------------------------------------------------------------------------
+
+
+def _inbox_order(hits: list[HitRead]) -> list[HitRead]:
+    """Unacknowledged first (they need a call to the other desk), newest first within each."""
+    return sorted(hits, key=lambda h: (h.acknowledged_at is not None, -h.created_at.timestamp()))
+
+
+@router.get("/hits", response_class=HTMLResponse)
+def hits_inbox(request: Request, session: SessionDep, web: WebCallerDep) -> HTMLResponse:
+    hits = _inbox_order(service.list_hits(session, web.caller))
+    open_count = sum(1 for h in hits if h.acknowledged_at is None)
+    return render(
+        request,
+        "cases/hits.html",
+        {"hits": hits, "open_count": open_count, "assessments": ASSESSMENTS},
+    )
+
+
+@router.get("/hits/{hit_id}", response_class=HTMLResponse)
+def hit_page(
+    request: Request, hit_id: uuid.UUID, session: SessionDep, web: WebCallerDep
+) -> HTMLResponse:
+    hit = service.get_hit(session, web.caller, hit_id)
+    return render(request, "cases/hit.html", {"hit": hit, "assessments": ASSESSMENTS})
+
+
+@router.post("/hits/{hit_id}/assess")
+def assess_hit(
+    request: Request,
+    hit_id: uuid.UUID,
+    session: SessionDep,
+    web: WebCallerDep,
+    csrf_token: str = Form(default="", max_length=100),
+    assessment: str = Form(default="", max_length=32),
+    next: str = Form(default="", max_length=500),
+) -> Response:
+    require_csrf(form_csrf(request, csrf_token), web)
+    chosen = Assessment(assessment) if assessment in ASSESSMENTS else None
+    service.assess_hit(session, web.caller, hit_id, chosen)
+    return _go(safe_next(next) if next else f"/ui/hits/{hit_id}")
+
+
+# --- search ---------------------------------------------------------------------------------------
+
+
+@router.get("/search", response_class=HTMLResponse)
+def search_form(request: Request, web: WebCallerDep) -> HTMLResponse:
+    values = {"type": "email", "value": "", "purpose": "", "platform": ""}
+    return render(
+        request,
+        "cases/search.html",
+        {"values": values, "selector_types": SELECTOR_TYPES, "result": None, "error": None},
+    )
+
+
+@router.post("/search", response_class=HTMLResponse)
+def run_search(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    web: WebCallerDep,
+    csrf_token: str = Form(default="", max_length=100),
+    type: str = Form(default="", max_length=32),
+    value: str = Form(default="", max_length=4096),
+    purpose: str = Form(default="", max_length=1000),
+    platform: str = Form(default="", max_length=200),
+) -> HTMLResponse:
+    """A POST, not a GET: the searched value and its purpose stay out of URLs and logs."""
+    require_csrf(form_csrf(request, csrf_token), web)
+    values = {"type": type, "value": value, "purpose": purpose, "platform": platform}
+    ctx: dict[str, Any] = {"values": values, "selector_types": SELECTOR_TYPES}
+    try:
+        ctx["result"] = service.search(
+            session,
+            web.caller,
+            settings,
+            kind=type,
+            value=value,
+            purpose=purpose,
+            platform=platform.strip() or None,
+        )
+        ctx["error"] = None
+    except Invalid as exc:
+        ctx.update(result=None, error=exc)
+        return render(request, "cases/search.html", ctx, status_code=422)
+    return render(request, "cases/search.html", ctx)

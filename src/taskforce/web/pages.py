@@ -1,0 +1,140 @@
+"""Login, logout, the dashboard and the audit page. Every decision is the services'; these
+routes only turn forms into service calls and results into pages."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from taskforce.cases import service as case_service
+from taskforce.cases.schemas import CaseStatus
+from taskforce.core.audit import service as audit_service
+from taskforce.core.auth import service as auth_service
+from taskforce.core.errors import AuthFailed, RateLimited
+from taskforce.core.http import SessionDep, SettingsDep, client_ip
+from taskforce.web.session import (
+    WebCallerDep,
+    check_login_csrf,
+    clear_session_cookie,
+    form_csrf,
+    login_csrf_token,
+    render,
+    require_csrf,
+    safe_next,
+    set_login_csrf_cookie,
+    set_session_cookie,
+)
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+
+
+def _login_page(
+    request: Request,
+    settings: SettingsDep,
+    *,
+    next_url: str,
+    email: str = "",
+    error: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    token = login_csrf_token(request)
+    response = render(
+        request,
+        "login.html",
+        {"login_csrf": token, "next": safe_next(next_url), "email": email, "error": error},
+        status_code=status_code,
+    )
+    set_login_csrf_cookie(response, settings, token)
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(
+    request: Request, settings: SettingsDep, next: str = Query(default="/ui/", max_length=500)
+) -> HTMLResponse:
+    return _login_page(request, settings, next_url=next)
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    email: str = Form(default="", max_length=320),
+    password: str = Form(default="", max_length=256),
+    csrf_token: str = Form(default="", max_length=100),
+    next: str = Form(default="/ui/", max_length=500),
+) -> Response:
+    check_login_csrf(request, csrf_token)
+    try:
+        user = auth_service.login_with_password(
+            session, settings, email=email, password=password, ip=client_ip(request)
+        )
+    except (AuthFailed, RateLimited) as exc:
+        # The failed attempt is already flushed; it commits with this request's unit of work.
+        return _login_page(
+            request,
+            settings,
+            next_url=next,
+            email=email,
+            error=exc.message,
+            status_code=exc.http_status,
+        )
+    web_session = auth_service.open_web_session(session, settings, user=user)
+    response = RedirectResponse(safe_next(next), status_code=303)
+    set_session_cookie(response, settings, web_session.id)
+    return response
+
+
+@router.post("/logout")
+def logout(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    web: WebCallerDep,
+    csrf_token: str = Form(default="", max_length=100),
+) -> Response:
+    require_csrf(form_csrf(request, csrf_token), web)
+    auth_service.close_web_session(session, web.session_id)
+    response = RedirectResponse("/ui/login", status_code=303)
+    clear_session_cookie(response, settings)
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+def dashboard(request: Request, session: SessionDep, web: WebCallerDep) -> HTMLResponse:
+    caller = web.caller
+    cases = case_service.list_cases(session, caller, scope="mine", status=CaseStatus.OPEN, limit=10)
+    hits = case_service.list_hits(session, caller, unacknowledged=True, limit=10)
+    notes = case_service.list_notifications(session, caller, unread_only=True, limit=10)
+    return render(
+        request,
+        "dashboard.html",
+        {
+            "cases": cases.items,
+            "cases_total": cases.total,
+            "hits": hits[:10],
+            "notifications": notes,
+            "unread": case_service.unread_count(session, caller),
+        },
+    )
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(
+    request: Request,
+    session: SessionDep,
+    web: WebCallerDep,
+    action: str = Query(default="", max_length=64),
+    limit: int = Query(default=200, ge=1, le=1000),
+) -> HTMLResponse:
+    entries = audit_service.list_entries(
+        session, web.caller, action=action.strip() or None, limit=limit
+    )
+    # list_entries has checked READ_AUDIT; verify walks the whole chain (and detaches rows).
+    result = audit_service.verify(session)
+    return render(
+        request,
+        "audit.html",
+        {"entries": entries, "action": action, "verify": result, "limit": limit},
+    )

@@ -1,0 +1,209 @@
+"""Who is using the pages: a signed cookie naming a `WebSession` row, CSRF checks, and the one
+`render` helper every page goes through (so every page gets the layout's context and
+`Cache-Control: no-store`: case data must not linger in shared or back-button caches).
+
+The cookie carries only the session id, signed with the settings' secret key; the row decides
+whether the login is still valid (expiry, logout, deactivated user). Forms carry the session's
+CSRF token; the login form, which has no session yet, uses a double-submit cookie instead.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import quote, urlsplit
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from taskforce.cases import service as case_service
+from taskforce.core.auth import service as auth_service
+from taskforce.core.auth.models import WebSession
+from taskforce.core.caller import Caller
+from taskforce.core.http import SessionDep, client_ip
+from taskforce.core.settings import Settings
+
+SESSION_COOKIE = "tf_session"
+LOGIN_CSRF_COOKIE = "tf_login_csrf"
+CSRF_HEADER = "x-csrf-token"
+_SALT = "taskforce.web-session"
+
+
+class LoginRequired(Exception):
+    """No valid web session: answered with a redirect to the login page."""
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+class CsrfFailed(Exception):
+    """A form arrived without the token of the session it claims to come from."""
+
+
+@dataclass(frozen=True)
+class WebCaller:
+    """The caller of a page request and the web session it came in on (for CSRF and logout).
+
+    Plain values, not the ORM row: error pages render after the unit of work has rolled back.
+    """
+
+    caller: Caller
+    session_id: uuid.UUID
+    csrf_token: str
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _serializer(settings: Settings) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.secret_key, salt=_SALT)
+
+
+def session_id_from_cookie(request: Request) -> uuid.UUID | None:
+    raw = request.cookies.get(SESSION_COOKIE)
+    if not raw:
+        return None
+    settings = _settings(request)
+    try:
+        value = _serializer(settings).loads(raw, max_age=settings.session_hours * 3600)
+        return uuid.UUID(str(value))
+    except (BadSignature, ValueError):
+        return None
+
+
+def set_session_cookie(response: Response, settings: Settings, session_id: uuid.UUID) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        _serializer(settings).dumps(str(session_id)),
+        max_age=settings.session_hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        path="/",
+    )
+
+
+def clear_session_cookie(response: Response, settings: Settings) -> None:
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=settings.secure_cookies
+    )
+
+
+def _next_url(request: Request) -> str:
+    if request.method == "GET":
+        return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    # After a POST, return to the page the form was on, not to the POST endpoint.
+    referer = urlsplit(request.headers.get("hx-current-url") or request.headers.get("referer", ""))
+    return referer.path + (f"?{referer.query}" if referer.query else "")
+
+
+def safe_next(value: str | None) -> str:
+    """Only local page addresses are followed after login (no open redirect)."""
+    if value and value.startswith("/ui") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/ui/"
+
+
+def get_web_caller(request: Request, session: SessionDep) -> WebCaller:
+    session_id = session_id_from_cookie(request)
+    resolved = (
+        auth_service.resolve_web_session(session, session_id, ip=client_ip(request))
+        if session_id
+        else None
+    )
+    if resolved is None:
+        raise LoginRequired(_next_url(request))
+    web_session, caller = resolved
+    web = WebCaller(caller=caller, session_id=web_session.id, csrf_token=web_session.csrf_token)
+    request.state.web = web
+    request.state.unread = case_service.unread_count(session, caller)
+    return web
+
+
+WebCallerDep = Annotated[WebCaller, Depends(get_web_caller)]
+
+
+def login_redirect_url(next_url: str) -> str:
+    return "/ui/login?next=" + quote(safe_next(next_url), safe="/")
+
+
+# --- CSRF -------------------------------------------------------------------------------------
+
+
+def _same(a: str | None, b: str | None) -> bool:
+    return bool(a) and bool(b) and hmac.compare_digest(str(a), str(b))
+
+
+def require_csrf(form_token: str | None, web_session: WebSession | WebCaller) -> None:
+    """Every state-changing form names its session's token; a foreign site cannot know it."""
+    if not _same(form_token, web_session.csrf_token):
+        raise CsrfFailed
+
+
+def form_csrf(request: Request, form_token: str | None) -> str | None:
+    """The token a POST carries: the hidden form field, or the htmx header from <body>."""
+    return form_token or request.headers.get(CSRF_HEADER)
+
+
+def login_csrf_token(request: Request) -> str:
+    """The double-submit token of the login form: reuse the cookie's, or mint one."""
+    existing = request.cookies.get(LOGIN_CSRF_COOKIE)
+    return existing if existing and len(existing) >= 32 else secrets.token_urlsafe(32)
+
+
+def set_login_csrf_cookie(response: Response, settings: Settings, token: str) -> None:
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        max_age=3600,
+        httponly=True,
+        samesite="strict",
+        secure=settings.secure_cookies,
+        path="/ui/login",
+    )
+
+
+def check_login_csrf(request: Request, form_token: str | None) -> None:
+    if not _same(form_token, request.cookies.get(LOGIN_CSRF_COOKIE)):
+        raise CsrfFailed
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    web: WebCaller | None = None,
+) -> HTMLResponse:
+    """Render a page with the layout's context; never cached (pages show case data)."""
+    web = web or getattr(request.state, "web", None)
+    ctx: dict[str, Any] = {
+        "web": web,
+        "caller": web.caller if web else None,
+        "csrf_token": web.csrf_token if web else "",
+        "unread": getattr(request.state, "unread", 0),
+        "path": request.url.path,
+        "now": datetime.now().astimezone(),
+    }
+    ctx.update(context or {})
+    response: HTMLResponse = request.app.state.templates.TemplateResponse(
+        request, name, ctx, status_code=status_code
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,136 @@
+"""Concurrent writers: two agencies adding the same value at the same moment still meet, and
+parallel additions lose nothing — on a committed database, not inside a test transaction."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from builders import make_agency, make_case, make_person
+from conftest import PG_ADMIN_URL, REQUIRE_POSTGRES, _postgres_reachable, make_settings
+from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from taskforce import migrate
+from taskforce.cases import service
+from taskforce.cases.models import Hit, Selector
+from taskforce.cases.schemas import SelectorCreate
+from taskforce.core.audit import service as audit
+from taskforce.core.auth import service as auth_service
+from taskforce.core.db import make_engine, make_sessionmaker, unit_of_work
+from taskforce.core.settings import Settings
+from taskforce.core.sharing import SharingLevel
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def committed(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Engine, Settings]]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'concurrent.db'}"
+    else:
+        if not _postgres_reachable():
+            if REQUIRE_POSTGRES:
+                pytest.fail("PostgreSQL unreachable but TASKFORCE_REQUIRE_POSTGRES=1")
+            pytest.skip("PostgreSQL unreachable")
+        name = f"taskforce_conc_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    settings = make_settings(tmp_path, url)
+    engine = make_engine(settings)
+    migrate.upgrade(settings, engine)
+    yield engine, settings
+    engine.dispose()
+    if request.param == "postgresql":
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _setup(factory: sessionmaker[Session], n_agencies: int) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(user id, case id) per agency, committed."""
+    out = []
+    with unit_of_work(factory) as session:
+        for code in ("GB-NCA", "NL-NP", "US-HSI")[:n_agencies]:
+            person = make_person(session, make_agency(session, code))
+            case = make_case(session, person, sharing=SharingLevel.GREEN)
+            out.append((person.user.id, case.id))
+    return out
+
+
+def _add(
+    factory: sessionmaker[Session],
+    settings: Settings,
+    user_id: uuid.UUID,
+    case_id: uuid.UUID,
+    value: str,
+    errors: list[BaseException],
+    barrier: threading.Barrier,
+) -> None:
+    try:
+        barrier.wait(timeout=10)
+        with unit_of_work(factory) as session:
+            user = auth_service.user_by_id(session, user_id)
+            assert user is not None
+            caller = auth_service.caller_for(session, user, channel="api")
+            service.add_selector(
+                session,
+                caller,
+                settings,
+                case_id=case_id,
+                data=SelectorCreate(type="email", value=value),
+            )
+    except BaseException as exc:  # noqa: BLE001 - collected and asserted on below
+        errors.append(exc)
+
+
+def test_simultaneous_additions_of_one_value_make_exactly_one_hit(
+    committed: tuple[Engine, Settings],
+) -> None:
+    engine, settings = committed
+    factory = make_sessionmaker(engine)
+    (u1, c1), (u2, c2), (u3, c3) = _setup(factory, 3)
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(3)
+    threads = [
+        threading.Thread(
+            target=_add, args=(factory, settings, u, c, "race@example.com", errors, barrier)
+        )
+        for u, c in ((u1, c1), (u2, c2), (u3, c3))
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    with unit_of_work(factory) as session:
+        pairs = {frozenset((h.a_case_id, h.b_case_id)) for h in session.scalars(select(Hit))}
+        assert pairs == {frozenset((c1, c2)), frozenset((c1, c3)), frozenset((c2, c3))}
+        assert session.scalar(select(func.count()).select_from(Hit)) == 3
+        assert audit.verify(session).ok
+
+
+def test_parallel_additions_to_one_case_lose_nothing(committed: tuple[Engine, Settings]) -> None:
+    engine, settings = committed
+    factory = make_sessionmaker(engine)
+    [(user_id, case_id)] = _setup(factory, 1)
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(8)
+    threads = [
+        threading.Thread(
+            target=_add,
+            args=(factory, settings, user_id, case_id, f"p{i}@example.com", errors, barrier),
+        )
+        for i in range(8)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    with unit_of_work(factory) as session:
+        assert session.scalar(select(func.count()).select_from(Selector)) == 8
+        assert audit.verify(session).ok

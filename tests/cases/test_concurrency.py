@@ -83,7 +83,7 @@ def _add(
                 case_id=case_id,
                 data=SelectorCreate(type="email", value=value),
             )
-    except BaseException as exc:  # noqa: BLE001 - collected and asserted on below
+    except BaseException as exc:
         errors.append(exc)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -60,31 +61,46 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture(scope="session")
-def engine(backend: str, worker: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    data_dir = tmp_path_factory.mktemp(f"data-{backend}")
+@contextmanager
+def fresh_database(backend: str, data_dir: Path, worker: str = "main") -> Iterator[str]:
+    """URL of a new, empty database (SQLite file or PostgreSQL database), dropped afterwards."""
     if backend == "sqlite":
-        url = f"sqlite:///{data_dir / 'test.db'}"
-    else:
-        if not _postgres_reachable():
-            if REQUIRE_POSTGRES:
-                pytest.fail("PostgreSQL unreachable but TASKFORCE_REQUIRE_POSTGRES=1")
-            pytest.skip("PostgreSQL unreachable")
-        name = f"taskforce_test_{worker}_{uuid.uuid4().hex[:6]}"
-        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    settings = make_settings(data_dir, url)
-    eng = make_engine(settings)
-    migrate.upgrade(settings, eng)
-    eng.info_settings = settings  # type: ignore[attr-defined]
-    yield eng
-    eng.dispose()
-    if backend == "postgresql":
+        yield f"sqlite:///{data_dir / f'{uuid.uuid4().hex[:8]}.db'}"
+        return
+    if not _postgres_reachable():
+        if REQUIRE_POSTGRES:
+            pytest.fail("PostgreSQL unreachable but TASKFORCE_REQUIRE_POSTGRES=1")
+        pytest.skip("PostgreSQL unreachable")
+    name = f"taskforce_test_{worker}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextmanager
+def migrated_engine(backend: str, data_dir: Path, worker: str = "main") -> Iterator[Engine]:
+    """An engine on a fresh database built by the Alembic migrations."""
+    with fresh_database(backend, data_dir, worker) as url:
+        settings = make_settings(data_dir, url)
+        eng = make_engine(settings)
+        migrate.upgrade(settings, eng)
+        eng.info_settings = settings  # type: ignore[attr-defined]
+        try:
+            yield eng
+        finally:
+            eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def engine(backend: str, worker: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    with migrated_engine(backend, tmp_path_factory.mktemp(f"data-{backend}"), worker) as eng:
+        yield eng
 
 
 @pytest.fixture

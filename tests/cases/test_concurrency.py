@@ -10,44 +10,24 @@ from pathlib import Path
 
 import pytest
 from builders import make_agency, make_case, make_person
-from conftest import PG_ADMIN_URL, REQUIRE_POSTGRES, _postgres_reachable, make_settings
-from sqlalchemy import Engine, create_engine, func, select, text
+from conftest import migrated_engine
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from taskforce import migrate
 from taskforce.cases import service
 from taskforce.cases.models import Hit, Selector
 from taskforce.cases.schemas import SelectorCreate
 from taskforce.core.audit import service as audit
 from taskforce.core.auth import service as auth_service
-from taskforce.core.db import make_engine, make_sessionmaker, unit_of_work
+from taskforce.core.db import make_sessionmaker, unit_of_work
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def committed(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Engine, Settings]]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'concurrent.db'}"
-    else:
-        if not _postgres_reachable():
-            if REQUIRE_POSTGRES:
-                pytest.fail("PostgreSQL unreachable but TASKFORCE_REQUIRE_POSTGRES=1")
-            pytest.skip("PostgreSQL unreachable")
-        name = f"taskforce_conc_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    settings = make_settings(tmp_path, url)
-    engine = make_engine(settings)
-    migrate.upgrade(settings, engine)
-    yield engine, settings
-    engine.dispose()
-    if request.param == "postgresql":
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with migrated_engine(request.param, tmp_path) as engine:
+        yield engine, engine.info_settings  # type: ignore[attr-defined]
 
 
 def _setup(factory: sessionmaker[Session], n_agencies: int) -> list[tuple[uuid.UUID, uuid.UUID]]:

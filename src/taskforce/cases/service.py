@@ -38,8 +38,8 @@ from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
 from taskforce.agencies.models import Agency
+from taskforce.cases import bulk, pdq
 from taskforce.cases import noise as builtin_noise
-from taskforce.cases import pdq
 from taskforce.cases.models import (
     Case,
     CaseEvent,
@@ -62,7 +62,6 @@ from taskforce.cases.schemas import (
     CaseUpdate,
     ContactPointRead,
     HitRead,
-    LineError,
     NoiseRead,
     NotificationRead,
     OtherSide,
@@ -79,7 +78,7 @@ from taskforce.core.audit.service import Operation
 from taskforce.core.auth.models import User
 from taskforce.core.caller import Caller, Permission
 from taskforce.core.db import is_postgres, utcnow
-from taskforce.core.errors import Conflict, Forbidden, Invalid, NotFound, TaskforceError
+from taskforce.core.errors import Conflict, Forbidden, Invalid, NotFound
 from taskforce.core.hamming import hamming, hex_to_bytes
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
@@ -814,56 +813,20 @@ def bulk_add_selectors(
     rows: Iterable[tuple[int, dict[str, str]]],
 ) -> BulkReport:
     """Add many selectors; bad lines are reported with their line number and kept out, good
-    lines are kept. Each line is deconflicted exactly as a single addition."""
+    lines are kept. Each line is deconflicted exactly as a single addition, but in batches
+    (see `taskforce.cases.bulk`): one statement per step for a batch of lines, not per line."""
     caller.require(Permission.ADD_SELECTOR)
     case = _owned_case(session, caller, case_id, Permission.ADD_SELECTOR)
-    accepted = duplicates = hit_count = 0
-    rejected: list[LineError] = []
-    new_hits: list[Hit] = []
-    for line, row in rows:
-        try:
-            data = SelectorCreate(
-                type=row.get("type", "").strip() or "?",
-                value=row.get("value", "") or " ",
-                platform=(row.get("platform") or "").strip() or None,
-                note=(row.get("note") or "")[:500],
-            )
-            observed_at = _parse_time(row.get("observed_at", "") or "")
-            normalised = _normalise_input(caller, data)
-            with session.begin_nested():
-                added = _add_one(
-                    session,
-                    caller,
-                    settings,
-                    case,
-                    normalised,
-                    raw=data.value,
-                    observed_at=observed_at,
-                    note=data.note,
-                    notify=False,
-                )
-        except TaskforceError as exc:
-            field = getattr(exc, "field", "value")
-            rule = getattr(exc, "rule", exc.message)
-            rejected.append(
-                LineError(line=line, field=field, rule=rule, value=str(row.get("value", ""))[:100])
-            )
-            continue
-        except ValueError as exc:  # pydantic validation of the row
-            rejected.append(
-                LineError(
-                    line=line,
-                    field="value",
-                    rule=str(exc).splitlines()[0][:200],
-                    value=str(row.get("value", ""))[:100],
-                )
-            )
-            continue
-        if added.created:
-            accepted += 1
-            new_hits.extend(added.hits)
-        else:
-            duplicates += 1
+    lines, rejected = bulk.parse_lines(caller, rows, _normalise_input, _parse_time)
+    accepted, duplicates, new_hits = bulk.import_lines(session, caller, settings, case, lines)
+    if accepted:
+        _history(
+            session,
+            caller,
+            case,
+            "selectors_imported",
+            {"accepted": accepted, "duplicates": duplicates, "rejected": len(rejected)},
+        )
     hit_count = len(new_hits)
     if new_hits:
         _notify(session, caller, settings, new_hits)

@@ -817,6 +817,7 @@ def bulk_add_selectors(
     (see `taskforce.cases.bulk`): one statement per step for a batch of lines, not per line."""
     caller.require(Permission.ADD_SELECTOR)
     case = _owned_case(session, caller, case_id, Permission.ADD_SELECTOR)
+    _require_open(case)
     lines, rejected = bulk.parse_lines(caller, rows, _normalise_input, _parse_time)
     accepted, duplicates, new_hits = bulk.import_lines(session, caller, settings, case, lines)
     if accepted:

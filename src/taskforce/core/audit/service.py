@@ -156,8 +156,7 @@ def _append(
         prev_hash=prev or GENESIS,
     )
     entry.entry_hash = _hash(entry)
-    session.add(entry)
-    session.flush()
+    session.add(entry)  # flushed with the transaction, or by the next entry's read of the head
     return entry
 
 

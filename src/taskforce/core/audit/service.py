@@ -22,7 +22,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import event, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from taskforce.core.audit.models import AuditEntry
@@ -30,6 +30,7 @@ from taskforce.core.caller import Caller, Permission, Role
 from taskforce.core.db import is_postgres, keep_on_rollback, utcnow
 
 GENESIS = "0" * 64
+_HEAD_KEY = "taskforce.audit_head"
 _LOCK_KEY = 0x7A5C_F0CE  # pg_advisory_xact_lock key for the audit chain
 
 
@@ -40,6 +41,12 @@ class Operation(StrEnum):
     DISCLOSURE = "disclosure"
     ERASURE = "erasure"
     AUTHENTICATION = "authentication"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_head(session: Session, _transaction: object) -> None:
+    """The head read under the lock is valid only inside that transaction (or savepoint)."""
+    session.info.pop(_HEAD_KEY, None)
 
 
 def _canonical(entry: AuditEntry) -> bytes:
@@ -131,9 +138,13 @@ def _append(
     outcome: str,
     detail: dict[str, Any] | None,
 ) -> AuditEntry:
-    if is_postgres(session):
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
-    prev = session.scalar(select(AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1))
+    prev = session.info.get(_HEAD_KEY)
+    if prev is None:
+        if is_postgres(session):
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+        prev = session.scalar(
+            select(AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)
+        )
     entry = AuditEntry(
         id=uuid.uuid4(),
         at=utcnow(),
@@ -156,6 +167,7 @@ def _append(
         prev_hash=prev or GENESIS,
     )
     entry.entry_hash = _hash(entry)
+    session.info[_HEAD_KEY] = entry.entry_hash  # we hold the chain until the transaction ends
     session.add(entry)  # flushed with the transaction, or by the next entry's read of the head
     return entry
 

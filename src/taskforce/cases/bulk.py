@@ -291,10 +291,10 @@ def _pdq_hits(
     index = pdq.index_for(session)
     threshold = settings.pdq_match_threshold
     wanted: dict[int, list[dict[str, Any]]] = {}
-    for s in pdq_new:
-        if s["noise_reason"] is not None:
-            continue
-        for seq in index.candidates(session, hex_to_bytes(s["value"]), threshold):
+    queried = [s for s in pdq_new if s["noise_reason"] is None]
+    found = index.candidates_many(session, [hex_to_bytes(s["value"]) for s in queried], threshold)
+    for s, seqs in zip(queried, found, strict=True):
+        for seq in seqs:
             wanted.setdefault(seq, []).append(s)
     if not wanted:
         return []

@@ -26,6 +26,7 @@ from taskforce.core.errors import Invalid
 MAX_REASON_LENGTH = 200  # the width of Selector.noise_reason
 
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+_Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 _ANY_V4 = str(ipaddress.IPv4Address(0))  # "0.0.0.0", spelt so linters do not take it for a bind
 
 
@@ -87,16 +88,21 @@ BUILTIN_NOISE: tuple[NoiseRule, ...] = (
 )
 
 
+_BUILTIN_BY_KIND: dict[SelectorKind, tuple[NoiseRule, ...]] = {
+    kind: tuple(r for r in BUILTIN_NOISE if r.kind is kind) for kind in SelectorKind
+}
+
+
 @lru_cache(maxsize=1024)
 def _network(pattern: str) -> _Network:
     return ipaddress.ip_network(pattern, strict=False)
 
 
-def _matches(rule: NoiseRule, selector: NormalisedSelector) -> bool:
+def _matches(rule: NoiseRule, selector: NormalisedSelector, address: _Address | None) -> bool:
     if rule.kind != selector.kind:
         return False
-    if rule.kind is SelectorKind.IP:
-        return ipaddress.ip_address(selector.value) in _network(rule.pattern)
+    if address is not None:
+        return address in _network(rule.pattern)
     if rule.kind is SelectorKind.EMAIL and rule.pattern.startswith("@"):
         return selector.value.rpartition("@")[2] == rule.pattern[1:]
     return rule.pattern == selector.key
@@ -107,8 +113,9 @@ def noise_reason(selector: NormalisedSelector, extra: Iterable[NoiseRule] = ()) 
 
     Built-in rules are tried before `extra` (the admins' entries); the first match wins.
     """
-    for rule in (*BUILTIN_NOISE, *extra):
-        if _matches(rule, selector):
+    address = ipaddress.ip_address(selector.value) if selector.kind is SelectorKind.IP else None
+    for rule in (*_BUILTIN_BY_KIND.get(selector.kind, ()), *extra):
+        if _matches(rule, selector, address):
             return rule.reason
     return None
 

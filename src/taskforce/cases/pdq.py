@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Engine, event, select
@@ -45,8 +46,15 @@ class PdqSelectorIndex:
 
     def candidates(self, session: Session, bits: bytes, max_distance: int) -> list[int]:
         """seq numbers of stored PDQ selectors within `max_distance` of `bits`."""
+        return self.candidates_many(session, [bits], max_distance)[0]
+
+    def candidates_many(
+        self, session: Session, queries: Sequence[bytes], max_distance: int
+    ) -> list[list[int]]:
+        """`candidates` for many queries: one sync and one index search."""
         self.sync(session)
-        return [seq for seq, _distance in self.index.query(bits, max_distance)]
+        found = self.index.query_many(queries, max_distance)
+        return [[seq for seq, _distance in matches] for matches in found]
 
 
 _indexes: weakref.WeakKeyDictionary[Engine, PdqSelectorIndex] = weakref.WeakKeyDictionary()

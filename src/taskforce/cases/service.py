@@ -27,11 +27,11 @@ import csv
 import io
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy import CursorResult, Table, and_, func, insert, or_, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -84,6 +84,7 @@ from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
 
 _PDQ_LOCK_KEY = 0x7A5C_0BD9
+_VALUE_TABLE = cast(Table, SelectorValue.__table__)
 MIN_PURPOSE_LENGTH = 8
 
 # --- cases ----------------------------------------------------------------------------------
@@ -441,19 +442,25 @@ def _normalise_input(caller: Caller, data: SelectorCreate) -> NormalisedSelector
     return normalise(kind, data.value, platform=data.platform, default_region=caller.country)
 
 
-def _value_row(session: Session, kind: str, key: str) -> SelectorValue:
-    """Get or create the value row and lock it until the transaction ends."""
-    values = {"id": uuid.uuid4(), "kind": kind, "key": key, "case_count": 0, "is_common": False}
+def _value_row(session: Session, kind: str, key: str) -> tuple[SelectorValue, bool]:
+    """Get or create the value row, locked until the transaction ends; (row, created).
+
+    A row this call inserted is new to the network: no case holds the value yet, so the
+    caller can skip looking for holders. It is inserted with `case_count` 1 for the holder
+    about to be added (the insert and that holder commit or roll back together)."""
+    row_id = uuid.uuid4()
+    dialect_insert = pg_insert if is_postgres(session) else sqlite_insert
+    inserted = session.execute(
+        dialect_insert(_VALUE_TABLE)
+        .values(id=row_id, kind=kind, key=key, case_count=1, is_common=False)
+        .on_conflict_do_nothing()
+    )
+    if cast(CursorResult[Any], inserted).rowcount == 1:
+        return SelectorValue(id=row_id, kind=kind, key=key, case_count=1, is_common=False), True
+    stmt = select(SelectorValue).where(SelectorValue.kind == kind, SelectorValue.key == key)
     if is_postgres(session):
-        session.execute(pg_insert(SelectorValue).values(**values).on_conflict_do_nothing())
-        stmt = select(SelectorValue).where(SelectorValue.kind == kind, SelectorValue.key == key)
-        row = session.scalars(stmt.with_for_update()).one()
-    else:
-        session.execute(sqlite_insert(SelectorValue).values(**values).on_conflict_do_nothing())
-        row = session.scalars(
-            select(SelectorValue).where(SelectorValue.kind == kind, SelectorValue.key == key)
-        ).one()
-    return row
+        stmt = stmt.with_for_update()
+    return session.scalars(stmt).one(), False
 
 
 def _admin_noise(session: Session, kind: str) -> list[builtin_noise.NoiseRule]:
@@ -474,6 +481,9 @@ class _Added:
     hits: list[Hit]
     status: str
     status_reason: str | None
+    # Rows read while deconflicting (other cases, agencies). The session's identity map holds
+    # rows weakly; keeping them referenced lets the reply reuse them instead of reading again.
+    loaded: list[object] = field(default_factory=list)
 
 
 def _add_one(
@@ -489,10 +499,26 @@ def _add_one(
     notify: bool = True,
 ) -> _Added:
     kind = normalised.kind.value
-    value_row = _value_row(session, kind, normalised.key)
-    existing = session.scalar(
-        select(Selector).where(Selector.case_id == case.id, Selector.value_id == value_row.id)
-    )
+    value_row, new_value = _value_row(session, kind, normalised.key)
+    # Every selector of this value, when few enough to compare (an uncommon value): one read
+    # gives this case's own (a re-addition), the holder count and the hit candidates.
+    holders: list[tuple[Selector, Case]] = []
+    if not new_value and not value_row.is_common:
+        holders = [
+            (s, c)
+            for s, c in session.execute(
+                select(Selector, Case)
+                .join(Case, Case.id == Selector.case_id)
+                .where(Selector.value_id == value_row.id)
+            )
+        ]
+        existing = next((s for s, _ in holders if s.case_id == case.id), None)
+    elif not new_value:
+        existing = session.scalar(
+            select(Selector).where(Selector.case_id == case.id, Selector.value_id == value_row.id)
+        )
+    else:
+        existing = None
     if existing is not None:
         known = session.scalars(
             select(Hit).where(
@@ -504,6 +530,7 @@ def _add_one(
 
     reason = builtin_noise.noise_reason(normalised, _admin_noise(session, kind))
     selector = Selector(
+        id=uuid.uuid4(),
         case_id=case.id,
         value_id=value_row.id,
         kind=kind,
@@ -518,26 +545,18 @@ def _add_one(
         added_by_id=caller.user_id,
     )
     session.add(selector)
-    session.flush()
-    value_row.case_count = (
-        session.scalar(
-            select(func.count(func.distinct(Selector.case_id))).where(
-                Selector.value_id == value_row.id
-            )
-        )
-        or 0
-    )
-    if value_row.case_count > settings.common_value_case_limit:
-        value_row.is_common = True
+    session.flush()  # hits refer to the selector; the unit of work does not order by FKs
+    if not new_value:
+        if value_row.is_common:
+            value_row.case_count += 1  # the value row is locked: no other holder can race
+        else:
+            value_row.case_count = len({s.case_id for s, _ in holders}) + 1
+            if value_row.case_count > settings.common_value_case_limit:
+                value_row.is_common = True
 
     hits: list[Hit] = []
     if reason is None and not value_row.is_common:
-        others = session.execute(
-            select(Selector, Case)
-            .join(Case, Case.id == Selector.case_id)
-            .where(Selector.value_id == value_row.id, Selector.case_id != case.id)
-        ).all()
-        for other, other_case in others:
+        for other, other_case in holders:
             if other.noise_reason is not None:
                 continue
             if kind == SelectorKind.IP and not _ip_times_compatible(
@@ -556,10 +575,11 @@ def _add_one(
         session.add(PdqBits(selector_id=selector.id, bits=bits))
     _history(session, caller, case, "selector_added", {"type": kind, "value": normalised.value})
     session.flush()
+    loaded: list[object] = [c for _, c in holders]
     if hits and notify:
-        _notify(session, caller, settings, hits)
+        loaded += _notify(session, caller, settings, hits, known=[case, *(c for _, c in holders)])
     status, status_reason = _selector_status(selector, value_row)
-    return _Added(selector, True, hits, status, status_reason)
+    return _Added(selector, True, hits, status, status_reason, loaded)
 
 
 def _pdq_near_hits(
@@ -626,89 +646,120 @@ def _record_hit(
     return hit
 
 
-def _recipient(session: Session, case: Case) -> User | None:
-    for user_id in (case.lead_investigator_id, case.created_by_id):
-        if user_id is not None:
-            user = session.get(User, user_id)
-            if user is not None and user.is_active:
-                return user
-    return None
+def _recipients(session: Session, cases: Iterable[Case]) -> dict[uuid.UUID, User]:
+    """Each case's inbox owner: its lead investigator, else its creator, if active."""
+    wanted = {c.lead_investigator_id for c in cases} | {c.created_by_id for c in cases}
+    wanted.discard(None)
+    users = (
+        {u.id: u for u in session.scalars(select(User).where(User.id.in_(wanted), User.is_active))}
+        if wanted
+        else {}
+    )
+    found: dict[uuid.UUID, User] = {}
+    for case in cases:
+        for user_id in (case.lead_investigator_id, case.created_by_id):
+            if user_id in users:
+                found[case.id] = users[user_id]
+                break
+    return found
 
 
-def _notify(session: Session, caller: Caller, settings: Settings, hits: Sequence[Hit]) -> None:
+def _notify(
+    session: Session,
+    caller: Caller,
+    settings: Settings,
+    hits: Sequence[Hit],
+    known: Iterable[Case] = (),
+) -> list[object]:
     """In-app notifications, outbox e-mail/webhooks and the two-sided disclosure audit.
+
+    Everything the notices need (cases, agencies, inbox owners, AMBER partners) is read once
+    for all the hits, and the notices are written with one multi-row insert each: a bulk
+    import can make thousands of hits.
 
     E-mails and webhooks carry no detail of the other side, only a link: mail is a weaker
     channel than the hub, and the hub decides the disclosure when the hit is opened.
     """
-    session.flush()
-    cases = {
-        c.id: c
-        for c in session.scalars(
-            select(Case).where(
-                Case.id.in_({h.a_case_id for h in hits} | {h.b_case_id for h in hits})
-            )
-        )
-    }
+    cases = {c.id: c for c in known}
+    missing = ({h.a_case_id for h in hits} | {h.b_case_id for h in hits}) - cases.keys()
+    if missing:
+        cases.update((c.id, c) for c in session.scalars(select(Case).where(Case.id.in_(missing))))
     agencies = agency_service.agencies_by_id(session, {c.owner_agency_id for c in cases.values()})
+    recipients = _recipients(session, cases.values())
+    partners = sharing.partner_ids_of(
+        session, Case, [c.id for c in cases.values() if c.sharing == SharingLevel.AMBER]
+    )
+    disclosures: list[audit.Action] = []
+    notifications: list[dict[str, Any]] = []
+    messages: list[dict[str, Any]] = []
+    now = utcnow()
     for hit in hits:
         for mine, theirs in ((hit.a_case_id, hit.b_case_id), (hit.b_case_id, hit.a_case_id)):
             case, other = cases[mine], cases[theirs]
-            agency, other_agency = agencies[case.owner_agency_id], agencies[other.owner_agency_id]
-            full = _may_see(session, other, case.owner_agency_id)
-            audit.record(
-                session,
-                caller,
-                action="hit.disclose",
-                operation=Operation.DISCLOSURE,
-                subject_type="case",
-                subject_id=other.id,
-                subject_agency_id=other.owner_agency_id,
-                recipients=[agency.code],
-                detail={
-                    "hit": str(hit.id),
-                    "disclosure": "full" if full else "blind",
-                    "selector_type": hit.kind,
-                    "recipient_case": case.reference,
-                },
+            agency = agencies[case.owner_agency_id]
+            full = (
+                other.owner_agency_id == case.owner_agency_id
+                or other.sharing == SharingLevel.GREEN
+                or case.owner_agency_id in partners.get(other.id, ())
             )
-            user = _recipient(session, case)
+            disclosures.append(
+                audit.Action(
+                    action="hit.disclose",
+                    operation=Operation.DISCLOSURE,
+                    subject_type="case",
+                    subject_id=other.id,
+                    subject_agency_id=other.owner_agency_id,
+                    recipients=(agency.code,),
+                    detail={
+                        "hit": str(hit.id),
+                        "disclosure": "full" if full else "blind",
+                        "selector_type": hit.kind,
+                        "recipient_case": case.reference,
+                    },
+                )
+            )
+            user = recipients.get(case.id)
             if user is not None:
-                session.add(Notification(user_id=user.id, hit_id=hit.id, case_id=case.id))
-                session.add(
-                    OutboxMessage(
-                        channel="email",
-                        recipient=user.email,
-                        subject=f"[taskforce] New hit on {case.reference} ({hit.kind})",
-                        body=(
+                notifications.append(
+                    {"id": uuid.uuid4(), "user_id": user.id, "hit_id": hit.id,
+                     "case_id": case.id, "created_at": now}
+                )  # fmt: skip
+                messages.append(
+                    {
+                        "id": uuid.uuid4(),
+                        "channel": "email",
+                        "recipient": user.email,
+                        "subject": f"[taskforce] New hit on {case.reference} ({hit.kind})",
+                        "body": (
                             f"A {hit.kind} selector on your case {case.reference} matches a "
                             f"selector held by {'another case' if full else 'another agency'}.\n"
                             f"Open the hit in taskforce: {settings.public_url}/ui/hits/{hit.id}\n"
                         ),
-                    )
+                        "created_at": now,
+                        "attempts": 0,
+                    }
                 )
             if agency.webhook_url:
-                session.add(
-                    OutboxMessage(
-                        channel="webhook",
-                        recipient=agency.webhook_url,
-                        subject="hit.created",
-                        body=(
+                messages.append(
+                    {
+                        "id": uuid.uuid4(),
+                        "channel": "webhook",
+                        "recipient": agency.webhook_url,
+                        "subject": "hit.created",
+                        "body": (
                             f'{{"event":"hit.created","hit":"{hit.id}","case":"{case.reference}",'
                             f'"type":"{hit.kind}"}}'
                         ),
-                    )
+                        "created_at": now,
+                        "attempts": 0,
+                    }
                 )
-            del other_agency
-    session.flush()
-
-
-def _may_see(session: Session, case: Case, agency_id: uuid.UUID) -> bool:
-    if case.owner_agency_id == agency_id or case.sharing == SharingLevel.GREEN:
-        return True
-    if case.sharing == SharingLevel.AMBER:
-        return agency_id in sharing.partner_ids(session, case)
-    return False
+    audit.record_many(session, caller, disclosures)
+    if notifications:
+        session.execute(insert(Notification), notifications)
+    if messages:
+        session.execute(insert(OutboxMessage), messages)
+    return [*cases.values(), *agencies.values(), *recipients.values()]
 
 
 def selector_read(selector: Selector, status: str, reason: str | None) -> SelectorRead:

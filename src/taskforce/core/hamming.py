@@ -51,14 +51,24 @@ class HammingIndex:
 
     def query(self, code: bytes, max_distance: int) -> list[tuple[int, int]]:
         """All (id, distance) with distance ≤ max_distance, nearest first."""
-        query = np.frombuffer(code, dtype=np.uint8).reshape(1, BYTES)
+        return self.query_many([code], max_distance)[0]
+
+    def query_many(self, codes: Sequence[bytes], max_distance: int) -> list[list[tuple[int, int]]]:
+        """`query` for many codes in one faiss call (a bulk import's PDQ lines)."""
+        if not codes:
+            return []
+        queries = np.frombuffer(b"".join(codes), dtype=np.uint8).reshape(len(codes), BYTES)
         with self._lock:
             if self._index.ntotal == 0:
-                return []
-            _lims, distances, positions = self._index.range_search(query, max_distance + 1)
+                return [[] for _ in codes]
+            lims, distances, positions = self._index.range_search(queries, max_distance + 1)
             ids = self._ids[positions]
-        found = sorted(zip(ids.tolist(), distances.tolist(), strict=True), key=lambda p: p[1])
-        return [(int(i), int(d)) for i, d in found]
+        found: list[list[tuple[int, int]]] = []
+        for q in range(len(codes)):
+            lo, hi = int(lims[q]), int(lims[q + 1])
+            pairs = zip(ids[lo:hi].tolist(), distances[lo:hi].tolist(), strict=True)
+            found.append([(int(i), int(d)) for i, d in sorted(pairs, key=lambda p: p[1])])
+        return found
 
 
 def hamming(a: bytes, b: bytes) -> int:

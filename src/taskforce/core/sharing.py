@@ -104,6 +104,25 @@ def partner_ids(session: Session, record: Shareable) -> set[uuid.UUID]:
     return set(rows)
 
 
+def partner_ids_of(
+    session: Session, model: type[Shareable], ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, set[uuid.UUID]]:
+    """The named partner agencies of many records of one table, in one query."""
+    wanted = list(set(ids))
+    found: dict[uuid.UUID, set[uuid.UUID]] = {}
+    if not wanted:
+        return found
+    rows = session.execute(
+        select(SharingPartner.subject_id, SharingPartner.agency_id).where(
+            SharingPartner.subject_table == model.__tablename__,  # type: ignore[attr-defined]
+            SharingPartner.subject_id.in_(wanted),
+        )
+    )
+    for subject_id, agency_id in rows:
+        found.setdefault(subject_id, set()).add(agency_id)
+    return found
+
+
 def set_partners(session: Session, record: Shareable, agency_ids: Iterable[uuid.UUID]) -> None:
     table = record.__tablename__  # type: ignore[attr-defined]
     session.execute(

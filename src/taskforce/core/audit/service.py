@@ -20,10 +20,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import event, func, or_, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, event, func, insert, or_, select, text
+from sqlalchemy.orm import Session, SessionTransaction
 
 from taskforce.core.audit.models import AuditEntry
 from taskforce.core.caller import Caller, Permission, Role
@@ -44,8 +44,13 @@ class Operation(StrEnum):
 
 
 @event.listens_for(Session, "after_transaction_end")
-def _forget_head(session: Session, _transaction: object) -> None:
-    """The head read under the lock is valid only inside that transaction (or savepoint)."""
+def _forget_head(session: Session, transaction: SessionTransaction) -> None:
+    """The head read under the lock is valid only inside that transaction (or savepoint).
+
+    The internal subtransaction of each flush also ends here; it changes nothing the head
+    depends on, so it keeps the cache (otherwise every flush would cost a head read)."""
+    if transaction.parent is not None and not transaction.nested:
+        return
     session.info.pop(_HEAD_KEY, None)
 
 
@@ -78,6 +83,21 @@ def _hash(entry: AuditEntry) -> str:
     return hashlib.sha256(_canonical(entry)).hexdigest()
 
 
+@dataclass(frozen=True)
+class Action:
+    """What an entry says happened; the actor, time and chain links are added on append."""
+
+    action: str
+    operation: Operation
+    subject_type: str | None = None
+    subject_id: uuid.UUID | None = None
+    subject_agency_id: uuid.UUID | None = None
+    justification: str | None = None
+    recipients: tuple[str, ...] = ()
+    outcome: str = "ok"
+    detail: dict[str, Any] | None = None
+
+
 def record(
     session: Session,
     caller: Caller,
@@ -91,53 +111,43 @@ def record(
     recipients: Iterable[str] = (),
     outcome: str = "ok",
     detail: dict[str, Any] | None = None,
-) -> AuditEntry:
-    """Append one entry to the chain (flushed, committed with the caller's transaction).
+) -> None:
+    """Append one entry to the chain (written now, committed with the caller's transaction).
 
     Entries whose outcome is not "ok" (refusals) are also kept if the transaction rolls back.
     """
-    if outcome != "ok":
-        args: dict[str, Any] = {
-            "action": action,
-            "operation": operation,
-            "subject_type": subject_type,
-            "subject_id": subject_id,
-            "subject_agency_id": subject_agency_id,
-            "justification": justification,
-            "recipients": list(recipients),
-            "outcome": outcome,
-            "detail": detail,
-        }
-        keep_on_rollback(session, lambda s: _append(s, caller, **args))  # type: ignore[arg-type]
-    return _append(
-        session,
-        caller,
+    entry = Action(
         action=action,
         operation=operation,
         subject_type=subject_type,
         subject_id=subject_id,
         subject_agency_id=subject_agency_id,
         justification=justification,
-        recipients=recipients,
+        recipients=tuple(recipients),
         outcome=outcome,
         detail=detail,
     )
+    if outcome != "ok":
+        keep_on_rollback(session, lambda s: _append(s, caller, [entry]))
+    _append(session, caller, [entry])
 
 
-def _append(
-    session: Session,
-    caller: Caller,
-    *,
-    action: str,
-    operation: Operation,
-    subject_type: str | None,
-    subject_id: uuid.UUID | None,
-    subject_agency_id: uuid.UUID | None,
-    justification: str | None,
-    recipients: Iterable[str],
-    outcome: str,
-    detail: dict[str, Any] | None,
-) -> AuditEntry:
+def record_many(session: Session, caller: Caller, entries: Sequence[Action]) -> None:
+    """Append many entries in order with one multi-row insert (a bulk import's disclosures)."""
+    if any(e.outcome != "ok" for e in entries):
+        raise ValueError("record refusals one by one with record(), they outlive a rollback")
+    _append(session, caller, entries)
+
+
+_AUDIT_TABLE = cast(Table, AuditEntry.__table__)
+_AUDIT_COLUMNS = tuple(c.key for c in _AUDIT_TABLE.columns if c.key != "seq")
+
+
+def _append(session: Session, caller: Caller, entries: Sequence[Action]) -> None:
+    """Chain the entries onto the head and insert them (Core: the database numbers `seq` in
+    insert order, and no ORM object per entry is needed)."""
+    if not entries:
+        return
     prev = session.info.get(_HEAD_KEY)
     if prev is None:
         if is_postgres(session):
@@ -145,31 +155,33 @@ def _append(
         prev = session.scalar(
             select(AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)
         )
-    entry = AuditEntry(
-        id=uuid.uuid4(),
-        at=utcnow(),
-        actor_user_id=caller.user_id,
-        actor_agency_id=caller.agency_id,
-        actor_label=caller.label,
-        role=caller.role.value,
-        channel=caller.channel,
-        token_id=caller.token_id,
-        ip=caller.ip,
-        action=action,
-        operation=operation.value,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        subject_agency_id=subject_agency_id,
-        justification=justification,
-        recipients=sorted(set(recipients)),
-        outcome=outcome,
-        detail=detail or {},
-        prev_hash=prev or GENESIS,
-    )
-    entry.entry_hash = _hash(entry)
-    session.info[_HEAD_KEY] = entry.entry_hash  # we hold the chain until the transaction ends
-    session.add(entry)  # flushed with the transaction, or by the next entry's read of the head
-    return entry
+    rows: list[dict[str, Any]] = []
+    for item in entries:
+        entry = AuditEntry(
+            id=uuid.uuid4(),
+            at=utcnow(),
+            actor_user_id=caller.user_id,
+            actor_agency_id=caller.agency_id,
+            actor_label=caller.label,
+            role=caller.role.value,
+            channel=caller.channel,
+            token_id=caller.token_id,
+            ip=caller.ip,
+            action=item.action,
+            operation=item.operation.value,
+            subject_type=item.subject_type,
+            subject_id=item.subject_id,
+            subject_agency_id=item.subject_agency_id,
+            justification=item.justification,
+            recipients=sorted(set(item.recipients)),
+            outcome=item.outcome,
+            detail=item.detail or {},
+            prev_hash=prev or GENESIS,
+        )
+        entry.entry_hash = prev = _hash(entry)
+        rows.append({key: getattr(entry, key) for key in _AUDIT_COLUMNS})
+    session.execute(insert(_AUDIT_TABLE), rows)
+    session.info[_HEAD_KEY] = prev  # we hold the chain until the transaction ends
 
 
 @dataclass(frozen=True)

@@ -31,10 +31,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, and_, func, insert, or_, select, text
+from sqlalchemy import Table, and_, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from taskforce.agencies import service as agency_service
 from taskforce.agencies.models import Agency
@@ -77,7 +78,7 @@ from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
 from taskforce.core.auth.models import User
 from taskforce.core.caller import Caller, Permission
-from taskforce.core.db import is_postgres, utcnow
+from taskforce.core.db import insert_new, is_postgres, utcnow
 from taskforce.core.errors import Conflict, Forbidden, Invalid, NotFound
 from taskforce.core.hamming import hamming, hex_to_bytes
 from taskforce.core.settings import Settings
@@ -85,6 +86,7 @@ from taskforce.core.sharing import SharingLevel
 
 _PDQ_LOCK_KEY = 0x7A5C_0BD9
 _VALUE_TABLE = cast(Table, SelectorValue.__table__)
+_PDQ_TABLE = cast(Table, PdqBits.__table__)
 MIN_PURPOSE_LENGTH = 8
 
 # --- cases ----------------------------------------------------------------------------------
@@ -141,15 +143,14 @@ def _partners(
 def _history(
     session: Session, caller: Caller, case: Case, action: str, changes: dict[str, Any]
 ) -> None:
-    session.add(
-        CaseEvent(
-            case_id=case.id,
-            actor_user_id=caller.user_id,
-            actor_label=caller.label,
-            action=action,
-            changes=changes,
-        )
+    event = CaseEvent(
+        case_id=case.id,
+        actor_user_id=caller.user_id,
+        actor_label=caller.label,
+        action=action,
+        changes=changes,
     )
+    insert_new(session, [event])
 
 
 def open_case(session: Session, caller: Caller, data: CaseCreate) -> Case:
@@ -450,12 +451,13 @@ def _value_row(session: Session, kind: str, key: str) -> tuple[SelectorValue, bo
     about to be added (the insert and that holder commit or roll back together)."""
     row_id = uuid.uuid4()
     dialect_insert = pg_insert if is_postgres(session) else sqlite_insert
-    inserted = session.execute(
+    inserted = session.scalar(
         dialect_insert(_VALUE_TABLE)
         .values(id=row_id, kind=kind, key=key, case_count=1, is_common=False)
         .on_conflict_do_nothing()
+        .returning(_VALUE_TABLE.c.id)
     )
-    if cast(CursorResult[Any], inserted).rowcount == 1:
+    if inserted is not None:
         return SelectorValue(id=row_id, kind=kind, key=key, case_count=1, is_common=False), True
     stmt = select(SelectorValue).where(SelectorValue.kind == kind, SelectorValue.key == key)
     if is_postgres(session):
@@ -544,15 +546,20 @@ def _add_one(
         noise_reason=reason,
         added_by_id=caller.user_id,
     )
-    session.add(selector)
-    session.flush()  # hits refer to the selector; the unit of work does not order by FKs
+    insert_new(session, [selector])
     if not new_value:
-        if value_row.is_common:
-            value_row.case_count += 1  # the value row is locked: no other holder can race
-        else:
-            value_row.case_count = len({s.case_id for s, _ in holders}) + 1
-            if value_row.case_count > settings.common_value_case_limit:
-                value_row.is_common = True
+        # the value row is locked: no other holder can race this count
+        count = value_row.case_count + 1
+        if not value_row.is_common:
+            count = len({s.case_id for s, _ in holders}) + 1
+        common = value_row.is_common or count > settings.common_value_case_limit
+        session.execute(
+            update(_VALUE_TABLE)
+            .where(_VALUE_TABLE.c.id == value_row.id)
+            .values(case_count=count, is_common=common)
+        )
+        set_committed_value(value_row, "case_count", count)
+        set_committed_value(value_row, "is_common", common)
 
     hits: list[Hit] = []
     if reason is None and not value_row.is_common:
@@ -563,7 +570,7 @@ def _add_one(
                 selector.observed_at, other.observed_at, settings.ip_hit_window_hours
             ):
                 continue
-            hits.append(_record_hit(session, selector, case, other, other_case, distance=0))
+            hits.append(_record_hit(selector, case, other, other_case, distance=0))
     if kind == SelectorKind.PDQ:
         bits = hex_to_bytes(normalised.value)
         if reason is None:
@@ -572,9 +579,9 @@ def _add_one(
                     session, settings, selector, case, bits, exclude={h.b_selector_id for h in hits}
                 )
             )
-        session.add(PdqBits(selector_id=selector.id, bits=bits))
+        session.execute(insert(_PDQ_TABLE).values(selector_id=selector.id, bits=bits))
+    insert_new(session, hits)
     _history(session, caller, case, "selector_added", {"type": kind, "value": normalised.value})
-    session.flush()
     loaded: list[object] = [c for _, c in holders]
     if hits and notify:
         loaded += _notify(session, caller, settings, hits, known=[case, *(c for _, c in holders)])
@@ -608,7 +615,7 @@ def _pdq_near_hits(
             continue
         distance = hamming(bits, bytes(other_bits))
         if distance <= settings.pdq_match_threshold:
-            hits.append(_record_hit(session, selector, case, other, other_case, distance=distance))
+            hits.append(_record_hit(selector, case, other, other_case, distance=distance))
     return hits
 
 
@@ -624,7 +631,6 @@ def _selector_status(selector: Selector, value_row: SelectorValue) -> tuple[str,
 
 
 def _record_hit(
-    session: Session,
     selector: Selector,
     case: Case,
     other: Selector,
@@ -632,7 +638,7 @@ def _record_hit(
     *,
     distance: int,
 ) -> Hit:
-    hit = Hit(
+    return Hit(
         kind=selector.kind,
         distance=distance,
         a_case_id=case.id,
@@ -642,8 +648,6 @@ def _record_hit(
         b_selector_id=other.id,
         b_agency_id=other_case.owner_agency_id,
     )
-    session.add(hit)
-    return hit
 
 
 def _recipients(session: Session, cases: Iterable[Case]) -> dict[uuid.UUID, User]:
@@ -777,6 +781,13 @@ def selector_read(selector: Selector, status: str, reason: str | None) -> Select
     )
 
 
+def _touch(session: Session, case: Case) -> None:
+    """Set the case's `updated_at` with one UPDATE, leaving nothing for the unit of work."""
+    now = utcnow()
+    session.execute(update(Case).where(Case.id == case.id).values(updated_at=now))
+    set_committed_value(case, "updated_at", now)
+
+
 def add_selector(
     session: Session,
     caller: Caller,
@@ -801,7 +812,7 @@ def add_selector(
         note=data.note,
     )
     if added.created:
-        case.updated_at = utcnow()
+        _touch(session, case)
         audit.record(
             session,
             caller,

@@ -28,7 +28,7 @@ from taskforce.cases.models import Case, Hit, NoiseEntry, PdqBits, Selector, Sel
 from taskforce.cases.schemas import LineError, SelectorCreate
 from taskforce.cases.selectors import NormalisedSelector, SelectorKind
 from taskforce.core.caller import Caller
-from taskforce.core.db import is_postgres, utcnow
+from taskforce.core.db import insert_new, is_postgres, utcnow
 from taskforce.core.errors import TaskforceError
 from taskforce.core.hamming import hamming, hex_to_bytes
 from taskforce.core.settings import Settings
@@ -111,27 +111,43 @@ def _noise_rules(session: Session) -> dict[str, list[builtin_noise.NoiseRule]]:
     return rules
 
 
-def _value_ids(session: Session, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Any]:
-    """Get or create the value rows of a batch; on PostgreSQL lock them, ordered by id.
+def _value_ids(
+    session: Session, pairs: Sequence[tuple[str, str]]
+) -> tuple[dict[tuple[str, str], Any], set[Any]]:
+    """Get or create the value rows of a batch: ({(kind, key): id}, ids of rows created now).
 
-    New rows are inserted in (kind, key) order, so two imports racing on the same new values
-    wait for each other in the same order instead of deadlocking."""
+    Rows created now are new to the network (inserted with `case_count` 1 for this case), so
+    nothing else need be looked up for them. Existing rows are locked on PostgreSQL, in id
+    order; new rows are inserted in (kind, key) order, so two imports racing on the same new
+    values wait for each other in the same order instead of deadlocking."""
     rows = [
-        {"id": uuid.uuid4(), "kind": k, "key": key, "case_count": 0, "is_common": False}
+        {"id": uuid.uuid4(), "kind": k, "key": key, "case_count": 1, "is_common": False}
         for k, key in sorted(pairs)
     ]
     dialect_insert = pg_insert if is_postgres(session) else sqlite_insert
-    session.execute(dialect_insert(_VALUES).on_conflict_do_nothing(), rows)
+    inserted = session.execute(
+        dialect_insert(_VALUES)
+        .on_conflict_do_nothing()
+        .returning(_VALUES.c.id, _VALUES.c.kind, _VALUES.c.key),
+        rows,
+    )
+    found = {(k, key): vid for vid, k, key in inserted}
+    created = set(found.values())
     by_kind: dict[str, list[str]] = {}
     for k, key in pairs:
-        by_kind.setdefault(k, []).append(key)
-    # one IN list per kind, so both databases use the (kind, key) unique index
-    stmt = select(_VALUES.c.id, _VALUES.c.kind, _VALUES.c.key).where(
-        or_(*(and_(_VALUES.c.kind == k, _VALUES.c.key.in_(keys)) for k, keys in by_kind.items()))
-    )
-    if is_postgres(session):
-        stmt = stmt.order_by(_VALUES.c.id).with_for_update()
-    return {(k, key): vid for vid, k, key in session.execute(stmt)}
+        if (k, key) not in found:
+            by_kind.setdefault(k, []).append(key)
+    if by_kind:
+        # one IN list per kind, so both databases use the (kind, key) unique index
+        stmt = select(_VALUES.c.id, _VALUES.c.kind, _VALUES.c.key).where(
+            or_(
+                *(and_(_VALUES.c.kind == k, _VALUES.c.key.in_(keys)) for k, keys in by_kind.items())
+            )
+        )
+        if is_postgres(session):
+            stmt = stmt.order_by(_VALUES.c.id).with_for_update()
+        found.update(((k, key), vid) for vid, k, key in session.execute(stmt))
+    return found, created
 
 
 def _ip_compatible(a: datetime | None, b: datetime | None, window_hours: int) -> bool:
@@ -178,13 +194,18 @@ def _import_batch(
     admin: dict[str, list[builtin_noise.NoiseRule]],
 ) -> tuple[int, int, list[Hit]]:
     pairs = [(i.normalised.kind.value, i.normalised.key) for i in batch]
-    value_ids = _value_ids(session, pairs)
-    held = set(
-        session.scalars(
-            select(Selector.value_id).where(
-                Selector.case_id == case.id, Selector.value_id.in_(list(value_ids.values()))
+    value_ids, created = _value_ids(session, pairs)
+    existing = [vid for vid in value_ids.values() if vid not in created]
+    held = (
+        set(
+            session.scalars(
+                select(Selector.value_id).where(
+                    Selector.case_id == case.id, Selector.value_id.in_(existing)
+                )
             )
         )
+        if existing
+        else set()
     )
     now = utcnow()
     new: list[dict[str, Any]] = []
@@ -216,56 +237,11 @@ def _import_batch(
         return 0, duplicates, []
     session.execute(insert(_SELECTORS), new)
 
-    new_value_ids = [s["value_id"] for s in new]
-    holders = (
-        select(func.count(func.distinct(_SELECTORS.c.case_id)))
-        .where(_SELECTORS.c.value_id == _VALUES.c.id)
-        .scalar_subquery()
-    )
-    session.execute(
-        update(_VALUES).where(_VALUES.c.id.in_(new_value_ids)).values(case_count=holders)
-    )
-    session.execute(
-        update(_VALUES)
-        .where(
-            _VALUES.c.id.in_(new_value_ids),
-            _VALUES.c.case_count > settings.common_value_case_limit,
-        )
-        .values(is_common=True)
-    )
-    common = set(
-        session.scalars(
-            select(_VALUES.c.id).where(_VALUES.c.id.in_(new_value_ids), _VALUES.c.is_common)
-        )
-    )
-
+    # Values new to the network have no other holder: only the others are counted and compared.
+    shared_ids = [s["value_id"] for s in new if s["value_id"] not in created]
     hits: list[Hit] = []
-    hitting = {s["value_id"]: s for s in new if s["noise_reason"] is None}
-    hitting = {vid: s for vid, s in hitting.items() if vid not in common}
-    if hitting:
-        others = session.execute(
-            select(
-                Selector.id,
-                Selector.value_id,
-                Selector.case_id,
-                Selector.observed_at,
-                Case.owner_agency_id,
-            )
-            .join(Case, Case.id == Selector.case_id)
-            .where(
-                Selector.value_id.in_(list(hitting)),
-                Selector.case_id != case.id,
-                Selector.noise_reason.is_(None),
-            )
-            .order_by(Selector.value_id)
-        ).all()
-        for other_id, value_id, other_case_id, other_observed, other_agency in others:
-            mine = hitting[value_id]
-            if mine["kind"] == SelectorKind.IP and not _ip_compatible(
-                mine["observed_at"], other_observed, settings.ip_hit_window_hours
-            ):
-                continue
-            hits.append(_hit(mine, case, other_id, other_case_id, other_agency, 0))
+    if shared_ids:
+        hits = _shared_value_hits(session, settings, case, new, shared_ids)
 
     pdq_new = [s for s in new if s["kind"] == SelectorKind.PDQ]
     if pdq_new:
@@ -274,8 +250,69 @@ def _import_batch(
             insert(_PDQ),
             [{"selector_id": s["id"], "bits": hex_to_bytes(s["value"])} for s in pdq_new],
         )
-    session.add_all(hits)
+    insert_new(session, hits)
     return len(new), duplicates, hits
+
+
+def _shared_value_hits(
+    session: Session,
+    settings: Settings,
+    case: Case,
+    new: Sequence[dict[str, Any]],
+    shared_ids: Sequence[Any],
+) -> list[Hit]:
+    """Recount the holders of values other cases already hold, mark the common ones, and
+    make the exact-key hits of the batch's selectors of those values."""
+    holders = (
+        select(func.count(func.distinct(_SELECTORS.c.case_id)))
+        .where(_SELECTORS.c.value_id == _VALUES.c.id)
+        .scalar_subquery()
+    )
+    session.execute(update(_VALUES).where(_VALUES.c.id.in_(shared_ids)).values(case_count=holders))
+    session.execute(
+        update(_VALUES)
+        .where(
+            _VALUES.c.id.in_(shared_ids),
+            _VALUES.c.case_count > settings.common_value_case_limit,
+        )
+        .values(is_common=True)
+    )
+    common = set(
+        session.scalars(
+            select(_VALUES.c.id).where(_VALUES.c.id.in_(shared_ids), _VALUES.c.is_common)
+        )
+    )
+    shared = set(shared_ids) - common
+    hitting = {
+        s["value_id"]: s for s in new if s["value_id"] in shared and s["noise_reason"] is None
+    }
+    if not hitting:
+        return []
+    others = session.execute(
+        select(
+            Selector.id,
+            Selector.value_id,
+            Selector.case_id,
+            Selector.observed_at,
+            Case.owner_agency_id,
+        )
+        .join(Case, Case.id == Selector.case_id)
+        .where(
+            Selector.value_id.in_(list(hitting)),
+            Selector.case_id != case.id,
+            Selector.noise_reason.is_(None),
+        )
+        .order_by(Selector.value_id)
+    ).all()
+    hits: list[Hit] = []
+    for other_id, value_id, other_case_id, other_observed, other_agency in others:
+        mine = hitting[value_id]
+        if mine["kind"] == SelectorKind.IP and not _ip_compatible(
+            mine["observed_at"], other_observed, settings.ip_hit_window_hours
+        ):
+            continue
+        hits.append(_hit(mine, case, other_id, other_case_id, other_agency, 0))
+    return hits
 
 
 def _pdq_hits(

@@ -189,6 +189,8 @@ _ALLOWED_FORMAT_CHARS = frozenset("\u200c\u200d")
 
 
 def _refuse_invisible(text: str, field: str) -> None:
+    if text.isascii() and text.isprintable():
+        return  # printable ASCII has no control or format characters
     for char in text:
         category = unicodedata.category(char)
         if category in ("Cc", "Cs") or (category == "Cf" and char not in _ALLOWED_FORMAT_CHARS):

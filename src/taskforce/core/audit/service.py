@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -32,6 +32,7 @@ from taskforce.core.db import is_postgres, keep_on_rollback, utcnow
 GENESIS = "0" * 64
 _HEAD_KEY = "taskforce.audit_head"
 _LOCK_KEY = 0x7A5C_F0CE  # pg_advisory_xact_lock key for the audit chain
+_AUDIT_TABLE = cast(Table, AuditEntry.__table__)
 
 
 class Operation(StrEnum):
@@ -54,32 +55,39 @@ def _forget_head(session: Session, transaction: SessionTransaction) -> None:
     session.info.pop(_HEAD_KEY, None)
 
 
-def _canonical(entry: AuditEntry) -> bytes:
+def _canonical(entry: Mapping[str, Any]) -> bytes:
+    def ident(key: str) -> str | None:
+        return str(entry[key]) if entry[key] else None
+
     body = {
-        "id": str(entry.id),
-        "at": entry.at.isoformat(timespec="microseconds"),
-        "actor_user_id": str(entry.actor_user_id) if entry.actor_user_id else None,
-        "actor_agency_id": str(entry.actor_agency_id) if entry.actor_agency_id else None,
-        "actor_label": entry.actor_label,
-        "role": entry.role,
-        "channel": entry.channel,
-        "token_id": str(entry.token_id) if entry.token_id else None,
-        "ip": entry.ip,
-        "action": entry.action,
-        "operation": entry.operation,
-        "subject_type": entry.subject_type,
-        "subject_id": str(entry.subject_id) if entry.subject_id else None,
-        "subject_agency_id": str(entry.subject_agency_id) if entry.subject_agency_id else None,
-        "justification": entry.justification,
-        "recipients": list(entry.recipients or []),
-        "outcome": entry.outcome,
-        "detail": entry.detail or {},
-        "prev_hash": entry.prev_hash,
+        "id": str(entry["id"]),
+        "at": entry["at"].isoformat(timespec="microseconds"),
+        "actor_user_id": ident("actor_user_id"),
+        "actor_agency_id": ident("actor_agency_id"),
+        "actor_label": entry["actor_label"],
+        "role": entry["role"],
+        "channel": entry["channel"],
+        "token_id": ident("token_id"),
+        "ip": entry["ip"],
+        "action": entry["action"],
+        "operation": entry["operation"],
+        "subject_type": entry["subject_type"],
+        "subject_id": ident("subject_id"),
+        "subject_agency_id": ident("subject_agency_id"),
+        "justification": entry["justification"],
+        "recipients": list(entry["recipients"] or []),
+        "outcome": entry["outcome"],
+        "detail": entry["detail"] or {},
+        "prev_hash": entry["prev_hash"],
     }
     return json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 
-def _hash(entry: AuditEntry) -> str:
+def _fields(entry: AuditEntry) -> dict[str, Any]:
+    return {column.key: getattr(entry, column.key) for column in _AUDIT_TABLE.columns}
+
+
+def _hash(entry: Mapping[str, Any]) -> str:
     return hashlib.sha256(_canonical(entry)).hexdigest()
 
 
@@ -139,10 +147,6 @@ def record_many(session: Session, caller: Caller, entries: Sequence[Action]) -> 
     _append(session, caller, entries)
 
 
-_AUDIT_TABLE = cast(Table, AuditEntry.__table__)
-_AUDIT_COLUMNS = tuple(c.key for c in _AUDIT_TABLE.columns if c.key != "seq")
-
-
 def _append(session: Session, caller: Caller, entries: Sequence[Action]) -> None:
     """Chain the entries onto the head and insert them (Core: the database numbers `seq` in
     insert order, and no ORM object per entry is needed)."""
@@ -157,29 +161,29 @@ def _append(session: Session, caller: Caller, entries: Sequence[Action]) -> None
         )
     rows: list[dict[str, Any]] = []
     for item in entries:
-        entry = AuditEntry(
-            id=uuid.uuid4(),
-            at=utcnow(),
-            actor_user_id=caller.user_id,
-            actor_agency_id=caller.agency_id,
-            actor_label=caller.label,
-            role=caller.role.value,
-            channel=caller.channel,
-            token_id=caller.token_id,
-            ip=caller.ip,
-            action=item.action,
-            operation=item.operation.value,
-            subject_type=item.subject_type,
-            subject_id=item.subject_id,
-            subject_agency_id=item.subject_agency_id,
-            justification=item.justification,
-            recipients=sorted(set(item.recipients)),
-            outcome=item.outcome,
-            detail=item.detail or {},
-            prev_hash=prev or GENESIS,
-        )
-        entry.entry_hash = prev = _hash(entry)
-        rows.append({key: getattr(entry, key) for key in _AUDIT_COLUMNS})
+        row: dict[str, Any] = {
+            "id": uuid.uuid4(),
+            "at": utcnow(),
+            "actor_user_id": caller.user_id,
+            "actor_agency_id": caller.agency_id,
+            "actor_label": caller.label,
+            "role": caller.role.value,
+            "channel": caller.channel,
+            "token_id": caller.token_id,
+            "ip": caller.ip,
+            "action": item.action,
+            "operation": item.operation.value,
+            "subject_type": item.subject_type,
+            "subject_id": item.subject_id,
+            "subject_agency_id": item.subject_agency_id,
+            "justification": item.justification,
+            "recipients": sorted(set(item.recipients)),
+            "outcome": item.outcome,
+            "detail": item.detail or {},
+            "prev_hash": prev or GENESIS,
+        }
+        row["entry_hash"] = prev = _hash(row)
+        rows.append(row)
     session.execute(insert(_AUDIT_TABLE), rows)
     session.info[_HEAD_KEY] = prev  # we hold the chain until the transaction ends
 
@@ -216,7 +220,7 @@ def verify(session: Session, *, batch: int = 5000) -> VerifyResult:
                     first_bad_seq=entry.seq,
                     reason="previous entry was altered or removed (chain link does not match)",
                 )
-            if _hash(entry) != entry.entry_hash:
+            if _hash(_fields(entry)) != entry.entry_hash:
                 return VerifyResult(
                     ok=False,
                     checked=checked,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from builders import Network, make_case
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -22,6 +23,33 @@ def test_chain_is_intact(session: Session, network: Network) -> None:
     result = audit.verify(session)
     assert result.ok and result.checked == len(entries)
     assert result.head == entries[-1].entry_hash
+
+
+def test_many_entries_chain_in_order_between_single_ones(
+    session: Session, network: Network
+) -> None:
+    """A bulk import's disclosures go in with one insert; the chain must not notice."""
+    caller = network.gb.caller
+    audit.record(session, caller, action="before", operation=audit.Operation.CONSULTATION)
+    audit.record_many(
+        session,
+        caller,
+        [
+            audit.Action(action=f"disclose {i}", operation=audit.Operation.DISCLOSURE)
+            for i in range(5)
+        ],
+    )
+    session.flush()  # a flush in between must not make the next entry re-read a stale head
+    audit.record(session, caller, action="after", operation=audit.Operation.CONSULTATION)
+    actions = [e.action for e in session.scalars(select(AuditEntry).order_by(AuditEntry.seq))]
+    assert actions[-7:] == ["before", *(f"disclose {i}" for i in range(5)), "after"]
+    assert audit.verify(session).ok
+
+
+def test_refusals_are_not_recorded_in_bulk(session: Session, network: Network) -> None:
+    refused = audit.Action(action="x", operation=audit.Operation.CONSULTATION, outcome="denied")
+    with pytest.raises(ValueError, match="one by one"):
+        audit.record_many(session, network.gb.caller, [refused])
 
 
 def test_altered_entry_is_named(session: Session, network: Network) -> None:

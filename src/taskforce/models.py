@@ -6,5 +6,14 @@ from taskforce.core import sharing
 from taskforce.core.audit import models as audit_models
 from taskforce.core.auth import models as auth_models
 from taskforce.core.db import Base
+from taskforce.hashsets import models as hashsets_models
 
-__all__ = ["Base", "agencies_models", "audit_models", "auth_models", "cases_models", "sharing"]
+__all__ = [
+    "Base",
+    "agencies_models",
+    "audit_models",
+    "auth_models",
+    "cases_models",
+    "hashsets_models",
+    "sharing",
+]

@@ -30,6 +30,7 @@ class Permission(StrEnum):
     SEARCH = "search"
     READ = "read"
     READ_AUDIT = "read_audit"
+    MANAGE_HASH_SETS = "manage_hash_sets"  # create hash sets, import and export entries
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -44,6 +45,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.AGENCY_ADMIN: frozenset(
         {
             Permission.MANAGE_USERS,
+            Permission.MANAGE_HASH_SETS,
             Permission.OPEN_CASE,
             Permission.ADD_SELECTOR,
             Permission.ASSESS_HIT,
@@ -54,6 +56,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     Role.INVESTIGATOR: frozenset(
         {
+            Permission.MANAGE_HASH_SETS,
             Permission.OPEN_CASE,
             Permission.ADD_SELECTOR,
             Permission.ASSESS_HIT,
@@ -62,7 +65,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         }
     ),
     Role.ANALYST: frozenset(
-        {Permission.ADD_SELECTOR, Permission.ASSESS_HIT, Permission.SEARCH, Permission.READ}
+        {
+            Permission.MANAGE_HASH_SETS,
+            Permission.ADD_SELECTOR,
+            Permission.ASSESS_HIT,
+            Permission.SEARCH,
+            Permission.READ,
+        }
     ),
     Role.READ_ONLY: frozenset({Permission.SEARCH, Permission.READ}),
 }
@@ -91,6 +100,17 @@ class Caller:
     def require(self, permission: Permission) -> None:
         if not self.can(permission):
             raise Forbidden(f"role {self.role.value} may not {permission.value.replace('_', ' ')}")
+
+
+def agency_operator(agency_id: uuid.UUID, agency_code: str, country: str | None) -> Caller:
+    """The operator at the console acting for one agency (e.g. importing its hash sets)."""
+    return Caller(
+        role=Role.AGENCY_ADMIN,
+        channel="cli",
+        agency_id=agency_id,
+        agency_code=agency_code,
+        country=country,
+    )
 
 
 def system_caller(channel: str = "cli") -> Caller:

@@ -1,0 +1,137 @@
+"""`taskforce hashset create|import|export|list`: an agency's hash sets from the console."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from taskforce.agencies import service as agency_service
+from taskforce.core.caller import Caller, agency_operator, system_caller
+from taskforce.core.console import err, out, unit
+from taskforce.core.sharing import SharingLevel
+from taskforce.hashsets import formats, service
+from taskforce.hashsets.schemas import HashSetCreate
+
+app = typer.Typer(
+    help="Hash sets: known files' hashes, imported and exported.", no_args_is_help=True
+)
+
+
+def _operator(session: object, code: str) -> Caller:
+    from sqlalchemy.orm import Session
+
+    assert isinstance(session, Session)
+    agency = agency_service.get_by_code(session, code)
+    return agency_operator(agency.id, agency.code, agency.country)
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Name, unique within the agency"),
+    agency: str = typer.Option(..., "--agency", help="Owning agency code, e.g. GB-NCA"),
+    sharing: SharingLevel = typer.Option(SharingLevel.RED, "--sharing"),
+    partner: list[str] = typer.Option([], "--partner", help="Partner agency code (AMBER)"),
+    description: str = typer.Option("", "--description"),
+    source: str = typer.Option("", "--source", help="Where the hashes come from"),
+) -> None:
+    """Create an empty hash set."""
+    with unit(ctx) as session:
+        caller = _operator(session, agency)
+        data = HashSetCreate(
+            name=name, description=description, source=source, sharing=sharing, partners=partner
+        )
+        created = service.create_hash_set(session, caller, data)
+        out.print(f"hash set {created.name!r} created for {agency} ({created.sharing})")
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
+    name: str = typer.Option(..., "--name", help="Hash set (created if the agency lacks it)"),
+    agency: str = typer.Option(..., "--agency", help="Owning agency code"),
+    fmt: str | None = typer.Option(
+        None, "--format", help=f"One of {', '.join(formats.FORMATS)}; detected when not given"
+    ),
+    sharing: SharingLevel = typer.Option(
+        SharingLevel.RED, "--sharing", help="Sharing level of a set created by this import"
+    ),
+) -> None:
+    """Import a hash list; bad lines are reported, good ones kept; re-running adds nothing."""
+    fmt = fmt or formats.detect_format(file)
+    size = file.stat().st_size
+    with unit(ctx) as session:
+        caller = _operator(session, agency)
+        exists = any(s.name == name for s in service.list_hash_sets(session, caller)
+                     if s.agency == caller.agency_code)  # fmt: skip
+        if not exists:
+            service.create_hash_set(
+                session, caller, HashSetCreate(name=name, sharing=sharing, source=file.name)
+            )
+            session.commit()
+        with Progress(
+            TextColumn(f"importing {file.name} ({fmt})"), BarColumn(),
+            TextColumn("{task.completed:,} entries"), TimeElapsedColumn(), console=err,
+        ) as progress:  # fmt: skip
+            task = progress.add_task("import", total=None)
+
+            def after_batch(read: int) -> None:
+                session.commit()  # an interrupted import keeps what it wrote; re-run resumes
+                progress.update(task, completed=read)
+
+            report = service.import_file(
+                session, caller, name=name, path=file, fmt=fmt, after_batch=after_batch
+            )
+    for bad in report.rejected[:20]:
+        err.print(f"line {bad.line}: {bad.field} {bad.rule}", markup=False)
+    if len(report.rejected) > 20:
+        err.print(f"... and {len(report.rejected) - 20} more rejected lines")
+    out.print(
+        f"{report.hash_set}: {report.lines_read:,} entries read from {size:,} bytes, "
+        f"{report.added:,} added, {report.already_present:,} already present, "
+        f"{len(report.rejected):,} rejected"
+    )
+
+
+@app.command("export")
+def export(
+    ctx: typer.Context,
+    name: str = typer.Argument(...),
+    fmt: str = typer.Option(..., "--format", help=", ".join(formats.EXPORT_FORMATS)),
+    out_path: Path = typer.Option(..., "--out", help="File to write ('-' for standard output)"),
+    agency: str = typer.Option(..., "--agency", help="Agency whose view of the sets to use"),
+) -> None:
+    """Export a hash set (VICS JSON for Griffeye and other forensic tools, CSV, PDQ list)."""
+    with unit(ctx) as session:
+        caller = _operator(session, agency)
+        if str(out_path) == "-":
+            count = service.export(session, caller, name=name, fmt=fmt, out=sys.stdout)
+        else:
+            with out_path.open("w", encoding="utf-8", newline="") as f:
+                count = service.export(session, caller, name=name, fmt=fmt, out=f)
+    err.print(f"{count:,} entries written to {out_path} ({fmt})")
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    agency: str | None = typer.Option(None, "--agency", help="Only what this agency sees"),
+) -> None:
+    """Hash sets with their owner, sharing and size."""
+    with unit(ctx) as session:
+        if agency:
+            sets = service.list_hash_sets(session, _operator(session, agency))
+        else:
+            sets = service.list_all(session, system_caller())
+    table = Table(box=None, pad_edge=False)
+    for column in ("name", "agency", "sharing", "entries", "source", "updated"):
+        table.add_column(column)
+    for s in sets:
+        table.add_row(s.name, s.agency, s.sharing.value, f"{s.entry_count:,}", s.source,
+                      s.updated_at.strftime("%Y-%m-%d %H:%M"))  # fmt: skip
+    out.print(table if sets else "no hash sets")

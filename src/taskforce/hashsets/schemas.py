@@ -1,0 +1,42 @@
+"""Hash sets as the API and CLI show them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from taskforce.cases.schemas import LineError
+from taskforce.core.sharing import SharingLevel
+
+
+class HashSetCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=120)
+    description: str = Field(default="", max_length=1000)
+    source: str = Field(default="", max_length=200)
+    sharing: SharingLevel = SharingLevel.RED
+    partners: list[str] = Field(default_factory=list, description="agency codes (AMBER)")
+
+
+class HashSetRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    agency: str
+    description: str
+    source: str
+    sharing: SharingLevel
+    entry_count: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class ImportReport(BaseModel):
+    hash_set: str
+    format: str
+    lines_read: int
+    added: int
+    already_present: int
+    rejected: list[LineError]

@@ -1,0 +1,291 @@
+"""Hash sets: create, list, import (streaming, idempotent, resumable) and export.
+
+An import reads the file one entry at a time and writes batches of `BATCH_SIZE` entries with
+one multi-row insert each; an entry whose hashes the set already holds is skipped by the
+database (unique `entry_key`), so importing the same file twice adds nothing, and running an
+interrupted import again adds only what is missing. The caller may commit after each batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any, cast
+
+from sqlalchemy import Table, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from taskforce.agencies import service as agency_service
+from taskforce.cases.schemas import LineError
+from taskforce.core import sharing
+from taskforce.core.audit import service as audit
+from taskforce.core.audit.service import Operation
+from taskforce.core.caller import Caller, Permission
+from taskforce.core.db import is_postgres, utcnow
+from taskforce.core.errors import Conflict, Invalid, NotFound
+from taskforce.core.sharing import SharingLevel
+from taskforce.hashsets import formats
+from taskforce.hashsets.models import HashEntry, HashSet
+from taskforce.hashsets.schemas import HashSetCreate, HashSetRead, ImportReport
+
+BATCH_SIZE = 5000
+MAX_REPORTED_ERRORS = 1000
+_ENTRIES = cast(Table, HashEntry.__table__)
+
+
+def entry_key(hashes: dict[str, str | None]) -> str:
+    """The identity of an entry within its set: a digest of its canonical hashes."""
+    text = "|".join(f"{k}={hashes[k] or ''}" for k in ("md5", "sha1", "sha256", "pdq"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def create_hash_set(session: Session, caller: Caller, data: HashSetCreate) -> HashSet:
+    caller.require(Permission.MANAGE_HASH_SETS)
+    if caller.agency_id is None:
+        raise Invalid("agency", "a hash set belongs to an agency; act for one")
+    name = " ".join(data.name.split())
+    clash = session.scalar(
+        select(HashSet.id).where(HashSet.owner_agency_id == caller.agency_id, HashSet.name == name)
+    )
+    if clash is not None:
+        raise Conflict(f"your agency already has a hash set named {name!r}")
+    hash_set = HashSet(
+        name=name,
+        description=data.description.strip(),
+        source=data.source.strip(),
+        owner_agency_id=caller.agency_id,
+        sharing=data.sharing,
+        created_by_id=caller.user_id,
+    )
+    session.add(hash_set)
+    session.flush()
+    if data.sharing == SharingLevel.AMBER:
+        partners = agency_service.resolve_codes(session, data.partners)
+        sharing.set_partners(session, hash_set, [a.id for a in partners])
+    audit.record(
+        session,
+        caller,
+        action="hashset.create",
+        operation=Operation.COLLECTION,
+        subject_type="hash_set",
+        subject_id=hash_set.id,
+        subject_agency_id=caller.agency_id,
+        detail={"name": name, "sharing": data.sharing.value},
+    )
+    return hash_set
+
+
+def list_hash_sets(session: Session, caller: Caller) -> list[HashSetRead]:
+    """The hash sets the caller's agency may use: its own, GREEN ones, AMBER naming it."""
+    caller.require(Permission.READ)
+    rows = session.scalars(
+        sharing.visible(select(HashSet), HashSet, caller).order_by(HashSet.name)
+    ).all()
+    audit.record(
+        session, caller, action="hashset.list", operation=Operation.CONSULTATION,
+        detail={"count": len(rows)},
+    )  # fmt: skip
+    return [describe(session, s) for s in rows]
+
+
+def list_all(session: Session, caller: Caller) -> list[HashSetRead]:
+    """Every hash set's name, owner, sharing and size (not its entries): the network view."""
+    caller.require(Permission.MANAGE_AGENCIES)
+    rows = session.scalars(select(HashSet).order_by(HashSet.name)).all()
+    return [describe(session, s) for s in rows]
+
+
+def describe(session: Session, hash_set: HashSet) -> HashSetRead:
+    agency = agency_service.get(session, hash_set.owner_agency_id)
+    return HashSetRead(
+        id=hash_set.id,
+        name=hash_set.name,
+        agency=agency.code if agency else "?",
+        description=hash_set.description,
+        source=hash_set.source,
+        sharing=SharingLevel(hash_set.sharing),
+        entry_count=hash_set.entry_count,
+        created_at=hash_set.created_at,
+        updated_at=hash_set.updated_at,
+    )
+
+
+def get_by_name(session: Session, caller: Caller, name: str) -> HashSet:
+    """A visible hash set by name, the caller's own agency's first; 404 when not visible."""
+    rows = session.scalars(
+        sharing.visible(select(HashSet), HashSet, caller).where(HashSet.name == name.strip())
+    ).all()
+    if not rows:
+        raise NotFound("hash set")
+    own = [s for s in rows if s.owner_agency_id == caller.agency_id]
+    if own:
+        return own[0]
+    if len(rows) > 1:
+        raise Invalid("name", "several agencies share a hash set of this name; use its id")
+    return rows[0]
+
+
+def _owned(session: Session, caller: Caller, name: str) -> HashSet:
+    hash_set = get_by_name(session, caller, name)
+    if hash_set.owner_agency_id != caller.agency_id:
+        raise NotFound("hash set")  # only the owner changes a set; others see no difference
+    return hash_set
+
+
+def import_entries(
+    session: Session,
+    caller: Caller,
+    *,
+    name: str,
+    entries: Iterable[formats.Parsed],
+    fmt: str,
+    after_batch: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Add the parsed entries to the caller's hash set `name`; bad lines are reported.
+
+    `after_batch(lines_read)` runs after each batch is written (commit, progress)."""
+    caller.require(Permission.MANAGE_HASH_SETS)
+    hash_set = _owned(session, caller, name)
+    set_id = hash_set.id
+    rejected: list[LineError] = []
+    rejected_count = 0
+    added = read = 0
+    batch: list[dict[str, Any]] = []
+    for item in entries:
+        read += 1
+        if isinstance(item, formats.BadLine):
+            rejected_count += 1
+            if len(rejected) < MAX_REPORTED_ERRORS:
+                rejected.append(
+                    LineError(line=item.line, field=item.field, rule=item.rule, value="")
+                )
+            continue
+        batch.append(_row(set_id, item))
+        if len(batch) >= BATCH_SIZE:
+            added += _write(session, batch)
+            batch = []
+            if after_batch:
+                after_batch(read)
+    if batch:
+        added += _write(session, batch)
+    count = session.scalar(select(func.count()).where(_ENTRIES.c.hash_set_id == set_id)) or 0
+    session.execute(
+        update(HashSet).where(HashSet.id == set_id).values(entry_count=count, updated_at=utcnow())
+    )
+    accepted = read - rejected_count
+    audit.record(
+        session,
+        caller,
+        action="hashset.import",
+        operation=Operation.COLLECTION,
+        subject_type="hash_set",
+        subject_id=set_id,
+        subject_agency_id=caller.agency_id,
+        detail={"format": fmt, "read": read, "added": added, "rejected": rejected_count},
+    )
+    if after_batch:
+        after_batch(read)
+    return ImportReport(
+        hash_set=hash_set.name,
+        format=fmt,
+        lines_read=read,
+        added=added,
+        already_present=accepted - added,
+        rejected=rejected,
+    )
+
+
+def _row(set_id: uuid.UUID, entry: formats.ParsedEntry) -> dict[str, Any]:
+    return {
+        "hash_set_id": set_id,
+        "entry_key": entry_key(entry.hashes()),
+        "md5": entry.md5,
+        "sha1": entry.sha1,
+        "sha256": entry.sha256,
+        "pdq": entry.pdq,
+        "pdq_quality": entry.pdq_quality,
+        "category_scheme": entry.category.scheme if entry.category else None,
+        "category_code": entry.category.code if entry.category else None,
+        "series": entry.series,
+        "victim_identified": entry.victim_identified,
+        "source": entry.source[:200],
+        "added_at": utcnow(),
+    }
+
+
+def _write(session: Session, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert the rows the set does not hold yet; how many were new."""
+    unique = list({(r["entry_key"]): r for r in rows}.values())
+    dialect_insert = pg_insert if is_postgres(session) else sqlite_insert
+    inserted = session.execute(
+        dialect_insert(_ENTRIES).on_conflict_do_nothing().returning(_ENTRIES.c.id), unique
+    )
+    return len(inserted.all())
+
+
+def import_file(
+    session: Session,
+    caller: Caller,
+    *,
+    name: str,
+    path: Path,
+    fmt: str | None = None,
+    after_batch: Callable[[int], None] | None = None,
+) -> ImportReport:
+    fmt = fmt or formats.detect_format(path)
+    if fmt not in formats.READERS:
+        raise Invalid("format", f"must be one of {', '.join(formats.FORMATS)}")
+    return import_entries(
+        session,
+        caller,
+        name=name,
+        entries=formats.read(path, fmt, source=""),
+        fmt=fmt,
+        after_batch=after_batch,
+    )
+
+
+def export(session: Session, caller: Caller, *, name: str, fmt: str, out: IO[str]) -> int:
+    """Write a visible hash set in `fmt`; entries streamed in id order. Number written."""
+    caller.require(Permission.READ)
+    if fmt not in formats.WRITERS:
+        raise Invalid("format", f"must be one of {', '.join(formats.EXPORT_FORMATS)}")
+    hash_set = get_by_name(session, caller, name)
+    count = formats.WRITERS[fmt](out, _export_rows(session, hash_set.id))
+    audit.record(
+        session,
+        caller,
+        action="hashset.export",
+        operation=Operation.DISCLOSURE,
+        subject_type="hash_set",
+        subject_id=hash_set.id,
+        subject_agency_id=hash_set.owner_agency_id,
+        detail={"format": fmt, "entries": count},
+    )
+    return count
+
+
+def _export_rows(session: Session, set_id: uuid.UUID) -> Iterator[formats.ExportEntry]:
+    stmt = (
+        select(
+            _ENTRIES.c.md5,
+            _ENTRIES.c.sha1,
+            _ENTRIES.c.sha256,
+            _ENTRIES.c.pdq,
+            _ENTRIES.c.pdq_quality,
+            _ENTRIES.c.category_scheme,
+            _ENTRIES.c.category_code,
+            _ENTRIES.c.series,
+            _ENTRIES.c.victim_identified,
+            _ENTRIES.c.source,
+        )
+        .where(_ENTRIES.c.hash_set_id == set_id)
+        .order_by(_ENTRIES.c.id)
+        .execution_options(yield_per=5000)
+    )
+    for row in session.execute(stmt):
+        yield formats.ExportEntry(**row._mapping)

@@ -1,0 +1,26 @@
+"""What hashing a file tells: exact digests, type by content, PDQ and its quality."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class FileHashes(BaseModel):
+    """One file's hashes, as `taskforce hash --json` prints them (one object per line)."""
+
+    path: str
+    size: int | None = None
+    media_type: str | None = Field(
+        default=None, description="MIME type read from the content, not the file name"
+    )
+    md5: str | None = None
+    sha1: str | None = None
+    sha256: str | None = None
+    pdq: str | None = Field(default=None, description="256-bit PDQ, 64 hex digits (images)")
+    pdq_quality: int | None = Field(
+        default=None, description="0-100; below the matching cut-off the hash is never matched"
+    )
+    pdq_usable: bool | None = Field(
+        default=None, description="quality at or above the cut-off, so the hash may be matched"
+    )
+    error: str | None = None

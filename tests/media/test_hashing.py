@@ -1,0 +1,172 @@
+"""PDQ and file hashes against Meta's published vectors (tests/vectors/pdq).
+
+The conformance rules are the reference's own: rows published for `pdqhash` + Pillow are
+reproduced bit for bit; rows of the C++ reference (its own JPEG decoder) with quality >= 80
+are within 10 bits.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from taskforce.core.hamming import hamming, hex_to_bytes
+from taskforce.media import hashing
+
+VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "pdq"
+PDQHASH = "pdqhash (PyPI) + Pillow via python-threatexchange"
+CPP = "cpp-reference (CImg decoder)"
+
+# Pillow's name for each of python-threatexchange's pixel-space rotations.
+TRANSPOSE = {
+    "ORIGINAL": None,
+    "ROTATE90": Image.Transpose.ROTATE_90,
+    "ROTATE180": Image.Transpose.ROTATE_180,
+    "ROTATE270": Image.Transpose.ROTATE_270,
+    "FLIPX": Image.Transpose.FLIP_TOP_BOTTOM,  # mirrored across the x axis
+    "FLIPY": Image.Transpose.FLIP_LEFT_RIGHT,
+    "FLIPPLUS1": Image.Transpose.TRANSPOSE,
+    "FLIPMINUS1": Image.Transpose.TRANSVERSE,
+}
+
+
+def _rows(implementation: str) -> list[dict[str, str]]:
+    with (VECTORS / "expected.csv").open(newline="") as f:
+        return [r for r in csv.DictReader(f) if r["implementation"] == implementation]
+
+
+def _distance(a: str, b: str) -> int:
+    return hamming(hex_to_bytes(a), hex_to_bytes(b))
+
+
+def _plain(row: dict[str, str]) -> bool:
+    return "dihedral=" not in row["note"] and "unletterbox" not in row["note"]
+
+
+@pytest.mark.parametrize(
+    "row",
+    [r for r in _rows(PDQHASH) if _plain(r)],
+    ids=lambda r: r["image"],
+)
+def test_pdqhash_rows_are_reproduced_bit_for_bit(row: dict[str, str]) -> None:
+    result = hashing.hash_file(VECTORS / row["image"])
+    assert result.error is None
+    assert result.pdq == row["pdq_hex"]
+    if row["quality"]:
+        assert result.pdq_quality == int(row["quality"])
+
+
+@pytest.mark.parametrize(
+    "row",
+    [r for r in _rows(PDQHASH) if "dihedral=" in r["note"]],
+    ids=lambda r: r["note"].split()[0],
+)
+def test_pixel_space_rotations_are_reproduced_bit_for_bit(row: dict[str, str]) -> None:
+    name = row["note"].split()[0].removeprefix("dihedral=")
+    with Image.open(VECTORS / row["image"]) as image:
+        turned = image if TRANSPOSE[name] is None else image.transpose(TRANSPOSE[name])
+        assert hashing.pdq_of_image(turned).hex == row["pdq_hex"]
+
+
+@pytest.mark.parametrize(
+    "row",
+    [r for r in _rows(CPP) if r["quality"] and int(r["quality"]) >= 80],
+    ids=lambda r: r["image"],
+)
+def test_cpp_reference_rows_of_quality_80_are_within_10_bits(row: dict[str, str]) -> None:
+    result = hashing.hash_file(VECTORS / row["image"])
+    assert result.pdq is not None
+    assert _distance(result.pdq, row["pdq_hex"]) <= 10
+    assert result.pdq_quality == int(row["quality"])
+
+
+def test_low_quality_hashes_are_kept_but_not_usable() -> None:
+    result = hashing.hash_file(VECTORS / "labelme-subset" / "q0003.jpg")
+    assert result.pdq is not None and result.pdq_quality is not None
+    assert result.pdq_quality < hashing.MIN_PDQ_QUALITY
+    assert result.pdq_usable is False
+    good = hashing.hash_file(VECTORS / "dih" / "bridge-1-original.jpg")
+    assert good.pdq_usable is True
+
+
+def test_one_dct_gives_the_hashes_of_rotated_and_mirrored_copies() -> None:
+    """Each rotated file of the bridge is near one of the original's eight hashes."""
+    with Image.open(VECTORS / "dih" / "bridge-1-original.jpg") as image:
+        eight, quality = hashing.pdq_dihedral(image)
+    assert quality == 100 and len(set(eight)) == 8
+    for path in sorted((VECTORS / "dih").glob("bridge-*.jpg")):
+        turned = hashing.hash_file(path).pdq
+        assert turned is not None
+        assert min(_distance(turned, h) for h in eight) <= 10, path.name
+
+
+def test_exact_digests_match_hashlib(tmp_path: Path) -> None:
+    data = b"taskforce test file\n" * 1000
+    path = tmp_path / "notes.txt"
+    path.write_bytes(data)
+    result = hashing.hash_file(path)
+    assert (result.md5, result.sha1, result.sha256) == (
+        hashlib.md5(data, usedforsecurity=False).hexdigest(),
+        hashlib.sha1(data, usedforsecurity=False).hexdigest(),
+        hashlib.sha256(data).hexdigest(),
+    )
+    assert result.size == len(data) and result.pdq is None and result.error is None
+
+
+def test_type_is_read_from_the_content_not_the_name(tmp_path: Path) -> None:
+    fake = tmp_path / "holiday.jpg"
+    with Image.open(VECTORS / "misc-images" / "c.png") as image:
+        image.save(fake, format="PNG")
+    result = hashing.hash_file(fake)
+    assert result.media_type == "image/png" and result.pdq is not None
+
+
+@pytest.mark.parametrize(
+    ("content", "error"),
+    [
+        (b"", "empty file"),
+        (b"\xff\xd8\xff\xe0" + b"\x00" * 20, "cannot decode image"),
+    ],
+    ids=["zero-bytes", "truncated-jpeg"],
+)
+def test_bad_files_get_a_reason(tmp_path: Path, content: bytes, error: str) -> None:
+    path = tmp_path / "bad.jpg"
+    path.write_bytes(content)
+    result = hashing.hash_file(path)
+    assert result.error is not None and error in result.error
+    assert result.pdq is None
+
+
+def test_decompression_bomb_is_refused_without_decoding(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.png"
+    # a 30000x30000 one-bit PNG is tiny on disk and 900 megapixels once decoded
+    Image.new("1", (30000, 30000)).save(path)
+    result = hashing.hash_file(path)
+    assert result.error is not None and "decompression bomb" in result.error
+    assert result.sha256 is not None  # the exact hashes are still there to match
+
+
+def test_cli_prints_json_lines(tmp_path: Path) -> None:
+    from taskforce.cli import app
+
+    runner = CliRunner()
+    target = VECTORS / "dih" / "bridge-1-original.jpg"
+    result = runner.invoke(app, ["hash", "--json", str(target)])
+    assert result.exit_code == 0, result.output
+    line = json.loads(result.stdout.splitlines()[0])
+    assert line["pdq"] == "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
+    assert line["md5"] == hashlib.md5(target.read_bytes(), usedforsecurity=False).hexdigest()
+
+
+def test_cli_refuses_a_missing_path(tmp_path: Path) -> None:
+    from taskforce.cli import app
+
+    result = CliRunner().invoke(app, ["hash", str(tmp_path / "nope.jpg")])
+    assert result.exit_code == 2
+    assert "no such file" in result.output

@@ -12,6 +12,7 @@ from taskforce.core.console import State, err, out, state
 from taskforce.core.settings import Settings, unknown_environment_variables
 from taskforce.hashsets import cli as hashsets_cli
 from taskforce.media import cli as media_cli
+from taskforce.triage import cli as triage_cli
 
 app = typer.Typer(
     help="taskforce: cross-border deconfliction hub for agencies fighting online child sexual "
@@ -29,6 +30,7 @@ app.add_typer(cases_cli.noise_app, name="noise")
 app.add_typer(cases_cli.outbox_app, name="outbox")
 app.command("hash")(media_cli.hash_command)
 app.add_typer(hashsets_cli.app, name="hashset")
+app.command("triage")(triage_cli.triage_command)
 
 
 @app.callback()

@@ -36,7 +36,9 @@ def hash_command(
         for path in files:
             result = hashing.hash_file(path)
             if as_json:
-                out.print(result.model_dump_json(), markup=False, soft_wrap=True)
+                out.print(
+                    result.model_dump_json(exclude={"pdq_rotations"}), markup=False, soft_wrap=True
+                )
             else:
                 results.append(result)
             progress.advance(task)

@@ -142,29 +142,88 @@ def open_image(stream: BinaryIO) -> Image.Image:
     return image
 
 
-def hash_file(path: Path, *, display: str | None = None) -> FileHashes:
+def hash_file(path: Path, *, display: str | None = None, rotations: bool = False) -> FileHashes:
     """Every hash of one file; problems go into `error`, never raised."""
-    result = FileHashes(path=display or str(path))
     try:
         with path.open("rb") as stream:
-            head = stream.read(8192)
-            result.media_type = media_type(head)
+            return hash_stream(stream, display or str(path), rotations=rotations)
+    except OSError as exc:
+        return FileHashes(path=display or str(path), error=f"cannot read: {exc.strerror or exc}")
+
+
+def hash_stream(stream: BinaryIO, display: str, *, rotations: bool = False) -> FileHashes:
+    """Hashes of a seekable stream (a file, or an archive member read into memory).
+
+    With `rotations`, images also get the PDQ of their eight rotations and mirror images and
+    their camera metadata (make, model, serial, capture time, GPS): what triage needs."""
+    result = FileHashes(path=display)
+    try:
+        head = stream.read(8192)
+        result.media_type = media_type(head)
+        stream.seek(0)
+        found = digests(stream)
+        result.size, result.md5, result.sha1, result.sha256 = (
+            found.size, found.md5, found.sha1, found.sha256,
+        )  # fmt: skip
+        if found.size == 0:
+            result.error = "empty file (0 bytes)"
+        elif is_image_type(result.media_type):
             stream.seek(0)
-            found = digests(stream)
-            result.size, result.md5, result.sha1, result.sha256 = (
-                found.size, found.md5, found.sha1, found.sha256,
-            )  # fmt: skip
-            if found.size == 0:
-                result.error = "empty file (0 bytes)"
-            elif is_image_type(result.media_type):
-                stream.seek(0)
-                pdq = pdq_of_image(open_image(stream))
-                result.pdq, result.pdq_quality, result.pdq_usable = pdq.hex, pdq.quality, pdq.usable
+            image = open_image(stream)
+            if rotations:
+                eight, quality = pdq_dihedral(image)
+                result.pdq, result.pdq_quality, result.pdq_rotations = eight[0], quality, eight
+                _camera(image, result)
+            else:
+                pdq = pdq_of_image(image)
+                result.pdq, result.pdq_quality = pdq.hex, pdq.quality
+            result.pdq_usable = result.pdq_quality is not None and (
+                result.pdq_quality >= MIN_PDQ_QUALITY
+            )
     except MediaError as exc:
         result.error = str(exc)
     except OSError as exc:
         result.error = f"cannot read: {exc.strerror or exc}"
     return result
+
+
+_EXIF_IFD = 0x8769
+_GPS_IFD = 0x8825
+_MAKE, _MODEL, _DATETIME = 0x010F, 0x0110, 0x0132
+_DATETIME_ORIGINAL, _BODY_SERIAL = 0x9003, 0xA431
+
+
+def _camera(image: Image.Image, result: FileHashes) -> None:
+    """Camera make, model, serial number, capture time and GPS position from EXIF, if any."""
+    try:
+        exif = image.getexif()
+        details = exif.get_ifd(_EXIF_IFD)
+        gps = exif.get_ifd(_GPS_IFD)
+    except Exception:
+        return
+    result.camera_make = _text(exif.get(_MAKE))
+    result.camera_model = _text(exif.get(_MODEL))
+    result.camera_serial = _text(details.get(_BODY_SERIAL))
+    result.taken_at = _text(details.get(_DATETIME_ORIGINAL) or exif.get(_DATETIME))
+    result.gps_lat = _degrees(gps.get(2), gps.get(1), "S")
+    result.gps_lon = _degrees(gps.get(4), gps.get(3), "W")
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    text = value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+    text = text.strip("\x00 ").strip()
+    return text[:200] or None
+
+
+def _degrees(dms: object, ref: object, negative: str) -> float | None:
+    try:
+        d, m, s = (float(x) for x in dms)  # type: ignore[attr-defined]
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    value = d + m / 60 + s / 3600
+    return round(-value if str(ref).strip().upper() == negative else value, 6)
 
 
 def walk(paths: Iterable[Path]) -> Iterable[Path]:

@@ -23,4 +23,13 @@ class FileHashes(BaseModel):
     pdq_usable: bool | None = Field(
         default=None, description="quality at or above the cut-off, so the hash may be matched"
     )
+    camera_make: str | None = None
+    camera_model: str | None = None
+    camera_serial: str | None = None
+    taken_at: str | None = Field(default=None, description="EXIF DateTimeOriginal as written")
+    gps_lat: float | None = None
+    gps_lon: float | None = None
+    pdq_rotations: list[str] | None = Field(
+        default=None, description="PDQ of the 8 rotations/mirror images (triage queries)"
+    )
     error: str | None = None

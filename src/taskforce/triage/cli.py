@@ -1,0 +1,81 @@
+"""`taskforce triage EVIDENCE... --out REPORT_DIR`: seized media against known hash sets."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
+
+from taskforce.agencies import service as agency_service
+from taskforce.core.caller import agency_operator
+from taskforce.core.console import err, out, state, unit
+from taskforce.triage import service
+
+
+def _count_files(roots: list[Path]) -> int:
+    """Files on disk under the roots (archive members are added as they are found)."""
+    total = 0
+    for root in roots:
+        if root.is_dir() and not root.is_symlink():
+            for _folder, _dirs, files in os.walk(root):
+                total += len(files)
+        else:
+            total += 1
+    return total
+
+
+def triage_command(
+    ctx: typer.Context,
+    evidence: list[Path] = typer.Argument(..., help="Folders, files and archives to triage"),
+    out_dir: Path = typer.Option(..., "--out", help="Report folder (resumes if it has a run)"),
+    agency: str = typer.Option(..., "--agency", help="Agency running the triage, e.g. GB-NCA"),
+    case: str | None = typer.Option(None, "--case", help="Case reference to feed new material to"),
+    hashset: list[str] = typer.Option([], "--hashset", help="Hash set (default: all visible)"),
+    workers: int = typer.Option(0, "--workers", help="Hashing processes (default: one per core)"),
+    pdq_threshold: int | None = typer.Option(
+        None, "--pdq-threshold", help="Largest PDQ Hamming distance that matches (default 31)"
+    ),
+) -> None:
+    """Hash every file (archives opened), match known sets, write the report, feed the case."""
+    settings = state(ctx).settings
+    options = service.Options(
+        threshold=settings.pdq_match_threshold if pdq_threshold is None else pdq_threshold,
+        workers=workers,
+        hash_sets=hashset,
+        case_reference=case,
+    )
+    total = _count_files(evidence)
+    with unit(ctx) as session:
+        found = agency_service.get_by_code(session, agency)
+        caller = agency_operator(found.id, found.code, found.country)
+        with Progress(
+            TextColumn("triage"), BarColumn(), MofNCompleteColumn(), TextColumn("files"),
+            TaskProgressColumn(), TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
+            console=err,
+        ) as progress:  # fmt: skip
+            task = progress.add_task("triage", total=total, rate="")
+
+            def advance(done: int, _path: str) -> None:
+                elapsed = progress.tasks[0].elapsed or 0
+                rate = f"{done / elapsed:,.0f} files/s" if elapsed > 1 else ""
+                progress.update(task, completed=done, total=max(total, done), rate=rate)
+
+            summary = service.run(session, caller, settings, evidence, out_dir, options, advance)
+    out.print(
+        f"{summary.files_total:,} files, {summary.files_hashed:,} hashed: "
+        f"{summary.matched_exact:,} known by exact hash, {summary.matched_perceptual:,} by PDQ, "
+        f"{summary.new_images:,} new images, {summary.identified_victims:,} with an identified "
+        f"victim, {len(summary.errors):,} errors"
+        + (f"; {summary.selectors_added:,} selectors added to {case}" if case else "")
+    )
+    out.print(f"report: {out_dir / 'report.html'}  (also summary.json, results.csv, "
+              "results.vics.json)")  # fmt: skip

@@ -1,0 +1,271 @@
+"""Walking evidence: folders and archives (zip, tar, tar.gz/bz2/xz, 7z), read in place.
+
+Nothing of the evidence is written anywhere except, for archive members too large to hold in
+memory, a private temporary folder (`work_dir`) that is removed at the end, and at the start of
+the next run if a crash left it behind. Archive member names are only ever display names:
+nothing is extracted by name, so `../` paths cannot write outside the work folder. Nested
+archives are opened up to `MAX_DEPTH` levels and `MAX_ARCHIVE_BYTES` of expanded content per
+archive; beyond that the member is reported, with the limit, instead of opened.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import tarfile
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import py7zr
+import py7zr.io
+
+MAX_DEPTH = 3
+MAX_ARCHIVE_BYTES = 8 << 30  # 8 GiB expanded per archive
+IN_MEMORY_LIMIT = 64 << 20  # members up to 64 MiB are hashed from memory
+
+
+@dataclass
+class Item:
+    """One file of the evidence: its display path and where to read it."""
+
+    display: str
+    path: Path | None = None  # a file on disk (evidence or private temporary copy)
+    data: bytes | None = None  # an archive member held in memory
+    error: str | None = None  # could not be read at all
+    size: int | None = None
+
+
+def display_name(path: Path) -> str:
+    """The path as text, whatever bytes the file system gave (odd encodings shown escaped)."""
+    return os.fsdecode(bytes(path)).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def walk(roots: list[Path], work_dir: Path) -> Iterator[Item]:
+    """Every file under the roots, archive members included, in a stable order."""
+    for root in roots:
+        if root.is_symlink():
+            yield Item(display_name(root), error="symbolic link not followed")
+        elif root.is_dir():
+            yield from _walk_dir(root, work_dir)
+        elif root.exists():
+            yield from _file(root, display_name(root), work_dir)
+        else:
+            yield Item(display_name(root), error="no such file or folder")
+
+
+def _walk_dir(root: Path, work_dir: Path) -> Iterator[Item]:
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: os.fsencode(e.name))
+        except OSError as exc:
+            yield Item(display_name(folder), error=f"cannot list folder: {exc.strerror}")
+            continue
+        subfolders = []
+        for entry in entries:
+            path = Path(entry.path)
+            shown = display_name(path)
+            try:
+                mode = entry.stat(follow_symlinks=False).st_mode
+            except OSError as exc:
+                yield Item(shown, error=f"cannot read: {exc.strerror}")
+                continue
+            if stat.S_ISLNK(mode):
+                yield Item(shown, error="symbolic link not followed")
+            elif stat.S_ISDIR(mode):
+                subfolders.append(path)
+            elif stat.S_ISREG(mode):
+                yield from _file(path, shown, work_dir)
+            else:
+                yield Item(shown, error="not a regular file (device, socket or pipe)")
+        stack.extend(reversed(subfolders))
+
+
+def _file(path: Path, shown: str, work_dir: Path) -> Iterator[Item]:
+    try:
+        with path.open("rb") as f:
+            kind = _archive_kind(f)
+    except OSError as exc:
+        yield Item(shown, error=f"cannot read: {exc.strerror}")
+        return
+    yield Item(shown, path=path)  # the archive itself is evidence and gets hashed too
+    if kind:
+        yield from _members(kind, path, shown, work_dir, depth=1)
+
+
+def _archive_kind(f: BinaryIO) -> str | None:
+    head = f.read(512)
+    f.seek(0)
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return "zip"
+    if head.startswith(b"7z\xbc\xaf\x27\x1c"):
+        return "7z"
+    if head[:2] in (b"\x1f\x8b", b"BZ") or head.startswith(b"\xfd7zXZ\x00"):
+        return "tar"  # compressed: a tar inside is opened, a lone compressed file is not
+    if len(head) >= 262 and head[257:262] == b"ustar":
+        return "tar"
+    return None
+
+
+def _members(kind: str, source: Path | bytes, shown: str, work_dir: Path, depth: int
+             ) -> Iterator[Item]:  # fmt: skip
+    if depth > MAX_DEPTH:
+        yield Item(shown + "!/", error=f"archive nested deeper than {MAX_DEPTH} levels: not opened")
+        return
+    expanded = 0
+    try:
+        members = (
+            _7z_members(source, work_dir)
+            if kind == "7z"
+            else (_zip_members if kind == "zip" else _tar_members)(source)
+        )
+        for name, size, read in members:
+            member = f"{shown}!/{name}"
+            expanded += size
+            if expanded > MAX_ARCHIVE_BYTES:
+                yield Item(member, error=f"archive expands past {MAX_ARCHIVE_BYTES >> 30} GiB: "
+                                         "the rest is not opened")  # fmt: skip
+                return
+            try:
+                item = _hold(member, size, read, work_dir)
+            except (OSError, EOFError, zipfile.BadZipFile, tarfile.TarError, py7zr.Bad7zFile,
+                    RuntimeError, ValueError) as exc:  # fmt: skip
+                yield Item(member, error=f"cannot read archive member: {exc}")
+                continue
+            yield item
+            inner = _archive_kind(io.BytesIO(item.data)) if item.data is not None else None
+            if inner is None and item.path is not None:
+                with item.path.open("rb") as f:
+                    inner = _archive_kind(f)
+            if inner:
+                yield from _members(inner, item.data if item.data is not None else item.path,  # type: ignore[arg-type]
+                                    member, work_dir, depth + 1)  # fmt: skip
+    except (OSError, EOFError, zipfile.BadZipFile, tarfile.TarError, py7zr.Bad7zFile,
+            RuntimeError, ValueError) as exc:  # fmt: skip
+        yield Item(shown + "!/", error=f"cannot open archive: {exc}")
+
+
+ReadMember = tuple[str, int, "object"]
+
+
+def _hold(member: str, size: int, read: object, work_dir: Path) -> Item:
+    """The member's bytes in memory, or in a private temporary file when large."""
+    reader = read  # a zero-argument callable returning a binary stream
+    with reader() as stream:  # type: ignore[operator]
+        if size <= IN_MEMORY_LIMIT:
+            data = stream.read(IN_MEMORY_LIMIT + 1)
+            if len(data) <= IN_MEMORY_LIMIT:
+                return Item(member, data=data, size=len(data))
+            stream = _Chain(data, stream)
+        work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        handle, name = tempfile.mkstemp(dir=work_dir)
+        with os.fdopen(handle, "wb") as out:
+            while chunk := stream.read(1 << 20):
+                out.write(chunk)
+        return Item(member, path=Path(name), size=Path(name).stat().st_size)
+
+
+class _Chain:
+    def __init__(self, first: bytes, rest: BinaryIO) -> None:
+        self._first, self._rest = first, rest
+
+    def read(self, n: int) -> bytes:
+        if self._first:
+            chunk, self._first = self._first[:n], self._first[n:]
+            return chunk
+        return self._rest.read(n)
+
+
+def _source(source: Path | bytes) -> BinaryIO:
+    return io.BytesIO(source) if isinstance(source, bytes) else source.open("rb")
+
+
+def _zip_members(source: Path | bytes) -> Iterator[tuple[str, int, object]]:
+    with _source(source) as f, zipfile.ZipFile(f) as archive:
+        for info in archive.infolist():
+            if info.is_dir():
+                continue
+            yield info.filename, info.file_size, lambda info=info: archive.open(info)
+
+
+def _tar_members(source: Path | bytes) -> Iterator[tuple[str, int, object]]:
+    with _source(source) as f, tarfile.open(fileobj=f, mode="r:*") as archive:
+        for info in archive:
+            if not info.isfile():
+                continue
+            yield info.name, info.size, lambda info=info: archive.extractfile(info)
+
+
+def _7z_members(source: Path | bytes, work_dir: Path) -> Iterator[tuple[str, int, object]]:
+    """7z members, decompressed in one pass (7z is often solid) into spooled files: small ones
+    stay in memory, larger ones go to the private work folder and are deleted when read."""
+    factory = _SpoolFactory(work_dir)
+    with _source(source) as f, py7zr.SevenZipFile(f, mode="r") as archive:
+        archive.extract(factory=factory)
+    try:
+        for name in sorted(factory.products):
+            spool = factory.products[name]
+            spool.seek(0)
+            yield name, spool.size(), lambda spool=spool: _Unclosed(spool)
+    finally:
+        for spool in factory.products.values():
+            spool.close()
+
+
+class _SpoolIO(py7zr.io.Py7zIO):
+    def __init__(self, work_dir: Path) -> None:
+        work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._file: tempfile.SpooledTemporaryFile[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115
+            max_size=1 << 20, mode="w+b", dir=str(work_dir)
+        )
+
+    def write(self, s: bytes | bytearray) -> int:
+        return self._file.write(s)
+
+    def read(self, size: int | None = None) -> bytes:
+        return self._file.read(-1 if size is None else size)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._file.seek(offset, whence)
+
+    def flush(self) -> None:
+        self._file.flush()
+
+    def size(self) -> int:
+        here = self._file.tell()
+        end = self._file.seek(0, io.SEEK_END)
+        self._file.seek(here)
+        return end
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class _SpoolFactory(py7zr.io.WriterFactory):
+    def __init__(self, work_dir: Path) -> None:
+        self.work_dir = work_dir
+        self.products: dict[str, _SpoolIO] = {}
+
+    def create(self, filename: str) -> py7zr.io.Py7zIO:
+        product = _SpoolIO(self.work_dir)
+        self.products[filename] = product
+        return product
+
+
+class _Unclosed:
+    """A context manager that reads a spool without closing it (the walker closes it)."""
+
+    def __init__(self, spool: _SpoolIO) -> None:
+        self._spool = spool
+
+    def __enter__(self) -> _SpoolIO:
+        return self._spool
+
+    def __exit__(self, *_exc: object) -> None:
+        return None

@@ -1,0 +1,74 @@
+"""Known media in memory for one triage run: exact hashes in dicts, PDQ in a faiss index.
+
+Exact hits (SHA-256, SHA-1, MD5) are looked up first and skip the perceptual search. A PDQ
+query is the file's eight rotations and mirror images; the nearest stored hash within the
+threshold wins. Stored hashes of known low quality are left out of the index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from taskforce.core.hamming import HammingIndex, hex_to_bytes
+from taskforce.media.hashing import MIN_PDQ_QUALITY
+from taskforce.media.schemas import FileHashes
+
+
+@dataclass(frozen=True)
+class KnownEntry:
+    hash_set: str
+    md5: str | None
+    sha1: str | None
+    sha256: str | None
+    pdq: str | None
+    pdq_quality: int | None
+    category_scheme: str | None
+    category_code: str | None
+    series: str | None
+    victim_identified: bool
+
+
+@dataclass(frozen=True)
+class Match:
+    kind: str  # "exact" | "perceptual"
+    distance: int
+    entry: KnownEntry
+
+
+class KnownMedia:
+    def __init__(self, entries: Iterable[KnownEntry]) -> None:
+        self.entries: list[KnownEntry] = []
+        self._exact: dict[str, int] = {}
+        self.index = HammingIndex()
+        pdq_ids: list[int] = []
+        pdq_codes: list[bytes] = []
+        for entry in entries:
+            i = len(self.entries)
+            self.entries.append(entry)
+            for digest in (entry.sha256, entry.sha1, entry.md5):
+                if digest:
+                    self._exact.setdefault(digest, i)
+            if entry.pdq and (entry.pdq_quality is None or entry.pdq_quality >= MIN_PDQ_QUALITY):
+                pdq_ids.append(i)
+                pdq_codes.append(hex_to_bytes(entry.pdq))
+        self.index.add(pdq_ids, pdq_codes)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def match(self, found: FileHashes, threshold: int) -> Match | None:
+        for digest in (found.sha256, found.sha1, found.md5):
+            if digest and digest in self._exact:
+                return Match("exact", 0, self.entries[self._exact[digest]])
+        if not found.pdq_usable or not found.pdq:
+            return None
+        queries = found.pdq_rotations or [found.pdq]
+        best: tuple[int, int] | None = None
+        for matches in self.index.query_many([hex_to_bytes(q) for q in queries], threshold):
+            for entry_id, distance in matches[:1]:
+                if best is None or distance < best[1]:
+                    best = (entry_id, distance)
+        if best is None:
+            return None
+        return Match("perceptual", best[1], self.entries[best[0]])

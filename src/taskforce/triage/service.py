@@ -1,0 +1,261 @@
+"""Triage of seized media: hash every file, match known sets, report, feed the hub.
+
+Resumable: each file's result is appended to `results.jsonl` in the report folder as soon as it
+is known (flushed and synced every few files). Running the same command again reads that
+journal, skips the files already there and goes on; the final reports are written from the
+journal, sorted by path, so an interrupted-and-resumed run reports exactly what an
+uninterrupted one does.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import shutil
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from taskforce.cases import service as case_service
+from taskforce.cases.models import Case
+from taskforce.core.audit import service as audit
+from taskforce.core.audit.service import Operation
+from taskforce.core.caller import Caller, Permission
+from taskforce.core.errors import Invalid, NotFound
+from taskforce.core.settings import Settings
+from taskforce.core.sharing import visible
+from taskforce.hashsets import service as hashset_service
+from taskforce.hashsets.models import HashEntry, HashSet
+from taskforce.media import hashing
+from taskforce.media.schemas import FileHashes
+from taskforce.triage import evidence, report
+from taskforce.triage.matching import KnownEntry, KnownMedia
+
+JOURNAL = "results.jsonl"
+WORK_DIR = ".work"
+SYNC_EVERY = 32
+
+
+@dataclass
+class Options:
+    threshold: int = 31
+    workers: int = 0  # 0: one per core
+    hash_sets: Sequence[str] = ()
+    case_reference: str | None = None
+
+
+Progress = Callable[[int, str], None]  # (files done, current display path)
+
+
+def load_known(session: Session, caller: Caller, names: Sequence[str]) -> KnownMedia:
+    """Entries of the named hash sets (or of every set the caller may see)."""
+    if names:
+        sets = [hashset_service.get_by_name(session, caller, n) for n in names]
+    else:
+        sets = list(session.scalars(visible(select(HashSet), HashSet, caller)))
+    by_id = {s.id: s.name for s in sets}
+    rows = session.execute(
+        select(
+            HashEntry.hash_set_id,
+            HashEntry.md5,
+            HashEntry.sha1,
+            HashEntry.sha256,
+            HashEntry.pdq,
+            HashEntry.pdq_quality,
+            HashEntry.category_scheme,
+            HashEntry.category_code,
+            HashEntry.series,
+            HashEntry.victim_identified,
+        )
+        .where(HashEntry.hash_set_id.in_(list(by_id)))
+        .order_by(HashEntry.id)
+        .execution_options(yield_per=20_000)
+    )
+    known = KnownMedia(
+        KnownEntry(
+            hash_set=by_id[r.hash_set_id],
+            md5=r.md5,
+            sha1=r.sha1,
+            sha256=r.sha256,
+            pdq=r.pdq,
+            pdq_quality=r.pdq_quality,
+            category_scheme=r.category_scheme,
+            category_code=r.category_code,
+            series=r.series,
+            victim_identified=r.victim_identified,
+        )
+        for r in rows
+    )
+    audit.record(
+        session, caller, action="triage.load_hash_sets", operation=Operation.CONSULTATION,
+        detail={"hash_sets": sorted(by_id.values()), "entries": len(known)},
+    )  # fmt: skip
+    return known
+
+
+def _examine(item: evidence.Item) -> FileHashes:
+    """Runs in a worker process: every hash of one item (images: rotations and camera)."""
+    if item.error:
+        return FileHashes(path=item.display, error=item.error)
+    if item.data is not None:
+        import io
+
+        return hashing.hash_stream(io.BytesIO(item.data), item.display, rotations=True)
+    assert item.path is not None
+    return hashing.hash_file(item.path, display=item.display, rotations=True)
+
+
+def _row(found: FileHashes, known: KnownMedia, threshold: int) -> dict[str, Any]:
+    # an empty file's hashes are in many lists by accident; it is never "known material"
+    match = known.match(found, threshold) if found.md5 and found.size else None
+    return {
+        "path": found.path,
+        "size": found.size,
+        "media_type": found.media_type,
+        "md5": found.md5,
+        "sha1": found.sha1,
+        "sha256": found.sha256,
+        "pdq": found.pdq,
+        "pdq_quality": found.pdq_quality,
+        "match_type": match.kind if match else "none",
+        "distance": match.distance if match else None,
+        "hashset": match.entry.hash_set if match else None,
+        "category": f"{match.entry.category_scheme}:{match.entry.category_code}"
+        if match and match.entry.category_code
+        else None,
+        "series": match.entry.series if match else None,
+        "victim_identified": match.entry.victim_identified if match else None,
+        "camera_make": found.camera_make,
+        "camera_model": found.camera_model,
+        "camera_serial": found.camera_serial,
+        "taken_at": found.taken_at,
+        "gps_lat": found.gps_lat,
+        "gps_lon": found.gps_lon,
+        "error": found.error,
+    }
+
+
+def _journal(out_dir: Path) -> dict[str, dict[str, Any]]:
+    """Rows already written by an earlier, interrupted run (a torn last line is dropped)."""
+    rows: dict[str, dict[str, Any]] = {}
+    path = out_dir / JOURNAL
+    if path.exists():
+        with path.open(encoding="utf-8") as f:
+            for line in f:
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                rows[row["path"]] = row
+    return rows
+
+
+def run(
+    session: Session,
+    caller: Caller,
+    settings: Settings,
+    roots: Sequence[Path],
+    out_dir: Path,
+    options: Options,
+    progress: Progress | None = None,
+) -> report.Summary:
+    caller.require(Permission.READ)
+    if not 0 <= options.threshold <= 256:
+        raise Invalid("pdq_threshold", "must be between 0 and 256 bits")
+    case = _case(session, caller, options.case_reference) if options.case_reference else None
+    out_dir.mkdir(parents=True, exist_ok=True)
+    work_dir = out_dir / WORK_DIR
+    shutil.rmtree(work_dir, ignore_errors=True)  # left behind by a crash: evidence copies
+    done = _journal(out_dir)
+    workers = options.workers or os.cpu_count() or 1
+    context = multiprocessing.get_context("fork")
+    with context.Pool(workers) as pool:  # before faiss starts threads in this process
+        known = load_known(session, caller, options.hash_sets)
+        pending = (i for i in evidence.walk(list(roots), work_dir) if i.display not in done)
+        try:
+            _process(pool, pending, known, options.threshold, out_dir, done, progress)
+        finally:
+            shutil.rmtree(work_dir, ignore_errors=True)
+    rows = [done[p] for p in sorted(done)]
+    summary = report.write_all(out_dir, rows, roots)
+    if case is not None:
+        summary.selectors_added = _feed_case(session, caller, settings, case, rows)
+        report.write_summary(out_dir, summary)
+    audit.record(
+        session,
+        caller,
+        action="triage.run",
+        operation=Operation.CONSULTATION,
+        subject_type="case" if case else None,
+        subject_id=case.id if case else None,
+        subject_agency_id=case.owner_agency_id if case else None,
+        detail={"files": summary.files_total, "matched_exact": summary.matched_exact,
+                "matched_perceptual": summary.matched_perceptual},
+    )  # fmt: skip
+    return summary
+
+
+def _process(
+    pool: Any,
+    pending: Iterator[evidence.Item],
+    known: KnownMedia,
+    threshold: int,
+    out_dir: Path,
+    done: dict[str, dict[str, Any]],
+    progress: Progress | None,
+) -> None:
+    temporary: dict[str, Path] = {}
+
+    def items() -> Iterator[evidence.Item]:
+        for item in pending:
+            if item.path is not None and out_dir / WORK_DIR in item.path.parents:
+                temporary[item.display] = item.path
+            yield item
+
+    with (out_dir / JOURNAL).open("a", encoding="utf-8") as journal:
+        for n, found in enumerate(pool.imap(_examine, items(), chunksize=4), start=1):
+            row = _row(found, known, threshold)
+            journal.write(json.dumps(row, ensure_ascii=False) + "\n")
+            done[row["path"]] = row
+            spilled = temporary.pop(found.path, None)
+            if spilled is not None:
+                spilled.unlink(missing_ok=True)
+            if n % SYNC_EVERY == 0:
+                journal.flush()
+                os.fsync(journal.fileno())
+            if progress:
+                progress(len(done), found.path)
+        journal.flush()
+        os.fsync(journal.fileno())
+
+
+def _case(session: Session, caller: Caller, reference: str) -> Case:
+    case = session.scalar(select(Case).where(Case.reference == reference.strip()))
+    if case is None or case.owner_agency_id != caller.agency_id:
+        raise NotFound("case")
+    return case
+
+
+def _feed_case(
+    session: Session, caller: Caller, settings: Settings, case: Case, rows: list[dict[str, Any]]
+) -> int:
+    """New material (media matching no known set) becomes MD5 and PDQ selectors of the case,
+    so deconfliction finds other agencies' seizures of the same or near-identical files."""
+    lines: list[tuple[int, dict[str, str]]] = []
+    for row in rows:
+        media = (row.get("media_type") or "").split("/")[0]
+        if row["match_type"] != "none" or media not in ("image", "video") or not row["md5"]:
+            continue
+        note = f"triage: {row['path']}"[:500]
+        lines.append((len(lines) + 1, {"type": "md5", "value": row["md5"], "note": note}))
+        if row["pdq"] and (row["pdq_quality"] or 0) >= hashing.MIN_PDQ_QUALITY:
+            lines.append((len(lines) + 1, {"type": "pdq", "value": row["pdq"], "note": note}))
+    if not lines:
+        return 0
+    result = case_service.bulk_add_selectors(session, caller, settings, case_id=case.id, rows=lines)
+    return result.accepted

@@ -17,6 +17,9 @@ from taskforce.core.auth.models import ApiToken
 from taskforce.core.caller import system_caller
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
+from taskforce.hashsets import formats
+from taskforce.hashsets import service as hashset_service
+from taskforce.hashsets.schemas import HashSetCreate
 
 BODIES: dict[str, object] = {
     "/api/v1/cases": {"title": "Probe case", "sharing": "green"},
@@ -37,6 +40,8 @@ BODIES: dict[str, object] = {
     "/api/v1/agencies/{code}": {"name": "Renamed"},
     "/api/v1/agencies/{code}/partners": {"partner": "US-HSI"},
     "/api/v1/noise": {"type": "ip", "pattern": "203.0.113.250", "reason": "probing"},
+    "/api/v1/hashsets": {"name": "Probe set"},
+    "/api/v1/match": {"hashes": [{"md5": "5eb63bbbe01eeed093cb22bb8f5acdc3"}]},
 }
 
 
@@ -65,6 +70,16 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
     noise = case_service.add_noise(
         session, system_caller(), kind="ip", pattern="203.0.113.9", reason="test entry"
     )
+    red_set = hashset_service.create_hash_set(
+        session, network.gb.caller, HashSetCreate(name="Red set Kestrel")
+    )
+    hashset_service.import_entries(
+        session,
+        network.gb.caller,
+        set_id=red_set.id,
+        entries=[formats.ParsedEntry(1, md5="5eb63bbbe01eeed093cb22bb8f5acdc3", series="Kestrel")],
+        fmt="lines",
+    )
     gb_headers = token_for(session, settings, network.gb)
     us_headers = token_for(session, settings, network.us)
     del gb_headers
@@ -84,6 +99,7 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         "entry_id": str(noise.id),
         "code": "GB-NCA",
         "partner": "NL-NP",
+        "set_id": str(red_set.id),
     }
     secrets = [
         red.title,
@@ -94,6 +110,9 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         "amber_fox",
         str(red.id),
         str(amber.id),
+        "Red set Kestrel",
+        "Kestrel",
+        str(red_set.id),
     ]
     walked = 0
     routes = [
@@ -124,6 +143,6 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
                     assert secret not in text, (method, path, secret, text[:300])
                 if "{case_id}" in route.path or "{hit_id}" in route.path:
                     assert response.status_code == 404, (method, path, response.status_code)
-                if "{notification_id}" in route.path or "{token_id}" in route.path:
+                if any(f"{{{k}}}" in route.path for k in ("notification_id", "token_id", "set_id")):
                     assert response.status_code == 404, (method, path, response.status_code)
     assert walked >= 40

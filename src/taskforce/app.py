@@ -15,6 +15,7 @@ from taskforce.core.auth import api as auth_api
 from taskforce.core.db import make_engine, make_sessionmaker
 from taskforce.core.http import install_error_handlers
 from taskforce.core.settings import Settings, get_settings
+from taskforce.hashsets import api as hashsets_api
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -35,7 +36,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     # Every /api/v1 route takes a CallerDep: no route is reachable without a valid token.
     api = APIRouter(prefix="/api/v1")
-    for router in (auth_api.router, agencies_api.router, cases_api.router, audit_api.router):
+    for router in (
+        auth_api.router,
+        agencies_api.router,
+        cases_api.router,
+        hashsets_api.router,
+        audit_api.router,
+    ):
         api.include_router(router)
     app.include_router(api)
 

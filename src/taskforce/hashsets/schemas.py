@@ -40,3 +40,34 @@ class ImportReport(BaseModel):
     added: int
     already_present: int
     rejected: list[LineError]
+
+
+class MatchQuery(BaseModel):
+    """One file's hashes, computed elsewhere; any of them."""
+
+    md5: str | None = None
+    sha1: str | None = None
+    sha256: str | None = None
+    pdq: str | None = None
+
+
+class MatchRequest(BaseModel):
+    hashes: list[MatchQuery] = Field(min_length=1, max_length=10_000)
+    hash_sets: list[str] = Field(default_factory=list, description="names; default: all visible")
+    pdq_threshold: int | None = Field(default=None, ge=0, le=64)
+
+
+class MatchHit(BaseModel):
+    hash_set: str
+    agency: str
+    match_type: str  # exact | perceptual
+    distance: int
+    category: str | None
+    category_label: str | None
+    series: str | None
+    victim_identified: bool
+
+
+class MatchResult(BaseModel):
+    index: int
+    matches: list[MatchHit]

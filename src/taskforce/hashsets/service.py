@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, cast
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -27,10 +27,22 @@ from taskforce.core.audit.service import Operation
 from taskforce.core.caller import Caller, Permission
 from taskforce.core.db import is_postgres, utcnow
 from taskforce.core.errors import Conflict, Invalid, NotFound
+from taskforce.core.hamming import hamming
+from taskforce.core.pdq_index import SyncedIndex, index_for
+from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
-from taskforce.hashsets import formats
+from taskforce.hashsets import categories, formats
 from taskforce.hashsets.models import HashEntry, HashSet
-from taskforce.hashsets.schemas import HashSetCreate, HashSetRead, ImportReport
+from taskforce.hashsets.schemas import (
+    HashSetCreate,
+    HashSetRead,
+    ImportReport,
+    MatchHit,
+    MatchQuery,
+    MatchRequest,
+    MatchResult,
+)
+from taskforce.media.hashing import MIN_PDQ_QUALITY
 
 BATCH_SIZE = 5000
 MAX_REPORTED_ERRORS = 1000
@@ -129,8 +141,26 @@ def get_by_name(session: Session, caller: Caller, name: str) -> HashSet:
     return rows[0]
 
 
-def _owned(session: Session, caller: Caller, name: str) -> HashSet:
-    hash_set = get_by_name(session, caller, name)
+def get_visible(session: Session, caller: Caller, set_id: uuid.UUID) -> HashSet:
+    caller.require(Permission.READ)
+    found = sharing.get_visible(session, HashSet, set_id, caller)
+    if found is None:
+        raise NotFound("hash set")
+    return found
+
+
+def _find(session: Session, caller: Caller, name: str | None, set_id: uuid.UUID | None) -> HashSet:
+    if set_id is not None:
+        return get_visible(session, caller, set_id)
+    if name is None:
+        raise Invalid("name", "name the hash set")
+    return get_by_name(session, caller, name)
+
+
+def _owned(
+    session: Session, caller: Caller, name: str | None, set_id: uuid.UUID | None = None
+) -> HashSet:
+    hash_set = _find(session, caller, name, set_id)
     if hash_set.owner_agency_id != caller.agency_id:
         raise NotFound("hash set")  # only the owner changes a set; others see no difference
     return hash_set
@@ -140,7 +170,8 @@ def import_entries(
     session: Session,
     caller: Caller,
     *,
-    name: str,
+    name: str | None = None,
+    set_id: uuid.UUID | None = None,
     entries: Iterable[formats.Parsed],
     fmt: str,
     after_batch: Callable[[int], None] | None = None,
@@ -149,7 +180,7 @@ def import_entries(
 
     `after_batch(lines_read)` runs after each batch is written (commit, progress)."""
     caller.require(Permission.MANAGE_HASH_SETS)
-    hash_set = _owned(session, caller, name)
+    hash_set = _owned(session, caller, name, set_id)
     set_id = hash_set.id
     rejected: list[LineError] = []
     rejected_count = 0
@@ -231,7 +262,8 @@ def import_file(
     session: Session,
     caller: Caller,
     *,
-    name: str,
+    name: str | None = None,
+    set_id: uuid.UUID | None = None,
     path: Path,
     fmt: str | None = None,
     after_batch: Callable[[int], None] | None = None,
@@ -243,18 +275,27 @@ def import_file(
         session,
         caller,
         name=name,
+        set_id=set_id,
         entries=formats.read(path, fmt, source=""),
         fmt=fmt,
         after_batch=after_batch,
     )
 
 
-def export(session: Session, caller: Caller, *, name: str, fmt: str, out: IO[str]) -> int:
+def export(
+    session: Session,
+    caller: Caller,
+    *,
+    name: str | None = None,
+    set_id: uuid.UUID | None = None,
+    fmt: str,
+    out: IO[str],
+) -> int:
     """Write a visible hash set in `fmt`; entries streamed in id order. Number written."""
     caller.require(Permission.READ)
     if fmt not in formats.WRITERS:
         raise Invalid("format", f"must be one of {', '.join(formats.EXPORT_FORMATS)}")
-    hash_set = get_by_name(session, caller, name)
+    hash_set = _find(session, caller, name, set_id)
     count = formats.WRITERS[fmt](out, _export_rows(session, hash_set.id))
     audit.record(
         session,
@@ -289,3 +330,116 @@ def _export_rows(session: Session, set_id: uuid.UUID) -> Iterator[formats.Export
     )
     for row in session.execute(stmt):
         yield formats.ExportEntry(**row._mapping)
+
+
+# --- matching hashes computed elsewhere ------------------------------------------------------
+
+
+def _fetch_pdq(session: Session, after: int) -> Sequence[tuple[int, bytes]]:
+    rows = session.execute(
+        select(HashEntry.id, HashEntry.pdq)
+        .where(
+            HashEntry.id > after,
+            HashEntry.pdq.is_not(None),
+            or_(HashEntry.pdq_quality.is_(None), HashEntry.pdq_quality >= MIN_PDQ_QUALITY),
+        )
+        .order_by(HashEntry.id)
+    ).all()
+    return [(entry_id, bytes.fromhex(pdq)) for entry_id, pdq in rows if pdq]
+
+
+def pdq_index(session: Session) -> SyncedIndex:
+    return index_for(session, "hash_entry_pdq", _fetch_pdq)
+
+
+def match(
+    session: Session, caller: Caller, settings: Settings, request: MatchRequest
+) -> list[MatchResult]:
+    """Which visible hash sets know each query: by exact hash first, else by PDQ distance."""
+    caller.require(Permission.READ)
+    threshold = (
+        settings.pdq_match_threshold if request.pdq_threshold is None else request.pdq_threshold
+    )
+    queries = [_normalised_query(i, q) for i, q in enumerate(request.hashes)]
+    if request.hash_sets:
+        sets = [get_by_name(session, caller, n) for n in request.hash_sets]
+    else:
+        sets = list(session.scalars(sharing.visible(select(HashSet), HashSet, caller)))
+    by_id = {s.id: s for s in sets}
+    agencies = agency_service.agencies_by_id(session, {s.owner_agency_id for s in sets})
+    found: list[list[MatchHit]] = [[] for _ in queries]
+
+    def hit(entry: HashEntry, kind: str, distance: int) -> MatchHit:
+        hash_set = by_id[entry.hash_set_id]
+        label = None
+        if entry.category_scheme and entry.category_code:
+            known = categories.SCHEMES.get(entry.category_scheme, {}).get(entry.category_code)
+            label = known.label if known else None
+        return MatchHit(
+            hash_set=hash_set.name,
+            agency=agencies[hash_set.owner_agency_id].code,
+            match_type=kind,
+            distance=distance,
+            category=f"{entry.category_scheme}:{entry.category_code}"
+            if entry.category_code
+            else None,
+            category_label=label,
+            series=entry.series,
+            victim_identified=entry.victim_identified,
+        )
+
+    if by_id:
+        exact_keys = {k: [v for q in queries if (v := q[k])] for k in ("md5", "sha1", "sha256")}
+        conditions = [getattr(HashEntry, k).in_(sorted(set(v))) for k, v in exact_keys.items() if v]
+        if conditions:
+            entries = session.scalars(
+                select(HashEntry).where(HashEntry.hash_set_id.in_(list(by_id)), or_(*conditions))
+            ).all()
+            for i, q in enumerate(queries):
+                for entry in entries:
+                    if any(q[k] and getattr(entry, k) == q[k] for k in exact_keys):
+                        found[i].append(hit(entry, "exact", 0))
+        perceptual = [i for i, q in enumerate(queries) if q["pdq"] and not found[i]]
+        if perceptual:
+            bits = [bytes.fromhex(queries[i]["pdq"] or "") for i in perceptual]
+            candidates = pdq_index(session).candidates_many(session, bits, threshold)
+            wanted = {c for cs in candidates for c in cs}
+            entries_by_id = {
+                e.id: e
+                for e in session.scalars(
+                    select(HashEntry).where(
+                        HashEntry.id.in_(sorted(wanted)), HashEntry.hash_set_id.in_(list(by_id))
+                    )
+                )
+            } if wanted else {}  # fmt: skip
+            for i, query_bits, ids in zip(perceptual, bits, candidates, strict=True):
+                for entry_id in ids:
+                    near = entries_by_id.get(entry_id)
+                    if near is None or near.pdq is None:
+                        continue
+                    distance = hamming(query_bits, bytes.fromhex(near.pdq))
+                    if distance <= threshold:
+                        found[i].append(hit(near, "perceptual", distance))
+                found[i].sort(key=lambda h: h.distance)
+    audit.record(
+        session,
+        caller,
+        action="hashset.match",
+        operation=Operation.CONSULTATION,
+        detail={"queries": len(queries), "matched": sum(1 for f in found if f),
+                "hash_sets": len(by_id)},
+    )  # fmt: skip
+    return [MatchResult(index=i, matches=m) for i, m in enumerate(found)]
+
+
+def _normalised_query(index: int, query: MatchQuery) -> dict[str, str | None]:
+    values: dict[str, str | None] = {}
+    for kind in ("md5", "sha1", "sha256", "pdq"):
+        raw = getattr(query, kind)
+        try:
+            values[kind] = formats.hash_value(kind, raw) if raw and raw.strip() else None
+        except Invalid as exc:
+            raise Invalid(f"hashes[{index}].{kind}", exc.rule) from None
+    if not any(values.values()):
+        raise Invalid(f"hashes[{index}]", "needs at least one of md5, sha1, sha256, pdq")
+    return values

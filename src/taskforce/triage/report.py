@@ -15,6 +15,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from taskforce.hashsets import categories
+from taskforce.media.hashing import MAX_IMAGE_PIXELS
 from taskforce.triage import evidence
 
 CSV_COLUMNS = (
@@ -65,12 +67,12 @@ def summarise(rows: list[dict[str, Any]], roots: list[Path]) -> Summary:
     summary.by_category = dict(sorted(categories.items()))
     summary.series = dict(series.most_common())
     summary.limits = {
-        "archive_depth": str(evidence.MAX_DEPTH),
-        "archive_expanded_bytes": str(evidence.MAX_ARCHIVE_BYTES),
-        "image_pixels": "89478485",
+        "archive_depth": f"{evidence.MAX_DEPTH} levels of archives inside archives",
+        "archive_expanded": f"{evidence.MAX_ARCHIVE_BYTES >> 30} GiB expanded per archive",
+        "image_pixels": f"{MAX_IMAGE_PIXELS:,} pixels per image",
     }
     summary.evidence = [evidence.display_name(r) for r in roots]
-    summary.finished_at = datetime.now(UTC).isoformat(timespec="seconds")
+    summary.finished_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     return summary
 
 
@@ -144,7 +146,16 @@ def _write_html(path: Path, summary: Summary, rows: list[dict[str, Any]]) -> Non
     )
     matched = [r for r in rows if r["match_type"] != "none"]
     biggest = max(summary.by_category.values(), default=1)
+    labels = {}
+    for name in summary.by_category:
+        scheme, _, code = name.partition(":")
+        known = categories.SCHEMES.get(scheme, {}).get(code)
+        labels[name] = known.label if known else ""
     html = env.get_template("report.html").render(
-        summary=summary, matched=matched[:500], matched_total=len(matched), biggest=biggest
+        summary=summary,
+        matched=matched[:500],
+        matched_total=len(matched),
+        biggest=biggest,
+        labels=labels,
     )
     path.write_text(html, encoding="utf-8")

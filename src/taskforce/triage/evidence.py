@@ -42,7 +42,7 @@ class Item:
 
 def display_name(path: Path) -> str:
     """The path as text, whatever bytes the file system gave (odd encodings shown escaped)."""
-    return os.fsdecode(bytes(path)).encode("utf-8", "backslashreplace").decode("utf-8")
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def walk(roots: list[Path], work_dir: Path) -> Iterator[Item]:

@@ -12,7 +12,7 @@ Prints files/s and MB/s for each, the ratio triage/baseline (target >= 3x on 2 c
 distribution of Hamming distances between triage's PDQ and the baseline's (target: identical
 for >= 95 % of files, never more than 8 bits apart).
 
-Run: .venv/bin/python benchmarks/triage.py --files 200
+Run: .venv/bin/python benchmarks/triage.py --files 500
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def distance(a: str, b: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
-    parser.add_argument("--files", type=int, default=200)
+    parser.add_argument("--files", type=int, default=500)
     parser.add_argument("--seed", type=int, default=20261123)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:

@@ -12,6 +12,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 from typer.testing import CliRunner
@@ -170,3 +171,44 @@ def test_cli_refuses_a_missing_path(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["hash", str(tmp_path / "nope.jpg")])
     assert result.exit_code == 2
     assert "no such file" in result.output
+
+
+def _synthetic(seed: int) -> Image.Image:
+    r = np.random.default_rng(seed)
+    w, h = int(r.integers(8, 1400)), int(r.integers(8, 1400))
+    x = np.linspace(0, 1, w, dtype=np.float32)
+    y = np.linspace(0, 1, h, dtype=np.float32)[:, None]
+    wave = (np.sin(x * r.uniform(2, 20)) * np.cos(y * r.uniform(2, 20)) + 1) * 110
+    base = wave + r.normal(0, r.uniform(0, 30), (h, w))
+    rgb = np.stack([base, base[::-1], np.roll(base, 7, axis=1)], axis=2)
+    return Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
+
+
+VECTOR_IMAGES = sorted(p for p in VECTORS.rglob("*") if p.suffix in (".jpg", ".jpeg", ".png"))
+
+
+@pytest.mark.parametrize("path", VECTOR_IMAGES, ids=lambda p: p.name)
+def test_numpy_pdq_equals_meta_reference_on_every_vector_image(path: Path) -> None:
+    with Image.open(path) as image:
+        ours, reference = hashing.pdq_of_image(image), hashing.pdq_of_image_reference(image)
+        assert ours == reference
+        eight, quality = hashing.pdq_dihedral(image)
+        eight_ref, quality_ref = hashing.pdq_dihedral_reference(image)
+    assert quality == quality_ref
+    if quality >= hashing.MIN_PDQ_QUALITY:  # hashes that are ever matched: identical
+        assert eight == eight_ref
+    else:  # near-flat images: coefficients tie at the median; never matched anyway
+        assert all(_distance(a, b) <= 4 for a, b in zip(eight, eight_ref, strict=True))
+
+
+def test_numpy_pdq_equals_meta_reference_on_synthetic_images() -> None:
+    differing = 0
+    for seed in range(60):
+        image = _synthetic(seed)
+        assert hashing.pdq_of_image(image).quality == hashing.pdq_of_image_reference(image).quality
+        eight, _ = hashing.pdq_dihedral(image)
+        eight_ref, _ = hashing.pdq_dihedral_reference(image)
+        worst = max(_distance(a, b) for a, b in zip(eight, eight_ref, strict=True))
+        assert worst <= 2  # a coefficient within rounding of the median, at most
+        differing += worst > 0
+    assert differing <= 3

@@ -1,9 +1,10 @@
 """Hashes of files: MD5/SHA-1/SHA-256 in one read, PDQ for images, type by content.
 
-PDQ follows Meta's reference (`pdqhash`, the C++ PDQ behind Python bindings) called as
-python-threatexchange calls it: `np.asarray` of the Pillow image, images with alpha or 16-bit
-samples converted to RGB first, greyscale repeated into three channels. The tests hold this to
-Meta's published vectors (`shared/vectors/pdq`).
+PDQ follows Meta's reference (`pdqhash`, the C++ PDQ behind Python bindings) fed as
+python-threatexchange feeds it: `np.asarray` of the Pillow image, images with alpha or 16-bit
+samples converted to RGB first, greyscale repeated into three channels. Hashes are computed by
+`pdq_numpy`, the same algorithm as two matrix products, several times faster; the tests hold
+both to Meta's published vectors (`tests/vectors/pdq`) and to each other.
 
 Quality is PDQ's own 0-100 measure of how much structure the image has; Meta recommends not
 matching hashes below 50 (flat or tiny images make hashes that match everything).
@@ -24,6 +25,7 @@ import numpy.typing as npt
 import pdqhash
 from PIL import Image
 
+from taskforce.media import pdq_numpy
 from taskforce.media.schemas import FileHashes
 
 MIN_PDQ_QUALITY = 50
@@ -107,6 +109,13 @@ def pixels(image: Image.Image) -> npt.NDArray[np.uint8]:
 
 
 def pdq_of_image(image: Image.Image) -> Pdq:
+    """PDQ by `pdq_numpy` (5-7x faster than the binding, equal on Meta's vectors)."""
+    hex_hash, quality = pdq_numpy.pdq(pixels(image))
+    return Pdq(hex_hash, quality)
+
+
+def pdq_of_image_reference(image: Image.Image) -> Pdq:
+    """PDQ by Meta's C++ reference (`pdqhash`): what `pdq_numpy` is held to."""
     vector, quality = pdqhash.compute(pixels(image))
     return Pdq(_bits_to_hex(vector), int(quality))
 
@@ -116,6 +125,10 @@ def pdq_dihedral(image: Image.Image) -> tuple[list[str], int]:
 
     A query is turned, never the hash set: matching a query's eight hashes finds a stored
     image however it was rotated or mirrored."""
+    return pdq_numpy.dihedral(pixels(image))
+
+
+def pdq_dihedral_reference(image: Image.Image) -> tuple[list[str], int]:
     vectors, quality = pdqhash.compute_dihedral(pixels(image))
     return [_bits_to_hex(v) for v in vectors], int(quality)
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import threadpoolctl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -98,6 +99,10 @@ def load_known(session: Session, caller: Caller, names: Sequence[str]) -> KnownM
     return known
 
 
+def _one_blas_thread() -> None:
+    threadpoolctl.threadpool_limits(1)
+
+
 def _examine(item: evidence.Item) -> FileHashes:
     """Runs in a worker process: every hash of one item (images: rotations and camera)."""
     if item.error:
@@ -174,7 +179,8 @@ def run(
     done = _journal(out_dir)
     workers = options.workers or os.cpu_count() or 1
     context = multiprocessing.get_context("fork")
-    with context.Pool(workers) as pool:  # before faiss starts threads in this process
+    # one BLAS thread per worker: the processes already use every core
+    with context.Pool(workers, initializer=_one_blas_thread) as pool:  # before faiss starts
         known = load_known(session, caller, options.hash_sets)
         pending = (i for i in evidence.walk(list(roots), work_dir) if i.display not in done)
         try:

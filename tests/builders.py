@@ -5,9 +5,11 @@ GB-NCA and NL-NP are partners; US-HSI is unrelated to both, which makes sharing 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
@@ -125,3 +127,29 @@ def token_for(session: Session, settings: Settings, person: Person) -> dict[str,
     issued = auth_service.create_token(session, person.caller, settings, user=person.user)
     session.commit()
     return {"Authorization": f"Bearer {issued.secret}"}
+
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_field(html: str) -> str:
+    match = _CSRF.search(html)
+    assert match, "page has no CSRF field"
+    return match.group(1)
+
+
+def web_login(client: TestClient, session: Session, person: Person) -> str:
+    """Sign in through the form; returns a CSRF token of the new session."""
+    session.commit()
+    page = client.get("/ui/login")
+    r = client.post(
+        "/ui/login",
+        data={
+            "email": person.user.email,
+            "password": PASSWORD,
+            "csrf_token": csrf_field(page.text),
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    return csrf_field(client.get("/ui/").text)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
-from builders import PASSWORD, Network, Person, make_case
+from builders import PASSWORD, Network, csrf_field, make_case, web_login
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -13,26 +11,8 @@ from taskforce.cases.models import Case
 from taskforce.core.auth.models import LoginAttempt
 from taskforce.core.sharing import SharingLevel
 
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def _csrf(html: str) -> str:
-    match = _CSRF.search(html)
-    assert match, "page has no CSRF field"
-    return match.group(1)
-
-
-def login(client: TestClient, session: Session, person: Person) -> str:
-    """Sign in through the form; returns a CSRF token of the new session."""
-    session.commit()
-    page = client.get("/ui/login")
-    r = client.post(
-        "/ui/login",
-        data={"email": person.user.email, "password": PASSWORD, "csrf_token": _csrf(page.text)},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303, r.text
-    return _csrf(client.get("/ui/").text)
+_csrf = csrf_field
+login = web_login
 
 
 class TestLogin:

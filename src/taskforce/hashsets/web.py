@@ -1,0 +1,134 @@
+"""The hash sets page: what sets an agency can match against, and its own sets' upkeep
+(create, upload a list, download an export). Hashes only: no file is ever shown."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from starlette.background import BackgroundTask
+
+from taskforce.agencies import service as agency_service
+from taskforce.core.caller import Permission
+from taskforce.core.errors import Conflict, Invalid
+from taskforce.core.http import SessionDep
+from taskforce.core.sharing import SharingLevel
+from taskforce.hashsets import formats, service
+from taskforce.hashsets.schemas import HashSetCreate, ImportReport
+from taskforce.web.session import WebCaller, WebCallerDep, form_csrf, render, require_csrf
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+
+
+def _page(
+    request: Request,
+    session: SessionDep,
+    web: WebCaller,
+    *,
+    error: Invalid | Conflict | None = None,
+    report: ImportReport | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    sets = service.list_hash_sets(session, web.caller)
+    agencies = [a for a in agency_service.list_agencies(session) if a.id != web.caller.agency_id]
+    return render(
+        request,
+        "hashsets/list.html",
+        {
+            "sets": sets,
+            "mine": web.caller.agency_code,
+            "can_manage": web.caller.can(Permission.MANAGE_HASH_SETS),
+            "formats": formats.FORMATS,
+            "agencies": agencies,
+            "error": error,
+            "report": report,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/hashsets", response_class=HTMLResponse)
+def hash_sets(request: Request, session: SessionDep, web: WebCallerDep) -> HTMLResponse:
+    return _page(request, session, web)
+
+
+@router.post("/hashsets/new", response_class=HTMLResponse)
+def create(
+    request: Request,
+    session: SessionDep,
+    web: WebCallerDep,
+    csrf_token: str = Form(default="", max_length=100),
+    name: str = Form(default="", max_length=1000),
+    description: str = Form(default="", max_length=5000),
+    source: str = Form(default="", max_length=1000),
+    sharing: str = Form(default="red", max_length=16),
+    partners: list[str] = Form(default_factory=list),
+) -> Response:
+    require_csrf(form_csrf(request, csrf_token), web)
+    level = sharing if sharing in {lvl.value for lvl in SharingLevel} else "red"
+    try:
+        data = HashSetCreate(
+            name=name.strip(), description=description, source=source,
+            sharing=SharingLevel(level), partners=partners if level == "amber" else [],
+        )  # fmt: skip
+        with session.begin_nested():
+            service.create_hash_set(session, web.caller, data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        rule = str(first.get("msg", "is invalid"))
+        return _page(request, session, web, error=Invalid("name", rule), status_code=422)
+    except (Invalid, Conflict) as exc:
+        return _page(request, session, web, error=exc, status_code=422)
+    return RedirectResponse("/ui/hashsets", status_code=303)
+
+
+@router.post("/hashsets/{set_id}/import", response_class=HTMLResponse)
+def upload(
+    request: Request,
+    set_id: uuid.UUID,
+    session: SessionDep,
+    web: WebCallerDep,
+    csrf_token: str = Form(default="", max_length=100),
+    format_: str = Form(default="", alias="format", max_length=16),
+    file: UploadFile = File(...),
+) -> Response:
+    require_csrf(form_csrf(request, csrf_token), web)
+    handle, name = tempfile.mkstemp(prefix="taskforce-import-")
+    path = Path(name)
+    try:
+        with os.fdopen(handle, "wb") as spool:
+            while chunk := file.file.read(1 << 20):
+                spool.write(chunk)
+        report = service.import_file(
+            session, web.caller, set_id=set_id, path=path, fmt=format_ or None
+        )
+    except Invalid as exc:
+        return _page(request, session, web, error=exc, status_code=422)
+    finally:
+        path.unlink(missing_ok=True)
+    return _page(request, session, web, report=report)
+
+
+@router.get("/hashsets/{set_id}/export")
+def download(
+    set_id: uuid.UUID,
+    session: SessionDep,
+    web: WebCallerDep,
+    format_: str = Query(default="vics", alias="format", pattern="^(vics|csv|pdq)$"),
+) -> FileResponse:
+    hash_set = service.get_visible(session, web.caller, set_id)
+    handle, name = tempfile.mkstemp(prefix="taskforce-export-")
+    with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+        service.export(session, web.caller, set_id=set_id, fmt=format_, out=out)
+    session.commit()  # the disclosure is audited before the file leaves
+    suffix = {"vics": "vics.json", "csv": "csv", "pdq": "pdq.txt"}[format_]
+    return FileResponse(
+        name,
+        filename=f"{hash_set.name}.{suffix}",
+        background=BackgroundTask(os.unlink, name),
+    )

@@ -55,6 +55,10 @@ from taskforce.core.console import out
 from taskforce.core.db import make_engine, make_sessionmaker, unit_of_work
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel, can_see
+from taskforce.hashsets import categories as hashset_categories
+from taskforce.hashsets import formats as hashset_formats
+from taskforce.hashsets import service as hashset_service
+from taskforce.hashsets.schemas import HashSetCreate
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - documented password of fictional demo users
 DEFAULT_SEED = 2026
@@ -968,8 +972,47 @@ def build_scenario(
                 builder.cases[spec.key].id,
                 CaseStatus.CLOSED,
             )
+    _hash_sets(session, builder, rng)
     session.flush()
     return _summarise(session, builder)
+
+
+# (agency, name, sharing, partners, source, entries, series, category)
+DEMO_HASH_SETS = (
+    ("GB-NCA", "Known series (demo)", SharingLevel.GREEN, (), "Fictional national database",
+     400, ("Series Harbour", "Series Orchard"), "national-a"),
+    ("NL-NP", "Benign reference files (demo)", SharingLevel.GREEN, (), "Fictional NSRL extract",
+     600, (), "non-pertinent"),
+    ("US-HSI", "Case exports (demo)", SharingLevel.AMBER, ("GB-NCA",), "Fictional VICS export",
+     250, ("Series Meadow",), "national-b"),
+)  # fmt: skip
+
+
+def _hash_sets(session: Session, builder: _Builder, rng: random.Random) -> None:
+    """A few hash sets of random (fictional) hashes, so the hash set pages have content."""
+    for agency, name, sharing, partners, source, count, series, category in DEMO_HASH_SETS:
+        caller = builder.callers[(agency, "investigator")]
+        created = hashset_service.create_hash_set(
+            session,
+            caller,
+            HashSetCreate(name=name, sharing=sharing, partners=list(partners), source=source),
+        )
+        entries = [
+            hashset_formats.ParsedEntry(
+                i + 1,
+                md5=_hex(rng, 32),
+                sha1=_hex(rng, 40),
+                pdq=_hex(rng, 64) if i % 3 == 0 else None,
+                category=hashset_categories.category("taskforce", category),
+                series=series[i % len(series)] if series and i % 4 == 0 else None,
+                victim_identified=bool(series) and i % 8 == 0,
+                source=source,
+            )
+            for i in range(count)
+        ]
+        hashset_service.import_entries(
+            session, caller, set_id=created.id, entries=entries, fmt="demo"
+        )
 
 
 def _summarise(session: Session, builder: _Builder) -> DemoSummary:

@@ -20,6 +20,9 @@ from taskforce.media import hashing
 def hash_command(
     paths: list[Path] = typer.Argument(..., help="Files or folders (folders are walked)"),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per file and line"),
+    every_frame: bool = typer.Option(
+        False, "--every-frame", help="Videos: hash every frame (default: one per second)"
+    ),
 ) -> None:
     """Print MD5, SHA-1, SHA-256 and, for images, PDQ with its quality."""
     missing = [p for p in paths if not p.exists() and not p.is_symlink()]
@@ -34,7 +37,7 @@ def hash_command(
     ) as progress:  # fmt: skip
         task = progress.add_task("hash", total=len(files))
         for path in files:
-            result = hashing.hash_file(path)
+            result = hashing.hash_file(path, seconds_per_frame=0 if every_frame else 1)
             if as_json:
                 out.print(
                     result.model_dump_json(exclude={"pdq_rotations"}), markup=False, soft_wrap=True
@@ -52,6 +55,10 @@ def hash_command(
         if r.pdq:
             note = "" if r.pdq_usable else f", below {hashing.MIN_PDQ_QUALITY}: never matched"
             out.print(f"  {'pdq':<7}{r.pdq}  quality {r.pdq_quality}{note}", markup=False)
+        if r.vpdq:
+            usable = sum(1 for f in r.vpdq if f.quality >= hashing.MIN_PDQ_QUALITY)
+            out.print(f"  {'vpdq':<7}{len(r.vpdq)} frames hashed, {usable} of quality >= "
+                      f"{hashing.MIN_PDQ_QUALITY} (--json lists them)", markup=False)  # fmt: skip
         if r.error:
             out.print(f"  error  {r.error}", markup=False)
     errors = sum(1 for r in results if r.error) if not as_json else 0

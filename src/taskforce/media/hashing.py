@@ -25,8 +25,8 @@ import numpy.typing as npt
 import pdqhash
 from PIL import Image
 
-from taskforce.media import pdq_numpy
-from taskforce.media.schemas import FileHashes
+from taskforce.media import pdq_numpy, video
+from taskforce.media.schemas import FileHashes, VideoFrameRead
 
 MIN_PDQ_QUALITY = 50
 CHUNK = 1 << 20
@@ -155,13 +155,33 @@ def open_image(stream: BinaryIO) -> Image.Image:
     return image
 
 
-def hash_file(path: Path, *, display: str | None = None, rotations: bool = False) -> FileHashes:
-    """Every hash of one file; problems go into `error`, never raised."""
+def hash_file(
+    path: Path,
+    *,
+    display: str | None = None,
+    rotations: bool = False,
+    seconds_per_frame: float = 1.0,
+) -> FileHashes:
+    """Every hash of one file; problems go into `error`, never raised.
+
+    Videos get vPDQ, one frame every `seconds_per_frame` (0: every frame)."""
     try:
         with path.open("rb") as stream:
-            return hash_stream(stream, display or str(path), rotations=rotations)
+            result = hash_stream(stream, display or str(path), rotations=rotations)
     except OSError as exc:
         return FileHashes(path=display or str(path), error=f"cannot read: {exc.strerror or exc}")
+    if (result.media_type or "").startswith("video/") and not result.error:
+        try:
+            found = video.frames(path, seconds_per_hash=seconds_per_frame)
+        except video.VideoUnavailable as exc:
+            result.error = str(exc)
+        except (RuntimeError, ValueError, OSError) as exc:
+            result.error = f"cannot decode video: {exc}"
+        else:
+            result.vpdq = [VideoFrameRead(**vars(f)) for f in found]
+            if not found:
+                result.error = "cannot decode video: no frame could be read"
+    return result
 
 
 def hash_stream(stream: BinaryIO, display: str, *, rotations: bool = False) -> FileHashes:

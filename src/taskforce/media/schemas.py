@@ -5,6 +5,13 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 
+class VideoFrameRead(BaseModel):
+    frame: int
+    quality: int
+    pdq: str
+    timestamp: float
+
+
 class FileHashes(BaseModel):
     """One file's hashes, as `taskforce hash --json` prints them (one object per line)."""
 
@@ -31,5 +38,8 @@ class FileHashes(BaseModel):
     gps_lon: float | None = None
     pdq_rotations: list[str] | None = Field(
         default=None, description="PDQ of the 8 rotations/mirror images (triage queries)"
+    )
+    vpdq: list[VideoFrameRead] | None = Field(
+        default=None, description="videos: PDQ of sampled frames (vPDQ)"
     )
     error: str | None = None

@@ -1,10 +1,15 @@
-"""An in-memory Hamming-distance index over 256-bit hashes (PDQ), built on faiss.
+"""An in-memory Hamming-distance index over 256-bit hashes (PDQ): exact, fast at 10M, live.
 
-faiss' `IndexBinaryFlat.range_search` compares a query with every stored code in optimised
-SIMD code and returns all codes *strictly below* the radius, so "distance ≤ t" is radius t+1.
-Exhaustive comparison gives recall 1 by construction, which a forensic match list needs; at
-1M hashes it answers a query in about 3 ms per core (see shared/reference/perf-baselines.md).
-The caller keeps the index in step with the database; ids are the caller's integers.
+Two parts. New codes go to a small *tail*, a faiss `IndexBinaryFlat` that compares the query
+with each of its codes in SIMD code (at most `TAIL_LIMIT` of them: ~0.1 ms a query). When the
+tail is full it is merged into the *main* part, a multi-index-hashing table (`core.mih`) that
+answers a radius-31 query against 10M codes from a few thousand candidates. Both parts are
+exact, so the index returns every stored code within the distance (recall 1, which a forensic
+match list needs) however large it grows, and an add is visible to the next query at once.
+
+Writers are serialised; a merge builds the next main generation without blocking readers,
+which keep answering from the previous main part plus the full tail until one swap publishes
+both. The caller keeps the index in step with the database; ids are the caller's integers.
 """
 
 from __future__ import annotations
@@ -16,8 +21,11 @@ import faiss
 import numpy as np
 import numpy.typing as npt
 
+from taskforce.core.mih import MultiIndex, words_of
+
 BITS = 256
 BYTES = BITS // 8
+TAIL_LIMIT = 65_536
 
 
 def hex_to_bytes(hex_hash: str) -> bytes:
@@ -27,48 +35,89 @@ def hex_to_bytes(hex_hash: str) -> bytes:
     return raw
 
 
+def _matrix(codes: Sequence[bytes]) -> npt.NDArray[np.uint8]:
+    return np.frombuffer(b"".join(codes), dtype=np.uint8).reshape(len(codes), BYTES)
+
+
 class HammingIndex:
     """Append-only index of (id, 256-bit code); thread-safe for concurrent add and query."""
 
-    def __init__(self) -> None:
+    def __init__(self, tail_limit: int = TAIL_LIMIT) -> None:
         # Queries come one at a time (one per added selector): starting OpenMP threads for a
         # single query costs ~1.5 ms, scanning 50k codes on one core ~0.02 ms.
         faiss.omp_set_num_threads(1)
-        self._index = faiss.IndexBinaryFlat(BITS)
-        self._ids: npt.NDArray[np.int64] = np.empty(0, dtype=np.int64)
-        self._lock = threading.Lock()
+        self._tail_limit = tail_limit
+        self._write_lock = threading.Lock()  # one writer at a time
+        self._read_lock = threading.Lock()  # guards the references below and the faiss tail
+        self._main: MultiIndex | None = None
+        self._main_ids: npt.NDArray[np.int64] = np.empty(0, dtype=np.int64)
+        self._tail = faiss.IndexBinaryFlat(BITS)
+        self._tail_ids: npt.NDArray[np.int64] = np.empty(0, dtype=np.int64)
+        self._tail_codes: list[npt.NDArray[np.uint8]] = []
 
     def __len__(self) -> int:
-        return int(self._index.ntotal)
+        with self._read_lock:
+            return len(self._main_ids) + len(self._tail_ids)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by codes, tables and ids."""
+        with self._read_lock:
+            main = 0 if self._main is None else self._main.nbytes
+            return main + self._main_ids.nbytes + 2 * len(self._tail_ids) * (BYTES + 8)
 
     def add(self, ids: Sequence[int], codes: Sequence[bytes]) -> None:
         if not ids:
             return
-        matrix = np.frombuffer(b"".join(codes), dtype=np.uint8).reshape(len(codes), BYTES)
-        with self._lock:
-            self._index.add(matrix)
-            self._ids = np.concatenate([self._ids, np.asarray(ids, dtype=np.int64)])
+        matrix = _matrix(codes)
+        new_ids = np.asarray(ids, dtype=np.int64)
+        with self._write_lock:
+            with self._read_lock:
+                if len(self._tail_ids) + len(new_ids) < self._tail_limit:
+                    self._tail.add(matrix)
+                    self._tail_ids = np.concatenate([self._tail_ids, new_ids])
+                    self._tail_codes.append(matrix)
+                    return
+                main, main_ids = self._main, self._main_ids
+                pending_ids = np.concatenate([self._tail_ids, new_ids])
+                pending = np.concatenate([*self._tail_codes, matrix])
+            # The slow part, without the read lock: readers go on with main + tail.
+            words = words_of(pending, len(pending))
+            merged = MultiIndex.build(words) if main is None else main.added(words)
+            with self._read_lock:
+                self._main = merged
+                self._main_ids = np.concatenate([main_ids, pending_ids])
+                self._tail.reset()
+                self._tail_ids = np.empty(0, dtype=np.int64)
+                self._tail_codes = []
 
     def query(self, code: bytes, max_distance: int) -> list[tuple[int, int]]:
         """All (id, distance) with distance ≤ max_distance, nearest first."""
         return self.query_many([code], max_distance)[0]
 
     def query_many(self, codes: Sequence[bytes], max_distance: int) -> list[list[tuple[int, int]]]:
-        """`query` for many codes in one faiss call (a bulk import's PDQ lines)."""
+        """`query` for many codes at once (a bulk import's PDQ lines, a triage batch)."""
         if not codes:
             return []
-        queries = np.frombuffer(b"".join(codes), dtype=np.uint8).reshape(len(codes), BYTES)
-        with self._lock:
-            if self._index.ntotal == 0:
-                return [[] for _ in codes]
-            lims, distances, positions = self._index.range_search(queries, max_distance + 1)
-            ids = self._ids[positions]
-        found: list[list[tuple[int, int]]] = []
-        for q in range(len(codes)):
-            lo, hi = int(lims[q]), int(lims[q + 1])
-            pairs = zip(ids[lo:hi].tolist(), distances[lo:hi].tolist(), strict=True)
-            found.append([(int(i), int(d)) for i, d in sorted(pairs, key=lambda p: p[1])])
-        return found
+        queries = _matrix(codes)
+        found: list[list[tuple[int, int]]] = [[] for _ in codes]
+        with self._read_lock:
+            main, main_ids = self._main, self._main_ids
+            if self._tail.ntotal:
+                lims, distances, positions = self._tail.range_search(queries, max_distance + 1)
+                tail_ids = self._tail_ids[positions]
+                for q in range(len(codes)):
+                    lo, hi = int(lims[q]), int(lims[q + 1])
+                    found[q].extend(
+                        zip(tail_ids[lo:hi].tolist(), distances[lo:hi].tolist(), strict=True)
+                    )
+        if main is not None:
+            rows, positions, distances = main.search(words_of(queries, len(codes)), max_distance)
+            for row, found_id, distance in zip(
+                rows.tolist(), main_ids[positions].tolist(), distances.tolist(), strict=True
+            ):
+                found[row].append((found_id, distance))
+        return [sorted(pairs, key=lambda p: (p[1], p[0])) for pairs in found]
 
 
 def hamming(a: bytes, b: bytes) -> int:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -85,6 +87,66 @@ def test_cpp_reference_rows_of_quality_80_are_within_10_bits(row: dict[str, str]
     assert result.pdq is not None
     assert _distance(result.pdq, row["pdq_hex"]) <= 10
     assert result.pdq_quality == int(row["quality"])
+
+
+def _black_threshold(row: dict[str, str]) -> int:
+    """The threshold of an unletterbox row: the one given, else the reference CLI's default."""
+    given = re.search(r"--black-threshold=(\d+)", row["note"])
+    return int(given.group(1)) if given else 15
+
+
+@pytest.mark.parametrize(
+    "row",
+    [r for r in _rows(PDQHASH) if "unletterbox" in r["note"]],
+    ids=lambda r: f"threshold-{_black_threshold(r)}",
+)
+def test_unletterbox_rows_are_reproduced_bit_for_bit(row: dict[str, str]) -> None:
+    """The reference writes the cropped picture back as a JPEG (Pillow's defaults) and hashes
+    that file: doing the same gives its hash bit for bit, which pins the crop box. Hashing the
+    crop itself (taskforce's way, without a second lossy encoding) lands within 2 bits."""
+    with Image.open(VECTORS / row["image"]) as image:
+        cropped = hashing.unletterbox(image, black_threshold=_black_threshold(row))
+        assert cropped.size < image.size
+        saved = io.BytesIO()
+        cropped.save(saved, format=image.format)
+    saved.seek(0)
+    with Image.open(saved) as as_the_reference_hashes_it:
+        assert hashing.pdq_of_image(as_the_reference_hashes_it).hex == row["pdq_hex"]
+    assert _distance(hashing.pdq_of_image(cropped).hex, row["pdq_hex"]) <= 2
+
+
+def test_unletterbox_brings_a_letterboxed_copy_back_to_the_original() -> None:
+    original = hashing.hash_file(VECTORS / "dih" / "bridge-1-original.jpg").pdq
+    assert original is not None
+    with Image.open(VECTORS / "pytx-resources" / "letterboxed_sample-b.jpg") as image:
+        barred = hashing.pdq_of_image(image).hex
+        cropped = hashing.pdq_of_image(hashing.unletterbox(image)).hex
+    assert _distance(barred, original) > 31  # the bars alone defeat matching
+    assert _distance(cropped, original) <= 20
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L", "RGBA", "P"])
+def test_unletterbox_cuts_exactly_the_black_bars(mode: str) -> None:
+    picture = _synthetic(3).resize((200, 120)).point(lambda v: 40 + v * 0.8)  # no black pixel
+    framed = Image.new("RGB", (260, 200))
+    framed.paste(picture, (25, 50))
+    framed.putpixel((0, 199), (15, 15, 15))  # "near-black" noise in a bar stays a bar
+    cropped = hashing.unletterbox(framed.convert(mode))
+    assert cropped.mode == mode and cropped.size == picture.size
+    # one pixel above the threshold keeps its row and column: 0..225 across, 50..200 down
+    assert hashing.unletterbox(framed, black_threshold=14).size == (225, 150)
+    if mode == "RGB":
+        assert cropped.tobytes() == picture.tobytes()
+
+
+def test_unletterbox_leaves_pictures_without_bars_alone() -> None:
+    with Image.open(VECTORS / "dih" / "bridge-1-original.jpg") as image:
+        assert hashing.unletterbox(image) is image
+    black = Image.new("RGB", (64, 64))
+    assert hashing.unletterbox(black) is black  # all bar: nothing sensible to keep
+    dot = Image.new("RGB", (64, 64))
+    dot.putpixel((30, 30), (255, 255, 255))
+    assert hashing.unletterbox(dot) is dot  # 1x1 left: too small to hash, not cut
 
 
 def test_low_quality_hashes_are_kept_but_not_usable() -> None:

@@ -25,8 +25,8 @@ import numpy.typing as npt
 import pdqhash
 from PIL import Image
 
-from taskforce.media import pdq_numpy, video
-from taskforce.media.schemas import FileHashes, VideoFrameRead
+from taskforce.media import letterbox, pdq_numpy, video
+from taskforce.media.schemas import FileHashes, VideoCrop, VideoFrameRead
 
 MIN_PDQ_QUALITY = 50
 CHUNK = 1 << 20
@@ -128,6 +128,18 @@ def pdq_dihedral(image: Image.Image) -> tuple[list[str], int]:
     return pdq_numpy.dihedral(pixels(image))
 
 
+def unletterbox(
+    image: Image.Image, *, black_threshold: int = letterbox.BLACK_THRESHOLD
+) -> Image.Image:
+    """The image with its black bars cut off (Meta's `unletterbox` rule, `letterbox.py`).
+
+    A copy re-published with bars then hashes near the original. The image itself is
+    returned when there is nothing to cut (no bars, or an all-black picture)."""
+    rgb = image if image.mode in ("RGB", "L") else image.convert("RGB")
+    box = letterbox.crop_for(letterbox.content_box(np.asarray(rgb), black_threshold), *image.size)
+    return image if box is None else image.crop(box.as_tuple())
+
+
 def pdq_dihedral_reference(image: Image.Image) -> tuple[list[str], int]:
     vectors, quality = pdqhash.compute_dihedral(pixels(image))
     return [_bits_to_hex(v) for v in vectors], int(quality)
@@ -164,7 +176,8 @@ def hash_file(
 ) -> FileHashes:
     """Every hash of one file; problems go into `error`, never raised.
 
-    Videos get vPDQ, one frame every `seconds_per_frame` (0: every frame)."""
+    Videos get vPDQ, one frame every `seconds_per_frame` (0: every frame), black bars cut
+    off first (`vpdq_crop` says where)."""
     try:
         with path.open("rb") as stream:
             result = hash_stream(stream, display or str(path), rotations=rotations)
@@ -172,14 +185,18 @@ def hash_file(
         return FileHashes(path=display or str(path), error=f"cannot read: {exc.strerror or exc}")
     if (result.media_type or "").startswith("video/") and not result.error:
         try:
-            found = video.frames(path, seconds_per_hash=seconds_per_frame)
-        except video.VideoUnavailable as exc:
+            found = video.hash_video(path, seconds_per_hash=seconds_per_frame)
+        except video.VideoError as exc:
             result.error = str(exc)
         except (RuntimeError, ValueError, OSError) as exc:
             result.error = f"cannot decode video: {exc}"
         else:
-            result.vpdq = [VideoFrameRead(**vars(f)) for f in found]
-            if not found:
+            result.vpdq = [VideoFrameRead(**vars(f)) for f in found.frames]
+            if found.crop is not None:
+                result.vpdq_crop = VideoCrop(
+                    **vars(found.crop), frame_width=found.width, frame_height=found.height
+                )
+            if not found.frames:
                 result.error = "cannot decode video: no frame could be read"
     return result
 

@@ -12,6 +12,17 @@ class VideoFrameRead(BaseModel):
     timestamp: float
 
 
+class VideoCrop(BaseModel):
+    """The part of a video's frames that was hashed once its black bars were cut off."""
+
+    left: int
+    top: int
+    right: int = Field(description="excluded, like Pillow's crop box")
+    bottom: int = Field(description="excluded")
+    frame_width: int
+    frame_height: int
+
+
 class FileHashes(BaseModel):
     """One file's hashes, as `taskforce hash --json` prints them (one object per line)."""
 
@@ -41,5 +52,8 @@ class FileHashes(BaseModel):
     )
     vpdq: list[VideoFrameRead] | None = Field(
         default=None, description="videos: PDQ of sampled frames (vPDQ)"
+    )
+    vpdq_crop: VideoCrop | None = Field(
+        default=None, description="videos: where black bars were cut off before hashing"
     )
     error: str | None = None

@@ -206,6 +206,58 @@ def test_bad_files_get_a_reason(tmp_path: Path, content: bytes, error: str) -> N
     assert result.pdq is None
 
 
+def _photo() -> Image.Image:
+    """A benign synthetic 'photo': soft waves with a bright square and a dark disc."""
+    y, x = np.mgrid[0:480, 0:640].astype(np.float32)
+    wave = 120 + 70 * np.sin(x / 37) * np.cos(y / 29)
+    rgb = np.stack([wave, wave[::-1], np.roll(wave, 90, axis=1)], axis=2)
+    rgb[100:220, 380:520] = (240, 200, 60)
+    rgb[(x - 180) ** 2 + (y - 330) ** 2 < 70**2] = (30, 40, 110)
+    return Image.fromarray(rgb.astype(np.uint8))
+
+
+def _heic(picture: Image.Image, **options: object) -> bytes:
+    saved = io.BytesIO()
+    picture.save(saved, format="HEIF", quality=85, **options)  # pillow-heif's x265 encoder
+    return saved.getvalue()
+
+
+def test_heic_photo_hashes_like_the_same_picture_as_png(tmp_path: Path) -> None:
+    picture = _photo()
+    heic, png = tmp_path / "IMG_0001.HEIC", tmp_path / "IMG_0001.png"
+    heic.write_bytes(_heic(picture))
+    picture.save(png)
+    from_heic, from_png = hashing.hash_file(heic), hashing.hash_file(png)
+    assert from_heic.error is None and from_heic.media_type == "image/heic"
+    assert from_heic.pdq is not None and from_png.pdq is not None
+    assert from_heic.pdq_usable and from_heic.pdq_quality == from_png.pdq_quality
+    assert _distance(from_heic.pdq, from_png.pdq) <= 8  # lossy HEVC: a few bits, not 31
+
+
+def test_triage_reads_heic_from_memory_with_rotations_and_camera() -> None:
+    """Archive members reach `hash_stream` as bytes: HEIC works there too, EXIF included."""
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110] = "Synthetic Camera Co", "Model T"
+    found = hashing.hash_stream(
+        io.BytesIO(_heic(_photo(), exif=exif.tobytes())), "photos.zip/IMG_0002.HEIC",
+        rotations=True,
+    )  # fmt: skip
+    assert found.error is None and found.pdq_rotations is not None
+    assert len(set(found.pdq_rotations)) == 8
+    assert (found.camera_make, found.camera_model) == ("Synthetic Camera Co", "Model T")
+
+
+@pytest.mark.parametrize("keep", [0.5, 100], ids=["half", "100-bytes"])
+def test_truncated_heic_gets_a_reason(tmp_path: Path, keep: float) -> None:
+    data = _heic(_photo())
+    path = tmp_path / "cut.heic"
+    path.write_bytes(data[: int(len(data) * keep) if keep < 1 else int(keep)])
+    result = hashing.hash_file(path)
+    assert result.media_type == "image/heic" and result.sha256 is not None
+    assert result.error is not None and result.error.startswith("cannot decode image")
+    assert result.pdq is None
+
+
 def test_decompression_bomb_is_refused_without_decoding(tmp_path: Path) -> None:
     path = tmp_path / "bomb.png"
     # a 30000x30000 one-bit PNG is tiny on disk and 900 megapixels once decoded

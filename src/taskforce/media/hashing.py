@@ -1,5 +1,8 @@
 """Hashes of files: MD5/SHA-1/SHA-256 in one read, PDQ for images, type by content.
 
+Images are whatever Pillow opens, plus HEIC/HEIF through `pillow-heif` (type by content:
+`filetype` reads the `ftyp` brand, e.g. image/heic, image/heif).
+
 PDQ follows Meta's reference (`pdqhash`, the C++ PDQ behind Python bindings) fed as
 python-threatexchange feeds it: `np.asarray` of the Pillow image, images with alpha or 16-bit
 samples converted to RGB first, greyscale repeated into three channels. Hashes are computed by
@@ -23,10 +26,15 @@ import filetype
 import numpy as np
 import numpy.typing as npt
 import pdqhash
+import pillow_heif
 from PIL import Image
 
 from taskforce.media import letterbox, pdq_numpy, video
 from taskforce.media.schemas import FileHashes, VideoCrop, VideoFrameRead
+
+# HEIC/HEIF (phones' default photo format) in Pillow's Image.open: libheif, from the wheel.
+# Registered at import, so triage's worker processes have it too.
+pillow_heif.register_heif_opener()
 
 MIN_PDQ_QUALITY = 50
 CHUNK = 1 << 20
@@ -162,8 +170,8 @@ def open_image(stream: BinaryIO) -> Image.Image:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise MediaError(f"decompression bomb refused: {exc}") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise MediaError(f"cannot decode image: {exc}") from None
+    except (OSError, SyntaxError, ValueError) as exc:  # libheif: ValueError, with a newline
+        raise MediaError(f"cannot decode image: {str(exc).strip()}") from None
     return image
 
 

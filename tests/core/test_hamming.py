@@ -133,3 +133,18 @@ def test_queries_during_adds_see_a_consistent_index() -> None:
     assert not failures
     assert len(index) == 4000
     assert index.query(codes[3999], 0) == [(3999, 0)]
+
+
+@pytest.mark.parametrize("keep", [0, 150, 1000, 1290])
+def test_truncate_drops_exactly_the_later_ids(keep: int) -> None:
+    stored = random_words(1300)
+    codes = [row.astype(">u8").tobytes() for row in stored]
+    index = HammingIndex(tail_limit=200)  # 1,200 in the main part, 100 in the tail
+    for start in range(0, 1300, 100):
+        index.add(list(range(start, start + 100)), codes[start : start + 100])
+    index.truncate(keep - 1)
+    assert len(index) == keep
+    found = index.query_many(codes, 0)
+    assert [bool(matches) for matches in found] == [i < keep for i in range(1300)]
+    index.add([5000], [codes[-1]])
+    assert index.query(codes[-1], 0) == [(5000, 0)]

@@ -91,6 +91,24 @@ class HammingIndex:
                 self._tail_ids = np.empty(0, dtype=np.int64)
                 self._tail_codes = []
 
+    def truncate(self, max_id: int) -> None:
+        """Drop the codes whose id is above `max_id` (ids must have been added in increasing
+        order): the database rolled them back. Cheap while they are all in the tail; reaching
+        into the main part means building it again from the codes that stay."""
+        with self._write_lock, self._read_lock:
+            keep_tail = int(np.searchsorted(self._tail_ids, max_id, side="right"))
+            if keep_tail < len(self._tail_ids):
+                kept = np.concatenate([*self._tail_codes, np.empty((0, BYTES), np.uint8)])
+                kept = kept[:keep_tail]
+                self._tail.reset()
+                self._tail.add(kept)
+                self._tail_ids = self._tail_ids[:keep_tail]
+                self._tail_codes = [kept]
+            keep_main = int(np.searchsorted(self._main_ids, max_id, side="right"))
+            if self._main is not None and keep_main < len(self._main_ids):
+                self._main = MultiIndex.build(self._main.codes[:keep_main]) if keep_main else None
+                self._main_ids = self._main_ids[:keep_main]
+
     def query(self, code: bytes, max_distance: int) -> list[tuple[int, int]]:
         """All (id, distance) with distance ≤ max_distance, nearest first."""
         return self.query_many([code], max_distance)[0]

@@ -1,11 +1,18 @@
 """In-process PDQ indexes kept in step with a table: the database stays the truth.
 
-Each process keeps, per engine and per table, a faiss `HammingIndex` of (row number, 256 bits),
-brought up to date (rows with a larger number) before every query, and rebuilt after any
-rollback on the engine, since a rolled-back row may have been loaded. Callers re-read the
-candidates from the database, so a row the querying transaction cannot see is never reported.
-Rows are only ever added (numbers are autoincrement keys), which is what makes the
-incremental sync exact.
+Each process keeps, per engine and per table, a `HammingIndex` of (row number, 256 bits),
+brought up to date (rows with a larger number) before every query. Rows are only ever added
+(numbers are autoincrement keys), which is what makes the incremental sync exact. Callers
+re-read the candidates from the database, so a row the querying transaction cannot see is
+never reported.
+
+A sync inside a transaction also loads that transaction's own uncommitted rows. If it rolls
+back they must leave the index, because SQLite may give their numbers to new rows. Each
+connection remembers how far every index had been synced before its transaction first used
+it; on rollback the index drops what came after (usually a few codes in the small tail), and
+the next sync reloads what others committed meanwhile. A transaction that never queried an
+index — a rejected request, say — leaves it alone, so the 10M-code index is not rebuilt
+because a client made a mistake.
 """
 
 from __future__ import annotations
@@ -15,34 +22,38 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.orm import Session
 
 from taskforce.core.hamming import HammingIndex
 
 Fetch = Callable[[Session, int], Sequence[tuple[int, bytes]]]  # rows after a number, in order
 
+_FLOORS = "taskforce_pdq_index_floors"  # Connection.info key: {index: last number before}
+
 
 class SyncedIndex:
     def __init__(self, fetch: Fetch) -> None:
         self._fetch = fetch
         self._lock = threading.Lock()
-        self._reset()
-
-    def _reset(self) -> None:
         self.index = HammingIndex()
         self.last_seq = 0
 
-    def invalidate(self) -> None:
-        with self._lock:
-            self._reset()
-
     def sync(self, session: Session) -> None:
         with self._lock:
+            floors = session.connection().info.setdefault(_FLOORS, {})
+            floors.setdefault(self, self.last_seq)
             rows = self._fetch(session, self.last_seq)
             if rows:
                 self.index.add([r[0] for r in rows], [bytes(r[1]) for r in rows])
                 self.last_seq = rows[-1][0]
+
+    def forget_after(self, seq: int) -> None:
+        """Drop rows numbered above `seq`; the next sync loads again what is still there."""
+        with self._lock:
+            if seq < self.last_seq:
+                self.index.truncate(seq)
+                self.last_seq = seq
 
     def candidates(self, session: Session, bits: bytes, max_distance: int) -> list[int]:
         """Row numbers within `max_distance` of `bits`."""
@@ -61,6 +72,17 @@ _indexes: weakref.WeakKeyDictionary[Engine, dict[str, SyncedIndex]] = weakref.We
 _registry_lock = threading.Lock()
 
 
+def _on_commit(conn: Connection) -> None:
+    conn.info.pop(_FLOORS, None)
+
+
+def _on_rollback(conn: Connection, *_args: Any) -> None:
+    # A savepoint rollback drops back to the transaction's floor: more than needed, never less.
+    floors: dict[SyncedIndex, int] = conn.info.pop(_FLOORS, {})
+    for index, seq in floors.items():
+        index.forget_after(seq)
+
+
 def index_for(session: Session, name: str, fetch: Fetch) -> SyncedIndex:
     """The process's index `name` for the session's engine, created on first use."""
     bind: Any = session.get_bind()
@@ -69,11 +91,7 @@ def index_for(session: Session, name: str, fetch: Fetch) -> SyncedIndex:
         per_engine = _indexes.get(engine)
         if per_engine is None:
             per_engine = _indexes[engine] = {}
-
-            def _on_rollback(*_args: Any) -> None:
-                for index in per_engine.values():
-                    index.invalidate()
-
+            event.listen(engine, "commit", _on_commit)
             event.listen(engine, "rollback", _on_rollback)
             event.listen(engine, "rollback_savepoint", _on_rollback)
         found = per_engine.get(name)

@@ -5,11 +5,18 @@ GB-NCA and NL-NP are partners; US-HSI is unrelated to both, which makes sharing 
 
 from __future__ import annotations
 
+import io
 import re
+import tarfile
+import zipfile
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
@@ -23,6 +30,11 @@ from taskforce.core.auth.models import User
 from taskforce.core.caller import Caller, Role, system_caller
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
+from taskforce.hashsets import service as hashset_service
+from taskforce.hashsets.schemas import HashSetCreate
+from taskforce.media import hashing
+from taskforce.triage import recording, report
+from taskforce.triage.models import TriageRun
 
 PASSWORD = "correct-horse-battery"
 
@@ -153,3 +165,91 @@ def web_login(client: TestClient, session: Session, person: Person) -> str:
     )
     assert r.status_code == 303, r.text
     return csrf_field(client.get("/ui/").text)
+
+
+# --- seized media (synthetic, benign) ---------------------------------------------------------
+
+
+def picture(seed: int, size: tuple[int, int] = (640, 480)) -> Image.Image:
+    """A benign synthetic picture: smooth colour waves, different for every seed."""
+    r = np.random.default_rng(seed)
+    x = np.linspace(0, 1, size[0])
+    y = np.linspace(0, 1, size[1])[:, None]
+    base = (np.sin(x * r.uniform(3, 12)) * np.cos(y * r.uniform(3, 12)) + 1) * 127
+    rgb = np.stack([base, np.roll(base, 40, axis=1), base[::-1]], axis=2).astype(np.uint8)
+    return Image.fromarray(rgb)
+
+
+def jpeg(image: Image.Image, quality: int = 90, exif: Image.Exif | None = None) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=quality, **({"exif": exif} if exif else {}))
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def seizure(tmp_path: Path) -> Path:
+    """15 files: pictures (some resized, turned), an empty and a truncated file, a PNG named
+    .jpg, a zip with a `../` member name and a text file, a tar.gz with one picture."""
+    root = tmp_path / "seizure"
+    (root / "DCIM").mkdir(parents=True)
+    for i in range(5):
+        (root / "DCIM" / f"IMG_{i:04d}.jpg").write_bytes(jpeg(picture(i)))
+    (root / "DCIM" / "resized.jpg").write_bytes(jpeg(picture(0).resize((320, 240)), 70))
+    (root / "DCIM" / "turned.jpg").write_bytes(
+        jpeg(picture(1).transpose(Image.Transpose.ROTATE_90))
+    )
+    (root / "empty.jpg").write_bytes(b"")
+    (root / "truncated.jpg").write_bytes(jpeg(picture(3))[:400])
+    picture(4).save(root / "png-named.jpg", format="PNG")
+    with zipfile.ZipFile(root / "bundle.zip", "w") as z:
+        z.writestr("../../outside/escape.jpg", jpeg(picture(2)))
+        z.writestr("notes.txt", "shopping list")
+    with tarfile.open(root / "old.tar.gz", "w:gz") as t:
+        data = jpeg(picture(6))
+        info = tarfile.TarInfo("holiday/beach.jpg")
+        info.size = len(data)
+        t.addfile(info, io.BytesIO(data))
+    return root
+
+
+@pytest.fixture
+def known_set(session: Session, network: Network, seizure: Path, tmp_path: Path) -> str:
+    """GB's RED hash set: IMG_0000 by PDQ (vic-us:1, Series Hill), IMG_0001 by PDQ (national-b,
+    Series Lake, victim identified), IMG_0002 by MD5 (national-a)."""
+    h = [hashing.hash_file(seizure / "DCIM" / f"IMG_{i:04d}.jpg") for i in range(3)]
+    source = tmp_path / "known.csv"
+    source.write_text(
+        "md5,pdq,category,series,victim_identified\n"
+        f",{h[0].pdq},vic-us:1,Series Hill,false\n"
+        f",{h[1].pdq},national-b,Series Lake,true\n"
+        f"{h[2].md5},,national-a,,false\n"
+        "d41d8cd98f00b204e9800998ecf8427e,,national-c,,false\n"  # the empty file's MD5
+    )
+    hashset_service.create_hash_set(
+        session, network.gb.caller, HashSetCreate(name="Known", sharing=SharingLevel.RED)
+    )
+    hashset_service.import_file(session, network.gb.caller, name="Known", path=source)
+    return "Known"
+
+
+def make_triage_run(
+    session: Session, person: Person, case: Case, rows: list[dict[str, Any]]
+) -> TriageRun:
+    """A finished run recorded without hashing anything (rows as triage's journal has them)."""
+    run = TriageRun(
+        case_id=case.id,
+        agency_id=case.owner_agency_id,
+        actor_user_id=person.user.id,
+        actor_label=person.caller.label,
+        channel="cli",
+        status="finished",
+        evidence=["/evidence/disk1"],
+        options={"pdq_threshold": 31, "hash_sets": []},
+        report_dir="/reports/disk1",
+    )
+    session.add(run)
+    session.flush()
+    blank = dict.fromkeys(report.CSV_COLUMNS) | {"match_type": "none", "hash_set_id": None}
+    recording.record_results(session, run.id, [blank | row for row in rows])
+    session.refresh(run)
+    return run

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from builders import Network, add_selector, make_case, token_for
+from builders import Network, add_selector, make_case, make_triage_run, token_for
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -80,6 +80,12 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         entries=[formats.ParsedEntry(1, md5="5eb63bbbe01eeed093cb22bb8f5acdc3", series="Kestrel")],
         fmt="lines",
     )
+    red_run = make_triage_run(
+        session, network.gb, red,
+        [{"path": "/evidence/Nightjar-laptop/DCIM/0001.jpg", "match_type": "exact",
+          "md5": "5eb63bbbe01eeed093cb22bb8f5acdc3", "distance": 0, "hashset": "Red set Kestrel",
+          "hash_set_id": str(red_set.id), "series": "Kestrel", "victim_identified": True}],
+    )  # fmt: skip
     gb_headers = token_for(session, settings, network.gb)
     us_headers = token_for(session, settings, network.us)
     del gb_headers
@@ -100,6 +106,7 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         "code": "GB-NCA",
         "partner": "NL-NP",
         "set_id": str(red_set.id),
+        "run_id": str(red_run.id),
     }
     secrets = [
         red.title,
@@ -113,6 +120,8 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         "Red set Kestrel",
         "Kestrel",
         str(red_set.id),
+        "Nightjar-laptop",
+        str(red_run.id),
     ]
     walked = 0
     routes = [
@@ -143,6 +152,7 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
                     assert secret not in text, (method, path, secret, text[:300])
                 if "{case_id}" in route.path or "{hit_id}" in route.path:
                     assert response.status_code == 404, (method, path, response.status_code)
-                if any(f"{{{k}}}" in route.path for k in ("notification_id", "token_id", "set_id")):
+                hidden = ("notification_id", "token_id", "set_id", "run_id")
+                if any(f"{{{k}}}" in route.path for k in hidden):
                     assert response.status_code == 404, (method, path, response.status_code)
     assert walked >= 40

@@ -16,6 +16,7 @@ from taskforce.core.db import make_engine, make_sessionmaker
 from taskforce.core.http import install_error_handlers
 from taskforce.core.settings import Settings, get_settings
 from taskforce.hashsets import api as hashsets_api
+from taskforce.triage import api as triage_api
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         agencies_api.router,
         cases_api.router,
         hashsets_api.router,
+        triage_api.router,
         audit_api.router,
     ):
         api.include_router(router)

@@ -1,88 +1,22 @@
 """Triage on a synthetic seizure: known files found exactly and by PDQ, new ones reported,
-bad files explained, archives opened safely, an interrupted run resumed to the same result."""
+bad files explained, archives opened safely, an interrupted run resumed to the same result.
+The `seizure` and `known_set` fixtures live in builders.py (the pages' tests use them too)."""
 
 from __future__ import annotations
 
 import csv
-import io
 import json
-import tarfile
-import zipfile
 from pathlib import Path
 
-import numpy as np
 import pytest
 from builders import Network, make_case
-from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from taskforce.cases.models import Selector
 from taskforce.core.settings import Settings
-from taskforce.core.sharing import SharingLevel
-from taskforce.hashsets import service as hashset_service
-from taskforce.hashsets.schemas import HashSetCreate
 from taskforce.media import hashing
 from taskforce.triage import service
-
-
-def picture(seed: int, size: tuple[int, int] = (640, 480)) -> Image.Image:
-    """A benign synthetic picture: smooth colour waves, different for every seed."""
-    r = np.random.default_rng(seed)
-    x = np.linspace(0, 1, size[0])
-    y = np.linspace(0, 1, size[1])[:, None]
-    base = (np.sin(x * r.uniform(3, 12)) * np.cos(y * r.uniform(3, 12)) + 1) * 127
-    rgb = np.stack([base, np.roll(base, 40, axis=1), base[::-1]], axis=2).astype(np.uint8)
-    return Image.fromarray(rgb)
-
-
-def jpeg(image: Image.Image, quality: int = 90) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=quality)
-    return buffer.getvalue()
-
-
-@pytest.fixture
-def seizure(tmp_path: Path) -> Path:
-    root = tmp_path / "seizure"
-    (root / "DCIM").mkdir(parents=True)
-    for i in range(5):
-        (root / "DCIM" / f"IMG_{i:04d}.jpg").write_bytes(jpeg(picture(i)))
-    (root / "DCIM" / "resized.jpg").write_bytes(jpeg(picture(0).resize((320, 240)), 70))
-    (root / "DCIM" / "turned.jpg").write_bytes(
-        jpeg(picture(1).transpose(Image.Transpose.ROTATE_90))
-    )
-    (root / "empty.jpg").write_bytes(b"")
-    (root / "truncated.jpg").write_bytes(jpeg(picture(3))[:400])
-    picture(4).save(root / "png-named.jpg", format="PNG")
-    with zipfile.ZipFile(root / "bundle.zip", "w") as z:
-        z.writestr("../../outside/escape.jpg", jpeg(picture(2)))
-        z.writestr("notes.txt", "shopping list")
-    with tarfile.open(root / "old.tar.gz", "w:gz") as t:
-        data = jpeg(picture(6))
-        info = tarfile.TarInfo("holiday/beach.jpg")
-        info.size = len(data)
-        t.addfile(info, io.BytesIO(data))
-    return root
-
-
-@pytest.fixture
-def known_set(session: Session, network: Network, seizure: Path, tmp_path: Path) -> str:
-    """GB's hash set: IMG_0000 by PDQ, IMG_0001 by PDQ (victim identified), IMG_0002 by MD5."""
-    h = [hashing.hash_file(seizure / "DCIM" / f"IMG_{i:04d}.jpg") for i in range(3)]
-    source = tmp_path / "known.csv"
-    source.write_text(
-        "md5,pdq,category,series,victim_identified\n"
-        f",{h[0].pdq},vic-us:1,Series Hill,false\n"
-        f",{h[1].pdq},national-b,Series Lake,true\n"
-        f"{h[2].md5},,national-a,,false\n"
-        "d41d8cd98f00b204e9800998ecf8427e,,national-c,,false\n"  # the empty file's MD5
-    )
-    hashset_service.create_hash_set(
-        session, network.gb.caller, HashSetCreate(name="Known", sharing=SharingLevel.RED)
-    )
-    hashset_service.import_file(session, network.gb.caller, name="Known", path=source)
-    return "Known"
 
 
 def _rows(out: Path) -> dict[str, dict[str, str]]:

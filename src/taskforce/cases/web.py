@@ -30,6 +30,7 @@ from taskforce.cases.selectors import SelectorKind, describe_rules
 from taskforce.core.errors import Invalid
 from taskforce.core.http import SessionDep, SettingsDep
 from taskforce.core.sharing import SharingLevel
+from taskforce.triage import service as triage_service
 from taskforce.web.session import (
     WebCaller,
     WebCallerDep,
@@ -309,11 +310,13 @@ def _case_page(
     status_code: int = 200,
     **selector_kw: Any,
 ) -> HTMLResponse:
-    case = service.describe_case(
-        session, web.caller, service.get_case(session, web.caller, case_id)
-    )
+    case_model = service.get_case(session, web.caller, case_id)
+    case = service.describe_case(session, web.caller, case_model)
     ctx = _selector_context(session, web, case, **selector_kw)
     ctx["history"] = service.case_history(session, web.caller, case_id)
+    ctx["triage_runs"], ctx["triage_total"] = triage_service.recent_runs(
+        session, web.caller, case_model
+    )
     return render(request, "cases/detail.html", ctx, status_code=status_code)
 
 

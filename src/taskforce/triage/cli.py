@@ -69,7 +69,10 @@ def triage_command(
                 rate = f"{done / elapsed:,.0f} files/s" if elapsed > 1 else ""
                 progress.update(task, completed=done, total=max(total, done), rate=rate)
 
-            summary = service.run(session, caller, settings, evidence, out_dir, options, advance)
+            summary = service.run(
+                session, caller, settings, evidence, out_dir, options, advance,
+                checkpoint=session.commit,  # an interrupted run keeps what it recorded
+            )  # fmt: skip
     out.print(
         f"{summary.files_total:,} files, {summary.files_hashed:,} hashed: "
         f"{summary.matched_exact:,} known by exact hash, {summary.matched_perceptual:,} by PDQ, "
@@ -79,3 +82,5 @@ def triage_command(
     )
     out.print(f"report: {out_dir / 'report.html'}  (also summary.json, results.csv, "
               "results.vics.json)")  # fmt: skip
+    if case:
+        out.print(f"recorded with case {case}: the case's Triage page shows this run")

@@ -7,6 +7,7 @@ threshold wins. Stored hashes of known low quality are left out of the index.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -27,6 +28,7 @@ class KnownEntry:
     category_code: str | None
     series: str | None
     victim_identified: bool
+    hash_set_id: uuid.UUID | None = None  # recorded with the case's results
 
 
 @dataclass(frozen=True)
@@ -71,4 +73,4 @@ class KnownMedia:
                     best = (entry_id, distance)
         if best is None:
             return None
-        return Match("perceptual", best[1], self.entries[best[0]])
+        return Match("perceptual", int(best[1]), self.entries[best[0]])  # bits, a whole number

@@ -8,10 +8,11 @@ from __future__ import annotations
 import csv
 import json
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -80,11 +81,9 @@ def write_all(out_dir: Path, rows: list[dict[str, Any]], roots: Any) -> Summary:
     summary = summarise(rows, list(roots))
     write_summary(out_dir, summary)
     with (out_dir / "results.csv").open("w", encoding="utf-8", newline="") as f:
-        writer = csv.DictWriter(f, CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: "" if row.get(k) is None else row[k] for k in CSV_COLUMNS})
-    _write_vics(out_dir / "results.vics.json", rows)
+        write_csv(f, rows)
+    with (out_dir / "results.vics.json").open("w", encoding="utf-8") as f:
+        write_vics(f, rows)
     _write_html(out_dir / "report.html", summary, rows)
     return summary
 
@@ -94,7 +93,18 @@ def write_summary(out_dir: Path, summary: Summary) -> None:
     (out_dir / "summary.json").write_text(text + "\n", encoding="utf-8")
 
 
-def _write_vics(path: Path, rows: list[dict[str, Any]]) -> None:
+def write_csv(out: IO[str], rows: Iterable[dict[str, Any]]) -> int:
+    """results.csv: one line per file (also what a case's triage page downloads)."""
+    writer = csv.DictWriter(out, CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    count = 0
+    for row in rows:
+        writer.writerow({k: "" if row.get(k) is None else row[k] for k in CSV_COLUMNS})
+        count += 1
+    return count
+
+
+def write_vics(out: IO[str], rows: Iterable[dict[str, Any]]) -> int:
     """A VICS 2.0 case export of every hashed file, for the investigator's forensic viewer."""
     media: dict[str, dict[str, Any]] = {}
     for row in rows:
@@ -136,7 +146,8 @@ def _write_vics(path: Path, rows: list[dict[str, Any]]) -> None:
             }
         ],
     }
-    path.write_text(json.dumps(document, ensure_ascii=False) + "\n", encoding="utf-8")
+    out.write(json.dumps(document, ensure_ascii=False) + "\n")
+    return len(media)
 
 
 def _write_html(path: Path, summary: Summary, rows: list[dict[str, Any]]) -> None:

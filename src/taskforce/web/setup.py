@@ -85,6 +85,7 @@ def make_environment() -> Environment:
                         "cases": FileSystemLoader(_PACKAGE / "cases" / "templates"),
                         "agencies": FileSystemLoader(_PACKAGE / "agencies" / "templates"),
                         "hashsets": FileSystemLoader(_PACKAGE / "hashsets" / "templates"),
+                        "triage": FileSystemLoader(_PACKAGE / "triage" / "templates"),
                     }
                 ),
             ]
@@ -176,6 +177,7 @@ def install(app: FastAPI) -> None:
     from taskforce.agencies import web as agencies_web
     from taskforce.cases import web as cases_web
     from taskforce.hashsets import web as hashsets_web
+    from taskforce.triage import web as triage_web
     from taskforce.web import pages
 
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
@@ -185,3 +187,4 @@ def install(app: FastAPI) -> None:
     app.include_router(cases_web.router)
     app.include_router(agencies_web.router)
     app.include_router(hashsets_web.router)
+    app.include_router(triage_web.router)

@@ -186,6 +186,8 @@ def test_hash_command_gives_videos_their_frames_and_crop() -> None:
     assert len(line["vpdq"]) == 5  # 150 frames at 30 fps: one a second
     assert line["vpdq_crop"] == {"left": 232, "top": 0, "right": 846, "bottom": 1080,
                                  "frame_width": 1080, "frame_height": 1080}  # fmt: skip
+    text = CliRunner().invoke(app, ["hash", str(target)])
+    assert "cut off: hashed x 232-846, y 0-1080 of 1080x1080" in text.stdout
     no_bars = hashing.hash_file(_path("doorknob-hd-no-bar"))
     assert no_bars.vpdq is not None and len(no_bars.vpdq) == 4 and no_bars.vpdq_crop is None
 

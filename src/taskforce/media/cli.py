@@ -59,6 +59,10 @@ def hash_command(
             usable = sum(1 for f in r.vpdq if f.quality >= hashing.MIN_PDQ_QUALITY)
             out.print(f"  {'vpdq':<7}{len(r.vpdq)} frames hashed, {usable} of quality >= "
                       f"{hashing.MIN_PDQ_QUALITY} (--json lists them)", markup=False)  # fmt: skip
+        if r.vpdq_crop:
+            c = r.vpdq_crop
+            out.print(f"  {'bars':<7}cut off: hashed x {c.left}-{c.right}, y {c.top}-{c.bottom} "
+                      f"of {c.frame_width}x{c.frame_height}", markup=False)  # fmt: skip
         if r.error:
             out.print(f"  error  {r.error}", markup=False)
     errors = sum(1 for r in results if r.error) if not as_json else 0

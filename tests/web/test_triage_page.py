@@ -38,7 +38,7 @@ def triaged(
 def _files(html: str) -> list[str]:
     """File names in the per-file table, in order."""
     table = html.split('id="files"', 1)[1]
-    paths = re.findall(r'<td class="path"><span class="break">([^<]+)', table)
+    paths = re.findall(r'<td class="path"><span class="file" title="([^"]+)">', table)
     return [p.rsplit("/", 1)[1] for p in paths]
 
 

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
+from markupsafe import Markup, escape
 from starlette.background import BackgroundTask
 
 from taskforce.core.errors import Invalid
@@ -76,6 +77,7 @@ def run_page(
         "triage/run.html",
         {
             "run": run,
+            "inside": lambda path: _inside(path, run.evidence),
             "filters": filters,
             "filtered": bool(kept),
             "page": page,
@@ -85,6 +87,16 @@ def run_page(
             "matches": [m.value for m in MatchFilter],
         },
     )
+
+
+def _inside(path: str, roots: list[str]) -> Markup:
+    """A file's path inside the evidence named for the run (the root is in the run's details),
+    breakable after each slash; the full path is kept for the title and the downloads."""
+    shown = path
+    root = roots[0].rstrip("/") + "/" if len(roots) == 1 else None
+    if root and path.startswith(root):
+        shown = path[len(root) :]
+    return Markup("/<wbr>").join(escape(part) for part in shown.split("/"))
 
 
 @router.get("/triage-runs/{run_id}/results.csv")

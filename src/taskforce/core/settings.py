@@ -44,6 +44,19 @@ class Settings(BaseSettings):
         le=128,
         description="Largest Hamming distance at which two PDQ selectors make a hit.",
     )
+    video_match_query_share: float = Field(
+        default=0.8,
+        ge=0.0,
+        le=1.0,
+        description="A video matches a known one when this share of its distinct usable frames "
+        "match a frame of the known video (ThreatExchange's vPDQ default: 0.8).",
+    )
+    video_match_known_share: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="...and this share of the known video's frames are matched (default: any).",
+    )
     common_value_case_limit: int = Field(
         default=25,
         ge=2,

@@ -24,7 +24,7 @@ from taskforce.core.errors import Invalid
 from taskforce.hashsets import categories
 from taskforce.hashsets.categories import Category
 
-FORMATS = ("vics", "ncmec", "icse", "csv", "lines", "pdq")
+FORMATS = ("vics", "ncmec", "icse", "csv", "lines", "pdq", "hash-json")
 EXPORT_FORMATS = ("vics", "csv", "pdq")
 _HASH_KINDS = {"md5": SelectorKind.MD5, "sha1": SelectorKind.SHA1,
                "sha256": SelectorKind.SHA256, "pdq": SelectorKind.PDQ}  # fmt: skip
@@ -32,7 +32,57 @@ _BY_LENGTH = {32: "md5", 40: "sha1", 64: "sha256"}
 _TRUE = {"true", "yes", "1", "y", "t"}
 _FALSE = {"false", "no", "0", "n", "f", ""}
 CSV_COLUMNS = ("md5", "sha1", "sha256", "pdq", "pdq_quality", "category", "series",
-               "victim_identified", "source")  # fmt: skip
+               "victim_identified", "source", "vpdq")  # fmt: skip
+MAX_VIDEO_FRAMES = 100_000  # about a day of video at vPDQ's one frame a second
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One vPDQ frame as hash lists carry it: PDQ, its quality, seconds into the video."""
+
+    pdq: str
+    quality: int
+    timestamp: float
+
+    def __str__(self) -> str:
+        """ThreatExchange's compact form, `hex,quality,seconds` (3 decimals)."""
+        return f"{self.pdq},{self.quality},{self.timestamp:.3f}"
+
+
+def parse_vpdq(raw: object, field: str = "vpdq") -> list[Frame]:
+    """A video's frames from ThreatExchange's compact vPDQ (a JSON list, or a list, of
+    `"hex,quality,seconds"` strings), or `Invalid` naming the frame and the rule."""
+    items = raw
+    if isinstance(raw, str):
+        try:
+            items = json.loads(raw)
+        except json.JSONDecodeError:
+            raise Invalid(
+                field, 'must be a JSON list of "pdq_hex,quality,seconds" strings'
+            ) from None
+    if not isinstance(items, list) or not items:
+        raise Invalid(field, 'must be a non-empty list of "pdq_hex,quality,seconds" strings')
+    if len(items) > MAX_VIDEO_FRAMES:
+        raise Invalid(field, f"must have at most {MAX_VIDEO_FRAMES:,} frames")
+    frames = []
+    for number, item in enumerate(items):
+        parts = str(item).split(",")
+        try:
+            pdq, quality, seconds = parts
+            frame = Frame(hash_value("pdq", pdq), int(quality), float(seconds))
+        except (ValueError, Invalid):
+            raise Invalid(
+                f"{field}[{number}]", 'must be "pdq_hex,quality,seconds" (64 hex digits)'
+            ) from None
+        if not 0 <= frame.quality <= 100 or not frame.timestamp >= 0:
+            raise Invalid(f"{field}[{number}]", "quality must be 0-100 and seconds not negative")
+        frames.append(frame)
+    return frames
+
+
+def vpdq_text(frames: Iterable[Frame]) -> str:
+    """The compact JSON that `parse_vpdq` reads."""
+    return json.dumps([str(f) for f in frames])
 
 
 @dataclass
@@ -47,6 +97,7 @@ class ParsedEntry:
     series: str | None = None
     victim_identified: bool = False
     source: str = ""
+    vpdq: list[Frame] | None = None  # a video's frame hashes
 
     def hashes(self) -> dict[str, str | None]:
         return {"md5": self.md5, "sha1": self.sha1, "sha256": self.sha256, "pdq": self.pdq}
@@ -88,8 +139,8 @@ def _entry(line: int, build: Any) -> Parsed:
         entry: ParsedEntry = build()
     except Invalid as exc:
         return BadLine(line, exc.field, exc.rule)
-    if not any(entry.hashes().values()):
-        return BadLine(line, "hashes", "needs at least one of MD5, SHA-1, SHA-256 or PDQ")
+    if not any(entry.hashes().values()) and not entry.vpdq:
+        return BadLine(line, "hashes", "needs at least one of MD5, SHA-1, SHA-256, PDQ or vPDQ")
     return entry
 
 
@@ -152,8 +203,8 @@ def read_csv(stream: IO[bytes], source: str) -> Iterator[Parsed]:
 
 def _read_csv_rows(reader: csv.DictReader[str], source: str) -> Iterator[Parsed]:
     header = [h.strip().lower() for h in reader.fieldnames or []]
-    if not set(header) & set(_HASH_KINDS):
-        yield BadLine(1, "header", "must name at least one of md5, sha1, sha256, pdq")
+    if not set(header) & {*_HASH_KINDS, "vpdq"}:
+        yield BadLine(1, "header", "must name at least one of md5, sha1, sha256, pdq, vpdq")
         return
     reader.fieldnames = header
     for row in reader:
@@ -174,9 +225,59 @@ def _read_csv_rows(reader: csv.DictReader[str], source: str) -> Iterator[Parsed]
                 series=(row.get("series") or "").strip()[:200] or None,
                 victim_identified=flag(row.get("victim_identified"), "victim_identified"),
                 source=(row.get("source") or "").strip()[:200] or source,
+                vpdq=parse_vpdq(raw) if (raw := (row.get("vpdq") or "").strip()) else None,
             )
 
         yield _entry(number, build)
+
+
+def read_hash_json(stream: IO[bytes], source: str) -> Iterator[Parsed]:
+    """`taskforce hash --json` output, one object per line: an agency's own known files
+    (images with PDQ, videos with vPDQ) made into a set. Files that failed to hash are
+    reported as bad lines."""
+    for number, text in _text_lines(stream):
+        if not text.strip():
+            continue
+        try:
+            found = json.loads(text)
+        except json.JSONDecodeError:
+            yield BadLine(number, "line", "must be one JSON object (taskforce hash --json)")
+            continue
+        if not isinstance(found, dict):
+            yield BadLine(number, "line", "must be one JSON object (taskforce hash --json)")
+            continue
+        if found.get("error"):
+            yield BadLine(number, "error", f"the file was not hashed: {found['error']}"[:300])
+            continue
+
+        def build(found: dict[str, Any] = found, number: int = number) -> ParsedEntry:
+            frames = found.get("vpdq")
+            return ParsedEntry(
+                number,
+                md5=_optional("md5", found.get("md5")),
+                sha1=_optional("sha1", found.get("sha1")),
+                sha256=_optional("sha256", found.get("sha256")),
+                pdq=_optional("pdq", found.get("pdq")),
+                pdq_quality=_quality(found.get("pdq_quality")),
+                vpdq=parse_vpdq([_frame_text(f) for f in frames]) if frames else None,
+                source=source,
+            )
+
+        yield _entry(number, build)
+
+
+def _quality(raw: object) -> int | None:
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, int) or not 0 <= raw <= 100:
+        raise Invalid("pdq_quality", "must be a whole number from 0 to 100")
+    return raw
+
+
+def _frame_text(frame: object) -> str:
+    if not isinstance(frame, dict):
+        return str(frame)
+    return f"{frame.get('pdq')},{frame.get('quality')},{frame.get('timestamp')}"
 
 
 def read_icse(stream: IO[bytes], source: str) -> Iterator[Parsed]:
@@ -229,6 +330,9 @@ def _vics_media(number: int, media: dict[str, Any], source: str) -> Parsed:
             sha1=_optional("sha1", media.get("SHA1")),
             sha256=_optional("sha256", alternatives.get("sha256")),
             pdq=_optional("pdq", alternatives.get("pdq")),
+            vpdq=parse_vpdq(alternatives["vpdq"], "AlternativeHashes.vPDQ")
+            if alternatives.get("vpdq")
+            else None,
             category=category,
             series=str(media.get("Series") or "").strip()[:200] or None,
             victim_identified=flag(media.get("VictimIdentified"), "VictimIdentified"),
@@ -295,6 +399,7 @@ READERS = {
     "csv": read_csv,
     "lines": read_lines,
     "pdq": read_pdq,
+    "hash-json": read_hash_json,
 }
 
 
@@ -304,12 +409,12 @@ def detect_format(path: Path) -> str:
         head = f.read(4096).decode("utf-8-sig", errors="replace").lstrip()
     first = head.splitlines()[0].strip().lower() if head else ""
     if head.startswith("{"):
-        return "vics"
+        return "hash-json" if first.startswith('{"path"') else "vics"
     if head.startswith("<"):
         return "ncmec"
     if first.startswith("md5;") or (";" in first and "photodna" in first):
         return "icse"
-    if "," in first and set(first.split(",")) & set(_HASH_KINDS):
+    if "," in first and set(first.split(",")) & {*_HASH_KINDS, "vpdq"}:
         return "csv"
     if first.startswith("pdq"):
         return "pdq"
@@ -338,6 +443,7 @@ class ExportEntry:
     series: str | None
     victim_identified: bool
     source: str
+    vpdq: str | None = None  # compact JSON, as stored
 
 
 def write_csv(out: IO[str], entries: Iterable[ExportEntry]) -> int:
@@ -349,7 +455,7 @@ def write_csv(out: IO[str], entries: Iterable[ExportEntry]) -> int:
         writer.writerow([e.md5 or "", e.sha1 or "", e.sha256 or "", e.pdq or "",
                          "" if e.pdq_quality is None else e.pdq_quality, category,
                          e.series or "", "true" if e.victim_identified else "false",
-                         e.source])  # fmt: skip
+                         e.source, e.vpdq or ""])  # fmt: skip
         count += 1
     return count
 
@@ -373,7 +479,7 @@ def write_vics(out: IO[str], entries: Iterable[ExportEntry]) -> int:
     for e in entries:
         alternatives = [
             {"HashName": name, "HashValue": value}
-            for name, value in (("SHA256", e.sha256), ("PDQ", e.pdq))
+            for name, value in (("SHA256", e.sha256), ("PDQ", e.pdq), ("vPDQ", e.vpdq))
             if value
         ]
         media: dict[str, Any] = {

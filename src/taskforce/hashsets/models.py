@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from taskforce.core.db import Base, Timestamps, UTCDateTime, UUIDPk, utcnow
@@ -50,3 +50,22 @@ class HashEntry(Base):
     victim_identified: Mapped[bool] = mapped_column(Boolean, default=False)
     source: Mapped[str] = mapped_column(String(200), default="")
     added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # a video's frames as exchanged (ThreatExchange compact vPDQ JSON); exports repeat it
+    vpdq: Mapped[str | None] = mapped_column(Text)
+
+
+class HashEntryFrame(Base):
+    """A video entry's distinct usable frame (quality >= 50): what the frame index holds and
+    what a video's match share is counted over."""
+
+    __tablename__ = "hash_entry_frame"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    entry_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("hash_entry.id", ondelete="CASCADE"),
+        index=True,
+    )
+    pdq: Mapped[str] = mapped_column(String(64))

@@ -49,6 +49,11 @@ class MatchQuery(BaseModel):
     sha1: str | None = None
     sha256: str | None = None
     pdq: str | None = None
+    vpdq: list[str] | None = Field(
+        default=None,
+        max_length=100_000,
+        description="a video's frames, ThreatExchange's compact vPDQ: \"pdq_hex,quality,seconds\"",
+    )
 
 
 class MatchRequest(BaseModel):
@@ -60,8 +65,14 @@ class MatchRequest(BaseModel):
 class MatchHit(BaseModel):
     hash_set: str
     agency: str
-    match_type: str  # exact | perceptual
-    distance: int
+    match_type: str  # exact | perceptual | video
+    distance: int = Field(description="PDQ bits apart; videos: median over matched frames")
+    query_share: float | None = Field(
+        default=None, description="videos: share of the query's usable frames that match"
+    )
+    known_share: float | None = Field(
+        default=None, description="videos: share of the known video's frames matched"
+    )
     category: str | None
     category_label: str | None
     series: str | None

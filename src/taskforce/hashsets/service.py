@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, cast
 
-from sqlalchemy import Table, func, or_, select, update
+from sqlalchemy import Table, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -31,8 +31,8 @@ from taskforce.core.hamming import hamming
 from taskforce.core.pdq_index import SyncedIndex, index_for
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
-from taskforce.hashsets import categories, formats
-from taskforce.hashsets.models import HashEntry, HashSet
+from taskforce.hashsets import categories, formats, videos
+from taskforce.hashsets.models import HashEntry, HashEntryFrame, HashSet
 from taskforce.hashsets.schemas import (
     HashSetCreate,
     HashSetRead,
@@ -47,11 +47,15 @@ from taskforce.media.hashing import MIN_PDQ_QUALITY
 BATCH_SIZE = 5000
 MAX_REPORTED_ERRORS = 1000
 _ENTRIES = cast(Table, HashEntry.__table__)
+_FRAMES = cast(Table, HashEntryFrame.__table__)
 
 
-def entry_key(hashes: dict[str, str | None]) -> str:
-    """The identity of an entry within its set: a digest of its canonical hashes."""
+def entry_key(hashes: dict[str, str | None], vpdq: str | None = None) -> str:
+    """The identity of an entry within its set: a digest of its canonical hashes (and of a
+    video's frames, for entries that have them)."""
     text = "|".join(f"{k}={hashes[k] or ''}" for k in ("md5", "sha1", "sha256", "pdq"))
+    if vpdq:
+        text += f"|vpdq={vpdq}"
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -185,7 +189,7 @@ def import_entries(
     rejected: list[LineError] = []
     rejected_count = 0
     added = read = 0
-    batch: list[dict[str, Any]] = []
+    batch: list[formats.ParsedEntry] = []
     for item in entries:
         read += 1
         if isinstance(item, formats.BadLine):
@@ -195,14 +199,14 @@ def import_entries(
                     LineError(line=item.line, field=item.field, rule=item.rule, value="")
                 )
             continue
-        batch.append(_row(set_id, item))
+        batch.append(item)
         if len(batch) >= BATCH_SIZE:
-            added += _write(session, batch)
+            added += _write(session, set_id, batch)
             batch = []
             if after_batch:
                 after_batch(read)
     if batch:
-        added += _write(session, batch)
+        added += _write(session, set_id, batch)
     count = session.scalar(select(func.count()).where(_ENTRIES.c.hash_set_id == set_id)) or 0
     session.execute(
         update(HashSet).where(HashSet.id == set_id).values(entry_count=count, updated_at=utcnow())
@@ -231,9 +235,11 @@ def import_entries(
 
 
 def _row(set_id: uuid.UUID, entry: formats.ParsedEntry) -> dict[str, Any]:
+    vpdq = formats.vpdq_text(entry.vpdq) if entry.vpdq else None
     return {
         "hash_set_id": set_id,
-        "entry_key": entry_key(entry.hashes()),
+        "entry_key": entry_key(entry.hashes(), vpdq),
+        "vpdq": vpdq,
         "md5": entry.md5,
         "sha1": entry.sha1,
         "sha256": entry.sha256,
@@ -248,14 +254,27 @@ def _row(set_id: uuid.UUID, entry: formats.ParsedEntry) -> dict[str, Any]:
     }
 
 
-def _write(session: Session, rows: Sequence[dict[str, Any]]) -> int:
-    """Insert the rows the set does not hold yet; how many were new."""
-    unique = list({(r["entry_key"]): r for r in rows}.values())
+def _write(session: Session, set_id: uuid.UUID, entries: Sequence[formats.ParsedEntry]) -> int:
+    """Insert the entries the set does not hold yet (and new videos' frames); how many."""
+    rows = [_row(set_id, e) for e in entries]
+    unique = list({r["entry_key"]: r for r in rows}.values())
     dialect_insert = pg_insert if is_postgres(session) else sqlite_insert
     inserted = session.execute(
-        dialect_insert(_ENTRIES).on_conflict_do_nothing().returning(_ENTRIES.c.id), unique
-    )
-    return len(inserted.all())
+        dialect_insert(_ENTRIES)
+        .on_conflict_do_nothing()
+        .returning(_ENTRIES.c.id, _ENTRIES.c.entry_key),
+        unique,
+    ).all()
+    frames = {r["entry_key"]: e.vpdq for r, e in zip(rows, entries, strict=True) if e.vpdq}
+    frame_rows = [
+        {"entry_id": entry_id, "pdq": frame.pdq}
+        for entry_id, key in inserted
+        if key in frames
+        for frame in videos.usable(frames[key] or [])
+    ]
+    if frame_rows:
+        session.execute(insert(_FRAMES), frame_rows)
+    return len(inserted)
 
 
 def import_file(
@@ -323,6 +342,7 @@ def _export_rows(session: Session, set_id: uuid.UUID) -> Iterator[formats.Export
             _ENTRIES.c.series,
             _ENTRIES.c.victim_identified,
             _ENTRIES.c.source,
+            _ENTRIES.c.vpdq,
         )
         .where(_ENTRIES.c.hash_set_id == set_id)
         .order_by(_ENTRIES.c.id)
@@ -352,6 +372,76 @@ def pdq_index(session: Session) -> SyncedIndex:
     return index_for(session, "hash_entry_pdq", _fetch_pdq)
 
 
+def _fetch_frames(session: Session, after: int) -> Sequence[tuple[int, bytes]]:
+    rows = session.execute(
+        select(HashEntryFrame.id, HashEntryFrame.pdq)
+        .where(HashEntryFrame.id > after)
+        .order_by(HashEntryFrame.id)
+    ).all()
+    return [(frame_id, bytes.fromhex(pdq)) for frame_id, pdq in rows]
+
+
+def frame_index(session: Session) -> SyncedIndex:
+    """Every known video's usable frames (ids: `hash_entry_frame.id`)."""
+    return index_for(session, "hash_entry_frame", _fetch_frames)
+
+
+def known_videos(
+    session: Session,
+    settings: Settings,
+    frames: Sequence[formats.Frame],
+    set_ids: Sequence[uuid.UUID],
+    threshold: int,
+) -> list[tuple[HashEntry, videos.VideoMatch]]:
+    """The known videos of these sets that a video's frames match (see `hashsets.videos`)."""
+    query = videos.usable(frames)
+    if not query or not set_ids:
+        return []
+    bits = [bytes.fromhex(f.pdq) for f in query]
+    candidates = frame_index(session).candidates_many(session, bits, threshold)
+    wanted = sorted({c for cs in candidates for c in cs})
+    if not wanted:
+        return []
+    known: dict[int, tuple[int, bytes]] = {}
+    for first in range(0, len(wanted), 10_000):
+        for frame_id, entry_id, pdq in session.execute(
+            select(HashEntryFrame.id, HashEntryFrame.entry_id, HashEntryFrame.pdq)
+            .join(HashEntry, HashEntry.id == HashEntryFrame.entry_id)
+            .where(
+                HashEntryFrame.id.in_(wanted[first : first + 10_000]),
+                HashEntry.hash_set_id.in_(list(set_ids)),
+            )
+        ):
+            known[frame_id] = (entry_id, bytes.fromhex(pdq))
+    pairs = []
+    for q, (query_bits, ids) in enumerate(zip(bits, candidates, strict=True)):
+        for frame_id in ids:
+            if frame_id in known:
+                entry_id, frame_bits = known[frame_id]
+                distance = hamming(query_bits, frame_bits)
+                if distance <= threshold:
+                    pairs.append((q, entry_id, frame_id, distance))
+    entry_ids = sorted({p[1] for p in pairs})
+    if not entry_ids:
+        return []
+    counted = (
+        select(HashEntryFrame.entry_id, func.count())
+        .where(HashEntryFrame.entry_id.in_(entry_ids))
+        .group_by(HashEntryFrame.entry_id)
+    )
+    totals: dict[int, int] = dict(session.execute(counted).all())
+    matches = videos.shares(
+        len(query),
+        pairs,
+        totals,
+        settings.video_match_query_share,
+        settings.video_match_known_share,
+    )
+    matched = select(HashEntry).where(HashEntry.id.in_(entry_ids))
+    entries = {e.id: e for e in session.scalars(matched)}
+    return [(entries[m.entry], m) for m in matches]
+
+
 def match(
     session: Session, caller: Caller, settings: Settings, request: MatchRequest
 ) -> list[MatchResult]:
@@ -361,6 +451,11 @@ def match(
         settings.pdq_match_threshold if request.pdq_threshold is None else request.pdq_threshold
     )
     queries = [_normalised_query(i, q) for i, q in enumerate(request.hashes)]
+    video_queries = {
+        i: formats.parse_vpdq(q.vpdq, f"hashes[{i}].vpdq")
+        for i, q in enumerate(request.hashes)
+        if q.vpdq
+    }
     if request.hash_sets:
         sets = [get_by_name(session, caller, n) for n in request.hash_sets]
     else:
@@ -369,7 +464,9 @@ def match(
     agencies = agency_service.agencies_by_id(session, {s.owner_agency_id for s in sets})
     found: list[list[MatchHit]] = [[] for _ in queries]
 
-    def hit(entry: HashEntry, kind: str, distance: int) -> MatchHit:
+    def hit(
+        entry: HashEntry, kind: str, distance: int, video: videos.VideoMatch | None = None
+    ) -> MatchHit:
         hash_set = by_id[entry.hash_set_id]
         label = None
         if entry.category_scheme and entry.category_code:
@@ -386,6 +483,8 @@ def match(
             category_label=label,
             series=entry.series,
             victim_identified=entry.victim_identified,
+            query_share=round(video.query_share, 4) if video else None,
+            known_share=round(video.known_share, 4) if video else None,
         )
 
     if by_id:
@@ -421,6 +520,11 @@ def match(
                     if distance <= threshold:
                         found[i].append(hit(near, "perceptual", distance))
                 found[i].sort(key=lambda h: h.distance)
+        for i, frames in video_queries.items():
+            if found[i]:
+                continue  # known by an exact hash of the file
+            for entry, video in known_videos(session, settings, frames, list(by_id), threshold):
+                found[i].append(hit(entry, "video", video.distance, video))
     audit.record(
         session,
         caller,
@@ -440,6 +544,6 @@ def _normalised_query(index: int, query: MatchQuery) -> dict[str, str | None]:
             values[kind] = formats.hash_value(kind, raw) if raw and raw.strip() else None
         except Invalid as exc:
             raise Invalid(f"hashes[{index}].{kind}", exc.rule) from None
-    if not any(values.values()):
-        raise Invalid(f"hashes[{index}]", "needs at least one of md5, sha1, sha256, pdq")
+    if not any(values.values()) and not query.vpdq:
+        raise Invalid(f"hashes[{index}]", "needs at least one of md5, sha1, sha256, pdq, vpdq")
     return values

@@ -201,7 +201,8 @@ def run(
     """Triage the evidence into `out_dir` (resuming a run found there).
 
     With a case the run is recorded as it goes; `checkpoint` runs after each database write
-    (the CLI commits there, so an interrupted run keeps its rows and its page shows progress).
+    (the CLI commits there, so an interrupted run keeps its rows, its page shows progress, and
+    neither the audit chain's lock nor SQLite's write lock is held while files are hashed).
     """
     caller.require(Permission.READ)
     if not 0 <= options.threshold <= 256:
@@ -218,6 +219,8 @@ def run(
         # one BLAS thread per worker: the processes already use every core
         with context.Pool(workers, initializer=_one_blas_thread) as pool:  # before faiss starts
             known = load_known(session, caller, options.hash_sets)
+            if checkpoint is not None:  # the audit entry is kept; no lock is held for hours
+                checkpoint()
             if case is not None:
                 recorder = Recorder.start(
                     session, caller, case, roots, out_dir, done, checkpoint,

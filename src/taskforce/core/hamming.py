@@ -127,7 +127,11 @@ class HammingIndex:
                 for q in range(len(codes)):
                     lo, hi = int(lims[q]), int(lims[q + 1])
                     found[q].extend(
-                        zip(tail_ids[lo:hi].tolist(), distances[lo:hi].tolist(), strict=True)
+                        zip(
+                            tail_ids[lo:hi].tolist(),
+                            distances[lo:hi].astype(int).tolist(),
+                            strict=True,
+                        )
                     )
         if main is not None:
             rows, positions, distances = main.search(words_of(queries, len(codes)), max_distance)

@@ -55,7 +55,8 @@ class Settings(BaseSettings):
         default=0.0,
         ge=0.0,
         le=1.0,
-        description="...and this share of the known video's frames are matched (default: any).",
+        description="A video matches a known one only when this share of the known video's "
+        "frames are matched too (0: any share, so a short clip of a known video matches).",
     )
     common_value_case_limit: int = Field(
         default=25,

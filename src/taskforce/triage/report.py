@@ -23,7 +23,7 @@ from taskforce.triage import evidence
 CSV_COLUMNS = (
     "path", "md5", "sha1", "sha256", "pdq", "pdq_quality", "match_type", "distance", "hashset",
     "category", "series", "victim_identified", "error", "size", "media_type", "camera_make",
-    "camera_model", "camera_serial", "taken_at", "gps_lat", "gps_lon",
+    "camera_model", "camera_serial", "taken_at", "gps_lat", "gps_lon", "video_share",
 )  # fmt: skip
 
 

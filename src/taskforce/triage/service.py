@@ -79,7 +79,9 @@ class Options:
 Progress = Callable[[int, str], None]  # (files done, current display path)
 
 
-def load_known(session: Session, caller: Caller, names: Sequence[str]) -> KnownMedia:
+def load_known(
+    session: Session, caller: Caller, settings: Settings, names: Sequence[str]
+) -> KnownMedia:
     """Entries of the named hash sets (or of every set the caller may see)."""
     if names:
         sets = [hashset_service.get_by_name(session, caller, n) for n in names]
@@ -98,26 +100,32 @@ def load_known(session: Session, caller: Caller, names: Sequence[str]) -> KnownM
             HashEntry.category_code,
             HashEntry.series,
             HashEntry.victim_identified,
+            HashEntry.vpdq,
         )
         .where(HashEntry.hash_set_id.in_(list(by_id)))
         .order_by(HashEntry.id)
         .execution_options(yield_per=20_000)
     )
     known = KnownMedia(
-        KnownEntry(
-            hash_set=by_id[r.hash_set_id],
-            md5=r.md5,
-            sha1=r.sha1,
-            sha256=r.sha256,
-            pdq=r.pdq,
-            pdq_quality=r.pdq_quality,
-            category_scheme=r.category_scheme,
-            category_code=r.category_code,
-            series=r.series,
-            victim_identified=r.victim_identified,
-            hash_set_id=r.hash_set_id,
-        )
-        for r in rows
+        (
+            KnownEntry(
+                hash_set=by_id[r.hash_set_id],
+                md5=r.md5,
+                sha1=r.sha1,
+                sha256=r.sha256,
+                pdq=r.pdq,
+                pdq_quality=r.pdq_quality,
+                category_scheme=r.category_scheme,
+                category_code=r.category_code,
+                series=r.series,
+                victim_identified=r.victim_identified,
+                hash_set_id=r.hash_set_id,
+                vpdq=r.vpdq,
+            )
+            for r in rows
+        ),
+        settings.video_match_query_share,
+        settings.video_match_known_share,
     )
     audit.record(
         session, caller, action="triage.load_hash_sets", operation=Operation.CONSULTATION,
@@ -156,6 +164,7 @@ def _row(found: FileHashes, known: KnownMedia, threshold: int) -> dict[str, Any]
         "pdq_quality": found.pdq_quality,
         "match_type": match.kind if match else "none",
         "distance": match.distance if match else None,
+        "video_share": round(match.video_share, 4) if match and match.video_share else None,
         "hashset": match.entry.hash_set if match else None,
         "hash_set_id": str(match.entry.hash_set_id) if match and match.entry.hash_set_id else None,
         "category": f"{match.entry.category_scheme}:{match.entry.category_code}"
@@ -218,19 +227,24 @@ def run(
     try:
         # one BLAS thread per worker: the processes already use every core
         with context.Pool(workers, initializer=_one_blas_thread) as pool:  # before faiss starts
-            known = load_known(session, caller, options.hash_sets)
+            known = load_known(session, caller, settings, options.hash_sets)
             if checkpoint is not None:  # the audit entry is kept; no lock is held for hours
                 checkpoint()
             if case is not None:
                 recorder = Recorder.start(
-                    session, caller, case, roots, out_dir, done, checkpoint,
-                    threshold=options.threshold, hash_sets=options.hash_sets,
+                    session,
+                    caller,
+                    case,
+                    roots,
+                    out_dir,
+                    done,
+                    checkpoint,
+                    threshold=options.threshold,
+                    hash_sets=options.hash_sets,
                 )
             pending = (i for i in evidence.walk(list(roots), work_dir) if i.display not in done)
             try:
-                _process(
-                    pool, pending, known, options.threshold, out_dir, done, progress, recorder
-                )
+                _process(pool, pending, known, options.threshold, out_dir, done, progress, recorder)
             finally:
                 shutil.rmtree(work_dir, ignore_errors=True)
         rows = [done[p] for p in sorted(done)]

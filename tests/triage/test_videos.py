@@ -9,13 +9,15 @@ import json
 import shutil
 from pathlib import Path
 
-from builders import Network
+from builders import Network, make_case
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from taskforce.core.settings import Settings
 from taskforce.hashsets import service as hashset_service
 from taskforce.hashsets.schemas import HashSetCreate
 from taskforce.triage import service
+from taskforce.triage.models import TriageResult
 
 VECTORS = Path(__file__).parents[1] / "vectors" / "vpdq"
 
@@ -50,7 +52,8 @@ def test_known_videos_are_found_by_their_frames(
         shutil.copy(VECTORS / "videos" / name, seizure / target)
 
     out = tmp_path / "report"
-    options = service.Options(workers=2)
+    case = make_case(session, network.gb)
+    options = service.Options(workers=2, case_reference=case.reference)
     summary = service.run(session, network.gb.caller, settings, [seizure], out, options)
 
     with (out / "results.csv").open(newline="") as f:
@@ -62,3 +65,9 @@ def test_known_videos_are_found_by_their_frames(
     assert float(reposted["video_share"]) >= 0.8
     assert other["match_type"] == "none" and other["video_share"] == ""
     assert summary.matched_perceptual == 2 and summary.identified_victims == 2
+
+    recorded = {
+        Path(r.path).name: r.video_share for r in session.scalars(select(TriageResult))
+    }  # what the case's triage page shows
+    assert recorded["original.mp4"] == float(original["video_share"])
+    assert recorded["other.mp4"] is None

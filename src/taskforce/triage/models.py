@@ -79,7 +79,8 @@ class TriageResult(Base):
     pdq: Mapped[str | None] = mapped_column(String(64))
     pdq_quality: Mapped[int | None] = mapped_column(Integer)
     match_type: Mapped[str] = mapped_column(String(16))  # exact | perceptual | none
-    distance: Mapped[int | None] = mapped_column(Integer)
+    distance: Mapped[int | None] = mapped_column(Integer)  # videos: median over matched frames
+    video_share: Mapped[float | None] = mapped_column(Float)  # videos: share of frames known
     hash_set_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("hash_set.id", ondelete="SET NULL")
     )

@@ -188,6 +188,7 @@ def _result_row(run_id: uuid.UUID, row: dict[str, Any], sets: set[uuid.UUID]) ->
         "pdq_quality": row.get("pdq_quality"),
         "match_type": row["match_type"],
         "distance": row.get("distance"),
+        "video_share": row.get("video_share"),
         "hash_set_id": set_id if set_id in sets else None,  # a set deleted since
         "hash_set": _clip(row.get("hashset"), 120),
         "category_scheme": _clip(scheme, 24) if code else None,

@@ -73,6 +73,9 @@ class TriageResultRead(BaseModel):
     pdq_quality: int | None
     match_type: str
     distance: int | None
+    video_share: float | None = Field(
+        default=None, description="videos: share of the file's usable frames that match"
+    )
     withheld: bool = Field(
         description="matched a hash set not shared with the caller: its details are withheld"
     )

@@ -535,6 +535,7 @@ def _result_read(r: TriageResult, sets: set[uuid.UUID]) -> TriageResultRead:
         pdq_quality=r.pdq_quality,
         match_type=r.match_type,
         distance=r.distance,
+        video_share=r.video_share,
         withheld=matched and not shown,
         hash_set=r.hash_set if shown else None,
         category=category,

@@ -20,6 +20,8 @@ from taskforce.core.sharing import SharingLevel
 from taskforce.hashsets import formats
 from taskforce.hashsets import service as hashset_service
 from taskforce.hashsets.schemas import HashSetCreate
+from taskforce.series import service as series_service
+from taskforce.series.schemas import MediaAdd, MediaHashes, SeriesCreate, VictimCreate
 
 BODIES: dict[str, object] = {
     "/api/v1/cases": {"title": "Probe case", "sharing": "green"},
@@ -42,6 +44,11 @@ BODIES: dict[str, object] = {
     "/api/v1/noise": {"type": "ip", "pattern": "203.0.113.250", "reason": "probing"},
     "/api/v1/hashsets": {"name": "Probe set"},
     "/api/v1/match": {"hashes": [{"md5": "5eb63bbbe01eeed093cb22bb8f5acdc3"}]},
+    "/api/v1/series": {"name": "Probe series"},
+    "/api/v1/series/{series_id}/media": {"media": [{"md5": "5eb63bbbe01eeed093cb22bb8f5acdc3"}]},
+    "/api/v1/series/{series_id}/victims": {"label": "probe"},
+    "/api/v1/victims/{victim_id}/identify": {"country": "US"},
+    "/api/v1/series-status": {"files": [{"md5": "5eb63bbbe01eeed093cb22bb8f5acdc3"}]},
 }
 
 
@@ -86,6 +93,16 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
           "md5": "5eb63bbbe01eeed093cb22bb8f5acdc3", "distance": 0, "hashset": "Red set Kestrel",
           "hash_set_id": str(red_set.id), "series": "Kestrel", "victim_identified": True}],
     )  # fmt: skip
+    red_series = series_service.create_series(
+        session, network.gb.caller, SeriesCreate(name="Series Osprey")
+    )
+    series_service.add_media(
+        session, network.gb.caller, red_series.id,
+        MediaAdd(media=[MediaHashes(md5="5eb63bbbe01eeed093cb22bb8f5acdc3")]),
+    )  # fmt: skip
+    victim = series_service.add_victim(
+        session, network.gb.caller, red_series.id, VictimCreate(label="Osprey-V1")
+    )
     gb_headers = token_for(session, settings, network.gb)
     us_headers = token_for(session, settings, network.us)
     del gb_headers
@@ -107,6 +124,8 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         "partner": "NL-NP",
         "set_id": str(red_set.id),
         "run_id": str(red_run.id),
+        "series_id": str(red_series.id),
+        "victim_id": str(victim.id),
     }
     secrets = [
         red.title,
@@ -122,6 +141,10 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         str(red_set.id),
         "Nightjar-laptop",
         str(red_run.id),
+        "Series Osprey",
+        "Osprey-V1",
+        str(red_series.id),
+        str(victim.id),
     ]
     walked = 0
     routes = [
@@ -152,7 +175,8 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
                     assert secret not in text, (method, path, secret, text[:300])
                 if "{case_id}" in route.path or "{hit_id}" in route.path:
                     assert response.status_code == 404, (method, path, response.status_code)
-                hidden = ("notification_id", "token_id", "set_id", "run_id")
+                hidden = ("notification_id", "token_id", "set_id", "run_id", "series_id",
+                          "victim_id")  # fmt: skip
                 if any(f"{{{k}}}" in route.path for k in hidden):
                     assert response.status_code == 404, (method, path, response.status_code)
     assert walked >= 40

@@ -31,6 +31,7 @@ class Permission(StrEnum):
     READ = "read"
     READ_AUDIT = "read_audit"
     MANAGE_HASH_SETS = "manage_hash_sets"  # create hash sets, import and export entries
+    MANAGE_SERIES = "manage_series"  # victim identification: series, victims, notices
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -46,6 +47,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         {
             Permission.MANAGE_USERS,
             Permission.MANAGE_HASH_SETS,
+            Permission.MANAGE_SERIES,
             Permission.OPEN_CASE,
             Permission.ADD_SELECTOR,
             Permission.ASSESS_HIT,
@@ -57,6 +59,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.INVESTIGATOR: frozenset(
         {
             Permission.MANAGE_HASH_SETS,
+            Permission.MANAGE_SERIES,
             Permission.OPEN_CASE,
             Permission.ADD_SELECTOR,
             Permission.ASSESS_HIT,
@@ -67,6 +70,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ANALYST: frozenset(
         {
             Permission.MANAGE_HASH_SETS,
+            Permission.MANAGE_SERIES,
             Permission.ADD_SELECTOR,
             Permission.ASSESS_HIT,
             Permission.SEARCH,

@@ -1,0 +1,533 @@
+"""Series and victims: grouping media into series, recording victims, marking them identified,
+and telling every agency that meets the same material whether its child is already safe.
+
+Visibility follows the series' sharing level like a case (404 for what a caller may not see).
+The identification fact — "this series' victims are identified, contact agency X" — is given
+to every member for any series whose owner leaves `status_public` on (the default), through
+`status_for_hashes`: that is what stops duplicate work and false assumptions of safety.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+import pycountry
+from sqlalchemy import Table, func, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from taskforce.agencies import service as agency_service
+from taskforce.agencies.models import Agency
+from taskforce.cases.models import Case
+from taskforce.core import sharing
+from taskforce.core.audit import service as audit
+from taskforce.core.audit.service import Operation
+from taskforce.core.caller import Caller, Permission
+from taskforce.core.db import is_postgres, utcnow
+from taskforce.core.errors import Conflict, Invalid, NotFound
+from taskforce.core.sharing import SharingLevel
+from taskforce.hashsets import formats
+from taskforce.hashsets import service as hashset_service
+from taskforce.hashsets.models import HashEntry
+from taskforce.series.models import AgeBand, Series, SeriesMedia, Victim, VictimStatus
+from taskforce.series.schemas import (
+    IdentificationStatus,
+    MediaAdd,
+    MediaAdded,
+    MediaHashes,
+    SeriesCreate,
+    SeriesRead,
+    VictimCreate,
+    VictimIdentify,
+    VictimRead,
+)
+from taskforce.triage.models import TriageResult, TriageRun
+
+SEXES = ("female", "male", "unknown")
+_MEDIA = cast(Table, SeriesMedia.__table__)
+_DIGESTS = ("md5", "sha1", "sha256")
+
+
+def media_key(hashes: Mapping[str, str | None]) -> str:
+    text = "|".join(f"{k}={hashes.get(k) or ''}" for k in ("md5", "sha1", "sha256", "pdq"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# --- series -----------------------------------------------------------------------------------
+
+
+def create_series(session: Session, caller: Caller, data: SeriesCreate) -> Series:
+    caller.require(Permission.MANAGE_SERIES)
+    if caller.agency_id is None:
+        raise NotFound("agency")
+    name = data.name.strip()
+    if session.scalar(
+        select(Series.id).where(Series.owner_agency_id == caller.agency_id, Series.name == name)
+    ):
+        raise Conflict(f"your agency already has a series named {name!r}")
+    partners = _partners(session, caller, data.sharing, data.partners)
+    series = Series(
+        name=name,
+        description=data.description.strip(),
+        sharing=data.sharing,
+        owner_agency_id=caller.agency_id,
+        first_seen_at=data.first_seen_at,
+        status_public=data.status_public,
+        created_by_id=caller.user_id,
+    )
+    session.add(series)
+    session.flush()
+    sharing.set_partners(session, series, [a.id for a in partners])
+    audit.record(
+        session, caller, action="series.create", operation=Operation.COLLECTION,
+        subject_type="series", subject_id=series.id, subject_agency_id=caller.agency_id,
+        detail={"name": name, "sharing": series.sharing},
+    )  # fmt: skip
+    return series
+
+
+def _partners(
+    session: Session, caller: Caller, level: SharingLevel, codes: Sequence[str]
+) -> list[Agency]:
+    if level != SharingLevel.AMBER:
+        if codes:
+            raise Invalid("partners", "partner agencies are named only on AMBER series")
+        return []
+    found = agency_service.resolve_codes(session, codes)
+    partners = [a for a in found if a.id != caller.agency_id]
+    if not partners:
+        raise Invalid("partners", "an AMBER series names at least one partner agency")
+    return partners
+
+
+def get_visible(session: Session, caller: Caller, series_id: uuid.UUID) -> Series:
+    """The series if the caller may see it; otherwise NotFound (the refusal is audited)."""
+    caller.require(Permission.READ)
+    series = sharing.get_visible(session, Series, series_id, caller)
+    if series is None:
+        audit.record(
+            session, caller, action="series.read", operation=Operation.CONSULTATION,
+            subject_type="series", subject_id=series_id, outcome="not_found",
+        )  # fmt: skip
+        raise NotFound("series")
+    return series
+
+
+def _owned(session: Session, caller: Caller, series_id: uuid.UUID) -> Series:
+    """Changes are the owner's: others see no difference between 'not yours' and 'missing'."""
+    caller.require(Permission.MANAGE_SERIES)
+    series = get_visible(session, caller, series_id)
+    if series.owner_agency_id != caller.agency_id:
+        raise NotFound("series")
+    return series
+
+
+def list_series(session: Session, caller: Caller) -> list[SeriesRead]:
+    caller.require(Permission.READ)
+    found = list(
+        session.scalars(sharing.visible(select(Series), Series, caller).order_by(Series.name))
+    )
+    audit.record(
+        session, caller, action="series.list", operation=Operation.CONSULTATION,
+        detail={"series": len(found)},
+    )  # fmt: skip
+    return describe_many(session, caller, found)
+
+
+def read_series(session: Session, caller: Caller, series_id: uuid.UUID) -> SeriesRead:
+    series = get_visible(session, caller, series_id)
+    audit.record(
+        session, caller, action="series.read", operation=Operation.CONSULTATION,
+        subject_type="series", subject_id=series.id, subject_agency_id=series.owner_agency_id,
+    )  # fmt: skip
+    return describe_many(session, caller, [series])[0]
+
+
+def describe_many(session: Session, caller: Caller, found: Sequence[Series]) -> list[SeriesRead]:
+    if not found:
+        return []
+    ids = [s.id for s in found]
+    counts = dict(
+        session.execute(
+            select(SeriesMedia.series_id, func.count())
+            .where(SeriesMedia.series_id.in_(ids))
+            .group_by(SeriesMedia.series_id)
+        ).all()
+    )
+    victims = _victims_of(session, ids)
+    partners = sharing.partner_ids_of(session, Series, ids)
+    agency_ids = {s.owner_agency_id for s in found} | {p for ps in partners.values() for p in ps}
+    agency_ids |= {
+        v.identified_by_agency_id
+        for vs in victims.values()
+        for v in vs
+        if v.identified_by_agency_id
+    }
+    agencies = agency_service.agencies_by_id(session, agency_ids)
+    return [
+        SeriesRead(
+            id=s.id,
+            name=s.name,
+            description=s.description,
+            agency=agencies[s.owner_agency_id].code,
+            sharing=SharingLevel(s.sharing),
+            partners=sorted(agencies[p].code for p in partners.get(s.id, set())),
+            first_seen_at=s.first_seen_at,
+            status_public=s.status_public,
+            created_at=s.created_at,
+            media_count=int(counts.get(s.id, 0)),
+            victims=[_victim_read(v, agencies) for v in victims.get(s.id, [])],
+            status=_status(s, victims.get(s.id, []), agencies, visible=True),
+        )
+        for s in found
+    ]
+
+
+def _victims_of(session: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Victim]]:
+    by_series: dict[uuid.UUID, list[Victim]] = defaultdict(list)
+    for v in session.scalars(
+        select(Victim).where(Victim.series_id.in_(list(ids))).order_by(Victim.label)
+    ):
+        by_series[v.series_id].append(v)
+    return by_series
+
+
+def _victim_read(v: Victim, agencies: Mapping[uuid.UUID, Agency]) -> VictimRead:
+    by = agencies.get(v.identified_by_agency_id) if v.identified_by_agency_id else None
+    return VictimRead(
+        id=v.id, label=v.label, age_band=v.age_band, sex=v.sex, status=v.status,
+        identified_by=by.code if by else None, identified_at=v.identified_at,
+        identified_country=v.identified_country, notes=v.notes,
+    )  # fmt: skip
+
+
+def _status(
+    series: Series, victims: Sequence[Victim], agencies: Mapping[uuid.UUID, Agency], visible: bool
+) -> IdentificationStatus:
+    done = [v for v in victims if v.status != VictimStatus.UNIDENTIFIED]
+    by_ids = list(
+        dict.fromkeys(v.identified_by_agency_id for v in done if v.identified_by_agency_id)
+    )
+    by = [agencies[a] for a in by_ids if a in agencies]
+    return IdentificationStatus(
+        series_id=series.id if visible else None,
+        series=series.name if visible else None,
+        owner_agency=agencies[series.owner_agency_id].code,
+        victims=len(victims),
+        identified=len(done),
+        identified_by=[a.code for a in by],
+        contact=f"{by[0].contact_desk}, {by[0].contact_phone}, {by[0].contact_email}"
+        if by
+        else None,
+    )
+
+
+# --- media ------------------------------------------------------------------------------------
+
+
+def add_media(session: Session, caller: Caller, series_id: uuid.UUID, data: MediaAdd) -> MediaAdded:
+    """Add files to a series by hash: listed hashes, a case's triage results, or the entries of
+    a visible hash set that carry a given series name. Adding a file twice adds nothing."""
+    series = _owned(session, caller, series_id)
+    rows: list[dict[str, Any]] = []
+    for i, item in enumerate(data.media):
+        rows.append(
+            _media_row(series.id, _normalised(item, f"media[{i}]"), data.source or "listed", caller)
+        )
+    if data.triage_results:
+        rows.extend(_from_triage(session, caller, series.id, data.triage_results))
+    if data.hash_set:
+        rows.extend(_from_hash_set(session, caller, series.id, data.hash_set, data.hash_set_series))
+    if not rows:
+        raise Invalid("media", "name at least one file: hashes, triage results or a hash set")
+    added = _write(session, rows)
+    audit.record(
+        session, caller, action="series.add_media", operation=Operation.COLLECTION,
+        subject_type="series", subject_id=series.id, subject_agency_id=series.owner_agency_id,
+        detail={"offered": len(rows), "added": added},
+    )  # fmt: skip
+    return MediaAdded(added=added, already_present=len({r["media_key"] for r in rows}) - added)
+
+
+def _normalised(item: MediaHashes, field: str) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for kind in ("md5", "sha1", "sha256", "pdq"):
+        raw = getattr(item, kind)
+        try:
+            values[kind] = formats.hash_value(kind, raw) if raw and raw.strip() else None
+        except Invalid as exc:
+            raise Invalid(f"{field}.{kind}", exc.rule) from None
+    if not any(values.values()):
+        raise Invalid(field, "needs at least one of md5, sha1, sha256, pdq")
+    values["pdq_quality"] = item.pdq_quality
+    return values
+
+
+def _media_row(
+    series_id: uuid.UUID, hashes: Mapping[str, Any], source: str, caller: Caller
+) -> dict[str, Any]:
+    return {
+        "series_id": series_id,
+        "media_key": media_key(hashes),
+        "md5": hashes.get("md5"),
+        "sha1": hashes.get("sha1"),
+        "sha256": hashes.get("sha256"),
+        "pdq": hashes.get("pdq"),
+        "pdq_quality": hashes.get("pdq_quality"),
+        "source": source[:300],
+        "added_at": utcnow(),
+        "added_by_id": caller.user_id,
+    }
+
+
+def _from_triage(
+    session: Session, caller: Caller, series_id: uuid.UUID, ids: Sequence[int]
+) -> list[dict[str, Any]]:
+    found = session.execute(
+        select(TriageResult, TriageRun.case_id)
+        .join(TriageRun, TriageRun.id == TriageResult.run_id)
+        .where(TriageResult.id.in_(list(ids)))
+    ).all()
+    cases = {
+        c.id: c for c in session.scalars(select(Case).where(Case.id.in_({r[1] for r in found})))
+    }
+    usable = {
+        r.id: r
+        for r, case_id in found
+        if case_id in cases and sharing.can_see(session, cases[case_id], caller)
+    }
+    missing = [i for i in ids if i not in usable]
+    if missing:
+        raise NotFound(f"triage result {missing[0]}")
+    rows = []
+    for r in usable.values():
+        if not (r.md5 or r.sha1 or r.sha256 or r.pdq):
+            continue
+        hashes = {"md5": r.md5, "sha1": r.sha1, "sha256": r.sha256, "pdq": r.pdq,
+                  "pdq_quality": r.pdq_quality}  # fmt: skip
+        rows.append(_media_row(series_id, hashes, f"triage: {r.path}", caller))
+    return rows
+
+
+def _from_hash_set(
+    session: Session, caller: Caller, series_id: uuid.UUID, name: str, series_name: str | None
+) -> list[dict[str, Any]]:
+    hash_set = hashset_service.get_by_name(session, caller, name)
+    stmt = select(HashEntry).where(HashEntry.hash_set_id == hash_set.id)
+    if series_name:
+        stmt = stmt.where(HashEntry.series == series_name)
+    rows = []
+    for e in session.scalars(stmt.execution_options(yield_per=5000)):
+        if not (e.md5 or e.sha1 or e.sha256 or e.pdq):
+            continue
+        hashes = {"md5": e.md5, "sha1": e.sha1, "sha256": e.sha256, "pdq": e.pdq,
+                  "pdq_quality": e.pdq_quality}  # fmt: skip
+        rows.append(_media_row(series_id, hashes, f"hash set: {hash_set.name}", caller))
+    return rows
+
+
+def _write(session: Session, rows: Sequence[dict[str, Any]]) -> int:
+    unique = list({r["media_key"]: r for r in rows}.values())
+    dialect_insert = pg_insert if is_postgres(session) else sqlite_insert
+    added = 0
+    for first in range(0, len(unique), 5000):
+        added += len(
+            session.execute(
+                dialect_insert(_MEDIA).on_conflict_do_nothing().returning(_MEDIA.c.id),
+                unique[first : first + 5000],
+            ).all()
+        )
+    return added
+
+
+# --- victims ----------------------------------------------------------------------------------
+
+
+def add_victim(
+    session: Session, caller: Caller, series_id: uuid.UUID, data: VictimCreate
+) -> Victim:
+    series = _owned(session, caller, series_id)
+    if data.age_band not in AgeBand.BANDS:
+        raise Invalid("age_band", f"must be one of {', '.join(AgeBand.BANDS)}")
+    if data.sex not in SEXES:
+        raise Invalid("sex", f"must be one of {', '.join(SEXES)}")
+    label = data.label.strip()
+    if session.scalar(
+        select(Victim.id).where(Victim.series_id == series.id, Victim.label == label)
+    ):
+        raise Conflict(f"the series already has a victim labelled {label!r}")
+    victim = Victim(
+        series_id=series.id, label=label, age_band=data.age_band, sex=data.sex,
+        notes=data.notes.strip(),
+    )  # fmt: skip
+    session.add(victim)
+    session.flush()
+    audit.record(
+        session, caller, action="victim.create", operation=Operation.COLLECTION,
+        subject_type="victim", subject_id=victim.id, subject_agency_id=series.owner_agency_id,
+    )  # fmt: skip
+    return victim
+
+
+def identify_victim(
+    session: Session, caller: Caller, victim_id: uuid.UUID, data: VictimIdentify
+) -> Victim:
+    """Record that a victim is identified (or safeguarded): by which agency, when, where.
+
+    Anyone who can see the series and works on victim identification may record it — the
+    identifying agency is often not the series' owner (a clue notice answered elsewhere)."""
+    caller.require(Permission.MANAGE_SERIES)
+    victim = session.get(Victim, victim_id)
+    if victim is None:
+        raise NotFound("victim")
+    series = get_visible(session, caller, victim.series_id)
+    if data.status not in (VictimStatus.IDENTIFIED, VictimStatus.SAFEGUARDED):
+        raise Invalid("status", "must be identified or safeguarded")
+    country = pycountry.countries.get(alpha_2=data.country.strip().upper())
+    if country is None:
+        raise Invalid("country", "must be an ISO 3166 alpha-2 country code")
+    if data.agency:
+        [agency] = agency_service.resolve_codes(session, [data.agency], field="agency")
+    else:
+        found = session.get(Agency, caller.agency_id) if caller.agency_id else None
+        if found is None:
+            raise Invalid("agency", "name the identifying agency")
+        agency = found
+    when = data.identified_at or utcnow()
+    if when > utcnow():
+        raise Invalid("identified_at", "must not be in the future")
+    victim.status = data.status
+    victim.identified_by_agency_id = agency.id
+    victim.identified_at = when
+    victim.identified_country = country.alpha_2
+    session.flush()
+    audit.record(
+        session, caller, action="victim.identify", operation=Operation.ALTERATION,
+        subject_type="victim", subject_id=victim.id, subject_agency_id=series.owner_agency_id,
+        detail={"status": victim.status, "agency": agency.code, "country": country.alpha_2},
+    )  # fmt: skip
+    return victim
+
+
+# --- the status that travels with the hashes --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """Hashes of one file (a triage result, a match query or a hash-set entry)."""
+
+    md5: str | None = None
+    sha1: str | None = None
+    sha256: str | None = None
+
+
+def status_for_hashes(
+    session: Session, caller: Caller, files: Sequence[Lookup]
+) -> list[list[IdentificationStatus]]:
+    """For each file, the series it belongs to and whether their victims are identified.
+
+    Series the caller may see are named; others are given only when their owner lets the
+    identification status travel (`status_public`), without their name."""
+    wanted = {k: {getattr(f, k) for f in files if getattr(f, k)} for k in _DIGESTS}
+    conditions = [getattr(SeriesMedia, k).in_(sorted(v)) for k, v in wanted.items() if v]
+    if not conditions:
+        return [[] for _ in files]
+    found = session.execute(
+        select(SeriesMedia.series_id, SeriesMedia.md5, SeriesMedia.sha1, SeriesMedia.sha256).where(
+            or_(*conditions)
+        )
+    ).all()
+    series_ids = {r[0] for r in found}
+    if not series_ids:
+        return [[] for _ in files]
+    all_series = {s.id: s for s in session.scalars(select(Series).where(Series.id.in_(series_ids)))}
+    shown = {
+        i: s
+        for i, s in all_series.items()
+        if s.status_public or sharing.can_see(session, s, caller)
+    }
+    victims = _victims_of(session, shown)
+    agency_ids = {s.owner_agency_id for s in shown.values()}
+    agency_ids |= {
+        v.identified_by_agency_id
+        for vs in victims.values()
+        for v in vs
+        if v.identified_by_agency_id
+    }
+    agencies = agency_service.agencies_by_id(session, agency_ids)
+    statuses = {
+        i: _status(s, victims.get(i, []), agencies, visible=sharing.can_see(session, s, caller))
+        for i, s in shown.items()
+    }
+    index: dict[tuple[str, str], set[uuid.UUID]] = defaultdict(set)
+    for series_id, md5, sha1, sha256 in found:
+        for kind, value in (("md5", md5), ("sha1", sha1), ("sha256", sha256)):
+            if value:
+                index[(kind, value)].add(series_id)
+    answers: list[list[IdentificationStatus]] = []
+    for f in files:
+        ids: set[uuid.UUID] = set()
+        for kind in _DIGESTS:
+            value = getattr(f, kind)
+            if value:
+                ids |= index.get((kind, value), set())
+        answers.append([statuses[i] for i in sorted(ids, key=str) if i in statuses])
+    return answers
+
+
+# --- statistics -------------------------------------------------------------------------------
+
+
+def statistics(session: Session, caller: Caller) -> dict[str, Any]:
+    """Children identified over time, by identifying country, and time from a series' first
+    sighting to identification — counts only, over every series whose status is shared."""
+    caller.require(Permission.READ)
+    rows = session.execute(
+        select(
+            Victim.identified_at, Victim.identified_country, Series.first_seen_at, Series.created_at
+        )
+        .join(Series, Series.id == Victim.series_id)
+        .where(Victim.status != VictimStatus.UNIDENTIFIED, Victim.identified_at.is_not(None))
+        .where(or_(Series.status_public.is_(True), sharing.visible_clause(Series, caller)))
+    ).all()
+    by_month: dict[str, int] = defaultdict(int)
+    by_country: dict[str, int] = defaultdict(int)
+    days: list[float] = []
+    for identified_at, country, first_seen, created in rows:
+        assert identified_at is not None  # filtered in the query
+        by_month[identified_at.strftime("%Y-%m")] += 1
+        by_country[country or "unknown"] += 1
+        start: datetime = first_seen or created
+        days.append(max(0.0, (identified_at - start).total_seconds() / 86_400))
+    days.sort()
+    audit.record(session, caller, action="series.statistics", operation=Operation.CONSULTATION)
+    return {
+        "identified": len(rows),
+        "by_month": [{"month": m, "identified": n} for m, n in sorted(by_month.items())],
+        "by_country": [
+            {"country": c, "identified": n}
+            for c, n in sorted(by_country.items(), key=lambda item: (-item[1], item[0]))
+        ],
+        "days_to_identification": {
+            "median": days[len(days) // 2] if days else None,
+            "p90": days[min(len(days) - 1, int(len(days) * 0.9))] if days else None,
+            "values": [round(d, 1) for d in days],
+        },
+    }
+
+
+def statistics_csv(stats: Mapping[str, Any]) -> str:
+    """The statistics as CSV: `kind,key,identified` rows (month, country)."""
+    lines = ["kind,key,identified"]
+    lines += [f"month,{r['month']},{r['identified']}" for r in stats["by_month"]]
+    lines += [f"country,{r['country']},{r['identified']}" for r in stats["by_country"]]
+    median = stats["days_to_identification"]["median"]
+    lines.append(f"median_days_to_identification,,{'' if median is None else round(median, 1)}")
+    return "\n".join(lines) + "\n"

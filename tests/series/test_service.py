@@ -14,7 +14,7 @@ from taskforce.core.audit.models import AuditEntry
 from taskforce.core.db import utcnow
 from taskforce.core.errors import Conflict, Invalid, NotFound
 from taskforce.core.sharing import SharingLevel
-from taskforce.series import service
+from taskforce.series import service, status
 from taskforce.series.schemas import (
     MediaAdd,
     MediaHashes,
@@ -39,18 +39,18 @@ def test_status_travels_to_every_agency_without_the_series_details(
 ) -> None:
     series = _series(session, network)  # RED: only GB sees it
     victim = service.add_victim(session, network.gb.caller, series.id, VictimCreate(label="V1"))
-    files = [service.Lookup(md5=MD5S[0]), service.Lookup(md5=MD5S[4])]
+    files = [status.Lookup(md5=MD5S[0]), status.Lookup(md5=MD5S[4])]
 
-    [[unidentified], []] = service.status_for_hashes(session, network.us.caller, files)
+    [[unidentified], []] = status.status_for_hashes(session, network.us.caller, files)
     assert (unidentified.victims, unidentified.identified, unidentified.series) == (1, 0, None)
 
     service.identify_victim(
         session, network.gb.caller, victim.id, VictimIdentify(country="gb", agency="NL-NP")
     )
-    [[seen_by_us], _] = service.status_for_hashes(session, network.us.caller, files)
+    [[seen_by_us], _] = status.status_for_hashes(session, network.us.caller, files)
     assert seen_by_us.identified == 1 and seen_by_us.identified_by == ["NL-NP"]
     assert seen_by_us.contact and seen_by_us.series is None  # the fact, not the details
-    [[seen_by_gb], _] = service.status_for_hashes(session, network.gb.caller, files)
+    [[seen_by_gb], _] = status.status_for_hashes(session, network.gb.caller, files)
     assert seen_by_gb.series == "Blue Room"
     with pytest.raises(NotFound):
         service.read_series(session, network.us.caller, series.id)
@@ -58,7 +58,7 @@ def test_status_travels_to_every_agency_without_the_series_details(
 
 def test_an_owner_may_keep_even_the_status_to_itself(session: Session, network: Network) -> None:
     _series(session, network, status_public=False)
-    assert service.status_for_hashes(session, network.us.caller, [service.Lookup(md5=MD5S[0])]) == [
+    assert status.status_for_hashes(session, network.us.caller, [status.Lookup(md5=MD5S[0])]) == [
         []
     ]
 

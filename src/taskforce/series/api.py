@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from taskforce.core.http import CallerDep, SessionDep
 from taskforce.series import service
+from taskforce.series import status as travel
 from taskforce.series.schemas import (
     IdentificationStatus,
     MediaAdd,
@@ -86,14 +87,14 @@ def series_status(
 ) -> list[list[IdentificationStatus]]:
     """For each file, the series it belongs to and whether their victims are identified."""
     lookups = [
-        service.Lookup(
+        travel.Lookup(
             md5=(f.md5 or "").strip().lower() or None,
             sha1=(f.sha1 or "").strip().lower() or None,
             sha256=(f.sha256 or "").strip().lower() or None,
         )
         for f in request.files
     ]
-    return service.status_for_hashes(session, caller, lookups)
+    return travel.status_for_hashes(session, caller, lookups)
 
 
 @router.get("/series-statistics", response_model=None)

@@ -4,7 +4,7 @@ and telling every agency that meets the same material whether its child is alrea
 Visibility follows the series' sharing level like a case (404 for what a caller may not see).
 The identification fact — "this series' victims are identified, contact agency X" — is given
 to every member for any series whose owner leaves `status_public` on (the default), through
-`status_for_hashes`: that is what stops duplicate work and false assumptions of safety.
+`series.status`: that is what stops duplicate work and false assumptions of safety.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -36,9 +35,9 @@ from taskforce.core.sharing import SharingLevel
 from taskforce.hashsets import formats
 from taskforce.hashsets import service as hashset_service
 from taskforce.hashsets.models import HashEntry
+from taskforce.series import status
 from taskforce.series.models import AgeBand, Series, SeriesMedia, Victim, VictimStatus
 from taskforce.series.schemas import (
-    IdentificationStatus,
     MediaAdd,
     MediaAdded,
     MediaHashes,
@@ -161,7 +160,7 @@ def describe_many(session: Session, caller: Caller, found: Sequence[Series]) -> 
             .group_by(SeriesMedia.series_id)
         ).all()
     )
-    victims = _victims_of(session, ids)
+    victims = status.victims_of(session, ids)
     partners = sharing.partner_ids_of(session, Series, ids)
     agency_ids = {s.owner_agency_id for s in found} | {p for ps in partners.values() for p in ps}
     agency_ids |= {
@@ -184,19 +183,10 @@ def describe_many(session: Session, caller: Caller, found: Sequence[Series]) -> 
             created_at=s.created_at,
             media_count=int(counts.get(s.id, 0)),
             victims=[_victim_read(v, agencies) for v in victims.get(s.id, [])],
-            status=_status(s, victims.get(s.id, []), agencies, visible=True),
+            status=status.summary(s, victims.get(s.id, []), agencies, visible=True),
         )
         for s in found
     ]
-
-
-def _victims_of(session: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Victim]]:
-    by_series: dict[uuid.UUID, list[Victim]] = defaultdict(list)
-    for v in session.scalars(
-        select(Victim).where(Victim.series_id.in_(list(ids))).order_by(Victim.label)
-    ):
-        by_series[v.series_id].append(v)
-    return by_series
 
 
 def _victim_read(v: Victim, agencies: Mapping[uuid.UUID, Agency]) -> VictimRead:
@@ -206,27 +196,6 @@ def _victim_read(v: Victim, agencies: Mapping[uuid.UUID, Agency]) -> VictimRead:
         identified_by=by.code if by else None, identified_at=v.identified_at,
         identified_country=v.identified_country, notes=v.notes,
     )  # fmt: skip
-
-
-def _status(
-    series: Series, victims: Sequence[Victim], agencies: Mapping[uuid.UUID, Agency], visible: bool
-) -> IdentificationStatus:
-    done = [v for v in victims if v.status != VictimStatus.UNIDENTIFIED]
-    by_ids = list(
-        dict.fromkeys(v.identified_by_agency_id for v in done if v.identified_by_agency_id)
-    )
-    by = [agencies[a] for a in by_ids if a in agencies]
-    return IdentificationStatus(
-        series_id=series.id if visible else None,
-        series=series.name if visible else None,
-        owner_agency=agencies[series.owner_agency_id].code,
-        victims=len(victims),
-        identified=len(done),
-        identified_by=[a.code for a in by],
-        contact=f"{by[0].contact_desk}, {by[0].contact_phone}, {by[0].contact_email}"
-        if by
-        else None,
-    )
 
 
 # --- media ------------------------------------------------------------------------------------
@@ -414,72 +383,6 @@ def identify_victim(
         detail={"status": victim.status, "agency": agency.code, "country": country.alpha_2},
     )  # fmt: skip
     return victim
-
-
-# --- the status that travels with the hashes --------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Lookup:
-    """Hashes of one file (a triage result, a match query or a hash-set entry)."""
-
-    md5: str | None = None
-    sha1: str | None = None
-    sha256: str | None = None
-
-
-def status_for_hashes(
-    session: Session, caller: Caller, files: Sequence[Lookup]
-) -> list[list[IdentificationStatus]]:
-    """For each file, the series it belongs to and whether their victims are identified.
-
-    Series the caller may see are named; others are given only when their owner lets the
-    identification status travel (`status_public`), without their name."""
-    wanted = {k: {getattr(f, k) for f in files if getattr(f, k)} for k in _DIGESTS}
-    conditions = [getattr(SeriesMedia, k).in_(sorted(v)) for k, v in wanted.items() if v]
-    if not conditions:
-        return [[] for _ in files]
-    found = session.execute(
-        select(SeriesMedia.series_id, SeriesMedia.md5, SeriesMedia.sha1, SeriesMedia.sha256).where(
-            or_(*conditions)
-        )
-    ).all()
-    series_ids = {r[0] for r in found}
-    if not series_ids:
-        return [[] for _ in files]
-    all_series = {s.id: s for s in session.scalars(select(Series).where(Series.id.in_(series_ids)))}
-    shown = {
-        i: s
-        for i, s in all_series.items()
-        if s.status_public or sharing.can_see(session, s, caller)
-    }
-    victims = _victims_of(session, shown)
-    agency_ids = {s.owner_agency_id for s in shown.values()}
-    agency_ids |= {
-        v.identified_by_agency_id
-        for vs in victims.values()
-        for v in vs
-        if v.identified_by_agency_id
-    }
-    agencies = agency_service.agencies_by_id(session, agency_ids)
-    statuses = {
-        i: _status(s, victims.get(i, []), agencies, visible=sharing.can_see(session, s, caller))
-        for i, s in shown.items()
-    }
-    index: dict[tuple[str, str], set[uuid.UUID]] = defaultdict(set)
-    for series_id, md5, sha1, sha256 in found:
-        for kind, value in (("md5", md5), ("sha1", sha1), ("sha256", sha256)):
-            if value:
-                index[(kind, value)].add(series_id)
-    answers: list[list[IdentificationStatus]] = []
-    for f in files:
-        ids: set[uuid.UUID] = set()
-        for kind in _DIGESTS:
-            value = getattr(f, kind)
-            if value:
-                ids |= index.get((kind, value), set())
-        answers.append([statuses[i] for i in sorted(ids, key=str) if i in statuses])
-    return answers
 
 
 # --- statistics -------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ _BY_LENGTH = {32: "md5", 40: "sha1", 64: "sha256"}
 _TRUE = {"true", "yes", "1", "y", "t"}
 _FALSE = {"false", "no", "0", "n", "f", ""}
 CSV_COLUMNS = ("md5", "sha1", "sha256", "pdq", "pdq_quality", "category", "series",
-               "victim_identified", "source", "vpdq")  # fmt: skip
+               "victim_identified", "source", "vpdq", "identified_by")  # fmt: skip
 MAX_VIDEO_FRAMES = 100_000  # about a day of video at vPDQ's one frame a second
 
 
@@ -444,6 +444,7 @@ class ExportEntry:
     victim_identified: bool
     source: str
     vpdq: str | None = None  # compact JSON, as stored
+    identified_by: str | None = None  # identifying agencies' codes (series status), exports only
 
 
 def write_csv(out: IO[str], entries: Iterable[ExportEntry]) -> int:
@@ -455,7 +456,7 @@ def write_csv(out: IO[str], entries: Iterable[ExportEntry]) -> int:
         writer.writerow([e.md5 or "", e.sha1 or "", e.sha256 or "", e.pdq or "",
                          "" if e.pdq_quality is None else e.pdq_quality, category,
                          e.series or "", "true" if e.victim_identified else "false",
-                         e.source, e.vpdq or ""])  # fmt: skip
+                         e.source, e.vpdq or "", e.identified_by or ""])  # fmt: skip
         count += 1
     return count
 

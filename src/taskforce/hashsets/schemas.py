@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from taskforce.cases.schemas import LineError
 from taskforce.core.sharing import SharingLevel
+from taskforce.series.schemas import IdentificationStatus
 
 
 class HashSetCreate(BaseModel):
@@ -72,6 +73,10 @@ class MatchHit(BaseModel):
     )
     known_share: float | None = Field(
         default=None, description="videos: share of the known video's frames matched"
+    )
+    identification: list[IdentificationStatus] = Field(
+        default_factory=list,
+        description="series the file belongs to: whether their victims are identified, by whom",
     )
     category: str | None
     category_label: str | None

@@ -43,6 +43,7 @@ from taskforce.hashsets.schemas import (
     MatchResult,
 )
 from taskforce.media.hashing import MIN_PDQ_QUALITY
+from taskforce.series import status as travel
 
 BATCH_SIZE = 5000
 MAX_REPORTED_ERRORS = 1000
@@ -315,7 +316,8 @@ def export(
     if fmt not in formats.WRITERS:
         raise Invalid("format", f"must be one of {', '.join(formats.EXPORT_FORMATS)}")
     hash_set = _find(session, caller, name, set_id)
-    count = formats.WRITERS[fmt](out, _export_rows(session, hash_set.id))
+    rows = _with_series_status(session, caller, _export_rows(session, hash_set.id))
+    count = formats.WRITERS[fmt](out, rows)
     audit.record(
         session,
         caller,
@@ -350,6 +352,36 @@ def _export_rows(session: Session, set_id: uuid.UUID) -> Iterator[formats.Export
     )
     for row in session.execute(stmt):
         yield formats.ExportEntry(**row._mapping)
+
+
+def _with_series_status(
+    session: Session, caller: Caller, rows: Iterable[formats.ExportEntry]
+) -> Iterator[formats.ExportEntry]:
+    """Exports carry what the network knows now: an entry whose file belongs to a series with
+    an identified victim is exported as identified, with the identifying agencies."""
+    batch: list[formats.ExportEntry] = []
+
+    def flush() -> Iterator[formats.ExportEntry]:
+        lookups = [travel.Lookup(md5=e.md5, sha1=e.sha1, sha256=e.sha256) for e in batch]
+        for entry, statuses in zip(
+            batch, travel.status_for_hashes(session, caller, lookups), strict=True
+        ):
+            identified = [st for st in statuses if st.identified]
+            if identified:
+                entry.victim_identified = True
+                entry.identified_by = " ".join(
+                    sorted({code for st in identified for code in st.identified_by})
+                )
+            if not entry.series:
+                entry.series = next((st.series for st in statuses if st.series), None)
+            yield entry
+        batch.clear()
+
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= 2000:
+            yield from flush()
+    yield from flush()
 
 
 # --- matching hashes computed elsewhere ------------------------------------------------------
@@ -463,6 +495,7 @@ def match(
     by_id = {s.id: s for s in sets}
     agencies = agency_service.agencies_by_id(session, {s.owner_agency_id for s in sets})
     found: list[list[MatchHit]] = [[] for _ in queries]
+    made: list[tuple[MatchHit, HashEntry]] = []
 
     def hit(
         entry: HashEntry, kind: str, distance: int, video: videos.VideoMatch | None = None
@@ -472,7 +505,7 @@ def match(
         if entry.category_scheme and entry.category_code:
             known = categories.SCHEMES.get(entry.category_scheme, {}).get(entry.category_code)
             label = known.label if known else None
-        return MatchHit(
+        made_hit = MatchHit(
             hash_set=hash_set.name,
             agency=agencies[hash_set.owner_agency_id].code,
             match_type=kind,
@@ -486,6 +519,8 @@ def match(
             query_share=round(video.query_share, 4) if video else None,
             known_share=round(video.known_share, 4) if video else None,
         )
+        made.append((made_hit, entry))
+        return made_hit
 
     if by_id:
         exact_keys = {k: [v for q in queries if (v := q[k])] for k in ("md5", "sha1", "sha256")}
@@ -525,6 +560,7 @@ def match(
                 continue  # known by an exact hash of the file
             for entry, video in known_videos(session, settings, frames, list(by_id), threshold):
                 found[i].append(hit(entry, "video", video.distance, video))
+    _with_identification(session, caller, made)
     audit.record(
         session,
         caller,
@@ -534,6 +570,22 @@ def match(
                 "hash_sets": len(by_id)},
     )  # fmt: skip
     return [MatchResult(index=i, matches=m) for i, m in enumerate(found)]
+
+
+def _with_identification(
+    session: Session, caller: Caller, made: Sequence[tuple[MatchHit, HashEntry]]
+) -> None:
+    """Each hit gets its series' identification status (series.status): the fact that a
+    child is identified, and whom to contact, travels with the hashes."""
+    if not made:
+        return
+    lookups = [travel.Lookup(md5=e.md5, sha1=e.sha1, sha256=e.sha256) for _, e in made]
+    for (found_hit, _entry), statuses in zip(
+        made, travel.status_for_hashes(session, caller, lookups), strict=True
+    ):
+        found_hit.identification = statuses
+        if any(st.identified for st in statuses):
+            found_hit.victim_identified = True
 
 
 def _normalised_query(index: int, query: MatchQuery) -> dict[str, str | None]:

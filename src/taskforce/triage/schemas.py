@@ -8,6 +8,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from taskforce.series.schemas import IdentificationStatus
+
 
 class RunStatus(StrEnum):
     RUNNING = "running"
@@ -84,6 +86,10 @@ class TriageResultRead(BaseModel):
     category_label: str | None
     series: str | None
     victim_identified: bool | None
+    identification: list[IdentificationStatus] = Field(
+        default_factory=list,
+        description="series the file belongs to now: whether their victims are identified, by whom",
+    )
     camera_make: str | None
     camera_model: str | None
     camera_serial: str | None

@@ -46,6 +46,7 @@ from taskforce.hashsets import service as hashset_service
 from taskforce.hashsets.models import HashEntry, HashSet
 from taskforce.media import hashing
 from taskforce.media.schemas import FileHashes
+from taskforce.series import status as travel
 from taskforce.triage import evidence, report
 from taskforce.triage.matching import KnownEntry, KnownMedia
 from taskforce.triage.models import TriageResult, TriageRun
@@ -247,7 +248,7 @@ def run(
                 _process(pool, pending, known, options.threshold, out_dir, done, progress, recorder)
             finally:
                 shutil.rmtree(work_dir, ignore_errors=True)
-        rows = [done[p] for p in sorted(done)]
+        rows = _with_identification(session, caller, [done[p] for p in sorted(done)])
         summary = report.write_all(out_dir, rows, roots)
         if case is not None and recorder is not None:
             summary.selectors_added = _feed_case(session, caller, settings, case, rows)
@@ -270,6 +271,32 @@ def run(
                 **({"run": str(recorder.run_id)} if recorder else {})},
     )  # fmt: skip
     return summary
+
+
+def _with_identification(
+    session: Session, caller: Caller, rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The report says what the network knows when it is written: a file in a series whose
+    victim is identified is marked so, with the identifying agencies (series.status)."""
+    out = []
+    for first in range(0, len(rows), 2000):
+        batch = rows[first : first + 2000]
+        lookups = [travel.Lookup(md5=r["md5"], sha1=r["sha1"], sha256=r["sha256"]) for r in batch]
+        for row, statuses in zip(
+            batch, travel.status_for_hashes(session, caller, lookups), strict=True
+        ):
+            row = dict(row)
+            identified = sorted(
+                {code for st in statuses if st.identified for code in st.identified_by}
+            )
+            row["identified_by"] = " ".join(identified) or None
+            if row["match_type"] != "none" and statuses:
+                row["victim_identified"] = bool(identified) or row["victim_identified"]
+                row["series"] = row["series"] or next(
+                    (st.series for st in statuses if st.series), None
+                )
+            out.append(row)
+    return out
 
 
 def _process(
@@ -640,9 +667,24 @@ def get_run(
             total=total,
             offset=offset,
             limit=limit,
-            items=[_result_read(r, sets) for r in page],
+            items=_identified(session, caller, [_result_read(r, sets) for r in page]),
         ),
     )
+
+
+def _identified(
+    session: Session, caller: Caller, items: list[TriageResultRead]
+) -> list[TriageResultRead]:
+    """Results with their series' identification status as it is *now*: a child identified
+    after the triage run shows as identified on the run's page."""
+    lookups = [travel.Lookup(md5=i.md5, sha1=i.sha1, sha256=i.sha256) for i in items]
+    for item, statuses in zip(
+        items, travel.status_for_hashes(session, caller, lookups), strict=True
+    ):
+        item.identification = statuses
+        if any(st.identified for st in statuses):
+            item.victim_identified = True
+    return items
 
 
 def _report_rows(

@@ -434,3 +434,12 @@ def statistics_csv(stats: Mapping[str, Any]) -> str:
     median = stats["days_to_identification"]["median"]
     lines.append(f"median_days_to_identification,,{'' if median is None else round(median, 1)}")
     return "\n".join(lines) + "\n"
+
+
+def get_victim(session: Session, caller: Caller, victim_id: uuid.UUID) -> Victim:
+    """A victim of a series the caller may see; otherwise NotFound."""
+    victim = session.get(Victim, victim_id)
+    if victim is None:
+        raise NotFound("victim")
+    get_visible(session, caller, victim.series_id)
+    return victim

@@ -86,6 +86,7 @@ def make_environment() -> Environment:
                         "agencies": FileSystemLoader(_PACKAGE / "agencies" / "templates"),
                         "hashsets": FileSystemLoader(_PACKAGE / "hashsets" / "templates"),
                         "triage": FileSystemLoader(_PACKAGE / "triage" / "templates"),
+                        "series": FileSystemLoader(_PACKAGE / "series" / "templates"),
                     }
                 ),
             ]
@@ -177,6 +178,7 @@ def install(app: FastAPI) -> None:
     from taskforce.agencies import web as agencies_web
     from taskforce.cases import web as cases_web
     from taskforce.hashsets import web as hashsets_web
+    from taskforce.series import web as series_web
     from taskforce.triage import web as triage_web
     from taskforce.web import pages
 
@@ -188,3 +190,4 @@ def install(app: FastAPI) -> None:
     app.include_router(agencies_web.router)
     app.include_router(hashsets_web.router)
     app.include_router(triage_web.router)
+    app.include_router(series_web.router)

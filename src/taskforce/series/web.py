@@ -1,0 +1,303 @@
+"""Series pages: the series an agency may see, one series with its victims and their
+identification, and the identification statistics with server-rendered charts. Hashes and
+counts only: no file is ever shown."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from taskforce.agencies import service as agency_service
+from taskforce.core.caller import Permission
+from taskforce.core.db import utcnow
+from taskforce.core.errors import Conflict, Invalid
+from taskforce.core.http import SessionDep
+from taskforce.core.sharing import SharingLevel
+from taskforce.series import service
+from taskforce.series.models import AgeBand
+from taskforce.series.schemas import (
+    MediaAdd,
+    MediaHashes,
+    SeriesCreate,
+    VictimCreate,
+    VictimIdentify,
+)
+from taskforce.web.session import WebCaller, WebCallerDep, form_csrf, render, require_csrf
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+T = TypeVar("T")
+_BY_LENGTH = {32: "md5", 40: "sha1", 64: "sha256"}
+
+
+def _attempt(session: SessionDep, call: Callable[[], T]) -> T:
+    """Run a change in a savepoint, so a refused one leaves the page's transaction usable."""
+    with session.begin_nested():
+        return call()
+
+
+def _invalid(exc: ValidationError) -> Invalid:
+    first = exc.errors()[0]
+    field = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "form"
+    return Invalid(field, str(first.get("msg", "is invalid")))
+
+
+# --- the list ---------------------------------------------------------------------------------
+
+
+def _list_page(
+    request: Request, session: SessionDep, web: WebCaller, *, error: Exception | None = None
+) -> HTMLResponse:
+    agencies = [a for a in agency_service.list_agencies(session) if a.id != web.caller.agency_id]
+    return render(
+        request,
+        "series/list.html",
+        {
+            "series": service.list_series(session, web.caller),
+            "mine": web.caller.agency_code,
+            "can_manage": web.caller.can(Permission.MANAGE_SERIES),
+            "agencies": agencies,
+            "error": error,
+        },
+        status_code=422 if error else 200,
+    )
+
+
+@router.get("/series", response_class=HTMLResponse)
+def series_list(request: Request, session: SessionDep, web: WebCallerDep) -> HTMLResponse:
+    return _list_page(request, session, web)
+
+
+@router.post("/series/new", response_class=HTMLResponse)
+def create(
+    request: Request,
+    session: SessionDep,
+    web: WebCallerDep,
+    csrf_token: str = Form(default="", max_length=100),
+    name: str = Form(default="", max_length=1000),
+    description: str = Form(default="", max_length=20_000),
+    sharing: str = Form(default="red", max_length=16),
+    partners: list[str] = Form(default_factory=list),
+    first_seen: str = Form(default="", max_length=40),
+    status_public: str = Form(default="", max_length=8),
+) -> Response:
+    require_csrf(form_csrf(request, csrf_token), web)
+    level = sharing if sharing in {lvl.value for lvl in SharingLevel} else "red"
+    try:
+        data = SeriesCreate(
+            name=name.strip(),
+            description=description,
+            sharing=SharingLevel(level),
+            partners=partners if level == "amber" else [],
+            first_seen_at=_date(first_seen, "first_seen"),
+            status_public=bool(status_public),
+        )
+        created = _attempt(session, lambda: service.create_series(session, web.caller, data))
+    except ValidationError as exc:
+        return _list_page(request, session, web, error=_invalid(exc))
+    except (Invalid, Conflict) as exc:
+        return _list_page(request, session, web, error=exc)
+    return RedirectResponse(f"/ui/series/{created.id}", status_code=303)
+
+
+def _date(raw: str, field: str) -> datetime | None:
+    if not raw.strip():
+        return None
+    try:
+        return datetime.fromisoformat(raw.strip() + ("T00:00:00+00:00" if len(raw) == 10 else ""))
+    except ValueError:
+        raise Invalid(field, "must be a date, YYYY-MM-DD") from None
+
+
+# --- one series -------------------------------------------------------------------------------
+
+
+def _series_page(
+    request: Request,
+    session: SessionDep,
+    web: WebCaller,
+    series_id: uuid.UUID,
+    *,
+    error: Exception | None = None,
+    added: Any = None,
+) -> HTMLResponse:
+    read = service.read_series(session, web.caller, series_id)
+    return render(
+        request,
+        "series/detail.html",
+        {
+            "s": read,
+            "mine": read.agency == web.caller.agency_code,
+            "can_manage": web.caller.can(Permission.MANAGE_SERIES),
+            "age_bands": AgeBand.BANDS,
+            "sexes": service.SEXES,
+            "error": error,
+            "added": added,
+            "today": utcnow().date().isoformat(),
+        },
+        status_code=422 if error else 200,
+    )
+
+
+@router.get("/series/{series_id}", response_class=HTMLResponse)
+def series_page(
+    request: Request, series_id: uuid.UUID, session: SessionDep, web: WebCallerDep
+) -> HTMLResponse:
+    return _series_page(request, session, web, series_id)
+
+
+@router.post("/series/{series_id}/victims", response_class=HTMLResponse)
+def add_victim(
+    request: Request,
+    series_id: uuid.UUID,
+    session: SessionDep,
+    web: WebCallerDep,
+    csrf_token: str = Form(default="", max_length=100),
+    label: str = Form(default="", max_length=1000),
+    age_band: str = Form(default="unknown", max_length=16),
+    sex: str = Form(default="unknown", max_length=16),
+    notes: str = Form(default="", max_length=10_000),
+) -> Response:
+    require_csrf(form_csrf(request, csrf_token), web)
+    try:
+        data = VictimCreate(label=label.strip(), age_band=age_band, sex=sex, notes=notes)
+        _attempt(session, lambda: service.add_victim(session, web.caller, series_id, data))
+    except ValidationError as exc:
+        return _series_page(request, session, web, series_id, error=_invalid(exc))
+    except (Invalid, Conflict) as exc:
+        return _series_page(request, session, web, series_id, error=exc)
+    return RedirectResponse(f"/ui/series/{series_id}#victims", status_code=303)
+
+
+@router.post("/victims/{victim_id}/identify", response_class=HTMLResponse)
+def identify(
+    request: Request,
+    victim_id: uuid.UUID,
+    session: SessionDep,
+    web: WebCallerDep,
+    csrf_token: str = Form(default="", max_length=100),
+    status: str = Form(default="identified", max_length=16),
+    country: str = Form(default="", max_length=8),
+    agency: str = Form(default="", max_length=64),
+    identified_on: str = Form(default="", max_length=40),
+) -> Response:
+    require_csrf(form_csrf(request, csrf_token), web)
+    victim = service.get_victim(session, web.caller, victim_id)
+    try:
+        data = VictimIdentify(
+            status=status,
+            country=country.strip() or "??",
+            agency=agency.strip() or None,
+            identified_at=_date(identified_on, "identified_on"),
+        )
+        _attempt(session, lambda: service.identify_victim(session, web.caller, victim_id, data))
+    except ValidationError as exc:
+        return _series_page(request, session, web, victim.series_id, error=_invalid(exc))
+    except (Invalid, Conflict) as exc:
+        return _series_page(request, session, web, victim.series_id, error=exc)
+    return RedirectResponse(f"/ui/series/{victim.series_id}#victims", status_code=303)
+
+
+@router.post("/series/{series_id}/media", response_class=HTMLResponse)
+def add_media(
+    request: Request,
+    series_id: uuid.UUID,
+    session: SessionDep,
+    web: WebCallerDep,
+    csrf_token: str = Form(default="", max_length=100),
+    hashes: str = Form(default="", max_length=5_000_000),
+    hash_set: str = Form(default="", max_length=200),
+    hash_set_series: str = Form(default="", max_length=200),
+) -> Response:
+    require_csrf(form_csrf(request, csrf_token), web)
+    try:
+        media = []
+        for number, line in enumerate(hashes.splitlines(), start=1):
+            value = line.strip()
+            if not value or value.startswith("#"):
+                continue
+            kind = _BY_LENGTH.get(len(value))
+            if kind is None:
+                raise Invalid(f"line {number}", "must be an MD5, SHA-1 or SHA-256 (32, 40, 64 hex)")
+            media.append(MediaHashes(**{kind: value}))
+        data = MediaAdd(
+            media=media,
+            hash_set=hash_set.strip() or None,
+            hash_set_series=hash_set_series.strip() or None,
+            source="added on the series page",
+        )
+        added = _attempt(session, lambda: service.add_media(session, web.caller, series_id, data))
+    except ValidationError as exc:
+        return _series_page(request, session, web, series_id, error=_invalid(exc))
+    except (Invalid, Conflict) as exc:
+        return _series_page(request, session, web, series_id, error=exc)
+    return _series_page(request, session, web, series_id, added=added)
+
+
+# --- statistics -------------------------------------------------------------------------------
+
+
+def _bars(
+    rows: list[dict[str, Any]], key: str, width: int = 640, height: int = 180
+) -> dict[str, Any]:
+    """Geometry of a vertical bar chart (SVG drawn by the template): no script, no CDN."""
+    top = max((r["identified"] for r in rows), default=0) or 1
+    step = width / max(len(rows), 1)
+    bars = [
+        {
+            "x": round(i * step + step * 0.15, 1),
+            "w": round(step * 0.7, 1),
+            "h": round(r["identified"] / top * (height - 30), 1),
+            "label": r[key],
+            "n": r["identified"],
+        }
+        for i, r in enumerate(rows)
+    ]
+    for b in bars:
+        b["y"] = round(height - 20 - b["h"], 1)
+    return {"bars": bars, "width": width, "height": height, "top": top}
+
+
+def _histogram(days: list[float]) -> list[dict[str, Any]]:
+    edges = [(0, 30, "< 1 month"), (30, 90, "1–3 months"), (90, 365, "3–12 months"),
+             (365, 365 * 3, "1–3 years"), (365 * 3, float("inf"), "3 years or more")]  # fmt: skip
+    return [
+        {"range": label, "identified": sum(1 for d in days if lo <= d < hi)}
+        for lo, hi, label in edges
+    ]
+
+
+@router.get("/statistics/identification", response_class=HTMLResponse)
+def statistics(request: Request, session: SessionDep, web: WebCallerDep) -> HTMLResponse:
+    stats = service.statistics(session, web.caller)
+    days = stats["days_to_identification"]["values"]
+    return render(
+        request,
+        "series/statistics.html",
+        {
+            "stats": stats,
+            "months": _bars(stats["by_month"], "month"),
+            "countries": stats["by_country"],
+            "country_top": max((c["identified"] for c in stats["by_country"]), default=1),
+            "durations": _bars(_histogram(days), "range"),
+        },
+    )
+
+
+@router.get("/statistics/identification.{fmt}")
+def statistics_download(fmt: str, session: SessionDep, web: WebCallerDep) -> Response:
+    if fmt not in ("csv", "json"):
+        return Response(status_code=404)
+    stats = service.statistics(session, web.caller)
+    if fmt == "csv":
+        body, media_type = service.statistics_csv(stats), "text/csv"
+    else:
+        body, media_type = json.dumps(stats, indent=2), "application/json"
+    disposition = f'attachment; filename="identification-statistics.{fmt}"'
+    return Response(body, media_type=media_type, headers={"Content-Disposition": disposition})

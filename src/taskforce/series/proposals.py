@@ -1,0 +1,1078 @@
+"""Candidate series from a case's new material: which unmatched images likely belong together,
+and the evidence for it, for a victim-identification specialist to accept, split or reject.
+
+The linking rule. Every examined pair of images is tested for five kinds of evidence:
+
+- `pdq` (strong): PDQ hashes at most `Rules.pdq_distance` bits apart, both of quality ≥ 50 —
+  the same picture resized, re-encoded or lightly edited.
+- `camera_serial` (strong): the same camera make and body serial number (EXIF).
+- `camera_burst`: the same camera make and model, taken at most `Rules.burst_seconds` apart,
+  and no serial numbers that differ.
+- `place`: GPS positions at most `Rules.place_metres` apart (haversine), taken at most
+  `Rules.place_seconds` apart.
+- `file_name`: the same folder and the same name around a number (IMG_0001.JPG, IMG_0002.HEIC,
+  …), the numbers at most `Rules.name_gap` apart.
+
+A pair is *linked* when it has strong evidence, or at least two different kinds of the other
+three. One of those alone never links: strangers share a popular phone model and its clock's
+minute, tourists share a landmark, and every camera writes IMG_0001. A proposal is a connected
+component of the linked pairs (a networkx graph whose edges carry their evidence), so two
+images need not be linked directly, only through a chain of linked pairs.
+
+Pairs are not all examined (100k images would be 5·10⁹ pairs). Candidates come from where the
+evidence can be: each image's PDQ neighbours from `core.hamming.HammingIndex` (the nearest
+`Rules.pdq_neighbours` distinct codes); and its next few images (`Rules.neighbours`) after
+sorting by serial number and time, by make and model and time, by folder-and-name pattern and
+number, and by position cell and time (cells of twice the radius on 8 shifted 3-D grids, so any
+two positions within the radius share a cell of one grid). Every candidate is then tested for
+all five kinds at once, so evidence of two kinds found by one sort is never missed. Everything
+is sorted or indexed once: near-linear in the number of images.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from taskforce.cases.models import Case
+from taskforce.core.audit import service as audit
+from taskforce.core.audit.service import Operation
+from taskforce.core.caller import Caller, Permission
+from taskforce.core.db import utcnow
+from taskforce.core.errors import Conflict, Invalid, NotFound
+from taskforce.core.hamming import HammingIndex
+from taskforce.core.sharing import SharingLevel, get_visible
+from taskforce.media.hashing import MIN_PDQ_QUALITY
+from taskforce.series import service as series_service
+from taskforce.series.models import SeriesProposal
+from taskforce.series.schemas import MediaAdd, SeriesCreate
+from taskforce.triage.models import TriageResult, TriageRun
+
+Ints = npt.NDArray[np.int64]
+Floats = npt.NDArray[np.float64]
+Bools = npt.NDArray[np.bool_]
+
+
+class Kind(StrEnum):
+    PDQ = "pdq"
+    SERIAL = "camera_serial"
+    BURST = "camera_burst"
+    PLACE = "place"
+    NAME = "file_name"
+
+
+KINDS = tuple(Kind)
+STRONG = frozenset({Kind.PDQ, Kind.SERIAL})
+# How sure one kind alone makes us that two images belong together: only for ranking proposals
+# (a linked pair's confidence is 1 − Π(1 − p) over its kinds); linking follows the rule above.
+CONFIDENCE = {Kind.PDQ: 0.95, Kind.SERIAL: 0.9, Kind.BURST: 0.6, Kind.PLACE: 0.6, Kind.NAME: 0.4}
+LABELS = {
+    Kind.PDQ: "near-duplicate PDQ",
+    Kind.SERIAL: "same camera serial number",
+    Kind.BURST: "same camera model, taken minutes apart",
+    Kind.PLACE: "same place and day (GPS)",
+    Kind.NAME: "file-name sequence in one folder",
+}
+
+EARTH_METRES = 6_371_008.8
+_PLACEHOLDER_SERIALS = frozenset({"none", "unknown", "n/a", "na", "null", "serial", "-"})
+_NUMBERED = re.compile(r"^(.*?)(\d+)(\D*)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One image as the engine sees it (a triage result's path, PDQ and EXIF)."""
+
+    id: int
+    path: str
+    pdq: str | None = None
+    pdq_quality: int | None = None
+    camera_make: str | None = None
+    camera_model: str | None = None
+    camera_serial: str | None = None
+    taken_at: str | datetime | None = None  # EXIF text ("2024:05:01 14:03:22") or a datetime
+    gps_lat: float | None = None
+    gps_lon: float | None = None
+
+
+@dataclass(frozen=True)
+class Rules:
+    pdq_distance: int = 31  # the hub's PDQ match threshold
+    min_pdq_quality: int = MIN_PDQ_QUALITY
+    burst_seconds: float = 600.0
+    place_metres: float = 50.0
+    place_seconds: float = 86_400.0
+    name_gap: int = 10
+    neighbours: int = 4  # candidates per image and sort order
+    pdq_neighbours: int = 32  # nearest distinct PDQ codes examined per image
+    min_size: int = 2
+    examples: int = 3  # example pairs kept per kind of evidence
+
+
+@dataclass
+class Proposal:
+    """A group the engine proposes: members (record ids) and why."""
+
+    members: list[int]
+    score: float
+    evidence: list[dict[str, Any]] = field(default_factory=list)  # one entry per kind found
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> list[dict[str, Any]]:
+        """What `SeriesProposal.evidence` stores: the kinds, then the summary."""
+        return [*self.evidence, {"kind": "summary", **self.summary}]
+
+
+# --- the engine: pure functions over records ----------------------------------------------------
+
+
+def parse_taken_at(value: str | datetime | None) -> float:
+    """EXIF capture time as seconds (NaN when absent or unreadable). The camera's clock has no
+    zone; it is read as UTC, which keeps differences right within one camera or place."""
+    if value is None:
+        return math.nan
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return moment.timestamp()
+    text = value.strip()
+    if len(text) < 19:
+        return math.nan
+    if text[4] == ":" and text[7] == ":":  # EXIF writes the date with colons
+        text = f"{text[:4]}-{text[5:7]}-{text[8:10]}T{text[11:19]}"
+    try:
+        moment = datetime.fromisoformat(text[:19])
+    except ValueError:
+        return math.nan
+    if moment.year < 1990:  # unset camera clocks
+        return math.nan
+    return moment.replace(tzinfo=UTC).timestamp()
+
+
+def _norm(value: str | None) -> str | None:
+    text = " ".join((value or "").split()).casefold()
+    return text or None
+
+
+def _serial(value: str | None) -> str | None:
+    """A body serial number, or None for the placeholders some cameras write."""
+    text = _norm(value)
+    if text is None or text in _PLACEHOLDER_SERIALS or len(set(text)) == 1:
+        return None
+    return text
+
+
+def name_pattern(path: str) -> tuple[str, int] | None:
+    """(folder + name around its last number, that number), or None: IMG_0042.JPG in /a/DCIM
+    gives ("/a/dcim|img_|", 42). Numbers of more than 9 digits are dates or ids, not a count."""
+    folder, _, name = path.replace("\\", "/").rpartition("/")
+    stem = name.rpartition(".")[0] or name
+    found = _NUMBERED.match(stem)
+    if found is None or len(found.group(2)) > 9:
+        return None
+    prefix, digits, suffix = found.groups()
+    return f"{folder.casefold()}|{prefix.casefold()}|{suffix.casefold()}", int(digits)
+
+
+class _Columns:
+    """The records as arrays, one row per record (positions 0…n-1)."""
+
+    def __init__(self, records: Sequence[Record], rules: Rules) -> None:
+        n = len(records)
+        self.n = n
+        self.ids = np.array([r.id for r in records], dtype=np.int64)
+        self.paths = [r.path for r in records]
+        self.t = np.array([parse_taken_at(r.taken_at) for r in records], dtype=np.float64)
+        models: dict[tuple[str | None, str], int] = {}
+        serials: dict[tuple[str | None, str], int] = {}
+        names: dict[str, int] = {}
+        self.model = np.full(n, -1, dtype=np.int64)
+        self.serial = np.full(n, -1, dtype=np.int64)
+        self.name = np.full(n, -1, dtype=np.int64)
+        self.number = np.zeros(n, dtype=np.int64)
+        self.lat = np.full(n, math.nan)
+        self.lon = np.full(n, math.nan)
+        self.has_pdq = np.zeros(n, dtype=np.bool_)
+        self.cameras = [_camera(r.camera_make, r.camera_model) for r in records]
+        self.serial_text = [(r.camera_serial or "").strip() or None for r in records]
+        codes: list[bytes] = []
+        for i, r in enumerate(records):
+            make = _norm(r.camera_make)
+            model = _norm(r.camera_model)
+            if model is not None:
+                self.model[i] = models.setdefault((make, model), len(models))
+            serial = _serial(r.camera_serial)
+            if serial is not None:
+                self.serial[i] = serials.setdefault((make, serial), len(serials))
+            pattern = name_pattern(r.path)
+            if pattern is not None:
+                self.name[i] = names.setdefault(pattern[0], len(names))
+                self.number[i] = pattern[1]
+            if _usable_position(r.gps_lat, r.gps_lon):
+                self.lat[i], self.lon[i] = r.gps_lat, r.gps_lon
+            code = _pdq_bytes(r.pdq) if (r.pdq_quality or 0) >= rules.min_pdq_quality else None
+            if code is not None:
+                self.has_pdq[i] = True
+                codes.append(code)
+            else:
+                codes.append(bytes(32))
+        raw = b"".join(codes)
+        self.words = (
+            np.frombuffer(raw, dtype=">u8").reshape(n, 4).astype(np.uint64)
+            if n
+            else np.zeros((0, 4), dtype=np.uint64)
+        )
+        self.codes = codes
+
+
+def _camera(make: str | None, model: str | None) -> str | None:
+    """'Canon EOS 80D' from make 'Canon' and model 'Canon EOS 80D' or 'EOS 80D'."""
+    make, model = " ".join((make or "").split()), " ".join((model or "").split())
+    if model.casefold().startswith(make.casefold()):
+        return model or None
+    return f"{make} {model}".strip() or None
+
+
+def _usable_position(lat: float | None, lon: float | None) -> bool:
+    if lat is None or lon is None or not (math.isfinite(lat) and math.isfinite(lon)):
+        return False
+    if lat == 0 and lon == 0:  # "null island": no fix, written as zeros
+        return False
+    return -90 <= lat <= 90 and -180 <= lon <= 180
+
+
+def _pdq_bytes(value: str | None) -> bytes | None:
+    if not value:
+        return None
+    try:
+        raw = bytes.fromhex(value.strip())
+    except ValueError:
+        return None
+    return raw if len(raw) == 32 else None
+
+
+_EMPTY = np.empty(0, dtype=np.int64)
+
+
+def _next_in_order(valid: Bools, key: Ints, order: Floats | Ints, k: int) -> tuple[Ints, Ints]:
+    """Pairs of records with the same key at most k apart once sorted by key, then `order`."""
+    pos = np.flatnonzero(valid)
+    if len(pos) < 2 or k < 1:
+        return _EMPTY, _EMPTY
+    ranked = pos[np.lexsort((order[pos], key[pos]))]
+    keys = key[ranked]
+    firsts, seconds = [], []
+    for shift in range(1, min(k, len(ranked) - 1) + 1):
+        same = keys[:-shift] == keys[shift:]
+        firsts.append(ranked[:-shift][same])
+        seconds.append(ranked[shift:][same])
+    return np.concatenate(firsts), np.concatenate(seconds)
+
+
+def _place_cells(cols: _Columns, metres: float) -> list[Ints]:
+    """Cell keys of each position on 8 grids of cells 2·metres wide, shifted by `metres` along
+    each axis of earth-centred coordinates: two positions within `metres` of each other are no
+    more than that apart on any axis, so on one of the grids they share a cell."""
+    lat, lon = np.radians(cols.lat), np.radians(cols.lon)
+    xyz = np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], axis=1) * (
+        EARTH_METRES / metres
+    )  # in units of the radius
+    keys = []
+    for grid in range(8):
+        shift = np.array([(grid >> axis) & 1 for axis in range(3)], dtype=np.float64)
+        cell = np.floor((np.nan_to_num(xyz) + shift) / 2).astype(np.int64) + (1 << 20)
+        keys.append((cell[:, 0] << 42) | (cell[:, 1] << 21) | cell[:, 2])
+    return keys
+
+
+def _pdq_pairs(cols: _Columns, rules: Rules) -> tuple[Ints, Ints]:
+    """Each usable PDQ code's nearest distinct codes within the distance (identical codes are
+    chained to each other), found by the hub's exact Hamming index."""
+    pos = np.flatnonzero(cols.has_pdq)
+    if len(pos) < 2:
+        return _EMPTY, _EMPTY
+    distinct, first, inverse = np.unique(
+        cols.words[pos], axis=0, return_index=True, return_inverse=True
+    )
+    inverse = inverse.reshape(-1)
+    firsts: list[Ints] = []
+    seconds: list[Ints] = []
+    # identical codes: each to the first of its kind
+    same = pos[first[inverse]] != pos
+    firsts.append(pos[first[inverse]][same])
+    seconds.append(pos[same])
+    representative = pos[first]
+    codes = [cols.codes[int(p)] for p in representative]
+    index = HammingIndex(tail_limit=1)  # straight into the multi-index: no flat scan of the tail
+    index.add(list(range(len(codes))), codes)
+    del distinct
+    a: list[int] = []
+    b: list[int] = []
+    for start in range(0, len(codes), 20_000):
+        found = index.query_many(codes[start : start + 20_000], rules.pdq_distance)
+        for offset, near in enumerate(found):
+            q = start + offset
+            kept = 0
+            for other, _distance in near:
+                if other == q:
+                    continue
+                a.append(q)
+                b.append(other)
+                kept += 1
+                if kept >= rules.pdq_neighbours:
+                    break
+    firsts.append(representative[np.asarray(a, dtype=np.int64)])
+    seconds.append(representative[np.asarray(b, dtype=np.int64)])
+    return np.concatenate(firsts), np.concatenate(seconds)
+
+
+def _candidates(cols: _Columns, rules: Rules) -> tuple[Ints, Ints]:
+    """Distinct candidate pairs (i < j) from every blocking order."""
+    timed = ~np.isnan(cols.t)
+    sources = [
+        _pdq_pairs(cols, rules),
+        _next_in_order(cols.serial >= 0, cols.serial, cols.t, 1),
+        _next_in_order((cols.model >= 0) & timed, cols.model, cols.t, rules.neighbours),
+        _next_in_order(cols.name >= 0, cols.name, cols.number, rules.neighbours),
+    ]
+    placed = ~np.isnan(cols.lat) & timed
+    if placed.sum() > 1:
+        for cells in _place_cells(cols, rules.place_metres):
+            sources.append(_next_in_order(placed, cells, cols.t, rules.neighbours))
+    first = np.concatenate([s[0] for s in sources])
+    second = np.concatenate([s[1] for s in sources])
+    low, high = np.minimum(first, second), np.maximum(first, second)
+    keep = low != high
+    packed = np.unique(low[keep] * max(cols.n, 1) + high[keep])
+    return packed // max(cols.n, 1), packed % max(cols.n, 1)
+
+
+def haversine_metres(lat1: Floats, lon1: Floats, lat2: Floats, lon2: Floats) -> Floats:
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dp, dl = p2 - p1, np.radians(lon2 - lon1)
+    h = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    result: Floats = 2 * EARTH_METRES * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
+    return result
+
+
+@dataclass
+class _Pairs:
+    """Candidate pairs with the evidence each has (one boolean column per kind)."""
+
+    i: Ints
+    j: Ints
+    kinds: Bools  # (pairs, 5) in KINDS order
+    distance: Ints  # PDQ bits apart (-1: no two usable codes)
+    seconds: Floats  # |Δ taken_at| (NaN)
+    metres: Floats  # GPS distance (NaN)
+
+    @property
+    def linked(self) -> Bools:
+        strong = self.kinds[:, 0] | self.kinds[:, 1]
+        result: Bools = strong | (self.kinds[:, 2:].sum(axis=1) >= 2)
+        return result
+
+    def confidence(self) -> Floats:
+        doubt = np.ones(len(self.i))
+        for column, kind in enumerate(KINDS):
+            doubt *= np.where(self.kinds[:, column], 1 - CONFIDENCE[kind], 1.0)
+        result: Floats = 1 - doubt
+        return result
+
+    def subset(self, keep: Bools) -> _Pairs:
+        return _Pairs(
+            self.i[keep], self.j[keep], self.kinds[keep], self.distance[keep],
+            self.seconds[keep], self.metres[keep],
+        )  # fmt: skip
+
+
+def _evaluate(cols: _Columns, rules: Rules, every_pair: bool = False) -> _Pairs:
+    if every_pair:
+        first, second = np.triu_indices(cols.n, 1)
+        i, j = first.astype(np.int64), second.astype(np.int64)
+    else:
+        i, j = _candidates(cols, rules)
+    both_pdq = cols.has_pdq[i] & cols.has_pdq[j]
+    distance = np.zeros(len(i), dtype=np.int64)
+    for w in range(4):
+        distance += np.bitwise_count(cols.words[i, w] ^ cols.words[j, w]).astype(np.int64)
+    distance = np.where(both_pdq, distance, -1)
+    seconds = np.abs(cols.t[i] - cols.t[j])
+    metres = haversine_metres(cols.lat[i], cols.lon[i], cols.lat[j], cols.lon[j])
+    with np.errstate(invalid="ignore"):
+        serial_conflict = (cols.serial[i] >= 0) & (cols.serial[j] >= 0)
+        serial_conflict &= cols.serial[i] != cols.serial[j]
+        kinds = np.stack(
+            [
+                both_pdq & (distance <= rules.pdq_distance),
+                (cols.serial[i] >= 0) & (cols.serial[i] == cols.serial[j]),
+                (cols.model[i] >= 0)
+                & (cols.model[i] == cols.model[j])
+                & ~serial_conflict
+                & (seconds <= rules.burst_seconds),
+                (metres <= rules.place_metres) & (seconds <= rules.place_seconds),
+                (cols.name[i] >= 0)
+                & (cols.name[i] == cols.name[j])
+                & (np.abs(cols.number[i] - cols.number[j]) <= rules.name_gap),
+            ],
+            axis=1,
+        )
+    pairs = _Pairs(i, j, kinds, distance, seconds, metres)
+    evident = np.asarray(kinds.any(axis=1), dtype=np.bool_)
+    return pairs.subset(evident)
+
+
+def link_graph(records: Sequence[Record], rules: Rules | None = None) -> nx.Graph[int]:
+    """The linked pairs as a graph over record ids; each edge carries its evidence kinds and
+    confidence."""
+    rules = rules or Rules()
+    cols = _Columns(records, rules)
+    pairs = _evaluate(cols, rules)
+    return _graph(cols, pairs.subset(pairs.linked))
+
+
+def _graph(cols: _Columns, linked: _Pairs) -> nx.Graph[int]:
+    graph: nx.Graph[int] = nx.Graph()
+    masks = linked.kinds.astype(np.int64) @ (1 << np.arange(len(KINDS), dtype=np.int64))
+    named = [
+        tuple(k.value for bit, k in enumerate(KINDS) if mask >> bit & 1)
+        for mask in range(1 << len(KINDS))
+    ]
+    graph.add_edges_from(
+        (int(a), int(b), {"kinds": named[mask], "confidence": c})
+        for a, b, mask, c in zip(
+            cols.ids[linked.i].tolist(), cols.ids[linked.j].tolist(), masks.tolist(),
+            linked.confidence().tolist(), strict=True,
+        )
+    )  # fmt: skip
+    return graph
+
+
+def propose(
+    records: Sequence[Record], rules: Rules | None = None, *, every_pair: bool = False
+) -> list[Proposal]:
+    """Groups of records that likely belong together, best first (score, then size).
+
+    `every_pair` tests all n·(n−1)/2 pairs instead of the candidates: quadratic, the reference
+    that tests and the benchmark hold the candidate search to."""
+    rules = rules or Rules()
+    cols = _Columns(records, rules)
+    pairs = _evaluate(cols, rules, every_pair)
+    graph = _graph(cols, pairs.subset(pairs.linked))
+    position = {int(record_id): p for p, record_id in enumerate(cols.ids.tolist())}
+    group = np.full(cols.n, -1, dtype=np.int64)
+    components = [c for c in nx.connected_components(graph) if len(c) >= rules.min_size]
+    for number, members in enumerate(components):
+        group[[position[m] for m in members]] = number
+    proposals = _describe(cols, pairs, group, len(components), rules)
+    proposals.sort(key=lambda p: (-p.score, -len(p.members), p.members[0]))
+    return proposals
+
+
+def describe(records: Sequence[Record], rules: Rules | None = None) -> Proposal:
+    """The evidence for a group the specialist fixed (after a split): every pair inside it,
+    linked or not, as if the engine had proposed it."""
+    rules = rules or Rules()
+    cols = _Columns(records, rules)
+    pairs = _evaluate(cols, rules)
+    return _describe(cols, pairs, np.zeros(cols.n, dtype=np.int64), 1, rules)[0]
+
+
+def _describe(
+    cols: _Columns, pairs: _Pairs, group: Ints, groups: int, rules: Rules
+) -> list[Proposal]:
+    inside = (group[pairs.i] >= 0) & (group[pairs.i] == group[pairs.j])
+    pairs = pairs.subset(inside)
+    of_pair = group[pairs.i]
+    linked = pairs.linked
+    confidence = pairs.confidence()
+    total = np.bincount(of_pair[linked], weights=confidence[linked], minlength=groups)
+    count = np.bincount(of_pair[linked], minlength=groups)
+    evidence: list[list[dict[str, Any]]] = [[] for _ in range(groups)]
+    for column, kind in enumerate(KINDS):
+        has = pairs.kinds[:, column]
+        found = np.bincount(of_pair[has], minlength=groups)
+        linking = np.bincount(of_pair[has & linked], minlength=groups)
+        examples = _examples(cols, pairs.subset(has), of_pair[has], kind, rules.examples)
+        for g in np.flatnonzero(found).tolist():
+            evidence[g].append(
+                {
+                    "kind": kind.value,
+                    "label": LABELS[kind],
+                    "strong": kind in STRONG,
+                    "pairs": int(found[g]),
+                    "linking_pairs": int(linking[g]),
+                    "examples": examples.get(g, []),
+                }
+            )
+    members: list[list[int]] = [[] for _ in range(groups)]
+    by_time = np.lexsort((np.array(cols.paths), np.nan_to_num(cols.t, nan=np.inf)))
+    for p in by_time[group[by_time] >= 0].tolist():  # each group's members by time, then path
+        members[int(group[p])].append(p)
+    proposals = []
+    for g in range(groups):
+        positions = members[g]
+        score = float(total[g] / count[g]) if count[g] else 0.0
+        proposals.append(
+            Proposal(
+                members=[int(cols.ids[p]) for p in positions],
+                score=round(score, 3),
+                evidence=evidence[g],
+                summary=_summary(cols, positions),
+            )
+        )
+    return proposals
+
+
+def _examples(
+    cols: _Columns, pairs: _Pairs, of_pair: Ints, kind: Kind, limit: int
+) -> dict[int, list[dict[str, Any]]]:
+    """The first `limit` pairs of each group showing this kind: paths and what was measured."""
+    order = np.argsort(of_pair, kind="stable")
+    sorted_groups = of_pair[order]
+    starts = np.searchsorted(sorted_groups, sorted_groups, side="left")
+    chosen = order[(np.arange(len(order)) - starts) < limit]
+    found: dict[int, list[dict[str, Any]]] = {}
+    for p in chosen.tolist():
+        a, b = int(pairs.i[p]), int(pairs.j[p])
+        example: dict[str, Any] = {"a": cols.paths[a], "b": cols.paths[b]}
+        if kind == Kind.PDQ:
+            example["pdq_distance"] = int(pairs.distance[p])
+        if kind in (Kind.BURST, Kind.PLACE) and not math.isnan(pairs.seconds[p]):
+            example["seconds"] = round(float(pairs.seconds[p]))
+        if kind == Kind.PLACE:
+            example["metres"] = round(float(pairs.metres[p]), 1)
+        found.setdefault(int(of_pair[p]), []).append(example)
+    return found
+
+
+def _summary(cols: _Columns, positions: Sequence[int]) -> dict[str, Any]:
+    """What a specialist reads first: cameras, time span, place (rounded), folders."""
+    return {
+        "size": len(positions),
+        "with_pdq": int(cols.has_pdq[list(positions)].sum()) if positions else 0,
+        "cameras": _top(c for p in positions if (c := cols.cameras[p])),
+        "serials": _top(s for p in positions if (s := cols.serial_text[p]) and _serial(s)),
+        **_time_span(cols, positions),
+        **_place(cols, positions),
+        "folders": _top(p.replace("\\", "/").rpartition("/")[0] for p in _paths(cols, positions)),
+    }
+
+
+def _paths(cols: _Columns, positions: Iterable[int]) -> list[str]:
+    return [cols.paths[p] for p in positions]
+
+
+def _top(values: Iterable[str], limit: int = 3) -> list[dict[str, Any]]:
+    return [{"value": v, "count": n} for v, n in Counter(values).most_common(limit)]
+
+
+def _time_span(cols: _Columns, positions: Sequence[int]) -> dict[str, Any]:
+    times = cols.t[list(positions)] if positions else np.empty(0)
+    times = times[~np.isnan(times)]
+    if not len(times):
+        return {"with_time": 0, "first_taken": None, "last_taken": None}
+
+    def text(seconds: float) -> str:
+        return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+    return {
+        "with_time": len(times),
+        "first_taken": text(float(times.min())),
+        "last_taken": text(float(times.max())),
+    }
+
+
+def _place(cols: _Columns, positions: Sequence[int]) -> dict[str, Any]:
+    """Where the group's GPS positions are, rounded to about 100 m: enough to say "one place"
+    without repeating exact coordinates, which stay in the triage results."""
+    index = list(positions)
+    lat, lon = cols.lat[index], cols.lon[index]
+    has = ~np.isnan(lat)
+    if not has.any():
+        return {"with_gps": 0, "place": None}
+    lat, lon = lat[has], lon[has]
+    centre_lat, centre_lon = float(lat.mean()), float(lon.mean())
+    spread = haversine_metres(
+        np.full(len(lat), centre_lat), np.full(len(lat), centre_lon), lat, lon
+    )
+    return {
+        "with_gps": int(has.sum()),
+        "place": {
+            "lat": round(centre_lat, 3),
+            "lon": round(centre_lon, 3),
+            "spread_metres": round(float(spread.max()) / 10) * 10,
+        },
+    }
+
+
+# --- what the API takes and gives -----------------------------------------------------------
+
+
+class ProposalStatus(StrEnum):
+    PROPOSED = "proposed"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    SPLIT = "split"  # not set by this module; treated as decided if another writer sets it
+
+
+DECIDED = frozenset({ProposalStatus.ACCEPTED, ProposalStatus.REJECTED, ProposalStatus.SPLIT})
+
+
+class ProposeOptions(BaseModel):
+    """How far apart two images may be and still count as evidence (defaults: `Rules`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pdq_distance: int = Field(default=Rules.pdq_distance, ge=0, le=64)
+    burst_minutes: float = Field(default=Rules.burst_seconds / 60, gt=0, le=24 * 60)
+    place_metres: float = Field(default=Rules.place_metres, ge=5, le=5_000)
+    place_hours: float = Field(default=Rules.place_seconds / 3600, gt=0, le=24 * 31)
+    name_gap: int = Field(default=Rules.name_gap, ge=0, le=1_000)
+
+    def rules(self) -> Rules:
+        return Rules(
+            pdq_distance=self.pdq_distance,
+            burst_seconds=self.burst_minutes * 60,
+            place_metres=self.place_metres,
+            place_seconds=self.place_hours * 3600,
+            name_gap=self.name_gap,
+        )
+
+
+class EvidenceExample(BaseModel):
+    a: str = Field(description="path of one file")
+    b: str = Field(description="path of the other")
+    pdq_distance: int | None = None
+    seconds: int | None = Field(default=None, description="taken this many seconds apart")
+    metres: float | None = Field(default=None, description="GPS positions this far apart")
+
+
+class ProposalEvidence(BaseModel):
+    kind: Kind
+    label: str
+    strong: bool = Field(description="links two files on its own")
+    pairs: int = Field(description="examined pairs inside the proposal showing this evidence")
+    linking_pairs: int = Field(description="of those, pairs the linking rule accepted")
+    examples: list[EvidenceExample]
+
+
+class Count(BaseModel):
+    value: str
+    count: int
+
+
+class Place(BaseModel):
+    lat: float = Field(description="centre of the GPS positions, rounded to 0.001°")
+    lon: float
+    spread_metres: float = Field(description="farthest position from the centre, to 10 m")
+
+
+class ProposalSummary(BaseModel):
+    size: int
+    with_pdq: int = Field(description="files with a usable PDQ hash (quality ≥ 50)")
+    cameras: list[Count] = Field(default_factory=list)
+    serials: list[Count] = Field(default_factory=list)
+    with_time: int = 0
+    first_taken: str | None = Field(default=None, description="camera clock, no time zone")
+    last_taken: str | None = None
+    with_gps: int = 0
+    place: Place | None = None
+    folders: list[Count] = Field(default_factory=list)
+
+
+class ProposalMember(BaseModel):
+    """A file of the proposal: its triage result, by path and hashes (never the file)."""
+
+    id: int = Field(description="triage result id")
+    path: str
+    md5: str | None
+    sha256: str | None
+    pdq: str | None
+    camera: str | None
+    taken_at: str | None
+
+
+class ProposalRead(BaseModel):
+    id: uuid.UUID
+    case_id: uuid.UUID
+    status: ProposalStatus
+    score: float = Field(description="mean confidence of the linked pairs, 0–1")
+    size: int
+    parent_id: uuid.UUID | None = Field(description="the proposal this one was split from")
+    series_id: uuid.UUID | None = Field(description="the series it was accepted into")
+    created_at: datetime
+    decided_at: datetime | None
+    summary: ProposalSummary
+    evidence: list[ProposalEvidence]
+    members: list[ProposalMember]
+
+
+class ProposalRun(BaseModel):
+    """What proposing did: images examined, proposals written, and the open ones now."""
+
+    images: int = Field(description="the case's new images examined")
+    excluded: int = Field(description="images already in decided or split proposals")
+    created: int
+    kept: int = Field(description="open proposals found again unchanged")
+    removed: int = Field(description="open, untouched proposals no longer found")
+    proposals: list[ProposalRead]
+
+
+class ProposalAccept(BaseModel):
+    """Accept into a new series (`name`, sharing as for any series) or an existing one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=2, max_length=200)
+    series_id: uuid.UUID | None = None
+    description: str = Field(default="", max_length=20_000)
+    sharing: SharingLevel = SharingLevel.RED
+    partners: list[str] = Field(default_factory=list, max_length=100)
+
+
+class ProposalSplit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    members: list[int] = Field(
+        min_length=1, max_length=100_000, description="triage result ids to move out"
+    )
+
+
+class ProposalReject(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(default="", max_length=500)
+
+
+class SplitResult(BaseModel):
+    kept: ProposalRead
+    split_off: ProposalRead
+
+
+# --- service: proposals of a case --------------------------------------------------------------
+
+
+def _visible_case(session: Session, caller: Caller, case_id: uuid.UUID, action: str) -> Case:
+    """The case if the caller may see it; otherwise the refusal is audited and, like a
+    missing case, answered with NotFound."""
+    caller.require(Permission.READ)
+    case = get_visible(session, Case, case_id, caller)
+    if case is None:
+        audit.record(
+            session, caller, action=action, operation=Operation.CONSULTATION,
+            subject_type="case", subject_id=case_id, outcome="not_found",
+        )  # fmt: skip
+        raise NotFound("case")
+    return case
+
+
+def _own_case(session: Session, caller: Caller, case_id: uuid.UUID, action: str) -> Case:
+    """Proposals are written and decided by the case's own agency: a partner that may read
+    the case sees them, but cannot tell 'not yours' from 'missing' (as with series)."""
+    caller.require(Permission.MANAGE_SERIES)
+    case = _visible_case(session, caller, case_id, action)
+    if case.owner_agency_id != caller.agency_id:
+        raise NotFound("case")
+    return case
+
+
+def _proposal(
+    session: Session, caller: Caller, proposal_id: uuid.UUID, action: str, *, own: bool
+) -> tuple[SeriesProposal, Case]:
+    proposal = session.get(SeriesProposal, proposal_id)
+    case = None
+    if proposal is not None:
+        case = get_visible(session, Case, proposal.case_id, caller)
+        if own and case is not None and case.owner_agency_id != caller.agency_id:
+            case = None
+    if proposal is None or case is None:
+        audit.record(
+            session, caller, action=action, operation=Operation.CONSULTATION,
+            subject_type="series_proposal", subject_id=proposal_id, outcome="not_found",
+        )  # fmt: skip
+        raise NotFound("series proposal")
+    return proposal, case
+
+
+def _new_images(session: Session, case: Case) -> list[Record]:
+    """The case's new material: images of its triage runs that matched no known set."""
+    rows = session.execute(
+        select(
+            TriageResult.id,
+            TriageResult.path,
+            TriageResult.pdq,
+            TriageResult.pdq_quality,
+            TriageResult.camera_make,
+            TriageResult.camera_model,
+            TriageResult.camera_serial,
+            TriageResult.taken_at,
+            TriageResult.gps_lat,
+            TriageResult.gps_lon,
+        )
+        .join(TriageRun, TriageRun.id == TriageResult.run_id)
+        .where(
+            TriageRun.case_id == case.id,
+            TriageResult.match_type == "none",
+            TriageResult.media_type.like("image/%"),
+            TriageResult.error.is_(None),
+        )
+        .order_by(TriageResult.id)
+        .execution_options(yield_per=20_000)
+    )
+    return [Record(**row._asdict()) for row in rows]
+
+
+def _members(session: Session, case_id: uuid.UUID, ids: Iterable[int]) -> dict[int, ProposalMember]:
+    wanted = sorted(set(ids))
+    found: dict[int, ProposalMember] = {}
+    for first in range(0, len(wanted), 5_000):
+        rows = session.execute(
+            select(TriageResult)
+            .join(TriageRun, TriageRun.id == TriageResult.run_id)
+            .where(TriageRun.case_id == case_id, TriageResult.id.in_(wanted[first : first + 5_000]))
+        ).scalars()
+        for r in rows:
+            found[r.id] = ProposalMember(
+                id=r.id, path=r.path, md5=r.md5, sha256=r.sha256, pdq=r.pdq,
+                camera=_camera(r.camera_make, r.camera_model), taken_at=r.taken_at,
+            )  # fmt: skip
+    return found
+
+
+def _reads(session: Session, proposals: Sequence[SeriesProposal]) -> list[ProposalRead]:
+    by_case: dict[uuid.UUID, set[int]] = {}
+    for p in proposals:
+        by_case.setdefault(p.case_id, set()).update(p.members)
+    members = {case_id: _members(session, case_id, ids) for case_id, ids in by_case.items()}
+    reads = []
+    for p in proposals:
+        entries = list(p.evidence or [])
+        summary = next((e for e in entries if e.get("kind") == "summary"), {"size": 0})
+        known = members[p.case_id]
+        reads.append(
+            ProposalRead(
+                id=p.id,
+                case_id=p.case_id,
+                status=ProposalStatus(p.status),
+                score=p.score,
+                size=len(p.members),
+                parent_id=p.parent_id,
+                series_id=p.series_id,
+                created_at=p.created_at,
+                decided_at=p.decided_at,
+                summary=ProposalSummary.model_validate(
+                    {k: v for k, v in summary.items() if k != "kind"}
+                ),
+                evidence=[ProposalEvidence.model_validate(e) for e in entries if e is not summary],
+                members=[known[m] for m in p.members if m in known],
+            )
+        )
+    return reads
+
+
+def _order(proposals: Iterable[SeriesProposal]) -> list[SeriesProposal]:
+    """Open ones first, then by score and size: the specialist's reading order."""
+    return sorted(
+        proposals,
+        key=lambda p: (p.status != ProposalStatus.PROPOSED, -p.score, -len(p.members), p.id),
+    )
+
+
+def propose_for_case(
+    session: Session, caller: Caller, case_id: uuid.UUID, options: ProposeOptions | None = None
+) -> ProposalRun:
+    """Group the case's new images into proposals, again after each new triage run.
+
+    What a specialist has worked on stays as it is and its images are not proposed again:
+    accepted and rejected proposals, and both parts of a split. Open proposals nobody touched
+    are replaced by this run's — kept (same id) where the same group is found again."""
+    case = _own_case(session, caller, case_id, "series.propose")
+    options = options or ProposeOptions()
+    existing = list(
+        session.scalars(select(SeriesProposal).where(SeriesProposal.case_id == case.id))
+    )
+    parents = {p.parent_id for p in existing if p.parent_id is not None}
+    worked_on = [
+        p for p in existing if p.status in DECIDED or p.parent_id is not None or p.id in parents
+    ]
+    untouched = {frozenset(p.members): p for p in existing if p not in worked_on}
+    excluded = {m for p in worked_on for m in p.members}
+    images = [r for r in _new_images(session, case) if r.id not in excluded]
+    found = propose(images, options.rules())
+    created = kept = 0
+    current: list[SeriesProposal] = []
+    for group in found:
+        same = untouched.pop(frozenset(group.members), None)
+        if same is not None:
+            same.evidence, same.score = group.as_json(), group.score
+            current.append(same)
+            kept += 1
+            continue
+        proposal = SeriesProposal(
+            case_id=case.id, status=ProposalStatus.PROPOSED, members=group.members,
+            evidence=group.as_json(), score=group.score,
+        )  # fmt: skip
+        session.add(proposal)
+        current.append(proposal)
+        created += 1
+    if untouched:
+        session.execute(
+            delete(SeriesProposal).where(SeriesProposal.id.in_([p.id for p in untouched.values()]))
+        )
+    session.flush()
+    audit.record(
+        session, caller, action="series.propose", operation=Operation.COLLECTION,
+        subject_type="case", subject_id=case.id, subject_agency_id=case.owner_agency_id,
+        detail={"images": len(images), "excluded": len(excluded), "created": created,
+                "kept": kept, "removed": len(untouched), "options": options.model_dump()},
+    )  # fmt: skip
+    return ProposalRun(
+        images=len(images),
+        excluded=len(excluded),
+        created=created,
+        kept=kept,
+        removed=len(untouched),
+        proposals=_reads(session, _order(current)),
+    )
+
+
+def list_proposals(
+    session: Session, caller: Caller, case_id: uuid.UUID, status: ProposalStatus | None = None
+) -> tuple[Case, list[ProposalRead]]:
+    """The case's proposals (open first), for whoever may see the case."""
+    case = _visible_case(session, caller, case_id, "series.proposals")
+    stmt = select(SeriesProposal).where(SeriesProposal.case_id == case.id)
+    if status is not None:
+        stmt = stmt.where(SeriesProposal.status == status)
+    proposals = _order(session.scalars(stmt))
+    audit.record(
+        session, caller, action="series.proposals", operation=Operation.CONSULTATION,
+        subject_type="case", subject_id=case.id, subject_agency_id=case.owner_agency_id,
+        detail={"status": status, "proposals": len(proposals)},
+    )  # fmt: skip
+    return case, _reads(session, proposals)
+
+
+def get_proposal(session: Session, caller: Caller, proposal_id: uuid.UUID) -> ProposalRead:
+    proposal, case = _proposal(session, caller, proposal_id, "series.proposal.read", own=False)
+    audit.record(
+        session, caller, action="series.proposal.read", operation=Operation.CONSULTATION,
+        subject_type="series_proposal", subject_id=proposal.id,
+        subject_agency_id=case.owner_agency_id, detail={"case": str(case.id)},
+    )  # fmt: skip
+    return _reads(session, [proposal])[0]
+
+
+def _open(
+    session: Session, caller: Caller, proposal_id: uuid.UUID, action: str
+) -> tuple[SeriesProposal, Case]:
+    caller.require(Permission.MANAGE_SERIES)
+    proposal, case = _proposal(session, caller, proposal_id, action, own=True)
+    if proposal.status != ProposalStatus.PROPOSED:
+        raise Conflict(f"the proposal is already {proposal.status}")
+    return proposal, case
+
+
+def _decided(proposal: SeriesProposal, caller: Caller, status: ProposalStatus) -> None:
+    proposal.status = status
+    proposal.decided_by_id = caller.user_id
+    proposal.decided_at = utcnow()
+
+
+def accept(
+    session: Session, caller: Caller, proposal_id: uuid.UUID, data: ProposalAccept
+) -> ProposalRead:
+    """The proposal becomes a series (new, or one of the agency's own): its files by hash."""
+    if (data.name is None) == (data.series_id is None):
+        raise Invalid("name", "name a new series, or give the series_id of an existing one")
+    proposal, case = _open(session, caller, proposal_id, "series.proposal.accept")
+    if data.series_id is not None:
+        series_id = data.series_id
+    else:
+        assert data.name is not None
+        created = series_service.create_series(
+            session, caller,
+            SeriesCreate(name=data.name, description=data.description, sharing=data.sharing,
+                         partners=data.partners),
+        )  # fmt: skip
+        series_id = created.id
+    added = series_service.add_media(
+        session, caller, series_id,
+        MediaAdd(triage_results=list(proposal.members), source=f"series proposal {proposal.id}"),
+    )  # fmt: skip
+    _decided(proposal, caller, ProposalStatus.ACCEPTED)
+    proposal.series_id = series_id
+    session.flush()
+    audit.record(
+        session, caller, action="series.proposal.accept", operation=Operation.ALTERATION,
+        subject_type="series_proposal", subject_id=proposal.id,
+        subject_agency_id=case.owner_agency_id,
+        detail={"case": str(case.id), "series": str(series_id), "members": len(proposal.members),
+                "added": added.added, "already_present": added.already_present},
+    )  # fmt: skip
+    return _reads(session, [proposal])[0]
+
+
+def split(
+    session: Session, caller: Caller, proposal_id: uuid.UUID, data: ProposalSplit
+) -> SplitResult:
+    """Move the chosen members into a new proposal (its parent: this one); both stay open
+    for a decision, each with its evidence worked out again."""
+    proposal, case = _open(session, caller, proposal_id, "series.proposal.split")
+    moving = set(data.members)
+    members = list(proposal.members)
+    if not moving <= set(members):
+        raise Invalid("members", "must be members of the proposal")
+    if len(moving) >= len(members):
+        raise Invalid("members", "leave at least one member in the proposal")
+    records = {r.id: r for r in _new_images(session, case) if r.id in set(members)}
+    stay = [m for m in members if m not in moving]
+    go = [m for m in members if m in moving]
+    kept_part = describe([records[m] for m in stay if m in records])
+    split_part = describe([records[m] for m in go if m in records])
+    proposal.members, proposal.evidence, proposal.score = stay, kept_part.as_json(), kept_part.score
+    child = SeriesProposal(
+        case_id=case.id, status=ProposalStatus.PROPOSED, members=go, parent_id=proposal.id,
+        evidence=split_part.as_json(), score=split_part.score,
+    )  # fmt: skip
+    session.add(child)
+    session.flush()
+    audit.record(
+        session, caller, action="series.proposal.split", operation=Operation.ALTERATION,
+        subject_type="series_proposal", subject_id=proposal.id,
+        subject_agency_id=case.owner_agency_id,
+        detail={"case": str(case.id), "new": str(child.id), "kept": len(stay), "moved": len(go)},
+    )  # fmt: skip
+    kept_read, child_read = _reads(session, [proposal, child])
+    return SplitResult(kept=kept_read, split_off=child_read)
+
+
+def reject(
+    session: Session, caller: Caller, proposal_id: uuid.UUID, data: ProposalReject | None = None
+) -> ProposalRead:
+    """Not a series: its images are not proposed again."""
+    proposal, case = _open(session, caller, proposal_id, "series.proposal.reject")
+    _decided(proposal, caller, ProposalStatus.REJECTED)
+    session.flush()
+    audit.record(
+        session, caller, action="series.proposal.reject", operation=Operation.ALTERATION,
+        subject_type="series_proposal", subject_id=proposal.id,
+        subject_agency_id=case.owner_agency_id,
+        detail={"case": str(case.id), "members": len(proposal.members),
+                "reason": (data.reason.strip() if data else "") or None},
+    )  # fmt: skip
+    return _reads(session, [proposal])[0]

@@ -59,6 +59,8 @@ from taskforce.hashsets import categories as hashset_categories
 from taskforce.hashsets import formats as hashset_formats
 from taskforce.hashsets import service as hashset_service
 from taskforce.hashsets.schemas import HashSetCreate
+from taskforce.series import service as series_service
+from taskforce.series.schemas import MediaAdd, SeriesCreate, VictimCreate, VictimIdentify
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - documented password of fictional demo users
 DEFAULT_SEED = 2026
@@ -973,6 +975,7 @@ def build_scenario(
                 CaseStatus.CLOSED,
             )
     _hash_sets(session, builder, rng)
+    _series(session, builder)
     session.flush()
     return _summarise(session, builder)
 
@@ -1004,7 +1007,7 @@ def _hash_sets(session: Session, builder: _Builder, rng: random.Random) -> None:
                 sha1=_hex(rng, 40),
                 pdq=_hex(rng, 64) if i % 3 == 0 else None,
                 category=hashset_categories.category("taskforce", category),
-                series=series[i % len(series)] if series and i % 4 == 0 else None,
+                series=series[(i // 4) % len(series)] if series and i % 4 == 0 else None,
                 victim_identified=bool(series) and i % 8 == 0,
                 source=source,
             )
@@ -1013,6 +1016,56 @@ def _hash_sets(session: Session, builder: _Builder, rng: random.Random) -> None:
         hashset_service.import_entries(
             session, caller, set_id=created.id, entries=entries, fmt="demo"
         )
+
+
+# (agency, name, sharing, partners, first seen, hash set, its series name,
+#  children: (label, age band, sex, identified: (by agency, country, date) or None))
+DEMO_SERIES = (
+    ("GB-NCA", "Series Harbour", SharingLevel.GREEN, (), datetime(2024, 11, 3, tzinfo=UTC),
+     "Known series (demo)", "Series Harbour",
+     (("H1", "6-8", "female", ("PH-PNP", "PH", datetime(2025, 9, 14, tzinfo=UTC))),
+      ("H2", "9-11", "male", None))),
+    ("GB-NCA", "Series Orchard", SharingLevel.RED, (), datetime(2025, 2, 20, tzinfo=UTC),
+     "Known series (demo)", "Series Orchard",
+     (("O1", "12-14", "female", ("GB-NCA", "GB", datetime(2025, 6, 2, tzinfo=UTC))),)),
+    ("US-HSI", "Series Meadow", SharingLevel.AMBER, ("GB-NCA",), datetime(2025, 5, 11, tzinfo=UTC),
+     "Case exports (demo)", "Series Meadow",
+     (("M1", "3-5", "unknown", ("BR-PF", "BR", datetime(2026, 2, 27, tzinfo=UTC))),
+      ("M2", "6-8", "female", ("BR-PF", "BR", datetime(2026, 3, 9, tzinfo=UTC))))),
+)  # fmt: skip
+
+
+def _series(session: Session, builder: _Builder) -> None:
+    """Series built from the demo hash sets, with fictional children, some identified, so the
+    series, statistics and triage pages show what the network knows."""
+    for agency, name, sharing, partners, first_seen, hash_set, set_series, children in DEMO_SERIES:
+        caller = builder.callers[(agency, "investigator")]
+        series = series_service.create_series(
+            session,
+            caller,
+            SeriesCreate(
+                name=name, sharing=sharing, partners=list(partners), first_seen_at=first_seen,
+                description="Fictional demo series: benign random hashes stand in for files.",
+            ),
+        )  # fmt: skip
+        series_service.add_media(
+            session,
+            caller,
+            series.id,
+            MediaAdd(hash_set=hash_set, hash_set_series=set_series, source="demo"),
+        )
+        for label, age_band, sex, identified in children:
+            victim = series_service.add_victim(
+                session, caller, series.id, VictimCreate(label=label, age_band=age_band, sex=sex)
+            )
+            if identified:
+                by, country, when = identified
+                series_service.identify_victim(
+                    session,
+                    caller,
+                    victim.id,
+                    VictimIdentify(country=country, agency=by, identified_at=when),
+                )
 
 
 def _summarise(session: Session, builder: _Builder) -> DemoSummary:

@@ -126,6 +126,6 @@ def test_reads_are_audited_and_statistics_count_identifications(
     assert {"series.create", "series.add_media", "victim.identify", "series.read"} <= actions
     stats = service.statistics(session, network.us.caller)
     assert stats["identified"] == 1
-    assert stats["by_country"] == [{"country": "PL", "identified": 1}]
+    assert stats["by_country"] == [{"country": "PL", "name": "Poland", "identified": 1}]
     assert 39 < stats["days_to_identification"]["median"] < 41
     assert "country,PL,1" in service.statistics_csv(stats)

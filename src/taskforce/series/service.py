@@ -413,9 +413,9 @@ def statistics(session: Session, caller: Caller) -> dict[str, Any]:
     audit.record(session, caller, action="series.statistics", operation=Operation.CONSULTATION)
     return {
         "identified": len(rows),
-        "by_month": [{"month": m, "identified": n} for m, n in sorted(by_month.items())],
+        "by_month": [{"month": m, "identified": by_month.get(m, 0)} for m in _months(by_month)],
         "by_country": [
-            {"country": c, "identified": n}
+            {"country": c, "name": _country_name(c), "identified": n}
             for c, n in sorted(by_country.items(), key=lambda item: (-item[1], item[0]))
         ],
         "days_to_identification": {
@@ -424,6 +424,25 @@ def statistics(session: Session, caller: Caller) -> dict[str, Any]:
             "values": [round(d, 1) for d in days],
         },
     }
+
+
+def _months(counted: Mapping[str, int]) -> list[str]:
+    """Every month from the first to the last with an identification: a time axis with gaps
+    left out would misstate the trend."""
+    if not counted:
+        return []
+    first, last = min(counted), max(counted)
+    year, month = int(first[:4]), int(first[5:])
+    months = []
+    while f"{year:04d}-{month:02d}" <= last:
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def _country_name(code: str) -> str:
+    found = pycountry.countries.get(alpha_2=code) if len(code) == 2 else None
+    return str(found.name) if found else code
 
 
 def statistics_csv(stats: Mapping[str, Any]) -> str:

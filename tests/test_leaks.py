@@ -20,6 +20,7 @@ from taskforce.core.sharing import SharingLevel
 from taskforce.hashsets import formats
 from taskforce.hashsets import service as hashset_service
 from taskforce.hashsets.schemas import HashSetCreate
+from taskforce.series import proposals
 from taskforce.series import service as series_service
 from taskforce.series.schemas import MediaAdd, MediaHashes, SeriesCreate, VictimCreate
 
@@ -49,6 +50,10 @@ BODIES: dict[str, object] = {
     "/api/v1/series/{series_id}/victims": {"label": "probe"},
     "/api/v1/victims/{victim_id}/identify": {"country": "US"},
     "/api/v1/series-status": {"files": [{"md5": "5eb63bbbe01eeed093cb22bb8f5acdc3"}]},
+    "/api/v1/cases/{case_id}/series-proposals": {"pdq_distance": 31},
+    "/api/v1/series-proposals/{proposal_id}/accept": {"name": "Probe series"},
+    "/api/v1/series-proposals/{proposal_id}/split": {"members": [1]},
+    "/api/v1/series-proposals/{proposal_id}/reject": {"reason": "probing"},
 }
 
 
@@ -103,6 +108,14 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
     victim = series_service.add_victim(
         session, network.gb.caller, red_series.id, VictimCreate(label="Osprey-V1")
     )
+    new_images = [
+        {"path": f"/evidence/Nightjar-laptop/Heronry/IMG_{n:04d}.JPG", "media_type": "image/jpeg",
+         "md5": f"{n:032x}", "camera_make": "Canon", "camera_model": "EOS 80D",
+         "camera_serial": "HERONRY-0412", "taken_at": f"2021:03:04 10:0{n}:00"}
+        for n in range(1, 4)
+    ]  # fmt: skip
+    make_triage_run(session, network.gb, red, new_images)
+    [proposal] = proposals.propose_for_case(session, network.gb.caller, red.id).proposals
     gb_headers = token_for(session, settings, network.gb)
     us_headers = token_for(session, settings, network.us)
     del gb_headers
@@ -126,6 +139,7 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         "run_id": str(red_run.id),
         "series_id": str(red_series.id),
         "victim_id": str(victim.id),
+        "proposal_id": str(proposal.id),
     }
     secrets = [
         red.title,
@@ -145,6 +159,9 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         "Osprey-V1",
         str(red_series.id),
         str(victim.id),
+        "Heronry",
+        "HERONRY-0412",
+        str(proposal.id),
     ]
     walked = 0
     routes = [
@@ -176,7 +193,7 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
                 if "{case_id}" in route.path or "{hit_id}" in route.path:
                     assert response.status_code == 404, (method, path, response.status_code)
                 hidden = ("notification_id", "token_id", "set_id", "run_id", "series_id",
-                          "victim_id")  # fmt: skip
+                          "victim_id", "proposal_id")  # fmt: skip
                 if any(f"{{{k}}}" in route.path for k in hidden):
                     assert response.status_code == 404, (method, path, response.status_code)
     assert walked >= 40

@@ -10,7 +10,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from taskforce.core.http import CallerDep, SessionDep
-from taskforce.series import service
+from taskforce.series import proposals, service
 from taskforce.series import status as travel
 from taskforce.series.schemas import (
     IdentificationStatus,
@@ -109,3 +109,75 @@ def statistics(
     if format_ == "csv":
         return PlainTextResponse(service.statistics_csv(stats), media_type="text/csv")
     return stats
+
+
+# --- candidate series from a case's new images (series/proposals.py) ---------------------------
+
+
+@router.post(
+    "/cases/{case_id}/series-proposals",
+    response_model=proposals.ProposalRun,
+    status_code=status.HTTP_201_CREATED,
+)
+def propose(
+    case_id: uuid.UUID,
+    session: SessionDep,
+    caller: CallerDep,
+    options: proposals.ProposeOptions | None = None,
+) -> proposals.ProposalRun:
+    """Group the case's new (unmatched) images into candidate series, with the evidence.
+
+    Images in accepted, rejected or split proposals are not proposed again; untouched open
+    proposals are replaced (kept, same id, where found again). The case's agency only."""
+    return proposals.propose_for_case(session, caller, case_id, options)
+
+
+@router.get("/cases/{case_id}/series-proposals", response_model=list[proposals.ProposalRead])
+def list_proposals(
+    case_id: uuid.UUID,
+    session: SessionDep,
+    caller: CallerDep,
+    status_: proposals.ProposalStatus | None = Query(default=None, alias="status"),
+) -> list[proposals.ProposalRead]:
+    """The case's candidate series, open ones first, each with its evidence and files."""
+    return proposals.list_proposals(session, caller, case_id, status_)[1]
+
+
+@router.get("/series-proposals/{proposal_id}", response_model=proposals.ProposalRead)
+def read_proposal(
+    proposal_id: uuid.UUID, session: SessionDep, caller: CallerDep
+) -> proposals.ProposalRead:
+    return proposals.get_proposal(session, caller, proposal_id)
+
+
+@router.post("/series-proposals/{proposal_id}/accept", response_model=proposals.ProposalRead)
+def accept_proposal(
+    proposal_id: uuid.UUID,
+    data: proposals.ProposalAccept,
+    session: SessionDep,
+    caller: CallerDep,
+) -> proposals.ProposalRead:
+    """Make the proposal a new series (`name`) or add it to one of the agency's (`series_id`):
+    its files by hash."""
+    return proposals.accept(session, caller, proposal_id, data)
+
+
+@router.post("/series-proposals/{proposal_id}/split", response_model=proposals.SplitResult)
+def split_proposal(
+    proposal_id: uuid.UUID,
+    data: proposals.ProposalSplit,
+    session: SessionDep,
+    caller: CallerDep,
+) -> proposals.SplitResult:
+    """Move the named files (triage result ids) into a new proposal; both stay open."""
+    return proposals.split(session, caller, proposal_id, data)
+
+
+@router.post("/series-proposals/{proposal_id}/reject", response_model=proposals.ProposalRead)
+def reject_proposal(
+    proposal_id: uuid.UUID,
+    session: SessionDep,
+    caller: CallerDep,
+    data: proposals.ProposalReject | None = None,
+) -> proposals.ProposalRead:
+    return proposals.reject(session, caller, proposal_id, data)

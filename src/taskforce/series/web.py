@@ -20,7 +20,7 @@ from taskforce.core.db import utcnow
 from taskforce.core.errors import Conflict, Invalid
 from taskforce.core.http import SessionDep
 from taskforce.core.sharing import SharingLevel
-from taskforce.series import service
+from taskforce.series import proposals, service
 from taskforce.series.models import AgeBand
 from taskforce.series.schemas import (
     MediaAdd,
@@ -301,3 +301,134 @@ def statistics_download(fmt: str, session: SessionDep, web: WebCallerDep) -> Res
         body, media_type = json.dumps(stats, indent=2), "application/json"
     disposition = f'attachment; filename="identification-statistics.{fmt}"'
     return Response(body, media_type=media_type, headers={"Content-Disposition": disposition})
+
+
+# --- candidate series of a case (series/proposals.py) ------------------------------------------
+
+
+def _proposals_page(
+    request: Request,
+    session: SessionDep,
+    web: WebCaller,
+    case_id: uuid.UUID,
+    *,
+    error: Exception | None = None,
+    ran: proposals.ProposalRun | None = None,
+) -> HTMLResponse:
+    case, found = proposals.list_proposals(session, web.caller, case_id)
+    return render(
+        request,
+        "series/proposals.html",
+        {
+            "case": case,
+            "proposals": found,
+            "open": [p for p in found if p.status == proposals.ProposalStatus.PROPOSED],
+            "decided": [p for p in found if p.status != proposals.ProposalStatus.PROPOSED],
+            "can_decide": case.owner_agency_id == web.caller.agency_id
+            and web.caller.can(Permission.MANAGE_SERIES),
+            "error": error,
+            "ran": ran,
+            "shown_members": 50,
+        },
+        status_code=422 if error else 200,
+    )
+
+
+@router.get("/cases/{case_id}/proposals", response_class=HTMLResponse)
+def proposals_page(
+    request: Request, case_id: uuid.UUID, session: SessionDep, web: WebCallerDep
+) -> HTMLResponse:
+    return _proposals_page(request, session, web, case_id)
+
+
+@router.post("/cases/{case_id}/proposals", response_class=HTMLResponse)
+def run_proposals(
+    request: Request,
+    case_id: uuid.UUID,
+    session: SessionDep,
+    web: WebCallerDep,
+    csrf_token: str = Form(default="", max_length=100),
+) -> Response:
+    require_csrf(form_csrf(request, csrf_token), web)
+    ran = proposals.propose_for_case(session, web.caller, case_id)
+    return _proposals_page(request, session, web, case_id, ran=ran)
+
+
+def _decide(
+    request: Request,
+    session: SessionDep,
+    web: WebCaller,
+    proposal_id: uuid.UUID,
+    decide: Callable[[], T],
+    then: Callable[[T], str] | None = None,
+) -> Response:
+    """Run a decision and go on to `then(result)` (default: the case's proposals); a refused
+    one shows the case's proposals with the reason."""
+    case_id = proposals.get_proposal(session, web.caller, proposal_id).case_id
+    try:
+        result = _attempt(session, decide)
+    except ValidationError as exc:
+        return _proposals_page(request, session, web, case_id, error=_invalid(exc))
+    except (Invalid, Conflict) as exc:
+        return _proposals_page(request, session, web, case_id, error=exc)
+    target = then(result) if then else f"/ui/cases/{case_id}/proposals"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.post("/series-proposals/{proposal_id}/accept", response_class=HTMLResponse)
+def accept_proposal(
+    request: Request,
+    proposal_id: uuid.UUID,
+    session: SessionDep,
+    web: WebCallerDep,
+    csrf_token: str = Form(default="", max_length=100),
+    name: str = Form(default="", max_length=1000),
+    sharing: str = Form(default="red", max_length=16),
+) -> Response:
+    """Accept into a new series, named here; it opens on the new series' page."""
+    require_csrf(form_csrf(request, csrf_token), web)
+    level = SharingLevel.GREEN if sharing == "green" else SharingLevel.RED
+
+    def decide() -> proposals.ProposalRead:
+        data = proposals.ProposalAccept(name=name.strip() or None, sharing=level)
+        return proposals.accept(session, web.caller, proposal_id, data)
+
+    return _decide(
+        request, session, web, proposal_id, decide, lambda done: f"/ui/series/{done.series_id}"
+    )
+
+
+@router.post("/series-proposals/{proposal_id}/split", response_class=HTMLResponse)
+def split_proposal(
+    request: Request,
+    proposal_id: uuid.UUID,
+    session: SessionDep,
+    web: WebCallerDep,
+    csrf_token: str = Form(default="", max_length=100),
+    members: list[int] = Form(default_factory=list),
+) -> Response:
+    require_csrf(form_csrf(request, csrf_token), web)
+    return _decide(
+        request, session, web, proposal_id,
+        lambda: proposals.split(
+            session, web.caller, proposal_id, proposals.ProposalSplit(members=members)
+        ),
+    )  # fmt: skip
+
+
+@router.post("/series-proposals/{proposal_id}/reject", response_class=HTMLResponse)
+def reject_proposal(
+    request: Request,
+    proposal_id: uuid.UUID,
+    session: SessionDep,
+    web: WebCallerDep,
+    csrf_token: str = Form(default="", max_length=100),
+    reason: str = Form(default="", max_length=500),
+) -> Response:
+    require_csrf(form_csrf(request, csrf_token), web)
+    return _decide(
+        request, session, web, proposal_id,
+        lambda: proposals.reject(
+            session, web.caller, proposal_id, proposals.ProposalReject(reason=reason)
+        ),
+    )  # fmt: skip

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import re
 
-from builders import Network, add_selector, make_case, make_triage_run, token_for
+from builders import (
+    Network,
+    add_selector,
+    jpeg,
+    make_case,
+    make_triage_run,
+    picture,
+    token_for,
+)
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -20,6 +28,8 @@ from taskforce.core.sharing import SharingLevel
 from taskforce.hashsets import formats
 from taskforce.hashsets import service as hashset_service
 from taskforce.hashsets.schemas import HashSetCreate
+from taskforce.notices import service as notice_service
+from taskforce.notices.schemas import ClueCreate, NoticeCreate
 from taskforce.series import proposals
 from taskforce.series import service as series_service
 from taskforce.series.schemas import MediaAdd, MediaHashes, SeriesCreate, VictimCreate
@@ -50,6 +60,16 @@ BODIES: dict[str, object] = {
     "/api/v1/series/{series_id}/victims": {"label": "probe"},
     "/api/v1/victims/{victim_id}/identify": {"country": "US"},
     "/api/v1/series-status": {"files": [{"md5": "5eb63bbbe01eeed093cb22bb8f5acdc3"}]},
+    "/api/v1/notices": {"series_id": "00000000-0000-0000-0000-000000000001", "title": "Probe"},
+    "/api/v1/notices/{notice_id}/clues": {"kind": "other", "description": "probe clue"},
+    "/api/v1/notices/{notice_id}/clues/{clue_id}/answers": {
+        "countries": ["US"],
+        "confidence": "high",
+    },
+    "/api/v1/notices/{notice_id}/publish": {
+        "images": [{"id": "00000000-0000-0000-0000-000000000002", "caption": "probe"}]
+    },
+    "/api/v1/notices/{notice_id}/close": {"outcome": "withdrawn"},
     "/api/v1/cases/{case_id}/series-proposals": {"pdq_distance": 31},
     "/api/v1/series-proposals/{proposal_id}/accept": {"name": "Probe series"},
     "/api/v1/series-proposals/{proposal_id}/split": {"members": [1]},
@@ -116,6 +136,16 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
     ]  # fmt: skip
     make_triage_run(session, network.gb, red, new_images)
     [proposal] = proposals.propose_for_case(session, network.gb.caller, red.id).proposals
+    notice = notice_service.create_notice(
+        session, network.gb.caller, settings,
+        NoticeCreate(series_id=red_series.id, title="Notice Plover", targets=["NL"],
+                     clues=[ClueCreate(kind="other", description="Plover wallpaper")]),
+    )  # fmt: skip
+    notice_view = notice_service.describe(session, network.gb.caller, settings, notice)
+    notice_image = notice_service.add_image(
+        session, network.gb.caller, notice.id, notice_view.clues[0].id,
+        jpeg(picture(7)), attested=True,
+    )  # fmt: skip
     gb_headers = token_for(session, settings, network.gb)
     us_headers = token_for(session, settings, network.us)
     del gb_headers
@@ -139,6 +169,9 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         "run_id": str(red_run.id),
         "series_id": str(red_series.id),
         "victim_id": str(victim.id),
+        "notice_id": str(notice.id),
+        "clue_id": str(notice_view.clues[0].id),
+        "image_id": str(notice_image.id),
         "proposal_id": str(proposal.id),
     }
     secrets = [
@@ -159,6 +192,11 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         "Osprey-V1",
         str(red_series.id),
         str(victim.id),
+        "Notice Plover",
+        notice.reference,
+        "Plover wallpaper",
+        str(notice.id),
+        str(notice_image.id),
         "Heronry",
         "HERONRY-0412",
         str(proposal.id),
@@ -193,7 +231,7 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
                 if "{case_id}" in route.path or "{hit_id}" in route.path:
                     assert response.status_code == 404, (method, path, response.status_code)
                 hidden = ("notification_id", "token_id", "set_id", "run_id", "series_id",
-                          "victim_id", "proposal_id")  # fmt: skip
+                          "victim_id", "proposal_id", "notice_id")  # fmt: skip
                 if any(f"{{{k}}}" in route.path for k in hidden):
                     assert response.status_code == 404, (method, path, response.status_code)
     assert walked >= 40

@@ -16,6 +16,7 @@ from taskforce.core.db import make_engine, make_sessionmaker
 from taskforce.core.http import install_error_handlers
 from taskforce.core.settings import Settings, get_settings
 from taskforce.hashsets import api as hashsets_api
+from taskforce.notices import api as notices_api
 from taskforce.series import api as series_api
 from taskforce.triage import api as triage_api
 
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         hashsets_api.router,
         triage_api.router,
         series_api.router,
+        notices_api.router,
         audit_api.router,
     ):
         api.include_router(router)

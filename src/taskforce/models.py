@@ -7,6 +7,7 @@ from taskforce.core.audit import models as audit_models
 from taskforce.core.auth import models as auth_models
 from taskforce.core.db import Base
 from taskforce.hashsets import models as hashsets_models
+from taskforce.notices import models as notices_models
 from taskforce.series import models as series_models
 from taskforce.triage import models as triage_models
 
@@ -17,6 +18,7 @@ __all__ = [
     "auth_models",
     "cases_models",
     "hashsets_models",
+    "notices_models",
     "series_models",
     "sharing",
     "triage_models",

@@ -87,6 +87,7 @@ def make_environment() -> Environment:
                         "hashsets": FileSystemLoader(_PACKAGE / "hashsets" / "templates"),
                         "triage": FileSystemLoader(_PACKAGE / "triage" / "templates"),
                         "series": FileSystemLoader(_PACKAGE / "series" / "templates"),
+                        "notices": FileSystemLoader(_PACKAGE / "notices" / "templates"),
                     }
                 ),
             ]
@@ -178,6 +179,7 @@ def install(app: FastAPI) -> None:
     from taskforce.agencies import web as agencies_web
     from taskforce.cases import web as cases_web
     from taskforce.hashsets import web as hashsets_web
+    from taskforce.notices import web as notices_web
     from taskforce.series import web as series_web
     from taskforce.triage import web as triage_web
     from taskforce.web import pages
@@ -191,3 +193,5 @@ def install(app: FastAPI) -> None:
     app.include_router(hashsets_web.router)
     app.include_router(triage_web.router)
     app.include_router(series_web.router)
+    app.include_router(notices_web.router)
+    app.include_router(notices_web.public_router)  # /trace/{token}: public, no login

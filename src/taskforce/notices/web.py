@@ -1,0 +1,640 @@
+"""Clue notice pages: the notices list and inbox, writing a notice, the notice page (clues,
+images, answers, ranking, timeline, publishing, closing), and the public "trace an object"
+page at /trace/{token}, which needs no login, sets no cookie and works without JavaScript.
+
+Bad input re-renders the form with the message (422); who may do what is the service's call.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pycountry
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile as ReceivedFile
+
+from taskforce.agencies import service as agency_service
+from taskforce.core.caller import Permission
+from taskforce.core.errors import Conflict, Invalid, NotFound, RateLimited, TaskforceError
+from taskforce.core.http import SessionDep, SettingsDep, client_ip
+from taskforce.core.settings import Settings
+from taskforce.notices import images, regions, service
+from taskforce.notices.schemas import (
+    ATTESTATION,
+    CLUE_LABELS,
+    AnswerCreate,
+    ClueCreate,
+    ClueKind,
+    Confidence,
+    NoticeClose,
+    NoticeCreate,
+    NoticeStatus,
+    Outcome,
+    PublishImage,
+    PublishRequest,
+    TipCreate,
+)
+from taskforce.series import service as series_service
+from taskforce.web.session import WebCaller, WebCallerDep, form_csrf, render, require_csrf
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+public_router = APIRouter(include_in_schema=False)
+
+FORM_ROWS = 3  # clue rows on the new-notice form; more can be added on the notice page
+KINDS = [(k.value, CLUE_LABELS[k]) for k in ClueKind]
+CONFIDENCES = [c.value for c in Confidence]
+
+
+def _countries() -> list[tuple[str, str]]:
+    return sorted(
+        ((str(c.alpha_2), regions.country_name(str(c.alpha_2))) for c in pycountry.countries),
+        key=lambda pair: pair[1],
+    )
+
+
+def _go(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _first_error(exc: ValidationError, prefix: str = "") -> Invalid:
+    first = exc.errors()[0]
+    field = ".".join(str(p) for p in first.get("loc", ())) or "form"
+    rule = str(first.get("msg", "is invalid"))
+    if first.get("type") == "string_too_short":
+        rule = f"at least {first.get('ctx', {}).get('min_length', 1)} characters"
+    if first.get("type") == "string_too_long":
+        rule = f"at most {first.get('ctx', {}).get('max_length', 0)} characters"
+    return Invalid(prefix + field, rule)
+
+
+def _upload(file: UploadFile | str | None) -> bytes | None:
+    """The bytes of a chosen file; None when the file input was left empty (browsers send an
+    empty part, which arrives as "")."""
+    if not isinstance(file, ReceivedFile) or not file.filename:
+        return None
+    data = file.file.read(images.MAX_IMAGE_BYTES + 1)
+    if len(data) > images.MAX_IMAGE_BYTES:
+        raise Invalid("image", f"must be at most {images.MAX_IMAGE_BYTES // (1024 * 1024)} MB")
+    return data
+
+
+# --- list and inbox -------------------------------------------------------------------------
+
+
+@router.get("/notices", response_class=HTMLResponse)
+def notices_page(
+    request: Request,
+    session: SessionDep,
+    web: WebCallerDep,
+    scope: str = Query(default="all", pattern="^(all|mine|received)$"),
+    series: uuid.UUID | None = Query(default=None),
+) -> HTMLResponse:
+    """All notices reaching the agency, or (from a series page) those of one series."""
+    series_name = None
+    if series is not None:
+        series_name = series_service.get_visible(session, web.caller, series).name
+        notices = service.notices_for_series(session, web.caller, series)
+    else:
+        notices = service.list_notices(session, web.caller, scope=scope)
+    inbox = service.inbox(session, web.caller, limit=20)
+    response = render(
+        request,
+        "notices/list.html",
+        {
+            "notices": notices,
+            "inbox": inbox,
+            "scope": scope,
+            "series_id": series,
+            "series_name": series_name,
+            "can_write": web.caller.can(Permission.MANAGE_SERIES),
+        },
+    )
+    service.mark_inbox_read(session, web.caller)  # shown once as new, then as read
+    return response
+
+
+# --- writing a notice -----------------------------------------------------------------------
+
+
+def _own_series(session: Session, web: WebCaller) -> list[Any]:
+    return [
+        s
+        for s in series_service.list_series(session, web.caller)
+        if s.agency == web.caller.agency_code
+    ]
+
+
+def _region_reach(session: Session) -> list[dict[str, Any]]:
+    """Regions with their sub-regions and how many member agencies each reaches."""
+    member_countries = [a.country for a in agency_service.list_agencies(session)]
+    catalogue = service.region_catalogue()
+
+    def reach(region: regions.Region) -> int:
+        return sum(1 for c in member_countries if c in region.countries)
+
+    return [
+        {
+            "name": top.name,
+            "reach": reach(top),
+            "subs": [
+                {"name": sub.name, "reach": reach(sub)}
+                for sub in catalogue
+                if sub.parent == top.name
+            ],
+        }
+        for top in catalogue
+        if top.parent is None
+    ]
+
+
+def _form(
+    request: Request,
+    session: Session,
+    web: WebCaller,
+    *,
+    values: dict[str, Any],
+    error: Invalid | None = None,
+) -> HTMLResponse:
+    return render(
+        request,
+        "notices/form.html",
+        {
+            "values": values,
+            "error": error,
+            "series_list": _own_series(session, web),
+            "regions": _region_reach(session),
+            "kinds": KINDS,
+            "rows": FORM_ROWS,
+            "attestation": ATTESTATION,
+            "members": len(agency_service.list_agencies(session)),
+        },
+        status_code=422 if error else 200,
+    )
+
+
+@router.get("/notices/new", response_class=HTMLResponse)
+def new_notice_form(
+    request: Request,
+    session: SessionDep,
+    web: WebCallerDep,
+    series: str = Query(default="", max_length=40),
+) -> HTMLResponse:
+    values: dict[str, Any] = {
+        "series_id": series,
+        "title": "",
+        "request": "",
+        "targets": [],
+        "countries": "",
+        "kind": [""] * FORM_ROWS,
+        "description": [""] * FORM_ROWS,
+    }
+    return _form(request, session, web, values=values)
+
+
+def _pad(items: list[str], n: int) -> list[str]:
+    return (items + [""] * n)[:n]
+
+
+@router.post("/notices/new", response_class=HTMLResponse)
+def create_notice(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    web: WebCallerDep,
+    csrf_token: str = Form(default="", max_length=100),
+    series_id: str = Form(default="", max_length=40),
+    title: str = Form(default="", max_length=1000),
+    request_text: str = Form(default="", alias="request", max_length=20_000),
+    targets: list[str] = Form(default_factory=list),
+    countries: str = Form(default="", max_length=1000),
+    kind: list[str] = Form(default_factory=list),
+    description: list[str] = Form(default_factory=list),
+    image: list[UploadFile | str] = File(default_factory=list),
+    attest: list[str] = Form(default_factory=list),
+) -> Response:
+    require_csrf(form_csrf(request, csrf_token), web)
+    rows = max(len(kind), len(description), len(image), FORM_ROWS)
+    kinds, texts = _pad(kind, rows), _pad(description, rows)
+    values: dict[str, Any] = {
+        "series_id": series_id,
+        "title": title,
+        "request": request_text,
+        "targets": targets,
+        "countries": countries,
+        "kind": kinds,
+        "description": texts,
+        "had_images": any(isinstance(f, ReceivedFile) and f.filename for f in image),
+    }
+    try:
+        try:
+            series_uuid = uuid.UUID(series_id.strip())
+        except ValueError:
+            raise Invalid("series_id", "choose one of your agency's series") from None
+        clues: list[ClueCreate] = []
+        uploads: list[tuple[int, bytes]] = []
+        for i in range(rows):
+            data = _upload(image[i] if i < len(image) else None)
+            if not texts[i].strip() and data is None:
+                continue
+            try:
+                clues.append(ClueCreate(kind=kinds[i] or "other", description=texts[i].strip()))
+            except ValidationError as exc:
+                raise _first_error(exc, f"clue {i + 1} ") from None
+            if data is not None:
+                if str(i) not in attest:
+                    raise Invalid(
+                        f"clue {i + 1} attest",
+                        "tick the attestation: the image shows no child and no abuse",
+                    )
+                uploads.append((len(clues) - 1, data))
+        if not clues:
+            raise Invalid("clues", "describe at least one clue")
+        chosen = [*targets, *(c for c in countries.replace(";", ",").split(",") if c.strip())]
+        data_in = NoticeCreate(
+            series_id=series_uuid,
+            title=title.strip(),
+            request=request_text.strip(),
+            targets=chosen,
+            clues=clues,
+        )
+        with session.begin_nested():
+            notice = service.create_notice(session, web.caller, settings, data_in)
+            made = service.describe(session, web.caller, settings, notice).clues
+            for index, raw in uploads:
+                try:
+                    service.add_image(
+                        session, web.caller, notice.id, made[index].id, raw, attested=True
+                    )
+                except Invalid as exc:
+                    raise Invalid(f"clue {index + 1} {exc.field}", exc.rule) from None
+    except ValidationError as exc:
+        return _form(request, session, web, values=values, error=_first_error(exc))
+    except (Invalid, Conflict) as exc:
+        error = exc if isinstance(exc, Invalid) else Invalid("form", exc.message)
+        return _form(request, session, web, values=values, error=error)
+    return _go(f"/ui/notices/{notice.id}")
+
+
+# --- the notice page ------------------------------------------------------------------------
+
+
+def _page(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    web: WebCaller,
+    notice_id: uuid.UUID,
+    *,
+    error: Invalid | None = None,
+    error_at: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    notice = service.describe(
+        session, web.caller, settings, service.get_notice(session, web.caller, notice_id)
+    )
+    agencies = agency_service.list_agencies(session)
+    return render(
+        request,
+        "notices/detail.html",
+        {
+            "n": notice,
+            "error": error,
+            "error_at": error_at,
+            "kinds": KINDS,
+            "confidences": CONFIDENCES,
+            "attestation": ATTESTATION,
+            "countries": _countries(),
+            "agencies": agencies,
+            "candidates": notice.ranking[:5],
+            "open": notice.status == NoticeStatus.OPEN,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/notices/{notice_id}", response_class=HTMLResponse)
+def notice_page(
+    request: Request,
+    notice_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
+    web: WebCallerDep,
+) -> HTMLResponse:
+    return _page(request, session, settings, web, notice_id)
+
+
+def _refused(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    web: WebCaller,
+    notice_id: uuid.UUID,
+    exc: Invalid | Conflict | ValidationError,
+    at: str,
+) -> HTMLResponse:
+    if isinstance(exc, ValidationError):
+        error = _first_error(exc)
+    elif isinstance(exc, Conflict):
+        error = Invalid("notice", exc.message)
+    else:
+        error = exc
+    return _page(
+        request, session, settings, web, notice_id, error=error, error_at=at, status_code=422
+    )
+
+
+@router.get("/notices/{notice_id}/images/{image_id}")
+def notice_image(
+    notice_id: uuid.UUID, image_id: uuid.UUID, session: SessionDep, web: WebCallerDep
+) -> Response:
+    image = service.read_image(session, web.caller, notice_id, image_id)
+    return Response(
+        image.content,
+        media_type=image.media_type,
+        headers={"Cache-Control": "no-store", "Content-Disposition": "inline"},
+    )
+
+
+@router.post("/notices/{notice_id}/clues", response_class=HTMLResponse)
+def add_clue(
+    request: Request,
+    notice_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
+    web: WebCallerDep,
+    csrf_token: str = Form(default="", max_length=100),
+    kind: str = Form(default="other", max_length=40),
+    description: str = Form(default="", max_length=20_000),
+    image: UploadFile | str | None = File(default=None),
+    attest: str = Form(default="", max_length=10),
+) -> Response:
+    require_csrf(form_csrf(request, csrf_token), web)
+    try:
+        raw = _upload(image)
+        data = ClueCreate(kind=kind if kind in dict(KINDS) else "other", description=description)
+        with session.begin_nested():
+            clue = service.add_clue(session, web.caller, notice_id, data)
+            if raw is not None:
+                service.add_image(
+                    session, web.caller, notice_id, clue.id, raw, attested=bool(attest)
+                )
+    except (Invalid, Conflict, ValidationError) as exc:
+        return _refused(request, session, settings, web, notice_id, exc, "new-clue")
+    return _go(f"/ui/notices/{notice_id}#clue-{clue.number}")
+
+
+@router.post("/notices/{notice_id}/clues/{clue_id}/images", response_class=HTMLResponse)
+def add_image(
+    request: Request,
+    notice_id: uuid.UUID,
+    clue_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
+    web: WebCallerDep,
+    csrf_token: str = Form(default="", max_length=100),
+    image: UploadFile | str | None = File(default=None),
+    attest: str = Form(default="", max_length=10),
+) -> Response:
+    require_csrf(form_csrf(request, csrf_token), web)
+    try:
+        raw = _upload(image)
+        if raw is None:
+            raise Invalid("image", "choose a picture")
+        with session.begin_nested():
+            service.add_image(session, web.caller, notice_id, clue_id, raw, attested=bool(attest))
+    except (Invalid, Conflict) as exc:
+        return _refused(request, session, settings, web, notice_id, exc, str(clue_id))
+    return _go(f"/ui/notices/{notice_id}")
+
+
+@router.post("/notices/{notice_id}/clues/{clue_id}/answers", response_class=HTMLResponse)
+def answer_clue(
+    request: Request,
+    notice_id: uuid.UUID,
+    clue_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
+    web: WebCallerDep,
+    csrf_token: str = Form(default="", max_length=100),
+    countries: str = Form(default="", max_length=1000),
+    confidence: str = Form(default="medium", max_length=10),
+    note: str = Form(default="", max_length=20_000),
+) -> Response:
+    require_csrf(form_csrf(request, csrf_token), web)
+    named = [c for c in countries.replace(";", ",").split(",") if c.strip()]
+    try:
+        if not named:
+            raise Invalid("countries", "name at least one country, e.g. ZA or South Africa")
+        data = AnswerCreate(countries=named, confidence=confidence, note=note)
+        with session.begin_nested():
+            service.answer_clue(session, web.caller, settings, notice_id, clue_id, data)
+    except (Invalid, Conflict, ValidationError) as exc:
+        return _refused(request, session, settings, web, notice_id, exc, str(clue_id))
+    return _go(f"/ui/notices/{notice_id}#ranking")
+
+
+@router.post("/notices/{notice_id}/publish", response_class=HTMLResponse)
+def publish(
+    request: Request,
+    notice_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
+    web: WebCallerDep,
+    csrf_token: str = Form(default="", max_length=100),
+    image: list[str] = Form(default_factory=list),
+    caption: list[str] = Form(default_factory=list),
+    publish: list[str] = Form(default_factory=list),
+) -> Response:
+    """`image` and `caption` are aligned (every image of the notice); `publish` ticks some."""
+    require_csrf(form_csrf(request, csrf_token), web)
+    captions = dict(zip(image, _pad(caption, len(image)), strict=True))
+    try:
+        items = []
+        for raw_id in publish[:50]:
+            try:
+                image_id = uuid.UUID(raw_id)
+            except ValueError:
+                raise Invalid("images", "each must be an image of this notice") from None
+            text = captions.get(raw_id, "").strip()
+            if len(text) < 3:
+                raise Invalid("caption", "write a caption of at least 3 characters for the public")
+            items.append(PublishImage(id=image_id, caption=text[:500]))
+        if not items:
+            raise Invalid("images", "tick at least one image to publish")
+        with session.begin_nested():
+            service.publish(session, web.caller, notice_id, PublishRequest(images=items))
+    except (Invalid, Conflict, ValidationError) as exc:
+        return _refused(request, session, settings, web, notice_id, exc, "publish")
+    return _go(f"/ui/notices/{notice_id}#public")
+
+
+@router.post("/notices/{notice_id}/unpublish")
+def unpublish(
+    request: Request,
+    notice_id: uuid.UUID,
+    session: SessionDep,
+    web: WebCallerDep,
+    csrf_token: str = Form(default="", max_length=100),
+) -> Response:
+    require_csrf(form_csrf(request, csrf_token), web)
+    service.unpublish(session, web.caller, notice_id)
+    return _go(f"/ui/notices/{notice_id}#public")
+
+
+@router.post("/notices/{notice_id}/close", response_class=HTMLResponse)
+def close_notice(
+    request: Request,
+    notice_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
+    web: WebCallerDep,
+    csrf_token: str = Form(default="", max_length=100),
+    outcome: str = Form(default="", max_length=20),
+    victim_id: str = Form(default="", max_length=40),
+    country: str = Form(default="", max_length=60),
+    victim_status: str = Form(default="identified", max_length=20),
+    identified_by: str = Form(default="", max_length=40),
+    note: str = Form(default="", max_length=20_000),
+) -> Response:
+    require_csrf(form_csrf(request, csrf_token), web)
+    try:
+        if outcome not in {o.value for o in Outcome}:
+            raise Invalid("outcome", "choose: child identified, or withdrawn")
+        try:
+            victim = uuid.UUID(victim_id) if victim_id.strip() else None
+        except ValueError:
+            raise Invalid("victim_id", "choose a victim of the series") from None
+        data = NoticeClose(
+            outcome=Outcome(outcome),
+            victim_id=victim,
+            country=country.strip() or None,
+            victim_status=victim_status if victim_status == "safeguarded" else "identified",
+            identified_by=identified_by.strip() or None,
+            note=note,
+        )
+        with session.begin_nested():
+            service.close_notice(session, web.caller, settings, notice_id, data)
+    except (Invalid, Conflict, ValidationError) as exc:
+        return _refused(request, session, settings, web, notice_id, exc, "close")
+    return _go(f"/ui/notices/{notice_id}")
+
+
+# --- the public page ------------------------------------------------------------------------
+
+_PUBLIC_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": (
+        "default-src 'none'; img-src 'self'; style-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
+
+
+def _public_render(
+    request: Request, name: str, context: dict[str, Any], status_code: int = 200
+) -> HTMLResponse:
+    """No session, no cookie, no script: only the page and its stylesheet."""
+    response: HTMLResponse = request.app.state.templates.TemplateResponse(
+        request, name, context, status_code=status_code
+    )
+    response.headers.update(_PUBLIC_HEADERS)
+    return response
+
+
+def _public_page(
+    request: Request,
+    session: Session,
+    token: str,
+    *,
+    values: dict[str, str] | None = None,
+    error: TaskforceError | None = None,
+    thanks: bool = False,
+) -> HTMLResponse:
+    try:
+        page = service.public_notice(session, token)
+    except NotFound:
+        return _public_render(request, "notices/public_gone.html", {}, status_code=404)
+    status_code = 200
+    if error is not None:
+        status_code = error.http_status
+    return _public_render(
+        request,
+        "notices/public.html",
+        {
+            "page": page,
+            "token": token,
+            "values": values or {},
+            "error": error,
+            "thanks": thanks,
+            "countries": _countries(),
+        },
+        status_code=status_code,
+    )
+
+
+@public_router.get("/trace/{token}", response_class=HTMLResponse)
+def trace_page(
+    request: Request, token: str, session: SessionDep, thanks: str = Query(default="")
+) -> HTMLResponse:
+    return _public_page(request, session, token, thanks=thanks == "1")
+
+
+@public_router.post("/trace/{token}", response_class=HTMLResponse)
+def send_tip(
+    request: Request,
+    token: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    seen_where: str = Form(default="", max_length=2000),
+    country: str = Form(default="", max_length=60),
+    message: str = Form(default="", max_length=8000),
+    contact: str = Form(default="", max_length=1000),
+    image_id: str = Form(default="", max_length=40),
+) -> Response:
+    """CSRF-free on purpose (anyone may send a tip); rate limits stop floods."""
+    values = {
+        "seen_where": seen_where,
+        "country": country,
+        "message": message,
+        "contact": contact,
+        "image_id": image_id,
+    }
+    try:
+        try:
+            chosen = uuid.UUID(image_id) if image_id.strip() else None
+        except ValueError:
+            raise Invalid("image_id", "must be one of the objects shown on the page") from None
+        data = TipCreate(
+            seen_where=seen_where.strip()[:500],
+            country=country.strip() or None,
+            message=message.strip(),
+            contact=contact.strip() or None,
+            image_id=chosen,
+        )
+        with session.begin_nested():
+            service.submit_tip(session, settings, token, data, address=client_ip(request))
+    except NotFound:
+        return _public_render(request, "notices/public_gone.html", {}, status_code=404)
+    except ValidationError as exc:
+        return _public_page(request, session, token, values=values, error=_first_error(exc))
+    except (Invalid, Conflict, RateLimited) as exc:
+        return _public_page(request, session, token, values=values, error=exc)
+    return _go(f"/trace/{token}?thanks=1")
+
+
+@public_router.get("/trace/{token}/images/{image_id}")
+def trace_image(token: str, image_id: str, session: SessionDep) -> Response:
+    try:
+        image = service.public_image(session, token, uuid.UUID(image_id))
+    except (ValueError, NotFound):
+        return Response("not found", status_code=404, headers=_PUBLIC_HEADERS)
+    return Response(
+        image.content,
+        media_type=image.media_type,
+        headers={**_PUBLIC_HEADERS, "Content-Disposition": "inline"},
+    )

@@ -117,7 +117,7 @@ def test_write_answer_rank_publish_and_close(
               "victim_status": "identified"},
     )  # fmt: skip
     assert r.status_code == 200
-    assert "Child identified in ZA" in r.text and "Identified" in r.text
+    assert "Child identified in South Africa" in r.text and "Identified" in r.text
     victim = session.get(Victim, scene.victim.id)
     assert victim is not None
     session.refresh(victim)

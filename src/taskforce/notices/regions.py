@@ -9,6 +9,7 @@ holds each country's M49 region and sub-region. Country codes are checked with `
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -29,24 +30,40 @@ class Region:
 
 @lru_cache(maxsize=1)
 def catalogue() -> dict[str, Region]:
-    """Every region and sub-region by name, each with its ISO alpha-2 countries."""
+    """Every region and sub-region by name, each with its ISO alpha-2 countries.
+
+    The package spells a few names two ways ("South-eastern Asia", "South-Eastern Asia"):
+    names equal but for case are one region, under the spelling most countries use."""
     members: dict[str, set[str]] = {}
     parents: dict[str, str | None] = {}
+    spellings: dict[str, Counter[str]] = {}
     for info in CountryInfo.all().values():
         raw: dict[str, Any] = dict(info)  # the package's data is not always complete
         code = str((raw.get("ISO") or {}).get("alpha2") or "").upper()
         region, sub = str(raw.get("region") or ""), str(raw.get("subregion") or "")
         if not region or pycountry.countries.get(alpha_2=code) is None:
             continue
-        members.setdefault(region, set()).add(code)
-        parents.setdefault(region, None)
+        for name in (region, sub):
+            if name:
+                spellings.setdefault(name.casefold(), Counter())[name] += 1
+        members.setdefault(region.casefold(), set()).add(code)
+        parents.setdefault(region.casefold(), None)
         if sub:
-            members.setdefault(sub, set()).add(code)
-            parents[sub] = region
-    return {
-        name: Region(name=name, parent=parents[name], countries=frozenset(codes))
-        for name, codes in sorted(members.items())
+            members.setdefault(sub.casefold(), set()).add(code)
+            parents[sub.casefold()] = region.casefold()
+
+    def spelt(key: str) -> str:
+        return spellings[key].most_common(1)[0][0]
+
+    found = {
+        spelt(key): Region(
+            name=spelt(key),
+            parent=spelt(parent) if (parent := parents[key]) else None,
+            countries=frozenset(codes),
+        )
+        for key, codes in members.items()
     }
+    return dict(sorted(found.items()))
 
 
 def country_name(code: str) -> str:

@@ -627,7 +627,10 @@ def describe(
                 kind=ClueKind(c.kind),
                 label=CLUE_LABELS[c.kind],
                 description=c.description,
-                images=[image_read(i) for i in pictures.get(c.id, [])],
+                images=[
+                    image_read(i) if owner else image_read(i, attested_by=agency.code)
+                    for i in pictures.get(c.id, [])
+                ],
                 answers=by_clue.get(c.id, []),
             )
             for c in clues
@@ -643,11 +646,13 @@ def describe(
     )
 
 
-def image_read(i: ClueImage) -> ImageRead:
+def image_read(i: ClueImage, *, attested_by: str | None = None) -> ImageRead:
+    """`attested_by`: what other agencies see instead of the uploader's name (their agency)."""
     return ImageRead(
         id=i.id, media_type=i.media_type, width=i.width, height=i.height,
         byte_size=i.byte_size, sha256=i.sha256, removed=list(i.removed or []),
-        attested_by=i.attested_by_label, attested_at=i.attested_at, attestation=i.attestation,
+        attested_by=attested_by or i.attested_by_label, attested_at=i.attested_at,
+        attestation=i.attestation,
         published=i.published, public_caption=i.public_caption,
     )  # fmt: skip
 

@@ -128,9 +128,11 @@ def _own_series(session: Session, web: WebCaller) -> list[Any]:
     ]
 
 
-def _region_reach(session: Session) -> list[dict[str, Any]]:
-    """Regions with their sub-regions and how many member agencies each reaches."""
-    member_countries = [a.country for a in agency_service.list_agencies(session)]
+def _region_reach(session: Session, web: WebCaller) -> list[dict[str, Any]]:
+    """Regions with their sub-regions and how many other member agencies each reaches."""
+    member_countries = [
+        a.country for a in agency_service.list_agencies(session) if a.id != web.caller.agency_id
+    ]
     catalogue = service.region_catalogue()
 
     def reach(region: regions.Region) -> int:
@@ -166,11 +168,11 @@ def _form(
             "values": values,
             "error": error,
             "series_list": _own_series(session, web),
-            "regions": _region_reach(session),
+            "regions": _region_reach(session, web),
             "kinds": KINDS,
             "rows": FORM_ROWS,
             "attestation": ATTESTATION,
-            "members": len(agency_service.list_agencies(session)),
+            "members": len(agency_service.list_agencies(session)) - 1,
         },
         status_code=422 if error else 200,
     )
@@ -310,6 +312,7 @@ def _page(
             "countries": _countries(),
             "agencies": agencies,
             "candidates": notice.ranking[:5],
+            "country_name": regions.country_name,
             "open": notice.status == NoticeStatus.OPEN,
         },
         status_code=status_code,

@@ -252,6 +252,8 @@ def test_reproposing_leaves_decided_and_split_work_alone(
     assert {p.id for p in again.proposals} == {camera.id, copies.id}
 
     proposals.reject(session, network.gb.caller, copies.id, ProposalReject(reason="memes"))
+    [rejected_entry] = _actions(session, "series.proposal.reject")
+    assert rejected_entry.subject_id == copies.id and rejected_entry.detail["reason"] == "memes"
     ids = [m.id for m in camera.members]
     proposals.split(session, network.gb.caller, camera.id, ProposalSplit(members=ids[:1]))
     third = proposals.propose_for_case(session, network.gb.caller, case.id)
@@ -264,6 +266,8 @@ def test_reproposing_leaves_decided_and_split_work_alone(
     ]
     _, listed = proposals.list_proposals(session, network.gb.caller, case.id)
     assert [p.status for p in listed] == ["proposed", "proposed", "rejected"]
+    [listing] = _actions(session, "series.proposals")
+    assert listing.operation == "consultation" and listing.detail["proposals"] == 3
     _, rejected = proposals.list_proposals(
         session, network.gb.caller, case.id, ProposalStatus.REJECTED
     )

@@ -291,6 +291,7 @@ def _place_cells(cols: _Columns, metres: float) -> list[Ints]:
     """Cell keys of each position on 8 grids of cells 2·metres wide, shifted by `metres` along
     each axis of earth-centred coordinates: two positions within `metres` of each other are no
     more than that apart on any axis, so on one of the grids they share a cell."""
+    metres = max(metres, 5.0)  # cells of 21-bit coordinates; larger cells only add candidates
     lat, lon = np.radians(cols.lat), np.radians(cols.lon)
     xyz = np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], axis=1) * (
         EARTH_METRES / metres
@@ -821,9 +822,21 @@ def _proposal(
     return proposal, case
 
 
-def _new_images(session: Session, case: Case) -> list[Record]:
-    """The case's new material: images of its triage runs that matched no known set."""
-    rows = session.execute(
+def _new_images(session: Session, case: Case, only: Sequence[int] | None = None) -> list[Record]:
+    """The case's new material: images of its triage runs that matched no known set (those
+    with the given triage result ids only, when named)."""
+    if only is not None:
+        wanted = sorted(set(only))
+        return [
+            r
+            for first in range(0, len(wanted), 5_000)
+            for r in _images(session, case, wanted[first : first + 5_000])
+        ]
+    return _images(session, case, None)
+
+
+def _images(session: Session, case: Case, ids: list[int] | None) -> list[Record]:
+    stmt = (
         select(
             TriageResult.id,
             TriageResult.path,
@@ -846,7 +859,9 @@ def _new_images(session: Session, case: Case) -> list[Record]:
         .order_by(TriageResult.id)
         .execution_options(yield_per=20_000)
     )
-    return [Record(**row._asdict()) for row in rows]
+    if ids is not None:
+        stmt = stmt.where(TriageResult.id.in_(ids))
+    return [Record(**row._asdict()) for row in session.execute(stmt)]
 
 
 def _members(session: Session, case_id: uuid.UUID, ids: Iterable[int]) -> dict[int, ProposalMember]:
@@ -990,6 +1005,11 @@ def get_proposal(session: Session, caller: Caller, proposal_id: uuid.UUID) -> Pr
     return _reads(session, [proposal])[0]
 
 
+def case_of(session: Session, caller: Caller, proposal_id: uuid.UUID) -> uuid.UUID:
+    """The case a proposal visible to the caller belongs to (for a page to return to)."""
+    return _proposal(session, caller, proposal_id, "series.proposal.read", own=False)[1].id
+
+
 def _open(
     session: Session, caller: Caller, proposal_id: uuid.UUID, action: str
 ) -> tuple[SeriesProposal, Case]:
@@ -1052,7 +1072,7 @@ def split(
         raise Invalid("members", "must be members of the proposal")
     if len(moving) >= len(members):
         raise Invalid("members", "leave at least one member in the proposal")
-    records = {r.id: r for r in _new_images(session, case) if r.id in set(members)}
+    records = {r.id: r for r in _new_images(session, case, members)}
     stay = [m for m in members if m not in moving]
     go = [m for m in members if m in moving]
     kept_part = describe([records[m] for m in stay if m in records])

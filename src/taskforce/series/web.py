@@ -364,7 +364,7 @@ def _decide(
 ) -> Response:
     """Run a decision and go on to `then(result)` (default: the case's proposals); a refused
     one shows the case's proposals with the reason."""
-    case_id = proposals.get_proposal(session, web.caller, proposal_id).case_id
+    case_id = proposals.case_of(session, web.caller, proposal_id)
     try:
         result = _attempt(session, decide)
     except ValidationError as exc:

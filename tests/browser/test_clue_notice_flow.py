@@ -1,6 +1,7 @@
 """In a real browser: GB-NCA writes a clue notice with a sanitised image → ZA-SAPS answers →
-the ranking updates → GB closes the notice (child identified) → the notice and the series
-show the child identified; US-HSI, outside the targeted region, sees nothing."""
+the ranking updates → GB closes the notice (child identified) → the notice, the series and
+GB's own triage results show the child identified; US-HSI, outside the targeted region, sees
+nothing."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from builders import jpeg, picture
+from builders import Person, jpeg, make_case, make_triage_run, picture
 from notice_builders import gps_exif
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy.orm import Session
@@ -19,10 +20,11 @@ from taskforce.core.auth import service as auth_service
 from taskforce.core.caller import Role, system_caller
 from taskforce.core.settings import Settings
 from taskforce.series import service as series_service
-from taskforce.series.schemas import SeriesCreate, VictimCreate
+from taskforce.series.schemas import MediaAdd, MediaHashes, SeriesCreate, VictimCreate
 
 PASSWORD = "browser-test-password"
 SERIES: dict[str, uuid.UUID] = {}
+SEIZED_MD5 = "7d793037a0760186574b0282f2f435e7"  # a file of GB's seizure, later in the series
 
 pytestmark = pytest.mark.browser
 
@@ -50,7 +52,17 @@ def seed(session: Session, settings: Settings) -> None:
             caller = auth_service.caller_for(session, user, channel="cli")
             series = series_service.create_series(session, caller, SeriesCreate(name="Blue Room"))
             series_service.add_victim(session, caller, series.id, VictimCreate(label="BR-V1"))
+            series_service.add_media(
+                session, caller, series.id, MediaAdd(media=[MediaHashes(md5=SEIZED_MD5)])
+            )
+            case = make_case(session, Person(user, caller), title="Operation Blue Room")
+            run = make_triage_run(
+                session, Person(user, caller), case,
+                [{"path": "/evidence/disk1/DCIM/IMG_0042.jpg", "md5": SEIZED_MD5,
+                  "media_type": "image/jpeg"}],
+            )  # fmt: skip
             SERIES["id"] = series.id
+            SERIES["run"] = run.id
 
 
 def login(page: Page, base: str, email: str) -> None:
@@ -115,6 +127,10 @@ def test_notice_answered_ranked_closed_and_series_identified(
     gb.goto(f"{base}/ui/series/{SERIES['id']}")
     expect(gb.locator("#victims")).to_contain_text("identified")
     expect(gb.locator("#victims")).to_contain_text("ZA-SAPS")
+
+    gb.goto(f"{base}/ui/triage-runs/{SERIES['run']}")  # GB's own seizure, triaged before
+    expect(gb.locator(".identification")).to_contain_text("Series Blue Room")
+    expect(gb.locator(".identification")).to_contain_text("victim identified by ZA-SAPS")
 
     za.goto(f"{base}/ui/notices")
     expect(za.locator(".cn-inbox")).to_contain_text("is closed: the child was identified")

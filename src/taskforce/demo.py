@@ -59,7 +59,11 @@ from taskforce.hashsets import categories as hashset_categories
 from taskforce.hashsets import formats as hashset_formats
 from taskforce.hashsets import service as hashset_service
 from taskforce.hashsets.schemas import HashSetCreate
+from taskforce.notices import service as notice_service
+from taskforce.notices.models import Clue
+from taskforce.notices.schemas import AnswerCreate, ClueCreate, ClueKind, Confidence, NoticeCreate
 from taskforce.series import service as series_service
+from taskforce.series.models import Series
 from taskforce.series.schemas import MediaAdd, SeriesCreate, VictimCreate, VictimIdentify
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - documented password of fictional demo users
@@ -976,6 +980,7 @@ def build_scenario(
             )
     _hash_sets(session, builder, rng)
     _series(session, builder)
+    _clue_notice(session, builder)
     session.flush()
     return _summarise(session, builder)
 
@@ -1066,6 +1071,50 @@ def _series(session: Session, builder: _Builder) -> None:
                     victim.id,
                     VictimIdentify(country=country, agency=by, identified_at=when),
                 )
+
+
+def _clue_notice(session: Session, builder: _Builder) -> None:
+    """An open clue notice for Series Harbour's unidentified child, answered by two agencies,
+    so the notices pages show a ranking and a timeline."""
+    gb = builder.callers[("GB-NCA", "investigator")]
+    harbour = session.scalar(select(Series).where(Series.name == "Series Harbour"))
+    assert harbour is not None
+    notice = notice_service.create_notice(
+        session,
+        gb,
+        builder.settings,
+        NoticeCreate(
+            series_id=harbour.id,
+            title="Where is this bedroom? (demo)",
+            request="Fictional demo notice. Objects seen behind a child of Series Harbour.",
+            targets=["South-eastern Asia", "AU"],
+            clues=[
+                ClueCreate(kind=ClueKind.ELECTRICAL, description="Wall socket with two flat "
+                           "parallel pins and a round earth pin, white plastic, no switch"),
+                ClueCreate(kind=ClueKind.PACKAGING, description="Snack packet, red and yellow, "
+                           "text partly legible: 'SARAP' and 'net wt 60 g'"),
+                ClueCreate(kind=ClueKind.LANGUAGE, description="A radio is heard in the "
+                           "background; a presenter speaks a language other than English"),
+            ],
+        ),
+    )  # fmt: skip
+    clues = list(
+        session.scalars(select(Clue).where(Clue.notice_id == notice.id).order_by(Clue.number))
+    )
+    answers = (
+        ("PH-PNP", 0, ["PH", "US"], Confidence.MEDIUM, "Type B sockets are common in homes here"),
+        ("PH-PNP", 1, ["PH"], Confidence.HIGH, "A local snack brand, sold only in PH"),
+        ("AU-AFP", 2, ["PH", "ID"], Confidence.LOW, "Sounds like Tagalog or Bahasa"),
+    )
+    for agency, clue, countries, confidence, note in answers:
+        notice_service.answer_clue(
+            session,
+            builder.callers[(agency, "investigator")],
+            builder.settings,
+            notice.id,
+            clues[clue].id,
+            AnswerCreate(countries=countries, confidence=confidence, note=note),
+        )
 
 
 def _summarise(session: Session, builder: _Builder) -> DemoSummary:

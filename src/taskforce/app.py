@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -19,6 +20,22 @@ from taskforce.hashsets import api as hashsets_api
 from taskforce.notices import api as notices_api
 from taskforce.series import api as series_api
 from taskforce.triage import api as triage_api
+
+# Routes that take files accept more than `max_body_bytes`; each enforces its own limit while it
+# reads the upload (hash lists stream to a spool file; clue images are checked before decoding).
+UPLOAD_LIMITS: tuple[tuple[re.Pattern[str], int], ...] = (
+    (re.compile(r"^/(api/v1|ui)/hashsets/[^/]+/import$"), 2 << 30),
+    (re.compile(r"^/(api/v1|ui)/notices/[^/]+/clues/[^/]+/images$"), 12 << 20),
+    (re.compile(r"^/ui/notices/(new|[^/]+/clues)$"), 12 << 20),
+)
+
+
+def body_limit(path: str, default: int) -> int:
+    """The largest request body accepted at `path`."""
+    for pattern, limit in UPLOAD_LIMITS:
+        if pattern.match(path):
+            return max(limit, default)
+    return default
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -61,11 +78,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > settings.max_body_bytes:
-            return JSONResponse(
-                {"error": "too_large", "message": f"body over {settings.max_body_bytes} bytes"},
-                status_code=413,
-            )
+        limit = body_limit(request.url.path, settings.max_body_bytes)
+        if length and length.isdigit() and int(length) > limit:
+            message = f"the request is over {limit:,} bytes, the most this address accepts"
+            if request.url.path.startswith("/ui/"):
+                from taskforce.web.setup import error_page
+
+                return error_page(request, 413, "Too large to upload", message)
+            return JSONResponse({"error": "too_large", "message": message}, status_code=413)
         response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -8,6 +8,7 @@ from taskforce.core.auth import models as auth_models
 from taskforce.core.db import Base
 from taskforce.hashsets import models as hashsets_models
 from taskforce.notices import models as notices_models
+from taskforce.reports import models as reports_models
 from taskforce.series import models as series_models
 from taskforce.triage import models as triage_models
 
@@ -19,6 +20,7 @@ __all__ = [
     "cases_models",
     "hashsets_models",
     "notices_models",
+    "reports_models",
     "series_models",
     "sharing",
     "triage_models",

@@ -88,6 +88,7 @@ def make_environment() -> Environment:
                         "triage": FileSystemLoader(_PACKAGE / "triage" / "templates"),
                         "series": FileSystemLoader(_PACKAGE / "series" / "templates"),
                         "notices": FileSystemLoader(_PACKAGE / "notices" / "templates"),
+                        "reports": FileSystemLoader(_PACKAGE / "reports" / "templates"),
                     }
                 ),
             ]
@@ -180,6 +181,7 @@ def install(app: FastAPI) -> None:
     from taskforce.cases import web as cases_web
     from taskforce.hashsets import web as hashsets_web
     from taskforce.notices import web as notices_web
+    from taskforce.reports import web as reports_web
     from taskforce.series import web as series_web
     from taskforce.triage import web as triage_web
     from taskforce.web import pages
@@ -195,3 +197,4 @@ def install(app: FastAPI) -> None:
     app.include_router(series_web.router)
     app.include_router(notices_web.router)
     app.include_router(notices_web.public_router)  # /trace/{token}: public, no login
+    app.include_router(reports_web.public_router)  # /report: public, no login

@@ -1,0 +1,67 @@
+"""Reports from the public: a URL showing suspected abuse material, a grooming conversation,
+or a child in immediate danger. Nothing about the reporter is kept except what they write, the
+country and language they chose, and a hash of the receipt code they were shown once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from taskforce.core.db import Base, UTCDateTime, UUIDPk, utcnow
+
+
+class Report(Base, UUIDPk):
+    """One public report; `details` holds the kind's fields, each length-limited by the schema."""
+
+    __tablename__ = "public_report"
+
+    kind: Mapped[str] = mapped_column(String(16))  # url | grooming | danger
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    country: Mapped[str | None] = mapped_column(String(2))  # the reporter's, ISO alpha-2
+    language: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), default="new", index=True)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    receipt_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the code
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class UrgentLead(Base, UUIDPk):
+    """A report that cannot wait (a child in danger, a meeting planned): routing and
+    acknowledgement come later; for now the row says since when it has been waiting."""
+
+    __tablename__ = "urgent_lead"
+
+    report_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("public_report.id", ondelete="CASCADE"), unique=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class ReportAddition(Base, UUIDPk):
+    """More information the reporter added later with their receipt code."""
+
+    __tablename__ = "public_report_addition"
+
+    report_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("public_report.id", ondelete="CASCADE"), index=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class ReportThrottle(Base):
+    """One accepted submission (or failed receipt attempt) per row, by a keyed hash of the
+    sender's address; rows older than the window are deleted, the address is never stored."""
+
+    __tablename__ = "public_report_throttle"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    key_hash: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)

@@ -1,0 +1,112 @@
+"""What each kind of report asks for, with the length of every field, and the checks on it.
+
+Errors carry a message key of `messages.py` (and its parameters) so the page can say what is
+wrong in the reporter's language and name the field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import pycountry
+
+from taskforce.core.errors import Invalid, RateLimited
+
+
+class Kind(StrEnum):
+    URL = "url"
+    GROOMING = "grooming"
+    DANGER = "danger"
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    max_length: int
+    required: bool = False
+    multiline: bool = False
+    hint: bool = False  # the catalogue has a "<name>_hint"
+
+
+FIELDS: dict[Kind, tuple[Field, ...]] = {
+    Kind.URL: (
+        Field("url", 2000, required=True, hint=True),
+        Field("where_found", 500),
+        Field("description", 2000, multiline=True, hint=True),
+    ),
+    Kind.GROOMING: (
+        Field("platform", 100, required=True, hint=True),
+        Field("adult_username", 100),
+        Field("child_username", 100),
+        Field("excerpt", 8000, required=True, multiline=True),
+        Field("when", 100),
+    ),
+    Kind.DANGER: (
+        Field("what", 4000, required=True, multiline=True),
+        Field("where", 500, hint=True),
+    ),
+}
+ADDITION_MAX = 8000
+
+
+class ReportInvalid(Invalid):
+    """A field broke a rule; `key` and `params` let the page say so in any language."""
+
+    def __init__(self, field: str, key: str, **params: Any) -> None:
+        super().__init__(field, key)
+        self.key = key
+        self.params = params
+
+
+class ReportRateLimited(RateLimited):
+    def __init__(self, key: str, **params: Any) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+@dataclass(frozen=True)
+class ReportCreate:
+    kind: Kind
+    details: dict[str, str]
+    country: str | None
+    language: str
+    meeting: bool = False
+
+
+def parse_kind(value: str) -> Kind | None:
+    try:
+        return Kind(value)
+    except ValueError:
+        return None
+
+
+def parse_country(value: str | None) -> str | None:
+    if not value or not value.strip():
+        return None
+    found = pycountry.countries.get(alpha_2=value.strip().upper())
+    if found is None:
+        raise ReportInvalid("country", "err_country")
+    return str(found.alpha_2)
+
+
+def clean(kind: Kind, form: dict[str, str]) -> dict[str, str]:
+    """The kind's fields, trimmed and checked; other form fields are ignored."""
+    details: dict[str, str] = {}
+    for field in FIELDS[kind]:
+        value = (form.get(field.name) or "").strip()
+        if field.required and not value:
+            raise ReportInvalid(field.name, "err_required")
+        if len(value) > field.max_length:
+            raise ReportInvalid(field.name, "err_too_long", max=field.max_length)
+        if value:
+            details[field.name] = value
+    url = details.get("url")
+    if url is not None and not url.lower().startswith(("http://", "https://")):
+        # stored as given; normalisation is the block list's (blocklist/normalise.py)
+        if "://" in url or " " in url or "." not in url:
+            raise ReportInvalid("url", "err_url")
+        details["url"] = url
+    return details

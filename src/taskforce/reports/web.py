@@ -1,0 +1,256 @@
+"""The public report pages: /report (choose what to report, then the kind's form) and
+/report/receipt (add information with a receipt code). No login, no cookie, no script; a
+signed form token in a hidden field stands in for the session's CSRF token.
+"""
+
+from __future__ import annotations
+
+import gettext
+import logging
+import uuid
+from functools import cache
+from typing import Any
+
+import pycountry
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
+
+from taskforce.core.http import SessionDep, SettingsDep, client_ip
+from taskforce.core.settings import Settings
+from taskforce.reports import emergency, messages, service
+from taskforce.reports.schemas import (
+    FIELDS,
+    Kind,
+    ReportCreate,
+    ReportInvalid,
+    ReportRateLimited,
+    clean,
+    parse_country,
+    parse_kind,
+)
+
+public_router = APIRouter(include_in_schema=False)
+_log = logging.getLogger(__name__)
+
+_PUBLIC_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": (
+        "default-src 'none'; img-src 'self'; style-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
+MAX_FORM_FIELD = 20_000  # a browser-independent cap before a field reaches the checks
+
+
+@cache
+def _countries(language: str) -> list[tuple[str, str]]:
+    """ISO countries named in the page's language (pycountry's translations), sorted."""
+    try:
+        names = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[language])
+        translate = names.gettext
+    except OSError:
+
+        def translate(message: str) -> str:
+            return message
+
+    pairs = [
+        (str(c.alpha_2), translate(str(getattr(c, "common_name", None) or c.name)))
+        for c in pycountry.countries
+    ]
+    return sorted(pairs, key=lambda pair: pair[1])
+
+
+def _render(
+    request: Request, name: str, context: dict[str, Any], status_code: int = 200
+) -> HTMLResponse:
+    """No session, no cookie, no script: only the page and its stylesheets."""
+    response: HTMLResponse = request.app.state.templates.TemplateResponse(
+        request, name, context, status_code=status_code
+    )
+    response.headers.update(_PUBLIC_HEADERS)
+    return response
+
+
+def _error_text(t: dict[str, str], error: ReportInvalid | ReportRateLimited) -> str:
+    return t[error.key].format(**error.params)
+
+
+def _page(
+    request: Request,
+    settings: Settings,
+    language: str,
+    *,
+    kind: Kind | None,
+    country: str | None,
+    values: dict[str, str] | None = None,
+    error: ReportInvalid | ReportRateLimited | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    t = messages.translator(language)
+    return _render(
+        request,
+        "reports/report.html",
+        {
+            "t": t,
+            "lang": language,
+            "languages": [(code, c["lang_name"]) for code, c in messages.CATALOGUES.items()],
+            "kind": kind.value if kind else None,
+            "kinds": [k.value for k in Kind],
+            "fields": FIELDS[kind] if kind else (),
+            "country": country or "",
+            "countries": _countries(language),
+            "emergency": emergency.for_country(country),
+            "values": values or {},
+            "error": error,
+            "error_field": getattr(error, "field", None),
+            "error_text": _error_text(t, error) if error is not None else "",
+            "form_token": service.form_token(settings),
+        },
+        status_code=status_code,
+    )
+
+
+def _default_country(request: Request, requested: str | None) -> str | None:
+    try:
+        return parse_country(requested) or parse_country(
+            messages.region(request.headers.get("accept-language"))
+        )
+    except ReportInvalid:
+        return None
+
+
+def _form_text(form: Any, name: str) -> str:
+    value = form.get(name)
+    return value[:MAX_FORM_FIELD] if isinstance(value, str) else ""
+
+
+@public_router.get("/report/receipt", response_class=HTMLResponse)
+def receipt_page(
+    request: Request, settings: SettingsDep, lang: str | None = Query(default=None)
+) -> HTMLResponse:
+    language = messages.choose(lang, request.headers.get("accept-language"))
+    return _receipt_page(request, settings, language)
+
+
+def _receipt_page(
+    request: Request,
+    settings: Settings,
+    language: str,
+    *,
+    values: dict[str, str] | None = None,
+    error: ReportInvalid | ReportRateLimited | None = None,
+    added: bool = False,
+    status_code: int = 200,
+) -> HTMLResponse:
+    t = messages.translator(language)
+    country = _default_country(request, None)
+    return _render(
+        request,
+        "reports/receipt.html",
+        {
+            "t": t,
+            "lang": language,
+            "values": values or {},
+            "error": error,
+            "error_field": getattr(error, "field", None),
+            "error_text": _error_text(t, error) if error is not None else "",
+            "added": added,
+            "emergency": emergency.for_country(country),
+            "form_token": service.form_token(settings),
+        },
+        status_code=status_code,
+    )
+
+
+@public_router.post("/report/receipt", response_class=HTMLResponse)
+async def add_information(
+    request: Request, session: SessionDep, settings: SettingsDep
+) -> HTMLResponse:
+    """Rate limited per receipt (additions) and per address (wrong codes)."""
+    form = await request.form()
+    language = messages.choose(_form_text(form, "lang"), None)
+    values = {"receipt": _form_text(form, "receipt"), "more": _form_text(form, "more")}
+    try:
+        service.check_form_token(settings, _form_text(form, "form_token"))
+        service.add_to_report(
+            session, settings, values["receipt"], values["more"], address=client_ip(request)
+        )
+    except (ReportInvalid, ReportRateLimited) as exc:
+        return _receipt_page(
+            request, settings, language, values=values, error=exc, status_code=exc.http_status
+        )
+    return _receipt_page(request, settings, language, added=True)
+
+
+@public_router.get("/report", response_class=HTMLResponse)
+@public_router.get("/report/{lang}", response_class=HTMLResponse)
+def report_page(
+    request: Request,
+    settings: SettingsDep,
+    lang: str | None = None,
+    kind: str = Query(default="", max_length=20),
+    country: str = Query(default="", max_length=10),
+) -> HTMLResponse:
+    """/report/es and /report?lang=es alike; an unknown language in the path is a 404."""
+    if "lang" in request.path_params and lang not in messages.CATALOGUES:
+        raise HTTPException(status_code=404)
+    chosen = messages.choose(lang, request.headers.get("accept-language"))
+    return _page(
+        request,
+        settings,
+        chosen,
+        kind=parse_kind(kind),
+        country=_default_country(request, country),
+    )
+
+
+@public_router.post("/report", response_class=HTMLResponse)
+async def send_report(request: Request, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
+    """Checked, stored and committed before anything else (the urgent lead, the audit entry)."""
+    form = await request.form()
+    language = messages.choose(_form_text(form, "lang"), None)
+    kind = parse_kind(_form_text(form, "kind"))
+    if kind is None:
+        return _page(request, settings, language, kind=None, country=None)
+    values = {f.name: _form_text(form, f.name) for f in FIELDS[kind]}
+    values["meeting"] = "on" if _form_text(form, "meeting") else ""
+    country: str | None = None
+    try:
+        service.check_form_token(settings, _form_text(form, "form_token"))
+        country = parse_country(_form_text(form, "country"))
+        data = ReportCreate(
+            kind=kind, details=clean(kind, values), country=country, language=language,
+            meeting=bool(values["meeting"]),
+        )  # fmt: skip
+        report, code = service.submit_report(session, settings, data, address=client_ip(request))
+    except (ReportInvalid, ReportRateLimited) as exc:
+        return _page(
+            request, settings, language, kind=kind, country=country, values=values, error=exc,
+            status_code=exc.http_status,
+        )  # fmt: skip
+    report_id: uuid.UUID = report.id
+    session.commit()  # the report is safe before anything else is tried
+    _after(session, report_id)
+    t = messages.translator(language)
+    return _render(
+        request,
+        "reports/thanks.html",
+        {
+            "t": t,
+            "lang": language,
+            "code": code,
+            "danger": kind == Kind.DANGER,
+            "emergency": emergency.for_country(country),
+        },
+    )
+
+
+def _after(session: Session, report_id: uuid.UUID) -> None:
+    """Follow-up work in its own savepoint: a failure here must not touch the stored report."""
+    try:
+        with session.begin_nested():
+            service.after_report(session, report_id)
+    except Exception:  # the report is committed; the lead can be re-created from it
+        _log.exception("after_report failed for %s", report_id)

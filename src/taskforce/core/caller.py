@@ -32,6 +32,7 @@ class Permission(StrEnum):
     READ_AUDIT = "read_audit"
     MANAGE_HASH_SETS = "manage_hash_sets"  # create hash sets, import and export entries
     MANAGE_SERIES = "manage_series"  # victim identification: series, victims, notices
+    HANDLE_REPORTS = "handle_reports"  # the hotline queue: read and assess public reports
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -45,6 +46,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     Role.AGENCY_ADMIN: frozenset(
         {
+            Permission.HANDLE_REPORTS,
             Permission.MANAGE_USERS,
             Permission.MANAGE_HASH_SETS,
             Permission.MANAGE_SERIES,
@@ -58,6 +60,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     Role.INVESTIGATOR: frozenset(
         {
+            Permission.HANDLE_REPORTS,
             Permission.MANAGE_HASH_SETS,
             Permission.MANAGE_SERIES,
             Permission.OPEN_CASE,
@@ -69,6 +72,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     Role.ANALYST: frozenset(
         {
+            Permission.HANDLE_REPORTS,
             Permission.MANAGE_HASH_SETS,
             Permission.MANAGE_SERIES,
             Permission.ADD_SELECTOR,

@@ -65,3 +65,20 @@ class ReportThrottle(Base):
     )
     key_hash: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class ReportAssessment(Base, UUIDPk):
+    """A hotline analyst's verdict on a report; the latest one is the report's assessment."""
+
+    __tablename__ = "public_report_assessment"
+
+    report_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("public_report.id", ondelete="CASCADE"), index=True
+    )
+    # illegal_material | illegal_elsewhere | harmful_legal | not_illegal | duplicate
+    assessment: Mapped[str] = mapped_column(String(24))
+    category: Mapped[str | None] = mapped_column(String(32))  # taskforce scheme code
+    note: Mapped[str] = mapped_column(Text, default="")
+    agency_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agency.id"))
+    user_id: Mapped[uuid.UUID | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -110,3 +110,27 @@ def clean(kind: Kind, form: dict[str, str]) -> dict[str, str]:
             raise ReportInvalid("url", "err_url")
         details["url"] = url
     return details
+
+
+class Assessment(StrEnum):
+    ILLEGAL_MATERIAL = "illegal_material"
+    ILLEGAL_ELSEWHERE = "illegal_elsewhere"
+    HARMFUL_LEGAL = "harmful_legal"
+    NOT_ILLEGAL = "not_illegal"
+    DUPLICATE = "duplicate"
+
+
+ASSESSMENT_LABELS: dict[Assessment, str] = {
+    Assessment.ILLEGAL_MATERIAL: "Illegal abuse material",
+    Assessment.ILLEGAL_ELSEWHERE: "Illegal elsewhere only",
+    Assessment.HARMFUL_LEGAL: "Harmful but legal",
+    Assessment.NOT_ILLEGAL: "Not illegal",
+    Assessment.DUPLICATE: "Duplicate",
+}
+
+
+@dataclass(frozen=True)
+class AssessmentCreate:
+    assessment: Assessment
+    category: str | None = None  # a code of the taskforce scheme; only for illegal material
+    note: str = ""

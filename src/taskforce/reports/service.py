@@ -20,12 +20,22 @@ from sqlalchemy.orm import Session
 
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
-from taskforce.core.caller import Caller, Role
+from taskforce.core.caller import Caller, Permission, Role
 from taskforce.core.db import utcnow
+from taskforce.core.errors import Invalid, NotFound
 from taskforce.core.settings import Settings
-from taskforce.reports.models import Report, ReportAddition, ReportThrottle, UrgentLead
+from taskforce.hashsets.categories import SCHEMES
+from taskforce.reports.models import (
+    Report,
+    ReportAddition,
+    ReportAssessment,
+    ReportThrottle,
+    UrgentLead,
+)
 from taskforce.reports.schemas import (
     ADDITION_MAX,
+    Assessment,
+    AssessmentCreate,
     Kind,
     ReportCreate,
     ReportInvalid,
@@ -175,3 +185,87 @@ def add_to_report(
         subject_type="public_report", subject_id=report.id,
     )  # fmt: skip
     return addition
+
+
+# --- the hotline queue ----------------------------------------------------------------------
+
+
+def queue(session: Session, caller: Caller, *, limit: int = 200) -> list[Report]:
+    """New reports, urgent first, then oldest first (the longest waiting)."""
+    caller.require(Permission.HANDLE_REPORTS)
+    reports = list(
+        session.scalars(
+            select(Report)
+            .where(Report.status == "new")
+            .order_by(Report.urgent.desc(), Report.created_at, Report.id)
+            .limit(limit)
+        )
+    )
+    audit.record(
+        session, caller, action="report.queue.read", operation=Operation.CONSULTATION,
+        detail={"shown": len(reports)},
+    )  # fmt: skip
+    return reports
+
+
+def get_report(
+    session: Session, caller: Caller, report_id: uuid.UUID
+) -> tuple[Report, list[ReportAddition], list[ReportAssessment]]:
+    """One report with what the reporter added and its assessments; every read is audited."""
+    caller.require(Permission.HANDLE_REPORTS)
+    report = session.get(Report, report_id)
+    if report is None:
+        raise NotFound("report")
+    audit.record(
+        session, caller, action="report.read", operation=Operation.CONSULTATION,
+        subject_type="public_report", subject_id=report.id,
+    )  # fmt: skip
+    additions = list(
+        session.scalars(
+            select(ReportAddition)
+            .where(ReportAddition.report_id == report.id)
+            .order_by(ReportAddition.created_at)
+        )
+    )
+    assessments = list(
+        session.scalars(
+            select(ReportAssessment)
+            .where(ReportAssessment.report_id == report.id)
+            .order_by(ReportAssessment.created_at)
+        )
+    )
+    return report, additions, assessments
+
+
+def assess(
+    session: Session, caller: Caller, report_id: uuid.UUID, data: AssessmentCreate
+) -> ReportAssessment:
+    """Record a verdict; illegal material needs a category of the taskforce scheme."""
+    caller.require(Permission.HANDLE_REPORTS)
+    report = session.get(Report, report_id)
+    if report is None:
+        raise NotFound("report")
+    category = (data.category or "").strip() or None
+    if data.assessment == Assessment.ILLEGAL_MATERIAL:
+        if category is None or category not in SCHEMES["taskforce"]:
+            raise Invalid("category", "choose a category of the taskforce scheme")
+        if not SCHEMES["taskforce"][category].illegal:
+            raise Invalid("category", "choose a category of illegal material")
+    else:
+        category = None
+    note = data.note.strip()
+    if len(note) > 2000:
+        raise Invalid("note", "at most 2000 characters")
+    row = ReportAssessment(
+        report_id=report.id, assessment=data.assessment.value, category=category, note=note,
+        agency_id=caller.agency_id, user_id=caller.user_id, created_at=utcnow(),
+    )  # fmt: skip
+    session.add(row)
+    report.status = "assessed"
+    session.flush()
+    audit.record(
+        session, caller, action="report.assess", operation=Operation.ALTERATION,
+        subject_type="public_report", subject_id=report.id,
+        detail={"assessment": data.assessment.value, "category": category},
+    )  # fmt: skip
+    return row

@@ -12,15 +12,20 @@ from functools import cache
 from typing import Any
 
 import pycountry
-from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from taskforce.core.errors import Invalid
 from taskforce.core.http import SessionDep, SettingsDep, client_ip
 from taskforce.core.settings import Settings
+from taskforce.hashsets.categories import SCHEMES
 from taskforce.reports import emergency, messages, service
 from taskforce.reports.schemas import (
+    ASSESSMENT_LABELS,
     FIELDS,
+    Assessment,
+    AssessmentCreate,
     Kind,
     ReportCreate,
     ReportInvalid,
@@ -29,8 +34,10 @@ from taskforce.reports.schemas import (
     parse_country,
     parse_kind,
 )
+from taskforce.web.session import WebCallerDep, form_csrf, render, require_csrf
 
 public_router = APIRouter(include_in_schema=False)
+router = APIRouter(prefix="/ui", include_in_schema=False)
 _log = logging.getLogger(__name__)
 
 _PUBLIC_HEADERS = {
@@ -254,3 +261,77 @@ def _after(session: Session, report_id: uuid.UUID) -> None:
             service.after_report(session, report_id)
     except Exception:  # the report is committed; the lead can be re-created from it
         _log.exception("after_report failed for %s", report_id)
+
+
+# --- the hotline queue ----------------------------------------------------------------------
+
+_CATEGORIES = [(c.code, c.label) for c in SCHEMES["taskforce"].values() if c.illegal]
+
+
+@router.get("/hotline", response_class=HTMLResponse)
+def hotline_queue(request: Request, session: SessionDep, web: WebCallerDep) -> HTMLResponse:
+    """New public reports, urgent first; the read is audited."""
+    reports = service.queue(session, web.caller)
+    return render(request, "reports/queue.html", {"reports": reports})
+
+
+def _report_page(
+    request: Request,
+    session: Session,
+    web: Any,
+    report_id: uuid.UUID,
+    *,
+    error: Invalid | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    report, additions, assessments = service.get_report(session, web.caller, report_id)
+    return render(
+        request,
+        "reports/detail.html",
+        {
+            "report": report,
+            "additions": additions,
+            "assessments": assessments,
+            "labels": {a.value: label for a, label in ASSESSMENT_LABELS.items()},
+            "categories": _CATEGORIES,
+            "fields": FIELDS[Kind(report.kind)],
+            "t": messages.EN,
+            "emergency": emergency.for_country(report.country),
+            "error": error,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/hotline/{report_id}", response_class=HTMLResponse)
+def hotline_report(
+    request: Request, report_id: uuid.UUID, session: SessionDep, web: WebCallerDep
+) -> HTMLResponse:
+    return _report_page(request, session, web, report_id)
+
+
+@router.post("/hotline/{report_id}/assess")
+def assess_report(
+    request: Request,
+    report_id: uuid.UUID,
+    session: SessionDep,
+    web: WebCallerDep,
+    csrf_token: str = Form(default="", max_length=100),
+    assessment: str = Form(default="", max_length=40),
+    category: str = Form(default="", max_length=40),
+    note: str = Form(default="", max_length=4000),
+) -> Response:
+    require_csrf(form_csrf(request, csrf_token), web)
+    try:
+        try:
+            chosen = Assessment(assessment)
+        except ValueError:
+            raise Invalid("assessment", "choose one of the five assessments") from None
+        with session.begin_nested():
+            service.assess(
+                session, web.caller, report_id,
+                AssessmentCreate(assessment=chosen, category=category, note=note),
+            )  # fmt: skip
+    except Invalid as exc:
+        return _report_page(request, session, web, report_id, error=exc, status_code=422)
+    return RedirectResponse("/ui/hotline", status_code=303)

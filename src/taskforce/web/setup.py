@@ -197,4 +197,5 @@ def install(app: FastAPI) -> None:
     app.include_router(series_web.router)
     app.include_router(notices_web.router)
     app.include_router(notices_web.public_router)  # /trace/{token}: public, no login
+    app.include_router(reports_web.router)
     app.include_router(reports_web.public_router)  # /report: public, no login

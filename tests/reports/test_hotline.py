@@ -36,7 +36,7 @@ def test_queue_lists_urgent_first_and_assessments_are_audited(
 
     web_login(client, session, net.gb_analyst)
     queue = client.get("/ui/hotline")
-    assert queue.status_code == 200
+    assert queue.status_code == 200 and ">Hotline</a>" in queue.text
     links = re.findall(r'href="/ui/hotline/([0-9a-f-]{36})"', queue.text)
     reports = {r.id: r for r in session.scalars(select(Report))}
     assert len(links) == 2 and reports[uuid.UUID(links[0])].kind == "danger"

@@ -3,7 +3,7 @@
 
 To add a language: copy `EN` below, translate every value (keep the keys and the `{...}`
 placeholders), and add it to `CATALOGUES` under its ISO 639-1 code. A key missing from a
-catalogue falls back to English, and `tests/reports/test_messages.py` lists what is missing.
+catalogue falls back to English, and `tests/reports/test_public.py::test_every_language_has_every_message` names what is missing.
 """
 
 from __future__ import annotations

@@ -43,6 +43,7 @@ def test_choose_a_kind_in_english_and_spanish(client: TestClient) -> None:
     r = client.get("/report")
     assert r.status_code == 200 and "What do you want to report?" in r.text
     assert "Do not download, copy, screenshot or forward the material" in r.text
+    assert "You can report here without giving your name" in r.text
     _public_headers(r)
     es = client.get("/report/es")
     assert "¿Qué quiere denunciar?" in es.text and 'lang="es"' in es.text

@@ -74,6 +74,8 @@ BODIES: dict[str, object] = {
     "/api/v1/series-proposals/{proposal_id}/accept": {"name": "Probe series"},
     "/api/v1/series-proposals/{proposal_id}/split": {"members": [1]},
     "/api/v1/series-proposals/{proposal_id}/reject": {"reason": "probing"},
+    "/api/v1/blocklist/entries": {"url": "http://example.com/probe"},
+    "/api/v1/blocklist/entries/{entry_id}/remove": {"reason": "probing"},
 }
 
 

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import Engine
 
 from taskforce.agencies import api as agencies_api
+from taskforce.blocklist import api as blocklist_api
 from taskforce.cases import api as cases_api
 from taskforce.core.audit import api as audit_api
 from taskforce.core.auth import api as auth_api
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         triage_api.router,
         series_api.router,
         notices_api.router,
+        blocklist_api.router,
         audit_api.router,
     ):
         api.include_router(router)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from taskforce.agencies import cli as agencies_cli
+from taskforce.blocklist import cli as blocklist_cli
 from taskforce.cases import cli as cases_cli
 from taskforce.core.audit import cli as audit_cli
 from taskforce.core.auth import cli as auth_cli
@@ -30,6 +31,7 @@ app.add_typer(cases_cli.noise_app, name="noise")
 app.add_typer(cases_cli.outbox_app, name="outbox")
 app.command("hash")(media_cli.hash_command)
 app.add_typer(hashsets_cli.app, name="hashset")
+app.add_typer(blocklist_cli.app, name="blocklist")
 app.command("triage")(triage_cli.triage_command)
 
 

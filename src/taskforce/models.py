@@ -1,6 +1,7 @@
 """Every table of every domain, so the mapper registry is complete and Alembic sees them all."""
 
 from taskforce.agencies import models as agencies_models
+from taskforce.blocklist import models as blocklist_models
 from taskforce.cases import models as cases_models
 from taskforce.core import sharing
 from taskforce.core.audit import models as audit_models
@@ -17,6 +18,7 @@ __all__ = [
     "agencies_models",
     "audit_models",
     "auth_models",
+    "blocklist_models",
     "cases_models",
     "hashsets_models",
     "notices_models",

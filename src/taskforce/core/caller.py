@@ -19,6 +19,7 @@ class Role(StrEnum):
     INVESTIGATOR = "investigator"
     ANALYST = "analyst"
     READ_ONLY = "read_only"
+    PROVIDER = "provider"  # an internet provider: may only download the URL block list
 
 
 class Permission(StrEnum):
@@ -33,6 +34,8 @@ class Permission(StrEnum):
     MANAGE_HASH_SETS = "manage_hash_sets"  # create hash sets, import and export entries
     MANAGE_SERIES = "manage_series"  # victim identification: series, victims, notices
     HANDLE_REPORTS = "handle_reports"  # the hotline queue: read and assess public reports
+    MANAGE_BLOCKLIST = "manage_blocklist"  # add and remove URLs on the provider block list
+    DOWNLOAD_BLOCKLIST = "download_blocklist"  # the signed list, full or changes since N
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -47,6 +50,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.AGENCY_ADMIN: frozenset(
         {
             Permission.HANDLE_REPORTS,
+            Permission.MANAGE_BLOCKLIST,
+            Permission.DOWNLOAD_BLOCKLIST,
             Permission.MANAGE_USERS,
             Permission.MANAGE_HASH_SETS,
             Permission.MANAGE_SERIES,
@@ -61,6 +66,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.INVESTIGATOR: frozenset(
         {
             Permission.HANDLE_REPORTS,
+            Permission.MANAGE_BLOCKLIST,
+            Permission.DOWNLOAD_BLOCKLIST,
             Permission.MANAGE_HASH_SETS,
             Permission.MANAGE_SERIES,
             Permission.OPEN_CASE,
@@ -73,6 +80,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ANALYST: frozenset(
         {
             Permission.HANDLE_REPORTS,
+            Permission.MANAGE_BLOCKLIST,
+            Permission.DOWNLOAD_BLOCKLIST,
             Permission.MANAGE_HASH_SETS,
             Permission.MANAGE_SERIES,
             Permission.ADD_SELECTOR,
@@ -82,6 +91,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         }
     ),
     Role.READ_ONLY: frozenset({Permission.SEARCH, Permission.READ}),
+    Role.PROVIDER: frozenset({Permission.DOWNLOAD_BLOCKLIST}),
 }
 
 

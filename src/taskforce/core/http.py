@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from taskforce.core.auth import service as auth_service
-from taskforce.core.caller import Caller
+from taskforce.core.caller import Caller, Role
 from taskforce.core.db import unit_of_work
-from taskforce.core.errors import AuthFailed, TaskforceError
+from taskforce.core.errors import AuthFailed, Forbidden, TaskforceError
 from taskforce.core.settings import Settings
 
 
@@ -41,7 +41,9 @@ def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def get_api_caller(request: Request, session: SessionDep) -> Caller:
+def get_token_caller(request: Request, session: SessionDep) -> Caller:
+    """Any valid token's caller, internet providers included: only for the routes providers
+    may use (the block-list download); every other route takes `CallerDep`."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -49,7 +51,16 @@ def get_api_caller(request: Request, session: SessionDep) -> Caller:
     return auth_service.caller_from_token(session, token.strip(), ip=client_ip(request))
 
 
+def get_api_caller(request: Request, session: SessionDep) -> Caller:
+    """The caller of a member route: deny by default to provider tokens."""
+    caller = get_token_caller(request, session)
+    if caller.role == Role.PROVIDER:
+        raise Forbidden("an internet provider's token may only download the block list")
+    return caller
+
+
 CallerDep = Annotated[Caller, Depends(get_api_caller)]
+TokenCallerDep = Annotated[Caller, Depends(get_token_caller)]
 
 
 def error_body(error: TaskforceError) -> dict[str, Any]:

@@ -85,6 +85,12 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8000",
         description="Base URL used in links of outgoing e-mail notifications.",
     )
+    blocklist_signing_key: str | None = Field(
+        default=None,
+        description="Ed25519 key that signs the URL block list: base64 of its 32-byte seed, or a "
+        "file holding that; default: generated on first use into `blocklist-signing.key` in the "
+        "data folder (mode 0600).",
+    )
     smtp_host: str | None = Field(default=None, description="SMTP server for the outbox.")
     smtp_port: int = Field(default=25, description="SMTP port.")
     mail_from: str = Field(

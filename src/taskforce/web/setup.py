@@ -178,6 +178,7 @@ def _install_error_pages(app: FastAPI) -> None:
 
 def install(app: FastAPI) -> None:
     from taskforce.agencies import web as agencies_web
+    from taskforce.blocklist import web as blocklist_web
     from taskforce.cases import web as cases_web
     from taskforce.hashsets import web as hashsets_web
     from taskforce.notices import web as notices_web
@@ -197,5 +198,6 @@ def install(app: FastAPI) -> None:
     app.include_router(series_web.router)
     app.include_router(notices_web.router)
     app.include_router(notices_web.public_router)  # /trace/{token}: public, no login
+    app.include_router(blocklist_web.public_router)  # /blocked: public warning page
     app.include_router(reports_web.router)
     app.include_router(reports_web.public_router)  # /report: public, no login

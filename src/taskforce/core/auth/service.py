@@ -85,6 +85,10 @@ def create_user(
             raise Invalid("agency", "agency admins add users to their own agency only")
         if role == Role.NETWORK_ADMIN:
             raise Invalid("role", "only a network admin can make a network admin")
+        if role == Role.PROVIDER:
+            raise Invalid("role", "only a network admin can add an internet provider")
+    if role == Role.PROVIDER and password:
+        raise Invalid("password", "internet providers sign in with API tokens only")
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict(f"a user with e-mail {email} already exists")
     user = User(
@@ -354,7 +358,7 @@ def resolve_web_session(
     if web_session.expires_at <= utcnow():
         return None
     user = session.get(User, web_session.user_id)
-    if user is None or not user.is_active:
+    if user is None or not user.is_active or user.role == Role.PROVIDER:
         return None
     return web_session, caller_for(session, user, channel="web", ip=ip)
 

@@ -1,0 +1,175 @@
+"""The URL block list: analysts add and remove entries, providers download it signed.
+
+Every change is one version: adding or removing an entry takes the next number and records it
+in `blocklist_version`, so "changes since N" is the entries whose last change is after N.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from taskforce.blocklist import normalise, signing
+from taskforce.blocklist.checker import FORMAT, PREFIX
+from taskforce.blocklist.models import BlocklistEntry, BlocklistVersion
+from taskforce.blocklist.schemas import EntryCreate
+from taskforce.core.audit import service as audit
+from taskforce.core.audit.service import Operation
+from taskforce.core.caller import Caller, Permission
+from taskforce.core.db import utcnow
+from taskforce.core.errors import Conflict, Invalid, NotFound
+from taskforce.core.settings import Settings
+
+
+def signing_key(settings: Settings) -> Ed25519PrivateKey:
+    return signing.load_private(settings.blocklist_signing_key, settings.data_dir)
+
+
+def current_version(session: Session) -> int:
+    return int(session.scalar(select(func.max(BlocklistVersion.number))) or 0)
+
+
+def _bump(session: Session, caller: Caller, entry: BlocklistEntry, action: str) -> int:
+    number = current_version(session) + 1
+    session.add(
+        BlocklistVersion(number=number, entry_id=entry.id, action=action, by_id=caller.user_id)
+    )
+    return number
+
+
+MAX_KEY = 2048  # fits PostgreSQL's unique index on (key, match)
+
+
+def entry_key(url: str, match: str) -> str:
+    key = normalise.prefix_key(url) if match == PREFIX else normalise.block_key(url)
+    if len(key) > MAX_KEY:
+        raise Invalid("url", f"at most {MAX_KEY:,} characters once normalised")
+    return key
+
+
+def add_entry(session: Session, caller: Caller, data: EntryCreate) -> BlocklistEntry:
+    """List a URL or path prefix; adding a removed entry again re-activates it."""
+    caller.require(Permission.MANAGE_BLOCKLIST)
+    key = entry_key(data.url, data.match)
+    entry = session.scalar(
+        select(BlocklistEntry).where(BlocklistEntry.key == key, BlocklistEntry.match == data.match)
+    )
+    if entry is not None and entry.removed_version is None:
+        raise Conflict(f"{key} is already listed ({data.match})")
+    if entry is None:
+        entry = BlocklistEntry(id=uuid.uuid4(), key=key, match=data.match, added_version=0)
+        session.add(entry)
+        session.flush()
+    entry.category = data.category.strip()
+    entry.reason = data.reason.strip()
+    entry.source = data.source.strip()
+    entry.agency_id = caller.agency_id
+    entry.added_by_id = caller.user_id
+    entry.added_at = utcnow()
+    entry.removed_version = entry.removed_at = None
+    entry.removed_reason = ""
+    entry.added_version = _bump(session, caller, entry, "add")
+    session.flush()
+    audit.record(
+        session,
+        caller,
+        action="blocklist.add",
+        operation=Operation.COLLECTION,
+        subject_type="blocklist_entry",
+        subject_id=entry.id,
+        detail={"key": key, "match": data.match, "version": entry.added_version},
+    )
+    return entry
+
+
+def remove_entry(
+    session: Session, caller: Caller, entry_id: uuid.UUID, *, reason: str
+) -> BlocklistEntry:
+    """Take an entry off the list (the content is gone); the row stays for the record."""
+    caller.require(Permission.MANAGE_BLOCKLIST)
+    entry = session.get(BlocklistEntry, entry_id)
+    if entry is None:
+        raise NotFound("block list entry")
+    if entry.removed_version is not None:
+        raise Conflict("the entry was already removed")
+    entry.removed_version = _bump(session, caller, entry, "remove")
+    entry.removed_at = utcnow()
+    entry.removed_reason = reason.strip()
+    session.flush()
+    audit.record(
+        session,
+        caller,
+        action="blocklist.remove",
+        operation=Operation.ALTERATION,
+        subject_type="blocklist_entry",
+        subject_id=entry.id,
+        detail={"key": entry.key, "version": entry.removed_version},
+    )
+    return entry
+
+
+def list_entries(
+    session: Session, caller: Caller, *, include_removed: bool = False
+) -> list[BlocklistEntry]:
+    caller.require(Permission.MANAGE_BLOCKLIST)
+    query = select(BlocklistEntry).order_by(BlocklistEntry.added_version)
+    if not include_removed:
+        query = query.where(BlocklistEntry.removed_version.is_(None))
+    return list(session.scalars(query))
+
+
+def _item(entry: BlocklistEntry) -> dict[str, Any]:
+    return {"key": entry.key, "match": entry.match, "category": entry.category}
+
+
+def document(
+    session: Session, caller: Caller, settings: Settings, *, since: int | None = None
+) -> dict[str, Any]:
+    """The signed list: every active entry, or (with `since`) what changed after version N."""
+    caller.require(Permission.DOWNLOAD_BLOCKLIST)
+    version = current_version(session)
+    body: dict[str, Any] = {
+        "format": FORMAT,
+        "version": version,
+        "generated_at": utcnow().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    if since is None:
+        active = session.scalars(
+            select(BlocklistEntry)
+            .where(BlocklistEntry.removed_version.is_(None))
+            .order_by(BlocklistEntry.key, BlocklistEntry.match)
+        )
+        body |= {"kind": "full", "entries": [_item(e) for e in active]}
+    else:
+        if since < 0 or since > version:
+            raise Invalid("since", f"must be a version from 0 to {version}")
+        changed = select(BlocklistVersion.entry_id).where(BlocklistVersion.number > since)
+        rows = list(
+            session.scalars(
+                select(BlocklistEntry)
+                .where(BlocklistEntry.id.in_(changed))
+                .order_by(BlocklistEntry.key, BlocklistEntry.match)
+            )
+        )
+        # an entry's state now says what its last change was: added, or removed
+        body |= {
+            "kind": "delta",
+            "since": since,
+            "added": [_item(e) for e in rows if e.removed_version is None],
+            "removed": [
+                {"key": e.key, "match": e.match} for e in rows if e.removed_version is not None
+            ],
+        }
+    audit.record(
+        session,
+        caller,
+        action="blocklist.download",
+        operation=Operation.DISCLOSURE,
+        detail={"version": version, "since": since},
+    )
+    return signing.sign(body, signing_key(settings))

@@ -7,7 +7,8 @@ Importable without the hub's database (it needs only `normalise` and `signing`):
 
 A URL is blocked when its normalised key is listed exactly, or when the host plus one of its
 path prefixes (``/a/b/c`` → ``/a/b/c``, ``/a/b``, ``/a``, ``/``) is a listed prefix entry: one
-dictionary lookup for the exact key and one per path level, whatever the list's size. URLs
+dictionary lookup for the exact key and one per path level (no deeper than the host's deepest
+prefix entry), whatever the list's size. URLs
 already in normal form (lower-case http(s), plain ASCII, no escapes, ports or dot segments)
 skip the full parser; anything else goes through `normalise.split`, so both give the same key.
 """
@@ -73,26 +74,29 @@ class Checker:
     def __init__(self, entries: Iterable[Match], *, version: int = 0) -> None:
         self.version = version
         self._exact: dict[str, Match] = {}
-        self._prefixes: dict[str, dict[str, Match]] = {}
+        # host → (deepest prefix entry in path segments, {path: entry})
+        self._prefixes: dict[str, tuple[int, dict[str, Match]]] = {}
         for entry in entries:
             self.add(entry)
 
     def add(self, entry: Match) -> None:
         if entry.match == PREFIX:
             host, _, path = entry.key.partition("/")
-            self._prefixes.setdefault(host, {})["/" + path] = entry
+            depth, paths = self._prefixes.get(host, (0, {}))
+            paths["/" + path] = entry
+            self._prefixes[host] = (max(depth, path.count("/") + 1 if path else 0), paths)
         else:
             self._exact[entry.key] = entry
 
     def discard(self, key: str, match: str) -> None:
         if match == PREFIX:
             host, _, path = key.partition("/")
-            self._prefixes.get(host, {}).pop("/" + path, None)
+            self._prefixes.get(host, (0, {}))[1].pop("/" + path, None)
         else:
             self._exact.pop(key, None)
 
     def __len__(self) -> int:
-        return len(self._exact) + sum(len(paths) for paths in self._prefixes.values())
+        return len(self._exact) + sum(len(paths) for _, paths in self._prefixes.values())
 
     def is_blocked(self, url: str) -> Match | None:
         """The entry that blocks `url`, or None. Raises `Invalid` for a malformed URL.
@@ -127,19 +131,27 @@ class Checker:
         if not self._prefixes:
             return None
         cut = key.find("/")
-        paths = self._prefixes.get(key[:cut])
-        if paths is None:
+        listed = self._prefixes.get(key[:cut])
+        if listed is None:
             return None
+        depth, paths = listed
         path = key[cut:]
-        if "?" in path:
-            path = path[: path.find("?")]
-        while True:
-            found = paths.get(path)
+        qmark = path.find("?")
+        if qmark >= 0:
+            path = path[:qmark]
+        found = paths.get("/")
+        if found is not None:
+            return found
+        # "/a/b/c" → "/a", "/a/b", "/a/b/c", no deeper than the host's deepest prefix entry
+        end = 0
+        for _ in range(depth):
+            end = path.find("/", end + 1)
+            if end < 0:
+                return paths.get(path) if len(path) > 1 else None
+            found = paths.get(path[:end])
             if found is not None:
                 return found
-            if path == "/":
-                return None
-            path = path[: path.rfind("/")] or "/"
+        return None
 
     @classmethod
     def from_document(cls, document: dict[str, Any], public: Ed25519PublicKey) -> Checker:
@@ -164,7 +176,7 @@ class Checker:
 
     def entries(self) -> list[Match]:
         listed = list(self._exact.values())
-        for paths in self._prefixes.values():
+        for _, paths in self._prefixes.values():
             listed.extend(paths.values())
         return sorted(listed)
 

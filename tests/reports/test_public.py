@@ -69,6 +69,7 @@ def test_url_report_is_stored_with_a_receipt_whose_hash_only_is_kept(
     report = session.scalars(select(Report)).one()
     assert report.kind == "url" and report.status == "new" and not report.urgent
     assert report.details["url"] == "https://example.com/gallery/42"
+    assert report.details["url_normalised"] == "https://example.com/gallery/42"
     assert report.country == "GB" and report.language == "en"
     assert report.receipt_hash == service.receipt_hash(code)
     stored = " ".join(str(v) for v in (report.details, report.receipt_hash, report.id))

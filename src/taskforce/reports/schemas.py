@@ -6,12 +6,14 @@ wrong in the reporter's language and name the field.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 import pycountry
 
+from taskforce.blocklist.normalise import normalise as normalise_url
 from taskforce.core.errors import Invalid, RateLimited
 
 
@@ -109,6 +111,11 @@ def clean(kind: Kind, form: dict[str, str]) -> dict[str, str]:
         if "://" in url or " " in url or "." not in url:
             raise ReportInvalid("url", "err_url")
         details["url"] = url
+    if url is not None:
+        # kept as given for the analyst; the block list's form beside it, for matching later
+        # an odd URL is still worth a report: the analyst sees it as given
+        with contextlib.suppress(Invalid):
+            details["url_normalised"] = normalise_url(url if "://" in url else f"http://{url}")
     return details
 
 

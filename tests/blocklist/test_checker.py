@@ -49,6 +49,11 @@ def checker() -> Checker:
         ("http://example.org/%67allery/x", "example.org/gallery"),
         ("http://bad.example.net", "bad.example.net/"),
         ("http://bad.example.net/any/thing", "bad.example.net/"),
+        ("http://EXAMPLE.com/a/b.jpg", "example.com/a/b.jpg"),
+        ("http://example.com:80/a/b.jpg", "example.com/a/b.jpg"),
+        ("http://user@example.com/a/b.jpg", "example.com/a/b.jpg"),
+        ("http://bad.example.net./x", "bad.example.net/"),
+        ("http://bad.example.net?x=/y", "bad.example.net/"),
     ],
 )
 def test_blocked(checker: Checker, url: str, key: str) -> None:

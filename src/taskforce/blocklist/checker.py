@@ -11,6 +11,9 @@ dictionary lookup for the exact key and one per path level (no deeper than the h
 prefix entry), whatever the list's size. URLs
 already in normal form (lower-case http(s), plain ASCII, no escapes, ports or dot segments)
 skip the full parser; anything else goes through `normalise.split`, so both give the same key.
+A URL in normal form whose host no entry names is answered without looking at its path. The
+fast paths do not validate everything the parser does (label lengths, odd characters in an
+unlisted host): such a URL may be answered "not blocked" where the parser would refuse it.
 """
 
 from __future__ import annotations
@@ -74,12 +77,14 @@ class Checker:
     def __init__(self, entries: Iterable[Match], *, version: int = 0) -> None:
         self.version = version
         self._exact: dict[str, Match] = {}
+        self._hosts: set[str] = set()  # every host an entry names
         # host → (deepest prefix entry in path segments, {path: entry})
         self._prefixes: dict[str, tuple[int, dict[str, Match]]] = {}
         for entry in entries:
             self.add(entry)
 
     def add(self, entry: Match) -> None:
+        self._hosts.add(entry.key[: entry.key.find("/")])
         if entry.match == PREFIX:
             host, _, path = entry.key.partition("/")
             depth, paths = self._prefixes.get(host, (0, {}))
@@ -114,6 +119,24 @@ class Checker:
             found = self._exact.get(key)
             if found is not None:
                 return found
+            # a host already in normal form that no entry names cannot be blocked, whatever
+            # its path: most of a provider's traffic ends here
+            cut = key.find("/")
+            host = key[:cut]
+            if (
+                cut > 0
+                and host not in self._hosts
+                and host.islower()
+                and host.isascii()
+                and host[-1] != "."
+                and ":" not in host
+                and "@" not in host
+                and "%" not in host
+                and "?" not in host
+                and "#" not in host
+                and "\\" not in host
+            ):
+                return None
         if not (
             key
             and _NORMAL_MATCH(key) is not None

@@ -757,6 +757,15 @@ class _Builder:
             self.user(spec.code, Role.INVESTIGATOR, f"investigator@{spec.domain}", creator)
             self.user(spec.code, Role.ANALYST, f"analyst@{spec.domain}", creator)
         self.user("DE-BKA", Role.READ_ONLY, "readonly@bka.example.net", admin)
+        # An internet provider downloads the URL block list with a token; it has no web login.
+        auth_service.create_user(
+            self.session,
+            admin,
+            email="blocklist@isp.example.net",
+            agency_code="NL-NP",
+            role=Role.PROVIDER,
+            display_name="Demo internet provider (fictional)",
+        )
 
     def _register(self, spec: _AgencySpec, actor: Caller) -> None:
         agency_service.register_agency(

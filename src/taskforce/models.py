@@ -7,11 +7,15 @@ from taskforce.core import sharing
 from taskforce.core.audit import models as audit_models
 from taskforce.core.auth import models as auth_models
 from taskforce.core.db import Base
+from taskforce.core.outbox import models as outbox_models
 from taskforce.hashsets import models as hashsets_models
+from taskforce.hosting import models as hosting_models
 from taskforce.notices import models as notices_models
 from taskforce.reports import models as reports_models
 from taskforce.series import models as series_models
+from taskforce.takedown import models as takedown_models
 from taskforce.triage import models as triage_models
+from taskforce.watch import models as watch_models
 
 __all__ = [
     "Base",
@@ -21,9 +25,13 @@ __all__ = [
     "blocklist_models",
     "cases_models",
     "hashsets_models",
+    "hosting_models",
     "notices_models",
+    "outbox_models",
     "reports_models",
     "series_models",
     "sharing",
+    "takedown_models",
     "triage_models",
+    "watch_models",
 ]

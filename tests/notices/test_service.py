@@ -12,11 +12,11 @@ from notice_builders import Scene, write_notice
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from taskforce.cases.models import OutboxMessage
 from taskforce.core.audit.models import AuditEntry
 from taskforce.core.caller import Role
 from taskforce.core.db import utcnow
 from taskforce.core.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited
+from taskforce.core.outbox.models import OutboxMessage
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
 from taskforce.notices import service

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from taskforce.core.audit.models import AuditEntry
 from taskforce.core.settings import Settings
 from taskforce.reports import emergency, messages, service
-from taskforce.reports.models import Report, ReportAddition, UrgentLead
+from taskforce.reports.models import Report, ReportAddition
+from taskforce.watch.models import UrgentLead
 
 
 def _token(page: str) -> str:

@@ -5,7 +5,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from taskforce.agencies import service
 from taskforce.agencies.models import Agency
-from taskforce.agencies.schemas import AgencyCreate, AgencyRead, AgencyUpdate, ContactPoint
+from taskforce.agencies.schemas import (
+    AgencyCreate,
+    AgencyKind,
+    AgencyRead,
+    AgencyUpdate,
+    ContactPoint,
+)
 from taskforce.core.caller import Permission
 from taskforce.core.http import CallerDep, SessionDep
 
@@ -29,6 +35,9 @@ def read(session: SessionDep, agency: Agency) -> AgencyRead:
             desk=agency.contact_desk, phone=agency.contact_phone, email=agency.contact_email
         ),
         is_active=agency.is_active,
+        kind=AgencyKind(agency.kind),
+        notice_copy_to_police=agency.notice_copy_to_police,
+        takedown_deadline_hours=agency.takedown_deadline_hours,
         partners=[p.code for p in service.partners_of(session, agency.id)],
     )
 

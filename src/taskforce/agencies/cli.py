@@ -3,7 +3,7 @@ from __future__ import annotations
 import typer
 
 from taskforce.agencies import service
-from taskforce.agencies.schemas import AgencyCreate
+from taskforce.agencies.schemas import KIND_LABELS, AgencyCreate, AgencyKind
 from taskforce.core.caller import system_caller
 from taskforce.core.console import out, unit
 
@@ -21,6 +21,15 @@ def add(
     phone: str = typer.Option(..., "--phone", help="24/7 phone, E.164 (+44...) or national"),
     email: str = typer.Option(..., "--email", help="24/7 e-mail"),
     webhook: str | None = typer.Option(None, "--webhook", help="URL notified of new hits"),
+    kind: AgencyKind = typer.Option(
+        AgencyKind.LAW_ENFORCEMENT, "--kind", help="What the member is, for report routing"
+    ),
+    notice_copy_to_police: bool = typer.Option(
+        False, "--notice-copy-to-police", help="The law wants the police told of every notice"
+    ),
+    takedown_deadline_hours: int | None = typer.Option(
+        None, "--takedown-deadline-hours", min=1, help="Hours a host has to remove (default: hub's)"
+    ),
 ) -> None:
     """Register a member agency with its 24/7 contact point."""
     with unit(ctx) as session:
@@ -36,9 +45,15 @@ def add(
                 contact_phone=phone,
                 contact_email=email,
                 webhook_url=webhook,
+                kind=kind,
+                notice_copy_to_police=notice_copy_to_police,
+                takedown_deadline_hours=takedown_deadline_hours,
             ),
         )
-        out.print(f"registered {agency.code} ({agency.name}, {agency.country}, {agency.timezone})")
+        out.print(
+            f"registered {agency.code} ({agency.name}, {agency.country}, {agency.timezone}, "
+            f"{KIND_LABELS[agency.kind]})"
+        )
 
 
 @app.command("list")
@@ -47,7 +62,7 @@ def list_agencies(ctx: typer.Context) -> None:
     with unit(ctx) as session:
         for a in service.list_agencies(session):
             out.print(
-                f"{a.code}\t{a.country}\t{a.timezone}\t{a.name}\t"
+                f"{a.code}\t{a.country}\t{a.timezone}\t{KIND_LABELS[a.kind]}\t{a.name}\t"
                 f"{a.contact_desk}\t{a.contact_phone}\t{a.contact_email}"
             )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from taskforce.core.db import Base, Origin, Timestamps, UUIDPk
@@ -22,6 +22,14 @@ class Agency(Base, UUIDPk, Timestamps, Origin):
     contact_email: Mapped[str] = mapped_column(String(320))
     webhook_url: Mapped[str | None] = mapped_column(String(500))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # law_enforcement | hotline | coordinator: who receives which public reports (routing)
+    kind: Mapped[str] = mapped_column(String(24), default="law_enforcement", index=True)
+    # Legal profile. True: the law of the agency's country wants its police told of every
+    # takedown notice this agency sends to a host (a hotline's reports reach the police too).
+    notice_copy_to_police: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Hours a host has to remove confirmed material before the notice escalates; None: the
+    # hub's default (`takedown_deadline_hours`).
+    takedown_deadline_hours: Mapped[int | None] = mapped_column(Integer)
 
 
 class Partnership(Base):

@@ -1,8 +1,26 @@
 from __future__ import annotations
 
 import uuid
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
+
+
+class AgencyKind(StrEnum):
+    """What a member is, for routing public reports: a hotline takes reports of its country
+    first, law enforcement when the country has no hotline (and always urgent leads), the
+    network coordinator what no member country takes and what nobody acknowledged."""
+
+    LAW_ENFORCEMENT = "law_enforcement"
+    HOTLINE = "hotline"
+    COORDINATOR = "coordinator"
+
+
+KIND_LABELS: dict[str, str] = {
+    AgencyKind.LAW_ENFORCEMENT: "law enforcement",
+    AgencyKind.HOTLINE: "hotline",
+    AgencyKind.COORDINATOR: "network coordinator",
+}
 
 
 class ContactPoint(BaseModel):
@@ -26,6 +44,15 @@ class AgencyCreate(BaseModel):
     contact_phone: str = Field(min_length=3, max_length=40, description="E.164, e.g. +442079460000")
     contact_email: str = Field(min_length=3, max_length=320)
     webhook_url: str | None = Field(default=None, max_length=500)
+    kind: AgencyKind = AgencyKind.LAW_ENFORCEMENT
+    notice_copy_to_police: bool = Field(
+        default=False,
+        description="The country's law wants its police told of every takedown notice this "
+        "agency sends",
+    )
+    takedown_deadline_hours: int | None = Field(
+        default=None, ge=1, le=24 * 90, description="Hours a host has to remove; default: hub's"
+    )
 
 
 class AgencyUpdate(BaseModel):
@@ -38,6 +65,9 @@ class AgencyUpdate(BaseModel):
     contact_email: str | None = Field(default=None, max_length=320)
     webhook_url: str | None = Field(default=None, max_length=500)
     is_active: bool | None = None
+    kind: AgencyKind | None = None
+    notice_copy_to_police: bool | None = None
+    takedown_deadline_hours: int | None = Field(default=None, ge=1, le=24 * 90)
 
 
 class AgencyRead(BaseModel):
@@ -50,4 +80,7 @@ class AgencyRead(BaseModel):
     timezone: str
     contact: ContactPoint
     is_active: bool
+    kind: AgencyKind
+    notice_copy_to_police: bool
+    takedown_deadline_hours: int | None
     partners: list[str] = Field(default_factory=list)

@@ -18,7 +18,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from taskforce.agencies.models import Agency, Partnership
-from taskforce.agencies.schemas import AgencyCreate, AgencyUpdate
+from taskforce.agencies.schemas import AgencyCreate, AgencyKind, AgencyUpdate
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
 from taskforce.core.caller import Caller, Permission
@@ -95,6 +95,9 @@ def register_agency(session: Session, caller: Caller, data: AgencyCreate) -> Age
         contact_phone=normalise_phone(data.contact_phone, country),
         contact_email=normalise_email(data.contact_email),
         webhook_url=normalise_webhook(data.webhook_url),
+        kind=data.kind.value,
+        notice_copy_to_police=data.notice_copy_to_police,
+        takedown_deadline_hours=data.takedown_deadline_hours,
     )
     if session.scalar(select(Agency.id).where(Agency.code == code)) is not None:
         raise Conflict(f"an agency with code {code} already exists")
@@ -126,8 +129,10 @@ def update_agency(session: Session, caller: Caller, *, code: str, data: AgencyUp
         fields["contact_email"] = normalise_email(fields["contact_email"])
     if "webhook_url" in fields:
         fields["webhook_url"] = normalise_webhook(fields["webhook_url"])
+    if fields.get("kind") is not None:
+        fields["kind"] = AgencyKind(fields["kind"]).value
     for name, value in fields.items():
-        if value is None and name != "webhook_url":
+        if value is None and name not in ("webhook_url", "takedown_deadline_hours"):
             continue
         if getattr(agency, name) != value:
             changes[name] = [getattr(agency, name), value]
@@ -233,3 +238,25 @@ def agencies_by_id(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, Age
     if not ids:
         return {}
     return {a.id: a for a in session.scalars(select(Agency).where(Agency.id.in_(ids)))}
+
+
+def of_kind_in(session: Session, kind: AgencyKind, country: str) -> list[Agency]:
+    """Active agencies of one kind in one country, by code (the first is the one routed to)."""
+    return list(
+        session.scalars(
+            select(Agency)
+            .where(Agency.kind == kind.value, Agency.country == country, Agency.is_active)
+            .order_by(Agency.code)
+        )
+    )
+
+
+def coordinator(session: Session) -> Agency | None:
+    """The network coordinator: takes what no member country takes, and unacknowledged leads.
+    With several (there should be one), the first by code."""
+    return session.scalar(
+        select(Agency)
+        .where(Agency.kind == AgencyKind.COORDINATOR.value, Agency.is_active)
+        .order_by(Agency.code)
+        .limit(1)
+    )

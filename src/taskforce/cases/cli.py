@@ -2,12 +2,11 @@ from __future__ import annotations
 
 import typer
 
-from taskforce.cases import outbox, service
+from taskforce.cases import service
 from taskforce.core.caller import system_caller
-from taskforce.core.console import out, state, unit
+from taskforce.core.console import out, unit
 
 noise_app = typer.Typer(help="The noise list: values that never make hits.", no_args_is_help=True)
-outbox_app = typer.Typer(help="Outgoing e-mail and webhook notifications.", no_args_is_help=True)
 
 
 @noise_app.command("add")
@@ -33,15 +32,3 @@ def list_noise(ctx: typer.Context) -> None:
         for row in service.list_noise(session, caller):
             origin = "built-in" if row.builtin else "added"
             out.print(f"{row.type}\t{row.pattern}\t{origin}\t{row.reason}")
-
-
-@outbox_app.command("drain")
-def drain(
-    ctx: typer.Context,
-    limit: int = typer.Option(500, "--limit", min=1, help="Most messages to send in this run"),
-) -> None:
-    """Send pending notifications: e-mail through TASKFORCE_SMTP_HOST, webhooks over HTTP."""
-    settings = state(ctx).settings
-    with unit(ctx) as session:
-        report = outbox.drain(session, settings, limit=limit)
-    out.print(f"sent {report.sent}, failed {report.failed}, left {report.left}")

@@ -139,21 +139,6 @@ class Notification(Base, UUIDPk):
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class OutboxMessage(Base, UUIDPk):
-    """An e-mail or webhook call waiting for `taskforce outbox drain` to deliver it."""
-
-    __tablename__ = "outbox_message"
-
-    channel: Mapped[str] = mapped_column(String(16))  # email | webhook
-    recipient: Mapped[str] = mapped_column(String(500))
-    subject: Mapped[str] = mapped_column(String(300))
-    body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(String(500))
-
-
 class NoiseEntry(Base, UUIDPk):
     """A value an admin declared noise: it is kept on cases but never makes a hit."""
 

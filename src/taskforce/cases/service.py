@@ -47,7 +47,6 @@ from taskforce.cases.models import (
     Hit,
     NoiseEntry,
     Notification,
-    OutboxMessage,
     PdqBits,
     Selector,
     SelectorValue,
@@ -81,6 +80,7 @@ from taskforce.core.caller import Caller, Permission
 from taskforce.core.db import insert_new, is_postgres, utcnow
 from taskforce.core.errors import Conflict, Forbidden, Invalid, NotFound
 from taskforce.core.hamming import hamming, hex_to_bytes
+from taskforce.core.outbox.models import OutboxMessage
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
 
@@ -1303,19 +1303,3 @@ def remove_noise(session: Session, caller: Caller, entry_id: uuid.UUID) -> None:
         detail={"type": entry.kind, "pattern": entry.pattern},
     )
     session.flush()
-
-
-# --- outbox ---------------------------------------------------------------------------------
-
-
-def pending_messages(
-    session: Session, *, limit: int = 100, max_attempts: int = 10
-) -> list[OutboxMessage]:
-    return list(
-        session.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.sent_at.is_(None), OutboxMessage.attempts < max_attempts)
-            .order_by(OutboxMessage.created_at)
-            .limit(limit)
-        )
-    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import Field
@@ -93,6 +94,13 @@ class Settings(BaseSettings):
     )
     smtp_host: str | None = Field(default=None, description="SMTP server for the outbox.")
     smtp_port: int = Field(default=25, description="SMTP port.")
+    smtp_security: Literal["none", "starttls", "tls"] = Field(
+        default="none",
+        description="How the outbox talks to the SMTP server: plain, STARTTLS, or TLS from the "
+        "first byte (port 465).",
+    )
+    smtp_username: str | None = Field(default=None, description="SMTP login, if the server asks.")
+    smtp_password: str | None = Field(default=None, description="SMTP password.")
     mail_from: str = Field(
         default="taskforce@hub.example.com", description="Sender of outgoing notifications."
     )

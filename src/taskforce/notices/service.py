@@ -40,7 +40,6 @@ from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
 from taskforce.agencies.models import Agency
-from taskforce.cases.models import OutboxMessage
 from taskforce.core import sharing
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
@@ -48,6 +47,7 @@ from taskforce.core.auth.models import User
 from taskforce.core.caller import Caller, Permission, Role
 from taskforce.core.db import insert_new, is_postgres, utcnow
 from taskforce.core.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited
+from taskforce.core.outbox.models import OutboxMessage
 from taskforce.core.settings import Settings
 from taskforce.notices import images, regions
 from taskforce.notices.models import (

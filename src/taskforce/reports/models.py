@@ -28,18 +28,27 @@ class Report(Base, UUIDPk):
     urgent: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     receipt_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the code
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
-
-
-class UrgentLead(Base, UUIDPk):
-    """A report that cannot wait (a child in danger, a meeting planned): routing and
-    acknowledgement come later; for now the row says since when it has been waiting."""
-
-    __tablename__ = "urgent_lead"
-
-    report_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("public_report.id", ondelete="CASCADE"), unique=True
+    # URL reports: the block list's normal form of the URL (hashed, for duplicates), its host
+    # (resolved for routing) and registrable domain (public suffix list: "same domain")
+    url_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    host: Mapped[str | None] = mapped_column(String(253))
+    domain: Mapped[str | None] = mapped_column(String(253), index=True)
+    duplicate_of_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("public_report.id", ondelete="SET NULL"), index=True
     )
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    # Routing: whose queue the report is in, and where the URL is hosted. `route_due_at` is
+    # when a worker should (re)try routing, and its lease while it does; NULL once routed.
+    receiving_agency_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("agency.id"), index=True
+    )
+    route_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    route_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    routed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    hosting_ip: Mapped[str | None] = mapped_column(String(45))
+    hosting_country: Mapped[str | None] = mapped_column(String(2))
+    hosting_provider_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("hosting_provider.id", ondelete="SET NULL")
+    )
 
 
 class ReportAddition(Base, UUIDPk):
@@ -82,3 +91,32 @@ class ReportAssessment(Base, UUIDPk):
     agency_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agency.id"))
     user_id: Mapped[uuid.UUID | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RoutingStep(Base, UUIDPk):
+    """One step of routing a report, in plain words with its data, so an analyst sees why the
+    report went where it went: resolved, located, matched a network, routed, re-routed."""
+
+    __tablename__ = "public_report_routing_step"
+
+    report_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("public_report.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    step: Mapped[str] = mapped_column(String(24))  # resolve|locate|network|route|fallback|manual
+    outcome: Mapped[str] = mapped_column(String(1000))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class HotlineCase(Base):
+    """The case that holds the selectors of an agency's confirmed public reports, so
+    deconfliction links them to other agencies' investigations."""
+
+    __tablename__ = "hotline_case"
+
+    agency_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("agency.id", ondelete="CASCADE"), primary_key=True
+    )
+    case_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("case_file.id", ondelete="CASCADE"), unique=True
+    )

@@ -30,7 +30,6 @@ from taskforce.reports.models import (
     ReportAddition,
     ReportAssessment,
     ReportThrottle,
-    UrgentLead,
 )
 from taskforce.reports.schemas import (
     ADDITION_MAX,
@@ -41,6 +40,7 @@ from taskforce.reports.schemas import (
     ReportInvalid,
     ReportRateLimited,
 )
+from taskforce.watch.models import UrgentLead
 
 PUBLIC = Caller(role=Role.READ_ONLY, channel="public", email="member of the public")
 

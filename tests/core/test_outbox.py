@@ -13,8 +13,8 @@ from builders import Network, add_selector, make_case
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from taskforce.cases import outbox
-from taskforce.cases.models import OutboxMessage
+from taskforce.core.outbox import service as outbox
+from taskforce.core.outbox.models import OutboxMessage
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
 

@@ -1,0 +1,1 @@
+"""The outgoing mail and webhook queue every domain writes to and one drain delivers."""

@@ -1,0 +1,1 @@
+"""The 24/7 watch: urgent leads to agencies' contact points, acknowledgement, escalation."""

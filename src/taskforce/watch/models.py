@@ -1,0 +1,64 @@
+"""Urgent leads: a child in immediate danger or a planned meeting, sent at once to the 24/7
+contact points of the agencies concerned, to be acknowledged within minutes.
+
+`check_at` is when the watch must look at the lead again (the acknowledgement deadline), and
+the lease a worker takes while it escalates; NULL once nothing is left to do.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from taskforce.core.db import Base, UTCDateTime, UUIDPk, utcnow
+
+
+class UrgentLead(Base, UUIDPk):
+    __tablename__ = "urgent_lead"
+
+    report_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("public_report.id", ondelete="CASCADE"), unique=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    reason: Mapped[str] = mapped_column(String(200), default="")  # plain words: why it is urgent
+    reporter_country: Mapped[str | None] = mapped_column(String(2))
+    suspect_country: Mapped[str | None] = mapped_column(String(2))
+    ack_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    check_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    acknowledged_by_agency_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agency.id"))
+    acknowledged_by_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"))
+    acknowledged_by: Mapped[str] = mapped_column(String(320), default="")  # label at the time
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class UrgentLeadTarget(Base, UUIDPk):
+    """An agency the lead went to, and why (reporter's country, suspect's, escalation)."""
+
+    __tablename__ = "urgent_lead_target"
+    __table_args__ = (UniqueConstraint("lead_id", "agency_id"),)
+
+    lead_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("urgent_lead.id", ondelete="CASCADE"), index=True
+    )
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agency.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(24))  # reporter_country|suspect_country|escalation
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class UrgentLeadStep(Base, UUIDPk):
+    """One timestamped step of a lead: created, sent to a desk, delivered, acknowledged,
+    escalated."""
+
+    __tablename__ = "urgent_lead_step"
+
+    lead_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("urgent_lead.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    step: Mapped[str] = mapped_column(String(24))
+    agency_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agency.id"))
+    detail: Mapped[str] = mapped_column(String(1000), default="")

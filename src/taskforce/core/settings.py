@@ -104,6 +104,49 @@ class Settings(BaseSettings):
     mail_from: str = Field(
         default="taskforce@hub.example.com", description="Sender of outgoing notifications."
     )
+    worker: Literal["auto", "in-process", "external"] = Field(
+        default="auto",
+        description="Who runs the background jobs (routing, the outbox, re-checks, "
+        "escalations): the web process itself, or separate `taskforce worker` processes; auto: "
+        "in-process on SQLite, external on PostgreSQL.",
+    )
+    worker_interval_seconds: float = Field(
+        default=5.0, gt=0, le=3600, description="Seconds a worker waits between rounds."
+    )
+    urgent_ack_minutes: int = Field(
+        default=15,
+        ge=1,
+        le=24 * 60,
+        description="Minutes an agency's 24/7 desk has to acknowledge an urgent lead before it "
+        "escalates to the network coordinator.",
+    )
+    takedown_deadline_hours: int = Field(
+        default=72,
+        ge=1,
+        description="Hours a host has to remove confirmed material before the notice escalates "
+        "(an agency's legal profile may set its own).",
+    )
+    takedown_check_minutes: int = Field(
+        default=60, ge=1, description="Minutes between re-checks of a URL under notice."
+    )
+    takedown_resend_hours: int = Field(
+        default=24,
+        ge=1,
+        description="Hours after which a notice is sent again while the content stays up "
+        "(Project Arachnid re-sends every 24 hours).",
+    )
+    takedown_unreachable_checks: int = Field(
+        default=24,
+        ge=1,
+        description="Consecutive re-checks that cannot reach the URL after which it counts as "
+        "removed (recorded as 'unreachable', not as a 404).",
+    )
+    recheck_allow_networks: list[str] = Field(
+        default_factory=list,
+        description="Address blocks the re-checker may reach although they are not public "
+        "(a lab's own test servers); empty in production: no request reaches an internal "
+        "network.",
+    )
     max_body_bytes: int = Field(
         default=5_000_000, description="Largest request body the API accepts."
     )

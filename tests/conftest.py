@@ -53,6 +53,7 @@ def make_settings(data_dir: Path, url: str) -> Settings:
         database_url=url,
         allow_insecure_defaults=True,
         public_url="http://hub.example.org",
+        worker="external",  # tests run the worker's tasks themselves, with fakes
     )
 
 

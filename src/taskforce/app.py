@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -42,7 +43,23 @@ def body_limit(path: str, default: int) -> int:
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = engine or make_engine(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        """On the embedded default the web process runs the background worker itself."""
+        worker = None
+        if settings.worker_in_process:
+            from taskforce.worker import Worker
+
+            worker = Worker(app.state.sessionmaker, settings)
+            worker.start()
+        app.state.worker = worker
+        yield
+        if worker is not None:
+            worker.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="taskforce",
         summary="Deconfliction hub for agencies fighting online child sexual exploitation.",
         version="0.1.0",
@@ -52,6 +69,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.worker = None
     app.state.sessionmaker = make_sessionmaker(engine)
     install_error_handlers(app)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import typer
 
 from taskforce.agencies import cli as agencies_cli
@@ -95,6 +97,8 @@ def serve(
     migrate.upgrade(st.settings, st.engine)
     database = _safe_url(st.settings.effective_database_url)
     out.print(f"taskforce on http://{host}:{port}/  (database {database})")
+    if not st.settings.worker_in_process:
+        out.print("background jobs: run `taskforce worker` beside this server (TASKFORCE_WORKER)")
     uvicorn.run(create_app(st.settings, st.engine), host=host, port=port, log_level="info")
 
 
@@ -109,6 +113,39 @@ def demo(
     from taskforce import demo as demo_module
 
     demo_module.run(state(ctx).settings, host=host, port=port, serve=not no_serve)
+
+
+@app.command()
+def worker(
+    ctx: typer.Context,
+    once: bool = typer.Option(False, "--once", help="Run one round and exit"),
+) -> None:
+    """Run the background jobs: routing, the outbox, re-checks, urgent-lead escalation.
+
+    Several workers may run at once against PostgreSQL; none does a job another took."""
+    from taskforce import migrate
+    from taskforce import worker as worker_module
+
+    st = state(ctx)
+    migrate.upgrade(st.settings, st.engine)
+    tools = worker_module.default_tools(st.settings)
+
+    def show(done: dict[str, int]) -> None:
+        parts = [f"{count} {name}" for name, count in done.items() if count]
+        out.print(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S}Z  " + ", ".join(parts or ["idle"]))
+
+    if once:
+        show(worker_module.run_round(st.sessionmaker, st.settings, tools))
+        return
+    database = _safe_url(st.settings.effective_database_url)
+    out.print(
+        f"taskforce worker on {database}; a round every {st.settings.worker_interval_seconds:g} s "
+        f"when idle; Ctrl-C stops"
+    )
+    try:
+        worker_module.run_forever(st.sessionmaker, st.settings, tools=tools, report=show)
+    except KeyboardInterrupt:
+        out.print("worker stopped")
 
 
 def main() -> None:

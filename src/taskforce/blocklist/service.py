@@ -123,6 +123,17 @@ def list_entries(
     return list(session.scalars(query))
 
 
+def entries_from(session: Session, source: str) -> list[BlocklistEntry]:
+    """Entries (active or removed) that one source put on the list, e.g. "report:<id>"."""
+    return list(
+        session.scalars(
+            select(BlocklistEntry)
+            .where(BlocklistEntry.source == source)
+            .order_by(BlocklistEntry.added_version)
+        )
+    )
+
+
 def _item(entry: BlocklistEntry) -> dict[str, Any]:
     return {"key": entry.key, "match": entry.match, "category": entry.category}
 

@@ -160,6 +160,13 @@ class Settings(BaseSettings):
             )
 
     @property
+    def worker_in_process(self) -> bool:
+        """Whether the web process runs the background jobs itself."""
+        if self.worker == "auto":
+            return self.effective_database_url.startswith("sqlite")
+        return self.worker == "in-process"
+
+    @property
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url

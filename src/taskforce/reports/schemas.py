@@ -7,6 +7,7 @@ wrong in the reporter's language and name the field.
 from __future__ import annotations
 
 import contextlib
+import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -76,6 +77,7 @@ class ReportCreate:
     country: str | None
     language: str
     meeting: bool = False
+    suspect_country: str | None = None  # grooming: where the adult seems to be, if known
 
 
 def parse_kind(value: str) -> Kind | None:
@@ -85,12 +87,12 @@ def parse_kind(value: str) -> Kind | None:
         return None
 
 
-def parse_country(value: str | None) -> str | None:
+def parse_country(value: str | None, *, field: str = "country") -> str | None:
     if not value or not value.strip():
         return None
     found = pycountry.countries.get(alpha_2=value.strip().upper())
     if found is None:
-        raise ReportInvalid("country", "err_country")
+        raise ReportInvalid(field, "err_country")
     return str(found.alpha_2)
 
 
@@ -141,3 +143,4 @@ class AssessmentCreate:
     assessment: Assessment
     category: str | None = None  # a code of the taskforce scheme; only for illegal material
     note: str = ""
+    duplicate_of: uuid.UUID | None = None  # the report a duplicate repeats, when known

@@ -16,7 +16,9 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from taskforce.core.errors import Invalid
+from taskforce.agencies import service as agency_service
+from taskforce.core.db import utcnow
+from taskforce.core.errors import Conflict, Invalid, NotFound
 from taskforce.core.http import SessionDep, SettingsDep, client_ip
 from taskforce.core.settings import Settings
 from taskforce.hashsets.categories import SCHEMES
@@ -34,6 +36,7 @@ from taskforce.reports.schemas import (
     parse_country,
     parse_kind,
 )
+from taskforce.takedown.service import reference as takedown_reference
 from taskforce.web.session import WebCallerDep, form_csrf, render, require_csrf
 
 public_router = APIRouter(include_in_schema=False)
@@ -223,13 +226,19 @@ async def send_report(request: Request, session: SessionDep, settings: SettingsD
         return _page(request, settings, language, kind=None, country=None)
     values = {f.name: _form_text(form, f.name) for f in FIELDS[kind]}
     values["meeting"] = "on" if _form_text(form, "meeting") else ""
+    values["adult_country"] = _form_text(form, "adult_country")
     country: str | None = None
     try:
         service.check_form_token(settings, _form_text(form, "form_token"))
         country = parse_country(_form_text(form, "country"))
+        suspect = (
+            parse_country(_form_text(form, "adult_country"), field="adult_country")
+            if kind == Kind.GROOMING
+            else None
+        )
         data = ReportCreate(
             kind=kind, details=clean(kind, values), country=country, language=language,
-            meeting=bool(values["meeting"]),
+            meeting=bool(values["meeting"]), suspect_country=suspect,
         )  # fmt: skip
         report, code = service.submit_report(session, settings, data, address=client_ip(request))
     except (ReportInvalid, ReportRateLimited) as exc:
@@ -239,7 +248,7 @@ async def send_report(request: Request, session: SessionDep, settings: SettingsD
         )  # fmt: skip
     report_id: uuid.UUID = report.id
     session.commit()  # the report is safe before anything else is tried
-    _after(session, report_id)
+    _after(request, session, settings, report_id)
     t = messages.translator(language)
     return _render(
         request,
@@ -254,25 +263,48 @@ async def send_report(request: Request, session: SessionDep, settings: SettingsD
     )
 
 
-def _after(session: Session, report_id: uuid.UUID) -> None:
-    """Follow-up work in its own savepoint: a failure here must not touch the stored report."""
+def _after(request: Request, session: Session, settings: Settings, report_id: uuid.UUID) -> None:
+    """Follow-up work in its own savepoint: a failure here must not touch the stored report
+    (it stays due for routing, and the worker that routes it also opens its urgent lead)."""
     try:
         with session.begin_nested():
-            service.after_report(session, report_id)
-    except Exception:  # the report is committed; the lead can be re-created from it
-        _log.exception("after_report failed for %s", report_id)
+            service.after_report(session, settings, report_id)
+    except Exception:
+        _log.exception("after_report failed for %s; the worker will route it", report_id)
+    worker = getattr(request.app.state, "worker", None)
+    if worker is not None:
+        worker.wake()
 
 
 # --- the hotline queue ----------------------------------------------------------------------
 
 _CATEGORIES = [(c.code, c.label) for c in SCHEMES["taskforce"].values() if c.illegal]
+_VIEW_LABELS = {"new": "New", "assessed": "Assessed", "duplicate": "Duplicates", "all": "All"}
 
 
 @router.get("/hotline", response_class=HTMLResponse)
-def hotline_queue(request: Request, session: SessionDep, web: WebCallerDep) -> HTMLResponse:
-    """New public reports, urgent first; the read is audited."""
-    reports = service.queue(session, web.caller)
-    return render(request, "reports/queue.html", {"reports": reports})
+def hotline_queue(
+    request: Request,
+    session: SessionDep,
+    web: WebCallerDep,
+    view: str = Query(default="new", max_length=20),
+) -> HTMLResponse:
+    """The agency's reports: new ones urgent first; the read is audited."""
+    if view not in service.QUEUE_VIEWS:
+        view = "new"
+    rows = service.queue(session, web.caller, view=view)
+    return render(
+        request,
+        "reports/queue.html",
+        {
+            "rows": rows,
+            "view": view,
+            "views": _VIEW_LABELS,
+            "tab": "queue",
+            "short_id": service.short_id,
+            "now": utcnow(),
+        },
+    )
 
 
 def _report_page(
@@ -284,20 +316,26 @@ def _report_page(
     error: Invalid | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    report, additions, assessments = service.get_report(session, web.caller, report_id)
+    view = service.report_view(session, web.caller, report_id)
+    report = view.report
     return render(
         request,
         "reports/detail.html",
         {
+            "v": view,
             "report": report,
-            "additions": additions,
-            "assessments": assessments,
+            "additions": view.additions,
+            "assessments": view.assessments,
             "labels": {a.value: label for a, label in ASSESSMENT_LABELS.items()},
             "categories": _CATEGORIES,
             "fields": FIELDS[Kind(report.kind)],
             "t": messages.EN,
             "emergency": emergency.for_country(report.country),
             "error": error,
+            "short_id": service.short_id,
+            "notice_ref": takedown_reference,
+            "agencies": agency_service.list_agencies(session),
+            "tab": "queue",
         },
         status_code=status_code,
     )
@@ -315,23 +353,64 @@ def assess_report(
     request: Request,
     report_id: uuid.UUID,
     session: SessionDep,
+    settings: SettingsDep,
     web: WebCallerDep,
     csrf_token: str = Form(default="", max_length=100),
     assessment: str = Form(default="", max_length=40),
     category: str = Form(default="", max_length=40),
     note: str = Form(default="", max_length=4000),
+    duplicate_of: str = Form(default="", max_length=40),
 ) -> Response:
+    """An assessment and what follows from it (block list, notice, selectors) in one step."""
     require_csrf(form_csrf(request, csrf_token), web)
     try:
         try:
             chosen = Assessment(assessment)
         except ValueError:
             raise Invalid("assessment", "choose one of the five assessments") from None
+        original = _report_id(duplicate_of) if chosen == Assessment.DUPLICATE else None
         with session.begin_nested():
             service.assess(
                 session, web.caller, report_id,
-                AssessmentCreate(assessment=chosen, category=category, note=note),
+                AssessmentCreate(assessment=chosen, category=category, note=note,
+                                 duplicate_of=original),
+                settings,
             )  # fmt: skip
+    except (Invalid, Conflict) as exc:
+        error = exc if isinstance(exc, Invalid) else Invalid("assessment", exc.message)
+        return _report_page(request, session, web, report_id, error=error, status_code=422)
+    return RedirectResponse(f"/ui/hotline/{report_id}", status_code=303)
+
+
+def _report_id(text: str) -> uuid.UUID | None:
+    """A report named by its full id or the eight-digit short id shown on pages."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise Invalid("duplicate_of", "give the report's id as shown on its page") from None
+
+
+@router.post("/hotline/{report_id}/reroute")
+def reroute_report(
+    request: Request,
+    report_id: uuid.UUID,
+    session: SessionDep,
+    web: WebCallerDep,
+    csrf_token: str = Form(default="", max_length=100),
+    agency: str = Form(default="", max_length=40),
+    reason: str = Form(default="", max_length=1000),
+) -> Response:
+    """Send the report to another member, with the reason recorded as a routing step."""
+    require_csrf(form_csrf(request, csrf_token), web)
+    try:
+        with session.begin_nested():
+            service.reroute(session, web.caller, report_id, agency_code=agency, reason=reason)
     except Invalid as exc:
         return _report_page(request, session, web, report_id, error=exc, status_code=422)
+    except NotFound:
+        error = Invalid("agency", "choose a member agency")
+        return _report_page(request, session, web, report_id, error=error, status_code=422)
     return RedirectResponse("/ui/hotline", status_code=303)

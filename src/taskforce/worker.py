@@ -1,0 +1,152 @@
+"""The background worker: routes public reports, delivers the outbox, re-checks URLs under
+takedown notice and escalates unacknowledged urgent leads, in rounds.
+
+On the embedded default (SQLite) it runs as a thread of the web process (`settings.worker`:
+"auto" or "in-process"); in production any number of `taskforce worker` processes run beside
+the web servers. Each task claims its rows with a lease in a short transaction (`SKIP LOCKED` on
+PostgreSQL), does its slow part (DNS, SMTP, HTTP) outside any transaction and records the
+result in its own, so several workers never do the same job twice and a worker that dies
+leaves its leases to expire: the job is picked up again, nothing is lost. A round runs every
+task even if one fails; a round that found work is followed at once by the next.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from taskforce.core.outbox import service as outbox
+from taskforce.core.settings import Settings
+from taskforce.hosting.resolver import Resolver, make_resolver
+from taskforce.reports import service as reports_service
+from taskforce.takedown import service as takedown_service
+from taskforce.takedown.fetch import UrlChecker
+from taskforce.watch import service as watch_service
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Tools:
+    """What reaches the outside world; tests give fakes."""
+
+    resolver: Resolver
+    checker: takedown_service.Checker
+
+
+def default_tools(settings: Settings) -> Tools:
+    resolver = make_resolver(settings)
+    return Tools(
+        resolver=resolver,
+        checker=UrlChecker(resolver, allow_networks=settings.recheck_allow_networks),
+    )
+
+
+Task = Callable[[sessionmaker[Session], Settings, Tools, datetime | None], int]
+
+
+def _route(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
+    return reports_service.route_due(f, s, t.resolver, now=now)
+
+
+def _escalate(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
+    return watch_service.escalate_due(f, s, now=now)
+
+
+def _deliver(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
+    return outbox.drain_committed(f, s).sent
+
+
+def _recheck(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
+    return takedown_service.recheck_due(f, s, t.checker, now=now)
+
+
+# In this order: a report routed in a round has its lead escalated and its mail sent in the
+# same round.
+TASKS: tuple[tuple[str, Task], ...] = (
+    ("reports routed", _route),
+    ("urgent leads escalated", _escalate),
+    ("messages delivered", _deliver),
+    ("URLs re-checked", _recheck),
+)
+
+
+def run_round(
+    factory: sessionmaker[Session],
+    settings: Settings,
+    tools: Tools,
+    *,
+    now: datetime | None = None,
+) -> dict[str, int]:
+    """Run every task once; a task that fails is logged and the others still run."""
+    done: dict[str, int] = {}
+    for name, task in TASKS:
+        try:
+            done[name] = task(factory, settings, tools, now)
+        except Exception:
+            _log.exception("worker task %r failed; it runs again next round", name)
+            done[name] = 0
+    return done
+
+
+class Worker:
+    """The in-process worker: a daemon thread running rounds until stopped; `wake()` starts
+    the next round at once (after a public report, an urgent lead)."""
+
+    def __init__(
+        self, factory: sessionmaker[Session], settings: Settings, tools: Tools | None = None
+    ) -> None:
+        self.factory = factory
+        self.settings = settings
+        self.tools = tools or default_tools(settings)
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.rounds = 0
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="taskforce-worker", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            done = run_round(self.factory, self.settings, self.tools)
+            self.rounds += 1
+            if any(done.values()):
+                continue
+            self._wake.wait(self.settings.worker_interval_seconds)
+
+
+def run_forever(
+    factory: sessionmaker[Session],
+    settings: Settings,
+    *,
+    tools: Tools | None = None,
+    report: Callable[[dict[str, int]], None] | None = None,
+    stop: threading.Event | None = None,
+) -> None:
+    """`taskforce worker`: rounds until interrupted; `report` hears of rounds that did work."""
+    tools = tools or default_tools(settings)
+    stop = stop or threading.Event()
+    while not stop.is_set():
+        done = run_round(factory, settings, tools)
+        if any(done.values()):
+            if report is not None:
+                report(done)
+            continue
+        stop.wait(settings.worker_interval_seconds)

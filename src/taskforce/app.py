@@ -21,6 +21,7 @@ from taskforce.core.settings import Settings, get_settings
 from taskforce.hashsets import api as hashsets_api
 from taskforce.notices import api as notices_api
 from taskforce.series import api as series_api
+from taskforce.takedown import api as takedown_api
 from taskforce.triage import api as triage_api
 
 # Routes that take files accept more than `max_body_bytes`; each enforces its own limit while it
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         series_api.router,
         notices_api.router,
         blocklist_api.router,
+        takedown_api.router,
         audit_api.router,
     ):
         api.include_router(router)

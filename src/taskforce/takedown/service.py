@@ -35,7 +35,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
@@ -702,6 +702,7 @@ def removal_statistics(
         TakedownNotice.created_at, TakedownNotice.removed_at,
     ).where(TakedownNotice.status != "withdrawn")  # fmt: skip
     if since is not None:
+        since = since if since.tzinfo else since.replace(tzinfo=UTC)  # a bare date is UTC
         query = query.where(TakedownNotice.created_at >= since)
     groups: dict[str, list[tuple[str, datetime, datetime | None]]] = defaultdict(list)
     everything: list[tuple[str, datetime, datetime | None]] = []

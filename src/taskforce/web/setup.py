@@ -89,6 +89,7 @@ def make_environment() -> Environment:
                         "series": FileSystemLoader(_PACKAGE / "series" / "templates"),
                         "notices": FileSystemLoader(_PACKAGE / "notices" / "templates"),
                         "reports": FileSystemLoader(_PACKAGE / "reports" / "templates"),
+                        "takedown": FileSystemLoader(_PACKAGE / "takedown" / "templates"),
                     }
                 ),
             ]
@@ -184,6 +185,7 @@ def install(app: FastAPI) -> None:
     from taskforce.notices import web as notices_web
     from taskforce.reports import web as reports_web
     from taskforce.series import web as series_web
+    from taskforce.takedown import web as takedown_web
     from taskforce.triage import web as triage_web
     from taskforce.web import pages
 
@@ -201,3 +203,4 @@ def install(app: FastAPI) -> None:
     app.include_router(blocklist_web.public_router)  # /blocked: public warning page
     app.include_router(reports_web.router)
     app.include_router(reports_web.public_router)  # /report: public, no login
+    app.include_router(takedown_web.router)

@@ -1,0 +1,1 @@
+"""Where reported content is hosted: resolving host names and judging the addresses."""

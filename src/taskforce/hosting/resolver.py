@@ -253,7 +253,7 @@ class StaticResolver:
             raise HostNotFound(host, "not a valid host name") from None
         addresses = self._table.get(key)
         if addresses is None:
-            raise HostNotFound(host, f"not in {self.name}")
+            raise HostNotFound(host)
         return list(addresses)
 
 

@@ -1,0 +1,1 @@
+"""Notice and takedown: re-checking reported URLs until the content is gone."""

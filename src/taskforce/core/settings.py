@@ -150,6 +150,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=5_000_000, description="Largest request body the API accepts."
     )
+    resolver_hosts_file: Path | None = Field(
+        default=None,
+        description="A hosts-format file that answers every host name taskforce resolves "
+        "(routing and re-checks) instead of DNS: for air-gapped labs, the demo and tests.",
+    )
 
     def require_real_secret(self) -> None:
         """`serve` refuses to sign sessions with the placeholder key outside a demo."""

@@ -39,7 +39,9 @@ def test_register_agency_user_and_token(run: CliRunner) -> None:
         ],
     )
     assert r.exit_code == 0, r.output
-    assert "registered GB-NCA (National Crime Agency, GB, Europe/London, law enforcement)" in r.output
+    assert (
+        "registered GB-NCA (National Crime Agency, GB, Europe/London, law enforcement)" in r.output
+    )
     r = run.invoke(
         app,
         ["user", "add", "ana@nca.example.com", "--agency", "GB-NCA", "--role", "investigator"],

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Iterator
 from email import message_from_bytes
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
 from builders import Network, add_selector, make_case
+from conftest import migrated_engine
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from taskforce.core.db import make_sessionmaker
 from taskforce.core.outbox import service as outbox
 from taskforce.core.outbox.models import OutboxMessage
 from taskforce.core.settings import Settings
@@ -69,3 +73,69 @@ def test_failed_delivery_is_kept_for_retry(
     message = session.scalars(select(OutboxMessage)).one()
     assert message.attempts == 1 and message.sent_at is None
     assert "no SMTP server configured" in (message.last_error or "")
+
+
+def test_a_failure_waits_longer_before_each_retry(
+    session: Session, settings: Settings, network: Network
+) -> None:
+    message = outbox.enqueue_email(session, recipient="x@example.com", subject="s", body="b")
+    session.flush()
+    no_smtp = settings.model_copy(update={"smtp_host": None})
+    outbox.drain(session, no_smtp)
+    assert outbox.claim(session, limit=10) == []  # backing off: not due yet
+    assert message.next_attempt_at is not None
+    waits = [outbox.backoff(n) for n in (1, 2, 3, 10, 20)]
+    assert [w.total_seconds() // 60 for w in waits] == [1, 2, 4, 360, 360]
+
+
+def test_reply_to_and_message_id_reach_the_server(
+    session: Session, settings: Settings, network: Network, smtp: tuple[Sink, int]
+) -> None:
+    sink, port = smtp
+    outbox.enqueue_email(
+        session, recipient="abuse@host.example.net", subject="Notice", body="Please remove.",
+        reference="takedown_notice:1", reply_to="desk@hotline.example.org",
+    )  # fmt: skip
+    session.flush()
+    mail_settings = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": port})
+    assert outbox.drain(session, mail_settings).sent == 1
+    (mail,) = sink.messages
+    assert mail["Reply-To"] == "desk@hotline.example.org" and mail["Message-ID"]
+    assert [m.subject for m in outbox.messages_for(session, ["takedown_notice:1"])] == ["Notice"]
+
+
+@pytest.mark.parametrize("backend_name", ["sqlite", "postgresql"])
+def test_two_drains_at_once_send_each_message_exactly_once(
+    backend_name: str, tmp_path: Path, smtp: tuple[Sink, int]
+) -> None:
+    """Two workers on a committed database (PostgreSQL: SKIP LOCKED) never send twice."""
+    sink, port = smtp
+    with migrated_engine(backend_name, tmp_path) as engine:
+        base: Settings = engine.info_settings  # type: ignore[attr-defined]
+        settings = base.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": port})
+        factory = make_sessionmaker(engine)
+        with factory.begin() as session:
+            for i in range(60):
+                outbox.enqueue_email(session, recipient=f"desk{i}@example.com", subject=f"m{i}",
+                                     body="b")  # fmt: skip
+        barrier = threading.Barrier(2)
+        errors: list[BaseException] = []
+
+        def drain() -> None:
+            try:
+                barrier.wait(timeout=10)
+                while outbox.drain_committed(factory, settings, limit=7).sent:
+                    pass
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=drain) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert errors == []
+        subjects = sorted(m["Subject"] for m in sink.messages)
+        assert subjects == sorted(f"m{i}" for i in range(60))
+        with factory() as session:
+            assert outbox.count_pending(session) == 0

@@ -36,8 +36,9 @@ from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from taskforce import migrate
+from taskforce import demo_hotline, migrate
 from taskforce.agencies import service as agency_service
+from taskforce.agencies.models import Agency
 from taskforce.agencies.schemas import AgencyCreate
 from taskforce.cases import service as case_service
 from taskforce.cases.models import Case, Hit, Selector
@@ -96,6 +97,7 @@ class DemoSummary:
     hits_by_disclosure: dict[str, int] = field(default_factory=dict)
     """Per hit: "full" (each side sees the other case), "mixed" (one side blind), "blind"."""
     hits_by_type: dict[str, int] = field(default_factory=dict)
+    hotline: demo_hotline.HotlineSummary | None = None
 
 
 # --- agencies ---------------------------------------------------------------------------------
@@ -990,8 +992,27 @@ def build_scenario(
     _hash_sets(session, builder, rng)
     _series(session, builder)
     _clue_notice(session, builder)
+    hotline = _hotline(session, builder)
     session.flush()
-    return _summarise(session, builder)
+    summary = _summarise(session, builder)
+    summary.hotline = hotline
+    return summary
+
+
+def _hotline(session: Session, builder: _Builder) -> demo_hotline.HotlineSummary:
+    """Hotlines, the coordinator, hosting providers; six weeks of public reports; leads."""
+    admin = builder.callers[(HUB_CODE, Role.NETWORK_ADMIN.value)]
+    demo_hotline.members(session, admin, HUB_CODE)
+    hub = AGENCIES[0]
+    builder.user(HUB_CODE, Role.ANALYST, f"analyst@{hub.domain}", admin)
+    for code, *_rest in demo_hotline.HOTLINES:
+        builder.user(code, Role.ANALYST, f"analyst@{code.lower()}.example.org", admin)
+    summary = demo_hotline.reports(session, builder.settings, builder.callers, builder.rng)
+    leads = demo_hotline.leads(session, builder.settings, builder.callers)
+    return demo_hotline.HotlineSummary(
+        reports=summary.reports + leads, notices=summary.notices, removed=summary.removed,
+        leads=leads,
+    )  # fmt: skip
 
 
 # (agency, name, sharing, partners, source, entries, series, category)
@@ -1144,7 +1165,7 @@ def _summarise(session: Session, builder: _Builder) -> DemoSummary:
         acknowledged += hit.a_acknowledged_at is not None or hit.b_acknowledged_at is not None
     return DemoSummary(
         logins=list(builder.logins),
-        agencies=len(AGENCIES),
+        agencies=session.scalar(select(func.count()).select_from(Agency)) or 0,
         cases=len(cases),
         closed_cases=sum(c.status == CaseStatus.CLOSED.value for c in cases.values()),
         selectors=session.scalar(select(func.count()).select_from(Selector)) or 0,
@@ -1179,14 +1200,20 @@ def run(settings: Settings, *, host: str, port: int, serve: bool) -> None:
     folder = settings.data_dir / "demo"
     path = _fresh_database(folder)
     demo_settings = settings.model_copy(
-        update={"database_url": f"sqlite:///{path}", "allow_insecure_defaults": True}
+        update={
+            "database_url": f"sqlite:///{path}",
+            "allow_insecure_defaults": True,
+            "resolver_hosts_file": demo_hotline.write_hosts_file(folder),
+        }
     )
     engine = make_engine(demo_settings)
     started = time.monotonic()
     out.print("Building the fictional demo scenario…")
     migrate.upgrade(demo_settings, engine)
-    with unit_of_work(make_sessionmaker(engine)) as session:
+    factory = make_sessionmaker(engine)
+    with unit_of_work(factory) as session:
         summary = build_scenario(session, settings=demo_settings)
+    demo_hotline.finish(factory, demo_settings)
     elapsed = time.monotonic() - started
 
     _print_summary(summary, folder=folder, path=path, url=f"http://{host}:{port}/ui/")
@@ -1194,6 +1221,12 @@ def run(settings: Settings, *, host: str, port: int, serve: bool) -> None:
         f"Demo ready in {elapsed:.1f} s: {summary.agencies} agencies, {summary.cases} cases, "
         f"{summary.selectors} selectors, {summary.hits} hits."
     )
+    if summary.hotline is not None:
+        h = summary.hotline
+        out.print(
+            f"Hotline: {h.reports} public reports, {h.notices} takedown notices ({h.removed} "
+            f"removed), {h.leads} urgent leads. The public form: http://{host}:{port}/report"
+        )
     if serve:
         import uvicorn
 

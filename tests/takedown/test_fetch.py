@@ -1047,6 +1047,16 @@ def test_tls_certificate_of_an_unknown_ca_is_unreachable(raw_servers: Any, pki: 
     assert result.detail.startswith(f"TLS certificate of {SHOP} not accepted: ")
 
 
+def test_tls_ignores_a_ca_bundle_named_by_the_environment(
+    raw_servers: Any, pki: Pki, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", str(pki.ca_file))
+    s: RawServer = raw_servers(tls_server(pki, [], []))
+    result = checker().check(f"https://{SHOP}:{s.port}/")
+    assert result.outcome is Outcome.UNREACHABLE
+    assert result.detail.startswith(f"TLS certificate of {SHOP} not accepted: ")
+
+
 def test_tls_without_verification(raw_servers: Any, pki: Pki) -> None:
     s: RawServer = raw_servers(tls_server(pki, [], []))
     assert checker(verify_tls=False).check(f"https://{SHOP}:{s.port}/").outcome is Outcome.PRESENT

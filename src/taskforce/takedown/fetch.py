@@ -16,25 +16,27 @@ police agency or hotline, so it is built to learn one thing (status and headers)
    and cookies live only for the hops of one check.
 3. The body is never read: the request is a streamed GET, only the status and headers are looked
    at, and the response is closed unread. While the head is read, reads are at most 4 KiB, so at
-   most that much of a body can arrive with the last header bytes; it is dropped with the
-   connection, unread. A URL whose path ends in a media extension (`MEDIA_EXTENSIONS`: images,
-   video, audio, archives) gets HEAD instead of GET, and so does every later hop of its redirect
-   chain; a media file that refuses HEAD (405, 501) is taken as PRESENT, it is never fetched with
-   GET.
+   most that much of a body can arrive with the last header bytes (over TLS, OpenSSL decrypts the
+   record holding them whole, up to 16 KiB); it is dropped with the connection, unread. A URL
+   whose path ends in a media extension (`MEDIA_EXTENSIONS`: images, video, audio, archives) gets
+   HEAD instead of GET, and so does every later hop of its redirect chain; a media file that
+   refuses HEAD (405, 501) is taken as PRESENT: it is never fetched with GET.
 4. Redirects (301, 302, 303, 307, 308) are followed here, not by httpx: at most `max_redirects`,
    each hop resolved and judged again (rule 2) and recorded in `hops`. A redirect to a media file
    is not followed: the answer is PRESENT. A redirect loop or one redirect too many is
    UNREACHABLE.
 5. Outcome by the final answer: 2xx is PRESENT; 404, 410 and 451 are GONE; a host name that no
-   longer exists is GONE; everything else (timeouts, refused or reset connections, TLS errors,
-   5xx, 401, 403, 429, 3xx without a usable Location, resolver failures, headers too large) is
-   UNREACHABLE with the reason in plain words. What repeated UNREACHABLE means is for the caller.
+   longer exists (on any hop) is GONE; everything else (timeouts, refused or reset connections,
+   TLS errors, 5xx, 401, 403, 429, 3xx without a usable Location, resolver failures, headers too
+   large) is UNREACHABLE with the reason in plain words. What repeated UNREACHABLE means is for
+   the caller.
 6. Time and size are bounded: each connect and each read has its own timeout, and the whole check,
    redirects included, has a hard deadline (`total_timeout`) enforced at the socket: every
-   operation gets at most the time left, so a server that trickles bytes cannot hold a check
-   longer. (A resolver call cannot be interrupted; `SystemResolver` has its own time limit, and no
-   connection starts once the deadline has passed.) The response head, status line and headers
-   of any interim 1xx answers included, may be at most `max_header_bytes`.
+   operation, the TLS handshake included, gets at most the time left, so a server that trickles
+   bytes cannot hold a check longer. (A resolver call cannot be interrupted; `SystemResolver` has
+   its own time limit, and no connection starts once the deadline has passed.) The response head,
+   with the status line and the heads of any interim 1xx answers, may be at most
+   `max_header_bytes`.
 7. Nothing the remote side does raises: every failure is a `CheckResult`. Only programming errors
    (bad arguments to `UrlChecker`, a bug) raise.
 """
@@ -53,7 +55,6 @@ from enum import StrEnum
 from http import HTTPStatus
 from typing import Any, TypeVar
 
-import certifi
 import httpcore
 import httpx
 
@@ -564,16 +565,11 @@ class UrlChecker:
 
     @staticmethod
     def _make_ssl_context(verify_tls: bool | ssl.SSLContext) -> ssl.SSLContext:
-        """The Mozilla roots from certifi, not the environment's; a context given is used as is
-        (a lab's own CA)."""
+        """httpx's roots (certifi), never a CA bundle named by the environment; a context given is
+        used as it is (a lab's own CA)."""
         if isinstance(verify_tls, ssl.SSLContext):
             return verify_tls
-        if verify_tls:
-            return ssl.create_default_context(cafile=certifi.where())
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        return context
+        return httpx.create_ssl_context(verify=verify_tls, trust_env=False)
 
     def check(self, url: str) -> CheckResult:
         """Re-check one URL; never raises for anything the remote side does (rule 7)."""

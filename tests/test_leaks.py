@@ -28,6 +28,8 @@ from taskforce.core.sharing import SharingLevel
 from taskforce.hashsets import formats
 from taskforce.hashsets import service as hashset_service
 from taskforce.hashsets.schemas import HashSetCreate
+from taskforce.hosting import service as hosting_service
+from taskforce.hosting.schemas import ProviderCreate
 from taskforce.notices import service as notice_service
 from taskforce.notices.schemas import ClueCreate, NoticeCreate
 from taskforce.series import proposals
@@ -76,6 +78,10 @@ BODIES: dict[str, object] = {
     "/api/v1/series-proposals/{proposal_id}/reject": {"reason": "probing"},
     "/api/v1/blocklist/entries": {"url": "http://example.com/probe"},
     "/api/v1/blocklist/entries/{entry_id}/remove": {"reason": "probing"},
+    "/api/v1/hosting/providers": {"name": "Probe Hosting"},
+    "/api/v1/hosting/providers/{provider_id}": {"notes": "probing"},
+    "/api/v1/hosting/providers/{provider_id}/networks": {"network": "192.0.2.0/26"},
+    # /api/v1/hosting/networks/import takes CSV, not JSON: walked with an empty body (422)
 }
 
 
@@ -148,6 +154,10 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         session, network.gb.caller, notice.id, notice_view.clues[0].id,
         jpeg(picture(7)), attested=True,
     )  # fmt: skip
+    host = hosting_service.create_provider(
+        session, system_caller(), ProviderCreate(name="Walked Hosting", abuse_email="a@example.net")
+    )
+    host_block = hosting_service.add_network(session, system_caller(), host.id, cidr="192.0.2.0/24")
     gb_headers = token_for(session, settings, network.gb)
     us_headers = token_for(session, settings, network.us)
     del gb_headers
@@ -175,6 +185,8 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         "clue_id": str(notice_view.clues[0].id),
         "image_id": str(notice_image.id),
         "proposal_id": str(proposal.id),
+        "provider_id": str(host.id),
+        "network_id": str(host_block.id),
     }
     secrets = [
         red.title,

@@ -19,6 +19,7 @@ from taskforce.core.db import make_engine, make_sessionmaker
 from taskforce.core.http import install_error_handlers
 from taskforce.core.settings import Settings, get_settings
 from taskforce.hashsets import api as hashsets_api
+from taskforce.hosting import api as hosting_api
 from taskforce.notices import api as notices_api
 from taskforce.series import api as series_api
 from taskforce.takedown import api as takedown_api
@@ -30,6 +31,7 @@ UPLOAD_LIMITS: tuple[tuple[re.Pattern[str], int], ...] = (
     (re.compile(r"^/(api/v1|ui)/hashsets/[^/]+/import$"), 2 << 30),
     (re.compile(r"^/(api/v1|ui)/notices/[^/]+/clues/[^/]+/images$"), 12 << 20),
     (re.compile(r"^/ui/notices/(new|[^/]+/clues)$"), 12 << 20),
+    (re.compile(r"^/(api/v1/hosting/networks|ui/hosting)/import$"), 256 << 20),
 )
 
 
@@ -86,6 +88,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         notices_api.router,
         blocklist_api.router,
         takedown_api.router,
+        hosting_api.router,
         audit_api.router,
     ):
         api.include_router(router)

@@ -15,6 +15,7 @@ from taskforce.core.console import State, err, out, state
 from taskforce.core.outbox import cli as outbox_cli
 from taskforce.core.settings import Settings, unknown_environment_variables
 from taskforce.hashsets import cli as hashsets_cli
+from taskforce.hosting import cli as hosting_cli
 from taskforce.media import cli as media_cli
 from taskforce.triage import cli as triage_cli
 
@@ -35,6 +36,7 @@ app.add_typer(outbox_cli.app, name="outbox")
 app.command("hash")(media_cli.hash_command)
 app.add_typer(hashsets_cli.app, name="hashset")
 app.add_typer(blocklist_cli.app, name="blocklist")
+app.add_typer(hosting_cli.app, name="hosting")
 app.command("triage")(triage_cli.triage_command)
 
 

@@ -36,6 +36,7 @@ class Permission(StrEnum):
     HANDLE_REPORTS = "handle_reports"  # the hotline queue: read and assess public reports
     MANAGE_BLOCKLIST = "manage_blocklist"  # add and remove URLs on the provider block list
     DOWNLOAD_BLOCKLIST = "download_blocklist"  # the signed list, full or changes since N
+    MANAGE_HOSTING = "manage_hosting"  # hosting providers, their networks and abuse contacts
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -43,6 +44,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         {
             Permission.MANAGE_AGENCIES,
             Permission.MANAGE_USERS,
+            Permission.MANAGE_HOSTING,
             Permission.READ,
             Permission.READ_AUDIT,
         }
@@ -52,6 +54,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.HANDLE_REPORTS,
             Permission.MANAGE_BLOCKLIST,
             Permission.DOWNLOAD_BLOCKLIST,
+            Permission.MANAGE_HOSTING,
             Permission.MANAGE_USERS,
             Permission.MANAGE_HASH_SETS,
             Permission.MANAGE_SERIES,
@@ -68,6 +71,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.HANDLE_REPORTS,
             Permission.MANAGE_BLOCKLIST,
             Permission.DOWNLOAD_BLOCKLIST,
+            Permission.MANAGE_HOSTING,
             Permission.MANAGE_HASH_SETS,
             Permission.MANAGE_SERIES,
             Permission.OPEN_CASE,
@@ -82,6 +86,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.HANDLE_REPORTS,
             Permission.MANAGE_BLOCKLIST,
             Permission.DOWNLOAD_BLOCKLIST,
+            Permission.MANAGE_HOSTING,
             Permission.MANAGE_HASH_SETS,
             Permission.MANAGE_SERIES,
             Permission.ADD_SELECTOR,

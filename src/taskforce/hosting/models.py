@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from taskforce.core.db import Base, Origin, Timestamps, UUIDPk
@@ -19,7 +19,8 @@ class HostingProvider(Base, UUIDPk, Timestamps, Origin):
     __tablename__ = "hosting_provider"
 
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    asn: Mapped[int | None] = mapped_column(Integer, index=True)  # autonomous system number
+    # autonomous system number, 1..4294967295 (32-bit ASNs: above PostgreSQL's INTEGER)
+    asn: Mapped[int | None] = mapped_column(BigInteger, index=True)
     country: Mapped[str | None] = mapped_column(String(2))  # where it is registered, ISO alpha-2
     abuse_email: Mapped[str | None] = mapped_column(String(320))
     notes: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,139 @@
+"""The hosting directory over the API: providers, their networks, the network-table import and
+"where is this address hosted"."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
+from fastapi import APIRouter, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from taskforce.core.errors import Invalid
+from taskforce.core.http import CallerDep, SessionDep
+from taskforce.hosting import service
+from taskforce.hosting.schemas import (
+    ImportReport,
+    LocationRead,
+    NetworkCreate,
+    NetworkRead,
+    ProviderCreate,
+    ProviderPage,
+    ProviderRead,
+    ProviderUpdate,
+)
+
+router = APIRouter(prefix="/hosting", tags=["hosting"])
+MAX_UPLOAD = 256 << 20  # 256 MiB: a full IP-to-network table is about 100 MB of CSV
+
+
+@router.get("/providers", response_model=ProviderPage)
+def list_providers(
+    session: SessionDep,
+    caller: CallerDep,
+    q: str = Query(default="", max_length=200, description="name, e-mail, AS number, address"),
+    without_contact: bool = Query(default=False, description="only those without abuse e-mail"),
+    limit: int = Query(default=50, ge=1, le=500),
+    offset: int = Query(default=0, ge=0),
+) -> ProviderPage:
+    return service.list_providers(
+        session, caller, query=q, without_contact=without_contact, limit=limit, offset=offset
+    )
+
+
+@router.post("/providers", response_model=ProviderRead, status_code=status.HTTP_201_CREATED)
+def create_provider(data: ProviderCreate, session: SessionDep, caller: CallerDep) -> ProviderRead:
+    return service.describe(session, service.create_provider(session, caller, data))
+
+
+@router.get("/providers/{provider_id}", response_model=ProviderRead)
+def get_provider(provider_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> ProviderRead:
+    return service.get_provider(session, caller, provider_id)
+
+
+@router.patch("/providers/{provider_id}", response_model=ProviderRead)
+def update_provider(
+    provider_id: uuid.UUID, data: ProviderUpdate, session: SessionDep, caller: CallerDep
+) -> ProviderRead:
+    return service.describe(session, service.update_provider(session, caller, provider_id, data))
+
+
+@router.post(
+    "/providers/{provider_id}/networks",
+    response_model=NetworkRead,
+    status_code=status.HTTP_201_CREATED,
+)
+def add_network(
+    provider_id: uuid.UUID, data: NetworkCreate, session: SessionDep, caller: CallerDep
+) -> NetworkRead:
+    """Record a block; blocks may nest (the longest prefix wins), the same block twice is 409."""
+    row = service.add_network(session, caller, provider_id, cidr=data.network, country=data.country)
+    return NetworkRead.model_validate(row)
+
+
+@router.delete("/networks/{network_id}", status_code=status.HTTP_204_NO_CONTENT)
+def remove_network(network_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> None:
+    service.remove_network(session, caller, network_id)
+
+
+@router.post("/networks/import", response_model=ImportReport)
+async def import_networks(
+    request: Request,
+    session: SessionDep,
+    caller: CallerDep,
+    source: str = Query(default="", max_length=200, description="default: the file's name"),
+) -> ImportReport:
+    """Upload a network table, as the body (`text/csv`) or as the `file` field of a form
+    (`multipart/form-data`): CSV with a header naming `network` and `provider`, optionally
+    `asn`, `country`, `abuse_email` (the provider's) and `network_country`. Bad lines are
+    reported with their number, field and rule, the good ones kept; re-importing changes
+    nothing."""
+    handle, name = tempfile.mkstemp(prefix="taskforce-networks-")
+    path = Path(name)
+    try:
+        with os.fdopen(handle, "wb") as spool:
+            if request.headers.get("content-type", "").startswith("multipart/form-data"):
+                async with request.form(max_files=1, max_fields=5) as form:
+                    upload = form.get("file")
+                    if not isinstance(upload, UploadFile):
+                        raise Invalid("file", "send the CSV as the form's 'file' field")
+                    source = source or upload.filename or ""
+                    size = 0
+                    while chunk := await upload.read(1 << 20):
+                        size += len(chunk)
+                        if size > MAX_UPLOAD:
+                            raise Invalid("file", f"at most {MAX_UPLOAD >> 20} MiB per upload")
+                        spool.write(chunk)
+            else:
+                size = 0
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size > MAX_UPLOAD:
+                        raise Invalid("body", f"at most {MAX_UPLOAD >> 20} MiB per upload")
+                    spool.write(chunk)
+
+        def run() -> ImportReport:
+            with path.open("rb") as stream:
+                return service.import_networks(
+                    session, caller, service.read_lines(stream), source=source or "upload"
+                )
+
+        return await run_in_threadpool(run)
+    finally:
+        path.unlink(missing_ok=True)
+
+
+@router.get("/locate", response_model=LocationRead)
+def locate(
+    session: SessionDep,
+    caller: CallerDep,
+    ip: str = Query(max_length=100, description="IPv4 or IPv6 address"),
+) -> LocationRead:
+    """Where an address is hosted: registry country, network block, provider and abuse
+    contact, the hosting country routing would use, and the steps that led there."""
+    location = service.locate_address(session, caller, ip)
+    return LocationRead(**dataclasses.asdict(location), data_source=service.DATA_SOURCE)

@@ -30,9 +30,11 @@ from taskforce.hashsets import service as hashset_service
 from taskforce.hashsets.schemas import HashSetCreate
 from taskforce.notices import service as notice_service
 from taskforce.notices.schemas import ClueCreate, NoticeCreate
+from taskforce.reports.models import Report
 from taskforce.series import proposals
 from taskforce.series import service as series_service
 from taskforce.series.schemas import MediaAdd, MediaHashes, SeriesCreate, VictimCreate
+from taskforce.watch import service as watch_service
 
 BODIES: dict[str, object] = {
     "/api/v1/cases": {"title": "Probe case", "sharing": "green"},
@@ -76,6 +78,7 @@ BODIES: dict[str, object] = {
     "/api/v1/series-proposals/{proposal_id}/reject": {"reason": "probing"},
     "/api/v1/blocklist/entries": {"url": "http://example.com/probe"},
     "/api/v1/blocklist/entries/{entry_id}/remove": {"reason": "probing"},
+    "/api/v1/leads/{lead_id}/acknowledge": {"note": "probing"},
 }
 
 
@@ -148,6 +151,17 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         session, network.gb.caller, notice.id, notice_view.clues[0].id,
         jpeg(picture(7)), attested=True,
     )  # fmt: skip
+    # an urgent lead sent to GB's desk only (a report from GB)
+    danger = Report(
+        kind="danger", details={"what": "Wagtail shed child", "where": "Wagtail Road 9"},
+        country="GB", language="en", status="new", urgent=True, receipt_hash="f" * 64,
+    )  # fmt: skip
+    session.add(danger)
+    session.flush()
+    lead = watch_service.open_lead(
+        session, settings, report_id=danger.id, kind="danger", reason="child in danger",
+        reporter_country="GB", suspect_country=None, received_at=danger.created_at,
+    )  # fmt: skip
     gb_headers = token_for(session, settings, network.gb)
     us_headers = token_for(session, settings, network.us)
     del gb_headers
@@ -175,6 +189,7 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         "clue_id": str(notice_view.clues[0].id),
         "image_id": str(notice_image.id),
         "proposal_id": str(proposal.id),
+        "lead_id": str(lead.id),
     }
     secrets = [
         red.title,
@@ -202,6 +217,9 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         "Heronry",
         "HERONRY-0412",
         str(proposal.id),
+        "Wagtail",
+        str(lead.id),
+        str(danger.id),
     ]
     walked = 0
     routes = [
@@ -233,7 +251,7 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
                 if "{case_id}" in route.path or "{hit_id}" in route.path:
                     assert response.status_code == 404, (method, path, response.status_code)
                 hidden = ("notification_id", "token_id", "set_id", "run_id", "series_id",
-                          "victim_id", "proposal_id", "notice_id")  # fmt: skip
+                          "victim_id", "proposal_id", "notice_id", "lead_id")  # fmt: skip
                 if any(f"{{{k}}}" in route.path for k in hidden):
                     assert response.status_code == 404, (method, path, response.status_code)
     assert walked >= 40

@@ -284,6 +284,7 @@ def test_a_lead_shows_desks_steps_and_deliveries(
     assert nl.contact_desk == "NL-NP 24/7 desk" and nl.timezone == "Europe/Amsterdam"
     assert [s.step for s in view.steps] == ["created", "notified", "notified", "notified"]
     by = {(m.channel, m.agency): m for m in view.messages}
+    assert {m.purpose for m in view.messages} == {"alert"}
     assert by[("email", "GB-NCA")].status == "sent"
     assert by[("email", "GB-CEOP")].status == "queued"
     other_hook = by[("webhook", "NL-NP")]
@@ -396,6 +397,8 @@ def test_escalates_to_the_coordinator_after_the_deadline_then_reminds_everyone(
     assert all("overdue by 16 min" in m.subject for m in reminders if m.channel == "email")
     assert _escalate(session, session_factory, settings, DUE + timedelta(minutes=31)) == 1
     assert _steps(session, lead).count("reminder") == 2
+    purposes = [m.purpose for m in service.get_lead(session, watch.gb.caller, lead.id).messages]
+    assert purposes == ["alert"] * 2 + ["escalation"] * 2 + ["reminder"] * 8
     assert _steps(session, lead).count("escalated") == 1
     assert _actions(session, lead) == [
         "report.urgent_lead.create",
@@ -403,6 +406,7 @@ def test_escalates_to_the_coordinator_after_the_deadline_then_reminds_everyone(
         "report.urgent_lead.read",
         "report.urgent_lead.remind",
         "report.urgent_lead.remind",
+        "report.urgent_lead.read",
     ]
     # acknowledged: no reminder any more
     service.acknowledge(session, watch.coord.caller, lead.id)

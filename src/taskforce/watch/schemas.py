@@ -128,6 +128,7 @@ class LeadMessageRead(BaseModel):
     channel: str  # email | webhook
     recipient: str  # the e-mail address; for another agency's webhook only "webhook of CODE"
     agency: str | None  # code of the agency it went to
+    purpose: str  # alert | escalation | reminder | acknowledged
     subject: str
     created_at: datetime
     sent_at: datetime | None

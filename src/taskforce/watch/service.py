@@ -571,6 +571,21 @@ def _visible(
     return lead
 
 
+_PURPOSES = (  # (webhook event, e-mail subject prefix, purpose)
+    ("urgent_lead.created", "URGENT lead", "alert"),
+    ("urgent_lead.escalated", "ESCALATED", "escalation"),
+    ("urgent_lead.reminder", "REMINDER", "reminder"),
+    ("urgent_lead.acknowledged", "Urgent lead acknowledged", "acknowledged"),
+)
+
+
+def _purpose(message: OutboxMessage) -> str:
+    for event, prefix, purpose in _PURPOSES:
+        if message.subject == event or message.subject.startswith(prefix):
+            return purpose
+    return "other"
+
+
 def _message_status(message: OutboxMessage) -> str:
     if message.sent_at is not None:
         return "sent"
@@ -601,10 +616,11 @@ def _messages(
         out.append(
             LeadMessageRead(
                 channel=m.channel, recipient=recipient, agency=to.code if to else None,
-                subject=m.subject, created_at=m.created_at, sent_at=m.sent_at,
+                purpose=_purpose(m), subject=m.subject, created_at=m.created_at, sent_at=m.sent_at,
                 attempts=m.attempts, last_error=error, status=_message_status(m),
             )
         )  # fmt: skip
+    out.sort(key=lambda m: (m.created_at, m.agency or "", m.channel))
     return out
 
 

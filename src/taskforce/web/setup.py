@@ -89,6 +89,7 @@ def make_environment() -> Environment:
                         "series": FileSystemLoader(_PACKAGE / "series" / "templates"),
                         "notices": FileSystemLoader(_PACKAGE / "notices" / "templates"),
                         "reports": FileSystemLoader(_PACKAGE / "reports" / "templates"),
+                        "watch": FileSystemLoader(_PACKAGE / "watch" / "templates"),
                     }
                 ),
             ]
@@ -185,6 +186,7 @@ def install(app: FastAPI) -> None:
     from taskforce.reports import web as reports_web
     from taskforce.series import web as series_web
     from taskforce.triage import web as triage_web
+    from taskforce.watch import web as watch_web
     from taskforce.web import pages
 
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
@@ -201,3 +203,4 @@ def install(app: FastAPI) -> None:
     app.include_router(blocklist_web.public_router)  # /blocked: public warning page
     app.include_router(reports_web.router)
     app.include_router(reports_web.public_router)  # /report: public, no login
+    app.include_router(watch_web.router)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -981,7 +982,9 @@ def escalate_due(
     transaction, then one transaction per lead; safe to run in several processes at once.
     Returns how many leads it escalated or reminded."""
     now = now or utcnow()
-    lease_until = now + CLAIM_LEASE
+    # The lease's end doubles as this run's claim token (checked before each lead is handled),
+    # so it gets a random microsecond part: two runs with the same clock still differ.
+    lease_until = now + CLAIM_LEASE + timedelta(microseconds=secrets.randbelow(999_999) + 1)
     with factory.begin() as session:
         claimed = _claim(session, now=now, lease_until=lease_until, limit=limit)
     handled = 0

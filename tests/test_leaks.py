@@ -32,9 +32,11 @@ from taskforce.hosting import service as hosting_service
 from taskforce.hosting.schemas import ProviderCreate
 from taskforce.notices import service as notice_service
 from taskforce.notices.schemas import ClueCreate, NoticeCreate
+from taskforce.reports.models import Report
 from taskforce.series import proposals
 from taskforce.series import service as series_service
 from taskforce.series.schemas import MediaAdd, MediaHashes, SeriesCreate, VictimCreate
+from taskforce.watch import service as watch_service
 
 BODIES: dict[str, object] = {
     "/api/v1/cases": {"title": "Probe case", "sharing": "green"},
@@ -82,6 +84,7 @@ BODIES: dict[str, object] = {
     "/api/v1/hosting/providers/{provider_id}": {"notes": "probing"},
     "/api/v1/hosting/providers/{provider_id}/networks": {"network": "192.0.2.0/26"},
     # /api/v1/hosting/networks/import takes CSV, not JSON: walked with an empty body (422)
+    "/api/v1/leads/{lead_id}/acknowledge": {"note": "probing"},
 }
 
 
@@ -158,6 +161,17 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         session, system_caller(), ProviderCreate(name="Walked Hosting", abuse_email="a@example.net")
     )
     host_block = hosting_service.add_network(session, system_caller(), host.id, cidr="192.0.2.0/24")
+    # an urgent lead sent to GB's desk only (a report from GB)
+    danger = Report(
+        kind="danger", details={"what": "Wagtail shed child", "where": "Wagtail Road 9"},
+        country="GB", language="en", status="new", urgent=True, receipt_hash="f" * 64,
+    )  # fmt: skip
+    session.add(danger)
+    session.flush()
+    lead = watch_service.open_lead(
+        session, settings, report_id=danger.id, kind="danger", reason="child in danger",
+        reporter_country="GB", suspect_country=None, received_at=danger.created_at,
+    )  # fmt: skip
     gb_headers = token_for(session, settings, network.gb)
     us_headers = token_for(session, settings, network.us)
     del gb_headers
@@ -187,6 +201,7 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         "proposal_id": str(proposal.id),
         "provider_id": str(host.id),
         "network_id": str(host_block.id),
+        "lead_id": str(lead.id),
     }
     secrets = [
         red.title,
@@ -214,6 +229,9 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         "Heronry",
         "HERONRY-0412",
         str(proposal.id),
+        "Wagtail",
+        str(lead.id),
+        str(danger.id),
     ]
     walked = 0
     routes = [
@@ -245,7 +263,7 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
                 if "{case_id}" in route.path or "{hit_id}" in route.path:
                     assert response.status_code == 404, (method, path, response.status_code)
                 hidden = ("notification_id", "token_id", "set_id", "run_id", "series_id",
-                          "victim_id", "proposal_id", "notice_id")  # fmt: skip
+                          "victim_id", "proposal_id", "notice_id", "lead_id")  # fmt: skip
                 if any(f"{{{k}}}" in route.path for k in hidden):
                     assert response.status_code == 404, (method, path, response.status_code)
     assert walked >= 40

@@ -24,6 +24,7 @@ from taskforce.notices import api as notices_api
 from taskforce.series import api as series_api
 from taskforce.takedown import api as takedown_api
 from taskforce.triage import api as triage_api
+from taskforce.watch import api as watch_api
 
 # Routes that take files accept more than `max_body_bytes`; each enforces its own limit while it
 # reads the upload (hash lists stream to a spool file; clue images are checked before decoding).
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         blocklist_api.router,
         takedown_api.router,
         hosting_api.router,
+        watch_api.router,
         audit_api.router,
     ):
         api.include_router(router)

@@ -27,6 +27,7 @@ from taskforce.core.auth.models import WebSession
 from taskforce.core.caller import Caller
 from taskforce.core.http import SessionDep, client_ip
 from taskforce.core.settings import Settings
+from taskforce.watch import service as watch_service
 
 SESSION_COOKIE = "tf_session"
 LOGIN_CSRF_COOKIE = "tf_login_csrf"
@@ -125,6 +126,7 @@ def get_web_caller(request: Request, session: SessionDep) -> WebCaller:
     web = WebCaller(caller=caller, session_id=web_session.id, csrf_token=web_session.csrf_token)
     request.state.web = web
     request.state.unread = case_service.unread_count(session, caller)
+    request.state.leads_open = watch_service.unacknowledged_count(session, caller)
     return web
 
 
@@ -198,6 +200,7 @@ def render(
         "caller": web.caller if web else None,
         "csrf_token": web.csrf_token if web else "",
         "unread": getattr(request.state, "unread", 0),
+        "leads_open": getattr(request.state, "leads_open", 0),
         "path": request.url.path,
         "now": datetime.now().astimezone(),
     }

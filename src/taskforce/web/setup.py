@@ -90,6 +90,7 @@ def make_environment() -> Environment:
                         "notices": FileSystemLoader(_PACKAGE / "notices" / "templates"),
                         "reports": FileSystemLoader(_PACKAGE / "reports" / "templates"),
                         "takedown": FileSystemLoader(_PACKAGE / "takedown" / "templates"),
+                        "watch": FileSystemLoader(_PACKAGE / "watch" / "templates"),
                     }
                 ),
             ]
@@ -187,6 +188,7 @@ def install(app: FastAPI) -> None:
     from taskforce.series import web as series_web
     from taskforce.takedown import web as takedown_web
     from taskforce.triage import web as triage_web
+    from taskforce.watch import web as watch_web
     from taskforce.web import pages
 
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
@@ -204,3 +206,4 @@ def install(app: FastAPI) -> None:
     app.include_router(reports_web.router)
     app.include_router(reports_web.public_router)  # /report: public, no login
     app.include_router(takedown_web.router)
+    app.include_router(watch_web.router)

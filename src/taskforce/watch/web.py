@@ -1,0 +1,199 @@
+"""The 24/7 desk's pages: /ui/leads (the leads sent to the desk's agency, open first, with the
+time each has waited and the minutes left to acknowledge it) and /ui/leads/{id} (the report,
+the desks alerted with their phones, every step in UTC and the desk's local time, whether each
+message went out, and the form to acknowledge).
+
+The report's own content is read through the reports service (its read is audited there);
+when it is not available to the desk the page says so and still shows the lead.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import phonenumbers
+import pycountry
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from taskforce.agencies import service as agency_service
+from taskforce.core.db import utcnow
+from taskforce.core.errors import Conflict, Forbidden, Invalid, NotFound
+from taskforce.core.http import SessionDep
+from taskforce.reports import service as reports_service
+from taskforce.watch import service
+from taskforce.watch.schemas import NOTE_MAX, LeadRead, LeadState, LeadSummary
+from taskforce.web.session import WebCaller, WebCallerDep, form_csrf, render, require_csrf
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+
+
+def country_name(code: str | None) -> str:
+    if not code:
+        return "not given"
+    found = pycountry.countries.get(alpha_2=code)
+    name = getattr(found, "common_name", None) or getattr(found, "name", None)
+    return f"{code} · {name}" if name else code
+
+
+def phone(number: str) -> str:
+    """E.164 as people read it aloud: +44 20 7946 0001."""
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return number
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def redundant(reason: str, kind_label: str) -> bool:
+    """The reason says no more than the kind ("a child in immediate danger")."""
+    a, b = reason.strip().lower(), kind_label.lower()
+    return not a or a in b or b in a or a.removeprefix("a ") in b
+
+
+def _span(total: int) -> str:
+    """Minutes for a person: "7 min", "2 h 05 min", "3 d 4 h"."""
+    total = max(total, 0)
+    if total < 60:
+        return f"{total} min"
+    hours, mins = divmod(total, 60)
+    if hours < 48:
+        return f"{hours} h {mins:02d} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h"
+
+
+def clock(lead: LeadSummary, now: datetime) -> dict[str, Any]:
+    """Where the lead stands against its deadline, in words a desk reads at a glance."""
+    waited = service.minutes(now - lead.received_at)
+    if lead.acknowledged_at is not None:
+        took = service.minutes(lead.acknowledged_at - lead.received_at)
+        late = lead.ack_due_at is not None and lead.acknowledged_at > lead.ack_due_at
+        return {"open": False, "overdue": False, "took": _span(took), "late": late}
+    if lead.ack_due_at is None:
+        return {"open": True, "overdue": False, "waited": _span(waited), "deadline": ""}
+    left = lead.ack_due_at - now
+    if left.total_seconds() >= 0:
+        return {
+            "open": True, "overdue": False, "waited": _span(waited),
+            "deadline": f"{_span(service.minutes(left))} left",
+        }  # fmt: skip
+    return {
+        "open": True, "overdue": True, "waited": _span(waited),
+        "deadline": f"overdue by {_span(service.minutes(-left))}",
+    }  # fmt: skip
+
+
+def _timezone(session: Session, web: WebCaller) -> str:
+    agency = agency_service.get(session, web.caller.agency_id) if web.caller.agency_id else None
+    return agency.timezone if agency else "UTC"
+
+
+def _times(timezone: str) -> dict[str, Any]:
+    return {
+        "tz": timezone,
+        "utc": service.utc_time,
+        "local": lambda value, fmt="%Y-%m-%d %H:%M": service.local_time(value, timezone, fmt),
+        "local_in": service.local_time,
+        "country_name": country_name,
+        "phone": phone,
+        "redundant": redundant,
+    }
+
+
+@router.get("/leads", response_class=HTMLResponse)
+def leads_page(
+    request: Request,
+    session: SessionDep,
+    web: WebCallerDep,
+    state: LeadState = Query(default=LeadState.OPEN),
+) -> HTMLResponse:
+    """The desk's list; the read is audited."""
+    leads = service.list_leads(session, web.caller, state=state)
+    now = utcnow()
+    return render(
+        request,
+        "watch/list.html",
+        {
+            "leads": [(lead, clock(lead, now)) for lead in leads],
+            "state": state.value,
+            "open_count": service.unacknowledged_count(session, web.caller),
+            "ack_minutes": request.app.state.settings.urgent_ack_minutes,
+            **_times(_timezone(session, web)),
+        },
+    )
+
+
+def _report(session: Session, web: WebCaller, view: LeadRead) -> dict[str, Any] | None:
+    """The report as the reports service gives it to this desk, or None if it does not."""
+    try:
+        report, additions, _ = reports_service.get_report(session, web.caller, view.lead.report_id)
+    except (NotFound, Forbidden):
+        return None
+    return {
+        "kind": report.kind,
+        "country": report.country,
+        "created_at": report.created_at,
+        "details": dict(report.details or {}),
+        "additions": [(a.created_at, a.text) for a in additions],
+    }
+
+
+def _lead_page(
+    request: Request,
+    session: Session,
+    web: WebCaller,
+    lead_id: uuid.UUID,
+    *,
+    error: Invalid | Conflict | None = None,
+    note: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    view = service.get_lead(session, web.caller, lead_id)
+    timezone = _timezone(session, web)
+    return render(
+        request,
+        "watch/detail.html",
+        {
+            "v": view,
+            "lead": view.lead,
+            "clock": clock(view.lead, utcnow()),
+            "report": _report(session, web, view),
+            "error": error,
+            "note": note,
+            "note_max": NOTE_MAX,
+            "now_utc": utcnow(),
+            **_times(timezone),
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/leads/{lead_id}", response_class=HTMLResponse)
+def lead_page(
+    request: Request, lead_id: uuid.UUID, session: SessionDep, web: WebCallerDep
+) -> HTMLResponse:
+    return _lead_page(request, session, web, lead_id)
+
+
+@router.post("/leads/{lead_id}/acknowledge")
+def acknowledge_lead(
+    request: Request,
+    lead_id: uuid.UUID,
+    session: SessionDep,
+    web: WebCallerDep,
+    csrf_token: str = Form(default="", max_length=100),
+    note: str = Form(default="", max_length=4 * NOTE_MAX),
+) -> Response:
+    require_csrf(form_csrf(request, csrf_token), web)
+    try:
+        with session.begin_nested():
+            service.acknowledge(session, web.caller, lead_id, note=note)
+    except Invalid as exc:
+        return _lead_page(request, session, web, lead_id, error=exc, note=note, status_code=422)
+    except Conflict as exc:
+        return _lead_page(request, session, web, lead_id, error=exc, status_code=409)
+    return RedirectResponse(f"/ui/leads/{lead_id}", status_code=303)

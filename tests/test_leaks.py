@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from taskforce.agencies import service as agency_service
 from taskforce.cases import service as case_service
 from taskforce.cases.models import Notification
 from taskforce.core.auth.models import ApiToken
@@ -36,6 +37,7 @@ from taskforce.reports.models import Report
 from taskforce.series import proposals
 from taskforce.series import service as series_service
 from taskforce.series.schemas import MediaAdd, MediaHashes, SeriesCreate, VictimCreate
+from taskforce.takedown import service as takedown_service
 from taskforce.watch import service as watch_service
 
 BODIES: dict[str, object] = {
@@ -85,6 +87,8 @@ BODIES: dict[str, object] = {
     "/api/v1/hosting/providers/{provider_id}/networks": {"network": "192.0.2.0/26"},
     # /api/v1/hosting/networks/import takes CSV, not JSON: walked with an empty body (422)
     "/api/v1/leads/{lead_id}/acknowledge": {"note": "probing"},
+    "/api/v1/takedown/notices/{takedown_id}/recipient": {"email": "probe@example.com"},
+    "/api/v1/takedown/notices/{takedown_id}/withdraw": {"reason": "probing"},
 }
 
 
@@ -172,6 +176,13 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         session, settings, report_id=danger.id, kind="danger", reason="child in danger",
         reporter_country="GB", suspect_country=None, received_at=danger.created_at,
     )  # fmt: skip
+    gb_agency = agency_service.get_by_code(session, "GB-NCA")
+    takedown = takedown_service.issue(
+        session, network.gb.caller, settings, agency=gb_agency,
+        url="https://wagtail.example.net/shed/4", url_hash="e" * 64, host="wagtail.example.net",
+        category="baseline", report_id=danger.id, hosting_ip="192.0.2.9", hosting_country="GB",
+        provider_id=host.id,
+    )  # fmt: skip
     gb_headers = token_for(session, settings, network.gb)
     us_headers = token_for(session, settings, network.us)
     del gb_headers
@@ -202,6 +213,7 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         "provider_id": str(host.id),
         "network_id": str(host_block.id),
         "lead_id": str(lead.id),
+        "takedown_id": str(takedown.id),
     }
     secrets = [
         red.title,
@@ -232,6 +244,8 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         "Wagtail",
         str(lead.id),
         str(danger.id),
+        "wagtail.example.net",
+        str(takedown.id),
     ]
     walked = 0
     routes = [
@@ -263,7 +277,8 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
                 if "{case_id}" in route.path or "{hit_id}" in route.path:
                     assert response.status_code == 404, (method, path, response.status_code)
                 hidden = ("notification_id", "token_id", "set_id", "run_id", "series_id",
-                          "victim_id", "proposal_id", "notice_id", "lead_id")  # fmt: skip
+                          "victim_id", "proposal_id", "notice_id", "lead_id",
+                          "takedown_id")  # fmt: skip
                 if any(f"{{{k}}}" in route.path for k in hidden):
                     assert response.status_code == 404, (method, path, response.status_code)
     assert walked >= 40

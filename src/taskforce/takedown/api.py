@@ -47,9 +47,9 @@ def list_notices(
     return [_read(n) for n in notices]
 
 
-@router.get("/notices/{notice_id}", response_model=NoticeDetail)
-def get_notice(notice_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> NoticeDetail:
-    view = service.get_notice(session, caller, notice_id)
+@router.get("/notices/{takedown_id}", response_model=NoticeDetail)
+def get_notice(takedown_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> NoticeDetail:
+    view = service.get_notice(session, caller, takedown_id)
     return NoticeDetail(
         **_read(view.notice).model_dump(),
         provider=view.provider.name if view.provider else None,
@@ -59,29 +59,29 @@ def get_notice(notice_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> 
     )
 
 
-@router.post("/notices/{notice_id}/recipient", response_model=NoticeRead)
+@router.post("/notices/{takedown_id}/recipient", response_model=NoticeRead)
 def set_recipient(
-    notice_id: uuid.UUID,
+    takedown_id: uuid.UUID,
     data: RecipientSet,
     session: SessionDep,
     settings: SettingsDep,
     caller: CallerDep,
 ) -> NoticeRead:
     """Name the host's abuse contact; the notice goes out to it at once."""
-    return _read(service.set_recipient(session, caller, settings, notice_id, data.email))
+    return _read(service.set_recipient(session, caller, settings, takedown_id, data.email))
 
 
-@router.post("/notices/{notice_id}/check", response_model=NoticeRead)
-def check_now(notice_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> NoticeRead:
+@router.post("/notices/{takedown_id}/check", response_model=NoticeRead)
+def check_now(takedown_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> NoticeRead:
     """Re-check at the worker's next round."""
-    return _read(service.check_now(session, caller, notice_id))
+    return _read(service.check_now(session, caller, takedown_id))
 
 
-@router.post("/notices/{notice_id}/withdraw", response_model=NoticeRead)
+@router.post("/notices/{takedown_id}/withdraw", response_model=NoticeRead)
 def withdraw(
-    notice_id: uuid.UUID, data: Withdraw, session: SessionDep, caller: CallerDep
+    takedown_id: uuid.UUID, data: Withdraw, session: SessionDep, caller: CallerDep
 ) -> NoticeRead:
-    return _read(service.withdraw(session, caller, notice_id, reason=data.reason))
+    return _read(service.withdraw(session, caller, takedown_id, reason=data.reason))
 
 
 @router.get("/statistics", response_model=RemovalStatistics)

@@ -9,7 +9,7 @@ import json
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -80,7 +80,7 @@ def statistics(
     since: str = Query(default="", max_length=10),
 ) -> HTMLResponse:
     """Median and 90th-percentile time from notice to removal, by country or provider."""
-    grouping = "provider" if by == "provider" else "country"
+    grouping: Literal["country", "provider"] = "provider" if by == "provider" else "country"
     start, error = _since(since)
     rows, total = service.removal_statistics(session, web.caller, by=grouping, since=start)
     return render(
@@ -113,7 +113,7 @@ def statistics_download(
 ) -> Response:
     if fmt not in ("csv", "json"):
         raise Invalid("format", "csv or json")
-    grouping = "provider" if by == "provider" else "country"
+    grouping: Literal["country", "provider"] = "provider" if by == "provider" else "country"
     start, error = _since(since)
     if error is not None:
         raise error

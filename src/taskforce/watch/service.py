@@ -455,6 +455,11 @@ def open_lead(
 # --- reading ----------------------------------------------------------------------------------
 
 
+def lead_of(session: Session, report_id: uuid.UUID) -> UrgentLead | None:
+    """The lead of a report, if it has one (a report has at most one)."""
+    return session.scalar(select(UrgentLead).where(UrgentLead.report_id == report_id))
+
+
 def is_target(session: Session, caller: Caller, report_id: uuid.UUID) -> bool:
     """Whether the caller's agency was sent the lead of this report (so its desk may read the
     report itself)."""

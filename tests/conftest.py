@@ -28,7 +28,7 @@ PG_ADMIN_URL = os.environ.get(
 )
 REQUIRE_POSTGRES = os.environ.get("TASKFORCE_REQUIRE_POSTGRES", "") == "1"
 
-pytest_plugins = ["builders"]
+pytest_plugins = ["builders", "hotline_builders"]
 
 
 def _postgres_reachable() -> bool:

@@ -7,7 +7,7 @@ import re
 import uuid
 
 from builders import add_selector, csrf_field, make_case, web_login
-from conftest import Hotlines, RouteAll, send
+from hotline_builders import Hotlines, RouteAll, send
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -235,8 +235,8 @@ def test_a_groomers_username_becomes_a_selector_but_never_the_childs(
         AssessmentCreate(assessment=Assessment.ILLEGAL_ELSEWHERE),
         settings,
     )
-    values = list(session.scalars(select(Selector.value)))
-    assert values == ["examplechat:fictional_adult_77"]
+    selectors = [(s.kind, s.value, s.platform) for s in session.scalars(select(Selector))]
+    assert selectors == [("username", "fictional_adult_77", "examplechat")]
 
 
 def test_assessing_needs_the_receiving_agency(

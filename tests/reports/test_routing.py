@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from builders import web_login
-from conftest import Hotlines, RouteAll, only, send
+from hotline_builders import Hotlines, RouteAll, only, send
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -100,7 +100,7 @@ def test_an_unknown_or_unlocatable_host_falls_back_to_the_reporters_country(
 def test_a_failing_resolver_is_retried_then_the_report_falls_back(
     client: TestClient, session: Session, hotlines: Hotlines, route_all: RouteAll
 ) -> None:
-    from conftest import FlakyResolver
+    from hotline_builders import FlakyResolver
 
     send(client, "url", url="http://files.example.net/x", country="GB")
     assert route_all(FlakyResolver()) == 1

@@ -25,6 +25,7 @@ from taskforce.core.outbox.models import OutboxMessage
 from taskforce.core.settings import Settings
 from taskforce.hosting import service as hosting_service
 from taskforce.hosting.resolver import StaticResolver
+from taskforce.reports.models import Report
 from taskforce.takedown import service
 from taskforce.takedown.fetch import CheckResult, Hop, Outcome, UrlChecker
 from taskforce.takedown.models import TakedownCheck, TakedownEvent, TakedownNotice
@@ -80,7 +81,7 @@ class Desk:
         report = hosting_service.import_networks(
             session, system_caller(), NETWORKS.splitlines(keepends=True), source="test"
         )
-        assert not report.errors
+        assert not report.bad_lines
         self.provider = hosting_service.locate(session, "203.0.113.10").provider_id
 
 
@@ -101,7 +102,13 @@ def issue(
 ) -> TakedownNotice:
     report_id = None
     if listed:
-        report_id = uuid.uuid4()
+        report = Report(
+            kind="url", details={"url": url}, country=None, language="en", status="assessed",
+            urgent=False, receipt_hash=uuid.uuid4().hex * 2,
+        )
+        session.add(report)
+        session.flush()
+        report_id = report.id
         blocklist_service.add_entry(
             session,
             desk.analyst.caller,

@@ -88,6 +88,13 @@ def _job(agency: Agency) -> Caller:
 
 
 def _event(session: Session, notice: TakedownNotice, kind: str, detail: str, at: datetime) -> None:
+    """One line of the timeline. Events of one moment keep the order they were written in (a
+    microsecond apart), so "issued" never sorts after "sent"."""
+    last: dict[uuid.UUID, datetime] = session.info.setdefault("takedown_event_at", {})
+    previous = last.get(notice.id)
+    if previous is not None and at <= previous:
+        at = previous + timedelta(microseconds=1)
+    last[notice.id] = at
     session.add(
         TakedownEvent(id=uuid.uuid4(), notice_id=notice.id, at=at, kind=kind, detail=detail[:1000])
     )
@@ -181,8 +188,9 @@ def issue(
 
 
 def _category_label(code: str | None) -> str:
+    """What the material is, in the words a host's abuse desk acts on, with the category."""
     if code and code in SCHEMES["taskforce"]:
-        return SCHEMES["taskforce"][code].label
+        return f"child sexual abuse material (category {SCHEMES['taskforce'][code].label})"
     return "child sexual abuse material"
 
 

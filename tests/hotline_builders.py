@@ -1,4 +1,4 @@
-"""A hotline network: hotlines in NL and GB (GB's law wants the police told of notices), the
+"""Test data for the hotline: hotlines in NL and GB (GB's law wants the police told of notices), the
 police of GB and NL from `network`, a network coordinator, hosting networks in documentation
 ranges, and a static resolver for fictional hosts."""
 
@@ -86,7 +86,7 @@ def hotlines(session: Session, network: Network) -> Hotlines:
     report = hosting_service.import_networks(
         session, system_caller(), NETWORKS.splitlines(keepends=True), source="test"
     )
-    assert not report.errors, report.errors
+    assert not report.bad_lines, report.bad_lines
     return Hotlines(
         net=network,
         nl_hotline=make_person(session, nl, role=Role.ANALYST),

@@ -7,8 +7,8 @@ import re
 import uuid
 
 from builders import add_selector, csrf_field, make_case, web_login
-from hotline_builders import Hotlines, RouteAll, send
 from fastapi.testclient import TestClient
+from hotline_builders import Hotlines, RouteAll, send
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from builders import web_login
-from hotline_builders import Hotlines, RouteAll, only, send
 from fastapi.testclient import TestClient
+from hotline_builders import Hotlines, RouteAll, only, send
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from taskforce.agencies import service as agency_service
@@ -121,20 +121,20 @@ def _shift(session: Session, report: Report, when: datetime) -> timedelta:
     report.created_at = when
     if report.routed_at is not None:
         report.routed_at += delta
-    for model, column, key in (
-        (RoutingStep, RoutingStep.at, RoutingStep.report_id),
-        (ReportAssessment, ReportAssessment.created_at, ReportAssessment.report_id),
+    for step in session.scalars(select(RoutingStep).where(RoutingStep.report_id == report.id)):
+        step.at += delta
+    for verdict in session.scalars(
+        select(ReportAssessment).where(ReportAssessment.report_id == report.id)
     ):
-        session.execute(update(model).where(key == report.id).values({column: column + delta}))
+        verdict.created_at += delta
     for notice in session.scalars(
         select(TakedownNotice).where(TakedownNotice.report_id == report.id)
     ):
         _shift_notice(session, notice, delta)
-    session.execute(
-        update(BlocklistEntry)
-        .where(BlocklistEntry.source == f"report:{report.id}")
-        .values(added_at=BlocklistEntry.added_at + delta)
-    )
+    for entry in session.scalars(
+        select(BlocklistEntry).where(BlocklistEntry.source == f"report:{report.id}")
+    ):
+        entry.added_at += delta
     return delta
 
 
@@ -145,11 +145,8 @@ def _shift_notice(session: Session, notice: TakedownNotice, delta: timedelta) ->
         notice.last_sent_at += delta
     if notice.next_check_at is not None:
         notice.next_check_at += delta
-    session.execute(
-        update(TakedownEvent)
-        .where(TakedownEvent.notice_id == notice.id)
-        .values(at=TakedownEvent.at + delta)
-    )
+    for event in session.scalars(select(TakedownEvent).where(TakedownEvent.notice_id == notice.id)):
+        event.at += delta
     _shift_messages(session, f"takedown_notice:{notice.id}", delta)
 
 
@@ -322,11 +319,10 @@ def leads(session: Session, settings: Settings, callers: dict[tuple[str, str], C
             value = getattr(lead, name)
             if value is not None:
                 setattr(lead, name, value + delta)
-        session.execute(
-            update(UrgentLeadStep)
-            .where(UrgentLeadStep.lead_id == lead.id)
-            .values(at=UrgentLeadStep.at + delta)
-        )
+        for step in session.scalars(
+            select(UrgentLeadStep).where(UrgentLeadStep.lead_id == lead.id)
+        ):
+            step.at += delta
         _shift_messages(session, f"urgent_lead:{lead.id}", delta)
         if n == 0:
             watch_service.acknowledge(
@@ -334,11 +330,12 @@ def leads(session: Session, settings: Settings, callers: dict[tuple[str, str], C
                 note="(fictional) patrol sent to the address the platform gave",
             )  # fmt: skip
             lead.acknowledged_at = when + timedelta(minutes=6)
-            session.execute(
-                update(UrgentLeadStep)
-                .where(UrgentLeadStep.lead_id == lead.id, UrgentLeadStep.step == "acknowledged")
-                .values(at=lead.acknowledged_at)
-            )
+            for step in session.scalars(
+                select(UrgentLeadStep).where(
+                    UrgentLeadStep.lead_id == lead.id, UrgentLeadStep.step == "acknowledged"
+                )
+            ):
+                step.at = lead.acknowledged_at
     _deliver_history(session, now - timedelta(minutes=1))
     session.flush()
     return len(specs)

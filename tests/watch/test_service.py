@@ -447,6 +447,8 @@ def test_without_coordinator_the_desks_are_reminded_until_one_is_registered(
 ) -> None:
     make_watch(session, coordinator=False)
     lead = open_lead(session, settings, country="GB")
+    [alert, _] = _messages(session, lead)
+    assert "reminders follow every 15 minutes" in alert.body and "escalates" not in alert.body
     assert _escalate(session, session_factory, settings, DUE + timedelta(minutes=1)) == 1
     assert _steps(session, lead) == [
         "created",

@@ -315,8 +315,11 @@ def _alert(
             "If it is not acknowledged by then, reminders follow every "
             f"{settings.urgent_ack_minutes} minutes."
         )
-    else:
-        lines.append("If no desk acknowledges it by then, it escalates to the network coordinator.")
+    else:  # no coordinator registered: nobody to escalate to yet
+        lines.append(
+            "If no desk acknowledges it by then, reminders follow every "
+            f"{settings.urgent_ack_minutes} minutes."
+        )
     lines += ["", _NO_CONTENT, ""]
     return _queue(
         session, settings, lead, agency, event="urgent_lead.created", subject=subject,

@@ -120,7 +120,6 @@ def leads_page(
         {
             "leads": [(lead, clock(lead, now)) for lead in leads],
             "state": state.value,
-            "open_count": service.unacknowledged_count(session, web.caller),
             "ack_minutes": request.app.state.settings.urgent_ack_minutes,
             **_times(_timezone(session, web)),
         },

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 from stdnum import imei as stdnum_imei
 from typer.testing import CliRunner
 
-from taskforce import migrate
+from taskforce import demo_hotline, migrate
 from taskforce.agencies.models import Agency
 from taskforce.cases import service as case_service
 from taskforce.cases.models import Case, Hit, Selector
@@ -29,9 +30,14 @@ from taskforce.core.db import make_engine, make_sessionmaker, unit_of_work
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
 from taskforce.demo import DEMO_PASSWORD, DemoSummary, build_scenario, luhn_check_digit
+from taskforce.reports.models import HotlineCase, Report
+from taskforce.takedown.models import TakedownNotice
+from taskforce.watch.models import UrgentLead
 
 EXAMPLE_DOMAINS = ("example.com", "example.net", "example.org")
-V4_RANGES = (ipaddress.ip_network("203.0.113.0/24"), ipaddress.ip_network("198.51.100.0/24"))
+V4_RANGES = tuple(
+    ipaddress.ip_network(n) for n in ("203.0.113.0/24", "198.51.100.0/24", "192.0.2.0/24")
+)
 V6_RANGE = ipaddress.ip_network("2001:db8::/32")
 NOISE_IP = "8.8.8.8"
 FICTION_PHONE_PREFIXES = ("+442079460", "+6125550", "+3319900", "+493023125")
@@ -42,6 +48,7 @@ class Built:
     settings: Settings
     engine: Engine
     summary: DemoSummary
+    escalated: int
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +63,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     migrate.upgrade(settings, engine)
     with unit_of_work(make_sessionmaker(engine)) as session:
         summary = build_scenario(session, settings=settings)
-    yield Built(settings, engine, summary)
+    # the lead nobody acknowledged escalates once the build is committed, as in `taskforce demo`
+    escalated = demo_hotline.finish(make_sessionmaker(engine), settings)
+    yield Built(settings, engine, summary, escalated)
     engine.dispose()
 
 
@@ -86,9 +95,13 @@ def _all_hit_views(session: Session) -> list[tuple[Caller, HitRead]]:
 
 def test_agencies_span_countries_and_time_zones(session: Session) -> None:
     agencies = session.scalars(select(Agency)).all()
-    assert len(agencies) >= 7
-    assert len({a.country for a in agencies}) == len(agencies)
-    assert len({a.timezone for a in agencies}) == len(agencies)
+    police = [a for a in agencies if a.kind == "law_enforcement"]
+    assert len(police) >= 7
+    assert len({a.country for a in police}) == len(police)
+    assert len({a.timezone for a in police}) == len(police)
+    assert [a.code for a in agencies if a.kind == "coordinator"] == ["INT-HUB"]
+    hotlines = [a for a in agencies if a.kind == "hotline"]
+    assert len(hotlines) == 3 and any(a.notice_copy_to_police for a in hotlines)
     for agency in agencies:
         assert agency.name.endswith("(fictional)")
         assert _is_example_domain(agency.contact_email.split("@")[1])
@@ -110,6 +123,33 @@ def test_summary_counts_match_the_database(built: Built, session: Session) -> No
     roles = {login.role for login in summary.logins}
     assert roles == {r.value for r in Role} - {Role.PROVIDER.value}  # providers: token only
     assert session.scalar(select(User.id).where(User.role == Role.PROVIDER.value))
+
+
+def test_the_hotline_has_six_weeks_of_reports_notices_and_leads(
+    built: Built, session: Session
+) -> None:
+    reports = session.scalars(select(Report)).all()
+    assert built.summary.hotline is not None and len(reports) == built.summary.hotline.reports
+    assert all(r.receiving_agency_id is not None for r in reports)  # every report routed
+    assert {r.status for r in reports} >= {"new", "assessed", "duplicate"}
+    assert max(r.created_at for r in reports) - min(r.created_at for r in reports) > timedelta(
+        days=35
+    )
+    notices = session.scalars(select(TakedownNotice)).all()
+    removed = [n for n in notices if n.status == "removed"]
+    assert len(removed) >= 20 and any(n.status == "open" for n in notices)
+    assert all(n.removed_at is not None and n.removed_at > n.created_at for n in removed)
+    assert len({n.hosting_country for n in removed}) >= 4
+    assert any(n.recipient is None for n in notices) or any(
+        n.escalated_at is not None for n in notices
+    )
+    leads = {lead.report_id: lead for lead in session.scalars(select(UrgentLead))}
+    assert len(leads) == 3
+    assert sum(lead.acknowledged_at is not None for lead in leads.values()) == 1
+    assert built.escalated == 1
+    assert sum(lead.escalated_at is not None for lead in leads.values()) == 1
+    for url in (n.url for n in notices):
+        assert _is_example_domain(urlsplit(url).hostname or "")
 
 
 def test_every_selector_kind_is_present_and_hits(built: Built, session: Session) -> None:
@@ -209,7 +249,10 @@ def test_audit_chain_verifies(session: Session) -> None:
 
 def test_audit_shows_real_people(session: Session) -> None:
     users = {u.id for u in session.scalars(select(User))}
-    creators = set(session.scalars(select(Case.created_by_id)).all())
+    hotline_cases = set(session.scalars(select(HotlineCase.case_id)))  # opened by the hub itself
+    creators = set(
+        session.scalars(select(Case.created_by_id).where(Case.id.not_in(hotline_cases))).all()
+    )
     adders = set(session.scalars(select(Selector.added_by_id)).all())
     assert creators <= users and None not in creators
     assert adders <= users and None not in adders

@@ -590,8 +590,9 @@ class ReportView:
     same_domain: list[Report]
     notices: list[TakedownNotice]
     blocklist: list[BlocklistEntry]
-    hotline_case_id: uuid.UUID | None
+    hotline_case_id: uuid.UUID | None  # when this report fed the hotline case
     handled_here: bool
+    lead: watch_service.LeadStatus | None = None
     assessors: dict[uuid.UUID, str] = field(default_factory=dict)
 
 
@@ -646,9 +647,11 @@ def report_view(session: Session, caller: Caller, report_id: uuid.UUID) -> Repor
         if report.hosting_provider_id
         else None
     )
+    confirmed = {a.value for a in CONFIRMED}
+    fed = any(a.assessment in confirmed and a.agency_id for a in assessments)
     case_id = session.scalar(
         select(HotlineCase.case_id).where(HotlineCase.agency_id == report.receiving_agency_id)
-    ) if report.receiving_agency_id else None  # fmt: skip
+    ) if report.receiving_agency_id and fed else None  # fmt: skip
     return ReportView(
         report=report,
         additions=additions,
@@ -666,6 +669,7 @@ def report_view(session: Session, caller: Caller, report_id: uuid.UUID) -> Repor
         blocklist=blocklist_service.entries_from(session, f"report:{report.id}"),
         hotline_case_id=case_id,
         handled_here=report.receiving_agency_id in (None, caller.agency_id),
+        lead=watch_service.lead_status(session, report.id) if report.urgent else None,
         assessors={k: v.code for k, v in agencies.items()},
     )
 

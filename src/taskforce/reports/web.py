@@ -326,7 +326,7 @@ def _report_page(
             "report": report,
             "additions": view.additions,
             "assessments": view.assessments,
-            "labels": {a.value: label for a, label in ASSESSMENT_LABELS.items()},
+            "labels": _labels(Kind(report.kind)),
             "categories": _CATEGORIES,
             "fields": FIELDS[Kind(report.kind)],
             "t": messages.EN,
@@ -339,6 +339,15 @@ def _report_page(
         },
         status_code=status_code,
     )
+
+
+def _labels(kind: Kind) -> dict[str, str]:
+    """The five assessments in words that fit the kind (a grooming chat is no "material")."""
+    labels = {a.value: label for a, label in ASSESSMENT_LABELS.items()}
+    if kind != Kind.URL:
+        labels[Assessment.ILLEGAL_MATERIAL.value] = "Illegal: an offence against a child"
+        labels[Assessment.ILLEGAL_ELSEWHERE.value] = "Illegal elsewhere only"
+    return labels
 
 
 @router.get("/hotline/{report_id}", response_class=HTMLResponse)

@@ -92,7 +92,7 @@ def _event(session: Session, notice: TakedownNotice, kind: str, detail: str, at:
     microsecond apart), so "issued" never sorts after "sent"."""
     last: dict[uuid.UUID, datetime] = session.info.setdefault("takedown_event_at", {})
     previous = last.get(notice.id)
-    if previous is not None and at <= previous:
+    if previous is not None and at <= previous < at + timedelta(milliseconds=1):
         at = previous + timedelta(microseconds=1)
     last[notice.id] = at
     session.add(
@@ -187,11 +187,21 @@ def issue(
     return notice
 
 
-def _category_label(code: str | None) -> str:
+def category_label(code: str | None) -> str:
     """What the material is, in the words a host's abuse desk acts on, with the category."""
     if code and code in SCHEMES["taskforce"]:
         return f"child sexual abuse material (category {SCHEMES['taskforce'][code].label})"
     return "child sexual abuse material"
+
+
+def provider_names(session: Session, ids: set[uuid.UUID | None]) -> dict[uuid.UUID, str]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(HostingProvider.id, HostingProvider.name).where(HostingProvider.id.in_(wanted))
+    ).tuples()
+    return dict(rows.all())
 
 
 def notice_text(
@@ -210,7 +220,7 @@ def notice_text(
         "",
         f"{agency.name} ({agency.code}, {agency.country}), a member of the taskforce network "
         "against online child sexual exploitation, has assessed the content at the address "
-        f"below as {_category_label(notice.category)}.",
+        f"below as {category_label(notice.category)}.",
         "",
         f"  Address:    {notice.url}",
         f"  Hosted at:  {notice.hosting_ip or 'unknown'}"

@@ -34,6 +34,7 @@ import logging
 import secrets
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -461,6 +462,35 @@ def open_lead(
 def lead_of(session: Session, report_id: uuid.UUID) -> UrgentLead | None:
     """The lead of a report, if it has one (a report has at most one)."""
     return session.scalar(select(UrgentLead).where(UrgentLead.report_id == report_id))
+
+
+@dataclass(frozen=True)
+class LeadStatus:
+    """What the hotline holding a report may know of its lead: who was told, who took it."""
+
+    lead_id: uuid.UUID
+    created_at: datetime
+    ack_due_at: datetime | None
+    told: tuple[str, ...]  # agency codes, in the order they were told
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None  # the acknowledging agency's code
+    escalated_at: datetime | None
+
+
+def lead_status(session: Session, report_id: uuid.UUID) -> LeadStatus | None:
+    """The lead of a report, for the report's page (the lead page itself is the desks')."""
+    lead = lead_of(session, report_id)
+    if lead is None:
+        return None
+    told = tuple(agency.code for _target, agency in _targets(session, lead.id))
+    by = agency_service.get(session, lead.acknowledged_by_agency_id) if (
+        lead.acknowledged_by_agency_id
+    ) else None  # fmt: skip
+    return LeadStatus(
+        lead_id=lead.id, created_at=lead.created_at, ack_due_at=lead.ack_due_at, told=told,
+        acknowledged_at=lead.acknowledged_at, acknowledged_by=by.code if by else None,
+        escalated_at=lead.escalated_at,
+    )  # fmt: skip
 
 
 def is_target(session: Session, caller: Caller, report_id: uuid.UUID) -> bool:

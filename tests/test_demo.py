@@ -34,7 +34,7 @@ from taskforce.reports.models import HotlineCase, Report
 from taskforce.takedown.models import TakedownNotice
 from taskforce.watch.models import UrgentLead
 
-EXAMPLE_DOMAINS = ("example.com", "example.net", "example.org")
+EXAMPLE_DOMAINS = ("example.com", "example.net", "example.org", "example")  # RFC 2606
 V4_RANGES = tuple(
     ipaddress.ip_network(n) for n in ("203.0.113.0/24", "198.51.100.0/24", "192.0.2.0/24")
 )

@@ -6,9 +6,11 @@ report, its routing steps, assessments, notice, events and messages are shifted 
 day the report came in, and the re-checks are recorded at their own (past) times, so time to
 removal is real arithmetic on plausible dates. Historic messages are marked delivered (the demo
 has no mail server: new ones wait in the outbox, `taskforce outbox list`). Hosts are fictional
-names under example.com/.net/.org answering from documentation address blocks of the fictional
-providers in `hosting/demo_networks.csv`; the demo's resolver is a hosts file written beside the
-database, so reports sent to the demo's public form are routed the same way.
+names answering from documentation address blocks of the fictional
+providers in `hosting/demo_networks.csv`, under the reserved top-level domain `.example` (RFC
+2606) so that each fictional site is its own registrable domain; the demo's resolver is a hosts
+file written beside the database, so reports sent to the demo's public form are routed the same
+way.
 """
 
 from __future__ import annotations
@@ -43,15 +45,15 @@ from taskforce.watch.models import UrgentLead, UrgentLeadStep
 # Fictional hosts and the documentation addresses they answer from (demo_networks.csv says whose
 # blocks these are). Written as the demo's hosts file.
 HOSTS: dict[str, str] = {
-    "img.polder-share.example.net": "203.0.113.10",
-    "pics.tulip-gallery.example.net": "203.0.113.40",
-    "cdn.rheinwerk-files.example.org": "203.0.113.70",
-    "files.thames-drop.example.com": "203.0.113.130",
-    "photos.prairie-host.example.com": "198.51.100.10",
-    "galeria.meseta-fotos.example.org": "198.51.100.140",
-    "share.kapuluan-pics.example.net": "198.51.100.200",
-    "anon.quiet-harbour.example.org": "192.0.2.10",
-    "up.fjord-box.example.net": "203.0.113.200",
+    "img.polder-share.example": "203.0.113.10",
+    "pics.tulip-gallery.example": "203.0.113.40",
+    "cdn.rheinwerk-files.example": "203.0.113.70",
+    "files.thames-drop.example": "203.0.113.130",
+    "photos.prairie-host.example": "198.51.100.10",
+    "galeria.meseta-fotos.example": "198.51.100.140",
+    "share.kapuluan-pics.example": "198.51.100.200",
+    "anon.quiet-harbour.example": "192.0.2.10",
+    "up.fjord-box.example": "203.0.113.200",
 }
 
 # Hotlines the demo adds (the hub is the network coordinator): code, name, country, time zone,
@@ -67,14 +69,14 @@ HOTLINES = (
 
 # How fast each fictional provider removes (hours, low–high) and how often it never does.
 REMOVAL_HOURS: dict[str, tuple[float, float]] = {
-    "img.polder-share.example.net": (1.5, 20),
-    "pics.tulip-gallery.example.net": (18, 70),
-    "cdn.rheinwerk-files.example.org": (10, 60),
-    "files.thames-drop.example.com": (1, 9),
-    "photos.prairie-host.example.com": (12, 130),
-    "galeria.meseta-fotos.example.org": (20, 95),
-    "share.kapuluan-pics.example.net": (70, 400),
-    "up.fjord-box.example.net": (30, 200),
+    "img.polder-share.example": (1.5, 20),
+    "pics.tulip-gallery.example": (18, 70),
+    "cdn.rheinwerk-files.example": (10, 60),
+    "files.thames-drop.example": (1, 9),
+    "photos.prairie-host.example": (12, 130),
+    "galeria.meseta-fotos.example": (20, 95),
+    "share.kapuluan-pics.example": (70, 400),
+    "up.fjord-box.example": (30, 200),
 }
 DAYS = 42
 
@@ -209,9 +211,9 @@ def reports(
     hosts = list(HOSTS)
     countries = ("GB", "NL", "ES", "DE", "US", "FR", "BR", "PH", None)
     made: list[tuple[Report, datetime]] = []
-    waiting = ("img.polder-share.example.net", "pics.tulip-gallery.example.net",
-               "files.thames-drop.example.com", "img.polder-share.example.net",
-               "galeria.meseta-fotos.example.org", "photos.prairie-host.example.com")  # fmt: skip
+    waiting = ("img.polder-share.example", "pics.tulip-gallery.example",
+               "files.thames-drop.example", "img.polder-share.example",
+               "galeria.meseta-fotos.example", "photos.prairie-host.example")  # fmt: skip
     for i in range(64):
         host = rng.choice(hosts) if i < 64 - len(waiting) else waiting[i - 64 + len(waiting)]
         path = rng.choice(("gallery", "album", "view", "g", "set")) + f"/{rng.randint(100, 9999)}"

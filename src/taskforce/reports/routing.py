@@ -140,6 +140,13 @@ def _reporter_fallback(session: Session, report: Report, steps: _Steps, why: str
     return _to_coordinator(session, steps, f"{why}, and the reporter gave no country")
 
 
+_SOURCES = {  # how the hosting country was found (hosting.service.locate's country rule)
+    "registry": " (its RIR registration)",
+    "network table": " (the network table)",
+    "provider": " (where its provider is registered)",
+}
+
+
 def _locate_hosting(
     session: Session, report: Report, resolution: Resolution, steps: _Steps
 ) -> Agency | None:
@@ -161,10 +168,10 @@ def _locate_hosting(
             report.hosting_country = location.country
             report.hosting_provider_id = location.provider_id
             provider = f" by {location.provider_name}" if location.provider_name else ""
+            source = _SOURCES.get(location.country_source or "", "")
             return _member_in(
                 session, location.country, report.kind, steps,
-                f"{report.host} is hosted in {location.country}{provider} "
-                f"(by the {location.country_source})",
+                f"{report.host} is hosted in {location.country}{provider}{source}",
             )  # fmt: skip
         if location.provider_id is not None and report.hosting_provider_id is None:
             report.hosting_ip = address

@@ -541,7 +541,7 @@ def _removed(
             if entry.removed_version is None:
                 blocklist_service.remove_entry(
                     session, _job(agency), entry.id,
-                    reason=f"content removed (notice {reference(notice.id)})",
+                    reason=f"content removed, notice {reference(notice.id)}",
                 )  # fmt: skip
                 _event(session, notice, "unlisted", f"taken off the block list: {entry.key}", at)
 

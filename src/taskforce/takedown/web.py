@@ -8,7 +8,7 @@ import io
 import json
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Form, Query, Request
@@ -24,16 +24,6 @@ router = APIRouter(prefix="/ui", include_in_schema=False)
 
 _STATUS_LABELS = {"open": "Open", "removed": "Removed", "withdrawn": "Withdrawn", "all": "All"}
 PAGE = 100
-
-
-def span(delta: timedelta) -> str:
-    """A duration as people say it: minutes, hours up to two days, then days."""
-    hours = delta.total_seconds() / 3600
-    if hours < 1:
-        return f"{int(delta.total_seconds() // 60)} min"
-    if hours < 48:
-        return f"{hours:.1f} h"
-    return f"{hours / 24:.1f} days"
 
 
 @router.get("/takedown", response_class=HTMLResponse)
@@ -55,7 +45,7 @@ def notices(
         {
             "rows": rows, "total": total, "status": status, "statuses": _STATUS_LABELS,
             "page": page, "pages": max((total + PAGE - 1) // PAGE, 1), "tab": "takedown",
-            "ref": service.reference, "utcnow": datetime.now(UTC), "span": span,
+            "ref": service.reference, "utcnow": datetime.now(UTC),
             "providers": service.provider_names(session, {n.provider_id for n in rows}),
         },
     )  # fmt: skip
@@ -76,7 +66,7 @@ def _notice_page(
         "takedown/detail.html",
         {
             "v": view, "n": view.notice, "ref": service.reference, "error": error,
-            "tab": "takedown", "utcnow": datetime.now(UTC), "span": span,
+            "tab": "takedown", "utcnow": datetime.now(UTC),
             "category_label": service.category_label(view.notice.category),
         },
         status_code=status_code,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,18 @@ _ACRONYMS = {
 }
 
 
+def _span(delta: timedelta | None) -> str:
+    """A duration as people say it: minutes, hours up to two days, then days."""
+    if delta is None:
+        return "—"
+    hours = delta.total_seconds() / 3600
+    if hours < 1:
+        return f"{max(int(delta.total_seconds() // 60), 0)} min"
+    if hours < 48:
+        return f"{hours:.1f} h"
+    return f"{hours / 24:.1f} days"
+
+
 def _label(value: object) -> str:
     """`same_investigation` → `Same investigation` for enum values shown to people."""
     text = str(getattr(value, "value", value) or "")
@@ -101,6 +113,7 @@ def make_environment() -> Environment:
     )
     env.filters["dt"] = _dt
     env.filters["label"] = _label
+    env.filters["span"] = _span
     env.filters["sentence"] = _sentence
     env.filters["kind"] = _kind
     return env

@@ -517,6 +517,25 @@ def list_providers(
     )
 
 
+@dataclass(frozen=True)
+class DirectorySummary:
+    providers: int
+    without_contact: int  # providers no takedown notice can be sent to
+    networks: int
+
+
+def directory_summary(session: Session, caller: Caller) -> DirectorySummary:
+    caller.require(Permission.READ)
+    providers = session.scalar(select(func.count()).select_from(HostingProvider)) or 0
+    without = session.scalar(
+        select(func.count())
+        .select_from(HostingProvider)
+        .where(HostingProvider.abuse_email.is_(None))
+    )
+    networks = session.scalar(select(func.count()).select_from(HostingNetwork)) or 0
+    return DirectorySummary(providers=providers, without_contact=without or 0, networks=networks)
+
+
 def _holder(session: Session, q: str) -> uuid.UUID | None:
     """The provider of the block holding an address (or a block's first address), if any."""
     text = q.split("/", 1)[0] if "/" in q else q

@@ -89,6 +89,7 @@ def make_environment() -> Environment:
                         "series": FileSystemLoader(_PACKAGE / "series" / "templates"),
                         "notices": FileSystemLoader(_PACKAGE / "notices" / "templates"),
                         "reports": FileSystemLoader(_PACKAGE / "reports" / "templates"),
+                        "hosting": FileSystemLoader(_PACKAGE / "hosting" / "templates"),
                     }
                 ),
             ]
@@ -181,6 +182,7 @@ def install(app: FastAPI) -> None:
     from taskforce.blocklist import web as blocklist_web
     from taskforce.cases import web as cases_web
     from taskforce.hashsets import web as hashsets_web
+    from taskforce.hosting import web as hosting_web
     from taskforce.notices import web as notices_web
     from taskforce.reports import web as reports_web
     from taskforce.series import web as series_web
@@ -201,3 +203,4 @@ def install(app: FastAPI) -> None:
     app.include_router(blocklist_web.public_router)  # /blocked: public warning page
     app.include_router(reports_web.router)
     app.include_router(reports_web.public_router)  # /report: public, no login
+    app.include_router(hosting_web.router)

@@ -561,3 +561,17 @@ def test_seen_set_holds_what_was_added() -> None:
     other = service._Seen.key(service.bounds(service.parse_network("192.0.2.0/24")))
     assert other not in seen
     assert len(seen._runs) <= 6
+
+
+def test_big_import_refreshes_postgresql_statistics(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite finds the index without statistics")
+    monkeypatch.setattr(service, "ANALYZE_AFTER", 5)
+    lines = ["network,provider\n"] + [f"198.51.100.{i * 4}/30,Stats Hosting\n" for i in range(7)]
+    service.import_networks(session, ADMIN, lines, source="x")
+    reltuples = session.scalar(
+        text("SELECT reltuples FROM pg_class WHERE relname = 'hosting_network'")
+    )
+    assert reltuples == 7  # ANALYZE counted the rows this transaction wrote

@@ -103,6 +103,7 @@ def make_environment() -> Environment:
                         "reports": FileSystemLoader(_PACKAGE / "reports" / "templates"),
                         "takedown": FileSystemLoader(_PACKAGE / "takedown" / "templates"),
                         "watch": FileSystemLoader(_PACKAGE / "watch" / "templates"),
+                        "hosting": FileSystemLoader(_PACKAGE / "hosting" / "templates"),
                     }
                 ),
             ]
@@ -196,6 +197,7 @@ def install(app: FastAPI) -> None:
     from taskforce.blocklist import web as blocklist_web
     from taskforce.cases import web as cases_web
     from taskforce.hashsets import web as hashsets_web
+    from taskforce.hosting import web as hosting_web
     from taskforce.notices import web as notices_web
     from taskforce.reports import web as reports_web
     from taskforce.series import web as series_web
@@ -220,3 +222,4 @@ def install(app: FastAPI) -> None:
     app.include_router(reports_web.public_router)  # /report: public, no login
     app.include_router(takedown_web.router)
     app.include_router(watch_web.router)
+    app.include_router(hosting_web.router)

@@ -1,0 +1,343 @@
+"""Hosting pages: the provider directory (a provider without an abuse contact is a problem to
+fix: no takedown notice can go to it), one provider with its networks, the network-table
+import, and "where is this address hosted" with the steps that decide it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+import pycountry
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from taskforce.core.caller import Permission
+from taskforce.core.errors import Conflict, Invalid
+from taskforce.core.http import SessionDep
+from taskforce.hosting import service
+from taskforce.hosting.schemas import ImportReport, ProviderCreate, ProviderUpdate
+from taskforce.web.session import WebCaller, WebCallerDep, form_csrf, render, require_csrf
+
+router = APIRouter(prefix="/ui/hosting", include_in_schema=False)
+PAGE_SIZE = 50
+MAX_UPLOAD = 256 << 20
+T = TypeVar("T")
+
+
+def country_name(code: str | None) -> str:
+    if not code:
+        return ""
+    country = pycountry.countries.get(alpha_2=code)
+    if country is None:
+        return code
+    return str(getattr(country, "common_name", None) or country.name)
+
+
+def _attempt(session: SessionDep, call: Callable[[], T]) -> T:
+    """Run a change in a savepoint, so a refused one leaves the page's transaction usable."""
+    with session.begin_nested():
+        return call()
+
+
+def _invalid(exc: ValidationError) -> Invalid:
+    first = exc.errors()[0]
+    field = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "form"
+    return Invalid(field, str(first.get("msg", "is invalid")))
+
+
+def _base(web: WebCaller) -> dict[str, Any]:
+    return {
+        "tab": "hosting",
+        "can_manage": web.caller.can(Permission.MANAGE_HOSTING),
+        "country_name": country_name,
+        "data_source": service.DATA_SOURCE,
+    }
+
+
+# --- the directory ----------------------------------------------------------------------------
+
+
+def _directory(
+    request: Request,
+    session: SessionDep,
+    web: WebCaller,
+    *,
+    q: str = "",
+    without_contact: bool = False,
+    page: int = 1,
+    error: Exception | None = None,
+    form: dict[str, str] | None = None,
+) -> HTMLResponse:
+    listing = service.list_providers(
+        session,
+        web.caller,
+        query=q,
+        without_contact=without_contact,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+    )
+    pages = max(1, -(-listing.total // PAGE_SIZE))
+
+    def link(**changes: object) -> str:
+        params: dict[str, object] = {"q": q, "page": page}
+        params["without_contact"] = "1" if without_contact else ""
+        params.update(changes)
+        kept = {k: v for k, v in params.items() if v and not (k == "page" and v == 1)}
+        return "/ui/hosting" + (f"?{urlencode(kept)}" if kept else "")
+
+    return render(
+        request,
+        "hosting/directory.html",
+        {
+            **_base(web),
+            "listing": listing,
+            "summary": service.directory_summary(session, web.caller),
+            "q": q,
+            "without_contact": without_contact,
+            "page": page,
+            "pages": pages,
+            "link": link,
+            "error": error,
+            "form": form or {},
+        },
+        status_code=422 if error else 200,
+    )
+
+
+@router.get("", response_class=HTMLResponse)
+def directory(
+    request: Request,
+    session: SessionDep,
+    web: WebCallerDep,
+    q: str = Query(default="", max_length=200),
+    without_contact: str = Query(default="", max_length=8),
+    page: int = Query(default=1, ge=1, le=100_000),
+) -> HTMLResponse:
+    return _directory(
+        request, session, web, q=q.strip(), without_contact=bool(without_contact), page=page
+    )
+
+
+@router.post("/new", response_class=HTMLResponse)
+def create(
+    request: Request,
+    session: SessionDep,
+    web: WebCallerDep,
+    csrf_token: str = Form(default="", max_length=100),
+    name: str = Form(default="", max_length=1000),
+    asn: str = Form(default="", max_length=40),
+    country: str = Form(default="", max_length=40),
+    abuse_email: str = Form(default="", max_length=1000),
+) -> Response:
+    require_csrf(form_csrf(request, csrf_token), web)
+    form = {"name": name, "asn": asn, "country": country, "abuse_email": abuse_email}
+    try:
+        data = ProviderCreate(
+            name=name,
+            asn=service.normalise_asn(asn),
+            country=service.normalise_country(country),
+            abuse_email=abuse_email.strip() or None,
+        )
+        created = _attempt(session, lambda: service.create_provider(session, web.caller, data))
+    except ValidationError as exc:
+        return _directory(request, session, web, error=_invalid(exc), form=form)
+    except (Invalid, Conflict) as exc:
+        return _directory(request, session, web, error=exc, form=form)
+    return RedirectResponse(f"/ui/hosting/{created.id}", status_code=303)
+
+
+# --- where is this address hosted -------------------------------------------------------------
+
+
+@router.get("/locate", response_class=HTMLResponse)
+def locate(
+    request: Request,
+    session: SessionDep,
+    web: WebCallerDep,
+    ip: str = Query(default="", max_length=100),
+) -> HTMLResponse:
+    web.caller.require(Permission.READ)
+    where = error = None
+    if ip.strip():
+        try:
+            where = service.locate_address(session, web.caller, ip)
+        except Invalid as exc:
+            error = exc
+    return render(
+        request,
+        "hosting/locate.html",
+        {**_base(web), "ip": ip.strip(), "where": where, "error": error},
+        status_code=422 if error else 200,
+    )
+
+
+# --- import -----------------------------------------------------------------------------------
+
+
+def _import_page(
+    request: Request,
+    web: WebCaller,
+    *,
+    report: ImportReport | None = None,
+    error: Exception | None = None,
+) -> HTMLResponse:
+    return render(
+        request,
+        "hosting/import.html",
+        {**_base(web), "report": report, "error": error},
+        status_code=422 if error else 200,
+    )
+
+
+@router.get("/import", response_class=HTMLResponse)
+def import_form(request: Request, web: WebCallerDep) -> HTMLResponse:
+    web.caller.require(Permission.MANAGE_HOSTING)
+    return _import_page(request, web)
+
+
+@router.post("/import", response_class=HTMLResponse)
+def import_upload(
+    request: Request,
+    session: SessionDep,
+    web: WebCallerDep,
+    csrf_token: str = Form(default="", max_length=100),
+    source: str = Form(default="", max_length=200),
+    file: UploadFile = File(...),
+) -> Response:
+    require_csrf(form_csrf(request, csrf_token), web)
+    if file.size is not None and file.size > MAX_UPLOAD:
+        return _import_page(
+            request, web, error=Invalid("file", f"at most {MAX_UPLOAD >> 20} MiB per upload")
+        )
+    try:
+        report = _attempt(
+            session,
+            lambda: service.import_networks(
+                session,
+                web.caller,
+                service.read_lines(file.file),
+                source=source.strip() or file.filename or "upload",
+            ),
+        )
+    except Invalid as exc:
+        return _import_page(request, web, error=exc)
+    return _import_page(request, web, report=report)
+
+
+# --- one provider -----------------------------------------------------------------------------
+
+
+def _provider_page(
+    request: Request,
+    session: SessionDep,
+    web: WebCaller,
+    provider_id: uuid.UUID,
+    *,
+    error: Exception | None = None,
+    details_form: dict[str, str] | None = None,
+    network_form: dict[str, str] | None = None,
+    saved: str | None = None,
+) -> HTMLResponse:
+    """The provider; after a refused form, that form shows what was sent, the other what is
+    recorded."""
+    provider = service.get_provider(session, web.caller, provider_id)
+    return render(
+        request,
+        "hosting/provider.html",
+        {
+            **_base(web),
+            "p": provider,
+            "error": error,
+            "details_form": details_form,
+            "network_form": network_form,
+            "saved": saved,
+        },
+        status_code=422 if error else 200,
+    )
+
+
+@router.get("/{provider_id}", response_class=HTMLResponse)
+def provider_page(
+    request: Request,
+    provider_id: uuid.UUID,
+    session: SessionDep,
+    web: WebCallerDep,
+    saved: str = Query(default="", max_length=20),
+) -> HTMLResponse:
+    messages = {"details": "Saved.", "network": "Network added.", "removed": "Network removed."}
+    return _provider_page(request, session, web, provider_id, saved=messages.get(saved))
+
+
+@router.post("/{provider_id}", response_class=HTMLResponse)
+def update(
+    request: Request,
+    provider_id: uuid.UUID,
+    session: SessionDep,
+    web: WebCallerDep,
+    csrf_token: str = Form(default="", max_length=100),
+    name: str = Form(default="", max_length=1000),
+    asn: str = Form(default="", max_length=40),
+    country: str = Form(default="", max_length=40),
+    abuse_email: str = Form(default="", max_length=1000),
+    notes: str = Form(default="", max_length=10_000),
+) -> Response:
+    require_csrf(form_csrf(request, csrf_token), web)
+    form = {"name": name, "asn": asn, "country": country, "abuse_email": abuse_email,
+            "notes": notes}  # fmt: skip
+    try:
+        data = ProviderUpdate(
+            name=name.strip() or None,
+            asn=service.normalise_asn(asn),
+            country=service.normalise_country(country),
+            abuse_email=abuse_email.strip() or None,
+            notes=notes,
+        )
+        _attempt(session, lambda: service.update_provider(session, web.caller, provider_id, data))
+    except ValidationError as exc:
+        return _provider_page(
+            request, session, web, provider_id, error=_invalid(exc), details_form=form
+        )
+    except (Invalid, Conflict) as exc:
+        return _provider_page(request, session, web, provider_id, error=exc, details_form=form)
+    return RedirectResponse(f"/ui/hosting/{provider_id}?saved=details", status_code=303)
+
+
+@router.post("/{provider_id}/networks", response_class=HTMLResponse)
+def add_network(
+    request: Request,
+    provider_id: uuid.UUID,
+    session: SessionDep,
+    web: WebCallerDep,
+    csrf_token: str = Form(default="", max_length=100),
+    network: str = Form(default="", max_length=100),
+    country: str = Form(default="", max_length=40),
+) -> Response:
+    require_csrf(form_csrf(request, csrf_token), web)
+    try:
+        _attempt(
+            session,
+            lambda: service.add_network(
+                session, web.caller, provider_id, cidr=network, country=country or None
+            ),
+        )
+    except (Invalid, Conflict) as exc:
+        form = {"network": network, "country": country}
+        return _provider_page(request, session, web, provider_id, error=exc, network_form=form)
+    return RedirectResponse(f"/ui/hosting/{provider_id}?saved=network#networks", status_code=303)
+
+
+@router.post("/{provider_id}/networks/{network_id}/remove")
+def remove_network(
+    request: Request,
+    provider_id: uuid.UUID,
+    network_id: uuid.UUID,
+    session: SessionDep,
+    web: WebCallerDep,
+    csrf_token: str = Form(default="", max_length=100),
+) -> Response:
+    require_csrf(form_csrf(request, csrf_token), web)
+    service.remove_network(session, web.caller, network_id)
+    return RedirectResponse(f"/ui/hosting/{provider_id}?saved=removed#networks", status_code=303)

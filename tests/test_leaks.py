@@ -88,6 +88,8 @@ BODIES: dict[str, object] = {
     # /api/v1/hosting/networks/import takes CSV, not JSON: walked with an empty body (422)
     "/api/v1/leads/{lead_id}/acknowledge": {"note": "probing"},
     "/api/v1/takedown/notices/{takedown_id}/recipient": {"email": "probe@example.com"},
+    "/api/v1/reports/{report_id}/assess": {"assessment": "not_illegal"},
+    "/api/v1/reports/{report_id}/reroute": {"agency": "US-HSI", "reason": "probing"},
     "/api/v1/takedown/notices/{takedown_id}/withdraw": {"reason": "probing"},
 }
 
@@ -177,6 +179,7 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         reporter_country="GB", suspect_country=None, received_at=danger.created_at,
     )  # fmt: skip
     gb_agency = agency_service.get_by_code(session, "GB-NCA")
+    danger.receiving_agency_id = gb_agency.id  # routed to GB's police
     takedown = takedown_service.issue(
         session, network.gb.caller, settings, agency=gb_agency,
         url="https://wagtail.example.net/shed/4", url_hash="e" * 64, host="wagtail.example.net",
@@ -214,6 +217,7 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         "network_id": str(host_block.id),
         "lead_id": str(lead.id),
         "takedown_id": str(takedown.id),
+        "report_id": str(danger.id),
     }
     secrets = [
         red.title,
@@ -278,7 +282,7 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
                     assert response.status_code == 404, (method, path, response.status_code)
                 hidden = ("notification_id", "token_id", "set_id", "run_id", "series_id",
                           "victim_id", "proposal_id", "notice_id", "lead_id",
-                          "takedown_id")  # fmt: skip
+                          "takedown_id", "report_id")  # fmt: skip
                 if any(f"{{{k}}}" in route.path for k in hidden):
                     assert response.status_code == 404, (method, path, response.status_code)
     assert walked >= 40

@@ -21,6 +21,7 @@ from taskforce.core.settings import Settings, get_settings
 from taskforce.hashsets import api as hashsets_api
 from taskforce.hosting import api as hosting_api
 from taskforce.notices import api as notices_api
+from taskforce.reports import api as reports_api
 from taskforce.series import api as series_api
 from taskforce.takedown import api as takedown_api
 from taskforce.triage import api as triage_api
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         series_api.router,
         notices_api.router,
         blocklist_api.router,
+        reports_api.router,
         takedown_api.router,
         hosting_api.router,
         watch_api.router,

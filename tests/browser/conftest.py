@@ -45,7 +45,13 @@ def live_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Live
         data_dir=tmp_path,
         database_url=f"sqlite:///{tmp_path / 'browser.db'}",
         allow_insecure_defaults=True,
+        worker_interval_seconds=0.5,
     )
+    hosts = request.node.get_closest_marker("hosts")
+    if hosts is not None:  # the fictional hosts the test's reports name, instead of DNS
+        path = tmp_path / "hosts"
+        path.write_text("".join(f"{ip} {name}\n" for name, ip in hosts.args[0].items()))
+        settings = settings.model_copy(update={"resolver_hosts_file": path})
     engine = make_engine(settings)
     migrate.upgrade(settings, engine)
     seed = getattr(request, "param", None) or request.node.get_closest_marker("seed")

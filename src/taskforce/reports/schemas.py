@@ -9,10 +9,13 @@ from __future__ import annotations
 import contextlib
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 import pycountry
+from pydantic import BaseModel, ConfigDict
+from pydantic import Field as PydanticField
 
 from taskforce.blocklist.normalise import normalise as normalise_url
 from taskforce.core.errors import Invalid, RateLimited
@@ -144,3 +147,76 @@ class AssessmentCreate:
     category: str | None = None  # a code of the taskforce scheme; only for illegal material
     note: str = ""
     duplicate_of: uuid.UUID | None = None  # the report a duplicate repeats, when known
+
+
+# --- the hotline API ------------------------------------------------------------------------
+
+
+class AssessBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    assessment: Assessment
+    category: str | None = PydanticField(default=None, max_length=40)
+    note: str = PydanticField(default="", max_length=2000)
+    duplicate_of: uuid.UUID | None = None
+
+
+class RerouteBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    agency: str = PydanticField(min_length=2, max_length=32, description="the member's code")
+    reason: str = PydanticField(min_length=1, max_length=500)
+
+
+class ReportSummary(BaseModel):
+    id: uuid.UUID
+    short_id: str
+    kind: Kind
+    urgent: bool
+    status: str
+    created_at: datetime
+    country: str | None
+    language: str
+    host: str | None
+    domain: str | None
+    hosting_country: str | None
+    duplicate_of: uuid.UUID | None
+    same_url: int
+    same_domain: int
+
+
+class RoutingStepRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    at: datetime
+    step: str
+    outcome: str
+
+
+class AssessmentRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    assessment: str
+    category: str | None
+    note: str
+    created_at: datetime
+    agency: str | None  # None: the hub closed it (a duplicate)
+
+
+class AdditionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    text: str
+    created_at: datetime
+
+
+class ReportDetail(ReportSummary):
+    details: dict[str, str]
+    receiving_agency: str | None
+    hosting_ip: str | None
+    hosting_provider: str | None
+    additions: list[AdditionRead]
+    assessments: list[AssessmentRead]
+    routing: list[RoutingStepRead]
+    takedown_notices: list[uuid.UUID]
+    blocklist_keys: list[str]

@@ -435,7 +435,10 @@ def reroute(
         raise Invalid("reason", "say why the report goes elsewhere")
     if len(reason) > 500:
         raise Invalid("reason", "at most 500 characters")
-    agency = agency_service.get_by_code(session, agency_code)
+    try:
+        agency = agency_service.get_by_code(session, agency_code)
+    except NotFound:
+        raise Invalid("agency", "no member agency has this code") from None
     if not agency.is_active:
         raise Invalid("agency", f"{agency.code} is not an active member")
     if agency.id == report.receiving_agency_id:

@@ -591,6 +591,49 @@ def run_phase(
     return merged
 
 
+# Where a report's server CPU goes, from py-spy's collapsed stacks (--gil: only the thread that
+# holds the GIL is sampled, so waits on PostgreSQL, locks and sockets do not count). The first
+# group matches anywhere in the stack, in this order; the second by the innermost frame.
+PROFILE_STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("form token check", ("check_form_token",)),
+    ("connection checkout (pool, pre-ping)", ("sqlalchemy/pool/", "do_ping")),
+    ("throttle queries (_over_limit)", ("_over_limit",)),
+    ("audit chain (lock, head, insert)", ("core/audit/service.py",)),
+    ("urgent lead, savepoint (after_report)", ("after_report", "_after (")),
+    ("report + throttle insert (submit_report)", ("submit_report",)),
+    ("commits", ("Session.commit", "do_commit")),
+    ("field checks (clean, country)", ("reports/schemas.py",)),
+    ("form body parsing (multipart)", ("multipart", "Request.form", "_get_form")),
+    ("thanks page: template, response", ("send_report",)),
+    ("form page (GET): template, token", ("report_page",)),
+    ("session open/close (get_session)", ("get_session", "unit_of_work")),
+)
+PROFILE_LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("HTTP parsing and writing (uvicorn)", ("h11/", "httptools", "uvicorn/protocols")),
+    ("routing, dependencies, middleware", ("fastapi/", "starlette/", "taskforce/app.py")),
+    ("event loop, thread hand-offs", ("asyncio", "anyio", "threading", "queue.py", "uvloop")),
+)
+
+
+def profile_breakdown(path: Path) -> list[tuple[str, int]]:
+    """(step, samples) from a py-spy raw file, largest first."""
+    counts: Counter[str] = Counter()
+    for line in path.read_text(errors="replace").splitlines():
+        stack, _, n = line.rpartition(" ")
+        if not n.isdigit():
+            continue
+        step = next((name for name, marks in PROFILE_STEPS if any(m in stack for m in marks)), "")
+        if not step:
+            for frame in reversed(stack.split(";")):
+                step = next(
+                    (name for name, marks in PROFILE_LAYERS if any(m in frame for m in marks)), ""
+                )
+                if step:
+                    break
+        counts[step or "other"] += int(n)
+    return counts.most_common()
+
+
 def stuck_sessions(db_name: str) -> list[tuple[Any, ...]]:
     """The bench database's sessions that are waiting or hold a transaction open (what a
     request that got no answer is stuck behind)."""
@@ -817,6 +860,22 @@ def main(argv: list[str] | None = None) -> int:
                       "when the load stopped (pid, state, wait, query, seconds open):")  # fmt: skip
         for row in stuck:
             console.print(f"  {row}")
+    profile_rows: list[tuple[str, ...]] = []
+    if args.py_spy and Path(args.py_spy).exists() and rate:
+        steps = profile_breakdown(Path(args.py_spy))
+        total = sum(n for _, n in steps) or 1
+        per_report_ms = report.cpu.server * 1000 / rate
+        for name, n in steps:
+            profile_rows.append(
+                (name, f"{100 * n / total:.1f} %", f"{per_report_ms * n / total:.2f}")
+            )
+        ptable = Table(title=f"Server CPU per report by step (py-spy --gil, {total:,} samples; "
+                             f"{per_report_ms:.2f} ms per report in all)")  # fmt: skip
+        for col in ("step", "share", "ms per report"):
+            ptable.add_column(col, justify="left" if col == "step" else "right")
+        for row in profile_rows:
+            ptable.add_row(*row)
+        console.print(ptable)
     tracebacks = log_text.count("Traceback")
     if tracebacks:
         console.print(f"[yellow]server log: {tracebacks} tracebacks; last lines:\n"
@@ -829,6 +888,10 @@ def main(argv: list[str] | None = None) -> int:
     out.write("\n| measure | result | note |\n|---|---|---|\n")
     for row in summary:
         out.write("| " + " | ".join(row) + " |\n")
+    if profile_rows:
+        out.write("\n| step (py-spy --gil) | share | ms per report |\n|---|---:|---:|\n")
+        for row in profile_rows:
+            out.write("| " + " | ".join(row) + " |\n")
     console.print(f"[bold]{'target met' if met else 'target not met'}[/]")
     return 1 if counted.lost or limited or counted.accepted == 0 else 0
 

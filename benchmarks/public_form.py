@@ -66,7 +66,7 @@ from taskforce.core.db import make_engine, make_sessionmaker
 from taskforce.core.settings import Settings
 from taskforce.reports.models import Report, UrgentLead
 
-console = Console(stderr=True)
+console = Console(stderr=True, width=None if sys.stderr.isatty() else 150)
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 TARGET = 200.0  # reports/s
 WINDOW_S = 5.0
@@ -824,7 +824,7 @@ def main(argv: list[str] | None = None) -> int:
         ("reports accepted (whole run, warm-up included)", f"{counted.accepted:,}",
          f"rows in public_report: {counted.rows:,}"),
         ("lost", f"{counted.lost}", "accepted receipts whose hash is not stored"),
-        ("stored without a receipt answered", f"{counted.extra}", "e.g. answer cut by the stop"),
+        ("stored without a receipt answered", f"{counted.extra}", "no answer reached the client"),
         ("rate-limited (429)", f"{limited}", "must be 0: a fresh address per 4 reports"),
         ("other failures", f"{sum(bad.values()) + sum(report.errors.values())}",
          f"{dict(bad)} {dict(report.errors)}" if bad or report.errors else ""),

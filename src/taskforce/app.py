@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI, Request, Response
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import Engine
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from taskforce.agencies import api as agencies_api
 from taskforce.blocklist import api as blocklist_api
@@ -43,6 +45,56 @@ def body_limit(path: str, default: int) -> int:
         if pattern.match(path):
             return max(limit, default)
     return default
+
+
+# Set on every answer unless the route chose otherwise (the public pages send no referrer).
+DEFAULT_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+class LimitBody:
+    """Refuses a body announced as larger than the address accepts (413: JSON for the API, a
+    page under /ui/) and adds `DEFAULT_HEADERS` to every answer.
+
+    Plain ASGI rather than `@app.middleware("http")`: Starlette's BaseHTTPMiddleware runs each
+    request in a task group and passes the answer through memory streams, which cost about as
+    much CPU as a whole trivial route (benchmarks/public_form.py).
+    """
+
+    def __init__(self, app: ASGIApp, default_limit: int) -> None:
+        self.app = app
+        self.default_limit = default_limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in DEFAULT_HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        path: str = scope["path"]
+        limit = body_limit(path, self.default_limit)
+        length = next((v for k, v in scope["headers"] if k == b"content-length"), b"")
+        if length.isdigit() and int(length) > limit:
+            message = f"the request is over {limit:,} bytes, the most this address accepts"
+            refusal: Response
+            if path.startswith("/ui/"):
+                from taskforce.web.setup import error_page
+
+                refusal = error_page(Request(scope), 413, "Too large to upload", message)
+            else:
+                refusal = JSONResponse({"error": "too_large", "message": message}, status_code=413)
+            await refusal(scope, receive, send_with_headers)
+            return
+        await self.app(scope, receive, send_with_headers)
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -102,24 +154,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     web_setup.install(app)
 
-    @app.middleware("http")
-    async def limit_body(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        length = request.headers.get("content-length")
-        limit = body_limit(request.url.path, settings.max_body_bytes)
-        if length and length.isdigit() and int(length) > limit:
-            message = f"the request is over {limit:,} bytes, the most this address accepts"
-            if request.url.path.startswith("/ui/"):
-                from taskforce.web.setup import error_page
-
-                return error_page(request, 413, "Too large to upload", message)
-            return JSONResponse({"error": "too_large", "message": message}, status_code=413)
-        response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        return response
+    app.add_middleware(LimitBody, default_limit=settings.max_body_bytes)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -18,6 +20,9 @@ from taskforce.hashsets import cli as hashsets_cli
 from taskforce.hosting import cli as hosting_cli
 from taskforce.media import cli as media_cli
 from taskforce.triage import cli as triage_cli
+
+if TYPE_CHECKING:
+    import uvicorn
 
 app = typer.Typer(
     help="taskforce: cross-border deconfliction hub for agencies fighting online child sexual "
@@ -83,6 +88,19 @@ def serve(
     ctx: typer.Context,
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on"),
     port: int = typer.Option(8000, "--port", help="Port to listen on"),
+    workers: int = typer.Option(
+        1,
+        "--workers",
+        min=1,
+        help="Worker processes, one per core; above 1 each worker builds the app from the "
+        "TASKFORCE_* environment",
+    ),
+    access_log: bool = typer.Option(
+        False,
+        "--access-log/--no-access-log",
+        help="Log every request with the client's address (off by default: the public report "
+        "pages promise not to keep reporters' addresses)",
+    ),
 ) -> None:
     """Run the hub (API and pages), upgrading the database schema first."""
     import uvicorn
@@ -98,10 +116,42 @@ def serve(
         raise typer.Exit(2) from None
     migrate.upgrade(st.settings, st.engine)
     database = _safe_url(st.settings.effective_database_url)
-    out.print(f"taskforce on http://{host}:{port}/  (database {database})")
+    out.print(f"taskforce on http://{host}:{port}/  (database {database}, {workers} workers)")
     if not st.settings.worker_in_process:
         out.print("background jobs: run `taskforce worker` beside this server (TASKFORCE_WORKER)")
-    uvicorn.run(create_app(st.settings, st.engine), host=host, port=port, log_level="info")
+    if workers == 1:
+        app_ = create_app(st.settings, st.engine)
+        uvicorn.run(app_, host=host, port=port, log_level="info", access_log=access_log)
+        return
+    st.engine.dispose()  # the workers open their own connections
+    config = uvicorn.Config(
+        "taskforce.app:create_app", factory=True, host=host, port=port, workers=workers,
+        log_level="info", access_log=access_log,
+    )  # fmt: skip
+    from uvicorn.supervisors import Multiprocess
+
+    sock = tcp_listener(config)
+    try:
+        Multiprocess(config, sockets=[sock]).run()
+    finally:
+        sock.close()
+
+
+def tcp_listener(config: uvicorn.Config) -> socket.socket:
+    """uvicorn's listening socket for its worker processes, with its protocol set to TCP.
+
+    `uvicorn.Config.bind_socket` leaves the protocol at 0; accepted connections inherit it and
+    asyncio then never sets TCP_NODELAY on them (it checks for IPPROTO_TCP), so a response
+    written in two pieces (headers, then body) waits for the client's delayed ACK: about 40 ms
+    per request on Linux (Kludex/uvicorn#3149). A single worker is not affected: asyncio binds
+    that socket itself.
+    """
+    bound = config.bind_socket()
+    if bound.family not in (socket.AF_INET, socket.AF_INET6) or bound.proto:
+        return bound
+    tcp = socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())
+    tcp.set_inheritable(True)
+    return tcp
 
 
 @app.command()

@@ -129,6 +129,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.worker = None
     app.state.sessionmaker = make_sessionmaker(engine)
     install_error_handlers(app)
+    from taskforce.web import setup as web_setup
+
+    web_setup.install_public(app)
 
     # Every /api/v1 route takes a CallerDep: no route is reachable without a valid token.
     api = APIRouter(prefix="/api/v1")
@@ -149,9 +152,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     ):
         api.include_router(router)
     app.include_router(api)
-
-    from taskforce.web import setup as web_setup
-
     web_setup.install(app)
 
     app.add_middleware(LimitBody, default_limit=settings.max_body_bytes)

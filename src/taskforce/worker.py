@@ -66,6 +66,11 @@ def _recheck(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | No
     return takedown_service.recheck_due(f, s, t.checker, now=now)
 
 
+def _housekeeping(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
+    reports_service.purge_due(f)
+    return 0  # purging is not work that should make the next round start at once
+
+
 # In this order: a report routed in a round has its lead escalated and its mail sent in the
 # same round.
 TASKS: tuple[tuple[str, Task], ...] = (
@@ -73,6 +78,7 @@ TASKS: tuple[tuple[str, Task], ...] = (
     ("urgent leads escalated", _escalate),
     ("messages delivered", _deliver),
     ("URLs re-checked", _recheck),
+    ("housekeeping", _housekeeping),
 )
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Query, Request, Response, status
+from starlette.concurrency import run_in_threadpool
 
 from taskforce.cases import service
 from taskforce.cases.schemas import (
@@ -124,9 +125,12 @@ async def import_selectors(
         text_data = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise Invalid("body", "must be UTF-8 text") from exc
-    return service.bulk_add_selectors(
-        session, caller, settings, case_id=case_id, rows=service.parse_bulk_csv(text_data)
-    )
+    # The database work leaves the event loop: a request holding the audit chain's lock must
+    # be able to commit while another waits for it (benchmarks/public_form.py found the hang).
+    return await run_in_threadpool(
+        service.bulk_add_selectors,
+        session, caller, settings, case_id=case_id, rows=service.parse_bulk_csv(text_data),
+    )  # fmt: skip
 
 
 @router.get("/hits", response_model=list[HitRead])

@@ -10,6 +10,7 @@ from pathlib import Path
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
 
 from taskforce.core.errors import Invalid
 from taskforce.core.http import CallerDep, SessionDep, SettingsDep
@@ -56,7 +57,6 @@ async def import_entries(
     streamed into the set. Bad lines are reported with their number; re-uploading adds nothing."""
     if format_ is not None and format_ not in formats.READERS:
         raise Invalid("format", f"must be one of {', '.join(formats.FORMATS)}")
-    hash_set = service.get_visible(session, caller, set_id)
     handle, name = tempfile.mkstemp(prefix="taskforce-import-")
     path = Path(name)
     try:
@@ -67,7 +67,14 @@ async def import_entries(
                 if size > MAX_UPLOAD:
                     raise Invalid("body", f"at most {MAX_UPLOAD >> 30} GiB per upload")
                 spool.write(chunk)
-        return service.import_file(session, caller, set_id=hash_set.id, path=path, fmt=format_)
+
+        def run() -> ImportReport:
+            # Off the event loop, and only once the upload is spooled: the visibility check
+            # audits (takes the audit chain's lock) and must not hold it while bytes arrive.
+            hash_set = service.get_visible(session, caller, set_id)
+            return service.import_file(session, caller, set_id=hash_set.id, path=path, fmt=format_)
+
+        return await run_in_threadpool(run)
     finally:
         path.unlink(missing_ok=True)
 

@@ -14,10 +14,12 @@ from typing import Any
 import pycountry
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session
+from markupsafe import Markup, escape
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from taskforce.agencies import service as agency_service
-from taskforce.core.db import utcnow
+from taskforce.core.db import unit_of_work, utcnow
 from taskforce.core.errors import Conflict, Invalid, NotFound
 from taskforce.core.http import SessionDep, SettingsDep, client_ip
 from taskforce.core.settings import Settings
@@ -72,6 +74,29 @@ def _countries(language: str) -> list[tuple[str, str]]:
     return sorted(pairs, key=lambda pair: pair[1])
 
 
+@cache
+def _options_html(language: str) -> str:
+    return "".join(
+        f'<option value="{code}">{escape(name)}</option>' for code, name in _countries(language)
+    )
+
+
+def _country_options(language: str) -> Any:
+    """The 250 <option>s of a country list, rendered once per language (they were a fifth of
+    the form page's time); the chosen one is marked by exact match, so only a listed code can
+    ever be marked."""
+
+    def options(selected: str | None) -> Markup:
+        html = _options_html(language)
+        if selected:
+            html = html.replace(
+                f'<option value="{selected}">', f'<option value="{selected}" selected>', 1
+            )
+        return Markup(html)  # noqa: S704 - built from escaped names and fixed codes
+
+    return options
+
+
 def _render(
     request: Request, name: str, context: dict[str, Any], status_code: int = 200
 ) -> HTMLResponse:
@@ -110,7 +135,7 @@ def _page(
             "kinds": [k.value for k in Kind],
             "fields": FIELDS[kind] if kind else (),
             "country": country or "",
-            "countries": _countries(language),
+            "country_options": _country_options(language),
             "emergency": emergency.for_country(country),
             "values": values or {},
             "error": error,
@@ -175,18 +200,17 @@ def _receipt_page(
 
 
 @public_router.post("/report/receipt", response_class=HTMLResponse)
-async def add_information(
-    request: Request, session: SessionDep, settings: SettingsDep
-) -> HTMLResponse:
+async def add_information(request: Request, settings: SettingsDep) -> HTMLResponse:
     """Rate limited per receipt (additions) and per address (wrong codes)."""
     form = await request.form()
     language = messages.choose(_form_text(form, "lang"), None)
     values = {"receipt": _form_text(form, "receipt"), "more": _form_text(form, "more")}
     try:
         service.check_form_token(settings, _form_text(form, "form_token"))
-        service.add_to_report(
-            session, settings, values["receipt"], values["more"], address=client_ip(request)
-        )
+        await run_in_threadpool(
+            _add, request.app.state.sessionmaker, settings, values["receipt"], values["more"],
+            client_ip(request),
+        )  # fmt: skip
     except (ReportInvalid, ReportRateLimited) as exc:
         return _receipt_page(
             request, settings, language, values=values, error=exc, status_code=exc.http_status
@@ -194,16 +218,26 @@ async def add_information(
     return _receipt_page(request, settings, language, added=True)
 
 
+def _add(
+    factory: sessionmaker[Session], settings: Settings, code: str, text: str, address: str | None
+) -> None:
+    """The database part of an addition, in a worker thread with its own transaction (see
+    `_store`)."""
+    with unit_of_work(factory) as session:
+        service.add_to_report(session, settings, code, text, address=address)
+
+
 @public_router.get("/report", response_class=HTMLResponse)
 @public_router.get("/report/{lang}", response_class=HTMLResponse)
-def report_page(
+async def report_page(
     request: Request,
     settings: SettingsDep,
     lang: str | None = None,
     kind: str = Query(default="", max_length=20),
     country: str = Query(default="", max_length=10),
 ) -> HTMLResponse:
-    """/report/es and /report?lang=es alike; an unknown language in the path is a 404."""
+    """/report/es and /report?lang=es alike; an unknown language in the path is a 404. No
+    database work: served on the event loop."""
     if "lang" in request.path_params and lang not in messages.CATALOGUES:
         raise HTTPException(status_code=404)
     chosen = messages.choose(lang, request.headers.get("accept-language"))
@@ -217,7 +251,7 @@ def report_page(
 
 
 @public_router.post("/report", response_class=HTMLResponse)
-async def send_report(request: Request, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
+async def send_report(request: Request, settings: SettingsDep) -> HTMLResponse:
     """Checked, stored and committed before anything else (the urgent lead, the audit entry)."""
     form = await request.form()
     language = messages.choose(_form_text(form, "lang"), None)
@@ -240,15 +274,17 @@ async def send_report(request: Request, session: SessionDep, settings: SettingsD
             kind=kind, details=clean(kind, values), country=country, language=language,
             meeting=bool(values["meeting"]), suspect_country=suspect,
         )  # fmt: skip
-        report, code = service.submit_report(session, settings, data, address=client_ip(request))
+        code = await run_in_threadpool(
+            _store, request.app.state.sessionmaker, settings, data, client_ip(request)
+        )
     except (ReportInvalid, ReportRateLimited) as exc:
         return _page(
             request, settings, language, kind=kind, country=country, values=values, error=exc,
             status_code=exc.http_status,
         )  # fmt: skip
-    report_id: uuid.UUID = report.id
-    session.commit()  # the report is safe before anything else is tried
-    _after(request, session, settings, report_id)
+    worker = getattr(request.app.state, "worker", None)
+    if worker is not None:
+        worker.wake()
     t = messages.translator(language)
     return _render(
         request,
@@ -263,7 +299,22 @@ async def send_report(request: Request, session: SessionDep, settings: SettingsD
     )
 
 
-def _after(request: Request, session: Session, settings: Settings, report_id: uuid.UUID) -> None:
+def _store(
+    factory: sessionmaker[Session], settings: Settings, data: ReportCreate, address: str | None
+) -> str:
+    """The database part of a report, in a worker thread with its own transaction: the event
+    loop never waits on the database (a request holding the audit chain's lock must be able
+    to commit while the next one waits for it), and the transaction ends before the thank-you
+    page is rendered. Returns the receipt code."""
+    with unit_of_work(factory) as session:
+        report, code = service.submit_report(session, settings, data, address=address)
+        report_id: uuid.UUID = report.id
+        session.commit()  # the report is safe before anything else is tried
+        _after(session, settings, report_id)
+    return code
+
+
+def _after(session: Session, settings: Settings, report_id: uuid.UUID) -> None:
     """Follow-up work in its own savepoint: a failure here must not touch the stored report
     (it stays due for routing, and the worker that routes it also opens its urgent lead)."""
     try:
@@ -271,9 +322,6 @@ def _after(request: Request, session: Session, settings: Settings, report_id: uu
             service.after_report(session, settings, report_id)
     except Exception:
         _log.exception("after_report failed for %s; the worker will route it", report_id)
-    worker = getattr(request.app.state, "worker", None)
-    if worker is not None:
-        worker.wake()
 
 
 # --- the hotline queue ----------------------------------------------------------------------

@@ -192,9 +192,20 @@ def _install_error_pages(app: FastAPI) -> None:
         )
 
 
+def install_public(app: FastAPI) -> None:
+    """The pages the public uses, first in the route table: Starlette tries routes in order,
+    and /report was found after about 140 others on every request (benchmarks/public_form.py)."""
+    from taskforce.blocklist import web as blocklist_web
+    from taskforce.notices import web as notices_web
+    from taskforce.reports import web as reports_web
+
+    app.include_router(reports_web.public_router)  # /report: public, no login
+    app.include_router(notices_web.public_router)  # /trace/{token}: public, no login
+    app.include_router(blocklist_web.public_router)  # /blocked: public warning page
+
+
 def install(app: FastAPI) -> None:
     from taskforce.agencies import web as agencies_web
-    from taskforce.blocklist import web as blocklist_web
     from taskforce.cases import web as cases_web
     from taskforce.hashsets import web as hashsets_web
     from taskforce.hosting import web as hosting_web
@@ -216,10 +227,7 @@ def install(app: FastAPI) -> None:
     app.include_router(triage_web.router)
     app.include_router(series_web.router)
     app.include_router(notices_web.router)
-    app.include_router(notices_web.public_router)  # /trace/{token}: public, no login
-    app.include_router(blocklist_web.public_router)  # /blocked: public warning page
     app.include_router(reports_web.router)
-    app.include_router(reports_web.public_router)  # /report: public, no login
     app.include_router(takedown_web.router)
     app.include_router(watch_web.router)
     app.include_router(hosting_web.router)

@@ -120,6 +120,7 @@ async def import_selectors(
 ) -> BulkReport:
     """Bulk import: a CSV body (`text/csv`) with a header naming at least `type` and `value`
     (optional `platform`, `observed_at`, `note`). Bad lines are reported, good ones kept."""
+    session.commit()  # the token check's transaction ends: no lock is held while bytes arrive
     raw = await request.body()
     try:
         text_data = raw.decode("utf-8")

@@ -57,6 +57,7 @@ async def import_entries(
     streamed into the set. Bad lines are reported with their number; re-uploading adds nothing."""
     if format_ is not None and format_ not in formats.READERS:
         raise Invalid("format", f"must be one of {', '.join(formats.FORMATS)}")
+    session.commit()  # the token check's transaction ends: no lock is held while bytes arrive
     handle, name = tempfile.mkstemp(prefix="taskforce-import-")
     path = Path(name)
     try:

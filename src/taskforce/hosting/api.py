@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from taskforce.core.caller import Permission
 from taskforce.core.errors import Invalid
 from taskforce.core.http import CallerDep, SessionDep
 from taskforce.hosting import service
@@ -92,6 +93,10 @@ async def import_networks(
     `asn`, `country`, `abuse_email` (the provider's) and `network_country`. Bad lines are
     reported with their number, field and rule, the good ones kept; re-importing changes
     nothing."""
+    caller.require(Permission.MANAGE_HOSTING)  # before a byte of a large upload is read
+    # The token check opened the transaction; end it, so that no lock (SQLite's write lock)
+    # is held while the upload arrives. The import runs in a transaction of its own.
+    session.commit()
     handle, name = tempfile.mkstemp(prefix="taskforce-networks-")
     path = Path(name)
     try:

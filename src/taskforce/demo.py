@@ -1243,11 +1243,13 @@ def _print_summary(summary: DemoSummary, *, folder: Path, path: Path, url: str) 
     out.print(f"  open:        {url}", markup=False)
     out.print()
     table = Table(title="Demo logins", title_justify="left")
-    for column in ("email", "password", "agency", "role"):
+    for column in ("email", "agency", "role"):
         table.add_column(column, no_wrap=True)
     for login in summary.logins:
-        table.add_row(login.email, login.password, login.agency, login.role)
+        table.add_row(login.email, login.agency, login.role)
     out.print(table)
+    passwords = sorted({login.password for login in summary.logins})
+    out.print(f"  password of every demo login: {', '.join(passwords)}", markup=False)
     d = summary.hits_by_disclosure
     out.print(
         f"  agencies: {summary.agencies}   cases: {summary.cases} ({summary.closed_cases} closed)"

@@ -26,10 +26,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from taskforce.agencies import service as agency_service
 from taskforce.agencies.schemas import AgencyCreate, AgencyKind, AgencyUpdate
 from taskforce.blocklist.models import BlocklistEntry
+from taskforce.cases import service as case_service
+from taskforce.cases.schemas import CaseCreate, SelectorCreate
 from taskforce.core.caller import Caller
 from taskforce.core.db import utcnow
 from taskforce.core.outbox.models import OutboxMessage
 from taskforce.core.settings import Settings
+from taskforce.core.sharing import SharingLevel
 from taskforce.hosting import service as hosting_service
 from taskforce.hosting.resolver import StaticResolver
 from taskforce.reports import routing
@@ -207,6 +210,20 @@ def reports(
 ) -> HotlineSummary:
     """Six weeks of URL reports and a few grooming reports, assessed by whoever got them."""
     now = utcnow()
+    # The Dutch police already investigate the site behind many reports: once the hotline
+    # confirms one, deconfliction links its hotline case to this case.
+    police = callers[("NL-NP", "investigator")]
+    case = case_service.open_case(
+        session, police,
+        CaseCreate(title="Operation Polder (fictional)", sharing=SharingLevel.RED,
+                   summary="(fictional) a file-sharing site run from the Netherlands",
+                   offence_types=["distribution"]),
+    )  # fmt: skip
+    case_service.add_selector(
+        session, police, settings, case_id=case.id,
+        data=SelectorCreate(type="domain", value="polder-share.example",
+                            note="(fictional) site operator's domain"),
+    )  # fmt: skip
     resolver = StaticResolver({host: [ip] for host, ip in HOSTS.items()}, name="demo hosts file")
     hosts = list(HOSTS)
     countries = ("GB", "NL", "ES", "DE", "US", "FR", "BR", "PH", None)

@@ -63,6 +63,7 @@ def key_of(url: str, rest: str | None = None) -> str:
         and _NORMAL.fullmatch(rest) is not None
         and "/." not in rest
         and "//" not in rest
+        and "/?" not in rest
         and rest[-1] != "?"
         and (rest[-1] != "/" or rest.find("/") == len(rest) - 1)
     ):
@@ -77,6 +78,9 @@ class Checker:
     def __init__(self, entries: Iterable[Match], *, version: int = 0) -> None:
         self.version = version
         self._exact: dict[str, Match] = {}
+        # exact keys whose port is the other scheme's default (https://h:80/a is h:80/a, but
+        # http://h:80/a is h/a): found only after parsing, never on the raw URL
+        self._exact_odd_port: dict[str, Match] = {}
         self._hosts: set[str] = set()  # every host an entry names
         # host → (deepest prefix entry in path segments, {path: entry})
         self._prefixes: dict[str, tuple[int, dict[str, Match]]] = {}
@@ -90,6 +94,8 @@ class Checker:
             depth, paths = self._prefixes.get(host, (0, {}))
             paths["/" + path] = entry
             self._prefixes[host] = (max(depth, path.count("/") + 1 if path else 0), paths)
+        elif entry.key[: entry.key.find("/")].endswith((":80", ":443")):
+            self._exact_odd_port[entry.key] = entry
         else:
             self._exact[entry.key] = entry
 
@@ -99,9 +105,11 @@ class Checker:
             self._prefixes.get(host, (0, {}))[1].pop("/" + path, None)
         else:
             self._exact.pop(key, None)
+            self._exact_odd_port.pop(key, None)
 
     def __len__(self) -> int:
-        return len(self._exact) + sum(len(paths) for _, paths in self._prefixes.values())
+        prefixes = sum(len(paths) for _, paths in self._prefixes.values())
+        return len(self._exact) + len(self._exact_odd_port) + prefixes
 
     def is_blocked(self, url: str) -> Match | None:
         """The entry that blocks `url`, or None. Raises `Invalid` for a malformed URL.
@@ -142,13 +150,14 @@ class Checker:
             and _NORMAL_MATCH(key) is not None
             and "/." not in key
             and "//" not in key
+            and "/?" not in key
             and key[-1] != "?"
             and (key[-1] != "/" or key.find("/") == len(key) - 1)
         ):
             parts = normalise.split(url)
             query = f"?{parts.query}" if parts.query else ""
             key = f"{parts.host}{parts.path}{query}"
-            found = self._exact.get(key)
+            found = self._exact.get(key) or self._exact_odd_port.get(key)
             if found is not None:
                 return found
         if not self._prefixes:
@@ -198,7 +207,7 @@ class Checker:
         self.version = int(document["version"])
 
     def entries(self) -> list[Match]:
-        listed = list(self._exact.values())
+        listed = [*self._exact.values(), *self._exact_odd_port.values()]
         for _, paths in self._prefixes.values():
             listed.extend(paths.values())
         return sorted(listed)

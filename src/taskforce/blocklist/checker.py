@@ -120,26 +120,25 @@ class Checker:
         key = entry.key
         cut = key.find("/")
         host = key[:cut]
-        hosts = self._hosts_parsed_only if _odd_host(host) else self._hosts
-        root, depth, paths = hosts.get(host, _NO_PREFIXES)
+        odd = _odd_host(host)
+        hosts = self._hosts_parsed_only if odd else self._hosts
         if entry.match == PREFIX:
+            root, depth, paths = hosts.get(host, _NO_PREFIXES)
             path = key[cut:]
             new = path not in paths
-            paths = dict(paths) if paths is _NO_PREFIXES[2] else paths
+            if paths is _NO_PREFIXES[2]:
+                paths = {}
             paths[path] = entry
             if path == "/":
                 root = entry
             else:
                 depth = max(depth, path.count("/"))
+            hosts[host] = (root, depth, paths)
         else:
-            exact = (
-                self._exact_parsed_only
-                if _odd_host(host) or len(key) > _LONGEST_RAW_KEY
-                else self._exact
-            )
+            exact = self._exact_parsed_only if odd or len(key) > _LONGEST_RAW_KEY else self._exact
             new = key not in exact
             exact[key] = entry
-        hosts[host] = _NO_PREFIXES if paths is _NO_PREFIXES[2] else (root, depth, paths)
+            hosts.setdefault(host, _NO_PREFIXES)
         if new:
             self._per_host[host] = self._per_host.get(host, 0) + 1
 

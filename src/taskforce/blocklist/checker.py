@@ -172,8 +172,8 @@ class Checker:
         """The entry that blocks `url`, or None. Raises `Invalid` for a malformed URL.
 
         This is the provider's hot path: the three fast paths in the module's docstring, each
-        a few string operations and dictionary lookups, before the parser. Slicing is used
-        where `startswith` would do because it is cheaper in CPython."""
+        a few string operations and dictionary lookups, before the parser. (Slicing where
+        `startswith` would do: a few nanoseconds cheaper in CPython 3.11.)"""
         if url[:7] == "http://":
             key = url[7:]
         elif url[:8] == "https://":

@@ -195,3 +195,46 @@ def test_warning_page_is_static_and_escaped(tmp_path: Path) -> None:
     assert "found to contain child sexual abuse material" in html
     assert "<script" not in html
     assert "&lt;script&gt;" in html
+
+
+def test_add_and_discard_keep_every_lookup_right() -> None:
+    deep = Match("example.org/a/b/c", "prefix", "B")
+    shallow = Match("example.org/x", "prefix", "B")
+    whole = Match("example.net/", "prefix", "C")
+    exact = Match("example.org/a/b/page", "exact", "A")
+    odd = Match("example.com:443/a", "exact", "A")  # listed from http://example.com:443/a
+    checker = Checker([deep, shallow, whole, exact, odd, exact])  # one entry twice
+    assert len(checker) == 5
+    assert checker.entries() == sorted([deep, shallow, whole, exact, odd])
+    assert checker.is_blocked("http://example.org/a/b/c/d.jpg") == deep
+    assert checker.is_blocked("http://example.org/a/b/page") == exact
+    assert checker.is_blocked("http://example.net/anything?at=all") == whole
+    assert checker.is_blocked("http://example.com:443/a") == odd
+    assert checker.is_blocked("https://example.com:443/a") is None  # that is example.com/a
+    checker.discard(deep.key, "prefix")
+    checker.discard(deep.key, "prefix")  # twice: no effect
+    checker.discard(whole.key, "prefix")
+    checker.discard(odd.key, "exact")
+    assert len(checker) == 2
+    assert checker.is_blocked("http://example.org/a/b/c/d.jpg") is None
+    assert checker.is_blocked("http://example.org/x/y/z") == shallow
+    assert checker.is_blocked("http://example.net/anything") is None
+    assert checker.is_blocked("http://example.com:443/a") is None
+    checker.discard(shallow.key, "prefix")
+    checker.discard(exact.key, "exact")
+    assert len(checker) == 0 and checker.entries() == []
+    assert checker.is_blocked("http://example.org/x/y") is None
+    checker.add(shallow)
+    assert checker.is_blocked("http://example.org/x/y") == shallow
+
+
+def test_a_key_at_the_length_limit() -> None:
+    key = "example.com/a/" + "b" * (4096 - len("http://example.com/a/"))
+    checker = Checker([Match(key, "exact", "A")])
+    assert checker.is_blocked("http://" + key) == Match(key, "exact", "A")
+    with pytest.raises(Invalid, match="at most"):
+        checker.is_blocked("https://" + key)  # one character over the parser's limit
+    prefixed = Checker([Match("example.com/a", "prefix", "A")])
+    assert prefixed.is_blocked("http://" + key) == Match("example.com/a", "prefix", "A")
+    with pytest.raises(Invalid, match="at most"):
+        prefixed.is_blocked("https://" + key)

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-import pytest
+import re
 
-from taskforce.blocklist.normalise import block_key, normalise, prefix_key
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from taskforce.blocklist.normalise import (
+    _fix_escapes,
+    _host,
+    _remove_dot_segments,
+    block_key,
+    normalise,
+    prefix_key,
+)
 from taskforce.core.errors import Invalid
 
 
@@ -104,3 +115,71 @@ def test_script_in_path_is_escaped_not_refused() -> None:
     key = block_key("http://example.com/<script>alert('x')</script>")
     assert "<" not in key and ">" not in key
     assert key == "example.com/%3Cscript%3Ealert('x')%3C/script%3E"
+
+
+# the parser's shortcuts (rule 6 one "%" at a time, rule 7 skipped without "/.", all labels in
+# one expression) against the plain readings they replaced
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+_ALLOWED = _UNRESERVED | frozenset(b"!$&'()*+,;=:@/?")
+_HEX = frozenset(b"0123456789abcdefABCDEF")
+
+
+def _escapes_byte_by_byte(text: str) -> str:
+    data, out, i = text.encode("utf-8"), [], 0
+    while i < len(data):
+        byte = data[i]
+        if byte == 0x25 and i + 2 < len(data) and data[i + 1] in _HEX and data[i + 2] in _HEX:
+            value = int(data[i + 1 : i + 3], 16)
+            out.append(chr(value) if value in _UNRESERVED else f"%{value:02X}")
+            i += 3
+            continue
+        out.append("%25" if byte == 0x25 else chr(byte) if byte in _ALLOWED else f"%{byte:02X}")
+        i += 1
+    return "".join(out)
+
+
+def _dot_segments_always(path: str) -> str:
+    segments, kept = path.split("/")[1:], []
+    for i, segment in enumerate(segments):
+        if segment in (".", ".."):
+            if segment == ".." and kept:
+                kept.pop()
+            if i == len(segments) - 1:
+                kept.append("")
+        else:
+            kept.append(segment)
+    return "/" + "/".join(kept)
+
+
+_PIECES = ["a", "Z", "0", "/", ".", "..", "%", "%2", "%2e", "%2E", "%41", "%7e", "%7E", "%zz",
+           "%%", "%25", "%2f", "%c3%a4", "ä", "~", "?", " ", '"', "<", "!$&'()*+,;=:@"]  # fmt: skip
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=12).map("".join))
+def test_escape_and_dot_shortcuts_give_the_plain_reading(text: str) -> None:
+    assert _fix_escapes(text) == _escapes_byte_by_byte(text)
+    path = "/" + _fix_escapes(text)
+    assert _remove_dot_segments(path) == _dot_segments_always(path)
+
+
+_LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.lists(
+        st.text(alphabet="ab-_.0", max_size=4) | st.just("a" * 63) | st.just("b" * 64),
+        min_size=1,
+        max_size=5,
+    ).map(".".join)
+)
+def test_host_names_are_checked_label_by_label(host: str) -> None:
+    name = host.removesuffix(".")  # rule 4: a trailing dot is dropped
+    if not name:
+        return
+    if all(_LABEL.match(label) for label in name.split(".")) and len(name) <= 253:
+        assert _host(host, "http") == name
+    else:
+        with pytest.raises(Invalid, match="valid host name"):
+            _host(host, "http")

@@ -55,9 +55,19 @@ _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 _ALLOWED = _UNRESERVED | frozenset(b"!$&'()*+,;=:@/?")
 _HEX = frozenset(b"0123456789abcdefABCDEF")
 _BAD_CHARS = re.compile(r"[\x00-\x20\x7f]")
-_LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
+_LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
+_HOST_NAME = re.compile(rf"(?:{_LABEL}\.)*{_LABEL}")  # every label valid
 _IPV6 = re.compile(r"^\[[0-9a-f:.]+\]$")
 _PLAIN = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/?]*")
+_PLAIN_OR_ESCAPE = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*")  # _PLAIN and "%"
+# rule 6 for each escape: "7e" → "~", "2f" → "%2F"
+_ESCAPES = {
+    f"{a}{b}": chr(value) if value in _UNRESERVED else f"%{value:02X}"
+    for a in "0123456789abcdefABCDEF"
+    for b in "0123456789abcdefABCDEF"
+    for value in (int(a + b, 16),)
+}
+_AUTHORITY_END = re.compile(r"[/?\\]")
 _OTHER_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(?![0-9]+(?:[/?#]|$))")
 
 
@@ -72,6 +82,13 @@ def _fix_escapes(text: str) -> str:
     """Rule 6 on a path or query."""
     if _PLAIN.fullmatch(text):  # nothing to decode, escape or upper-case
         return text
+    if _PLAIN_OR_ESCAPE.fullmatch(text):  # only "%" to look at: the loop below, one "%" a step
+        first, *pieces = text.split("%")
+        done = [first]
+        for piece in pieces:
+            fixed = _ESCAPES.get(piece[:2])
+            done.append("%25" + piece if fixed is None else fixed + piece[2:])
+        return "".join(done)
     data = text.encode("utf-8")
     out: list[str] = []
     i, n = 0, len(data)
@@ -94,6 +111,8 @@ def _fix_escapes(text: str) -> str:
 
 def _remove_dot_segments(path: str) -> str:
     """RFC 3986 5.2.4, on segments (rule 7)."""
+    if "/." not in path:  # `path` starts with "/": no segment is "." or ".."
+        return path
     segments = path.split("/")[1:]
     kept: list[str] = []
     for i, segment in enumerate(segments):
@@ -126,9 +145,10 @@ def _host(raw: str, scheme: str) -> str:
     elif ":" in raw:
         host, _, port = raw.rpartition(":")
     if port:
-        if not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
+        number = int(port) if port.isascii() and port.isdigit() else 0
+        if not 0 < number < 65536:
             raise Invalid("url", "the port must be a number from 1 to 65535")
-        port = "" if int(port) == DEFAULT_PORTS[scheme] else str(int(port))
+        port = "" if number == DEFAULT_PORTS[scheme] else str(number)
     if not host.startswith("["):
         host = host[:-1] if host.endswith(".") else host
         if not host:
@@ -138,8 +158,7 @@ def _host(raw: str, scheme: str) -> str:
         if not host.isascii():
             host = _to_punycode(host)
         host = host.lower()
-        labels = host.split(".")
-        if len(host) > 253 or not all(_LABEL.match(label) for label in labels):
+        if len(host) > 253 or not _HOST_NAME.fullmatch(host):
             raise Invalid("url", "must have a valid host name (letters, digits, '-' and '.')")
     return f"{host}:{port}" if port else host
 
@@ -162,7 +181,7 @@ def split(url: str) -> Parts:
         raise Invalid("url", f"at most {MAX_LENGTH:,} characters")
     if _BAD_CHARS.search(url):
         raise Invalid("url", "must not contain spaces or control characters")
-    url = url.split("#", 1)[0]
+    url = url.partition("#")[0]
     scheme, sep, rest = url.partition("://")
     if not sep:
         if _OTHER_SCHEME.match(url):  # javascript:..., mailto:..., but not host:port
@@ -174,11 +193,8 @@ def split(url: str) -> Parts:
     scheme = scheme.lower()
     if scheme not in DEFAULT_PORTS:
         raise Invalid("url", "the scheme must be http or https")
-    cut = len(rest)
-    for mark in "/?\\":
-        found = rest.find(mark)
-        if 0 <= found < cut:
-            cut = found
+    end = _AUTHORITY_END.search(rest)
+    cut = end.start() if end is not None else len(rest)
     authority, tail = rest[:cut], rest[cut:]
     if tail.startswith("\\"):
         raise Invalid("url", "must not use '\\' as a path separator")
@@ -188,7 +204,7 @@ def split(url: str) -> Parts:
     path = _remove_dot_segments(_fix_escapes(path or "/"))
     if len(path) > 1 and path.endswith("/"):
         path = path.rstrip("/") or "/"
-    return Parts(scheme, host, path, _fix_escapes(query))
+    return Parts(scheme, host, path, _fix_escapes(query) if query else "")
 
 
 def normalise(url: str) -> str:

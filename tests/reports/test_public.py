@@ -131,6 +131,8 @@ def test_errors_name_the_field_and_script_is_escaped(client: TestClient, session
     )
     bad_url = _send(client, "url", url="javascript:alert(1)")
     assert "must be a web address" in bad_url.text  # type: ignore[attr-defined]
+    adult = _send(client, "grooming", platform="ExampleChat", excerpt="hi", adult_country="ZZ")
+    assert "Where does the adult seem to be?: choose a country from the list" in adult.text  # type: ignore[attr-defined]
     country = _send(client, "url", url="https://example.com/a", country="ZZ")
     assert "Your country: choose a country from the list" in country.text  # type: ignore[attr-defined]
     expired = client.post(

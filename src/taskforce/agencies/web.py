@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 
 from taskforce.agencies import service
 from taskforce.agencies.models import Agency
+from taskforce.agencies.schemas import KIND_LABELS
 from taskforce.core.caller import Permission
 from taskforce.core.http import SessionDep
 from taskforce.web.session import WebCallerDep, render
@@ -68,5 +69,5 @@ def directory(request: Request, session: SessionDep, web: WebCallerDep) -> HTMLR
     return render(
         request,
         "agencies/directory.html",
-        {"rows": rows, "partner_count": len(partners), "utc_now": now},
+        {"rows": rows, "partner_count": len(partners), "utc_now": now, "kinds": KIND_LABELS},
     )

@@ -64,7 +64,8 @@ from taskforce.core.audit import service as audit
 from taskforce.core.audit.models import AuditEntry
 from taskforce.core.db import make_engine, make_sessionmaker
 from taskforce.core.settings import Settings
-from taskforce.reports.models import Report, UrgentLead
+from taskforce.reports.models import Report
+from taskforce.watch.models import UrgentLead
 
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 150)
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from publicsuffixlist import PublicSuffixList
-from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy import ColumnElement, delete, func, insert, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from taskforce.agencies import service as agency_service
@@ -39,7 +39,7 @@ from taskforce.cases.schemas import CaseCreate, SelectorCreate
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
 from taskforce.core.caller import Caller, Permission, Role
-from taskforce.core.db import is_postgres, utcnow
+from taskforce.core.db import insert_new, is_postgres, utcnow
 from taskforce.core.errors import Conflict, Forbidden, Invalid, NotFound
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
@@ -219,9 +219,8 @@ def submit_report(
         url_hash=facts.url_hash if facts else None, host=facts.host if facts else None,
         domain=facts.domain if facts else None, route_due_at=now, route_attempts=0,
     )  # fmt: skip
-    session.add(report)
-    session.add(ReportThrottle(key_hash=key, at=now))
-    session.flush()
+    insert_new(session, [report])  # Core inserts: the hot path of the public form
+    session.execute(insert(ReportThrottle).values(key_hash=key, at=now))
     return report, code
 
 
@@ -354,16 +353,15 @@ def _link_duplicate(session: Session, report: Report) -> None:
     if report.url_hash is None:
         return
     original = _original_of(session, report)
-    if original is not None:
-        report.duplicate_of_id = original.id
+    if original is None:
+        return  # the first report of this URL (a notice always comes from an earlier report)
+    report.duplicate_of_id = original.id
     notice = takedown_service.open_notice_for(session, report.url_hash)
     if notice is not None:
         _close_as_duplicate(
             session, report, original,
             f"URL under takedown notice since {notice.created_at:%Y-%m-%d %H:%M} UTC",
         )  # fmt: skip
-        return
-    if original is None:
         return
     verdict = _latest_assessment(session, original.id)
     if verdict is not None and verdict.assessment != Assessment.DUPLICATE.value:

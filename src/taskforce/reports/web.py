@@ -315,12 +315,14 @@ def _store(
 
 
 def _after(session: Session, settings: Settings, report_id: uuid.UUID) -> None:
-    """Follow-up work in its own savepoint: a failure here must not touch the stored report
-    (it stays due for routing, and the worker that routes it also opens its urgent lead)."""
+    """Follow-up work in a transaction of its own: a failure here must not touch the stored
+    report (it stays due for routing, and the worker that routes it also opens its urgent
+    lead). No savepoint: the report is already committed, so a failure just rolls back."""
     try:
-        with session.begin_nested():
-            service.after_report(session, settings, report_id)
+        service.after_report(session, settings, report_id)
+        session.commit()
     except Exception:
+        session.rollback()
         _log.exception("after_report failed for %s; the worker will route it", report_id)
 
 

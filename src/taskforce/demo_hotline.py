@@ -364,6 +364,9 @@ def leads(session: Session, settings: Settings, callers: dict[tuple[str, str], C
 
 
 def finish(factory: sessionmaker[Session], settings: Settings) -> int:
-    """After the build is committed: the lead nobody acknowledged escalates, as the worker
-    would have done 25 minutes ago."""
+    """After the build is committed, what the worker would have done meanwhile: the reports'
+    arrivals go into the audit chain, and the lead nobody acknowledged escalates. Returns the
+    number of leads escalated."""
+    while reports_service.log_due(factory):
+        pass
     return watch_service.escalate_due(factory, settings)

@@ -1,5 +1,5 @@
-"""The background worker: routes public reports, delivers the outbox, re-checks URLs under
-takedown notice and escalates unacknowledged urgent leads, in rounds.
+"""The background worker: audits and routes public reports, delivers the outbox, re-checks
+URLs under takedown notice and escalates unacknowledged urgent leads, in rounds.
 
 On the embedded default (SQLite) it runs as a thread of the web process (`settings.worker`:
 "auto" or "in-process"); in production any number of `taskforce worker` processes run beside
@@ -50,6 +50,10 @@ def default_tools(settings: Settings) -> Tools:
 Task = Callable[[sessionmaker[Session], Settings, Tools, datetime | None], int]
 
 
+def _audit_arrivals(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
+    return reports_service.log_due(f)
+
+
 def _route(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
     return reports_service.route_due(f, s, t.resolver, now=now)
 
@@ -74,6 +78,7 @@ def _housekeeping(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime
 # In this order: a report routed in a round has its lead escalated and its mail sent in the
 # same round.
 TASKS: tuple[tuple[str, Task], ...] = (
+    ("report arrivals audited", _audit_arrivals),
     ("reports routed", _route),
     ("urgent leads escalated", _escalate),
     ("messages delivered", _deliver),

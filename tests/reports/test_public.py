@@ -6,7 +6,7 @@ import re
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from taskforce.core.audit.models import AuditEntry
 from taskforce.core.settings import Settings
@@ -58,7 +58,7 @@ def test_choose_a_kind_in_english_and_spanish(client: TestClient) -> None:
 
 
 def test_url_report_is_stored_with_a_receipt_whose_hash_only_is_kept(
-    client: TestClient, session: Session
+    client: TestClient, session: Session, session_factory: sessionmaker[Session]
 ) -> None:
     r = _send(
         client, "url", url="https://example.com/gallery/42", where_found="a forum link",
@@ -76,10 +76,13 @@ def test_url_report_is_stored_with_a_receipt_whose_hash_only_is_kept(
     stored = " ".join(str(v) for v in (report.details, report.receipt_hash, report.id))
     assert code not in stored and code.replace("-", "") not in stored
     assert session.scalars(select(UrgentLead)).all() == []
-    entry = session.scalars(
-        select(AuditEntry).where(AuditEntry.action == "report.public.create")
-    ).one()
-    assert entry.subject_id == report.id
+    arrivals = select(AuditEntry).where(AuditEntry.action == "report.public.create")
+    assert session.scalars(arrivals).all() == []  # the worker logs arrivals, in batches
+    assert service.log_due(session_factory) == 1
+    entry = session.scalars(arrivals).one()
+    assert entry.subject_id == report.id and entry.channel == "public"
+    assert entry.detail["received_at"] == report.created_at.isoformat(timespec="microseconds")
+    assert service.log_due(session_factory) == 0
 
 
 def test_grooming_report_with_a_meeting_is_urgent(client: TestClient, session: Session) -> None:

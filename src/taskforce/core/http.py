@@ -28,7 +28,9 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
+    """Async on purpose: FastAPI runs a plain function dependency in a worker thread, and the
+    hop cost as much as the lookup's whole route on the public form."""
     settings: Settings = request.app.state.settings
     return settings
 

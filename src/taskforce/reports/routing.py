@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 from taskforce.agencies import service as agency_service
 from taskforce.agencies.models import Agency
 from taskforce.agencies.schemas import KIND_LABELS, AgencyKind
-from taskforce.core.db import utcnow
+from taskforce.core.db import insert_new, utcnow
 from taskforce.hosting import service as hosting_service
 from taskforce.hosting.resolver import HostNotFound, ResolveFailed, Resolver
 from taskforce.reports.models import Report, RoutingStep
@@ -255,15 +255,14 @@ def reroute(
 
 
 def _write(session: Session, report: Report, steps: _Steps, now: datetime) -> None:
-    for offset, (step, outcome, data) in enumerate(steps.items):
-        # the same instant for one attempt, kept in order by microseconds
-        session.add(
-            RoutingStep(
-                id=uuid.uuid4(), report_id=report.id, at=now + timedelta(microseconds=offset),
-                step=step, outcome=outcome[:1000], data=data,
-            )
-        )  # fmt: skip
-    session.flush()
+    """The attempt's steps at one instant, kept in order by microseconds (one Core insert)."""
+    insert_new(session, [
+        RoutingStep(
+            id=uuid.uuid4(), report_id=report.id, at=now + timedelta(microseconds=offset),
+            step=step, outcome=outcome[:1000], data=data,
+        )
+        for offset, (step, outcome, data) in enumerate(steps.items)
+    ])  # fmt: skip
 
 
 def steps_of(session: Session, report_ids: Sequence[uuid.UUID]) -> list[RoutingStep]:

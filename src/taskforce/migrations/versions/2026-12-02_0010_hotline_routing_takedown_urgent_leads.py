@@ -206,6 +206,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('hosting_ip', sa.String(length=45), nullable=True))
         batch_op.add_column(sa.Column('hosting_country', sa.String(length=2), nullable=True))
         batch_op.add_column(sa.Column('hosting_provider_id', sa.Uuid(), nullable=True))
+        batch_op.add_column(sa.Column('logged_at', taskforce.core.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.create_index(batch_op.f('ix_public_report_logged_at'), ['logged_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_public_report_domain'), ['domain'], unique=False)
         batch_op.create_index(batch_op.f('ix_public_report_duplicate_of_id'), ['duplicate_of_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_public_report_receiving_agency_id'), ['receiving_agency_id'], unique=False)
@@ -232,8 +234,10 @@ def upgrade() -> None:
         batch_op.create_foreign_key(batch_op.f('fk_urgent_lead_acknowledged_by_user_id_user_account'), 'user_account', ['acknowledged_by_user_id'], ['id'])
 
     # ### end Alembic commands ###
-    # reports stored before routing existed: the worker routes them once
+    # reports stored before routing existed: the worker routes them once; their arrival was
+    # audited when they came in
     op.execute("UPDATE public_report SET route_due_at = created_at WHERE receiving_agency_id IS NULL")
+    op.execute("UPDATE public_report SET logged_at = created_at")
 
 
 def downgrade() -> None:
@@ -263,6 +267,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_public_report_receiving_agency_id'))
         batch_op.drop_index(batch_op.f('ix_public_report_duplicate_of_id'))
         batch_op.drop_index(batch_op.f('ix_public_report_domain'))
+        batch_op.drop_index(batch_op.f('ix_public_report_logged_at'))
+        batch_op.drop_column('logged_at')
         batch_op.drop_column('hosting_provider_id')
         batch_op.drop_column('hosting_country')
         batch_op.drop_column('hosting_ip')

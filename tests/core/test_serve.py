@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from concurrent.futures import ThreadPoolExecutor
 
 import uvicorn
 
@@ -37,6 +38,9 @@ def test_worker_socket_is_tcp_and_accepted_connections_get_nodelay() -> None:
             finally:
                 server.close()
 
-        assert asyncio.run(accepted_nodelay()) != 0
+        # A thread of its own: the browser tests' session-wide Playwright keeps an event loop
+        # running in this worker's main thread, where asyncio.run() refuses to start another.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            assert pool.submit(asyncio.run, accepted_nodelay()).result(timeout=30) != 0
     finally:
         sock.close()

@@ -141,6 +141,21 @@ def token_for(session: Session, settings: Settings, person: Person) -> dict[str,
     return {"Authorization": f"Bearer {issued.secret}"}
 
 
+def provider_headers(session: Session, settings: Settings) -> dict[str, str]:
+    """An internet provider (role provider, sponsored by GB-NCA) and its download token."""
+    user = auth_service.create_user(
+        session,
+        system_caller(),
+        email="noc@isp.example.net",
+        agency_code="GB-NCA",
+        role=Role.PROVIDER,
+        display_name="Example ISP",
+    )
+    issued = auth_service.create_token(session, system_caller(), settings, user=user)
+    session.commit()
+    return {"Authorization": f"Bearer {issued.secret}"}
+
+
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 

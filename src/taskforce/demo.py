@@ -1201,6 +1201,7 @@ def run(settings: Settings, *, host: str, port: int, serve: bool) -> None:
     path = _fresh_database(folder)
     demo_settings = settings.model_copy(
         update={
+            "data_dir": folder,  # keys the hub makes (the block list's signing key) live here too
             "database_url": f"sqlite:///{path}",
             "allow_insecure_defaults": True,
             "resolver_hosts_file": demo_hotline.write_hosts_file(folder),
@@ -1241,6 +1242,11 @@ def _print_summary(summary: DemoSummary, *, folder: Path, path: Path, url: str) 
     out.print(f"  data folder: {folder}", markup=False)
     out.print(f"  database:    {path}", markup=False)
     out.print(f"  open:        {url}", markup=False)
+    out.print(
+        f"  console:     TASKFORCE_DATA_DIR={folder} TASKFORCE_DATABASE_URL=sqlite:///{path} "
+        "taskforce ...",
+        markup=False,
+    )
     out.print()
     table = Table(title="Demo logins", title_justify="left")
     for column in ("email", "agency", "role"):

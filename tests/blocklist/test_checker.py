@@ -238,3 +238,22 @@ def test_a_key_at_the_length_limit() -> None:
     assert prefixed.is_blocked("http://" + key) == Match("example.com/a", "prefix", "A")
     with pytest.raises(Invalid, match="at most"):
         prefixed.is_blocked("https://" + key)
+
+
+def test_warning_page_in_other_languages_and_an_unknown_one(tmp_path: Path) -> None:
+    page = tmp_path / "blocked.html"
+    runner = CliRunner()
+    done = runner.invoke(app, ["blocklist", "warning-page", "--out", str(page), "--lang", "de"])
+    assert done.exit_code == 0, done.output
+    assert "Diese Seite wurde gesperrt" in page.read_text()
+    refused = runner.invoke(app, ["blocklist", "warning-page", "--out", str(page), "--lang", "xx"])
+    assert refused.exit_code == 2
+    assert "--lang: must be one of en, es, fr, de, nl" in refused.output
+
+
+def test_every_warning_language_says_everything() -> None:
+    from taskforce.blocklist import warning
+
+    for lang, text in warning.TEXTS.items():
+        assert text.keys() == warning.TEXTS["en"].keys(), lang
+        assert all(value.strip() for value in text.values()), lang

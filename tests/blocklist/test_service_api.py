@@ -6,7 +6,7 @@ import re
 import uuid
 
 import pytest
-from builders import Network, token_for
+from builders import Network, provider_headers, token_for
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
@@ -14,25 +14,9 @@ from taskforce.blocklist import service, signing
 from taskforce.blocklist.checker import Checker
 from taskforce.blocklist.schemas import EntryCreate
 from taskforce.core.auth import service as auth_service
-from taskforce.core.caller import Role, system_caller
+from taskforce.core.caller import Role
 from taskforce.core.errors import Conflict, Forbidden, Invalid
 from taskforce.core.settings import Settings
-
-
-def _provider_headers(session: Session, settings: Settings) -> dict[str, str]:
-    user = auth_service.create_user(
-        session,
-        system_caller(),
-        email="noc@isp.example.net",
-        agency_code="GB-NCA",
-        role=Role.PROVIDER,
-        display_name="Example ISP",
-    )
-    caller = auth_service.caller_for(session, user, channel="api")
-    issued = auth_service.create_token(session, system_caller(), settings, user=user)
-    session.commit()
-    assert caller.role == Role.PROVIDER
-    return {"Authorization": f"Bearer {issued.secret}"}
 
 
 def test_versions_and_deltas(session: Session, settings: Settings, network: Network) -> None:
@@ -135,7 +119,7 @@ def test_api_manage_and_download(
     )
     assert missing.status_code == 404
 
-    provider = _provider_headers(session, settings)
+    provider = provider_headers(session, settings)
     doc = client.get("/api/v1/blocklist", headers=provider)
     assert doc.status_code == 200, doc.text
     key = client.get("/api/v1/blocklist/public-key", headers=provider).json()
@@ -156,7 +140,7 @@ def test_api_manage_and_download(
 def test_provider_token_reaches_only_the_download(
     client: TestClient, app: object, session: Session, settings: Settings, network: Network
 ) -> None:
-    provider = _provider_headers(session, settings)
+    provider = provider_headers(session, settings)
     allowed = {"/api/v1/blocklist", "/api/v1/blocklist/public-key"}
     checked = 0
     for path, item in app.openapi()["paths"].items():  # type: ignore[attr-defined]
@@ -178,3 +162,21 @@ def test_blocked_page_is_public_and_script_free(client: TestClient) -> None:
     assert "found to contain child sexual abuse material" in r.text
     assert "<script" not in r.text
     assert "default-src 'none'" in r.headers["content-security-policy"]
+
+
+@pytest.mark.parametrize(
+    ("query", "accept", "lang", "phrase", "link"),
+    [
+        ("", "", "en", "found to contain child sexual abuse material", "/report\""),
+        ("?lang=es", "", "es", "material de abuso sexual infantil", "/report/es\""),
+        ("", "nl-BE,nl;q=0.9,en;q=0.5", "nl", "seksueel misbruik van kinderen", "/report/nl\""),
+        ("", "pt-BR", "en", "found to contain", "/report\""),
+    ],
+)
+def test_blocked_page_speaks_the_visitors_language(
+    client: TestClient, query: str, accept: str, lang: str, phrase: str, link: str
+) -> None:
+    r = client.get(f"/blocked{query}", headers={"Accept-Language": accept} if accept else {})
+    assert r.status_code == 200
+    assert r.headers["content-language"] == lang
+    assert f'<html lang="{lang}">' in r.text and phrase in r.text and link in r.text

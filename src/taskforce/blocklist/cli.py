@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
-from typing import Any
 
+import httpx
 import typer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from taskforce.agencies import service as agency_service
-from taskforce.blocklist import service, signing, warning
-from taskforce.blocklist.checker import Checker
+from taskforce.blocklist import local, service, signing, warning
 from taskforce.blocklist.schemas import EntryCreate
 from taskforce.core.auth import service as auth_service
 from taskforce.core.caller import Caller, Role, agency_operator, system_caller
@@ -106,10 +106,11 @@ def provider_add(
         out.print(issued.secret, markup=False)
 
 
-def _load(list_file: Path, public_key: str) -> Checker:
-    key_text = Path(public_key).read_text() if Path(public_key).is_file() else public_key
-    document: dict[str, Any] = json.loads(list_file.read_text(encoding="utf-8"))
-    return Checker.from_document(document, signing.load_public(key_text))
+def _public(public_key: str) -> Ed25519PublicKey:
+    """The hub's key, given as its base64 text or as a file holding it."""
+    return signing.load_public(
+        Path(public_key).read_text() if Path(public_key).is_file() else public_key
+    )
 
 
 @app.command("check")
@@ -121,7 +122,7 @@ def check(
     """Offline: is each URL on a downloaded, verified list? One tab-separated line per URL
     (ok, blocked or invalid); exit 1 when any is blocked, 2 when the list does not verify."""
     try:
-        checker = _load(list_file, public_key)
+        checker = local.load(list_file, _public(public_key))
     except (TaskforceError, ValueError, KeyError) as error:
         err.print(f"error: {getattr(error, 'message', error)}", markup=False)
         raise typer.Exit(2) from None
@@ -146,38 +147,38 @@ def sync(
     hub: str = typer.Option(..., "--hub", help="The hub's base URL"),
     token: str = typer.Option(..., "--token", envvar="TASKFORCE_PROVIDER_TOKEN"),
     list_file: Path = typer.Option(..., "--list", dir_okay=False),
-    public_key: str = typer.Option(..., "--public-key"),
+    public_key: str = typer.Option(..., "--public-key", help="The hub's key or its file"),
+    full: bool = typer.Option(False, "--full", help="Fetch the whole list, not the changes"),
 ) -> None:
-    """Fetch the full list from the hub, verify it and write it to --list."""
-    import httpx
-
-    response = httpx.get(
-        f"{hub.rstrip('/')}/api/v1/blocklist",
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=60,
-    )
-    if response.status_code != 200:
-        err.print(f"error: the hub answered {response.status_code}", markup=False)
-        raise typer.Exit(1)
-    document = response.json()
-    key_text = Path(public_key).read_text() if Path(public_key).is_file() else public_key
+    """Bring the copy at --list up to the hub's version: the changes since the version held
+    (signed deltas kept beside the signed list), or the whole list the first time. Run it from
+    cron; exit 1 when the hub cannot be reached, 2 when what came does not verify."""
     try:
-        checker = Checker.from_document(document, signing.load_public(key_text))
-    except TaskforceError as error:
+        public = _public(public_key)
+        with httpx.Client(
+            base_url=hub.rstrip("/"), headers={"Authorization": f"Bearer {token}"}, timeout=60
+        ) as client:
+            result = local.sync(client, list_file, public, full=full)
+    except local.HubError as error:
         err.print(f"error: {error.message}", markup=False)
+        raise typer.Exit(1) from None
+    except TaskforceError as error:
+        err.print(f"error: {error.message}; the copy held was kept", markup=False)
         raise typer.Exit(2) from None
-    list_file.write_text(json.dumps(document) + "\n", encoding="utf-8")
-    out.print(f"version {checker.version}, {len(checker):,} entries, written to {list_file}")
+    out.print(f"{list_file}: {result.summary()}", markup=False)
 
 
 @app.command("warning-page")
 def warning_page(
     out_file: Path = typer.Option(..., "--out", dir_okay=False),
-    lang: str = typer.Option("en", "--lang"),
+    lang: str = typer.Option("en", "--lang", help=f"One of {', '.join(warning.TEXTS)}"),
     report_url: str = typer.Option(
         "https://hub.example.org/report", "--report-url", help="Where to report material"
     ),
 ) -> None:
     """Write the static warning page a provider shows instead of a blocked URL."""
+    if lang.lower() not in warning.TEXTS:
+        err.print(f"error: --lang: must be one of {', '.join(warning.TEXTS)}", markup=False)
+        raise typer.Exit(2)
     out_file.write_text(warning.render(report_url, lang), encoding="utf-8")
     out.print(f"warning page written to {out_file}")

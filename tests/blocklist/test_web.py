@@ -66,12 +66,13 @@ def test_page_lists_entries_counts_and_sources(
     assert stats == {"current": str(version), "active": "2", "removed": "1"}
     row = _row(page.text, "bad.example.net/a/1.jpg")
     short = report_id.hex[:8].upper()
-    assert f'<a href="/ui/hotline/{report_id}" class="ref">report {short}</a>' in row
+    link = re.search(r'<a href="(/ui/hotline/[^"]+)"[^>]*>([^<]+)</a>', row)
+    assert link and link.groups() == (f"/ui/hotline/{report_id}", f"report {short}")
     assert "baseline" in row and "GB-NCA" in row and f"v{from_report.added_version}" in row
     assert "confirmed by GB-NCA from a public report" in row
     assert "/remove" in row and 'value="content gone"' in row
     prefix_row = _row(page.text, "example.org/gallery")
-    assert ">prefix</span>" in prefix_row and "by hand" in prefix_row
+    assert ">prefix</span>" in prefix_row and '<td><span class="muted">—</span></td>' in prefix_row
     assert f"v{by_hand.added_version}" in prefix_row
     assert "gone.example.com" not in page.text  # removed: not in the active view
     # keys and metadata only: no picture, no link to a listed address
@@ -102,6 +103,12 @@ def test_search_and_paging(client: TestClient, session: Session, network: Networ
         "/ui/blocklist", params={"q": "HTTPS://other.example.com:443/Gallery/./A.jpg?id=7#top"}
     )  # a URL as reported finds its normalised key
     assert "other.example.com/Gallery/A.jpg?id=7" in pasted.text and "1–1 of 1" in pasted.text
+    idn = _add(session, analyst, "https://Münich-pics.example/Album/1.JPG")
+    assert idn.key == "xn--mnich-pics-9db.example/Album/1.JPG"
+    by_name = client.get("/ui/blocklist", params={"q": "münich-pics.example/Album"})
+    assert "<code>xn--mnich-pics-9db.example/Album/1.JPG</code>" in by_name.text
+    part_label = client.get("/ui/blocklist", params={"q": "münich"})
+    assert "No active entry matches" in part_label.text and "punycode" in part_label.text
     wild = client.get("/ui/blocklist", params={"q": "site_0%"})  # LIKE characters are literal
     assert "No active entry matches" in wild.text
     none = client.get("/ui/blocklist", params={"q": "nowhere.example"})
@@ -126,7 +133,7 @@ def test_add_normalises_and_shows_the_entry(
     assert added.status_code == 303, added.text
     entry = session.scalars(select(BlocklistEntry).where(BlocklistEntry.key.like("bad.%"))).one()
     assert entry.key == "bad.example.net/a/b~.jpg" and entry.added_version == before + 1
-    assert added.headers["location"] == f"/ui/blocklist?added={entry.id}"
+    assert added.headers["location"] == f"/ui/blocklist?added={entry.id}#top"
     shown = client.get(added.headers["location"])
     assert shown.status_code == 200
     assert (

@@ -138,16 +138,14 @@ def _like(text: str) -> str:
 
 
 def _key_matches(query: str) -> ColumnElement[bool]:
-    """Keys containing the text (case-insensitive, without any http(s):// typed before it),
-    or equal to the query's normalised key when the query is a URL: a pasted
-    `https://Example.com/a/` finds `example.com/a`."""
-    terms: list[ColumnElement[bool]] = [
-        BlocklistEntry.key.ilike(_like(_SCHEME.sub("", query)), escape="\\")
-    ]
+    """Keys containing the text (case-insensitive, without any http(s):// typed before it) or
+    the text's normalised key when it reads as a URL: a pasted `https://Example.com/a/` finds
+    `example.com/a`, and `münchen.example/x` finds `xn--mnchen-3ya.example/x`."""
+    texts = {_SCHEME.sub("", query)}
     for key_of in (normalise.block_key, normalise.prefix_key):
-        with contextlib.suppress(Invalid):  # not a URL: the substring alone
-            terms.append(BlocklistEntry.key == key_of(query))
-    return or_(*terms)
+        with contextlib.suppress(Invalid):  # not a URL: the text alone
+            texts.add(key_of(query))
+    return or_(*(BlocklistEntry.key.ilike(_like(t), escape="\\") for t in sorted(texts)))
 
 
 def _summary(entry: BlocklistEntry, agency_code: str | None) -> EntrySummary:

@@ -122,6 +122,7 @@ def _page(
             "link": link,
             "source_link": source_link,
             "categories": CATEGORIES,
+            "category_labels": dict(CATEGORIES),
             "error": error,
             "failed": failed,  # which form the error belongs to: "add" or "remove"
             "form": form or {"match": "exact"},
@@ -173,7 +174,8 @@ def add(
         return _page(request, session, web, error=_invalid(exc), failed="add", form=form)
     except (Invalid, Conflict) as exc:
         return _page(request, session, web, error=exc, failed="add", form=form)
-    return RedirectResponse(f"/ui/blocklist?added={entry.id}", status_code=303)
+    # "#top": the form posts to "#add" (so a refusal shows at the form); the message is on top
+    return RedirectResponse(f"/ui/blocklist?added={entry.id}#top", status_code=303)
 
 
 @router.post("/{entry_id}/remove", response_class=HTMLResponse)

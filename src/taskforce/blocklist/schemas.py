@@ -40,6 +40,27 @@ class EntryRead(BaseModel):
     removed_at: datetime | None
 
 
+class EntrySummary(EntryRead):
+    """One row of the analysts' table: the entry with its agency's code and removal reason."""
+
+    agency_code: str | None
+    removed_reason: str
+
+
+class EntryPage(BaseModel):
+    items: list[EntrySummary]
+    total: int  # entries matching the search and state, over all pages
+    limit: int
+    offset: int
+
+
+class ListSummary(BaseModel):
+    version: int  # the current version: the number of changes so far
+    changed_at: datetime | None  # when that version was taken
+    active: int
+    removed: int
+
+
 class PublicKeyRead(BaseModel):
     algorithm: Literal["Ed25519"] = "Ed25519"
     public_key: str

@@ -6,18 +6,21 @@ in `blocklist_version`, so "changes since N" is the entries whose last change is
 
 from __future__ import annotations
 
+import contextlib
+import re
 import uuid
 from datetime import UTC
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
+from taskforce.agencies.models import Agency
 from taskforce.blocklist import normalise, signing
 from taskforce.blocklist.checker import FORMAT, PREFIX
 from taskforce.blocklist.models import BlocklistEntry, BlocklistVersion
-from taskforce.blocklist.schemas import EntryCreate
+from taskforce.blocklist.schemas import EntryCreate, EntryPage, EntrySummary, ListSummary
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
 from taskforce.core.caller import Caller, Permission
@@ -121,6 +124,120 @@ def list_entries(
     if not include_removed:
         query = query.where(BlocklistEntry.removed_version.is_(None))
     return list(session.scalars(query))
+
+
+# --- the analysts' table ---------------------------------------------------------------------
+
+STATES = ("active", "removed", "all")
+_SCHEME = re.compile(r"^\s*https?://", re.IGNORECASE)
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _key_matches(query: str) -> ColumnElement[bool]:
+    """Keys containing the text (case-insensitive, without any http(s):// typed before it) or
+    the text's normalised key when it reads as a URL: a pasted `https://Example.com/a/` finds
+    `example.com/a`, and `münchen.example/x` finds `xn--mnchen-3ya.example/x`."""
+    texts = {_SCHEME.sub("", query)}
+    for key_of in (normalise.block_key, normalise.prefix_key):
+        with contextlib.suppress(Invalid):  # not a URL: the text alone
+            texts.add(key_of(query))
+    return or_(*(BlocklistEntry.key.ilike(_like(t), escape="\\") for t in sorted(texts)))
+
+
+def _summary(entry: BlocklistEntry, agency_code: str | None) -> EntrySummary:
+    return EntrySummary(
+        id=entry.id,
+        key=entry.key,
+        match=entry.match,
+        category=entry.category,
+        reason=entry.reason,
+        source=entry.source,
+        agency_code=agency_code,
+        added_version=entry.added_version,
+        added_at=entry.added_at,
+        removed_version=entry.removed_version,
+        removed_at=entry.removed_at,
+        removed_reason=entry.removed_reason,
+    )
+
+
+def search_entries(
+    session: Session,
+    caller: Caller,
+    *,
+    query: str = "",
+    state: str = "active",
+    limit: int = 50,
+    offset: int = 0,
+) -> EntryPage:
+    """One page of entries, the latest change first; `state` is active, removed or all.
+    The read is audited, with the search text."""
+    caller.require(Permission.MANAGE_BLOCKLIST)
+    if state not in STATES:
+        raise Invalid("state", f"one of: {', '.join(STATES)}")
+    limit = max(1, min(limit, 500))
+    offset = max(0, offset)
+    text = query.strip()[:200]
+    conditions: list[ColumnElement[bool]] = []
+    if state == "active":
+        conditions.append(BlocklistEntry.removed_version.is_(None))
+    elif state == "removed":
+        conditions.append(BlocklistEntry.removed_version.is_not(None))
+    if text:
+        conditions.append(_key_matches(text))
+    total = int(
+        session.scalar(select(func.count()).select_from(BlocklistEntry).where(*conditions)) or 0
+    )
+    last_change = func.coalesce(BlocklistEntry.removed_version, BlocklistEntry.added_version)
+    rows = session.execute(
+        select(BlocklistEntry, Agency.code)
+        .outerjoin(Agency, Agency.id == BlocklistEntry.agency_id)
+        .where(*conditions)
+        .order_by(last_change.desc(), BlocklistEntry.id)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    items = [_summary(entry, code) for entry, code in rows]
+    audit.record(
+        session, caller, action="blocklist.list", operation=Operation.CONSULTATION,
+        detail={"state": state, "query": text, "shown": len(items), "total": total},
+    )  # fmt: skip
+    return EntryPage(items=items, total=total, limit=limit, offset=offset)
+
+
+def list_summary(session: Session, caller: Caller) -> ListSummary:
+    """The current version, when it was taken, and how many entries are active and removed."""
+    caller.require(Permission.MANAGE_BLOCKLIST)
+    last = session.execute(
+        select(BlocklistVersion.number, BlocklistVersion.at)
+        .order_by(BlocklistVersion.number.desc())
+        .limit(1)
+    ).one_or_none()
+    active, removed = session.execute(
+        select(
+            func.count(BlocklistEntry.id).filter(BlocklistEntry.removed_version.is_(None)),
+            func.count(BlocklistEntry.id).filter(BlocklistEntry.removed_version.is_not(None)),
+        )
+    ).one()
+    return ListSummary(
+        version=last.number if last else 0,
+        changed_at=last.at if last else None,
+        active=int(active),
+        removed=int(removed),
+    )
+
+
+def get_entry(session: Session, caller: Caller, entry_id: uuid.UUID) -> BlocklistEntry:
+    """One entry, active or removed (the page names it after a change)."""
+    caller.require(Permission.MANAGE_BLOCKLIST)
+    entry = session.get(BlocklistEntry, entry_id)
+    if entry is None:
+        raise NotFound("block list entry")
+    return entry
 
 
 def entries_from(session: Session, source: str) -> list[BlocklistEntry]:

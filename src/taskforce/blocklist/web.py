@@ -1,13 +1,35 @@
-"""/blocked: the public warning page (no login, no script)."""
+"""The block list's pages: /blocked, the public warning page (no login, no script), and
+/ui/blocklist, where analysts see, search, add and remove entries (keys and their metadata
+only: the page never loads or links to the listed material).
+
+/ui/blocklist answers 404 to a caller without MANAGE_BLOCKLIST, as to an unknown address."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+import uuid
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+from urllib.parse import urlencode
 
-from taskforce.blocklist import warning
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from taskforce.blocklist import service, warning
+from taskforce.blocklist.schemas import EntryCreate
+from taskforce.core.caller import Permission
+from taskforce.core.errors import Conflict, Invalid
+from taskforce.core.http import SessionDep
+from taskforce.hashsets.categories import SCHEMES
+from taskforce.web.session import WebCaller, WebCallerDep, form_csrf, render, require_csrf
 
 public_router = APIRouter(include_in_schema=False)
+router = APIRouter(prefix="/ui/blocklist", include_in_schema=False)
+PAGE_SIZE = 50
+T = TypeVar("T")
+# the hotline's categories (what its assessments put on the list); the API takes any text
+CATEGORIES = [(c.code, c.label) for c in SCHEMES["taskforce"].values() if c.illegal]
+_STATES = {"active": "Active", "removed": "Removed", "all": "All"}
 
 
 @public_router.get("/blocked", response_class=HTMLResponse)
@@ -20,3 +42,170 @@ def blocked(request: Request, lang: str | None = None) -> HTMLResponse:
     response.headers["Content-Language"] = chosen
     response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
     return response
+
+
+def _manager(web: WebCallerDep) -> WebCaller:
+    """The page exists only for callers who may manage the list."""
+    if not web.caller.can(Permission.MANAGE_BLOCKLIST):
+        raise HTTPException(status_code=404)
+    return web
+
+
+ManagerDep = Annotated[WebCaller, Depends(_manager)]
+
+
+def _attempt(session: SessionDep, call: Callable[[], T]) -> T:
+    """Run a change in a savepoint, so a refused one leaves the page's transaction usable."""
+    with session.begin_nested():
+        return call()
+
+
+def _invalid(exc: ValidationError) -> Invalid:
+    first = exc.errors()[0]
+    field = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "form"
+    return Invalid(field, str(first.get("msg", "is invalid")))
+
+
+def source_link(source: str) -> tuple[str, str | None]:
+    """How a source is shown: a hotline report (`report:<uuid>`) as its short id with a link
+    to its page, anything else as written."""
+    kind, _, ref = source.partition(":")
+    if kind == "report":
+        try:
+            report_id = uuid.UUID(ref)
+        except ValueError:
+            return source, None
+        return f"report {report_id.hex[:8].upper()}", f"/ui/hotline/{report_id}"
+    return source, None
+
+
+def _page(
+    request: Request,
+    session: SessionDep,
+    web: WebCaller,
+    *,
+    q: str = "",
+    state: str = "active",
+    page: int = 1,
+    error: Invalid | Conflict | None = None,
+    failed: str | None = None,
+    form: dict[str, str] | None = None,
+    done: str | None = None,
+    changed: uuid.UUID | None = None,
+) -> HTMLResponse:
+    listing = service.search_entries(
+        session,
+        web.caller,
+        query=q,
+        state=state,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+    )
+
+    def link(**changes: object) -> str:
+        params: dict[str, object] = {"q": q, "state": state, "page": page, **changes}
+        kept = {
+            k: v
+            for k, v in params.items()
+            if v and not (k == "page" and v == 1) and not (k == "state" and v == "active")
+        }
+        return "/ui/blocklist" + (f"?{urlencode(kept)}" if kept else "")
+
+    return render(
+        request,
+        "blocklist/list.html",
+        {
+            "tab": "blocklist",
+            "listing": listing,
+            "summary": service.list_summary(session, web.caller),
+            "q": q,
+            "state": state,
+            "states": _STATES,
+            "page": page,
+            "pages": max(1, -(-listing.total // PAGE_SIZE)),
+            "link": link,
+            "source_link": source_link,
+            "categories": CATEGORIES,
+            "category_labels": dict(CATEGORIES),
+            "error": error,
+            "failed": failed,  # which form the error belongs to: "add" or "remove"
+            "form": form or {"match": "exact"},
+            "done": done,
+            "changed": service.get_entry(session, web.caller, changed) if changed else None,
+        },
+        status_code=422 if error else 200,
+    )
+
+
+@router.get("", response_class=HTMLResponse)
+def entries(
+    request: Request,
+    session: SessionDep,
+    web: ManagerDep,
+    q: str = Query(default="", max_length=200),
+    state: str = Query(default="active", max_length=10),
+    page: int = Query(default=1, ge=1, le=100_000),
+    added: uuid.UUID | None = Query(default=None),
+    removed: uuid.UUID | None = Query(default=None),
+) -> HTMLResponse:
+    """The list, searched by part of a key; the read is audited."""
+    if state not in service.STATES:
+        state = "active"
+    done, changed = ("added", added) if added else ("removed", removed) if removed else (None, None)
+    return _page(
+        request, session, web, q=q.strip(), state=state, page=page, done=done, changed=changed
+    )
+
+
+@router.post("", response_class=HTMLResponse)
+def add(
+    request: Request,
+    session: SessionDep,
+    web: ManagerDep,
+    csrf_token: str = Form(default="", max_length=100),
+    url: str = Form(default="", max_length=5000),
+    match: str = Form(default="exact", max_length=10),
+    category: str = Form(default="", max_length=100),
+    reason: str = Form(default="", max_length=2000),
+) -> Response:
+    """List a URL or prefix; a refused one shows the form again with the rule it broke."""
+    require_csrf(form_csrf(request, csrf_token), web)
+    form = {"url": url, "match": match, "category": category, "reason": reason}
+    try:
+        data = EntryCreate.model_validate(form)
+        entry = _attempt(session, lambda: service.add_entry(session, web.caller, data))
+    except ValidationError as exc:
+        return _page(request, session, web, error=_invalid(exc), failed="add", form=form)
+    except (Invalid, Conflict) as exc:
+        return _page(request, session, web, error=exc, failed="add", form=form)
+    # "#top": the form posts to "#add" (so a refusal shows at the form); the message is on top
+    return RedirectResponse(f"/ui/blocklist?added={entry.id}#top", status_code=303)
+
+
+@router.post("/{entry_id}/remove", response_class=HTMLResponse)
+def remove(
+    request: Request,
+    entry_id: uuid.UUID,
+    session: SessionDep,
+    web: ManagerDep,
+    csrf_token: str = Form(default="", max_length=100),
+    reason: str = Form(default="", max_length=1000),
+    q: str = Form(default="", max_length=200),
+    state: str = Form(default="active", max_length=10),
+) -> Response:
+    """Take an entry off the list, then show the view the button was on."""
+    require_csrf(form_csrf(request, csrf_token), web)
+    state = state if state in service.STATES else "active"
+    back: dict[str, Any] = {"q": q.strip(), "state": state}
+    try:
+        if not reason.strip():
+            raise Invalid("reason", "say why the entry comes off the list, e.g. content gone")
+        _attempt(
+            session, lambda: service.remove_entry(session, web.caller, entry_id, reason=reason)
+        )
+    except (Invalid, Conflict) as exc:
+        return _page(request, session, web, error=exc, failed="remove", **back)
+    kept = {k: v for k, v in back.items() if v and not (k == "state" and v == "active")}
+    return RedirectResponse(
+        "/ui/blocklist?" + urlencode({**kept, "removed": str(entry_id)}), status_code=303
+    )

@@ -104,6 +104,7 @@ def make_environment() -> Environment:
                         "takedown": FileSystemLoader(_PACKAGE / "takedown" / "templates"),
                         "watch": FileSystemLoader(_PACKAGE / "watch" / "templates"),
                         "hosting": FileSystemLoader(_PACKAGE / "hosting" / "templates"),
+                        "blocklist": FileSystemLoader(_PACKAGE / "blocklist" / "templates"),
                     }
                 ),
             ]
@@ -206,6 +207,7 @@ def install_public(app: FastAPI) -> None:
 
 def install(app: FastAPI) -> None:
     from taskforce.agencies import web as agencies_web
+    from taskforce.blocklist import web as blocklist_web
     from taskforce.cases import web as cases_web
     from taskforce.hashsets import web as hashsets_web
     from taskforce.hosting import web as hosting_web
@@ -231,3 +233,4 @@ def install(app: FastAPI) -> None:
     app.include_router(takedown_web.router)
     app.include_router(watch_web.router)
     app.include_router(hosting_web.router)
+    app.include_router(blocklist_web.router)

@@ -8,11 +8,13 @@ import uuid
 import pytest
 from builders import Network, provider_headers, token_for
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from taskforce.blocklist import service, signing
 from taskforce.blocklist.checker import Checker
 from taskforce.blocklist.schemas import EntryCreate
+from taskforce.core.audit.models import AuditEntry
 from taskforce.core.auth import service as auth_service
 from taskforce.core.caller import Role
 from taskforce.core.errors import Conflict, Forbidden, Invalid
@@ -114,6 +116,13 @@ def test_api_manage_and_download(
         == 403
     )
     assert client.get("/api/v1/blocklist/entries", headers=reader).status_code == 403
+    listed = client.get("/api/v1/blocklist/entries", headers=analyst)
+    assert [e["key"] for e in listed.json()] == [entry["key"]]
+    session.expire_all()
+    reads = session.scalars(select(AuditEntry).where(AuditEntry.action == "blocklist.list"))
+    assert [(e.detail, e.actor_user_id) for e in reads] == [
+        ({"state": "active", "shown": 1}, network.gb_analyst.user.id)
+    ]  # the read is audited, the refused one is not
     missing = client.post(
         f"/api/v1/blocklist/entries/{uuid.uuid4()}/remove", json={}, headers=analyst
     )

@@ -1,5 +1,5 @@
 """The analysts' block-list page: the list and its counts, search and paging, adding (with the
-normaliser's errors shown at the field), removing, and 404 for callers who may not manage it."""
+normaliser's errors shown at the field), removing, and 403 for callers who may not manage it."""
 
 from __future__ import annotations
 
@@ -260,7 +260,7 @@ def test_remove_moves_the_entry_to_removed(
     assert kept.removed_version is None
 
 
-def test_callers_without_the_permission_get_404(
+def test_callers_without_the_permission_are_refused(
     client: TestClient, session: Session, network: Network
 ) -> None:
     entry = _add(session, network.gb.caller, "http://hidden.example.com/z.jpg")
@@ -275,8 +275,8 @@ def test_callers_without_the_permission_get_404(
             f"/ui/blocklist/{entry.id}/remove", data={"csrf_token": token, "reason": "probing"}
         ),
     ):
-        assert r.status_code == 404, (r.request.url, r.status_code)
-        assert "There is no page at this address." in r.text
+        assert r.status_code == 403, (r.request.url, r.status_code)
+        assert "Not allowed" in r.text
         assert "hidden.example.com" not in r.text
     assert service.current_version(session) == before
     assert _list_reads(session) == []

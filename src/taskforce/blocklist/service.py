@@ -123,7 +123,12 @@ def list_entries(
     query = select(BlocklistEntry).order_by(BlocklistEntry.added_version)
     if not include_removed:
         query = query.where(BlocklistEntry.removed_version.is_(None))
-    return list(session.scalars(query))
+    entries = list(session.scalars(query))
+    audit.record(
+        session, caller, action="blocklist.list", operation=Operation.CONSULTATION,
+        detail={"state": "all" if include_removed else "active", "shown": len(entries)},
+    )  # fmt: skip
+    return entries
 
 
 # --- the analysts' table ---------------------------------------------------------------------

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -45,9 +45,9 @@ def blocked(request: Request, lang: str | None = None) -> HTMLResponse:
 
 
 def _manager(web: WebCallerDep) -> WebCaller:
-    """The page exists only for callers who may manage the list."""
-    if not web.caller.can(Permission.MANAGE_BLOCKLIST):
-        raise HTTPException(status_code=404)
+    """Only callers who may manage the list reach its page (403 "Not allowed", as the other
+    pages a role may not use; the entries are never shown to them)."""
+    web.caller.require(Permission.MANAGE_BLOCKLIST)
     return web
 
 

@@ -21,6 +21,7 @@ from taskforce.core.caller import Permission
 from taskforce.core.errors import Conflict, Invalid
 from taskforce.core.http import SessionDep
 from taskforce.hashsets.categories import SCHEMES
+from taskforce.reports import messages as report_messages
 from taskforce.web.session import WebCaller, WebCallerDep, form_csrf, render, require_csrf
 
 public_router = APIRouter(include_in_schema=False)
@@ -34,10 +35,15 @@ _STATES = {"active": "Active", "removed": "Removed", "all": "All"}
 
 @public_router.get("/blocked", response_class=HTMLResponse)
 def blocked(request: Request, lang: str | None = None) -> HTMLResponse:
-    """In the language asked for (`?lang=`), else the browser's; the report link follows it."""
+    """In the language asked for (`?lang=`), else the browser's; the report link follows it
+    where the report form speaks that language."""
     chosen = warning.choose(lang, request.headers.get("accept-language"))
     base = request.app.state.settings.public_url.rstrip("/")
-    report = f"{base}/report" if chosen == warning.DEFAULT else f"{base}/report/{chosen}"
+    # the report form in the same language where it has one
+    form_lang = chosen if chosen in report_messages.CATALOGUES else report_messages.DEFAULT
+    report = (
+        f"{base}/report" if form_lang == report_messages.DEFAULT else f"{base}/report/{form_lang}"
+    )
     response = HTMLResponse(warning.render(report, chosen))
     response.headers["Content-Language"] = chosen
     response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"

@@ -8,9 +8,10 @@ US-HSI is a member that no lead in these tests reaches.
 
 from __future__ import annotations
 
+import itertools
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from builders import Person, make_person
@@ -28,6 +29,7 @@ from taskforce.watch.models import UrgentLead
 # 02:58 UTC on a December night: 02:58 in London (GMT), 03:58 in Amsterdam and Paris (CET),
 # 21:58 the evening before in New York (EST).
 RECEIVED = datetime(2026, 12, 3, 2, 58, tzinfo=UTC)
+_OPENED = itertools.count(1)  # orders the leads a test opens
 
 NL_HOOK = "https://hooks.example.com/nl-np/secret-token-1234"
 WATCH_HOOK = "https://hooks.example.com/int-watch/secret-token-5678"
@@ -148,7 +150,10 @@ def open_lead(
     kind: str = "danger",
     received_at: datetime = RECEIVED,
     details: dict[str, Any] | None = None,
+    now: datetime | None = None,
 ) -> UrgentLead:
+    """A lead opened on the test's clock, never today's: ``now`` defaults to a moment just after
+    ``received_at``, later for each lead opened, so "newest first" follows the order of opening."""
     report = make_report(
         session, kind=kind, country=country, details=details, received_at=received_at
     )
@@ -156,4 +161,5 @@ def open_lead(
         session, settings, report_id=report.id, kind=kind,
         reason="a child in immediate danger" if kind == "danger" else "a meeting is planned",
         reporter_country=country, suspect_country=suspect, received_at=received_at,
+        now=now or received_at + timedelta(microseconds=next(_OPENED)),
     )  # fmt: skip

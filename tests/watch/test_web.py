@@ -24,10 +24,12 @@ def test_the_desk_sees_its_leads_and_acknowledges_one(
     client: TestClient, session: Session, settings: Settings, watch: Watch
 ) -> None:
     received = utcnow() - timedelta(minutes=5)
-    lead = open_lead(session, settings, country="GB", received_at=received, details=SCRIPTED)
+    lead = open_lead(
+        session, settings, country="GB", received_at=received, details=SCRIPTED, now=utcnow()
+    )
     late = open_lead(
         session, settings, country="GB", kind="grooming",
-        received_at=utcnow() - timedelta(minutes=40),
+        received_at=utcnow() - timedelta(minutes=40), now=utcnow(),
     )  # fmt: skip
     web_login(client, session, watch.gb)
 

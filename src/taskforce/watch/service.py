@@ -370,9 +370,11 @@ def open_lead(
     reporter_country: str | None,
     suspect_country: str | None,
     received_at: datetime,
+    now: datetime | None = None,
 ) -> UrgentLead:
     """Open the urgent lead of a stored report and queue the alerts, in the caller's
-    transaction (right after the report). A report that already has a lead keeps it."""
+    transaction (right after the report). A report that already has a lead keeps it.
+    ``now`` is the clock (tests and replays pass their own; steps sort by it)."""
     existing = session.scalar(select(UrgentLead).where(UrgentLead.report_id == report_id))
     if existing is not None:
         return existing
@@ -380,7 +382,7 @@ def open_lead(
         raise ValueError("received_at must be timezone-aware")
     reporter = _country(reporter_country, "reporter_country")
     suspect = _country(suspect_country, "suspect_country")
-    now = utcnow()
+    now = now or utcnow()
     ack_due = received_at + timedelta(minutes=settings.urgent_ack_minutes)
     lead = UrgentLead(
         id=uuid.uuid4(), report_id=report_id, created_at=now, reason=reason.strip()[:200],

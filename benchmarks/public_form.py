@@ -60,7 +60,7 @@ from rich.table import Table
 from sqlalchemy import create_engine, func, select, text
 
 from taskforce import migrate
-from taskforce.core.audit import service as audit
+from taskforce.core.audit import verify as audit
 from taskforce.core.audit.models import AuditEntry
 from taskforce.core.db import make_engine, make_sessionmaker
 from taskforce.core.settings import Settings

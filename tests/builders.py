@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from taskforce.agencies import service as agency_service
 from taskforce.agencies.models import Agency
@@ -25,6 +25,8 @@ from taskforce.agencies.schemas import AgencyCreate
 from taskforce.cases import service as case_service
 from taskforce.cases.models import Case
 from taskforce.cases.schemas import CaseCreate, SelectorAdded, SelectorCreate
+from taskforce.core.audit import seal
+from taskforce.core.audit.verify import VerifyResult, load_evidence, verify
 from taskforce.core.auth import service as auth_service
 from taskforce.core.auth.models import User
 from taskforce.core.caller import Caller, Role, system_caller
@@ -268,3 +270,18 @@ def make_triage_run(
     recording.record_results(session, run.id, [blank | row for row in rows])
     session.refresh(run)
     return run
+
+
+def seal_and_verify(factory: sessionmaker[Session], settings: Settings) -> VerifyResult:
+    """Seal what the test wrote, as the server's sealer would, then verify the whole log
+    against the Merkle tree and the signed heads in the test's audit folder."""
+    sealed = seal.seal(factory, settings)
+    assert sealed.problem is None, sealed.problem
+    evidence = load_evidence(settings)
+    try:
+        with factory() as session:
+            result = verify(session, evidence)
+    finally:
+        evidence.close()
+    assert result.pending == 0 and result.newest_head == result.sealed
+    return result

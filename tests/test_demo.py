@@ -22,7 +22,7 @@ from taskforce.cases import service as case_service
 from taskforce.cases.models import Case, Hit, Selector
 from taskforce.cases.schemas import HitRead
 from taskforce.cases.selectors import SelectorKind
-from taskforce.core.audit import service as audit
+from taskforce.core.audit import verify as audit
 from taskforce.core.auth import service as auth_service
 from taskforce.core.auth.models import User
 from taskforce.core.caller import Caller, Role

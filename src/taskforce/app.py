@@ -16,6 +16,7 @@ from taskforce.agencies import api as agencies_api
 from taskforce.blocklist import api as blocklist_api
 from taskforce.cases import api as cases_api
 from taskforce.core.audit import api as audit_api
+from taskforce.core.audit.seal import Sealer
 from taskforce.core.auth import api as auth_api
 from taskforce.core.db import make_engine, make_sessionmaker
 from taskforce.core.http import install_error_handlers
@@ -103,7 +104,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        """On the embedded default the web process runs the background worker itself."""
+        """On the embedded default the web process runs the background worker itself; every
+        web process seals the audit log (one at a time, whoever comes first)."""
         worker = None
         if settings.worker_in_process:
             from taskforce.worker import Worker
@@ -111,9 +113,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             worker = Worker(app.state.sessionmaker, settings)
             worker.start()
         app.state.worker = worker
+        sealer = None
+        if settings.audit_seal_seconds:
+            sealer = Sealer(app.state.sessionmaker, settings)
+            sealer.start()
         yield
         if worker is not None:
             worker.stop()
+        if sealer is not None:
+            sealer.stop()
 
     app = FastAPI(
         lifespan=lifespan,

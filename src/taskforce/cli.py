@@ -177,6 +177,7 @@ def worker(
     Several workers may run at once against PostgreSQL; none does a job another took."""
     from taskforce import migrate
     from taskforce import worker as worker_module
+    from taskforce.core.audit.seal import Sealer
 
     st = state(ctx)
     migrate.upgrade(st.settings, st.engine)
@@ -194,10 +195,16 @@ def worker(
         f"taskforce worker on {database}; a round every {st.settings.worker_interval_seconds:g} s "
         f"when idle; Ctrl-C stops"
     )
+    sealer = Sealer(st.sessionmaker, st.settings) if st.settings.audit_seal_seconds else None
+    if sealer is not None:
+        sealer.start()  # heads within seconds, whatever the worker's interval
     try:
         worker_module.run_forever(st.sessionmaker, st.settings, tools=tools, report=show)
     except KeyboardInterrupt:
         out.print("worker stopped")
+    finally:
+        if sealer is not None:
+            sealer.stop()
 
 
 def main() -> None:

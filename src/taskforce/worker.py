@@ -20,6 +20,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from taskforce.core.audit import seal as audit_seal
 from taskforce.core.outbox import service as outbox
 from taskforce.core.settings import Settings
 from taskforce.hosting.resolver import Resolver, make_resolver
@@ -70,6 +71,10 @@ def _recheck(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | No
     return takedown_service.recheck_due(f, s, t.checker, now=now)
 
 
+def _seal(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
+    return audit_seal.seal(f, s, now=now).sealed
+
+
 def _housekeeping(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
     reports_service.purge_due(f)
     return 0  # purging is not work that should make the next round start at once
@@ -83,6 +88,7 @@ TASKS: tuple[tuple[str, Task], ...] = (
     ("urgent leads escalated", _escalate),
     ("messages delivered", _deliver),
     ("URLs re-checked", _recheck),
+    ("audit entries sealed", _seal),
     ("housekeeping", _housekeeping),
 )
 

@@ -10,10 +10,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
-from taskforce.blocklist import signing
 from taskforce.blocklist.checker import FORMAT, Checker, Match, key_of
 from taskforce.blocklist.normalise import block_key
 from taskforce.cli import app
+from taskforce.core import signing
 from taskforce.core.errors import Invalid
 
 KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))

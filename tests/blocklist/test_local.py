@@ -14,9 +14,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from taskforce.blocklist import local, service, signing
+from taskforce.blocklist import local, service
 from taskforce.blocklist.schemas import EntryCreate
 from taskforce.cli import app as cli_app
+from taskforce.core import signing
 from taskforce.core.errors import Invalid
 from taskforce.core.settings import Settings
 
@@ -30,9 +31,7 @@ def provider(
     return client
 
 
-def _list(
-    session: Session, network: Network, *urls: str, prefix: bool = False
-) -> list[uuid.UUID]:
+def _list(session: Session, network: Network, *urls: str, prefix: bool = False) -> list[uuid.UUID]:
     ids = []
     for url in urls:
         data = EntryCreate(url=url, match="prefix" if prefix else "exact", category="A")

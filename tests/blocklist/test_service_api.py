@@ -11,9 +11,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from taskforce.blocklist import service, signing
+from taskforce.blocklist import service
 from taskforce.blocklist.checker import Checker
 from taskforce.blocklist.schemas import EntryCreate
+from taskforce.core import signing
 from taskforce.core.audit.models import AuditEntry
 from taskforce.core.auth import service as auth_service
 from taskforce.core.caller import Role
@@ -176,10 +177,10 @@ def test_blocked_page_is_public_and_script_free(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("query", "accept", "lang", "phrase", "link"),
     [
-        ("", "", "en", "found to contain child sexual abuse material", "/report\""),
-        ("?lang=es", "", "es", "material de abuso sexual infantil", "/report/es\""),
-        ("", "nl-BE,nl;q=0.9,en;q=0.5", "nl", "seksueel misbruik van kinderen", "/report\""),
-        ("", "pt-BR", "en", "found to contain", "/report\""),
+        ("", "", "en", "found to contain child sexual abuse material", '/report"'),
+        ("?lang=es", "", "es", "material de abuso sexual infantil", '/report/es"'),
+        ("", "nl-BE,nl;q=0.9,en;q=0.5", "nl", "seksueel misbruik van kinderen", '/report"'),
+        ("", "pt-BR", "en", "found to contain", '/report"'),
     ],
 )
 def test_blocked_page_speaks_the_visitors_language(

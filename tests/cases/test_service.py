@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from taskforce.cases import service
 from taskforce.cases.models import Notification
 from taskforce.cases.schemas import Assessment, CaseStatus, CaseUpdate
-from taskforce.core.audit import service as audit
+from taskforce.core.audit import verify as audit
 from taskforce.core.audit.models import AuditEntry
 from taskforce.core.errors import Forbidden, Invalid, NotFound
 from taskforce.core.outbox.models import OutboxMessage

@@ -7,10 +7,10 @@ import threading
 from pathlib import Path
 
 import pytest
+from builders import seal_and_verify
 from conftest import migrated_engine
 from sqlalchemy import func, select
 
-from taskforce.core.audit import service as audit
 from taskforce.core.audit.models import AuditEntry
 from taskforce.core.db import make_sessionmaker
 from taskforce.core.settings import Settings
@@ -63,5 +63,5 @@ def test_two_workers_log_every_arrival_exactly_once_in_batches(
             assert session.scalar(
                 select(func.count()).select_from(Report).where(Report.logged_at.is_(None))
             ) == 0
-            result = audit.verify(session)
-            assert result.ok and result.checked == 120
+        result = seal_and_verify(factory, settings)
+        assert result.ok and result.checked == result.sealed == 120

@@ -10,12 +10,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from builders import seal_and_verify
 from conftest import migrated_engine
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from watch_builders import RECEIVED, make_watch, open_lead
 
-from taskforce.core.audit import service as audit
 from taskforce.core.audit.models import AuditEntry
 from taskforce.core.db import make_sessionmaker, unit_of_work
 from taskforce.core.outbox.models import OutboxMessage
@@ -86,7 +86,7 @@ def test_two_workers_escalate_a_lead_exactly_once(committed: tuple[Engine, Setti
         assert lead.check_at == NOW + timedelta(minutes=settings.urgent_ack_minutes)
         assert _count(session, UrgentLeadTarget, UrgentLeadTarget.reason == "escalation") == 1
         assert _count(session, OutboxMessage, OutboxMessage.subject == "urgent_lead.escalated") == 1
-        assert audit.verify(session).ok
+    assert seal_and_verify(factory, settings).ok
 
 
 def test_many_workers_share_many_leads_and_escalate_each_once(
@@ -109,7 +109,7 @@ def test_many_workers_share_many_leads_and_escalate_each_once(
             session, AuditEntry, AuditEntry.action == "report.urgent_lead.escalate"
         )
         assert escalations == 12
-        assert audit.verify(session).ok
+    assert seal_and_verify(factory, settings).ok
     # the next round, one interval later, reminds each lead once
     later = NOW + timedelta(minutes=settings.urgent_ack_minutes)
     assert sum(_run_workers(engine, settings, 4, now=later, limit=3)) == 12

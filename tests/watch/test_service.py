@@ -20,7 +20,7 @@ from watch_builders import (
     open_lead,
 )
 
-from taskforce.core.audit import service as audit
+from taskforce.core.audit import verify as audit
 from taskforce.core.audit.models import AuditEntry
 from taskforce.core.errors import Conflict, Forbidden, Invalid, NotFound
 from taskforce.core.outbox import service as outbox

@@ -11,8 +11,9 @@ from typing import Any
 
 from fastapi import APIRouter, Query, status
 
-from taskforce.blocklist import service, signing
+from taskforce.blocklist import service
 from taskforce.blocklist.schemas import EntryCreate, EntryRead, EntryRemove, PublicKeyRead
+from taskforce.core import signing
 from taskforce.core.http import CallerDep, SessionDep, SettingsDep, TokenCallerDep
 
 router = APIRouter(tags=["block list"])

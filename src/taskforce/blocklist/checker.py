@@ -40,7 +40,8 @@ from typing import Any, NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from taskforce.blocklist import normalise, signing
+from taskforce.blocklist import normalise
+from taskforce.core import signing
 from taskforce.core.errors import Invalid
 
 FORMAT = "taskforce-blocklist/1"

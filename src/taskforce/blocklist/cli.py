@@ -9,11 +9,11 @@ from pathlib import Path
 
 import httpx
 import typer
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from taskforce.agencies import service as agency_service
-from taskforce.blocklist import local, service, signing, warning
+from taskforce.blocklist import local, service, warning
 from taskforce.blocklist.schemas import EntryCreate
+from taskforce.core import signing
 from taskforce.core.auth import service as auth_service
 from taskforce.core.caller import Caller, Role, agency_operator, system_caller
 from taskforce.core.console import err, out, state, unit
@@ -106,13 +106,6 @@ def provider_add(
         out.print(issued.secret, markup=False)
 
 
-def _public(public_key: str) -> Ed25519PublicKey:
-    """The hub's key, given as its base64 text or as a file holding it."""
-    return signing.load_public(
-        Path(public_key).read_text() if Path(public_key).is_file() else public_key
-    )
-
-
 @app.command("check")
 def check(
     urls: list[str] = typer.Argument(..., help="URLs to check"),
@@ -122,7 +115,7 @@ def check(
     """Offline: is each URL on a downloaded, verified list? One tab-separated line per URL
     (ok, blocked or invalid); exit 1 when any is blocked, 2 when the list does not verify."""
     try:
-        checker = local.load(list_file, _public(public_key))
+        checker = local.load(list_file, signing.load_public_given(public_key))
     except (TaskforceError, ValueError, KeyError) as error:
         err.print(f"error: {getattr(error, 'message', error)}", markup=False)
         raise typer.Exit(2) from None
@@ -154,7 +147,7 @@ def sync(
     (signed deltas kept beside the signed list), or the whole list the first time. Run it from
     cron; exit 1 when the hub cannot be reached, 2 when what came does not verify."""
     try:
-        public = _public(public_key)
+        public = signing.load_public_given(public_key)
         with httpx.Client(
             base_url=hub.rstrip("/"), headers={"Authorization": f"Bearer {token}"}, timeout=60
         ) as client:

@@ -17,10 +17,11 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from taskforce.agencies.models import Agency
-from taskforce.blocklist import normalise, signing
+from taskforce.blocklist import normalise
 from taskforce.blocklist.checker import FORMAT, PREFIX
 from taskforce.blocklist.models import BlocklistEntry, BlocklistVersion
 from taskforce.blocklist.schemas import EntryCreate, EntryPage, EntrySummary, ListSummary
+from taskforce.core import signing
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
 from taskforce.core.caller import Caller, Permission
@@ -28,9 +29,15 @@ from taskforce.core.db import utcnow
 from taskforce.core.errors import Conflict, Invalid, NotFound
 from taskforce.core.settings import Settings
 
+KEY_FILE = "blocklist-signing.key"  # in the data folder unless `blocklist_signing_key` is set
+
 
 def signing_key(settings: Settings) -> Ed25519PrivateKey:
-    return signing.load_private(settings.blocklist_signing_key, settings.data_dir)
+    return signing.load_private(
+        settings.blocklist_signing_key,
+        settings.data_dir / KEY_FILE,
+        setting="blocklist_signing_key",
+    )
 
 
 def current_version(session: Session) -> int:

@@ -147,6 +147,26 @@ class Settings(BaseSettings):
         "(a lab's own test servers); empty in production: no request reaches an internal "
         "network.",
     )
+    audit_signing_key: str | None = Field(
+        default=None,
+        description="Ed25519 key that signs the audit log's tree heads: base64 of its 32-byte "
+        "seed, or a file holding that; default: generated on first use into "
+        "`audit-signing.key` in the data folder (mode 0600).",
+    )
+    audit_dir: Path | None = Field(
+        default=None,
+        description="Folder for the audit log's exported leaves and signed tree heads "
+        "(`leaves.bin`, `heads.jsonl`); default: `audit` in the data folder. Ship "
+        "`heads.jsonl` where the hub's administrators cannot rewrite it.",
+    )
+    audit_seal_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=60,
+        description="Seconds between sealing rounds of the audit log in `serve` and `worker` "
+        "(new entries get their place in the Merkle tree and a signed head); 0: no sealing "
+        "thread (tests, or when only `taskforce audit seal` from cron seals).",
+    )
     max_body_bytes: int = Field(
         default=5_000_000, description="Largest request body the API accepts."
     )
@@ -170,6 +190,10 @@ class Settings(BaseSettings):
         if self.worker == "auto":
             return self.effective_database_url.startswith("sqlite")
         return self.worker == "in-process"
+
+    @property
+    def audit_folder(self) -> Path:
+        return self.audit_dir or self.data_dir / "audit"
 
     @property
     def effective_database_url(self) -> str:

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from taskforce.cases import service as case_service
 from taskforce.cases.schemas import CaseStatus
 from taskforce.core.audit import service as audit_service
+from taskforce.core.audit.verify import load_evidence, seal_status
 from taskforce.core.auth import service as auth_service
 from taskforce.core.errors import AuthFailed, RateLimited
 from taskforce.core.http import SessionDep, SettingsDep, client_ip
@@ -131,10 +132,14 @@ def audit_page(
     entries = audit_service.list_entries(
         session, web.caller, action=action.strip() or None, limit=limit
     )
-    # list_entries has checked READ_AUDIT; verify walks the whole chain (and detaches rows).
-    result = audit_service.verify(session)
+    # list_entries has checked READ_AUDIT; the full check is `taskforce audit verify`.
+    evidence = load_evidence(request.app.state.settings)
+    try:
+        status = seal_status(session, evidence, entries)
+    finally:
+        evidence.close()
     return render(
         request,
         "audit.html",
-        {"entries": entries, "action": action, "verify": result, "limit": limit},
+        {"entries": entries, "action": action, "status": status, "limit": limit},
     )

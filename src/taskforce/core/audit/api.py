@@ -8,8 +8,10 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from taskforce.core.audit import service
+from taskforce.core.audit.verify import load_evidence
+from taskforce.core.audit.verify import verify as verify_log
 from taskforce.core.caller import Permission
-from taskforce.core.http import CallerDep, SessionDep
+from taskforce.core.http import CallerDep, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -34,10 +36,18 @@ class AuditEntryRead(BaseModel):
 
 
 class VerifyRead(BaseModel):
+    """The whole log checked against its Merkle tree and this hub's signed heads."""
+
     ok: bool
     checked: int
-    head: str
+    sealed: int
+    pending: int
+    root: str
+    heads_checked: int
+    newest_head: int | None
+    leaves_exported: int | None
     first_bad_seq: int | None
+    first_bad_index: int | None
     reason: str | None
 
 
@@ -52,7 +62,11 @@ def list_entries(
 
 
 @router.get("/verify", response_model=VerifyRead)
-def verify(session: SessionDep, caller: CallerDep) -> VerifyRead:
+def verify(session: SessionDep, caller: CallerDep, settings: SettingsDep) -> VerifyRead:
     caller.require(Permission.READ_AUDIT)
-    result = service.verify(session)
+    evidence = load_evidence(settings)
+    try:
+        result = verify_log(session, evidence)
+    finally:
+        evidence.close()
     return VerifyRead(**result.__dict__)

@@ -1,31 +1,109 @@
+"""`taskforce audit`: verify the log against its signed heads, seal now, show the newest head."""
+
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import typer
 
-from taskforce.core.audit import service
-from taskforce.core.console import err, out, unit
+from taskforce.core import signing
+from taskforce.core.audit import heads, seal
+from taskforce.core.audit.verify import load_evidence, verify
+from taskforce.core.console import err, out, state, unit
+from taskforce.core.errors import TaskforceError
 
-app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+app = typer.Typer(
+    help="The audit log, sealed in a Merkle tree with signed heads.", no_args_is_help=True
+)
 
 
-@app.command()
-def verify(ctx: typer.Context) -> None:
-    """Check the whole chain; exit 1 and name the first bad entry if it is broken."""
+@app.command("verify")
+def verify_command(
+    ctx: typer.Context,
+    heads_file: Path | None = typer.Option(
+        None,
+        "--heads",
+        exists=True,
+        dir_okay=False,
+        help="A copy of heads.jsonl kept elsewhere (default: the audit folder's, with its leaves)",
+    ),
+    leaves_file: Path | None = typer.Option(
+        None, "--leaves", exists=True, dir_okay=False, help="A copy of leaves.bin kept elsewhere"
+    ),
+    public_key: str | None = typer.Option(
+        None, "--public-key", help="The hub's audit key (base64 or its file; default: this hub's)"
+    ),
+) -> None:
+    """Check every entry, the Merkle tree and the signed heads; exit 1 naming the first bad
+    entry when the log was altered, removed from, reordered, rewritten or truncated."""
+    settings = state(ctx).settings
+    try:
+        public = signing.load_public_given(public_key) if public_key else None
+        evidence = load_evidence(
+            settings, heads_file=heads_file, leaves_file=leaves_file, public=public
+        )
+    except (TaskforceError, OSError) as error:
+        err.print(f"error: {getattr(error, 'message', error)}", markup=False)
+        raise typer.Exit(2) from None
     with unit(ctx) as session:
-        result = service.verify(session)
-    if result.ok:
-        out.print(f"audit chain intact: {result.checked} entries, head {result.head}")
-        return
-    err.print(
-        f"audit chain BROKEN at entry {result.first_bad_seq}: {result.reason} "
-        f"({result.checked} entries before it verified)"
+        result = verify(session, evidence)
+    evidence.close()
+    if not result.ok:
+        where = (
+            f"entry {result.first_bad_seq}"
+            if result.first_bad_seq is not None
+            else f"place {result.first_bad_index}"
+        )
+        err.print(
+            f"audit log BROKEN at {where}: {result.reason} "
+            f"({result.checked:,} entries verified before it)",
+            markup=False,
+        )
+        raise typer.Exit(1)
+    against = (
+        f"{result.heads_checked:,} signed heads (newest: {result.newest_head:,} entries)"
+        if result.newest_head is not None
+        else "no signed head yet"
     )
-    raise typer.Exit(1)
+    out.print(
+        f"audit log intact: {result.checked:,} entries, {result.sealed:,} sealed (root "
+        f"{result.root}), {result.pending:,} waiting to be sealed; checked against {against}",
+        markup=False,
+    )
 
 
-@app.command()
-def head(ctx: typer.Context) -> None:
-    """Print the newest entry's number and hash; publish it to detect later truncation."""
-    with unit(ctx) as session:
-        seq, digest = service.head(session)
-    out.print(f"{seq} {digest}")
+@app.command("seal")
+def seal_command(ctx: typer.Context) -> None:
+    """Seal the entries written since the last round and sign a head (the server and the worker
+    do this every second; this is for cron or before shipping the heads file)."""
+    st = state(ctx)
+    result = seal.seal(st.sessionmaker, st.settings)
+    if result.problem:
+        err.print(f"error: {result.problem}", markup=False)
+        raise typer.Exit(1)
+    out.print(
+        f"{result.sealed:,} entries sealed; tree of {result.tree_size:,} entries, root "
+        f"{result.root_hash}; {result.exported:,} leaves exported to {st.settings.audit_folder}",
+        markup=False,
+    )
+
+
+@app.command("head")
+def head_command(ctx: typer.Context) -> None:
+    """Print the newest signed head of this machine's audit folder (JSON): ship it elsewhere to
+    detect a later truncation or rewrite."""
+    settings = state(ctx).settings
+    path = settings.audit_folder / "heads.jsonl"
+    lines = path.read_text().splitlines() if path.exists() else []
+    if not lines:
+        err.print(f"error: no signed head in {path} yet (run taskforce audit seal)")
+        raise typer.Exit(1)
+    typer.echo(json.dumps(json.loads(lines[-1]), indent=2, sort_keys=True))
+
+
+@app.command("public-key")
+def public_key_command(ctx: typer.Context) -> None:
+    """The public key that checks the signed heads (base64 of its 32 raw bytes)."""
+    private = heads.signing_key(state(ctx).settings)
+    typer.echo(signing.public_b64(private.public_key()))

@@ -1,19 +1,19 @@
 """Audit: every read of case data, every search, change, disclosure and login.
 
-Entries form a hash chain: each stores the SHA-256 of its own canonical content and of the
-previous entry's hash, so altering or deleting any entry breaks every later link, and
-`verify()` names the first entry where the chain breaks. The operation classes follow the
-law-enforcement logging rules (LED art. 25, UK DPA 2018 s.62): collection, alteration,
-consultation, disclosure, erasure, plus authentication.
-
-Appending takes a lock (PostgreSQL advisory lock; SQLite transactions are already serialised)
-so two transactions never chain onto the same previous entry. To detect removal of the newest
-entries, publish `taskforce audit head` somewhere the hub's operators cannot rewrite.
+Each entry stores its RFC 9162 leaf hash (SHA-256 of 0x00 and its canonical content), so an
+entry altered in place no longer matches its hash. Entries are written freely, by any number of
+transactions at once, with no lock: a global lock here was the hub's one queue and, taken after
+row locks in one request and before them in another, its deadlock. The sealer (`seal.py`) then
+gives committed entries their place in a Merkle tree, in order, at most about two seconds
+behind, and signs the tree's head into a file outside the database; `verify.py` checks the
+entries against the tree and the signed heads, which detects altered, removed, reordered,
+rewritten and truncated logs. The operation classes follow the law-enforcement logging rules
+(LED art. 25, UK DPA 2018 s.62): collection, alteration, consultation, disclosure, erasure, plus
+authentication.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -22,19 +22,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import Table, event, func, insert, or_, select, text
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import Table, func, insert, or_, select
+from sqlalchemy.orm import Session
 
+from taskforce.core.audit import merkle
 from taskforce.core.audit.models import AuditEntry
 from taskforce.core.caller import Caller, Permission, Role
-from taskforce.core.db import is_postgres, keep_on_rollback, utcnow
+from taskforce.core.db import keep_on_rollback, utcnow
 
-GENESIS = "0" * 64
-_HEAD_KEY = "taskforce.audit_head"
-_LOCK_KEY = 0x7A5C_F0CE  # pg_advisory_xact_lock key for the audit chain
 _AUDIT_TABLE = cast(Table, AuditEntry.__table__)
-_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
-_HEAD = select(AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)
 _INSERT = insert(_AUDIT_TABLE)
 
 
@@ -47,18 +43,10 @@ class Operation(StrEnum):
     AUTHENTICATION = "authentication"
 
 
-@event.listens_for(Session, "after_transaction_end")
-def _forget_head(session: Session, transaction: SessionTransaction) -> None:
-    """The head read under the lock is valid only inside that transaction (or savepoint).
-
-    The internal subtransaction of each flush also ends here; it changes nothing the head
-    depends on, so it keeps the cache (otherwise every flush would cost a head read)."""
-    if transaction.parent is not None and not transaction.nested:
-        return
-    session.info.pop(_HEAD_KEY, None)
-
-
 def _canonical(entry: Mapping[str, Any]) -> bytes:
+    """The entry's content as the bytes its hash covers: every field but its place (`seq`,
+    `leaf_index`), which the tree fixes."""
+
     def ident(key: str) -> str | None:
         return str(entry[key]) if entry[key] else None
 
@@ -81,17 +69,17 @@ def _canonical(entry: Mapping[str, Any]) -> bytes:
         "recipients": list(entry["recipients"] or []),
         "outcome": entry["outcome"],
         "detail": entry["detail"] or {},
-        "prev_hash": entry["prev_hash"],
     }
     return json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 
-def _fields(entry: AuditEntry) -> dict[str, Any]:
+def fields(entry: AuditEntry) -> dict[str, Any]:
     return {column.key: getattr(entry, column.key) for column in _AUDIT_TABLE.columns}
 
 
-def _hash(entry: Mapping[str, Any]) -> str:
-    return hashlib.sha256(_canonical(entry)).hexdigest()
+def entry_hash(entry: Mapping[str, Any]) -> str:
+    """The entry's leaf hash (hex): what the Merkle tree and the exported leaves hold."""
+    return merkle.leaf_hash(_canonical(entry)).hex()
 
 
 @dataclass(frozen=True)
@@ -151,23 +139,12 @@ def record_many(session: Session, caller: Caller, entries: Sequence[Action]) -> 
 
 
 def _append(session: Session, caller: Caller, entries: Sequence[Action]) -> None:
-    """Chain the entries onto the head and insert them (Core: the database numbers `seq` in
-    insert order, and no ORM object per entry is needed).
-
-    The statements run on the session's connection, not through `Session.execute`: the ORM's
-    execution path cost more CPU than the three statements themselves, and every audited
-    request pays it (benchmarks/public_form.py). Pending ORM writes are flushed before the lock
-    is taken, as the ORM head query used to do after taking it."""
+    """Hash the entries and insert them (Core: no ORM object per entry; the statement runs on
+    the session's connection, because the ORM's execution path cost more CPU than the insert
+    itself and every audited request pays it — benchmarks/public_form.py). No lock and no read:
+    the order of the log is fixed by the sealer, not here."""
     if not entries:
         return
-    prev = session.info.get(_HEAD_KEY)
-    if prev is None:
-        session.flush()
-    conn = session.connection()
-    if prev is None:
-        if is_postgres(session):
-            conn.execute(_LOCK, {"k": _LOCK_KEY})
-        prev = conn.execute(_HEAD).scalar()
     rows: list[dict[str, Any]] = []
     for item in entries:
         row: dict[str, Any] = {
@@ -189,65 +166,11 @@ def _append(session: Session, caller: Caller, entries: Sequence[Action]) -> None
             "recipients": sorted(set(item.recipients)),
             "outcome": item.outcome,
             "detail": item.detail or {},
-            "prev_hash": prev or GENESIS,
+            "leaf_index": None,
         }
-        row["entry_hash"] = prev = _hash(row)
+        row["entry_hash"] = entry_hash(row)
         rows.append(row)
-    conn.execute(_INSERT, rows[0] if len(rows) == 1 else rows)
-    session.info[_HEAD_KEY] = prev  # we hold the chain until the transaction ends
-
-
-@dataclass(frozen=True)
-class VerifyResult:
-    ok: bool
-    checked: int
-    head: str
-    first_bad_seq: int | None = None
-    reason: str | None = None
-
-
-def verify(session: Session, *, batch: int = 5000) -> VerifyResult:
-    """Walk the whole chain in order; stop at the first entry that does not fit."""
-    prev = GENESIS
-    checked = 0
-    last_seq = 0
-    while True:
-        rows: Sequence[AuditEntry] = session.scalars(
-            select(AuditEntry)
-            .where(AuditEntry.seq > last_seq)
-            .order_by(AuditEntry.seq)
-            .limit(batch)
-        ).all()
-        if not rows:
-            return VerifyResult(ok=True, checked=checked, head=prev)
-        for entry in rows:
-            if entry.prev_hash != prev:
-                return VerifyResult(
-                    ok=False,
-                    checked=checked,
-                    head=prev,
-                    first_bad_seq=entry.seq,
-                    reason="previous entry was altered or removed (chain link does not match)",
-                )
-            if _hash(_fields(entry)) != entry.entry_hash:
-                return VerifyResult(
-                    ok=False,
-                    checked=checked,
-                    head=prev,
-                    first_bad_seq=entry.seq,
-                    reason="entry content was altered (its hash does not match)",
-                )
-            prev = entry.entry_hash
-            checked += 1
-            last_seq = entry.seq
-        session.expunge_all()
-
-
-def head(session: Session) -> tuple[int, str]:
-    row = session.execute(
-        select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)
-    ).first()
-    return (row[0], row[1]) if row else (0, GENESIS)
+    session.connection().execute(_INSERT, rows[0] if len(rows) == 1 else rows)
 
 
 def list_entries(

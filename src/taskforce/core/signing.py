@@ -1,4 +1,5 @@
-"""Ed25519 signatures over block-list documents, so a provider can check a list came from the hub.
+"""Ed25519 signatures over JSON documents: the block list a provider checks came from the hub, the
+audit log's signed tree heads, and (later) what federation peers send each other.
 
 The signed bytes are the document's *canonical JSON without its ``signature`` member*: UTF-8 of
 ``json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True)``. The signature is
@@ -7,12 +8,15 @@ document's ``signature`` member. ``key_id`` is the first 16 hex digits of the SH
 32-byte public key, so a provider holding several keys knows which one to try.
 
 Keys travel as base64 of their raw 32 bytes (private: the seed; public: the point).
+Ed25519 (RFC 8032) through `cryptography`, the OpenSSL-backed library every Python TLS stack
+already depends on: small keys and signatures, deterministic, no parameters to get wrong.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import json
 import os
@@ -25,11 +29,9 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from taskforce.core.errors import Invalid
 
-KEY_FILE = "blocklist-signing.key"
-
 
 class BadSignature(Invalid):
-    """The list was altered, or signed by another key: it must not be used."""
+    """The document was altered, or signed by another key: it must not be used."""
 
     def __init__(self, rule: str) -> None:
         super().__init__("signature", rule)
@@ -68,37 +70,43 @@ def load_public(text: str) -> Ed25519PublicKey:
         raise Invalid("public_key", "must be base64 of a 32-byte Ed25519 public key") from error
 
 
-def verify(document: dict[str, Any], public: Ed25519PublicKey) -> None:
+def load_public_given(given: str) -> Ed25519PublicKey:
+    """A public key given on a command line: its base64 text, or a file holding that."""
+    path = Path(given)
+    return load_public(path.read_text() if path.is_file() else given)
+
+
+def verify(document: dict[str, Any], public: Ed25519PublicKey, *, what: str = "list") -> None:
     """Raise `BadSignature` unless `document` is signed by `public`'s private key."""
     signature = document.get("signature")
     if not isinstance(signature, str):
-        raise BadSignature("the list is not signed")
+        raise BadSignature(f"the {what} is not signed")
     if document.get("key_id") != key_id(public):
-        raise BadSignature("the list was signed by another key")
+        raise BadSignature(f"the {what} was signed by another key")
     try:
         public.verify(base64.b64decode(signature, validate=True), canonical_bytes(document))
     except (binascii.Error, ValueError, InvalidSignature) as error:
-        raise BadSignature("does not verify: altered, or not from the hub") from error
+        raise BadSignature(f"the {what} does not verify: altered, or not from the hub") from error
 
 
-def load_private(configured: str | None, data_dir: Path) -> Ed25519PrivateKey:
-    """The hub's key: `configured` is base64 of the 32-byte seed or a path to a file holding it;
-    without one, a key is generated on first use into the data folder (mode 0600)."""
+def load_private(configured: str | None, default_file: Path, *, setting: str) -> Ed25519PrivateKey:
+    """A key of the hub's: `configured` (the setting named `setting`) is base64 of the 32-byte
+    seed or a path to a file holding it; without one, a key is generated on first use into
+    `default_file` (mode 0600)."""
     if configured:
         path = Path(configured)
         text = path.read_text().strip() if path.is_file() else configured.strip()
     else:
-        path = data_dir / KEY_FILE
+        path = default_file
         if not path.exists():
-            data_dir.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(parents=True, exist_ok=True)
             seed = base64.b64encode(os.urandom(32)).decode()
-            handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(handle, "w") as out:
-                out.write(seed + "\n")
+            with contextlib.suppress(FileExistsError):  # another process made it first: use it
+                handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(handle, "w") as out:
+                    out.write(seed + "\n")
         text = path.read_text().strip()
     try:
         return Ed25519PrivateKey.from_private_bytes(base64.b64decode(text, validate=True))
     except (binascii.Error, ValueError) as error:
-        raise Invalid(
-            "blocklist_signing_key", "must be base64 of a 32-byte Ed25519 seed or its file"
-        ) from error
+        raise Invalid(setting, "must be base64 of a 32-byte Ed25519 seed or its file") from error

@@ -4,6 +4,7 @@ parallel additions lose nothing — on a committed database, not inside a test t
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,8 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from taskforce.cases import service
 from taskforce.cases.models import Hit, Selector
-from taskforce.cases.schemas import SelectorCreate
+from taskforce.cases.schemas import CaseUpdate, SelectorCreate
 from taskforce.core.auth import service as auth_service
+from taskforce.core.caller import Caller
 from taskforce.core.db import make_sessionmaker, unit_of_work
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
@@ -112,4 +114,53 @@ def test_parallel_additions_to_one_case_lose_nothing(committed: tuple[Engine, Se
     assert errors == []
     with unit_of_work(factory) as session:
         assert session.scalar(select(func.count()).select_from(Selector)) == 8
+    assert seal_and_verify(factory, settings).ok
+
+
+def test_audit_then_case_row_and_case_row_then_audit_do_not_deadlock(
+    committed: tuple[Engine, Settings],
+) -> None:
+    """One transaction audits a read and then edits the case; another edits the case (its row
+    locked) and then audits. With the audit log behind a global lock these two waited on each
+    other and PostgreSQL killed one ("deadlock detected", a 500 under load); entries written
+    without a lock leave only the row to wait for."""
+    engine, settings = committed
+    factory = make_sessionmaker(engine)
+    [(user_id, case_id)] = _setup(factory, 1)
+    audited, editing = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def caller_of(session: Session) -> Caller:
+        user = auth_service.user_by_id(session, user_id)
+        assert user is not None
+        return auth_service.caller_for(session, user, channel="api")
+
+    def reader_then_editor() -> None:
+        try:
+            with unit_of_work(factory) as session:
+                service.get_case(session, caller_of(session), case_id)  # audited: case.read
+                audited.set()
+                assert editing.wait(10)
+                time.sleep(0.5)  # the other holds the row by now, and waits for nothing else
+                service.update_case(session, caller_of(session), case_id, CaseUpdate(title="Operation A2"))
+        except BaseException as error:
+            errors.append(error)
+
+    def editor() -> None:
+        try:
+            assert audited.wait(10)
+            editing.set()
+            with unit_of_work(factory) as session:
+                service.update_case(session, caller_of(session), case_id, CaseUpdate(title="Operation B2"))
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=reader_then_editor), threading.Thread(target=editor)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    with unit_of_work(factory) as session:
+        assert service.get_case(session, caller_of(session), case_id).title in {"Operation A2", "Operation B2"}
     assert seal_and_verify(factory, settings).ok

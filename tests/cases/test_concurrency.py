@@ -142,7 +142,9 @@ def test_audit_then_case_row_and_case_row_then_audit_do_not_deadlock(
                 audited.set()
                 assert editing.wait(10)
                 time.sleep(0.5)  # the other holds the row by now, and waits for nothing else
-                service.update_case(session, caller_of(session), case_id, CaseUpdate(title="Operation A2"))
+                service.update_case(
+                    session, caller_of(session), case_id, CaseUpdate(title="Operation A2")
+                )
         except BaseException as error:
             errors.append(error)
 
@@ -151,7 +153,9 @@ def test_audit_then_case_row_and_case_row_then_audit_do_not_deadlock(
             assert audited.wait(10)
             editing.set()
             with unit_of_work(factory) as session:
-                service.update_case(session, caller_of(session), case_id, CaseUpdate(title="Operation B2"))
+                service.update_case(
+                    session, caller_of(session), case_id, CaseUpdate(title="Operation B2")
+                )
         except BaseException as error:
             errors.append(error)
 
@@ -162,5 +166,8 @@ def test_audit_then_case_row_and_case_row_then_audit_do_not_deadlock(
         t.join(60)
     assert errors == []
     with unit_of_work(factory) as session:
-        assert service.get_case(session, caller_of(session), case_id).title in {"Operation A2", "Operation B2"}
+        assert service.get_case(session, caller_of(session), case_id).title in {
+            "Operation A2",
+            "Operation B2",
+        }
     assert seal_and_verify(factory, settings).ok

@@ -18,7 +18,8 @@ making new hits.
 Concurrency: the `selector_value` row of an identifier is locked (PostgreSQL `FOR UPDATE`;
 SQLite serialises writers) while a new holder is deconflicted, so two agencies adding the same
 value at the same moment still find each other. PDQ additions take an advisory lock for the
-same reason.
+same reason. Locks are taken in one order everywhere (docs/architecture.md): the PDQ lock, then
+value rows in (kind, key) or id order, then the case row; the audit log takes none.
 """
 
 from __future__ import annotations
@@ -501,6 +502,8 @@ def _add_one(
     notify: bool = True,
 ) -> _Added:
     kind = normalised.kind.value
+    if kind == SelectorKind.PDQ:
+        _lock_pdq(session)  # before the value row: the hub's one lock order (architecture.md)
     value_row, new_value = _value_row(session, kind, normalised.key)
     # Every selector of this value, when few enough to compare (an uncommon value): one read
     # gives this case's own (a re-addition), the holder count and the hit candidates.
@@ -589,6 +592,13 @@ def _add_one(
     return _Added(selector, True, hits, status, status_reason, loaded)
 
 
+def _lock_pdq(session: Session) -> None:
+    """PDQ near matches are found by distance, not by a shared value row: additions of PDQ
+    hashes take turns, so two near-identical images added at once still meet."""
+    if is_postgres(session):
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PDQ_LOCK_KEY})
+
+
 def _pdq_near_hits(
     session: Session,
     settings: Settings,
@@ -598,8 +608,6 @@ def _pdq_near_hits(
     *,
     exclude: set[uuid.UUID],
 ) -> list[Hit]:
-    if is_postgres(session):
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PDQ_LOCK_KEY})
     seqs = pdq.index_for(session).candidates(session, bits, settings.pdq_match_threshold)
     if not seqs:
         return []

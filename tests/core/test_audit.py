@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -102,11 +103,11 @@ class Log:
             for i in range(cases):
                 make_case(session, person, title=f"Operation {i}")
 
-    def seal(self) -> seal.SealResult:
-        return seal.seal(self.factory, self.settings)
+    def seal(self, *, history: bool | None = True, now: datetime | None = None) -> seal.SealResult:
+        return seal.seal(self.factory, self.settings, history=history, now=now)
 
-    def verify(self, **files: Path) -> VerifyResult:
-        evidence = load_evidence(self.settings, **files)
+    def verify(self, *heads_files: Path) -> VerifyResult:
+        evidence = load_evidence(self.settings, heads_files=heads_files)
         try:
             with self.factory() as session:
                 return verify(session, evidence)
@@ -174,6 +175,7 @@ def test_sealing_places_every_entry_and_signs_a_head_outside_the_database(log: L
     )
     [line] = (folder / "heads.jsonl").read_text().splitlines()
     head = json.loads(line)
+    assert json.loads((folder / "head.json").read_text()) == head
     assert head["tree_size"] == len(entries) and head["root_hash"] == root.hex()
     signing.verify(head, signing_key(log.settings).public_key(), what="head")
     # nothing new: no new head; more work: a second head over the grown tree
@@ -186,6 +188,35 @@ def test_sealing_places_every_entry_and_signs_a_head_outside_the_database(log: L
     assert result.ok, result.reason
     assert result.heads_checked == 2 and result.newest_head == result.sealed
     assert result.pending == 0 and result.checked == result.sealed
+
+
+def test_the_newest_head_is_always_current_and_the_history_thinned(log: Log) -> None:
+    """head.json follows every round; heads.jsonl takes a head at most once a minute, and the
+    newest one after a quiet spell, so a year of history stays quick to check."""
+    folder = log.settings.audit_folder
+    t0 = datetime(2026, 12, 6, 9, tzinfo=UTC)
+
+    def history() -> list[int]:
+        lines = (folder / "heads.jsonl").read_text().splitlines()
+        return [json.loads(line)["tree_size"] for line in lines]
+
+    def newest() -> int:
+        return int(json.loads((folder / "head.json").read_text())["tree_size"])
+
+    log.work(1)
+    first = log.seal(history=None, now=t0).tree_size
+    log.work(1)
+    second = log.seal(history=None, now=t0 + timedelta(seconds=2)).tree_size
+    assert history() == [first] and newest() == second > first
+    log.seal(history=None, now=t0 + timedelta(seconds=30))  # nothing new, not due yet
+    assert history() == [first]
+    log.seal(history=None, now=t0 + timedelta(seconds=61))  # quiet, due: the newest goes in
+    assert history() == [first, second]
+    log.work(1)
+    third = log.seal(history=None, now=t0 + timedelta(seconds=61)).tree_size  # <60 s after 2nd
+    assert history() == [first, second] and newest() == third
+    result = log.verify()
+    assert result.ok and result.heads_checked == 3 and result.newest_head == third
 
 
 def test_entries_written_after_a_seal_wait_their_turn(log: Log) -> None:
@@ -227,7 +258,7 @@ def test_truncation_is_detected_with_only_a_shipped_heads_file(log: Log, tmp_pat
         log._rebuild_tree(session)
     (log.settings.audit_folder / "heads.jsonl").unlink()  # the local copy destroyed too
     (log.settings.audit_folder / "leaves.bin").unlink()
-    result = log.verify(heads_file=shipped)
+    result = log.verify(shipped)
     assert not result.ok and "truncated" in (result.reason or "")
     assert result.first_bad_index == len(entries) - 1
 
@@ -249,7 +280,7 @@ def test_a_rewrite_is_found_by_the_signed_heads_alone(log: Log, tmp_path: Path) 
     first_head = json.loads(shipped.read_text().splitlines()[0])["tree_size"]
     victim = entries[first_head + 1]  # covered by the second head only
     log.rewrite(victim.seq, action="case.nothing")
-    result = log.verify(heads_file=shipped)
+    result = log.verify(shipped)
     assert not result.ok and "does not match the head" in (result.reason or "")
     assert result.first_bad_index == first_head  # the entries since the previous head
     assert result.first_bad_seq == entries[first_head].seq

@@ -133,7 +133,7 @@ def audit_page(
         session, web.caller, action=action.strip() or None, limit=limit
     )
     # list_entries has checked READ_AUDIT; the full check is `taskforce audit verify`.
-    evidence = load_evidence(request.app.state.settings)
+    evidence = load_evidence(request.app.state.settings, newest_only=True)
     try:
         status = seal_status(session, evidence, entries)
     finally:

@@ -21,12 +21,13 @@ app = typer.Typer(
 @app.command("verify")
 def verify_command(
     ctx: typer.Context,
-    heads_file: Path | None = typer.Option(
-        None,
+    heads_files: list[Path] = typer.Option(
+        [],
         "--heads",
         exists=True,
         dir_okay=False,
-        help="A copy of heads.jsonl kept elsewhere (default: the audit folder's, with its leaves)",
+        help="A copy of heads.jsonl or head.json kept elsewhere; repeat for both (default: the "
+        "audit folder's, with its leaves)",
     ),
     leaves_file: Path | None = typer.Option(
         None, "--leaves", exists=True, dir_okay=False, help="A copy of leaves.bin kept elsewhere"
@@ -41,7 +42,7 @@ def verify_command(
     try:
         public = signing.load_public_given(public_key) if public_key else None
         evidence = load_evidence(
-            settings, heads_file=heads_file, leaves_file=leaves_file, public=public
+            settings, heads_files=heads_files, leaves_file=leaves_file, public=public
         )
     except (TaskforceError, OSError) as error:
         err.print(f"error: {getattr(error, 'message', error)}", markup=False)
@@ -78,7 +79,7 @@ def seal_command(ctx: typer.Context) -> None:
     """Seal the entries written since the last round and sign a head (the server and the worker
     do this every second; this is for cron or before shipping the heads file)."""
     st = state(ctx)
-    result = seal.seal(st.sessionmaker, st.settings)
+    result = seal.seal(st.sessionmaker, st.settings, history=True)
     if result.problem:
         err.print(f"error: {result.problem}", markup=False)
         raise typer.Exit(1)
@@ -93,13 +94,12 @@ def seal_command(ctx: typer.Context) -> None:
 def head_command(ctx: typer.Context) -> None:
     """Print the newest signed head of this machine's audit folder (JSON): ship it elsewhere to
     detect a later truncation or rewrite."""
-    settings = state(ctx).settings
-    path = settings.audit_folder / "heads.jsonl"
-    lines = path.read_text().splitlines() if path.exists() else []
-    if not lines:
+    path = state(ctx).settings.audit_folder / "head.json"
+    line = heads.newest_line(path)
+    if line is None:
         err.print(f"error: no signed head in {path} yet (run taskforce audit seal)")
         raise typer.Exit(1)
-    typer.echo(json.dumps(json.loads(lines[-1]), indent=2, sort_keys=True))
+    typer.echo(json.dumps(json.loads(line), indent=2, sort_keys=True))
 
 
 @app.command("public-key")

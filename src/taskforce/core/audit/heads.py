@@ -3,19 +3,22 @@
 In the audit folder (`Settings.audit_folder`, by default `<data folder>/audit/`):
 
 - `leaves.bin`: every sealed entry's 32-byte leaf hash, in tree order (entry i at byte 32·i);
-- `heads.jsonl`: one signed tree head per line, appended each time the tree grew:
-  `{"format": "taskforce-audit-head/1", "origin": ..., "tree_size": n, "root_hash": hex,
-  "timestamp": ISO-8601 UTC, "key_id": ..., "signature": base64}` (Ed25519 over the canonical
-  JSON without `signature`, as `core.signing` does for every signed document);
+- `head.json`: the newest signed tree head, replaced (atomically) each round the tree grew, so
+  it is at most about two seconds behind the newest entry;
+- `heads.jsonl`: the history, one signed head per line, appended at most once a minute (and at
+  shutdown): a year of it is about half a million lines, checked in well under a minute;
 - the signing key, `audit-signing.key` in the data folder unless `audit_signing_key` is set.
 
-A head commits to every entry before it and their order; an operator can ship `heads.jsonl`
-(and the public key) anywhere the hub's administrators cannot rewrite, and federation peers
-will countersign heads. The leaves let `verify` name the exact entry that differs from what
-was sealed, where the heads alone narrow it to the entries between two heads.
+A head is `{"format": "taskforce-audit-head/1", "origin": ..., "tree_size": n, "root_hash":
+hex, "timestamp": ISO-8601 UTC, "key_id": ..., "signature": base64}`, Ed25519 over the canonical
+JSON without `signature` (`core.signing`). It commits to every entry before it and their order;
+an operator ships `heads.jsonl` and `head.json` (with the public key) where the hub's
+administrators cannot rewrite them, and federation peers will countersign heads. The leaves let
+`verify` name the exact entry that differs from what was sealed, where heads alone narrow it to
+the entries between two heads.
 
-Files are only ever appended, under an exclusive `flock` so that several processes of one
-machine (server workers, `taskforce worker`) write one after the other.
+Files are only ever appended or replaced whole, under an exclusive `flock`, so several
+processes of one machine (server workers, `taskforce worker`) write one after the other.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from taskforce.core.settings import Settings
 FORMAT = "taskforce-audit-head/1"
 KEY_FILE = "audit-signing.key"
 LEAF_SIZE = 32
+HISTORY_EVERY_SECONDS = 60  # how often a head also goes into heads.jsonl
 _log = logging.getLogger(__name__)
 
 
@@ -96,8 +100,9 @@ def parse_head(line: str, number: int, public: Ed25519PublicKey) -> SignedHead:
 
 
 def read_heads(path: Path, public: Ed25519PublicKey) -> list[SignedHead]:
-    """Every head in the file, in file order; `Invalid` on the first line that is not a validly
-    signed head (a heads file with a forged or damaged line is itself evidence of tampering)."""
+    """Every head in a heads file (a history, or one `head.json`), in file order; `Invalid` on
+    the first line that is not a validly signed head (a forged or damaged line is itself
+    evidence of tampering)."""
     if not path.exists():
         return []
     heads = []
@@ -106,6 +111,18 @@ def read_heads(path: Path, public: Ed25519PublicKey) -> list[SignedHead]:
             if line.strip():
                 heads.append(parse_head(line, number, public))
     return heads
+
+
+def newest_line(path: Path) -> str | None:
+    """The last line of a heads file, read from its end."""
+    if not path.exists():
+        return None
+    with path.open("rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        end = handle.tell()
+        handle.seek(max(0, end - 4096))
+        lines = handle.read().decode("utf-8", errors="replace").strip().splitlines()
+    return lines[-1] if lines else None
 
 
 class ExportedLeaves:
@@ -141,7 +158,8 @@ class Folder:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.leaves = path / "leaves.bin"
-        self.heads = path / "heads.jsonl"
+        self.head = path / "head.json"
+        self.history = path / "heads.jsonl"
         self._lock = path / ".lock"
         self._frontier = Frontier()
 
@@ -175,14 +193,56 @@ class Folder:
                         self._frontier.append(chunk[offset : offset + LEAF_SIZE])
         return self._frontier.copy()
 
-    def append(self, leaves: list[bytes], head: dict[str, Any], frontier: Frontier) -> None:
-        """Append leaves, then the head that covers them, each made durable before the next."""
+    def append(self, leaves: list[bytes], frontier: Frontier) -> None:
+        """Append leaves, made durable before any head covers them."""
         with self.leaves.open("ab") as out:
             out.write(b"".join(leaves))
             out.flush()
             os.fsync(out.fileno())
-        with self.heads.open("a", encoding="utf-8") as out:
-            out.write(json.dumps(head, sort_keys=True, separators=(",", ":")) + "\n")
+        self._frontier = frontier
+
+    def publish(self, head: dict[str, Any], *, history: bool | None = None) -> None:
+        """Make `head` the newest (`head.json`, replaced atomically) and, once a minute or when
+        `history` says so, a line of `heads.jsonl`."""
+        line = json.dumps(head, sort_keys=True, separators=(",", ":")) + "\n"
+        temporary = self.head.with_suffix(".tmp")
+        with temporary.open("w", encoding="utf-8") as out:
+            out.write(line)
             out.flush()
             os.fsync(out.fileno())
-        self._frontier = frontier
+        temporary.replace(self.head)
+        if history is None:
+            history = self._history_due(str(head["timestamp"]))
+        if history:
+            with self.history.open("a", encoding="utf-8") as out:
+                out.write(line)
+                out.flush()
+                os.fsync(out.fileno())
+
+    def catch_up_history(self, now: str) -> None:
+        """After a quiet spell: the newest head into the history, if the history lacks it."""
+        newest = newest_line(self.head)
+        if newest is None or not self._history_due(now):
+            return
+        last = newest_line(self.history)
+        try:
+            head = json.loads(newest)
+            behind = last is None or int(json.loads(last)["tree_size"]) < int(head["tree_size"])
+        except (ValueError, KeyError, TypeError):
+            return
+        if behind:
+            with self.history.open("a", encoding="utf-8") as out:
+                out.write(json.dumps(head, sort_keys=True, separators=(",", ":")) + "\n")
+                out.flush()
+                os.fsync(out.fileno())
+
+    def _history_due(self, now: str) -> bool:
+        last = newest_line(self.history)
+        if last is None:
+            return True
+        try:
+            then = datetime.fromisoformat(str(json.loads(last)["timestamp"]).replace("Z", "+00:00"))
+        except (ValueError, KeyError, TypeError):
+            return True  # a damaged last line: verify reports it; keep writing history
+        at = datetime.fromisoformat(now.replace("Z", "+00:00"))
+        return (at - then).total_seconds() >= HISTORY_EVERY_SECONDS

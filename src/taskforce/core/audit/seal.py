@@ -96,8 +96,10 @@ def seal(
     *,
     now: datetime | None = None,
     max_batches: int = 50,
+    history: bool | None = None,
 ) -> SealResult:
-    """Seal what is waiting (in short transactions), then export and sign on this machine."""
+    """Seal what is waiting (in short transactions), then export and sign on this machine;
+    `history` forces (or holds back) a line in heads.jsonl, by default once a minute."""
     sealed = 0
     for _ in range(max_batches):
         with factory.begin() as session:
@@ -105,7 +107,7 @@ def seal(
         sealed += done
         if done < SEAL_BATCH:
             break
-    return export(factory, settings, sealed=sealed, now=now)
+    return export(factory, settings, sealed=sealed, now=now, history=history)
 
 
 def export(
@@ -116,6 +118,7 @@ def export(
     now: datetime | None = None,
     chunk: int = 50_000,
     most: int = 500_000,
+    history: bool | None = None,
 ) -> SealResult:
     """Append the sealed leaves this machine's audit folder lacks and sign a head over them.
 
@@ -164,16 +167,19 @@ def export(
         if problem is not None:
             _log.error("audit export refused: %s", problem)
             return SealResult(sealed, size, root, 0, None, problem)
+        at = now or utcnow()
         if not new:
+            folder.catch_up_history(at.isoformat())
             return SealResult(sealed, size, root, 0, None)
         head = heads.sign_head(
             heads.signing_key(settings),
             size=grown.size,
             root=grown.root(),
-            at=now or utcnow(),
+            at=at,
             origin=settings.public_url,
         )
-        folder.append(new, head, grown)
+        folder.append(new, grown)
+        folder.publish(head, history=history)
         return SealResult(sealed, size, root, len(new), head)
 
 
@@ -205,8 +211,8 @@ class Sealer:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
-        try:  # a last round, so the head covers what this process wrote
-            seal(self.factory, self.settings)
+        try:  # a last round, so the heads cover what this process wrote
+            seal(self.factory, self.settings, history=True)
         except Exception:
             _log.exception("audit sealing at shutdown failed")
 

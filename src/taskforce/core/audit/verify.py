@@ -55,21 +55,30 @@ class Evidence:
 def load_evidence(
     settings: Settings,
     *,
-    heads_file: Path | None = None,
+    heads_files: Sequence[Path] = (),
     leaves_file: Path | None = None,
     public: Ed25519PublicKey | None = None,
+    newest_only: bool = False,
 ) -> Evidence:
-    """The evidence of this machine's audit folder, or of the files given (a copy shipped
-    elsewhere), checked with the hub's audit key or the public key given."""
+    """The evidence of this machine's audit folder, or of the files given (copies shipped
+    elsewhere: a history, a `head.json`, or both), checked with the hub's audit key or the
+    public key given. `newest_only`: just `head.json` (what a page can afford)."""
     folder = settings.audit_folder
     public = public or heads_module.signing_key(settings).public_key()
-    heads_path = heads_file or folder / "heads.jsonl"
-    leaves_path = leaves_file or (None if heads_file else folder / "leaves.bin")
+    if heads_files:
+        paths = list(heads_files)
+    elif newest_only:
+        paths = [folder / "head.json"]
+    else:
+        paths = [folder / "heads.jsonl", folder / "head.json"]
+    leaves_path = leaves_file or (None if heads_files or newest_only else folder / "leaves.bin")
     evidence = Evidence(leaves=ExportedLeaves(leaves_path) if leaves_path else None)
-    try:
-        evidence.heads = heads_module.read_heads(heads_path, public)
-    except Invalid as error:
-        evidence.problem = f"the signed heads do not verify: {error.message}"
+    for path in paths:
+        try:
+            evidence.heads += heads_module.read_heads(path, public)
+        except Invalid as error:
+            evidence.problem = f"the signed heads in {path.name} do not verify: {error.message}"
+            break
     return evidence
 
 
@@ -99,7 +108,9 @@ def verify(
 ) -> VerifyResult:
     """Check the whole log; stop at the first entry that does not fit."""
     evidence = evidence or Evidence()
-    heads = sorted(evidence.heads, key=lambda h: h.tree_size)
+    # head.json repeats the history's last head; two heads of one size must agree (both kept)
+    distinct = {(h.tree_size, h.root_hash): h for h in evidence.heads}
+    heads = sorted(distinct.values(), key=lambda h: h.tree_size)
     newest = heads[-1].tree_size if heads else None
     leaves = evidence.leaves
     frontier = Frontier()

@@ -6,9 +6,16 @@ import json
 from pathlib import Path
 
 import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from taskforce.core import signing
-from taskforce.core.audit import heads, seal
+from taskforce.core.audit import heads, seal, service
 from taskforce.core.audit.verify import load_evidence, verify
 from taskforce.core.console import err, out, state, unit
 from taskforce.core.errors import TaskforceError
@@ -47,8 +54,13 @@ def verify_command(
     except (TaskforceError, OSError) as error:
         err.print(f"error: {getattr(error, 'message', error)}", markup=False)
         raise typer.Exit(2) from None
-    with unit(ctx) as session:
-        result = verify(session, evidence)
+    columns = (
+        TextColumn("verifying"), BarColumn(bar_width=24), MofNCompleteColumn(),
+        TextColumn("entries"), TimeRemainingColumn(),
+    )  # fmt: skip
+    with unit(ctx) as session, Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task("verify", total=service.count(session))
+        result = verify(session, evidence, progress=lambda n: progress.advance(task, n))
     evidence.close()
     if not result.ok:
         where = (

@@ -55,6 +55,13 @@ def signing_key(settings: Settings) -> Ed25519PrivateKey:
     )
 
 
+def public_key(settings: Settings) -> Ed25519PublicKey | None:
+    """The key that checks this hub's heads, without making one (None: there is none yet)."""
+    if not settings.audit_signing_key and not (settings.data_dir / KEY_FILE).exists():
+        return None
+    return signing_key(settings).public_key()
+
+
 @dataclass(frozen=True)
 class SignedHead:
     tree_size: int

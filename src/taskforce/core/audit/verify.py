@@ -18,7 +18,7 @@ the result counts them as pending.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,7 +64,7 @@ def load_evidence(
     elsewhere: a history, a `head.json`, or both), checked with the hub's audit key or the
     public key given. `newest_only`: just `head.json` (what a page can afford)."""
     folder = settings.audit_folder
-    public = public or heads_module.signing_key(settings).public_key()
+    public = public or heads_module.public_key(settings)
     if heads_files:
         paths = list(heads_files)
     elif newest_only:
@@ -73,6 +73,10 @@ def load_evidence(
         paths = [folder / "heads.jsonl", folder / "head.json"]
     leaves_path = leaves_file or (None if heads_files or newest_only else folder / "leaves.bin")
     evidence = Evidence(leaves=ExportedLeaves(leaves_path) if leaves_path else None)
+    if public is None:
+        if any(path.exists() for path in paths):
+            evidence.problem = "signed heads exist but not this hub's audit key: give the key"
+        return evidence
     for path in paths:
         try:
             evidence.heads += heads_module.read_heads(path, public)
@@ -104,9 +108,14 @@ class _Broken(Exception):
 
 
 def verify(
-    session: Session, evidence: Evidence | None = None, *, batch: int = 5000
+    session: Session,
+    evidence: Evidence | None = None,
+    *,
+    batch: int = 5000,
+    progress: Callable[[int], None] | None = None,
 ) -> VerifyResult:
-    """Check the whole log; stop at the first entry that does not fit."""
+    """Check the whole log; stop at the first entry that does not fit. `progress(n)` hears of
+    each batch of entries checked."""
     evidence = evidence or Evidence()
     # head.json repeats the history's last head; two heads of one size must agree (both kept)
     distinct = {(h.tree_size, h.root_hash): h for h in evidence.heads}
@@ -149,6 +158,8 @@ def verify(
                 )
             leaf = _check_hash(row)
             checked += 1
+            if progress is not None and checked % batch == 0:
+                progress(batch)
             if leaves is not None and index < len(leaves) and leaves[index] != leaf:
                 raise _Broken(_misplaced(leaves, index, leaf), seq=row["seq"], index=index)
             frontier.append(leaf)
@@ -172,6 +183,8 @@ def verify(
             _check_hash(row)
             checked += 1
             pending += 1
+        if progress is not None:
+            progress(checked % batch)
     except _Broken as broken:
         return result(broken)
     return result()

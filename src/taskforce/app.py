@@ -47,11 +47,20 @@ def body_limit(path: str, default: int) -> int:
     return default
 
 
+# The pages' Content-Security-Policy: scripts and styles only from the hub's own files (no
+# inline script, event handler or style attribute), nothing framed, no plugin, forms post only
+# here. A route with a stricter policy of its own keeps it (the public pages: no script at all).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
 # Set on every answer unless the route chose otherwise (the public pages send no referrer).
 DEFAULT_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
 }
 
 
@@ -120,7 +129,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         title="taskforce",
         summary="Deconfliction hub for agencies fighting online child sexual exploitation.",
         version="0.1.0",
-        docs_url="/api/docs",
+        docs_url=None,  # /api/docs: web_setup.install_api_docs, with its own policy
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
@@ -153,6 +162,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         api.include_router(router)
     app.include_router(api)
     web_setup.install(app)
+    web_setup.install_api_docs(app, "/api/docs")
 
     app.add_middleware(LimitBody, default_limit=settings.max_body_bytes)
 

@@ -54,6 +54,7 @@ def make_settings(data_dir: Path, url: str) -> Settings:
         allow_insecure_defaults=True,
         public_url="http://hub.example.org",
         worker="external",  # tests run the worker's tasks themselves, with fakes
+        secure_cookies=False,  # the test client speaks plain http to http://testserver
     )
 
 

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import Engine
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from taskforce.agencies import api as agencies_api
 from taskforce.blocklist import api as blocklist_api
@@ -165,6 +166,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     web_setup.install_api_docs(app, "/api/docs")
 
     app.add_middleware(LimitBody, default_limit=settings.max_body_bytes)
+    if settings.trusted_proxies:  # outermost: every layer sees the client's own address
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

@@ -55,6 +55,7 @@ def make_settings(data_dir: Path, url: str) -> Settings:
         public_url="http://hub.example.org",
         worker="external",  # tests run the worker's tasks themselves, with fakes
         audit_seal_seconds=0,  # and seal the audit log themselves
+        secure_cookies=False,  # the test client speaks plain http to http://testserver
     )
 
 

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import Engine
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from taskforce.agencies import api as agencies_api
 from taskforce.blocklist import api as blocklist_api
@@ -48,11 +49,20 @@ def body_limit(path: str, default: int) -> int:
     return default
 
 
+# The pages' Content-Security-Policy: scripts and styles only from the hub's own files (no
+# inline script, event handler or style attribute), nothing framed, no plugin, forms post only
+# here. A route with a stricter policy of its own keeps it (the public pages: no script at all).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
 # Set on every answer unless the route chose otherwise (the public pages send no referrer).
 DEFAULT_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
 }
 
 
@@ -128,7 +138,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         title="taskforce",
         summary="Deconfliction hub for agencies fighting online child sexual exploitation.",
         version="0.1.0",
-        docs_url="/api/docs",
+        docs_url=None,  # /api/docs: web_setup.install_api_docs, with its own policy
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
@@ -161,8 +171,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         api.include_router(router)
     app.include_router(api)
     web_setup.install(app)
+    web_setup.install_api_docs(app, "/api/docs")
 
     app.add_middleware(LimitBody, default_limit=settings.max_body_bytes)
+    if settings.trusted_proxies:  # outermost: every layer sees the client's own address
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

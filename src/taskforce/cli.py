@@ -117,16 +117,21 @@ def serve(
     migrate.upgrade(st.settings, st.engine)
     database = _safe_url(st.settings.effective_database_url)
     out.print(f"taskforce on http://{host}:{port}/  (database {database}, {workers} workers)")
+    for line in plain_http_notice(st.settings):
+        err.print(line, markup=False)
     if not st.settings.worker_in_process:
         out.print("background jobs: run `taskforce worker` beside this server (TASKFORCE_WORKER)")
     if workers == 1:
         app_ = create_app(st.settings, st.engine)
-        uvicorn.run(app_, host=host, port=port, log_level="info", access_log=access_log)
+        uvicorn.run(
+            app_, host=host, port=port, log_level="info", access_log=access_log,
+            proxy_headers=False,  # the app believes forwarded headers from trusted_proxies only
+        )  # fmt: skip
         return
     st.engine.dispose()  # the workers open their own connections
     config = uvicorn.Config(
         "taskforce.app:create_app", factory=True, host=host, port=port, workers=workers,
-        log_level="info", access_log=access_log,
+        log_level="info", access_log=access_log, proxy_headers=False,
     )  # fmt: skip
     from uvicorn.supervisors import Multiprocess
 
@@ -135,6 +140,22 @@ def serve(
         Multiprocess(config, sockets=[sock]).run()
     finally:
         sock.close()
+
+
+def plain_http_notice(settings: Settings) -> list[str]:
+    """What an operator must know about serving plain http: the hub speaks no TLS itself."""
+    proxies = ", ".join(settings.trusted_proxies) or "none"
+    if settings.secure_cookies:
+        return [
+            "note: this server speaks plain http. Session cookies are Secure, so browsers sign "
+            "in only through an HTTPS reverse proxy in front of it (trusted proxies: "
+            f"{proxies}); TASKFORCE_SECURE_COOKIES=false only for a trial on this machine."
+        ]
+    return [
+        "warning: TASKFORCE_SECURE_COOKIES is off: session cookies travel over plain http, "
+        "where anyone on the network path can read them and sign in as your users. Serve "
+        "behind HTTPS and remove the setting."
+    ]
 
 
 def tcp_listener(config: uvicorn.Config) -> socket.socket:

@@ -1204,6 +1204,7 @@ def run(settings: Settings, *, host: str, port: int, serve: bool) -> None:
             "data_dir": folder,  # keys the hub makes (the block list's signing key) live here too
             "database_url": f"sqlite:///{path}",
             "allow_insecure_defaults": True,
+            "secure_cookies": False,  # the demo serves plain http on this machine
             "resolver_hosts_file": demo_hotline.write_hosts_file(folder),
         }
     )
@@ -1233,7 +1234,8 @@ def run(settings: Settings, *, host: str, port: int, serve: bool) -> None:
 
         from taskforce.app import create_app
 
-        uvicorn.run(create_app(demo_settings, engine), host=host, port=port)
+        # the app reads forwarded addresses itself, from the trusted proxies only
+        uvicorn.run(create_app(demo_settings, engine), host=host, port=port, proxy_headers=False)
 
 
 def _print_summary(summary: DemoSummary, *, folder: Path, path: Path, url: str) -> None:

@@ -46,6 +46,7 @@ def live_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Live
         database_url=f"sqlite:///{tmp_path / 'browser.db'}",
         allow_insecure_defaults=True,
         worker_interval_seconds=0.5,
+        secure_cookies=False,  # the browser reaches the test server over plain http
     )
     hosts = request.node.get_closest_marker("hosts")
     if hosts is not None:  # the fictional hosts the test's reports name, instead of DNS

@@ -4,6 +4,8 @@ it to a file a provider hosts itself."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from html import escape
 
 TEXTS: dict[str, dict[str, str]] = {
@@ -66,6 +68,15 @@ def choose(requested: str | None, accept_language: str | None = None) -> str:
     return DEFAULT
 
 
+_STYLE = "body{font-family:sans-serif;max-width:40em;margin:4em auto;padding:0 1em;line-height:1.5}"
+# No script at all, and only this page's own style element (allowed by its hash, so a provider
+# can serve the page as one file): nothing injected could run or restyle it.
+POLICY = (
+    "default-src 'none'; style-src "
+    f"'sha256-{base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode()}'"
+)
+
+
 def render(report_url: str, lang: str = "en") -> str:
     """The warning page as a complete HTML document; every inserted value is escaped."""
     lang = choose(lang)
@@ -76,12 +87,10 @@ def render(report_url: str, lang: str = "en") -> str:
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<meta http-equiv="Content-Security-Policy" content="{POLICY}">
 <meta name="robots" content="noindex">
 <title>{escape(text["title"])}</title>
-<style>
-body{{font-family:sans-serif;max-width:40em;margin:4em auto;padding:0 1em;line-height:1.5}}
-</style>
+<style>{_STYLE}</style>
 </head>
 <body>
 <h1>{escape(text["title"])}</h1>

@@ -46,7 +46,9 @@ def blocked(request: Request, lang: str | None = None) -> HTMLResponse:
     )
     response = HTMLResponse(warning.render(report, chosen))
     response.headers["Content-Language"] = chosen
-    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    response.headers["Content-Security-Policy"] = (
+        f"{warning.POLICY}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
     return response
 
 

@@ -7,13 +7,14 @@ the engine are built from a `Settings` object passed in, so tests construct what
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRET = "insecure-demo-secret-change-me"  # noqa: S105 - refused outside demo/tests
@@ -72,14 +73,48 @@ class Settings(BaseSettings):
         "than this make no hit (dynamic addresses change hands).",
     )
     login_max_failures: int = Field(
-        default=5, ge=1, description="Failed logins per account or address before a pause."
+        default=5,
+        ge=1,
+        description="Failed sign-ins to one account from one address (since its last success "
+        "there) after which that account pauses at that address only, until the oldest of "
+        "them is older than the window.",
+    )
+    login_account_max_failures: int = Field(
+        default=20,
+        ge=1,
+        description="Failed sign-ins to one account from all addresses within the window after "
+        "which it accepts passwords only from addresses it has signed in from before: a "
+        "guesser elsewhere cannot lock its owner out.",
+    )
+    login_address_max_failures: int = Field(
+        default=100,
+        ge=1,
+        description="Failed sign-ins from one address to all accounts within the window (password "
+        "spraying) after which that address may sign in only to accounts that have signed in "
+        "from it before. High, since police sit behind shared proxies and NAT.",
+    )
+    login_known_address_days: int = Field(
+        default=90,
+        ge=1,
+        description="Days a successful sign-in makes its address known to the account (exempt "
+        "from the account and address ceilings).",
     )
     login_window_minutes: int = Field(
-        default=15, ge=1, description="Window in which failed logins are counted."
+        default=15, ge=1, description="Window in which failed sign-ins are counted."
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"],
+        description="Addresses (or CIDR blocks) of reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto headers are believed: the client's address is the last one in "
+        "X-Forwarded-For that is not a trusted proxy. From any other peer the headers are "
+        "ignored. Empty: believe no forwarded header.",
     )
     session_hours: int = Field(default=12, ge=1, description="Lifetime of a web session.")
     secure_cookies: bool = Field(
-        default=False, description="Mark session cookies Secure (set behind HTTPS)."
+        default=True,
+        description="Mark the session and login cookies Secure, so a browser sends them only over "
+        "HTTPS (serve behind a TLS-terminating proxy). `taskforce demo` turns it off; turn it off "
+        "only for a trial on plain http.",
     )
     token_days: int = Field(default=365, ge=1, description="Default lifetime of an API token.")
     public_url: str = Field(
@@ -175,6 +210,19 @@ class Settings(BaseSettings):
         description="A hosts-format file that answers every host name taskforce resolves "
         "(routing and re-checks) instead of DNS: for air-gapped labs, the demo and tests.",
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_addresses(cls, value: list[str]) -> list[str]:
+        """A typo must not silently trust nobody (or everybody): each entry is an address."""
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"trusted_proxies: {entry!r} is not an IP address or CIDR block"
+                ) from None
+        return [entry.strip() for entry in value]
 
     def require_real_secret(self) -> None:
         """`serve` refuses to sign sessions with the placeholder key outside a demo."""

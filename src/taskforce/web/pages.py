@@ -3,6 +3,9 @@ routes only turn forms into service calls and results into pages."""
 
 from __future__ import annotations
 
+import math
+from typing import Annotated
+
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -11,7 +14,9 @@ from taskforce.cases.schemas import CaseStatus
 from taskforce.core.audit import service as audit_service
 from taskforce.core.audit.verify import load_evidence, seal_status
 from taskforce.core.auth import service as auth_service
-from taskforce.core.errors import AuthFailed, RateLimited
+from taskforce.core.auth import throttle
+from taskforce.core.db import utcnow
+from taskforce.core.errors import AuthFailed, Invalid, RateLimited
 from taskforce.core.http import SessionDep, SettingsDep, client_ip
 from taskforce.web.session import (
     WebCallerDep,
@@ -73,7 +78,7 @@ def login(
         )
     except (AuthFailed, RateLimited) as exc:
         # The failed attempt is already flushed; it commits with this request's unit of work.
-        return _login_page(
+        page = _login_page(
             request,
             settings,
             next_url=next,
@@ -81,6 +86,10 @@ def login(
             error=exc.message,
             status_code=exc.http_status,
         )
+        if isinstance(exc, throttle.SignInPaused):
+            wait = (exc.until - utcnow()).total_seconds()
+            page.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+        return page
     web_session = auth_service.open_web_session(session, settings, user=user)
     response = RedirectResponse(safe_next(next), status_code=303)
     set_session_cookie(response, settings, web_session.id)
@@ -143,3 +152,50 @@ def audit_page(
         "audit.html",
         {"entries": entries, "action": action, "status": status, "limit": limit},
     )
+
+
+# --- sign-in locks ---------------------------------------------------------------------------
+
+
+def _locks_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    web: WebCallerDep,
+    *,
+    lifted: int | None = None,
+    error: Invalid | None = None,
+) -> HTMLResponse:
+    locks = throttle.locks(session, web.caller, settings)
+    return render(
+        request,
+        "sign_in_locks.html",
+        {"locks": locks, "settings": settings, "lifted": lifted, "error": error},
+        status_code=422 if error else 200,
+    )
+
+
+@router.get("/sign-in-locks", response_class=HTMLResponse)
+def sign_in_locks(
+    request: Request, session: SessionDep, settings: SettingsDep, web: WebCallerDep
+) -> HTMLResponse:
+    """The sign-in limits in force, for the admins who may lift them."""
+    return _locks_page(request, session, settings, web)
+
+
+@router.post("/sign-in-locks/lift", response_class=HTMLResponse)
+def lift_sign_in_lock(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    web: WebCallerDep,
+    email: Annotated[str, Form(max_length=320)] = "",
+    ip: Annotated[str, Form(max_length=64)] = "",
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> HTMLResponse:
+    require_csrf(form_csrf(request, csrf_token), web)
+    try:
+        lifted = throttle.lift(session, web.caller, settings, email=email or None, ip=ip or None)
+    except Invalid as exc:
+        return _locks_page(request, session, settings, web, error=exc)
+    return _locks_page(request, session, settings, web, lifted=lifted)

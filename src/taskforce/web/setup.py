@@ -4,7 +4,10 @@ loader per domain, so each domain keeps its pages next to its code) and HTML err
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import inspect
+import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -12,6 +15,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -234,3 +238,30 @@ def install(app: FastAPI) -> None:
     app.include_router(watch_web.router)
     app.include_router(hosting_web.router)
     app.include_router(blocklist_web.router)
+
+
+SWAGGER_CDN = "https://cdn.jsdelivr.net"
+
+
+def install_api_docs(app: FastAPI, path: str) -> None:
+    """The API's Swagger UI page, under a policy of its own: FastAPI's page loads Swagger UI from
+    a CDN and starts it with an inline script, which the pages' policy refuses. This policy
+    allows exactly that script (by its SHA-256) and the CDN's files, and nothing else; the page
+    shows only the OpenAPI description, never case data, and API calls from it need a token."""
+    assert app.openapi_url is not None
+    page = get_swagger_ui_html(openapi_url=app.openapi_url, title="taskforce API")
+    body = bytes(page.body)
+    inline = re.findall(rb"<script>(.*?)</script>", body, re.S)
+    hashes = " ".join(
+        f"'sha256-{base64.b64encode(hashlib.sha256(script).digest()).decode()}'"
+        for script in inline
+    )
+    policy = (
+        f"default-src 'none'; script-src {SWAGGER_CDN} {hashes}; style-src {SWAGGER_CDN}; "
+        f"img-src 'self' data: https://fastapi.tiangolo.com; connect-src 'self'; "
+        "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+
+    @app.get(path, include_in_schema=False, response_class=HTMLResponse)
+    def api_docs() -> HTMLResponse:
+        return HTMLResponse(body, headers={"Content-Security-Policy": policy})

@@ -4,7 +4,7 @@ import sys
 
 import typer
 
-from taskforce.core.auth import service
+from taskforce.core.auth import service, throttle
 from taskforce.core.caller import Role, system_caller
 from taskforce.core.console import err, out, state, unit
 from taskforce.core.errors import NotFound
@@ -56,6 +56,37 @@ def list_users(ctx: typer.Context) -> None:
         for user in service.list_users(session, system_caller()):
             agency = service.agency_row(session, agency_id=user.agency_id)
             out.print(f"{user.email}\t{agency.code if agency else '?'}\t{user.role}")
+
+
+@user_app.command("locks")
+def locks(ctx: typer.Context) -> None:
+    """Show the sign-in limits in force: account at an address, account, address."""
+    with unit(ctx) as session:
+        found = throttle.locks(session, system_caller(), state(ctx).settings)
+    if not found:
+        out.print("no sign-in limit is in force")
+    for lock in found:
+        out.print(
+            f"{lock.kind}\t{lock.email or '-'}\t{lock.ip or '-'}\t{lock.failures} failures\t"
+            f"lifts at {lock.until:%Y-%m-%d %H:%M} UTC",
+            markup=False,
+        )
+
+
+@user_app.command("unlock")
+def unlock(
+    ctx: typer.Context,
+    email: str | None = typer.Argument(None, help="Account to unlock (at every address)"),
+    address: str | None = typer.Option(
+        None, "--address", help="Address to unlock (with an e-mail: only that pair)"
+    ),
+) -> None:
+    """Lift sign-in limits by forgetting the failures behind them (audited)."""
+    with unit(ctx) as session:
+        forgotten = throttle.lift(
+            session, system_caller(), state(ctx).settings, email=email, ip=address
+        )
+    out.print(f"lifted: {forgotten} failed sign-ins forgotten", markup=False)
 
 
 @token_app.command("create")

@@ -3,8 +3,8 @@ and login rate limiting; and turning credentials into a `Caller`.
 
 API tokens are 256-bit random secrets, so a fast hash is enough to store them safely (there is
 nothing to brute-force); passwords are low-entropy and get argon2. Failed logins are counted per
-account and per address over a window; past the limit even the right password is refused until
-the window has passed, so a guesser learns nothing.
+(account, address), per account and per address (`throttle`, which says why a guesser cannot
+lock a user out); past a limit no password is checked, so a guesser learns nothing.
 """
 
 from __future__ import annotations
@@ -19,15 +19,16 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
+from taskforce.core.auth import throttle
 from taskforce.core.auth.models import ApiToken, LoginAttempt, User, WebSession
 from taskforce.core.caller import Caller, Permission, Role
 from taskforce.core.db import Base, keep_on_rollback, utcnow
-from taskforce.core.errors import AuthFailed, Conflict, Invalid, NotFound, RateLimited
+from taskforce.core.errors import AuthFailed, Conflict, Invalid, NotFound
 from taskforce.core.settings import Settings
 
 _hasher = PasswordHasher()
@@ -148,36 +149,24 @@ def caller_for(session: Session, user: User, *, channel: str, **extra: Any) -> C
 # --- passwords and rate limiting ----------------------------------------------------------
 
 
-def _recent_failures(session: Session, settings: Settings, *, email: str, ip: str | None) -> int:
-    since = utcnow() - timedelta(minutes=settings.login_window_minutes)
-    by_email = session.scalar(
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(LoginAttempt.email == email, LoginAttempt.at >= since, ~LoginAttempt.succeeded)
-    )
-    by_ip = 0
-    if ip:
-        by_ip = (
-            session.scalar(
-                select(func.count())
-                .select_from(LoginAttempt)
-                .where(LoginAttempt.ip == ip, LoginAttempt.at >= since, ~LoginAttempt.succeeded)
-            )
-            or 0
-        )
-    return max(by_email or 0, by_ip)
-
-
 def login_with_password(
-    session: Session, settings: Settings, *, email: str, password: str, ip: str | None
+    session: Session,
+    settings: Settings,
+    *,
+    email: str,
+    password: str,
+    ip: str | None,
+    now: datetime | None = None,
 ) -> User:
-    """Check a password login. Every attempt is recorded and audited, failures too (they are
-    kept when the unit of work rolls back), so the limit cannot be dodged."""
+    """Check a password login. Every attempt is audited; failures are recorded too, and kept
+    when the unit of work rolls back, so the limits cannot be dodged. A try the throttle
+    refuses checks no password and is not counted as a failure (`throttle`)."""
     email = email.strip().lower()[:320]
-    failures = _recent_failures(session, settings, email=email, ip=ip)
+    now = now or utcnow()
     anonymous = Caller(role=Role.READ_ONLY, channel="web", email=email, ip=ip)
-    if failures >= settings.login_max_failures:
-        _keep_failed_attempt(session, email=email, ip=ip, failures=failures)
+    try:
+        throttle.check(session, settings, email=email, ip=ip, now=now)
+    except throttle.SignInPaused:
         audit.record(
             session,
             anonymous,
@@ -185,9 +174,7 @@ def login_with_password(
             operation=Operation.AUTHENTICATION,
             outcome="rate_limited",
         )
-        raise RateLimited(
-            f"too many failed logins; try again in {settings.login_window_minutes} minutes"
-        )
+        raise
     user = find_user(session, email)
     ok = False
     if user is not None and user.is_active and user.password_hash:
@@ -200,7 +187,7 @@ def login_with_password(
         with contextlib.suppress(VerificationError, InvalidHashError):
             _hasher.verify(_DUMMY_HASH, password)
     if not ok or user is None:
-        _keep_failed_attempt(session, email=email, ip=ip, failures=failures)
+        _keep_failed_attempt(session, email=email, ip=ip, at=now)
         audit.record(
             session,
             anonymous,
@@ -209,8 +196,8 @@ def login_with_password(
             outcome="denied",
         )
         raise AuthFailed("wrong e-mail or password")
-    session.add(LoginAttempt(email=email, ip=ip, succeeded=True, failures_before=failures))
-    user.last_login_at = utcnow()
+    session.add(LoginAttempt(email=email, ip=ip, succeeded=True, at=now))
+    user.last_login_at = now
     if _hasher.check_needs_rehash(user.password_hash or ""):
         user.password_hash = _hasher.hash(password)
     audit.record(
@@ -226,9 +213,9 @@ def login_with_password(
     return user
 
 
-def _keep_failed_attempt(session: Session, *, email: str, ip: str | None, failures: int) -> None:
+def _keep_failed_attempt(session: Session, *, email: str, ip: str | None, at: datetime) -> None:
     def write(s: Session) -> None:
-        s.add(LoginAttempt(email=email, ip=ip, succeeded=False, failures_before=failures))
+        s.add(LoginAttempt(email=email, ip=ip, succeeded=False, at=at))
         s.flush()
 
     write(session)

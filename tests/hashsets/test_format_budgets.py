@@ -167,3 +167,21 @@ def test_records_past_the_budget_stop_the_file() -> None:
     assert len([next(reader), next(reader)]) == 2
     with pytest.raises(budgets.Exceeded, match="more than 2 lines"):
         next(reader)
+
+
+@pytest.mark.parametrize(
+    "doctype",
+    [
+        '<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>',  # XXE: a local file
+        '<!DOCTYPE queryResult SYSTEM "http://example.com/x.dtd">',  # an external DTD
+        '<!DOCTYPE x [<!ENTITY % p SYSTEM "http://example.com/x"> %p;]>',  # a parameter entity
+        '<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]>',  # expansion
+    ],
+)
+def test_ncmec_refuses_external_references_and_entities(doctype: str) -> None:
+    xml = (
+        f'<?xml version="1.0"?>{doctype}<queryResult><image><md5>{MD5}</md5></image></queryResult>'
+    )
+    [bad] = _read("ncmec", xml.encode())
+    assert isinstance(bad, formats.BadLine) and bad.field == "file"
+    assert bad.rule == "declares XML entities or a DTD, which are refused"

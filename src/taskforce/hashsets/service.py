@@ -45,7 +45,7 @@ from taskforce.hashsets.schemas import (
 from taskforce.media.hashing import MIN_PDQ_QUALITY
 from taskforce.series import status as travel
 
-BATCH_SIZE = 5000
+BATCH_SIZE = 2000  # one transaction: about 0.3 s of SQLite write lock on 1M entries (benchmarks.md)
 MAX_REPORTED_ERRORS = 1000
 _ENTRIES = cast(Table, HashEntry.__table__)
 _FRAMES = cast(Table, HashEntryFrame.__table__)
@@ -216,10 +216,6 @@ def import_entries(
         stopped = exc
     if batch:
         added += _write(session, set_id, batch)
-    count = session.scalar(select(func.count()).where(_ENTRIES.c.hash_set_id == set_id)) or 0
-    session.execute(
-        update(HashSet).where(HashSet.id == set_id).values(entry_count=count, updated_at=utcnow())
-    )
     accepted = read - rejected_count
     detail: dict[str, Any] = {"format": fmt, "read": read, "added": added}
     detail["rejected"] = rejected_count
@@ -295,6 +291,13 @@ def _write(session: Session, set_id: uuid.UUID, entries: Sequence[formats.Parsed
     ]
     if frame_rows:
         session.execute(insert(_FRAMES), frame_rows)
+    # Counted in the batch's transaction (not recounted at the end: a count of millions of
+    # rows would hold SQLite's write lock), so an interrupted import leaves the count right.
+    session.execute(
+        update(HashSet)
+        .where(HashSet.id == set_id)
+        .values(entry_count=HashSet.entry_count + len(inserted), updated_at=utcnow())
+    )
     return len(inserted)
 
 

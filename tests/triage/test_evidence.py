@@ -46,16 +46,71 @@ def test_nested_archives_stop_at_the_depth_limit(tmp_path: Path) -> None:
     assert max(i.display.count("!/") for i in items if not i.error) == evidence.MAX_DEPTH
 
 
-def test_expansion_limit_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(evidence, "MAX_ARCHIVE_BYTES", 1000)
+def test_expansion_limit_is_named(tmp_path: Path) -> None:
     root = tmp_path / "seizure"
     root.mkdir()
     with zipfile.ZipFile(root / "bomb.zip", "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("zeros-1.bin", b"\0" * 800)
         z.writestr("zeros-2.bin", b"\0" * 800)
-    items = list(evidence.walk([root], tmp_path / "work"))
-    assert any(i.error and "expands past" in i.error for i in items)
+    budget = evidence.ArchiveBudget(max_bytes=1000)
+    items = list(evidence.walk([root], tmp_path / "work", budget))
+    assert any(
+        i.error and "archive budget is spent (1,000 bytes expanded" in i.error for i in items
+    )
     assert not any(i.display.endswith("zeros-2.bin") and i.error is None for i in items)
+
+
+def _zip_of(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_one_budget_for_every_archive_and_level_of_a_run(tmp_path: Path) -> None:
+    """Issue 11: the expansion limit restarted for each archive, so nesting multiplied it
+    (10 x 10 inner archives of 8 GiB each: 800 GiB from a few MB). A run has one budget."""
+    inner = _zip_of({f"zeros-{n}.bin": b"\0" * 10_000 for n in range(10)})  # 100 kB each
+    outer = _zip_of({f"inner-{n}.zip": inner for n in range(10)})  # 1 MB in all
+    root = tmp_path / "seizure"
+    root.mkdir()
+    (root / "outer.zip").write_bytes(outer)
+    (root / "second.zip").write_bytes(_zip_of({"note.txt": b"x"}))
+    budget = evidence.ArchiveBudget(max_bytes=250_000, max_members=1_000)
+    items = list(evidence.walk([root], tmp_path / "work", budget))
+    opened = [i for i in items if i.error is None and "!/" in i.display]
+    assert sum(i.size or 0 for i in opened) <= 250_000  # a budget per archive: 1.1 MB
+    refused = [i for i in items if i.error]
+    assert refused and all("the run's archive budget is spent" in (i.error or "") for i in refused)
+    assert any(i.display.endswith("second.zip!/") for i in refused)  # later archives too
+    assert any(i.display.endswith("second.zip") and i.path for i in items)  # still hashed
+
+
+def test_member_count_is_part_of_the_run_budget(tmp_path: Path) -> None:
+    root = tmp_path / "seizure"
+    root.mkdir()
+    (root / "many.zip").write_bytes(_zip_of({f"f{n}.txt": b"x" for n in range(50)}))
+    budget = evidence.ArchiveBudget(max_members=20)
+    items = list(evidence.walk([root], tmp_path / "work", budget))
+    assert len([i for i in items if i.error is None and "!/" in i.display]) == 20
+    [refused] = [i for i in items if i.error]
+    assert "20 members for all archives of a run" in (refused.error or "")
+
+
+def test_a_7z_bomb_stops_at_the_run_budget_while_decompressing(tmp_path: Path) -> None:
+    py7zr = pytest.importorskip("py7zr")
+    root = tmp_path / "seizure"
+    root.mkdir()
+    with py7zr.SevenZipFile(root / "bomb.7z", "w") as archive:
+        for n in range(5):
+            archive.writestr(b"\0" * 1_000_000, f"zeros-{n}.bin")
+    budget = evidence.ArchiveBudget(max_bytes=1_500_000)
+    items = list(evidence.walk([root], tmp_path / "work", budget))
+    assert budget.used_bytes <= 1_500_000 + (1 << 20)  # stopped within a write of the budget
+    [refused] = [i for i in items if i.error]
+    assert refused.display.endswith("bomb.7z!/") and "archive budget is spent" in refused.error
+    assert not list((tmp_path / "work").glob("*"))  # nothing decompressed is left behind
 
 
 def test_odd_file_name_bytes_are_shown_escaped(tmp_path: Path) -> None:

@@ -128,9 +128,11 @@ async def import_selectors(
         raise Invalid("body", "must be UTF-8 text") from exc
     # The database work leaves the event loop: a request holding the audit chain's lock must
     # be able to commit while another waits for it (benchmarks/public_form.py found the hang).
+    # Committed batch by batch: SQLite's write lock is never held for the whole file.
     return await run_in_threadpool(
         service.bulk_add_selectors,
         session, caller, settings, case_id=case_id, rows=service.parse_bulk_csv(text_data),
+        after_batch=session.commit,
     )  # fmt: skip
 
 

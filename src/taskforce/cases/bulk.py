@@ -27,6 +27,7 @@ from taskforce.cases import pdq
 from taskforce.cases.models import Case, Hit, NoiseEntry, PdqBits, Selector, SelectorValue
 from taskforce.cases.schemas import LineError, SelectorCreate
 from taskforce.cases.selectors import NormalisedSelector, SelectorKind
+from taskforce.core.budgets import Breach
 from taskforce.core.caller import Caller
 from taskforce.core.db import insert_new, is_postgres, utcnow
 from taskforce.core.errors import TaskforceError
@@ -58,14 +59,18 @@ class BulkOutcome:
 
 def parse_lines(
     caller: Caller,
-    rows: Iterable[tuple[int, dict[str, str]]],
+    rows: Iterable[tuple[int, dict[str, str] | Breach]],
     normalise_input: Callable[[Caller, SelectorCreate], NormalisedSelector],
     parse_time: Callable[[str], datetime | None],
 ) -> tuple[list[_Line], list[LineError]]:
-    """Validate and normalise every line; bad ones become `LineError`s, in input order."""
+    """Validate and normalise every line; bad ones (and rows past the parser budget, given
+    as a `Breach`) become `LineError`s, in input order."""
     good: list[_Line] = []
     rejected: list[LineError] = []
     for line, row in rows:
+        if isinstance(row, Breach):
+            rejected.append(LineError(line=line, field=row.field, rule=row.rule, value=""))
+            continue
         try:
             data = SelectorCreate(
                 type=row.get("type", "").strip() or "?",

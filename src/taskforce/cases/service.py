@@ -24,10 +24,9 @@ value rows in (kind, key) or id order, then the case row; the audit log takes no
 
 from __future__ import annotations
 
-import csv
 import io
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -73,7 +72,7 @@ from taskforce.cases.schemas import (
     SelectorRead,
 )
 from taskforce.cases.selectors import NormalisedSelector, SelectorKind, normalise, parse_kind
-from taskforce.core import sharing
+from taskforce.core import budgets, sharing
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
 from taskforce.core.auth.models import User
@@ -852,15 +851,32 @@ def list_selectors(session: Session, caller: Caller, case: Case) -> list[Selecto
 BULK_COLUMNS = ("type", "value", "platform", "observed_at", "note")
 
 
-def parse_bulk_csv(text_data: str) -> Iterable[tuple[int, dict[str, str]]]:
-    """Rows of a CSV with a header naming at least `type` and `value`."""
-    reader = csv.DictReader(io.StringIO(text_data.lstrip("\ufeff")))
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
-    if "type" not in header or "value" not in header:
+def parse_bulk_csv(
+    text_data: str, budget: budgets.Budget = budgets.DEFAULT
+) -> Iterable[tuple[int, dict[str, str] | budgets.Breach]]:
+    """Rows of a CSV with a header naming at least `type` and `value`, read within the parser
+    budget: a row too long, too wide or with a cell over `max_field` is a `Breach` (a bad line)."""
+    rows = budgets.csv_rows(io.StringIO(text_data.lstrip("\ufeff")), budget)
+    header: list[str] | None = None
+    for number, row in rows:
+        if header is None:
+            if isinstance(row, budgets.Breach):
+                raise Invalid("file", f"the CSV header {row.rule}")
+            if not row:
+                continue
+            header = [h.strip().lower() for h in row]
+            if "type" not in header or "value" not in header:
+                raise Invalid("file", "the CSV header must name the columns type and value")
+            continue
+        if isinstance(row, budgets.Breach):
+            yield number, row
+            continue
+        if not row:
+            continue
+        cells = {k: v for k, v in zip(header, row, strict=False) if k in BULK_COLUMNS}
+        yield number, budgets.field_breach(cells, budget) or cells
+    if header is None:
         raise Invalid("file", "the CSV header must name the columns type and value")
-    reader.fieldnames = header
-    for row in reader:
-        yield reader.line_num, {k: (v or "") for k, v in row.items() if k in BULK_COLUMNS}
 
 
 def _parse_time(value: str) -> datetime | None:
@@ -880,43 +896,52 @@ def bulk_add_selectors(
     settings: Settings,
     *,
     case_id: uuid.UUID,
-    rows: Iterable[tuple[int, dict[str, str]]],
+    rows: Iterable[tuple[int, dict[str, str] | budgets.Breach]],
+    after_batch: Callable[[], None] | None = None,
 ) -> BulkReport:
     """Add many selectors; bad lines are reported with their line number and kept out, good
     lines are kept. Each line is deconflicted exactly as a single addition, but in batches
-    (see `taskforce.cases.bulk`): one statement per step for a batch of lines, not per line."""
+    (see `taskforce.cases.bulk`): one statement per step for a batch of lines, not per line.
+
+    With `after_batch` (a commit: the API's large imports) the lines go in batches of
+    `bulk.BATCH_SIZE`, each with its own hits, notifications, history and audit entry and
+    then `after_batch()`, so no transaction holds SQLite's write lock for the whole file and
+    an interrupted import keeps what it committed (re-running it adds nothing twice)."""
     caller.require(Permission.ADD_SELECTOR)
     case = _owned_case(session, caller, case_id, Permission.ADD_SELECTOR)
     _require_open(case)
     lines, rejected = bulk.parse_lines(caller, rows, _normalise_input, _parse_time)
-    accepted, duplicates, new_hits = bulk.import_lines(session, caller, settings, case, lines)
-    if accepted:
-        _history(
+    step = bulk.BATCH_SIZE if after_batch else max(len(lines), 1)
+    batches = max(1, -(-len(lines) // step))
+    accepted = duplicates = hit_count = 0
+    for number in range(batches):
+        part = lines[number * step : (number + 1) * step]
+        added, dup, new_hits = bulk.import_lines(session, caller, settings, case, part)
+        counts = {"accepted": added, "duplicates": dup, "rejected": 0 if number else len(rejected)}
+        if batches > 1:
+            counts["batch"] = number + 1
+        if added:
+            _history(session, caller, case, "selectors_imported", counts)
+        if new_hits:
+            _notify(session, caller, settings, new_hits)
+        case.updated_at = utcnow()
+        audit.record(
             session,
             caller,
-            case,
-            "selectors_imported",
-            {"accepted": accepted, "duplicates": duplicates, "rejected": len(rejected)},
+            action="selector.bulk_add",
+            operation=Operation.COLLECTION,
+            subject_type="case",
+            subject_id=case.id,
+            subject_agency_id=case.owner_agency_id,
+            detail={**counts, "hits": len(new_hits)},
         )
-    hit_count = len(new_hits)
-    if new_hits:
-        _notify(session, caller, settings, new_hits)
-    case.updated_at = utcnow()
-    audit.record(
-        session,
-        caller,
-        action="selector.bulk_add",
-        operation=Operation.COLLECTION,
-        subject_type="case",
-        subject_id=case.id,
-        subject_agency_id=case.owner_agency_id,
-        detail={
-            "accepted": accepted,
-            "duplicates": duplicates,
-            "rejected": len(rejected),
-            "hits": hit_count,
-        },
-    )
+        accepted, duplicates, hit_count = (
+            accepted + added,
+            duplicates + dup,
+            hit_count + len(new_hits),
+        )
+        if after_batch:
+            after_batch()
     return BulkReport(accepted=accepted, duplicates=duplicates, rejected=rejected, hits=hit_count)
 
 

@@ -72,8 +72,12 @@ async def import_entries(
         def run() -> ImportReport:
             # Off the event loop, and only once the upload is spooled: the visibility check
             # audits (takes the audit chain's lock) and must not hold it while bytes arrive.
+            # Committed batch by batch: SQLite's write lock is never held for the whole file.
             hash_set = service.get_visible(session, caller, set_id)
-            return service.import_file(session, caller, set_id=hash_set.id, path=path, fmt=format_)
+            return service.import_file(
+                session, caller, set_id=hash_set.id, path=path, fmt=format_,
+                after_batch=lambda _read: session.commit(),
+            )  # fmt: skip
 
         return await run_in_threadpool(run)
     finally:

@@ -2,7 +2,9 @@
 
 Every reader streams: it yields one `ParsedEntry` or `BadLine` at a time, with the line (or,
 for VICS and NCMEC files, the entry) number, so a ten-million-line file is never held in
-memory and each bad line is reported while the good ones are kept.
+memory and each bad line is reported while the good ones are kept. Every reader keeps to a
+`core.budgets.Budget` (nesting, values per item, field and line length, records and values
+per file): a line or entry past it is a bad line; a file past it raises `budgets.Exceeded`.
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
-import ijson
-from defusedxml import DefusedXmlException, ElementTree
-
 from taskforce.cases.selectors import SelectorKind, normalise
+from taskforce.core import budgets, parsing
+from taskforce.core.budgets import DEFAULT, Budget
 from taskforce.core.errors import Invalid
+from taskforce.core.parsing import ITEM
 from taskforce.hashsets import categories
 from taskforce.hashsets.categories import Category
 
@@ -144,23 +146,43 @@ def _entry(line: int, build: Any) -> Parsed:
     return entry
 
 
-def _text_lines(stream: IO[bytes]) -> Iterator[tuple[int, str]]:
-    with _text(stream) as reader:
-        for number, text in enumerate(reader, start=1):
-            yield number, text.rstrip("\r\n")
-
-
 def _text(stream: IO[bytes]) -> io.TextIOWrapper:
     """UTF-8 text (a BOM skipped, bad bytes replaced); closing it closes `stream`."""
     return io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
 
 
+def _text_lines(stream: IO[bytes], budget: Budget) -> Iterator[tuple[int, str] | BadLine]:
+    """Each line, or a bad line for one longer than the budget (its rest never held)."""
+    with _text(stream) as reader:
+        for number, text in budgets.lines(reader, budget):
+            if text is None:
+                yield BadLine(number, "line", budgets.too_long(budget.max_token))
+            else:
+                yield number, text
+
+
+def _text_field(raw: object, name: str, budget: Budget) -> str:
+    """A field that must be text (JSON and XML give other types too) within `max_field`."""
+    if raw is None:
+        return ""
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+        raise Invalid(name, "must be text")
+    text = str(raw)
+    if len(text) > budget.max_field:
+        raise Invalid(name, budgets.too_long(budget.max_field))
+    return text
+
+
 # --- readers ----------------------------------------------------------------------------------
 
 
-def read_lines(stream: IO[bytes], source: str) -> Iterator[Parsed]:
+def read_lines(stream: IO[bytes], source: str, budget: Budget = DEFAULT) -> Iterator[Parsed]:
     """One hash per line, its type from its length (32 MD5, 40 SHA-1, 64 SHA-256)."""
-    for number, text in _text_lines(stream):
+    for line in _text_lines(stream, budget):
+        if isinstance(line, BadLine):
+            yield line
+            continue
+        number, text = line
         value = text.strip()
         if not value or value.startswith("#"):
             continue
@@ -177,10 +199,14 @@ def _one_hash(number: int, kind: str, value: str, source: str) -> ParsedEntry:
     return entry
 
 
-def read_pdq(stream: IO[bytes], source: str) -> Iterator[Parsed]:
+def read_pdq(stream: IO[bytes], source: str, budget: Budget = DEFAULT) -> Iterator[Parsed]:
     """`pdq <64 hex digits>` per line (a bare 64-digit hash is read as PDQ too)."""
-    for number, text in _text_lines(stream):
-        words = text.split()
+    for line in _text_lines(stream, budget):
+        if isinstance(line, BadLine):
+            yield line
+            continue
+        number, text = line
+        words = text.split(maxsplit=2)
         if not words or words[0].startswith("#"):
             continue
         if words[0].lower() == "pdq":
@@ -191,24 +217,56 @@ def read_pdq(stream: IO[bytes], source: str) -> Iterator[Parsed]:
         yield _entry(number, partial(_one_hash, number, "pdq", words[0], source))
 
 
-def _optional(kind: str, raw: str | None) -> str | None:
-    return hash_value(kind, raw) if raw and raw.strip() else None
+def _optional(kind: str, raw: object) -> str | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise Invalid(kind, "must be text: a hexadecimal hash")
+    return hash_value(kind, raw) if raw.strip() else None
 
 
-def read_csv(stream: IO[bytes], source: str) -> Iterator[Parsed]:
-    """CSV with a header naming at least one hash column (see `CSV_COLUMNS`)."""
+def _rows(
+    stream: IO[bytes], budget: Budget, delimiter: str
+) -> Iterator[tuple[int, dict[str, str]] | BadLine | list[str]]:
+    """The header (a list of lower-case names) first, then each row as a dict by name, or a
+    bad line for a row past the budget or not CSV. Nothing at all for an empty file."""
     with _text(stream) as text:
-        yield from _read_csv_rows(csv.DictReader(text), source)
+        header: list[str] | None = None
+        for number, row in budgets.csv_rows(text, budget, delimiter):
+            if isinstance(row, budgets.Breach):
+                yield BadLine(number, "header" if header is None else row.field, row.rule)
+                if header is None:
+                    return
+                continue
+            if not row:
+                continue  # a blank line, as csv.DictReader skips it
+            if header is None:
+                header = [h.strip().lower() for h in row]
+                yield header
+                continue
+            yield number, dict(zip(header, row, strict=False))
 
 
-def _read_csv_rows(reader: csv.DictReader[str], source: str) -> Iterator[Parsed]:
-    header = [h.strip().lower() for h in reader.fieldnames or []]
-    if not set(header) & {*_HASH_KINDS, "vpdq"}:
+def read_csv(stream: IO[bytes], source: str, budget: Budget = DEFAULT) -> Iterator[Parsed]:
+    """CSV with a header naming at least one hash column (see `CSV_COLUMNS`)."""
+    rows = _rows(stream, budget, ",")
+    header = next(rows, [])
+    if isinstance(header, BadLine):
+        yield header
+        return
+    if not isinstance(header, list) or not set(header) & {*_HASH_KINDS, "vpdq"}:
         yield BadLine(1, "header", "must name at least one of md5, sha1, sha256, pdq, vpdq")
         return
-    reader.fieldnames = header
-    for row in reader:
-        number = reader.line_num
+    for item in rows:
+        if isinstance(item, BadLine | list):
+            if isinstance(item, BadLine):
+                yield item
+            continue
+        number, row = item
+        breach = budgets.field_breach(row, budget, long_ok="vpdq")
+        if breach is not None:
+            yield BadLine(number, breach.field, breach.rule)
+            continue
 
         def build(row: dict[str, str] = row, number: int = number) -> ParsedEntry:
             quality = (row.get("pdq_quality") or "").strip()
@@ -231,17 +289,21 @@ def _read_csv_rows(reader: csv.DictReader[str], source: str) -> Iterator[Parsed]
         yield _entry(number, build)
 
 
-def read_hash_json(stream: IO[bytes], source: str) -> Iterator[Parsed]:
+def read_hash_json(stream: IO[bytes], source: str, budget: Budget = DEFAULT) -> Iterator[Parsed]:
     """`taskforce hash --json` output, one object per line: an agency's own known files
     (images with PDQ, videos with vPDQ) made into a set. Files that failed to hash are
-    reported as bad lines."""
-    for number, text in _text_lines(stream):
+    reported as bad lines. Each line is parsed within the budget on its own, so a line that
+    nests too deep or holds too much is one bad line."""
+    for line in _text_lines(stream, budget):
+        if isinstance(line, BadLine):
+            yield line
+            continue
+        number, text = line
         if not text.strip():
             continue
-        try:
-            found = json.loads(text)
-        except json.JSONDecodeError:
-            yield BadLine(number, "line", "must be one JSON object (taskforce hash --json)")
+        found = _json_line(text, budget)
+        if isinstance(found, budgets.Breach):
+            yield BadLine(number, found.field, found.rule)
             continue
         if not isinstance(found, dict):
             yield BadLine(number, "line", "must be one JSON object (taskforce hash --json)")
@@ -252,6 +314,8 @@ def read_hash_json(stream: IO[bytes], source: str) -> Iterator[Parsed]:
 
         def build(found: dict[str, Any] = found, number: int = number) -> ParsedEntry:
             frames = found.get("vpdq")
+            if frames and not isinstance(frames, list):
+                raise Invalid("vpdq", "must be a list of frames (taskforce hash --json)")
             return ParsedEntry(
                 number,
                 md5=_optional("md5", found.get("md5")),
@@ -266,33 +330,55 @@ def read_hash_json(stream: IO[bytes], source: str) -> Iterator[Parsed]:
         yield _entry(number, build)
 
 
+def _json_line(text: str, budget: Budget) -> object:
+    """One line's JSON value, or a `Breach` (invalid JSON, or past the budget)."""
+    try:
+        items = list(parsing.json_items(io.BytesIO(text.encode()), (), budget))
+    except parsing.Malformed:
+        return budgets.Breach("line", "must be one JSON object (taskforce hash --json)")
+    except budgets.Exceeded as exc:
+        return budgets.Breach("line", exc.rule)
+    if len(items) != 1:
+        return budgets.Breach("line", "must be one JSON object (taskforce hash --json)")
+    return items[0][1]
+
+
 def _quality(raw: object) -> int | None:
     if raw is None or raw == "":
         return None
-    if not isinstance(raw, int) or not 0 <= raw <= 100:
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= 100:
         raise Invalid("pdq_quality", "must be a whole number from 0 to 100")
     return raw
 
 
 def _frame_text(frame: object) -> str:
     if not isinstance(frame, dict):
-        return str(frame)
-    return f"{frame.get('pdq')},{frame.get('quality')},{frame.get('timestamp')}"
+        return str(frame)[:200]
+    return f"{frame.get('pdq')},{frame.get('quality')},{frame.get('timestamp')}"[:200]
 
 
-def read_icse(stream: IO[bytes], source: str) -> Iterator[Parsed]:
+def read_icse(stream: IO[bytes], source: str, budget: Budget = DEFAULT) -> Iterator[Parsed]:
     """INTERPOL ICSE export: `;`-separated, header `MD5;SHA1;PhotoDNA;Image ID;...;Baseline`."""
-    with _text(stream) as text:
-        yield from _read_icse_rows(csv.DictReader(text, delimiter=";"), source)
-
-
-def _read_icse_rows(reader: csv.DictReader[str], source: str) -> Iterator[Parsed]:
-    reader.fieldnames = [h.strip().lower() for h in reader.fieldnames or []]
-    if "md5" not in reader.fieldnames and "sha1" not in reader.fieldnames:
+    rows = _rows(stream, budget, ";")
+    header = next(rows, [])
+    if isinstance(header, BadLine):
+        yield header
+        return
+    if not isinstance(header, list) or ("md5" not in header and "sha1" not in header):
         yield BadLine(1, "header", "must name MD5 or SHA1 (INTERPOL ICSE export)")
         return
-    for row in reader:
-        number = reader.line_num
+    for item in rows:
+        if isinstance(item, BadLine | list):
+            if isinstance(item, BadLine):
+                yield item
+            continue
+        number, row = item
+        breach = budgets.field_breach(row, budget)
+        if breach is not None:
+            yield BadLine(number, breach.field, breach.rule)
+            continue
 
         def build(row: dict[str, str] = row, number: int = number) -> ParsedEntry:
             baseline = flag(row.get("baseline"), "Baseline")
@@ -309,72 +395,98 @@ def _read_icse_rows(reader: csv.DictReader[str], source: str) -> Iterator[Parsed
         yield _entry(number, build)
 
 
-def _vics_media(number: int, media: dict[str, Any], source: str) -> Parsed:
+def _vics_category(raw: object) -> Category | None:
+    """Project VIC's `Category`: a whole number (or its digits as text); null or 0 is none."""
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    if isinstance(raw, str) and raw.strip().isdigit():
+        raw = int(raw.strip())
+    if isinstance(raw, bool) or not isinstance(raw, int):
+        raise Invalid("Category", "must be a whole number (Project VIC category 0-4)")
+    if raw == 0:
+        return None
+    try:
+        return categories.category("vic-us", str(raw))
+    except Invalid as exc:
+        raise Invalid("Category", exc.rule) from None
+
+
+def _vics_media(number: int, media: dict[str, Any], source: str, budget: Budget) -> Parsed:
     media.pop("Miniature", None)  # an embedded thumbnail: never kept, not even in memory long
 
     def build() -> ParsedEntry:
-        alternatives = {
-            str(a.get("HashName", "")).strip().lower().replace("-", ""): str(a.get("HashValue", ""))
-            for a in media.get("AlternativeHashes") or []
-            if isinstance(a, dict)
-        }
-        raw_category = media.get("Category")
-        category = (
-            categories.category("vic-us", str(int(raw_category)))
-            if raw_category not in (None, "", 0, "0")
-            else None
-        )
+        listed = media.get("AlternativeHashes") or []
+        if not isinstance(listed, list):
+            raise Invalid("AlternativeHashes", "must be a list of {HashName, HashValue}")
+        alternatives: dict[str, str] = {}
+        for alternative in listed:
+            if not isinstance(alternative, dict):
+                continue
+            name = _text_field(alternative.get("HashName"), "AlternativeHashes.HashName", budget)
+            key = name.strip().lower().replace("-", "")
+            video = budget.smaller(max_field=budget.max_token) if key == "vpdq" else budget
+            alternatives[key] = _text_field(
+                alternative.get("HashValue"), f"AlternativeHashes.{name.strip()[:20]}", video
+            )
         return ParsedEntry(
             number,
-            md5=_optional("md5", media.get("MD5")),
-            sha1=_optional("sha1", media.get("SHA1")),
+            md5=_optional("md5", _text_field(media.get("MD5"), "MD5", budget) or None),
+            sha1=_optional("sha1", _text_field(media.get("SHA1"), "SHA1", budget) or None),
             sha256=_optional("sha256", alternatives.get("sha256")),
             pdq=_optional("pdq", alternatives.get("pdq")),
             vpdq=parse_vpdq(alternatives["vpdq"], "AlternativeHashes.vPDQ")
             if alternatives.get("vpdq")
             else None,
-            category=category,
-            series=str(media.get("Series") or "").strip()[:200] or None,
-            victim_identified=flag(media.get("VictimIdentified"), "VictimIdentified"),
-            source=source or str(media.get("PrecategorizationSource") or "")[:200],
+            category=_vics_category(media.get("Category")),
+            series=_text_field(media.get("Series"), "Series", budget).strip()[:200] or None,
+            victim_identified=flag(
+                _text_field(media.get("VictimIdentified"), "VictimIdentified", budget)
+                if not isinstance(media.get("VictimIdentified"), bool)
+                else media["VictimIdentified"],
+                "VictimIdentified",
+            ),
+            source=source
+            or _text_field(media.get("PrecategorizationSource"), "PrecategorizationSource", budget)[
+                :200
+            ],
         )
 
     return _entry(number, build)
 
 
-def read_vics(stream: IO[bytes], source: str) -> Iterator[Parsed]:
+def read_vics(stream: IO[bytes], source: str, budget: Budget = DEFAULT) -> Iterator[Parsed]:
     """Project VIC VICS JSON, 1.2/1.3/2.0, `#Media` hash sets or `#Cases` case exports.
 
-    Media objects are parsed one at a time (ijson); the "line" of a bad entry is its number
-    among the file's Media objects."""
+    Media objects are parsed one at a time, within the budget (`core.parsing.json_items`);
+    the "line" of a bad entry is its number among the file's Media objects."""
     head = stream.read(4096)
     stream.seek(3 if head.startswith(b"\xef\xbb\xbf") else 0)  # many exports start with a BOM
-    cases = b"#Cases" in head
-    prefix = "value.item.Media.item" if cases else "value.item"
+    path = ("value", ITEM, "Media", ITEM) if b"#Cases" in head else ("value", ITEM)
     try:
-        for number, media in enumerate(ijson.items(stream, prefix, use_float=True), start=1):
-            if isinstance(media, dict):
-                yield _vics_media(number, media, source)
+        for number, media in parsing.json_items(stream, path, budget):
+            if isinstance(media, budgets.Breach):
+                yield BadLine(number, f"Media.{media.field}", media.rule)
+            elif isinstance(media, dict):
+                yield _vics_media(number, media, source, budget)
             else:
                 yield BadLine(number, "Media", "must be a JSON object")
-    except ijson.JSONError as exc:
-        yield BadLine(0, "file", f"is not valid JSON: {exc}")
+    except parsing.Malformed as exc:
+        yield BadLine(exc.record, "file", str(exc))
 
 
-def read_ncmec(stream: IO[bytes], source: str) -> Iterator[Parsed]:
-    """NCMEC hash-sharing XML (`queryResult/images/image` with `fingerprints`)."""
-    number = 0
+def read_ncmec(stream: IO[bytes], source: str, budget: Budget = DEFAULT) -> Iterator[Parsed]:
+    """NCMEC hash-sharing XML (`queryResult/images/image` with `fingerprints`): only the text
+    inside `image` and `video` elements is kept, one element at a time."""
     try:
-        for _event, element in ElementTree.iterparse(stream, events=("end",)):
-            if element.tag not in ("image", "video"):
+        for number, prints in parsing.xml_items(stream, ("image", "video"), budget):
+            if isinstance(prints, budgets.Breach):
+                yield BadLine(number, prints.field, prints.rule)
                 continue
-            number += 1
-            prints = {child.tag.lower(): (child.text or "") for child in element.iter()}
-            classification = (element.findtext("classification") or "").strip()
 
-            def build(
-                prints: dict[str, str] = prints, code: str = classification, number: int = number
-            ) -> ParsedEntry:
+            def build(prints: dict[str, str] = prints, number: int = number) -> ParsedEntry:
+                code = prints.get("classification", "").strip()
                 return ParsedEntry(
                     number,
                     md5=_optional("md5", prints.get("md5")),
@@ -385,11 +497,8 @@ def read_ncmec(stream: IO[bytes], source: str) -> Iterator[Parsed]:
                 )
 
             yield _entry(number, build)
-            element.clear()
-    except ElementTree.ParseError as exc:
-        yield BadLine(number + 1, "file", f"is not valid XML: {exc}")
-    except DefusedXmlException:
-        yield BadLine(number + 1, "file", "declares XML entities or a DTD, which are refused")
+    except parsing.Malformed as exc:
+        yield BadLine(exc.record, "file", str(exc))
 
 
 READERS = {
@@ -421,11 +530,13 @@ def detect_format(path: Path) -> str:
     return "lines"
 
 
-def read(path: Path, fmt: str, source: str = "") -> Iterator[Parsed]:
+def read(path: Path, fmt: str, source: str = "", budget: Budget = DEFAULT) -> Iterator[Parsed]:
+    """The entries of a file; raises `budgets.Exceeded` where the file breaks a budget that
+    stops it (the entries before it have been yielded)."""
     if fmt not in READERS:
         raise Invalid("format", f"must be one of {', '.join(FORMATS)}")
     with path.open("rb") as stream:
-        yield from READERS[fmt](stream, source)
+        yield from READERS[fmt](stream, source, budget)
 
 
 # --- writers ----------------------------------------------------------------------------------

@@ -105,8 +105,9 @@ def upload(
             while chunk := file.file.read(1 << 20):
                 spool.write(chunk)
         report = service.import_file(
-            session, web.caller, set_id=set_id, path=path, fmt=format_ or None
-        )
+            session, web.caller, set_id=set_id, path=path, fmt=format_ or None,
+            after_batch=lambda _read: session.commit(),  # batch by batch, as the API
+        )  # fmt: skip
     except Invalid as exc:
         return _page(request, session, web, error=exc, status_code=422)
     finally:

@@ -50,6 +50,7 @@ from sqlalchemy.orm import Session
 
 from taskforce.agencies.service import normalise_email
 from taskforce.cases.schemas import LineError
+from taskforce.core import budgets
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
 from taskforce.core.caller import Caller, Permission
@@ -82,7 +83,7 @@ ANALYZE_AFTER = 1000  # blocks added or moved by one import before PostgreSQL re
 MAX_REPORTED_ERRORS = 1000
 _PROVIDERS = cast(Table, HostingProvider.__table__)  # Core inserts: no ORM bookkeeping per row
 _NETWORKS = cast(Table, HostingNetwork.__table__)
-MAX_LINE = 1 << 16  # longer lines are cut (and then fail to parse): no line fills the memory
+MAX_LINE = budgets.DEFAULT.max_field  # a longer line is one bad line, its rest never held
 
 # Fictional providers on documentation ranges, for the demo and other domains' tests.
 DEMO_NETWORKS = Path(__file__).with_name("demo_networks.csv")
@@ -100,7 +101,7 @@ class _Distribution(Protocol):
 
 
 def describe_data_source(dist: _Distribution | None) -> str:
-    """"RIR delegated statistics via iptocc 3.3.170 (data of 2026-10-27)": the version of the
+    """ "RIR delegated statistics via iptocc 3.3.170 (data of 2026-10-27)": the version of the
     installed wheel, the date its software bill of materials was made (the data is built in)."""
     if dist is None:
         return "RIR delegated statistics via iptocc (version unknown, data date unknown)"
@@ -359,9 +360,7 @@ def locate(session: Session, ip: str | IPAddress) -> Location:
         country, source = registry, "registry"
         steps.append(f"hosting country {registry}, from the registry (who can act on a notice)")
         if network_country and network_country != registry:
-            steps.append(
-                f"the network table says {network_country}; the registry country is used"
-            )
+            steps.append(f"the network table says {network_country}; the registry country is used")
     elif network_country:
         country, source = network_country, "network table"
         steps.append(f"hosting country {network_country}, from the network table")
@@ -754,13 +753,52 @@ def remove_network(session: Session, caller: Caller, network_id: uuid.UUID) -> N
 
 def read_lines(
     stream: IO[bytes], *, on_bytes: Callable[[int], None] | None = None
-) -> Iterator[str]:
+) -> Iterator[str | budgets.Breach]:
     """Text lines of an uploaded file, one at a time: UTF-8 (a byte that is not becomes U+FFFD,
-    which the import refuses), lines cut at 64 KiB. `on_bytes(n)` after each line (progress)."""
-    while raw := stream.readline(MAX_LINE):
+    which the import refuses). A line longer than `MAX_LINE` bytes is a `Breach` (one bad
+    line), its rest skipped unread into memory: cut into pieces, its tail would have been read
+    as lines of its own. `on_bytes(n)` after each line (progress)."""
+    while raw := stream.readline(MAX_LINE + 1):
+        size = len(raw)
+        if size > MAX_LINE and not raw.endswith(b"\n"):
+            while (rest := stream.readline(1 << 20)) and not rest.endswith(b"\n"):
+                size += len(rest)
+            size += len(rest)
+            raw = b""
         if on_bytes is not None:
-            on_bytes(len(raw))
-        yield raw.decode("utf-8", errors="replace")
+            on_bytes(size)
+        yield (
+            raw.decode("utf-8", errors="replace")
+            if raw
+            else budgets.Breach("line", budgets.too_long(MAX_LINE, "bytes"))
+        )
+
+
+class _Numbered:
+    """The lines for `csv.reader`, numbered; the too-long ones (`Breach`) held back to be
+    reported, so that the numbers stay those of the file."""
+
+    def __init__(self, lines: Iterable[str | budgets.Breach]) -> None:
+        self._lines = iter(lines)
+        self.number = 0
+        self.held: list[tuple[int, budgets.Breach]] = []
+
+    def __iter__(self) -> _Numbered:
+        return self
+
+    def __next__(self) -> str:
+        while True:
+            line = next(self._lines)
+            self.number += 1
+            if not isinstance(line, budgets.Breach):
+                return line
+            self.held.append((self.number, line))
+
+    def report(self, tally: _Tally) -> None:
+        for number, breach in self.held:
+            tally.lines_read += 1
+            tally.reject(number, breach.field, breach.rule, "")
+        self.held.clear()
 
 
 _COLUMNS = ("network", "provider", "asn", "country", "abuse_email", "network_country")
@@ -914,7 +952,7 @@ def _raw(row: list[str], columns: dict[str, int], field_name: str) -> str:
 def import_networks(
     session: Session,
     caller: Caller,
-    lines: Iterable[str],
+    lines: Iterable[str | budgets.Breach],
     *,
     source: str,
     after_batch: Callable[[ImportReport], None] | None = None,
@@ -937,28 +975,32 @@ def import_networks(
     seen = _Seen()
     batch: list[_Line] = []
     batch_keys: dict[int, int] = {}
-    reader = csv.reader(lines)
+    numbered = _Numbered(lines)
+    reader = csv.reader(numbered)
     columns: dict[str, int] | None = None
     first_line = 1
     while True:
         try:
             row = next(reader)
         except StopIteration:
+            numbered.report(tally)
             break
         except csv.Error as exc:
+            numbered.report(tally)
             if columns is None:
                 raise Invalid("header", f"is not CSV ({exc})") from None
             tally.lines_read += 1
-            tally.reject(reader.line_num, "line", f"is not valid CSV ({exc})", "")
+            tally.reject(numbered.number, "line", f"is not valid CSV ({exc})", "")
             continue
+        numbered.report(tally)
         if not any(c.strip() for c in row) or row[0].lstrip().startswith("#"):
             continue
         if columns is None:
             columns = _header(row)
-            first_line = reader.line_num + 1
+            first_line = numbered.number + 1
             continue
         tally.lines_read += 1
-        number = reader.line_num
+        number = numbered.number
         try:
             item = _parse_line(number, row, columns)
         except Invalid as exc:
@@ -987,7 +1029,7 @@ def import_networks(
     if columns is None:
         raise Invalid("file", "is empty: the first line must name the columns network, provider")
     if batch or tally.batches == 0:  # an import that wrote nothing is recorded too
-        _write(session, caller, batch, providers, tally, lines=(first_line, reader.line_num))
+        _write(session, caller, batch, providers, tally, lines=(first_line, numbered.number))
     if is_postgres(session) and tally.added + tally.updated >= ANALYZE_AFTER:
         # Without fresh statistics PostgreSQL guesses that a lookup's IN list matches thousands
         # of blocks and scans the table (100 ms instead of 0.3 ms on 300,000 blocks) until

@@ -10,9 +10,10 @@ to every member for any series whose owner leaves `status_public` on (the defaul
 from __future__ import annotations
 
 import hashlib
+import itertools
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -52,6 +53,7 @@ from taskforce.triage.models import TriageResult, TriageRun
 SEXES = ("female", "male", "unknown")
 _MEDIA = cast(Table, SeriesMedia.__table__)
 _DIGESTS = ("md5", "sha1", "sha256")
+CHUNK = 5000  # hash-set entries read and written at once when added to a series
 
 
 def media_key(hashes: Mapping[str, str | None]) -> str:
@@ -212,17 +214,24 @@ def add_media(session: Session, caller: Caller, series_id: uuid.UUID, data: Medi
         )
     if data.triage_results:
         rows.extend(_from_triage(session, caller, series.id, data.triage_results))
-    if data.hash_set:
-        rows.extend(_from_hash_set(session, caller, series.id, data.hash_set, data.hash_set_series))
-    if not rows:
+    # listed files and triage results: at most 100,000 each (MediaAdd)
+    chunks: Iterable[list[dict[str, Any]]] = [rows]
+    if data.hash_set:  # a hash set may hold millions: read and written CHUNK at a time
+        hash_set = _from_hash_set(session, caller, series.id, data.hash_set, data.hash_set_series)
+        chunks = itertools.chain(chunks, hash_set)
+    offered = distinct = added = 0
+    for chunk in chunks:
+        offered += len(chunk)
+        distinct += len({r["media_key"] for r in chunk})
+        added += _write(session, chunk)
+    if not offered:
         raise Invalid("media", "name at least one file: hashes, triage results or a hash set")
-    added = _write(session, rows)
     audit.record(
         session, caller, action="series.add_media", operation=Operation.COLLECTION,
         subject_type="series", subject_id=series.id, subject_agency_id=series.owner_agency_id,
-        detail={"offered": len(rows), "added": added},
+        detail={"offered": offered, "added": added},
     )  # fmt: skip
-    return MediaAdded(added=added, already_present=len({r["media_key"] for r in rows}) - added)
+    return MediaAdded(added=added, already_present=distinct - added)
 
 
 def _normalised(item: MediaHashes, field: str) -> dict[str, Any]:
@@ -287,19 +296,24 @@ def _from_triage(
 
 def _from_hash_set(
     session: Session, caller: Caller, series_id: uuid.UUID, name: str, series_name: str | None
-) -> list[dict[str, Any]]:
+) -> Iterator[list[dict[str, Any]]]:
+    """The set's entries (of one series name) as media rows, `CHUNK` at a time: memory stays
+    one chunk, however large the set."""
     hash_set = hashset_service.get_by_name(session, caller, name)
     stmt = select(HashEntry).where(HashEntry.hash_set_id == hash_set.id)
     if series_name:
         stmt = stmt.where(HashEntry.series == series_name)
-    rows = []
-    for e in session.scalars(stmt.execution_options(yield_per=5000)):
+    rows: list[dict[str, Any]] = []
+    for e in session.scalars(stmt.order_by(HashEntry.id).execution_options(yield_per=CHUNK)):
         if not (e.md5 or e.sha1 or e.sha256 or e.pdq):
             continue
         hashes = {"md5": e.md5, "sha1": e.sha1, "sha256": e.sha256, "pdq": e.pdq,
                   "pdq_quality": e.pdq_quality}  # fmt: skip
         rows.append(_media_row(series_id, hashes, f"hash set: {hash_set.name}", caller))
-    return rows
+        if len(rows) >= CHUNK:
+            yield rows
+            rows = []
+    yield rows
 
 
 def _write(session: Session, rows: Sequence[dict[str, Any]]) -> int:

@@ -4,8 +4,10 @@ Nothing of the evidence is written anywhere except, for archive members too larg
 memory, a private temporary folder (`work_dir`) that is removed at the end, and at the start of
 the next run if a crash left it behind. Archive member names are only ever display names:
 nothing is extracted by name, so `../` paths cannot write outside the work folder. Nested
-archives are opened up to `MAX_DEPTH` levels and `MAX_ARCHIVE_BYTES` of expanded content per
-archive; beyond that the member is reported, with the limit, instead of opened.
+archives are opened up to `MAX_DEPTH` levels, and all the archives of one run, at every level,
+share one `ArchiveBudget` (`MAX_EXPANDED_BYTES` expanded, `MAX_MEMBERS` members): a budget per
+archive would multiply with nesting (10 archives of 10 archives of 8 GiB each reach 800 GiB).
+Past the budget a member or archive is reported, naming the budget, instead of opened.
 """
 
 from __future__ import annotations
@@ -25,8 +27,55 @@ import py7zr
 import py7zr.io
 
 MAX_DEPTH = 3
-MAX_ARCHIVE_BYTES = 8 << 30  # 8 GiB expanded per archive
+MAX_EXPANDED_BYTES = 64 << 30  # 64 GiB expanded from all the archives of one run
+MAX_MEMBERS = 1_000_000  # archive members of one run, every level counted
 IN_MEMORY_LIMIT = 64 << 20  # members up to 64 MiB are hashed from memory
+
+
+class BudgetSpent(Exception):
+    """The run's archive budget is spent; the message names it."""
+
+
+@dataclass
+class ArchiveBudget:
+    """What all the archives of one triage run may expand to, across every nesting level.
+
+    Bytes are counted as members are read: zip and tar members by their declared size, which
+    their readers never exceed (a member that would is a CRC or size error), 7z members as
+    they are decompressed."""
+
+    max_bytes: int = MAX_EXPANDED_BYTES
+    max_members: int = MAX_MEMBERS
+    used_bytes: int = 0
+    members: int = 0
+
+    def describe(self) -> str:
+        return (
+            f"the run's archive budget is spent ({_size(self.max_bytes)} expanded and "
+            f"{self.max_members:,} members for all archives of a run, every level counted)"
+        )
+
+    def member(self, size: int) -> None:
+        """Count one member of `size` bytes, or `BudgetSpent` before it is read."""
+        if self.members + 1 > self.max_members or self.used_bytes + size > self.max_bytes:
+            self.used_bytes = max(self.used_bytes, self.max_bytes)  # nothing more is opened
+            raise BudgetSpent(self.describe())
+        self.members += 1
+        self.used_bytes += size
+
+    def spend(self, size: int) -> None:
+        """Count bytes as they are decompressed (7z), or `BudgetSpent`."""
+        self.used_bytes += size
+        if self.used_bytes > self.max_bytes:
+            raise BudgetSpent(self.describe())
+
+    @property
+    def spent(self) -> bool:
+        return self.used_bytes >= self.max_bytes or self.members >= self.max_members
+
+
+def _size(n: int) -> str:
+    return f"{n >> 30:,} GiB" if n >= 1 << 30 else f"{n:,} bytes"
 
 
 @dataclass
@@ -45,20 +94,22 @@ def display_name(path: Path) -> str:
     return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
-def walk(roots: list[Path], work_dir: Path) -> Iterator[Item]:
-    """Every file under the roots, archive members included, in a stable order."""
+def walk(roots: list[Path], work_dir: Path, budget: ArchiveBudget | None = None) -> Iterator[Item]:
+    """Every file under the roots, archive members included, in a stable order; one
+    `ArchiveBudget` (a fresh default one unless given) for every archive of the walk."""
+    budget = budget or ArchiveBudget()
     for root in roots:
         if root.is_symlink():
             yield Item(display_name(root), error="symbolic link not followed")
         elif root.is_dir():
-            yield from _walk_dir(root, work_dir)
+            yield from _walk_dir(root, work_dir, budget)
         elif root.exists():
-            yield from _file(root, display_name(root), work_dir)
+            yield from _file(root, display_name(root), work_dir, budget)
         else:
             yield Item(display_name(root), error="no such file or folder")
 
 
-def _walk_dir(root: Path, work_dir: Path) -> Iterator[Item]:
+def _walk_dir(root: Path, work_dir: Path, budget: ArchiveBudget) -> Iterator[Item]:
     stack = [root]
     while stack:
         folder = stack.pop()
@@ -81,13 +132,13 @@ def _walk_dir(root: Path, work_dir: Path) -> Iterator[Item]:
             elif stat.S_ISDIR(mode):
                 subfolders.append(path)
             elif stat.S_ISREG(mode):
-                yield from _file(path, shown, work_dir)
+                yield from _file(path, shown, work_dir, budget)
             else:
                 yield Item(shown, error="not a regular file (device, socket or pipe)")
         stack.extend(reversed(subfolders))
 
 
-def _file(path: Path, shown: str, work_dir: Path) -> Iterator[Item]:
+def _file(path: Path, shown: str, work_dir: Path, budget: ArchiveBudget) -> Iterator[Item]:
     try:
         with path.open("rb") as f:
             kind = _archive_kind(f)
@@ -96,7 +147,7 @@ def _file(path: Path, shown: str, work_dir: Path) -> Iterator[Item]:
         return
     yield Item(shown, path=path)  # the archive itself is evidence and gets hashed too
     if kind:
-        yield from _members(kind, path, shown, work_dir, depth=1)
+        yield from _members(kind, path, shown, work_dir, budget, depth=1)
 
 
 def _archive_kind(f: BinaryIO) -> str | None:
@@ -113,24 +164,26 @@ def _archive_kind(f: BinaryIO) -> str | None:
     return None
 
 
-def _members(kind: str, source: Path | bytes, shown: str, work_dir: Path, depth: int
-             ) -> Iterator[Item]:  # fmt: skip
+def _members(kind: str, source: Path | bytes, shown: str, work_dir: Path, budget: ArchiveBudget,
+             depth: int) -> Iterator[Item]:  # fmt: skip
     if depth > MAX_DEPTH:
         yield Item(shown + "!/", error=f"archive nested deeper than {MAX_DEPTH} levels: not opened")
         return
-    expanded = 0
+    if budget.spent:
+        yield Item(shown + "!/", error=f"archive not opened: {budget.describe()}")
+        return
     try:
         members = (
-            _7z_members(source, work_dir)
+            _7z_members(source, work_dir, budget)
             if kind == "7z"
             else (_zip_members if kind == "zip" else _tar_members)(source)
         )
         for name, size, read in members:
             member = f"{shown}!/{name}"
-            expanded += size
-            if expanded > MAX_ARCHIVE_BYTES:
-                yield Item(member, error=f"archive expands past {MAX_ARCHIVE_BYTES >> 30} GiB: "
-                                         "the rest is not opened")  # fmt: skip
+            try:
+                budget.member(0 if kind == "7z" else size)  # 7z: counted as decompressed
+            except BudgetSpent as exc:
+                yield Item(member, error=f"{exc}: the rest of the archive is not opened")
                 return
             try:
                 item = _hold(member, size, read, work_dir)
@@ -145,7 +198,9 @@ def _members(kind: str, source: Path | bytes, shown: str, work_dir: Path, depth:
                     inner = _archive_kind(f)
             if inner:
                 yield from _members(inner, item.data if item.data is not None else item.path,  # type: ignore[arg-type]
-                                    member, work_dir, depth + 1)  # fmt: skip
+                                    member, work_dir, budget, depth + 1)  # fmt: skip
+    except BudgetSpent as exc:
+        yield Item(shown + "!/", error=f"archive not opened: {exc}")
     except (OSError, EOFError, zipfile.BadZipFile, tarfile.TarError, py7zr.Bad7zFile,
             RuntimeError, ValueError) as exc:  # fmt: skip
         yield Item(shown + "!/", error=f"cannot open archive: {exc}")
@@ -202,12 +257,20 @@ def _tar_members(source: Path | bytes) -> Iterator[tuple[str, int, object]]:
             yield info.name, info.size, lambda info=info: archive.extractfile(info)
 
 
-def _7z_members(source: Path | bytes, work_dir: Path) -> Iterator[tuple[str, int, object]]:
+def _7z_members(
+    source: Path | bytes, work_dir: Path, budget: ArchiveBudget
+) -> Iterator[tuple[str, int, object]]:
     """7z members, decompressed in one pass (7z is often solid) into spooled files: small ones
-    stay in memory, larger ones go to the private work folder and are deleted when read."""
-    factory = _SpoolFactory(work_dir)
-    with _source(source) as f, py7zr.SevenZipFile(f, mode="r") as archive:
-        archive.extract(factory=factory)
+    stay in memory, larger ones go to the private work folder and are deleted when read. The
+    bytes count against the run's budget as they are written: a 7z bomb stops at it."""
+    factory = _SpoolFactory(work_dir, budget)
+    try:
+        with _source(source) as f, py7zr.SevenZipFile(f, mode="r") as archive:
+            archive.extract(factory=factory)
+    except BaseException:
+        for spool in factory.products.values():
+            spool.close()
+        raise
     try:
         for name in sorted(factory.products):
             spool = factory.products[name]
@@ -219,13 +282,15 @@ def _7z_members(source: Path | bytes, work_dir: Path) -> Iterator[tuple[str, int
 
 
 class _SpoolIO(py7zr.io.Py7zIO):
-    def __init__(self, work_dir: Path) -> None:
+    def __init__(self, work_dir: Path, budget: ArchiveBudget) -> None:
+        self._budget = budget
         work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._file: tempfile.SpooledTemporaryFile[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115
             max_size=1 << 20, mode="w+b", dir=str(work_dir)
         )
 
     def write(self, s: bytes | bytearray) -> int:
+        self._budget.spend(len(s))
         return self._file.write(s)
 
     def read(self, size: int | None = None) -> bytes:
@@ -248,12 +313,12 @@ class _SpoolIO(py7zr.io.Py7zIO):
 
 
 class _SpoolFactory(py7zr.io.WriterFactory):
-    def __init__(self, work_dir: Path) -> None:
-        self.work_dir = work_dir
+    def __init__(self, work_dir: Path, budget: ArchiveBudget) -> None:
+        self.work_dir, self.budget = work_dir, budget
         self.products: dict[str, _SpoolIO] = {}
 
     def create(self, filename: str) -> py7zr.io.Py7zIO:
-        product = _SpoolIO(self.work_dir)
+        product = _SpoolIO(self.work_dir, self.budget)
         self.products[filename] = product
         return product
 

@@ -70,7 +70,8 @@ def summarise(rows: list[dict[str, Any]], roots: list[Path]) -> Summary:
     summary.series = dict(series.most_common())
     summary.limits = {
         "archive_depth": f"{evidence.MAX_DEPTH} levels of archives inside archives",
-        "archive_expanded": f"{evidence.MAX_ARCHIVE_BYTES >> 30} GiB expanded per archive",
+        "archive_expanded": f"{evidence.MAX_EXPANDED_BYTES >> 30} GiB expanded and "
+        f"{evidence.MAX_MEMBERS:,} members from all archives of the run, every level counted",
         "image_pixels": f"{MAX_IMAGE_PIXELS:,} pixels per image",
     }
     summary.evidence = [evidence.display_name(r) for r in roots]

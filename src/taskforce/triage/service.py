@@ -251,7 +251,7 @@ def run(
         rows = _with_identification(session, caller, [done[p] for p in sorted(done)])
         summary = report.write_all(out_dir, rows, roots)
         if case is not None and recorder is not None:
-            summary.selectors_added = _feed_case(session, caller, settings, case, rows)
+            summary.selectors_added = _feed_case(session, caller, settings, case, rows, checkpoint)
             report.write_summary(out_dir, summary)
             recorder.finish(summary)
     except BaseException:
@@ -346,7 +346,12 @@ def _case(session: Session, caller: Caller, reference: str) -> Case:
 
 
 def _feed_case(
-    session: Session, caller: Caller, settings: Settings, case: Case, rows: list[dict[str, Any]]
+    session: Session,
+    caller: Caller,
+    settings: Settings,
+    case: Case,
+    rows: list[dict[str, Any]],
+    checkpoint: Checkpoint | None = None,
 ) -> int:
     """New material (media matching no known set) becomes MD5 and PDQ selectors of the case,
     so deconfliction finds other agencies' seizures of the same or near-identical files."""
@@ -361,7 +366,9 @@ def _feed_case(
             lines.append((len(lines) + 1, {"type": "pdq", "value": row["pdq"], "note": note}))
     if not lines:
         return 0
-    result = case_service.bulk_add_selectors(session, caller, settings, case_id=case.id, rows=lines)
+    result = case_service.bulk_add_selectors(
+        session, caller, settings, case_id=case.id, rows=lines, after_batch=checkpoint
+    )  # committed per batch when the run is: no write lock held for the whole seizure
     return result.accepted
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, func, insert, or_, select, text, update
+from sqlalchemy import Table, and_, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -35,7 +35,6 @@ from taskforce.core.hamming import hamming, hex_to_bytes
 from taskforce.core.settings import Settings
 
 BATCH_SIZE = 2000
-_PDQ_LOCK_KEY = 0x7A5C_0BD9  # the same advisory lock as single additions
 _VALUES = cast(Table, SelectorValue.__table__)
 _SELECTORS = cast(Table, Selector.__table__)
 _PDQ = cast(Table, PdqBits.__table__)
@@ -178,6 +177,8 @@ def import_lines(
             seen.add(pair)
             unique.append(item)
     duplicates = len(lines) - len(unique)
+    if any(item.normalised.kind == SelectorKind.PDQ for item in unique):
+        pdq.lock(session)  # before any value row, as single additions take it
     accepted = 0
     hits: list[Hit] = []
     for start in range(0, len(unique), BATCH_SIZE):
@@ -328,8 +329,7 @@ def _pdq_hits(
     exact: Sequence[Hit],
 ) -> list[Hit]:
     """PDQ near matches of the batch's PDQ selectors, through the in-memory index."""
-    if is_postgres(session):
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PDQ_LOCK_KEY})
+    pdq.lock(session)  # held since import_lines began, if the lines had PDQ hashes
     index = pdq.index_for(session)
     threshold = settings.pdq_match_threshold
     wanted: dict[int, list[dict[str, Any]]] = {}

@@ -84,7 +84,6 @@ from taskforce.core.outbox.models import OutboxMessage
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
 
-_PDQ_LOCK_KEY = 0x7A5C_0BD9
 _VALUE_TABLE = cast(Table, SelectorValue.__table__)
 _PDQ_TABLE = cast(Table, PdqBits.__table__)
 MIN_PURPOSE_LENGTH = 8
@@ -502,7 +501,7 @@ def _add_one(
 ) -> _Added:
     kind = normalised.kind.value
     if kind == SelectorKind.PDQ:
-        _lock_pdq(session)  # before the value row: the hub's one lock order (architecture.md)
+        pdq.lock(session)  # before the value row: the hub's one lock order (architecture.md)
     value_row, new_value = _value_row(session, kind, normalised.key)
     # Every selector of this value, when few enough to compare (an uncommon value): one read
     # gives this case's own (a re-addition), the holder count and the hit candidates.
@@ -589,13 +588,6 @@ def _add_one(
         loaded += _notify(session, caller, settings, hits, known=[case, *(c for _, c in holders)])
     status, status_reason = _selector_status(selector, value_row)
     return _Added(selector, True, hits, status, status_reason, loaded)
-
-
-def _lock_pdq(session: Session) -> None:
-    """PDQ near matches are found by distance, not by a shared value row: additions of PDQ
-    hashes take turns, so two near-identical images added at once still meet."""
-    if is_postgres(session):
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PDQ_LOCK_KEY})
 
 
 def _pdq_near_hits(

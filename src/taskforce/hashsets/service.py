@@ -171,6 +171,15 @@ def _owned(
     return hash_set
 
 
+def import_target(
+    session: Session, caller: Caller, *, name: str | None = None, set_id: uuid.UUID | None = None
+) -> HashSet:
+    """The set the caller may import into: its agency's own, with the role to manage sets.
+    Checked by an upload route before a byte of the upload is kept, and again by the import."""
+    caller.require(Permission.MANAGE_HASH_SETS)
+    return _owned(session, caller, name, set_id)
+
+
 def import_entries(
     session: Session,
     caller: Caller,
@@ -184,8 +193,7 @@ def import_entries(
     """Add the parsed entries to the caller's hash set `name`; bad lines are reported.
 
     `after_batch(lines_read)` runs after each batch is written (commit, progress)."""
-    caller.require(Permission.MANAGE_HASH_SETS)
-    hash_set = _owned(session, caller, name, set_id)
+    hash_set = import_target(session, caller, name=name, set_id=set_id)
     set_id = hash_set.id
     rejected: list[LineError] = []
     rejected_count = 0

@@ -62,7 +62,7 @@ async def form_to_file(request: Request, path: Path, *, file_field: str = "file"
     headers: list[tuple[bytes, bytes]] = []
     header_name = bytearray()
     header_value = bytearray()
-    state: dict[str, object] = {"name": "", "value": None, "file": False}
+    state: dict[str, object] = {"name": "", "value": None, "file": False, "ended": False}
 
     def on_part_begin() -> None:
         headers.clear()
@@ -110,6 +110,9 @@ async def form_to_file(request: Request, path: Path, *, file_field: str = "file"
         if not state["file"] and isinstance(value, bytearray):
             result.fields[str(state["name"])] = value.decode("utf-8", "replace")
 
+    def on_end() -> None:
+        state["ended"] = True
+
     parser = MultipartParser(
         boundary,
         {
@@ -120,6 +123,7 @@ async def form_to_file(request: Request, path: Path, *, file_field: str = "file"
             "on_headers_finished": on_headers_finished,
             "on_part_data": on_part_data,
             "on_part_end": on_part_end,
+            "on_end": on_end,
         },
     )
     with path.open("wb") as out:
@@ -129,4 +133,6 @@ async def form_to_file(request: Request, path: Path, *, file_field: str = "file"
             parser.finalize()
         except FormParserError as exc:
             raise Invalid("body", "must be a well-formed multipart form") from exc
+    if not state["ended"]:  # cut short: a part of a file must not be imported as the file
+        raise Invalid("body", "must be a whole multipart form (it ended before its last part)")
     return result

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import re
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import RedirectResponse
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -16,11 +17,13 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from taskforce.agencies import api as agencies_api
 from taskforce.blocklist import api as blocklist_api
 from taskforce.cases import api as cases_api
+from taskforce.core import spool
 from taskforce.core.audit import api as audit_api
 from taskforce.core.audit.seal import Sealer
 from taskforce.core.auth import api as auth_api
 from taskforce.core.db import make_engine, make_sessionmaker
-from taskforce.core.http import install_error_handlers
+from taskforce.core.http import install_error_handlers, token_before_body
+from taskforce.core.limits import BodyGate
 from taskforce.core.settings import Settings, get_settings
 from taskforce.hashsets import api as hashsets_api
 from taskforce.hosting import api as hosting_api
@@ -31,23 +34,7 @@ from taskforce.takedown import api as takedown_api
 from taskforce.triage import api as triage_api
 from taskforce.watch import api as watch_api
 
-# Routes that take files accept more than `max_body_bytes`; each enforces its own limit while it
-# reads the upload (hash lists stream to a spool file; clue images are checked before decoding).
-UPLOAD_LIMITS: tuple[tuple[re.Pattern[str], int], ...] = (
-    (re.compile(r"^/(api/v1|ui)/hashsets/[^/]+/import$"), 2 << 30),
-    (re.compile(r"^/(api/v1|ui)/notices/[^/]+/clues/[^/]+/images$"), 12 << 20),
-    (re.compile(r"^/ui/notices/(new|[^/]+/clues)$"), 12 << 20),
-    (re.compile(r"^/(api/v1/hosting/networks|ui/hosting)/import$"), 256 << 20),
-)
-
-
-def body_limit(path: str, default: int) -> int:
-    """The largest request body accepted at `path`."""
-    for pattern, limit in UPLOAD_LIMITS:
-        if pattern.match(path):
-            return max(limit, default)
-    return default
-
+_log = logging.getLogger(__name__)
 
 # The pages' Content-Security-Policy: scripts and styles only from the hub's own files (no
 # inline script, event handler or style attribute), nothing framed, no plugin, forms post only
@@ -66,18 +53,16 @@ DEFAULT_HEADERS = {
 }
 
 
-class LimitBody:
-    """Refuses a body announced as larger than the address accepts (413: JSON for the API, a
-    page under /ui/) and adds `DEFAULT_HEADERS` to every answer.
+class DefaultHeaders:
+    """Adds `DEFAULT_HEADERS` to every answer, refusals of `core.limits.BodyGate` included.
 
     Plain ASGI rather than `@app.middleware("http")`: Starlette's BaseHTTPMiddleware runs each
     request in a task group and passes the answer through memory streams, which cost about as
     much CPU as a whole trivial route (benchmarks/public_form.py).
     """
 
-    def __init__(self, app: ASGIApp, default_limit: int) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.default_limit = default_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -91,20 +76,6 @@ class LimitBody:
                     headers.setdefault(name, value)
             await send(message)
 
-        path: str = scope["path"]
-        limit = body_limit(path, self.default_limit)
-        length = next((v for k, v in scope["headers"] if k == b"content-length"), b"")
-        if length.isdigit() and int(length) > limit:
-            message = f"the request is over {limit:,} bytes, the most this address accepts"
-            refusal: Response
-            if path.startswith("/ui/"):
-                from taskforce.web.setup import error_page
-
-                refusal = error_page(Request(scope), 413, "Too large to upload", message)
-            else:
-                refusal = JSONResponse({"error": "too_large", "message": message}, status_code=413)
-            await refusal(scope, receive, send_with_headers)
-            return
         await self.app(scope, receive, send_with_headers)
 
 
@@ -114,8 +85,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        """On the embedded default the web process runs the background worker itself; every
-        web process seals the audit log (one at a time, whoever comes first)."""
+        """Spool files a crashed process left are removed; on the embedded default the web
+        process runs the background worker itself; every web process seals the audit log (one
+        at a time, whoever comes first)."""
+        removed = await run_in_threadpool(spool.sweep, settings.data_dir)
+        if removed:
+            _log.info("removed %d spool files left by stopped processes", removed)
         worker = None
         if settings.worker_in_process:
             from taskforce.worker import Worker
@@ -148,6 +123,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.sessionmaker = make_sessionmaker(engine)
     install_error_handlers(app)
     from taskforce.web import setup as web_setup
+    from taskforce.web.session import session_before_body
 
     web_setup.install_public(app)
 
@@ -173,7 +149,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     web_setup.install(app)
     web_setup.install_api_docs(app, "/api/docs")
 
-    app.add_middleware(LimitBody, default_limit=settings.max_body_bytes)
+    # Every body is bounded as it streams, by its route class, and read only once the caller
+    # is known (core/limits.py); the default headers go on its refusals too.
+    app.add_middleware(
+        BodyGate,
+        default_limit=settings.max_body_bytes,
+        checks={"token": token_before_body, "session": session_before_body},
+        refuse=web_setup.refusal,
+    )
+    app.add_middleware(DefaultHeaders)
     if settings.trusted_proxies:  # outermost: every layer sees the client's own address
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
 

@@ -198,10 +198,12 @@ def worker(
     Several workers may run at once against PostgreSQL; none does a job another took."""
     from taskforce import migrate
     from taskforce import worker as worker_module
+    from taskforce.core import spool
     from taskforce.core.audit.seal import Sealer
 
     st = state(ctx)
     migrate.upgrade(st.settings, st.engine)
+    spool.sweep(st.settings.data_dir)  # what crashed processes left (the server does the same)
     tools = worker_module.default_tools(st.settings)
 
     def show(done: dict[str, int]) -> None:

@@ -9,9 +9,9 @@ from builders import Network, token_for
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from taskforce.app import body_limit
 from taskforce.core.auth import service as auth_service
 from taskforce.core.caller import Role, system_caller
+from taskforce.core.limits import body_class
 from taskforce.core.settings import Settings
 from taskforce.hosting import service
 
@@ -179,9 +179,9 @@ def test_import_as_body_and_as_form(client: TestClient, analyst: dict[str, str])
     no_file = client.post(f"{API}/networks/import", data={"x": "1"}, files={"other": ("a", b"")},
                           headers=analyst)  # fmt: skip
     assert no_file.status_code == 422 and no_file.json()["field"] == "file"
-    assert body_limit(f"{API}/networks/import", 1 << 20) == 256 << 20
-    assert body_limit("/ui/hosting/import", 1 << 20) == 256 << 20
-    assert body_limit(f"{API}/providers", 1 << 20) == 1 << 20
+    assert body_class(f"{API}/networks/import").limit(1 << 20) == 256 << 20
+    assert body_class("/ui/hosting/import").limit(1 << 20) == 256 << 20
+    assert body_class(f"{API}/providers").limit(1 << 20) == 1 << 20
 
 
 def test_who_may_do_what(

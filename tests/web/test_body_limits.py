@@ -8,7 +8,7 @@ from builders import Network, csrf_field, token_for, web_login
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from taskforce.app import body_limit
+from taskforce.core.limits import body_class
 from taskforce.core.settings import Settings
 
 MD5_LINES = "".join(f"{i:032x}\n" for i in range(200_000))  # 6.6 MB: over the general limit
@@ -16,9 +16,9 @@ MD5_LINES = "".join(f"{i:032x}\n" for i in range(200_000))  # 6.6 MB: over the g
 
 def test_limits_by_route(settings: Settings) -> None:
     general = settings.max_body_bytes
-    assert body_limit("/api/v1/hashsets/abc/import", general) == 2 << 30
-    assert body_limit("/ui/notices/abc/clues/def/images", general) == 12 << 20
-    assert body_limit("/api/v1/cases", general) == general
+    assert body_class("/api/v1/hashsets/abc/import").limit(general) == 2 << 30
+    assert body_class("/ui/notices/abc/clues/def/images").limit(general) == 12 << 20
+    assert body_class("/api/v1/cases").limit(general) == general
 
 
 def test_a_large_hash_list_uploads_and_other_large_bodies_are_refused(

@@ -13,8 +13,11 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
+from taskforce.core import limits
 from taskforce.core.auth import service as auth_service
 from taskforce.core.caller import Caller, Role
 from taskforce.core.db import unit_of_work
@@ -43,22 +46,54 @@ def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def get_token_caller(request: Request, session: SessionDep) -> Caller:
-    """Any valid token's caller, internet providers included: only for the routes providers
-    may use (the block-list download); every other route takes `CallerDep`."""
+def _bearer_token(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthFailed("send an API token as 'Authorization: Bearer <token>'")
-    return auth_service.caller_from_token(session, token.strip(), ip=client_ip(request))
+    return token.strip()
 
 
-def get_api_caller(request: Request, session: SessionDep) -> Caller:
-    """The caller of a member route: deny by default to provider tokens."""
-    caller = get_token_caller(request, session)
+def get_token_caller(request: Request, session: SessionDep) -> Caller:
+    """Any valid token's caller, internet providers included: only for the routes providers
+    may use (the block-list download); every other route takes `CallerDep`. A request with a
+    body was resolved by `token_before_body` already; it is not looked up twice."""
+    known = getattr(request.state, "token_caller", None)
+    if isinstance(known, Caller):
+        return known
+    return auth_service.caller_from_token(session, _bearer_token(request), ip=client_ip(request))
+
+
+def member_caller(caller: Caller) -> Caller:
+    """Deny by default to provider tokens: they may only download the block list."""
     if caller.role == Role.PROVIDER:
         raise Forbidden("an internet provider's token may only download the block list")
     return caller
+
+
+def get_api_caller(request: Request, session: SessionDep) -> Caller:
+    """The caller of a member route."""
+    return member_caller(get_token_caller(request, session))
+
+
+async def token_before_body(request: Request) -> Response | None:
+    """`core.limits.BodyGate`'s check for API requests with a body: the token is resolved
+    (in a short transaction of its own) before a byte of the body is read, and a request
+    without a valid member's token is refused unread. The caller is kept on the request for
+    `get_token_caller`. Provider tokens send no bodies: their routes are downloads."""
+
+    def resolve() -> Caller:
+        with unit_of_work(request.app.state.sessionmaker) as session:
+            found = auth_service.caller_from_token(
+                session, _bearer_token(request), ip=client_ip(request)
+            )
+            return member_caller(found)
+
+    try:
+        request.state.token_caller = await run_in_threadpool(resolve)
+    except (AuthFailed, Forbidden) as exc:
+        return error_response(exc)
+    return None
 
 
 CallerDep = Annotated[Caller, Depends(get_api_caller)]
@@ -67,6 +102,12 @@ TokenCallerDep = Annotated[Caller, Depends(get_token_caller)]
 
 def error_body(error: TaskforceError) -> dict[str, Any]:
     return error.as_dict()
+
+
+def error_response(error: TaskforceError) -> JSONResponse:
+    """The JSON answer to an error (401s name the scheme they want)."""
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, AuthFailed) else None
+    return JSONResponse(error_body(error), status_code=error.http_status, headers=headers)
 
 
 def _validation_message(exc: RequestValidationError) -> tuple[str, str, str]:
@@ -90,8 +131,7 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, str, str]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(TaskforceError)
     async def _taskforce_error(request: Request, exc: TaskforceError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthFailed) else None
-        return JSONResponse(error_body(exc), status_code=exc.http_status, headers=headers)
+        return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -103,6 +143,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 413 and (over := limits.too_large(request.scope)) is not None:
+            return error_response(over)
         code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(
             exc.status_code, "error"
         )

@@ -203,7 +203,10 @@ class Settings(BaseSettings):
         "thread (tests, or when only `taskforce audit seal` from cron seals).",
     )
     max_body_bytes: int = Field(
-        default=5_000_000, description="Largest request body the API accepts."
+        default=5_000_000,
+        ge=1024,
+        description="Largest body of a JSON API request or a logged-in page form, counted as "
+        "it streams; uploads and public forms have their own (core/limits.py).",
     )
     resolver_hosts_file: Path | None = Field(
         default=None,

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
-import tempfile
 import uuid
-from pathlib import Path
 
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
+from taskforce.core import spool, uploads
 from taskforce.core.errors import Invalid
 from taskforce.core.http import CallerDep, SessionDep, SettingsDep
 from taskforce.hashsets import formats, service
@@ -24,7 +23,6 @@ from taskforce.hashsets.schemas import (
 )
 
 router = APIRouter(tags=["hash sets"])
-MAX_UPLOAD = 2 << 30  # 2 GiB
 
 _MEDIA_TYPES = {"vics": "application/json", "csv": "text/csv", "pdq": "text/plain"}
 
@@ -50,51 +48,43 @@ async def import_entries(
     set_id: uuid.UUID,
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     caller: CallerDep,
     format_: str | None = Query(default=None, alias="format", description="detected if absent"),
 ) -> ImportReport:
-    """Upload a hash list as the request body; it is spooled to a private temporary file and
-    streamed into the set. Bad lines are reported with their number; re-uploading adds nothing."""
+    """Upload a hash list (at most 2 GiB) as the request body; it is spooled to a file in the
+    data folder and streamed into the set. Bad lines are reported with their number;
+    re-uploading adds nothing. A set the caller may not import into is refused before a byte
+    of the upload is read."""
     if format_ is not None and format_ not in formats.READERS:
         raise Invalid("format", f"must be one of {', '.join(formats.FORMATS)}")
-    session.commit()  # the token check's transaction ends: no lock is held while bytes arrive
-    handle, name = tempfile.mkstemp(prefix="taskforce-import-")
-    path = Path(name)
-    try:
-        size = 0
-        with os.fdopen(handle, "wb") as spool:
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > MAX_UPLOAD:
-                    raise Invalid("body", f"at most {MAX_UPLOAD >> 30} GiB per upload")
-                spool.write(chunk)
-
+    await run_in_threadpool(service.import_target, session, caller, set_id=set_id)
+    session.commit()  # the check's transaction ends: no lock is held while bytes arrive
+    with spool.spool_file(settings.data_dir, "hash-list") as path:
+        await uploads.body_to_file(request, path)
+        # Off the event loop, committed batch by batch: the import writes for minutes on a
+        # large list and SQLite's write lock is never held for the whole file.
         def run() -> ImportReport:
-            # Off the event loop, and only once the upload is spooled: the visibility check
-            # audits (takes the audit chain's lock) and must not hold it while bytes arrive.
-            # Committed batch by batch: SQLite's write lock is never held for the whole file.
-            hash_set = service.get_visible(session, caller, set_id)
             return service.import_file(
-                session, caller, set_id=hash_set.id, path=path, fmt=format_,
+                session, caller, set_id=set_id, path=path, fmt=format_,
                 after_batch=lambda _read: session.commit(),
             )  # fmt: skip
 
         return await run_in_threadpool(run)
-    finally:
-        path.unlink(missing_ok=True)
 
 
 @router.get("/hashsets/{set_id}/export")
 def export_entries(
     set_id: uuid.UUID,
     session: SessionDep,
+    settings: SettingsDep,
     caller: CallerDep,
     format_: str = Query(default="vics", alias="format", pattern="^(vics|csv|pdq)$"),
 ) -> FileResponse:
     """Download the set as VICS JSON (forensic tools), CSV or a PDQ list."""
     hash_set = service.get_visible(session, caller, set_id)
-    handle, name = tempfile.mkstemp(prefix="taskforce-export-")
-    with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+    name = spool.new_file(settings.data_dir, "export")
+    with name.open("w", encoding="utf-8", newline="") as out:
         service.export(session, caller, set_id=hash_set.id, fmt=format_, out=out)
     session.commit()  # the disclosure is audited before the file leaves
     suffix = {"vics": "vics.json", "csv": "csv", "pdq": "pdq.txt"}[format_]

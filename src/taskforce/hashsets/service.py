@@ -171,6 +171,15 @@ def _owned(
     return hash_set
 
 
+def import_target(
+    session: Session, caller: Caller, *, name: str | None = None, set_id: uuid.UUID | None = None
+) -> HashSet:
+    """The set the caller may import into: its agency's own, with the role to manage sets.
+    Checked by an upload route before a byte of the upload is kept, and again by the import."""
+    caller.require(Permission.MANAGE_HASH_SETS)
+    return _owned(session, caller, name, set_id)
+
+
 def import_entries(
     session: Session,
     caller: Caller,
@@ -188,8 +197,7 @@ def import_entries(
     than one batch, and an interrupted import keeps what it wrote (re-running adds the rest).
     A file that breaks a budget that stops it (`core.budgets`) keeps what was read before and
     raises `budgets.Exceeded` saying so."""
-    caller.require(Permission.MANAGE_HASH_SETS)
-    hash_set = _owned(session, caller, name, set_id)
+    hash_set = import_target(session, caller, name=name, set_id=set_id)
     set_id = hash_set.id
     rejected: list[LineError] = []
     rejected_count = 0

@@ -4,19 +4,19 @@
 from __future__ import annotations
 
 import os
-import tempfile
 import uuid
-from pathlib import Path
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
 
 from taskforce.agencies import service as agency_service
+from taskforce.core import spool, uploads
 from taskforce.core.caller import Permission
 from taskforce.core.errors import Conflict, Invalid
-from taskforce.core.http import SessionDep
+from taskforce.core.http import SessionDep, SettingsDep
 from taskforce.core.sharing import SharingLevel
 from taskforce.hashsets import formats, service
 from taskforce.hashsets.schemas import HashSetCreate, ImportReport
@@ -88,43 +88,52 @@ def create(
 
 
 @router.post("/hashsets/{set_id}/import", response_class=HTMLResponse)
-def upload(
+async def upload(
     request: Request,
     set_id: uuid.UUID,
     session: SessionDep,
+    settings: SettingsDep,
     web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
-    format_: str = Form(default="", alias="format", max_length=16),
-    file: UploadFile = File(...),
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
-    handle, name = tempfile.mkstemp(prefix="taskforce-import-")
-    path = Path(name)
-    try:
-        with os.fdopen(handle, "wb") as spool:
-            while chunk := file.file.read(1 << 20):
-                spool.write(chunk)
-        report = service.import_file(
-            session, web.caller, set_id=set_id, path=path, fmt=format_ or None,
-            after_batch=lambda _read: session.commit(),  # batch by batch, as the API
-        )  # fmt: skip
-    except Invalid as exc:
-        return _page(request, session, web, error=exc, status_code=422)
-    finally:
-        path.unlink(missing_ok=True)
-    return _page(request, session, web, report=report)
+    """A hash list from the page (fields `csrf_token`, `format`, `file`). The set is checked
+    before a byte of the file is kept; the file goes straight to a spool file in the data
+    folder (not through /tmp) and from there into the set."""
+    await run_in_threadpool(service.import_target, session, web.caller, set_id=set_id)
+    session.commit()  # the check's transaction ends: no lock is held while bytes arrive
+    with spool.spool_file(settings.data_dir, "hash-list") as path:
+        try:
+            form = await uploads.form_to_file(request, path)
+        except Invalid as exc:
+            return await run_in_threadpool(_page, request, session, web, error=exc, status_code=422)
+        require_csrf(form_csrf(request, form.text("csrf_token")), web)
+
+        def run() -> Response:
+            try:
+                if not form.filename:
+                    raise Invalid("file", "choose a file to upload")
+                report = service.import_file(
+                    session, web.caller, set_id=set_id, path=path,
+                    fmt=form.text("format").strip()[:16] or None,
+                    after_batch=lambda _read: session.commit(),  # batch by batch, as the API
+                )  # fmt: skip
+            except Invalid as exc:
+                return _page(request, session, web, error=exc, status_code=422)
+            return _page(request, session, web, report=report)
+
+        return await run_in_threadpool(run)
 
 
 @router.get("/hashsets/{set_id}/export")
 def download(
     set_id: uuid.UUID,
     session: SessionDep,
+    settings: SettingsDep,
     web: WebCallerDep,
     format_: str = Query(default="vics", alias="format", pattern="^(vics|csv|pdq)$"),
 ) -> FileResponse:
     hash_set = service.get_visible(session, web.caller, set_id)
-    handle, name = tempfile.mkstemp(prefix="taskforce-export-")
-    with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+    name = spool.new_file(settings.data_dir, "export")
+    with name.open("w", encoding="utf-8", newline="") as out:
         service.export(session, web.caller, set_id=set_id, fmt=format_, out=out)
     session.commit()  # the disclosure is audited before the file leaves
     suffix = {"vics": "vics.json", "csv": "csv", "pdq": "pdq.txt"}[format_]

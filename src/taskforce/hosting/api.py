@@ -4,18 +4,15 @@
 from __future__ import annotations
 
 import dataclasses
-import os
-import tempfile
 import uuid
-from pathlib import Path
 
 from fastapi import APIRouter, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 
+from taskforce.core import spool, uploads
 from taskforce.core.caller import Permission
 from taskforce.core.errors import Invalid
-from taskforce.core.http import CallerDep, SessionDep
+from taskforce.core.http import CallerDep, SessionDep, SettingsDep
 from taskforce.hosting import service
 from taskforce.hosting.schemas import (
     ImportReport,
@@ -29,7 +26,6 @@ from taskforce.hosting.schemas import (
 )
 
 router = APIRouter(prefix="/hosting", tags=["hosting"])
-MAX_UPLOAD = 256 << 20  # 256 MiB: a full IP-to-network table is about 100 MB of CSV
 
 
 @router.get("/providers", response_model=ProviderPage)
@@ -85,41 +81,27 @@ def remove_network(network_id: uuid.UUID, session: SessionDep, caller: CallerDep
 async def import_networks(
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     caller: CallerDep,
     source: str = Query(default="", max_length=200, description="default: the file's name"),
 ) -> ImportReport:
     """Upload a network table, as the body (`text/csv`) or as the `file` field of a form
     (`multipart/form-data`): CSV with a header naming `network` and `provider`, optionally
-    `asn`, `country`, `abuse_email` (the provider's) and `network_country`. Bad lines are
-    reported with their number, field and rule, the good ones kept; re-importing changes
-    nothing."""
+    `asn`, `country`, `abuse_email` (the provider's) and `network_country`; at most 256 MiB.
+    Bad lines are reported with their number, field and rule, the good ones kept;
+    re-importing changes nothing."""
     caller.require(Permission.MANAGE_HOSTING)  # before a byte of a large upload is read
     # The token check opened the transaction; end it, so that no lock (SQLite's write lock)
     # is held while the upload arrives. The import runs in a transaction of its own.
     session.commit()
-    handle, name = tempfile.mkstemp(prefix="taskforce-networks-")
-    path = Path(name)
-    try:
-        with os.fdopen(handle, "wb") as spool:
-            if request.headers.get("content-type", "").startswith("multipart/form-data"):
-                async with request.form(max_files=1, max_fields=5) as form:
-                    upload = form.get("file")
-                    if not isinstance(upload, UploadFile):
-                        raise Invalid("file", "send the CSV as the form's 'file' field")
-                    source = source or upload.filename or ""
-                    size = 0
-                    while chunk := await upload.read(1 << 20):
-                        size += len(chunk)
-                        if size > MAX_UPLOAD:
-                            raise Invalid("file", f"at most {MAX_UPLOAD >> 20} MiB per upload")
-                        spool.write(chunk)
-            else:
-                size = 0
-                async for chunk in request.stream():
-                    size += len(chunk)
-                    if size > MAX_UPLOAD:
-                        raise Invalid("body", f"at most {MAX_UPLOAD >> 20} MiB per upload")
-                    spool.write(chunk)
+    with spool.spool_file(settings.data_dir, "networks") as path:
+        if uploads.is_multipart(request):
+            form = await uploads.form_to_file(request, path)
+            if not form.filename:
+                raise Invalid("file", "send the CSV as the form's 'file' field")
+            source = source or form.filename or ""
+        else:
+            await uploads.body_to_file(request, path)
 
         def run() -> ImportReport:
             with path.open("rb") as stream:
@@ -128,8 +110,6 @@ async def import_networks(
                 )
 
         return await run_in_threadpool(run)
-    finally:
-        path.unlink(missing_ok=True)
 
 
 @router.get("/locate", response_model=LocationRead)

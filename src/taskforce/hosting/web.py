@@ -10,20 +10,21 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import pycountry
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
+from taskforce.core import spool, uploads
 from taskforce.core.caller import Permission
 from taskforce.core.errors import Conflict, Invalid
-from taskforce.core.http import SessionDep
+from taskforce.core.http import SessionDep, SettingsDep
 from taskforce.hosting import service
 from taskforce.hosting.schemas import ImportReport, ProviderCreate, ProviderUpdate
 from taskforce.web.session import WebCaller, WebCallerDep, form_csrf, render, require_csrf
 
 router = APIRouter(prefix="/ui/hosting", include_in_schema=False)
 PAGE_SIZE = 50
-MAX_UPLOAD = 256 << 20
 T = TypeVar("T")
 
 
@@ -199,32 +200,37 @@ def import_form(request: Request, web: WebCallerDep) -> HTMLResponse:
 
 
 @router.post("/import", response_class=HTMLResponse)
-def import_upload(
-    request: Request,
-    session: SessionDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
-    source: str = Form(default="", max_length=200),
-    file: UploadFile = File(...),
+async def import_upload(
+    request: Request, session: SessionDep, settings: SettingsDep, web: WebCallerDep
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
-    if file.size is not None and file.size > MAX_UPLOAD:
-        return _import_page(
-            request, web, error=Invalid("file", f"at most {MAX_UPLOAD >> 20} MiB per upload")
-        )
-    try:
-        report = _attempt(
-            session,
-            lambda: service.import_networks(
-                session,
-                web.caller,
-                service.read_lines(file.file),
-                source=source.strip() or file.filename or "upload",
-            ),
-        )
-    except Invalid as exc:
-        return _import_page(request, web, error=exc)
-    return _import_page(request, web, report=report)
+    """A network table from the page (fields `csrf_token`, `source`, `file`): the role is
+    checked before a byte of the file is kept, which goes to a spool file in the data folder."""
+    web.caller.require(Permission.MANAGE_HOSTING)
+    session.commit()  # no transaction is open while the upload arrives
+    with spool.spool_file(settings.data_dir, "networks") as path:
+        try:
+            form = await uploads.form_to_file(request, path)
+        except Invalid as exc:
+            return _import_page(request, web, error=exc)
+        require_csrf(form_csrf(request, form.text("csrf_token")), web)
+        if not form.filename:
+            return _import_page(request, web, error=Invalid("file", "choose a file to upload"))
+        source = form.text("source").strip()[:200] or form.filename or "upload"
+
+        def run() -> Response:
+            try:
+                with path.open("rb") as stream:
+                    report = _attempt(
+                        session,
+                        lambda: service.import_networks(
+                            session, web.caller, service.read_lines(stream), source=source
+                        ),
+                    )
+            except Invalid as exc:
+                return _import_page(request, web, error=exc)
+            return _import_page(request, web, report=report)
+
+        return await run_in_threadpool(run)
 
 
 # --- one provider -----------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from taskforce.agencies import service as agency_service
+from taskforce.core import limits
 from taskforce.core.db import unit_of_work, utcnow
 from taskforce.core.errors import Conflict, Invalid, NotFound
 from taskforce.core.http import SessionDep, SettingsDep, client_ip
@@ -202,7 +203,7 @@ def _receipt_page(
 @public_router.post("/report/receipt", response_class=HTMLResponse)
 async def add_information(request: Request, settings: SettingsDep) -> HTMLResponse:
     """Rate limited per receipt (additions) and per address (wrong codes)."""
-    form = await request.form()
+    form = await request.form(**limits.PUBLIC_FORM.form)  # no file part is ever spooled
     language = messages.choose(_form_text(form, "lang"), None)
     values = {"receipt": _form_text(form, "receipt"), "more": _form_text(form, "more")}
     try:
@@ -253,7 +254,7 @@ async def report_page(
 @public_router.post("/report", response_class=HTMLResponse)
 async def send_report(request: Request, settings: SettingsDep) -> HTMLResponse:
     """Checked, stored and committed before anything else (the urgent lead, the audit entry)."""
-    form = await request.form()
+    form = await request.form(**limits.PUBLIC_FORM.form)  # no file part is ever spooled
     language = messages.choose(_form_text(form, "lang"), None)
     kind = parse_kind(_form_text(form, "kind"))
     if kind is None:

@@ -7,9 +7,7 @@ are plain GET parameters, so a filtered page can be bookmarked and the back butt
 from __future__ import annotations
 
 import os
-import tempfile
 import uuid
-from pathlib import Path
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
@@ -17,8 +15,10 @@ from fastapi.responses import FileResponse, HTMLResponse
 from markupsafe import Markup, escape
 from starlette.background import BackgroundTask
 
+from taskforce.core import spool
 from taskforce.core.errors import Invalid
-from taskforce.core.http import SessionDep
+from taskforce.core.http import SessionDep, SettingsDep
+from taskforce.core.settings import Settings
 from taskforce.triage import service
 from taskforce.triage.schemas import MatchFilter
 from taskforce.web.session import WebCaller, WebCallerDep, render
@@ -100,26 +100,30 @@ def _inside(path: str, roots: list[str]) -> Markup:
 
 
 @router.get("/triage-runs/{run_id}/results.csv")
-def download_csv(run_id: uuid.UUID, session: SessionDep, web: WebCallerDep) -> FileResponse:
+def download_csv(
+    run_id: uuid.UUID, session: SessionDep, settings: SettingsDep, web: WebCallerDep
+) -> FileResponse:
     """The run's results.csv, as the report folder has it."""
-    return _download(session, web, run_id, "csv", "results.csv")
+    return _download(session, settings, web, run_id, "csv", "results.csv")
 
 
 @router.get("/triage-runs/{run_id}/results.vics.json")
-def download_vics(run_id: uuid.UUID, session: SessionDep, web: WebCallerDep) -> FileResponse:
+def download_vics(
+    run_id: uuid.UUID, session: SessionDep, settings: SettingsDep, web: WebCallerDep
+) -> FileResponse:
     """The run's files as a VICS 2.0 export, for the investigator's forensic viewer."""
-    return _download(session, web, run_id, "vics", "results.vics.json")
+    return _download(session, settings, web, run_id, "vics", "results.vics.json")
 
 
 def _download(
-    session: SessionDep, web: WebCaller, run_id: uuid.UUID, fmt: str, name: str
+    session: SessionDep, settings: Settings, web: WebCaller, run_id: uuid.UUID, fmt: str, name: str
 ) -> FileResponse:
-    handle, path = tempfile.mkstemp(prefix="taskforce-triage-")
+    path = spool.new_file(settings.data_dir, "triage-export")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+        with path.open("w", encoding="utf-8", newline="") as out:
             stem, _count = service.export_results(session, web.caller, run_id, fmt=fmt, out=out)
     except BaseException:
-        Path(path).unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
         raise
     session.commit()  # the disclosure is audited before the file leaves
     return FileResponse(

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from taskforce.cases import service as case_service
 from taskforce.cases.schemas import CaseStatus
+from taskforce.core import limits
 from taskforce.core.audit import service as audit_service
 from taskforce.core.audit.verify import load_evidence, seal_status
 from taskforce.core.auth import service as auth_service
@@ -61,7 +62,7 @@ def login_form(
     return _login_page(request, settings, next_url=next)
 
 
-@router.post("/login", response_class=HTMLResponse)
+@router.post("/login", response_class=HTMLResponse, form_limits=limits.PUBLIC_FORM.form)
 def login(
     request: Request,
     session: SessionDep,

@@ -18,13 +18,15 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.concurrency import run_in_threadpool
 
 from taskforce.cases import service as case_service
 from taskforce.core.auth import service as auth_service
 from taskforce.core.auth.models import WebSession
 from taskforce.core.caller import Caller
+from taskforce.core.db import unit_of_work
 from taskforce.core.http import SessionDep, client_ip
 from taskforce.core.settings import Settings
 from taskforce.watch import service as watch_service
@@ -113,20 +115,27 @@ def safe_next(value: str | None) -> str:
     return "/ui/"
 
 
-def get_web_caller(request: Request, session: SessionDep) -> WebCaller:
+def _resolve(request: Request, session: SessionDep) -> WebCaller | None:
     session_id = session_id_from_cookie(request)
-    resolved = (
-        auth_service.resolve_web_session(session, session_id, ip=client_ip(request))
-        if session_id
-        else None
-    )
+    if session_id is None:
+        return None
+    resolved = auth_service.resolve_web_session(session, session_id, ip=client_ip(request))
     if resolved is None:
-        raise LoginRequired(_next_url(request))
+        return None
     web_session, caller = resolved
-    web = WebCaller(caller=caller, session_id=web_session.id, csrf_token=web_session.csrf_token)
+    return WebCaller(caller=caller, session_id=web_session.id, csrf_token=web_session.csrf_token)
+
+
+def get_web_caller(request: Request, session: SessionDep) -> WebCaller:
+    """The logged-in caller of a page (a form with a body was resolved by
+    `session_before_body` already: not looked up twice)."""
+    known = getattr(request.state, "web", None)
+    web = known if isinstance(known, WebCaller) else _resolve(request, session)
+    if web is None:
+        raise LoginRequired(_next_url(request))
     request.state.web = web
-    request.state.unread = case_service.unread_count(session, caller)
-    request.state.leads_open = watch_service.unacknowledged_count(session, caller)
+    request.state.unread = case_service.unread_count(session, web.caller)
+    request.state.leads_open = watch_service.unacknowledged_count(session, web.caller)
     return web
 
 
@@ -135,6 +144,31 @@ WebCallerDep = Annotated[WebCaller, Depends(get_web_caller)]
 
 def login_redirect_url(next_url: str) -> str:
     return "/ui/login?next=" + quote(safe_next(next_url), safe="/")
+
+
+def login_required_response(request: Request, next_url: str) -> Response:
+    """To the login page, and back to `next_url` after it."""
+    url = login_redirect_url(next_url)
+    if is_htmx(request):
+        # A fragment request must not swap the login page into a table.
+        return Response(status_code=200, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
+
+
+async def session_before_body(request: Request) -> Response | None:
+    """`core.limits.BodyGate`'s check for page forms: the login is resolved (in a short
+    transaction of its own) before a byte of the form is read or spooled, and a form sent
+    without one goes to the login page unread. The caller is kept for `get_web_caller`."""
+
+    def resolve() -> WebCaller | None:
+        with unit_of_work(request.app.state.sessionmaker) as session:
+            return _resolve(request, session)
+
+    web = await run_in_threadpool(resolve) if session_id_from_cookie(request) else None
+    if web is None:
+        return login_required_response(request, _next_url(request))
+    request.state.web = web
+    return None
 
 
 # --- CSRF -------------------------------------------------------------------------------------

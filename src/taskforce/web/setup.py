@@ -22,12 +22,14 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from taskforce.core import limits
 from taskforce.core.errors import AuthFailed, Forbidden, NotFound, TaskforceError
+from taskforce.core.http import error_response
 from taskforce.web.session import (
     CsrfFailed,
     LoginRequired,
-    is_htmx,
     login_redirect_url,
+    login_required_response,
     render,
 )
 
@@ -138,6 +140,18 @@ def error_page(request: Request, status_code: int, title: str, message: str) -> 
     )
 
 
+_REFUSAL_TITLES = {413: "Too large to upload", 415: "Not a form of this site"}
+
+
+def refusal(request: Request, error: TaskforceError) -> Response:
+    """A body refused before or while it is read (`core.limits.BodyGate`, the 413 of a body
+    over its limit): a page under /ui, the JSON error shape elsewhere."""
+    if not _is_page(request):
+        return error_response(error)
+    title = _REFUSAL_TITLES.get(error.http_status, "Request refused")
+    return error_page(request, error.http_status, title, _sentence(error.message))
+
+
 def _install_error_pages(app: FastAPI) -> None:
     json_taskforce: Handler = app.exception_handlers[TaskforceError]
     json_http: Handler = app.exception_handlers[StarletteHTTPException]
@@ -145,11 +159,7 @@ def _install_error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
-        url = login_redirect_url(exc.next_url)
-        if is_htmx(request):
-            # A fragment request must not swap the login page into a table.
-            return Response(status_code=200, headers={"HX-Redirect": url})
-        return RedirectResponse(url, status_code=303)
+        return login_required_response(request, exc.next_url)
 
     @app.exception_handler(CsrfFailed)
     async def csrf_failed(request: Request, exc: CsrfFailed) -> Response:
@@ -184,6 +194,8 @@ def _install_error_pages(app: FastAPI) -> None:
             return await _delegate(json_http, request, exc)
         if exc.status_code == 404:
             return error_page(request, 404, "Not found", "There is no page at this address.")
+        if exc.status_code == 413 and (over := limits.too_large(request.scope)) is not None:
+            return refusal(request, over)
         return error_page(request, exc.status_code, "Request refused", str(exc.detail))
 
     @app.exception_handler(RequestValidationError)
@@ -204,8 +216,10 @@ def install_public(app: FastAPI) -> None:
     from taskforce.notices import web as notices_web
     from taskforce.reports import web as reports_web
 
-    app.include_router(reports_web.public_router)  # /report: public, no login
-    app.include_router(notices_web.public_router)  # /trace/{token}: public, no login
+    # No file part, few fields (core.limits.PUBLIC_FORM): nothing of theirs is spooled.
+    public_form = limits.PUBLIC_FORM.form
+    app.include_router(reports_web.public_router, form_limits=public_form)  # /report
+    app.include_router(notices_web.public_router, form_limits=public_form)  # /trace/{token}
     app.include_router(blocklist_web.public_router)  # /blocked: public warning page
 
 

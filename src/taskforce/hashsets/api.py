@@ -62,6 +62,7 @@ async def import_entries(
     session.commit()  # the check's transaction ends: no lock is held while bytes arrive
     with spool.spool_file(settings.data_dir, "hash-list") as path:
         await uploads.body_to_file(request, path)
+
         # Off the event loop, committed batch by batch: the import writes for minutes on a
         # large list and SQLite's write lock is never held for the whole file.
         def run() -> ImportReport:

@@ -147,6 +147,12 @@ class Settings(BaseSettings):
         "(a lab's own test servers); empty in production: no request reaches an internal "
         "network.",
     )
+    webhook_allow_networks: list[str] = Field(
+        default_factory=list,
+        description="Address blocks agencies' webhooks may be delivered to although they are not "
+        "public (a lab's own receiver); empty in production: no webhook reaches an internal "
+        "network.",
+    )
     max_body_bytes: int = Field(
         default=5_000_000, description="Largest request body the API accepts."
     )

@@ -1133,6 +1133,32 @@ def _write(
     updated_before = len(tally.updated_providers)
     names = list(dict.fromkeys(item.provider for item in batch))
     missing = set(_resolve(session, providers, names))
+    existing = {}
+    if batch:
+        found = session.execute(
+            select(
+                HostingNetwork.id,
+                HostingNetwork.cidr,
+                HostingNetwork.provider_id,
+                HostingNetwork.country,
+                HostingProvider.name.label("holder"),
+                HostingProvider.owner_agency_id.label("keeper"),
+            )
+            .join(HostingProvider, HostingProvider.id == HostingNetwork.provider_id)
+            .where(HostingNetwork.cidr.in_([item.cidr for item in batch]))
+        )
+        existing = {row.cidr: row for row in found}
+    accepted = []
+    for item in batch:
+        p = providers[item.provider]
+        refused = _not_kept(session, keepers, item, p, existing.get(item.cidr))
+        if refused is None:
+            accepted.append(item)
+            continue
+        tally.reject(item.line, *refused)  # nothing of the line is written
+        p.given = {k: given for k, given in p.given.items() if given[1] != item.line}
+    batch = accepted
+    names = list(dict.fromkeys(item.provider for item in batch))
     new_rows: list[dict[str, Any]] = []
     for name in names:
         p = providers[name]
@@ -1160,30 +1186,11 @@ def _write(
     if new_rows:
         session.execute(insert(_PROVIDERS), new_rows)
 
-    existing = {}
-    if batch:
-        found = session.execute(
-            select(
-                HostingNetwork.id,
-                HostingNetwork.cidr,
-                HostingNetwork.provider_id,
-                HostingNetwork.country,
-                HostingProvider.name.label("holder"),
-                HostingProvider.owner_agency_id.label("keeper"),
-            )
-            .join(HostingProvider, HostingProvider.id == HostingNetwork.provider_id)
-            .where(HostingNetwork.cidr.in_([item.cidr for item in batch]))
-        )
-        existing = {row.cidr: row for row in found}
     inserts: list[dict[str, Any]] = []
     moves: list[dict[str, Any]] = []
     for item in batch:
         provider_id = providers[item.provider].id
         old = existing.get(item.cidr)
-        refused = _not_kept(session, keepers, item, providers[item.provider], old)
-        if refused is not None:
-            tally.reject(item.line, *refused)
-            continue
         if old is None:
             inserts.append(
                 {
@@ -1233,8 +1240,9 @@ def _not_kept(
     session: Session, keepers: _Keepers, item: _Line, p: _Provider, old: Any
 ) -> tuple[str, str, str] | None:
     """(field, rule, value) when the line would change a provider record the importer does not
-    keep: its provider's fields, its networks, or a network recorded for it."""
-    if keepers.foreign(p.keeper):
+    keep: its provider's fields, its networks, or a network recorded for it. A provider the
+    import creates (no id yet) is the importer's."""
+    if p.id is not None and keepers.foreign(p.keeper):
         for name in _PROVIDER_FIELDS:
             value = getattr(item, name)
             if value is not None and p.stored.get(name) != value:

@@ -221,8 +221,15 @@ def decide(
         if caller.user_id is not None and caller.user_id == proposal.proposed_by_id:
             raise Forbidden("a proposal is decided by someone else than its proposer")
         keeper = _codes(session, [proposal.owner_agency_id]).get(proposal.owner_agency_id)
-        who = f"{keeper} (which keeps the record)" if keeper else "nobody but the stewards"
-        raise Forbidden(f"only {who} or the network coordinator may decide this proposal")
+        if keeper is None:
+            raise Forbidden(
+                "the record is the network's: only the network coordinator or a network admin "
+                "may decide this proposal"
+            )
+        raise Forbidden(
+            f"only {keeper}, which keeps the record, or the network coordinator may decide "
+            "this proposal"
+        )
     if proposal.state != "pending":
         raise Conflict(f"the proposal was already {proposal.state}")
     reason = _clean(reason)
@@ -367,25 +374,3 @@ def list_proposals(
         detail={"state": state, "shown": len(items), "total": total},
     )  # fmt: skip
     return ProposalPage(items=items, total=total, limit=limit, offset=offset)
-
-
-def pending_count(session: Session, caller: Caller) -> int:
-    """Pending proposals the caller may decide (a badge; not audited, shows no record)."""
-    names = [k.name for k in _KINDS.values() if caller.can(k.permission)]
-    conditions: list[ColumnElement[bool]] = [
-        ChangeProposal.kind.in_(names),
-        ChangeProposal.state == "pending",
-    ]
-    if not is_steward(session, caller):
-        if caller.agency_id is None:
-            return 0
-        conditions.append(ChangeProposal.owner_agency_id == caller.agency_id)
-    if caller.user_id is not None:
-        conditions.append(
-            or_(
-                ChangeProposal.proposed_by_id.is_(None),
-                ChangeProposal.proposed_by_id != caller.user_id,
-            )
-        )
-    query = select(func.count()).select_from(ChangeProposal).where(*conditions)
-    return int(session.scalar(query) or 0)

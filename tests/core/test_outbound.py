@@ -22,6 +22,7 @@ import httpx
 import pytest
 from builders import make_person, token_for
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
@@ -342,3 +343,9 @@ def agency(code: str, webhook: str | None = None) -> AgencyCreate:
         contact_email=f"desk@{code.lower()}.example.com",
         webhook_url=webhook,
     )
+
+
+@pytest.mark.parametrize("field", ["webhook_allow_networks", "recheck_allow_networks"])
+def test_a_bad_allow_list_stops_start_up_naming_the_setting(field: str) -> None:
+    with pytest.raises(ValidationError, match=field):
+        Settings(**{field: ["10.0.0.0/33"]})

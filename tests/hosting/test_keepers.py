@@ -206,9 +206,7 @@ def test_another_agency_cannot_delete_or_add_networks_the_coordinator_decides(
 
     # the network coordinator (a steward) decides for the keeper
     for proposal in (removal, addition):
-        r = client.post(
-            f"{API}/proposals/{proposal['id']}/approve", json={}, headers=people["coordinator"]
-        )
+        r = client.post(f"{API}/proposals/{proposal['id']}/approve", headers=people["coordinator"])
         assert r.status_code == 200, r.text
     assert [n["cidr"] for n in _get(client, people["us"], provider["id"])["networks"]] == [
         "198.51.100.0/24"

@@ -7,13 +7,14 @@ the engine are built from a `Settings` object passed in, so tests construct what
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRET = "insecure-demo-secret-change-me"  # noqa: S105 - refused outside demo/tests
@@ -161,6 +162,14 @@ class Settings(BaseSettings):
         description="A hosts-format file that answers every host name taskforce resolves "
         "(routing and re-checks) instead of DNS: for air-gapped labs, the demo and tests.",
     )
+
+    @field_validator("recheck_allow_networks", "webhook_allow_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        """A typo in an allow-list stops start-up with the field named, not a later request."""
+        for text in value:
+            ipaddress.ip_network(text, strict=False)  # ValueError: pydantic names the field
+        return value
 
     def require_real_secret(self) -> None:
         """`serve` refuses to sign sessions with the placeholder key outside a demo."""

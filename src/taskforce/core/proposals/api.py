@@ -58,17 +58,19 @@ def get_proposal(proposal_id: uuid.UUID, session: SessionDep, caller: CallerDep)
 
 @router.post("/{proposal_id}/approve", response_model=ProposalRead)
 def approve(
-    proposal_id: uuid.UUID, data: Decision, session: SessionDep, caller: CallerDep
+    proposal_id: uuid.UUID, session: SessionDep, caller: CallerDep, data: Decision | None = None
 ) -> ProposalRead:
     """Apply the change, as you; only the record's keeper or a steward may."""
-    proposal = service.decide(session, caller, proposal_id, approve=True, reason=data.reason)
+    reason = data.reason if data else ""
+    proposal = service.decide(session, caller, proposal_id, approve=True, reason=reason)
     return service.describe(session, caller, proposal)
 
 
 @router.post("/{proposal_id}/reject", response_model=ProposalRead)
 def reject(
-    proposal_id: uuid.UUID, data: Decision, session: SessionDep, caller: CallerDep
+    proposal_id: uuid.UUID, session: SessionDep, caller: CallerDep, data: Decision | None = None
 ) -> ProposalRead:
     """Leave the record as it is; `reason` is required."""
-    proposal = service.decide(session, caller, proposal_id, approve=False, reason=data.reason)
+    reason = data.reason if data else ""
+    proposal = service.decide(session, caller, proposal_id, approve=False, reason=reason)
     return service.describe(session, caller, proposal)

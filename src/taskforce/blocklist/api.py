@@ -53,9 +53,7 @@ def add_entry(data: EntryCreate, session: SessionDep, caller: CallerDep) -> Entr
     return EntryRead.model_validate(service.add_entry(session, caller, data))
 
 
-@router.post(
-    "/blocklist/entries/{entry_id}/remove", response_model=EntryRead, responses=ACCEPTED
-)
+@router.post("/blocklist/entries/{entry_id}/remove", response_model=EntryRead, responses=ACCEPTED)
 def remove_entry(
     entry_id: uuid.UUID, data: EntryRemove, session: SessionDep, caller: CallerDep
 ) -> EntryRead | JSONResponse:

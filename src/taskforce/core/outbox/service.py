@@ -202,13 +202,19 @@ def _send_webhook(client: Outbound, message: OutboxMessage) -> None:
         "Accept-Encoding": "identity",
         "Connection": "close",
     }
+    host = url.raw_host.decode("ascii", "replace")
+
+    def plain(reason: str) -> str:
+        # the error is shown to other agencies (watch pages): the receiver's name stays out
+        return reason.replace(host, "the receiver") if host else reason
+
     try:
         with client.exchange() as exchange:
             answer = exchange.send("POST", url, headers=headers, content=message.body.encode())
     except Refused as exc:
-        raise WebhookRefused(exc.reason) from None
+        raise WebhookRefused(plain(exc.reason)) from None
     except OutboundError as exc:
-        raise RuntimeError(exc.reason) from None
+        raise RuntimeError(plain(exc.reason)) from None
     if 300 <= answer.status < 400:
         raise RuntimeError(
             f"the receiver answered {status_words(answer.status)}; webhooks do not follow "

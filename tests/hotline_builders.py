@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from taskforce.agencies import service as agency_service
 from taskforce.agencies.schemas import AgencyKind, AgencyUpdate
 from taskforce.core.caller import Role, system_caller
+from taskforce.core.resolver import ResolveFailed, StaticResolver
 from taskforce.core.settings import Settings
 from taskforce.hosting import service as hosting_service
-from taskforce.hosting.resolver import ResolveFailed, StaticResolver
 from taskforce.reports import service
 from taskforce.reports.models import Report
 

@@ -21,8 +21,8 @@ from taskforce.app import create_app
 from taskforce.core.caller import system_caller
 from taskforce.core.db import make_sessionmaker, unit_of_work
 from taskforce.core.outbox.models import OutboxMessage
+from taskforce.core.resolver import StaticResolver
 from taskforce.core.settings import Settings
-from taskforce.hosting.resolver import StaticResolver
 from taskforce.reports.models import Report
 from taskforce.takedown.fetch import CheckResult
 from taskforce.watch.models import UrgentLead

@@ -24,6 +24,7 @@ from taskforce.core.auth import api as auth_api
 from taskforce.core.db import make_engine, make_sessionmaker
 from taskforce.core.http import install_error_handlers, token_before_body
 from taskforce.core.limits import BodyGate
+from taskforce.core.proposals import api as proposals_api
 from taskforce.core.settings import Settings, get_settings
 from taskforce.hashsets import api as hashsets_api
 from taskforce.hosting import api as hosting_api
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         hosting_api.router,
         watch_api.router,
         audit_api.router,
+        proposals_api.router,
     ):
         api.include_router(router)
     app.include_router(api)

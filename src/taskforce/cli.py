@@ -15,6 +15,7 @@ from taskforce.core.audit import cli as audit_cli
 from taskforce.core.auth import cli as auth_cli
 from taskforce.core.console import State, err, out, state
 from taskforce.core.outbox import cli as outbox_cli
+from taskforce.core.proposals import cli as proposals_cli
 from taskforce.core.settings import Settings, unknown_environment_variables
 from taskforce.hashsets import cli as hashsets_cli
 from taskforce.hosting import cli as hosting_cli
@@ -38,6 +39,7 @@ app.add_typer(auth_cli.token_app, name="token")
 app.add_typer(audit_cli.app, name="audit")
 app.add_typer(cases_cli.noise_app, name="noise")
 app.add_typer(outbox_cli.app, name="outbox")
+app.add_typer(proposals_cli.app, name="proposal")
 app.command("hash")(media_cli.hash_command)
 app.add_typer(hashsets_cli.app, name="hashset")
 app.add_typer(blocklist_cli.app, name="blocklist")

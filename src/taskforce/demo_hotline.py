@@ -31,10 +31,10 @@ from taskforce.cases.schemas import CaseCreate, SelectorCreate
 from taskforce.core.caller import Caller
 from taskforce.core.db import utcnow
 from taskforce.core.outbox.models import OutboxMessage
+from taskforce.core.resolver import StaticResolver
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
 from taskforce.hosting import service as hosting_service
-from taskforce.hosting.resolver import StaticResolver
 from taskforce.reports import routing
 from taskforce.reports import service as reports_service
 from taskforce.reports.models import Report, ReportAssessment, RoutingStep

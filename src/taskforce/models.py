@@ -8,6 +8,7 @@ from taskforce.core.audit import models as audit_models
 from taskforce.core.auth import models as auth_models
 from taskforce.core.db import Base
 from taskforce.core.outbox import models as outbox_models
+from taskforce.core.proposals import models as proposals_models
 from taskforce.hashsets import models as hashsets_models
 from taskforce.hosting import models as hosting_models
 from taskforce.notices import models as notices_models
@@ -28,6 +29,7 @@ __all__ = [
     "hosting_models",
     "notices_models",
     "outbox_models",
+    "proposals_models",
     "reports_models",
     "series_models",
     "sharing",

@@ -21,9 +21,10 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from taskforce.core.audit import seal as audit_seal
+from taskforce.core.outbound import Outbound
 from taskforce.core.outbox import service as outbox
+from taskforce.core.resolver import Resolver, make_resolver
 from taskforce.core.settings import Settings
-from taskforce.hosting.resolver import Resolver, make_resolver
 from taskforce.reports import service as reports_service
 from taskforce.takedown import service as takedown_service
 from taskforce.takedown.fetch import UrlChecker
@@ -38,6 +39,7 @@ class Tools:
 
     resolver: Resolver
     checker: takedown_service.Checker
+    webhooks: Outbound | None = None  # None: `outbox.webhook_client(settings)` when needed
 
 
 def default_tools(settings: Settings) -> Tools:
@@ -45,6 +47,7 @@ def default_tools(settings: Settings) -> Tools:
     return Tools(
         resolver=resolver,
         checker=UrlChecker(resolver, allow_networks=settings.recheck_allow_networks),
+        webhooks=outbox.webhook_client(settings),
     )
 
 
@@ -64,7 +67,7 @@ def _escalate(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | N
 
 
 def _deliver(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
-    return outbox.drain_committed(f, s).sent
+    return outbox.drain_committed(f, s, webhooks=t.webhooks).sent
 
 
 def _recheck(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from taskforce.hosting.resolver import HostNotFound, ResolveFailed, StaticResolver
+from taskforce.core.resolver import HostNotFound, ResolveFailed, StaticResolver
 from taskforce.takedown.fetch import MEDIA_EXTENSIONS, CheckResult, Hop, Outcome, UrlChecker
 
 LOOPBACK = ["127.0.0.1/32"]

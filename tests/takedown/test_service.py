@@ -22,9 +22,9 @@ from taskforce.blocklist.schemas import EntryCreate
 from taskforce.core.caller import Role, system_caller
 from taskforce.core.db import utcnow
 from taskforce.core.outbox.models import OutboxMessage
+from taskforce.core.resolver import StaticResolver
 from taskforce.core.settings import Settings
 from taskforce.hosting import service as hosting_service
-from taskforce.hosting.resolver import StaticResolver
 from taskforce.reports.models import Report
 from taskforce.takedown import service
 from taskforce.takedown.fetch import CheckResult, Hop, Outcome, UrlChecker

@@ -13,7 +13,7 @@ from taskforce.agencies.schemas import (
     ContactPoint,
 )
 from taskforce.core.caller import Permission
-from taskforce.core.http import CallerDep, SessionDep
+from taskforce.core.http import CallerDep, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/agencies", tags=["agencies"])
 
@@ -49,8 +49,12 @@ def list_agencies(session: SessionDep, caller: CallerDep) -> list[AgencyRead]:
 
 
 @router.post("", response_model=AgencyRead, status_code=status.HTTP_201_CREATED)
-def register_agency(data: AgencyCreate, session: SessionDep, caller: CallerDep) -> AgencyRead:
-    return read(session, service.register_agency(session, caller, data))
+def register_agency(
+    data: AgencyCreate, session: SessionDep, settings: SettingsDep, caller: CallerDep
+) -> AgencyRead:
+    allow = settings.webhook_allow_networks
+    agency = service.register_agency(session, caller, data, webhook_allow_networks=allow)
+    return read(session, agency)
 
 
 @router.get("/{code}", response_model=AgencyRead)
@@ -61,9 +65,13 @@ def get_agency(code: str, session: SessionDep, caller: CallerDep) -> AgencyRead:
 
 @router.patch("/{code}", response_model=AgencyRead)
 def update_agency(
-    code: str, data: AgencyUpdate, session: SessionDep, caller: CallerDep
+    code: str, data: AgencyUpdate, session: SessionDep, settings: SettingsDep, caller: CallerDep
 ) -> AgencyRead:
-    return read(session, service.update_agency(session, caller, code=code, data=data))
+    allow = settings.webhook_allow_networks
+    return read(
+        session,
+        service.update_agency(session, caller, code=code, data=data, webhook_allow_networks=allow),
+    )
 
 
 @router.post("/{code}/partners", response_model=AgencyRead, status_code=status.HTTP_201_CREATED)

@@ -5,7 +5,7 @@ import typer
 from taskforce.agencies import service
 from taskforce.agencies.schemas import KIND_LABELS, AgencyCreate, AgencyKind
 from taskforce.core.caller import system_caller
-from taskforce.core.console import out, unit
+from taskforce.core.console import out, state, unit
 
 app = typer.Typer(help="Member agencies and partnerships.", no_args_is_help=True)
 
@@ -49,6 +49,7 @@ def add(
                 notice_copy_to_police=notice_copy_to_police,
                 takedown_deadline_hours=takedown_deadline_hours,
             ),
+            webhook_allow_networks=state(ctx).settings.webhook_allow_networks,
         )
         out.print(
             f"registered {agency.code} ({agency.name}, {agency.country}, {agency.timezone}, "

@@ -23,6 +23,7 @@ from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
 from taskforce.core.caller import Caller, Permission
 from taskforce.core.errors import Conflict, Invalid, NotFound
+from taskforce.core.outbound import configured_url_problem, parse_networks
 
 CODE_RE = re.compile(r"^[A-Z0-9]{2,8}(-[A-Z0-9]{1,12}){0,3}$")
 
@@ -73,16 +74,27 @@ def normalise_email(email: str, field: str = "contact_email") -> str:
     return result.normalized.lower()
 
 
-def normalise_webhook(url: str | None) -> str | None:
-    if not url:
+def normalise_webhook(url: str | None, allow_networks: Sequence[str] = ()) -> str | None:
+    """An http(s) URL taskforce may post to: judged now, without DNS (an internal address in
+    any spelling, a local-only name, credentials in the URL are refused with the reason), and
+    again with DNS at every delivery (`core.outbox`). `allow_networks`: the
+    `webhook_allow_networks` setting."""
+    if not url or not url.strip():
         return None
     url = url.strip()
-    if not re.match(r"^https?://[^\s/]+", url):
-        raise Invalid("webhook_url", "must be an http(s) URL")
+    problem = configured_url_problem(url, parse_networks(allow_networks))
+    if problem is not None:
+        raise Invalid("webhook_url", problem)
     return url
 
 
-def register_agency(session: Session, caller: Caller, data: AgencyCreate) -> Agency:
+def register_agency(
+    session: Session,
+    caller: Caller,
+    data: AgencyCreate,
+    *,
+    webhook_allow_networks: Sequence[str] = (),
+) -> Agency:
     caller.require(Permission.MANAGE_AGENCIES)
     code = normalise_code(data.code)
     country = normalise_country(data.country)
@@ -94,7 +106,7 @@ def register_agency(session: Session, caller: Caller, data: AgencyCreate) -> Age
         contact_desk=data.contact_desk.strip(),
         contact_phone=normalise_phone(data.contact_phone, country),
         contact_email=normalise_email(data.contact_email),
-        webhook_url=normalise_webhook(data.webhook_url),
+        webhook_url=normalise_webhook(data.webhook_url, webhook_allow_networks),
         kind=data.kind.value,
         notice_copy_to_police=data.notice_copy_to_police,
         takedown_deadline_hours=data.takedown_deadline_hours,
@@ -116,7 +128,14 @@ def register_agency(session: Session, caller: Caller, data: AgencyCreate) -> Age
     return agency
 
 
-def update_agency(session: Session, caller: Caller, *, code: str, data: AgencyUpdate) -> Agency:
+def update_agency(
+    session: Session,
+    caller: Caller,
+    *,
+    code: str,
+    data: AgencyUpdate,
+    webhook_allow_networks: Sequence[str] = (),
+) -> Agency:
     caller.require(Permission.MANAGE_AGENCIES)
     agency = get_by_code(session, code)
     changes: dict[str, object] = {}
@@ -128,7 +147,7 @@ def update_agency(session: Session, caller: Caller, *, code: str, data: AgencyUp
     if "contact_email" in fields and fields["contact_email"] is not None:
         fields["contact_email"] = normalise_email(fields["contact_email"])
     if "webhook_url" in fields:
-        fields["webhook_url"] = normalise_webhook(fields["webhook_url"])
+        fields["webhook_url"] = normalise_webhook(fields["webhook_url"], webhook_allow_networks)
     if fields.get("kind") is not None:
         fields["kind"] = AgencyKind(fields["kind"]).value
     for name, value in fields.items():

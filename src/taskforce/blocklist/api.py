@@ -10,11 +10,14 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Query, status
+from fastapi.responses import JSONResponse
 
 from taskforce.blocklist import service
 from taskforce.blocklist.schemas import EntryCreate, EntryRead, EntryRemove, PublicKeyRead
 from taskforce.core import signing
 from taskforce.core.http import CallerDep, SessionDep, SettingsDep, TokenCallerDep
+from taskforce.core.proposals.api import ACCEPTED, accepted
+from taskforce.core.proposals.models import ChangeProposal
 
 router = APIRouter(tags=["block list"])
 
@@ -51,10 +54,13 @@ def add_entry(data: EntryCreate, session: SessionDep, caller: CallerDep) -> Entr
     return EntryRead.model_validate(service.add_entry(session, caller, data))
 
 
-@router.post("/blocklist/entries/{entry_id}/remove", response_model=EntryRead)
+@router.post("/blocklist/entries/{entry_id}/remove", response_model=EntryRead, responses=ACCEPTED)
 def remove_entry(
     entry_id: uuid.UUID, data: EntryRemove, session: SessionDep, caller: CallerDep
-) -> EntryRead:
-    return EntryRead.model_validate(
-        service.remove_entry(session, caller, entry_id, reason=data.reason)
-    )
+) -> EntryRead | JSONResponse:
+    """Take an entry off the list. From an agency that did not list it: the removal is
+    proposed to that agency or the network coordinator (202)."""
+    removed = service.remove_entry(session, caller, entry_id, reason=data.reason)
+    if isinstance(removed, ChangeProposal):
+        return accepted(session, caller, removed)
+    return EntryRead.model_validate(removed)

@@ -18,6 +18,7 @@ from taskforce.core.auth import service as auth_service
 from taskforce.core.caller import Caller, Role, agency_operator, system_caller
 from taskforce.core.console import err, out, state, unit
 from taskforce.core.errors import TaskforceError
+from taskforce.core.proposals.models import ChangeProposal
 
 app = typer.Typer(help="URL block list for internet providers.", no_args_is_help=True)
 provider_app = typer.Typer(help="Internet providers that download the list.", no_args_is_help=True)
@@ -61,6 +62,12 @@ def remove(
         found = agency_service.get_by_code(session, agency)
         caller = agency_operator(found.id, found.code, found.country)
         entry = service.remove_entry(session, caller, entry_id, reason=reason)
+        if isinstance(entry, ChangeProposal):
+            out.print(
+                f"proposed: {entry.summary}; the agency that listed it or the network "
+                f"coordinator decides (proposal {entry.id})"
+            )
+            return
         out.print(f"removed {entry.key} at version {entry.removed_version}")
 
 

@@ -2,6 +2,11 @@
 
 Every change is one version: adding or removing an entry takes the next number and records it
 in `blocklist_version`, so "changes since N" is the entries whose last change is after N.
+
+An entry is kept by the agency that listed it (`agency_id`; none: the network's). Its people
+and the network's stewards (network admins with the permission, the network coordinator; see
+`core.proposals`) take it off the list; any other agency's removal is PROPOSED
+(`blocklist.remove`) for the keeper or a steward to approve or reject.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from taskforce.core.audit.service import Operation
 from taskforce.core.caller import Caller, Permission
 from taskforce.core.db import utcnow
 from taskforce.core.errors import Conflict, Invalid, NotFound
+from taskforce.core.proposals import service as proposals
+from taskforce.core.proposals.models import ChangeProposal
 from taskforce.core.settings import Settings
 
 KEY_FILE = "blocklist-signing.key"  # in the data folder unless `blocklist_signing_key` is set
@@ -99,14 +106,25 @@ def add_entry(session: Session, caller: Caller, data: EntryCreate) -> BlocklistE
 
 def remove_entry(
     session: Session, caller: Caller, entry_id: uuid.UUID, *, reason: str
-) -> BlocklistEntry:
-    """Take an entry off the list (the content is gone); the row stays for the record."""
+) -> BlocklistEntry | ChangeProposal:
+    """Take an entry off the list (the content is gone); the row stays for the record. From
+    an agency that does not keep the entry, the removal is proposed instead (and returned)."""
     caller.require(Permission.MANAGE_BLOCKLIST)
     entry = session.get(BlocklistEntry, entry_id)
     if entry is None:
         raise NotFound("block list entry")
     if entry.removed_version is not None:
         raise Conflict("the entry was already removed")
+    keeper = entry.agency_id
+    if not proposals.may_change(
+        session, caller, owner_agency_id=keeper, permission=Permission.MANAGE_BLOCKLIST
+    ):
+        return proposals.propose(
+            session, caller, REMOVE, target_type="blocklist_entry", target_id=entry.id,
+            target_label=f"{entry.key} ({entry.match})", owner_agency_id=keeper,
+            payload={"reason": reason.strip()[:1000]},
+            summary=f"take {entry.key} ({entry.match}) off the block list", reason=reason,
+        )  # fmt: skip
     entry.removed_version = _bump(session, caller, entry, "remove")
     entry.removed_at = utcnow()
     entry.removed_reason = reason.strip()
@@ -121,6 +139,36 @@ def remove_entry(
         detail={"key": entry.key, "version": entry.removed_version},
     )
     return entry
+
+
+def _apply_remove(session: Session, caller: Caller, proposal: ChangeProposal) -> str:
+    entry = session.get(BlocklistEntry, proposal.target_id)
+    if entry is None:
+        raise Conflict("the entry no longer exists")
+    done = remove_entry(session, caller, entry.id, reason=proposal.payload.get("reason", ""))
+    if isinstance(done, ChangeProposal):  # the decider keeps it or is a steward: never happens
+        raise Conflict("the removal could not be applied by this decider")
+    return f"{done.key} taken off the list at version {done.removed_version}"
+
+
+def _now(session: Session, proposal: ChangeProposal) -> str | None:
+    entry = session.get(BlocklistEntry, proposal.target_id)
+    if entry is None:
+        return None
+    if entry.removed_version is not None:
+        return f"removed at version {entry.removed_version} ({entry.removed_reason})"
+    return f"listed since version {entry.added_version}"
+
+
+REMOVE = proposals.register(
+    proposals.Kind(
+        name="blocklist.remove",
+        title="Take a URL off the block list",
+        permission=Permission.MANAGE_BLOCKLIST,
+        apply=_apply_remove,
+        now=_now,
+    )
+)
 
 
 def list_entries(

@@ -20,6 +20,8 @@ from taskforce.blocklist.schemas import EntryCreate
 from taskforce.core.caller import Permission
 from taskforce.core.errors import Conflict, Invalid
 from taskforce.core.http import SessionDep
+from taskforce.core.proposals import service as proposals
+from taskforce.core.proposals.models import ChangeProposal
 from taskforce.hashsets.categories import SCHEMES
 from taskforce.reports import messages as report_messages
 from taskforce.web.session import WebCaller, WebCallerDep, form_csrf, render, require_csrf
@@ -140,6 +142,7 @@ def _page(
             "form": form or {"match": "exact"},
             "done": done,
             "changed": service.get_entry(session, web.caller, changed) if changed else None,
+            "steward": proposals.is_steward(session, web.caller),
         },
         status_code=422 if error else 200,
     )
@@ -155,11 +158,16 @@ def entries(
     page: int = Query(default=1, ge=1, le=100_000),
     added: uuid.UUID | None = Query(default=None),
     removed: uuid.UUID | None = Query(default=None),
+    proposed: uuid.UUID | None = Query(default=None),
 ) -> HTMLResponse:
     """The list, searched by part of a key; the read is audited."""
     if state not in service.STATES:
         state = "active"
-    done, changed = ("added", added) if added else ("removed", removed) if removed else (None, None)
+    done, changed = next(
+        ((name, ref) for name, ref in (("added", added), ("removed", removed),
+                                       ("proposed", proposed)) if ref),
+        (None, None),
+    )  # fmt: skip
     return _page(
         request, session, web, q=q.strip(), state=state, page=page, done=done, changed=changed
     )
@@ -208,12 +216,13 @@ def remove(
     try:
         if not reason.strip():
             raise Invalid("reason", "say why the entry comes off the list, e.g. content gone")
-        _attempt(
+        done = _attempt(
             session, lambda: service.remove_entry(session, web.caller, entry_id, reason=reason)
         )
     except (Invalid, Conflict) as exc:
         return _page(request, session, web, error=exc, failed="remove", **back)
     kept = {k: v for k, v in back.items() if v and not (k == "state" and v == "active")}
+    outcome = "proposed" if isinstance(done, ChangeProposal) else "removed"
     return RedirectResponse(
-        "/ui/blocklist?" + urlencode({**kept, "removed": str(entry_id)}), status_code=303
+        "/ui/blocklist?" + urlencode({**kept, outcome: str(entry_id)}), status_code=303
     )

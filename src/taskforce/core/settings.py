@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRET = "insecure-demo-secret-change-me"  # noqa: S105 - refused outside demo/tests
@@ -202,6 +202,12 @@ class Settings(BaseSettings):
         "(new entries get their place in the Merkle tree and a signed head); 0: no sealing "
         "thread (tests, or when only `taskforce audit seal` from cron seals).",
     )
+    webhook_allow_networks: list[str] = Field(
+        default_factory=list,
+        description="Address blocks agencies' webhooks may be delivered to although they are not "
+        "public (a lab's own receiver); empty in production: no webhook reaches an internal "
+        "network.",
+    )
     max_body_bytes: int = Field(
         default=5_000_000,
         ge=1024,
@@ -214,16 +220,18 @@ class Settings(BaseSettings):
         "(routing and re-checks) instead of DNS: for air-gapped labs, the demo and tests.",
     )
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "recheck_allow_networks", "webhook_allow_networks")
     @classmethod
-    def _proxy_addresses(cls, value: list[str]) -> list[str]:
-        """A typo must not silently trust nobody (or everybody): each entry is an address."""
+    def _address_blocks(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        """A typo must not silently trust nobody (or everybody), nor open an internal network
+        by accident: each entry is an address or CIDR block, and start-up names the one that
+        is not."""
         for entry in value:
             try:
                 ipaddress.ip_network(entry.strip(), strict=False)
             except ValueError:
                 raise ValueError(
-                    f"trusted_proxies: {entry!r} is not an IP address or CIDR block"
+                    f"{info.field_name}: {entry!r} is not an IP address or CIDR block"
                 ) from None
         return [entry.strip() for entry in value]
 

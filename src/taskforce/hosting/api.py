@@ -6,13 +6,16 @@ from __future__ import annotations
 import dataclasses
 import uuid
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 
 from taskforce.core import spool, uploads
 from taskforce.core.caller import Permission
 from taskforce.core.errors import Invalid
 from taskforce.core.http import CallerDep, SessionDep, SettingsDep
+from taskforce.core.proposals.api import ACCEPTED, accepted
+from taskforce.core.proposals.models import ChangeProposal
 from taskforce.hosting import service
 from taskforce.hosting.schemas import (
     ImportReport,
@@ -52,29 +55,49 @@ def get_provider(provider_id: uuid.UUID, session: SessionDep, caller: CallerDep)
     return service.get_provider(session, caller, provider_id)
 
 
-@router.patch("/providers/{provider_id}", response_model=ProviderRead)
+@router.patch("/providers/{provider_id}", response_model=ProviderRead, responses=ACCEPTED)
 def update_provider(
     provider_id: uuid.UUID, data: ProviderUpdate, session: SessionDep, caller: CallerDep
-) -> ProviderRead:
-    return service.describe(session, service.update_provider(session, caller, provider_id, data))
+) -> ProviderRead | JSONResponse:
+    """Change the fields sent. The record's keeper (the agency that registered it) and the
+    network's stewards change it at once; anyone else's change is proposed (202)."""
+    changed = service.update_provider(session, caller, provider_id, data)
+    if isinstance(changed, ChangeProposal):
+        return accepted(session, caller, changed)
+    return service.describe(session, changed)
 
 
 @router.post(
     "/providers/{provider_id}/networks",
     response_model=NetworkRead,
     status_code=status.HTTP_201_CREATED,
+    responses=ACCEPTED,
 )
 def add_network(
     provider_id: uuid.UUID, data: NetworkCreate, session: SessionDep, caller: CallerDep
-) -> NetworkRead:
-    """Record a block; blocks may nest (the longest prefix wins), the same block twice is 409."""
-    row = service.add_network(session, caller, provider_id, cidr=data.network, country=data.country)
+) -> NetworkRead | JSONResponse:
+    """Record a block; blocks may nest (the longest prefix wins), the same block twice is 409.
+    From someone who does not keep the provider's record: proposed (202)."""
+    row = service.add_network(
+        session, caller, provider_id, cidr=data.network, country=data.country, reason=data.reason
+    )
+    if isinstance(row, ChangeProposal):
+        return accepted(session, caller, row)
     return NetworkRead.model_validate(row)
 
 
-@router.delete("/networks/{network_id}", status_code=status.HTTP_204_NO_CONTENT)
-def remove_network(network_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> None:
-    service.remove_network(session, caller, network_id)
+@router.delete("/networks/{network_id}", status_code=status.HTTP_204_NO_CONTENT, responses=ACCEPTED)
+def remove_network(
+    network_id: uuid.UUID,
+    session: SessionDep,
+    caller: CallerDep,
+    reason: str = Query(default="", max_length=1000, description="why, if it is proposed"),
+) -> Response:
+    """Remove a block. From someone who does not keep the provider's record: proposed (202)."""
+    proposal = service.remove_network(session, caller, network_id, reason=reason)
+    if proposal is not None:
+        return accepted(session, caller, proposal)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/networks/import", response_model=ImportReport)

@@ -18,6 +18,7 @@ from rich.progress import (
 from taskforce.core.caller import system_caller
 from taskforce.core.console import err, out, unit
 from taskforce.core.errors import Invalid
+from taskforce.core.proposals.models import ChangeProposal
 from taskforce.hosting import service
 from taskforce.hosting.schemas import ImportReport, ProviderCreate, ProviderUpdate
 
@@ -239,4 +240,7 @@ def provider_set_contact(
         except ValidationError as exc:
             raise _schema_error(exc) from None
         p = service.update_provider(session, caller, provider.id, data)
+        if isinstance(p, ChangeProposal):  # the console is a steward: not expected
+            out.print(f"proposed: {p.summary} (proposal {p.id})", markup=False)
+            return
         out.print(f"{p.name}: abuse contact {p.abuse_email or 'none'}", markup=False)

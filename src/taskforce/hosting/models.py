@@ -24,6 +24,9 @@ class HostingProvider(Base, UUIDPk, Timestamps, Origin):
     country: Mapped[str | None] = mapped_column(String(2))  # where it is registered, ISO alpha-2
     abuse_email: Mapped[str | None] = mapped_column(String(320))
     notes: Mapped[str] = mapped_column(Text, default="")
+    # The agency that keeps the record (registered it): its people and the network's stewards
+    # change it, anyone else proposes (hosting/stewardship.py). NULL: the network's own record.
+    owner_agency_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agency.id"), index=True)
 
 
 class HostingNetwork(Base, UUIDPk):

@@ -27,7 +27,8 @@ class ProviderCreate(BaseModel):
 
 
 class ProviderUpdate(BaseModel):
-    """Only the fields sent change; `null` clears the ASN, country or abuse contact."""
+    """Only the fields sent change; `null` clears the ASN, country or abuse contact. From
+    someone who does not keep the record, the change is proposed to its keeper (202)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -36,6 +37,9 @@ class ProviderUpdate(BaseModel):
     country: str | None = Field(default=None, max_length=2)
     abuse_email: str | None = Field(default=None, max_length=320)
     notes: str | None = Field(default=None, max_length=5000)
+    reason: str = Field(
+        default="", max_length=1000, description="why, for the keeper when the change is proposed"
+    )
 
 
 class NetworkCreate(BaseModel):
@@ -46,6 +50,9 @@ class NetworkCreate(BaseModel):
     )
     country: str | None = Field(
         default=None, max_length=2, description="where the block is used, if it differs"
+    )
+    reason: str = Field(
+        default="", max_length=1000, description="why, for the keeper when the change is proposed"
     )
 
 
@@ -77,6 +84,11 @@ class ProviderRead(ProviderSummary):
     notes: str
     created_at: datetime
     networks: list[NetworkRead]
+    keeper: str | None = Field(
+        default=None,
+        description="code of the agency that keeps the record (its people change it directly, "
+        "anyone else proposes); null: the network's, kept by the coordinator",
+    )
 
 
 class ProviderPage(BaseModel):

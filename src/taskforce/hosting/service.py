@@ -20,7 +20,9 @@ with its last 128-p bits cleared: the lookup asks the `first` index for those at
 instead of scanning every block that starts below x.
 
 The directory is reference data like the agency directory: every member may read it (READ),
-reads are not audited; changes need MANAGE_HOSTING and each is audited.
+reads are not audited; changes need MANAGE_HOSTING and each is audited. A provider's record is
+kept by the agency that registered it: anyone else's change becomes a proposal to its keeper or
+the network's stewards (`stewardship.py`), and an import leaves such lines out, as bad lines.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from sqlalchemy import Table, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from taskforce.agencies.models import Agency
 from taskforce.agencies.service import normalise_email
 from taskforce.cases.schemas import LineError
 from taskforce.core import budgets
@@ -56,6 +59,9 @@ from taskforce.core.audit.service import Operation
 from taskforce.core.caller import Caller, Permission
 from taskforce.core.db import is_postgres, utcnow
 from taskforce.core.errors import Conflict, Invalid, NotFound
+from taskforce.core.proposals import service as proposals
+from taskforce.core.proposals.models import ChangeProposal
+from taskforce.hosting import stewardship
 from taskforce.hosting.models import HostingNetwork, HostingProvider
 from taskforce.hosting.schemas import (
     ASN_MAX,
@@ -581,6 +587,14 @@ def find_provider(session: Session, caller: Caller, ref: str) -> HostingProvider
     raise NotFound("hosting provider")
 
 
+def may_change(session: Session, caller: Caller, provider_id: uuid.UUID) -> bool:
+    """Whether the caller's changes to this provider apply at once (it keeps the record, or is a
+    steward) or are proposed; False without MANAGE_HOSTING."""
+    if not caller.can(Permission.MANAGE_HOSTING):
+        return False
+    return stewardship.may_change(session, caller, _get(session, provider_id))
+
+
 def describe(
     session: Session, provider: HostingProvider, *, network_limit: int = 1000
 ) -> ProviderRead:
@@ -591,11 +605,17 @@ def describe(
         .limit(max(0, network_limit))
     ).all()
     count = _network_counts(session, [provider.id]).get(provider.id, 0)
+    keeper = (
+        session.scalar(select(Agency.code).where(Agency.id == provider.owner_agency_id))
+        if provider.owner_agency_id
+        else None
+    )
     return ProviderRead(
         **_summary(provider, count).model_dump(),
         notes=provider.notes,
         created_at=provider.created_at,
         networks=[NetworkRead.model_validate(n) for n in networks],
+        keeper=keeper,
     )
 
 
@@ -616,6 +636,7 @@ def create_provider(session: Session, caller: Caller, data: ProviderCreate) -> H
         country=normalise_country(data.country),
         abuse_email=normalise_abuse_email(data.abuse_email),
         notes=data.notes.strip(),
+        owner_agency_id=caller.agency_id,  # its keeper (none: the network's, see stewardship)
     )
     _name_taken(session, name)
     try:
@@ -638,8 +659,9 @@ def create_provider(session: Session, caller: Caller, data: ProviderCreate) -> H
 
 def update_provider(
     session: Session, caller: Caller, provider_id: uuid.UUID, data: ProviderUpdate
-) -> HostingProvider:
-    """Change what is sent; `None` for the ASN, country or abuse e-mail clears it."""
+) -> HostingProvider | ChangeProposal:
+    """Change what is sent; `None` for the ASN, country or abuse e-mail clears it. From someone
+    who does not keep the record, the change is proposed instead (and returned)."""
     caller.require(Permission.MANAGE_HOSTING)
     provider = _get(session, provider_id)
     fields = data.model_dump(exclude_unset=True)
@@ -656,6 +678,14 @@ def update_provider(
     if fields.get("notes") is not None:
         values["notes"] = str(fields["notes"]).strip()
     changes = sorted(k for k, v in values.items() if getattr(provider, k) != v)
+    if not stewardship.may_change(session, caller, provider):
+        if not changes:
+            return provider  # nothing to propose
+        proposed = {k: values[k] for k in changes}
+        return stewardship.propose(
+            session, caller, stewardship.PROVIDER_UPDATE, provider, payload=proposed,
+            summary=stewardship.changes_in_words(provider, proposed), reason=data.reason,
+        )  # fmt: skip
     for name in changes:
         setattr(provider, name, values[name])
     try:
@@ -682,15 +712,24 @@ def add_network(
     *,
     cidr: str,
     country: str | None = None,
-) -> HostingNetwork:
+    reason: str = "",
+) -> HostingNetwork | ChangeProposal:
     """Record a block of the provider. Blocks may nest or overlap (the longest prefix holding
-    an address wins); the same block twice is a conflict naming the provider that has it."""
+    an address wins); the same block twice is a conflict naming the provider that has it. From
+    someone who does not keep the provider's record, the block is proposed instead."""
     caller.require(Permission.MANAGE_HOSTING)
     provider = _get(session, provider_id)
     network = parse_network(cidr)
     text = str(network)
     country = normalise_country(country)
     _block_taken(session, text)
+    if not stewardship.may_change(session, caller, provider):
+        used = f" (used in {country})" if country else ""
+        return stewardship.propose(
+            session, caller, stewardship.NETWORK_ADD, provider,
+            payload={"network": text, "country": country},
+            summary=f"add the network {text}{used}", reason=reason,
+        )  # fmt: skip
     b = bounds(network)
     row = HostingNetwork(
         provider_id=provider.id,
@@ -729,12 +768,23 @@ def _block_taken(session: Session, cidr: str) -> None:
         raise Conflict(f"{cidr} is already recorded, for {holder}")
 
 
-def remove_network(session: Session, caller: Caller, network_id: uuid.UUID) -> None:
+def remove_network(
+    session: Session, caller: Caller, network_id: uuid.UUID, *, reason: str = ""
+) -> ChangeProposal | None:
+    """Remove a block; from someone who does not keep the provider's record, the removal is
+    proposed instead (and returned)."""
     caller.require(Permission.MANAGE_HOSTING)
     network = session.get(HostingNetwork, network_id)
     if network is None:
         raise NotFound("network")
     provider_id, cidr = network.provider_id, network.cidr
+    provider = _get(session, provider_id)
+    if not stewardship.may_change(session, caller, provider):
+        return stewardship.propose(
+            session, caller, stewardship.NETWORK_REMOVE, provider,
+            payload={"network_id": str(network.id), "network": cidr},
+            summary=f"remove the network {cidr}", reason=reason,
+        )  # fmt: skip
     session.delete(network)
     session.flush()
     audit.record(
@@ -746,6 +796,7 @@ def remove_network(session: Session, caller: Caller, network_id: uuid.UUID) -> N
         subject_id=provider_id,
         detail={"network": cidr},
     )
+    return None
 
 
 # --- importing a network table ---------------------------------------------------------------
@@ -825,6 +876,31 @@ class _Provider:
     given: dict[str, tuple[Any, int]] = field(default_factory=dict)
     id: uuid.UUID | None = None
     stored: dict[str, Any] = field(default_factory=dict)
+    keeper: uuid.UUID | None = None  # the agency that keeps its record (stewardship)
+
+
+@dataclass
+class _Keepers:
+    """Whose provider records this import may change: the importer's agency's and, for a
+    steward, all (stewardship.py). Other lines are left out as bad lines: an import proposes
+    nothing."""
+
+    agency_id: uuid.UUID | None
+    steward: bool
+    codes: dict[uuid.UUID, str] = field(default_factory=dict)
+
+    def foreign(self, keeper: uuid.UUID | None) -> bool:
+        return not self.steward and (keeper is None or keeper != self.agency_id)
+
+    def rule(self, session: Session, keeper: uuid.UUID | None, what: str) -> str:
+        if keeper is None:
+            who = "the network coordinator"
+        else:
+            if keeper not in self.codes:
+                code = session.scalar(select(Agency.code).where(Agency.id == keeper))
+                self.codes[keeper] = code or "another agency"
+            who = self.codes[keeper]
+        return f"{what}, whose record {who} keeps: propose the change on its page instead"
 
 
 class _Seen:
@@ -971,6 +1047,7 @@ def import_networks(
     caller.require(Permission.MANAGE_HOSTING)
     source = " ".join(source.split())[:200] or "upload"
     tally = _Tally(source=source)
+    keepers = _Keepers(caller.agency_id, proposals.is_steward(session, caller))
     providers: dict[str, _Provider] = {}
     seen = _Seen()
     batch: list[_Line] = []
@@ -1020,7 +1097,7 @@ def import_networks(
         batch_keys[key] = number
         batch.append(item)
         if len(batch) >= BATCH_SIZE:
-            _write(session, caller, batch, providers, tally, lines=(first_line, number))
+            _write(session, caller, batch, providers, tally, keepers, lines=(first_line, number))
             seen.add(batch_keys)
             first_line = number + 1
             batch, batch_keys = [], {}
@@ -1029,7 +1106,8 @@ def import_networks(
     if columns is None:
         raise Invalid("file", "is empty: the first line must name the columns network, provider")
     if batch or tally.batches == 0:  # an import that wrote nothing is recorded too
-        _write(session, caller, batch, providers, tally, lines=(first_line, numbered.number))
+        lines = (first_line, numbered.number)
+        _write(session, caller, batch, providers, tally, keepers, lines=lines)
     if is_postgres(session) and tally.added + tally.updated >= ANALYZE_AFTER:
         # Without fresh statistics PostgreSQL guesses that a lookup's IN list matches thousands
         # of blocks and scans the table (100 ms instead of 0.3 ms on 300,000 blocks) until
@@ -1070,12 +1148,14 @@ def _resolve(session: Session, providers: dict[str, _Provider], names: list[str]
             HostingProvider.asn,
             HostingProvider.country,
             HostingProvider.abuse_email,
+            HostingProvider.owner_agency_id,
         ).where(HostingProvider.name.in_(wanted))
     ).all()
     for row in rows:
         p = providers[row.name]
         p.id = row.id
         p.stored = {"asn": row.asn, "country": row.country, "abuse_email": row.abuse_email}
+        p.keeper = row.owner_agency_id
     return [n for n in wanted if providers[n].id is None]
 
 
@@ -1085,24 +1165,56 @@ def _write(
     batch: list[_Line],
     providers: dict[str, _Provider],
     tally: _Tally,
+    keepers: _Keepers,
     *,
     lines: tuple[int, int],
 ) -> None:
-    """Write one batch: new providers, providers' changed fields, new and moved networks."""
+    """Write one batch: new providers, providers' changed fields, new and moved networks; a
+    line that would change a record the importer does not keep is a bad line."""
     before = (tally.added, tally.updated, tally.unchanged, tally.providers_created)
     updated_before = len(tally.updated_providers)
     names = list(dict.fromkeys(item.provider for item in batch))
     missing = set(_resolve(session, providers, names))
+    existing = {}
+    if batch:
+        found = session.execute(
+            select(
+                HostingNetwork.id,
+                HostingNetwork.cidr,
+                HostingNetwork.provider_id,
+                HostingNetwork.country,
+                HostingProvider.name.label("holder"),
+                HostingProvider.owner_agency_id.label("keeper"),
+            )
+            .join(HostingProvider, HostingProvider.id == HostingNetwork.provider_id)
+            .where(HostingNetwork.cidr.in_([item.cidr for item in batch]))
+        )
+        existing = {row.cidr: row for row in found}
+    accepted = []
+    for item in batch:
+        p = providers[item.provider]
+        refused = _not_kept(session, keepers, item, p, existing.get(item.cidr))
+        if refused is None:
+            accepted.append(item)
+            continue
+        tally.reject(item.line, *refused)  # nothing of the line is written
+        p.given = {k: given for k, given in p.given.items() if given[1] != item.line}
+    batch = accepted
+    names = list(dict.fromkeys(item.provider for item in batch))
     new_rows: list[dict[str, Any]] = []
     for name in names:
         p = providers[name]
         wanted = {k: v[0] for k, v in p.given.items()}
         if name in missing:
             p.id = uuid.uuid4()
+            p.keeper = caller.agency_id
             p.stored = {"asn": None, "country": None, "abuse_email": None, **wanted}
-            new_rows.append({"id": p.id, "name": name, "notes": "", **p.stored})
+            row = {"id": p.id, "name": name, "notes": "", "owner_agency_id": p.keeper}
+            new_rows.append({**row, **p.stored})
             tally.providers_created += 1
             continue
+        if keepers.foreign(p.keeper):
+            continue  # not changed by this import: its lines are judged one by one below
         diff = {k: v for k, v in wanted.items() if p.stored.get(k) != v}
         if diff:
             assert p.id is not None
@@ -1116,17 +1228,6 @@ def _write(
     if new_rows:
         session.execute(insert(_PROVIDERS), new_rows)
 
-    existing = {}
-    if batch:
-        found = session.execute(
-            select(
-                HostingNetwork.id,
-                HostingNetwork.cidr,
-                HostingNetwork.provider_id,
-                HostingNetwork.country,
-            ).where(HostingNetwork.cidr.in_([item.cidr for item in batch]))
-        )
-        existing = {row.cidr: row for row in found}
     inserts: list[dict[str, Any]] = []
     moves: list[dict[str, Any]] = []
     for item in batch:
@@ -1175,6 +1276,28 @@ def _write(
             "rejected_so_far": tally.rejected,
         },
     )
+
+
+def _not_kept(
+    session: Session, keepers: _Keepers, item: _Line, p: _Provider, old: Any
+) -> tuple[str, str, str] | None:
+    """(field, rule, value) when the line would change a provider record the importer does not
+    keep: its provider's fields, its networks, or a network recorded for it. A provider the
+    import creates (no id yet) is the importer's."""
+    if p.id is not None and keepers.foreign(p.keeper):
+        for name in _PROVIDER_FIELDS:
+            value = getattr(item, name)
+            if value is not None and p.stored.get(name) != value:
+                rule = keepers.rule(session, p.keeper, f"would change {item.provider}")
+                return name, rule, str(value)
+        country = item.network_country or (old.country if old is not None else None)
+        if old is None or old.provider_id != p.id or old.country != country:
+            rule = keepers.rule(session, p.keeper, f"would add a network to {item.provider}")
+            return "network", rule, item.cidr
+    if old is not None and old.provider_id != p.id and keepers.foreign(old.keeper):
+        rule = keepers.rule(session, old.keeper, f"is recorded for {old.holder}")
+        return "network", rule, item.cidr
+    return None
 
 
 def _expire(session: Session) -> None:

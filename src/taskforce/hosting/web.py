@@ -19,6 +19,7 @@ from taskforce.core import spool, uploads
 from taskforce.core.caller import Permission
 from taskforce.core.errors import Conflict, Invalid
 from taskforce.core.http import SessionDep, SettingsDep
+from taskforce.core.proposals.models import ChangeProposal
 from taskforce.hosting import service
 from taskforce.hosting.schemas import ImportReport, ProviderCreate, ProviderUpdate
 from taskforce.web.session import WebCaller, WebCallerDep, form_csrf, render, require_csrf
@@ -256,6 +257,7 @@ def _provider_page(
         {
             **_base(web),
             "p": provider,
+            "keeps": service.may_change(session, web.caller, provider_id),
             "error": error,
             "details_form": details_form,
             "network_form": network_form,
@@ -273,7 +275,13 @@ def provider_page(
     web: WebCallerDep,
     saved: str = Query(default="", max_length=20),
 ) -> HTMLResponse:
-    messages = {"details": "Saved.", "network": "Network added.", "removed": "Network removed."}
+    messages = {
+        "details": "Saved.",
+        "network": "Network added.",
+        "removed": "Network removed.",
+        "proposed": "Proposed. The record changes when its keeper or the network coordinator "
+        "approves it; follow it under Proposals.",
+    }
     return _provider_page(request, session, web, provider_id, saved=messages.get(saved))
 
 
@@ -289,10 +297,11 @@ def update(
     country: str = Form(default="", max_length=40),
     abuse_email: str = Form(default="", max_length=1000),
     notes: str = Form(default="", max_length=10_000),
+    reason: str = Form(default="", max_length=1000),
 ) -> Response:
     require_csrf(form_csrf(request, csrf_token), web)
     form = {"name": name, "asn": asn, "country": country, "abuse_email": abuse_email,
-            "notes": notes}  # fmt: skip
+            "notes": notes, "reason": reason}  # fmt: skip
     try:
         data = ProviderUpdate(
             name=name.strip() or None,
@@ -300,15 +309,19 @@ def update(
             country=service.normalise_country(country),
             abuse_email=abuse_email.strip() or None,
             notes=notes,
+            reason=reason,
         )
-        _attempt(session, lambda: service.update_provider(session, web.caller, provider_id, data))
+        done = _attempt(
+            session, lambda: service.update_provider(session, web.caller, provider_id, data)
+        )
     except ValidationError as exc:
         return _provider_page(
             request, session, web, provider_id, error=_invalid(exc), details_form=form
         )
     except (Invalid, Conflict) as exc:
         return _provider_page(request, session, web, provider_id, error=exc, details_form=form)
-    return RedirectResponse(f"/ui/hosting/{provider_id}?saved=details", status_code=303)
+    saved = "proposed" if isinstance(done, ChangeProposal) else "details"
+    return RedirectResponse(f"/ui/hosting/{provider_id}?saved={saved}", status_code=303)
 
 
 @router.post("/{provider_id}/networks", response_class=HTMLResponse)
@@ -320,19 +333,22 @@ def add_network(
     csrf_token: str = Form(default="", max_length=100),
     network: str = Form(default="", max_length=100),
     country: str = Form(default="", max_length=40),
+    reason: str = Form(default="", max_length=1000),
 ) -> Response:
     require_csrf(form_csrf(request, csrf_token), web)
     try:
-        _attempt(
+        done = _attempt(
             session,
             lambda: service.add_network(
-                session, web.caller, provider_id, cidr=network, country=country or None
+                session, web.caller, provider_id, cidr=network, country=country or None,
+                reason=reason,
             ),
-        )
+        )  # fmt: skip
     except (Invalid, Conflict) as exc:
-        form = {"network": network, "country": country}
+        form = {"network": network, "country": country, "reason": reason}
         return _provider_page(request, session, web, provider_id, error=exc, network_form=form)
-    return RedirectResponse(f"/ui/hosting/{provider_id}?saved=network#networks", status_code=303)
+    saved = "proposed" if isinstance(done, ChangeProposal) else "network"
+    return RedirectResponse(f"/ui/hosting/{provider_id}?saved={saved}#networks", status_code=303)
 
 
 @router.post("/{provider_id}/networks/{network_id}/remove")
@@ -343,7 +359,9 @@ def remove_network(
     session: SessionDep,
     web: WebCallerDep,
     csrf_token: str = Form(default="", max_length=100),
+    reason: str = Form(default="", max_length=1000),
 ) -> Response:
     require_csrf(form_csrf(request, csrf_token), web)
-    service.remove_network(session, web.caller, network_id)
-    return RedirectResponse(f"/ui/hosting/{provider_id}?saved=removed#networks", status_code=303)
+    proposal = service.remove_network(session, web.caller, network_id, reason=reason)
+    saved = "proposed" if proposal is not None else "removed"
+    return RedirectResponse(f"/ui/hosting/{provider_id}?saved={saved}#networks", status_code=303)

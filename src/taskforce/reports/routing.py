@@ -39,8 +39,8 @@ from taskforce.agencies import service as agency_service
 from taskforce.agencies.models import Agency
 from taskforce.agencies.schemas import KIND_LABELS, AgencyKind
 from taskforce.core.db import insert_new, utcnow
+from taskforce.core.resolver import HostNotFound, ResolveFailed, Resolver
 from taskforce.hosting import service as hosting_service
-from taskforce.hosting.resolver import HostNotFound, ResolveFailed, Resolver
 from taskforce.reports.models import Report, RoutingStep
 
 MAX_ATTEMPTS = 5  # temporary resolution failures before the report falls back to rule 3

@@ -41,11 +41,11 @@ from taskforce.core.audit.service import Action, Operation
 from taskforce.core.caller import Caller, Permission, Role
 from taskforce.core.db import insert_new, is_postgres, utcnow
 from taskforce.core.errors import Conflict, Forbidden, Invalid, NotFound
+from taskforce.core.resolver import Resolver
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
 from taskforce.hashsets.categories import SCHEMES
 from taskforce.hosting.models import HostingProvider
-from taskforce.hosting.resolver import Resolver
 from taskforce.reports import routing
 from taskforce.reports.models import (
     HotlineCase,

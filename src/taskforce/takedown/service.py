@@ -54,6 +54,7 @@ from taskforce.core.db import is_postgres, utcnow
 from taskforce.core.errors import Conflict, Invalid, NotFound
 from taskforce.core.outbox import service as outbox
 from taskforce.core.outbox.models import OutboxMessage
+from taskforce.core.proposals.models import ChangeProposal
 from taskforce.core.settings import Settings
 from taskforce.hashsets.categories import SCHEMES
 from taskforce.hosting import service as hosting_service
@@ -539,10 +540,14 @@ def _removed(
     if notice.report_id is not None:
         for entry in blocklist_service.entries_from(session, f"report:{notice.report_id}"):
             if entry.removed_version is None:
-                blocklist_service.remove_entry(
+                done = blocklist_service.remove_entry(
                     session, _job(agency), entry.id,
                     reason=f"content removed, notice {reference(notice.id)}",
                 )  # fmt: skip
+                if isinstance(done, ChangeProposal):  # another agency keeps the entry now
+                    why = f"proposed taking it off the block list: {entry.key}"
+                    _event(session, notice, "unlist_proposed", why, at)
+                    continue
                 _event(session, notice, "unlisted", f"taken off the block list: {entry.key}", at)
 
 

@@ -235,7 +235,7 @@ def install(app: FastAPI) -> None:
     from taskforce.takedown import web as takedown_web
     from taskforce.triage import web as triage_web
     from taskforce.watch import web as watch_web
-    from taskforce.web import pages
+    from taskforce.web import pages, proposals
 
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.state.templates = Jinja2Templates(env=make_environment())
@@ -252,6 +252,7 @@ def install(app: FastAPI) -> None:
     app.include_router(watch_web.router)
     app.include_router(hosting_web.router)
     app.include_router(blocklist_web.router)
+    app.include_router(proposals.router)
 
 
 SWAGGER_CDN = "https://cdn.jsdelivr.net"

@@ -8,6 +8,13 @@ message is marked sent only after the server accepted it; a failure counts an at
 the error and waits longer before the next try (up to `MAX_ATTEMPTS`). A worker that dies
 between sending and recording leaves the lease to expire: the message is sent again, so
 delivery is at least once, never lost.
+
+Webhooks are posted through `core.outbound`, the SSRF-safe client the re-checker uses: the
+agency's URL is judged again at every delivery (DNS can change since it was set), every address
+of its host must be public (or inside `webhook_allow_networks`), the connection is pinned to
+the judged address, redirects are not followed and only the answer's head is read. A URL that
+is refused will not become deliverable by waiting, so that message fails at once and for good
+(`attempts` is set to `MAX_ATTEMPTS`), with the reason in `last_error`.
 """
 
 from __future__ import annotations
@@ -26,11 +33,14 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from taskforce.core.db import is_postgres, utcnow
+from taskforce.core.outbound import Outbound, OutboundError, Refused, status_words
 from taskforce.core.outbox.models import OutboxMessage
+from taskforce.core.resolver import make_resolver
 from taskforce.core.settings import Settings
 
 MAX_ATTEMPTS = 10
 LEASE = timedelta(minutes=5)  # how long a claimed message is left to the drain that took it
+WEBHOOK_USER_AGENT = "taskforce-webhook/1"
 
 
 @dataclass(frozen=True)
@@ -165,19 +175,65 @@ def _login_and_send(settings: Settings, smtp: smtplib.SMTP, email: EmailMessage)
     smtp.send_message(email)
 
 
-def _send_webhook(message: OutboxMessage) -> None:
-    response = httpx.post(
-        message.recipient,
-        content=message.body.encode(),
-        headers={"Content-Type": "application/json"},
-        timeout=10,
-        follow_redirects=False,
+def webhook_client(settings: Settings) -> Outbound:
+    """The SSRF-safe client webhooks are posted with (`core.outbound`): at most 5 s to connect,
+    10 s to answer, 15 s in all."""
+    return Outbound(
+        make_resolver(settings),
+        connect_timeout=5,
+        read_timeout=10,
+        total_timeout=15,
+        allow_networks=settings.webhook_allow_networks,
     )
-    response.raise_for_status()
 
 
-def deliver(session: Session, settings: Settings, message_id: uuid.UUID) -> bool:
-    """Send one claimed message and record the outcome; True when the server accepted it."""
+class WebhookRefused(Exception):
+    """The webhook's URL may not be called (an internal address, a bad URL): not retried."""
+
+
+def _send_webhook(client: Outbound, message: OutboxMessage) -> None:
+    try:
+        url = httpx.URL(message.recipient)
+    except httpx.InvalidURL as exc:
+        raise WebhookRefused(f"not a valid URL ({exc})") from None
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": WEBHOOK_USER_AGENT,
+        "Accept-Encoding": "identity",
+        "Connection": "close",
+    }
+    host = url.raw_host.decode("ascii", "replace")
+
+    def plain(reason: str) -> str:
+        # the error is shown to other agencies (watch pages): the receiver's name stays out
+        return reason.replace(host, "the receiver") if host else reason
+
+    try:
+        with client.exchange() as exchange:
+            answer = exchange.send("POST", url, headers=headers, content=message.body.encode())
+    except Refused as exc:
+        raise WebhookRefused(plain(exc.reason)) from None
+    except OutboundError as exc:
+        raise RuntimeError(plain(exc.reason)) from None
+    if 300 <= answer.status < 400:
+        raise RuntimeError(
+            f"the receiver answered {status_words(answer.status)}; webhooks do not follow "
+            "redirects: set the URL it points to"
+        )
+    if not 200 <= answer.status < 300:
+        raise RuntimeError(f"the receiver answered {status_words(answer.status)}")
+
+
+def deliver(
+    session: Session,
+    settings: Settings,
+    message_id: uuid.UUID,
+    *,
+    webhooks: Outbound | None = None,
+) -> bool:
+    """Send one claimed message and record the outcome; True when the server accepted it.
+
+    `webhooks`: the client for webhook calls (default: `webhook_client(settings)`)."""
     message = session.get(OutboxMessage, message_id)
     if message is None or message.sent_at is not None:
         return False
@@ -185,7 +241,13 @@ def deliver(session: Session, settings: Settings, message_id: uuid.UUID) -> bool
         if message.channel == "email":
             _send_email(settings, message)
         else:
-            _send_webhook(message)
+            _send_webhook(webhooks or webhook_client(settings), message)
+    except WebhookRefused as exc:
+        message.attempts = max(message.attempts + 1, MAX_ATTEMPTS)  # given up: see the docstring
+        message.last_error = f"refused, not retried: {exc}"[:500]
+        message.next_attempt_at = None
+        session.flush()
+        return False
     except Exception as exc:
         message.attempts += 1
         message.last_error = f"{type(exc).__name__}: {exc}"[:500]
@@ -207,11 +269,15 @@ def count_pending(session: Session) -> int:
     return int(session.scalar(query) or 0)
 
 
-def drain(session: Session, settings: Settings, *, limit: int = 500) -> DrainReport:
+def drain(
+    session: Session, settings: Settings, *, limit: int = 500, webhooks: Outbound | None = None
+) -> DrainReport:
     """Deliver due messages inside one session (the CLI and tests); see `drain_committed`."""
     sent = failed = 0
-    for message_id in claim(session, limit=limit):
-        if deliver(session, settings, message_id):
+    ids = claim(session, limit=limit)
+    webhooks = webhooks or (webhook_client(settings) if ids else None)
+    for message_id in ids:
+        if deliver(session, settings, message_id, webhooks=webhooks):
             sent += 1
         else:
             failed += 1
@@ -219,15 +285,20 @@ def drain(session: Session, settings: Settings, *, limit: int = 500) -> DrainRep
 
 
 def drain_committed(
-    factory: sessionmaker[Session], settings: Settings, *, limit: int = 100
+    factory: sessionmaker[Session],
+    settings: Settings,
+    *,
+    limit: int = 100,
+    webhooks: Outbound | None = None,
 ) -> DrainReport:
     """The worker's drain: claim and commit, then each delivery in its own transaction."""
     with factory.begin() as session:
         ids = claim(session, limit=limit)
+    webhooks = webhooks or (webhook_client(settings) if ids else None)
     sent = failed = 0
     for message_id in ids:
         with factory.begin() as session:
-            if deliver(session, settings, message_id):
+            if deliver(session, settings, message_id, webhooks=webhooks):
                 sent += 1
             else:
                 failed += 1

@@ -16,8 +16,7 @@ from typing import Any
 
 import pytest
 
-from taskforce.core.settings import Settings
-from taskforce.hosting.resolver import (
+from taskforce.core.resolver import (
     HostNotFound,
     ResolveFailed,
     Resolver,
@@ -26,6 +25,7 @@ from taskforce.hosting.resolver import (
     make_resolver,
     refusal,
 )
+from taskforce.core.settings import Settings
 
 # --- StaticResolver ---------------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""Changes to shared records proposed by those who may not make them, decided by those who may."""

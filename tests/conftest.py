@@ -107,9 +107,11 @@ def engine(backend: str, worker: str, tmp_path_factory: pytest.TempPathFactory) 
 
 
 @pytest.fixture
-def settings(engine: Engine) -> Settings:
+def settings(engine: Engine, tmp_path: Path) -> Settings:
+    """The database's settings, with an audit folder of the test's own: the signed heads a test
+    exports describe its rolled-back transaction, not the next test's."""
     s: Settings = engine.info_settings  # type: ignore[attr-defined]
-    return s
+    return s.model_copy(update={"audit_dir": tmp_path / "audit"})
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ and the audit log seals and verifies (Merkle tree and signed heads). Exits 1 whe
 
 Run: .venv/bin/python benchmarks/api_load.py [--backends postgresql sqlite] [--seconds 60]
      [--clients 32] [--workers 2]
+The code before a change: PYTHONPATH=<its checkout>/src .venv/bin/python benchmarks/api_load.py
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.orm import Session, sessionmaker
 
 from taskforce import migrate
 from taskforce.agencies import service as agency_service
@@ -62,9 +64,7 @@ from taskforce.agencies.schemas import AgencyCreate
 from taskforce.cases import service as case_service
 from taskforce.cases.models import Case, Selector
 from taskforce.cases.schemas import CaseCreate
-from taskforce.core.audit import seal
 from taskforce.core.audit.models import AuditEntry
-from taskforce.core.audit.verify import load_evidence, verify
 from taskforce.core.auth import service as auth_service
 from taskforce.core.caller import Role, system_caller
 from taskforce.core.db import make_engine, make_sessionmaker, unit_of_work
@@ -373,11 +373,37 @@ class Check:
     audit_reason: str | None
 
 
+def audit_check(factory: sessionmaker[Session], settings: Settings) -> tuple[bool, int, str | None]:
+    """(intact, entries checked, why not): sealed and verified against the signed heads; on a
+    checkout from before the sealed log (PYTHONPATH=<old>/src, to measure the code before a
+    change), the hash chain's own verify."""
+    try:
+        from taskforce.core.audit import seal
+        from taskforce.core.audit.verify import load_evidence, verify
+    except ImportError:
+        from taskforce.core.audit import service as chain
+
+        with factory() as session:
+            result = chain.verify(session)  # type: ignore[attr-defined]
+        return result.ok, result.checked, result.reason
+    sealed = seal.seal(factory, settings)
+    evidence = load_evidence(settings)
+    try:
+        with factory() as session:
+            verified = verify(session, evidence)
+    finally:
+        evidence.close()
+    return (
+        verified.ok and sealed.problem is None,
+        verified.checked,
+        verified.reason or sealed.problem,
+    )
+
+
 def check(settings: Settings, results: Results) -> Check:
     engine = make_engine(settings)
     factory = make_sessionmaker(engine)
-    sealed = seal.seal(factory, settings)
-    evidence = load_evidence(settings)
+    audit_ok, audit_checked, audit_reason = audit_check(factory, settings)
     with factory() as session:
         held = {(str(c), v) for c, v in session.execute(select(Selector.case_id, Selector.value))}
         missing = sum(1 for pair in set(results.selectors) if pair not in held)
@@ -386,13 +412,8 @@ def check(settings: Settings, results: Results) -> Check:
         audits = session.scalar(
             select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "selector.add")
         )
-        verified = verify(session, evidence)
-    evidence.close()
     engine.dispose()
-    return Check(
-        missing, cases_missing, audits or 0, verified.ok and sealed.problem is None,
-        verified.checked, verified.reason or sealed.problem,
-    )  # fmt: skip
+    return Check(missing, cases_missing, audits or 0, audit_ok, audit_checked, audit_reason)
 
 
 def percentile(values: list[float], q: float) -> float:

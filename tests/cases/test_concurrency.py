@@ -3,6 +3,7 @@ parallel additions lose nothing — on a committed database, not inside a test t
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 import uuid
@@ -50,6 +51,7 @@ def _add(
     value: str,
     errors: list[BaseException],
     barrier: threading.Barrier,
+    kind: str = "email",
 ) -> None:
     try:
         barrier.wait(timeout=10)
@@ -62,7 +64,7 @@ def _add(
                 caller,
                 settings,
                 case_id=case_id,
-                data=SelectorCreate(type="email", value=value),
+                data=SelectorCreate(type=kind, value=value),
             )
     except BaseException as exc:
         errors.append(exc)
@@ -92,6 +94,37 @@ def test_simultaneous_additions_of_one_value_make_exactly_one_hit(
         assert pairs == {frozenset((c1, c2)), frozenset((c1, c3)), frozenset((c2, c3))}
         assert session.scalar(select(func.count()).select_from(Hit)) == 3
     assert seal_and_verify(factory, settings).ok
+
+
+def test_near_pdq_hashes_added_at_once_meet_and_far_ones_do_not(
+    committed: tuple[Engine, Settings],
+) -> None:
+    """Three agencies add PDQ hashes at the same moment: two are 20 bits apart (one hit, found
+    although neither was committed when the other looked), the third is far from both."""
+    engine, settings = committed
+    factory = make_sessionmaker(engine)
+    (u1, c1), (u2, c2), (u3, c3) = _setup(factory, 3)
+    rng = random.Random(5)
+    base = rng.getrandbits(256)
+    near = base
+    for bit in rng.sample(range(256), 20):
+        near ^= 1 << bit
+    far = base ^ ((1 << 256) - 1)  # every bit flipped
+    values = [f"{v:064x}" for v in (base, near, far)]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(3)
+    threads = [
+        threading.Thread(target=_add, args=(factory, settings, u, c, v, errors, barrier, "pdq"))
+        for (u, c), v in zip(((u1, c1), (u2, c2), (u3, c3)), values, strict=True)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    with unit_of_work(factory) as session:
+        [hit] = session.scalars(select(Hit)).all()
+        assert {hit.a_case_id, hit.b_case_id} == {c1, c2} and hit.distance == 20
 
 
 def test_parallel_additions_to_one_case_lose_nothing(committed: tuple[Engine, Settings]) -> None:

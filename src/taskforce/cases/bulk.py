@@ -177,8 +177,11 @@ def import_lines(
             seen.add(pair)
             unique.append(item)
     duplicates = len(lines) - len(unique)
-    if any(item.normalised.kind == SelectorKind.PDQ for item in unique):
-        pdq.lock(session)  # before any value row, as single additions take it
+    pdq.lock(  # before any value row, as single additions take it
+        session,
+        [hex_to_bytes(i.normalised.value) for i in unique if i.normalised.kind == SelectorKind.PDQ],
+        settings.pdq_match_threshold,
+    )
     accepted = 0
     hits: list[Hit] = []
     for start in range(0, len(unique), BATCH_SIZE):
@@ -329,7 +332,6 @@ def _pdq_hits(
     exact: Sequence[Hit],
 ) -> list[Hit]:
     """PDQ near matches of the batch's PDQ selectors, through the in-memory index."""
-    pdq.lock(session)  # held since import_lines began, if the lines had PDQ hashes
     index = pdq.index_for(session)
     threshold = settings.pdq_match_threshold
     wanted: dict[int, list[dict[str, Any]]] = {}

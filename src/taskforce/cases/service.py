@@ -500,8 +500,8 @@ def _add_one(
     notify: bool = True,
 ) -> _Added:
     kind = normalised.kind.value
-    if kind == SelectorKind.PDQ:
-        pdq.lock(session)  # before the value row: the hub's one lock order (architecture.md)
+    if kind == SelectorKind.PDQ:  # before the value row: the hub's one lock order
+        pdq.lock(session, [hex_to_bytes(normalised.value)], settings.pdq_match_threshold)
     value_row, new_value = _value_row(session, kind, normalised.key)
     # Every selector of this value, when few enough to compare (an uncommon value): one read
     # gives this case's own (a re-addition), the holder count and the hit candidates.

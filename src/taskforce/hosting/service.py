@@ -1106,8 +1106,8 @@ def import_networks(
     if columns is None:
         raise Invalid("file", "is empty: the first line must name the columns network, provider")
     if batch or tally.batches == 0:  # an import that wrote nothing is recorded too
-        lines = (first_line, numbered.number)
-        _write(session, caller, batch, providers, tally, keepers, lines=lines)
+        span = (first_line, numbered.number)
+        _write(session, caller, batch, providers, tally, keepers, lines=span)
     if is_postgres(session) and tally.added + tally.updated >= ANALYZE_AFTER:
         # Without fresh statistics PostgreSQL guesses that a lookup's IN list matches thousands
         # of blocks and scans the table (100 ms instead of 0.3 ms on 300,000 blocks) until

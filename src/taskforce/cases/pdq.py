@@ -16,7 +16,10 @@ from taskforce.core.pdq_index import index_for as _index_for
 
 _LOCK_KEY = 0x7A5C_0BD9  # the whole PDQ space: shared by single additions, exclusive by imports
 _STRIPE_CLASS = 0x7A5C_0BDA  # two-key advisory locks: (class, stripe)
-MAX_STRIPES = 256  # per transaction; more PDQ hashes than this take the whole space
+# Stripes one transaction may lock; more take the whole space instead. PostgreSQL keeps every
+# lock in one shared table of max_locks_per_transaction (64) x max_connections (100) slots by
+# default: 65 locks for each of the hub's ~50 pooled connections stays well inside it.
+MAX_STRIPES = 64
 
 
 def stripes(bits: bytes, threshold: int) -> list[int]:

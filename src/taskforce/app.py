@@ -6,7 +6,7 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import Engine
 from starlette.datastructures import MutableHeaders
@@ -18,7 +18,7 @@ from taskforce.cases import api as cases_api
 from taskforce.core.audit import api as audit_api
 from taskforce.core.auth import api as auth_api
 from taskforce.core.db import make_engine, make_sessionmaker
-from taskforce.core.http import install_error_handlers
+from taskforce.core.http import install_error_handlers, refuse_unstorable
 from taskforce.core.settings import Settings, get_settings
 from taskforce.hashsets import api as hashsets_api
 from taskforce.hosting import api as hosting_api
@@ -123,6 +123,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        dependencies=[Depends(refuse_unstorable)],  # every route, pages included
     )
     app.state.settings = settings
     app.state.engine = engine

@@ -32,6 +32,8 @@ from taskforce.core.db import insert_new, is_postgres, utcnow
 from taskforce.core.errors import TaskforceError
 from taskforce.core.hamming import hamming, hex_to_bytes
 from taskforce.core.settings import Settings
+from taskforce.core.text import RULE as UNSTORABLE
+from taskforce.core.text import unstorable
 
 BATCH_SIZE = 2000
 _PDQ_LOCK_KEY = 0x7A5C_0BD9  # the same advisory lock as single additions
@@ -66,6 +68,10 @@ def parse_lines(
     good: list[_Line] = []
     rejected: list[LineError] = []
     for line, row in rows:
+        column = next((k for k, v in row.items() if v and unstorable(v)), None)
+        if column is not None:
+            rejected.append(LineError(line=line, field=column, rule=UNSTORABLE, value=""))
+            continue
         try:
             data = SelectorCreate(
                 type=row.get("type", "").strip() or "?",

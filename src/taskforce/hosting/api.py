@@ -16,6 +16,7 @@ from starlette.datastructures import UploadFile
 from taskforce.core.caller import Permission
 from taskforce.core.errors import Invalid
 from taskforce.core.http import CallerDep, SessionDep
+from taskforce.core.pagination import limit_query, offset_query
 from taskforce.hosting import service
 from taskforce.hosting.schemas import (
     ImportReport,
@@ -38,8 +39,8 @@ def list_providers(
     caller: CallerDep,
     q: str = Query(default="", max_length=200, description="name, e-mail, AS number, address"),
     without_contact: bool = Query(default=False, description="only those without abuse e-mail"),
-    limit: int = Query(default=50, ge=1, le=500),
-    offset: int = Query(default=0, ge=0),
+    limit: int = limit_query(50, 500),
+    offset: int = offset_query(),
 ) -> ProviderPage:
     return service.list_providers(
         session, caller, query=q, without_contact=without_contact, limit=limit, offset=offset

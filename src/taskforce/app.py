@@ -17,9 +17,10 @@ from taskforce.blocklist import api as blocklist_api
 from taskforce.cases import api as cases_api
 from taskforce.core.audit import api as audit_api
 from taskforce.core.auth import api as auth_api
-from taskforce.core.db import make_engine, make_sessionmaker
+from taskforce.core.db import check_ready, make_engine, make_sessionmaker
 from taskforce.core.http import install_error_handlers, refuse_unstorable
 from taskforce.core.settings import Settings, get_settings
+from taskforce.core.unavailable import RETRY_AFTER_DOWN, DatabaseTrouble
 from taskforce.hashsets import api as hashsets_api
 from taskforce.hosting import api as hosting_api
 from taskforce.notices import api as notices_api
@@ -155,6 +156,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(api)
     web_setup.install(app)
 
+    app.add_middleware(DatabaseTrouble, page=web_setup.error_page)  # inside LimitBody
     app.add_middleware(LimitBody, default_limit=settings.max_body_bytes)
 
     @app.get("/", include_in_schema=False)
@@ -162,7 +164,17 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         return RedirectResponse("/ui/", status_code=303)
 
     @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    def healthz() -> JSONResponse:
+        """Up only if the database answers with its schema: a monitor or load balancer must
+        not keep sending requests to a hub whose database has gone."""
+        try:
+            check_ready(engine)
+        except Exception:
+            return JSONResponse(
+                {"status": "unavailable", "database": "unreachable"},
+                status_code=503,
+                headers={"Retry-After": str(RETRY_AFTER_DOWN)},
+            )
+        return JSONResponse({"status": "ok"})
 
     return app

@@ -24,8 +24,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
 
 from taskforce.app import create_app
+from taskforce.cli import app as cli_app
 from taskforce.core import unavailable
 from taskforce.core.caller import Role
 from taskforce.core.db import make_engine, make_sessionmaker, unit_of_work
@@ -269,3 +271,19 @@ def test_errors_that_are_bugs_stay_bugs(tmp_path: Path) -> None:
         conn.execute(text("SELEC 1"))
     assert trouble(syntax.value) is None
     engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_console_says_the_database_cannot_be_reached_without_a_traceback(
+    backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TASKFORCE_DATA_DIR", str(tmp_path))  # no database was ever made here
+    if backend == "postgresql":
+        gone = PG_ADMIN_URL.rsplit("/", 1)[0] + "/taskforce_never_created"
+        monkeypatch.setenv("TASKFORCE_DATABASE_URL", gone)
+    else:
+        monkeypatch.delenv("TASKFORCE_DATABASE_URL", raising=False)
+    r = CliRunner().invoke(cli_app, ["agency", "list"])
+    assert r.exit_code == 75, r.output
+    assert "error: the database cannot be reached" in r.output
+    assert "Traceback" not in r.output

@@ -79,7 +79,7 @@ def trouble(error: BaseException) -> Trouble | None:
     return None
 
 
-def _describe(error: BaseException) -> str:
+def describe(error: BaseException) -> str:
     """The error's kind and SQLSTATE, never its statement or parameters (case data)."""
     orig = getattr(error, "orig", None) or error
     state = getattr(orig, "sqlstate", None)
@@ -154,11 +154,11 @@ class DatabaseTrouble:
                     raise
                 if kind == "retry" and attempt < MAX_ATTEMPTS and not replay.overflowed:
                     log.info("%s %s: %s, run again", scope["method"], scope["path"],
-                             _describe(error))  # fmt: skip
+                             describe(error))  # fmt: skip
                     await anyio.sleep(0.05 * 2 ** (attempt - 1) * (1 + random.random()))  # noqa: S311 - jitter
                     continue
                 log.warning("%s %s: %s after %d run(s), answered 503", scope["method"],
-                            scope["path"], _describe(error), attempt)  # fmt: skip
+                            scope["path"], describe(error), attempt)  # fmt: skip
                 await self._refusal(scope, kind)(scope, receive, send)
                 return
 

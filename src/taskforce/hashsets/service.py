@@ -598,8 +598,8 @@ def _entries_by_digest(
 
     Each digest is looked up through its own index; the hash-set filter is applied to the rows
     found, not in the statement: given both, SQLite chose the (hash_set_id, entry_key) index
-    from 5 hashes on and read every entry of every visible set (~5M, ~15 s, holding the write
-    lock), and the time grew with the hub, not with the question (issue 11, finding 4)."""
+    already at 5 hashes and read every entry of every visible set (~5M, ~15 s, holding the
+    write lock): the time grew with the hub, not with the question (issue 11, finding 4)."""
     found: dict[tuple[str, str], list[HashEntry]] = {}
     for kind in _DIGESTS:
         column = getattr(HashEntry, kind)

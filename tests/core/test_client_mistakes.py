@@ -4,6 +4,7 @@ field of any route, API or page (issue 11, finding 5)."""
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Iterator
@@ -21,9 +22,13 @@ from taskforce.cases.models import Selector
 from taskforce.core.pagination import MAX_OFFSET
 from taskforce.core.settings import Settings
 from taskforce.core.text import RULE, first_unstorable
+from taskforce.hashsets import service as hashset_service
+from taskforce.hashsets.models import HashEntry
+from taskforce.hashsets.schemas import HashSetCreate
 from taskforce.reports.models import Report, ReportAddition
 
 BAD = "a\x00b"
+VICS_CONTEXT = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/US/$metadata"
 
 # --- offset --------------------------------------------------------------------------------
 
@@ -272,3 +277,48 @@ def test_a_selector_import_line_with_nul_is_a_bad_line_and_the_good_lines_stay(
     assert [(e["line"], e["field"], e["rule"]) for e in report["rejected"]] == [(3, "note", RULE)]
     values = set(session.scalars(select(Selector.value).where(Selector.case_id == case.id)))
     assert values == {"first@example.com", "third@example.com"}
+
+
+def test_hash_list_lines_with_nul_are_bad_lines_and_the_good_lines_stay(
+    client: TestClient, session: Session, settings: Settings, network: Network
+) -> None:
+    headers = token_for(session, settings, network.gb_admin)
+    hash_set = hashset_service.create_hash_set(
+        session, network.gb_admin.caller, HashSetCreate(name="Known")
+    )
+    session.commit()
+    media = [
+        {"MediaID": 1, "MD5": "1" * 32, "Series": "Bridge\x00", "Category": 1},
+        {"MediaID": 2, "MD5": "2" * 32, "Series": "Bridge", "Category": 1},
+    ]
+    vics = json.dumps({"@odata.context": f"{VICS_CONTEXT}#Media", "value": media})
+    csv = f"md5,series\n{'3' * 32},a\x00b\n{'4' * 32},ok\n"
+    for fmt, body in (("vics", vics), ("csv", csv)):
+        r = client.post(
+            f"/api/v1/hashsets/{hash_set.id}/import", params={"format": fmt},
+            content=body.encode(), headers=headers,
+        )  # fmt: skip
+        assert r.status_code == 200, (fmt, r.text)
+        report = r.json()
+        assert report["added"] == 1, (fmt, report)
+        assert [(e["field"], e["rule"]) for e in report["rejected"]] == [("series", RULE)]
+    md5s = set(session.scalars(select(HashEntry.md5).where(HashEntry.hash_set_id == hash_set.id)))
+    assert md5s == {"2" * 32, "4" * 32}
+
+
+def test_a_network_table_line_with_nul_is_a_bad_line_and_the_good_lines_stay(
+    client: TestClient, session: Session, settings: Settings, network: Network
+) -> None:
+    headers = {**token_for(session, settings, network.gb_admin), "content-type": "text/csv"}
+    table = (
+        "network,provider,asn,country,abuse_email\n"
+        "203.0.113.0/25,Bad\x00Hosting,64500,GB,abuse@bad.example.com\n"
+        "203.0.113.128/25,Good Hosting,64501,GB,abuse@good.example.com\n"
+    )
+    r = client.post("/api/v1/hosting/networks/import", content=table, headers=headers)
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert (report["added"], report["rejected"]) == (1, 1)
+    assert [(e["line"], e["field"], e["rule"]) for e in report["bad_lines"]] == [
+        (2, "provider", RULE)
+    ]

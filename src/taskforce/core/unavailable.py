@@ -6,8 +6,8 @@ is kept while it arrives, up to `REPLAY_LIMIT`) up to `MAX_ATTEMPTS` times. SQLi
 "database is locked" once a request has waited `database_lock_wait_seconds` for the write lock;
 a pool with no free connection times out; a database that cannot be reached (server down,
 database dropped, file removed) fails every request. None of these is the client's mistake or a
-bug of the route: the client is told to come back (503 with `Retry-After`, JSON for the API,
-a page for the pages), never given a plain-text 500.
+bug of the route: the client is told to come back (503 with `Retry-After`: a page under /ui,
+JSON elsewhere, as every other error is answered), never given a plain-text 500.
 
 Anything else the database raises is a bug and stays a 500.
 """
@@ -170,7 +170,7 @@ class DatabaseTrouble:
             message = f"the database is busy; try again in {wait} seconds"
         headers = {"Retry-After": str(wait)}
         path: str = scope["path"]
-        if self.page is not None and not path.startswith("/api/") and path != "/healthz":
+        if self.page is not None and (path == "/ui" or path.startswith("/ui/")):
             text = message[:1].upper() + message[1:] + "."
             response = self.page(Request(scope), 503, "Try again shortly", text)
             response.headers.update(headers)

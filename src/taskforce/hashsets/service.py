@@ -31,6 +31,8 @@ from taskforce.core.hamming import hamming
 from taskforce.core.pdq_index import SyncedIndex, index_for
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
+from taskforce.core.text import RULE as UNSTORABLE
+from taskforce.core.text import unstorable
 from taskforce.hashsets import categories, formats, videos
 from taskforce.hashsets.models import HashEntry, HashEntryFrame, HashSet
 from taskforce.hashsets.schemas import (
@@ -193,6 +195,8 @@ def import_entries(
     batch: list[formats.ParsedEntry] = []
     for item in entries:
         read += 1
+        if isinstance(item, formats.ParsedEntry) and (bad := _unstorable_field(item)):
+            item = formats.BadLine(item.line, bad, UNSTORABLE)
         if isinstance(item, formats.BadLine):
             rejected_count += 1
             if len(rejected) < MAX_REPORTED_ERRORS:
@@ -233,6 +237,12 @@ def import_entries(
         already_present=accepted - added,
         rejected=rejected,
     )
+
+
+def _unstorable_field(entry: formats.ParsedEntry) -> str | None:
+    """A free-text field no database stores (`core.text`): the line is bad, not the import a
+    500 on PostgreSQL that loses the good lines with it."""
+    return next((f for f in ("series", "source") if unstorable(getattr(entry, f) or "")), None)
 
 
 def _row(set_id: uuid.UUID, entry: formats.ParsedEntry) -> dict[str, Any]:

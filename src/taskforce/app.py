@@ -6,8 +6,8 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
-from fastapi.responses import RedirectResponse
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
@@ -21,11 +21,12 @@ from taskforce.core import spool
 from taskforce.core.audit import api as audit_api
 from taskforce.core.audit.seal import Sealer
 from taskforce.core.auth import api as auth_api
-from taskforce.core.db import make_engine, make_sessionmaker
-from taskforce.core.http import install_error_handlers, token_before_body
+from taskforce.core.db import check_ready, make_engine, make_sessionmaker
+from taskforce.core.http import install_error_handlers, refuse_unstorable, token_before_body
 from taskforce.core.limits import BodyGate
 from taskforce.core.proposals import api as proposals_api
 from taskforce.core.settings import Settings, get_settings
+from taskforce.core.unavailable import RETRY_AFTER_DOWN, DatabaseTrouble
 from taskforce.hashsets import api as hashsets_api
 from taskforce.hosting import api as hosting_api
 from taskforce.notices import api as notices_api
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         docs_url=None,  # /api/docs: web_setup.install_api_docs, with its own policy
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        dependencies=[Depends(refuse_unstorable)],  # every route, pages included
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -152,13 +154,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     web_setup.install_api_docs(app, "/api/docs")
 
     # Every body is bounded as it streams, by its route class, and read only once the caller
-    # is known (core/limits.py); the default headers go on its refusals too.
+    # is known (core/limits.py); a database in trouble is a 503 or a replay, the gate's token
+    # check included (core/unavailable.py); the default headers go on every refusal too.
     app.add_middleware(
         BodyGate,
         default_limit=settings.max_body_bytes,
         checks={"token": token_before_body, "session": session_before_body},
         refuse=web_setup.refusal,
     )
+    app.add_middleware(DatabaseTrouble, page=web_setup.error_page)
     app.add_middleware(DefaultHeaders)
     if settings.trusted_proxies:  # outermost: every layer sees the client's own address
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
@@ -168,7 +172,17 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         return RedirectResponse("/ui/", status_code=303)
 
     @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    def healthz() -> JSONResponse:
+        """Up only if the database answers with its schema: a monitor or load balancer must
+        not keep sending requests to a hub whose database has gone."""
+        try:
+            check_ready(engine)
+        except Exception:
+            return JSONResponse(
+                {"status": "unavailable", "database": "unreachable"},
+                status_code=503,
+                headers={"Retry-After": str(RETRY_AFTER_DOWN)},
+            )
+        return JSONResponse({"status": "ok"})
 
     return app

@@ -26,6 +26,7 @@ from taskforce.cases.schemas import (
 )
 from taskforce.core.errors import Invalid
 from taskforce.core.http import CallerDep, SessionDep, SettingsDep
+from taskforce.core.pagination import limit_query, offset_query
 
 router = APIRouter(tags=["cases"])
 
@@ -44,8 +45,8 @@ def list_cases(
     scope: str = Query(default="visible", pattern="^(visible|mine)$"),
     status_: CaseStatus | None = Query(default=None, alias="status"),
     q: str | None = Query(default=None, max_length=100),
-    limit: int = Query(default=50, ge=1, le=500),
-    offset: int = Query(default=0, ge=0),
+    limit: int = limit_query(50, 500),
+    offset: int = offset_query(),
 ) -> list[CaseSummary]:
     page = service.list_cases(
         session, caller, scope=scope, status=status_, query=q, limit=limit, offset=offset
@@ -142,7 +143,7 @@ def list_hits(
     caller: CallerDep,
     case_id: uuid.UUID | None = None,
     unacknowledged: bool = False,
-    limit: int = Query(default=200, ge=1, le=1000),
+    limit: int = limit_query(200, 1000),
 ) -> list[HitRead]:
     return service.list_hits(
         session, caller, case_id=case_id, unacknowledged=unacknowledged, limit=limit

@@ -33,6 +33,8 @@ from taskforce.core.db import insert_new, is_postgres, utcnow
 from taskforce.core.errors import TaskforceError
 from taskforce.core.hamming import hamming, hex_to_bytes
 from taskforce.core.settings import Settings
+from taskforce.core.text import RULE as UNSTORABLE
+from taskforce.core.text import unstorable
 
 BATCH_SIZE = 2000
 _VALUES = cast(Table, SelectorValue.__table__)
@@ -69,6 +71,10 @@ def parse_lines(
     for line, row in rows:
         if isinstance(row, Breach):
             rejected.append(LineError(line=line, field=row.field, rule=row.rule, value=""))
+            continue
+        column = next((k for k, v in row.items() if v and unstorable(v)), None)
+        if column is not None:
+            rejected.append(LineError(line=line, field=column, rule=UNSTORABLE, value=""))
             continue
         try:
             data = SelectorCreate(

@@ -8,10 +8,13 @@ of waiting its turn. This also makes savepoints work (SQLAlchemy's documented py
 
 from __future__ import annotations
 
+import math
+import sqlite3
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -24,6 +27,7 @@ from sqlalchemy import (
     event,
     insert,
 )
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -92,35 +96,89 @@ class Origin:
 
 def make_engine(settings: Settings, url: str | None = None) -> Engine:
     url = url or settings.effective_database_url
+    wait = settings.database_lock_wait_seconds
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            from pathlib import Path
-
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-        _configure_sqlite(engine)
+        file = None
+        if path and path != ":memory:" and not path.startswith("file:"):
+            file = Path(path)
+            file.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": wait})
+        _configure_sqlite(engine, file, wait)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        pool_timeout=wait,
+        # an unreachable server is a 503 within seconds, not a request hanging on TCP
+        connect_args={"connect_timeout": max(1, min(10, math.ceil(wait)))},
+    )
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _file_identity(file: Path) -> tuple[int, int] | None:
+    try:
+        found = file.stat()
+    except FileNotFoundError:
+        return None
+    return found.st_dev, found.st_ino
+
+
+def _configure_sqlite(engine: Engine, file: Path | None = None, wait: float = 30.0) -> None:
+    opened = False  # once the file has been opened, a missing file is an outage, not a start
+
+    @event.listens_for(engine, "do_connect")
+    def _refuse_vanished(_dialect: Any, _record: Any, _args: Any, _params: Any) -> None:
+        # SQLite would create an empty database in its place, and the next requests would
+        # write to it: refused, so the operator sees the outage (503, /healthz) and restores.
+        if opened and file is not None and not file.exists():
+            raise sqlite3.OperationalError(f"database file is missing: {file}")
+
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    def _on_connect(dbapi_connection: Any, record: Any) -> None:
+        nonlocal opened
+        opened = True
+        if file is not None:
+            record.info[_FILE_IDENTITY] = _file_identity(file)
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         # 128 MiB of page cache (the default is 2 MiB): with a million selectors the indexes
         # that every addition touches stay in memory. It is allocated only as pages are read.
         cursor.execute("PRAGMA cache_size=-131072")
         cursor.close()
 
+    @event.listens_for(engine, "checkout")
+    def _same_file(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        # An open connection keeps writing to a file that was removed or replaced (its inode
+        # lives on): it would accept writes that no one will ever read. One stat per checkout.
+        if file is not None and record.info.get(_FILE_IDENTITY) != _file_identity(file):
+            raise DisconnectionError("the database file was removed or replaced")
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+_FILE_IDENTITY = "taskforce.sqlite_file"
+
+
+def check_ready(engine: Engine) -> None:
+    """Raise unless the database can serve requests: reachable, and its schema in place (the
+    migrations' version table answers). A plain read outside any transaction: on SQLite it
+    never waits for the write lock, so a busy hub still reports itself up."""
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SELECT version_num FROM alembic_version")
+        if cursor.fetchone() is None:
+            raise LookupError("the database has no schema version")
+    finally:
+        connection.close()
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Request, params
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
@@ -21,8 +21,9 @@ from taskforce.core import limits
 from taskforce.core.auth import service as auth_service
 from taskforce.core.caller import Caller, Role
 from taskforce.core.db import unit_of_work
-from taskforce.core.errors import AuthFailed, Forbidden, TaskforceError
+from taskforce.core.errors import AuthFailed, Forbidden, Invalid, TaskforceError
 from taskforce.core.settings import Settings
+from taskforce.core.text import RULE, first_unstorable, may_hold_unstorable, unstorable
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -98,6 +99,41 @@ async def token_before_body(request: Request) -> Response | None:
 
 CallerDep = Annotated[Caller, Depends(get_api_caller)]
 TokenCallerDep = Annotated[Caller, Depends(get_token_caller)]
+
+
+async def refuse_unstorable(request: Request) -> None:
+    """Refuse text no database can store (`core.text`) wherever a request carries it: path and
+    query parameters, form fields and file names, and every string of a JSON body.
+
+    Installed on the whole app, so every route, new ones included, gets it before its own
+    parameters are read. Bodies are looked at only once FastAPI has parsed them for the route
+    (from its cache); a route that streams its body (uploads) is not read here. Async: no
+    thread hop on the hot public form."""
+    for name, value in request.path_params.items():
+        if isinstance(value, str) and unstorable(value):
+            raise Invalid(name, RULE)
+    for name, value in request.query_params.multi_items():
+        if unstorable(name) or unstorable(value):
+            raise Invalid(name if not unstorable(name) else "query", RULE)
+    body_field = getattr(request.scope.get("route"), "body_field", None)
+    if body_field is None:
+        return  # no body, or one the route reads itself
+    if isinstance(body_field.field_info, params.Form):
+        for name, value in (await request.form()).multi_items():
+            text = value if isinstance(value, str) else (value.filename or "")
+            if unstorable(name) or unstorable(text):
+                raise Invalid(name if not unstorable(name) else "form", RULE)
+        return
+    raw = await request.body()
+    if not may_hold_unstorable(raw):
+        return
+    try:
+        data = await request.json()
+    except (ValueError, RecursionError):
+        return  # not JSON: the route's own validation answers
+    path = first_unstorable(data)
+    if path is not None:
+        raise Invalid(path or "body", RULE)
 
 
 def error_body(error: TaskforceError) -> dict[str, Any]:

@@ -32,6 +32,13 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the database; default: SQLite file `taskforce.db` in "
         "the data folder. Production: postgresql+psycopg://user@host/db.",
     )
+    database_lock_wait_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=600,
+        description="How long a request waits for SQLite's write lock, and for a connection to "
+        "PostgreSQL, before it is answered 503 with Retry-After (never a 500).",
+    )
     secret_key: str = Field(
         default=PLACEHOLDER_SECRET,
         description="Key that signs web session cookies. Must be set outside demo and tests.",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, cast
 
@@ -31,6 +31,8 @@ from taskforce.core.hamming import hamming
 from taskforce.core.pdq_index import SyncedIndex, index_for
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
+from taskforce.core.text import RULE as UNSTORABLE
+from taskforce.core.text import unstorable
 from taskforce.hashsets import categories, formats, videos
 from taskforce.hashsets.models import HashEntry, HashEntryFrame, HashSet
 from taskforce.hashsets.schemas import (
@@ -207,6 +209,8 @@ def import_entries(
     try:
         for item in entries:
             read += 1
+            if isinstance(item, formats.ParsedEntry) and (bad := _unstorable_field(item)):
+                item = formats.BadLine(item.line, bad, UNSTORABLE)
             if isinstance(item, formats.BadLine):
                 rejected_count += 1
                 if len(rejected) < MAX_REPORTED_ERRORS:
@@ -257,6 +261,12 @@ def import_entries(
         already_present=accepted - added,
         rejected=rejected,
     )
+
+
+def _unstorable_field(entry: formats.ParsedEntry) -> str | None:
+    """A free-text field no database stores (`core.text`): the line is bad, not the import a
+    500 on PostgreSQL that loses the good lines with it."""
+    return next((f for f in ("series", "source") if unstorable(getattr(entry, f) or "")), None)
 
 
 def _row(set_id: uuid.UUID, entry: formats.ParsedEntry) -> dict[str, Any]:
@@ -465,17 +475,28 @@ def known_videos(
     wanted = sorted({c for cs in candidates for c in cs})
     if not wanted:
         return []
-    known: dict[int, tuple[int, bytes]] = {}
-    for first in range(0, len(wanted), 10_000):
-        for frame_id, entry_id, pdq in session.execute(
-            select(HashEntryFrame.id, HashEntryFrame.entry_id, HashEntryFrame.pdq)
-            .join(HashEntry, HashEntry.id == HashEntryFrame.entry_id)
-            .where(
-                HashEntryFrame.id.in_(wanted[first : first + 10_000]),
-                HashEntry.hash_set_id.in_(list(set_ids)),
-            )
-        ):
-            known[frame_id] = (entry_id, bytes.fromhex(pdq))
+    sets = set(set_ids)
+    frames_found = _by_keys(
+        session,
+        select(HashEntryFrame.id, HashEntryFrame.entry_id, HashEntryFrame.pdq),
+        HashEntryFrame.id,
+        wanted,
+    )
+    in_sets = {
+        entry_id
+        for entry_id, set_id in _by_keys(
+            session,
+            select(HashEntry.id, HashEntry.hash_set_id),
+            HashEntry.id,
+            sorted({row[1] for row in frames_found}),
+        )
+        if set_id in sets
+    }
+    known: dict[int, tuple[int, bytes]] = {
+        frame_id: (entry_id, bytes.fromhex(pdq))
+        for frame_id, entry_id, pdq in frames_found
+        if entry_id in in_sets
+    }
     pairs = []
     for q, (query_bits, ids) in enumerate(zip(bits, candidates, strict=True)):
         for frame_id in ids:
@@ -554,29 +575,20 @@ def match(
         return made_hit
 
     if by_id:
-        exact_keys = {k: [v for q in queries if (v := q[k])] for k in ("md5", "sha1", "sha256")}
-        conditions = [getattr(HashEntry, k).in_(sorted(set(v))) for k, v in exact_keys.items() if v]
-        if conditions:
-            entries = session.scalars(
-                select(HashEntry).where(HashEntry.hash_set_id.in_(list(by_id)), or_(*conditions))
-            ).all()
-            for i, q in enumerate(queries):
-                for entry in entries:
-                    if any(q[k] and getattr(entry, k) == q[k] for k in exact_keys):
-                        found[i].append(hit(entry, "exact", 0))
+        by_digest = _entries_by_digest(session, queries, by_id)
+        for i, q in enumerate(queries):
+            matching = {e.id: e for k in _DIGESTS if (v := q[k]) for e in by_digest.get((k, v), [])}
+            found[i].extend(hit(matching[e], "exact", 0) for e in sorted(matching))
         perceptual = [i for i, q in enumerate(queries) if q["pdq"] and not found[i]]
         if perceptual:
             bits = [bytes.fromhex(queries[i]["pdq"] or "") for i in perceptual]
             candidates = pdq_index(session).candidates_many(session, bits, threshold)
-            wanted = {c for cs in candidates for c in cs}
+            wanted = sorted({c for cs in candidates for c in cs})
             entries_by_id = {
                 e.id: e
-                for e in session.scalars(
-                    select(HashEntry).where(
-                        HashEntry.id.in_(sorted(wanted)), HashEntry.hash_set_id.in_(list(by_id))
-                    )
-                )
-            } if wanted else {}  # fmt: skip
+                for e in _by_keys(session, select(HashEntry), HashEntry.id, wanted, scalars=True)
+                if e.hash_set_id in by_id
+            }
             for i, query_bits, ids in zip(perceptual, bits, candidates, strict=True):
                 for entry_id in ids:
                     near = entries_by_id.get(entry_id)
@@ -601,6 +613,42 @@ def match(
                 "hash_sets": len(by_id)},
     )  # fmt: skip
     return [MatchResult(index=i, matches=m) for i, m in enumerate(found)]
+
+
+# Values per `IN (...)`: far below both databases' parameter limits, and few enough that the
+# planner reads each through the column's index.
+_IN_CHUNK = 500
+_DIGESTS = ("md5", "sha1", "sha256")
+
+
+def _by_keys(
+    session: Session, query: Any, column: Any, keys: Sequence[Any], *, scalars: bool = False
+) -> list[Any]:
+    """The rows of `query` whose `column` is one of `keys`, looked up in chunks."""
+    rows: list[Any] = []
+    for start in range(0, len(keys), _IN_CHUNK):
+        chunk = query.where(column.in_(keys[start : start + _IN_CHUNK]))
+        rows.extend(session.scalars(chunk) if scalars else session.execute(chunk).all())
+    return rows
+
+
+def _entries_by_digest(
+    session: Session, queries: Sequence[dict[str, str | None]], sets: Mapping[uuid.UUID, Any]
+) -> dict[tuple[str, str], list[HashEntry]]:
+    """The entries of `sets` holding a query's exact hash, by (kind, value).
+
+    Each digest is looked up through its own index; the hash-set filter is applied to the rows
+    found, not in the statement: given both, SQLite chose the (hash_set_id, entry_key) index
+    already at 5 hashes and read every entry of every visible set (~5M, ~15 s, holding the
+    write lock): the time grew with the hub, not with the question (issue 11, finding 4)."""
+    found: dict[tuple[str, str], list[HashEntry]] = {}
+    for kind in _DIGESTS:
+        column = getattr(HashEntry, kind)
+        values = sorted({v for q in queries if (v := q[kind])})
+        for entry in _by_keys(session, select(HashEntry), column, values, scalars=True):
+            if entry.hash_set_id in sets:
+                found.setdefault((kind, getattr(entry, kind)), []).append(entry)
+    return found
 
 
 def _with_identification(

@@ -14,6 +14,7 @@ from taskforce.core import spool, uploads
 from taskforce.core.caller import Permission
 from taskforce.core.errors import Invalid
 from taskforce.core.http import CallerDep, SessionDep, SettingsDep
+from taskforce.core.pagination import limit_query, offset_query
 from taskforce.core.proposals.api import ACCEPTED, accepted
 from taskforce.core.proposals.models import ChangeProposal
 from taskforce.hosting import service
@@ -37,8 +38,8 @@ def list_providers(
     caller: CallerDep,
     q: str = Query(default="", max_length=200, description="name, e-mail, AS number, address"),
     without_contact: bool = Query(default=False, description="only those without abuse e-mail"),
-    limit: int = Query(default=50, ge=1, le=500),
-    offset: int = Query(default=0, ge=0),
+    limit: int = limit_query(50, 500),
+    offset: int = offset_query(),
 ) -> ProviderPage:
     return service.list_providers(
         session, caller, query=q, without_contact=without_contact, limit=limit, offset=offset

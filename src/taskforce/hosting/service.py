@@ -61,6 +61,8 @@ from taskforce.core.db import is_postgres, utcnow
 from taskforce.core.errors import Conflict, Invalid, NotFound
 from taskforce.core.proposals import service as proposals
 from taskforce.core.proposals.models import ChangeProposal
+from taskforce.core.text import RULE as UNSTORABLE
+from taskforce.core.text import unstorable
 from taskforce.hosting import stewardship
 from taskforce.hosting.models import HostingNetwork, HostingProvider
 from taskforce.hosting.schemas import (
@@ -993,6 +995,8 @@ def _parse_line(number: int, row: list[str], columns: dict[str, int]) -> _Line:
     for name, value in cells.items():
         if "\ufffd" in value:
             raise Invalid(name, "is not UTF-8 text")
+        if unstorable(value):
+            raise Invalid(name, UNSTORABLE)
     raw_network = cells["network"]
     if not raw_network:
         raise Invalid("network", "is required")

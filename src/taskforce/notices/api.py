@@ -10,6 +10,7 @@ from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 
 from taskforce.core.errors import Invalid
 from taskforce.core.http import CallerDep, SessionDep, SettingsDep
+from taskforce.core.pagination import limit_query
 from taskforce.notices import images, service
 from taskforce.notices.schemas import (
     CLUE_LABELS,
@@ -75,7 +76,7 @@ def list_notices(
     caller: CallerDep,
     scope: str = Query(default="all", pattern="^(all|mine|received)$"),
     status_: NoticeStatus | None = Query(default=None, alias="status"),
-    limit: int = Query(default=200, ge=1, le=500),
+    limit: int = limit_query(200, 500),
 ) -> list[NoticeSummary]:
     return service.list_notices(session, caller, scope=scope, status=status_, limit=limit)
 

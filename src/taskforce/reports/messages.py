@@ -61,6 +61,8 @@ EN: dict[str, str] = {
     "err_too_long": "at most {max} characters",
     "err_too_short": "at least {min} characters",
     "err_url": "must be a web address starting with http:// or https://",
+    "err_characters": "holds a character that cannot be stored (a null or broken character); "
+    "please remove it",
     "err_country": "choose a country from the list",
     "err_form": "the form has expired; please send it again",
     "err_receipt": "no report has this receipt code",
@@ -122,6 +124,8 @@ ES: dict[str, str] = {
     "err_too_long": "como máximo {max} caracteres",
     "err_too_short": "al menos {min} caracteres",
     "err_url": "debe ser una dirección web que empiece por http:// o https://",
+    "err_characters": "contiene un carácter que no se puede guardar (un carácter nulo o "
+    "dañado); elimínelo",
     "err_country": "elija un país de la lista",
     "err_form": "el formulario ha caducado; envíelo de nuevo",
     "err_receipt": "ninguna denuncia tiene este código de recibo",

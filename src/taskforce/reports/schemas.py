@@ -19,6 +19,7 @@ from pydantic import Field as PydanticField
 
 from taskforce.blocklist.normalise import normalise as normalise_url
 from taskforce.core.errors import Invalid, RateLimited
+from taskforce.core.text import unstorable
 
 
 class Kind(StrEnum):
@@ -104,6 +105,8 @@ def clean(kind: Kind, form: dict[str, str]) -> dict[str, str]:
     details: dict[str, str] = {}
     for field in FIELDS[kind]:
         value = (form.get(field.name) or "").strip()
+        if unstorable(value):
+            raise ReportInvalid(field.name, "err_characters")
         if field.required and not value:
             raise ReportInvalid(field.name, "err_required")
         if len(value) > field.max_length:

@@ -44,6 +44,7 @@ from taskforce.core.errors import Conflict, Forbidden, Invalid, NotFound
 from taskforce.core.resolver import Resolver
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
+from taskforce.core.text import unstorable
 from taskforce.hashsets.categories import SCHEMES
 from taskforce.hosting.models import HostingProvider
 from taskforce.reports import routing
@@ -310,6 +311,8 @@ def add_to_report(
         raise ReportInvalid("more", "err_required")
     if len(text) > ADDITION_MAX:
         raise ReportInvalid("more", "err_too_long", max=ADDITION_MAX)
+    if unstorable(text):
+        raise ReportInvalid("more", "err_characters")
     report = session.scalar(select(Report).where(Report.receipt_hash == receipt_hash(code)))
     if report is None:
         session.add(ReportThrottle(key_hash=key, at=utcnow()))

@@ -13,8 +13,9 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
@@ -73,15 +74,20 @@ def status_for_hashes(
 
     Series the caller may see are named; others are given only when their owner lets the
     identification status travel (`status_public`), without their name."""
-    wanted = {k: {getattr(f, k) for f in files if getattr(f, k)} for k in _DIGESTS}
-    conditions = [getattr(SeriesMedia, k).in_(sorted(v)) for k, v in wanted.items() if v]
-    if not conditions:
+    wanted = {k: sorted({getattr(f, k) for f in files if getattr(f, k)}) for k in _DIGESTS}
+    if not any(wanted.values()):
         return [[] for _ in files]
-    found = session.execute(
-        select(SeriesMedia.series_id, SeriesMedia.md5, SeriesMedia.sha1, SeriesMedia.sha256).where(
-            or_(*conditions)
-        )
-    ).all()
+    # One digest at a time, in chunks: each lookup goes through that digest's index (an OR of
+    # long IN lists let the planner scan), and a 10,000-file match stays under the parameter
+    # limits.
+    found: list[Any] = []
+    columns = (SeriesMedia.series_id, SeriesMedia.md5, SeriesMedia.sha1, SeriesMedia.sha256)
+    for kind, values in wanted.items():
+        for start in range(0, len(values), 500):
+            chunk = values[start : start + 500]
+            found += session.execute(
+                select(*columns).where(getattr(SeriesMedia, kind).in_(chunk))
+            ).all()
     series_ids = {r[0] for r in found}
     if not series_ids:
         return [[] for _ in files]

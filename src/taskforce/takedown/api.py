@@ -7,9 +7,10 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from taskforce.core.http import CallerDep, SessionDep, SettingsDep
+from taskforce.core.pagination import limit_query, offset_query
 from taskforce.takedown import service
 from taskforce.takedown.models import TakedownNotice
 from taskforce.takedown.schemas import (
@@ -39,8 +40,8 @@ def list_notices(
     session: SessionDep,
     caller: CallerDep,
     status: Literal["open", "removed", "withdrawn", "all"] = "open",
-    limit: int = Query(default=200, ge=1, le=1000),
-    offset: int = Query(default=0, ge=0),
+    limit: int = limit_query(200, 1000),
+    offset: int = offset_query(),
 ) -> list[NoticeRead]:
     """The caller's agency's notices (open ones: the longest online first)."""
     notices, _ = service.list_notices(session, caller, status=status, limit=limit, offset=offset)

@@ -7,6 +7,7 @@ import uuid
 from fastapi import APIRouter, Query
 
 from taskforce.core.http import CallerDep, SessionDep
+from taskforce.core.pagination import limit_query, offset_query
 from taskforce.triage import service
 from taskforce.triage.schemas import MatchFilter, TriageRunRead, TriageRunSummary
 
@@ -29,8 +30,8 @@ def get_run(
         default=None, max_length=60, description="scheme:code, uncategorised or withheld"
     ),
     errors: bool = Query(default=False, description="only files that could not be examined"),
-    limit: int = Query(default=100, ge=1, le=1000),
-    offset: int = Query(default=0, ge=0),
+    limit: int = limit_query(100, 1000),
+    offset: int = offset_query(),
 ) -> TriageRunRead:
     """One run: counts, known material by category and series, errors, and a page of files.
 

@@ -9,6 +9,7 @@ import uuid
 from fastapi import APIRouter, Query
 
 from taskforce.core.http import CallerDep, SessionDep
+from taskforce.core.pagination import limit_query
 from taskforce.watch import service
 from taskforce.watch.schemas import LeadAcknowledge, LeadRead, LeadState, LeadSummary
 
@@ -20,7 +21,7 @@ def list_leads(
     session: SessionDep,
     caller: CallerDep,
     state: LeadState = Query(default=LeadState.OPEN, description="open: not yet acknowledged"),
-    limit: int = Query(default=100, ge=1, le=500),
+    limit: int = limit_query(100, 500),
 ) -> list[LeadSummary]:
     """Unacknowledged first, then newest."""
     return service.list_leads(session, caller, state=state, limit=limit)

@@ -19,6 +19,7 @@ from taskforce.core.auth import throttle
 from taskforce.core.db import utcnow
 from taskforce.core.errors import AuthFailed, Invalid, RateLimited
 from taskforce.core.http import SessionDep, SettingsDep, client_ip
+from taskforce.core.pagination import limit_query
 from taskforce.web.session import (
     WebCallerDep,
     check_login_csrf,
@@ -137,7 +138,7 @@ def audit_page(
     session: SessionDep,
     web: WebCallerDep,
     action: str = Query(default="", max_length=64),
-    limit: int = Query(default=200, ge=1, le=1000),
+    limit: int = limit_query(200, 1000),
 ) -> HTMLResponse:
     entries = audit_service.list_entries(
         session, web.caller, action=action.strip() or None, limit=limit

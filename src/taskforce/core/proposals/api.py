@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from taskforce.core.caller import Caller
 from taskforce.core.http import CallerDep, SessionDep
+from taskforce.core.pagination import limit_query, offset_query
 from taskforce.core.proposals import service
 from taskforce.core.proposals.models import ChangeProposal
 from taskforce.core.proposals.schemas import Decision, ProposalPage, ProposalRead
@@ -43,8 +44,8 @@ def list_proposals(
     state: str = Query(
         default="pending", max_length=10, description="pending, approved, rejected or all"
     ),
-    limit: int = Query(default=50, ge=1, le=500),
-    offset: int = Query(default=0, ge=0, le=1_000_000_000),
+    limit: int = limit_query(50, 500),
+    offset: int = offset_query(),
 ) -> ProposalPage:
     """Proposals you made, proposals about records your agency keeps and, for the network's
     stewards, all of them."""

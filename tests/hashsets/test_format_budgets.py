@@ -103,6 +103,17 @@ def test_vics_category_that_is_not_an_integer_is_one_bad_item_the_rest_import() 
     assert items[4].category.code == "2"
 
 
+def test_vics_integers_past_64_bits_are_numbers_not_a_broken_file() -> None:
+    """JSON allows any integer; yajl's float mode called one past 2^63 an "integer overflow"
+    and the whole file was lost (found by the property test)."""
+    data = (
+        f'{{"value": [{{"MD5": "{MD5}", "Category": 99999999999999999999, "Size": 1.5}},'
+        f' {{"MD5": "{MD5_B}", "Category": 1}}]}}'
+    ).encode()
+    items = _read("vics", data)
+    assert _summary(items) == [(1, "Category"), (2, MD5_B)]
+
+
 @pytest.mark.parametrize(("fmt", "sep"), [("csv", ","), ("icse", ";")])
 def test_csv_field_over_128_kib_is_one_bad_line_naming_its_column(fmt: str, sep: str) -> None:
     header = sep.join(["md5", "sha1", "series name" if fmt == "icse" else "series"])

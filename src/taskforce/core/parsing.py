@@ -17,6 +17,7 @@ An item that nests too deep, holds too many values or too long a field is return
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from decimal import Decimal
 from typing import IO, Any
 from xml.sax import SAXException
 from xml.sax.handler import ContentHandler
@@ -73,7 +74,7 @@ def json_items(
     # Per level up to the item's: is it an array, and the map's current key.
     levels: list[list[Any]] = []
     walk = _Walk(budget, metered, record)
-    events = ijson.basic_parse(metered, use_float=True, buf_size=CHUNK)
+    events = _numbers_as_python(ijson.basic_parse(metered, buf_size=CHUNK))
     try:
         for event, value in events:
             metered.mark = metered.read_bytes
@@ -101,6 +102,14 @@ def json_items(
                     levels.append([event == "start_array", ITEM])
     except ijson.JSONError as exc:
         raise Malformed(f"is not valid JSON: {exc}", record[0] + 1) from None
+
+
+def _numbers_as_python(events: Iterator[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:
+    """Integers of any size stay integers, fractions become floats. (ijson's own `use_float`
+    makes yajl refuse an integer past 2^63 as an "integer overflow", which stopped the whole
+    file at a number JSON allows.)"""
+    for event, value in events:
+        yield event, float(value) if isinstance(value, Decimal) else value
 
 
 class _Walk:

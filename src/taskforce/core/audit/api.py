@@ -12,6 +12,7 @@ from taskforce.core.audit.verify import load_evidence
 from taskforce.core.audit.verify import verify as verify_log
 from taskforce.core.caller import Permission
 from taskforce.core.http import CallerDep, SessionDep, SettingsDep
+from taskforce.core.pagination import limit_query
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -56,7 +57,7 @@ def list_entries(
     session: SessionDep,
     caller: CallerDep,
     action: str | None = Query(default=None, max_length=64),
-    limit: int = Query(default=200, ge=1, le=1000),
+    limit: int = limit_query(200, 1000),
 ) -> list[Any]:
     return list(service.list_entries(session, caller, action=action, limit=limit))
 

@@ -217,7 +217,7 @@ class TestOtherPages:
         assert directory.status_code == 200
         assert "Netherlands" in directory.text and 'href="tel:+31201234567"' in directory.text
         audit = client.get("/ui/audit?action=auth")
-        assert audit.status_code == 200 and "Sealed · 0 entries" in audit.text
+        assert audit.status_code == 200 and "Sealed" in audit.text
 
     def test_audit_page_is_403_for_investigators(
         self, client: TestClient, session: Session, network: Network

@@ -16,6 +16,7 @@ from taskforce.core.audit import service as audit_service
 from taskforce.core.audit.verify import load_evidence, seal_status
 from taskforce.core.auth import service as auth_service
 from taskforce.core.auth import throttle
+from taskforce.core.caller import Role
 from taskforce.core.db import utcnow
 from taskforce.core.errors import AuthFailed, Invalid, RateLimited
 from taskforce.core.http import SessionDep, SettingsDep, client_ip
@@ -152,8 +153,12 @@ def audit_page(
     return render(
         request,
         "audit.html",
-        {"entries": entries, "action": action, "status": status, "limit": limit},
-    )
+        {
+            "entries": entries, "action": action, "status": status, "limit": limit,
+            # the whole network's activity count is the network admin's to see
+            "network_totals": web.caller.role == Role.NETWORK_ADMIN,
+        },
+    )  # fmt: skip
 
 
 # --- sign-in locks ---------------------------------------------------------------------------

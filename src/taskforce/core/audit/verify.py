@@ -279,13 +279,15 @@ def seal_status(
     same size), and the entries on screen against their hashes."""
     tree = session.get(AuditTree, 1)
     size, root = (tree.size, tree.root_hash) if tree is not None else (0, Frontier().root().hex())
+    top = session.scalar(select(func.max(AuditEntry.leaf_index)))  # through its unique index
+    held = 0 if top is None else top + 1  # the newest entries deleted, the tree row left as is
     pending = session.scalar(
         select(func.count()).select_from(AuditEntry).where(AuditEntry.leaf_index.is_(None))
     )
     newest = max(evidence.heads, key=lambda h: h.tree_size, default=None)
     reason = evidence.problem
-    if reason is None and newest is not None and newest.tree_size > size:
-        reason = f"truncated: {newest.describe()}, the database has sealed {size:,}"
+    if reason is None and newest is not None and newest.tree_size > min(size, held):
+        reason = f"truncated: {newest.describe()}, the database holds {min(size, held):,}"
     elif (
         reason is None
         and newest is not None

@@ -15,7 +15,7 @@ takes them. Targets (`--target`, repeatable):
 For each request it prints the status the server answered, how many bytes it managed to send
 before the server closed the connection (or the whole body), and the time; then the server's
 memory before and at its peak. `--src DIR` runs the server from another checkout's `src`
-folder (e.g. `git archive <commit> | tar -x -C /tmp/old`, then `--src /tmp/old/src`) with this
+folder (e.g. `git worktree add ../before <commit>`, then `--src ../before/src`) with this
 checkout's virtual environment, to measure the code as it was.
 
 Loopback only, bounded: each request stops at `--mib` MiB, the server is killed at the end.

@@ -13,5 +13,6 @@ test: setup
 
 lint:
 	.venv/bin/ruff check src tests benchmarks
+	.venv/bin/ruff format --check src tests benchmarks
 	.venv/bin/mypy src
 	.venv/bin/lint-imports

@@ -136,16 +136,23 @@ def seed(settings: Settings, rng: random.Random) -> Seeded:
                 session,
                 system_caller(),
                 AgencyCreate(
-                    code=code, name=f"{code} (load test)", country=country, timezone=zone,
+                    code=code,
+                    name=f"{code} (load test)",
+                    country=country,
+                    timezone=zone,
                     contact_desk=f"{code} 24/7 desk",
                     contact_email=f"desk@{code.lower()}.example.com",
                     contact_phone=phone,
                 ),
-            )  # fmt: skip
+            )
             user = auth_service.create_user(
-                session, system_caller(), email=f"investigator@{code.lower()}.example.com",
-                agency_code=code, role=Role.INVESTIGATOR, password=PASSWORD,
-            )  # fmt: skip
+                session,
+                system_caller(),
+                email=f"investigator@{code.lower()}.example.com",
+                agency_code=code,
+                role=Role.INVESTIGATOR,
+                password=PASSWORD,
+            )
             tokens[code] = auth_service.create_token(
                 session, system_caller(), settings, user=user, name="load", days=1
             ).secret
@@ -166,9 +173,12 @@ def seed(settings: Settings, rng: random.Random) -> Seeded:
                 )
                 listing = io.BytesIO("\n".join(md5).encode())
                 hashset_service.import_entries(
-                    session, caller, set_id=hash_set.id,
-                    entries=formats.read_lines(listing, "load"), fmt="lines",
-                )  # fmt: skip
+                    session,
+                    caller,
+                    set_id=hash_set.id,
+                    entries=formats.read_lines(listing, "load"),
+                    fmt="lines",
+                )
     engine.dispose()
     return Seeded(tokens, cases, [_pdq(rng) for _ in range(SHARED_PDQ)], md5)
 
@@ -209,8 +219,11 @@ def server(settings: Settings, port: int, workers: int) -> Iterator[subprocess.P
     log = (settings.data_dir / "server.log").open("wb")
     process = subprocess.Popen(  # noqa: S603 - our own entry point
         [str(taskforce), "serve", "--port", str(port), "--workers", str(workers)],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -429,9 +442,11 @@ def run_backend(backend: str, args: argparse.Namespace) -> tuple[bool, list[list
         folder = Path(tmp)
         with database(backend, folder) as url:
             settings = Settings(
-                data_dir=folder, database_url=url, allow_insecure_defaults=True,
+                data_dir=folder,
+                database_url=url,
+                allow_insecure_defaults=True,
                 audit_seal_seconds=0,
-            )  # fmt: skip
+            )
             console.print(f"[bold]{backend}[/]: seeding …")
             seeded = seed(settings, rng)
             port = free_port()
@@ -449,9 +464,13 @@ def run_backend(backend: str, args: argparse.Namespace) -> tuple[bool, list[list
 
 
 def report(
-    backend: str, args: argparse.Namespace, base: Results, load: Results, checked: Check,
+    backend: str,
+    args: argparse.Namespace,
+    base: Results,
+    load: Results,
+    checked: Check,
     server_log: str,
-) -> tuple[bool, list[list[str]]]:  # fmt: skip
+) -> tuple[bool, list[list[str]]]:
     total = len(load.records)
     server_errors = sum(1 for _, _, s in load.records if s >= 500)
     resets = sum(n for k, n in load.errors.items() if k.startswith("reset"))
@@ -469,15 +488,23 @@ def report(
         rows = [(t, s) for k, t, s in load.records if k == kind]
         times = [t for t, _ in rows]
         table.add_row(
-            kind, f"{len(rows):,}", f"{sum(1 for _, s in rows if 200 <= s < 300):,}",
+            kind,
+            f"{len(rows):,}",
+            f"{sum(1 for _, s in rows if 200 <= s < 300):,}",
             f"{sum(1 for _, s in rows if 400 <= s < 500):,}",
             f"{sum(1 for _, s in rows if s >= 500):,}",
-            f"{percentile(times, 0.5) * 1000:.0f}", f"{percentile(times, 0.99) * 1000:.0f}",
-        )  # fmt: skip
+            f"{percentile(times, 0.5) * 1000:.0f}",
+            f"{percentile(times, 0.99) * 1000:.0f}",
+        )
     table.add_row(
-        "[bold]all[/]", f"{total:,}", "", "", f"{server_errors:,}",
-        f"{percentile(latencies, 0.5) * 1000:.0f}", f"{percentile(latencies, 0.99) * 1000:.0f}",
-    )  # fmt: skip
+        "[bold]all[/]",
+        f"{total:,}",
+        "",
+        "",
+        f"{server_errors:,}",
+        f"{percentile(latencies, 0.5) * 1000:.0f}",
+        f"{percentile(latencies, 0.99) * 1000:.0f}",
+    )
     console.print(table)
     statuses = Counter(s for _, _, s in load.records)
     four = {k: v for k, v in sorted(statuses.items()) if 400 <= k < 500}
@@ -502,15 +529,27 @@ def report(
             f"the server logged {tracebacks} tracebacks; the first:\n{first}", markup=False
         )
     ok = (
-        server_errors == 0 and resets == 0 and lost == 0 and checked.audit_ok
+        server_errors == 0
+        and resets == 0
+        and lost == 0
+        and checked.audit_ok
         and checked.selector_audits >= load.selector_adds
-    )  # fmt: skip
+    )
     row = [
-        backend, f"{args.clients}", f"{args.seconds:g}", f"{total:,}", f"{rps:,.1f}",
-        f"{percentile(latencies, 0.5) * 1000:.0f}", f"{percentile(latencies, 0.99) * 1000:.0f}",
-        f"{server_errors}", f"{resets}", f"{lost}", f"{base_rps:,.0f}", f"{rps / base_rps:.3f}",
+        backend,
+        f"{args.clients}",
+        f"{args.seconds:g}",
+        f"{total:,}",
+        f"{rps:,.1f}",
+        f"{percentile(latencies, 0.5) * 1000:.0f}",
+        f"{percentile(latencies, 0.99) * 1000:.0f}",
+        f"{server_errors}",
+        f"{resets}",
+        f"{lost}",
+        f"{base_rps:,.0f}",
+        f"{rps / base_rps:.3f}",
         "yes" if ok else "NO",
-    ]  # fmt: skip
+    ]
     return ok, [row]
 
 
@@ -529,9 +568,20 @@ def main() -> None:
         all_ok &= ok
         rows += backend_rows
     header = [
-        "backend", "clients", "s", "requests", "req/s", "p50 ms", "p99 ms", "5xx", "resets",
-        "lost writes", "healthz/s", "ratio", "target met",
-    ]  # fmt: skip
+        "backend",
+        "clients",
+        "s",
+        "requests",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "5xx",
+        "resets",
+        "lost writes",
+        "healthz/s",
+        "ratio",
+        "target met",
+    ]
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join("---" for _ in header) + "|")
     for row in rows:

@@ -169,18 +169,32 @@ def main() -> None:
     for column in columns:
         table.add_column(column, justify="right" if column != "method" else "left")
     table.add_row(
-        "Checker.is_blocked(raw URL)", f"{checker_s:.2f}", f"{len(urls) / checker_s:,.0f}",
-        f"{checker_cpu:.2f}", f"{len(urls) / checker_cpu:,.0f}", f"{hits:,}", f"{prefix_hits:,}",
-    )  # fmt: skip
+        "Checker.is_blocked(raw URL)",
+        f"{checker_s:.2f}",
+        f"{len(urls) / checker_s:,.0f}",
+        f"{checker_cpu:.2f}",
+        f"{len(urls) / checker_cpu:,.0f}",
+        f"{hits:,}",
+        f"{prefix_hits:,}",
+    )
     table.add_row(
-        "… URL objects scattered (layout until 2026-12-02)", f"{scattered_s:.2f}",
-        f"{len(urls) / scattered_s:,.0f}", f"{scattered_cpu:.2f}",
-        f"{len(urls) / scattered_cpu:,.0f}", f"{hits:,}", f"{prefix_hits:,}",
-    )  # fmt: skip
+        "… URL objects scattered (layout until 2026-12-02)",
+        f"{scattered_s:.2f}",
+        f"{len(urls) / scattered_s:,.0f}",
+        f"{scattered_cpu:.2f}",
+        f"{len(urls) / scattered_cpu:,.0f}",
+        f"{hits:,}",
+        f"{prefix_hits:,}",
+    )
     table.add_row(
-        "set membership (normalised key)", f"{base_s:.2f}", f"{len(urls) / base_s:,.0f}",
-        f"{base_cpu:.2f}", f"{len(urls) / base_cpu:,.0f}", f"{base_hits:,}", "—",
-    )  # fmt: skip
+        "set membership (normalised key)",
+        f"{base_s:.2f}",
+        f"{len(urls) / base_s:,.0f}",
+        f"{base_cpu:.2f}",
+        f"{len(urls) / base_cpu:,.0f}",
+        f"{base_hits:,}",
+        "—",
+    )
     console.print(table)
     console.print(
         f"checker passes: {', '.join(f'{r:.2f}' for r in runs)} s; "
@@ -216,9 +230,11 @@ def by_kind(checker: Checker, urls: list[str], kinds: list[str], repeat: int) ->
     total = sum(times.values())
     for kind, group in sorted(groups.items()):
         table.add_row(
-            kind, f"{len(group):,}", f"{times[kind] / len(group) * 1e6:.2f}",
+            kind,
+            f"{len(group):,}",
+            f"{times[kind] / len(group) * 1e6:.2f}",
             f"{times[kind] / total:.0%}",
-        )  # fmt: skip
+        )
     table.add_row("all", f"{len(urls):,}", f"{total / len(urls) * 1e6:.2f}", "100%")
     console.print(table)
 

@@ -200,9 +200,11 @@ def database(backend: str, workdir: Path) -> Iterator[str]:
 
 def setup_world(url: str, workdir: Path, n_cases: int) -> World:
     settings = Settings(
-        data_dir=workdir, database_url=url, allow_insecure_defaults=True,
+        data_dir=workdir,
+        database_url=url,
+        allow_insecure_defaults=True,
         public_url="http://hub.example.org",
-    )  # fmt: skip
+    )
     engine = make_engine(settings)
     migrate.upgrade(settings, engine)
     factory = sessionmaker(engine, expire_on_commit=False)
@@ -213,15 +215,22 @@ def setup_world(url: str, workdir: Path, n_cases: int) -> World:
                 s,
                 system_caller(),
                 AgencyCreate(
-                    code=code, name=f"{code} (fictional)", country=country, timezone=tz,
-                    contact_desk=f"{code} 24/7 desk", contact_phone=phone,
+                    code=code,
+                    name=f"{code} (fictional)",
+                    country=country,
+                    timezone=tz,
+                    contact_desk=f"{code} 24/7 desk",
+                    contact_phone=phone,
                     contact_email=f"desk@{code.lower()}.example.com",
                 ),
-            )  # fmt: skip
+            )
             user = auth_service.create_user(
-                s, system_caller(), email=f"investigator@{code.lower()}.example.com",
-                agency_code=code, role=Role.INVESTIGATOR,
-            )  # fmt: skip
+                s,
+                system_caller(),
+                email=f"investigator@{code.lower()}.example.com",
+                agency_code=code,
+                role=Role.INVESTIGATOR,
+            )
             callers.append(auth_service.caller_for(s, user, channel="api"))
     world = World(settings, engine, factory, callers, [[] for _ in AGENCIES])
     levels = [SharingLevel.RED, SharingLevel.GREEN]
@@ -256,9 +265,13 @@ def preload(world: World, n: int, rng: random.Random, batch: int = 10_000) -> fl
     seen: set[tuple[str, str]] = set()
     start = time.perf_counter()
     with Progress(
-        TextColumn("preload"), BarColumn(), MofNCompleteColumn(), TextColumn("selectors"),
-        TimeRemainingColumn(), console=console,
-    ) as progress:  # fmt: skip
+        TextColumn("preload"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("selectors"),
+        TimeRemainingColumn(),
+        console=console,
+    ) as progress:
         task = progress.add_task("preload", total=n)
         done = 0
         with world.engine.connect() as conn:
@@ -277,15 +290,30 @@ def preload(world: World, n: int, rng: random.Random, batch: int = 10_000) -> fl
                     vid, sid = uuid.uuid4(), uuid.uuid4()
                     case_id = rng.choice(all_cases)
                     values.append(
-                        {"id": vid, "kind": kind, "key": norm.key, "case_count": 1,
-                         "is_common": False}
-                    )  # fmt: skip
+                        {
+                            "id": vid,
+                            "kind": kind,
+                            "key": norm.key,
+                            "case_count": 1,
+                            "is_common": False,
+                        }
+                    )
                     selectors.append(
-                        {"id": sid, "case_id": case_id, "value_id": vid, "kind": kind,
-                         "value": norm.value, "platform": norm.platform, "raw": raw,
-                         "observed_at": None, "note": "", "noise_reason": None,
-                         "added_by_id": None, "added_at": now}
-                    )  # fmt: skip
+                        {
+                            "id": sid,
+                            "case_id": case_id,
+                            "value_id": vid,
+                            "kind": kind,
+                            "value": norm.value,
+                            "platform": norm.platform,
+                            "raw": raw,
+                            "observed_at": None,
+                            "note": "",
+                            "noise_reason": None,
+                            "added_by_id": None,
+                            "added_at": now,
+                        }
+                    )
                     held = Held(kind, raw, platform, world.case_agency[case_id])
                     if kind == "pdq":
                         pdqs.append({"selector_id": sid, "bits": hex_to_bytes(norm.value)})
@@ -447,8 +475,10 @@ def run(backend: str, size: int, seed: int) -> Result:
         )
         result.preload_s = preload(world, size, rng)
         result.preload_rate = size / result.preload_s
-        console.print(f"preloaded {size:,} selectors in {result.preload_s:.1f} s "
-                      f"({result.preload_rate:,.0f}/s)")  # fmt: skip
+        console.print(
+            f"preloaded {size:,} selectors in {result.preload_s:.1f} s "
+            f"({result.preload_rate:,.0f}/s)"
+        )
         pdq.index_for(world.factory()).invalidate()
         result.commit_ms = measure_commit_floor(world)
         measure_adds(world, rng, result)
@@ -468,31 +498,47 @@ def rows_for(r: Result) -> list[tuple[str, str, str]]:
     bulk_ok = "met" if r.bulk_rate >= TARGET_BULK_RATE else "missed"
     return [
         ("preload (setup, bulk insert)", f"{r.preload_s:.1f} s ({r.preload_rate:,.0f} sel/s)", ""),
-        ("add-and-deconflict median", f"{r.add_median_ms:.2f} ms",
-         f"≤ 5 ms: {ok} ({r.add_median_ms / TARGET_MEDIAN_MS:.2f}× target)"),
+        (
+            "add-and-deconflict median",
+            f"{r.add_median_ms:.2f} ms",
+            f"≤ 5 ms: {ok} ({r.add_median_ms / TARGET_MEDIAN_MS:.2f}× target)",
+        ),
         ("commit floor (1-row UPDATE + commit)", f"{r.commit_ms:.2f} ms", "median of 100"),
         ("add-and-deconflict p95", f"{r.add_p95_ms:.2f} ms", ""),
         ("hits created by 300 adds", f"{r.add_hits}", "150 adds reuse held values"),
-        ("PDQ near add median (50)", f"{r.pdq_add_median_ms:.2f} ms",
-         f"{r.pdq_add_hits} hits"),
-        ("bulk import 20,000 lines", f"{r.bulk_rate:,.0f} sel/s ({r.bulk_s:.2f} s)",
-         f"≥ 20,000/s: {bulk_ok}; {r.bulk_hits} hits"),
-        ("bulk import, no held values", f"{r.bulk0_rate:,.0f} sel/s ({r.bulk0_s:.2f} s)",
-         "same, 0 hits: the import without hit notifications"),
-        ("PDQ index (faiss) per query", f"{r.index_ms:.2f} ms",
-         f"{r.pdq_rows:,} PDQ rows; index load {r.index_sync_s:.2f} s"),
+        ("PDQ near add median (50)", f"{r.pdq_add_median_ms:.2f} ms", f"{r.pdq_add_hits} hits"),
+        (
+            "bulk import 20,000 lines",
+            f"{r.bulk_rate:,.0f} sel/s ({r.bulk_s:.2f} s)",
+            f"≥ 20,000/s: {bulk_ok}; {r.bulk_hits} hits",
+        ),
+        (
+            "bulk import, no held values",
+            f"{r.bulk0_rate:,.0f} sel/s ({r.bulk0_s:.2f} s)",
+            "same, 0 hits: the import without hit notifications",
+        ),
+        (
+            "PDQ index (faiss) per query",
+            f"{r.index_ms:.2f} ms",
+            f"{r.pdq_rows:,} PDQ rows; index load {r.index_sync_s:.2f} s",
+        ),
         ("PDQ table scan per query", f"{r.scan_ms:.1f} ms", f"index {speedup:,.0f}× faster"),
-    ]  # fmt: skip
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000])
-    parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"],
-                        choices=["sqlite", "postgresql"])  # fmt: skip
+    parser.add_argument(
+        "--backends", nargs="+", default=["sqlite", "postgresql"], choices=["sqlite", "postgresql"]
+    )
     parser.add_argument("--seed", type=int, default=20261123)
-    parser.add_argument("--faiss-threads", type=int, default=0,
-                        help="faiss OpenMP threads (0: faiss' default, one per core)")  # fmt: skip
+    parser.add_argument(
+        "--faiss-threads",
+        type=int,
+        default=0,
+        help="faiss OpenMP threads (0: faiss' default, one per core)",
+    )
     args = parser.parse_args(argv)
     if args.faiss_threads:
         faiss.omp_set_num_threads(args.faiss_threads)

@@ -92,11 +92,18 @@ def main() -> None:
         factory = sessionmaker(bind=engine, expire_on_commit=False)
         with factory() as session:
             agency = agency_service.register_agency(
-                session, system_caller(),
-                AgencyCreate(code="GB-NCA", name="GB-NCA (fictional)", country="GB",
-                             timezone="Europe/London", contact_desk="desk",
-                             contact_phone="+442079460001", contact_email="desk@example.com"),
-            )  # fmt: skip
+                session,
+                system_caller(),
+                AgencyCreate(
+                    code="GB-NCA",
+                    name="GB-NCA (fictional)",
+                    country="GB",
+                    timezone="Europe/London",
+                    contact_desk="desk",
+                    contact_phone="+442079460001",
+                    contact_email="desk@example.com",
+                ),
+            )
             caller = agency_operator(agency.id, agency.code, agency.country)
             service.create_hash_set(session, caller, HashSetCreate(name="bench"))
             session.commit()
@@ -115,8 +122,10 @@ def main() -> None:
         probe.join()
         engine.dispose()
     mode = "one transaction" if args.single_transaction else f"a commit per {service.BATCH_SIZE:,}"
-    print(f"| {args.lines:,} lines, {mode} | {report.added:,} added | {elapsed:.1f} s | "
-          f"{longest[0]:.2f} s | {probe.longest:.2f} s ({probe.tries} probes) |")  # fmt: skip
+    print(
+        f"| {args.lines:,} lines, {mode} | {report.added:,} added | {elapsed:.1f} s | "
+        f"{longest[0]:.2f} s | {probe.longest:.2f} s ({probe.tries} probes) |"
+    )
 
 
 if __name__ == "__main__":

@@ -101,9 +101,12 @@ def database(backend: str, workdir: Path) -> Iterator[str]:
 
 def setup_world(url: str, workdir: Path, n_sets: int) -> World:
     settings = Settings(
-        data_dir=workdir, database_url=url, allow_insecure_defaults=True,
-        public_url="http://hub.example.org", worker="external",
-    )  # fmt: skip
+        data_dir=workdir,
+        database_url=url,
+        allow_insecure_defaults=True,
+        public_url="http://hub.example.org",
+        worker="external",
+    )
     engine = make_engine(settings)
     migrate.upgrade(settings, engine)
     factory = sessionmaker(engine, expire_on_commit=False)
@@ -111,17 +114,25 @@ def setup_world(url: str, workdir: Path, n_sets: int) -> World:
     with unit_of_work(factory) as s:
         for code, country, tz, phone in AGENCIES:
             agency_service.register_agency(
-                s, system_caller(),
+                s,
+                system_caller(),
                 AgencyCreate(
-                    code=code, name=f"{code} (fictional)", country=country, timezone=tz,
-                    contact_desk=f"{code} 24/7 desk", contact_phone=phone,
+                    code=code,
+                    name=f"{code} (fictional)",
+                    country=country,
+                    timezone=tz,
+                    contact_desk=f"{code} 24/7 desk",
+                    contact_phone=phone,
                     contact_email=f"desk@{code.lower()}.example.com",
                 ),
-            )  # fmt: skip
+            )
             user = auth_service.create_user(
-                s, system_caller(), email=f"investigator@{code.lower()}.example.com",
-                agency_code=code, role=Role.INVESTIGATOR,
-            )  # fmt: skip
+                s,
+                system_caller(),
+                email=f"investigator@{code.lower()}.example.com",
+                agency_code=code,
+                role=Role.INVESTIGATOR,
+            )
             callers.append(auth_service.caller_for(s, user, channel="api"))
     world = World(settings, engine, factory, callers)
     with unit_of_work(factory) as s:
@@ -129,10 +140,12 @@ def setup_world(url: str, workdir: Path, n_sets: int) -> World:
             owner = i % len(AGENCIES)
             green = i % 2 == 0
             created = hashset_service.create_hash_set(
-                s, callers[owner],
-                HashSetCreate(name=f"Known set {i}",
-                              sharing=SharingLevel.GREEN if green else SharingLevel.RED),
-            )  # fmt: skip
+                s,
+                callers[owner],
+                HashSetCreate(
+                    name=f"Known set {i}", sharing=SharingLevel.GREEN if green else SharingLevel.RED
+                ),
+            )
             world.sets.append((created.id, green or owner == 0))
             if green or owner == 0:
                 world.visible_names.add(created.name)
@@ -155,11 +168,19 @@ def preload(world: World, n: int, rng: random.Random, batch: int = 20_000) -> fl
             set_id, visible = world.sets[rng.randrange(len(world.sets))]
             md5, sha1, sha256 = _hex(rng, 32), _hex(rng, 40), _hex(rng, 64)
             pdq = _hex(rng, 64) if rng.random() < 0.2 else None
-            rows.append({
-                "hash_set_id": set_id, "entry_key": _hex(rng, 64), "md5": md5, "sha1": sha1,
-                "sha256": sha256, "pdq": pdq, "pdq_quality": 100 if pdq else None,
-                "source": "bench", "victim_identified": False,
-            })  # fmt: skip
+            rows.append(
+                {
+                    "hash_set_id": set_id,
+                    "entry_key": _hex(rng, 64),
+                    "md5": md5,
+                    "sha1": sha1,
+                    "sha256": sha256,
+                    "pdq": pdq,
+                    "pdq_quality": 100 if pdq else None,
+                    "source": "bench",
+                    "victim_identified": False,
+                }
+            )
             if rng.random() < 0.02:  # a sample to ask for
                 world.known.append((md5, sha1, sha256, pdq, visible))
         with world.engine.begin() as conn:
@@ -207,9 +228,13 @@ def queries(world: World, rng: random.Random, n: int) -> tuple[list[dict[str, st
 
 
 def measure(
-    world: World, client: TestClient, headers: dict[str, str], rng: random.Random, backend: str,
+    world: World,
+    client: TestClient,
+    headers: dict[str, str],
+    rng: random.Random,
+    backend: str,
     repeat: int,
-) -> list[Row]:  # fmt: skip
+) -> list[Row]:
     rows = []
     for size in BATCHES:
         times: list[float] = []
@@ -226,17 +251,27 @@ def measure(
             seen = {m["hash_set"] for a in answers for m in a["matches"]}
             assert seen <= world.visible_names, f"invisible sets answered: {seen}"
         times.sort()
-        rows.append(Row(backend, size, statistics.median(times),
-                        times[min(len(times) - 1, int(len(times) * 0.95))],
-                        statistics.median(times) / size, matched))  # fmt: skip
+        rows.append(
+            Row(
+                backend,
+                size,
+                statistics.median(times),
+                times[min(len(times) - 1, int(len(times) * 0.95))],
+                statistics.median(times) / size,
+                matched,
+            )
+        )
         console.print(f"  {backend} batch {size:>6,}: median {rows[-1].median_ms:,.1f} ms")
     return rows
 
 
 def read_during_match(
-    world: World, client: TestClient, headers: dict[str, str], reader: dict[str, str],
+    world: World,
+    client: TestClient,
+    headers: dict[str, str],
+    reader: dict[str, str],
     rng: random.Random,
-) -> tuple[float, float, list[int]]:  # fmt: skip
+) -> tuple[float, float, list[int]]:
     """(match ms, slowest case-list ms of another agency asked every 50 ms meanwhile, and its
     answers other than 200)."""
     body, _ = queries(world, rng, 10_000)
@@ -289,9 +324,11 @@ def run(backend: str, entries: int, n_sets: int, repeat: int, seed: int) -> tupl
             note = ""
             if backend == "sqlite":
                 took, slowest, refused = read_during_match(world, client, tokens[0], tokens[1], rng)
-                note = (f"SQLite: a 10,000-file match took {took:,.0f} ms; another agency's "
-                        f"case list asked meanwhile took at most {slowest:,.0f} ms, "
-                        f"answers other than 200: {refused or 'none'}")  # fmt: skip
+                note = (
+                    f"SQLite: a 10,000-file match took {took:,.0f} ms; another agency's "
+                    f"case list asked meanwhile took at most {slowest:,.0f} ms, "
+                    f"answers other than 200: {refused or 'none'}"
+                )
                 console.print(f"  {note}")
         world.engine.dispose()
     return rows, note
@@ -317,8 +354,14 @@ def main(argv: list[str] | None = None) -> int:
     print("| backend | files asked | median | p95 | per file | matched |")
     print("|---|---:|---:|---:|---:|---:|")
     for r in rows:
-        cells = (r.backend, f"{r.batch:,}", f"{r.median_ms:,.1f} ms", f"{r.p95_ms:,.1f} ms",
-                 f"{r.per_file_ms:.3f} ms", f"{r.matched:,}")  # fmt: skip
+        cells = (
+            r.backend,
+            f"{r.batch:,}",
+            f"{r.median_ms:,.1f} ms",
+            f"{r.p95_ms:,.1f} ms",
+            f"{r.per_file_ms:.3f} ms",
+            f"{r.matched:,}",
+        )
         table.add_row(*cells)
         print("| " + " | ".join(cells) + " |")
     for note in notes:

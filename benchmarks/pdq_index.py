@@ -174,9 +174,17 @@ def main(argv: list[str] | None = None) -> int:
 
     table = Table(title=f"PDQ range search, radius {RADIUS}, {args.queries:,} queries")
     for column in (
-        "hashes", "build", "index memory", "q/s 1 thread", f"q/s {args.threads} threads",
-        "faiss flat q/s", "ratio", "recall", "extra", "single add median / max",
-    ):  # fmt: skip
+        "hashes",
+        "build",
+        "index memory",
+        "q/s 1 thread",
+        f"q/s {args.threads} threads",
+        "faiss flat q/s",
+        "ratio",
+        "recall",
+        "extra",
+        "single add median / max",
+    ):
         table.add_column(column, justify="right")
     lines = [
         f"| hashes | build | index memory | q/s, 1 thread | q/s, {args.threads} threads "

@@ -77,10 +77,33 @@ RECEIPT_RE = re.compile(rb'class="rp-receipt"><code>([A-Z0-9-]+)</code>')
 COUNTRIES = ["GB", "ES", "MX", "US", "DE", "FR", "NL", "AR", "CO", "IE", "IT", "BR", ""]
 PLATFORMS = ["Instagram", "TikTok", "Snapchat", "Discord", "Roblox", "WhatsApp", "Telegram"]
 WORDS = [
-    "message", "photo", "asked", "meet", "school", "park", "after", "weekend", "secret",
-    "account", "sent", "video", "call", "game", "chat", "friend", "older", "said", "again",
-    "online", "phone", "number", "bus", "station", "tomorrow", "evening",
-]  # fmt: skip
+    "message",
+    "photo",
+    "asked",
+    "meet",
+    "school",
+    "park",
+    "after",
+    "weekend",
+    "secret",
+    "account",
+    "sent",
+    "video",
+    "call",
+    "game",
+    "chat",
+    "friend",
+    "older",
+    "said",
+    "again",
+    "online",
+    "phone",
+    "number",
+    "bus",
+    "station",
+    "tomorrow",
+    "evening",
+]
 
 # --- /proc readings -------------------------------------------------------------------------
 
@@ -185,9 +208,13 @@ def cpu_use(a: CpuSample, b: CpuSample) -> CpuUse:
     busy = b.machine_busy - a.machine_busy
     others = busy - server - pg_bench - pg_other - clients - (b.me - a.me)
     return CpuUse(
-        server / span, pg_bench / span, pg_other / span, clients / span,
-        max(0.0, others) / span, (b.steal - a.steal) / span,
-    )  # fmt: skip
+        server / span,
+        pg_bench / span,
+        pg_other / span,
+        clients / span,
+        max(0.0, others) / span,
+        (b.steal - a.steal) / span,
+    )
 
 
 # --- the load generator (runs in child processes) -------------------------------------------
@@ -343,8 +370,9 @@ async def _visitor_loop(plan: Plan, addresses: Iterator[str], out: Outcome, seed
                         break
                     started = time.perf_counter()
                     status, _ = await conn.request("GET", path)
-                    out.records.append((plan.phase, time.time(), time.perf_counter() - started,
-                                        status))  # fmt: skip
+                    out.records.append(
+                        (plan.phase, time.time(), time.perf_counter() - started, status)
+                    )
                     if status < 0:
                         break
                 continue
@@ -361,8 +389,7 @@ async def _visitor_loop(plan: Plan, addresses: Iterator[str], out: Outcome, seed
                     status, page = await conn.request(
                         "GET", f"/report/{lang}?kind={kind}&country={country}", lang=lang
                     )
-                    out.records.append(("get", time.time(), time.perf_counter() - started,
-                                        status))  # fmt: skip
+                    out.records.append(("get", time.time(), time.perf_counter() - started, status))
                     found = TOKEN_RE.search(page)
                     if status < 0:
                         out.errors["GET form: no answer"] += 1
@@ -455,12 +482,33 @@ def server(
         "TASKFORCE_DATA_DIR": str(workdir),
     }
     if how == "taskforce":
-        cmd = [sys.executable, "-m", "taskforce", "serve", "--port", str(port),
-               "--workers", str(workers)]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "taskforce",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ]
     else:
-        cmd = [sys.executable, "-m", "uvicorn", "taskforce.app:create_app", "--factory",
-               "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-               "--no-access-log", "--log-level", "warning"]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "taskforce.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
     log = (workdir / "server.log").open("wb")
     proc = subprocess.Popen(  # noqa: S603 - its own session: the workers end with it
         cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -544,24 +592,37 @@ class PhaseResult:
 
 
 def run_phase(
-    phase: str, args: argparse.Namespace, port: int, server_pid: int, db_name: str, index: int,
+    phase: str,
+    args: argparse.Namespace,
+    port: int,
+    server_pid: int,
+    db_name: str,
+    index: int,
     seconds: float,
-) -> PhaseResult:  # fmt: skip
+) -> PhaseResult:
     ctx = mp.get_context("spawn")
     results = ctx.Queue()
     start_at = time.time() + 2.0  # the spawned interpreters import first
     measure_from = start_at + args.warmup
     stop_at = measure_from + seconds
-    per_proc = [args.concurrency // args.clients + (i < args.concurrency % args.clients)
-                for i in range(args.clients)]  # fmt: skip
+    per_proc = [
+        args.concurrency // args.clients + (i < args.concurrency % args.clients)
+        for i in range(args.clients)
+    ]
     procs = []
     for i in range(args.clients):
         plan = Plan(
-            phase=phase, port=port, concurrency=per_proc[i], start_at=start_at,
-            measure_from=measure_from, stop_at=stop_at,
-            address_prefix=(10 + index * 20 + i * 2, 0), posts_per_page=args.posts_per_page,
-            seed=args.seed + 100 * index + i, timeout=args.timeout,
-        )  # fmt: skip
+            phase=phase,
+            port=port,
+            concurrency=per_proc[i],
+            start_at=start_at,
+            measure_from=measure_from,
+            stop_at=stop_at,
+            address_prefix=(10 + index * 20 + i * 2, 0),
+            posts_per_page=args.posts_per_page,
+            seed=args.seed + 100 * index + i,
+            timeout=args.timeout,
+        )
         p = ctx.Process(target=client_process, args=(plan, results), daemon=True)
         p.start()
         procs.append(p)
@@ -570,11 +631,25 @@ def run_phase(
     spy = None
     if args.py_spy and phase == "report":
         spy = subprocess.Popen(  # noqa: S603 - a profiler the user asked for by path
-            [args.py_spy_bin, "record", "--pid", str(server_pid), "--subprocesses",
-             "--format", "raw", "--rate", "100", "--gil", "--output", args.py_spy,
-             "--duration", str(int(seconds))],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            [
+                args.py_spy_bin,
+                "record",
+                "--pid",
+                str(server_pid),
+                "--subprocesses",
+                "--format",
+                "raw",
+                "--rate",
+                "100",
+                "--gil",
+                "--output",
+                args.py_spy,
+                "--duration",
+                str(int(seconds)),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     before = sample_cpu(server_pid, pids, db_name)
     time.sleep(max(0.0, stop_at - time.time()))
     after = sample_cpu(server_pid, pids, db_name)
@@ -583,8 +658,9 @@ def run_phase(
     outcomes: list[Outcome] = [results.get(timeout=args.timeout + 60) for _ in procs]
     for p in procs:
         p.join(10)
-    merged = PhaseResult(phase, seconds, [], [], Counter(), cpu_use(before, after),
-                         measure_from, stop_at)  # fmt: skip
+    merged = PhaseResult(
+        phase, seconds, [], [], Counter(), cpu_use(before, after), measure_from, stop_at
+    )
     for o in outcomes:
         merged.records.extend(o.records)
         merged.receipts.extend(o.receipts)
@@ -641,11 +717,17 @@ def stuck_sessions(db_name: str) -> list[tuple[Any, ...]]:
     admin = create_engine(PG_ADMIN)
     try:
         with admin.connect() as conn:
-            return [tuple(row) for row in conn.execute(text(
-                "SELECT pid, state, wait_event_type, wait_event, left(query, 60), "
-                "round(extract(epoch FROM now() - xact_start)::numeric, 1) "
-                "FROM pg_stat_activity WHERE datname = :db AND xact_start IS NOT NULL"
-            ), {"db": db_name})]  # fmt: skip
+            return [
+                tuple(row)
+                for row in conn.execute(
+                    text(
+                        "SELECT pid, state, wait_event_type, wait_event, left(query, 60), "
+                        "round(extract(epoch FROM now() - xact_start)::numeric, 1) "
+                        "FROM pg_stat_activity WHERE datname = :db AND xact_start IS NOT NULL"
+                    ),
+                    {"db": db_name},
+                )
+            ]
     finally:
         admin.dispose()
 
@@ -691,26 +773,33 @@ def count_after(url: str, receipts: list[tuple[str, str, bool]]) -> Count:
             expected = {service.receipt_hash(code) for code, _, _ in receipts}
             assert expected == {receipt_hash(code) for code, _, _ in receipts}
             leads = s.scalar(select(func.count()).select_from(UrgentLead)) or 0
-            entries = s.scalar(
-                select(func.count()).where(AuditEntry.action == "report.public.create")
-            ) or 0  # fmt: skip
+            entries = (
+                s.scalar(select(func.count()).where(AuditEntry.action == "report.public.create"))
+                or 0
+            )
             verified = audit.verify(s)
     finally:
         engine.dispose()
     return Count(
-        accepted=len(receipts), rows=len(stored), lost=len(expected - stored),
-        extra=len(stored - expected), urgent_expected=sum(1 for r in receipts if r[2]),
-        urgent_leads=leads, audit_entries=entries, audit_ok=verified.ok,
+        accepted=len(receipts),
+        rows=len(stored),
+        lost=len(expected - stored),
+        extra=len(stored - expected),
+        urgent_expected=sum(1 for r in receipts if r[2]),
+        urgent_leads=leads,
+        audit_entries=entries,
+        audit_ok=verified.ok,
         audit_checked=verified.checked,
-    )  # fmt: skip
+    )
 
 
 # --- output ---------------------------------------------------------------------------------
 
 
 def _cores(c: CpuUse) -> str:
-    return (f"{c.server:.2f} / {c.pg_bench:.2f} / {c.pg_other:.2f} / {c.clients:.2f} / "
-            f"{c.others:.2f}")  # fmt: skip
+    return (
+        f"{c.server:.2f} / {c.pg_bench:.2f} / {c.pg_other:.2f} / {c.clients:.2f} / {c.others:.2f}"
+    )
 
 
 def phase_rows(results: list[PhaseResult]) -> list[tuple[str, ...]]:
@@ -724,24 +813,42 @@ def phase_rows(results: list[PhaseResult]) -> list[tuple[str, ...]]:
         }[r.phase]
         win = r.windows(request)
         p50, p95, p99 = r.latency_ms(request)
-        rows.append((
-            label, f"{r.rate(request):,.1f}", f"{min(win):,.1f}", f"{statistics.median(win):,.1f}",
-            f"{p50:.1f} / {p95:.1f} / {p99:.1f}", _cores(r.cpu),
-            f"{r.cpu.server * 1000 / r.rate(request):.2f}" if r.rate(request) else "—",
-        ))  # fmt: skip
+        rows.append(
+            (
+                label,
+                f"{r.rate(request):,.1f}",
+                f"{min(win):,.1f}",
+                f"{statistics.median(win):,.1f}",
+                f"{p50:.1f} / {p95:.1f} / {p99:.1f}",
+                _cores(r.cpu),
+                f"{r.cpu.server * 1000 / r.rate(request):.2f}" if r.rate(request) else "—",
+            )
+        )
         if r.phase == "report" and r.measured("get"):
             g50, g95, g99 = r.latency_ms("get")
-            rows.append((
-                "… its GET of the kind's form", f"{r.rate('get'):,.1f}", "", "",
-                f"{g50:.1f} / {g95:.1f} / {g99:.1f}", "", "",
-            ))  # fmt: skip
+            rows.append(
+                (
+                    "… its GET of the kind's form",
+                    f"{r.rate('get'):,.1f}",
+                    "",
+                    "",
+                    f"{g50:.1f} / {g95:.1f} / {g99:.1f}",
+                    "",
+                    "",
+                )
+            )
     return rows
 
 
 PHASE_COLUMNS = (
-    "phase", "ok/s", "min 5 s", "median 5 s", "p50 / p95 / p99 ms",
-    "cores: server / pg bench / pg rest / client / other", "server CPU ms per answer",
-)  # fmt: skip
+    "phase",
+    "ok/s",
+    "min 5 s",
+    "median 5 s",
+    "p50 / p95 / p99 ms",
+    "cores: server / pg bench / pg rest / client / other",
+    "server CPU ms per answer",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -758,10 +865,15 @@ def main(argv: list[str] | None = None) -> int:
         default=1,
         help="reports posted per GET of the form (1: every report is a visit)",
     )
-    parser.add_argument("--serve", choices=["uvicorn", "taskforce"], default="taskforce",
-                        help="uvicorn --factory, or `taskforce serve --workers`")  # fmt: skip
-    parser.add_argument("--timeout", type=float, default=10.0,
-                        help="seconds a request may wait for its answer")  # fmt: skip
+    parser.add_argument(
+        "--serve",
+        choices=["uvicorn", "taskforce"],
+        default="taskforce",
+        help="uvicorn --factory, or `taskforce serve --workers`",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=10.0, help="seconds a request may wait for its answer"
+    )
     parser.add_argument("--no-baselines", action="store_true")
     parser.add_argument(
         "--py-spy",
@@ -774,8 +886,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     load_start = os.getloadavg()
-    console.print(f"load average at start: {load_start[0]:.2f} {load_start[1]:.2f} "
-                  f"{load_start[2]:.2f} ({os.cpu_count()} CPUs)")  # fmt: skip
+    console.print(
+        f"load average at start: {load_start[0]:.2f} {load_start[1]:.2f} "
+        f"{load_start[2]:.2f} ({os.cpu_count()} CPUs)"
+    )
     results: list[PhaseResult] = []
     with tempfile.TemporaryDirectory() as tmp, database() as (db_name, url):
         settings = Settings(database_url=url, data_dir=Path(tmp), allow_insecure_defaults=True)
@@ -784,22 +898,31 @@ def main(argv: list[str] | None = None) -> int:
         engine.dispose()
         port = free_port()
         with server(url, Path(tmp), port, args.workers, args.serve) as proc:
-            phases = [] if args.no_baselines else [("healthz", args.baseline_seconds),
-                                                   ("page", args.baseline_seconds)]  # fmt: skip
+            phases = (
+                []
+                if args.no_baselines
+                else [("healthz", args.baseline_seconds), ("page", args.baseline_seconds)]
+            )
             phases.append(("report", args.seconds))
             for index, (phase, seconds) in enumerate(phases):
-                console.print(f"[bold]{phase}[/]: {seconds:.0f} s after {args.warmup:.0f} s "
-                              f"warm-up, {args.concurrency} connections")  # fmt: skip
+                console.print(
+                    f"[bold]{phase}[/]: {seconds:.0f} s after {args.warmup:.0f} s "
+                    f"warm-up, {args.concurrency} connections"
+                )
                 result = run_phase(phase, args, port, proc.pid, db_name, index, seconds)
                 results.append(result)
                 request = {"healthz": "healthz", "page": "page", "report": "post"}[phase]
-                console.print(f"  {result.rate(request):,.1f}/s; answers: "
-                              f"{dict(sorted(result.statuses().items()))}")  # fmt: skip
+                console.print(
+                    f"  {result.rate(request):,.1f}/s; answers: "
+                    f"{dict(sorted(result.statuses().items()))}"
+                )
                 if result.errors:
                     console.print(f"  [yellow]errors: {dict(result.errors)}")
-            stuck = stuck_sessions(db_name) if any(
-                r[3] < 0 for res in results for r in res.records
-            ) else []  # fmt: skip
+            stuck = (
+                stuck_sessions(db_name)
+                if any(r[3] < 0 for res in results for r in res.records)
+                else []
+            )
             log_text = (Path(tmp) / "server.log").read_text(errors="replace")
         report = results[-1]
         counted = count_after(url, report.receipts)
@@ -811,8 +934,11 @@ def main(argv: list[str] | None = None) -> int:
     rate = report.rate("post")
     wins = report.windows("post")
     sustained = min(wins)
-    base = {r.phase: r.rate("healthz" if r.phase == "healthz" else "page") for r in results
-            if r.phase != "report"}  # fmt: skip
+    base = {
+        r.phase: r.rate("healthz" if r.phase == "healthz" else "page")
+        for r in results
+        if r.phase != "report"
+    }
 
     title = (
         f"Public form on PostgreSQL: {args.workers} uvicorn workers, "
@@ -827,37 +953,64 @@ def main(argv: list[str] | None = None) -> int:
 
     met = sustained >= TARGET and counted.lost == 0 and limited == 0
     summary = [
-        ("reports/s (measured window)", f"{rate:,.1f}",
-         f"≥ {TARGET:.0f}: {'met' if rate >= TARGET else 'missed'}"),
-        ("reports/s, slowest 5 s window", f"{sustained:,.1f}",
-         f"windows: {', '.join(f'{w:.0f}' for w in wins)}"),
-        ("reports accepted (whole run, warm-up included)", f"{counted.accepted:,}",
-         f"rows in public_report: {counted.rows:,}"),
+        (
+            "reports/s (measured window)",
+            f"{rate:,.1f}",
+            f"≥ {TARGET:.0f}: {'met' if rate >= TARGET else 'missed'}",
+        ),
+        (
+            "reports/s, slowest 5 s window",
+            f"{sustained:,.1f}",
+            f"windows: {', '.join(f'{w:.0f}' for w in wins)}",
+        ),
+        (
+            "reports accepted (whole run, warm-up included)",
+            f"{counted.accepted:,}",
+            f"rows in public_report: {counted.rows:,}",
+        ),
         ("lost", f"{counted.lost}", "accepted receipts whose hash is not stored"),
         ("stored without a receipt answered", f"{counted.extra}", "no answer reached the client"),
         ("rate-limited (429)", f"{limited}", "must be 0: a fresh address per 4 reports"),
-        ("other failures", f"{sum(bad.values()) + sum(report.errors.values())}",
-         f"{dict(bad)} {dict(report.errors)}" if bad or report.errors else ""),
+        (
+            "other failures",
+            f"{sum(bad.values()) + sum(report.errors.values())}",
+            f"{dict(bad)} {dict(report.errors)}" if bad or report.errors else "",
+        ),
         ("urgent leads", f"{counted.urgent_leads:,}", f"expected {counted.urgent_expected:,}"),
-        ("audit entries report.public.create", f"{counted.audit_entries:,}",
-         f"chain {'verifies' if counted.audit_ok else 'BROKEN'} ({counted.audit_checked:,} "
-         "entries)"),
-    ]  # fmt: skip
+        (
+            "audit entries report.public.create",
+            f"{counted.audit_entries:,}",
+            f"chain {'verifies' if counted.audit_ok else 'BROKEN'} ({counted.audit_checked:,} "
+            "entries)",
+        ),
+    ]
     c = report.cpu
     if rate:
         per_report = (c.server + c.pg_bench + c.pg_other + c.clients) / rate
         cores = os.cpu_count() or 1
-        summary.append((
-            "CPU per report: server + PostgreSQL + client",
-            f"{per_report * 1000:.1f} ms",
-            f"{cores} idle cores would carry ≈ {cores / per_report:,.0f} reports/s at this cost",
-        ))  # fmt: skip
+        summary.append(
+            (
+                "CPU per report: server + PostgreSQL + client",
+                f"{per_report * 1000:.1f} ms",
+                f"{cores} idle cores would carry ≈ {cores / per_report:,.0f} reports/s"
+                " at this cost",
+            )
+        )
     for phase, value in base.items():
-        summary.append((f"reports/s ÷ {phase} baseline", f"{rate / max(value, 1e-9):.3f}",
-                        f"{value:,.1f} {phase} answers/s"))  # fmt: skip
-    summary.append(("load average start → end",
-                    f"{load_start[0]:.2f} → {load_end[0]:.2f}",
-                    f"1-min; 5-min {load_start[1]:.2f} → {load_end[1]:.2f}"))  # fmt: skip
+        summary.append(
+            (
+                f"reports/s ÷ {phase} baseline",
+                f"{rate / max(value, 1e-9):.3f}",
+                f"{value:,.1f} {phase} answers/s",
+            )
+        )
+    summary.append(
+        (
+            "load average start → end",
+            f"{load_start[0]:.2f} → {load_end[0]:.2f}",
+            f"1-min; 5-min {load_start[1]:.2f} → {load_end[1]:.2f}",
+        )
+    )
     stable = Table(title="Against the target")
     for col in ("measure", "result", "note"):
         stable.add_column(col)
@@ -866,8 +1019,10 @@ def main(argv: list[str] | None = None) -> int:
     console.print(stable)
     console.print(f"lost: {counted.lost}")
     if stuck:
-        console.print("[red]requests went unanswered; the bench database's open transactions "
-                      "when the load stopped (pid, state, wait, query, seconds open):")  # fmt: skip
+        console.print(
+            "[red]requests went unanswered; the bench database's open transactions "
+            "when the load stopped (pid, state, wait, query, seconds open):"
+        )
         for row in stuck:
             console.print(f"  {row}")
     profile_rows: list[tuple[str, ...]] = []
@@ -879,8 +1034,10 @@ def main(argv: list[str] | None = None) -> int:
             profile_rows.append(
                 (name, f"{100 * n / total:.1f} %", f"{per_report_ms * n / total:.2f}")
             )
-        ptable = Table(title=f"Server CPU per report by step (py-spy --gil, {total:,} samples; "
-                             f"{per_report_ms:.2f} ms per report in all)")  # fmt: skip
+        ptable = Table(
+            title=f"Server CPU per report by step (py-spy --gil, {total:,} samples; "
+            f"{per_report_ms:.2f} ms per report in all)"
+        )
         for col in ("step", "share", "ms per report"):
             ptable.add_column(col, justify="left" if col == "step" else "right")
         for row in profile_rows:
@@ -888,8 +1045,10 @@ def main(argv: list[str] | None = None) -> int:
         console.print(ptable)
     tracebacks = log_text.count("Traceback")
     if tracebacks:
-        console.print(f"[yellow]server log: {tracebacks} tracebacks; last lines:\n"
-                      + "\n".join(log_text.splitlines()[-30:]))  # fmt: skip
+        console.print(
+            f"[yellow]server log: {tracebacks} tracebacks; last lines:\n"
+            + "\n".join(log_text.splitlines()[-30:])
+        )
 
     out = sys.stdout
     out.write("| " + " | ".join(PHASE_COLUMNS) + " |\n|" + "---|" * len(PHASE_COLUMNS) + "\n")

@@ -104,16 +104,20 @@ def main(argv: list[str] | None = None) -> int:
             copy = hashing.pdq_of_image(edit(image)).hex
             distances.append(min(_distance(copy, h) for h in eight))
         matched = sum(d <= THRESHOLD for d in distances)
-        rows.append((name, matched, matched / len(distances), int(np.median(distances)),
-                     max(distances)))  # fmt: skip
+        rows.append(
+            (name, matched, matched / len(distances), int(np.median(distances)), max(distances))
+        )
     for name, matched, rate, median, worst in rows:
         table.add_row(name, f"{matched}/{args.pictures}", f"{rate:.0%}", str(median), str(worst))
     pairs = list(itertools.combinations(range(args.pictures), 2))
-    false = [(i, j) for i, j in pairs
-             if min(_distance(eights[i][0], h) for h in eights[j]) <= THRESHOLD]  # fmt: skip
+    false = [
+        (i, j) for i, j in pairs if min(_distance(eights[i][0], h) for h in eights[j]) <= THRESHOLD
+    ]
     console.print(table)
-    console.print(f"false matches between unrelated pictures: {len(false)} of {len(pairs):,} "
-                  "pairs (any of 8 orientations)")  # fmt: skip
+    console.print(
+        f"false matches between unrelated pictures: {len(false)} of {len(pairs):,} "
+        "pairs (any of 8 orientations)"
+    )
     print("| edit | matched | rate | median bits | max bits |\n|---|---|---|---|---|")
     for name, matched, rate, median, worst in rows:
         print(f"| {name} | {matched}/{args.pictures} | {rate:.0%} | {median} | {worst} |")

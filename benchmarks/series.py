@@ -97,10 +97,13 @@ class Maker:
     def add(self, label: int, path: str, pdq: str | None, quality: int, **exif: object) -> None:
         self.records.append(
             Record(
-                id=len(self.records) + 1, path=path, pdq=pdq, pdq_quality=quality,
+                id=len(self.records) + 1,
+                path=path,
+                pdq=pdq,
+                pdq_quality=quality,
                 **exif,  # type: ignore[arg-type]
             )
-        )  # fmt: skip
+        )
         self.truth.append(label)
 
     def noise_label(self) -> int:
@@ -185,8 +188,12 @@ class Maker:
                 path = f"{folder}/{name}" if own_folder else f"{disk}/Users/owner/Downloads/{name}"
                 exif: dict[str, object] = {}
                 if kind != "stripped":
-                    exif = {"camera_make": make, "camera_model": model, "camera_serial": serial,
-                            "taken_at": self.exif_time(moment)}  # fmt: skip
+                    exif = {
+                        "camera_make": make,
+                        "camera_model": model,
+                        "camera_serial": serial,
+                        "taken_at": self.exif_time(moment),
+                    }
                 if with_gps:
                     exif["gps_lat"], exif["gps_lon"] = self.near(*home, 15)
                 self.add(label, path, pdq, self.quality(), **exif)
@@ -201,31 +208,44 @@ class Maker:
         if roll < 0.5:  # someone's phone picture, downloaded with its EXIF
             make, model = self.phone()
             exif: dict[str, object] = {
-                "camera_make": make, "camera_model": model,
+                "camera_make": make,
+                "camera_model": model,
                 "taken_at": self.exif_time(self.random_time()),
-            }  # fmt: skip
+            }
             if rng.random() < 0.3:
                 landmark = self.landmarks[int(rng.integers(len(self.landmarks)))]
                 exif["gps_lat"], exif["gps_lon"] = self.near(*landmark, 30)
             name = f"IMG_{int(rng.integers(10000)):04d}.JPG"
-            self.add(self.noise_label(), f"{disk}/Users/owner/Downloads/{name}",
-                     self.variant(pdq, 0), self.quality(), **exif)  # fmt: skip
+            self.add(
+                self.noise_label(),
+                f"{disk}/Users/owner/Downloads/{name}",
+                self.variant(pdq, 0),
+                self.quality(),
+                **exif,
+            )
         elif roll < 0.7:  # a camera of its own
             make, model, prefix = CAMERAS[int(rng.integers(len(CAMERAS)))]
             self.add(
                 self.noise_label(),
                 f"{disk}/Users/owner/Downloads/{prefix}{int(rng.integers(10000)):04d}.JPG",
-                self.variant(pdq, 0), self.quality(), camera_make=make, camera_model=model,
+                self.variant(pdq, 0),
+                self.quality(),
+                camera_make=make,
+                camera_model=model,
                 camera_serial=str(int(rng.integers(10**9, 10**10))),
                 taken_at=self.exif_time(self.random_time()),
-            )  # fmt: skip
+            )
         else:  # messenger files: EXIF stripped, numbered per day in one folder
             day = datetime.fromtimestamp(self.random_time(), UTC).strftime("%Y%m%d")
             day = day if rng.random() < 0.5 else f"2024{rng.integers(1, 13):02d}01"  # busy days
             self.whatsapp_day[day] += int(rng.integers(1, 4))
             name = f"IMG-{day}-WA{self.whatsapp_day[day]:04d}.jpg"
-            self.add(self.noise_label(), f"{disk}/WhatsApp/Media/WhatsApp Images/{name}",
-                     self.variant(pdq, 0), self.quality())  # fmt: skip
+            self.add(
+                self.noise_label(),
+                f"{disk}/WhatsApp/Media/WhatsApp Images/{name}",
+                self.variant(pdq, 0),
+                self.quality(),
+            )
 
     def crowd(self, size: int) -> None:
         """Strangers photographing one landmark within an hour, phones of popular models."""
@@ -237,10 +257,14 @@ class Maker:
             self.add(
                 self.noise_label(),
                 f"/evidence/disk1/Users/owner/Downloads/{self.rng.integers(16**12):012x}.jpg",
-                self.variant(self.seed(), 0), self.quality(), camera_make=make,
-                camera_model=model, taken_at=self.exif_time(start + self.rng.uniform(0, 3600)),
-                gps_lat=lat, gps_lon=lon,
-            )  # fmt: skip
+                self.variant(self.seed(), 0),
+                self.quality(),
+                camera_make=make,
+                camera_model=model,
+                taken_at=self.exif_time(start + self.rng.uniform(0, 3600)),
+                gps_lat=lat,
+                gps_lon=lon,
+            )
 
 
 def corpus(records: int, planted_share: float, seed: int) -> Corpus:
@@ -419,9 +443,20 @@ def main(argv: list[str] | None = None) -> int:
         ("ceiling: rule on all pairs within groups", score(ceiling_groups, truth), ceiling_s),
     ]
     table = Table(title=f"Candidate series, {args.records:,} records, {os.cpu_count()} cores")
-    for column in ("method", "records", "planted groups", "planted images", "proposals",
-                   "precision", "recall", "pairwise F1", "groups found", "pure proposals",
-                   "strangers only", "seconds"):  # fmt: skip
+    for column in (
+        "method",
+        "records",
+        "planted groups",
+        "planted images",
+        "proposals",
+        "precision",
+        "recall",
+        "pairwise F1",
+        "groups found",
+        "pure proposals",
+        "strangers only",
+        "seconds",
+    ):
         table.add_column(column, justify="left" if column == "method" else "right")
     lines = [
         "| method | records | planted groups (images) | proposals | precision | recall | "
@@ -430,11 +465,19 @@ def main(argv: list[str] | None = None) -> int:
     ]
     for name, s, seconds in rows:
         table.add_row(
-            name, f"{args.records:,}", f"{made.groups:,}", f"{planted:,}", f"{s.proposals:,}",
-            f"{s.precision:.3f}", f"{s.recall:.3f}", f"{s.f1:.3f}",
-            f"{s.groups_found:,} ({s.groups_found / made.groups:.0%})", f"{s.pure:.1%}",
-            f"{s.strangers:,}", f"{seconds:.2f}",
-        )  # fmt: skip
+            name,
+            f"{args.records:,}",
+            f"{made.groups:,}",
+            f"{planted:,}",
+            f"{s.proposals:,}",
+            f"{s.precision:.3f}",
+            f"{s.recall:.3f}",
+            f"{s.f1:.3f}",
+            f"{s.groups_found:,} ({s.groups_found / made.groups:.0%})",
+            f"{s.pure:.1%}",
+            f"{s.strangers:,}",
+            f"{seconds:.2f}",
+        )
         lines.append(
             f"| {name} | {args.records:,} | {made.groups:,} ({planted:,}) | {s.proposals:,} | "
             f"{s.precision:.3f} | {s.recall:.3f} | {s.f1:.3f} | "

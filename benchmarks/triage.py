@@ -90,9 +90,21 @@ def triage(folder: Path, workdir: Path) -> tuple[float, dict[str, str]]:
         subprocess.run([exe, *args], env=env, check=True, capture_output=True)  # noqa: S603
 
     run("db", "upgrade")
-    run("agency", "add", "BENCH", "--name", "Bench", "--country", "GB",
-        "--timezone", "Europe/London", "--phone", "+442079460000",
-        "--email", "desk@bench.example.com")  # fmt: skip
+    run(
+        "agency",
+        "add",
+        "BENCH",
+        "--name",
+        "Bench",
+        "--country",
+        "GB",
+        "--timezone",
+        "Europe/London",
+        "--phone",
+        "+442079460000",
+        "--email",
+        "desk@bench.example.com",
+    )
     run("hashset", "create", "Empty", "--agency", "BENCH")
     out = workdir / "report"
     start = time.perf_counter()
@@ -134,15 +146,22 @@ def main(argv: list[str] | None = None) -> int:
         ("taskforce triage (all cores, 8 orientations, report)", triage_s),
     ]
     for name, seconds in rows:
-        table.add_row(name, f"{seconds:.2f}", f"{len(files) / seconds:,.1f}",
-                      f"{mb / seconds:,.1f}", f"{base_s / seconds:.2f}x")  # fmt: skip
+        table.add_row(
+            name,
+            f"{seconds:.2f}",
+            f"{len(files) / seconds:,.1f}",
+            f"{mb / seconds:,.1f}",
+            f"{base_s / seconds:.2f}x",
+        )
     console.print(table)
     verdict = "met" if ratio >= TARGET_RATIO else "missed"
     console.print(f"speed: {ratio:.2f}x the baseline (target >= {TARGET_RATIO}x): {verdict}")
     spread = ", ".join(f"{d} bits: {n}" for d, n in sorted(distances.items()))
     ok = identical >= 0.95 and max(distances) <= 8
-    console.print(f"PDQ vs baseline: {identical:.1%} identical; {spread} "
-                  f"(target >= 95 % identical, max 8): {'met' if ok else 'missed'}")  # fmt: skip
+    console.print(
+        f"PDQ vs baseline: {identical:.1%} identical; {spread} "
+        f"(target >= 95 % identical, max 8): {'met' if ok else 'missed'}"
+    )
     print(
         f"| files | MB | decode floor files/s | baseline files/s | triage files/s | ratio | "
         f"PDQ identical | max bits |\n|---|---|---|---|---|---|---|---|\n"

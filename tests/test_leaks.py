@@ -130,62 +130,110 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         fmt="lines",
     )
     red_run = make_triage_run(
-        session, network.gb, red,
-        [{"path": "/evidence/Nightjar-laptop/DCIM/0001.jpg", "match_type": "exact",
-          "md5": "5eb63bbbe01eeed093cb22bb8f5acdc3", "distance": 0, "hashset": "Red set Kestrel",
-          "hash_set_id": str(red_set.id), "series": "Kestrel", "victim_identified": True}],
-    )  # fmt: skip
+        session,
+        network.gb,
+        red,
+        [
+            {
+                "path": "/evidence/Nightjar-laptop/DCIM/0001.jpg",
+                "match_type": "exact",
+                "md5": "5eb63bbbe01eeed093cb22bb8f5acdc3",
+                "distance": 0,
+                "hashset": "Red set Kestrel",
+                "hash_set_id": str(red_set.id),
+                "series": "Kestrel",
+                "victim_identified": True,
+            }
+        ],
+    )
     red_series = series_service.create_series(
         session, network.gb.caller, SeriesCreate(name="Series Osprey")
     )
     series_service.add_media(
-        session, network.gb.caller, red_series.id,
+        session,
+        network.gb.caller,
+        red_series.id,
         MediaAdd(media=[MediaHashes(md5="5eb63bbbe01eeed093cb22bb8f5acdc3")]),
-    )  # fmt: skip
+    )
     victim = series_service.add_victim(
         session, network.gb.caller, red_series.id, VictimCreate(label="Osprey-V1")
     )
     new_images = [
-        {"path": f"/evidence/Nightjar-laptop/Heronry/IMG_{n:04d}.JPG", "media_type": "image/jpeg",
-         "md5": f"{n:032x}", "camera_make": "Canon", "camera_model": "EOS 80D",
-         "camera_serial": "HERONRY-0412", "taken_at": f"2021:03:04 10:0{n}:00"}
+        {
+            "path": f"/evidence/Nightjar-laptop/Heronry/IMG_{n:04d}.JPG",
+            "media_type": "image/jpeg",
+            "md5": f"{n:032x}",
+            "camera_make": "Canon",
+            "camera_model": "EOS 80D",
+            "camera_serial": "HERONRY-0412",
+            "taken_at": f"2021:03:04 10:0{n}:00",
+        }
         for n in range(1, 4)
-    ]  # fmt: skip
+    ]
     make_triage_run(session, network.gb, red, new_images)
     [proposal] = proposals.propose_for_case(session, network.gb.caller, red.id).proposals
     notice = notice_service.create_notice(
-        session, network.gb.caller, settings,
-        NoticeCreate(series_id=red_series.id, title="Notice Plover", targets=["NL"],
-                     clues=[ClueCreate(kind="other", description="Plover wallpaper")]),
-    )  # fmt: skip
+        session,
+        network.gb.caller,
+        settings,
+        NoticeCreate(
+            series_id=red_series.id,
+            title="Notice Plover",
+            targets=["NL"],
+            clues=[ClueCreate(kind="other", description="Plover wallpaper")],
+        ),
+    )
     notice_view = notice_service.describe(session, network.gb.caller, settings, notice)
     notice_image = notice_service.add_image(
-        session, network.gb.caller, notice.id, notice_view.clues[0].id,
-        jpeg(picture(7)), attested=True,
-    )  # fmt: skip
+        session,
+        network.gb.caller,
+        notice.id,
+        notice_view.clues[0].id,
+        jpeg(picture(7)),
+        attested=True,
+    )
     host = hosting_service.create_provider(
         session, system_caller(), ProviderCreate(name="Walked Hosting", abuse_email="a@example.net")
     )
     host_block = hosting_service.add_network(session, system_caller(), host.id, cidr="192.0.2.0/24")
     # an urgent lead sent to GB's desk only (a report from GB)
     danger = Report(
-        kind="danger", details={"what": "Wagtail shed child", "where": "Wagtail Road 9"},
-        country="GB", language="en", status="new", urgent=True, receipt_hash="f" * 64,
-    )  # fmt: skip
+        kind="danger",
+        details={"what": "Wagtail shed child", "where": "Wagtail Road 9"},
+        country="GB",
+        language="en",
+        status="new",
+        urgent=True,
+        receipt_hash="f" * 64,
+    )
     session.add(danger)
     session.flush()
     lead = watch_service.open_lead(
-        session, settings, report_id=danger.id, kind="danger", reason="child in danger",
-        reporter_country="GB", suspect_country=None, received_at=danger.created_at,
-    )  # fmt: skip
+        session,
+        settings,
+        report_id=danger.id,
+        kind="danger",
+        reason="child in danger",
+        reporter_country="GB",
+        suspect_country=None,
+        received_at=danger.created_at,
+    )
     gb_agency = agency_service.get_by_code(session, "GB-NCA")
     danger.receiving_agency_id = gb_agency.id  # routed to GB's police
     takedown = takedown_service.issue(
-        session, network.gb.caller, settings, agency=gb_agency,
-        url="https://wagtail.example.net/shed/4", url_hash="e" * 64, host="wagtail.example.net",
-        category="baseline", report_id=danger.id, hosting_ip="192.0.2.9", hosting_country="GB",
+        session,
+        network.gb.caller,
+        settings,
+        agency=gb_agency,
+        url="https://wagtail.example.net/shed/4",
+        url_hash="e" * 64,
+        host="wagtail.example.net",
+        category="baseline",
+        report_id=danger.id,
+        hosting_ip="192.0.2.9",
+        hosting_country="GB",
         provider_id=host.id,
-    )  # fmt: skip
+    )
     gb_headers = token_for(session, settings, network.gb)
     us_headers = token_for(session, settings, network.us)
     del gb_headers
@@ -280,9 +328,19 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
                     assert secret not in text, (method, path, secret, text[:300])
                 if "{case_id}" in route.path or "{hit_id}" in route.path:
                     assert response.status_code == 404, (method, path, response.status_code)
-                hidden = ("notification_id", "token_id", "set_id", "run_id", "series_id",
-                          "victim_id", "proposal_id", "notice_id", "lead_id",
-                          "takedown_id", "report_id")  # fmt: skip
+                hidden = (
+                    "notification_id",
+                    "token_id",
+                    "set_id",
+                    "run_id",
+                    "series_id",
+                    "victim_id",
+                    "proposal_id",
+                    "notice_id",
+                    "lead_id",
+                    "takedown_id",
+                    "report_id",
+                )
                 if any(f"{{{k}}}" in route.path for k in hidden):
                     assert response.status_code == 404, (method, path, response.status_code)
     assert walked >= 40

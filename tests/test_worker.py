@@ -34,22 +34,38 @@ class NeverChecked:
 
 
 def _members(session: Session) -> None:
-    make_agency(session, "NL-HOTLINE", country="NL", timezone="Europe/Amsterdam",
-                contact_phone="+31201234500")  # fmt: skip
-    agency_service.update_agency(session, system_caller(), code="NL-HOTLINE",
-                                 data=AgencyUpdate(kind=AgencyKind.HOTLINE))  # fmt: skip
+    make_agency(
+        session,
+        "NL-HOTLINE",
+        country="NL",
+        timezone="Europe/Amsterdam",
+        contact_phone="+31201234500",
+    )
+    agency_service.update_agency(
+        session, system_caller(), code="NL-HOTLINE", data=AgencyUpdate(kind=AgencyKind.HOTLINE)
+    )
     make_agency(session, "NL-NP")
 
 
 def test_one_round_runs_every_task_and_a_failing_task_does_not_stop_the_others(
-    session: Session, session_factory: sessionmaker[Session], settings: Settings,
-    client: TestClient, monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+    session: Session,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    client: TestClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     _members(session)
     page = client.get("/report/en?kind=url")
-    client.post("/report", data={"form_token": form_token(page.text), "kind": "url",
-                                 "lang": "en", "url": "https://files.example.net/a",
-                                 "country": "NL"})  # fmt: skip
+    client.post(
+        "/report",
+        data={
+            "form_token": form_token(page.text),
+            "kind": "url",
+            "lang": "en",
+            "url": "https://files.example.net/a",
+            "country": "NL",
+        },
+    )
     tools = worker.Tools(resolver=StaticResolver(HOSTS), checker=NeverChecked())
 
     def broken(*args: object, **kwargs: object) -> int:
@@ -58,9 +74,14 @@ def test_one_round_runs_every_task_and_a_failing_task_does_not_stop_the_others(
     monkeypatch.setattr(worker.outbox, "drain_committed", broken)
     done = worker.run_round(session_factory, settings, tools)
     assert done.pop("audit entries sealed") > 0  # the round's own entries included
-    assert done == {"report arrivals audited": 1, "reports routed": 1,
-                    "urgent leads escalated": 0, "messages delivered": 0, "URLs re-checked": 0,
-                    "housekeeping": 0}  # fmt: skip
+    assert done == {
+        "report arrivals audited": 1,
+        "reports routed": 1,
+        "urgent leads escalated": 0,
+        "messages delivered": 0,
+        "URLs re-checked": 0,
+        "housekeeping": 0,
+    }
     report = session.scalars(select(Report)).one()
     session.refresh(report)
     # 203.0.113.10 has no registry country and there is no network table here: the report
@@ -77,10 +98,13 @@ def test_the_in_process_worker_routes_and_opens_leads_while_the_hub_serves(
         base: Settings = engine.info_settings  # type: ignore[attr-defined]
         hosts = tmp_path / "hosts"
         hosts.write_text("203.0.113.10 files.example.net\n")
-        settings = base.model_copy(update={
-            "worker": "in-process", "worker_interval_seconds": 0.2,
-            "resolver_hosts_file": hosts,
-        })  # fmt: skip
+        settings = base.model_copy(
+            update={
+                "worker": "in-process",
+                "worker_interval_seconds": 0.2,
+                "resolver_hosts_file": hosts,
+            }
+        )
         factory = make_sessionmaker(engine)
         with unit_of_work(factory) as session:
             _members(session)
@@ -88,10 +112,16 @@ def test_the_in_process_worker_routes_and_opens_leads_while_the_hub_serves(
         with TestClient(app) as client:
             assert app.state.worker is not None
             page = client.get("/report/en?kind=url")
-            sent = client.post("/report", data={
-                "form_token": form_token(page.text), "kind": "url", "lang": "en",
-                "url": "https://files.example.net/x", "country": "NL",
-            })  # fmt: skip
+            sent = client.post(
+                "/report",
+                data={
+                    "form_token": form_token(page.text),
+                    "kind": "url",
+                    "lang": "en",
+                    "url": "https://files.example.net/x",
+                    "country": "NL",
+                },
+            )
             assert sent.status_code == 200
             deadline = time.monotonic() + 20
             routed = None
@@ -107,9 +137,12 @@ def test_the_in_process_worker_routes_and_opens_leads_while_the_hub_serves(
 
 
 def test_an_urgent_report_whose_follow_up_failed_still_gets_its_lead(
-    session: Session, session_factory: sessionmaker[Session], settings: Settings,
-    client: TestClient, monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+    session: Session,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    client: TestClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from taskforce.reports import service as reports_service
 
     _members(session)
@@ -119,9 +152,16 @@ def test_an_urgent_report_whose_follow_up_failed_still_gets_its_lead(
 
     monkeypatch.setattr(reports_service, "after_report", fails)
     page = client.get("/report/en?kind=danger")
-    sent = client.post("/report", data={"form_token": form_token(page.text), "kind": "danger",
-                                        "lang": "en", "what": "a child is hurt",
-                                        "country": "NL"})  # fmt: skip
+    sent = client.post(
+        "/report",
+        data={
+            "form_token": form_token(page.text),
+            "kind": "danger",
+            "lang": "en",
+            "what": "a child is hurt",
+            "country": "NL",
+        },
+    )
     assert sent.status_code == 200  # the reporter is told it arrived: it is stored
     assert session.scalars(select(UrgentLead)).all() == []
     monkeypatch.undo()
@@ -139,8 +179,9 @@ def test_worker_once_from_the_command_line(tmp_path: Path) -> None:
     from taskforce.cli import app
 
     result = CliRunner().invoke(
-        app, ["worker", "--once"],
+        app,
+        ["worker", "--once"],
         env={"TASKFORCE_DATA_DIR": str(tmp_path), "COLUMNS": "160"},
-    )  # fmt: skip
+    )
     assert result.exit_code == 0, result.output
     assert "idle" in result.output

@@ -84,17 +84,29 @@ def make_watch(session: Session, *, coordinator: bool = True) -> Watch:
         session, "GB-CEOP", country="GB", timezone="Europe/London", phone="+442079460002"
     )
     make_desk(
-        session, "GB-IWF", country="GB", timezone="Europe/London", phone="+442079460003",
+        session,
+        "GB-IWF",
+        country="GB",
+        timezone="Europe/London",
+        phone="+442079460003",
         kind=AgencyKind.HOTLINE,
-    )  # fmt: skip
+    )
     ie = make_desk(
-        session, "IE-HL", country="IE", timezone="Europe/Dublin", phone="+35316690000",
+        session,
+        "IE-HL",
+        country="IE",
+        timezone="Europe/Dublin",
+        phone="+35316690000",
         kind=AgencyKind.HOTLINE,
-    )  # fmt: skip
+    )
     nl = make_desk(
-        session, "NL-NP", country="NL", timezone="Europe/Amsterdam", phone="+31201234567",
+        session,
+        "NL-NP",
+        country="NL",
+        timezone="Europe/Amsterdam",
+        phone="+31201234567",
         webhook_url=NL_HOOK,
-    )  # fmt: skip
+    )
     us = make_desk(
         session, "US-HSI", country="US", timezone="America/New_York", phone="+12025550123"
     )
@@ -110,18 +122,27 @@ def make_watch(session: Session, *, coordinator: bool = True) -> Watch:
         make_coordinator(session)
         if coordinator
         else make_desk(  # a desk for the coordinator's person, not a coordinator
-            session, "INT-DESK", country="CH", timezone="Europe/Zurich", phone="+41445550000",
+            session,
+            "INT-DESK",
+            country="CH",
+            timezone="Europe/Zurich",
+            phone="+41445550000",
         )
-    )  # fmt: skip
+    )
     people["coord"] = make_person(session, hub, role=Role.ANALYST)
     return Watch(**people)
 
 
 def make_coordinator(session: Session) -> Agency:
     return make_desk(
-        session, "INT-WATCH", country="FR", timezone="Europe/Paris", phone="+33199000001",
-        kind=AgencyKind.COORDINATOR, webhook_url=WATCH_HOOK,
-    )  # fmt: skip
+        session,
+        "INT-WATCH",
+        country="FR",
+        timezone="Europe/Paris",
+        phone="+33199000001",
+        kind=AgencyKind.COORDINATOR,
+        webhook_url=WATCH_HOOK,
+    )
 
 
 def make_report(
@@ -133,9 +154,15 @@ def make_report(
     received_at: datetime = RECEIVED,
 ) -> Report:
     report = Report(
-        kind=kind, details=dict(details or DETAILS), country=country, language="en",
-        status="new", urgent=True, receipt_hash=secrets.token_hex(32), created_at=received_at,
-    )  # fmt: skip
+        kind=kind,
+        details=dict(details or DETAILS),
+        country=country,
+        language="en",
+        status="new",
+        urgent=True,
+        receipt_hash=secrets.token_hex(32),
+        created_at=received_at,
+    )
     session.add(report)
     session.flush()
     return report
@@ -158,8 +185,13 @@ def open_lead(
         session, kind=kind, country=country, details=details, received_at=received_at
     )
     return service.open_lead(
-        session, settings, report_id=report.id, kind=kind,
+        session,
+        settings,
+        report_id=report.id,
+        kind=kind,
         reason="a child in immediate danger" if kind == "danger" else "a meeting is planned",
-        reporter_country=country, suspect_country=suspect, received_at=received_at,
+        reporter_country=country,
+        suspect_country=suspect,
+        received_at=received_at,
         now=now or received_at + timedelta(microseconds=next(_OPENED)),
-    )  # fmt: skip
+    )

@@ -126,15 +126,25 @@ def serve(
     if workers == 1:
         app_ = create_app(st.settings, st.engine)
         uvicorn.run(
-            app_, host=host, port=port, log_level="info", access_log=access_log,
+            app_,
+            host=host,
+            port=port,
+            log_level="info",
+            access_log=access_log,
             proxy_headers=False,  # the app believes forwarded headers from trusted_proxies only
-        )  # fmt: skip
+        )
         return
     st.engine.dispose()  # the workers open their own connections
     config = uvicorn.Config(
-        "taskforce.app:create_app", factory=True, host=host, port=port, workers=workers,
-        log_level="info", access_log=access_log, proxy_headers=False,
-    )  # fmt: skip
+        "taskforce.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        access_log=access_log,
+        proxy_headers=False,
+    )
     from uvicorn.supervisors import Multiprocess
 
     sock = tcp_listener(config)

@@ -1010,20 +1010,46 @@ def _hotline(session: Session, builder: _Builder) -> demo_hotline.HotlineSummary
     summary = demo_hotline.reports(session, builder.settings, builder.callers, builder.rng)
     leads = demo_hotline.leads(session, builder.settings, builder.callers)
     return demo_hotline.HotlineSummary(
-        reports=summary.reports + leads, notices=summary.notices, removed=summary.removed,
+        reports=summary.reports + leads,
+        notices=summary.notices,
+        removed=summary.removed,
         leads=leads,
-    )  # fmt: skip
+    )
 
 
 # (agency, name, sharing, partners, source, entries, series, category)
 DEMO_HASH_SETS = (
-    ("GB-NCA", "Known series (demo)", SharingLevel.GREEN, (), "Fictional national database",
-     400, ("Series Harbour", "Series Orchard"), "national-a"),
-    ("NL-NP", "Benign reference files (demo)", SharingLevel.GREEN, (), "Fictional NSRL extract",
-     600, (), "non-pertinent"),
-    ("US-HSI", "Case exports (demo)", SharingLevel.AMBER, ("GB-NCA",), "Fictional VICS export",
-     250, ("Series Meadow",), "national-b"),
-)  # fmt: skip
+    (
+        "GB-NCA",
+        "Known series (demo)",
+        SharingLevel.GREEN,
+        (),
+        "Fictional national database",
+        400,
+        ("Series Harbour", "Series Orchard"),
+        "national-a",
+    ),
+    (
+        "NL-NP",
+        "Benign reference files (demo)",
+        SharingLevel.GREEN,
+        (),
+        "Fictional NSRL extract",
+        600,
+        (),
+        "non-pertinent",
+    ),
+    (
+        "US-HSI",
+        "Case exports (demo)",
+        SharingLevel.AMBER,
+        ("GB-NCA",),
+        "Fictional VICS export",
+        250,
+        ("Series Meadow",),
+        "national-b",
+    ),
+)
 
 
 def _hash_sets(session: Session, builder: _Builder, rng: random.Random) -> None:
@@ -1056,18 +1082,43 @@ def _hash_sets(session: Session, builder: _Builder, rng: random.Random) -> None:
 # (agency, name, sharing, partners, first seen, hash set, its series name,
 #  children: (label, age band, sex, identified: (by agency, country, date) or None))
 DEMO_SERIES = (
-    ("GB-NCA", "Series Harbour", SharingLevel.GREEN, (), datetime(2024, 11, 3, tzinfo=UTC),
-     "Known series (demo)", "Series Harbour",
-     (("H1", "6-8", "female", ("PH-PNP", "PH", datetime(2025, 9, 14, tzinfo=UTC))),
-      ("H2", "9-11", "male", None))),
-    ("GB-NCA", "Series Orchard", SharingLevel.RED, (), datetime(2025, 2, 20, tzinfo=UTC),
-     "Known series (demo)", "Series Orchard",
-     (("O1", "12-14", "female", ("GB-NCA", "GB", datetime(2025, 6, 2, tzinfo=UTC))),)),
-    ("US-HSI", "Series Meadow", SharingLevel.AMBER, ("GB-NCA",), datetime(2025, 5, 11, tzinfo=UTC),
-     "Case exports (demo)", "Series Meadow",
-     (("M1", "3-5", "unknown", ("BR-PF", "BR", datetime(2026, 2, 27, tzinfo=UTC))),
-      ("M2", "6-8", "female", ("BR-PF", "BR", datetime(2026, 3, 9, tzinfo=UTC))))),
-)  # fmt: skip
+    (
+        "GB-NCA",
+        "Series Harbour",
+        SharingLevel.GREEN,
+        (),
+        datetime(2024, 11, 3, tzinfo=UTC),
+        "Known series (demo)",
+        "Series Harbour",
+        (
+            ("H1", "6-8", "female", ("PH-PNP", "PH", datetime(2025, 9, 14, tzinfo=UTC))),
+            ("H2", "9-11", "male", None),
+        ),
+    ),
+    (
+        "GB-NCA",
+        "Series Orchard",
+        SharingLevel.RED,
+        (),
+        datetime(2025, 2, 20, tzinfo=UTC),
+        "Known series (demo)",
+        "Series Orchard",
+        (("O1", "12-14", "female", ("GB-NCA", "GB", datetime(2025, 6, 2, tzinfo=UTC))),),
+    ),
+    (
+        "US-HSI",
+        "Series Meadow",
+        SharingLevel.AMBER,
+        ("GB-NCA",),
+        datetime(2025, 5, 11, tzinfo=UTC),
+        "Case exports (demo)",
+        "Series Meadow",
+        (
+            ("M1", "3-5", "unknown", ("BR-PF", "BR", datetime(2026, 2, 27, tzinfo=UTC))),
+            ("M2", "6-8", "female", ("BR-PF", "BR", datetime(2026, 3, 9, tzinfo=UTC))),
+        ),
+    ),
+)
 
 
 def _series(session: Session, builder: _Builder) -> None:
@@ -1079,10 +1130,13 @@ def _series(session: Session, builder: _Builder) -> None:
             session,
             caller,
             SeriesCreate(
-                name=name, sharing=sharing, partners=list(partners), first_seen_at=first_seen,
+                name=name,
+                sharing=sharing,
+                partners=list(partners),
+                first_seen_at=first_seen,
                 description="Fictional demo series: benign random hashes stand in for files.",
             ),
-        )  # fmt: skip
+        )
         series_service.add_media(
             session,
             caller,
@@ -1119,15 +1173,24 @@ def _clue_notice(session: Session, builder: _Builder) -> None:
             request="Fictional demo notice. Objects seen behind a child of Series Harbour.",
             targets=["South-eastern Asia", "AU"],
             clues=[
-                ClueCreate(kind=ClueKind.ELECTRICAL, description="Wall socket with two flat "
-                           "parallel pins and a round earth pin, white plastic, no switch"),
-                ClueCreate(kind=ClueKind.PACKAGING, description="Snack packet, red and yellow, "
-                           "text partly legible: 'SARAP' and 'net wt 60 g'"),
-                ClueCreate(kind=ClueKind.LANGUAGE, description="A radio is heard in the "
-                           "background; a presenter speaks a language other than English"),
+                ClueCreate(
+                    kind=ClueKind.ELECTRICAL,
+                    description="Wall socket with two flat "
+                    "parallel pins and a round earth pin, white plastic, no switch",
+                ),
+                ClueCreate(
+                    kind=ClueKind.PACKAGING,
+                    description="Snack packet, red and yellow, "
+                    "text partly legible: 'SARAP' and 'net wt 60 g'",
+                ),
+                ClueCreate(
+                    kind=ClueKind.LANGUAGE,
+                    description="A radio is heard in the "
+                    "background; a presenter speaks a language other than English",
+                ),
             ],
         ),
-    )  # fmt: skip
+    )
     clues = list(
         session.scalars(select(Clue).where(Clue.notice_id == notice.id).order_by(Clue.number))
     )

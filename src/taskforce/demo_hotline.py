@@ -62,13 +62,34 @@ HOSTS: dict[str, str] = {
 # Hotlines the demo adds (the hub is the network coordinator): code, name, country, time zone,
 # desk, phone, whether the country's law wants the police told of every notice.
 HOTLINES = (
-    ("GB-HOTLINE", "Demo UK Internet Hotline (fictional)", "GB", "Europe/London",
-     "Hotline analysts", "+442079460555", True),
-    ("NL-HOTLINE", "Demo Dutch Reporting Point (fictional)", "NL", "Europe/Amsterdam",
-     "Meldpunt analisten", "+31201234599", False),
-    ("ES-HOTLINE", "Demo Spanish Hotline (fictional)", "ES", "Europe/Madrid",
-     "Línea de denuncia", "+34910000123", False),
-)  # fmt: skip
+    (
+        "GB-HOTLINE",
+        "Demo UK Internet Hotline (fictional)",
+        "GB",
+        "Europe/London",
+        "Hotline analysts",
+        "+442079460555",
+        True,
+    ),
+    (
+        "NL-HOTLINE",
+        "Demo Dutch Reporting Point (fictional)",
+        "NL",
+        "Europe/Amsterdam",
+        "Meldpunt analisten",
+        "+31201234599",
+        False,
+    ),
+    (
+        "ES-HOTLINE",
+        "Demo Spanish Hotline (fictional)",
+        "ES",
+        "Europe/Madrid",
+        "Línea de denuncia",
+        "+34910000123",
+        False,
+    ),
+)
 
 # How fast each fictional provider removes (hours, low–high) and how often it never does.
 REMOVAL_HOURS: dict[str, tuple[float, float]] = {
@@ -107,17 +128,26 @@ def members(session: Session, admin: Caller, hub_code: str) -> None:
     )
     for code, name, country, tz, desk, phone, police_copy in HOTLINES:
         agency_service.register_agency(
-            session, admin,
+            session,
+            admin,
             AgencyCreate(
-                code=code, name=name, country=country, timezone=tz, contact_desk=desk,
-                contact_phone=phone, contact_email=f"desk@{code.lower()}.example.org",
-                kind=AgencyKind.HOTLINE, notice_copy_to_police=police_copy,
+                code=code,
+                name=name,
+                country=country,
+                timezone=tz,
+                contact_desk=desk,
+                contact_phone=phone,
+                contact_email=f"desk@{code.lower()}.example.org",
+                kind=AgencyKind.HOTLINE,
+                notice_copy_to_police=police_copy,
             ),
-        )  # fmt: skip
+        )
     hosting_service.import_networks(
-        session, admin, hosting_service.DEMO_NETWORKS.read_text().splitlines(keepends=True),
+        session,
+        admin,
+        hosting_service.DEMO_NETWORKS.read_text().splitlines(keepends=True),
         source="demo",
-    )  # fmt: skip
+    )
 
 
 def _shift(session: Session, report: Report, when: datetime) -> timedelta:
@@ -177,15 +207,25 @@ def _check(
     outcome: Outcome, url: str, ip: str | None, status: int | None, detail: str
 ) -> CheckResult:
     return CheckResult(
-        outcome=outcome, status_code=status, final_url=url, content_type="text/html",
-        hops=(Hop(url, ip, status),), detail=detail, elapsed_ms=180, ip=ip,
-    )  # fmt: skip
+        outcome=outcome,
+        status_code=status,
+        final_url=url,
+        content_type="text/html",
+        hops=(Hop(url, ip, status),),
+        detail=detail,
+        elapsed_ms=180,
+        ip=ip,
+    )
 
 
 def _history(
-    session: Session, settings: Settings, notice: TakedownNotice, rng: random.Random,
-    removal_hours: float | None, now: datetime,
-) -> None:  # fmt: skip
+    session: Session,
+    settings: Settings,
+    notice: TakedownNotice,
+    rng: random.Random,
+    removal_hours: float | None,
+    now: datetime,
+) -> None:
     """Re-checks after 1 h, 6 h, then daily until the removal (or today)."""
     ip = notice.hosting_ip
     start = notice.created_at
@@ -214,23 +254,36 @@ def reports(
     # confirms one, deconfliction links its hotline case to this case.
     police = callers[("NL-NP", "investigator")]
     case = case_service.open_case(
-        session, police,
-        CaseCreate(title="Operation Polder (fictional)", sharing=SharingLevel.RED,
-                   summary="(fictional) a file-sharing site run from the Netherlands",
-                   offence_types=["distribution"]),
-    )  # fmt: skip
+        session,
+        police,
+        CaseCreate(
+            title="Operation Polder (fictional)",
+            sharing=SharingLevel.RED,
+            summary="(fictional) a file-sharing site run from the Netherlands",
+            offence_types=["distribution"],
+        ),
+    )
     case_service.add_selector(
-        session, police, settings, case_id=case.id,
-        data=SelectorCreate(type="domain", value="polder-share.example",
-                            note="(fictional) site operator's domain"),
-    )  # fmt: skip
+        session,
+        police,
+        settings,
+        case_id=case.id,
+        data=SelectorCreate(
+            type="domain", value="polder-share.example", note="(fictional) site operator's domain"
+        ),
+    )
     resolver = StaticResolver({host: [ip] for host, ip in HOSTS.items()}, name="demo hosts file")
     hosts = list(HOSTS)
     countries = ("GB", "NL", "ES", "DE", "US", "FR", "BR", "PH", None)
     made: list[tuple[Report, datetime]] = []
-    waiting = ("img.polder-share.example", "pics.tulip-gallery.example",
-               "files.thames-drop.example", "img.polder-share.example",
-               "galeria.meseta-fotos.example", "photos.prairie-host.example")  # fmt: skip
+    waiting = (
+        "img.polder-share.example",
+        "pics.tulip-gallery.example",
+        "files.thames-drop.example",
+        "img.polder-share.example",
+        "galeria.meseta-fotos.example",
+        "photos.prairie-host.example",
+    )
     for i in range(64):
         host = rng.choice(hosts) if i < 64 - len(waiting) else waiting[i - 64 + len(waiting)]
         path = rng.choice(("gallery", "album", "view", "g", "set")) + f"/{rng.randint(100, 9999)}"
@@ -240,9 +293,24 @@ def reports(
         else:
             url = f"https://{host}/{path}"
         when = now - timedelta(days=DAYS * (1 - i / 64), minutes=rng.randint(0, 600))
-        report = _submit(session, settings, Kind.URL, {"url": url, "where_found": rng.choice(
-            ("a link in a forum", "a pop-up on a video site", "a message from a stranger",
-             "a search result"))}, rng.choice(countries), i)  # fmt: skip
+        report = _submit(
+            session,
+            settings,
+            Kind.URL,
+            {
+                "url": url,
+                "where_found": rng.choice(
+                    (
+                        "a link in a forum",
+                        "a pop-up on a video site",
+                        "a message from a stranger",
+                        "a search result",
+                    )
+                ),
+            },
+            rng.choice(countries),
+            i,
+        )
         claim = reports_service.Claim(report.id, report.kind, report.host)
         resolution = routing.resolve(resolver, report.host) if report.host else None
         reports_service.route_claimed(session, settings, claim, resolution)
@@ -259,14 +327,22 @@ def reports(
             hours = None if rng.random() < 0.12 else rng.uniform(low, high)
             _history(session, settings, notice, rng, hours, now)
             removed += notice.status == "removed"
-    for j, (platform, adult) in enumerate((("chatapp", "fictional_coach_41"),
-                                           ("forumx", "fictional_gamer_88"))):  # fmt: skip
+    for j, (platform, adult) in enumerate(
+        (("chatapp", "fictional_coach_41"), ("forumx", "fictional_gamer_88"))
+    ):
         report = _submit(
-            session, settings, Kind.GROOMING,
-            {"platform": platform, "adult_username": adult, "excerpt":
-             "(fictional) asks for photos and says to keep it secret", "when": "last week"},
-            ("GB", "ES")[j], 100 + j,
-        )  # fmt: skip
+            session,
+            settings,
+            Kind.GROOMING,
+            {
+                "platform": platform,
+                "adult_username": adult,
+                "excerpt": "(fictional) asks for photos and says to keep it secret",
+                "when": "last week",
+            },
+            ("GB", "ES")[j],
+            100 + j,
+        )
         _shift(session, report, now - timedelta(days=3 - j, hours=5))
     _deliver_history(session, now)
     session.flush()
@@ -274,13 +350,24 @@ def reports(
 
 
 def _submit(
-    session: Session, settings: Settings, kind: Kind, fields: dict[str, str],
-    country: str | None, n: int, *, meeting: bool = False, suspect: str | None = None,
-) -> Report:  # fmt: skip
+    session: Session,
+    settings: Settings,
+    kind: Kind,
+    fields: dict[str, str],
+    country: str | None,
+    n: int,
+    *,
+    meeting: bool = False,
+    suspect: str | None = None,
+) -> Report:
     data = ReportCreate(
-        kind=kind, details=clean(kind, fields), country=country, language="en", meeting=meeting,
+        kind=kind,
+        details=clean(kind, fields),
+        country=country,
+        language="en",
+        meeting=meeting,
         suspect_country=suspect,
-    )  # fmt: skip
+    )
     report, _code = reports_service.submit_report(session, settings, data, address=f"demo-{n}")
     reports_service.after_report(session, settings, report.id)
     return report
@@ -290,9 +377,12 @@ _CATEGORIES = ("baseline", "baseline", "national-a", "national-b")
 
 
 def _assess(
-    session: Session, settings: Settings, callers: dict[tuple[str, str], Caller], report: Report,
+    session: Session,
+    settings: Settings,
+    callers: dict[tuple[str, str], Caller],
+    report: Report,
     rng: random.Random,
-) -> None:  # fmt: skip
+) -> None:
     agency = (
         agency_service.get(session, report.receiving_agency_id)
         if report.receiving_agency_id
@@ -321,17 +411,46 @@ def leads(session: Session, settings: Settings, callers: dict[tuple[str, str], C
     """Three urgent leads: one acknowledged, one left to escalate (see `finish`), one fresh."""
     now = utcnow()
     specs = (
-        (Kind.DANGER, {"what": "(fictional) a child says an adult at home is hurting them",
-                       "where": "ExampleStream, user fictional_kid_9"}, "GB", False, None, 25),
-        (Kind.GROOMING, {"platform": "chatapp", "adult_username": "fictional_trainer_12",
-                         "excerpt": "(fictional) let's meet at the station on Saturday",
-                         "when": "today"}, "NL", True, "DE", 40),
-        (Kind.DANGER, {"what": "(fictional) a live stream shows a child in distress",
-                       "where": "photoshare, user fictional_cam_3"}, "AU", False, None, 4),
-    )  # fmt: skip
+        (
+            Kind.DANGER,
+            {
+                "what": "(fictional) a child says an adult at home is hurting them",
+                "where": "ExampleStream, user fictional_kid_9",
+            },
+            "GB",
+            False,
+            None,
+            25,
+        ),
+        (
+            Kind.GROOMING,
+            {
+                "platform": "chatapp",
+                "adult_username": "fictional_trainer_12",
+                "excerpt": "(fictional) let's meet at the station on Saturday",
+                "when": "today",
+            },
+            "NL",
+            True,
+            "DE",
+            40,
+        ),
+        (
+            Kind.DANGER,
+            {
+                "what": "(fictional) a live stream shows a child in distress",
+                "where": "photoshare, user fictional_cam_3",
+            },
+            "AU",
+            False,
+            None,
+            4,
+        ),
+    )
     for n, (kind, fields, country, meeting, suspect, minutes_ago) in enumerate(specs):
-        report = _submit(session, settings, kind, fields, country, 200 + n, meeting=meeting,
-                         suspect=suspect)  # fmt: skip
+        report = _submit(
+            session, settings, kind, fields, country, 200 + n, meeting=meeting, suspect=suspect
+        )
         when = now - timedelta(minutes=minutes_ago)
         delta = _shift(session, report, when)
         lead = session.scalar(select(UrgentLead).where(UrgentLead.report_id == report.id))
@@ -348,9 +467,11 @@ def leads(session: Session, settings: Settings, callers: dict[tuple[str, str], C
         _shift_messages(session, f"urgent_lead:{lead.id}", delta)
         if n == 0:
             watch_service.acknowledge(
-                session, callers[("GB-NCA", "investigator")], lead.id,
+                session,
+                callers[("GB-NCA", "investigator")],
+                lead.id,
                 note="(fictional) patrol sent to the address the platform gave",
-            )  # fmt: skip
+            )
             lead.acknowledged_at = when + timedelta(minutes=6)
             for step in session.scalars(
                 select(UrgentLeadStep).where(

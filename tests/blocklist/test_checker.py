@@ -160,26 +160,51 @@ def test_cli_check_on_a_downloaded_list(tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(
         app,
-        ["blocklist", "check", "http://example.org/gallery/1", "http://example.com/",
-         "ftp://x", "--list", str(listed), "--public-key", public],
-    )  # fmt: skip
+        [
+            "blocklist",
+            "check",
+            "http://example.org/gallery/1",
+            "http://example.com/",
+            "ftp://x",
+            "--list",
+            str(listed),
+            "--public-key",
+            public,
+        ],
+    )
     assert result.exit_code == 1, result.output
     lines = result.stdout.splitlines()  # stderr may carry warnings about the environment
     assert lines[0].startswith("blocked\thttp://example.org/gallery/1\tprefix example.org/gallery")
     assert lines[1] == "ok\thttp://example.com/"
     assert lines[2].startswith("invalid\tftp://x")
     clean = runner.invoke(
-        app, ["blocklist", "check", "http://example.com/", "--list", str(listed),
-              "--public-key", public],
-    )  # fmt: skip
+        app,
+        [
+            "blocklist",
+            "check",
+            "http://example.com/",
+            "--list",
+            str(listed),
+            "--public-key",
+            public,
+        ],
+    )
     assert clean.exit_code == 0
     doc = full(ENTRIES)
     doc["version"] = 5
     listed.write_text(json.dumps(doc))
     refused = runner.invoke(
-        app, ["blocklist", "check", "http://example.com/", "--list", str(listed),
-              "--public-key", public],
-    )  # fmt: skip
+        app,
+        [
+            "blocklist",
+            "check",
+            "http://example.com/",
+            "--list",
+            str(listed),
+            "--public-key",
+            public,
+        ],
+    )
     assert refused.exit_code == 2
     assert "does not verify" in refused.output
 
@@ -187,9 +212,16 @@ def test_cli_check_on_a_downloaded_list(tmp_path: Path) -> None:
 def test_warning_page_is_static_and_escaped(tmp_path: Path) -> None:
     page = tmp_path / "blocked.html"
     result = CliRunner().invoke(
-        app, ["blocklist", "warning-page", "--out", str(page),
-              "--report-url", 'https://hub.example.org/report?"><script>x</script>'],
-    )  # fmt: skip
+        app,
+        [
+            "blocklist",
+            "warning-page",
+            "--out",
+            str(page),
+            "--report-url",
+            'https://hub.example.org/report?"><script>x</script>',
+        ],
+    )
     assert result.exit_code == 0, result.output
     html = page.read_text()
     assert "found to contain child sexual abuse material" in html

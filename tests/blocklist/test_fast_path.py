@@ -46,10 +46,29 @@ USERS = [""] * 8 + ["user@", "u:p@"]
 PORTS = [""] * 10 + [":80", ":443", ":8080", ":0443", ":x", ":"]
 PLAIN = ["a", "b", "B", "gallery", "x.jpg", "a.b", "~", "@", ":", "!$&'()*+,;="]
 SEGMENTS = PLAIN * 3 + [
-    "", ".", "..", "%2e", "%2E%2e", "%41", "%7e", "%7E",
-    "~", "ä", "%zz", "%", "%2f", "%2F", ".well-known", "...",
-    '"', "<x>", "a%20b", "\\", "#", "a b",
-]  # fmt: skip
+    "",
+    ".",
+    "..",
+    "%2e",
+    "%2E%2e",
+    "%41",
+    "%7e",
+    "%7E",
+    "~",
+    "ä",
+    "%zz",
+    "%",
+    "%2f",
+    "%2F",
+    ".well-known",
+    "...",
+    '"',
+    "<x>",
+    "a%20b",
+    "\\",
+    "#",
+    "a b",
+]
 QUERIES = ["", "", "?", "?q=1", "?id=7", "?a=/b", "?x=%7e", "?/?", "?a=1&b=2", "??", "?a/", "?%zz"]
 FRAGMENTS = [""] * 8 + ["#", "#top", "#a/../b"]
 
@@ -171,7 +190,7 @@ RESPELL = {
     "dot segment": lambda p: (*p[:4], [".", *(p[4] or [])], *p[5:]),
     "dot-dot segment": lambda p: (*p[:4], ["x", "..", *(p[4] or [])], *p[5:]),
     "deeper": lambda p: (*p[:4], [*(p[4] or []), "more", "x.jpg"], *p[5:]),
-}  # fmt: skip
+}
 
 
 def _entries(listed: list[tuple[Pieces, bool]]) -> list[Match]:

@@ -53,8 +53,11 @@ def test_first_sync_fetches_the_whole_list_then_only_the_changes(
 
     first = local.sync(provider, copy, public)
     assert (first.kind, first.before, first.entries, first.why_full) == (
-        "full", None, 10, "no copy yet",
-    )  # fmt: skip
+        "full",
+        None,
+        10,
+        "no copy yet",
+    )
     assert json.loads(copy.read_text())["kind"] == "full"
     assert copy.stat().st_mode & 0o777 == 0o644  # readable by a filtering service
 
@@ -172,9 +175,17 @@ def test_check_reads_a_bundle(
     key.write_text(signing.public_b64(public))
     result = CliRunner().invoke(
         cli_app,
-        ["blocklist", "check", "http://example.org/new.jpg", "http://example.org/old.jpg",
-         "--list", str(copy), "--public-key", str(key)],
-    )  # fmt: skip
+        [
+            "blocklist",
+            "check",
+            "http://example.org/new.jpg",
+            "http://example.org/old.jpg",
+            "--list",
+            str(copy),
+            "--public-key",
+            str(key),
+        ],
+    )
     assert result.exit_code == 1, result.output
     assert result.stdout.splitlines() == [
         "blocked\thttp://example.org/new.jpg\texact example.org/new.jpg",
@@ -186,8 +197,18 @@ def test_cli_sync_says_what_it_did_and_fails_clearly(settings: Settings, tmp_pat
     key = signing.public_b64(_public(settings))
     result = CliRunner().invoke(
         cli_app,
-        ["blocklist", "sync", "--hub", "http://127.0.0.1:9", "--token", "x",
-         "--list", str(tmp_path / "l.json"), "--public-key", key],
-    )  # fmt: skip
+        [
+            "blocklist",
+            "sync",
+            "--hub",
+            "http://127.0.0.1:9",
+            "--token",
+            "x",
+            "--list",
+            str(tmp_path / "l.json"),
+            "--public-key",
+            key,
+        ],
+    )
     assert result.exit_code == 1
     assert "could not reach the hub" in result.output

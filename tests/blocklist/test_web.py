@@ -45,9 +45,13 @@ def test_page_lists_entries_counts_and_sources(
     analyst = network.gb_analyst.caller
     report_id = uuid.uuid4()
     from_report = _add(
-        session, analyst, "https://bad.example.net/a/1.jpg", category="baseline",
-        reason="confirmed by GB-NCA from a public report", source=f"report:{report_id}",
-    )  # fmt: skip
+        session,
+        analyst,
+        "https://bad.example.net/a/1.jpg",
+        category="baseline",
+        reason="confirmed by GB-NCA from a public report",
+        source=f"report:{report_id}",
+    )
     by_hand = _add(session, analyst, "http://example.org/gallery/", match="prefix")
     gone = _add(session, analyst, "http://gone.example.com/x.jpg")
     service.remove_entry(session, analyst, gone.id, reason="content gone")
@@ -126,10 +130,15 @@ def test_add_normalises_and_shows_the_entry(
     before = service.current_version(session)
     added = client.post(
         "/ui/blocklist",
-        data={"csrf_token": token, "url": "HTTPS://Bad.Example.NET:443/a/./b%7e.jpg#frag",
-              "match": "exact", "category": "national-a", "reason": "seen on a forum"},
+        data={
+            "csrf_token": token,
+            "url": "HTTPS://Bad.Example.NET:443/a/./b%7e.jpg#frag",
+            "match": "exact",
+            "category": "national-a",
+            "reason": "seen on a forum",
+        },
         follow_redirects=False,
-    )  # fmt: skip
+    )
     assert added.status_code == 303, added.text
     entry = session.scalars(select(BlocklistEntry).where(BlocklistEntry.key.like("bad.%"))).one()
     assert entry.key == "bad.example.net/a/b~.jpg" and entry.added_version == before + 1
@@ -149,9 +158,12 @@ def test_add_normalises_and_shows_the_entry(
     )
     assert prefix.status_code == 200 and "<code>example.org/Gallery</code>" in prefix.text
     session.expire_all()
-    assert [a for (a,) in session.execute(
-        select(AuditEntry.action).where(AuditEntry.action == "blocklist.add")
-    )] == ["blocklist.add", "blocklist.add"]  # fmt: skip
+    assert [
+        a
+        for (a,) in session.execute(
+            select(AuditEntry.action).where(AuditEntry.action == "blocklist.add")
+        )
+    ] == ["blocklist.add", "blocklist.add"]
     forged = client.post("/ui/blocklist", data={"csrf_token": "forged", "url": "example.com/f"})
     assert forged.status_code == 403
     assert service.current_version(session) == before + 2
@@ -171,9 +183,9 @@ def test_malformed_url_shows_the_rule_at_the_field(
     ]
     for url, match, rule in cases:
         r = client.post(
-            "/ui/blocklist", data={"csrf_token": token, "url": url, "match": match,
-                                   "reason": "kept"},
-        )  # fmt: skip
+            "/ui/blocklist",
+            data={"csrf_token": token, "url": url, "match": match, "reason": "kept"},
+        )
         assert r.status_code == 422, (url, r.status_code, r.text[:300])
         error = re.search(r'<p class="field-error" id="err-url" role="alert">([^<]*)</p>', r.text)
         assert error and error.group(1).startswith(rule), (url, error and error.group(1))
@@ -182,8 +194,9 @@ def test_malformed_url_shows_the_rule_at_the_field(
         assert 'value="kept"' in r.text  # the form keeps what was sent
         if match == "prefix":
             assert re.search(r'value="prefix" checked', r.text)
-    bad_match = client.post("/ui/blocklist", data={"csrf_token": token, "url": "example.com/x",
-                                                   "match": "fuzzy"})  # fmt: skip
+    bad_match = client.post(
+        "/ui/blocklist", data={"csrf_token": token, "url": "example.com/x", "match": "fuzzy"}
+    )
     assert bad_match.status_code == 422 and 'id="err-match"' in bad_match.text
     long_category = client.post(
         "/ui/blocklist", data={"csrf_token": token, "url": "example.com/x", "category": "c" * 41}
@@ -209,9 +222,10 @@ def test_duplicate_says_it_is_listed(
     assert "1–1 of 1" in shown.text
     # the same key as a prefix is a different entry
     prefix = client.post(
-        "/ui/blocklist", data={"csrf_token": token, "url": "example.com/a.jpg", "match": "prefix"},
+        "/ui/blocklist",
+        data={"csrf_token": token, "url": "example.com/a.jpg", "match": "prefix"},
         follow_redirects=False,
-    )  # fmt: skip
+    )
     assert prefix.status_code == 303
 
 
@@ -229,10 +243,15 @@ def test_remove_moves_the_entry_to_removed(
     forged = client.post(action, data={"csrf_token": "forged", "reason": "content gone"})
     assert forged.status_code == 403
     removed = client.post(
-        action, data={"csrf_token": token, "reason": "content gone (checked 2026-11-30)",
-                      "q": "example.com", "state": "active"},
+        action,
+        data={
+            "csrf_token": token,
+            "reason": "content gone (checked 2026-11-30)",
+            "q": "example.com",
+            "state": "active",
+        },
         follow_redirects=False,
-    )  # fmt: skip
+    )
     assert removed.status_code == 303
     assert removed.headers["location"] == f"/ui/blocklist?q=example.com&removed={entry.id}"
     shown = client.get(removed.headers["location"])

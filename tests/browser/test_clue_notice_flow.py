@@ -39,15 +39,23 @@ def seed(session: Session, settings: Settings) -> None:
             session,
             system_caller(),
             AgencyCreate(
-                code=code, name=f"{code} (fictional)", country=country, timezone=tz,
-                contact_desk=f"{code} 24/7 desk", contact_phone=phone,
+                code=code,
+                name=f"{code} (fictional)",
+                country=country,
+                timezone=tz,
+                contact_desk=f"{code} 24/7 desk",
+                contact_phone=phone,
                 contact_email=f"desk@{code.lower()}.example.com",
             ),
-        )  # fmt: skip
+        )
         user = auth_service.create_user(
-            session, system_caller(), email=f"inv@{code.lower()}.example.com",
-            agency_code=code, role=Role.INVESTIGATOR, password=PASSWORD,
-        )  # fmt: skip
+            session,
+            system_caller(),
+            email=f"inv@{code.lower()}.example.com",
+            agency_code=code,
+            role=Role.INVESTIGATOR,
+            password=PASSWORD,
+        )
         if code == "GB-NCA":
             caller = auth_service.caller_for(session, user, channel="cli")
             series = series_service.create_series(session, caller, SeriesCreate(name="Blue Room"))
@@ -57,10 +65,17 @@ def seed(session: Session, settings: Settings) -> None:
             )
             case = make_case(session, Person(user, caller), title="Operation Blue Room")
             run = make_triage_run(
-                session, Person(user, caller), case,
-                [{"path": "/evidence/disk1/DCIM/IMG_0042.jpg", "md5": SEIZED_MD5,
-                  "media_type": "image/jpeg"}],
-            )  # fmt: skip
+                session,
+                Person(user, caller),
+                case,
+                [
+                    {
+                        "path": "/evidence/disk1/DCIM/IMG_0042.jpg",
+                        "md5": SEIZED_MD5,
+                        "media_type": "image/jpeg",
+                    }
+                ],
+            )
             SERIES["id"] = series.id
             SERIES["run"] = run.id
 

@@ -38,15 +38,24 @@ def seed(session: Session, settings: Settings) -> None:
             session,
             system_caller(),
             AgencyCreate(
-                code=code, name=f"{code} (fictional)", country=country, timezone=tz,
-                contact_desk=f"{code} 24/7 desk", contact_phone=phone,
-                contact_email=f"desk@{code.lower()}.example.com", kind=kind,
+                code=code,
+                name=f"{code} (fictional)",
+                country=country,
+                timezone=tz,
+                contact_desk=f"{code} 24/7 desk",
+                contact_phone=phone,
+                contact_email=f"desk@{code.lower()}.example.com",
+                kind=kind,
             ),
-        )  # fmt: skip
+        )
         auth_service.create_user(
-            session, system_caller(), email=f"analyst@{code.lower()}.example.com",
-            agency_code=code, role=Role.ANALYST, password=PASSWORD,
-        )  # fmt: skip
+            session,
+            system_caller(),
+            email=f"analyst@{code.lower()}.example.com",
+            agency_code=code,
+            role=Role.ANALYST,
+            password=PASSWORD,
+        )
     hosting_service.import_networks(
         session, system_caller(), NETWORKS.splitlines(keepends=True), source="browser test"
     )

@@ -106,11 +106,15 @@ def test_bulk_import_makes_the_hits_single_additions_make(
         )
     )
     assert value is not None and value.case_count == 3
-    assert session.scalar(
-        select(Notification).where(Notification.case_id == held.id, Notification.hit_id.in_(
-            select(Hit.id).where(Hit.a_case_id == imported.id)
-        ))
-    ) is not None  # fmt: skip
+    assert (
+        session.scalar(
+            select(Notification).where(
+                Notification.case_id == held.id,
+                Notification.hit_id.in_(select(Hit.id).where(Hit.a_case_id == imported.id)),
+            )
+        )
+        is not None
+    )
     events = session.scalars(select(CaseEvent.action).where(CaseEvent.case_id == imported.id)).all()
     assert "selectors_imported" in events
 

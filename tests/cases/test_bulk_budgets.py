@@ -23,9 +23,12 @@ def test_a_cell_over_128_kib_is_one_bad_line_the_others_import(
     long_note = "n" * (200 * 1024)  # csv.Error "field larger than field limit": a 500 before
     text = f"type,value,note\nemail,{EMAILS[0]},{long_note}\nemail,{EMAILS[1]},short\n"
     report = case_service.bulk_add_selectors(
-        session, network.gb.caller, settings, case_id=case.id,
+        session,
+        network.gb.caller,
+        settings,
+        case_id=case.id,
         rows=case_service.parse_bulk_csv(text),
-    )  # fmt: skip
+    )
     assert report.accepted == 1
     assert [(e.line, e.field, e.rule) for e in report.rejected] == [
         (2, "note", "is longer than 131,072 characters")
@@ -38,9 +41,12 @@ def test_a_row_with_too_many_cells_is_one_bad_line(
     case = make_case(session, network.gb)
     text = f"type,value\nemail,{EMAILS[0]}{',' * 5_000}\nemail,{EMAILS[1]}\n"
     report = case_service.bulk_add_selectors(
-        session, network.gb.caller, settings, case_id=case.id,
+        session,
+        network.gb.caller,
+        settings,
+        case_id=case.id,
         rows=case_service.parse_bulk_csv(text),
-    )  # fmt: skip
+    )
     assert report.accepted == 1
     assert [(e.line, e.field) for e in report.rejected] == [(2, "line")]
 
@@ -63,9 +69,13 @@ def test_large_imports_commit_per_batch_each_audited_and_resume(
 
     with pytest.raises(KeyboardInterrupt):
         case_service.bulk_add_selectors(
-            session, network.gb.caller, settings, case_id=case.id, rows=rows,
+            session,
+            network.gb.caller,
+            settings,
+            case_id=case.id,
+            rows=rows,
             after_batch=interrupt,
-        )  # fmt: skip
+        )
     session.rollback()
     kept = session.scalars(select(Selector.value).where(Selector.case_id == case.id)).all()
     assert sorted(kept) == EMAILS[:2]  # the first batch, committed with its hit ...

@@ -19,12 +19,21 @@ def ip_reason(raw: str) -> str | None:
 
 @pytest.mark.parametrize(
     ("raw", "source"),
-    [("8.8.8.8", "Google Public DNS"), ("8.8.4.4", "Google Public DNS"),
-     ("2001:4860:4860::8888", "Google Public DNS"), ("2001:4860:4860:0::8844", "Google Public DNS"),
-     ("1.1.1.1", "Cloudflare"), ("1.0.0.1", "Cloudflare"), ("2606:4700:4700::1111", "Cloudflare"),
-     ("2606:4700:4700::1001", "Cloudflare"), ("9.9.9.9", "Quad9"), ("149.112.112.112", "Quad9"),
-     ("208.67.222.222", "OpenDNS"), ("208.67.220.220", "OpenDNS")],
-)  # fmt: skip
+    [
+        ("8.8.8.8", "Google Public DNS"),
+        ("8.8.4.4", "Google Public DNS"),
+        ("2001:4860:4860::8888", "Google Public DNS"),
+        ("2001:4860:4860:0::8844", "Google Public DNS"),
+        ("1.1.1.1", "Cloudflare"),
+        ("1.0.0.1", "Cloudflare"),
+        ("2606:4700:4700::1111", "Cloudflare"),
+        ("2606:4700:4700::1001", "Cloudflare"),
+        ("9.9.9.9", "Quad9"),
+        ("149.112.112.112", "Quad9"),
+        ("208.67.222.222", "OpenDNS"),
+        ("208.67.220.220", "OpenDNS"),
+    ],
+)
 def test_public_resolvers_are_noise(raw: str, source: str) -> None:
     reason = ip_reason(raw)
     assert reason is not None
@@ -34,15 +43,27 @@ def test_public_resolvers_are_noise(raw: str, source: str) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "rfc"),
-    [("100.64.0.1", "RFC 6598"), ("100.127.255.254", "RFC 6598"),
-     ("10.0.0.1", "RFC 1918"), ("10.255.255.255", "RFC 1918"), ("172.16.0.1", "RFC 1918"),
-     ("172.31.255.255", "RFC 1918"), ("192.168.1.1", "RFC 1918"),
-     ("127.0.0.1", "RFC 1122"), ("127.8.9.10", "RFC 1122"), ("::1", "RFC 4291"),
-     ("169.254.10.20", "RFC 3927"), ("fe80::1", "RFC 4291"), ("febf::1", "RFC 4291"),
-     ("fd12:3456::1", "RFC 4193"), ("fc00::1", "RFC 4193"),
-     (str(ipaddress.IPv4Address(0)), "RFC 1122"), ("::", "RFC 4291"),
-     ("::ffff:192.168.0.1", "RFC 1918")],
-)  # fmt: skip
+    [
+        ("100.64.0.1", "RFC 6598"),
+        ("100.127.255.254", "RFC 6598"),
+        ("10.0.0.1", "RFC 1918"),
+        ("10.255.255.255", "RFC 1918"),
+        ("172.16.0.1", "RFC 1918"),
+        ("172.31.255.255", "RFC 1918"),
+        ("192.168.1.1", "RFC 1918"),
+        ("127.0.0.1", "RFC 1122"),
+        ("127.8.9.10", "RFC 1122"),
+        ("::1", "RFC 4291"),
+        ("169.254.10.20", "RFC 3927"),
+        ("fe80::1", "RFC 4291"),
+        ("febf::1", "RFC 4291"),
+        ("fd12:3456::1", "RFC 4193"),
+        ("fc00::1", "RFC 4193"),
+        (str(ipaddress.IPv4Address(0)), "RFC 1122"),
+        ("::", "RFC 4291"),
+        ("::ffff:192.168.0.1", "RFC 1918"),
+    ],
+)
 def test_special_purpose_ranges_are_noise(raw: str, rfc: str) -> None:
     reason = ip_reason(raw)
     assert reason is not None
@@ -51,10 +72,23 @@ def test_special_purpose_ranges_are_noise(raw: str, rfc: str) -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    ["203.0.113.7", "192.0.2.1", "198.51.100.23", "2001:db8::1",  # documentation nets: demo data
-     "100.63.255.255", "100.128.0.0", "172.15.255.255", "172.32.0.0", "192.169.0.1",
-     "8.8.8.9", "1.1.1.2", "fec0::1", "fe00::1", "::2"],
-)  # fmt: skip
+    [
+        "203.0.113.7",
+        "192.0.2.1",
+        "198.51.100.23",
+        "2001:db8::1",  # documentation nets: demo data
+        "100.63.255.255",
+        "100.128.0.0",
+        "172.15.255.255",
+        "172.32.0.0",
+        "192.169.0.1",
+        "8.8.8.9",
+        "1.1.1.2",
+        "fec0::1",
+        "fe00::1",
+        "::2",
+    ],
+)
 def test_ordinary_and_documentation_addresses_are_not_noise(raw: str) -> None:
     assert ip_reason(raw) is None
 
@@ -72,12 +106,19 @@ def test_documentation_ranges_are_not_on_the_builtin_list() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "platform"),
-    [("noreply@facebookmail.com", "Facebook"), ("Security@FacebookMail.com", "Facebook"),
-     ("no-reply@accounts.google.com", "Google"), ("noreply@discord.com", "Discord"),
-     ("no-reply@snapchat.com", "Snapchat"), ("verify@x.com", "X/Twitter"),
-     ("info@twitter.com", "X/Twitter"), ("noreply@tiktok.com", "TikTok"),
-     ("no-reply@telegram.org", "Telegram"), ("security@mail.instagram.com", "Instagram")],
-)  # fmt: skip
+    [
+        ("noreply@facebookmail.com", "Facebook"),
+        ("Security@FacebookMail.com", "Facebook"),
+        ("no-reply@accounts.google.com", "Google"),
+        ("noreply@discord.com", "Discord"),
+        ("no-reply@snapchat.com", "Snapchat"),
+        ("verify@x.com", "X/Twitter"),
+        ("info@twitter.com", "X/Twitter"),
+        ("noreply@tiktok.com", "TikTok"),
+        ("no-reply@telegram.org", "Telegram"),
+        ("security@mail.instagram.com", "Instagram"),
+    ],
+)
 def test_platform_notification_addresses_are_noise(raw: str, platform: str) -> None:
     reason = noise_reason(normalise(K.EMAIL, raw))
     assert reason == (
@@ -143,17 +184,21 @@ def test_username_rule_uses_the_platform_key() -> None:
 
 @pytest.mark.parametrize(
     ("kind", "pattern", "expected"),
-    [(K.IP, " 203.0.113.77/24 ", "203.0.113.0/24"), (K.IP, "203.0.113.7/32", "203.0.113.7"),
-     (K.IP, "2001:DB8::0001", "2001:db8::1"), (K.IP, "::ffff:203.0.113.7", "203.0.113.7"),
-     (K.IP, "2001:DB8:0::/48", "2001:db8::/48"),
-     ("email", "NoReply@Example.com", "noreply@example.com"),
-     ("email", "@Bücher.example", "@xn--bcher-kva.example"),
-     ("phone", "+44 20 7946 0958", "+442079460958"),
-     ("url", "HTTP://Example.com:80/a/../b", "http://example.com/b"),
-     ("domain", "Example.COM.", "example.com"),
-     ("payment_account", "4111 1111 1111 1111", "card:4111111111111111"),
-     ("imei", "49-015420-323751-8", "490154203237518")],
-)  # fmt: skip
+    [
+        (K.IP, " 203.0.113.77/24 ", "203.0.113.0/24"),
+        (K.IP, "203.0.113.7/32", "203.0.113.7"),
+        (K.IP, "2001:DB8::0001", "2001:db8::1"),
+        (K.IP, "::ffff:203.0.113.7", "203.0.113.7"),
+        (K.IP, "2001:DB8:0::/48", "2001:db8::/48"),
+        ("email", "NoReply@Example.com", "noreply@example.com"),
+        ("email", "@Bücher.example", "@xn--bcher-kva.example"),
+        ("phone", "+44 20 7946 0958", "+442079460958"),
+        ("url", "HTTP://Example.com:80/a/../b", "http://example.com/b"),
+        ("domain", "Example.COM.", "example.com"),
+        ("payment_account", "4111 1111 1111 1111", "card:4111111111111111"),
+        ("imei", "49-015420-323751-8", "490154203237518"),
+    ],
+)
 def test_parse_rule_canonicalises_patterns(
     kind: SelectorKind | str, pattern: str, expected: str
 ) -> None:
@@ -169,23 +214,46 @@ def test_parsed_rule_matches_what_normalise_stores() -> None:
 
 @pytest.mark.parametrize(
     ("kind", "pattern", "field", "rule"),
-    [(K.IP, "203.0.113.0/33", "pattern",
-      "must be an IP address or a CIDR network like 203.0.113.0/24"),
-     (K.IP, "example.com/8", "pattern",
-      "must be an IP address or a CIDR network like 203.0.113.0/24"),
-     (K.IP, "example.com", "pattern", "must be an IPv4 or IPv6 address like 203.0.113.7"),
-     (K.IP, " ", "pattern", "must not be empty"),
-     (K.EMAIL, "not-an-address", "pattern", "must be an e-mail address like name@example.com"),
-     (K.EMAIL, "@localhost", "pattern", "needs at least two labels, like example.com"),
-     (K.USERNAME, "someone", "pattern", "must be platform:username, like instagram:example_user"),
-     (K.USERNAME, ":someone", "pattern", "a username needs its platform"),
-     (K.PHONE, "020 7946 0958", "pattern",
-      "needs an international number starting with + (no agency country to read it)"),
-     (K.MD5, "abc", "pattern", "must be 32 hexadecimal digits (MD5)"),
-     ("nonsense", "x", "type",
-      "must be one of: email, phone, username, ip, url, domain, payment_account, "
-      "crypto_wallet, md5, sha1, sha256, pdq, imei")],
-)  # fmt: skip
+    [
+        (
+            K.IP,
+            "203.0.113.0/33",
+            "pattern",
+            "must be an IP address or a CIDR network like 203.0.113.0/24",
+        ),
+        (
+            K.IP,
+            "example.com/8",
+            "pattern",
+            "must be an IP address or a CIDR network like 203.0.113.0/24",
+        ),
+        (K.IP, "example.com", "pattern", "must be an IPv4 or IPv6 address like 203.0.113.7"),
+        (K.IP, " ", "pattern", "must not be empty"),
+        (K.EMAIL, "not-an-address", "pattern", "must be an e-mail address like name@example.com"),
+        (K.EMAIL, "@localhost", "pattern", "needs at least two labels, like example.com"),
+        (
+            K.USERNAME,
+            "someone",
+            "pattern",
+            "must be platform:username, like instagram:example_user",
+        ),
+        (K.USERNAME, ":someone", "pattern", "a username needs its platform"),
+        (
+            K.PHONE,
+            "020 7946 0958",
+            "pattern",
+            "needs an international number starting with + (no agency country to read it)",
+        ),
+        (K.MD5, "abc", "pattern", "must be 32 hexadecimal digits (MD5)"),
+        (
+            "nonsense",
+            "x",
+            "type",
+            "must be one of: email, phone, username, ip, url, domain, payment_account, "
+            "crypto_wallet, md5, sha1, sha256, pdq, imei",
+        ),
+    ],
+)
 def test_parse_rule_refuses_bad_patterns(
     kind: SelectorKind | str, pattern: str, field: str, rule: str
 ) -> None:

@@ -48,9 +48,14 @@ def segwit(version: int, program: bytes) -> str:
 
 @pytest.mark.parametrize(
     ("raw", "kind"),
-    [("email", K.EMAIL), (" IMEI ", K.IMEI), ("Crypto Wallet", K.CRYPTO_WALLET),
-     ("payment-account", K.PAYMENT_ACCOUNT), ("sha256", K.SHA256)],
-)  # fmt: skip
+    [
+        ("email", K.EMAIL),
+        (" IMEI ", K.IMEI),
+        ("Crypto Wallet", K.CRYPTO_WALLET),
+        ("payment-account", K.PAYMENT_ACCOUNT),
+        ("sha256", K.SHA256),
+    ],
+)
 def test_parse_kind_reads_forms_and_csv_spellings(raw: str, kind: SelectorKind) -> None:
     assert parse_kind(raw) is kind
 
@@ -145,9 +150,17 @@ def test_email_plus_tags_and_dots_are_kept() -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    ["foo", "foo@", "@example.com", "foo@@example.com", "foo bar@example.com", "foo@localhost",
-     "Foo <foo@example.com>", "foo@example..com"],
-)  # fmt: skip
+    [
+        "foo",
+        "foo@",
+        "@example.com",
+        "foo@@example.com",
+        "foo bar@example.com",
+        "foo@localhost",
+        "Foo <foo@example.com>",
+        "foo@example..com",
+    ],
+)
 def test_email_invalid(raw: str) -> None:
     exc = refused(K.EMAIL, raw)
     assert (exc.field, exc.rule) == ("value", "must be an e-mail address like name@example.com")
@@ -162,10 +175,18 @@ def test_phone_required_example() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "region"),
-    [("020 7946 0958", "GB"), ("020 7946 0958", "gb"), ("+44 20 7946 0958", None),
-     ("0044 20 7946 0958", None), ("0044 20 7946 0958", "GB"), ("0044 20 7946 0958", "US"),
-     ("+44 (0)20 7946 0958", "FR"), ("(020) 7946-0958", "GB"), ("+442079460958", "DE")],
-)  # fmt: skip
+    [
+        ("020 7946 0958", "GB"),
+        ("020 7946 0958", "gb"),
+        ("+44 20 7946 0958", None),
+        ("0044 20 7946 0958", None),
+        ("0044 20 7946 0958", "GB"),
+        ("0044 20 7946 0958", "US"),
+        ("+44 (0)20 7946 0958", "FR"),
+        ("(020) 7946-0958", "GB"),
+        ("+442079460958", "DE"),
+    ],
+)
 def test_phone_spellings_share_one_key(raw: str, region: str | None) -> None:
     assert normalise(K.PHONE, raw, default_region=region).key == "+442079460958"
 
@@ -235,13 +256,15 @@ def test_username_needs_platform(platform: str | None) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "platform", "field", "rule"),
-    [("some one", "x", "value", "must not contain spaces"),
-     ("@@someone", "x", "value", "may start with at most one @"),
-     ("@", "x", "value", "must not be empty"),
-     ("someone", "a:b", "platform", "must not contain ':'"),
-     ("someone", "p" * 101, "platform", "at most 100 characters"),
-     ("someone", "x\u200b", "platform", "must not contain control or invisible characters")],
-)  # fmt: skip
+    [
+        ("some one", "x", "value", "must not contain spaces"),
+        ("@@someone", "x", "value", "may start with at most one @"),
+        ("@", "x", "value", "must not be empty"),
+        ("someone", "a:b", "platform", "must not contain ':'"),
+        ("someone", "p" * 101, "platform", "at most 100 characters"),
+        ("someone", "x\u200b", "platform", "must not contain control or invisible characters"),
+    ],
+)
 def test_username_invalid(raw: str, platform: str, field: str, rule: str) -> None:
     exc = refused(K.USERNAME, raw, platform=platform)
     assert (exc.field, exc.rule) == (field, rule)
@@ -256,26 +279,33 @@ def test_platform_is_ignored_for_other_kinds() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("2001:DB8::0001", "2001:db8::1"), ("203.0.113.7", "203.0.113.7"),
-     (" 203.0.113.7 ", "203.0.113.7"), ("::ffff:203.0.113.7", "203.0.113.7"),
-     ("::FFFF:CB00:7107", "203.0.113.7"), ("[2001:db8::1]", "2001:db8::1"),
-     ("2001:0db8:0000:0000:0000:0000:0000:0001", "2001:db8::1")],
-)  # fmt: skip
+    [
+        ("2001:DB8::0001", "2001:db8::1"),
+        ("203.0.113.7", "203.0.113.7"),
+        (" 203.0.113.7 ", "203.0.113.7"),
+        ("::ffff:203.0.113.7", "203.0.113.7"),
+        ("::FFFF:CB00:7107", "203.0.113.7"),
+        ("[2001:db8::1]", "2001:db8::1"),
+        ("2001:0db8:0000:0000:0000:0000:0000:0001", "2001:db8::1"),
+    ],
+)
 def test_ip_canonical_form(raw: str, expected: str) -> None:
     assert value(K.IP, raw) == expected
 
 
 @pytest.mark.parametrize(
     ("raw", "rule"),
-    [("203.0.113.0/24", "must be a single address, not a range (no /prefix)"),
-     ("2001:db8::/32", "must be a single address, not a range (no /prefix)"),
-     ("fe80::1%eth0", "must not carry an IPv6 zone id (%...)"),
-     ("203.0.113.256", "must be an IPv4 or IPv6 address like 203.0.113.7"),
-     ("203.0.113", "must be an IPv4 or IPv6 address like 203.0.113.7"),
-     ("203.0.113.007", "must be an IPv4 or IPv6 address like 203.0.113.7"),
-     ("203.0.113.7:443", "must be an IPv4 or IPv6 address like 203.0.113.7"),
-     ("example.com", "must be an IPv4 or IPv6 address like 203.0.113.7")],
-)  # fmt: skip
+    [
+        ("203.0.113.0/24", "must be a single address, not a range (no /prefix)"),
+        ("2001:db8::/32", "must be a single address, not a range (no /prefix)"),
+        ("fe80::1%eth0", "must not carry an IPv6 zone id (%...)"),
+        ("203.0.113.256", "must be an IPv4 or IPv6 address like 203.0.113.7"),
+        ("203.0.113", "must be an IPv4 or IPv6 address like 203.0.113.7"),
+        ("203.0.113.007", "must be an IPv4 or IPv6 address like 203.0.113.7"),
+        ("203.0.113.7:443", "must be an IPv4 or IPv6 address like 203.0.113.7"),
+        ("example.com", "must be an IPv4 or IPv6 address like 203.0.113.7"),
+    ],
+)
 def test_ip_invalid(raw: str, rule: str) -> None:
     exc = refused(K.IP, raw)
     assert (exc.field, exc.rule) == ("value", rule)
@@ -290,65 +320,78 @@ def test_url_required_example() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("example.com/a", "http://example.com/a"),
-     ("example.com", "http://example.com/"),
-     ("//example.com/a", "http://example.com/a"),
-     ("example.com:8080/a", "http://example.com:8080/a"),
-     ("https://example.com:443", "https://example.com/"),
-     ("https://example.com:80/", "https://example.com:80/"),
-     ("http://example.com:0080/", "http://example.com/"),
-     ("http://user:secret@example.com/a", "http://example.com/a"),
-     ("http://example.com/a#section", "http://example.com/a"),
-     ("http://example.com./a", "http://example.com/a"),
-     ("http://example.com/%7euser/%41%2f%3a", "http://example.com/~user/A%2F%3A"),
-     ("http://example.com/a%2db", "http://example.com/a-b"),
-     ("http://example.com/a b", "http://example.com/a%20b"),
-     ("http://example.com/%", "http://example.com/%25"),
-     ("http://example.com/ä", "http://example.com/%C3%A4"),
-     ("http://example.com/a/./b/../../c/./d.html", "http://example.com/c/d.html"),
-     ("http://example.com/../../a", "http://example.com/a"),
-     ("http://example.com/a/b/..", "http://example.com/a/"),
-     ("http://example.com/a/%2E%2E/b", "http://example.com/b"),
-     ("http://example.com/a/..b", "http://example.com/a/..b"),
-     ("http://example.com/?b=2&a=1", "http://example.com/?b=2&a=1"),
-     ("http://example.com/p?q=%7e%3d+x y&z", "http://example.com/p?q=~%3D+x%20y&z"),
-     ("http://example.com?q=1", "http://example.com/?q=1"),
-     ("http://example.com/?", "http://example.com/"),
-     ("https://Bücher.Example/Straße", "https://xn--bcher-kva.example/Stra%C3%9Fe"),
-     ("http://[2001:DB8::1]:8080/x", "http://[2001:db8::1]:8080/x"),
-     ("http://203.0.113.7:80", "http://203.0.113.7/"),
-     ("HTTPS://EXAMPLE.COM/CaseSensitive", "https://example.com/CaseSensitive")],
-)  # fmt: skip
+    [
+        ("example.com/a", "http://example.com/a"),
+        ("example.com", "http://example.com/"),
+        ("//example.com/a", "http://example.com/a"),
+        ("example.com:8080/a", "http://example.com:8080/a"),
+        ("https://example.com:443", "https://example.com/"),
+        ("https://example.com:80/", "https://example.com:80/"),
+        ("http://example.com:0080/", "http://example.com/"),
+        ("http://user:secret@example.com/a", "http://example.com/a"),
+        ("http://example.com/a#section", "http://example.com/a"),
+        ("http://example.com./a", "http://example.com/a"),
+        ("http://example.com/%7euser/%41%2f%3a", "http://example.com/~user/A%2F%3A"),
+        ("http://example.com/a%2db", "http://example.com/a-b"),
+        ("http://example.com/a b", "http://example.com/a%20b"),
+        ("http://example.com/%", "http://example.com/%25"),
+        ("http://example.com/ä", "http://example.com/%C3%A4"),
+        ("http://example.com/a/./b/../../c/./d.html", "http://example.com/c/d.html"),
+        ("http://example.com/../../a", "http://example.com/a"),
+        ("http://example.com/a/b/..", "http://example.com/a/"),
+        ("http://example.com/a/%2E%2E/b", "http://example.com/b"),
+        ("http://example.com/a/..b", "http://example.com/a/..b"),
+        ("http://example.com/?b=2&a=1", "http://example.com/?b=2&a=1"),
+        ("http://example.com/p?q=%7e%3d+x y&z", "http://example.com/p?q=~%3D+x%20y&z"),
+        ("http://example.com?q=1", "http://example.com/?q=1"),
+        ("http://example.com/?", "http://example.com/"),
+        ("https://Bücher.Example/Straße", "https://xn--bcher-kva.example/Stra%C3%9Fe"),
+        ("http://[2001:DB8::1]:8080/x", "http://[2001:db8::1]:8080/x"),
+        ("http://203.0.113.7:80", "http://203.0.113.7/"),
+        ("HTTPS://EXAMPLE.COM/CaseSensitive", "https://example.com/CaseSensitive"),
+    ],
+)
 def test_url_canonical_form(raw: str, expected: str) -> None:
     assert value(K.URL, raw) == expected
 
 
 @pytest.mark.parametrize(
     "raw",
-    ["example.com/a/b", "http://example.com/a/b", "HTTP://EXAMPLE.COM:80/a/b#top",
-     "http://example.com/a/./c/../b", "http://user@example.com/%61/b", "http://example.com./a/b"],
-)  # fmt: skip
+    [
+        "example.com/a/b",
+        "http://example.com/a/b",
+        "HTTP://EXAMPLE.COM:80/a/b#top",
+        "http://example.com/a/./c/../b",
+        "http://user@example.com/%61/b",
+        "http://example.com./a/b",
+    ],
+)
 def test_url_spellings_share_one_key(raw: str) -> None:
     assert normalise(K.URL, raw).key == "http://example.com/a/b"
 
 
 @pytest.mark.parametrize(
     ("raw", "rule"),
-    [("ftp://example.com/file", "scheme must be http or https"),
-     ("mailto:someone@example.com", "scheme must be http or https"),
-     ("javascript:alert(1)", "scheme must be http or https"),
-     ("http:example.com", "must have a host, like http://example.com/"),
-     ("http:///a", "must have a host, like http://example.com/"),
-     ("http://user@/a", "must have a host, like http://example.com/"),
-     ("http://example.com:99999/", "port must be a number from 1 to 65535"),
-     ("http://example.com:http/", "port must be a number from 1 to 65535"),
-     ("http://localhost/", "host needs at least two labels, like example.com"),
-     ("http://exa_mple.com/", "host labels must be 1 to 63 letters, digits or hyphens, "
-                              "not starting or ending with a hyphen"),
-     ("http://[2001:db8::1/", "host must be a domain name or IP address"),
-     ("http://[fe80::1%25eth0]/", "host must be a domain name or IP address"),
-     ("http://ex%61mple.com/", "host must not be percent-encoded")],
-)  # fmt: skip
+    [
+        ("ftp://example.com/file", "scheme must be http or https"),
+        ("mailto:someone@example.com", "scheme must be http or https"),
+        ("javascript:alert(1)", "scheme must be http or https"),
+        ("http:example.com", "must have a host, like http://example.com/"),
+        ("http:///a", "must have a host, like http://example.com/"),
+        ("http://user@/a", "must have a host, like http://example.com/"),
+        ("http://example.com:99999/", "port must be a number from 1 to 65535"),
+        ("http://example.com:http/", "port must be a number from 1 to 65535"),
+        ("http://localhost/", "host needs at least two labels, like example.com"),
+        (
+            "http://exa_mple.com/",
+            "host labels must be 1 to 63 letters, digits or hyphens, "
+            "not starting or ending with a hyphen",
+        ),
+        ("http://[2001:db8::1/", "host must be a domain name or IP address"),
+        ("http://[fe80::1%25eth0]/", "host must be a domain name or IP address"),
+        ("http://ex%61mple.com/", "host must not be percent-encoded"),
+    ],
+)
 def test_url_invalid(raw: str, rule: str) -> None:
     exc = refused(K.URL, raw)
     assert (exc.field, exc.rule) == ("value", rule)
@@ -359,11 +402,15 @@ def test_url_invalid(raw: str, rule: str) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [(" WWW.Example.COM. ", "www.example.com"), ("example.com", "example.com"),
-     ("Bücher.example", "xn--bcher-kva.example"),
-     ("xn--bcher-kva.example", "xn--bcher-kva.example"),
-     ("a-b.example.co.uk", "a-b.example.co.uk"), ("3com.example", "3com.example")],
-)  # fmt: skip
+    [
+        (" WWW.Example.COM. ", "www.example.com"),
+        ("example.com", "example.com"),
+        ("Bücher.example", "xn--bcher-kva.example"),
+        ("xn--bcher-kva.example", "xn--bcher-kva.example"),
+        ("a-b.example.co.uk", "a-b.example.co.uk"),
+        ("3com.example", "3com.example"),
+    ],
+)
 def test_domain_canonical_form(raw: str, expected: str) -> None:
     assert value(K.DOMAIN, raw) == expected
 
@@ -375,20 +422,25 @@ _LABEL_RULE = (
 
 @pytest.mark.parametrize(
     ("raw", "rule"),
-    [("*.example.com", "must not be a wildcard; give the domain itself"),
-     ("https://example.com", "must be a domain name like example.com, not a URL"),
-     ("example.com/path", "must be a domain name like example.com, not a URL"),
-     ("someone@example.com", "must be a domain name like example.com, not an e-mail address"),
-     ("203.0.113.7", "must be a domain name like example.com, not an IP address"),
-     ("2001:db8::1", "must be a domain name like example.com, not an IP address"),
-     ("example", "needs at least two labels, like example.com"),
-     ("-example.com", _LABEL_RULE), ("example-.com", _LABEL_RULE), ("exa_mple.com", _LABEL_RULE),
-     ("example..com", _LABEL_RULE), ("a" * 64 + ".com", _LABEL_RULE),
-     ("example.com:8080", _LABEL_RULE),
-     (".".join(["a" * 60] * 5), "must be at most 253 characters"),
-     ("xn--zz.example", "has an invalid xn-- label"),
-     ("example.123", "must not end in an all-digit label")],
-)  # fmt: skip
+    [
+        ("*.example.com", "must not be a wildcard; give the domain itself"),
+        ("https://example.com", "must be a domain name like example.com, not a URL"),
+        ("example.com/path", "must be a domain name like example.com, not a URL"),
+        ("someone@example.com", "must be a domain name like example.com, not an e-mail address"),
+        ("203.0.113.7", "must be a domain name like example.com, not an IP address"),
+        ("2001:db8::1", "must be a domain name like example.com, not an IP address"),
+        ("example", "needs at least two labels, like example.com"),
+        ("-example.com", _LABEL_RULE),
+        ("example-.com", _LABEL_RULE),
+        ("exa_mple.com", _LABEL_RULE),
+        ("example..com", _LABEL_RULE),
+        ("a" * 64 + ".com", _LABEL_RULE),
+        ("example.com:8080", _LABEL_RULE),
+        (".".join(["a" * 60] * 5), "must be at most 253 characters"),
+        ("xn--zz.example", "has an invalid xn-- label"),
+        ("example.123", "must not end in an all-digit label"),
+    ],
+)
 def test_domain_invalid(raw: str, rule: str) -> None:
     exc = refused(K.DOMAIN, raw)
     assert (exc.field, exc.rule) == ("value", rule)
@@ -399,16 +451,18 @@ def test_domain_invalid(raw: str, rule: str) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("4111 1111 1111 1111", "card:4111111111111111"),
-     ("4111-1111-1111-1111", "card:4111111111111111"),
-     ("card: 4111 1111 1111 1111", "card:4111111111111111"),
-     ("CARD:4111111111111111", "card:4111111111111111"),
-     ("GB82 WEST 1234 5698 7654 32", "iban:GB82WEST12345698765432"),
-     ("gb82west12345698765432", "iban:GB82WEST12345698765432"),
-     ("iban:GB82 WEST 1234 5698 7654 32", "iban:GB82WEST12345698765432"),
-     ("merchant: shop 4711 ab", "merchant:SHOP4711AB"),
-     ("Merchant:SHOP4711AB", "merchant:SHOP4711AB")],
-)  # fmt: skip
+    [
+        ("4111 1111 1111 1111", "card:4111111111111111"),
+        ("4111-1111-1111-1111", "card:4111111111111111"),
+        ("card: 4111 1111 1111 1111", "card:4111111111111111"),
+        ("CARD:4111111111111111", "card:4111111111111111"),
+        ("GB82 WEST 1234 5698 7654 32", "iban:GB82WEST12345698765432"),
+        ("gb82west12345698765432", "iban:GB82WEST12345698765432"),
+        ("iban:GB82 WEST 1234 5698 7654 32", "iban:GB82WEST12345698765432"),
+        ("merchant: shop 4711 ab", "merchant:SHOP4711AB"),
+        ("Merchant:SHOP4711AB", "merchant:SHOP4711AB"),
+    ],
+)
 def test_payment_account_canonical_form(raw: str, expected: str) -> None:
     assert value(K.PAYMENT_ACCOUNT, raw) == expected
 
@@ -421,18 +475,23 @@ _PAYMENT_RULE = (
 
 @pytest.mark.parametrize(
     ("raw", "rule"),
-    [("4111 1111 1111 1112", "card number fails the Luhn check"),
-     ("card:4111111111111112", "card number fails the Luhn check"),
-     ("card:4111", "card number must be 12 to 19 digits"),
-     ("card:4111-abcd-1111-1111", "card number must be 12 to 19 digits"),
-     ("GB83 WEST 1234 5698 7654 32", "IBAN check digits are wrong"),
-     ("iban:GB82 WEST 1234", "IBAN check digits are wrong"),
-     # Check digits right, but too short for a British IBAN:
-     (f"iban:GB{stdnum_iban.calc_check_digits('GB00WEST1234')}WEST1234",
-      "is not a valid IBAN (wrong length or format for its country)"),
-     ("merchant:  ", "merchant id must not be empty"),
-     ("12345", _PAYMENT_RULE), ("paypal someone", _PAYMENT_RULE)],
-)  # fmt: skip
+    [
+        ("4111 1111 1111 1112", "card number fails the Luhn check"),
+        ("card:4111111111111112", "card number fails the Luhn check"),
+        ("card:4111", "card number must be 12 to 19 digits"),
+        ("card:4111-abcd-1111-1111", "card number must be 12 to 19 digits"),
+        ("GB83 WEST 1234 5698 7654 32", "IBAN check digits are wrong"),
+        ("iban:GB82 WEST 1234", "IBAN check digits are wrong"),
+        # Check digits right, but too short for a British IBAN:
+        (
+            f"iban:GB{stdnum_iban.calc_check_digits('GB00WEST1234')}WEST1234",
+            "is not a valid IBAN (wrong length or format for its country)",
+        ),
+        ("merchant:  ", "merchant id must not be empty"),
+        ("12345", _PAYMENT_RULE),
+        ("paypal someone", _PAYMENT_RULE),
+    ],
+)
 def test_payment_account_invalid(raw: str, rule: str) -> None:
     exc = refused(K.PAYMENT_ACCOUNT, raw)
     assert (exc.field, exc.rule) == ("value", rule)
@@ -479,16 +538,22 @@ def test_monero_address_shape() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "rule"),
-    [("1BoatSLRHtKNngkdXEeobR76b53LETtpyU", "Bitcoin address checksum is wrong"),
-     ("1BoatSLRHtKNngkdXEeobR76b53LETtpyt", "Bitcoin address checksum is wrong"),
-     ("3BoatSLRHtKNngkdXEeobR76b53LETtpyT", "Bitcoin address checksum is wrong"),
-     (segwit(0, bytes(range(20)))[:-1] + "q", "bc1 address checksum is wrong"),
-     ("bc1" + segwit(0, bytes(range(20)))[3:].upper(),
-      "bc1 address must not mix upper and lower case"),
-     (segwit(0, bytes(range(25))), "is not a valid bc1 address"),
-     ("bc1qb", "is not a valid bc1 address"),
-     ("0x" + "ab" * 19, _WALLET_RULE), ("4" + "A" * 93, _WALLET_RULE), ("hello", _WALLET_RULE)],
-)  # fmt: skip
+    [
+        ("1BoatSLRHtKNngkdXEeobR76b53LETtpyU", "Bitcoin address checksum is wrong"),
+        ("1BoatSLRHtKNngkdXEeobR76b53LETtpyt", "Bitcoin address checksum is wrong"),
+        ("3BoatSLRHtKNngkdXEeobR76b53LETtpyT", "Bitcoin address checksum is wrong"),
+        (segwit(0, bytes(range(20)))[:-1] + "q", "bc1 address checksum is wrong"),
+        (
+            "bc1" + segwit(0, bytes(range(20)))[3:].upper(),
+            "bc1 address must not mix upper and lower case",
+        ),
+        (segwit(0, bytes(range(25))), "is not a valid bc1 address"),
+        ("bc1qb", "is not a valid bc1 address"),
+        ("0x" + "ab" * 19, _WALLET_RULE),
+        ("4" + "A" * 93, _WALLET_RULE),
+        ("hello", _WALLET_RULE),
+    ],
+)
 def test_crypto_wallet_invalid(raw: str, rule: str) -> None:
     exc = refused(K.CRYPTO_WALLET, raw)
     assert (exc.field, exc.rule) == ("value", rule)
@@ -535,12 +600,14 @@ def test_imei_spellings(raw: str) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "rule"),
-    [("490154203237519", "IMEI check digit is wrong"),
-     ("49015420323751", "IMEI needs its 15th (check) digit"),
-     ("4901542032375101", "IMEISV has no check digit; give the 15-digit IMEI"),
-     ("4901542032375", "must be 15 digits"),
-     ("49015420323751A", "must be 15 digits")],
-)  # fmt: skip
+    [
+        ("490154203237519", "IMEI check digit is wrong"),
+        ("49015420323751", "IMEI needs its 15th (check) digit"),
+        ("4901542032375101", "IMEISV has no check digit; give the 15-digit IMEI"),
+        ("4901542032375", "must be 15 digits"),
+        ("49015420323751A", "must be 15 digits"),
+    ],
+)
 def test_imei_invalid(raw: str, rule: str) -> None:
     exc = refused(K.IMEI, raw)
     assert (exc.field, exc.rule) == ("value", rule)

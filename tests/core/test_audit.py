@@ -370,9 +370,15 @@ def test_cli_verify_names_the_first_bad_entry(log: Log) -> None:
     assert f"BROKEN at entry {entries[2].seq}" in broken.output and "rewritten" in broken.output
     key = runner.invoke(cli_app, ["audit", "public-key"], obj=state).output.strip()
     other = runner.invoke(
-        cli_app, ["audit", "verify", "--public-key", signing.public_b64(
-            signing.Ed25519PrivateKey.generate().public_key())], obj=state
-    )  # fmt: skip
+        cli_app,
+        [
+            "audit",
+            "verify",
+            "--public-key",
+            signing.public_b64(signing.Ed25519PrivateKey.generate().public_key()),
+        ],
+        obj=state,
+    )
     assert other.exit_code == 1 and "signed by another key" in other.output
     assert signing.load_public(key) is not None
 

@@ -33,9 +33,18 @@ def at_0010(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 
 
 _TEXT = (
-    "actor_label", "role", "channel", "ip", "action", "operation", "subject_type",
-    "justification", "outcome", "prev_hash", "entry_hash",
-)  # fmt: skip
+    "actor_label",
+    "role",
+    "channel",
+    "ip",
+    "action",
+    "operation",
+    "subject_type",
+    "justification",
+    "outcome",
+    "prev_hash",
+    "entry_hash",
+)
 
 
 def _chain(engine: Engine, count: int, *, break_at: int | None = None) -> None:
@@ -55,13 +64,26 @@ def _chain(engine: Engine, count: int, *, break_at: int | None = None) -> None:
     with engine.begin() as conn:
         for i in range(count):
             row: dict[str, Any] = {
-                "id": uuid.uuid4(), "at": start + timedelta(minutes=i), "actor_user_id": None,
-                "actor_agency_id": None, "actor_label": "system", "role": "network_admin",
-                "channel": "cli", "token_id": None, "ip": None, "action": f"agency.create {i}",
-                "operation": "collection", "subject_type": None, "subject_id": None,
-                "subject_agency_id": None, "justification": None, "recipients": [],
-                "outcome": "ok", "detail": {"n": i}, "prev_hash": prev,
-            }  # fmt: skip
+                "id": uuid.uuid4(),
+                "at": start + timedelta(minutes=i),
+                "actor_user_id": None,
+                "actor_agency_id": None,
+                "actor_label": "system",
+                "role": "network_admin",
+                "channel": "cli",
+                "token_id": None,
+                "ip": None,
+                "action": f"agency.create {i}",
+                "operation": "collection",
+                "subject_type": None,
+                "subject_id": None,
+                "subject_agency_id": None,
+                "justification": None,
+                "recipients": [],
+                "outcome": "ok",
+                "detail": {"n": i},
+                "prev_hash": prev,
+            }
             body = {k: (str(v) if k == "id" else v) for k, v in row.items()}
             body["at"] = row["at"].isoformat(timespec="microseconds")
             digest = hashlib.sha256(

@@ -222,9 +222,13 @@ def test_an_upload_is_spooled_in_the_data_folder_and_removed_after_use(
     set_id = _hash_set(client, gb)
     line = b"0123456789abcdef0123456789abcdef\n"
     r = post_streaming(
-        app, f"/api/v1/hashsets/{set_id}/import", headers=gb, chunks=8, chunk=line,
+        app,
+        f"/api/v1/hashsets/{set_id}/import",
+        headers=gb,
+        chunks=8,
+        chunk=line,
         data_dir=settings.data_dir,
-    )  # fmt: skip
+    )
     assert r.status == 200, r.body[:300]
     assert r.consumed == 8 * len(line)
     spooled = [p for p in r.seen_during if p.name.startswith("hash-list-")]
@@ -252,9 +256,12 @@ def test_a_logged_in_reader_cannot_spool_a_hash_list(
     cookie = f"{SESSION_COOKIE}={client.cookies.get(SESSION_COOKIE)}"
     head, tail, content_type = _multipart("file", "list.txt")
     r = post_streaming(
-        app, f"/ui/hashsets/{uuid.uuid4()}/import",
-        headers={"content-type": content_type, "cookie": cookie}, first=head, last=tail,
-    )  # fmt: skip
+        app,
+        f"/ui/hashsets/{uuid.uuid4()}/import",
+        headers={"content-type": content_type, "cookie": cookie},
+        first=head,
+        last=tail,
+    )
     assert r.status == 403 and b"<html" in r.body.lower()
     assert r.consumed == 0
 
@@ -266,9 +273,13 @@ def test_a_page_upload_over_the_limit_answers_a_page(
     cookie = f"{SESSION_COOKIE}={client.cookies.get(SESSION_COOKIE)}"
     head, tail, content_type = _multipart("image", "clue.jpg")
     r = post_streaming(
-        app, "/ui/notices/new", headers={"content-type": content_type, "cookie": cookie},
-        chunks=32, first=head, last=tail,
-    )  # fmt: skip
+        app,
+        "/ui/notices/new",
+        headers={"content-type": content_type, "cookie": cookie},
+        chunks=32,
+        first=head,
+        last=tail,
+    )
     assert r.status == 413 and b"Too large to upload" in r.body
     assert r.consumed <= limits.CLUE_IMAGES_PAGE.limit(0) + len(CHUNK)
     assert r.headers["connection"] == "close"
@@ -287,9 +298,11 @@ def test_a_public_form_never_takes_a_file_part(app: FastAPI, path: str) -> None:
 
 def test_a_public_form_is_small(app: FastAPI) -> None:
     r = post_streaming(
-        app, "/report", headers={"content-type": "application/x-www-form-urlencoded"},
+        app,
+        "/report",
+        headers={"content-type": "application/x-www-form-urlencoded"},
         first=b"kind=url&url=",
-    )  # fmt: skip
+    )
     assert r.status == 413
     assert r.consumed <= limits.PUBLIC_FORM.limit(0) + len(CHUNK)
 

@@ -188,8 +188,20 @@ def _page_routes() -> Iterator[APIRoute]:
     from taskforce.watch import web as watch_web
     from taskforce.web import pages
 
-    modules = (agencies_web, blocklist_web, cases_web, hashsets_web, hosting_web, notices_web,
-               reports_web, series_web, takedown_web, triage_web, watch_web, pages)  # fmt: skip
+    modules = (
+        agencies_web,
+        blocklist_web,
+        cases_web,
+        hashsets_web,
+        hosting_web,
+        notices_web,
+        reports_web,
+        series_web,
+        takedown_web,
+        triage_web,
+        watch_web,
+        pages,
+    )
     for module in modules:
         for router_name in ("router", "public_router"):
             router = getattr(module, router_name, None)
@@ -236,16 +248,26 @@ def test_the_public_report_form_refuses_nul_in_the_reporters_language(
     client: TestClient, session: Session
 ) -> None:
     for lang, expected in (("en", "cannot be stored"), ("es", "no se puede guardar")):
-        data = {"form_token": _report_token(client), "kind": "url", "lang": lang,
-                "url": "http://example.com/a\x00b", "description": "seen on a forum"}  # fmt: skip
+        data = {
+            "form_token": _report_token(client),
+            "kind": "url",
+            "lang": lang,
+            "url": "http://example.com/a\x00b",
+            "description": "seen on a forum",
+        }
         r = client.post("/report", data=data)
         assert r.status_code == 422 and expected in r.text
     assert session.scalars(select(Report)).all() == []
 
 
 def test_an_addition_to_a_report_refuses_nul(client: TestClient, session: Session) -> None:
-    data = {"form_token": _report_token(client), "kind": "url", "lang": "en",
-            "url": "http://example.com/seen", "description": "seen on a forum"}  # fmt: skip
+    data = {
+        "form_token": _report_token(client),
+        "kind": "url",
+        "lang": "en",
+        "url": "http://example.com/seen",
+        "description": "seen on a forum",
+    }
     sent = client.post("/report", data=data)
     code = re.search(r"<code>([A-Z0-9-]{19})</code>", sent.text)
     assert code is not None
@@ -295,9 +317,11 @@ def test_hash_list_lines_with_nul_are_bad_lines_and_the_good_lines_stay(
     csv = f"md5,series\n{'3' * 32},a\x00b\n{'4' * 32},ok\n"
     for fmt, body in (("vics", vics), ("csv", csv)):
         r = client.post(
-            f"/api/v1/hashsets/{hash_set.id}/import", params={"format": fmt},
-            content=body.encode(), headers=headers,
-        )  # fmt: skip
+            f"/api/v1/hashsets/{hash_set.id}/import",
+            params={"format": fmt},
+            content=body.encode(),
+            headers=headers,
+        )
         assert r.status_code == 200, (fmt, r.text)
         report = r.json()
         assert report["added"] == 1, (fmt, report)

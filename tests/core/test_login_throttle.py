@@ -120,9 +120,13 @@ def test_a_distributed_guesser_cannot_lock_the_owner_out_however_long_it_guesses
     first_refusal = outcomes.index("paused") / 2
     with pytest.raises(throttle.SignInPaused) as paused:  # the right password, a new address
         auth.login_with_password(
-            session, settings, email=email, password=PASSWORD, ip="192.0.2.250",
+            session,
+            settings,
+            email=email,
+            password=PASSWORD,
+            ip="192.0.2.250",
             now=_at(first_refusal),
-        )  # fmt: skip
+        )
     assert "addresses it has signed in from before" in paused.value.message
 
 

@@ -308,10 +308,12 @@ def test_public_and_allowed_webhooks_are_accepted(session: Session) -> None:
     )
     assert made.webhook_url == "https://hooks.example.com/t/x1"
     lab = agency_service.update_agency(
-        session, system_caller(), code="GB-NCA",
+        session,
+        system_caller(),
+        code="GB-NCA",
         data=AgencyUpdate(webhook_url="http://10.0.0.5:8080/hook"),
         webhook_allow_networks=["10.0.0.0/24"],
-    )  # fmt: skip
+    )
     assert lab.webhook_url == "http://10.0.0.5:8080/hook"
     cleared = agency_service.update_agency(
         session, system_caller(), code="GB-NCA", data=AgencyUpdate(webhook_url=None)

@@ -93,9 +93,13 @@ def test_reply_to_and_message_id_reach_the_server(
 ) -> None:
     sink, port = smtp
     outbox.enqueue_email(
-        session, recipient="abuse@host.example.net", subject="Notice", body="Please remove.",
-        reference="takedown_notice:1", reply_to="desk@hotline.example.org",
-    )  # fmt: skip
+        session,
+        recipient="abuse@host.example.net",
+        subject="Notice",
+        body="Please remove.",
+        reference="takedown_notice:1",
+        reply_to="desk@hotline.example.org",
+    )
     session.flush()
     mail_settings = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": port})
     assert outbox.drain(session, mail_settings).sent == 1
@@ -116,8 +120,9 @@ def test_two_drains_at_once_send_each_message_exactly_once(
         factory = make_sessionmaker(engine)
         with factory.begin() as session:
             for i in range(60):
-                outbox.enqueue_email(session, recipient=f"desk{i}@example.com", subject=f"m{i}",
-                                     body="b")  # fmt: skip
+                outbox.enqueue_email(
+                    session, recipient=f"desk{i}@example.com", subject=f"m{i}", body="b"
+                )
         barrier = threading.Barrier(2)
         errors: list[BaseException] = []
 

@@ -129,10 +129,14 @@ def test_the_provider_page_proposes_for_a_member_that_does_not_keep_it(
     assert "Propose the change" in page.text and "Propose removal…" in page.text
     r = client.post(
         f"/ui/hosting/{provider.id}",
-        data={"csrf_token": csrf, "name": provider.name, "abuse_email": "abuse@b.example.org",
-              "reason": "their site says so"},
+        data={
+            "csrf_token": csrf,
+            "name": provider.name,
+            "abuse_email": "abuse@b.example.org",
+            "reason": "their site says so",
+        },
         follow_redirects=True,
-    )  # fmt: skip
+    )
     assert r.status_code == 200 and "Proposed." in r.text
     session.refresh(provider)
     assert provider.abuse_email == CONTACT

@@ -22,9 +22,22 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
     added = runner.invoke(
         app,
-        ["agency", "add", "GB-NCA", "--name", "NCA", "--country", "GB", "--timezone",
-         "Europe/London", "--phone", "+442079460000", "--email", "desk@nca.example.com"],
-    )  # fmt: skip
+        [
+            "agency",
+            "add",
+            "GB-NCA",
+            "--name",
+            "NCA",
+            "--country",
+            "GB",
+            "--timezone",
+            "Europe/London",
+            "--phone",
+            "+442079460000",
+            "--email",
+            "desk@nca.example.com",
+        ],
+    )
     assert added.exit_code == 0, added.output
     return runner
 
@@ -32,18 +45,33 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
 def test_import_export_and_list(run: CliRunner, tmp_path: Path) -> None:
     source = tmp_path / "known.csv"
     source.write_text(f"md5,pdq,category,series\n{MD5.upper()},{PDQ},national-a,Bridge\nbad,,,\n")
-    first = run.invoke(app, ["hashset", "import", str(source), "--name", "Known",
-                             "--agency", "GB-NCA", "--sharing", "green"])  # fmt: skip
+    first = run.invoke(
+        app,
+        [
+            "hashset",
+            "import",
+            str(source),
+            "--name",
+            "Known",
+            "--agency",
+            "GB-NCA",
+            "--sharing",
+            "green",
+        ],
+    )
     assert first.exit_code == 0, first.output
     assert "1 added" in first.output and "1 rejected" in first.output
     assert "line 3: md5" in first.output
-    again = run.invoke(app, ["hashset", "import", str(source), "--name", "Known",
-                             "--agency", "GB-NCA"])  # fmt: skip
+    again = run.invoke(
+        app, ["hashset", "import", str(source), "--name", "Known", "--agency", "GB-NCA"]
+    )
     assert "0 added, 1 already present" in again.output
 
     out = tmp_path / "known.vics.json"
-    exported = run.invoke(app, ["hashset", "export", "Known", "--format", "vics", "--out",
-                                str(out), "--agency", "GB-NCA"])  # fmt: skip
+    exported = run.invoke(
+        app,
+        ["hashset", "export", "Known", "--format", "vics", "--out", str(out), "--agency", "GB-NCA"],
+    )
     assert exported.exit_code == 0, exported.output
     media = json.loads(out.read_text())["value"]
     assert media[0]["MD5"] == MD5.upper() and media[0]["Series"] == "Bridge"
@@ -55,7 +83,8 @@ def test_import_export_and_list(run: CliRunner, tmp_path: Path) -> None:
 def test_unknown_agency_is_a_clear_error(run: CliRunner, tmp_path: Path) -> None:
     source = tmp_path / "list.txt"
     source.write_text(MD5 + "\n")
-    result = run.invoke(app, ["hashset", "import", str(source), "--name", "K",
-                              "--agency", "XX-NONE"])  # fmt: skip
+    result = run.invoke(
+        app, ["hashset", "import", str(source), "--name", "K", "--agency", "XX-NONE"]
+    )
     assert result.exit_code != 0
     assert "XX-NONE" in result.output or "agency" in result.output

@@ -38,9 +38,15 @@ def _summary(items: list[formats.Parsed]) -> list[tuple[int, str]]:
 def test_vics_nesting_inside_a_media_item_is_one_bad_item_in_bounded_memory() -> None:
     depth = 20_000  # the issue's 40 kB file: +708 MiB before
     data = (
-        b'{"value":[{"MD5":"' + MD5.encode() + b'","Exifs":' + b"[" * depth + b"]" * depth
-        + b'},{"MD5":"' + MD5_B.encode() + b'"}]}'
-    )  # fmt: skip
+        b'{"value":[{"MD5":"'
+        + MD5.encode()
+        + b'","Exifs":'
+        + b"[" * depth
+        + b"]" * depth
+        + b'},{"MD5":"'
+        + MD5_B.encode()
+        + b'"}]}'
+    )
     items, peak = peak_mib(lambda: _read("vics", data))
     assert _summary(items) == [(1, "Media.item"), (2, MD5_B)]
     assert isinstance(items[0], formats.BadLine) and "deeper than 32" in items[0].rule
@@ -49,9 +55,15 @@ def test_vics_nesting_inside_a_media_item_is_one_bad_item_in_bounded_memory() ->
 
 def test_vics_nesting_past_the_file_limit_stops_the_file_keeping_what_came_before() -> None:
     data = (
-        b'{"value":[{"MD5":"' + MD5.encode() + b'"},{"X":' + b"[" * 200_000 + b"]" * 200_000
-        + b'},{"MD5":"' + MD5_B.encode() + b'"}]}'
-    )  # fmt: skip
+        b'{"value":[{"MD5":"'
+        + MD5.encode()
+        + b'"},{"X":'
+        + b"[" * 200_000
+        + b"]" * 200_000
+        + b'},{"MD5":"'
+        + MD5_B.encode()
+        + b'"}]}'
+    )
     reader = formats.READERS["vics"](io.BytesIO(data), "test")
     first = next(reader)
     assert isinstance(first, formats.ParsedEntry) and first.md5 == MD5
@@ -64,9 +76,12 @@ def test_vics_nesting_past_the_file_limit_stops_the_file_keeping_what_came_befor
 def test_ncmec_keeps_nothing_of_elements_outside_images() -> None:
     foreign = b"<unrelated/>" * 300_000  # the issue: 8 M of them took +673 MiB
     data = (
-        b"<queryResult>" + foreign + b"<images><image><fingerprints><md5>" + MD5.encode()
+        b"<queryResult>"
+        + foreign
+        + b"<images><image><fingerprints><md5>"
+        + MD5.encode()
         + b"</md5></fingerprints></image></images></queryResult>"
-    )  # fmt: skip
+    )
     items, peak = peak_mib(lambda: _read("ncmec", data))
     assert _summary(items) == [(1, MD5)]
     assert peak < 4  # MiB; the old reader held every element: 26 MiB here
@@ -95,8 +110,14 @@ def test_vics_category_that_is_not_an_integer_is_one_bad_item_the_rest_import() 
         {"MD5": 12, "AlternativeHashes": 5},
     ]
     items = _read("vics", json.dumps({"value": media}).encode())
-    assert _summary(items) == [(1, MD5), (2, "Category"), (3, "Category"), (4, "Category"),
-                               (5, MD5_B), (6, "AlternativeHashes")]  # fmt: skip
+    assert _summary(items) == [
+        (1, MD5),
+        (2, "Category"),
+        (3, "Category"),
+        (4, "Category"),
+        (5, MD5_B),
+        (6, "AlternativeHashes"),
+    ]
     assert isinstance(items[1], formats.BadLine)
     assert items[1].rule == "must be a whole number (Project VIC category 0-4)"
     assert isinstance(items[4], formats.ParsedEntry) and items[4].category is not None

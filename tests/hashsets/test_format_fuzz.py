@@ -115,17 +115,29 @@ def vics_media(draw: st.DrawFn) -> Record:
         body = json.dumps({"MD5": md5, "X": [0] * (5_000 + n % 50_000)})
         return Record(body, fields={"Media.item"})
     if kind == "long":
-        return Record(json.dumps({"MD5": md5, "Series": "s" * (4_097 + n % 50_000)}),
-                      fields={"Series"})  # fmt: skip
+        return Record(
+            json.dumps({"MD5": md5, "Series": "s" * (4_097 + n % 50_000)}), fields={"Series"}
+        )
     if kind == "stop":
         # a token that the parser would buffer: past max_token plus two reads, it stops
         return Record(json.dumps({"MD5": md5, "Series": "s" * (200_000 + n)}), stops=True)
     if kind == "types":
-        bad = draw(st.sampled_from([
-            {"Category": "CAM"}, {"Category": [1]}, {"Category": 1.5}, {"Category": True},
-            {"MD5": 5}, {"MD5": [md5]}, {"AlternativeHashes": 7}, {"AlternativeHashes": "x"},
-            {"VictimIdentified": {"a": 1}}, {"Series": ["x"]},
-        ]))  # fmt: skip
+        bad = draw(
+            st.sampled_from(
+                [
+                    {"Category": "CAM"},
+                    {"Category": [1]},
+                    {"Category": 1.5},
+                    {"Category": True},
+                    {"MD5": 5},
+                    {"MD5": [md5]},
+                    {"AlternativeHashes": 7},
+                    {"AlternativeHashes": "x"},
+                    {"VictimIdentified": {"a": 1}},
+                    {"Series": ["x"]},
+                ]
+            )
+        )
         return Record(json.dumps({"MD5": md5, **bad}), fields=set(bad) | {"md5"})
     return Record(json.dumps(draw(json_values)))  # random JSON: never a hash, so a bad item
 
@@ -153,8 +165,18 @@ def hash_json_lines(draw: st.DrawFn) -> tuple[str, Record]:
     if kind == "line":
         return json.dumps({"md5": md5, "x": "s" * (70_000 + n)}), Record(None, fields={"line"})
     if kind == "types":
-        bad = draw(st.sampled_from([{"md5": 5}, {"md5": [md5]}, {"vpdq": 3}, {"vpdq": "x"},
-                                    {"pdq_quality": "high"}, {"pdq_quality": 101}]))  # fmt: skip
+        bad = draw(
+            st.sampled_from(
+                [
+                    {"md5": 5},
+                    {"md5": [md5]},
+                    {"vpdq": 3},
+                    {"vpdq": "x"},
+                    {"pdq_quality": "high"},
+                    {"pdq_quality": 101},
+                ]
+            )
+        )
         return json.dumps({"path": "a.jpg", **bad}), Record(None)
     value = draw(json_values.filter(lambda v: not isinstance(v, dict) or not v.get("error")))
     return json.dumps(value), Record(None)  # never a hash: a bad line
@@ -179,8 +201,9 @@ def ncmec_images(draw: st.DrawFn) -> tuple[str, Record | None]:
     if kind == "deep":
         depth = 8 + n % 3_000
         body = "<a>" * depth + "</a>" * depth
-        return f"<image>{body}</image>", Record(None, stops=depth + 3 > BUDGET.max_file_depth,
-                                                fields={"a"})  # fmt: skip
+        return f"<image>{body}</image>", Record(
+            None, stops=depth + 3 > BUDGET.max_file_depth, fields={"a"}
+        )
     if kind == "wide":
         return "<image>" + "<a/>" * (5_001 + n % 50_000) + "</image>", Record(None, fields={"a"})
     if kind == "long":

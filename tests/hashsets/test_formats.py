@@ -85,11 +85,18 @@ def _vics(media: list[dict[str, object]], kind: str = "Media") -> bytes:
 
 def test_vics_media_file_upper_hex_string_booleans_and_no_thumbnail() -> None:
     media = [
-        {"MediaID": 1, "Category": 1, "MD5": MD5.upper(), "SHA1": SHA1.upper(),
-         "VictimIdentified": "true", "Series": "Bridge", "Miniature": "iVBORw0KGgo=",
-         "AlternativeHashes": [{"HashName": "PDQ", "HashValue": PDQ.upper()}]},
+        {
+            "MediaID": 1,
+            "Category": 1,
+            "MD5": MD5.upper(),
+            "SHA1": SHA1.upper(),
+            "VictimIdentified": "true",
+            "Series": "Bridge",
+            "Miniature": "iVBORw0KGgo=",
+            "AlternativeHashes": [{"HashName": "PDQ", "HashValue": PDQ.upper()}],
+        },
         {"MediaID": 2, "Category": None, "MD5": "xyz", "VictimIdentified": "false"},
-    ]  # fmt: skip
+    ]
     items = _read("vics", _vics(media))
     [entry] = _good(items)
     assert (entry.md5, entry.sha1, entry.pdq) == (MD5, SHA1, PDQ)

@@ -32,9 +32,13 @@ def test_a_stopped_import_keeps_the_batches_before_it_and_is_audited(
     entries = formats.read(path, "lines", budget=small)
     with pytest.raises(budgets.Exceeded) as raised:
         service.import_entries(
-            session, caller, name="Known", entries=entries, fmt="lines",
+            session,
+            caller,
+            name="Known",
+            entries=entries,
+            fmt="lines",
             after_batch=lambda _read: session.commit(),
-        )  # fmt: skip
+        )
     session.rollback()
     stopped = raised.value
     assert stopped.field == "file" and stopped.record == 6

@@ -120,10 +120,14 @@ def test_exports_carry_the_frames(session: Session, network: Network, tmp_path: 
 
 
 def test_taskforce_hash_json_lines_become_entries(tmp_path: Path) -> None:
-    video = {"path": "clip.mp4", "sha1": "c" * 40, "vpdq": [
-        {"frame": i, "quality": 100, "pdq": PATTERN[i].split(",")[0], "timestamp": i / 30}
-        for i in range(3)
-    ]}  # fmt: skip
+    video = {
+        "path": "clip.mp4",
+        "sha1": "c" * 40,
+        "vpdq": [
+            {"frame": i, "quality": 100, "pdq": PATTERN[i].split(",")[0], "timestamp": i / 30}
+            for i in range(3)
+        ],
+    }
     image = {"path": "a.jpg", "md5": "d" * 32, "pdq": "f" * 64, "pdq_quality": 90}
     failed = {"path": "b.jpg", "error": "truncated file"}
     path = tmp_path / "hashes.jsonl"

@@ -103,20 +103,32 @@ def test_errors_have_the_house_shape(client: TestClient, analyst: dict[str, str]
         ("POST", "/providers", {"name": "X Hosting", "asn": 4294967296}, 422, {"field": "asn"}),
         ("POST", "/providers", {"name": "X Hosting", "country": "XX"}, 422, {"field": "country"}),
         (
-            "POST", "/providers", {"name": "X Hosting", "abuse_email": "nope"}, 422,
+            "POST",
+            "/providers",
+            {"name": "X Hosting", "abuse_email": "nope"},
+            422,
             {"field": "abuse_email", "rule": "must be an e-mail address like desk@example.com"},
         ),
         (
-            "POST", "/providers", {"name": "X Hosting", "colour": "red"}, 422,
+            "POST",
+            "/providers",
+            {"name": "X Hosting", "colour": "red"},
+            422,
             {"field": "colour", "rule": "is not a known field"},
         ),
         ("POST", "/providers", {}, 422, {"field": "name", "rule": "is required"}),
         (
-            "POST", f"/providers/{pid}/networks", {"network": "203.0.113.5/26"}, 422,
+            "POST",
+            f"/providers/{pid}/networks",
+            {"network": "203.0.113.5/26"},
+            422,
             {"field": "network", "rule": "has host bits set: the block is 203.0.113.0/26"},
         ),
         (
-            "POST", f"/providers/{uuid.uuid4()}/networks", {"network": "203.0.113.0/26"}, 404,
+            "POST",
+            f"/providers/{uuid.uuid4()}/networks",
+            {"network": "203.0.113.0/26"},
+            404,
             {"error": "not_found", "message": "hosting provider not found"},
         ),
         ("GET", f"/providers/{uuid.uuid4()}", None, 404, {"error": "not_found"}),
@@ -124,11 +136,14 @@ def test_errors_have_the_house_shape(client: TestClient, analyst: dict[str, str]
         ("PATCH", f"/providers/{pid}", {"asn": "sixty"}, 422, {"field": "asn"}),
         ("DELETE", f"/networks/{uuid.uuid4()}", None, 404, {"message": "network not found"}),
         (
-            "GET", "/locate?ip=203.0.113.300", None, 422,
+            "GET",
+            "/locate?ip=203.0.113.300",
+            None,
+            422,
             {"field": "ip", "rule": "must be an IPv4 or IPv6 address"},
         ),
         ("GET", "/locate", None, 422, {"field": "ip", "rule": "is required"}),
-    ]  # fmt: skip
+    ]
     for method, path, body, code, expected in cases:
         r = client.request(method, API + path, json=body, headers=analyst)
         assert r.status_code == code, (method, path, r.text)
@@ -176,8 +191,9 @@ def test_import_as_body_and_as_form(client: TestClient, analyst: dict[str, str])
             f"{API}/networks/import", content=bad, headers={**analyst, "content-type": "text/csv"}
         )
         assert r.status_code == 422 and r.json()["field"] == field, r.text
-    no_file = client.post(f"{API}/networks/import", data={"x": "1"}, files={"other": ("a", b"")},
-                          headers=analyst)  # fmt: skip
+    no_file = client.post(
+        f"{API}/networks/import", data={"x": "1"}, files={"other": ("a", b"")}, headers=analyst
+    )
     assert no_file.status_code == 422 and no_file.json()["field"] == "file"
     assert body_class(f"{API}/networks/import").limit(1 << 20) == 256 << 20
     assert body_class("/ui/hosting/import").limit(1 << 20) == 256 << 20
@@ -209,8 +225,12 @@ def test_who_may_do_what(
     )
     assert r.status_code == 403
     isp = _provider_token(session, settings)
-    for method, path, body in [("GET", "/providers", None), ("GET", "/locate?ip=8.8.8.8", None),
-                               ("GET", f"/providers/{pid}", None), *changes]:  # fmt: skip
+    for method, path, body in [
+        ("GET", "/providers", None),
+        ("GET", "/locate?ip=8.8.8.8", None),
+        ("GET", f"/providers/{pid}", None),
+        *changes,
+    ]:
         r = client.request(method, API + path, json=body, headers=isp)
         assert r.status_code == 403, (method, path, r.text)
         assert r.json()["message"] == (

@@ -78,9 +78,19 @@ def test_import_with_bad_lines_exits_2_and_lists_them(run: CliRunner, tmp_path: 
 def test_provider_add_list_show_set_contact(run: CliRunner) -> None:
     r = run.invoke(
         app,
-        ["hosting", "provider", "add", "Fictional Hosting B.V.", "--asn", "AS64500",
-         "--country", "nl", "--abuse-email", "Abuse@Hosting.example.net"],
-    )  # fmt: skip
+        [
+            "hosting",
+            "provider",
+            "add",
+            "Fictional Hosting B.V.",
+            "--asn",
+            "AS64500",
+            "--country",
+            "nl",
+            "--abuse-email",
+            "Abuse@Hosting.example.net",
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert r.stdout.startswith(
         "added Fictional Hosting B.V. (AS64500, NL, abuse@hosting.example.net) id "
@@ -94,8 +104,16 @@ def test_provider_add_list_show_set_contact(run: CliRunner) -> None:
     ]
     only = run.invoke(app, ["hosting", "provider", "list", "--without-contact"])
     assert only.stdout.splitlines() == [listing.stdout.splitlines()[1]]
-    r = run.invoke(app, ["hosting", "provider", "set-contact", "quiet harbour vps",
-                         "abuse@quietharbour.example.net"])  # fmt: skip
+    r = run.invoke(
+        app,
+        [
+            "hosting",
+            "provider",
+            "set-contact",
+            "quiet harbour vps",
+            "abuse@quietharbour.example.net",
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert r.stdout.strip() == "Quiet Harbour VPS: abuse contact abuse@quietharbour.example.net"
     shown = run.invoke(app, ["hosting", "provider", "show", "Quiet Harbour VPS"])

@@ -112,11 +112,15 @@ def test_lookup_can_use_the_index_on_first(session: Session) -> None:
     starts, bound = service._starts(x), service._hex(x)
     if session.get_bind().dialect.name == "sqlite":
         marks = ", ".join("?" * len(starts))
-        plan = session.connection().exec_driver_sql(
-            f"EXPLAIN QUERY PLAN SELECT id FROM hosting_network WHERE first IN ({marks}) "  # noqa: S608
-            "AND last >= ? ORDER BY prefix_length DESC LIMIT 1",
-            (*starts, bound),
-        ).all()
+        plan = (
+            session.connection()
+            .exec_driver_sql(
+                f"EXPLAIN QUERY PLAN SELECT id FROM hosting_network WHERE first IN ({marks}) "  # noqa: S608
+                "AND last >= ? ORDER BY prefix_length DESC LIMIT 1",
+                (*starts, bound),
+            )
+            .all()
+        )
     else:  # a table this small is read whole unless the planner is told not to
         session.execute(text("SET LOCAL enable_seqscan = off"))
         plan = session.execute(
@@ -208,9 +212,7 @@ def test_provider_without_abuse_contact_is_said_so(
     assert "no abuse contact on record, so no takedown notice can be sent to it" in where.steps[1]
 
 
-def test_locate_needs_read_and_a_well_formed_address(
-    session: Session, network: Network
-) -> None:
+def test_locate_needs_read_and_a_well_formed_address(session: Session, network: Network) -> None:
     assert service.locate_address(session, network.gb_reader.caller, "8.8.8.8").country == "US"
     with pytest.raises(Forbidden):
         service.locate_address(session, PROVIDER_ROLE, "8.8.8.8")
@@ -425,9 +427,7 @@ not-a-network,Polder Hosting B.V.,,,,
 def test_import_keeps_good_lines_and_reports_bad_ones(
     session: Session, audit_actions: Callable[[], list[str]]
 ) -> None:
-    report = service.import_networks(
-        session, ADMIN, io.StringIO(GOOD_AND_BAD), source="table.csv"
-    )
+    report = service.import_networks(session, ADMIN, io.StringIO(GOOD_AND_BAD), source="table.csv")
     bad = [(b.line, b.field, b.rule) for b in report.bad_lines]
     assert bad == [
         (5, "network", service._NETWORK_RULE),
@@ -505,9 +505,7 @@ def test_import_streams_in_batches(
         reports.append((r.lines_read, r.added))
         assert len(consumed) <= r.lines_read  # the file was not read ahead
 
-    report = service.import_networks(
-        session, ADMIN, lines(), source="gen", after_batch=after_batch
-    )
+    report = service.import_networks(session, ADMIN, lines(), source="gen", after_batch=after_batch)
     assert (report.added, report.rejected) == (10, 1)
     assert report.bad_lines[0].line == 12
     assert reports == [(3, 3), (6, 6), (9, 9), (11, 10)]
@@ -538,9 +536,7 @@ def test_header_and_encoding_problems(session: Session) -> None:
 
 def test_demo_networks_import_cleanly(session: Session) -> None:
     with service.DEMO_NETWORKS.open("rb") as stream:
-        report = service.import_networks(
-            session, ADMIN, service.read_lines(stream), source="demo"
-        )
+        report = service.import_networks(session, ADMIN, service.read_lines(stream), source="demo")
     assert (report.rejected, report.added, report.providers_created) == (0, 20, 9)
     page = service.list_providers(session, ADMIN, limit=100)
     countries = {p.country for p in page.items}

@@ -61,10 +61,15 @@ def test_add_provider_edit_contact_and_networks(
     token = csrf_field(page.text)
     created = client.post(
         "/ui/hosting/new",
-        data={"csrf_token": token, "name": "Quiet Harbour VPS", "asn": "AS64570",
-              "country": "us", "abuse_email": ""},
+        data={
+            "csrf_token": token,
+            "name": "Quiet Harbour VPS",
+            "asn": "AS64570",
+            "country": "us",
+            "abuse_email": "",
+        },
         follow_redirects=False,
-    )  # fmt: skip
+    )
     assert created.status_code == 303, created.text
     url = created.headers["location"]
     shown = client.get(url)
@@ -72,12 +77,18 @@ def test_add_provider_edit_contact_and_networks(
     assert "Takedown notices cannot be sent to Quiet Harbour VPS" in shown.text
     again = client.post("/ui/hosting/new", data={"csrf_token": token, "name": "Quiet Harbour VPS"})
     assert again.status_code == 422 and "already exists" in again.text
-    bad_asn = client.post("/ui/hosting/new", data={"csrf_token": token, "name": "X Hosting",
-                                                   "asn": "AS0"})  # fmt: skip
+    bad_asn = client.post(
+        "/ui/hosting/new", data={"csrf_token": token, "name": "X Hosting", "asn": "AS0"}
+    )
     assert bad_asn.status_code == 422 and "must be an AS number" in bad_asn.text
 
-    fields = {"csrf_token": token, "name": "Quiet Harbour VPS", "asn": "AS64570", "country": "US",
-              "notes": "Answers in English."}  # fmt: skip
+    fields = {
+        "csrf_token": token,
+        "name": "Quiet Harbour VPS",
+        "asn": "AS64570",
+        "country": "US",
+        "notes": "Answers in English.",
+    }
     bad = client.post(url, data={**fields, "abuse_email": "not an address"})
     assert bad.status_code == 422 and "must be an e-mail address" in bad.text
     assert 'value="not an address"' in bad.text  # what was sent is shown again
@@ -130,9 +141,14 @@ def test_import_form_shows_the_report(
     assert "<h2>networks.csv</h2>" in r.text
     found = re.findall(r'<div class="stat-n">([\d,]+)</div><div class="stat-l">([^<]+)<', r.text)
     assert {label: number for number, label in found} == {
-        "lines read": "3", "blocks added": "1", "blocks updated": "0", "unchanged": "0",
-        "bad lines": "2", "providers created": "1", "providers updated": "0",
-    }  # fmt: skip
+        "lines read": "3",
+        "blocks added": "1",
+        "blocks updated": "0",
+        "unchanged": "0",
+        "bad lines": "2",
+        "providers created": "1",
+        "providers updated": "0",
+    }
     assert "Has host bits set: the block is 203.0.113.0/26" in r.text
     assert "<code>not-an-email</code>" in r.text
     header = client.post(

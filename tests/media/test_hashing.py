@@ -239,9 +239,10 @@ def test_triage_reads_heic_from_memory_with_rotations_and_camera() -> None:
     exif = Image.Exif()
     exif[0x010F], exif[0x0110] = "Synthetic Camera Co", "Model T"
     found = hashing.hash_stream(
-        io.BytesIO(_heic(_photo(), exif=exif.tobytes())), "photos.zip/IMG_0002.HEIC",
+        io.BytesIO(_heic(_photo(), exif=exif.tobytes())),
+        "photos.zip/IMG_0002.HEIC",
         rotations=True,
-    )  # fmt: skip
+    )
     assert found.error is None and found.pdq_rotations is not None
     assert len(set(found.pdq_rotations)) == 8
     assert (found.camera_make, found.camera_model) == ("Synthetic Camera Co", "Model T")

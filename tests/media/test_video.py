@@ -24,8 +24,13 @@ from taskforce.core.hamming import hamming, hex_to_bytes
 from taskforce.media import hashing, letterbox, video
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "vpdq"
-VIDEOS = ["doorknob-hd-no-bar", "pattern-hd-no-bar", "pattern-sd-grey-bar",
-          "pattern-sd-with-small-logo-bar", "test-padded-dimensions"]  # fmt: skip
+VIDEOS = [
+    "doorknob-hd-no-bar",
+    "pattern-hd-no-bar",
+    "pattern-sd-grey-bar",
+    "pattern-sd-with-small-logo-bar",
+    "test-padded-dimensions",
+]
 NO_BARS = ["doorknob-hd-no-bar", "pattern-hd-no-bar"]
 
 
@@ -165,8 +170,10 @@ def test_synthetic_video_with_and_without_black_bars(tmp_path: Path) -> None:
     assert sum(f.quality >= video.QUALITY_CUTOFF for f in original) == len(original) == 40
 
     def matching(ours: list[video.VideoFrame]) -> float:
-        near = [hamming(hex_to_bytes(a.pdq), hex_to_bytes(b.pdq)) <= video.FRAME_THRESHOLD
-                for a, b in zip(ours, original, strict=True)]  # fmt: skip
+        near = [
+            hamming(hex_to_bytes(a.pdq), hex_to_bytes(b.pdq)) <= video.FRAME_THRESHOLD
+            for a, b in zip(ours, original, strict=True)
+        ]
         return sum(near) / len(near)
 
     assert matching(found.frames) >= 0.95
@@ -184,8 +191,14 @@ def test_hash_command_gives_videos_their_frames_and_crop() -> None:
     line = json.loads(result.stdout.splitlines()[0])
     assert line["media_type"] == "video/mp4" and line["error"] is None
     assert len(line["vpdq"]) == 5  # 150 frames at 30 fps: one a second
-    assert line["vpdq_crop"] == {"left": 232, "top": 0, "right": 846, "bottom": 1080,
-                                 "frame_width": 1080, "frame_height": 1080}  # fmt: skip
+    assert line["vpdq_crop"] == {
+        "left": 232,
+        "top": 0,
+        "right": 846,
+        "bottom": 1080,
+        "frame_width": 1080,
+        "frame_height": 1080,
+    }
     text = CliRunner().invoke(app, ["hash", str(target)])
     assert "cut off: hashed x 232-846, y 0-1080 of 1080x1080" in text.stdout
     no_bars = hashing.hash_file(_path("doorknob-hd-no-bar"))

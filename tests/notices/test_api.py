@@ -23,10 +23,13 @@ def test_notice_lifecycle_over_the_api(
     r = client.post(
         "/api/v1/notices",
         headers=gb,
-        json={"series_id": str(scene.series.id), "title": "Where is the blue room?",
-              "targets": ["Sub-Saharan Africa"],
-              "clues": [{"kind": "electrical", "description": "Wall socket, round pins"}]},
-    )  # fmt: skip
+        json={
+            "series_id": str(scene.series.id),
+            "title": "Where is the blue room?",
+            "targets": ["Sub-Saharan Africa"],
+            "clues": [{"kind": "electrical", "description": "Wall socket, round pins"}],
+        },
+    )
     assert r.status_code == 201, r.text
     notice = r.json()
     assert notice["recipients"] == ["ZA-SAPS"] and notice["targets"] == ["Sub-Saharan Africa"]
@@ -36,14 +39,18 @@ def test_notice_lifecycle_over_the_api(
     refused = client.post(upload, headers=gb, files={"file": ("a.jpg", gps_jpeg, "image/jpeg")})
     assert refused.status_code == 422 and refused.json()["field"] == "attest"
     text = client.post(
-        upload, headers=gb, data={"attest": "true"},
+        upload,
+        headers=gb,
+        data={"attest": "true"},
         files={"file": ("a.jpg", b"hello, not a picture", "image/jpeg")},
-    )  # fmt: skip
+    )
     assert text.status_code == 422 and text.json()["field"] == "image"
     image = client.post(
-        upload, headers=gb, data={"attest": "true"},
+        upload,
+        headers=gb,
+        data={"attest": "true"},
         files={"file": ("a.jpg", gps_jpeg, "image/jpeg")},
-    )  # fmt: skip
+    )
     assert image.status_code == 201 and "GPS position" in image.json()["removed"]
     image_id = image.json()["id"]
 
@@ -66,9 +73,10 @@ def test_notice_lifecycle_over_the_api(
     assert picture.status_code == 200 and picture.headers["content-type"] == "image/jpeg"
 
     published = client.post(
-        f"/api/v1/notices/{nid}/publish", headers=gb,
+        f"/api/v1/notices/{nid}/publish",
+        headers=gb,
         json={"images": [{"id": image_id, "caption": "A wall socket"}]},
-    )  # fmt: skip
+    )
     assert published.status_code == 200
     public_url = published.json()["public_url"]
     assert public_url.startswith("http://hub.example.org/trace/")
@@ -76,9 +84,10 @@ def test_notice_lifecycle_over_the_api(
     assert client.get(f"/api/v1/notices/{nid}/tips", headers=gb).json() == []
 
     closed = client.post(
-        f"/api/v1/notices/{nid}/close", headers=gb,
+        f"/api/v1/notices/{nid}/close",
+        headers=gb,
         json={"outcome": "identified", "victim_id": str(scene.victim.id), "country": "ZA"},
-    )  # fmt: skip
+    )
     assert closed.status_code == 200 and closed.json()["status"] == "closed"
     again = client.post(f"/api/v1/notices/{nid}/close", headers=gb, json={"outcome": "withdrawn"})
     assert again.status_code == 409
@@ -101,7 +110,9 @@ def test_bad_input_is_a_4xx(
     r = client.post("/api/v1/notices", headers=gb, json={**base, "series_id": "not-a-uuid"})
     assert r.status_code == 422
     missing = "00000000-0000-0000-0000-000000000000"
-    assert client.post("/api/v1/notices", headers=gb,
-                       json={**base, "series_id": missing}).status_code == 404  # fmt: skip
+    assert (
+        client.post("/api/v1/notices", headers=gb, json={**base, "series_id": missing}).status_code
+        == 404
+    )
     assert client.get(f"/api/v1/notices/{missing}", headers=gb).status_code == 404
     assert client.get("/api/v1/notices/not-a-uuid", headers=gb).status_code == 422

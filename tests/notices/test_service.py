@@ -93,8 +93,10 @@ class TestWriting:
     ) -> None:
         everyone = write_notice(session, settings, scene, targets=[])
         assert {a.code for a in service.recipients(session, everyone)} == {
-            "NL-NP", "US-HSI", "ZA-SAPS",
-        }  # fmt: skip
+            "NL-NP",
+            "US-HSI",
+            "ZA-SAPS",
+        }
         assert service.get_notice(session, scene.net.us.caller, everyone.id)
 
     def test_recipients_are_told_in_their_inbox(
@@ -125,9 +127,11 @@ class TestWriting:
         )
         with pytest.raises(Forbidden):
             service.create_notice(
-                session, s.net.nl.caller, settings,
+                session,
+                s.net.nl.caller,
+                settings,
                 NoticeCreate(series_id=green.id, title="Not mine either"),
-            )  # fmt: skip
+            )
         with pytest.raises(Forbidden):  # read-only people write nothing
             service.create_notice(session, s.net.gb_reader.caller, settings, data)
 
@@ -136,9 +140,11 @@ class TestWriting:
     ) -> None:
         s = scene
         clue = service.add_clue(
-            session, s.net.gb.caller, notice.id, ClueCreate(kind="vegetation_geology",
-                                                            description="Pine trees, snow")
-        )  # fmt: skip
+            session,
+            s.net.gb.caller,
+            notice.id,
+            ClueCreate(kind="vegetation_geology", description="Pine trees, snow"),
+        )
         assert clue.number == 3
         with pytest.raises(Forbidden):
             service.add_clue(
@@ -168,9 +174,13 @@ class TestAnswers:
         clue_id = service.describe(session, scene.net.gb.caller, settings, notice).clues[0].id
         with pytest.raises(NotFound):
             service.answer_clue(
-                session, scene.net.us.caller, settings, notice.id, clue_id,
+                session,
+                scene.net.us.caller,
+                settings,
+                notice.id,
+                clue_id,
                 AnswerCreate(countries=["US"], confidence="high"),
-            )  # fmt: skip
+            )
         with pytest.raises(Forbidden):  # the owner does not answer itself
             _answer(session, settings, scene.net.gb, notice, 1, ["GB"])
         assert ("notice.answer", "not_found") in _audit_actions(session)
@@ -185,8 +195,12 @@ class TestAnswers:
         view = service.describe(session, s.za.caller, settings, notice)
         ranking = [(r.country, r.score, r.clues, r.agencies) for r in view.ranking]
         # ZA: 3/3 (ZA-SAPS, high, 3 named) + 1/1 (NL-NP, low) = 2; PL: 2/1 = 2; NA, LS: 1 each
-        assert ranking == [("ZA", 2.0, 1, 2), ("PL", 2.0, 1, 1), ("LS", 1.0, 1, 1),
-                           ("NA", 1.0, 1, 1)]  # fmt: skip
+        assert ranking == [
+            ("ZA", 2.0, 1, 2),
+            ("PL", 2.0, 1, 1),
+            ("LS", 1.0, 1, 1),
+            ("NA", 1.0, 1, 1),
+        ]
         assert view.ranking[0].share == 1.0 and view.ranking[2].share == 0.5
 
     def test_a_revised_answer_replaces_the_earlier_one(
@@ -219,13 +233,23 @@ class TestClosing:
         s = scene
         _answer(session, settings, s.za, notice, 1, ["ZA"], "high")
         closed = service.close_notice(
-            session, s.net.gb.caller, settings, notice.id,
-            NoticeClose(outcome=Outcome.IDENTIFIED, victim_id=s.victim.id, country="za",
-                        identified_by="ZA-SAPS", victim_status="safeguarded"),
-        )  # fmt: skip
+            session,
+            s.net.gb.caller,
+            settings,
+            notice.id,
+            NoticeClose(
+                outcome=Outcome.IDENTIFIED,
+                victim_id=s.victim.id,
+                country="za",
+                identified_by="ZA-SAPS",
+                victim_status="safeguarded",
+            ),
+        )
         assert (closed.status, closed.outcome, closed.outcome_country) == (
-            "closed", "identified", "ZA",
-        )  # fmt: skip
+            "closed",
+            "identified",
+            "ZA",
+        )
         victim = session.get(Victim, s.victim.id)
         assert victim is not None
         assert (victim.status, victim.identified_country) == ("safeguarded", "ZA")
@@ -249,28 +273,38 @@ class TestClosing:
         s = scene
         for data, field in (
             (NoticeClose(outcome=Outcome.IDENTIFIED, country="ZA"), "victim_id"),
-            (NoticeClose(outcome=Outcome.IDENTIFIED, victim_id=uuid.uuid4(), country="ZA"),
-             "victim_id"),
+            (
+                NoticeClose(outcome=Outcome.IDENTIFIED, victim_id=uuid.uuid4(), country="ZA"),
+                "victim_id",
+            ),
             (NoticeClose(outcome=Outcome.IDENTIFIED, victim_id=s.victim.id), "country"),
-            (NoticeClose(outcome=Outcome.IDENTIFIED, victim_id=s.victim.id, country="QQ"),
-             "country"),
-        ):  # fmt: skip
+            (
+                NoticeClose(outcome=Outcome.IDENTIFIED, victim_id=s.victim.id, country="QQ"),
+                "country",
+            ),
+        ):
             with pytest.raises(Invalid) as err:
                 service.close_notice(session, s.net.gb.caller, settings, notice.id, data)
             assert err.value.field == field
         with pytest.raises(Forbidden):
             service.close_notice(
-                session, s.za.caller, settings, notice.id,
+                session,
+                s.za.caller,
+                settings,
+                notice.id,
                 NoticeClose(outcome=Outcome.WITHDRAWN),
-            )  # fmt: skip
+            )
 
     def test_withdrawn_leaves_the_series_alone(
         self, session: Session, settings: Settings, scene: Scene, notice: ClueNotice
     ) -> None:
         service.close_notice(
-            session, scene.net.gb.caller, settings, notice.id,
+            session,
+            scene.net.gb.caller,
+            settings,
+            notice.id,
             NoticeClose(outcome=Outcome.WITHDRAWN, note="duplicate of another notice"),
-        )  # fmt: skip
+        )
         victim = session.get(Victim, scene.victim.id)
         assert victim is not None and victim.status == "unidentified"
 
@@ -278,16 +312,22 @@ class TestClosing:
 class TestPublic:
     @pytest.fixture
     def published(
-        self, session: Session, settings: Settings, scene: Scene, notice: ClueNotice,
+        self,
+        session: Session,
+        settings: Settings,
+        scene: Scene,
+        notice: ClueNotice,
         gps_jpeg: bytes,
-    ) -> tuple[ClueNotice, uuid.UUID]:  # fmt: skip
+    ) -> tuple[ClueNotice, uuid.UUID]:
         gb = scene.net.gb.caller
         clue_id = service.describe(session, gb, settings, notice).clues[0].id
         image = service.add_image(session, gb, notice.id, clue_id, gps_jpeg, attested=True)
         service.publish(
-            session, gb, notice.id,
+            session,
+            gb,
+            notice.id,
             PublishRequest(images=[PublishImage(id=image.id, caption="A wall socket")]),
-        )  # fmt: skip
+        )
         assert notice.public_token
         return notice, image.id
 
@@ -308,16 +348,25 @@ class TestPublic:
         assert ("notice.public.read", "ok") in actions and ("notice.public.image", "ok") in actions
 
     def test_tips_keep_no_address_and_reach_the_owner_only(
-        self, session: Session, settings: Settings, scene: Scene,
+        self,
+        session: Session,
+        settings: Settings,
+        scene: Scene,
         published: tuple[ClueNotice, uuid.UUID],
-    ) -> None:  # fmt: skip
+    ) -> None:
         notice, image_id = published
         tip = service.submit_tip(
-            session, settings, notice.public_token or "",
-            TipCreate(seen_where="Corner shop in Example Town", country="South Africa",
-                      message="<script>alert(1)</script>", image_id=image_id),
+            session,
+            settings,
+            notice.public_token or "",
+            TipCreate(
+                seen_where="Corner shop in Example Town",
+                country="South Africa",
+                message="<script>alert(1)</script>",
+                image_id=image_id,
+            ),
             address="203.0.113.7",
-        )  # fmt: skip
+        )
         assert (tip.country, tip.contact) == ("ZA", None)
         throttle = session.scalars(select(TipThrottle)).all()
         assert len(throttle) == 1 and "203.0.113.7" not in throttle[0].key_hash
@@ -332,9 +381,12 @@ class TestPublic:
             service.list_tips(session, scene.za.caller, notice.id)
 
     def test_tip_floods_are_rate_limited(
-        self, session: Session, settings: Settings, published: tuple[ClueNotice, uuid.UUID],
+        self,
+        session: Session,
+        settings: Settings,
+        published: tuple[ClueNotice, uuid.UUID],
         monkeypatch: pytest.MonkeyPatch,
-    ) -> None:  # fmt: skip
+    ) -> None:
         notice, _ = published
         token = notice.public_token or ""
         tip = TipCreate(seen_where="In a supermarket")
@@ -354,26 +406,38 @@ class TestPublic:
             service.submit_tip(session, settings, token, tip, address="203.0.113.10")
 
     def test_bad_tips_and_closed_appeals(
-        self, session: Session, settings: Settings, scene: Scene,
+        self,
+        session: Session,
+        settings: Settings,
+        scene: Scene,
         published: tuple[ClueNotice, uuid.UUID],
-    ) -> None:  # fmt: skip
+    ) -> None:
         notice, _ = published
         token = notice.public_token or ""
         with pytest.raises(Invalid) as err:
             service.submit_tip(
-                session, settings, token, TipCreate(seen_where="shop", country="Mordor"),
+                session,
+                settings,
+                token,
+                TipCreate(seen_where="shop", country="Mordor"),
                 address=None,
-            )  # fmt: skip
+            )
         assert err.value.field == "country"
         with pytest.raises(Invalid):
             service.submit_tip(
-                session, settings, token, TipCreate(seen_where="shop", image_id=uuid.uuid4()),
+                session,
+                settings,
+                token,
+                TipCreate(seen_where="shop", image_id=uuid.uuid4()),
                 address=None,
-            )  # fmt: skip
+            )
         service.close_notice(
-            session, scene.net.gb.caller, settings, notice.id,
+            session,
+            scene.net.gb.caller,
+            settings,
+            notice.id,
             NoticeClose(outcome=Outcome.WITHDRAWN),
-        )  # fmt: skip
+        )
         page = service.public_notice(session, token)
         assert not page.open and page.images == []
         with pytest.raises(Conflict):

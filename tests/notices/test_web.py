@@ -74,9 +74,13 @@ def test_write_answer_rank_publish_and_close(
     assert bad.status_code == 422 and "Gondor" in bad.text
     r = client.post(
         action.group(1),
-        data={"csrf_token": csrf_field(page.text), "countries": "ZA, NA, LS",
-              "confidence": "high", "note": "Type M sockets"},
-    )  # fmt: skip
+        data={
+            "csrf_token": csrf_field(page.text),
+            "countries": "ZA, NA, LS",
+            "confidence": "high",
+            "note": "Type M sockets",
+        },
+    )
     assert r.status_code == 200 and "Candidate countries" in r.text
     ranking = r.text.split('id="ranking"')[1].split("</table>")[0]
     assert "South Africa" in ranking and "1.00" in ranking
@@ -88,9 +92,13 @@ def test_write_answer_rank_publish_and_close(
     image_id = str(stored.id)
     r = client.post(
         f"{url}/publish",
-        data={"csrf_token": csrf_field(page.text), "image": [image_id],
-              "caption": ["A white wall socket"], "publish": [image_id]},
-    )  # fmt: skip
+        data={
+            "csrf_token": csrf_field(page.text),
+            "image": [image_id],
+            "caption": ["A white wall socket"],
+            "publish": [image_id],
+        },
+    )
     assert r.status_code == 200 and "/trace/" in r.text
     notice = session.scalars(select(ClueNotice)).one()
     session.refresh(notice)
@@ -100,10 +108,14 @@ def test_write_answer_rank_publish_and_close(
     public = TestClient(client.app)  # a stranger: no session cookie
     r = public.post(
         f"/trace/{token}",
-        data={"seen_where": "<script>alert('x')</script> corner shop", "country": "ZA",
-              "image_id": image_id, "message": "<img src=x onerror=alert(1)>"},
+        data={
+            "seen_where": "<script>alert('x')</script> corner shop",
+            "country": "ZA",
+            "image_id": image_id,
+            "message": "<img src=x onerror=alert(1)>",
+        },
         follow_redirects=False,
-    )  # fmt: skip
+    )
     assert r.status_code == 303
 
     page = client.get(url)
@@ -112,10 +124,15 @@ def test_write_answer_rank_publish_and_close(
     assert "<img src=x" not in page.text
     r = client.post(
         f"{url}/close",
-        data={"csrf_token": csrf_field(page.text), "outcome": "identified",
-              "victim_id": str(scene.victim.id), "country": "ZA", "identified_by": "ZA-SAPS",
-              "victim_status": "identified"},
-    )  # fmt: skip
+        data={
+            "csrf_token": csrf_field(page.text),
+            "outcome": "identified",
+            "victim_id": str(scene.victim.id),
+            "country": "ZA",
+            "identified_by": "ZA-SAPS",
+            "victim_status": "identified",
+        },
+    )
     assert r.status_code == 200
     assert "Child identified in South Africa" in r.text and "Identified" in r.text
     victim = session.get(Victim, scene.victim.id)
@@ -134,8 +151,9 @@ def test_form_errors_are_explained(
     page = client.get("/ui/notices/new")
     token = csrf_field(page.text)
     base = {"csrf_token": token, "series_id": str(scene.series.id), "title": "A notice"}
-    r = client.post("/ui/notices/new", data={**base, "targets": ["Atlantis"],
-                                             "description": ["A socket"]})  # fmt: skip
+    r = client.post(
+        "/ui/notices/new", data={**base, "targets": ["Atlantis"], "description": ["A socket"]}
+    )
     assert r.status_code == 422 and "Atlantis" in r.text and "UN M49" in r.text
     r = client.post("/ui/notices/new", data={**base, "description": ["", ""]})
     assert r.status_code == 422 and "describe at least one clue" in r.text
@@ -180,9 +198,13 @@ def test_public_page_needs_no_login_sets_no_cookie_and_limits_tips(
     page = client.get(url)
     client.post(
         f"{url}/publish",
-        data={"csrf_token": csrf_field(page.text), "image": [str(stored.id)],
-              "caption": ["A white wall socket"], "publish": [str(stored.id)]},
-    )  # fmt: skip
+        data={
+            "csrf_token": csrf_field(page.text),
+            "image": [str(stored.id)],
+            "caption": ["A white wall socket"],
+            "publish": [str(stored.id)],
+        },
+    )
     notice = session.scalars(select(ClueNotice)).one()
     session.refresh(notice)
     public = TestClient(client.app)
@@ -227,16 +249,23 @@ def test_add_clue_and_image_on_the_notice_page(
     page = client.get(url)
     r = client.post(
         f"{url}/clues",
-        data={"csrf_token": csrf_field(page.text), "kind": "vegetation_geology",
-              "description": "Pine trees outside, snow on the ground"},
+        data={
+            "csrf_token": csrf_field(page.text),
+            "kind": "vegetation_geology",
+            "description": "Pine trees outside, snow on the ground",
+        },
         files=[("image", ("trees.jpg", jpeg(picture(22)), "image/jpeg"))],
-    )  # fmt: skip
+    )
     assert r.status_code == 422 and "Attest" in r.text  # the attestation was not ticked
     r = client.post(
         f"{url}/clues",
-        data={"csrf_token": csrf_field(page.text), "kind": "vegetation_geology",
-              "description": "Pine trees outside, snow on the ground", "attest": "1"},
+        data={
+            "csrf_token": csrf_field(page.text),
+            "kind": "vegetation_geology",
+            "description": "Pine trees outside, snow on the ground",
+            "attest": "1",
+        },
         files=[("image", ("trees.jpg", jpeg(picture(22)), "image/jpeg"))],
-    )  # fmt: skip
+    )
     assert r.status_code == 200 and "Pine trees outside" in r.text
     assert len(session.scalars(select(ClueImage)).all()) == 2

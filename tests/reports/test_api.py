@@ -11,9 +11,12 @@ from taskforce.core.settings import Settings
 
 
 def test_list_read_assess_and_reroute_over_the_api(
-    client: TestClient, session: Session, settings: Settings, hotlines: Hotlines,
+    client: TestClient,
+    session: Session,
+    settings: Settings,
+    hotlines: Hotlines,
     route_all: RouteAll,
-) -> None:  # fmt: skip
+) -> None:
     send(client, "url", url="https://files.example.net/api/1", country="GB")
     route_all()
     nl = token_for(session, settings, hotlines.nl_hotline)
@@ -29,25 +32,34 @@ def test_list_read_assess_and_reroute_over_the_api(
     assert detail["hosting_provider"] == "Fictional Hosting NL B.V."
     assert any("routed to NL-HOTLINE" in s["outcome"] for s in detail["routing"])
 
-    bad = client.post(f"/api/v1/reports/{report_id}/assess", headers=nl,
-                      json={"assessment": "illegal_material"})  # fmt: skip
+    bad = client.post(
+        f"/api/v1/reports/{report_id}/assess", headers=nl, json={"assessment": "illegal_material"}
+    )
     assert bad.status_code == 422 and bad.json()["field"] == "category"
-    unknown = client.post(f"/api/v1/reports/{report_id}/assess", headers=nl,
-                          json={"assessment": "very_bad"})  # fmt: skip
+    unknown = client.post(
+        f"/api/v1/reports/{report_id}/assess", headers=nl, json={"assessment": "very_bad"}
+    )
     assert unknown.status_code == 422 and unknown.json()["field"] == "assessment"
-    done = client.post(f"/api/v1/reports/{report_id}/assess", headers=nl,
-                       json={"assessment": "illegal_material", "category": "baseline"})  # fmt: skip
+    done = client.post(
+        f"/api/v1/reports/{report_id}/assess",
+        headers=nl,
+        json={"assessment": "illegal_material", "category": "baseline"},
+    )
     assert done.status_code == 200, done.text
     body = done.json()
     assert body["status"] == "assessed" and len(body["takedown_notices"]) == 1
     assert body["blocklist_keys"] == ["files.example.net/api/1"]
 
     moved = client.post(
-        f"/api/v1/reports/{report_id}/reroute", headers=nl,
+        f"/api/v1/reports/{report_id}/reroute",
+        headers=nl,
         json={"agency": "GB-HOTLINE", "reason": "the host moved to GB"},
-    )  # fmt: skip
+    )
     assert moved.status_code == 200 and moved.json()["receiving_agency"] == "GB-HOTLINE"
     assert client.get(f"/api/v1/reports/{report_id}", headers=gb).status_code == 200
-    nowhere = client.post(f"/api/v1/reports/{report_id}/reroute", headers=gb,
-                          json={"agency": "XX-NONE", "reason": "probe"})  # fmt: skip
+    nowhere = client.post(
+        f"/api/v1/reports/{report_id}/reroute",
+        headers=gb,
+        json={"agency": "XX-NONE", "reason": "probe"},
+    )
     assert nowhere.status_code == 422 and nowhere.json()["field"] == "agency"

@@ -22,8 +22,12 @@ from taskforce.reports.schemas import Kind, ReportCreate
 def _reports(factory: object, settings: Settings, n: int) -> None:
     with factory.begin() as session:  # type: ignore[attr-defined]
         for i in range(n):
-            data = ReportCreate(kind=Kind.URL, details={"url": f"https://e{i}.example.com/a"},
-                                country=None, language="en")  # fmt: skip
+            data = ReportCreate(
+                kind=Kind.URL,
+                details={"url": f"https://e{i}.example.com/a"},
+                country=None,
+                language="en",
+            )
             service.submit_report(session, settings, data, address=f"198.51.100.{i % 250}:{i}")
 
 
@@ -60,8 +64,11 @@ def test_two_workers_log_every_arrival_exactly_once_in_batches(
                 select(AuditEntry.subject_id).where(AuditEntry.action == "report.public.create")
             ).all()
             assert len(logged) == len(set(logged)) == 120
-            assert session.scalar(
-                select(func.count()).select_from(Report).where(Report.logged_at.is_(None))
-            ) == 0
+            assert (
+                session.scalar(
+                    select(func.count()).select_from(Report).where(Report.logged_at.is_(None))
+                )
+                == 0
+            )
         result = seal_and_verify(factory, settings)
         assert result.ok and result.checked == result.sealed == 120

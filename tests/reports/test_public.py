@@ -61,9 +61,12 @@ def test_url_report_is_stored_with_a_receipt_whose_hash_only_is_kept(
     client: TestClient, session: Session, session_factory: sessionmaker[Session]
 ) -> None:
     r = _send(
-        client, "url", url="https://example.com/gallery/42", where_found="a forum link",
+        client,
+        "url",
+        url="https://example.com/gallery/42",
+        where_found="a forum link",
         country="GB",
-    )  # fmt: skip
+    )
     assert r.status_code == 200 and "Your report has been received" in r.text  # type: ignore[attr-defined]
     _public_headers(r)
     code = _code(r.text)  # type: ignore[attr-defined]
@@ -87,10 +90,16 @@ def test_url_report_is_stored_with_a_receipt_whose_hash_only_is_kept(
 
 def test_grooming_report_with_a_meeting_is_urgent(client: TestClient, session: Session) -> None:
     r = _send(
-        client, "grooming", platform="ExampleChat", adult_username="fictional_adult_77",
-        child_username="fictional_kid_12", excerpt="let's meet on saturday, don't tell",
-        when="yesterday", meeting="on", country="FR",
-    )  # fmt: skip
+        client,
+        "grooming",
+        platform="ExampleChat",
+        adult_username="fictional_adult_77",
+        child_username="fictional_kid_12",
+        excerpt="let's meet on saturday, don't tell",
+        when="yesterday",
+        meeting="on",
+        country="FR",
+    )
     assert r.status_code == 200  # type: ignore[attr-defined]
     report = session.scalars(select(Report)).one()
     assert report.urgent and report.details["meeting"] == "yes"
@@ -110,9 +119,15 @@ def test_child_in_danger_shows_the_country_emergency_number_first(
     assert "Call 112 now" in unknown and "call your local emergency number" in unknown
     r = client.post(
         "/report",
-        data={"form_token": _token(body), "kind": "danger", "lang": "en", "country": "ZA",
-              "what": "a child is being hurt on a live stream", "where": "ExampleStream"},
-    )  # fmt: skip
+        data={
+            "form_token": _token(body),
+            "kind": "danger",
+            "lang": "en",
+            "country": "ZA",
+            "what": "a child is being hurt on a live stream",
+            "where": "ExampleStream",
+        },
+    )
     assert r.status_code == 200 and "Call 10111 now" in r.text
     assert r.text.index("10111") < r.text.index("Your report has been received")
     report = session.scalars(select(Report)).one()

@@ -24,10 +24,15 @@ def test_a_large_hash_set_is_added_chunk_by_chunk(
     caller = network.gb.caller
     known = hashset_service.create_hash_set(session, caller, HashSetCreate(name="Known"))
     hashset_service.import_entries(
-        session, caller, set_id=known.id, fmt="lines",
-        entries=(formats.ParsedEntry(n, md5=f"{n:032x}", series="Blue Room")
-                 for n in range(1, ENTRIES + 1)),
-    )  # fmt: skip
+        session,
+        caller,
+        set_id=known.id,
+        fmt="lines",
+        entries=(
+            formats.ParsedEntry(n, md5=f"{n:032x}", series="Blue Room")
+            for n in range(1, ENTRIES + 1)
+        ),
+    )
     series = service.create_series(session, caller, SeriesCreate(name="Blue Room"))
     service.add_media(session, caller, series.id, MediaAdd(media=[MediaHashes(md5=f"{1:032x}")]))
     session.flush()

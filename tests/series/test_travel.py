@@ -47,9 +47,12 @@ def test_match_and_export_carry_the_status(
         session, network.gb.caller, HashSetCreate(name="Shared", sharing=SharingLevel.GREEN)
     )
     hashset_service.import_entries(
-        session, network.gb.caller, set_id=green.id, fmt="lines",
+        session,
+        network.gb.caller,
+        set_id=green.id,
+        fmt="lines",
         entries=[formats.ParsedEntry(1, md5=KNOWN)],
-    )  # fmt: skip
+    )
     us = token_for(session, settings, network.us)
 
     r = client.post("/api/v1/match", json={"hashes": [{"md5": KNOWN}]}, headers=us)
@@ -71,9 +74,11 @@ def test_a_triage_page_shows_an_identification_made_after_the_run(
 ) -> None:
     case = make_case(session, network.gb)
     run = make_triage_run(
-        session, network.gb, case,
+        session,
+        network.gb,
+        case,
         [{"path": "/evidence/disk1/new.jpg", "md5": NEW, "media_type": "image/jpeg"}],
-    )  # fmt: skip
+    )
     victim = _identified_series(session, network, NEW)  # the new file became a series
     gb = token_for(session, settings, network.gb)
 

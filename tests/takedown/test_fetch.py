@@ -259,15 +259,21 @@ def test_404_410_451_are_gone(server: HttpServer, status: int, words: str) -> No
     [
         (500, "the server answered 500 Internal Server Error"),
         (503, "the server answered 503 Service Unavailable"),
-        (403, "the server answered 403 Forbidden (access denied: whether the content is still "
-              "there is not known)"),
-        (401, "the server answered 401 Unauthorized (access denied: whether the content is "
-              "still there is not known)"),
+        (
+            403,
+            "the server answered 403 Forbidden (access denied: whether the content is still "
+            "there is not known)",
+        ),
+        (
+            401,
+            "the server answered 401 Unauthorized (access denied: whether the content is "
+            "still there is not known)",
+        ),
         (429, "the server answered 429 Too Many Requests (too many requests: ask again later)"),
         (405, "the server answered 405 Method Not Allowed"),
         (599, "the server answered 599"),
     ],
-)  # fmt: skip
+)
 def test_other_statuses_are_unreachable(server: HttpServer, status: int, detail: str) -> None:
     server.routes["/"] = page(status)
     result = checker().check(url(server))
@@ -405,13 +411,19 @@ def test_redirect_to_another_scheme_is_refused(server: HttpServer, location: str
 @pytest.mark.parametrize(
     ("location", "detail"),
     [
-        ("http://exa mple.com/", "redirects to 'http://exa mple.com/', but the URL's host "
-                                 "'exa%20mple.com' is not a valid host name"),
-        ("http://shop.example.com:0/", "redirects to 'http://shop.example.com:0/', but the "
-                                       "URL's port 0 is not a port number (1 to 65535)"),
+        (
+            "http://exa mple.com/",
+            "redirects to 'http://exa mple.com/', but the URL's host "
+            "'exa%20mple.com' is not a valid host name",
+        ),
+        (
+            "http://shop.example.com:0/",
+            "redirects to 'http://shop.example.com:0/', but the "
+            "URL's port 0 is not a port number (1 to 65535)",
+        ),
         ("http://[::1/", "redirects to an invalid URL ("),
     ],
-)  # fmt: skip
+)
 def test_redirect_to_a_bad_url_is_unreachable(
     server: HttpServer, location: str, detail: str
 ) -> None:

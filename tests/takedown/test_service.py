@@ -103,8 +103,13 @@ def issue(
     report_id = None
     if listed:
         report = Report(
-            kind="url", details={"url": url}, country=None, language="en", status="assessed",
-            urgent=False, receipt_hash=uuid.uuid4().hex * 2,
+            kind="url",
+            details={"url": url},
+            country=None,
+            language="en",
+            status="assessed",
+            urgent=False,
+            receipt_hash=uuid.uuid4().hex * 2,
         )
         session.add(report)
         session.flush()

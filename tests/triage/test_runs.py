@@ -40,17 +40,24 @@ def _export(session: Session, network: Network, run_id: object, fmt: str) -> str
 
 
 def _audited(session: Session, action: str, outcome: str = "ok") -> int:
-    return session.scalar(
-        select(func.count())
-        .select_from(AuditEntry)
-        .where(AuditEntry.action == action, AuditEntry.outcome == outcome)
-    ) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.action == action, AuditEntry.outcome == outcome)
+        )
+        or 0
+    )
 
 
 def test_a_run_with_a_case_is_recorded_with_every_file(
-    session: Session, network: Network, settings: Settings, seizure: Path, known_set: str,
+    session: Session,
+    network: Network,
+    settings: Settings,
+    seizure: Path,
+    known_set: str,
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     case = make_case(session, network.gb, title="Seizure 17")
     out = tmp_path / "report"
     summary = _triage(session, network, settings, seizure, out, case.reference)
@@ -71,8 +78,10 @@ def test_a_run_with_a_case_is_recorded_with_every_file(
     assert read.results.total == 15 and len(read.results.items) == 15
     assert read.report_dir == str(out.resolve()) and read.pdq_threshold == 31
     assert {c.category: c.files for c in read.by_category} == {
-        "taskforce:national-a": 2, "taskforce:national-b": 2, "vic-us:1": 2,
-    }  # fmt: skip
+        "taskforce:national-a": 2,
+        "taskforce:national-b": 2,
+        "vic-us:1": 2,
+    }
     assert {s.series: s.files for s in read.series} == {"Series Hill": 2, "Series Lake": 2}
     assert read.withheld_matches == 0
     reasons = {e.path.rsplit("/", 1)[1]: e.reason for e in read.error_list}
@@ -95,9 +104,13 @@ def test_a_run_with_a_case_is_recorded_with_every_file(
 
 
 def test_filters_and_paging(
-    session: Session, network: Network, settings: Settings, seizure: Path, known_set: str,
+    session: Session,
+    network: Network,
+    settings: Settings,
+    seizure: Path,
+    known_set: str,
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     case = make_case(session, network.gb)
     _triage(session, network, settings, seizure, tmp_path / "r", case.reference)
     run_id = service.list_runs(session, network.gb.caller, case.id)[0].id
@@ -109,8 +122,11 @@ def test_filters_and_paging(
 
     assert paths(match=MatchFilter.EXACT) == ["IMG_0002.jpg", "escape.jpg"]  # DCIM/ < bundle.zip
     assert sorted(paths(match=MatchFilter.PERCEPTUAL)) == [
-        "IMG_0000.jpg", "IMG_0001.jpg", "resized.jpg", "turned.jpg",
-    ]  # fmt: skip
+        "IMG_0000.jpg",
+        "IMG_0001.jpg",
+        "resized.jpg",
+        "turned.jpg",
+    ]
     assert len(paths(match=MatchFilter.KNOWN)) == 6
     assert len(paths(match=MatchFilter.NONE)) == 9
     assert sorted(paths(category="vic-us:1")) == ["IMG_0000.jpg", "resized.jpg"]
@@ -131,10 +147,15 @@ def test_filters_and_paging(
 
 
 def test_an_interrupted_run_resumes_without_duplicating_rows(
-    session: Session, session_factory: sessionmaker[Session], network: Network,
-    settings: Settings, seizure: Path, known_set: str, tmp_path: Path,
+    session: Session,
+    session_factory: sessionmaker[Session],
+    network: Network,
+    settings: Settings,
+    seizure: Path,
+    known_set: str,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     monkeypatch.setattr(recording, "DB_BATCH", 4)
     monkeypatch.setattr(recording, "DB_SECONDS", 10_000.0)
     case = make_case(session, network.gb)
@@ -154,8 +175,16 @@ def test_an_interrupted_run_resumes_without_duplicating_rows(
     # as the CLI runs it: one unit of work, committed after each database write
     options = service.Options(workers=2, case_reference=case.reference)
     with pytest.raises(KeyboardInterrupt), unit_of_work(session_factory) as uow:
-        service.run(uow, network.gb.caller, settings, [seizure], resumed, options,
-                    stop_after_six, checkpoint=uow.commit)  # fmt: skip
+        service.run(
+            uow,
+            network.gb.caller,
+            settings,
+            [seizure],
+            resumed,
+            options,
+            stop_after_six,
+            checkpoint=uow.commit,
+        )
     stopped = session.scalars(
         select(TriageRun).where(TriageRun.report_dir == str(resumed.resolve()))
     ).one()
@@ -173,8 +202,15 @@ def test_an_interrupted_run_resumes_without_duplicating_rows(
     by_dir = {service.get_run(session, network.gb.caller, r.id).report_dir: r for r in runs}
     first, again = by_dir[str(whole.resolve())], by_dir[str(resumed.resolve())]
     assert again.id == stopped.id and again.status == RunStatus.FINISHED
-    counts = ("files_total", "files_hashed", "matched_exact", "matched_perceptual",
-              "new_images", "identified_victims", "errors")  # fmt: skip
+    counts = (
+        "files_total",
+        "files_hashed",
+        "matched_exact",
+        "matched_perceptual",
+        "new_images",
+        "identified_victims",
+        "errors",
+    )
     assert [getattr(again, c) for c in counts] == [getattr(first, c) for c in counts]
     rows = session.execute(
         select(func.count(), func.count(func.distinct(TriageResult.path))).where(
@@ -191,9 +227,13 @@ def test_an_interrupted_run_resumes_without_duplicating_rows(
 
 
 def test_visibility_follows_the_case_and_hash_set_details_follow_the_hash_set(
-    session: Session, network: Network, settings: Settings, seizure: Path, known_set: str,
+    session: Session,
+    network: Network,
+    settings: Settings,
+    seizure: Path,
+    known_set: str,
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     red = make_case(session, network.gb, title="Red", sharing=SharingLevel.RED)
     _triage(session, network, settings, seizure, tmp_path / "red", red.reference)
     red_run = service.list_runs(session, network.gb.caller, red.id)[0].id
@@ -233,9 +273,14 @@ def _export_as(session: Session, caller: object, run_id: object) -> str:
 
 
 def test_api_lists_and_reads_runs_and_answers_404_to_others(
-    client: TestClient, session: Session, network: Network, settings: Settings, seizure: Path,
-    known_set: str, tmp_path: Path,
-) -> None:  # fmt: skip
+    client: TestClient,
+    session: Session,
+    network: Network,
+    settings: Settings,
+    seizure: Path,
+    known_set: str,
+    tmp_path: Path,
+) -> None:
     case = make_case(session, network.gb, sharing=SharingLevel.AMBER, partners=["NL-NP"])
     _triage(session, network, settings, seizure, tmp_path / "r", case.reference)
     gb = token_for(session, settings, network.gb)
@@ -284,8 +329,21 @@ def test_the_cli_commits_the_run_as_it_goes(
         person = make_person(s, make_agency(s, "GB-NCA"))
         reference = make_case(s, person, title="CLI case").reference
     out = tmp_path / "out"
-    result = runner.invoke(app, ["triage", str(seizure), "--out", str(out), "--agency", "GB-NCA",
-                                 "--case", reference, "--workers", "2"])  # fmt: skip
+    result = runner.invoke(
+        app,
+        [
+            "triage",
+            str(seizure),
+            "--out",
+            str(out),
+            "--agency",
+            "GB-NCA",
+            "--case",
+            reference,
+            "--workers",
+            "2",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "recorded with case" in result.output
     with unit_of_work(factory) as s:

@@ -24,16 +24,21 @@ def _rows(out: Path) -> dict[str, dict[str, str]]:
         return {r["path"]: r for r in csv.DictReader(f)}
 
 
-def _run(session: Session, network: Network, settings: Settings, seizure: Path, out: Path,
-         **kw: object) -> service.report.Summary:  # fmt: skip
+def _run(
+    session: Session, network: Network, settings: Settings, seizure: Path, out: Path, **kw: object
+) -> service.report.Summary:
     options = service.Options(workers=2, **kw)  # type: ignore[arg-type]
     return service.run(session, network.gb.caller, settings, [seizure], out, options)
 
 
 def test_known_new_and_bad_files(
-    session: Session, network: Network, settings: Settings, seizure: Path, known_set: str,
+    session: Session,
+    network: Network,
+    settings: Settings,
+    seizure: Path,
+    known_set: str,
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     out = tmp_path / "report"
     summary = _run(session, network, settings, seizure, out)
     rows = _rows(out)
@@ -68,9 +73,13 @@ def test_known_new_and_bad_files(
 
 
 def test_interrupted_run_resumes_to_the_same_result(
-    session: Session, network: Network, settings: Settings, seizure: Path, known_set: str,
+    session: Session,
+    network: Network,
+    settings: Settings,
+    seizure: Path,
+    known_set: str,
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     whole = tmp_path / "whole"
     _run(session, network, settings, seizure, whole)
     resumed = tmp_path / "resumed"
@@ -83,20 +92,32 @@ def test_interrupted_run_resumes_to_the_same_result(
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        service.run(session, network.gb.caller, settings, [seizure], resumed,
-                    service.Options(workers=2), stop_after_six)  # fmt: skip
+        service.run(
+            session,
+            network.gb.caller,
+            settings,
+            [seizure],
+            resumed,
+            service.Options(workers=2),
+            stop_after_six,
+        )
     assert len((resumed / "results.jsonl").read_text().splitlines()) == 6
     _run(session, network, settings, seizure, resumed)
     assert (resumed / "results.csv").read_text() == (whole / "results.csv").read_text()
 
 
 def test_new_material_feeds_the_case(
-    session: Session, network: Network, settings: Settings, seizure: Path, known_set: str,
+    session: Session,
+    network: Network,
+    settings: Settings,
+    seizure: Path,
+    known_set: str,
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     case = make_case(session, network.gb, title="Seizure 1")
-    summary = _run(session, network, settings, seizure, tmp_path / "r",
-                   case_reference=case.reference)  # fmt: skip
+    summary = _run(
+        session, network, settings, seizure, tmp_path / "r", case_reference=case.reference
+    )
     held = session.scalars(select(Selector).where(Selector.case_id == case.id)).all()
     kinds = sorted(s.kind for s in held)
     assert summary.selectors_added == len(held) > 0

@@ -180,9 +180,15 @@ def test_opening_a_lead_twice_keeps_the_first(
 ) -> None:
     lead = open_lead(session, settings)
     again = service.open_lead(
-        session, settings, report_id=lead.report_id, kind="danger", reason="again",
-        reporter_country="NL", suspect_country=None, received_at=RECEIVED,
-    )  # fmt: skip
+        session,
+        settings,
+        report_id=lead.report_id,
+        kind="danger",
+        reason="again",
+        reporter_country="NL",
+        suspect_country=None,
+        received_at=RECEIVED,
+    )
     assert again.id == lead.id
     assert len(session.scalars(select(UrgentLeadTarget)).all()) == 2
 

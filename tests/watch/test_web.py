@@ -28,9 +28,13 @@ def test_the_desk_sees_its_leads_and_acknowledges_one(
         session, settings, country="GB", received_at=received, details=SCRIPTED, now=utcnow()
     )
     late = open_lead(
-        session, settings, country="GB", kind="grooming",
-        received_at=utcnow() - timedelta(minutes=40), now=utcnow(),
-    )  # fmt: skip
+        session,
+        settings,
+        country="GB",
+        kind="grooming",
+        received_at=utcnow() - timedelta(minutes=40),
+        now=utcnow(),
+    )
     web_login(client, session, watch.gb)
 
     page = client.get("/ui/leads")
@@ -48,9 +52,13 @@ def test_lead_page_acknowledge_and_conflict(
     client: TestClient, session: Session, settings: Settings, watch: Watch
 ) -> None:
     lead = open_lead(
-        session, settings, country="GB", suspect="NL",
-        received_at=utcnow() - timedelta(minutes=3), details=SCRIPTED,
-    )  # fmt: skip
+        session,
+        settings,
+        country="GB",
+        suspect="NL",
+        received_at=utcnow() - timedelta(minutes=3),
+        details=SCRIPTED,
+    )
     web_login(client, session, watch.nl)
     page = client.get(f"/ui/leads/{lead.id}")
     assert page.status_code == 200

@@ -37,9 +37,11 @@ def test_the_seal_line_shows_the_newest_head_and_totals_only_to_the_network(
     assert f"{size:,} entries" not in page  # an agency's admin: not the network's count
     client.cookies.clear()
     admin = make_person(
-        session, agency_service.get_by_code(session, "GB-NCA"), role=Role.NETWORK_ADMIN,
+        session,
+        agency_service.get_by_code(session, "GB-NCA"),
+        role=Role.NETWORK_ADMIN,
         email="admin@hub.example.org",
-    )  # fmt: skip
+    )
     web_login(client, session, admin)
     assert f"Sealed · {size:,} entries" in client.get("/ui/audit").text
 

@@ -261,8 +261,15 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     app = create_app(settings, engine)
     routes = page_routes(app)
     crawl = Crawl()
-    public = ["/report", "/report/es", "/report/receipt", f"/trace/{token}", "/blocked",
-              "/ui/login", "/api/docs"]  # fmt: skip
+    public = [
+        "/report",
+        "/report/es",
+        "/report/receipt",
+        f"/trace/{token}",
+        "/blocked",
+        "/ui/login",
+        "/api/docs",
+    ]
     with TestClient(app, base_url="http://testserver") as anonymous:
         _crawl(anonymous, public, routes, crawl)
     for email in PEOPLE:

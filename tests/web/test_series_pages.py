@@ -18,10 +18,14 @@ def test_series_from_creation_to_identification(
     assert page.status_code == 200 and "No series your agency may see yet" in page.text
     created = client.post(
         "/ui/series/new",
-        data={"csrf_token": csrf_field(page.text), "name": "Blue Room", "first_seen": "2025-01-15",
-              "status_public": "1"},
+        data={
+            "csrf_token": csrf_field(page.text),
+            "name": "Blue Room",
+            "first_seen": "2025-01-15",
+            "status_public": "1",
+        },
         follow_redirects=True,
-    )  # fmt: skip
+    )
     assert created.status_code == 200 and "Blue Room" in created.text
     series_url = str(created.url)
     token = csrf_field(created.text)

@@ -22,9 +22,13 @@ from taskforce.triage import web as triage_web
 
 @pytest.fixture
 def triaged(
-    session: Session, network: Network, settings: Settings, seizure: Path, known_set: str,
+    session: Session,
+    network: Network,
+    settings: Settings,
+    seizure: Path,
+    known_set: str,
     tmp_path: Path,
-) -> tuple[str, str, Path]:  # fmt: skip
+) -> tuple[str, str, Path]:
     """GB's case with one finished run over the synthetic seizure: (case id, run id, report)."""
     case = make_case(session, network.gb, title="Operation Kingfisher")
     out = tmp_path / "report"
@@ -69,34 +73,53 @@ def test_run_page_shows_counts_categories_series_and_errors(
     page = client.get(f"/ui/triage-runs/{run_id}")
     assert page.status_code == 200, page.text
     text = page.text
-    for expected in ("known (exact hash)", "known (PDQ near match)", "with an identified victim",
-                     "Series Hill", "Series Lake", "vic-us:1", "Child abuse material (CAM)",
-                     "Illegal under national law: category B", "empty file", "cannot decode",
-                     "results.csv", "results.vics.json"):  # fmt: skip
+    for expected in (
+        "known (exact hash)",
+        "known (PDQ near match)",
+        "with an identified victim",
+        "Series Hill",
+        "Series Lake",
+        "vic-us:1",
+        "Child abuse material (CAM)",
+        "Illegal under national law: category B",
+        "empty file",
+        "cannot decode",
+        "results.csv",
+        "results.vics.json",
+    ):
         assert expected in text, expected
     assert "<img" not in text and "data:image" not in text and "<canvas" not in text
     pdq = re.search(r'<code class="hash" title="([0-9a-f]{64})">([0-9a-f]{16})…</code>', text)
     assert pdq and pdq.group(1).startswith(pdq.group(2))  # PDQ shortened, full value on hover
     assert len(_files(text)) == 15
-    assert session.scalar(
-        select(func.count()).select_from(AuditEntry).where(
-            AuditEntry.action == "triage.read", AuditEntry.actor_user_id == network.gb.user.id
+    assert (
+        session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(
+                AuditEntry.action == "triage.read", AuditEntry.actor_user_id == network.gb.user.id
+            )
         )
-    ) == 1
+        == 1
+    )
 
 
 def test_filters_and_paging(
-    client: TestClient, session: Session, network: Network, triaged: tuple[str, str, Path],
+    client: TestClient,
+    session: Session,
+    network: Network,
+    triaged: tuple[str, str, Path],
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     _case_id, run_id, _out = triaged
     web_login(client, session, network.gb)
     url = f"/ui/triage-runs/{run_id}"
     assert _files(client.get(f"{url}?match=exact").text) == ["IMG_0002.jpg", "escape.jpg"]
     assert len(_files(client.get(f"{url}?match=known").text)) == 6
     assert sorted(_files(client.get(f"{url}?category=vic-us:1").text)) == [
-        "IMG_0000.jpg", "resized.jpg",
-    ]  # fmt: skip
+        "IMG_0000.jpg",
+        "resized.jpg",
+    ]
     errors = client.get(f"{url}?errors=1")
     assert _files(errors.text) == ["empty.jpg", "truncated.jpg"]
     assert "matching the filters" in errors.text and 'value="1" checked' in errors.text
@@ -134,14 +157,19 @@ def test_another_agency_gets_404_everywhere(
 ) -> None:
     case_id, run_id, _out = triaged
     web_login(client, session, network.us)
-    for path in (f"/ui/cases/{case_id}/triage", f"/ui/triage-runs/{run_id}",
-                 f"/ui/triage-runs/{run_id}/results.csv",
-                 f"/ui/triage-runs/{run_id}/results.vics.json"):  # fmt: skip
+    for path in (
+        f"/ui/cases/{case_id}/triage",
+        f"/ui/triage-runs/{run_id}",
+        f"/ui/triage-runs/{run_id}/results.csv",
+        f"/ui/triage-runs/{run_id}/results.vics.json",
+    ):
         refused = client.get(path)
         assert refused.status_code == 404, path
         assert "Operation Kingfisher" not in refused.text and "Series Hill" not in refused.text
     refusals = session.scalar(
-        select(func.count()).select_from(AuditEntry).where(
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(
             AuditEntry.actor_user_id == network.us.user.id,
             AuditEntry.action.startswith("triage."),
             AuditEntry.outcome == "not_found",

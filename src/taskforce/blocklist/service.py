@@ -120,11 +120,17 @@ def remove_entry(
         session, caller, owner_agency_id=keeper, permission=Permission.MANAGE_BLOCKLIST
     ):
         return proposals.propose(
-            session, caller, REMOVE, target_type="blocklist_entry", target_id=entry.id,
-            target_label=f"{entry.key} ({entry.match})", owner_agency_id=keeper,
+            session,
+            caller,
+            REMOVE,
+            target_type="blocklist_entry",
+            target_id=entry.id,
+            target_label=f"{entry.key} ({entry.match})",
+            owner_agency_id=keeper,
             payload={"reason": reason.strip()[:1000]},
-            summary=f"take {entry.key} ({entry.match}) off the block list", reason=reason,
-        )  # fmt: skip
+            summary=f"take {entry.key} ({entry.match}) off the block list",
+            reason=reason,
+        )
     entry.removed_version = _bump(session, caller, entry, "remove")
     entry.removed_at = utcnow()
     entry.removed_reason = reason.strip()
@@ -180,9 +186,12 @@ def list_entries(
         query = query.where(BlocklistEntry.removed_version.is_(None))
     entries = list(session.scalars(query))
     audit.record(
-        session, caller, action="blocklist.list", operation=Operation.CONSULTATION,
+        session,
+        caller,
+        action="blocklist.list",
+        operation=Operation.CONSULTATION,
         detail={"state": "all" if include_removed else "active", "shown": len(entries)},
-    )  # fmt: skip
+    )
     return entries
 
 
@@ -263,9 +272,12 @@ def search_entries(
     ).all()
     items = [_summary(entry, code) for entry, code in rows]
     audit.record(
-        session, caller, action="blocklist.list", operation=Operation.CONSULTATION,
+        session,
+        caller,
+        action="blocklist.list",
+        operation=Operation.CONSULTATION,
         detail={"state": state, "query": text, "shown": len(items), "total": total},
-    )  # fmt: skip
+    )
     return EntryPage(items=items, total=total, limit=limit, offset=offset)
 
 

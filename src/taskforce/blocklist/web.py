@@ -164,10 +164,13 @@ def entries(
     if state not in service.STATES:
         state = "active"
     done, changed = next(
-        ((name, ref) for name, ref in (("added", added), ("removed", removed),
-                                       ("proposed", proposed)) if ref),
+        (
+            (name, ref)
+            for name, ref in (("added", added), ("removed", removed), ("proposed", proposed))
+            if ref
+        ),
         (None, None),
-    )  # fmt: skip
+    )
     return _page(
         request, session, web, q=q.strip(), state=state, page=page, done=done, changed=changed
     )

@@ -132,9 +132,13 @@ async def import_selectors(
     # Committed batch by batch: SQLite's write lock is never held for the whole file.
     return await run_in_threadpool(
         service.bulk_add_selectors,
-        session, caller, settings, case_id=case_id, rows=service.parse_bulk_csv(text_data),
+        session,
+        caller,
+        settings,
+        case_id=case_id,
+        rows=service.parse_bulk_csv(text_data),
         after_batch=session.commit,
-    )  # fmt: skip
+    )
 
 
 @router.get("/hits", response_model=list[HitRead])

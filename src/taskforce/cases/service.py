@@ -724,9 +724,14 @@ def _notify(
             user = recipients.get(case.id)
             if user is not None:
                 notifications.append(
-                    {"id": uuid.uuid4(), "user_id": user.id, "hit_id": hit.id,
-                     "case_id": case.id, "created_at": now}
-                )  # fmt: skip
+                    {
+                        "id": uuid.uuid4(),
+                        "user_id": user.id,
+                        "hit_id": hit.id,
+                        "case_id": case.id,
+                        "created_at": now,
+                    }
+                )
                 messages.append(
                     {
                         "id": uuid.uuid4(),

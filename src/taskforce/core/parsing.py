@@ -226,8 +226,10 @@ class _Items(ContentHandler):
         self.depth += 1
         self.values += 1
         if self.depth > self.budget.max_file_depth:
-            raise Exceeded(f"nests deeper than {self.budget.max_file_depth:,} levels",
-                           self.count + (self.item_depth == 0))  # fmt: skip
+            raise Exceeded(
+                f"nests deeper than {self.budget.max_file_depth:,} levels",
+                self.count + (self.item_depth == 0),
+            )
         if self.values > self.budget.max_values:
             raise Exceeded(f"has more than {self.budget.max_values:,} elements", self.count + 1)
         local = _local(name)
@@ -292,8 +294,9 @@ def xml_items(
             handler.ready.clear()
         parser.close()
     except DefusedXmlException:
-        raise Malformed("declares XML entities or a DTD, which are refused",
-                        handler.count + 1) from None  # fmt: skip
+        raise Malformed(
+            "declares XML entities or a DTD, which are refused", handler.count + 1
+        ) from None
     except SAXException as exc:
         raise Malformed(f"is not valid XML: {exc.getMessage()}", handler.count + 1) from None
     yield from handler.ready

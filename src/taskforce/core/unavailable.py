@@ -153,12 +153,18 @@ class DatabaseTrouble:
                 if kind is None or started:
                     raise
                 if kind == "retry" and attempt < MAX_ATTEMPTS and not replay.overflowed:
-                    log.info("%s %s: %s, run again", scope["method"], scope["path"],
-                             describe(error))  # fmt: skip
+                    log.info(
+                        "%s %s: %s, run again", scope["method"], scope["path"], describe(error)
+                    )
                     await anyio.sleep(0.05 * 2 ** (attempt - 1) * (1 + random.random()))  # noqa: S311 - jitter
                     continue
-                log.warning("%s %s: %s after %d run(s), answered 503", scope["method"],
-                            scope["path"], describe(error), attempt)  # fmt: skip
+                log.warning(
+                    "%s %s: %s after %d run(s), answered 503",
+                    scope["method"],
+                    scope["path"],
+                    describe(error),
+                    attempt,
+                )
                 await self._refusal(scope, kind)(scope, receive, send)
                 return
 

@@ -67,9 +67,13 @@ async def import_entries(
         # large list and SQLite's write lock is never held for the whole file.
         def run() -> ImportReport:
             return service.import_file(
-                session, caller, set_id=set_id, path=path, fmt=format_,
+                session,
+                caller,
+                set_id=set_id,
+                path=path,
+                fmt=format_,
                 after_batch=lambda _read: session.commit(),
-            )  # fmt: skip
+            )
 
         return await run_in_threadpool(run)
 

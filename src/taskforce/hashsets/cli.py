@@ -67,17 +67,23 @@ def import_(
     size = file.stat().st_size
     with unit(ctx) as session:
         caller = _operator(session, agency)
-        exists = any(s.name == name for s in service.list_hash_sets(session, caller)
-                     if s.agency == caller.agency_code)  # fmt: skip
+        exists = any(
+            s.name == name
+            for s in service.list_hash_sets(session, caller)
+            if s.agency == caller.agency_code
+        )
         if not exists:
             service.create_hash_set(
                 session, caller, HashSetCreate(name=name, sharing=sharing, source=file.name)
             )
             session.commit()
         with Progress(
-            TextColumn(f"importing {file.name} ({fmt})"), BarColumn(),
-            TextColumn("{task.completed:,} entries"), TimeElapsedColumn(), console=err,
-        ) as progress:  # fmt: skip
+            TextColumn(f"importing {file.name} ({fmt})"),
+            BarColumn(),
+            TextColumn("{task.completed:,} entries"),
+            TimeElapsedColumn(),
+            console=err,
+        ) as progress:
             task = progress.add_task("import", total=None)
 
             def after_batch(read: int) -> None:
@@ -132,6 +138,12 @@ def list_(
     for column in ("name", "agency", "sharing", "entries", "source", "updated"):
         table.add_column(column)
     for s in sets:
-        table.add_row(s.name, s.agency, s.sharing.value, f"{s.entry_count:,}", s.source,
-                      s.updated_at.strftime("%Y-%m-%d %H:%M"))  # fmt: skip
+        table.add_row(
+            s.name,
+            s.agency,
+            s.sharing.value,
+            f"{s.entry_count:,}",
+            s.source,
+            s.updated_at.strftime("%Y-%m-%d %H:%M"),
+        )
     out.print(table if sets else "no hash sets")

@@ -28,13 +28,28 @@ from taskforce.hashsets.categories import Category
 
 FORMATS = ("vics", "ncmec", "icse", "csv", "lines", "pdq", "hash-json")
 EXPORT_FORMATS = ("vics", "csv", "pdq")
-_HASH_KINDS = {"md5": SelectorKind.MD5, "sha1": SelectorKind.SHA1,
-               "sha256": SelectorKind.SHA256, "pdq": SelectorKind.PDQ}  # fmt: skip
+_HASH_KINDS = {
+    "md5": SelectorKind.MD5,
+    "sha1": SelectorKind.SHA1,
+    "sha256": SelectorKind.SHA256,
+    "pdq": SelectorKind.PDQ,
+}
 _BY_LENGTH = {32: "md5", 40: "sha1", 64: "sha256"}
 _TRUE = {"true", "yes", "1", "y", "t"}
 _FALSE = {"false", "no", "0", "n", "f", ""}
-CSV_COLUMNS = ("md5", "sha1", "sha256", "pdq", "pdq_quality", "category", "series",
-               "victim_identified", "source", "vpdq", "identified_by")  # fmt: skip
+CSV_COLUMNS = (
+    "md5",
+    "sha1",
+    "sha256",
+    "pdq",
+    "pdq_quality",
+    "category",
+    "series",
+    "victim_identified",
+    "source",
+    "vpdq",
+    "identified_by",
+)
 MAX_VIDEO_FRAMES = 100_000  # about a day of video at vPDQ's one frame a second
 
 
@@ -564,10 +579,21 @@ def write_csv(out: IO[str], entries: Iterable[ExportEntry]) -> int:
     count = 0
     for e in entries:
         category = f"{e.category_scheme}:{e.category_code}" if e.category_code else ""
-        writer.writerow([e.md5 or "", e.sha1 or "", e.sha256 or "", e.pdq or "",
-                         "" if e.pdq_quality is None else e.pdq_quality, category,
-                         e.series or "", "true" if e.victim_identified else "false",
-                         e.source, e.vpdq or "", e.identified_by or ""])  # fmt: skip
+        writer.writerow(
+            [
+                e.md5 or "",
+                e.sha1 or "",
+                e.sha256 or "",
+                e.pdq or "",
+                "" if e.pdq_quality is None else e.pdq_quality,
+                category,
+                e.series or "",
+                "true" if e.victim_identified else "false",
+                e.source,
+                e.vpdq or "",
+                e.identified_by or "",
+            ]
+        )
         count += 1
     return count
 

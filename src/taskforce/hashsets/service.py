@@ -105,9 +105,12 @@ def list_hash_sets(session: Session, caller: Caller) -> list[HashSetRead]:
         sharing.visible(select(HashSet), HashSet, caller).order_by(HashSet.name)
     ).all()
     audit.record(
-        session, caller, action="hashset.list", operation=Operation.CONSULTATION,
+        session,
+        caller,
+        action="hashset.list",
+        operation=Operation.CONSULTATION,
         detail={"count": len(rows)},
-    )  # fmt: skip
+    )
     return [describe(session, s) for s in rows]
 
 
@@ -609,9 +612,12 @@ def match(
         caller,
         action="hashset.match",
         operation=Operation.CONSULTATION,
-        detail={"queries": len(queries), "matched": sum(1 for f in found if f),
-                "hash_sets": len(by_id)},
-    )  # fmt: skip
+        detail={
+            "queries": len(queries),
+            "matched": sum(1 for f in found if f),
+            "hash_sets": len(by_id),
+        },
+    )
     return [MatchResult(index=i, matches=m) for i, m in enumerate(found)]
 
 

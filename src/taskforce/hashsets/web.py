@@ -73,9 +73,12 @@ def create(
     level = sharing if sharing in {lvl.value for lvl in SharingLevel} else "red"
     try:
         data = HashSetCreate(
-            name=name.strip(), description=description, source=source,
-            sharing=SharingLevel(level), partners=partners if level == "amber" else [],
-        )  # fmt: skip
+            name=name.strip(),
+            description=description,
+            source=source,
+            sharing=SharingLevel(level),
+            partners=partners if level == "amber" else [],
+        )
         with session.begin_nested():
             service.create_hash_set(session, web.caller, data)
     except ValidationError as exc:
@@ -112,10 +115,13 @@ async def upload(
                 if not form.filename:
                     raise Invalid("file", "choose a file to upload")
                 report = service.import_file(
-                    session, web.caller, set_id=set_id, path=path,
+                    session,
+                    web.caller,
+                    set_id=set_id,
+                    path=path,
                     fmt=form.text("format").strip()[:16] or None,
                     after_batch=lambda _read: session.commit(),  # batch by batch, as the API
-                )  # fmt: skip
+                )
             except Invalid as exc:
                 return _page(request, session, web, error=exc, status_code=422)
             return _page(request, session, web, report=report)

@@ -59,9 +59,12 @@ def import_(
     size = file.stat().st_size
     read = [0]
     columns = (
-        TextColumn("importing"), BarColumn(bar_width=24), DownloadColumn(),
-        TextColumn("{task.fields[counts]}"), TimeRemainingColumn(),
-    )  # fmt: skip
+        TextColumn("importing"),
+        BarColumn(bar_width=24),
+        DownloadColumn(),
+        TextColumn("{task.fields[counts]}"),
+        TimeRemainingColumn(),
+    )
     with unit(ctx) as session, Progress(*columns, console=err) as progress:
         task = progress.add_task("import", total=size or None, counts="")
 
@@ -189,9 +192,7 @@ def provider_list(
 
 
 @provider_app.command("show")
-def provider_show(
-    ctx: typer.Context, ref: str = typer.Argument(..., metavar="NAME_OR_ID")
-) -> None:
+def provider_show(ctx: typer.Context, ref: str = typer.Argument(..., metavar="NAME_OR_ID")) -> None:
     """One provider with its networks."""
     with unit(ctx) as session:
         caller = system_caller()

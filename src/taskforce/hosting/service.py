@@ -685,9 +685,14 @@ def update_provider(
             return provider  # nothing to propose
         proposed = {k: values[k] for k in changes}
         return stewardship.propose(
-            session, caller, stewardship.PROVIDER_UPDATE, provider, payload=proposed,
-            summary=stewardship.changes_in_words(provider, proposed), reason=data.reason,
-        )  # fmt: skip
+            session,
+            caller,
+            stewardship.PROVIDER_UPDATE,
+            provider,
+            payload=proposed,
+            summary=stewardship.changes_in_words(provider, proposed),
+            reason=data.reason,
+        )
     for name in changes:
         setattr(provider, name, values[name])
     try:
@@ -728,10 +733,14 @@ def add_network(
     if not stewardship.may_change(session, caller, provider):
         used = f" (used in {country})" if country else ""
         return stewardship.propose(
-            session, caller, stewardship.NETWORK_ADD, provider,
+            session,
+            caller,
+            stewardship.NETWORK_ADD,
+            provider,
             payload={"network": text, "country": country},
-            summary=f"add the network {text}{used}", reason=reason,
-        )  # fmt: skip
+            summary=f"add the network {text}{used}",
+            reason=reason,
+        )
     b = bounds(network)
     row = HostingNetwork(
         provider_id=provider.id,
@@ -783,10 +792,14 @@ def remove_network(
     provider = _get(session, provider_id)
     if not stewardship.may_change(session, caller, provider):
         return stewardship.propose(
-            session, caller, stewardship.NETWORK_REMOVE, provider,
+            session,
+            caller,
+            stewardship.NETWORK_REMOVE,
+            provider,
             payload={"network_id": str(network.id), "network": cidr},
-            summary=f"remove the network {cidr}", reason=reason,
-        )  # fmt: skip
+            summary=f"remove the network {cidr}",
+            reason=reason,
+        )
     session.delete(network)
     session.flush()
     audit.record(

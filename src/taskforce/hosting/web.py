@@ -300,8 +300,14 @@ def update(
     reason: str = Form(default="", max_length=1000),
 ) -> Response:
     require_csrf(form_csrf(request, csrf_token), web)
-    form = {"name": name, "asn": asn, "country": country, "abuse_email": abuse_email,
-            "notes": notes, "reason": reason}  # fmt: skip
+    form = {
+        "name": name,
+        "asn": asn,
+        "country": country,
+        "abuse_email": abuse_email,
+        "notes": notes,
+        "reason": reason,
+    }
     try:
         data = ProviderUpdate(
             name=name.strip() or None,
@@ -340,10 +346,14 @@ def add_network(
         done = _attempt(
             session,
             lambda: service.add_network(
-                session, web.caller, provider_id, cidr=network, country=country or None,
+                session,
+                web.caller,
+                provider_id,
+                cidr=network,
+                country=country or None,
                 reason=reason,
             ),
-        )  # fmt: skip
+        )
     except (Invalid, Conflict) as exc:
         form = {"network": network, "country": country, "reason": reason}
         return _provider_page(request, session, web, provider_id, error=exc, network_form=form)

@@ -32,9 +32,15 @@ def hash_command(
     files = list(hashing.walk(paths))
     results = []
     with Progress(
-        TextColumn("hashing"), BarColumn(), MofNCompleteColumn(), TextColumn("files"),
-        TimeRemainingColumn(), console=err, transient=True, disable=len(files) < 20,
-    ) as progress:  # fmt: skip
+        TextColumn("hashing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("files"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=len(files) < 20,
+    ) as progress:
         task = progress.add_task("hash", total=len(files))
         for path in files:
             result = hashing.hash_file(path, seconds_per_frame=0 if every_frame else 1)
@@ -57,12 +63,18 @@ def hash_command(
             out.print(f"  {'pdq':<7}{r.pdq}  quality {r.pdq_quality}{note}", markup=False)
         if r.vpdq:
             usable = sum(1 for f in r.vpdq if f.quality >= hashing.MIN_PDQ_QUALITY)
-            out.print(f"  {'vpdq':<7}{len(r.vpdq)} frames hashed, {usable} of quality >= "
-                      f"{hashing.MIN_PDQ_QUALITY} (--json lists them)", markup=False)  # fmt: skip
+            out.print(
+                f"  {'vpdq':<7}{len(r.vpdq)} frames hashed, {usable} of quality >= "
+                f"{hashing.MIN_PDQ_QUALITY} (--json lists them)",
+                markup=False,
+            )
         if r.vpdq_crop:
             c = r.vpdq_crop
-            out.print(f"  {'bars':<7}cut off: hashed x {c.left}-{c.right}, y {c.top}-{c.bottom} "
-                      f"of {c.frame_width}x{c.frame_height}", markup=False)  # fmt: skip
+            out.print(
+                f"  {'bars':<7}cut off: hashed x {c.left}-{c.right}, y {c.top}-{c.bottom} "
+                f"of {c.frame_width}x{c.frame_height}",
+                markup=False,
+            )
         if r.error:
             out.print(f"  error  {r.error}", markup=False)
     errors = sum(1 for r in results if r.error) if not as_json else 0

@@ -221,8 +221,11 @@ def hash_stream(stream: BinaryIO, display: str, *, rotations: bool = False) -> F
         stream.seek(0)
         found = digests(stream)
         result.size, result.md5, result.sha1, result.sha256 = (
-            found.size, found.md5, found.sha1, found.sha256,
-        )  # fmt: skip
+            found.size,
+            found.md5,
+            found.sha1,
+            found.sha256,
+        )
         if found.size == 0:
             result.error = "empty file (0 bytes)"
         elif is_image_type(result.media_type):

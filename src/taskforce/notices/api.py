@@ -97,9 +97,14 @@ def add_clue(
 ) -> ClueRead:
     clue = service.add_clue(session, caller, notice_id, data)
     return ClueRead(
-        id=clue.id, number=clue.number, kind=clue.kind, label=CLUE_LABELS[clue.kind],
-        description=clue.description, images=[], answers=[],
-    )  # fmt: skip
+        id=clue.id,
+        number=clue.number,
+        kind=clue.kind,
+        label=CLUE_LABELS[clue.kind],
+        description=clue.description,
+        images=[],
+        answers=[],
+    )
 
 
 @router.post(

@@ -135,9 +135,14 @@ def _visible(session: Session, caller: Caller, notice_id: uuid.UUID, action: str
     notice = session.get(ClueNotice, notice_id)
     if notice is None or not _reaches(session, notice, caller):
         audit.record(
-            session, caller, action=action, operation=Operation.CONSULTATION,
-            subject_type="clue_notice", subject_id=notice_id, outcome="not_found",
-        )  # fmt: skip
+            session,
+            caller,
+            action=action,
+            operation=Operation.CONSULTATION,
+            subject_type="clue_notice",
+            subject_id=notice_id,
+            outcome="not_found",
+        )
         raise NotFound("notice")
     return notice
 
@@ -222,28 +227,38 @@ def _notify(
     for agency in agencies:
         session.add(
             NoticeNotification(
-                agency_id=agency.id, notice_id=notice.id, kind=kind, message=message[:300],
+                agency_id=agency.id,
+                notice_id=notice.id,
+                kind=kind,
+                message=message[:300],
                 created_at=now,
             )
-        )  # fmt: skip
+        )
         if agency.webhook_url:
             session.add(
                 OutboxMessage(
-                    channel="webhook", recipient=agency.webhook_url, subject=f"notice.{kind}",
-                    body=(f'{{"event":"notice.{kind}","notice":"{notice.id}",'
-                          f'"reference":"{notice.reference}"}}'),
-                    created_at=now, attempts=0,
+                    channel="webhook",
+                    recipient=agency.webhook_url,
+                    subject=f"notice.{kind}",
+                    body=(
+                        f'{{"event":"notice.{kind}","notice":"{notice.id}",'
+                        f'"reference":"{notice.reference}"}}'
+                    ),
+                    created_at=now,
+                    attempts=0,
                 )
-            )  # fmt: skip
+            )
     for email in sorted(set(emails)):
         session.add(
             OutboxMessage(
-                channel="email", recipient=email,
+                channel="email",
+                recipient=email,
                 subject=f"[taskforce] Clue notice {notice.reference}: {kind}",
                 body=f"{message}\nOpen the notice in taskforce: {link}\n",
-                created_at=now, attempts=0,
+                created_at=now,
+                attempts=0,
             )
-        )  # fmt: skip
+        )
     session.flush()
 
 
@@ -277,21 +292,35 @@ def create_notice(
     session.flush()
     reached = recipients(session, notice)
     _event(
-        session, caller, notice, "created",
-        targets=names, recipients=len(reached), title=notice.title,
-    )  # fmt: skip
+        session,
+        caller,
+        notice,
+        "created",
+        targets=names,
+        recipients=len(reached),
+        title=notice.title,
+    )
     for clue in data.clues:
         _add_clue(session, caller, notice, clue)
     audit.record(
-        session, caller, action="notice.create", operation=Operation.DISCLOSURE,
-        subject_type="clue_notice", subject_id=notice.id, subject_agency_id=agency.id,
+        session,
+        caller,
+        action="notice.create",
+        operation=Operation.DISCLOSURE,
+        subject_type="clue_notice",
+        subject_id=notice.id,
+        subject_agency_id=agency.id,
         recipients=[a.code for a in reached],
         detail={"series": str(series.id), "targets": names, "clues": len(data.clues)},
-    )  # fmt: skip
+    )
     _notify(
-        session, settings, notice, reached, kind="new",
+        session,
+        settings,
+        notice,
+        reached,
+        kind="new",
         message=f"New clue notice {notice.reference} from {agency.code}: {notice.title}",
-    )  # fmt: skip
+    )
     return notice
 
 
@@ -303,9 +332,11 @@ def _add_clue(session: Session, caller: Caller, notice: ClueNotice, data: ClueCr
     if len(description) < 3:
         raise Invalid("description", "at least 3 characters")
     clue = Clue(
-        notice_id=notice.id, number=count + 1, kind=ClueKind(data.kind).value,
+        notice_id=notice.id,
+        number=count + 1,
+        kind=ClueKind(data.kind).value,
         description=description,
-    )  # fmt: skip
+    )
     session.add(clue)
     session.flush()
     _event(session, caller, notice, "clue", number=clue.number, kind=clue.kind)
@@ -317,10 +348,15 @@ def add_clue(session: Session, caller: Caller, notice_id: uuid.UUID, data: ClueC
     _require_open(notice)
     clue = _add_clue(session, caller, notice, data)
     audit.record(
-        session, caller, action="notice.clue.add", operation=Operation.COLLECTION,
-        subject_type="clue_notice", subject_id=notice.id,
-        subject_agency_id=notice.owner_agency_id, detail={"clue": clue.number},
-    )  # fmt: skip
+        session,
+        caller,
+        action="notice.clue.add",
+        operation=Operation.COLLECTION,
+        subject_type="clue_notice",
+        subject_id=notice.id,
+        subject_agency_id=notice.owner_agency_id,
+        detail={"clue": clue.number},
+    )
     return clue
 
 
@@ -375,15 +411,23 @@ def add_image(
     )
     session.add(image)
     session.flush()
-    _event(
-        session, caller, notice, "image", clue=clue.number, removed=list(clean.removed)
-    )  # fmt: skip
+    _event(session, caller, notice, "image", clue=clue.number, removed=list(clean.removed))
     audit.record(
-        session, caller, action="notice.image.add", operation=Operation.COLLECTION,
-        subject_type="clue_image", subject_id=image.id, subject_agency_id=notice.owner_agency_id,
-        detail={"notice": notice.reference, "clue": clue.number, "sha256": clean.sha256,
-                "attestation": ATTESTATION, "removed": list(clean.removed)},
-    )  # fmt: skip
+        session,
+        caller,
+        action="notice.image.add",
+        operation=Operation.COLLECTION,
+        subject_type="clue_image",
+        subject_id=image.id,
+        subject_agency_id=notice.owner_agency_id,
+        detail={
+            "notice": notice.reference,
+            "clue": clue.number,
+            "sha256": clean.sha256,
+            "attestation": ATTESTATION,
+            "removed": list(clean.removed),
+        },
+    )
     return image
 
 
@@ -394,10 +438,14 @@ def get_notice(session: Session, caller: Caller, notice_id: uuid.UUID) -> ClueNo
     """A notice that reaches the caller's agency; audited as a consultation (refusals too)."""
     notice = _visible(session, caller, notice_id, "notice.read")
     audit.record(
-        session, caller, action="notice.read", operation=Operation.CONSULTATION,
-        subject_type="clue_notice", subject_id=notice.id,
+        session,
+        caller,
+        action="notice.read",
+        operation=Operation.CONSULTATION,
+        subject_type="clue_notice",
+        subject_id=notice.id,
         subject_agency_id=notice.owner_agency_id,
-    )  # fmt: skip
+    )
     return notice
 
 
@@ -410,9 +458,14 @@ def read_image(
     if image is None or clue is None or clue.notice_id != notice.id:
         raise NotFound("image")
     audit.record(
-        session, caller, action="notice.image.read", operation=Operation.CONSULTATION,
-        subject_type="clue_image", subject_id=image.id, subject_agency_id=notice.owner_agency_id,
-    )  # fmt: skip
+        session,
+        caller,
+        action="notice.image.read",
+        operation=Operation.CONSULTATION,
+        subject_type="clue_image",
+        subject_id=image.id,
+        subject_agency_id=notice.owner_agency_id,
+    )
     return image
 
 
@@ -575,12 +628,17 @@ def describe(
     for a in answers:
         by_clue[a.clue_id].append(
             AnswerRead(
-                id=a.id, clue_id=a.clue_id, clue_number=numbers.get(a.clue_id, 0),
-                agency=codes[a.agency_id].code, countries=list(a.countries),
-                confidence=Confidence(a.confidence), note=a.note, created_at=a.created_at,
+                id=a.id,
+                clue_id=a.clue_id,
+                clue_number=numbers.get(a.clue_id, 0),
+                agency=codes[a.agency_id].code,
+                countries=list(a.countries),
+                confidence=Confidence(a.confidence),
+                note=a.note,
+                created_at=a.created_at,
                 counted=a.id in counted,
             )
-        )  # fmt: skip
+        )
     events = session.scalars(
         select(NoticeEvent).where(NoticeEvent.notice_id == notice.id).order_by(NoticeEvent.at)
     ).all()
@@ -649,12 +707,19 @@ def describe(
 def image_read(i: ClueImage, *, attested_by: str | None = None) -> ImageRead:
     """`attested_by`: what other agencies see instead of the uploader's name (their agency)."""
     return ImageRead(
-        id=i.id, media_type=i.media_type, width=i.width, height=i.height,
-        byte_size=i.byte_size, sha256=i.sha256, removed=list(i.removed or []),
-        attested_by=attested_by or i.attested_by_label, attested_at=i.attested_at,
+        id=i.id,
+        media_type=i.media_type,
+        width=i.width,
+        height=i.height,
+        byte_size=i.byte_size,
+        sha256=i.sha256,
+        removed=list(i.removed or []),
+        attested_by=attested_by or i.attested_by_label,
+        attested_at=i.attested_at,
         attestation=i.attestation,
-        published=i.published, public_caption=i.public_caption,
-    )  # fmt: skip
+        published=i.published,
+        public_caption=i.public_caption,
+    )
 
 
 def answer_read(session: Session, answer: ClueAnswer) -> AnswerRead:
@@ -662,10 +727,16 @@ def answer_read(session: Session, answer: ClueAnswer) -> AnswerRead:
     agency = session.get(Agency, answer.agency_id)
     assert clue is not None and agency is not None
     return AnswerRead(
-        id=answer.id, clue_id=clue.id, clue_number=clue.number, agency=agency.code,
-        countries=list(answer.countries), confidence=Confidence(answer.confidence),
-        note=answer.note, created_at=answer.created_at, counted=True,
-    )  # fmt: skip
+        id=answer.id,
+        clue_id=clue.id,
+        clue_number=clue.number,
+        agency=agency.code,
+        countries=list(answer.countries),
+        confidence=Confidence(answer.confidence),
+        note=answer.note,
+        created_at=answer.created_at,
+        counted=True,
+    )
 
 
 def _tips(session: Session, notice: ClueNotice, numbers: dict[uuid.UUID, int]) -> list[TipRead]:
@@ -705,10 +776,14 @@ def list_tips(session: Session, caller: Caller, notice_id: uuid.UUID) -> list[Ti
         session.execute(select(Clue.id, Clue.number).where(Clue.notice_id == notice.id)).all()
     )
     audit.record(
-        session, caller, action="notice.tips.read", operation=Operation.CONSULTATION,
-        subject_type="clue_notice", subject_id=notice.id,
+        session,
+        caller,
+        action="notice.tips.read",
+        operation=Operation.CONSULTATION,
+        subject_type="clue_notice",
+        subject_id=notice.id,
         subject_agency_id=notice.owner_agency_id,
-    )  # fmt: skip
+    )
     return _tips(session, notice, numbers)
 
 
@@ -735,10 +810,16 @@ def list_notices(
         stmt.order_by(ClueNotice.status.desc(), ClueNotice.created_at.desc()).limit(min(limit, 500))
     ).all()
     audit.record(
-        session, caller, action="notice.list", operation=Operation.CONSULTATION,
-        detail={"scope": scope, "status": status.value if status else None,
-                "returned": len(notices)},
-    )  # fmt: skip
+        session,
+        caller,
+        action="notice.list",
+        operation=Operation.CONSULTATION,
+        detail={
+            "scope": scope,
+            "status": status.value if status else None,
+            "returned": len(notices),
+        },
+    )
     return _summaries(session, caller, notices)
 
 
@@ -780,30 +861,50 @@ def answer_clue(
     countries = list(dict.fromkeys(regions.parse_country(c, "countries") for c in data.countries))
     assert caller.agency_id is not None
     answer = ClueAnswer(
-        notice_id=notice.id, clue_id=clue.id, agency_id=caller.agency_id,
-        user_id=caller.user_id, actor_label=caller.label, countries=countries,
-        confidence=Confidence(data.confidence).value, note=data.note.strip(),
+        notice_id=notice.id,
+        clue_id=clue.id,
+        agency_id=caller.agency_id,
+        user_id=caller.user_id,
+        actor_label=caller.label,
+        countries=countries,
+        confidence=Confidence(data.confidence).value,
+        note=data.note.strip(),
         created_at=utcnow(),
-    )  # fmt: skip
+    )
     session.add(answer)
     session.flush()
     _event(
-        session, caller, notice, "answer",
-        clue=clue.number, countries=countries, confidence=answer.confidence,
-    )  # fmt: skip
+        session,
+        caller,
+        notice,
+        "answer",
+        clue=clue.number,
+        countries=countries,
+        confidence=answer.confidence,
+    )
     audit.record(
-        session, caller, action="notice.answer", operation=Operation.COLLECTION,
-        subject_type="clue_notice", subject_id=notice.id,
+        session,
+        caller,
+        action="notice.answer",
+        operation=Operation.COLLECTION,
+        subject_type="clue_notice",
+        subject_id=notice.id,
         subject_agency_id=notice.owner_agency_id,
         detail={"clue": clue.number, "countries": countries, "confidence": answer.confidence},
-    )  # fmt: skip
+    )
     owner = session.get(Agency, notice.owner_agency_id)
     assert owner is not None
     _notify(
-        session, settings, notice, [owner], kind="answer",
-        message=(f"{caller.agency_code} answered clue {clue.number} of {notice.reference}: "
-                 f"{', '.join(countries)} ({answer.confidence})"),
-    )  # fmt: skip
+        session,
+        settings,
+        notice,
+        [owner],
+        kind="answer",
+        message=(
+            f"{caller.agency_code} answered clue {clue.number} of {notice.reference}: "
+            f"{', '.join(countries)} ({answer.confidence})"
+        ),
+    )
     return answer
 
 
@@ -840,11 +941,16 @@ def publish(
     session.flush()
     _event(session, caller, notice, "published", images=len(chosen))
     audit.record(
-        session, caller, action="notice.publish", operation=Operation.DISCLOSURE,
-        subject_type="clue_notice", subject_id=notice.id,
-        subject_agency_id=notice.owner_agency_id, recipients=["public"],
+        session,
+        caller,
+        action="notice.publish",
+        operation=Operation.DISCLOSURE,
+        subject_type="clue_notice",
+        subject_id=notice.id,
+        subject_agency_id=notice.owner_agency_id,
+        recipients=["public"],
         detail={"images": sorted(str(i) for i in chosen)},
-    )  # fmt: skip
+    )
     return notice
 
 
@@ -871,10 +977,14 @@ def unpublish(session: Session, caller: Caller, notice_id: uuid.UUID) -> ClueNot
     session.flush()
     _event(session, caller, notice, "withdrawn")
     audit.record(
-        session, caller, action="notice.unpublish", operation=Operation.ALTERATION,
-        subject_type="clue_notice", subject_id=notice.id,
+        session,
+        caller,
+        action="notice.unpublish",
+        operation=Operation.ALTERATION,
+        subject_type="clue_notice",
+        subject_id=notice.id,
         subject_agency_id=notice.owner_agency_id,
-    )  # fmt: skip
+    )
     return notice
 
 
@@ -905,10 +1015,11 @@ def close_notice(
             caller,
             victim.id,
             VictimIdentify(
-                status=data.victim_status, country=country,
+                status=data.victim_status,
+                country=country,
                 agency=(data.identified_by or "").strip() or None,
             ),
-        )  # fmt: skip
+        )
         notice.victim_id = victim.id
     notice.status = NoticeStatus.CLOSED.value
     notice.outcome = data.outcome.value
@@ -933,21 +1044,30 @@ def close_notice(
         else []
     )
     audit.record(
-        session, caller, action="notice.close", operation=Operation.ALTERATION,
-        subject_type="clue_notice", subject_id=notice.id,
+        session,
+        caller,
+        action="notice.close",
+        operation=Operation.ALTERATION,
+        subject_type="clue_notice",
+        subject_id=notice.id,
         subject_agency_id=notice.owner_agency_id,
         recipients=sorted(a.code for a in agencies.values()),
         detail={"outcome": notice.outcome, "country": country},
-    )  # fmt: skip
+    )
     outcome = (
         f"the child was identified in {regions.country_name(country)}. Thank you for your answers."
         if country
         else "it was withdrawn."
     )
     _notify(
-        session, settings, notice, agencies.values(), kind="closed", emails=emails,
+        session,
+        settings,
+        notice,
+        agencies.values(),
+        kind="closed",
+        emails=emails,
         message=f"Clue notice {notice.reference} is closed: {outcome}",
-    )  # fmt: skip
+    )
     return notice
 
 
@@ -1049,10 +1169,14 @@ def public_notice(session: Session, token: str) -> PublicNotice:
     shown = _shown_images(session, notice)
     _purge_throttle(session)
     audit.record(
-        session, PUBLIC, action="notice.public.read", operation=Operation.CONSULTATION,
-        subject_type="clue_notice", subject_id=notice.id,
+        session,
+        PUBLIC,
+        action="notice.public.read",
+        operation=Operation.CONSULTATION,
+        subject_type="clue_notice",
+        subject_id=notice.id,
         subject_agency_id=notice.owner_agency_id,
-    )  # fmt: skip
+    )
     return PublicNotice(
         agency_name=agency.name,
         agency_country=regions.country_name(agency.country),
@@ -1070,9 +1194,14 @@ def public_image(session: Session, token: str, image_id: uuid.UUID) -> ClueImage
     if image is None:
         raise NotFound("image")
     audit.record(
-        session, PUBLIC, action="notice.public.image", operation=Operation.CONSULTATION,
-        subject_type="clue_image", subject_id=image.id, subject_agency_id=notice.owner_agency_id,
-    )  # fmt: skip
+        session,
+        PUBLIC,
+        action="notice.public.image",
+        operation=Operation.CONSULTATION,
+        subject_type="clue_image",
+        subject_id=image.id,
+        subject_agency_id=notice.owner_agency_id,
+    )
     return image
 
 
@@ -1121,10 +1250,14 @@ def submit_tip(
         raise RateLimited("this appeal is receiving many tips; please try again in an hour")
     session.add(TipThrottle(key_hash=key, at=now))
     tip = PublicTip(
-        notice_id=notice.id, image_id=data.image_id, seen_where=seen_where, country=country,
-        message=data.message.strip(), contact=(data.contact or "").strip() or None,
+        notice_id=notice.id,
+        image_id=data.image_id,
+        seen_where=seen_where,
+        country=country,
+        message=data.message.strip(),
+        contact=(data.contact or "").strip() or None,
         created_at=now,
-    )  # fmt: skip
+    )
     session.add(tip)
     session.flush()
     clue_number = None
@@ -1138,24 +1271,35 @@ def submit_tip(
         session,
         [
             NoticeEvent(
-                notice_id=notice.id, agency_id=None, actor_label="public", action="tip",
+                notice_id=notice.id,
+                agency_id=None,
+                actor_label="public",
+                action="tip",
                 detail={"clue": clue_number, "country": country},
             )
         ],
-    )  # fmt: skip
+    )
     audit.record(
-        session, PUBLIC, action="notice.tip", operation=Operation.COLLECTION,
-        subject_type="clue_notice", subject_id=notice.id,
+        session,
+        PUBLIC,
+        action="notice.tip",
+        operation=Operation.COLLECTION,
+        subject_type="clue_notice",
+        subject_id=notice.id,
         subject_agency_id=notice.owner_agency_id,
         detail={"tip": str(tip.id), "contact_volunteered": tip.contact is not None},
-    )  # fmt: skip
+    )
     owner = session.get(Agency, notice.owner_agency_id)
     assert owner is not None
     _notify(
-        session, settings, notice, [owner], kind="tip",
+        session,
+        settings,
+        notice,
+        [owner],
+        kind="tip",
         message=f"A public tip arrived for {notice.reference}"
         + (f" (clue {clue_number})" if clue_number else ""),
-    )  # fmt: skip
+    )
     return tip
 
 

@@ -28,11 +28,21 @@ router = APIRouter(prefix="/reports", tags=["hotline"])
 def _summary(row: service.QueueRow) -> ReportSummary:
     r = row.report
     return ReportSummary(
-        id=r.id, short_id=service.short_id(r.id), kind=Kind(r.kind), urgent=r.urgent,
-        status=r.status, created_at=r.created_at, country=r.country, language=r.language,
-        host=r.host, domain=r.domain, hosting_country=r.hosting_country,
-        duplicate_of=r.duplicate_of_id, same_url=row.same_url, same_domain=row.same_domain,
-    )  # fmt: skip
+        id=r.id,
+        short_id=service.short_id(r.id),
+        kind=Kind(r.kind),
+        urgent=r.urgent,
+        status=r.status,
+        created_at=r.created_at,
+        country=r.country,
+        language=r.language,
+        host=r.host,
+        domain=r.domain,
+        hosting_country=r.hosting_country,
+        duplicate_of=r.duplicate_of_id,
+        same_url=row.same_url,
+        same_domain=row.same_domain,
+    )
 
 
 def _detail(view: service.ReportView) -> ReportDetail:
@@ -42,18 +52,23 @@ def _detail(view: service.ReportView) -> ReportDetail:
         **_summary(row).model_dump(),
         details={k: str(v) for k, v in (r.details or {}).items()},
         receiving_agency=view.receiving_agency.code if view.receiving_agency else None,
-        hosting_ip=r.hosting_ip, hosting_provider=view.provider_name,
+        hosting_ip=r.hosting_ip,
+        hosting_provider=view.provider_name,
         additions=[AdditionRead.model_validate(a) for a in view.additions],
         assessments=[
-            AssessmentRead(assessment=a.assessment, category=a.category, note=a.note,
-                           created_at=a.created_at,
-                           agency=view.assessors.get(a.agency_id) if a.agency_id else None)
+            AssessmentRead(
+                assessment=a.assessment,
+                category=a.category,
+                note=a.note,
+                created_at=a.created_at,
+                agency=view.assessors.get(a.agency_id) if a.agency_id else None,
+            )
             for a in view.assessments
         ],
         routing=[RoutingStepRead.model_validate(s) for s in view.steps],
         takedown_notices=[n.id for n in view.notices],
         blocklist_keys=[e.key for e in view.blocklist],
-    )  # fmt: skip
+    )
 
 
 @router.get("", response_model=list[ReportSummary])
@@ -81,11 +96,17 @@ def assess(
 ) -> ReportDetail:
     """A verdict and what follows from it: block list, takedown notice, selectors."""
     service.assess(
-        session, caller, report_id,
-        AssessmentCreate(assessment=data.assessment, category=data.category, note=data.note,
-                         duplicate_of=data.duplicate_of),
+        session,
+        caller,
+        report_id,
+        AssessmentCreate(
+            assessment=data.assessment,
+            category=data.category,
+            note=data.note,
+            duplicate_of=data.duplicate_of,
+        ),
         settings,
-    )  # fmt: skip
+    )
     return _detail(service.report_view(session, caller, report_id))
 
 

@@ -94,9 +94,7 @@ def _preference(kind: str) -> tuple[AgencyKind, AgencyKind]:
     return AgencyKind.HOTLINE, AgencyKind.LAW_ENFORCEMENT
 
 
-def _member_in(
-    session: Session, country: str, kind: str, steps: _Steps, why: str
-) -> Agency | None:
+def _member_in(session: Session, country: str, kind: str, steps: _Steps, why: str) -> Agency | None:
     """Rule 2: the first hotline (or law enforcement) of the country, else the coordinator."""
     for wanted in _preference(kind):
         found = agency_service.of_kind_in(session, wanted, country)
@@ -108,8 +106,9 @@ def _member_in(
                 "route",
                 f"{why}: routed to {chosen.code}, the {KIND_LABELS[chosen.kind]} of "
                 f"{country}{also}",
-                agency=chosen.code, country=country,
-            )  # fmt: skip
+                agency=chosen.code,
+                country=country,
+            )
             return chosen
     coordinator = agency_service.coordinator(session)
     if coordinator is not None:
@@ -117,8 +116,9 @@ def _member_in(
             "route",
             f"{why}, but no member hotline or agency is in {country}: routed to the network "
             f"coordinator {coordinator.code}",
-            agency=coordinator.code, country=country,
-        )  # fmt: skip
+            agency=coordinator.code,
+            country=country,
+        )
     return coordinator
 
 
@@ -126,17 +126,23 @@ def _to_coordinator(session: Session, steps: _Steps, why: str) -> Agency | None:
     coordinator = agency_service.coordinator(session)
     if coordinator is not None:
         steps.add(
-            "route", f"{why}: routed to the network coordinator {coordinator.code}",
+            "route",
+            f"{why}: routed to the network coordinator {coordinator.code}",
             agency=coordinator.code,
-        )  # fmt: skip
+        )
     return coordinator
 
 
 def _reporter_fallback(session: Session, report: Report, steps: _Steps, why: str) -> Agency | None:
     """Rule 3."""
     if report.country:
-        return _member_in(session, report.country, report.kind, steps, f"{why}; the reporter "
-                          f"is in {report.country}")  # fmt: skip
+        return _member_in(
+            session,
+            report.country,
+            report.kind,
+            steps,
+            f"{why}; the reporter is in {report.country}",
+        )
     return _to_coordinator(session, steps, f"{why}, and the reporter gave no country")
 
 
@@ -157,8 +163,9 @@ def _locate_hosting(
         "resolve",
         f"{resolution.host} resolved to {shown}{f' and {more} more' if more > 0 else ''} "
         f"({resolution.resolver})",
-        addresses=list(resolution.addresses), resolver=resolution.resolver,
-    )  # fmt: skip
+        addresses=list(resolution.addresses),
+        resolver=resolution.resolver,
+    )
     for address in resolution.addresses[:MAX_ADDRESSES]:
         location = hosting_service.locate(session, address)
         for sentence in location.steps:
@@ -170,9 +177,12 @@ def _locate_hosting(
             provider = f" by {location.provider_name}" if location.provider_name else ""
             source = _SOURCES.get(location.country_source or "", "")
             return _member_in(
-                session, location.country, report.kind, steps,
+                session,
+                location.country,
+                report.kind,
+                steps,
                 f"{report.host} is hosted in {location.country}{provider}{source}",
-            )  # fmt: skip
+            )
         if location.provider_id is not None and report.hosting_provider_id is None:
             report.hosting_ip = address
             report.hosting_provider_id = location.provider_id
@@ -203,7 +213,7 @@ def apply(
                 f"resolving {resolution.host} failed ({resolution.failure}); attempt "
                 f"{report.route_attempts} of {MAX_ATTEMPTS}, next in {wait.seconds // 60} min",
                 resolver=resolution.resolver,
-            )  # fmt: skip
+            )
             _write(session, report, steps, now)
             report.route_due_at = now + wait
             return None
@@ -211,13 +221,14 @@ def apply(
             "resolve",
             f"resolving {resolution.host} failed {MAX_ATTEMPTS} times ({resolution.failure})",
             resolver=resolution.resolver,
-        )  # fmt: skip
+        )
         agency = _reporter_fallback(session, report, steps, "the host could not be resolved")
     elif resolution.not_found:
         steps.add(
-            "resolve", f"{resolution.host} does not exist ({resolution.resolver})",
+            "resolve",
+            f"{resolution.host} does not exist ({resolution.resolver})",
             resolver=resolution.resolver,
-        )  # fmt: skip
+        )
         agency = _reporter_fallback(session, report, steps, "the host name does not exist")
     else:
         agency = _locate_hosting(session, report, resolution, steps)
@@ -237,9 +248,7 @@ def apply(
     return agency
 
 
-def reroute(
-    session: Session, report: Report, agency: Agency, *, by: str, reason: str
-) -> None:
+def reroute(session: Session, report: Report, agency: Agency, *, by: str, reason: str) -> None:
     """An analyst sends the report to another member; the step names who and why."""
     steps = _Steps()
     steps.add(
@@ -247,7 +256,7 @@ def reroute(
         f"re-routed by {by} to {agency.code} ({KIND_LABELS[agency.kind]}, {agency.country}): "
         f"{reason}",
         agency=agency.code,
-    )  # fmt: skip
+    )
     report.receiving_agency_id = agency.id
     report.routed_at = utcnow()
     report.route_due_at = None
@@ -256,13 +265,20 @@ def reroute(
 
 def _write(session: Session, report: Report, steps: _Steps, now: datetime) -> None:
     """The attempt's steps at one instant, kept in order by microseconds (one Core insert)."""
-    insert_new(session, [
-        RoutingStep(
-            id=uuid.uuid4(), report_id=report.id, at=now + timedelta(microseconds=offset),
-            step=step, outcome=outcome[:1000], data=data,
-        )
-        for offset, (step, outcome, data) in enumerate(steps.items)
-    ])  # fmt: skip
+    insert_new(
+        session,
+        [
+            RoutingStep(
+                id=uuid.uuid4(),
+                report_id=report.id,
+                at=now + timedelta(microseconds=offset),
+                step=step,
+                outcome=outcome[:1000],
+                data=data,
+            )
+            for offset, (step, outcome, data) in enumerate(steps.items)
+        ],
+    )
 
 
 def steps_of(session: Session, report_ids: Sequence[uuid.UUID]) -> list[RoutingStep]:

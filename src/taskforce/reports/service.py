@@ -114,9 +114,10 @@ def check_form_token(settings: Settings, token: str, now: float | None = None) -
 def _address_key(settings: Settings, scope: str, address: str | None) -> str:
     """A keyed hash of the sender's address: enough to count, useless without the key."""
     return hmac.new(
-        settings.secret_key.encode(), f"report-{scope}:{address or 'unknown'}".encode(),
+        settings.secret_key.encode(),
+        f"report-{scope}:{address or 'unknown'}".encode(),
         hashlib.sha256,
-    ).hexdigest()  # fmt: skip
+    ).hexdigest()
 
 
 _PURGE_EVERY = 60.0  # seconds between purges of expired throttle rows, per process
@@ -215,11 +216,20 @@ def submit_report(
     now = utcnow()
     facts = url_facts(details["url"]) if data.kind == Kind.URL and "url" in details else None
     report = Report(
-        kind=data.kind.value, details=details, country=data.country, language=data.language,
-        status="new", urgent=urgent, receipt_hash=receipt_hash(code), created_at=now,
-        url_hash=facts.url_hash if facts else None, host=facts.host if facts else None,
-        domain=facts.domain if facts else None, route_due_at=now, route_attempts=0,
-    )  # fmt: skip
+        kind=data.kind.value,
+        details=details,
+        country=data.country,
+        language=data.language,
+        status="new",
+        urgent=urgent,
+        receipt_hash=receipt_hash(code),
+        created_at=now,
+        url_hash=facts.url_hash if facts else None,
+        host=facts.host if facts else None,
+        domain=facts.domain if facts else None,
+        route_due_at=now,
+        route_attempts=0,
+    )
     insert_new(session, [report])  # Core inserts: the hot path of the public form
     session.execute(insert(ReportThrottle).values(key_hash=key, at=now))
     return report, code
@@ -263,17 +273,24 @@ def log_due(factory: sessionmaker[Session], *, limit: int = LOG_BATCH) -> int:
         if not reports:
             return 0
         audit.record_many(
-            session, PUBLIC,
+            session,
+            PUBLIC,
             [
                 Action(
-                    action="report.public.create", operation=Operation.COLLECTION,
-                    subject_type="public_report", subject_id=r.id,
-                    detail={"kind": r.kind, "urgent": r.urgent, "country": r.country,
-                            "received_at": r.created_at.isoformat(timespec="microseconds")},
+                    action="report.public.create",
+                    operation=Operation.COLLECTION,
+                    subject_type="public_report",
+                    subject_id=r.id,
+                    detail={
+                        "kind": r.kind,
+                        "urgent": r.urgent,
+                        "country": r.country,
+                        "received_at": r.created_at.isoformat(timespec="microseconds"),
+                    },
                 )
                 for r in reports
             ],
-        )  # fmt: skip
+        )
         now = utcnow()
         for report in reports:
             report.logged_at = now
@@ -291,11 +308,15 @@ def _ensure_lead(session: Session, settings: Settings, report: Report) -> None:
         else "grooming with a meeting planned"
     )
     watch_service.open_lead(
-        session, settings, report_id=report.id, kind=report.kind, reason=reason,
+        session,
+        settings,
+        report_id=report.id,
+        kind=report.kind,
+        reason=reason,
         reporter_country=report.country,
         suspect_country=(report.details or {}).get("adult_country"),
         received_at=report.created_at,
-    )  # fmt: skip
+    )
 
 
 def add_to_report(
@@ -329,9 +350,13 @@ def add_to_report(
     session.add(addition)
     session.flush()
     audit.record(
-        session, PUBLIC, action="report.public.add", operation=Operation.COLLECTION,
-        subject_type="public_report", subject_id=report.id,
-    )  # fmt: skip
+        session,
+        PUBLIC,
+        action="report.public.add",
+        operation=Operation.COLLECTION,
+        subject_type="public_report",
+        subject_id=report.id,
+    )
     return addition
 
 
@@ -373,10 +398,15 @@ def _close_as_duplicate(
     assessed as a duplicate by the hub and handled by whoever handles the original."""
     session.add(
         ReportAssessment(
-            report_id=report.id, assessment=Assessment.DUPLICATE.value, category=None,
-            note=note, agency_id=None, user_id=None, created_at=utcnow(),
+            report_id=report.id,
+            assessment=Assessment.DUPLICATE.value,
+            category=None,
+            note=note,
+            agency_id=None,
+            user_id=None,
+            created_at=utcnow(),
         )
-    )  # fmt: skip
+    )
     report.status = "duplicate"
     if original is not None and original.receiving_agency_id is not None:
         report.receiving_agency_id = original.receiving_agency_id
@@ -399,17 +429,21 @@ def _link_duplicate(session: Session, report: Report) -> None:
     notice = takedown_service.open_notice_for(session, report.url_hash)
     if notice is not None:
         _close_as_duplicate(
-            session, report, original,
+            session,
+            report,
+            original,
             f"URL under takedown notice since {notice.created_at:%Y-%m-%d %H:%M} UTC",
-        )  # fmt: skip
+        )
         return
     verdict = _latest_assessment(session, original.id)
     if verdict is not None and verdict.assessment != Assessment.DUPLICATE.value:
         label = ASSESSMENT_LABELS[Assessment(verdict.assessment)]
         _close_as_duplicate(
-            session, report, original,
+            session,
+            report,
+            original,
             f"same URL as report {short_id(original.id)}, already assessed: {label}",
-        )  # fmt: skip
+        )
 
 
 def short_id(report_id: uuid.UUID) -> str:
@@ -508,10 +542,15 @@ def reroute(
         raise Invalid("agency", f"the report is already with {agency.code}")
     routing.reroute(session, report, agency, by=caller.label, reason=reason)
     audit.record(
-        session, caller, action="report.reroute", operation=Operation.DISCLOSURE,
-        subject_type="public_report", subject_id=report.id, recipients=[agency.code],
+        session,
+        caller,
+        action="report.reroute",
+        operation=Operation.DISCLOSURE,
+        subject_type="public_report",
+        subject_id=report.id,
+        recipients=[agency.code],
         justification=reason,
-    )  # fmt: skip
+    )
     return report
 
 
@@ -533,10 +572,11 @@ def _may_see(session: Session, caller: Caller, report: Report) -> bool:
         return True
     assessed = session.scalar(
         select(ReportAssessment.id)
-        .where(ReportAssessment.report_id == report.id,
-               ReportAssessment.agency_id == caller.agency_id)
+        .where(
+            ReportAssessment.report_id == report.id, ReportAssessment.agency_id == caller.agency_id
+        )
         .limit(1)
-    )  # fmt: skip
+    )
     return assessed is not None
 
 
@@ -545,9 +585,14 @@ def _visible(session: Session, caller: Caller, report_id: uuid.UUID) -> Report:
     report = session.get(Report, report_id)
     if report is None or not _may_see(session, caller, report):
         audit.record(
-            session, caller, action="report.read", operation=Operation.CONSULTATION,
-            subject_type="public_report", subject_id=report_id, outcome="not_found",
-        )  # fmt: skip
+            session,
+            caller,
+            action="report.read",
+            operation=Operation.CONSULTATION,
+            subject_type="public_report",
+            subject_id=report_id,
+            outcome="not_found",
+        )
         raise NotFound("report")
     return report
 
@@ -604,9 +649,12 @@ def queue(
     reports = list(session.scalars(query.limit(limit)))
     rows = _with_counts(session, reports)
     audit.record(
-        session, caller, action="report.queue.read", operation=Operation.CONSULTATION,
+        session,
+        caller,
+        action="report.queue.read",
+        operation=Operation.CONSULTATION,
         detail={"view": view, "shown": len(reports)},
-    )  # fmt: skip
+    )
     return rows
 
 
@@ -673,9 +721,13 @@ def get_report(
 def report_view(session: Session, caller: Caller, report_id: uuid.UUID) -> ReportView:
     report = _visible(session, caller, report_id)
     audit.record(
-        session, caller, action="report.read", operation=Operation.CONSULTATION,
-        subject_type="public_report", subject_id=report.id,
-    )  # fmt: skip
+        session,
+        caller,
+        action="report.read",
+        operation=Operation.CONSULTATION,
+        subject_type="public_report",
+        subject_id=report.id,
+    )
     additions = list(
         session.scalars(
             select(ReportAddition)
@@ -715,9 +767,13 @@ def report_view(session: Session, caller: Caller, report_id: uuid.UUID) -> Repor
     )
     confirmed = {a.value for a in CONFIRMED}
     fed = any(a.assessment in confirmed and a.agency_id for a in assessments)
-    case_id = session.scalar(
-        select(HotlineCase.case_id).where(HotlineCase.agency_id == report.receiving_agency_id)
-    ) if report.receiving_agency_id and fed else None  # fmt: skip
+    case_id = (
+        session.scalar(
+            select(HotlineCase.case_id).where(HotlineCase.agency_id == report.receiving_agency_id)
+        )
+        if report.receiving_agency_id and fed
+        else None
+    )
     return ReportView(
         report=report,
         additions=additions,
@@ -779,9 +835,14 @@ def assess(
         if original.id == report.id:
             raise Invalid("duplicate_of", "a report cannot duplicate itself")
     row = ReportAssessment(
-        report_id=report.id, assessment=data.assessment.value, category=category, note=note,
-        agency_id=caller.agency_id, user_id=caller.user_id, created_at=utcnow(),
-    )  # fmt: skip
+        report_id=report.id,
+        assessment=data.assessment.value,
+        category=category,
+        note=note,
+        agency_id=caller.agency_id,
+        user_id=caller.user_id,
+        created_at=utcnow(),
+    )
     session.add(row)
     report.status = "duplicate" if data.assessment == Assessment.DUPLICATE else "assessed"
     if original is not None:
@@ -795,11 +856,19 @@ def assess(
         follow_up = _follow_up(session, caller, settings, report, data.assessment, category)
     closed = _close_waiting_duplicates(session, report, data.assessment)
     audit.record(
-        session, caller, action="report.assess", operation=Operation.ALTERATION,
-        subject_type="public_report", subject_id=report.id,
-        detail={"assessment": data.assessment.value, "category": category,
-                "follow_up": follow_up, "duplicates_closed": closed},
-    )  # fmt: skip
+        session,
+        caller,
+        action="report.assess",
+        operation=Operation.ALTERATION,
+        subject_type="public_report",
+        subject_id=report.id,
+        detail={
+            "assessment": data.assessment.value,
+            "category": category,
+            "follow_up": follow_up,
+            "duplicates_closed": closed,
+        },
+    )
     return row
 
 
@@ -823,9 +892,11 @@ def _close_waiting_duplicates(session: Session, report: Report, verdict: Assessm
     for other in waiting:
         other.duplicate_of_id = other.duplicate_of_id or report.id
         _close_as_duplicate(
-            session, other, report,
+            session,
+            other,
+            report,
             f"same URL as report {short_id(report.id)}, assessed: {label}",
-        )  # fmt: skip
+        )
     session.flush()
     return len(waiting)
 
@@ -850,11 +921,16 @@ def _follow_up(
         normal = url if "://" in url else f"http://{url}"
         try:
             entry = blocklist_service.add_entry(
-                session, caller,
-                EntryCreate(url=normal, match="exact", category=category or "",
-                            reason=f"confirmed by {agency.code} from a public report",
-                            source=f"report:{report.id}"),
-            )  # fmt: skip
+                session,
+                caller,
+                EntryCreate(
+                    url=normal,
+                    match="exact",
+                    category=category or "",
+                    reason=f"confirmed by {agency.code} from a public report",
+                    source=f"report:{report.id}",
+                ),
+            )
             done.append(f"block list: added as version {entry.added_version}")
         except Conflict:
             done.append("block list: already listed")
@@ -862,11 +938,19 @@ def _follow_up(
             done.append(f"block list: not added ({exc.message})")
         if report.url_hash and report.host:
             notice = takedown_service.issue(
-                session, caller, settings, agency=agency, url=normal, url_hash=report.url_hash,
-                host=report.host, category=category, report_id=report.id,
-                hosting_ip=report.hosting_ip, hosting_country=report.hosting_country,
+                session,
+                caller,
+                settings,
+                agency=agency,
+                url=normal,
+                url_hash=report.url_hash,
+                host=report.host,
+                category=category,
+                report_id=report.id,
+                hosting_ip=report.hosting_ip,
+                hosting_country=report.hosting_country,
                 provider_id=report.hosting_provider_id,
-            )  # fmt: skip
+            )
             done.append(
                 f"takedown notice {short_id(notice.id)} to {notice.recipient}"
                 if notice.recipient
@@ -886,18 +970,24 @@ def _hotline_case(session: Session, agency: Agency) -> Case:
         if case is not None:
             return case
     opener = Caller(
-        role=Role.AGENCY_ADMIN, channel="job", agency_id=agency.id, agency_code=agency.code,
-        country=agency.country, email="hotline intake",
-    )  # fmt: skip
+        role=Role.AGENCY_ADMIN,
+        channel="job",
+        agency_id=agency.id,
+        agency_code=agency.code,
+        country=agency.country,
+        email="hotline intake",
+    )
     case = case_service.open_case(
-        session, opener,
+        session,
+        opener,
         CaseCreate(
             title=f"Public reports confirmed by {agency.code}",
             summary="Selectors from public reports this agency confirmed: reported URLs, "
             "their domains, hosting addresses and groomers' usernames. Kept by taskforce.",
-            sharing=SharingLevel.RED, offence_types=["distribution", "grooming"],
+            sharing=SharingLevel.RED,
+            offence_types=["distribution", "grooming"],
         ),
-    )  # fmt: skip
+    )
     session.add(HotlineCase(agency_id=agency.id, case_id=case.id))
     session.flush()
     return case
@@ -921,10 +1011,11 @@ def _feed_hub(
     if report.kind == Kind.GROOMING.value and details.get("adult_username"):
         wanted.append(
             SelectorCreate(
-                type="username", value=details["adult_username"][:2048],
+                type="username",
+                value=details["adult_username"][:2048],
                 platform=(details.get("platform") or "")[:100] or None,
             )
-        )  # fmt: skip
+        )
     if not wanted:
         return []
     case = _hotline_case(session, agency)

@@ -209,9 +209,13 @@ async def add_information(request: Request, settings: SettingsDep) -> HTMLRespon
     try:
         service.check_form_token(settings, _form_text(form, "form_token"))
         await run_in_threadpool(
-            _add, request.app.state.sessionmaker, settings, values["receipt"], values["more"],
+            _add,
+            request.app.state.sessionmaker,
+            settings,
+            values["receipt"],
+            values["more"],
             client_ip(request),
-        )  # fmt: skip
+        )
     except (ReportInvalid, ReportRateLimited) as exc:
         return _receipt_page(
             request, settings, language, values=values, error=exc, status_code=exc.http_status
@@ -272,17 +276,27 @@ async def send_report(request: Request, settings: SettingsDep) -> HTMLResponse:
             else None
         )
         data = ReportCreate(
-            kind=kind, details=clean(kind, values), country=country, language=language,
-            meeting=bool(values["meeting"]), suspect_country=suspect,
-        )  # fmt: skip
+            kind=kind,
+            details=clean(kind, values),
+            country=country,
+            language=language,
+            meeting=bool(values["meeting"]),
+            suspect_country=suspect,
+        )
         code = await run_in_threadpool(
             _store, request.app.state.sessionmaker, settings, data, client_ip(request)
         )
     except (ReportInvalid, ReportRateLimited) as exc:
         return _page(
-            request, settings, language, kind=kind, country=country, values=values, error=exc,
+            request,
+            settings,
+            language,
+            kind=kind,
+            country=country,
+            values=values,
+            error=exc,
             status_code=exc.http_status,
-        )  # fmt: skip
+        )
     worker = getattr(request.app.state, "worker", None)
     if worker is not None:
         worker.wake()
@@ -431,11 +445,14 @@ def assess_report(
         original = _report_id(duplicate_of) if chosen == Assessment.DUPLICATE else None
         with session.begin_nested():
             service.assess(
-                session, web.caller, report_id,
-                AssessmentCreate(assessment=chosen, category=category, note=note,
-                                 duplicate_of=original),
+                session,
+                web.caller,
+                report_id,
+                AssessmentCreate(
+                    assessment=chosen, category=category, note=note, duplicate_of=original
+                ),
                 settings,
-            )  # fmt: skip
+            )
     except (Invalid, Conflict) as exc:
         error = exc if isinstance(exc, Invalid) else Invalid("assessment", exc.message)
         return _report_page(request, session, web, report_id, error=error, status_code=422)

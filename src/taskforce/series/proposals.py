@@ -408,9 +408,13 @@ class _Pairs:
 
     def subset(self, keep: Bools) -> _Pairs:
         return _Pairs(
-            self.i[keep], self.j[keep], self.kinds[keep], self.distance[keep],
-            self.seconds[keep], self.metres[keep],
-        )  # fmt: skip
+            self.i[keep],
+            self.j[keep],
+            self.kinds[keep],
+            self.distance[keep],
+            self.seconds[keep],
+            self.metres[keep],
+        )
 
 
 def _evaluate(cols: _Columns, rules: Rules, every_pair: bool = False) -> _Pairs:
@@ -468,10 +472,13 @@ def _graph(cols: _Columns, linked: _Pairs) -> nx.Graph[int]:
     graph.add_edges_from(
         (int(a), int(b), {"kinds": named[mask], "confidence": c})
         for a, b, mask, c in zip(
-            cols.ids[linked.i].tolist(), cols.ids[linked.j].tolist(), masks.tolist(),
-            linked.confidence().tolist(), strict=True,
+            cols.ids[linked.i].tolist(),
+            cols.ids[linked.j].tolist(),
+            masks.tolist(),
+            linked.confidence().tolist(),
+            strict=True,
         )
-    )  # fmt: skip
+    )
     return graph
 
 
@@ -787,9 +794,14 @@ def _visible_case(session: Session, caller: Caller, case_id: uuid.UUID, action: 
     case = get_visible(session, Case, case_id, caller)
     if case is None:
         audit.record(
-            session, caller, action=action, operation=Operation.CONSULTATION,
-            subject_type="case", subject_id=case_id, outcome="not_found",
-        )  # fmt: skip
+            session,
+            caller,
+            action=action,
+            operation=Operation.CONSULTATION,
+            subject_type="case",
+            subject_id=case_id,
+            outcome="not_found",
+        )
         raise NotFound("case")
     return case
 
@@ -815,9 +827,14 @@ def _proposal(
             case = None
     if proposal is None or case is None:
         audit.record(
-            session, caller, action=action, operation=Operation.CONSULTATION,
-            subject_type="series_proposal", subject_id=proposal_id, outcome="not_found",
-        )  # fmt: skip
+            session,
+            caller,
+            action=action,
+            operation=Operation.CONSULTATION,
+            subject_type="series_proposal",
+            subject_id=proposal_id,
+            outcome="not_found",
+        )
         raise NotFound("series proposal")
     return proposal, case
 
@@ -875,9 +892,14 @@ def _members(session: Session, case_id: uuid.UUID, ids: Iterable[int]) -> dict[i
         ).scalars()
         for r in rows:
             found[r.id] = ProposalMember(
-                id=r.id, path=r.path, md5=r.md5, sha256=r.sha256, pdq=r.pdq,
-                camera=_camera(r.camera_make, r.camera_model), taken_at=r.taken_at,
-            )  # fmt: skip
+                id=r.id,
+                path=r.path,
+                md5=r.md5,
+                sha256=r.sha256,
+                pdq=r.pdq,
+                camera=_camera(r.camera_make, r.camera_model),
+                taken_at=r.taken_at,
+            )
     return found
 
 
@@ -951,9 +973,12 @@ def propose_for_case(
             kept += 1
             continue
         proposal = SeriesProposal(
-            case_id=case.id, status=ProposalStatus.PROPOSED, members=group.members,
-            evidence=group.as_json(), score=group.score,
-        )  # fmt: skip
+            case_id=case.id,
+            status=ProposalStatus.PROPOSED,
+            members=group.members,
+            evidence=group.as_json(),
+            score=group.score,
+        )
         session.add(proposal)
         current.append(proposal)
         created += 1
@@ -963,11 +988,22 @@ def propose_for_case(
         )
     session.flush()
     audit.record(
-        session, caller, action="series.propose", operation=Operation.COLLECTION,
-        subject_type="case", subject_id=case.id, subject_agency_id=case.owner_agency_id,
-        detail={"images": len(images), "excluded": len(excluded), "created": created,
-                "kept": kept, "removed": len(untouched), "options": options.model_dump()},
-    )  # fmt: skip
+        session,
+        caller,
+        action="series.propose",
+        operation=Operation.COLLECTION,
+        subject_type="case",
+        subject_id=case.id,
+        subject_agency_id=case.owner_agency_id,
+        detail={
+            "images": len(images),
+            "excluded": len(excluded),
+            "created": created,
+            "kept": kept,
+            "removed": len(untouched),
+            "options": options.model_dump(),
+        },
+    )
     return ProposalRun(
         images=len(images),
         excluded=len(excluded),
@@ -988,20 +1024,30 @@ def list_proposals(
         stmt = stmt.where(SeriesProposal.status == status)
     proposals = _order(session.scalars(stmt))
     audit.record(
-        session, caller, action="series.proposals", operation=Operation.CONSULTATION,
-        subject_type="case", subject_id=case.id, subject_agency_id=case.owner_agency_id,
+        session,
+        caller,
+        action="series.proposals",
+        operation=Operation.CONSULTATION,
+        subject_type="case",
+        subject_id=case.id,
+        subject_agency_id=case.owner_agency_id,
         detail={"status": status, "proposals": len(proposals)},
-    )  # fmt: skip
+    )
     return case, _reads(session, proposals)
 
 
 def get_proposal(session: Session, caller: Caller, proposal_id: uuid.UUID) -> ProposalRead:
     proposal, case = _proposal(session, caller, proposal_id, "series.proposal.read", own=False)
     audit.record(
-        session, caller, action="series.proposal.read", operation=Operation.CONSULTATION,
-        subject_type="series_proposal", subject_id=proposal.id,
-        subject_agency_id=case.owner_agency_id, detail={"case": str(case.id)},
-    )  # fmt: skip
+        session,
+        caller,
+        action="series.proposal.read",
+        operation=Operation.CONSULTATION,
+        subject_type="series_proposal",
+        subject_id=proposal.id,
+        subject_agency_id=case.owner_agency_id,
+        detail={"case": str(case.id)},
+    )
     return _reads(session, [proposal])[0]
 
 
@@ -1038,25 +1084,41 @@ def accept(
     else:
         assert data.name is not None
         created = series_service.create_series(
-            session, caller,
-            SeriesCreate(name=data.name, description=data.description, sharing=data.sharing,
-                         partners=data.partners),
-        )  # fmt: skip
+            session,
+            caller,
+            SeriesCreate(
+                name=data.name,
+                description=data.description,
+                sharing=data.sharing,
+                partners=data.partners,
+            ),
+        )
         series_id = created.id
     added = series_service.add_media(
-        session, caller, series_id,
+        session,
+        caller,
+        series_id,
         MediaAdd(triage_results=list(proposal.members), source=f"series proposal {proposal.id}"),
-    )  # fmt: skip
+    )
     _decided(proposal, caller, ProposalStatus.ACCEPTED)
     proposal.series_id = series_id
     session.flush()
     audit.record(
-        session, caller, action="series.proposal.accept", operation=Operation.ALTERATION,
-        subject_type="series_proposal", subject_id=proposal.id,
+        session,
+        caller,
+        action="series.proposal.accept",
+        operation=Operation.ALTERATION,
+        subject_type="series_proposal",
+        subject_id=proposal.id,
         subject_agency_id=case.owner_agency_id,
-        detail={"case": str(case.id), "series": str(series_id), "members": len(proposal.members),
-                "added": added.added, "already_present": added.already_present},
-    )  # fmt: skip
+        detail={
+            "case": str(case.id),
+            "series": str(series_id),
+            "members": len(proposal.members),
+            "added": added.added,
+            "already_present": added.already_present,
+        },
+    )
     return _reads(session, [proposal])[0]
 
 
@@ -1079,17 +1141,25 @@ def split(
     split_part = describe([records[m] for m in go if m in records])
     proposal.members, proposal.evidence, proposal.score = stay, kept_part.as_json(), kept_part.score
     child = SeriesProposal(
-        case_id=case.id, status=ProposalStatus.PROPOSED, members=go, parent_id=proposal.id,
-        evidence=split_part.as_json(), score=split_part.score,
-    )  # fmt: skip
+        case_id=case.id,
+        status=ProposalStatus.PROPOSED,
+        members=go,
+        parent_id=proposal.id,
+        evidence=split_part.as_json(),
+        score=split_part.score,
+    )
     session.add(child)
     session.flush()
     audit.record(
-        session, caller, action="series.proposal.split", operation=Operation.ALTERATION,
-        subject_type="series_proposal", subject_id=proposal.id,
+        session,
+        caller,
+        action="series.proposal.split",
+        operation=Operation.ALTERATION,
+        subject_type="series_proposal",
+        subject_id=proposal.id,
         subject_agency_id=case.owner_agency_id,
         detail={"case": str(case.id), "new": str(child.id), "kept": len(stay), "moved": len(go)},
-    )  # fmt: skip
+    )
     kept_read, child_read = _reads(session, [proposal, child])
     return SplitResult(kept=kept_read, split_off=child_read)
 
@@ -1102,10 +1172,17 @@ def reject(
     _decided(proposal, caller, ProposalStatus.REJECTED)
     session.flush()
     audit.record(
-        session, caller, action="series.proposal.reject", operation=Operation.ALTERATION,
-        subject_type="series_proposal", subject_id=proposal.id,
+        session,
+        caller,
+        action="series.proposal.reject",
+        operation=Operation.ALTERATION,
+        subject_type="series_proposal",
+        subject_id=proposal.id,
         subject_agency_id=case.owner_agency_id,
-        detail={"case": str(case.id), "members": len(proposal.members),
-                "reason": (data.reason.strip() if data else "") or None},
-    )  # fmt: skip
+        detail={
+            "case": str(case.id),
+            "members": len(proposal.members),
+            "reason": (data.reason.strip() if data else "") or None,
+        },
+    )
     return _reads(session, [proposal])[0]

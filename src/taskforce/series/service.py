@@ -87,10 +87,15 @@ def create_series(session: Session, caller: Caller, data: SeriesCreate) -> Serie
     session.flush()
     sharing.set_partners(session, series, [a.id for a in partners])
     audit.record(
-        session, caller, action="series.create", operation=Operation.COLLECTION,
-        subject_type="series", subject_id=series.id, subject_agency_id=caller.agency_id,
+        session,
+        caller,
+        action="series.create",
+        operation=Operation.COLLECTION,
+        subject_type="series",
+        subject_id=series.id,
+        subject_agency_id=caller.agency_id,
         detail={"name": name, "sharing": series.sharing},
-    )  # fmt: skip
+    )
     return series
 
 
@@ -114,9 +119,14 @@ def get_visible(session: Session, caller: Caller, series_id: uuid.UUID) -> Serie
     series = sharing.get_visible(session, Series, series_id, caller)
     if series is None:
         audit.record(
-            session, caller, action="series.read", operation=Operation.CONSULTATION,
-            subject_type="series", subject_id=series_id, outcome="not_found",
-        )  # fmt: skip
+            session,
+            caller,
+            action="series.read",
+            operation=Operation.CONSULTATION,
+            subject_type="series",
+            subject_id=series_id,
+            outcome="not_found",
+        )
         raise NotFound("series")
     return series
 
@@ -136,18 +146,26 @@ def list_series(session: Session, caller: Caller) -> list[SeriesRead]:
         session.scalars(sharing.visible(select(Series), Series, caller).order_by(Series.name))
     )
     audit.record(
-        session, caller, action="series.list", operation=Operation.CONSULTATION,
+        session,
+        caller,
+        action="series.list",
+        operation=Operation.CONSULTATION,
         detail={"series": len(found)},
-    )  # fmt: skip
+    )
     return describe_many(session, caller, found)
 
 
 def read_series(session: Session, caller: Caller, series_id: uuid.UUID) -> SeriesRead:
     series = get_visible(session, caller, series_id)
     audit.record(
-        session, caller, action="series.read", operation=Operation.CONSULTATION,
-        subject_type="series", subject_id=series.id, subject_agency_id=series.owner_agency_id,
-    )  # fmt: skip
+        session,
+        caller,
+        action="series.read",
+        operation=Operation.CONSULTATION,
+        subject_type="series",
+        subject_id=series.id,
+        subject_agency_id=series.owner_agency_id,
+    )
     return describe_many(session, caller, [series])[0]
 
 
@@ -194,10 +212,16 @@ def describe_many(session: Session, caller: Caller, found: Sequence[Series]) -> 
 def _victim_read(v: Victim, agencies: Mapping[uuid.UUID, Agency]) -> VictimRead:
     by = agencies.get(v.identified_by_agency_id) if v.identified_by_agency_id else None
     return VictimRead(
-        id=v.id, label=v.label, age_band=v.age_band, sex=v.sex, status=v.status,
-        identified_by=by.code if by else None, identified_at=v.identified_at,
-        identified_country=v.identified_country, notes=v.notes,
-    )  # fmt: skip
+        id=v.id,
+        label=v.label,
+        age_band=v.age_band,
+        sex=v.sex,
+        status=v.status,
+        identified_by=by.code if by else None,
+        identified_at=v.identified_at,
+        identified_country=v.identified_country,
+        notes=v.notes,
+    )
 
 
 # --- media ------------------------------------------------------------------------------------
@@ -227,10 +251,15 @@ def add_media(session: Session, caller: Caller, series_id: uuid.UUID, data: Medi
     if not offered:
         raise Invalid("media", "name at least one file: hashes, triage results or a hash set")
     audit.record(
-        session, caller, action="series.add_media", operation=Operation.COLLECTION,
-        subject_type="series", subject_id=series.id, subject_agency_id=series.owner_agency_id,
+        session,
+        caller,
+        action="series.add_media",
+        operation=Operation.COLLECTION,
+        subject_type="series",
+        subject_id=series.id,
+        subject_agency_id=series.owner_agency_id,
         detail={"offered": offered, "added": added},
-    )  # fmt: skip
+    )
     return MediaAdded(added=added, already_present=distinct - added)
 
 
@@ -288,8 +317,13 @@ def _from_triage(
     for r in usable.values():
         if not (r.md5 or r.sha1 or r.sha256 or r.pdq):
             continue
-        hashes = {"md5": r.md5, "sha1": r.sha1, "sha256": r.sha256, "pdq": r.pdq,
-                  "pdq_quality": r.pdq_quality}  # fmt: skip
+        hashes = {
+            "md5": r.md5,
+            "sha1": r.sha1,
+            "sha256": r.sha256,
+            "pdq": r.pdq,
+            "pdq_quality": r.pdq_quality,
+        }
         rows.append(_media_row(series_id, hashes, f"triage: {r.path}", caller))
     return rows
 
@@ -307,8 +341,13 @@ def _from_hash_set(
     for e in session.scalars(stmt.order_by(HashEntry.id).execution_options(yield_per=CHUNK)):
         if not (e.md5 or e.sha1 or e.sha256 or e.pdq):
             continue
-        hashes = {"md5": e.md5, "sha1": e.sha1, "sha256": e.sha256, "pdq": e.pdq,
-                  "pdq_quality": e.pdq_quality}  # fmt: skip
+        hashes = {
+            "md5": e.md5,
+            "sha1": e.sha1,
+            "sha256": e.sha256,
+            "pdq": e.pdq,
+            "pdq_quality": e.pdq_quality,
+        }
         rows.append(_media_row(series_id, hashes, f"hash set: {hash_set.name}", caller))
         if len(rows) >= CHUNK:
             yield rows
@@ -347,15 +386,23 @@ def add_victim(
     ):
         raise Conflict(f"the series already has a victim labelled {label!r}")
     victim = Victim(
-        series_id=series.id, label=label, age_band=data.age_band, sex=data.sex,
+        series_id=series.id,
+        label=label,
+        age_band=data.age_band,
+        sex=data.sex,
         notes=data.notes.strip(),
-    )  # fmt: skip
+    )
     session.add(victim)
     session.flush()
     audit.record(
-        session, caller, action="victim.create", operation=Operation.COLLECTION,
-        subject_type="victim", subject_id=victim.id, subject_agency_id=series.owner_agency_id,
-    )  # fmt: skip
+        session,
+        caller,
+        action="victim.create",
+        operation=Operation.COLLECTION,
+        subject_type="victim",
+        subject_id=victim.id,
+        subject_agency_id=series.owner_agency_id,
+    )
     return victim
 
 
@@ -392,10 +439,15 @@ def identify_victim(
     victim.identified_country = country.alpha_2
     session.flush()
     audit.record(
-        session, caller, action="victim.identify", operation=Operation.ALTERATION,
-        subject_type="victim", subject_id=victim.id, subject_agency_id=series.owner_agency_id,
+        session,
+        caller,
+        action="victim.identify",
+        operation=Operation.ALTERATION,
+        subject_type="victim",
+        subject_id=victim.id,
+        subject_agency_id=series.owner_agency_id,
         detail={"status": victim.status, "agency": agency.code, "country": country.alpha_2},
-    )  # fmt: skip
+    )
     return victim
 
 

@@ -265,8 +265,13 @@ def _bars(
 
 
 def _histogram(days: list[float]) -> list[dict[str, Any]]:
-    edges = [(0, 30, "< 1 month"), (30, 90, "1–3 months"), (90, 365, "3–12 months"),
-             (365, 365 * 3, "1–3 years"), (365 * 3, float("inf"), "3 years or more")]  # fmt: skip
+    edges = [
+        (0, 30, "< 1 month"),
+        (30, 90, "1–3 months"),
+        (90, 365, "3–12 months"),
+        (365, 365 * 3, "1–3 years"),
+        (365 * 3, float("inf"), "3 years or more"),
+    ]
     return [
         {"range": label, "identified": sum(1 for d in days if lo <= d < hi)}
         for lo, hi, label in edges
@@ -409,11 +414,14 @@ def split_proposal(
 ) -> Response:
     require_csrf(form_csrf(request, csrf_token), web)
     return _decide(
-        request, session, web, proposal_id,
+        request,
+        session,
+        web,
+        proposal_id,
         lambda: proposals.split(
             session, web.caller, proposal_id, proposals.ProposalSplit(members=members)
         ),
-    )  # fmt: skip
+    )
 
 
 @router.post("/series-proposals/{proposal_id}/reject", response_class=HTMLResponse)
@@ -427,8 +435,11 @@ def reject_proposal(
 ) -> Response:
     require_csrf(form_csrf(request, csrf_token), web)
     return _decide(
-        request, session, web, proposal_id,
+        request,
+        session,
+        web,
+        proposal_id,
         lambda: proposals.reject(
             session, web.caller, proposal_id, proposals.ProposalReject(reason=reason)
         ),
-    )  # fmt: skip
+    )

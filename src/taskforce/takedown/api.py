@@ -30,9 +30,11 @@ router = APIRouter(prefix="/takedown", tags=["takedown"])
 
 def _read(notice: TakedownNotice) -> NoticeRead:
     return NoticeRead.model_validate(
-        {**{c: getattr(notice, c) for c in NoticeRead.model_fields if hasattr(notice, c)},
-         "reference": service.reference(notice.id)}
-    )  # fmt: skip
+        {
+            **{c: getattr(notice, c) for c in NoticeRead.model_fields if hasattr(notice, c)},
+            "reference": service.reference(notice.id),
+        }
+    )
 
 
 @router.get("/notices", response_model=list[NoticeRead])
@@ -95,6 +97,8 @@ def statistics(
     """Time from notice to removal (median, 90th percentile) by hosting country or provider."""
     rows, total = service.removal_statistics(session, caller, by=by, since=since)
     return RemovalStatistics(
-        by=by, since=since, rows=[RemovalRowRead.model_validate(r) for r in rows],
+        by=by,
+        since=since,
+        rows=[RemovalRowRead.model_validate(r) for r in rows],
         total=RemovalRowRead.model_validate(total),
-    )  # fmt: skip
+    )

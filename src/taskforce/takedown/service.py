@@ -83,9 +83,13 @@ def _ref(notice: TakedownNotice) -> str:
 def _job(agency: Agency) -> Caller:
     """The hub acting for an agency in the background (re-checks, block-list removals)."""
     return Caller(
-        role=Role.AGENCY_ADMIN, channel="job", agency_id=agency.id, agency_code=agency.code,
-        country=agency.country, email="takedown re-checker",
-    )  # fmt: skip
+        role=Role.AGENCY_ADMIN,
+        channel="job",
+        agency_id=agency.id,
+        agency_code=agency.code,
+        country=agency.country,
+        email="takedown re-checker",
+    )
 
 
 def _event(session: Session, notice: TakedownNotice, kind: str, detail: str, at: datetime) -> None:
@@ -152,38 +156,61 @@ def issue(
         return existing
     provider = session.get(HostingProvider, provider_id) if provider_id else None
     notice = TakedownNotice(
-        id=uuid.uuid4(), report_id=report_id, agency_id=agency.id, url=url, url_hash=url_hash,
-        host=host, category=category, hosting_ip=hosting_ip, hosting_country=hosting_country,
+        id=uuid.uuid4(),
+        report_id=report_id,
+        agency_id=agency.id,
+        url=url,
+        url_hash=url_hash,
+        host=host,
+        category=category,
+        hosting_ip=hosting_ip,
+        hosting_country=hosting_country,
         provider_id=provider.id if provider else None,
-        recipient=provider.abuse_email if provider else None, status="open", created_at=now,
-        deadline_at=now + timedelta(hours=_deadline_hours(settings, agency)), sends=0,
-        next_check_at=now + timedelta(minutes=settings.takedown_check_minutes), checks=0,
-        unreachable_streak=0, closed_reason="",
-    )  # fmt: skip
+        recipient=provider.abuse_email if provider else None,
+        status="open",
+        created_at=now,
+        deadline_at=now + timedelta(hours=_deadline_hours(settings, agency)),
+        sends=0,
+        next_check_at=now + timedelta(minutes=settings.takedown_check_minutes),
+        checks=0,
+        unreachable_streak=0,
+        closed_reason="",
+    )
     session.add(notice)
     session.flush()
-    where = f"{provider.name} ({hosting_country or 'country unknown'})" if provider else (
-        f"an unknown network ({hosting_ip or 'address unknown'})"
-    )  # fmt: skip
-    _event(session, notice, "issued", f"issued by {caller.label} for {host}, hosted by {where}",
-           now)  # fmt: skip
+    where = (
+        f"{provider.name} ({hosting_country or 'country unknown'})"
+        if provider
+        else (f"an unknown network ({hosting_ip or 'address unknown'})")
+    )
+    _event(
+        session, notice, "issued", f"issued by {caller.label} for {host}, hosted by {where}", now
+    )
     recipients = []
     if notice.recipient:
         _send(session, settings, notice, agency, now, first=True)
         recipients.append(notice.recipient)
     else:
         _event(
-            session, notice, "no_contact",
+            session,
+            notice,
+            "no_contact",
             "no abuse contact is known for this host's network: set one on the hosting "
             "provider's page (or on this notice) and the notice goes out",
             now,
-        )  # fmt: skip
+        )
     recipients.extend(_copy_to_police(session, settings, notice, agency, now))
     audit.record(
-        session, caller, action="takedown.issue", operation=Operation.DISCLOSURE,
-        subject_type="takedown_notice", subject_id=notice.id, subject_agency_id=agency.id,
-        recipients=recipients, detail={"host": host, "country": hosting_country},
-    )  # fmt: skip
+        session,
+        caller,
+        action="takedown.issue",
+        operation=Operation.DISCLOSURE,
+        subject_type="takedown_notice",
+        subject_id=notice.id,
+        subject_agency_id=agency.id,
+        recipients=recipients,
+        detail={"host": host, "country": hosting_country},
+    )
     session.flush()
     return notice
 
@@ -206,9 +233,13 @@ def provider_names(session: Session, ids: set[uuid.UUID | None]) -> dict[uuid.UU
 
 
 def notice_text(
-    settings: Settings, notice: TakedownNotice, agency: Agency, provider: HostingProvider | None,
-    *, again: int = 0,
-) -> tuple[str, str]:  # fmt: skip
+    settings: Settings,
+    notice: TakedownNotice,
+    agency: Agency,
+    provider: HostingProvider | None,
+    *,
+    again: int = 0,
+) -> tuple[str, str]:
     """Subject and body of the notice to the host: the address, what it is, what to do, whom
     to answer. It never describes the material beyond its category."""
     ref = reference(notice.id)
@@ -242,8 +273,9 @@ def notice_text(
         f"{agency.contact_desk} on {agency.contact_phone} ({agency.contact_email}), quoting {ref}.",
     ]
     if again:
-        lines.insert(0, f"This is reminder {again}: the content was still online at our last "
-                        "check.\n")  # fmt: skip
+        lines.insert(
+            0, f"This is reminder {again}: the content was still online at our last check.\n"
+        )
     return subject, "\n".join(lines) + "\n"
 
 
@@ -262,9 +294,14 @@ def _send(
         settings, notice, agency, provider, again=0 if first else notice.sends
     )
     outbox.enqueue_email(
-        session, recipient=notice.recipient, subject=subject, body=body, reference=_ref(notice),
-        reply_to=agency.contact_email, now=now,
-    )  # fmt: skip
+        session,
+        recipient=notice.recipient,
+        subject=subject,
+        body=body,
+        reference=_ref(notice),
+        reply_to=agency.contact_email,
+        now=now,
+    )
     notice.sends += 1
     notice.last_sent_at = now
     kind = "sent" if first else "resent"
@@ -280,7 +317,8 @@ def _copy_to_police(
     police = agency_service.of_kind_in(session, AgencyKind.LAW_ENFORCEMENT, agency.country)
     for force in police:
         outbox.enqueue_email(
-            session, recipient=force.contact_email,
+            session,
+            recipient=force.contact_email,
             subject=f"Copy for the police: takedown notice {reference(notice.id)} ({notice.host})",
             body=(
                 f"{agency.name} ({agency.code}) sent a takedown notice for child sexual abuse "
@@ -292,15 +330,19 @@ def _copy_to_police(
                 f"{agency.contact_desk} on {agency.contact_phone} to hold the takedown if you need "
                 "the content preserved first.\n"
             ),
-            reference=_ref(notice), reply_to=agency.contact_email, now=now,
-        )  # fmt: skip
+            reference=_ref(notice),
+            reply_to=agency.contact_email,
+            now=now,
+        )
         _event(session, notice, "copy", f"copy to the police: {force.code}", now)
     if not police:
         _event(
-            session, notice, "copy",
+            session,
+            notice,
+            "copy",
             f"the law wants the police told, but no law-enforcement member is in {agency.country}",
             now,
-        )  # fmt: skip
+        )
     return [p.code for p in police]
 
 
@@ -371,13 +413,19 @@ def record_check(
     assert agency is not None
     session.add(
         TakedownCheck(
-            id=uuid.uuid4(), notice_id=notice.id, at=now, outcome=result.outcome.value,
-            status_code=result.status_code, ip=result.ip, final_url=result.final_url,
-            content_type=(result.content_type or "")[:200] or None, detail=result.detail[:1000],
+            id=uuid.uuid4(),
+            notice_id=notice.id,
+            at=now,
+            outcome=result.outcome.value,
+            status_code=result.status_code,
+            ip=result.ip,
+            final_url=result.final_url,
+            content_type=(result.content_type or "")[:200] or None,
+            detail=result.detail[:1000],
             elapsed_ms=result.elapsed_ms,
             hops=[{"url": h.url, "ip": h.ip, "status": h.status} for h in result.hops],
         )
-    )  # fmt: skip
+    )
     notice.checks += 1
     notice.last_checked_at = now
     notice.last_outcome = result.outcome.value
@@ -394,10 +442,13 @@ def record_check(
         if notice.unreachable_streak >= settings.takedown_unreachable_checks:
             since = _streak_start(session, notice) or now
             _removed(
-                session, notice, agency, since,
+                session,
+                notice,
+                agency,
+                since,
                 f"unreachable for {notice.unreachable_streak} checks in a row since "
                 f"{since:%Y-%m-%d %H:%M} UTC (last: {result.detail})",
-            )  # fmt: skip
+            )
         else:
             _chase(session, settings, notice, agency, now)
     session.flush()
@@ -457,16 +508,21 @@ def _escalate(
     )
     for member in told:
         outbox.enqueue_email(
-            session, recipient=member.contact_email,
+            session,
+            recipient=member.contact_email,
             subject=f"Escalation: {notice.host} still online after {hours} h "
             f"[{reference(notice.id)}]",
-            body=body, reference=_ref(notice), now=now,
-        )  # fmt: skip
+            body=body,
+            reference=_ref(notice),
+            now=now,
+        )
     _event(
-        session, notice, "escalated",
+        session,
+        notice,
+        "escalated",
         f"deadline passed with the content still online: told {', '.join(m.code for m in told)}",
         now,
-    )  # fmt: skip
+    )
 
 
 def _follow_move(
@@ -514,7 +570,8 @@ def _follow_move(
             if member.id == agency.id:
                 continue
             outbox.enqueue_email(
-                session, recipient=member.contact_email,
+                session,
+                recipient=member.contact_email,
                 subject=f"Content under notice moved into {location.country} "
                 f"[{reference(notice.id)}]",
                 body=(
@@ -524,8 +581,9 @@ def _follow_move(
                     f"{agency.code} keeps the notice and sends it to the new host; contact "
                     f"{agency.contact_desk} on {agency.contact_phone} to coordinate.\n"
                 ),
-                reference=_ref(notice), now=now,
-            )  # fmt: skip
+                reference=_ref(notice),
+                now=now,
+            )
             _event(session, notice, "told", f"{member.code} told of the move into its country", now)
 
 
@@ -541,9 +599,11 @@ def _removed(
         for entry in blocklist_service.entries_from(session, f"report:{notice.report_id}"):
             if entry.removed_version is None:
                 done = blocklist_service.remove_entry(
-                    session, _job(agency), entry.id,
+                    session,
+                    _job(agency),
+                    entry.id,
                     reason=f"content removed, notice {reference(notice.id)}",
-                )  # fmt: skip
+                )
                 if isinstance(done, ChangeProposal):  # another agency keeps the entry now
                     why = f"proposed taking it off the block list: {entry.key}"
                     _event(session, notice, "unlist_proposed", why, at)
@@ -559,9 +619,14 @@ def _own(session: Session, caller: Caller, notice_id: uuid.UUID) -> TakedownNoti
     notice = session.get(TakedownNotice, notice_id)
     if notice is None or notice.agency_id != caller.agency_id:
         audit.record(
-            session, caller, action="takedown.read", operation=Operation.CONSULTATION,
-            subject_type="takedown_notice", subject_id=notice_id, outcome="not_found",
-        )  # fmt: skip
+            session,
+            caller,
+            action="takedown.read",
+            operation=Operation.CONSULTATION,
+            subject_type="takedown_notice",
+            subject_id=notice_id,
+            outcome="not_found",
+        )
         raise NotFound("takedown notice")
     return notice
 
@@ -581,14 +646,20 @@ def set_recipient(
     agency = session.get(Agency, notice.agency_id)
     assert agency is not None
     now = utcnow()
-    _event(session, notice, "contact", f"abuse contact set by {caller.label}: {notice.recipient}",
-           now)  # fmt: skip
+    _event(
+        session, notice, "contact", f"abuse contact set by {caller.label}: {notice.recipient}", now
+    )
     _send(session, settings, notice, agency, now, first=notice.sends == 0)
     audit.record(
-        session, caller, action="takedown.recipient", operation=Operation.DISCLOSURE,
-        subject_type="takedown_notice", subject_id=notice.id, subject_agency_id=agency.id,
+        session,
+        caller,
+        action="takedown.recipient",
+        operation=Operation.DISCLOSURE,
+        subject_type="takedown_notice",
+        subject_id=notice.id,
+        subject_agency_id=agency.id,
         recipients=[notice.recipient],
-    )  # fmt: skip
+    )
     return notice
 
 
@@ -617,9 +688,14 @@ def withdraw(
     notice.next_check_at = None
     _event(session, notice, "withdrawn", f"withdrawn by {caller.label}: {reason}", utcnow())
     audit.record(
-        session, caller, action="takedown.withdraw", operation=Operation.ALTERATION,
-        subject_type="takedown_notice", subject_id=notice.id, justification=reason,
-    )  # fmt: skip
+        session,
+        caller,
+        action="takedown.withdraw",
+        operation=Operation.ALTERATION,
+        subject_type="takedown_notice",
+        subject_id=notice.id,
+        justification=reason,
+    )
     return notice
 
 
@@ -644,9 +720,12 @@ def list_notices(
     )
     notices = list(session.scalars(query.order_by(*order).limit(limit).offset(offset)))
     audit.record(
-        session, caller, action="takedown.list", operation=Operation.CONSULTATION,
+        session,
+        caller,
+        action="takedown.list",
+        operation=Operation.CONSULTATION,
         detail={"status": status, "shown": len(notices)},
-    )  # fmt: skip
+    )
     return notices, total
 
 
@@ -662,9 +741,14 @@ class NoticeView:
 def get_notice(session: Session, caller: Caller, notice_id: uuid.UUID) -> NoticeView:
     notice = _own(session, caller, notice_id)
     audit.record(
-        session, caller, action="takedown.read", operation=Operation.CONSULTATION,
-        subject_type="takedown_notice", subject_id=notice.id, subject_agency_id=notice.agency_id,
-    )  # fmt: skip
+        session,
+        caller,
+        action="takedown.read",
+        operation=Operation.CONSULTATION,
+        subject_type="takedown_notice",
+        subject_id=notice.id,
+        subject_agency_id=notice.agency_id,
+    )
     return NoticeView(
         notice=notice,
         provider=session.get(HostingProvider, notice.provider_id) if notice.provider_id else None,
@@ -721,9 +805,12 @@ def removal_statistics(
     row. Figures over every member's notices (counts and times only, no URLs)."""
     caller.require(Permission.READ)
     query = select(
-        TakedownNotice.hosting_country, TakedownNotice.provider_id, TakedownNotice.status,
-        TakedownNotice.created_at, TakedownNotice.removed_at,
-    ).where(TakedownNotice.status != "withdrawn")  # fmt: skip
+        TakedownNotice.hosting_country,
+        TakedownNotice.provider_id,
+        TakedownNotice.status,
+        TakedownNotice.created_at,
+        TakedownNotice.removed_at,
+    ).where(TakedownNotice.status != "withdrawn")
     if since is not None:
         since = since if since.tzinfo else since.replace(tzinfo=UTC)  # a bare date is UTC
         query = query.where(TakedownNotice.created_at >= since)
@@ -736,18 +823,25 @@ def removal_statistics(
             providers.add(provider_id)
         groups[key].append((status, created, removed))
         everything.append((status, created, removed))
-    names = {
-        str(p.id): p.name
-        for p in session.scalars(select(HostingProvider).where(HostingProvider.id.in_(providers)))
-    } if by == "provider" and providers else {}  # fmt: skip
-    rows = [
-        _row(key, _group_label(by, key, names), items) for key, items in groups.items()
-    ]
+    names = (
+        {
+            str(p.id): p.name
+            for p in session.scalars(
+                select(HostingProvider).where(HostingProvider.id.in_(providers))
+            )
+        }
+        if by == "provider" and providers
+        else {}
+    )
+    rows = [_row(key, _group_label(by, key, names), items) for key, items in groups.items()]
     rows.sort(key=lambda r: (-r.notices, r.label))
     audit.record(
-        session, caller, action="takedown.statistics", operation=Operation.CONSULTATION,
+        session,
+        caller,
+        action="takedown.statistics",
+        operation=Operation.CONSULTATION,
         detail={"by": by, "groups": len(rows)},
-    )  # fmt: skip
+    )
     return rows, _row("", "All", everything)
 
 
@@ -767,10 +861,13 @@ def _row(key: str, label: str, items: list[tuple[str, datetime, datetime | None]
         if status == "removed" and removed is not None
     ]
     return RemovalRow(
-        key=key, label=label, notices=len(items), removed=len(hours),
+        key=key,
+        label=label,
+        notices=len(items),
+        removed=len(hours),
         still_online=sum(1 for status, _, _ in items if status == "open"),
         median_hours=statistics.median(hours) if hours else None,
         p90_hours=_percentile(hours, 0.9) if hours else None,
         within_24h=sum(h <= 24 for h in hours) / len(hours) if hours else None,
         within_72h=sum(h <= 72 for h in hours) / len(hours) if hours else None,
-    )  # fmt: skip
+    )

@@ -43,12 +43,18 @@ def notices(
         request,
         "takedown/list.html",
         {
-            "rows": rows, "total": total, "status": status, "statuses": _STATUS_LABELS,
-            "page": page, "pages": max((total + PAGE - 1) // PAGE, 1), "tab": "takedown",
-            "ref": service.reference, "utcnow": datetime.now(UTC),
+            "rows": rows,
+            "total": total,
+            "status": status,
+            "statuses": _STATUS_LABELS,
+            "page": page,
+            "pages": max((total + PAGE - 1) // PAGE, 1),
+            "tab": "takedown",
+            "ref": service.reference,
+            "utcnow": datetime.now(UTC),
             "providers": service.provider_names(session, {n.provider_id for n in rows}),
         },
-    )  # fmt: skip
+    )
 
 
 def _notice_page(
@@ -65,12 +71,16 @@ def _notice_page(
         request,
         "takedown/detail.html",
         {
-            "v": view, "n": view.notice, "ref": service.reference, "error": error,
-            "tab": "takedown", "utcnow": datetime.now(UTC),
+            "v": view,
+            "n": view.notice,
+            "ref": service.reference,
+            "error": error,
+            "tab": "takedown",
+            "utcnow": datetime.now(UTC),
             "category_label": service.category_label(view.notice.category),
         },
         status_code=status_code,
-    )  # fmt: skip
+    )
 
 
 @router.get("/takedown/statistics", response_class=HTMLResponse)
@@ -89,11 +99,15 @@ def statistics(
         request,
         "takedown/statistics.html",
         {
-            "rows": rows, "total": total, "by": grouping, "since": since if start else "",
-            "error": error, "tab": "removal",
+            "rows": rows,
+            "total": total,
+            "by": grouping,
+            "since": since if start else "",
+            "error": error,
+            "tab": "removal",
         },
         status_code=422 if error else 200,
-    )  # fmt: skip
+    )
 
 
 def _since(text: str) -> tuple[datetime | None, Invalid | None]:
@@ -120,8 +134,17 @@ def statistics_download(
     if error is not None:
         raise error
     rows, total = service.removal_statistics(session, web.caller, by=grouping, since=start)
-    fields = ["key", "label", "notices", "removed", "still_online", "median_hours",
-              "p90_hours", "within_24h", "within_72h"]  # fmt: skip
+    fields = [
+        "key",
+        "label",
+        "notices",
+        "removed",
+        "still_online",
+        "median_hours",
+        "p90_hours",
+        "within_24h",
+        "within_72h",
+    ]
     records = [{f: getattr(r, f) for f in fields} for r in [*rows, total]]
     name = f"time-to-removal-by-{grouping}.{fmt}"
     if fmt == "json":

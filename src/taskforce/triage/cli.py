@@ -58,10 +58,15 @@ def triage_command(
         found = agency_service.get_by_code(session, agency)
         caller = agency_operator(found.id, found.code, found.country)
         with Progress(
-            TextColumn("triage"), BarColumn(), MofNCompleteColumn(), TextColumn("files"),
-            TaskProgressColumn(), TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
+            TextColumn("triage"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("files"),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeRemainingColumn(),
             console=err,
-        ) as progress:  # fmt: skip
+        ) as progress:
             task = progress.add_task("triage", total=total, rate="")
 
             def advance(done: int, _path: str) -> None:
@@ -70,9 +75,15 @@ def triage_command(
                 progress.update(task, completed=done, total=max(total, done), rate=rate)
 
             summary = service.run(
-                session, caller, settings, evidence, out_dir, options, advance,
+                session,
+                caller,
+                settings,
+                evidence,
+                out_dir,
+                options,
+                advance,
                 checkpoint=session.commit,  # an interrupted run keeps what it recorded
-            )  # fmt: skip
+            )
     out.print(
         f"{summary.files_total:,} files, {summary.files_hashed:,} hashed: "
         f"{summary.matched_exact:,} known by exact hash, {summary.matched_perceptual:,} by PDQ, "
@@ -80,7 +91,8 @@ def triage_command(
         f"victim, {len(summary.errors):,} errors"
         + (f"; {summary.selectors_added:,} selectors added to {case}" if case else "")
     )
-    out.print(f"report: {out_dir / 'report.html'}  (also summary.json, results.csv, "
-              "results.vics.json)")  # fmt: skip
+    out.print(
+        f"report: {out_dir / 'report.html'}  (also summary.json, results.csv, results.vics.json)"
+    )
     if case:
         out.print(f"recorded with case {case}: the case's Triage page shows this run")

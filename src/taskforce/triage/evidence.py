@@ -164,8 +164,9 @@ def _archive_kind(f: BinaryIO) -> str | None:
     return None
 
 
-def _members(kind: str, source: Path | bytes, shown: str, work_dir: Path, budget: ArchiveBudget,
-             depth: int) -> Iterator[Item]:  # fmt: skip
+def _members(
+    kind: str, source: Path | bytes, shown: str, work_dir: Path, budget: ArchiveBudget, depth: int
+) -> Iterator[Item]:
     if depth > MAX_DEPTH:
         yield Item(shown + "!/", error=f"archive nested deeper than {MAX_DEPTH} levels: not opened")
         return
@@ -187,8 +188,15 @@ def _members(kind: str, source: Path | bytes, shown: str, work_dir: Path, budget
                 return
             try:
                 item = _hold(member, size, read, work_dir)
-            except (OSError, EOFError, zipfile.BadZipFile, tarfile.TarError, py7zr.Bad7zFile,
-                    RuntimeError, ValueError) as exc:  # fmt: skip
+            except (
+                OSError,
+                EOFError,
+                zipfile.BadZipFile,
+                tarfile.TarError,
+                py7zr.Bad7zFile,
+                RuntimeError,
+                ValueError,
+            ) as exc:
                 yield Item(member, error=f"cannot read archive member: {exc}")
                 continue
             yield item
@@ -197,12 +205,25 @@ def _members(kind: str, source: Path | bytes, shown: str, work_dir: Path, budget
                 with item.path.open("rb") as f:
                     inner = _archive_kind(f)
             if inner:
-                yield from _members(inner, item.data if item.data is not None else item.path,  # type: ignore[arg-type]
-                                    member, work_dir, budget, depth + 1)  # fmt: skip
+                yield from _members(
+                    inner,
+                    item.data if item.data is not None else item.path,  # type: ignore[arg-type]
+                    member,
+                    work_dir,
+                    budget,
+                    depth + 1,
+                )
     except BudgetSpent as exc:
         yield Item(shown + "!/", error=f"archive not opened: {exc}")
-    except (OSError, EOFError, zipfile.BadZipFile, tarfile.TarError, py7zr.Bad7zFile,
-            RuntimeError, ValueError) as exc:  # fmt: skip
+    except (
+        OSError,
+        EOFError,
+        zipfile.BadZipFile,
+        tarfile.TarError,
+        py7zr.Bad7zFile,
+        RuntimeError,
+        ValueError,
+    ) as exc:
         yield Item(shown + "!/", error=f"cannot open archive: {exc}")
 
 

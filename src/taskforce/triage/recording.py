@@ -103,10 +103,15 @@ class Recorder:
             resumed = True
         session.flush()
         audit.record(
-            session, caller, action="triage.record", operation=Operation.COLLECTION,
-            subject_type="case", subject_id=case.id, subject_agency_id=case.owner_agency_id,
+            session,
+            caller,
+            action="triage.record",
+            operation=Operation.COLLECTION,
+            subject_type="case",
+            subject_id=case.id,
+            subject_agency_id=case.owner_agency_id,
             detail={"run": str(found.id), "resumed": resumed},
-        )  # fmt: skip
+        )
         recorder = cls(session, found.id, checkpoint)
         for path in sorted(journal):
             recorder.pending.append(journal[path])

@@ -21,11 +21,30 @@ from taskforce.media.hashing import MAX_IMAGE_PIXELS
 from taskforce.triage import evidence
 
 CSV_COLUMNS = (
-    "path", "md5", "sha1", "sha256", "pdq", "pdq_quality", "match_type", "distance", "hashset",
-    "category", "series", "victim_identified", "error", "size", "media_type", "camera_make",
-    "camera_model", "camera_serial", "taken_at", "gps_lat", "gps_lon", "video_share",
+    "path",
+    "md5",
+    "sha1",
+    "sha256",
+    "pdq",
+    "pdq_quality",
+    "match_type",
+    "distance",
+    "hashset",
+    "category",
+    "series",
+    "victim_identified",
+    "error",
+    "size",
+    "media_type",
+    "camera_make",
+    "camera_model",
+    "camera_serial",
+    "taken_at",
+    "gps_lat",
+    "gps_lon",
+    "video_share",
     "identified_by",
-)  # fmt: skip
+)
 
 
 @dataclass

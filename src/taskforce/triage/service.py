@@ -129,9 +129,12 @@ def load_known(
         settings.video_match_known_share,
     )
     audit.record(
-        session, caller, action="triage.load_hash_sets", operation=Operation.CONSULTATION,
+        session,
+        caller,
+        action="triage.load_hash_sets",
+        operation=Operation.CONSULTATION,
         detail={"hash_sets": sorted(by_id.values()), "entries": len(known)},
-    )  # fmt: skip
+    )
     return known
 
 
@@ -266,10 +269,13 @@ def run(
         subject_type="case" if case else None,
         subject_id=case.id if case else None,
         subject_agency_id=case.owner_agency_id if case else None,
-        detail={"files": summary.files_total, "matched_exact": summary.matched_exact,
-                "matched_perceptual": summary.matched_perceptual,
-                **({"run": str(recorder.run_id)} if recorder else {})},
-    )  # fmt: skip
+        detail={
+            "files": summary.files_total,
+            "matched_exact": summary.matched_exact,
+            "matched_perceptual": summary.matched_perceptual,
+            **({"run": str(recorder.run_id)} if recorder else {}),
+        },
+    )
     return summary
 
 
@@ -384,9 +390,14 @@ def _visible_case(
     case = get_visible(session, Case, case_id, caller)
     if case is None:
         audit.record(
-            session, caller, action=action, operation=Operation.CONSULTATION,
-            subject_type="case", subject_id=case_id, outcome="not_found",
-        )  # fmt: skip
+            session,
+            caller,
+            action=action,
+            operation=Operation.CONSULTATION,
+            subject_type="case",
+            subject_id=case_id,
+            outcome="not_found",
+        )
         raise NotFound(kind)
     return case
 
@@ -460,10 +471,15 @@ def case_runs(
         select(TriageRun).where(TriageRun.case_id == case.id).order_by(TriageRun.started_at.desc())
     ).all()
     audit.record(
-        session, caller, action="triage.list", operation=Operation.CONSULTATION,
-        subject_type="case", subject_id=case.id, subject_agency_id=case.owner_agency_id,
+        session,
+        caller,
+        action="triage.list",
+        operation=Operation.CONSULTATION,
+        subject_type="case",
+        subject_id=case.id,
+        subject_agency_id=case.owner_agency_id,
         detail={"runs": len(runs)},
-    )  # fmt: skip
+    )
     return case, _summaries(session, caller, case, runs)
 
 
@@ -505,9 +521,14 @@ def _visible_run(
     case = get_visible(session, Case, run.case_id, caller) if run is not None else None
     if run is None or case is None:
         audit.record(
-            session, caller, action=action, operation=Operation.CONSULTATION,
-            subject_type="triage_run", subject_id=run_id, outcome="not_found",
-        )  # fmt: skip
+            session,
+            caller,
+            action=action,
+            operation=Operation.CONSULTATION,
+            subject_type="triage_run",
+            subject_id=run_id,
+            outcome="not_found",
+        )
         raise NotFound("triage run")
     return run, case
 
@@ -650,12 +671,22 @@ def get_run(
         named = [n for n in named if n in shared_names]
     summary = _summaries(session, caller, case, [run])[0]
     audit.record(
-        session, caller, action="triage.read", operation=Operation.CONSULTATION,
-        subject_type="triage_run", subject_id=run.id, subject_agency_id=case.owner_agency_id,
-        detail={"case": str(case.id), "match": chosen.match.value if chosen.match else None,
-                "category": chosen.category, "errors_only": chosen.errors_only,
-                "offset": offset, "returned": len(page)},
-    )  # fmt: skip
+        session,
+        caller,
+        action="triage.read",
+        operation=Operation.CONSULTATION,
+        subject_type="triage_run",
+        subject_id=run.id,
+        subject_agency_id=case.owner_agency_id,
+        detail={
+            "case": str(case.id),
+            "match": chosen.match.value if chosen.match else None,
+            "category": chosen.category,
+            "errors_only": chosen.errors_only,
+            "offset": offset,
+            "returned": len(page),
+        },
+    )
     return TriageRunRead(
         **summary.model_dump(),
         run_by=run.actor_label if own else summary.agency,
@@ -722,8 +753,13 @@ def export_results(
     rows = _report_rows(session, run.id, _visible_sets(session, caller))
     count = report.write_csv(out, rows) if fmt == "csv" else report.write_vics(out, rows)
     audit.record(
-        session, caller, action="triage.export", operation=Operation.DISCLOSURE,
-        subject_type="triage_run", subject_id=run.id, subject_agency_id=case.owner_agency_id,
+        session,
+        caller,
+        action="triage.export",
+        operation=Operation.DISCLOSURE,
+        subject_type="triage_run",
+        subject_id=run.id,
+        subject_agency_id=case.owner_agency_id,
         detail={"case": str(case.id), "format": fmt, "records": count},
-    )  # fmt: skip
+    )
     return f"{case.reference}-triage-{run.started_at:%Y%m%d-%H%M}", count

@@ -54,9 +54,13 @@ def run_page(
     )
     try:
         run = service.get_run(
-            session, web.caller, run_id, chosen=chosen,
-            limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
-        )  # fmt: skip
+            session,
+            web.caller,
+            run_id,
+            chosen=chosen,
+            limit=PAGE_SIZE,
+            offset=(page - 1) * PAGE_SIZE,
+        )
     except Invalid:  # a category typed into the address: show the run unfiltered
         chosen = service.ResultFilter(match=chosen.match, errors_only=errors)
         run = service.get_run(session, web.caller, run_id, chosen=chosen, limit=PAGE_SIZE)

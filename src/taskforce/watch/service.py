@@ -152,10 +152,13 @@ def _step(
 ) -> None:
     session.add(
         UrgentLeadStep(
-            lead_id=lead.id, at=at, step=step.value, agency_id=agency.id if agency else None,
+            lead_id=lead.id,
+            at=at,
+            step=step.value,
+            agency_id=agency.id if agency else None,
             detail=detail[:1000],
         )
-    )  # fmt: skip
+    )
 
 
 def _link(settings: Settings, lead: UrgentLead) -> str:
@@ -249,9 +252,13 @@ def _queue(
     """E-mail to the desk and, where the agency has one, a webhook; returns how it was told."""
     reference = _reference(lead.id)
     outbox.enqueue_email(
-        session, recipient=agency.contact_email, subject=subject, body=body,
-        reference=reference, now=now,
-    )  # fmt: skip
+        session,
+        recipient=agency.contact_email,
+        subject=subject,
+        body=body,
+        reference=reference,
+        now=now,
+    )
     told = f"e-mail to {agency.contact_email}"
     if agency.webhook_url:
         payload: dict[str, Any] = {
@@ -265,9 +272,13 @@ def _queue(
             **(extra or {}),
         }
         outbox.enqueue_webhook(
-            session, url=agency.webhook_url, event=event,
-            body=json.dumps(payload, separators=(",", ":")), reference=reference, now=now,
-        )  # fmt: skip
+            session,
+            url=agency.webhook_url,
+            event=event,
+            body=json.dumps(payload, separators=(",", ":")),
+            reference=reference,
+            now=now,
+        )
         told += " and webhook"
     return told
 
@@ -323,9 +334,16 @@ def _alert(
         )
     lines += ["", _NO_CONTENT, ""]
     return _queue(
-        session, settings, lead, agency, event="urgent_lead.created", subject=subject,
-        body="\n".join(lines), now=now, kind=kind,
-    )  # fmt: skip
+        session,
+        settings,
+        lead,
+        agency,
+        event="urgent_lead.created",
+        subject=subject,
+        body="\n".join(lines),
+        now=now,
+        kind=kind,
+    )
 
 
 def _desk(agency: Agency) -> str:
@@ -385,10 +403,16 @@ def open_lead(
     now = now or utcnow()
     ack_due = received_at + timedelta(minutes=settings.urgent_ack_minutes)
     lead = UrgentLead(
-        id=uuid.uuid4(), report_id=report_id, created_at=now, reason=reason.strip()[:200],
-        reporter_country=reporter, suspect_country=suspect, ack_due_at=ack_due,
-        check_at=ack_due, acknowledged_by="",
-    )  # fmt: skip
+        id=uuid.uuid4(),
+        report_id=report_id,
+        created_at=now,
+        reason=reason.strip()[:200],
+        reporter_country=reporter,
+        suspect_country=suspect,
+        ack_due_at=ack_due,
+        check_at=ack_due,
+        acknowledged_by="",
+    )
     session.add(lead)
     session.flush()
 
@@ -398,10 +422,13 @@ def open_lead(
     if suspect:
         countries += f", suspect's country {suspect}"
     _step(
-        session, lead, StepKind.CREATED, at=now,
+        session,
+        lead,
+        StepKind.CREATED,
+        at=now,
         detail=f"{kind_label(kind)}{': ' + lead.reason if lead.reason else ''} ({countries}); "
         f"acknowledge by {utc_time(ack_due)}",
-    )  # fmt: skip
+    )
     targets: list[tuple[Agency, str]] = []
     for agency, why in desks:
         session.add(
@@ -417,43 +444,72 @@ def open_lead(
     if uncovered and coordinator is not None:
         session.add(
             UrgentLeadTarget(
-                lead_id=lead.id, agency_id=coordinator.id,
-                reason=TargetReason.NO_MEMBER_AGENCY.value, added_at=now,
+                lead_id=lead.id,
+                agency_id=coordinator.id,
+                reason=TargetReason.NO_MEMBER_AGENCY.value,
+                added_at=now,
             )
-        )  # fmt: skip
+        )
         _step(
-            session, lead, StepKind.TO_COORDINATOR, at=now, agency=coordinator,
+            session,
+            lead,
+            StepKind.TO_COORDINATOR,
+            at=now,
+            agency=coordinator,
             detail=f"{gap}: sent to the network coordinator {coordinator.code} at once",
-        )  # fmt: skip
+        )
         targets.append((coordinator, f"network coordinator: {gap}"))
     elif uncovered and not targets:
         _step(
-            session, lead, StepKind.UNREACHABLE, at=now,
+            session,
+            lead,
+            StepKind.UNREACHABLE,
+            at=now,
             detail=f"nobody could be alerted: {gap}, and no network coordinator is registered; "
             "the lead escalates as soon as one is",
-        )  # fmt: skip
+        )
         lead.check_at = min(received_at, now)  # due at once, and again until someone is told
     elif uncovered:
         _step(
-            session, lead, StepKind.NO_COORDINATOR, at=now,
+            session,
+            lead,
+            StepKind.NO_COORDINATOR,
+            at=now,
             detail=f"{gap}, and no network coordinator is registered to take it",
-        )  # fmt: skip
+        )
     session.flush()
 
     for agency, label in targets:
         others = [a for a, _ in targets if a.id != agency.id]
         told = _alert(
-            session, settings, lead, agency, kind=kind, why=label, received_at=received_at,
-            coordinator=coordinator, others=others, now=now,
-        )  # fmt: skip
+            session,
+            settings,
+            lead,
+            agency,
+            kind=kind,
+            why=label,
+            received_at=received_at,
+            coordinator=coordinator,
+            others=others,
+            now=now,
+        )
         _step(session, lead, StepKind.NOTIFIED, at=now, agency=agency, detail=told)
     audit.record(
-        session, WATCH, action="report.urgent_lead.create", operation=Operation.DISCLOSURE,
-        subject_type="urgent_lead", subject_id=lead.id,
+        session,
+        WATCH,
+        action="report.urgent_lead.create",
+        operation=Operation.DISCLOSURE,
+        subject_type="urgent_lead",
+        subject_id=lead.id,
         recipients=[a.code for a, _ in targets],
-        detail={"report_id": str(report_id), "kind": kind, "reporter_country": reporter,
-                "suspect_country": suspect, "uncovered": uncovered},
-    )  # fmt: skip
+        detail={
+            "report_id": str(report_id),
+            "kind": kind,
+            "reporter_country": reporter,
+            "suspect_country": suspect,
+            "uncovered": uncovered,
+        },
+    )
     session.flush()
     return lead
 
@@ -485,14 +541,20 @@ def lead_status(session: Session, report_id: uuid.UUID) -> LeadStatus | None:
     if lead is None:
         return None
     told = tuple(agency.code for _target, agency in _targets(session, lead.id))
-    by = agency_service.get(session, lead.acknowledged_by_agency_id) if (
-        lead.acknowledged_by_agency_id
-    ) else None  # fmt: skip
+    by = (
+        agency_service.get(session, lead.acknowledged_by_agency_id)
+        if (lead.acknowledged_by_agency_id)
+        else None
+    )
     return LeadStatus(
-        lead_id=lead.id, created_at=lead.created_at, ack_due_at=lead.ack_due_at, told=told,
-        acknowledged_at=lead.acknowledged_at, acknowledged_by=by.code if by else None,
+        lead_id=lead.id,
+        created_at=lead.created_at,
+        ack_due_at=lead.ack_due_at,
+        told=told,
+        acknowledged_at=lead.acknowledged_at,
+        acknowledged_by=by.code if by else None,
         escalated_at=lead.escalated_at,
-    )  # fmt: skip
+    )
 
 
 def is_target(session: Session, caller: Caller, report_id: uuid.UUID) -> bool:
@@ -546,15 +608,23 @@ def _summaries(
         by = acknowledgers.get(ack_agency) if ack_agency else None
         out.append(
             LeadSummary(
-                id=lead.id, report_id=lead.report_id, kind=kind, kind_label=kind_label(kind),
-                reason=lead.reason, reporter_country=lead.reporter_country,
-                suspect_country=lead.suspect_country, received_at=received_at,
-                created_at=lead.created_at, ack_due_at=lead.ack_due_at,
-                acknowledged_at=lead.acknowledged_at, acknowledged_by=lead.acknowledged_by,
-                acknowledged_by_agency=by.code if by else None, escalated_at=lead.escalated_at,
+                id=lead.id,
+                report_id=lead.report_id,
+                kind=kind,
+                kind_label=kind_label(kind),
+                reason=lead.reason,
+                reporter_country=lead.reporter_country,
+                suspect_country=lead.suspect_country,
+                received_at=received_at,
+                created_at=lead.created_at,
+                ack_due_at=lead.ack_due_at,
+                acknowledged_at=lead.acknowledged_at,
+                acknowledged_by=lead.acknowledged_by,
+                acknowledged_by_agency=by.code if by else None,
+                escalated_at=lead.escalated_at,
                 targets=codes[lead.id],
             )
-        )  # fmt: skip
+        )
     return out
 
 
@@ -585,9 +655,12 @@ def list_leads(
         query = query.where(UrgentLead.acknowledged_at.is_(None))
     rows = [(lead, str(kind), received) for lead, kind, received in session.execute(query)]
     audit.record(
-        session, caller, action="report.urgent_lead.list", operation=Operation.CONSULTATION,
+        session,
+        caller,
+        action="report.urgent_lead.list",
+        operation=Operation.CONSULTATION,
         detail={"state": state.value, "shown": len(rows)},
-    )  # fmt: skip
+    )
     return _summaries(session, rows)
 
 
@@ -656,11 +729,18 @@ def _messages(
                 error = error.replace(m.recipient, "(webhook address)")
         out.append(
             LeadMessageRead(
-                channel=m.channel, recipient=recipient, agency=to.code if to else None,
-                purpose=_purpose(m), subject=m.subject, created_at=m.created_at, sent_at=m.sent_at,
-                attempts=m.attempts, last_error=error, status=_message_status(m),
+                channel=m.channel,
+                recipient=recipient,
+                agency=to.code if to else None,
+                purpose=_purpose(m),
+                subject=m.subject,
+                created_at=m.created_at,
+                sent_at=m.sent_at,
+                attempts=m.attempts,
+                last_error=error,
+                status=_message_status(m),
             )
-        )  # fmt: skip
+        )
     out.sort(key=lambda m: (m.created_at, m.agency or "", m.channel))
     return out
 
@@ -714,9 +794,14 @@ def get_lead(session: Session, caller: Caller, lead_id: uuid.UUID) -> LeadRead:
     caller.require(Permission.HANDLE_REPORTS)
     lead = _visible(session, caller, lead_id)
     audit.record(
-        session, caller, action="report.urgent_lead.read", operation=Operation.CONSULTATION,
-        subject_type="urgent_lead", subject_id=lead.id, detail={"report_id": str(lead.report_id)},
-    )  # fmt: skip
+        session,
+        caller,
+        action="report.urgent_lead.read",
+        operation=Operation.CONSULTATION,
+        subject_type="urgent_lead",
+        subject_id=lead.id,
+        detail={"report_id": str(lead.report_id)},
+    )
     return _describe(session, caller, lead)
 
 
@@ -776,34 +861,54 @@ def acknowledge(
             ]
         )
         outbox.enqueue_email(
-            session, recipient=other.contact_email, subject=subject, body=body,
-            reference=_reference(lead.id), now=now,
-        )  # fmt: skip
+            session,
+            recipient=other.contact_email,
+            subject=subject,
+            body=body,
+            reference=_reference(lead.id),
+            now=now,
+        )
     hooks = [a for _, a in targets if a.webhook_url and a.is_active]
     for target in hooks:
         assert target.webhook_url is not None
         payload = {
-            "event": "urgent_lead.acknowledged", "lead": str(lead.id), "kind": kind,
+            "event": "urgent_lead.acknowledged",
+            "lead": str(lead.id),
+            "kind": kind,
             "acknowledged_at": now.isoformat(timespec="seconds"),
             "acknowledged_by_agency": agency.code,
-        }  # fmt: skip
+        }
         outbox.enqueue_webhook(
-            session, url=target.webhook_url, event="urgent_lead.acknowledged",
-            body=json.dumps(payload, separators=(",", ":")), reference=_reference(lead.id),
+            session,
+            url=target.webhook_url,
+            event="urgent_lead.acknowledged",
+            body=json.dumps(payload, separators=(",", ":")),
+            reference=_reference(lead.id),
             now=now,
-        )  # fmt: skip
+        )
     if others:
         _step(
-            session, lead, StepKind.ACK_NOTIFIED, at=now, agency=agency,
+            session,
+            lead,
+            StepKind.ACK_NOTIFIED,
+            at=now,
+            agency=agency,
             detail=f"told {', '.join(a.code for a in others)} that {agency.code} took it",
-        )  # fmt: skip
+        )
     audit.record(
-        session, caller, action="report.urgent_lead.acknowledge",
-        operation=Operation.ALTERATION, subject_type="urgent_lead", subject_id=lead.id,
+        session,
+        caller,
+        action="report.urgent_lead.acknowledge",
+        operation=Operation.ALTERATION,
+        subject_type="urgent_lead",
+        subject_id=lead.id,
         recipients=[a.code for a in others],
-        detail={"report_id": str(lead.report_id), "minutes_after_receipt": waited,
-                "note": bool(note)},
-    )  # fmt: skip
+        detail={
+            "report_id": str(lead.report_id),
+            "minutes_after_receipt": waited,
+            "note": bool(note),
+        },
+    )
     session.flush()
     return lead
 
@@ -846,10 +951,12 @@ def _escalate(
     if not any(a.id == coordinator.id for _, a in targets):
         session.add(
             UrgentLeadTarget(
-                lead_id=lead.id, agency_id=coordinator.id, reason=TargetReason.ESCALATION.value,
+                lead_id=lead.id,
+                agency_id=coordinator.id,
+                reason=TargetReason.ESCALATION.value,
                 added_at=now,
             )
-        )  # fmt: skip
+        )
     desks = [a for _, a in targets if a.id != coordinator.id]
     if targets:
         detail = f"not acknowledged within {n} minutes: escalated to {coordinator.code}"
@@ -885,18 +992,33 @@ def _escalate(
         ]
     )
     told = _queue(
-        session, settings, lead, coordinator, event="urgent_lead.escalated", subject=subject,
-        body=body, now=now, kind=kind,
-    )  # fmt: skip
+        session,
+        settings,
+        lead,
+        coordinator,
+        event="urgent_lead.escalated",
+        subject=subject,
+        body=body,
+        now=now,
+        kind=kind,
+    )
     _step(session, lead, StepKind.NOTIFIED, at=now, agency=coordinator, detail=told)
     lead.escalated_at = now
     lead.check_at = now + timedelta(minutes=n)
     audit.record(
-        session, WATCH, action="report.urgent_lead.escalate", operation=Operation.DISCLOSURE,
-        subject_type="urgent_lead", subject_id=lead.id, recipients=[coordinator.code],
-        detail={"report_id": str(lead.report_id), "minutes": n,
-                "not_acknowledged_by": [a.code for a in desks]},
-    )  # fmt: skip
+        session,
+        WATCH,
+        action="report.urgent_lead.escalate",
+        operation=Operation.DISCLOSURE,
+        subject_type="urgent_lead",
+        subject_id=lead.id,
+        recipients=[coordinator.code],
+        detail={
+            "report_id": str(lead.report_id),
+            "minutes": n,
+            "not_acknowledged_by": [a.code for a in desks],
+        },
+    )
 
 
 def _remind(
@@ -936,20 +1058,36 @@ def _remind(
             ]
         )
         _queue(
-            session, settings, lead, agency, event="urgent_lead.reminder", subject=subject,
-            body=body, now=now, kind=kind, extra={"overdue_minutes": late},
-        )  # fmt: skip
+            session,
+            settings,
+            lead,
+            agency,
+            event="urgent_lead.reminder",
+            subject=subject,
+            body=body,
+            now=now,
+            kind=kind,
+            extra={"overdue_minutes": late},
+        )
     reminded = ", ".join(a.code for a in desks) or "nobody (no active desk)"
     _step(
-        session, lead, StepKind.REMINDER, at=now,
+        session,
+        lead,
+        StepKind.REMINDER,
+        at=now,
         detail=f"not acknowledged, {late} min after the deadline: reminded {reminded}",
-    )  # fmt: skip
+    )
     lead.check_at = now + timedelta(minutes=n)
     audit.record(
-        session, WATCH, action="report.urgent_lead.remind", operation=Operation.DISCLOSURE,
-        subject_type="urgent_lead", subject_id=lead.id, recipients=[a.code for a in desks],
+        session,
+        WATCH,
+        action="report.urgent_lead.remind",
+        operation=Operation.DISCLOSURE,
+        subject_type="urgent_lead",
+        subject_id=lead.id,
+        recipients=[a.code for a in desks],
         detail={"report_id": str(lead.report_id), "overdue_minutes": late},
-    )  # fmt: skip
+    )
 
 
 def _follow_up(
@@ -980,9 +1118,15 @@ def _follow_up(
         coordinator = agency_service.coordinator(session)
         if coordinator is not None:
             _escalate(
-                session, settings, lead, coordinator, targets, kind=kind,
-                received_at=received_at, now=now,
-            )  # fmt: skip
+                session,
+                settings,
+                lead,
+                coordinator,
+                targets,
+                kind=kind,
+                received_at=received_at,
+                now=now,
+            )
             session.flush()
             return True
         noted = session.scalar(
@@ -997,10 +1141,13 @@ def _follow_up(
         )
         if not noted:
             _step(
-                session, lead, StepKind.NO_COORDINATOR, at=now,
+                session,
+                lead,
+                StepKind.NO_COORDINATOR,
+                at=now,
                 detail=f"not acknowledged within {settings.urgent_ack_minutes} minutes, and no "
                 "network coordinator is registered: the lead escalates as soon as one is",
-            )  # fmt: skip
+            )
         if not targets:
             lead.check_at = now + UNREACHABLE_RETRY
             session.flush()

@@ -78,13 +78,17 @@ def clock(lead: LeadSummary, now: datetime) -> dict[str, Any]:
     left = lead.ack_due_at - now
     if left.total_seconds() >= 0:
         return {
-            "open": True, "overdue": False, "waited": _span(waited),
+            "open": True,
+            "overdue": False,
+            "waited": _span(waited),
             "deadline": f"{_span(service.minutes(left))} left",
-        }  # fmt: skip
+        }
     return {
-        "open": True, "overdue": True, "waited": _span(waited),
+        "open": True,
+        "overdue": True,
+        "waited": _span(waited),
         "deadline": f"overdue by {_span(service.minutes(-left))}",
-    }  # fmt: skip
+    }
 
 
 def _timezone(session: Session, web: WebCaller) -> str:

@@ -154,11 +154,14 @@ def audit_page(
         request,
         "audit.html",
         {
-            "entries": entries, "action": action, "status": status, "limit": limit,
+            "entries": entries,
+            "action": action,
+            "status": status,
+            "limit": limit,
             # the whole network's activity count is the network admin's to see
             "network_totals": web.caller.role == Role.NETWORK_ADMIN,
         },
-    )  # fmt: skip
+    )
 
 
 # --- sign-in locks ---------------------------------------------------------------------------

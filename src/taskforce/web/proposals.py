@@ -111,9 +111,14 @@ def _decide(
             service.decide(session, web.caller, proposal_id, approve=approve, reason=reason)
     except (Invalid, Conflict) as exc:
         return _page(
-            request, session, web, state=state, error=exc, failed=proposal_id,
+            request,
+            session,
+            web,
+            state=state,
+            error=exc,
+            failed=proposal_id,
             form={"reason": reason, "action": "approve" if approve else "reject"},
-        )  # fmt: skip
+        )
     back = {"decided": str(proposal_id)} | ({"state": state} if state != "pending" else {})
     return RedirectResponse(f"/ui/proposals?{urlencode(back)}", status_code=303)
 

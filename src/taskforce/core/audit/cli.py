@@ -55,9 +55,12 @@ def verify_command(
         err.print(f"error: {getattr(error, 'message', error)}", markup=False)
         raise typer.Exit(2) from None
     columns = (
-        TextColumn("verifying"), BarColumn(bar_width=24), MofNCompleteColumn(),
-        TextColumn("entries"), TimeRemainingColumn(),
-    )  # fmt: skip
+        TextColumn("verifying"),
+        BarColumn(bar_width=24),
+        MofNCompleteColumn(),
+        TextColumn("entries"),
+        TimeRemainingColumn(),
+    )
     with unit(ctx) as session, Progress(*columns, console=err, transient=True) as progress:
         task = progress.add_task("verify", total=service.count(session))
         result = verify(session, evidence, progress=lambda n: progress.advance(task, n))

@@ -62,9 +62,16 @@ def enqueue_email(
 ) -> OutboxMessage:
     """Queue one e-mail in the caller's transaction; it goes out once that commits."""
     message = OutboxMessage(
-        id=uuid.uuid4(), channel="email", recipient=recipient, subject=subject[:300], body=body,
-        created_at=now or utcnow(), attempts=0, reference=reference, reply_to=reply_to,
-    )  # fmt: skip
+        id=uuid.uuid4(),
+        channel="email",
+        recipient=recipient,
+        subject=subject[:300],
+        body=body,
+        created_at=now or utcnow(),
+        attempts=0,
+        reference=reference,
+        reply_to=reply_to,
+    )
     session.add(message)
     return message
 
@@ -80,9 +87,15 @@ def enqueue_webhook(
 ) -> OutboxMessage:
     """Queue one webhook call (a JSON body posted to the agency's URL)."""
     message = OutboxMessage(
-        id=uuid.uuid4(), channel="webhook", recipient=url, subject=event[:300], body=body,
-        created_at=now or utcnow(), attempts=0, reference=reference,
-    )  # fmt: skip
+        id=uuid.uuid4(),
+        channel="webhook",
+        recipient=url,
+        subject=event[:300],
+        body=body,
+        created_at=now or utcnow(),
+        attempts=0,
+        reference=reference,
+    )
     session.add(message)
     return message
 

@@ -318,10 +318,14 @@ def get_proposal(session: Session, caller: Caller, proposal_id: uuid.UUID) -> Pr
     if proposal is None or not _visible(session, caller, proposal):
         raise NotFound("proposal")
     audit.record(
-        session, caller, action="proposal.read", operation=Operation.CONSULTATION,
-        subject_type="change_proposal", subject_id=proposal.id,
+        session,
+        caller,
+        action="proposal.read",
+        operation=Operation.CONSULTATION,
+        subject_type="change_proposal",
+        subject_id=proposal.id,
         subject_agency_id=proposal.owner_agency_id,
-    )  # fmt: skip
+    )
     return describe(session, caller, proposal)
 
 
@@ -359,9 +363,11 @@ def list_proposals(
     order = (
         (ChangeProposal.proposed_at, ChangeProposal.id)
         if state == "pending"
-        else (func.coalesce(ChangeProposal.decided_at, ChangeProposal.proposed_at).desc(),
-              ChangeProposal.id)
-    )  # fmt: skip
+        else (
+            func.coalesce(ChangeProposal.decided_at, ChangeProposal.proposed_at).desc(),
+            ChangeProposal.id,
+        )
+    )
     rows = list(
         session.scalars(
             select(ChangeProposal).where(*conditions).order_by(*order).limit(limit).offset(offset)
@@ -370,7 +376,10 @@ def list_proposals(
     codes = _codes(session, [i for p in rows for i in (p.owner_agency_id, p.proposer_agency_id)])
     items = [_read(session, caller, p, codes) for p in rows]
     audit.record(
-        session, caller, action="proposal.list", operation=Operation.CONSULTATION,
+        session,
+        caller,
+        action="proposal.list",
+        operation=Operation.CONSULTATION,
         detail={"state": state, "shown": len(items), "total": total},
-    )  # fmt: skip
+    )
     return ProposalPage(items=items, total=total, limit=limit, offset=offset)

@@ -30,7 +30,7 @@ _FIELDS = (
     "id", "at", "actor_user_id", "actor_agency_id", "actor_label", "role", "channel",
     "token_id", "ip", "action", "operation", "subject_type", "subject_id", "subject_agency_id",
     "justification", "recipients", "outcome", "detail",
-)  # fmt: skip
+)
 
 
 _IDS = ("id", "actor_user_id", "actor_agency_id", "token_id", "subject_id", "subject_agency_id")
@@ -66,7 +66,7 @@ def upgrade() -> None:
         sa.column("at", taskforce.core.db.UTCDateTime()),
         sa.column("prev_hash", sa.String()),
         sa.column("entry_hash", sa.String()),
-    )  # fmt: skip
+    )
     bind = op.get_bind()
     prev, last, new_hashes = "0" * 64, 0, []
     while True:

@@ -18,7 +18,7 @@ from taskforce.agencies.schemas import AgencyKind, AgencyUpdate
 from taskforce.core.caller import Role, system_caller
 from taskforce.core.resolver import ResolveFailed, StaticResolver
 from taskforce.core.settings import Settings
-from taskforce.hosting import service as hosting_service
+from taskforce.hosting import networks as hosting_networks
 from taskforce.reports import service
 from taskforce.reports.models import Report
 
@@ -83,7 +83,7 @@ def hotlines(session: Session, network: Network) -> Hotlines:
     set_kind(session, nl.code, AgencyKind.HOTLINE)
     set_kind(session, gb.code, AgencyKind.HOTLINE, notice_copy_to_police=True)
     set_kind(session, coordinator.code, AgencyKind.COORDINATOR)
-    report = hosting_service.import_networks(
+    report = hosting_networks.import_networks(
         session, system_caller(), NETWORKS.splitlines(keepends=True), source="test"
     )
     assert not report.bad_lines, report.bad_lines

@@ -34,7 +34,7 @@ from taskforce.core.outbox.models import OutboxMessage
 from taskforce.core.resolver import StaticResolver
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
-from taskforce.hosting import service as hosting_service
+from taskforce.hosting import networks as hosting_networks
 from taskforce.reports import routing
 from taskforce.reports import service as reports_service
 from taskforce.reports.models import Report, ReportAssessment, RoutingStep
@@ -142,10 +142,10 @@ def members(session: Session, admin: Caller, hub_code: str) -> None:
                 notice_copy_to_police=police_copy,
             ),
         )
-    hosting_service.import_networks(
+    hosting_networks.import_networks(
         session,
         admin,
-        hosting_service.DEMO_NETWORKS.read_text().splitlines(keepends=True),
+        hosting_networks.DEMO_NETWORKS.read_text().splitlines(keepends=True),
         source="demo",
     )
 

@@ -17,7 +17,7 @@ from taskforce.agencies.schemas import AgencyCreate, AgencyKind
 from taskforce.core.auth import service as auth_service
 from taskforce.core.caller import Role, system_caller
 from taskforce.core.settings import Settings
-from taskforce.hosting import service as hosting_service
+from taskforce.hosting import networks as hosting_networks
 
 PASSWORD = "browser-test-password"
 NETWORKS = """network,provider,asn,country,abuse_email
@@ -56,7 +56,7 @@ def seed(session: Session, settings: Settings) -> None:
             role=Role.ANALYST,
             password=PASSWORD,
         )
-    hosting_service.import_networks(
+    hosting_networks.import_networks(
         session, system_caller(), NETWORKS.splitlines(keepends=True), source="browser test"
     )
 

@@ -13,7 +13,7 @@ from taskforce.core.auth import service as auth_service
 from taskforce.core.caller import Role, system_caller
 from taskforce.core.limits import body_class
 from taskforce.core.settings import Settings
-from taskforce.hosting import service
+from taskforce.hosting import addresses
 
 API = "/api/v1/hosting"
 CSV = (
@@ -86,7 +86,7 @@ def test_provider_lifecycle(client: TestClient, analyst: dict[str, str]) -> None
     where = client.get(f"{API}/locate", params={"ip": "203.0.113.9"}, headers=analyst).json()
     assert where["provider_id"] == pid and where["network"] == "203.0.113.0/26"
     assert where["country"] == "NL" and where["country_source"] == "provider"
-    assert where["data_source"] == service.DATA_SOURCE
+    assert where["data_source"] == addresses.DATA_SOURCE
     assert where["steps"][0] == (
         "203.0.113.9: no registry country (address reserved for documentation)"
     )
@@ -175,7 +175,7 @@ def test_import_as_body_and_as_form(client: TestClient, analyst: dict[str, str])
     assert report["source"] == "hub table"
     assert (report["added"], report["rejected"], report["providers_created"]) == (4, 1, 2)
     assert report["bad_lines"] == [
-        {"line": 6, "field": "network", "rule": service._NETWORK_RULE, "value": "not-a-block"}
+        {"line": 6, "field": "network", "rule": addresses._NETWORK_RULE, "value": "not-a-block"}
     ]
     again = client.post(
         f"{API}/networks/import", files={"file": ("table.csv", CSV, "text/csv")}, headers=analyst

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from taskforce.cli import app
-from taskforce.hosting import service
+from taskforce.hosting import addresses, networks
 
 
 def _tabs(line: str) -> str:
@@ -26,13 +26,13 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
 
 
 def test_import_demo_table_twice_then_locate(run: CliRunner) -> None:
-    r = run.invoke(app, ["hosting", "import", str(service.DEMO_NETWORKS)])
+    r = run.invoke(app, ["hosting", "import", str(networks.DEMO_NETWORKS)])
     assert r.exit_code == 0, r.output
     assert r.stdout.strip().splitlines()[-1] == (
         "demo_networks.csv: 20 lines read: 20 networks added, 0 updated, 0 unchanged, 0 bad "
         "lines; 9 providers created, 0 updated"
     )
-    again = run.invoke(app, ["hosting", "import", str(service.DEMO_NETWORKS), "--source", "demo"])
+    again = run.invoke(app, ["hosting", "import", str(networks.DEMO_NETWORKS), "--source", "demo"])
     assert again.exit_code == 0
     assert "demo: 20 lines read: 0 networks added, 0 updated, 20 unchanged" in again.stdout
 
@@ -44,7 +44,7 @@ def test_import_demo_table_twice_then_locate(run: CliRunner) -> None:
     )
     assert lines[1] == "  - 203.0.113.40: no registry country (address reserved for documentation)"
     assert _tabs("193.0.6.139\tNL (registry)\tprovider unknown\tno abuse contact") in lines
-    assert f"  - {service.DATA_SOURCE}: 193.0.6.139 is registered in NL" in lines
+    assert f"  - {addresses.DATA_SOURCE}: 193.0.6.139 is registered in NL" in lines
     assert _tabs("192.0.2.5\tUS (provider)\tQuiet Harbour VPS (AS64570)\tno abuse contact") in lines
 
     bad = run.invoke(app, ["hosting", "locate", "8.8.8.8", "not-an-ip"])

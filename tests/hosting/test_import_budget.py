@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from taskforce.core.caller import system_caller
-from taskforce.hosting import service
+from taskforce.hosting import networks
 from taskforce.hosting.models import HostingNetwork
 
 ADMIN = system_caller()
@@ -22,8 +22,8 @@ def test_a_line_too_long_is_one_bad_line_and_its_tail_is_not_read_as_a_row(
     head = "198.51.100.0/24,Padding Hosting,"
     long_line = head + "x" * (3 * (1 << 16) - len(head)) + "192.0.2.0/24,Injected Hosting\n"
     data = "network,provider\n" + long_line + "203.0.113.0/24,Good Hosting\n"
-    report = service.import_networks(
-        session, ADMIN, service.read_lines(io.BytesIO(data.encode())), source="long.csv"
+    report = networks.import_networks(
+        session, ADMIN, networks.read_lines(io.BytesIO(data.encode())), source="long.csv"
     )
     assert [(b.line, b.field, b.rule) for b in report.bad_lines] == [
         (2, "line", "is longer than 131,072 bytes")

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from taskforce.core.audit import service as audit_service
 from taskforce.core.caller import Caller, Role, system_caller
 from taskforce.core.errors import Conflict, Forbidden, Invalid, NotFound
-from taskforce.hosting import service
+from taskforce.hosting import addresses, networks, service
 from taskforce.hosting.models import HostingProvider
 from taskforce.hosting.schemas import ProviderCreate, ProviderUpdate
 
@@ -44,30 +44,30 @@ PROVIDER_ROLE = Caller(role=Role.PROVIDER, channel="api")
     ],
 )
 def test_registry_country_of_well_known_addresses(ip: str, country: str | None) -> None:
-    assert service.registry_country(ip) == country
+    assert addresses.registry_country(ip) == country
 
 
 @pytest.mark.parametrize("ip", ["not-an-ip", "", "8.8.8", "1.2.3.4/24", "01.2.3.4", "x" * 500])
 def test_malformed_address_names_the_field(ip: str) -> None:
     with pytest.raises(Invalid) as caught:
-        service.registry_country(ip)
+        addresses.registry_country(ip)
     assert (caught.value.field, caught.value.rule) == ("ip", "must be an IPv4 or IPv6 address")
 
 
 def test_data_source_names_version_and_data_date() -> None:
     assert re.fullmatch(
         r"RIR delegated statistics via iptocc \d+\.\d+\.\d+ \(data of \d{4}-\d{2}-\d{2}\)",
-        service.DATA_SOURCE,
-    ), service.DATA_SOURCE
+        addresses.DATA_SOURCE,
+    ), addresses.DATA_SOURCE
 
     class NoSbom:
         version = "9.9.9"
         files = (PurePosixPath("iptocc/__init__.py"),)
 
-    assert service.describe_data_source(NoSbom()) == (  # type: ignore[arg-type]
+    assert addresses.describe_data_source(NoSbom()) == (  # type: ignore[arg-type]
         "RIR delegated statistics via iptocc 9.9.9 (data date unknown)"
     )
-    assert "version unknown" in service.describe_data_source(None)
+    assert "version unknown" in addresses.describe_data_source(None)
 
 
 # --- longest prefix ----------------------------------------------------------------------------
@@ -100,16 +100,16 @@ def test_longest_prefix_over_nested_ipv4_and_ipv6_blocks(
         "2001:db8:9::2": ("2001:db8::/32", wide),
     }
     for ip, (cidr, provider) in expected.items():
-        found = service.find_network(session, ip)
+        found = addresses.find_network(session, ip)
         assert found is not None, ip
         assert (found.cidr, found.provider_id) == (cidr, provider.id), ip
     for ip in ("203.0.112.255", "192.0.2.6", "192.0.2.8", "198.51.100.1", "2001:db9::1", "::1"):
-        assert service.find_network(session, ip) is None, ip
+        assert addresses.find_network(session, ip) is None, ip
 
 
 def test_lookup_can_use_the_index_on_first(session: Session) -> None:
-    x = service._key(service.parse_address("203.0.113.10"))
-    starts, bound = service._starts(x), service._hex(x)
+    x = addresses._key(addresses.parse_address("203.0.113.10"))
+    starts, bound = addresses._starts(x), addresses._hex(x)
     if session.get_bind().dialect.name == "sqlite":
         marks = ", ".join("?" * len(starts))
         plan = (
@@ -144,7 +144,7 @@ def test_registry_country_wins_over_network_and_provider(
     provider = make_provider(country="GB")
     service.add_network(session, ADMIN, provider.id, cidr="203.0.113.0/26", country="DE")
     fake_registry({"203.0.113.10": "NL"})
-    where = service.locate(session, "203.0.113.10")
+    where = addresses.locate(session, "203.0.113.10")
     assert (where.country, where.country_source) == ("NL", "registry")
     assert (where.registry_country, where.network_country) == ("NL", "DE")
     assert where.steps[-1] == "the network table says DE; the registry country is used"
@@ -155,25 +155,25 @@ def test_network_country_then_provider_country(
 ) -> None:
     provider = make_provider(country="GB", networks=("203.0.113.64/26",))
     service.add_network(session, ADMIN, provider.id, cidr="203.0.113.0/26", country="DE")
-    used_in_de = service.locate(session, "203.0.113.10")
+    used_in_de = addresses.locate(session, "203.0.113.10")
     assert (used_in_de.country, used_in_de.country_source) == ("DE", "network table")
     assert used_in_de.registry_country is None
-    by_provider = service.locate(session, "203.0.113.70")
+    by_provider = addresses.locate(session, "203.0.113.70")
     assert (by_provider.country, by_provider.country_source) == ("GB", "provider")
     assert by_provider.network_country is None
     assert by_provider.steps[-1] == "hosting country GB, where Fictional Hosting B.V. is registered"
     nowhere = make_provider("Stateless Hosting", asn=None, country=None, networks=("192.0.2.0/27",))
-    unknown = service.locate(session, "192.0.2.1")
+    unknown = addresses.locate(session, "192.0.2.1")
     assert unknown.provider_id == nowhere.id
     assert (unknown.country, unknown.country_source) == (None, None)
-    nothing = service.locate(session, "198.51.100.1")
+    nothing = addresses.locate(session, "198.51.100.1")
     assert (nothing.country, nothing.provider_id, nothing.network) == (None, None, None)
 
 
 def test_location_steps_in_plain_words(session: Session, make_provider: MakeProvider) -> None:
     make_provider(networks=("203.0.113.0/26",))
-    where = service.locate(session, "203.0.113.10")
-    assert where == service.Location(
+    where = addresses.locate(session, "203.0.113.10")
+    assert where == addresses.Location(
         ip="203.0.113.10",
         registry_country=None,
         network="203.0.113.0/26",
@@ -191,14 +191,14 @@ def test_location_steps_in_plain_words(session: Session, make_provider: MakeProv
             "hosting country NL, where Fictional Hosting B.V. is registered",
         ),
     )
-    ripe = service.locate(session, "::ffff:193.0.6.139")
+    ripe = addresses.locate(session, "::ffff:193.0.6.139")
     assert ripe.ip == "193.0.6.139"
-    assert ripe.steps[0] == f"{service.DATA_SOURCE}: 193.0.6.139 is registered in NL"
+    assert ripe.steps[0] == f"{addresses.DATA_SOURCE}: 193.0.6.139 is registered in NL"
     assert ripe.steps[1] == (
         "network table: no block holds 193.0.6.139; the hosting provider is not known"
     )
     assert (ripe.country, ripe.country_source) == ("NL", "registry")
-    assert service.locate(session, "10.1.2.3").steps[0] == (
+    assert addresses.locate(session, "10.1.2.3").steps[0] == (
         "10.1.2.3: no registry country (private network address)"
     )
 
@@ -207,17 +207,17 @@ def test_provider_without_abuse_contact_is_said_so(
     session: Session, make_provider: MakeProvider
 ) -> None:
     make_provider("Quiet Harbour VPS", abuse_email=None, networks=("192.0.2.0/27",))
-    where = service.locate(session, "192.0.2.5")
+    where = addresses.locate(session, "192.0.2.5")
     assert where.abuse_email is None
     assert "no abuse contact on record, so no takedown notice can be sent to it" in where.steps[1]
 
 
 def test_locate_needs_read_and_a_well_formed_address(session: Session, network: Network) -> None:
-    assert service.locate_address(session, network.gb_reader.caller, "8.8.8.8").country == "US"
+    assert addresses.locate_address(session, network.gb_reader.caller, "8.8.8.8").country == "US"
     with pytest.raises(Forbidden):
-        service.locate_address(session, PROVIDER_ROLE, "8.8.8.8")
+        addresses.locate_address(session, PROVIDER_ROLE, "8.8.8.8")
     with pytest.raises(Invalid):
-        service.locate(session, "8.8.8.8.8")
+        addresses.locate(session, "8.8.8.8.8")
 
 
 # --- providers and networks --------------------------------------------------------------------
@@ -313,8 +313,8 @@ def test_networks_strict_cidr_overlap_allowed_same_block_conflicts(
         ("203.0.113.5/24", "has host bits set: the block is 203.0.113.0/24"),
         ("2001:db8::1/32", "has host bits set: the block is 2001:db8::/32"),
         ("203.0.113.0", "must give a prefix length, like 203.0.113.0/24"),
-        ("203.0.113.0/33", service._NETWORK_RULE),
-        ("example.net/24", service._NETWORK_RULE),
+        ("203.0.113.0/33", addresses._NETWORK_RULE),
+        ("example.net/24", addresses._NETWORK_RULE),
     ]:
         with pytest.raises(Invalid) as caught:
             service.add_network(session, ADMIN, a.id, cidr=cidr)
@@ -325,7 +325,7 @@ def test_networks_strict_cidr_overlap_allowed_same_block_conflicts(
     with pytest.raises(NotFound):
         service.add_network(session, ADMIN, inner.id, cidr="192.0.2.0/24")  # not a provider id
     service.remove_network(session, ADMIN, inner.id)
-    assert service.find_network(session, "203.0.113.70") == row
+    assert addresses.find_network(session, "203.0.113.70") == row
     with pytest.raises(NotFound):
         service.remove_network(session, ADMIN, inner.id)
     assert audit_actions() == [
@@ -378,7 +378,7 @@ def test_permissions(session: Session, network: Network, make_provider: MakeProv
         lambda c: service.update_provider(session, c, provider.id, ProviderUpdate(notes="x")),
         lambda c: service.add_network(session, c, provider.id, cidr="192.0.2.0/24"),
         lambda c: service.remove_network(session, c, provider.id),
-        lambda c: service.import_networks(session, c, ["network,provider\n"], source="x"),
+        lambda c: networks.import_networks(session, c, ["network,provider\n"], source="x"),
     ]
     for change in changes:
         with pytest.raises(Forbidden):
@@ -398,7 +398,7 @@ def test_reads_are_not_audited(
     before = audit_service.count(session)
     service.list_providers(session, ADMIN, query="fictional")
     service.get_provider(session, ADMIN, provider.id)
-    service.locate(session, "203.0.113.1")
+    addresses.locate(session, "203.0.113.1")
     assert audit_service.count(session) == before
 
 
@@ -427,10 +427,10 @@ not-a-network,Polder Hosting B.V.,,,,
 def test_import_keeps_good_lines_and_reports_bad_ones(
     session: Session, audit_actions: Callable[[], list[str]]
 ) -> None:
-    report = service.import_networks(session, ADMIN, io.StringIO(GOOD_AND_BAD), source="table.csv")
+    report = networks.import_networks(session, ADMIN, io.StringIO(GOOD_AND_BAD), source="table.csv")
     bad = [(b.line, b.field, b.rule) for b in report.bad_lines]
     assert bad == [
-        (5, "network", service._NETWORK_RULE),
+        (5, "network", addresses._NETWORK_RULE),
         (6, "network", "has host bits set: the block is 203.0.113.128/26"),
         (7, "asn", service._ASN_RULE),
         (8, "country", service._COUNTRY_RULE),
@@ -452,7 +452,7 @@ def test_import_keeps_good_lines_and_reports_bad_ones(
     )
     quiet = service.find_provider(session, ADMIN, "Quiet Harbour VPS")
     assert quiet.abuse_email is None
-    where = service.locate(session, "192.0.2.70")
+    where = addresses.locate(session, "192.0.2.70")
     assert (where.provider_name, where.abuse_email) == (
         "Rheinwerk GmbH",
         "abuse@rheinwerk.example.net",
@@ -461,8 +461,8 @@ def test_import_keeps_good_lines_and_reports_bad_ones(
 
 
 def test_reimport_changes_nothing_and_changes_are_counted(session: Session) -> None:
-    first = service.import_networks(session, ADMIN, GOOD_AND_BAD.splitlines(True), source="a")
-    again = service.import_networks(session, ADMIN, GOOD_AND_BAD.splitlines(True), source="a")
+    first = networks.import_networks(session, ADMIN, GOOD_AND_BAD.splitlines(True), source="a")
+    again = networks.import_networks(session, ADMIN, GOOD_AND_BAD.splitlines(True), source="a")
     assert (again.added, again.updated, again.unchanged) == (0, 0, first.added)
     assert (again.providers_created, again.providers_updated) == (0, 0)
     assert again.rejected == first.rejected
@@ -473,23 +473,23 @@ def test_reimport_changes_nothing_and_changes_are_counted(session: Session) -> N
         "2001:db8:10::/48,Polder Hosting B.V.,,,,\n"  # empty: keeps what is stored
         "198.51.100.0/27,New Hosting Ltd,,GB,abuse@new.example.net,\n"
     )
-    report = service.import_networks(session, ADMIN, changed.splitlines(True), source="b")
+    report = networks.import_networks(session, ADMIN, changed.splitlines(True), source="b")
     assert (report.added, report.updated, report.unchanged, report.rejected) == (1, 2, 1, 0)
     assert (report.providers_created, report.providers_updated) == (1, 1)
     assert service.find_provider(session, ADMIN, "Polder Hosting B.V.").asn == 64514
     assert service.find_provider(session, ADMIN, "Polder Hosting B.V.").country == "NL"
-    moved = service.locate(session, "203.0.113.1")
+    moved = addresses.locate(session, "203.0.113.1")
     assert moved.provider_name == "Rheinwerk GmbH"
-    used = service.locate(session, "203.0.113.65")
+    used = addresses.locate(session, "203.0.113.65")
     assert (used.network_country, used.country, used.asn) == ("DE", "DE", 64514)
-    twice = service.import_networks(session, ADMIN, changed.splitlines(True), source="b")
+    twice = networks.import_networks(session, ADMIN, changed.splitlines(True), source="b")
     assert (twice.added, twice.updated, twice.unchanged, twice.providers_updated) == (0, 0, 4, 0)
 
 
 def test_import_streams_in_batches(
     session: Session, monkeypatch: pytest.MonkeyPatch, audit_actions: Callable[[], list[str]]
 ) -> None:
-    monkeypatch.setattr(service, "BATCH_SIZE", 3)
+    monkeypatch.setattr(networks, "BATCH_SIZE", 3)
     consumed: list[int] = []
 
     def lines() -> Any:
@@ -505,7 +505,9 @@ def test_import_streams_in_batches(
         reports.append((r.lines_read, r.added))
         assert len(consumed) <= r.lines_read  # the file was not read ahead
 
-    report = service.import_networks(session, ADMIN, lines(), source="gen", after_batch=after_batch)
+    report = networks.import_networks(
+        session, ADMIN, lines(), source="gen", after_batch=after_batch
+    )
     assert (report.added, report.rejected) == (10, 1)
     assert report.bad_lines[0].line == 12
     assert reports == [(3, 3), (6, 6), (9, 9), (11, 10)]
@@ -516,45 +518,47 @@ def test_import_streams_in_batches(
 
 def test_header_and_encoding_problems(session: Session) -> None:
     with pytest.raises(Invalid) as header:
-        service.import_networks(session, ADMIN, ["cidr,name\n", "192.0.2.0/24,X\n"], source="x")
+        networks.import_networks(session, ADMIN, ["cidr,name\n", "192.0.2.0/24,X\n"], source="x")
     assert header.value.field == "header"
     assert "network and provider (found: cidr, name)" in header.value.rule
     with pytest.raises(Invalid) as empty:
-        service.import_networks(session, ADMIN, [], source="x")
+        networks.import_networks(session, ADMIN, [], source="x")
     assert empty.value.field == "file"
     raw = b"network,provider\n192.0.2.0/24,Caf\xe9 Hosting\n198.51.100.0/24,Good Hosting\n"
-    report = service.import_networks(
-        session, ADMIN, service.read_lines(io.BytesIO(raw)), source="latin-1.csv"
+    report = networks.import_networks(
+        session, ADMIN, networks.read_lines(io.BytesIO(raw)), source="latin-1.csv"
     )
     assert [(b.line, b.field, b.rule) for b in report.bad_lines] == [
         (2, "provider", "is not UTF-8 text")
     ]
     assert report.added == 1
-    nothing = service.import_networks(session, ADMIN, ["network,provider\n"], source="x")
+    nothing = networks.import_networks(session, ADMIN, ["network,provider\n"], source="x")
     assert (nothing.lines_read, nothing.added) == (0, 0)
 
 
 def test_demo_networks_import_cleanly(session: Session) -> None:
-    with service.DEMO_NETWORKS.open("rb") as stream:
-        report = service.import_networks(session, ADMIN, service.read_lines(stream), source="demo")
+    with networks.DEMO_NETWORKS.open("rb") as stream:
+        report = networks.import_networks(
+            session, ADMIN, networks.read_lines(stream), source="demo"
+        )
     assert (report.rejected, report.added, report.providers_created) == (0, 20, 9)
     page = service.list_providers(session, ADMIN, limit=100)
     countries = {p.country for p in page.items}
     assert {"NL", "DE", "GB", "US", "ES", "PH"} <= countries
     assert [p.name for p in page.items if p.abuse_email is None] == ["Quiet Harbour VPS"]
     assert all(64512 <= (p.asn or 0) <= 65534 for p in page.items)
-    nested = service.locate(session, "203.0.113.40")
+    nested = addresses.locate(session, "203.0.113.40")
     assert nested.provider_name == "Tulip Webspace"
 
 
 def test_seen_set_holds_what_was_added() -> None:
-    seen = service._Seen()
-    blocks = (service.parse_network(f"10.{i // 256}.{i % 256}.0/24") for i in range(20_000))
-    keys = [service._Seen.key(service.bounds(b)) for b in blocks]
+    seen = networks._Seen()
+    blocks = (addresses.parse_network(f"10.{i // 256}.{i % 256}.0/24") for i in range(20_000))
+    keys = [networks._Seen.key(addresses.bounds(b)) for b in blocks]
     for start in range(0, len(keys), 1000):
         seen.add(keys[start : start + 1000])
     assert all(k in seen for k in keys)
-    other = service._Seen.key(service.bounds(service.parse_network("192.0.2.0/24")))
+    other = networks._Seen.key(addresses.bounds(addresses.parse_network("192.0.2.0/24")))
     assert other not in seen
     assert len(seen._runs) <= 6
 
@@ -564,9 +568,9 @@ def test_big_import_refreshes_postgresql_statistics(
 ) -> None:
     if session.get_bind().dialect.name != "postgresql":
         pytest.skip("SQLite finds the index without statistics")
-    monkeypatch.setattr(service, "ANALYZE_AFTER", 5)
+    monkeypatch.setattr(networks, "ANALYZE_AFTER", 5)
     lines = ["network,provider\n"] + [f"198.51.100.{i * 4}/30,Stats Hosting\n" for i in range(7)]
-    service.import_networks(session, ADMIN, lines, source="x")
+    networks.import_networks(session, ADMIN, lines, source="x")
     reltuples = session.scalar(
         text("SELECT reltuples FROM pg_class WHERE relname = 'hosting_network'")
     )

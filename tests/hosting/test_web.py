@@ -9,7 +9,7 @@ from builders import Network, csrf_field, web_login
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from taskforce.hosting import service
+from taskforce.hosting import addresses, service
 from taskforce.hosting.models import HostingProvider
 
 MakeProvider = Callable[..., HostingProvider]
@@ -29,7 +29,7 @@ def test_directory_flags_providers_without_abuse_contact(
     row = re.search(r"<tr class=\"row-error\">.*?</tr>", page.text, re.S)
     assert row and "Quiet Harbour VPS" in row.group(0) and "No abuse contact" in row.group(0)
     assert "notices cannot be sent" in row.group(0)
-    assert service.DATA_SOURCE in page.text
+    assert addresses.DATA_SOURCE in page.text
     only = client.get("/ui/hosting?without_contact=1")
     assert "Quiet Harbour VPS" in only.text and "Polder Hosting" not in only.text
     by_address = client.get("/ui/hosting", params={"q": "203.0.113.7"})
@@ -177,7 +177,7 @@ def test_locate_box_shows_the_steps(
     assert "203.0.113.10: no registry country (address reserved for documentation)" in r.text
     assert "network table: 203.0.113.0/26 belongs to Fictional Hosting B.V. (AS64500)" in r.text
     ripe = client.get("/ui/hosting/locate", params={"ip": "193.0.6.139"})
-    assert f"{service.DATA_SOURCE}: 193.0.6.139 is registered in NL" in ripe.text
+    assert f"{addresses.DATA_SOURCE}: 193.0.6.139 is registered in NL" in ripe.text
     assert "not in the network table" in ripe.text
     bad = client.get("/ui/hosting/locate", params={"ip": "203.0.113.300"})
     assert bad.status_code == 422 and "must be an IPv4 or IPv6 address" in bad.text

@@ -24,7 +24,8 @@ from taskforce.core.db import utcnow
 from taskforce.core.outbox.models import OutboxMessage
 from taskforce.core.resolver import StaticResolver
 from taskforce.core.settings import Settings
-from taskforce.hosting import service as hosting_service
+from taskforce.hosting import addresses as hosting_addresses
+from taskforce.hosting import networks as hosting_networks
 from taskforce.reports.models import Report
 from taskforce.takedown import service
 from taskforce.takedown.fetch import CheckResult, Hop, Outcome, UrlChecker
@@ -78,11 +79,11 @@ class Desk:
         self.coordinator = coordinator
         self.analyst = make_person(session, self.nl, role=Role.ANALYST)
         self.network = network
-        report = hosting_service.import_networks(
+        report = hosting_networks.import_networks(
             session, system_caller(), NETWORKS.splitlines(keepends=True), source="test"
         )
         assert not report.bad_lines
-        self.provider = hosting_service.locate(session, "203.0.113.10").provider_id
+        self.provider = hosting_addresses.locate(session, "203.0.113.10").provider_id
 
 
 @pytest.fixture
@@ -320,7 +321,7 @@ def test_a_notice_waiting_for_a_contact_goes_out_when_an_analyst_sets_one(
         settings,
         desk,
         ip="198.51.100.7",
-        provider=hosting_service.locate(session, "198.51.100.7").provider_id,
+        provider=hosting_addresses.locate(session, "198.51.100.7").provider_id,
     )
     assert notice.recipient is None and mails(session) == []
     with pytest.raises(Exception, match="recipient"):

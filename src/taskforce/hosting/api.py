@@ -17,7 +17,7 @@ from taskforce.core.http import CallerDep, SessionDep, SettingsDep
 from taskforce.core.pagination import limit_query, offset_query
 from taskforce.core.proposals.api import ACCEPTED, accepted
 from taskforce.core.proposals.models import ChangeProposal
-from taskforce.hosting import service
+from taskforce.hosting import addresses, networks, service
 from taskforce.hosting.schemas import (
     ImportReport,
     LocationRead,
@@ -129,8 +129,8 @@ async def import_networks(
 
         def run() -> ImportReport:
             with path.open("rb") as stream:
-                return service.import_networks(
-                    session, caller, service.read_lines(stream), source=source or "upload"
+                return networks.import_networks(
+                    session, caller, networks.read_lines(stream), source=source or "upload"
                 )
 
         return await run_in_threadpool(run)
@@ -144,5 +144,5 @@ def locate(
 ) -> LocationRead:
     """Where an address is hosted: registry country, network block, provider and abuse
     contact, the hosting country routing would use, and the steps that led there."""
-    location = service.locate_address(session, caller, ip)
-    return LocationRead(**dataclasses.asdict(location), data_source=service.DATA_SOURCE)
+    location = addresses.locate_address(session, caller, ip)
+    return LocationRead(**dataclasses.asdict(location), data_source=addresses.DATA_SOURCE)

@@ -19,7 +19,7 @@ from taskforce.core.caller import system_caller
 from taskforce.core.console import err, out, unit
 from taskforce.core.errors import Invalid
 from taskforce.core.proposals.models import ChangeProposal
-from taskforce.hosting import service
+from taskforce.hosting import addresses, networks, service
 from taskforce.hosting.schemas import ImportReport, ProviderCreate, ProviderUpdate
 
 app = typer.Typer(
@@ -76,10 +76,10 @@ def import_(
             read[0] += n
 
         with file.open("rb") as stream:
-            report = service.import_networks(
+            report = networks.import_networks(
                 session,
                 system_caller(),
-                service.read_lines(stream, on_bytes=count),
+                networks.read_lines(stream, on_bytes=count),
                 source=source or file.name,
                 after_batch=after_batch,
             )
@@ -110,7 +110,7 @@ def locate(
         caller = system_caller()
         for ip in ips:
             try:
-                where = service.locate_address(session, caller, ip)
+                where = addresses.locate_address(session, caller, ip)
             except Invalid as exc:
                 err.print(f"error: {ip}: {exc.rule}", markup=False)
                 failed = True

@@ -20,7 +20,7 @@ from taskforce.core.caller import Permission
 from taskforce.core.errors import Conflict, Invalid
 from taskforce.core.http import SessionDep, SettingsDep
 from taskforce.core.proposals.models import ChangeProposal
-from taskforce.hosting import service
+from taskforce.hosting import addresses, networks, service
 from taskforce.hosting.schemas import ImportReport, ProviderCreate, ProviderUpdate
 from taskforce.web.session import WebCaller, WebCallerDep, form_csrf, render, require_csrf
 
@@ -55,7 +55,7 @@ def _base(web: WebCaller) -> dict[str, Any]:
         "tab": "hosting",
         "can_manage": web.caller.can(Permission.MANAGE_HOSTING),
         "country_name": country_name,
-        "data_source": service.DATA_SOURCE,
+        "data_source": addresses.DATA_SOURCE,
     }
 
 
@@ -165,7 +165,7 @@ def locate(
     where = error = None
     if ip.strip():
         try:
-            where = service.locate_address(session, web.caller, ip)
+            where = addresses.locate_address(session, web.caller, ip)
         except Invalid as exc:
             error = exc
     return render(
@@ -223,8 +223,8 @@ async def import_upload(
                 with path.open("rb") as stream:
                     report = _attempt(
                         session,
-                        lambda: service.import_networks(
-                            session, web.caller, service.read_lines(stream), source=source
+                        lambda: networks.import_networks(
+                            session, web.caller, networks.read_lines(stream), source=source
                         ),
                     )
             except Invalid as exc:

@@ -40,7 +40,7 @@ from taskforce.agencies.models import Agency
 from taskforce.agencies.schemas import KIND_LABELS, AgencyKind
 from taskforce.core.db import insert_new, utcnow
 from taskforce.core.resolver import HostNotFound, ResolveFailed, Resolver
-from taskforce.hosting import service as hosting_service
+from taskforce.hosting import addresses as hosting_addresses
 from taskforce.reports.models import Report, RoutingStep
 
 MAX_ATTEMPTS = 5  # temporary resolution failures before the report falls back to rule 3
@@ -167,7 +167,7 @@ def _locate_hosting(
         resolver=resolution.resolver,
     )
     for address in resolution.addresses[:MAX_ADDRESSES]:
-        location = hosting_service.locate(session, address)
+        location = hosting_addresses.locate(session, address)
         for sentence in location.steps:
             steps.add("locate", sentence, ip=address)
         if location.country:

@@ -57,7 +57,7 @@ from taskforce.core.outbox.models import OutboxMessage
 from taskforce.core.proposals.models import ChangeProposal
 from taskforce.core.settings import Settings
 from taskforce.hashsets.categories import SCHEMES
-from taskforce.hosting import service as hosting_service
+from taskforce.hosting import addresses as hosting_addresses
 from taskforce.hosting.models import HostingProvider
 from taskforce.takedown.fetch import CheckResult, Outcome
 from taskforce.takedown.models import TakedownCheck, TakedownEvent, TakedownNotice
@@ -535,7 +535,7 @@ def _follow_move(
 ) -> None:
     """The content answers from another address: if that is another network, the notice goes
     to its provider, and a new country's member is told."""
-    location = hosting_service.locate(session, ip)
+    location = hosting_addresses.locate(session, ip)
     if notice.hosting_ip is None:  # the first address seen: learnt, not moved
         notice.hosting_ip = ip
         where = location.provider_name or "an unknown network"

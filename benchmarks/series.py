@@ -43,7 +43,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from taskforce.series.proposals import Record, Rules, propose
+from taskforce.series.linking import Record, Rules, propose
 
 console = Console(stderr=True, width=150)
 

@@ -26,14 +26,9 @@ from taskforce.core.audit.models import AuditEntry
 from taskforce.core.errors import Conflict, Forbidden, Invalid, NotFound
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
-from taskforce.series import proposals
+from taskforce.series import proposals, schemas
 from taskforce.series.models import Series, SeriesMedia, SeriesProposal
-from taskforce.series.proposals import (
-    ProposalAccept,
-    ProposalReject,
-    ProposalSplit,
-    ProposalStatus,
-)
+from taskforce.series.schemas import ProposalAccept, ProposalReject, ProposalSplit, ProposalStatus
 
 
 def _pdq(seed: int, flips: int = 0) -> str:
@@ -116,7 +111,7 @@ def _case_with_run(session: Session, person: Person, **kw: Any) -> Case:
     return case
 
 
-def _paths(p: proposals.ProposalRead) -> list[str]:
+def _paths(p: schemas.ProposalRead) -> list[str]:
     return [m.path.rpartition("/")[2] for m in p.members]
 
 
@@ -279,7 +274,7 @@ def test_open_untouched_proposals_are_replaced_when_groups_change(
 ) -> None:
     case = _case_with_run(session, network.gb)
     first = proposals.propose_for_case(session, network.gb.caller, case.id)
-    stricter = proposals.ProposeOptions(pdq_distance=3)  # the copies are 4–8 bits apart
+    stricter = schemas.ProposeOptions(pdq_distance=3)  # the copies are 4–8 bits apart
     second = proposals.propose_for_case(session, network.gb.caller, case.id, stricter)
     assert (second.created, second.kept, second.removed) == (0, 1, 1)
     assert [p.id for p in second.proposals] == [first.proposals[0].id]

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from taskforce.series.proposals import (
+from taskforce.series.linking import (
     Kind,
     Record,
     Rules,

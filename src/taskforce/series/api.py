@@ -10,7 +10,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from taskforce.core.http import CallerDep, SessionDep
-from taskforce.series import proposals, service
+from taskforce.series import proposals, schemas, service
 from taskforce.series import status as travel
 from taskforce.series.schemas import (
     IdentificationStatus,
@@ -116,15 +116,15 @@ def statistics(
 
 @router.post(
     "/cases/{case_id}/series-proposals",
-    response_model=proposals.ProposalRun,
+    response_model=schemas.ProposalRun,
     status_code=status.HTTP_201_CREATED,
 )
 def propose(
     case_id: uuid.UUID,
     session: SessionDep,
     caller: CallerDep,
-    options: proposals.ProposeOptions | None = None,
-) -> proposals.ProposalRun:
+    options: schemas.ProposeOptions | None = None,
+) -> schemas.ProposalRun:
     """Group the case's new (unmatched) images into candidate series, with the evidence.
 
     Images in accepted, rejected or split proposals are not proposed again; untouched open
@@ -132,52 +132,52 @@ def propose(
     return proposals.propose_for_case(session, caller, case_id, options)
 
 
-@router.get("/cases/{case_id}/series-proposals", response_model=list[proposals.ProposalRead])
+@router.get("/cases/{case_id}/series-proposals", response_model=list[schemas.ProposalRead])
 def list_proposals(
     case_id: uuid.UUID,
     session: SessionDep,
     caller: CallerDep,
-    status_: proposals.ProposalStatus | None = Query(default=None, alias="status"),
-) -> list[proposals.ProposalRead]:
+    status_: schemas.ProposalStatus | None = Query(default=None, alias="status"),
+) -> list[schemas.ProposalRead]:
     """The case's candidate series, open ones first, each with its evidence and files."""
     return proposals.list_proposals(session, caller, case_id, status_)[1]
 
 
-@router.get("/series-proposals/{proposal_id}", response_model=proposals.ProposalRead)
+@router.get("/series-proposals/{proposal_id}", response_model=schemas.ProposalRead)
 def read_proposal(
     proposal_id: uuid.UUID, session: SessionDep, caller: CallerDep
-) -> proposals.ProposalRead:
+) -> schemas.ProposalRead:
     return proposals.get_proposal(session, caller, proposal_id)
 
 
-@router.post("/series-proposals/{proposal_id}/accept", response_model=proposals.ProposalRead)
+@router.post("/series-proposals/{proposal_id}/accept", response_model=schemas.ProposalRead)
 def accept_proposal(
     proposal_id: uuid.UUID,
-    data: proposals.ProposalAccept,
+    data: schemas.ProposalAccept,
     session: SessionDep,
     caller: CallerDep,
-) -> proposals.ProposalRead:
+) -> schemas.ProposalRead:
     """Make the proposal a new series (`name`) or add it to one of the agency's (`series_id`):
     its files by hash."""
     return proposals.accept(session, caller, proposal_id, data)
 
 
-@router.post("/series-proposals/{proposal_id}/split", response_model=proposals.SplitResult)
+@router.post("/series-proposals/{proposal_id}/split", response_model=schemas.SplitResult)
 def split_proposal(
     proposal_id: uuid.UUID,
-    data: proposals.ProposalSplit,
+    data: schemas.ProposalSplit,
     session: SessionDep,
     caller: CallerDep,
-) -> proposals.SplitResult:
+) -> schemas.SplitResult:
     """Move the named files (triage result ids) into a new proposal; both stay open."""
     return proposals.split(session, caller, proposal_id, data)
 
 
-@router.post("/series-proposals/{proposal_id}/reject", response_model=proposals.ProposalRead)
+@router.post("/series-proposals/{proposal_id}/reject", response_model=schemas.ProposalRead)
 def reject_proposal(
     proposal_id: uuid.UUID,
     session: SessionDep,
     caller: CallerDep,
-    data: proposals.ProposalReject | None = None,
-) -> proposals.ProposalRead:
+    data: schemas.ProposalReject | None = None,
+) -> schemas.ProposalRead:
     return proposals.reject(session, caller, proposal_id, data)

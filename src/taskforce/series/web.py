@@ -20,7 +20,7 @@ from taskforce.core.db import utcnow
 from taskforce.core.errors import Conflict, Invalid
 from taskforce.core.http import SessionDep
 from taskforce.core.sharing import SharingLevel
-from taskforce.series import proposals, service
+from taskforce.series import proposals, schemas, service
 from taskforce.series.models import AgeBand
 from taskforce.series.schemas import (
     MediaAdd,
@@ -318,7 +318,7 @@ def _proposals_page(
     case_id: uuid.UUID,
     *,
     error: Exception | None = None,
-    ran: proposals.ProposalRun | None = None,
+    ran: schemas.ProposalRun | None = None,
 ) -> HTMLResponse:
     case, found = proposals.list_proposals(session, web.caller, case_id)
     return render(
@@ -327,8 +327,8 @@ def _proposals_page(
         {
             "case": case,
             "proposals": found,
-            "open": [p for p in found if p.status == proposals.ProposalStatus.PROPOSED],
-            "decided": [p for p in found if p.status != proposals.ProposalStatus.PROPOSED],
+            "open": [p for p in found if p.status == schemas.ProposalStatus.PROPOSED],
+            "decided": [p for p in found if p.status != schemas.ProposalStatus.PROPOSED],
             "can_decide": case.owner_agency_id == web.caller.agency_id
             and web.caller.can(Permission.MANAGE_SERIES),
             "error": error,
@@ -394,8 +394,8 @@ def accept_proposal(
     require_csrf(form_csrf(request, csrf_token), web)
     level = SharingLevel.GREEN if sharing == "green" else SharingLevel.RED
 
-    def decide() -> proposals.ProposalRead:
-        data = proposals.ProposalAccept(name=name.strip() or None, sharing=level)
+    def decide() -> schemas.ProposalRead:
+        data = schemas.ProposalAccept(name=name.strip() or None, sharing=level)
         return proposals.accept(session, web.caller, proposal_id, data)
 
     return _decide(
@@ -419,7 +419,7 @@ def split_proposal(
         web,
         proposal_id,
         lambda: proposals.split(
-            session, web.caller, proposal_id, proposals.ProposalSplit(members=members)
+            session, web.caller, proposal_id, schemas.ProposalSplit(members=members)
         ),
     )
 
@@ -440,6 +440,6 @@ def reject_proposal(
         web,
         proposal_id,
         lambda: proposals.reject(
-            session, web.caller, proposal_id, proposals.ProposalReject(reason=reason)
+            session, web.caller, proposal_id, schemas.ProposalReject(reason=reason)
         ),
     )

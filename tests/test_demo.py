@@ -29,7 +29,8 @@ from taskforce.core.caller import Caller, Role
 from taskforce.core.db import make_engine, make_sessionmaker, unit_of_work
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
-from taskforce.demo import DEMO_PASSWORD, DemoSummary, build_scenario, luhn_check_digit
+from taskforce.demo import DEMO_PASSWORD, DemoSummary, build_scenario
+from taskforce.demo_scenario import luhn_check_digit
 from taskforce.reports.models import HotlineCase, Report
 from taskforce.takedown.models import TakedownNotice
 from taskforce.watch.models import UrgentLead

@@ -190,7 +190,7 @@ def open_case(session: Session, caller: Caller, data: CaseCreate) -> Case:
 
 def _visible_case(session: Session, caller: Caller, case_id: uuid.UUID) -> Case:
     return sharing.visible_or_404(
-        session, caller, Case, case_id, missing="case", action="case.read", permission=None
+        session, caller, Case, case_id, subject_type="case", action="case.read", permission=None
     )
 
 

@@ -130,14 +130,15 @@ def visible_or_404(
     model: type[T],
     record_id: uuid.UUID,
     *,
-    missing: str,
+    subject_type: str,
     action: str | None,
-    subject_type: str | None = None,
     permission: Permission | None = Permission.READ,
 ) -> T:
-    """The record if the caller may see it (and holds `permission`); otherwise NotFound, the
-    refusal audited as `action` on `subject_type` (the table name unless given). `action`
-    None: the refusal is not audited (hash sets: a lookup, not a consultation)."""
+    """The record if the caller may see it (and holds `permission`); otherwise NotFound
+    ("hash set not found" for `subject_type` "hash_set"), the refusal audited as `action` on
+    `subject_type` (the audit's word: "case", not the table's). `action` None: the refusal
+    is not audited (hash sets: a lookup, not a consultation)."""
+    missing = subject_type.replace("_", " ")
     if permission is not None:
         caller.require(permission)
     record = get_visible(session, model, record_id, caller)
@@ -148,7 +149,7 @@ def visible_or_404(
             session,
             caller,
             action=action,
-            subject_type=subject_type or model.__tablename__,  # type: ignore[attr-defined]
+            subject_type=subject_type,
             subject_id=record_id,
             missing=missing,
         )

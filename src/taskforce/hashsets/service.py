@@ -159,7 +159,9 @@ def get_by_name(session: Session, caller: Caller, name: str) -> HashSet:
 
 
 def get_visible(session: Session, caller: Caller, set_id: uuid.UUID) -> HashSet:
-    return sharing.visible_or_404(session, caller, HashSet, set_id, missing="hash set", action=None)
+    return sharing.visible_or_404(
+        session, caller, HashSet, set_id, subject_type="hash_set", action=None
+    )
 
 
 def _find(session: Session, caller: Caller, name: str | None, set_id: uuid.UUID | None) -> HashSet:

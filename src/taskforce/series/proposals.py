@@ -45,7 +45,9 @@ def _own_case(session: Session, caller: Caller, case_id: uuid.UUID, action: str)
     """Proposals are written and decided by the case's own agency: a partner that may read
     the case sees them, but cannot tell 'not yours' from 'missing' (as with series)."""
     caller.require(Permission.MANAGE_SERIES)
-    case = sharing.visible_or_404(session, caller, Case, case_id, missing="case", action=action)
+    case = sharing.visible_or_404(
+        session, caller, Case, case_id, subject_type="case", action=action
+    )
     sharing.require_owner(case, caller, NotFound("case"))
     return case
 
@@ -251,7 +253,7 @@ def list_proposals(
 ) -> tuple[Case, list[ProposalRead]]:
     """The case's proposals (open first), for whoever may see the case."""
     case = sharing.visible_or_404(
-        session, caller, Case, case_id, missing="case", action="series.proposals"
+        session, caller, Case, case_id, subject_type="case", action="series.proposals"
     )
     stmt = select(SeriesProposal).where(SeriesProposal.case_id == case.id)
     if status is not None:

@@ -112,7 +112,7 @@ def _partners(
 def get_visible(session: Session, caller: Caller, series_id: uuid.UUID) -> Series:
     """The series if the caller may see it; otherwise NotFound (the refusal is audited)."""
     return sharing.visible_or_404(
-        session, caller, Series, series_id, missing="series", action="series.read"
+        session, caller, Series, series_id, subject_type="series", action="series.read"
     )
 
 

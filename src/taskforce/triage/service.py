@@ -447,7 +447,7 @@ def case_runs(
 ) -> tuple[Case, list[TriageRunSummary]]:
     """The case (for a page's heading) and its runs, newest first; one audited read."""
     case = sharing.visible_or_404(
-        session, caller, Case, case_id, missing="case", action="triage.list"
+        session, caller, Case, case_id, subject_type="case", action="triage.list"
     )
     runs = session.scalars(
         select(TriageRun).where(TriageRun.case_id == case.id).order_by(TriageRun.started_at.desc())

@@ -126,14 +126,6 @@ def _lead_investigator(session: Session, caller: Caller, email: str | None) -> u
     return user.id
 
 
-def _partners(
-    session: Session, caller: Caller, level: SharingLevel, codes: Sequence[str]
-) -> list[Agency]:
-    return sharing.amber_partners(
-        caller, level, codes, lambda c: agency_service.resolve_codes(session, c), noun="case"
-    )
-
-
 def _history(
     session: Session, caller: Caller, case: Case, action: str, changes: dict[str, Any]
 ) -> None:
@@ -153,7 +145,13 @@ def open_case(session: Session, caller: Caller, data: CaseCreate) -> Case:
         raise Forbidden("only members of an agency open cases")
     agency = session.get(Agency, caller.agency_id)
     assert agency is not None
-    partners = _partners(session, caller, data.sharing, data.partners)
+    partners = sharing.amber_partners(
+        caller,
+        data.sharing,
+        data.partners,
+        lambda c: agency_service.resolve_codes(session, c),
+        noun="case",
+    )
     case = Case(
         reference=_next_reference(session, agency),
         title=data.title.strip(),
@@ -340,7 +338,13 @@ def update_case(session: Session, caller: Caller, case_id: uuid.UUID, data: Case
         if partner_codes is None:
             codes = [a.code for a in agency_service.agencies_by_id(session, old_partners).values()]
             partner_codes = codes if new_level == SharingLevel.AMBER else []
-        partners = _partners(session, caller, new_level, partner_codes)
+        partners = sharing.amber_partners(
+            caller,
+            new_level,
+            partner_codes,
+            lambda c: agency_service.resolve_codes(session, c),
+            noun="case",
+        )
         if new_level != case.sharing:
             changes["sharing"] = [case.sharing, new_level.value]
             case.sharing = new_level

@@ -75,7 +75,13 @@ def create_series(session: Session, caller: Caller, data: SeriesCreate) -> Serie
         )
     ):
         raise Conflict(f"your agency already has a series named {name!r}")
-    partners = _partners(session, caller, data.sharing, data.partners)
+    partners = sharing.amber_partners(
+        caller,
+        data.sharing,
+        data.partners,
+        lambda c: agency_service.resolve_codes(session, c),
+        noun="series",
+    )
     series = Series(
         name=name,
         description=data.description.strip(),
@@ -99,14 +105,6 @@ def create_series(session: Session, caller: Caller, data: SeriesCreate) -> Serie
         detail={"name": name, "sharing": series.sharing},
     )
     return series
-
-
-def _partners(
-    session: Session, caller: Caller, level: SharingLevel, codes: Sequence[str]
-) -> list[Agency]:
-    return sharing.amber_partners(
-        caller, level, codes, lambda c: agency_service.resolve_codes(session, c), noun="series"
-    )
 
 
 def get_visible(session: Session, caller: Caller, series_id: uuid.UUID) -> Series:

@@ -1039,16 +1039,9 @@ def get_hit(session: Session, caller: Caller, hit_id: uuid.UUID) -> HitRead:
     caller.require(Permission.READ)
     hit = session.get(Hit, hit_id)
     if hit is None or _side(hit, caller.agency_id) is None:
-        audit.record(
-            session,
-            caller,
-            action="hit.read",
-            operation=Operation.CONSULTATION,
-            subject_type="hit",
-            subject_id=hit_id,
-            outcome="not_found",
+        sharing.refuse(
+            session, caller, action="hit.read", subject_type="hit", subject_id=hit_id, missing="hit"
         )
-        raise NotFound("hit")
     view = hit_view(session, caller, hit)
     audit.record(
         session,

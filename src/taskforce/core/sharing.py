@@ -2,8 +2,8 @@
 
 RED: the owning agency only. AMBER: the owner and the partner agencies named on the record.
 GREEN: every member agency. Every service read of a shareable record goes through
-`visible()` or `get_visible()`, so the rule lives here once; a record the caller may not see
-is reported as missing (404), never as forbidden.
+`visible()`, `visible_or_404()` or `get_visible()`, so the rule lives here once; a record the
+caller may not see is reported as missing (404), never as forbidden.
 
 Access is decided here once for every domain (docs/architecture.md, "Access decided once"):
 `visible_or_404` (the read with its audited refusal), `require_owner`, `is_owner` / `owns` /

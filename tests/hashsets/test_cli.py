@@ -88,3 +88,20 @@ def test_unknown_agency_is_a_clear_error(run: CliRunner, tmp_path: Path) -> None
     )
     assert result.exit_code != 0
     assert "XX-NONE" in result.output or "agency" in result.output
+
+
+def test_an_amber_set_created_by_an_import_names_its_partners(
+    run: CliRunner, tmp_path: Path
+) -> None:
+    source = tmp_path / "list.txt"
+    source.write_text(MD5 + "\n")
+    base = ["hashset", "import", str(source), "--name", "K", "--agency", "GB-NCA"]
+    refused = run.invoke(app, [*base, "--sharing", "amber"])
+    assert refused.exit_code == 2 and "partner" in refused.output
+    partner = ["agency", "add", "NL-NP", "--name", "NP", "--country", "NL"]
+    partner += ["--timezone", "Europe/Amsterdam", "--phone", "+31201234567"]
+    partner += ["--email", "desk@politie.example.nl"]
+    assert run.invoke(app, partner).exit_code == 0
+    created = run.invoke(app, [*base, "--sharing", "amber", "--partner", "NL-NP"])
+    assert created.exit_code == 0, created.output
+    assert "1 added" in created.output

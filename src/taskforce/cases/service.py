@@ -126,19 +126,6 @@ def _lead_investigator(session: Session, caller: Caller, email: str | None) -> u
     return user.id
 
 
-def _partners(
-    session: Session, caller: Caller, level: SharingLevel, codes: Sequence[str]
-) -> list[Agency]:
-    if level != SharingLevel.AMBER:
-        if codes:
-            raise Invalid("partners", "partner agencies are named only on AMBER cases")
-        return []
-    partners = [a for a in agency_service.resolve_codes(session, codes) if a.id != caller.agency_id]
-    if not partners:
-        raise Invalid("partners", "an AMBER case names at least one partner agency")
-    return partners
-
-
 def _history(
     session: Session, caller: Caller, case: Case, action: str, changes: dict[str, Any]
 ) -> None:
@@ -158,7 +145,13 @@ def open_case(session: Session, caller: Caller, data: CaseCreate) -> Case:
         raise Forbidden("only members of an agency open cases")
     agency = session.get(Agency, caller.agency_id)
     assert agency is not None
-    partners = _partners(session, caller, data.sharing, data.partners)
+    partners = sharing.amber_partners(
+        caller,
+        data.sharing,
+        data.partners,
+        lambda c: agency_service.resolve_codes(session, c),
+        noun="case",
+    )
     case = Case(
         reference=_next_reference(session, agency),
         title=data.title.strip(),
@@ -194,27 +187,16 @@ def open_case(session: Session, caller: Caller, data: CaseCreate) -> Case:
 
 
 def _visible_case(session: Session, caller: Caller, case_id: uuid.UUID) -> Case:
-    case = sharing.get_visible(session, Case, case_id, caller)
-    if case is None:
-        audit.record(
-            session,
-            caller,
-            action="case.read",
-            operation=Operation.CONSULTATION,
-            subject_type="case",
-            subject_id=case_id,
-            outcome="not_found",
-        )
-        raise NotFound("case")
-    return case
+    return sharing.visible_or_404(
+        session, caller, Case, case_id, subject_type="case", action="case.read", permission=None
+    )
 
 
 def _owned_case(
     session: Session, caller: Caller, case_id: uuid.UUID, permission: Permission
 ) -> Case:
     case = _visible_case(session, caller, case_id)
-    if case.owner_agency_id != caller.agency_id:
-        raise Forbidden("only the owning agency changes a case")
+    sharing.require_owner(case, caller, Forbidden("only the owning agency changes a case"))
     caller.require(permission)
     return case
 
@@ -241,12 +223,12 @@ def describe_case(session: Session, caller: Caller, case: Case) -> CaseRead:
     )
     lead = session.get(User, case.lead_investigator_id) if case.lead_investigator_id else None
     summary = _summaries(session, caller, [case])[0]
-    is_owner = case.owner_agency_id == caller.agency_id
+    is_owner = sharing.is_owner(case, caller)
     return CaseRead(
         **summary.model_dump(),
         summary=case.summary,
         offence_types=list(case.offence_types or []),
-        partners=sorted(a.code for i, a in agencies.items() if i != case.owner_agency_id)
+        partners=sorted(a.code for i, a in agencies.items() if not sharing.owns(i, case))
         if is_owner or case.sharing != SharingLevel.AMBER
         else [],
         lead_investigator=lead.email if lead and is_owner else None,
@@ -289,7 +271,7 @@ def _summaries(session: Session, caller: Caller, cases: Sequence[Case]) -> list[
             created_at=c.created_at,
             updated_at=c.updated_at,
             selector_count=counts.get(c.id, 0),
-            open_hits=open_hits.get(c.id, 0) if c.owner_agency_id == caller.agency_id else 0,
+            open_hits=open_hits.get(c.id, 0) if sharing.is_owner(c, caller) else 0,
         )
         for c in cases
     ]
@@ -315,7 +297,7 @@ def list_cases(
     caller.require(Permission.READ)
     stmt = sharing.visible(select(Case), Case, caller)
     if scope == "mine":
-        stmt = stmt.where(Case.owner_agency_id == caller.agency_id)
+        stmt = stmt.where(sharing.owned_by(Case.owner_agency_id, caller))
     if status is not None:
         stmt = stmt.where(Case.status == status.value)
     if query:
@@ -356,7 +338,13 @@ def update_case(session: Session, caller: Caller, case_id: uuid.UUID, data: Case
         if partner_codes is None:
             codes = [a.code for a in agency_service.agencies_by_id(session, old_partners).values()]
             partner_codes = codes if new_level == SharingLevel.AMBER else []
-        partners = _partners(session, caller, new_level, partner_codes)
+        partners = sharing.amber_partners(
+            caller,
+            new_level,
+            partner_codes,
+            lambda c: agency_service.resolve_codes(session, c),
+            noun="case",
+        )
         if new_level != case.sharing:
             changes["sharing"] = [case.sharing, new_level.value]
             case.sharing = new_level
@@ -425,7 +413,7 @@ def _other(status: CaseStatus) -> CaseStatus:
 
 def case_history(session: Session, caller: Caller, case_id: uuid.UUID) -> list[CaseEvent]:
     case = _visible_case(session, caller, case_id)
-    if case.owner_agency_id != caller.agency_id:
+    if not sharing.is_owner(case, caller):
         return []
     return list(
         session.scalars(
@@ -700,11 +688,7 @@ def _notify(
         for mine, theirs in ((hit.a_case_id, hit.b_case_id), (hit.b_case_id, hit.a_case_id)):
             case, other = cases[mine], cases[theirs]
             agency = agencies[case.owner_agency_id]
-            full = (
-                other.owner_agency_id == case.owner_agency_id
-                or other.sharing == SharingLevel.GREEN
-                or case.owner_agency_id in partners.get(other.id, ())
-            )
+            full = sharing.sees(case.owner_agency_id, other, partners.get(other.id, ()))
             disclosures.append(
                 audit.Action(
                     action="hit.disclose",
@@ -1055,16 +1039,9 @@ def get_hit(session: Session, caller: Caller, hit_id: uuid.UUID) -> HitRead:
     caller.require(Permission.READ)
     hit = session.get(Hit, hit_id)
     if hit is None or _side(hit, caller.agency_id) is None:
-        audit.record(
-            session,
-            caller,
-            action="hit.read",
-            operation=Operation.CONSULTATION,
-            subject_type="hit",
-            subject_id=hit_id,
-            outcome="not_found",
+        sharing.refuse(
+            session, caller, action="hit.read", subject_type="hit", subject_id=hit_id, missing="hit"
         )
-        raise NotFound("hit")
     view = hit_view(session, caller, hit)
     audit.record(
         session,

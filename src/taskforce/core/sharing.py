@@ -2,23 +2,32 @@
 
 RED: the owning agency only. AMBER: the owner and the partner agencies named on the record.
 GREEN: every member agency. Every service read of a shareable record goes through
-`visible()` or `get_visible()`, so the rule lives here once; a record the caller may not see
-is reported as missing (404), never as forbidden.
+`visible()`, `visible_or_404()` or `get_visible()`, so the rule lives here once; a record the
+caller may not see is reported as missing (404), never as forbidden.
+
+Access is decided here once for every domain (docs/architecture.md, "Access decided once"):
+`visible_or_404` (the read with its audited refusal), `require_owner`, `is_owner` / `owns` /
+`owned_by` (the only owner comparisons outside core), `amber_partners` (the partner rule of
+every shareable kind) and `sees` (what one agency may learn of another's record, for hits).
+A test (tests/test_access_rules.py) fails when a domain compares owners itself.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, NoReturn, Protocol, TypeVar
 
 from sqlalchemy import ForeignKey, String, and_, delete, exists, false, or_, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, QueryableAttribute, Session, mapped_column
 from sqlalchemy.sql import ColumnElement, Select
 
-from taskforce.core.caller import Caller
+from taskforce.core.audit import service as audit
+from taskforce.core.audit.service import Operation
+from taskforce.core.caller import Caller, Permission
 from taskforce.core.db import Base
+from taskforce.core.errors import Invalid, NotFound, TaskforceError
 
 
 class SharingLevel(StrEnum):
@@ -49,6 +58,130 @@ class Shareable:
 T = TypeVar("T", bound=Shareable)
 
 
+class Owned(Protocol):
+    """Any record with an owning agency (shareable or not: clue notices, proposals)."""
+
+    @property
+    def owner_agency_id(self) -> uuid.UUID | None: ...
+
+
+class Identified(Protocol):
+    @property
+    def id(self) -> uuid.UUID: ...
+
+
+A = TypeVar("A", bound=Identified)
+
+
+# --- ownership -----------------------------------------------------------------------------
+
+
+def owns(agency_id: uuid.UUID | None, record: Owned) -> bool:
+    """Whether this agency owns the record (no agency owns anything)."""
+    return agency_id is not None and record.owner_agency_id == agency_id
+
+
+def is_owner(record: Owned, caller: Caller) -> bool:
+    return owns(caller.agency_id, record)
+
+
+def owned_by(owner_column: QueryableAttribute[uuid.UUID], caller: Caller) -> ColumnElement[bool]:
+    """The SQL form of `is_owner` for a model's `owner_agency_id` column; `~owned_by(...)`
+    selects the records of other agencies."""
+    return owner_column == caller.agency_id
+
+
+def require_owner(record: Owned, caller: Caller, refusal: TaskforceError) -> None:
+    """Changes are the owner's. `refusal` says how others are answered: `Forbidden` where
+    they may know the record exists (cases, notices), `NotFound` where 'not yours' must look
+    like 'missing' (series, hash sets, proposals)."""
+    if not is_owner(record, caller):
+        raise refusal
+
+
+# --- reading one record --------------------------------------------------------------------
+
+
+def refuse(
+    session: Session,
+    caller: Caller,
+    *,
+    action: str,
+    subject_type: str,
+    subject_id: uuid.UUID,
+    missing: str,
+) -> NoReturn:
+    """Audit a refused read (outcome `not_found`) and answer it as missing."""
+    audit.record(
+        session,
+        caller,
+        action=action,
+        operation=Operation.CONSULTATION,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        outcome="not_found",
+    )
+    raise NotFound(missing)
+
+
+def visible_or_404(
+    session: Session,
+    caller: Caller,
+    model: type[T],
+    record_id: uuid.UUID,
+    *,
+    subject_type: str,
+    action: str | None,
+    permission: Permission | None = Permission.READ,
+) -> T:
+    """The record if the caller may see it (and holds `permission`); otherwise NotFound
+    ("hash set not found" for `subject_type` "hash_set"), the refusal audited as `action` on
+    `subject_type` (the audit's word: "case", not the table's). `action` None: the refusal
+    is not audited (hash sets: a lookup, not a consultation)."""
+    missing = subject_type.replace("_", " ")
+    if permission is not None:
+        caller.require(permission)
+    record = get_visible(session, model, record_id, caller)
+    if record is None:
+        if action is None:
+            raise NotFound(missing)
+        refuse(
+            session,
+            caller,
+            action=action,
+            subject_type=subject_type,
+            subject_id=record_id,
+            missing=missing,
+        )
+    return record
+
+
+# --- the partner rule ----------------------------------------------------------------------
+
+
+def amber_partners(
+    caller: Caller,
+    level: SharingLevel,
+    codes: Sequence[str],
+    resolve: Callable[[Sequence[str]], Sequence[A]],
+    *,
+    noun: str,
+) -> list[A]:
+    """The partner agencies of a shareable record, the same rule for every kind (`noun`:
+    "case", "hash set", "series"): an AMBER record names at least one partner other than its
+    owner; a RED or GREEN one names none. `resolve` turns agency codes into agencies (and
+    refuses unknown codes); the owner named as its own partner is dropped."""
+    plural = noun if noun.endswith("s") else f"{noun}s"
+    if level != SharingLevel.AMBER:
+        if codes:
+            raise Invalid("partners", f"partner agencies are named only on AMBER {plural}")
+        return []
+    partners = [a for a in resolve(codes) if a.id != caller.agency_id]
+    if not partners:
+        raise Invalid("partners", f"an AMBER {noun} names at least one partner agency")
+    return partners
+
+
 def visible_clause(model: type[Shareable], caller: Caller) -> ColumnElement[bool]:
     if caller.agency_id is None:
         return false()
@@ -68,8 +201,17 @@ def visible_clause(model: type[Shareable], caller: Caller) -> ColumnElement[bool
 SelectT = TypeVar("SelectT", bound="Select[*tuple[Any, ...]]")
 
 
-def visible(stmt: SelectT, model: type[Shareable], caller: Caller) -> SelectT:
-    return stmt.where(visible_clause(model, caller))
+def visible(
+    stmt: SelectT,
+    model: type[Shareable],
+    caller: Caller,
+    *,
+    also: ColumnElement[bool] | None = None,
+) -> SelectT:
+    """Only the rows the caller may see; `also`: rows visible for another reason too (a
+    series whose identification status is public)."""
+    clause = visible_clause(model, caller)
+    return stmt.where(clause if also is None else or_(also, clause))
 
 
 def get_visible(session: Session, model: type[T], record_id: uuid.UUID, caller: Caller) -> T | None:
@@ -87,11 +229,22 @@ def get_visible(session: Session, model: type[T], record_id: uuid.UUID, caller: 
 def can_see(session: Session, record: Shareable, caller: Caller) -> bool:
     if caller.agency_id is None:
         return False
-    if record.owner_agency_id == caller.agency_id or record.sharing == SharingLevel.GREEN:
+    if owns(caller.agency_id, record) or record.sharing == SharingLevel.GREEN:
         return True
     if record.sharing == SharingLevel.AMBER:
         return caller.agency_id in partner_ids(session, record)
     return False
+
+
+def sees(agency_id: uuid.UUID, record: Shareable, partners: Collection[uuid.UUID]) -> bool:
+    """The same rule as `can_see` for an agency rather than a caller, with the record's
+    partners already read: what a hit discloses to the other side of a match, for many hits
+    at once."""
+    return (
+        owns(agency_id, record)
+        or record.sharing == SharingLevel.GREEN
+        or (record.sharing == SharingLevel.AMBER and agency_id in partners)
+    )
 
 
 def partner_ids(session: Session, record: Shareable) -> set[uuid.UUID]:

@@ -61,6 +61,9 @@ def import_(
     sharing: SharingLevel = typer.Option(
         SharingLevel.RED, "--sharing", help="Sharing level of a set created by this import"
     ),
+    partner: list[str] = typer.Option(
+        [], "--partner", help="Partner agency code of a set created by this import (AMBER)"
+    ),
 ) -> None:
     """Import a hash list; bad lines are reported, good ones kept; re-running adds nothing."""
     fmt = fmt or formats.detect_format(file)
@@ -74,7 +77,9 @@ def import_(
         )
         if not exists:
             service.create_hash_set(
-                session, caller, HashSetCreate(name=name, sharing=sharing, source=file.name)
+                session,
+                caller,
+                HashSetCreate(name=name, sharing=sharing, partners=partner, source=file.name),
             )
             session.commit()
         with Progress(

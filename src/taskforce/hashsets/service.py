@@ -68,10 +68,19 @@ def create_hash_set(session: Session, caller: Caller, data: HashSetCreate) -> Ha
         raise Invalid("agency", "a hash set belongs to an agency; act for one")
     name = " ".join(data.name.split())
     clash = session.scalar(
-        select(HashSet.id).where(HashSet.owner_agency_id == caller.agency_id, HashSet.name == name)
+        select(HashSet.id).where(
+            sharing.owned_by(HashSet.owner_agency_id, caller), HashSet.name == name
+        )
     )
     if clash is not None:
         raise Conflict(f"your agency already has a hash set named {name!r}")
+    partners = sharing.amber_partners(
+        caller,
+        data.sharing,
+        data.partners,
+        lambda c: agency_service.resolve_codes(session, c),
+        noun="hash set",
+    )
     hash_set = HashSet(
         name=name,
         description=data.description.strip(),
@@ -82,9 +91,7 @@ def create_hash_set(session: Session, caller: Caller, data: HashSetCreate) -> Ha
     )
     session.add(hash_set)
     session.flush()
-    if data.sharing == SharingLevel.AMBER:
-        partners = agency_service.resolve_codes(session, data.partners)
-        sharing.set_partners(session, hash_set, [a.id for a in partners])
+    sharing.set_partners(session, hash_set, [a.id for a in partners])
     audit.record(
         session,
         caller,
@@ -143,7 +150,7 @@ def get_by_name(session: Session, caller: Caller, name: str) -> HashSet:
     ).all()
     if not rows:
         raise NotFound("hash set")
-    own = [s for s in rows if s.owner_agency_id == caller.agency_id]
+    own = [s for s in rows if sharing.is_owner(s, caller)]
     if own:
         return own[0]
     if len(rows) > 1:
@@ -152,11 +159,9 @@ def get_by_name(session: Session, caller: Caller, name: str) -> HashSet:
 
 
 def get_visible(session: Session, caller: Caller, set_id: uuid.UUID) -> HashSet:
-    caller.require(Permission.READ)
-    found = sharing.get_visible(session, HashSet, set_id, caller)
-    if found is None:
-        raise NotFound("hash set")
-    return found
+    return sharing.visible_or_404(
+        session, caller, HashSet, set_id, subject_type="hash_set", action=None
+    )
 
 
 def _find(session: Session, caller: Caller, name: str | None, set_id: uuid.UUID | None) -> HashSet:
@@ -171,8 +176,8 @@ def _owned(
     session: Session, caller: Caller, name: str | None, set_id: uuid.UUID | None = None
 ) -> HashSet:
     hash_set = _find(session, caller, name, set_id)
-    if hash_set.owner_agency_id != caller.agency_id:
-        raise NotFound("hash set")  # only the owner changes a set; others see no difference
+    # only the owner changes a set; others see no difference
+    sharing.require_owner(hash_set, caller, NotFound("hash set"))
     return hash_set
 
 

@@ -266,11 +266,10 @@ def describe(
         .limit(max(0, network_limit))
     ).all()
     count = _network_counts(session, [provider.id]).get(provider.id, 0)
-    keeper = (
-        session.scalar(select(Agency.code).where(Agency.id == provider.owner_agency_id))
-        if provider.owner_agency_id
-        else None
+    keeper_agency = (
+        session.get(Agency, provider.owner_agency_id) if provider.owner_agency_id else None
     )
+    keeper = keeper_agency.code if keeper_agency is not None else None
     return ProviderRead(
         **_summary(provider, count).model_dump(),
         notes=provider.notes,

@@ -108,7 +108,7 @@ def _reaches(session: Session, notice: ClueNotice, caller: Caller) -> bool:
     """The owner, and agencies in a target country (every agency when there is no target)."""
     if caller.agency_id is None:
         return False
-    if notice.owner_agency_id == caller.agency_id:
+    if sharing.is_owner(notice, caller):
         return True
     targets = set(
         session.scalars(select(NoticeTarget.country).where(NoticeTarget.notice_id == notice.id))
@@ -127,30 +127,29 @@ def _reach_clause(session: Session, caller: Caller) -> Any:
     country = _country_of(session, caller)
     targeted = exists().where(NoticeTarget.notice_id == ClueNotice.id)
     mine = exists().where(NoticeTarget.notice_id == ClueNotice.id, NoticeTarget.country == country)
-    return or_(ClueNotice.owner_agency_id == caller.agency_id, ~targeted, mine)
+    return or_(sharing.owned_by(ClueNotice.owner_agency_id, caller), ~targeted, mine)
 
 
 def _visible(session: Session, caller: Caller, notice_id: uuid.UUID, action: str) -> ClueNotice:
     caller.require(Permission.READ)
     notice = session.get(ClueNotice, notice_id)
     if notice is None or not _reaches(session, notice, caller):
-        audit.record(
+        sharing.refuse(
             session,
             caller,
             action=action,
-            operation=Operation.CONSULTATION,
             subject_type="clue_notice",
             subject_id=notice_id,
-            outcome="not_found",
+            missing="notice",
         )
-        raise NotFound("notice")
     return notice
 
 
 def _owned(session: Session, caller: Caller, notice_id: uuid.UUID, action: str) -> ClueNotice:
     notice = _visible(session, caller, notice_id, action)
-    if notice.owner_agency_id != caller.agency_id:
-        raise Forbidden("only the agency that wrote the notice changes it")
+    sharing.require_owner(
+        notice, caller, Forbidden("only the agency that wrote the notice changes it")
+    )
     caller.require(Permission.MANAGE_SERIES)
     return notice
 
@@ -168,7 +167,7 @@ def recipients(session: Session, notice: ClueNotice) -> list[Agency]:
     return [
         a
         for a in agency_service.list_agencies(session)
-        if a.id != notice.owner_agency_id and (not countries or a.country in countries)
+        if not sharing.owns(a.id, notice) and (not countries or a.country in countries)
     ]
 
 
@@ -268,8 +267,9 @@ def create_notice(
     """A notice for a series of the caller's agency, sent to the member agencies it targets."""
     caller.require(Permission.MANAGE_SERIES)
     series = series_service.get_visible(session, caller, data.series_id)
-    if series.owner_agency_id != caller.agency_id:
-        raise Forbidden("only the agency that owns the series writes clue notices for it")
+    sharing.require_owner(
+        series, caller, Forbidden("only the agency that owns the series writes clue notices for it")
+    )
     agency = session.get(Agency, series.owner_agency_id)
     assert agency is not None
     names, countries = regions.resolve(data.targets)
@@ -590,7 +590,7 @@ def _summaries(
             answer_count=answer_counts.get(n.id, 0),
             created_at=n.created_at,
             closed_at=n.closed_at,
-            is_owner=n.owner_agency_id == caller.agency_id,
+            is_owner=sharing.is_owner(n, caller),
             answered=n.id in answered,
         )
         for n in notices
@@ -602,7 +602,7 @@ def describe(
 ) -> NoticeRead:
     """Everything the caller may know of a notice they can read: answers and the ranking for
     every recipient; recipients, public tips and the public address for its owner only."""
-    owner = notice.owner_agency_id == caller.agency_id
+    owner = sharing.is_owner(notice, caller)
     agency = session.get(Agency, notice.owner_agency_id)
     assert agency is not None
     clues = list(
@@ -801,9 +801,9 @@ def list_notices(
         return []
     stmt = select(ClueNotice).where(_reach_clause(session, caller))
     if scope == "mine":
-        stmt = stmt.where(ClueNotice.owner_agency_id == caller.agency_id)
+        stmt = stmt.where(sharing.owned_by(ClueNotice.owner_agency_id, caller))
     elif scope == "received":
-        stmt = stmt.where(ClueNotice.owner_agency_id != caller.agency_id)
+        stmt = stmt.where(~sharing.owned_by(ClueNotice.owner_agency_id, caller))
     if status is not None:
         stmt = stmt.where(ClueNotice.status == status.value)
     notices = session.scalars(
@@ -853,7 +853,7 @@ def answer_clue(
     as for a notice that does not exist; a later answer of the same agency replaces its
     earlier one in the ranking (both stay in the timeline)."""
     notice = _visible(session, caller, notice_id, "notice.answer")
-    if notice.owner_agency_id == caller.agency_id:
+    if sharing.is_owner(notice, caller):
         raise Forbidden("the agency that wrote the notice does not answer it")
     caller.require(Permission.MANAGE_SERIES)
     _require_open(notice)

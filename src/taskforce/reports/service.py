@@ -36,6 +36,7 @@ from taskforce.blocklist.schemas import EntryCreate
 from taskforce.cases import service as case_service
 from taskforce.cases.models import Case
 from taskforce.cases.schemas import CaseCreate, SelectorCreate
+from taskforce.core import sharing
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Action, Operation
 from taskforce.core.caller import Caller, Permission, Role
@@ -584,16 +585,14 @@ def _visible(session: Session, caller: Caller, report_id: uuid.UUID) -> Report:
     caller.require(Permission.HANDLE_REPORTS)
     report = session.get(Report, report_id)
     if report is None or not _may_see(session, caller, report):
-        audit.record(
+        sharing.refuse(
             session,
             caller,
             action="report.read",
-            operation=Operation.CONSULTATION,
             subject_type="public_report",
             subject_id=report_id,
-            outcome="not_found",
+            missing="report",
         )
-        raise NotFound("report")
     return report
 
 

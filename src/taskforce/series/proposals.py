@@ -11,12 +11,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from taskforce.cases.models import Case
+from taskforce.core import sharing
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
 from taskforce.core.caller import Caller, Permission
 from taskforce.core.db import utcnow
 from taskforce.core.errors import Conflict, Invalid, NotFound
-from taskforce.core.sharing import get_visible
 from taskforce.series import service as series_service
 from taskforce.series.linking import Record, camera, describe, propose
 from taskforce.series.models import SeriesProposal
@@ -41,32 +41,14 @@ from taskforce.triage.models import TriageResult, TriageRun
 # --- service: proposals of a case --------------------------------------------------------------
 
 
-def _visible_case(session: Session, caller: Caller, case_id: uuid.UUID, action: str) -> Case:
-    """The case if the caller may see it; otherwise the refusal is audited and, like a
-    missing case, answered with NotFound."""
-    caller.require(Permission.READ)
-    case = get_visible(session, Case, case_id, caller)
-    if case is None:
-        audit.record(
-            session,
-            caller,
-            action=action,
-            operation=Operation.CONSULTATION,
-            subject_type="case",
-            subject_id=case_id,
-            outcome="not_found",
-        )
-        raise NotFound("case")
-    return case
-
-
 def _own_case(session: Session, caller: Caller, case_id: uuid.UUID, action: str) -> Case:
     """Proposals are written and decided by the case's own agency: a partner that may read
     the case sees them, but cannot tell 'not yours' from 'missing' (as with series)."""
     caller.require(Permission.MANAGE_SERIES)
-    case = _visible_case(session, caller, case_id, action)
-    if case.owner_agency_id != caller.agency_id:
-        raise NotFound("case")
+    case = sharing.visible_or_404(
+        session, caller, Case, case_id, subject_type="case", action=action
+    )
+    sharing.require_owner(case, caller, NotFound("case"))
     return case
 
 
@@ -76,20 +58,18 @@ def _proposal(
     proposal = session.get(SeriesProposal, proposal_id)
     case = None
     if proposal is not None:
-        case = get_visible(session, Case, proposal.case_id, caller)
-        if own and case is not None and case.owner_agency_id != caller.agency_id:
+        case = sharing.get_visible(session, Case, proposal.case_id, caller)
+        if own and case is not None and not sharing.is_owner(case, caller):
             case = None
     if proposal is None or case is None:
-        audit.record(
+        sharing.refuse(
             session,
             caller,
             action=action,
-            operation=Operation.CONSULTATION,
             subject_type="series_proposal",
             subject_id=proposal_id,
-            outcome="not_found",
+            missing="series proposal",
         )
-        raise NotFound("series proposal")
     return proposal, case
 
 
@@ -272,7 +252,9 @@ def list_proposals(
     session: Session, caller: Caller, case_id: uuid.UUID, status: ProposalStatus | None = None
 ) -> tuple[Case, list[ProposalRead]]:
     """The case's proposals (open first), for whoever may see the case."""
-    case = _visible_case(session, caller, case_id, "series.proposals")
+    case = sharing.visible_or_404(
+        session, caller, Case, case_id, subject_type="case", action="series.proposals"
+    )
     stmt = select(SeriesProposal).where(SeriesProposal.case_id == case.id)
     if status is not None:
         stmt = stmt.where(SeriesProposal.status == status)

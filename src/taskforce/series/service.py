@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any, cast
 
 import pycountry
-from sqlalchemy import Table, func, or_, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -70,10 +70,18 @@ def create_series(session: Session, caller: Caller, data: SeriesCreate) -> Serie
         raise NotFound("agency")
     name = data.name.strip()
     if session.scalar(
-        select(Series.id).where(Series.owner_agency_id == caller.agency_id, Series.name == name)
+        select(Series.id).where(
+            sharing.owned_by(Series.owner_agency_id, caller), Series.name == name
+        )
     ):
         raise Conflict(f"your agency already has a series named {name!r}")
-    partners = _partners(session, caller, data.sharing, data.partners)
+    partners = sharing.amber_partners(
+        caller,
+        data.sharing,
+        data.partners,
+        lambda c: agency_service.resolve_codes(session, c),
+        noun="series",
+    )
     series = Series(
         name=name,
         description=data.description.strip(),
@@ -99,44 +107,18 @@ def create_series(session: Session, caller: Caller, data: SeriesCreate) -> Serie
     return series
 
 
-def _partners(
-    session: Session, caller: Caller, level: SharingLevel, codes: Sequence[str]
-) -> list[Agency]:
-    if level != SharingLevel.AMBER:
-        if codes:
-            raise Invalid("partners", "partner agencies are named only on AMBER series")
-        return []
-    found = agency_service.resolve_codes(session, codes)
-    partners = [a for a in found if a.id != caller.agency_id]
-    if not partners:
-        raise Invalid("partners", "an AMBER series names at least one partner agency")
-    return partners
-
-
 def get_visible(session: Session, caller: Caller, series_id: uuid.UUID) -> Series:
     """The series if the caller may see it; otherwise NotFound (the refusal is audited)."""
-    caller.require(Permission.READ)
-    series = sharing.get_visible(session, Series, series_id, caller)
-    if series is None:
-        audit.record(
-            session,
-            caller,
-            action="series.read",
-            operation=Operation.CONSULTATION,
-            subject_type="series",
-            subject_id=series_id,
-            outcome="not_found",
-        )
-        raise NotFound("series")
-    return series
+    return sharing.visible_or_404(
+        session, caller, Series, series_id, subject_type="series", action="series.read"
+    )
 
 
 def _owned(session: Session, caller: Caller, series_id: uuid.UUID) -> Series:
     """Changes are the owner's: others see no difference between 'not yours' and 'missing'."""
     caller.require(Permission.MANAGE_SERIES)
     series = get_visible(session, caller, series_id)
-    if series.owner_agency_id != caller.agency_id:
-        raise NotFound("series")
+    sharing.require_owner(series, caller, NotFound("series"))
     return series
 
 
@@ -458,13 +440,15 @@ def statistics(session: Session, caller: Caller) -> dict[str, Any]:
     """Children identified over time, by identifying country, and time from a series' first
     sighting to identification — counts only, over every series whose status is shared."""
     caller.require(Permission.READ)
-    rows = session.execute(
+    stmt = (
         select(
             Victim.identified_at, Victim.identified_country, Series.first_seen_at, Series.created_at
         )
         .join(Series, Series.id == Victim.series_id)
         .where(Victim.status != VictimStatus.UNIDENTIFIED, Victim.identified_at.is_not(None))
-        .where(or_(Series.status_public.is_(True), sharing.visible_clause(Series, caller)))
+    )
+    rows = session.execute(
+        sharing.visible(stmt, Series, caller, also=Series.status_public.is_(True))
     ).all()
     by_month: dict[str, int] = defaultdict(int)
     by_country: dict[str, int] = defaultdict(int)

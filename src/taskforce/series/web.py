@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from taskforce.agencies import service as agency_service
+from taskforce.core import sharing
 from taskforce.core.caller import Permission
 from taskforce.core.db import utcnow
 from taskforce.core.errors import Conflict, Invalid
@@ -329,7 +330,7 @@ def _proposals_page(
             "proposals": found,
             "open": [p for p in found if p.status == schemas.ProposalStatus.PROPOSED],
             "decided": [p for p in found if p.status != schemas.ProposalStatus.PROPOSED],
-            "can_decide": case.owner_agency_id == web.caller.agency_id
+            "can_decide": sharing.is_owner(case, web.caller)
             and web.caller.can(Permission.MANAGE_SERIES),
             "error": error,
             "ran": ran,

@@ -47,11 +47,12 @@ from taskforce.agencies import service as agency_service
 from taskforce.agencies.models import Agency
 from taskforce.agencies.schemas import AgencyKind
 from taskforce.blocklist import service as blocklist_service
+from taskforce.core import sharing
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
 from taskforce.core.caller import Caller, Permission, Role
 from taskforce.core.db import is_postgres, utcnow
-from taskforce.core.errors import Conflict, Invalid, NotFound
+from taskforce.core.errors import Conflict, Invalid
 from taskforce.core.outbox import service as outbox
 from taskforce.core.outbox.models import OutboxMessage
 from taskforce.core.proposals.models import ChangeProposal
@@ -618,16 +619,14 @@ def _own(session: Session, caller: Caller, notice_id: uuid.UUID) -> TakedownNoti
     caller.require(Permission.HANDLE_REPORTS)
     notice = session.get(TakedownNotice, notice_id)
     if notice is None or notice.agency_id != caller.agency_id:
-        audit.record(
+        sharing.refuse(
             session,
             caller,
             action="takedown.read",
-            operation=Operation.CONSULTATION,
             subject_type="takedown_notice",
             subject_id=notice_id,
-            outcome="not_found",
+            missing="takedown notice",
         )
-        raise NotFound("takedown notice")
     return notice
 
 

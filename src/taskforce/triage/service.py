@@ -34,13 +34,14 @@ from sqlalchemy.orm import Session
 from taskforce.agencies import service as agency_service
 from taskforce.cases import service as case_service
 from taskforce.cases.models import Case
+from taskforce.core import sharing
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
 from taskforce.core.caller import Caller, Permission
 from taskforce.core.db import is_postgres
 from taskforce.core.errors import Invalid, NotFound
 from taskforce.core.settings import Settings
-from taskforce.core.sharing import get_visible, visible
+from taskforce.core.sharing import visible
 from taskforce.hashsets import categories
 from taskforce.hashsets import service as hashset_service
 from taskforce.hashsets.models import HashEntry, HashSet
@@ -346,7 +347,7 @@ def _process(
 
 def _case(session: Session, caller: Caller, reference: str) -> Case:
     case = session.scalar(select(Case).where(Case.reference == reference.strip()))
-    if case is None or case.owner_agency_id != caller.agency_id:
+    if case is None or not sharing.is_owner(case, caller):
         raise NotFound("case")
     return case
 
@@ -379,27 +380,6 @@ def _feed_case(
 
 
 # --- reading a case's runs ------------------------------------------------------------------
-
-
-def _visible_case(
-    session: Session, caller: Caller, case_id: uuid.UUID, action: str, kind: str = "case"
-) -> Case:
-    """The case if the caller may see it; otherwise the refusal is audited and, like a
-    missing case, answered with NotFound."""
-    caller.require(Permission.READ)
-    case = get_visible(session, Case, case_id, caller)
-    if case is None:
-        audit.record(
-            session,
-            caller,
-            action=action,
-            operation=Operation.CONSULTATION,
-            subject_type="case",
-            subject_id=case_id,
-            outcome="not_found",
-        )
-        raise NotFound(kind)
-    return case
 
 
 def _visible_sets(session: Session, caller: Caller) -> set[uuid.UUID]:
@@ -466,7 +446,9 @@ def case_runs(
     session: Session, caller: Caller, case_id: uuid.UUID
 ) -> tuple[Case, list[TriageRunSummary]]:
     """The case (for a page's heading) and its runs, newest first; one audited read."""
-    case = _visible_case(session, caller, case_id, "triage.list")
+    case = sharing.visible_or_404(
+        session, caller, Case, case_id, subject_type="case", action="triage.list"
+    )
     runs = session.scalars(
         select(TriageRun).where(TriageRun.case_id == case.id).order_by(TriageRun.started_at.desc())
     ).all()
@@ -488,7 +470,7 @@ def recent_runs(
 ) -> tuple[list[TriageRunSummary], int]:
     """The newest runs and how many there are, for the case page: part of a case read the
     caller already made (and the audit already holds)."""
-    if not can_see_case(session, caller, case):
+    if not sharing.can_see(session, case, caller):
         raise NotFound("case")
     runs = session.scalars(
         select(TriageRun)
@@ -500,10 +482,6 @@ def recent_runs(
         select(func.count()).select_from(TriageRun).where(TriageRun.case_id == case.id)
     )
     return _summaries(session, caller, case, runs), total or 0
-
-
-def can_see_case(session: Session, caller: Caller, case: Case) -> bool:
-    return get_visible(session, Case, case.id, caller) is not None
 
 
 @dataclass(frozen=True)
@@ -518,18 +496,16 @@ def _visible_run(
 ) -> tuple[TriageRun, Case]:
     caller.require(Permission.READ)
     run = session.get(TriageRun, run_id)
-    case = get_visible(session, Case, run.case_id, caller) if run is not None else None
+    case = sharing.get_visible(session, Case, run.case_id, caller) if run is not None else None
     if run is None or case is None:
-        audit.record(
+        sharing.refuse(
             session,
             caller,
             action=action,
-            operation=Operation.CONSULTATION,
             subject_type="triage_run",
             subject_id=run_id,
-            outcome="not_found",
+            missing="triage run",
         )
-        raise NotFound("triage run")
     return run, case
 
 

@@ -31,6 +31,7 @@ from taskforce.hashsets import service as hashset_service
 from taskforce.hashsets.schemas import HashSetCreate
 from taskforce.hosting import service as hosting_service
 from taskforce.hosting.schemas import ProviderCreate
+from taskforce.notices import reading as notice_reading
 from taskforce.notices import service as notice_service
 from taskforce.notices.schemas import ClueCreate, NoticeCreate
 from taskforce.reports.models import Report
@@ -183,7 +184,7 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
             clues=[ClueCreate(kind="other", description="Plover wallpaper")],
         ),
     )
-    notice_view = notice_service.describe(session, network.gb.caller, settings, notice)
+    notice_view = notice_reading.describe(session, network.gb.caller, settings, notice)
     notice_image = notice_service.add_image(
         session,
         network.gb.caller,

@@ -19,7 +19,7 @@ from taskforce.core.errors import Conflict, Forbidden, Invalid, NotFound, RateLi
 from taskforce.core.outbox.models import OutboxMessage
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
-from taskforce.notices import service
+from taskforce.notices import publishing, reading, service
 from taskforce.notices.models import (
     ClueAnswer,
     ClueNotice,
@@ -60,7 +60,7 @@ def _answer(
     countries: list[str],
     confidence: str = "medium",
 ) -> ClueAnswer:
-    view = service.describe(session, person.caller, settings, notice)
+    view = reading.describe(session, person.caller, settings, notice)
     return service.answer_clue(
         session,
         person.caller,
@@ -80,12 +80,12 @@ class TestWriting:
         assert notice.targets == ["Sub-Saharan Africa", "NL"]
         assert [a.code for a in service.recipients(session, notice)] == ["NL-NP", "ZA-SAPS"]
         for person in (s.za, s.net.nl, s.net.gb):
-            assert service.get_notice(session, person.caller, notice.id).id == notice.id
+            assert reading.get_notice(session, person.caller, notice.id).id == notice.id
         with pytest.raises(NotFound):
-            service.get_notice(session, s.net.us.caller, notice.id)
-        listed = service.list_notices(session, s.net.us.caller)
+            reading.get_notice(session, s.net.us.caller, notice.id)
+        listed = reading.list_notices(session, s.net.us.caller)
         assert notice.id not in {n.id for n in listed}
-        received = service.list_notices(session, s.za.caller, scope="received")
+        received = reading.list_notices(session, s.za.caller, scope="received")
         assert [n.reference for n in received] == [notice.reference]
 
     def test_no_target_reaches_every_member(
@@ -97,16 +97,16 @@ class TestWriting:
             "US-HSI",
             "ZA-SAPS",
         }
-        assert service.get_notice(session, scene.net.us.caller, everyone.id)
+        assert reading.get_notice(session, scene.net.us.caller, everyone.id)
 
     def test_recipients_are_told_in_their_inbox(
         self, session: Session, scene: Scene, notice: ClueNotice
     ) -> None:
-        inbox = service.inbox(session, scene.za.caller)
+        inbox = reading.inbox(session, scene.za.caller)
         assert [(m.kind, m.reference) for m in inbox] == [("new", notice.reference)]
-        assert service.inbox(session, scene.net.us.caller) == []
-        assert service.mark_inbox_read(session, scene.za.caller) == 1
-        assert service.unread_count(session, scene.za.caller) == 0
+        assert reading.inbox(session, scene.net.us.caller) == []
+        assert reading.mark_inbox_read(session, scene.za.caller) == 1
+        assert reading.unread_count(session, scene.za.caller) == 0
 
     def test_unknown_region_is_refused(
         self, session: Session, settings: Settings, scene: Scene
@@ -171,7 +171,7 @@ class TestAnswers:
     def test_non_targeted_agency_cannot_answer(
         self, session: Session, settings: Settings, scene: Scene, notice: ClueNotice
     ) -> None:
-        clue_id = service.describe(session, scene.net.gb.caller, settings, notice).clues[0].id
+        clue_id = reading.describe(session, scene.net.gb.caller, settings, notice).clues[0].id
         with pytest.raises(NotFound):
             service.answer_clue(
                 session,
@@ -192,7 +192,7 @@ class TestAnswers:
         _answer(session, settings, s.za, notice, 1, ["ZA", "NA", "LS"], "high")
         _answer(session, settings, s.net.nl, notice, 2, ["PL"], "medium")
         _answer(session, settings, s.net.nl, notice, 1, ["ZA"], "low")
-        view = service.describe(session, s.za.caller, settings, notice)
+        view = reading.describe(session, s.za.caller, settings, notice)
         ranking = [(r.country, r.score, r.clues, r.agencies) for r in view.ranking]
         # ZA: 3/3 (ZA-SAPS, high, 3 named) + 1/1 (NL-NP, low) = 2; PL: 2/1 = 2; NA, LS: 1 each
         assert ranking == [
@@ -210,7 +210,7 @@ class TestAnswers:
         first.created_at = utcnow() - timedelta(minutes=5)
         session.flush()
         _answer(session, settings, scene.za, notice, 1, ["NA"], "high")
-        view = service.describe(session, scene.net.gb.caller, settings, notice)
+        view = reading.describe(session, scene.net.gb.caller, settings, notice)
         assert [(r.country, r.score) for r in view.ranking] == [("NA", 3.0)]
         assert [a.counted for a in view.clues[0].answers] == [False, True]
         assert len([e for e in view.timeline if e.action == "answer"]) == 2
@@ -222,7 +222,7 @@ class TestAnswers:
             _answer(session, settings, scene.za, notice, 1, ["ZA", "Narnia"])
         assert err.value.field == "countries" and "Narnia" in err.value.rule
         _answer(session, settings, scene.za, notice, 2, ["South Africa"])
-        kinds = [m.kind for m in service.inbox(session, scene.net.gb.caller)]
+        kinds = [m.kind for m in reading.inbox(session, scene.net.gb.caller)]
         assert kinds == ["answer"]
 
 
@@ -232,7 +232,7 @@ class TestClosing:
     ) -> None:
         s = scene
         _answer(session, settings, s.za, notice, 1, ["ZA"], "high")
-        closed = service.close_notice(
+        closed = publishing.close_notice(
             session,
             s.net.gb.caller,
             settings,
@@ -254,15 +254,15 @@ class TestClosing:
         assert victim is not None
         assert (victim.status, victim.identified_country) == ("safeguarded", "ZA")
         assert victim.identified_by_agency_id == s.za.user.agency_id
-        za_inbox = [m.kind for m in service.inbox(session, s.za.caller)]
-        nl_inbox = [m.kind for m in service.inbox(session, s.net.nl.caller)]
+        za_inbox = [m.kind for m in reading.inbox(session, s.za.caller)]
+        nl_inbox = [m.kind for m in reading.inbox(session, s.net.nl.caller)]
         assert za_inbox[0] == "closed" and "closed" not in nl_inbox  # NL did not answer
         mail = session.scalars(
             select(OutboxMessage).where(OutboxMessage.recipient == s.za.user.email)
         ).all()
         assert len(mail) == 1 and "identified in South Africa" in mail[0].body
         assert "Blue Room" not in mail[0].body and "socket" not in mail[0].body
-        view = service.describe(session, s.za.caller, settings, closed)
+        view = reading.describe(session, s.za.caller, settings, closed)
         assert not view.can_answer and view.timeline[-1].summary == "Closed: child identified in ZA"
         with pytest.raises(Conflict):
             _answer(session, settings, s.za, notice, 1, ["NA"])
@@ -284,10 +284,10 @@ class TestClosing:
             ),
         ):
             with pytest.raises(Invalid) as err:
-                service.close_notice(session, s.net.gb.caller, settings, notice.id, data)
+                publishing.close_notice(session, s.net.gb.caller, settings, notice.id, data)
             assert err.value.field == field
         with pytest.raises(Forbidden):
-            service.close_notice(
+            publishing.close_notice(
                 session,
                 s.za.caller,
                 settings,
@@ -298,7 +298,7 @@ class TestClosing:
     def test_withdrawn_leaves_the_series_alone(
         self, session: Session, settings: Settings, scene: Scene, notice: ClueNotice
     ) -> None:
-        service.close_notice(
+        publishing.close_notice(
             session,
             scene.net.gb.caller,
             settings,
@@ -320,9 +320,9 @@ class TestPublic:
         gps_jpeg: bytes,
     ) -> tuple[ClueNotice, uuid.UUID]:
         gb = scene.net.gb.caller
-        clue_id = service.describe(session, gb, settings, notice).clues[0].id
+        clue_id = reading.describe(session, gb, settings, notice).clues[0].id
         image = service.add_image(session, gb, notice.id, clue_id, gps_jpeg, attested=True)
-        service.publish(
+        publishing.publish(
             session,
             gb,
             notice.id,
@@ -335,15 +335,15 @@ class TestPublic:
         self, session: Session, published: tuple[ClueNotice, uuid.UUID]
     ) -> None:
         notice, image_id = published
-        page = service.public_notice(session, notice.public_token or "")
+        page = publishing.public_notice(session, notice.public_token or "")
         assert page.open and [(i.id, i.caption) for i in page.images] == [
             (image_id, "A wall socket")
         ]
         shown = page.model_dump_json()
         assert "Blue Room" not in shown and notice.title not in shown
-        assert service.public_image(session, notice.public_token or "", image_id).id == image_id
+        assert publishing.public_image(session, notice.public_token or "", image_id).id == image_id
         with pytest.raises(NotFound):
-            service.public_notice(session, "not-the-token")
+            publishing.public_notice(session, "not-the-token")
         actions = _audit_actions(session)
         assert ("notice.public.read", "ok") in actions and ("notice.public.image", "ok") in actions
 
@@ -355,7 +355,7 @@ class TestPublic:
         published: tuple[ClueNotice, uuid.UUID],
     ) -> None:
         notice, image_id = published
-        tip = service.submit_tip(
+        tip = publishing.submit_tip(
             session,
             settings,
             notice.public_token or "",
@@ -370,15 +370,15 @@ class TestPublic:
         assert (tip.country, tip.contact) == ("ZA", None)
         throttle = session.scalars(select(TipThrottle)).all()
         assert len(throttle) == 1 and "203.0.113.7" not in throttle[0].key_hash
-        owner = service.describe(session, scene.net.gb.caller, settings, notice)
+        owner = reading.describe(session, scene.net.gb.caller, settings, notice)
         assert [(t.clue_number, t.seen_where) for t in owner.tips] == [
             (1, "Corner shop in Example Town")
         ]
-        za = service.describe(session, scene.za.caller, settings, notice)
+        za = reading.describe(session, scene.za.caller, settings, notice)
         assert za.tips == [] and all(e.action != "tip" for e in za.timeline)
-        assert service.inbox(session, scene.net.gb.caller)[0].kind == "tip"
+        assert reading.inbox(session, scene.net.gb.caller)[0].kind == "tip"
         with pytest.raises(Forbidden):
-            service.list_tips(session, scene.za.caller, notice.id)
+            reading.list_tips(session, scene.za.caller, notice.id)
 
     def test_tip_floods_are_rate_limited(
         self,
@@ -390,20 +390,22 @@ class TestPublic:
         notice, _ = published
         token = notice.public_token or ""
         tip = TipCreate(seen_where="In a supermarket")
-        for _ in range(service.TIPS_PER_ADDRESS):
-            service.submit_tip(session, settings, token, tip, address="203.0.113.8")
+        for _ in range(publishing.TIPS_PER_ADDRESS):
+            publishing.submit_tip(session, settings, token, tip, address="203.0.113.8")
         with pytest.raises(RateLimited):
-            service.submit_tip(session, settings, token, tip, address="203.0.113.8")
-        service.submit_tip(session, settings, token, tip, address="203.0.113.9")  # another sender
+            publishing.submit_tip(session, settings, token, tip, address="203.0.113.8")
+        publishing.submit_tip(
+            session, settings, token, tip, address="203.0.113.9"
+        )  # another sender
         # the window passes: the keyed hashes are deleted, and the sender may send again
         for row in session.scalars(select(TipThrottle)):
-            row.at = utcnow() - service.TIP_WINDOW - timedelta(seconds=1)
+            row.at = utcnow() - publishing.TIP_WINDOW - timedelta(seconds=1)
         session.flush()
-        service.submit_tip(session, settings, token, tip, address="203.0.113.8")
+        publishing.submit_tip(session, settings, token, tip, address="203.0.113.8")
         assert session.scalar(select(func.count()).select_from(TipThrottle)) == 1
-        monkeypatch.setattr(service, "TIPS_PER_NOTICE_HOUR", 7)  # 7 sent so far
+        monkeypatch.setattr(publishing, "TIPS_PER_NOTICE_HOUR", 7)  # 7 sent so far
         with pytest.raises(RateLimited, match="many tips"):
-            service.submit_tip(session, settings, token, tip, address="203.0.113.10")
+            publishing.submit_tip(session, settings, token, tip, address="203.0.113.10")
 
     def test_bad_tips_and_closed_appeals(
         self,
@@ -415,7 +417,7 @@ class TestPublic:
         notice, _ = published
         token = notice.public_token or ""
         with pytest.raises(Invalid) as err:
-            service.submit_tip(
+            publishing.submit_tip(
                 session,
                 settings,
                 token,
@@ -424,24 +426,26 @@ class TestPublic:
             )
         assert err.value.field == "country"
         with pytest.raises(Invalid):
-            service.submit_tip(
+            publishing.submit_tip(
                 session,
                 settings,
                 token,
                 TipCreate(seen_where="shop", image_id=uuid.uuid4()),
                 address=None,
             )
-        service.close_notice(
+        publishing.close_notice(
             session,
             scene.net.gb.caller,
             settings,
             notice.id,
             NoticeClose(outcome=Outcome.WITHDRAWN),
         )
-        page = service.public_notice(session, token)
+        page = publishing.public_notice(session, token)
         assert not page.open and page.images == []
         with pytest.raises(Conflict):
-            service.submit_tip(session, settings, token, TipCreate(seen_where="shop"), address=None)
+            publishing.submit_tip(
+                session, settings, token, TipCreate(seen_where="shop"), address=None
+            )
         assert session.scalar(select(func.count()).select_from(PublicTip)) == 0
 
     def test_unpublish_takes_the_address_down(
@@ -449,23 +453,23 @@ class TestPublic:
     ) -> None:
         notice, _ = published
         token = notice.public_token or ""
-        service.unpublish(session, scene.net.gb.caller, notice.id)
+        publishing.unpublish(session, scene.net.gb.caller, notice.id)
         with pytest.raises(NotFound):
-            service.public_notice(session, token)
+            publishing.public_notice(session, token)
 
 
 def test_every_read_is_audited(
     session: Session, settings: Settings, scene: Scene, notice: ClueNotice, gps_jpeg: bytes
 ) -> None:
     s = scene
-    clue_id = service.describe(session, s.net.gb.caller, settings, notice).clues[0].id
+    clue_id = reading.describe(session, s.net.gb.caller, settings, notice).clues[0].id
     image = service.add_image(session, s.net.gb.caller, notice.id, clue_id, gps_jpeg, attested=True)
-    service.get_notice(session, s.za.caller, notice.id)
-    service.read_image(session, s.za.caller, notice.id, image.id)
-    service.list_notices(session, s.za.caller)
-    service.list_tips(session, s.net.gb.caller, notice.id)
+    reading.get_notice(session, s.za.caller, notice.id)
+    reading.read_image(session, s.za.caller, notice.id, image.id)
+    reading.list_notices(session, s.za.caller)
+    reading.list_tips(session, s.net.gb.caller, notice.id)
     with pytest.raises(NotFound):
-        service.read_image(session, s.net.us.caller, notice.id, image.id)
+        reading.read_image(session, s.net.us.caller, notice.id, image.id)
     actions = _audit_actions(session)
     for expected in (
         ("notice.create", "ok"),
@@ -492,7 +496,7 @@ def test_analysts_answer_and_readers_only_read(
     agency = session.get(Agency, za_agency_id)
     assert agency is not None
     reader = make_person(session, agency, role=Role.READ_ONLY)
-    assert service.get_notice(session, reader.caller, notice.id)
+    assert reading.get_notice(session, reader.caller, notice.id)
     with pytest.raises(Forbidden):
         _answer(session, settings, reader, notice, 1, ["ZA"])
     analyst = make_person(session, agency, role=Role.ANALYST)

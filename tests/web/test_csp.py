@@ -34,6 +34,7 @@ from taskforce.core.auth.models import User
 from taskforce.core.db import make_engine, make_sessionmaker, unit_of_work
 from taskforce.core.settings import Settings
 from taskforce.demo import DEMO_PASSWORD, build_scenario
+from taskforce.notices import publishing as notice_publishing
 from taskforce.notices import service as notice_service
 from taskforce.notices.models import Clue, ClueNotice
 from taskforce.notices.schemas import PublishImage, PublishRequest
@@ -190,7 +191,7 @@ def _seed_extras(session: object, settings: Settings, tmp: Path) -> str:
         jpeg(picture(9, (64, 48))),
         attested=True,
     )
-    published = notice_service.publish(
+    published = notice_publishing.publish(
         session,  # type: ignore[arg-type]
         caller,
         notice.id,

@@ -11,7 +11,7 @@ from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 from taskforce.core.errors import Invalid
 from taskforce.core.http import CallerDep, SessionDep, SettingsDep
 from taskforce.core.pagination import limit_query
-from taskforce.notices import images, service
+from taskforce.notices import images, publishing, reading, service
 from taskforce.notices.schemas import (
     CLUE_LABELS,
     AnswerCreate,
@@ -46,7 +46,7 @@ def list_regions(caller: CallerDep) -> list[RegionRead]:
     """Regions and sub-regions a notice may target (UN M49), with their countries."""
     return [
         RegionRead(name=r.name, parent=r.parent, countries=sorted(r.countries))
-        for r in service.region_catalogue()
+        for r in publishing.region_catalogue()
     ]
 
 
@@ -54,12 +54,12 @@ def list_regions(caller: CallerDep) -> list[RegionRead]:
 def notice_inbox(
     session: SessionDep, caller: CallerDep, unread: bool = False
 ) -> list[NoticeNotificationRead]:
-    return service.inbox(session, caller, unread_only=unread)
+    return reading.inbox(session, caller, unread_only=unread)
 
 
 @router.post("/notices/inbox/read")
 def read_inbox(session: SessionDep, caller: CallerDep) -> dict[str, int]:
-    return {"marked_read": service.mark_inbox_read(session, caller)}
+    return {"marked_read": reading.mark_inbox_read(session, caller)}
 
 
 @router.post("/notices", response_model=NoticeRead, status_code=status.HTTP_201_CREATED)
@@ -67,7 +67,7 @@ def create_notice(
     data: NoticeCreate, session: SessionDep, settings: SettingsDep, caller: CallerDep
 ) -> NoticeRead:
     notice = service.create_notice(session, caller, settings, data)
-    return service.describe(session, caller, settings, notice)
+    return reading.describe(session, caller, settings, notice)
 
 
 @router.get("/notices", response_model=list[NoticeSummary])
@@ -78,15 +78,15 @@ def list_notices(
     status_: NoticeStatus | None = Query(default=None, alias="status"),
     limit: int = limit_query(200, 500),
 ) -> list[NoticeSummary]:
-    return service.list_notices(session, caller, scope=scope, status=status_, limit=limit)
+    return reading.list_notices(session, caller, scope=scope, status=status_, limit=limit)
 
 
 @router.get("/notices/{notice_id}", response_model=NoticeRead)
 def get_notice(
     notice_id: uuid.UUID, session: SessionDep, settings: SettingsDep, caller: CallerDep
 ) -> NoticeRead:
-    notice = service.get_notice(session, caller, notice_id)
-    return service.describe(session, caller, settings, notice)
+    notice = reading.get_notice(session, caller, notice_id)
+    return reading.describe(session, caller, settings, notice)
 
 
 @router.post(
@@ -128,14 +128,14 @@ def add_image(
     """Stored re-encoded, without EXIF/GPS or other metadata; the attestation is recorded."""
     raw = read_upload(file) if file is not None else b""  # the notice is checked first: 404
     image = service.add_image(session, caller, notice_id, clue_id, raw, attested=attest)
-    return service.image_read(image)
+    return reading.image_read(image)
 
 
 @router.get("/notices/{notice_id}/images/{image_id}")
 def get_image(
     notice_id: uuid.UUID, image_id: uuid.UUID, session: SessionDep, caller: CallerDep
 ) -> Response:
-    image = service.read_image(session, caller, notice_id, image_id)
+    image = reading.read_image(session, caller, notice_id, image_id)
     return Response(
         image.content, media_type=image.media_type, headers={"Cache-Control": "no-store"}
     )
@@ -155,12 +155,12 @@ def answer_clue(
     caller: CallerDep,
 ) -> AnswerRead:
     answer = service.answer_clue(session, caller, settings, notice_id, clue_id, data)
-    return service.answer_read(session, answer)
+    return reading.answer_read(session, answer)
 
 
 @router.get("/notices/{notice_id}/tips", response_model=list[TipRead])
 def list_tips(notice_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> list[TipRead]:
-    return service.list_tips(session, caller, notice_id)
+    return reading.list_tips(session, caller, notice_id)
 
 
 @router.post("/notices/{notice_id}/publish", response_model=NoticeRead)
@@ -171,16 +171,16 @@ def publish(
     settings: SettingsDep,
     caller: CallerDep,
 ) -> NoticeRead:
-    notice = service.publish(session, caller, notice_id, data)
-    return service.describe(session, caller, settings, notice)
+    notice = publishing.publish(session, caller, notice_id, data)
+    return reading.describe(session, caller, settings, notice)
 
 
 @router.post("/notices/{notice_id}/unpublish", response_model=NoticeRead)
 def unpublish(
     notice_id: uuid.UUID, session: SessionDep, settings: SettingsDep, caller: CallerDep
 ) -> NoticeRead:
-    notice = service.unpublish(session, caller, notice_id)
-    return service.describe(session, caller, settings, notice)
+    notice = publishing.unpublish(session, caller, notice_id)
+    return reading.describe(session, caller, settings, notice)
 
 
 @router.post("/notices/{notice_id}/close", response_model=NoticeRead)
@@ -191,5 +191,5 @@ def close_notice(
     settings: SettingsDep,
     caller: CallerDep,
 ) -> NoticeRead:
-    notice = service.close_notice(session, caller, settings, notice_id, data)
-    return service.describe(session, caller, settings, notice)
+    notice = publishing.close_notice(session, caller, settings, notice_id, data)
+    return reading.describe(session, caller, settings, notice)

@@ -22,7 +22,7 @@ from taskforce.core.caller import Permission
 from taskforce.core.errors import Conflict, Invalid, NotFound, RateLimited, TaskforceError
 from taskforce.core.http import SessionDep, SettingsDep, client_ip
 from taskforce.core.settings import Settings
-from taskforce.notices import images, regions, service
+from taskforce.notices import images, publishing, reading, regions, service
 from taskforce.notices.schemas import (
     ATTESTATION,
     CLUE_LABELS,
@@ -97,10 +97,10 @@ def notices_page(
     series_name = None
     if series is not None:
         series_name = series_service.get_visible(session, web.caller, series).name
-        notices = service.notices_for_series(session, web.caller, series)
+        notices = reading.notices_for_series(session, web.caller, series)
     else:
-        notices = service.list_notices(session, web.caller, scope=scope)
-    inbox = service.inbox(session, web.caller, limit=20)
+        notices = reading.list_notices(session, web.caller, scope=scope)
+    inbox = reading.inbox(session, web.caller, limit=20)
     response = render(
         request,
         "notices/list.html",
@@ -113,7 +113,7 @@ def notices_page(
             "can_write": web.caller.can(Permission.MANAGE_SERIES),
         },
     )
-    service.mark_inbox_read(session, web.caller)  # shown once as new, then as read
+    reading.mark_inbox_read(session, web.caller)  # shown once as new, then as read
     return response
 
 
@@ -133,7 +133,7 @@ def _region_reach(session: Session, web: WebCaller) -> list[dict[str, Any]]:
     member_countries = [
         a.country for a in agency_service.list_agencies(session) if a.id != web.caller.agency_id
     ]
-    catalogue = service.region_catalogue()
+    catalogue = publishing.region_catalogue()
 
     def reach(region: regions.Region) -> int:
         return sum(1 for c in member_countries if c in region.countries)
@@ -265,7 +265,7 @@ def create_notice(
         )
         with session.begin_nested():
             notice = service.create_notice(session, web.caller, settings, data_in)
-            made = service.describe(session, web.caller, settings, notice).clues
+            made = reading.describe(session, web.caller, settings, notice).clues
             for index, raw in uploads:
                 try:
                     service.add_image(
@@ -295,8 +295,8 @@ def _page(
     error_at: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
-    notice = service.describe(
-        session, web.caller, settings, service.get_notice(session, web.caller, notice_id)
+    notice = reading.describe(
+        session, web.caller, settings, reading.get_notice(session, web.caller, notice_id)
     )
     agencies = agency_service.list_agencies(session)
     return render(
@@ -354,7 +354,7 @@ def _refused(
 def notice_image(
     notice_id: uuid.UUID, image_id: uuid.UUID, session: SessionDep, web: WebCallerDep
 ) -> Response:
-    image = service.read_image(session, web.caller, notice_id, image_id)
+    image = reading.read_image(session, web.caller, notice_id, image_id)
     return Response(
         image.content,
         media_type=image.media_type,
@@ -469,7 +469,7 @@ def publish(
         if not items:
             raise Invalid("images", "tick at least one image to publish")
         with session.begin_nested():
-            service.publish(session, web.caller, notice_id, PublishRequest(images=items))
+            publishing.publish(session, web.caller, notice_id, PublishRequest(images=items))
     except (Invalid, Conflict, ValidationError) as exc:
         return _refused(request, session, settings, web, notice_id, exc, "publish")
     return _go(f"/ui/notices/{notice_id}#public")
@@ -484,7 +484,7 @@ def unpublish(
     csrf_token: str = Form(default="", max_length=100),
 ) -> Response:
     require_csrf(form_csrf(request, csrf_token), web)
-    service.unpublish(session, web.caller, notice_id)
+    publishing.unpublish(session, web.caller, notice_id)
     return _go(f"/ui/notices/{notice_id}#public")
 
 
@@ -520,7 +520,7 @@ def close_notice(
             note=note,
         )
         with session.begin_nested():
-            service.close_notice(session, web.caller, settings, notice_id, data)
+            publishing.close_notice(session, web.caller, settings, notice_id, data)
     except (Invalid, Conflict, ValidationError) as exc:
         return _refused(request, session, settings, web, notice_id, exc, "close")
     return _go(f"/ui/notices/{notice_id}")
@@ -559,7 +559,7 @@ def _public_page(
     thanks: bool = False,
 ) -> HTMLResponse:
     try:
-        page = service.public_notice(session, token)
+        page = publishing.public_notice(session, token)
     except NotFound:
         return _public_render(request, "notices/public_gone.html", {}, status_code=404)
     status_code = 200
@@ -620,7 +620,7 @@ def send_tip(
             image_id=chosen,
         )
         with session.begin_nested():
-            service.submit_tip(session, settings, token, data, address=client_ip(request))
+            publishing.submit_tip(session, settings, token, data, address=client_ip(request))
     except NotFound:
         return _public_render(request, "notices/public_gone.html", {}, status_code=404)
     except ValidationError as exc:
@@ -633,7 +633,7 @@ def send_tip(
 @public_router.get("/trace/{token}/images/{image_id}")
 def trace_image(token: str, image_id: str, session: SessionDep) -> Response:
     try:
-        image = service.public_image(session, token, uuid.UUID(image_id))
+        image = publishing.public_image(session, token, uuid.UUID(image_id))
     except (ValueError, NotFound):
         return Response("not found", status_code=404, headers=_PUBLIC_HEADERS)
     return Response(

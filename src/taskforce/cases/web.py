@@ -5,9 +5,8 @@ to the field it names (422); what to show and who may do what is decided by the 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -31,40 +30,20 @@ from taskforce.core.errors import Invalid
 from taskforce.core.http import SessionDep, SettingsDep
 from taskforce.core.sharing import SharingLevel
 from taskforce.triage import service as triage_service
+from taskforce.web.forms import CheckedWebDep, attempt, field_error
 from taskforce.web.session import (
     WebCaller,
     WebCallerDep,
-    form_csrf,
     is_htmx,
     render,
-    require_csrf,
     safe_next,
 )
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
-T = TypeVar("T")
 
 SELECTOR_TYPES = [k.value for k in SelectorKind]
 ASSESSMENTS = [a.value for a in Assessment]
-
-
-def attempt(session: Session, call: Callable[[], T]) -> T:
-    """Run a form's service call in a savepoint, so refused input leaves no partial write."""
-    with session.begin_nested():
-        return call()
-
-
-def _validation_invalid(exc: ValidationError) -> Invalid:
-    """The first problem of a form model, as the services' `Invalid` (field + rule)."""
-    first = exc.errors()[0]
-    field = ".".join(str(p) for p in first.get("loc", ())) or "form"
-    rule = str(first.get("msg", "is invalid"))
-    if first.get("type") == "string_too_short":
-        rule = f"at least {first.get('ctx', {}).get('min_length', 1)} characters"
-    if first.get("type") == "string_too_long":
-        rule = f"at most {first.get('ctx', {}).get('max_length', 0)} characters"
-    return Invalid(field, rule)
 
 
 def _go(url: str) -> RedirectResponse:
@@ -149,8 +128,7 @@ def new_case_form(request: Request, session: SessionDep, web: WebCallerDep) -> H
 def create_case(
     request: Request,
     session: SessionDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
     title: str = Form(default="", max_length=1000),
     summary: str = Form(default="", max_length=40_000),
     offence_types: list[str] = Form(default_factory=list),
@@ -158,7 +136,6 @@ def create_case(
     partners: list[str] = Form(default_factory=list),
     lead_investigator: str = Form(default="", max_length=320),
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
     level = sharing if sharing in {lvl.value for lvl in SharingLevel} else "red"
     values = {
         "title": title,
@@ -180,7 +157,7 @@ def create_case(
         )
         case = attempt(session, lambda: service.open_case(session, web.caller, data))
     except ValidationError as exc:
-        return _case_form(request, session, web, values=values, error=_validation_invalid(exc))
+        return _case_form(request, session, web, values=values, error=field_error(exc))
     except Invalid as exc:
         return _case_form(request, session, web, values=values, error=exc)
     return _go(f"/ui/cases/{case.id}")
@@ -209,8 +186,7 @@ def update_case(
     request: Request,
     case_id: uuid.UUID,
     session: SessionDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
     title: str = Form(default="", max_length=1000),
     summary: str = Form(default="", max_length=40_000),
     offence_types: list[str] = Form(default_factory=list),
@@ -218,7 +194,6 @@ def update_case(
     partners: list[str] = Form(default_factory=list),
     lead_investigator: str = Form(default="", max_length=320),
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
     level = sharing if sharing in {lvl.value for lvl in SharingLevel} else "red"
     values = {
         "title": title,
@@ -239,7 +214,7 @@ def update_case(
         )
         attempt(session, lambda: service.update_case(session, web.caller, case_id, data))
     except (ValidationError, Invalid) as exc:
-        error = _validation_invalid(exc) if isinstance(exc, ValidationError) else exc
+        error = field_error(exc) if isinstance(exc, ValidationError) else exc
         case = service.describe_case(
             session, web.caller, service.get_case(session, web.caller, case_id)
         )
@@ -252,10 +227,8 @@ def close_case(
     request: Request,
     case_id: uuid.UUID,
     session: SessionDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
     service.set_status(session, web.caller, case_id, CaseStatus.CLOSED)
     return _go(f"/ui/cases/{case_id}")
 
@@ -265,10 +238,8 @@ def reopen_case(
     request: Request,
     case_id: uuid.UUID,
     session: SessionDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
     service.set_status(session, web.caller, case_id, CaseStatus.OPEN)
     return _go(f"/ui/cases/{case_id}")
 
@@ -345,15 +316,13 @@ def add_selector(
     case_id: uuid.UUID,
     session: SessionDep,
     settings: SettingsDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
     type: str = Form(default="", max_length=32),
     value: str = Form(default="", max_length=4096),
     platform: str = Form(default="", max_length=200),
     observed_at: str = Form(default="", max_length=40),
     note: str = Form(default="", max_length=1000),
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
     values = {
         "type": type,
         "value": value,
@@ -376,7 +345,7 @@ def add_selector(
             lambda: service.add_selector(session, web.caller, settings, case_id=case_id, data=data),
         )
     except ValidationError as exc:
-        error = _validation_invalid(exc)
+        error = field_error(exc)
     except Invalid as exc:
         error = exc
     if not is_htmx(request):
@@ -425,12 +394,10 @@ def assess_hit(
     request: Request,
     hit_id: uuid.UUID,
     session: SessionDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
     assessment: str = Form(default="", max_length=32),
     next: str = Form(default="", max_length=500),
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
     chosen = Assessment(assessment) if assessment in ASSESSMENTS else None
     service.assess_hit(session, web.caller, hit_id, chosen)
     return _go(safe_next(next) if next else f"/ui/hits/{hit_id}")
@@ -454,15 +421,13 @@ def run_search(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
     type: str = Form(default="", max_length=32),
     value: str = Form(default="", max_length=4096),
     purpose: str = Form(default="", max_length=1000),
     platform: str = Form(default="", max_length=200),
 ) -> HTMLResponse:
     """A POST, not a GET: the searched value and its purpose stay out of URLs and logs."""
-    require_csrf(form_csrf(request, csrf_token), web)
     values = {"type": type, "value": value, "purpose": purpose, "platform": platform}
     ctx: dict[str, Any] = {"values": values, "selector_types": SELECTOR_TYPES}
     try:

@@ -20,7 +20,8 @@ from taskforce.core.http import SessionDep, SettingsDep
 from taskforce.core.sharing import SharingLevel
 from taskforce.hashsets import formats, service
 from taskforce.hashsets.schemas import HashSetCreate, ImportReport
-from taskforce.web.session import WebCaller, WebCallerDep, form_csrf, render, require_csrf
+from taskforce.web.forms import CheckedWebDep, check_csrf
+from taskforce.web.session import WebCaller, WebCallerDep, render
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
@@ -61,15 +62,13 @@ def hash_sets(request: Request, session: SessionDep, web: WebCallerDep) -> HTMLR
 def create(
     request: Request,
     session: SessionDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
     name: str = Form(default="", max_length=1000),
     description: str = Form(default="", max_length=5000),
     source: str = Form(default="", max_length=1000),
     sharing: str = Form(default="red", max_length=16),
     partners: list[str] = Form(default_factory=list),
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
     level = sharing if sharing in {lvl.value for lvl in SharingLevel} else "red"
     try:
         data = HashSetCreate(
@@ -108,7 +107,7 @@ async def upload(
             form = await uploads.form_to_file(request, path)
         except Invalid as exc:
             return await run_in_threadpool(_page, request, session, web, error=exc, status_code=422)
-        require_csrf(form_csrf(request, form.text("csrf_token")), web)
+        check_csrf(request, form.text("csrf_token"), web)
 
         def run() -> Response:
             try:

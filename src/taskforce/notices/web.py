@@ -39,7 +39,8 @@ from taskforce.notices.schemas import (
     TipCreate,
 )
 from taskforce.series import service as series_service
-from taskforce.web.session import WebCaller, WebCallerDep, form_csrf, render, require_csrf
+from taskforce.web.forms import CheckedWebDep, field_error
+from taskforce.web.session import WebCaller, WebCallerDep, render
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 public_router = APIRouter(include_in_schema=False)
@@ -58,17 +59,6 @@ def _countries() -> list[tuple[str, str]]:
 
 def _go(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
-
-
-def _first_error(exc: ValidationError, prefix: str = "") -> Invalid:
-    first = exc.errors()[0]
-    field = ".".join(str(p) for p in first.get("loc", ())) or "form"
-    rule = str(first.get("msg", "is invalid"))
-    if first.get("type") == "string_too_short":
-        rule = f"at least {first.get('ctx', {}).get('min_length', 1)} characters"
-    if first.get("type") == "string_too_long":
-        rule = f"at most {first.get('ctx', {}).get('max_length', 0)} characters"
-    return Invalid(prefix + field, rule)
 
 
 def _upload(file: UploadFile | str | None) -> bytes | None:
@@ -206,8 +196,7 @@ def create_notice(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
     series_id: str = Form(default="", max_length=40),
     title: str = Form(default="", max_length=1000),
     request_text: str = Form(default="", alias="request", max_length=20_000),
@@ -218,7 +207,6 @@ def create_notice(
     image: list[UploadFile | str] = File(default_factory=list),
     attest: list[str] = Form(default_factory=list),
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
     rows = max(len(kind), len(description), len(image), FORM_ROWS)
     kinds, texts = _pad(kind, rows), _pad(description, rows)
     values: dict[str, Any] = {
@@ -245,7 +233,7 @@ def create_notice(
             try:
                 clues.append(ClueCreate(kind=kinds[i] or "other", description=texts[i].strip()))
             except ValidationError as exc:
-                raise _first_error(exc, f"clue {i + 1} ") from None
+                raise field_error(exc, f"clue {i + 1} ") from None
             if data is not None:
                 if str(i) not in attest:
                     raise Invalid(
@@ -274,7 +262,7 @@ def create_notice(
                 except Invalid as exc:
                     raise Invalid(f"clue {index + 1} {exc.field}", exc.rule) from None
     except ValidationError as exc:
-        return _form(request, session, web, values=values, error=_first_error(exc))
+        return _form(request, session, web, values=values, error=field_error(exc))
     except (Invalid, Conflict) as exc:
         error = exc if isinstance(exc, Invalid) else Invalid("form", exc.message)
         return _form(request, session, web, values=values, error=error)
@@ -340,7 +328,7 @@ def _refused(
     at: str,
 ) -> HTMLResponse:
     if isinstance(exc, ValidationError):
-        error = _first_error(exc)
+        error = field_error(exc)
     elif isinstance(exc, Conflict):
         error = Invalid("notice", exc.message)
     else:
@@ -368,14 +356,12 @@ def add_clue(
     notice_id: uuid.UUID,
     session: SessionDep,
     settings: SettingsDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
     kind: str = Form(default="other", max_length=40),
     description: str = Form(default="", max_length=20_000),
     image: UploadFile | str | None = File(default=None),
     attest: str = Form(default="", max_length=10),
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
     try:
         raw = _upload(image)
         data = ClueCreate(kind=kind if kind in dict(KINDS) else "other", description=description)
@@ -397,12 +383,10 @@ def add_image(
     clue_id: uuid.UUID,
     session: SessionDep,
     settings: SettingsDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
     image: UploadFile | str | None = File(default=None),
     attest: str = Form(default="", max_length=10),
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
     try:
         raw = _upload(image)
         if raw is None:
@@ -421,13 +405,11 @@ def answer_clue(
     clue_id: uuid.UUID,
     session: SessionDep,
     settings: SettingsDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
     countries: str = Form(default="", max_length=1000),
     confidence: str = Form(default="medium", max_length=10),
     note: str = Form(default="", max_length=20_000),
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
     named = [c for c in countries.replace(";", ",").split(",") if c.strip()]
     try:
         if not named:
@@ -446,14 +428,12 @@ def publish(
     notice_id: uuid.UUID,
     session: SessionDep,
     settings: SettingsDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
     image: list[str] = Form(default_factory=list),
     caption: list[str] = Form(default_factory=list),
     publish: list[str] = Form(default_factory=list),
 ) -> Response:
     """`image` and `caption` are aligned (every image of the notice); `publish` ticks some."""
-    require_csrf(form_csrf(request, csrf_token), web)
     captions = dict(zip(image, _pad(caption, len(image)), strict=True))
     try:
         items = []
@@ -480,10 +460,8 @@ def unpublish(
     request: Request,
     notice_id: uuid.UUID,
     session: SessionDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
     service.unpublish(session, web.caller, notice_id)
     return _go(f"/ui/notices/{notice_id}#public")
 
@@ -494,8 +472,7 @@ def close_notice(
     notice_id: uuid.UUID,
     session: SessionDep,
     settings: SettingsDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
     outcome: str = Form(default="", max_length=20),
     victim_id: str = Form(default="", max_length=40),
     country: str = Form(default="", max_length=60),
@@ -503,7 +480,6 @@ def close_notice(
     identified_by: str = Form(default="", max_length=40),
     note: str = Form(default="", max_length=20_000),
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
     try:
         if outcome not in {o.value for o in Outcome}:
             raise Invalid("outcome", "choose: child identified, or withdrawn")
@@ -624,7 +600,7 @@ def send_tip(
     except NotFound:
         return _public_render(request, "notices/public_gone.html", {}, status_code=404)
     except ValidationError as exc:
-        return _public_page(request, session, token, values=values, error=_first_error(exc))
+        return _public_page(request, session, token, values=values, error=field_error(exc))
     except (Invalid, Conflict, RateLimited) as exc:
         return _public_page(request, session, token, values=values, error=exc)
     return _go(f"/trace/{token}?thanks=1")

@@ -40,7 +40,8 @@ from taskforce.reports.schemas import (
     parse_kind,
 )
 from taskforce.takedown.service import reference as takedown_reference
-from taskforce.web.session import WebCallerDep, form_csrf, render, require_csrf
+from taskforce.web.forms import CheckedWebDep
+from taskforce.web.session import WebCallerDep, render
 
 public_router = APIRouter(include_in_schema=False)
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -428,15 +429,13 @@ def assess_report(
     report_id: uuid.UUID,
     session: SessionDep,
     settings: SettingsDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
     assessment: str = Form(default="", max_length=40),
     category: str = Form(default="", max_length=40),
     note: str = Form(default="", max_length=4000),
     duplicate_of: str = Form(default="", max_length=40),
 ) -> Response:
     """An assessment and what follows from it (block list, notice, selectors) in one step."""
-    require_csrf(form_csrf(request, csrf_token), web)
     try:
         try:
             chosen = Assessment(assessment)
@@ -475,13 +474,11 @@ def reroute_report(
     request: Request,
     report_id: uuid.UUID,
     session: SessionDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
     agency: str = Form(default="", max_length=40),
     reason: str = Form(default="", max_length=1000),
 ) -> Response:
     """Send the report to another member, with the reason recorded as a routing step."""
-    require_csrf(form_csrf(request, csrf_token), web)
     try:
         with session.begin_nested():
             service.reroute(session, web.caller, report_id, agency_code=agency, reason=reason)

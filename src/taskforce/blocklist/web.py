@@ -22,7 +22,7 @@ from taskforce.core.http import SessionDep
 from taskforce.core.proposals import service as proposals
 from taskforce.core.proposals.models import ChangeProposal
 from taskforce.hashsets.categories import SCHEMES
-from taskforce.reports import messages as report_messages
+from taskforce.web import catalogue
 from taskforce.web.forms import CheckedWebDep, attempt, field_error
 from taskforce.web.session import WebCaller, WebCallerDep, render
 
@@ -38,13 +38,11 @@ _STATES = {"active": "Active", "removed": "Removed", "all": "All"}
 def blocked(request: Request, lang: str | None = None) -> HTMLResponse:
     """In the language asked for (`?lang=`), else the browser's; the report link follows it
     where the report form speaks that language."""
-    chosen = warning.choose(lang, request.headers.get("accept-language"))
+    chosen = catalogue.choose("warning", lang, request.headers.get("accept-language"))
     base = request.app.state.settings.public_url.rstrip("/")
     # the report form in the same language where it has one
-    form_lang = chosen if chosen in report_messages.CATALOGUES else report_messages.DEFAULT
-    report = (
-        f"{base}/report" if form_lang == report_messages.DEFAULT else f"{base}/report/{form_lang}"
-    )
+    form_lang = chosen if chosen in catalogue.CATALOGUES["report"] else catalogue.ENGLISH
+    report = f"{base}/report" if form_lang == catalogue.ENGLISH else f"{base}/report/{form_lang}"
     response = HTMLResponse(warning.render(report, chosen))
     response.headers["Content-Language"] = chosen
     response.headers["Content-Security-Policy"] = (

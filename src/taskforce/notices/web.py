@@ -8,12 +8,12 @@ Bad input re-renders the form with the message (422); who may do what is the ser
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 import pycountry
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile as ReceivedFile
 
@@ -39,7 +39,8 @@ from taskforce.notices.schemas import (
     TipCreate,
 )
 from taskforce.series import service as series_service
-from taskforce.web.forms import CheckedWebDep, field_error
+from taskforce.web import catalogue
+from taskforce.web.forms import CheckedWebDep, PageForm, attempt, field_error
 from taskforce.web.session import WebCaller, WebCallerDep, render
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -515,20 +516,33 @@ _PUBLIC_HEADERS = {
 
 
 def _public_render(
-    request: Request, name: str, context: dict[str, Any], status_code: int = 200
+    request: Request, name: str, lang: str, context: dict[str, Any], status_code: int = 200
 ) -> HTMLResponse:
-    """No session, no cookie, no script: only the page and its stylesheet."""
+    """No session, no cookie, no script: only the page and its stylesheet, in the visitor's
+    language (the public pages' one rule, `web.catalogue.choose`)."""
+    context = {
+        "t": catalogue.texts("trace", lang),
+        "lang": lang,
+        "languages": catalogue.languages("trace"),
+        **context,
+    }
     response: HTMLResponse = request.app.state.templates.TemplateResponse(
         request, name, context, status_code=status_code
     )
     response.headers.update(_PUBLIC_HEADERS)
+    response.headers["Content-Language"] = lang
     return response
+
+
+def _gone(request: Request, lang: str) -> HTMLResponse:
+    return _public_render(request, "notices/public_gone.html", lang, {}, status_code=404)
 
 
 def _public_page(
     request: Request,
     session: Session,
     token: str,
+    lang: str,
     *,
     values: dict[str, str] | None = None,
     error: TaskforceError | None = None,
@@ -537,13 +551,14 @@ def _public_page(
     try:
         page = service.public_notice(session, token)
     except NotFound:
-        return _public_render(request, "notices/public_gone.html", {}, status_code=404)
+        return _gone(request, lang)
     status_code = 200
     if error is not None:
         status_code = error.http_status
     return _public_render(
         request,
         "notices/public.html",
+        lang,
         {
             "page": page,
             "token": token,
@@ -558,9 +573,25 @@ def _public_page(
 
 @public_router.get("/trace/{token}", response_class=HTMLResponse)
 def trace_page(
-    request: Request, token: str, session: SessionDep, thanks: str = Query(default="")
+    request: Request,
+    token: str,
+    session: SessionDep,
+    thanks: str = Query(default=""),
+    lang: str = Query(default="", max_length=16),
 ) -> HTMLResponse:
-    return _public_page(request, session, token, thanks=thanks == "1")
+    chosen = catalogue.choose("trace", lang, request.headers.get("accept-language"))
+    return _public_page(request, session, token, chosen, thanks=thanks == "1")
+
+
+class TipForm(PageForm):
+    """The public tip form (no CSRF token on purpose: anyone may send a tip)."""
+
+    seen_where: str = Field(default="", max_length=2000)
+    country: str = Field(default="", max_length=60)
+    message: str = Field(default="", max_length=8000)
+    contact: str = Field(default="", max_length=1000)
+    image_id: str = Field(default="", max_length=40)
+    lang: str = Field(default="", max_length=16)
 
 
 @public_router.post("/trace/{token}", response_class=HTMLResponse)
@@ -569,41 +600,35 @@ def send_tip(
     token: str,
     session: SessionDep,
     settings: SettingsDep,
-    seen_where: str = Form(default="", max_length=2000),
-    country: str = Form(default="", max_length=60),
-    message: str = Form(default="", max_length=8000),
-    contact: str = Form(default="", max_length=1000),
-    image_id: str = Form(default="", max_length=40),
+    form: Annotated[TipForm, Form()],
 ) -> Response:
     """CSRF-free on purpose (anyone may send a tip); rate limits stop floods."""
-    values = {
-        "seen_where": seen_where,
-        "country": country,
-        "message": message,
-        "contact": contact,
-        "image_id": image_id,
-    }
+    lang = catalogue.choose("trace", form.lang, request.headers.get("accept-language"))
+    values = form.model_dump(exclude={"lang"})
     try:
         try:
-            chosen = uuid.UUID(image_id) if image_id.strip() else None
+            chosen = uuid.UUID(form.image_id) if form.image_id.strip() else None
         except ValueError:
             raise Invalid("image_id", "must be one of the objects shown on the page") from None
         data = TipCreate(
-            seen_where=seen_where.strip()[:500],
-            country=country.strip() or None,
-            message=message.strip(),
-            contact=contact.strip() or None,
+            seen_where=form.seen_where.strip()[:500],
+            country=form.country.strip() or None,
+            message=form.message.strip(),
+            contact=form.contact.strip() or None,
             image_id=chosen,
         )
-        with session.begin_nested():
-            service.submit_tip(session, settings, token, data, address=client_ip(request))
+        attempt(
+            session,
+            lambda: service.submit_tip(session, settings, token, data, address=client_ip(request)),
+        )
     except NotFound:
-        return _public_render(request, "notices/public_gone.html", {}, status_code=404)
+        return _gone(request, lang)
     except ValidationError as exc:
-        return _public_page(request, session, token, values=values, error=field_error(exc))
+        error = field_error(exc)
+        return _public_page(request, session, token, lang, values=values, error=error)
     except (Invalid, Conflict, RateLimited) as exc:
-        return _public_page(request, session, token, values=values, error=exc)
-    return _go(f"/trace/{token}?thanks=1")
+        return _public_page(request, session, token, lang, values=values, error=exc)
+    return _go(f"/trace/{token}?thanks=1" + ("" if lang == catalogue.ENGLISH else f"&lang={lang}"))
 
 
 @public_router.get("/trace/{token}/images/{image_id}")

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
@@ -30,7 +30,7 @@ from taskforce.core.errors import Invalid
 from taskforce.core.http import SessionDep, SettingsDep
 from taskforce.core.sharing import SharingLevel
 from taskforce.triage import service as triage_service
-from taskforce.web.forms import CheckedWebDep, attempt, field_error
+from taskforce.web.forms import CheckedWebDep, SharingForm, attempt, field_error
 from taskforce.web.session import (
     WebCaller,
     WebCallerDep,
@@ -124,42 +124,44 @@ def new_case_form(request: Request, session: SessionDep, web: WebCallerDep) -> H
     return _case_form(request, session, web, values=values)
 
 
+class CaseForm(SharingForm):
+    """The case form, the same for opening and editing a case."""
+
+    title: str = Field(default="", max_length=1000)
+    summary: str = Field(default="", max_length=40_000)
+    offence_types: list[str] = Field(default_factory=list)
+    lead_investigator: str = Field(default="", max_length=320)
+
+    def values(self) -> dict[str, Any]:
+        """What the form shows again when it is refused."""
+        return {**self.model_dump(), "sharing": self.level.value}
+
+    def fields(self) -> dict[str, Any]:
+        """The fields of `CaseCreate` / `CaseUpdate`, trimmed."""
+        return {
+            "title": self.title.strip(),
+            "summary": self.summary,
+            "offence_types": self.offence_types,
+            "sharing": self.level,
+            "partners": self.amber_partners,
+            "lead_investigator": self.lead_investigator.strip() or None,
+        }
+
+
 @router.post("/cases/new", response_class=HTMLResponse)
 def create_case(
     request: Request,
     session: SessionDep,
     web: CheckedWebDep,
-    title: str = Form(default="", max_length=1000),
-    summary: str = Form(default="", max_length=40_000),
-    offence_types: list[str] = Form(default_factory=list),
-    sharing: str = Form(default="red", max_length=16),
-    partners: list[str] = Form(default_factory=list),
-    lead_investigator: str = Form(default="", max_length=320),
+    form: Annotated[CaseForm, Form()],
 ) -> Response:
-    level = sharing if sharing in {lvl.value for lvl in SharingLevel} else "red"
-    values = {
-        "title": title,
-        "summary": summary,
-        "offence_types": offence_types,
-        "sharing": level,
-        "partners": partners,
-        "lead_investigator": lead_investigator,
-    }
     try:
-        data = CaseCreate(
-            title=title.strip(),
-            summary=summary,
-            offence_types=offence_types,
-            sharing=SharingLevel(level),
-            # Partner boxes stay in the form when RED/GREEN is picked; only AMBER names them.
-            partners=partners if level == SharingLevel.AMBER else [],
-            lead_investigator=lead_investigator.strip() or None,
-        )
+        data = CaseCreate(**form.fields())
         case = attempt(session, lambda: service.open_case(session, web.caller, data))
     except ValidationError as exc:
-        return _case_form(request, session, web, values=values, error=field_error(exc))
+        return _case_form(request, session, web, values=form.values(), error=field_error(exc))
     except Invalid as exc:
-        return _case_form(request, session, web, values=values, error=exc)
+        return _case_form(request, session, web, values=form.values(), error=exc)
     return _go(f"/ui/cases/{case.id}")
 
 
@@ -187,38 +189,17 @@ def update_case(
     case_id: uuid.UUID,
     session: SessionDep,
     web: CheckedWebDep,
-    title: str = Form(default="", max_length=1000),
-    summary: str = Form(default="", max_length=40_000),
-    offence_types: list[str] = Form(default_factory=list),
-    sharing: str = Form(default="red", max_length=16),
-    partners: list[str] = Form(default_factory=list),
-    lead_investigator: str = Form(default="", max_length=320),
+    form: Annotated[CaseForm, Form()],
 ) -> Response:
-    level = sharing if sharing in {lvl.value for lvl in SharingLevel} else "red"
-    values = {
-        "title": title,
-        "summary": summary,
-        "offence_types": offence_types,
-        "sharing": level,
-        "partners": partners,
-        "lead_investigator": lead_investigator,
-    }
     try:
-        data = CaseUpdate(
-            title=title.strip(),
-            summary=summary,
-            offence_types=offence_types,
-            sharing=SharingLevel(level),
-            partners=partners if level == SharingLevel.AMBER else [],
-            lead_investigator=lead_investigator.strip() or None,
-        )
+        data = CaseUpdate(**form.fields())
         attempt(session, lambda: service.update_case(session, web.caller, case_id, data))
     except (ValidationError, Invalid) as exc:
         error = field_error(exc) if isinstance(exc, ValidationError) else exc
         case = service.describe_case(
             session, web.caller, service.get_case(session, web.caller, case_id)
         )
-        return _case_form(request, session, web, values=values, error=error, case=case)
+        return _case_form(request, session, web, values=form.values(), error=error, case=case)
     return _go(f"/ui/cases/{case_id}")
 
 

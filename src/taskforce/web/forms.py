@@ -17,10 +17,11 @@ from collections.abc import Callable
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session
 
 from taskforce.core.errors import Invalid
+from taskforce.core.sharing import SharingLevel
 from taskforce.web.session import WebCaller, WebCallerDep, form_csrf, require_csrf
 
 T = TypeVar("T")
@@ -54,6 +55,24 @@ class PageForm(BaseModel):
     domain schema afterwards); other fields, such as `csrf_token`, are ignored."""
 
     model_config = ConfigDict(extra="ignore")
+
+
+class SharingForm(PageForm):
+    """The sharing fields every shareable's form has (cases, hash sets, series): a level the
+    page does not know reads as RED, and partner boxes still ticked when RED or GREEN was
+    picked are not sent on, since only AMBER names partners."""
+
+    sharing: str = Field(default="red", max_length=16)
+    partners: list[str] = Field(default_factory=list)
+
+    @property
+    def level(self) -> SharingLevel:
+        known = {level.value for level in SharingLevel}
+        return SharingLevel(self.sharing if self.sharing in known else "red")
+
+    @property
+    def amber_partners(self) -> list[str]:
+        return self.partners if self.level == SharingLevel.AMBER else []
 
 
 def attempt(session: Session, call: Callable[[], T]) -> T:

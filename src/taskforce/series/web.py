@@ -8,11 +8,11 @@ import json
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
 from taskforce.agencies import service as agency_service
 from taskforce.core import sharing
@@ -30,7 +30,7 @@ from taskforce.series.schemas import (
     VictimCreate,
     VictimIdentify,
 )
-from taskforce.web.forms import CheckedWebDep, attempt, field_error
+from taskforce.web.forms import CheckedWebDep, SharingForm, attempt, field_error
 from taskforce.web.session import WebCaller, WebCallerDep, render
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -64,27 +64,28 @@ def series_list(request: Request, session: SessionDep, web: WebCallerDep) -> HTM
     return _list_page(request, session, web)
 
 
+class SeriesForm(SharingForm):
+    name: str = Field(default="", max_length=1000)
+    description: str = Field(default="", max_length=20_000)
+    first_seen: str = Field(default="", max_length=40)
+    status_public: str = Field(default="", max_length=8)
+
+
 @router.post("/series/new", response_class=HTMLResponse)
 def create(
     request: Request,
     session: SessionDep,
     web: CheckedWebDep,
-    name: str = Form(default="", max_length=1000),
-    description: str = Form(default="", max_length=20_000),
-    sharing: str = Form(default="red", max_length=16),
-    partners: list[str] = Form(default_factory=list),
-    first_seen: str = Form(default="", max_length=40),
-    status_public: str = Form(default="", max_length=8),
+    form: Annotated[SeriesForm, Form()],
 ) -> Response:
-    level = sharing if sharing in {lvl.value for lvl in SharingLevel} else "red"
     try:
         data = SeriesCreate(
-            name=name.strip(),
-            description=description,
-            sharing=SharingLevel(level),
-            partners=partners if level == "amber" else [],
-            first_seen_at=_date(first_seen, "first_seen"),
-            status_public=bool(status_public),
+            name=form.name.strip(),
+            description=form.description,
+            sharing=form.level,
+            partners=form.amber_partners,
+            first_seen_at=_date(form.first_seen, "first_seen"),
+            status_public=bool(form.status_public),
         )
         created = attempt(session, lambda: service.create_series(session, web.caller, data))
     except ValidationError as exc:

@@ -5,13 +5,13 @@ import, and "where is this address hosted" with the steps that decide it."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import pycountry
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from taskforce.core import spool, uploads
@@ -21,7 +21,7 @@ from taskforce.core.http import SessionDep, SettingsDep
 from taskforce.core.proposals.models import ChangeProposal
 from taskforce.hosting import addresses, networks, service
 from taskforce.hosting.schemas import ImportReport, ProviderCreate, ProviderUpdate
-from taskforce.web.forms import CheckedWebDep, attempt, check_csrf, field_error
+from taskforce.web.forms import CheckedWebDep, PageForm, attempt, check_csrf, field_error
 from taskforce.web.session import WebCaller, WebCallerDep, render
 
 router = APIRouter(prefix="/ui/hosting", include_in_schema=False)
@@ -110,29 +110,39 @@ def directory(
     )
 
 
+class ProviderForm(PageForm):
+    """A provider's details, the same fields for adding one and for changing them."""
+
+    name: str = Field(default="", max_length=1000)
+    asn: str = Field(default="", max_length=40)
+    country: str = Field(default="", max_length=40)
+    abuse_email: str = Field(default="", max_length=1000)
+
+
+class ProviderChangeForm(ProviderForm):
+    notes: str = Field(default="", max_length=10_000)
+    reason: str = Field(default="", max_length=1000)
+
+
 @router.post("/new", response_class=HTMLResponse)
 def create(
     request: Request,
     session: SessionDep,
     web: CheckedWebDep,
-    name: str = Form(default="", max_length=1000),
-    asn: str = Form(default="", max_length=40),
-    country: str = Form(default="", max_length=40),
-    abuse_email: str = Form(default="", max_length=1000),
+    form: Annotated[ProviderForm, Form()],
 ) -> Response:
-    form = {"name": name, "asn": asn, "country": country, "abuse_email": abuse_email}
     try:
         data = ProviderCreate(
-            name=name,
-            asn=service.normalise_asn(asn),
-            country=service.normalise_country(country),
-            abuse_email=abuse_email.strip() or None,
+            name=form.name,
+            asn=service.normalise_asn(form.asn),
+            country=service.normalise_country(form.country),
+            abuse_email=form.abuse_email.strip() or None,
         )
         created = attempt(session, lambda: service.create_provider(session, web.caller, data))
     except ValidationError as exc:
-        return _directory(request, session, web, error=field_error(exc), form=form)
+        return _directory(request, session, web, error=field_error(exc), form=form.model_dump())
     except (Invalid, Conflict) as exc:
-        return _directory(request, session, web, error=exc, form=form)
+        return _directory(request, session, web, error=exc, form=form.model_dump())
     return RedirectResponse(f"/ui/hosting/{created.id}", status_code=303)
 
 
@@ -276,29 +286,17 @@ def update(
     provider_id: uuid.UUID,
     session: SessionDep,
     web: CheckedWebDep,
-    name: str = Form(default="", max_length=1000),
-    asn: str = Form(default="", max_length=40),
-    country: str = Form(default="", max_length=40),
-    abuse_email: str = Form(default="", max_length=1000),
-    notes: str = Form(default="", max_length=10_000),
-    reason: str = Form(default="", max_length=1000),
+    changes: Annotated[ProviderChangeForm, Form()],
 ) -> Response:
-    form = {
-        "name": name,
-        "asn": asn,
-        "country": country,
-        "abuse_email": abuse_email,
-        "notes": notes,
-        "reason": reason,
-    }
+    form = changes.model_dump()
     try:
         data = ProviderUpdate(
-            name=name.strip() or None,
-            asn=service.normalise_asn(asn),
-            country=service.normalise_country(country),
-            abuse_email=abuse_email.strip() or None,
-            notes=notes,
-            reason=reason,
+            name=changes.name.strip() or None,
+            asn=service.normalise_asn(changes.asn),
+            country=service.normalise_country(changes.country),
+            abuse_email=changes.abuse_email.strip() or None,
+            notes=changes.notes,
+            reason=changes.reason,
         )
         done = attempt(
             session, lambda: service.update_provider(session, web.caller, provider_id, data)

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
 from taskforce.blocklist import service, warning
 from taskforce.blocklist.schemas import EntryCreate
@@ -23,7 +23,7 @@ from taskforce.core.proposals import service as proposals
 from taskforce.core.proposals.models import ChangeProposal
 from taskforce.hashsets.categories import SCHEMES
 from taskforce.web import catalogue
-from taskforce.web.forms import CheckedWebDep, attempt, field_error
+from taskforce.web.forms import CheckedWebDep, PageForm, attempt, field_error
 from taskforce.web.session import WebCaller, WebCallerDep, render
 
 public_router = APIRouter(include_in_schema=False)
@@ -169,18 +169,22 @@ def entries(
     )
 
 
+class EntryForm(PageForm):
+    url: str = Field(default="", max_length=5000)
+    match: str = Field(default="exact", max_length=10)
+    category: str = Field(default="", max_length=100)
+    reason: str = Field(default="", max_length=2000)
+
+
 @router.post("", response_class=HTMLResponse)
 def add(
     request: Request,
     session: SessionDep,
     web: CheckedManagerDep,
-    url: str = Form(default="", max_length=5000),
-    match: str = Form(default="exact", max_length=10),
-    category: str = Form(default="", max_length=100),
-    reason: str = Form(default="", max_length=2000),
+    sent: Annotated[EntryForm, Form()],
 ) -> Response:
     """List a URL or prefix; a refused one shows the form again with the rule it broke."""
-    form = {"url": url, "match": match, "category": category, "reason": reason}
+    form = sent.model_dump()
     try:
         data = EntryCreate.model_validate(form)
         entry = attempt(session, lambda: service.add_entry(session, web.caller, data))

@@ -30,7 +30,7 @@ from taskforce.core.errors import Invalid
 from taskforce.core.http import SessionDep, SettingsDep
 from taskforce.core.sharing import SharingLevel
 from taskforce.triage import service as triage_service
-from taskforce.web.forms import CheckedWebDep, SharingForm, attempt, field_error
+from taskforce.web.forms import CheckedWebDep, PageForm, SharingForm, attempt, field_error
 from taskforce.web.session import (
     WebCaller,
     WebCallerDep,
@@ -291,6 +291,14 @@ def _observed_at(raw: str) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
+class SelectorForm(PageForm):
+    type: str = Field(default="", max_length=32)
+    value: str = Field(default="", max_length=4096)
+    platform: str = Field(default="", max_length=200)
+    observed_at: str = Field(default="", max_length=40)
+    note: str = Field(default="", max_length=1000)
+
+
 @router.post("/cases/{case_id}/selectors", response_class=HTMLResponse)
 def add_selector(
     request: Request,
@@ -298,28 +306,18 @@ def add_selector(
     session: SessionDep,
     settings: SettingsDep,
     web: CheckedWebDep,
-    type: str = Form(default="", max_length=32),
-    value: str = Form(default="", max_length=4096),
-    platform: str = Form(default="", max_length=200),
-    observed_at: str = Form(default="", max_length=40),
-    note: str = Form(default="", max_length=1000),
+    form: Annotated[SelectorForm, Form()],
 ) -> Response:
-    values = {
-        "type": type,
-        "value": value,
-        "platform": platform,
-        "observed_at": observed_at,
-        "note": note,
-    }
+    values = form.model_dump()
     error: Invalid | None = None
     added = None
     try:
         data = SelectorCreate(
-            type=type,
-            value=value,
-            platform=platform.strip() or None,
-            observed_at=_observed_at(observed_at),
-            note=note.strip(),
+            type=form.type,
+            value=form.value,
+            platform=form.platform.strip() or None,
+            observed_at=_observed_at(form.observed_at),
+            note=form.note.strip(),
         )
         added = attempt(
             session,
@@ -397,29 +395,32 @@ def search_form(request: Request, web: WebCallerDep) -> HTMLResponse:
     )
 
 
+class SearchForm(PageForm):
+    type: str = Field(default="", max_length=32)
+    value: str = Field(default="", max_length=4096)
+    purpose: str = Field(default="", max_length=1000)
+    platform: str = Field(default="", max_length=200)
+
+
 @router.post("/search", response_class=HTMLResponse)
 def run_search(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
     web: CheckedWebDep,
-    type: str = Form(default="", max_length=32),
-    value: str = Form(default="", max_length=4096),
-    purpose: str = Form(default="", max_length=1000),
-    platform: str = Form(default="", max_length=200),
+    form: Annotated[SearchForm, Form()],
 ) -> HTMLResponse:
     """A POST, not a GET: the searched value and its purpose stay out of URLs and logs."""
-    values = {"type": type, "value": value, "purpose": purpose, "platform": platform}
-    ctx: dict[str, Any] = {"values": values, "selector_types": SELECTOR_TYPES}
+    ctx: dict[str, Any] = {"values": form.model_dump(), "selector_types": SELECTOR_TYPES}
     try:
         ctx["result"] = service.search(
             session,
             web.caller,
             settings,
-            kind=type,
-            value=value,
-            purpose=purpose,
-            platform=platform.strip() or None,
+            kind=form.type,
+            value=form.value,
+            purpose=form.purpose,
+            platform=form.platform.strip() or None,
         )
         ctx["error"] = None
     except Invalid as exc:

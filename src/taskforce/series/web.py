@@ -30,7 +30,7 @@ from taskforce.series.schemas import (
     VictimCreate,
     VictimIdentify,
 )
-from taskforce.web.forms import CheckedWebDep, SharingForm, attempt, field_error
+from taskforce.web.forms import CheckedWebDep, PageForm, SharingForm, attempt, field_error
 from taskforce.web.session import WebCaller, WebCallerDep, render
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -141,19 +141,25 @@ def series_page(
     return _series_page(request, session, web, series_id)
 
 
+class VictimForm(PageForm):
+    label: str = Field(default="", max_length=1000)
+    age_band: str = Field(default="unknown", max_length=16)
+    sex: str = Field(default="unknown", max_length=16)
+    notes: str = Field(default="", max_length=10_000)
+
+
 @router.post("/series/{series_id}/victims", response_class=HTMLResponse)
 def add_victim(
     request: Request,
     series_id: uuid.UUID,
     session: SessionDep,
     web: CheckedWebDep,
-    label: str = Form(default="", max_length=1000),
-    age_band: str = Form(default="unknown", max_length=16),
-    sex: str = Form(default="unknown", max_length=16),
-    notes: str = Form(default="", max_length=10_000),
+    form: Annotated[VictimForm, Form()],
 ) -> Response:
     try:
-        data = VictimCreate(label=label.strip(), age_band=age_band, sex=sex, notes=notes)
+        data = VictimCreate(
+            label=form.label.strip(), age_band=form.age_band, sex=form.sex, notes=form.notes
+        )
         attempt(session, lambda: service.add_victim(session, web.caller, series_id, data))
     except ValidationError as exc:
         return _series_page(request, session, web, series_id, error=field_error(exc))
@@ -162,24 +168,28 @@ def add_victim(
     return RedirectResponse(f"/ui/series/{series_id}#victims", status_code=303)
 
 
+class IdentifyForm(PageForm):
+    status: str = Field(default="identified", max_length=16)
+    country: str = Field(default="", max_length=8)
+    agency: str = Field(default="", max_length=64)
+    identified_on: str = Field(default="", max_length=40)
+
+
 @router.post("/victims/{victim_id}/identify", response_class=HTMLResponse)
 def identify(
     request: Request,
     victim_id: uuid.UUID,
     session: SessionDep,
     web: CheckedWebDep,
-    status: str = Form(default="identified", max_length=16),
-    country: str = Form(default="", max_length=8),
-    agency: str = Form(default="", max_length=64),
-    identified_on: str = Form(default="", max_length=40),
+    form: Annotated[IdentifyForm, Form()],
 ) -> Response:
     victim = service.get_victim(session, web.caller, victim_id)
     try:
         data = VictimIdentify(
-            status=status,
-            country=country.strip() or "??",
-            agency=agency.strip() or None,
-            identified_at=_date(identified_on, "identified_on"),
+            status=form.status,
+            country=form.country.strip() or "??",
+            agency=form.agency.strip() or None,
+            identified_at=_date(form.identified_on, "identified_on"),
         )
         attempt(session, lambda: service.identify_victim(session, web.caller, victim_id, data))
     except ValidationError as exc:

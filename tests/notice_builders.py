@@ -6,14 +6,14 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-from builders import Network, Person, make_agency, make_person
+from builders import Network, Person, jpeg, make_agency, make_person, picture
 from PIL import Image
 from sqlalchemy.orm import Session
 
 from taskforce.core.settings import Settings
-from taskforce.notices import service
+from taskforce.notices import publishing, reading, service
 from taskforce.notices.models import ClueNotice
-from taskforce.notices.schemas import ClueCreate, NoticeCreate
+from taskforce.notices.schemas import ClueCreate, NoticeCreate, PublishImage, PublishRequest
 from taskforce.series import service as series_service
 from taskforce.series.models import Series, Victim
 from taskforce.series.schemas import SeriesCreate, VictimCreate
@@ -86,3 +86,19 @@ def write_notice(
             ],
         ),
     )
+
+
+def published_notice(session: Session, settings: Settings, network: Network) -> ClueNotice:
+    """GB's notice with one published picture: its public trace page is open."""
+    scene = make_scene(session, network)
+    notice = write_notice(session, settings, scene)
+    gb = scene.net.gb.caller
+    clue_id = reading.describe(session, gb, settings, notice).clues[0].id
+    image = service.add_image(session, gb, notice.id, clue_id, jpeg(picture(11)), attested=True)
+    publishing.publish(
+        session,
+        gb,
+        notice.id,
+        PublishRequest(images=[PublishImage(id=image.id, caption="A wall socket")]),
+    )
+    return notice

@@ -281,11 +281,3 @@ def test_warning_page_in_other_languages_and_an_unknown_one(tmp_path: Path) -> N
     refused = runner.invoke(app, ["blocklist", "warning-page", "--out", str(page), "--lang", "xx"])
     assert refused.exit_code == 2
     assert "--lang: must be one of en, es, fr, de, nl" in refused.output
-
-
-def test_every_warning_language_says_everything() -> None:
-    from taskforce.blocklist import warning
-
-    for lang, text in warning.TEXTS.items():
-        assert text.keys() == warning.TEXTS["en"].keys(), lang
-        assert all(value.strip() for value in text.values()), lang

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from taskforce.core.audit.models import AuditEntry
 from taskforce.core.settings import Settings
-from taskforce.reports import emergency, messages, service
+from taskforce.reports import emergency, service
 from taskforce.reports.models import Report, ReportAddition
 from taskforce.watch.models import UrgentLead
 
@@ -222,8 +222,3 @@ def test_form_token_and_receipt_code_shapes(settings: Settings) -> None:
     code = service.new_receipt_code()
     assert re.fullmatch(r"[A-Z2-9]{4}(-[A-Z2-9]{4}){3}", code)
     assert service.receipt_hash(code) == service.receipt_hash(code.lower().replace("-", ""))
-
-
-def test_every_language_has_every_message() -> None:
-    for code, catalogue in messages.CATALOGUES.items():
-        assert set(messages.EN) - set(catalogue) == set(), code

@@ -19,6 +19,7 @@ from taskforce.core.caller import Caller, Role, agency_operator, system_caller
 from taskforce.core.console import err, out, state, unit
 from taskforce.core.errors import TaskforceError
 from taskforce.core.proposals.models import ChangeProposal
+from taskforce.web import catalogue
 
 app = typer.Typer(help="URL block list for internet providers.", no_args_is_help=True)
 provider_app = typer.Typer(help="Internet providers that download the list.", no_args_is_help=True)
@@ -168,17 +169,23 @@ def sync(
     out.print(f"{list_file}: {result.summary()}", markup=False)
 
 
+_WARNING_LANGUAGES = tuple(catalogue.CATALOGUES["warning"])
+
+
 @app.command("warning-page")
 def warning_page(
     out_file: Path = typer.Option(..., "--out", dir_okay=False),
-    lang: str = typer.Option("en", "--lang", help=f"One of {', '.join(warning.TEXTS)}"),
+    lang: str = typer.Option("en", "--lang", help=f"One of {', '.join(_WARNING_LANGUAGES)}"),
     report_url: str = typer.Option(
         "https://hub.example.org/report", "--report-url", help="Where to report material"
     ),
 ) -> None:
     """Write the static warning page a provider shows instead of a blocked URL."""
-    if lang.lower() not in warning.TEXTS:
-        err.print(f"error: --lang: must be one of {', '.join(warning.TEXTS)}", markup=False)
+    if lang.lower() not in _WARNING_LANGUAGES:
+        err.print(
+            f"error: --lang: must be one of {', '.join(_WARNING_LANGUAGES)}",
+            markup=False,
+        )
         raise typer.Exit(2)
     out_file.write_text(warning.render(report_url, lang), encoding="utf-8")
     out.print(f"warning page written to {out_file}")

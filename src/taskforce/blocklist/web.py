@@ -7,13 +7,12 @@ only: the page never loads or links to the listed material).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
 from taskforce.blocklist import service, warning
 from taskforce.blocklist.schemas import EntryCreate
@@ -23,13 +22,13 @@ from taskforce.core.http import SessionDep
 from taskforce.core.proposals import service as proposals
 from taskforce.core.proposals.models import ChangeProposal
 from taskforce.hashsets.categories import SCHEMES
-from taskforce.reports import messages as report_messages
-from taskforce.web.session import WebCaller, WebCallerDep, form_csrf, render, require_csrf
+from taskforce.web import catalogue
+from taskforce.web.forms import CheckedWebDep, PageForm, attempt, field_error
+from taskforce.web.session import WebCaller, WebCallerDep, render
 
 public_router = APIRouter(include_in_schema=False)
 router = APIRouter(prefix="/ui/blocklist", include_in_schema=False)
 PAGE_SIZE = 50
-T = TypeVar("T")
 # the hotline's categories (what its assessments put on the list); the API takes any text
 CATEGORIES = [(c.code, c.label) for c in SCHEMES["taskforce"].values() if c.illegal]
 _STATES = {"active": "Active", "removed": "Removed", "all": "All"}
@@ -39,13 +38,11 @@ _STATES = {"active": "Active", "removed": "Removed", "all": "All"}
 def blocked(request: Request, lang: str | None = None) -> HTMLResponse:
     """In the language asked for (`?lang=`), else the browser's; the report link follows it
     where the report form speaks that language."""
-    chosen = warning.choose(lang, request.headers.get("accept-language"))
+    chosen = catalogue.choose("warning", lang, request.headers.get("accept-language"))
     base = request.app.state.settings.public_url.rstrip("/")
     # the report form in the same language where it has one
-    form_lang = chosen if chosen in report_messages.CATALOGUES else report_messages.DEFAULT
-    report = (
-        f"{base}/report" if form_lang == report_messages.DEFAULT else f"{base}/report/{form_lang}"
-    )
+    form_lang = chosen if chosen in catalogue.CATALOGUES["report"] else catalogue.ENGLISH
+    report = f"{base}/report" if form_lang == catalogue.ENGLISH else f"{base}/report/{form_lang}"
     response = HTMLResponse(warning.render(report, chosen))
     response.headers["Content-Language"] = chosen
     response.headers["Content-Security-Policy"] = (
@@ -64,16 +61,12 @@ def _manager(web: WebCallerDep) -> WebCaller:
 ManagerDep = Annotated[WebCaller, Depends(_manager)]
 
 
-def _attempt(session: SessionDep, call: Callable[[], T]) -> T:
-    """Run a change in a savepoint, so a refused one leaves the page's transaction usable."""
-    with session.begin_nested():
-        return call()
+def _checked_manager(web: ManagerDep, checked: CheckedWebDep) -> WebCaller:
+    """A list manager's form: the role first (403), then the form's token."""
+    return checked
 
 
-def _invalid(exc: ValidationError) -> Invalid:
-    first = exc.errors()[0]
-    field = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "form"
-    return Invalid(field, str(first.get("msg", "is invalid")))
+CheckedManagerDep = Annotated[WebCaller, Depends(_checked_manager)]
 
 
 def source_link(source: str) -> tuple[str, str | None]:
@@ -176,25 +169,27 @@ def entries(
     )
 
 
+class EntryForm(PageForm):
+    url: str = Field(default="", max_length=5000)
+    match: str = Field(default="exact", max_length=10)
+    category: str = Field(default="", max_length=100)
+    reason: str = Field(default="", max_length=2000)
+
+
 @router.post("", response_class=HTMLResponse)
 def add(
     request: Request,
     session: SessionDep,
-    web: ManagerDep,
-    csrf_token: str = Form(default="", max_length=100),
-    url: str = Form(default="", max_length=5000),
-    match: str = Form(default="exact", max_length=10),
-    category: str = Form(default="", max_length=100),
-    reason: str = Form(default="", max_length=2000),
+    web: CheckedManagerDep,
+    sent: Annotated[EntryForm, Form()],
 ) -> Response:
     """List a URL or prefix; a refused one shows the form again with the rule it broke."""
-    require_csrf(form_csrf(request, csrf_token), web)
-    form = {"url": url, "match": match, "category": category, "reason": reason}
+    form = sent.model_dump()
     try:
         data = EntryCreate.model_validate(form)
-        entry = _attempt(session, lambda: service.add_entry(session, web.caller, data))
+        entry = attempt(session, lambda: service.add_entry(session, web.caller, data))
     except ValidationError as exc:
-        return _page(request, session, web, error=_invalid(exc), failed="add", form=form)
+        return _page(request, session, web, error=field_error(exc), failed="add", form=form)
     except (Invalid, Conflict) as exc:
         return _page(request, session, web, error=exc, failed="add", form=form)
     # "#top": the form posts to "#add" (so a refusal shows at the form); the message is on top
@@ -206,20 +201,18 @@ def remove(
     request: Request,
     entry_id: uuid.UUID,
     session: SessionDep,
-    web: ManagerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedManagerDep,
     reason: str = Form(default="", max_length=1000),
     q: str = Form(default="", max_length=200),
     state: str = Form(default="active", max_length=10),
 ) -> Response:
     """Take an entry off the list, then show the view the button was on."""
-    require_csrf(form_csrf(request, csrf_token), web)
     state = state if state in service.STATES else "active"
     back: dict[str, Any] = {"q": q.strip(), "state": state}
     try:
         if not reason.strip():
             raise Invalid("reason", "say why the entry comes off the list, e.g. content gone")
-        done = _attempt(
+        done = attempt(
             session, lambda: service.remove_entry(session, web.caller, entry_id, reason=reason)
         )
     except (Invalid, Conflict) as exc:

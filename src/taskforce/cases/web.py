@@ -5,13 +5,12 @@ to the field it names (422); what to show and who may do what is decided by the 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
@@ -31,40 +30,20 @@ from taskforce.core.errors import Invalid
 from taskforce.core.http import SessionDep, SettingsDep
 from taskforce.core.sharing import SharingLevel
 from taskforce.triage import service as triage_service
+from taskforce.web.forms import CheckedWebDep, PageForm, SharingForm, attempt, field_error
 from taskforce.web.session import (
     WebCaller,
     WebCallerDep,
-    form_csrf,
     is_htmx,
     render,
-    require_csrf,
     safe_next,
 )
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
-T = TypeVar("T")
 
 SELECTOR_TYPES = [k.value for k in SelectorKind]
 ASSESSMENTS = [a.value for a in Assessment]
-
-
-def attempt(session: Session, call: Callable[[], T]) -> T:
-    """Run a form's service call in a savepoint, so refused input leaves no partial write."""
-    with session.begin_nested():
-        return call()
-
-
-def _validation_invalid(exc: ValidationError) -> Invalid:
-    """The first problem of a form model, as the services' `Invalid` (field + rule)."""
-    first = exc.errors()[0]
-    field = ".".join(str(p) for p in first.get("loc", ())) or "form"
-    rule = str(first.get("msg", "is invalid"))
-    if first.get("type") == "string_too_short":
-        rule = f"at least {first.get('ctx', {}).get('min_length', 1)} characters"
-    if first.get("type") == "string_too_long":
-        rule = f"at most {first.get('ctx', {}).get('max_length', 0)} characters"
-    return Invalid(field, rule)
 
 
 def _go(url: str) -> RedirectResponse:
@@ -145,44 +124,44 @@ def new_case_form(request: Request, session: SessionDep, web: WebCallerDep) -> H
     return _case_form(request, session, web, values=values)
 
 
+class CaseForm(SharingForm):
+    """The case form, the same for opening and editing a case."""
+
+    title: str = Field(default="", max_length=1000)
+    summary: str = Field(default="", max_length=40_000)
+    offence_types: list[str] = Field(default_factory=list)
+    lead_investigator: str = Field(default="", max_length=320)
+
+    def values(self) -> dict[str, Any]:
+        """What the form shows again when it is refused."""
+        return {**self.model_dump(), "sharing": self.level.value}
+
+    def fields(self) -> dict[str, Any]:
+        """The fields of `CaseCreate` / `CaseUpdate`, trimmed."""
+        return {
+            "title": self.title.strip(),
+            "summary": self.summary,
+            "offence_types": self.offence_types,
+            "sharing": self.level,
+            "partners": self.amber_partners,
+            "lead_investigator": self.lead_investigator.strip() or None,
+        }
+
+
 @router.post("/cases/new", response_class=HTMLResponse)
 def create_case(
     request: Request,
     session: SessionDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
-    title: str = Form(default="", max_length=1000),
-    summary: str = Form(default="", max_length=40_000),
-    offence_types: list[str] = Form(default_factory=list),
-    sharing: str = Form(default="red", max_length=16),
-    partners: list[str] = Form(default_factory=list),
-    lead_investigator: str = Form(default="", max_length=320),
+    web: CheckedWebDep,
+    form: Annotated[CaseForm, Form()],
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
-    level = sharing if sharing in {lvl.value for lvl in SharingLevel} else "red"
-    values = {
-        "title": title,
-        "summary": summary,
-        "offence_types": offence_types,
-        "sharing": level,
-        "partners": partners,
-        "lead_investigator": lead_investigator,
-    }
     try:
-        data = CaseCreate(
-            title=title.strip(),
-            summary=summary,
-            offence_types=offence_types,
-            sharing=SharingLevel(level),
-            # Partner boxes stay in the form when RED/GREEN is picked; only AMBER names them.
-            partners=partners if level == SharingLevel.AMBER else [],
-            lead_investigator=lead_investigator.strip() or None,
-        )
+        data = CaseCreate(**form.fields())
         case = attempt(session, lambda: service.open_case(session, web.caller, data))
     except ValidationError as exc:
-        return _case_form(request, session, web, values=values, error=_validation_invalid(exc))
+        return _case_form(request, session, web, values=form.values(), error=field_error(exc))
     except Invalid as exc:
-        return _case_form(request, session, web, values=values, error=exc)
+        return _case_form(request, session, web, values=form.values(), error=exc)
     return _go(f"/ui/cases/{case.id}")
 
 
@@ -209,41 +188,18 @@ def update_case(
     request: Request,
     case_id: uuid.UUID,
     session: SessionDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
-    title: str = Form(default="", max_length=1000),
-    summary: str = Form(default="", max_length=40_000),
-    offence_types: list[str] = Form(default_factory=list),
-    sharing: str = Form(default="red", max_length=16),
-    partners: list[str] = Form(default_factory=list),
-    lead_investigator: str = Form(default="", max_length=320),
+    web: CheckedWebDep,
+    form: Annotated[CaseForm, Form()],
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
-    level = sharing if sharing in {lvl.value for lvl in SharingLevel} else "red"
-    values = {
-        "title": title,
-        "summary": summary,
-        "offence_types": offence_types,
-        "sharing": level,
-        "partners": partners,
-        "lead_investigator": lead_investigator,
-    }
     try:
-        data = CaseUpdate(
-            title=title.strip(),
-            summary=summary,
-            offence_types=offence_types,
-            sharing=SharingLevel(level),
-            partners=partners if level == SharingLevel.AMBER else [],
-            lead_investigator=lead_investigator.strip() or None,
-        )
+        data = CaseUpdate(**form.fields())
         attempt(session, lambda: service.update_case(session, web.caller, case_id, data))
     except (ValidationError, Invalid) as exc:
-        error = _validation_invalid(exc) if isinstance(exc, ValidationError) else exc
+        error = field_error(exc) if isinstance(exc, ValidationError) else exc
         case = service.describe_case(
             session, web.caller, service.get_case(session, web.caller, case_id)
         )
-        return _case_form(request, session, web, values=values, error=error, case=case)
+        return _case_form(request, session, web, values=form.values(), error=error, case=case)
     return _go(f"/ui/cases/{case_id}")
 
 
@@ -252,10 +208,8 @@ def close_case(
     request: Request,
     case_id: uuid.UUID,
     session: SessionDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
     service.set_status(session, web.caller, case_id, CaseStatus.CLOSED)
     return _go(f"/ui/cases/{case_id}")
 
@@ -265,10 +219,8 @@ def reopen_case(
     request: Request,
     case_id: uuid.UUID,
     session: SessionDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
     service.set_status(session, web.caller, case_id, CaseStatus.OPEN)
     return _go(f"/ui/cases/{case_id}")
 
@@ -339,44 +291,40 @@ def _observed_at(raw: str) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
+class SelectorForm(PageForm):
+    type: str = Field(default="", max_length=32)
+    value: str = Field(default="", max_length=4096)
+    platform: str = Field(default="", max_length=200)
+    observed_at: str = Field(default="", max_length=40)
+    note: str = Field(default="", max_length=1000)
+
+
 @router.post("/cases/{case_id}/selectors", response_class=HTMLResponse)
 def add_selector(
     request: Request,
     case_id: uuid.UUID,
     session: SessionDep,
     settings: SettingsDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
-    type: str = Form(default="", max_length=32),
-    value: str = Form(default="", max_length=4096),
-    platform: str = Form(default="", max_length=200),
-    observed_at: str = Form(default="", max_length=40),
-    note: str = Form(default="", max_length=1000),
+    web: CheckedWebDep,
+    form: Annotated[SelectorForm, Form()],
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
-    values = {
-        "type": type,
-        "value": value,
-        "platform": platform,
-        "observed_at": observed_at,
-        "note": note,
-    }
+    values = form.model_dump()
     error: Invalid | None = None
     added = None
     try:
         data = SelectorCreate(
-            type=type,
-            value=value,
-            platform=platform.strip() or None,
-            observed_at=_observed_at(observed_at),
-            note=note.strip(),
+            type=form.type,
+            value=form.value,
+            platform=form.platform.strip() or None,
+            observed_at=_observed_at(form.observed_at),
+            note=form.note.strip(),
         )
         added = attempt(
             session,
             lambda: service.add_selector(session, web.caller, settings, case_id=case_id, data=data),
         )
     except ValidationError as exc:
-        error = _validation_invalid(exc)
+        error = field_error(exc)
     except Invalid as exc:
         error = exc
     if not is_htmx(request):
@@ -425,12 +373,10 @@ def assess_hit(
     request: Request,
     hit_id: uuid.UUID,
     session: SessionDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
     assessment: str = Form(default="", max_length=32),
     next: str = Form(default="", max_length=500),
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
     chosen = Assessment(assessment) if assessment in ASSESSMENTS else None
     service.assess_hit(session, web.caller, hit_id, chosen)
     return _go(safe_next(next) if next else f"/ui/hits/{hit_id}")
@@ -449,31 +395,32 @@ def search_form(request: Request, web: WebCallerDep) -> HTMLResponse:
     )
 
 
+class SearchForm(PageForm):
+    type: str = Field(default="", max_length=32)
+    value: str = Field(default="", max_length=4096)
+    purpose: str = Field(default="", max_length=1000)
+    platform: str = Field(default="", max_length=200)
+
+
 @router.post("/search", response_class=HTMLResponse)
 def run_search(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
-    type: str = Form(default="", max_length=32),
-    value: str = Form(default="", max_length=4096),
-    purpose: str = Form(default="", max_length=1000),
-    platform: str = Form(default="", max_length=200),
+    web: CheckedWebDep,
+    form: Annotated[SearchForm, Form()],
 ) -> HTMLResponse:
     """A POST, not a GET: the searched value and its purpose stay out of URLs and logs."""
-    require_csrf(form_csrf(request, csrf_token), web)
-    values = {"type": type, "value": value, "purpose": purpose, "platform": platform}
-    ctx: dict[str, Any] = {"values": values, "selector_types": SELECTOR_TYPES}
+    ctx: dict[str, Any] = {"values": form.model_dump(), "selector_types": SELECTOR_TYPES}
     try:
         ctx["result"] = service.search(
             session,
             web.caller,
             settings,
-            kind=type,
-            value=value,
-            purpose=purpose,
-            platform=platform.strip() or None,
+            kind=form.type,
+            value=form.value,
+            purpose=form.purpose,
+            platform=form.platform.strip() or None,
         )
         ctx["error"] = None
     except Invalid as exc:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import os
 import uuid
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
@@ -17,10 +18,10 @@ from taskforce.core import spool, uploads
 from taskforce.core.caller import Permission
 from taskforce.core.errors import Conflict, Invalid
 from taskforce.core.http import SessionDep, SettingsDep
-from taskforce.core.sharing import SharingLevel
 from taskforce.hashsets import formats, service
 from taskforce.hashsets.schemas import HashSetCreate, ImportReport
-from taskforce.web.session import WebCaller, WebCallerDep, form_csrf, render, require_csrf
+from taskforce.web.forms import CheckedWebDep, SharingForm, attempt, check_csrf, field_error
+from taskforce.web.session import WebCaller, WebCallerDep, render
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
@@ -57,34 +58,30 @@ def hash_sets(request: Request, session: SessionDep, web: WebCallerDep) -> HTMLR
     return _page(request, session, web)
 
 
+class HashSetForm(SharingForm):
+    name: str = Field(default="", max_length=1000)
+    description: str = Field(default="", max_length=5000)
+    source: str = Field(default="", max_length=1000)
+
+
 @router.post("/hashsets/new", response_class=HTMLResponse)
 def create(
     request: Request,
     session: SessionDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
-    name: str = Form(default="", max_length=1000),
-    description: str = Form(default="", max_length=5000),
-    source: str = Form(default="", max_length=1000),
-    sharing: str = Form(default="red", max_length=16),
-    partners: list[str] = Form(default_factory=list),
+    web: CheckedWebDep,
+    form: Annotated[HashSetForm, Form()],
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
-    level = sharing if sharing in {lvl.value for lvl in SharingLevel} else "red"
     try:
         data = HashSetCreate(
-            name=name.strip(),
-            description=description,
-            source=source,
-            sharing=SharingLevel(level),
-            partners=partners if level == "amber" else [],
+            name=form.name.strip(),
+            description=form.description,
+            source=form.source,
+            sharing=form.level,
+            partners=form.amber_partners,
         )
-        with session.begin_nested():
-            service.create_hash_set(session, web.caller, data)
+        attempt(session, lambda: service.create_hash_set(session, web.caller, data))
     except ValidationError as exc:
-        first = exc.errors()[0]
-        rule = str(first.get("msg", "is invalid"))
-        return _page(request, session, web, error=Invalid("name", rule), status_code=422)
+        return _page(request, session, web, error=field_error(exc), status_code=422)
     except (Invalid, Conflict) as exc:
         return _page(request, session, web, error=exc, status_code=422)
     return RedirectResponse("/ui/hashsets", status_code=303)
@@ -108,7 +105,7 @@ async def upload(
             form = await uploads.form_to_file(request, path)
         except Invalid as exc:
             return await run_in_threadpool(_page, request, session, web, error=exc, status_code=422)
-        require_csrf(form_csrf(request, form.text("csrf_token")), web)
+        check_csrf(request, form.text("csrf_token"), web)
 
         def run() -> Response:
             try:

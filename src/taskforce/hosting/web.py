@@ -5,14 +5,13 @@ import, and "where is this address hosted" with the steps that decide it."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import pycountry
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from taskforce.core import spool, uploads
@@ -22,11 +21,11 @@ from taskforce.core.http import SessionDep, SettingsDep
 from taskforce.core.proposals.models import ChangeProposal
 from taskforce.hosting import addresses, networks, service
 from taskforce.hosting.schemas import ImportReport, ProviderCreate, ProviderUpdate
-from taskforce.web.session import WebCaller, WebCallerDep, form_csrf, render, require_csrf
+from taskforce.web.forms import CheckedWebDep, PageForm, attempt, check_csrf, field_error
+from taskforce.web.session import WebCaller, WebCallerDep, render
 
 router = APIRouter(prefix="/ui/hosting", include_in_schema=False)
 PAGE_SIZE = 50
-T = TypeVar("T")
 
 
 def country_name(code: str | None) -> str:
@@ -36,18 +35,6 @@ def country_name(code: str | None) -> str:
     if country is None:
         return code
     return str(getattr(country, "common_name", None) or country.name)
-
-
-def _attempt(session: SessionDep, call: Callable[[], T]) -> T:
-    """Run a change in a savepoint, so a refused one leaves the page's transaction usable."""
-    with session.begin_nested():
-        return call()
-
-
-def _invalid(exc: ValidationError) -> Invalid:
-    first = exc.errors()[0]
-    field = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "form"
-    return Invalid(field, str(first.get("msg", "is invalid")))
 
 
 def _base(web: WebCaller) -> dict[str, Any]:
@@ -123,31 +110,39 @@ def directory(
     )
 
 
+class ProviderForm(PageForm):
+    """A provider's details, the same fields for adding one and for changing them."""
+
+    name: str = Field(default="", max_length=1000)
+    asn: str = Field(default="", max_length=40)
+    country: str = Field(default="", max_length=40)
+    abuse_email: str = Field(default="", max_length=1000)
+
+
+class ProviderChangeForm(ProviderForm):
+    notes: str = Field(default="", max_length=10_000)
+    reason: str = Field(default="", max_length=1000)
+
+
 @router.post("/new", response_class=HTMLResponse)
 def create(
     request: Request,
     session: SessionDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
-    name: str = Form(default="", max_length=1000),
-    asn: str = Form(default="", max_length=40),
-    country: str = Form(default="", max_length=40),
-    abuse_email: str = Form(default="", max_length=1000),
+    web: CheckedWebDep,
+    form: Annotated[ProviderForm, Form()],
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
-    form = {"name": name, "asn": asn, "country": country, "abuse_email": abuse_email}
     try:
         data = ProviderCreate(
-            name=name,
-            asn=service.normalise_asn(asn),
-            country=service.normalise_country(country),
-            abuse_email=abuse_email.strip() or None,
+            name=form.name,
+            asn=service.normalise_asn(form.asn),
+            country=service.normalise_country(form.country),
+            abuse_email=form.abuse_email.strip() or None,
         )
-        created = _attempt(session, lambda: service.create_provider(session, web.caller, data))
+        created = attempt(session, lambda: service.create_provider(session, web.caller, data))
     except ValidationError as exc:
-        return _directory(request, session, web, error=_invalid(exc), form=form)
+        return _directory(request, session, web, error=field_error(exc), form=form.model_dump())
     except (Invalid, Conflict) as exc:
-        return _directory(request, session, web, error=exc, form=form)
+        return _directory(request, session, web, error=exc, form=form.model_dump())
     return RedirectResponse(f"/ui/hosting/{created.id}", status_code=303)
 
 
@@ -213,7 +208,7 @@ async def import_upload(
             form = await uploads.form_to_file(request, path)
         except Invalid as exc:
             return _import_page(request, web, error=exc)
-        require_csrf(form_csrf(request, form.text("csrf_token")), web)
+        check_csrf(request, form.text("csrf_token"), web)
         if not form.filename:
             return _import_page(request, web, error=Invalid("file", "choose a file to upload"))
         source = form.text("source").strip()[:200] or form.filename or "upload"
@@ -221,7 +216,7 @@ async def import_upload(
         def run() -> Response:
             try:
                 with path.open("rb") as stream:
-                    report = _attempt(
+                    report = attempt(
                         session,
                         lambda: networks.import_networks(
                             session, web.caller, networks.read_lines(stream), source=source
@@ -290,39 +285,25 @@ def update(
     request: Request,
     provider_id: uuid.UUID,
     session: SessionDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
-    name: str = Form(default="", max_length=1000),
-    asn: str = Form(default="", max_length=40),
-    country: str = Form(default="", max_length=40),
-    abuse_email: str = Form(default="", max_length=1000),
-    notes: str = Form(default="", max_length=10_000),
-    reason: str = Form(default="", max_length=1000),
+    web: CheckedWebDep,
+    changes: Annotated[ProviderChangeForm, Form()],
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
-    form = {
-        "name": name,
-        "asn": asn,
-        "country": country,
-        "abuse_email": abuse_email,
-        "notes": notes,
-        "reason": reason,
-    }
+    form = changes.model_dump()
     try:
         data = ProviderUpdate(
-            name=name.strip() or None,
-            asn=service.normalise_asn(asn),
-            country=service.normalise_country(country),
-            abuse_email=abuse_email.strip() or None,
-            notes=notes,
-            reason=reason,
+            name=changes.name.strip() or None,
+            asn=service.normalise_asn(changes.asn),
+            country=service.normalise_country(changes.country),
+            abuse_email=changes.abuse_email.strip() or None,
+            notes=changes.notes,
+            reason=changes.reason,
         )
-        done = _attempt(
+        done = attempt(
             session, lambda: service.update_provider(session, web.caller, provider_id, data)
         )
     except ValidationError as exc:
         return _provider_page(
-            request, session, web, provider_id, error=_invalid(exc), details_form=form
+            request, session, web, provider_id, error=field_error(exc), details_form=form
         )
     except (Invalid, Conflict) as exc:
         return _provider_page(request, session, web, provider_id, error=exc, details_form=form)
@@ -335,15 +316,13 @@ def add_network(
     request: Request,
     provider_id: uuid.UUID,
     session: SessionDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
     network: str = Form(default="", max_length=100),
     country: str = Form(default="", max_length=40),
     reason: str = Form(default="", max_length=1000),
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
     try:
-        done = _attempt(
+        done = attempt(
             session,
             lambda: service.add_network(
                 session,
@@ -367,11 +346,9 @@ def remove_network(
     provider_id: uuid.UUID,
     network_id: uuid.UUID,
     session: SessionDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
     reason: str = Form(default="", max_length=1000),
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
     proposal = service.remove_network(session, web.caller, network_id, reason=reason)
     saved = "proposed" if proposal is not None else "removed"
     return RedirectResponse(f"/ui/hosting/{provider_id}?saved={saved}#networks", status_code=303)

@@ -8,12 +8,12 @@ Bad input re-renders the form with the message (422); who may do what is the ser
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 import pycountry
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile as ReceivedFile
 
@@ -39,7 +39,9 @@ from taskforce.notices.schemas import (
     TipCreate,
 )
 from taskforce.series import service as series_service
-from taskforce.web.session import WebCaller, WebCallerDep, form_csrf, render, require_csrf
+from taskforce.web import catalogue
+from taskforce.web.forms import CheckedWebDep, PageForm, attempt, field_error
+from taskforce.web.session import WebCaller, WebCallerDep, render
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 public_router = APIRouter(include_in_schema=False)
@@ -58,17 +60,6 @@ def _countries() -> list[tuple[str, str]]:
 
 def _go(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
-
-
-def _first_error(exc: ValidationError, prefix: str = "") -> Invalid:
-    first = exc.errors()[0]
-    field = ".".join(str(p) for p in first.get("loc", ())) or "form"
-    rule = str(first.get("msg", "is invalid"))
-    if first.get("type") == "string_too_short":
-        rule = f"at least {first.get('ctx', {}).get('min_length', 1)} characters"
-    if first.get("type") == "string_too_long":
-        rule = f"at most {first.get('ctx', {}).get('max_length', 0)} characters"
-    return Invalid(prefix + field, rule)
 
 
 def _upload(file: UploadFile | str | None) -> bytes | None:
@@ -206,8 +197,7 @@ def create_notice(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
     series_id: str = Form(default="", max_length=40),
     title: str = Form(default="", max_length=1000),
     request_text: str = Form(default="", alias="request", max_length=20_000),
@@ -218,7 +208,6 @@ def create_notice(
     image: list[UploadFile | str] = File(default_factory=list),
     attest: list[str] = Form(default_factory=list),
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
     rows = max(len(kind), len(description), len(image), FORM_ROWS)
     kinds, texts = _pad(kind, rows), _pad(description, rows)
     values: dict[str, Any] = {
@@ -245,7 +234,7 @@ def create_notice(
             try:
                 clues.append(ClueCreate(kind=kinds[i] or "other", description=texts[i].strip()))
             except ValidationError as exc:
-                raise _first_error(exc, f"clue {i + 1} ") from None
+                raise field_error(exc, f"clue {i + 1} ") from None
             if data is not None:
                 if str(i) not in attest:
                     raise Invalid(
@@ -274,7 +263,7 @@ def create_notice(
                 except Invalid as exc:
                     raise Invalid(f"clue {index + 1} {exc.field}", exc.rule) from None
     except ValidationError as exc:
-        return _form(request, session, web, values=values, error=_first_error(exc))
+        return _form(request, session, web, values=values, error=field_error(exc))
     except (Invalid, Conflict) as exc:
         error = exc if isinstance(exc, Invalid) else Invalid("form", exc.message)
         return _form(request, session, web, values=values, error=error)
@@ -340,7 +329,7 @@ def _refused(
     at: str,
 ) -> HTMLResponse:
     if isinstance(exc, ValidationError):
-        error = _first_error(exc)
+        error = field_error(exc)
     elif isinstance(exc, Conflict):
         error = Invalid("notice", exc.message)
     else:
@@ -368,14 +357,12 @@ def add_clue(
     notice_id: uuid.UUID,
     session: SessionDep,
     settings: SettingsDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
     kind: str = Form(default="other", max_length=40),
     description: str = Form(default="", max_length=20_000),
     image: UploadFile | str | None = File(default=None),
     attest: str = Form(default="", max_length=10),
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
     try:
         raw = _upload(image)
         data = ClueCreate(kind=kind if kind in dict(KINDS) else "other", description=description)
@@ -397,12 +384,10 @@ def add_image(
     clue_id: uuid.UUID,
     session: SessionDep,
     settings: SettingsDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
     image: UploadFile | str | None = File(default=None),
     attest: str = Form(default="", max_length=10),
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
     try:
         raw = _upload(image)
         if raw is None:
@@ -421,13 +406,11 @@ def answer_clue(
     clue_id: uuid.UUID,
     session: SessionDep,
     settings: SettingsDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
     countries: str = Form(default="", max_length=1000),
     confidence: str = Form(default="medium", max_length=10),
     note: str = Form(default="", max_length=20_000),
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
     named = [c for c in countries.replace(";", ",").split(",") if c.strip()]
     try:
         if not named:
@@ -446,14 +429,12 @@ def publish(
     notice_id: uuid.UUID,
     session: SessionDep,
     settings: SettingsDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
     image: list[str] = Form(default_factory=list),
     caption: list[str] = Form(default_factory=list),
     publish: list[str] = Form(default_factory=list),
 ) -> Response:
     """`image` and `caption` are aligned (every image of the notice); `publish` ticks some."""
-    require_csrf(form_csrf(request, csrf_token), web)
     captions = dict(zip(image, _pad(caption, len(image)), strict=True))
     try:
         items = []
@@ -480,10 +461,8 @@ def unpublish(
     request: Request,
     notice_id: uuid.UUID,
     session: SessionDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
     publishing.unpublish(session, web.caller, notice_id)
     return _go(f"/ui/notices/{notice_id}#public")
 
@@ -494,8 +473,7 @@ def close_notice(
     notice_id: uuid.UUID,
     session: SessionDep,
     settings: SettingsDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
     outcome: str = Form(default="", max_length=20),
     victim_id: str = Form(default="", max_length=40),
     country: str = Form(default="", max_length=60),
@@ -503,7 +481,6 @@ def close_notice(
     identified_by: str = Form(default="", max_length=40),
     note: str = Form(default="", max_length=20_000),
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
     try:
         if outcome not in {o.value for o in Outcome}:
             raise Invalid("outcome", "choose: child identified, or withdrawn")
@@ -539,20 +516,33 @@ _PUBLIC_HEADERS = {
 
 
 def _public_render(
-    request: Request, name: str, context: dict[str, Any], status_code: int = 200
+    request: Request, name: str, lang: str, context: dict[str, Any], status_code: int = 200
 ) -> HTMLResponse:
-    """No session, no cookie, no script: only the page and its stylesheet."""
+    """No session, no cookie, no script: only the page and its stylesheet, in the visitor's
+    language (the public pages' one rule, `web.catalogue.choose`)."""
+    context = {
+        "t": catalogue.texts("trace", lang),
+        "lang": lang,
+        "languages": catalogue.languages("trace"),
+        **context,
+    }
     response: HTMLResponse = request.app.state.templates.TemplateResponse(
         request, name, context, status_code=status_code
     )
     response.headers.update(_PUBLIC_HEADERS)
+    response.headers["Content-Language"] = lang
     return response
+
+
+def _gone(request: Request, lang: str) -> HTMLResponse:
+    return _public_render(request, "notices/public_gone.html", lang, {}, status_code=404)
 
 
 def _public_page(
     request: Request,
     session: Session,
     token: str,
+    lang: str,
     *,
     values: dict[str, str] | None = None,
     error: TaskforceError | None = None,
@@ -561,13 +551,14 @@ def _public_page(
     try:
         page = publishing.public_notice(session, token)
     except NotFound:
-        return _public_render(request, "notices/public_gone.html", {}, status_code=404)
+        return _gone(request, lang)
     status_code = 200
     if error is not None:
         status_code = error.http_status
     return _public_render(
         request,
         "notices/public.html",
+        lang,
         {
             "page": page,
             "token": token,
@@ -582,9 +573,25 @@ def _public_page(
 
 @public_router.get("/trace/{token}", response_class=HTMLResponse)
 def trace_page(
-    request: Request, token: str, session: SessionDep, thanks: str = Query(default="")
+    request: Request,
+    token: str,
+    session: SessionDep,
+    thanks: str = Query(default=""),
+    lang: str = Query(default="", max_length=16),
 ) -> HTMLResponse:
-    return _public_page(request, session, token, thanks=thanks == "1")
+    chosen = catalogue.choose("trace", lang, request.headers.get("accept-language"))
+    return _public_page(request, session, token, chosen, thanks=thanks == "1")
+
+
+class TipForm(PageForm):
+    """The public tip form (no CSRF token on purpose: anyone may send a tip)."""
+
+    seen_where: str = Field(default="", max_length=2000)
+    country: str = Field(default="", max_length=60)
+    message: str = Field(default="", max_length=8000)
+    contact: str = Field(default="", max_length=1000)
+    image_id: str = Field(default="", max_length=40)
+    lang: str = Field(default="", max_length=16)
 
 
 @public_router.post("/trace/{token}", response_class=HTMLResponse)
@@ -593,41 +600,37 @@ def send_tip(
     token: str,
     session: SessionDep,
     settings: SettingsDep,
-    seen_where: str = Form(default="", max_length=2000),
-    country: str = Form(default="", max_length=60),
-    message: str = Form(default="", max_length=8000),
-    contact: str = Form(default="", max_length=1000),
-    image_id: str = Form(default="", max_length=40),
+    form: Annotated[TipForm, Form()],
 ) -> Response:
     """CSRF-free on purpose (anyone may send a tip); rate limits stop floods."""
-    values = {
-        "seen_where": seen_where,
-        "country": country,
-        "message": message,
-        "contact": contact,
-        "image_id": image_id,
-    }
+    lang = catalogue.choose("trace", form.lang, request.headers.get("accept-language"))
+    values = form.model_dump(exclude={"lang"})
     try:
         try:
-            chosen = uuid.UUID(image_id) if image_id.strip() else None
+            chosen = uuid.UUID(form.image_id) if form.image_id.strip() else None
         except ValueError:
             raise Invalid("image_id", "must be one of the objects shown on the page") from None
         data = TipCreate(
-            seen_where=seen_where.strip()[:500],
-            country=country.strip() or None,
-            message=message.strip(),
-            contact=contact.strip() or None,
+            seen_where=form.seen_where.strip()[:500],
+            country=form.country.strip() or None,
+            message=form.message.strip(),
+            contact=form.contact.strip() or None,
             image_id=chosen,
         )
-        with session.begin_nested():
-            publishing.submit_tip(session, settings, token, data, address=client_ip(request))
+        attempt(
+            session,
+            lambda: publishing.submit_tip(
+                session, settings, token, data, address=client_ip(request)
+            ),
+        )
     except NotFound:
-        return _public_render(request, "notices/public_gone.html", {}, status_code=404)
+        return _gone(request, lang)
     except ValidationError as exc:
-        return _public_page(request, session, token, values=values, error=_first_error(exc))
+        error = field_error(exc)
+        return _public_page(request, session, token, lang, values=values, error=error)
     except (Invalid, Conflict, RateLimited) as exc:
-        return _public_page(request, session, token, values=values, error=exc)
-    return _go(f"/trace/{token}?thanks=1")
+        return _public_page(request, session, token, lang, values=values, error=exc)
+    return _go(f"/trace/{token}?thanks=1" + ("" if lang == catalogue.ENGLISH else f"&lang={lang}"))
 
 
 @public_router.get("/trace/{token}/images/{image_id}")

@@ -1,7 +1,7 @@
 """What each kind of report asks for, with the length of every field, and the checks on it.
 
-Errors carry a message key of `messages.py` (and its parameters) so the page can say what is
-wrong in the reporter's language and name the field.
+Errors carry a message key of the report catalogue (`web/catalogue.py`, with its parameters)
+so the page can say what is wrong in the reporter's language and name the field.
 """
 
 from __future__ import annotations

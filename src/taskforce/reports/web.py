@@ -25,7 +25,7 @@ from taskforce.core.errors import Conflict, Invalid, NotFound
 from taskforce.core.http import SessionDep, SettingsDep, client_ip
 from taskforce.core.settings import Settings
 from taskforce.hashsets.categories import SCHEMES
-from taskforce.reports import emergency, messages, service
+from taskforce.reports import emergency, service
 from taskforce.reports.schemas import (
     ASSESSMENT_LABELS,
     FIELDS,
@@ -40,7 +40,9 @@ from taskforce.reports.schemas import (
     parse_kind,
 )
 from taskforce.takedown.service import reference as takedown_reference
-from taskforce.web.session import WebCallerDep, form_csrf, render, require_csrf
+from taskforce.web import catalogue
+from taskforce.web.forms import CheckedWebDep
+from taskforce.web.session import WebCallerDep, render
 
 public_router = APIRouter(include_in_schema=False)
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -124,14 +126,14 @@ def _page(
     error: ReportInvalid | ReportRateLimited | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    t = messages.translator(language)
+    t = catalogue.texts("report", language)
     return _render(
         request,
         "reports/report.html",
         {
             "t": t,
             "lang": language,
-            "languages": [(code, c["lang_name"]) for code, c in messages.CATALOGUES.items()],
+            "languages": catalogue.languages("report"),
             "kind": kind.value if kind else None,
             "kinds": [k.value for k in Kind],
             "fields": FIELDS[kind] if kind else (),
@@ -151,7 +153,7 @@ def _page(
 def _default_country(request: Request, requested: str | None) -> str | None:
     try:
         return parse_country(requested) or parse_country(
-            messages.region(request.headers.get("accept-language"))
+            catalogue.region(request.headers.get("accept-language"))
         )
     except ReportInvalid:
         return None
@@ -166,7 +168,7 @@ def _form_text(form: Any, name: str) -> str:
 def receipt_page(
     request: Request, settings: SettingsDep, lang: str | None = Query(default=None)
 ) -> HTMLResponse:
-    language = messages.choose(lang, request.headers.get("accept-language"))
+    language = catalogue.choose("report", lang, request.headers.get("accept-language"))
     return _receipt_page(request, settings, language)
 
 
@@ -180,7 +182,7 @@ def _receipt_page(
     added: bool = False,
     status_code: int = 200,
 ) -> HTMLResponse:
-    t = messages.translator(language)
+    t = catalogue.texts("report", language)
     country = _default_country(request, None)
     return _render(
         request,
@@ -204,7 +206,7 @@ def _receipt_page(
 async def add_information(request: Request, settings: SettingsDep) -> HTMLResponse:
     """Rate limited per receipt (additions) and per address (wrong codes)."""
     form = await request.form(**limits.PUBLIC_FORM.form)  # no file part is ever spooled
-    language = messages.choose(_form_text(form, "lang"), None)
+    language = catalogue.choose("report", _form_text(form, "lang"), None)
     values = {"receipt": _form_text(form, "receipt"), "more": _form_text(form, "more")}
     try:
         service.check_form_token(settings, _form_text(form, "form_token"))
@@ -243,9 +245,9 @@ async def report_page(
 ) -> HTMLResponse:
     """/report/es and /report?lang=es alike; an unknown language in the path is a 404. No
     database work: served on the event loop."""
-    if "lang" in request.path_params and lang not in messages.CATALOGUES:
+    if "lang" in request.path_params and lang not in catalogue.CATALOGUES["report"]:
         raise HTTPException(status_code=404)
-    chosen = messages.choose(lang, request.headers.get("accept-language"))
+    chosen = catalogue.choose("report", lang, request.headers.get("accept-language"))
     return _page(
         request,
         settings,
@@ -259,7 +261,7 @@ async def report_page(
 async def send_report(request: Request, settings: SettingsDep) -> HTMLResponse:
     """Checked, stored and committed before anything else (the urgent lead, the audit entry)."""
     form = await request.form(**limits.PUBLIC_FORM.form)  # no file part is ever spooled
-    language = messages.choose(_form_text(form, "lang"), None)
+    language = catalogue.choose("report", _form_text(form, "lang"), None)
     kind = parse_kind(_form_text(form, "kind"))
     if kind is None:
         return _page(request, settings, language, kind=None, country=None)
@@ -300,7 +302,7 @@ async def send_report(request: Request, settings: SettingsDep) -> HTMLResponse:
     worker = getattr(request.app.state, "worker", None)
     if worker is not None:
         worker.wake()
-    t = messages.translator(language)
+    t = catalogue.texts("report", language)
     return _render(
         request,
         "reports/thanks.html",
@@ -394,7 +396,7 @@ def _report_page(
             "labels": _labels(Kind(report.kind)),
             "categories": _CATEGORIES,
             "fields": FIELDS[Kind(report.kind)],
-            "t": messages.EN,
+            "t": catalogue.texts("report", catalogue.ENGLISH),
             "emergency": emergency.for_country(report.country),
             "error": error,
             "short_id": service.short_id,
@@ -428,15 +430,13 @@ def assess_report(
     report_id: uuid.UUID,
     session: SessionDep,
     settings: SettingsDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
     assessment: str = Form(default="", max_length=40),
     category: str = Form(default="", max_length=40),
     note: str = Form(default="", max_length=4000),
     duplicate_of: str = Form(default="", max_length=40),
 ) -> Response:
     """An assessment and what follows from it (block list, notice, selectors) in one step."""
-    require_csrf(form_csrf(request, csrf_token), web)
     try:
         try:
             chosen = Assessment(assessment)
@@ -475,13 +475,11 @@ def reroute_report(
     request: Request,
     report_id: uuid.UUID,
     session: SessionDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
     agency: str = Form(default="", max_length=40),
     reason: str = Form(default="", max_length=1000),
 ) -> Response:
     """Send the report to another member, with the reason recorded as a routing step."""
-    require_csrf(form_csrf(request, csrf_token), web)
     try:
         with session.begin_nested():
             service.reroute(session, web.caller, report_id, agency_code=agency, reason=reason)

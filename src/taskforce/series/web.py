@@ -8,11 +8,11 @@ import json
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
 from taskforce.agencies import service as agency_service
 from taskforce.core import sharing
@@ -30,23 +30,12 @@ from taskforce.series.schemas import (
     VictimCreate,
     VictimIdentify,
 )
-from taskforce.web.session import WebCaller, WebCallerDep, form_csrf, render, require_csrf
+from taskforce.web.forms import CheckedWebDep, PageForm, SharingForm, attempt, field_error
+from taskforce.web.session import WebCaller, WebCallerDep, render
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 T = TypeVar("T")
 _BY_LENGTH = {32: "md5", 40: "sha1", 64: "sha256"}
-
-
-def _attempt(session: SessionDep, call: Callable[[], T]) -> T:
-    """Run a change in a savepoint, so a refused one leaves the page's transaction usable."""
-    with session.begin_nested():
-        return call()
-
-
-def _invalid(exc: ValidationError) -> Invalid:
-    first = exc.errors()[0]
-    field = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "form"
-    return Invalid(field, str(first.get("msg", "is invalid")))
 
 
 # --- the list ---------------------------------------------------------------------------------
@@ -75,33 +64,32 @@ def series_list(request: Request, session: SessionDep, web: WebCallerDep) -> HTM
     return _list_page(request, session, web)
 
 
+class SeriesForm(SharingForm):
+    name: str = Field(default="", max_length=1000)
+    description: str = Field(default="", max_length=20_000)
+    first_seen: str = Field(default="", max_length=40)
+    status_public: str = Field(default="", max_length=8)
+
+
 @router.post("/series/new", response_class=HTMLResponse)
 def create(
     request: Request,
     session: SessionDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
-    name: str = Form(default="", max_length=1000),
-    description: str = Form(default="", max_length=20_000),
-    sharing: str = Form(default="red", max_length=16),
-    partners: list[str] = Form(default_factory=list),
-    first_seen: str = Form(default="", max_length=40),
-    status_public: str = Form(default="", max_length=8),
+    web: CheckedWebDep,
+    form: Annotated[SeriesForm, Form()],
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
-    level = sharing if sharing in {lvl.value for lvl in SharingLevel} else "red"
     try:
         data = SeriesCreate(
-            name=name.strip(),
-            description=description,
-            sharing=SharingLevel(level),
-            partners=partners if level == "amber" else [],
-            first_seen_at=_date(first_seen, "first_seen"),
-            status_public=bool(status_public),
+            name=form.name.strip(),
+            description=form.description,
+            sharing=form.level,
+            partners=form.amber_partners,
+            first_seen_at=_date(form.first_seen, "first_seen"),
+            status_public=bool(form.status_public),
         )
-        created = _attempt(session, lambda: service.create_series(session, web.caller, data))
+        created = attempt(session, lambda: service.create_series(session, web.caller, data))
     except ValidationError as exc:
-        return _list_page(request, session, web, error=_invalid(exc))
+        return _list_page(request, session, web, error=field_error(exc))
     except (Invalid, Conflict) as exc:
         return _list_page(request, session, web, error=exc)
     return RedirectResponse(f"/ui/series/{created.id}", status_code=303)
@@ -153,27 +141,38 @@ def series_page(
     return _series_page(request, session, web, series_id)
 
 
+class VictimForm(PageForm):
+    label: str = Field(default="", max_length=1000)
+    age_band: str = Field(default="unknown", max_length=16)
+    sex: str = Field(default="unknown", max_length=16)
+    notes: str = Field(default="", max_length=10_000)
+
+
 @router.post("/series/{series_id}/victims", response_class=HTMLResponse)
 def add_victim(
     request: Request,
     series_id: uuid.UUID,
     session: SessionDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
-    label: str = Form(default="", max_length=1000),
-    age_band: str = Form(default="unknown", max_length=16),
-    sex: str = Form(default="unknown", max_length=16),
-    notes: str = Form(default="", max_length=10_000),
+    web: CheckedWebDep,
+    form: Annotated[VictimForm, Form()],
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
     try:
-        data = VictimCreate(label=label.strip(), age_band=age_band, sex=sex, notes=notes)
-        _attempt(session, lambda: service.add_victim(session, web.caller, series_id, data))
+        data = VictimCreate(
+            label=form.label.strip(), age_band=form.age_band, sex=form.sex, notes=form.notes
+        )
+        attempt(session, lambda: service.add_victim(session, web.caller, series_id, data))
     except ValidationError as exc:
-        return _series_page(request, session, web, series_id, error=_invalid(exc))
+        return _series_page(request, session, web, series_id, error=field_error(exc))
     except (Invalid, Conflict) as exc:
         return _series_page(request, session, web, series_id, error=exc)
     return RedirectResponse(f"/ui/series/{series_id}#victims", status_code=303)
+
+
+class IdentifyForm(PageForm):
+    status: str = Field(default="identified", max_length=16)
+    country: str = Field(default="", max_length=8)
+    agency: str = Field(default="", max_length=64)
+    identified_on: str = Field(default="", max_length=40)
 
 
 @router.post("/victims/{victim_id}/identify", response_class=HTMLResponse)
@@ -181,25 +180,20 @@ def identify(
     request: Request,
     victim_id: uuid.UUID,
     session: SessionDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
-    status: str = Form(default="identified", max_length=16),
-    country: str = Form(default="", max_length=8),
-    agency: str = Form(default="", max_length=64),
-    identified_on: str = Form(default="", max_length=40),
+    web: CheckedWebDep,
+    form: Annotated[IdentifyForm, Form()],
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
     victim = service.get_victim(session, web.caller, victim_id)
     try:
         data = VictimIdentify(
-            status=status,
-            country=country.strip() or "??",
-            agency=agency.strip() or None,
-            identified_at=_date(identified_on, "identified_on"),
+            status=form.status,
+            country=form.country.strip() or "??",
+            agency=form.agency.strip() or None,
+            identified_at=_date(form.identified_on, "identified_on"),
         )
-        _attempt(session, lambda: service.identify_victim(session, web.caller, victim_id, data))
+        attempt(session, lambda: service.identify_victim(session, web.caller, victim_id, data))
     except ValidationError as exc:
-        return _series_page(request, session, web, victim.series_id, error=_invalid(exc))
+        return _series_page(request, session, web, victim.series_id, error=field_error(exc))
     except (Invalid, Conflict) as exc:
         return _series_page(request, session, web, victim.series_id, error=exc)
     return RedirectResponse(f"/ui/series/{victim.series_id}#victims", status_code=303)
@@ -210,13 +204,11 @@ def add_media(
     request: Request,
     series_id: uuid.UUID,
     session: SessionDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
     hashes: str = Form(default="", max_length=5_000_000),
     hash_set: str = Form(default="", max_length=200),
     hash_set_series: str = Form(default="", max_length=200),
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
     try:
         media = []
         for number, line in enumerate(hashes.splitlines(), start=1):
@@ -233,9 +225,9 @@ def add_media(
             hash_set_series=hash_set_series.strip() or None,
             source="added on the series page",
         )
-        added = _attempt(session, lambda: service.add_media(session, web.caller, series_id, data))
+        added = attempt(session, lambda: service.add_media(session, web.caller, series_id, data))
     except ValidationError as exc:
-        return _series_page(request, session, web, series_id, error=_invalid(exc))
+        return _series_page(request, session, web, series_id, error=field_error(exc))
     except (Invalid, Conflict) as exc:
         return _series_page(request, session, web, series_id, error=exc)
     return _series_page(request, session, web, series_id, added=added)
@@ -352,10 +344,8 @@ def run_proposals(
     request: Request,
     case_id: uuid.UUID,
     session: SessionDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
     ran = proposals.propose_for_case(session, web.caller, case_id)
     return _proposals_page(request, session, web, case_id, ran=ran)
 
@@ -372,9 +362,9 @@ def _decide(
     one shows the case's proposals with the reason."""
     case_id = proposals.case_of(session, web.caller, proposal_id)
     try:
-        result = _attempt(session, decide)
+        result = attempt(session, decide)
     except ValidationError as exc:
-        return _proposals_page(request, session, web, case_id, error=_invalid(exc))
+        return _proposals_page(request, session, web, case_id, error=field_error(exc))
     except (Invalid, Conflict) as exc:
         return _proposals_page(request, session, web, case_id, error=exc)
     target = then(result) if then else f"/ui/cases/{case_id}/proposals"
@@ -386,13 +376,11 @@ def accept_proposal(
     request: Request,
     proposal_id: uuid.UUID,
     session: SessionDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
     name: str = Form(default="", max_length=1000),
     sharing: str = Form(default="red", max_length=16),
 ) -> Response:
     """Accept into a new series, named here; it opens on the new series' page."""
-    require_csrf(form_csrf(request, csrf_token), web)
     level = SharingLevel.GREEN if sharing == "green" else SharingLevel.RED
 
     def decide() -> schemas.ProposalRead:
@@ -409,11 +397,9 @@ def split_proposal(
     request: Request,
     proposal_id: uuid.UUID,
     session: SessionDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
     members: list[int] = Form(default_factory=list),
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
     return _decide(
         request,
         session,
@@ -430,11 +416,9 @@ def reject_proposal(
     request: Request,
     proposal_id: uuid.UUID,
     session: SessionDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
     reason: str = Form(default="", max_length=500),
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
     return _decide(
         request,
         session,

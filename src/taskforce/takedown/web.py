@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from taskforce.core.errors import Conflict, Invalid
 from taskforce.core.http import SessionDep, SettingsDep
 from taskforce.takedown import service
-from taskforce.web.session import WebCallerDep, form_csrf, render, require_csrf
+from taskforce.web.forms import CheckedWebDep
+from taskforce.web.session import WebCallerDep, render
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
@@ -173,10 +174,8 @@ def _act(
     session: Session,
     web: Any,
     notice_id: uuid.UUID,
-    csrf_token: str,
     action: Callable[[], object],
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
     try:
         with session.begin_nested():
             action()
@@ -194,14 +193,13 @@ def set_recipient(
     notice_id: uuid.UUID,
     session: SessionDep,
     settings: SettingsDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
     email: str = Form(default="", max_length=320),
 ) -> Response:
     def act() -> object:
         return service.set_recipient(session, web.caller, settings, notice_id, email)
 
-    return _act(request, session, web, notice_id, csrf_token, act)
+    return _act(request, session, web, notice_id, act)
 
 
 @router.post("/takedown/{notice_id}/check")
@@ -209,13 +207,12 @@ def check_now(
     request: Request,
     notice_id: uuid.UUID,
     session: SessionDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
 ) -> Response:
     def act() -> object:
         return service.check_now(session, web.caller, notice_id)
 
-    response = _act(request, session, web, notice_id, csrf_token, act)
+    response = _act(request, session, web, notice_id, act)
     worker = getattr(request.app.state, "worker", None)
     if worker is not None:
         worker.wake()
@@ -227,11 +224,10 @@ def withdraw(
     request: Request,
     notice_id: uuid.UUID,
     session: SessionDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
     reason: str = Form(default="", max_length=1000),
 ) -> Response:
     def act() -> object:
         return service.withdraw(session, web.caller, notice_id, reason=reason)
 
-    return _act(request, session, web, notice_id, csrf_token, act)
+    return _act(request, session, web, notice_id, act)

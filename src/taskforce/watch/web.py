@@ -26,7 +26,8 @@ from taskforce.core.http import SessionDep
 from taskforce.reports import service as reports_service
 from taskforce.watch import service
 from taskforce.watch.schemas import NOTE_MAX, LeadRead, LeadState, LeadSummary
-from taskforce.web.session import WebCaller, WebCallerDep, form_csrf, render, require_csrf
+from taskforce.web.forms import CheckedWebDep
+from taskforce.web.session import WebCaller, WebCallerDep, render
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
@@ -187,11 +188,9 @@ def acknowledge_lead(
     request: Request,
     lead_id: uuid.UUID,
     session: SessionDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
     note: str = Form(default="", max_length=4 * NOTE_MAX),
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
     try:
         with session.begin_nested():
             service.acknowledge(session, web.caller, lead_id, note=note)

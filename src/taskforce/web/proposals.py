@@ -15,7 +15,8 @@ from taskforce.core.errors import Conflict, Invalid
 from taskforce.core.http import SessionDep
 from taskforce.core.proposals import service
 from taskforce.core.proposals.schemas import ProposalRead
-from taskforce.web.session import WebCaller, WebCallerDep, form_csrf, render, require_csrf
+from taskforce.web.forms import CheckedWebDep
+from taskforce.web.session import WebCaller, WebCallerDep, render
 
 router = APIRouter(prefix="/ui/proposals", include_in_schema=False)
 PAGE_SIZE = 50
@@ -128,12 +129,10 @@ def approve(
     request: Request,
     proposal_id: uuid.UUID,
     session: SessionDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
     reason: str = Form(default="", max_length=1000),
     state: str = Form(default="pending", max_length=10),
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
     return _decide(request, session, web, proposal_id, approve=True, reason=reason, state=state)
 
 
@@ -142,10 +141,8 @@ def reject(
     request: Request,
     proposal_id: uuid.UUID,
     session: SessionDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
     reason: str = Form(default="", max_length=1000),
     state: str = Form(default="pending", max_length=10),
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
     return _decide(request, session, web, proposal_id, approve=False, reason=reason, state=state)

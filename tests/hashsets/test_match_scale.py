@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
-from taskforce.hashsets import service
+from taskforce.hashsets import matching, service
 from taskforce.hashsets.models import HashEntry
 from taskforce.hashsets.schemas import HashSetCreate, MatchQuery, MatchRequest
 
@@ -103,14 +103,14 @@ def test_sqlite_reads_through_the_index_however_many_entries_the_sets_hold(
     set_ids = _sets(session, network)
     rows = _load(session, set_ids, 2_000, rng)
     question = _question(rows, 60, rng)
-    service.match(session, network.gb.caller, settings, question)  # the PDQ index loads
+    matching.match(session, network.gb.caller, settings, question)  # the PDQ index loads
     small = _vm_steps(
-        session, lambda: service.match(session, network.gb.caller, settings, question)
+        session, lambda: matching.match(session, network.gb.caller, settings, question)
     )
     _load(session, set_ids, 38_000, rng)  # twenty times the entries
     again = _question(rows, 60, rng)
-    found = service.match(session, network.gb.caller, settings, again)
-    large = _vm_steps(session, lambda: service.match(session, network.gb.caller, settings, again))
+    found = matching.match(session, network.gb.caller, settings, again)
+    large = _vm_steps(session, lambda: matching.match(session, network.gb.caller, settings, again))
     assert sum(1 for r in found if r.matches) == 40  # the known MD5s and the PDQ neighbours
     assert large < 2 * small, f"{small} -> {large}: the lookup scanned the sets"
 
@@ -141,8 +141,10 @@ def test_answering_more_files_costs_in_proportion(
     calls = []
     for n in (300, 1_200):
         question = _question(rows, n, rng)
-        service.match(session, network.gb.caller, settings, question)  # index warm
+        matching.match(session, network.gb.caller, settings, question)  # index warm
         calls.append(
-            _python_calls(lambda q=question: service.match(session, network.gb.caller, settings, q))
+            _python_calls(
+                lambda q=question: matching.match(session, network.gb.caller, settings, q)
+            )
         )
     assert calls[1] < 6 * calls[0], f"{calls[0]} -> {calls[1]} Python calls"

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from taskforce.core.errors import Invalid
 from taskforce.core.settings import Settings
-from taskforce.hashsets import formats, service
+from taskforce.hashsets import formats, matching, service
 from taskforce.hashsets.models import HashEntryFrame
 from taskforce.hashsets.schemas import HashSetCreate, MatchQuery, MatchRequest
 
@@ -57,7 +57,7 @@ def _known_videos(session: Session, network: Network, tmp_path: Path, **kw: obje
 
 def _match(session: Session, network: Network, settings: Settings, frames: list[str]) -> list:
     request = MatchRequest(hashes=[MatchQuery(vpdq=frames)])
-    [result] = service.match(session, network.gb.caller, settings, request)
+    [result] = matching.match(session, network.gb.caller, settings, request)
     return result.matches
 
 

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from taskforce.core import spool, uploads
 from taskforce.core.errors import Invalid
 from taskforce.core.http import CallerDep, SessionDep, SettingsDep
-from taskforce.hashsets import formats, service
+from taskforce.hashsets import formats, matching, service
 from taskforce.hashsets.schemas import (
     HashSetCreate,
     HashSetRead,
@@ -107,4 +107,4 @@ def match(
 ) -> list[MatchResult]:
     """For tools that hash elsewhere: which visible hash sets know each of up to 10,000 files,
     by exact hash (MD5, SHA-1, SHA-256) or by PDQ within the threshold (default 31)."""
-    return service.match(session, caller, settings, request)
+    return matching.match(session, caller, settings, request)

@@ -338,11 +338,12 @@ def _batch(
             keep.loaded += [h.case for hs in holders.values() for h in hs]
     if common:
         held.update(
-            session.execute(
+            (vid, sid)
+            for vid, sid in session.execute(
                 select(Selector.value_id, Selector.id).where(
                     Selector.case_id == case.id, Selector.value_id.in_(common)
                 )
-            ).tuples()
+            )
         )
     now = utcnow()
     new: list[dict[str, Any]] = []

@@ -217,7 +217,7 @@ def _transaction(
         [hex_to_bytes(i.selector.value) for i in unique if i.selector.kind == SelectorKind.PDQ],
         settings.pdq_match_threshold,
     )
-    rules = _noise_rules(session, {i.selector.kind for i in unique})
+    rules: dict[SelectorKind, list[builtin_noise.NoiseRule]] = {}  # read when first needed
     accepted = 0
     hits: list[Hit] = []
     added: list[dict[str, Any]] = []
@@ -232,18 +232,22 @@ def _transaction(
     return accepted, duplicates, hits, added
 
 
-def _noise_rules(
-    session: Session, kinds: set[SelectorKind]
-) -> dict[SelectorKind, list[builtin_noise.NoiseRule]]:
-    """The admins' rules of the kinds at hand (a rule only matches selectors of its kind)."""
-    rules: dict[SelectorKind, list[builtin_noise.NoiseRule]] = {k: [] for k in kinds}
-    if kinds:
-        for entry in session.scalars(
-            select(NoiseEntry).where(NoiseEntry.kind.in_([k.value for k in kinds]))
-        ):
-            kind = SelectorKind(entry.kind)
-            rules[kind].append(builtin_noise.NoiseRule(kind, entry.pattern, entry.reason))
-    return rules
+def _read_noise_rules(
+    session: Session,
+    rules: dict[SelectorKind, list[builtin_noise.NoiseRule]],
+    kinds: Iterable[SelectorKind],
+) -> None:
+    """Add the admins' rules of the kinds not read yet (a rule only matches its own kind);
+    read only when a selector is about to be added, so a re-addition reads none."""
+    missing = {k for k in kinds if k not in rules}
+    if not missing:
+        return
+    rules.update((k, []) for k in missing)
+    for entry in session.scalars(
+        select(NoiseEntry).where(NoiseEntry.kind.in_([k.value for k in missing]))
+    ):
+        kind = SelectorKind(entry.kind)
+        rules[kind].append(builtin_noise.NoiseRule(kind, entry.pattern, entry.reason))
 
 
 @dataclass
@@ -345,6 +349,10 @@ def _batch(
                 )
             )
         )
+    adding = [
+        i.selector.kind for i, p in zip(batch, pairs, strict=True) if values[p].id not in held
+    ]
+    _read_noise_rules(session, rules, adding)
     now = utcnow()
     new: list[dict[str, Any]] = []
     counts: list[dict[str, Any]] = []

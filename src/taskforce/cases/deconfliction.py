@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Table, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Table, and_, insert, or_, select, update
+from sqlalchemy import case as sql_case
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -396,12 +397,15 @@ def _batch(
     if not new:
         return [], []
     session.execute(insert(_SELECTORS), new)
-    if counts:
+    if counts:  # one statement for the batch, not one per value
+        ids = [c["vid"] for c in counts]
         session.execute(
             update(_VALUES)
-            .where(_VALUES.c.id == bindparam("vid"))
-            .values(case_count=bindparam("n"), is_common=bindparam("common")),
-            counts,
+            .where(_VALUES.c.id.in_(ids))
+            .values(
+                case_count=sql_case(*((_VALUES.c.id == c["vid"], c["n"]) for c in counts)),
+                is_common=sql_case(*((_VALUES.c.id == c["vid"], c["common"]) for c in counts)),
+            )
         )
 
     hits: list[Hit] = []

@@ -1,22 +1,28 @@
-"""The batched bulk import deconflicts exactly as adding the lines one by one would."""
+"""The bulk import deconflicts exactly as adding the lines one by one would: both go through
+the one engine (`cases.deconfliction`), and a property test holds them to it."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from builders import Network, add_selector, make_case
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from taskforce.cases import deconfliction
 from taskforce.cases import service as case_service
-from taskforce.cases.models import Case, CaseEvent, Hit, Notification, Selector, SelectorValue
+from taskforce.cases.models import Case, Hit, Notification, Selector
 from taskforce.core.settings import Settings
 
 PDQ = "f" * 16 + "0" * 48
 PDQ_NEAR = "0" * 4 + "f" * 12 + "0" * 48  # 16 bits away
 SEEN = datetime(2026, 3, 1, 14, 0, tzinfo=UTC)
 
-# (type, value, platform, observed_at); held by NL first, then added by GB
+# (type, value, platform, observed_at)
 LINES = [
     ("email", "Fox.Hunter@Example.com", "", ""),
     ("username", "Fox_1", "Instagram", ""),
@@ -27,96 +33,137 @@ LINES = [
     ("ip", "203.0.113.8", "", (SEEN + timedelta(days=30)).isoformat()),  # outside the window
     ("domain", "never-held.example.org", "", ""),
 ]
-HELD = [
-    ("email", "fox.hunter@example.com", None, None),
-    ("username", "fox_1", "instagram", None),
-    ("phone", "+442079460999", None, None),
-    ("pdq", PDQ, None, None),
-    ("ip", "8.8.8.8", None, None),
-    ("ip", "203.0.113.7", None, SEEN + timedelta(hours=1)),
-    ("ip", "203.0.113.8", None, SEEN),
-]
 
 
-def _hits_against(session: Session, case: Case, other: Case) -> set[tuple[str, str, int]]:
-    rows = session.execute(
-        select(Hit.kind, Selector.value, Hit.distance)
-        .join(Selector, Selector.id == Hit.b_selector_id)
-        .where(Hit.a_case_id == case.id, Hit.b_case_id == other.id)
-    ).all()
-    return {(k, v, d) for k, v, d in rows}
+# One line of a generated sequence: (type, value, observed_at); values are made distinct per
+# example by a token, so the examples sharing one database never meet each other's values.
+Line = tuple[str, str, str]
+_NEAR = [PDQ, PDQ_NEAR, "0" * 8 + "f" * 8 + "0" * 48, "0" * 64]  # 0, 16, 32, 32 bits from PDQ
 
 
-def test_bulk_import_makes_the_hits_single_additions_make(
-    session: Session, settings: Settings, network: Network
+def _line(kind: str, n: int, hours: int, token: int) -> Line:
+    seen = (SEEN + timedelta(hours=hours)).isoformat()
+    if kind == "email":
+        return ("email", f"Person{n}.{token}@Example.com", "")
+    if kind == "ip":  # 203.0.113.x with a time: the observation window decides
+        return ("ip", f"198.{token % 250}.{n}.{token // 250 % 250}", seen)
+    if kind == "noise":
+        return ("ip", "8.8.8.8", "")
+    if kind == "common":  # held by two other cases: over the limit of 2 once added
+        return ("email", f"shared{n}.{token}@example.com", "")
+    return ("pdq", _flip(_NEAR[n % len(_NEAR)], token), "")
+
+
+def _flip(pdq: str, token: int) -> str:
+    """The hash with its last 16 bits set from the token: far from other examples' hashes."""
+    return pdq[:-4] + f"{token % 0xFFFF:04x}"
+
+
+KINDS = st.sampled_from(["email", "ip", "noise", "common", "pdq"])
+LINE = st.tuples(KINDS, st.integers(0, 3), st.sampled_from([-30 * 24, -2, 0, 5, 30 * 24]))
+_TOKENS = iter(range(1, 1_000_000))
+
+
+@hyp_settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    held=st.lists(LINE, max_size=6),
+    added=st.lists(LINE, min_size=1, max_size=10),
+    batch=st.sampled_from([1, 3, 2000]),
+)
+def test_bulk_import_makes_what_single_additions_make(
+    session: Session,
+    settings: Settings,
+    network: Network,
+    monkeypatch: pytest.MonkeyPatch,
+    held: list[tuple[str, int, int]],
+    added: list[tuple[str, int, int]],
+    batch: int,
 ) -> None:
-    held = make_case(session, network.nl, title="Held by NL")
-    for kind, value, platform, seen in HELD:
-        add_selector(
-            session, settings, network.nl, held, kind, value, platform=platform, observed_at=seen
-        )
+    """Random sequences (duplicates, noise, common values, near PDQ hashes, IPs at times)
+    added one by one and imported: same selectors, hits and notifications."""
+    limited = settings.model_copy(update={"common_value_case_limit": 2})
+    token = next(_TOKENS)
+    holders = [make_case(session, person, title="Holder") for person in (network.nl, network.us)]
+    for kind, n, hours in held:
+        line = _line(kind, n, hours, token)
+        for holder in holders if kind == "common" else holders[:1]:
+            add_selector(
+                session,
+                limited,
+                network.nl if holder is holders[0] else network.us,
+                holder,
+                line[0],
+                line[1],
+                observed_at=datetime.fromisoformat(line[2]) if line[2] else None,
+            )
+    lines = [_line(kind, n, hours, token) for kind, n, hours in added]
 
-    one_by_one = make_case(session, network.us, title="Added one by one")
-    for kind, value, platform, seen in LINES:
+    # one by one, then undone: the import starts from the same network
+    savepoint = session.begin_nested()
+    one_by_one = make_case(session, network.gb, title="Added one by one")
+    for kind, value, seen in lines:
         add_selector(
             session,
-            settings,
-            network.us,
+            limited,
+            network.gb,
             one_by_one,
             kind,
             value,
-            platform=platform or None,
             observed_at=datetime.fromisoformat(seen) if seen else None,
         )
+    single = _outcome(session, one_by_one)
+    savepoint.rollback()
 
     imported = make_case(session, network.gb, title="Imported")
     rows = [
-        (n, {"type": k, "value": v, "platform": p, "observed_at": t})
-        for n, (k, v, p, t) in enumerate(LINES, start=2)
+        (n, {"type": k, "value": v.upper() if k == "email" else v, "observed_at": t})
+        for n, (k, v, t) in enumerate(lines, start=2)
     ]
-    rows.append((len(rows) + 2, {"type": "email", "value": "FOX.hunter@example.com"}))  # dup
-    rows.append((len(rows) + 2, {"type": "imei", "value": "123"}))  # bad
+    monkeypatch.setattr(deconfliction, "BATCH_SIZE", batch)  # 1, 3: recorded apart
     report = case_service.bulk_add_selectors(
-        session, network.gb.caller, settings, case_id=imported.id, rows=rows
+        session,
+        network.gb.caller,
+        limited,
+        case_id=imported.id,
+        rows=rows,
+        after_batch=session.flush,
     )
 
-    expected = _hits_against(session, one_by_one, held)
-    assert expected == {
-        ("email", "fox.hunter@example.com", 0),
-        ("username", "fox_1", 0),
-        ("phone", "+442079460999", 0),
-        ("pdq", PDQ, 16),
-        ("ip", "203.0.113.7", 0),
-    }
-    assert _hits_against(session, imported, held) == expected
-    # the case that added them one by one holds them too (the noise IP makes no hit)
-    assert len(_hits_against(session, imported, one_by_one)) == len(LINES) - 1
-    assert report.accepted == len(LINES)
-    assert report.duplicates == 1
-    assert [(e.line, e.field) for e in report.rejected] == [(len(LINES) + 3, "value")]
-    assert report.hits == len(expected) + len(LINES) - 1
+    assert _outcome(session, imported) == single
+    selectors, hits, _ = single
+    assert (report.accepted, report.duplicates) == (len(selectors), len(lines) - len(selectors))
+    assert report.hits == len(hits)
 
-    noise = session.scalar(
-        select(Selector).where(Selector.case_id == imported.id, Selector.value == "8.8.8.8")
-    )
-    assert noise is not None and noise.noise_reason
-    value = session.scalar(
-        select(SelectorValue).where(
-            SelectorValue.kind == "email", SelectorValue.key == "fox.hunter@example.com"
+
+def _outcome(
+    session: Session, case: Case
+) -> tuple[list[tuple[str, str, str | None]], list[tuple[str, str, int]], list[str]]:
+    """The case's selectors, its hits (kind, other side's value, distance) and the kinds of
+    the notifications they made."""
+    selectors = session.execute(
+        select(Selector.kind, Selector.value, Selector.noise_reason).where(
+            Selector.case_id == case.id
         )
+    ).all()
+    hits = session.execute(
+        select(Hit.kind, Selector.value, Hit.distance)
+        .join(Selector, Selector.id == Hit.b_selector_id)
+        .where(Hit.a_case_id == case.id)
+    ).all()
+    notices = session.scalars(
+        select(Hit.kind)
+        .join(Notification, Notification.hit_id == Hit.id)
+        .where(Hit.a_case_id == case.id)
+    ).all()
+    return (
+        sorted((k, v, r) for k, v, r in selectors),
+        sorted((k, v, d) for k, v, d in hits),
+        sorted(notices),
     )
-    assert value is not None and value.case_count == 3
-    assert (
-        session.scalar(
-            select(Notification).where(
-                Notification.case_id == held.id,
-                Notification.hit_id.in_(select(Hit.id).where(Hit.a_case_id == imported.id)),
-            )
-        )
-        is not None
-    )
-    events = session.scalars(select(CaseEvent.action).where(CaseEvent.case_id == imported.id)).all()
-    assert "selectors_imported" in events
 
 
 def test_reimporting_the_same_lines_adds_nothing(

@@ -7,7 +7,7 @@ from builders import Network, add_selector, make_case
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from taskforce.cases import bulk
+from taskforce.cases import deconfliction
 from taskforce.cases import service as case_service
 from taskforce.cases.models import CaseEvent, Hit, Notification, Selector
 from taskforce.core.audit.models import AuditEntry
@@ -54,7 +54,7 @@ def test_a_row_with_too_many_cells_is_one_bad_line(
 def test_large_imports_commit_per_batch_each_audited_and_resume(
     session: Session, settings: Settings, network: Network, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(bulk, "BATCH_SIZE", 2)
+    monkeypatch.setattr(deconfliction, "BATCH_SIZE", 2)
     held = make_case(session, network.nl, title="Held by NL")
     add_selector(session, settings, network.nl, held, "email", EMAILS[0])
     case = make_case(session, network.gb)

@@ -27,19 +27,16 @@ from __future__ import annotations
 import io
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Table, and_, func, insert, or_, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import and_, func, insert, or_, select, text
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from taskforce.agencies import service as agency_service
 from taskforce.agencies.models import Agency
-from taskforce.cases import bulk, pdq
+from taskforce.cases import bulk, deconfliction, pdq
 from taskforce.cases import noise as builtin_noise
 from taskforce.cases.models import (
     Case,
@@ -84,8 +81,6 @@ from taskforce.core.outbox.models import OutboxMessage
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
 
-_VALUE_TABLE = cast(Table, SelectorValue.__table__)
-_PDQ_TABLE = cast(Table, PdqBits.__table__)
 MIN_PURPOSE_LENGTH = 8
 
 # --- cases ----------------------------------------------------------------------------------
@@ -430,213 +425,6 @@ def _normalise_input(caller: Caller, data: SelectorCreate) -> NormalisedSelector
     return normalise(kind, data.value, platform=data.platform, default_region=caller.country)
 
 
-def _value_row(session: Session, kind: str, key: str) -> tuple[SelectorValue, bool]:
-    """Get or create the value row, locked until the transaction ends; (row, created).
-
-    A row this call inserted is new to the network: no case holds the value yet, so the
-    caller can skip looking for holders. It is inserted with `case_count` 1 for the holder
-    about to be added (the insert and that holder commit or roll back together)."""
-    row_id = uuid.uuid4()
-    dialect_insert = pg_insert if is_postgres(session) else sqlite_insert
-    inserted = session.scalar(
-        dialect_insert(_VALUE_TABLE)
-        .values(id=row_id, kind=kind, key=key, case_count=1, is_common=False)
-        .on_conflict_do_nothing()
-        .returning(_VALUE_TABLE.c.id)
-    )
-    if inserted is not None:
-        return SelectorValue(id=row_id, kind=kind, key=key, case_count=1, is_common=False), True
-    stmt = select(SelectorValue).where(SelectorValue.kind == kind, SelectorValue.key == key)
-    if is_postgres(session):
-        stmt = stmt.with_for_update()
-    return session.scalars(stmt).one(), False
-
-
-def _admin_noise(session: Session, kind: str) -> list[builtin_noise.NoiseRule]:
-    rows = session.scalars(select(NoiseEntry).where(NoiseEntry.kind == kind)).all()
-    return [builtin_noise.NoiseRule(SelectorKind(r.kind), r.pattern, r.reason) for r in rows]
-
-
-def _ip_times_compatible(a: datetime | None, b: datetime | None, window_hours: int) -> bool:
-    if a is None or b is None:
-        return True
-    return abs(a - b) <= timedelta(hours=window_hours)
-
-
-@dataclass
-class _Added:
-    selector: Selector
-    created: bool
-    hits: list[Hit]
-    status: str
-    status_reason: str | None
-    # Rows read while deconflicting (other cases, agencies). The session's identity map holds
-    # rows weakly; keeping them referenced lets the reply reuse them instead of reading again.
-    loaded: list[object] = field(default_factory=list)
-
-
-def _add_one(
-    session: Session,
-    caller: Caller,
-    settings: Settings,
-    case: Case,
-    normalised: NormalisedSelector,
-    *,
-    raw: str,
-    observed_at: datetime | None,
-    note: str,
-    notify: bool = True,
-) -> _Added:
-    kind = normalised.kind.value
-    if kind == SelectorKind.PDQ:  # before the value row: the hub's one lock order
-        pdq.lock(session, [hex_to_bytes(normalised.value)], settings.pdq_match_threshold)
-    value_row, new_value = _value_row(session, kind, normalised.key)
-    # Every selector of this value, when few enough to compare (an uncommon value): one read
-    # gives this case's own (a re-addition), the holder count and the hit candidates.
-    holders: list[tuple[Selector, Case]] = []
-    if not new_value and not value_row.is_common:
-        holders = [
-            (s, c)
-            for s, c in session.execute(
-                select(Selector, Case)
-                .join(Case, Case.id == Selector.case_id)
-                .where(Selector.value_id == value_row.id)
-            )
-        ]
-        existing = next((s for s, _ in holders if s.case_id == case.id), None)
-    elif not new_value:
-        existing = session.scalar(
-            select(Selector).where(Selector.case_id == case.id, Selector.value_id == value_row.id)
-        )
-    else:
-        existing = None
-    if existing is not None:
-        known = session.scalars(
-            select(Hit).where(
-                or_(Hit.a_selector_id == existing.id, Hit.b_selector_id == existing.id)
-            )
-        ).all()
-        status, reason = _selector_status(existing, value_row)
-        return _Added(existing, False, list(known), status, reason)
-
-    reason = builtin_noise.noise_reason(normalised, _admin_noise(session, kind))
-    selector = Selector(
-        id=uuid.uuid4(),
-        case_id=case.id,
-        value_id=value_row.id,
-        kind=kind,
-        value=normalised.value,
-        platform=normalised.platform,
-        raw=raw[:2100],
-        observed_at=observed_at.astimezone(UTC)
-        if observed_at and observed_at.tzinfo
-        else (observed_at.replace(tzinfo=UTC) if observed_at else None),
-        note=note.strip(),
-        noise_reason=reason,
-        added_by_id=caller.user_id,
-    )
-    insert_new(session, [selector])
-    if not new_value:
-        # the value row is locked: no other holder can race this count
-        count = value_row.case_count + 1
-        if not value_row.is_common:
-            count = len({s.case_id for s, _ in holders}) + 1
-        common = value_row.is_common or count > settings.common_value_case_limit
-        session.execute(
-            update(_VALUE_TABLE)
-            .where(_VALUE_TABLE.c.id == value_row.id)
-            .values(case_count=count, is_common=common)
-        )
-        set_committed_value(value_row, "case_count", count)
-        set_committed_value(value_row, "is_common", common)
-
-    hits: list[Hit] = []
-    if reason is None and not value_row.is_common:
-        for other, other_case in holders:
-            if other.noise_reason is not None:
-                continue
-            if kind == SelectorKind.IP and not _ip_times_compatible(
-                selector.observed_at, other.observed_at, settings.ip_hit_window_hours
-            ):
-                continue
-            hits.append(_record_hit(selector, case, other, other_case, distance=0))
-    if kind == SelectorKind.PDQ:
-        bits = hex_to_bytes(normalised.value)
-        if reason is None:
-            hits.extend(
-                _pdq_near_hits(
-                    session, settings, selector, case, bits, exclude={h.b_selector_id for h in hits}
-                )
-            )
-        session.execute(insert(_PDQ_TABLE).values(selector_id=selector.id, bits=bits))
-    insert_new(session, hits)
-    _history(session, caller, case, "selector_added", {"type": kind, "value": normalised.value})
-    loaded: list[object] = [c for _, c in holders]
-    if hits and notify:
-        loaded += _notify(session, caller, settings, hits, known=[case, *(c for _, c in holders)])
-    status, status_reason = _selector_status(selector, value_row)
-    return _Added(selector, True, hits, status, status_reason, loaded)
-
-
-def _pdq_near_hits(
-    session: Session,
-    settings: Settings,
-    selector: Selector,
-    case: Case,
-    bits: bytes,
-    *,
-    exclude: set[uuid.UUID],
-) -> list[Hit]:
-    seqs = pdq.index_for(session).candidates(session, bits, settings.pdq_match_threshold)
-    if not seqs:
-        return []
-    rows = session.execute(
-        select(Selector, Case, PdqBits.bits)
-        .join(PdqBits, PdqBits.selector_id == Selector.id)
-        .join(Case, Case.id == Selector.case_id)
-        .where(PdqBits.seq.in_(seqs), Selector.case_id != case.id)
-    ).all()
-    hits = []
-    for other, other_case, other_bits in rows:
-        if other.id in exclude or other.noise_reason is not None:
-            continue
-        distance = hamming(bits, bytes(other_bits))
-        if distance <= settings.pdq_match_threshold:
-            hits.append(_record_hit(selector, case, other, other_case, distance=distance))
-    return hits
-
-
-def _selector_status(selector: Selector, value_row: SelectorValue) -> tuple[str, str | None]:
-    if selector.noise_reason:
-        return "noise", selector.noise_reason
-    if value_row.is_common:
-        return (
-            "common",
-            f"held by more than the limit of cases ({value_row.case_count}); no new hits",
-        )
-    return "active", None
-
-
-def _record_hit(
-    selector: Selector,
-    case: Case,
-    other: Selector,
-    other_case: Case,
-    *,
-    distance: int,
-) -> Hit:
-    return Hit(
-        kind=selector.kind,
-        distance=distance,
-        a_case_id=case.id,
-        a_selector_id=selector.id,
-        a_agency_id=case.owner_agency_id,
-        b_case_id=other_case.id,
-        b_selector_id=other.id,
-        b_agency_id=other_case.owner_agency_id,
-    )
-
-
 def _recipients(session: Session, cases: Iterable[Case]) -> dict[uuid.UUID, User]:
     """Each case's inbox owner: its lead investigator, else its creator, if active."""
     wanted = {c.lead_investigator_id for c in cases} | {c.created_by_id for c in cases}
@@ -754,6 +542,15 @@ def _notify(
     return [*cases.values(), *agencies.values(), *recipients.values()]
 
 
+def _notifier(session: Session, caller: Caller, settings: Settings) -> deconfliction.Notifier:
+    """The engine's notices of new hits: `_notify` bound to this request."""
+
+    def notify(hits: Sequence[Hit], known: Iterable[Case]) -> list[object]:
+        return _notify(session, caller, settings, hits, known)
+
+    return notify
+
+
 def selector_read(selector: Selector, status: str, reason: str | None) -> SelectorRead:
     return SelectorRead(
         id=selector.id,
@@ -769,13 +566,6 @@ def selector_read(selector: Selector, status: str, reason: str | None) -> Select
     )
 
 
-def _touch(session: Session, case: Case) -> None:
-    """Set the case's `updated_at` with one UPDATE, leaving nothing for the unit of work."""
-    now = utcnow()
-    session.execute(update(Case).where(Case.id == case.id).values(updated_at=now))
-    set_committed_value(case, "updated_at", now)
-
-
 def add_selector(
     session: Session,
     caller: Caller,
@@ -784,38 +574,48 @@ def add_selector(
     case_id: uuid.UUID,
     data: SelectorCreate,
 ) -> SelectorAdded:
-    """Attach a selector and deconflict it at once; re-adding the same one is a no-op."""
+    """Attach a selector and deconflict it at once (a batch of one for the engine);
+    re-adding the same one is a no-op."""
     caller.require(Permission.ADD_SELECTOR)
     case = _owned_case(session, caller, case_id, Permission.ADD_SELECTOR)
     _require_open(case)
-    normalised = _normalise_input(caller, data)
-    added = _add_one(
-        session,
-        caller,
-        settings,
-        case,
-        normalised,
+    item = deconfliction.NewSelector(
+        _normalise_input(caller, data),
         raw=data.value,
         observed_at=data.observed_at,
         note=data.note,
     )
-    if added.created:
-        _touch(session, case)
-        audit.record(
-            session,
-            caller,
-            action="selector.add",
-            operation=Operation.COLLECTION,
-            subject_type="case",
-            subject_id=case.id,
-            subject_agency_id=case.owner_agency_id,
-            detail={"type": normalised.kind.value, "hits": len(added.hits)},
+    outcome = deconfliction.add(
+        session,
+        caller,
+        settings,
+        case,
+        [item],
+        notify=_notifier(session, caller, settings),
+        imported=False,
+        keep=True,
+    )
+    [placed] = outcome.placed
+    selector = placed.row
+    hits = placed.hits
+    if selector is None:  # the case holds the value already: its selector and hits
+        selector = session.get(Selector, placed.selector_id)
+        assert selector is not None
+        hits = list(
+            session.scalars(
+                select(Hit).where(
+                    or_(Hit.a_selector_id == selector.id, Hit.b_selector_id == selector.id)
+                )
+            )
         )
+    status = deconfliction.selector_status(
+        selector.noise_reason, placed.is_common, placed.case_count
+    )
     return SelectorAdded(
-        selector=selector_read(added.selector, added.status, added.status_reason),
-        normalized=added.selector.value,
-        created=added.created,
-        hits=[hit_view(session, caller, h) for h in added.hits],
+        selector=selector_read(selector, *status),
+        normalized=selector.value,
+        created=placed.created,
+        hits=[hit_view(session, caller, h) for h in hits],
     )
 
 
@@ -826,7 +626,10 @@ def list_selectors(session: Session, caller: Caller, case: Case) -> list[Selecto
         .where(Selector.case_id == case.id)
         .order_by(Selector.added_at, Selector.kind, Selector.value)
     ).all()
-    return [selector_read(s, *_selector_status(s, v)) for s, v in rows]
+    return [
+        selector_read(s, *deconfliction.selector_status(s.noise_reason, v.is_common, v.case_count))
+        for s, v in rows
+    ]
 
 
 BULK_COLUMNS = ("type", "value", "platform", "observed_at", "note")
@@ -881,49 +684,63 @@ def bulk_add_selectors(
     after_batch: Callable[[], None] | None = None,
 ) -> BulkReport:
     """Add many selectors; bad lines are reported with their line number and kept out, good
-    lines are kept. Each line is deconflicted exactly as a single addition, but in batches
-    (see `taskforce.cases.bulk`): one statement per step for a batch of lines, not per line.
+    lines are kept. The lines are parsed and normalised here (`taskforce.cases.bulk`) and
+    deconflicted by the engine every single addition goes through (`cases.deconfliction`).
 
     With `after_batch` (a commit: the API's large imports) the lines go in batches of
-    `bulk.BATCH_SIZE`, each with its own hits, notifications, history and audit entry and
+    `deconfliction.BATCH_SIZE`, each with its own hits, notifications, history and audit entry and
     then `after_batch()`, so no transaction holds SQLite's write lock for the whole file and
     an interrupted import keeps what it committed (re-running it adds nothing twice)."""
     caller.require(Permission.ADD_SELECTOR)
     case = _owned_case(session, caller, case_id, Permission.ADD_SELECTOR)
     _require_open(case)
-    lines, rejected = bulk.parse_lines(caller, rows, _normalise_input, _parse_time)
-    step = bulk.BATCH_SIZE if after_batch else max(len(lines), 1)
-    batches = max(1, -(-len(lines) // step))
-    accepted = duplicates = hit_count = 0
-    for number in range(batches):
-        part = lines[number * step : (number + 1) * step]
-        added, dup, new_hits = bulk.import_lines(session, caller, settings, case, part)
-        counts = {"accepted": added, "duplicates": dup, "rejected": 0 if number else len(rejected)}
-        if batches > 1:
-            counts["batch"] = number + 1
-        if added:
-            _history(session, caller, case, "selectors_imported", counts)
-        if new_hits:
-            _notify(session, caller, settings, new_hits)
-        case.updated_at = utcnow()
-        audit.record(
-            session,
-            caller,
-            action="selector.bulk_add",
-            operation=Operation.COLLECTION,
-            subject_type="case",
-            subject_id=case.id,
-            subject_agency_id=case.owner_agency_id,
-            detail={**counts, "hits": len(new_hits)},
-        )
-        accepted, duplicates, hit_count = (
-            accepted + added,
-            duplicates + dup,
-            hit_count + len(new_hits),
-        )
-        if after_batch:
-            after_batch()
-    return BulkReport(accepted=accepted, duplicates=duplicates, rejected=rejected, hits=hit_count)
+    items, rejected = bulk.parse_lines(caller, rows, _normalise_input, _parse_time)
+    outcome = deconfliction.add(
+        session,
+        caller,
+        settings,
+        case,
+        items,
+        notify=_notifier(session, caller, settings),
+        imported=True,
+        rejected=len(rejected),
+        after_batch=after_batch,
+    )
+    return BulkReport(
+        accepted=outcome.accepted,
+        duplicates=outcome.duplicates,
+        rejected=rejected,
+        hits=outcome.hits,
+    )
+
+
+def add_computed_selectors(
+    session: Session,
+    caller: Caller,
+    settings: Settings,
+    *,
+    case_id: uuid.UUID,
+    selectors: Sequence[deconfliction.NewSelector],
+    after_batch: Callable[[], None] | None = None,
+) -> BulkReport:
+    """Add selectors a tool computed (triage's hashes), already typed and normalised, to a
+    case the caller owns: recorded and deconflicted as an import, with no CSV in between."""
+    caller.require(Permission.ADD_SELECTOR)
+    case = _owned_case(session, caller, case_id, Permission.ADD_SELECTOR)
+    _require_open(case)
+    outcome = deconfliction.add(
+        session,
+        caller,
+        settings,
+        case,
+        selectors,
+        notify=_notifier(session, caller, settings),
+        imported=True,
+        after_batch=after_batch,
+    )
+    return BulkReport(
+        accepted=outcome.accepted, duplicates=outcome.duplicates, rejected=[], hits=outcome.hits
+    )
 
 
 # --- hits -------------------------------------------------------------------------------------

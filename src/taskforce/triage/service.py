@@ -33,7 +33,9 @@ from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
 from taskforce.cases import service as case_service
+from taskforce.cases.deconfliction import NewSelector
 from taskforce.cases.models import Case
+from taskforce.cases.selectors import SelectorKind, normalise
 from taskforce.core import sharing
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
@@ -352,6 +354,11 @@ def _case(session: Session, caller: Caller, reference: str) -> Case:
     return case
 
 
+def _computed(kind: SelectorKind, value: str, note: str) -> NewSelector:
+    """A hash triage computed, as a typed selector (normalised as a user's would be)."""
+    return NewSelector(normalise(kind, value), raw=value, note=note)
+
+
 def _feed_case(
     session: Session,
     caller: Caller,
@@ -362,19 +369,19 @@ def _feed_case(
 ) -> int:
     """New material (media matching no known set) becomes MD5 and PDQ selectors of the case,
     so deconfliction finds other agencies' seizures of the same or near-identical files."""
-    lines: list[tuple[int, dict[str, str]]] = []
+    wanted: list[NewSelector] = []
     for row in rows:
         media = (row.get("media_type") or "").split("/")[0]
         if row["match_type"] != "none" or media not in ("image", "video") or not row["md5"]:
             continue
         note = f"triage: {row['path']}"[:500]
-        lines.append((len(lines) + 1, {"type": "md5", "value": row["md5"], "note": note}))
+        wanted.append(_computed(SelectorKind.MD5, row["md5"], note))
         if row["pdq"] and (row["pdq_quality"] or 0) >= hashing.MIN_PDQ_QUALITY:
-            lines.append((len(lines) + 1, {"type": "pdq", "value": row["pdq"], "note": note}))
-    if not lines:
+            wanted.append(_computed(SelectorKind.PDQ, row["pdq"], note))
+    if not wanted:
         return 0
-    result = case_service.bulk_add_selectors(
-        session, caller, settings, case_id=case.id, rows=lines, after_batch=checkpoint
+    result = case_service.add_computed_selectors(
+        session, caller, settings, case_id=case.id, selectors=wanted, after_batch=checkpoint
     )  # committed per batch when the run is: no write lock held for the whole seizure
     return result.accepted
 

@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from taskforce import migrate
 from taskforce.agencies import service as agency_service
 from taskforce.agencies.schemas import AgencyCreate
+from taskforce.cases import additions as case_additions
 from taskforce.cases import pdq
 from taskforce.cases import service as case_service
 from taskforce.cases.models import Case, PdqBits, Selector, SelectorValue
@@ -344,7 +345,7 @@ def _other_case(world: World, rng: random.Random, not_agency: int) -> tuple[int,
 def _add(world: World, agency: int, case_id: uuid.UUID, data: SelectorCreate) -> tuple[float, int]:
     start = time.perf_counter()
     with unit_of_work(world.factory) as s:
-        added = case_service.add_selector(
+        added = case_additions.add_selector(
             s, world.callers[agency], world.settings, case_id=case_id, data=data
         )
     return (time.perf_counter() - start) * 1000, len(added.hits)
@@ -422,7 +423,7 @@ def measure_bulk(
         rows.append((line, {"type": kind, "value": raw, "platform": platform or ""}))
     start = time.perf_counter()
     with unit_of_work(world.factory) as s:
-        report = case_service.bulk_add_selectors(
+        report = case_additions.bulk_add_selectors(
             s, world.callers[agency], world.settings, case_id=case_id, rows=rows
         )
     seconds = time.perf_counter() - start

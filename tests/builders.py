@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from taskforce.agencies import service as agency_service
 from taskforce.agencies.models import Agency
 from taskforce.agencies.schemas import AgencyCreate
+from taskforce.cases import additions as case_additions
 from taskforce.cases import service as case_service
 from taskforce.cases.models import Case
 from taskforce.cases.schemas import CaseCreate, SelectorAdded, SelectorCreate
@@ -104,7 +105,7 @@ def add_selector(
     value: str,
     **kw: object,
 ) -> SelectorAdded:
-    return case_service.add_selector(
+    return case_additions.add_selector(
         session,
         person.caller,
         settings,

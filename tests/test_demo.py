@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from taskforce import demo_hotline, migrate
 from taskforce.agencies.models import Agency
-from taskforce.cases import service as case_service
+from taskforce.cases import hits as case_hits
 from taskforce.cases.models import Case, Hit, Selector
 from taskforce.cases.schemas import HitRead
 from taskforce.cases.selectors import SelectorKind
@@ -90,7 +90,7 @@ def _all_hit_views(session: Session) -> list[tuple[Caller, HitRead]]:
     return [
         (caller, view)
         for caller in _investigators(session)
-        for view in case_service.list_hits(session, caller)
+        for view in case_hits.list_hits(session, caller)
     ]
 
 

@@ -39,6 +39,8 @@ from taskforce import demo_hotline, migrate
 from taskforce.agencies import service as agency_service
 from taskforce.agencies.models import Agency
 from taskforce.agencies.schemas import AgencyCreate
+from taskforce.cases import additions as case_additions
+from taskforce.cases import hits as case_hits
 from taskforce.cases import service as case_service
 from taskforce.cases.models import Case, Hit, Selector
 from taskforce.cases.schemas import (
@@ -266,7 +268,7 @@ class _Builder:
     ) -> list[uuid.UUID]:
         agency = self.case_agency[key]
         caller = self.callers[(agency, Role.ANALYST.value if by_analyst else "investigator")]
-        result = case_service.add_selector(
+        result = case_additions.add_selector(
             self.session,
             caller,
             self.settings,
@@ -386,7 +388,7 @@ def build_scenario(
 
     for name, agency, assessment in ASSESSMENTS:
         for hit_id in link_hits.get(name, []):
-            case_service.assess_hit(
+            case_hits.assess_hit(
                 session, builder.callers[(agency, "investigator")], hit_id, assessment
             )
 

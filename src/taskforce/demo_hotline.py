@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from taskforce.agencies import service as agency_service
 from taskforce.agencies.schemas import AgencyCreate, AgencyKind, AgencyUpdate
 from taskforce.blocklist.models import BlocklistEntry
+from taskforce.cases import additions as case_additions
 from taskforce.cases import service as case_service
 from taskforce.cases.schemas import CaseCreate, SelectorCreate
 from taskforce.core.caller import Caller
@@ -263,7 +264,7 @@ def reports(
             offence_types=["distribution"],
         ),
     )
-    case_service.add_selector(
+    case_additions.add_selector(
         session,
         police,
         settings,

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
 from taskforce.agencies.schemas import AgencyCreate
+from taskforce.cases import additions as case_additions
 from taskforce.cases import service as case_service
 from taskforce.cases.schemas import CaseCreate, SelectorCreate
 from taskforce.core.auth import service as auth_service
@@ -59,7 +60,7 @@ def seed(session: Session, settings: Settings) -> None:
         )
         CASE_IDS[code] = case.id
         if code == "NL-NP":
-            case_service.add_selector(
+            case_additions.add_selector(
                 session,
                 caller,
                 settings,

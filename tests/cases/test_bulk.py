@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from taskforce.cases import additions as case_additions
 from taskforce.cases import deconfliction
-from taskforce.cases import service as case_service
 from taskforce.cases.models import Case, Hit, Notification, Selector
 from taskforce.core.settings import Settings
 
@@ -124,7 +124,7 @@ def test_bulk_import_makes_what_single_additions_make(
         for n, (k, v, t) in enumerate(lines, start=2)
     ]
     monkeypatch.setattr(deconfliction, "BATCH_SIZE", batch)  # 1, 3: recorded apart
-    report = case_service.bulk_add_selectors(
+    report = case_additions.bulk_add_selectors(
         session,
         network.gb.caller,
         limited,
@@ -171,10 +171,10 @@ def test_reimporting_the_same_lines_adds_nothing(
 ) -> None:
     case = make_case(session, network.gb)
     rows = [(n, {"type": k, "value": v, "platform": p}) for n, (k, v, p, _) in enumerate(LINES)]
-    first = case_service.bulk_add_selectors(
+    first = case_additions.bulk_add_selectors(
         session, network.gb.caller, settings, case_id=case.id, rows=rows
     )
-    again = case_service.bulk_add_selectors(
+    again = case_additions.bulk_add_selectors(
         session, network.gb.caller, settings, case_id=case.id, rows=rows
     )
     assert first.accepted == len(LINES) and first.duplicates == 0

@@ -7,8 +7,8 @@ from builders import Network, add_selector, make_case
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from taskforce.cases import additions as case_additions
 from taskforce.cases import deconfliction
-from taskforce.cases import service as case_service
 from taskforce.cases.models import CaseEvent, Hit, Notification, Selector
 from taskforce.core.audit.models import AuditEntry
 from taskforce.core.settings import Settings
@@ -22,12 +22,12 @@ def test_a_cell_over_128_kib_is_one_bad_line_the_others_import(
     case = make_case(session, network.gb)
     long_note = "n" * (200 * 1024)  # csv.Error "field larger than field limit": a 500 before
     text = f"type,value,note\nemail,{EMAILS[0]},{long_note}\nemail,{EMAILS[1]},short\n"
-    report = case_service.bulk_add_selectors(
+    report = case_additions.bulk_add_selectors(
         session,
         network.gb.caller,
         settings,
         case_id=case.id,
-        rows=case_service.parse_bulk_csv(text),
+        rows=case_additions.parse_bulk_csv(text),
     )
     assert report.accepted == 1
     assert [(e.line, e.field, e.rule) for e in report.rejected] == [
@@ -40,12 +40,12 @@ def test_a_row_with_too_many_cells_is_one_bad_line(
 ) -> None:
     case = make_case(session, network.gb)
     text = f"type,value\nemail,{EMAILS[0]}{',' * 5_000}\nemail,{EMAILS[1]}\n"
-    report = case_service.bulk_add_selectors(
+    report = case_additions.bulk_add_selectors(
         session,
         network.gb.caller,
         settings,
         case_id=case.id,
-        rows=case_service.parse_bulk_csv(text),
+        rows=case_additions.parse_bulk_csv(text),
     )
     assert report.accepted == 1
     assert [(e.line, e.field) for e in report.rejected] == [(2, "line")]
@@ -68,7 +68,7 @@ def test_large_imports_commit_per_batch_each_audited_and_resume(
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        case_service.bulk_add_selectors(
+        case_additions.bulk_add_selectors(
             session,
             network.gb.caller,
             settings,
@@ -89,7 +89,7 @@ def test_large_imports_commit_per_batch_each_audited_and_resume(
     ).all()
     assert len(audited) == 1  # ... and its audit entry
 
-    rest = case_service.bulk_add_selectors(
+    rest = case_additions.bulk_add_selectors(
         session, network.gb.caller, settings, case_id=case.id, rows=rows, after_batch=session.commit
     )
     assert (rest.accepted, rest.duplicates, rest.hits) == (3, 2, 0)

@@ -16,7 +16,7 @@ from conftest import migrated_engine
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from taskforce.cases import service
+from taskforce.cases import additions, service
 from taskforce.cases.models import Hit, Selector
 from taskforce.cases.schemas import CaseUpdate, SelectorCreate
 from taskforce.core.auth import service as auth_service
@@ -59,7 +59,7 @@ def _add(
             user = auth_service.user_by_id(session, user_id)
             assert user is not None
             caller = auth_service.caller_for(session, user, channel="api")
-            service.add_selector(
+            additions.add_selector(
                 session,
                 caller,
                 settings,

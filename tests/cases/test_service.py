@@ -9,7 +9,7 @@ from builders import Network, add_selector, make_case
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from taskforce.cases import service
+from taskforce.cases import additions, hits, search, service
 from taskforce.cases.models import Notification
 from taskforce.cases.schemas import Assessment, CaseStatus, CaseUpdate
 from taskforce.core.audit import verify as audit
@@ -33,7 +33,7 @@ class TestAddSelector:
         assert first.created is True
         assert again.created is False
         assert again.selector.id == first.selector.id
-        assert len(service.list_selectors(session, network.gb.caller, case)) == 1
+        assert len(additions.list_selectors(session, network.gb.caller, case)) == 1
 
     def test_phone_is_read_in_the_agency_country(
         self, session: Session, settings: Settings, network: Network
@@ -94,7 +94,7 @@ class TestDeconfliction:
             "Operation Kestrel",
             "GB-NCA",
         )
-        gb_view = service.list_hits(session, network.gb.caller)
+        gb_view = hits.list_hits(session, network.gb.caller)
         assert [h.other.reference for h in gb_view] == [us_case.reference]
 
     def test_red_hit_tells_only_the_contact_point(
@@ -112,7 +112,7 @@ class TestDeconfliction:
         dumped = added.model_dump_json()
         assert "Secret operation" not in dumped and gb_case.reference not in dumped
         # the RED owner sees the GREEN case in full
-        assert service.list_hits(session, network.gb.caller)[0].other.disclosure == "full"
+        assert hits.list_hits(session, network.gb.caller)[0].other.disclosure == "full"
 
     def test_amber_discloses_to_named_partner_only(
         self, session: Session, settings: Settings, network: Network
@@ -139,7 +139,7 @@ class TestDeconfliction:
         ).hits[0]
         assert hit.other.disclosure == "blind"
         service.update_case(session, network.gb.caller, gb_case.id, CaseUpdate(sharing=GREEN))
-        assert service.get_hit(session, network.us.caller, hit.id).other.disclosure == "full"
+        assert hits.get_hit(session, network.us.caller, hit.id).other.disclosure == "full"
 
     def test_pdq_near_match_makes_a_hit_with_its_distance(
         self, session: Session, settings: Settings, network: Network
@@ -247,8 +247,8 @@ class TestDeconfliction:
         b = make_case(session, network.us, sharing=GREEN)
         add_selector(session, settings, network.gb, a, "sha1", "a" * 40)
         hit = add_selector(session, settings, network.us, b, "sha1", "A" * 40).hits[0]
-        assert service.unread_count(session, network.gb.caller) == 1
-        assert service.unread_count(session, network.us.caller) == 1
+        assert hits.unread_count(session, network.gb.caller) == 1
+        assert hits.unread_count(session, network.us.caller) == 1
         mails = session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "email")).all()
         assert sorted(m.recipient for m in mails) == sorted(
             [network.gb.user.email, network.us.user.email]
@@ -265,8 +265,8 @@ class TestDeconfliction:
         assert {d.detail["disclosure"] for d in disclosures if d.recipients == ["US-HSI"]} == {
             "blind"
         }
-        service.get_hit(session, network.us.caller, hit.id)
-        assert service.unread_count(session, network.us.caller) == 0
+        hits.get_hit(session, network.us.caller, hit.id)
+        assert hits.unread_count(session, network.us.caller) == 0
         assert session.scalar(select(func.count()).select_from(Notification)) == 2
 
     def test_hit_is_acknowledged_and_assessed_per_side(
@@ -276,12 +276,12 @@ class TestDeconfliction:
         b = make_case(session, network.us, sharing=GREEN)
         add_selector(session, settings, network.gb, a, "email", "x@example.org")
         hit = add_selector(session, settings, network.us, b, "email", "x@example.org").hits[0]
-        done = service.assess_hit(session, network.us.caller, hit.id, Assessment.RELATED)
+        done = hits.assess_hit(session, network.us.caller, hit.id, Assessment.RELATED)
         assert done.assessment == Assessment.RELATED and done.acknowledged_at is not None
-        gb_view = service.get_hit(session, network.gb.caller, hit.id)
+        gb_view = hits.get_hit(session, network.gb.caller, hit.id)
         assert gb_view.acknowledged_at is None and gb_view.assessment is None
         with pytest.raises(NotFound):
-            service.assess_hit(session, network.nl.caller, hit.id, Assessment.COINCIDENTAL)
+            hits.assess_hit(session, network.nl.caller, hit.id, Assessment.COINCIDENTAL)
 
 
 class TestCases:
@@ -343,7 +343,7 @@ class TestSearch:
         case = make_case(session, network.gb, sharing=GREEN)
         add_selector(session, settings, network.gb, case, "email", "target@example.com")
         with pytest.raises(Invalid) as exc:
-            service.search(
+            search.search(
                 session,
                 network.us.caller,
                 settings,
@@ -352,7 +352,7 @@ class TestSearch:
                 purpose="",
             )
         assert exc.value.field == "purpose"
-        result = service.search(
+        result = search.search(
             session,
             network.us.caller,
             settings,
@@ -369,7 +369,7 @@ class TestSearch:
     ) -> None:
         case = make_case(session, network.gb, sharing=RED)
         add_selector(session, settings, network.gb, case, "email", "target@example.com")
-        result = service.search(
+        result = search.search(
             session,
             network.us.caller,
             settings,

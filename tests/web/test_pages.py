@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from taskforce.cases.models import Case
+from taskforce.cases.schemas import SelectorCreate
 from taskforce.core.auth.models import LoginAttempt
 from taskforce.core.sharing import SharingLevel
 
@@ -132,14 +133,14 @@ class TestCaseForms:
         make_case(session, network.us, title="Operation Far Away", sharing=SharingLevel.RED)
         us_case = session.scalar(select(Case).where(Case.title == "Operation Far Away"))
         assert us_case is not None
-        from taskforce.cases import service
+        from taskforce.cases import additions
 
-        service.add_selector(
+        additions.add_selector(
             session,
             network.us.caller,
             client.app.state.settings,  # type: ignore[attr-defined]
             case_id=us_case.id,
-            data=service.SelectorCreate(type="email", value="suspect@example.com"),
+            data=SelectorCreate(type="email", value="suspect@example.com"),
         )
         gb_case = make_case(session, network.gb, title="Operation Near")
         token = login(client, session, network.gb)

@@ -5,7 +5,9 @@ import uuid
 from fastapi import APIRouter, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
-from taskforce.cases import service
+from taskforce.cases import additions, service
+from taskforce.cases import hits as hit_service
+from taskforce.cases import search as search_service
 from taskforce.cases.schemas import (
     BulkReport,
     CaseCreate,
@@ -91,7 +93,7 @@ def list_selectors(
     case_id: uuid.UUID, session: SessionDep, caller: CallerDep
 ) -> list[SelectorRead]:
     case = service.get_case(session, caller, case_id)
-    return service.list_selectors(session, caller, case)
+    return additions.list_selectors(session, caller, case)
 
 
 @router.post(
@@ -105,7 +107,7 @@ def add_selector(
     settings: SettingsDep,
     caller: CallerDep,
 ) -> SelectorAdded:
-    added = service.add_selector(session, caller, settings, case_id=case_id, data=data)
+    added = additions.add_selector(session, caller, settings, case_id=case_id, data=data)
     if not added.created:
         response.status_code = status.HTTP_200_OK
     return added
@@ -131,12 +133,12 @@ async def import_selectors(
     # be able to commit while another waits for it (benchmarks/public_form.py found the hang).
     # Committed batch by batch: SQLite's write lock is never held for the whole file.
     return await run_in_threadpool(
-        service.bulk_add_selectors,
+        additions.bulk_add_selectors,
         session,
         caller,
         settings,
         case_id=case_id,
-        rows=service.parse_bulk_csv(text_data),
+        rows=additions.parse_bulk_csv(text_data),
         after_batch=session.commit,
     )
 
@@ -149,21 +151,21 @@ def list_hits(
     unacknowledged: bool = False,
     limit: int = limit_query(200, 1000),
 ) -> list[HitRead]:
-    return service.list_hits(
+    return hit_service.list_hits(
         session, caller, case_id=case_id, unacknowledged=unacknowledged, limit=limit
     )
 
 
 @router.get("/hits/{hit_id}", response_model=HitRead)
 def get_hit(hit_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> HitRead:
-    return service.get_hit(session, caller, hit_id)
+    return hit_service.get_hit(session, caller, hit_id)
 
 
 @router.post("/hits/{hit_id}/acknowledge", response_model=HitRead)
 def acknowledge_hit(
     hit_id: uuid.UUID, data: HitAssess, session: SessionDep, caller: CallerDep
 ) -> HitRead:
-    return service.assess_hit(session, caller, hit_id, data.assessment)
+    return hit_service.assess_hit(session, caller, hit_id, data.assessment)
 
 
 @router.get("/search", response_model=SearchResult)
@@ -176,7 +178,7 @@ def search(
     purpose: str | None = Query(default=None, max_length=500),
     platform: str | None = Query(default=None, max_length=100),
 ) -> SearchResult:
-    return service.search(
+    return search_service.search(
         session, caller, settings, kind=type, value=value, purpose=purpose, platform=platform
     )
 
@@ -185,12 +187,12 @@ def search(
 def list_notifications(
     session: SessionDep, caller: CallerDep, unread: bool = False
 ) -> list[NotificationRead]:
-    return service.list_notifications(session, caller, unread_only=unread)
+    return hit_service.list_notifications(session, caller, unread_only=unread)
 
 
 @router.post("/notifications/{notification_id}/read", status_code=status.HTTP_204_NO_CONTENT)
 def read_notification(notification_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> None:
-    service.mark_notification_read(session, caller, notification_id)
+    hit_service.mark_notification_read(session, caller, notification_id)
 
 
 @router.get("/noise", response_model=list[NoiseRead])

@@ -14,7 +14,9 @@ from pydantic import Field, ValidationError
 from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
-from taskforce.cases import service
+from taskforce.cases import additions, service
+from taskforce.cases import hits as hit_service
+from taskforce.cases import search as search_service
 from taskforce.cases.schemas import (
     OFFENCE_TYPES,
     Assessment,
@@ -238,8 +240,8 @@ def _selector_context(
     added: Any = None,
 ) -> dict[str, Any]:
     case_model = service.get_case(session, web.caller, case.id)
-    selectors = service.list_selectors(session, web.caller, case_model)
-    hits = service.list_hits(session, web.caller, case_id=case.id)
+    selectors = additions.list_selectors(session, web.caller, case_model)
+    hits = hit_service.list_hits(session, web.caller, case_id=case.id)
     return {
         "case": case,
         "selectors": selectors,
@@ -321,7 +323,9 @@ def add_selector(
         )
         added = attempt(
             session,
-            lambda: service.add_selector(session, web.caller, settings, case_id=case_id, data=data),
+            lambda: additions.add_selector(
+                session, web.caller, settings, case_id=case_id, data=data
+            ),
         )
     except ValidationError as exc:
         error = field_error(exc)
@@ -351,7 +355,7 @@ def _inbox_order(hits: list[HitRead]) -> list[HitRead]:
 
 @router.get("/hits", response_class=HTMLResponse)
 def hits_inbox(request: Request, session: SessionDep, web: WebCallerDep) -> HTMLResponse:
-    hits = _inbox_order(service.list_hits(session, web.caller))
+    hits = _inbox_order(hit_service.list_hits(session, web.caller))
     open_count = sum(1 for h in hits if h.acknowledged_at is None)
     return render(
         request,
@@ -364,7 +368,7 @@ def hits_inbox(request: Request, session: SessionDep, web: WebCallerDep) -> HTML
 def hit_page(
     request: Request, hit_id: uuid.UUID, session: SessionDep, web: WebCallerDep
 ) -> HTMLResponse:
-    hit = service.get_hit(session, web.caller, hit_id)
+    hit = hit_service.get_hit(session, web.caller, hit_id)
     return render(request, "cases/hit.html", {"hit": hit, "assessments": ASSESSMENTS})
 
 
@@ -378,7 +382,7 @@ def assess_hit(
     next: str = Form(default="", max_length=500),
 ) -> Response:
     chosen = Assessment(assessment) if assessment in ASSESSMENTS else None
-    service.assess_hit(session, web.caller, hit_id, chosen)
+    hit_service.assess_hit(session, web.caller, hit_id, chosen)
     return _go(safe_next(next) if next else f"/ui/hits/{hit_id}")
 
 
@@ -413,7 +417,7 @@ def run_search(
     """A POST, not a GET: the searched value and its purpose stay out of URLs and logs."""
     ctx: dict[str, Any] = {"values": form.model_dump(), "selector_types": SELECTOR_TYPES}
     try:
-        ctx["result"] = service.search(
+        ctx["result"] = search_service.search(
             session,
             web.caller,
             settings,

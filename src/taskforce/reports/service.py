@@ -33,6 +33,7 @@ from taskforce.blocklist import normalise
 from taskforce.blocklist import service as blocklist_service
 from taskforce.blocklist.models import BlocklistEntry
 from taskforce.blocklist.schemas import EntryCreate
+from taskforce.cases import additions as case_additions
 from taskforce.cases import service as case_service
 from taskforce.cases.models import Case
 from taskforce.cases.schemas import CaseCreate, SelectorCreate
@@ -1025,7 +1026,7 @@ def _feed_hub(
         selector.note = note
         try:
             with session.begin_nested():
-                result = case_service.add_selector(
+                result = case_additions.add_selector(
                     session, caller, settings, case_id=case.id, data=selector
                 )
         except (Invalid, Forbidden) as exc:

@@ -32,7 +32,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
-from taskforce.cases import service as case_service
+from taskforce.cases import additions as case_additions
 from taskforce.cases.deconfliction import NewSelector
 from taskforce.cases.models import Case
 from taskforce.cases.selectors import SelectorKind, normalise
@@ -380,7 +380,7 @@ def _feed_case(
             wanted.append(_computed(SelectorKind.PDQ, row["pdq"], note))
     if not wanted:
         return 0
-    result = case_service.add_computed_selectors(
+    result = case_additions.add_computed_selectors(
         session, caller, settings, case_id=case.id, selectors=wanted, after_batch=checkpoint
     )  # committed per batch when the run is: no write lock held for the whole seizure
     return result.accepted

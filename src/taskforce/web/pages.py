@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from taskforce.cases import hits as case_hits
 from taskforce.cases import service as case_service
 from taskforce.cases.schemas import CaseStatus
 from taskforce.core import limits
@@ -118,8 +119,8 @@ def logout(
 def dashboard(request: Request, session: SessionDep, web: WebCallerDep) -> HTMLResponse:
     caller = web.caller
     cases = case_service.list_cases(session, caller, scope="mine", status=CaseStatus.OPEN, limit=10)
-    hits = case_service.list_hits(session, caller, unacknowledged=True, limit=10)
-    notes = case_service.list_notifications(session, caller, unread_only=True, limit=10)
+    hits = case_hits.list_hits(session, caller, unacknowledged=True, limit=10)
+    notes = case_hits.list_notifications(session, caller, unread_only=True, limit=10)
     return render(
         request,
         "dashboard.html",
@@ -128,7 +129,7 @@ def dashboard(request: Request, session: SessionDep, web: WebCallerDep) -> HTMLR
             "cases_total": cases.total,
             "hits": hits[:10],
             "notifications": notes,
-            "unread": case_service.unread_count(session, caller),
+            "unread": case_hits.unread_count(session, caller),
         },
     )
 

@@ -22,7 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.concurrency import run_in_threadpool
 
-from taskforce.cases import service as case_service
+from taskforce.cases import hits as case_hits
 from taskforce.core.auth import service as auth_service
 from taskforce.core.auth.models import WebSession
 from taskforce.core.caller import Caller
@@ -134,7 +134,7 @@ def get_web_caller(request: Request, session: SessionDep) -> WebCaller:
     if web is None:
         raise LoginRequired(_next_url(request))
     request.state.web = web
-    request.state.unread = case_service.unread_count(session, web.caller)
+    request.state.unread = case_hits.unread_count(session, web.caller)
     request.state.leads_open = watch_service.unacknowledged_count(session, web.caller)
     return web
 

@@ -1,0 +1,269 @@
+"""Hits and their notifications: what each side of a hit may read of the other, the assessment
+of a hit, and the notification inbox it feeds.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from taskforce.agencies.models import Agency
+from taskforce.cases.models import (
+    Case,
+    Hit,
+    Notification,
+    Selector,
+)
+from taskforce.cases.schemas import (
+    Assessment,
+    ContactPointRead,
+    HitRead,
+    NotificationRead,
+    OtherSide,
+)
+from taskforce.cases.service import record_history
+from taskforce.core import sharing
+from taskforce.core.audit import service as audit
+from taskforce.core.audit.service import Operation
+from taskforce.core.caller import Caller, Permission
+from taskforce.core.db import utcnow
+from taskforce.core.errors import NotFound
+
+# --- hits -------------------------------------------------------------------------------------
+
+
+def _side(hit: Hit, agency_id: uuid.UUID | None) -> str | None:
+    if hit.a_agency_id == agency_id:
+        return "a"
+    if hit.b_agency_id == agency_id:
+        return "b"
+    return None
+
+
+def hit_view(session: Session, caller: Caller, hit: Hit, *, side: str | None = None) -> HitRead:
+    """The hit as the caller's agency may see it; the other side's case only if visible."""
+    side = side or _side(hit, caller.agency_id)
+    if side is None:
+        raise NotFound("hit")
+    mine_case_id, mine_sel_id, theirs_case_id, theirs_sel_id = (
+        (hit.a_case_id, hit.a_selector_id, hit.b_case_id, hit.b_selector_id)
+        if side == "a"
+        else (hit.b_case_id, hit.b_selector_id, hit.a_case_id, hit.a_selector_id)
+    )
+    mine = session.get(Case, mine_case_id)
+    theirs = session.get(Case, theirs_case_id)
+    mine_sel = session.get(Selector, mine_sel_id)
+    assert mine is not None and theirs is not None and mine_sel is not None
+    del theirs_sel_id
+    agency = session.get(Agency, theirs.owner_agency_id)
+    assert agency is not None
+    contact = ContactPointRead(
+        desk=agency.contact_desk,
+        phone=agency.contact_phone,
+        email=agency.contact_email,
+        timezone=agency.timezone,
+    )
+    if sharing.can_see(session, theirs, caller):
+        other = OtherSide(
+            disclosure="full",
+            selector_type=hit.kind,
+            case_id=theirs.id,
+            reference=theirs.reference,
+            title=theirs.title,
+            agency=agency.code,
+            agency_name=agency.name,
+            contact=contact,
+        )
+    else:
+        other = OtherSide(disclosure="blind", selector_type=hit.kind, contact=contact)
+    return HitRead(
+        id=hit.id,
+        type=hit.kind,
+        distance=hit.distance,
+        created_at=hit.created_at,
+        case_id=mine.id,
+        case_reference=mine.reference,
+        case_title=mine.title,
+        selector_value=mine_sel.value,
+        other=other,
+        acknowledged_at=hit.a_acknowledged_at if side == "a" else hit.b_acknowledged_at,
+        assessment=Assessment(a)
+        if (a := (hit.a_assessment if side == "a" else hit.b_assessment))
+        else None,
+    )
+
+
+def list_hits(
+    session: Session,
+    caller: Caller,
+    *,
+    case_id: uuid.UUID | None = None,
+    unacknowledged: bool = False,
+    limit: int = 200,
+) -> list[HitRead]:
+    """Hits on the caller's agency's cases, newest first; each is audited as a consultation."""
+    caller.require(Permission.READ)
+    if caller.agency_id is None:
+        return []
+    stmt = select(Hit).where(
+        or_(Hit.a_agency_id == caller.agency_id, Hit.b_agency_id == caller.agency_id)
+    )
+    if case_id is not None:
+        stmt = stmt.where(
+            or_(
+                and_(Hit.a_case_id == case_id, Hit.a_agency_id == caller.agency_id),
+                and_(Hit.b_case_id == case_id, Hit.b_agency_id == caller.agency_id),
+            )
+        )
+    hits = session.scalars(stmt.order_by(Hit.created_at.desc()).limit(min(limit, 1000))).all()
+    views: list[HitRead] = []
+    for hit in hits:
+        sides = [s for s in ("a", "b") if getattr(hit, f"{s}_agency_id") == caller.agency_id]
+        for side in sides:
+            if case_id is not None and getattr(hit, f"{side}_case_id") != case_id:
+                continue
+            view = hit_view(session, caller, hit, side=side)
+            if unacknowledged and view.acknowledged_at is not None:
+                continue
+            views.append(view)
+    audit.record(
+        session,
+        caller,
+        action="hit.list",
+        operation=Operation.CONSULTATION,
+        subject_type="case" if case_id else None,
+        subject_id=case_id,
+        detail={"returned": len(views)},
+    )
+    return views
+
+
+def get_hit(session: Session, caller: Caller, hit_id: uuid.UUID) -> HitRead:
+    caller.require(Permission.READ)
+    hit = session.get(Hit, hit_id)
+    if hit is None or _side(hit, caller.agency_id) is None:
+        sharing.refuse(
+            session, caller, action="hit.read", subject_type="hit", subject_id=hit_id, missing="hit"
+        )
+    view = hit_view(session, caller, hit)
+    audit.record(
+        session,
+        caller,
+        action="hit.read",
+        operation=Operation.CONSULTATION,
+        subject_type="hit",
+        subject_id=hit.id,
+        subject_agency_id=caller.agency_id,
+        detail={"disclosure": view.other.disclosure},
+    )
+    _mark_notifications_read(session, caller, hit.id)
+    return view
+
+
+def assess_hit(
+    session: Session, caller: Caller, hit_id: uuid.UUID, assessment: Assessment | None
+) -> HitRead:
+    """Acknowledge a hit for the caller's side, optionally with an assessment."""
+    hit = session.get(Hit, hit_id)
+    side = _side(hit, caller.agency_id) if hit is not None else None
+    if hit is None or side is None:
+        raise NotFound("hit")
+    caller.require(Permission.ASSESS_HIT)
+    now = utcnow()
+    for s in ("a", "b"):
+        if getattr(hit, f"{s}_agency_id") != caller.agency_id:
+            continue
+        if getattr(hit, f"{s}_acknowledged_at") is None:
+            setattr(hit, f"{s}_acknowledged_at", now)
+        if assessment is not None:
+            setattr(hit, f"{s}_assessment", assessment.value)
+        case = session.get(Case, getattr(hit, f"{s}_case_id"))
+        assert case is not None
+        record_history(
+            session,
+            caller,
+            case,
+            "hit_assessed",
+            {"hit": str(hit.id), "assessment": assessment.value if assessment else "acknowledged"},
+        )
+    audit.record(
+        session,
+        caller,
+        action="hit.assess",
+        operation=Operation.ALTERATION,
+        subject_type="hit",
+        subject_id=hit.id,
+        subject_agency_id=caller.agency_id,
+        detail={"assessment": assessment.value if assessment else None},
+    )
+    _mark_notifications_read(session, caller, hit.id)
+    session.flush()
+    return hit_view(session, caller, hit, side=side)
+
+
+# --- notifications -------------------------------------------------------------------------------
+
+
+def _mark_notifications_read(session: Session, caller: Caller, hit_id: uuid.UUID) -> None:
+    if caller.user_id is None:
+        return
+    for note in session.scalars(
+        select(Notification).where(
+            Notification.user_id == caller.user_id,
+            Notification.hit_id == hit_id,
+            Notification.read_at.is_(None),
+        )
+    ):
+        note.read_at = utcnow()
+
+
+def unread_count(session: Session, caller: Caller) -> int:
+    if caller.user_id is None:
+        return 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == caller.user_id, Notification.read_at.is_(None))
+        )
+        or 0
+    )
+
+
+def list_notifications(
+    session: Session, caller: Caller, *, unread_only: bool = False, limit: int = 100
+) -> list[NotificationRead]:
+    stmt = (
+        select(Notification, Case.reference, Hit.kind)
+        .join(Case, Case.id == Notification.case_id)
+        .join(Hit, Hit.id == Notification.hit_id)
+        .where(Notification.user_id == caller.user_id)
+    )
+    if unread_only:
+        stmt = stmt.where(Notification.read_at.is_(None))
+    rows = session.execute(
+        stmt.order_by(Notification.created_at.desc()).limit(min(limit, 500))
+    ).all()
+    return [
+        NotificationRead(
+            id=n.id,
+            hit_id=n.hit_id,
+            case_id=n.case_id,
+            case_reference=ref,
+            selector_type=kind,
+            created_at=n.created_at,
+            read_at=n.read_at,
+        )
+        for n, ref, kind in rows
+    ]
+
+
+def mark_notification_read(session: Session, caller: Caller, notification_id: uuid.UUID) -> None:
+    note = session.get(Notification, notification_id)
+    if note is None or note.user_id != caller.user_id:
+        raise NotFound("notification")
+    if note.read_at is None:
+        note.read_at = utcnow()
+    session.flush()

@@ -109,7 +109,7 @@ def add_selector(
         person.caller,
         settings,
         case_id=case.id,
-        data=SelectorCreate(type=kind, value=value, **kw),  # type: ignore[arg-type]
+        data=SelectorCreate(type=kind, value=value, **kw),
     )
 
 

@@ -20,6 +20,7 @@ from taskforce.agencies.schemas import AgencyKind, AgencyUpdate
 from taskforce.app import create_app
 from taskforce.core.caller import system_caller
 from taskforce.core.db import make_sessionmaker, unit_of_work
+from taskforce.core.outbox import service as outbox_service
 from taskforce.core.outbox.models import OutboxMessage
 from taskforce.core.resolver import StaticResolver
 from taskforce.core.settings import Settings
@@ -71,7 +72,7 @@ def test_one_round_runs_every_task_and_a_failing_task_does_not_stop_the_others(
     def broken(*args: object, **kwargs: object) -> int:
         raise RuntimeError("the outbox is down")
 
-    monkeypatch.setattr(worker.outbox, "drain_committed", broken)
+    monkeypatch.setattr(outbox_service, "drain_committed", broken)
     done = worker.run_round(session_factory, settings, tools)
     assert done.pop("audit entries sealed") > 0  # the round's own entries included
     assert done == {

@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
+from typing import cast
 
 import httpx
 import pytest
 from builders import Network, provider_headers
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -25,10 +27,10 @@ from taskforce.core.settings import Settings
 @pytest.fixture
 def provider(
     client: TestClient, session: Session, settings: Settings, network: Network
-) -> TestClient:
+) -> httpx.Client:
     """The test client, signed in as an internet provider's download token."""
     client.headers.update(provider_headers(session, settings))
-    return client
+    return cast(httpx.Client, client)  # starlette's TestClient: httpx2's Client, same interface
 
 
 def _list(session: Session, network: Network, *urls: str, prefix: bool = False) -> list[uuid.UUID]:
@@ -40,12 +42,12 @@ def _list(session: Session, network: Network, *urls: str, prefix: bool = False) 
     return ids
 
 
-def _public(settings: Settings) -> signing.Ed25519PublicKey:
+def _public(settings: Settings) -> Ed25519PublicKey:
     return service.signing_key(settings).public_key()
 
 
 def test_first_sync_fetches_the_whole_list_then_only_the_changes(
-    provider: TestClient, session: Session, settings: Settings, network: Network, tmp_path: Path
+    provider: httpx.Client, session: Session, settings: Settings, network: Network, tmp_path: Path
 ) -> None:
     copy = tmp_path / "blocklist.json"
     public = _public(settings)
@@ -84,7 +86,7 @@ def test_first_sync_fetches_the_whole_list_then_only_the_changes(
 
 
 def test_many_changes_start_the_bundle_over(
-    provider: TestClient,
+    provider: httpx.Client,
     session: Session,
     settings: Settings,
     network: Network,
@@ -104,7 +106,7 @@ def test_many_changes_start_the_bundle_over(
 
 
 def test_a_tampered_copy_is_replaced_by_the_whole_list(
-    provider: TestClient, session: Session, settings: Settings, network: Network, tmp_path: Path
+    provider: httpx.Client, session: Session, settings: Settings, network: Network, tmp_path: Path
 ) -> None:
     copy = tmp_path / "blocklist.json"
     public = _public(settings)
@@ -121,7 +123,7 @@ def test_a_tampered_copy_is_replaced_by_the_whole_list(
 
 
 def test_a_hub_behind_the_copy_gives_the_whole_list(
-    provider: TestClient, session: Session, settings: Settings, network: Network, tmp_path: Path
+    provider: httpx.Client, session: Session, settings: Settings, network: Network, tmp_path: Path
 ) -> None:
     """A hub restored from an older backup has no version to start a delta from."""
     copy = tmp_path / "blocklist.json"
@@ -136,14 +138,14 @@ def test_a_hub_behind_the_copy_gives_the_whole_list(
 
 
 def test_a_delta_signed_by_another_key_leaves_the_copy_alone(
-    provider: TestClient, session: Session, settings: Settings, network: Network, tmp_path: Path
+    provider: httpx.Client, session: Session, settings: Settings, network: Network, tmp_path: Path
 ) -> None:
     copy = tmp_path / "blocklist.json"
     _list(session, network, "http://example.com/a.jpg")
     local.sync(provider, copy, _public(settings))
     before = copy.read_bytes()
     _list(session, network, "http://example.com/b.jpg")
-    stranger = signing.Ed25519PrivateKey.generate().public_key()
+    stranger = Ed25519PrivateKey.generate().public_key()
     with pytest.raises(Invalid, match="another key"):
         local.sync(provider, copy, stranger)
     assert copy.read_bytes() == before
@@ -155,7 +157,7 @@ def test_refused_token_and_unreachable_hub(
     copy = tmp_path / "blocklist.json"
     client.headers["Authorization"] = "Bearer not-a-token"
     with pytest.raises(local.HubError, match="refused the token"):
-        local.sync(client, copy, _public(settings))
+        local.sync(cast(httpx.Client, client), copy, _public(settings))
     nowhere = httpx.Client(base_url="http://127.0.0.1:9", timeout=2)
     with nowhere, pytest.raises(local.HubError, match="could not reach the hub"):
         local.sync(nowhere, copy, _public(settings))
@@ -163,7 +165,7 @@ def test_refused_token_and_unreachable_hub(
 
 
 def test_check_reads_a_bundle(
-    provider: TestClient, session: Session, settings: Settings, network: Network, tmp_path: Path
+    provider: httpx.Client, session: Session, settings: Settings, network: Network, tmp_path: Path
 ) -> None:
     copy = tmp_path / "blocklist.json"
     public = _public(settings)

@@ -139,7 +139,7 @@ def _escapes_byte_by_byte(text: str) -> str:
 
 
 def _dot_segments_always(path: str) -> str:
-    segments, kept = path.split("/")[1:], []
+    segments, kept = path.split("/")[1:], list[str]()
     for i, segment in enumerate(segments):
         if segment in (".", ".."):
             if segment == ".." and kept:

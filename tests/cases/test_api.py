@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from builders import Network, token_for
 from fastapi.testclient import TestClient
@@ -14,12 +15,12 @@ from taskforce.core.db import utcnow
 from taskforce.core.settings import Settings
 
 
-def _open(client: TestClient, headers: dict[str, str], **body: object) -> dict[str, object]:
+def _open(client: TestClient, headers: dict[str, str], **body: object) -> dict[str, Any]:
     response = client.post(
         "/api/v1/cases", json={"title": "Operation Test", **body}, headers=headers
     )
     assert response.status_code == 201, response.text
-    data: dict[str, object] = response.json()
+    data: dict[str, Any] = response.json()
     return data
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from builders import Network, Person, make_agency, make_case, make_person
 from conftest import migrated_engine
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
@@ -375,7 +376,7 @@ def test_cli_verify_names_the_first_bad_entry(log: Log) -> None:
             "audit",
             "verify",
             "--public-key",
-            signing.public_b64(signing.Ed25519PrivateKey.generate().public_key()),
+            signing.public_b64(Ed25519PrivateKey.generate().public_key()),
         ],
         obj=state,
     )

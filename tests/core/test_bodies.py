@@ -13,7 +13,7 @@ import asyncio
 import json
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,7 +97,7 @@ def post_streaming(
                 )
             return {"type": "http.request", "body": piece, "more_body": handed < len(pieces)}
 
-        async def send(message: dict[str, Any]) -> None:
+        async def send(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 answer.status = message["status"]
                 answer.headers = {k.decode(): v.decode() for k, v in message["headers"]}
@@ -331,7 +331,7 @@ def test_every_route_that_takes_a_body_is_in_the_class_of_its_caller(app: FastAP
     reads its body before checking them (a new route under a new prefix would)."""
     seen = 0
     for path, route in _routes(app.router.routes):
-        if not route.methods & {"POST", "PUT", "PATCH", "DELETE"}:
+        if not (route.methods or set()) & {"POST", "PUT", "PATCH", "DELETE"}:
             continue
         seen += 1
         sample = path.replace("{", "").replace("}", "")  # /cases/{case_id} -> /cases/case_id

@@ -84,7 +84,7 @@ def _vics(media: list[dict[str, object]], kind: str = "Media") -> bytes:
 
 
 def test_vics_media_file_upper_hex_string_booleans_and_no_thumbnail() -> None:
-    media = [
+    media: list[dict[str, object]] = [
         {
             "MediaID": 1,
             "Category": 1,

@@ -28,7 +28,7 @@ def _list(tmp_path: Path, *lines: str) -> Path:
 
 
 def _make(session: Session, network: Network, **kw: object) -> None:
-    data = HashSetCreate(name=str(kw.pop("name", "Known series")), **kw)  # type: ignore[arg-type]
+    data = HashSetCreate(name=str(kw.pop("name", "Known series")), **kw)
     service.create_hash_set(session, network.gb.caller, data)
 
 

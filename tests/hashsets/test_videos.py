@@ -19,7 +19,7 @@ from taskforce.core.errors import Invalid
 from taskforce.core.settings import Settings
 from taskforce.hashsets import formats, matching, service
 from taskforce.hashsets.models import HashEntryFrame
-from taskforce.hashsets.schemas import HashSetCreate, MatchQuery, MatchRequest
+from taskforce.hashsets.schemas import HashSetCreate, MatchHit, MatchQuery, MatchRequest
 
 SAMPLES = Path(__file__).parents[1] / "vectors" / "vpdq" / "sample-hashes"
 
@@ -48,14 +48,16 @@ def _video_csv(tmp_path: Path, rows: list[tuple[str, list[str], str]]) -> Path:
 
 
 def _known_videos(session: Session, network: Network, tmp_path: Path, **kw: object) -> None:
-    data = HashSetCreate(name="Known videos", **kw)  # type: ignore[arg-type]
+    data = HashSetCreate(name="Known videos", **kw)
     service.create_hash_set(session, network.gb.caller, data)
     path = _video_csv(tmp_path, [("a" * 40, PATTERN, "Pattern"), ("b" * 40, DOORKNOB, "Door")])
     report = service.import_file(session, network.gb.caller, name="Known videos", path=path)
     assert (report.format, report.added, report.rejected) == ("csv", 2, [])
 
 
-def _match(session: Session, network: Network, settings: Settings, frames: list[str]) -> list:
+def _match(
+    session: Session, network: Network, settings: Settings, frames: list[str]
+) -> list[MatchHit]:
     request = MatchRequest(hashes=[MatchQuery(vpdq=frames)])
     [result] = matching.match(session, network.gb.caller, settings, request)
     return result.matches

@@ -73,7 +73,8 @@ def test_pdqhash_rows_are_reproduced_bit_for_bit(row: dict[str, str]) -> None:
 def test_pixel_space_rotations_are_reproduced_bit_for_bit(row: dict[str, str]) -> None:
     name = row["note"].split()[0].removeprefix("dihedral=")
     with Image.open(VECTORS / row["image"]) as image:
-        turned = image if TRANSPOSE[name] is None else image.transpose(TRANSPOSE[name])
+        method = TRANSPOSE[name]
+        turned = image if method is None else image.transpose(method)
         assert hashing.pdq_of_image(turned).hex == row["pdq_hex"]
 
 

@@ -139,7 +139,7 @@ def _scene(number: int, width: int = 320, height: int = 180) -> np.ndarray:
     rgb[40:100, left : left + 60] = (230, 40, 40)  # a red square moving right
     cy, cx = 120 - (number * 3) % 80, width - 50 - (number * 5) % (width - 100)
     rgb[(y - cy) ** 2 + (x - cx) ** 2 < 25**2] = (40, 90, 230)  # a blue disc moving up-left
-    return np.clip(rgb, 20, 255).astype(np.uint8)  # never black: only bars are black
+    return np.asarray(np.clip(rgb, 20, 255), dtype=np.uint8)  # never black: only bars are black
 
 
 def _write_video(path: Path, pictures: list[np.ndarray], fps: int = 10) -> None:

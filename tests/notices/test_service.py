@@ -28,6 +28,7 @@ from taskforce.notices.models import (
     TipThrottle,
 )
 from taskforce.notices.schemas import (
+    ATTESTATION,
     AnswerCreate,
     ClueCreate,
     NoticeClose,
@@ -158,7 +159,7 @@ class TestWriting:
         image = service.add_image(
             session, s.net.gb.caller, notice.id, clue.id, gps_jpeg, attested=True
         )
-        assert image.attestation == service.ATTESTATION
+        assert image.attestation == ATTESTATION
         assert image.attested_by_label == s.net.gb.caller.label
         assert "GPS position" in image.removed and b"ExampleCam" not in image.content
         with pytest.raises(NotFound):  # a clue of another notice
@@ -501,4 +502,4 @@ def test_analysts_answer_and_readers_only_read(
         _answer(session, settings, reader, notice, 1, ["ZA"])
     analyst = make_person(session, agency, role=Role.ANALYST)
     _answer(session, settings, analyst, notice, 1, ["ZA"])
-    assert session.scalar(select(func.count()).select_from(NoticeNotification)) >= 3
+    assert (session.scalar(select(func.count()).select_from(NoticeNotification)) or 0) >= 3

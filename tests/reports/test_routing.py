@@ -45,7 +45,7 @@ def test_url_goes_to_the_hotline_of_the_hosting_country_by_the_network_table(
     assert report.route_due_at is not None and report.receiving_agency_id is None
     assert route_all() == 1
     assert _agency_code(session, report) == "NL-HOTLINE"
-    session.refresh(report)
+    report = session.get_one(Report, report.id)  # refreshed, and not narrowed by the assert above
     assert (report.hosting_ip, report.hosting_country) == ("203.0.113.10", "NL")
     assert report.route_due_at is None and report.routed_at is not None
     steps = _steps(session, report)

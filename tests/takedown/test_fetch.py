@@ -457,7 +457,9 @@ def test_redirect_to_cloud_metadata_is_refused(server: HttpServer) -> None:
 
 
 def test_cookies_last_for_one_check_only(server: HttpServer) -> None:
-    server.routes["/login"] = redirect("/page", **{"Set-Cookie": "seen=1; Path=/"})
+    server.routes["/login"] = lambda handler: handler.reply(
+        302, {"Location": "/page", "Set-Cookie": "seen=1; Path=/"}
+    )
     server.routes["/page"] = page(200)
     one = checker()
     assert one.check(url(server, "/login")).outcome is Outcome.PRESENT
@@ -1015,7 +1017,7 @@ def pki(tmp_path: Path) -> Pki:
 def tls_server(pki: Pki, snis: list[str | None], heads: list[bytes]) -> Callable[..., None]:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(pki.leaf_chain, pki.leaf_key)
-    context.sni_callback = lambda sslobj, name, ctx: snis.append(name)  # type: ignore[assignment,misc,return-value]
+    context.sni_callback = lambda _sslobj, name, _ctx: snis.append(name)
 
     def handle(conn: socket.socket, s: RawServer) -> None:
         try:

@@ -218,6 +218,7 @@ def test_gone_closes_the_notice_records_removal_time_and_unlists_the_url(
         result(Outcome.GONE, status=404, detail="HTTP 404"),
         now=gone_at,
     )
+    notice = session.get_one(TakedownNotice, notice.id)  # what the check left, not narrowed above
     assert notice.status == "removed" and notice.removed_at == gone_at
     assert notice.next_check_at is None and "HTTP 404" in notice.closed_reason
     entry = session.scalars(select(BlocklistEntry)).one()
@@ -329,6 +330,7 @@ def test_a_notice_waiting_for_a_contact_goes_out_when_an_analyst_sets_one(
     service.set_recipient(
         session, desk.analyst.caller, settings, notice.id, "Abuse@Cloud.example.org"
     )
+    notice = session.get_one(TakedownNotice, notice.id)
     assert notice.recipient == "abuse@cloud.example.org" and notice.sends == 1
     assert [m.recipient for m in mails(session)] == ["abuse@cloud.example.org"]
 

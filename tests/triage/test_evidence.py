@@ -109,7 +109,8 @@ def test_a_7z_bomb_stops_at_the_run_budget_while_decompressing(tmp_path: Path) -
     items = list(evidence.walk([root], tmp_path / "work", budget))
     assert budget.used_bytes <= 1_500_000 + (1 << 20)  # stopped within a write of the budget
     [refused] = [i for i in items if i.error]
-    assert refused.display.endswith("bomb.7z!/") and "archive budget is spent" in refused.error
+    assert refused.display.endswith("bomb.7z!/")
+    assert "archive budget is spent" in (refused.error or "")
     assert not list((tmp_path / "work").glob("*"))  # nothing decompressed is left behind
 
 

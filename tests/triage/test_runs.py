@@ -23,12 +23,13 @@ from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
 from taskforce.triage import recording, service
 from taskforce.triage.models import TriageResult, TriageRun
+from taskforce.triage.report import Summary
 from taskforce.triage.schemas import MatchFilter, RunStatus
 
 
 def _triage(
     session: Session, network: Network, settings: Settings, seizure: Path, out: Path, ref: str
-) -> service.report.Summary:
+) -> Summary:
     options = service.Options(workers=2, case_reference=ref)
     return service.run(session, network.gb.caller, settings, [seizure], out, options)
 
@@ -72,6 +73,7 @@ def test_a_run_with_a_case_is_recorded_with_every_file(
     assert (run.matched_exact, run.matched_perceptual) == (2, 4)
     assert run.new_images == summary.new_images > 0
     assert (run.identified_victims, run.errors) == (2, 2)
+    assert summary.selectors_added is not None  # a case was named
     assert run.selectors_added == summary.selectors_added > 0
 
     read = service.get_run(session, network.gb.caller, run.id)

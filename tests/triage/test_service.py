@@ -17,6 +17,7 @@ from taskforce.cases.models import Selector
 from taskforce.core.settings import Settings
 from taskforce.media import hashing
 from taskforce.triage import service
+from taskforce.triage.report import Summary
 
 
 def _rows(out: Path) -> dict[str, dict[str, str]]:
@@ -26,7 +27,7 @@ def _rows(out: Path) -> dict[str, dict[str, str]]:
 
 def _run(
     session: Session, network: Network, settings: Settings, seizure: Path, out: Path, **kw: object
-) -> service.report.Summary:
+) -> Summary:
     options = service.Options(workers=2, **kw)  # type: ignore[arg-type]
     return service.run(session, network.gb.caller, settings, [seizure], out, options)
 

@@ -8,11 +8,12 @@ import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from builders import seal_and_verify
 from conftest import migrated_engine
-from sqlalchemy import Engine, func, select
+from sqlalchemy import ColumnElement, Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from watch_builders import RECEIVED, make_watch, open_lead
 
@@ -67,7 +68,7 @@ def _run_workers(
     return handled
 
 
-def _count(session: Session, model: type, *where: object) -> int:
+def _count(session: Session, model: type[Any], *where: ColumnElement[bool]) -> int:
     return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
 

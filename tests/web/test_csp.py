@@ -12,7 +12,7 @@ import base64
 import hashlib
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -131,7 +131,7 @@ class PageScan(HTMLParser):
 def page_routes(app: FastAPI) -> dict[str, re.Pattern[str]]:
     """Every GET route answering HTML, by its template (walking included routers)."""
 
-    def walk(routes: list[object], prefix: str = "") -> Iterator[tuple[str, APIRoute]]:
+    def walk(routes: Sequence[object], prefix: str = "") -> Iterator[tuple[str, APIRoute]]:
         for route in routes:
             if isinstance(route, APIRoute):
                 yield prefix + route.path, route
@@ -141,7 +141,7 @@ def page_routes(app: FastAPI) -> dict[str, re.Pattern[str]]:
 
     found: dict[str, re.Pattern[str]] = {}
     for path, route in walk(app.routes):
-        if "GET" in route.methods and route.response_class is HTMLResponse:
+        if "GET" in (route.methods or ()) and route.response_class is HTMLResponse:
             found[path] = re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$")
     return found
 

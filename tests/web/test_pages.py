@@ -133,13 +133,14 @@ class TestCaseForms:
         us_case = session.scalar(select(Case).where(Case.title == "Operation Far Away"))
         assert us_case is not None
         from taskforce.cases import service
+        from taskforce.cases.schemas import SelectorCreate
 
         service.add_selector(
             session,
             network.us.caller,
             client.app.state.settings,  # type: ignore[attr-defined]
             case_id=us_case.id,
-            data=service.SelectorCreate(type="email", value="suspect@example.com"),
+            data=SelectorCreate(type="email", value="suspect@example.com"),
         )
         gb_case = make_case(session, network.gb, title="Operation Near")
         token = login(client, session, network.gb)

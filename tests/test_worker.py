@@ -30,7 +30,7 @@ from taskforce.watch.models import UrgentLead
 
 
 class NeverChecked:
-    def check(self, url: str) -> CheckResult:
+    def check(self, _url: str) -> CheckResult:
         raise AssertionError("no notice is due in this test")
 
 
@@ -69,7 +69,7 @@ def test_one_round_runs_every_task_and_a_failing_task_does_not_stop_the_others(
     )
     tools = worker.Tools(resolver=StaticResolver(HOSTS), checker=NeverChecked())
 
-    def broken(*args: object, **kwargs: object) -> int:
+    def broken(*_args: object, **_kwargs: object) -> int:
         raise RuntimeError("the outbox is down")
 
     monkeypatch.setattr(outbox_service, "drain_committed", broken)
@@ -148,7 +148,7 @@ def test_an_urgent_report_whose_follow_up_failed_still_gets_its_lead(
 
     _members(session)
 
-    def fails(*args: object, **kwargs: object) -> bool:
+    def fails(*_args: object, **_kwargs: object) -> bool:
         raise RuntimeError("after_report broke")
 
     monkeypatch.setattr(reports_service, "after_report", fails)

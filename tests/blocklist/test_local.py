@@ -26,7 +26,10 @@ from taskforce.core.settings import Settings
 
 @pytest.fixture
 def provider(
-    client: TestClient, session: Session, settings: Settings, network: Network
+    client: TestClient,
+    session: Session,
+    settings: Settings,
+    network: Network,  # noqa: ARG001 - the agencies the token is issued among
 ) -> httpx.Client:
     """The test client, signed in as an internet provider's download token."""
     client.headers.update(provider_headers(session, settings))

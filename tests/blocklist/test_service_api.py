@@ -147,8 +147,9 @@ def test_api_manage_and_download(
     assert removed.status_code == 200 and removed.json()["removed_version"] is not None
 
 
+@pytest.mark.usefixtures("network")
 def test_provider_token_reaches_only_the_download(
-    client: TestClient, app: object, session: Session, settings: Settings, network: Network
+    client: TestClient, app: object, session: Session, settings: Settings
 ) -> None:
     provider = provider_headers(session, settings)
     allowed = {"/api/v1/blocklist", "/api/v1/blocklist/public-key"}

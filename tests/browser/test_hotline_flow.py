@@ -27,7 +27,7 @@ NETWORKS = """network,provider,asn,country,abuse_email
 pytestmark = pytest.mark.browser
 
 
-def seed(session: Session, settings: Settings) -> None:
+def seed(session: Session, _settings: Settings) -> None:
     for code, country, tz, phone, kind in (
         ("NL-HOTLINE", "NL", "Europe/Amsterdam", "+31201234500", AgencyKind.HOTLINE),
         ("NL-NP", "NL", "Europe/Amsterdam", "+31201234567", AgencyKind.LAW_ENFORCEMENT),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from builders import Network, token_for
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -143,7 +144,8 @@ class TestErrors:
 
 
 class TestTokens:
-    def test_no_token_is_401(self, client: TestClient, network: Network) -> None:
+    @pytest.mark.usefixtures("network")
+    def test_no_token_is_401(self, client: TestClient) -> None:
         r = client.get("/api/v1/cases")
         assert r.status_code == 401 and r.json()["error"] == "unauthenticated"
 

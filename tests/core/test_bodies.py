@@ -148,9 +148,8 @@ def test_a_lying_content_length_does_not_let_a_body_past_the_token_check(app: Fa
     assert (r.status, r.consumed) == (401, 0)
 
 
-def test_a_provider_token_sends_no_body(
-    app: FastAPI, session: Session, settings: Settings, network: Network
-) -> None:
+@pytest.mark.usefixtures("network")
+def test_a_provider_token_sends_no_body(app: FastAPI, session: Session, settings: Settings) -> None:
     r = post_streaming(app, "/api/v1/cases", headers=provider_headers(session, settings))
     assert (r.status, r.consumed) == (403, 0)
 

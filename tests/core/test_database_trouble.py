@@ -160,7 +160,7 @@ def test_a_database_that_disappeared_is_a_503_and_healthz_fails(hub: Hub) -> Non
 
 
 @pytest.fixture
-def probe(pg_hub: Hub) -> Iterator[Hub]:
+def probe(pg_hub: Hub) -> Hub:
     """Two rows other transactions fight over, and routes that meet them."""
     hub = pg_hub
     with hub.engine.begin() as conn:
@@ -194,7 +194,7 @@ def probe(pg_hub: Hub) -> Iterator[Hub]:
         return {"runs": len([r for r in hub.runs if r > 0])}
 
     hub.app.include_router(router)
-    yield hub
+    return hub
 
 
 def _other_writer_waiting_for_row_1(engine: Engine) -> int:

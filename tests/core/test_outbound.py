@@ -12,6 +12,7 @@ from __future__ import annotations
 import http.server
 import ipaddress
 import json
+import re
 import socket
 import threading
 from collections.abc import Iterator
@@ -244,7 +245,7 @@ def test_names_are_not_numbers(host: str) -> None:
 
 @pytest.mark.parametrize("host", ["1.2.3.999", "256.1.1.1", "1.2.3.4.5", "09.1.1.1", "1.x.2"])
 def test_bad_numbers_are_no_address(host: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=re.escape(repr(host))):
         numeric_ipv4(host)
 
 

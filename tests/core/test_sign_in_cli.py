@@ -50,8 +50,9 @@ def test_serve_on_plain_http_says_cookies_are_secure_and_trusts_no_peer_itself(
     assert call["app"].state.settings.secure_cookies is True
 
 
+@pytest.mark.usefixtures("served")
 def test_serve_warns_when_secure_cookies_are_off(
-    run: CliRunner, served: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+    run: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TASKFORCE_SECURE_COOKIES", "false")
     r = run.invoke(app, ["serve"])

@@ -95,8 +95,9 @@ def test_the_thresholds_are_settings(
     assert {m.series for m in _match(session, network, lenient, half)} == {"Pattern", "Door"}
 
 
+@pytest.mark.usefixtures("settings")
 def test_video_import_is_idempotent_and_keeps_distinct_usable_frames(
-    session: Session, network: Network, settings: Settings, tmp_path: Path
+    session: Session, network: Network, tmp_path: Path
 ) -> None:
     _known_videos(session, network, tmp_path)
     frames = session.scalar(select(func.count()).select_from(HashEntryFrame))

@@ -176,8 +176,9 @@ def test_a_rejected_proposal_leaves_the_record_as_it_was(
     assert _audit(session, "hosting.provider.update") == []
 
 
+@pytest.mark.usefixtures("network")
 def test_another_agency_cannot_delete_or_add_networks_the_coordinator_decides(
-    client: TestClient, session: Session, people: dict[str, Headers], network: Network
+    client: TestClient, session: Session, people: dict[str, Headers]
 ) -> None:
     provider = _provider(client, people["gb"])
     r = client.post(
@@ -215,8 +216,9 @@ def test_another_agency_cannot_delete_or_add_networks_the_coordinator_decides(
     assert len(removed) == 1 and removed[0].actor_label.endswith("(INT-COORD)")
 
 
+@pytest.mark.usefixtures("network")
 def test_the_networks_own_records_are_decided_by_stewards_only(
-    client: TestClient, session: Session, people: dict[str, Headers], network: Network
+    client: TestClient, session: Session, people: dict[str, Headers]
 ) -> None:
     """A provider no agency registered (the operator's import, records older than this rule)
     is the network's: every member proposes, a network admin or the coordinator decides."""

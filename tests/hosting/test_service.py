@@ -396,9 +396,8 @@ def test_permissions(session: Session, network: Network, make_provider: MakeProv
         service.update_provider(session, person.caller, provider.id, ProviderUpdate(notes="ok"))
 
 
-def test_reads_are_not_audited(
-    session: Session, make_provider: MakeProvider, audit_actions: Callable[[], list[str]]
-) -> None:
+@pytest.mark.usefixtures("audit_actions")
+def test_reads_are_not_audited(session: Session, make_provider: MakeProvider) -> None:
     provider = make_provider(networks=("203.0.113.0/26",))
     before = audit_service.count(session)
     service.list_providers(session, ADMIN, query="fictional")

@@ -269,7 +269,7 @@ def test_decompression_bomb_is_refused_without_decoding(tmp_path: Path) -> None:
     assert result.sha256 is not None  # the exact hashes are still there to match
 
 
-def test_cli_prints_json_lines(tmp_path: Path) -> None:
+def test_cli_prints_json_lines() -> None:
     from taskforce.cli import app
 
     runner = CliRunner()

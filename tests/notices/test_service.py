@@ -73,8 +73,9 @@ def _answer(
 
 
 class TestWriting:
+    @pytest.mark.usefixtures("settings")
     def test_notice_reaches_the_target_countries_only(
-        self, session: Session, settings: Settings, scene: Scene, notice: ClueNotice
+        self, session: Session, scene: Scene, notice: ClueNotice
     ) -> None:
         s = scene
         assert notice.reference.startswith("GB-NCA-CN-") and notice.reference.endswith("-0001")

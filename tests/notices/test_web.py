@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from builders import csrf_field, jpeg, picture, web_login
 from fastapi.testclient import TestClient
 from notice_builders import Scene
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from taskforce.core.settings import Settings
 from taskforce.notices.models import ClueImage, ClueNotice
 from taskforce.series.models import Victim
 
@@ -41,8 +41,9 @@ def _create(client: TestClient, scene: Scene, image: bytes, **extra: object) -> 
     return str(r.headers["location"])
 
 
+@pytest.mark.usefixtures("settings")
 def test_write_answer_rank_publish_and_close(
-    client: TestClient, session: Session, settings: Settings, scene: Scene, gps_jpeg: bytes
+    client: TestClient, session: Session, scene: Scene, gps_jpeg: bytes
 ) -> None:
     web_login(client, session, scene.net.gb)
     url = _create(client, scene, gps_jpeg)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 
+import pytest
 from builders import add_selector, csrf_field, make_case, web_login
 from fastapi.testclient import TestClient
 from hotline_builders import Hotlines, RouteAll, send
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 from taskforce.blocklist.models import BlocklistEntry
 from taskforce.cases.models import Case, Hit, Selector
 from taskforce.core.audit.models import AuditEntry
+from taskforce.core.errors import NotFound
 from taskforce.core.outbox.models import OutboxMessage
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
@@ -249,7 +251,7 @@ def test_assessing_needs_the_receiving_agency(
     send(client, "url", url="https://files.example.net/x")
     route_all()
     report = next(iter(_reports(session).values()))
-    try:
+    with pytest.raises(NotFound):  # not its report
         service.assess(
             session,
             hotlines.gb_hotline.caller,
@@ -257,7 +259,3 @@ def test_assessing_needs_the_receiving_agency(
             AssessmentCreate(assessment=Assessment.NOT_ILLEGAL),
             settings,
         )
-    except Exception as exc:  # NotFound: not its report
-        assert type(exc).__name__ == "NotFound"
-    else:
-        raise AssertionError("another hotline assessed the report")

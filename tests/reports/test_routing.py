@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from builders import web_login
 from fastapi.testclient import TestClient
 from hotline_builders import Hotlines, RouteAll, only, send
@@ -37,8 +38,9 @@ def _agency_code(session: Session, report: Report) -> str | None:
     return agency.code if agency else None
 
 
+@pytest.mark.usefixtures("hotlines")
 def test_url_goes_to_the_hotline_of_the_hosting_country_by_the_network_table(
-    client: TestClient, session: Session, hotlines: Hotlines, route_all: RouteAll
+    client: TestClient, session: Session, route_all: RouteAll
 ) -> None:
     send(client, "url", url="https://FILES.example.net/gallery/7/", country="GB")
     report = only(session)
@@ -55,8 +57,9 @@ def test_url_goes_to_the_hotline_of_the_hosting_country_by_the_network_table(
     assert "hosted in NL by Fictional Hosting NL B.V." in steps[-1]
 
 
+@pytest.mark.usefixtures("hotlines")
 def test_the_registry_country_from_iptocc_routes_an_address_with_no_network_entry(
-    client: TestClient, session: Session, hotlines: Hotlines, route_all: RouteAll
+    client: TestClient, session: Session, route_all: RouteAll
 ) -> None:
     send(client, "url", url="http://registry.example.com/a")
     route_all()
@@ -65,16 +68,18 @@ def test_the_registry_country_from_iptocc_routes_an_address_with_no_network_entr
     assert any("iptocc" in s and "NL" in s for s in _steps(session, report))
 
 
+@pytest.mark.usefixtures("hotlines")
 def test_ipv6_hosting_is_located_too(
-    client: TestClient, session: Session, hotlines: Hotlines, route_all: RouteAll
+    client: TestClient, session: Session, route_all: RouteAll
 ) -> None:
     send(client, "url", url="http://v6.example.net/x")
     route_all()
     assert _agency_code(session, only(session)) == "NL-HOTLINE"
 
 
+@pytest.mark.usefixtures("hotlines")
 def test_a_country_without_member_goes_to_the_network_coordinator(
-    client: TestClient, session: Session, hotlines: Hotlines, route_all: RouteAll
+    client: TestClient, session: Session, route_all: RouteAll
 ) -> None:
     send(client, "url", url="http://cloud.example.org/p/1", country="NL")
     route_all()
@@ -83,8 +88,9 @@ def test_a_country_without_member_goes_to_the_network_coordinator(
     assert "no member hotline or agency is in DE" in _steps(session, report)[-1]
 
 
+@pytest.mark.usefixtures("hotlines")
 def test_an_unknown_or_unlocatable_host_falls_back_to_the_reporters_country(
-    client: TestClient, session: Session, hotlines: Hotlines, route_all: RouteAll
+    client: TestClient, session: Session, route_all: RouteAll
 ) -> None:
     send(client, "url", url="http://gone.example.com/x", country="GB")
     send(client, "url", url="http://inside.example.com/x", country="NL")
@@ -97,8 +103,9 @@ def test_an_unknown_or_unlocatable_host_falls_back_to_the_reporters_country(
     assert "no address of the host has a country" in _steps(session, inside)[-1]
 
 
+@pytest.mark.usefixtures("hotlines")
 def test_a_failing_resolver_is_retried_then_the_report_falls_back(
-    client: TestClient, session: Session, hotlines: Hotlines, route_all: RouteAll
+    client: TestClient, session: Session, route_all: RouteAll
 ) -> None:
     from hotline_builders import FlakyResolver
 
@@ -115,8 +122,9 @@ def test_a_failing_resolver_is_retried_then_the_report_falls_back(
     assert any("failed 5 times" in s for s in _steps(session, report))
 
 
+@pytest.mark.usefixtures("hotlines")
 def test_grooming_and_danger_reports_go_to_the_reporters_country_at_once(
-    client: TestClient, session: Session, hotlines: Hotlines
+    client: TestClient, session: Session
 ) -> None:
     send(client, "grooming", platform="chatapp", excerpt="see you soon", country="NL")
     send(client, "danger", what="a child is in danger now", country="NL")
@@ -126,8 +134,9 @@ def test_grooming_and_danger_reports_go_to_the_reporters_country_at_once(
     assert "the reporter is in NL" in _steps(session, reports["danger"])[0]
 
 
+@pytest.mark.usefixtures("network")
 def test_without_any_member_to_take_it_the_report_waits_and_is_not_lost(
-    client: TestClient, session: Session, network: object
+    client: TestClient, session: Session
 ) -> None:
     send(client, "grooming", platform="chatapp", excerpt="hello", country="JP")
     report = only(session)

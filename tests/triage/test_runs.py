@@ -51,12 +51,12 @@ def _audited(session: Session, action: str, outcome: str = "ok") -> int:
     )
 
 
+@pytest.mark.usefixtures("known_set")
 def test_a_run_with_a_case_is_recorded_with_every_file(
     session: Session,
     network: Network,
     settings: Settings,
     seizure: Path,
-    known_set: str,
     tmp_path: Path,
 ) -> None:
     case = make_case(session, network.gb, title="Seizure 17")
@@ -105,12 +105,12 @@ def test_a_run_with_a_case_is_recorded_with_every_file(
     assert _audited(session, "triage.export") == 2
 
 
+@pytest.mark.usefixtures("known_set")
 def test_filters_and_paging(
     session: Session,
     network: Network,
     settings: Settings,
     seizure: Path,
-    known_set: str,
     tmp_path: Path,
 ) -> None:
     case = make_case(session, network.gb)
@@ -148,13 +148,13 @@ def test_filters_and_paging(
     assert [f.path for p in pages for f in p.items] == whole
 
 
+@pytest.mark.usefixtures("known_set")
 def test_an_interrupted_run_resumes_without_duplicating_rows(
     session: Session,
     session_factory: sessionmaker[Session],
     network: Network,
     settings: Settings,
     seizure: Path,
-    known_set: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -168,7 +168,7 @@ def test_an_interrupted_run_resumes_without_duplicating_rows(
     resumed = tmp_path / "resumed"
     calls = 0
 
-    def stop_after_six(done: int, _path: str) -> None:
+    def stop_after_six(_done: int, _path: str) -> None:
         nonlocal calls
         calls += 1
         if calls == 6:
@@ -228,12 +228,12 @@ def test_an_interrupted_run_resumes_without_duplicating_rows(
     assert _export(session, network, again.id, "csv") == (whole / "results.csv").read_text()
 
 
+@pytest.mark.usefixtures("known_set")
 def test_visibility_follows_the_case_and_hash_set_details_follow_the_hash_set(
     session: Session,
     network: Network,
     settings: Settings,
     seizure: Path,
-    known_set: str,
     tmp_path: Path,
 ) -> None:
     red = make_case(session, network.gb, title="Red", sharing=SharingLevel.RED)
@@ -274,13 +274,13 @@ def _export_as(session: Session, caller: object, run_id: object) -> str:
     return buffer.getvalue()
 
 
+@pytest.mark.usefixtures("known_set")
 def test_api_lists_and_reads_runs_and_answers_404_to_others(
     client: TestClient,
     session: Session,
     network: Network,
     settings: Settings,
     seizure: Path,
-    known_set: str,
     tmp_path: Path,
 ) -> None:
     case = make_case(session, network.gb, sharing=SharingLevel.AMBER, partners=["NL-NP"])

@@ -32,12 +32,12 @@ def _run(
     return service.run(session, network.gb.caller, settings, [seizure], out, options)
 
 
+@pytest.mark.usefixtures("known_set")
 def test_known_new_and_bad_files(
     session: Session,
     network: Network,
     settings: Settings,
     seizure: Path,
-    known_set: str,
     tmp_path: Path,
 ) -> None:
     out = tmp_path / "report"
@@ -73,12 +73,12 @@ def test_known_new_and_bad_files(
     assert "Series Hill" in html and "<img" not in html
 
 
+@pytest.mark.usefixtures("known_set")
 def test_interrupted_run_resumes_to_the_same_result(
     session: Session,
     network: Network,
     settings: Settings,
     seizure: Path,
-    known_set: str,
     tmp_path: Path,
 ) -> None:
     whole = tmp_path / "whole"
@@ -86,7 +86,7 @@ def test_interrupted_run_resumes_to_the_same_result(
     resumed = tmp_path / "resumed"
     calls = 0
 
-    def stop_after_six(done: int, _path: str) -> None:
+    def stop_after_six(_done: int, _path: str) -> None:
         nonlocal calls
         calls += 1
         if calls == 6:
@@ -107,12 +107,12 @@ def test_interrupted_run_resumes_to_the_same_result(
     assert (resumed / "results.csv").read_text() == (whole / "results.csv").read_text()
 
 
+@pytest.mark.usefixtures("known_set")
 def test_new_material_feeds_the_case(
     session: Session,
     network: Network,
     settings: Settings,
     seizure: Path,
-    known_set: str,
     tmp_path: Path,
 ) -> None:
     case = make_case(session, network.gb, title="Seizure 1")

@@ -67,8 +67,9 @@ def _escalate(
 # --- who is alerted ---------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("watch")
 def test_every_police_agency_of_the_reporters_country_is_alerted_not_its_hotline(
-    session: Session, settings: Settings, watch: Watch
+    session: Session, settings: Settings
 ) -> None:
     lead = open_lead(session, settings, country="GB")
     assert _targets(session, lead) == {"GB-CEOP": "reporter_country", "GB-NCA": "reporter_country"}
@@ -85,8 +86,9 @@ def test_every_police_agency_of_the_reporters_country_is_alerted_not_its_hotline
     assert entry.operation == "disclosure" and entry.recipients == ["GB-CEOP", "GB-NCA"]
 
 
+@pytest.mark.usefixtures("watch")
 def test_a_country_with_only_a_hotline_alerts_the_hotline(
-    session: Session, settings: Settings, watch: Watch
+    session: Session, settings: Settings
 ) -> None:
     lead = open_lead(session, settings, country="IE")
     assert _targets(session, lead) == {"IE-HL": "reporter_country"}
@@ -114,9 +116,8 @@ def test_no_country_goes_to_the_coordinator(
     assert "no country given" in next(s.detail for s in view.steps if s.step == "to_coordinator")
 
 
-def test_the_suspects_country_is_alerted_too(
-    session: Session, settings: Settings, watch: Watch
-) -> None:
+@pytest.mark.usefixtures("watch")
+def test_the_suspects_country_is_alerted_too(session: Session, settings: Settings) -> None:
     lead = open_lead(session, settings, country="GB", suspect="nl")
     assert lead.suspect_country == "NL"
     assert _targets(session, lead) == {
@@ -137,8 +138,9 @@ def test_the_suspects_country_is_alerted_too(
     assert set(_targets(session, same)) == {"GB-CEOP", "GB-NCA"}
 
 
+@pytest.mark.usefixtures("watch")
 def test_a_suspect_country_without_member_still_brings_in_the_coordinator(
-    session: Session, settings: Settings, watch: Watch
+    session: Session, settings: Settings
 ) -> None:
     lead = open_lead(session, settings, country="GB", suspect="FR")
     assert _targets(session, lead) == {
@@ -175,9 +177,8 @@ def test_nobody_to_tell_keeps_the_lead_due_until_a_coordinator_exists(
     assert lead.escalated_at == later
 
 
-def test_opening_a_lead_twice_keeps_the_first(
-    session: Session, settings: Settings, watch: Watch
-) -> None:
+@pytest.mark.usefixtures("watch")
+def test_opening_a_lead_twice_keeps_the_first(session: Session, settings: Settings) -> None:
     lead = open_lead(session, settings)
     again = service.open_lead(
         session,
@@ -196,8 +197,9 @@ def test_opening_a_lead_twice_keeps_the_first(
 # --- what they are told -----------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("watch")
 def test_messages_carry_times_and_link_but_no_report_content(
-    session: Session, settings: Settings, watch: Watch
+    session: Session, settings: Settings
 ) -> None:
     lead = open_lead(session, settings, country="GB", suspect="NL")
     messages = _messages(session, lead)
@@ -434,11 +436,11 @@ def test_no_escalation_once_acknowledged(
     assert "escalated" not in _steps(session, lead)
 
 
+@pytest.mark.usefixtures("watch")
 def test_a_lead_already_with_the_coordinator_escalates_without_a_second_target(
     session: Session,
     session_factory: sessionmaker[Session],
     settings: Settings,
-    watch: Watch,
 ) -> None:
     lead = open_lead(session, settings, country="FR")
     assert _escalate(session, session_factory, settings, DUE + timedelta(minutes=1)) == 1

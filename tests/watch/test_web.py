@@ -131,7 +131,7 @@ def test_report_not_available_is_said_plainly(
 ) -> None:
     lead = open_lead(session, settings, country="GB")
 
-    def refuse(*args: object, **kwargs: object) -> None:
+    def refuse(*_args: object, **_kwargs: object) -> None:
         raise NotFound("report")
 
     monkeypatch.setattr(reports_service, "get_report", refuse)

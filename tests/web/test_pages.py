@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from builders import PASSWORD, Network, csrf_field, make_case, web_login
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -63,9 +64,8 @@ class TestLogin:
         assert r.status_code == 303
         assert r.headers["location"].startswith("/ui/login?next=/ui/cases")
 
-    def test_next_never_leaves_the_site(
-        self, client: TestClient, session: Session, network: Network
-    ) -> None:
+    @pytest.mark.usefixtures("network")
+    def test_next_never_leaves_the_site(self, client: TestClient, session: Session) -> None:
         session.commit()
         page = client.get("/ui/login?next=//evil.example.com/")
         assert "evil.example.com" not in page.text

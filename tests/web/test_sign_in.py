@@ -68,8 +68,9 @@ def test_a_guesser_elsewhere_cannot_lock_the_owner_out(
         assert sign_in(owner, email, PASSWORD).status_code == 303
 
 
+@pytest.mark.usefixtures("settings")
 def test_forwarded_addresses_count_only_from_a_trusted_proxy(
-    app: object, session: Session, settings: Settings, network: Network
+    app: object, session: Session, network: Network
 ) -> None:
     session.commit()
     email = network.gb.user.email

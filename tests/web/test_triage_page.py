@@ -26,7 +26,7 @@ def triaged(
     network: Network,
     settings: Settings,
     seizure: Path,
-    known_set: str,
+    known_set: str,  # noqa: ARG001 - the hash set the run matches against
     tmp_path: Path,
 ) -> tuple[str, str, Path]:
     """GB's case with one finished run over the synthetic seizure: (case id, run id, report)."""

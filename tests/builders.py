@@ -283,5 +283,6 @@ def seal_and_verify(factory: sessionmaker[Session], settings: Settings) -> Verif
             result = verify(session, evidence)
     finally:
         evidence.close()
-    assert result.pending == 0 and result.newest_head == result.sealed
+    assert result.pending == 0
+    assert result.newest_head == result.sealed
     return result

@@ -249,7 +249,8 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
     notification = session.scalars(
         select(Notification).where(Notification.user_id == network.gb.user.id)
     ).first()
-    assert gb_token is not None and notification is not None
+    assert gb_token is not None
+    assert notification is not None
     session.commit()
     params = {
         "case_id": str(red.id),

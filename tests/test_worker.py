@@ -88,7 +88,8 @@ def test_one_round_runs_every_task_and_a_failing_task_does_not_stop_the_others(
     # 203.0.113.10 has no registry country and there is no network table here: the report
     # goes to the reporter's country, to its hotline
     hotline = agency_service.get_by_code(session, "NL-HOTLINE")
-    assert report.receiving_agency_id == hotline.id and report.route_due_at is None
+    assert report.receiving_agency_id == hotline.id
+    assert report.route_due_at is None
 
 
 def test_the_in_process_worker_routes_and_opens_leads_while_the_hub_serves(
@@ -132,9 +133,11 @@ def test_the_in_process_worker_routes_and_opens_leads_while_the_hub_serves(
                     if routed.route_due_at is None:
                         break
                 time.sleep(0.1)
-            assert routed is not None and routed.route_due_at is None
+            assert routed is not None
+            assert routed.route_due_at is None
             assert routed.receiving_agency_id is not None
-        assert app.state.worker is not None and app.state.worker.rounds >= 1
+        assert app.state.worker is not None
+        assert app.state.worker.rounds >= 1
 
 
 def test_an_urgent_report_whose_follow_up_failed_still_gets_its_lead(

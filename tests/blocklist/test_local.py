@@ -76,7 +76,8 @@ def test_first_sync_fetches_the_whole_list_then_only_the_changes(
     assert (step.kind, step.before, step.version) == ("delta", first.version, first.version + 2)
     assert (step.added, step.removed, step.entries) == (1, 1, 10)
     bundle = json.loads(copy.read_text())
-    assert bundle["format"] == local.BUNDLE and len(bundle["deltas"]) == 1
+    assert bundle["format"] == local.BUNDLE
+    assert len(bundle["deltas"]) == 1
 
     checker = local.load(copy, public)  # verifies the full list and the delta
     assert checker.is_blocked("https://example.org/gallery/2") is not None
@@ -103,7 +104,8 @@ def test_many_changes_start_the_bundle_over(
     local.sync(provider, copy, public)
     _list(session, network, *(f"http://site{i}.example.net/b.jpg" for i in range(4)))
     result = local.sync(provider, copy, public)  # 4 changes > a quarter of 12 entries
-    assert result.kind == "full" and "starting over" in result.why_full
+    assert result.kind == "full"
+    assert "starting over" in result.why_full
     assert json.loads(copy.read_text())["kind"] == "full"
     assert len(local.load(copy, public)) == 12
 
@@ -121,7 +123,8 @@ def test_a_tampered_copy_is_replaced_by_the_whole_list(
     with pytest.raises(Invalid, match="does not verify"):
         local.load(copy, public)
     result = local.sync(provider, copy, public)
-    assert result.kind == "full" and "refused" in result.why_full
+    assert result.kind == "full"
+    assert "refused" in result.why_full
     assert len(local.load(copy, public)) == 2
 
 
@@ -136,7 +139,8 @@ def test_a_hub_behind_the_copy_gives_the_whole_list(
     ahead = signing.sign({**held, "version": held["version"] + 50}, service.signing_key(settings))
     local.write(copy, ahead)
     result = local.sync(provider, copy, public)
-    assert result.kind == "full" and f"no version {held['version'] + 50}" in result.why_full
+    assert result.kind == "full"
+    assert f"no version {held['version'] + 50}" in result.why_full
     assert local.load(copy, public).version == held["version"]
 
 

@@ -113,7 +113,8 @@ def test_invalid_names_field_and_rule(raw: str, rule: str) -> None:
 
 def test_script_in_path_is_escaped_not_refused() -> None:
     key = block_key("http://example.com/<script>alert('x')</script>")
-    assert "<" not in key and ">" not in key
+    assert "<" not in key
+    assert ">" not in key
     assert key == "example.com/%3Cscript%3Ealert('x')%3C/script%3E"
 
 

@@ -165,7 +165,8 @@ def test_a_valid_token_s_chunked_body_stops_at_the_limit(
         assert limit < r.consumed <= limit + len(CHUNK)  # read up to the limit, no further
         assert r.headers["connection"] == "close"
         error = json.loads(r.body)
-        assert error["error"] == "too_large" and error["field"] == "body"
+        assert error["error"] == "too_large"
+        assert error["field"] == "body"
         assert f"{limit:,} bytes" in error["rule"]
 
 
@@ -231,7 +232,8 @@ def test_an_upload_is_spooled_in_the_data_folder_and_removed_after_use(
     assert r.status == 200, r.body[:300]
     assert r.consumed == 8 * len(line)
     spooled = [p for p in r.seen_during if p.name.startswith("hash-list-")]
-    assert len(spooled) == 1 and spooled[0].parent.parent == spool.spool_root(settings.data_dir)
+    assert len(spooled) == 1
+    assert spooled[0].parent.parent == spool.spool_root(settings.data_dir)
     assert not spooled[0].exists()  # removed after use
     assert list(system_tmp.iterdir()) == []  # nothing went through /tmp
 
@@ -243,7 +245,8 @@ def test_a_page_form_without_a_login_is_refused_before_it_is_parsed(app: FastAPI
     head, tail, content_type = _multipart("image", "clue.jpg")
     for path in ("/ui/notices/new", "/ui/cases/new", f"/ui/hashsets/{uuid.uuid4()}/import"):
         r = post_streaming(app, path, headers={"content-type": content_type}, first=head, last=tail)
-        assert r.status == 303 and r.headers["location"].startswith("/ui/login")
+        assert r.status == 303
+        assert r.headers["location"].startswith("/ui/login")
         assert r.consumed == 0
         assert r.headers["connection"] == "close"
 
@@ -261,7 +264,8 @@ def test_a_logged_in_reader_cannot_spool_a_hash_list(
         first=head,
         last=tail,
     )
-    assert r.status == 403 and b"<html" in r.body.lower()
+    assert r.status == 403
+    assert b"<html" in r.body.lower()
     assert r.consumed == 0
 
 
@@ -279,7 +283,8 @@ def test_a_page_upload_over_the_limit_answers_a_page(
         first=head,
         last=tail,
     )
-    assert r.status == 413 and b"Too large to upload" in r.body
+    assert r.status == 413
+    assert b"Too large to upload" in r.body
     assert r.consumed <= limits.CLUE_IMAGES_PAGE.limit(0) + len(CHUNK)
     assert r.headers["connection"] == "close"
 

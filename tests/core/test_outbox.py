@@ -59,7 +59,8 @@ def test_hit_notifications_are_mailed_and_marked_sent(
         [network.gb.user.email, network.us.user.email]
     )
     to_us = next(m for m in sink.messages if m["To"] == network.us.user.email)
-    assert "Nightjar" not in to_us.get_payload() and a.reference not in to_us.get_payload()
+    assert "Nightjar" not in to_us.get_payload()
+    assert a.reference not in to_us.get_payload()
     assert "http://hub.example.org/ui/hits/" in to_us.get_payload()
 
 
@@ -70,7 +71,8 @@ def test_failed_delivery_is_kept_for_retry(session: Session, settings: Settings)
     report = outbox.drain(session, settings.model_copy(update={"smtp_host": None}))
     assert (report.sent, report.failed, report.left) == (0, 1, 1)
     message = session.scalars(select(OutboxMessage)).one()
-    assert message.attempts == 1 and message.sent_at is None
+    assert message.attempts == 1
+    assert message.sent_at is None
     assert "no SMTP server configured" in (message.last_error or "")
 
 
@@ -103,7 +105,8 @@ def test_reply_to_and_message_id_reach_the_server(
     mail_settings = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": port})
     assert outbox.drain(session, mail_settings).sent == 1
     (mail,) = sink.messages
-    assert mail["Reply-To"] == "desk@hotline.example.org" and mail["Message-ID"]
+    assert mail["Reply-To"] == "desk@hotline.example.org"
+    assert mail["Message-ID"]
     assert [m.subject for m in outbox.messages_for(session, ["takedown_notice:1"])] == ["Notice"]
 
 

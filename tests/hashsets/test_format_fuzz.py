@@ -81,7 +81,8 @@ def _check(read: Callable[[], list[formats.Parsed]], records: list[Record]) -> N
     assert len(items) == len(expected)
     for got, want in zip(items, expected, strict=True):
         if want.md5 is not None:
-            assert isinstance(got, formats.ParsedEntry) and got.md5 == want.md5
+            assert isinstance(got, formats.ParsedEntry)
+            assert got.md5 == want.md5
         else:
             assert isinstance(got, formats.BadLine), got
             if want.fields:

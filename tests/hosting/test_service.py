@@ -272,7 +272,8 @@ def test_update_changes_only_what_is_sent_and_clears_with_none(
     assert provider.notes == "Answers fast."
     service.update_provider(session, ADMIN, provider.id, ProviderUpdate(abuse_email=None))
     provider = session.get_one(HostingProvider, provider.id)  # not narrowed by the assert above
-    assert provider.abuse_email is None and provider.asn == 64500
+    assert provider.abuse_email is None
+    assert provider.asn == 64500
     service.update_provider(
         session, ADMIN, provider.id, ProviderUpdate(abuse_email="noc@hosting.example.net")
     )

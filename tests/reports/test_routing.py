@@ -44,12 +44,14 @@ def test_url_goes_to_the_hotline_of_the_hosting_country_by_the_network_table(
 ) -> None:
     send(client, "url", url="https://FILES.example.net/gallery/7/", country="GB")
     report = only(session)
-    assert report.route_due_at is not None and report.receiving_agency_id is None
+    assert report.route_due_at is not None
+    assert report.receiving_agency_id is None
     assert route_all() == 1
     assert _agency_code(session, report) == "NL-HOTLINE"
     report = session.get_one(Report, report.id)  # refreshed, and not narrowed by the assert above
     assert (report.hosting_ip, report.hosting_country) == ("203.0.113.10", "NL")
-    assert report.route_due_at is None and report.routed_at is not None
+    assert report.route_due_at is None
+    assert report.routed_at is not None
     steps = _steps(session, report)
     assert steps[0] == "files.example.net resolved to 203.0.113.10 (static host table)"
     assert any("Fictional Hosting NL B.V." in s and "203.0.113.0/26" in s for s in steps)
@@ -113,8 +115,10 @@ def test_a_failing_resolver_is_retried_then_the_report_falls_back(
     assert route_all(FlakyResolver()) == 1
     report = only(session)
     session.refresh(report)
-    assert report.route_attempts == 1 and report.receiving_agency_id is None
-    assert report.route_due_at is not None and report.route_due_at > utcnow()
+    assert report.route_attempts == 1
+    assert report.receiving_agency_id is None
+    assert report.route_due_at is not None
+    assert report.route_due_at > utcnow()
     assert "attempt 1 of 5" in _steps(session, report)[-1]
     for _ in range(routing.MAX_ATTEMPTS - 1):  # each retry once its wait has passed
         route_all(FlakyResolver(), now=utcnow() + timedelta(days=1))
@@ -141,7 +145,8 @@ def test_without_any_member_to_take_it_the_report_waits_and_is_not_lost(
     send(client, "grooming", platform="chatapp", excerpt="hello", country="JP")
     report = only(session)
     session.refresh(report)
-    assert report.receiving_agency_id is None and report.route_due_at is not None
+    assert report.receiving_agency_id is None
+    assert report.route_due_at is not None
     assert "tried again every hour" in _steps(session, report)[-1]
 
 
@@ -152,7 +157,8 @@ def test_only_the_receiving_agency_sees_a_report_and_refusals_are_audited(
     route_all()
     report = only(session)
     view = service.report_view(session, hotlines.nl_hotline.caller, report.id)
-    assert view.receiving_agency is not None and view.receiving_agency.code == "NL-HOTLINE"
+    assert view.receiving_agency is not None
+    assert view.receiving_agency.code == "NL-HOTLINE"
     for outsider in (hotlines.gb_hotline, hotlines.net.gb_analyst, hotlines.coordinator):
         try:
             service.report_view(session, outsider.caller, report.id)
@@ -174,7 +180,8 @@ def test_only_the_receiving_agency_sees_a_report_and_refusals_are_audited(
     web_login(client, session, hotlines.nl_hotline)
     page = client.get(f"/ui/hotline/{report.id}")
     assert page.status_code == 200
-    assert "routed to NL-HOTLINE" in page.text and "Fictional Hosting NL B.V." in page.text
+    assert "routed to NL-HOTLINE" in page.text
+    assert "Fictional Hosting NL B.V." in page.text
 
 
 def test_the_coordinator_sees_what_nobody_else_could_take(

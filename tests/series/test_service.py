@@ -49,8 +49,10 @@ def test_status_travels_to_every_agency_without_the_series_details(
         session, network.gb.caller, victim.id, VictimIdentify(country="gb", agency="NL-NP")
     )
     [[seen_by_us], _] = status.status_for_hashes(session, network.us.caller, files)
-    assert seen_by_us.identified == 1 and seen_by_us.identified_by == ["NL-NP"]
-    assert seen_by_us.contact and seen_by_us.series is None  # the fact, not the details
+    assert seen_by_us.identified == 1
+    assert seen_by_us.identified_by == ["NL-NP"]
+    assert seen_by_us.contact
+    assert seen_by_us.series is None
     [[seen_by_gb], _] = status.status_for_hashes(session, network.gb.caller, files)
     assert seen_by_gb.series == "Blue Room"
     with pytest.raises(NotFound):

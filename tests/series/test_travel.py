@@ -60,8 +60,10 @@ def test_match_and_export_carry_the_status(
     [hit] = r.json()[0]["matches"]
     assert hit["victim_identified"] is True
     [status] = hit["identification"]
-    assert status["identified_by"] == ["NL-NP"] and status["series"] is None  # RED series
-    assert status["owner_agency"] == "GB-NCA" and status["contact"]
+    assert status["identified_by"] == ["NL-NP"]
+    assert status["series"] is None
+    assert status["owner_agency"] == "GB-NCA"
+    assert status["contact"]
 
     r = client.get(f"/api/v1/hashsets/{green.id}/export?format=csv", headers=us)
     [row] = list(csv.DictReader(io.StringIO(r.text)))

@@ -50,7 +50,8 @@ def test_known_new_and_bad_files(
         assert rows[f"{p}/DCIM/{name}"]["match_type"] == "perceptual"
         assert rows[f"{p}/DCIM/{name}"]["series"] == "Series Hill"
     turned = rows[f"{p}/DCIM/turned.jpg"]  # found through the query's rotations
-    assert turned["match_type"] == "perceptual" and turned["victim_identified"] == "True"
+    assert turned["match_type"] == "perceptual"
+    assert turned["victim_identified"] == "True"
     assert int(turned["distance"]) <= 31
     assert rows[f"{p}/DCIM/IMG_0004.jpg"]["match_type"] == "none"
     assert rows[f"{p}/png-named.jpg"]["media_type"] == "image/png"
@@ -59,18 +60,21 @@ def test_known_new_and_bad_files(
     assert "cannot decode" in rows[f"{p}/truncated.jpg"]["error"]
     assert rows[f"{p}/bundle.zip!/../../outside/escape.jpg"]["match_type"] == "exact"
     assert rows[f"{p}/old.tar.gz!/holiday/beach.jpg"]["pdq"]
-    assert not (tmp_path / "outside").exists() and not (out / ".work").exists()
+    assert not (tmp_path / "outside").exists()
+    assert not (out / ".work").exists()
 
     assert summary.files_total == len(rows) == 15
     assert (summary.matched_exact, summary.matched_perceptual) == (2, 4)
     assert summary.identified_victims == 2  # IMG_0001 and turned.jpg
     assert {e["path"] for e in summary.errors} == {f"{p}/empty.jpg", f"{p}/truncated.jpg"}
     saved = json.loads((out / "summary.json").read_text())
-    assert saved["matched_exact"] == 2 and saved["new_images"] == summary.new_images
+    assert saved["matched_exact"] == 2
+    assert saved["new_images"] == summary.new_images
     vics = json.loads((out / "results.vics.json").read_text())
     assert len(vics["value"][0]["Media"]) == summary.files_hashed - 1  # empty file once
     html = (out / "report.html").read_text()
-    assert "Series Hill" in html and "<img" not in html
+    assert "Series Hill" in html
+    assert "<img" not in html
 
 
 @pytest.mark.usefixtures("known_set")

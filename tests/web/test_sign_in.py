@@ -60,7 +60,8 @@ def test_a_guesser_elsewhere_cannot_lock_the_owner_out(
             assert sign_in(guesser, email, f"wrong-password-{n}").status_code == 401
         refused = sign_in(guesser, email, PASSWORD)
         assert refused.status_code == 429
-        assert "paused here until" in refused.text and "UTC" in refused.text
+        assert "paused here until" in refused.text
+        assert "UTC" in refused.text
         wait = int(refused.headers["retry-after"])
         assert 0 < wait <= settings.login_window_minutes * 60
     assert failures(session) == settings.login_max_failures  # the refused right password: not one
@@ -121,12 +122,15 @@ def test_admin_sees_and_lifts_a_lock_on_the_page(
     with browser_at(app, OFFICE) as admin:
         token = web_login(admin, session, network.gb_admin)
         page = admin.get("/ui/sign-in-locks")
-        assert page.status_code == 200 and email in page.text and GUESSER in page.text
+        assert page.status_code == 200
+        assert email in page.text
+        assert GUESSER in page.text
         assert 'href="/ui/sign-in-locks"' in page.text  # in the admin's menu
         lifted = admin.post(
             "/ui/sign-in-locks/lift", data={"email": email, "ip": GUESSER, "csrf_token": token}
         )
-        assert lifted.status_code == 200 and "Lifted: 5 failed sign-ins forgotten" in lifted.text
+        assert lifted.status_code == 200
+        assert "Lifted: 5 failed sign-ins forgotten" in lifted.text
         assert "No sign-in limit is in force" in lifted.text
         forged = admin.post("/ui/sign-in-locks/lift", data={"email": email, "csrf_token": "x"})
         assert forged.status_code == 403

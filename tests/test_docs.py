@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from taskforce import cli_docs
+from taskforce.cases.noise import BUILTIN_NOISE
 from taskforce.cases.selectors import SelectorKind, normalise, parse_kind
 from taskforce.core.budgets import Budget
 from taskforce.core.errors import Invalid
@@ -97,6 +98,12 @@ def test_the_documented_examples_normalise_as_shown(kind: str, typed: str, store
 
 def test_the_documented_examples_cover_most_types() -> None:
     assert len({kind for kind, _, _ in _examples()}) >= 9
+
+
+def test_the_documented_noise_list_is_the_built_in_one() -> None:
+    table = _section(SELECTORS, "## The noise list").split("\n\n")[1]
+    documented = {(row[0].strip("`"), entry) for row in _rows(table) for entry in _code(row[1])}
+    assert documented == {(rule.kind.value, rule.pattern) for rule in BUILTIN_NOISE}
 
 
 # --- docs/formats.md: the hash-list formats ------------------------------------------------------

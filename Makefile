@@ -14,5 +14,5 @@ test: setup
 lint:
 	.venv/bin/ruff check src tests benchmarks
 	.venv/bin/ruff format --check src tests benchmarks
-	.venv/bin/mypy src
+	.venv/bin/mypy src tests
 	.venv/bin/lint-imports

@@ -110,7 +110,7 @@ def add_selector(
         person.caller,
         settings,
         case_id=case.id,
-        data=SelectorCreate(type=kind, value=value, **kw),  # type: ignore[arg-type]
+        data=SelectorCreate(type=kind, value=value, **kw),
     )
 
 
@@ -284,5 +284,6 @@ def seal_and_verify(factory: sessionmaker[Session], settings: Settings) -> Verif
             result = verify(session, evidence)
     finally:
         evidence.close()
-    assert result.pending == 0 and result.newest_head == result.sealed
+    assert result.pending == 0
+    assert result.newest_head == result.sealed
     return result

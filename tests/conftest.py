@@ -1,5 +1,6 @@
 """Fixtures: a real database per backend (SQLite always, PostgreSQL when reachable — required in
 CI), a transaction per test that is rolled back, an API client, and people of three agencies.
+No test reaches past loopback (`offline.py`).
 
 Each xdist worker gets its own SQLite file and its own PostgreSQL database; the schema is built
 by the Alembic migrations, so they are tested on both databases too.
@@ -15,7 +16,8 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, text
+from offline import refuse_outside_connections
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from taskforce import migrate
@@ -29,6 +31,13 @@ PG_ADMIN_URL = os.environ.get(
 REQUIRE_POSTGRES = os.environ.get("TASKFORCE_REQUIRE_POSTGRES", "") == "1"
 
 pytest_plugins = ["builders", "hotline_builders"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def offline() -> Iterator[None]:
+    """Every test, and the session's fixtures, may reach loopback and unix sockets only."""
+    with refuse_outside_connections():
+        yield
 
 
 def _postgres_reachable() -> bool:
@@ -115,7 +124,7 @@ def settings(engine: Engine, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def connection(engine: Engine) -> Iterator[object]:
+def connection(engine: Engine) -> Iterator[Connection]:
     conn = engine.connect()
     trans = conn.begin()
     yield conn
@@ -125,9 +134,9 @@ def connection(engine: Engine) -> Iterator[object]:
 
 
 @pytest.fixture
-def session_factory(connection: object) -> sessionmaker[Session]:
+def session_factory(connection: Connection) -> sessionmaker[Session]:
     return sessionmaker(
-        bind=connection,  # type: ignore[arg-type]
+        bind=connection,
         join_transaction_mode="create_savepoint",
         expire_on_commit=False,
     )

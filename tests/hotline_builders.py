@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from builders import Network, Person, make_agency, make_person
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from taskforce.agencies import service as agency_service
 from taskforce.agencies.schemas import AgencyKind, AgencyUpdate
 from taskforce.core.caller import Role, system_caller
-from taskforce.core.resolver import ResolveFailed, StaticResolver
+from taskforce.core.resolver import ResolveFailed, Resolver, StaticResolver
 from taskforce.core.settings import Settings
 from taskforce.hosting import networks as hosting_networks
 from taskforce.reports import service
@@ -63,7 +64,7 @@ def set_kind(session: Session, code: str, kind: AgencyKind, **more: object) -> N
         session,
         system_caller(),
         code=code,
-        data=AgencyUpdate(kind=kind, **more),  # type: ignore[arg-type]
+        data=AgencyUpdate(kind=kind, **more),
     )
 
 
@@ -119,7 +120,7 @@ def route_all(
 ) -> RouteAll:
     """Run the worker's routing task until nothing is due (as the worker would)."""
 
-    def run(resolver: object | None = None, **kw: object) -> int:
+    def run(resolver: Resolver | None = None, **kw: Any) -> int:
         session.flush()
         total = 0
         while True:
@@ -127,7 +128,7 @@ def route_all(
                 session_factory,
                 settings,
                 resolver or hotlines.resolver,
-                **kw,  # type: ignore[arg-type]
+                **kw,
             )
             total += done
             if not done:

@@ -22,8 +22,9 @@ from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import CheckFunction, not_a_server_error
 from schemathesis.core.failures import FailureGroup
+from schemathesis.core.result import Err
 from schemathesis.specs.openapi.checks import response_schema_conformance
 from sqlalchemy.orm import Session
 
@@ -58,6 +59,8 @@ def test_generated_requests_get_no_server_error(
     failures: dict[str, str] = {}
 
     for result in schema.get_all_operations():
+        if isinstance(result, Err):
+            raise result.err()
         operation = result.ok()
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
@@ -70,10 +73,10 @@ def test_generated_requests_get_no_server_error(
                 phases=[Phase.explicit, Phase.generate],
             )
             @given(operation.as_strategy(generation_mode=mode))
-            def call(case: schemathesis.Case) -> None:
+            def call(case: schemathesis.Case[Any]) -> None:
                 response = case.call(app=target, headers=headers)
                 sent[case.operation.label] += 1
-                checks = [not_a_server_error]
+                checks: list[CheckFunction] = [not_a_server_error]
                 if response.status_code < 400:
                     checks.append(response_schema_conformance)
                 try:

@@ -102,7 +102,8 @@ def test_agencies_span_countries_and_time_zones(session: Session) -> None:
     assert len({a.timezone for a in police}) == len(police)
     assert [a.code for a in agencies if a.kind == "coordinator"] == ["INT-HUB"]
     hotlines = [a for a in agencies if a.kind == "hotline"]
-    assert len(hotlines) == 3 and any(a.notice_copy_to_police for a in hotlines)
+    assert len(hotlines) == 3
+    assert any(a.notice_copy_to_police for a in hotlines)
     for agency in agencies:
         assert agency.name.endswith("(fictional)")
         assert _is_example_domain(agency.contact_email.split("@")[1])
@@ -130,7 +131,8 @@ def test_the_hotline_has_six_weeks_of_reports_notices_and_leads(
     built: Built, session: Session
 ) -> None:
     reports = session.scalars(select(Report)).all()
-    assert built.summary.hotline is not None and len(reports) == built.summary.hotline.reports
+    assert built.summary.hotline is not None
+    assert len(reports) == built.summary.hotline.reports
     assert all(r.receiving_agency_id is not None for r in reports)  # every report routed
     assert {r.status for r in reports} >= {"new", "assessed", "duplicate"}
     assert max(r.created_at for r in reports) - min(r.created_at for r in reports) > timedelta(
@@ -138,7 +140,8 @@ def test_the_hotline_has_six_weeks_of_reports_notices_and_leads(
     )
     notices = session.scalars(select(TakedownNotice)).all()
     removed = [n for n in notices if n.status == "removed"]
-    assert len(removed) >= 20 and any(n.status == "open" for n in notices)
+    assert len(removed) >= 20
+    assert any(n.status == "open" for n in notices)
     assert all(n.removed_at is not None and n.removed_at > n.created_at for n in removed)
     assert len({n.hosting_country for n in removed}) >= 4
     assert any(n.recipient is None for n in notices) or any(
@@ -178,7 +181,8 @@ def test_full_and_blind_hits_and_blind_hits_reveal_nothing(session: Session) -> 
             assert view.other.contact.phone  # whom to call is always given
         if other.sharing == SharingLevel.RED and other.owner_agency_id != caller.agency_id:
             assert view.other.disclosure == "blind"
-            assert view.other.reference is None and view.other.title is None
+            assert view.other.reference is None
+            assert view.other.title is None
             red_blind += 1
     assert red_blind > 0
 
@@ -191,15 +195,18 @@ def test_special_overlaps(session: Session) -> None:
     assert any(h.a_agency_id == h.b_agency_id for h in hits)
     # 8.8.8.8 is held by several cases but is noise and makes no hit.
     noise = session.scalars(select(Selector).where(Selector.value == NOISE_IP)).all()
-    assert len(noise) >= 2 and all(s.noise_reason for s in noise)
+    assert len(noise) >= 2
+    assert all(s.noise_reason for s in noise)
     noise_ids = {s.id for s in noise}
     assert not any({h.a_selector_id, h.b_selector_id} & noise_ids for h in hits)
     # The same IP months apart makes no hit; one seen within the window does.
     hit_selector_ids = {h.a_selector_id for h in hits} | {h.b_selector_id for h in hits}
     apart = session.scalars(select(Selector).where(Selector.value == "203.0.113.45")).all()
-    assert len(apart) == 2 and not {s.id for s in apart} & hit_selector_ids
+    assert len(apart) == 2
+    assert not {s.id for s in apart} & hit_selector_ids
     near = session.scalars(select(Selector).where(Selector.value == "198.51.100.23")).all()
-    assert len(near) == 2 and {s.id for s in near} <= hit_selector_ids
+    assert len(near) == 2
+    assert {s.id for s in near} <= hit_selector_ids
 
 
 def test_every_identifier_is_fictional(session: Session) -> None:
@@ -255,8 +262,10 @@ def test_audit_shows_real_people(session: Session) -> None:
         session.scalars(select(Case.created_by_id).where(Case.id.not_in(hotline_cases))).all()
     )
     adders = set(session.scalars(select(Selector.added_by_id)).all())
-    assert creators <= users and None not in creators
-    assert adders <= users and None not in adders
+    assert creators <= users
+    assert None not in creators
+    assert adders <= users
+    assert None not in adders
 
 
 def test_build_is_deterministic(tmp_path: Path, built: Built, session: Session) -> None:

@@ -95,6 +95,11 @@ BODIES: dict[str, object] = {
 }
 
 
+def _fill(template: str, values: dict[str, str]) -> str:
+    """A route path with its `{name}` parameters replaced by values."""
+    return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], template)
+
+
 class _Route:
     def __init__(self, path: str) -> None:
         self.path = path
@@ -244,7 +249,8 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
     notification = session.scalars(
         select(Notification).where(Notification.user_id == network.gb.user.id)
     ).first()
-    assert gb_token is not None and notification is not None
+    assert gb_token is not None
+    assert notification is not None
     session.commit()
     params = {
         "case_id": str(red.id),
@@ -312,7 +318,7 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         if route.path:
             for case_id in (str(red.id), str(amber.id)):
                 values = {**params, "case_id": case_id}
-                path = re.sub(r"\{(\w+)\}", lambda m, v=values: v[m.group(1)], route.path)
+                path = _fill(route.path, values)
                 body = BODIES.get(route.path)
                 response = client.request(
                     method,

@@ -20,6 +20,7 @@ from taskforce.agencies.schemas import AgencyKind, AgencyUpdate
 from taskforce.app import create_app
 from taskforce.core.caller import system_caller
 from taskforce.core.db import make_sessionmaker, unit_of_work
+from taskforce.core.outbox import service as outbox_service
 from taskforce.core.outbox.models import OutboxMessage
 from taskforce.core.resolver import StaticResolver
 from taskforce.core.settings import Settings
@@ -29,7 +30,7 @@ from taskforce.watch.models import UrgentLead
 
 
 class NeverChecked:
-    def check(self, url: str) -> CheckResult:
+    def check(self, _url: str) -> CheckResult:
         raise AssertionError("no notice is due in this test")
 
 
@@ -68,10 +69,10 @@ def test_one_round_runs_every_task_and_a_failing_task_does_not_stop_the_others(
     )
     tools = worker.Tools(resolver=StaticResolver(HOSTS), checker=NeverChecked())
 
-    def broken(*args: object, **kwargs: object) -> int:
+    def broken(*_args: object, **_kwargs: object) -> int:
         raise RuntimeError("the outbox is down")
 
-    monkeypatch.setattr(worker.outbox, "drain_committed", broken)
+    monkeypatch.setattr(outbox_service, "drain_committed", broken)
     done = worker.run_round(session_factory, settings, tools)
     assert done.pop("audit entries sealed") > 0  # the round's own entries included
     assert done == {
@@ -87,7 +88,8 @@ def test_one_round_runs_every_task_and_a_failing_task_does_not_stop_the_others(
     # 203.0.113.10 has no registry country and there is no network table here: the report
     # goes to the reporter's country, to its hotline
     hotline = agency_service.get_by_code(session, "NL-HOTLINE")
-    assert report.receiving_agency_id == hotline.id and report.route_due_at is None
+    assert report.receiving_agency_id == hotline.id
+    assert report.route_due_at is None
 
 
 def test_the_in_process_worker_routes_and_opens_leads_while_the_hub_serves(
@@ -131,9 +133,11 @@ def test_the_in_process_worker_routes_and_opens_leads_while_the_hub_serves(
                     if routed.route_due_at is None:
                         break
                 time.sleep(0.1)
-            assert routed is not None and routed.route_due_at is None
+            assert routed is not None
+            assert routed.route_due_at is None
             assert routed.receiving_agency_id is not None
-        assert app.state.worker is not None and app.state.worker.rounds >= 1
+        assert app.state.worker is not None
+        assert app.state.worker.rounds >= 1
 
 
 def test_an_urgent_report_whose_follow_up_failed_still_gets_its_lead(
@@ -147,7 +151,7 @@ def test_an_urgent_report_whose_follow_up_failed_still_gets_its_lead(
 
     _members(session)
 
-    def fails(*args: object, **kwargs: object) -> bool:
+    def fails(*_args: object, **_kwargs: object) -> bool:
         raise RuntimeError("after_report broke")
 
     monkeypatch.setattr(reports_service, "after_report", fails)

@@ -51,9 +51,11 @@ def test_register_agency_user_and_token(run: CliRunner) -> None:
     r = run.invoke(app, ["token", "create", "ana@nca.example.com"])
     assert r.exit_code == 0, r.output
     token = r.output.strip().splitlines()[-1].split()[-1]
-    assert token.startswith("tf_") and len(token) > 40
+    assert token.startswith("tf_")
+    assert len(token) > 40
     listing = run.invoke(app, ["agency", "list"])
-    assert "+442079460000" in listing.output and "desk@nca.example.com" in listing.output
+    assert "+442079460000" in listing.output
+    assert "desk@nca.example.com" in listing.output
     assert run.invoke(app, ["audit", "verify"]).exit_code == 0
 
 
@@ -86,4 +88,5 @@ def test_bad_input_exits_2_naming_the_field(run: CliRunner, args: list[str], mes
 
 def test_token_for_unknown_user_fails(run: CliRunner) -> None:
     r = run.invoke(app, ["token", "create", "nobody@example.com"])
-    assert r.exit_code == 1 and "user not found" in r.output
+    assert r.exit_code == 1
+    assert "user not found" in r.output

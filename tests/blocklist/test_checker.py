@@ -58,7 +58,8 @@ def checker() -> Checker:
 )
 def test_blocked(checker: Checker, url: str, key: str) -> None:
     found = checker.is_blocked(url)
-    assert found is not None and found.key == key
+    assert found is not None
+    assert found.key == key
 
 
 @pytest.mark.parametrize(
@@ -254,7 +255,8 @@ def test_add_and_discard_keep_every_lookup_right() -> None:
     assert checker.is_blocked("http://example.com:443/a") is None
     checker.discard(shallow.key, "prefix")
     checker.discard(exact.key, "exact")
-    assert len(checker) == 0 and checker.entries() == []
+    assert len(checker) == 0
+    assert checker.entries() == []
     assert checker.is_blocked("http://example.org/x/y") is None
     checker.add(shallow)
     assert checker.is_blocked("http://example.org/x/y") == shallow

@@ -70,7 +70,8 @@ def test_another_agencys_entry_is_not_removed_but_proposed_and_approved_by_its_k
     )
     assert r.status_code == 202, r.text
     proposal = r.json()
-    assert proposal["kind"] == "blocklist.remove" and proposal["owner_agency"] == "GB-NCA"
+    assert proposal["kind"] == "blocklist.remove"
+    assert proposal["owner_agency"] == "GB-NCA"
     assert proposal["summary"] == "take gallery.example.com/a (exact) off the block list"
     assert _active(client, tokens["gb"]) == ["gallery.example.com/a"]  # still blocked
     version = client.get(f"{API}/blocklist", headers=tokens["gb"]).json()["version"]
@@ -103,7 +104,8 @@ def test_a_rejected_removal_keeps_the_entry_listed(
         json={"reason": "still online from here"},
         headers=tokens["coordinator"],
     )
-    assert r.status_code == 200 and r.json()["state"] == "rejected"
+    assert r.status_code == 200
+    assert r.json()["state"] == "rejected"
     assert _active(client, tokens["gb"]) == ["gallery.example.com/b"]
     assert [a for a, _ in _actions(session, "proposal.")] == ["proposal.create", "proposal.reject"]
     assert _actions(session, "blocklist.remove") == []
@@ -117,11 +119,13 @@ def test_the_keeper_and_the_coordinator_remove_directly(
     r = client.post(
         f"{API}/blocklist/entries/{own['id']}/remove", json={}, headers=tokens["gb_other"]
     )
-    assert r.status_code == 200 and r.json()["removed_version"] is not None
+    assert r.status_code == 200
+    assert r.json()["removed_version"] is not None
     r = client.post(
         f"{API}/blocklist/entries/{other['id']}/remove", json={}, headers=tokens["coordinator"]
     )
-    assert r.status_code == 200 and r.json()["removed_version"] is not None
+    assert r.status_code == 200
+    assert r.json()["removed_version"] is not None
 
 
 def test_the_page_proposes_and_the_keeper_approves_on_the_proposals_page(
@@ -136,15 +140,18 @@ def test_the_page_proposes_and_the_keeper_approves_on_the_proposals_page(
         data={"csrf_token": csrf, "reason": "content gone"},
         follow_redirects=True,
     )
-    assert r.status_code == 200 and "Proposed taking" in r.text
+    assert r.status_code == 200
+    assert "Proposed taking" in r.text
     assert _active(client, tokens["gb"]) == ["gallery.example.com/e"]
     waiting = client.get("/ui/proposals")
-    assert "Waiting for GB-NCA" in waiting.text and "Approve and apply" not in waiting.text
+    assert "Waiting for GB-NCA" in waiting.text
+    assert "Approve and apply" not in waiting.text
 
     client.cookies.clear()
     web_login(client, session, network.gb)
     page = client.get("/ui/proposals")
-    assert "Approve and apply" in page.text and "gallery.example.com/e" in page.text
+    assert "Approve and apply" in page.text
+    assert "gallery.example.com/e" in page.text
     [proposal_id] = [
         line.split("/ui/proposals/")[1].split("/")[0]
         for line in page.text.splitlines()
@@ -153,11 +160,13 @@ def test_the_page_proposes_and_the_keeper_approves_on_the_proposals_page(
     refused = client.post(
         f"/ui/proposals/{proposal_id}/reject", data={"csrf_token": csrf_field(page.text)}
     )
-    assert refused.status_code == 422 and "Reason: say why the change is rejected" in refused.text
+    assert refused.status_code == 422
+    assert "Reason: say why the change is rejected" in refused.text
     r = client.post(
         f"/ui/proposals/{proposal_id}/approve",
         data={"csrf_token": csrf_field(page.text), "reason": "confirmed gone"},
         follow_redirects=True,
     )
-    assert r.status_code == 200 and "Approved" in r.text
+    assert r.status_code == 200
+    assert "Approved" in r.text
     assert _active(client, tokens["gb"]) == []

@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
+from typing import cast
 
 import httpx
 import pytest
 from builders import Network, provider_headers
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -24,11 +26,14 @@ from taskforce.core.settings import Settings
 
 @pytest.fixture
 def provider(
-    client: TestClient, session: Session, settings: Settings, network: Network
-) -> TestClient:
+    client: TestClient,
+    session: Session,
+    settings: Settings,
+    network: Network,  # noqa: ARG001 - the agencies the token is issued among
+) -> httpx.Client:
     """The test client, signed in as an internet provider's download token."""
     client.headers.update(provider_headers(session, settings))
-    return client
+    return cast(httpx.Client, client)  # starlette's TestClient: httpx2's Client, same interface
 
 
 def _list(session: Session, network: Network, *urls: str, prefix: bool = False) -> list[uuid.UUID]:
@@ -40,12 +45,12 @@ def _list(session: Session, network: Network, *urls: str, prefix: bool = False) 
     return ids
 
 
-def _public(settings: Settings) -> signing.Ed25519PublicKey:
+def _public(settings: Settings) -> Ed25519PublicKey:
     return service.signing_key(settings).public_key()
 
 
 def test_first_sync_fetches_the_whole_list_then_only_the_changes(
-    provider: TestClient, session: Session, settings: Settings, network: Network, tmp_path: Path
+    provider: httpx.Client, session: Session, settings: Settings, network: Network, tmp_path: Path
 ) -> None:
     copy = tmp_path / "blocklist.json"
     public = _public(settings)
@@ -71,7 +76,8 @@ def test_first_sync_fetches_the_whole_list_then_only_the_changes(
     assert (step.kind, step.before, step.version) == ("delta", first.version, first.version + 2)
     assert (step.added, step.removed, step.entries) == (1, 1, 10)
     bundle = json.loads(copy.read_text())
-    assert bundle["format"] == local.BUNDLE and len(bundle["deltas"]) == 1
+    assert bundle["format"] == local.BUNDLE
+    assert len(bundle["deltas"]) == 1
 
     checker = local.load(copy, public)  # verifies the full list and the delta
     assert checker.is_blocked("https://example.org/gallery/2") is not None
@@ -84,7 +90,7 @@ def test_first_sync_fetches_the_whole_list_then_only_the_changes(
 
 
 def test_many_changes_start_the_bundle_over(
-    provider: TestClient,
+    provider: httpx.Client,
     session: Session,
     settings: Settings,
     network: Network,
@@ -98,13 +104,14 @@ def test_many_changes_start_the_bundle_over(
     local.sync(provider, copy, public)
     _list(session, network, *(f"http://site{i}.example.net/b.jpg" for i in range(4)))
     result = local.sync(provider, copy, public)  # 4 changes > a quarter of 12 entries
-    assert result.kind == "full" and "starting over" in result.why_full
+    assert result.kind == "full"
+    assert "starting over" in result.why_full
     assert json.loads(copy.read_text())["kind"] == "full"
     assert len(local.load(copy, public)) == 12
 
 
 def test_a_tampered_copy_is_replaced_by_the_whole_list(
-    provider: TestClient, session: Session, settings: Settings, network: Network, tmp_path: Path
+    provider: httpx.Client, session: Session, settings: Settings, network: Network, tmp_path: Path
 ) -> None:
     copy = tmp_path / "blocklist.json"
     public = _public(settings)
@@ -116,12 +123,13 @@ def test_a_tampered_copy_is_replaced_by_the_whole_list(
     with pytest.raises(Invalid, match="does not verify"):
         local.load(copy, public)
     result = local.sync(provider, copy, public)
-    assert result.kind == "full" and "refused" in result.why_full
+    assert result.kind == "full"
+    assert "refused" in result.why_full
     assert len(local.load(copy, public)) == 2
 
 
 def test_a_hub_behind_the_copy_gives_the_whole_list(
-    provider: TestClient, session: Session, settings: Settings, network: Network, tmp_path: Path
+    provider: httpx.Client, session: Session, settings: Settings, network: Network, tmp_path: Path
 ) -> None:
     """A hub restored from an older backup has no version to start a delta from."""
     copy = tmp_path / "blocklist.json"
@@ -131,19 +139,20 @@ def test_a_hub_behind_the_copy_gives_the_whole_list(
     ahead = signing.sign({**held, "version": held["version"] + 50}, service.signing_key(settings))
     local.write(copy, ahead)
     result = local.sync(provider, copy, public)
-    assert result.kind == "full" and f"no version {held['version'] + 50}" in result.why_full
+    assert result.kind == "full"
+    assert f"no version {held['version'] + 50}" in result.why_full
     assert local.load(copy, public).version == held["version"]
 
 
 def test_a_delta_signed_by_another_key_leaves_the_copy_alone(
-    provider: TestClient, session: Session, settings: Settings, network: Network, tmp_path: Path
+    provider: httpx.Client, session: Session, settings: Settings, network: Network, tmp_path: Path
 ) -> None:
     copy = tmp_path / "blocklist.json"
     _list(session, network, "http://example.com/a.jpg")
     local.sync(provider, copy, _public(settings))
     before = copy.read_bytes()
     _list(session, network, "http://example.com/b.jpg")
-    stranger = signing.Ed25519PrivateKey.generate().public_key()
+    stranger = Ed25519PrivateKey.generate().public_key()
     with pytest.raises(Invalid, match="another key"):
         local.sync(provider, copy, stranger)
     assert copy.read_bytes() == before
@@ -155,7 +164,7 @@ def test_refused_token_and_unreachable_hub(
     copy = tmp_path / "blocklist.json"
     client.headers["Authorization"] = "Bearer not-a-token"
     with pytest.raises(local.HubError, match="refused the token"):
-        local.sync(client, copy, _public(settings))
+        local.sync(cast(httpx.Client, client), copy, _public(settings))
     nowhere = httpx.Client(base_url="http://127.0.0.1:9", timeout=2)
     with nowhere, pytest.raises(local.HubError, match="could not reach the hub"):
         local.sync(nowhere, copy, _public(settings))
@@ -163,7 +172,7 @@ def test_refused_token_and_unreachable_hub(
 
 
 def test_check_reads_a_bundle(
-    provider: TestClient, session: Session, settings: Settings, network: Network, tmp_path: Path
+    provider: httpx.Client, session: Session, settings: Settings, network: Network, tmp_path: Path
 ) -> None:
     copy = tmp_path / "blocklist.json"
     public = _public(settings)

@@ -46,11 +46,15 @@ def test_versions_and_deltas(session: Session, settings: Settings, network: Netw
     assert delta["removed"] == [{"key": "example.com/a.jpg", "match": "exact"}]
 
     again = service.add_entry(session, analyst, EntryCreate(url="http://example.com/a.jpg"))
-    assert again.id == a.id and again.added_version == v0 + 4 and again.removed_version is None
+    assert again.id == a.id
+    assert again.added_version == v0 + 4
+    assert again.removed_version is None
     since3 = service.document(session, analyst, settings, since=v0 + 3)
-    assert [e["key"] for e in since3["added"]] == ["example.com/a.jpg"] and not since3["removed"]
+    assert [e["key"] for e in since3["added"]] == ["example.com/a.jpg"]
+    assert not since3["removed"]
     empty = service.document(session, analyst, settings, since=v0 + 4)
-    assert empty["added"] == [] and empty["removed"] == []
+    assert empty["added"] == []
+    assert empty["removed"] == []
     with pytest.raises(Invalid):
         service.document(session, analyst, settings, since=v0 + 5)
 
@@ -77,7 +81,8 @@ def test_delta_replayed_equals_full(session: Session, settings: Settings, networ
     service.remove_entry(session, analyst, ids[2], reason="gone")
     checker.apply_delta(service.document(session, analyst, settings, since=checker.version), public)
     fresh = Checker.from_document(service.document(session, analyst, settings), public)
-    assert checker.entries() == fresh.entries() and checker.version == fresh.version
+    assert checker.entries() == fresh.entries()
+    assert checker.version == fresh.version
 
 
 def test_roles(session: Session, network: Network) -> None:
@@ -109,7 +114,8 @@ def test_api_manage_and_download(
     entry = r.json()
     assert entry["key"] == "example.com/%3Cb%3Ex%3C/b%3E"
     bad = client.post("/api/v1/blocklist/entries", json={"url": "ftp://x"}, headers=analyst)
-    assert bad.status_code == 422 and bad.json()["field"] == "url"
+    assert bad.status_code == 422
+    assert bad.json()["field"] == "url"
     assert (
         client.post(
             "/api/v1/blocklist/entries", json={"url": "example.com/y"}, headers=reader
@@ -136,7 +142,8 @@ def test_api_manage_and_download(
     checker = Checker.from_document(doc.json(), signing.load_public(key["public_key"]))
     assert checker.is_blocked("http://example.com/%3cb%3ex%3c/b%3e") is not None
     delta = client.get(f"/api/v1/blocklist?since={doc.json()['version']}", headers=provider)
-    assert delta.json()["kind"] == "delta" and delta.json()["added"] == []
+    assert delta.json()["kind"] == "delta"
+    assert delta.json()["added"] == []
     assert client.get("/api/v1/blocklist?since=-1", headers=provider).status_code == 422
     assert client.get("/api/v1/blocklist", headers=reader).status_code == 403
     assert client.get("/api/v1/blocklist").status_code == 401
@@ -144,11 +151,13 @@ def test_api_manage_and_download(
     removed = client.post(
         f"/api/v1/blocklist/entries/{entry['id']}/remove", json={}, headers=analyst
     )
-    assert removed.status_code == 200 and removed.json()["removed_version"] is not None
+    assert removed.status_code == 200
+    assert removed.json()["removed_version"] is not None
 
 
+@pytest.mark.usefixtures("network")
 def test_provider_token_reaches_only_the_download(
-    client: TestClient, app: object, session: Session, settings: Settings, network: Network
+    client: TestClient, app: object, session: Session, settings: Settings
 ) -> None:
     provider = provider_headers(session, settings)
     allowed = {"/api/v1/blocklist", "/api/v1/blocklist/public-key"}
@@ -189,4 +198,6 @@ def test_blocked_page_speaks_the_visitors_language(
     r = client.get(f"/blocked{query}", headers={"Accept-Language": accept} if accept else {})
     assert r.status_code == 200
     assert r.headers["content-language"] == lang
-    assert f'<html lang="{lang}">' in r.text and phrase in r.text and link in r.text
+    assert f'<html lang="{lang}">' in r.text
+    assert phrase in r.text
+    assert link in r.text

@@ -71,16 +71,22 @@ def test_page_lists_entries_counts_and_sources(
     row = _row(page.text, "bad.example.net/a/1.jpg")
     short = report_id.hex[:8].upper()
     link = re.search(r'<a href="(/ui/hotline/[^"]+)"[^>]*>([^<]+)</a>', row)
-    assert link and link.groups() == (f"/ui/hotline/{report_id}", f"report {short}")
-    assert "baseline" in row and "GB-NCA" in row and f"v{from_report.added_version}" in row
+    assert link
+    assert link.groups() == (f"/ui/hotline/{report_id}", f"report {short}")
+    assert "baseline" in row
+    assert "GB-NCA" in row
+    assert f"v{from_report.added_version}" in row
     assert "confirmed by GB-NCA from a public report" in row
-    assert "/remove" in row and 'value="content gone"' in row
+    assert "/remove" in row
+    assert 'value="content gone"' in row
     prefix_row = _row(page.text, "example.org/gallery")
-    assert ">prefix</span>" in prefix_row and '<td><span class="muted">—</span></td>' in prefix_row
+    assert ">prefix</span>" in prefix_row
+    assert '<td><span class="muted">—</span></td>' in prefix_row
     assert f"v{by_hand.added_version}" in prefix_row
     assert "gone.example.com" not in page.text  # removed: not in the active view
     # keys and metadata only: no picture, no link to a listed address
-    assert "<img" not in page.text and 'href="http://bad' not in page.text
+    assert "<img" not in page.text
+    assert 'href="http://bad' not in page.text
     assert 'href="https://bad' not in page.text
     assert _list_reads(session)[-1] == {"state": "active", "query": "", "shown": 2, "total": 2}
 
@@ -92,31 +98,39 @@ def test_search_and_paging(client: TestClient, session: Session, network: Networ
     _add(session, analyst, "http://Other.Example.com/Gallery/A.jpg?id=7")
     web_login(client, session, network.gb)
     first = client.get("/ui/blocklist")
-    assert "1–50 of 53" in first.text and 'href="/ui/blocklist?page=2"' in first.text
+    assert "1–50 of 53" in first.text
+    assert 'href="/ui/blocklist?page=2"' in first.text
     assert "other.example.com/Gallery/A.jpg?id=7" in first.text  # latest change first
     second = client.get("/ui/blocklist?page=2")
-    assert "51–53 of 53" in second.text and "site00.example.net" in second.text
-    assert "← Previous" in second.text and "Next →" not in second.text
+    assert "51–53 of 53" in second.text
+    assert "site00.example.net" in second.text
+    assert "← Previous" in second.text
+    assert "Next →" not in second.text
 
     part = client.get("/ui/blocklist", params={"q": "site1"})
-    assert "1–10 of 10" in part.text and "site19.example.net" in part.text
+    assert "1–10 of 10" in part.text
+    assert "site19.example.net" in part.text
     assert "site20" not in part.text
     case = client.get("/ui/blocklist", params={"q": "GALLERY/a.JPG"})  # case-insensitive
-    assert "other.example.com/Gallery/A.jpg?id=7" in case.text and "1–1 of 1" in case.text
+    assert "other.example.com/Gallery/A.jpg?id=7" in case.text
+    assert "1–1 of 1" in case.text
     pasted = client.get(
         "/ui/blocklist", params={"q": "HTTPS://other.example.com:443/Gallery/./A.jpg?id=7#top"}
     )  # a URL as reported finds its normalised key
-    assert "other.example.com/Gallery/A.jpg?id=7" in pasted.text and "1–1 of 1" in pasted.text
+    assert "other.example.com/Gallery/A.jpg?id=7" in pasted.text
+    assert "1–1 of 1" in pasted.text
     idn = _add(session, analyst, "https://Münich-pics.example/Album/1.JPG")
     assert idn.key == "xn--mnich-pics-9db.example/Album/1.JPG"
     by_name = client.get("/ui/blocklist", params={"q": "münich-pics.example/Album"})
     assert "<code>xn--mnich-pics-9db.example/Album/1.JPG</code>" in by_name.text
     part_label = client.get("/ui/blocklist", params={"q": "münich"})
-    assert "No active entry matches" in part_label.text and "punycode" in part_label.text
+    assert "No active entry matches" in part_label.text
+    assert "punycode" in part_label.text
     wild = client.get("/ui/blocklist", params={"q": "site_0%"})  # LIKE characters are literal
     assert "No active entry matches" in wild.text
     none = client.get("/ui/blocklist", params={"q": "nowhere.example"})
-    assert none.status_code == 200 and "No active entry matches “nowhere.example”" in none.text
+    assert none.status_code == 200
+    assert "No active entry matches “nowhere.example”" in none.text
     paged = client.get("/ui/blocklist", params={"q": "example", "page": 2})
     assert 'href="/ui/blocklist?q=example"' in paged.text  # back to page 1, search kept
     reads = _list_reads(session)
@@ -141,7 +155,8 @@ def test_add_normalises_and_shows_the_entry(
     )
     assert added.status_code == 303, added.text
     entry = session.scalars(select(BlocklistEntry).where(BlocklistEntry.key.like("bad.%"))).one()
-    assert entry.key == "bad.example.net/a/b~.jpg" and entry.added_version == before + 1
+    assert entry.key == "bad.example.net/a/b~.jpg"
+    assert entry.added_version == before + 1
     assert added.headers["location"] == f"/ui/blocklist?added={entry.id}#top"
     shown = client.get(added.headers["location"])
     assert shown.status_code == 200
@@ -150,13 +165,16 @@ def test_add_normalises_and_shows_the_entry(
         f"{before + 1}." in shown.text
     )
     row = _row(shown.text, "bad.example.net/a/b~.jpg")
-    assert "national-a" in row and "seen on a forum" in row and "GB-NCA" in row
+    assert "national-a" in row
+    assert "seen on a forum" in row
+    assert "GB-NCA" in row
     assert "row-mine" in row  # the new entry stands out
     prefix = client.post(
         "/ui/blocklist",
         data={"csrf_token": token, "url": "example.org/Gallery/", "match": "prefix"},
     )
-    assert prefix.status_code == 200 and "<code>example.org/Gallery</code>" in prefix.text
+    assert prefix.status_code == 200
+    assert "<code>example.org/Gallery</code>" in prefix.text
     session.expire_all()
     assert [
         a
@@ -188,20 +206,24 @@ def test_malformed_url_shows_the_rule_at_the_field(
         )
         assert r.status_code == 422, (url, r.status_code, r.text[:300])
         error = re.search(r'<p class="field-error" id="err-url" role="alert">([^<]*)</p>', r.text)
-        assert error and error.group(1).startswith(rule), (url, error and error.group(1))
+        assert error, (url, r.text[:300])
+        assert error.group(1).startswith(rule), (url, error.group(1))
         field = re.search(r'<input type="text" name="url"[^>]*>', r.text)
-        assert field and 'aria-invalid="true"' in field.group(0)
+        assert field
+        assert 'aria-invalid="true"' in field.group(0)
         assert 'value="kept"' in r.text  # the form keeps what was sent
         if match == "prefix":
             assert re.search(r'value="prefix" checked', r.text)
     bad_match = client.post(
         "/ui/blocklist", data={"csrf_token": token, "url": "example.com/x", "match": "fuzzy"}
     )
-    assert bad_match.status_code == 422 and 'id="err-match"' in bad_match.text
+    assert bad_match.status_code == 422
+    assert 'id="err-match"' in bad_match.text
     long_category = client.post(
         "/ui/blocklist", data={"csrf_token": token, "url": "example.com/x", "category": "c" * 41}
     )
-    assert long_category.status_code == 422 and 'id="err-category"' in long_category.text
+    assert long_category.status_code == 422
+    assert 'id="err-category"' in long_category.text
     assert service.current_version(session) == before
 
 
@@ -239,7 +261,8 @@ def test_remove_moves_the_entry_to_removed(
     action = f"/ui/blocklist/{entry.id}/remove"
     assert f'action="{action}"' in page.text
     blank = client.post(action, data={"csrf_token": token, "reason": "  "})
-    assert blank.status_code == 422 and "Reason: say why the entry comes off the list" in blank.text
+    assert blank.status_code == 422
+    assert "Reason: say why the entry comes off the list" in blank.text
     forged = client.post(action, data={"csrf_token": "forged", "reason": "content gone"})
     assert forged.status_code == 403
     removed = client.post(
@@ -265,13 +288,16 @@ def test_remove_moves_the_entry_to_removed(
     assert "<code>still.example.com/y.jpg</code>" in shown.text
     gone = client.get("/ui/blocklist?state=removed")
     row = _row(gone.text, "gone.example.com/x.jpg")
-    assert f"v{entry.removed_version}" in row and "content gone (checked 2026-11-30)" in row
-    assert "/remove" not in row and "still.example.com" not in gone.text
+    assert f"v{entry.removed_version}" in row
+    assert "content gone (checked 2026-11-30)" in row
+    assert "/remove" not in row
+    assert "still.example.com" not in gone.text
     every = client.get("/ui/blocklist?state=all")
     assert "row-muted" in _row(every.text, "gone.example.com/x.jpg")
     assert "/remove" in _row(every.text, "still.example.com/y.jpg")
     twice = client.post(action, data={"csrf_token": token, "reason": "again"})
-    assert twice.status_code == 422 and "The entry was already removed" in twice.text
+    assert twice.status_code == 422
+    assert "The entry was already removed" in twice.text
     unknown = client.post(
         f"/ui/blocklist/{uuid.uuid4()}/remove", data={"csrf_token": token, "reason": "x"}
     )

@@ -29,7 +29,7 @@ SEIZED_MD5 = "7d793037a0760186574b0282f2f435e7"  # a file of GB's seizure, later
 pytestmark = pytest.mark.browser
 
 
-def seed(session: Session, settings: Settings) -> None:
+def seed(session: Session, _settings: Settings) -> None:
     for code, country, tz, phone in (
         ("GB-NCA", "GB", "Europe/London", "+442079460001"),
         ("ZA-SAPS", "ZA", "Africa/Johannesburg", "+27123456789"),

@@ -79,7 +79,8 @@ def _visit(page: Page, console: list[str], base: str, paths: tuple[str, ...]) ->
     problems: list[str] = []
     for path in paths:
         response = page.goto(f"{base}{path}")
-        assert response is not None and response.status == 200, path
+        assert response is not None, path
+        assert response.status == 200, path
         page.wait_for_load_state("load")
         problems += [f"{path}: {v}" for v in _violations(page)]
     problems += console
@@ -132,7 +133,8 @@ def test_main_pages_load_without_a_policy_violation_and_htmx_swaps(
     assert answer.value.request.headers.get("hx-request") == "true"
     expect(page.locator("#selectors")).to_contain_text("csp.check@example.com")
     assert page.evaluate("window.__marker") == "still here"
-    assert _violations(page) == [] and console == []
+    assert _violations(page) == []
+    assert console == []
 
     hotline, hotline_console = _watched(browser, base, "analyst@gb-hotline.example.org")
     assert _visit(hotline, hotline_console, base, HOTLINE_PAGES) == []

@@ -27,7 +27,7 @@ NETWORKS = """network,provider,asn,country,abuse_email
 pytestmark = pytest.mark.browser
 
 
-def seed(session: Session, settings: Settings) -> None:
+def seed(session: Session, _settings: Settings) -> None:
     for code, country, tz, phone, kind in (
         ("NL-HOTLINE", "NL", "Europe/Amsterdam", "+31201234500", AgencyKind.HOTLINE),
         ("NL-NP", "NL", "Europe/Amsterdam", "+31201234567", AgencyKind.LAW_ENFORCEMENT),
@@ -133,4 +133,5 @@ def test_a_public_report_is_routed_confirmed_and_noticed(
     expect(other.locator("body")).to_contain_text("No report here.")
     lead_path = police.url.removeprefix(base)
     response = other.goto(f"{base}{lead_path}")
-    assert response is not None and response.status == 404
+    assert response is not None
+    assert response.status == 404

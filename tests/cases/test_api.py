@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
+import pytest
 from builders import Network, token_for
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -14,12 +16,12 @@ from taskforce.core.db import utcnow
 from taskforce.core.settings import Settings
 
 
-def _open(client: TestClient, headers: dict[str, str], **body: object) -> dict[str, object]:
+def _open(client: TestClient, headers: dict[str, str], **body: object) -> dict[str, Any]:
     response = client.post(
         "/api/v1/cases", json={"title": "Operation Test", **body}, headers=headers
     )
     assert response.status_code == 201, response.text
-    data: dict[str, object] = response.json()
+    data: dict[str, Any] = response.json()
     return data
 
 
@@ -37,7 +39,8 @@ class TestCasesApi:
             headers=gb,
         )
         assert r.status_code == 201
-        assert r.json()["normalized"] == "foo.bar@example.com" and r.json()["hits"] == []
+        assert r.json()["normalized"] == "foo.bar@example.com"
+        assert r.json()["hits"] == []
         r = client.post(
             f"/api/v1/cases/{us_case['id']}/selectors",
             json={"type": "email", "value": "foo.bar@example.com"},
@@ -45,10 +48,8 @@ class TestCasesApi:
         )
         assert r.status_code == 201
         [hit] = r.json()["hits"]
-        assert (
-            hit["other"]["disclosure"] == "full"
-            and hit["other"]["reference"] == gb_case["reference"]
-        )
+        assert hit["other"]["disclosure"] == "full"
+        assert hit["other"]["reference"] == gb_case["reference"]
         [gb_hit] = client.get("/api/v1/hits", headers=gb).json()
         assert gb_hit["other"]["disclosure"] == "blind"
         assert gb_hit["other"]["reference"] is None
@@ -109,7 +110,8 @@ class TestErrors:
             headers={**gb, "Content-Type": "application/json"},
         )
         assert r.status_code == 422
-        assert r.json()["field"] == "body" and r.json()["error"] == "invalid"
+        assert r.json()["field"] == "body"
+        assert r.json()["error"] == "invalid"
 
     def test_unknown_selector_type_names_the_field(
         self, client: TestClient, session: Session, settings: Settings, network: Network
@@ -120,16 +122,19 @@ class TestErrors:
             f"/api/v1/cases/{case['id']}/selectors", json={"type": "shoe", "value": "x"}, headers=gb
         )
         assert r.status_code == 422
-        assert r.json()["field"] == "type" and "email" in r.json()["rule"]
+        assert r.json()["field"] == "type"
+        assert "email" in r.json()["rule"]
 
     def test_oversized_and_unknown_fields_are_refused(
         self, client: TestClient, session: Session, settings: Settings, network: Network
     ) -> None:
         gb = token_for(session, settings, network.gb)
         r = client.post("/api/v1/cases", json={"title": "x" * 201}, headers=gb)
-        assert r.status_code == 422 and r.json()["field"] == "title"
+        assert r.status_code == 422
+        assert r.json()["field"] == "title"
         r = client.post("/api/v1/cases", json={"title": "Valid title", "owner": "me"}, headers=gb)
-        assert r.status_code == 422 and r.json()["rule"] == "is not a known field"
+        assert r.status_code == 422
+        assert r.json()["rule"] == "is not a known field"
 
     def test_search_without_purpose_is_refused(
         self, client: TestClient, session: Session, settings: Settings, network: Network
@@ -138,13 +143,16 @@ class TestErrors:
         r = client.get(
             "/api/v1/search", params={"type": "email", "value": "a@example.com"}, headers=gb
         )
-        assert r.status_code == 422 and r.json()["field"] == "purpose"
+        assert r.status_code == 422
+        assert r.json()["field"] == "purpose"
 
 
 class TestTokens:
-    def test_no_token_is_401(self, client: TestClient, network: Network) -> None:
+    @pytest.mark.usefixtures("network")
+    def test_no_token_is_401(self, client: TestClient) -> None:
         r = client.get("/api/v1/cases")
-        assert r.status_code == 401 and r.json()["error"] == "unauthenticated"
+        assert r.status_code == 401
+        assert r.json()["error"] == "unauthenticated"
 
     def test_revoked_and_expired_tokens_are_401(
         self, client: TestClient, session: Session, settings: Settings, network: Network

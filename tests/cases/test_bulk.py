@@ -177,5 +177,8 @@ def test_reimporting_the_same_lines_adds_nothing(
     again = case_additions.bulk_add_selectors(
         session, network.gb.caller, settings, case_id=case.id, rows=rows
     )
-    assert first.accepted == len(LINES) and first.duplicates == 0
-    assert again.accepted == 0 and again.duplicates == len(LINES) and again.hits == 0
+    assert first.accepted == len(LINES)
+    assert first.duplicates == 0
+    assert again.accepted == 0
+    assert again.duplicates == len(LINES)
+    assert again.hits == 0

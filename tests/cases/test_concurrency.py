@@ -124,7 +124,8 @@ def test_near_pdq_hashes_added_at_once_meet_and_far_ones_do_not(
     assert errors == []
     with unit_of_work(factory) as session:
         [hit] = session.scalars(select(Hit)).all()
-        assert {hit.a_case_id, hit.b_case_id} == {c1, c2} and hit.distance == 20
+        assert {hit.a_case_id, hit.b_case_id} == {c1, c2}
+        assert hit.distance == 20
 
 
 def test_parallel_additions_to_one_case_lose_nothing(committed: tuple[Engine, Settings]) -> None:

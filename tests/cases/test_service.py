@@ -106,11 +106,14 @@ class TestDeconfliction:
         added = add_selector(session, settings, network.us, us_case, "email", "suspect@example.com")
         other = added.hits[0].other
         assert other.disclosure == "blind"
-        assert other.reference is None and other.title is None and other.case_id is None
+        assert other.reference is None
+        assert other.title is None
+        assert other.case_id is None
         assert other.selector_type == "email"
         assert other.contact.phone == "+442079460001"
         dumped = added.model_dump_json()
-        assert "Secret operation" not in dumped and gb_case.reference not in dumped
+        assert "Secret operation" not in dumped
+        assert gb_case.reference not in dumped
         # the RED owner sees the GREEN case in full
         assert hits.list_hits(session, network.gb.caller)[0].other.disclosure == "full"
 
@@ -125,8 +128,10 @@ class TestDeconfliction:
         add_selector(session, settings, network.gb, gb_case, "ip", "203.0.113.7")
         nl_hit = add_selector(session, settings, network.nl, nl_case, "ip", "203.0.113.7").hits[0]
         us_hit = add_selector(session, settings, network.us, us_case, "ip", "203.0.113.7").hits[0]
-        assert nl_hit.other.disclosure == "full" and nl_hit.other.title == "Amber op"
-        assert us_hit.other.disclosure == "blind" and us_hit.other.title is None
+        assert nl_hit.other.disclosure == "full"
+        assert nl_hit.other.title == "Amber op"
+        assert us_hit.other.disclosure == "blind"
+        assert us_hit.other.title is None
 
     def test_disclosure_follows_sharing_changes(
         self, session: Session, settings: Settings, network: Network
@@ -166,7 +171,8 @@ class TestDeconfliction:
         hit = add_selector(
             session, settings, network.gb, b, "md5", "d41d8cd98f00b204e9800998ecf8427e"
         ).hits[0]
-        assert hit.other.disclosure == "full" and hit.other.title == "First"
+        assert hit.other.disclosure == "full"
+        assert hit.other.title == "First"
 
     def test_noise_values_make_no_hit(
         self, session: Session, settings: Settings, network: Network
@@ -277,9 +283,11 @@ class TestDeconfliction:
         add_selector(session, settings, network.gb, a, "email", "x@example.org")
         hit = add_selector(session, settings, network.us, b, "email", "x@example.org").hits[0]
         done = hits.assess_hit(session, network.us.caller, hit.id, Assessment.RELATED)
-        assert done.assessment == Assessment.RELATED and done.acknowledged_at is not None
+        assert done.assessment == Assessment.RELATED
+        assert done.acknowledged_at is not None
         gb_view = hits.get_hit(session, network.gb.caller, hit.id)
-        assert gb_view.acknowledged_at is None and gb_view.assessment is None
+        assert gb_view.acknowledged_at is None
+        assert gb_view.assessment is None
         with pytest.raises(NotFound):
             hits.assess_hit(session, network.nl.caller, hit.id, Assessment.COINCIDENTAL)
 
@@ -386,7 +394,8 @@ def test_audit_chain_verifies_after_a_day_of_work(
     a = make_case(session, network.gb, sharing=GREEN)
     add_selector(session, settings, network.gb, a, "email", "x@example.com")
     result = audit.verify(session)
-    assert result.ok and result.checked >= 5
+    assert result.ok
+    assert result.checked >= 5
 
 
 def test_closed_case_takes_no_new_selectors_but_still_hits(

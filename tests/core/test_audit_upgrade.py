@@ -101,7 +101,8 @@ def test_an_intact_chain_is_sealed_in_its_order(at_0010: Engine) -> None:
     migrate.upgrade(settings, at_0010)
     factory = make_sessionmaker(at_0010)
     result = seal_and_verify(factory, settings)
-    assert result.ok and result.sealed == 7
+    assert result.ok
+    assert result.sealed == 7
     with factory() as session:
         actions = session.scalars(select(AuditEntry.action).order_by(AuditEntry.leaf_index))
         assert list(actions) == [f"agency.create {i}" for i in range(7)]

@@ -46,4 +46,5 @@ def test_right_password_logs_in(session: Session, settings: Settings, network: N
     user = auth.login_with_password(
         session, settings, email=network.gb.user.email.upper(), password=PASSWORD, ip=None
     )
-    assert user.id == network.gb.user.id and user.last_login_at is not None
+    assert user.id == network.gb.user.id
+    assert user.last_login_at is not None

@@ -108,8 +108,10 @@ def test_a_request_kept_waiting_for_sqlites_write_lock_is_a_503_with_retry_after
     try:
         _unavailable(hub.client.get("/api/v1/cases", headers=hub.headers), "5")
         page = hub.client.get("/ui/cases")
-        assert page.status_code == 503 and page.headers["retry-after"] == "5"
-        assert "The database is busy" in page.text and "<html" in page.text
+        assert page.status_code == 503
+        assert page.headers["retry-after"] == "5"
+        assert "The database is busy" in page.text
+        assert "<html" in page.text
         assert hub.client.get("/healthz").status_code == 200  # busy is not down
     finally:
         other.execute("ROLLBACK")
@@ -144,9 +146,11 @@ def test_a_database_that_disappeared_is_a_503_and_healthz_fails(hub: Hub) -> Non
     write = hub.client.post("/api/v1/cases", json={"title": "Lost?"}, headers=hub.headers)
     _unavailable(write, "30")
     page = hub.client.get("/ui/cases")
-    assert page.status_code == 503 and "cannot be reached" in page.text
+    assert page.status_code == 503
+    assert "cannot be reached" in page.text
     health = hub.client.get("/healthz")
-    assert health.status_code == 503 and health.json()["status"] == "unavailable"
+    assert health.status_code == 503
+    assert health.json()["status"] == "unavailable"
 
     if backup is not None:  # no empty database was made in its place; restoring it heals
         path = _sqlite_file(hub)
@@ -160,7 +164,7 @@ def test_a_database_that_disappeared_is_a_503_and_healthz_fails(hub: Hub) -> Non
 
 
 @pytest.fixture
-def probe(pg_hub: Hub) -> Iterator[Hub]:
+def probe(pg_hub: Hub) -> Hub:
     """Two rows other transactions fight over, and routes that meet them."""
     hub = pg_hub
     with hub.engine.begin() as conn:
@@ -194,7 +198,7 @@ def probe(pg_hub: Hub) -> Iterator[Hub]:
         return {"runs": len([r for r in hub.runs if r > 0])}
 
     hub.app.include_router(router)
-    yield hub
+    return hub
 
 
 def _other_writer_waiting_for_row_1(engine: Engine) -> int:

@@ -29,8 +29,10 @@ def test_an_announced_oversize_body_is_refused_with_the_headers(
 ) -> None:
     body = b"x" * (settings.max_body_bytes + 1)
     api = client.post("/api/v1/cases", content=body)
-    assert api.status_code == 413 and api.json()["error"] == "too_large"
+    assert api.status_code == 413
+    assert api.json()["error"] == "too_large"
     assert api.headers["x-content-type-options"] == "nosniff"
     page = client.post("/ui/cases/new", content=body)
-    assert page.status_code == 413 and "Too large to upload" in page.text
+    assert page.status_code == 413
+    assert "Too large to upload" in page.text
     assert page.headers["x-frame-options"] == "DENY"

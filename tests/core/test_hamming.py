@@ -75,7 +75,8 @@ def test_growing_past_a_chunk_width_lays_the_tables_out_again() -> None:
     small = MultiIndex.build(random_words(10))
     assert small.bits == 16
     grown = small.added(random_words(300_000))
-    assert grown.bits == 20 and grown.tables == 12
+    assert grown.bits == 20
+    assert grown.tables == 12
     queries = grown.codes[[0, 9, 10, 300_009]]
     _rows, positions, _ = grown.search(queries, 0)
     assert sorted(positions.tolist()) == [0, 9, 10, 300_009]
@@ -84,7 +85,8 @@ def test_growing_past_a_chunk_width_lays_the_tables_out_again() -> None:
 def test_an_older_generation_still_answers_after_an_add() -> None:
     first = MultiIndex.build(random_words(100), bits=16)
     second = first.added(random_words(1000), bits=16)
-    assert first.size == 100 and second.size == 1100
+    assert first.size == 100
+    assert second.size == 1100
     _rows, positions, _ = first.search(second.codes[:1100], 0)
     assert sorted(positions.tolist()) == list(range(100))
 

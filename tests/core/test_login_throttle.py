@@ -76,7 +76,8 @@ def test_a_pair_pauses_after_its_failures_and_a_refused_try_extends_nothing(
             session, settings, email=email, password=PASSWORD, ip=GUESSER, now=_at(lifts - 0.1)
         )
     assert paused.value.until == _at(lifts)
-    assert "from your address" in paused.value.message and "09:15 UTC" in paused.value.message
+    assert "from your address" in paused.value.message
+    assert "09:15 UTC" in paused.value.message
     assert _try(session, settings, email, PASSWORD, GUESSER, lifts) == "ok"
 
 
@@ -157,7 +158,8 @@ def test_admins_see_locks_of_their_own_agency_and_lift_them_audited(
     assert [(lock.kind, lock.email, lock.ip) for lock in seen] == [
         ("pair", network.gb.user.email, GUESSER)
     ]
-    assert seen[0].until == _at(settings.login_window_minutes) and seen[0].failures == 5
+    assert seen[0].until == _at(settings.login_window_minutes)
+    assert seen[0].failures == 5
     everything = throttle.locks(session, system_caller(), settings, now=now)
     assert {(lock.kind, lock.email or lock.ip) for lock in everything} == {
         ("pair", network.gb.user.email),

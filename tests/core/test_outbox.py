@@ -27,7 +27,7 @@ class Sink:
     def __init__(self) -> None:
         self.messages: list[Any] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802
         self.messages.append(message_from_bytes(envelope.content))
         return "250 OK"
 
@@ -59,25 +59,25 @@ def test_hit_notifications_are_mailed_and_marked_sent(
         [network.gb.user.email, network.us.user.email]
     )
     to_us = next(m for m in sink.messages if m["To"] == network.us.user.email)
-    assert "Nightjar" not in to_us.get_payload() and a.reference not in to_us.get_payload()
+    assert "Nightjar" not in to_us.get_payload()
+    assert a.reference not in to_us.get_payload()
     assert "http://hub.example.org/ui/hits/" in to_us.get_payload()
 
 
-def test_failed_delivery_is_kept_for_retry(
-    session: Session, settings: Settings, network: Network
-) -> None:
+@pytest.mark.usefixtures("network")
+def test_failed_delivery_is_kept_for_retry(session: Session, settings: Settings) -> None:
     session.add(OutboxMessage(channel="email", recipient="x@example.com", subject="s", body="b"))
     session.flush()
     report = outbox.drain(session, settings.model_copy(update={"smtp_host": None}))
     assert (report.sent, report.failed, report.left) == (0, 1, 1)
     message = session.scalars(select(OutboxMessage)).one()
-    assert message.attempts == 1 and message.sent_at is None
+    assert message.attempts == 1
+    assert message.sent_at is None
     assert "no SMTP server configured" in (message.last_error or "")
 
 
-def test_a_failure_waits_longer_before_each_retry(
-    session: Session, settings: Settings, network: Network
-) -> None:
+@pytest.mark.usefixtures("network")
+def test_a_failure_waits_longer_before_each_retry(session: Session, settings: Settings) -> None:
     message = outbox.enqueue_email(session, recipient="x@example.com", subject="s", body="b")
     session.flush()
     no_smtp = settings.model_copy(update={"smtp_host": None})
@@ -88,8 +88,9 @@ def test_a_failure_waits_longer_before_each_retry(
     assert [w.total_seconds() // 60 for w in waits] == [1, 2, 4, 360, 360]
 
 
+@pytest.mark.usefixtures("network")
 def test_reply_to_and_message_id_reach_the_server(
-    session: Session, settings: Settings, network: Network, smtp: tuple[Sink, int]
+    session: Session, settings: Settings, smtp: tuple[Sink, int]
 ) -> None:
     sink, port = smtp
     outbox.enqueue_email(
@@ -104,7 +105,8 @@ def test_reply_to_and_message_id_reach_the_server(
     mail_settings = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": port})
     assert outbox.drain(session, mail_settings).sent == 1
     (mail,) = sink.messages
-    assert mail["Reply-To"] == "desk@hotline.example.org" and mail["Message-ID"]
+    assert mail["Reply-To"] == "desk@hotline.example.org"
+    assert mail["Message-ID"]
     assert [m.subject for m in outbox.messages_for(session, ["takedown_notice:1"])] == ["Notice"]
 
 

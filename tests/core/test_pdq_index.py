@@ -79,7 +79,8 @@ def test_a_transaction_that_never_queried_does_not_touch_the_index(
         session.execute(select(codes.c.seq)).all()
         session.rollback()  # a rejected request
     assert dropped == []
-    assert len(synced.index) == 10 and synced.last_seq == 10
+    assert len(synced.index) == 10
+    assert synced.last_seq == 10
 
 
 def test_rows_committed_by_others_are_reloaded_after_a_rollback(

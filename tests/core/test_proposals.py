@@ -49,7 +49,8 @@ def test_the_same_change_asked_twice_is_one_proposal(session: Session, network: 
     first = _propose(session, network.us.caller, provider, "abuse@a.example.org")
     again = _propose(session, network.us.caller, provider, "abuse@a.example.org")
     other = _propose(session, network.us.caller, provider, "abuse@b.example.org")
-    assert again.id == first.id and other.id != first.id
+    assert again.id == first.id
+    assert other.id != first.id
     unchanged = hosting.update_provider(
         session, network.us.caller, provider.id, ProviderUpdate(abuse_email=CONTACT)
     )
@@ -102,7 +103,8 @@ def test_a_change_that_no_longer_applies_stays_pending(session: Session, network
     rejected = proposals.decide(
         session, network.gb.caller, proposal.id, approve=False, reason="belongs to Other"
     )
-    assert rejected.state == "rejected" and rejected.decided_by == network.gb.caller.label
+    assert rejected.state == "rejected"
+    assert rejected.decided_by == network.gb.caller.label
 
 
 def test_the_coordinator_is_a_steward_only_while_active(session: Session, network: Network) -> None:
@@ -126,7 +128,8 @@ def test_the_provider_page_proposes_for_a_member_that_does_not_keep_it(
     csrf = web_login(client, session, network.us)
     page = client.get(f"/ui/hosting/{provider.id}")
     assert "GB-NCA keeps this record." in page.text
-    assert "Propose the change" in page.text and "Propose removal…" in page.text
+    assert "Propose the change" in page.text
+    assert "Propose removal…" in page.text
     r = client.post(
         f"/ui/hosting/{provider.id}",
         data={
@@ -137,7 +140,8 @@ def test_the_provider_page_proposes_for_a_member_that_does_not_keep_it(
         },
         follow_redirects=True,
     )
-    assert r.status_code == 200 and "Proposed." in r.text
+    assert r.status_code == 200
+    assert "Proposed." in r.text
     session.refresh(provider)
     assert provider.abuse_email == CONTACT
     [waiting] = proposals.list_proposals(session, network.gb.caller).items
@@ -147,10 +151,12 @@ def test_the_provider_page_proposes_for_a_member_that_does_not_keep_it(
     client.cookies.clear()
     web_login(client, session, network.gb)
     page = client.get(f"/ui/hosting/{provider.id}")
-    assert "keeps this record" not in page.text and ">Save<" in page.text
+    assert "keeps this record" not in page.text
+    assert ">Save<" in page.text
     assert "Proposed changes" in page.text  # the tab to the proposals page
     listing = client.get("/ui/proposals")
-    assert "Fictional Hosting B.V." in listing.text and csrf_field(listing.text)
+    assert "Fictional Hosting B.V." in listing.text
+    assert csrf_field(listing.text)
 
 
 def test_the_console_lists_approves_and_rejects(
@@ -178,16 +184,21 @@ def test_the_console_lists_approves_and_rejects(
 
     listed = run.invoke(cli, ["proposal", "list"])
     assert listed.exit_code == 0, listed.output
-    assert f"{CONTACT} → abuse@a.example.org" in listed.output and "2 of 2 pending" in listed.output
+    assert f"{CONTACT} → abuse@a.example.org" in listed.output
+    assert "2 of 2 pending" in listed.output
     approved = run.invoke(cli, ["proposal", "approve", ids[0]])
     assert approved.exit_code == 0, approved.output
     assert "approved" in approved.output
     assert run.invoke(cli, ["proposal", "reject", ids[1]]).exit_code == 2  # --reason required
     rejected = run.invoke(cli, ["proposal", "reject", ids[1], "--reason", "not needed"])
-    assert rejected.exit_code == 0 and "rejected" in rejected.output
+    assert rejected.exit_code == 0
+    assert "rejected" in rejected.output
     again = run.invoke(cli, ["proposal", "approve", ids[1]])
-    assert again.exit_code == 1 and "already rejected" in again.output
+    assert again.exit_code == 1
+    assert "already rejected" in again.output
     missing = run.invoke(cli, ["proposal", "approve", str(uuid.uuid4())])
-    assert missing.exit_code == 1 and "proposal not found" in missing.output
+    assert missing.exit_code == 1
+    assert "proposal not found" in missing.output
     shown = run.invoke(cli, ["hosting", "provider", "show", "Operator Hosting"])
-    assert "abuse@a.example.org" in shown.output and "call first" not in shown.output
+    assert "abuse@a.example.org" in shown.output
+    assert "call first" not in shown.output

@@ -173,7 +173,7 @@ def fake_getaddrinfo(monkeypatch: pytest.MonkeyPatch, behaviour: Any) -> list[st
     """Replace getaddrinfo for one test; returns the list of names it was asked."""
     asked: list[str] = []
 
-    def getaddrinfo(host: str, *args: Any, **kwargs: Any) -> Any:
+    def getaddrinfo(host: str, *_args: Any, **_kwargs: Any) -> Any:
         asked.append(host)
         return behaviour(host)
 
@@ -182,7 +182,7 @@ def fake_getaddrinfo(monkeypatch: pytest.MonkeyPatch, behaviour: Any) -> list[st
 
 
 def raiser(exc: BaseException) -> Any:
-    def behaviour(host: str) -> Any:
+    def behaviour(_host: str) -> Any:
         raise exc
 
     return behaviour
@@ -211,7 +211,7 @@ def test_system_resolver_maps_temporary_failure(monkeypatch: pytest.MonkeyPatch)
 def test_system_resolver_gives_up_after_its_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
     release = threading.Event()
 
-    def hang(host: str) -> Any:
+    def hang(_host: str) -> Any:
         release.wait(30)
         raise socket.gaierror(socket.EAI_AGAIN, "released")
 
@@ -235,7 +235,7 @@ def test_system_resolver_orders_and_dedupes_answers(monkeypatch: pytest.MonkeyPa
         (socket.AF_INET, stream, tcp, "", ("198.51.100.1", 0)),
         (socket.AF_INET, stream, tcp, "", ("203.0.113.1", 0)),
     ]
-    asked = fake_getaddrinfo(monkeypatch, lambda host: answers)
+    asked = fake_getaddrinfo(monkeypatch, lambda _host: answers)
     result = SystemResolver().resolve("Shop.Example.com.")
     assert result == ["203.0.113.1", "198.51.100.1", "2001:db8::1"]
     assert asked == ["shop.example.com"]
@@ -243,7 +243,7 @@ def test_system_resolver_orders_and_dedupes_answers(monkeypatch: pytest.MonkeyPa
 
 def test_system_resolver_asks_for_idn_in_punycode(monkeypatch: pytest.MonkeyPatch) -> None:
     answer = [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("203.0.113.9", 0))]
-    asked = fake_getaddrinfo(monkeypatch, lambda host: answer)
+    asked = fake_getaddrinfo(monkeypatch, lambda _host: answer)
     assert SystemResolver().resolve("Bücher.example.com") == ["203.0.113.9"]
     assert asked == ["xn--bcher-kva.example.com"]
 

@@ -43,15 +43,18 @@ def test_serve_on_plain_http_says_cookies_are_secure_and_trusts_no_peer_itself(
 ) -> None:
     r = run.invoke(app, ["serve"])
     assert r.exit_code == 0, r.output
-    assert "plain http" in r.output and "Session cookies are Secure" in r.output
-    assert "HTTPS reverse proxy" in r.output and "127.0.0.1, ::1" in r.output
+    assert "plain http" in r.output
+    assert "Session cookies are Secure" in r.output
+    assert "HTTPS reverse proxy" in r.output
+    assert "127.0.0.1, ::1" in r.output
     (call,) = served
     assert call["proxy_headers"] is False  # uvicorn would trust 127.0.0.1 on its own
     assert call["app"].state.settings.secure_cookies is True
 
 
+@pytest.mark.usefixtures("served")
 def test_serve_warns_when_secure_cookies_are_off(
-    run: CliRunner, served: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+    run: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TASKFORCE_SECURE_COOKIES", "false")
     r = run.invoke(app, ["serve"])
@@ -79,11 +82,14 @@ def test_locks_are_listed_and_lifted_at_the_console(run: CliRunner, tmp_path: Pa
     ]
 
     refused = run.invoke(app, ["user", "unlock"])
-    assert refused.exit_code == 2 and "name an account, an address, or both" in refused.output
+    assert refused.exit_code == 2
+    assert "name an account, an address, or both" in refused.output
     lifted = run.invoke(app, ["user", "unlock", "INV@example.org", "--address", "198.51.100.66"])
-    assert lifted.exit_code == 0 and "lifted: 5 failed sign-ins forgotten" in lifted.output
+    assert lifted.exit_code == 0
+    assert "lifted: 5 failed sign-ins forgotten" in lifted.output
     assert "no sign-in limit is in force" in run.invoke(app, ["user", "locks"]).output
     with Session(engine) as session:
         actions = session.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)).all()
-    assert actions.count("auth.unlock") == 1 and actions.count("auth.locks.list") == 2
+    assert actions.count("auth.unlock") == 1
+    assert actions.count("auth.locks.list") == 2
     engine.dispose()

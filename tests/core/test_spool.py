@@ -52,8 +52,10 @@ def test_sweep_removes_what_dead_processes_left_and_keeps_live_ones(tmp_path: Pa
         assert dead_file.exists()
         mine = spool.new_file(tmp_path, "export")  # this process's own, in use
         assert spool.sweep(tmp_path) == 1
-        assert not dead_file.exists() and not dead_file.parent.exists()
-        assert alive_file.exists() and mine.exists()
+        assert not dead_file.exists()
+        assert not dead_file.parent.exists()
+        assert alive_file.exists()
+        assert mine.exists()
         assert spool.sweep(tmp_path) == 0  # nothing more to remove
     finally:
         _kill(alive)

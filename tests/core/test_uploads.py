@@ -75,8 +75,10 @@ def test_the_file_arrives_byte_for_byte_however_it_is_chunked(
     body = _form({"csrf_token": "abc", "source": source}, [("file", "networks.csv", content)])
     form = _read(body, cuts, path)
     assert path.read_bytes() == content
-    assert form.filename == "networks.csv" and form.size == len(content)
-    assert form.text("csrf_token") == "abc" and form.text("source") == source
+    assert form.filename == "networks.csv"
+    assert form.size == len(content)
+    assert form.text("csrf_token") == "abc"
+    assert form.text("source") == source
 
 
 def test_a_second_file_or_a_file_in_another_field_is_refused(tmp_path: Path) -> None:

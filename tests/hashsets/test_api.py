@@ -41,10 +41,12 @@ def test_upload_list_export_and_match(
     assert _upload(client, gb, set_id)["already_present"] == 1
 
     [listed] = client.get("/api/v1/hashsets", headers=nl).json()
-    assert listed["name"] == "Known" and listed["entry_count"] == 1
+    assert listed["name"] == "Known"
+    assert listed["entry_count"] == 1
 
     r = client.get(f"/api/v1/hashsets/{set_id}/export?format=vics", headers=nl)
-    assert r.status_code == 200 and "attachment" in r.headers["content-disposition"]
+    assert r.status_code == 200
+    assert "attachment" in r.headers["content-disposition"]
     assert json.loads(r.content)["value"][0]["MD5"] == MD5.upper()
 
     r = client.post(
@@ -90,6 +92,7 @@ def test_bad_hash_names_its_place(
     gb = token_for(session, settings, network.gb)
     r = client.post("/api/v1/match", json={"hashes": [{"md5": MD5}, {"pdq": "xyz"}]}, headers=gb)
     assert r.status_code == 422
-    assert r.json()["field"] == "hashes[1].pdq" and "64 hexadecimal" in r.json()["rule"]
+    assert r.json()["field"] == "hashes[1].pdq"
+    assert "64 hexadecimal" in r.json()["rule"]
     r = client.post("/api/v1/match", json={"hashes": []}, headers=gb)
     assert r.status_code == 422

@@ -60,7 +60,8 @@ def test_import_export_and_list(run: CliRunner, tmp_path: Path) -> None:
         ],
     )
     assert first.exit_code == 0, first.output
-    assert "1 added" in first.output and "1 rejected" in first.output
+    assert "1 added" in first.output
+    assert "1 rejected" in first.output
     assert "line 3: md5" in first.output
     again = run.invoke(
         app, ["hashset", "import", str(source), "--name", "Known", "--agency", "GB-NCA"]
@@ -74,10 +75,13 @@ def test_import_export_and_list(run: CliRunner, tmp_path: Path) -> None:
     )
     assert exported.exit_code == 0, exported.output
     media = json.loads(out.read_text())["value"]
-    assert media[0]["MD5"] == MD5.upper() and media[0]["Series"] == "Bridge"
+    assert media[0]["MD5"] == MD5.upper()
+    assert media[0]["Series"] == "Bridge"
 
     listed = run.invoke(app, ["hashset", "list"])
-    assert "Known" in listed.output and "GB-NCA" in listed.output and "green" in listed.output
+    assert "Known" in listed.output
+    assert "GB-NCA" in listed.output
+    assert "green" in listed.output
 
 
 def test_unknown_agency_is_a_clear_error(run: CliRunner, tmp_path: Path) -> None:
@@ -97,7 +101,8 @@ def test_an_amber_set_created_by_an_import_names_its_partners(
     source.write_text(MD5 + "\n")
     base = ["hashset", "import", str(source), "--name", "K", "--agency", "GB-NCA"]
     refused = run.invoke(app, [*base, "--sharing", "amber"])
-    assert refused.exit_code == 2 and "partner" in refused.output
+    assert refused.exit_code == 2
+    assert "partner" in refused.output
     partner = ["agency", "add", "NL-NP", "--name", "NP", "--country", "NL"]
     partner += ["--timezone", "Europe/Amsterdam", "--phone", "+31201234567"]
     partner += ["--email", "desk@politie.example.nl"]

@@ -49,7 +49,8 @@ def test_vics_nesting_inside_a_media_item_is_one_bad_item_in_bounded_memory() ->
     )
     items, peak = peak_mib(lambda: _read("vics", data))
     assert _summary(items) == [(1, "Media.item"), (2, MD5_B)]
-    assert isinstance(items[0], formats.BadLine) and "deeper than 32" in items[0].rule
+    assert isinstance(items[0], formats.BadLine)
+    assert "deeper than 32" in items[0].rule
     assert peak < 4  # MiB; the old reader peaked at 60 MiB for 5,000 levels, 708 for 20,000
 
 
@@ -66,10 +67,12 @@ def test_vics_nesting_past_the_file_limit_stops_the_file_keeping_what_came_befor
     )
     reader = formats.READERS["vics"](io.BytesIO(data), "test")
     first = next(reader)
-    assert isinstance(first, formats.ParsedEntry) and first.md5 == MD5
+    assert isinstance(first, formats.ParsedEntry)
+    assert first.md5 == MD5
     with pytest.raises(budgets.Exceeded) as stop:
         next(reader)
-    assert stop.value.field == "file" and "deeper than 100,000 levels" in stop.value.rule
+    assert stop.value.field == "file"
+    assert "deeper than 100,000 levels" in stop.value.rule
     assert stop.value.record == 2
 
 
@@ -96,7 +99,8 @@ def test_ncmec_image_too_deep_too_large_or_with_a_long_field_is_one_bad_item() -
     items = _read("ncmec", data)
     assert _summary(items) == [(1, "a"), (2, "a"), (3, "md5"), (4, MD5)]
     rules = [i.rule for i in items if isinstance(i, formats.BadLine)]
-    assert "deeper than 32" in rules[0] and "more than 500,000" in rules[1]
+    assert "deeper than 32" in rules[0]
+    assert "more than 500,000" in rules[1]
     assert rules[2] == "is longer than 131,072 characters"
 
 
@@ -120,7 +124,8 @@ def test_vics_category_that_is_not_an_integer_is_one_bad_item_the_rest_import() 
     ]
     assert isinstance(items[1], formats.BadLine)
     assert items[1].rule == "must be a whole number (Project VIC category 0-4)"
-    assert isinstance(items[4], formats.ParsedEntry) and items[4].category is not None
+    assert isinstance(items[4], formats.ParsedEntry)
+    assert items[4].category is not None
     assert items[4].category.code == "2"
 
 
@@ -152,7 +157,9 @@ def test_csv_video_frames_may_be_longer_than_a_field() -> None:
     cell = '"' + json.dumps(frames).replace('"', '""') + '"'
     items = _read("csv", f"md5,vpdq\n{MD5},{cell}\n".encode())
     [entry] = items
-    assert isinstance(entry, formats.ParsedEntry) and entry.vpdq and len(entry.vpdq) == 3_000
+    assert isinstance(entry, formats.ParsedEntry)
+    assert entry.vpdq
+    assert len(entry.vpdq) == 3_000
 
 
 def test_csv_line_too_long_or_too_wide_is_one_bad_line() -> None:
@@ -170,7 +177,8 @@ def test_hash_json_nested_a_million_deep_is_one_bad_line() -> None:
     data = b"[" * depth + b"]" * depth + b"\n" + good.encode() + b"\n"
     items = _read("hash-json", data)
     assert _summary(items) == [(1, "line"), (2, MD5)]
-    assert isinstance(items[0], formats.BadLine) and "deeper than" in items[0].rule
+    assert isinstance(items[0], formats.BadLine)
+    assert "deeper than" in items[0].rule
 
 
 def test_lines_longer_than_the_budget_are_bad_lines_not_held() -> None:
@@ -188,7 +196,8 @@ def test_a_token_longer_than_the_budget_stops_a_json_or_xml_file() -> None:
     for fmt, data in (("vics", vics), ("ncmec", xml)):
         reader = formats.READERS[fmt](io.BytesIO(data), "test", small)
         first = next(reader)
-        assert isinstance(first, formats.ParsedEntry) and first.md5 == MD5
+        assert isinstance(first, formats.ParsedEntry)
+        assert first.md5 == MD5
         with pytest.raises(budgets.Exceeded, match="single token"):
             next(reader)
 
@@ -215,5 +224,6 @@ def test_ncmec_refuses_external_references_and_entities(doctype: str) -> None:
         f'<?xml version="1.0"?>{doctype}<queryResult><image><md5>{MD5}</md5></image></queryResult>'
     )
     [bad] = _read("ncmec", xml.encode())
-    assert isinstance(bad, formats.BadLine) and bad.field == "file"
+    assert isinstance(bad, formats.BadLine)
+    assert bad.field == "file"
     assert bad.rule == "declares XML entities or a DTD, which are refused"

@@ -81,7 +81,8 @@ def _check(read: Callable[[], list[formats.Parsed]], records: list[Record]) -> N
     assert len(items) == len(expected)
     for got, want in zip(items, expected, strict=True):
         if want.md5 is not None:
-            assert isinstance(got, formats.ParsedEntry) and got.md5 == want.md5
+            assert isinstance(got, formats.ParsedEntry)
+            assert got.md5 == want.md5
         else:
             assert isinstance(got, formats.BadLine), got
             if want.fields:
@@ -122,7 +123,7 @@ def vics_media(draw: st.DrawFn) -> Record:
         # a token that the parser would buffer: past max_token plus two reads, it stops
         return Record(json.dumps({"MD5": md5, "Series": "s" * (200_000 + n)}), stops=True)
     if kind == "types":
-        bad = draw(
+        bad: dict[str, object] = draw(
             st.sampled_from(
                 [
                     {"Category": "CAM"},
@@ -165,7 +166,7 @@ def hash_json_lines(draw: st.DrawFn) -> tuple[str, Record]:
     if kind == "line":
         return json.dumps({"md5": md5, "x": "s" * (70_000 + n)}), Record(None, fields={"line"})
     if kind == "types":
-        bad = draw(
+        bad: dict[str, object] = draw(
             st.sampled_from(
                 [
                     {"md5": 5},
@@ -287,7 +288,7 @@ def hash_lines(draw: st.DrawFn) -> tuple[str, Record]:
         return md5, Record(None, md5)
     if kind == "long":
         return "a" * (70_000 + draw(st.integers(0, 1_000_000))), Record(None, fields={"line"})
-    chars = st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",))
+    chars = st.characters(blacklist_characters="\r\n", blacklist_categories=["Cs"])
     junk = draw(
         st.text(chars, min_size=1, max_size=80).filter(
             lambda t: bool(t.strip()) and not t.strip().startswith("#")

@@ -38,14 +38,18 @@ def test_plain_lines_type_by_length_and_bad_lines_named() -> None:
         (5, None, None, SHA256),
     ]
     [bad] = _bad(items)
-    assert bad.line == 6 and bad.field == "hash" and "32 (MD5)" in bad.rule
+    assert bad.line == 6
+    assert bad.field == "hash"
+    assert "32 (MD5)" in bad.rule
 
 
 def test_pdq_lines() -> None:
     items = _read("pdq", f"pdq {PDQ}\npdq {PDQ[:-1]}\n{PDQ.upper()}\n")
     assert [g.pdq for g in _good(items)] == [PDQ, PDQ]
     [bad] = _bad(items)
-    assert bad.line == 2 and bad.field == "pdq" and "64 hexadecimal" in bad.rule
+    assert bad.line == 2
+    assert bad.field == "pdq"
+    assert "64 hexadecimal" in bad.rule
 
 
 def test_csv_with_header_bom_and_categories() -> None:
@@ -58,11 +62,15 @@ def test_csv_with_header_bom_and_categories() -> None:
     )
     items = _read("csv", data)
     good = _good(items)
-    assert good[0].category is not None and good[0].category.code == "A"
-    assert good[0].series == "Series One" and good[0].victim_identified is True
-    assert good[1].category is not None and good[1].category.scheme == "taskforce"
+    assert good[0].category is not None
+    assert good[0].category.code == "A"
+    assert good[0].series == "Series One"
+    assert good[0].victim_identified is True
+    assert good[1].category is not None
+    assert good[1].category.scheme == "taskforce"
     bad = {b.line: b for b in _bad(items)}
-    assert bad[4].field == "category_scheme" and bad[5].field == "victim_identified"
+    assert bad[4].field == "category_scheme"
+    assert bad[5].field == "victim_identified"
 
 
 def test_icse_semicolon_export() -> None:
@@ -72,8 +80,11 @@ def test_icse_semicolon_export() -> None:
         f"{MD5.upper()};{SHA1.upper()};;17;Yes;Yes;No;Series X;3;No;Image;Yes\n"
     )
     [entry] = _good(_read("icse", data))
-    assert entry.md5 == MD5 and entry.sha1 == SHA1 and entry.victim_identified
-    assert entry.category is not None and entry.category.code == "baseline"
+    assert entry.md5 == MD5
+    assert entry.sha1 == SHA1
+    assert entry.victim_identified
+    assert entry.category is not None
+    assert entry.category.code == "baseline"
     assert entry.series == "Series X"
 
 
@@ -84,7 +95,7 @@ def _vics(media: list[dict[str, object]], kind: str = "Media") -> bytes:
 
 
 def test_vics_media_file_upper_hex_string_booleans_and_no_thumbnail() -> None:
-    media = [
+    media: list[dict[str, object]] = [
         {
             "MediaID": 1,
             "Category": 1,
@@ -100,20 +111,24 @@ def test_vics_media_file_upper_hex_string_booleans_and_no_thumbnail() -> None:
     items = _read("vics", _vics(media))
     [entry] = _good(items)
     assert (entry.md5, entry.sha1, entry.pdq) == (MD5, SHA1, PDQ)
-    assert entry.category is not None and (entry.category.scheme, entry.category.code) == (
+    assert entry.category is not None
+    assert (entry.category.scheme, entry.category.code) == (
         "vic-us",
         "1",
     )
-    assert entry.victim_identified and entry.series == "Bridge"
+    assert entry.victim_identified
+    assert entry.series == "Bridge"
     assert "Miniature" not in repr(entry)
     [bad] = _bad(items)
-    assert bad.line == 2 and bad.field == "md5"
+    assert bad.line == 2
+    assert bad.field == "md5"
 
 
 def test_vics_case_export_reads_the_media_of_every_case() -> None:
     items = _read("vics", _vics([{"MD5": MD5, "Category": 0}], kind="Cases"))
     [entry] = _good(items)
-    assert entry.md5 == MD5 and entry.category is None
+    assert entry.md5 == MD5
+    assert entry.category is None
 
 
 def test_broken_json_is_reported_not_raised() -> None:
@@ -131,16 +146,20 @@ def test_ncmec_xml() -> None:
     )
     items = _read("ncmec", xml)
     [entry] = _good(items)
-    assert entry.md5 == MD5 and entry.pdq == PDQ
-    assert entry.category is not None and entry.category.code == "A1"
+    assert entry.md5 == MD5
+    assert entry.pdq == PDQ
+    assert entry.category is not None
+    assert entry.category.code == "A1"
     [bad] = _bad(items)
-    assert bad.line == 2 and bad.field == "sha1"
+    assert bad.line == 2
+    assert bad.field == "sha1"
 
 
 def test_xml_entity_bombs_are_refused() -> None:
     bomb = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><queryResult>&a;</queryResult>'
     [bad] = _bad(_read("ncmec", bomb))
-    assert bad.field == "file" and "entities" in bad.rule
+    assert bad.field == "file"
+    assert "entities" in bad.rule
 
 
 @pytest.mark.parametrize(
@@ -168,4 +187,5 @@ def test_vics_export_reads_back() -> None:
     assert document["value"][0]["MD5"] == MD5.upper()
     [back] = _good(_read("vics", out.getvalue()))
     assert (back.md5, back.sha1, back.sha256, back.pdq) == (MD5, SHA1, SHA256, PDQ)
-    assert back.victim_identified and back.series == "S"
+    assert back.victim_identified
+    assert back.series == "S"

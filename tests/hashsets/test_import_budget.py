@@ -41,7 +41,8 @@ def test_a_stopped_import_keeps_the_batches_before_it_and_is_audited(
         )
     session.rollback()
     stopped = raised.value
-    assert stopped.field == "file" and stopped.record == 6
+    assert stopped.field == "file"
+    assert stopped.record == 6
     assert stopped.rule == (
         "has more than 5 lines: the import stopped at entry 6; the 5 entries before it were "
         "read (5 added, 0 already present, 0 rejected) and are kept"
@@ -50,7 +51,8 @@ def test_a_stopped_import_keeps_the_batches_before_it_and_is_audited(
     detail = session.scalars(
         select(AuditEntry.detail).where(AuditEntry.action == "hashset.import")
     ).one()
-    assert detail["stopped"] == "file: has more than 5 lines (at 6)" and detail["added"] == 5
+    assert detail["stopped"] == "file: has more than 5 lines (at 6)"
+    assert detail["added"] == 5
 
 
 def test_api_answers_422_naming_the_file_for_a_token_past_the_budget(
@@ -64,7 +66,8 @@ def test_api_answers_422_naming_the_file_for_a_token_past_the_budget(
     r = client.post(f"/api/v1/hashsets/{set_id}/import?format=vics", content=body, headers=gb)
     assert r.status_code == 422, r.text
     error = r.json()
-    assert error["field"] == "file" and "longer than 16,777,216 bytes" in error["rule"]
+    assert error["field"] == "file"
+    assert "longer than 16,777,216 bytes" in error["rule"]
     assert "the 1 entries before it were read (1 added" in error["rule"]
     r = client.get(f"/api/v1/hashsets/{set_id}", headers=gb)
     assert r.json()["entry_count"] == 1  # kept, as the error says

@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 import sys
 from collections.abc import Callable
+from functools import partial
 from typing import Any, cast
 
 import pytest
@@ -143,8 +144,6 @@ def test_answering_more_files_costs_in_proportion(
         question = _question(rows, n, rng)
         matching.match(session, network.gb.caller, settings, question)  # index warm
         calls.append(
-            _python_calls(
-                lambda q=question: matching.match(session, network.gb.caller, settings, q)
-            )
+            _python_calls(partial(matching.match, session, network.gb.caller, settings, question))
         )
     assert calls[1] < 6 * calls[0], f"{calls[0]} -> {calls[1]} Python calls"

@@ -28,7 +28,7 @@ def _list(tmp_path: Path, *lines: str) -> Path:
 
 
 def _make(session: Session, network: Network, **kw: object) -> None:
-    data = HashSetCreate(name=str(kw.pop("name", "Known series")), **kw)  # type: ignore[arg-type]
+    data = HashSetCreate(name=str(kw.pop("name", "Known series")), **kw)
     service.create_hash_set(session, network.gb.caller, data)
 
 
@@ -44,7 +44,8 @@ def test_import_twice_adds_nothing_the_second_time(
     assert (again.added, again.already_present) == (0, 7)
     assert session.scalar(select(HashEntry.id).where(HashEntry.md5 == MD5S[0])) is not None
     [listed] = service.list_hash_sets(session, network.gb.caller)
-    assert listed.entry_count == 7 and listed.agency == "GB-NCA"
+    assert listed.entry_count == 7
+    assert listed.agency == "GB-NCA"
 
 
 def test_import_commits_per_batch_so_an_interrupted_import_resumes(

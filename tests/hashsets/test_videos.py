@@ -19,7 +19,7 @@ from taskforce.core.errors import Invalid
 from taskforce.core.settings import Settings
 from taskforce.hashsets import formats, matching, service
 from taskforce.hashsets.models import HashEntryFrame
-from taskforce.hashsets.schemas import HashSetCreate, MatchQuery, MatchRequest
+from taskforce.hashsets.schemas import HashSetCreate, MatchHit, MatchQuery, MatchRequest
 
 SAMPLES = Path(__file__).parents[1] / "vectors" / "vpdq" / "sample-hashes"
 
@@ -48,14 +48,16 @@ def _video_csv(tmp_path: Path, rows: list[tuple[str, list[str], str]]) -> Path:
 
 
 def _known_videos(session: Session, network: Network, tmp_path: Path, **kw: object) -> None:
-    data = HashSetCreate(name="Known videos", **kw)  # type: ignore[arg-type]
+    data = HashSetCreate(name="Known videos", **kw)
     service.create_hash_set(session, network.gb.caller, data)
     path = _video_csv(tmp_path, [("a" * 40, PATTERN, "Pattern"), ("b" * 40, DOORKNOB, "Door")])
     report = service.import_file(session, network.gb.caller, name="Known videos", path=path)
     assert (report.format, report.added, report.rejected) == ("csv", 2, [])
 
 
-def _match(session: Session, network: Network, settings: Settings, frames: list[str]) -> list:
+def _match(
+    session: Session, network: Network, settings: Settings, frames: list[str]
+) -> list[MatchHit]:
     request = MatchRequest(hashes=[MatchQuery(vpdq=frames)])
     [result] = matching.match(session, network.gb.caller, settings, request)
     return result.matches
@@ -71,7 +73,8 @@ def test_a_video_matches_by_the_share_of_its_frames(
 
     clip = PATTERN[40:100]  # two seconds cut out of the known video
     [cut] = _match(session, network, settings, clip)
-    assert cut.series == "Pattern" and cut.query_share == 1.0
+    assert cut.series == "Pattern"
+    assert cut.query_share == 1.0
     assert 0.2 < (cut.known_share or 0) < 0.4
 
     [door] = _match(session, network, settings, DOORKNOB)
@@ -93,8 +96,9 @@ def test_the_thresholds_are_settings(
     assert {m.series for m in _match(session, network, lenient, half)} == {"Pattern", "Door"}
 
 
+@pytest.mark.usefixtures("settings")
 def test_video_import_is_idempotent_and_keeps_distinct_usable_frames(
-    session: Session, network: Network, settings: Settings, tmp_path: Path
+    session: Session, network: Network, tmp_path: Path
 ) -> None:
     _known_videos(session, network, tmp_path)
     frames = session.scalar(select(func.count()).select_from(HashEntryFrame))
@@ -135,10 +139,14 @@ def test_taskforce_hash_json_lines_become_entries(tmp_path: Path) -> None:
     assert formats.detect_format(path) == "hash-json"
     parsed = list(formats.read(path, "hash-json", source="own seizures"))
     clip, photo, bad_file, not_object = parsed
-    assert isinstance(clip, formats.ParsedEntry) and len(clip.vpdq or []) == 3
-    assert isinstance(photo, formats.ParsedEntry) and photo.pdq_quality == 90
-    assert isinstance(bad_file, formats.BadLine) and "truncated file" in bad_file.rule
-    assert isinstance(not_object, formats.BadLine) and not_object.line == 4
+    assert isinstance(clip, formats.ParsedEntry)
+    assert len(clip.vpdq or []) == 3
+    assert isinstance(photo, formats.ParsedEntry)
+    assert photo.pdq_quality == 90
+    assert isinstance(bad_file, formats.BadLine)
+    assert "truncated file" in bad_file.rule
+    assert isinstance(not_object, formats.BadLine)
+    assert not_object.line == 4
 
 
 @pytest.mark.parametrize(
@@ -165,8 +173,10 @@ def test_bad_csv_line_is_reported_and_the_rest_kept(tmp_path: Path) -> None:
         f'{"b" * 40},"[""nonsense""]"\n'
     )
     good, bad = list(formats.read(path, "csv"))
-    assert isinstance(good, formats.ParsedEntry) and len(good.vpdq or []) == 2
-    assert isinstance(bad, formats.BadLine) and (bad.line, bad.field) == (3, "vpdq[0]")
+    assert isinstance(good, formats.ParsedEntry)
+    assert len(good.vpdq or []) == 2
+    assert isinstance(bad, formats.BadLine)
+    assert (bad.line, bad.field) == (3, "vpdq[0]")
 
 
 def test_match_api_answers_for_videos_and_hides_red_sets(
@@ -179,7 +189,9 @@ def test_match_api_answers_for_videos_and_hides_red_sets(
     r = client.post("/api/v1/match", json=body, headers=gb)
     assert r.status_code == 200, r.text
     [hit] = r.json()[0]["matches"]
-    assert hit["match_type"] == "video" and hit["query_share"] == 1.0
+    assert hit["match_type"] == "video"
+    assert hit["query_share"] == 1.0
     assert client.post("/api/v1/match", json=body, headers=us).json()[0]["matches"] == []
     r = client.post("/api/v1/match", json={"hashes": [{"vpdq": ["xyz,1,0"]}]}, headers=gb)
-    assert r.status_code == 422 and r.json()["field"] == "hashes[0].vpdq[0]"
+    assert r.status_code == 422
+    assert r.json()["field"] == "hashes[0].vpdq[0]"

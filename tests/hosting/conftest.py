@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import iptocc
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from taskforce.core.audit.models import AuditEntry
 from taskforce.core.caller import Caller, system_caller
-from taskforce.hosting import addresses, service
+from taskforce.hosting import service
 from taskforce.hosting.models import HostingProvider
 from taskforce.hosting.schemas import ProviderCreate
 
@@ -49,7 +50,7 @@ def fake_registry(monkeypatch: pytest.MonkeyPatch) -> Callable[[dict[str, str]],
     """Make iptocc answer a country for some (documentation) addresses, None for the rest."""
 
     def install(answers: dict[str, str]) -> None:
-        monkeypatch.setattr(addresses.iptocc, "country_code", lambda addr: answers.get(addr))
+        monkeypatch.setattr(iptocc, "country_code", lambda addr: answers.get(addr))
 
     return install
 

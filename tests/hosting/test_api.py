@@ -71,21 +71,26 @@ def test_provider_lifecycle(client: TestClient, analyst: dict[str, str]) -> None
         f"{API}/providers/{pid}/networks", json={"network": "203.0.113.0/26"}, headers=analyst
     )
     assert net.status_code == 201, net.text
-    assert net.json()["cidr"] == "203.0.113.0/26" and net.json()["prefix_length"] == 122
+    assert net.json()["cidr"] == "203.0.113.0/26"
+    assert net.json()["prefix_length"] == 122
     patched = client.patch(
         f"{API}/providers/{pid}", json={"abuse_email": None, "notes": "slow"}, headers=analyst
     )
     assert patched.status_code == 200
-    assert patched.json()["abuse_email"] is None and patched.json()["network_count"] == 1
+    assert patched.json()["abuse_email"] is None
+    assert patched.json()["network_count"] == 1
     listing = client.get(f"{API}/providers", params={"q": "AS64500"}, headers=analyst).json()
-    assert listing["total"] == 1 and listing["items"][0]["abuse_email"] is None
+    assert listing["total"] == 1
+    assert listing["items"][0]["abuse_email"] is None
     missing = client.get(f"{API}/providers", params={"without_contact": True}, headers=analyst)
     assert [p["id"] for p in missing.json()["items"]] == [pid]
     shown = client.get(f"{API}/providers/{pid}", headers=analyst).json()
     assert [n["cidr"] for n in shown["networks"]] == ["203.0.113.0/26"]
     where = client.get(f"{API}/locate", params={"ip": "203.0.113.9"}, headers=analyst).json()
-    assert where["provider_id"] == pid and where["network"] == "203.0.113.0/26"
-    assert where["country"] == "NL" and where["country_source"] == "provider"
+    assert where["provider_id"] == pid
+    assert where["network"] == "203.0.113.0/26"
+    assert where["country"] == "NL"
+    assert where["country_source"] == "provider"
     assert where["data_source"] == addresses.DATA_SOURCE
     assert where["steps"][0] == (
         "203.0.113.9: no registry country (address reserved for documentation)"
@@ -190,11 +195,13 @@ def test_import_as_body_and_as_form(client: TestClient, analyst: dict[str, str])
         r = client.post(
             f"{API}/networks/import", content=bad, headers={**analyst, "content-type": "text/csv"}
         )
-        assert r.status_code == 422 and r.json()["field"] == field, r.text
+        assert r.status_code == 422, r.text
+        assert r.json()["field"] == field, r.text
     no_file = client.post(
         f"{API}/networks/import", data={"x": "1"}, files={"other": ("a", b"")}, headers=analyst
     )
-    assert no_file.status_code == 422 and no_file.json()["field"] == "file"
+    assert no_file.status_code == 422
+    assert no_file.json()["field"] == "file"
     assert body_class(f"{API}/networks/import").limit(1 << 20) == 256 << 20
     assert body_class("/ui/hosting/import").limit(1 << 20) == 256 << 20
     assert body_class(f"{API}/providers").limit(1 << 20) == 1 << 20
@@ -219,7 +226,8 @@ def test_who_may_do_what(
     ]
     for method, path, body in changes:
         r = client.request(method, API + path, json=body, headers=reader)
-        assert r.status_code == 403 and r.json()["error"] == "forbidden", (method, path, r.text)
+        assert r.status_code == 403, (method, path, r.text)
+        assert r.json()["error"] == "forbidden", (method, path, r.text)
     r = client.post(
         f"{API}/networks/import", content=CSV, headers={**reader, "content-type": "text/csv"}
     )

@@ -72,7 +72,8 @@ def test_import_with_bad_lines_exits_2_and_lists_them(run: CliRunner, tmp_path: 
     header = tmp_path / "header.csv"
     header.write_text("cidr,owner\n192.0.2.0/24,X\n")
     r = run.invoke(app, ["hosting", "import", str(header)])
-    assert r.exit_code == 2 and "error: header: the first line must name the columns" in r.stderr
+    assert r.exit_code == 2
+    assert "error: header: the first line must name the columns" in r.stderr
 
 
 def test_provider_add_list_show_set_contact(run: CliRunner) -> None:
@@ -96,7 +97,8 @@ def test_provider_add_list_show_set_contact(run: CliRunner) -> None:
         "added Fictional Hosting B.V. (AS64500, NL, abuse@hosting.example.net) id "
     )
     r = run.invoke(app, ["hosting", "provider", "add", "Quiet Harbour VPS", "--country", "US"])
-    assert r.exit_code == 0 and "NO ABUSE CONTACT" in r.stdout
+    assert r.exit_code == 0
+    assert "NO ABUSE CONTACT" in r.stdout
     listing = run.invoke(app, ["hosting", "provider", "list"])
     assert listing.stdout.splitlines() == [
         _tabs("Fictional Hosting B.V.\tAS64500\tNL\tabuse@hosting.example.net\t0 networks"),

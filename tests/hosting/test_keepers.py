@@ -95,10 +95,12 @@ def test_another_agency_cannot_change_the_abuse_contact_it_proposes_and_the_keep
     assert r.status_code == 202, r.text
     proposal = r.json()
     assert proposal["reason"] == ""
-    assert proposal["state"] == "pending" and proposal["owner_agency"] == "GB-NCA"
+    assert proposal["state"] == "pending"
+    assert proposal["owner_agency"] == "GB-NCA"
     assert proposal["kind"] == "hosting.provider.update"
     assert proposal["summary"] == f"abuse e-mail: {CONTACT} → {ELSEWHERE}"
-    assert proposal["proposer_agency"] == "US-HSI" and proposal["can_decide"] is False
+    assert proposal["proposer_agency"] == "US-HSI"
+    assert proposal["can_decide"] is False
     # nothing changed: every member's notices still go to the recorded contact
     assert _get(client, people["gb"], provider["id"])["abuse_email"] == CONTACT
     assert _get(client, people["us"], provider["id"])["keeper"] == "GB-NCA"
@@ -124,13 +126,15 @@ def test_another_agency_cannot_change_the_abuse_contact_it_proposes_and_the_keep
     )
     assert r.status_code == 200, r.text
     decided = r.json()
-    assert decided["state"] == "approved" and decided["decided_by"].startswith("investigator.")
+    assert decided["state"] == "approved"
+    assert decided["decided_by"].startswith("investigator.")
     assert decided["outcome"] == f"changed abuse e-mail: {CONTACT} → {ELSEWHERE}"
     assert _get(client, people["gb"], provider["id"])["abuse_email"] == ELSEWHERE
 
     # audited both ways, and the change itself under the decider's name
     [made] = _audit(session, "proposal.create")
-    assert made.actor_user_id == network.us.user.id and made.subject_id is not None
+    assert made.actor_user_id == network.us.user.id
+    assert made.subject_id is not None
     assert str(made.subject_id) == proposal["id"]
     [approved] = _audit(session, "proposal.approve")
     assert approved.actor_user_id == network.gb.user.id
@@ -164,7 +168,8 @@ def test_a_rejected_proposal_leaves_the_record_as_it_was(
         json={"reason": "the host confirmed the old address"},
         headers=people["gb"],
     )
-    assert r.status_code == 200 and r.json()["state"] == "rejected"
+    assert r.status_code == 200
+    assert r.json()["state"] == "rejected"
     after = _get(client, people["gb"], provider["id"])
     assert (after["abuse_email"], after["asn"]) == (CONTACT, 64500)
     again = client.post(f"{API}/proposals/{proposal_id}/approve", json={}, headers=people["gb"])
@@ -176,8 +181,9 @@ def test_a_rejected_proposal_leaves_the_record_as_it_was(
     assert _audit(session, "hosting.provider.update") == []
 
 
+@pytest.mark.usefixtures("network")
 def test_another_agency_cannot_delete_or_add_networks_the_coordinator_decides(
-    client: TestClient, session: Session, people: dict[str, Headers], network: Network
+    client: TestClient, session: Session, people: dict[str, Headers]
 ) -> None:
     provider = _provider(client, people["gb"])
     r = client.post(
@@ -191,7 +197,8 @@ def test_another_agency_cannot_delete_or_add_networks_the_coordinator_decides(
     r = client.delete(f"{API}/hosting/networks/{block_id}?reason=reassigned", headers=people["us"])
     assert r.status_code == 202, r.text
     removal = r.json()
-    assert removal["kind"] == "hosting.network.remove" and removal["reason"] == "reassigned"
+    assert removal["kind"] == "hosting.network.remove"
+    assert removal["reason"] == "reassigned"
     r = client.post(
         f"{API}/hosting/providers/{provider['id']}/networks",
         json={"network": "198.51.100.0/24", "reason": "announced by them"},
@@ -212,11 +219,13 @@ def test_another_agency_cannot_delete_or_add_networks_the_coordinator_decides(
         "198.51.100.0/24"
     ]
     removed = _audit(session, "hosting.network.remove")
-    assert len(removed) == 1 and removed[0].actor_label.endswith("(INT-COORD)")
+    assert len(removed) == 1
+    assert removed[0].actor_label.endswith("(INT-COORD)")
 
 
+@pytest.mark.usefixtures("network")
 def test_the_networks_own_records_are_decided_by_stewards_only(
-    client: TestClient, session: Session, people: dict[str, Headers], network: Network
+    client: TestClient, session: Session, people: dict[str, Headers]
 ) -> None:
     """A provider no agency registered (the operator's import, records older than this rule)
     is the network's: every member proposes, a network admin or the coordinator decides."""
@@ -250,7 +259,8 @@ def test_the_networks_own_records_are_decided_by_stewards_only(
         json={"notes": "24/7 desk"},
         headers=people["coordinator"],
     )
-    assert r.status_code == 200 and r.json()["notes"] == "24/7 desk"
+    assert r.status_code == 200
+    assert r.json()["notes"] == "24/7 desk"
 
 
 def test_the_keeper_changes_its_record_directly(
@@ -262,7 +272,8 @@ def test_the_keeper_changes_its_record_directly(
         json={"abuse_email": ELSEWHERE},
         headers=people["gb_other"],
     )
-    assert r.status_code == 200 and r.json()["abuse_email"] == ELSEWHERE
+    assert r.status_code == 200
+    assert r.json()["abuse_email"] == ELSEWHERE
     assert client.get(f"{API}/proposals?state=all", headers=people["gb"]).json()["total"] == 0
 
 
@@ -293,9 +304,12 @@ def test_an_import_does_not_change_another_agencys_provider(
     report = r.json()
     assert (report["added"], report["rejected"], report["providers_created"]) == (1, 3, 1)
     bad = {line["line"]: (line["field"], line["rule"]) for line in report["bad_lines"]}
-    assert bad[2][0] == "abuse_email" and "GB-NCA keeps" in bad[2][1]
-    assert bad[3][0] == "network" and "recorded for Fictional Hosting B.V." in bad[3][1]
-    assert bad[4][0] == "network" and "GB-NCA keeps" in bad[4][1]
+    assert bad[2][0] == "abuse_email"
+    assert "GB-NCA keeps" in bad[2][1]
+    assert bad[3][0] == "network"
+    assert "recorded for Fictional Hosting B.V." in bad[3][1]
+    assert bad[4][0] == "network"
+    assert "GB-NCA keeps" in bad[4][1]
     kept = _get(client, people["gb"], provider["id"])
     assert kept["abuse_email"] == CONTACT
     assert [n["cidr"] for n in kept["networks"]] == ["203.0.113.0/26"]

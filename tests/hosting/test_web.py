@@ -24,16 +24,22 @@ def test_directory_flags_providers_without_abuse_contact(
     page = client.get("/ui/hosting")
     assert page.status_code == 200
     assert '<a href="/ui/hosting" class="active">Hosting providers</a>' in page.text
-    assert "Polder Hosting B.V." in page.text and "Netherlands" in page.text
-    assert "AS64512" in page.text and "mailto:abuse@hosting.example.net" in page.text
+    assert "Polder Hosting B.V." in page.text
+    assert "Netherlands" in page.text
+    assert "AS64512" in page.text
+    assert "mailto:abuse@hosting.example.net" in page.text
     row = re.search(r"<tr class=\"row-error\">.*?</tr>", page.text, re.S)
-    assert row and "Quiet Harbour VPS" in row.group(0) and "No abuse contact" in row.group(0)
+    assert row
+    assert "Quiet Harbour VPS" in row.group(0)
+    assert "No abuse contact" in row.group(0)
     assert "notices cannot be sent" in row.group(0)
     assert addresses.DATA_SOURCE in page.text
     only = client.get("/ui/hosting?without_contact=1")
-    assert "Quiet Harbour VPS" in only.text and "Polder Hosting" not in only.text
+    assert "Quiet Harbour VPS" in only.text
+    assert "Polder Hosting" not in only.text
     by_address = client.get("/ui/hosting", params={"q": "203.0.113.7"})
-    assert "Polder Hosting B.V." in by_address.text and "Quiet Harbour" not in by_address.text
+    assert "Polder Hosting B.V." in by_address.text
+    assert "Quiet Harbour" not in by_address.text
     assert "No provider matches" in client.get("/ui/hosting?q=nobody").text
 
 
@@ -44,11 +50,15 @@ def test_directory_pages(
         make_provider(f"Hosting {i:02d} Ltd", asn=64600 + i)
     web_login(client, session, network.gb_reader)
     first = client.get("/ui/hosting")
-    assert "1–50 of 55" in first.text and 'href="/ui/hosting?page=2"' in first.text
-    assert "Hosting 49 Ltd" in first.text and "Hosting 50 Ltd" not in first.text
+    assert "1–50 of 55" in first.text
+    assert 'href="/ui/hosting?page=2"' in first.text
+    assert "Hosting 49 Ltd" in first.text
+    assert "Hosting 50 Ltd" not in first.text
     second = client.get("/ui/hosting?page=2")
-    assert "51–55 of 55" in second.text and "Hosting 54 Ltd" in second.text
-    assert "← Previous" in second.text and "Next →" not in second.text
+    assert "51–55 of 55" in second.text
+    assert "Hosting 54 Ltd" in second.text
+    assert "← Previous" in second.text
+    assert "Next →" not in second.text
     searched = client.get("/ui/hosting", params={"q": "Hosting", "page": 2})
     assert 'href="/ui/hosting?q=Hosting"' in searched.text  # back to page 1, search kept
 
@@ -76,11 +86,13 @@ def test_add_provider_edit_contact_and_networks(
     assert "<h1>Quiet Harbour VPS</h1>" in shown.text
     assert "Takedown notices cannot be sent to Quiet Harbour VPS" in shown.text
     again = client.post("/ui/hosting/new", data={"csrf_token": token, "name": "Quiet Harbour VPS"})
-    assert again.status_code == 422 and "already exists" in again.text
+    assert again.status_code == 422
+    assert "already exists" in again.text
     bad_asn = client.post(
         "/ui/hosting/new", data={"csrf_token": token, "name": "X Hosting", "asn": "AS0"}
     )
-    assert bad_asn.status_code == 422 and "must be an AS number" in bad_asn.text
+    assert bad_asn.status_code == 422
+    assert "must be an AS number" in bad_asn.text
 
     fields = {
         "csrf_token": token,
@@ -90,10 +102,12 @@ def test_add_provider_edit_contact_and_networks(
         "notes": "Answers in English.",
     }
     bad = client.post(url, data={**fields, "abuse_email": "not an address"})
-    assert bad.status_code == 422 and "must be an e-mail address" in bad.text
+    assert bad.status_code == 422
+    assert "must be an e-mail address" in bad.text
     assert 'value="not an address"' in bad.text  # what was sent is shown again
     saved = client.post(url, data={**fields, "abuse_email": "abuse@quietharbour.example.net"})
-    assert saved.status_code == 200 and "Saved." in saved.text
+    assert saved.status_code == 200
+    assert "Saved." in saved.text
     assert "Takedown notices cannot be sent" not in saved.text
     assert "Answers in English." in saved.text
     forged = client.post(url, data={**fields, "csrf_token": "forged", "abuse_email": ""})
@@ -108,14 +122,18 @@ def test_add_provider_edit_contact_and_networks(
     added = client.post(
         f"{url}/networks", data={"csrf_token": token, "network": "192.0.2.0/27", "country": "DE"}
     )
-    assert added.status_code == 200 and "Network added." in added.text
-    assert "<code>192.0.2.0/27</code>" in added.text and "Germany" in added.text
+    assert added.status_code == 200
+    assert "Network added." in added.text
+    assert "<code>192.0.2.0/27</code>" in added.text
+    assert "Germany" in added.text
     twice = client.post(f"{url}/networks", data={"csrf_token": token, "network": "192.0.2.0/27"})
-    assert twice.status_code == 422 and "already recorded, for Quiet Harbour VPS" in twice.text
+    assert twice.status_code == 422
+    assert "already recorded, for Quiet Harbour VPS" in twice.text
     remove = re.search(r'action="(/ui/hosting/[^"]+/remove)"', added.text)
     assert remove
     removed = client.post(remove.group(1), data={"csrf_token": token})
-    assert removed.status_code == 200 and "Network removed." in removed.text
+    assert removed.status_code == 200
+    assert "Network removed." in removed.text
     assert "No network block recorded" in removed.text
 
 
@@ -124,7 +142,8 @@ def test_import_form_shows_the_report(
 ) -> None:
     web_login(client, session, network.gb_analyst)
     form = client.get("/ui/hosting/import")
-    assert form.status_code == 200 and 'enctype="multipart/form-data"' in form.text
+    assert form.status_code == 200
+    assert 'enctype="multipart/form-data"' in form.text
     token = csrf_field(form.text)
     table = (
         "network,provider,asn,country,abuse_email\n"
@@ -156,7 +175,8 @@ def test_import_form_shows_the_report(
         data={"csrf_token": token},
         files={"file": ("x.csv", "cidr,owner\n", "text/csv")},
     )
-    assert header.status_code == 422 and "the first line must name the columns" in header.text
+    assert header.status_code == 422
+    assert "the first line must name the columns" in header.text
     forged = client.post(
         "/ui/hosting/import",
         data={"csrf_token": "forged"},
@@ -180,9 +200,11 @@ def test_locate_box_shows_the_steps(
     assert f"{addresses.DATA_SOURCE}: 193.0.6.139 is registered in NL" in ripe.text
     assert "not in the network table" in ripe.text
     bad = client.get("/ui/hosting/locate", params={"ip": "203.0.113.300"})
-    assert bad.status_code == 422 and "must be an IPv4 or IPv6 address" in bad.text
+    assert bad.status_code == 422
+    assert "must be an IPv4 or IPv6 address" in bad.text
     empty = client.get("/ui/hosting/locate")
-    assert empty.status_code == 200 and "Enter an address" in empty.text
+    assert empty.status_code == 200
+    assert "Enter an address" in empty.text
 
 
 def test_read_only_sees_but_cannot_change(
@@ -191,11 +213,15 @@ def test_read_only_sees_but_cannot_change(
     provider = make_provider(networks=("203.0.113.0/26",))
     web_login(client, session, network.gb_reader)
     page = client.get("/ui/hosting")
-    assert page.status_code == 200 and "Fictional Hosting B.V." in page.text
-    assert "Add a provider" not in page.text and "/ui/hosting/import" not in page.text
+    assert page.status_code == 200
+    assert "Fictional Hosting B.V." in page.text
+    assert "Add a provider" not in page.text
+    assert "/ui/hosting/import" not in page.text
     detail = client.get(f"/ui/hosting/{provider.id}")
-    assert detail.status_code == 200 and "<code>203.0.113.0/26</code>" in detail.text
-    assert "Remove" not in detail.text and 'name="abuse_email"' not in detail.text
+    assert detail.status_code == 200
+    assert "<code>203.0.113.0/26</code>" in detail.text
+    assert "Remove" not in detail.text
+    assert 'name="abuse_email"' not in detail.text
     token = csrf_field(page.text)
     for path, data in [
         ("/ui/hosting/new", {"name": "Reader Hosting"}),

@@ -73,7 +73,8 @@ def test_pdqhash_rows_are_reproduced_bit_for_bit(row: dict[str, str]) -> None:
 def test_pixel_space_rotations_are_reproduced_bit_for_bit(row: dict[str, str]) -> None:
     name = row["note"].split()[0].removeprefix("dihedral=")
     with Image.open(VECTORS / row["image"]) as image:
-        turned = image if TRANSPOSE[name] is None else image.transpose(TRANSPOSE[name])
+        method = TRANSPOSE[name]
+        turned = image if method is None else image.transpose(method)
         assert hashing.pdq_of_image(turned).hex == row["pdq_hex"]
 
 
@@ -132,7 +133,8 @@ def test_unletterbox_cuts_exactly_the_black_bars(mode: str) -> None:
     framed.paste(picture, (25, 50))
     framed.putpixel((0, 199), (15, 15, 15))  # "near-black" noise in a bar stays a bar
     cropped = hashing.unletterbox(framed.convert(mode))
-    assert cropped.mode == mode and cropped.size == picture.size
+    assert cropped.mode == mode
+    assert cropped.size == picture.size
     # one pixel above the threshold keeps its row and column: 0..225 across, 50..200 down
     assert hashing.unletterbox(framed, black_threshold=14).size == (225, 150)
     if mode == "RGB":
@@ -151,7 +153,8 @@ def test_unletterbox_leaves_pictures_without_bars_alone() -> None:
 
 def test_low_quality_hashes_are_kept_but_not_usable() -> None:
     result = hashing.hash_file(VECTORS / "labelme-subset" / "q0003.jpg")
-    assert result.pdq is not None and result.pdq_quality is not None
+    assert result.pdq is not None
+    assert result.pdq_quality is not None
     assert result.pdq_quality < hashing.MIN_PDQ_QUALITY
     assert result.pdq_usable is False
     good = hashing.hash_file(VECTORS / "dih" / "bridge-1-original.jpg")
@@ -162,7 +165,8 @@ def test_one_dct_gives_the_hashes_of_rotated_and_mirrored_copies() -> None:
     """Each rotated file of the bridge is near one of the original's eight hashes."""
     with Image.open(VECTORS / "dih" / "bridge-1-original.jpg") as image:
         eight, quality = hashing.pdq_dihedral(image)
-    assert quality == 100 and len(set(eight)) == 8
+    assert quality == 100
+    assert len(set(eight)) == 8
     for path in sorted((VECTORS / "dih").glob("bridge-*.jpg")):
         turned = hashing.hash_file(path).pdq
         assert turned is not None
@@ -179,7 +183,9 @@ def test_exact_digests_match_hashlib(tmp_path: Path) -> None:
         hashlib.sha1(data, usedforsecurity=False).hexdigest(),
         hashlib.sha256(data).hexdigest(),
     )
-    assert result.size == len(data) and result.pdq is None and result.error is None
+    assert result.size == len(data)
+    assert result.pdq is None
+    assert result.error is None
 
 
 def test_type_is_read_from_the_content_not_the_name(tmp_path: Path) -> None:
@@ -187,7 +193,8 @@ def test_type_is_read_from_the_content_not_the_name(tmp_path: Path) -> None:
     with Image.open(VECTORS / "misc-images" / "c.png") as image:
         image.save(fake, format="PNG")
     result = hashing.hash_file(fake)
-    assert result.media_type == "image/png" and result.pdq is not None
+    assert result.media_type == "image/png"
+    assert result.pdq is not None
 
 
 @pytest.mark.parametrize(
@@ -202,7 +209,8 @@ def test_bad_files_get_a_reason(tmp_path: Path, content: bytes, error: str) -> N
     path = tmp_path / "bad.jpg"
     path.write_bytes(content)
     result = hashing.hash_file(path)
-    assert result.error is not None and error in result.error
+    assert result.error is not None
+    assert error in result.error
     assert result.pdq is None
 
 
@@ -228,9 +236,12 @@ def test_heic_photo_hashes_like_the_same_picture_as_png(tmp_path: Path) -> None:
     heic.write_bytes(_heic(picture))
     picture.save(png)
     from_heic, from_png = hashing.hash_file(heic), hashing.hash_file(png)
-    assert from_heic.error is None and from_heic.media_type == "image/heic"
-    assert from_heic.pdq is not None and from_png.pdq is not None
-    assert from_heic.pdq_usable and from_heic.pdq_quality == from_png.pdq_quality
+    assert from_heic.error is None
+    assert from_heic.media_type == "image/heic"
+    assert from_heic.pdq is not None
+    assert from_png.pdq is not None
+    assert from_heic.pdq_usable
+    assert from_heic.pdq_quality == from_png.pdq_quality
     assert _distance(from_heic.pdq, from_png.pdq) <= 8  # lossy HEVC: a few bits, not 31
 
 
@@ -243,7 +254,8 @@ def test_triage_reads_heic_from_memory_with_rotations_and_camera() -> None:
         "photos.zip/IMG_0002.HEIC",
         rotations=True,
     )
-    assert found.error is None and found.pdq_rotations is not None
+    assert found.error is None
+    assert found.pdq_rotations is not None
     assert len(set(found.pdq_rotations)) == 8
     assert (found.camera_make, found.camera_model) == ("Synthetic Camera Co", "Model T")
 
@@ -254,8 +266,10 @@ def test_truncated_heic_gets_a_reason(tmp_path: Path, keep: float) -> None:
     path = tmp_path / "cut.heic"
     path.write_bytes(data[: int(len(data) * keep) if keep < 1 else int(keep)])
     result = hashing.hash_file(path)
-    assert result.media_type == "image/heic" and result.sha256 is not None
-    assert result.error is not None and result.error.startswith("cannot decode image")
+    assert result.media_type == "image/heic"
+    assert result.sha256 is not None
+    assert result.error is not None
+    assert result.error.startswith("cannot decode image")
     assert result.pdq is None
 
 
@@ -264,11 +278,12 @@ def test_decompression_bomb_is_refused_without_decoding(tmp_path: Path) -> None:
     # a 30000x30000 one-bit PNG is tiny on disk and 900 megapixels once decoded
     Image.new("1", (30000, 30000)).save(path)
     result = hashing.hash_file(path)
-    assert result.error is not None and "decompression bomb" in result.error
+    assert result.error is not None
+    assert "decompression bomb" in result.error
     assert result.sha256 is not None  # the exact hashes are still there to match
 
 
-def test_cli_prints_json_lines(tmp_path: Path) -> None:
+def test_cli_prints_json_lines() -> None:
     from taskforce.cli import app
 
     runner = CliRunner()

@@ -107,7 +107,8 @@ def test_sampling_is_the_one_of_meta_vpdq(name: str, seconds: float) -> None:
 )
 def test_bars_of_the_published_videos_are_found(name: str, box: tuple[int, ...]) -> None:
     crop, _, _ = video.find_bars(_path(name))
-    assert crop is not None and crop.as_tuple() == box
+    assert crop is not None
+    assert crop.as_tuple() == box
 
 
 def test_removing_bars_matches_the_pillar_boxed_copies_to_the_original() -> None:
@@ -139,7 +140,7 @@ def _scene(number: int, width: int = 320, height: int = 180) -> np.ndarray:
     rgb[40:100, left : left + 60] = (230, 40, 40)  # a red square moving right
     cy, cx = 120 - (number * 3) % 80, width - 50 - (number * 5) % (width - 100)
     rgb[(y - cy) ** 2 + (x - cx) ** 2 < 25**2] = (40, 90, 230)  # a blue disc moving up-left
-    return np.clip(rgb, 20, 255).astype(np.uint8)  # never black: only bars are black
+    return np.asarray(np.clip(rgb, 20, 255), dtype=np.uint8)  # never black: only bars are black
 
 
 def _write_video(path: Path, pictures: list[np.ndarray], fps: int = 10) -> None:
@@ -189,7 +190,8 @@ def test_hash_command_gives_videos_their_frames_and_crop() -> None:
     result = CliRunner().invoke(app, ["hash", "--json", str(target)])
     assert result.exit_code == 0, result.output
     line = json.loads(result.stdout.splitlines()[0])
-    assert line["media_type"] == "video/mp4" and line["error"] is None
+    assert line["media_type"] == "video/mp4"
+    assert line["error"] is None
     assert len(line["vpdq"]) == 5  # 150 frames at 30 fps: one a second
     assert line["vpdq_crop"] == {
         "left": 232,
@@ -202,13 +204,17 @@ def test_hash_command_gives_videos_their_frames_and_crop() -> None:
     text = CliRunner().invoke(app, ["hash", str(target)])
     assert "cut off: hashed x 232-846, y 0-1080 of 1080x1080" in text.stdout
     no_bars = hashing.hash_file(_path("doorknob-hd-no-bar"))
-    assert no_bars.vpdq is not None and len(no_bars.vpdq) == 4 and no_bars.vpdq_crop is None
+    assert no_bars.vpdq is not None
+    assert len(no_bars.vpdq) == 4
+    assert no_bars.vpdq_crop is None
 
 
 def test_a_truncated_video_gets_a_reason(tmp_path: Path) -> None:
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(_path("doorknob-hd-no-bar").read_bytes()[:4000])
     result = hashing.hash_file(cut)
-    assert result.media_type == "video/mp4" and result.sha256 is not None
-    assert result.error is not None and "cannot decode video" in result.error
+    assert result.media_type == "video/mp4"
+    assert result.sha256 is not None
+    assert result.error is not None
+    assert "cannot decode video" in result.error
     assert not result.vpdq

@@ -32,26 +32,30 @@ def test_notice_lifecycle_over_the_api(
     )
     assert r.status_code == 201, r.text
     notice = r.json()
-    assert notice["recipients"] == ["ZA-SAPS"] and notice["targets"] == ["Sub-Saharan Africa"]
+    assert notice["recipients"] == ["ZA-SAPS"]
+    assert notice["targets"] == ["Sub-Saharan Africa"]
     nid, clue = notice["id"], notice["clues"][0]["id"]
 
     upload = f"/api/v1/notices/{nid}/clues/{clue}/images"
     refused = client.post(upload, headers=gb, files={"file": ("a.jpg", gps_jpeg, "image/jpeg")})
-    assert refused.status_code == 422 and refused.json()["field"] == "attest"
+    assert refused.status_code == 422
+    assert refused.json()["field"] == "attest"
     text = client.post(
         upload,
         headers=gb,
         data={"attest": "true"},
         files={"file": ("a.jpg", b"hello, not a picture", "image/jpeg")},
     )
-    assert text.status_code == 422 and text.json()["field"] == "image"
+    assert text.status_code == 422
+    assert text.json()["field"] == "image"
     image = client.post(
         upload,
         headers=gb,
         data={"attest": "true"},
         files={"file": ("a.jpg", gps_jpeg, "image/jpeg")},
     )
-    assert image.status_code == 201 and "GPS position" in image.json()["removed"]
+    assert image.status_code == 201
+    assert "GPS position" in image.json()["removed"]
     image_id = image.json()["id"]
 
     assert client.get(f"/api/v1/notices/{nid}", headers=us).status_code == 404
@@ -60,17 +64,22 @@ def test_notice_lifecycle_over_the_api(
     answers = f"/api/v1/notices/{nid}/clues/{clue}/answers"
     assert client.post(answers, headers=us, json=answer).status_code == 404
     r = client.post(answers, headers=za, json=answer)
-    assert r.status_code == 201 and r.json()["agency"] == "ZA-SAPS"
+    assert r.status_code == 201
+    assert r.json()["agency"] == "ZA-SAPS"
     bad = client.post(answers, headers=za, json={"countries": ["ZZ"], "confidence": "high"})
-    assert bad.status_code == 422 and bad.json()["field"] == "countries"
+    assert bad.status_code == 422
+    assert bad.json()["field"] == "countries"
     bad = client.post(answers, headers=za, json={"countries": ["ZA"], "confidence": "certain"})
     assert bad.status_code == 422
 
     seen = client.get(f"/api/v1/notices/{nid}", headers=za).json()
     assert [x["country"] for x in seen["ranking"]] == ["LS", "NA", "ZA"]
-    assert seen["tips"] == [] and seen["recipients"] == [] and seen["public_url"] is None
+    assert seen["tips"] == []
+    assert seen["recipients"] == []
+    assert seen["public_url"] is None
     picture = client.get(f"/api/v1/notices/{nid}/images/{image_id}", headers=za)
-    assert picture.status_code == 200 and picture.headers["content-type"] == "image/jpeg"
+    assert picture.status_code == 200
+    assert picture.headers["content-type"] == "image/jpeg"
 
     published = client.post(
         f"/api/v1/notices/{nid}/publish",
@@ -88,7 +97,8 @@ def test_notice_lifecycle_over_the_api(
         headers=gb,
         json={"outcome": "identified", "victim_id": str(scene.victim.id), "country": "ZA"},
     )
-    assert closed.status_code == 200 and closed.json()["status"] == "closed"
+    assert closed.status_code == 200
+    assert closed.json()["status"] == "closed"
     again = client.post(f"/api/v1/notices/{nid}/close", headers=gb, json={"outcome": "withdrawn"})
     assert again.status_code == 409
     inbox = client.get("/api/v1/notices/inbox", headers=za).json()
@@ -103,7 +113,8 @@ def test_bad_input_is_a_4xx(
     gb = token_for(session, settings, scene.net.gb)
     base = {"series_id": str(scene.series.id), "title": "A notice"}
     r = client.post("/api/v1/notices", headers=gb, json={**base, "targets": ["Narnia"]})
-    assert r.status_code == 422 and r.json()["field"] == "targets"
+    assert r.status_code == 422
+    assert r.json()["field"] == "targets"
     smell = {"kind": "smell", "description": "a smell"}
     r = client.post("/api/v1/notices", headers=gb, json={**base, "clues": [smell]})
     assert r.status_code == 422

@@ -28,6 +28,7 @@ from taskforce.notices.models import (
     TipThrottle,
 )
 from taskforce.notices.schemas import (
+    ATTESTATION,
     AnswerCreate,
     ClueCreate,
     NoticeClose,
@@ -72,11 +73,13 @@ def _answer(
 
 
 class TestWriting:
+    @pytest.mark.usefixtures("settings")
     def test_notice_reaches_the_target_countries_only(
-        self, session: Session, settings: Settings, scene: Scene, notice: ClueNotice
+        self, session: Session, scene: Scene, notice: ClueNotice
     ) -> None:
         s = scene
-        assert notice.reference.startswith("GB-NCA-CN-") and notice.reference.endswith("-0001")
+        assert notice.reference.startswith("GB-NCA-CN-")
+        assert notice.reference.endswith("-0001")
         assert notice.targets == ["Sub-Saharan Africa", "NL"]
         assert [a.code for a in service.recipients(session, notice)] == ["NL-NP", "ZA-SAPS"]
         for person in (s.za, s.net.nl, s.net.gb):
@@ -113,7 +116,8 @@ class TestWriting:
     ) -> None:
         with pytest.raises(Invalid) as err:
             write_notice(session, settings, scene, targets=["Western Europe", "Middle Earth"])
-        assert err.value.field == "targets" and "Middle Earth" in err.value.rule
+        assert err.value.field == "targets"
+        assert "Middle Earth" in err.value.rule
 
     def test_only_the_series_owner_writes_notices(
         self, session: Session, settings: Settings, scene: Scene
@@ -158,9 +162,10 @@ class TestWriting:
         image = service.add_image(
             session, s.net.gb.caller, notice.id, clue.id, gps_jpeg, attested=True
         )
-        assert image.attestation == service.ATTESTATION
+        assert image.attestation == ATTESTATION
         assert image.attested_by_label == s.net.gb.caller.label
-        assert "GPS position" in image.removed and b"ExampleCam" not in image.content
+        assert "GPS position" in image.removed
+        assert b"ExampleCam" not in image.content
         with pytest.raises(NotFound):  # a clue of another notice
             service.add_image(
                 session, s.net.gb.caller, notice.id, uuid.uuid4(), gps_jpeg, attested=True
@@ -201,7 +206,8 @@ class TestAnswers:
             ("LS", 1.0, 1, 1),
             ("NA", 1.0, 1, 1),
         ]
-        assert view.ranking[0].share == 1.0 and view.ranking[2].share == 0.5
+        assert view.ranking[0].share == 1.0
+        assert view.ranking[2].share == 0.5
 
     def test_a_revised_answer_replaces_the_earlier_one(
         self, session: Session, settings: Settings, scene: Scene, notice: ClueNotice
@@ -220,7 +226,8 @@ class TestAnswers:
     ) -> None:
         with pytest.raises(Invalid) as err:
             _answer(session, settings, scene.za, notice, 1, ["ZA", "Narnia"])
-        assert err.value.field == "countries" and "Narnia" in err.value.rule
+        assert err.value.field == "countries"
+        assert "Narnia" in err.value.rule
         _answer(session, settings, scene.za, notice, 2, ["South Africa"])
         kinds = [m.kind for m in reading.inbox(session, scene.net.gb.caller)]
         assert kinds == ["answer"]
@@ -256,14 +263,18 @@ class TestClosing:
         assert victim.identified_by_agency_id == s.za.user.agency_id
         za_inbox = [m.kind for m in reading.inbox(session, s.za.caller)]
         nl_inbox = [m.kind for m in reading.inbox(session, s.net.nl.caller)]
-        assert za_inbox[0] == "closed" and "closed" not in nl_inbox  # NL did not answer
+        assert za_inbox[0] == "closed"
+        assert "closed" not in nl_inbox
         mail = session.scalars(
             select(OutboxMessage).where(OutboxMessage.recipient == s.za.user.email)
         ).all()
-        assert len(mail) == 1 and "identified in South Africa" in mail[0].body
-        assert "Blue Room" not in mail[0].body and "socket" not in mail[0].body
+        assert len(mail) == 1
+        assert "identified in South Africa" in mail[0].body
+        assert "Blue Room" not in mail[0].body
+        assert "socket" not in mail[0].body
         view = reading.describe(session, s.za.caller, settings, closed)
-        assert not view.can_answer and view.timeline[-1].summary == "Closed: child identified in ZA"
+        assert not view.can_answer
+        assert view.timeline[-1].summary == "Closed: child identified in ZA"
         with pytest.raises(Conflict):
             _answer(session, settings, s.za, notice, 1, ["NA"])
 
@@ -306,7 +317,8 @@ class TestClosing:
             NoticeClose(outcome=Outcome.WITHDRAWN, note="duplicate of another notice"),
         )
         victim = session.get(Victim, scene.victim.id)
-        assert victim is not None and victim.status == "unidentified"
+        assert victim is not None
+        assert victim.status == "unidentified"
 
 
 class TestPublic:
@@ -336,16 +348,17 @@ class TestPublic:
     ) -> None:
         notice, image_id = published
         page = publishing.public_notice(session, notice.public_token or "")
-        assert page.open and [(i.id, i.caption) for i in page.images] == [
-            (image_id, "A wall socket")
-        ]
+        assert page.open
+        assert [(i.id, i.caption) for i in page.images] == [(image_id, "A wall socket")]
         shown = page.model_dump_json()
-        assert "Blue Room" not in shown and notice.title not in shown
+        assert "Blue Room" not in shown
+        assert notice.title not in shown
         assert publishing.public_image(session, notice.public_token or "", image_id).id == image_id
         with pytest.raises(NotFound):
             publishing.public_notice(session, "not-the-token")
         actions = _audit_actions(session)
-        assert ("notice.public.read", "ok") in actions and ("notice.public.image", "ok") in actions
+        assert ("notice.public.read", "ok") in actions
+        assert ("notice.public.image", "ok") in actions
 
     def test_tips_keep_no_address_and_reach_the_owner_only(
         self,
@@ -369,13 +382,15 @@ class TestPublic:
         )
         assert (tip.country, tip.contact) == ("ZA", None)
         throttle = session.scalars(select(TipThrottle)).all()
-        assert len(throttle) == 1 and "203.0.113.7" not in throttle[0].key_hash
+        assert len(throttle) == 1
+        assert "203.0.113.7" not in throttle[0].key_hash
         owner = reading.describe(session, scene.net.gb.caller, settings, notice)
         assert [(t.clue_number, t.seen_where) for t in owner.tips] == [
             (1, "Corner shop in Example Town")
         ]
         za = reading.describe(session, scene.za.caller, settings, notice)
-        assert za.tips == [] and all(e.action != "tip" for e in za.timeline)
+        assert za.tips == []
+        assert all(e.action != "tip" for e in za.timeline)
         assert reading.inbox(session, scene.net.gb.caller)[0].kind == "tip"
         with pytest.raises(Forbidden):
             reading.list_tips(session, scene.za.caller, notice.id)
@@ -441,7 +456,8 @@ class TestPublic:
             NoticeClose(outcome=Outcome.WITHDRAWN),
         )
         page = publishing.public_notice(session, token)
-        assert not page.open and page.images == []
+        assert not page.open
+        assert page.images == []
         with pytest.raises(Conflict):
             publishing.submit_tip(
                 session, settings, token, TipCreate(seen_where="shop"), address=None
@@ -501,4 +517,4 @@ def test_analysts_answer_and_readers_only_read(
         _answer(session, settings, reader, notice, 1, ["ZA"])
     analyst = make_person(session, agency, role=Role.ANALYST)
     _answer(session, settings, analyst, notice, 1, ["ZA"])
-    assert session.scalar(select(func.count()).select_from(NoticeNotification)) >= 3
+    assert (session.scalar(select(func.count()).select_from(NoticeNotification)) or 0) >= 3

@@ -22,7 +22,8 @@ def test_list_read_assess_and_reroute_over_the_api(
     nl = token_for(session, settings, hotlines.nl_hotline)
     gb = token_for(session, settings, hotlines.gb_hotline)
     listed = client.get("/api/v1/reports", headers=nl).json()
-    assert len(listed) == 1 and listed[0]["hosting_country"] == "NL"
+    assert len(listed) == 1
+    assert listed[0]["hosting_country"] == "NL"
     report_id = listed[0]["id"]
     assert client.get("/api/v1/reports", headers=gb).json() == []
     assert client.get(f"/api/v1/reports/{report_id}", headers=gb).status_code == 404
@@ -35,11 +36,13 @@ def test_list_read_assess_and_reroute_over_the_api(
     bad = client.post(
         f"/api/v1/reports/{report_id}/assess", headers=nl, json={"assessment": "illegal_material"}
     )
-    assert bad.status_code == 422 and bad.json()["field"] == "category"
+    assert bad.status_code == 422
+    assert bad.json()["field"] == "category"
     unknown = client.post(
         f"/api/v1/reports/{report_id}/assess", headers=nl, json={"assessment": "very_bad"}
     )
-    assert unknown.status_code == 422 and unknown.json()["field"] == "assessment"
+    assert unknown.status_code == 422
+    assert unknown.json()["field"] == "assessment"
     done = client.post(
         f"/api/v1/reports/{report_id}/assess",
         headers=nl,
@@ -47,7 +50,8 @@ def test_list_read_assess_and_reroute_over_the_api(
     )
     assert done.status_code == 200, done.text
     body = done.json()
-    assert body["status"] == "assessed" and len(body["takedown_notices"]) == 1
+    assert body["status"] == "assessed"
+    assert len(body["takedown_notices"]) == 1
     assert body["blocklist_keys"] == ["files.example.net/api/1"]
 
     moved = client.post(
@@ -55,11 +59,13 @@ def test_list_read_assess_and_reroute_over_the_api(
         headers=nl,
         json={"agency": "GB-HOTLINE", "reason": "the host moved to GB"},
     )
-    assert moved.status_code == 200 and moved.json()["receiving_agency"] == "GB-HOTLINE"
+    assert moved.status_code == 200
+    assert moved.json()["receiving_agency"] == "GB-HOTLINE"
     assert client.get(f"/api/v1/reports/{report_id}", headers=gb).status_code == 200
     nowhere = client.post(
         f"/api/v1/reports/{report_id}/reroute",
         headers=gb,
         json={"agency": "XX-NONE", "reason": "probe"},
     )
-    assert nowhere.status_code == 422 and nowhere.json()["field"] == "agency"
+    assert nowhere.status_code == 422
+    assert nowhere.json()["field"] == "agency"

@@ -58,7 +58,8 @@ def test_two_workers_log_every_arrival_exactly_once_in_batches(
             t.start()
         for t in threads:
             t.join(60)
-        assert errors == [] and sum(counts) == 120
+        assert errors == []
+        assert sum(counts) == 120
         with factory() as session:
             logged = session.scalars(
                 select(AuditEntry.subject_id).where(AuditEntry.action == "report.public.create")
@@ -71,4 +72,5 @@ def test_two_workers_log_every_arrival_exactly_once_in_batches(
                 == 0
             )
         result = seal_and_verify(factory, settings)
-        assert result.ok and result.checked == result.sealed == 120
+        assert result.ok
+        assert result.checked == result.sealed == 120

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from builders import web_login
 from fastapi.testclient import TestClient
 from hotline_builders import Hotlines, RouteAll, only, send
@@ -37,17 +38,20 @@ def _agency_code(session: Session, report: Report) -> str | None:
     return agency.code if agency else None
 
 
+@pytest.mark.usefixtures("hotlines")
 def test_url_goes_to_the_hotline_of_the_hosting_country_by_the_network_table(
-    client: TestClient, session: Session, hotlines: Hotlines, route_all: RouteAll
+    client: TestClient, session: Session, route_all: RouteAll
 ) -> None:
     send(client, "url", url="https://FILES.example.net/gallery/7/", country="GB")
     report = only(session)
-    assert report.route_due_at is not None and report.receiving_agency_id is None
+    assert report.route_due_at is not None
+    assert report.receiving_agency_id is None
     assert route_all() == 1
     assert _agency_code(session, report) == "NL-HOTLINE"
-    session.refresh(report)
+    report = session.get_one(Report, report.id)  # refreshed, and not narrowed by the assert above
     assert (report.hosting_ip, report.hosting_country) == ("203.0.113.10", "NL")
-    assert report.route_due_at is None and report.routed_at is not None
+    assert report.route_due_at is None
+    assert report.routed_at is not None
     steps = _steps(session, report)
     assert steps[0] == "files.example.net resolved to 203.0.113.10 (static host table)"
     assert any("Fictional Hosting NL B.V." in s and "203.0.113.0/26" in s for s in steps)
@@ -55,8 +59,9 @@ def test_url_goes_to_the_hotline_of_the_hosting_country_by_the_network_table(
     assert "hosted in NL by Fictional Hosting NL B.V." in steps[-1]
 
 
+@pytest.mark.usefixtures("hotlines")
 def test_the_registry_country_from_iptocc_routes_an_address_with_no_network_entry(
-    client: TestClient, session: Session, hotlines: Hotlines, route_all: RouteAll
+    client: TestClient, session: Session, route_all: RouteAll
 ) -> None:
     send(client, "url", url="http://registry.example.com/a")
     route_all()
@@ -65,16 +70,18 @@ def test_the_registry_country_from_iptocc_routes_an_address_with_no_network_entr
     assert any("iptocc" in s and "NL" in s for s in _steps(session, report))
 
 
+@pytest.mark.usefixtures("hotlines")
 def test_ipv6_hosting_is_located_too(
-    client: TestClient, session: Session, hotlines: Hotlines, route_all: RouteAll
+    client: TestClient, session: Session, route_all: RouteAll
 ) -> None:
     send(client, "url", url="http://v6.example.net/x")
     route_all()
     assert _agency_code(session, only(session)) == "NL-HOTLINE"
 
 
+@pytest.mark.usefixtures("hotlines")
 def test_a_country_without_member_goes_to_the_network_coordinator(
-    client: TestClient, session: Session, hotlines: Hotlines, route_all: RouteAll
+    client: TestClient, session: Session, route_all: RouteAll
 ) -> None:
     send(client, "url", url="http://cloud.example.org/p/1", country="NL")
     route_all()
@@ -83,8 +90,9 @@ def test_a_country_without_member_goes_to_the_network_coordinator(
     assert "no member hotline or agency is in DE" in _steps(session, report)[-1]
 
 
+@pytest.mark.usefixtures("hotlines")
 def test_an_unknown_or_unlocatable_host_falls_back_to_the_reporters_country(
-    client: TestClient, session: Session, hotlines: Hotlines, route_all: RouteAll
+    client: TestClient, session: Session, route_all: RouteAll
 ) -> None:
     send(client, "url", url="http://gone.example.com/x", country="GB")
     send(client, "url", url="http://inside.example.com/x", country="NL")
@@ -97,8 +105,9 @@ def test_an_unknown_or_unlocatable_host_falls_back_to_the_reporters_country(
     assert "no address of the host has a country" in _steps(session, inside)[-1]
 
 
+@pytest.mark.usefixtures("hotlines")
 def test_a_failing_resolver_is_retried_then_the_report_falls_back(
-    client: TestClient, session: Session, hotlines: Hotlines, route_all: RouteAll
+    client: TestClient, session: Session, route_all: RouteAll
 ) -> None:
     from hotline_builders import FlakyResolver
 
@@ -106,8 +115,10 @@ def test_a_failing_resolver_is_retried_then_the_report_falls_back(
     assert route_all(FlakyResolver()) == 1
     report = only(session)
     session.refresh(report)
-    assert report.route_attempts == 1 and report.receiving_agency_id is None
-    assert report.route_due_at is not None and report.route_due_at > utcnow()
+    assert report.route_attempts == 1
+    assert report.receiving_agency_id is None
+    assert report.route_due_at is not None
+    assert report.route_due_at > utcnow()
     assert "attempt 1 of 5" in _steps(session, report)[-1]
     for _ in range(routing.MAX_ATTEMPTS - 1):  # each retry once its wait has passed
         route_all(FlakyResolver(), now=utcnow() + timedelta(days=1))
@@ -115,8 +126,9 @@ def test_a_failing_resolver_is_retried_then_the_report_falls_back(
     assert any("failed 5 times" in s for s in _steps(session, report))
 
 
+@pytest.mark.usefixtures("hotlines")
 def test_grooming_and_danger_reports_go_to_the_reporters_country_at_once(
-    client: TestClient, session: Session, hotlines: Hotlines
+    client: TestClient, session: Session
 ) -> None:
     send(client, "grooming", platform="chatapp", excerpt="see you soon", country="NL")
     send(client, "danger", what="a child is in danger now", country="NL")
@@ -126,13 +138,15 @@ def test_grooming_and_danger_reports_go_to_the_reporters_country_at_once(
     assert "the reporter is in NL" in _steps(session, reports["danger"])[0]
 
 
+@pytest.mark.usefixtures("network")
 def test_without_any_member_to_take_it_the_report_waits_and_is_not_lost(
-    client: TestClient, session: Session, network: object
+    client: TestClient, session: Session
 ) -> None:
     send(client, "grooming", platform="chatapp", excerpt="hello", country="JP")
     report = only(session)
     session.refresh(report)
-    assert report.receiving_agency_id is None and report.route_due_at is not None
+    assert report.receiving_agency_id is None
+    assert report.route_due_at is not None
     assert "tried again every hour" in _steps(session, report)[-1]
 
 
@@ -143,7 +157,8 @@ def test_only_the_receiving_agency_sees_a_report_and_refusals_are_audited(
     route_all()
     report = only(session)
     view = service.report_view(session, hotlines.nl_hotline.caller, report.id)
-    assert view.receiving_agency is not None and view.receiving_agency.code == "NL-HOTLINE"
+    assert view.receiving_agency is not None
+    assert view.receiving_agency.code == "NL-HOTLINE"
     for outsider in (hotlines.gb_hotline, hotlines.net.gb_analyst, hotlines.coordinator):
         try:
             service.report_view(session, outsider.caller, report.id)
@@ -165,7 +180,8 @@ def test_only_the_receiving_agency_sees_a_report_and_refusals_are_audited(
     web_login(client, session, hotlines.nl_hotline)
     page = client.get(f"/ui/hotline/{report.id}")
     assert page.status_code == 200
-    assert "routed to NL-HOTLINE" in page.text and "Fictional Hosting NL B.V." in page.text
+    assert "routed to NL-HOTLINE" in page.text
+    assert "Fictional Hosting NL B.V." in page.text
 
 
 def test_the_coordinator_sees_what_nobody_else_could_take(

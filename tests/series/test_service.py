@@ -15,6 +15,7 @@ from taskforce.core.db import utcnow
 from taskforce.core.errors import Conflict, Invalid, NotFound
 from taskforce.core.sharing import SharingLevel
 from taskforce.series import service, status
+from taskforce.series.models import Series
 from taskforce.series.schemas import (
     MediaAdd,
     MediaHashes,
@@ -26,8 +27,8 @@ from taskforce.series.schemas import (
 MD5S = [f"{i:032x}" for i in range(1, 6)]
 
 
-def _series(session: Session, network: Network, **kw: object) -> service.Series:
-    data = SeriesCreate(name=str(kw.pop("name", "Blue Room")), **kw)  # type: ignore[arg-type]
+def _series(session: Session, network: Network, **kw: object) -> Series:
+    data = SeriesCreate(name=str(kw.pop("name", "Blue Room")), **kw)
     series = service.create_series(session, network.gb.caller, data)
     media = [MediaHashes(md5=m.upper()) for m in MD5S[:3]]
     service.add_media(session, network.gb.caller, series.id, MediaAdd(media=media))
@@ -48,8 +49,10 @@ def test_status_travels_to_every_agency_without_the_series_details(
         session, network.gb.caller, victim.id, VictimIdentify(country="gb", agency="NL-NP")
     )
     [[seen_by_us], _] = status.status_for_hashes(session, network.us.caller, files)
-    assert seen_by_us.identified == 1 and seen_by_us.identified_by == ["NL-NP"]
-    assert seen_by_us.contact and seen_by_us.series is None  # the fact, not the details
+    assert seen_by_us.identified == 1
+    assert seen_by_us.identified_by == ["NL-NP"]
+    assert seen_by_us.contact
+    assert seen_by_us.series is None
     [[seen_by_gb], _] = status.status_for_hashes(session, network.gb.caller, files)
     assert seen_by_gb.series == "Blue Room"
     with pytest.raises(NotFound):

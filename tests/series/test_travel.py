@@ -18,6 +18,7 @@ from taskforce.hashsets import formats
 from taskforce.hashsets import service as hashset_service
 from taskforce.hashsets.schemas import HashSetCreate
 from taskforce.series import service
+from taskforce.series.models import Victim
 from taskforce.series.schemas import (
     MediaAdd,
     MediaHashes,
@@ -30,7 +31,7 @@ KNOWN = "5eb63bbbe01eeed093cb22bb8f5acdc3"
 NEW = "7d793037a0760186574b0282f2f435e7"
 
 
-def _identified_series(session: Session, network: Network, md5: str) -> service.Victim:
+def _identified_series(session: Session, network: Network, md5: str) -> Victim:
     series = service.create_series(session, network.gb.caller, SeriesCreate(name="Blue Room"))
     service.add_media(session, network.gb.caller, series.id, MediaAdd(media=[MediaHashes(md5=md5)]))
     return service.add_victim(session, network.gb.caller, series.id, VictimCreate(label="V1"))
@@ -59,8 +60,10 @@ def test_match_and_export_carry_the_status(
     [hit] = r.json()[0]["matches"]
     assert hit["victim_identified"] is True
     [status] = hit["identification"]
-    assert status["identified_by"] == ["NL-NP"] and status["series"] is None  # RED series
-    assert status["owner_agency"] == "GB-NCA" and status["contact"]
+    assert status["identified_by"] == ["NL-NP"]
+    assert status["series"] is None
+    assert status["owner_agency"] == "GB-NCA"
+    assert status["contact"]
 
     r = client.get(f"/api/v1/hashsets/{green.id}/export?format=csv", headers=us)
     [row] = list(csv.DictReader(io.StringIO(r.text)))

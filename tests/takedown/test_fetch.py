@@ -313,7 +313,7 @@ def test_resolver_failure_is_unreachable() -> None:
 class EmptyResolver:
     name = "empty test resolver"
 
-    def resolve(self, host: str) -> list[str]:
+    def resolve(self, _host: str) -> list[str]:
         return []
 
 
@@ -457,7 +457,9 @@ def test_redirect_to_cloud_metadata_is_refused(server: HttpServer) -> None:
 
 
 def test_cookies_last_for_one_check_only(server: HttpServer) -> None:
-    server.routes["/login"] = redirect("/page", **{"Set-Cookie": "seen=1; Path=/"})
+    server.routes["/login"] = lambda handler: handler.reply(
+        302, {"Location": "/page", "Set-Cookie": "seen=1; Path=/"}
+    )
     server.routes["/page"] = page(200)
     one = checker()
     assert one.check(url(server, "/login")).outcome is Outcome.PRESENT
@@ -632,7 +634,7 @@ def test_endless_headers_are_cut_off(raw_servers: Any) -> None:
 
 
 def test_interim_1xx_heads_count_towards_the_limit(raw_servers: Any) -> None:
-    def interim(conn: socket.socket, s: RawServer) -> None:
+    def interim(conn: socket.socket, _s: RawServer) -> None:
         read_head(conn)
         conn.sendall(b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n")
         conn.sendall(
@@ -655,7 +657,7 @@ def test_connection_refused_is_unreachable() -> None:
 
 
 def test_server_that_hangs_up_is_unreachable(raw_servers: Any) -> None:
-    s: RawServer = raw_servers(lambda conn, s: read_head(conn))
+    s: RawServer = raw_servers(lambda conn, _s: read_head(conn))
     result = checker().check(url(s))
     assert result.outcome is Outcome.UNREACHABLE
     assert (
@@ -664,7 +666,7 @@ def test_server_that_hangs_up_is_unreachable(raw_servers: Any) -> None:
 
 
 def test_garbage_answer_is_unreachable(raw_servers: Any) -> None:
-    def garbage(conn: socket.socket, s: RawServer) -> None:
+    def garbage(conn: socket.socket, _s: RawServer) -> None:
         read_head(conn)
         conn.sendall(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
 
@@ -682,7 +684,7 @@ class OneAnswer:
         self.name = "test resolver"
         self.ips = list(ips)
 
-    def resolve(self, host: str) -> list[str]:
+    def resolve(self, _host: str) -> list[str]:
         return list(self.ips)
 
 
@@ -1015,7 +1017,7 @@ def pki(tmp_path: Path) -> Pki:
 def tls_server(pki: Pki, snis: list[str | None], heads: list[bytes]) -> Callable[..., None]:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(pki.leaf_chain, pki.leaf_key)
-    context.sni_callback = lambda sslobj, name, ctx: snis.append(name)  # type: ignore[assignment,misc,return-value]
+    context.sni_callback = lambda _sslobj, name, _ctx: snis.append(name)
 
     def handle(conn: socket.socket, s: RawServer) -> None:
         try:
@@ -1098,7 +1100,7 @@ def test_stalled_tls_handshake_is_cut_off_by_the_total_deadline(raw_servers: Any
 
 
 def test_checker_never_raises_on_a_reset(raw_servers: Any) -> None:
-    def reset(conn: socket.socket, s: RawServer) -> None:
+    def reset(conn: socket.socket, _s: RawServer) -> None:
         read_head(conn)
         conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
 

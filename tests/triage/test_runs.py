@@ -23,12 +23,13 @@ from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
 from taskforce.triage import recording, service
 from taskforce.triage.models import TriageResult, TriageRun
+from taskforce.triage.report import Summary
 from taskforce.triage.schemas import MatchFilter, RunStatus
 
 
 def _triage(
     session: Session, network: Network, settings: Settings, seizure: Path, out: Path, ref: str
-) -> service.report.Summary:
+) -> Summary:
     options = service.Options(workers=2, case_reference=ref)
     return service.run(session, network.gb.caller, settings, [seizure], out, options)
 
@@ -50,12 +51,12 @@ def _audited(session: Session, action: str, outcome: str = "ok") -> int:
     )
 
 
+@pytest.mark.usefixtures("known_set")
 def test_a_run_with_a_case_is_recorded_with_every_file(
     session: Session,
     network: Network,
     settings: Settings,
     seizure: Path,
-    known_set: str,
     tmp_path: Path,
 ) -> None:
     case = make_case(session, network.gb, title="Seizure 17")
@@ -65,18 +66,22 @@ def test_a_run_with_a_case_is_recorded_with_every_file(
     runs = service.list_runs(session, network.gb.caller, case.id)
     assert len(runs) == 1
     run = runs[0]
-    assert run.status == RunStatus.FINISHED and run.finished_at is not None
+    assert run.status == RunStatus.FINISHED
+    assert run.finished_at is not None
     assert run.evidence == [str(seizure)]
     assert (run.files_total, run.files_hashed) == (summary.files_total, summary.files_hashed)
     assert run.files_total == 15
     assert (run.matched_exact, run.matched_perceptual) == (2, 4)
     assert run.new_images == summary.new_images > 0
     assert (run.identified_victims, run.errors) == (2, 2)
+    assert summary.selectors_added is not None  # a case was named
     assert run.selectors_added == summary.selectors_added > 0
 
     read = service.get_run(session, network.gb.caller, run.id)
-    assert read.results.total == 15 and len(read.results.items) == 15
-    assert read.report_dir == str(out.resolve()) and read.pdq_threshold == 31
+    assert read.results.total == 15
+    assert len(read.results.items) == 15
+    assert read.report_dir == str(out.resolve())
+    assert read.pdq_threshold == 31
     assert {c.category: c.files for c in read.by_category} == {
         "taskforce:national-a": 2,
         "taskforce:national-b": 2,
@@ -86,12 +91,18 @@ def test_a_run_with_a_case_is_recorded_with_every_file(
     assert read.withheld_matches == 0
     reasons = {e.path.rsplit("/", 1)[1]: e.reason for e in read.error_list}
     assert sorted(reasons) == ["empty.jpg", "truncated.jpg"]
-    assert "empty file" in reasons["empty.jpg"] and "cannot decode" in reasons["truncated.jpg"]
+    assert "empty file" in reasons["empty.jpg"]
+    assert "cannot decode" in reasons["truncated.jpg"]
     turned = next(f for f in read.results.items if f.path.endswith("turned.jpg"))
-    assert turned.match_type == "perceptual" and turned.victim_identified is True
-    assert turned.series == "Series Lake" and turned.hash_set == "Known"
-    assert turned.category == "taskforce:national-b" and turned.category_label
-    assert turned.pdq and len(turned.pdq) == 64 and turned.sha256
+    assert turned.match_type == "perceptual"
+    assert turned.victim_identified is True
+    assert turned.series == "Series Lake"
+    assert turned.hash_set == "Known"
+    assert turned.category == "taskforce:national-b"
+    assert turned.category_label
+    assert turned.pdq
+    assert len(turned.pdq) == 64
+    assert turned.sha256
 
     # the downloads are the report folder's files, byte for byte
     assert _export(session, network, run.id, "csv") == (out / "results.csv").read_text()
@@ -103,12 +114,12 @@ def test_a_run_with_a_case_is_recorded_with_every_file(
     assert _audited(session, "triage.export") == 2
 
 
+@pytest.mark.usefixtures("known_set")
 def test_filters_and_paging(
     session: Session,
     network: Network,
     settings: Settings,
     seizure: Path,
-    known_set: str,
     tmp_path: Path,
 ) -> None:
     case = make_case(session, network.gb)
@@ -142,17 +153,18 @@ def test_filters_and_paging(
         service.get_run(session, network.gb.caller, run_id, limit=4, offset=o).results
         for o in (0, 4, 8, 12)
     ]
-    assert [len(p.items) for p in pages] == [4, 4, 4, 3] and pages[3].total == 15
+    assert [len(p.items) for p in pages] == [4, 4, 4, 3]
+    assert pages[3].total == 15
     assert [f.path for p in pages for f in p.items] == whole
 
 
+@pytest.mark.usefixtures("known_set")
 def test_an_interrupted_run_resumes_without_duplicating_rows(
     session: Session,
     session_factory: sessionmaker[Session],
     network: Network,
     settings: Settings,
     seizure: Path,
-    known_set: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -166,7 +178,7 @@ def test_an_interrupted_run_resumes_without_duplicating_rows(
     resumed = tmp_path / "resumed"
     calls = 0
 
-    def stop_after_six(done: int, _path: str) -> None:
+    def stop_after_six(_done: int, _path: str) -> None:
         nonlocal calls
         calls += 1
         if calls == 6:
@@ -201,7 +213,8 @@ def test_an_interrupted_run_resumes_without_duplicating_rows(
     assert len(runs) == 2  # the resumed folder's run was continued, not opened again
     by_dir = {service.get_run(session, network.gb.caller, r.id).report_dir: r for r in runs}
     first, again = by_dir[str(whole.resolve())], by_dir[str(resumed.resolve())]
-    assert again.id == stopped.id and again.status == RunStatus.FINISHED
+    assert again.id == stopped.id
+    assert again.status == RunStatus.FINISHED
     counts = (
         "files_total",
         "files_hashed",
@@ -226,12 +239,12 @@ def test_an_interrupted_run_resumes_without_duplicating_rows(
     assert _export(session, network, again.id, "csv") == (whole / "results.csv").read_text()
 
 
+@pytest.mark.usefixtures("known_set")
 def test_visibility_follows_the_case_and_hash_set_details_follow_the_hash_set(
     session: Session,
     network: Network,
     settings: Settings,
     seizure: Path,
-    known_set: str,
     tmp_path: Path,
 ) -> None:
     red = make_case(session, network.gb, title="Red", sharing=SharingLevel.RED)
@@ -252,15 +265,23 @@ def test_visibility_follows_the_case_and_hash_set_details_follow_the_hash_set(
     green = make_case(session, network.gb, title="Green", sharing=SharingLevel.GREEN)
     _triage(session, network, settings, seizure, tmp_path / "green", green.reference)
     listed = service.list_runs(session, network.us.caller, green.id)
-    assert listed[0].matched_exact == 2 and listed[0].identified_victims == 0
+    assert listed[0].matched_exact == 2
+    assert listed[0].identified_victims == 0
     seen = service.get_run(session, network.us.caller, listed[0].id)
-    assert seen.withheld_matches == 6 and seen.by_category == [] and seen.series == []
-    assert seen.report_dir is None and seen.tool is None and seen.run_by == "GB-NCA"
+    assert seen.withheld_matches == 6
+    assert seen.by_category == []
+    assert seen.series == []
+    assert seen.report_dir is None
+    assert seen.tool is None
+    assert seen.run_by == "GB-NCA"
     assert seen.hash_sets == []
     known = [f for f in seen.results.items if f.match_type != "none"]
-    assert len(known) == 6 and all(f.withheld and f.hash_set is None for f in known)
+    assert len(known) == 6
+    assert all(f.withheld and f.hash_set is None for f in known)
     text = seen.model_dump_json() + _export_as(session, network.us.caller, seen.id)
-    assert "Series Hill" not in text and "national-b" not in text and "Known" not in text
+    assert "Series Hill" not in text
+    assert "national-b" not in text
+    assert "Known" not in text
     chosen = service.ResultFilter(category="withheld")
     withheld = service.get_run(session, network.us.caller, seen.id, chosen=chosen)
     assert withheld.results.total == 6
@@ -272,13 +293,13 @@ def _export_as(session: Session, caller: object, run_id: object) -> str:
     return buffer.getvalue()
 
 
+@pytest.mark.usefixtures("known_set")
 def test_api_lists_and_reads_runs_and_answers_404_to_others(
     client: TestClient,
     session: Session,
     network: Network,
     settings: Settings,
     seizure: Path,
-    known_set: str,
     tmp_path: Path,
 ) -> None:
     case = make_case(session, network.gb, sharing=SharingLevel.AMBER, partners=["NL-NP"])
@@ -290,7 +311,9 @@ def test_api_lists_and_reads_runs_and_answers_404_to_others(
     listed = client.get(f"/api/v1/cases/{case.id}/triage-runs", headers=gb)
     assert listed.status_code == 200, listed.text
     [run] = listed.json()
-    assert run["files_total"] == 15 and run["errors"] == 2 and run["identified_victims"] == 2
+    assert run["files_total"] == 15
+    assert run["errors"] == 2
+    assert run["identified_victims"] == 2
     page = client.get(
         f"/api/v1/triage-runs/{run['id']}",
         params={"match_type": "known", "category": "vic-us:1", "limit": 1, "offset": 1},
@@ -298,7 +321,8 @@ def test_api_lists_and_reads_runs_and_answers_404_to_others(
     )
     assert page.status_code == 200, page.text
     body = page.json()
-    assert body["results"]["total"] == 2 and len(body["results"]["items"]) == 1
+    assert body["results"]["total"] == 2
+    assert len(body["results"]["items"]) == 1
     assert body["results"]["items"][0]["series"] == "Series Hill"
     errors = client.get(f"/api/v1/triage-runs/{run['id']}?errors=true", headers=gb).json()
     assert [e["error"] for e in errors["results"]["items"]] == [
@@ -311,7 +335,8 @@ def test_api_lists_and_reads_runs_and_answers_404_to_others(
     assert client.get(url, headers=nl).json()["withheld_matches"] == 6
     for path in (f"/api/v1/cases/{case.id}/triage-runs", url):
         refused = client.get(path, headers=us)
-        assert refused.status_code == 404 and refused.json()["error"] == "not_found"
+        assert refused.status_code == 404
+        assert refused.json()["error"] == "not_found"
     assert client.get(f"/api/v1/triage-runs/{case.id}", headers=gb).status_code == 404
 
 
@@ -348,6 +373,7 @@ def test_the_cli_commits_the_run_as_it_goes(
     assert "recorded with case" in result.output
     with unit_of_work(factory) as s:
         run = s.scalars(select(TriageRun)).one()
-        assert run.status == "finished" and run.files_total == 15
+        assert run.status == "finished"
+        assert run.files_total == 15
         assert s.scalar(select(func.count()).select_from(TriageResult)) == 15
     engine.dispose()

@@ -17,6 +17,7 @@ from taskforce.cases.models import Selector
 from taskforce.core.settings import Settings
 from taskforce.media import hashing
 from taskforce.triage import service
+from taskforce.triage.report import Summary
 
 
 def _rows(out: Path) -> dict[str, dict[str, str]]:
@@ -26,17 +27,17 @@ def _rows(out: Path) -> dict[str, dict[str, str]]:
 
 def _run(
     session: Session, network: Network, settings: Settings, seizure: Path, out: Path, **kw: object
-) -> service.report.Summary:
+) -> Summary:
     options = service.Options(workers=2, **kw)  # type: ignore[arg-type]
     return service.run(session, network.gb.caller, settings, [seizure], out, options)
 
 
+@pytest.mark.usefixtures("known_set")
 def test_known_new_and_bad_files(
     session: Session,
     network: Network,
     settings: Settings,
     seizure: Path,
-    known_set: str,
     tmp_path: Path,
 ) -> None:
     out = tmp_path / "report"
@@ -49,7 +50,8 @@ def test_known_new_and_bad_files(
         assert rows[f"{p}/DCIM/{name}"]["match_type"] == "perceptual"
         assert rows[f"{p}/DCIM/{name}"]["series"] == "Series Hill"
     turned = rows[f"{p}/DCIM/turned.jpg"]  # found through the query's rotations
-    assert turned["match_type"] == "perceptual" and turned["victim_identified"] == "True"
+    assert turned["match_type"] == "perceptual"
+    assert turned["victim_identified"] == "True"
     assert int(turned["distance"]) <= 31
     assert rows[f"{p}/DCIM/IMG_0004.jpg"]["match_type"] == "none"
     assert rows[f"{p}/png-named.jpg"]["media_type"] == "image/png"
@@ -58,26 +60,29 @@ def test_known_new_and_bad_files(
     assert "cannot decode" in rows[f"{p}/truncated.jpg"]["error"]
     assert rows[f"{p}/bundle.zip!/../../outside/escape.jpg"]["match_type"] == "exact"
     assert rows[f"{p}/old.tar.gz!/holiday/beach.jpg"]["pdq"]
-    assert not (tmp_path / "outside").exists() and not (out / ".work").exists()
+    assert not (tmp_path / "outside").exists()
+    assert not (out / ".work").exists()
 
     assert summary.files_total == len(rows) == 15
     assert (summary.matched_exact, summary.matched_perceptual) == (2, 4)
     assert summary.identified_victims == 2  # IMG_0001 and turned.jpg
     assert {e["path"] for e in summary.errors} == {f"{p}/empty.jpg", f"{p}/truncated.jpg"}
     saved = json.loads((out / "summary.json").read_text())
-    assert saved["matched_exact"] == 2 and saved["new_images"] == summary.new_images
+    assert saved["matched_exact"] == 2
+    assert saved["new_images"] == summary.new_images
     vics = json.loads((out / "results.vics.json").read_text())
     assert len(vics["value"][0]["Media"]) == summary.files_hashed - 1  # empty file once
     html = (out / "report.html").read_text()
-    assert "Series Hill" in html and "<img" not in html
+    assert "Series Hill" in html
+    assert "<img" not in html
 
 
+@pytest.mark.usefixtures("known_set")
 def test_interrupted_run_resumes_to_the_same_result(
     session: Session,
     network: Network,
     settings: Settings,
     seizure: Path,
-    known_set: str,
     tmp_path: Path,
 ) -> None:
     whole = tmp_path / "whole"
@@ -85,7 +90,7 @@ def test_interrupted_run_resumes_to_the_same_result(
     resumed = tmp_path / "resumed"
     calls = 0
 
-    def stop_after_six(done: int, _path: str) -> None:
+    def stop_after_six(_done: int, _path: str) -> None:
         nonlocal calls
         calls += 1
         if calls == 6:
@@ -106,12 +111,12 @@ def test_interrupted_run_resumes_to_the_same_result(
     assert (resumed / "results.csv").read_text() == (whole / "results.csv").read_text()
 
 
+@pytest.mark.usefixtures("known_set")
 def test_new_material_feeds_the_case(
     session: Session,
     network: Network,
     settings: Settings,
     seizure: Path,
-    known_set: str,
     tmp_path: Path,
 ) -> None:
     case = make_case(session, network.gb, title="Seizure 1")

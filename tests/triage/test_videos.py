@@ -59,12 +59,17 @@ def test_known_videos_are_found_by_their_frames(
     with (out / "results.csv").open(newline="") as f:
         rows = {Path(r["path"]).name: r for r in csv.DictReader(f)}
     original, reposted, other = rows["original.mp4"], rows["reposted.mov"], rows["other.mp4"]
-    assert original["match_type"] == "perceptual" and original["series"] == "Pattern"
-    assert float(original["video_share"]) >= 0.95 and int(original["distance"]) <= 22
-    assert reposted["match_type"] == "perceptual" and reposted["series"] == "Pattern"
+    assert original["match_type"] == "perceptual"
+    assert original["series"] == "Pattern"
+    assert float(original["video_share"]) >= 0.95
+    assert int(original["distance"]) <= 22
+    assert reposted["match_type"] == "perceptual"
+    assert reposted["series"] == "Pattern"
     assert float(reposted["video_share"]) >= 0.8
-    assert other["match_type"] == "none" and other["video_share"] == ""
-    assert summary.matched_perceptual == 2 and summary.identified_victims == 2
+    assert other["match_type"] == "none"
+    assert other["video_share"] == ""
+    assert summary.matched_perceptual == 2
+    assert summary.identified_victims == 2
 
     recorded = {
         Path(r.path).name: r.video_share for r in session.scalars(select(TriageResult))

@@ -21,7 +21,8 @@ def test_a_targeted_desk_lists_reads_and_acknowledges_once(
     listed = client.get("/api/v1/leads", headers=gb)
     assert listed.status_code == 200
     [summary] = listed.json()
-    assert summary["id"] == str(lead.id) and summary["kind"] == "danger"
+    assert summary["id"] == str(lead.id)
+    assert summary["kind"] == "danger"
     assert summary["targets"] == ["GB-CEOP", "GB-NCA", "NL-NP"]
     assert summary["ack_due_at"].startswith("2026-12-03T03:13:00")
 
@@ -34,7 +35,8 @@ def test_a_targeted_desk_lists_reads_and_acknowledges_once(
     too_long = client.post(
         f"/api/v1/leads/{lead.id}/acknowledge", headers=gb, json={"note": "x" * 1001}
     )
-    assert too_long.status_code == 422 and too_long.json()["field"] == "note"
+    assert too_long.status_code == 422
+    assert too_long.json()["field"] == "note"
     extra = client.post(f"/api/v1/leads/{lead.id}/acknowledge", headers=gb, json={"who": "me"})
     assert extra.status_code == 422
 
@@ -44,7 +46,8 @@ def test_a_targeted_desk_lists_reads_and_acknowledges_once(
     assert done.status_code == 200, done.text
     body = done.json()
     assert body["lead"]["acknowledged_by"] == "investigator.gb-nca@example.com (GB-NCA)"
-    assert body["lead"]["acknowledged_by_agency"] == "GB-NCA" and body["note"] == "car on its way"
+    assert body["lead"]["acknowledged_by_agency"] == "GB-NCA"
+    assert body["note"] == "car on its way"
 
     again = client.post(f"/api/v1/leads/{lead.id}/acknowledge", headers=nl, json={})
     assert again.status_code == 409
@@ -67,7 +70,8 @@ def test_other_agencies_get_404_and_an_empty_list(
     for headers in (us, coord):
         assert client.get("/api/v1/leads", headers=headers).json() == []
         missing = client.get(f"/api/v1/leads/{lead.id}", headers=headers)
-        assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+        assert missing.status_code == 404
+        assert missing.json()["error"] == "not_found"
         ack = client.post(f"/api/v1/leads/{lead.id}/acknowledge", headers=headers, json={})
         assert ack.status_code == 404
     assert client.get("/api/v1/leads", headers=reader).status_code == 403

@@ -8,11 +8,12 @@ import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from builders import seal_and_verify
 from conftest import migrated_engine
-from sqlalchemy import Engine, func, select
+from sqlalchemy import ColumnElement, Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from watch_builders import RECEIVED, make_watch, open_lead
 
@@ -67,7 +68,7 @@ def _run_workers(
     return handled
 
 
-def _count(session: Session, model: type, *where: object) -> int:
+def _count(session: Session, model: type[Any], *where: ColumnElement[bool]) -> int:
     return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
 
@@ -80,9 +81,11 @@ def test_two_workers_escalate_a_lead_exactly_once(committed: tuple[Engine, Setti
         steps = list(
             session.scalars(select(UrgentLeadStep.step).where(UrgentLeadStep.lead_id == lead_id))
         )
-        assert steps.count("escalated") == 1 and "reminder" not in steps
+        assert steps.count("escalated") == 1
+        assert "reminder" not in steps
         lead = session.get(UrgentLead, lead_id)
-        assert lead is not None and lead.escalated_at == NOW
+        assert lead is not None
+        assert lead.escalated_at == NOW
         assert lead.check_at == NOW + timedelta(minutes=settings.urgent_ack_minutes)
         assert _count(session, UrgentLeadTarget, UrgentLeadTarget.reason == "escalation") == 1
         assert _count(session, OutboxMessage, OutboxMessage.subject == "urgent_lead.escalated") == 1
@@ -103,7 +106,8 @@ def test_many_workers_share_many_leads_and_escalate_each_once(
                     select(UrgentLeadStep.step).where(UrgentLeadStep.lead_id == lead_id)
                 )
             )
-            assert steps.count("escalated") == 1 and "reminder" not in steps, steps
+            assert steps.count("escalated") == 1, steps
+            assert "reminder" not in steps, steps
         assert _count(session, UrgentLeadTarget, UrgentLeadTarget.reason == "escalation") == 12
         escalations = _count(
             session, AuditEntry, AuditEntry.action == "report.urgent_lead.escalate"

@@ -67,13 +67,16 @@ def _escalate(
 # --- who is alerted ---------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("watch")
 def test_every_police_agency_of_the_reporters_country_is_alerted_not_its_hotline(
-    session: Session, settings: Settings, watch: Watch
+    session: Session, settings: Settings
 ) -> None:
     lead = open_lead(session, settings, country="GB")
     assert _targets(session, lead) == {"GB-CEOP": "reporter_country", "GB-NCA": "reporter_country"}
-    assert lead.ack_due_at == DUE and lead.check_at == DUE
-    assert lead.acknowledged_at is None and lead.escalated_at is None
+    assert lead.ack_due_at == DUE
+    assert lead.check_at == DUE
+    assert lead.acknowledged_at is None
+    assert lead.escalated_at is None
     mails = [m for m in _messages(session, lead) if m.channel == "email"]
     assert sorted(m.recipient for m in mails) == [
         "desk@gb-ceop.example.com",
@@ -82,11 +85,13 @@ def test_every_police_agency_of_the_reporters_country_is_alerted_not_its_hotline
     assert _steps(session, lead) == ["created", "notified", "notified"]
     assert _actions(session, lead) == ["report.urgent_lead.create"]
     entry = session.scalars(select(AuditEntry).where(AuditEntry.subject_id == lead.id)).one()
-    assert entry.operation == "disclosure" and entry.recipients == ["GB-CEOP", "GB-NCA"]
+    assert entry.operation == "disclosure"
+    assert entry.recipients == ["GB-CEOP", "GB-NCA"]
 
 
+@pytest.mark.usefixtures("watch")
 def test_a_country_with_only_a_hotline_alerts_the_hotline(
-    session: Session, settings: Settings, watch: Watch
+    session: Session, settings: Settings
 ) -> None:
     lead = open_lead(session, settings, country="IE")
     assert _targets(session, lead) == {"IE-HL": "reporter_country"}
@@ -99,7 +104,8 @@ def test_a_country_without_member_goes_to_the_coordinator_at_once(
     assert _targets(session, lead) == {"INT-WATCH": "no_member_agency"}
     view = service.get_lead(session, watch.coord.caller, lead.id)
     [step] = [s for s in view.steps if s.step == "to_coordinator"]
-    assert "no member agency in FR" in step.detail and step.agency == "INT-WATCH"
+    assert "no member agency in FR" in step.detail
+    assert step.agency == "INT-WATCH"
     assert view.targets[0].why == "network coordinator: no member agency in FR"
     hook = next(m for m in _messages(session, lead) if m.channel == "webhook")
     assert hook.recipient == WATCH_HOOK
@@ -114,9 +120,8 @@ def test_no_country_goes_to_the_coordinator(
     assert "no country given" in next(s.detail for s in view.steps if s.step == "to_coordinator")
 
 
-def test_the_suspects_country_is_alerted_too(
-    session: Session, settings: Settings, watch: Watch
-) -> None:
+@pytest.mark.usefixtures("watch")
+def test_the_suspects_country_is_alerted_too(session: Session, settings: Settings) -> None:
     lead = open_lead(session, settings, country="GB", suspect="nl")
     assert lead.suspect_country == "NL"
     assert _targets(session, lead) == {
@@ -125,7 +130,8 @@ def test_the_suspects_country_is_alerted_too(
         "NL-NP": "suspect_country",
     }
     hook = next(m for m in _messages(session, lead) if m.channel == "webhook")
-    assert hook.recipient == NL_HOOK and hook.subject == "urgent_lead.created"
+    assert hook.recipient == NL_HOOK
+    assert hook.subject == "urgent_lead.created"
     assert json.loads(hook.body) == {
         "event": "urgent_lead.created",
         "lead": str(lead.id),
@@ -137,8 +143,9 @@ def test_the_suspects_country_is_alerted_too(
     assert set(_targets(session, same)) == {"GB-CEOP", "GB-NCA"}
 
 
+@pytest.mark.usefixtures("watch")
 def test_a_suspect_country_without_member_still_brings_in_the_coordinator(
-    session: Session, settings: Settings, watch: Watch
+    session: Session, settings: Settings
 ) -> None:
     lead = open_lead(session, settings, country="GB", suspect="FR")
     assert _targets(session, lead) == {
@@ -157,7 +164,8 @@ def test_nobody_to_tell_keeps_the_lead_due_until_a_coordinator_exists(
     lead = open_lead(session, settings, country="FR")
     assert _targets(session, lead) == {}
     assert _messages(session, lead) == []
-    assert lead.check_at is not None and lead.check_at <= RECEIVED
+    assert lead.check_at is not None
+    assert lead.check_at <= RECEIVED
     view_steps = _steps(session, lead)
     assert view_steps == ["created", "unreachable"]
     # the worker finds nobody yet: no new step, tried again a minute later
@@ -175,9 +183,8 @@ def test_nobody_to_tell_keeps_the_lead_due_until_a_coordinator_exists(
     assert lead.escalated_at == later
 
 
-def test_opening_a_lead_twice_keeps_the_first(
-    session: Session, settings: Settings, watch: Watch
-) -> None:
+@pytest.mark.usefixtures("watch")
+def test_opening_a_lead_twice_keeps_the_first(session: Session, settings: Settings) -> None:
     lead = open_lead(session, settings)
     again = service.open_lead(
         session,
@@ -196,8 +203,9 @@ def test_opening_a_lead_twice_keeps_the_first(
 # --- what they are told -----------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("watch")
 def test_messages_carry_times_and_link_but_no_report_content(
-    session: Session, settings: Settings, watch: Watch
+    session: Session, settings: Settings
 ) -> None:
     lead = open_lead(session, settings, country="GB", suspect="NL")
     messages = _messages(session, lead)
@@ -217,7 +225,8 @@ def test_messages_carry_times_and_link_but_no_report_content(
     assert "escalates to the network coordinator (INT-WATCH)" in nl.body
     assert "no report content" in nl.body
     gb = next(m for m in messages if m.recipient == "desk@gb-nca.example.com")
-    assert "02:58 GMT, Europe/London" in gb.body and "Also alerted: GB-CEOP, NL-NP" in gb.body
+    assert "02:58 GMT, Europe/London" in gb.body
+    assert "Also alerted: GB-CEOP, NL-NP" in gb.body
 
 
 def test_local_time_names_zone_and_abbreviation() -> None:
@@ -262,8 +271,10 @@ def test_list_puts_unacknowledged_first_then_newest_and_is_audited(
     all_ids = [s.id for s in service.list_leads(session, watch.ceop.caller, state="all")]
     assert all_ids == [second.id, first.id, third.id]
     summary = service.list_leads(session, watch.gb.caller)[0]
-    assert summary.kind == "grooming" and summary.kind_label == "Grooming, meeting planned"
-    assert summary.targets == ["GB-CEOP", "GB-NCA"] and summary.received_at == RECEIVED
+    assert summary.kind == "grooming"
+    assert summary.kind_label == "Grooming, meeting planned"
+    assert summary.targets == ["GB-CEOP", "GB-NCA"]
+    assert summary.received_at == RECEIVED
     listed = session.scalars(
         select(AuditEntry).where(AuditEntry.action == "report.urgent_lead.list")
     ).all()
@@ -286,16 +297,20 @@ def test_a_lead_shows_desks_steps_and_deliveries(
     view = service.get_lead(session, watch.gb.caller, lead.id)
     assert [t.agency for t in view.targets] == ["GB-CEOP", "GB-NCA", "NL-NP"]
     nl = view.targets[2]
-    assert nl.contact_phone == "+31201234567" and nl.why == "suspect's country (NL)"
-    assert nl.contact_desk == "NL-NP 24/7 desk" and nl.timezone == "Europe/Amsterdam"
+    assert nl.contact_phone == "+31201234567"
+    assert nl.why == "suspect's country (NL)"
+    assert nl.contact_desk == "NL-NP 24/7 desk"
+    assert nl.timezone == "Europe/Amsterdam"
     assert [s.step for s in view.steps] == ["created", "notified", "notified", "notified"]
     by = {(m.channel, m.agency): m for m in view.messages}
     assert {m.purpose for m in view.messages} == {"alert"}
     assert by[("email", "GB-NCA")].status == "sent"
     assert by[("email", "GB-CEOP")].status == "queued"
     other_hook = by[("webhook", "NL-NP")]
-    assert other_hook.status == "retrying" and other_hook.recipient == "webhook of NL-NP"
-    assert NL_HOOK not in (other_hook.last_error or "") and "502" in (other_hook.last_error or "")
+    assert other_hook.status == "retrying"
+    assert other_hook.recipient == "webhook of NL-NP"
+    assert NL_HOOK not in (other_hook.last_error or "")
+    assert "502" in (other_hook.last_error or "")
     own = service.get_lead(session, watch.nl.caller, lead.id)
     own_hook = next(m for m in own.messages if m.channel == "webhook")
     assert own_hook.recipient == NL_HOOK
@@ -311,7 +326,8 @@ def test_a_targeted_desk_acknowledges_and_the_others_are_told(
     lead = open_lead(session, settings, country="GB", suspect="NL")
     before = len(_messages(session, lead))
     acked = service.acknowledge(session, watch.ceop.caller, lead.id, note="  patrol sent  ")
-    assert acked.acknowledged_at is not None and acked.check_at is None
+    assert acked.acknowledged_at is not None
+    assert acked.check_at is None
     assert acked.acknowledged_by == "analyst.gb-ceop@example.com (GB-CEOP)"
     assert acked.acknowledged_by_user_id == watch.ceop.user.id
     assert acked.acknowledged_by_agency_id == watch.ceop.caller.agency_id
@@ -339,7 +355,8 @@ def test_a_targeted_desk_acknowledges_and_the_others_are_told(
     entry = session.scalars(
         select(AuditEntry).where(AuditEntry.action == "report.urgent_lead.acknowledge")
     ).one()
-    assert entry.actor_user_id == watch.ceop.user.id and entry.operation == "alteration"
+    assert entry.actor_user_id == watch.ceop.user.id
+    assert entry.operation == "alteration"
 
 
 def test_a_note_is_at_most_1000_characters(
@@ -386,7 +403,8 @@ def test_escalates_to_the_coordinator_after_the_deadline_then_reminds_everyone(
     mail = next(m for m in to_watch if m.channel == "email")
     assert mail.subject.startswith("ESCALATED urgent lead: Child in immediate danger")
     assert "GB-CEOP (GB-CEOP 24/7 desk, +442079460002)" in mail.body
-    assert "CET, Europe/Paris" in mail.body and "Secret" not in mail.body
+    assert "CET, Europe/Paris" in mail.body
+    assert "Secret" not in mail.body
     assert json.loads(next(m for m in to_watch if m.channel == "webhook").body)["event"] == (
         "urgent_lead.escalated"
     )
@@ -434,11 +452,11 @@ def test_no_escalation_once_acknowledged(
     assert "escalated" not in _steps(session, lead)
 
 
+@pytest.mark.usefixtures("watch")
 def test_a_lead_already_with_the_coordinator_escalates_without_a_second_target(
     session: Session,
     session_factory: sessionmaker[Session],
     settings: Settings,
-    watch: Watch,
 ) -> None:
     lead = open_lead(session, settings, country="FR")
     assert _escalate(session, session_factory, settings, DUE + timedelta(minutes=1)) == 1
@@ -454,7 +472,8 @@ def test_without_coordinator_the_desks_are_reminded_until_one_is_registered(
     make_watch(session, coordinator=False)
     lead = open_lead(session, settings, country="GB")
     [alert, _] = _messages(session, lead)
-    assert "reminders follow every 15 minutes" in alert.body and "escalates" not in alert.body
+    assert "reminders follow every 15 minutes" in alert.body
+    assert "escalates" not in alert.body
     assert _escalate(session, session_factory, settings, DUE + timedelta(minutes=1)) == 1
     assert _steps(session, lead) == [
         "created",

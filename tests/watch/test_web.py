@@ -40,7 +40,8 @@ def test_the_desk_sees_its_leads_and_acknowledges_one(
     page = client.get("/ui/leads")
     assert page.status_code == 200
     assert re.search(r'href="/ui/leads"[^>]*>Leads <span class="count"[^>]*>2</span>', page.text)
-    assert "Child in immediate danger" in page.text and "Grooming, meeting planned" in page.text
+    assert "Child in immediate danger" in page.text
+    assert "Grooming, meeting planned" in page.text
     assert "waiting 5 min" in page.text
     assert re.search(r"(9|10) min left", page.text)
     assert re.search(r"Overdue by (24|25) min", page.text)
@@ -63,12 +64,15 @@ def test_lead_page_acknowledge_and_conflict(
     page = client.get(f"/ui/leads/{lead.id}")
     assert page.status_code == 200
     text = page.text
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text and "<script>alert" not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "<script>alert" not in text
     assert "Secret-Finch Lane 7" in text  # the report's details, read through reports
-    assert 'href="tel:+442079460001"' in text and "GB-NCA 24/7 desk" in text
+    assert 'href="tel:+442079460001"' in text
+    assert "GB-NCA 24/7 desk" in text
     assert "CET" in text  # NL's local time beside UTC
     assert "Suspect&#39;s country (NL)" in text
-    assert "Not acknowledged" in text and "min left" in text
+    assert "Not acknowledged" in text
+    assert "min left" in text
     assert "Waiting to be sent" in text  # nothing delivered yet
     assert "webhook of NL-NP" not in text  # NL sees its own webhook's address
     token = csrf_field(text)
@@ -78,13 +82,15 @@ def test_lead_page_acknowledge_and_conflict(
     too_long = client.post(
         f"/ui/leads/{lead.id}/acknowledge", data={"csrf_token": token, "note": "y" * 1001}
     )
-    assert too_long.status_code == 422 and "At most 1000 characters" in too_long.text
+    assert too_long.status_code == 422
+    assert "At most 1000 characters" in too_long.text
     done = client.post(
         f"/ui/leads/{lead.id}/acknowledge",
         data={"csrf_token": token, "note": "officers <b>sent</b>"},
         follow_redirects=False,
     )
-    assert done.status_code == 303 and done.headers["location"] == f"/ui/leads/{lead.id}"
+    assert done.status_code == 303
+    assert done.headers["location"] == f"/ui/leads/{lead.id}"
     after = client.get(f"/ui/leads/{lead.id}").text
     assert "Acknowledged by investigator.nl-np@example.com (NL-NP)" in after
     assert "officers &lt;b&gt;sent&lt;/b&gt;" in after
@@ -93,7 +99,8 @@ def test_lead_page_acknowledge_and_conflict(
 
     web_login(client, session, watch.gb)
     gb_page = client.get(f"/ui/leads/{lead.id}").text
-    assert "webhook of NL-NP" in gb_page and "hooks.example.com" not in gb_page
+    assert "webhook of NL-NP" in gb_page
+    assert "hooks.example.com" not in gb_page
     second = client.post(
         f"/ui/leads/{lead.id}/acknowledge", data={"csrf_token": csrf_field(gb_page)}
     )
@@ -107,7 +114,8 @@ def test_other_desks_get_404_pages(
     lead = open_lead(session, settings, country="GB")
     web_login(client, session, watch.us)
     home = client.get("/ui/leads")
-    assert home.status_code == 200 and "No lead is waiting for your desk" in home.text
+    assert home.status_code == 200
+    assert "No lead is waiting for your desk" in home.text
     assert '<span class="count"' not in home.text
     assert client.get(f"/ui/leads/{lead.id}").status_code == 404
     token = csrf_field(home.text)
@@ -131,11 +139,12 @@ def test_report_not_available_is_said_plainly(
 ) -> None:
     lead = open_lead(session, settings, country="GB")
 
-    def refuse(*args: object, **kwargs: object) -> None:
+    def refuse(*_args: object, **_kwargs: object) -> None:
         raise NotFound("report")
 
     monkeypatch.setattr(reports_service, "get_report", refuse)
     web_login(client, session, watch.gb)
     page = client.get(f"/ui/leads/{lead.id}")
     assert page.status_code == 200
-    assert "Report not available" in page.text and "Secret" not in page.text
+    assert "Report not available" in page.text
+    assert "Secret" not in page.text

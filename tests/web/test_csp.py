@@ -12,7 +12,7 @@ import base64
 import hashlib
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -131,7 +131,7 @@ class PageScan(HTMLParser):
 def page_routes(app: FastAPI) -> dict[str, re.Pattern[str]]:
     """Every GET route answering HTML, by its template (walking included routers)."""
 
-    def walk(routes: list[object], prefix: str = "") -> Iterator[tuple[str, APIRoute]]:
+    def walk(routes: Sequence[object], prefix: str = "") -> Iterator[tuple[str, APIRoute]]:
         for route in routes:
             if isinstance(route, APIRoute):
                 yield prefix + route.path, route
@@ -141,7 +141,7 @@ def page_routes(app: FastAPI) -> dict[str, re.Pattern[str]]:
 
     found: dict[str, re.Pattern[str]] = {}
     for path, route in walk(app.routes):
-        if "GET" in route.methods and route.response_class is HTMLResponse:
+        if "GET" in (route.methods or ()) and route.response_class is HTMLResponse:
             found[path] = re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$")
     return found
 
@@ -301,7 +301,8 @@ def test_the_app_policy_is_the_strict_one(demo: Demo) -> None:
         header = client.get("/ui/login").headers["content-security-policy"]
     directives = policy(header)
     assert directives["default-src"] == {"'self'"}
-    assert directives["script-src"] == {"'self'"} and directives["style-src"] == {"'self'"}
+    assert directives["script-src"] == {"'self'"}
+    assert directives["style-src"] == {"'self'"}
     for name in ("object-src", "base-uri", "frame-ancestors"):
         assert directives[name] == {"'none'"}, name
     assert directives["form-action"] == {"'self'"}
@@ -333,7 +334,8 @@ def test_the_block_warning_page_allows_only_its_own_style(demo: Demo) -> None:
 def test_api_docs_allow_only_their_starter_script(demo: Demo) -> None:
     with TestClient(demo.app, base_url="http://testserver") as client:
         r = client.get("/api/docs")
-    assert r.status_code == 200 and "SwaggerUIBundle" in r.text
+    assert r.status_code == 200
+    assert "SwaggerUIBundle" in r.text
     directives = policy(r.headers["content-security-policy"])
     assert "'unsafe-inline'" not in directives["script-src"]
     assert "'unsafe-eval'" not in directives["script-src"]

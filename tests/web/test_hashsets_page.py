@@ -14,13 +14,15 @@ MD5 = "0123456789abcdef0123456789abcdef"
 def test_create_upload_and_download(client: TestClient, session: Session, network: Network) -> None:
     web_login(client, session, network.gb)
     page = client.get("/ui/hashsets")
-    assert page.status_code == 200 and "No hash set is visible" in page.text
+    assert page.status_code == 200
+    assert "No hash set is visible" in page.text
     created = client.post(
         "/ui/hashsets/new",
         data={"csrf_token": csrf_field(page.text), "name": "Known series", "sharing": "green"},
         follow_redirects=True,
     )
-    assert created.status_code == 200 and "Known series" in created.text
+    assert created.status_code == 200
+    assert "Known series" in created.text
     set_id = created.text.split("/ui/hashsets/")[1].split("/")[0]
     upload = client.post(
         f"/ui/hashsets/{set_id}/import",
@@ -28,7 +30,8 @@ def test_create_upload_and_download(client: TestClient, session: Session, networ
         files={"file": ("list.csv", f"md5,series\n{MD5},Lake\nnot-a-hash,\n", "text/csv")},
     )
     assert upload.status_code == 200
-    assert "1 added" in upload.text and "line 3: md5" in upload.text
+    assert "1 added" in upload.text
+    assert "line 3: md5" in upload.text
     download = client.get(f"/ui/hashsets/{set_id}/export?format=vics")
     assert download.status_code == 200
     assert json.loads(download.content)["value"][0]["MD5"] == MD5.upper()
@@ -42,7 +45,8 @@ def test_duplicate_name_is_explained_and_forms_need_the_csrf_token(
     data = {"csrf_token": csrf_field(page.text), "name": "Known"}
     assert client.post("/ui/hashsets/new", data=data, follow_redirects=True).status_code == 200
     again = client.post("/ui/hashsets/new", data=data)
-    assert again.status_code == 422 and "already has a hash set named" in again.text
+    assert again.status_code == 422
+    assert "already has a hash set named" in again.text
     forged = client.post("/ui/hashsets/new", data={"csrf_token": "x", "name": "Other"})
     assert forged.status_code == 403
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from builders import PASSWORD, Network, csrf_field, make_case, web_login
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from taskforce.cases.models import Case
-from taskforce.cases.schemas import SelectorCreate
 from taskforce.core.auth.models import LoginAttempt
 from taskforce.core.sharing import SharingLevel
 
@@ -23,7 +23,8 @@ class TestLogin:
         login(client, session, network.gb)
         r = client.get("/ui/")
         assert r.status_code == 200
-        assert "Dashboard" in r.text and network.gb.user.email in r.text
+        assert "Dashboard" in r.text
+        assert network.gb.user.email in r.text
         assert r.headers["cache-control"] == "no-store"
         cookie = next(c for c in client.cookies.jar if c.name == "tf_session")
         assert cookie.has_nonstandard_attr("HttpOnly")
@@ -64,9 +65,8 @@ class TestLogin:
         assert r.status_code == 303
         assert r.headers["location"].startswith("/ui/login?next=/ui/cases")
 
-    def test_next_never_leaves_the_site(
-        self, client: TestClient, session: Session, network: Network
-    ) -> None:
+    @pytest.mark.usefixtures("network")
+    def test_next_never_leaves_the_site(self, client: TestClient, session: Session) -> None:
         session.commit()
         page = client.get("/ui/login?next=//evil.example.com/")
         assert "evil.example.com" not in page.text
@@ -111,7 +111,8 @@ class TestCaseForms:
         assert r.status_code == 303, r.text
         page = client.get(r.headers["location"])
         assert page.status_code == 200
-        assert "Operation Lantern" in page.text and "TLP:AMBER" in page.text
+        assert "Operation Lantern" in page.text
+        assert "TLP:AMBER" in page.text
         assert "NL-NP" in page.text
 
     def test_invalid_form_names_the_field_with_422(
@@ -134,6 +135,7 @@ class TestCaseForms:
         us_case = session.scalar(select(Case).where(Case.title == "Operation Far Away"))
         assert us_case is not None
         from taskforce.cases import additions
+        from taskforce.cases.schemas import SelectorCreate
 
         additions.add_selector(
             session,
@@ -150,10 +152,13 @@ class TestCaseForms:
             headers={"HX-Request": "true"},
         )
         assert r.status_code == 200, r.text
-        assert 'id="selectors"' in r.text and "<html" not in r.text
+        assert 'id="selectors"' in r.text
+        assert "<html" not in r.text
         assert "1 new hit" in r.text
-        assert "An agency holds a matching" in r.text and "US-HSI 24/7 desk" in r.text
-        assert "Operation Far Away" not in r.text and us_case.reference not in r.text
+        assert "An agency holds a matching" in r.text
+        assert "US-HSI 24/7 desk" in r.text
+        assert "Operation Far Away" not in r.text
+        assert us_case.reference not in r.text
 
     def test_bad_selector_without_htmx_rerenders_the_case_page(
         self, client: TestClient, session: Session, network: Network
@@ -174,7 +179,8 @@ class TestCaseForms:
         r = client.post(
             "/ui/search", data={"csrf_token": token, "type": "email", "value": "a@example.com"}
         )
-        assert r.status_code == 422 and 'id="err-purpose"' in r.text
+        assert r.status_code == 422
+        assert 'id="err-purpose"' in r.text
 
 
 class TestWhatMustNotShow:
@@ -185,7 +191,8 @@ class TestWhatMustNotShow:
         login(client, session, network.gb)
         r = client.get(f"/ui/cases/{secret.id}")
         assert r.status_code == 404
-        assert "Not found" in r.text and "Operation Hidden Harbour" not in r.text
+        assert "Not found" in r.text
+        assert "Operation Hidden Harbour" not in r.text
         listing = client.get("/ui/cases?scope=visible")
         assert "Operation Hidden Harbour" not in listing.text
 
@@ -204,7 +211,8 @@ class TestWhatMustNotShow:
     ) -> None:
         login(client, session, network.gb)
         r = client.get("/ui/no-such-page")
-        assert r.status_code == 404 and "text/html" in r.headers["content-type"]
+        assert r.status_code == 404
+        assert "text/html" in r.headers["content-type"]
         assert client.get("/api/v1/nothing").headers["content-type"].startswith("application/json")
 
 
@@ -216,9 +224,11 @@ class TestOtherPages:
         assert client.get("/ui/hits").status_code == 200
         directory = client.get("/ui/agencies")
         assert directory.status_code == 200
-        assert "Netherlands" in directory.text and 'href="tel:+31201234567"' in directory.text
+        assert "Netherlands" in directory.text
+        assert 'href="tel:+31201234567"' in directory.text
         audit = client.get("/ui/audit?action=auth")
-        assert audit.status_code == 200 and "Sealed" in audit.text
+        assert audit.status_code == 200
+        assert "Sealed" in audit.text
 
     def test_audit_page_is_403_for_investigators(
         self, client: TestClient, session: Session, network: Network

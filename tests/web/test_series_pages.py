@@ -15,7 +15,8 @@ def test_series_from_creation_to_identification(
 ) -> None:
     web_login(client, session, network.gb)
     page = client.get("/ui/series")
-    assert page.status_code == 200 and "No series your agency may see yet" in page.text
+    assert page.status_code == 200
+    assert "No series your agency may see yet" in page.text
     created = client.post(
         "/ui/series/new",
         data={
@@ -26,7 +27,8 @@ def test_series_from_creation_to_identification(
         },
         follow_redirects=True,
     )
-    assert created.status_code == 200 and "Blue Room" in created.text
+    assert created.status_code == 200
+    assert "Blue Room" in created.text
     series_url = str(created.url)
     token = csrf_field(created.text)
 
@@ -35,7 +37,8 @@ def test_series_from_creation_to_identification(
     )
     assert "1 file added" in added.text
     bad = client.post(f"{series_url}/media", data={"csrf_token": token, "hashes": "abc"})
-    assert bad.status_code == 422 and "Line 1" in bad.text
+    assert bad.status_code == 422
+    assert "Line 1" in bad.text
 
     page = client.post(
         f"{series_url}/victims",
@@ -47,7 +50,8 @@ def test_series_from_creation_to_identification(
     wrong = client.post(
         f"/ui/victims/{victim_id}/identify", data={"csrf_token": token, "country": "ZZ"}
     )
-    assert wrong.status_code == 422 and "ISO 3166" in wrong.text
+    assert wrong.status_code == 422
+    assert "ISO 3166" in wrong.text
     done = client.post(
         f"/ui/victims/{victim_id}/identify",
         data={"csrf_token": token, "country": "GB", "identified_on": "2025-03-01"},
@@ -56,9 +60,12 @@ def test_series_from_creation_to_identification(
     assert "by <strong>GB-NCA</strong>, GB" in done.text
 
     stats = client.get("/ui/statistics/identification")
-    assert stats.status_code == 200 and "<svg" in stats.text and "45 days" in stats.text
+    assert stats.status_code == 200
+    assert "<svg" in stats.text
+    assert "45 days" in stats.text
     csv_text = client.get("/ui/statistics/identification.csv").text
-    assert "month,2025-03,1" in csv_text and "country,GB,1" in csv_text
+    assert "month,2025-03,1" in csv_text
+    assert "country,GB,1" in csv_text
 
 
 def test_another_agency_gets_404_for_a_red_series(

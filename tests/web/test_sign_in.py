@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import httpx2
 import pytest
 from builders import PASSWORD, Network, csrf_field, web_login
 from fastapi import FastAPI
@@ -30,7 +31,7 @@ def browser_at(
         yield client
 
 
-def sign_in(client: TestClient, email: str, password: str, **headers: str) -> object:
+def sign_in(client: TestClient, email: str, password: str, **headers: str) -> httpx2.Response:
     page = client.get("/ui/login")
     return client.post(
         "/ui/login",
@@ -56,19 +57,21 @@ def test_a_guesser_elsewhere_cannot_lock_the_owner_out(
     email = network.gb.user.email
     with browser_at(app, GUESSER) as guesser:
         for n in range(settings.login_max_failures):
-            assert sign_in(guesser, email, f"wrong-password-{n}").status_code == 401  # type: ignore[attr-defined]
+            assert sign_in(guesser, email, f"wrong-password-{n}").status_code == 401
         refused = sign_in(guesser, email, PASSWORD)
-        assert refused.status_code == 429  # type: ignore[attr-defined]
-        assert "paused here until" in refused.text and "UTC" in refused.text  # type: ignore[attr-defined]
-        wait = int(refused.headers["retry-after"])  # type: ignore[attr-defined]
+        assert refused.status_code == 429
+        assert "paused here until" in refused.text
+        assert "UTC" in refused.text
+        wait = int(refused.headers["retry-after"])
         assert 0 < wait <= settings.login_window_minutes * 60
     assert failures(session) == settings.login_max_failures  # the refused right password: not one
     with browser_at(app, OFFICE) as owner:
-        assert sign_in(owner, email, PASSWORD).status_code == 303  # type: ignore[attr-defined]
+        assert sign_in(owner, email, PASSWORD).status_code == 303
 
 
+@pytest.mark.usefixtures("settings")
 def test_forwarded_addresses_count_only_from_a_trusted_proxy(
-    app: object, session: Session, settings: Settings, network: Network
+    app: object, session: Session, network: Network
 ) -> None:
     session.commit()
     email = network.gb.user.email
@@ -96,12 +99,8 @@ def test_session_cookie_is_secure_httponly_and_lax_by_default(
     session.commit()
     with browser_at(app, OFFICE, base_url="https://testserver") as client:
         r = sign_in(client, network.gb.user.email, PASSWORD)
-        assert r.status_code == 303  # type: ignore[attr-defined]
-        cookie = next(
-            c
-            for c in r.headers.get_list("set-cookie")
-            if c.startswith("tf_session=")  # type: ignore[attr-defined]
-        )
+        assert r.status_code == 303
+        cookie = next(c for c in r.headers.get_list("set-cookie") if c.startswith("tf_session="))
         attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")}
         assert {"secure", "httponly", "samesite"} <= attributes
         assert "samesite=lax" in cookie.lower()
@@ -123,14 +122,17 @@ def test_admin_sees_and_lifts_a_lock_on_the_page(
     with browser_at(app, OFFICE) as admin:
         token = web_login(admin, session, network.gb_admin)
         page = admin.get("/ui/sign-in-locks")
-        assert page.status_code == 200 and email in page.text and GUESSER in page.text
+        assert page.status_code == 200
+        assert email in page.text
+        assert GUESSER in page.text
         assert 'href="/ui/sign-in-locks"' in page.text  # in the admin's menu
         lifted = admin.post(
             "/ui/sign-in-locks/lift", data={"email": email, "ip": GUESSER, "csrf_token": token}
         )
-        assert lifted.status_code == 200 and "Lifted: 5 failed sign-ins forgotten" in lifted.text
+        assert lifted.status_code == 200
+        assert "Lifted: 5 failed sign-ins forgotten" in lifted.text
         assert "No sign-in limit is in force" in lifted.text
         forged = admin.post("/ui/sign-in-locks/lift", data={"email": email, "csrf_token": "x"})
         assert forged.status_code == 403
     with browser_at(app, GUESSER) as owner_again:
-        assert sign_in(owner_again, email, PASSWORD).status_code == 303  # type: ignore[attr-defined]
+        assert sign_in(owner_again, email, PASSWORD).status_code == 303

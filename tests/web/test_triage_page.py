@@ -26,7 +26,7 @@ def triaged(
     network: Network,
     settings: Settings,
     seizure: Path,
-    known_set: str,
+    known_set: str,  # noqa: ARG001 - the hash set the run matches against
     tmp_path: Path,
 ) -> tuple[str, str, Path]:
     """GB's case with one finished run over the synthetic seizure: (case id, run id, report)."""
@@ -54,14 +54,17 @@ def test_case_page_links_to_its_runs_and_the_list_shows_counts(
     case_page = client.get(f"/ui/cases/{case_id}")
     assert case_page.status_code == 200
     assert f'href="/ui/cases/{case_id}/triage"' in case_page.text
-    assert f'href="/ui/triage-runs/{run_id}"' in case_page.text and "15 files" in case_page.text
+    assert f'href="/ui/triage-runs/{run_id}"' in case_page.text
+    assert "15 files" in case_page.text
 
     runs = client.get(f"/ui/cases/{case_id}/triage")
     assert runs.status_code == 200
-    assert f'href="/ui/triage-runs/{run_id}"' in runs.text and "Finished" in runs.text
+    assert f'href="/ui/triage-runs/{run_id}"' in runs.text
+    assert "Finished" in runs.text
     row = runs.text.split("<tbody>", 1)[1].split("</tr>", 1)[0]
     numbers = re.findall(r'<td class="num">(?:<span[^>]*>)?([\d,]+)', row)
-    assert numbers[:2] == ["15", "2"] and numbers[2] == "4"  # files, exact, PDQ
+    assert numbers[:2] == ["15", "2"]
+    assert numbers[2] == "4"
     assert numbers[-2:] == ["2", "2"]  # identified victims, errors
 
 
@@ -88,9 +91,12 @@ def test_run_page_shows_counts_categories_series_and_errors(
         "results.vics.json",
     ):
         assert expected in text, expected
-    assert "<img" not in text and "data:image" not in text and "<canvas" not in text
+    assert "<img" not in text
+    assert "data:image" not in text
+    assert "<canvas" not in text
     pdq = re.search(r'<code class="hash" title="([0-9a-f]{64})">([0-9a-f]{16})…</code>', text)
-    assert pdq and pdq.group(1).startswith(pdq.group(2))  # PDQ shortened, full value on hover
+    assert pdq
+    assert pdq.group(1).startswith(pdq.group(2))
     assert len(_files(text)) == 15
     assert (
         session.scalar(
@@ -122,16 +128,19 @@ def test_filters_and_paging(
     ]
     errors = client.get(f"{url}?errors=1")
     assert _files(errors.text) == ["empty.jpg", "truncated.jpg"]
-    assert "matching the filters" in errors.text and 'value="1" checked' in errors.text
+    assert "matching the filters" in errors.text
+    assert 'value="1" checked' in errors.text
     empty = client.get(f"{url}?match=exact&errors=1")
     assert "No file matches these filters" in empty.text
     assert client.get(f"{url}?match=everything").status_code == 422
     unknown = client.get(f"{url}?category=nonsense")  # shown unfiltered, not an error
-    assert unknown.status_code == 200 and len(_files(unknown.text)) == 15
+    assert unknown.status_code == 200
+    assert len(_files(unknown.text)) == 15
 
     monkeypatch.setattr(triage_web, "PAGE_SIZE", 4)
     first = client.get(f"{url}?match=none")
-    assert "page 1 of 3" in first.text and "Next →" in first.text
+    assert "page 1 of 3" in first.text
+    assert "Next →" in first.text
     assert "match=none&amp;page=2" in first.text
     pages = [_files(client.get(f"{url}?match=none&page={n}").text) for n in (1, 2, 3)]
     assert [len(p) for p in pages] == [4, 4, 1]
@@ -144,7 +153,8 @@ def test_downloads_are_the_report_files(
     _case_id, run_id, out = triaged
     web_login(client, session, network.gb)
     csv_file = client.get(f"/ui/triage-runs/{run_id}/results.csv")
-    assert csv_file.status_code == 200 and csv_file.headers["content-type"].startswith("text/csv")
+    assert csv_file.status_code == 200
+    assert csv_file.headers["content-type"].startswith("text/csv")
     assert csv_file.text == (out / "results.csv").read_text()
     assert "-triage-" in csv_file.headers["content-disposition"]
     vics = client.get(f"/ui/triage-runs/{run_id}/results.vics.json")
@@ -165,7 +175,8 @@ def test_another_agency_gets_404_everywhere(
     ):
         refused = client.get(path)
         assert refused.status_code == 404, path
-        assert "Operation Kingfisher" not in refused.text and "Series Hill" not in refused.text
+        assert "Operation Kingfisher" not in refused.text
+        assert "Series Hill" not in refused.text
     refusals = session.scalar(
         select(func.count())
         .select_from(AuditEntry)

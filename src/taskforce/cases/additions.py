@@ -245,7 +245,7 @@ def add_selector(
     )
 
 
-def list_selectors(session: Session, caller: Caller, case: Case) -> list[SelectorRead]:
+def list_selectors(session: Session, caller: Caller, case: Case) -> list[SelectorRead]:  # noqa: ARG001
     rows = session.execute(
         select(Selector, SelectorValue)
         .join(SelectorValue, SelectorValue.id == Selector.value_id)

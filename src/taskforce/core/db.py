@@ -36,6 +36,7 @@ from sqlalchemy.orm import (
     mapped_column,
     sessionmaker,
 )
+from typing_extensions import override
 
 from taskforce.core.settings import Settings
 
@@ -58,6 +59,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
+    @override
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
@@ -65,6 +67,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             raise ValueError("naive datetime given to a UTC column")
         return value.astimezone(UTC)
 
+    @override
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None

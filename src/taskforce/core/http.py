@@ -166,11 +166,11 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, str, str]:
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(TaskforceError)
-    async def _taskforce_error(request: Request, exc: TaskforceError) -> JSONResponse:
+    async def _taskforce_error(_request: Request, exc: TaskforceError) -> JSONResponse:
         return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         field, rule, message = _validation_message(exc)
         return JSONResponse(
             {"error": "invalid", "message": message, "field": field, "rule": rule},

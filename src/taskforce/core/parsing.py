@@ -25,6 +25,7 @@ from xml.sax.handler import ContentHandler
 import ijson
 from defusedxml import DefusedXmlException
 from defusedxml.sax import make_parser
+from typing_extensions import override
 
 from taskforce.core.budgets import DEFAULT, Breach, Budget, Exceeded, too_long
 
@@ -221,7 +222,8 @@ class _Items(ContentHandler):
         self.breach: Breach | None = None
         self.ready: list[tuple[int, dict[str, str] | Breach]] = []
 
-    def startElement(self, name: str, attrs: Any) -> None:  # noqa: N802 - SAX's name
+    @override
+    def startElement(self, name: str, attrs: Any) -> None:
         self.metered.mark = self.metered.read_bytes
         self.depth += 1
         self.values += 1

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import httpcore
 import httpx
+from typing_extensions import override
 
 _HEAD_READ_BYTES = 4096
 _TLS_RECORD_BYTES = 16384
@@ -91,6 +92,7 @@ class _SocketStream(httpcore.NetworkStream):
     def close(self) -> None:
         self._inner.close()
 
+    @override
     def start_tls(
         self,
         ssl_context: ssl.SSLContext,
@@ -176,6 +178,7 @@ class _TLSStream(httpcore.NetworkStream):
     def close(self) -> None:
         self._raw.close()
 
+    @override
     def start_tls(
         self,
         ssl_context: ssl.SSLContext,
@@ -231,6 +234,7 @@ class _HeadStream(httpcore.NetworkStream):
     def close(self) -> None:
         self._inner.close()
 
+    @override
     def start_tls(
         self,
         ssl_context: ssl.SSLContext,
@@ -291,6 +295,7 @@ class PinnedBackend(httpcore.NetworkBackend):
         assert failure is not None
         raise failure
 
+    @override
     def connect_unix_socket(
         self,
         path: str,

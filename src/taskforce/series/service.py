@@ -151,7 +151,11 @@ def read_series(session: Session, caller: Caller, series_id: uuid.UUID) -> Serie
     return describe_many(session, caller, [series])[0]
 
 
-def describe_many(session: Session, caller: Caller, found: Sequence[Series]) -> list[SeriesRead]:
+def describe_many(
+    session: Session,
+    caller: Caller,  # noqa: ARG001 - a read for someone, as every service read; access is the finder's
+    found: Sequence[Series],
+) -> list[SeriesRead]:
     if not found:
         return []
     ids = [s.id for s in found]

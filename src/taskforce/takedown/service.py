@@ -436,7 +436,7 @@ def record_check(
     elif result.outcome == Outcome.PRESENT:
         notice.unreachable_streak = 0
         if result.ip and result.ip != notice.hosting_ip:
-            _follow_move(session, settings, notice, agency, result.ip, now)
+            _follow_move(session, notice, agency, result.ip, now)
         _chase(session, settings, notice, agency, now)
     else:
         notice.unreachable_streak += 1
@@ -528,7 +528,6 @@ def _escalate(
 
 def _follow_move(
     session: Session,
-    settings: Settings,
     notice: TakedownNotice,
     agency: Agency,
     ip: str,

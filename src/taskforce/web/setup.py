@@ -162,7 +162,7 @@ def _install_error_pages(app: FastAPI) -> None:
         return login_required_response(request, exc.next_url)
 
     @app.exception_handler(CsrfFailed)
-    async def csrf_failed(request: Request, exc: CsrfFailed) -> Response:
+    async def csrf_failed(request: Request, _exc: CsrfFailed) -> Response:
         return error_page(
             request,
             403,

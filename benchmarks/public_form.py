@@ -63,6 +63,7 @@ from taskforce import migrate
 from taskforce.core.audit import verify as audit
 from taskforce.core.audit.models import AuditEntry
 from taskforce.core.db import make_engine, make_sessionmaker
+from taskforce.core.jobs import runner as jobs
 from taskforce.core.settings import Settings
 from taskforce.reports.models import Report
 from taskforce.watch.models import UrgentLead
@@ -763,7 +764,7 @@ def count_after(url: str, receipts: list[tuple[str, str, bool]]) -> Count:
         # in batches (the form itself takes no chain lock for a report that is not urgent)
         started = time.monotonic()
         logged = 0
-        while done := service.log_due(make_sessionmaker(engine)):
+        while done := jobs.once(make_sessionmaker(engine), service.log_arrivals):
             logged += done
         console.print(
             f"worker's audit of arrivals: {logged:,} reports in {time.monotonic() - started:.1f} s"

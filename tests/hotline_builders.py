@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from taskforce.agencies import service as agency_service
 from taskforce.agencies.schemas import AgencyKind, AgencyUpdate
 from taskforce.core.caller import Role, system_caller
+from taskforce.core.jobs import runner as jobs
 from taskforce.core.resolver import ResolveFailed, Resolver, StaticResolver
 from taskforce.core.settings import Settings
 from taskforce.hosting import networks as hosting_networks
@@ -124,12 +125,8 @@ def route_all(
         session.flush()
         total = 0
         while True:
-            done = service.route_due(
-                session_factory,
-                settings,
-                resolver or hotlines.resolver,
-                **kw,
-            )
+            job = service.routing_job(settings, resolver or hotlines.resolver)
+            done = jobs.run(session_factory, job, limit=20, **kw).claimed
             total += done
             if not done:
                 return total

@@ -72,7 +72,7 @@ def test_one_round_runs_every_task_and_a_failing_task_does_not_stop_the_others(
     def broken(*_args: object, **_kwargs: object) -> int:
         raise RuntimeError("the outbox is down")
 
-    monkeypatch.setattr(outbox_service, "drain_committed", broken)
+    monkeypatch.setattr(outbox_service, "delivery_job", broken)
     done = worker.run_round(session_factory, settings, tools)
     assert done.pop("audit entries sealed") > 0  # the round's own entries included
     assert done == {

@@ -31,6 +31,7 @@ from taskforce.cases import service as case_service
 from taskforce.cases.schemas import CaseCreate, SelectorCreate
 from taskforce.core.caller import Caller
 from taskforce.core.db import utcnow
+from taskforce.core.jobs import runner as jobs
 from taskforce.core.outbox.models import OutboxMessage
 from taskforce.core.resolver import StaticResolver
 from taskforce.core.settings import Settings
@@ -489,6 +490,6 @@ def finish(factory: sessionmaker[Session], settings: Settings) -> int:
     """After the build is committed, what the worker would have done meanwhile: the reports'
     arrivals go into the audit chain, and the lead nobody acknowledged escalates. Returns the
     number of leads escalated."""
-    while reports_service.log_due(factory):
+    while jobs.once(factory, reports_service.log_arrivals):
         pass
-    return watch_service.escalate_due(factory, settings)
+    return jobs.run(factory, watch_service.escalation_job(settings), limit=50).done

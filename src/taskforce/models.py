@@ -7,6 +7,7 @@ from taskforce.core import sharing
 from taskforce.core.audit import models as audit_models
 from taskforce.core.auth import models as auth_models
 from taskforce.core.db import Base
+from taskforce.core.jobs import models as jobs_models
 from taskforce.core.outbox import models as outbox_models
 from taskforce.core.proposals import models as proposals_models
 from taskforce.hashsets import models as hashsets_models
@@ -27,6 +28,7 @@ __all__ = [
     "cases_models",
     "hashsets_models",
     "hosting_models",
+    "jobs_models",
     "notices_models",
     "outbox_models",
     "proposals_models",

@@ -3,10 +3,11 @@ URLs under takedown notice and escalates unacknowledged urgent leads, in rounds.
 
 On the embedded default (SQLite) it runs as a thread of the web process (`settings.worker`:
 "auto" or "in-process"); in production any number of `taskforce worker` processes run beside
-the web servers. Each task claims its rows with a lease in a short transaction (`SKIP LOCKED` on
-PostgreSQL), does its slow part (DNS, SMTP, HTTP) outside any transaction and records the
-result in its own, so several workers never do the same job twice and a worker that dies
-leaves its leases to expire: the job is picked up again, nothing is lost. A round runs every
+the web servers. The jobs run on the runner of `core.jobs`: each claims its rows with a lease
+in a short transaction (`SKIP LOCKED` on PostgreSQL), does its slow part (DNS, SMTP, HTTP)
+outside any transaction and records each item in its own, so several workers never do the same
+job twice, a worker that dies leaves its leases to expire (the job is picked up again, nothing
+is lost) and an item whose step crashes is retried with backoff. A round runs every
 task even if one fails; a round that found work is followed at once by the next.
 """
 
@@ -21,6 +22,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from taskforce.core.audit import seal as audit_seal
+from taskforce.core.jobs import runner as jobs
 from taskforce.core.outbound import Outbound
 from taskforce.core.outbox import service as outbox
 from taskforce.core.resolver import Resolver, make_resolver
@@ -55,23 +57,23 @@ Task = Callable[[sessionmaker[Session], Settings, Tools, datetime | None], int]
 
 
 def _audit_arrivals(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
-    return reports_service.log_due(f)
+    return jobs.once(f, reports_service.log_arrivals)
 
 
 def _route(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
-    return reports_service.route_due(f, s, t.resolver, now=now)
+    return jobs.run(f, reports_service.routing_job(s, t.resolver), limit=20, now=now).claimed
 
 
 def _escalate(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
-    return watch_service.escalate_due(f, s, now=now)
+    return jobs.run(f, watch_service.escalation_job(s), limit=50, now=now).done
 
 
 def _deliver(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
-    return outbox.drain_committed(f, s, webhooks=t.webhooks).sent
+    return jobs.run(f, outbox.delivery_job(s, webhooks=t.webhooks), limit=100).done
 
 
 def _recheck(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
-    return takedown_service.recheck_due(f, s, t.checker, now=now)
+    return jobs.run(f, takedown_service.recheck_job(s, t.checker), limit=20, now=now).claimed
 
 
 def _seal(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
@@ -79,7 +81,7 @@ def _seal(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None)
 
 
 def _housekeeping(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
-    reports_service.purge_due(f)
+    jobs.once(f, reports_service.purge_throttle)
     return 0  # purging is not work that should make the next round start at once
 
 

@@ -30,6 +30,7 @@ from taskforce.agencies import service as agency_service
 from taskforce.agencies.schemas import AgencyCreate, AgencyUpdate
 from taskforce.core.caller import Role, system_caller
 from taskforce.core.errors import Invalid
+from taskforce.core.jobs import runner as jobs
 from taskforce.core.outbound import (
     HostGone,
     Outbound,
@@ -144,7 +145,7 @@ def test_webhooks_to_internal_addresses_never_reach_them(
     assert (message.last_error or "").startswith("refused, not retried: ")
     assert "loopback" in (message.last_error or "") or "0177" in form  # httpx: invalid URL
     assert "hooks.example.com" not in (message.last_error or "")  # shown to other agencies
-    assert outbox.claim(session, limit=10) == []
+    assert jobs.claim(session, outbox.delivery_job(settings), limit=10) == []
     assert outbox.count_pending(session) == 0
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from taskforce.core.db import make_sessionmaker
+from taskforce.core.jobs import runner as jobs
 from taskforce.core.outbox import service as outbox
 from taskforce.core.outbox.models import OutboxMessage
 from taskforce.core.settings import Settings
@@ -82,7 +83,7 @@ def test_a_failure_waits_longer_before_each_retry(session: Session, settings: Se
     session.flush()
     no_smtp = settings.model_copy(update={"smtp_host": None})
     outbox.drain(session, no_smtp)
-    assert outbox.claim(session, limit=10) == []  # backing off: not due yet
+    assert jobs.claim(session, outbox.delivery_job(no_smtp), limit=10) == []  # backing off
     assert message.next_attempt_at is not None
     waits = [outbox.backoff(n) for n in (1, 2, 3, 10, 20)]
     assert [w.total_seconds() // 60 for w in waits] == [1, 2, 4, 360, 360]
@@ -131,7 +132,7 @@ def test_two_drains_at_once_send_each_message_exactly_once(
         def drain() -> None:
             try:
                 barrier.wait(timeout=10)
-                while outbox.drain_committed(factory, settings, limit=7).sent:
+                while jobs.run(factory, outbox.delivery_job(settings), limit=7).done:
                     pass
             except BaseException as exc:
                 errors.append(exc)

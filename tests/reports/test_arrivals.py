@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from taskforce.core.audit.models import AuditEntry
 from taskforce.core.db import make_sessionmaker
+from taskforce.core.jobs import runner as jobs
 from taskforce.core.settings import Settings
 from taskforce.reports import service
 from taskforce.reports.models import Report
@@ -47,7 +48,7 @@ def test_two_workers_log_every_arrival_exactly_once_in_batches(
             try:
                 barrier.wait(timeout=10)
                 total = 0
-                while done := service.log_due(factory, limit=25):
+                while done := jobs.once(factory, lambda s: service.log_arrivals(s, limit=25)):
                     total += done
                 counts.append(total)
             except BaseException as exc:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from taskforce.core.audit.models import AuditEntry
 from taskforce.core.errors import Invalid
+from taskforce.core.jobs import runner as jobs
 from taskforce.core.settings import Settings
 from taskforce.reports import emergency, service
 from taskforce.reports.models import Report, ReportAddition
@@ -93,12 +94,12 @@ def test_url_report_is_stored_with_a_receipt_whose_hash_only_is_kept(
     assert session.scalars(select(UrgentLead)).all() == []
     arrivals = select(AuditEntry).where(AuditEntry.action == "report.public.create")
     assert session.scalars(arrivals).all() == []  # the worker logs arrivals, in batches
-    assert service.log_due(session_factory) == 1
+    assert jobs.once(session_factory, service.log_arrivals) == 1
     entry = session.scalars(arrivals).one()
     assert entry.subject_id == report.id
     assert entry.channel == "public"
     assert entry.detail["received_at"] == report.created_at.isoformat(timespec="microseconds")
-    assert service.log_due(session_factory) == 0
+    assert jobs.once(session_factory, service.log_arrivals) == 0
 
 
 def test_grooming_report_with_a_meeting_is_urgent(client: TestClient, session: Session) -> None:

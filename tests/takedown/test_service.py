@@ -21,6 +21,7 @@ from taskforce.blocklist.models import BlocklistEntry
 from taskforce.blocklist.schemas import EntryCreate
 from taskforce.core.caller import Role, system_caller
 from taskforce.core.db import utcnow
+from taskforce.core.jobs import runner as jobs
 from taskforce.core.outbox.models import OutboxMessage
 from taskforce.core.resolver import StaticResolver
 from taskforce.core.settings import Settings
@@ -443,17 +444,16 @@ def test_the_worker_rechecks_due_notices_until_the_page_is_gone(
         StaticResolver({"files.example.net": ["127.0.0.1"]}), allow_networks=["127.0.0.1/32"]
     )
     later = utcnow() + timedelta(hours=2)
-    assert service.recheck_due(session_factory, settings, checker, now=utcnow()) == 0  # not due
-    assert service.recheck_due(session_factory, settings, checker, now=later) == 1
+    job = service.recheck_job(settings, checker)
+    assert jobs.run(session_factory, job, limit=20, now=utcnow()).claimed == 0  # not due
+    assert jobs.run(session_factory, job, limit=20, now=later).claimed == 1
     session.expire_all()
     fresh = session.get(TakedownNotice, notice.id)
     assert fresh is not None
     assert fresh.last_outcome == "present"
     assert fresh.status == "open"
     handler.status = 404
-    assert (
-        service.recheck_due(session_factory, settings, checker, now=later + timedelta(hours=2)) == 1
-    )
+    assert jobs.run(session_factory, job, limit=20, now=later + timedelta(hours=2)).claimed == 1
     session.expire_all()
     fresh = session.get(TakedownNotice, notice.id)
     assert fresh is not None
@@ -468,6 +468,8 @@ def test_a_claimed_notice_is_not_claimed_again_until_its_lease_ends(
 ) -> None:
     notice = issue(session, settings, desk)
     due = notice.created_at + timedelta(hours=2)
-    assert [c.notice_id for c in service.claim_checks(session, limit=10, now=due)] == [notice.id]
-    assert service.claim_checks(session, limit=10, now=due + timedelta(minutes=1)) == []
-    assert len(service.claim_checks(session, limit=10, now=due + service.LEASE)) == 1
+    job = service.recheck_job(settings, UrlChecker(StaticResolver({})))
+    claims = jobs.claim(session, job, limit=10, now=due)
+    assert [c.item.notice_id for c in claims] == [notice.id]
+    assert jobs.claim(session, job, limit=10, now=due + timedelta(minutes=1)) == []
+    assert len(jobs.claim(session, job, limit=10, now=due + service.LEASE)) == 1

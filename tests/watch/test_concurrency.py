@@ -19,6 +19,7 @@ from watch_builders import RECEIVED, make_watch, open_lead
 
 from taskforce.core.audit.models import AuditEntry
 from taskforce.core.db import make_sessionmaker, unit_of_work
+from taskforce.core.jobs import runner as jobs
 from taskforce.core.outbox.models import OutboxMessage
 from taskforce.core.settings import Settings
 from taskforce.watch import service
@@ -43,17 +44,18 @@ def _run_workers(
     engine: Engine, settings: Settings, workers: int, *, now: datetime, limit: int
 ) -> list[int]:
     """Each worker its own sessionmaker (as its own process would), started together, each
-    calling escalate_due until it finds nothing due."""
+    running the escalation job until it finds nothing due."""
     handled: list[int] = []
     errors: list[BaseException] = []
     barrier = threading.Barrier(workers)
 
     def work() -> None:
         factory = make_sessionmaker(engine)
+        job = service.escalation_job(settings)
         total = 0
         try:
             barrier.wait(timeout=10)
-            while n := service.escalate_due(factory, settings, now=now, limit=limit):
+            while n := jobs.run(factory, job, limit=limit, now=now).done:
                 total += n
         except BaseException as exc:
             errors.append(exc)

@@ -23,6 +23,7 @@ from watch_builders import (
 from taskforce.core.audit import verify as audit
 from taskforce.core.audit.models import AuditEntry
 from taskforce.core.errors import Conflict, Forbidden, Invalid, NotFound
+from taskforce.core.jobs import runner as jobs
 from taskforce.core.outbox import service as outbox
 from taskforce.core.outbox.models import OutboxMessage
 from taskforce.core.settings import Settings
@@ -59,7 +60,7 @@ def _escalate(
     session: Session, factory: sessionmaker[Session], settings: Settings, now: datetime
 ) -> int:
     session.commit()  # the worker works in its own transactions
-    handled = service.escalate_due(factory, settings, now=now)
+    handled = jobs.run(factory, service.escalation_job(settings), limit=50, now=now).done
     session.expire_all()
     return handled
 

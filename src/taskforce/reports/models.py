@@ -50,7 +50,7 @@ class Report(Base, UUIDPk):
         ForeignKey("hosting_provider.id", ondelete="SET NULL")
     )
     # When the report's arrival went into the audit chain: the worker logs arrivals in
-    # batches (`reports.service.log_due`), so the public form never waits on the chain's lock.
+    # batches (`reports.service.log_arrivals`), so the public form never waits on the chain's lock.
     logged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
 

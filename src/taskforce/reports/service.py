@@ -25,7 +25,7 @@ from functools import lru_cache
 
 from publicsuffixlist import PublicSuffixList
 from sqlalchemy import ColumnElement, delete, func, insert, or_, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
 from taskforce.agencies.models import Agency
@@ -43,6 +43,7 @@ from taskforce.core.audit.service import Action, Operation
 from taskforce.core.caller import Caller, Permission, Role
 from taskforce.core.db import insert_new, is_postgres, utcnow
 from taskforce.core.errors import Conflict, Forbidden, Invalid, NotFound
+from taskforce.core.jobs import runner as jobs
 from taskforce.core.resolver import Resolver
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
@@ -240,7 +241,7 @@ def submit_report(
 def after_report(session: Session, settings: Settings, report_id: uuid.UUID) -> bool:
     """What follows a stored report: duplicate links, routing of reports that need no network
     step, the urgent lead. True when a worker still has to route it. The report's arrival is
-    audited by the worker (`log_due`), in batches: a report that is not urgent takes no lock
+    audited by the worker (`log_arrivals`), in batches: a report that is not urgent takes no lock
     (every audited transaction queues on the chain's lock, and the public form must take
     hundreds of reports a second)."""
     report = session.get(Report, report_id)
@@ -258,44 +259,44 @@ def after_report(session: Session, settings: Settings, report_id: uuid.UUID) -> 
 LOG_BATCH = 500
 
 
-def log_due(factory: sessionmaker[Session], *, limit: int = LOG_BATCH) -> int:
-    """The worker's task: the arrivals of reports not yet in the audit chain, oldest first, in
-    one append (one turn of the chain's lock for up to `limit` reports). Each entry says when
-    the report came in; the entry's own time is when it was logged, seconds later."""
-    with factory.begin() as session:
-        query = (
-            select(Report)
-            .where(Report.logged_at.is_(None))
-            .order_by(Report.created_at, Report.id)
-            .limit(limit)
-        )
-        if is_postgres(session):
-            query = query.with_for_update(skip_locked=True)
-        reports = list(session.scalars(query))
-        if not reports:
-            return 0
-        audit.record_many(
-            session,
-            PUBLIC,
-            [
-                Action(
-                    action="report.public.create",
-                    operation=Operation.COLLECTION,
-                    subject_type="public_report",
-                    subject_id=r.id,
-                    detail={
-                        "kind": r.kind,
-                        "urgent": r.urgent,
-                        "country": r.country,
-                        "received_at": r.created_at.isoformat(timespec="microseconds"),
-                    },
-                )
-                for r in reports
-            ],
-        )
-        now = utcnow()
-        for report in reports:
-            report.logged_at = now
+def log_arrivals(session: Session, *, limit: int = LOG_BATCH) -> int:
+    """The worker's batch job (`core.jobs.once`): the arrivals of reports not yet in the audit
+    log, oldest first, in one append for up to `limit` reports. Each entry says when the report
+    came in; the entry's own time is when it was logged, seconds later."""
+    query = (
+        select(Report)
+        .where(Report.logged_at.is_(None))
+        .order_by(Report.created_at, Report.id)
+        .limit(limit)
+    )
+    if is_postgres(session):
+        query = query.with_for_update(skip_locked=True)
+    reports = list(session.scalars(query))
+    if not reports:
+        return 0
+    audit.record_many(
+        session,
+        PUBLIC,
+        [
+            Action(
+                action="report.public.create",
+                operation=Operation.COLLECTION,
+                subject_type="public_report",
+                subject_id=r.id,
+                detail={
+                    "kind": r.kind,
+                    "urgent": r.urgent,
+                    "country": r.country,
+                    "received_at": r.created_at.isoformat(timespec="microseconds"),
+                },
+            )
+            for r in reports
+        ],
+    )
+    now = utcnow()
+    for report in reports:
+        report.logged_at = now
+    session.flush()
     return len(reports)
 
 
@@ -456,25 +457,6 @@ def short_id(report_id: uuid.UUID) -> str:
 # --- routing --------------------------------------------------------------------------------
 
 
-def claim_routing(session: Session, *, limit: int, now: datetime | None = None) -> list[Claim]:
-    """Reports due for routing, taken with a lease; the caller commits at once."""
-    now = now or utcnow()
-    query = (
-        select(Report)
-        .where(Report.route_due_at.is_not(None), Report.route_due_at <= now)
-        .order_by(Report.route_due_at, Report.id)
-        .limit(limit)
-    )
-    if is_postgres(session):
-        query = query.with_for_update(skip_locked=True)
-    claims = []
-    for report in session.scalars(query):
-        report.route_due_at = now + routing.LEASE
-        claims.append(Claim(report.id, report.kind, report.host))
-    session.flush()
-    return claims
-
-
 @dataclass(frozen=True)
 class Claim:
     report_id: uuid.UUID
@@ -496,32 +478,34 @@ def route_claimed(
     _ensure_lead(session, settings, report)
 
 
-def purge_due(factory: sessionmaker[Session]) -> int:
-    """The worker's housekeeping: no sender's hashed address outlives the window."""
-    with factory.begin() as session:
-        return purge_throttle(session)
+def routing_job(
+    settings: Settings, resolver: Resolver
+) -> jobs.Job[Report, Claim, routing.Resolution | None]:
+    """Routing as a background job (`core.jobs`): reports due for routing are claimed with a
+    lease, a URL's host is resolved without a transaction and each attempt is recorded in its
+    own (`route_claimed`)."""
 
+    def record(
+        session: Session, claim: Claim, resolution: routing.Resolution | None, now: datetime
+    ) -> bool:
+        route_claimed(session, settings, claim, resolution)
+        return True
 
-def route_due(
-    factory: sessionmaker[Session],
-    settings: Settings,
-    resolver: Resolver,
-    *,
-    now: datetime | None = None,
-    limit: int = 20,
-) -> int:
-    """The worker's routing task: claim, resolve without a transaction, record each."""
-    with factory.begin() as session:
-        claims = claim_routing(session, limit=limit, now=now)
-    for claim in claims:
-        resolution = (
+    return jobs.Job(
+        name="report.route",
+        model=Report,
+        lease_column=Report.route_due_at,
+        lease=routing.LEASE,
+        due=lambda now: [Report.route_due_at.is_not(None), Report.route_due_at <= now],
+        order=(Report.route_due_at, Report.id),
+        take=lambda report: Claim(report.id, report.kind, report.host),
+        work=lambda claim: (
             routing.resolve(resolver, claim.host)
             if claim.kind == Kind.URL.value and claim.host
             else None
-        )
-        with factory.begin() as session:
-            route_claimed(session, settings, claim, resolution)
-    return len(claims)
+        ),
+        record=record,
+    )
 
 
 def reroute(

@@ -8,7 +8,7 @@ The life of a notice:
    contact (outbox e-mail, replies go to the agency's desk); when no contact is known the
    notice waits and goes out as soon as one is set. A copy goes to the country's police when
    the agency's legal profile says the law wants it (`notice_copy_to_police`).
-2. **Re-checked** every `takedown_check_minutes` by the worker (`recheck_due`) with the
+2. **Re-checked** every `takedown_check_minutes` by the worker (`recheck_job`) with the
    SSRF-safe checker (`takedown.fetch`: status and headers only, never the body, never a
    media file, never an internal address). Each check is kept.
 3. **Re-sent** every `takedown_resend_hours` while the content stays up (Project Arachnid's
@@ -41,7 +41,7 @@ from zoneinfo import ZoneInfo
 
 import pycountry
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
 from taskforce.agencies.models import Agency
@@ -51,8 +51,9 @@ from taskforce.core import sharing
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
 from taskforce.core.caller import Caller, Permission, Role
-from taskforce.core.db import is_postgres, utcnow
+from taskforce.core.db import utcnow
 from taskforce.core.errors import Conflict, Invalid
+from taskforce.core.jobs import runner as jobs
 from taskforce.core.outbox import service as outbox
 from taskforce.core.outbox.models import OutboxMessage
 from taskforce.core.proposals.models import ChangeProposal
@@ -356,45 +357,28 @@ class Claim:
     url: str
 
 
-def claim_checks(session: Session, *, limit: int, now: datetime | None = None) -> list[Claim]:
-    """Open notices due for a check, taken with a lease; the caller commits at once."""
-    now = now or utcnow()
-    query = (
-        select(TakedownNotice)
-        .where(
+def recheck_job(
+    settings: Settings, checker: Checker
+) -> jobs.Job[TakedownNotice, Claim, CheckResult]:
+    """Re-checks as a background job (`core.jobs`): open notices due for a check are claimed
+    with a lease, checked without a transaction and each check recorded in its own."""
+    return jobs.Job(
+        name="takedown.recheck",
+        model=TakedownNotice,
+        lease_column=TakedownNotice.next_check_at,
+        lease=LEASE,
+        due=lambda now: [
             TakedownNotice.status == "open",
             TakedownNotice.next_check_at.is_not(None),
             TakedownNotice.next_check_at <= now,
-        )
-        .order_by(TakedownNotice.next_check_at, TakedownNotice.id)
-        .limit(limit)
+        ],
+        order=(TakedownNotice.next_check_at, TakedownNotice.id),
+        take=lambda notice: Claim(notice.id, notice.url),
+        work=lambda claim: checker.check(claim.url),
+        record=lambda session, claim, result, now: (
+            record_check(session, settings, claim.notice_id, result, now=now) is not None
+        ),
     )
-    if is_postgres(session):
-        query = query.with_for_update(skip_locked=True)
-    claims = []
-    for notice in session.scalars(query):
-        notice.next_check_at = now + LEASE
-        claims.append(Claim(notice.id, notice.url))
-    session.flush()
-    return claims
-
-
-def recheck_due(
-    factory: sessionmaker[Session],
-    settings: Settings,
-    checker: Checker,
-    *,
-    now: datetime | None = None,
-    limit: int = 20,
-) -> int:
-    """The worker's re-check task: claim, check without a transaction, record each."""
-    with factory.begin() as session:
-        claims = claim_checks(session, limit=limit, now=now)
-    for claim in claims:
-        result = checker.check(claim.url)
-        with factory.begin() as session:
-            record_check(session, settings, claim.notice_id, result, now=now)
-    return len(claims)
 
 
 def record_check(

@@ -14,14 +14,13 @@ both queued in the report's transaction (`core.outbox`). Messages carry the kind
 the times (UTC and the desk's local time) and a link, never report content: the desk reads the
 report in taskforce, behind login and the audit log.
 
-Escalation (`escalate_due`) runs in the background worker, possibly in several processes at
-once. A lead's `check_at` is its next deadline; a worker claims due leads by pushing `check_at`
-forward by a short lease in one short transaction (`FOR UPDATE SKIP LOCKED` on PostgreSQL;
-SQLite serialises transactions), then handles each in its own transaction, after locking the
-row again and checking that its lease is still the one it took. The first time, the lead
-escalates to the coordinator; afterwards every target is reminded every `urgent_ack_minutes`
-until a desk acknowledges. Acknowledging locks the same row, so a lead is acknowledged once
-and never escalated after it was.
+Escalation (`escalation_job`) is a job of the background runner (`core.jobs`), possibly in
+several processes at once. A lead's `check_at` is its next deadline; a worker claims due leads
+by pushing `check_at` to the end of a short lease, then follows each up in its own transaction,
+after the runner has locked the row again and checked that the lease is still the one it took.
+The first time, the lead escalates to the coordinator; afterwards every target is reminded
+every `urgent_ack_minutes` until a desk acknowledges. Acknowledging locks the same row, so a
+lead is acknowledged once and never escalated after it was.
 
 Every step is a timestamped `UrgentLeadStep`; creation, escalation, reminders, reads and the
 acknowledgement are audited.
@@ -30,8 +29,6 @@ acknowledgement are audited.
 from __future__ import annotations
 
 import json
-import logging
-import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,7 +37,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import and_, case, exists, func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
 from taskforce.agencies.models import Agency
@@ -50,6 +47,7 @@ from taskforce.core.audit.service import Operation
 from taskforce.core.caller import Caller, Permission, Role
 from taskforce.core.db import is_postgres, utcnow
 from taskforce.core.errors import Conflict, Invalid, NotFound
+from taskforce.core.jobs import runner as jobs
 from taskforce.core.outbox import service as outbox
 from taskforce.core.outbox.models import OutboxMessage
 from taskforce.core.settings import Settings
@@ -68,8 +66,6 @@ from taskforce.watch.schemas import (
     TargetReason,
     kind_label,
 )
-
-_log = logging.getLogger(__name__)
 
 # The watch acts for nobody in particular: its audit entries say "24/7 watch", channel "job".
 WATCH = Caller(role=Role.NETWORK_ADMIN, channel="job", email="24/7 watch")
@@ -916,26 +912,6 @@ def acknowledge(
 # --- escalation (the background worker) ------------------------------------------------------
 
 
-def _claim(
-    session: Session, *, now: datetime, lease_until: datetime, limit: int
-) -> list[uuid.UUID]:
-    """Take up to `limit` due leads for this worker by pushing their `check_at` to the lease's
-    end; the caller commits at once so other workers skip them."""
-    query = (
-        select(UrgentLead)
-        .where(UrgentLead.acknowledged_at.is_(None), UrgentLead.check_at <= now)
-        .order_by(UrgentLead.check_at, UrgentLead.id)
-        .limit(limit)
-    )
-    if is_postgres(session):
-        query = query.with_for_update(skip_locked=True)
-    leads = list(session.scalars(query))
-    for lead in leads:
-        lead.check_at = lease_until
-    session.flush()
-    return [lead.id for lead in leads]
-
-
 def _escalate(
     session: Session,
     settings: Settings,
@@ -1090,28 +1066,15 @@ def _remind(
     )
 
 
-def _follow_up(
-    session: Session,
-    settings: Settings,
-    lead_id: uuid.UUID,
-    *,
-    now: datetime,
-    lease_until: datetime,
-) -> bool:
-    """Escalate or remind one claimed lead; False when there was nothing left to do."""
-    query = (
-        select(UrgentLead).where(UrgentLead.id == lead_id).execution_options(populate_existing=True)
-    )
-    if is_postgres(session):
-        query = query.with_for_update()
-    lead = session.scalar(query)
+def _follow_up(session: Session, settings: Settings, lead_id: uuid.UUID, *, now: datetime) -> bool:
+    """Escalate or remind one claimed lead (the runner holds its row and checked the lease);
+    False when there was nothing left to do."""
+    lead = session.get(UrgentLead, lead_id)
     if lead is None:
         return False
     if lead.acknowledged_at is not None:
         lead.check_at = None
         return False
-    if lead.check_at != lease_until:
-        return False  # our lease ran out and another worker claimed the lead since
     kind, received_at = _report_facts(session, lead)
     targets = _targets(session, lead.id)
     if lead.escalated_at is None:
@@ -1157,29 +1120,20 @@ def _follow_up(
     return True
 
 
-def escalate_due(
-    factory: sessionmaker[Session],
-    settings: Settings,
-    *,
-    now: datetime | None = None,
-    limit: int = 50,
-) -> int:
-    """The worker's task: escalate leads past their deadline to the network coordinator, then
-    remind every desk each `urgent_ack_minutes` until one acknowledges. Claims in one short
-    transaction, then one transaction per lead; safe to run in several processes at once.
-    Returns how many leads it escalated or reminded."""
-    now = now or utcnow()
-    # The lease's end doubles as this run's claim token (checked before each lead is handled),
-    # so it gets a random microsecond part: two runs with the same clock still differ.
-    lease_until = now + CLAIM_LEASE + timedelta(microseconds=secrets.randbelow(999_999) + 1)
-    with factory.begin() as session:
-        claimed = _claim(session, now=now, lease_until=lease_until, limit=limit)
-    handled = 0
-    for lead_id in claimed:
-        try:
-            with factory.begin() as session:
-                if _follow_up(session, settings, lead_id, now=now, lease_until=lease_until):
-                    handled += 1
-        except Exception:  # the lease runs out and the next run tries again
-            _log.exception("urgent lead %s: follow-up failed, retried after its lease", lead_id)
-    return handled
+def escalation_job(settings: Settings) -> jobs.Job[UrgentLead, uuid.UUID, None]:
+    """The worker's job (`core.jobs`): escalate leads past their deadline to the network
+    coordinator, then remind every desk each `urgent_ack_minutes` until one acknowledges.
+    Claims push `check_at` to the lease's end; each lead is followed up in its own
+    transaction, so several workers may run it at once. A run's `done` counts the leads it
+    escalated or reminded."""
+    return jobs.Job(
+        name="urgent_lead.follow_up",
+        model=UrgentLead,
+        lease_column=UrgentLead.check_at,
+        lease=CLAIM_LEASE,
+        due=lambda now: [UrgentLead.acknowledged_at.is_(None), UrgentLead.check_at <= now],
+        order=(UrgentLead.check_at, UrgentLead.id),
+        take=lambda lead: lead.id,
+        work=lambda lead_id: None,
+        record=lambda session, lead_id, _, now: _follow_up(session, settings, lead_id, now=now),
+    )

@@ -1,13 +1,12 @@
 """Queueing and delivering the outbox: e-mail over SMTP and webhooks over HTTP, with retries.
 
-Delivery is claimed before it is tried: a drain takes a batch of due messages, pushes their
-`next_attempt_at` forward by a lease and commits, so a second drain (another worker process)
-skips them — on PostgreSQL with `FOR UPDATE SKIP LOCKED`, on SQLite because every transaction
-is `BEGIN IMMEDIATE`. Then each message is sent and its outcome committed on its own. A
-message is marked sent only after the server accepted it; a failure counts an attempt, keeps
-the error and waits longer before the next try (up to `MAX_ATTEMPTS`). A worker that dies
-between sending and recording leaves the lease to expire: the message is sent again, so
-delivery is at least once, never lost.
+Delivery is a background job of the runner (`core.jobs`): a run claims a batch of due
+messages with a lease on `next_attempt_at` (another worker skips them), sends each outside any
+transaction and records its outcome in a transaction of its own. A message is marked sent only
+after the server accepted it; a failure counts an attempt, keeps the error and waits longer
+before the next try (up to `MAX_ATTEMPTS`). A worker that dies between sending and recording
+leaves the lease to expire: the message is sent again, so delivery is at least once, never
+lost.
 
 Webhooks are posted through `core.outbound`, the SSRF-safe client the re-checker uses: the
 agency's URL is judged again at every delivery (DNS can change since it was set), every address
@@ -22,17 +21,18 @@ from __future__ import annotations
 import smtplib
 import ssl
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 
 import httpx
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.orm import Session
 
-from taskforce.core.db import is_postgres, utcnow
+from taskforce.core.db import utcnow
+from taskforce.core.jobs import runner as jobs
 from taskforce.core.outbound import Outbound, OutboundError, Refused, status_words
 from taskforce.core.outbox.models import OutboxMessage
 from taskforce.core.resolver import make_resolver
@@ -100,7 +100,7 @@ def enqueue_webhook(
     return message
 
 
-def _due(now: datetime) -> list[object]:
+def _due(now: datetime) -> list[ColumnElement[bool]]:
     return [
         OutboxMessage.sent_at.is_(None),
         OutboxMessage.attempts < MAX_ATTEMPTS,
@@ -134,30 +134,32 @@ def messages_for(session: Session, references: Iterable[str]) -> list[OutboxMess
     )
 
 
-def claim(session: Session, *, limit: int, now: datetime | None = None) -> list[uuid.UUID]:
-    """Take up to `limit` due messages for this drain; the caller commits at once."""
-    now = now or utcnow()
-    query = (
-        select(OutboxMessage)
-        .where(*_due(now))  # type: ignore[arg-type]
-        .order_by(OutboxMessage.created_at, OutboxMessage.id)
-        .limit(limit)
-    )
-    if is_postgres(session):
-        query = query.with_for_update(skip_locked=True)
-    messages = list(session.scalars(query))
-    for message in messages:
-        message.next_attempt_at = now + LEASE
-    session.flush()
-    return [m.id for m in messages]
+@dataclass(frozen=True)
+class Outgoing:
+    """What a delivery needs, copied out of the message when it is claimed."""
+
+    id: uuid.UUID
+    channel: str
+    recipient: str
+    subject: str
+    body: str
+    reply_to: str | None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How one try went: accepted, or the error (`refused`: the URL may never be called)."""
+
+    error: str | None = None
+    refused: bool = False
 
 
 def backoff(attempts: int) -> timedelta:
     """1, 2, 4 … minutes after each failure, at most six hours."""
-    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 360))
+    return jobs.backoff(attempts)
 
 
-def _send_email(settings: Settings, message: OutboxMessage) -> None:
+def _send_email(settings: Settings, message: Outgoing) -> None:
     if not settings.smtp_host:
         raise RuntimeError("no SMTP server configured (TASKFORCE_SMTP_HOST)")
     email = EmailMessage()
@@ -204,7 +206,7 @@ class WebhookRefused(Exception):
     """The webhook's URL may not be called (an internal address, a bad URL): not retried."""
 
 
-def _send_webhook(client: Outbound, message: OutboxMessage) -> None:
+def _send_webhook(client: Outbound, message: Outgoing) -> None:
     try:
         url = httpx.URL(message.recipient)
     except httpx.InvalidURL as exc:
@@ -237,41 +239,67 @@ def _send_webhook(client: Outbound, message: OutboxMessage) -> None:
         raise RuntimeError(f"the receiver answered {status_words(answer.status)}")
 
 
-def deliver(
-    session: Session,
-    settings: Settings,
-    message_id: uuid.UUID,
-    *,
-    webhooks: Outbound | None = None,
-) -> bool:
-    """Send one claimed message and record the outcome; True when the server accepted it.
+def _try(settings: Settings, webhooks: Callable[[], Outbound], item: Outgoing) -> Delivery:
+    """Send one claimed message, outside any transaction."""
+    try:
+        if item.channel == "email":
+            _send_email(settings, item)
+        else:
+            _send_webhook(webhooks(), item)
+    except WebhookRefused as exc:
+        return Delivery(error=str(exc), refused=True)
+    except Exception as exc:
+        return Delivery(error=f"{type(exc).__name__}: {exc}")
+    return Delivery()
 
-    `webhooks`: the client for webhook calls (default: `webhook_client(settings)`)."""
-    message = session.get(OutboxMessage, message_id)
+
+def record_delivery(session: Session, item: Outgoing, delivery: Delivery, now: datetime) -> bool:
+    """Keep how a try went; True when the server accepted the message."""
+    message = session.get(OutboxMessage, item.id)
     if message is None or message.sent_at is not None:
         return False
-    try:
-        if message.channel == "email":
-            _send_email(settings, message)
-        else:
-            _send_webhook(webhooks or webhook_client(settings), message)
-    except WebhookRefused as exc:
+    if delivery.refused:
         message.attempts = max(message.attempts + 1, MAX_ATTEMPTS)  # given up: see the docstring
-        message.last_error = f"refused, not retried: {exc}"[:500]
+        message.last_error = f"refused, not retried: {delivery.error}"[:500]
         message.next_attempt_at = None
-        session.flush()
-        return False
-    except Exception as exc:
+    elif delivery.error is not None:
         message.attempts += 1
-        message.last_error = f"{type(exc).__name__}: {exc}"[:500]
-        message.next_attempt_at = utcnow() + backoff(message.attempts)
-        session.flush()
-        return False
-    message.attempts += 1
-    message.sent_at = utcnow()
-    message.last_error = None
+        message.last_error = delivery.error[:500]
+        message.next_attempt_at = now + backoff(message.attempts)
+    else:
+        message.attempts += 1
+        message.sent_at = now
+        message.last_error = None
     session.flush()
-    return True
+    return delivery.error is None
+
+
+def delivery_job(
+    settings: Settings, *, webhooks: Outbound | None = None
+) -> jobs.Job[OutboxMessage, Outgoing, Delivery]:
+    """The outbox as a background job (`core.jobs`): due messages are claimed with a lease,
+    sent outside any transaction and their outcome recorded each in its own.
+
+    `webhooks`: the client for webhook calls (default: `webhook_client(settings)`, built when
+    the first webhook is sent)."""
+    clients: list[Outbound] = [webhooks] if webhooks is not None else []
+
+    def client() -> Outbound:
+        if not clients:
+            clients.append(webhook_client(settings))
+        return clients[0]
+
+    return jobs.Job(
+        name="outbox.deliver",
+        model=OutboxMessage,
+        lease_column=OutboxMessage.next_attempt_at,
+        lease=LEASE,
+        due=_due,
+        order=(OutboxMessage.created_at, OutboxMessage.id),
+        take=lambda m: Outgoing(m.id, m.channel, m.recipient, m.subject, m.body, m.reply_to),
+        work=lambda item: _try(settings, client, item),
+        record=record_delivery,
+    )
 
 
 def count_pending(session: Session) -> int:
@@ -285,36 +313,7 @@ def count_pending(session: Session) -> int:
 def drain(
     session: Session, settings: Settings, *, limit: int = 500, webhooks: Outbound | None = None
 ) -> DrainReport:
-    """Deliver due messages inside one session (the CLI and tests); see `drain_committed`."""
-    sent = failed = 0
-    ids = claim(session, limit=limit)
-    webhooks = webhooks or (webhook_client(settings) if ids else None)
-    for message_id in ids:
-        if deliver(session, settings, message_id, webhooks=webhooks):
-            sent += 1
-        else:
-            failed += 1
-    return DrainReport(sent=sent, failed=failed, left=count_pending(session))
-
-
-def drain_committed(
-    factory: sessionmaker[Session],
-    settings: Settings,
-    *,
-    limit: int = 100,
-    webhooks: Outbound | None = None,
-) -> DrainReport:
-    """The worker's drain: claim and commit, then each delivery in its own transaction."""
-    with factory.begin() as session:
-        ids = claim(session, limit=limit)
-    webhooks = webhooks or (webhook_client(settings) if ids else None)
-    sent = failed = 0
-    for message_id in ids:
-        with factory.begin() as session:
-            if deliver(session, settings, message_id, webhooks=webhooks):
-                sent += 1
-            else:
-                failed += 1
-    with factory() as session:
-        left = count_pending(session)
-    return DrainReport(sent=sent, failed=failed, left=left)
+    """Deliver due messages inside the caller's transaction (`taskforce outbox drain`, tests);
+    the worker runs `delivery_job` with a transaction per message."""
+    done = jobs.run_here(session, delivery_job(settings, webhooks=webhooks), limit=limit)
+    return DrainReport(sent=done.done, failed=done.claimed - done.done, left=count_pending(session))

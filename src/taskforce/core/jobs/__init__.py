@@ -1,0 +1,1 @@
+"""Background jobs: claim → work → record, with leases and backoff (`runner`)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from taskforce.core.console import out, state, unit
+from taskforce.core.jobs import runner as jobs
 from taskforce.core.outbox import service
 
 app = typer.Typer(help="Outgoing e-mail and webhook notifications.", no_args_is_help=True)
@@ -16,10 +17,11 @@ def drain(
     limit: int = typer.Option(500, "--limit", min=1, help="Most messages to send in this run"),
 ) -> None:
     """Send due notifications: e-mail through TASKFORCE_SMTP_HOST, webhooks over HTTP."""
-    settings = state(ctx).settings
+    st = state(ctx)
+    done = jobs.run(st.sessionmaker, service.delivery_job(st.settings), limit=limit)
     with unit(ctx) as session:
-        report = service.drain(session, settings, limit=limit)
-    out.print(f"sent {report.sent}, failed {report.failed}, left {report.left}")
+        left = service.count_pending(session)
+    out.print(f"sent {done.done}, failed {done.claimed - done.done}, left {left}")
 
 
 @app.command("list")

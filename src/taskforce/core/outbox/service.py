@@ -313,7 +313,7 @@ def count_pending(session: Session) -> int:
 def drain(
     session: Session, settings: Settings, *, limit: int = 500, webhooks: Outbound | None = None
 ) -> DrainReport:
-    """Deliver due messages inside the caller's transaction (`taskforce outbox drain`, tests);
-    the worker runs `delivery_job` with a transaction per message."""
+    """Deliver due messages inside the caller's transaction (tests, a script); the worker and
+    `taskforce outbox drain` run `delivery_job` with a transaction per message."""
     done = jobs.run_here(session, delivery_job(settings, webhooks=webhooks), limit=limit)
     return DrainReport(sent=done.done, failed=done.claimed - done.done, left=count_pending(session))

@@ -27,7 +27,7 @@ T = datetime(2026, 12, 6, 6, 0, tzinfo=UTC)
 Work = Callable[[uuid.UUID], None]
 
 
-def _fine(item: uuid.UUID) -> None:
+def _fine(_item: uuid.UUID) -> None:
     return None
 
 
@@ -36,7 +36,7 @@ def _job(
 ) -> jobs.Job[OutboxMessage, uuid.UUID, None]:
     """A job over outbox rows that marks a message sent; what it does is the test's."""
 
-    def record(session: Session, item: uuid.UUID, outcome: None, now: datetime) -> bool:
+    def record(session: Session, item: uuid.UUID, _outcome: None, now: datetime) -> bool:
         message = session.get(OutboxMessage, item)
         assert message is not None
         message.sent_at = now
@@ -83,13 +83,15 @@ def test_a_crashed_step_is_recorded_retried_with_backoff_and_given_up(
 ) -> None:
     message = _message(session)
 
-    def broken(item: uuid.UUID) -> None:
+    def broken(_item: uuid.UUID) -> None:
         raise RuntimeError("the receiver is down")
 
     job = _job(broken)
     assert jobs.run(session_factory, job, limit=10, now=T) == jobs.Run(1, 0, 1, 0)
     failure = _failure(session, message.id)
-    assert failure is not None and failure.attempts == 1 and failure.gave_up_at is None
+    assert failure is not None
+    assert failure.attempts == 1
+    assert failure.gave_up_at is None
     assert failure.last_error == "RuntimeError: the receiver is down"
     assert failure.next_try_at == T + timedelta(minutes=1)
     assert session.get(OutboxMessage, message.id).next_attempt_at == T + timedelta(minutes=1)  # type: ignore[union-attr]
@@ -98,12 +100,15 @@ def test_a_crashed_step_is_recorded_retried_with_backoff_and_given_up(
     second = T + timedelta(minutes=1)
     assert jobs.run(session_factory, job, limit=10, now=second).failed == 1
     failure = _failure(session, message.id)
-    assert failure is not None and failure.attempts == 2
+    assert failure is not None
+    assert failure.attempts == 2
     assert failure.next_try_at == second + timedelta(minutes=2)
     third = second + timedelta(minutes=2)
     assert jobs.run(session_factory, job, limit=10, now=third).failed == 1
     failure = _failure(session, message.id)
-    assert failure is not None and failure.attempts == 3 and failure.gave_up_at == third
+    assert failure is not None
+    assert failure.attempts == 3
+    assert failure.gave_up_at == third
     # given up: never claimed again, and the failure stays for an operator
     assert jobs.run(session_factory, job, limit=10, now=T + timedelta(days=30)).claimed == 0
     assert [f.item_id for f in jobs.failures(session)] == [message.id]
@@ -116,13 +121,15 @@ def test_a_record_step_that_raises_is_rolled_back_and_a_success_clears_the_failu
     assert jobs.run(session_factory, _job(crash_in_record=True), limit=10, now=T).failed == 1
     session.expire_all()
     stored = session.get(OutboxMessage, message.id)
-    assert stored is not None and stored.sent_at is None  # the half-written step is undone
+    assert stored is not None
+    assert stored.sent_at is None
     assert _failure(session, message.id) is not None
     later = T + timedelta(minutes=1)
     assert jobs.run(session_factory, _job(), limit=10, now=later) == jobs.Run(1, 1, 0, 0)
     assert _failure(session, message.id) is None
     stored = session.get(OutboxMessage, message.id)
-    assert stored is not None and stored.sent_at == later
+    assert stored is not None
+    assert stored.sent_at == later
 
 
 def test_an_expired_lease_is_claimed_again_and_the_late_worker_records_nothing(
@@ -184,7 +191,8 @@ def test_two_runners_never_take_the_same_item(committed: Engine) -> None:
     for t in threads:
         t.join(120)
     assert errors == []
-    assert sorted(worked) == sorted(ids) and sum(done) == 40
+    assert sorted(worked) == sorted(ids)
+    assert sum(done) == 40
     with factory() as session:
         unsent = session.scalars(select(OutboxMessage).where(OutboxMessage.sent_at.is_(None)))
         assert list(unsent) == []
@@ -204,7 +212,8 @@ def test_a_claim_skips_rows_another_open_claim_holds(tmp_path: Path) -> None:
             with unit_of_work(factory) as second:
                 second.execute(text("SET LOCAL lock_timeout = '5s'"))
                 theirs = {c.item_id for c in jobs.claim(second, job, limit=10)}
-            assert len(mine) == 5 and len(theirs) == 3
+            assert len(mine) == 5
+            assert len(theirs) == 3
             assert mine | theirs == ids
             first.commit()
         finally:

@@ -486,7 +486,7 @@ def routing_job(
     own (`route_claimed`)."""
 
     def record(
-        session: Session, claim: Claim, resolution: routing.Resolution | None, now: datetime
+        session: Session, claim: Claim, resolution: routing.Resolution | None, _now: datetime
     ) -> bool:
         route_claimed(session, settings, claim, resolution)
         return True

@@ -1134,6 +1134,6 @@ def escalation_job(settings: Settings) -> jobs.Job[UrgentLead, uuid.UUID, None]:
         due=lambda now: [UrgentLead.acknowledged_at.is_(None), UrgentLead.check_at <= now],
         order=(UrgentLead.check_at, UrgentLead.id),
         take=lambda lead: lead.id,
-        work=lambda lead_id: None,
+        work=lambda _lead_id: None,
         record=lambda session, lead_id, _, now: _follow_up(session, settings, lead_id, now=now),
     )

@@ -14,9 +14,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from taskforce.agencies import api as agencies_api
-from taskforce.blocklist import api as blocklist_api
-from taskforce.cases import api as cases_api
+from taskforce import domains, pages
 from taskforce.core import spool
 from taskforce.core.audit import api as audit_api
 from taskforce.core.audit.seal import Sealer
@@ -27,14 +25,8 @@ from taskforce.core.limits import BodyGate
 from taskforce.core.proposals import api as proposals_api
 from taskforce.core.settings import Settings, get_settings
 from taskforce.core.unavailable import RETRY_AFTER_DOWN, DatabaseTrouble
-from taskforce.hashsets import api as hashsets_api
-from taskforce.hosting import api as hosting_api
-from taskforce.notices import api as notices_api
-from taskforce.reports import api as reports_api
-from taskforce.series import api as series_api
-from taskforce.takedown import api as takedown_api
-from taskforce.triage import api as triage_api
-from taskforce.watch import api as watch_api
+from taskforce.web import setup as web_setup
+from taskforce.web.session import session_before_body
 
 _log = logging.getLogger(__name__)
 
@@ -125,32 +117,19 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.worker = None
     app.state.sessionmaker = make_sessionmaker(engine)
     install_error_handlers(app)
-    from taskforce.web import setup as web_setup
-    from taskforce.web.session import session_before_body
-
-    web_setup.install_public(app)
+    pages.install_public(app)
 
     # Every /api/v1 route takes a CallerDep: no route is reachable without a valid token.
     api = APIRouter(prefix="/api/v1")
     for router in (
         auth_api.router,
-        agencies_api.router,
-        cases_api.router,
-        hashsets_api.router,
-        triage_api.router,
-        series_api.router,
-        notices_api.router,
-        blocklist_api.router,
-        reports_api.router,
-        takedown_api.router,
-        hosting_api.router,
-        watch_api.router,
+        *(module.router for module in domains.modules("api")),
         audit_api.router,
         proposals_api.router,
     ):
         api.include_router(router)
     app.include_router(api)
-    web_setup.install(app)
+    pages.install(app)
     web_setup.install_api_docs(app, "/api/docs")
 
     # Every body is bounded as it streams, by its route class, and read only once the caller

@@ -8,19 +8,13 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from taskforce.agencies import cli as agencies_cli
-from taskforce.blocklist import cli as blocklist_cli
-from taskforce.cases import cli as cases_cli
+from taskforce import domains
 from taskforce.core.audit import cli as audit_cli
 from taskforce.core.auth import cli as auth_cli
 from taskforce.core.console import State, err, out, state
 from taskforce.core.outbox import cli as outbox_cli
 from taskforce.core.proposals import cli as proposals_cli
 from taskforce.core.settings import Settings, unknown_environment_variables
-from taskforce.hashsets import cli as hashsets_cli
-from taskforce.hosting import cli as hosting_cli
-from taskforce.media import cli as media_cli
-from taskforce.triage import cli as triage_cli
 
 if TYPE_CHECKING:
     import uvicorn
@@ -33,18 +27,13 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-app.add_typer(agencies_cli.app, name="agency")
 app.add_typer(auth_cli.user_app, name="user")
 app.add_typer(auth_cli.token_app, name="token")
 app.add_typer(audit_cli.app, name="audit")
-app.add_typer(cases_cli.noise_app, name="noise")
 app.add_typer(outbox_cli.app, name="outbox")
 app.add_typer(proposals_cli.app, name="proposal")
-app.command("hash")(media_cli.hash_command)
-app.add_typer(hashsets_cli.app, name="hashset")
-app.add_typer(blocklist_cli.app, name="blocklist")
-app.add_typer(hosting_cli.app, name="hosting")
-app.command("triage")(triage_cli.triage_command)
+for _domain_cli in domains.modules("cli"):
+    _domain_cli.install(app)
 
 
 @app.callback()

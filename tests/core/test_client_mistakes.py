@@ -177,33 +177,11 @@ def test_first_unstorable_names_the_path_and_survives_deep_nesting() -> None:
 
 
 def _page_routes() -> Iterator[APIRoute]:
-    from taskforce.agencies import web as agencies_web
-    from taskforce.blocklist import web as blocklist_web
-    from taskforce.cases import web as cases_web
-    from taskforce.hashsets import web as hashsets_web
-    from taskforce.hosting import web as hosting_web
-    from taskforce.notices import web as notices_web
-    from taskforce.reports import web as reports_web
-    from taskforce.series import web as series_web
-    from taskforce.takedown import web as takedown_web
-    from taskforce.triage import web as triage_web
-    from taskforce.watch import web as watch_web
+    from taskforce import domains
+    from taskforce import pages as composed_pages
     from taskforce.web import pages
 
-    modules = (
-        agencies_web,
-        blocklist_web,
-        cases_web,
-        hashsets_web,
-        hosting_web,
-        notices_web,
-        reports_web,
-        series_web,
-        takedown_web,
-        triage_web,
-        watch_web,
-        pages,
-    )
+    modules = (*domains.modules("web"), pages, composed_pages)
     for module in modules:
         for router_name in ("router", "public_router"):
             router = getattr(module, router_name, None)

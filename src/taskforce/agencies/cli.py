@@ -85,3 +85,8 @@ def partner(
         else:
             service.add_partnership(session, system_caller(), code=code, partner_code=partner_code)
             out.print(f"partnership {code.upper()} – {partner_code.upper()} recorded")
+
+
+def install(cli: typer.Typer) -> None:
+    """Adds this domain's commands to the `taskforce` command (`taskforce.cli`)."""
+    cli.add_typer(app, name="agency")

@@ -189,3 +189,8 @@ def warning_page(
         raise typer.Exit(2)
     out_file.write_text(warning.render(report_url, lang), encoding="utf-8")
     out.print(f"warning page written to {out_file}")
+
+
+def install(cli: typer.Typer) -> None:
+    """Adds this domain's commands to the `taskforce` command (`taskforce.cli`)."""
+    cli.add_typer(app, name="blocklist")

@@ -32,3 +32,8 @@ def list_noise(ctx: typer.Context) -> None:
         for row in service.list_noise(session, caller):
             origin = "built-in" if row.builtin else "added"
             out.print(f"{row.type}\t{row.pattern}\t{origin}\t{row.reason}")
+
+
+def install(cli: typer.Typer) -> None:
+    """Adds this domain's commands to the `taskforce` command (`taskforce.cli`)."""
+    cli.add_typer(noise_app, name="noise")

@@ -31,7 +31,7 @@ from taskforce.cases.selectors import SelectorKind, describe_rules
 from taskforce.core.errors import Invalid
 from taskforce.core.http import SessionDep, SettingsDep
 from taskforce.core.sharing import SharingLevel
-from taskforce.triage import service as triage_service
+from taskforce.web import parts
 from taskforce.web.forms import CheckedWebDep, PageForm, SharingForm, attempt, field_error
 from taskforce.web.session import (
     WebCaller,
@@ -268,9 +268,8 @@ def _case_page(
     case = service.describe_case(session, web.caller, case_model)
     ctx = _selector_context(session, web, case, **selector_kw)
     ctx["history"] = service.case_history(session, web.caller, case_id)
-    ctx["triage_runs"], ctx["triage_total"] = triage_service.recent_runs(
-        session, web.caller, case_model
-    )
+    # the case's triage runs (triage.web.case_runs): triage sits above cases
+    ctx.update(parts.section(request, "case", session, web.caller, case_model))
     return render(request, "cases/detail.html", ctx, status_code=status_code)
 
 

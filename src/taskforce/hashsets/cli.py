@@ -152,3 +152,8 @@ def list_(
             s.updated_at.strftime("%Y-%m-%d %H:%M"),
         )
     out.print(table if sets else "no hash sets")
+
+
+def install(cli: typer.Typer) -> None:
+    """Adds this domain's commands to the `taskforce` command (`taskforce.cli`)."""
+    cli.add_typer(app, name="hashset")

@@ -245,3 +245,8 @@ def provider_set_contact(
             out.print(f"proposed: {p.summary} (proposal {p.id})", markup=False)
             return
         out.print(f"{p.name}: abuse contact {p.abuse_email or 'none'}", markup=False)
+
+
+def install(cli: typer.Typer) -> None:
+    """Adds this domain's commands to the `taskforce` command (`taskforce.cli`)."""
+    cli.add_typer(app, name="hosting")

@@ -79,3 +79,8 @@ def hash_command(
             out.print(f"  error  {r.error}", markup=False)
     errors = sum(1 for r in results if r.error) if not as_json else 0
     err.print(f"{len(files)} file(s) hashed" + (f", {errors} with errors" if errors else ""))
+
+
+def install(cli: typer.Typer) -> None:
+    """Adds this domain's commands to the `taskforce` command (`taskforce.cli`)."""
+    cli.command("hash")(hash_command)

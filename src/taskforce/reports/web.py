@@ -20,8 +20,9 @@ from starlette.concurrency import run_in_threadpool
 
 from taskforce.agencies import service as agency_service
 from taskforce.core import limits
+from taskforce.core.caller import Caller
 from taskforce.core.db import unit_of_work, utcnow
-from taskforce.core.errors import Conflict, Invalid, NotFound
+from taskforce.core.errors import Conflict, Forbidden, Invalid, NotFound
 from taskforce.core.http import SessionDep, SettingsDep, client_ip
 from taskforce.core.settings import Settings
 from taskforce.hashsets.categories import SCHEMES
@@ -46,6 +47,26 @@ from taskforce.web.session import WebCallerDep, render
 
 public_router = APIRouter(include_in_schema=False)
 router = APIRouter(prefix="/ui", include_in_schema=False)
+
+
+def lead_report(session: Session, caller: Caller, report_id: uuid.UUID) -> dict[str, Any]:
+    """The urgent lead page's report (`taskforce.pages` hands it to watch.web): the report as
+    the reports service gives it to this desk, or None if it does not."""
+    try:
+        report, additions, _ = service.get_report(session, caller, report_id)
+    except (NotFound, Forbidden):
+        return {"report": None}
+    return {
+        "report": {
+            "kind": report.kind,
+            "country": report.country,
+            "created_at": report.created_at,
+            "details": dict(report.details or {}),
+            "additions": [(a.created_at, a.text) for a in additions],
+        }
+    }
+
+
 _log = logging.getLogger(__name__)
 
 _PUBLIC_HEADERS = {

@@ -96,3 +96,8 @@ def triage_command(
     )
     if case:
         out.print(f"recorded with case {case}: the case's Triage page shows this run")
+
+
+def install(cli: typer.Typer) -> None:
+    """Adds this domain's commands to the `taskforce` command (`taskforce.cli`)."""
+    cli.command("triage")(triage_command)

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import os
 import uuid
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from markupsafe import Markup, escape
+from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
+from taskforce.cases.models import Case
 from taskforce.core import spool
+from taskforce.core.caller import Caller
 from taskforce.core.errors import Invalid
 from taskforce.core.http import SessionDep, SettingsDep
 from taskforce.core.settings import Settings
@@ -24,6 +28,14 @@ from taskforce.triage.schemas import MatchFilter
 from taskforce.web.session import WebCaller, WebCallerDep, render
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
+
+
+def case_runs(session: Session, caller: Caller, case: Case) -> dict[str, Any]:
+    """The case page's triage section (`taskforce.pages` hands it to cases.web): the newest
+    runs and how many there are."""
+    runs, total = service.recent_runs(session, caller, case)
+    return {"triage_runs": runs, "triage_total": total}
+
 
 PAGE_SIZE = 100
 

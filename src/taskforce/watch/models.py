@@ -23,6 +23,10 @@ class UrgentLead(Base, UUIDPk):
         ForeignKey("public_report.id", ondelete="CASCADE"), unique=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    # the report's kind and arrival, given when the lead is opened: the watch reads nothing of
+    # the report itself (reports open leads; the watch does not import reports)
+    kind: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     reason: Mapped[str] = mapped_column(String(200), default="")  # plain words: why it is urgent
     reporter_country: Mapped[str | None] = mapped_column(String(2))
     suspect_country: Mapped[str | None] = mapped_column(String(2))

@@ -51,7 +51,6 @@ from taskforce.core.jobs import runner as jobs
 from taskforce.core.outbox import service as outbox
 from taskforce.core.outbox.models import OutboxMessage
 from taskforce.core.settings import Settings
-from taskforce.reports.models import Report
 from taskforce.watch.models import UrgentLead, UrgentLeadStep, UrgentLeadTarget
 from taskforce.watch.schemas import (
     NOTE_MAX,
@@ -171,12 +170,10 @@ def _targets(session: Session, lead_id: uuid.UUID) -> list[tuple[UrgentLeadTarge
     return [(t, a) for t, a in rows]
 
 
-def _report_facts(session: Session, lead: UrgentLead) -> tuple[str, datetime]:
-    """The report's kind and arrival time: the only things of the report the watch reads."""
-    row = session.execute(
-        select(Report.kind, Report.created_at).where(Report.id == lead.report_id)
-    ).one()
-    return str(row[0]), row[1]
+def _report_facts(lead: UrgentLead) -> tuple[str, datetime]:
+    """The report's kind and arrival time: the only things of the report the watch knows,
+    kept on the lead when it was opened."""
+    return lead.kind, lead.received_at
 
 
 def _uncovered(lead: UrgentLead, targets: Sequence[tuple[UrgentLeadTarget, Agency]]) -> str:
@@ -402,6 +399,8 @@ def open_lead(
         id=uuid.uuid4(),
         report_id=report_id,
         created_at=now,
+        kind=kind,
+        received_at=received_at,
         reason=reason.strip()[:200],
         reporter_country=reporter,
         suspect_country=suspect,
@@ -631,8 +630,7 @@ def list_leads(
     caller.require(Permission.HANDLE_REPORTS)
     state = LeadState(state)
     query = (
-        select(UrgentLead, Report.kind, Report.created_at)
-        .join(Report, Report.id == UrgentLead.report_id)
+        select(UrgentLead, UrgentLead.kind, UrgentLead.received_at)
         .join(
             UrgentLeadTarget,
             and_(
@@ -742,7 +740,7 @@ def _messages(
 
 
 def _describe(session: Session, caller: Caller, lead: UrgentLead) -> LeadRead:
-    kind, received_at = _report_facts(session, lead)
+    kind, received_at = _report_facts(lead)
     [summary] = _summaries(session, [(lead, kind, received_at)])
     targets = _targets(session, lead.id)
     uncovered = _uncovered(lead, targets)
@@ -829,7 +827,7 @@ def acknowledge(
     lead.check_at = None
     _step(session, lead, StepKind.ACKNOWLEDGED, at=now, agency=agency, detail=note)
     targets = _targets(session, lead.id)
-    kind, received_at = _report_facts(session, lead)
+    kind, received_at = _report_facts(lead)
     others = [a for _, a in targets if a.id != agency.id and a.is_active]
     waited = minutes(now - received_at)
     for other in others:
@@ -1075,7 +1073,7 @@ def _follow_up(session: Session, settings: Settings, lead_id: uuid.UUID, *, now:
     if lead.acknowledged_at is not None:
         lead.check_at = None
         return False
-    kind, received_at = _report_facts(session, lead)
+    kind, received_at = _report_facts(lead)
     targets = _targets(session, lead.id)
     if lead.escalated_at is None:
         coordinator = agency_service.coordinator(session)

@@ -3,8 +3,9 @@ time each has waited and the minutes left to acknowledge it) and /ui/leads/{id} 
 the desks alerted with their phones, every step in UTC and the desk's local time, whether each
 message went out, and the form to acknowledge).
 
-The report's own content is read through the reports service (its read is audited there);
-when it is not available to the desk the page says so and still shows the lead.
+The report's own content is read through the reports service (its read is audited there),
+whose section `taskforce.pages` hands to this page; when it is not available to the desk the
+page says so and still shows the lead.
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
 from taskforce.core.db import utcnow
-from taskforce.core.errors import Conflict, Forbidden, Invalid, NotFound
+from taskforce.core.errors import Conflict, Invalid
 from taskforce.core.http import SessionDep
-from taskforce.reports import service as reports_service
 from taskforce.watch import service
-from taskforce.watch.schemas import NOTE_MAX, LeadRead, LeadState, LeadSummary
+from taskforce.watch.schemas import NOTE_MAX, LeadState, LeadSummary
+from taskforce.web import parts
 from taskforce.web.forms import CheckedWebDep
 from taskforce.web.session import WebCaller, WebCallerDep, render
 
@@ -131,21 +132,6 @@ def leads_page(
     )
 
 
-def _report(session: Session, web: WebCaller, view: LeadRead) -> dict[str, Any] | None:
-    """The report as the reports service gives it to this desk, or None if it does not."""
-    try:
-        report, additions, _ = reports_service.get_report(session, web.caller, view.lead.report_id)
-    except (NotFound, Forbidden):
-        return None
-    return {
-        "kind": report.kind,
-        "country": report.country,
-        "created_at": report.created_at,
-        "details": dict(report.details or {}),
-        "additions": [(a.created_at, a.text) for a in additions],
-    }
-
-
 def _lead_page(
     request: Request,
     session: Session,
@@ -165,7 +151,9 @@ def _lead_page(
             "v": view,
             "lead": view.lead,
             "clock": clock(view.lead, utcnow()),
-            "report": _report(session, web, view),
+            # "report": the report as the reports service gives it to this desk, or None
+            # (reports.web.lead_report: reports open leads, the watch imports no report)
+            **parts.section(request, "lead", session, web.caller, view.lead.report_id),
             "error": error,
             "note": note,
             "note_max": NOTE_MAX,

@@ -1,5 +1,6 @@
-"""Login, logout, the dashboard and the audit page. Every decision is the services'; these
-routes only turn forms into service calls and results into pages."""
+"""Login, logout, the audit page and the sign-in locks (the dashboard, which shows cases, is
+`taskforce.pages`'). Every decision is the services'; these routes only turn forms into
+service calls and results into pages."""
 
 from __future__ import annotations
 
@@ -9,9 +10,6 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from taskforce.cases import hits as case_hits
-from taskforce.cases import service as case_service
-from taskforce.cases.schemas import CaseStatus
 from taskforce.core import limits
 from taskforce.core.audit import service as audit_service
 from taskforce.core.audit.verify import load_evidence, seal_status
@@ -113,25 +111,6 @@ def logout(
     response = RedirectResponse("/ui/login", status_code=303)
     clear_session_cookie(response, settings)
     return response
-
-
-@router.get("/", response_class=HTMLResponse)
-def dashboard(request: Request, session: SessionDep, web: WebCallerDep) -> HTMLResponse:
-    caller = web.caller
-    cases = case_service.list_cases(session, caller, scope="mine", status=CaseStatus.OPEN, limit=10)
-    hits = case_hits.list_hits(session, caller, unacknowledged=True, limit=10)
-    notes = case_hits.list_notifications(session, caller, unread_only=True, limit=10)
-    return render(
-        request,
-        "dashboard.html",
-        {
-            "cases": cases.items,
-            "cases_total": cases.total,
-            "hits": hits[:10],
-            "notifications": notes,
-            "unread": case_hits.unread_count(session, caller),
-        },
-    )
 
 
 @router.get("/audit", response_class=HTMLResponse)

@@ -22,14 +22,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.concurrency import run_in_threadpool
 
-from taskforce.cases import hits as case_hits
 from taskforce.core.auth import service as auth_service
 from taskforce.core.auth.models import WebSession
 from taskforce.core.caller import Caller
 from taskforce.core.db import unit_of_work
 from taskforce.core.http import SessionDep, client_ip
 from taskforce.core.settings import Settings
-from taskforce.watch import service as watch_service
+from taskforce.web import parts
 
 SESSION_COOKIE = "tf_session"
 LOGIN_CSRF_COOKIE = "tf_login_csrf"
@@ -134,8 +133,9 @@ def get_web_caller(request: Request, session: SessionDep) -> WebCaller:
     if web is None:
         raise LoginRequired(_next_url(request))
     request.state.web = web
-    request.state.unread = case_hits.unread_count(session, web.caller)
-    request.state.leads_open = watch_service.unacknowledged_count(session, web.caller)
+    # the header's counters (`unread`, `leads_open`): the domains' own, named by taskforce.pages
+    for name, value in parts.count(request, session, web.caller).items():
+        setattr(request.state, name, value)
     return web
 
 

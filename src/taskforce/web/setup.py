@@ -1,6 +1,6 @@
-"""Wires the server-rendered pages into the app: static files, the template environment (one
-loader per domain, so each domain keeps its pages next to its code) and HTML error pages for
-/ui addresses (the API keeps answering errors as JSON)."""
+"""What every server-rendered page shares: static files, the template environment and its
+filters, and HTML error pages for /ui addresses (the API keeps answering errors as JSON).
+Which domains' pages are installed is the composition root's to say (`taskforce.pages`)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ import base64
 import hashlib
 import inspect
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -93,25 +93,14 @@ def _sentence(value: object) -> str:
     return text[:1].upper() + text[1:]
 
 
-def make_environment() -> Environment:
+def make_environment(domain_templates: Mapping[str, Path]) -> Environment:
+    """The shared templates, and each domain's under its name (`cases/detail.html`)."""
     env = Environment(
         loader=ChoiceLoader(
             [
                 FileSystemLoader(WEB_DIR / "templates"),
                 PrefixLoader(
-                    {
-                        "cases": FileSystemLoader(_PACKAGE / "cases" / "templates"),
-                        "agencies": FileSystemLoader(_PACKAGE / "agencies" / "templates"),
-                        "hashsets": FileSystemLoader(_PACKAGE / "hashsets" / "templates"),
-                        "triage": FileSystemLoader(_PACKAGE / "triage" / "templates"),
-                        "series": FileSystemLoader(_PACKAGE / "series" / "templates"),
-                        "notices": FileSystemLoader(_PACKAGE / "notices" / "templates"),
-                        "reports": FileSystemLoader(_PACKAGE / "reports" / "templates"),
-                        "takedown": FileSystemLoader(_PACKAGE / "takedown" / "templates"),
-                        "watch": FileSystemLoader(_PACKAGE / "watch" / "templates"),
-                        "hosting": FileSystemLoader(_PACKAGE / "hosting" / "templates"),
-                        "blocklist": FileSystemLoader(_PACKAGE / "blocklist" / "templates"),
-                    }
+                    {name: FileSystemLoader(folder) for name, folder in domain_templates.items()}
                 ),
             ]
         ),
@@ -209,50 +198,17 @@ def _install_error_pages(app: FastAPI) -> None:
         )
 
 
-def install_public(app: FastAPI) -> None:
-    """The pages the public uses, first in the route table: Starlette tries routes in order,
-    and /report was found after about 140 others on every request (benchmarks/public_form.py)."""
-    from taskforce.blocklist import web as blocklist_web
-    from taskforce.notices import web as notices_web
-    from taskforce.reports import web as reports_web
-
-    # No file part, few fields (core.limits.PUBLIC_FORM): nothing of theirs is spooled.
-    public_form = limits.PUBLIC_FORM.form
-    app.include_router(reports_web.public_router, form_limits=public_form)  # /report
-    app.include_router(notices_web.public_router, form_limits=public_form)  # /trace/{token}
-    app.include_router(blocklist_web.public_router)  # /blocked: public warning page
-
-
-def install(app: FastAPI) -> None:
-    from taskforce.agencies import web as agencies_web
-    from taskforce.blocklist import web as blocklist_web
-    from taskforce.cases import web as cases_web
-    from taskforce.hashsets import web as hashsets_web
-    from taskforce.hosting import web as hosting_web
-    from taskforce.notices import web as notices_web
-    from taskforce.reports import web as reports_web
-    from taskforce.series import web as series_web
-    from taskforce.takedown import web as takedown_web
-    from taskforce.triage import web as triage_web
-    from taskforce.watch import web as watch_web
-    from taskforce.web import pages, proposals
-
+def install(
+    app: FastAPI, routers: Sequence[APIRouter], domain_templates: Mapping[str, Path]
+) -> None:
+    """The pages: static files, the templates (one loader per domain, so each domain keeps its
+    pages next to its code), the HTML error pages and the routers, in the order given. Which
+    domains and routers is the composition root's to say (`taskforce.pages`)."""
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
-    app.state.templates = Jinja2Templates(env=make_environment())
+    app.state.templates = Jinja2Templates(env=make_environment(domain_templates))
     _install_error_pages(app)
-    app.include_router(pages.router)
-    app.include_router(cases_web.router)
-    app.include_router(agencies_web.router)
-    app.include_router(hashsets_web.router)
-    app.include_router(triage_web.router)
-    app.include_router(series_web.router)
-    app.include_router(notices_web.router)
-    app.include_router(reports_web.router)
-    app.include_router(takedown_web.router)
-    app.include_router(watch_web.router)
-    app.include_router(hosting_web.router)
-    app.include_router(blocklist_web.router)
-    app.include_router(proposals.router)
+    for router in routers:
+        app.include_router(router)
 
 
 SWAGGER_CDN = "https://cdn.jsdelivr.net"

@@ -1,0 +1,40 @@
+"""The domains, named once, lowest first.
+
+A domain may import the domains before it in `DOMAINS`, never one after it (the acyclic and
+layered contracts in `pyproject.toml` hold the code to this order; `tests/test_domains.py`
+holds those contracts to this list). The app's API and pages, the CLI's groups and the mapper
+registry (`taskforce.models`) take their domains from here: a new domain is added in this one
+place, at the height of what it imports.
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.util import find_spec
+from types import ModuleType
+
+DOMAINS: tuple[str, ...] = (
+    "agencies",  # member agencies, contact points, partnerships
+    "media",  # hashing files (no tables)
+    "cases",  # cases, selectors, deconfliction hits
+    "hosting",  # hosting providers and where an address is hosted
+    "hashsets",  # hash sets and matching
+    "triage",  # triage runs of evidence against the known media
+    "series",  # victim identification: series, victims, the identification status
+    "notices",  # clue notices to member countries
+    "blocklist",  # URL block list for internet providers
+    "takedown",  # notices to hosting providers, re-checks
+    "watch",  # the 24/7 watch: urgent leads to the desks
+    "reports",  # public reports and the hotline queue (opens leads, notices, list entries)
+)
+
+
+def modules(part: str) -> list[ModuleType]:
+    """Each domain's module `part` (`api`, `web`, `cli`, `models`), in `DOMAINS` order, for
+    the domains that have one."""
+    found = []
+    for domain in DOMAINS:
+        name = f"taskforce.{domain}.{part}"
+        if find_spec(name) is not None:
+            found.append(importlib.import_module(name))
+    return found

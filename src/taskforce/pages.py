@@ -1,0 +1,97 @@
+"""The pages' composition root: which domains' pages the app serves, in which order, and what a
+page shows from a domain it may not import (`web.parts`: the header's counters, a case's
+triage runs, an urgent lead's report). `web/` sits under every domain and imports none; this
+module, beside `app.py`, is the one place above them all that wires the pages together.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse
+
+from taskforce import domains
+from taskforce.cases import hits as case_hits
+from taskforce.cases import service as case_service
+from taskforce.cases.schemas import CaseStatus
+from taskforce.core import limits
+from taskforce.core.http import SessionDep
+from taskforce.web import pages as web_pages
+from taskforce.web import proposals as web_proposals
+from taskforce.web import setup as web_setup
+from taskforce.web.parts import PageParts
+from taskforce.web.session import WebCallerDep, render
+
+_PACKAGE = Path(__file__).resolve().parent
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+
+
+@router.get("/", response_class=HTMLResponse)
+def dashboard(request: Request, session: SessionDep, web: WebCallerDep) -> HTMLResponse:
+    caller = web.caller
+    cases = case_service.list_cases(session, caller, scope="mine", status=CaseStatus.OPEN, limit=10)
+    hits = case_hits.list_hits(session, caller, unacknowledged=True, limit=10)
+    notes = case_hits.list_notifications(session, caller, unread_only=True, limit=10)
+    return render(
+        request,
+        "dashboard.html",
+        {
+            "cases": cases.items,
+            "cases_total": cases.total,
+            "hits": hits[:10],
+            "notifications": notes,
+            "unread": case_hits.unread_count(session, caller),
+        },
+    )
+
+
+def page_parts() -> PageParts:
+    """What each page shows from a domain above it, by name (see `web.parts`)."""
+    from taskforce.reports import web as reports_web
+    from taskforce.triage import web as triage_web
+    from taskforce.watch import service as watch_service
+
+    return PageParts(
+        counters={
+            "unread": case_hits.unread_count,
+            "leads_open": watch_service.unacknowledged_count,
+        },
+        sections={
+            "case": (triage_web.case_runs,),
+            "lead": (reports_web.lead_report,),
+        },
+    )
+
+
+def install_public(app: FastAPI) -> None:
+    """The pages the public uses, first in the route table: Starlette tries routes in order,
+    and /report was found after about 140 others on every request (benchmarks/public_form.py)."""
+    from taskforce.blocklist import web as blocklist_web
+    from taskforce.notices import web as notices_web
+    from taskforce.reports import web as reports_web
+
+    # No file part, few fields (core.limits.PUBLIC_FORM): nothing of theirs is spooled.
+    public_form = limits.PUBLIC_FORM.form
+    app.include_router(reports_web.public_router, form_limits=public_form)  # /report
+    app.include_router(notices_web.public_router, form_limits=public_form)  # /trace/{token}
+    app.include_router(blocklist_web.public_router)  # /blocked: public warning page
+
+
+def install(app: FastAPI) -> None:
+    """Every domain's pages (`domains.DOMAINS` order) between the shared ones, each domain's
+    templates under its name, and the page parts."""
+    templates = {
+        name: folder
+        for name in domains.DOMAINS
+        if (folder := _PACKAGE / name / "templates").is_dir()
+    }
+    routers = [
+        web_pages.router,
+        router,
+        *(module.router for module in domains.modules("web")),
+        web_proposals.router,
+    ]
+    web_setup.install(app, routers, templates)
+    app.state.page_parts = page_parts()

@@ -13,6 +13,9 @@ import importlib
 from importlib.util import find_spec
 from types import ModuleType
 
+from taskforce.core import identification
+from taskforce.series import status as series_status
+
 DOMAINS: tuple[str, ...] = (
     "agencies",  # member agencies, contact points, partnerships
     "media",  # hashing files (no tables)
@@ -29,6 +32,13 @@ DOMAINS: tuple[str, ...] = (
 )
 
 
+def provide() -> None:
+    """Hands core's ports the functions of the domains that answer them: a domain below asks
+    through the port, the domain above answers (`core.identification`: hash sets and triage
+    ask, series answers)."""
+    identification.provide(series_status.status_for_hashes)
+
+
 def modules(part: str) -> list[ModuleType]:
     """Each domain's module `part` (`api`, `web`, `cli`, `models`), in `DOMAINS` order, for
     the domains that have one."""
@@ -38,3 +48,6 @@ def modules(part: str) -> list[ModuleType]:
         if find_spec(name) is not None:
             found.append(importlib.import_module(name))
     return found
+
+
+provide()

@@ -13,6 +13,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
+from taskforce.core import identification as travel
 from taskforce.core import sharing
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
@@ -31,7 +32,6 @@ from taskforce.hashsets.schemas import (
 )
 from taskforce.hashsets.service import get_by_name
 from taskforce.media.hashing import MIN_PDQ_QUALITY
-from taskforce.series import status as travel
 
 # --- matching hashes computed elsewhere ------------------------------------------------------
 

@@ -8,8 +8,8 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from taskforce.cases.schemas import LineError
+from taskforce.core.identification import IdentificationStatus
 from taskforce.core.sharing import SharingLevel
-from taskforce.series.schemas import IdentificationStatus
 
 
 class HashSetCreate(BaseModel):

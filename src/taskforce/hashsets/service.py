@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from taskforce.agencies import service as agency_service
 from taskforce.cases.schemas import LineError
 from taskforce.core import budgets, sharing
+from taskforce.core import identification as travel
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
 from taskforce.core.caller import Caller, Permission
@@ -37,7 +38,6 @@ from taskforce.hashsets.schemas import (
     HashSetRead,
     ImportReport,
 )
-from taskforce.series import status as travel
 
 BATCH_SIZE = 2000  # one transaction: about 0.3 s of SQLite write lock on 1M entries (benchmarks.md)
 MAX_REPORTED_ERRORS = 1000

@@ -36,7 +36,7 @@ from taskforce.series.schemas import (
     SeriesCreate,
     SplitResult,
 )
-from taskforce.triage.models import TriageResult, TriageRun
+from taskforce.triage import service as triage_service
 
 # --- service: proposals of a case --------------------------------------------------------------
 
@@ -87,43 +87,14 @@ def _new_images(session: Session, case: Case, only: Sequence[int] | None = None)
 
 
 def _images(session: Session, case: Case, ids: list[int] | None) -> list[Record]:
-    stmt = (
-        select(
-            TriageResult.id,
-            TriageResult.path,
-            TriageResult.pdq,
-            TriageResult.pdq_quality,
-            TriageResult.camera_make,
-            TriageResult.camera_model,
-            TriageResult.camera_serial,
-            TriageResult.taken_at,
-            TriageResult.gps_lat,
-            TriageResult.gps_lon,
-        )
-        .join(TriageRun, TriageRun.id == TriageResult.run_id)
-        .where(
-            TriageRun.case_id == case.id,
-            TriageResult.match_type == "none",
-            TriageResult.media_type.like("image/%"),
-            TriageResult.error.is_(None),
-        )
-        .order_by(TriageResult.id)
-        .execution_options(yield_per=20_000)
-    )
-    if ids is not None:
-        stmt = stmt.where(TriageResult.id.in_(ids))
-    return [Record(**row._asdict()) for row in session.execute(stmt)]
+    return [Record(**row) for row in triage_service.unmatched_images(session, case.id, ids)]
 
 
 def _members(session: Session, case_id: uuid.UUID, ids: Iterable[int]) -> dict[int, ProposalMember]:
     wanted = sorted(set(ids))
     found: dict[int, ProposalMember] = {}
     for first in range(0, len(wanted), 5_000):
-        rows = session.execute(
-            select(TriageResult)
-            .join(TriageRun, TriageRun.id == TriageResult.run_id)
-            .where(TriageRun.case_id == case_id, TriageResult.id.in_(wanted[first : first + 5_000]))
-        ).scalars()
+        rows = triage_service.case_results(session, case_id, wanted[first : first + 5_000])
         for r in rows:
             found[r.id] = ProposalMember(
                 id=r.id,

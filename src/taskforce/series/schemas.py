@@ -8,8 +8,11 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from taskforce.core.identification import IdentificationStatus
 from taskforce.core.sharing import SharingLevel
 from taskforce.series.linking import Kind, Rules
+
+__all__ = ["IdentificationStatus"]  # composed by series.status, defined in core (hash sets, triage)
 
 
 class SeriesCreate(BaseModel):
@@ -87,22 +90,6 @@ class VictimRead(BaseModel):
     identified_at: datetime | None
     identified_country: str | None
     notes: str
-
-
-class IdentificationStatus(BaseModel):
-    """What every member may know of a series: whether its victims are identified, by whom."""
-
-    series_id: uuid.UUID | None = Field(description="when the series is visible to the caller")
-    series: str | None = Field(description="the name, when the series is visible to the caller")
-    owner_agency: str
-    victims: int
-    identified: int
-    identified_by: list[str] = Field(description="identifying agencies' codes")
-    contact: str | None = Field(description="24/7 contact of the (first) identifying agency")
-
-    @property
-    def all_identified(self) -> bool:
-        return self.victims > 0 and self.identified == self.victims
 
 
 class SeriesRead(BaseModel):

@@ -48,7 +48,7 @@ from taskforce.series.schemas import (
     VictimIdentify,
     VictimRead,
 )
-from taskforce.triage.models import TriageResult, TriageRun
+from taskforce.triage import service as triage_service
 
 SEXES = ("female", "male", "unknown")
 _MEDIA = cast(Table, SeriesMedia.__table__)
@@ -283,11 +283,7 @@ def _media_row(
 def _from_triage(
     session: Session, caller: Caller, series_id: uuid.UUID, ids: Sequence[int]
 ) -> list[dict[str, Any]]:
-    found = session.execute(
-        select(TriageResult, TriageRun.case_id)
-        .join(TriageRun, TriageRun.id == TriageResult.run_id)
-        .where(TriageResult.id.in_(list(ids)))
-    ).all()
+    found = triage_service.results_with_case(session, ids)
     cases = {
         c.id: c for c in session.scalars(select(Case).where(Case.id.in_({r[1] for r in found})))
     }

@@ -4,7 +4,9 @@ Every member meeting a file learns whether it belongs to a series whose victims 
 identified, and which agency to contact — the fact that prevents weeks of duplicate work or a
 false assumption that a child is safe. Series the caller may see are named; others are given
 without their name or id, and only when their owner lets the status travel (`status_public`).
-Kept apart from `series.service` so that hash sets and triage can use it without a cycle.
+Hash sets and triage, below series, ask for it through `core.identification` (which also
+defines its shape and `Lookup`); the composition root (`taskforce.domains`) hands it
+`status_for_hashes`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -22,8 +23,10 @@ from taskforce.agencies import service as agency_service
 from taskforce.agencies.models import Agency
 from taskforce.core import sharing
 from taskforce.core.caller import Caller
+from taskforce.core.identification import IdentificationStatus, Lookup
 from taskforce.series.models import Series, SeriesMedia, Victim, VictimStatus
-from taskforce.series.schemas import IdentificationStatus
+
+__all__ = ["Lookup", "status_for_hashes", "summary", "victims_of"]
 
 _DIGESTS = ("md5", "sha1", "sha256")
 
@@ -56,15 +59,6 @@ def summary(
         if by
         else None,
     )
-
-
-@dataclass(frozen=True)
-class Lookup:
-    """Hashes of one file (a triage result, a match query or a hash-set entry)."""
-
-    md5: str | None = None
-    sha1: str | None = None
-    sha256: str | None = None
 
 
 def status_for_hashes(

@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from taskforce.series.schemas import IdentificationStatus
+from taskforce.core.identification import IdentificationStatus
 
 
 class RunStatus(StrEnum):

@@ -36,6 +36,7 @@ from taskforce.cases import additions as case_additions
 from taskforce.cases.deconfliction import NewSelector
 from taskforce.cases.models import Case
 from taskforce.cases.selectors import SelectorKind, normalise
+from taskforce.core import identification as travel
 from taskforce.core import sharing
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
@@ -49,7 +50,6 @@ from taskforce.hashsets import service as hashset_service
 from taskforce.hashsets.models import HashEntry, HashSet
 from taskforce.media import hashing
 from taskforce.media.schemas import FileHashes
-from taskforce.series import status as travel
 from taskforce.triage import evidence, report
 from taskforce.triage.matching import KnownEntry, KnownMedia
 from taskforce.triage.models import TriageResult, TriageRun
@@ -746,3 +746,61 @@ def export_results(
         detail={"case": str(case.id), "format": fmt, "records": count},
     )
     return f"{case.reference}-triage-{run.started_at:%Y%m%d-%H%M}", count
+
+
+# --- triage results for the series above (series reads them through these, not the tables) ---
+
+
+def results_with_case(session: Session, ids: Sequence[int]) -> list[tuple[TriageResult, uuid.UUID]]:
+    """Triage results by id, each with its run's case id: the reader checks the case."""
+    rows = session.execute(
+        select(TriageResult, TriageRun.case_id)
+        .join(TriageRun, TriageRun.id == TriageResult.run_id)
+        .where(TriageResult.id.in_(list(ids)))
+    ).all()
+    return [(result, case_id) for result, case_id in rows]
+
+
+def unmatched_images(
+    session: Session, case_id: uuid.UUID, ids: Sequence[int] | None = None
+) -> Iterator[dict[str, Any]]:
+    """The case's images that matched no known set and were read without error (those with
+    the given result ids only, when named), in id order: the material of new series."""
+    stmt = (
+        select(
+            TriageResult.id,
+            TriageResult.path,
+            TriageResult.pdq,
+            TriageResult.pdq_quality,
+            TriageResult.camera_make,
+            TriageResult.camera_model,
+            TriageResult.camera_serial,
+            TriageResult.taken_at,
+            TriageResult.gps_lat,
+            TriageResult.gps_lon,
+        )
+        .join(TriageRun, TriageRun.id == TriageResult.run_id)
+        .where(
+            TriageRun.case_id == case_id,
+            TriageResult.match_type == "none",
+            TriageResult.media_type.like("image/%"),
+            TriageResult.error.is_(None),
+        )
+        .order_by(TriageResult.id)
+        .execution_options(yield_per=20_000)
+    )
+    if ids is not None:
+        stmt = stmt.where(TriageResult.id.in_(list(ids)))
+    for row in session.execute(stmt):
+        yield dict(row._mapping)
+
+
+def case_results(session: Session, case_id: uuid.UUID, ids: Sequence[int]) -> list[TriageResult]:
+    """The results with these ids of the case's runs (others are not returned)."""
+    return list(
+        session.scalars(
+            select(TriageResult)
+            .join(TriageRun, TriageRun.id == TriageResult.run_id)
+            .where(TriageRun.case_id == case_id, TriageResult.id.in_(list(ids)))
+        )
+    )

@@ -51,12 +51,12 @@ def page_parts() -> PageParts:
     """What each page shows from a domain above it, by name (see `web.parts`)."""
     from taskforce.reports import web as reports_web
     from taskforce.triage import web as triage_web
-    from taskforce.watch import service as watch_service
+    from taskforce.watch import reading as watch_reading
 
     return PageParts(
         counters={
             "unread": case_hits.unread_count,
-            "leads_open": watch_service.unacknowledged_count,
+            "leads_open": watch_reading.unacknowledged_count,
         },
         sections={
             "case": (triage_web.case_runs,),

@@ -22,7 +22,7 @@ from taskforce.core.db import make_sessionmaker, unit_of_work
 from taskforce.core.jobs import runner as jobs
 from taskforce.core.outbox.models import OutboxMessage
 from taskforce.core.settings import Settings
-from taskforce.watch import service
+from taskforce.watch import escalation
 from taskforce.watch.models import UrgentLead, UrgentLeadStep, UrgentLeadTarget
 
 NOW = RECEIVED + timedelta(minutes=16)
@@ -51,7 +51,7 @@ def _run_workers(
 
     def work() -> None:
         factory = make_sessionmaker(engine)
-        job = service.escalation_job(settings)
+        job = escalation.escalation_job(settings)
         total = 0
         try:
             barrier.wait(timeout=10)

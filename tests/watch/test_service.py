@@ -27,14 +27,14 @@ from taskforce.core.jobs import runner as jobs
 from taskforce.core.outbox import service as outbox
 from taskforce.core.outbox.models import OutboxMessage
 from taskforce.core.settings import Settings
-from taskforce.watch import service
+from taskforce.watch import escalation, messages, reading, service
 from taskforce.watch.models import UrgentLead, UrgentLeadStep, UrgentLeadTarget
 
 DUE = RECEIVED + timedelta(minutes=15)
 
 
 def _targets(session: Session, lead: UrgentLead) -> dict[str, str]:
-    return {a.code: t.reason for t, a in service._targets(session, lead.id)}
+    return {a.code: t.reason for t, a in messages.lead_targets(session, lead.id)}
 
 
 def _steps(session: Session, lead: UrgentLead) -> list[str]:
@@ -60,7 +60,7 @@ def _escalate(
     session: Session, factory: sessionmaker[Session], settings: Settings, now: datetime
 ) -> int:
     session.commit()  # the worker works in its own transactions
-    handled = jobs.run(factory, service.escalation_job(settings), limit=50, now=now).done
+    handled = jobs.run(factory, escalation.escalation_job(settings), limit=50, now=now).done
     session.expire_all()
     return handled
 
@@ -103,7 +103,7 @@ def test_a_country_without_member_goes_to_the_coordinator_at_once(
 ) -> None:
     lead = open_lead(session, settings, country="FR")
     assert _targets(session, lead) == {"INT-WATCH": "no_member_agency"}
-    view = service.get_lead(session, watch.coord.caller, lead.id)
+    view = reading.get_lead(session, watch.coord.caller, lead.id)
     [step] = [s for s in view.steps if s.step == "to_coordinator"]
     assert "no member agency in FR" in step.detail
     assert step.agency == "INT-WATCH"
@@ -117,7 +117,7 @@ def test_no_country_goes_to_the_coordinator(
 ) -> None:
     lead = open_lead(session, settings, country=None)
     assert _targets(session, lead) == {"INT-WATCH": "no_member_agency"}
-    view = service.get_lead(session, watch.coord.caller, lead.id)
+    view = reading.get_lead(session, watch.coord.caller, lead.id)
     assert "no country given" in next(s.detail for s in view.steps if s.step == "to_coordinator")
 
 
@@ -231,13 +231,13 @@ def test_messages_carry_times_and_link_but_no_report_content(
 
 
 def test_local_time_names_zone_and_abbreviation() -> None:
-    assert service.local_time(RECEIVED, "America/New_York") == "2026-12-02 21:58 EST"
+    assert messages.local_time(RECEIVED, "America/New_York") == "2026-12-02 21:58 EST"
     assert (
-        service.local_time(RECEIVED, "Asia/Kolkata", "%H:%M", zone_name=True)
+        messages.local_time(RECEIVED, "Asia/Kolkata", "%H:%M", zone_name=True)
         == "08:28 IST, Asia/Kolkata"
     )
-    assert service.local_time(RECEIVED, "Not/AZone", "%H:%M") == "02:58 UTC"
-    assert service.utc_time(RECEIVED) == "2026-12-03 02:58 UTC"
+    assert messages.local_time(RECEIVED, "Not/AZone", "%H:%M") == "02:58 UTC"
+    assert messages.utc_time(RECEIVED) == "2026-12-03 02:58 UTC"
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -245,18 +245,18 @@ def test_local_time_names_zone_and_abbreviation() -> None:
 
 def test_only_targeted_desks_see_a_lead(session: Session, settings: Settings, watch: Watch) -> None:
     lead = open_lead(session, settings)
-    assert service.is_target(session, watch.gb.caller, lead.report_id)
-    assert not service.is_target(session, watch.us.caller, lead.report_id)
-    assert not service.is_target(session, watch.coord.caller, lead.report_id)
+    assert reading.is_target(session, watch.gb.caller, lead.report_id)
+    assert not reading.is_target(session, watch.us.caller, lead.report_id)
+    assert not reading.is_target(session, watch.coord.caller, lead.report_id)
     with pytest.raises(NotFound):
-        service.get_lead(session, watch.us.caller, lead.id)
+        reading.get_lead(session, watch.us.caller, lead.id)
     with pytest.raises(NotFound):
         service.acknowledge(session, watch.us.caller, lead.id)
-    assert service.list_leads(session, watch.us.caller) == []
-    assert service.unacknowledged_count(session, watch.us.caller) == 0
+    assert reading.list_leads(session, watch.us.caller) == []
+    assert reading.unacknowledged_count(session, watch.us.caller) == 0
     with pytest.raises(Forbidden):
-        service.list_leads(session, watch.gb_reader.caller)
-    assert service.unacknowledged_count(session, watch.gb_reader.caller) == 0
+        reading.list_leads(session, watch.gb_reader.caller)
+    assert reading.unacknowledged_count(session, watch.gb_reader.caller) == 0
 
 
 def test_list_puts_unacknowledged_first_then_newest_and_is_audited(
@@ -266,12 +266,12 @@ def test_list_puts_unacknowledged_first_then_newest_and_is_audited(
     second = open_lead(session, settings, kind="grooming", received_at=RECEIVED)
     third = open_lead(session, settings, received_at=RECEIVED)
     service.acknowledge(session, watch.gb.caller, third.id)
-    assert service.unacknowledged_count(session, watch.gb.caller) == 2
-    open_ids = [s.id for s in service.list_leads(session, watch.gb.caller)]
+    assert reading.unacknowledged_count(session, watch.gb.caller) == 2
+    open_ids = [s.id for s in reading.list_leads(session, watch.gb.caller)]
     assert open_ids == [second.id, first.id]
-    all_ids = [s.id for s in service.list_leads(session, watch.ceop.caller, state="all")]
+    all_ids = [s.id for s in reading.list_leads(session, watch.ceop.caller, state="all")]
     assert all_ids == [second.id, first.id, third.id]
-    summary = service.list_leads(session, watch.gb.caller)[0]
+    summary = reading.list_leads(session, watch.gb.caller)[0]
     assert summary.kind == "grooming"
     assert summary.kind_label == "Grooming, meeting planned"
     assert summary.targets == ["GB-CEOP", "GB-NCA"]
@@ -295,7 +295,7 @@ def test_a_lead_shows_desks_steps_and_deliveries(
     mail = next(m for m in _messages(session, lead) if m.recipient == "desk@gb-nca.example.com")
     mail.attempts, mail.sent_at = 1, RECEIVED + timedelta(seconds=5)
     session.flush()
-    view = service.get_lead(session, watch.gb.caller, lead.id)
+    view = reading.get_lead(session, watch.gb.caller, lead.id)
     assert [t.agency for t in view.targets] == ["GB-CEOP", "GB-NCA", "NL-NP"]
     nl = view.targets[2]
     assert nl.contact_phone == "+31201234567"
@@ -312,7 +312,7 @@ def test_a_lead_shows_desks_steps_and_deliveries(
     assert other_hook.recipient == "webhook of NL-NP"
     assert NL_HOOK not in (other_hook.last_error or "")
     assert "502" in (other_hook.last_error or "")
-    own = service.get_lead(session, watch.nl.caller, lead.id)
+    own = reading.get_lead(session, watch.nl.caller, lead.id)
     own_hook = next(m for m in own.messages if m.channel == "webhook")
     assert own_hook.recipient == NL_HOOK
     assert _actions(session, lead).count("report.urgent_lead.read") == 2
@@ -341,7 +341,7 @@ def test_a_targeted_desk_acknowledges_and_the_others_are_told(
     [hook] = [m for m in new if m.channel == "webhook"]
     assert json.loads(hook.body)["event"] == "urgent_lead.acknowledged"
     assert json.loads(hook.body)["acknowledged_by_agency"] == "GB-CEOP"
-    view = service.get_lead(session, watch.nl.caller, lead.id)
+    view = reading.get_lead(session, watch.nl.caller, lead.id)
     assert view.note == "patrol sent"
     assert view.lead.acknowledged_by_agency == "GB-CEOP"
     assert [s.step for s in view.steps][-2:] == ["acknowledged", "ack_notified"]
@@ -351,7 +351,7 @@ def test_a_targeted_desk_acknowledges_and_the_others_are_told(
     assert "already acknowledged by analyst.gb-ceop@example.com (GB-CEOP) at 2026-" in str(
         second.value
     )
-    assert service.unacknowledged_count(session, watch.gb.caller) == 0
+    assert reading.unacknowledged_count(session, watch.gb.caller) == 0
     assert "report.urgent_lead.acknowledge" in _actions(session, lead)
     entry = session.scalars(
         select(AuditEntry).where(AuditEntry.action == "report.urgent_lead.acknowledge")
@@ -394,7 +394,7 @@ def test_escalates_to_the_coordinator_after_the_deadline_then_reminds_everyone(
     assert lead.escalated_at == DUE + timedelta(seconds=30)
     assert lead.check_at == DUE + timedelta(minutes=15, seconds=30)
     assert _targets(session, lead)["INT-WATCH"] == "escalation"
-    view = service.get_lead(session, watch.coord.caller, lead.id)
+    view = reading.get_lead(session, watch.coord.caller, lead.id)
     escalated = next(s for s in view.steps if s.step == "escalated")
     assert escalated.detail == "not acknowledged within 15 minutes: escalated to INT-WATCH"
     assert [s.step for s in view.steps][-2:] == ["escalated", "notified"]
@@ -422,7 +422,7 @@ def test_escalates_to_the_coordinator_after_the_deadline_then_reminds_everyone(
     assert all("overdue by 16 min" in m.subject for m in reminders if m.channel == "email")
     assert _escalate(session, session_factory, settings, DUE + timedelta(minutes=31)) == 1
     assert _steps(session, lead).count("reminder") == 2
-    purposes = [m.purpose for m in service.get_lead(session, watch.gb.caller, lead.id).messages]
+    purposes = [m.purpose for m in reading.get_lead(session, watch.gb.caller, lead.id).messages]
     assert purposes == ["alert"] * 2 + ["escalation"] * 2 + ["reminder"] * 8
     assert _steps(session, lead).count("escalated") == 1
     assert _actions(session, lead) == [

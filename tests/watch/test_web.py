@@ -15,7 +15,7 @@ from watch_builders import Watch, open_lead
 from taskforce.core.db import utcnow
 from taskforce.core.errors import NotFound
 from taskforce.core.settings import Settings
-from taskforce.reports import service as reports_service
+from taskforce.reports import queue as reports_queue
 
 SCRIPTED = {"what": "child <script>alert(1)</script> crying", "where": "Secret-Finch Lane 7"}
 
@@ -142,7 +142,7 @@ def test_report_not_available_is_said_plainly(
     def refuse(*_args: object, **_kwargs: object) -> None:
         raise NotFound("report")
 
-    monkeypatch.setattr(reports_service, "get_report", refuse)
+    monkeypatch.setattr(reports_queue, "get_report", refuse)
     web_login(client, session, watch.gb)
     page = client.get(f"/ui/leads/{lead.id}")
     assert page.status_code == 200

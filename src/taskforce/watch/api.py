@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 
 from taskforce.core.http import CallerDep, SessionDep
 from taskforce.core.pagination import limit_query
-from taskforce.watch import service
+from taskforce.watch import reading, service
 from taskforce.watch.schemas import LeadAcknowledge, LeadRead, LeadState, LeadSummary
 
 router = APIRouter(tags=["leads"])
@@ -24,12 +24,12 @@ def list_leads(
     limit: int = limit_query(100, 500),
 ) -> list[LeadSummary]:
     """Unacknowledged first, then newest."""
-    return service.list_leads(session, caller, state=state, limit=limit)
+    return reading.list_leads(session, caller, state=state, limit=limit)
 
 
 @router.get("/leads/{lead_id}", response_model=LeadRead)
 def get_lead(lead_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> LeadRead:
-    return service.get_lead(session, caller, lead_id)
+    return reading.get_lead(session, caller, lead_id)
 
 
 @router.post("/leads/{lead_id}/acknowledge", response_model=LeadRead)
@@ -38,4 +38,4 @@ def acknowledge(
 ) -> LeadRead:
     """The caller's desk takes the lead; 409 if a desk already did (the answer names it)."""
     service.acknowledge(session, caller, lead_id, note=data.note)
-    return service.get_lead(session, caller, lead_id)
+    return reading.get_lead(session, caller, lead_id)

@@ -24,7 +24,7 @@ from taskforce.agencies import service as agency_service
 from taskforce.core.db import utcnow
 from taskforce.core.errors import Conflict, Invalid
 from taskforce.core.http import SessionDep
-from taskforce.watch import service
+from taskforce.watch import messages, reading, service
 from taskforce.watch.schemas import NOTE_MAX, LeadState, LeadSummary
 from taskforce.web import parts
 from taskforce.web.forms import CheckedWebDep
@@ -70,9 +70,9 @@ def _span(total: int) -> str:
 
 def clock(lead: LeadSummary, now: datetime) -> dict[str, Any]:
     """Where the lead stands against its deadline, in words a desk reads at a glance."""
-    waited = service.minutes(now - lead.received_at)
+    waited = messages.minutes(now - lead.received_at)
     if lead.acknowledged_at is not None:
-        took = service.minutes(lead.acknowledged_at - lead.received_at)
+        took = messages.minutes(lead.acknowledged_at - lead.received_at)
         late = lead.ack_due_at is not None and lead.acknowledged_at > lead.ack_due_at
         return {"open": False, "overdue": False, "took": _span(took), "late": late}
     if lead.ack_due_at is None:
@@ -83,13 +83,13 @@ def clock(lead: LeadSummary, now: datetime) -> dict[str, Any]:
             "open": True,
             "overdue": False,
             "waited": _span(waited),
-            "deadline": f"{_span(service.minutes(left))} left",
+            "deadline": f"{_span(messages.minutes(left))} left",
         }
     return {
         "open": True,
         "overdue": True,
         "waited": _span(waited),
-        "deadline": f"overdue by {_span(service.minutes(-left))}",
+        "deadline": f"overdue by {_span(messages.minutes(-left))}",
     }
 
 
@@ -101,9 +101,9 @@ def _timezone(session: Session, web: WebCaller) -> str:
 def _times(timezone: str) -> dict[str, Any]:
     return {
         "tz": timezone,
-        "utc": service.utc_time,
-        "local": lambda value, fmt="%Y-%m-%d %H:%M": service.local_time(value, timezone, fmt),
-        "local_in": service.local_time,
+        "utc": messages.utc_time,
+        "local": lambda value, fmt="%Y-%m-%d %H:%M": messages.local_time(value, timezone, fmt),
+        "local_in": messages.local_time,
         "country_name": country_name,
         "phone": phone,
         "redundant": redundant,
@@ -118,7 +118,7 @@ def leads_page(
     state: LeadState = Query(default=LeadState.OPEN),
 ) -> HTMLResponse:
     """The desk's list; the read is audited."""
-    leads = service.list_leads(session, web.caller, state=state)
+    leads = reading.list_leads(session, web.caller, state=state)
     now = utcnow()
     return render(
         request,
@@ -142,7 +142,7 @@ def _lead_page(
     note: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
-    view = service.get_lead(session, web.caller, lead_id)
+    view = reading.get_lead(session, web.caller, lead_id)
     timezone = _timezone(session, web)
     return render(
         request,

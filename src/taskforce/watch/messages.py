@@ -1,0 +1,282 @@
+"""What the watch writes: times in UTC and in each desk's own zone, the steps of a lead, and the
+messages (queue entries, alerts by e-mail and webhook) that carry a lead to the desks.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from taskforce.agencies.models import Agency
+from taskforce.core.errors import Invalid
+from taskforce.core.outbox import service as outbox
+from taskforce.core.settings import Settings
+from taskforce.watch.models import UrgentLead, UrgentLeadStep, UrgentLeadTarget
+from taskforce.watch.schemas import (
+    StepKind,
+    TargetReason,
+    kind_label,
+)
+
+# --- times ------------------------------------------------------------------------------------
+
+
+def utc_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if value is None:
+        return "—"
+    return value.astimezone(UTC).strftime(fmt) + " UTC"
+
+
+def local_time(
+    value: datetime | None,
+    timezone: str | None,
+    fmt: str = "%Y-%m-%d %H:%M",
+    *,
+    zone_name: bool = False,
+) -> str:
+    """`value` on the clock of an IANA zone, with its abbreviation ("03:58 CET"); with
+    `zone_name`, the IANA name too ("03:58 CET, Europe/Paris"), since abbreviations repeat."""
+    if value is None:
+        return "—"
+    try:
+        zone = ZoneInfo(timezone) if timezone else ZoneInfo("UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    local = value.astimezone(zone)
+    text = f"{local.strftime(fmt)} {local.tzname()}"
+    return f"{text}, {zone.key}" if zone_name else text
+
+
+def minutes(delta: timedelta) -> int:
+    """Whole minutes, rounded down (a deadline 59 seconds away is "0 min left")."""
+    return int(delta.total_seconds() // 60)
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def lead_reference(lead_id: uuid.UUID) -> str:
+    return f"urgent_lead:{lead_id}"
+
+
+def checked_country(value: str | None, field: str) -> str | None:
+    if value is None or not value.strip():
+        return None
+    code = value.strip().upper()
+    if len(code) != 2 or not code.isalpha():
+        raise Invalid(field, "an ISO 3166-1 alpha-2 country code, e.g. GB")
+    return code
+
+
+def add_step(
+    session: Session,
+    lead: UrgentLead,
+    step: StepKind,
+    *,
+    at: datetime,
+    agency: Agency | None = None,
+    detail: str = "",
+) -> None:
+    session.add(
+        UrgentLeadStep(
+            lead_id=lead.id,
+            at=at,
+            step=step.value,
+            agency_id=agency.id if agency else None,
+            detail=detail[:1000],
+        )
+    )
+
+
+def lead_link(settings: Settings, lead: UrgentLead) -> str:
+    return f"{settings.public_url.rstrip('/')}/ui/leads/{lead.id}"
+
+
+def lead_targets(session: Session, lead_id: uuid.UUID) -> list[tuple[UrgentLeadTarget, Agency]]:
+    rows = session.execute(
+        select(UrgentLeadTarget, Agency)
+        .join(Agency, Agency.id == UrgentLeadTarget.agency_id)
+        .where(UrgentLeadTarget.lead_id == lead_id)
+        .order_by(UrgentLeadTarget.added_at, Agency.code)
+    ).all()
+    return [(t, a) for t, a in rows]
+
+
+def report_facts(lead: UrgentLead) -> tuple[str, datetime]:
+    """The report's kind and arrival time: the only things of the report the watch knows,
+    kept on the lead when it was opened."""
+    return lead.kind, lead.received_at
+
+
+def uncovered_desks(lead: UrgentLead, targets: Sequence[tuple[UrgentLeadTarget, Agency]]) -> str:
+    """Why the coordinator had the lead at once: "no member agency in XX" / "no country"."""
+    reasons = {t.reason for t, _ in targets}
+    missing = []
+    if lead.reporter_country and TargetReason.REPORTER_COUNTRY.value not in reasons:
+        missing.append(lead.reporter_country)
+    if (
+        lead.suspect_country
+        and lead.suspect_country != lead.reporter_country
+        and TargetReason.SUSPECT_COUNTRY.value not in reasons
+    ):
+        missing.append(lead.suspect_country)
+    if not lead.reporter_country and not lead.suspect_country:
+        return "no country given"
+    return "no member agency in " + " or ".join(missing) if missing else "no member agency"
+
+
+def why_targeted(lead: UrgentLead, target: UrgentLeadTarget, uncovered: str) -> str:
+    reason = target.reason
+    if reason == TargetReason.REPORTER_COUNTRY:
+        return f"reporter's country ({lead.reporter_country})"
+    if reason == TargetReason.SUSPECT_COUNTRY:
+        return f"suspect's country ({lead.suspect_country})"
+    if reason == TargetReason.NO_MEMBER_AGENCY:
+        return f"network coordinator: {uncovered}"
+    return "escalation: not acknowledged in time"
+
+
+# --- messages ---------------------------------------------------------------------------------
+
+
+NO_CONTENT = (
+    "This message deliberately carries no report content. Read the report in taskforce,\n"
+    "where every read is recorded."
+)
+
+
+def alert_facts(lead: UrgentLead, agency: Agency, *, kind: str, received_at: datetime) -> list[str]:
+    lines = [f"What:            {kind_label(kind)}"]
+    lines.append(f"Reported from:   {lead.reporter_country or 'country not given'}")
+    if lead.suspect_country:
+        lines.append(f"Suspect's country: {lead.suspect_country}")
+    lines.append(
+        f"Received:        {utc_time(received_at)} = "
+        f"{local_time(received_at, agency.timezone, zone_name=True)}"
+    )
+    lines.append(
+        f"Acknowledge by:  {utc_time(lead.ack_due_at)} = "
+        f"{local_time(lead.ack_due_at, agency.timezone, zone_name=True)}"
+    )
+    return lines
+
+
+def queue_entry(
+    session: Session,
+    settings: Settings,
+    lead: UrgentLead,
+    agency: Agency,
+    *,
+    event: str,
+    subject: str,
+    body: str,
+    now: datetime,
+    kind: str,
+    extra: dict[str, Any] | None = None,
+) -> str:
+    """E-mail to the desk and, where the agency has one, a webhook; returns how it was told."""
+    reference = lead_reference(lead.id)
+    outbox.enqueue_email(
+        session,
+        recipient=agency.contact_email,
+        subject=subject,
+        body=body,
+        reference=reference,
+        now=now,
+    )
+    told = f"e-mail to {agency.contact_email}"
+    if agency.webhook_url:
+        payload: dict[str, Any] = {
+            "event": event,
+            "lead": str(lead.id),
+            "kind": kind,
+            "ack_due_at": lead.ack_due_at.isoformat(timespec="seconds")
+            if lead.ack_due_at
+            else None,
+            "url": lead_link(settings, lead),
+            **(extra or {}),
+        }
+        outbox.enqueue_webhook(
+            session,
+            url=agency.webhook_url,
+            event=event,
+            body=json.dumps(payload, separators=(",", ":")),
+            reference=reference,
+            now=now,
+        )
+        told += " and webhook"
+    return told
+
+
+def send_alert(
+    session: Session,
+    settings: Settings,
+    lead: UrgentLead,
+    agency: Agency,
+    *,
+    kind: str,
+    why: str,
+    received_at: datetime,
+    coordinator: Agency | None,
+    others: Sequence[Agency],
+    now: datetime,
+) -> str:
+    country = lead.reporter_country or "country not given"
+    subject = (
+        f"URGENT lead: {kind_label(kind)}, reported from {country} "
+        f"- acknowledge by {utc_time(lead.ack_due_at, '%H:%M')}"
+    )
+    lines = [
+        f"URGENT LEAD for the 24/7 desk of {agency.code} ({agency.name})",
+        "",
+        *alert_facts(lead, agency, kind=kind, received_at=received_at),
+        f"Why your desk:   {why}",
+        "",
+        "Open the lead and acknowledge it (login required):",
+        lead_link(settings, lead),
+        "",
+    ]
+    if others:
+        lines.append(
+            "Also alerted: "
+            + ", ".join(a.code for a in others)
+            + ". The first desk to acknowledge takes the lead."
+        )
+    if coordinator is not None and coordinator.id != agency.id:
+        lines.append(
+            "If no desk acknowledges it by then, it escalates to the network coordinator "
+            f"({coordinator.code})."
+        )
+    elif coordinator is not None:
+        lines.append(
+            "If it is not acknowledged by then, reminders follow every "
+            f"{settings.urgent_ack_minutes} minutes."
+        )
+    else:  # no coordinator registered: nobody to escalate to yet
+        lines.append(
+            "If no desk acknowledges it by then, reminders follow every "
+            f"{settings.urgent_ack_minutes} minutes."
+        )
+    lines += ["", NO_CONTENT, ""]
+    return queue_entry(
+        session,
+        settings,
+        lead,
+        agency,
+        event="urgent_lead.created",
+        subject=subject,
+        body="\n".join(lines),
+        now=now,
+        kind=kind,
+    )
+
+
+def desk_label(agency: Agency) -> str:
+    return f"{agency.code} ({agency.contact_desk}, {agency.contact_phone})"

@@ -755,7 +755,7 @@ class Count:
 
 
 def count_after(url: str, receipts: list[tuple[str, str, bool]]) -> Count:
-    from taskforce.reports import service
+    from taskforce.reports import intake, service
 
     settings = Settings(database_url=url, allow_insecure_defaults=True)
     engine = make_engine(settings)
@@ -771,7 +771,7 @@ def count_after(url: str, receipts: list[tuple[str, str, bool]]) -> Count:
         )
         with make_sessionmaker(engine)() as s:
             stored = set(s.scalars(select(Report.receipt_hash)))
-            expected = {service.receipt_hash(code) for code, _, _ in receipts}
+            expected = {intake.receipt_hash(code) for code, _, _ in receipts}
             assert expected == {receipt_hash(code) for code, _, _ in receipts}
             leads = s.scalar(select(func.count()).select_from(UrgentLead)) or 0
             entries = (

@@ -37,13 +37,16 @@ from taskforce.core.resolver import StaticResolver
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
 from taskforce.hosting import networks as hosting_networks
+from taskforce.reports import assessment as reports_assessment
 from taskforce.reports import routing
 from taskforce.reports import service as reports_service
 from taskforce.reports.models import Report, ReportAssessment, RoutingStep
 from taskforce.reports.schemas import Assessment, AssessmentCreate, Kind, ReportCreate, clean
+from taskforce.takedown import rechecks as takedown_rechecks
 from taskforce.takedown import service as takedown_service
 from taskforce.takedown.fetch import CheckResult, Hop, Outcome
 from taskforce.takedown.models import TakedownEvent, TakedownNotice
+from taskforce.watch import escalation as watch_escalation
 from taskforce.watch import service as watch_service
 from taskforce.watch.models import UrgentLead, UrgentLeadStep
 
@@ -238,11 +241,11 @@ def _history(
         if at >= min(end, now):
             break
         present = _check(Outcome.PRESENT, notice.url, ip, 200, "HTTP 200: the page is still served")
-        takedown_service.record_check(session, settings, notice.id, present, now=at)
+        takedown_rechecks.record_check(session, settings, notice.id, present, now=at)
     if removal_hours is not None and end < now:
         status = rng.choice((404, 404, 410))
         gone = _check(Outcome.GONE, notice.url, ip, status, f"HTTP {status}: the page is gone")
-        takedown_service.record_check(session, settings, notice.id, gone, now=end)
+        takedown_rechecks.record_check(session, settings, notice.id, gone, now=end)
     elif notice.status == "open":
         notice.next_check_at = now + timedelta(minutes=settings.takedown_check_minutes)
 
@@ -406,7 +409,7 @@ def _assess(
         data = AssessmentCreate(assessment=Assessment.NOT_ILLEGAL, note="adult model, age verified")
     else:
         data = AssessmentCreate(assessment=Assessment.HARMFUL_LEGAL)
-    reports_service.assess(session, caller, report.id, data, settings)
+    reports_assessment.assess(session, caller, report.id, data, settings)
 
 
 def leads(session: Session, settings: Settings, callers: dict[tuple[str, str], Caller]) -> int:
@@ -492,4 +495,4 @@ def finish(factory: sessionmaker[Session], settings: Settings) -> int:
     number of leads escalated."""
     while jobs.once(factory, reports_service.log_arrivals):
         pass
-    return jobs.run(factory, watch_service.escalation_job(settings), limit=50).done
+    return jobs.run(factory, watch_escalation.escalation_job(settings), limit=50).done

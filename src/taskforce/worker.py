@@ -27,10 +27,12 @@ from taskforce.core.outbound import Outbound
 from taskforce.core.outbox import service as outbox
 from taskforce.core.resolver import Resolver, make_resolver
 from taskforce.core.settings import Settings
+from taskforce.reports import intake as reports_intake
 from taskforce.reports import service as reports_service
+from taskforce.takedown import rechecks as takedown_rechecks
 from taskforce.takedown import service as takedown_service
 from taskforce.takedown.fetch import UrlChecker
-from taskforce.watch import service as watch_service
+from taskforce.watch import escalation as watch_escalation
 
 _log = logging.getLogger(__name__)
 
@@ -65,7 +67,7 @@ def _route(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None
 
 
 def _escalate(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
-    return jobs.run(f, watch_service.escalation_job(s), limit=50, now=now).done
+    return jobs.run(f, watch_escalation.escalation_job(s), limit=50, now=now).done
 
 
 def _deliver(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
@@ -73,7 +75,7 @@ def _deliver(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | No
 
 
 def _recheck(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
-    return jobs.run(f, takedown_service.recheck_job(s, t.checker), limit=20, now=now).claimed
+    return jobs.run(f, takedown_rechecks.recheck_job(s, t.checker), limit=20, now=now).claimed
 
 
 def _seal(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
@@ -81,7 +83,7 @@ def _seal(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None)
 
 
 def _housekeeping(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
-    jobs.once(f, reports_service.purge_throttle)
+    jobs.once(f, reports_intake.purge_throttle)
     return 0  # purging is not work that should make the next round start at once
 
 

@@ -20,7 +20,7 @@ from taskforce.core.errors import NotFound
 from taskforce.core.outbox.models import OutboxMessage
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
-from taskforce.reports import service
+from taskforce.reports import assessment, queue
 from taskforce.reports.models import HotlineCase, Report, ReportAssessment
 from taskforce.reports.schemas import Assessment, AssessmentCreate
 from taskforce.takedown.models import TakedownNotice
@@ -104,11 +104,11 @@ def test_the_same_url_written_two_ways_is_linked_and_closed_once_the_first_is_as
     first, second = sorted(session.scalars(select(Report)), key=lambda r: r.created_at)
     assert second.duplicate_of_id == first.id
     assert second.status == "new"
-    rows = {r.report.id: r for r in service.queue(session, hotlines.nl_hotline.caller)}
+    rows = {r.report.id: r for r in queue.queue(session, hotlines.nl_hotline.caller)}
     assert rows[first.id].same_url == 1
     assert rows[second.id].original_id == first.id
 
-    service.assess(
+    assessment.assess(
         session,
         hotlines.nl_hotline.caller,
         first.id,
@@ -138,7 +138,7 @@ def test_same_domain_reports_are_counted_but_not_closed(
     send(client, "url", url="https://files.example.net/a")
     send(client, "url", url="https://www.files.example.net/b")
     route_all()
-    rows = service.queue(session, hotlines.nl_hotline.caller)
+    rows = queue.queue(session, hotlines.nl_hotline.caller)
     assert len(rows) == 2
     assert all(r.same_domain == 1 and r.same_url == 0 for r in rows)
     assert {r.report.domain for r in rows} == {"example.net"}
@@ -157,7 +157,7 @@ def test_a_confirmed_url_is_listed_noticed_and_feeds_the_hub(
     send(client, "url", url="https://files.example.net/gallery/7", country="GB")
     route_all()
     report = next(iter(_reports(session).values()))
-    service.assess(
+    assessment.assess(
         session,
         hotlines.nl_hotline.caller,
         report.id,
@@ -202,7 +202,7 @@ def test_the_police_are_copied_where_the_law_of_the_hotline_wants_it(
     send(client, "url", url="http://uk.example.com/p/3")
     route_all()
     report = next(iter(_reports(session).values()))
-    service.assess(
+    assessment.assess(
         session,
         hotlines.gb_hotline.caller,
         report.id,
@@ -223,7 +223,7 @@ def test_a_host_without_abuse_contact_leaves_the_notice_waiting(
     send(client, "url", url="http://cloud.example.org/p/1")  # DE: the coordinator takes it
     route_all()
     report = next(iter(_reports(session).values()))
-    service.assess(
+    assessment.assess(
         session,
         hotlines.coordinator.caller,
         report.id,
@@ -249,7 +249,7 @@ def test_a_groomers_username_becomes_a_selector_but_never_the_childs(
         country="NL",
     )
     report = next(iter(_reports(session).values()))
-    service.assess(
+    assessment.assess(
         session,
         hotlines.nl_hotline.caller,
         report.id,
@@ -271,7 +271,7 @@ def test_assessing_needs_the_receiving_agency(
     route_all()
     report = next(iter(_reports(session).values()))
     with pytest.raises(NotFound):  # not its report
-        service.assess(
+        assessment.assess(
             session,
             hotlines.gb_hotline.caller,
             report.id,

@@ -14,7 +14,7 @@ from taskforce.core.audit.models import AuditEntry
 from taskforce.core.errors import Invalid
 from taskforce.core.jobs import runner as jobs
 from taskforce.core.settings import Settings
-from taskforce.reports import emergency, service
+from taskforce.reports import emergency, intake, service
 from taskforce.reports.models import Report, ReportAddition
 from taskforce.watch.models import UrgentLead
 
@@ -87,7 +87,7 @@ def test_url_report_is_stored_with_a_receipt_whose_hash_only_is_kept(
     assert report.details["url_normalised"] == "https://example.com/gallery/42"
     assert report.country == "GB"
     assert report.language == "en"
-    assert report.receipt_hash == service.receipt_hash(code)
+    assert report.receipt_hash == intake.receipt_hash(code)
     stored = " ".join(str(v) for v in (report.details, report.receipt_hash, report.id))
     assert code not in stored
     assert code.replace("-", "") not in stored
@@ -222,21 +222,21 @@ def test_receipt_adds_information_and_is_rate_limited(client: TestClient, sessio
 def test_reports_are_rate_limited_per_address(client: TestClient, session: Session) -> None:
     statuses = [
         _send(client, "url", url=f"https://example.com/{i}").status_code
-        for i in range(service.REPORTS_PER_ADDRESS + 1)
+        for i in range(intake.REPORTS_PER_ADDRESS + 1)
     ]
-    assert statuses == [200] * service.REPORTS_PER_ADDRESS + [429]
+    assert statuses == [200] * intake.REPORTS_PER_ADDRESS + [429]
     limited = _send(client, "url", url="https://example.com/more")
     assert "too many reports from your connection" in limited.text
-    assert len(session.scalars(select(Report)).all()) == service.REPORTS_PER_ADDRESS
+    assert len(session.scalars(select(Report)).all()) == intake.REPORTS_PER_ADDRESS
 
 
 def test_form_token_and_receipt_code_shapes(settings: Settings) -> None:
-    token = service.form_token(settings, now=1000.0)
-    service.check_form_token(settings, token, now=1000.0 + 60)
-    for stale in (1000.0 + service.FORM_TOKEN_AGE + 1, 999.0):
+    token = intake.form_token(settings, now=1000.0)
+    intake.check_form_token(settings, token, now=1000.0 + 60)
+    for stale in (1000.0 + intake.FORM_TOKEN_AGE + 1, 999.0):
         with pytest.raises(Invalid) as refused:
-            service.check_form_token(settings, token, now=stale)
+            intake.check_form_token(settings, token, now=stale)
         assert refused.value.field == "form"
-    code = service.new_receipt_code()
+    code = intake.new_receipt_code()
     assert re.fullmatch(r"[A-Z2-9]{4}(-[A-Z2-9]{4}){3}", code)
-    assert service.receipt_hash(code) == service.receipt_hash(code.lower().replace("-", ""))
+    assert intake.receipt_hash(code) == intake.receipt_hash(code.lower().replace("-", ""))

@@ -15,7 +15,7 @@ from taskforce.agencies import service as agency_service
 from taskforce.core.audit.models import AuditEntry
 from taskforce.core.db import utcnow
 from taskforce.core.errors import NotFound
-from taskforce.reports import routing, service
+from taskforce.reports import queue, routing, service
 from taskforce.reports.models import Report, RoutingStep
 
 
@@ -156,12 +156,12 @@ def test_only_the_receiving_agency_sees_a_report_and_refusals_are_audited(
     send(client, "url", url="http://files.example.net/only-nl", country="GB")
     route_all()
     report = only(session)
-    view = service.report_view(session, hotlines.nl_hotline.caller, report.id)
+    view = queue.report_view(session, hotlines.nl_hotline.caller, report.id)
     assert view.receiving_agency is not None
     assert view.receiving_agency.code == "NL-HOTLINE"
     for outsider in (hotlines.gb_hotline, hotlines.net.gb_analyst, hotlines.coordinator):
         try:
-            service.report_view(session, outsider.caller, report.id)
+            queue.report_view(session, outsider.caller, report.id)
         except NotFound:
             pass
         else:
@@ -170,8 +170,8 @@ def test_only_the_receiving_agency_sees_a_report_and_refusals_are_audited(
         select(AuditEntry).where(AuditEntry.action == "report.read", AuditEntry.outcome != "ok")
     ).all()
     assert len(refused) == 3
-    assert [r.report.id for r in service.queue(session, hotlines.nl_hotline.caller)] == [report.id]
-    assert service.queue(session, hotlines.gb_hotline.caller) == []
+    assert [r.report.id for r in queue.queue(session, hotlines.nl_hotline.caller)] == [report.id]
+    assert queue.queue(session, hotlines.gb_hotline.caller) == []
 
     session.commit()
     web_login(client, session, hotlines.gb_hotline)
@@ -190,7 +190,7 @@ def test_the_coordinator_sees_what_nobody_else_could_take(
     send(client, "grooming", platform="chatapp", excerpt="hello")  # no country: coordinator
     report = only(session)
     assert _agency_code(session, report) == "INT-COORD"
-    rows = service.queue(session, hotlines.coordinator.caller)
+    rows = queue.queue(session, hotlines.coordinator.caller)
     assert [r.report.id for r in rows] == [report.id]
 
 
@@ -210,7 +210,7 @@ def test_rerouting_records_who_and_why_and_moves_the_report(
     assert _agency_code(session, report) == "GB-HOTLINE"
     assert "re-routed by" in _steps(session, report)[-1]
     assert "the site now answers from a GB host" in _steps(session, report)[-1]
-    service.report_view(session, hotlines.gb_hotline.caller, report.id)
+    queue.report_view(session, hotlines.gb_hotline.caller, report.id)
     try:
         service.reroute(
             session, hotlines.nl_hotline.caller, report.id, agency_code="NL-NP", reason="back"

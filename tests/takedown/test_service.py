@@ -28,7 +28,7 @@ from taskforce.core.settings import Settings
 from taskforce.hosting import addresses as hosting_addresses
 from taskforce.hosting import networks as hosting_networks
 from taskforce.reports.models import Report
-from taskforce.takedown import service
+from taskforce.takedown import rechecks, removal, service
 from taskforce.takedown.fetch import CheckResult, Hop, Outcome, UrlChecker
 from taskforce.takedown.models import TakedownCheck, TakedownEvent, TakedownNotice
 
@@ -210,14 +210,14 @@ def test_gone_closes_the_notice_records_removal_time_and_unlists_the_url(
 ) -> None:
     notice = issue(session, settings, desk, listed=True)
     t0 = notice.created_at
-    service.record_check(
+    rechecks.record_check(
         session, settings, notice.id, result(Outcome.PRESENT), now=t0 + timedelta(hours=1)
     )
     assert notice.status == "open"
     assert notice.checks == 1
     assert notice.next_check_at == t0 + timedelta(hours=1, minutes=settings.takedown_check_minutes)
     gone_at = t0 + timedelta(hours=5)
-    service.record_check(
+    rechecks.record_check(
         session,
         settings,
         notice.id,
@@ -235,7 +235,7 @@ def test_gone_closes_the_notice_records_removal_time_and_unlists_the_url(
     assert events(session, notice)[-2:] == ["removed", "unlisted"]
     assert len(session.scalars(select(TakedownCheck)).all()) == 2
     # a closed notice ignores late results
-    service.record_check(session, settings, notice.id, result(Outcome.PRESENT), now=gone_at)
+    rechecks.record_check(session, settings, notice.id, result(Outcome.PRESENT), now=gone_at)
     assert notice.status == "removed"
     assert notice.checks == 2
 
@@ -246,7 +246,7 @@ def test_still_online_is_resent_daily_and_escalated_once_past_the_deadline(
     notice = issue(session, settings, desk)
     t0 = notice.created_at
     for hours in (1, 23, 25, 49, 73, 80):
-        service.record_check(
+        rechecks.record_check(
             session, settings, notice.id, result(Outcome.PRESENT), now=t0 + timedelta(hours=hours)
         )
     kinds = events(session, notice)
@@ -269,19 +269,19 @@ def test_unreachable_for_long_enough_counts_as_removed_from_the_first_failure(
     few = settings.model_copy(update={"takedown_unreachable_checks": 3})
     notice = issue(session, few, desk)
     t0 = notice.created_at
-    service.record_check(
+    rechecks.record_check(
         session,
         few,
         notice.id,
         result(Outcome.UNREACHABLE, status=None, detail="connection refused"),
         now=t0 + timedelta(hours=1),
     )
-    service.record_check(
+    rechecks.record_check(
         session, few, notice.id, result(Outcome.PRESENT), now=t0 + timedelta(hours=2)
     )
     assert notice.unreachable_streak == 0
     for hours in (3, 4, 5):
-        service.record_check(
+        rechecks.record_check(
             session,
             few,
             notice.id,
@@ -302,7 +302,7 @@ def test_content_that_moves_to_another_network_is_followed(
     )
     notice = issue(session, settings, desk)
     t0 = notice.created_at
-    service.record_check(
+    rechecks.record_check(
         session,
         settings,
         notice.id,
@@ -317,7 +317,7 @@ def test_content_that_moves_to_another_network_is_followed(
     to = [m.recipient for m in mails(session)]
     assert to.count("abuse@gbhost.example.net") == 1  # the new host is sent the notice
     assert "desk@gb-hotline.example.com" in to  # the new country's hotline is told
-    service.record_check(
+    rechecks.record_check(
         session,
         settings,
         notice.id,
@@ -376,7 +376,7 @@ def test_time_to_removal_by_country_and_provider(
     durations = [2, 4, 6, 8, 10, 12, 14, 16, 18, 100]  # hours
     for hours in durations:
         notice = issue(session, settings, desk)
-        service.record_check(
+        rechecks.record_check(
             session,
             settings,
             notice.id,
@@ -384,7 +384,7 @@ def test_time_to_removal_by_country_and_provider(
             now=notice.created_at + timedelta(hours=hours),
         )
     issue(session, settings, desk)  # one still online
-    rows, total = service.removal_statistics(session, desk.analyst.caller, by="country")
+    rows, total = removal.removal_statistics(session, desk.analyst.caller, by="country")
     (nl,) = rows
     assert (nl.key, nl.label, nl.notices, nl.removed, nl.still_online) == (
         "NL",
@@ -397,7 +397,7 @@ def test_time_to_removal_by_country_and_provider(
     assert nl.p90_hours == pytest.approx(18)  # nine in ten within 18 h
     assert nl.within_24h == pytest.approx(0.9)
     assert nl.within_72h == pytest.approx(0.9)
-    by_provider, _ = service.removal_statistics(session, desk.analyst.caller, by="provider")
+    by_provider, _ = removal.removal_statistics(session, desk.analyst.caller, by="provider")
     assert [r.label for r in by_provider] == ["Fictional Hosting NL B.V."]
     assert total.notices == 11
 
@@ -444,7 +444,7 @@ def test_the_worker_rechecks_due_notices_until_the_page_is_gone(
         StaticResolver({"files.example.net": ["127.0.0.1"]}), allow_networks=["127.0.0.1/32"]
     )
     later = utcnow() + timedelta(hours=2)
-    job = service.recheck_job(settings, checker)
+    job = rechecks.recheck_job(settings, checker)
     assert jobs.run(session_factory, job, limit=20, now=utcnow()).claimed == 0  # not due
     assert jobs.run(session_factory, job, limit=20, now=later).claimed == 1
     session.expire_all()
@@ -468,7 +468,7 @@ def test_a_claimed_notice_is_not_claimed_again_until_its_lease_ends(
 ) -> None:
     notice = issue(session, settings, desk)
     due = notice.created_at + timedelta(hours=2)
-    job = service.recheck_job(settings, UrlChecker(StaticResolver({})))
+    job = rechecks.recheck_job(settings, UrlChecker(StaticResolver({})))
     claims = jobs.claim(session, job, limit=10, now=due)
     assert [c.item.notice_id for c in claims] == [notice.id]
     assert jobs.claim(session, job, limit=10, now=due + timedelta(minutes=1)) == []

@@ -21,7 +21,7 @@ from taskforce.core.db import make_engine, make_sessionmaker, unit_of_work
 from taskforce.core.errors import Invalid, NotFound
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
-from taskforce.triage import recording, service
+from taskforce.triage import reading, recording, service
 from taskforce.triage.models import TriageResult, TriageRun
 from taskforce.triage.report import Summary
 from taskforce.triage.schemas import MatchFilter, RunStatus
@@ -36,7 +36,7 @@ def _triage(
 
 def _export(session: Session, network: Network, run_id: object, fmt: str) -> str:
     buffer = io.StringIO()
-    service.export_results(session, network.gb.caller, run_id, fmt=fmt, out=buffer)  # type: ignore[arg-type]
+    reading.export_results(session, network.gb.caller, run_id, fmt=fmt, out=buffer)  # type: ignore[arg-type]
     return buffer.getvalue()
 
 
@@ -63,7 +63,7 @@ def test_a_run_with_a_case_is_recorded_with_every_file(
     out = tmp_path / "report"
     summary = _triage(session, network, settings, seizure, out, case.reference)
 
-    runs = service.list_runs(session, network.gb.caller, case.id)
+    runs = reading.list_runs(session, network.gb.caller, case.id)
     assert len(runs) == 1
     run = runs[0]
     assert run.status == RunStatus.FINISHED
@@ -77,7 +77,7 @@ def test_a_run_with_a_case_is_recorded_with_every_file(
     assert summary.selectors_added is not None  # a case was named
     assert run.selectors_added == summary.selectors_added > 0
 
-    read = service.get_run(session, network.gb.caller, run.id)
+    read = reading.get_run(session, network.gb.caller, run.id)
     assert read.results.total == 15
     assert len(read.results.items) == 15
     assert read.report_dir == str(out.resolve())
@@ -124,11 +124,11 @@ def test_filters_and_paging(
 ) -> None:
     case = make_case(session, network.gb)
     _triage(session, network, settings, seizure, tmp_path / "r", case.reference)
-    run_id = service.list_runs(session, network.gb.caller, case.id)[0].id
+    run_id = reading.list_runs(session, network.gb.caller, case.id)[0].id
 
     def paths(**kw: object) -> list[str]:
-        chosen = service.ResultFilter(**kw)  # type: ignore[arg-type]
-        found = service.get_run(session, network.gb.caller, run_id, chosen=chosen)
+        chosen = reading.ResultFilter(**kw)  # type: ignore[arg-type]
+        found = reading.get_run(session, network.gb.caller, run_id, chosen=chosen)
         return [f.path.rsplit("/", 1)[1] for f in found.results.items]
 
     assert paths(match=MatchFilter.EXACT) == ["IMG_0002.jpg", "escape.jpg"]  # DCIM/ < bundle.zip
@@ -147,10 +147,10 @@ def test_filters_and_paging(
     with pytest.raises(Invalid):
         paths(category="national")
 
-    whole = [f.path for f in service.get_run(session, network.gb.caller, run_id).results.items]
+    whole = [f.path for f in reading.get_run(session, network.gb.caller, run_id).results.items]
     assert whole == sorted(whole)  # code-point order on both databases, as results.csv
     pages = [
-        service.get_run(session, network.gb.caller, run_id, limit=4, offset=o).results
+        reading.get_run(session, network.gb.caller, run_id, limit=4, offset=o).results
         for o in (0, 4, 8, 12)
     ]
     assert [len(p.items) for p in pages] == [4, 4, 4, 3]
@@ -209,9 +209,9 @@ def test_an_interrupted_run_resumes_without_duplicating_rows(
     assert held == 4  # the first batch was committed; the next two files were rolled back
 
     _triage(session, network, settings, seizure, resumed, case.reference)
-    runs = service.list_runs(session, network.gb.caller, case.id)
+    runs = reading.list_runs(session, network.gb.caller, case.id)
     assert len(runs) == 2  # the resumed folder's run was continued, not opened again
-    by_dir = {service.get_run(session, network.gb.caller, r.id).report_dir: r for r in runs}
+    by_dir = {reading.get_run(session, network.gb.caller, r.id).report_dir: r for r in runs}
     first, again = by_dir[str(whole.resolve())], by_dir[str(resumed.resolve())]
     assert again.id == stopped.id
     assert again.status == RunStatus.FINISHED
@@ -235,7 +235,7 @@ def test_an_interrupted_run_resumes_without_duplicating_rows(
 
     # running a finished folder again adds nothing and keeps one run
     _triage(session, network, settings, seizure, resumed, case.reference)
-    assert len(service.list_runs(session, network.gb.caller, case.id)) == 2
+    assert len(reading.list_runs(session, network.gb.caller, case.id)) == 2
     assert _export(session, network, again.id, "csv") == (whole / "results.csv").read_text()
 
 
@@ -249,14 +249,14 @@ def test_visibility_follows_the_case_and_hash_set_details_follow_the_hash_set(
 ) -> None:
     red = make_case(session, network.gb, title="Red", sharing=SharingLevel.RED)
     _triage(session, network, settings, seizure, tmp_path / "red", red.reference)
-    red_run = service.list_runs(session, network.gb.caller, red.id)[0].id
+    red_run = reading.list_runs(session, network.gb.caller, red.id)[0].id
     for person in (network.us, network.nl):
         with pytest.raises(NotFound):
-            service.list_runs(session, person.caller, red.id)
+            reading.list_runs(session, person.caller, red.id)
         with pytest.raises(NotFound):
-            service.get_run(session, person.caller, red_run)
+            reading.get_run(session, person.caller, red_run)
         with pytest.raises(NotFound):
-            service.export_results(session, person.caller, red_run, fmt="csv", out=io.StringIO())
+            reading.export_results(session, person.caller, red_run, fmt="csv", out=io.StringIO())
     assert _audited(session, "triage.list", "not_found") == 2
     assert _audited(session, "triage.read", "not_found") == 2
     assert _audited(session, "triage.export", "not_found") == 2
@@ -264,10 +264,10 @@ def test_visibility_follows_the_case_and_hash_set_details_follow_the_hash_set(
     # a GREEN case is visible to every member, but the RED hash set's details are GB's only
     green = make_case(session, network.gb, title="Green", sharing=SharingLevel.GREEN)
     _triage(session, network, settings, seizure, tmp_path / "green", green.reference)
-    listed = service.list_runs(session, network.us.caller, green.id)
+    listed = reading.list_runs(session, network.us.caller, green.id)
     assert listed[0].matched_exact == 2
     assert listed[0].identified_victims == 0
-    seen = service.get_run(session, network.us.caller, listed[0].id)
+    seen = reading.get_run(session, network.us.caller, listed[0].id)
     assert seen.withheld_matches == 6
     assert seen.by_category == []
     assert seen.series == []
@@ -282,14 +282,14 @@ def test_visibility_follows_the_case_and_hash_set_details_follow_the_hash_set(
     assert "Series Hill" not in text
     assert "national-b" not in text
     assert "Known" not in text
-    chosen = service.ResultFilter(category="withheld")
-    withheld = service.get_run(session, network.us.caller, seen.id, chosen=chosen)
+    chosen = reading.ResultFilter(category="withheld")
+    withheld = reading.get_run(session, network.us.caller, seen.id, chosen=chosen)
     assert withheld.results.total == 6
 
 
 def _export_as(session: Session, caller: object, run_id: object) -> str:
     buffer = io.StringIO()
-    service.export_results(session, caller, run_id, fmt="csv", out=buffer)  # type: ignore[arg-type]
+    reading.export_results(session, caller, run_id, fmt="csv", out=buffer)  # type: ignore[arg-type]
     return buffer.getvalue()
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from taskforce.core.audit.models import AuditEntry
 from taskforce.core.settings import Settings
-from taskforce.triage import service
+from taskforce.triage import reading, service
 from taskforce.triage import web as triage_web
 
 
@@ -34,7 +34,7 @@ def triaged(
     out = tmp_path / "report"
     options = service.Options(workers=2, case_reference=case.reference)
     service.run(session, network.gb.caller, settings, [seizure], out, options)
-    run = service.list_runs(session, network.gb.caller, case.id)[0]
+    run = reading.list_runs(session, network.gb.caller, case.id)[0]
     session.commit()
     return str(case.id), str(run.id), out
 

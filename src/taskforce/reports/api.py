@@ -9,7 +9,8 @@ from typing import Literal
 from fastapi import APIRouter
 
 from taskforce.core.http import CallerDep, SessionDep, SettingsDep
-from taskforce.reports import service
+from taskforce.reports import assessment as report_assessment
+from taskforce.reports import duplicates, queue, service
 from taskforce.reports.schemas import (
     AdditionRead,
     AssessBody,
@@ -25,11 +26,11 @@ from taskforce.reports.schemas import (
 router = APIRouter(prefix="/reports", tags=["hotline"])
 
 
-def _summary(row: service.QueueRow) -> ReportSummary:
+def _summary(row: queue.QueueRow) -> ReportSummary:
     r = row.report
     return ReportSummary(
         id=r.id,
-        short_id=service.short_id(r.id),
+        short_id=duplicates.short_id(r.id),
         kind=Kind(r.kind),
         urgent=r.urgent,
         status=r.status,
@@ -45,9 +46,9 @@ def _summary(row: service.QueueRow) -> ReportSummary:
     )
 
 
-def _detail(view: service.ReportView) -> ReportDetail:
+def _detail(view: queue.ReportView) -> ReportDetail:
     r = view.report
-    row = service.QueueRow(r, len(view.same_url), len(view.same_domain), r.duplicate_of_id)
+    row = queue.QueueRow(r, len(view.same_url), len(view.same_domain), r.duplicate_of_id)
     return ReportDetail(
         **_summary(row).model_dump(),
         details={k: str(v) for k, v in (r.details or {}).items()},
@@ -78,12 +79,12 @@ def list_reports(
     view: Literal["new", "assessed", "duplicate", "all"] = "new",
 ) -> list[ReportSummary]:
     """Reports routed to the caller's agency; new ones urgent first, then the longest waiting."""
-    return [_summary(row) for row in service.queue(session, caller, view=view)]
+    return [_summary(row) for row in queue.queue(session, caller, view=view)]
 
 
 @router.get("/{report_id}", response_model=ReportDetail)
 def get_report(report_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> ReportDetail:
-    return _detail(service.report_view(session, caller, report_id))
+    return _detail(queue.report_view(session, caller, report_id))
 
 
 @router.post("/{report_id}/assess", response_model=ReportDetail)
@@ -95,7 +96,7 @@ def assess(
     caller: CallerDep,
 ) -> ReportDetail:
     """A verdict and what follows from it: block list, takedown notice, selectors."""
-    service.assess(
+    report_assessment.assess(
         session,
         caller,
         report_id,
@@ -107,7 +108,7 @@ def assess(
         ),
         settings,
     )
-    return _detail(service.report_view(session, caller, report_id))
+    return _detail(queue.report_view(session, caller, report_id))
 
 
 @router.post("/{report_id}/reroute", response_model=ReportDetail)
@@ -116,4 +117,4 @@ def reroute(
 ) -> ReportDetail:
     """Send the report to another member; the reason is a routing step."""
     service.reroute(session, caller, report_id, agency_code=data.agency, reason=data.reason)
-    return _detail(service.report_view(session, caller, report_id))
+    return _detail(queue.report_view(session, caller, report_id))

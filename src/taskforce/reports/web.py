@@ -26,7 +26,8 @@ from taskforce.core.errors import Conflict, Forbidden, Invalid, NotFound
 from taskforce.core.http import SessionDep, SettingsDep, client_ip
 from taskforce.core.settings import Settings
 from taskforce.hashsets.categories import SCHEMES
-from taskforce.reports import emergency, service
+from taskforce.reports import assessment as report_assessment
+from taskforce.reports import duplicates, emergency, intake, queue, service
 from taskforce.reports.schemas import (
     ASSESSMENT_LABELS,
     FIELDS,
@@ -53,7 +54,7 @@ def lead_report(session: Session, caller: Caller, report_id: uuid.UUID) -> dict[
     """The urgent lead page's report (`taskforce.pages` hands it to watch.web): the report as
     the reports service gives it to this desk, or None if it does not."""
     try:
-        report, additions, _ = service.get_report(session, caller, report_id)
+        report, additions, _ = queue.get_report(session, caller, report_id)
     except (NotFound, Forbidden):
         return {"report": None}
     return {
@@ -165,7 +166,7 @@ def _page(
             "error": error,
             "error_field": getattr(error, "field", None),
             "error_text": _error_text(t, error) if error is not None else "",
-            "form_token": service.form_token(settings),
+            "form_token": intake.form_token(settings),
         },
         status_code=status_code,
     )
@@ -217,7 +218,7 @@ def _receipt_page(
             "error_text": _error_text(t, error) if error is not None else "",
             "added": added,
             "emergency": emergency.for_country(country),
-            "form_token": service.form_token(settings),
+            "form_token": intake.form_token(settings),
         },
         status_code=status_code,
     )
@@ -230,7 +231,7 @@ async def add_information(request: Request, settings: SettingsDep) -> HTMLRespon
     language = catalogue.choose("report", _form_text(form, "lang"), None)
     values = {"receipt": _form_text(form, "receipt"), "more": _form_text(form, "more")}
     try:
-        service.check_form_token(settings, _form_text(form, "form_token"))
+        intake.check_form_token(settings, _form_text(form, "form_token"))
         await run_in_threadpool(
             _add,
             request.app.state.sessionmaker,
@@ -291,7 +292,7 @@ async def send_report(request: Request, settings: SettingsDep) -> HTMLResponse:
     values["adult_country"] = _form_text(form, "adult_country")
     country: str | None = None
     try:
-        service.check_form_token(settings, _form_text(form, "form_token"))
+        intake.check_form_token(settings, _form_text(form, "form_token"))
         country = parse_country(_form_text(form, "country"))
         suspect = (
             parse_country(_form_text(form, "adult_country"), field="adult_country")
@@ -378,9 +379,9 @@ def hotline_queue(
     view: str = Query(default="new", max_length=20),
 ) -> HTMLResponse:
     """The agency's reports: new ones urgent first; the read is audited."""
-    if view not in service.QUEUE_VIEWS:
+    if view not in queue.QUEUE_VIEWS:
         view = "new"
-    rows = service.queue(session, web.caller, view=view)
+    rows = queue.queue(session, web.caller, view=view)
     return render(
         request,
         "reports/queue.html",
@@ -389,7 +390,7 @@ def hotline_queue(
             "view": view,
             "views": _VIEW_LABELS,
             "tab": "queue",
-            "short_id": service.short_id,
+            "short_id": duplicates.short_id,
             "now": utcnow(),
         },
     )
@@ -404,7 +405,7 @@ def _report_page(
     error: Invalid | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    view = service.report_view(session, web.caller, report_id)
+    view = queue.report_view(session, web.caller, report_id)
     report = view.report
     return render(
         request,
@@ -420,7 +421,7 @@ def _report_page(
             "t": catalogue.texts("report", catalogue.ENGLISH),
             "emergency": emergency.for_country(report.country),
             "error": error,
-            "short_id": service.short_id,
+            "short_id": duplicates.short_id,
             "notice_ref": takedown_reference,
             "agencies": agency_service.list_agencies(session),
             "tab": "queue",
@@ -465,7 +466,7 @@ def assess_report(
             raise Invalid("assessment", "choose one of the five assessments") from None
         original = _report_id(duplicate_of) if chosen == Assessment.DUPLICATE else None
         with session.begin_nested():
-            service.assess(
+            report_assessment.assess(
                 session,
                 web.caller,
                 report_id,

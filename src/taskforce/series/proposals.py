@@ -36,7 +36,7 @@ from taskforce.series.schemas import (
     SeriesCreate,
     SplitResult,
 )
-from taskforce.triage import service as triage_service
+from taskforce.triage import reading as triage_runs
 
 # --- service: proposals of a case --------------------------------------------------------------
 
@@ -87,14 +87,14 @@ def _new_images(session: Session, case: Case, only: Sequence[int] | None = None)
 
 
 def _images(session: Session, case: Case, ids: list[int] | None) -> list[Record]:
-    return [Record(**row) for row in triage_service.unmatched_images(session, case.id, ids)]
+    return [Record(**row) for row in triage_runs.unmatched_images(session, case.id, ids)]
 
 
 def _members(session: Session, case_id: uuid.UUID, ids: Iterable[int]) -> dict[int, ProposalMember]:
     wanted = sorted(set(ids))
     found: dict[int, ProposalMember] = {}
     for first in range(0, len(wanted), 5_000):
-        rows = triage_service.case_results(session, case_id, wanted[first : first + 5_000])
+        rows = triage_runs.case_results(session, case_id, wanted[first : first + 5_000])
         for r in rows:
             found[r.id] = ProposalMember(
                 id=r.id,

@@ -48,7 +48,7 @@ from taskforce.series.schemas import (
     VictimIdentify,
     VictimRead,
 )
-from taskforce.triage import service as triage_service
+from taskforce.triage import reading as triage_runs
 
 SEXES = ("female", "male", "unknown")
 _MEDIA = cast(Table, SeriesMedia.__table__)
@@ -283,7 +283,7 @@ def _media_row(
 def _from_triage(
     session: Session, caller: Caller, series_id: uuid.UUID, ids: Sequence[int]
 ) -> list[dict[str, Any]]:
-    found = triage_service.results_with_case(session, ids)
+    found = triage_runs.results_with_case(session, ids)
     cases = {
         c.id: c for c in session.scalars(select(Case).where(Case.id.in_({r[1] for r in found})))
     }

@@ -11,7 +11,7 @@ from fastapi import APIRouter
 
 from taskforce.core.http import CallerDep, SessionDep, SettingsDep
 from taskforce.core.pagination import limit_query, offset_query
-from taskforce.takedown import service
+from taskforce.takedown import removal, service
 from taskforce.takedown.models import TakedownNotice
 from taskforce.takedown.schemas import (
     CheckRead,
@@ -95,7 +95,7 @@ def statistics(
     since: datetime | None = None,
 ) -> RemovalStatistics:
     """Time from notice to removal (median, 90th percentile) by hosting country or provider."""
-    rows, total = service.removal_statistics(session, caller, by=by, since=since)
+    rows, total = removal.removal_statistics(session, caller, by=by, since=since)
     return RemovalStatistics(
         by=by,
         since=since,

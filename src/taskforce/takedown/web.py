@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from taskforce.core.errors import Conflict, Invalid
 from taskforce.core.http import SessionDep, SettingsDep
-from taskforce.takedown import service
+from taskforce.takedown import removal, service
 from taskforce.web.forms import CheckedWebDep
 from taskforce.web.session import WebCallerDep, render
 
@@ -95,7 +95,7 @@ def statistics(
     """Median and 90th-percentile time from notice to removal, by country or provider."""
     grouping: Literal["country", "provider"] = "provider" if by == "provider" else "country"
     start, error = _since(since)
-    rows, total = service.removal_statistics(session, web.caller, by=grouping, since=start)
+    rows, total = removal.removal_statistics(session, web.caller, by=grouping, since=start)
     return render(
         request,
         "takedown/statistics.html",
@@ -134,7 +134,7 @@ def statistics_download(
     start, error = _since(since)
     if error is not None:
         raise error
-    rows, total = service.removal_statistics(session, web.caller, by=grouping, since=start)
+    rows, total = removal.removal_statistics(session, web.caller, by=grouping, since=start)
     fields = [
         "key",
         "label",

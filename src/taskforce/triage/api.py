@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from taskforce.core.http import CallerDep, SessionDep
 from taskforce.core.pagination import limit_query, offset_query
-from taskforce.triage import service
+from taskforce.triage import reading
 from taskforce.triage.schemas import MatchFilter, TriageRunRead, TriageRunSummary
 
 router = APIRouter(tags=["triage"])
@@ -17,7 +17,7 @@ router = APIRouter(tags=["triage"])
 @router.get("/cases/{case_id}/triage-runs", response_model=list[TriageRunSummary])
 def list_runs(case_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> list[TriageRunSummary]:
     """Runs of `taskforce triage --case` on this case, newest first, with their counts."""
-    return service.list_runs(session, caller, case_id)
+    return reading.list_runs(session, caller, case_id)
 
 
 @router.get("/triage-runs/{run_id}", response_model=TriageRunRead)
@@ -36,5 +36,5 @@ def get_run(
     """One run: counts, known material by category and series, errors, and a page of files.
 
     Matches in hash sets not shared with the caller's agency are counted but not described."""
-    chosen = service.ResultFilter(match=match_type, category=category or None, errors_only=errors)
-    return service.get_run(session, caller, run_id, chosen=chosen, limit=limit, offset=offset)
+    chosen = reading.ResultFilter(match=match_type, category=category or None, errors_only=errors)
+    return reading.get_run(session, caller, run_id, chosen=chosen, limit=limit, offset=offset)

@@ -23,7 +23,7 @@ from taskforce.core.caller import Caller
 from taskforce.core.errors import Invalid
 from taskforce.core.http import SessionDep, SettingsDep
 from taskforce.core.settings import Settings
-from taskforce.triage import service
+from taskforce.triage import reading
 from taskforce.triage.schemas import MatchFilter
 from taskforce.web.session import WebCaller, WebCallerDep, render
 
@@ -33,7 +33,7 @@ router = APIRouter(prefix="/ui", include_in_schema=False)
 def case_runs(session: Session, caller: Caller, case: Case) -> dict[str, Any]:
     """The case page's triage section (`taskforce.pages` hands it to cases.web): the newest
     runs and how many there are."""
-    runs, total = service.recent_runs(session, caller, case)
+    runs, total = reading.recent_runs(session, caller, case)
     return {"triage_runs": runs, "triage_total": total}
 
 
@@ -44,7 +44,7 @@ PAGE_SIZE = 100
 def runs_page(
     request: Request, case_id: uuid.UUID, session: SessionDep, web: WebCallerDep
 ) -> HTMLResponse:
-    case, runs = service.case_runs(session, web.caller, case_id)
+    case, runs = reading.case_runs(session, web.caller, case_id)
     return render(request, "triage/runs.html", {"case": case, "runs": runs})
 
 
@@ -59,13 +59,13 @@ def run_page(
     errors: bool = Query(default=False),
     page: int = Query(default=1, ge=1, le=1_000_000),
 ) -> HTMLResponse:
-    chosen = service.ResultFilter(
+    chosen = reading.ResultFilter(
         match=MatchFilter(match) if match else None,
         category=category.strip() or None,
         errors_only=errors,
     )
     try:
-        run = service.get_run(
+        run = reading.get_run(
             session,
             web.caller,
             run_id,
@@ -74,8 +74,8 @@ def run_page(
             offset=(page - 1) * PAGE_SIZE,
         )
     except Invalid:  # a category typed into the address: show the run unfiltered
-        chosen = service.ResultFilter(match=chosen.match, errors_only=errors)
-        run = service.get_run(session, web.caller, run_id, chosen=chosen, limit=PAGE_SIZE)
+        chosen = reading.ResultFilter(match=chosen.match, errors_only=errors)
+        run = reading.get_run(session, web.caller, run_id, chosen=chosen, limit=PAGE_SIZE)
         category, page = "", 1
     filters = {"match": match, "category": category, "errors": "1" if errors else ""}
     kept = {k: v for k, v in filters.items() if v}
@@ -137,7 +137,7 @@ def _download(
     path = spool.new_file(settings.data_dir, "triage-export")
     try:
         with path.open("w", encoding="utf-8", newline="") as out:
-            stem, _count = service.export_results(session, web.caller, run_id, fmt=fmt, out=out)
+            stem, _count = reading.export_results(session, web.caller, run_id, fmt=fmt, out=out)
     except BaseException:
         path.unlink(missing_ok=True)
         raise

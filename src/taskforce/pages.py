@@ -69,13 +69,13 @@ def install_public(app: FastAPI) -> None:
     """The pages the public uses, first in the route table: Starlette tries routes in order,
     and /report was found after about 140 others on every request (benchmarks/public_form.py)."""
     from taskforce.blocklist import web as blocklist_web
-    from taskforce.notices import web as notices_web
+    from taskforce.notices import public as notices_public
     from taskforce.reports import web as reports_web
 
     # No file part, few fields (core.limits.PUBLIC_FORM): nothing of theirs is spooled.
     public_form = limits.PUBLIC_FORM.form
     app.include_router(reports_web.public_router, form_limits=public_form)  # /report
-    app.include_router(notices_web.public_router, form_limits=public_form)  # /trace/{token}
+    app.include_router(notices_public.public_router, form_limits=public_form)  # /trace/{token}
     app.include_router(blocklist_web.public_router)  # /blocked: public warning page
 
 

@@ -121,3 +121,11 @@ def resolve(targets: Iterable[str]) -> tuple[list[str], frozenset[str]]:
         if label not in names:
             names.append(label)
     return names, frozenset(countries)
+
+
+def country_choices() -> list[tuple[str, str]]:
+    """Every ISO 3166 country as (code, name), sorted by name: the choices of a country field."""
+    return sorted(
+        ((str(c.alpha_2), country_name(str(c.alpha_2))) for c in pycountry.countries),
+        key=lambda pair: pair[1],
+    )

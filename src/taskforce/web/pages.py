@@ -20,14 +20,13 @@ from taskforce.core.db import utcnow
 from taskforce.core.errors import AuthFailed, Invalid, RateLimited
 from taskforce.core.http import SessionDep, SettingsDep, client_ip
 from taskforce.core.pagination import limit_query
+from taskforce.web.forms import CheckedWebDep
 from taskforce.web.session import (
     WebCallerDep,
     check_login_csrf,
     clear_session_cookie,
-    form_csrf,
     login_csrf_token,
     render,
-    require_csrf,
     safe_next,
     set_login_csrf_cookie,
     set_session_cookie,
@@ -100,13 +99,10 @@ def login(
 
 @router.post("/logout")
 def logout(
-    request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    web: WebCallerDep,
-    csrf_token: str = Form(default="", max_length=100),
+    web: CheckedWebDep,
 ) -> Response:
-    require_csrf(form_csrf(request, csrf_token), web)
     auth_service.close_web_session(session, web.session_id)
     response = RedirectResponse("/ui/login", status_code=303)
     clear_session_cookie(response, settings)
@@ -178,12 +174,10 @@ def lift_sign_in_lock(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    web: WebCallerDep,
+    web: CheckedWebDep,
     email: Annotated[str, Form(max_length=320)] = "",
     ip: Annotated[str, Form(max_length=64)] = "",
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> HTMLResponse:
-    require_csrf(form_csrf(request, csrf_token), web)
     try:
         lifted = throttle.lift(session, web.caller, settings, email=email or None, ip=ip or None)
     except Invalid as exc:

@@ -46,16 +46,16 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from bench_network import database
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from taskforce import migrate
@@ -75,7 +75,6 @@ from taskforce.hashsets import service as hashset_service
 from taskforce.hashsets.schemas import HashSetCreate
 
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 150)
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 AGENCIES = [
     ("GB-NCA", "GB", "Europe/London", "+442079460000"),
     ("NL-NP", "NL", "Europe/Amsterdam", "+31201234567"),
@@ -181,23 +180,6 @@ def seed(settings: Settings, rng: random.Random) -> Seeded:
                 )
     engine.dispose()
     return Seeded(tokens, cases, [_pdq(rng) for _ in range(SHARED_PDQ)], md5)
-
-
-@contextlib.contextmanager
-def database(backend: str, folder: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{folder / 'taskforce.db'}"
-        return
-    name = f"taskforce_load_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def free_port() -> int:

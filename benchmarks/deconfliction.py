@@ -23,32 +23,28 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
 import faiss
+from bench_network import database, register_agencies
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
-from sqlalchemy import Engine, create_engine, insert, select, text, update
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy import Table as SqlTable
 from sqlalchemy.orm import Session, sessionmaker
 
 from taskforce import migrate
-from taskforce.agencies import service as agency_service
-from taskforce.agencies.schemas import AgencyCreate
 from taskforce.cases import additions as case_additions
 from taskforce.cases import pdq
 from taskforce.cases import service as case_service
 from taskforce.cases.models import Case, PdqBits, Selector, SelectorValue
 from taskforce.cases.schemas import CaseCreate, SelectorCreate
 from taskforce.cases.selectors import NormalisedSelector, normalise
-from taskforce.core.auth import service as auth_service
-from taskforce.core.caller import Caller, Role, system_caller
+from taskforce.core.caller import Caller
 from taskforce.core.db import make_engine, unit_of_work
 from taskforce.core.errors import Invalid
 from taskforce.core.hamming import hamming, hex_to_bytes
@@ -56,7 +52,6 @@ from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
 
 console = Console(stderr=True)
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 TARGET_MEDIAN_MS = 5.0
 TARGET_BULK_RATE = 20_000
 
@@ -182,23 +177,6 @@ class Result:
     scan_ms: float = 0.0
 
 
-@contextmanager
-def database(backend: str, workdir: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{workdir / 'bench.db'}"
-        return
-    name = f"taskforce_bench_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def setup_world(url: str, workdir: Path, n_cases: int) -> World:
     settings = Settings(
         data_dir=workdir,
@@ -209,30 +187,8 @@ def setup_world(url: str, workdir: Path, n_cases: int) -> World:
     engine = make_engine(settings)
     migrate.upgrade(settings, engine)
     factory = sessionmaker(engine, expire_on_commit=False)
-    callers: list[Caller] = []
     with unit_of_work(factory) as s:
-        for code, country, tz, phone in AGENCIES:
-            agency_service.register_agency(
-                s,
-                system_caller(),
-                AgencyCreate(
-                    code=code,
-                    name=f"{code} (fictional)",
-                    country=country,
-                    timezone=tz,
-                    contact_desk=f"{code} 24/7 desk",
-                    contact_phone=phone,
-                    contact_email=f"desk@{code.lower()}.example.com",
-                ),
-            )
-            user = auth_service.create_user(
-                s,
-                system_caller(),
-                email=f"investigator@{code.lower()}.example.com",
-                agency_code=code,
-                role=Role.INVESTIGATOR,
-            )
-            callers.append(auth_service.caller_for(s, user, channel="api"))
+        callers = [caller for caller, _ in register_agencies(s, AGENCIES)]
     world = World(settings, engine, factory, callers, [[] for _ in AGENCIES])
     levels = [SharingLevel.RED, SharingLevel.GREEN]
     for i in range(n_cases):

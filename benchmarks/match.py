@@ -23,27 +23,24 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+from bench_network import database, register_agencies
 from fastapi.testclient import TestClient
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine, create_engine, insert, text
+from sqlalchemy import Engine, insert, text
 from sqlalchemy import Table as SqlTable
 from sqlalchemy.orm import Session, sessionmaker
 
 from taskforce import migrate
-from taskforce.agencies import service as agency_service
-from taskforce.agencies.schemas import AgencyCreate
 from taskforce.app import create_app
 from taskforce.cases import service as case_service
 from taskforce.cases.schemas import CaseCreate
 from taskforce.core.auth import service as auth_service
-from taskforce.core.caller import Caller, Role, system_caller
+from taskforce.core.caller import Caller
 from taskforce.core.db import make_engine, unit_of_work
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
@@ -52,7 +49,6 @@ from taskforce.hashsets.models import HashEntry, HashSet
 from taskforce.hashsets.schemas import HashSetCreate
 
 console = Console(stderr=True)
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 AGENCIES = [
     ("GB-NCA", "GB", "Europe/London", "+442079460001"),
     ("NL-NP", "NL", "Europe/Amsterdam", "+31201234567"),
@@ -82,23 +78,6 @@ class Row:
     matched: int
 
 
-@contextmanager
-def database(backend: str, workdir: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{workdir / 'bench.db'}"
-        return
-    name = f"taskforce_bench_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def setup_world(url: str, workdir: Path, n_sets: int) -> World:
     settings = Settings(
         data_dir=workdir,
@@ -110,30 +89,8 @@ def setup_world(url: str, workdir: Path, n_sets: int) -> World:
     engine = make_engine(settings)
     migrate.upgrade(settings, engine)
     factory = sessionmaker(engine, expire_on_commit=False)
-    callers: list[Caller] = []
     with unit_of_work(factory) as s:
-        for code, country, tz, phone in AGENCIES:
-            agency_service.register_agency(
-                s,
-                system_caller(),
-                AgencyCreate(
-                    code=code,
-                    name=f"{code} (fictional)",
-                    country=country,
-                    timezone=tz,
-                    contact_desk=f"{code} 24/7 desk",
-                    contact_phone=phone,
-                    contact_email=f"desk@{code.lower()}.example.com",
-                ),
-            )
-            user = auth_service.create_user(
-                s,
-                system_caller(),
-                email=f"investigator@{code.lower()}.example.com",
-                agency_code=code,
-                role=Role.INVESTIGATOR,
-            )
-            callers.append(auth_service.caller_for(s, user, channel="api"))
+        callers = [caller for caller, _ in register_agencies(s, AGENCIES)]
     world = World(settings, engine, factory, callers)
     with unit_of_work(factory) as s:
         for i in range(n_sets):

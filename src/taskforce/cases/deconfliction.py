@@ -25,10 +25,9 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol, cast
+from typing import Any, NamedTuple, Protocol, cast
 
-from sqlalchemy import Table, and_, insert, or_, select, update
-from sqlalchemy import case as sql_case
+from sqlalchemy import Table, and_, bindparam, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -300,10 +299,17 @@ def _values(session: Session, pairs: Sequence[tuple[str, str]]) -> dict[tuple[st
     return found
 
 
+class _CaseRef(NamedTuple):
+    """The two columns a hit needs of another case, where the case itself is not kept."""
+
+    id: uuid.UUID
+    owner_agency_id: uuid.UUID
+
+
 @dataclass
 class _Holder:
     selector_id: uuid.UUID
-    case: Case
+    case: Case | _CaseRef
     observed_at: datetime | None
     noise_reason: str | None
 
@@ -328,13 +334,19 @@ def _batch(
     holders: dict[uuid.UUID, list[_Holder]] = {}
     held: dict[uuid.UUID, uuid.UUID] = {}
     if uncommon:
-        for sid, vid, observed, reason, other_case in session.execute(
-            select(
-                Selector.id, Selector.value_id, Selector.observed_at, Selector.noise_reason, Case
-            )
-            .join(Case, Case.id == Selector.case_id)
-            .where(Selector.value_id.in_(uncommon))
+        # A single addition keeps the other cases it read for its notices (`keep.loaded`);
+        # an import reads only the two columns a hit needs: thousands of holders are not
+        # worth an ORM object each.
+        columns = (Selector.id, Selector.value_id, Selector.observed_at, Selector.noise_reason)
+        query = (
+            select(*columns, Case)
+            if keep is not None
+            else select(*columns, Case.id, Case.owner_agency_id)
+        )
+        for sid, vid, observed, reason, *owner in session.execute(
+            query.join(Case, Case.id == Selector.case_id).where(Selector.value_id.in_(uncommon))
         ):
+            other_case = owner[0] if keep is not None else _CaseRef(owner[0], owner[1])
             if other_case.id == case.id:
                 held[vid] = sid
             else:
@@ -397,15 +409,12 @@ def _batch(
     if not new:
         return [], []
     session.execute(insert(_SELECTORS), new)
-    if counts:  # one statement for the batch, not one per value
-        ids = [c["vid"] for c in counts]
+    if counts:  # one executemany by primary key: linear, where a CASE per value is quadratic
         session.execute(
             update(_VALUES)
-            .where(_VALUES.c.id.in_(ids))
-            .values(
-                case_count=sql_case(*((_VALUES.c.id == c["vid"], c["n"]) for c in counts)),
-                is_common=sql_case(*((_VALUES.c.id == c["vid"], c["common"]) for c in counts)),
-            )
+            .where(_VALUES.c.id == bindparam("vid"))
+            .values(case_count=bindparam("n"), is_common=bindparam("common")),
+            counts,
         )
 
     hits: list[Hit] = []
@@ -503,7 +512,11 @@ def _pdq_hits(
 
 
 def _hit(
-    mine: dict[str, Any], case: Case, other_id: uuid.UUID, other_case: Case, distance: int
+    mine: dict[str, Any],
+    case: Case,
+    other_id: uuid.UUID,
+    other_case: Case | _CaseRef,
+    distance: int,
 ) -> Hit:
     return Hit(
         id=uuid.uuid4(),

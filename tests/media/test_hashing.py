@@ -342,3 +342,34 @@ def test_numpy_pdq_equals_meta_reference_on_synthetic_images() -> None:
         assert worst <= 2  # a coefficient within rounding of the median, at most
         differing += worst > 0
     assert differing <= 3
+
+
+def _photo_with_exif(path: Path) -> None:
+    """A generated JPEG whose EXIF names a camera and a GPS position (48°51'30"N 2°17'40"E)."""
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110] = "Synthetic Camera Co", "Model T"
+    exif[0x8825] = {1: "N", 2: (48.0, 51.0, 30.0), 3: "E", 4: (2.0, 17.0, 40.0)}
+    _photo().save(path, "JPEG", exif=exif.tobytes())
+
+
+def test_cli_json_fills_the_camera_and_gps_that_triage_reads(tmp_path: Path) -> None:
+    """`taskforce hash --json` prints the EXIF fields it names, the same values triage records."""
+    from taskforce.cli import app
+
+    target = tmp_path / "IMG_0001.jpg"
+    _photo_with_exif(target)
+    result = CliRunner().invoke(app, ["hash", "--json", str(target)])
+    assert result.exit_code == 0, result.output
+    line = json.loads(result.stdout.splitlines()[0])
+    assert (line["camera_make"], line["camera_model"]) == ("Synthetic Camera Co", "Model T")
+    assert (line["gps_lat"], line["gps_lon"]) == (48.858333, 2.294444)
+    triage = hashing.hash_file(target, rotations=True)  # what triage records for the file
+    assert (triage.camera_make, triage.camera_model, triage.gps_lat, triage.gps_lon) == (
+        line["camera_make"],
+        line["camera_model"],
+        line["gps_lat"],
+        line["gps_lon"],
+    )
+    shown = CliRunner().invoke(app, ["hash", str(target)])
+    assert "Synthetic Camera Co Model T" in shown.stdout
+    assert "48.858333, 2.294444" in shown.stdout

@@ -24,7 +24,8 @@ def hash_command(
         False, "--every-frame", help="Videos: hash every frame (default: one per second)"
     ),
 ) -> None:
-    """Print MD5, SHA-1, SHA-256 and, for images, PDQ with its quality."""
+    """Print MD5, SHA-1, SHA-256 and, for images, PDQ with its quality and the EXIF camera,
+    capture time and GPS position (read as triage reads them)."""
     missing = [p for p in paths if not p.exists() and not p.is_symlink()]
     if missing:
         err.print(f"error: no such file or folder: {missing[0]}", markup=False)
@@ -61,6 +62,14 @@ def hash_command(
         if r.pdq:
             note = "" if r.pdq_usable else f", below {hashing.MIN_PDQ_QUALITY}: never matched"
             out.print(f"  {'pdq':<7}{r.pdq}  quality {r.pdq_quality}{note}", markup=False)
+        camera = " ".join(x for x in (r.camera_make, r.camera_model) if x)
+        if camera or r.camera_serial:
+            serial = f"  serial {r.camera_serial}" if r.camera_serial else ""
+            out.print(f"  {'camera':<7}{camera or 'unknown'}{serial}", markup=False)
+        if r.taken_at:
+            out.print(f"  {'taken':<7}{r.taken_at}", markup=False)
+        if r.gps_lat is not None and r.gps_lon is not None:
+            out.print(f"  {'gps':<7}{r.gps_lat}, {r.gps_lon}", markup=False)
         if r.vpdq:
             usable = sum(1 for f in r.vpdq if f.quality >= hashing.MIN_PDQ_QUALITY)
             out.print(

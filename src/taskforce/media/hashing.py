@@ -212,8 +212,9 @@ def hash_file(
 def hash_stream(stream: BinaryIO, display: str, *, rotations: bool = False) -> FileHashes:
     """Hashes of a seekable stream (a file, or an archive member read into memory).
 
-    With `rotations`, images also get the PDQ of their eight rotations and mirror images and
-    their camera metadata (make, model, serial, capture time, GPS): what triage needs."""
+    Images get their camera metadata (make, model, serial, capture time, GPS) from EXIF, read
+    here once for `taskforce hash` and triage alike; with `rotations` also the PDQ of their
+    eight rotations and mirror images (triage's queries)."""
     result = FileHashes(path=display)
     try:
         head = stream.read(8192)
@@ -234,13 +235,13 @@ def hash_stream(stream: BinaryIO, display: str, *, rotations: bool = False) -> F
             if rotations:
                 eight, quality = pdq_dihedral(image)
                 result.pdq, result.pdq_quality, result.pdq_rotations = eight[0], quality, eight
-                _camera(image, result)
             else:
                 pdq = pdq_of_image(image)
                 result.pdq, result.pdq_quality = pdq.hex, pdq.quality
             result.pdq_usable = result.pdq_quality is not None and (
                 result.pdq_quality >= MIN_PDQ_QUALITY
             )
+            _camera(image, result)
     except MediaError as exc:
         result.error = str(exc)
     except OSError as exc:

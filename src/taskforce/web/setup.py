@@ -211,16 +211,25 @@ def install(
         app.include_router(router)
 
 
-SWAGGER_CDN = "https://cdn.jsdelivr.net"
+# Swagger UI's files, vendored from npm's swagger-ui-dist (its version in static/swagger/VERSION):
+# the page works offline and loads nothing from another host.
+SWAGGER_STATIC = "/static/swagger"
 
 
 def install_api_docs(app: FastAPI, path: str) -> None:
-    """The API's Swagger UI page, under a policy of its own: FastAPI's page loads Swagger UI from
-    a CDN and starts it with an inline script, which the pages' policy refuses. This policy
-    allows exactly that script (by its SHA-256) and the CDN's files, and nothing else; the page
-    shows only the OpenAPI description, never case data, and API calls from it need a token."""
+    """The API's Swagger UI page, under a policy of its own: Swagger UI starts with an inline
+    script, which the pages' policy refuses. This policy allows exactly that script (by its
+    SHA-256) and the hub's own files, and nothing else; the page shows only the OpenAPI
+    description, never case data, and API calls from it need a token."""
     assert app.openapi_url is not None
-    page = get_swagger_ui_html(openapi_url=app.openapi_url, title="taskforce API")
+    page = get_swagger_ui_html(
+        openapi_url=app.openapi_url,
+        title="taskforce API",
+        swagger_js_url=f"{SWAGGER_STATIC}/swagger-ui-bundle.js",
+        swagger_css_url=f"{SWAGGER_STATIC}/swagger-ui.css",
+        swagger_favicon_url=f"{SWAGGER_STATIC}/favicon-32x32.png",
+        swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from swagger.io
+    )
     body = bytes(page.body)
     inline = re.findall(rb"<script>(.*?)</script>", body, re.S)
     hashes = " ".join(
@@ -228,8 +237,8 @@ def install_api_docs(app: FastAPI, path: str) -> None:
         for script in inline
     )
     policy = (
-        f"default-src 'none'; script-src {SWAGGER_CDN} {hashes}; style-src {SWAGGER_CDN}; "
-        f"img-src 'self' data: https://fastapi.tiangolo.com; connect-src 'self'; "
+        f"default-src 'none'; script-src 'self' {hashes}; style-src 'self'; "
+        "img-src 'self' data:; connect-src 'self'; "
         "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     )
 

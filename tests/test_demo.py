@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -296,9 +297,33 @@ def test_cli_demo_no_serve(tmp_path: Path) -> None:
     assert "http://127.0.0.1:8123/ui/" in result.output
     assert "investigator@nca.example.com" in result.output
     assert DEMO_PASSWORD in result.output
-    assert (tmp_path / "demo" / "demo.db").exists()
+    assert (tmp_path / "demo" / "taskforce.db").exists()
+    # The one line the demo prints is all the console needs to reach the demo's database.
+    line = f"export TASKFORCE_DATA_DIR={tmp_path / 'demo'}"
+    assert line in result.output
+    listed = CliRunner().invoke(
+        app, ["hashset", "list"], env={"TASKFORCE_DATA_DIR": str(tmp_path / "demo")}
+    )
+    assert listed.exit_code == 0, listed.output
+    assert "not initialised" not in listed.output
+    assert len(listed.stdout.splitlines()) > 1
     # A second run starts from a fresh database rather than failing on existing data.
     again = CliRunner().invoke(
         app, ["demo", "--no-serve"], env={"TASKFORCE_DATA_DIR": str(tmp_path), "COLUMNS": "160"}
     )
     assert again.exit_code == 0, again.output
+
+
+def test_cli_demo_refuses_a_busy_port_before_building(tmp_path: Path) -> None:
+    from taskforce.cli import app
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(
+            app, ["demo", "--port", str(port)], env={"TASKFORCE_DATA_DIR": str(tmp_path)}
+        )
+    assert result.exit_code == 1, result.output
+    assert f"port {port} is in use" in result.output
+    assert not (tmp_path / "demo").exists()  # nothing was built

@@ -54,7 +54,7 @@ def db_upgrade(ctx: typer.Context) -> None:
     from taskforce import migrate
 
     settings = state(ctx).settings
-    migrate.upgrade(settings, state(ctx).engine)
+    migrate.upgrade(settings, state(ctx).engine_to_upgrade)
     out.print(f"database at newest schema: {_safe_url(settings.effective_database_url)}")
 
 
@@ -105,7 +105,7 @@ def serve(
     except ValueError as exc:
         err.print(f"error: {exc}")
         raise typer.Exit(2) from None
-    migrate.upgrade(st.settings, st.engine)
+    migrate.upgrade(st.settings, st.engine_to_upgrade)
     database = _safe_url(st.settings.effective_database_url)
     out.print(f"taskforce on http://{host}:{port}/  (database {database}, {workers} workers)")
     for line in plain_http_notice(st.settings):
@@ -113,7 +113,7 @@ def serve(
     if not st.settings.worker_in_process:
         out.print("background jobs: run `taskforce worker` beside this server (TASKFORCE_WORKER)")
     if workers == 1:
-        app_ = create_app(st.settings, st.engine)
+        app_ = create_app(st.settings, st.engine_to_upgrade)
         uvicorn.run(
             app_,
             host=host,
@@ -123,7 +123,7 @@ def serve(
             proxy_headers=False,  # the app believes forwarded headers from trusted_proxies only
         )
         return
-    st.engine.dispose()  # the workers open their own connections
+    st.engine_to_upgrade.dispose()  # the workers open their own connections
     config = uvicorn.Config(
         "taskforce.app:create_app",
         factory=True,
@@ -186,7 +186,26 @@ def demo(
     """Build a fresh synthetic multinational scenario on SQLite and serve it."""
     from taskforce import demo as demo_module
 
+    if not no_serve and not port_free(host, port):  # said now, not after a minute of building
+        err.print(
+            f"error: port {port} is in use on {host}; choose another: taskforce demo --port "
+            f"{port + 1} (make demo PORT={port + 1})",
+            markup=False,
+        )
+        raise typer.Exit(1)
     demo_module.run(state(ctx).settings, host=host, port=port, serve=not no_serve)
+
+
+def port_free(host: str, port: int) -> bool:
+    """Whether a server could listen on host:port now (the way uvicorn binds: SO_REUSEADDR)."""
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError:
+        return False
+    return True
 
 
 @app.command()
@@ -203,7 +222,7 @@ def worker(
     from taskforce.core.audit.seal import Sealer
 
     st = state(ctx)
-    migrate.upgrade(st.settings, st.engine)
+    migrate.upgrade(st.settings, st.engine_to_upgrade)
     spool.sweep(st.settings.data_dir)  # what crashed processes left (the server does the same)
     tools = worker_module.default_tools(st.settings)
 

@@ -586,9 +586,10 @@ def _sees(case: Case, agency_id: uuid.UUID, session: Session) -> bool:
 
 def _fresh_database(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "demo.db"
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    path = folder / "taskforce.db"  # the data folder's default: TASKFORCE_DATA_DIR finds it
+    for name in ("taskforce.db", "demo.db"):  # demo.db: where releases before 13 put it
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{folder / name}{suffix}").unlink(missing_ok=True)
     return path
 
 
@@ -642,8 +643,8 @@ def _print_summary(summary: DemoSummary, *, folder: Path, path: Path, url: str) 
     out.print(f"  database:    {path}", markup=False)
     out.print(f"  open:        {url}", markup=False)
     out.print(
-        f"  console:     TASKFORCE_DATA_DIR={folder} TASKFORCE_DATABASE_URL=sqlite:///{path} "
-        "taskforce ...",
+        f"  console:     export TASKFORCE_DATA_DIR={folder}   # then the README's "
+        "taskforce lines work on the demo (source .venv/bin/activate puts taskforce on PATH)",
         markup=False,
     )
     out.print()

@@ -26,6 +26,7 @@ from sqlalchemy import (
     create_engine,
     event,
     insert,
+    inspect,
 )
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import (
@@ -97,14 +98,27 @@ class Origin:
     origin_node: Mapped[str] = mapped_column(default="local")
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL; None for other databases and in-memory or `file:` URLs."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split("///", 1)[-1]
+    if path and path != ":memory:" and not path.startswith("file:"):
+        return Path(path)
+    return None
+
+
+def has_schema(engine: Engine) -> bool:
+    """Whether `taskforce db upgrade` has ever run on this database (Alembic's table is there)."""
+    return inspect(engine).has_table("alembic_version")
+
+
 def make_engine(settings: Settings, url: str | None = None) -> Engine:
     url = url or settings.effective_database_url
     wait = settings.database_lock_wait_seconds
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        file = None
-        if path and path != ":memory:" and not path.startswith("file:"):
-            file = Path(path)
+        file = sqlite_file(url)
+        if file is not None:
             file.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": wait})
         _configure_sqlite(engine, file, wait)

@@ -141,7 +141,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         checks={"token": token_before_body, "session": session_before_body},
         refuse=web_setup.refusal,
     )
-    app.add_middleware(DatabaseTrouble, page=web_setup.error_page)
+    app.add_middleware(DatabaseTrouble, page=web_setup.trouble_page)
     app.add_middleware(DefaultHeaders)
     if settings.trusted_proxies:  # outermost: every layer sees the client's own address
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)

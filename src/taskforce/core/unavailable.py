@@ -6,8 +6,9 @@ is kept while it arrives, up to `REPLAY_LIMIT`) up to `MAX_ATTEMPTS` times. SQLi
 "database is locked" once a request has waited `database_lock_wait_seconds` for the write lock;
 a pool with no free connection times out; a database that cannot be reached (server down,
 database dropped, file removed) fails every request. None of these is the client's mistake or a
-bug of the route: the client is told to come back (503 with `Retry-After`: a page under /ui,
-JSON elsewhere, as every other error is answered), never given a plain-text 500.
+bug of the route: the client is told to come back (503 with `Retry-After`: a page where the
+app's renderer has one, under /ui and on the public pages, JSON elsewhere, as every other
+error is answered), never given a plain-text 500.
 
 Anything else the database raises is a bug and stays a 500.
 """
@@ -28,7 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 log = logging.getLogger("taskforce.database")
 
 Trouble = Literal["retry", "busy", "down"]
-PageRenderer = Callable[[Request, int, str, str], Response]
+PageRenderer = Callable[[Request, int, str, str], Response | None]
 
 MAX_ATTEMPTS = 4  # the first run and up to three replays
 REPLAY_LIMIT = 4 << 20  # a body larger than this (an upload) is not kept: no replay, a 503
@@ -175,10 +176,11 @@ class DatabaseTrouble:
         else:
             message = f"the database is busy; try again in {wait} seconds"
         headers = {"Retry-After": str(wait)}
-        path: str = scope["path"]
-        if self.page is not None and (path == "/ui" or path.startswith("/ui/")):
-            text = message[:1].upper() + message[1:] + "."
-            response = self.page(Request(scope), 503, "Try again shortly", text)
+        text = message[:1].upper() + message[1:] + "."
+        response = (
+            None if self.page is None else self.page(Request(scope), 503, "Try again shortly", text)
+        )
+        if response is not None:
             response.headers.update(headers)
             return response
         return JSONResponse(

@@ -3,7 +3,8 @@
 
 The public pages are read by people with no account: the hotline's report form (/report),
 the warning a provider shows instead of a blocked URL (/blocked, and its file from
-`taskforce blocklist warning-page`) and a clue notice's "trace an object" page (/trace/...).
+`taskforce blocklist warning-page`), a clue notice's "trace an object" page (/trace/...) and
+the error pages of all three addresses (404, 405, 413, 429, 500, 503…: `web/public_errors.py`).
 Each has its catalogue here, one dictionary per language, keys and `{...}` placeholders as in
 English; `tests/web/test_catalogue.py` names any key a language lacks.
 
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-Page = Literal["report", "warning", "trace"]
+Page = Literal["report", "warning", "trace", "error"]
 ENGLISH = "en"
 LANGUAGE_NAMES: dict[str, str] = {
     "en": "English",
@@ -382,10 +383,131 @@ TRACE: dict[str, dict[str, str]] = {
     },
 }
 
+# --- error pages of the public addresses (/report, /blocked, /trace and under them) -----------
+
+ERROR: dict[str, dict[str, str]] = {
+    "en": {
+        "code": "Error {status}",
+        "title_404": "Page not found",
+        "body_404": "There is nothing at this address. It may be mistyped, or the page may have ended.",
+        "title_405": "This page cannot do that",
+        "body_405": "This address does not take this kind of request. Open the page from its link and use its form.",
+        "title_413": "Too much to send",
+        "body_413": "What you sent is longer than this page accepts. Shorten it and send it again.",
+        "title_415": "Not a form of this site",
+        "body_415": "What was sent is not a form of this site. Open the page again and use its form.",
+        "title_422": "Something in the form was not right",
+        "body_422": "A field was missing or had a value this page does not accept. Go back and check the form.",
+        "title_429": "Too many requests",
+        "body_429": "Too many requests came from your connection. Please wait a few minutes and try again.",
+        "title_500": "Something went wrong on our side",
+        "body_500": "Your request could not be completed. Nothing is wrong with what you did; please try again later.",
+        "title_503": "Please try again shortly",
+        "body_503": "The service is busy or briefly unavailable. Please try again in a minute.",
+        "title_other": "Request refused",
+        "body_other": "This request could not be completed. Go back and try again.",
+        "report_link": "Report online child sexual abuse",
+        "footer": "If a child is in immediate danger, call your local emergency number.",
+    },
+    "es": {
+        "code": "Error {status}",
+        "title_404": "Página no encontrada",
+        "body_404": "No hay nada en esta dirección. Puede que esté mal escrita o que la página ya no exista.",
+        "title_405": "Esta página no puede hacer eso",
+        "body_405": "Esta dirección no acepta este tipo de solicitud. Abra la página desde su enlace y use su formulario.",
+        "title_413": "Demasiado para enviar",
+        "body_413": "Lo que envió es más largo de lo que esta página acepta. Acórtelo y vuelva a enviarlo.",
+        "title_415": "No es un formulario de este sitio",
+        "body_415": "Lo enviado no es un formulario de este sitio. Vuelva a abrir la página y use su formulario.",
+        "title_422": "Algo en el formulario no era correcto",
+        "body_422": "Faltaba un campo o tenía un valor que esta página no acepta. Vuelva atrás y revise el formulario.",
+        "title_429": "Demasiadas solicitudes",
+        "body_429": "Llegaron demasiadas solicitudes desde su conexión. Espere unos minutos y vuelva a intentarlo.",
+        "title_500": "Algo ha fallado por nuestra parte",
+        "body_500": "No se pudo completar su solicitud. Usted no ha hecho nada mal; vuelva a intentarlo más tarde.",
+        "title_503": "Vuelva a intentarlo en breve",
+        "body_503": "El servicio está ocupado o no disponible por un momento. Vuelva a intentarlo en un minuto.",
+        "title_other": "Solicitud rechazada",
+        "body_other": "No se pudo completar esta solicitud. Vuelva atrás e inténtelo de nuevo.",
+        "report_link": "Denunciar el abuso sexual infantil en internet",
+        "footer": "Si un niño o una niña está en peligro inmediato, llame al número de emergencias local.",
+    },
+    "fr": {
+        "code": "Erreur {status}",
+        "title_404": "Page introuvable",
+        "body_404": "Il n'y a rien à cette adresse. Elle est peut-être mal saisie, ou la page n'existe plus.",
+        "title_405": "Cette page ne peut pas faire cela",
+        "body_405": "Cette adresse n'accepte pas ce type de demande. Ouvrez la page depuis son lien et utilisez son formulaire.",
+        "title_413": "Trop de contenu à envoyer",
+        "body_413": "Ce que vous avez envoyé dépasse ce que cette page accepte. Raccourcissez-le et envoyez-le à nouveau.",
+        "title_415": "Pas un formulaire de ce site",
+        "body_415": "Ce qui a été envoyé n'est pas un formulaire de ce site. Rouvrez la page et utilisez son formulaire.",
+        "title_422": "Quelque chose n'allait pas dans le formulaire",
+        "body_422": "Un champ manquait ou avait une valeur que cette page n'accepte pas. Revenez en arrière et vérifiez le formulaire.",
+        "title_429": "Trop de demandes",
+        "body_429": "Trop de demandes sont venues de votre connexion. Patientez quelques minutes et réessayez.",
+        "title_500": "Un problème est survenu de notre côté",
+        "body_500": "Votre demande n'a pas pu aboutir. Vous n'avez rien fait de mal ; réessayez plus tard.",
+        "title_503": "Réessayez dans un instant",
+        "body_503": "Le service est occupé ou brièvement indisponible. Réessayez dans une minute.",
+        "title_other": "Demande refusée",
+        "body_other": "Cette demande n'a pas pu aboutir. Revenez en arrière et réessayez.",
+        "report_link": "Signaler des abus sexuels sur des enfants en ligne",
+        "footer": "Si un enfant est en danger immédiat, appelez le numéro d'urgence local.",
+    },
+    "de": {
+        "code": "Fehler {status}",
+        "title_404": "Seite nicht gefunden",
+        "body_404": "Unter dieser Adresse gibt es nichts. Sie ist vielleicht falsch geschrieben, oder die Seite gibt es nicht mehr.",
+        "title_405": "Das kann diese Seite nicht",
+        "body_405": "Diese Adresse nimmt diese Art von Anfrage nicht an. Öffnen Sie die Seite über ihren Link und nutzen Sie ihr Formular.",
+        "title_413": "Zu viel zum Senden",
+        "body_413": "Was Sie gesendet haben, ist länger, als diese Seite annimmt. Kürzen Sie es und senden Sie es erneut.",
+        "title_415": "Kein Formular dieser Seite",
+        "body_415": "Was gesendet wurde, ist kein Formular dieser Website. Öffnen Sie die Seite erneut und nutzen Sie ihr Formular.",
+        "title_422": "Im Formular stimmte etwas nicht",
+        "body_422": "Ein Feld fehlte oder hatte einen Wert, den diese Seite nicht annimmt. Gehen Sie zurück und prüfen Sie das Formular.",
+        "title_429": "Zu viele Anfragen",
+        "body_429": "Von Ihrer Verbindung kamen zu viele Anfragen. Bitte warten Sie einige Minuten und versuchen Sie es erneut.",
+        "title_500": "Bei uns ist etwas schiefgegangen",
+        "body_500": "Ihre Anfrage konnte nicht ausgeführt werden. Sie haben nichts falsch gemacht; bitte versuchen Sie es später erneut.",
+        "title_503": "Bitte versuchen Sie es gleich noch einmal",
+        "body_503": "Der Dienst ist ausgelastet oder kurz nicht erreichbar. Bitte versuchen Sie es in einer Minute erneut.",
+        "title_other": "Anfrage abgelehnt",
+        "body_other": "Diese Anfrage konnte nicht ausgeführt werden. Gehen Sie zurück und versuchen Sie es erneut.",
+        "report_link": "Sexuellen Missbrauch von Kindern im Internet melden",
+        "footer": "Wenn ein Kind in unmittelbarer Gefahr ist, rufen Sie die örtliche Notrufnummer an.",
+    },
+    "nl": {
+        "code": "Fout {status}",
+        "title_404": "Pagina niet gevonden",
+        "body_404": "Op dit adres staat niets. Het is misschien verkeerd getypt, of de pagina bestaat niet meer.",
+        "title_405": "Dat kan deze pagina niet",
+        "body_405": "Dit adres neemt dit soort verzoek niet aan. Open de pagina via haar link en gebruik haar formulier.",
+        "title_413": "Te veel om te versturen",
+        "body_413": "Wat u verstuurde is langer dan deze pagina aanneemt. Maak het korter en verstuur het opnieuw.",
+        "title_415": "Geen formulier van deze site",
+        "body_415": "Wat verstuurd is, is geen formulier van deze site. Open de pagina opnieuw en gebruik haar formulier.",
+        "title_422": "Er klopte iets niet in het formulier",
+        "body_422": "Er ontbrak een veld of een veld had een waarde die deze pagina niet aanneemt. Ga terug en controleer het formulier.",
+        "title_429": "Te veel verzoeken",
+        "body_429": "Er kwamen te veel verzoeken van uw verbinding. Wacht een paar minuten en probeer het opnieuw.",
+        "title_500": "Er ging bij ons iets mis",
+        "body_500": "Uw verzoek kon niet worden afgerond. U hebt niets verkeerd gedaan; probeer het later opnieuw.",
+        "title_503": "Probeer het zo opnieuw",
+        "body_503": "De dienst is druk of even niet bereikbaar. Probeer het over een minuut opnieuw.",
+        "title_other": "Verzoek geweigerd",
+        "body_other": "Dit verzoek kon niet worden afgerond. Ga terug en probeer het opnieuw.",
+        "report_link": "Online seksueel misbruik van kinderen melden",
+        "footer": "Is een kind in direct gevaar? Bel het lokale alarmnummer.",
+    },
+}
+
 CATALOGUES: dict[Page, dict[str, dict[str, str]]] = {
     "report": REPORT,
     "warning": WARNING,
     "trace": TRACE,
+    "error": ERROR,
 }
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from taskforce.core import limits
 from taskforce.core.errors import AuthFailed, Forbidden, NotFound, TaskforceError
 from taskforce.core.http import error_response
+from taskforce.web import public_errors
 from taskforce.web.session import (
     CsrfFailed,
     LoginRequired,
@@ -134,7 +135,10 @@ _REFUSAL_TITLES = {413: "Too large to upload", 415: "Not a form of this site"}
 
 def refusal(request: Request, error: TaskforceError) -> Response:
     """A body refused before or while it is read (`core.limits.BodyGate`, the 413 of a body
-    over its limit): a page under /ui, the JSON error shape elsewhere."""
+    over its limit): a page under /ui, the public error page on a public address, the JSON
+    error shape elsewhere."""
+    if public_errors.is_public(request.url.path):
+        return public_errors.page(request, error.http_status)
     if not _is_page(request):
         return error_response(error)
     title = _REFUSAL_TITLES.get(error.http_status, "Request refused")
@@ -162,6 +166,8 @@ def _install_error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(TaskforceError)
     async def taskforce_error(request: Request, exc: TaskforceError) -> Response:
+        if public_errors.is_public(request.url.path):
+            return public_errors.page(request, exc.http_status)
         if not _is_page(request):
             return await _delegate(json_taskforce, request, exc)
         if isinstance(exc, NotFound):
@@ -179,6 +185,8 @@ def _install_error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if public_errors.is_public(request.url.path):
+            return public_errors.page(request, exc.status_code, exc.headers)
         if not _is_page(request):
             return await _delegate(json_http, request, exc)
         if exc.status_code == 404:
@@ -189,13 +197,34 @@ def _install_error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        path_error = any(e.get("loc", ("",))[0] == "path" for e in exc.errors())
+        if public_errors.is_public(request.url.path):
+            return public_errors.page(request, 404 if path_error else 422)
         if not _is_page(request):
             return await _delegate(json_validation, request, exc)
-        if any(e.get("loc", ("",))[0] == "path" for e in exc.errors()):
+        if path_error:
             return error_page(request, 404, "Not found", "There is no page at this address.")
         return error_page(
             request, 422, "Incomplete form", "The form was missing a field or had a bad value."
         )
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, _exc: Exception) -> Response:
+        """A bug: Starlette still logs the traceback; the visitor of a public page gets a page
+        in their language, everyone else the usual plain answer."""
+        if public_errors.is_public(request.url.path):
+            return public_errors.page(request, 500)
+        return PlainTextResponse("Internal Server Error", status_code=500)
+
+
+def trouble_page(request: Request, status_code: int, title: str, message: str) -> Response | None:
+    """The 503 of a database in trouble (`core.unavailable`): a page under /ui, the public error
+    page on a public address, None (the JSON answer) elsewhere."""
+    if public_errors.is_public(request.url.path):
+        return public_errors.page(request, status_code)
+    if _is_page(request):
+        return error_page(request, status_code, title, message)
+    return None
 
 
 def install(

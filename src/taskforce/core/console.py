@@ -92,7 +92,7 @@ def unit(ctx: typer.Context) -> Iterator[Session]:
         with unit_of_work(state(ctx).sessionmaker) as session:
             yield session
     except TaskforceError as exc:
-        err.print(f"error: {exc.message}", markup=False)
+        err.print(f"error: {exc.message}", markup=False, soft_wrap=True)  # paths stay whole
         raise typer.Exit(exc.exit_code) from None
     except Exception as exc:
         kind = trouble(exc)

@@ -53,8 +53,9 @@ def triage_command(
         hash_sets=hashset,
         case_reference=case,
     )
-    total = _count_files(evidence)
     with unit(ctx) as session:
+        service.check_paths(evidence, out_dir)  # before the progress bar, naming the path
+        total = _count_files(evidence)
         found = agency_service.get_by_code(session, agency)
         caller = agency_operator(found.id, found.code, found.country)
         with Progress(

@@ -187,6 +187,32 @@ def _journal(out_dir: Path) -> dict[str, dict[str, Any]]:
     return rows
 
 
+def check_paths(roots: Sequence[Path], out_dir: Path) -> None:
+    """Refuse evidence that is not there or cannot be read, and a report folder that is a file,
+    before any work: a run over nothing must never look like a run that found nothing."""
+    if not roots:
+        raise Invalid("evidence", "name at least one file, folder or archive")
+    for root in roots:
+        shown = evidence.display_name(root)
+        if root.is_symlink():
+            continue  # reported in the run as a link not followed
+        if not root.exists():
+            raise Invalid("evidence", f"no such file or folder: {shown}")
+        try:
+            if root.is_dir():
+                with os.scandir(root):
+                    pass
+            else:
+                with root.open("rb"):
+                    pass
+        except OSError as exc:
+            raise Invalid("evidence", f"cannot read {shown}: {exc.strerror or exc}") from None
+    if out_dir.exists() and not out_dir.is_dir():
+        raise Invalid(
+            "out", f"{evidence.display_name(out_dir)} is a file: name a folder for the report"
+        )
+
+
 def run(
     session: Session,
     caller: Caller,
@@ -206,8 +232,13 @@ def run(
     caller.require(Permission.READ)
     if not 0 <= options.threshold <= 256:
         raise Invalid("pdq_threshold", "must be between 0 and 256 bits")
+    check_paths(roots, out_dir)
     case = _case(session, caller, options.case_reference) if options.case_reference else None
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        shown = evidence.display_name(out_dir)
+        raise Invalid("out", f"cannot make the report folder {shown}: {exc.strerror}") from None
     work_dir = out_dir / WORK_DIR
     shutil.rmtree(work_dir, ignore_errors=True)  # left behind by a crash: evidence copies
     done = _journal(out_dir)

@@ -323,6 +323,35 @@ def entries_from(session: Session, source: str) -> list[BlocklistEntry]:
     )
 
 
+def entry_blocking(session: Session, url: str) -> BlocklistEntry | None:
+    """The active entry that blocks `url` (its exact entry, else the deepest prefix covering
+    it), or None. For routing a "blocked by mistake" report to the entry's keeper: the answer
+    never goes back to the visitor, so the list cannot be probed through the form."""
+    try:
+        key = normalise.block_key(url if "://" in url else f"http://{url}")
+    except Invalid:
+        return None
+    host_end = key.find("/")
+    path = key[host_end:].split("?", 1)[0]
+    prefixes = [key[:host_end] + "/"]
+    segments = [s for s in path.split("/") if s]
+    for depth in range(1, len(segments) + 1):
+        prefixes.append(key[:host_end] + "/" + "/".join(segments[:depth]))
+    found = session.scalars(
+        select(BlocklistEntry).where(
+            BlocklistEntry.removed_version.is_(None),
+            or_(
+                (BlocklistEntry.match != PREFIX) & (BlocklistEntry.key == key),
+                (BlocklistEntry.match == PREFIX) & BlocklistEntry.key.in_(prefixes),
+            ),
+        )
+    ).all()
+    if not found:
+        return None
+    exact = [entry for entry in found if entry.match != PREFIX]
+    return exact[0] if exact else max(found, key=lambda entry: len(entry.key))
+
+
 def _item(entry: BlocklistEntry) -> dict[str, Any]:
     return {"key": entry.key, "match": entry.match, "category": entry.category}
 

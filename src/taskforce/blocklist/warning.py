@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from html import escape
+from urllib.parse import urlencode
 
 from taskforce.web import catalogue
 
@@ -19,11 +20,20 @@ POLICY = (
 )
 
 
-def render(report_url: str, lang: str = "en") -> str:
-    """The warning page as a complete HTML document; every inserted value is escaped."""
+def mistake_url(report_url: str, blocked_url: str = "") -> str:
+    """The report form's "blocked by mistake" kind, with the blocked address where known."""
+    query = {"kind": "block_mistake", **({"url": blocked_url} if blocked_url else {})}
+    return f"{report_url}?{urlencode(query)}"
+
+
+def render(report_url: str, lang: str = "en", blocked_url: str = "") -> str:
+    """The warning page as a complete HTML document; every inserted value is escaped. Its
+    "blocked by mistake" link opens the report form's kind for it (routed to the entry's
+    keeper), with the blocked address filled in where the provider passed it."""
     lang = catalogue.choose("warning", lang)
     text = catalogue.texts("warning", lang)
     link = escape(report_url, quote=True)
+    mistake = escape(mistake_url(report_url, blocked_url), quote=True)
     return f"""<!doctype html>
 <html lang="{escape(lang)}">
 <head>
@@ -38,7 +48,7 @@ def render(report_url: str, lang: str = "en") -> str:
 <h1>{escape(text["title"])}</h1>
 <p>{escape(text["body"])}</p>
 <p>{escape(text["report"])} <a href="{link}" rel="noreferrer">{link}</a></p>
-<p>{escape(text["mistake"])}</p>
+<p><a href="{mistake}" rel="noreferrer">{escape(text["mistake"])}</a></p>
 </body>
 </html>
 """

@@ -35,15 +35,20 @@ _STATES = {"active": "Active", "removed": "Removed", "all": "All"}
 
 
 @public_router.get("/blocked", response_class=HTMLResponse)
-def blocked(request: Request, lang: str | None = None) -> HTMLResponse:
+def blocked(
+    request: Request,
+    lang: str | None = Query(default=None, max_length=16),
+    url: str = Query(default="", max_length=2000),
+) -> HTMLResponse:
     """In the language asked for (`?lang=`), else the browser's; the report link follows it
-    where the report form speaks that language."""
+    where the report form speaks that language. A provider may pass the blocked address
+    (`?url=`): the "blocked by mistake" link carries it into the form."""
     chosen = catalogue.choose("warning", lang, request.headers.get("accept-language"))
     base = request.app.state.settings.public_url.rstrip("/")
     # the report form in the same language where it has one
     form_lang = chosen if chosen in catalogue.CATALOGUES["report"] else catalogue.ENGLISH
     report = f"{base}/report" if form_lang == catalogue.ENGLISH else f"{base}/report/{form_lang}"
-    response = HTMLResponse(warning.render(report, chosen))
+    response = HTMLResponse(warning.render(report, chosen, url.strip()))
     response.headers["Content-Language"] = chosen
     response.headers["Content-Security-Policy"] = (
         f"{warning.POLICY}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"

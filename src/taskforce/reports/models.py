@@ -20,7 +20,7 @@ class Report(Base, UUIDPk):
 
     __tablename__ = "public_report"
 
-    kind: Mapped[str] = mapped_column(String(16))  # url | grooming | danger
+    kind: Mapped[str] = mapped_column(String(16))  # url | grooming | danger | block_mistake
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     country: Mapped[str | None] = mapped_column(String(2))  # the reporter's, ISO alpha-2
     language: Mapped[str] = mapped_column(String(8))

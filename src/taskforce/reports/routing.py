@@ -17,7 +17,11 @@ why a report went where it went):
    address, a URL that could not be read) and every grooming or danger report goes to the
    reporter's country by rule 2; a report without the reporter's country goes to the network
    coordinator.
-4. **Nobody to take it** (no member in the country and no coordinator registered): the
+4. **A block said to be a mistake** (a visitor of /blocked) goes to the agency that keeps the
+   block list entry blocking the URL; an address no active entry blocks, or whose keeper is
+   not an active member, goes to the network coordinator. The visitor is told the same either
+   way: the form never says whether an address is on the list.
+5. **Nobody to take it** (no member in the country and no coordinator registered): the
    report waits, and routing is tried again every hour, so it is never lost.
 
 Resolution is the only network step and runs outside any transaction (a slow DNS server must
@@ -38,6 +42,7 @@ from sqlalchemy.orm import Session
 from taskforce.agencies import service as agency_service
 from taskforce.agencies.models import Agency
 from taskforce.agencies.schemas import KIND_LABELS, AgencyKind
+from taskforce.blocklist import service as blocklist_service
 from taskforce.core.db import insert_new, utcnow
 from taskforce.core.resolver import HostNotFound, ResolveFailed, Resolver
 from taskforce.hosting import addresses as hosting_addresses
@@ -146,6 +151,27 @@ def _reporter_fallback(session: Session, report: Report, steps: _Steps, why: str
     return _to_coordinator(session, steps, f"{why}, and the reporter gave no country")
 
 
+def _block_keeper(session: Session, report: Report, steps: _Steps) -> Agency | None:
+    """Rule 4: the keeper of the entry that blocks the URL, else the network coordinator."""
+    url = (report.details or {}).get("url", "")
+    entry = blocklist_service.entry_blocking(session, url)
+    if entry is None:
+        return _to_coordinator(session, steps, "no active block list entry blocks this address")
+    keeper = session.get(Agency, entry.agency_id) if entry.agency_id else None
+    if keeper is None or not keeper.is_active:
+        return _to_coordinator(
+            session, steps, f"the entry {entry.key} ({entry.match}) is the network's own"
+        )
+    steps.add(
+        "route",
+        f"the address is blocked by the entry {entry.key} ({entry.match}), kept by "
+        f"{keeper.code}: routed to its keeper",
+        agency=keeper.code,
+        entry=str(entry.id),
+    )
+    return keeper
+
+
 _SOURCES = {  # how the hosting country was found (hosting.service.locate's country rule)
     "registry": " (its RIR registration)",
     "network table": " (the network table)",
@@ -199,7 +225,9 @@ def apply(
     now = now or utcnow()
     steps = _Steps()
     agency: Agency | None
-    if report.kind != "url":
+    if report.kind == "block_mistake":
+        agency = _block_keeper(session, report, steps)
+    elif report.kind != "url":
         why = f"a {report.kind} report goes to the reporter's country"
         agency = _reporter_fallback(session, report, steps, why)
     elif resolution is None:

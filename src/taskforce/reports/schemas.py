@@ -26,6 +26,12 @@ class Kind(StrEnum):
     URL = "url"
     GROOMING = "grooming"
     DANGER = "danger"
+    # a visitor of /blocked says the block is wrong: routed to the entry's keeper (routing.py)
+    BLOCK_MISTAKE = "block_mistake"
+
+
+# what the report form offers to choose from; "blocked by mistake" is reached from /blocked
+CHOOSABLE = (Kind.URL, Kind.GROOMING, Kind.DANGER)
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,12 @@ FIELDS: dict[Kind, tuple[Field, ...]] = {
     Kind.DANGER: (
         Field("what", 4000, required=True, multiline=True),
         Field("where", 500, hint=True),
+    ),
+    # the address and why the block is wrong: nothing of the page's content is asked for
+    Kind.BLOCK_MISTAKE: (
+        Field("url", 2000, required=True, hint=True),
+        Field("why", 2000, required=True, multiline=True, hint=True),
+        Field("contact", 200, hint=True),
     ),
 }
 ADDITION_MAX = 8000

@@ -30,6 +30,7 @@ from taskforce.reports import assessment as report_assessment
 from taskforce.reports import duplicates, emergency, intake, queue, service
 from taskforce.reports.schemas import (
     ASSESSMENT_LABELS,
+    CHOOSABLE,
     FIELDS,
     Assessment,
     AssessmentCreate,
@@ -157,7 +158,7 @@ def _page(
             "lang": language,
             "languages": catalogue.languages("report"),
             "kind": kind.value if kind else None,
-            "kinds": [k.value for k in Kind],
+            "kinds": [k.value for k in CHOOSABLE],
             "fields": FIELDS[kind] if kind else (),
             "country": country or "",
             "country_options": _country_options(language),
@@ -264,18 +265,22 @@ async def report_page(
     lang: str | None = None,
     kind: str = Query(default="", max_length=20),
     country: str = Query(default="", max_length=10),
+    url: str = Query(default="", max_length=2000),
 ) -> HTMLResponse:
     """/report/es and /report?lang=es alike; an unknown language in the path is a 404. No
-    database work: served on the event loop."""
+    database work: served on the event loop. `url` fills in the blocked address of a
+    "blocked by mistake" report (the link on /blocked carries it where the provider gave it)."""
     if "lang" in request.path_params and lang not in catalogue.CATALOGUES["report"]:
         raise HTTPException(status_code=404)
     chosen = catalogue.choose("report", lang, request.headers.get("accept-language"))
+    chosen_kind = parse_kind(kind)
     return _page(
         request,
         settings,
         chosen,
-        kind=parse_kind(kind),
+        kind=chosen_kind,
         country=_default_country(request, country),
+        values={"url": url.strip()} if chosen_kind == Kind.BLOCK_MISTAKE and url else None,
     )
 
 
@@ -433,7 +438,11 @@ def _report_page(
 def _labels(kind: Kind) -> dict[str, str]:
     """The five assessments in words that fit the kind (a grooming chat is no "material")."""
     labels = {a.value: label for a, label in ASSESSMENT_LABELS.items()}
-    if kind != Kind.URL:
+    if kind == Kind.BLOCK_MISTAKE:  # nothing follows these: the entry is changed on its page
+        labels[Assessment.ILLEGAL_MATERIAL.value] = "The block is right"
+        labels[Assessment.ILLEGAL_ELSEWHERE.value] = "The block is right here, not elsewhere"
+        labels[Assessment.NOT_ILLEGAL.value] = "The block is a mistake"
+    elif kind != Kind.URL:
         labels[Assessment.ILLEGAL_MATERIAL.value] = "Illegal: an offence against a child"
         labels[Assessment.ILLEGAL_ELSEWHERE.value] = "Illegal elsewhere only"
     return labels

@@ -43,6 +43,12 @@ _REPORT_EN: dict[str, str] = {
     "kind_url": "A website or link showing sexual images or videos of a child",
     "kind_grooming": "A conversation in which an adult tries to groom a child",
     "kind_danger": "A child in immediate danger",
+    "kind_block_mistake": "A page that was blocked by mistake",
+    "mistake_intro": "Tell us which address was blocked and why you think the block is wrong. The agency that put it on the block list will review it. Do not send pictures or content from the page.",
+    "why": "Why do you think the block is wrong?",
+    "why_hint": "for example: what the page is and who runs it",
+    "contact": "How can we reach you?",
+    "contact_hint": "an e-mail address or phone number, if you want an answer",
     "guidance_title": "Before you start",
     "guidance_1": "Do not download, copy, screenshot or forward the material. Doing so can be a crime, even to report it.",
     "guidance_2": "Do not contact the person you are reporting.",
@@ -105,6 +111,12 @@ _REPORT_ES: dict[str, str] = {
     "kind_url": "Una web o un enlace con imágenes o vídeos sexuales de un niño o una niña",
     "kind_grooming": "Una conversación en la que un adulto intenta engañar a un niño o una niña (grooming)",
     "kind_danger": "Un niño o una niña en peligro inmediato",
+    "kind_block_mistake": "Una página bloqueada por error",
+    "mistake_intro": "Indíquenos qué dirección se bloqueó y por qué cree que el bloqueo es un error. La entidad que la puso en la lista de bloqueo lo revisará. No envíe imágenes ni contenido de la página.",
+    "why": "¿Por qué cree que el bloqueo es un error?",
+    "why_hint": "por ejemplo: qué es la página y quién la gestiona",
+    "contact": "¿Cómo podemos contactarle?",
+    "contact_hint": "un correo electrónico o un teléfono, si quiere una respuesta",
     "guidance_title": "Antes de empezar",
     "guidance_1": "No descargue, copie, haga capturas ni reenvíe el material. Hacerlo puede ser un delito, aunque sea para denunciarlo.",
     "guidance_2": "No contacte con la persona a la que denuncia.",
@@ -168,7 +180,7 @@ WARNING: dict[str, dict[str, str]] = {
         "body": "This page was blocked because it was found to contain child sexual abuse "
         "material.",
         "report": "To report child sexual abuse material you find online, use the report page:",
-        "mistake": "If you think this page was blocked by mistake, say so on the same page.",
+        "mistake": "If you think this page was blocked by mistake, tell the agency that blocked it.",
     },
     "es": {
         "title": "Esta página ha sido bloqueada",
@@ -176,8 +188,7 @@ WARNING: dict[str, dict[str, str]] = {
         "abuso sexual infantil.",
         "report": "Para denunciar material de abuso sexual infantil que encuentre en internet, "
         "utilice la página de denuncias:",
-        "mistake": "Si cree que esta página se ha bloqueado por error, indíquelo en esa misma "
-        "página.",
+        "mistake": "Si cree que esta página se ha bloqueado por error, dígaselo a la entidad que la bloqueó.",
     },
     "fr": {
         "title": "Cette page a été bloquée",
@@ -185,8 +196,7 @@ WARNING: dict[str, dict[str, str]] = {
         "matériel d'abus sexuels sur des enfants.",
         "report": "Pour signaler du matériel d'abus sexuels sur des enfants trouvé en ligne, "
         "utilisez la page de signalement :",
-        "mistake": "Si vous pensez que cette page a été bloquée par erreur, signalez-le sur "
-        "cette même page.",
+        "mistake": "Si vous pensez que cette page a été bloquée par erreur, dites-le à l'organisme qui l'a bloquée.",
     },
     "de": {
         "title": "Diese Seite wurde gesperrt",
@@ -194,8 +204,7 @@ WARNING: dict[str, dict[str, str]] = {
         "sexuellen Missbrauchs von Kindern enthält.",
         "report": "Wenn Sie im Internet Darstellungen sexuellen Missbrauchs von Kindern finden, "
         "melden Sie sie auf der Meldeseite:",
-        "mistake": "Wenn Sie glauben, dass diese Seite irrtümlich gesperrt wurde, teilen Sie "
-        "es uns auf derselben Seite mit.",
+        "mistake": "Wenn Sie glauben, dass diese Seite irrtümlich gesperrt wurde, teilen Sie es der Stelle mit, die sie gesperrt hat.",
     },
     "nl": {
         "title": "Deze pagina is geblokkeerd",
@@ -203,8 +212,7 @@ WARNING: dict[str, dict[str, str]] = {
         "seksueel misbruik van kinderen bevat.",
         "report": "Komt u online materiaal van seksueel misbruik van kinderen tegen? Meld het "
         "via de meldpagina:",
-        "mistake": "Denkt u dat deze pagina ten onrechte is geblokkeerd? Meld dat dan op "
-        "dezelfde pagina.",
+        "mistake": "Denkt u dat deze pagina ten onrechte is geblokkeerd? Meld het aan de organisatie die haar blokkeerde.",
     },
 }
 

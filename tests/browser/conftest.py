@@ -9,17 +9,20 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import uvicorn
 from playwright.sync_api import Browser, sync_playwright
+from sqlalchemy import Engine
 
 from taskforce import migrate
 from taskforce.app import create_app
 from taskforce.core.db import make_engine, make_sessionmaker, unit_of_work
 from taskforce.core.settings import Settings
+from taskforce.demo import build_scenario
 
 
 def chromium_path() -> str | None:
@@ -59,6 +62,35 @@ def live_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Live
     if seed is not None:
         with unit_of_work(make_sessionmaker(engine)) as session:
             seed.args[0](session, settings)
+    with serving(settings, engine) as url:
+        yield LiveServer(url=url, settings=settings)
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The demo's whole fictional network (`taskforce demo`'s scenario), served once for a
+    module: pages full of realistic data, for tests that walk many pages as many people."""
+    folder = tmp_path_factory.mktemp("demo")
+    settings = Settings(
+        data_dir=folder,
+        database_url=f"sqlite:///{folder / 'demo.db'}",
+        allow_insecure_defaults=True,
+        worker_interval_seconds=60,
+        secure_cookies=False,
+    )
+    engine = make_engine(settings)
+    migrate.upgrade(settings, engine)
+    with unit_of_work(make_sessionmaker(engine)) as session:
+        build_scenario(session, settings=settings)
+    with serving(settings, engine) as url:
+        yield LiveServer(url=url, settings=settings)
+    engine.dispose()
+
+
+@contextmanager
+def serving(settings: Settings, engine: Engine) -> Iterator[str]:
+    """The app on a free local port in a thread, for as long as the block runs; its URL."""
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(
@@ -71,10 +103,11 @@ def live_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Live
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert server.started, "test server did not start"
-    yield LiveServer(url=f"http://127.0.0.1:{port}", settings=settings)
-    server.should_exit = True
-    thread.join(timeout=10)
-    engine.dispose()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,7 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
 from taskforce.core.auth import service as auth_service
 from taskforce.core.auth.models import WebSession
@@ -219,6 +220,20 @@ def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
+_NOTHING_SENT = FormData()
+
+
+def sent_form(request: Request, status_code: int) -> FormData:
+    """The fields of a refused form, as the browser sent them, so its page shows them again
+    (`sent.get('note', '')` in a template): the one rule that no refused form loses what the
+    user typed. FastAPI parsed the form before the route ran and Starlette kept it on the
+    request; a page that is not a refusal, or a route that streams its own body, sends none."""
+    form = getattr(request, "_form", None)
+    if status_code < 400 or request.method != "POST" or not isinstance(form, FormData):
+        return _NOTHING_SENT
+    return form
+
+
 def render(
     request: Request,
     name: str,
@@ -237,6 +252,7 @@ def render(
         "leads_open": getattr(request.state, "leads_open", 0),
         "path": request.url.path,
         "now": datetime.now().astimezone(),
+        "sent": sent_form(request, status_code),
     }
     ctx.update(context or {})
     response: HTMLResponse = request.app.state.templates.TemplateResponse(

@@ -65,6 +65,7 @@ def make_settings(data_dir: Path, url: str) -> Settings:
         worker="external",  # tests run the worker's tasks themselves, with fakes
         audit_seal_seconds=0,  # and seal the audit log themselves
         secure_cookies=False,  # the test client speaks plain http to http://testserver
+        report_url_check=False,  # reaches out; tests/reports/test_url_check.py turns it on
     )
 
 

@@ -50,6 +50,7 @@ def live_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Live
         allow_insecure_defaults=True,
         worker_interval_seconds=0.5,
         secure_cookies=False,  # the browser reaches the test server over plain http
+        report_url_check=request.node.get_closest_marker("url_check") is not None,
     )
     hosts = request.node.get_closest_marker("hosts")
     if hosts is not None:  # the fictional hosts the test's reports name, instead of DNS

@@ -183,6 +183,12 @@ class Settings(BaseSettings):
         description="Consecutive re-checks that cannot reach the URL after which it counts as "
         "removed (recorded as 'unreachable', not as a 404).",
     )
+    report_url_check: bool = Field(
+        default=True,
+        description="Before a URL report is accepted, the report form checks that the address "
+        "can be read (the re-checker's SSRF-safe request: status and headers, never the page) and "
+        "tells the reporter when it cannot; they may still send it as it is.",
+    )
     recheck_allow_networks: list[str] = Field(
         default_factory=list,
         description="Address blocks the re-checker may reach although they are not public "

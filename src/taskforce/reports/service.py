@@ -67,15 +67,22 @@ CONFIRMED = (Assessment.ILLEGAL_MATERIAL, Assessment.ILLEGAL_ELSEWHERE)
 # --- reporting ------------------------------------------------------------------------------
 
 
+def refuse_over_limit(session: Session, settings: Settings, address: str | None) -> str:
+    """Refuse a sender who used up the window (before a report is stored, and before the form
+    checks a URL for them); returns the sender's throttle key."""
+    key = address_key(settings, "report", address)
+    if over_limit(session, key, REPORTS_PER_ADDRESS):
+        raise ReportRateLimited("err_rate", minutes=WINDOW.seconds // 60)
+    return key
+
+
 def submit_report(
     session: Session, settings: Settings, data: ReportCreate, *, address: str | None
 ) -> tuple[Report, str]:
     """Store a report and return it with its receipt code (the only time the code exists in
     clear). The caller commits at once, then calls `after_report`. The report is due for
     routing from the start, so a worker routes it even if `after_report` never runs."""
-    key = address_key(settings, "report", address)
-    if over_limit(session, key, REPORTS_PER_ADDRESS):
-        raise ReportRateLimited("err_rate", minutes=WINDOW.seconds // 60)
+    key = refuse_over_limit(session, settings, address)
     code = new_receipt_code()
     urgent = data.kind == Kind.DANGER or (data.kind == Kind.GROOMING and data.meeting)
     details = dict(data.details)

@@ -27,7 +27,7 @@ from taskforce.core.http import SessionDep, SettingsDep, client_ip
 from taskforce.core.settings import Settings
 from taskforce.hashsets.categories import SCHEMES
 from taskforce.reports import assessment as report_assessment
-from taskforce.reports import duplicates, emergency, intake, queue, service
+from taskforce.reports import duplicates, emergency, intake, queue, service, urlcheck
 from taskforce.reports.schemas import (
     ASSESSMENT_LABELS,
     CHOOSABLE,
@@ -147,6 +147,7 @@ def _page(
     country: str | None,
     values: dict[str, str] | None = None,
     error: ReportInvalid | ReportRateLimited | None = None,
+    unreadable: urlcheck.Unreadable | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
     t = catalogue.texts("report", language)
@@ -167,6 +168,7 @@ def _page(
             "error": error,
             "error_field": getattr(error, "field", None),
             "error_text": _error_text(t, error) if error is not None else "",
+            "unreadable": t[unreadable.key] if unreadable is not None else "",
             "form_token": intake.form_token(settings),
         },
         status_code=status_code,
@@ -312,6 +314,23 @@ async def send_report(request: Request, settings: SettingsDep) -> HTMLResponse:
             meeting=bool(values["meeting"]),
             suspect_country=suspect,
         )
+        if kind == Kind.URL and settings.report_url_check:
+            if not _form_text(form, "insist"):
+                unreadable = await _unreadable(request, settings, data.details["url"])
+                if unreadable is not None:
+                    return _page(
+                        request,
+                        settings,
+                        language,
+                        kind=kind,
+                        country=country,
+                        values=values,
+                        unreadable=unreadable,
+                    )
+            else:
+                data.details[urlcheck.SENT_ANYWAY] = (
+                    "the form said the address could not be read; the reporter sent it anyway"
+                )
         code = await run_in_threadpool(
             _store, request.app.state.sessionmaker, settings, data, client_ip(request)
         )
@@ -341,6 +360,26 @@ async def send_report(request: Request, settings: SettingsDep) -> HTMLResponse:
             "emergency": emergency.for_country(country),
         },
     )
+
+
+async def _unreadable(request: Request, settings: Settings, url: str) -> urlcheck.Unreadable | None:
+    """Why the reported address cannot be read, or None; a sender over the report limit is
+    refused first (ReportRateLimited), so the form cannot be used to send requests."""
+    factory = request.app.state.sessionmaker
+    address = client_ip(request)
+
+    def over_limit() -> None:
+        with unit_of_work(factory) as session:
+            service.refuse_over_limit(session, settings, address)
+
+    await run_in_threadpool(over_limit)
+    checker = getattr(request.app.state, "report_url_checker", None)
+    if checker is None:
+        checker = request.app.state.report_url_checker = urlcheck.make_checker(settings)
+    unreadable = await run_in_threadpool(urlcheck.check, checker, url)
+    if unreadable is not None:
+        _log.info("reported address could not be read: %s", unreadable.key)
+    return unreadable
 
 
 def _store(

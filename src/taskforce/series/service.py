@@ -10,6 +10,7 @@ to every member for any series whose owner leaves `status_public` on (the defaul
 from __future__ import annotations
 
 import hashlib
+import io
 import itertools
 import uuid
 from collections import defaultdict
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 from taskforce.agencies import service as agency_service
 from taskforce.agencies.models import Agency
 from taskforce.cases.models import Case
+from taskforce.cases.schemas import LineError
 from taskforce.core import sharing
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
@@ -211,6 +213,24 @@ def _victim_read(v: Victim, agencies: Mapping[uuid.UUID, Agency]) -> VictimRead:
 
 
 # --- media ------------------------------------------------------------------------------------
+
+
+def listed_media(text: str) -> tuple[list[MediaHashes], list[LineError]]:
+    """Hashes pasted one a line, read by the hash-set import's own line reader: each bad line
+    is reported as an import reports it (its number, the field, the rule, what it held) and
+    the good ones are kept, so one typo does not refuse a list of a thousand."""
+    media: list[MediaHashes] = []
+    rejected: list[LineError] = []
+    lines = text.splitlines()
+    for item in formats.read_lines(io.BytesIO(text.encode("utf-8")), source=""):
+        if isinstance(item, formats.BadLine):
+            held = lines[item.line - 1].strip() if 0 < item.line <= len(lines) else ""
+            rejected.append(
+                LineError(line=item.line, field=item.field, rule=item.rule, value=held[:80])
+            )
+        else:
+            media.append(MediaHashes(md5=item.md5, sha1=item.sha1, sha256=item.sha256))
+    return media, rejected
 
 
 def add_media(session: Session, caller: Caller, series_id: uuid.UUID, data: MediaAdd) -> MediaAdded:

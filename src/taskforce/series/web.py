@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import Field, ValidationError
 
 from taskforce.agencies import service as agency_service
+from taskforce.cases.schemas import LineError
 from taskforce.core import sharing
 from taskforce.core.caller import Permission
 from taskforce.core.db import utcnow
@@ -25,7 +26,7 @@ from taskforce.series import proposals, schemas, service
 from taskforce.series.models import AgeBand
 from taskforce.series.schemas import (
     MediaAdd,
-    MediaHashes,
+    MediaAdded,
     SeriesCreate,
     VictimCreate,
     VictimIdentify,
@@ -35,7 +36,6 @@ from taskforce.web.session import WebCaller, WebCallerDep, render
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 T = TypeVar("T")
-_BY_LENGTH = {32: "md5", 40: "sha1", 64: "sha256"}
 
 
 # --- the list ---------------------------------------------------------------------------------
@@ -115,7 +115,11 @@ def _series_page(
     *,
     error: Exception | None = None,
     added: Any = None,
+    rejected: list[LineError] | None = None,
+    hashes_left: str | None = None,
 ) -> HTMLResponse:
+    """The series; after "Add files", what was added and each line refused (a 422: the form
+    was partly refused, and its box holds the refused lines to mend)."""
     read = service.read_series(session, web.caller, series_id)
     return render(
         request,
@@ -128,17 +132,26 @@ def _series_page(
             "sexes": service.SEXES,
             "error": error,
             "added": added,
+            "rejected": rejected or [],
+            "hashes_left": hashes_left,
             "today": utcnow().date().isoformat(),
         },
-        status_code=422 if error else 200,
+        status_code=422 if error or rejected else 200,
     )
 
 
 @router.get("/series/{series_id}", response_class=HTMLResponse)
 def series_page(
-    request: Request, series_id: uuid.UUID, session: SessionDep, web: WebCallerDep
+    request: Request,
+    series_id: uuid.UUID,
+    session: SessionDep,
+    web: WebCallerDep,
+    added: int | None = None,
+    present: int = 0,
 ) -> HTMLResponse:
-    return _series_page(request, session, web, series_id)
+    """`added` and `present`: the counts of the "Add files" that redirected here."""
+    done = None if added is None else MediaAdded(added=added, already_present=present)
+    return _series_page(request, session, web, series_id, added=done)
 
 
 class VictimForm(PageForm):
@@ -209,16 +222,12 @@ def add_media(
     hash_set: str = Form(default="", max_length=200),
     hash_set_series: str = Form(default="", max_length=200),
 ) -> Response:
+    """Good lines are added and bad ones listed by number, left in the box to be mended; with
+    nothing refused, the page is reached again by a redirect (reloading adds nothing twice)."""
+    media, rejected = service.listed_media(hashes)
     try:
-        media = []
-        for number, line in enumerate(hashes.splitlines(), start=1):
-            value = line.strip()
-            if not value or value.startswith("#"):
-                continue
-            kind = _BY_LENGTH.get(len(value))
-            if kind is None:
-                raise Invalid(f"line {number}", "must be an MD5, SHA-1 or SHA-256 (32, 40, 64 hex)")
-            media.append(MediaHashes(**{kind: value}))
+        if rejected and not media and not hash_set.strip():
+            raise Invalid("hashes", "no line is an MD5, SHA-1 or SHA-256: nothing was added")
         data = MediaAdd(
             media=media,
             hash_set=hash_set.strip() or None,
@@ -229,8 +238,16 @@ def add_media(
     except ValidationError as exc:
         return _series_page(request, session, web, series_id, error=field_error(exc))
     except (Invalid, Conflict) as exc:
-        return _series_page(request, session, web, series_id, error=exc)
-    return _series_page(request, session, web, series_id, added=added)
+        return _series_page(request, session, web, series_id, error=exc, rejected=rejected)
+    if rejected:
+        left = "\n".join(bad.value for bad in rejected)
+        return _series_page(
+            request, session, web, series_id, added=added, rejected=rejected, hashes_left=left
+        )
+    return RedirectResponse(
+        f"/ui/series/{series_id}?added={added.added}&present={added.already_present}#media",
+        status_code=303,
+    )
 
 
 # --- statistics -------------------------------------------------------------------------------

@@ -7,15 +7,19 @@ module, beside `app.py`, is the one place above them all that wires the pages to
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
 
 from taskforce import domains
 from taskforce.cases import hits as case_hits
 from taskforce.cases import service as case_service
 from taskforce.cases.schemas import CaseStatus
 from taskforce.core import limits
+from taskforce.core.caller import Caller, Permission
+from taskforce.core.db import utcnow
 from taskforce.core.http import SessionDep
 from taskforce.web import pages as web_pages
 from taskforce.web import proposals as web_proposals
@@ -41,10 +45,31 @@ def dashboard(request: Request, session: SessionDep, web: WebCallerDep) -> HTMLR
             "cases": cases.items,
             "cases_total": cases.total,
             "hits": hits[:10],
+            # the header's badge counts with the same function (`page_parts`)
+            "hits_waiting": case_hits.unacknowledged_count(session, caller),
             "notifications": notes,
-            "unread": case_hits.unread_count(session, caller),
+            "unread_notes": case_hits.unread_count(session, caller),
+            "network": _network(session, caller),
         },
     )
+
+
+def _network(session: Session, caller: Caller) -> dict[str, Any] | None:
+    """The coordinator's overview, each figure from its domain's service (counts only)."""
+    if not caller.can(Permission.OVERSEE_NETWORK):
+        return None
+    from taskforce.reports import queue as reports_queue
+    from taskforce.takedown import removal
+    from taskforce.watch import reading as watch_reading
+
+    now = utcnow()
+    return {
+        "now": now,
+        "leads": watch_reading.open_leads(session, caller),
+        "hits": case_hits.unacknowledged_per_agency(session, caller),
+        "waiting": reports_queue.waiting_per_agency(session, caller),
+        "overdue": removal.past_deadline(session, caller, now=now),
+    }
 
 
 def page_parts() -> PageParts:
@@ -55,12 +80,13 @@ def page_parts() -> PageParts:
 
     return PageParts(
         counters={
-            "unread": case_hits.unread_count,
+            "unread": case_hits.unacknowledged_count,  # the Hits badge: hits waiting
             "leads_open": watch_reading.unacknowledged_count,
         },
         sections={
             "case": (triage_web.case_runs,),
             "lead": (reports_web.lead_report,),
+            "blocklist": (reports_web.openable_reports,),
         },
     )
 

@@ -10,6 +10,7 @@ from builders import Network, web_login
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from watch_builders import make_report
 
 from taskforce.blocklist import service
 from taskforce.blocklist.models import BlocklistEntry
@@ -70,9 +71,8 @@ def test_page_lists_entries_counts_and_sources(
     assert stats == {"current": str(version), "active": "2", "removed": "1"}
     row = _row(page.text, "bad.example.net/a/1.jpg")
     short = report_id.hex[:8].upper()
-    link = re.search(r'<a href="(/ui/hotline/[^"]+)"[^>]*>([^<]+)</a>', row)
-    assert link
-    assert link.groups() == (f"/ui/hotline/{report_id}", f"report {short}")
+    assert f"report {short}" in row
+    assert "/ui/hotline/" not in row  # a report the analyst may not open is named, not linked
     assert "baseline" in row
     assert "GB-NCA" in row
     assert f"v{from_report.added_version}" in row
@@ -89,6 +89,26 @@ def test_page_lists_entries_counts_and_sources(
     assert 'href="http://bad' not in page.text
     assert 'href="https://bad' not in page.text
     assert _list_reads(session)[-1] == {"state": "active", "query": "", "shown": 2, "total": 2}
+
+
+def test_source_links_only_to_reports_the_viewer_may_open(
+    client: TestClient, session: Session, network: Network
+) -> None:
+    """The reports service's rule decides (`reports.service.may_see`): GB-NCA's analyst opens
+    the report routed to GB-NCA, not the one NL-NP holds, and so is linked to the first only."""
+    ours, theirs = make_report(session, kind="url"), make_report(session, kind="url")
+    ours.receiving_agency_id = network.gb.caller.agency_id
+    theirs.receiving_agency_id = network.nl.caller.agency_id
+    for report, url in ((ours, "https://ours.example.net/1"), (theirs, "https://nl.example.net/2")):
+        _add(session, network.nl.caller, url, source=f"report:{report.id}")
+    web_login(client, session, network.gb_analyst)
+    page = client.get("/ui/blocklist").text
+    assert f'href="/ui/hotline/{ours.id}"' in _row(page, "ours.example.net/1")
+    row = _row(page, "nl.example.net/2")
+    assert f"report {theirs.id.hex[:8].upper()}" in row
+    assert "/ui/hotline/" not in row
+    assert client.get(f"/ui/hotline/{theirs.id}").status_code == 404  # what the link would open
+    assert client.get(f"/ui/hotline/{ours.id}").status_code == 200
 
 
 def test_search_and_paging(client: TestClient, session: Session, network: Network) -> None:

@@ -7,6 +7,7 @@ only: the page never loads or links to the listed material).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Set
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -22,7 +23,7 @@ from taskforce.core.http import SessionDep
 from taskforce.core.proposals import service as proposals
 from taskforce.core.proposals.models import ChangeProposal
 from taskforce.hashsets.categories import SCHEMES
-from taskforce.web import catalogue
+from taskforce.web import catalogue, parts
 from taskforce.web.forms import CheckedWebDep, PageForm, attempt, field_error
 from taskforce.web.session import WebCaller, WebCallerDep, render
 
@@ -74,17 +75,24 @@ def _checked_manager(web: ManagerDep, checked: CheckedWebDep) -> WebCaller:
 CheckedManagerDep = Annotated[WebCaller, Depends(_checked_manager)]
 
 
-def source_link(source: str) -> tuple[str, str | None]:
-    """How a source is shown: a hotline report (`report:<uuid>`) as its short id with a link
-    to its page, anything else as written."""
+def _report_of(source: str) -> uuid.UUID | None:
     kind, _, ref = source.partition(":")
-    if kind == "report":
-        try:
-            report_id = uuid.UUID(ref)
-        except ValueError:
-            return source, None
-        return f"report {report_id.hex[:8].upper()}", f"/ui/hotline/{report_id}"
-    return source, None
+    if kind != "report":
+        return None
+    try:
+        return uuid.UUID(ref)
+    except ValueError:
+        return None
+
+
+def source_link(source: str, openable: Set[uuid.UUID] = frozenset()) -> tuple[str, str | None]:
+    """How a source is shown: a hotline report (`report:<uuid>`) as its short id, linked to
+    its page only where the viewer may open it (`openable`); anything else as written."""
+    report_id = _report_of(source)
+    if report_id is None:
+        return source, None
+    href = f"/ui/hotline/{report_id}" if report_id in openable else None
+    return f"report {report_id.hex[:8].upper()}", href
 
 
 def _page(
@@ -110,6 +118,12 @@ def _page(
         offset=(page - 1) * PAGE_SIZE,
     )
 
+    # which reports the viewer may open: the reports service's rule, handed in by taskforce.pages
+    reports = [r for e in listing.items if (r := _report_of(e.source))]
+    openable = parts.section(request, "blocklist", session, web.caller, reports).get(
+        "openable_reports", frozenset()
+    )
+
     def link(**changes: object) -> str:
         params: dict[str, object] = {"q": q, "state": state, "page": page, **changes}
         kept = {
@@ -132,7 +146,7 @@ def _page(
             "page": page,
             "pages": max(1, -(-listing.total // PAGE_SIZE)),
             "link": link,
-            "source_link": source_link,
+            "source_link": lambda source: source_link(source, openable),
             "categories": CATEGORIES,
             "category_labels": dict(CATEGORIES),
             "error": error,

@@ -34,6 +34,40 @@ from taskforce.core.errors import NotFound
 # --- hits -------------------------------------------------------------------------------------
 
 
+def _unacknowledged(session: Session, agency_id: uuid.UUID | None = None) -> dict[uuid.UUID, int]:
+    """The one definition of "unacknowledged hits": per agency, the hit sides on its cases it
+    has not acknowledged (assessed) yet; a hit between two of its own cases counts twice, as
+    `list_hits` shows it twice. The header's badge and both dashboards read it."""
+    counts: dict[uuid.UUID, int] = {}
+    for agency, acknowledged in (
+        (Hit.a_agency_id, Hit.a_acknowledged_at),
+        (Hit.b_agency_id, Hit.b_acknowledged_at),
+    ):
+        query = select(agency, func.count()).where(acknowledged.is_(None)).group_by(agency)
+        if agency_id is not None:
+            query = query.where(agency == agency_id)
+        for owner, n in session.execute(query):
+            counts[owner] = counts.get(owner, 0) + int(n)
+    return counts
+
+
+def unacknowledged_count(session: Session, caller: Caller) -> int:
+    """Hits waiting for the caller's agency (the header's badge and the dashboard; counts
+    only, not audited)."""
+    if caller.agency_id is None or not caller.can(Permission.READ):
+        return 0
+    return _unacknowledged(session, caller.agency_id).get(caller.agency_id, 0)
+
+
+def unacknowledged_per_agency(session: Session, caller: Caller) -> list[tuple[Agency, int]]:
+    """The coordinator's view: each member's unacknowledged hits, most first (counts only)."""
+    caller.require(Permission.OVERSEE_NETWORK)
+    counts = _unacknowledged(session)
+    agencies = session.scalars(select(Agency).where(Agency.id.in_(list(counts)))).all()
+    rows = [(agency, counts[agency.id]) for agency in agencies if counts[agency.id]]
+    return sorted(rows, key=lambda row: (-row[1], row[0].code))
+
+
 def _side(hit: Hit, agency_id: uuid.UUID | None) -> str | None:
     if hit.a_agency_id == agency_id:
         return "a"

@@ -37,14 +37,24 @@ class Permission(StrEnum):
     MANAGE_BLOCKLIST = "manage_blocklist"  # add and remove URLs on the provider block list
     DOWNLOAD_BLOCKLIST = "download_blocklist"  # the signed list, full or changes since N
     MANAGE_HOSTING = "manage_hosting"  # hosting providers, their networks and abuse contacts
+    # the coordinator's seat: counts across every member (open urgent leads and their age,
+    # unacknowledged hits per agency, reports waiting per hotline, notices past deadline);
+    # numbers and references only, never another agency's case or report content
+    OVERSEE_NETWORK = "oversee_network"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    # The network admin sits at the coordinator's desk: its agency takes the reports no member
+    # takes and the urgent leads nobody acknowledged (HANDLE_REPORTS), lists what its hotline
+    # work blocks (MANAGE_BLOCKLIST) and watches the whole network (OVERSEE_NETWORK).
     Role.NETWORK_ADMIN: frozenset(
         {
             Permission.MANAGE_AGENCIES,
             Permission.MANAGE_USERS,
             Permission.MANAGE_HOSTING,
+            Permission.HANDLE_REPORTS,
+            Permission.MANAGE_BLOCKLIST,
+            Permission.OVERSEE_NETWORK,
             Permission.READ,
             Permission.READ_AUDIT,
         }

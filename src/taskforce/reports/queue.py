@@ -7,8 +7,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
@@ -42,12 +43,15 @@ class QueueRow:
     same_url: int  # other reports of the same URL
     same_domain: int  # other reports on the same registrable domain
     original_id: uuid.UUID | None
+    lead_taken_by: str | None = None  # the desk that acknowledged the report's urgent lead
 
 
 QUEUE_VIEWS = ("new", "assessed", "duplicate", "all")
 
 
 def _queue_filter(caller: Caller, coordinator_id: uuid.UUID | None) -> ColumnElement[bool]:
+    if caller.agency_id is None:  # the console's network admin holds no queue
+        return false()
     mine = Report.receiving_agency_id == caller.agency_id
     if coordinator_id is not None and coordinator_id == caller.agency_id:
         return or_(mine, Report.receiving_agency_id.is_(None))
@@ -65,8 +69,10 @@ def queue(
     coordinator = agency_service.coordinator(session)
     query = select(Report).where(_queue_filter(caller, coordinator.id if coordinator else None))
     if view == "new":
+        # urgent first while its lead waits for a desk; once a desk took it, by age like others
+        waiting = and_(Report.urgent, ~watch_reading.lead_taken(Report.id))
         query = query.where(Report.status == "new").order_by(
-            Report.urgent.desc(), Report.created_at, Report.id
+            case((waiting, 0), else_=1), Report.created_at, Report.id
         )
     else:
         if view != "all":
@@ -85,6 +91,7 @@ def queue(
 
 
 def _with_counts(session: Session, reports: Sequence[Report]) -> list[QueueRow]:
+    taken = watch_reading.taken_by(session, [r.id for r in reports if r.urgent])
     hashes = {r.url_hash for r in reports if r.url_hash}
     domains = {r.domain for r in reports if r.domain}
     by_url: dict[str, int] = {}
@@ -111,9 +118,50 @@ def _with_counts(session: Session, reports: Sequence[Report]) -> list[QueueRow]:
             same_url=max(by_url.get(r.url_hash or "", 1) - 1, 0),
             same_domain=max(by_domain.get(r.domain or "", 1) - 1, 0),
             original_id=r.duplicate_of_id,
+            lead_taken_by=taken.get(r.id),
         )
         for r in reports
     ]
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """New reports waiting at one receiving agency (None: no member took it, the coordinator
+    holds it), and since when the oldest waits."""
+
+    agency_code: str | None
+    agency_name: str | None
+    reports: int
+    urgent: int
+    oldest: datetime
+
+
+def waiting_per_agency(session: Session, caller: Caller) -> list[Waiting]:
+    """The coordinator's view: reports waiting ("new") per hotline, the longest wait first
+    (counts only, no report content)."""
+    caller.require(Permission.OVERSEE_NETWORK)
+    rows = session.execute(
+        select(
+            Report.receiving_agency_id,
+            func.count(),
+            func.sum(case((Report.urgent, 1), else_=0)),
+            func.min(Report.created_at),
+        )
+        .where(Report.status == "new")
+        .group_by(Report.receiving_agency_id)
+    ).all()
+    agencies = agency_service.agencies_by_id(session, {a for a, *_ in rows if a is not None})
+    out = [
+        Waiting(
+            agency_code=agencies[a].code if a in agencies else None,
+            agency_name=agencies[a].name if a in agencies else None,
+            reports=int(n),
+            urgent=int(urgent or 0),
+            oldest=oldest,
+        )
+        for a, n, urgent, oldest in rows
+    ]
+    return sorted(out, key=lambda w: w.oldest)
 
 
 @dataclass

@@ -13,6 +13,7 @@ the window ends. The receipt code is shown once and only its SHA-256 is kept.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -347,6 +348,15 @@ def may_see(session: Session, caller: Caller, report: Report) -> bool:
         .limit(1)
     )
     return assessed is not None
+
+
+def openable(session: Session, caller: Caller, report_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Of these reports, the ones `visible_report` would open for the caller (no audit: a
+    link is shown, nothing is read)."""
+    if not caller.can(Permission.HANDLE_REPORTS) or not report_ids:
+        return set()
+    reports = session.scalars(select(Report).where(Report.id.in_(set(report_ids))))
+    return {report.id for report in reports if may_see(session, caller, report)}
 
 
 def visible_report(session: Session, caller: Caller, report_id: uuid.UUID) -> Report:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import gettext
 import logging
 import uuid
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
@@ -67,6 +68,14 @@ def lead_report(session: Session, caller: Caller, report_id: uuid.UUID) -> dict[
             "additions": [(a.created_at, a.text) for a in additions],
         }
     }
+
+
+def openable_reports(
+    session: Session, caller: Caller, report_ids: Sequence[uuid.UUID]
+) -> dict[str, Any]:
+    """The block list page's source links (`taskforce.pages` hands it to blocklist.web): of
+    these reports, those the caller may open, by the reports service's one rule."""
+    return {"openable_reports": service.openable(session, caller, report_ids)}
 
 
 _log = logging.getLogger(__name__)

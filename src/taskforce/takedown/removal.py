@@ -14,14 +14,40 @@ from datetime import UTC, datetime
 from typing import Literal
 
 import pycountry
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from taskforce.agencies import service as agency_service
+from taskforce.agencies.models import Agency
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
 from taskforce.core.caller import Caller, Permission
 from taskforce.hosting.models import HostingProvider
 from taskforce.takedown.models import TakedownNotice
+
+# --- past deadline ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PastDeadline:
+    agency: Agency
+    notices: int
+    oldest_deadline: datetime
+
+
+def past_deadline(session: Session, caller: Caller, *, now: datetime) -> list[PastDeadline]:
+    """The coordinator's view: open notices whose host let the deadline pass, per sending
+    agency, the longest overdue first (counts only, no URLs)."""
+    caller.require(Permission.OVERSEE_NETWORK)
+    rows = session.execute(
+        select(TakedownNotice.agency_id, func.count(), func.min(TakedownNotice.deadline_at))
+        .where(TakedownNotice.status == "open", TakedownNotice.deadline_at < now)
+        .group_by(TakedownNotice.agency_id)
+    ).all()
+    agencies = agency_service.agencies_by_id(session, {a for a, _, _ in rows})
+    out = [PastDeadline(agencies[a], int(n), oldest) for a, n, oldest in rows if a in agencies]
+    return sorted(out, key=lambda row: row.oldest_deadline)
+
 
 # --- time to removal ------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, exists, func, select
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, case, exists, func, select
 from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
@@ -99,6 +99,27 @@ def is_target(session: Session, caller: Caller, report_id: uuid.UUID) -> bool:
     return bool(session.scalar(query))
 
 
+def lead_taken(report_id: SQLColumnExpression[uuid.UUID]) -> ColumnElement[bool]:
+    """Whether the report's urgent lead was acknowledged by a desk, as SQL: the hotline's queue
+    no longer puts such a report first as urgent."""
+    return exists().where(
+        UrgentLead.report_id == report_id, UrgentLead.acknowledged_at.is_not(None)
+    )
+
+
+def taken_by(session: Session, report_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The agency code that acknowledged each report's lead, for the reports whose lead was
+    taken (the queue says so instead of "new")."""
+    if not report_ids:
+        return {}
+    rows = session.execute(
+        select(UrgentLead.report_id, Agency.code)
+        .join(Agency, Agency.id == UrgentLead.acknowledged_by_agency_id)
+        .where(UrgentLead.report_id.in_(list(report_ids)), UrgentLead.acknowledged_at.is_not(None))
+    )
+    return {row.report_id: row.code for row in rows}
+
+
 def unacknowledged_count(session: Session, caller: Caller) -> int:
     """Open leads sent to the caller's agency (the navigation badge; not audited)."""
     if caller.agency_id is None or not caller.can(Permission.HANDLE_REPORTS):
@@ -186,6 +207,27 @@ def list_leads(
         action="report.urgent_lead.list",
         operation=Operation.CONSULTATION,
         detail={"state": state.value, "shown": len(rows)},
+    )
+    return _summaries(session, rows)
+
+
+def open_leads(session: Session, caller: Caller, *, limit: int = 50) -> list[LeadSummary]:
+    """The coordinator's view: every lead no desk has acknowledged yet, the longest waiting
+    first, with the desks it went to (no report content). Audited."""
+    caller.require(Permission.OVERSEE_NETWORK)
+    query = (
+        select(UrgentLead, UrgentLead.kind, UrgentLead.received_at)
+        .where(UrgentLead.acknowledged_at.is_(None))
+        .order_by(UrgentLead.received_at, UrgentLead.id)
+        .limit(max(1, min(limit, 500)))
+    )
+    rows = [(lead, str(kind), received) for lead, kind, received in session.execute(query)]
+    audit.record(
+        session,
+        caller,
+        action="report.urgent_lead.overview",
+        operation=Operation.CONSULTATION,
+        detail={"shown": len(rows)},
     )
     return _summaries(session, rows)
 

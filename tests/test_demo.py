@@ -298,6 +298,9 @@ def test_cli_demo_no_serve(tmp_path: Path) -> None:
     assert "investigator@nca.example.com" in result.output
     assert DEMO_PASSWORD in result.output
     assert (tmp_path / "demo" / "taskforce.db").exists()
+    # e-mails went to the demo's own mail server, not nowhere
+    assert "e-mails delivered to the demo's mail server on 127.0.0.1:" in result.output
+    assert list((tmp_path / "demo" / "mail").glob("*.eml"))
     # The one line the demo prints is all the console needs to reach the demo's database.
     line = f"export TASKFORCE_DATA_DIR={tmp_path / 'demo'}"
     assert line in result.output

@@ -35,7 +35,7 @@ from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from taskforce import demo_hotline, migrate
+from taskforce import demo_hotline, demo_mail, migrate
 from taskforce.agencies import service as agency_service
 from taskforce.agencies.models import Agency
 from taskforce.agencies.schemas import AgencyCreate
@@ -597,14 +597,21 @@ def run(settings: Settings, *, host: str, port: int, serve: bool) -> None:
     """Build a fresh demo database, print how to use it, and serve the hub on it."""
     folder = settings.data_dir / "demo"
     path = _fresh_database(folder)
-    demo_settings = settings.model_copy(
-        update={
-            "data_dir": folder,  # keys the hub makes (the block list's signing key) live here too
-            "database_url": f"sqlite:///{path}",
-            "allow_insecure_defaults": True,
-            "secure_cookies": False,  # the demo serves plain http on this machine
-            "resolver_hosts_file": demo_hotline.write_hosts_file(folder),
-        }
+    # e-mails go to a local mail server on a free loopback port: delivered, and readable at
+    # /ui/demo/mail (demo_mail.py); nothing leaves the machine
+    # (started once the scenario is built: triage forks its workers, best with no thread running)
+    sink = demo_mail.MailSink(folder / "mail", port=demo_mail.free_port())
+    demo_settings = sink.settings(
+        settings.model_copy(
+            update={
+                "data_dir": folder,  # the hub's keys (the block list's signing key) live here too
+                "database_url": f"sqlite:///{path}",
+                "allow_insecure_defaults": True,
+                "secure_cookies": False,  # the demo serves plain http on this machine
+                "public_url": f"http://{host}:{port}",  # links in e-mails and on /blocked
+                "resolver_hosts_file": demo_hotline.write_hosts_file(folder),
+            }
+        )
     )
     engine = make_engine(demo_settings)
     started = time.monotonic()
@@ -614,6 +621,8 @@ def run(settings: Settings, *, host: str, port: int, serve: bool) -> None:
     with unit_of_work(factory) as session:
         summary = build_scenario(session, settings=demo_settings)
     demo_hotline.finish(factory, demo_settings)
+    sink.start()
+    demo_mail.deliver(factory, demo_settings)
     elapsed = time.monotonic() - started
 
     _print_summary(summary, folder=folder, path=path, url=f"http://{host}:{port}/ui/")
@@ -627,13 +636,23 @@ def run(settings: Settings, *, host: str, port: int, serve: bool) -> None:
             f"Hotline: {h.reports} public reports, {h.notices} takedown notices ({h.removed} "
             f"removed), {h.leads} urgent leads. The public form: http://{host}:{port}/report"
         )
-    if serve:
-        import uvicorn
+    out.print(
+        f"Mail: {demo_mail.mail_count(sink.folder)} e-mails delivered to the demo's mail server "
+        f"on {sink.host}:{sink.port}; read them at http://{host}:{port}/ui/demo/mail "
+        "(as an admin or the coordinator)",
+        markup=False,
+    )
+    try:
+        if serve:
+            import uvicorn
 
-        from taskforce.app import create_app
+            from taskforce.app import create_app
 
-        # the app reads forwarded addresses itself, from the trusted proxies only
-        uvicorn.run(create_app(demo_settings, engine), host=host, port=port, proxy_headers=False)
+            # the app reads forwarded addresses itself, from the trusted proxies only
+            app = create_app(demo_settings, engine)
+            uvicorn.run(app, host=host, port=port, proxy_headers=False)
+    finally:
+        sink.stop()
 
 
 def _print_summary(summary: DemoSummary, *, folder: Path, path: Path, url: str) -> None:

@@ -251,6 +251,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         allow_insecure_defaults=True,
         secure_cookies=False,  # the test client speaks plain http
         worker="external",
+        demo_mail_dir=tmp / "mail",  # as `taskforce demo` sets it: the demo's mailbox page
     )
     engine = make_engine(settings)
     migrate.upgrade(settings, engine)

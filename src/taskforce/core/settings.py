@@ -143,6 +143,12 @@ class Settings(BaseSettings):
     )
     smtp_username: str | None = Field(default=None, description="SMTP login, if the server asks.")
     smtp_password: str | None = Field(default=None, description="SMTP password.")
+    demo_mail_dir: Path | None = Field(
+        default=None,
+        description="Set by `taskforce demo` only: the folder its local mail sink keeps each "
+        "message in; the demo's mailbox page (/ui/demo/mail, admins and the network "
+        "coordinator) reads it. Unset (no page) everywhere else.",
+    )
     mail_from: str = Field(
         default="taskforce@hub.example.com", description="Sender of outgoing notifications."
     )

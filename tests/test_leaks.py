@@ -61,6 +61,7 @@ BODIES: dict[str, object] = {
     "/api/v1/agencies/{code}/partners": {"partner": "US-HSI"},
     "/api/v1/noise": {"type": "ip", "pattern": "203.0.113.250", "reason": "probing"},
     "/api/v1/hashsets": {"name": "Probe set"},
+    "/api/v1/hashsets/{set_id}": {"name": "Hijacked set"},
     "/api/v1/match": {"hashes": [{"md5": "5eb63bbbe01eeed093cb22bb8f5acdc3"}]},
     "/api/v1/series": {"name": "Probe series"},
     "/api/v1/series/{series_id}/media": {"media": [{"md5": "5eb63bbbe01eeed093cb22bb8f5acdc3"}]},

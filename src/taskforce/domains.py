@@ -13,8 +13,10 @@ import importlib
 from importlib.util import find_spec
 from types import ModuleType
 
-from taskforce.core import identification
+from taskforce.core import dependents, identification
+from taskforce.series import service as series_service
 from taskforce.series import status as series_status
+from taskforce.triage import service as triage_service
 
 DOMAINS: tuple[str, ...] = (
     "agencies",  # member agencies, contact points, partnerships
@@ -35,8 +37,11 @@ DOMAINS: tuple[str, ...] = (
 def provide() -> None:
     """Hands core's ports the functions of the domains that answer them: a domain below asks
     through the port, the domain above answers (`core.identification`: hash sets and triage
-    ask, series answers)."""
+    ask, series answers; `core.dependents`: hash sets ask, triage and series answer)."""
     identification.provide(series_status.status_for_hashes)
+    dependents.provide(
+        "hash_set", triage_service.runs_matching_hash_set, series_service.series_from_hash_set
+    )
 
 
 def modules(part: str) -> list[ModuleType]:

@@ -110,3 +110,57 @@ def test_an_amber_set_created_by_an_import_names_its_partners(
     created = run.invoke(app, [*base, "--sharing", "amber", "--partner", "NL-NP"])
     assert created.exit_code == 0, created.output
     assert "1 added" in created.output
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "image/png"),
+        (b"Dear colleague,\nplease find the files attached.\nKind regards\n", "not a hash list"),
+        (b"", "the file is empty"),
+    ],
+    ids=["picture", "letter", "empty"],
+)
+def test_a_file_that_is_no_hash_list_creates_no_set(
+    run: CliRunner, tmp_path: Path, content: bytes, reason: str
+) -> None:
+    source = tmp_path / "upload.bin"
+    source.write_bytes(content)
+    r = run.invoke(
+        app, ["hashset", "import", str(source), "--name", "Holiday", "--agency", "GB-NCA"]
+    )
+    assert r.exit_code != 0, r.output
+    assert reason in r.output
+    assert "Traceback" not in r.output
+    assert "Holiday" not in run.invoke(app, ["hashset", "list"]).output  # no set was made
+
+
+def test_an_import_that_rejects_every_line_fails(run: CliRunner, tmp_path: Path) -> None:
+    assert run.invoke(app, ["hashset", "create", "Known", "--agency", "GB-NCA"]).exit_code == 0
+    source = tmp_path / "bad.csv"
+    source.write_text("md5,sha1\nnot-a-hash,\nstill-not,\n")
+    r = run.invoke(app, ["hashset", "import", str(source), "--name", "Known", "--agency", "GB-NCA"])
+    assert r.exit_code != 0, r.output
+    assert "none of its 2 entries could be read" in r.output
+
+
+def test_rename_and_delete(run: CliRunner, tmp_path: Path) -> None:
+    source = tmp_path / "known.csv"
+    source.write_text(f"md5\n{MD5}\n")
+    args = ["--agency", "GB-NCA"]
+    assert (
+        run.invoke(app, ["hashset", "import", str(source), "--name", "Known", *args]).exit_code == 0
+    )
+    renamed = run.invoke(app, ["hashset", "rename", "Known", "Known 2026", *args])
+    assert renamed.exit_code == 0, renamed.output
+    assert "Known 2026" in run.invoke(app, ["hashset", "list"]).output
+    missing = run.invoke(app, ["hashset", "delete", "Known", "--yes", *args])
+    assert missing.exit_code != 0
+    assert "hash set not found" in missing.output
+    asked = run.invoke(app, ["hashset", "delete", "Known 2026", *args], input="n\n")
+    assert asked.exit_code != 0
+    assert "and its 1 entries?" in asked.output
+    deleted = run.invoke(app, ["hashset", "delete", "Known 2026", "--yes", *args])
+    assert deleted.exit_code == 0, deleted.output
+    assert "deleted with its 1 entries" in deleted.output
+    assert "no hash sets" in run.invoke(app, ["hashset", "list"]).output

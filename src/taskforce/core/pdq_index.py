@@ -1,8 +1,10 @@
 """In-process PDQ indexes kept in step with a table: the database stays the truth.
 
 Each process keeps, per engine and per table, a `HammingIndex` of (row number, 256 bits),
-brought up to date (rows with a larger number) before every query. Rows are only ever added
-(numbers are autoincrement keys), which is what makes the incremental sync exact. Callers
+brought up to date (rows with a larger number) before every query. Rows are added (numbers
+are autoincrement keys), which is what makes the incremental sync exact; a deletion (a hash
+set's entries) makes the deleting process drop the deleted numbers and above on commit
+(`forget_deleted`), since SQLite may number new rows with them. Callers
 re-read the candidates from the database, so a row the querying transaction cannot see is
 never reported.
 
@@ -30,6 +32,7 @@ from taskforce.core.hamming import HammingIndex
 Fetch = Callable[[Session, int], Sequence[tuple[int, bytes]]]  # rows after a number, in order
 
 _FLOORS = "taskforce_pdq_index_floors"  # Connection.info key: {index: last number before}
+_DELETED = "taskforce_pdq_index_deleted"  # Connection.info key: {index name: deleted above}
 
 
 class SyncedIndex:
@@ -74,6 +77,29 @@ _registry_lock = threading.Lock()
 
 def _on_commit(conn: Connection) -> None:
     conn.info.pop(_FLOORS, None)
+    deleted: dict[str, int] = conn.info.pop(_DELETED, {})
+    per_engine = _indexes.get(conn.engine, {})
+    for name, seq in deleted.items():
+        if (index := per_engine.get(name)) is not None:
+            index.forget_after(seq)
+
+
+def forget_deleted(session: Session, name: str, seq: int) -> None:
+    """Rows of index `name` numbered above `seq` are being deleted (a hash set's entries):
+    this process's index drops every row above `seq` now and again when the transaction
+    commits (another thread may have synced them meanwhile), and the next sync reloads what
+    is still there. SQLite may give a deleted row's number to a new row, which an index
+    synced past that number would otherwise never load."""
+    connection = session.connection()
+    pending = connection.info.setdefault(_DELETED, {})
+    pending[name] = min(seq, pending.get(name, seq))
+    if (index := _indexes.get(connection.engine, {}).get(name)) is not None:
+        index.forget_after(seq)
+
+
+def _on_full_rollback(conn: Connection) -> None:
+    conn.info.pop(_DELETED, None)  # nothing was deleted after all
+    _on_rollback(conn)
 
 
 def _on_rollback(conn: Connection, *_args: Any) -> None:
@@ -92,7 +118,7 @@ def index_for(session: Session, name: str, fetch: Fetch) -> SyncedIndex:
         if per_engine is None:
             per_engine = _indexes[engine] = {}
             event.listen(engine, "commit", _on_commit)
-            event.listen(engine, "rollback", _on_rollback)
+            event.listen(engine, "rollback", _on_full_rollback)
             event.listen(engine, "rollback_savepoint", _on_rollback)
         found = per_engine.get(name)
         if found is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
@@ -17,6 +17,7 @@ from taskforce.hashsets import formats, matching, service
 from taskforce.hashsets.schemas import (
     HashSetCreate,
     HashSetRead,
+    HashSetRename,
     ImportReport,
     MatchRequest,
     MatchResult,
@@ -43,6 +44,28 @@ def get_hash_set(set_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> H
     return service.describe(session, service.get_visible(session, caller, set_id))
 
 
+@router.patch("/hashsets/{set_id}", response_model=HashSetRead)
+def rename_hash_set(
+    set_id: uuid.UUID, data: HashSetRename, session: SessionDep, caller: CallerDep
+) -> HashSetRead:
+    """Rename one of your agency's sets (404 for any other; 409 if the name is taken)."""
+    renamed = service.rename_hash_set(session, caller, set_id=set_id, new_name=data.name)
+    return service.describe(session, renamed)
+
+
+@router.delete("/hashsets/{set_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_hash_set(
+    set_id: uuid.UUID,
+    session: SessionDep,
+    caller: CallerDep,
+    force: bool = Query(default=False, description="delete even while runs or series use it"),
+) -> Response:
+    """Delete one of your agency's sets with its entries (404 for any other). While recorded
+    triage runs or series depend on it the answer is 409 naming them, unless `force=true`."""
+    service.delete_hash_set(session, caller, set_id=set_id, force=force)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 @router.post("/hashsets/{set_id}/import", response_model=ImportReport)
 async def import_entries(
     set_id: uuid.UUID,
@@ -55,7 +78,9 @@ async def import_entries(
     """Upload a hash list (at most 2 GiB) as the request body; it is spooled to a file in the
     data folder and streamed into the set. Bad lines are reported with their number;
     re-uploading adds nothing. A set the caller may not import into is refused before a byte
-    of the upload is read."""
+    of the upload is read. A file that is no hash list (empty, a picture, a letter), or of
+    which no entry could be read, is refused with 422 (`field` "file", the reason in
+    `message`): a 200 always means at least one entry was read."""
     if format_ is not None and format_ not in formats.READERS:
         raise Invalid("format", f"must be one of {', '.join(formats.FORMATS)}")
     await run_in_threadpool(service.import_target, session, caller, set_id=set_id)

@@ -1,4 +1,5 @@
-"""`taskforce hashset create|import|export|list`: an agency's hash sets from the console."""
+"""`taskforce hashset create|import|rename|delete|export|list`: an agency's hash sets from the
+console."""
 
 from __future__ import annotations
 
@@ -65,11 +66,14 @@ def import_(
         [], "--partner", help="Partner agency code of a set created by this import (AMBER)"
     ),
 ) -> None:
-    """Import a hash list; bad lines are reported, good ones kept; re-running adds nothing."""
-    fmt = fmt or formats.detect_format(file)
+    """Import a hash list; bad lines are reported, good ones kept; re-running adds nothing.
+
+    A file that is no hash list (empty, a picture, a letter) is refused before a set is
+    created; an import of which no line could be read exits non-zero."""
     size = file.stat().st_size
     with unit(ctx) as session:
         caller = _operator(session, agency)
+        fmt = service.check_hash_list(file, fmt)
         exists = any(
             s.name == name
             for s in service.list_hash_sets(session, caller)
@@ -107,6 +111,48 @@ def import_(
         f"{report.added:,} added, {report.already_present:,} already present, "
         f"{len(report.rejected):,} rejected"
     )
+
+
+@app.command("rename")
+def rename(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="The set's current name"),
+    new_name: str = typer.Argument(..., help="Its new name, unique within the agency"),
+    agency: str = typer.Option(..., "--agency", help="Owning agency code"),
+) -> None:
+    """Rename one of the agency's hash sets (audited)."""
+    with unit(ctx) as session:
+        renamed = service.rename_hash_set(
+            session, _operator(session, agency), name=name, new_name=new_name
+        )
+        out.print(f"hash set {name!r} is now {renamed.name!r}", markup=False)
+
+
+@app.command("delete")
+def delete(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="The set to delete, with all its entries"),
+    agency: str = typer.Option(..., "--agency", help="Owning agency code"),
+    force: bool = typer.Option(
+        False, "--force", help="Delete even while triage runs or series depend on it"
+    ),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation"),
+) -> None:
+    """Delete one of the agency's hash sets and its entries (audited); refused while triage
+    runs or series depend on it unless --force."""
+    with unit(ctx) as session:
+        caller = _operator(session, agency)
+        found, depending = service.deletion_target(session, caller, name=name)
+        if not yes:
+            also = f"; {'; '.join(depending)}" if depending else ""
+            question = (
+                f"Delete hash set {found.name!r} and its {found.entry_count:,} entries{also}?"
+            )
+            if not typer.confirm(question, err=True):
+                err.print("nothing deleted")
+                raise typer.Exit(1)
+        count = service.delete_hash_set(session, caller, name=name, force=force)
+    out.print(f"hash set {name!r} deleted with its {count:,} entries", markup=False)
 
 
 @app.command("export")

@@ -20,6 +20,10 @@ class HashSetCreate(BaseModel):
     partners: list[str] = Field(default_factory=list, description="agency codes (AMBER)")
 
 
+class HashSetRename(BaseModel):
+    name: str = Field(min_length=1, max_length=120, description="new name, unique in the agency")
+
+
 class HashSetRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

@@ -14,14 +14,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
 from taskforce.cases.schemas import LineError
-from taskforce.core import budgets, sharing
+from taskforce.core import budgets, dependents, pdq_index, sharing
 from taskforce.core import identification as travel
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
@@ -38,7 +38,9 @@ from taskforce.hashsets.schemas import (
     HashSetRead,
     ImportReport,
 )
+from taskforce.media.hashing import media_type
 
+SNIFF_ENTRIES = 1000  # a file none of whose first entries holds a hash is not a hash list
 BATCH_SIZE = 2000  # one transaction: about 0.3 s of SQLite write lock on 1M entries (benchmarks.md)
 MAX_REPORTED_ERRORS = 1000
 _ENTRIES = cast(Table, HashEntry.__table__)
@@ -245,6 +247,8 @@ def import_entries(
     )
     if after_batch:
         after_batch(read)
+    if stopped is None and accepted == 0:
+        raise Invalid("file", _nothing_read(read, rejected))
     if stopped is not None:
         kept = "kept" if after_batch else "not kept (nothing was committed)"
         raise budgets.Exceeded(
@@ -261,6 +265,151 @@ def import_entries(
         already_present=accepted - added,
         rejected=rejected,
     )
+
+
+def _nothing_read(read: int, rejected: Sequence[LineError]) -> str:
+    """Why an import that added nothing and could add nothing failed, with its first reasons."""
+    if not read:
+        return "not a hash list: the file holds no entries"
+    reasons = "; ".join(f"line {b.line}: {b.field} {b.rule}" for b in rejected[:3])
+    return f"not a hash list: none of its {read:,} entries could be read ({reasons})"
+
+
+def check_hash_list(path: Path, fmt: str | None = None) -> str:
+    """Refuse a file that is no hash list (empty, a picture or other binary file, a letter)
+    with the reason, before a set is created or a line written; the format to read it with.
+
+    Reads the first bytes and at most `SNIFF_ENTRIES` entries: a list whose first entries
+    are all bad is refused whole, since an import of it would add nothing."""
+    with path.open("rb") as f:
+        head = f.read(8192)
+    if not head:
+        raise Invalid("file", "the file is empty: not a hash list")
+    kind = media_type(head)
+    if kind is not None or b"\x00" in head:
+        raise Invalid("file", f"not a hash list: the file is {kind or 'binary'} content")
+    fmt = fmt or formats.detect_format(path)
+    if fmt not in formats.READERS:
+        raise Invalid("format", f"must be one of {', '.join(formats.FORMATS)}")
+    read = 0
+    rejected: list[LineError] = []
+    try:
+        for item in formats.read(path, fmt, source=""):
+            read += 1
+            if isinstance(item, formats.ParsedEntry):
+                return fmt
+            rejected.append(LineError(line=item.line, field=item.field, rule=item.rule, value=""))
+            if read >= SNIFF_ENTRIES:
+                break
+    except budgets.Exceeded as exc:
+        rejected.append(LineError(line=exc.record, field=exc.field, rule=exc.rule, value=""))
+        read = max(read, 1)
+    raise Invalid("file", _nothing_read(read, rejected))
+
+
+def rename_hash_set(
+    session: Session,
+    caller: Caller,
+    *,
+    name: str | None = None,
+    set_id: uuid.UUID | None = None,
+    new_name: str,
+) -> HashSet:
+    """Rename one of the agency's own sets (404 for anyone else's); audited."""
+    caller.require(Permission.MANAGE_HASH_SETS)
+    hash_set = _owned(session, caller, name, set_id)
+    wanted = " ".join(new_name.split())
+    if not wanted:
+        raise Invalid("name", "must not be empty")
+    if len(wanted) > 120:
+        raise Invalid("name", "at most 120 characters")
+    if unstorable(wanted):
+        raise Invalid("name", UNSTORABLE)
+    if wanted == hash_set.name:
+        return hash_set
+    clash = session.scalar(
+        select(HashSet.id).where(
+            sharing.owned_by(HashSet.owner_agency_id, caller), HashSet.name == wanted
+        )
+    )
+    if clash is not None:
+        raise Conflict(f"your agency already has a hash set named {wanted!r}")
+    before = hash_set.name
+    hash_set.name = wanted
+    hash_set.updated_at = utcnow()
+    session.flush()
+    audit.record(
+        session,
+        caller,
+        action="hashset.rename",
+        operation=Operation.ALTERATION,
+        subject_type="hash_set",
+        subject_id=hash_set.id,
+        subject_agency_id=caller.agency_id,
+        detail={"from": before, "to": wanted},
+    )
+    return hash_set
+
+
+def deletion_target(
+    session: Session, caller: Caller, *, name: str | None = None, set_id: uuid.UUID | None = None
+) -> tuple[HashSet, list[str]]:
+    """One of the agency's own sets (404 for anyone else's) and what depends on it, in words:
+    what a confirmation names before the set and its entries go."""
+    caller.require(Permission.MANAGE_HASH_SETS)
+    hash_set = _owned(session, caller, name, set_id)
+    return hash_set, dependents.of(session, "hash_set", hash_set.id)
+
+
+def delete_hash_set(
+    session: Session,
+    caller: Caller,
+    *,
+    name: str | None = None,
+    set_id: uuid.UUID | None = None,
+    force: bool = False,
+) -> int:
+    """Delete one of the agency's own sets with its entries; how many entries went.
+
+    Refused (409) while a triage run or a series depends on it, unless `force`: the runs keep
+    the set's name on their results, the series keep their copies of its hashes. Audited."""
+    hash_set, depending = deletion_target(session, caller, name=name, set_id=set_id)
+    if depending and not force:
+        raise Conflict(
+            f"hash set {hash_set.name!r} is in use: {'; '.join(depending)}. Delete it anyway "
+            "with force (the runs and series keep what they hold)"
+        )
+    entries = select(HashEntry.id).where(HashEntry.hash_set_id == hash_set.id)
+    first_entry = session.scalar(select(func.min(HashEntry.id)).where(HashEntry.id.in_(entries)))
+    first_frame = session.scalar(
+        select(func.min(HashEntryFrame.id)).where(HashEntryFrame.entry_id.in_(entries))
+    )
+    count = hash_set.entry_count
+    session.execute(delete(HashEntryFrame).where(HashEntryFrame.entry_id.in_(entries)))
+    session.execute(delete(HashEntry).where(HashEntry.hash_set_id == hash_set.id))
+    if first_entry is not None:  # SQLite may number new entries with these
+        pdq_index.forget_deleted(session, "hash_entry_pdq", first_entry - 1)
+    if first_frame is not None:
+        pdq_index.forget_deleted(session, "hash_entry_frame", first_frame - 1)
+    sharing.set_partners(session, hash_set, [])
+    audit.record(
+        session,
+        caller,
+        action="hashset.delete",
+        operation=Operation.ERASURE,
+        subject_type="hash_set",
+        subject_id=hash_set.id,
+        subject_agency_id=caller.agency_id,
+        detail={
+            "name": hash_set.name,
+            "entries": count,
+            "forced": bool(depending) and force,
+            "dependents": depending,
+        },
+    )
+    session.delete(hash_set)
+    session.flush()
+    return count
 
 
 def _unstorable_field(entry: formats.ParsedEntry) -> str | None:
@@ -329,9 +478,7 @@ def import_file(
     fmt: str | None = None,
     after_batch: Callable[[int], None] | None = None,
 ) -> ImportReport:
-    fmt = fmt or formats.detect_format(path)
-    if fmt not in formats.READERS:
-        raise Invalid("format", f"must be one of {', '.join(formats.FORMATS)}")
+    fmt = check_hash_list(path, fmt)
     return import_entries(
         session,
         caller,

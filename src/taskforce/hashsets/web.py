@@ -1,5 +1,6 @@
 """The hash sets page: what sets an agency can match against, and its own sets' upkeep
-(create, upload a list, download an export). Hashes only: no file is ever shown."""
+(create, upload a list, download an export, rename, delete). Hashes only: no file is ever
+shown."""
 
 from __future__ import annotations
 
@@ -20,7 +21,14 @@ from taskforce.core.errors import Conflict, Invalid
 from taskforce.core.http import SessionDep, SettingsDep
 from taskforce.hashsets import formats, service
 from taskforce.hashsets.schemas import HashSetCreate, ImportReport
-from taskforce.web.forms import CheckedWebDep, SharingForm, attempt, check_csrf, field_error
+from taskforce.web.forms import (
+    CheckedWebDep,
+    PageForm,
+    SharingForm,
+    attempt,
+    check_csrf,
+    field_error,
+)
 from taskforce.web.session import WebCaller, WebCallerDep, render
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -84,6 +92,87 @@ def create(
         return _page(request, session, web, error=field_error(exc), status_code=422)
     except (Invalid, Conflict) as exc:
         return _page(request, session, web, error=exc, status_code=422)
+    return RedirectResponse("/ui/hashsets", status_code=303)
+
+
+class RenameForm(PageForm):
+    name: str = Field(default="", max_length=1000)
+
+
+class DeleteForm(PageForm):
+    force: str = Field(default="", max_length=8)
+
+
+def _manage_page(
+    request: Request,
+    session: SessionDep,
+    web: WebCaller,
+    set_id: uuid.UUID,
+    *,
+    error: Invalid | Conflict | None = None,
+    typed: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """One of the agency's own sets: rename it, and delete it behind a form that names what
+    goes with it and what depends on it (404 for anyone else's set)."""
+    hash_set, depending = service.deletion_target(session, web.caller, set_id=set_id)
+    return render(
+        request,
+        "hashsets/manage.html",
+        {
+            "set": service.describe(session, hash_set),
+            "depending": depending,
+            "error": error,
+            "typed": hash_set.name if typed is None else typed,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/hashsets/{set_id}/manage", response_class=HTMLResponse)
+def manage(
+    request: Request, set_id: uuid.UUID, session: SessionDep, web: WebCallerDep
+) -> HTMLResponse:
+    return _manage_page(request, session, web, set_id)
+
+
+@router.post("/hashsets/{set_id}/rename", response_class=HTMLResponse)
+def rename(
+    request: Request,
+    set_id: uuid.UUID,
+    session: SessionDep,
+    web: CheckedWebDep,
+    form: Annotated[RenameForm, Form()],
+) -> Response:
+    try:
+        attempt(
+            session,
+            lambda: service.rename_hash_set(session, web.caller, set_id=set_id, new_name=form.name),
+        )
+    except (Invalid, Conflict) as exc:
+        return _manage_page(
+            request, session, web, set_id, error=exc, typed=form.name, status_code=422
+        )
+    return RedirectResponse("/ui/hashsets", status_code=303)
+
+
+@router.post("/hashsets/{set_id}/delete", response_class=HTMLResponse)
+def delete(
+    request: Request,
+    set_id: uuid.UUID,
+    session: SessionDep,
+    web: CheckedWebDep,
+    form: Annotated[DeleteForm, Form()],
+) -> Response:
+    try:
+        attempt(
+            session,
+            lambda: service.delete_hash_set(
+                session, web.caller, set_id=set_id, force=form.force == "yes"
+            ),
+        )
+    except (Invalid, Conflict) as exc:
+        return _manage_page(request, session, web, set_id, error=exc, status_code=409)
     return RedirectResponse("/ui/hashsets", status_code=303)
 
 

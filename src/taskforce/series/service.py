@@ -37,7 +37,7 @@ from taskforce.core.errors import Conflict, Invalid, NotFound
 from taskforce.core.sharing import SharingLevel
 from taskforce.hashsets import formats
 from taskforce.hashsets import service as hashset_service
-from taskforce.hashsets.models import HashEntry
+from taskforce.hashsets.models import HashEntry, HashSet
 from taskforce.series import status
 from taskforce.series.models import AgeBand, Series, SeriesMedia, Victim, VictimStatus
 from taskforce.series.schemas import (
@@ -532,3 +532,18 @@ def get_victim(session: Session, caller: Caller, victim_id: uuid.UUID) -> Victim
         raise NotFound("victim")
     get_visible(session, caller, victim.series_id)
     return victim
+
+
+def series_from_hash_set(session: Session, set_id: uuid.UUID) -> str | None:
+    """For `core.dependents`: series holding media copied from the hash set."""
+    name = session.scalar(select(HashSet.name).where(HashSet.id == set_id))
+    if name is None:
+        return None
+    count = session.scalar(
+        select(func.count(func.distinct(SeriesMedia.series_id))).where(
+            SeriesMedia.source == f"hash set: {name}"
+        )
+    )
+    if not count:
+        return None
+    return f"{count:,} series hold{'s' if count == 1 else ''} media copied from it"

@@ -20,13 +20,14 @@ import json
 import multiprocessing
 import os
 import shutil
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import threadpoolctl
-from sqlalchemy import select
+from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from taskforce.cases import additions as case_additions
@@ -47,6 +48,7 @@ from taskforce.media import hashing
 from taskforce.media.schemas import FileHashes
 from taskforce.triage import evidence, report
 from taskforce.triage.matching import KnownEntry, KnownMedia
+from taskforce.triage.models import TriageResult
 from taskforce.triage.recording import Checkpoint, Recorder
 
 JOURNAL = "results.jsonl"
@@ -398,3 +400,14 @@ def _feed_case(
         session, caller, settings, case_id=case.id, selectors=wanted, after_batch=checkpoint
     )  # committed per batch when the run is: no write lock held for the whole seizure
     return result.accepted
+
+
+def runs_matching_hash_set(session: Session, set_id: uuid.UUID) -> str | None:
+    """For `core.dependents`: recorded triage runs whose files matched the hash set (their
+    results keep the set's name, not the link, when it is deleted)."""
+    runs = session.scalar(
+        select(func.count(distinct(TriageResult.run_id))).where(TriageResult.hash_set_id == set_id)
+    )
+    if not runs:
+        return None
+    return f"{runs:,} recorded triage run{'' if runs == 1 else 's'} matched files against it"

@@ -399,6 +399,7 @@ def build_scenario(
                 builder.callers[(spec.agency, spec.opener)],
                 builder.cases[spec.key].id,
                 CaseStatus.CLOSED,
+                reason="offender convicted; the other agencies were told by phone (demo)",
             )
     _hash_sets(session, builder, rng)
     _series(session, builder)

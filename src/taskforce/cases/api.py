@@ -10,6 +10,7 @@ from taskforce.cases import hits as hit_service
 from taskforce.cases import search as search_service
 from taskforce.cases.schemas import (
     BulkReport,
+    CaseClose,
     CaseCreate,
     CaseEventRead,
     CaseRead,
@@ -72,8 +73,12 @@ def update_case(
 
 
 @router.post("/cases/{case_id}/close", response_model=CaseRead)
-def close_case(case_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> CaseRead:
-    case = service.set_status(session, caller, case_id, CaseStatus.CLOSED)
+def close_case(
+    case_id: uuid.UUID, session: SessionDep, caller: CallerDep, data: CaseClose | None = None
+) -> CaseRead:
+    """A case with unacknowledged hits closes only with a `reason` (kept in its history)."""
+    reason = data.reason if data else ""
+    case = service.set_status(session, caller, case_id, CaseStatus.CLOSED, reason)
     return service.describe_case(session, caller, case)
 
 

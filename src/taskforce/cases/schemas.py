@@ -62,6 +62,14 @@ class CaseUpdate(BaseModel):
     lead_investigator: str | None = Field(default=None, max_length=320)
 
 
+class CaseClose(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(
+        default="", max_length=1000, description="why; required while hits are unacknowledged"
+    )
+
+
 class CaseSummary(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

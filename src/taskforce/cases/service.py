@@ -343,15 +343,35 @@ def update_case(session: Session, caller: Caller, case_id: uuid.UUID, data: Case
     return case
 
 
-def set_status(session: Session, caller: Caller, case_id: uuid.UUID, status: CaseStatus) -> Case:
+def set_status(
+    session: Session, caller: Caller, case_id: uuid.UUID, status: CaseStatus, reason: str = ""
+) -> Case:
+    """Close or reopen a case. Closing one whose hits are not all acknowledged needs a reason
+    (at least 3 characters): the other agencies are waiting on them, so the history and the
+    audit say why they were left open."""
     case = owned_case(session, caller, case_id, Permission.OPEN_CASE)
     if case.status == status.value:
         return case
+    reason = " ".join(reason.split())[:1000]
+    open_hits = _summaries(session, caller, [case])[0].open_hits
+    if status == CaseStatus.CLOSED and open_hits and len(reason) < 3:
+        raise Invalid(
+            "reason",
+            f"the case has {open_hits} unacknowledged hit{'' if open_hits == 1 else 's'}: "
+            "give a reason (at least 3 characters) to close it anyway",
+        )
     case.status = status.value
     case.closed_at = utcnow() if status == CaseStatus.CLOSED else None
     case.updated_at = utcnow()
     action = "closed" if status == CaseStatus.CLOSED else "reopened"
-    record_history(session, caller, case, action, {"status": [_other(status).value, status.value]})
+    changes: dict[str, Any] = {"status": [_other(status).value, status.value]}
+    detail: dict[str, Any] = {}
+    if reason:
+        changes["reason"] = [None, reason]
+        detail["reason"] = reason
+    if status == CaseStatus.CLOSED and open_hits:
+        detail["open_hits"] = open_hits
+    record_history(session, caller, case, action, changes)
     audit.record(
         session,
         caller,
@@ -360,6 +380,7 @@ def set_status(session: Session, caller: Caller, case_id: uuid.UUID, status: Cas
         subject_type="case",
         subject_id=case.id,
         subject_agency_id=case.owner_agency_id,
+        detail=detail or None,
     )
     session.flush()
     return case

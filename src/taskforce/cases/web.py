@@ -211,8 +211,16 @@ def close_case(
     case_id: uuid.UUID,
     session: SessionDep,
     web: CheckedWebDep,
+    reason: str = Form(default="", max_length=1000),
 ) -> Response:
-    service.set_status(session, web.caller, case_id, CaseStatus.CLOSED)
+    """A case with unacknowledged hits asks for a reason first (the page's "Close case…")."""
+    try:
+        attempt(
+            session,
+            lambda: service.set_status(session, web.caller, case_id, CaseStatus.CLOSED, reason),
+        )
+    except Invalid as exc:
+        return _case_page(request, session, web, case_id, status_code=422, close_error=exc)
     return _go(f"/ui/cases/{case_id}")
 
 
@@ -262,11 +270,13 @@ def _case_page(
     case_id: uuid.UUID,
     *,
     status_code: int = 200,
+    close_error: Invalid | None = None,
     **selector_kw: Any,
 ) -> HTMLResponse:
     case_model = service.get_case(session, web.caller, case_id)
     case = service.describe_case(session, web.caller, case_model)
     ctx = _selector_context(session, web, case, **selector_kw)
+    ctx["close_error"] = close_error
     ctx["history"] = service.case_history(session, web.caller, case_id)
     # the case's triage runs (triage.web.case_runs): triage sits above cases
     ctx.update(parts.section(request, "case", session, web.caller, case_model))

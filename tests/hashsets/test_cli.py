@@ -159,8 +159,8 @@ def test_rename_and_delete(run: CliRunner, tmp_path: Path) -> None:
     assert "hash set not found" in missing.output
     asked = run.invoke(app, ["hashset", "delete", "Known 2026", *args], input="n\n")
     assert asked.exit_code != 0
-    assert "and its 1 entries?" in asked.output
+    assert "and its 1 entry?" in asked.output
     deleted = run.invoke(app, ["hashset", "delete", "Known 2026", "--yes", *args])
     assert deleted.exit_code == 0, deleted.output
-    assert "deleted with its 1 entries" in deleted.output
+    assert "deleted with its 1 entry" in deleted.output
     assert "no hash sets" in run.invoke(app, ["hashset", "list"]).output

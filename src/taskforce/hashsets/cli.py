@@ -146,13 +146,17 @@ def delete(
         if not yes:
             also = f"; {'; '.join(depending)}" if depending else ""
             question = (
-                f"Delete hash set {found.name!r} and its {found.entry_count:,} entries{also}?"
+                f"Delete hash set {found.name!r} and its {_entries(found.entry_count)}{also}?"
             )
             if not typer.confirm(question, err=True):
                 err.print("nothing deleted")
                 raise typer.Exit(1)
         count = service.delete_hash_set(session, caller, name=name, force=force)
-    out.print(f"hash set {name!r} deleted with its {count:,} entries", markup=False)
+    out.print(f"hash set {name!r} deleted with its {_entries(count)}", markup=False)
+
+
+def _entries(count: int) -> str:
+    return f"{count:,} entr{'y' if count == 1 else 'ies'}"
 
 
 @app.command("export")

@@ -272,6 +272,8 @@ def _nothing_read(read: int, rejected: Sequence[LineError]) -> str:
     if not read:
         return "not a hash list: the file holds no entries"
     reasons = "; ".join(f"line {b.line}: {b.field} {b.rule}" for b in rejected[:3])
+    if read == 1:
+        return f"not a hash list: its one entry could not be read ({reasons})"
     return f"not a hash list: none of its {read:,} entries could be read ({reasons})"
 
 

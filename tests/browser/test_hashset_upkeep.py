@@ -25,7 +25,7 @@ PASSWORD = "browser-test-password"
 pytestmark = pytest.mark.browser
 
 
-def seed(session: Session, settings: Settings) -> None:
+def seed(session: Session, _settings: Settings) -> None:
     agency_service.register_agency(
         session,
         system_caller(),

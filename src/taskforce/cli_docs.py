@@ -22,7 +22,11 @@ _INTRO = f"""\
 # Command line reference
 
 Every command of `taskforce`, with its arguments and options. Every command also reads the
-`TASKFORCE_*` settings ([settings.md](settings.md)) and answers `--help`.
+`TASKFORCE_*` settings ([settings.md](settings.md)) and answers `--help`. After `make setup`,
+`source .venv/bin/activate` puts `taskforce` on your PATH (or run `.venv/bin/taskforce`); after
+`make demo`, `export TASKFORCE_DATA_DIR=<data folder>/demo` (the line it prints) points every
+command at the demo's database. A command on a database without a schema stops with "this
+database is not initialised: run `taskforce db upgrade`".
 
 This page is generated from the code; after changing a command, run
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,13 +13,15 @@ from urllib.parse import urlsplit
 
 import phonenumbers
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from stdnum import imei as stdnum_imei
 from typer.testing import CliRunner
 
-from taskforce import demo_hotline, migrate
+from taskforce import demo_features, demo_hotline, migrate
 from taskforce.agencies.models import Agency
+from taskforce.app import create_app
 from taskforce.cases import hits as case_hits
 from taskforce.cases.models import Case, Hit, Selector
 from taskforce.cases.schemas import HitRead
@@ -32,8 +35,11 @@ from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
 from taskforce.demo import DEMO_PASSWORD, DemoSummary, build_scenario
 from taskforce.demo_scenario import luhn_check_digit
+from taskforce.notices.models import ClueNotice, PublicTip
 from taskforce.reports.models import HotlineCase, Report
+from taskforce.series.models import SeriesProposal
 from taskforce.takedown.models import TakedownNotice
+from taskforce.triage.models import TriageRun
 from taskforce.watch.models import UrgentLead
 
 EXAMPLE_DOMAINS = ("example.com", "example.net", "example.org", "example")  # RFC 2606
@@ -330,3 +336,37 @@ def test_cli_demo_refuses_a_busy_port_before_building(tmp_path: Path) -> None:
     assert result.exit_code == 1, result.output
     assert f"port {port} is in use" in result.output
     assert not (tmp_path / "demo").exists()  # nothing was built
+
+
+def test_every_feature_has_data_a_triage_run_candidate_series_and_a_trace_page(
+    built: Built, session: Session
+) -> None:
+    """A visitor of the demo sees each feature working: a triage run recorded on a case, the
+    candidate series proposed from it, the clue notice published with a tip from the public."""
+    features = built.summary.features
+    assert features is not None
+    case = session.scalars(select(Case).where(Case.reference == features.case_reference)).one()
+    run = session.scalars(select(TriageRun).where(TriageRun.case_id == case.id)).one()
+    assert run.status == "finished"
+    assert features.triage_files == len(demo_features.SHOTS)
+    proposed = session.scalars(select(SeriesProposal).where(SeriesProposal.case_id == case.id))
+    groups = sorted(len(p.members) for p in proposed)
+    assert groups == [3, 4]  # the two cameras' bursts; the downloads belong to none
+    notice = session.scalars(
+        select(ClueNotice).where(ClueNotice.public_token == features.public_token)
+    ).one()
+    tips = session.scalars(select(PublicTip).where(PublicTip.notice_id == notice.id)).all()
+    assert [t.seen_where for t in tips] == [demo_features.TIP.seen_where]
+
+
+def test_the_demos_trace_page_shows_its_object(built: Built) -> None:
+    """Outside any open transaction: the page's request takes SQLite's lock of its own."""
+    assert built.summary.features is not None
+    token = built.summary.features.public_token
+    settings = built.settings.model_copy(update={"worker": "external", "audit_seal_seconds": 0})
+    with TestClient(create_app(settings, built.engine)) as anonymous:
+        page = anonymous.get(f"/trace/{token}")
+        assert page.status_code == 200
+        assert "A white wall socket" in page.text
+        (src,) = re.findall(r'<img[^>]+src="([^"]+)"', page.text)
+        assert anonymous.get(src).headers["content-type"].startswith("image/")

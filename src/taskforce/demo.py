@@ -35,7 +35,7 @@ from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from taskforce import demo_hotline, demo_mail, migrate
+from taskforce import demo_features, demo_hotline, demo_mail, migrate
 from taskforce.agencies import service as agency_service
 from taskforce.agencies.models import Agency
 from taskforce.agencies.schemas import AgencyCreate
@@ -62,7 +62,6 @@ from taskforce.demo_scenario import (
     CASES_PER_AGENCY,
     CODENAMES,
     DEMO_HASH_SETS,
-    DEMO_SERIES,
     HUB_CODE,
     PARTNERSHIPS,
     PLATFORMS,
@@ -84,12 +83,6 @@ from taskforce.hashsets import categories as hashset_categories
 from taskforce.hashsets import formats as hashset_formats
 from taskforce.hashsets import service as hashset_service
 from taskforce.hashsets.schemas import HashSetCreate
-from taskforce.notices import service as notice_service
-from taskforce.notices.models import Clue
-from taskforce.notices.schemas import AnswerCreate, ClueCreate, ClueKind, Confidence, NoticeCreate
-from taskforce.series import service as series_service
-from taskforce.series.models import Series
-from taskforce.series.schemas import MediaAdd, SeriesCreate, VictimCreate, VictimIdentify
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - documented password of fictional demo users
 DEFAULT_SEED = 2026
@@ -120,6 +113,7 @@ class DemoSummary:
     """Per hit: "full" (each side sees the other case), "mixed" (one side blind), "blind"."""
     hits_by_type: dict[str, int] = field(default_factory=dict)
     hotline: demo_hotline.HotlineSummary | None = None
+    features: demo_features.Features | None = None
 
 
 # --- building -----------------------------------------------------------------------------------
@@ -402,12 +396,17 @@ def build_scenario(
                 reason="offender convicted; the other agencies were told by phone (demo)",
             )
     _hash_sets(session, builder, rng)
-    _series(session, builder)
-    _clue_notice(session, builder)
+    demo_features.series(session, builder.callers)
+    demo_features.clue_notice(session, builder.settings, builder.callers)
+    # a triage run on a case, its candidate series, the notice's public page with a tip
+    features = demo_features.build(
+        session, builder.settings, builder.callers[("GB-NCA", "investigator")]
+    )
     hotline = _hotline(session, builder)
     session.flush()
     summary = _summarise(session, builder)
     summary.hotline = hotline
+    summary.features = features
     return summary
 
 
@@ -453,95 +452,6 @@ def _hash_sets(session: Session, builder: _Builder, rng: random.Random) -> None:
         ]
         hashset_service.import_entries(
             session, caller, set_id=created.id, entries=entries, fmt="demo"
-        )
-
-
-def _series(session: Session, builder: _Builder) -> None:
-    """Series built from the demo hash sets, with fictional children, some identified, so the
-    series, statistics and triage pages show what the network knows."""
-    for agency, name, sharing, partners, first_seen, hash_set, set_series, children in DEMO_SERIES:
-        caller = builder.callers[(agency, "investigator")]
-        series = series_service.create_series(
-            session,
-            caller,
-            SeriesCreate(
-                name=name,
-                sharing=sharing,
-                partners=list(partners),
-                first_seen_at=first_seen,
-                description="Fictional demo series: benign random hashes stand in for files.",
-            ),
-        )
-        series_service.add_media(
-            session,
-            caller,
-            series.id,
-            MediaAdd(hash_set=hash_set, hash_set_series=set_series, source="demo"),
-        )
-        for label, age_band, sex, identified in children:
-            victim = series_service.add_victim(
-                session, caller, series.id, VictimCreate(label=label, age_band=age_band, sex=sex)
-            )
-            if identified:
-                by, country, when = identified
-                series_service.identify_victim(
-                    session,
-                    caller,
-                    victim.id,
-                    VictimIdentify(country=country, agency=by, identified_at=when),
-                )
-
-
-def _clue_notice(session: Session, builder: _Builder) -> None:
-    """An open clue notice for Series Harbour's unidentified child, answered by two agencies,
-    so the notices pages show a ranking and a timeline."""
-    gb = builder.callers[("GB-NCA", "investigator")]
-    harbour = session.scalar(select(Series).where(Series.name == "Series Harbour"))
-    assert harbour is not None
-    notice = notice_service.create_notice(
-        session,
-        gb,
-        builder.settings,
-        NoticeCreate(
-            series_id=harbour.id,
-            title="Where is this bedroom? (demo)",
-            request="Fictional demo notice. Objects seen behind a child of Series Harbour.",
-            targets=["South-eastern Asia", "AU"],
-            clues=[
-                ClueCreate(
-                    kind=ClueKind.ELECTRICAL,
-                    description="Wall socket with two flat "
-                    "parallel pins and a round earth pin, white plastic, no switch",
-                ),
-                ClueCreate(
-                    kind=ClueKind.PACKAGING,
-                    description="Snack packet, red and yellow, "
-                    "text partly legible: 'SARAP' and 'net wt 60 g'",
-                ),
-                ClueCreate(
-                    kind=ClueKind.LANGUAGE,
-                    description="A radio is heard in the "
-                    "background; a presenter speaks a language other than English",
-                ),
-            ],
-        ),
-    )
-    clues = list(
-        session.scalars(select(Clue).where(Clue.notice_id == notice.id).order_by(Clue.number))
-    )
-    answers = (
-        ("PH-PNP", 0, ["PH", "US"], Confidence.MEDIUM, "Type B sockets are common in homes here"),
-        ("PH-PNP", 1, ["PH"], Confidence.HIGH, "A local snack brand, sold only in PH"),
-        ("AU-AFP", 2, ["PH", "ID"], Confidence.LOW, "Sounds like Tagalog or Bahasa"),
-    )
-    for agency, clue, countries, confidence, note in answers:
-        notice_service.answer_clue(
-            session,
-            builder.callers[(agency, "investigator")],
-            builder.settings,
-            notice.id,
-            clues[clue].id,
-            AnswerCreate(countries=countries, confidence=confidence, note=note),
         )
 
 
@@ -636,6 +546,14 @@ def run(settings: Settings, *, host: str, port: int, serve: bool) -> None:
         out.print(
             f"Hotline: {h.reports} public reports, {h.notices} takedown notices ({h.removed} "
             f"removed), {h.leads} urgent leads. The public form: http://{host}:{port}/report"
+        )
+    if summary.features is not None:
+        f = summary.features
+        out.print(
+            f"Triage: a run of {f.triage_files} files recorded on {f.case_reference}, "
+            f"{f.proposals} candidate series proposed from it. Trace-an-object page (with a "
+            f"tip): http://{host}:{port}/trace/{f.public_token}",
+            markup=False,
         )
     out.print(
         f"Mail: {demo_mail.mail_count(sink.folder)} e-mails delivered to the demo's mail server "

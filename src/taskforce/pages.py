@@ -23,6 +23,7 @@ from taskforce.core.db import utcnow
 from taskforce.core.http import SessionDep
 from taskforce.web import mailbox as web_mailbox
 from taskforce.web import pages as web_pages
+from taskforce.web import people as web_people
 from taskforce.web import proposals as web_proposals
 from taskforce.web import setup as web_setup
 from taskforce.web.parts import PageParts
@@ -120,6 +121,7 @@ def install(app: FastAPI) -> None:
         *(module.router for module in domains.modules("web")),
         web_proposals.router,
         web_mailbox.router,  # /ui/demo/mail: only where `taskforce demo` set a mail folder
+        web_people.router,
     ]
     web_setup.install(app, routers, templates)
     app.state.page_parts = page_parts()

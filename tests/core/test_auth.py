@@ -48,3 +48,56 @@ def test_right_password_logs_in(session: Session, settings: Settings, network: N
     )
     assert user.id == network.gb.user.id
     assert user.last_login_at is not None
+
+
+def test_agency_admins_manage_their_own_people_only(session: Session, network: Network) -> None:
+    from taskforce.core.auth.models import User
+    from taskforce.core.caller import Role
+    from taskforce.core.errors import NotFound
+
+    admin = network.gb_admin.caller
+    assert auth.managed_user(session, admin, network.gb.user.id) is network.gb.user
+    with pytest.raises(NotFound):  # another agency's person: as if unknown
+        auth.managed_user(session, admin, network.nl.user.id)
+    with pytest.raises(NotFound):
+        auth.update_user(
+            session,
+            admin,
+            user_id=network.nl.user.id,
+            display_name="x",
+            role=Role.READ_ONLY,
+            is_active=False,
+        )
+    with pytest.raises(Invalid) as exc:
+        auth.update_user(
+            session,
+            admin,
+            user_id=network.gb.user.id,
+            display_name="GB investigator",
+            role=Role.NETWORK_ADMIN,
+            is_active=True,
+        )
+    assert exc.value.field == "role"
+    with pytest.raises(Invalid) as exc:  # no admin locks themselves out
+        auth.update_user(
+            session,
+            admin,
+            user_id=network.gb_admin.user.id,
+            display_name="me",
+            role=Role.AGENCY_ADMIN,
+            is_active=False,
+        )
+    assert exc.value.field == "is_active"
+    changed = auth.update_user(
+        session,
+        admin,
+        user_id=network.gb.user.id,
+        display_name="GB investigator",
+        role=Role.ANALYST,
+        is_active=False,
+    )
+    assert isinstance(changed, User)
+    assert (changed.role, changed.is_active) == (Role.ANALYST.value, False)
+    issued = auth.create_token(session, admin, Settings(), user=changed)
+    with pytest.raises(AuthFailed):  # a disabled user's token stops working at once
+        auth.caller_from_token(session, issued.secret, ip=None)

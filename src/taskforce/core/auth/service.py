@@ -375,3 +375,88 @@ def user_by_id(session: Session, user_id: uuid.UUID) -> User | None:
 
 def expiry(days: int) -> datetime:
     return utcnow() + timedelta(days=days)
+
+
+# --- managing people (the admins' pages) -----------------------------------------------------
+
+
+def agency_choices(session: Session, caller: Caller) -> list[tuple[str, str]]:
+    """(code, name) of the agencies the caller adds people to: every one for the network
+    admin, its own for an agency admin."""
+    caller.require(Permission.MANAGE_USERS)
+    table = _agency_table()
+    query = select(table.c.code, table.c.name).order_by(table.c.code)
+    if caller.role != Role.NETWORK_ADMIN:
+        query = query.where(table.c.id == caller.agency_id)
+    return [(row.code, row.name) for row in session.execute(query)]
+
+
+def agency_codes(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The codes of these agencies, by id (for lists of people)."""
+    if not ids:
+        return {}
+    table = _agency_table()
+    rows = session.execute(select(table.c.id, table.c.code).where(table.c.id.in_(ids)))
+    return {row.id: row.code for row in rows}
+
+
+def managed_user(session: Session, caller: Caller, user_id: uuid.UUID) -> User:
+    """A user the caller manages: any for the network admin, its own agency's for an agency
+    admin; anyone else is NotFound, as for an unknown id."""
+    caller.require(Permission.MANAGE_USERS)
+    user = session.get(User, user_id)
+    if user is None or (caller.role != Role.NETWORK_ADMIN and user.agency_id != caller.agency_id):
+        raise NotFound("user")
+    return user
+
+
+def update_user(
+    session: Session,
+    caller: Caller,
+    *,
+    user_id: uuid.UUID,
+    display_name: str,
+    role: Role,
+    is_active: bool,
+) -> User:
+    """Rename, change the role of, disable or enable a user; audited with what changed. A
+    disabled user's sessions and tokens stop working at once (both check `is_active`)."""
+    user = managed_user(session, caller, user_id)
+    if caller.role != Role.NETWORK_ADMIN and role in (Role.NETWORK_ADMIN, Role.PROVIDER):
+        raise Invalid("role", f"only a network admin can make a {role.value.replace('_', ' ')}")
+    if caller.role != Role.NETWORK_ADMIN and user.role == Role.NETWORK_ADMIN.value:
+        raise Invalid("role", "only a network admin changes a network admin")
+    if user.id == caller.user_id and (not is_active or role.value != user.role):
+        raise Invalid("is_active", "you cannot disable yourself or change your own role")
+    if role == Role.PROVIDER and user.password_hash:
+        raise Invalid("role", "internet providers sign in with API tokens only")
+    name = display_name.strip()
+    if not name:
+        raise Invalid("display_name", "at least 1 character")
+    wanted = {"display_name": name[:200], "role": role.value, "is_active": is_active}
+    changes = sorted(k for k, v in wanted.items() if getattr(user, k) != v)
+    for key in changes:
+        setattr(user, key, wanted[key])
+    session.flush()
+    if changes:
+        audit.record(
+            session,
+            caller,
+            action="user.update",
+            operation=Operation.ALTERATION,
+            subject_type="user",
+            subject_id=user.id,
+            subject_agency_id=user.agency_id,
+            detail={"email": user.email, "changes": changes, "role": user.role},
+        )
+    return user
+
+
+def tokens_of(session: Session, caller: Caller, user: User) -> list[ApiToken]:
+    """A managed user's tokens, newest first (prefixes only: the secret is never kept)."""
+    managed_user(session, caller, user.id)
+    return list(
+        session.scalars(
+            select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at.desc())
+        )
+    )

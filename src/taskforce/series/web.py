@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -328,7 +329,7 @@ def _proposals_page(
     case_id: uuid.UUID,
     *,
     error: Exception | None = None,
-    ran: schemas.ProposalRun | None = None,
+    ran: dict[str, int] | None = None,
 ) -> HTMLResponse:
     case, found = proposals.list_proposals(session, web.caller, case_id)
     return render(
@@ -349,11 +350,21 @@ def _proposals_page(
     )
 
 
+_RUN_COUNTS = ("images", "excluded", "created", "kept", "removed")
+
+
 @router.get("/cases/{case_id}/proposals", response_class=HTMLResponse)
 def proposals_page(
     request: Request, case_id: uuid.UUID, session: SessionDep, web: WebCallerDep
 ) -> HTMLResponse:
-    return _proposals_page(request, session, web, case_id)
+    """After a run (its redirect): the run's counts, from the query."""
+    counts = {k: request.query_params.get(k, "") for k in _RUN_COUNTS}
+    ran = (
+        {k: int(v) for k, v in counts.items()}
+        if all(v.isdigit() for v in counts.values())
+        else None
+    )
+    return _proposals_page(request, session, web, case_id, ran=ran)
 
 
 @router.post("/cases/{case_id}/proposals", response_class=HTMLResponse)
@@ -364,7 +375,8 @@ def run_proposals(
     web: CheckedWebDep,
 ) -> Response:
     ran = proposals.propose_for_case(session, web.caller, case_id)
-    return _proposals_page(request, session, web, case_id, ran=ran)
+    counts = urlencode({k: getattr(ran, k) for k in _RUN_COUNTS})
+    return RedirectResponse(f"/ui/cases/{case_id}/proposals?{counts}", status_code=303)
 
 
 def _decide(

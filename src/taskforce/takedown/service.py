@@ -223,8 +223,8 @@ def provider_names(session: Session, ids: set[uuid.UUID | None]) -> dict[uuid.UU
         return {}
     rows = session.execute(
         select(HostingProvider.id, HostingProvider.name).where(HostingProvider.id.in_(wanted))
-    ).tuples()
-    return dict(rows.all())
+    ).all()
+    return dict(rows)
 
 
 def notice_text(

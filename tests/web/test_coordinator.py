@@ -139,6 +139,8 @@ def test_the_coordinators_dashboard_shows_the_network(
     assert re.search(r"NL-NP NL-NP \(fictional\) 2 ", hits)
     reports = _section(page.text, "reports")
     assert re.search(r"GB-IWF GB-IWF \(fictional\) 3 0 2(\.0)? days", reports)
+    # the two leads' reports nobody routed: two new, one still urgent (a desk took the other)
+    assert re.search(r"no member: the coordinator 2 1 (25|26) min", reports)
     overdue = _section(page.text, "takedown")
     assert re.search(r"IE-HL IE-HL \(fictional\) 1 (3(\.0)? h|180 min)", overdue)
     assert "GB-IWF" not in overdue

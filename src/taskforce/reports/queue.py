@@ -144,7 +144,8 @@ def waiting_per_agency(session: Session, caller: Caller) -> list[Waiting]:
         select(
             Report.receiving_agency_id,
             func.count(),
-            func.sum(case((Report.urgent, 1), else_=0)),
+            # urgent while no desk took its lead, as the queue sorts them
+            func.sum(case((and_(Report.urgent, ~watch_reading.lead_taken(Report.id)), 1), else_=0)),
             func.min(Report.created_at),
         )
         .where(Report.status == "new")

@@ -130,6 +130,7 @@ def test_admin_sees_and_lifts_a_lock_on_the_page(
             "/ui/sign-in-locks/lift", data={"email": email, "ip": GUESSER, "csrf_token": token}
         )
         assert lifted.status_code == 200
+        assert lifted.history[0].status_code == 303  # post/redirect/get
         assert "Lifted: 5 failed sign-ins forgotten" in lifted.text
         assert "No sign-in limit is in force" in lifted.text
         forged = admin.post("/ui/sign-in-locks/lift", data={"email": email, "csrf_token": "x"})

@@ -9,6 +9,8 @@
   usable to render the form again with its error.
 - `field_error`: the one way a Pydantic `ValidationError` becomes the services' `Invalid`
   (the field named, the rule it broke), which every page shows the same way.
+- What was typed survives a refusal: `render` (web/session.py) gives a refused POST's page
+  its fields as `sent`, which the form's inputs read back; a success redirects (303).
 """
 
 from __future__ import annotations

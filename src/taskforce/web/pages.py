@@ -163,10 +163,15 @@ def _locks_page(
 
 @router.get("/sign-in-locks", response_class=HTMLResponse)
 def sign_in_locks(
-    request: Request, session: SessionDep, settings: SettingsDep, web: WebCallerDep
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    web: WebCallerDep,
+    lifted: Annotated[int | None, Query(ge=0)] = None,
 ) -> HTMLResponse:
-    """The sign-in limits in force, for the admins who may lift them."""
-    return _locks_page(request, session, settings, web)
+    """The sign-in limits in force, for the admins who may lift them; `lifted`: how many
+    failed sign-ins the lifting that redirected here forgot."""
+    return _locks_page(request, session, settings, web, lifted=lifted)
 
 
 @router.post("/sign-in-locks/lift", response_class=HTMLResponse)
@@ -177,9 +182,9 @@ def lift_sign_in_lock(
     web: CheckedWebDep,
     email: Annotated[str, Form(max_length=320)] = "",
     ip: Annotated[str, Form(max_length=64)] = "",
-) -> HTMLResponse:
+) -> Response:
     try:
         lifted = throttle.lift(session, web.caller, settings, email=email or None, ip=ip or None)
     except Invalid as exc:
         return _locks_page(request, session, settings, web, error=exc)
-    return _locks_page(request, session, settings, web, lifted=lifted)
+    return RedirectResponse(f"/ui/sign-in-locks?lifted={lifted}", status_code=303)

@@ -119,3 +119,8 @@ def test_the_error_page_links_the_report_form_in_the_same_language(client: TestC
     assert 'href="/report/es"' in es
     fr = client.get("/blocked/nope", headers={"Accept-Language": "fr"}).text
     assert 'href="/report"' in fr  # the form has no French yet
+
+
+def test_a_missing_trace_image_is_the_page_too(client: TestClient) -> None:
+    r = client.get("/trace/no-such-token/images/not-an-id", headers=GERMAN)
+    assert "Seite nicht gefunden" in _public_page(r, 404, "de")

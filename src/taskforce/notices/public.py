@@ -19,7 +19,7 @@ from taskforce.notices import publishing, regions
 from taskforce.notices.schemas import (
     TipCreate,
 )
-from taskforce.web import catalogue
+from taskforce.web import catalogue, public_errors
 from taskforce.web.forms import PageForm, attempt, field_error
 
 public_router = APIRouter(include_in_schema=False)
@@ -157,11 +157,11 @@ def send_tip(
 
 
 @public_router.get("/trace/{token}/images/{image_id}")
-def trace_image(token: str, image_id: str, session: SessionDep) -> Response:
+def trace_image(request: Request, token: str, image_id: str, session: SessionDep) -> Response:
     try:
         image = publishing.public_image(session, token, uuid.UUID(image_id))
     except (ValueError, NotFound):
-        return Response("not found", status_code=404, headers=_PUBLIC_HEADERS)
+        return public_errors.page(request, 404)  # as every public address: in their language
     return Response(
         image.content,
         media_type=image.media_type,

@@ -135,6 +135,28 @@ def test_delete_takes_the_entries_and_is_refused_while_a_triage_run_uses_the_set
     assert _actions(session, set_id)[-1] == "hashset.delete"
 
 
+def test_a_set_copied_into_a_series_stays_in_use_after_a_rename(
+    client: TestClient, session: Session, settings: Settings, network: Network
+) -> None:
+    gb = token_for(session, settings, network.gb)
+    set_id = _set(client, gb)
+    r = client.post("/api/v1/series", json={"name": "Lake series"}, headers=gb)
+    assert r.status_code == 201, r.text
+    series_id = r.json()["id"]
+    r = client.post(
+        f"/api/v1/series/{series_id}/media",
+        json={"hash_set": "Known", "hash_set_series": "Lake"},
+        headers=gb,
+    )
+    assert r.json()["added"] == 2, r.text
+    url = f"/api/v1/hashsets/{set_id}"
+    assert client.patch(url, json={"name": "Known, renamed"}, headers=gb).status_code == 200
+
+    refused = client.delete(url, headers=gb)
+    assert refused.status_code == 409
+    assert "1 series holds media copied from it" in refused.json()["message"]
+
+
 def test_the_page_renames_and_deletes_behind_a_confirmation(
     client: TestClient, session: Session, settings: Settings, network: Network
 ) -> None:

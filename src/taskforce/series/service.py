@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any, cast
 
 import pycountry
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -37,7 +37,7 @@ from taskforce.core.errors import Conflict, Invalid, NotFound
 from taskforce.core.sharing import SharingLevel
 from taskforce.hashsets import formats
 from taskforce.hashsets import service as hashset_service
-from taskforce.hashsets.models import HashEntry, HashSet
+from taskforce.hashsets.models import HashEntry
 from taskforce.series import status
 from taskforce.series.models import AgeBand, Series, SeriesMedia, Victim, VictimStatus
 from taskforce.series.schemas import (
@@ -535,13 +535,20 @@ def get_victim(session: Session, caller: Caller, victim_id: uuid.UUID) -> Victim
 
 
 def series_from_hash_set(session: Session, set_id: uuid.UUID) -> str | None:
-    """For `core.dependents`: series holding media copied from the hash set."""
-    name = session.scalar(select(HashSet.name).where(HashSet.id == set_id))
-    if name is None:
-        return None
+    """For `core.dependents`: series holding media copied from the hash set.
+
+    Matched by the copied hashes, not by the name in `source`: the set may have been renamed
+    since it was copied."""
+    entry = select(HashEntry.id).where(HashEntry.hash_set_id == set_id)
+    copied = or_(
+        *(
+            entry.where(getattr(HashEntry, column) == getattr(SeriesMedia, column)).exists()
+            for column in ("sha256", "sha1", "md5", "pdq")
+        )
+    )
     count = session.scalar(
         select(func.count(func.distinct(SeriesMedia.series_id))).where(
-            SeriesMedia.source == f"hash set: {name}"
+            SeriesMedia.source.startswith("hash set: "), copied
         )
     )
     if not count:

@@ -159,6 +159,9 @@ def test_the_hotline_has_six_weeks_of_reports_notices_and_leads(
     assert sum(lead.acknowledged_at is not None for lead in leads.values()) == 1
     assert built.escalated == 1
     assert sum(lead.escalated_at is not None for lead in leads.values()) == 1
+    reports_by_id = {r.id: r for r in reports}
+    for report_id, lead in leads.items():  # a lead waits as long as its report
+        assert lead.received_at == reports_by_id[report_id].created_at
     for url in (n.url for n in notices):
         assert _is_example_domain(urlsplit(url).hostname or "")
 

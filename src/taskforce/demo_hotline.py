@@ -461,7 +461,7 @@ def leads(session: Session, settings: Settings, callers: dict[tuple[str, str], C
         lead = session.scalar(select(UrgentLead).where(UrgentLead.report_id == report.id))
         assert lead is not None
         lead.created_at += delta
-        for name in ("ack_due_at", "check_at"):
+        for name in ("received_at", "ack_due_at", "check_at"):
             value = getattr(lead, name)
             if value is not None:
                 setattr(lead, name, value + delta)

@@ -88,6 +88,11 @@ HEADER_JS = """() => {
 }"""
 
 
+# The first link to one record (its path ends in an id) among the links given.
+RECORD_JS = """els => (els.map(a => a.getAttribute('href'))
+  .find(h => /\\/[0-9a-f]{8}-[0-9a-f-]{27}$/.test(h)) || '')"""
+
+
 def overlaps(boxes: list[dict[str, float | str]]) -> list[str]:
     """Pairs of header parts whose boxes intersect (menu items among themselves may touch)."""
     found = []
@@ -188,6 +193,12 @@ def test_member_pages_hold(
     for target in targets:
         shot = shots / f"{person}-{slug(target)}-{width}.png"
         problems += check_page(page, site.url + target, shot)
+        # and the first record each list leads to (a case, a hit, a report...): long
+        # references, hashes and addresses live there
+        record = page.locator(f'.page a[href^="{target}/"]').evaluate_all(RECORD_JS)
+        if target != "/ui/" and record:
+            shot = shots / f"{person}-{slug(target)}-record-{width}.png"
+            problems += check_page(page, site.url + record, shot)
     assert not problems, "\n".join(problems)
     # the full bar on a wide screen; "Menu" (no script: a <details>) on a narrower one
     page.goto(site.url + "/ui/cases")

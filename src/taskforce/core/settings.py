@@ -233,6 +233,19 @@ class Settings(BaseSettings):
         description="Largest body of a JSON API request or a logged-in page form, counted as "
         "it streams; uploads and public forms have their own (core/limits.py).",
     )
+    federation_key_holder: bool = Field(
+        default=False,
+        description="Whether this node holds the network's OPRF key (one node of the "
+        "federation, e.g. the coordinator): it keeps a key per epoch in "
+        "`federation/oprf-keys` in the data folder and evaluates peers' blinded selectors.",
+    )
+    federation_oprf_values_per_hour: int = Field(
+        default=100_000,
+        ge=1,
+        description="Blinded values one peer node may have evaluated by the key holder in any "
+        "hour; past it a batch is refused (and audited). Raise it for a node's first "
+        "tokenisation or a re-blinding after a key rotation.",
+    )
     resolver_hosts_file: Path | None = Field(
         default=None,
         description="A hosts-format file that answers every host name taskforce resolves "

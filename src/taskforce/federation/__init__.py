@@ -1,0 +1,1 @@
+"""Federation: sovereign national nodes that deconflict without pooling plaintext (issue 14)."""

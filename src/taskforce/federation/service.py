@@ -1,0 +1,143 @@
+"""The key holder's service: its OPRF keys per epoch, and evaluations for peer nodes.
+
+`evaluate` is what `POST /federation/v1/oprf/evaluate` runs for a verified peer: it checks the
+peer's hourly budget, evaluates the batch of blinded elements under the epoch's key and audits
+the batch as (node, epoch, count). The elements themselves are never written anywhere (they
+are freshly blinded per request and say nothing to whoever reads the log); what the audit must
+prove is *how much* each node asked, which is what bounds an online guessing attack. The budget
+is counted from those audit entries, so it needs no table of its own and cannot drift from what
+the log says.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from taskforce.core.audit import service as audit
+from taskforce.core.audit.models import AuditEntry
+from taskforce.core.caller import Caller, Role, system_caller
+from taskforce.core.db import utcnow
+from taskforce.core.errors import Forbidden, Invalid, RateLimited, TaskforceError
+from taskforce.core.settings import Settings, get_settings
+from taskforce.federation import blinding, keys
+
+EVALUATE_ACTION = "federation.oprf_evaluate"
+BUDGET_WINDOW = timedelta(hours=1)
+
+
+def init_key(session: Session, caller: Caller, settings: Settings) -> keys.EpochKey:
+    """Create the network key's first epoch on the key holder (audited)."""
+    _require_network_admin(caller)
+    created = keys.create_first(settings)
+    _audit_key(session, caller, "federation.key_init", created)
+    return created
+
+
+def rotate_key(session: Session, caller: Caller, settings: Settings) -> keys.EpochKey:
+    """Start a new epoch; the older epochs' keys stay, read-only (audited)."""
+    _require_network_admin(caller)
+    created = keys.rotate(settings)
+    _audit_key(session, caller, "federation.key_rotate", created)
+    return created
+
+
+def public_keys(settings: Settings) -> list[keys.EpochKey]:
+    """The public key of every epoch held: published, so that peers verify evaluations."""
+    return keys.published(settings)
+
+
+def budget_used(session: Session, peer_node_id: uuid.UUID, *, now: datetime | None = None) -> int:
+    """Values evaluated for a peer in the last hour, from the audit log."""
+    since = (now or utcnow()) - BUDGET_WINDOW
+    details = session.scalars(
+        select(AuditEntry.detail).where(
+            AuditEntry.action == EVALUATE_ACTION,
+            AuditEntry.subject_id == peer_node_id,
+            AuditEntry.outcome == "ok",
+            AuditEntry.at >= since,
+        )
+    )
+    return sum(int(detail.get("count", 0)) for detail in details)
+
+
+def evaluate(
+    session: Session,
+    peer_node_id: uuid.UUID,
+    epoch: int,
+    blinded: Sequence[bytes],
+    *,
+    settings: Settings | None = None,
+    caller: Caller | None = None,
+    now: datetime | None = None,
+) -> tuple[list[bytes], bytes]:
+    """Evaluate a peer's batch of blinded elements under an epoch's key: the evaluated
+    elements and one DLEQ proof. Refused past the peer's hourly budget, for an epoch this
+    node holds no key of, or on a node that is not the key holder; every batch, done or
+    refused, is audited with its node, epoch and count, never its elements."""
+    settings = settings or get_settings()
+    caller = caller or system_caller("federation")
+    count = len(blinded)
+    try:
+        keys.require_key_holder(settings)
+        if count > blinding.MAX_BATCH:
+            raise Invalid("blinded", f"at most {blinding.MAX_BATCH} blinded elements in one batch")
+        seed = keys.seed(settings, epoch) if isinstance(epoch, int) else b""
+        used = budget_used(session, peer_node_id, now=now)
+        limit = settings.federation_oprf_values_per_hour
+        if used + count > limit:
+            raise RateLimited(
+                f"node {peer_node_id} has had {used} of its {limit} values this hour "
+                f"evaluated; a batch of {count} would pass the budget"
+            )
+        evaluated, proof = blinding.evaluate(seed, epoch, blinded)
+    except TaskforceError as refusal:
+        _audit_batch(session, caller, peer_node_id, epoch, count, refusal.message)
+        raise
+    _audit_batch(session, caller, peer_node_id, epoch, count, None)
+    return evaluated, proof
+
+
+def _audit_batch(
+    session: Session,
+    caller: Caller,
+    peer_node_id: uuid.UUID,
+    epoch: object,
+    count: int,
+    refused: str | None,
+) -> None:
+    detail: dict[str, object] = {"epoch": epoch if isinstance(epoch, int) else None, "count": count}
+    if refused is not None:
+        detail["reason"] = refused
+    audit.record(
+        session,
+        caller,
+        action=EVALUATE_ACTION,
+        operation=audit.Operation.DISCLOSURE,
+        subject_type="node",
+        subject_id=peer_node_id,
+        recipients=[str(peer_node_id)],
+        outcome="ok" if refused is None else "refused",
+        detail=detail,
+    )
+
+
+def _require_network_admin(caller: Caller) -> None:
+    """The network key is the federation's, not one agency's: only the node's operator."""
+    if caller.role is not Role.NETWORK_ADMIN:
+        raise Forbidden(f"role {caller.role.value} may not manage the network's OPRF key")
+
+
+def _audit_key(session: Session, caller: Caller, action: str, key: keys.EpochKey) -> None:
+    audit.record(
+        session,
+        caller,
+        action=action,
+        operation=audit.Operation.ALTERATION,
+        subject_type="oprf_key",
+        detail={"epoch": key.epoch, "public_key": key.public_key.hex()},
+    )

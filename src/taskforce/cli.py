@@ -15,6 +15,7 @@ from taskforce.core.console import State, err, out, state
 from taskforce.core.outbox import cli as outbox_cli
 from taskforce.core.proposals import cli as proposals_cli
 from taskforce.core.settings import Settings, unknown_environment_variables
+from taskforce.federation import identity
 
 if TYPE_CHECKING:
     import uvicorn
@@ -56,6 +57,7 @@ def db_upgrade(ctx: typer.Context) -> None:
     settings = state(ctx).settings
     migrate.upgrade(settings, state(ctx).engine_to_upgrade)
     out.print(f"database at newest schema: {_safe_url(settings.effective_database_url)}")
+    identity.signing_key(settings)  # the node's federation key, made here if absent
 
 
 @db_app.command("check")

@@ -31,7 +31,7 @@ DOMAINS: tuple[str, ...] = (
     "takedown",  # notices to hosting providers, re-checks
     "watch",  # the 24/7 watch: urgent leads to the desks
     "reports",  # public reports and the hotline queue (opens leads, notices, list entries)
-    "federation",  # sovereign nodes: blinded selector tokens, the network OPRF key
+    "federation",  # sovereign nodes: identity, peers, signed requests, blinded selector tokens
 )
 
 

@@ -41,6 +41,8 @@ class Permission(StrEnum):
     # unacknowledged hits per agency, reports waiting per hotline, notices past deadline);
     # numbers and references only, never another agency's case or report content
     OVERSEE_NETWORK = "oversee_network"
+    # federation: this node's identity and its peers (the network admin of this node only)
+    MANAGE_PEERS = "manage_peers"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -55,6 +57,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.HANDLE_REPORTS,
             Permission.MANAGE_BLOCKLIST,
             Permission.OVERSEE_NETWORK,
+            Permission.MANAGE_PEERS,
             Permission.READ,
             Permission.READ_AUDIT,
         }

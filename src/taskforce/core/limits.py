@@ -86,6 +86,9 @@ NETWORK_TABLE_PAGE = BodyClass("network table upload", 256 * MiB, "session")
 # Clue images are checked before decoding (notices.images); a notice form may carry several.
 CLUE_IMAGES_API = BodyClass("clue image upload", 12 * MiB, "token")
 CLUE_IMAGES_PAGE = BodyClass("clue image upload", 12 * MiB, "session")
+# Between nodes: no token or login; the route's signature check (federation.guard) reads the
+# body, bounded here, and checks its Content-Digest before anything else looks at it.
+FEDERATION = BodyClass("signed node request", None, None)
 NO_BODY = BodyClass("no body expected", 64 * KiB, None)
 
 # First match wins; an address no pattern names takes `NO_BODY` (its routes read no body).
@@ -100,6 +103,7 @@ ROUTE_CLASSES: tuple[tuple[re.Pattern[str], BodyClass], ...] = (
     (re.compile(r"^/ui/notices/(new|[^/]+/clues(/[^/]+/images)?)$"), CLUE_IMAGES_PAGE),
     (re.compile(r"^/ui(/|$)"), PAGE_FORM),
     (re.compile(r"^/(report|trace)(/|$)"), PUBLIC_FORM),
+    (re.compile(r"^/federation/v1/"), FEDERATION),
 )
 
 

@@ -252,6 +252,34 @@ class Settings(BaseSettings):
         "(routing and re-checks) instead of DNS: for air-gapped labs, the demo and tests.",
     )
 
+    node_signing_key: str | None = Field(
+        default=None,
+        description="This node's Ed25519 key for federation (base64 seed or a file holding "
+        "it); default: `node-signing.key` in the data folder, made at `db upgrade`.",
+    )
+    federation_client_cert: Path | None = Field(
+        default=None,
+        description="PEM file with the client certificate (and its key, or see "
+        "federation_client_key) this node shows peers that require mutual TLS.",
+    )
+    federation_client_key: Path | None = Field(
+        default=None,
+        description="PEM file with the client certificate's private key, when it is not in "
+        "federation_client_cert.",
+    )
+    federation_ca: Path | None = Field(
+        default=None,
+        description="PEM bundle of the certificate authorities that sign peers' server "
+        "certificates; default: the system's.",
+    )
+    federation_signature_seconds: int = Field(
+        default=60,
+        ge=5,
+        le=300,
+        description="How long a signed request between nodes is valid after it was made; its "
+        "nonce is remembered that long (and refused again).",
+    )
+
     @field_validator("trusted_proxies", "recheck_allow_networks", "webhook_allow_networks")
     @classmethod
     def _address_blocks(cls, value: list[str], info: ValidationInfo) -> list[str]:

@@ -1,15 +1,18 @@
-"""`taskforce federation ...`: the network's OPRF key on the key-holder node."""
+"""`taskforce federation ...` (the network's OPRF key on the key-holder node), `taskforce node`
+(this node's identity) and `taskforce peer` (the nodes it talks to)."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 
 from taskforce.core.caller import system_caller
 from taskforce.core.console import err, out, state, unit
-from taskforce.core.errors import TaskforceError
-from taskforce.federation import keys, service
+from taskforce.core.errors import Invalid, TaskforceError
+from taskforce.federation import directory, identity, keys, peering, service, transport
+from taskforce.federation.models import Peer
 
 app = typer.Typer(help="Federation between sovereign nodes.", no_args_is_help=True)
 key_app = typer.Typer(
@@ -63,6 +66,159 @@ def key_show(
             _print(key, "current" if key.current else "read-only")
 
 
+node_app = typer.Typer(help="This node's identity for federation.", no_args_is_help=True)
+peer_app = typer.Typer(help="The nodes this node is peered with.", no_args_is_help=True)
+
+
+@node_app.command("init")
+def init(
+    ctx: typer.Context,
+    name: str = typer.Option(..., "--name", help="The node's name, e.g. 'NL national node'"),
+    country: str = typer.Option(..., "--country", help="ISO 3166-1 alpha-2, e.g. NL"),
+    url: str = typer.Option(
+        ..., "--url", help="Address peers reach it at, e.g. https://tf.example.nl"
+    ),
+) -> None:
+    """Name this node (its id and key stay the same when run again)."""
+    settings = state(ctx).settings
+    with unit(ctx) as session:
+        node = peering.init_node(
+            session, settings, system_caller(), name=name, country=country, url=url
+        )
+        out.print(f"node {node.id}: {node.name} ({node.country}) at {node.url}")
+    out.print(f"fingerprint: {peering.own_fingerprint(settings)}")
+
+
+@node_app.command("show")
+def show(
+    ctx: typer.Context,
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write the document here"),
+) -> None:
+    """Print this node's peering document (JSON, to hand to another node's admin); its
+    fingerprint goes to stderr, to read out over the phone."""
+    settings = state(ctx).settings
+    with unit(ctx) as session:
+        document = peering.peering_document(session, settings)
+    text = json.dumps(document, indent=2, sort_keys=True)
+    if output is not None:
+        output.write_text(text + "\n")
+        out.print(f"peering document written to {output}")
+    else:
+        out.print(text, markup=False)
+    err.print(f"fingerprint: {peering.own_fingerprint(settings)}")
+
+
+def _read(file: Path) -> identity.PeeringDocument:
+    try:
+        text = file.read_text() if str(file) != "-" else typer.get_text_stream("stdin").read()
+        data = json.loads(text)
+    except OSError as error:
+        raise Invalid("file", f"cannot be read: {error.strerror}") from None
+    except (ValueError, UnicodeDecodeError):
+        raise Invalid("file", "must hold a peering document (JSON)") from None
+    return identity.read_document(data)
+
+
+@peer_app.command("add")
+def add(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="The other node's peering document ('-': stdin)"),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask to confirm the fingerprint"),
+) -> None:
+    """Peer with another node: shows its fingerprint to compare over the phone, then adds it."""
+    with unit(ctx) as session:
+        document = _read(file)
+        out.print(
+            f"node {document.node_id}: {document.name} ({document.country}) at {document.url}"
+        )
+        out.print(f"fingerprint: {document.fingerprint}")
+        if not yes and not typer.confirm(
+            "Does the other node's admin read out the same fingerprint?", default=False
+        ):
+            err.print("not peered: nothing was done")
+            raise typer.Exit(1)
+        peer = peering.add_peer(session, system_caller(), document)
+        out.print(f"peered with {peer.name}")
+
+
+@peer_app.command("list")
+def list_peers(ctx: typer.Context) -> None:
+    """The peers: name, state, country, URL, last contact, last error."""
+    with unit(ctx) as session:
+        for p in peering.list_peers(session):
+            contact = f"{p.last_contact_at:%Y-%m-%d %H:%M}Z" if p.last_contact_at else "never"
+            out.print(
+                f"{p.name}\t{p.state}\t{p.country}\t{p.url}\t{contact}\t{p.last_error or ''}",
+                markup=False,
+            )
+
+
+@peer_app.command("remove")
+def remove(ctx: typer.Context, name: str = typer.Argument(..., help="The peer's name")) -> None:
+    """Stop answering a peer: its requests are refused (403) from now on."""
+    with unit(ctx) as session:
+        peer = peering.remove_peer(session, system_caller(), name)
+        out.print(f"removed {peer.name}")
+
+
+def _target(ctx: typer.Context, name: str) -> peering.Target:
+    with unit(ctx) as session:
+        return peering.target(session, system_caller(), name)
+
+
+def _failed(ctx: typer.Context, target: peering.Target, error: transport.PeerUnreachable) -> None:
+    with unit(ctx) as session:
+        peering.note_error(session, target, error.message)
+    err.print(f"error: {error.message}", markup=False, soft_wrap=True)
+    raise typer.Exit(error.exit_code)
+
+
+@peer_app.command("hello")
+def hello(ctx: typer.Context, name: str = typer.Argument(..., help="The peer's name")) -> None:
+    """Ask a peer who it is over a signed request (checks both sides' peering)."""
+    target = _target(ctx, name)
+    try:
+        answer = directory.hello(state(ctx).settings, target)
+    except transport.PeerUnreachable as error:
+        _failed(ctx, target, error)
+        return
+    with unit(ctx) as session:
+        peering.note_contact(session, target)
+    out.print(f"{answer.name} ({answer.country}, node {answer.node_id}) answered at {answer.time}")
+
+
+@peer_app.command("sync-directory")
+def sync_directory(
+    ctx: typer.Context, name: str = typer.Argument(..., help="The peer's name")
+) -> None:
+    """Fetch a peer's agencies, 24/7 contact points and partnerships, and keep them."""
+    target = _target(ctx, name)
+    try:
+        received = directory.fetch_directory(state(ctx).settings, target)
+    except transport.PeerUnreachable as error:
+        _failed(ctx, target, error)
+        return
+    with unit(ctx) as session:
+        peer = session.get(Peer, target.peer_id)
+        assert peer is not None
+        count = peering.store_directory(session, system_caller(), peer, received)
+    out.print(f"{target.name}: {count} agencies")
+
+
+@peer_app.command("agencies")
+def agencies(ctx: typer.Context, name: str = typer.Argument(..., help="The peer's name")) -> None:
+    """The agencies a peer's directory named at its last sync."""
+    with unit(ctx) as session:
+        for a in peering.peer_agencies(session, peering.peer_by_name(session, name)):
+            out.print(
+                f"{a.code}\t{a.country}\t{a.name}\t{a.contact_desk}\t{a.contact_phone}\t"
+                f"{a.contact_email}\t{','.join(a.partners)}",
+                markup=False,
+            )
+
+
 def install(cli: typer.Typer) -> None:
     """Adds this domain's commands to the `taskforce` command (`taskforce.cli`)."""
     cli.add_typer(app, name="federation")
+    cli.add_typer(node_app, name="node")
+    cli.add_typer(peer_app, name="peer")

@@ -1,0 +1,48 @@
+"""Two kinds of address. `router` (under /api/v1, a member's token): the network admin reads
+this node's peering document and its peers. `signed` (under /federation/v1, no token): what
+peers ask each other, every request signed and checked by `guard.SignedPeerDep`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from taskforce.core.caller import Permission
+from taskforce.core.db import utcnow
+from taskforce.core.http import CallerDep, SessionDep, SettingsDep
+from taskforce.federation import peering
+from taskforce.federation.guard import SignedPeerDep
+from taskforce.federation.schemas import Directory, Hello, PeerRead
+
+router = APIRouter(prefix="/federation", tags=["federation"])
+signed = APIRouter(prefix="/federation/v1", tags=["federation (node to node)"])
+
+
+@router.get("/node")
+def own_document(session: SessionDep, caller: CallerDep, settings: SettingsDep) -> dict[str, Any]:
+    """This node's signed peering document and its fingerprint."""
+    caller.require(Permission.MANAGE_PEERS)
+    return {
+        "document": peering.peering_document(session, settings),
+        "fingerprint": peering.own_fingerprint(settings),
+    }
+
+
+@router.get("/peers")
+def peers(session: SessionDep, caller: CallerDep) -> list[PeerRead]:
+    caller.require(Permission.MANAGE_PEERS)
+    return [PeerRead.model_validate(p) for p in peering.list_peers(session)]
+
+
+@signed.get("/hello")
+def hello(session: SessionDep, peer: SignedPeerDep) -> Hello:
+    """Who answers: a peer checks the round trip (its key, this node's peering) with it."""
+    own = peering.require_node(session)
+    return Hello(node_id=own.id, name=own.name, country=own.country, time=utcnow(), peer=peer.id)
+
+
+@signed.get("/directory")
+def directory(session: SessionDep, peer: SignedPeerDep) -> Directory:
+    """This node's agencies, their 24/7 contact points and partnerships."""
+    return peering.directory_for(session, peer.id, peer.name)

@@ -1,0 +1,190 @@
+"""Two real nodes: two `taskforce serve` processes on loopback ports, each with its own data
+folder, key and database (node A on SQLite or PostgreSQL, node B on SQLite). Their admins
+exchange peering documents with the CLI, and node A fetches node B's agency directory over
+signed requests; once B removes A, A's requests are refused with B's reason."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import fresh_database
+from typer.testing import CliRunner
+
+from taskforce.cli import app
+from taskforce.core.console import State
+from taskforce.core.settings import Settings
+
+
+@dataclass
+class Node:
+    name: str
+    data_dir: Path
+    database_url: str
+    port: int
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            "TASKFORCE_DATA_DIR": str(self.data_dir),
+            "TASKFORCE_DATABASE_URL": self.database_url,
+            "TASKFORCE_ALLOW_INSECURE_DEFAULTS": "1",
+            "TASKFORCE_WORKER": "external",
+            "TASKFORCE_AUDIT_SEAL_SECONDS": "0",
+        }
+
+    def cli(self, *args: str, ok: bool = True, input: str | None = None) -> tuple[int, str]:
+        settings = Settings(
+            data_dir=self.data_dir,
+            database_url=self.database_url,
+            allow_insecure_defaults=True,
+            worker="external",
+            audit_seal_seconds=0,
+        )
+        state = State(settings=settings)
+        try:
+            result = CliRunner().invoke(app, list(args), obj=state, input=input)
+        finally:
+            if "engine_to_upgrade" in state.__dict__:
+                state.engine_to_upgrade.dispose()  # no connection outlives the command
+        if ok:
+            assert result.exit_code == 0, (args, result.output)
+        return result.exit_code, result.output
+
+    def start(self) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TASKFORCE_")}
+        env.update(self.env)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "taskforce", "serve", "--port", str(self.port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, "the server exited"
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise AssertionError("the server did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=20)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def make_node(name: str, folder: Path, url: str, country: str) -> Node:
+    folder.mkdir()
+    node = Node(name=name, data_dir=folder, database_url=url, port=free_port())
+    node.cli("db", "upgrade")
+    assert (folder / "node-signing.key").stat().st_mode & 0o777 == 0o600
+    node.cli("node", "init", "--name", name, "--country", country, "--url", node.url)
+    return node
+
+
+@pytest.fixture
+def nodes(backend: str, tmp_path: Path) -> Iterator[tuple[Node, Node]]:
+    with (
+        fresh_database(backend, tmp_path) as url_a,
+        fresh_database("sqlite", tmp_path) as url_b,
+    ):
+        a = make_node("Node A", tmp_path / "a", url_a, "GB")
+        b = make_node("Node B", tmp_path / "b", url_b, "NL")
+        try:
+            yield a, b
+        finally:
+            a.stop()
+            b.stop()
+
+
+def test_two_nodes_peer_with_the_cli_and_exchange_directories_over_signed_requests(
+    nodes: tuple[Node, Node], tmp_path: Path
+) -> None:
+    a, b = nodes
+    b.cli(
+        "agency", "add", "NL-POL", "--name", "Politie (fictional)", "--country", "NL",
+        "--timezone", "Europe/Amsterdam", "--phone", "+31201234567",
+        "--email", "desk@nl-pol.example.com",
+    )  # fmt: skip
+    b.cli(
+        "agency", "add", "NL-HOT", "--name", "Hotline (fictional)", "--country", "NL",
+        "--timezone", "Europe/Amsterdam", "--phone", "+31201234568",
+        "--email", "desk@nl-hot.example.com", "--kind", "hotline",
+    )  # fmt: skip
+    b.cli("agency", "partner", "NL-POL", "NL-HOT")
+    documents = {}
+    for node in (a, b):
+        file = tmp_path / f"{node.name}.json"
+        _, _shown = node.cli("node", "show", "--output", str(file))
+        documents[node.name] = file
+        assert json.loads(file.read_text())["url"] == node.url
+    a.start()
+    b.start()
+
+    # A has peered with B, B not yet with A: B refuses A's signed request (403, with why)
+    _, added = a.cli("peer", "add", str(documents["Node B"]), "--yes")
+    assert "fingerprint: " in added
+    assert "peered with Node B" in added
+    code, said = a.cli("peer", "sync-directory", "Node B", ok=False)
+    assert code != 0
+    assert "Node B answered 403" in said
+    assert "is not peered with this node" in said
+
+    # confirming the fingerprint is required: "no" adds nothing
+    code, said = b.cli("peer", "add", str(documents["Node A"]), ok=False, input="n\n")
+    assert code == 1
+    assert "nothing was done" in said
+    b.cli("peer", "add", str(documents["Node A"]), "--yes")
+
+    _, hello = a.cli("peer", "hello", "Node B")
+    assert "Node B (NL" in hello
+    _, synced = a.cli("peer", "sync-directory", "Node B")
+    assert "Node B: 2 agencies" in synced
+    _, listed = a.cli("peer", "agencies", "Node B")
+    rows = {line.split()[0]: line.split() for line in listed.splitlines()}
+    assert set(rows) == {"NL-POL", "NL-HOT"}
+    assert rows["NL-POL"][1:3] == ["NL", "Politie"]
+    assert "+31201234567" in rows["NL-POL"]
+    assert "desk@nl-pol.example.com" in rows["NL-POL"]
+    assert rows["NL-POL"][-1] == "NL-HOT"  # its partner
+    _, peers = a.cli("peer", "list")
+    assert peers.split()[:4] == ["Node", "B", "active", "NL"]
+
+    # B removes A: A's next request is refused, and A's peer list says why
+    b.cli("peer", "remove", "Node A")
+    code, said = a.cli("peer", "sync-directory", "Node B", ok=False)
+    assert code == 75
+    assert "the peering with Node A was removed" in said
+    _, peers = a.cli("peer", "list")
+    assert "the peering with Node A was removed" in peers
+    # what A kept of B's directory stays until A removes B
+    _, listed = a.cli("peer", "agencies", "Node B")
+    assert "NL-POL" in listed

@@ -166,9 +166,11 @@ def _target(ctx: typer.Context, name: str) -> peering.Target:
         return peering.target(session, system_caller(), name)
 
 
-def _failed(ctx: typer.Context, target: peering.Target, error: transport.PeerUnreachable) -> None:
-    with unit(ctx) as session:
-        peering.note_error(session, target, error.message)
+def _failed(ctx: typer.Context, target: peering.Target, error: TaskforceError) -> None:
+    """Say why a call to a peer failed, and keep it on the peer when the peer was the cause."""
+    if isinstance(error, transport.PeerUnreachable):
+        with unit(ctx) as session:
+            peering.note_error(session, target, error.message)
     err.print(f"error: {error.message}", markup=False, soft_wrap=True)
     raise typer.Exit(error.exit_code)
 
@@ -179,7 +181,7 @@ def hello(ctx: typer.Context, name: str = typer.Argument(..., help="The peer's n
     target = _target(ctx, name)
     try:
         answer = directory.hello(state(ctx).settings, target)
-    except transport.PeerUnreachable as error:
+    except TaskforceError as error:
         _failed(ctx, target, error)
         return
     with unit(ctx) as session:
@@ -195,7 +197,7 @@ def sync_directory(
     target = _target(ctx, name)
     try:
         received = directory.fetch_directory(state(ctx).settings, target)
-    except transport.PeerUnreachable as error:
+    except TaskforceError as error:
         _failed(ctx, target, error)
         return
     with unit(ctx) as session:

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from taskforce.core.errors import TaskforceError
+from taskforce.core.errors import Invalid, TaskforceError
 from taskforce.core.settings import Settings
 from taskforce.federation import httpsig, identity
 
@@ -52,15 +52,29 @@ class Signed(httpx.Auth):
 
 
 def tls_context(settings: Settings) -> ssl.SSLContext:
-    context = ssl.create_default_context(
-        cafile=str(settings.federation_ca) if settings.federation_ca else None
-    )
-    if settings.federation_client_cert:
-        context.load_cert_chain(
-            str(settings.federation_client_cert),
-            str(settings.federation_client_key) if settings.federation_client_key else None,
+    """The TLS settings of every call to a peer; a file that cannot be used is named."""
+    try:
+        context = ssl.create_default_context(
+            cafile=str(settings.federation_ca) if settings.federation_ca else None
         )
+    except (OSError, ssl.SSLError) as error:
+        raise Invalid("federation_ca", f"cannot be used as a CA bundle: {_why(error)}") from None
+    if settings.federation_client_cert:
+        try:
+            context.load_cert_chain(
+                str(settings.federation_client_cert),
+                str(settings.federation_client_key) if settings.federation_client_key else None,
+            )
+        except (OSError, ssl.SSLError) as error:
+            raise Invalid(
+                "federation_client_cert",
+                f"cannot be used with its key as a client certificate: {_why(error)}",
+            ) from None
     return context
+
+
+def _why(error: OSError | ssl.SSLError) -> str:
+    return str(error.strerror or error) if isinstance(error, OSError) else str(error)
 
 
 def client(settings: Settings, node_id: uuid.UUID, base_url: str, **options: Any) -> httpx.Client:
@@ -78,8 +92,17 @@ def client(settings: Settings, node_id: uuid.UUID, base_url: str, **options: Any
 
 def get_json(http: httpx.Client, path: str, *, peer: str) -> Any:
     """GET a signed path of a peer and its JSON answer; `PeerUnreachable` names what failed."""
+    return _answer(http, "GET", path, peer=peer)
+
+
+def post_json(http: httpx.Client, path: str, body: Any, *, peer: str) -> Any:
+    """POST JSON to a signed path of a peer (the body is signed through its Content-Digest)."""
+    return _answer(http, "POST", path, peer=peer, json=body)
+
+
+def _answer(http: httpx.Client, method: str, path: str, *, peer: str, **sent: Any) -> Any:
     try:
-        answer = http.get(path)
+        answer = http.request(method, path, **sent)
     except httpx.HTTPError as error:
         raise PeerUnreachable(f"{peer} did not answer: {type(error).__name__}: {error}") from None
     if answer.status_code != 200:

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import phonenumbers
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.orm import Session
 from stdnum import imei as stdnum_imei
 from typer.testing import CliRunner
@@ -31,6 +31,7 @@ from taskforce.core.auth import service as auth_service
 from taskforce.core.auth.models import User
 from taskforce.core.caller import Caller, Role
 from taskforce.core.db import make_engine, make_sessionmaker, unit_of_work
+from taskforce.core.outbox.models import OutboxMessage
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
 from taskforce.demo import DEMO_PASSWORD, DemoSummary, build_scenario
@@ -309,7 +310,18 @@ def test_cli_demo_no_serve(tmp_path: Path) -> None:
     assert (tmp_path / "demo" / "taskforce.db").exists()
     # e-mails went to the demo's own mail server, not nowhere
     assert "e-mails delivered to the demo's mail server on 127.0.0.1:" in result.output
-    assert list((tmp_path / "demo" / "mail").glob("*.eml"))
+    # every e-mail the demo's history sent is in the mailbox, not only those sent at the end
+    engine = create_engine(f"sqlite:///{tmp_path / 'demo' / 'taskforce.db'}")
+    with engine.connect() as db:
+        emails = db.scalar(
+            select(func.count()).where(
+                OutboxMessage.channel == "email", OutboxMessage.sent_at.is_not(None)
+            )
+        )
+    engine.dispose()
+    assert emails is not None
+    assert emails > 20
+    assert len(list((tmp_path / "demo" / "mail").glob("*.eml"))) == emails
     # The one line the demo prints is all the console needs to reach the demo's database.
     line = f"export TASKFORCE_DATA_DIR={tmp_path / 'demo'}"
     assert line in result.output

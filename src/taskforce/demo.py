@@ -533,6 +533,8 @@ def run(settings: Settings, *, host: str, port: int, serve: bool) -> None:
         summary = build_scenario(session, settings=demo_settings)
     demo_hotline.finish(factory, demo_settings)
     sink.start()
+    with unit_of_work(factory) as session:
+        demo_mail.file_history(session, demo_settings)
     demo_mail.deliver(factory, demo_settings)
     elapsed = time.monotonic() - started
 

@@ -11,13 +11,16 @@ import socket
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from taskforce.core.jobs import runner as jobs
 from taskforce.core.outbox import service as outbox
+from taskforce.core.outbox.models import OutboxMessage
 from taskforce.core.settings import Settings
 
 HOST = "127.0.0.1"
@@ -30,6 +33,12 @@ def free_port(host: str = HOST) -> int:
         return int(probe.getsockname()[1])
 
 
+def _keep(folder: Path, content: bytes, at: datetime) -> None:
+    """One message as one `.eml` file, named by its arrival (the mailbox page sorts by it)."""
+    path = folder / f"{at.strftime('%Y%m%dT%H%M%S%fZ')}-{uuid.uuid4().hex[:8]}.eml"
+    path.write_bytes(content)
+
+
 class _Keep:
     """aiosmtpd's handler: each message as it arrived, one `.eml` file, named by arrival."""
 
@@ -37,10 +46,8 @@ class _Keep:
         self.folder = folder
 
     async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802
-        at = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         content: bytes = envelope.original_content or envelope.content
-        path = self.folder / f"{at}-{uuid.uuid4().hex[:8]}.eml"
-        path.write_bytes(content)
+        _keep(self.folder, content, datetime.now(UTC))
         return "250 Message accepted for delivery"
 
 
@@ -84,6 +91,29 @@ class MailSink:
                 "demo_mail_dir": self.folder,
             }
         )
+
+
+def file_history(session: Session, settings: Settings) -> int:
+    """The e-mails of the demo's back-dated history, which the build records as delivered
+    weeks ago (no server ran then), filed in the mailbox as they arrived: at their `sent_at`,
+    composed as the outbox composes them. Returns how many."""
+    folder = settings.demo_mail_dir
+    if folder is None:
+        return 0
+    sent = session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.channel == "email", OutboxMessage.sent_at.is_not(None))
+        .order_by(OutboxMessage.sent_at)
+    )
+    filed = 0
+    for m in sent:
+        assert m.sent_at is not None
+        item = outbox.Outgoing(m.id, m.channel, m.recipient, m.subject, m.body, m.reply_to)
+        email = outbox.compose_email(settings, item)
+        email["Date"] = format_datetime(m.sent_at)
+        _keep(folder, bytes(email), m.sent_at)
+        filed += 1
+    return filed
 
 
 def deliver(factory: sessionmaker[Session], settings: Settings, *, rounds: int = 20) -> int:

@@ -5,19 +5,22 @@ only where `taskforce demo` set a mail folder."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from builders import Network, web_login
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from taskforce import demo_mail
 from taskforce.app import create_app
 from taskforce.core.outbox import service as outbox
+from taskforce.core.outbox.models import OutboxMessage
 from taskforce.core.settings import Settings
+from taskforce.web.mailbox import read_folder
 
 
 @pytest.fixture
@@ -64,6 +67,22 @@ def test_the_outbox_delivers_to_the_sink_and_the_admin_reads_it(
         assert "desk@police.example.org" in page.text
         assert "A fictional hit: open it in taskforce." in page.text
         assert 'href="/ui/demo/mail"' in client.get("/ui/").text  # linked for admins
+
+
+def test_the_demo_history_is_filed_as_it_arrived(
+    session: Session, settings: Settings, sink: demo_mail.MailSink
+) -> None:
+    sent_at = datetime(2026, 10, 20, 9, 30, tzinfo=UTC)
+    outbox.enqueue_email(
+        session, recipient="desk@police.example.org", subject="Weeks ago", body="(fictional)"
+    )
+    message = session.scalars(select(OutboxMessage)).one()
+    message.sent_at = sent_at  # as the demo records its back-dated history
+    session.flush()
+
+    assert demo_mail.file_history(session, sink.settings(settings)) == 1
+    [mail] = read_folder(sink.folder)
+    assert (mail.subject, mail.received_at) == ("Weeks ago", sent_at)
 
 
 def test_only_admins_and_the_coordinator_read_the_mailbox(

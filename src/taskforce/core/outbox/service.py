@@ -159,9 +159,8 @@ def backoff(attempts: int) -> timedelta:
     return jobs.backoff(attempts)
 
 
-def _send_email(settings: Settings, message: Outgoing) -> None:
-    if not settings.smtp_host:
-        raise RuntimeError("no SMTP server configured (TASKFORCE_SMTP_HOST)")
+def compose_email(settings: Settings, message: Outgoing) -> EmailMessage:
+    """The e-mail as it goes on the wire (the demo's mailbox files its history the same way)."""
     email = EmailMessage()
     email["From"] = settings.mail_from
     email["To"] = message.recipient
@@ -171,6 +170,13 @@ def _send_email(settings: Settings, message: Outgoing) -> None:
     if message.reply_to:
         email["Reply-To"] = message.reply_to
     email.set_content(message.body)
+    return email
+
+
+def _send_email(settings: Settings, message: Outgoing) -> None:
+    if not settings.smtp_host:
+        raise RuntimeError("no SMTP server configured (TASKFORCE_SMTP_HOST)")
+    email = compose_email(settings, message)
     if settings.smtp_security == "tls":
         context = ssl.create_default_context()
         with smtplib.SMTP_SSL(

@@ -232,3 +232,18 @@ def test_only_the_network_admin_peers(session: Session) -> None:
     with pytest.raises(TaskforceError) as caught:
         peering.add_peer(session, admin, identity.read_document(node.document()))
     assert caught.value.http_status == 403
+
+
+def test_a_node_served_under_a_path_prefix_checks_its_whole_address(
+    app: object, session: Session, node_settings: Settings, peer: OtherNode
+) -> None:
+    """Behind a proxy that serves the node at /tf (uvicorn --root-path), its URL has the
+    prefix and the signed target is that URL and the route's path, not the prefix twice."""
+    app.state.settings = node_settings  # type: ignore[attr-defined]
+    own = peering.require_node(session)
+    own.url = f"{HERE}/tf"
+    session.commit()
+    url = f"{HERE}/tf/federation/v1/hello"
+    with TestClient(app, base_url=HERE, root_path="/tf") as client:  # type: ignore[arg-type]
+        answer = client.get("/tf/federation/v1/hello", headers=dict(signed(peer, url=url).headers))
+    assert answer.status_code == 200, answer.text

@@ -30,6 +30,7 @@ from taskforce.core import signing
 from taskforce.core.audit.service import Operation, record
 from taskforce.core.db import unit_of_work, utcnow
 from taskforce.core.errors import Forbidden, Invalid, TaskforceError
+from taskforce.core.limits import route_path
 from taskforce.core.settings import Settings
 from taskforce.federation import httpsig, peering
 from taskforce.federation.models import Peer
@@ -137,7 +138,7 @@ def _authenticate_in_unit(
             session,
             settings,
             method=request.method,
-            path=request.url.path,
+            path=route_path(request.scope),  # own URL + path: a mount's prefix is in the URL
             query=request.url.query,
             headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw],
             body=body,

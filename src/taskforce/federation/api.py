@@ -6,14 +6,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from taskforce.core.caller import Permission
 from taskforce.core.db import utcnow
 from taskforce.core.http import CallerDep, SessionDep, SettingsDep
-from taskforce.federation import peering
+from taskforce.federation import peering, service
 from taskforce.federation.guard import SignedPeerDep
-from taskforce.federation.schemas import Directory, Hello, PeerRead
+from taskforce.federation.schemas import (
+    Directory,
+    Hello,
+    OprfEvaluate,
+    OprfEvaluated,
+    OprfKey,
+    PeerRead,
+    decode_elements,
+    encode,
+)
 
 router = APIRouter(prefix="/federation", tags=["federation"])
 signed = APIRouter(prefix="/federation/v1", tags=["federation (node to node)"])
@@ -46,3 +55,39 @@ def hello(session: SessionDep, peer: SignedPeerDep) -> Hello:
 def directory(session: SessionDep, peer: SignedPeerDep) -> Directory:
     """This node's agencies, their 24/7 contact points and partnerships."""
     return peering.directory_for(session, peer.id, peer.name)
+
+
+@signed.get("/oprf/keys")
+def oprf_keys(settings: SettingsDep, peer: SignedPeerDep) -> list[OprfKey]:
+    """The key holder's public key of every epoch it holds: what a peer checks each
+    evaluation's proof against (pin it: a key that changes without a new epoch is an attack)."""
+    return [
+        OprfKey(epoch=k.epoch, public_key=encode(k.public_key), current=k.current)
+        for k in service.public_keys(settings)
+    ]
+
+
+@signed.post("/oprf/evaluate")
+def oprf_evaluate(
+    body: OprfEvaluate,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    peer: SignedPeerDep,
+) -> OprfEvaluated:
+    """Evaluate a peer's batch of blinded selectors under an epoch's key (the key holder only):
+    the evaluated elements, in order, and one DLEQ proof. 429 past the peer's hourly budget;
+    every batch is audited as (node, epoch, count)."""
+    blinded = decode_elements(body.blinded)
+    ip = request.client.host if request.client else None
+    evaluated, proof = service.evaluate(
+        session,
+        peer.id,
+        body.epoch,
+        blinded,
+        settings=settings,
+        caller=peering.node_caller(peer.name, ip),
+    )
+    return OprfEvaluated(
+        epoch=body.epoch, evaluated=[encode(e) for e in evaluated], proof=encode(proof)
+    )

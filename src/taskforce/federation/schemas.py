@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import uuid
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from taskforce.core.errors import Invalid
+from taskforce.federation import blinding
 
 
 class Hello(BaseModel):
@@ -56,3 +61,44 @@ class PeerRead(BaseModel):
     last_contact_at: datetime | None
     last_error: str | None
     directory_synced_at: datetime | None
+
+
+class OprfEvaluate(BaseModel):
+    """A batch of blinded selectors for the key holder: base64 of 32-byte ristretto255
+    elements (RFC 9497 BlindedElement), nothing of the values themselves."""
+
+    epoch: int = Field(ge=1, le=999_999)
+    blinded: list[str] = Field(min_length=1, max_length=blinding.MAX_BATCH)
+
+
+class OprfEvaluated(BaseModel):
+    epoch: int
+    evaluated: list[str]
+    """base64 of the evaluated elements, in the order of `blinded`."""
+    proof: str
+    """base64 of the batch's DLEQ proof (c, s), 64 bytes."""
+
+
+class OprfKey(BaseModel):
+    epoch: int
+    public_key: str
+    """base64 of the epoch's 32-byte ristretto255 public key."""
+    current: bool
+
+
+def encode(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+def decode_elements(items: list[str]) -> list[bytes]:
+    """The blinded elements of a request, or `Invalid` naming the first bad one."""
+    decoded: list[bytes] = []
+    for index, item in enumerate(items):
+        try:
+            raw = base64.b64decode(item, validate=True)
+        except (binascii.Error, ValueError):
+            raw = b""
+        if len(raw) != blinding.ELEMENT_BYTES:
+            raise Invalid(f"blinded[{index}]", "base64 of a 32-byte ristretto255 element")
+        decoded.append(raw)
+    return decoded

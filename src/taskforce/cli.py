@@ -62,10 +62,22 @@ def db_upgrade(ctx: typer.Context) -> None:
 
 @db_app.command("check")
 def db_check(ctx: typer.Context) -> None:
-    """Fail if the models and the migrations disagree (run in CI)."""
+    """Fail if the models and the migrations disagree (run in CI), or the database is behind."""
+    from alembic.util import CommandError
+
     from taskforce import migrate
 
-    migrate.check(state(ctx).settings)
+    _ = state(ctx).engine  # a database without a schema is refused here, and no file is made
+    try:
+        migrate.check(state(ctx).settings)
+    except CommandError as exc:
+        if "not up to date" in str(exc):
+            err.print(
+                "error: this database is behind the newest schema: run `taskforce db upgrade`"
+            )
+            raise typer.Exit(2) from None
+        err.print(f"error: the models and the migrations disagree: {exc}", markup=False)
+        raise typer.Exit(1) from None
     out.print("models and migrations agree")
 
 

@@ -47,6 +47,17 @@ def test_the_demo_database_is_pointed_to(data_dir: Path) -> None:
     assert f"export TASKFORCE_DATA_DIR={data_dir / 'demo'}" in r.output
 
 
+def test_db_check_on_a_fresh_folder_says_so_without_a_traceback(data_dir: Path) -> None:
+    r = CliRunner().invoke(cli_app, ["db", "check"])
+    assert r.exit_code == 2, r.output
+    assert NOT_INITIALISED in r.output
+    assert not (data_dir / "taskforce.db").exists()
+    assert CliRunner().invoke(cli_app, ["db", "upgrade"]).exit_code == 0
+    r = CliRunner().invoke(cli_app, ["db", "check"])
+    assert r.exit_code == 0, r.output
+    assert "models and migrations agree" in r.output
+
+
 @pytest.mark.usefixtures("data_dir")
 def test_after_db_upgrade_the_same_command_works() -> None:
     runner = CliRunner()

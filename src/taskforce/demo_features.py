@@ -28,6 +28,7 @@ from taskforce.cases.models import Case
 from taskforce.cases.schemas import CaseStatus
 from taskforce.core.caller import Caller
 from taskforce.core.settings import Settings
+from taskforce.core.sharing import owned_by
 from taskforce.demo_scenario import DEMO_SERIES
 from taskforce.notices import publishing as notice_publishing
 from taskforce.notices import service as notice_service
@@ -91,7 +92,7 @@ def build(session: Session, settings: Settings, investigator: Caller) -> Feature
     case = session.scalar(
         select(Case)
         .where(
-            Case.owner_agency_id == investigator.agency_id,
+            owned_by(Case.owner_agency_id, investigator),
             Case.status == CaseStatus.OPEN.value,
         )
         .order_by(Case.reference)
@@ -271,7 +272,7 @@ def wall_socket() -> bytes:
 def _trace_page(session: Session, settings: Settings, caller: Caller) -> str:
     notice = session.scalar(
         select(ClueNotice)
-        .where(ClueNotice.owner_agency_id == caller.agency_id)
+        .where(owned_by(ClueNotice.owner_agency_id, caller))
         .order_by(ClueNotice.reference)
         .limit(1)
     )

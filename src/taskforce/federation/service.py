@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from taskforce.core.audit import service as audit
@@ -25,6 +25,7 @@ from taskforce.core.db import utcnow
 from taskforce.core.errors import Forbidden, Invalid, RateLimited, TaskforceError
 from taskforce.core.settings import Settings, get_settings
 from taskforce.federation import blinding, keys
+from taskforce.federation.models import Peer
 
 EVALUATE_ACTION = "federation.oprf_evaluate"
 BUDGET_WINDOW = timedelta(hours=1)
@@ -87,19 +88,32 @@ def evaluate(
         if count > blinding.MAX_BATCH:
             raise Invalid("blinded", f"at most {blinding.MAX_BATCH} blinded elements in one batch")
         seed = keys.seed(settings, epoch) if isinstance(epoch, int) else b""
-        used = budget_used(session, peer_node_id, now=now)
-        limit = settings.federation_oprf_values_per_hour
-        if used + count > limit:
-            raise RateLimited(
-                f"node {peer_node_id} has had {used} of its {limit} values this hour "
-                f"evaluated; a batch of {count} would pass the budget"
-            )
+        # the group work first, before the first statement: on SQLite that statement takes
+        # the write lock until the commit, and an evaluation of 10,000 takes seconds
         evaluated, proof = blinding.evaluate(seed, epoch, blinded)
+        # the budget under the peer's row lock, held to the commit: two batches of one peer
+        # at once cannot both fit in what is left (SQLite's BEGIN IMMEDIATE does the same)
+        session.execute(
+            update(Peer).where(Peer.id == peer_node_id).values(last_contact_at=utcnow())
+        )
+        _check_budget(session, settings, peer_node_id, count, now)
     except TaskforceError as refusal:
         _audit_batch(session, caller, peer_node_id, epoch, count, refusal.message)
         raise
     _audit_batch(session, caller, peer_node_id, epoch, count, None)
     return evaluated, proof
+
+
+def _check_budget(
+    session: Session, settings: Settings, peer_node_id: uuid.UUID, count: int, now: datetime | None
+) -> None:
+    used = budget_used(session, peer_node_id, now=now)
+    limit = settings.federation_oprf_values_per_hour
+    if used + count > limit:
+        raise RateLimited(
+            f"node {peer_node_id} has had {used} of its {limit} values this hour "
+            f"evaluated; a batch of {count} would pass the budget"
+        )
 
 
 def _audit_batch(

@@ -41,8 +41,14 @@ def language(request: Request) -> str:
     return catalogue.choose("error", requested, request.headers.get("accept-language"))
 
 
-def page(request: Request, status: int, headers: Mapping[str, str] | None = None) -> HTMLResponse:
-    """The error page for `status`; a status without words of its own says "refused"."""
+def page(
+    request: Request,
+    status: int,
+    headers: Mapping[str, str] | None = None,
+    detail: str | None = None,
+) -> HTMLResponse:
+    """The error page for `status`; a status without words of its own says "refused". `detail`
+    (a client mistake's field and rule, as the API words it) is shown under the words."""
     lang = language(request)
     t = catalogue.texts("error", lang)
     which = str(status) if status in _WORDED else "other"
@@ -65,6 +71,7 @@ def page(request: Request, status: int, headers: Mapping[str, str] | None = None
 <p class="error-code">{escape(t["code"].format(status=status))}</p>
 <h1>{escape(title)}</h1>
 <p>{escape(body)}</p>
+{f'<p class="muted"><code>{escape(detail)}</code></p>' if detail else ""}
 <p><a class="btn" href="{escape(report)}">{escape(t["report_link"])}</a></p>
 </section>
 </main>

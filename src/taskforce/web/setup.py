@@ -167,7 +167,8 @@ def _install_error_pages(app: FastAPI) -> None:
     @app.exception_handler(TaskforceError)
     async def taskforce_error(request: Request, exc: TaskforceError) -> Response:
         if public_errors.is_public(request.url.path):
-            return public_errors.page(request, exc.http_status)
+            detail = exc.message if exc.http_status < 500 else None
+            return public_errors.page(request, exc.http_status, detail=detail)
         if not _is_page(request):
             return await _delegate(json_taskforce, request, exc)
         if isinstance(exc, NotFound):
@@ -199,7 +200,11 @@ def _install_error_pages(app: FastAPI) -> None:
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         path_error = any(e.get("loc", ("",))[0] == "path" for e in exc.errors())
         if public_errors.is_public(request.url.path):
-            return public_errors.page(request, 404 if path_error else 422)
+            if path_error:
+                return public_errors.page(request, 404)
+            first = exc.errors()[0] if exc.errors() else {}
+            where = ".".join(str(part) for part in first.get("loc", ())[1:])
+            return public_errors.page(request, 422, detail=f"{where}: {first.get('msg', '')}")
         if not _is_page(request):
             return await _delegate(json_validation, request, exc)
         if path_error:

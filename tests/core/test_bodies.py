@@ -345,6 +345,8 @@ def test_every_route_that_takes_a_body_is_in_the_class_of_its_caller(app: FastAP
             assert cls.caller == "token", path
         elif "get_web_caller" in needs:
             assert cls.caller == "session", path
+        elif "signed_peer" in needs:  # another node: its signature is checked over the body
+            assert cls is limits.FEDERATION, path
         else:
             assert cls is limits.PUBLIC_FORM, path  # a public route that reads a form
     assert seen > 80

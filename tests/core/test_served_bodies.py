@@ -6,11 +6,7 @@ start removes it (finding 10)."""
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 from builders import make_agency, make_person, token_for
+from serving import Served, clean_environment
 
 from taskforce import migrate
 from taskforce.core import spool
@@ -30,49 +27,10 @@ MIB = 1 << 20
 
 
 @dataclass
-class Hub:
-    data_dir: Path
-    tmp_dir: Path  # the server's TMPDIR: must stay empty
-    env: dict[str, str]
-    token: dict[str, str]
-    port: int = 0
-    proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "taskforce", "serve", "--port", str(self.port)],
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, "the server exited"
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        raise AssertionError("the server did not start")
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=30)
-
-    def rss(self) -> int:
-        assert self.proc is not None
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-        raise AssertionError("no VmRSS")
+class Hub(Served):
+    data_dir: Path = Path()
+    tmp_dir: Path = Path()  # the server's TMPDIR: must stay empty
+    token: dict[str, str] = field(default_factory=dict)
 
 
 @pytest.fixture
@@ -92,8 +50,7 @@ def hub(tmp_path: Path) -> Iterator[Hub]:
         token = token_for(session, settings, make_person(session, make_agency(session)))
         session.commit()
     engine.dispose()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKFORCE_")}
-    env.update(
+    env = clean_environment(
         TASKFORCE_DATA_DIR=str(data_dir),
         TASKFORCE_DATABASE_URL=settings.effective_database_url,
         TASKFORCE_ALLOW_INSECURE_DEFAULTS="1",

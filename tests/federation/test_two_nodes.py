@@ -6,108 +6,12 @@ signed requests; once B removes A, A's requests are refused with B's reason."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from conftest import fresh_database
-from typer.testing import CliRunner
-
-from taskforce.cli import app
-from taskforce.core.console import State
-from taskforce.core.settings import Settings
-
-
-@dataclass
-class Node:
-    name: str
-    data_dir: Path
-    database_url: str
-    port: int
-    proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def env(self) -> dict[str, str]:
-        return {
-            "TASKFORCE_DATA_DIR": str(self.data_dir),
-            "TASKFORCE_DATABASE_URL": self.database_url,
-            "TASKFORCE_ALLOW_INSECURE_DEFAULTS": "1",
-            "TASKFORCE_WORKER": "external",
-            "TASKFORCE_AUDIT_SEAL_SECONDS": "0",
-        }
-
-    def cli(self, *args: str, ok: bool = True, input: str | None = None) -> tuple[int, str]:
-        settings = Settings(
-            data_dir=self.data_dir,
-            database_url=self.database_url,
-            allow_insecure_defaults=True,
-            worker="external",
-            audit_seal_seconds=0,
-        )
-        state = State(settings=settings)
-        try:
-            result = CliRunner().invoke(app, list(args), obj=state, input=input)
-        finally:
-            if "engine_to_upgrade" in state.__dict__:
-                state.engine_to_upgrade.dispose()  # no connection outlives the command
-        if ok:
-            assert result.exit_code == 0, (args, result.output)
-        return result.exit_code, result.output
-
-    def start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TASKFORCE_")}
-        env.update(self.env)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "taskforce", "serve", "--port", str(self.port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, "the server exited"
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        raise AssertionError("the server did not start")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=20)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def make_node(name: str, folder: Path, url: str, country: str) -> Node:
-    folder.mkdir()
-    node = Node(name=name, data_dir=folder, database_url=url, port=free_port())
-    node.cli("db", "upgrade")
-    assert (folder / "node-signing.key").stat().st_mode & 0o777 == 0o600
-    node.cli("node", "init", "--name", name, "--country", country, "--url", node.url)
-    return node
+from serving import Node, make_node
 
 
 @pytest.fixture

@@ -1,0 +1,137 @@
+"""Real `taskforce serve` processes for tests: one per node or hub, each on its own loopback
+port with its own data folder and database, started and stopped the way an operator would."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from typer.testing import CliRunner
+
+from taskforce.cli import app
+from taskforce.core.console import State
+from taskforce.core.settings import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def clean_environment(**extra: str) -> dict[str, str]:
+    """This process's environment without any TASKFORCE_ setting, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKFORCE_")}
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Served:
+    """One `taskforce serve` process: `start` waits for /healthz, `stop` is SIGTERM (SIGKILL
+    after 20 s), `kill` is SIGKILL."""
+
+    env: dict[str, str]
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+    log: Path | None = None  # where stdout and stderr go (default: nowhere)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        out = self.log.open("ab") if self.log is not None else subprocess.DEVNULL
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "taskforce", "serve", "--port", str(self.port)],
+            env=self.env,
+            stdout=out,
+            stderr=subprocess.STDOUT if self.log is not None else subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, "the server exited"
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise AssertionError("the server did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=30)
+
+    def rss(self) -> int:
+        assert self.proc is not None
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise AssertionError("no VmRSS")
+
+
+class Node(Served):
+    """A federation node: its own data folder (and so its own signing key) and database; its
+    admin's CLI runs in this process against the same folder and database."""
+
+    def __init__(self, name: str, data_dir: Path, database_url: str, **env: str) -> None:
+        self.name = name
+        self.data_dir = data_dir
+        self.database_url = database_url
+        super().__init__(
+            env=clean_environment(
+                TASKFORCE_DATA_DIR=str(data_dir),
+                TASKFORCE_DATABASE_URL=database_url,
+                TASKFORCE_ALLOW_INSECURE_DEFAULTS="1",
+                TASKFORCE_WORKER="external",
+                TASKFORCE_AUDIT_SEAL_SECONDS="0",
+                **env,
+            )
+        )
+
+    @property
+    def settings(self) -> Settings:
+        """The settings the node's processes read from their environment."""
+        values = {
+            key.removeprefix("TASKFORCE_").lower(): value
+            for key, value in self.env.items()
+            if key.startswith("TASKFORCE_")
+        }
+        return Settings.model_validate(values)
+
+    def cli(self, *args: str, ok: bool = True, input: str | None = None) -> tuple[int, str]:
+        state = State(settings=self.settings)
+        try:
+            result = CliRunner().invoke(app, list(args), obj=state, input=input)
+        finally:
+            if "engine_to_upgrade" in state.__dict__:
+                state.engine_to_upgrade.dispose()  # no connection outlives the command
+        if ok:
+            assert result.exit_code == 0, (args, result.output)
+        return result.exit_code, result.output
+
+
+def make_node(name: str, folder: Path, url: str, country: str, **env: str) -> Node:
+    """A node with its database built, its key made and its identity set (not started)."""
+    folder.mkdir()
+    node = Node(name, folder, url, **env)
+    node.cli("db", "upgrade")
+    assert (folder / "node-signing.key").stat().st_mode & 0o777 == 0o600
+    node.cli("node", "init", "--name", name, "--country", country, "--url", node.url)
+    return node

@@ -22,7 +22,7 @@ from taskforce.core.caller import Caller, Permission, Role
 from taskforce.core.db import utcnow
 from taskforce.core.errors import Conflict, Invalid, NotFound
 from taskforce.core.settings import Settings
-from taskforce.federation import identity
+from taskforce.federation import identity, profiles
 from taskforce.federation.models import Node, Peer, PeerAgency, SeenNonce
 from taskforce.federation.schemas import Directory, DirectoryAgency
 
@@ -151,6 +151,10 @@ def remove_peer(session: Session, caller: Caller, name: str) -> Peer:
         raise Conflict(f"{found.name} was already removed")
     found.state, found.removed_at = "removed", utcnow()
     session.execute(delete(PeerAgency).where(PeerAgency.peer_id == found.id))
+    # Strict by default again: a peer added back later receives nothing until a profile says.
+    # The same for the key-holder flag: naming it again is a decision, not a leftover.
+    profiles.clear_profile(session, caller, found)
+    was_key_holder, found.key_holder = found.key_holder, False
     session.flush()
     record(
         session,
@@ -159,7 +163,7 @@ def remove_peer(session: Session, caller: Caller, name: str) -> Peer:
         operation=Operation.ALTERATION,
         subject_type="peer",
         subject_id=found.id,
-        detail={"name": found.name},
+        detail={"name": found.name, "was_key_holder": was_key_holder},
     )
     return found
 
@@ -181,6 +185,71 @@ def target(session: Session, caller: Caller, name: str) -> Target:
     if peer.state != "active":
         raise Conflict(f"{peer.name} was removed: add its peering document again first")
     return Target(node_id=own.id, peer_id=peer.id, name=peer.name, url=peer.url)
+
+
+def key_holder_target(session: Session) -> Target | None:
+    """The active peer this node's admin named the network's key holder: where this node's
+    selectors are tokenised. None: no key holder is set."""
+    peer = session.scalars(
+        select(Peer).where(Peer.key_holder.is_(True), Peer.state == "active")
+    ).first()
+    if peer is None:
+        return None
+    own = require_node(session)
+    return Target(node_id=own.id, peer_id=peer.id, name=peer.name, url=peer.url)
+
+
+@dataclass(frozen=True)
+class KeyHolderChange:
+    peer: Peer
+    changed: bool
+    profile_cleared: bool  # the allowance it had was withdrawn (the key holder gets nothing)
+
+    @property
+    def messages(self) -> list[str]:
+        name = self.peer.name
+        if not self.changed:
+            state = "is" if self.peer.key_holder else "is not"
+            return [f"{name} {state} the key holder already: nothing changed"]
+        if not self.peer.key_holder:
+            return [f"{name} is no longer the key holder"]
+        said = [f"{name} is the network's key holder: this node's tokens are made through it"]
+        if self.profile_cleared:
+            said.append(f"its profile was cleared: {profiles.KEY_HOLDER_RULE}")
+        return said
+
+
+def set_key_holder(session: Session, caller: Caller, peer: Peer, flag: bool) -> KeyHolderChange:
+    """Name (or stop naming) `peer` the network's OPRF key holder: set by this node's admin,
+    never by the peer's own claim. At most one peer is; naming it withdraws any profile
+    allowance to it (`profiles.KEY_HOLDER_RULE`)."""
+    caller.require(Permission.MANAGE_PEERS)
+    if peer.key_holder == flag:
+        return KeyHolderChange(peer, changed=False, profile_cleared=False)
+    if flag:
+        if peer.state != "active":
+            raise Conflict(f"{peer.name} was removed: add its peering document again first")
+        other = session.scalars(
+            select(Peer).where(Peer.key_holder.is_(True), Peer.id != peer.id)
+        ).first()
+        if other is not None:
+            raise Conflict(
+                f"{other.name} is the key holder already (at most one peer is): "
+                f"unset it first (`taskforce peer key-holder {other.name!r} --unset`)"
+            )
+    cleared = profiles.clear_profile(session, caller, peer) if flag else False
+    peer.key_holder = flag
+    session.flush()
+    record(
+        session,
+        caller,
+        action="federation.peer.key_holder",
+        operation=Operation.ALTERATION,
+        subject_type="peer",
+        subject_id=peer.id,
+        detail={"name": peer.name, "key_holder": flag, "profile_cleared": cleared},
+    )
+    return KeyHolderChange(peer, changed=True, profile_cleared=cleared)
 
 
 def remember_nonce(session: Session, node_id: uuid.UUID, nonce: str, expires: datetime) -> bool:

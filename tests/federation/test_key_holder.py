@@ -105,7 +105,7 @@ def test_evaluation_round_trip_and_its_audit_holds_counts_never_elements(
     assert (entry.subject_type, entry.subject_id, entry.detail) == (
         "node",
         PEER,
-        {"epoch": 1, "count": 2},
+        {"epoch": 1, "key": "exact", "count": 2},
     )
     assert entry.recipients == [str(PEER)]
 

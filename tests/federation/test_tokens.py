@@ -86,7 +86,7 @@ def test_a_node_tokenises_through_the_key_holder_and_pins_its_keys(
         first_seed = keys.seed(holder, 1)
         assert made == [blinding.token_for_key_holder(first_seed, s, 1) for s in SELECTORS]
         pins = json.loads(tokens.pins_file(node_b).read_text())
-        assert list(pins[str(here)]) == ["1"]
+        assert list(pins[str(here)]) == ["1", "pdq-chunk/1"]
 
         # a rotation: new tokens under epoch 2, and epoch 1's tokens still come out the same
         service.rotate_key(session, system_caller(), holder)

@@ -246,6 +246,19 @@ class Settings(BaseSettings):
         "hour; past it a batch is refused (and audited). Raise it for a node's first "
         "tokenisation or a re-blinding after a key rotation.",
     )
+    federation_pdq_chunk_values_per_hour: int = Field(
+        default=320,
+        ge=1,
+        description="PDQ chunks one peer node may have evaluated by the key holder in any hour "
+        "(16 per PDQ hash): small, because a chunk has only 65,536 values and evaluating all "
+        "of them would read one chunk of every published PDQ hash (docs/federation.md).",
+    )
+    federation_pdq_confirms_per_hour: int = Field(
+        default=60,
+        ge=1,
+        description="PDQ candidates one peer node may ask this node to confirm in any hour; "
+        "past it the request is refused (429), so the confirming step is no distance oracle.",
+    )
     resolver_hosts_file: Path | None = Field(
         default=None,
         description="A hosts-format file that answers every host name taskforce resolves "

@@ -62,7 +62,12 @@ def oprf_keys(settings: SettingsDep, peer: SignedPeerDep) -> list[OprfKey]:
     """The key holder's public key of every epoch it holds: what a peer checks each
     evaluation's proof against (pin it: a key that changes without a new epoch is an attack)."""
     return [
-        OprfKey(epoch=k.epoch, public_key=encode(k.public_key), current=k.current)
+        OprfKey(
+            epoch=k.epoch,
+            public_key=encode(k.public_key),
+            current=k.current,
+            pdq_chunk_public_key=encode(k.pdq_chunk_public_key) if k.pdq_chunk_public_key else None,
+        )
         for k in service.public_keys(settings)
     ]
 
@@ -76,8 +81,9 @@ def oprf_evaluate(
     peer: SignedPeerDep,
 ) -> OprfEvaluated:
     """Evaluate a peer's batch of blinded selectors under an epoch's key (the key holder only):
-    the evaluated elements, in order, and one DLEQ proof. 429 past the peer's hourly budget;
-    every batch is audited as (node, epoch, count)."""
+    the evaluated elements, in order, and one DLEQ proof. `key` picks the epoch's exact-match
+    key (default) or its PDQ-chunk key. 429 past the peer's hourly budget of that key; every
+    batch is audited as (node, epoch, key, count)."""
     blinded = decode_elements(body.blinded)
     ip = request.client.host if request.client else None
     evaluated, proof = service.evaluate(
@@ -87,7 +93,11 @@ def oprf_evaluate(
         blinded,
         settings=settings,
         caller=peering.node_caller(peer.name, ip),
+        family=body.key,
     )
     return OprfEvaluated(
-        epoch=body.epoch, evaluated=[encode(e) for e in evaluated], proof=encode(proof)
+        epoch=body.epoch,
+        key=body.key,
+        evaluated=[encode(e) for e in evaluated],
+        proof=encode(proof),
     )

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
+from functools import partial
 from typing import Any, TypeVar
 
 from voprf import ristretto
@@ -30,7 +32,18 @@ version never equals a token of another use of the same key."""
 
 EXACT_KINDS: frozenset[SelectorKind] = frozenset(SelectorKind) - {SelectorKind.PDQ}
 """The types that match only when equal, so that one token per value is enough. PDQ matches
-by distance; its candidate step is a later design (docs/federation.md, "PDQ")."""
+by distance: its chunks are tokenised under a key of their own (`pdq.py`)."""
+
+
+class KeyFamily(StrEnum):
+    """The key holder's two keys per epoch. The chunks of PDQ hashes have a key (and a budget)
+    of their own: a chunk has only 2^16 values, so a peer could read chunks by evaluating all of
+    them; a separate key lets the key holder ration chunk evaluations without learning the type
+    of any exact-match value (docs/federation.md, "PDQ candidates")."""
+
+    EXACT = "exact"
+    PDQ_CHUNK = "pdq-chunk"
+
 
 ELEMENT_BYTES = 32
 PROOF_BYTES = 64
@@ -56,16 +69,18 @@ def token_input(selector: NormalisedSelector, epoch: int) -> bytes:
     )
 
 
-def key_info(epoch: int) -> bytes:
-    """The `info` of RFC 9497 DeriveKeyPair for one epoch: one seed per epoch, and a seed
-    copied into another epoch would still give another key."""
+def key_info(epoch: int, family: KeyFamily = KeyFamily.EXACT) -> bytes:
+    """The `info` of RFC 9497 DeriveKeyPair for one epoch and key family: one seed per epoch
+    and family, and a seed copied into another epoch or family would still give another key."""
     _check_epoch(epoch)
-    return DOMAIN + b"|oprf-key|" + str(epoch).encode()
+    if family is KeyFamily.EXACT:
+        return DOMAIN + b"|oprf-key|" + str(epoch).encode()
+    return DOMAIN + b"|oprf-key|" + family.value.encode() + b"|" + str(epoch).encode()
 
 
-def public_key(seed: bytes, epoch: int) -> bytes:
-    """The key holder's published public key of an epoch (32 bytes)."""
-    return bytes(_evaluator(seed, epoch).public_key.serialize())
+def public_key(seed: bytes, epoch: int, family: KeyFamily = KeyFamily.EXACT) -> bytes:
+    """The key holder's published public key of an epoch and family (32 bytes)."""
+    return bytes(_evaluator(seed, epoch, family).public_key.serialize())
 
 
 @dataclass(frozen=True)
@@ -92,15 +107,20 @@ def blind(inputs: Sequence[bytes]) -> Blinding:
     return Blinding([element.serialize() for _, element in pairs], [c for c, _ in pairs])
 
 
-def evaluate(seed: bytes, epoch: int, elements: Sequence[bytes]) -> tuple[list[bytes], bytes]:
+def evaluate(
+    seed: bytes,
+    epoch: int,
+    elements: Sequence[bytes],
+    family: KeyFamily = KeyFamily.EXACT,
+) -> tuple[list[bytes], bytes]:
     """The key holder's BlindEvaluate of a batch: the evaluated elements, in order, and one
-    DLEQ proof that all of them were made with the epoch's key."""
+    DLEQ proof that all of them were made with the epoch's key of `family`."""
     if not elements:
         raise Invalid("blinded", "at least one blinded element")
     if len(elements) > MAX_BATCH:
         raise Invalid("blinded", f"at most {MAX_BATCH} blinded elements in one batch")
     parsed = [_element(i, element) for i, element in enumerate(elements)]
-    evaluator = _evaluator(seed, epoch)
+    evaluator = _evaluator(seed, epoch, family)
     output = _guard(
         "blinded", "valid ristretto255 elements", lambda: evaluator.evaluate_batch(parsed)
     )
@@ -150,10 +170,23 @@ def tokenise(
 ) -> list[bytes]:
     """Tokens of many selectors, end to end in batches: blind, have them evaluated, verify,
     unblind. The key holder sees only the blinded elements and their number."""
+    return tokenise_inputs(
+        [token_input(s, epoch) for s in selectors], epoch, public, evaluate_batch, batch=batch
+    )
+
+
+def tokenise_inputs(
+    inputs: Sequence[bytes],
+    epoch: int,
+    public: bytes,
+    evaluate_batch: Evaluate,
+    *,
+    batch: int = 1_000,
+) -> list[bytes]:
+    """Tokens of ready-made OPRF inputs (`token_input`, `pdq.chunk_inputs`), in batches."""
     tokens: list[bytes] = []
-    for start in range(0, len(selectors), batch):
-        part = selectors[start : start + batch]
-        blinding = blind([token_input(s, epoch) for s in part])
+    for start in range(0, len(inputs), batch):
+        blinding = blind(inputs[start : start + batch])
         evaluated, proof = evaluate_batch(epoch, blinding.elements)
         tokens.extend(finalise(blinding, evaluated, proof, public))
     return tokens
@@ -162,11 +195,19 @@ def tokenise(
 def token_for_key_holder(seed: bytes, selector: NormalisedSelector, epoch: int) -> bytes:
     """RFC 9497 Evaluate: the token computed directly with the key, by the key holder only
     (its own selectors, and tests that check the blinded path gives the same token)."""
-    data = token_input(selector, epoch)
-    evaluator = _evaluator(seed, epoch)
-    return bytes(
-        _guard("value", "at most 65,535 bytes", lambda: evaluator.evaluate_known_input(data))
-    )
+    return tokens_for_key_holder(seed, [token_input(selector, epoch)], epoch)[0]
+
+
+def tokens_for_key_holder(
+    seed: bytes, inputs: Sequence[bytes], epoch: int, family: KeyFamily = KeyFamily.EXACT
+) -> list[bytes]:
+    """RFC 9497 Evaluate of ready-made inputs with the key of `family` (the key holder's own
+    values: it needs no blinding against itself)."""
+    evaluator = _evaluator(seed, epoch, family)
+    return [
+        bytes(_guard("value", "at most 65,535 bytes", partial(evaluator.evaluate_known_input, d)))
+        for d in inputs
+    ]
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -177,10 +218,10 @@ def _check_epoch(epoch: int) -> None:
         raise Invalid("epoch", "a whole number from 1 to 999999")
 
 
-def _evaluator(seed: bytes, epoch: int) -> Any:
+def _evaluator(seed: bytes, epoch: int, family: KeyFamily = KeyFamily.EXACT) -> Any:
     if len(seed) != SEED_BYTES:
         raise Invalid("key", f"a seed of {SEED_BYTES} bytes")
-    return ristretto.Evaluator.from_seed(seed, key_info(epoch))
+    return ristretto.Evaluator.from_seed(seed, key_info(epoch, family))
 
 
 def _element(index: int, element: bytes) -> Any:

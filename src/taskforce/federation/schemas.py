@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from taskforce.core.errors import Invalid
 from taskforce.federation import blinding
+from taskforce.federation.blinding import KeyFamily
 
 
 class Hello(BaseModel):
@@ -69,10 +70,14 @@ class OprfEvaluate(BaseModel):
 
     epoch: int = Field(ge=1, le=999_999)
     blinded: list[str] = Field(min_length=1, max_length=blinding.MAX_BATCH)
+    key: KeyFamily = KeyFamily.EXACT
+    """which of the epoch's keys: `exact` (selectors) or `pdq-chunk` (chunks of PDQ hashes,
+    with a budget of their own)."""
 
 
 class OprfEvaluated(BaseModel):
     epoch: int
+    key: KeyFamily = KeyFamily.EXACT
     evaluated: list[str]
     """base64 of the evaluated elements, in the order of `blinded`."""
     proof: str
@@ -84,6 +89,8 @@ class OprfKey(BaseModel):
     public_key: str
     """base64 of the epoch's 32-byte ristretto255 public key."""
     current: bool
+    pdq_chunk_public_key: str | None = None
+    """base64 of the epoch's PDQ-chunk key; none for an epoch made before that key existed."""
 
 
 def encode(raw: bytes) -> str:

@@ -25,6 +25,7 @@ from taskforce.core.db import utcnow
 from taskforce.core.errors import Forbidden, Invalid, RateLimited, TaskforceError
 from taskforce.core.settings import Settings, get_settings
 from taskforce.federation import blinding, keys
+from taskforce.federation.blinding import KeyFamily
 from taskforce.federation.models import Peer
 
 EVALUATE_ACTION = "federation.oprf_evaluate"
@@ -52,8 +53,15 @@ def public_keys(settings: Settings) -> list[keys.EpochKey]:
     return keys.published(settings)
 
 
-def budget_used(session: Session, peer_node_id: uuid.UUID, *, now: datetime | None = None) -> int:
-    """Values evaluated for a peer in the last hour, from the audit log."""
+def budget_used(
+    session: Session,
+    peer_node_id: uuid.UUID,
+    *,
+    now: datetime | None = None,
+    family: KeyFamily = KeyFamily.EXACT,
+) -> int:
+    """Values evaluated for a peer in the last hour under one key family, from the audit log
+    (an entry without a `key` is an exact-match batch: made before the PDQ-chunk key)."""
     since = (now or utcnow()) - BUDGET_WINDOW
     details = session.scalars(
         select(AuditEntry.detail).where(
@@ -63,7 +71,11 @@ def budget_used(session: Session, peer_node_id: uuid.UUID, *, now: datetime | No
             AuditEntry.at >= since,
         )
     )
-    return sum(int(detail.get("count", 0)) for detail in details)
+    return sum(
+        int(detail.get("count", 0))
+        for detail in details
+        if detail.get("key", KeyFamily.EXACT.value) == family.value
+    )
 
 
 def evaluate(
@@ -75,11 +87,13 @@ def evaluate(
     settings: Settings | None = None,
     caller: Caller | None = None,
     now: datetime | None = None,
+    family: KeyFamily = KeyFamily.EXACT,
 ) -> tuple[list[bytes], bytes]:
-    """Evaluate a peer's batch of blinded elements under an epoch's key: the evaluated
-    elements and one DLEQ proof. Refused past the peer's hourly budget, for an epoch this
-    node holds no key of, or on a node that is not the key holder; every batch, done or
-    refused, is audited with its node, epoch and count, never its elements."""
+    """Evaluate a peer's batch of blinded elements under an epoch's key of `family`: the
+    evaluated elements and one DLEQ proof. Refused past the peer's hourly budget of that
+    family, for an epoch this node holds no such key of, or on a node that is not the key
+    holder; every batch, done or refused, is audited with its node, epoch, key family and
+    count, never its elements."""
     settings = settings or get_settings()
     caller = caller or system_caller("federation")
     count = len(blinded)
@@ -87,31 +101,39 @@ def evaluate(
         keys.require_key_holder(settings)
         if count > blinding.MAX_BATCH:
             raise Invalid("blinded", f"at most {blinding.MAX_BATCH} blinded elements in one batch")
-        seed = keys.seed(settings, epoch) if isinstance(epoch, int) else b""
+        seed = keys.seed(settings, epoch, family) if isinstance(epoch, int) else b""
         # the group work first, before the first statement: on SQLite that statement takes
         # the write lock until the commit, and an evaluation of 10,000 takes seconds
-        evaluated, proof = blinding.evaluate(seed, epoch, blinded)
+        evaluated, proof = blinding.evaluate(seed, epoch, blinded, family)
         # the budget under the peer's row lock, held to the commit: two batches of one peer
         # at once cannot both fit in what is left (SQLite's BEGIN IMMEDIATE does the same)
         session.execute(
             update(Peer).where(Peer.id == peer_node_id).values(last_contact_at=utcnow())
         )
-        _check_budget(session, settings, peer_node_id, count, now)
+        _check_budget(session, settings, peer_node_id, count, now, family)
     except TaskforceError as refusal:
-        _audit_batch(session, caller, peer_node_id, epoch, count, refusal.message)
+        _audit_batch(session, caller, peer_node_id, epoch, count, refusal.message, family)
         raise
-    _audit_batch(session, caller, peer_node_id, epoch, count, None)
+    _audit_batch(session, caller, peer_node_id, epoch, count, None, family)
     return evaluated, proof
 
 
 def _check_budget(
-    session: Session, settings: Settings, peer_node_id: uuid.UUID, count: int, now: datetime | None
+    session: Session,
+    settings: Settings,
+    peer_node_id: uuid.UUID,
+    count: int,
+    now: datetime | None,
+    family: KeyFamily,
 ) -> None:
-    used = budget_used(session, peer_node_id, now=now)
-    limit = settings.federation_oprf_values_per_hour
+    used = budget_used(session, peer_node_id, now=now, family=family)
+    if family is KeyFamily.EXACT:
+        limit, what = settings.federation_oprf_values_per_hour, "values"
+    else:
+        limit, what = settings.federation_pdq_chunk_values_per_hour, "PDQ chunks"
     if used + count > limit:
         raise RateLimited(
-            f"node {peer_node_id} has had {used} of its {limit} values this hour "
+            f"node {peer_node_id} has had {used} of its {limit} {what} this hour "
             f"evaluated; a batch of {count} would pass the budget"
         )
 
@@ -123,8 +145,13 @@ def _audit_batch(
     epoch: object,
     count: int,
     refused: str | None,
+    family: KeyFamily,
 ) -> None:
-    detail: dict[str, object] = {"epoch": epoch if isinstance(epoch, int) else None, "count": count}
+    detail: dict[str, object] = {
+        "epoch": epoch if isinstance(epoch, int) else None,
+        "key": family.value,
+        "count": count,
+    }
     if refused is not None:
         detail["reason"] = refused
     audit.record(

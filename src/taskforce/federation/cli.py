@@ -11,8 +11,16 @@ import typer
 from taskforce.core.caller import system_caller
 from taskforce.core.console import err, out, state, unit
 from taskforce.core.errors import Invalid, TaskforceError
-from taskforce.federation import directory, identity, keys, peering, service, transport
-from taskforce.federation.models import Peer
+from taskforce.federation import (
+    directory,
+    identity,
+    keys,
+    peering,
+    profiles,
+    service,
+    transport,
+)
+from taskforce.federation.models import Peer, Profile
 
 app = typer.Typer(help="Federation between sovereign nodes.", no_args_is_help=True)
 key_app = typer.Typer(
@@ -124,6 +132,9 @@ def add(
     ctx: typer.Context,
     file: Path = typer.Argument(..., help="The other node's peering document ('-': stdin)"),
     yes: bool = typer.Option(False, "--yes", help="Do not ask to confirm the fingerprint"),
+    key_holder: bool = typer.Option(
+        False, "--key-holder", help="It is the network's OPRF key holder (it receives nothing)"
+    ),
 ) -> None:
     """Peer with another node: shows its fingerprint to compare over the phone, then adds it."""
     with unit(ctx) as session:
@@ -139,6 +150,86 @@ def add(
             raise typer.Exit(1)
         peer = peering.add_peer(session, system_caller(), document)
         out.print(f"peered with {peer.name}")
+        if key_holder:
+            _said(peering.set_key_holder(session, system_caller(), peer, True).messages)
+
+
+def _said(lines: list[str]) -> None:
+    for line in lines:
+        out.print(line, markup=False, soft_wrap=True)
+
+
+@peer_app.command("key-holder")
+def key_holder(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="The peer's name"),
+    unset: bool = typer.Option(False, "--unset", help="It is no longer the key holder"),
+) -> None:
+    """Name the peer that holds the network's OPRF key (at most one): this node's tokens are
+    made through it, and it receives no selectors."""
+    with unit(ctx) as session:
+        peer = peering.peer_by_name(session, name)
+        _said(peering.set_key_holder(session, system_caller(), peer, not unset).messages)
+
+
+def _kept(found: Profile | None, field: str, default: list[str]) -> list[str]:
+    return list(getattr(found, field)) if found is not None else default
+
+
+def _given(option: bool | None, found: Profile | None, field: str, default: bool) -> bool:
+    """An option given wins; else the profile's value; else the strict default."""
+    if option is not None:
+        return option
+    return bool(getattr(found, field)) if found is not None else default
+
+
+@peer_app.command("profile")
+def profile(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="The peer's name"),
+    kinds: str | None = typer.Option(
+        None, "--kinds", help="Selector types that may cross, e.g. email,phone, or all; '' none"
+    ),
+    levels: str | None = typer.Option(
+        None, "--levels", help="Sharing levels that may cross, e.g. red,amber; '' none"
+    ),
+    green_plaintext: bool | None = typer.Option(
+        None,
+        "--green-plaintext/--no-green-plaintext",
+        help="GREEN selectors cross as plaintext (else as blinded tokens)",
+    ),
+    release: bool | None = typer.Option(
+        None,
+        "--release/--no-release",
+        help="Details of AMBER and GREEN hits wait for your release (RED's always do)",
+    ),
+    clear: bool = typer.Option(False, "--clear", help="Back to no profile: nothing crosses"),
+) -> None:
+    """What a peer receives, in words; with options, change it (options not given keep their
+    value; a peer without a profile starts from nothing)."""
+    changes = (kinds, levels, green_plaintext, release)
+    with unit(ctx) as session:
+        peer = peering.peer_by_name(session, name)
+        found = profiles.get_profile(session, peer.id)
+        if clear:
+            if any(c is not None for c in changes):
+                raise Invalid("clear", "cannot be combined with other options")
+            cleared = profiles.clear_profile(session, system_caller(), peer)
+            out.print(f"profile of {peer.name} {'cleared' if cleared else 'was not set'}")
+            found = None
+        elif any(c is not None for c in changes):
+            found = profiles.set_profile(
+                session,
+                system_caller(),
+                peer,
+                kinds=kinds.split(",") if kinds is not None else _kept(found, "kinds", []),
+                levels=levels.split(",") if levels is not None else _kept(found, "levels", []),
+                green_plaintext=_given(green_plaintext, found, "green_plaintext", False),
+                release_required=_given(release, found, "release_required", True),
+            )
+            out.print(f"profile of {peer.name} changed")
+        out.print(f"{peer.name}:", markup=False)
+        _said([f"  {line}" for line in profiles.describe(peer, found)])
 
 
 @peer_app.command("list")

@@ -43,12 +43,13 @@ def test_the_contracts_name_the_domains_in_their_order() -> None:
     ]
     # every domain's modules are placed: hash sets in a contract of their own (a module name
     # can sit in one layer only, and hashsets.matching is a workflow, triage.matching a leaf)
-    layered = [*contracts["domain-layers"]["containers"], "taskforce.hashsets"]
+    own = ("taskforce.hashsets", "taskforce.federation")  # each in a contract of its own
+    layered = [*contracts["domain-layers"]["containers"], *own]
     assert sorted(layered) == sorted(_named(listed))
-    assert contracts["domain-layers"]["containers"] == [
-        c for c in _named(listed) if c != "taskforce.hashsets"
-    ]
+    assert contracts["domain-layers"]["containers"] == [c for c in _named(listed) if c not in own]
     assert contracts["domain-layers-hashsets"]["containers"] == ["taskforce.hashsets"]
+    assert contracts["domain-layers-federation"]["containers"] == ["taskforce.federation"]
+    assert contracts["domain-layers-federation"]["exhaustive"] is True
     assert contracts["domain-layers"]["exhaustive"] is True
     assert contracts["domain-layers-hashsets"]["exhaustive"] is True
     assert contracts["composition-roots"]["source_modules"] == [

@@ -7,13 +7,16 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from builders import make_agency, make_person, token_for
 from node_builders import OtherNode
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.testclient import TestClient
 
 from taskforce.core.audit.models import AuditEntry
 from taskforce.core.caller import Caller, Role, system_caller
 from taskforce.core.errors import Conflict, Forbidden, Invalid
+from taskforce.core.settings import Settings
 from taskforce.federation import identity, peering, profiles
 from taskforce.federation.models import Peer, Profile
 from taskforce.federation.profiles import Form, crossing
@@ -249,3 +252,52 @@ def test_every_change_is_audited_with_before_and_after(session: Session, other: 
     ]:
         assert expected in pairs
     assert all(e.subject_id == other.id and list(e.recipients) == [other.name] for e in entries)
+
+
+# --- the API: GET/PUT/DELETE /api/v1/federation/peers/{id}/profile ---------------------------
+
+
+def test_the_profile_over_the_api(
+    client: TestClient, session: Session, settings: Settings, other: Peer
+) -> None:
+    admin = make_person(session, make_agency(session, "EU-EC3"), role=Role.NETWORK_ADMIN)
+    headers = token_for(session, settings, admin)
+    url = f"/api/v1/federation/peers/{other.id}/profile"
+
+    empty = client.get(url, headers=headers)
+    assert empty.status_code == 200
+    assert empty.json()["set"] is False
+    assert empty.json()["description"][0] == "Receives nothing."
+
+    put = client.put(url, headers=headers, json={"kinds": ["email"], "levels": ["red"]})
+    assert put.status_code == 200, put.text
+    assert (put.json()["kinds"], put.json()["levels"]) == (["email"], ["red"])
+    assert put.json()["description"][0].startswith("Receives blinded tokens of e-mail")
+    assert client.get(url, headers=headers).json()["set"] is True
+
+    bad = client.put(url, headers=headers, json={"kinds": ["fax"], "levels": ["red"]})
+    assert bad.status_code == 422
+    assert bad.json()["field"] == "kinds"
+    extra = client.put(url, headers=headers, json={"kinds": [], "everyone": True})
+    assert extra.status_code == 422  # an unknown field is refused, never ignored
+
+    assert (
+        client.get(f"/api/v1/federation/peers/{uuid.uuid4()}/profile", headers=headers).status_code
+        == 404
+    )
+    peers = client.get("/api/v1/federation/peers", headers=headers).json()
+    assert peers[0]["key_holder"] is False
+    assert peers[0]["synced_at"] is None
+
+    cleared = client.delete(url, headers=headers)
+    assert cleared.json()["set"] is False
+    assert profiles.get_profile(session, other.id) is None
+    channels = session.scalars(
+        select(AuditEntry.channel).where(AuditEntry.action == "federation.profile.change")
+    ).all()
+    assert list(channels) == ["api", "api"]
+
+    analyst = make_person(session, make_agency(session, "NL-POL"))
+    other_headers = token_for(session, settings, analyst)
+    assert client.get(url, headers=other_headers).status_code == 403
+    assert client.put(url, headers=other_headers, json={"kinds": ["all"]}).status_code == 403

@@ -4,15 +4,19 @@ peers ask each other, every request signed and checked by `guard.SignedPeerDep`.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
 
 from taskforce.core.caller import Permission
 from taskforce.core.db import utcnow
+from taskforce.core.errors import NotFound
 from taskforce.core.http import CallerDep, SessionDep, SettingsDep
-from taskforce.federation import peering, service
+from taskforce.federation import peering, profiles, service
 from taskforce.federation.guard import SignedPeerDep
+from taskforce.federation.models import Peer, Profile
 from taskforce.federation.schemas import (
     Directory,
     Hello,
@@ -20,6 +24,8 @@ from taskforce.federation.schemas import (
     OprfEvaluated,
     OprfKey,
     PeerRead,
+    ProfileRead,
+    ProfileUpdate,
     decode_elements,
     encode,
 )
@@ -42,6 +48,64 @@ def own_document(session: SessionDep, caller: CallerDep, settings: SettingsDep) 
 def peers(session: SessionDep, caller: CallerDep) -> list[PeerRead]:
     caller.require(Permission.MANAGE_PEERS)
     return [PeerRead.model_validate(p) for p in peering.list_peers(session)]
+
+
+def _peer(session: Session, peer_id: uuid.UUID) -> Peer:
+    found = session.get(Peer, peer_id)
+    if found is None:
+        raise NotFound("peer")
+    return found
+
+
+def _profile(peer: Peer, found: Profile | None) -> ProfileRead:
+    return ProfileRead(
+        peer_id=peer.id,
+        set=found is not None,
+        kinds=list(found.kinds) if found else [],
+        levels=list(found.levels) if found else [],
+        green_plaintext=found.green_plaintext if found else False,
+        release_required=found.release_required if found else True,
+        updated_at=found.updated_at if found else None,
+        updated_by=found.updated_by if found else None,
+        description=profiles.describe(peer, found),
+    )
+
+
+@router.get("/peers/{peer_id}/profile")
+def get_profile(peer_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> ProfileRead:
+    """What may cross to the peer, and the same in words."""
+    caller.require(Permission.MANAGE_PEERS)
+    peer = _peer(session, peer_id)
+    return _profile(peer, profiles.get_profile(session, peer.id))
+
+
+@router.put("/peers/{peer_id}/profile")
+def put_profile(
+    peer_id: uuid.UUID, body: ProfileUpdate, session: SessionDep, caller: CallerDep
+) -> ProfileRead:
+    """Replace what may cross to the peer (audited); 422 naming the field for an unknown type
+    or level, or any allowance to the key holder."""
+    caller.require(Permission.MANAGE_PEERS)
+    peer = _peer(session, peer_id)
+    found = profiles.set_profile(
+        session,
+        caller,
+        peer,
+        kinds=body.kinds,
+        levels=body.levels,
+        green_plaintext=body.green_plaintext,
+        release_required=body.release_required,
+    )
+    return _profile(peer, found)
+
+
+@router.delete("/peers/{peer_id}/profile")
+def delete_profile(peer_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> ProfileRead:
+    """Back to no profile: nothing crosses."""
+    caller.require(Permission.MANAGE_PEERS)
+    peer = _peer(session, peer_id)
+    profiles.clear_profile(session, caller, peer)
+    return _profile(peer, None)
 
 
 @signed.get("/hello")

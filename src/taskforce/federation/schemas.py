@@ -62,6 +62,42 @@ class PeerRead(BaseModel):
     last_contact_at: datetime | None
     last_error: str | None
     directory_synced_at: datetime | None
+    key_holder: bool
+    # the status of the sync of its feed (written by the sync; empty: never synced)
+    synced_at: datetime | None
+    feed_seq: int
+    feed_head: int
+    sync_error: str | None
+    sync_failures: int
+    next_sync_at: datetime | None
+
+
+class ProfileUpdate(BaseModel):
+    """What may cross to a peer, replaced whole. Empty lists: nothing crosses."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kinds: list[str] = Field(default_factory=list, max_length=50)
+    """Selector types (`email`, `phone`, ...) or `all`."""
+    levels: list[str] = Field(default_factory=list, max_length=3)
+    """Sharing levels: `red`, `amber`, `green`."""
+    green_plaintext: bool = False
+    release_required: bool = True
+
+
+class ProfileRead(BaseModel):
+    """A peer's profile and what it means in words (`set` false: no profile, nothing
+    crosses)."""
+
+    peer_id: uuid.UUID
+    set: bool
+    kinds: list[str]
+    levels: list[str]
+    green_plaintext: bool
+    release_required: bool
+    updated_at: datetime | None
+    updated_by: str | None
+    description: list[str]
 
 
 class OprfEvaluate(BaseModel):

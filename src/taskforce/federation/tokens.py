@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -181,3 +182,22 @@ def _pin(settings: Settings, target: Target, found: dict[str, bytes]) -> None:
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps(pins, indent=1, sort_keys=True) + "\n")
     temporary.replace(path)
+
+
+def pinned_epochs(settings: Settings, peer_id: uuid.UUID) -> dict[str, list[int]]:
+    """The epochs of the key holder's keys this node has pinned, per key family ("exact",
+    "pdq-chunk"), for the Network page; an unreadable pins file reads as none (the next call
+    to the key holder names it)."""
+    try:
+        path = pins_file(settings)
+        pins = json.loads(path.read_text()) if path.exists() else {}
+        held = pins.get(str(peer_id), {})
+        names = list(held) if isinstance(held, dict) else []
+    except (OSError, ValueError, AttributeError):
+        return {}
+    epochs: dict[str, list[int]] = {}
+    for name in names:
+        family, _, epoch = str(name).rpartition("/")
+        if epoch.isdigit():
+            epochs.setdefault(family or KeyFamily.EXACT.value, []).append(int(epoch))
+    return {family: sorted(found) for family, found in sorted(epochs.items())}

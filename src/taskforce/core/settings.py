@@ -285,6 +285,20 @@ class Settings(BaseSettings):
         description="PEM bundle of the certificate authorities that sign peers' server "
         "certificates; default: the system's.",
     )
+    federation_sync_seconds: int = Field(
+        default=30,
+        ge=1,
+        le=86_400,
+        description="How often the worker pulls each peer's feed (a peer's nudge after it "
+        "published makes it pull at once); a failing peer is retried after this, doubling up "
+        "to an hour.",
+    )
+    federation_directory_hours: float = Field(
+        default=24,
+        gt=0,
+        le=24 * 30,
+        description="How old a peer's agency directory may get before a sync fetches it again.",
+    )
     federation_signature_seconds: int = Field(
         default=60,
         ge=5,

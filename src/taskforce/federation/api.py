@@ -4,17 +4,18 @@ peers ask each other, every request signed and checked by `guard.SignedPeerDep`.
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 
 from taskforce.core.caller import Permission
 from taskforce.core.db import utcnow
-from taskforce.core.errors import NotFound
+from taskforce.core.errors import Invalid, NotFound
 from taskforce.core.http import CallerDep, SessionDep, SettingsDep
-from taskforce.federation import peering, profiles, service
+from taskforce.federation import feeds, identity, peering, profiles, service, sync
 from taskforce.federation.guard import SignedPeerDep
 from taskforce.federation.models import Peer, Profile
 from taskforce.federation.schemas import (
@@ -165,3 +166,44 @@ def oprf_evaluate(
         evaluated=[encode(e) for e in evaluated],
         proof=encode(proof),
     )
+
+
+def _whole(raw: str | None, field: str, default: int, low: int, high: int) -> int:
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise Invalid(field, f"a whole number from {low:,} to {high:,}")
+    return int(raw)
+
+
+@signed.get("/feed")
+def feed(
+    request: Request, session: SessionDep, settings: SettingsDep, peer: SignedPeerDep
+) -> Response:
+    """A page of the feed this node publishes to the caller (no other peer's): entries after
+    `after_seq`, at most `limit` (1 to 5,000, default 1,000), the head, `next` (null when none
+    are left) and the page's Ed25519 signature over its position and last hash."""
+    query = request.query_params
+    after_seq = _whole(query.get("after_seq"), "after_seq", 0, 0, 2**62)
+    limit = _whole(query.get("limit"), "limit", feeds.LIMIT_DEFAULT, 1, feeds.LIMIT_MAX)
+    page = feeds.read_page(
+        session,
+        identity.signing_key(settings),
+        recipient=peer.id,
+        recipient_name=peer.name,
+        after_seq=after_seq,
+        limit=limit,
+    )
+    # Serialised here: a page of 5,000 entries through the response model would cost more
+    # than reading it.
+    return Response(json.dumps(page.as_json()), media_type="application/json")
+
+
+@signed.post("/nudge")
+def nudge(request: Request, session: SessionDep, peer: SignedPeerDep) -> dict[str, str]:
+    """The peer published something to this node: pull its feed at the next round, now."""
+    sync.note_nudge(session, peer.id)
+    worker = getattr(request.app.state, "worker", None)
+    if worker is not None:
+        worker.wake()
+    return {"status": "ok"}

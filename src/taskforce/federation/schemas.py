@@ -6,10 +6,13 @@ import base64
 import binascii
 import uuid
 from datetime import datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from taskforce.cases.selectors import SelectorKind
 from taskforce.core.errors import Invalid
+from taskforce.core.sharing import SharingLevel
 from taskforce.federation import blinding
 from taskforce.federation.blinding import KeyFamily
 
@@ -145,3 +148,52 @@ def decode_elements(items: list[str]) -> list[bytes]:
             raise Invalid(f"blinded[{index}]", "base64 of a 32-byte ristretto255 element")
         decoded.append(raw)
     return decoded
+
+
+class FeedUpsert(BaseModel):
+    """A feed entry that adds or changes one selector the origin publishes to this node."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    op: Literal["upsert"]
+    ref: str = Field(min_length=1, max_length=36)
+    kind: SelectorKind
+    form: Literal["token", "plaintext"]
+    epoch: int | None = Field(default=None, ge=1, le=999_999)
+    value: str = Field(min_length=1, max_length=2200)
+    level: SharingLevel
+    agency_id: uuid.UUID
+    details: dict[str, str] = Field(default_factory=dict, max_length=20)
+
+
+class FeedWithdraw(BaseModel):
+    """A tombstone: the selector under `ref` is no longer published to this node."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    op: Literal["withdraw"]
+    ref: str = Field(min_length=1, max_length=36)
+
+
+FeedBody = Annotated[FeedUpsert | FeedWithdraw, Field(discriminator="op")]
+FEED_BODY: TypeAdapter[FeedUpsert | FeedWithdraw] = TypeAdapter(FeedBody)
+
+
+class FeedEntryIn(BaseModel):
+    seq: int
+    body: str = Field(max_length=10_000)
+    prev_hash: str = Field(min_length=64, max_length=64)
+    hash: str = Field(min_length=64, max_length=64)
+
+
+class FeedPage(BaseModel):
+    """`GET /federation/v1/feed`: a signed page of the feed the origin publishes to the
+    recipient."""
+
+    origin: uuid.UUID
+    recipient: uuid.UUID
+    after_seq: int
+    entries: list[FeedEntryIn] = Field(max_length=5_000)
+    head: int
+    next: int | None
+    signature: str = Field(max_length=200)

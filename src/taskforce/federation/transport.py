@@ -77,14 +77,21 @@ def _why(error: OSError | ssl.SSLError) -> str:
     return str(error.strerror or error) if isinstance(error, OSError) else str(error)
 
 
-def client(settings: Settings, node_id: uuid.UUID, base_url: str, **options: Any) -> httpx.Client:
+def client(
+    settings: Settings,
+    node_id: uuid.UUID,
+    base_url: str,
+    *,
+    timeout: httpx.Timeout = TIMEOUT,
+    **options: Any,
+) -> httpx.Client:
     """A client for one peer whose every request this node signs."""
     lifetime = timedelta(seconds=settings.federation_signature_seconds)
     return httpx.Client(
         base_url=base_url,
         auth=Signed(node_id, identity.signing_key(settings), lifetime),
         verify=tls_context(settings),
-        timeout=TIMEOUT,
+        timeout=timeout,
         follow_redirects=False,
         **options,
     )
@@ -103,6 +110,10 @@ def post_json(http: httpx.Client, path: str, body: Any, *, peer: str) -> Any:
 def _answer(http: httpx.Client, method: str, path: str, *, peer: str, **sent: Any) -> Any:
     try:
         answer = http.request(method, path, **sent)
+    except httpx.TimeoutException as error:
+        waited = http.timeout.connect if isinstance(error, httpx.ConnectTimeout) else None
+        seconds = waited or http.timeout.read or 0
+        raise PeerUnreachable(f"{peer} did not answer within {seconds:g} s") from None
     except httpx.HTTPError as error:
         raise PeerUnreachable(f"{peer} did not answer: {type(error).__name__}: {error}") from None
     if answer.status_code != 200:

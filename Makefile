@@ -1,6 +1,7 @@
 .PHONY: setup demo test lint
 
 PORT ?= 8000
+SINGLE ?=
 # Installed once, again only when pyproject.toml changes (or after `rm .venv/.installed`).
 INSTALLED := .venv/.installed
 
@@ -13,13 +14,15 @@ $(INSTALLED): pyproject.toml
 	@touch $@
 	@echo "installed: source .venv/bin/activate puts taskforce on your PATH (or run .venv/bin/taskforce)"
 
-# The port is checked before anything is installed or built: a clear message, not a traceback
-# from the server minutes later.
+# The ports are checked before anything is installed or built: a clear message, not a traceback
+# from the server minutes later. The demo's three nodes (NL, GB, the coordinator's) listen on
+# PORT, PORT+1 and PORT+2; `make demo SINGLE=1` builds the demo node alone, on PORT.
 demo:
-	@python3 -c 'import socket, sys; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1])))' $(PORT) 2>/dev/null \
-		|| { echo "error: port $(PORT) is in use on 127.0.0.1; choose another: make demo PORT=8001" >&2; exit 1; }
+	@python3 -c 'import socket, sys; p = int(sys.argv[1]); n = 1 if sys.argv[2] else 3; \
+		[(s := socket.socket(), s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1), s.bind(("127.0.0.1", q))) for q in range(p, p + n)]' $(PORT) "$(SINGLE)" 2>/dev/null \
+		|| { echo "error: a port of $(PORT) to $$(( $(PORT) + 2 )) is in use on 127.0.0.1 (the demo's three nodes take PORT, PORT+1, PORT+2); choose another: make demo PORT=$$(( $(PORT) + 3 ))" >&2; exit 1; }
 	@$(MAKE) --no-print-directory setup
-	.venv/bin/taskforce demo --port $(PORT)
+	.venv/bin/taskforce demo --port $(PORT) $(if $(SINGLE),--single-node)
 
 test: setup
 	.venv/bin/pytest -n 2

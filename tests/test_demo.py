@@ -300,7 +300,7 @@ def test_cli_demo_no_serve(tmp_path: Path) -> None:
 
     result = CliRunner().invoke(
         app,
-        ["demo", "--no-serve", "--port", "8123"],
+        ["demo", "--no-serve", "--single-node", "--port", "8123"],
         env={"TASKFORCE_DATA_DIR": str(tmp_path), "COLUMNS": "160"},
     )
     assert result.exit_code == 0, result.output
@@ -333,7 +333,9 @@ def test_cli_demo_no_serve(tmp_path: Path) -> None:
     assert len(listed.stdout.splitlines()) > 1
     # A second run starts from a fresh database rather than failing on existing data.
     again = CliRunner().invoke(
-        app, ["demo", "--no-serve"], env={"TASKFORCE_DATA_DIR": str(tmp_path), "COLUMNS": "160"}
+        app,
+        ["demo", "--no-serve", "--single-node"],
+        env={"TASKFORCE_DATA_DIR": str(tmp_path), "COLUMNS": "160"},
     )
     assert again.exit_code == 0, again.output
 

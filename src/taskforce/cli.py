@@ -12,6 +12,7 @@ from taskforce import domains
 from taskforce.core.audit import cli as audit_cli
 from taskforce.core.auth import cli as auth_cli
 from taskforce.core.console import State, err, out, state
+from taskforce.core.errors import TaskforceError
 from taskforce.core.outbox import cli as outbox_cli
 from taskforce.core.proposals import cli as proposals_cli
 from taskforce.core.settings import Settings, unknown_environment_variables
@@ -194,20 +195,42 @@ def tcp_listener(config: uvicorn.Config) -> socket.socket:
 def demo(
     ctx: typer.Context,
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on"),
-    port: int = typer.Option(8000, "--port", help="Port to listen on"),
-    no_serve: bool = typer.Option(False, "--no-serve", help="Build the demo data and exit"),
+    port: int = typer.Option(
+        8000, "--port", help="Port of the demo node; the GB and coordinator nodes take the next two"
+    ),
+    no_serve: bool = typer.Option(
+        False, "--no-serve", help="Build the demo data (and connect the three nodes) and exit"
+    ),
+    single_node: bool = typer.Option(
+        False, "--single-node", help="Only the demo node, without the GB and coordinator nodes"
+    ),
 ) -> None:
-    """Build a fresh synthetic multinational scenario on SQLite and serve it."""
-    from taskforce import demo as demo_module
+    """Build a fresh synthetic multinational scenario on SQLite and serve it: three nodes
+    (NL, GB and the coordinator's, peered) on PORT, PORT+1 and PORT+2."""
+    from taskforce import demo_command, demo_nodes
 
-    if not no_serve and not port_free(host, port):  # said now, not after a minute of building
+    # said now, not after a minute of building; the three nodes listen even with --no-serve
+    wanted = [port] if single_node else demo_nodes.ports(port)
+    if single_node and no_serve:
+        wanted = []
+    busy = [p for p in wanted if not port_free(host, p)]
+    if busy:
+        nodes = "" if single_node else " (the demo's three nodes take PORT, PORT+1, PORT+2)"
+        free = max(wanted) + 1
         err.print(
-            f"error: port {port} is in use on {host}; choose another: taskforce demo --port "
-            f"{port + 1} (make demo PORT={port + 1})",
+            f"error: port {busy[0]} is in use on {host}{nodes}; choose another: taskforce demo "
+            f"--port {free} (make demo PORT={free})",
             markup=False,
+            soft_wrap=True,
         )
         raise typer.Exit(1)
-    demo_module.run(state(ctx).settings, host=host, port=port, serve=not no_serve)
+    try:
+        demo_command.run(
+            state(ctx).settings, host=host, port=port, serve=not no_serve, single_node=single_node
+        )
+    except TaskforceError as exc:
+        err.print(f"error: {exc.message}", markup=False, soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
 
 
 def port_free(host: str, port: int) -> bool:

@@ -24,18 +24,15 @@ a PDQ near match, an IP address seen twice within the IP window (hit) and twice 
 from __future__ import annotations
 
 import random
-import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 
-from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from taskforce import demo_features, demo_hotline, demo_mail, migrate
+from taskforce import demo_features, demo_hotline
 from taskforce.agencies import service as agency_service
 from taskforce.agencies.models import Agency
 from taskforce.agencies.schemas import AgencyCreate
@@ -52,8 +49,6 @@ from taskforce.cases.schemas import (
 from taskforce.cases.selectors import SelectorKind
 from taskforce.core.auth import service as auth_service
 from taskforce.core.caller import Caller, Role, system_caller
-from taskforce.core.console import out
-from taskforce.core.db import make_engine, make_sessionmaker, unit_of_work
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel, can_see
 from taskforce.demo_scenario import (
@@ -72,6 +67,7 @@ from taskforce.demo_scenario import (
     WORDS,
     AgencySpec,
     CaseSpec,
+    Login,
     demo_time,
     link_key,
     random_hex,
@@ -79,24 +75,18 @@ from taskforce.demo_scenario import (
     scenario_links,
     valid_phone,
 )
+from taskforce.demo_scenario import (
+    DEMO_PASSWORD as DEMO_PASSWORD,  # the demo's logins' password, imported from here
+)
 from taskforce.hashsets import categories as hashset_categories
 from taskforce.hashsets import formats as hashset_formats
 from taskforce.hashsets import service as hashset_service
 from taskforce.hashsets.schemas import HashSetCreate
 
-DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - documented password of fictional demo users
 DEFAULT_SEED = 2026
 
 
 # --- result -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Login:
-    email: str
-    password: str
-    agency: str
-    role: str
 
 
 @dataclass
@@ -490,124 +480,3 @@ def _summarise(session: Session, builder: _Builder) -> DemoSummary:
 
 def _sees(case: Case, agency_id: uuid.UUID, session: Session) -> bool:
     return can_see(session, case, Caller(role=Role.READ_ONLY, channel="cli", agency_id=agency_id))
-
-
-# --- command ------------------------------------------------------------------------------------
-
-
-def _fresh_database(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "taskforce.db"  # the data folder's default: TASKFORCE_DATA_DIR finds it
-    for name in ("taskforce.db", "demo.db"):  # demo.db: where releases before 13 put it
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(f"{folder / name}{suffix}").unlink(missing_ok=True)
-    return path
-
-
-def run(settings: Settings, *, host: str, port: int, serve: bool) -> None:
-    """Build a fresh demo database, print how to use it, and serve the hub on it."""
-    folder = settings.data_dir / "demo"
-    path = _fresh_database(folder)
-    # e-mails go to a local mail server on a free loopback port: delivered, and readable at
-    # /ui/demo/mail (demo_mail.py); nothing leaves the machine
-    # (started once the scenario is built: triage forks its workers, best with no thread running)
-    sink = demo_mail.MailSink(folder / "mail", port=demo_mail.free_port())
-    demo_settings = sink.settings(
-        settings.model_copy(
-            update={
-                "data_dir": folder,  # the hub's keys (the block list's signing key) live here too
-                "database_url": f"sqlite:///{path}",
-                "allow_insecure_defaults": True,
-                "secure_cookies": False,  # the demo serves plain http on this machine
-                "public_url": f"http://{host}:{port}",  # links in e-mails and on /blocked
-                "resolver_hosts_file": demo_hotline.write_hosts_file(folder),
-            }
-        )
-    )
-    engine = make_engine(demo_settings)
-    started = time.monotonic()
-    out.print("Building the fictional demo scenario…")
-    migrate.upgrade(demo_settings, engine)
-    factory = make_sessionmaker(engine)
-    with unit_of_work(factory) as session:
-        summary = build_scenario(session, settings=demo_settings)
-    demo_hotline.finish(factory, demo_settings)
-    sink.start()
-    with unit_of_work(factory) as session:
-        demo_mail.file_history(session, demo_settings)
-    demo_mail.deliver(factory, demo_settings)
-    elapsed = time.monotonic() - started
-
-    _print_summary(summary, folder=folder, path=path, url=f"http://{host}:{port}/ui/")
-    out.print(
-        f"Demo ready in {elapsed:.1f} s: {summary.agencies} agencies, {summary.cases} cases, "
-        f"{summary.selectors} selectors, {summary.hits} hits."
-    )
-    if summary.hotline is not None:
-        h = summary.hotline
-        out.print(
-            f"Hotline: {h.reports} public reports, {h.notices} takedown notices ({h.removed} "
-            f"removed), {h.leads} urgent leads. The public form: http://{host}:{port}/report"
-        )
-    if summary.features is not None:
-        f = summary.features
-        out.print(
-            f"Triage: a run of {f.triage_files} files recorded on {f.case_reference}, "
-            f"{f.proposals} candidate series proposed from it. Trace-an-object page (with a "
-            f"tip): http://{host}:{port}/trace/{f.public_token}",
-            markup=False,
-        )
-    out.print(
-        f"Mail: {demo_mail.mail_count(sink.folder)} e-mails delivered to the demo's mail server "
-        f"on {sink.host}:{sink.port}; read them at http://{host}:{port}/ui/demo/mail "
-        "(as an admin or the coordinator)",
-        markup=False,
-    )
-    try:
-        if serve:
-            import uvicorn
-
-            from taskforce.app import create_app
-
-            # the app reads forwarded addresses itself, from the trusted proxies only
-            app = create_app(demo_settings, engine)
-            uvicorn.run(app, host=host, port=port, proxy_headers=False)
-    finally:
-        sink.stop()
-
-
-def _print_summary(summary: DemoSummary, *, folder: Path, path: Path, url: str) -> None:
-    out.print()
-    out.print("[bold]taskforce demo[/bold] — every agency, person and identifier is fictional")
-    out.print(f"  data folder: {folder}", markup=False)
-    out.print(f"  database:    {path}", markup=False)
-    out.print(f"  open:        {url}", markup=False)
-    out.print(
-        f"  console:     export TASKFORCE_DATA_DIR={folder}   # then the README's "
-        "taskforce lines work on the demo (source .venv/bin/activate puts taskforce on PATH)",
-        markup=False,
-    )
-    out.print()
-    table = Table(title="Demo logins", title_justify="left")
-    for column in ("email", "agency", "role"):
-        table.add_column(column, no_wrap=True)
-    for login in summary.logins:
-        table.add_row(login.email, login.agency, login.role)
-    out.print(table)
-    passwords = sorted({login.password for login in summary.logins})
-    out.print(f"  password of every demo login: {', '.join(passwords)}", markup=False)
-    d = summary.hits_by_disclosure
-    out.print(
-        f"  agencies: {summary.agencies}   cases: {summary.cases} ({summary.closed_cases} closed)"
-        f"   selectors: {summary.selectors} ({summary.noise_selectors} on the noise list)"
-    )
-    out.print(
-        f"  hits: {summary.hits} ({summary.acknowledged_hits} acknowledged) — full both ways "
-        f"{d.get('full', 0)}, blind one way {d.get('mixed', 0)}, blind both ways "
-        f"{d.get('blind', 0)}"
-    )
-    out.print(
-        "  hits by type: " + ", ".join(f"{k} {v}" for k, v in summary.hits_by_type.items()),
-        markup=False,
-    )
-    out.print()

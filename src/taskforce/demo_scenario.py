@@ -21,6 +21,17 @@ from taskforce.core.sharing import SharingLevel
 # --- agencies ---------------------------------------------------------------------------------
 
 
+DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - documented password of fictional demo users
+
+
+@dataclass(frozen=True)
+class Login:
+    email: str
+    password: str
+    agency: str
+    role: str
+
+
 HUB_CODE = "INT-HUB"
 PLATFORMS = ("chatapp", "photoshare", "forumx")
 

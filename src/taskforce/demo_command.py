@@ -1,0 +1,186 @@
+"""`taskforce demo`: build the demo (`demo.py`; with `demo_nodes.py`, three nodes), print how
+to use it, and serve it until Ctrl-C."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.table import Table
+from sqlalchemy import Engine
+
+from taskforce import demo_hotline, demo_mail, demo_nodes, migrate
+from taskforce.core.console import out
+from taskforce.core.db import make_engine, make_sessionmaker, unit_of_work
+from taskforce.core.settings import Settings
+from taskforce.demo import DemoSummary, build_scenario
+
+
+def _fresh_database(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "taskforce.db"  # the data folder's default: TASKFORCE_DATA_DIR finds it
+    for name in ("taskforce.db", "demo.db"):  # demo.db: where releases before 13 put it
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{folder / name}{suffix}").unlink(missing_ok=True)
+    return path
+
+
+@dataclass
+class _Demo:
+    settings: Settings  # the demo node's
+    engine: Engine
+    path: Path
+    host: str
+    port: int
+    sink: demo_mail.MailSink
+    started: float
+    network: demo_nodes.Network | None = None
+
+
+def run(
+    settings: Settings, *, host: str, port: int, serve: bool, single_node: bool = False
+) -> None:
+    """Build a fresh demo database, print how to use it, and serve the hub on it; unless
+    `single_node`, with two more nodes beside it (`demo_nodes.py`) on the next two ports."""
+    folder = settings.data_dir / "demo"
+    path = _fresh_database(folder)
+    demo_nodes.forget_federation(folder)
+    # e-mails go to a local mail server on a free loopback port: delivered, and readable at
+    # /ui/demo/mail (demo_mail.py); nothing leaves the machine
+    # (started once the scenario is built: triage forks its workers, best with no thread running)
+    sink = demo_mail.MailSink(folder / "mail", port=demo_mail.free_port())
+    demo_settings = sink.settings(
+        settings.model_copy(
+            update={
+                "data_dir": folder,  # the hub's keys (the block list's signing key) live here too
+                "node_signing_key": None,  # its node key too (made in the folder)
+                "database_url": f"sqlite:///{path}",
+                "allow_insecure_defaults": True,
+                "secure_cookies": False,  # the demo serves plain http on this machine
+                "public_url": f"http://{host}:{port}",  # links in e-mails and on /blocked
+                "resolver_hosts_file": demo_hotline.write_hosts_file(folder),
+            }
+        )
+    )
+    engine = make_engine(demo_settings)
+    demo = _Demo(demo_settings, engine, path, host, port, sink, time.monotonic())
+    out.print(
+        "Building the fictional demo scenario…"
+        if single_node
+        else "Building the fictional demo scenario on three nodes (NL, GB, the coordinator's)…"
+    )
+    migrate.upgrade(demo_settings, engine)
+    try:
+        if not single_node:  # first: the two other nodes start while this one's is built
+            demo.network = demo_nodes.prepare(settings, demo_settings, engine, host, port)
+        _build(demo)
+        _serve(demo, serve=serve)
+    finally:
+        sink.stop()
+        if demo.network is not None:
+            for node in demo.network.children:
+                demo_nodes.stop(node)
+
+
+def _build(demo: _Demo) -> None:
+    settings, host, port, sink = demo.settings, demo.host, demo.port, demo.sink
+    factory = make_sessionmaker(demo.engine)
+    with unit_of_work(factory) as session:
+        summary = build_scenario(session, settings=settings)
+    if demo.network is not None:
+        demo_nodes.finish(demo.network)
+    demo_hotline.finish(factory, settings)
+    sink.start()
+    with unit_of_work(factory) as session:
+        demo_mail.file_history(session, settings)
+    demo_mail.deliver(factory, settings)
+    elapsed = time.monotonic() - demo.started
+
+    _print_summary(
+        summary, folder=settings.data_dir, path=demo.path, url=f"http://{host}:{port}/ui/"
+    )
+    out.print(
+        f"Demo ready in {elapsed:.1f} s: {summary.agencies} agencies, {summary.cases} cases, "
+        f"{summary.selectors} selectors, {summary.hits} hits."
+    )
+    if summary.hotline is not None:
+        h = summary.hotline
+        out.print(
+            f"Hotline: {h.reports} public reports, {h.notices} takedown notices ({h.removed} "
+            f"removed), {h.leads} urgent leads. The public form: http://{host}:{port}/report"
+        )
+    if summary.features is not None:
+        f = summary.features
+        out.print(
+            f"Triage: a run of {f.triage_files} files recorded on {f.case_reference}, "
+            f"{f.proposals} candidate series proposed from it. Trace-an-object page (with a "
+            f"tip): http://{host}:{port}/trace/{f.public_token}",
+            markup=False,
+        )
+    out.print(
+        f"Mail: {demo_mail.mail_count(sink.folder)} e-mails delivered to the demo's mail server "
+        f"on {sink.host}:{sink.port}; read them at http://{host}:{port}/ui/demo/mail "
+        "(as an admin or the coordinator)",
+        markup=False,
+    )
+
+
+def _serve(demo: _Demo, *, serve: bool) -> None:
+    from taskforce.app import create_app
+
+    network = demo.network
+    if network is not None:
+
+        def announce(outcome: demo_nodes.Outcome) -> None:
+            demo_nodes.print_network(network, outcome)
+            out.print(f"Network ready in {time.monotonic() - demo.started:.1f} s.")
+
+        # served even with --no-serve until the nodes have synced (they call each other)
+        demo_nodes.serve(
+            network, create_app(demo.settings, demo.engine), demo.port,
+            keep_serving=serve, announce=announce,
+        )  # fmt: skip
+    elif serve:
+        import uvicorn
+
+        # the app reads forwarded addresses itself, from the trusted proxies only
+        app = create_app(demo.settings, demo.engine)
+        uvicorn.run(app, host=demo.host, port=demo.port, proxy_headers=False)
+
+
+def _print_summary(summary: DemoSummary, *, folder: Path, path: Path, url: str) -> None:
+    out.print()
+    out.print("[bold]taskforce demo[/bold] — every agency, person and identifier is fictional")
+    out.print(f"  data folder: {folder}", markup=False)
+    out.print(f"  database:    {path}", markup=False)
+    out.print(f"  open:        {url}", markup=False)
+    out.print(
+        f"  console:     export TASKFORCE_DATA_DIR={folder}   # then the README's "
+        "taskforce lines work on the demo (source .venv/bin/activate puts taskforce on PATH)",
+        markup=False,
+    )
+    out.print()
+    table = Table(title="Demo logins", title_justify="left")
+    for column in ("email", "agency", "role"):
+        table.add_column(column, no_wrap=True)
+    for login in summary.logins:
+        table.add_row(login.email, login.agency, login.role)
+    out.print(table)
+    passwords = sorted({login.password for login in summary.logins})
+    out.print(f"  password of every demo login: {', '.join(passwords)}", markup=False)
+    d = summary.hits_by_disclosure
+    out.print(
+        f"  agencies: {summary.agencies}   cases: {summary.cases} ({summary.closed_cases} closed)"
+        f"   selectors: {summary.selectors} ({summary.noise_selectors} on the noise list)"
+    )
+    out.print(
+        f"  hits: {summary.hits} ({summary.acknowledged_hits} acknowledged) — full both ways "
+        f"{d.get('full', 0)}, blind one way {d.get('mixed', 0)}, blind both ways "
+        f"{d.get('blind', 0)}"
+    )
+    out.print(
+        "  hits by type: " + ", ".join(f"{k} {v}" for k, v in summary.hits_by_type.items()),
+        markup=False,
+    )
+    out.print()

@@ -112,8 +112,8 @@ def test_every_pair_is_peered_the_coordinator_holds_the_key_and_receives_nothing
             # the other node's agencies are known here (a hit names their 24/7 desk)
             assert peers[names[other]].directory_synced_at is not None
     for session in demo.session("coordinator"):
-        peers = session.scalars(select(Peer)).all()
-        assert sorted(p.name for p in peers) == sorted(names.values())
+        held = session.scalars(select(Peer)).all()
+        assert sorted(p.name for p in held) == sorted(names.values())
         assert session.scalars(select(Profile)).all() == []
     assert (demo.folder / "coordinator" / "federation" / "oprf-keys").is_dir()
 

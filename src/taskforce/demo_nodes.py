@@ -53,12 +53,16 @@ from taskforce.core.sharing import SharingLevel
 from taskforce.demo_scenario import DEMO_PASSWORD, Login
 from taskforce.federation import blinding, directory, identity, peering, profiles
 from taskforce.federation import service as federation_service
-from taskforce.federation.models import Peer, Profile
+from taskforce.federation.models import Peer
 
 # The value both national nodes hold on a RED case: fictional (RFC 2606 domain; Ofcom's drama
 # range for Manchester, 0161 496 0xxx), and of a shape the demo's random values never take.
 SHARED_EMAIL = "lantern-harbour@example.com"
 SHARED_PHONE = "+44 161 496 0457"
+# The profile each national node gives the other: RED and AMBER as tokens of every exact-match
+# type, GREEN as plaintext, a hit's details only after the owner's release.
+EXACT = sorted(kind.value for kind in blinding.EXACT_KINDS)
+LEVELS = [SharingLevel.RED.value, SharingLevel.AMBER.value, SharingLevel.GREEN.value]
 
 
 @dataclass(frozen=True)
@@ -318,39 +322,12 @@ def peer_all(nodes: list[DemoNode]) -> None:
                     session, admin, identity.read_document(documents[other.spec.key])
                 )
                 if other.spec.key_holder:
-                    _set_key_holder(session, admin, peer)
+                    peering.set_key_holder(session, admin, peer, True)
                 elif not node.spec.key_holder:
-                    _set_profile(session, admin, peer)
-
-
-def _set_key_holder(session: Session, caller: Caller, peer: Peer) -> None:
-    set_key_holder = getattr(peering, "set_key_holder", None)
-    if set_key_holder is not None:
-        set_key_holder(session, caller, peer, True)
-    else:  # until the profiles land (issue 14 point 2)
-        peer.key_holder = True
-        session.flush()
-
-
-EXACT = sorted(kind.value for kind in blinding.EXACT_KINDS)
-LEVELS = [SharingLevel.RED.value, SharingLevel.AMBER.value, SharingLevel.GREEN.value]
-
-
-def _set_profile(session: Session, caller: Caller, peer: Peer) -> None:
-    set_profile = getattr(profiles, "set_profile", None)
-    if set_profile is not None:
-        set_profile(
-            session, caller, peer,
-            kinds=EXACT, levels=LEVELS, green_plaintext=True, release_required=True,
-        )  # fmt: skip
-    else:  # until the profiles land (issue 14 point 2)
-        session.add(
-            Profile(
-                peer_id=peer.id, kinds=EXACT, levels=LEVELS, green_plaintext=True,
-                release_required=True, updated_by="demo",
-            )
-        )  # fmt: skip
-        session.flush()
+                    profiles.set_profile(
+                        session, admin, peer,
+                        kinds=EXACT, levels=LEVELS, green_plaintext=True, release_required=True,
+                    )  # fmt: skip
 
 
 # --- the child processes ----------------------------------------------------------------------

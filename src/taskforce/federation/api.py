@@ -15,7 +15,7 @@ from taskforce.core.caller import Permission
 from taskforce.core.db import utcnow
 from taskforce.core.errors import Invalid, NotFound
 from taskforce.core.http import CallerDep, SessionDep, SettingsDep
-from taskforce.federation import feeds, identity, peering, profiles, service, sync
+from taskforce.federation import candidates, feeds, identity, peering, profiles, service, sync
 from taskforce.federation.guard import SignedPeerDep
 from taskforce.federation.models import Peer, Profile
 from taskforce.federation.schemas import (
@@ -24,6 +24,8 @@ from taskforce.federation.schemas import (
     OprfEvaluate,
     OprfEvaluated,
     OprfKey,
+    PdqConfirm,
+    PdqConfirmed,
     PeerRead,
     ProfileRead,
     ProfileUpdate,
@@ -207,3 +209,26 @@ def nudge(request: Request, session: SessionDep, peer: SignedPeerDep) -> dict[st
     if worker is not None:
         worker.wake()
     return {"status": "ok"}
+
+
+@signed.post("/pdq/confirm", response_model_exclude_none=True)
+def pdq_confirm(
+    body: PdqConfirm,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    peer: SignedPeerDep,
+) -> PdqConfirmed:
+    """Whether the caller's candidate is within this node's match threshold of the PDQ hash
+    this node published to it under `ref`: `{hit: false}`, or `{hit: true, distance}`. 404 for
+    a ref not published to the caller, 429 past its hourly budget; audited as a disclosure."""
+    ip = request.client.host if request.client else None
+    answer = candidates.confirm(
+        session,
+        peering.node_caller(peer.name, ip),
+        peer.id,
+        ref=body.ref,
+        candidate=body.candidate,
+        settings=settings,
+    )
+    return PdqConfirmed(hit=answer.hit, distance=answer.distance)

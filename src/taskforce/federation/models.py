@@ -226,3 +226,63 @@ class ReleaseRequest(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # approved: released
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # to the other node
     delivery_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class OwnPdqChunk(Base):
+    """One of the 16 chunk tokens of one of this node's PDQ values under one epoch (made once
+    through the key holder's PDQ-chunk key, reused for every peer)."""
+
+    __tablename__ = "federation_own_pdq_chunk"
+    __table_args__ = (Index("ix_federation_own_pdq_chunk_epoch_token", "epoch", "token"),)
+
+    value_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("selector_value.id", ondelete="CASCADE"), primary_key=True
+    )
+    epoch: Mapped[int] = mapped_column(Integer, primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0 to 15
+    token: Mapped[bytes] = mapped_column(LargeBinary(64))
+
+
+class RemotePdqChunk(Base):
+    """One chunk token of a PDQ entry a peer published (its `RemoteEntry` holds all 16 as
+    sent): kept apart so that an equal token is found by the index, not by reading entries."""
+
+    __tablename__ = "federation_remote_pdq_chunk"
+    __table_args__ = (Index("ix_federation_remote_pdq_chunk_epoch_token", "epoch", "token"),)
+
+    peer_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("federation_peer.id", ondelete="CASCADE"), primary_key=True
+    )
+    ref: Mapped[str] = mapped_column(String(36), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    epoch: Mapped[int] = mapped_column(Integer)
+    token: Mapped[bytes] = mapped_column(LargeBinary(64))
+
+
+class PdqCandidate(Base):
+    """A peer's PDQ entry shares a chunk with one of this node's PDQ values: not a hit until
+    the owner confirms it on its plaintext (`confirming.py`). `state`: pending, hit, no-hit,
+    withdrawn (the entry went), withheld (this node's profile does not let the hash go to
+    that peer, so it is not asked)."""
+
+    __tablename__ = "federation_pdq_candidate"
+    __table_args__ = (
+        Index("uq_federation_pdq_candidate", "peer_id", "ref", "value_id", unique=True),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    peer_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("federation_peer.id", ondelete="CASCADE"), index=True
+    )
+    ref: Mapped[str] = mapped_column(String(36))
+    value_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("selector_value.id", ondelete="CASCADE"), index=True
+    )
+    chunks: Mapped[int] = mapped_column(Integer)  # positions whose tokens are equal
+    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    distance: Mapped[int | None] = mapped_column(Integer)  # the owner's answer on a hit
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    next_try_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -30,6 +30,7 @@ from taskforce.federation.models import Peer, Profile
 class Form(StrEnum):
     TOKEN = "token"  # noqa: S105 (a blinded OPRF token, `blinding.py`; no secret)
     PLAINTEXT = "plaintext"  # the match key itself: GREEN only
+    PDQ_CHUNKS = "pdq-chunks"  # a PDQ hash's 16 chunk tokens; a match is confirmed by the owner
 
 
 KEY_HOLDER_RULE = (
@@ -217,7 +218,7 @@ def describe(peer: Peer, profile: Profile | None) -> list[str]:
     if not profile.kinds or not profile.levels:
         empty = "selector types" if not profile.kinds else "sharing levels"
         return ["Receives nothing.", f"The profile lists no {empty}: nothing crosses."]
-    forms: dict[Form | None, dict[str, list[str]]] = {None: {}, Form.TOKEN: {}, Form.PLAINTEXT: {}}
+    forms: dict[Form | None, dict[str, list[str]]] = {None: {}, **{f: {} for f in Form}}
     for level in (lv.value for lv in LEVELS if lv.value in profile.levels):
         for kind in (k for k in KIND_WORDS if k in profile.kinds):
             forms[crossing(peer, profile, kind, level)].setdefault(level, []).append(kind)

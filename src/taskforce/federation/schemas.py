@@ -197,3 +197,20 @@ class FeedPage(BaseModel):
     head: int
     next: int | None
     signature: str = Field(max_length=200)
+
+
+class PdqConfirm(BaseModel):
+    """A peer asks the owner of a PDQ entry whether its candidate hash is a hit: the ref the
+    owner published to it, and the asking node's own hash (a disclosure to the owner)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ref: str = Field(min_length=1, max_length=36)
+    candidate: str = Field(min_length=64, max_length=64, pattern="^[0-9a-f]{64}$")
+
+
+class PdqConfirmed(BaseModel):
+    """hit, and the distance on a hit only: a no-hit says nothing more."""
+
+    hit: bool
+    distance: int | None = None

@@ -34,7 +34,7 @@ from typing import Any
 
 import httpx
 from rich.table import Table
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from taskforce.agencies import service as agency_service
@@ -51,9 +51,17 @@ from taskforce.core.errors import TaskforceError
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
 from taskforce.demo_scenario import DEMO_PASSWORD, Login
-from taskforce.federation import blinding, directory, identity, peering, profiles
+from taskforce.federation import (
+    blinding,
+    directory,
+    identity,
+    peering,
+    profiles,
+    publish,
+    sync,
+)
 from taskforce.federation import service as federation_service
-from taskforce.federation.models import Peer
+from taskforce.federation.models import Peer, RemoteHit
 
 # The value both national nodes hold on a RED case: fictional (RFC 2606 domain; Ofcom's drama
 # range for Manchester, 0161 496 0xxx), and of a shape the demo's random values never take.
@@ -72,6 +80,10 @@ class NodeSpec:
     country: str
     offset: int  # its port: the demo's port plus this
     key_holder: bool = False
+
+    @property
+    def code(self) -> str:
+        return self.key or self.country.lower()
 
 
 NL = NodeSpec("", "NL national node (demo)", "NL", 0)
@@ -117,7 +129,7 @@ class DemoNode:
 class Outcome:
     """What the network shows once connected (printed, and checked by the tests)."""
 
-    hits: dict[str, int] = field(default_factory=dict)  # node key -> cross-node hits
+    hits: dict[str, int] = field(default_factory=dict)  # node code -> cross-node hits
     release_pending: int = 0
     notes: list[str] = field(default_factory=list)  # what could not be shown, and why
 
@@ -414,10 +426,34 @@ def exchange_directories(nodes: list[DemoNode]) -> None:
 
 
 def connect(nodes: list[DemoNode]) -> Outcome:
-    """Once every node answers: directories exchanged, feeds published and synced, the NL
-    investigator's release request sent. Returns what each node shows."""
+    """Once every node answers: directories exchanged; each national node publishes (its
+    selectors tokenised through the coordinator) and pulls the other's feed, as its worker
+    would on its schedule; the NL investigator asks for the GB case's details. Returns what
+    each node shows."""
     exchange_directories(nodes)
-    return Outcome(notes=["feeds, sync and cross-node hits are not built yet (issue 14 point 4)"])
+    national = [node for node in nodes if not node.spec.key_holder]
+    for node in national:
+        report = publish.publish(node.factory, node.settings, nudge=False)
+        if report.token_error:
+            raise NetworkFailed(f"{node.spec.name} could not tokenise: {report.token_error}")
+    for node in national:
+        for other in national:
+            if other is node:
+                continue
+            with node.unit() as session:
+                peer_id = peering.peer_by_name(session, other.spec.name).id
+            synced = sync.sync_peer(node.factory, node.settings, peer_id)
+            if synced.error:
+                raise NetworkFailed(f"{node.spec.name} could not sync: {synced.error}")
+    outcome = Outcome()
+    for node in national:
+        with node.unit() as session:
+            outcome.hits[node.spec.code] = _count(session, RemoteHit)
+    return outcome
+
+
+def _count(session: Session, model: type[Any]) -> int:
+    return session.scalar(select(func.count()).select_from(model)) or 0
 
 
 # --- the whole network ------------------------------------------------------------------------
@@ -567,7 +603,7 @@ def print_network(network: Network, outcome: Outcome) -> None:
     )  # fmt: skip
     out.print(table)
     out.print(f"  password of every login: {DEMO_PASSWORD}", markup=False)
-    hits = ", ".join(f"{(s.key or 'nl').upper()} {n}" for s, n in _hits_by_spec(outcome))
+    hits = ", ".join(f"{s.code.upper()} {n}" for s, n in _hits_by_spec(outcome))
     out.print(
         f"  cross-node hits: {hits or 'none'}; release requests waiting: {outcome.release_pending}",
         markup=False,
@@ -593,4 +629,8 @@ def print_network(network: Network, outcome: Outcome) -> None:
 
 
 def _hits_by_spec(outcome: Outcome) -> list[tuple[NodeSpec, int]]:
-    return [(spec, outcome.hits[spec.key]) for spec in NODES if spec.key in outcome.hits]
+    return [
+        (spec, outcome.hits[spec.key or "nl"])
+        for spec in NODES
+        if (spec.key or "nl") in outcome.hits
+    ]

@@ -13,7 +13,8 @@ import importlib
 from importlib.util import find_spec
 from types import ModuleType
 
-from taskforce.core import dependents, identification
+from taskforce.core import crossnode, dependents, identification
+from taskforce.federation import hits as federation_hits
 from taskforce.series import service as series_service
 from taskforce.series import status as series_status
 from taskforce.triage import service as triage_service
@@ -38,8 +39,10 @@ DOMAINS: tuple[str, ...] = (
 def provide() -> None:
     """Hands core's ports the functions of the domains that answer them: a domain below asks
     through the port, the domain above answers (`core.identification`: hash sets and triage
-    ask, series answers; `core.dependents`: hash sets ask, triage and series answer)."""
+    ask, series answers; `core.dependents`: hash sets ask, triage and series answer;
+    `core.crossnode`: the hits inbox asks, the federation answers)."""
     identification.provide(series_status.status_for_hashes)
+    crossnode.provide(federation_hits.unacknowledged_counts, federation_hits.crossnode_hits)
     dependents.provide(
         "hash_set", triage_service.runs_matching_hash_set, series_service.series_from_hash_set
     )

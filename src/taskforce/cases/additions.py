@@ -51,7 +51,7 @@ def _normalise_input(caller: Caller, data: SelectorCreate) -> NormalisedSelector
     return normalise(kind, data.value, platform=data.platform, default_region=caller.country)
 
 
-def _recipients(session: Session, cases: Iterable[Case]) -> dict[uuid.UUID, User]:
+def inbox_owners(session: Session, cases: Iterable[Case]) -> dict[uuid.UUID, User]:
     """Each case's inbox owner: its lead investigator, else its creator, if active."""
     wanted = {c.lead_investigator_id for c in cases} | {c.created_by_id for c in cases}
     wanted.discard(None)
@@ -90,7 +90,7 @@ def _notify(
     if missing:
         cases.update((c.id, c) for c in session.scalars(select(Case).where(Case.id.in_(missing))))
     agencies = agency_service.agencies_by_id(session, {c.owner_agency_id for c in cases.values()})
-    recipients = _recipients(session, cases.values())
+    recipients = inbox_owners(session, cases.values())
     partners = sharing.partner_ids_of(
         session, Case, [c.id for c in cases.values() if c.sharing == SharingLevel.AMBER]
     )

@@ -45,6 +45,7 @@ from taskforce.cases.models import (
     Selector,
     SelectorValue,
 )
+from taskforce.cases.schemas import CaseStatus
 from taskforce.cases.selectors import NormalisedSelector, SelectorKind
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
@@ -461,6 +462,49 @@ def _batch(
                 )
             )
     return new, hits
+
+
+class Holding(NamedTuple):
+    """A selector that may meet a value found elsewhere (another node's entry)."""
+
+    value_id: uuid.UUID
+    selector_id: uuid.UUID
+    case_id: uuid.UUID
+    agency_id: uuid.UUID
+    kind: str
+
+
+def holdings_that_hit(session: Session, value_ids: Iterable[uuid.UUID]) -> list[Holding]:
+    """The selectors of these values that may still make a new hit, by this engine's rules:
+    never a noise selector, never a common value (held by more than
+    `common_value_case_limit` cases); and, as a match found from outside an addition (the
+    federation's), only on open cases. The IP window needs both observation times, and
+    another node's entry carries none, so it does not apply."""
+    wanted = list(dict.fromkeys(value_ids))
+    found: list[Holding] = []
+    for start in range(0, len(wanted), 1000):
+        part = wanted[start : start + 1000]
+        found.extend(
+            Holding(*row)
+            for row in session.execute(
+                select(
+                    Selector.value_id,
+                    Selector.id,
+                    Case.id,
+                    Case.owner_agency_id,
+                    Selector.kind,
+                )
+                .join(Case, Case.id == Selector.case_id)
+                .join(SelectorValue, SelectorValue.id == Selector.value_id)
+                .where(
+                    Selector.value_id.in_(part),
+                    Selector.noise_reason.is_(None),
+                    SelectorValue.is_common.is_(False),
+                    Case.status == CaseStatus.OPEN.value,
+                )
+            )
+        )
+    return found
 
 
 def _pdq_hits(

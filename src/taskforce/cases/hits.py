@@ -24,7 +24,7 @@ from taskforce.cases.schemas import (
     OtherSide,
 )
 from taskforce.cases.service import record_history
-from taskforce.core import sharing
+from taskforce.core import crossnode, sharing
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
 from taskforce.core.caller import Caller, Permission
@@ -37,8 +37,10 @@ from taskforce.core.errors import NotFound
 def _unacknowledged(session: Session, agency_id: uuid.UUID | None = None) -> dict[uuid.UUID, int]:
     """The one definition of "unacknowledged hits": per agency, the hit sides on its cases it
     has not acknowledged (assessed) yet; a hit between two of its own cases counts twice, as
-    `list_hits` shows it twice. The header's badge and both dashboards read it."""
-    counts: dict[uuid.UUID, int] = {}
+    `list_hits` shows it twice; and its cross-node hits not acknowledged (nor withdrawn by the
+    other node), each once (`core.crossnode`). The header's badge and both dashboards read
+    it."""
+    counts = crossnode.unacknowledged(session, agency_id)
     for agency, acknowledged in (
         (Hit.a_agency_id, Hit.a_acknowledged_at),
         (Hit.b_agency_id, Hit.b_acknowledged_at),
@@ -162,6 +164,11 @@ def list_hits(
             if unacknowledged and view.acknowledged_at is not None:
                 continue
             views.append(view)
+    for remote in crossnode.hits_of(session, caller.agency_id, case_id, limit):
+        if unacknowledged and (remote.acknowledged_at or remote.withdrawn_at):
+            continue
+        views.append(_remote_view(remote))
+    views.sort(key=lambda v: v.created_at, reverse=True)
     audit.record(
         session,
         caller,
@@ -172,6 +179,36 @@ def list_hits(
         detail={"returned": len(views)},
     )
     return views
+
+
+def _remote_view(hit: crossnode.CrossNodeHit) -> HitRead:
+    """A cross-node hit as an inbox line: the other side is blind unless the other node
+    released details, and is marked with the node."""
+    return HitRead(
+        id=hit.id,
+        type=hit.kind,
+        distance=0,
+        created_at=hit.created_at,
+        case_id=hit.case_id,
+        case_reference=hit.case_reference,
+        case_title=hit.case_title,
+        selector_value=hit.selector_value,
+        other=OtherSide(
+            disclosure="blind",
+            selector_type=hit.kind,
+            agency_name=hit.agency_name,
+            node=hit.node,
+            contact=ContactPointRead(
+                desk=hit.contact_desk,
+                phone=hit.contact_phone,
+                email=hit.contact_email,
+                timezone=hit.contact_timezone,
+            ),
+        ),
+        acknowledged_at=hit.acknowledged_at,
+        assessment=None,
+        withdrawn_at=hit.withdrawn_at,
+    )
 
 
 def get_hit(session: Session, caller: Caller, hit_id: uuid.UUID) -> HitRead:

@@ -143,6 +143,7 @@ class OtherSide(BaseModel):
     title: str | None = None
     agency: str | None = None
     agency_name: str | None = None
+    node: str | None = None  # a cross-node hit: the other node's name
     contact: ContactPointRead
 
 
@@ -158,6 +159,7 @@ class HitRead(BaseModel):
     other: OtherSide
     acknowledged_at: datetime | None
     assessment: Assessment | None
+    withdrawn_at: datetime | None = None  # a cross-node hit whose entry the other node withdrew
 
 
 class SelectorAdded(BaseModel):

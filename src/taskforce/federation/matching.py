@@ -6,30 +6,225 @@ The two entry points are called inside the transaction that changed one side, so
 never made twice and never lost:
 
 - `for_entries` by the sync after merging a page of a peer's feed (added and withdrawn refs);
-- `for_values` by the publisher after it made tokens for this node's selector values.
+- `for_values` by the publisher after it made tokens for this node's selector values (and
+  for the values of new selectors: a second case holding a value tokenised already, or a
+  value that meets a GREEN plaintext entry, needs no new token to meet an entry).
 
-INTERFACE ONLY for now (issue 14 point 5 is being built): both return 0.
+Which of this node's selectors may make a hit is the local engine's rule
+(`cases.deconfliction.holdings_that_hit`: not noise, not a common value, an open case); there
+is no second copy of it here. A hit is one `RemoteHit` per (peer, ref, selector), inserted
+with "on conflict do nothing", so calling either function twice makes nothing twice. PDQ
+entries are not matched here: they cross as chunk candidates confirmed by the owner
+(docs/federation.md, "PDQ candidates"), never as a token or plaintext of the hash.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
 
+from sqlalchemy import Table, and_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+
+from taskforce.cases import deconfliction
+from taskforce.cases.models import SelectorValue
+from taskforce.cases.selectors import SelectorKind
+from taskforce.core.db import is_postgres, utcnow
+from taskforce.federation import hits
+from taskforce.federation.models import OwnToken, Peer, RemoteEntry, RemoteHit
+
+_HITS = cast(Table, RemoteHit.__table__)
+_CHUNK = 500  # keys per IN list: well inside both databases' parameter limits
+
+
+def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def _token(value: str) -> bytes | None:
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return None
 
 
 def for_entries(
     session: Session, peer_id: uuid.UUID, added: Sequence[str], withdrawn: Sequence[str]
 ) -> int:
     """Hits of the peer's newly merged entries (`added` refs) with this node's values; the
-    hits of `withdrawn` refs are marked withdrawn. Returns the number of new hits."""
-    del session, peer_id, added, withdrawn
-    return 0
+    hits of `withdrawn` refs are marked withdrawn (kept for the record). Returns the number of
+    new hits."""
+    now = utcnow()
+    for part in _chunks(list(dict.fromkeys(withdrawn))):
+        session.execute(
+            update(RemoteHit)
+            .where(
+                RemoteHit.peer_id == peer_id,
+                RemoteHit.ref.in_(part),
+                RemoteHit.withdrawn_at.is_(None),
+            )
+            .values(withdrawn_at=now)
+        )
+    refs = list(dict.fromkeys(added))
+    if not refs:
+        return 0
+    entries: list[RemoteEntry] = []
+    for part in _chunks(refs):
+        entries.extend(
+            session.scalars(
+                select(RemoteEntry).where(
+                    RemoteEntry.peer_id == peer_id,
+                    RemoteEntry.ref.in_(part),
+                    RemoteEntry.withdrawn_at.is_(None),
+                )
+            )
+        )
+    # an entry published again under its ref (its level or epoch changed) is live again
+    for part in _chunks(refs):
+        session.execute(
+            update(RemoteHit)
+            .where(
+                RemoteHit.peer_id == peer_id,
+                RemoteHit.ref.in_(part),
+                RemoteHit.withdrawn_at.is_not(None),
+            )
+            .values(withdrawn_at=None)
+        )
+    return _record(session, _values_of_entries(session, entries))
+
+
+def _values_of_entries(
+    session: Session, entries: Sequence[RemoteEntry]
+) -> list[tuple[RemoteEntry, uuid.UUID]]:
+    """Each entry with this node's values it names: by token (same epoch, same token, same
+    type) or, for GREEN plaintext, by the match key."""
+    by_token: dict[tuple[int, bytes], list[RemoteEntry]] = {}
+    by_key: dict[tuple[str, str], list[RemoteEntry]] = {}
+    for entry in entries:
+        if entry.kind == SelectorKind.PDQ:
+            continue
+        if entry.form == "token" and entry.epoch is not None:
+            token = _token(entry.value)
+            if token is not None:
+                by_token.setdefault((entry.epoch, token), []).append(entry)
+        elif entry.form == "plaintext":
+            by_key.setdefault((entry.kind, entry.value), []).append(entry)
+    pairs: list[tuple[RemoteEntry, uuid.UUID]] = []
+    epochs: dict[int, list[bytes]] = {}
+    for epoch, token in by_token:
+        epochs.setdefault(epoch, []).append(token)
+    for epoch, tokens in epochs.items():
+        for part in _chunks(tokens):
+            rows = session.execute(
+                select(OwnToken.token, OwnToken.value_id, SelectorValue.kind)
+                .join(SelectorValue, SelectorValue.id == OwnToken.value_id)
+                .where(OwnToken.epoch == epoch, OwnToken.token.in_(part))
+            )
+            for token, value_id, kind in rows:
+                pairs.extend(
+                    (e, value_id) for e in by_token[(epoch, bytes(token))] if e.kind == kind
+                )
+    kinds: dict[str, list[str]] = {}
+    for kind, key in by_key:
+        kinds.setdefault(kind, []).append(key)
+    for kind, keys in kinds.items():
+        for part in _chunks(keys):
+            rows = session.execute(
+                select(SelectorValue.key, SelectorValue.id).where(
+                    SelectorValue.kind == kind, SelectorValue.key.in_(part)
+                )
+            )
+            for key, value_id in rows:
+                pairs.extend((e, value_id) for e in by_key[(kind, key)])
+    return pairs
 
 
 def for_values(session: Session, value_ids: Sequence[uuid.UUID]) -> int:
     """Hits of these own selector values (newly tokenised, or new) with every live entry of
     every active peer. Returns the number of new hits."""
-    del session, value_ids
-    return 0
+    wanted = list(dict.fromkeys(value_ids))
+    # (kind, epoch or None for plaintext) -> {published value: own value id}
+    groups: dict[tuple[str, int | None], dict[str, uuid.UUID]] = {}
+    for part in _chunks(wanted):
+        for value_id, epoch, token, kind in session.execute(
+            select(OwnToken.value_id, OwnToken.epoch, OwnToken.token, SelectorValue.kind)
+            .join(SelectorValue, SelectorValue.id == OwnToken.value_id)
+            .where(OwnToken.value_id.in_(part))
+        ):
+            groups.setdefault((kind, epoch), {})[base64.b64encode(bytes(token)).decode()] = value_id
+        for value_id, kind, key in session.execute(
+            select(SelectorValue.id, SelectorValue.kind, SelectorValue.key).where(
+                SelectorValue.id.in_(part)
+            )
+        ):
+            groups.setdefault((kind, None), {})[key] = value_id
+    pairs: list[tuple[RemoteEntry, uuid.UUID]] = []
+    for (kind, epoch), values in groups.items():
+        if kind == SelectorKind.PDQ:
+            continue
+        form = (
+            RemoteEntry.form == "plaintext"
+            if epoch is None
+            else and_(RemoteEntry.form == "token", RemoteEntry.epoch == epoch)
+        )
+        for part in _chunks(list(values)):
+            for entry in session.scalars(
+                select(RemoteEntry)
+                .join(Peer, Peer.id == RemoteEntry.peer_id)
+                .where(
+                    RemoteEntry.kind == kind,
+                    form,
+                    RemoteEntry.value.in_(part),
+                    RemoteEntry.withdrawn_at.is_(None),
+                    Peer.state == "active",
+                )
+            ):
+                pairs.append((entry, values[entry.value]))
+    return _record(session, pairs)
+
+
+def _record(session: Session, pairs: Sequence[tuple[RemoteEntry, uuid.UUID]]) -> int:
+    """One hit per (peer, ref, selector) of each holding of each matched value that may hit;
+    those already there are left as they are. The new ones are notified."""
+    if not pairs:
+        return 0
+    holdings: dict[uuid.UUID, list[deconfliction.Holding]] = {}
+    for holding in deconfliction.holdings_that_hit(session, [v for _, v in pairs]):
+        holdings.setdefault(holding.value_id, []).append(holding)
+    now = utcnow()
+    rows: dict[tuple[uuid.UUID, str, uuid.UUID], dict[str, Any]] = {}
+    for entry, value_id in pairs:
+        for holding in holdings.get(value_id, ()):
+            rows.setdefault(
+                (entry.peer_id, entry.ref, holding.selector_id),
+                {
+                    "id": uuid.uuid4(),
+                    "peer_id": entry.peer_id,
+                    "ref": entry.ref,
+                    "selector_id": holding.selector_id,
+                    "case_id": holding.case_id,
+                    "agency_id": holding.agency_id,
+                    "kind": holding.kind,
+                    "created_at": now,
+                },
+            )
+    if not rows:
+        return 0
+    dialect_insert = pg_insert if is_postgres(session) else sqlite_insert
+    new: list[uuid.UUID] = []
+    ordered = sorted(rows.values(), key=lambda r: (str(r["peer_id"]), r["ref"], r["selector_id"]))
+    for start in range(0, len(ordered), _CHUNK):
+        inserted = session.execute(
+            dialect_insert(_HITS).on_conflict_do_nothing().returning(_HITS.c.id),
+            ordered[start : start + _CHUNK],
+        )
+        new.extend(inserted.scalars())
+    if new:
+        hits.notify_new(session, new)
+    return len(new)

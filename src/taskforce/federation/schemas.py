@@ -6,7 +6,7 @@ import base64
 import binascii
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -214,3 +214,131 @@ class PdqConfirmed(BaseModel):
 
     hit: bool
     distance: int | None = None
+
+
+# --- cross-node hits and release requests -----------------------------------------------------
+
+
+class ContactRead(BaseModel):
+    """The other agency's 24/7 contact point, from the peer's directory."""
+
+    desk: str
+    phone: str
+    email: str
+    timezone: str
+
+
+class ReleaseRead(BaseModel):
+    """A release request as the caller may see it: the released details only to the person who
+    asked (on the requesting node) and to the owning agency (on the owner's)."""
+
+    id: uuid.UUID
+    direction: str  # outgoing | incoming
+    state: str  # pending | approved | refused
+    node: str
+    ref: str
+    created_at: datetime
+    requester: str
+    reason: str
+    decided_at: datetime | None
+    decided_by: str | None
+    decision_reason: str | None
+    details: dict[str, str] | None  # None: nothing released, or not to the caller
+    released_to_caller: bool
+    delivered_at: datetime | None
+    delivery_error: str | None
+    case_id: uuid.UUID | None = None  # incoming: the owning case (its agency decides)
+    case_reference: str | None = None
+
+
+class RemoteHitRead(BaseModel):
+    """A cross-node hit: this node's side in full, the other side as the peer's entry allows."""
+
+    id: uuid.UUID
+    type: str
+    created_at: datetime
+    case_id: uuid.UUID
+    case_reference: str
+    case_title: str
+    selector_value: str
+    node: str
+    node_country: str
+    statement: str  # "An agency on node X holds a matching e-mail selector."
+    disclosure: str  # blind | details (released up front by the peer's profile)
+    agency_name: str | None
+    contact: ContactRead
+    details: dict[str, Any] | None
+    level: str | None
+    acknowledged_at: datetime | None
+    withdrawn_at: datetime | None
+    releases: list[ReleaseRead]
+
+
+class ReleaseAskCreate(BaseModel):
+    """An investigator's request to release a cross-node hit's details."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(
+        min_length=3,
+        max_length=2000,
+        description="why the details are needed (at least 3 characters)",
+    )
+
+
+class ReleaseDecide(BaseModel):
+    """The owning agency's decision on a release request: with a reason, either way."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    approve: bool
+    reason: str = Field(
+        min_length=3, max_length=2000, description="why (at least 3 characters), either way"
+    )
+
+
+class ReleaseAsk(BaseModel):
+    """`POST /federation/v1/releases`: a peer's investigator asks for a hit's details. The id
+    is the idempotency key on both nodes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: uuid.UUID
+    ref: str = Field(min_length=1, max_length=36)
+    kind: str = Field(min_length=1, max_length=24)
+    requester: str = Field(min_length=1, max_length=320)
+    requester_agency_id: uuid.UUID
+    reason: str = Field(min_length=3, max_length=2000)
+
+
+class ReleasedDetails(BaseModel):
+    """What an approved release discloses, and nothing else."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    case_reference: str = Field(max_length=64)
+    case_title: str = Field(max_length=200)
+    agency: str = Field(max_length=32)
+    agency_name: str = Field(max_length=200)
+    investigator: str = Field(max_length=200)
+    email: str = Field(max_length=320)
+    phone: str = Field(max_length=32)
+
+
+class ReleaseAnswer(BaseModel):
+    """`POST /federation/v1/releases/{id}/decision`: the owner's decision, sent back."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    state: Literal["approved", "refused"]
+    reason: str = Field(min_length=3, max_length=2000)
+    decided_by: str = Field(min_length=1, max_length=320)
+    decided_at: datetime
+    details: ReleasedDetails | None = None
+
+
+class Received(BaseModel):
+    """The answer to a delivery: stored (or already held: the same id is never stored twice)."""
+
+    id: uuid.UUID
+    state: str

@@ -135,12 +135,12 @@ def _values_of_entries(
         kinds.setdefault(kind, []).append(key)
     for kind, keys in kinds.items():
         for part in _chunks(keys):
-            rows = session.execute(
+            keyed = session.execute(
                 select(SelectorValue.key, SelectorValue.id).where(
                     SelectorValue.kind == kind, SelectorValue.key.in_(part)
                 )
             )
-            for key, value_id in rows:
+            for key, value_id in keyed:
                 pairs.extend((e, value_id) for e in by_key[(kind, key)])
     return pairs
 
@@ -152,12 +152,13 @@ def for_values(session: Session, value_ids: Sequence[uuid.UUID]) -> int:
     # (kind, epoch or None for plaintext) -> {published value: own value id}
     groups: dict[tuple[str, int | None], dict[str, uuid.UUID]] = {}
     for part in _chunks(wanted):
-        for value_id, epoch, token, kind in session.execute(
+        for value_id, own_epoch, token, kind in session.execute(
             select(OwnToken.value_id, OwnToken.epoch, OwnToken.token, SelectorValue.kind)
             .join(SelectorValue, SelectorValue.id == OwnToken.value_id)
             .where(OwnToken.value_id.in_(part))
         ):
-            groups.setdefault((kind, epoch), {})[base64.b64encode(bytes(token)).decode()] = value_id
+            published = base64.b64encode(bytes(token)).decode()
+            groups.setdefault((kind, own_epoch), {})[published] = value_id
         for value_id, kind, key in session.execute(
             select(SelectorValue.id, SelectorValue.kind, SelectorValue.key).where(
                 SelectorValue.id.in_(part)

@@ -1,6 +1,8 @@
 """The Network page (`/ui/network`, this node's network admin): this node's peering document to
-copy and its fingerprint, the peers and their state, adding a peer (its fingerprint shown to
-compare over the phone before anything is stored) and removing one."""
+copy and its fingerprint, the peers, their state and what each receives in words, adding a peer
+(its fingerprint shown to compare over the phone before anything is stored) and removing one.
+A peer's page (`/ui/network/peers/{id}`): its national profile, the key-holder flag, and the
+status of its sync as the sync wrote it."""
 
 from __future__ import annotations
 
@@ -14,13 +16,13 @@ from pydantic import Field
 from sqlalchemy.orm import Session
 
 from taskforce.core.caller import Permission
-from taskforce.core.errors import Conflict, Invalid, NotFound
+from taskforce.core.errors import Conflict, Invalid, NotFound, TaskforceError
 from taskforce.core.http import SessionDep, SettingsDep
 from taskforce.core.settings import Settings
-from taskforce.federation import identity, peering
+from taskforce.federation import identity, keys, peering, profiles, tokens
 from taskforce.federation.models import Peer
 from taskforce.web.forms import CheckedWebDep, PageForm, attempt
-from taskforce.web.session import WebCallerDep, render
+from taskforce.web.session import WebCallerDep, render, sent_form
 
 router = APIRouter(prefix="/ui/network", include_in_schema=False)
 
@@ -28,6 +30,19 @@ router = APIRouter(prefix="/ui/network", include_in_schema=False)
 class PeerForm(PageForm):
     document: str = Field(default="", max_length=8000)
     confirmed: bool = False
+
+
+class ProfileForm(PageForm):
+    """The profile's boxes: a box not ticked is not sent, so nothing ticked means nothing."""
+
+    kinds: list[str] = Field(default_factory=list, max_length=50)
+    levels: list[str] = Field(default_factory=list, max_length=10)
+    green_plaintext: bool = False
+    release_required: bool = False
+
+
+class KeyHolderForm(PageForm):
+    key_holder: bool = False
 
 
 def _read(text: str) -> identity.PeeringDocument:
@@ -59,6 +74,10 @@ def _page(
         "fingerprint": peering.own_fingerprint(settings) if own else None,
         "peers": peers,
         "agency_counts": {p.id: len(peering.peer_agencies(session, p)) for p in peers},
+        "receives": {
+            p.id: profiles.describe(p, profiles.get_profile(session, p.id)) for p in peers
+        },
+        "own_epoch": _own_epoch(settings),
         "sent": sent,
         "pending": pending,
         "error": error,
@@ -107,3 +126,135 @@ def remove_peer(peer_id: uuid.UUID, session: SessionDep, web: CheckedWebDep) -> 
         raise NotFound("no such peer")
     peering.remove_peer(session, web.caller, peer.name)
     return RedirectResponse("/ui/network?removed=1", status_code=303)
+
+
+def _own_epoch(settings: Settings) -> str | None:
+    """This node's current OPRF epoch, if it is the key holder (None: it is not)."""
+    if not settings.federation_key_holder:
+        return None
+    try:
+        return f"epoch {keys.current_epoch(settings)}"
+    except TaskforceError:
+        return "no key yet (run `taskforce federation key init`)"
+
+
+def _peer(session: Session, peer_id: uuid.UUID) -> Peer:
+    found = session.get(Peer, peer_id)
+    if found is None:
+        raise NotFound("peer")
+    return found
+
+
+def _peer_page(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    peer: Peer,
+    *,
+    error: Invalid | None = None,
+) -> HTMLResponse:
+    found = profiles.get_profile(session, peer.id)
+    sent = sent_form(request, 422 if error else 200)
+    if sent and request.url.path.endswith("/profile"):  # refused: what was ticked stays
+        values: dict[str, Any] = {
+            "kinds": sent.getlist("kinds"),
+            "levels": sent.getlist("levels"),
+            "green_plaintext": sent.get("green_plaintext") == "true",
+            "release_required": sent.get("release_required") == "true",
+        }
+    else:
+        values = {
+            "kinds": list(found.kinds) if found else [],
+            "levels": list(found.levels) if found else [],
+            "green_plaintext": found.green_plaintext if found else False,
+            "release_required": found.release_required if found else True,
+        }
+    context: dict[str, Any] = {
+        "peer": peer,
+        "profile": found,
+        "values": values,
+        "receives": profiles.describe(peer, found),
+        "kind_words": profiles.KIND_WORDS,
+        "levels": [level.value for level in profiles.LEVELS],
+        "agencies": len(peering.peer_agencies(session, peer)),
+        "lag": max(peer.feed_head - peer.feed_seq, 0),
+        "pinned": tokens.pinned_epochs(settings, peer.id),
+        "own_epoch": _own_epoch(settings),
+        "key_holder_rule": profiles.KEY_HOLDER_RULE,
+        "error": error,
+    }
+    status = 422 if error else 200
+    return render(request, "federation/peer.html", context, status_code=status)
+
+
+@router.get("/peers/{peer_id}", response_class=HTMLResponse)
+def peer_page(
+    peer_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    web: WebCallerDep,
+) -> HTMLResponse:
+    web.caller.require(Permission.MANAGE_PEERS)
+    return _peer_page(request, session, settings, _peer(session, peer_id))
+
+
+@router.post("/peers/{peer_id}/profile", response_class=HTMLResponse)
+def save_profile(
+    peer_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    web: CheckedWebDep,
+    form: Annotated[ProfileForm, Form()],
+) -> Response:
+    web.caller.require(Permission.MANAGE_PEERS)
+    peer = _peer(session, peer_id)
+    try:
+        attempt(
+            session,
+            lambda: profiles.set_profile(
+                session,
+                web.caller,
+                peer,
+                kinds=form.kinds,
+                levels=form.levels,
+                green_plaintext=form.green_plaintext,
+                release_required=form.release_required,
+            ),
+        )
+    except Conflict as refused:
+        return _peer_page(request, session, settings, peer, error=Invalid("peer", refused.message))
+    except Invalid as refused:
+        return _peer_page(request, session, settings, peer, error=refused)
+    return RedirectResponse(f"/ui/network/peers/{peer.id}?saved=1", status_code=303)
+
+
+@router.post("/peers/{peer_id}/profile/clear")
+def clear_profile(peer_id: uuid.UUID, session: SessionDep, web: CheckedWebDep) -> Response:
+    web.caller.require(Permission.MANAGE_PEERS)
+    peer = _peer(session, peer_id)
+    profiles.clear_profile(session, web.caller, peer)
+    return RedirectResponse(f"/ui/network/peers/{peer.id}?cleared=1", status_code=303)
+
+
+@router.post("/peers/{peer_id}/key-holder", response_class=HTMLResponse)
+def key_holder(
+    peer_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    web: CheckedWebDep,
+    form: Annotated[KeyHolderForm, Form()],
+) -> Response:
+    web.caller.require(Permission.MANAGE_PEERS)
+    peer = _peer(session, peer_id)
+    try:
+        change = attempt(
+            session, lambda: peering.set_key_holder(session, web.caller, peer, form.key_holder)
+        )
+    except Conflict as refused:
+        error = Invalid("key_holder", refused.message)
+        return _peer_page(request, session, settings, peer, error=error)
+    said = "cleared" if change.profile_cleared else ("set" if peer.key_holder else "unset")
+    return RedirectResponse(f"/ui/network/peers/{peer.id}?key_holder={said}", status_code=303)

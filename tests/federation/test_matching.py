@@ -232,3 +232,19 @@ def test_a_removed_peer_entries_meet_nothing_new(
     own_token(session, selector, EMAIL)
     assert matching.for_values(session, [selector.value_id]) == 0
     assert session.scalar(select(func.count()).select_from(RemoteHit)) == 0
+
+
+def test_a_case_added_later_to_a_matched_value_gets_its_hit(
+    session: Session, settings: Settings, network: Network, peer: OtherNode
+) -> None:
+    _, first = selector_on(session, settings, network, EMAIL)
+    own_token(session, first, EMAIL)
+    published = token_entry(session, peer, EMAIL)
+    assert matching.for_entries(session, peer.id, [published.ref], []) == 1
+    assert matching.for_new_holders(session) == 0
+
+    # a second case of the value brings no new token (the publisher tokenises values once)
+    _, second = selector_on(session, settings, network, EMAIL)
+    assert matching.for_new_holders(session) == 1
+    assert matching.for_new_holders(session) == 0
+    assert {h.selector_id for h in hits(session)} == {first.id, second.id}

@@ -32,7 +32,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from taskforce.cases import deconfliction
-from taskforce.cases.models import SelectorValue
+from taskforce.cases.models import Selector, SelectorValue
 from taskforce.cases.selectors import SelectorKind
 from taskforce.core.db import is_postgres, utcnow
 from taskforce.federation import hits
@@ -96,7 +96,9 @@ def for_entries(
             )
             .values(withdrawn_at=None)
         )
-    return _record(session, _values_of_entries(session, entries))
+    return _record(
+        session, [(e.peer_id, e.ref, v) for e, v in _values_of_entries(session, entries)]
+    )
 
 
 def _values_of_entries(
@@ -187,27 +189,48 @@ def for_values(session: Session, value_ids: Sequence[uuid.UUID]) -> int:
                 )
             ):
                 pairs.append((entry, values[entry.value]))
-    return _record(session, pairs)
+    return _record(session, [(e.peer_id, e.ref, v) for e, v in pairs])
 
 
-def _record(session: Session, pairs: Sequence[tuple[RemoteEntry, uuid.UUID]]) -> int:
-    """One hit per (peer, ref, selector) of each holding of each matched value that may hit;
-    those already there are left as they are. The new ones are notified."""
-    if not pairs:
+def for_new_holders(session: Session) -> int:
+    """Hits for selectors added since their value met a peer's entry: another case of a value
+    tokenised already brings no new token, so the publisher asks here each round. Cheap: it
+    starts from the live hits, which are few."""
+    live = session.execute(
+        select(RemoteHit.peer_id, RemoteHit.ref, Selector.value_id, RemoteHit.selector_id)
+        .join(Selector, Selector.id == RemoteHit.selector_id)
+        .where(RemoteHit.withdrawn_at.is_(None))
+    ).all()
+    have = {(peer_id, ref, selector_id) for peer_id, ref, _, selector_id in live}
+    holders: dict[uuid.UUID, list[deconfliction.Holding]] = {}
+    for holding in deconfliction.holdings_that_hit(session, {v for _, _, v, _ in live}):
+        holders.setdefault(holding.value_id, []).append(holding)
+    missing = {
+        (peer_id, ref, value_id)
+        for peer_id, ref, value_id, _ in live
+        if any((peer_id, ref, h.selector_id) not in have for h in holders.get(value_id, ()))
+    }
+    return _record(session, sorted(missing, key=str)) if missing else 0
+
+
+def _record(session: Session, matched: Sequence[tuple[uuid.UUID, str, uuid.UUID]]) -> int:
+    """One hit per (peer, ref, selector) for each holding that may hit of each matched
+    (peer, ref, value); those already there are left as they are. The new ones are notified."""
+    if not matched:
         return 0
     holdings: dict[uuid.UUID, list[deconfliction.Holding]] = {}
-    for holding in deconfliction.holdings_that_hit(session, [v for _, v in pairs]):
+    for holding in deconfliction.holdings_that_hit(session, [v for _, _, v in matched]):
         holdings.setdefault(holding.value_id, []).append(holding)
     now = utcnow()
     rows: dict[tuple[uuid.UUID, str, uuid.UUID], dict[str, Any]] = {}
-    for entry, value_id in pairs:
+    for peer_id, ref, value_id in matched:
         for holding in holdings.get(value_id, ()):
             rows.setdefault(
-                (entry.peer_id, entry.ref, holding.selector_id),
+                (peer_id, ref, holding.selector_id),
                 {
                     "id": uuid.uuid4(),
-                    "peer_id": entry.peer_id,
-                    "ref": entry.ref,
+                    "peer_id": peer_id,
+                    "ref": ref,
                     "selector_id": holding.selector_id,
                     "case_id": holding.case_id,
                     "agency_id": holding.agency_id,

@@ -108,6 +108,8 @@ def publish(
         report.token_error = error.message
         _log.warning("own selectors not tokenised: %s", error.message)
     with unit_of_work(factory) as session:
+        # another case's selector of a value tokenised (and matched) already: no new token
+        report.hits += matching.for_new_holders(session)
         if report.epoch is None:
             report.epoch = session.scalar(select(OwnToken.epoch).order_by(OwnToken.epoch.desc()))
         peers = [

@@ -1,5 +1,6 @@
 """The background worker: audits and routes public reports, delivers the outbox, re-checks
-URLs under takedown notice and escalates unacknowledged urgent leads, in rounds.
+URLs under takedown notice, escalates unacknowledged urgent leads, publishes this node's feeds
+to its peers and pulls theirs, in rounds.
 
 On the embedded default (SQLite) it runs as a thread of the web process (`settings.worker`:
 "auto" or "in-process"); in production any number of `taskforce worker` processes run beside
@@ -27,6 +28,8 @@ from taskforce.core.outbound import Outbound
 from taskforce.core.outbox import service as outbox
 from taskforce.core.resolver import Resolver, make_resolver
 from taskforce.core.settings import Settings
+from taskforce.federation import publish as federation_publish
+from taskforce.federation import sync as federation_sync
 from taskforce.reports import intake as reports_intake
 from taskforce.reports import service as reports_service
 from taskforce.takedown import rechecks as takedown_rechecks
@@ -82,6 +85,14 @@ def _seal(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None)
     return audit_seal.seal(f, s, now=now).sealed
 
 
+def _publish(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
+    return federation_publish.publish(f, s, now=now).appended
+
+
+def _sync(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
+    return sum(r.merged + r.withdrawn for r in federation_sync.sync_due(f, s, now=now))
+
+
 def _housekeeping(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
     jobs.once(f, reports_intake.purge_throttle)
     return 0  # purging is not work that should make the next round start at once
@@ -95,6 +106,8 @@ TASKS: tuple[tuple[str, Task], ...] = (
     ("urgent leads escalated", _escalate),
     ("messages delivered", _deliver),
     ("URLs re-checked", _recheck),
+    ("federation published", _publish),
+    ("peers synced", _sync),
     ("audit entries sealed", _seal),
     ("housekeeping", _housekeeping),
 )

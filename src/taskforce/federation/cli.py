@@ -7,17 +7,21 @@ import json
 from pathlib import Path
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from taskforce.core.caller import system_caller
 from taskforce.core.console import err, out, state, unit
 from taskforce.core.errors import Invalid, TaskforceError
 from taskforce.federation import (
     directory,
+    feeds,
     identity,
     keys,
     peering,
     profiles,
+    publish,
     service,
+    sync,
     transport,
 )
 from taskforce.federation.models import Peer, Profile
@@ -308,6 +312,114 @@ def agencies(ctx: typer.Context, name: str = typer.Argument(..., help="The peer'
                 f"{a.contact_email}\t{','.join(a.partners)}",
                 markup=False,
             )
+
+
+def _published(report: publish.PublishReport) -> None:
+    if report.tokenised:
+        out.print(f"{report.tokenised} selector values tokenised under epoch {report.epoch}")
+    if report.token_error:
+        err.print(f"warning: not tokenised: {report.token_error}", markup=False, soft_wrap=True)
+    for p in report.peers:
+        nudged = {True: "; nudged", False: "; nudge failed (it pulls on its schedule)"}
+        out.print(
+            f"{p.peer}: {p.upserts} added or changed, {p.withdrawals} withdrawn; feed head "
+            f"{p.head}{nudged.get(p.nudged, '') if p.nudged is not None else ''}",
+            markup=False,
+        )
+
+
+@app.command("publish")
+def publish_command(ctx: typer.Context) -> None:
+    """Tokenise new selectors and append what each peer may receive to its feed (what the
+    worker does every round); a summary per peer. Exit 75 if the key holder could not be asked."""
+    settings = state(ctx).settings
+    with unit(ctx) as session:
+        peering.require_node(session)
+    try:
+        report = publish.publish(state(ctx).sessionmaker, settings)
+    except TaskforceError as error:
+        err.print(f"error: {error.message}", markup=False, soft_wrap=True)
+        raise typer.Exit(error.exit_code) from None
+    _published(report)
+    if not report.peers:
+        out.print("no active peers: nothing published")
+    if report.token_error:
+        raise typer.Exit(transport.PeerUnreachable.exit_code)
+
+
+@peer_app.command("sync")
+def sync_command(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="The peer's name"),
+    limit: int = typer.Option(
+        feeds.LIMIT_MAX, "--limit", min=1, max=feeds.LIMIT_MAX, help="Entries per page"
+    ),
+) -> None:
+    """Publish to the peers, then pull this peer's feed to its head now (the worker does it on
+    a schedule): entries merged and withdrawn, new hits, our position. Exit 75 when the peer
+    failed, with the reason."""
+    settings = state(ctx).settings
+    target = _target(ctx, name)
+    try:
+        _published(publish.publish(state(ctx).sessionmaker, settings))
+    except TaskforceError as error:
+        err.print(f"warning: not published: {error.message}", markup=False, soft_wrap=True)
+    with Progress(
+        TextColumn(f"{target.name}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("entries"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("sync", total=None)
+
+        def advance(position: int, head: int) -> None:
+            progress.update(task, completed=position, total=head)
+
+        try:
+            report = sync.sync_peer(
+                state(ctx).sessionmaker, settings, target.peer_id, progress=advance, limit=limit
+            )
+        except TaskforceError as error:
+            err.print(f"error: {error.message}", markup=False, soft_wrap=True)
+            raise typer.Exit(error.exit_code) from None
+    out.print(
+        f"{report.peer}: {report.merged} entries merged, {report.withdrawn} withdrawn, "
+        f"{report.hits} new hits; position {report.position} of {report.head}",
+        markup=False,
+    )
+    if report.directory_agencies is not None:
+        out.print(f"{report.peer}'s directory: {report.directory_agencies} agencies")
+    if report.error:
+        err.print(f"error: {report.error}", markup=False, soft_wrap=True)
+        raise typer.Exit(transport.PeerUnreachable.exit_code)
+
+
+@peer_app.command("feed")
+def feed_command(
+    ctx: typer.Context, name: str = typer.Argument(..., help="The peer's name")
+) -> None:
+    """Where this node stands in the peer's feed (position, the peer's head, lag), the last
+    sync and its error; and the head of this node's feed to the peer."""
+    with unit(ctx) as session:
+        peer = peering.peer_by_name(session, name)
+        ours = feeds.head_seq(session, peer.id)
+        synced = f"{peer.synced_at:%Y-%m-%d %H:%M:%S}Z" if peer.synced_at else "never"
+        out.print(
+            f"{peer.name}: position {peer.feed_seq} of head {peer.feed_head} "
+            f"({max(peer.feed_head - peer.feed_seq, 0)} behind); last synced {synced}",
+            markup=False,
+        )
+        if peer.sync_error:
+            retry = f"{peer.next_sync_at:%Y-%m-%d %H:%M:%S}Z" if peer.next_sync_at else "next round"
+            out.print(
+                f"last error ({peer.sync_failures} in a row, next try {retry}): {peer.sync_error}",
+                markup=False,
+                soft_wrap=True,
+            )
+        out.print(f"our feed to {peer.name}: head {ours}", markup=False)
 
 
 def install(cli: typer.Typer) -> None:

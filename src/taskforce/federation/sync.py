@@ -198,6 +198,8 @@ def _get_page(http: Any, name: str, position: int, limit: int) -> Any:
             http, f"{FEED_PATH}?after_seq={position}&limit={limit}", peer=name
         )
     except transport.PeerUnreachable as error:
+        if error.message.endswith("answered something that is not JSON"):
+            raise FeedRefused("sent garbage (not JSON)") from None
         if " answered 409" in error.message:  # our position is past its head
             raise FeedRefused(
                 f"went backwards: our position {position} is past its head "
@@ -227,8 +229,6 @@ def check_page(data: Any, start: _Start, position: int, last_hash: str, limit: i
         raise FeedRefused(
             f"sent another feed (from {page.origin} to {page.recipient}), not its feed to us"
         )
-    if page.after_seq != position:
-        raise FeedRefused(f"answered for position {page.after_seq}; we asked from {position}")
     if page.head < position:
         raise FeedRefused(f"went backwards: head {page.head} < our position {position}")
     if len(page.entries) > limit:
@@ -251,6 +251,8 @@ def check_page(data: Any, start: _Start, position: int, last_hash: str, limit: i
             raise FeedRefused(f"entry {entry.seq}'s hash does not match its body")
         previous, expected = entry.hash, expected + 1
     last_seq = expected - 1
+    if page.after_seq != position:  # after the entries: a replayed page is named as such
+        raise FeedRefused(f"answered for position {page.after_seq}; we asked from {position}")
     if page.next is not None and page.next > page.head:
         raise FeedRefused(f"cursor from the future (next {page.next} > head {page.head})")
     wanted_next = last_seq if page.entries and last_seq < page.head else None

@@ -49,12 +49,16 @@ class Served:
 
     def start(self) -> None:
         out = self.log.open("ab") if self.log is not None else subprocess.DEVNULL
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "taskforce", "serve", "--port", str(self.port)],
-            env=self.env,
-            stdout=out,
-            stderr=subprocess.STDOUT if self.log is not None else subprocess.DEVNULL,
-        )
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "taskforce", "serve", "--port", str(self.port)],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT if self.log is not None else subprocess.DEVNULL,
+            )
+        finally:
+            if not isinstance(out, int):
+                out.close()  # the child has its own copy
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, "the server exited"

@@ -28,6 +28,7 @@ from taskforce.core.outbound import Outbound
 from taskforce.core.outbox import service as outbox
 from taskforce.core.resolver import Resolver, make_resolver
 from taskforce.core.settings import Settings
+from taskforce.federation import pdq_rounds
 from taskforce.federation import publish as federation_publish
 from taskforce.federation import sync as federation_sync
 from taskforce.reports import intake as reports_intake
@@ -93,6 +94,10 @@ def _sync(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None)
     return sum(r.merged + r.withdrawn for r in federation_sync.sync_due(f, s, now=now))
 
 
+def _confirm_pdq(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
+    return pdq_rounds.confirm_pending(f, s, now=now).asked
+
+
 def _housekeeping(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
     jobs.once(f, reports_intake.purge_throttle)
     return 0  # purging is not work that should make the next round start at once
@@ -108,6 +113,7 @@ TASKS: tuple[tuple[str, Task], ...] = (
     ("URLs re-checked", _recheck),
     ("federation published", _publish),
     ("peers synced", _sync),
+    ("PDQ candidates confirmed", _confirm_pdq),
     ("audit entries sealed", _seal),
     ("housekeeping", _housekeeping),
 )

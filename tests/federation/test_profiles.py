@@ -71,7 +71,7 @@ def test_an_empty_list_means_nothing_never_everyone(session: Session, other: Pee
     assert "no sharing levels" in profiles.describe(other, no_levels)[1]
 
 
-def test_red_and_amber_cross_as_tokens_only_and_pdq_of_them_never(
+def test_red_and_amber_cross_as_tokens_only_and_pdq_of_them_as_chunk_tokens(
     session: Session, other: Peer
 ) -> None:
     profile = _set(session, other, kinds=["email", "phone", "pdq"], levels=["red", "amber"])
@@ -80,11 +80,14 @@ def test_red_and_amber_cross_as_tokens_only_and_pdq_of_them_never(
         ("email", "amber", Form.TOKEN),
         ("phone", "red", Form.TOKEN),
         ("phone", "amber", Form.TOKEN),
+        ("pdq", "red", Form.PDQ_CHUNKS),
+        ("pdq", "amber", Form.PDQ_CHUNKS),
     }
     assert profiles.describe(other, profile) == [
         "Receives blinded tokens of e-mail and phone number selectors of RED and AMBER cases: "
         "it can match them, not read them.",
-        "PDQ selectors of RED and AMBER cases do not cross: they have no blinded form yet.",
+        "Receives blinded chunk tokens of PDQ selectors of RED and AMBER cases: it finds "
+        "candidates, which this node confirms on the hash; it cannot read the hash.",
         "Details of a hit (case reference, title, investigator) go only after your agency "
         "releases them.",
     ]
@@ -92,7 +95,10 @@ def test_red_and_amber_cross_as_tokens_only_and_pdq_of_them_never(
 
 def test_green_is_plaintext_only_when_the_profile_says_so(session: Session, other: Peer) -> None:
     tokens = _set(session, other, kinds=["email", "pdq"], levels=["green"])
-    assert _forms(other, tokens) == {("email", "green", Form.TOKEN)}
+    assert _forms(other, tokens) == {
+        ("email", "green", Form.TOKEN),
+        ("pdq", "green", Form.PDQ_CHUNKS),
+    }
     plain = _set(session, other, kinds=["email", "pdq"], levels=["green"], green_plaintext=True)
     assert _forms(other, plain) == {
         ("email", "green", Form.PLAINTEXT),

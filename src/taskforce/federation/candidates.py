@@ -17,8 +17,6 @@ to that peer, its candidate never written down.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,31 +46,11 @@ from taskforce.federation.models import (
     RemotePdqChunk,
 )
 
-FORM = "pdq-chunks"
-"""The feed form of a PDQ selector of a RED or AMBER case: its 16 chunk tokens."""
+FORM = pdq.FORM
 CONFIRM_ACTION = "federation.pdq.confirm"
 CONFIRM_WINDOW = timedelta(hours=1)
 PENDING, HIT, NO_HIT, WITHDRAWN, WITHHELD = "pending", "hit", "no-hit", "withdrawn", "withheld"
 _CHUNK = 500  # keys per IN list
-
-
-def encode_tokens(tokens: Sequence[bytes]) -> str:
-    """A feed value of form `pdq-chunks`: the 16 tokens in position order, base64, commas."""
-    if len(tokens) != pdq.CHUNKS:
-        raise Invalid("value", f"{pdq.CHUNKS} chunk tokens")
-    return ",".join(base64.b64encode(t).decode() for t in tokens)
-
-
-def decode_tokens(value: str) -> list[bytes] | None:
-    """The 16 tokens of a `pdq-chunks` value; None if it is not one."""
-    parts = value.split(",")
-    if len(parts) != pdq.CHUNKS:
-        return None
-    try:
-        tokens = [base64.b64decode(p, validate=True) for p in parts]
-    except (binascii.Error, ValueError):
-        return None
-    return tokens if all(len(t) == 64 for t in tokens) else None
 
 
 def _insert(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
@@ -140,6 +118,23 @@ def own_chunks(session: Session, value_id: uuid.UUID, epoch: int) -> list[bytes]
     return [bytes(token) for _, token in rows] if len(rows) == pdq.CHUNKS else None
 
 
+def chunks_up_to(session: Session, epoch: int) -> dict[uuid.UUID, tuple[int, list[bytes]]]:
+    """Each own value's 16 chunk tokens of the newest epoch it has up to `epoch` (after a
+    rotation the old ones stay published until the new ones are made): the publisher's."""
+    held: dict[tuple[uuid.UUID, int], list[bytes]] = {}
+    for value_id, chunk_epoch, token in session.execute(
+        select(OwnPdqChunk.value_id, OwnPdqChunk.epoch, OwnPdqChunk.token)
+        .where(OwnPdqChunk.epoch <= epoch)
+        .order_by(OwnPdqChunk.epoch, OwnPdqChunk.position)
+    ):
+        held.setdefault((value_id, chunk_epoch), []).append(bytes(token))
+    found: dict[uuid.UUID, tuple[int, list[bytes]]] = {}
+    for (value_id, chunk_epoch), tokens in held.items():
+        if len(tokens) == pdq.CHUNKS:
+            found[value_id] = (chunk_epoch, tokens)
+    return found
+
+
 # --- meeting a peer's entries ----------------------------------------------------------------
 
 
@@ -178,7 +173,7 @@ def for_entries(
                 RemoteEntry.withdrawn_at.is_(None),
             )
         ):
-            tokens = decode_tokens(entry.value)
+            tokens = pdq.decode_tokens(entry.value)
             if tokens is None or entry.epoch is None:
                 continue  # the sync's schema refuses such a body; nothing to meet
             rows.extend(

@@ -17,6 +17,7 @@ from taskforce.federation import (
     feeds,
     identity,
     keys,
+    pdq_rounds,
     peering,
     profiles,
     publish,
@@ -319,6 +320,15 @@ def _published(report: publish.PublishReport) -> None:
         out.print(f"{report.tokenised} selector values tokenised under epoch {report.epoch}")
     if report.token_error:
         err.print(f"warning: not tokenised: {report.token_error}", markup=False, soft_wrap=True)
+    if report.pdq.tokenised:
+        out.print(
+            f"{report.pdq.tokenised} PDQ values cut into chunk tokens under epoch "
+            f"{report.pdq.epoch}; {report.pdq.candidates} new candidates"
+        )
+    if report.pdq.error:
+        err.print(
+            f"warning: PDQ values not tokenised: {report.pdq.error}", markup=False, soft_wrap=True
+        )
     for p in report.peers:
         nudged = {True: "; nudged", False: "; nudge failed (it pulls on its schedule)"}
         out.print(
@@ -392,6 +402,14 @@ def sync_command(
     )
     if report.directory_agencies is not None:
         out.print(f"{report.peer}'s directory: {report.directory_agencies} agencies")
+    asked = pdq_rounds.confirm_pending(state(ctx).sessionmaker, settings, peer_id=target.peer_id)
+    if asked.asked or asked.withheld:
+        out.print(
+            f"{report.peer}: {asked.asked} PDQ candidates sent to be confirmed: {asked.hits} new "
+            f"hits, {asked.no_hits} no hit, {asked.withdrawn} withdrawn, {asked.failed} failed "
+            f"(retried later); {asked.withheld} withheld by this node's profile",
+            markup=False,
+        )
     if report.error:
         err.print(f"error: {report.error}", markup=False, soft_wrap=True)
         raise typer.Exit(transport.PeerUnreachable.exit_code)

@@ -35,7 +35,7 @@ from taskforce.cases import deconfliction
 from taskforce.cases.models import Selector, SelectorValue
 from taskforce.cases.selectors import SelectorKind
 from taskforce.core.db import is_postgres, utcnow
-from taskforce.federation import hits
+from taskforce.federation import candidates, hits
 from taskforce.federation.models import OwnToken, Peer, RemoteEntry, RemoteHit
 
 _HITS = cast(Table, RemoteHit.__table__)
@@ -71,6 +71,8 @@ def for_entries(
             )
             .values(withdrawn_at=now)
         )
+    # PDQ entries make candidates, which become hits only once their owner confirms them
+    candidates.for_entries(session, peer_id, added, withdrawn)
     refs = list(dict.fromkeys(added))
     if not refs:
         return 0
@@ -211,6 +213,12 @@ def for_new_holders(session: Session) -> int:
         if any((peer_id, ref, h.selector_id) not in have for h in holders.get(value_id, ()))
     }
     return _record(session, sorted(missing, key=str)) if missing else 0
+
+
+def confirmed(session: Session, entry: RemoteEntry, value_id: uuid.UUID) -> int:
+    """A PDQ candidate its owner confirmed (`pdq_rounds`): the hits of the value's selectors
+    with the peer's entry, made and notified as every other cross-node hit."""
+    return _record(session, [(entry.peer_id, entry.ref, value_id)])
 
 
 def _record(session: Session, matched: Sequence[tuple[uuid.UUID, str, uuid.UUID]]) -> int:

@@ -19,6 +19,8 @@ Pure: no database, no files, no clock.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Sequence
 
 import numpy as np
@@ -28,8 +30,12 @@ from taskforce.core.errors import Invalid
 from taskforce.federation import blinding
 from taskforce.federation.blinding import KeyFamily
 
+FORM = "pdq-chunks"
+"""The feed form of a PDQ selector that may not cross in plaintext: its 16 chunk tokens, in
+position order, base64, joined by commas."""
 CHUNKS = 16
 CHUNK_BITS = mih.BITS // CHUNKS
+TOKEN_BYTES = 64
 FOUND_FOR_SURE = CHUNKS - 1
 """The largest distance at which two hashes always share a chunk (pigeonhole); beyond it a
 pair is found only when a chunk happens to agree."""
@@ -91,3 +97,22 @@ def tokens_for_key_holder(seed: bytes, hashes: Sequence[str], epoch: int) -> lis
     """The same chunk tokens computed with the PDQ-chunk key itself (the key holder's own)."""
     inputs = chunk_inputs(hashes, epoch)
     return _grouped(blinding.tokens_for_key_holder(seed, inputs, epoch, KeyFamily.PDQ_CHUNK))
+
+
+def encode_tokens(tokens: Sequence[bytes]) -> str:
+    """A feed value of form `pdq-chunks`."""
+    if len(tokens) != CHUNKS or any(len(t) != TOKEN_BYTES for t in tokens):
+        raise Invalid("value", f"{CHUNKS} chunk tokens of {TOKEN_BYTES} bytes")
+    return ",".join(base64.b64encode(t).decode() for t in tokens)
+
+
+def decode_tokens(value: str) -> list[bytes] | None:
+    """The 16 tokens of a `pdq-chunks` value; None if it is not one."""
+    parts = value.split(",")
+    if len(parts) != CHUNKS:
+        return None
+    try:
+        tokens = [base64.b64decode(p, validate=True) for p in parts]
+    except (binascii.Error, ValueError):
+        return None
+    return tokens if all(len(t) == TOKEN_BYTES for t in tokens) else None

@@ -67,7 +67,7 @@ def crossing(peer: Peer, profile: Profile | None, kind: str, level: str) -> Form
     if level == SharingLevel.GREEN and profile.green_plaintext:
         return Form.PLAINTEXT
     if kind == SelectorKind.PDQ:
-        return None  # PDQ candidates are not built yet: no plaintext PDQ of RED or AMBER
+        return Form.PDQ_CHUNKS  # never the hash itself: chunk tokens, confirmed by the owner
     return Form.TOKEN
 
 
@@ -227,6 +227,12 @@ def describe(peer: Peer, profile: Profile | None) -> list[str]:
         lines.append(
             f"Receives blinded tokens of {_words(kinds, KIND_WORDS)} selectors of "
             f"{_words(levels)} cases: it can match them, not read them."
+        )
+    for kinds, levels in _grouped(forms[Form.PDQ_CHUNKS]):
+        lines.append(
+            f"Receives blinded chunk tokens of {_words(kinds, KIND_WORDS)} selectors of "
+            f"{_words(levels)} cases: it finds candidates, which this node confirms on the "
+            "hash; it cannot read the hash."
         )
     for kinds, levels in _grouped(forms[Form.PLAINTEXT]):
         lines.append(

@@ -30,7 +30,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, assert_never
 
 import httpx
 from sqlalchemy import exists, insert, select
@@ -47,9 +47,12 @@ from taskforce.core.errors import TaskforceError
 from taskforce.core.settings import Settings
 from taskforce.federation import (
     blinding,
+    candidates,
     feeds,
     keys,
     matching,
+    pdq,
+    pdq_rounds,
     peering,
     profiles,
     tokens,
@@ -85,6 +88,7 @@ class PublishReport:
     epoch: int | None = None
     hits: int = 0
     token_error: str | None = None  # the key holder could not be asked: why
+    pdq: pdq_rounds.ChunkReport = field(default_factory=pdq_rounds.ChunkReport)
     peers: list[PeerPublished] = field(default_factory=list)
 
     @property
@@ -107,6 +111,7 @@ def publish(
     except TaskforceError as error:
         report.token_error = error.message
         _log.warning("own selectors not tokenised: %s", error.message)
+    report.pdq = pdq_rounds.tokenise_own(factory, settings, **options)
     with unit_of_work(factory) as session:
         # another case's selector of a value tokenised (and matched) already: no new token
         report.hits += matching.for_new_holders(session)
@@ -242,6 +247,7 @@ def desired(
         )
     ).all()
     own_tokens = _tokens(session, epoch) if epoch is not None else {}
+    own_chunks = candidates.chunks_up_to(session, epoch) if epoch is not None else {}
     codes: dict[uuid.UUID, str] = {}
     people: dict[uuid.UUID | None, tuple[str, str]] = {None: ("", "")}
     wanted: dict[uuid.UUID, _Wanted] = {}
@@ -256,8 +262,15 @@ def desired(
             token_epoch, token = held
             value: str = base64.b64encode(token).decode()
             body_epoch: int | None = token_epoch
-        else:
+        elif form == profiles.Form.PDQ_CHUNKS:
+            chunked = own_chunks.get(value_id)
+            if chunked is None:
+                continue  # its chunks are not tokenised yet: it goes once they are
+            body_epoch, value = chunked[0], pdq.encode_tokens(chunked[1])
+        elif form == profiles.Form.PLAINTEXT:
             value, body_epoch = key, None
+        else:  # a new form is handled above, never sent as plaintext by default
+            assert_never(form)
         details: dict[str, str] = {}
         if not profiles.release_required(profile, level):
             if agency_id not in codes:

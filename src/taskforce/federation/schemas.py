@@ -8,12 +8,12 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from taskforce.cases.selectors import SelectorKind
 from taskforce.core.errors import Invalid
 from taskforce.core.sharing import SharingLevel
-from taskforce.federation import blinding
+from taskforce.federation import blinding, pdq
 from taskforce.federation.blinding import KeyFamily
 
 
@@ -158,12 +158,22 @@ class FeedUpsert(BaseModel):
     op: Literal["upsert"]
     ref: str = Field(min_length=1, max_length=36)
     kind: SelectorKind
-    form: Literal["token", "plaintext"]
+    form: Literal["token", "plaintext", "pdq-chunks"]
     epoch: int | None = Field(default=None, ge=1, le=999_999)
     value: str = Field(min_length=1, max_length=2200)
     level: SharingLevel
     agency_id: uuid.UUID
     details: dict[str, str] = Field(default_factory=dict, max_length=20)
+
+    @model_validator(mode="after")
+    def _pdq_as_chunks(self) -> FeedUpsert:
+        """A PDQ hash crosses as chunk tokens (or GREEN plaintext), nothing else does."""
+        chunked = self.form == pdq.FORM
+        if chunked != (self.kind == SelectorKind.PDQ and self.form != "plaintext"):
+            raise ValueError("form: pdq-chunks is the form of PDQ selectors, and theirs only")
+        if chunked and (self.epoch is None or pdq.decode_tokens(self.value) is None):
+            raise ValueError(f"value: {pdq.CHUNKS} base64 chunk tokens and their epoch")
+        return self
 
 
 class FeedWithdraw(BaseModel):

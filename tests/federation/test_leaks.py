@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import socket
 import threading
 import uuid
@@ -75,7 +76,7 @@ class RecordingProxy:
             pair = [client, server]
             with self._lock:
                 self._open.append(pair)
-            done = threading.Barrier(2, action=lambda pair=pair: self._close(pair))
+            done = threading.Barrier(2, action=functools.partial(self._close, pair))
             for a, b in ((client, server), (server, client)):
                 threading.Thread(target=self._pump, args=(a, b, done), daemon=True).start()
 

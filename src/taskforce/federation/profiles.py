@@ -239,12 +239,6 @@ def describe(peer: Peer, profile: Profile | None) -> list[str]:
             f"Receives {_words(kinds, KIND_WORDS)} selectors of {_words(levels)} cases "
             "as plaintext."
         )
-    for kinds, levels in _grouped(forms[Form.PDQ_CHUNKS]):
-        lines.append(
-            f"Receives {_words(kinds, KIND_WORDS)} selectors of {_words(levels)} cases as "
-            "blinded chunk tokens: it can find near matches as candidates, which only this node "
-            "confirms."
-        )
     for kinds, levels in _grouped(forms[None]):
         lines.append(
             f"{_words(kinds, KIND_WORDS)} selectors of {_words(levels)} cases do not cross: "

@@ -144,6 +144,9 @@ def node_settings(base: Settings, spec: NodeSpec, folder: Path, host: str, port:
             "secure_cookies": False,
             "public_url": f"http://{host}:{port + spec.offset}",
             "federation_key_holder": spec.key_holder,
+            # the demo's NL node holds dozens of PDQ hashes, 16 chunks each, all tokenised at
+            # once: more than an hour's default budget of a peer
+            "federation_pdq_chunk_values_per_hour": 20_000,
             "node_signing_key": None,  # each node's own key, in its own folder
         }
     )
@@ -345,9 +348,9 @@ def peer_all(nodes: list[DemoNode]) -> None:
 # --- the child processes ----------------------------------------------------------------------
 
 
-def environment(settings: Settings) -> dict[str, str]:
+def environment(settings: Settings, **extra: str) -> dict[str, str]:
     """What a child `taskforce serve` reads: this process's environment without any
-    TASKFORCE_ setting, plus the node's own."""
+    TASKFORCE_ setting, plus the node's own (and `extra`)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TASKFORCE_")}
     env.update(
         TASKFORCE_DATA_DIR=str(settings.data_dir),
@@ -356,7 +359,11 @@ def environment(settings: Settings) -> dict[str, str]:
         TASKFORCE_SECURE_COOKIES="0",
         TASKFORCE_PUBLIC_URL=settings.public_url,
         TASKFORCE_FEDERATION_KEY_HOLDER="1" if settings.federation_key_holder else "0",
+        TASKFORCE_FEDERATION_PDQ_CHUNK_VALUES_PER_HOUR=str(
+            settings.federation_pdq_chunk_values_per_hour
+        ),
     )
+    env.update(extra)
     return env
 
 
@@ -366,12 +373,12 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
 
 
-def start(node: DemoNode, host: str) -> None:
+def start(node: DemoNode, host: str, **env: str) -> None:
     port = int(node.url.rsplit(":", 1)[1])
     log = node.log.open("ab")
     node.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "taskforce", "serve", "--host", host, "--port", str(port)],
-        env=environment(node.settings),
+        env=environment(node.settings, **env),
         stdout=log,
         stderr=subprocess.STDOUT,
         preexec_fn=_die_with_parent if sys.platform == "linux" else None,

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from builders import Network, add_selector, make_case
+from builders import Network, add_selector, make_case, token_for
 from node_builders import OtherNode
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -287,3 +287,51 @@ def test_the_feed_endpoint_pages_the_callers_own_feed_signed(
     ).all()
     assert len(disclosed) == 4
     assert all(e.detail.keys() == {"after_seq", "entries", "head"} for e in disclosed)
+
+
+class CountingWorker:
+    def __init__(self) -> None:
+        self.woken = 0
+
+    def wake(self) -> None:
+        self.woken += 1
+
+
+def test_a_nudge_schedules_the_peers_sync_and_a_new_selector_wakes_the_worker(
+    app: object,
+    session: Session,
+    node_settings: Settings,
+    peer: OtherNode,
+    network: Network,
+) -> None:
+    case = make_case(session, network.gb)
+    headers = token_for(session, node_settings, network.gb)
+    session.commit()
+    with TestClient(app, base_url=HERE) as client:  # type: ignore[arg-type]
+        worker = CountingWorker()
+        app.state.worker = worker  # type: ignore[attr-defined]
+        path = "/federation/v1/nudge"
+        request = httpx.Request("POST", f"{HERE}{path}", content=b"{}")
+        httpsig.sign(request, key_id=str(peer.id), private=peer.key, lifetime=timedelta(seconds=60))
+        answer = client.post(path, content=b"{}", headers=dict(request.headers))
+        assert answer.status_code == 200, answer.text
+        assert worker.woken == 1
+        session.expire_all()
+        nudged = session.get(Peer, peer.id)
+        assert nudged is not None
+        assert nudged.next_sync_at is not None  # due at the worker's next round
+
+        added = client.post(
+            f"/api/v1/cases/{case.id}/selectors",
+            json={"type": "email", "value": "new.lead@example.com"},
+            headers=headers,
+        )
+        assert added.status_code == 201, added.text
+        assert worker.woken == 2  # publishing starts now, not at the next round
+        refused = client.post(
+            f"/api/v1/cases/{case.id}/selectors",
+            json={"type": "email", "value": "not an address"},
+            headers=headers,
+        )
+        assert refused.status_code == 422
+        assert worker.woken == 2

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from taskforce.cases import additions, service
@@ -28,7 +28,7 @@ from taskforce.cases.schemas import (
     SelectorRead,
 )
 from taskforce.core.errors import Invalid
-from taskforce.core.http import CallerDep, SessionDep, SettingsDep
+from taskforce.core.http import CallerDep, SessionDep, SettingsDep, wake_worker
 from taskforce.core.pagination import limit_query, offset_query
 
 router = APIRouter(tags=["cases"])
@@ -107,12 +107,15 @@ def list_selectors(
 def add_selector(
     case_id: uuid.UUID,
     data: SelectorCreate,
+    request: Request,
     response: Response,
+    background: BackgroundTasks,
     session: SessionDep,
     settings: SettingsDep,
     caller: CallerDep,
 ) -> SelectorAdded:
     added = additions.add_selector(session, caller, settings, case_id=case_id, data=data)
+    wake_worker(request, background)
     if not added.created:
         response.status_code = status.HTTP_200_OK
     return added
@@ -122,6 +125,7 @@ def add_selector(
 async def import_selectors(
     case_id: uuid.UUID,
     request: Request,
+    background: BackgroundTasks,
     session: SessionDep,
     settings: SettingsDep,
     caller: CallerDep,
@@ -137,6 +141,7 @@ async def import_selectors(
     # The database work leaves the event loop: a request holding the audit chain's lock must
     # be able to commit while another waits for it (benchmarks/public_form.py found the hang).
     # Committed batch by batch: SQLite's write lock is never held for the whole file.
+    wake_worker(request, background)
     return await run_in_threadpool(
         additions.bulk_add_selectors,
         session,

@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import Field, ValidationError
 from sqlalchemy.orm import Session
@@ -29,7 +29,7 @@ from taskforce.cases.schemas import (
 )
 from taskforce.cases.selectors import SelectorKind, describe_rules
 from taskforce.core.errors import Invalid
-from taskforce.core.http import SessionDep, SettingsDep
+from taskforce.core.http import SessionDep, SettingsDep, wake_worker
 from taskforce.core.sharing import SharingLevel
 from taskforce.web import parts
 from taskforce.web.forms import CheckedWebDep, PageForm, SharingForm, attempt, field_error
@@ -314,6 +314,7 @@ class SelectorForm(PageForm):
 def add_selector(
     request: Request,
     case_id: uuid.UUID,
+    background: BackgroundTasks,
     session: SessionDep,
     settings: SettingsDep,
     web: CheckedWebDep,
@@ -340,6 +341,8 @@ def add_selector(
         error = field_error(exc)
     except Invalid as exc:
         error = exc
+    if error is None:
+        wake_worker(request, background)
     if not is_htmx(request):
         if error is None:
             return _go(f"/ui/cases/{case_id}#selectors")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request, params
+from fastapi import BackgroundTasks, Depends, FastAPI, Request, params
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
@@ -40,6 +40,15 @@ async def get_settings(request: Request) -> Settings:
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def wake_worker(request: Request, background: BackgroundTasks) -> None:
+    """Start the in-process worker's next round once this request's transaction has committed
+    (the session's scope ends with the route): a new selector is published to the peers now,
+    not at the next round."""
+    worker = getattr(request.app.state, "worker", None)
+    if worker is not None:
+        background.add_task(worker.wake)
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 

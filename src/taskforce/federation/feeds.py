@@ -17,15 +17,17 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from taskforce.core import signing
 from taskforce.core.audit.service import Operation, record
+from taskforce.core.db import utcnow
 from taskforce.core.errors import Conflict
 from taskforce.federation import peering
 from taskforce.federation.models import FeedEntry
@@ -57,6 +59,38 @@ def head(session: Session, peer_id: uuid.UUID) -> tuple[int, str | None]:
         .limit(1)
     ).first()
     return (row[0], row[1]) if row is not None else (0, None)
+
+
+def append(
+    session: Session,
+    origin: uuid.UUID,
+    recipient: uuid.UUID,
+    bodies: Sequence[str],
+    at: datetime | None = None,
+) -> int:
+    """Append entries (canonical JSON bodies) to the feed to `recipient`, each linked to the
+    one before; the new head. The caller holds the peer's row lock (one writer per feed)."""
+    seq, prev = head(session, recipient)
+    prev = prev or genesis(origin, recipient)
+    when = at or utcnow()
+    rows: list[dict[str, Any]] = []
+    for body in bodies:
+        seq += 1
+        digest = entry_hash(prev, body)
+        rows.append(
+            {
+                "peer_id": recipient,
+                "seq": seq,
+                "at": when,
+                "body": body,
+                "prev_hash": prev,
+                "hash": digest,
+            }
+        )
+        prev = digest
+    if rows:
+        session.execute(insert(FeedEntry), rows)
+    return seq
 
 
 def head_seq(session: Session, peer_id: uuid.UUID) -> int:

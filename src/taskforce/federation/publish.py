@@ -58,7 +58,7 @@ from taskforce.federation import (
     tokens,
     transport,
 )
-from taskforce.federation.models import FeedEntry, OwnToken, Peer, Profile, Publication
+from taskforce.federation.models import OwnToken, Peer, Profile, Publication
 
 BATCH = 2_000
 TOKENISE_CHUNK = 10_000
@@ -363,8 +363,6 @@ def _append(
     now (another round may have done some of them): nothing is sent twice."""
     own = peering.require_node(session)
     session.get(Peer, peer_id, with_for_update=True)  # one publisher per feed at a time
-    seq, prev = feeds.head(session, peer_id)
-    prev = prev or feeds.genesis(own.id, peer_id)
     current = {
         p.selector_id: p
         for p in session.scalars(
@@ -374,7 +372,7 @@ def _append(
             )
         )
     }
-    rows: list[dict[str, Any]] = []
+    appended: list[str] = []
     upserts = withdrawals = 0
     for sid, wanted in part:
         held = current.get(sid)
@@ -387,31 +385,16 @@ def _append(
                 )
                 session.add(held)
             held.fingerprint = wanted.fingerprint
-            body = feeds.canonical({**wanted.body, "ref": held.ref})
+            appended.append(feeds.canonical({**wanted.body, "ref": held.ref}))
             upserts += 1
-        else:
-            if held is None:
-                continue
-            body = feeds.canonical({"op": "withdraw", "ref": held.ref})
+        elif held is not None:
+            appended.append(feeds.canonical({"op": "withdraw", "ref": held.ref}))
             session.delete(held)
             withdrawals += 1
-        seq += 1
-        digest = feeds.entry_hash(prev, body)
-        rows.append(
-            {
-                "peer_id": peer_id,
-                "seq": seq,
-                "at": at,
-                "body": body,
-                "prev_hash": prev,
-                "hash": digest,
-            }
-        )
-        prev = digest
-    if not rows:
+    if not appended:
         return
     session.flush()
-    session.execute(insert(FeedEntry), rows)
+    seq = feeds.append(session, own.id, peer_id, appended, at)
     record(
         session,
         system_caller("worker"),

@@ -294,45 +294,56 @@ def _merge(
         expected = page.entries[0].seq - 1 if page.entries else peer.feed_seq
         if peer.feed_seq != expected:
             return False
-        final: dict[str, tuple[int, FeedUpsert | FeedWithdraw]] = {}
+        # each ref's state at the end of the page: (seq, its latest upsert, withdrawn); an
+        # upsert withdrawn within the page is kept as withdrawn, as it would be had the two
+        # come in two pages, so the rows do not depend on where pages end
+        latest: dict[str, tuple[int, FeedUpsert | None, bool]] = {}
         for entry, body in zip(page.entries, page.bodies, strict=True):
-            final[body.ref] = (entry.seq, body)
-        held = (
-            set(
+            if isinstance(body, FeedUpsert):
+                latest[body.ref] = (entry.seq, body, False)
+            else:
+                before = latest.get(body.ref)
+                latest[body.ref] = (entry.seq, before[1] if before else None, True)
+        held: set[str] = set()
+        refs = list(latest)
+        for start in range(0, len(refs), 5_000):
+            held.update(
                 session.scalars(
                     select(RemoteEntry.ref).where(
-                        RemoteEntry.peer_id == peer_id, RemoteEntry.ref.in_(list(final))
+                        RemoteEntry.peer_id == peer_id,
+                        RemoteEntry.ref.in_(refs[start : start + 5_000]),
                     )
                 )
             )
-            if final
-            else set()
-        )
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         tombstones: list[dict[str, Any]] = []
         added: list[str] = []
         withdrawn: list[str] = []
-        for ref, (seq, body) in final.items():
-            if isinstance(body, FeedUpsert):
+        for ref, (seq, upsert, gone) in latest.items():
+            if upsert is not None:
                 row = {
                     "peer_id": peer_id,
                     "ref": ref,
                     "seq": seq,
-                    "kind": body.kind.value,
-                    "form": body.form,
-                    "epoch": body.epoch,
-                    "value": body.value,
-                    "level": body.level.value,
-                    "agency_id": body.agency_id,
-                    "details": body.details,
-                    "withdrawn_at": None,
+                    "kind": upsert.kind.value,
+                    "form": upsert.form,
+                    "epoch": upsert.epoch,
+                    "value": upsert.value,
+                    "level": upsert.level.value,
+                    "agency_id": upsert.agency_id,
+                    "details": upsert.details,
+                    "withdrawn_at": at if gone else None,
                 }
                 (updates if ref in held else inserts).append(row)
-                added.append(ref)
+                if not gone:
+                    added.append(ref)
+                elif ref in held:
+                    withdrawn.append(ref)
             elif ref in held:
                 tombstones.append({"peer_id": peer_id, "ref": ref, "seq": seq, "withdrawn_at": at})
                 withdrawn.append(ref)
+            # a withdrawal of a ref never received: nothing to withdraw
         if inserts:
             session.execute(insert(RemoteEntry), inserts)
         for rows in (updates, tombstones):  # one key set per bulk update

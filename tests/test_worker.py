@@ -83,6 +83,7 @@ def test_one_round_runs_every_task_and_a_failing_task_does_not_stop_the_others(
         "URLs re-checked": 0,
         "federation published": 0,
         "peers synced": 0,
+        "PDQ candidates confirmed": 0,
         "housekeeping": 0,
     }
     report = session.scalars(select(Report)).one()

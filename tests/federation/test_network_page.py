@@ -209,6 +209,7 @@ def test_the_key_holder_toggle_clears_the_profile_and_shows_pins(
     assert "its profile was cleared" in page
     assert "Receives nothing: it is the network&#39;s key holder" in page
     assert 'id="pinned">exact: 1, 2; pdq-chunk: 2<' in page
+    assert "key epochs pinned: exact 1, 2; pdq-chunk 2" in client.get("/ui/network").text
     session.expire_all()
     assert 'action="/ui/network/peers/' + str(peer.id) + '/profile"' not in page  # no form
     assert profiles.get_profile(session, peer.id) is None
@@ -252,6 +253,9 @@ def test_the_status_is_shown_as_the_sync_wrote_it(
     assert 'id="synced-at">2026-03-01 09:30Z<' in page
     assert "250 entries behind its feed (at 1200 of 1450)" in page
     assert "Node B sent a feed whose chain does not verify" in page
+    listed = client.get("/ui/network").text
+    assert "2026-03-01 09:30Z" in listed
+    assert "250 behind" in listed
     assert 'id="next-sync">2026-03-01 09:38Z<' in page
     assert "this node is the key holder: no key yet" in page
 

@@ -239,12 +239,16 @@ def profile(
 
 @peer_app.command("list")
 def list_peers(ctx: typer.Context) -> None:
-    """The peers: name, state, country, URL, last contact, last error."""
+    """The peers: name, state, country, URL, last contact, last error, last sync, and
+    "key holder" on the peer that holds the network key (`peer profile NAME`: what it
+    receives)."""
     with unit(ctx) as session:
         for p in peering.list_peers(session):
             contact = f"{p.last_contact_at:%Y-%m-%d %H:%M}Z" if p.last_contact_at else "never"
+            synced = f"{p.synced_at:%Y-%m-%d %H:%M}Z" if p.synced_at else "never synced"
             out.print(
-                f"{p.name}\t{p.state}\t{p.country}\t{p.url}\t{contact}\t{p.last_error or ''}",
+                f"{p.name}\t{p.state}\t{p.country}\t{p.url}\t{contact}\t{p.last_error or ''}"
+                f"\t{synced}\t{'key holder' if p.key_holder else ''}",
                 markup=False,
             )
 

@@ -78,6 +78,7 @@ def _page(
             p.id: profiles.describe(p, profiles.get_profile(session, p.id)) for p in peers
         },
         "own_epoch": _own_epoch(settings),
+        "pinned": {p.id: tokens.pinned_epochs(settings, p.id) for p in peers if p.key_holder},
         "sent": sent,
         "pending": pending,
         "error": error,

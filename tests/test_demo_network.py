@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from taskforce.cases.models import Case, Selector
 from taskforce.cli import port_free
 from taskforce.demo_nodes import SHARED_EMAIL, SHARED_PHONE
-from taskforce.federation.models import Node, Peer, Profile
+from taskforce.federation.models import Node, Peer, Profile, RemoteHit
 
 
 def three_free_ports() -> int:
@@ -149,3 +149,17 @@ def test_a_busy_port_of_the_three_is_refused_before_anything_is_built(tmp_path: 
     assert f"port {port + 2} is in use" in done.stderr
     assert "the demo's three nodes take PORT, PORT+1, PORT+2" in done.stderr
     assert not (tmp_path / "demo").exists()
+
+
+def test_each_national_node_has_the_cross_node_hit_of_both_shared_values(demo: Demo) -> None:
+    for key, title in (("", "Operation Lantern"), ("gb", "Operation Harbour")):
+        for session in demo.session(key):
+            rows = session.execute(
+                select(RemoteHit.kind, Case.title, Peer.name)
+                .join(Case, RemoteHit.case_id == Case.id)
+                .join(Peer, RemoteHit.peer_id == Peer.id)
+            ).all()
+            other = "GB national node (demo)" if key == "" else "NL national node (demo)"
+            found = sorted((kind, case.split(" — ")[0], peer) for kind, case, peer in rows)
+            assert found == [("email", title, other), ("phone", title, other)]
+    assert "cross-node hits: NL 2, GB 2" in demo.output

@@ -97,9 +97,9 @@ def test_candidates_are_confirmed_by_the_owner_and_only_hits_become_hits(
     report = pdq_rounds.confirm_pending(session_factory, node_settings, transport=mock)
     assert (report.asked, report.withheld) == (0, 4)
     assert owner.asked == []
-    session.execute(
-        PdqCandidate.__table__.update().values(state=candidates.PENDING)  # type: ignore[attr-defined]
-    )
+    # the profile widens and the peer publishes the entries again: they are asked this time
+    assert candidates.for_entries(session, peer.id, [e.ref for e in entries], []) == 0
+    assert {c.state for c in session.scalars(select(PdqCandidate))} == {"pending"}
     session.add(Profile(peer_id=peer.id, kinds=["pdq"], levels=["red"]))
     session.commit()
 

@@ -163,6 +163,16 @@ def for_entries(
             )
             .values(state=WITHDRAWN)
         )
+    for start in range(0, len(refs), _CHUNK):  # published again: ask again if now allowed
+        session.execute(
+            update(PdqCandidate)
+            .where(
+                PdqCandidate.peer_id == peer_id,
+                PdqCandidate.ref.in_(refs[start : start + _CHUNK]),
+                PdqCandidate.state == WITHHELD,
+            )
+            .values(state=PENDING)
+        )
     rows: list[dict[str, Any]] = []
     for start in range(0, len(refs), _CHUNK):
         for entry in session.scalars(

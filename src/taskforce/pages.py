@@ -21,6 +21,7 @@ from taskforce.core import limits
 from taskforce.core.caller import Caller, Permission
 from taskforce.core.db import utcnow
 from taskforce.core.http import SessionDep
+from taskforce.federation import web as federation_web
 from taskforce.web import mailbox as web_mailbox
 from taskforce.web import pages as web_pages
 from taskforce.web import people as web_people
@@ -119,6 +120,7 @@ def install(app: FastAPI) -> None:
         web_pages.router,
         router,
         *(module.router for module in domains.modules("web")),
+        federation_web.hits_router,  # /ui/hits/remote/…, /ui/releases: beside the hits inbox
         web_proposals.router,
         web_mailbox.router,  # /ui/demo/mail: only where `taskforce demo` set a mail folder
         web_people.router,

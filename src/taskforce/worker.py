@@ -30,6 +30,7 @@ from taskforce.core.resolver import Resolver, make_resolver
 from taskforce.core.settings import Settings
 from taskforce.federation import pdq_rounds
 from taskforce.federation import publish as federation_publish
+from taskforce.federation import release as federation_release
 from taskforce.federation import sync as federation_sync
 from taskforce.reports import intake as reports_intake
 from taskforce.reports import service as reports_service
@@ -78,6 +79,10 @@ def _deliver(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | No
     return jobs.run(f, outbox.delivery_job(s, webhooks=t.webhooks), limit=100).done
 
 
+def _releases(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
+    return federation_release.deliver_due(f, s, now=now)
+
+
 def _recheck(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
     return jobs.run(f, takedown_rechecks.recheck_job(s, t.checker), limit=20, now=now).claimed
 
@@ -109,6 +114,7 @@ TASKS: tuple[tuple[str, Task], ...] = (
     ("report arrivals audited", _audit_arrivals),
     ("reports routed", _route),
     ("urgent leads escalated", _escalate),
+    ("release requests delivered", _releases),
     ("messages delivered", _deliver),
     ("URLs re-checked", _recheck),
     ("federation published", _publish),

@@ -368,7 +368,8 @@ def _inbox_order(hits: list[HitRead]) -> list[HitRead]:
 @router.get("/hits", response_class=HTMLResponse)
 def hits_inbox(request: Request, session: SessionDep, web: WebCallerDep) -> HTMLResponse:
     hits = _inbox_order(hit_service.list_hits(session, web.caller))
-    open_count = sum(1 for h in hits if h.acknowledged_at is None)
+    # as the badge counts them: a withdrawn cross-node hit no longer waits for a call
+    open_count = sum(1 for h in hits if h.acknowledged_at is None and h.withdrawn_at is None)
     return render(
         request,
         "cases/hits.html",

@@ -15,7 +15,17 @@ from taskforce.core.caller import Permission
 from taskforce.core.db import utcnow
 from taskforce.core.errors import Invalid, NotFound
 from taskforce.core.http import CallerDep, SessionDep, SettingsDep
-from taskforce.federation import candidates, feeds, identity, peering, profiles, service, sync
+from taskforce.federation import (
+    candidates,
+    feeds,
+    hits,
+    identity,
+    peering,
+    profiles,
+    release,
+    service,
+    sync,
+)
 from taskforce.federation.guard import SignedPeerDep
 from taskforce.federation.models import Peer, Profile
 from taskforce.federation.schemas import (
@@ -29,6 +39,13 @@ from taskforce.federation.schemas import (
     PeerRead,
     ProfileRead,
     ProfileUpdate,
+    Received,
+    ReleaseAnswer,
+    ReleaseAsk,
+    ReleaseAskCreate,
+    ReleaseDecide,
+    ReleaseRead,
+    RemoteHitRead,
     decode_elements,
     encode,
 )
@@ -232,3 +249,93 @@ def pdq_confirm(
         settings=settings,
     )
     return PdqConfirmed(hit=answer.hit, distance=answer.distance)
+
+
+# --- cross-node hits and release requests ------------------------------------------------------
+
+
+def _wake(request: Request) -> None:
+    """A release request or decision waits for delivery: start the worker's next round now."""
+    worker = getattr(request.app.state, "worker", None)
+    if worker is not None:
+        worker.wake()
+
+
+@router.get("/hits")
+def remote_hits(
+    session: SessionDep, caller: CallerDep, case_id: uuid.UUID | None = None
+) -> list[RemoteHitRead]:
+    """The caller's agency's cross-node hits, newest first (audited)."""
+    return hits.list_hits(session, caller, case_id=case_id)
+
+
+@router.get("/hits/{hit_id}")
+def remote_hit(hit_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> RemoteHitRead:
+    """One cross-node hit and its release requests; 404 outside the case's agency."""
+    return hits.get_hit(session, caller, hit_id)
+
+
+@router.post("/hits/{hit_id}/acknowledge")
+def acknowledge_remote_hit(
+    hit_id: uuid.UUID, session: SessionDep, caller: CallerDep
+) -> RemoteHitRead:
+    return hits.acknowledge(session, caller, hit_id)
+
+
+@router.post("/hits/{hit_id}/release", status_code=201)
+def ask_release(
+    hit_id: uuid.UUID,
+    body: ReleaseAskCreate,
+    request: Request,
+    session: SessionDep,
+    caller: CallerDep,
+) -> ReleaseRead:
+    """Ask the other node to release the hit's details (delivered by the worker)."""
+    row = release.request_release(session, caller, hit_id, reason=body.reason)
+    session.commit()
+    _wake(request)
+    return hits.release_read(row, release.node_name(session, row), caller)
+
+
+@router.get("/releases")
+def incoming_releases(session: SessionDep, caller: CallerDep) -> list[ReleaseRead]:
+    """Other nodes' requests about the caller's agency's cases, waiting ones first."""
+    return release.incoming(session, caller)
+
+
+@router.get("/releases/{request_id}")
+def incoming_release(request_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> ReleaseRead:
+    return release.get_incoming(session, caller, request_id)
+
+
+@router.post("/releases/{request_id}/decision")
+def decide_release(
+    request_id: uuid.UUID,
+    body: ReleaseDecide,
+    request: Request,
+    session: SessionDep,
+    caller: CallerDep,
+) -> ReleaseRead:
+    """Approve or refuse, with a reason either way (the owning agency's admin or an
+    investigator); the decision is delivered by the worker."""
+    release.decide(session, caller, request_id, approve=body.approve, reason=body.reason)
+    session.commit()
+    _wake(request)
+    return release.get_incoming(session, caller, request_id)
+
+
+@signed.post("/releases")
+def receive_release(body: ReleaseAsk, session: SessionDep, peer: SignedPeerDep) -> Received:
+    """A peer's investigator asks for the details of a hit on an entry this node published
+    to that peer; the same id again is answered as the first time."""
+    row = release.receive_request(session, peer.id, peer.name, body)
+    return Received(id=row.id, state=row.state)
+
+
+@signed.post("/releases/{request_id}/decision")
+def receive_release_decision(
+    request_id: uuid.UUID, body: ReleaseAnswer, session: SessionDep, peer: SignedPeerDep
+) -> Received:
+    """The owner's decision on this node's request; the same decision again is a no-op."""
+    row = release.receive_decision(session, peer.id, peer.name, request_id, body)
+    return Received(id=row.id, state=row.state)

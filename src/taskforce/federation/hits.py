@@ -297,7 +297,12 @@ def get_hit(session: Session, caller: Caller, hit_id: uuid.UUID) -> RemoteHitRea
         subject_type="remote_hit",
         subject_id=hit.id,
         subject_agency_id=hit.agency_id,
-        detail={"node": answer.node, "disclosure": answer.disclosure},
+        detail={
+            "node": answer.node,
+            "disclosure": answer.disclosure,
+            # released details read by the one person they were released to
+            "released_shown": [str(r.id) for r in answer.releases if r.details],
+        },
     )
     return answer
 

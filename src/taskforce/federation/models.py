@@ -226,6 +226,12 @@ class ReleaseRequest(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # approved: released
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # to the other node
     delivery_error: Mapped[str | None] = mapped_column(String(500))
+    # incoming: the owning case (its agency decides), kept when the entry is withdrawn
+    case_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("case_file.id", ondelete="SET NULL")
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
 
 class OwnPdqChunk(Base):

@@ -19,10 +19,11 @@ from taskforce.core.caller import Permission
 from taskforce.core.errors import Conflict, Invalid, NotFound, TaskforceError
 from taskforce.core.http import SessionDep, SettingsDep
 from taskforce.core.settings import Settings
-from taskforce.federation import identity, keys, peering, profiles, tokens
+from taskforce.federation import hits as remote_hits
+from taskforce.federation import identity, keys, peering, profiles, release, tokens
 from taskforce.federation.models import Peer
 from taskforce.web.forms import CheckedWebDep, PageForm, attempt
-from taskforce.web.session import WebCallerDep, render, sent_form
+from taskforce.web.session import WebCaller, WebCallerDep, render, safe_next, sent_form
 
 router = APIRouter(prefix="/ui/network", include_in_schema=False)
 
@@ -259,3 +260,138 @@ def key_holder(
         return _peer_page(request, session, settings, peer, error=error)
     said = "cleared" if change.profile_cleared else ("set" if peer.key_holder else "unset")
     return RedirectResponse(f"/ui/network/peers/{peer.id}?key_holder={said}", status_code=303)
+
+
+# --- cross-node hits and release requests (/ui/hits/remote, /ui/releases) ---------------------
+
+hits_router = APIRouter(prefix="/ui", include_in_schema=False)
+
+
+class ReasonForm(PageForm):
+    reason: str = Field(default="", max_length=4000)
+
+
+class DecisionForm(PageForm):
+    reason: str = Field(default="", max_length=4000)
+    decision: str = Field(default="", max_length=16)  # approve | refuse
+
+
+def _hit_page(
+    request: Request,
+    session: Session,
+    web: WebCaller,
+    hit_id: uuid.UUID,
+    *,
+    error: Invalid | None = None,
+    reason: str = "",
+) -> HTMLResponse:
+    hit = remote_hits.get_hit(session, web.caller, hit_id)
+    context = {"hit": hit, "error": error, "reason": reason}
+    return render(request, "federation/remote_hit.html", context, status_code=422 if error else 200)
+
+
+@hits_router.get("/hits/remote/{hit_id}", response_class=HTMLResponse)
+def remote_hit_page(
+    hit_id: uuid.UUID, request: Request, session: SessionDep, web: WebCallerDep
+) -> HTMLResponse:
+    return _hit_page(request, session, web, hit_id)
+
+
+@hits_router.post("/hits/remote/{hit_id}/acknowledge")
+def acknowledge_remote_hit(
+    hit_id: uuid.UUID,
+    session: SessionDep,
+    web: CheckedWebDep,
+    next: str = Form(default="", max_length=500),
+) -> Response:
+    remote_hits.acknowledge(session, web.caller, hit_id)
+    return RedirectResponse(safe_next(next) if next else f"/ui/hits/remote/{hit_id}", 303)
+
+
+@hits_router.post("/hits/remote/{hit_id}/release", response_class=HTMLResponse)
+def ask_release(
+    hit_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    web: CheckedWebDep,
+    form: Annotated[ReasonForm, Form()],
+) -> Response:
+    try:
+        attempt(
+            session,
+            lambda: release.request_release(session, web.caller, hit_id, reason=form.reason),
+        )
+    except Invalid as refused:
+        return _hit_page(request, session, web, hit_id, error=refused, reason=form.reason)
+    except Conflict as refused:
+        error = Invalid("reason", refused.message)
+        return _hit_page(request, session, web, hit_id, error=error, reason=form.reason)
+    session.commit()
+    _wake(request)
+    return RedirectResponse(f"/ui/hits/remote/{hit_id}?asked=1#releases", status_code=303)
+
+
+def _wake(request: Request) -> None:
+    """A request or decision waits for delivery: the worker's next round starts now."""
+    worker = getattr(request.app.state, "worker", None)
+    if worker is not None:
+        worker.wake()
+
+
+@hits_router.get("/releases", response_class=HTMLResponse)
+def releases_page(request: Request, session: SessionDep, web: WebCallerDep) -> HTMLResponse:
+    requests = release.incoming(session, web.caller)
+    return render(request, "federation/releases.html", {"requests": requests})
+
+
+def _release_page(
+    request: Request,
+    session: Session,
+    web: WebCaller,
+    request_id: uuid.UUID,
+    *,
+    error: Invalid | None = None,
+    reason: str = "",
+) -> HTMLResponse:
+    asked = release.get_incoming(session, web.caller, request_id)
+    can_decide = web.caller.role in release.DECIDERS
+    context = {"asked": asked, "error": error, "reason": reason, "can_decide": can_decide}
+    return render(request, "federation/release.html", context, status_code=422 if error else 200)
+
+
+@hits_router.get("/releases/{request_id}", response_class=HTMLResponse)
+def release_page(
+    request_id: uuid.UUID, request: Request, session: SessionDep, web: WebCallerDep
+) -> HTMLResponse:
+    return _release_page(request, session, web, request_id)
+
+
+@hits_router.post("/releases/{request_id}/decision", response_class=HTMLResponse)
+def decide_release(
+    request_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    web: CheckedWebDep,
+    form: Annotated[DecisionForm, Form()],
+) -> Response:
+    try:
+        if form.decision not in ("approve", "refuse"):
+            raise Invalid("decision", "choose Approve or Refuse")
+        attempt(
+            session,
+            lambda: release.decide(
+                session,
+                web.caller,
+                request_id,
+                approve=form.decision == "approve",
+                reason=form.reason,
+            ),
+        )
+    except Invalid as refused:
+        return _release_page(request, session, web, request_id, error=refused, reason=form.reason)
+    except Conflict as refused:
+        error = Invalid("decision", refused.message)
+        return _release_page(request, session, web, request_id, error=error, reason=form.reason)
+    session.commit()
+    _wake(request)
+    return RedirectResponse(f"/ui/releases/{request_id}?decided=1", status_code=303)

@@ -269,7 +269,7 @@ def _visible_incoming(
         or row.direction != "incoming"
         or case is None
         or caller.agency_id is None
-        or case.owner_agency_id != caller.agency_id
+        or not sharing.is_owner(case, caller)
     ):
         sharing.refuse(
             session,
@@ -368,7 +368,7 @@ def incoming(session: Session, caller: Caller) -> list[ReleaseRead]:
         .join(Case, Case.id == ReleaseRequest.case_id)
         .where(
             ReleaseRequest.direction == "incoming",
-            Case.owner_agency_id == caller.agency_id,
+            sharing.owned_by(Case.owner_agency_id, caller),
         )
         .order_by(ReleaseRequest.created_at.desc())
         .limit(500)

@@ -153,6 +153,21 @@ def test_the_admin_sets_a_profile_on_the_peer_page_and_reads_it_in_words(
     assert profiles.get_profile(session, peer.id) is None
 
 
+def test_a_profile_form_without_its_csrf_token_changes_nothing(
+    client: TestClient, app: object, session: Session, node_settings: Settings, peer: OtherNode
+) -> None:
+    app.state.settings = node_settings  # type: ignore[attr-defined]
+    _admin(client, session)
+    forged = client.post(
+        f"/ui/network/peers/{peer.id}/profile",
+        data={"kinds": ["all"], "levels": ["red"]},
+        follow_redirects=False,
+    )
+    assert forged.status_code != 303
+    assert "expired" in forged.text
+    assert profiles.get_profile(session, peer.id) is None
+
+
 def test_a_refused_profile_keeps_what_was_ticked(
     client: TestClient, app: object, session: Session, node_settings: Settings, peer: OtherNode
 ) -> None:

@@ -116,7 +116,8 @@ def test_the_key_holder_is_named_once_and_receives_nothing(cli: Cli, tmp_path: P
 
     coordinator = OtherNode(name="Coordinator", url="http://c.example.org")
     added = cli("peer", "add", _document(tmp_path, coordinator), "--yes", "--key-holder", code=1)
-    assert "Node NL is the key holder already" in added  # and nothing was added
+    assert "Node NL is the key holder already" in added
+    assert "peered with" not in added  # and nothing was added
     listed = cli("peer", "list").splitlines()
     assert len(listed) == 1  # the coordinator was not added
     assert listed[0].split()[-4:] == ["never", "synced", "key", "holder"]

@@ -154,9 +154,11 @@ def add(
             err.print("not peered: nothing was done")
             raise typer.Exit(1)
         peer = peering.add_peer(session, system_caller(), document)
+        # named before anything is said: a refusal (another key holder) adds nothing
+        said = peering.set_key_holder(session, system_caller(), peer, True) if key_holder else None
         out.print(f"peered with {peer.name}")
-        if key_holder:
-            _said(peering.set_key_holder(session, system_caller(), peer, True).messages)
+        if said is not None:
+            _said(said.messages)
 
 
 def _said(lines: list[str]) -> None:

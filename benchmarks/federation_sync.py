@@ -72,7 +72,7 @@ class BenchNode:
         return result.output
 
     def serve(self) -> None:
-        self.process = subprocess.Popen(
+        self.process = subprocess.Popen(  # noqa: S603 - this interpreter running taskforce
             [sys.executable, "-m", "taskforce", "serve", "--port", str(self.port)],
             env=self.env,
             stdout=subprocess.DEVNULL,
@@ -201,7 +201,8 @@ def measure_sync(count: int, receiver: str, console: Console) -> None:
         began = time.perf_counter()
         steady = sync.sync_peer(factory, b.settings, a_id)
         steady_s = time.perf_counter() - began
-        assert steady.error is None and steady.merged == STEADY, steady
+        assert steady.error is None, steady.error
+        assert steady.merged == STEADY, steady
 
         # baseline 2: the same rows written directly, 5,000 per transaction
         with factory() as session:

@@ -6,18 +6,20 @@ Target (issue 14): **≤ 5 s after the second selector is added, sync interval i
 What runs: three real `taskforce serve` processes on loopback, each with its own temporary
 folder and SQLite file: the key holder K and the national nodes A and B, each with its worker
 in the web process (`TASKFORCE_WORKER=in-process`) running a round every
-`TASKFORCE_WORKER_INTERVAL_SECONDS` (`--interval`, default 1 s) and the default scheduled pull
-(`TASKFORCE_FEDERATION_SYNC_SECONDS`, 30 s; a publisher's nudge makes its peer pull at the
-peer's next round). They are built and peered as `taskforce demo` builds its network
-(`demo_nodes.py`: K the key holder, a profile between A and B), then served.
+`TASKFORCE_WORKER_INTERVAL_SECONDS` (`--interval`, default 5 s as the setting's; a new
+selector and a peer's nudge wake the worker at once) and the default scheduled pull
+(`TASKFORCE_FEDERATION_SYNC_SECONDS`, 30 s). They are built and peered as `taskforce demo`
+builds its network (`demo_nodes.py`: K the key holder, a profile between A and B), then served.
 
 Per trial: a new RED e-mail address on B's RED case, waited for until A's worker has pulled
-B's entry; then the same address added on A: the clock starts when A's transaction commits.
+B's entry; then the same address added on A through A's API by A's investigator
+(`POST /api/v1/cases/{id}/selectors`, which wakes A's worker): the clock starts before the
+request.
 Both nodes' cross-node hit rows for that address are polled every 20 ms (read-only) until each
 has one: "A" and "B" are those times, "both" the later. After the trials each investigator's
 inbox (`federation.hits.list_hits`, what the hits page lists) is checked to hold every hit.
 
-Run: .venv/bin/python benchmarks/federation_hit.py [--trials 10] [--interval 1]
+Run: .venv/bin/python benchmarks/federation_hit.py [--trials 10] [--interval 5]
 Tables go to stderr; a Markdown row to stdout.
 """
 
@@ -33,6 +35,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 from sqlalchemy import func, select
 
 from taskforce import demo_nodes
@@ -74,8 +77,9 @@ def three_free_ports() -> int:
 
 def investigator(
     node: demo_nodes.DemoNode, code: str, country: str, phone: str
-) -> tuple[Caller, uuid.UUID]:
-    """An agency of the node, its investigator, and the RED case the trials add to."""
+) -> tuple[Caller, uuid.UUID, str]:
+    """An agency of the node, its investigator (and an API token of theirs), and the RED case
+    the trials add to."""
     with node.unit() as session:
         agency_service.register_agency(
             session,
@@ -94,11 +98,13 @@ def investigator(
         case = case_service.open_case(
             session, caller, CaseCreate(title="Operation Benchmark", sharing=SharingLevel.RED)
         )
-        return caller, case.id
+        token = auth_service.create_token(session, caller, node.settings, user=user).secret
+        return caller, case.id, token
 
 
-def add(node: demo_nodes.DemoNode, who: tuple[Caller, uuid.UUID], value: str) -> None:
-    caller, case_id = who
+def add(node: demo_nodes.DemoNode, who: tuple[Caller, uuid.UUID, str], value: str) -> None:
+    """Added in this process (not timed: B's side, before the trial)."""
+    caller, case_id, _ = who
     with node.unit() as session:
         case_additions.add_selector(
             session, caller, node.settings, case_id=case_id,
@@ -128,7 +134,9 @@ def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--trials", type=int, default=10)
-    parser.add_argument("--interval", type=float, default=1.0, help="worker round, seconds")
+    parser.add_argument(
+        "--interval", type=float, default=5.0, help="worker round, seconds (5: the default)"
+    )
     args = parser.parse_args()
     port = three_free_ports()
     with tempfile.TemporaryDirectory(prefix="federation-hit-") as tmp:
@@ -160,6 +168,7 @@ def main() -> None:
                 demo_nodes.wait_until_up(node)
             demo_nodes.exchange_directories(nodes)
             rows = []
+            http = httpx.Client(timeout=30)
             for trial in range(args.trials):
                 value = f"bench.{trial}.{uuid.uuid4().hex[:10]}@example.com"
                 held = count(a, RemoteEntry, "")
@@ -167,7 +176,12 @@ def main() -> None:
                 wait_for(lambda: count(a, RemoteEntry, "") > held, 60, "A to pull B's entry")  # noqa: B023
                 time.sleep(args.interval * 1.5)  # not measured: rounds settle, any phase
                 started = time.monotonic()
-                add(a, on_a, value)
+                answer = http.post(
+                    f"{a.url}/api/v1/cases/{on_a[1]}/selectors",
+                    json={"type": "email", "value": value},
+                    headers={"Authorization": f"Bearer {on_a[2]}"},
+                )
+                assert answer.status_code == 201, answer.text
                 seen: dict[str, float] = {}
                 deadline = started + 60
                 while len(seen) < 2 and time.monotonic() < deadline:
@@ -182,7 +196,8 @@ def main() -> None:
                     f"trial {trial + 1}: A {seen['A']:.2f} s, B {seen['B']:.2f} s",
                     file=sys.stderr,
                 )
-            for node, (caller, _) in ((a, on_a), (b, on_b)):
+            http.close()
+            for node, (caller, _, _) in ((a, on_a), (b, on_b)):
                 with node.unit() as session:
                     listed = federation_hits.list_hits(session, caller)
                 assert len(listed) == args.trials, (node.spec.name, len(listed))

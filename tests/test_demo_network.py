@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from taskforce.cases.models import Case, Selector
 from taskforce.cli import port_free
 from taskforce.demo_nodes import SHARED_EMAIL, SHARED_PHONE
-from taskforce.federation.models import Node, Peer, Profile, RemoteHit
+from taskforce.federation.models import Node, Peer, Profile, ReleaseRequest, RemoteHit
 
 
 def three_free_ports() -> int:
@@ -163,3 +163,17 @@ def test_each_national_node_has_the_cross_node_hit_of_both_shared_values(demo: D
             found = sorted((kind, case.split(" — ")[0], peer) for kind, case, peer in rows)
             assert found == [("email", title, other), ("phone", title, other)]
     assert "cross-node hits: NL 2, GB 2" in demo.output
+
+
+def test_a_release_request_waits_for_the_gb_investigators_decision(demo: Demo) -> None:
+    for session in demo.session("gb"):
+        incoming = session.scalars(select(ReleaseRequest)).all()
+        assert [(r.direction, r.state) for r in incoming] == [("incoming", "pending")]
+        assert "Operation Lantern" in incoming[0].reason
+    for session in demo.session(""):
+        outgoing = session.scalars(select(ReleaseRequest)).one()
+        assert (outgoing.direction, outgoing.state) == ("outgoing", "pending")
+        assert outgoing.delivered_at is not None  # it reached GB
+        assert outgoing.details == {}  # nothing released yet
+    assert "release requests waiting: 1" in demo.output
+    assert f"http://127.0.0.1:{demo.port + 1}/ui/releases" in demo.output

@@ -58,10 +58,11 @@ from taskforce.federation import (
     peering,
     profiles,
     publish,
+    release,
     sync,
 )
 from taskforce.federation import service as federation_service
-from taskforce.federation.models import Peer, RemoteHit
+from taskforce.federation.models import Peer, ReleaseRequest, RemoteHit
 
 # The value both national nodes hold on a RED case: fictional (RFC 2606 domain; Ofcom's drama
 # range for Manchester, 0161 496 0xxx), and of a shape the demo's random values never take.
@@ -452,11 +453,43 @@ def connect(nodes: list[DemoNode]) -> Outcome:
             synced = sync.sync_peer(node.factory, node.settings, peer_id)
             if synced.error:
                 raise NetworkFailed(f"{node.spec.name} could not sync: {synced.error}")
+    nl, gb = national
+    ask_release(nl)
+    release.deliver_due(nl.factory, nl.settings)
     outcome = Outcome()
     for node in national:
         with node.unit() as session:
             outcome.hits[node.spec.code] = _count(session, RemoteHit)
+    with gb.unit() as session:
+        outcome.release_pending = (
+            session.scalar(
+                select(func.count())
+                .select_from(ReleaseRequest)
+                .where(ReleaseRequest.direction == "incoming", ReleaseRequest.state == "pending")
+            )
+            or 0
+        )
     return outcome
+
+
+RELEASE_REASON = (
+    "Our suspect in Operation Lantern used this address to extort a child in Rotterdam; we need "
+    "to know whether your case is the same person before we act (fictional demo request)."
+)
+
+
+def ask_release(nl: DemoNode) -> None:
+    """The NL investigator asks for the details behind the e-mail hit (GB decides)."""
+    with nl.unit() as session:
+        user = auth_service.find_user(session, NL_INVESTIGATOR)
+        assert user is not None
+        caller = auth_service.caller_for(session, user, channel="cli")
+        hit = session.scalars(
+            select(RemoteHit).where(RemoteHit.kind == SelectorKind.EMAIL.value)
+        ).first()
+        if hit is None:
+            raise NetworkFailed("the NL node has no cross-node hit on the shared e-mail address")
+        release.request_release(session, caller, hit.id, reason=RELEASE_REASON)
 
 
 def _count(session: Session, model: type[Any]) -> int:
@@ -621,7 +654,9 @@ def print_network(network: Network, outcome: Outcome) -> None:
         f"{gb.url}/ui/network, {coordinator.url}/ui/network",
         f"the cross-node hit on {SHARED_EMAIL} / {SHARED_PHONE}: {nl.url}/ui/hits as "
         f"{NL_INVESTIGATOR}, {gb.url}/ui/hits as {GB_INVESTIGATOR}",
-        f"the release request waiting for GB's decision: {gb.url}/ui/hits as {GB_INVESTIGATOR}",
+        f"the NL investigator's release request, waiting for GB's decision: {gb.url}/ui/releases "
+        f"as {GB_INVESTIGATOR} (approve or refuse, with a reason); the answer shows on the NL "
+        f"hit's page ({nl.url}/ui/hits, the hit marked with the GB node)",
     ):
         out.print(f"    - {line}", markup=False, soft_wrap=True)
     for note in outcome.notes:

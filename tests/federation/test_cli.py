@@ -41,6 +41,11 @@ def test_init_rotate_and_show_the_public_keys(run: CliRunner, tmp_path: Path) ->
     lines = [json.loads(line) for line in shown.output.splitlines()]
     assert [(k["epoch"], k["current"]) for k in lines] == [(1, False), (2, True)]
     assert lines[0]["public_key"] in first.output
+    # each epoch's PDQ-chunk key beside it, another key, its secret never printed either
+    assert lines[0]["pdq_chunk_public_key"] in first.output
+    assert lines[0]["pdq_chunk_public_key"] != lines[0]["public_key"]
+    chunk_file = key_file.with_name("pdq-chunk-epoch-000001.key")
+    assert chunk_file.read_text().strip() not in first.output
 
 
 def test_a_node_that_is_not_the_key_holder_is_told_so(

@@ -20,7 +20,8 @@ from taskforce.cases.models import Selector
 from taskforce.core.audit.models import AuditEntry
 from taskforce.core.db import utcnow
 from taskforce.core.settings import Settings
-from taskforce.federation import candidates, pdq, pdq_rounds
+from taskforce.federation import candidates, keys, pdq, pdq_rounds
+from taskforce.federation.blinding import KeyFamily
 from taskforce.federation.models import PdqCandidate, Profile, RemoteEntry, RemoteHit
 
 SEED = bytes(range(32))
@@ -146,3 +147,29 @@ def test_candidates_are_confirmed_by_the_owner_and_only_hits_become_hits(
     assert all(e.subject_id == selector.value_id for e in audit)
     assert {e.detail["ref"]: e.outcome for e in audit}[gone] == "failed"
     assert BRIDGE not in json.dumps([e.detail for e in audit])
+
+
+def test_the_key_holder_tokenises_its_own_pdq_values_with_its_key(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    node_settings: Settings,
+    network: Network,
+) -> None:
+    holder = node_settings.model_copy(update={"federation_key_holder": True})
+    keys.create_first(holder)
+    case = make_case(session, network.gb)
+    ids = [
+        add_selector(session, holder, network.gb, case, "pdq", value).selector.id
+        for value in (BRIDGE, *NEAR)
+    ]
+    value_ids = [session.get_one(Selector, i).value_id for i in ids]
+    session.commit()
+    report = pdq_rounds.tokenise_own(session_factory, holder, group=2)  # three requests' worth
+    assert (report.epoch, report.tokenised, report.error) == (1, 5, None)
+    seed = keys.seed(holder, 1, KeyFamily.PDQ_CHUNK)
+    assert (
+        candidates.own_chunks(session, value_ids[0], 1)
+        == pdq.tokens_for_key_holder(seed, [BRIDGE], 1)[0]
+    )
+    again = pdq_rounds.tokenise_own(session_factory, holder)
+    assert again.tokenised == 0  # made once

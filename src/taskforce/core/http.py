@@ -49,6 +49,8 @@ def wake_worker(request: Request, background: BackgroundTasks) -> None:
     worker = getattr(request.app.state, "worker", None)
     if worker is not None:
         background.add_task(worker.wake)
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 

@@ -36,6 +36,13 @@ app.add_typer(key_app, name="key")
 
 def _print(key: keys.EpochKey, verb: str) -> None:
     out.print(f"{verb} epoch {key.epoch}: public key {key.public_key.hex()}", soft_wrap=True)
+    chunk = key.pdq_chunk_public_key
+    out.print(
+        f"  PDQ-chunk key {chunk.hex()}"
+        if chunk
+        else "  no PDQ-chunk key (made before it existed)",
+        soft_wrap=True,
+    )
 
 
 @key_app.command("init")
@@ -62,7 +69,8 @@ def key_show(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line"),
 ) -> None:
-    """The public key of every epoch held (what peers verify evaluations against)."""
+    """The public keys of every epoch held, exact-match and PDQ-chunk (what peers verify
+    evaluations against)."""
     try:
         published = service.public_keys(state(ctx).settings)
     except TaskforceError as exc:
@@ -73,7 +81,13 @@ def key_show(
         raise typer.Exit(1)
     for key in published:
         if as_json:
-            line = {"epoch": key.epoch, "public_key": key.public_key.hex(), "current": key.current}
+            chunk = key.pdq_chunk_public_key
+            line = {
+                "epoch": key.epoch,
+                "public_key": key.public_key.hex(),
+                "pdq_chunk_public_key": chunk.hex() if chunk else None,
+                "current": key.current,
+            }
             out.print(json.dumps(line), markup=False, soft_wrap=True)
         else:
             _print(key, "current" if key.current else "read-only")

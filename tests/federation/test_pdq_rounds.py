@@ -20,7 +20,7 @@ from taskforce.cases.models import Selector
 from taskforce.core.audit.models import AuditEntry
 from taskforce.core.db import utcnow
 from taskforce.core.settings import Settings
-from taskforce.federation import candidates, keys, pdq, pdq_rounds
+from taskforce.federation import candidates, hits, keys, pdq, pdq_rounds
 from taskforce.federation.blinding import KeyFamily
 from taskforce.federation.models import PdqCandidate, Profile, RemoteEntry, RemoteHit
 
@@ -127,6 +127,11 @@ def test_candidates_are_confirmed_by_the_owner_and_only_hits_become_hits(
     }
     (made,) = session.scalars(select(RemoteHit)).all()
     assert (made.ref, made.selector_id, made.kind) == (hit, selector.id, "pdq")
+    seen = hits.view(session, network.gb.caller, made)
+    assert seen.statement == (
+        "An agency on node Node B holds a matching pdq selector. That node confirmed it on its "
+        "hash: Hamming distance 6 of 256 bits."
+    )
 
     # answered ones are never asked again; the failed one waits for its backoff
     owner.asked.clear()

@@ -31,15 +31,37 @@ from taskforce.core.caller import Caller, Permission, system_caller
 from taskforce.core.db import utcnow
 from taskforce.core.outbox.models import OutboxMessage
 from taskforce.core.settings import get_settings
-from taskforce.federation.models import Peer, PeerAgency, ReleaseRequest, RemoteEntry, RemoteHit
+from taskforce.federation.models import (
+    PdqCandidate,
+    Peer,
+    PeerAgency,
+    ReleaseRequest,
+    RemoteEntry,
+    RemoteHit,
+)
 from taskforce.federation.schemas import ContactRead, ReleaseRead, RemoteHitRead
 
 UNKNOWN_DESK = "not in the peer's directory yet (sync it)"
 
 
-def statement(node: str, kind: str) -> str:
-    """The words of a blind cross-node hit."""
-    return f"An agency on node {node} holds a matching {kind.replace('_', ' ')} selector."
+def statement(node: str, kind: str, distance: int | None = None) -> str:
+    """The words of a blind cross-node hit (a PDQ hit: with the distance its owner found)."""
+    words = f"An agency on node {node} holds a matching {kind.replace('_', ' ')} selector."
+    if distance is not None:
+        words += f" That node confirmed it on its hash: Hamming distance {distance} of 256 bits."
+    return words
+
+
+def _confirmed_distance(session: Session, hit: RemoteHit, value_id: uuid.UUID) -> int | None:
+    """The owner's distance for a PDQ hit (its confirmation, `pdq_rounds`)."""
+    return session.scalar(
+        select(PdqCandidate.distance).where(
+            PdqCandidate.peer_id == hit.peer_id,
+            PdqCandidate.ref == hit.ref,
+            PdqCandidate.value_id == value_id,
+            PdqCandidate.state == "hit",
+        )
+    )
 
 
 # --- notices ----------------------------------------------------------------------------------
@@ -273,7 +295,11 @@ def view(session: Session, caller: Caller, hit: RemoteHit) -> RemoteHitRead:
         selector_value=selector.value,
         node=peer.name,
         node_country=peer.country,
-        statement=statement(peer.name, hit.kind),
+        statement=statement(
+            peer.name,
+            hit.kind,
+            _confirmed_distance(session, hit, selector.value_id) if hit.kind == "pdq" else None,
+        ),
         disclosure="details" if details else "blind",
         agency_name=agency.name if agency is not None and details else None,
         contact=_contact(agency),

@@ -42,7 +42,11 @@ def provide() -> None:
     ask, series answers; `core.dependents`: hash sets ask, triage and series answer;
     `core.crossnode`: the hits inbox asks, the federation answers)."""
     identification.provide(series_status.status_for_hashes)
-    crossnode.provide(federation_hits.unacknowledged_counts, federation_hits.crossnode_hits)
+    crossnode.provide(
+        federation_hits.unacknowledged_counts,
+        federation_hits.crossnode_hits,
+        federation_hits.unacknowledged_per_case,
+    )
     dependents.provide(
         "hash_set", triage_service.runs_matching_hash_set, series_service.series_from_hash_set
     )

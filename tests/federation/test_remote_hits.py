@@ -166,3 +166,22 @@ def test_another_agency_gets_404_on_the_page(
     web_login(client, session, network.us)
     assert client.get(f"/ui/hits/remote/{hit.id}").status_code == 404
     assert f"/ui/hits/remote/{hit.id}" not in client.get("/ui/hits").text
+
+
+def test_a_case_counts_its_cross_node_hits_as_open_and_closing_asks_why(
+    session: Session, settings: Settings, network: Network, peer: OtherNode
+) -> None:
+    from taskforce.cases import service as case_service
+    from taskforce.cases.schemas import CaseStatus
+    from taskforce.core.errors import Invalid
+
+    hit = remote_hit(session, settings, network.gb, peer)
+    case = case_service.describe_case(
+        session, network.gb.caller, case_service.get_case(session, network.gb.caller, hit.case_id)
+    )
+    assert case.open_hits == 1
+    with pytest.raises(Invalid, match="1 unacknowledged hit"):
+        case_service.set_status(session, network.gb.caller, hit.case_id, CaseStatus.CLOSED)
+    hits.acknowledge(session, network.gb.caller, hit.id)
+    closed = case_service.set_status(session, network.gb.caller, hit.case_id, CaseStatus.CLOSED)
+    assert closed.status == "closed"

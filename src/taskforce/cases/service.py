@@ -41,7 +41,7 @@ from taskforce.cases.schemas import (
     CaseUpdate,
     NoiseRead,
 )
-from taskforce.core import sharing
+from taskforce.core import crossnode, sharing
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
 from taskforce.core.auth.models import User
@@ -223,6 +223,9 @@ def _summaries(session: Session, caller: Caller, cases: Sequence[Case]) -> list[
             .group_by(side_case)
         ).all():
             open_hits[case_id] = open_hits.get(case_id, 0) + n
+    # and those with other nodes' entries (`core.crossnode`): one count of what waits
+    for case_id, n in crossnode.unacknowledged_per_case(session, ids).items():
+        open_hits[case_id] = open_hits.get(case_id, 0) + n
     agencies = agency_service.agencies_by_id(session, {c.owner_agency_id for c in cases})
     return [
         CaseSummary(

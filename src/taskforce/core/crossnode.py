@@ -43,14 +43,19 @@ Counter = Callable[[Session, uuid.UUID | None], dict[uuid.UUID, int]]
 # (session, agency id, case id or None, limit) -> the agency's cross-node hits, newest first
 Lister = Callable[[Session, uuid.UUID, uuid.UUID | None, int], list[CrossNodeHit]]
 
+# (session, case ids) -> unacknowledged cross-node hits per case (a case's "open hits")
+CaseCounter = Callable[[Session, list[uuid.UUID]], dict[uuid.UUID, int]]
+
 _counters: list[Counter] = []
 _listers: list[Lister] = []
+_case_counters: list[CaseCounter] = []
 
 
-def provide(counter: Counter, lister: Lister) -> None:
+def provide(counter: Counter, lister: Lister, case_counter: CaseCounter) -> None:
     """Named once by the composition root (the federation's answers)."""
     _counters[:] = [counter]
     _listers[:] = [lister]
+    _case_counters[:] = [case_counter]
 
 
 def unacknowledged(session: Session, agency_id: uuid.UUID | None = None) -> dict[uuid.UUID, int]:
@@ -60,6 +65,15 @@ def unacknowledged(session: Session, agency_id: uuid.UUID | None = None) -> dict
     for counter in _counters:
         for agency, n in counter(session, agency_id).items():
             counts[agency] = counts.get(agency, 0) + n
+    return counts
+
+
+def unacknowledged_per_case(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """The same count per case: what a case's "open hits" adds from other nodes."""
+    counts: dict[uuid.UUID, int] = {}
+    for counter in _case_counters:
+        for case_id, n in counter(session, case_ids).items():
+            counts[case_id] = counts.get(case_id, 0) + n
     return counts
 
 

@@ -152,6 +152,22 @@ def unacknowledged_counts(session: Session, agency_id: uuid.UUID | None) -> dict
     return {agency: int(n) for agency, n in session.execute(query)}
 
 
+def unacknowledged_per_case(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """The same per case (a case's open hits, what closing it asks a reason for)."""
+    if not case_ids:
+        return {}
+    query = (
+        select(RemoteHit.case_id, func.count())
+        .where(
+            RemoteHit.case_id.in_(case_ids),
+            RemoteHit.acknowledged_at.is_(None),
+            RemoteHit.withdrawn_at.is_(None),
+        )
+        .group_by(RemoteHit.case_id)
+    )
+    return {case_id: int(n) for case_id, n in session.execute(query)}
+
+
 def _rows(session: Session, query: Any) -> list[tuple[RemoteHit, Peer, Case, Selector, Any, Any]]:
     """Each hit with its peer, case, selector, entry and the entry's agency (the last two may
     be gone: a withdrawn entry, an agency the directory no longer names)."""

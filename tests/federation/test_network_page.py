@@ -272,6 +272,7 @@ def test_the_status_is_shown_as_the_sync_wrote_it(
     assert "2026-03-01 09:30Z" in listed
     assert "250 behind" in listed
     assert 'id="next-sync">2026-03-01 09:38Z<' in page
+    assert 'id="pdq-candidates">none<' in page
     assert "this node is the key holder: no key yet" in page
 
 

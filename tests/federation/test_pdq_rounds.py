@@ -133,6 +133,12 @@ def test_candidates_are_confirmed_by_the_owner_and_only_hits_become_hits(
         "hash: Hamming distance 6 of 256 bits."
     )
 
+    said = candidates.summary(session, peer.id)
+    assert said.words() == (
+        "1 waiting for the owner's confirmation; 1 confirmed (hits); 1 no hit; 1 withdrawn"
+    )
+    assert said.last_error == "Node B answered 503: busy"
+
     # answered ones are never asked again; the failed one waits for its backoff
     owner.asked.clear()
     pdq_rounds.confirm_pending(session_factory, node_settings, transport=mock)

@@ -258,6 +258,49 @@ def _meet(session: Session, *where: Any) -> int:
     return new
 
 
+@dataclass(frozen=True)
+class Summary:
+    """A peer's PDQ candidates on this node, for its status: how many in each state, and the
+    last failure of one still waiting."""
+
+    counts: dict[str, int]
+    last_error: str | None
+
+    def words(self) -> str:
+        if not self.counts:
+            return "none"
+        named = {
+            PENDING: "waiting for the owner's confirmation",
+            HIT: "confirmed (hits)",
+            NO_HIT: "no hit",
+            WITHHELD: "withheld by this node's profile",
+            WITHDRAWN: "withdrawn",
+        }
+        return "; ".join(f"{self.counts[s]} {named[s]}" for s in named if self.counts.get(s))
+
+
+def summary(session: Session, peer_id: uuid.UUID) -> Summary:
+    counts = {
+        state: int(n)
+        for state, n in session.execute(
+            select(PdqCandidate.state, func.count())
+            .where(PdqCandidate.peer_id == peer_id)
+            .group_by(PdqCandidate.state)
+        )
+    }
+    error = session.scalar(
+        select(PdqCandidate.last_error)
+        .where(
+            PdqCandidate.peer_id == peer_id,
+            PdqCandidate.state == PENDING,
+            PdqCandidate.last_error.is_not(None),
+        )
+        .order_by(PdqCandidate.next_try_at.desc())
+        .limit(1)
+    )
+    return Summary(counts, error)
+
+
 # --- the owner's confirmation ----------------------------------------------------------------
 
 

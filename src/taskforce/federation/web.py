@@ -19,8 +19,8 @@ from taskforce.core.caller import Permission
 from taskforce.core.errors import Conflict, Invalid, NotFound, TaskforceError
 from taskforce.core.http import SessionDep, SettingsDep
 from taskforce.core.settings import Settings
+from taskforce.federation import candidates, identity, keys, peering, profiles, release, tokens
 from taskforce.federation import hits as remote_hits
-from taskforce.federation import identity, keys, peering, profiles, release, tokens
 from taskforce.federation.models import Peer
 from taskforce.web.forms import CheckedWebDep, PageForm, attempt
 from taskforce.web.session import WebCaller, WebCallerDep, render, safe_next, sent_form
@@ -180,6 +180,7 @@ def _peer_page(
         "levels": [level.value for level in profiles.LEVELS],
         "agencies": len(peering.peer_agencies(session, peer)),
         "lag": max(peer.feed_head - peer.feed_seq, 0),
+        "pdq": candidates.summary(session, peer.id),
         "pinned": tokens.pinned_epochs(settings, peer.id),
         "own_epoch": _own_epoch(settings),
         "key_holder_rule": profiles.KEY_HOLDER_RULE,

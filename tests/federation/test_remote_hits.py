@@ -142,6 +142,8 @@ def test_the_pages_show_it_in_the_inbox_and_on_its_own_page(
     assert f"/ui/hits/remote/{hit.id}" in inbox
     assert "node Node B" in inbox
     assert "An agency on node <strong>Node B</strong>" in inbox
+    dashboard = client.get("/ui/").text
+    assert f"/ui/hits/remote/{hit.id}" in dashboard
     page = client.get(f"/ui/hits/remote/{hit.id}")
     assert page.status_code == 200
     assert "An agency on node Node B holds a matching email selector." in page.text

@@ -54,9 +54,9 @@ from taskforce.federation import service as federation_service
 from taskforce.federation.models import RemoteEntry, RemoteHit
 
 HOST = "127.0.0.1"
-A = demo_nodes.NodeSpec("a", "Node A", "GB", 0)
-B = demo_nodes.NodeSpec("b", "Node B", "NL", 1)
-K = demo_nodes.NodeSpec("k", "Key holder", "FR", 2, key_holder=True)
+A = demo_nodes.NodeSpec("a", "Node A", "GB", 0, "a national node")
+B = demo_nodes.NodeSpec("b", "Node B", "NL", 1, "a national node")
+K = demo_nodes.NodeSpec("k", "Key holder", "FR", 2, "the key holder", key_holder=True)
 TARGET_S = 5.0
 
 

@@ -91,8 +91,8 @@ def test_three_nodes_each_with_its_folder_database_port_and_printed_accounts(dem
 def test_every_pair_is_peered_the_coordinator_holds_the_key_and_receives_nothing(
     demo: Demo,
 ) -> None:
-    names = {"": "NL national node (demo)", "gb": "GB national node (demo)"}
-    coordinator = "Coordinator's node (demo)"
+    names = {"": "Netherlands", "gb": "United Kingdom"}
+    coordinator = "Network coordinator"
     for key, other in (("", "gb"), ("gb", "")):
         for session in demo.session(key):
             peers = {p.name: p for p in session.scalars(select(Peer))}
@@ -159,7 +159,7 @@ def test_each_national_node_has_the_cross_node_hit_of_both_shared_values(demo: D
                 .join(Case, RemoteHit.case_id == Case.id)
                 .join(Peer, RemoteHit.peer_id == Peer.id)
             ).all()
-            other = "GB national node (demo)" if key == "" else "NL national node (demo)"
+            other = "United Kingdom" if key == "" else "Netherlands"
             found = sorted((kind, case.split(" — ")[0], peer) for kind, case, peer in rows)
             assert found == [("email", title, other), ("phone", title, other)]
     assert "cross-node hits: NL 2, GB 2" in demo.output

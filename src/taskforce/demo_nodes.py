@@ -80,6 +80,7 @@ class NodeSpec:
     name: str
     country: str
     offset: int  # its port: the demo's port plus this
+    role: str
     key_holder: bool = False
 
     @property
@@ -87,9 +88,12 @@ class NodeSpec:
         return self.key or self.country.lower()
 
 
-NL = NodeSpec("", "NL national node (demo)", "NL", 0)
-GB = NodeSpec("gb", "GB national node (demo)", "GB", 1)
-COORDINATOR = NodeSpec("coordinator", "Coordinator's node (demo)", "FR", 2, key_holder=True)
+# Named as a hit names the other side: "an agency on node United Kingdom holds a matching …"
+NL = NodeSpec("", "Netherlands", "NL", 0, "the NL national node")
+GB = NodeSpec("gb", "United Kingdom", "GB", 1, "the GB national node")
+COORDINATOR = NodeSpec(
+    "coordinator", "Network coordinator", "FR", 2, "the coordinator's node", key_holder=True
+)
 NODES = (NL, GB, COORDINATOR)
 
 
@@ -627,15 +631,16 @@ def print_network(network: Network, outcome: Outcome) -> None:
     for column in ("node", "open", "data folder", "sign in as"):
         table.add_column(column, no_wrap=column != "sign in as")
     table.add_row(
-        nl.spec.name, f"{nl.url}/ui/", str(nl.folder),
+        f"{nl.spec.name}\n{nl.spec.role}", f"{nl.url}/ui/", str(nl.folder),
         f"{NL_ADMIN} (network admin), {NL_INVESTIGATOR}; every login of the table above",
     )  # fmt: skip
     table.add_row(
-        gb.spec.name, f"{gb.url}/ui/", str(gb.folder),
+        f"{gb.spec.name}\n{gb.spec.role}", f"{gb.url}/ui/", str(gb.folder),
         ", ".join(f"{login.email} ({login.role.replace('_', ' ')})" for login in gb.logins),
     )  # fmt: skip
     table.add_row(
-        coordinator.spec.name, f"{coordinator.url}/ui/", str(coordinator.folder),
+        f"{coordinator.spec.name}\n{coordinator.spec.role}", f"{coordinator.url}/ui/",
+        str(coordinator.folder),
         ", ".join(
             f"{login.email} ({login.role.replace('_', ' ')})" for login in coordinator.logins
         )

@@ -17,6 +17,7 @@ from taskforce.cases.models import Case, Selector, SelectorValue
 from taskforce.cases.schemas import CaseStatus
 from taskforce.core.audit.models import AuditEntry
 from taskforce.core.caller import system_caller
+from taskforce.core.db import utcnow
 from taskforce.core.outbox.models import OutboxMessage
 from taskforce.core.settings import Settings
 from taskforce.federation import matching, peering
@@ -248,3 +249,25 @@ def test_a_case_added_later_to_a_matched_value_gets_its_hit(
     assert matching.for_new_holders(session) == 1
     assert matching.for_new_holders(session) == 0
     assert {h.selector_id for h in hits(session)} == {first.id, second.id}
+
+
+def test_a_ref_published_again_brings_its_hit_back_and_a_withdrawn_one_does_not(
+    session: Session, settings: Settings, network: Network, peer: OtherNode
+) -> None:
+    _, selector = selector_on(session, settings, network, EMAIL)
+    own_token(session, selector, EMAIL)
+    published = token_entry(session, peer, EMAIL)
+    matching.for_entries(session, peer.id, [published.ref], [])
+    matching.for_entries(session, peer.id, [], [published.ref])
+    published.withdrawn_at = utcnow()
+    session.flush()
+    # named as added while its entry is withdrawn: the hit stays withdrawn
+    assert matching.for_entries(session, peer.id, [published.ref], []) == 0
+    [hit] = hits(session)
+    assert hit.withdrawn_at is not None
+
+    published.withdrawn_at = None  # the peer published the ref again (a level changed)
+    session.flush()
+    assert matching.for_entries(session, peer.id, [published.ref], []) == 0  # not a new hit
+    session.refresh(hit)
+    assert hit.withdrawn_at is None

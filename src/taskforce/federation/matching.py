@@ -97,7 +97,7 @@ def for_entries(
             )
         )
     # an entry published again under its ref (its level or epoch changed) is live again
-    for part in _chunks(refs):
+    for part in _chunks([e.ref for e in entries]):
         session.execute(
             update(RemoteHit)
             .where(

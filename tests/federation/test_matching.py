@@ -209,15 +209,18 @@ def test_green_plaintext_meets_the_match_key(
     assert len(hits(session)) == 2
 
 
-def test_pdq_entries_are_not_matched_here(
+def test_pdq_entries_are_not_matched_as_exact_values(
     session: Session, settings: Settings, network: Network, peer: OtherNode
 ) -> None:
+    """A GREEN plaintext PDQ hash hits by distance (`for_entries`, `for_pdq_values`:
+    tests/federation/test_pdq_candidates.py), never through the exact-value path."""
     bits = "f" * 64
     _, selector = selector_on(session, settings, network, bits, kind="pdq")
     value = session.get(SelectorValue, selector.value_id)
     assert value is not None
     pdq = entry(session, peer, value.key, kind="pdq", form="plaintext", epoch=None, level="green")
-    assert matching.for_entries(session, peer.id, [pdq.ref], []) == 0
+    assert matching.for_values(session, [selector.value_id]) == 0
+    assert matching.for_entries(session, peer.id, [pdq.ref], []) == 1  # by distance (0)
     assert matching.for_values(session, [selector.value_id]) == 0
 
 

@@ -22,7 +22,7 @@ from taskforce.cases.models import Selector
 from taskforce.core.audit.models import AuditEntry
 from taskforce.core.caller import system_caller
 from taskforce.core.settings import Settings
-from taskforce.federation import candidates, httpsig, identity, pdq, peering
+from taskforce.federation import candidates, httpsig, identity, matching, pdq, peering
 from taskforce.federation.models import (
     PdqCandidate,
     Publication,
@@ -207,3 +207,36 @@ def test_the_owner_confirms_on_its_plaintext_and_a_no_hit_says_nothing_more(
     logged = json.dumps([e.detail for e in rows])
     for candidate in (BLURRED, SHARPENED, ROTATED, BRIDGE):  # never a hash in the log
         assert candidate not in logged
+
+
+def test_green_plaintext_pdq_hashes_hit_by_distance_without_a_confirmation(
+    session: Session, settings: Settings, network: Network, peer: OtherNode
+) -> None:
+    """Where the peer's profile let a GREEN PDQ hash cross in plaintext, the hash is here: it
+    meets this node's PDQ values by distance, through the local index, as a local hit does."""
+    mine = _own(session, settings, network, BRIDGE)
+    near, far = (
+        RemoteEntry(
+            peer_id=peer.id,
+            ref=str(uuid.uuid4()),
+            seq=1,
+            kind="pdq",
+            form="plaintext",
+            epoch=None,
+            value=value,
+            level="green",
+            agency_id=uuid.uuid4(),
+            details={},
+        )
+        for value in (BLURRED, ROTATED)
+    )
+    session.add_all([near, far])
+    session.flush()
+    assert matching.for_entries(session, peer.id, [near.ref, far.ref], []) == 1
+    (hit,) = session.scalars(select(RemoteHit)).all()
+    assert (hit.ref, hit.selector_id) == (near.ref, mine.id)
+    assert _candidates(session) == []  # no candidate, nothing to confirm
+    # this node's side: a value added later meets the entries already here (18 bits off)
+    later = _own(session, settings, network, SHARPENED)
+    assert matching.for_pdq_values(session, [later.value_id]) == 1
+    assert matching.for_pdq_values(session, [later.value_id, mine.value_id]) == 0  # once

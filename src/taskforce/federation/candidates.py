@@ -28,14 +28,15 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from taskforce.cases.models import Case, Selector, SelectorValue
+from taskforce.cases import pdq as cases_pdq
+from taskforce.cases.models import Case, PdqBits, Selector, SelectorValue
 from taskforce.cases.selectors import SelectorKind
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.models import AuditEntry
 from taskforce.core.caller import Caller
 from taskforce.core.db import is_postgres, utcnow
 from taskforce.core.errors import Invalid, NotFound, RateLimited, TaskforceError
-from taskforce.core.settings import Settings
+from taskforce.core.settings import Settings, get_settings
 from taskforce.federation import pdq
 from taskforce.federation.models import (
     OwnPdqChunk,
@@ -299,6 +300,84 @@ def summary(session: Session, peer_id: uuid.UUID) -> Summary:
         .limit(1)
     )
     return Summary(counts, error)
+
+
+# --- GREEN PDQ hashes a peer's profile let cross in plaintext --------------------------------
+
+
+Matched = tuple[uuid.UUID, str, uuid.UUID]  # (peer, ref, own value)
+
+
+def plaintext_near(
+    session: Session, entries: Sequence[tuple[uuid.UUID, str, str]]
+) -> list[Matched]:
+    """Own PDQ values within the match threshold of a peer's GREEN plaintext hashes ((peer,
+    ref, hash) each): found through the local PDQ index, as a local PDQ hit is. The hash is
+    here in plaintext, so no candidate and no confirmation are needed."""
+    usable = [(p, r, v) for p, r, v in entries if pdq.decode_hash(v) is not None]
+    if not usable:
+        return []
+    threshold = get_settings().pdq_match_threshold
+    queries = [bytes.fromhex(v) for _, _, v in usable]
+    found = cases_pdq.index_for(session).candidates_many(session, queries, threshold)
+    wanted = {seq for seqs in found for seq in seqs}
+    held: dict[int, tuple[uuid.UUID, bytes]] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        part = sorted(wanted)[start : start + _CHUNK]
+        for seq, value_id, bits in session.execute(
+            select(PdqBits.seq, Selector.value_id, PdqBits.bits)
+            .join(Selector, Selector.id == PdqBits.selector_id)
+            .where(PdqBits.seq.in_(part))
+        ):
+            held[seq] = (value_id, bytes(bits))
+    matched: set[Matched] = set()
+    for (peer_id, ref, _), query, seqs in zip(usable, queries, found, strict=True):
+        for seq in seqs:
+            if seq in held and _distance(held[seq][1], query) <= threshold:
+                matched.add((peer_id, ref, held[seq][0]))
+    return sorted(matched, key=str)
+
+
+def plaintext_for_values(session: Session, value_ids: Sequence[uuid.UUID]) -> list[Matched]:
+    """The same from this node's side: these own PDQ values against every live GREEN
+    plaintext PDQ entry of every active peer (few: GREEN PDQ, and only where a profile lets
+    it cross in plaintext)."""
+    own: dict[uuid.UUID, bytes] = {}
+    wanted = list(dict.fromkeys(value_ids))
+    for start in range(0, len(wanted), _CHUNK):
+        for value_id, key in session.execute(
+            select(SelectorValue.id, SelectorValue.key).where(
+                SelectorValue.id.in_(wanted[start : start + _CHUNK]),
+                SelectorValue.kind == SelectorKind.PDQ.value,
+            )
+        ):
+            if pdq.decode_hash(key) is not None:
+                own[value_id] = bytes.fromhex(key)
+    if not own:
+        return []
+    threshold = get_settings().pdq_match_threshold
+    matched: list[Matched] = []
+    for peer_id, ref, value in session.execute(
+        select(RemoteEntry.peer_id, RemoteEntry.ref, RemoteEntry.value)
+        .join(Peer, Peer.id == RemoteEntry.peer_id)
+        .where(
+            RemoteEntry.kind == SelectorKind.PDQ.value,
+            RemoteEntry.form == "plaintext",
+            RemoteEntry.withdrawn_at.is_(None),
+            Peer.state == "active",
+        )
+    ):
+        if pdq.decode_hash(value) is None:
+            continue
+        theirs = bytes.fromhex(value)
+        matched.extend(
+            (peer_id, ref, v) for v, bits in own.items() if _distance(bits, theirs) <= threshold
+        )
+    return matched
+
+
+def _distance(a: bytes, b: bytes) -> int:
+    return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).bit_count()
 
 
 # --- the owner's confirmation ----------------------------------------------------------------

@@ -14,8 +14,10 @@ Which of this node's selectors may make a hit is the local engine's rule
 (`cases.deconfliction.holdings_that_hit`: not noise, not a common value, an open case); there
 is no second copy of it here. A hit is one `RemoteHit` per (peer, ref, selector), inserted
 with "on conflict do nothing", so calling either function twice makes nothing twice. PDQ
-entries are not matched here: they cross as chunk candidates confirmed by the owner
-(docs/federation.md, "PDQ candidates"), never as a token or plaintext of the hash.
+entries of RED and AMBER cases cross as chunk tokens: they make candidates
+(`candidates.for_entries`), which become hits only once their owner confirms them
+(`confirmed`, docs/federation.md, "PDQ candidates"); a GREEN PDQ hash a profile let cross in
+plaintext hits by distance here (`candidates.plaintext_near`, `for_pdq_values`).
 """
 
 from __future__ import annotations
@@ -107,9 +109,13 @@ def for_entries(
             )
             .values(withdrawn_at=None)
         )
-    return _record(
-        session, [(e.peer_id, e.ref, v) for e, v in _values_of_entries(session, entries)]
-    )
+    matched = [(e.peer_id, e.ref, v) for e, v in _values_of_entries(session, entries)]
+    green_pdq = [
+        (e.peer_id, e.ref, e.value)
+        for e in entries
+        if e.kind == SelectorKind.PDQ and e.form == "plaintext"
+    ]
+    return _record(session, matched + candidates.plaintext_near(session, green_pdq))
 
 
 def _values_of_entries(
@@ -222,6 +228,12 @@ def for_new_holders(session: Session) -> int:
         if any((peer_id, ref, h.selector_id) not in have for h in holders.get(value_id, ()))
     }
     return _record(session, sorted(missing, key=str)) if missing else 0
+
+
+def for_pdq_values(session: Session, value_ids: Sequence[uuid.UUID]) -> int:
+    """Hits of these own PDQ values with the GREEN plaintext PDQ entries of active peers (by
+    distance, no confirmation needed: the hash is here). Chunk candidates are `candidates`'."""
+    return _record(session, candidates.plaintext_for_values(session, value_ids))
 
 
 def confirmed(session: Session, entry: RemoteEntry, value_id: uuid.UUID) -> int:

@@ -116,3 +116,10 @@ def decode_tokens(value: str) -> list[bytes] | None:
     except (binascii.Error, ValueError):
         return None
     return tokens if all(len(t) == TOKEN_BYTES for t in tokens) else None
+
+
+def decode_hash(value: str) -> bytes | None:
+    """The 32 bytes of a PDQ hash in hex (a GREEN plaintext entry); None if it is not one."""
+    if len(value) != mih.BITS // 4 or not set(value) <= _HEX:
+        return None
+    return bytes.fromhex(value)

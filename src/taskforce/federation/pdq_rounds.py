@@ -60,6 +60,7 @@ class ChunkReport:
     epoch: int | None = None
     tokenised: int = 0
     candidates: int = 0
+    hits: int = 0  # with GREEN plaintext PDQ entries, by distance
     error: str | None = None
 
 
@@ -113,6 +114,7 @@ def _tokenise_own(
             report.candidates += candidates.store_own(
                 session, epoch, {v: t for (v, _), t in zip(todo, made, strict=True)}
             )
+            report.hits += matching.for_pdq_values(session, [v for v, _ in todo])
         report.tokenised += len(todo)
 
 

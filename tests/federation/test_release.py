@@ -25,10 +25,11 @@ from taskforce.core.db import utcnow
 from taskforce.core.errors import Conflict, Forbidden, Invalid, NotFound
 from taskforce.core.outbox.models import OutboxMessage
 from taskforce.core.settings import Settings
-from taskforce.federation import hits, release
+from taskforce.federation import hits, httpsig, release
 from taskforce.federation.models import FeedEntry, Publication, ReleaseRequest
 from taskforce.federation.schemas import ReleaseAnswer, ReleaseAsk, ReleasedDetails
 
+HERE = "http://node-a.example.org"  # this node's URL (the federation conftest)
 REASON = "The same address runs our grooming case; we need to coordinate"
 
 
@@ -394,3 +395,48 @@ def test_a_selector_not_published_is_never_released(
     assert session.get(Selector, added.selector.id) is not None
     with pytest.raises(release.NotPublished):
         release.receive_request(session, peer.id, peer.name, ask(str(added.selector.id)))
+
+
+def _signed_post(node: OtherNode, path: str, body: bytes) -> dict[str, str]:
+    request = httpx.Request("POST", f"{HERE}{path}", content=body)
+    httpsig.sign(request, key_id=str(node.id), private=node.key, lifetime=timedelta(seconds=60))
+    return {**dict(request.headers), "content-type": "application/json"}
+
+
+def test_the_signed_endpoints_answer_only_a_signed_peer_and_name_their_refusals(
+    app: object,
+    session: Session,
+    node_settings: Settings,
+    network: Network,
+    peer: OtherNode,
+) -> None:
+    published(session, node_settings, network.gb, peer)
+    app.state.settings = node_settings  # type: ignore[attr-defined]
+    session.commit()
+    first = ask().model_dump_json().encode()
+    path = "/federation/v1/releases"
+    with TestClient(app, base_url=HERE) as client:  # type: ignore[arg-type]
+        unsigned = client.post(path, content=first, headers={"content-type": "application/json"})
+        assert unsigned.status_code == 401
+        stored = client.post(path, content=first, headers=_signed_post(peer, path, first))
+        assert stored.status_code == 200, stored.text
+        again = client.post(path, content=first, headers=_signed_post(peer, path, first))
+        assert again.json() == stored.json()  # the id is the idempotency key
+        assert stored.json()["state"] == "pending"
+
+        gone = ask("r-unknown").model_dump_json().encode()
+        refused = client.post(path, content=gone, headers=_signed_post(peer, path, gone))
+        assert refused.status_code == 404
+        assert refused.json()["message"] == "ref r-unknown is not published to your node"
+
+        short = json.dumps({**json.loads(first), "id": str(uuid.uuid4()), "reason": "x"}).encode()
+        invalid = client.post(path, content=short, headers=_signed_post(peer, path, short))
+        assert invalid.status_code == 422
+        assert "reason" in invalid.text
+
+        decision = _decision().model_dump_json().encode()
+        where = f"/federation/v1/releases/{uuid.uuid4()}/decision"
+        unknown = client.post(where, content=decision, headers=_signed_post(peer, where, decision))
+        assert unknown.status_code == 404
+    rows = session.scalars(select(ReleaseRequest)).all()
+    assert len(rows) == 1

@@ -38,7 +38,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import func, select
 
-from taskforce import demo_nodes
+from taskforce import demo_nodes, demo_processes
 from taskforce.agencies import service as agency_service
 from taskforce.agencies.schemas import AgencyCreate
 from taskforce.cases import additions as case_additions
@@ -163,9 +163,9 @@ def main() -> None:
         }
         try:
             for node in nodes:
-                demo_nodes.start(node, HOST, **env)
+                demo_processes.start(node, HOST, **env)
             for node in nodes:
-                demo_nodes.wait_until_up(node)
+                demo_processes.wait_until_up(node)
             demo_nodes.exchange_directories(nodes)
             rows = []
             http = httpx.Client(timeout=30)
@@ -203,7 +203,7 @@ def main() -> None:
                 assert len(listed) == args.trials, (node.spec.name, len(listed))
         finally:
             for node in nodes:
-                demo_nodes.stop(node)
+                demo_processes.stop(node)
             for node in nodes:
                 node.engine.dispose()
     both = sorted(r[2] for r in rows)

@@ -10,11 +10,12 @@ from pathlib import Path
 from rich.table import Table
 from sqlalchemy import Engine
 
-from taskforce import demo_hotline, demo_mail, demo_nodes, migrate
+from taskforce import demo_hotline, demo_mail, demo_nodes, demo_processes, migrate
 from taskforce.core.console import out
 from taskforce.core.db import make_engine, make_sessionmaker, unit_of_work
 from taskforce.core.settings import Settings
 from taskforce.demo import DemoSummary, build_scenario
+from taskforce.demo_scenario import DEMO_PASSWORD
 
 
 def _fresh_database(folder: Path) -> Path:
@@ -74,13 +75,15 @@ def run(
     try:
         if not single_node:  # first: the two other nodes start while this one's is built
             demo.network = demo_nodes.prepare(settings, demo_settings, engine, host, port)
+            for node in demo.network.children:
+                demo_processes.start(node, host)
         _build(demo)
         _serve(demo, serve=serve)
     finally:
         sink.stop()
         if demo.network is not None:
             for node in demo.network.children:
-                demo_nodes.stop(node)
+                demo_processes.stop(node)
 
 
 def _build(demo: _Demo) -> None:
@@ -133,11 +136,11 @@ def _serve(demo: _Demo, *, serve: bool) -> None:
     if network is not None:
 
         def announce(outcome: demo_nodes.Outcome) -> None:
-            demo_nodes.print_network(network, outcome)
+            _print_network(network, outcome)
             out.print(f"Network ready in {time.monotonic() - demo.started:.1f} s.")
 
         # served even with --no-serve until the nodes have synced (they call each other)
-        demo_nodes.serve(
+        demo_processes.serve(
             network, create_app(demo.settings, demo.engine), demo.port,
             keep_serving=serve, announce=announce,
         )  # fmt: skip
@@ -182,5 +185,57 @@ def _print_summary(summary: DemoSummary, *, folder: Path, path: Path, url: str) 
     out.print(
         "  hits by type: " + ", ".join(f"{k} {v}" for k, v in summary.hits_by_type.items()),
         markup=False,
+    )
+    out.print()
+
+
+def _print_network(network: demo_nodes.Network, outcome: demo_nodes.Outcome) -> None:
+    """Each node's address, folder and sign-in accounts, and what to look at."""
+    nl, gb, coordinator = (network.node(spec) for spec in demo_nodes.NODES)
+    nl_investigator, gb_investigator = demo_nodes.NL_INVESTIGATOR, demo_nodes.GB_INVESTIGATOR
+    out.print()
+    out.print("[bold]The demo's network[/bold] — three nodes on this machine")
+    table = Table(title_justify="left")
+    for column in ("node", "open", "data folder", "sign in as"):
+        table.add_column(column, no_wrap=column != "sign in as")
+    table.add_row(
+        f"{nl.spec.name}\n{nl.spec.role}", f"{nl.url}/ui/", str(nl.folder),
+        f"{demo_nodes.NL_ADMIN} (network admin), {nl_investigator}; every login of the table "
+        "above",
+    )  # fmt: skip
+    for node in (gb, coordinator):
+        accounts = ", ".join(f"{a.email} ({a.role.replace('_', ' ')})" for a in node.logins)
+        if node.spec.key_holder:
+            accounts += "; the network's OPRF key holder"
+        table.add_row(
+            f"{node.spec.name}\n{node.spec.role}", f"{node.url}/ui/", str(node.folder), accounts
+        )
+    out.print(table)
+    out.print(f"  password of every login: {DEMO_PASSWORD}", markup=False)
+    hits = ", ".join(
+        f"{spec.code.upper()} {outcome.hits[spec.code]}"
+        for spec in demo_nodes.NODES
+        if spec.code in outcome.hits
+    )
+    out.print(
+        f"  cross-node hits: {hits or 'none'}; release requests waiting: {outcome.release_pending}",
+        markup=False,
+    )
+    out.print("  look at:", markup=False)
+    for line in (
+        f"the Network page of each node (its network admin): {nl.url}/ui/network, "
+        f"{gb.url}/ui/network, {coordinator.url}/ui/network",
+        f"the cross-node hit on {demo_nodes.SHARED_EMAIL} / {demo_nodes.SHARED_PHONE}: "
+        f"{nl.url}/ui/hits as {nl_investigator}, {gb.url}/ui/hits as {gb_investigator}",
+        f"the NL investigator's release request, waiting for GB's decision: {gb.url}/ui/releases "
+        f"as {gb_investigator} (approve or refuse, with a reason); the answer shows on the NL "
+        f"hit's page ({nl.url}/ui/hits, the hit marked with node {gb.spec.name})",
+    ):
+        out.print(f"    - {line}", markup=False, soft_wrap=True)
+    out.print(
+        "  the GB and coordinator nodes are child processes of this one (their logs: "
+        f"{gb.log}, {coordinator.log}); Ctrl-C here stops all three",
+        markup=False,
+        soft_wrap=True,
     )
     out.print()

@@ -19,21 +19,13 @@ the GB investigator's decision.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import os
 import shutil
-import signal
 import subprocess
-import sys
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-from rich.table import Table
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -45,7 +37,6 @@ from taskforce.cases.schemas import CaseCreate, SelectorCreate
 from taskforce.cases.selectors import SelectorKind
 from taskforce.core.auth import service as auth_service
 from taskforce.core.caller import Caller, Role, system_caller
-from taskforce.core.console import out
 from taskforce.core.db import make_engine, make_sessionmaker, unit_of_work
 from taskforce.core.errors import TaskforceError
 from taskforce.core.settings import Settings
@@ -136,7 +127,6 @@ class Outcome:
 
     hits: dict[str, int] = field(default_factory=dict)  # node code -> cross-node hits
     release_pending: int = 0
-    notes: list[str] = field(default_factory=list)  # what could not be shown, and why
 
 
 def node_settings(base: Settings, spec: NodeSpec, folder: Path, host: str, port: int) -> Settings:
@@ -350,73 +340,6 @@ def peer_all(nodes: list[DemoNode]) -> None:
                     )  # fmt: skip
 
 
-# --- the child processes ----------------------------------------------------------------------
-
-
-def environment(settings: Settings, **extra: str) -> dict[str, str]:
-    """What a child `taskforce serve` reads: this process's environment without any
-    TASKFORCE_ setting, plus the node's own (and `extra`)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKFORCE_")}
-    env.update(
-        TASKFORCE_DATA_DIR=str(settings.data_dir),
-        TASKFORCE_DATABASE_URL=settings.database_url or "",
-        TASKFORCE_ALLOW_INSECURE_DEFAULTS="1",
-        TASKFORCE_SECURE_COOKIES="0",
-        TASKFORCE_PUBLIC_URL=settings.public_url,
-        TASKFORCE_FEDERATION_KEY_HOLDER="1" if settings.federation_key_holder else "0",
-        TASKFORCE_FEDERATION_PDQ_CHUNK_VALUES_PER_HOUR=str(
-            settings.federation_pdq_chunk_values_per_hour
-        ),
-    )
-    env.update(extra)
-    return env
-
-
-def _die_with_parent() -> None:
-    """A child told to stop when the demo dies, however it dies (Linux's PR_SET_PDEATHSIG)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
-
-
-def start(node: DemoNode, host: str, **env: str) -> None:
-    port = int(node.url.rsplit(":", 1)[1])
-    log = node.log.open("ab")
-    node.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "taskforce", "serve", "--host", host, "--port", str(port)],
-        env=environment(node.settings, **env),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
-    )
-    log.close()
-
-
-def wait_until_up(node: DemoNode, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if node.process is not None and node.process.poll() is not None:
-            raise RuntimeError(f"{node.spec.name} stopped at start; its log: {node.log}")
-        try:
-            if httpx.get(f"{node.url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{node.spec.name} did not answer at {node.url} in {timeout:.0f} s")
-
-
-def stop(node: DemoNode) -> None:
-    proc = node.process
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
-
-
 # --- connecting -------------------------------------------------------------------------------
 
 
@@ -504,6 +427,7 @@ def _count(session: Session, model: type[Any]) -> int:
 
 
 NL_INVESTIGATOR = "investigator@np.example.net"  # the demo scenario's NL-NP investigator
+NL_ADMIN = "admin@hub.example.org"  # the demo scenario's network admin
 
 
 @dataclass
@@ -529,9 +453,9 @@ def forget_federation(folder: Path) -> None:
 def prepare(
     base: Settings, nl_settings: Settings, nl_engine: Engine, host: str, port: int
 ) -> Network:
-    """The GB and coordinator nodes built and started beside the NL node (whose database is
-    migrated but whose scenario is not built yet: the two start while it is), all three
-    peered, the profiles set, GB's RED case opened."""
+    """The GB and coordinator nodes built beside the NL node (whose database is migrated but
+    whose scenario is not built yet: the two can start while it is), all three peered, the
+    profiles set, GB's RED case opened."""
     demo_folder = nl_settings.data_dir
     nl = DemoNode(NL, demo_folder, nl_settings, nl_engine)
     nodes = [nl]
@@ -543,8 +467,6 @@ def prepare(
     build_coordinator(network.node(COORDINATOR))
     peer_all(nodes)
     red_case(network.node(GB), GB_INVESTIGATOR, "Operation Harbour — sextortion of teenagers")
-    for node in network.children:
-        start(node, host)
     return network
 
 
@@ -557,127 +479,3 @@ class NetworkFailed(TaskforceError):
     """A demo node did not start or the nodes could not be connected: said, never a traceback."""
 
     exit_code = 75
-
-
-def serve(
-    network: Network,
-    app: Any,
-    port: int,
-    *,
-    keep_serving: bool,
-    announce: Callable[[Outcome], None],
-) -> Outcome:
-    """Serve the NL node in this process, connect the three once all answer (`prepare`
-    started the other two), `announce` what they show; then serve until Ctrl-C (which stops
-    all three), or stop at once when not `keep_serving`."""
-    import uvicorn
-
-    server = uvicorn.Server(uvicorn.Config(app, host=network.host, port=port, proxy_headers=False))
-    done: dict[str, Any] = {}
-
-    def connect_once_up() -> None:
-        try:
-            for node in network.children:
-                wait_until_up(node)
-            deadline = time.monotonic() + 90
-            while not server.started:
-                if server.should_exit or time.monotonic() > deadline:
-                    raise NetworkFailed(f"{NL.name} did not start on port {port}")
-                time.sleep(0.1)
-            done["outcome"] = connect(network.nodes)
-            announce(done["outcome"])
-        except Exception as error:
-            done["error"] = error
-            server.should_exit = True
-        if not keep_serving:
-            server.should_exit = True
-
-    helper = threading.Thread(target=connect_once_up, name="demo-network", daemon=True)
-    helper.start()
-    try:
-        server.run()
-    finally:
-        for node in network.children:
-            stop(node)
-    helper.join(timeout=10)
-    error = done.get("error")
-    if isinstance(error, TaskforceError):
-        raise NetworkFailed(f"the demo's network could not be connected: {error.message}")
-    if error is not None:
-        raise NetworkFailed(
-            f"the demo's network could not be connected: {error} (the nodes' logs: "
-            + ", ".join(str(node.log) for node in network.children)
-            + ")"
-        )
-    if "outcome" not in done:
-        raise NetworkFailed(f"{NL.name} stopped before the network was connected")
-    outcome = done["outcome"]
-    assert isinstance(outcome, Outcome)
-    return outcome
-
-
-# --- the printout -----------------------------------------------------------------------------
-
-
-NL_ADMIN = "admin@hub.example.org"  # the demo scenario's network admin, on the NL node
-
-
-def print_network(network: Network, outcome: Outcome) -> None:
-    """Each node's address, folder and sign-in accounts, and what to look at."""
-    nl, gb, coordinator = (network.node(spec) for spec in NODES)
-    out.print()
-    out.print("[bold]The demo's network[/bold] — three nodes on this machine")
-    table = Table(title_justify="left")
-    for column in ("node", "open", "data folder", "sign in as"):
-        table.add_column(column, no_wrap=column != "sign in as")
-    table.add_row(
-        f"{nl.spec.name}\n{nl.spec.role}", f"{nl.url}/ui/", str(nl.folder),
-        f"{NL_ADMIN} (network admin), {NL_INVESTIGATOR}; every login of the table above",
-    )  # fmt: skip
-    table.add_row(
-        f"{gb.spec.name}\n{gb.spec.role}", f"{gb.url}/ui/", str(gb.folder),
-        ", ".join(f"{login.email} ({login.role.replace('_', ' ')})" for login in gb.logins),
-    )  # fmt: skip
-    table.add_row(
-        f"{coordinator.spec.name}\n{coordinator.spec.role}", f"{coordinator.url}/ui/",
-        str(coordinator.folder),
-        ", ".join(
-            f"{login.email} ({login.role.replace('_', ' ')})" for login in coordinator.logins
-        )
-        + "; the network's OPRF key holder",
-    )  # fmt: skip
-    out.print(table)
-    out.print(f"  password of every login: {DEMO_PASSWORD}", markup=False)
-    hits = ", ".join(f"{s.code.upper()} {n}" for s, n in _hits_by_spec(outcome))
-    out.print(
-        f"  cross-node hits: {hits or 'none'}; release requests waiting: {outcome.release_pending}",
-        markup=False,
-    )
-    out.print("  look at:", markup=False)
-    for line in (
-        f"the Network page of each node (its network admin): {nl.url}/ui/network, "
-        f"{gb.url}/ui/network, {coordinator.url}/ui/network",
-        f"the cross-node hit on {SHARED_EMAIL} / {SHARED_PHONE}: {nl.url}/ui/hits as "
-        f"{NL_INVESTIGATOR}, {gb.url}/ui/hits as {GB_INVESTIGATOR}",
-        f"the NL investigator's release request, waiting for GB's decision: {gb.url}/ui/releases "
-        f"as {GB_INVESTIGATOR} (approve or refuse, with a reason); the answer shows on the NL "
-        f"hit's page ({nl.url}/ui/hits, the hit marked with the GB node)",
-    ):
-        out.print(f"    - {line}", markup=False, soft_wrap=True)
-    for note in outcome.notes:
-        out.print(f"  note: {note}", markup=False, soft_wrap=True)
-    out.print(
-        "  the GB and coordinator nodes are child processes of this one (their logs: "
-        f"{gb.log}, {coordinator.log}); Ctrl-C here stops all three",
-        markup=False,
-        soft_wrap=True,
-    )
-    out.print()
-
-
-def _hits_by_spec(outcome: Outcome) -> list[tuple[NodeSpec, int]]:
-    return [
-        (spec, outcome.hits[spec.key or "nl"])
-        for spec in NODES
-        if (spec.key or "nl") in outcome.hits
-    ]

@@ -21,6 +21,7 @@ from taskforce.core import limits
 from taskforce.core.caller import Caller, Permission
 from taskforce.core.db import utcnow
 from taskforce.core.http import SessionDep
+from taskforce.federation import release as federation_release
 from taskforce.federation import web as federation_web
 from taskforce.web import mailbox as web_mailbox
 from taskforce.web import pages as web_pages
@@ -52,6 +53,7 @@ def dashboard(request: Request, session: SessionDep, web: WebCallerDep) -> HTMLR
             "hits_waiting": case_hits.unacknowledged_count(session, caller),
             "notifications": notes,
             "unread_notes": case_hits.unread_count(session, caller),
+            "releases_waiting": federation_release.waiting_count(session, caller),
             "network": _network(session, caller),
         },
     )

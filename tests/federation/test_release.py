@@ -340,6 +340,7 @@ def test_the_owner_pages_list_and_decide(
     case = published(session, settings, network.gb, peer)
     row = release.receive_request(session, peer.id, peer.name, ask())
     csrf = web_login(client, session, network.gb)
+    assert 'id="releases-waiting"' in client.get("/ui/").text
     listed = client.get("/ui/releases").text
     assert f"/ui/releases/{row.id}" in listed
     assert case.reference in listed
@@ -358,6 +359,7 @@ def test_the_owner_pages_list_and_decide(
     )
     assert done.status_code == 303
     assert "Covert phase" in client.get(f"/ui/releases/{row.id}").text
+    assert 'id="releases-waiting"' not in client.get("/ui/").text
 
 
 def test_the_requester_asks_on_the_hit_page(

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from taskforce.agencies.models import Agency
@@ -383,6 +383,26 @@ def incoming(session: Session, caller: Caller) -> list[ReleaseRead]:
         detail={"returned": len(answer)},
     )
     return answer
+
+
+def waiting_count(session: Session, caller: Caller) -> int:
+    """Requests from other nodes waiting for the caller's agency's decision (the dashboard's
+    figure: a count, not audited)."""
+    if caller.agency_id is None or not caller.can(Permission.READ):
+        return 0
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(ReleaseRequest)
+            .join(Case, Case.id == ReleaseRequest.case_id)
+            .where(
+                ReleaseRequest.direction == "incoming",
+                ReleaseRequest.state == PENDING,
+                sharing.owned_by(Case.owner_agency_id, caller),
+            )
+        )
+        or 0
+    )
 
 
 def get_incoming(session: Session, caller: Caller, request_id: uuid.UUID) -> ReleaseRead:

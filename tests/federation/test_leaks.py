@@ -35,7 +35,6 @@ from sqlalchemy import Engine, create_engine, func, select, text
 
 from taskforce.core.db import make_engine, make_sessionmaker, unit_of_work
 from taskforce.core.sharing import SharingLevel
-from taskforce.federation import peering, publish, sync
 from taskforce.federation.models import RemoteEntry, RemoteHit
 
 # --- a recording proxy ------------------------------------------------------------------------
@@ -226,27 +225,14 @@ def _add_cases(net: Network) -> Values:
 
 
 def _publish_and_sync(net: Network) -> None:
-    """One round as the workers run it: each national node tokenises (through K) and
-    publishes, then pulls the other's feed."""
+    """One round with the CLI, as an admin (or the worker) runs it: each national node
+    tokenises through K and publishes, then pulls the other's feed."""
     for node in (net.a, net.b):
-        engine = _engine(node)
-        try:
-            report = publish.publish(make_sessionmaker(engine), node.settings, nudge=False)
-            assert report.token_error is None, report.token_error
-            assert report.tokenised >= 1
-        finally:
-            engine.dispose()
+        node.cli("federation", "publish")
     for node, other in ((net.a, net.b), (net.b, net.a)):
-        engine = _engine(node)
-        factory = make_sessionmaker(engine)
-        try:
-            with unit_of_work(factory) as session:
-                peer_id = peering.peer_by_name(session, other.name).id
-            synced = sync.sync_peer(factory, node.settings, peer_id)
-            assert synced.error is None, synced.error
-            assert synced.merged >= 1
-        finally:
-            engine.dispose()
+        _, said = node.cli("peer", "sync", other.name)
+        assert f"{other.name}: " in said
+        assert "entries merged" in said
 
 
 # --- where a value could be -------------------------------------------------------------------

@@ -35,8 +35,8 @@ values is the OPRF's cost, measured above), A runs as a `taskforce serve` proces
   the position moved;
 * a steady round: 1,000 new entries appended to A's feed, then one sync;
 * baseline, same run: the same pages fetched and parsed as JSON without checks or writes (the
-  transfer alone); and the same N rows inserted into B's `federation_remote_entry` directly in
-  batches of 5,000 (the writes alone).
+  transfer alone); and the same N rows inserted into B's empty `federation_remote_entry`
+  directly in batches of 5,000 (the writes alone), removed again before the sync.
 
 Targets (issue 14): initial sync of 1,000,000 tokens ≤ 120 s; a steady round with 1,000 new
 tokens ≤ 1 s.

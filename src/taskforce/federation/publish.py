@@ -143,7 +143,10 @@ def _tokenise_own(
     with unit_of_work(factory) as session:
         target = None if settings.federation_key_holder else peering.key_holder_target(session)
     if settings.federation_key_holder:
-        epoch = keys.current_epoch(settings)
+        held = keys.epochs(settings)
+        if not held:
+            return None  # no key yet (`federation key init`): nothing to tokenise with
+        epoch = held[-1]
         seed = keys.seed(settings, epoch)
     elif target is not None:
         with transport.client(settings, target.node_id, target.url, **options) as http:

@@ -2,6 +2,7 @@
 
 PORT ?= 8000
 SINGLE ?=
+comma := ,
 # Installed once, again only when pyproject.toml changes (or after `rm .venv/.installed`).
 INSTALLED := .venv/.installed
 
@@ -20,7 +21,7 @@ $(INSTALLED): pyproject.toml
 demo:
 	@python3 -c 'import socket, sys; p = int(sys.argv[1]); n = 1 if sys.argv[2] else 3; \
 		[(s := socket.socket(), s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1), s.bind(("127.0.0.1", q))) for q in range(p, p + n)]' $(PORT) "$(SINGLE)" 2>/dev/null \
-		|| { echo "error: a port of $(PORT) to $$(( $(PORT) + 2 )) is in use on 127.0.0.1 (the demo's three nodes take PORT, PORT+1, PORT+2); choose another: make demo PORT=$$(( $(PORT) + 3 ))" >&2; exit 1; }
+		|| { echo "error: $(if $(SINGLE),port $(PORT) is,a port of $(PORT) to $$(( $(PORT) + 2 )) is) in use on 127.0.0.1$(if $(SINGLE),, (the demo's three nodes take PORT$(comma) PORT+1$(comma) PORT+2)); choose another: make demo PORT=$$(( $(PORT) + $(if $(SINGLE),1,3) ))" >&2; exit 1; }
 	@$(MAKE) --no-print-directory setup
 	.venv/bin/taskforce demo --port $(PORT) $(if $(SINGLE),--single-node)
 

@@ -99,7 +99,7 @@ def test_bad_options_are_named_and_change_nothing(cli: Cli, tmp_path: Path) -> N
     assert "levels: 'pink' is not a sharing level" in level
     both = cli("peer", "profile", "Node NL", "--clear", "--kinds", "all", code=2)
     assert "clear: cannot be combined with other options" in both
-    assert "no peer named 'Node XX'" in cli("peer", "profile", "Node XX", code=1)
+    assert "peer 'Node XX' not found" in cli("peer", "profile", "Node XX", code=1)
     assert "No profile is set" in cli("peer", "profile", "Node NL")
     assert "federation.profile.change" not in cli.actions()
 

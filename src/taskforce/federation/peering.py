@@ -105,7 +105,7 @@ def list_peers(session: Session, *, include_removed: bool = True) -> Sequence[Pe
 def peer_by_name(session: Session, name: str) -> Peer:
     found = session.scalars(select(Peer).where(Peer.name == " ".join(name.split()))).first()
     if found is None:
-        raise NotFound(f"no peer named {name!r}")
+        raise NotFound(f"peer {' '.join(name.split())!r}")
     return found
 
 

@@ -92,7 +92,7 @@ def _seal(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None)
 
 
 def _publish(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
-    return federation_publish.publish(f, s, now=now).appended
+    return federation_publish.publish_due(f, s, now=now)
 
 
 def _sync(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:

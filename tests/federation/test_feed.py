@@ -28,6 +28,7 @@ from taskforce.core.caller import system_caller
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
 from taskforce.federation import blinding, feeds, httpsig, identity, keys, peering, profiles
+from taskforce.federation import publish as publish_module
 from taskforce.federation import service as federation_service
 from taskforce.federation.models import FeedEntry, Peer, Publication
 from taskforce.federation.publish import publish
@@ -335,3 +336,37 @@ def test_a_nudge_schedules_the_peers_sync_and_a_new_selector_wakes_the_worker(
         )
         assert refused.status_code == 422
         assert worker.woken == 2
+
+
+def test_the_worker_publishes_when_something_changed_or_the_interval_passed(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    holder: Settings,
+    peer: OtherNode,
+    network: Network,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    case = make_case(session, network.gb)
+    add_selector(session, holder, network.gb, case, "ip", "203.0.113.5")
+    allow(session, peer)
+    session.commit()
+    rounds: list[int] = []
+    real = publish_module.publish
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        done = real(*args, **{**kwargs, "nudge": False})
+        rounds.append(done.appended)
+        return done
+
+    monkeypatch.setattr(publish_module, "publish", counted)
+    assert publish_module.publish_due(session_factory, holder) == 1
+    assert publish_module.publish_due(session_factory, holder) == 0
+    assert rounds == [1]  # nothing changed: not even read
+    add_selector(session, holder, network.gb, case, "ip", "203.0.113.6")
+    session.commit()
+    assert publish_module.publish_due(session_factory, holder) == 1
+    assert rounds == [1, 1]
+    seen, _ = publish_module._LAST_RUN[session_factory]
+    monkeypatch.setitem(publish_module._LAST_RUN, session_factory, (seen, -(10.0**9)))  # long ago
+    assert publish_module.publish_due(session_factory, holder) == 0
+    assert rounds == [1, 1, 0]

@@ -26,14 +26,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import time
 import uuid
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, assert_never
 
 import httpx
-from sqlalchemy import exists, insert, select
+from sqlalchemy import exists, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from taskforce.agencies.models import Agency
@@ -130,6 +132,52 @@ def publish(
         if done.appended and nudge:
             done.nudged = nudge_peer(settings, own.id, name, url, **options)
     return report
+
+
+# --- the worker's round ---------------------------------------------------------------------
+
+_LAST_RUN: weakref.WeakKeyDictionary[sessionmaker[Session], tuple[tuple[Any, ...], float]] = (
+    weakref.WeakKeyDictionary()
+)  # per database (its sessionmaker): what the last round saw, and when
+
+
+def publish_due(
+    factory: sessionmaker[Session], settings: Settings, *, now: datetime | None = None
+) -> int:
+    """The worker's task: a publishing round when something it reads has visibly changed since
+    the last one (selectors, cases, profiles, peers, tokens), and at least every
+    `federation_sync_seconds` in any case (a change the mark does not see, such as a selector
+    marked noise, waits at most that long). A round reads every open case's selectors, which
+    on a large node is seconds of work: not something to repeat every few seconds for nothing.
+    The entries appended."""
+    with unit_of_work(factory) as session:
+        before = _change_mark(session, settings)
+    last = _LAST_RUN.get(factory)
+    fresh = last is not None and time.monotonic() - last[1] < settings.federation_sync_seconds
+    if fresh and last is not None and last[0] == before:
+        return 0
+    appended = publish(factory, settings, now=now).appended
+    with unit_of_work(factory) as session:
+        _LAST_RUN[factory] = (_change_mark(session, settings), time.monotonic())
+    return appended
+
+
+def _change_mark(session: Session, settings: Settings) -> tuple[Any, ...]:
+    return (
+        *session.execute(select(func.count(Selector.id), func.max(Selector.added_at))).one(),
+        *session.execute(select(func.count(Case.id), func.max(Case.updated_at))).one(),
+        *session.execute(
+            select(func.count(), func.max(Profile.updated_at)).select_from(Profile)
+        ).one(),
+        # not the peers' updated_at: every sync and every signed request touches it
+        tuple(
+            session.execute(select(Peer.id, Peer.state, Peer.key_holder).order_by(Peer.id)).all()
+        ),
+        *session.execute(
+            select(func.count(), func.max(OwnToken.epoch)).select_from(OwnToken)
+        ).one(),
+        tuple(keys.epochs(settings)) if settings.federation_key_holder else (),
+    )
 
 
 # --- step 1: own tokens ----------------------------------------------------------------------

@@ -198,6 +198,8 @@ def for_entries(
                 for i, t in enumerate(tokens)
             )
     _insert(session, RemotePdqChunk, rows)
+    if not rows:
+        return 0
     return _meet(session, RemotePdqChunk.peer_id == peer_id, RemotePdqChunk.ref.in_(refs))
 
 

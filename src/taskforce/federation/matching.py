@@ -73,10 +73,9 @@ def for_entries(
             )
             .values(withdrawn_at=now)
         )
-    # PDQ entries make candidates, which become hits only once their owner confirms them
-    candidates.for_entries(session, peer_id, added, withdrawn)
     refs = list(dict.fromkeys(added))
     if not refs:
+        candidates.for_entries(session, peer_id, [], withdrawn)
         return 0
     # rows of the columns matching reads, not ORM objects: a sync's page of 5,000 entries paid
     # more for the objects than for the rest of its merge (benchmarks/federation.py --sync)
@@ -98,6 +97,12 @@ def for_entries(
                 )
             )
         )
+    # PDQ entries make candidates, which become hits only once their owner confirms them;
+    # only PDQ refs are handed on (on PostgreSQL a page of 5,000 tokens spent a third of its
+    # merge in candidates' statements otherwise: benchmarks/federation.py --sync)
+    candidates.for_entries(
+        session, peer_id, [e.ref for e in entries if e.kind == SelectorKind.PDQ], withdrawn
+    )
     # an entry published again under its ref (its level or epoch changed) is live again
     for part in _chunks([e.ref for e in entries]):
         session.execute(

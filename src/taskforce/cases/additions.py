@@ -6,6 +6,7 @@ here to notify the agencies a hit concerns, disclosing what each may see (`core.
 from __future__ import annotations
 
 import io
+import json
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
@@ -69,6 +70,56 @@ def inbox_owners(session: Session, cases: Iterable[Case]) -> dict[uuid.UUID, Use
     return found
 
 
+def hit_messages(
+    case: Case,
+    owner: User | None,
+    webhook_url: str | None,
+    *,
+    hit_id: uuid.UUID,
+    kind: str,
+    holder: str,
+    link: str,
+    now: datetime,
+    node: str | None = None,
+) -> list[dict[str, Any]]:
+    """How a new hit is announced, for a local hit and a cross-node one alike: an e-mail to the
+    case's inbox owner (the link only: the hit page decides what is shown) and the agency's
+    `hit.created` webhook. Outbox rows, for the caller's one bulk insert."""
+    messages: list[dict[str, Any]] = []
+    where = f", node {node}" if node else ""
+    if owner is not None:
+        messages.append(
+            {
+                "id": uuid.uuid4(),
+                "channel": "email",
+                "recipient": owner.email,
+                "subject": f"[taskforce] New hit on {case.reference} ({kind}{where})",
+                "body": (
+                    f"A {kind} selector on your case {case.reference} matches a selector held "
+                    f"by {holder}.\nOpen the hit in taskforce: {link}\n"
+                ),
+                "created_at": now,
+                "attempts": 0,
+            }
+        )
+    if webhook_url:
+        event = {"event": "hit.created", "hit": str(hit_id), "case": case.reference, "type": kind}
+        if node:
+            event["node"] = node
+        messages.append(
+            {
+                "id": uuid.uuid4(),
+                "channel": "webhook",
+                "recipient": webhook_url,
+                "subject": "hit.created",
+                "body": json.dumps(event, separators=(",", ":")),
+                "created_at": now,
+                "attempts": 0,
+            }
+        )
+    return messages
+
+
 def _notify(
     session: Session,
     caller: Caller,
@@ -130,36 +181,18 @@ def _notify(
                         "created_at": now,
                     }
                 )
-                messages.append(
-                    {
-                        "id": uuid.uuid4(),
-                        "channel": "email",
-                        "recipient": user.email,
-                        "subject": f"[taskforce] New hit on {case.reference} ({hit.kind})",
-                        "body": (
-                            f"A {hit.kind} selector on your case {case.reference} matches a "
-                            f"selector held by {'another case' if full else 'another agency'}.\n"
-                            f"Open the hit in taskforce: {settings.public_url}/ui/hits/{hit.id}\n"
-                        ),
-                        "created_at": now,
-                        "attempts": 0,
-                    }
+            messages.extend(
+                hit_messages(
+                    case,
+                    user,
+                    agency.webhook_url,
+                    hit_id=hit.id,
+                    kind=hit.kind,
+                    holder="another case" if full else "another agency",
+                    link=f"{settings.public_url}/ui/hits/{hit.id}",
+                    now=now,
                 )
-            if agency.webhook_url:
-                messages.append(
-                    {
-                        "id": uuid.uuid4(),
-                        "channel": "webhook",
-                        "recipient": agency.webhook_url,
-                        "subject": "hit.created",
-                        "body": (
-                            f'{{"event":"hit.created","hit":"{hit.id}","case":"{case.reference}",'
-                            f'"type":"{hit.kind}"}}'
-                        ),
-                        "created_at": now,
-                        "attempts": 0,
-                    }
-                )
+            )
     audit.record_many(session, caller, disclosures)
     if notifications:
         session.execute(insert(Notification), notifications)

@@ -99,39 +99,20 @@ def notify_new(session: Session, hit_ids: Sequence[uuid.UUID]) -> None:
                 detail={"hit": str(hit.id), "node": node, "selector_type": hit.kind},
             )
         )
-        user = owners.get(case.id)
-        if user is not None:
-            messages.append(
-                {
-                    "id": uuid.uuid4(),
-                    "channel": "email",
-                    "recipient": user.email,
-                    "subject": f"[taskforce] New hit on {case.reference} ({hit.kind}, node {node})",
-                    "body": (
-                        f"A {hit.kind} selector on your case {case.reference} matches a "
-                        f"selector held by an agency on node {node}.\n"
-                        f"Open the hit in taskforce: {public_url}/ui/hits/remote/{hit.id}\n"
-                    ),
-                    "created_at": now,
-                    "attempts": 0,
-                }
-            )
         agency = agencies.get(case.owner_agency_id)
-        if agency is not None and agency.webhook_url:
-            messages.append(
-                {
-                    "id": uuid.uuid4(),
-                    "channel": "webhook",
-                    "recipient": agency.webhook_url,
-                    "subject": "hit.created",
-                    "body": (
-                        f'{{"event":"hit.created","hit":"{hit.id}","case":"{case.reference}",'
-                        f'"type":"{hit.kind}","node":"{node}"}}'
-                    ),
-                    "created_at": now,
-                    "attempts": 0,
-                }
+        messages.extend(
+            additions.hit_messages(
+                case,
+                owners.get(case.id),
+                agency.webhook_url if agency is not None else None,
+                hit_id=hit.id,
+                kind=hit.kind,
+                holder=f"an agency on node {node}",
+                link=f"{public_url}/ui/hits/remote/{hit.id}",
+                now=now,
+                node=node,
             )
+        )
     audit.record_many(session, system_caller("federation"), actions)
     if messages:
         session.execute(insert(OutboxMessage), messages)

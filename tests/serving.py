@@ -9,10 +9,13 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from conftest import fresh_database
 from typer.testing import CliRunner
 
 from taskforce.cli import app
@@ -139,3 +142,25 @@ def make_node(name: str, folder: Path, url: str, country: str, **env: str) -> No
     assert (folder / "node-signing.key").stat().st_mode & 0o777 == 0o600
     node.cli("node", "init", "--name", name, "--country", country, "--url", node.url)
     return node
+
+
+@contextmanager
+def three_nodes(backend: str, tmp_path: Path) -> Iterator[tuple[Node, Node, Node]]:
+    """National nodes A (SQLite, GB) and B (`backend`, NL) and the key holder K (SQLite, FR,
+    its OPRF keys made): built, not started, not peered; stopped afterwards."""
+    with (
+        fresh_database("sqlite", tmp_path) as url_a,
+        fresh_database(backend, tmp_path) as url_b,
+        fresh_database("sqlite", tmp_path) as url_k,
+    ):
+        a = make_node("Node A", tmp_path / "a", url_a, "GB")
+        b = make_node("Node B", tmp_path / "b", url_b, "NL")
+        k = make_node(
+            "Key holder", tmp_path / "k", url_k, "FR", TASKFORCE_FEDERATION_KEY_HOLDER="1"
+        )
+        k.cli("federation", "key", "init")
+        try:
+            yield a, b, k
+        finally:
+            for node in (a, b, k):
+                node.stop()

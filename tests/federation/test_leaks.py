@@ -29,8 +29,7 @@ from typing import Any
 
 import pytest
 from builders import add_selector, make_agency, make_case, make_person
-from conftest import fresh_database
-from serving import Node, make_node
+from serving import Node, three_nodes
 from sqlalchemy import Engine, create_engine, func, select, text
 
 from taskforce.core.db import make_engine, make_sessionmaker, unit_of_work
@@ -128,17 +127,7 @@ class Network:
 
 @pytest.fixture
 def network(backend: str, tmp_path: Path) -> Iterator[Network]:
-    with (
-        fresh_database("sqlite", tmp_path) as url_a,
-        fresh_database(backend, tmp_path) as url_b,
-        fresh_database("sqlite", tmp_path) as url_k,
-    ):
-        a = make_node("Node A", tmp_path / "a", url_a, "GB")
-        b = make_node("Node B", tmp_path / "b", url_b, "NL")
-        k = make_node(
-            "Key holder", tmp_path / "k", url_k, "FR", TASKFORCE_FEDERATION_KEY_HOLDER="1"
-        )
-        k.cli("federation", "key", "init")
+    with three_nodes(backend, tmp_path) as (a, b, k):
         proxies: dict[str, RecordingProxy] = {}
         for node, country in ((a, "GB"), (b, "NL"), (k, "FR")):
             proxy = RecordingProxy(node.port)
@@ -149,8 +138,6 @@ def network(backend: str, tmp_path: Path) -> Iterator[Network]:
         try:
             yield Network(a, b, k, proxies)
         finally:
-            for node in (a, b, k):
-                node.stop()
             for proxy in proxies.values():
                 proxy.close()
 

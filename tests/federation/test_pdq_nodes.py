@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 from builders import add_selector, make_agency, make_case, make_person
-from conftest import fresh_database
-from serving import Node, make_node
+from serving import Node, three_nodes
 from sqlalchemy import select
 
 from taskforce.core.db import make_engine, make_sessionmaker, unit_of_work
@@ -26,22 +25,8 @@ ROTATED = "adad5a64b5a142e75b62a09857da895ae63b847fc23794b766b319361bc93188"  # 
 
 @pytest.fixture
 def nodes(backend: str, tmp_path: Path) -> Iterator[tuple[Node, Node, Node]]:
-    with (
-        fresh_database("sqlite", tmp_path) as url_a,
-        fresh_database(backend, tmp_path) as url_b,
-        fresh_database("sqlite", tmp_path) as url_k,
-    ):
-        a = make_node("Node A", tmp_path / "a", url_a, "GB")
-        b = make_node("Node B", tmp_path / "b", url_b, "NL")
-        k = make_node(
-            "Key holder", tmp_path / "k", url_k, "FR", TASKFORCE_FEDERATION_KEY_HOLDER="1"
-        )
-        k.cli("federation", "key", "init")
-        try:
-            yield a, b, k
-        finally:
-            for node in (a, b, k):
-                node.stop()
+    with three_nodes(backend, tmp_path) as nodes:
+        yield nodes
 
 
 def _hold(node: Node, agency: str, hashes: list[str]) -> None:

@@ -4,6 +4,7 @@ record leaks (MISP's CVE-2020-14969 was one forgotten route)."""
 from __future__ import annotations
 
 import re
+import uuid
 
 from builders import (
     Network,
@@ -26,6 +27,7 @@ from taskforce.core.auth.models import ApiToken
 from taskforce.core.caller import system_caller
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
+from taskforce.federation.models import Peer, ReleaseRequest, RemoteHit
 from taskforce.hashsets import formats
 from taskforce.hashsets import service as hashset_service
 from taskforce.hashsets.schemas import HashSetCreate
@@ -93,6 +95,12 @@ BODIES: dict[str, object] = {
     "/api/v1/reports/{report_id}/assess": {"assessment": "not_illegal"},
     "/api/v1/reports/{report_id}/reroute": {"agency": "US-HSI", "reason": "probing"},
     "/api/v1/takedown/notices/{takedown_id}/withdraw": {"reason": "probing"},
+    "/api/v1/federation/hits/{hit_id}/release": {"reason": "probing the release"},
+    "/api/v1/federation/releases/{request_id}/decision": {
+        "approve": True,
+        "reason": "probing the decision",
+    },
+    "/api/v1/federation/peers/{peer_id}/profile": {"kinds": ["email"], "levels": ["red"]},
 }
 
 
@@ -117,7 +125,7 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         sharing=SharingLevel.AMBER,
         partners=["NL-NP"],
     )
-    add_selector(session, settings, network.gb, red, "email", "red-only@example.com")
+    red_selector = add_selector(session, settings, network.gb, red, "email", "red-only@example.com")
     add_selector(session, settings, network.gb, amber, "username", "amber_fox", platform="chatapp")
     nl_case = make_case(session, network.nl, sharing=SharingLevel.RED)
     hit = add_selector(
@@ -241,6 +249,36 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         hosting_country="GB",
         provider_id=host.id,
     )
+    # a cross-node hit on GB's RED case and a release request another node made for it
+    peer = Peer(
+        id=uuid.uuid4(),
+        name="Node Bittern",
+        country="NL",
+        url="https://bittern.example.org",
+        public_key="A" * 44,
+        fingerprint="BITT ERN0",
+    )
+    session.add(peer)
+    session.flush()
+    red_selector_id = red_selector.selector.id
+    remote_hit = RemoteHit(
+        peer_id=peer.id,
+        ref=str(uuid.uuid4()),
+        selector_id=red_selector_id,
+        case_id=red.id,
+        agency_id=red.owner_agency_id,
+        kind="email",
+    )
+    release = ReleaseRequest(
+        direction="incoming",
+        peer_id=peer.id,
+        ref=str(uuid.uuid4()),
+        case_id=red.id,
+        requester="Investigator Bittern (NL)",
+        reason="Operation Bittern needs the details of the Nightjar address",
+    )
+    session.add_all([remote_hit, release])
+    session.flush()
     gb_headers = token_for(session, settings, network.gb)
     us_headers = token_for(session, settings, network.us)
     del gb_headers
@@ -274,6 +312,8 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         "lead_id": str(lead.id),
         "takedown_id": str(takedown.id),
         "report_id": str(danger.id),
+        "peer_id": str(peer.id),
+        "request_id": str(release.id),
     }
     secrets = [
         red.title,
@@ -306,6 +346,9 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         str(danger.id),
         "wagtail.example.net",
         str(takedown.id),
+        str(remote_hit.id),
+        str(release.id),
+        "Operation Bittern",
     ]
     walked = 0
     routes = [
@@ -319,6 +362,8 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         if route.path:
             for case_id in (str(red.id), str(amber.id)):
                 values = {**params, "case_id": case_id}
+                if route.path.startswith("/api/v1/federation/hits/"):
+                    values["hit_id"] = str(remote_hit.id)  # the cross-node hit's own routes
                 path = _fill(route.path, values)
                 body = BODIES.get(route.path)
                 response = client.request(
@@ -348,6 +393,7 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
                     "lead_id",
                     "takedown_id",
                     "report_id",
+                    "request_id",
                 )
                 if any(f"{{{k}}}" in route.path for k in hidden):
                     assert response.status_code == 404, (method, path, response.status_code)

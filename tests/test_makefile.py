@@ -49,6 +49,19 @@ def test_make_demo_refuses_a_busy_port_before_installing(tmp_path: Path) -> None
     assert not (folder / ".venv").exists()  # refused before setup
 
 
+def test_make_demo_names_the_busy_port_of_the_three(tmp_path: Path) -> None:
+    folder = _copy(tmp_path)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]  # PORT+1 of the demo asked for
+        done = _make(folder, "demo", f"PORT={port - 1}")
+    assert done.returncode != 0
+    assert f"port {port} is in use" in done.stderr
+    assert "the demo's three nodes take PORT, PORT+1, PORT+2" in done.stderr
+    assert f"make demo PORT={port + 2}" in done.stderr
+
+
 def test_make_demo_serves_on_the_port_it_is_given(tmp_path: Path) -> None:
     dry = _make(_copy(tmp_path), "-n", "demo", "PORT=8001")
     assert ".venv/bin/taskforce demo --port 8001" in dry.stdout

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import uuid
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -23,12 +24,16 @@ from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from taskforce import migrate
+from taskforce.agencies.models import Agency
 from taskforce.app import create_app
+from taskforce.cases.models import Case, Selector
 from taskforce.core.db import make_engine, make_sessionmaker, unit_of_work
 from taskforce.core.settings import Settings
 from taskforce.demo import DEMO_PASSWORD, build_scenario
+from taskforce.federation.models import Peer, ReleaseRequest, RemoteHit
 from taskforce.notices.models import ClueNotice
 
 # Who the crawl signs in as: between them they reach every page of the hub.
@@ -162,6 +167,51 @@ def _public_token(session: object) -> str:
     return str(token)
 
 
+def _cross_node_hit(session: Session) -> None:
+    """What a federated node shows beyond the single-node demo: a cross-node hit on one of
+    GB-NCA's cases (in its hits inbox) and another node's release request for it (on
+    /ui/releases), so the crawl reaches their pages."""
+    peer = Peer(
+        id=uuid.uuid4(),
+        name="Node Bittern",
+        country="NL",
+        url="https://bittern.example.org",
+        public_key="A" * 44,
+        fingerprint="BITT ERN0",
+    )
+    session.add(peer)
+    selector = session.scalars(
+        select(Selector)
+        .join(Case, Case.id == Selector.case_id)
+        .join(Agency, Agency.id == Case.owner_agency_id)
+        .where(Agency.code == "GB-NCA", Case.status == "open", Selector.kind == "email")
+        .limit(1)
+    ).one()
+    case = session.get(Case, selector.case_id)
+    assert case is not None
+    session.flush()
+    session.add_all(
+        [
+            RemoteHit(
+                peer_id=peer.id,
+                ref=str(uuid.uuid4()),
+                selector_id=selector.id,
+                case_id=case.id,
+                agency_id=case.owner_agency_id,
+                kind="email",
+            ),
+            ReleaseRequest(
+                direction="incoming",
+                peer_id=peer.id,
+                ref=str(uuid.uuid4()),
+                case_id=case.id,
+                requester="Investigator Bittern (NL)",
+                reason="We hold the same address in a fictional case.",
+            ),
+        ]
+    )
+
+
 def _sign_in(client: TestClient, email: str) -> None:
     page = client.get("/ui/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
@@ -219,6 +269,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     factory = make_sessionmaker(engine)
     with unit_of_work(factory) as session:
         build_scenario(session, settings=settings)
+        _cross_node_hit(session)
     with unit_of_work(factory) as session:
         token = _public_token(session)
     app = create_app(settings, engine)

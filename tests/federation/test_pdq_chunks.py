@@ -16,13 +16,11 @@ from taskforce.core.errors import Invalid
 from taskforce.federation import blinding, pdq
 from taskforce.federation.blinding import KeyFamily
 
-VECTORS = Path("/work/shared/vectors/pdq")
+VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "pdq"  # Meta's, in the repository
 SEED = bytes(range(32))
 
 
 def _published_hashes() -> list[str]:
-    if not VECTORS.is_dir():
-        pytest.skip("the published PDQ vectors are not on this machine")
     with (VECTORS / "expected.csv").open() as stream:
         rows = {row["pdq_hex"] for row in csv.DictReader(stream)}
     haystack = (VECTORS / "hash-lists" / "haystack.txt").read_text().split()

@@ -55,16 +55,11 @@ from taskforce.demo_scenario import (
     AGENCIES,
     ASSESSMENTS,
     CASES_PER_AGENCY,
-    CODENAMES,
     DEMO_HASH_SETS,
     HUB_CODE,
     PARTNERSHIPS,
     PLATFORMS,
     SCENARIO_CASES,
-    SUMMARY_FOLLOW_UPS,
-    SUMMARY_OPENINGS,
-    THEMES,
-    WORDS,
     AgencySpec,
     CaseSpec,
     Login,
@@ -78,6 +73,7 @@ from taskforce.demo_scenario import (
 from taskforce.demo_scenario import (
     DEMO_PASSWORD as DEMO_PASSWORD,  # the demo's logins' password, imported from here
 )
+from taskforce.demo_words import CODENAMES, SUMMARY_FOLLOW_UPS, SUMMARY_OPENINGS, THEMES, WORDS
 from taskforce.hashsets import categories as hashset_categories
 from taskforce.hashsets import formats as hashset_formats
 from taskforce.hashsets import service as hashset_service

@@ -267,7 +267,16 @@ def run(
                 )
             pending = (i for i in evidence.walk(list(roots), work_dir) if i.display not in done)
             try:
-                _process(pool, pending, known, options.threshold, out_dir, done, progress, recorder)
+                _process(
+                    _local(pool),
+                    pending,
+                    known,
+                    options.threshold,
+                    out_dir,
+                    done,
+                    progress,
+                    recorder,
+                )
             finally:
                 shutil.rmtree(work_dir, ignore_errors=True)
         rows = _with_identification(session, caller, [done[p] for p in sorted(done)])
@@ -324,8 +333,17 @@ def _with_identification(
     return out
 
 
+Examine = Callable[[Iterator[evidence.Item]], Iterator[FileHashes]]
+"""Where files are hashed: items in, their hashes out in the same order (the local pool, or a
+cluster's workers)."""
+
+
+def _local(pool: Any) -> Examine:
+    return lambda items: pool.imap(_examine, items, chunksize=4)
+
+
 def _process(
-    pool: Any,
+    examine: Examine,
     pending: Iterator[evidence.Item],
     known: KnownMedia,
     threshold: int,
@@ -343,7 +361,7 @@ def _process(
             yield item
 
     with (out_dir / JOURNAL).open("a", encoding="utf-8") as journal:
-        for n, found in enumerate(pool.imap(_examine, items(), chunksize=4), start=1):
+        for n, found in enumerate(examine(items()), start=1):
             row = _row(found, known, threshold)
             journal.write(json.dumps(row, ensure_ascii=False) + "\n")
             done[row["path"]] = row

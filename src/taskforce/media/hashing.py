@@ -16,6 +16,7 @@ matching hashes below 50 (flat or tiny images make hashes that match everything)
 from __future__ import annotations
 
 import hashlib
+import io
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -38,6 +39,15 @@ pillow_heif.register_heif_opener()
 
 MIN_PDQ_QUALITY = 50
 CHUNK = 1 << 20
+# Files up to this size are read once into memory, the digests and the decoder sharing the bytes;
+# larger ones (videos, disk images) are streamed in chunks.
+READ_AT_ONCE = 64 << 20
+# Reduced decoding (triage): libjpeg's DCT scaling (1/2, 1/4, 1/8) only while the short side of
+# the decoded image stays at least this long. Measured on photo-like JPEGs against the reference
+# (docs/benchmarks.md): 1/2 of 1280x960 (480 px) leaves 82 % of files within 4 bits, 1/4 of
+# 4000x3000 (750 px) 88 %; 1/2 of 4000x3000 (1500 px) and full-size luma 100 %.
+REDUCED_MIN_SIDE = 1024
+JPEG_FORMATS = ("JPEG", "MPO")  # MPO: cameras' multi-picture JPEG, decoded as its first picture
 # Pillow refuses images over 2x its limit and warns over 1x; refuse anything over the limit
 # (89 megapixels: a 30000x30000 "image" is a decompression bomb, not evidence to hash).
 MAX_IMAGE_PIXELS = 89_478_485
@@ -75,6 +85,16 @@ class Digests:
     md5: str
     sha1: str
     sha256: str
+
+
+def digests_of(data: bytes) -> Digests:
+    """MD5, SHA-1 and SHA-256 of bytes already in memory (each one call, outside the GIL)."""
+    return Digests(
+        len(data),
+        hashlib.md5(data, usedforsecurity=False).hexdigest(),
+        hashlib.sha1(data, usedforsecurity=False).hexdigest(),
+        hashlib.sha256(data).hexdigest(),
+    )
 
 
 def digests(stream: BinaryIO) -> Digests:
@@ -148,13 +168,35 @@ def unletterbox(
     return image if box is None else image.crop(box.as_tuple())
 
 
+def luma(image: Image.Image) -> npt.NDArray[np.uint8]:
+    """The image's luma as one 8-bit channel: JPEG's own Y when decoded so (`open_image` with
+    `reduced`), else Pillow's conversion of the RGB that `pixels` would hand to PDQ."""
+    if image.mode != "L":
+        image = (image if image.mode == "RGB" else image.convert("RGB")).convert("L")
+    return np.asarray(image)
+
+
+def reduced_scale(width: int, height: int, min_side: int = REDUCED_MIN_SIDE) -> int:
+    """The largest of libjpeg's DCT scales (8, 4, 2: 1/8 to 1/2) that leaves the short side at
+    least `min_side` long, else 1 (full size)."""
+    short = min(width, height)
+    for scale in (8, 4, 2):
+        if short // scale >= min_side:
+            return scale
+    return 1
+
+
 def pdq_dihedral_reference(image: Image.Image) -> tuple[list[str], int]:
     vectors, quality = pdqhash.compute_dihedral(pixels(image))
     return [_bits_to_hex(v) for v in vectors], int(quality)
 
 
-def open_image(stream: BinaryIO) -> Image.Image:
-    """Open and fully decode an image, refusing decompression bombs and truncated files."""
+def open_image(stream: BinaryIO, *, reduced: bool = False) -> Image.Image:
+    """Open and fully decode an image, refusing decompression bombs and truncated files.
+
+    `reduced` (triage): a JPEG is decoded straight to its luma channel, DCT-scaled down while
+    its short side stays `REDUCED_MIN_SIDE` long; PDQ then comes within a few bits of the
+    reference instead of equal to it (docs/benchmarks.md), for 2-6x less decoding."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -165,6 +207,9 @@ def open_image(stream: BinaryIO) -> Image.Image:
                 f"image of {width}x{height} pixels is over the limit of "
                 f"{MAX_IMAGE_PIXELS:,} pixels (decompression bomb?)"
             )
+        if reduced and image.format in JPEG_FORMATS:
+            scale = reduced_scale(width, height)
+            image.draft("L", (max(width // scale, 1), max(height // scale, 1)))
         image.load()
     except MediaError:
         raise
@@ -180,15 +225,16 @@ def hash_file(
     *,
     display: str | None = None,
     rotations: bool = False,
+    reduced: bool = False,
     seconds_per_frame: float = 1.0,
 ) -> FileHashes:
     """Every hash of one file; problems go into `error`, never raised.
 
     Videos get vPDQ, one frame every `seconds_per_frame` (0: every frame), black bars cut
-    off first (`vpdq_crop` says where)."""
+    off first (`vpdq_crop` says where). `reduced`: see `hash_stream`."""
     try:
         with path.open("rb") as stream:
-            result = hash_stream(stream, display or str(path), rotations=rotations)
+            result = hash_stream(stream, display or str(path), rotations=rotations, reduced=reduced)
     except OSError as exc:
         return FileHashes(path=display or str(path), error=f"cannot read: {exc.strerror or exc}")
     if (result.media_type or "").startswith("video/") and not result.error:
@@ -209,18 +255,29 @@ def hash_file(
     return result
 
 
-def hash_stream(stream: BinaryIO, display: str, *, rotations: bool = False) -> FileHashes:
+def hash_stream(
+    stream: BinaryIO, display: str, *, rotations: bool = False, reduced: bool = False
+) -> FileHashes:
     """Hashes of a seekable stream (a file, or an archive member read into memory).
 
     Images get their camera metadata (make, model, serial, capture time, GPS) from EXIF, read
     here once for `taskforce hash` and triage alike; with `rotations` also the PDQ of their
-    eight rotations and mirror images (triage's queries)."""
+    eight rotations and mirror images (triage's queries). With `reduced` (triage) JPEGs are
+    decoded straight to luma at reduced scale (`open_image`) and other images converted to
+    luma: PDQ within a few bits of Meta's reference; without it (`taskforce hash`), equal.
+    MD5, SHA-1 and SHA-256 are of the file's bytes either way."""
     result = FileHashes(path=display)
     try:
-        head = stream.read(8192)
-        result.media_type = media_type(head)
-        stream.seek(0)
-        found = digests(stream)
+        data = stream.read(READ_AT_ONCE + 1)
+        result.media_type = media_type(data[:8192])
+        if len(data) <= READ_AT_ONCE:  # read once: the digests and the decoder share the bytes
+            found = digests_of(data)
+            source: BinaryIO = io.BytesIO(data)
+        else:
+            stream.seek(0)
+            found = digests(stream)
+            source = stream
+        del data
         result.size, result.md5, result.sha1, result.sha256 = (
             found.size,
             found.md5,
@@ -230,9 +287,16 @@ def hash_stream(stream: BinaryIO, display: str, *, rotations: bool = False) -> F
         if found.size == 0:
             result.error = "empty file (0 bytes)"
         elif is_image_type(result.media_type):
-            stream.seek(0)
-            image = open_image(stream)
-            if rotations:
+            source.seek(0)
+            image = open_image(source, reduced=reduced)
+            if reduced:
+                y = luma(image)
+                if rotations:
+                    eight, quality = pdq_numpy.dihedral_luma(y)
+                    result.pdq, result.pdq_quality, result.pdq_rotations = eight[0], quality, eight
+                else:
+                    result.pdq, result.pdq_quality = pdq_numpy.pdq_luma(y)
+            elif rotations:
                 eight, quality = pdq_dihedral(image)
                 result.pdq, result.pdq_quality, result.pdq_rotations = eight[0], quality, eight
             else:

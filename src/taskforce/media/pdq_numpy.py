@@ -102,7 +102,13 @@ def _bits(coefficients: npt.NDArray[np.float64]) -> str:
 def _coefficients(rgb: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.float64], int] | None:
     if rgb.shape[0] < _MIN_DIM or rgb.shape[1] < _MIN_DIM:
         return None
-    block = _downsample(luma(rgb))
+    return _luma_coefficients(luma(rgb))
+
+
+def _luma_coefficients(y: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.float64], int] | None:
+    if y.shape[0] < _MIN_DIM or y.shape[1] < _MIN_DIM:
+        return None
+    block = _downsample(y)
     quality = _quality(block)
     dct = _DCT @ block.astype(np.float64) @ _DCT.T
     return dct.astype(np.float32).astype(np.float64), quality
@@ -111,6 +117,15 @@ def _coefficients(rgb: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.float64], 
 def pdq(rgb: npt.NDArray[np.uint8]) -> tuple[str, int]:
     """(64 hex digits, quality 0-100) of an RGB image array (height x width x 3)."""
     found = _coefficients(rgb)
+    if found is None:
+        return "0" * 64, 0
+    coefficients, quality = found
+    return _bits(coefficients), quality
+
+
+def pdq_luma(y: npt.NDArray[np.uint8] | npt.NDArray[np.float32]) -> tuple[str, int]:
+    """`pdq` of a luma image (height x width): see `dihedral_luma`."""
+    found = _luma_coefficients(np.asarray(y, dtype=np.float32))
     if found is None:
         return "0" * 64, 0
     coefficients, quality = found
@@ -127,7 +142,16 @@ def _signs(pattern: str) -> npt.NDArray[np.float64]:
 def dihedral(rgb: npt.NDArray[np.uint8]) -> tuple[list[str], int]:
     """The eight hashes of the image turned and mirrored, in `pdqhash.compute_dihedral` order
     (original, rotate 90, 180, 270, flip x, flip y, flip +1, flip -1), from one DCT."""
-    found = _coefficients(rgb)
+    return _dihedral(_coefficients(rgb))
+
+
+def dihedral_luma(y: npt.NDArray[np.uint8] | npt.NDArray[np.float32]) -> tuple[list[str], int]:
+    """`dihedral` of a luma image (height x width) already decoded as such, e.g. JPEG's own Y
+    channel: no RGB round trip, so within a few bits of the reference rather than equal."""
+    return _dihedral(_luma_coefficients(np.asarray(y, dtype=np.float32)))
+
+
+def _dihedral(found: tuple[npt.NDArray[np.float64], int] | None) -> tuple[list[str], int]:
     if found is None:
         return ["0" * 64] * 8, 0
     a, quality = found

@@ -16,10 +16,12 @@ series, victim) is shown to a reader only while that hash set is shared with the
 
 from __future__ import annotations
 
+import io
 import json
 import multiprocessing
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -53,7 +55,10 @@ from taskforce.triage.recording import Checkpoint, Recorder
 
 JOURNAL = "results.jsonl"
 WORK_DIR = ".work"
-SYNC_EVERY = 32
+# the journal is synced to disk at most this often (an fsync per few files cost the main
+# process, which shares the cores with the workers, more than the hashing of small files)
+SYNC_SECONDS = 1.0
+CHUNKSIZE = 8  # items per task sent to a worker process
 ERRORS_LISTED = 50
 
 
@@ -130,16 +135,23 @@ def _one_blas_thread() -> None:
     threadpoolctl.threadpool_limits(1)
 
 
-def _examine(item: evidence.Item) -> FileHashes:
-    """Runs in a worker process: every hash of one item (images: rotations and camera)."""
+def examine(item: evidence.Item) -> FileHashes:
+    """Every hash of one item (images: rotations and camera), in a worker process.
+
+    Module-level and free of state inherited from the run, so a pool or a remote worker can
+    call it by name. Images are decoded the reduced way (`hashing.hash_stream`): JPEGs straight
+    to luma, DCT-scaled when large, PDQ within a few bits of the reference."""
     if item.error:
         return FileHashes(path=item.display, error=item.error)
     if item.data is not None:
-        import io
-
-        return hashing.hash_stream(io.BytesIO(item.data), item.display, rotations=True)
+        return hashing.hash_stream(
+            io.BytesIO(item.data), item.display, rotations=True, reduced=True
+        )
     assert item.path is not None
-    return hashing.hash_file(item.path, display=item.display, rotations=True)
+    return hashing.hash_file(item.path, display=item.display, rotations=True, reduced=True)
+
+
+_examine = examine  # the name the Examine seam first used
 
 
 def _row(found: FileHashes, known: KnownMedia, threshold: int) -> dict[str, Any]:
@@ -339,7 +351,7 @@ cluster's workers)."""
 
 
 def _local(pool: Any) -> Examine:
-    return lambda items: pool.imap(_examine, items, chunksize=4)
+    return lambda items: pool.imap(examine, items, chunksize=CHUNKSIZE)
 
 
 def _process(
@@ -360,17 +372,19 @@ def _process(
                 temporary[item.display] = item.path
             yield item
 
-    with (out_dir / JOURNAL).open("a", encoding="utf-8") as journal:
-        for n, found in enumerate(examine(items()), start=1):
+    synced = time.monotonic()
+    with (out_dir / JOURNAL).open("a", encoding="utf-8", buffering=1 << 16) as journal:
+        for found in examine(items()):
             row = _row(found, known, threshold)
             journal.write(json.dumps(row, ensure_ascii=False) + "\n")
             done[row["path"]] = row
             spilled = temporary.pop(found.path, None)
             if spilled is not None:
                 spilled.unlink(missing_ok=True)
-            if n % SYNC_EVERY == 0:
+            if time.monotonic() - synced >= SYNC_SECONDS:
                 journal.flush()
                 os.fsync(journal.fileno())
+                synced = time.monotonic()
             if recorder is not None:
                 recorder.add(row)
             if progress:

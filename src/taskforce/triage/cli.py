@@ -44,6 +44,20 @@ def triage_command(
     pdq_threshold: int | None = typer.Option(
         None, "--pdq-threshold", help="Largest PDQ Hamming distance that matches (default 31)"
     ),
+    scheduler: str | None = typer.Option(
+        None,
+        "--scheduler",
+        help="Hash on a Dask cluster, e.g. tcp://10.0.0.5:8786; workers read the evidence "
+        "from shared storage",
+    ),
+    path_map: list[str] = typer.Option(
+        [],
+        "--path-map",
+        help="LOCAL=REMOTE: evidence under LOCAL here is under REMOTE on the workers",
+    ),
+    tls_ca: Path | None = typer.Option(None, "--tls-ca", help="CA certificate (tls://)"),
+    tls_cert: Path | None = typer.Option(None, "--tls-cert", help="Client certificate (tls://)"),
+    tls_key: Path | None = typer.Option(None, "--tls-key", help="Client key (tls://)"),
 ) -> None:
     """Hash every file (archives opened), match known sets, write the report, feed the case."""
     settings = state(ctx).settings
@@ -52,6 +66,9 @@ def triage_command(
         workers=workers,
         hash_sets=hashset,
         case_reference=case,
+        scheduler=scheduler,
+        path_map=path_map,
+        tls=(tls_ca, tls_cert, tls_key),
     )
     with unit(ctx) as session:
         service.check_paths(evidence, out_dir)  # before the progress bar, naming the path

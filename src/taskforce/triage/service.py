@@ -24,9 +24,10 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import threadpoolctl
 from sqlalchemy import distinct, func, select
@@ -53,6 +54,9 @@ from taskforce.triage.matching import KnownEntry, KnownMedia
 from taskforce.triage.models import TriageResult
 from taskforce.triage.recording import Checkpoint, Recorder
 
+if TYPE_CHECKING:
+    from taskforce.triage.cluster import Target
+
 JOURNAL = "results.jsonl"
 WORK_DIR = ".work"
 # the journal is synced to disk at most this often (an fsync per few files cost the main
@@ -68,6 +72,9 @@ class Options:
     workers: int = 0  # 0: one per core
     hash_sets: Sequence[str] = ()
     case_reference: str | None = None
+    scheduler: str | None = None  # a Dask scheduler: hash on its workers (triage/cluster.py)
+    path_map: Sequence[str] = ()  # LOCAL=REMOTE: where the workers see the evidence
+    tls: tuple[Path | None, Path | None, Path | None] = (None, None, None)  # CA, cert, key
 
 
 Progress = Callable[[int, str], None]  # (files done, current display path)
@@ -247,6 +254,7 @@ def run(
     if not 0 <= options.threshold <= 256:
         raise Invalid("pdq_threshold", "must be between 0 and 256 bits")
     check_paths(roots, out_dir)
+    target = _target(options)
     case = _case(session, caller, options.case_reference) if options.case_reference else None
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -256,12 +264,9 @@ def run(
     work_dir = out_dir / WORK_DIR
     shutil.rmtree(work_dir, ignore_errors=True)  # left behind by a crash: evidence copies
     done = _journal(out_dir)
-    workers = options.workers or os.cpu_count() or 1
-    context = multiprocessing.get_context("fork")
     recorder: Recorder | None = None
     try:
-        # one BLAS thread per worker: the processes already use every core
-        with context.Pool(workers, initializer=_one_blas_thread) as pool:  # before faiss starts
+        with _examiner(options, target, roots, work_dir) as examine:  # before faiss starts
             known = load_known(session, caller, settings, options.hash_sets)
             if checkpoint is not None:  # the audit entry is kept; no lock is held for hours
                 checkpoint()
@@ -280,7 +285,7 @@ def run(
             pending = (i for i in evidence.walk(list(roots), work_dir) if i.display not in done)
             try:
                 _process(
-                    _local(pool),
+                    examine,
                     pending,
                     known,
                     options.threshold,
@@ -352,6 +357,36 @@ cluster's workers)."""
 
 def _local(pool: Any) -> Examine:
     return lambda items: pool.imap(examine, items, chunksize=CHUNKSIZE)
+
+
+def _target(options: Options) -> Target | None:
+    """The cluster the options name, checked (None: hash here). `distributed` is imported only
+    then: it is slow to import and a local run does not need it."""
+    if options.scheduler is None:
+        if options.path_map or any(options.tls):
+            raise Invalid("scheduler", "--path-map and certificates are for a --scheduler run")
+        return None
+    from taskforce.triage import cluster
+
+    return cluster.Target.parse(options.scheduler, options.path_map, options.tls)
+
+
+@contextmanager
+def _examiner(
+    options: Options, target: Target | None, roots: Sequence[Path], work_dir: Path
+) -> Iterator[Examine]:
+    """The local fork pool, or the cluster's workers when a scheduler is named."""
+    if target is not None:
+        from taskforce.triage import cluster
+
+        with cluster.connect(target, _examine, roots, work_dir) as remote:
+            yield remote
+        return
+    workers = options.workers or os.cpu_count() or 1
+    context = multiprocessing.get_context("fork")
+    # one BLAS thread per worker: the processes already use every core
+    with context.Pool(workers, initializer=_one_blas_thread) as pool:
+        yield _local(pool)
 
 
 def _process(

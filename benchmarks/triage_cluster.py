@@ -1,9 +1,9 @@
 """Triage across machines, on one machine: the local pool against a 2-worker loopback cluster.
 
-Makes benign synthetic JPEGs (`triage.py`'s corpus), starts a Dask scheduler and a `dask worker`
-with 2 single-threaded processes on 127.0.0.1, as a lab would (they stay up between runs, so
-their start is reported but not counted), then runs `taskforce triage` as a user does (a
-subprocess, fresh SQLite data folder, an empty hash set) alternately without and with
+Makes benign synthetic JPEGs (`triage.py`'s photos, 0.3 and 1.2 MP), starts a Dask scheduler
+and a `dask worker` with 2 single-threaded processes on 127.0.0.1, as a lab would (they stay up
+between runs, so their start is reported but not counted), then runs `taskforce triage` as a
+user does (a subprocess, fresh SQLite data folder, an empty hash set) alternately without and with
 `--scheduler`, on the same files, each `--rounds` times. Prints the median files/s of each, the
 ratio cluster/local, and whether the two reports hold the same rows.
 
@@ -28,12 +28,26 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
 # benchmarks/triage.py, beside this script (the folder is on sys.path when run as a script)
-make_corpus = importlib.import_module("triage").make_corpus
+photo = importlib.import_module("triage").photo
 console = Console(stderr=True)
+SIZES = ((640, 480), (1280, 960))  # 0.3 and 1.2 MP, alternately
+
+
+def make_corpus(folder: Path, count: int, seed: int) -> int:
+    """`count` synthetic photos (triage.py's), half 0.3 MP and half 1.2 MP; their bytes."""
+    total = 0
+    for i in range(count):
+        data = photo(np.random.default_rng(seed * 100_000 + i), *SIZES[i % 2])
+        (folder / f"IMG_{i:05d}.jpg").write_bytes(data)
+        total += len(data)
+    return total
+
+
 BIN = Path(sys.executable).parent
 
 

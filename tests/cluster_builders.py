@@ -20,7 +20,7 @@ from distributed import Client
 
 from taskforce.media.schemas import FileHashes
 from taskforce.triage import evidence
-from taskforce.triage.service import _examine
+from taskforce.triage.service import examine
 
 LOG_ENV = "TASKFORCE_TEST_EXAMINED_LOG"
 SLOW_SECONDS = 0.1
@@ -34,7 +34,7 @@ def logged_examine(item: evidence.Item) -> FileHashes:
         with Path(log).open("a", encoding="utf-8") as f:
             f.write(f"{os.getpid()}\t{item.display}\n")
     time.sleep(SLOW_SECONDS)
-    return _examine(item)
+    return examine(item)
 
 
 def poisoned_examine(item: evidence.Item) -> FileHashes:
@@ -42,7 +42,7 @@ def poisoned_examine(item: evidence.Item) -> FileHashes:
     crashes on a hostile file would; every other file is hashed as triage does."""
     if item.display.endswith("/poison.jpg"):
         os._exit(70)
-    return _examine(item)
+    return examine(item)
 
 
 def examined(log: Path) -> list[tuple[int, str]]:

@@ -153,7 +153,7 @@ def test_a_worker_killed_mid_run_loses_nothing_and_repeats_nothing(
 ) -> None:
     _run(session, network, settings, evidence_dir, tmp_path / "local")
     victim = dask_cluster.add_worker()  # the shared cluster keeps its two workers
-    monkeypatch.setattr(service, "_examine", logged_examine)  # slow: every worker has work
+    monkeypatch.setattr(service, "examine", logged_examine)  # slow: every worker has work
     monkeypatch.setattr(cluster, "BATCH", 1)
     dask_cluster.log.unlink(missing_ok=True)
 
@@ -192,7 +192,7 @@ def test_a_file_that_kills_every_worker_it_meets_is_reported_and_the_run_goes_on
     _run(session, network, settings, seizure, tmp_path / "local")
     (seizure / "poison.jpg").write_bytes(jpeg(picture(8)))
     restarting = start_cluster(tmp_path / "dask", workers=2, nanny=True, allowed_failures=0)
-    monkeypatch.setattr(service, "_examine", poisoned_examine)
+    monkeypatch.setattr(service, "examine", poisoned_examine)
     try:
         summary = _run(
             session, network, settings, seizure, tmp_path / "remote", scheduler=restarting.address
@@ -263,13 +263,13 @@ def test_spilled_members_travel_as_bytes_when_the_work_folder_is_not_shared(
     spilled.write_bytes(jpeg(picture(3)))
     item = evidence.Item("case.zip!/a.jpg", path=spilled)
     target = cluster.Target.parse("tcp://127.0.0.1:8786")
-    examiner = cluster.Examiner(None, target, service._examine, work, shared=False)  # type: ignore[arg-type]
+    examiner = cluster.Examiner(None, target, service.examine, work, shared=False)  # type: ignore[arg-type]
     sent, flagged = examiner._outbound(item)
     assert flagged
     assert sent.path is None
     assert sent.data == spilled.read_bytes()
-    [found] = cluster._examine_batch(service._examine, [(sent, flagged)])
-    assert found == service._examine(item)  # as a local run hashes the spilled file
+    [found] = cluster._examine_batch(service.examine, [(sent, flagged)])
+    assert found == service.examine(item)  # as a local run hashes the spilled file
 
 
 @pytest.mark.parametrize(

@@ -266,7 +266,7 @@ def run(
     done = _journal(out_dir)
     recorder: Recorder | None = None
     try:
-        with _examiner(options, target, roots, work_dir) as examine:  # before faiss starts
+        with _examiner(options, target, roots, work_dir) as examiner:  # before faiss starts
             known = load_known(session, caller, settings, options.hash_sets)
             if checkpoint is not None:  # the audit entry is kept; no lock is held for hours
                 checkpoint()
@@ -285,7 +285,7 @@ def run(
             pending = (i for i in evidence.walk(list(roots), work_dir) if i.display not in done)
             try:
                 _process(
-                    examine,
+                    examiner,
                     pending,
                     known,
                     options.threshold,
@@ -379,7 +379,7 @@ def _examiner(
     if target is not None:
         from taskforce.triage import cluster
 
-        with cluster.connect(target, _examine, roots, work_dir) as remote:
+        with cluster.connect(target, examine, roots, work_dir) as remote:
             yield remote
         return
     workers = options.workers or os.cpu_count() or 1

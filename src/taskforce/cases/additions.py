@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
 from taskforce.cases import bulk, deconfliction
-from taskforce.cases.hits import hit_view
+from taskforce.cases.hits import views_of
 from taskforce.cases.models import (
     Case,
     Hit,
@@ -274,7 +274,7 @@ def add_selector(
         selector=selector_read(selector, *status),
         normalized=selector.value,
         created=placed.created,
-        hits=[hit_view(session, caller, h) for h in hits],
+        hits=views_of(session, caller, hits),
     )
 
 

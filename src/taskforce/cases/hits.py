@@ -81,11 +81,20 @@ def _side(hit: Hit, agency_id: uuid.UUID | None) -> str | None:
 
 def hit_view(session: Session, caller: Caller, hit: Hit, *, side: str | None = None) -> HitRead:
     """The hit as the caller's agency may see it; the other side's case only if visible."""
-    side = side or _side(hit, caller.agency_id)
-    if side is None:
-        raise NotFound("hit")
-    [view] = hit_views(session, caller, [(hit, side)])
-    return view
+    if side is not None:
+        return hit_views(session, caller, [(hit, side)])[0]
+    return views_of(session, caller, [hit])[0]
+
+
+def views_of(session: Session, caller: Caller, hits: Sequence[Hit]) -> list[HitRead]:
+    """`hit_view` of many hits at once (an addition's reply), each from the caller's side."""
+    sides: list[tuple[Hit, str]] = []
+    for hit in hits:
+        side = _side(hit, caller.agency_id)
+        if side is None:
+            raise NotFound("hit")
+        sides.append((hit, side))
+    return hit_views(session, caller, sides)
 
 
 def hit_views(session: Session, caller: Caller, sides: Sequence[tuple[Hit, str]]) -> list[HitRead]:

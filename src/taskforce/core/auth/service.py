@@ -19,7 +19,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Table, select
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from taskforce.core.audit import service as audit
@@ -309,17 +309,50 @@ def list_tokens(session: Session, caller: Caller) -> list[ApiToken]:
 
 
 def caller_from_token(session: Session, token: str, *, ip: str | None) -> Caller:
-    """Resolve a bearer token; unknown, expired, revoked or inactive all answer 401 alike."""
-    record = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_digest(token)))
+    """Resolve a bearer token; unknown, expired, revoked or inactive all answer 401 alike.
+
+    One query for the token, its user and the user's agency (every API request pays it, twice
+    a round trip less than reading them one by one); nothing is cached, so a revoked token or
+    a disabled user stops working at once in every server process."""
+    agency = _agency_table()
+    row = session.execute(
+        select(
+            ApiToken.id.label("token_id"),
+            ApiToken.revoked_at,
+            ApiToken.expires_at,
+            ApiToken.last_used_at,
+            User.id.label("user_id"),
+            User.role,
+            User.agency_id,
+            User.email,
+            User.is_active,
+            agency.c.code,
+            agency.c.country,
+        )
+        .join(User, User.id == ApiToken.user_id)
+        .outerjoin(agency, agency.c.id == User.agency_id)
+        .where(ApiToken.token_hash == _token_digest(token))
+    ).first()
     now = utcnow()
-    if record is None or record.revoked_at is not None or record.expires_at <= now:
+    if row is None:
         raise AuthFailed("invalid, expired or revoked token")
-    user = session.get(User, record.user_id)
-    if user is None or not user.is_active:
+    if row.revoked_at is not None or row.expires_at <= now or not row.is_active:
         raise AuthFailed("invalid, expired or revoked token")
-    if record.last_used_at is None or now - record.last_used_at > timedelta(minutes=1):
-        record.last_used_at = now
-    return caller_for(session, user, channel="api", token_id=record.id, ip=ip)
+    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
+        session.execute(
+            update(ApiToken).where(ApiToken.id == row.token_id).values(last_used_at=now)
+        )
+    return Caller(
+        role=Role(row.role),
+        channel="api",
+        user_id=row.user_id,
+        agency_id=row.agency_id,
+        agency_code=row.code,
+        country=row.country,
+        email=row.email,
+        token_id=row.token_id,
+        ip=ip,
+    )
 
 
 # --- web sessions ---------------------------------------------------------------------------

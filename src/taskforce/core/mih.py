@@ -18,6 +18,8 @@ key, `offsets[h, k]` where key k's run starts — a compressed-sparse-row table,
 and per key, so 10M codes with 11 tables of 2²³ keys take ~1.1 GiB with the codes themselves.
 Adding codes merges them into every table (an `np.insert` per table, no re-sort of what is
 there); the merged tables replace the old ones atomically, so queries never wait on a merge.
+The search loop itself is compiled (`core.mih_kernel`); tables may be memory-mapped read-only
+(`core.pdq_shared`), which the search only reads and a merge copies.
 """
 
 from __future__ import annotations
@@ -29,14 +31,14 @@ from itertools import combinations
 import numpy as np
 import numpy.typing as npt
 
+from taskforce.core import mih_kernel
+
 BITS = 256
 WORDS = BITS // 64
 
 Words = npt.NDArray[np.uint64]  # (n, 4): a code as four big-endian 64-bit words
 Ints = npt.NDArray[np.int64]
 Found = tuple[Ints, Ints, npt.NDArray[np.int32]]  # (query row, position, distance) triples
-
-PROBES_PER_BATCH = 2_000_000  # bounds a search's working memory (~100 MB) for any radius
 
 
 def words_of(codes: bytes | npt.NDArray[np.uint8], count: int) -> Words:
@@ -138,62 +140,21 @@ class MultiIndex:
         """All (query row, position, distance) with distance ≤ radius, in no particular order."""
         if radius < 0 or not len(queries) or not self.size:
             return _nothing()
-        per_query = sum(len(flip_masks(self.bits, r)) for r in self._chunk_radii(radius) if r >= 0)
-        batch = max(1, PROBES_PER_BATCH // max(per_query, 1))
-        rows, positions, distances = [], [], []
-        for first in range(0, len(queries), batch):
-            found = self._search(queries[first : first + batch], radius)
-            rows.append(found[0] + first)
-            positions.append(found[1])
-            distances.append(found[2])
-        return np.concatenate(rows), np.concatenate(positions), np.concatenate(distances)
+        radii = self._chunk_radii(radius)
+        masks = flip_masks(self.bits, max(radii))
+        counts = np.array([len(flip_masks(self.bits, r)) if r >= 0 else 0 for r in radii])
+        keys = np.stack([chunk_key(queries, h, self.bits) for h in range(self.tables)], axis=1)
+        rows, positions, distances = mih_kernel.search(
+            self.codes, self.positions, self.offsets, keys, masks, counts, queries, radius
+        )
+        # A code near the query is usually found through several chunks.
+        _, first = np.unique(rows * self.size + positions, return_index=True)
+        return rows[first], positions[first], distances[first]
 
     def _chunk_radii(self, radius: int) -> list[int]:
         """Radius to probe in each chunk (r = m·s + a: s for the first a+1, s−1 after)."""
         within, rest = divmod(radius, self.tables)
         return [within if h <= rest else within - 1 for h in range(self.tables)]
-
-    def _probes(self, queries: Words, radius: int) -> Ints:
-        """(queries, slots) table keys to look up, numbered across tables."""
-        stride = (1 << self.bits) + 1
-        groups = []
-        for h, chunk_radius in enumerate(self._chunk_radii(radius)):
-            if chunk_radius < 0:
-                continue
-            masks = flip_masks(self.bits, chunk_radius)
-            groups.append((chunk_key(queries, h, self.bits)[:, None] ^ masks[None, :]) + h * stride)
-        return np.concatenate(groups, axis=1)
-
-    def _search(self, queries: Words, radius: int) -> Found:
-        probes = self._probes(queries, radius)
-        slots = probes.shape[1]
-        flat_offsets = self.offsets.reshape(-1)
-        starts = flat_offsets[probes].astype(np.int64)
-        lengths = (flat_offsets[probes + 1] - starts).reshape(-1)
-        starts += (probes // ((1 << self.bits) + 1)) * self.size  # into the flattened tables
-        starts = starts.reshape(-1)
-        flat_positions = self.positions.reshape(-1)
-        # Runs are short (about one code per key): walk them a column at a time rather than
-        # expanding every run with np.repeat.
-        active = np.flatnonzero(lengths)
-        found_positions: list[npt.NDArray[np.int32]] = []
-        found_rows: list[Ints] = []
-        column = 0
-        while active.size:
-            found_positions.append(flat_positions[starts[active] + column])
-            found_rows.append(active // slots)
-            column += 1
-            active = active[lengths[active] > column]
-        if not found_positions:
-            return _nothing()
-        positions = np.concatenate(found_positions).astype(np.int64)
-        rows = np.concatenate(found_rows)
-        distances = _distances(self.codes, positions, queries, rows)
-        keep = distances <= radius
-        positions, rows, distances = positions[keep], rows[keep], distances[keep]
-        # A code near the query is usually found through several chunks.
-        _, first = np.unique(rows * self.size + positions, return_index=True)
-        return rows[first], positions[first], distances[first]
 
 
 def _nothing() -> Found:
@@ -229,16 +190,6 @@ def _merge(old: MultiIndex, codes: Words, size: int) -> MultiIndex:
         np.cumsum(np.bincount(keys, minlength=1 << old.bits), out=offsets[h, 1:])
         offsets[h] += old.offsets[h]
     return MultiIndex(old.bits, size, codes, positions, offsets)
-
-
-def _distances(codes: Words, positions: Ints, queries: Words, rows: Ints) -> npt.NDArray[np.int32]:
-    """Hamming distance between codes[positions[i]] and queries[rows[i]]."""
-    as_records = codes.view(np.dtype((np.void, 8 * WORDS))).reshape(-1)
-    candidates = as_records.take(positions).view(np.uint64).reshape(-1, WORDS)
-    total = np.zeros(len(positions), dtype=np.int32)
-    for w in range(WORDS):
-        total += np.bitwise_count(candidates[:, w] ^ queries[:, w].take(rows))
-    return total
 
 
 def brute_force(codes: Words, queries: Words, radius: int) -> Found:

@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from taskforce import domains, pages
-from taskforce.core import spool
+from taskforce.core import pdq_index, spool
 from taskforce.core.audit import api as audit_api
 from taskforce.core.audit.seal import Sealer
 from taskforce.core.auth import api as auth_api
@@ -77,6 +77,7 @@ class DefaultHeaders:
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = engine or make_engine(settings)
+    pdq_index.share(engine, settings.data_dir / "pdq-index")  # one copy for all workers
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -109,6 +109,33 @@ class HammingIndex:
                 self._main = MultiIndex.build(self._main.codes[:keep_main]) if keep_main else None
                 self._main_ids = self._main_ids[:keep_main]
 
+    def main_part(self) -> tuple[MultiIndex | None, npt.NDArray[np.int64]]:
+        """The main part and its ids (ascending), as one generation: what a process shares."""
+        with self._read_lock:
+            return self._main, self._main_ids
+
+    def adopt(self, main: MultiIndex, ids: npt.NDArray[np.int64]) -> bool:
+        """Answer from `main` (another process's generation: ids ascending, every id up to
+        ids[-1]) in place of this index's own main part and of its tail codes up to ids[-1].
+        False, and nothing changes, where this index's main part reaches as far already."""
+        last = int(ids[-1])
+        with self._write_lock, self._read_lock:
+            if len(self._main_ids) and int(self._main_ids[-1]) > last:
+                return False
+            if len(self._main_ids) and int(self._main_ids[-1]) == last and self._main is main:
+                return False
+            keep = int(np.searchsorted(self._tail_ids, last, side="right"))
+            if keep:
+                later = np.concatenate([*self._tail_codes, np.empty((0, BYTES), np.uint8)])
+                later = later[keep:]
+                self._tail.reset()
+                self._tail.add(later)
+                self._tail_ids = self._tail_ids[keep:]
+                self._tail_codes = [later]
+            self._main = main
+            self._main_ids = ids
+            return True
+
     def query(self, code: bytes, max_distance: int) -> list[tuple[int, int]]:
         """All (id, distance) with distance ≤ max_distance, nearest first."""
         return self.query_many([code], max_distance)[0]

@@ -179,7 +179,7 @@ def _build(codes: Words, size: int, bits: int) -> MultiIndex:
 def _merge(old: MultiIndex, codes: Words, size: int) -> MultiIndex:
     """`old` plus codes[old.size:size], each inserted at the end of its key's run."""
     positions = np.empty((old.tables, size), dtype=np.int32)
-    offsets = np.empty_like(old.offsets)
+    offsets = np.empty(old.offsets.shape, dtype=old.offsets.dtype)  # not a memmap subclass
     order = np.arange(size - old.size, dtype=np.int64)
     for h in range(old.tables):
         keys = chunk_key(codes[old.size : size], h, old.bits)

@@ -15,19 +15,34 @@ it; on rollback the index drops what came after (usually a few codes in the smal
 the next sync reloads what others committed meanwhile. A transaction that never queried an
 index — a rejected request, say — leaves it alone, so the 10M-code index is not rebuilt
 because a client made a mistake.
+
+Shared between processes (`share`, the server does it): the main part is published to and
+mapped from a file (`core.pdq_shared`) once every row in it is committed — its last number is
+at most every open transaction's floor — and a process takes a newer published main part in
+place of its own once no open transaction's floor lies inside it (a rollback to such a floor
+would have to rebuild it; a floor of 0 only empties the index). Each process keeps its own
+tail of later rows, synced and rolled back as above.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import weakref
+from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.orm import Session
 
-from taskforce.core.hamming import HammingIndex
+from taskforce.core import pdq_shared
+from taskforce.core.hamming import TAIL_LIMIT, HammingIndex
+
+_log = logging.getLogger(__name__)
 
 Fetch = Callable[[Session, int], Sequence[tuple[int, bytes]]]  # rows after a number, in order
 
@@ -35,21 +50,82 @@ _FLOORS = "taskforce_pdq_index_floors"  # Connection.info key: {index: last numb
 _DELETED = "taskforce_pdq_index_deleted"  # Connection.info key: {index name: deleted above}
 
 
+@dataclass(frozen=True)
+class Sharing:
+    """Where an engine's indexes publish their main parts, and how many later rows each
+    process keeps to itself before merging them in."""
+
+    directory: Path | None = None
+    tail_limit: int = TAIL_LIMIT
+
+
 class SyncedIndex:
-    def __init__(self, fetch: Fetch) -> None:
+    def __init__(self, fetch: Fetch, name: str = "", sharing: Sharing | None = None) -> None:
         self._fetch = fetch
         self._lock = threading.Lock()
-        self.index = HammingIndex()
+        self._name = name
+        self._sharing = sharing or Sharing()
+        self.index = HammingIndex(self._sharing.tail_limit)
         self.last_seq = 0
+        self._open: Counter[int] = Counter()  # floors of the open transactions that synced
 
     def sync(self, session: Session) -> None:
         with self._lock:
             floors = session.connection().info.setdefault(_FLOORS, {})
-            floors.setdefault(self, self.last_seq)
+            if self not in floors:
+                floors[self] = self.last_seq
+                self._open[self.last_seq] += 1
+            self._adopt()
             rows = self._fetch(session, self.last_seq)
             if rows:
                 self.index.add([r[0] for r in rows], [bytes(r[1]) for r in rows])
                 self.last_seq = rows[-1][0]
+            self._publish()
+
+    def _adopt(self) -> None:
+        """Map the newest published main part if it reaches beyond this process's own."""
+        directory = self._sharing.directory
+        if directory is None:
+            return
+        main, ids = self.index.main_part()
+        own = int(ids[-1]) if len(ids) else 0
+        if main is not None and not isinstance(main.codes, np.memmap):
+            own -= 1  # the same rows, mapped, are worth taking in place of a private copy
+        found = pdq_shared.newest(directory, self._name, own)
+        if found is None or any(0 < floor < found[0] for floor in self._open):
+            return
+        loaded = pdq_shared.load(found[1])
+        if loaded is not None and self.index.adopt(*loaded):
+            self.last_seq = max(self.last_seq, found[0])
+
+    def _publish(self) -> None:
+        """Write this process's main part for the others once all of it is committed."""
+        directory = self._sharing.directory
+        if directory is None:
+            return
+        main, ids = self.index.main_part()
+        if main is None or isinstance(main.codes, np.memmap):
+            return
+        if self._open and int(ids[-1]) > min(self._open):
+            return  # rows an open transaction loaded may yet roll back
+        try:
+            folder = pdq_shared.publish(directory, self._name, main, ids)
+        except OSError as exc:  # a full or read-only disk: this process keeps its own copy
+            _log.warning("could not share the %s index under %s: %s", self._name, directory, exc)
+            return
+        loaded = pdq_shared.load(folder)
+        if loaded is not None:
+            self.index.adopt(*loaded)  # drop the private copy for the mapped one
+
+    def closed(self, floor: int, rolled_back: bool) -> None:
+        """A transaction that synced from `floor` ended; a rollback drops what came after."""
+        with self._lock:
+            if rolled_back and floor < self.last_seq:
+                self.index.truncate(floor)
+                self.last_seq = floor
+            self._open[floor] -= 1
+            if self._open[floor] <= 0:
+                del self._open[floor]
 
     def forget_after(self, seq: int) -> None:
         """Drop rows numbered above `seq`; the next sync loads again what is still there."""
@@ -57,6 +133,8 @@ class SyncedIndex:
             if seq < self.last_seq:
                 self.index.truncate(seq)
                 self.last_seq = seq
+            if self._sharing.directory is not None:
+                pdq_shared.discard_above(self._sharing.directory, self._name, seq)
 
     def candidates(self, session: Session, bits: bytes, max_distance: int) -> list[int]:
         """Row numbers within `max_distance` of `bits`."""
@@ -72,11 +150,21 @@ class SyncedIndex:
 
 
 _indexes: weakref.WeakKeyDictionary[Engine, dict[str, SyncedIndex]] = weakref.WeakKeyDictionary()
+_sharing: weakref.WeakKeyDictionary[Engine, Sharing] = weakref.WeakKeyDictionary()
 _registry_lock = threading.Lock()
 
 
+def share(engine: Engine, directory: Path, tail_limit: int = TAIL_LIMIT) -> None:
+    """The engine's indexes (created from now on) publish their main parts under `directory`
+    and map those other processes published there."""
+    with _registry_lock:
+        _sharing[engine] = Sharing(directory, tail_limit)
+
+
 def _on_commit(conn: Connection) -> None:
-    conn.info.pop(_FLOORS, None)
+    floors: dict[SyncedIndex, int] = conn.info.pop(_FLOORS, {})
+    for synced, floor in floors.items():
+        synced.closed(floor, rolled_back=False)
     deleted: dict[str, int] = conn.info.pop(_DELETED, {})
     per_engine = _indexes.get(conn.engine, {})
     for name, seq in deleted.items():
@@ -106,7 +194,7 @@ def _on_rollback(conn: Connection, *_args: Any) -> None:
     # A savepoint rollback drops back to the transaction's floor: more than needed, never less.
     floors: dict[SyncedIndex, int] = conn.info.pop(_FLOORS, {})
     for index, seq in floors.items():
-        index.forget_after(seq)
+        index.closed(seq, rolled_back=True)
 
 
 def index_for(session: Session, name: str, fetch: Fetch) -> SyncedIndex:
@@ -122,5 +210,5 @@ def index_for(session: Session, name: str, fetch: Fetch) -> SyncedIndex:
             event.listen(engine, "rollback_savepoint", _on_rollback)
         found = per_engine.get(name)
         if found is None:
-            found = per_engine[name] = SyncedIndex(fetch)
+            found = per_engine[name] = SyncedIndex(fetch, name, _sharing.get(engine))
         return found

@@ -7,16 +7,23 @@ which process examined which file."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from distributed import Client
+from distributed.security import Security
 
 from taskforce.media.schemas import FileHashes
 from taskforce.triage import evidence
@@ -53,6 +60,56 @@ def examined(log: Path) -> list[tuple[int, str]]:
     return [(int(pid), display) for pid, display in rows]
 
 
+def _signed(
+    name: str, key: ec.EllipticCurvePrivateKey, issuer: tuple[x509.Name, ec.EllipticCurvePrivateKey]
+) -> bytes:
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer[0])
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=issuer[1] is key, path_length=None), critical=True)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(issuer[1], hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def make_pki(folder: Path, names: tuple[str, ...]) -> dict[str, Path]:
+    """A CA (`ca`) and, per name, `<name>` (certificate and key in one PEM file) signed by it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"Test CA {folder.name}")])
+    files = {"ca": folder / "ca.pem"}
+    files["ca"].write_bytes(_signed(f"Test CA {folder.name}", ca_key, (ca_name, ca_key)))
+    for name in names:
+        key = ec.generate_private_key(ec.SECP256R1())
+        files[name] = folder / f"{name}.pem"
+        files[name].write_bytes(_signed(name, key, (ca_name, ca_key)) + _key_pem(key))
+    return files
+
+
+def _tls_args(pki: dict[str, Path] | None, name: str) -> list[str]:
+    if pki is None:
+        return []
+    pem = str(pki[name])
+    return ["--tls-ca-file", str(pki["ca"]), "--tls-cert", pem, "--tls-key", pem]
+
+
 @dataclass
 class LoopbackCluster:
     folder: Path
@@ -60,6 +117,18 @@ class LoopbackCluster:
     scheduler: subprocess.Popen[bytes]
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     nanny: bool = False  # with a nanny, a worker process that dies is started again
+    pki: dict[str, Path] | None = None  # TLS: ca, scheduler, worker, coordinator
+
+    def security(self) -> Security | None:
+        if self.pki is None:
+            return None
+        pem = str(self.pki["coordinator"])
+        return Security(  # type: ignore[no-untyped-call]
+            tls_ca_file=str(self.pki["ca"]),
+            tls_client_cert=pem,
+            tls_client_key=pem,
+            require_encryption=True,
+        )
 
     @property
     def log(self) -> Path:
@@ -83,13 +152,16 @@ class LoopbackCluster:
                     f"w{n}",
                     "--local-directory",
                     str(self.folder / f"w{n}"),
+                    *_tls_args(self.pki, "worker"),
                 ],
                 errors,
                 _env(self.folder),
             )
         self.workers.append(process)
         alive = sum(1 for w in self.workers if w.poll() is None)
-        client = Client(self.address, timeout=START_TIMEOUT, set_as_default=False)  # type: ignore[no-untyped-call]
+        client = Client(  # type: ignore[no-untyped-call]
+            self.address, timeout=START_TIMEOUT, security=self.security(), set_as_default=False
+        )
         with client:
             client.wait_for_workers(alive, timeout=START_TIMEOUT)
         return process
@@ -125,7 +197,12 @@ def _start(
 
 
 def start_cluster(
-    folder: Path, workers: int, *, nanny: bool = False, allowed_failures: int = 3
+    folder: Path,
+    workers: int,
+    *,
+    nanny: bool = False,
+    allowed_failures: int = 3,
+    pki: dict[str, Path] | None = None,
 ) -> LoopbackCluster:
     """A scheduler on a free loopback port and `workers` worker processes. `allowed_failures`:
     how many worker deaths a task may cause before Dask gives up on it (`KilledWorker`)."""
@@ -142,6 +219,8 @@ def start_cluster(
                 "--no-dashboard",
                 "--scheduler-file",
                 str(info),
+                *(["--protocol", "tls"] if pki else []),
+                *_tls_args(pki, "scheduler"),
             ],
             errors,
             {  # the scheduler unpickles the tasks: it imports taskforce too
@@ -156,7 +235,7 @@ def start_cluster(
         time.sleep(0.1)
     time.sleep(0.1)  # the file is written in one go, but let it be complete
     address = json.loads(info.read_text())["address"]
-    cluster = LoopbackCluster(folder, address, scheduler, nanny=nanny)
+    cluster = LoopbackCluster(folder, address, scheduler, nanny=nanny, pki=pki)
     try:
         for _ in range(workers):
             cluster.add_worker()

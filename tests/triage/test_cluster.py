@@ -19,6 +19,7 @@ from cluster_builders import (
     LoopbackCluster,
     examined,
     logged_examine,
+    make_pki,
     poisoned_examine,
     start_cluster,
 )
@@ -252,6 +253,50 @@ def test_path_map_and_evidence_the_workers_cannot_see(
     assert "cannot see" in caught.value.message
     assert str(evidence_dir) in caught.value.message
     assert not (tmp_path / "unseen" / "results.jsonl").exists()
+
+
+def test_a_tls_cluster_takes_only_certificates_of_its_ca(
+    session: Session, network: Network, settings: Settings, seizure: Path, tmp_path: Path
+) -> None:
+    """Scheduler, workers and coordinator with certificates of the lab's CA; a coordinator
+    whose certificate another CA signed, or with none, gets no answer."""
+    pki = make_pki(tmp_path / "pki", ("scheduler", "worker", "coordinator"))
+    stranger = make_pki(tmp_path / "other-ca", ("coordinator",))
+    secure = start_cluster(tmp_path / "dask", workers=1, pki=pki)
+    try:
+        assert secure.address.startswith("tls://")
+        _run(session, network, settings, seizure, tmp_path / "local")
+        own = (pki["ca"], pki["coordinator"], pki["coordinator"])
+        _run(
+            session,
+            network,
+            settings,
+            seizure,
+            tmp_path / "remote",
+            scheduler=secure.address,
+            tls=own,
+        )
+        assert _report(tmp_path / "remote") == _report(tmp_path / "local")
+
+        foreign = (stranger["ca"], stranger["coordinator"], stranger["coordinator"])
+        with pytest.raises(Invalid) as caught:
+            _run(
+                session,
+                network,
+                settings,
+                seizure,
+                tmp_path / "refused",
+                scheduler=secure.address,
+                tls=foreign,
+            )
+        assert "TLS certificate does not match" in caught.value.message
+
+        plain = secure.address.replace("tls://", "tcp://")  # no certificate at all
+        with pytest.raises(Invalid) as caught:
+            _run(session, network, settings, seizure, tmp_path / "plain", scheduler=plain)
+        assert f"--scheduler {plain}: no Dask scheduler answered" in caught.value.message
+    finally:
+        secure.close()
 
 
 def test_spilled_members_travel_as_bytes_when_the_work_folder_is_not_shared(

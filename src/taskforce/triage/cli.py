@@ -72,6 +72,7 @@ def triage_command(
     )
     with unit(ctx) as session:
         service.check_paths(evidence, out_dir)  # before the progress bar, naming the path
+        service.cluster_target(options)  # a bad --scheduler too (connecting comes later)
         total = _count_files(evidence)
         found = agency_service.get_by_code(session, agency)
         caller = agency_operator(found.id, found.code, found.country)

@@ -254,7 +254,7 @@ def run(
     if not 0 <= options.threshold <= 256:
         raise Invalid("pdq_threshold", "must be between 0 and 256 bits")
     check_paths(roots, out_dir)
-    target = _target(options)
+    target = cluster_target(options)
     case = _case(session, caller, options.case_reference) if options.case_reference else None
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -359,7 +359,7 @@ def _local(pool: Any) -> Examine:
     return lambda items: pool.imap(examine, items, chunksize=CHUNKSIZE)
 
 
-def _target(options: Options) -> Target | None:
+def cluster_target(options: Options) -> Target | None:
     """The cluster the options name, checked (None: hash here). `distributed` is imported only
     then: it is slow to import and a local run does not need it."""
     if options.scheduler is None:

@@ -4,6 +4,7 @@ still hold. Two engines on one SQLite file stand in for two processes."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from taskforce.core import pdq_shared
 from taskforce.core.hamming import hamming
+from taskforce.core.mih import MultiIndex
 from taskforce.core.pdq_index import SyncedIndex, forget_deleted, index_for, share
 
 TAIL = 8
@@ -71,16 +73,23 @@ def add_committed(factory: sessionmaker[Session], count: int) -> list[int]:
 
 
 def generations(shared: Path) -> list[int]:
-    return sorted(int(p.name.rsplit("-", 1)[1]) for p in shared.glob("codes-*"))
+    """Published generations (one folder per database under `shared`)."""
+    return sorted(int(p.name.rsplit("-", 1)[1]) for p in shared.glob("*/codes-*"))
 
 
-def mapped(factory: sessionmaker[Session]) -> Path | None:
-    """The file the process's main part is mapped from, if it is."""
+def mapped(factory: sessionmaker[Session], shared_root: Path) -> Path | None:
+    """The generation the process's main part is mapped from, if it is."""
     with factory() as session:
         main, _ids = index(session).index.main_part()
     if main is None or not isinstance(main.codes, np.memmap):
         return None
-    return Path(str(main.codes.filename)).parent
+    return Path(str(main.codes.filename)).parent.relative_to(shared_root)
+
+
+def database(shared: Path) -> Path:
+    """The one database folder both processes publish in (relative to `shared`)."""
+    (folder,) = shared.iterdir()
+    return Path(folder.name)
 
 
 def assert_like_brute_force(factory: sessionmaker[Session], queries: Sequence[bytes]) -> None:
@@ -106,11 +115,11 @@ def test_processes_map_one_main_part_of_committed_rows(
         index(session).sync(session)  # no open transaction below the main part now
         session.commit()
     assert generations(shared) == [added[-1]]
-    assert mapped(first) == shared / f"codes-{added[-1]}"
+    assert mapped(first, shared) == database(shared) / f"codes-{added[-1]}"
     with second() as session:
         index(session).sync(session)
         session.commit()
-    assert mapped(second) == shared / f"codes-{added[-1]}"
+    assert mapped(second, shared) == database(shared) / f"codes-{added[-1]}"
     with first() as session:
         stored = [bytes(b) for b in session.execute(select(codes.c.bits)).scalars()]
     queries = [near(stored[i], 31) for i in range(0, len(stored), 3)] + [random_code()]
@@ -123,7 +132,7 @@ def test_processes_map_one_main_part_of_committed_rows(
     assert generations(shared) == [later[-1]]  # the older one removed; `first` keeps its pages
     assert_like_brute_force(first, queries)
     assert_like_brute_force(first, queries)
-    assert mapped(first) == shared / f"codes-{later[-1]}"
+    assert mapped(first, shared) == database(shared) / f"codes-{later[-1]}"
 
 
 def test_uncommitted_rows_are_never_published_and_roll_back(
@@ -172,6 +181,27 @@ def test_deleting_rows_removes_the_generations_that_hold_them(
         session.commit()
     assert generations(shared) == []
     assert_like_brute_force(first, [random_code()])
+
+
+def test_a_generation_of_other_codes_is_not_mapped(
+    processes: tuple[sessionmaker[Session], ...], shared: Path
+) -> None:
+    """Files left from a database since re-created: same table, same row numbers."""
+    first, second = processes
+    added = add_committed(first, 4 * TAIL)
+    for _ in range(2):
+        with first() as session:
+            index(session).sync(session)
+            session.commit()
+    (generation,) = (shared / database(shared)).iterdir()
+    other = rng.integers(0, 2**64, size=(len(added), 4), dtype=np.uint64)
+    stale = MultiIndex.build(other)
+    shutil.rmtree(generation)
+    pdq_shared.publish(generation.parent, "codes", stale, np.array(added, dtype=np.int64))
+    with second() as session:
+        stored = [bytes(b) for b in session.execute(select(codes.c.bits)).scalars()]
+    assert_like_brute_force(second, [near(code, 3) for code in stored[::4]])
+    assert mapped(second, shared) is None  # built from the database instead
 
 
 def test_a_generation_removed_while_being_mapped_is_skipped(shared: Path) -> None:

@@ -114,6 +114,19 @@ class HammingIndex:
         with self._read_lock:
             return self._main, self._main_ids
 
+    def code_of(self, code_id: int) -> bytes | None:
+        """The stored code of `code_id`, if held."""
+        with self._read_lock:
+            at = int(np.searchsorted(self._main_ids, code_id))
+            held = at < len(self._main_ids) and self._main_ids[at] == code_id
+            if self._main is not None and held:
+                return np.asarray(self._main.codes[at], dtype=">u8").tobytes()
+            at = int(np.searchsorted(self._tail_ids, code_id))
+            if at < len(self._tail_ids) and self._tail_ids[at] == code_id:
+                tail = np.concatenate([*self._tail_codes, np.empty((0, BYTES), np.uint8)])
+                return bytes(tail[at].tobytes())
+            return None
+
     def adopt(self, main: MultiIndex, ids: npt.NDArray[np.int64]) -> bool:
         """Answer from `main` (another process's generation: ids ascending, every id up to
         ids[-1]) in place of this index's own main part and of its tail codes up to ids[-1].

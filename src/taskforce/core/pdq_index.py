@@ -26,6 +26,7 @@ tail of later rows, synced and rolled back as above.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import weakref
@@ -75,28 +76,43 @@ class SyncedIndex:
             if self not in floors:
                 floors[self] = self.last_seq
                 self._open[self.last_seq] += 1
-            self._adopt()
-            rows = self._fetch(session, self.last_seq)
+            rows = self._adopt(session)
+            if rows is None:
+                rows = self._fetch(session, self.last_seq)
             if rows:
                 self.index.add([r[0] for r in rows], [bytes(r[1]) for r in rows])
                 self.last_seq = rows[-1][0]
             self._publish()
 
-    def _adopt(self) -> None:
-        """Map the newest published main part if it reaches beyond this process's own."""
+    def _adopt(self, session: Session) -> Sequence[tuple[int, bytes]] | None:
+        """Map the newest published main part if it reaches beyond this process's own, once
+        its last code is checked against the database (a generation left from a database
+        since re-created would answer with other hashes). The rows after it where they were
+        fetched for that check, else None."""
         directory = self._sharing.directory
         if directory is None:
-            return
+            return None
         main, ids = self.index.main_part()
         own = int(ids[-1]) if len(ids) else 0
         if main is not None and not isinstance(main.codes, np.memmap):
             own -= 1  # the same rows, mapped, are worth taking in place of a private copy
         found = pdq_shared.newest(directory, self._name, own)
         if found is None or any(0 < floor < found[0] for floor in self._open):
-            return
-        loaded = pdq_shared.load(found[1])
-        if loaded is not None and self.index.adopt(*loaded):
-            self.last_seq = max(self.last_seq, found[0])
+            return None
+        last, folder = found
+        loaded = pdq_shared.load(folder)
+        if loaded is None:
+            return None
+        rows = None
+        if last > self.last_seq:
+            rows = self._fetch(session, last - 1)
+            expected = bytes(rows[0][1]) if rows and rows[0][0] == last else None
+        else:
+            expected = self.index.code_of(last)
+        if expected != pdq_shared.last_code(loaded[0]) or not self.index.adopt(*loaded):
+            return None
+        self.last_seq = max(self.last_seq, last)
+        return None if rows is None else rows[1:]
 
     def _publish(self) -> None:
         """Write this process's main part for the others once all of it is committed."""
@@ -156,9 +172,11 @@ _registry_lock = threading.Lock()
 
 def share(engine: Engine, directory: Path, tail_limit: int = TAIL_LIMIT) -> None:
     """The engine's indexes (created from now on) publish their main parts under `directory`
-    and map those other processes published there."""
+    (in a folder of the database's URL: two databases may share a data folder) and map those
+    other processes published there."""
+    database = hashlib.sha256(str(engine.url).encode()).hexdigest()[:16]  # password hidden
     with _registry_lock:
-        _sharing[engine] = Sharing(directory, tail_limit)
+        _sharing[engine] = Sharing(directory / database, tail_limit)
 
 
 def _on_commit(conn: Connection) -> None:

@@ -7,8 +7,9 @@ offsets as .npy, written in a scratch folder and renamed into place, so a reader
 generation whole or not at all); every process maps the newest generation read-only
 (`np.load(mmap_mode="r")`) in place of its own copy and keeps only its small tail of later
 rows. A generation's name says which rows it holds (all committed rows up to that number),
-so any process can check that it fits what it has loaded. When rows are deleted, generations
-above the deletion are removed: their numbers may be given again to other rows (SQLite).
+and its last code is checked against that row in the database before a process maps it.
+When rows are deleted, generations above the deletion are removed: their numbers may be
+given again to other rows (SQLite).
 """
 
 from __future__ import annotations
@@ -62,6 +63,12 @@ def load(folder: Path) -> tuple[MultiIndex, Ids] | None:
     return MultiIndex(bits, len(ids), codes, positions, offsets), ids
 
 
+def last_code(main: MultiIndex) -> bytes:
+    """The last code of a generation as stored (32 bytes): what a process checks against the
+    database's row before it maps the generation."""
+    return np.asarray(main.codes[main.size - 1], dtype=">u8").tobytes()
+
+
 def publish(directory: Path, name: str, main: MultiIndex, ids: Ids) -> Path:
     """Write a generation (rows up to ids[-1], all committed) and remove the older ones.
 
@@ -69,6 +76,9 @@ def publish(directory: Path, name: str, main: MultiIndex, ids: Ids) -> Path:
     scratch folder is removed and the winner's folder returned."""
     directory.mkdir(parents=True, exist_ok=True)
     final = directory / f"{name}-{int(ids[-1])}"
+    found = load(final) if final.exists() else None
+    if found is not None and last_code(found[0]) != last_code(main):
+        shutil.rmtree(final, ignore_errors=True)  # left from a database since re-created
     if not final.exists():
         scratch = directory / f".{final.name}-{os.getpid()}-{secrets.token_hex(4)}.tmp"
         scratch.mkdir()

@@ -21,6 +21,10 @@ case, 5 % match 20 hashes against the hash sets, 5 % read one's notifications.
 Baseline in the same run, same server and clients: `GET /healthz` for 5 s (the framework's
 ceiling: routing, middleware, a JSON body, no database).
 
+Also reported: the CPU time per request of the server's processes and of PostgreSQL's backends
+for the run's database (from /proc, over the mixed load only): what the work costs, which the
+load of other sessions on a shared machine disturbs far less than requests/s.
+
 Checked after the run, with the server stopped: every selector and case whose creation was
 answered 2xx is in the database, every `selector.add` the server acknowledged is audited once,
 and the audit log seals and verifies (Merkle tree and signed heads). Exits 1 when any answer was
@@ -55,7 +59,7 @@ import httpx
 from bench_network import database
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from taskforce import migrate
@@ -238,6 +242,7 @@ class Results:
     selector_adds: int = 0  # answered 201: a new selector, audited as selector.add
     cases_opened: list[str] = field(default_factory=list)
     samples: list[str] = field(default_factory=list)  # the first few 5xx bodies
+    cpu: tuple[float, float] = (0.0, 0.0)  # CPU seconds of the server, of PostgreSQL's backends
 
 
 async def client(
@@ -418,6 +423,57 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def _cpu(pids: set[int]) -> dict[int, float]:
+    """CPU seconds (user + system) each process has used, from /proc: a figure that other
+    sessions' load on the machine disturbs far less than wall time."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found: dict[int, float] = {}
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            found[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
+def server_pids(root: int) -> set[int]:
+    """The server process and its workers (descendants, read from /proc)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                parents[int(entry.name)] = int(
+                    (entry / "stat").read_text().rsplit(")", 1)[1].split()[1]
+                )
+    found = {root}
+    while True:
+        more = {pid for pid, parent in parents.items() if parent in found} - found
+        if not more:
+            return found
+        found |= more
+
+
+def backend_pids(settings: Settings) -> set[int]:
+    """PostgreSQL's server processes for this run's database (none on SQLite)."""
+    if not settings.effective_database_url.startswith("postgresql"):
+        return set()
+    engine = make_engine(settings)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+            ).scalars()
+            mine = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+            return {int(pid) for pid in rows} - {mine}
+    finally:
+        engine.dispose()
+
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds used between two readings; a process that started in between counts
+    from zero, one that ended in between is lost (its share is not counted)."""
+    return sum(t - before.get(pid, 0.0) for pid, t in after.items())
+
+
 def run_backend(backend: str, args: argparse.Namespace) -> tuple[bool, list[list[str]]]:
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory(prefix="taskforce-load-") as tmp:
@@ -432,13 +488,19 @@ def run_backend(backend: str, args: argparse.Namespace) -> tuple[bool, list[list
             console.print(f"[bold]{backend}[/]: seeding …")
             seeded = seed(settings, rng)
             port = free_port()
-            with server(settings, port, args.workers):
+            with server(settings, port, args.workers) as process:
                 console.print(f"{backend}: baseline GET /healthz, {args.clients} clients, 5 s")
                 base = asyncio.run(baseline(port, args.clients, 5))
                 console.print(
                     f"{backend}: mixed load, {args.clients} clients, {args.seconds:g} s …"
                 )
+                pids = server_pids(process.pid)
+                cpu_start = (_cpu(pids), _cpu(backend_pids(settings)))
                 load = asyncio.run(drive(port, seeded, args.clients, args.seconds, args.seed))
+                load.cpu = (
+                    cpu_used(cpu_start[0], _cpu(server_pids(process.pid))),
+                    cpu_used(cpu_start[1], _cpu(backend_pids(settings))),
+                )
             console.print(f"{backend}: checking every accepted write …")
             checked = check(settings, load)
             server_log = (folder / "server.log").read_text(errors="replace")
@@ -495,6 +557,10 @@ def report(
         f"{rps / base_rps:.3f}); 5xx {server_errors}; resets {resets}; other connection "
         f"errors {dict(load.errors) or 0}; 4xx by status {four or 0}"
     )
+    server_ms, database_ms = (1000 * t / max(total, 1) for t in load.cpu)
+    console.print(
+        f"CPU per request: server {server_ms:.1f} ms, PostgreSQL backends {database_ms:.1f} ms"
+    )
     console.print(
         f"writes: {len(set(load.selectors)):,} selectors and {len(load.cases_opened):,} cases "
         f"accepted, {checked.selectors_missing} + {checked.cases_missing} missing; "
@@ -530,6 +596,8 @@ def report(
         f"{lost}",
         f"{base_rps:,.0f}",
         f"{rps / base_rps:.3f}",
+        f"{server_ms:.1f}",
+        f"{database_ms:.1f}" if backend == "postgresql" else "",
         "yes" if ok else "NO",
     ]
     return ok, [row]
@@ -562,6 +630,8 @@ def main() -> None:
         "lost writes",
         "healthz/s",
         "ratio",
+        "server CPU ms/req",
+        "PG CPU ms/req",
         "target met",
     ]
     print("| " + " | ".join(header) + " |")

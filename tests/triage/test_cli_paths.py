@@ -3,6 +3,7 @@ report folder that is a file are refused by name, before any progress bar or rep
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -76,3 +77,16 @@ def test_out_naming_a_file_is_a_clear_error(runner: CliRunner, tmp_path: Path) -
     code, output = _triage(runner, str(real), "--out", str(under))
     assert code == 2, output
     assert "out: " in output
+
+
+def test_an_empty_folder_is_triaged_to_an_empty_report(runner: CliRunner, tmp_path: Path) -> None:
+    """The fixed cost's benchmark case (`time taskforce triage EMPTY --out X`): it runs, says
+    it found nothing and writes a report that says so."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    out = tmp_path / "report"
+    code, output = _triage(runner, str(empty), "--out", str(out))
+    assert code == 0, output
+    assert "0 files, 0 hashed" in output
+    assert json.loads((out / "summary.json").read_text())["files_total"] == 0
+    assert (out / "results.jsonl").read_text() == ""

@@ -99,7 +99,7 @@ def test_reduced_scale_keeps_the_short_side(width: int, height: int, scale: int)
     assert min(width, height) // scale >= min(hashing.REDUCED_MIN_SIDE, min(width, height))
 
 
-FORMATS = {
+FORMATS: dict[str, tuple[str, str, dict[str, object]]] = {
     "png": ("PNG", "RGB", {}),
     "png-rgba": ("PNG", "RGBA", {}),
     "png-grey": ("PNG", "L", {}),

@@ -83,16 +83,16 @@ def test_reduced_jpeg_pdq_stays_within_the_bound(size: tuple[int, int], portrait
 def test_large_jpegs_are_decoded_to_luma_at_reduced_scale() -> None:
     data = _encoded(_photo(4000, 3000, seed=1), "JPEG", quality=90)
     image = hashing.open_image(io.BytesIO(data), reduced=True)
-    assert (image.mode, image.size) == ("L", (2000, 1500))  # 1/4 would leave 750 px
+    assert (image.mode, image.size) == ("L", (500, 375))  # 1/8
     small = _encoded(_photo(1280, 960, seed=2), "JPEG", quality=90)
     image = hashing.open_image(io.BytesIO(small), reduced=True)
-    assert (image.mode, image.size) == ("L", (1280, 960))  # 480 px at 1/2: kept full size
+    assert (image.mode, image.size) == ("L", (320, 240))  # 1/4; 1/8 would leave 120 px
     assert hashing.open_image(io.BytesIO(data)).mode == "RGB"  # the exact path is unchanged
 
 
 @pytest.mark.parametrize(
     ("width", "height", "scale"),
-    [(640, 480, 1), (2047, 2047, 1), (2048, 2048, 2), (4000, 3000, 2), (9000, 8200, 8)],
+    [(200, 100, 1), (479, 479, 1), (480, 480, 2), (640, 480, 2), (1280, 960, 4), (4000, 3000, 8)],
 )
 def test_reduced_scale_keeps_the_short_side(width: int, height: int, scale: int) -> None:
     assert hashing.reduced_scale(width, height) == scale

@@ -42,11 +42,12 @@ CHUNK = 1 << 20
 # Files up to this size are read once into memory, the digests and the decoder sharing the bytes;
 # larger ones (videos, disk images) are streamed in chunks.
 READ_AT_ONCE = 64 << 20
-# Reduced decoding (triage): libjpeg's DCT scaling (1/2, 1/4, 1/8) only while the short side of
-# the decoded image stays at least this long. Measured on photo-like JPEGs against the reference
-# (docs/benchmarks.md): 1/2 of 1280x960 (480 px) leaves 82 % of files within 4 bits, 1/4 of
-# 4000x3000 (750 px) 88 %; 1/2 of 4000x3000 (1500 px) and full-size luma 100 %.
-REDUCED_MIN_SIDE = 1024
+# Reduced decoding (triage): libjpeg's DCT scaling (1/2, 1/4, 1/8) while the short side of the
+# decoded image stays at least this long, PDQ's blur weighted as at full size
+# (`pdq_numpy._scaled_operator`). Measured against the reference on photo-like JPEGs
+# (docs/benchmarks.md): 1/2 of 640x480 (240 px) ~97 % within 4 bits, max 6; 1/4 of 1280x960 and
+# 1/8 of 4000x3000 all within 2-4 bits; 1/8 of 1280x960 (120 px) only 90 % within 4.
+REDUCED_MIN_SIDE = 240
 JPEG_FORMATS = ("JPEG", "MPO")  # MPO: cameras' multi-picture JPEG, decoded as its first picture
 # Pillow refuses images over 2x its limit and warns over 1x; refuse anything over the limit
 # (89 megapixels: a 30000x30000 "image" is a decompression bomb, not evidence to hash).
@@ -196,7 +197,12 @@ def open_image(stream: BinaryIO, *, reduced: bool = False) -> Image.Image:
 
     `reduced` (triage): a JPEG is decoded straight to its luma channel, DCT-scaled down while
     its short side stays `REDUCED_MIN_SIDE` long; PDQ then comes within a few bits of the
-    reference instead of equal to it (docs/benchmarks.md), for 2-6x less decoding."""
+    reference instead of equal to it (docs/benchmarks.md), for less decoding."""
+    return _decode(stream, reduced=reduced)[0]
+
+
+def _decode(stream: BinaryIO, *, reduced: bool) -> tuple[Image.Image, tuple[int, int]]:
+    """`open_image`, and the picture's full (width, height) before any reduced decoding."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -217,7 +223,7 @@ def open_image(stream: BinaryIO, *, reduced: bool = False) -> Image.Image:
         raise MediaError(f"decompression bomb refused: {exc}") from None
     except (OSError, SyntaxError, ValueError) as exc:  # libheif: ValueError, with a newline
         raise MediaError(f"cannot decode image: {str(exc).strip()}") from None
-    return image
+    return image, (width, height)
 
 
 def hash_file(
@@ -288,14 +294,14 @@ def hash_stream(
             result.error = "empty file (0 bytes)"
         elif is_image_type(result.media_type):
             source.seek(0)
-            image = open_image(source, reduced=reduced)
+            image, (width, height) = _decode(source, reduced=reduced)
             if reduced:
-                y = luma(image)
+                y, full = luma(image), (height, width)
                 if rotations:
-                    eight, quality = pdq_numpy.dihedral_luma(y)
+                    eight, quality = pdq_numpy.dihedral_luma(y, full)
                     result.pdq, result.pdq_quality, result.pdq_rotations = eight[0], quality, eight
                 else:
-                    result.pdq, result.pdq_quality = pdq_numpy.pdq_luma(y)
+                    result.pdq, result.pdq_quality = pdq_numpy.pdq_luma(y, full)
             elif rotations:
                 eight, quality = pdq_dihedral(image)
                 result.pdq, result.pdq_quality, result.pdq_rotations = eight[0], quality, eight

@@ -76,11 +76,34 @@ def _operator(n: int) -> npt.NDArray[np.float32]:
     return np.cumsum(diff[:-1], axis=0).T.astype(np.float32)
 
 
-def _downsample(y: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+@lru_cache(maxsize=256)
+def _scaled_operator(full: int, n: int) -> npt.NDArray[np.float32]:
+    """`_operator(full)` for a line decoded at 1/s of its `full` length (libjpeg's DCT scaling:
+    n = ceil(full / s)): each decoded value stands for the s full-size values it was made from.
+
+    Blurring the small image with its own, s times narrower, filter moved PDQ's bits far from
+    the full-size hash (mean 7 bits at 1/2 of 640x480, 15 at 1/8 of 1280x960); weighting it
+    as the full-size filter would keeps them within a few bits (docs/benchmarks.md)."""
+    scale = max(1, round(full / n))
+    owner = np.minimum(np.arange(full) // scale, n - 1)  # the decoded value each full one is in
+    weights = _operator(full).astype(np.float64)
+    small = np.zeros((n, _SIZE))
+    np.add.at(small, owner, weights.T)
+    return small.T.astype(np.float32)
+
+
+def _downsample(
+    y: npt.NDArray[np.float32], full: tuple[int, int] | None = None
+) -> npt.NDArray[np.float32]:
+    """The 64x64 blurred samples; `full` (rows, columns): the size `y` was decoded down from."""
     rows, cols = y.shape
-    if rows == _SIZE and cols == _SIZE:
-        return y
-    block = _operator(rows) @ y @ _operator(cols).T
+    full_rows, full_cols = full or (rows, cols)
+    if (full_rows, full_cols) == (rows, cols):
+        if rows == _SIZE and cols == _SIZE:
+            return y
+        block = _operator(rows) @ y @ _operator(cols).T
+    else:
+        block = _scaled_operator(full_rows, rows) @ y @ _scaled_operator(full_cols, cols).T
     return block.astype(np.float32, copy=False)
 
 
@@ -105,10 +128,12 @@ def _coefficients(rgb: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.float64], 
     return _luma_coefficients(luma(rgb))
 
 
-def _luma_coefficients(y: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.float64], int] | None:
-    if y.shape[0] < _MIN_DIM or y.shape[1] < _MIN_DIM:
+def _luma_coefficients(
+    y: npt.NDArray[np.float32], full: tuple[int, int] | None = None
+) -> tuple[npt.NDArray[np.float64], int] | None:
+    if min(full or y.shape) < _MIN_DIM or min(y.shape) < 1:
         return None
-    block = _downsample(y)
+    block = _downsample(y, full)
     quality = _quality(block)
     dct = _DCT @ block.astype(np.float64) @ _DCT.T
     return dct.astype(np.float32).astype(np.float64), quality
@@ -123,9 +148,11 @@ def pdq(rgb: npt.NDArray[np.uint8]) -> tuple[str, int]:
     return _bits(coefficients), quality
 
 
-def pdq_luma(y: npt.NDArray[np.uint8] | npt.NDArray[np.float32]) -> tuple[str, int]:
+def pdq_luma(
+    y: npt.NDArray[np.uint8] | npt.NDArray[np.float32], full: tuple[int, int] | None = None
+) -> tuple[str, int]:
     """`pdq` of a luma image (height x width): see `dihedral_luma`."""
-    found = _luma_coefficients(np.asarray(y, dtype=np.float32))
+    found = _luma_coefficients(np.asarray(y, dtype=np.float32), full)
     if found is None:
         return "0" * 64, 0
     coefficients, quality = found
@@ -145,10 +172,13 @@ def dihedral(rgb: npt.NDArray[np.uint8]) -> tuple[list[str], int]:
     return _dihedral(_coefficients(rgb))
 
 
-def dihedral_luma(y: npt.NDArray[np.uint8] | npt.NDArray[np.float32]) -> tuple[list[str], int]:
+def dihedral_luma(
+    y: npt.NDArray[np.uint8] | npt.NDArray[np.float32], full: tuple[int, int] | None = None
+) -> tuple[list[str], int]:
     """`dihedral` of a luma image (height x width) already decoded as such, e.g. JPEG's own Y
-    channel: no RGB round trip, so within a few bits of the reference rather than equal."""
-    return _dihedral(_luma_coefficients(np.asarray(y, dtype=np.float32)))
+    channel: no RGB round trip, so within a few bits of the reference rather than equal.
+    `full` (height, width): the picture's size when `y` was decoded at reduced scale."""
+    return _dihedral(_luma_coefficients(np.asarray(y, dtype=np.float32), full))
 
 
 def _dihedral(found: tuple[npt.NDArray[np.float64], int] | None) -> tuple[list[str], int]:

@@ -29,14 +29,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import av
-import av.error
 import numpy as np
 import numpy.typing as npt
 
 from taskforce.core.hamming import hamming, hex_to_bytes
 from taskforce.media import letterbox, pdq_numpy
+
+if TYPE_CHECKING:
+    import av  # imported where a video is opened: every `taskforce` command paid ~0.1 s for it
 
 try:  # pragma: no cover - depends on the machine
     import vpdq
@@ -104,6 +106,9 @@ def _rgb(frame: av.VideoFrame, width: int, height: int) -> npt.NDArray[np.uint8]
 
 
 def _open(path: Path) -> av.container.InputContainer:
+    import av
+    import av.error
+
     try:
         container = av.open(str(path), mode="r")
     except av.error.FFmpegError as exc:
@@ -118,6 +123,8 @@ def _decoded(
     container: av.container.InputContainer, *, keyframes_only: bool = False
 ) -> Iterator[av.VideoFrame]:
     """The frames of the first video stream in decoder output order (vpdq's frame numbers)."""
+    import av.error
+
     stream = container.streams.video[0]
     if keyframes_only:
         stream.codec_context.skip_frame = "NONKEY"

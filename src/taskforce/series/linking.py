@@ -39,14 +39,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import numpy as np
 import numpy.typing as npt
 
 from taskforce.core.hamming import HammingIndex
 from taskforce.media.hashing import MIN_PDQ_QUALITY
+
+if TYPE_CHECKING:
+    import networkx as nx  # imported where a graph is built: every `taskforce` command paid ~0.2 s
 
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
@@ -448,6 +450,8 @@ def link_graph(records: Sequence[Record], rules: Rules | None = None) -> nx.Grap
 
 
 def _graph(cols: _Columns, linked: _Pairs) -> nx.Graph[int]:
+    import networkx as nx
+
     graph: nx.Graph[int] = nx.Graph()
     masks = linked.kinds.astype(np.int64) @ (1 << np.arange(len(KINDS), dtype=np.int64))
     named = [
@@ -480,6 +484,8 @@ def propose(
     graph = _graph(cols, pairs.subset(pairs.linked))
     position = {int(record_id): p for p, record_id in enumerate(cols.ids.tolist())}
     group = np.full(cols.n, -1, dtype=np.int64)
+    import networkx as nx
+
     components = [c for c in nx.connected_components(graph) if len(c) >= rules.min_size]
     for number, members in enumerate(components):
         group[[position[m] for m in members]] = number

@@ -28,8 +28,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -39,11 +40,6 @@ from taskforce.media import letterbox, pdq_numpy
 
 if TYPE_CHECKING:
     import av  # imported where a video is opened: every `taskforce` command paid ~0.1 s for it
-
-try:  # pragma: no cover - depends on the machine
-    import vpdq
-except ImportError:  # pragma: no cover
-    vpdq = None
 
 QUALITY_CUTOFF = 50
 FRAME_THRESHOLD = 31
@@ -83,7 +79,17 @@ def available() -> bool:
 
 
 def reference_available() -> bool:
-    return vpdq is not None
+    return _vpdq() is not None
+
+
+@cache
+def _vpdq() -> Any:
+    """Meta's binding, imported when the reference is asked for (~0.1 s for every command)."""
+    try:  # pragma: no cover - depends on the machine
+        import vpdq
+    except ImportError:  # pragma: no cover
+        return None
+    return vpdq
 
 
 def _rate(stream: av.video.stream.VideoStream) -> float:
@@ -198,6 +204,7 @@ def frames(
 
 def frames_reference(path: Path, *, seconds_per_hash: float = 1.0) -> list[VideoFrame]:
     """vPDQ by Meta's `vpdq` binding (no bar removal): what `hash_video` is held to."""
+    vpdq = _vpdq()
     if vpdq is None:
         raise VideoUnavailable("the vpdq package is not installed (the `video` extra)")
     features = vpdq.computeHash(str(path), seconds_per_hash=seconds_per_hash)

@@ -62,7 +62,11 @@ WORK_DIR = ".work"
 # the journal is synced to disk at most this often (an fsync per few files cost the main
 # process, which shares the cores with the workers, more than the hashing of small files)
 SYNC_SECONDS = 1.0
-CHUNKSIZE = 8  # items per task sent to a worker process
+# items per task sent to a worker process: up to BATCH_FILES, fewer once BATCH_BYTES are held
+# (many small pictures share the cost of a task; a 12 MP photo is a task of its own, so the last
+# few large files do not wait behind one worker)
+BATCH_FILES = 8
+BATCH_BYTES = 1 << 20
 ERRORS_LISTED = 50
 
 
@@ -159,6 +163,33 @@ def examine(item: evidence.Item) -> FileHashes:
 
 
 _examine = examine  # the name the Examine seam first used
+
+
+def examine_batch(items: list[evidence.Item]) -> list[FileHashes]:
+    """`examine` of several items in one task (the local pool's unit of work)."""
+    return [examine(item) for item in items]
+
+
+def _size(item: evidence.Item) -> int:
+    if item.size is not None or item.data is not None:
+        return item.size if item.size is not None else len(item.data or b"")
+    try:
+        return item.path.stat().st_size if item.path is not None else 0
+    except OSError:
+        return 0
+
+
+def _batched(items: Iterator[evidence.Item]) -> Iterator[list[evidence.Item]]:
+    batch: list[evidence.Item] = []
+    held = 0
+    for item in items:
+        batch.append(item)
+        held += _size(item)
+        if len(batch) >= BATCH_FILES or held >= BATCH_BYTES:
+            yield batch
+            batch, held = [], 0
+    if batch:
+        yield batch
 
 
 def _row(found: FileHashes, known: KnownMedia, threshold: int) -> dict[str, Any]:
@@ -356,7 +387,11 @@ cluster's workers)."""
 
 
 def _local(pool: Any) -> Examine:
-    return lambda items: pool.imap(examine, items, chunksize=CHUNKSIZE)
+    def run(items: Iterator[evidence.Item]) -> Iterator[FileHashes]:
+        for done in pool.imap(examine_batch, _batched(items), chunksize=1):
+            yield from done
+
+    return run
 
 
 def cluster_target(options: Options) -> Target | None:

@@ -10,6 +10,7 @@ lock a user out); past a limit no password is checked, so a guesser learns nothi
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import secrets
 import uuid
@@ -185,7 +186,7 @@ def login_with_password(
     else:
         # Spend the same time as a real check so timing does not reveal which e-mails exist.
         with contextlib.suppress(VerificationError, InvalidHashError):
-            _hasher.verify(_DUMMY_HASH, password)
+            _hasher.verify(_dummy_hash(), password)
     if not ok or user is None:
         _keep_failed_attempt(session, email=email, ip=ip, at=now)
         audit.record(
@@ -222,7 +223,10 @@ def _keep_failed_attempt(session: Session, *, email: str, ip: str | None, at: da
     keep_on_rollback(session, write)
 
 
-_DUMMY_HASH = _hasher.hash("not-a-real-password-but-same-cost")
+@functools.cache
+def _dummy_hash() -> str:
+    """Made at the first failed login, not at import: every `taskforce` command paid for it."""
+    return _hasher.hash("not-a-real-password-but-same-cost")
 
 
 # --- API tokens -----------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from llvmlite import ir
 from numba import types
+from numba.core import cgutils
 from numba.extending import intrinsic
 
 
@@ -32,6 +33,32 @@ def _ctpop(_typingctx: Any, _value: Any) -> Any:
 
 
 _popcount: Any = intrinsic(_ctpop)
+
+
+_get_or_insert_function: Any = cgutils.get_or_insert_function  # untyped in numba
+
+
+def _prefetch_address(_typingctx: Any, _address: Any) -> Any:
+    """Ask the CPU to start loading the cache line at an address (llvm.prefetch): a hint
+    that never faults and never waits, so the next pass finds its reads already under way."""
+    signature = types.void(types.intp)
+
+    def codegen(context: Any, builder: ir.IRBuilder, _sig: Any, args: Any) -> Any:
+        byte_pointer = ir.IntType(8).as_pointer()
+        int32 = ir.IntType(32)
+        function = _get_or_insert_function(
+            builder.module,
+            ir.FunctionType(ir.VoidType(), [byte_pointer, int32, int32, int32]),
+            "llvm.prefetch.p0",
+        )
+        read, keep, data = ir.Constant(int32, 0), ir.Constant(int32, 3), ir.Constant(int32, 1)
+        builder.call(function, [builder.inttoptr(args[0], byte_pointer), read, keep, data])
+        return context.get_dummy_value()
+
+    return signature, codegen
+
+
+_prefetch: Any = intrinsic(_prefetch_address)
 
 
 @numba.njit(nogil=True, cache=True)
@@ -52,7 +79,8 @@ def search(
     the candidates' codes — so that the reads of a pass do not wait on each other and the CPU
     keeps many cache misses in flight. Measured at 10M codes: walking run by run, checking
     each candidate as found, was 1.1x numpy; the three passes in one loop body 1.2x; as three
-    functions 2.1x (the compiled loops are tighter)."""
+    functions 2.1x (the compiled loops are tighter); prefetching each next pass's reads from the
+    one before, another 7-13%."""
     probes = 0
     for h in range(counts.shape[0]):
         probes += counts[h]
@@ -69,12 +97,12 @@ def search(
     distances = np.empty(capacity, np.int32)
     n = 0
     for q in range(queries.shape[0]):
-        slot, total = _runs(offsets, keys[q], masks, counts, starts, ends, tables)
+        slot, total = _runs(offsets, positions, keys[q], masks, counts, starts, ends, tables)
         if total > candidates.shape[0]:
             candidates = np.empty(2 * total, np.int64)
             hit_positions = np.empty(2 * total, np.int64)
             hit_distances = np.empty(2 * total, np.int32)
-        c = _gather(positions, starts, ends, tables, slot, live, candidates)
+        c = _gather(positions, codes, starts, ends, tables, slot, live, candidates)
         hits = _check(codes, candidates, c, queries[q], radius, hit_positions, hit_distances)
         if n + hits > capacity:
             capacity = 2 * (n + hits)
@@ -126,6 +154,7 @@ def _check(
 @numba.njit(nogil=True, cache=True)
 def _runs(
     offsets: npt.NDArray[np.int32],
+    positions: npt.NDArray[np.int32],
     keys: npt.NDArray[np.int64],
     masks: npt.NDArray[np.int64],
     counts: npt.NDArray[np.int64],
@@ -133,9 +162,12 @@ def _runs(
     ends: npt.NDArray[np.int64],
     tables: npt.NDArray[np.int64],
 ) -> tuple[int, int]:
-    """Where each probed key's run starts and ends; (how many keys, how many codes)."""
+    """Where each probed key's run starts and ends; (how many keys, how many codes). The
+    first position of each run is prefetched for `_gather`."""
     slot = 0
     total = 0
+    base = positions.ctypes.data
+    row = positions.shape[1] * positions.itemsize
     for h in range(counts.shape[0]):
         key = keys[h]
         for m in range(counts[h]):
@@ -143,6 +175,7 @@ def _runs(
             starts[slot] = offsets[h, probe]
             ends[slot] = offsets[h, probe + 1]
             tables[slot] = h
+            _prefetch(base + h * row + starts[slot] * positions.itemsize)
             total += ends[slot] - starts[slot]
             slot += 1
     return slot, total
@@ -151,6 +184,7 @@ def _runs(
 @numba.njit(nogil=True, cache=True)
 def _gather(
     positions: npt.NDArray[np.int32],
+    codes: npt.NDArray[np.uint64],
     starts: npt.NDArray[np.int64],
     ends: npt.NDArray[np.int64],
     tables: npt.NDArray[np.int64],
@@ -160,7 +194,10 @@ def _gather(
 ) -> int:
     """The runs' positions, into `candidates`; how many. Runs hold about one code each: they
     are read a column at a time over the runs still long enough, without a branch per run
-    (mispredicted, it would empty the pipeline and with it the reads in flight)."""
+    (mispredicted, it would empty the pipeline and with it the reads in flight). Each
+    candidate's code is prefetched for `_check`."""
+    base = codes.ctypes.data
+    row = codes.shape[1] * codes.itemsize
     active = 0
     for s in range(slots):
         live[active] = s
@@ -171,7 +208,9 @@ def _gather(
         still = 0
         for j in range(active):
             s = live[j]
-            candidates[c] = positions[tables[s], starts[s] + column]
+            position = positions[tables[s], starts[s] + column]
+            candidates[c] = position
+            _prefetch(base + position * row)
             c += 1
             live[still] = s
             still += ends[s] > starts[s] + column + 1

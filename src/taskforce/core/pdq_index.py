@@ -69,6 +69,7 @@ class SyncedIndex:
         self.index = HammingIndex(self._sharing.tail_limit)
         self.last_seq = 0
         self._open: Counter[int] = Counter()  # floors of the open transactions that synced
+        self._rejected: set[Path] = set()  # generations whose last code the database denied
 
     def sync(self, session: Session) -> None:
         with self._lock:
@@ -100,7 +101,7 @@ class SyncedIndex:
         if found is None or any(0 < floor < found[0] for floor in self._open):
             return None
         last, folder = found
-        loaded = pdq_shared.load(folder)
+        loaded = None if folder in self._rejected else pdq_shared.load(folder)
         if loaded is None:
             return None
         rows = None
@@ -109,7 +110,11 @@ class SyncedIndex:
             expected = bytes(rows[0][1]) if rows and rows[0][0] == last else None
         else:
             expected = self.index.code_of(last)
-        if expected != pdq_shared.last_code(loaded[0]) or not self.index.adopt(*loaded):
+        if expected is not None and expected != pdq_shared.last_code(loaded[0]):
+            _log.warning("not mapping %s: its last code is not the database's", folder)
+            self._rejected.add(folder)
+            return None
+        if expected is None or not self.index.adopt(*loaded):
             return None
         self.last_seq = max(self.last_seq, last)
         return None if rows is None else rows[1:]

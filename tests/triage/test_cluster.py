@@ -65,7 +65,7 @@ def _report(out: Path) -> dict[str, str]:
 def _run(
     session: Session, network: Network, settings: Settings, seizure: Path, out: Path, **kw: object
 ) -> Summary:
-    options = service.Options(workers=2, **kw)  # type: ignore[arg-type]
+    options = service.Options(workers=0 if "scheduler" in kw else 2, **kw)  # type: ignore[arg-type]
     return service.run(session, network.gb.caller, settings, [seizure], out, options)
 
 
@@ -368,4 +368,7 @@ def test_an_unreachable_scheduler_is_a_clear_error(
     result = runner.invoke(app, [*command, "--path-map", "/a=/b"])
     assert result.exit_code == 2
     assert "--path-map and certificates are for a --scheduler run" in result.output
+    result = runner.invoke(app, [*command, "--scheduler", address, "--workers", "4"])
+    assert result.exit_code == 2
+    assert "workers: counts local processes" in result.output
     engine.dispose()

@@ -401,6 +401,8 @@ def cluster_target(options: Options) -> Target | None:
         if options.path_map or any(options.tls):
             raise Invalid("scheduler", "--path-map and certificates are for a --scheduler run")
         return None
+    if options.workers:
+        raise Invalid("workers", "counts local processes: with --scheduler the cluster's hash")
     from taskforce.triage import cluster
 
     return cluster.Target.parse(options.scheduler, options.path_map, options.tls)

@@ -16,9 +16,11 @@ Run: .venv/bin/python benchmarks/deconfliction.py --sizes 100000 1000000 \
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import string
+import subprocess
 import sys
 import tempfile
 import time
@@ -168,9 +170,12 @@ class Result:
     pdq_add_hits: int = 0
     bulk_rate: float = 0.0
     bulk_s: float = 0.0
+    bulk_cpu_s: float = 0.0
     bulk_hits: int = 0
     bulk0_rate: float = 0.0
     bulk0_s: float = 0.0
+    bulk0_cpu_s: float = 0.0
+    add_cpu_ms: float = 0.0
     pdq_rows: int = 0
     index_sync_s: float = 0.0
     index_ms: float = 0.0
@@ -327,6 +332,7 @@ def measure_adds(world: World, rng: random.Random, result: Result, count: int = 
         agency, case_id = _other_case(world, rng, -1)
         raw, platform = valid_value(rng, "email")[:2]
         _add(world, agency, case_id, SelectorCreate(type="email", value=raw))
+    cpu = time.process_time()
     for i in range(count):
         if i % 2 == 0:
             kind = rng.choice(kinds)
@@ -340,6 +346,7 @@ def measure_adds(world: World, rng: random.Random, result: Result, count: int = 
         ms, n = _add(world, agency, case_id, data)
         timings.append(ms)
         hits += n
+    result.add_cpu_ms = (time.process_time() - cpu) * 1000 / count
     result.add_median_ms = statistics.median(timings)
     result.add_p95_ms = statistics.quantiles(timings, n=20)[18]
     result.add_hits = hits
@@ -358,8 +365,9 @@ def measure_adds(world: World, rng: random.Random, result: Result, count: int = 
 
 def measure_bulk(
     world: World, rng: random.Random, count: int = 20_000, overlap_share: float = 0.10
-) -> tuple[float, float, int]:
-    """Import `count` lines into a new case; (selectors/s, seconds, hits)."""
+) -> tuple[float, float, int, float]:
+    """Import `count` lines into a new case; (selectors/s, seconds, hits, this process's CPU
+    seconds: steadier than the wall clock on a shared machine, but blind to the server's)."""
     kinds = [k for k, _ in KINDS]
     weights = [w for _, w in KINDS]
     agency = 0
@@ -377,15 +385,15 @@ def measure_bulk(
             kind = rng.choices(kinds, weights)[0]
             raw, platform, _ = valid_value(rng, kind)
         rows.append((line, {"type": kind, "value": raw, "platform": platform or ""}))
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     with unit_of_work(world.factory) as s:
         report = case_additions.bulk_add_selectors(
             s, world.callers[agency], world.settings, case_id=case_id, rows=rows
         )
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     if report.rejected:
         console.print(f"[yellow]bulk: {len(report.rejected)} rejected, e.g. {report.rejected[0]}")
-    return count / seconds, seconds, report.hits
+    return count / seconds, seconds, report.hits, cpu
 
 
 def measure_pdq_lookup(world: World, rng: random.Random, result: Result) -> None:
@@ -440,9 +448,13 @@ def run(backend: str, size: int, seed: int) -> Result:
         result.commit_ms = measure_commit_floor(world)
         measure_adds(world, rng, result)
         console.print(f"add-and-deconflict median {result.add_median_ms:.2f} ms")
-        result.bulk_rate, result.bulk_s, result.bulk_hits = measure_bulk(world, rng)
+        result.bulk_rate, result.bulk_s, result.bulk_hits, result.bulk_cpu_s = measure_bulk(
+            world, rng
+        )
         console.print(f"bulk import {result.bulk_rate:,.0f} selectors/s")
-        result.bulk0_rate, result.bulk0_s, _ = measure_bulk(world, rng, overlap_share=0.0)
+        result.bulk0_rate, result.bulk0_s, _, result.bulk0_cpu_s = measure_bulk(
+            world, rng, overlap_share=0.0
+        )
         console.print(f"bulk import, no overlap {result.bulk0_rate:,.0f} selectors/s")
         measure_pdq_lookup(world, rng, result)
         world.engine.dispose()
@@ -462,17 +474,18 @@ def rows_for(r: Result) -> list[tuple[str, str, str]]:
         ),
         ("commit floor (1-row UPDATE + commit)", f"{r.commit_ms:.2f} ms", "median of 100"),
         ("add-and-deconflict p95", f"{r.add_p95_ms:.2f} ms", ""),
+        ("add-and-deconflict client CPU", f"{r.add_cpu_ms:.2f} ms", "mean, this process"),
         ("hits created by 300 adds", f"{r.add_hits}", "150 adds reuse held values"),
         ("PDQ near add median (50)", f"{r.pdq_add_median_ms:.2f} ms", f"{r.pdq_add_hits} hits"),
         (
             "bulk import 20,000 lines",
             f"{r.bulk_rate:,.0f} sel/s ({r.bulk_s:.2f} s)",
-            f"≥ 20,000/s: {bulk_ok}; {r.bulk_hits} hits",
+            f"≥ 20,000/s: {bulk_ok}; {r.bulk_hits} hits; client CPU {r.bulk_cpu_s:.2f} s",
         ),
         (
             "bulk import, no held values",
             f"{r.bulk0_rate:,.0f} sel/s ({r.bulk0_s:.2f} s)",
-            "same, 0 hits: the import without hit notifications",
+            f"same, 0 hits: the import without hit notifications; client CPU {r.bulk0_cpu_s:.2f} s",
         ),
         (
             "PDQ index (faiss) per query",
@@ -496,13 +509,23 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         help="faiss OpenMP threads (0: faiss' default, one per core)",
     )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="a checkout of the code to compare with (e.g. a `git worktree` of an older main): "
+        "its own copy of this script runs with its src/ first, back to back with this one for "
+        "each size and backend, and both results are printed",
+    )
     args = parser.parse_args(argv)
     if args.faiss_threads:
         faiss.omp_set_num_threads(args.faiss_threads)
     console.print(f"faiss OpenMP threads: {faiss.omp_get_max_threads()}")
     results: list[Result] = []
+    before: list[str] = []
     for size in args.sizes:
         for backend in args.backends:
+            if args.before:
+                before.append(run_before(args.before, backend, size, args.seed))
             result = run(backend, size, args.seed)
             results.append(result)
             table = Table(title=f"{backend}, {size:,} selectors")
@@ -517,7 +540,21 @@ def main(argv: list[str] | None = None) -> int:
         out.write("| measure | result | target / note |\n|---|---|---|\n")
         for row in rows_for(r):
             out.write("| " + " | ".join(row) + " |\n")
+    for text in before:
+        out.write(f"\n#### before ({args.before})\n{text}")
     return 0
+
+
+def run_before(tree: Path, backend: str, size: int, seed: int) -> str:
+    """The older code's results (its markdown), measured just before this code's."""
+    env = {**os.environ, "PYTHONPATH": str(tree.resolve() / "src")}
+    script = tree / "benchmarks" / "deconfliction.py"
+    args = ["--sizes", str(size), "--backends", backend, "--seed", str(seed)]
+    console.print(f"[bold]before[/] ({tree}): {backend} N={size:,}")
+    done = subprocess.run(  # noqa: S603 - our own script, with our own arguments
+        [sys.executable, str(script), *args], env=env, capture_output=True, text=True, check=True
+    )
+    return done.stdout
 
 
 if __name__ == "__main__":

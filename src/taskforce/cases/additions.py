@@ -10,9 +10,9 @@ import json
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import Table, or_, select
 from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
@@ -38,7 +38,7 @@ from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
 from taskforce.core.auth.models import User
 from taskforce.core.caller import Caller, Permission
-from taskforce.core.db import utcnow
+from taskforce.core.db import bulk_insert, pipelined, utcnow
 from taskforce.core.errors import Invalid
 from taskforce.core.outbox.models import OutboxMessage
 from taskforce.core.settings import Settings
@@ -194,10 +194,8 @@ def _notify(
                 )
             )
     audit.record_many(session, caller, disclosures)
-    if notifications:
-        session.execute(insert(Notification), notifications)
-    if messages:
-        session.execute(insert(OutboxMessage), messages)
+    bulk_insert(session, cast(Table, Notification.__table__), notifications)
+    bulk_insert(session, cast(Table, OutboxMessage.__table__), messages)
     return [*cases.values(), *agencies.values(), *recipients.values()]
 
 
@@ -244,16 +242,17 @@ def add_selector(
         observed_at=data.observed_at,
         note=data.note,
     )
-    outcome = deconfliction.add(
-        session,
-        caller,
-        settings,
-        case,
-        [item],
-        notify=_notifier(session, caller, settings),
-        imported=False,
-        keep=True,
-    )
+    with pipelined(session):  # PostgreSQL: the writes go with the next read
+        outcome = deconfliction.add(
+            session,
+            caller,
+            settings,
+            case,
+            [item],
+            notify=_notifier(session, caller, settings),
+            imported=False,
+            keep=True,
+        )
     [placed] = outcome.placed
     selector = placed.row
     hits = placed.hits

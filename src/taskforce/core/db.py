@@ -11,17 +11,19 @@ from __future__ import annotations
 import math
 import sqlite3
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from psycopg import sql as psycopg_sql
 from sqlalchemy import (
     DateTime,
     Dialect,
     Engine,
     MetaData,
+    Table,
     TypeDecorator,
     create_engine,
     event,
@@ -123,7 +125,7 @@ def make_engine(settings: Settings, url: str | None = None) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": wait})
         _configure_sqlite(engine, file, wait)
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         pool_pre_ping=True,
         pool_size=10,
@@ -132,6 +134,9 @@ def make_engine(settings: Settings, url: str | None = None) -> Engine:
         # an unreachable server is a 503 within seconds, not a request hanging on TCP
         connect_args={"connect_timeout": max(1, min(10, math.ceil(wait)))},
     )
+    if engine.dialect.name == "postgresql":
+        _configure_pipeline(engine)
+    return engine
 
 
 def _file_identity(file: Path) -> tuple[int, int] | None:
@@ -248,6 +253,88 @@ def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
+_PIPELINE = "taskforce.pipeline"
+BULK_MIN_ROWS = 50
+
+
+@contextmanager
+def pipelined(session: Session) -> Iterator[None]:
+    """On PostgreSQL, send the block's writes without waiting for each answer (psycopg
+    pipeline mode): they go with the next read, or when the block ends, one round trip for
+    all instead of one each. Add-and-deconflict is ~10 statements, and on a server sharing the
+    machine each round trip costs more than the statement (benchmarks/deconfliction.py).
+
+    A pipelined write's error is raised at that next read or at the block's end, not at the
+    statement, and its row count is unknown: the block must not catch a write's error to carry
+    on, nor flush ORM updates (their row count is checked). SQLite: nothing changes."""
+    if not is_postgres(session):
+        yield
+        return
+    fairy: Any = session.connection().connection
+    if _PIPELINE in fairy.info:
+        yield
+        return
+    with fairy.driver_connection.pipeline() as pipe:
+        fairy.info[_PIPELINE] = pipe
+        try:
+            yield
+        finally:
+            del fairy.info[_PIPELINE]
+
+
+def _configure_pipeline(engine: Engine) -> None:
+    @event.listens_for(engine, "after_cursor_execute")
+    def _answer_reads(
+        conn: Any, _cursor: Any, _stmt: str, _params: Any, context: Any, _many: bool
+    ) -> None:
+        # SQLAlchemy looks at a statement's result as soon as it has run: a read (or a write
+        # with RETURNING) in pipeline mode must have its answer first.
+        pipe = conn.connection.info.get(_PIPELINE)
+        if pipe is None or context is None:
+            return
+        writes = context.isinsert or context.isupdate or context.isdelete
+        compiled = context.compiled
+        if not writes or (compiled is not None and compiled.effective_returning):
+            pipe.sync()
+
+
+def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert many rows of one table (the columns of the first row, every row giving them all)
+    without SQLAlchemy's per-row parameter handling, which cost half an import's statement
+    time (cProfile, benchmarks/deconfliction.py): PostgreSQL `COPY`, SQLite one
+    `executemany`. Each value goes through its column type's own bind processor, so what is
+    stored is what an ordinary insert stores. Statement listeners do not see these writes.
+    A few rows take the ordinary insert (COPY costs a round trip more)."""
+    if not rows:
+        return
+    connection = session.connection()
+    if len(rows) < BULK_MIN_ROWS:
+        connection.execute(insert(table), rows[0] if len(rows) == 1 else list(rows))
+        return
+    dialect = connection.dialect
+    given = rows[0].keys()
+    keys = [c.key for c in table.columns if c.key in given]  # the compiled statement's order
+    processors = [table.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in keys]
+    tuples = [
+        tuple(v if p is None or v is None else p(v) for p, v in zip(processors, row, strict=True))
+        for row in ([values[k] for k in keys] for values in rows)
+    ]
+    raw: Any = connection.connection.driver_connection
+    if dialect.name == "postgresql" and _PIPELINE not in connection.connection.info:
+        statement = psycopg_sql.SQL("COPY {} ({}) FROM STDIN").format(
+            psycopg_sql.Identifier(table.name),
+            psycopg_sql.SQL(", ").join(psycopg_sql.Identifier(k) for k in keys),
+        )
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in tuples:
+                copy.write_row(row)
+        return
+    if dialect.name == "sqlite":  # the statement as SQLAlchemy writes it, with ? marks
+        raw.executemany(str(insert(table).compile(dialect=dialect, column_keys=keys)), tuples)
+        return
+    connection.execute(insert(table), [dict(row) for row in rows])
+
+
 def insert_new(session: Session, objects: Sequence[Base]) -> None:
     """Insert new objects of one model with one Core insert and attach them as persistent.
 
@@ -270,7 +357,7 @@ def insert_new(session: Session, objects: Sequence[Base]) -> None:
             setattr(obj, column.key, value)  # every column loaded: no lazy read after attach
             row[column.key] = value
         rows.append(row)
-    session.execute(insert(table), rows)
+    bulk_insert(session, table, rows)
     for obj in objects:
         make_transient_to_detached(obj)
         session.add(obj)

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from taskforce.core.audit import merkle
 from taskforce.core.audit.models import AuditEntry
 from taskforce.core.caller import Caller, Permission, Role
-from taskforce.core.db import keep_on_rollback, utcnow
+from taskforce.core.db import BULK_MIN_ROWS, bulk_insert, keep_on_rollback, utcnow
 
 _AUDIT_TABLE = cast(Table, AuditEntry.__table__)
 _INSERT = insert(_AUDIT_TABLE)
@@ -170,7 +170,10 @@ def _append(session: Session, caller: Caller, entries: Sequence[Action]) -> None
         }
         row["entry_hash"] = entry_hash(row)
         rows.append(row)
-    session.connection().execute(_INSERT, rows[0] if len(rows) == 1 else rows)
+    if len(rows) < BULK_MIN_ROWS:
+        session.connection().execute(_INSERT, rows[0] if len(rows) == 1 else rows)
+    else:  # an import's disclosures: thousands of entries
+        bulk_insert(session, _AUDIT_TABLE, rows)
 
 
 def list_entries(

@@ -232,7 +232,21 @@ def add_selector(
     data: SelectorCreate,
 ) -> SelectorAdded:
     """Attach a selector and deconflict it at once (a batch of one for the engine);
-    re-adding the same one is a no-op."""
+    re-adding the same one is a no-op. On PostgreSQL the writes are pipelined: each goes with
+    the next read instead of waiting for its own answer (and the transaction's BEGIN with the
+    first statement, when this is the transaction's start)."""
+    with pipelined(session):
+        return _add_selector(session, caller, settings, case_id=case_id, data=data)
+
+
+def _add_selector(
+    session: Session,
+    caller: Caller,
+    settings: Settings,
+    *,
+    case_id: uuid.UUID,
+    data: SelectorCreate,
+) -> SelectorAdded:
     caller.require(Permission.ADD_SELECTOR)
     case = owned_case(session, caller, case_id, Permission.ADD_SELECTOR)
     require_open(case)
@@ -242,17 +256,16 @@ def add_selector(
         observed_at=data.observed_at,
         note=data.note,
     )
-    with pipelined(session):  # PostgreSQL: the writes go with the next read
-        outcome = deconfliction.add(
-            session,
-            caller,
-            settings,
-            case,
-            [item],
-            notify=_notifier(session, caller, settings),
-            imported=False,
-            keep=True,
-        )
+    outcome = deconfliction.add(
+        session,
+        caller,
+        settings,
+        case,
+        [item],
+        notify=_notifier(session, caller, settings),
+        imported=False,
+        keep=True,
+    )
     [placed] = outcome.placed
     selector = placed.row
     hits = placed.hits

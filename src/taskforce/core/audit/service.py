@@ -31,7 +31,9 @@ from taskforce.core.caller import Caller, Permission, Role
 from taskforce.core.db import BULK_MIN_ROWS, bulk_insert, keep_on_rollback, utcnow
 
 _AUDIT_TABLE = cast(Table, AuditEntry.__table__)
-_INSERT = insert(_AUDIT_TABLE)
+# inline: the entry's `seq` is not read back (no RETURNING), so a pipelined request's entry
+# waits for no answer (core.db.pipelined)
+_INSERT = insert(_AUDIT_TABLE).inline()
 
 
 class Operation(StrEnum):

@@ -5,10 +5,12 @@ of a hit, and the notification inbox it feeds.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import TypeVar
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from taskforce.agencies.models import Agency
 from taskforce.cases.models import (
@@ -33,6 +35,9 @@ from taskforce.core.db import utcnow
 from taskforce.core.errors import NotFound
 
 # --- hits -------------------------------------------------------------------------------------
+
+
+_Row = TypeVar("_Row", Case, Selector, Agency)
 
 
 def _unacknowledged(session: Session, agency_id: uuid.UUID | None = None) -> dict[uuid.UUID, int]:
@@ -108,18 +113,27 @@ def hit_views(session: Session, caller: Caller, sides: Sequence[tuple[Hit, str]]
     case_ids = {
         c for mine_case, _, theirs_case in mine_of.values() for c in (mine_case, theirs_case)
     }
-    cases = {c.id: c for c in session.scalars(select(Case).where(Case.id.in_(case_ids)))}
+    cases = _in_session(session, Case, case_ids)
+    if len(cases) < len(case_ids):
+        missing = case_ids - cases.keys()
+        cases.update((c.id, c) for c in session.scalars(select(Case).where(Case.id.in_(missing))))
     wanted = {sel for _, sel, _ in mine_of.values()}
-    values: dict[uuid.UUID, str] = dict(
-        session.execute(select(Selector.id, Selector.value).where(Selector.id.in_(wanted))).all()
-    )
-    theirs_cases = [cases[theirs] for _, _, theirs in mine_of.values()]
-    agencies = {
-        a.id: a
-        for a in session.scalars(
-            select(Agency).where(Agency.id.in_({c.owner_agency_id for c in theirs_cases}))
+    values = {i: s.value for i, s in _in_session(session, Selector, wanted).items()}
+    if len(values) < len(wanted):
+        missing = wanted - values.keys()
+        values.update(
+            session.execute(
+                select(Selector.id, Selector.value).where(Selector.id.in_(missing))
+            ).tuples()
         )
-    }
+    theirs_cases = [cases[theirs] for _, _, theirs in mine_of.values()]
+    agency_ids = {c.owner_agency_id for c in theirs_cases}
+    agencies = _in_session(session, Agency, agency_ids)
+    if len(agencies) < len(agency_ids):
+        missing = agency_ids - agencies.keys()
+        agencies.update(
+            (a.id, a) for a in session.scalars(select(Agency).where(Agency.id.in_(missing)))
+        )
     amber = [
         c.id
         for c in theirs_cases
@@ -169,6 +183,19 @@ def hit_views(session: Session, caller: Caller, sides: Sequence[tuple[Hit, str]]
             )
         )
     return views
+
+
+def _in_session(
+    session: Session, model: type[_Row], ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, _Row]:
+    """The rows of these ids the session holds already (an addition's reply: the engine has
+    just read the cases and agencies, and written the selector), so only the others are read."""
+    found: dict[uuid.UUID, _Row] = {}
+    for row_id in ids:
+        row = session.identity_map.get(identity_key(model, row_id))
+        if row is not None:
+            found[row_id] = row
+    return found
 
 
 def _mine(hit: Hit, side: str) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:

@@ -122,9 +122,10 @@ def hit_views(session: Session, caller: Caller, sides: Sequence[tuple[Hit, str]]
     if len(values) < len(wanted):
         missing = wanted - values.keys()
         values.update(
-            session.execute(
+            (i, v)
+            for i, v in session.execute(
                 select(Selector.id, Selector.value).where(Selector.id.in_(missing))
-            ).tuples()
+            )
         )
     theirs_cases = [cases[theirs] for _, _, theirs in mine_of.values()]
     agency_ids = {c.owner_agency_id for c in theirs_cases}

@@ -31,8 +31,6 @@ from itertools import combinations
 import numpy as np
 import numpy.typing as npt
 
-from taskforce.core import mih_kernel
-
 BITS = 256
 WORDS = BITS // 64
 
@@ -140,6 +138,10 @@ class MultiIndex:
         """All (query row, position, distance) with distance ≤ radius, in no particular order."""
         if radius < 0 or not len(queries) or not self.size:
             return _nothing()
+        # Imported here: numba takes ~0.3 s to import, which processes that never search
+        # (a triage of an empty folder, most CLI commands) should not pay.
+        from taskforce.core import mih_kernel
+
         radii = self._chunk_radii(radius)
         masks = flip_masks(self.bits, max(radii))
         counts = np.array([len(flip_masks(self.bits, r)) if r >= 0 else 0 for r in radii])

@@ -22,6 +22,7 @@ import itertools
 from collections.abc import Callable
 
 import numpy as np
+import threadpoolctl
 from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 from rich.console import Console
 from rich.table import Table
@@ -107,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pictures", type=int, default=100)
     parser.add_argument("--seed", type=int, default=20261123)
     args = parser.parse_args(argv)
+    # one BLAS thread: the products are small, and on a busy machine OpenBLAS's spinning
+    # threads made a 3-picture run take minutes instead of seconds
+    threadpoolctl.threadpool_limits(1)
     rng = np.random.default_rng(args.seed)
     originals = [picture(rng) for _ in range(args.pictures)]
     eights = [hashing.pdq_dihedral(im)[0] for im in originals]

@@ -334,7 +334,9 @@ def report(
         )
     console.print(table)
     for r in results:
-        verdict = "met" if min(r.ratio or 0, r.cpu_ratio) >= TARGET_RATIO else "missed"
+        # by CPU time alone when noise ate the wall-clock difference (said so: "n/a")
+        shown = [r.cpu_ratio] if r.ratio is None else [r.ratio, r.cpu_ratio]
+        verdict = "met" if min(shown) >= TARGET_RATIO else "missed"
         close = r.within4 >= 0.95 and r.buckets[-1] == 0
         wall = f"{r.ratio:.2f}" if r.ratio else "n/a"
         console.print(

@@ -4,6 +4,8 @@ must reach past newer acknowledged hits."""
 
 from __future__ import annotations
 
+import re
+
 from builders import Network, add_selector, make_case
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -84,3 +86,28 @@ def test_unacknowledged_reaches_past_newer_acknowledged_hits(
     [line] = hits.list_hits(session, network.nl.caller, unacknowledged=True, limit=1)
     assert line.id != newest.id
     assert line.acknowledged_at is None
+
+
+def test_an_additions_reply_reads_no_agency_or_case_again(
+    session: Session, settings: Settings, network: Network
+) -> None:
+    """The reply's hit views take the cases and agencies the addition read for its notices
+    from the session instead of reading them again."""
+    _mixed_hits(session, settings, network)
+    us_case = make_case(session, network.us, title="US late", sharing=GREEN)
+    statements: list[str] = []
+
+    def count(*args: object) -> None:  # (connection, cursor, statement, ...)
+        statements.append(str(args[2]))
+
+    engine = session.get_bind()
+    session.expunge_all()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        added = add_selector(session, settings, network.us, us_case, "email", "own@example.com")
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(added.hits) == 2
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    tables = [re.findall(r"\bFROM (\w+)", s) for s in reads]
+    assert sum(t[:1] == ["agency"] for t in tables) == 1  # the notices' one read

@@ -552,8 +552,8 @@ def run_before(tree: Path, backend: str, size: int, seed: int) -> str:
     args = ["--sizes", str(size), "--backends", backend, "--seed", str(seed)]
     console.print(f"[bold]before[/] ({tree}): {backend} N={size:,}")
     done = subprocess.run(  # noqa: S603 - our own script, with our own arguments
-        [sys.executable, str(script), *args], env=env, capture_output=True, text=True, check=True
-    )
+        [sys.executable, str(script), *args], env=env, stdout=subprocess.PIPE, text=True, check=True
+    )  # its progress and errors on this stderr
     return done.stdout
 
 

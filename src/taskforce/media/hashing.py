@@ -7,7 +7,10 @@ PDQ follows Meta's reference (`pdqhash`, the C++ PDQ behind Python bindings) fed
 python-threatexchange feeds it: `np.asarray` of the Pillow image, images with alpha or 16-bit
 samples converted to RGB first, greyscale repeated into three channels. Hashes are computed by
 `pdq_numpy`, the same algorithm as two matrix products, several times faster; the tests hold
-both to Meta's published vectors (`tests/vectors/pdq`) and to each other.
+both to Meta's published vectors (`tests/vectors/pdq`) and to each other. Triage asks for the
+reduced path (`reduced=True`): JPEGs decoded straight to luma at reduced scale, PDQ within a
+few bits of the reference for less decoding (a third less at 12 MP; docs/benchmarks.md);
+`taskforce hash` keeps the exact one.
 
 Quality is PDQ's own 0-100 measure of how much structure the image has; Meta recommends not
 matching hashes below 50 (flat or tiny images make hashes that match everything).

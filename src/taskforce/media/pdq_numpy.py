@@ -8,6 +8,10 @@ filter is a difference of cumulative sums (float64) instead of a running float32
 results agree with the reference bit for bit on every vector image (tests/media); the order of
 floating-point additions differs, so a coefficient within rounding distance of the median could
 in principle fall the other way — far inside the matching threshold.
+
+Triage's reduced path (`dihedral_luma`) starts from a luma image instead — JPEG's own Y, often
+DCT-scaled by libjpeg to 1/2-1/8 — and blurs it with the full-size filter re-expressed on the
+smaller grid (`_scaled_operator`), so its hashes stay within a few bits of the reference.
 """
 
 from __future__ import annotations

@@ -138,7 +138,7 @@ def hit_views(session: Session, caller: Caller, sides: Sequence[tuple[Hit, str]]
     amber = [
         c.id
         for c in theirs_cases
-        if c.sharing == sharing.SharingLevel.AMBER and c.owner_agency_id != caller.agency_id
+        if c.sharing == sharing.SharingLevel.AMBER and not sharing.owns(caller.agency_id, c)
     ]
     partners = sharing.partner_ids_of(session, Case, amber) if amber else {}
     views: list[HitRead] = []

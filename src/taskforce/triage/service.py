@@ -24,7 +24,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -287,6 +287,7 @@ def run(
     check_paths(roots, out_dir)
     target = cluster_target(options)
     case = _case(session, caller, options.case_reference) if options.case_reference else None
+    made = not out_dir.exists()
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -336,6 +337,8 @@ def run(
     except BaseException:
         if recorder is not None:
             recorder.interrupted()
+        if made and not done and recorder is None:  # a recorded run names its folder
+            _unmake(out_dir)
         raise
     audit.record(
         session,
@@ -353,6 +356,19 @@ def run(
         },
     )
     return summary
+
+
+def _unmake(out_dir: Path) -> None:
+    """A run refused before any file was hashed (a cluster that cannot be reached, say) leaves
+    no report folder it made itself: an empty folder would look like a triage that found
+    nothing. Only what the run itself put there is removed."""
+    journal = out_dir / JOURNAL
+    if journal.exists() and journal.stat().st_size:
+        return
+    shutil.rmtree(out_dir / WORK_DIR, ignore_errors=True)
+    journal.unlink(missing_ok=True)
+    with suppress(OSError):  # not empty: something else is there; keep it
+        out_dir.rmdir()
 
 
 def _with_identification(

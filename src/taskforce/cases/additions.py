@@ -12,10 +12,11 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, or_, select
+from sqlalchemy import Table, and_, or_, select
 from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
+from taskforce.agencies.models import Agency
 from taskforce.cases import bulk, deconfliction
 from taskforce.cases.hits import views_of
 from taskforce.cases.models import (
@@ -54,13 +55,23 @@ def _normalise_input(caller: Caller, data: SelectorCreate) -> NormalisedSelector
 
 def inbox_owners(session: Session, cases: Iterable[Case]) -> dict[uuid.UUID, User]:
     """Each case's inbox owner: its lead investigator, else its creator, if active."""
-    wanted = {c.lead_investigator_id for c in cases} | {c.created_by_id for c in cases}
-    wanted.discard(None)
+    cases = list(cases)
+    wanted = _owner_ids(cases)
     users = (
         {u.id: u for u in session.scalars(select(User).where(User.id.in_(wanted), User.is_active))}
         if wanted
         else {}
     )
+    return _owners_of(cases, users)
+
+
+def _owner_ids(cases: Iterable[Case]) -> set[uuid.UUID]:
+    wanted = {c.lead_investigator_id for c in cases} | {c.created_by_id for c in cases}
+    wanted.discard(None)
+    return cast(set[uuid.UUID], wanted)
+
+
+def _owners_of(cases: Iterable[Case], users: dict[uuid.UUID, User]) -> dict[uuid.UUID, User]:
     found: dict[uuid.UUID, User] = {}
     for case in cases:
         for user_id in (case.lead_investigator_id, case.created_by_id):
@@ -140,8 +151,7 @@ def _notify(
     missing = ({h.a_case_id for h in hits} | {h.b_case_id for h in hits}) - cases.keys()
     if missing:
         cases.update((c.id, c) for c in session.scalars(select(Case).where(Case.id.in_(missing))))
-    agencies = agency_service.agencies_by_id(session, {c.owner_agency_id for c in cases.values()})
-    recipients = inbox_owners(session, cases.values())
+    agencies, recipients = _agencies_and_owners(session, list(cases.values()))
     partners = sharing.partner_ids_of(
         session, Case, [c.id for c in cases.values() if c.sharing == SharingLevel.AMBER]
     )
@@ -197,6 +207,34 @@ def _notify(
     bulk_insert(session, cast(Table, Notification.__table__), notifications)
     bulk_insert(session, cast(Table, OutboxMessage.__table__), messages)
     return [*cases.values(), *agencies.values(), *recipients.values()]
+
+
+# Above this many (agency, user) pairs the agencies and the inbox owners are read apart.
+_FOLDED_READ_ROWS = 64
+
+
+def _agencies_and_owners(
+    session: Session, cases: Sequence[Case]
+) -> tuple[dict[uuid.UUID, Agency], dict[uuid.UUID, User]]:
+    """The cases' agencies and inbox owners (`inbox_owners`). For a few cases (a single
+    addition's hit: two agencies, two to four users) in one read, each agency joined to every
+    wanted active user: one round trip instead of two, a handful of rows. An import's
+    thousands of hits read them apart, where the product would be large."""
+    agency_ids = {c.owner_agency_id for c in cases}
+    wanted = _owner_ids(cases)
+    if not wanted or len(agency_ids) * len(wanted) > _FOLDED_READ_ROWS:
+        return agency_service.agencies_by_id(session, agency_ids), inbox_owners(session, cases)
+    agencies: dict[uuid.UUID, Agency] = {}
+    users: dict[uuid.UUID, User] = {}
+    for agency, user in session.execute(
+        select(Agency, User)
+        .outerjoin(User, and_(User.id.in_(wanted), User.is_active))
+        .where(Agency.id.in_(agency_ids))
+    ):
+        agencies[agency.id] = agency
+        if user is not None:
+            users[user.id] = user
+    return agencies, _owners_of(cases, users)
 
 
 def _notifier(session: Session, caller: Caller, settings: Settings) -> deconfliction.Notifier:

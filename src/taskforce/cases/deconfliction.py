@@ -320,6 +320,10 @@ def _batch(
     adding = [
         i.selector.kind for i, p in zip(batch, pairs, strict=True) if values[p].id not in held
     ]
+    for (kind_name, _key), value in values.items():  # rules read with the value row
+        kind = SelectorKind(kind_name)
+        if value.noise_rules is not None and kind not in rules:
+            rules[kind] = [builtin_noise.NoiseRule(kind, p, r) for p, r in value.noise_rules]
     _read_noise_rules(session, rules, adding)
     now = utcnow()
     new: list[dict[str, Any]] = []

@@ -14,15 +14,27 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Boolean, Column, MetaData, Table, and_, literal_column, or_, select, text
+from sqlalchemy import (
+    Boolean,
+    Column,
+    MetaData,
+    Table,
+    and_,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from taskforce.cases.models import SelectorValue
+from taskforce.cases.models import NoiseEntry, SelectorValue
 from taskforce.core.db import BULK_MIN_ROWS, bulk_insert, is_postgres
 
 _VALUES = cast(Table, SelectorValue.__table__)
+_NOISE = cast(Table, NoiseEntry.__table__)
 # PostgreSQL's staging table for an import's value rows (temporary, dropped at commit)
 _STAGE = Table(
     "selector_value_stage", MetaData(), *(Column(c.name, c.type) for c in _VALUES.columns)
@@ -35,6 +47,9 @@ class Value:
     created: bool
     case_count: int
     is_common: bool
+    noise_rules: list[tuple[str, str]] | None = None
+    """The admins' noise rules (pattern, reason) of the value's kind, where they came with the
+    value row (a single addition on PostgreSQL); None: not read."""
 
 
 def values(session: Session, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Value]:
@@ -65,9 +80,22 @@ def values(session: Session, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str
 
 
 def _value_upserted(session: Session, row: dict[str, Any]) -> dict[tuple[str, str], Value]:
-    """`_values` for a single addition on PostgreSQL, in one statement instead of two: an
+    """`_values` for a single addition on PostgreSQL, in one statement instead of three: an
     existing row is "updated" to itself, which locks it and returns its count (`xmax` is 0
-    only on a row this statement inserted). One row cannot deadlock by lock order."""
+    only on a row this statement inserted). One row cannot deadlock by lock order. The admins'
+    noise rules of the value's kind come back with it (a subquery read in the same snapshot
+    as a separate select would have been): no cache to go stale across server processes, and
+    one round trip fewer per addition."""
+    noise = (
+        select(
+            func.coalesce(
+                func.json_agg(func.json_build_array(_NOISE.c.pattern, _NOISE.c.reason)),
+                literal_column("'[]'::json"),
+            )
+        )
+        .where(_NOISE.c.kind == row["kind"])
+        .scalar_subquery()
+    )
     insert_row = pg_insert(_VALUES).values(row)
     stmt = insert_row.on_conflict_do_update(
         index_elements=[_VALUES.c.kind, _VALUES.c.key], set_={"kind": insert_row.excluded.kind}
@@ -76,9 +104,11 @@ def _value_upserted(session: Session, row: dict[str, Any]) -> dict[tuple[str, st
         _VALUES.c.case_count,
         _VALUES.c.is_common,
         literal_column("xmax = 0", Boolean),
+        noise,
     )
-    vid, count, common, created = session.execute(stmt).one()
-    return {(row["kind"], row["key"]): Value(vid, created, count, common)}
+    vid, count, common, created, rules = session.execute(stmt).one()
+    found = Value(vid, created, count, common, [(p, r) for p, r in rules])
+    return {(row["kind"], row["key"]): found}
 
 
 def _existing_values(

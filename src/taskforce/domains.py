@@ -30,6 +30,8 @@ DOMAINS: tuple[str, ...] = (
     "notices",  # clue notices to member countries
     "blocklist",  # URL block list for internet providers
     "takedown",  # notices to hosting providers, re-checks
+    "rota",  # the network's 24/7 duty rota: desks, rotations, overrides, gaps
+    "preservation",  # preservation requests at providers (Budapest Convention Art. 29, 30)
     "watch",  # the 24/7 watch: urgent leads to the desks
     "reports",  # public reports and the hotline queue (opens leads, notices, list entries)
     "federation",  # sovereign nodes: identity, peers, signed requests, blinded selector tokens

@@ -6,6 +6,7 @@ from taskforce.core import sharing
 from taskforce.core.audit import models as audit_models
 from taskforce.core.auth import models as auth_models
 from taskforce.core.db import Base
+from taskforce.core.inbox import models as inbox_models
 from taskforce.core.jobs import models as jobs_models
 from taskforce.core.outbox import models as outbox_models
 from taskforce.core.proposals import models as proposals_models
@@ -17,6 +18,7 @@ __all__ = [
     "Base",
     "audit_models",
     "auth_models",
+    "inbox_models",
     "jobs_models",
     "outbox_models",
     "proposals_models",

@@ -43,6 +43,12 @@ class Permission(StrEnum):
     OVERSEE_NETWORK = "oversee_network"
     # federation: this node's identity and its peers (the network admin of this node only)
     MANAGE_PEERS = "manage_peers"
+    # the 24/7 rota: rotations, rules, overrides, temporary schedules, coverage requirements,
+    # drills (the network coordinator's desk)
+    MANAGE_ROTA = "manage_rota"
+    # a 24/7 desk's own work: its capabilities and unavailability, preservation requests,
+    # handovers, acknowledging drills
+    KEEP_WATCH = "keep_watch"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -58,6 +64,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_BLOCKLIST,
             Permission.OVERSEE_NETWORK,
             Permission.MANAGE_PEERS,
+            Permission.MANAGE_ROTA,
+            Permission.KEEP_WATCH,
             Permission.READ,
             Permission.READ_AUDIT,
         }
@@ -71,6 +79,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_USERS,
             Permission.MANAGE_HASH_SETS,
             Permission.MANAGE_SERIES,
+            Permission.KEEP_WATCH,
             Permission.OPEN_CASE,
             Permission.ADD_SELECTOR,
             Permission.ASSESS_HIT,
@@ -87,6 +96,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_HOSTING,
             Permission.MANAGE_HASH_SETS,
             Permission.MANAGE_SERIES,
+            Permission.KEEP_WATCH,
             Permission.OPEN_CASE,
             Permission.ADD_SELECTOR,
             Permission.ASSESS_HIT,

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from taskforce.core.db import Base, UTCDateTime, UUIDPk, utcnow
@@ -66,3 +67,49 @@ class UrgentLeadStep(Base, UUIDPk):
     step: Mapped[str] = mapped_column(String(24))
     agency_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agency.id"))
     detail: Mapped[str] = mapped_column(String(1000), default="")
+
+
+class Handover(Base, UUIDPk):
+    """What the outgoing desk leaves the incoming one at the end of its shift: the open leads,
+    the pending preservations with their expiry, and notes. Each handover's `digest` covers its
+    content and the previous handover's digest, so the chain shows any later edit.
+    `check_at` is when an unacknowledged handover escalates (and the worker's lease)."""
+
+    __tablename__ = "watch_handover"
+
+    from_desk_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("duty_desk.id"), index=True)
+    to_desk_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("duty_desk.id"), index=True)
+    shift_ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    written_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    written_by: Mapped[str] = mapped_column(String(320))
+    open_leads: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    pending_preservations: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    previous_digest: Mapped[str] = mapped_column(String(64), default="")
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    ack_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    check_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    acknowledged_by: Mapped[str] = mapped_column(String(320), default="")
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Drill(Base, UUIDPk):
+    """An unannounced reachability drill: the desk is alerted at a moment chosen at random in
+    [window_start, window_end) and acknowledges from the alert's link (a secret kept hashed).
+    `check_at` is when the worker must send it, then when it stops waiting (and the lease)."""
+
+    __tablename__ = "watch_drill"
+
+    desk_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("duty_desk.id"), index=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime())
+    send_at: Mapped[datetime] = mapped_column(UTCDateTime())  # never shown to the desk
+    check_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    acknowledged_by: Mapped[str] = mapped_column(String(320), default="")
+    gave_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # never acknowledged
+    created_by: Mapped[str] = mapped_column(String(320), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

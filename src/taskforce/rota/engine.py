@@ -1,0 +1,685 @@
+"""The rota engine: who holds the network's duty when, computed from the rota as written.
+
+Pure (no database): the service loads a `Rota` and asks. Every instant's answer depends on
+that instant's facts only, so any window can be computed on its own and clipped; nothing is
+stored. The layers, in the order they apply (GoAlert's model, plus holidays):
+
+1. **Rules** give a desk, or a rotation, the duty on chosen weekdays from `start` to `end` on
+   a zone's clock. A **rotation** passes its duty to the next member at each handoff.
+2. A **temporary schedule** replaces every rule for its window with fixed shifts.
+3. **Off duty** — a desk's public holidays (whole local days) and its unavailability — is
+   removed from what 1 and 2 give it: a desk cannot hold a duty it said it cannot hold.
+4. **Overrides** come last because they are the coordinator's explicit decisions: `add` puts
+   a desk on duty (even on its holiday), `remove` takes it off, `replace` does both wherever
+   the removed desk would be on duty after step 3. Overrides do not chain (a replace looks at
+   step 3, never at another override), so their order never matters; where an add and a
+   remove of one desk overlap, the add wins — the coordinator asked for someone to be there.
+
+A desk not in `Rota.desks` (inactive) never holds the duty. All datetimes are aware UTC.
+"""
+
+from __future__ import annotations
+
+import calendar
+import itertools
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays as holiday_tables
+
+ONE_DAY = timedelta(days=1)
+ONE_MINUTE = timedelta(minutes=1)
+MIDNIGHT = time(0, 0)
+KINDS = ("hourly", "daily", "weekly", "monthly")
+# Which label a desk's time carries where two sources overlap (an override shows as such).
+PRIORITY = {"rule": 0, "rotation": 1, "temporary": 2, "override": 3}
+# `on_duty` expands this much either side of T: the whole shift around T, cheaply.
+AROUND = timedelta(hours=36)
+
+
+@dataclass(frozen=True, slots=True)
+class Desk:
+    id: uuid.UUID
+    code: str
+    time_zone: str
+    country: str
+    subdivision: str | None
+    languages: frozenset[str]
+    powers: frozenset[str]
+    observes_holidays: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Rotation:
+    id: uuid.UUID
+    name: str
+    kind: str  # hourly | daily | weekly | monthly
+    shift_length: int
+    time_zone: str
+    starts_at: datetime  # handoff 0
+    members: tuple[uuid.UUID, ...]  # desk ids in order
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: uuid.UUID
+    desk_id: uuid.UUID | None
+    rotation_id: uuid.UUID | None
+    weekdays: frozenset[int]  # 0 Monday … 6 Sunday: the weekday the window starts on
+    start: time
+    end: time | None  # None = 24:00; before `start`: runs into the next day
+    time_zone: str
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    id: uuid.UUID
+    starts_at: datetime
+    ends_at: datetime
+    add_desk_id: uuid.UUID | None
+    remove_desk_id: uuid.UUID | None
+
+
+@dataclass(frozen=True, slots=True)
+class FixedShift:
+    desk_id: uuid.UUID
+    starts_at: datetime
+    ends_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Temporary:
+    id: uuid.UUID
+    name: str
+    starts_at: datetime
+    ends_at: datetime
+    shifts: tuple[FixedShift, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Unavailable:
+    desk_id: uuid.UUID
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    id: uuid.UUID
+    name: str
+    power: str | None  # None: any
+    language: str | None  # None: any
+
+
+@dataclass(frozen=True, slots=True)
+class Rota:
+    desks: tuple[Desk, ...]
+    rotations: tuple[Rotation, ...]
+    rules: tuple[Rule, ...]
+    overrides: tuple[Override, ...]
+    temporary: tuple[Temporary, ...]
+    unavailable: tuple[Unavailable, ...]
+    requirements: tuple[Requirement, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Shift:
+    desk_id: uuid.UUID
+    starts_at: datetime
+    ends_at: datetime
+    source: str  # "rule" | "rotation" | "temporary" | "override"
+    source_id: uuid.UUID | None  # the rule's, rotation's, schedule's or override's id
+
+
+@dataclass(frozen=True, slots=True)
+class OffDuty:
+    desk_id: uuid.UUID
+    starts_at: datetime
+    ends_at: datetime
+    reason: str  # "public holiday: Christmas Day" | "unavailable: <reason>"
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    requirement_id: uuid.UUID
+    starts_at: datetime
+    ends_at: datetime
+
+
+# --- clocks ---------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1024)
+def zone(key: str) -> ZoneInfo:
+    """The ZoneInfo for an IANA key (ZoneInfoNotFoundError if there is none)."""
+    return ZoneInfo(key)
+
+
+def local_instant(day: date, clock: time | None, zone: ZoneInfo) -> datetime:
+    """The UTC instant at which the clock of `zone` reads `clock` on `day` (None: 24:00).
+
+    The one rule every boundary goes through, chosen so that the mapping from local time to
+    instants never goes backwards — back-to-back shifts then neither overlap nor leave a gap
+    across a DST change:
+
+    * a time in the repeated hour (autumn) is its first occurrence (fold=0): a shift "until
+      02:30" ends the first time the clock reads 02:30;
+    * a time in the missing hour (spring) is the instant the clocks jump: 02:30 on
+      Europe/Amsterdam's spring-forward day is 01:00 UTC, as are 02:00 and 03:00, so a
+      02:00–02:30 window that day is empty and one from 02:30 starts when 03:00 does;
+    * 24:00 is the next day's 00:00.
+    """
+    if clock is None:
+        return _local_instant(day + ONE_DAY, MIDNIGHT, zone)
+    return _local_instant(day, clock, zone)
+
+
+@lru_cache(maxsize=1 << 17)
+def _local_instant(day: date, clock: time, zone: ZoneInfo) -> datetime:
+    naive = datetime.combine(day, clock)
+    first = naive.replace(tzinfo=zone).astimezone(UTC)  # fold=0: the offset before a change
+    if first.astimezone(zone).replace(tzinfo=None) == naive:
+        return first  # exists (once, or first of two)
+    # In the missing hour: fold=1 reads it with the offset after the change, which lands
+    # before the jump; fold=0 lands after it. The jump is the first second between them at
+    # which the offset is the new one (tz transitions fall on whole seconds).
+    lo = int(naive.replace(tzinfo=zone, fold=1).timestamp())
+    hi = int(first.timestamp())
+    after = datetime.fromtimestamp(hi, UTC).astimezone(zone).utcoffset()
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if datetime.fromtimestamp(mid, UTC).astimezone(zone).utcoffset() == after:
+            hi = mid
+        else:
+            lo = mid + 1
+    return datetime.fromtimestamp(hi, UTC)
+
+
+def _utc(moment: datetime, name: str) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError(f"{name} must be timezone-aware")
+    return moment.astimezone(UTC)
+
+
+def rule_window(rule: Rule, day: date) -> tuple[datetime, datetime] | None:
+    """The instants of `rule`'s window that starts on `day` (its weekday is not checked);
+    None when it maps to nothing (start == end, or wholly inside a missing hour)."""
+    z = zone(rule.time_zone)
+    starts = local_instant(day, rule.start, z)
+    if rule.end is None:
+        ends = local_instant(day, None, z)
+    elif rule.end > rule.start:
+        ends = local_instant(day, rule.end, z)
+    elif rule.end < rule.start:
+        ends = local_instant(day + ONE_DAY, rule.end, z)
+    else:
+        return None
+    return (starts, ends) if starts < ends else None
+
+
+def _add_months(day: date, months: int) -> date:
+    """`day` moved by whole calendar months, the day of month clamped (31 Jan + 1 = 28 Feb)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(day.day, last))
+
+
+class Handoffs:
+    """A rotation's handoff instants: handoff k (any integer) gives the duty to member
+    k mod n. Hourly steps are absolute hours; days, weeks and months are steps of the local
+    calendar in the rotation's zone, at the wall time of `starts_at` (a day is 23 or 25 hours
+    across a DST change, as the desks' own clocks see it). Each handoff is computed from
+    `starts_at`, never from the previous one, so a clamped month does not drift."""
+
+    __slots__ = ("_clock", "_day", "_nominal", "_z", "rotation")
+
+    def __init__(self, rotation: Rotation) -> None:
+        if rotation.kind not in KINDS:
+            raise ValueError(f"rotation kind must be one of {', '.join(KINDS)}")
+        if rotation.shift_length < 1:
+            raise ValueError("rotation shift_length must be at least 1")
+        self.rotation = rotation
+        self._z = zone(rotation.time_zone)
+        local = rotation.starts_at.astimezone(self._z)
+        self._day = local.date()
+        self._clock = local.time()
+        hours = {"hourly": 1, "daily": 24, "weekly": 168, "monthly": 730.485}[rotation.kind]
+        self._nominal = timedelta(hours=hours * rotation.shift_length)
+
+    def at(self, k: int) -> datetime:
+        rot = self.rotation
+        if k == 0:
+            return rot.starts_at
+        steps = k * rot.shift_length
+        if rot.kind == "hourly":
+            return rot.starts_at + timedelta(hours=steps)
+        if rot.kind == "monthly":
+            day = _add_months(self._day, steps)
+        else:
+            day = self._day + timedelta(days=steps * (7 if rot.kind == "weekly" else 1))
+        return local_instant(day, self._clock, self._z)
+
+    def index(self, moment: datetime) -> int:
+        """The handoff in force at `moment`: the largest k with at(k) <= moment."""
+        k = (moment - self.rotation.starts_at) // self._nominal
+        while self.at(k) > moment:
+            k -= 1
+        while self.at(k + 1) <= moment:
+            k += 1
+        return k
+
+
+# --- holidays -------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4096)
+def holiday_table(country: str, subdivision: str | None, year: int) -> dict[date, str]:
+    """A country's (and subdivision's) public holidays in `year`, from `holidays`, cached:
+    building a table costs up to ~100 ms. A country or subdivision it does not know has none
+    (the service refuses those on input; the engine never fails a page over one)."""
+    try:
+        table = holiday_tables.country_holidays(country, subdiv=subdivision, years=year)
+    except NotImplementedError:
+        return {}
+    return {day: "; ".join(table.get_list(day)) for day in sorted(table)}
+
+
+def holiday_name(desk: Desk, day: date) -> str | None:
+    if not desk.observes_holidays:
+        return None
+    return holiday_table(desk.country, desk.subdivision, day.year).get(day)
+
+
+def _local_days(start: datetime, end: datetime, z: ZoneInfo, before: int) -> Iterable[date]:
+    """Local dates from `before` days before `start`'s to `end`'s, in zone `z`."""
+    day = start.astimezone(z).date() - timedelta(days=before)
+    last = end.astimezone(z).date()
+    while day <= last:
+        yield day
+        day += ONE_DAY
+
+
+def _holidays(desk: Desk, start: datetime, end: datetime) -> list[tuple[datetime, datetime, str]]:
+    if not desk.observes_holidays:
+        return []
+    z = zone(desk.time_zone)
+    out = []
+    for day in _local_days(start, end, z, 1):
+        name = holiday_name(desk, day)
+        if name is not None:
+            lo, hi = local_instant(day, MIDNIGHT, z), local_instant(day, None, z)
+            if lo < end and hi > start:
+                out.append((lo, hi, name))
+    return out
+
+
+# --- intervals ------------------------------------------------------------------------------
+
+# A piece of a desk's duty: (starts, ends, priority, source, source id).
+Piece = tuple[datetime, datetime, int, str, uuid.UUID | None]
+
+
+def _union(spans: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """Sorted, merged (touching spans join)."""
+    out: list[tuple[datetime, datetime]] = []
+    for lo, hi in sorted(spans):
+        if out and lo <= out[-1][1]:
+            if hi > out[-1][1]:
+                out[-1] = (out[-1][0], hi)
+        else:
+            out.append((lo, hi))
+    return out
+
+
+def _cut(pieces: list[Piece], holes: list[tuple[datetime, datetime]]) -> list[Piece]:
+    """`pieces` less the merged, sorted `holes`."""
+    if not holes:
+        return pieces
+    out: list[Piece] = []
+    for lo, hi, prio, source, sid in pieces:
+        for h_lo, h_hi in holes:
+            if h_hi <= lo:
+                continue
+            if h_lo >= hi:
+                break
+            if h_lo > lo:
+                out.append((lo, h_lo, prio, source, sid))
+            lo = max(lo, h_hi)
+            if lo >= hi:
+                break
+        if lo < hi:
+            out.append((lo, hi, prio, source, sid))
+    return out
+
+
+def _intersect(
+    spans: list[tuple[datetime, datetime]], lo: datetime, hi: datetime
+) -> list[tuple[datetime, datetime]]:
+    return [(max(a, lo), min(b, hi)) for a, b in spans if a < hi and b > lo]
+
+
+def _normalise(pieces: list[Piece]) -> list[Piece]:
+    """One desk's pieces as non-overlapping time, each stretch labelled by the highest
+    priority piece covering it; touching stretches of one label merge into one shift."""
+    pieces.sort(key=lambda p: (p[0], p[1]))
+    if all(pieces[i][0] >= pieces[i - 1][1] for i in range(1, len(pieces))):
+        flat = pieces
+    else:
+        points = sorted({p[0] for p in pieces} | {p[1] for p in pieces})
+        flat, active, nxt = [], [], 0
+        for a, b in itertools.pairwise(points):
+            while nxt < len(pieces) and pieces[nxt][0] <= a:
+                active.append(pieces[nxt])
+                nxt += 1
+            active = [p for p in active if p[1] > a]
+            if active:
+                best = max(active, key=lambda p: (p[2], str(p[4])))
+                flat.append((a, b, best[2], best[3], best[4]))
+    out: list[Piece] = []
+    for piece in flat:
+        if out and out[-1][1] == piece[0] and out[-1][3:] == piece[3:]:
+            out[-1] = (out[-1][0], piece[1], *out[-1][2:])
+        else:
+            out.append(piece)
+    return out
+
+
+# --- the layers -----------------------------------------------------------------------------
+
+
+def _rule_pieces(
+    rule: Rule, rotations: dict[uuid.UUID, Rotation], start: datetime, end: datetime
+) -> Iterable[tuple[uuid.UUID, Piece]]:
+    """(desk, piece) for each stretch of `rule`'s windows in [start, end), a rotation's split
+    at its handoffs."""
+    rotation = rotations.get(rule.rotation_id) if rule.rotation_id else None
+    handoffs = Handoffs(rotation) if rotation is not None and rotation.members else None
+    if handoffs is None and rule.desk_id is None:
+        return
+    for day in _local_days(start, end, zone(rule.time_zone), 2):
+        if day.weekday() not in rule.weekdays:
+            continue
+        window = rule_window(rule, day)
+        if window is None or window[1] <= start or window[0] >= end:
+            continue
+        lo, hi = max(window[0], start), min(window[1], end)
+        if handoffs is None:
+            yield rule.desk_id, (lo, hi, 0, "rule", rule.id)  # type: ignore[misc]
+            continue
+        members = handoffs.rotation.members
+        k = handoffs.index(lo)
+        at = handoffs.at(k)
+        while at < hi:
+            nxt = handoffs.at(k + 1)
+            piece = (max(at, lo), min(nxt, hi), 1, "rotation", handoffs.rotation.id)
+            yield members[k % len(members)], piece
+            k, at = k + 1, nxt
+
+
+def _duty(rota: Rota, start: datetime, end: datetime) -> dict[uuid.UUID, list[Piece]]:
+    """Every known desk's final duty in [start, end), pieces normalised and clipped."""
+    desks = {d.id: d for d in rota.desks}
+    rotations = {r.id: r for r in rota.rotations}
+    base: dict[uuid.UUID, list[Piece]] = defaultdict(list)
+    # 1. rules, and the rotations they point at
+    for rule in rota.rules:
+        for piece in _rule_pieces(rule, rotations, start, end):
+            if piece[0] in desks:
+                base[piece[0]].append(piece[1])
+    # 2. temporary schedules replace the rules in their windows
+    temporary = [t for t in rota.temporary if t.starts_at < end and t.ends_at > start]
+    if temporary:
+        windows = _union((t.starts_at, t.ends_at) for t in temporary)
+        for desk_id in list(base):
+            base[desk_id] = _cut(base[desk_id], windows)
+        for t in temporary:
+            lo_t, hi_t = max(t.starts_at, start), min(t.ends_at, end)
+            for fixed in t.shifts:
+                lo, hi = max(fixed.starts_at, lo_t), min(fixed.ends_at, hi_t)
+                if lo < hi and fixed.desk_id in desks:
+                    base[fixed.desk_id].append((lo, hi, 2, "temporary", t.id))
+    # 3. off duty: holidays and unavailability
+    away: dict[uuid.UUID, list[tuple[datetime, datetime]]] = defaultdict(list)
+    for u in rota.unavailable:
+        if u.desk_id in base and u.starts_at < end and u.ends_at > start:
+            away[u.desk_id].append((u.starts_at, u.ends_at))
+    for desk_id in list(base):
+        holes = away[desk_id] + [h[:2] for h in _holidays(desks[desk_id], start, end)]
+        if holes:
+            base[desk_id] = _cut(sorted(base[desk_id]), _union(holes))
+    # 4. overrides, against step 3 only
+    overrides = [o for o in rota.overrides if o.starts_at < end and o.ends_at > start]
+    if overrides:
+        on = {desk_id: _union(p[:2] for p in pieces) for desk_id, pieces in base.items()}
+        removed: dict[uuid.UUID, list[tuple[datetime, datetime]]] = defaultdict(list)
+        added: dict[uuid.UUID, list[Piece]] = defaultdict(list)
+        for o in overrides:
+            lo, hi = max(o.starts_at, start), min(o.ends_at, end)
+            if o.remove_desk_id is not None:
+                removed[o.remove_desk_id].append((lo, hi))
+            if o.add_desk_id is None or o.add_desk_id not in desks:
+                continue
+            spans = [(lo, hi)]
+            if o.remove_desk_id is not None:
+                spans = _intersect(on.get(o.remove_desk_id, []), lo, hi)
+            added[o.add_desk_id].extend((a, b, 3, "override", o.id) for a, b in spans)
+        for desk_id, spans in removed.items():
+            if desk_id in base:
+                base[desk_id] = _cut(sorted(base[desk_id]), _union(spans))
+        for desk_id, pieces in added.items():
+            base[desk_id].extend(pieces)
+    return {desk_id: _normalise(pieces) for desk_id, pieces in base.items() if pieces}
+
+
+def _order(rota: Rota) -> dict[uuid.UUID, str]:
+    return {d.id: d.code for d in rota.desks}
+
+
+def shifts(rota: Rota, start: datetime, end: datetime) -> list[Shift]:
+    """The final on-duty intervals of every desk in [start, end), clipped to it, sorted by
+    (starts_at, desk code). A desk's shifts never overlap; touching time from one source
+    (one rule, rotation, schedule or override) is one shift."""
+    start, end = _utc(start, "start"), _utc(end, "end")
+    if start >= end:
+        return []
+    codes = _order(rota)
+    out = [
+        Shift(desk_id, lo, hi, source, sid)
+        for desk_id, pieces in _duty(rota, start, end).items()
+        for lo, hi, _, source, sid in pieces
+    ]
+    out.sort(key=lambda s: (s.starts_at, codes.get(s.desk_id, ""), str(s.desk_id)))
+    return out
+
+
+def off_duty(rota: Rota, start: datetime, end: datetime) -> list[OffDuty]:
+    """Every desk's holidays (if it observes them) and unavailability in [start, end),
+    clipped, sorted by (starts_at, desk code): what step 3 removes, with the reason."""
+    start, end = _utc(start, "start"), _utc(end, "end")
+    out = [
+        OffDuty(u.desk_id, max(u.starts_at, start), min(u.ends_at, end), _unavailable(u.reason))
+        for u in rota.unavailable
+        if u.starts_at < end and u.ends_at > start
+    ]
+    for desk in rota.desks:
+        for lo, hi, name in _holidays(desk, start, end):
+            out.append(OffDuty(desk.id, max(lo, start), min(hi, end), f"public holiday: {name}"))
+    codes = _order(rota)
+    out.sort(key=lambda o: (o.starts_at, codes.get(o.desk_id, ""), str(o.desk_id), o.reason))
+    return out
+
+
+def _unavailable(reason: str) -> str:
+    return f"unavailable: {reason}" if reason else "unavailable"
+
+
+def on_duty(rota: Rota, at: datetime) -> list[Shift]:
+    """The shifts covering `at`, each as long as it runs within 36 hours either side."""
+    at = _utc(at, "at")
+    return [s for s in shifts(rota, at - AROUND, at + AROUND) if s.starts_at <= at < s.ends_at]
+
+
+def _can(desk: Desk, power: str | None, language: str | None) -> bool:
+    return (power is None or power in desk.powers) and (
+        language is None or language in desk.languages
+    )
+
+
+def covering(
+    rota: Rota, at: datetime, *, power: str | None = None, language: str | None = None
+) -> list[Shift]:
+    """The shifts covering `at` of desks that have `power` and work in `language`."""
+    desks = {d.id: d for d in rota.desks}
+    return [s for s in on_duty(rota, at) if _can(desks[s.desk_id], power, language)]
+
+
+def next_on_duty(
+    rota: Rota,
+    after: datetime,
+    *,
+    exclude: frozenset[uuid.UUID] = frozenset(),
+    horizon: timedelta = timedelta(days=7),
+) -> Shift | None:
+    """The first shift, starting after `after` and within `horizon`, of a desk not in
+    `exclude` that comes on duty then (a shift continuing one that just ended is no
+    arrival): where an unanswered lead goes next."""
+    after = _utc(after, "after")
+    last_end: dict[uuid.UUID, datetime] = {}
+    for shift in shifts(rota, after, after + horizon):
+        arrives = last_end.get(shift.desk_id) != shift.starts_at
+        last_end[shift.desk_id] = shift.ends_at
+        if shift.starts_at > after and arrives and shift.desk_id not in exclude:
+            return shift
+    return None
+
+
+def gaps(rota: Rota, start: datetime, end: datetime) -> list[Gap]:
+    """Every maximal interval in [start, end) in which a requirement does not hold (no desk
+    on duty has its power and language), sorted by (starts_at, requirement order)."""
+    start, end = _utc(start, "start"), _utc(end, "end")
+    if start >= end:
+        return []
+    duty = _duty(rota, start, end)
+    out: list[tuple[datetime, int, Gap]] = []
+    for position, req in enumerate(rota.requirements):
+        cover = _union(
+            p[:2]
+            for desk in rota.desks
+            if _can(desk, req.power, req.language)
+            for p in duty.get(desk.id, ())
+        )
+        cursor = start
+        for lo, hi in cover:
+            if lo > cursor:
+                out.append((cursor, position, Gap(req.id, cursor, lo)))
+            cursor = max(cursor, hi)
+        if cursor < end:
+            out.append((cursor, position, Gap(req.id, cursor, end)))
+    out.sort(key=lambda g: g[:2])
+    return [g for _, _, g in out]
+
+
+# --- the naive reference ---------------------------------------------------------------------
+
+
+class _Scan:
+    """Decides, for one instant, who is on duty — straight from the definitions in the module
+    docstring, with none of the interval arithmetic above. Slow on purpose: it is what the
+    tests and the benchmark hold `gaps` to."""
+
+    def __init__(self, rota: Rota) -> None:
+        self.rota = rota
+        self.desks = {d.id: d for d in rota.desks}
+        self.rotations = {r.id: Handoffs(r) for r in rota.rotations if r.members}
+
+    def _rule_holder(self, rule: Rule, m: datetime) -> uuid.UUID | None:
+        z = zone(rule.time_zone)
+        today = m.astimezone(z).date()
+        for back in (2, 1, 0, -1):
+            day = today - timedelta(days=back)
+            if day.weekday() not in rule.weekdays:
+                continue
+            window = rule_window(rule, day)
+            if window is None or not window[0] <= m < window[1]:
+                continue
+            if rule.rotation_id is None:
+                return rule.desk_id
+            handoffs = self.rotations.get(rule.rotation_id)
+            if handoffs is None:
+                return None
+            k = 0  # walk handoff by handoff: no estimate to trust
+            while handoffs.at(k) > m:
+                k -= 1
+            while handoffs.at(k + 1) <= m:
+                k += 1
+            members = handoffs.rotation.members
+            return members[k % len(members)]
+        return None
+
+    def _off(self, desk: Desk, m: datetime) -> bool:
+        if any(
+            u.desk_id == desk.id and u.starts_at <= m < u.ends_at for u in self.rota.unavailable
+        ):
+            return True
+        z = zone(desk.time_zone)
+        today = m.astimezone(z).date()
+        for day in (today - ONE_DAY, today, today + ONE_DAY):
+            name = holiday_name(desk, day)
+            if name and local_instant(day, MIDNIGHT, z) <= m < local_instant(day, None, z):
+                return True
+        return False
+
+    def on_duty(self, m: datetime) -> set[uuid.UUID]:
+        temporary = [t for t in self.rota.temporary if t.starts_at <= m < t.ends_at]
+        base: set[uuid.UUID] = set()
+        if temporary:
+            base = {f.desk_id for t in temporary for f in t.shifts if f.starts_at <= m < f.ends_at}
+        else:
+            for rule in self.rota.rules:
+                holder = self._rule_holder(rule, m)
+                if holder is not None:
+                    base.add(holder)
+        base = {x for x in base if x in self.desks and not self._off(self.desks[x], m)}
+        here = [o for o in self.rota.overrides if o.starts_at <= m < o.ends_at]
+        final = {x for x in base if not any(o.remove_desk_id == x for o in here)}
+        for o in here:
+            if o.add_desk_id in self.desks and (
+                o.remove_desk_id is None or o.remove_desk_id in base
+            ):
+                final.add(o.add_desk_id)
+        return final
+
+
+def minute_scan_gaps(rota: Rota, start: datetime, end: datetime) -> list[Gap]:
+    """`gaps` the naive way: decide every minute from `start` on its own. Exact for rotas
+    whose every boundary falls on a whole minute (the tests' and the benchmark's)."""
+    start, end = _utc(start, "start"), _utc(end, "end")
+    scan = _Scan(rota)
+    wants = [
+        (req, {d.id for d in rota.desks if _can(d, req.power, req.language)})
+        for req in rota.requirements
+    ]
+    opened: dict[int, datetime] = {}
+    out: list[tuple[datetime, int, Gap]] = []
+    m = start
+    while m < end:
+        duty = scan.on_duty(m)
+        for position, (req, able) in enumerate(wants):
+            held = not duty.isdisjoint(able)
+            if not held and position not in opened:
+                opened[position] = m
+            elif held and position in opened:
+                lo = opened.pop(position)
+                out.append((lo, position, Gap(req.id, lo, m)))
+        m += ONE_MINUTE
+    for position, lo in opened.items():
+        out.append((lo, position, Gap(wants[position][0].id, lo, end)))
+    out.sort(key=lambda g: g[:2])
+    return [g for _, _, g in out]

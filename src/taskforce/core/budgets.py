@@ -54,6 +54,10 @@ class Budget:
     file, whatever it holds (a 2 GiB upload has at most about 1 billion); past it the file
     stops."""
 
+    max_calendar_bytes: int = 1 * MIB
+    """Bytes of one iCalendar file (a desk's unavailability, imported whole): a year of
+    daily events with descriptions is about 400 KB; a larger file is refused whole."""
+
     def smaller(self, **limits: int) -> Budget:
         """This budget with some limits changed (tests, and readers of tighter formats)."""
         return replace(self, **limits)

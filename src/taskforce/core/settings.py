@@ -189,6 +189,19 @@ class Settings(BaseSettings):
         description="Consecutive re-checks that cannot reach the URL after which it counts as "
         "removed (recorded as 'unreachable', not as a 404).",
     )
+    preservation_days: int = Field(
+        default=90,
+        ge=1,
+        le=366,
+        description="Days a provider keeps data under a preservation request, from the day it "
+        "was sent (Budapest Convention Art. 29(7): at least 60; 90 is the usual term), and the "
+        "length of the one extension a request may have.",
+    )
+    preservation_reminder_days: list[int] = Field(
+        default_factory=lambda: [14, 3],
+        description="Days before a preservation expires on which the requesting agency's 24/7 "
+        "desk is reminded (e-mail to its 24/7 address and an inbox notice).",
+    )
     report_url_check: bool = Field(
         default=True,
         description="Before a URL report is accepted, the report form checks that the address "
@@ -306,6 +319,15 @@ class Settings(BaseSettings):
         description="How long a signed request between nodes is valid after it was made; its "
         "nonce is remembered that long (and refused again).",
     )
+
+    @field_validator("preservation_reminder_days")
+    @classmethod
+    def _reminder_days(cls, value: list[int]) -> list[int]:
+        """Each a day count from 1 to 366; kept from the earliest reminder to the last."""
+        for days in value:
+            if not 1 <= days <= 366:
+                raise ValueError(f"preservation_reminder_days: {days} is not from 1 to 366")
+        return sorted(set(value), reverse=True)
 
     @field_validator("trusted_proxies", "recheck_allow_networks", "webhook_allow_networks")
     @classmethod

@@ -1,6 +1,6 @@
 """The background worker: audits and routes public reports, delivers the outbox, re-checks
-URLs under takedown notice, escalates unacknowledged urgent leads, publishes this node's feeds
-to its peers and pulls theirs, in rounds.
+URLs under takedown notice, escalates unacknowledged urgent leads, reminds desks of expiring
+preservation requests, publishes this node's feeds to its peers and pulls theirs, in rounds.
 
 On the embedded default (SQLite) it runs as a thread of the web process (`settings.worker`:
 "auto" or "in-process"); in production any number of `taskforce worker` processes run beside
@@ -32,6 +32,7 @@ from taskforce.federation import pdq_rounds
 from taskforce.federation import publish as federation_publish
 from taskforce.federation import release as federation_release
 from taskforce.federation import sync as federation_sync
+from taskforce.preservation import reminders as preservation_reminders
 from taskforce.reports import intake as reports_intake
 from taskforce.reports import service as reports_service
 from taskforce.takedown import rechecks as takedown_rechecks
@@ -75,6 +76,10 @@ def _escalate(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | N
     return jobs.run(f, watch_escalation.escalation_job(s), limit=50, now=now).done
 
 
+def _preservations(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
+    return jobs.run(f, preservation_reminders.reminder_job(s), limit=50, now=now).done
+
+
 def _deliver(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
     return jobs.run(f, outbox.delivery_job(s, webhooks=t.webhooks), limit=100).done
 
@@ -114,6 +119,7 @@ TASKS: tuple[tuple[str, Task], ...] = (
     ("report arrivals audited", _audit_arrivals),
     ("reports routed", _route),
     ("urgent leads escalated", _escalate),
+    ("preservations reminded or expired", _preservations),
     ("release requests delivered", _releases),
     ("messages delivered", _deliver),
     ("URLs re-checked", _recheck),

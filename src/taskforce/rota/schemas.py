@@ -1,0 +1,461 @@
+"""What the rota's interfaces take and give, and the rules of its input.
+
+Every rule that can be checked on one value alone (a real IANA zone, an "HH:MM" clock, an ISO
+639-1 language, weekdays 0..6, an aware datetime) is a validator here, so the API, the pages
+and the CLI refuse it the same way: the field and the rule. Rules that need the database (the
+desk exists, a subdivision of the desk's country, an override whose removed desk is on duty)
+are the service's, raised as `core.errors.Invalid` with the field named the same way.
+
+Desks, rotations and shifts are named in input by the agency's code ("GB-NCA") and the
+rotation's name: what the coordinator types and reads.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+import zoneinfo
+from datetime import UTC, datetime, time
+from enum import StrEnum
+from functools import cache
+from typing import Annotated, Any
+
+import pycountry
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+ANY_DESK = "Any desk on duty"  # the requirement that always exists (power and language None)
+GAPS_LINK = "/ui/rota/gaps"
+MAX_DAYS = 92  # the longest window shifts or gaps are computed for at once
+
+
+class Power(StrEnum):
+    """A legal power a desk can use at once, for the network (Budapest Convention)."""
+
+    PRESERVATION = "preservation"
+    EMERGENCY_DISCLOSURE = "emergency_disclosure"
+    SUBSCRIBER_DATA = "subscriber_data"
+    TRAFFIC_DATA = "traffic_data"
+    CONTENT_DATA = "content_data"
+    LOCATE_SUSPECT = "locate_suspect"
+    TECHNICAL_ADVICE = "technical_advice"
+
+    @property
+    def label(self) -> str:
+        return POWER_LABELS[self]
+
+
+POWER_LABELS: dict[Power, str] = {
+    Power.PRESERVATION: "Expedited preservation of stored data",
+    Power.EMERGENCY_DISCLOSURE: "Emergency disclosure by a provider",
+    Power.SUBSCRIBER_DATA: "Subscriber information",
+    Power.TRAFFIC_DATA: "Traffic data",
+    Power.CONTENT_DATA: "Content data",
+    Power.LOCATE_SUSPECT: "Locating a suspect",
+    Power.TECHNICAL_ADVICE: "Technical advice",
+}
+
+
+class RotationKind(StrEnum):
+    """The unit of a rotation's shift: hours are absolute, the others local calendar steps."""
+
+    HOURLY = "hourly"
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+
+
+class Source(StrEnum):
+    """Where a computed shift comes from."""
+
+    RULE = "rule"
+    ROTATION = "rotation"
+    TEMPORARY = "temporary"
+    OVERRIDE = "override"
+
+
+# --- rules of single values -------------------------------------------------------------------
+
+
+def _refuse(rule: str) -> PydanticCustomError:
+    return PydanticCustomError("rota", rule)
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def is_zone(value: str) -> bool:
+    return value in _zones()
+
+
+def _zone(value: str) -> str:
+    if not is_zone(value):
+        raise _refuse("must be an IANA time zone like Europe/Amsterdam")
+    return value
+
+
+_CLOCK = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+
+
+def _clock(value: str) -> str:
+    if not _CLOCK.fullmatch(value):
+        raise _refuse('must be a clock time "HH:MM" from 00:00 to 23:59')
+    return value
+
+
+def _end_clock(value: str) -> str:
+    if value != "24:00" and not _CLOCK.fullmatch(value):
+        raise _refuse('must be a clock time "HH:MM" from 00:01 to 24:00 (end of day)')
+    return value
+
+
+def parse_clock(value: str) -> time | None:
+    """ "HH:MM" as a time; "24:00" (the end of the day) as None, as the engine takes it."""
+    if value == "24:00":
+        return None
+    hours, minutes = value.split(":")
+    return time(int(hours), int(minutes))
+
+
+def _language(value: str) -> str:
+    code = value.strip().lower()
+    if len(code) != 2 or pycountry.languages.get(alpha_2=code) is None:
+        raise _refuse("must be an ISO 639-1 language code like en or es")
+    return code
+
+
+def _weekdays(value: list[int]) -> list[int]:
+    if not value:
+        raise _refuse("at least one weekday (0 Monday … 6 Sunday): without, it never matches")
+    if any(d < 0 or d > 6 for d in value):
+        raise _refuse("weekdays are 0 (Monday) to 6 (Sunday)")
+    return sorted(set(value))
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise _refuse("must carry its UTC offset, e.g. 2026-12-03T02:00:00Z")
+    return value.astimezone(UTC)
+
+
+Zone = Annotated[str, Field(max_length=64), AfterValidator(_zone)]
+Clock = Annotated[str, Field(max_length=5), AfterValidator(_clock)]
+EndClock = Annotated[str, Field(max_length=5), AfterValidator(_end_clock)]
+Language = Annotated[str, Field(max_length=8), AfterValidator(_language)]
+Weekdays = Annotated[list[int], Field(max_length=7), AfterValidator(_weekdays)]
+Instant = Annotated[datetime, AfterValidator(_aware)]
+DeskCode = Annotated[str, Field(min_length=1, max_length=32, description="agency code, GB-NCA")]
+
+
+def _window(starts_at: datetime | None, ends_at: datetime | None) -> None:
+    if starts_at is not None and ends_at is not None and ends_at <= starts_at:
+        raise _refuse("ends_at: must be after starts_at")
+
+
+# --- desks ------------------------------------------------------------------------------------
+
+
+class ReliableHours(BaseModel):
+    """A window of reliable cover in the desk's own zone (a rule outside it is a warning)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    weekdays: Weekdays
+    start: Clock
+    end: EndClock
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> ReliableHours:
+        if self.start == self.end:
+            raise _refuse("end: must differ from start (a zero-length window)")
+        return self
+
+
+class DeskSet(BaseModel):
+    """A desk's settings; a field left out keeps its value (or its default, for a new desk).
+
+    Languages, powers and reliable hours are the desk's own to declare (KEEP_WATCH); the rest
+    is the coordinator's (MANAGE_ROTA)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    languages: list[Language] | None = Field(default=None, max_length=30)
+    powers: list[Power] | None = Field(default=None, max_length=len(Power))
+    reliable_hours: list[ReliableHours] | None = Field(default=None, max_length=30)
+    time_zone: Zone | None = None
+    subdivision: str | None = Field(default=None, max_length=8)
+    observes_holidays: bool | None = None
+    is_active: bool | None = None
+
+
+DESK_OWN_FIELDS = frozenset({"languages", "powers", "reliable_hours"})  # KEEP_WATCH may set
+
+
+class DeskRead(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: uuid.UUID
+    agency_id: uuid.UUID
+    agency: str  # code
+    name: str
+    country: str
+    time_zone: str
+    subdivision: str | None
+    languages: list[str]
+    powers: list[Power]
+    reliable_hours: list[dict[str, Any]]
+    observes_holidays: bool
+    is_active: bool
+    has_feed: bool
+
+
+# --- rotations --------------------------------------------------------------------------------
+
+
+class RotationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    description: str = Field(default="", max_length=500)
+    kind: RotationKind
+    shift_length: int = Field(default=1, ge=1, le=1000)
+    time_zone: Zone
+    starts_at: Instant = Field(description="the first handoff")
+    members: list[DeskCode] = Field(
+        min_length=1, max_length=200, description="desks in turn, by agency code"
+    )
+
+
+class RotationUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    description: str | None = Field(default=None, max_length=500)
+    kind: RotationKind | None = None
+    shift_length: int | None = Field(default=None, ge=1, le=1000)
+    time_zone: Zone | None = None
+    starts_at: Instant | None = None
+    members: list[DeskCode] | None = Field(default=None, min_length=1, max_length=200)
+
+
+class RotationRead(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: uuid.UUID
+    name: str
+    description: str
+    kind: RotationKind
+    shift_length: int
+    time_zone: str
+    starts_at: datetime
+    members: list[str]  # agency codes in turn
+
+
+# --- rules ------------------------------------------------------------------------------------
+
+
+class RuleCreate(BaseModel):
+    """Either `desk` or `rotation` holds the duty on `weekdays` from `start` to `end`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    desk: DeskCode | None = None
+    rotation: str | None = Field(default=None, min_length=1, max_length=100, description="name")
+    weekdays: Weekdays = Field(description="0 Monday … 6 Sunday: the day the window starts")
+    start: Clock
+    end: EndClock = Field(description='"24:00" is the end of the day; before start: overnight')
+    time_zone: Zone | None = Field(default=None, description="default: the desk's or rotation's")
+    label: str = Field(default="", max_length=100)
+
+    @model_validator(mode="after")
+    def _shape(self) -> RuleCreate:
+        if (self.desk is None) == (self.rotation is None):
+            raise _refuse("desk: name either a desk or a rotation, not both or neither")
+        if self.start == self.end:
+            raise _refuse("end: must differ from start (a zero-length rule never matches)")
+        return self
+
+
+class RuleRead(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: uuid.UUID
+    desk: str | None
+    rotation: str | None
+    weekdays: list[int]
+    start: str
+    end: str
+    time_zone: str
+    label: str
+
+
+# --- overrides and temporary schedules --------------------------------------------------------
+
+
+class OverrideCreate(BaseModel):
+    """Add a desk, remove one, or both (replace the removed desk with the added one)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    starts_at: Instant
+    ends_at: Instant
+    add: DeskCode | None = None
+    remove: DeskCode | None = None
+    reason: str = Field(default="", max_length=200)
+
+    @model_validator(mode="after")
+    def _shape(self) -> OverrideCreate:
+        _window(self.starts_at, self.ends_at)
+        if self.add is None and self.remove is None:
+            raise _refuse("add: name a desk to add, to remove, or both")
+        if self.add is not None and self.add == self.remove:
+            raise _refuse("add: a desk cannot replace itself")
+        return self
+
+
+class OverrideRead(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: uuid.UUID
+    starts_at: datetime
+    ends_at: datetime
+    add: str | None
+    remove: str | None
+    reason: str
+    created_by: str
+    created_at: datetime
+
+
+class FixedShiftIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    desk: DeskCode
+    starts_at: Instant
+    ends_at: Instant
+
+    @model_validator(mode="after")
+    def _shape(self) -> FixedShiftIn:
+        _window(self.starts_at, self.ends_at)
+        return self
+
+
+class TemporaryCreate(BaseModel):
+    """For [starts_at, ends_at) these shifts replace every rule."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    starts_at: Instant
+    ends_at: Instant
+    shifts: list[FixedShiftIn] = Field(default_factory=list, max_length=500)
+
+    @model_validator(mode="after")
+    def _shape(self) -> TemporaryCreate:
+        _window(self.starts_at, self.ends_at)
+        return self
+
+
+class FixedShiftRead(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    desk: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+class TemporaryRead(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: uuid.UUID
+    name: str
+    starts_at: datetime
+    ends_at: datetime
+    shifts: list[FixedShiftRead]
+    created_by: str
+
+
+# --- unavailability and requirements ----------------------------------------------------------
+
+
+class UnavailabilityCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    starts_at: Instant
+    ends_at: Instant
+    reason: str = Field(default="", max_length=200)
+
+    @model_validator(mode="after")
+    def _shape(self) -> UnavailabilityCreate:
+        _window(self.starts_at, self.ends_at)
+        return self
+
+
+class UnavailabilityRead(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: uuid.UUID
+    desk: str
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+    source: str
+    created_by: str
+
+
+class RequirementCreate(BaseModel):
+    """What must be covered at every instant: a desk with `power` in `language` (any, if
+    left out)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    power: Power | None = None
+    language: Language | None = None
+
+
+class RequirementRead(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: uuid.UUID
+    name: str
+    power: Power | None
+    language: str | None
+
+
+# --- computed ---------------------------------------------------------------------------------
+
+
+class DutyShiftRead(BaseModel):
+    """A desk on duty, with how to reach it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    desk_id: uuid.UUID
+    agency: str
+    name: str
+    country: str
+    time_zone: str
+    starts_at: datetime
+    ends_at: datetime
+    source: Source
+    source_id: uuid.UUID | None
+    languages: list[str]
+    powers: list[Power]
+    contact_desk: str
+    contact_phone: str
+    contact_email: str
+
+
+class GapRead(BaseModel):
+    """A maximal interval in which a requirement is not met."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    requirement_id: uuid.UUID
+    requirement: str
+    power: Power | None
+    language: str | None
+    starts_at: datetime
+    ends_at: datetime

@@ -54,7 +54,7 @@ def title(gaps: list[NewGap]) -> str:
     )
 
 
-def body(gaps: list[NewGap], zone: str, *, changed_by: str, public_url: str = "") -> str:
+def body(gaps: list[NewGap], zone: str, *, changed_by: str) -> str:
     lines = [
         f"A change to the 24/7 rota by {changed_by} leaves these intervals of the next 30 days",
         "without a desk on duty that meets the requirement:",
@@ -63,7 +63,7 @@ def body(gaps: list[NewGap], zone: str, *, changed_by: str, public_url: str = ""
     lines += [gap_line(g, zone) for g in gaps[:LISTED]]
     if len(gaps) > LISTED:
         lines.append(f"... and {len(gaps) - LISTED} more")
-    lines += ["", f"All gaps: {public_url.rstrip('/')}{GAPS_LINK}", ""]
+    lines += ["", f"Every gap of the rota: the Gaps page in taskforce, {GAPS_LINK}", ""]
     return "\n".join(lines)
 
 
@@ -74,13 +74,12 @@ def tell_coordinator(
     *,
     changed_by: str,
     now: datetime,
-    public_url: str = "",
 ) -> None:
     """Post the notice and queue the e-mail in the change's transaction."""
     if not gaps:
         return
     subject = title(gaps)
-    text = body(gaps, coordinator.timezone, changed_by=changed_by, public_url=public_url)
+    text = body(gaps, coordinator.timezone, changed_by=changed_by)
     inbox.post(
         session,
         coordinator.id,

@@ -58,6 +58,8 @@ def _transitions() -> list[tuple[str, datetime]]:
 
 CHANGES = _transitions()
 TRANSITIONS = sorted({at for _, at in CHANGES})
+# Around New Year, King's Day, Independence Day and Christmas the desks' holidays show.
+HOLIDAYS = [datetime(YEAR, m, d, tzinfo=UTC) for m, d in [(1, 1), (4, 27), (7, 4), (12, 25)]]
 SETTINGS = settings(
     max_examples=40,
     deadline=None,
@@ -70,8 +72,8 @@ clocks = st.builds(time, st.integers(0, 23), st.sampled_from([0, 0, 15, 30, 45, 
 
 @st.composite
 def windows(draw: st.DrawFn) -> tuple[datetime, datetime]:
-    """A minute-aligned window of up to three days around one of the clock changes."""
-    change = draw(st.sampled_from(TRANSITIONS))
+    """A minute-aligned window of up to three days around a clock change or a holiday."""
+    change = draw(st.sampled_from(TRANSITIONS + HOLIDAYS))
     start = change - timedelta(minutes=draw(st.integers(0, 36 * 60)))
     return start, start + timedelta(minutes=draw(st.integers(60, 72 * 60)))
 

@@ -79,6 +79,7 @@ def test_one_round_runs_every_task_and_a_failing_task_does_not_stop_the_others(
         "report arrivals audited": 1,
         "reports routed": 1,
         "urgent leads escalated": 0,
+        "handovers escalated": 0,
         "preservations reminded or expired": 0,
         "release requests delivered": 0,
         "messages delivered": 0,

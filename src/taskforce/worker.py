@@ -1,6 +1,7 @@
 """The background worker: audits and routes public reports, delivers the outbox, re-checks
-URLs under takedown notice, escalates unacknowledged urgent leads, reminds desks of expiring
-preservation requests, publishes this node's feeds to its peers and pulls theirs, in rounds.
+URLs under takedown notice, escalates unacknowledged urgent leads and handovers, reminds
+desks of expiring preservation requests, publishes this node's feeds to its peers and pulls
+theirs, in rounds.
 
 On the embedded default (SQLite) it runs as a thread of the web process (`settings.worker`:
 "auto" or "in-process"); in production any number of `taskforce worker` processes run beside
@@ -39,6 +40,7 @@ from taskforce.takedown import rechecks as takedown_rechecks
 from taskforce.takedown import service as takedown_service
 from taskforce.takedown.fetch import UrlChecker
 from taskforce.watch import escalation as watch_escalation
+from taskforce.watch import handovers as watch_handovers
 
 _log = logging.getLogger(__name__)
 
@@ -80,6 +82,10 @@ def _preservations(f: sessionmaker[Session], s: Settings, t: Tools, now: datetim
     return jobs.run(f, preservation_reminders.reminder_job(s), limit=50, now=now).done
 
 
+def _handovers(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
+    return jobs.run(f, watch_handovers.escalation_job(s), limit=50, now=now).done
+
+
 def _deliver(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
     return jobs.run(f, outbox.delivery_job(s, webhooks=t.webhooks), limit=100).done
 
@@ -119,6 +125,7 @@ TASKS: tuple[tuple[str, Task], ...] = (
     ("report arrivals audited", _audit_arrivals),
     ("reports routed", _route),
     ("urgent leads escalated", _escalate),
+    ("handovers escalated", _handovers),
     ("preservations reminded or expired", _preservations),
     ("release requests delivered", _releases),
     ("messages delivered", _deliver),

@@ -168,6 +168,13 @@ class Settings(BaseSettings):
         description="Minutes an agency's 24/7 desk has to acknowledge an urgent lead before it "
         "escalates to the network coordinator.",
     )
+    handover_ack_minutes: int = Field(
+        default=30,
+        ge=1,
+        le=24 * 60,
+        description="Minutes the incoming 24/7 desk has, from the end of the outgoing desk's "
+        "shift, to acknowledge its handover before it escalates to the network coordinator.",
+    )
     takedown_deadline_hours: int = Field(
         default=72,
         ge=1,

@@ -1,6 +1,6 @@
 """Urgent leads over the API: the leads sent to the caller's agency, one lead with its desks,
 steps and deliveries, and acknowledging it. A lead not sent to the caller's agency answers
-404, like a missing one."""
+404, like a missing one. Handovers between desks: list, draft, write, read, acknowledge."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import uuid
 
 from fastapi import APIRouter, Query
 
-from taskforce.core.http import CallerDep, SessionDep
+from taskforce.core.http import CallerDep, SessionDep, SettingsDep
 from taskforce.core.pagination import limit_query
-from taskforce.watch import reading, service
+from taskforce.watch import handovers, reading, service
 from taskforce.watch.schemas import LeadAcknowledge, LeadRead, LeadState, LeadSummary
 
 router = APIRouter(tags=["leads"])
@@ -39,3 +39,64 @@ def acknowledge(
     """The caller's desk takes the lead; 409 if a desk already did (the answer names it)."""
     service.acknowledge(session, caller, lead_id, note=data.note)
     return reading.get_lead(session, caller, lead_id)
+
+
+# --- handovers between desks (watch/handovers.py) ---------------------------------------------
+
+
+@router.get("/watch/handovers", response_model=list[handovers.HandoverRead], tags=["handovers"])
+def list_handovers(
+    session: SessionDep,
+    caller: CallerDep,
+    open_only: bool = Query(default=False, description="only those not yet acknowledged"),
+    limit: int = limit_query(100, 500),
+) -> list[handovers.HandoverRead]:
+    """From and to the caller's desk (every desk's for the coordinator): unacknowledged
+    first, then newest."""
+    return handovers.list_handovers(session, caller, open_only=open_only, limit=limit)
+
+
+@router.get("/watch/handovers/draft", response_model=handovers.TurnRead, tags=["handovers"])
+def handover_draft(session: SessionDep, caller: CallerDep) -> handovers.TurnRead:
+    """The caller's desk's shift, who takes over, and the open leads and pending
+    preservations a handover would carry (422 when the desk is not on duty)."""
+    return handovers.draft(session, caller)
+
+
+@router.post(
+    "/watch/handovers",
+    response_model=handovers.HandoverRead,
+    status_code=201,
+    tags=["handovers"],
+)
+def write_handover(
+    data: handovers.HandoverWrite, session: SessionDep, settings: SettingsDep, caller: CallerDep
+) -> handovers.HandoverRead:
+    """The caller's desk hands its shift over; the incoming desk is alerted."""
+    written = handovers.write(session, settings, caller, data)
+    return handovers.get(session, caller, written.id)
+
+
+@router.get(
+    "/watch/handovers/{handover_id}", response_model=handovers.HandoverRead, tags=["handovers"]
+)
+def get_handover(
+    handover_id: uuid.UUID, session: SessionDep, caller: CallerDep
+) -> handovers.HandoverRead:
+    return handovers.get(session, caller, handover_id)
+
+
+@router.post(
+    "/watch/handovers/{handover_id}/acknowledge",
+    response_model=handovers.HandoverRead,
+    tags=["handovers"],
+)
+def acknowledge_handover(
+    handover_id: uuid.UUID,
+    data: handovers.HandoverAcknowledge,
+    session: SessionDep,
+    caller: CallerDep,
+) -> handovers.HandoverRead:
+    """Only the incoming desk (404 for any other); 409 once acknowledged."""
+    handovers.acknowledge(session, caller, handover_id)
+    return handovers.get(session, caller, handover_id)

@@ -1,0 +1,843 @@
+"""Handovers between 24/7 desks: at the end of its shift the outgoing desk leaves the incoming
+one what is still open (urgent leads, preservations about to expire, notes), and the incoming
+desk acknowledges it; one left unacknowledged escalates to the network coordinator.
+
+When a shift ends and who takes over is the rota's answer (`rota.engine.shifts`), not the
+writer's: a desk writes for the shift it is on (or ended less than `GRACE` ago) to a desk on
+duty at that shift's end, or to the first one coming on after it.
+
+What a handover carries is taken from the records, never typed in: the writer picks which of
+its desk's open leads (references, kinds, countries, deadlines; never report content) and
+pending preservations to include, and adds notes. Handovers form one hash chain: each
+`digest` is sha256(previous digest + canonical JSON of the content), so `verify` names the
+first handover changed, removed or inserted after the fact.
+
+The incoming desk is told by e-mail (`core.outbox`) and in its inbox (`core.inbox`); it has
+`handover_ack_minutes` from the shift's end (or the writing, if later) to acknowledge. The
+escalation job (`escalation_job`, on `core.jobs`, `check_at` as its lease) tells the
+coordinator of each one that passed that deadline, once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import and_, exists, or_, select, text
+from sqlalchemy.orm import Session, aliased
+
+from taskforce.agencies import service as agency_service
+from taskforce.agencies.models import Agency
+from taskforce.core.audit import service as audit
+from taskforce.core.audit.service import Operation
+from taskforce.core.caller import Caller, Permission
+from taskforce.core.db import is_postgres, utcnow
+from taskforce.core.errors import Conflict, Invalid, NotFound
+from taskforce.core.inbox import service as inbox
+from taskforce.core.jobs import runner as jobs
+from taskforce.core.outbox import service as outbox
+from taskforce.core.settings import Settings
+from taskforce.preservation.models import PreservationRequest
+from taskforce.rota.models import DutyDesk, TemporaryShift
+from taskforce.watch.messages import NO_CONTENT, local_time, utc_time
+from taskforce.watch.models import Handover, UrgentLead, UrgentLeadTarget
+from taskforce.watch.schemas import kind_label
+from taskforce.watch.service import CLAIM_LEASE, WATCH
+
+NOTES_MAX = 4000  # characters of free text
+GRACE = timedelta(hours=2)  # a handover may still be written this long after the shift ended
+NO_COORDINATOR_RETRY = timedelta(minutes=5)
+HORIZON = timedelta(days=8)  # how far ahead a shift's end and its successor are looked for
+_CHAIN_LOCK = "watch-handover-chain"
+
+
+# --- what the domains below answer ------------------------------------------------------------
+# STAND-IN until `rota.service.load` and `preservation.service.pending_for` land: shifts are
+# the temporary schedules' fixed shifts only; pending preservations those neither expired nor
+# followed up.
+
+
+@dataclass(frozen=True, slots=True)
+class _Shift:
+    desk_id: uuid.UUID
+    starts_at: datetime
+    ends_at: datetime
+
+
+def _shifts(session: Session, start: datetime, end: datetime) -> list[_Shift]:
+    rows = session.scalars(
+        select(TemporaryShift).where(TemporaryShift.starts_at < end, TemporaryShift.ends_at > start)
+    )
+    return sorted(
+        (_Shift(row.desk_id, max(row.starts_at, start), min(row.ends_at, end)) for row in rows),
+        key=lambda s: (s.starts_at, str(s.desk_id)),
+    )
+
+
+def _pending_for(
+    session: Session, agency_id: uuid.UUID, *, now: datetime
+) -> list[PreservationRequest]:
+    return list(
+        session.scalars(
+            select(PreservationRequest)
+            .where(
+                PreservationRequest.agency_id == agency_id,
+                PreservationRequest.status.not_in(["expired", "followed_up"]),
+                PreservationRequest.expires_at > now,
+            )
+            .order_by(PreservationRequest.expires_at, PreservationRequest.reference)
+        )
+    )
+
+
+# --- what the API and pages exchange ----------------------------------------------------------
+
+
+class HandoverState(StrEnum):
+    WAITING = "waiting"  # not acknowledged, deadline not passed
+    OVERDUE = "overdue"  # not acknowledged, deadline passed
+    ACKNOWLEDGED = "acknowledged"
+
+
+class HandoverWrite(BaseModel):
+    """What the outgoing desk chooses; everything else comes from the records."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    to_desk: str | None = Field(
+        default=None,
+        max_length=32,
+        description="agency code of the incoming desk; default: the first desk taking over",
+    )
+    leads: list[uuid.UUID] | None = Field(
+        default=None, max_length=500, description="ids of the open leads to include; default all"
+    )
+    preservations: list[str] | None = Field(
+        default=None,
+        max_length=500,
+        description="references of the pending preservations to include; default all",
+    )
+    notes: str = Field(default="", max_length=4 * NOTES_MAX)
+
+
+class HandoverAcknowledge(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class HandoverRead(BaseModel):
+    id: uuid.UUID
+    from_desk: str
+    to_desk: str
+    shift_ends_at: datetime
+    written_at: datetime
+    written_by: str
+    open_leads: list[dict[str, Any]]
+    pending_preservations: list[dict[str, Any]]
+    notes: str
+    previous_digest: str
+    digest: str
+    ack_due_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str
+    escalated_at: datetime | None
+    state: HandoverState
+
+
+class TurnRead(BaseModel):
+    """The shift a desk is handing over and what it would hand over (the form's prefill)."""
+
+    desk: str
+    shift_starts_at: datetime
+    shift_ends_at: datetime
+    incoming: list[str]  # agency codes, the default first
+    leads: list[dict[str, Any]]
+    preservations: list[dict[str, Any]]
+    written: list[uuid.UUID]  # handovers already written for this shift
+
+
+# --- whose desk, whose turn -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Turn:
+    desk: DutyDesk
+    agency: Agency
+    starts_at: datetime
+    ends_at: datetime
+    incoming: tuple[tuple[DutyDesk, Agency], ...]
+
+
+def own_desk(session: Session, caller: Caller) -> tuple[DutyDesk, Agency]:
+    """The caller's agency's desk on the rota (a caller with none has nothing to hand over)."""
+    caller.require(Permission.KEEP_WATCH)
+    if caller.agency_id is None:
+        raise NotFound("duty desk")
+    row = session.execute(
+        select(DutyDesk, Agency)
+        .join(Agency, Agency.id == DutyDesk.agency_id)
+        .where(DutyDesk.agency_id == caller.agency_id)
+    ).first()
+    if row is None:
+        raise NotFound("duty desk")
+    return row[0], row[1]
+
+
+def _desks(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, tuple[DutyDesk, Agency]]:
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(DutyDesk, Agency)
+        .join(Agency, Agency.id == DutyDesk.agency_id)
+        .where(DutyDesk.id.in_(list(ids)))
+    )
+    return {desk.id: (desk, agency) for desk, agency in rows}
+
+
+def turn_of(session: Session, desk: DutyDesk, agency: Agency, now: datetime) -> Turn:
+    """The desk's shift on at `now` (or ended less than `GRACE` ago) and the desks that take
+    over at its end: those on duty at that instant, or else the first to come on after it."""
+    found = _shifts(session, now - GRACE - timedelta(days=1), now + HORIZON)
+    mine = sorted(
+        (s for s in found if s.desk_id == desk.id and s.starts_at <= now),
+        key=lambda s: s.starts_at,
+    )
+    current = next((s for s in mine if s.ends_at > now), None)
+    if current is None:
+        ended = [s for s in mine if now - GRACE <= s.ends_at <= now]
+        if not ended:
+            raise Invalid(
+                "desk",
+                f"{agency.code} is not on duty at {utc_time(now)} and no shift of its ended in "
+                f"the last {int(GRACE.total_seconds() // 3600)} hours: there is nothing to hand "
+                "over",
+            )
+        current = ended[-1]
+    starts_at, ends_at = current.starts_at, current.ends_at
+    for s in sorted((s for s in found if s.desk_id == desk.id), key=lambda s: s.starts_at):
+        if s.starts_at <= ends_at < s.ends_at:  # back-to-back pieces are one shift
+            ends_at = s.ends_at
+    others = [s for s in found if s.desk_id != desk.id]
+    taking = {s.desk_id for s in others if s.starts_at <= ends_at < s.ends_at}
+    if not taking:
+        later = [s for s in others if s.starts_at > ends_at]
+        if later:
+            first = min(s.starts_at for s in later)
+            taking = {s.desk_id for s in later if s.starts_at == first}
+    if not taking:
+        raise Invalid(
+            "to_desk",
+            f"no desk takes over from {agency.code} after {utc_time(ends_at)} on the rota "
+            "(a gap: tell the coordinator)",
+        )
+    incoming = sorted(_desks(session, sorted(taking)).values(), key=lambda da: da[1].code)
+    return Turn(desk, agency, starts_at, ends_at, tuple(incoming))
+
+
+# --- what is open: leads and preservations ----------------------------------------------------
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat(timespec="seconds") if value else None
+
+
+def open_leads(
+    session: Session, agency_id: uuid.UUID, *, since: datetime, now: datetime
+) -> list[dict[str, Any]]:
+    """The urgent leads sent to the agency not yet acknowledged, and those it acknowledged
+    since `since` (the shift's start): facts and deadlines only, never report content."""
+    taker = aliased(Agency)
+    rows = session.execute(
+        select(UrgentLead, taker.code)
+        .join(UrgentLeadTarget, UrgentLeadTarget.lead_id == UrgentLead.id)
+        .outerjoin(taker, taker.id == UrgentLead.acknowledged_by_agency_id)
+        .where(
+            UrgentLeadTarget.agency_id == agency_id,
+            UrgentLead.created_at <= now,
+            or_(
+                UrgentLead.acknowledged_at.is_(None),
+                and_(
+                    UrgentLead.acknowledged_by_agency_id == agency_id,
+                    UrgentLead.acknowledged_at >= since,
+                ),
+            ),
+        )
+        .order_by(UrgentLead.received_at, UrgentLead.id)
+    )
+    return [
+        {
+            "lead": str(lead.id),
+            "kind": lead.kind,
+            "what": kind_label(lead.kind),
+            "reporter_country": lead.reporter_country,
+            "suspect_country": lead.suspect_country,
+            "received_at": _iso(lead.received_at),
+            "ack_due_at": _iso(lead.ack_due_at),
+            "acknowledged_at": _iso(lead.acknowledged_at),
+            "acknowledged_by": code,
+            "escalated": lead.escalated_at is not None,
+        }
+        for lead, code in rows
+    ]
+
+
+def pending_preservations(
+    session: Session, agency_id: uuid.UUID, *, now: datetime
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "reference": p.reference,
+            "provider": p.provider,
+            "status": p.status,
+            "expires_at": _iso(p.expires_at),
+        }
+        for p in _pending_for(session, agency_id, now=now)
+    ]
+
+
+def draft(session: Session, caller: Caller, *, now: datetime | None = None) -> TurnRead:
+    """What the caller's desk would hand over now: the form's prefill."""
+    now = now or utcnow()
+    desk, agency = own_desk(session, caller)
+    turn = turn_of(session, desk, agency, now)
+    written = session.scalars(
+        select(Handover.id)
+        .where(Handover.from_desk_id == desk.id, Handover.shift_ends_at == turn.ends_at)
+        .order_by(Handover.written_at)
+    ).all()
+    return TurnRead(
+        desk=agency.code,
+        shift_starts_at=turn.starts_at,
+        shift_ends_at=turn.ends_at,
+        incoming=[a.code for _, a in turn.incoming],
+        leads=open_leads(session, agency.id, since=turn.starts_at, now=now),
+        preservations=pending_preservations(session, agency.id, now=now),
+        written=list(written),
+    )
+
+
+# --- the chain --------------------------------------------------------------------------------
+
+
+def content(handover: Handover) -> dict[str, Any]:
+    """What the digest covers: everything written, nothing of what happens after (the
+    acknowledgement, the escalation)."""
+    return {
+        "id": str(handover.id),
+        "from_desk_id": str(handover.from_desk_id),
+        "to_desk_id": str(handover.to_desk_id),
+        "shift_ends_at": _iso_us(handover.shift_ends_at),
+        "written_at": _iso_us(handover.written_at),
+        "written_by": handover.written_by,
+        "open_leads": handover.open_leads,
+        "pending_preservations": handover.pending_preservations,
+        "notes": handover.notes,
+        "ack_due_at": _iso_us(handover.ack_due_at),
+    }
+
+
+def _iso_us(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def digest_of(previous_digest: str, body: dict[str, Any]) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256((previous_digest + canonical).encode("utf-8")).hexdigest()
+
+
+def _chain_head(session: Session) -> str:
+    """The digest no handover follows yet ("" for the first)."""
+    later = aliased(Handover)
+    head = session.scalar(
+        select(Handover.digest)
+        .where(~exists().where(later.previous_digest == Handover.digest))
+        .order_by(Handover.written_at.desc(), Handover.id)
+        .limit(1)
+    )
+    return head or ""
+
+
+@dataclass(frozen=True)
+class Verification:
+    checked: int  # handovers whose digest was recomputed
+    total: int
+    broken: Handover | None  # the first that does not match
+    problem: str
+
+    @property
+    def ok(self) -> bool:
+        return self.broken is None
+
+
+def verify(session: Session) -> Verification:
+    """Walks the chain from the first handover, recomputing each digest, and names the first
+    that does not match: content changed, a link that names no handover (one before it removed
+    or rewritten), two handovers claiming the same predecessor, or one outside the chain."""
+    every = list(session.scalars(select(Handover).order_by(Handover.written_at, Handover.id)))
+    following: dict[str, list[Handover]] = {}
+    for item in every:
+        following.setdefault(item.previous_digest, []).append(item)
+    seen: set[uuid.UUID] = set()
+    previous = ""
+    while following.get(previous):
+        candidates = following[previous]
+        item = candidates[0]
+        if len(candidates) > 1:
+            return Verification(
+                len(seen),
+                len(every),
+                candidates[1],
+                f"follows the same handover as {candidates[0].id}: the chain forks",
+            )
+        if digest_of(item.previous_digest, content(item)) != item.digest:
+            return Verification(
+                len(seen), len(every), item, "its content does not match its digest"
+            )
+        seen.add(item.id)
+        previous = item.digest
+    digests = {h.digest for h in every}
+    left = [h for h in every if h.id not in seen]
+    # where the chain breaks: a link to no handover, rather than the ones hanging after it
+    stray = next((h for h in left if h.previous_digest not in digests), None)
+    stray = stray or next(iter(left), None)
+    if stray is not None:
+        return Verification(
+            len(seen),
+            len(every),
+            stray,
+            "its previous digest names no handover of the chain: one before it was changed "
+            "or removed",
+        )
+    return Verification(len(seen), len(every), None, "")
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+def _chosen(
+    wanted: Sequence[str] | None, offered: list[dict[str, Any]], key: str, field: str, what: str
+) -> list[dict[str, Any]]:
+    if wanted is None:
+        return offered
+    by_key = {entry[key]: entry for entry in offered}
+    unknown = [w for w in wanted if w not in by_key]
+    if unknown:
+        raise Invalid(field, f"{unknown[0]} is not {what} of your desk")
+    keep = set(wanted)
+    return [entry for entry in offered if entry[key] in keep]
+
+
+def _notes(value: str) -> str:
+    notes = value.replace("\r\n", "\n").strip()
+    if len(notes) > NOTES_MAX:
+        raise Invalid("notes", f"at most {NOTES_MAX} characters (this has {len(notes)})")
+    return notes
+
+
+def write(
+    session: Session,
+    settings: Settings,
+    caller: Caller,
+    data: HandoverWrite,
+    *,
+    now: datetime | None = None,
+) -> Handover:
+    """The caller's desk hands its shift over; the incoming desk is told at once."""
+    now = now or utcnow()
+    desk, agency = own_desk(session, caller)
+    notes = _notes(data.notes)
+    turn = turn_of(session, desk, agency, now)
+    codes = [a.code for _, a in turn.incoming]
+    if data.to_desk is None or not data.to_desk.strip():
+        to_desk, to_agency = turn.incoming[0]
+    else:
+        wanted = data.to_desk.strip().upper()
+        match = [(d, a) for d, a in turn.incoming if a.code == wanted]
+        if not match:
+            raise Invalid(
+                "to_desk",
+                f"{wanted} does not take over from {agency.code} at {utc_time(turn.ends_at)}; "
+                f"the rota says: {', '.join(codes)}",
+            )
+        to_desk, to_agency = match[0]
+    leads = _chosen(
+        [str(i) for i in data.leads] if data.leads is not None else None,
+        open_leads(session, agency.id, since=turn.starts_at, now=now),
+        "lead",
+        "leads",
+        "an open lead",
+    )
+    kept = _chosen(
+        data.preservations,
+        pending_preservations(session, agency.id, now=now),
+        "reference",
+        "preservations",
+        "a pending preservation",
+    )
+    if is_postgres(session):  # one writer at a time extends the chain
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": _CHAIN_LOCK})
+    earlier = session.scalar(
+        select(Handover).where(
+            Handover.from_desk_id == desk.id,
+            Handover.to_desk_id == to_desk.id,
+            Handover.shift_ends_at == turn.ends_at,
+        )
+    )
+    if earlier is not None:
+        raise Conflict(
+            f"{agency.code} already handed the shift ending {utc_time(turn.ends_at)} over to "
+            f"{to_agency.code} ({earlier.written_by}, {utc_time(earlier.written_at)})"
+        )
+    due = max(now, turn.ends_at) + timedelta(minutes=settings.handover_ack_minutes)
+    handover = Handover(
+        id=uuid.uuid4(),
+        from_desk_id=desk.id,
+        to_desk_id=to_desk.id,
+        shift_ends_at=turn.ends_at,
+        written_at=now,
+        written_by=caller.label[:320],
+        open_leads=leads,
+        pending_preservations=kept,
+        notes=notes,
+        previous_digest=_chain_head(session),
+        ack_due_at=due,
+        check_at=due,
+        acknowledged_by="",
+    )
+    handover.digest = digest_of(handover.previous_digest, content(handover))
+    session.add(handover)
+    session.flush()
+    _tell_incoming(session, settings, handover, agency, to_agency, now=now)
+    audit.record(
+        session,
+        caller,
+        action="watch.handover.write",
+        operation=Operation.DISCLOSURE,
+        subject_type="watch_handover",
+        subject_id=handover.id,
+        recipients=[to_agency.code],
+        detail={
+            "shift_ends_at": _iso(turn.ends_at),
+            "leads": len(leads),
+            "preservations": len(kept),
+            "notes": bool(notes),
+            "digest": handover.digest,
+        },
+    )
+    session.flush()
+    return handover
+
+
+def handover_link(settings: Settings, handover_id: uuid.UUID) -> str:
+    return f"{settings.public_url.rstrip('/')}/ui/watch/handovers/{handover_id}"
+
+
+def _tell_incoming(
+    session: Session,
+    settings: Settings,
+    handover: Handover,
+    outgoing: Agency,
+    incoming: Agency,
+    *,
+    now: datetime,
+) -> None:
+    zone = incoming.timezone
+    title = (
+        f"Handover from {outgoing.code}: {len(handover.open_leads)} open lead(s), "
+        f"{len(handover.pending_preservations)} pending preservation(s)"
+    )
+    body = "\n".join(
+        [
+            f"The 24/7 desk of {outgoing.code} hands its shift over to your desk "
+            f"({incoming.code}).",
+            "",
+            f"Shift ends:      {utc_time(handover.shift_ends_at)} = "
+            f"{local_time(handover.shift_ends_at, zone, zone_name=True)}",
+            f"Written by:      {handover.written_by}",
+            f"Open leads:      {len(handover.open_leads)}",
+            f"Preservations:   {len(handover.pending_preservations)} pending",
+            f"Acknowledge by:  {utc_time(handover.ack_due_at)} = "
+            f"{local_time(handover.ack_due_at, zone)}",
+            "",
+            "Read and acknowledge it (login required):",
+            handover_link(settings, handover.id),
+            "",
+            "Not acknowledged by then, it goes to the network coordinator.",
+            "",
+            NO_CONTENT,
+            "",
+        ]
+    )
+    outbox.enqueue_email(
+        session,
+        recipient=incoming.contact_email,
+        subject=title,
+        body=body,
+        reference=f"watch_handover:{handover.id}",
+        now=now,
+    )
+    inbox.post(
+        session,
+        incoming.id,
+        kind="watch.handover",
+        title=title,
+        body=f"Acknowledge by {utc_time(handover.ack_due_at)}.",
+        link=f"/ui/watch/handovers/{handover.id}",
+        now=now,
+    )
+
+
+# --- reading and acknowledging ----------------------------------------------------------------
+
+
+def state_of(handover: Handover, now: datetime) -> HandoverState:
+    if handover.acknowledged_at is not None:
+        return HandoverState.ACKNOWLEDGED
+    return HandoverState.OVERDUE if handover.ack_due_at <= now else HandoverState.WAITING
+
+
+def _read(
+    handover: Handover, codes: dict[uuid.UUID, tuple[DutyDesk, Agency]], now: datetime
+) -> HandoverRead:
+    def code(desk_id: uuid.UUID) -> str:
+        found = codes.get(desk_id)
+        return found[1].code if found else "?"
+
+    return HandoverRead(
+        id=handover.id,
+        from_desk=code(handover.from_desk_id),
+        to_desk=code(handover.to_desk_id),
+        shift_ends_at=handover.shift_ends_at,
+        written_at=handover.written_at,
+        written_by=handover.written_by,
+        open_leads=handover.open_leads,
+        pending_preservations=handover.pending_preservations,
+        notes=handover.notes,
+        previous_digest=handover.previous_digest,
+        digest=handover.digest,
+        ack_due_at=handover.ack_due_at,
+        acknowledged_at=handover.acknowledged_at,
+        acknowledged_by=handover.acknowledged_by,
+        escalated_at=handover.escalated_at,
+        state=state_of(handover, now),
+    )
+
+
+def _sees_all(caller: Caller) -> bool:
+    """The coordinator's seat reads every handover (it is told of the overdue ones)."""
+    return caller.can(Permission.MANAGE_ROTA)
+
+
+def _caller_desk_id(session: Session, caller: Caller) -> uuid.UUID | None:
+    if caller.agency_id is None:
+        return None
+    return session.scalar(select(DutyDesk.id).where(DutyDesk.agency_id == caller.agency_id))
+
+
+def list_handovers(
+    session: Session,
+    caller: Caller,
+    *,
+    open_only: bool = False,
+    limit: int = 100,
+    now: datetime | None = None,
+) -> list[HandoverRead]:
+    """The handovers from and to the caller's desk (every desk's at the coordinator's seat),
+    unacknowledged first, then newest; the read is audited."""
+    caller.require(Permission.KEEP_WATCH)
+    now = now or utcnow()
+    query = select(Handover)
+    if not _sees_all(caller):
+        desk_id = _caller_desk_id(session, caller)
+        if desk_id is None:
+            return []
+        query = query.where(or_(Handover.from_desk_id == desk_id, Handover.to_desk_id == desk_id))
+    if open_only:
+        query = query.where(Handover.acknowledged_at.is_(None))
+    rows = list(
+        session.scalars(
+            query.order_by(
+                Handover.acknowledged_at.is_not(None), Handover.written_at.desc(), Handover.id
+            ).limit(limit)
+        )
+    )
+    desks = _desks(session, sorted({h.from_desk_id for h in rows} | {h.to_desk_id for h in rows}))
+    audit.record(
+        session,
+        caller,
+        action="watch.handover.list",
+        operation=Operation.CONSULTATION,
+        subject_type="watch_handover",
+        detail={"count": len(rows), "open_only": open_only},
+    )
+    return [_read(h, desks, now) for h in rows]
+
+
+def _visible(
+    session: Session, caller: Caller, handover_id: uuid.UUID, *, incoming_only: bool = False
+) -> Handover:
+    caller.require(Permission.KEEP_WATCH)
+    query = select(Handover).where(Handover.id == handover_id)
+    if incoming_only or not _sees_all(caller):
+        desk_id = _caller_desk_id(session, caller)
+        if desk_id is None:
+            raise NotFound("handover")
+        query = query.where(
+            Handover.to_desk_id == desk_id
+            if incoming_only
+            else or_(Handover.from_desk_id == desk_id, Handover.to_desk_id == desk_id)
+        )
+    if incoming_only and is_postgres(session):
+        query = query.with_for_update()
+    found = session.scalar(query.execution_options(populate_existing=True))
+    if found is None:
+        raise NotFound("handover")
+    return found
+
+
+def get(
+    session: Session, caller: Caller, handover_id: uuid.UUID, *, now: datetime | None = None
+) -> HandoverRead:
+    """One handover, for its two desks and the coordinator's seat (others: 404)."""
+    handover = _visible(session, caller, handover_id)
+    audit.record(
+        session,
+        caller,
+        action="watch.handover.read",
+        operation=Operation.CONSULTATION,
+        subject_type="watch_handover",
+        subject_id=handover.id,
+    )
+    desks = _desks(session, [handover.from_desk_id, handover.to_desk_id])
+    return _read(handover, desks, now or utcnow())
+
+
+def is_incoming(session: Session, caller: Caller, handover: HandoverRead) -> bool:
+    """Whether the caller's desk is the one to acknowledge (the page shows the button)."""
+    desk_id = _caller_desk_id(session, caller)
+    found = _desks(session, [desk_id]) if desk_id else {}
+    return bool(desk_id and desk_id in found and found[desk_id][1].code == handover.to_desk)
+
+
+def acknowledge(
+    session: Session, caller: Caller, handover_id: uuid.UUID, *, now: datetime | None = None
+) -> Handover:
+    """The incoming desk takes the handover (any other caller: 404); once only."""
+    handover = _visible(session, caller, handover_id, incoming_only=True)
+    if handover.acknowledged_at is not None:
+        raise Conflict(
+            f"this handover was already acknowledged by {handover.acknowledged_by} "
+            f"at {utc_time(handover.acknowledged_at)}"
+        )
+    now = now or utcnow()
+    handover.acknowledged_at = now
+    handover.acknowledged_by = caller.label[:320]
+    handover.check_at = None
+    audit.record(
+        session,
+        caller,
+        action="watch.handover.acknowledge",
+        operation=Operation.ALTERATION,
+        subject_type="watch_handover",
+        subject_id=handover.id,
+        detail={
+            "late": now > handover.ack_due_at,
+            "minutes_after_shift_end": int((now - handover.shift_ends_at).total_seconds() // 60),
+        },
+    )
+    session.flush()
+    return handover
+
+
+# --- escalation (the background worker) -------------------------------------------------------
+
+
+def _escalate(session: Session, settings: Settings, handover_id: uuid.UUID, now: datetime) -> bool:
+    handover = session.get(Handover, handover_id)
+    if handover is None or handover.acknowledged_at is not None:
+        if handover is not None:
+            handover.check_at = None
+        return False
+    coordinator = agency_service.coordinator(session)
+    if coordinator is None:
+        handover.check_at = now + NO_COORDINATOR_RETRY  # told as soon as one is registered
+        return False
+    desks = _desks(session, [handover.from_desk_id, handover.to_desk_id])
+    outgoing = desks[handover.from_desk_id][1].code
+    incoming = desks[handover.to_desk_id][1]
+    late = int((now - handover.ack_due_at).total_seconds() // 60)
+    title = f"Handover {outgoing} → {incoming.code} not acknowledged ({late} min overdue)"
+    body = "\n".join(
+        [
+            f"ESCALATED HANDOVER for the network coordinator's 24/7 desk ({coordinator.code})",
+            "",
+            f"{outgoing} handed its shift over to {incoming.code}, who has not acknowledged it.",
+            "",
+            f"Shift ended:     {utc_time(handover.shift_ends_at)}",
+            f"Written:         {utc_time(handover.written_at)} by {handover.written_by}",
+            f"Due:             {utc_time(handover.ack_due_at)} "
+            f"({settings.handover_ack_minutes} min)",
+            f"Open leads:      {len(handover.open_leads)}",
+            f"Preservations:   {len(handover.pending_preservations)} pending",
+            f"Incoming desk:   {incoming.contact_desk}, {incoming.contact_phone}",
+            "",
+            "Make sure a desk picks it up (login required):",
+            handover_link(settings, handover.id),
+            "",
+            NO_CONTENT,
+            "",
+        ]
+    )
+    outbox.enqueue_email(
+        session,
+        recipient=coordinator.contact_email,
+        subject=f"ESCALATED {title}",
+        body=body,
+        reference=f"watch_handover:{handover.id}",
+        now=now,
+    )
+    inbox.post(
+        session,
+        coordinator.id,
+        kind="watch.handover_overdue",
+        title=title,
+        body=f"Due {utc_time(handover.ack_due_at)}; {incoming.code}: {incoming.contact_phone}",
+        link=f"/ui/watch/handovers/{handover.id}",
+        now=now,
+    )
+    handover.escalated_at = now
+    handover.check_at = None
+    audit.record(
+        session,
+        WATCH,
+        action="watch.handover.escalate",
+        operation=Operation.DISCLOSURE,
+        subject_type="watch_handover",
+        subject_id=handover.id,
+        recipients=[coordinator.code],
+        detail={"from": outgoing, "to": incoming.code, "overdue_minutes": late},
+    )
+    session.flush()
+    return True
+
+
+def escalation_job(settings: Settings) -> jobs.Job[Handover, uuid.UUID, None]:
+    """The worker's job: each handover not acknowledged by its deadline goes to the network
+    coordinator (inbox and e-mail), once. `done` counts the handovers escalated."""
+    return jobs.Job(
+        name="watch.handover.escalate",
+        model=Handover,
+        lease_column=Handover.check_at,
+        lease=CLAIM_LEASE,
+        due=lambda now: [Handover.acknowledged_at.is_(None), Handover.check_at <= now],
+        order=(Handover.check_at, Handover.id),
+        take=lambda handover: handover.id,
+        work=lambda _handover_id: None,
+        record=lambda session, handover_id, _, now: _escalate(session, settings, handover_id, now),
+    )

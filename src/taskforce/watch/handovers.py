@@ -44,7 +44,7 @@ from taskforce.core.inbox import service as inbox
 from taskforce.core.jobs import runner as jobs
 from taskforce.core.outbox import service as outbox
 from taskforce.core.settings import Settings
-from taskforce.preservation.models import PreservationRequest
+from taskforce.preservation import service as preservation_service
 from taskforce.rota.models import DutyDesk, TemporaryShift
 from taskforce.watch.messages import NO_CONTENT, local_time, utc_time
 from taskforce.watch.models import Handover, UrgentLead, UrgentLeadTarget
@@ -59,9 +59,7 @@ _CHAIN_LOCK = "watch-handover-chain"
 
 
 # --- what the domains below answer ------------------------------------------------------------
-# STAND-IN until `rota.service.load` and `preservation.service.pending_for` land: shifts are
-# the temporary schedules' fixed shifts only; pending preservations those neither expired nor
-# followed up.
+# STAND-IN until `rota.service.load` lands: shifts are the temporary schedules' fixed shifts.
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,22 +76,6 @@ def _shifts(session: Session, start: datetime, end: datetime) -> list[_Shift]:
     return sorted(
         (_Shift(row.desk_id, max(row.starts_at, start), min(row.ends_at, end)) for row in rows),
         key=lambda s: (s.starts_at, str(s.desk_id)),
-    )
-
-
-def _pending_for(
-    session: Session, agency_id: uuid.UUID, *, now: datetime
-) -> list[PreservationRequest]:
-    return list(
-        session.scalars(
-            select(PreservationRequest)
-            .where(
-                PreservationRequest.agency_id == agency_id,
-                PreservationRequest.status.not_in(["expired", "followed_up"]),
-                PreservationRequest.expires_at > now,
-            )
-            .order_by(PreservationRequest.expires_at, PreservationRequest.reference)
-        )
     )
 
 
@@ -297,7 +279,7 @@ def pending_preservations(
             "status": p.status,
             "expires_at": _iso(p.expires_at),
         }
-        for p in _pending_for(session, agency_id, now=now)
+        for p in preservation_service.pending_for(session, agency_id, now=now)
     ]
 
 

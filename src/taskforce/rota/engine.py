@@ -39,7 +39,7 @@ KINDS = ("hourly", "daily", "weekly", "monthly")
 # Which label a desk's time carries where two sources overlap (an override shows as such).
 PRIORITY = {"rule": 0, "rotation": 1, "temporary": 2, "override": 3}
 # `on_duty` expands this much either side of T: the whole shift around T, cheaply.
-AROUND = timedelta(hours=36)
+AROUND = timedelta(hours=24)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,14 +210,19 @@ def _utc(moment: datetime, name: str) -> datetime:
 def rule_window(rule: Rule, day: date) -> tuple[datetime, datetime] | None:
     """The instants of `rule`'s window that starts on `day` (its weekday is not checked);
     None when it maps to nothing (start == end, or wholly inside a missing hour)."""
-    z = zone(rule.time_zone)
-    starts = local_instant(day, rule.start, z)
-    if rule.end is None:
+    return _window(day, rule.start, rule.end, rule.time_zone)
+
+
+@lru_cache(maxsize=1 << 16)
+def _window(day: date, start: time, end: time | None, key: str) -> tuple[datetime, datetime] | None:
+    z = zone(key)
+    starts = local_instant(day, start, z)
+    if end is None:
         ends = local_instant(day, None, z)
-    elif rule.end > rule.start:
-        ends = local_instant(day, rule.end, z)
-    elif rule.end < rule.start:
-        ends = local_instant(day + ONE_DAY, rule.end, z)
+    elif end > start:
+        ends = local_instant(day, end, z)
+    elif end < start:
+        ends = local_instant(day + ONE_DAY, end, z)
     else:
         return None
     return (starts, ends) if starts < ends else None
@@ -297,13 +302,14 @@ def holiday_name(desk: Desk, day: date) -> str | None:
     return holiday_table(desk.country, desk.subdivision, day.year).get(day)
 
 
-def _local_days(start: datetime, end: datetime, z: ZoneInfo, before: int) -> Iterable[date]:
-    """Local dates from `before` days before `start`'s to `end`'s, in zone `z`."""
-    day = start.astimezone(z).date() - timedelta(days=before)
-    last = end.astimezone(z).date()
-    while day <= last:
-        yield day
-        day += ONE_DAY
+@lru_cache(maxsize=64)
+def _days(start: datetime, end: datetime) -> tuple[date, ...]:
+    """Every date that is, in some zone (UTC-12 to UTC+14), the local date of an instant in
+    [start, end], and the day before the first: one list for every zone of a question,
+    cheaper than converting per zone (callers drop the windows that miss)."""
+    first = (start - timedelta(hours=12)).date() - ONE_DAY
+    count = ((end + timedelta(hours=14)).date() - first).days + 1
+    return tuple(first + timedelta(days=n) for n in range(count))
 
 
 def _holidays(desk: Desk, start: datetime, end: datetime) -> list[tuple[datetime, datetime, str]]:
@@ -311,8 +317,11 @@ def _holidays(desk: Desk, start: datetime, end: datetime) -> list[tuple[datetime
         return []
     z = zone(desk.time_zone)
     out = []
-    for day in _local_days(start, end, z, 1):
-        name = holiday_name(desk, day)
+    year, table = 0, {}
+    for day in _days(start, end):
+        if day.year != year:
+            year, table = day.year, holiday_table(desk.country, desk.subdivision, day.year)
+        name = table.get(day)
         if name is not None:
             lo, hi = local_instant(day, MIDNIGHT, z), local_instant(day, None, z)
             if lo < end and hi > start:
@@ -394,26 +403,24 @@ def _normalise(pieces: list[Piece]) -> list[Piece]:
 # --- the layers -----------------------------------------------------------------------------
 
 
-def _rule_pieces(
-    rule: Rule, rotations: dict[uuid.UUID, Rotation], start: datetime, end: datetime
+def _rule_windows(rule: Rule, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """`rule`'s windows within [start, end), clipped. A window that starts on day d ends
+    before local midnight of d+2, so the day before `start`'s is the earliest that reaches it."""
+    out = []
+    for day in _days(start, end):
+        if day.weekday() in rule.weekdays:
+            window = _window(day, rule.start, rule.end, rule.time_zone)
+            if window is not None and window[1] > start and window[0] < end:
+                out.append((max(window[0], start), min(window[1], end)))
+    return out
+
+
+def _rotation_pieces(
+    handoffs: Handoffs, windows: list[tuple[datetime, datetime]]
 ) -> Iterable[tuple[uuid.UUID, Piece]]:
-    """(desk, piece) for each stretch of `rule`'s windows in [start, end), a rotation's split
-    at its handoffs."""
-    rotation = rotations.get(rule.rotation_id) if rule.rotation_id else None
-    handoffs = Handoffs(rotation) if rotation is not None and rotation.members else None
-    if handoffs is None and rule.desk_id is None:
-        return
-    for day in _local_days(start, end, zone(rule.time_zone), 2):
-        if day.weekday() not in rule.weekdays:
-            continue
-        window = rule_window(rule, day)
-        if window is None or window[1] <= start or window[0] >= end:
-            continue
-        lo, hi = max(window[0], start), min(window[1], end)
-        if handoffs is None:
-            yield rule.desk_id, (lo, hi, 0, "rule", rule.id)  # type: ignore[misc]
-            continue
-        members = handoffs.rotation.members
+    """(desk, piece) for each stretch of a rotation rule's windows, split at its handoffs."""
+    members = handoffs.rotation.members
+    for lo, hi in windows:
         k = handoffs.index(lo)
         at = handoffs.at(k)
         while at < hi:
@@ -423,16 +430,52 @@ def _rule_pieces(
             k, at = k + 1, nxt
 
 
+class _Index:
+    """What every question about one `Rota` needs first, kept while the same object is asked
+    again (a page asks several questions of one loaded rota)."""
+
+    __slots__ = ("codes", "desk_rules", "desks", "rotation_rules")
+
+    def __init__(self, rota: Rota) -> None:
+        self.desks = {d.id: d for d in rota.desks}
+        self.codes = {d.id: d.code for d in rota.desks}
+        rotations = {r.id: Handoffs(r) for r in rota.rotations if r.members}
+        self.desk_rules = [
+            r for r in rota.rules if r.rotation_id is None and r.desk_id in self.desks
+        ]
+        self.rotation_rules = [
+            (r, rotations[r.rotation_id]) for r in rota.rules if r.rotation_id in rotations
+        ]
+
+
+_INDEXES: dict[int, tuple[Rota, _Index]] = {}
+
+
+def _index(rota: Rota) -> _Index:
+    kept = _INDEXES.get(id(rota))
+    if kept is not None and kept[0] is rota:
+        return kept[1]
+    if len(_INDEXES) >= 8:
+        _INDEXES.clear()
+    index = _Index(rota)
+    _INDEXES[id(rota)] = (rota, index)  # holds the rota, so its id is not reused meanwhile
+    return index
+
+
 def _duty(rota: Rota, start: datetime, end: datetime) -> dict[uuid.UUID, list[Piece]]:
     """Every known desk's final duty in [start, end), pieces normalised and clipped."""
-    desks = {d.id: d for d in rota.desks}
-    rotations = {r.id: r for r in rota.rotations}
+    index = _index(rota)
+    desks = index.desks
     base: dict[uuid.UUID, list[Piece]] = defaultdict(list)
     # 1. rules, and the rotations they point at
-    for rule in rota.rules:
-        for piece in _rule_pieces(rule, rotations, start, end):
-            if piece[0] in desks:
-                base[piece[0]].append(piece[1])
+    for rule in index.desk_rules:
+        windows = _rule_windows(rule, start, end)
+        if windows:
+            base[rule.desk_id].extend((lo, hi, 0, "rule", rule.id) for lo, hi in windows)  # type: ignore[index]
+    for rule, handoffs in index.rotation_rules:
+        for desk_id, piece in _rotation_pieces(handoffs, _rule_windows(rule, start, end)):
+            if desk_id in desks:
+                base[desk_id].append(piece)
     # 2. temporary schedules replace the rules in their windows
     temporary = [t for t in rota.temporary if t.starts_at < end and t.ends_at > start]
     if temporary:
@@ -479,7 +522,7 @@ def _duty(rota: Rota, start: datetime, end: datetime) -> dict[uuid.UUID, list[Pi
 
 
 def _order(rota: Rota) -> dict[uuid.UUID, str]:
-    return {d.id: d.code for d in rota.desks}
+    return _index(rota).codes
 
 
 def shifts(rota: Rota, start: datetime, end: datetime) -> list[Shift]:
@@ -489,11 +532,17 @@ def shifts(rota: Rota, start: datetime, end: datetime) -> list[Shift]:
     start, end = _utc(start, "start"), _utc(end, "end")
     if start >= end:
         return []
+    return _shifts(rota, _duty(rota, start, end), None)
+
+
+def _shifts(rota: Rota, duty: dict[uuid.UUID, list[Piece]], at: datetime | None) -> list[Shift]:
+    """`duty` as sorted Shifts; only those covering `at` if given."""
     codes = _order(rota)
     out = [
         Shift(desk_id, lo, hi, source, sid)
-        for desk_id, pieces in _duty(rota, start, end).items()
+        for desk_id, pieces in duty.items()
         for lo, hi, _, source, sid in pieces
+        if at is None or lo <= at < hi
     ]
     out.sort(key=lambda s: (s.starts_at, codes.get(s.desk_id, ""), str(s.desk_id)))
     return out
@@ -521,9 +570,9 @@ def _unavailable(reason: str) -> str:
 
 
 def on_duty(rota: Rota, at: datetime) -> list[Shift]:
-    """The shifts covering `at`, each as long as it runs within 36 hours either side."""
+    """The shifts covering `at`, each as long as it runs within a day either side."""
     at = _utc(at, "at")
-    return [s for s in shifts(rota, at - AROUND, at + AROUND) if s.starts_at <= at < s.ends_at]
+    return _shifts(rota, _duty(rota, at - AROUND, at + AROUND), at)
 
 
 def _can(desk: Desk, power: str | None, language: str | None) -> bool:
@@ -536,7 +585,7 @@ def covering(
     rota: Rota, at: datetime, *, power: str | None = None, language: str | None = None
 ) -> list[Shift]:
     """The shifts covering `at` of desks that have `power` and work in `language`."""
-    desks = {d.id: d for d in rota.desks}
+    desks = _index(rota).desks
     return [s for s in on_duty(rota, at) if _can(desks[s.desk_id], power, language)]
 
 
@@ -592,18 +641,29 @@ def gaps(rota: Rota, start: datetime, end: datetime) -> list[Gap]:
 class _Scan:
     """Decides, for one instant, who is on duty — straight from the definitions in the module
     docstring, with none of the interval arithmetic above. Slow on purpose: it is what the
-    tests and the benchmark hold `gaps` to."""
+    tests and the benchmark hold `gaps` to. (It remembers only each rotation's last handoff,
+    walking on from there, and each zone's date for the minute asked.)"""
 
     def __init__(self, rota: Rota) -> None:
         self.rota = rota
         self.desks = {d.id: d for d in rota.desks}
         self.rotations = {r.id: Handoffs(r) for r in rota.rotations if r.members}
+        self.last: dict[uuid.UUID, int] = {}
+        self.dates: tuple[datetime, dict[str, date]] = (datetime.min.replace(tzinfo=UTC), {})
+
+    def _today(self, key: str, m: datetime) -> date:
+        if self.dates[0] != m:
+            self.dates = (m, {})
+        today = self.dates[1].get(key)
+        if today is None:
+            today = self.dates[1][key] = m.astimezone(zone(key)).date()
+        return today
 
     def _rule_holder(self, rule: Rule, m: datetime) -> uuid.UUID | None:
-        z = zone(rule.time_zone)
-        today = m.astimezone(z).date()
-        for back in (2, 1, 0, -1):
-            day = today - timedelta(days=back)
+        # A window of day d starts at or after d's local midnight and ends by d+2's, so only
+        # the windows of today and yesterday (local) can hold m.
+        today = self._today(rule.time_zone, m)
+        for day in (today - ONE_DAY, today):
             if day.weekday() not in rule.weekdays:
                 continue
             window = rule_window(rule, day)
@@ -614,11 +674,12 @@ class _Scan:
             handoffs = self.rotations.get(rule.rotation_id)
             if handoffs is None:
                 return None
-            k = 0  # walk handoff by handoff: no estimate to trust
+            k = self.last.get(rule.rotation_id, 0)  # walk handoff by handoff from the last
             while handoffs.at(k) > m:
                 k -= 1
             while handoffs.at(k + 1) <= m:
                 k += 1
+            self.last[rule.rotation_id] = k
             members = handoffs.rotation.members
             return members[k % len(members)]
         return None
@@ -628,9 +689,9 @@ class _Scan:
             u.desk_id == desk.id and u.starts_at <= m < u.ends_at for u in self.rota.unavailable
         ):
             return True
+        today = self._today(desk.time_zone, m)
         z = zone(desk.time_zone)
-        today = m.astimezone(z).date()
-        for day in (today - ONE_DAY, today, today + ONE_DAY):
+        for day in (today - ONE_DAY, today):
             name = holiday_name(desk, day)
             if name and local_instant(day, MIDNIGHT, z) <= m < local_instant(day, None, z):
                 return True

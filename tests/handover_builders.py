@@ -48,39 +48,49 @@ def make_desk_row(session: Session, code: str, languages: list[str]) -> DutyDesk
     return desk
 
 
-def make_network(session: Session) -> Network:
-    watch = make_watch(session)
-    desks = {
-        code: make_desk_row(session, code, languages)
-        for code, languages in [
-            ("NL-NP", ["nl", "en"]),
-            ("GB-NCA", ["en"]),
-            ("US-HSI", ["en", "es"]),
-            ("INT-WATCH", ["en", "fr"]),
-        ]
-    }
+def on_rota(
+    session: Session,
+    languages: dict[str, list[str]],
+    shifts: list[tuple[str, int, int]],
+    *,
+    day: datetime = DAY,
+) -> dict[str, DutyDesk]:
+    """A desk for each agency code, and a temporary schedule over two days from `day` giving
+    them the shifts (code, first hour, hours)."""
+    desks = {code: make_desk_row(session, code, langs) for code, langs in languages.items()}
     schedule = TemporarySchedule(
         name="Operation Lantern (fictional)",
-        starts_at=DAY,
-        ends_at=DAY + timedelta(days=2),
+        starts_at=day,
+        ends_at=day + timedelta(days=2),
         created_by="test",
     )
     session.add(schedule)
     session.flush()
-    for code, start, hours in [
-        ("NL-NP", 6, 8),
-        ("GB-NCA", 14, 8),
-        ("US-HSI", 22, 8),
-        ("NL-NP", 30, 8),
-    ]:
+    for code, start, hours in shifts:
         session.add(
             TemporaryShift(
                 schedule_id=schedule.id,
                 desk_id=desks[code].id,
-                starts_at=DAY + timedelta(hours=start),
-                ends_at=DAY + timedelta(hours=start + hours),
+                starts_at=day + timedelta(hours=start),
+                ends_at=day + timedelta(hours=start + hours),
             )
         )
+    session.flush()
+    return desks
+
+
+def make_network(session: Session) -> Network:
+    watch = make_watch(session)
+    desks = on_rota(
+        session,
+        {
+            "NL-NP": ["nl", "en"],
+            "GB-NCA": ["en"],
+            "US-HSI": ["en", "es"],
+            "INT-WATCH": ["en", "fr"],
+        },
+        [("NL-NP", 6, 8), ("GB-NCA", 14, 8), ("US-HSI", 22, 8), ("NL-NP", 30, 8)],
+    )
     gb = agency_service.get_by_code(session, "GB-NCA")
     session.add(
         PreservationRequest(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import timedelta
 
 from builders import (
     Network,
@@ -17,6 +18,7 @@ from builders import (
 )
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from handover_builders import GB_ENDS, on_rota
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -41,7 +43,9 @@ from taskforce.series import proposals
 from taskforce.series import service as series_service
 from taskforce.series.schemas import MediaAdd, MediaHashes, SeriesCreate, VictimCreate
 from taskforce.takedown import service as takedown_service
+from taskforce.watch import handovers
 from taskforce.watch import service as watch_service
+from taskforce.watch.handovers import HandoverWrite
 
 BODIES: dict[str, object] = {
     "/api/v1/cases": {"title": "Probe case", "sharing": "green"},
@@ -91,6 +95,8 @@ BODIES: dict[str, object] = {
     "/api/v1/hosting/providers/{provider_id}/networks": {"network": "192.0.2.0/26"},
     # /api/v1/hosting/networks/import takes CSV, not JSON: walked with an empty body (422)
     "/api/v1/leads/{lead_id}/acknowledge": {"note": "probing"},
+    "/api/v1/watch/handovers": {"notes": "probing"},
+    "/api/v1/watch/handovers/{handover_id}/acknowledge": {},
     "/api/v1/takedown/notices/{takedown_id}/recipient": {"email": "probe@example.com"},
     "/api/v1/reports/{report_id}/assess": {"assessment": "not_illegal"},
     "/api/v1/reports/{report_id}/reroute": {"agency": "US-HSI", "reason": "probing"},
@@ -233,6 +239,15 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         suspect_country=None,
         received_at=danger.created_at,
     )
+    # GB's desk hands its shift (and the lead) over to NL's desk
+    on_rota(session, {"GB-NCA": ["en"], "NL-NP": ["nl"]}, [("GB-NCA", 14, 8), ("NL-NP", 22, 8)])
+    handover = handovers.write(
+        session,
+        settings,
+        network.gb.caller,
+        HandoverWrite(notes="Shrike: the provider calls back"),
+        now=GB_ENDS - timedelta(minutes=20),
+    )
     gb_agency = agency_service.get_by_code(session, "GB-NCA")
     danger.receiving_agency_id = gb_agency.id  # routed to GB's police
     takedown = takedown_service.issue(
@@ -310,6 +325,7 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         "provider_id": str(host.id),
         "network_id": str(host_block.id),
         "lead_id": str(lead.id),
+        "handover_id": str(handover.id),
         "takedown_id": str(takedown.id),
         "report_id": str(danger.id),
         "peer_id": str(peer.id),
@@ -343,6 +359,8 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         str(proposal.id),
         "Wagtail",
         str(lead.id),
+        str(handover.id),
+        "Shrike",
         str(danger.id),
         "wagtail.example.net",
         str(takedown.id),
@@ -391,6 +409,7 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
                     "proposal_id",
                     "notice_id",
                     "lead_id",
+                    "handover_id",
                     "takedown_id",
                     "report_id",
                     "request_id",

@@ -45,7 +45,9 @@ from taskforce.core.jobs import runner as jobs
 from taskforce.core.outbox import service as outbox
 from taskforce.core.settings import Settings
 from taskforce.preservation import service as preservation_service
-from taskforce.rota.models import DutyDesk, TemporaryShift
+from taskforce.rota import engine
+from taskforce.rota import service as rota_service
+from taskforce.rota.models import DutyDesk
 from taskforce.watch.messages import NO_CONTENT, local_time, utc_time
 from taskforce.watch.models import Handover, UrgentLead, UrgentLeadTarget
 from taskforce.watch.schemas import kind_label
@@ -56,27 +58,6 @@ GRACE = timedelta(hours=2)  # a handover may still be written this long after th
 NO_COORDINATOR_RETRY = timedelta(minutes=5)
 HORIZON = timedelta(days=8)  # how far ahead a shift's end and its successor are looked for
 _CHAIN_LOCK = "watch-handover-chain"
-
-
-# --- what the domains below answer ------------------------------------------------------------
-# STAND-IN until `rota.service.load` lands: shifts are the temporary schedules' fixed shifts.
-
-
-@dataclass(frozen=True, slots=True)
-class _Shift:
-    desk_id: uuid.UUID
-    starts_at: datetime
-    ends_at: datetime
-
-
-def _shifts(session: Session, start: datetime, end: datetime) -> list[_Shift]:
-    rows = session.scalars(
-        select(TemporaryShift).where(TemporaryShift.starts_at < end, TemporaryShift.ends_at > start)
-    )
-    return sorted(
-        (_Shift(row.desk_id, max(row.starts_at, start), min(row.ends_at, end)) for row in rows),
-        key=lambda s: (s.starts_at, str(s.desk_id)),
-    )
 
 
 # --- what the API and pages exchange ----------------------------------------------------------
@@ -185,7 +166,9 @@ def _desks(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, tuple[
 def turn_of(session: Session, desk: DutyDesk, agency: Agency, now: datetime) -> Turn:
     """The desk's shift on at `now` (or ended less than `GRACE` ago) and the desks that take
     over at its end: those on duty at that instant, or else the first to come on after it."""
-    found = _shifts(session, now - GRACE - timedelta(days=1), now + HORIZON)
+    found = engine.shifts(
+        rota_service.load(session), now - GRACE - timedelta(days=1), now + HORIZON
+    )
     mine = sorted(
         (s for s in found if s.desk_id == desk.id and s.starts_at <= now),
         key=lambda s: s.starts_at,

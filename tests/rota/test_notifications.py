@@ -31,9 +31,7 @@ def notices(session: Session) -> list[InboxNotice]:
 
 
 def mails(session: Session) -> list[OutboxMessage]:
-    return list(
-        session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "email"))
-    )
+    return list(session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "email")))
 
 
 def off(session: Session, net: RotaNet, code: str, start: datetime, end: datetime) -> None:
@@ -64,9 +62,7 @@ def test_a_change_that_opens_a_gap_tells_the_coordinator_once(
     )
     assert "to Tue 08 Dec 2026 03:00 UTC" in notice.body
     # the coordinator (Paris) reads its own clock too
-    assert "Tue 08 Dec 2026 02:00 CET (Europe/Paris) to Tue 08 Dec 2026 04:00 CET" in (
-        notice.body
-    )
+    assert "Tue 08 Dec 2026 02:00 CET (Europe/Paris) to Tue 08 Dec 2026 04:00 CET" in (notice.body)
     [mail] = mails(session)
     assert mail.recipient == "desk@int-watch.example.com"
     assert mail.subject == notice.title

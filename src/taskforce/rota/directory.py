@@ -89,6 +89,19 @@ def get_desk(session: Session, caller: Caller, desk_id: uuid.UUID) -> DeskRead:
     return desk_read(desk, agency)
 
 
+def desk_of_agency(session: Session, caller: Caller, agency_code: str) -> DeskRead:
+    """The desk of the agency `agency_code` (how the API and the CLI name a desk)."""
+    require_read(caller)
+    found = session.execute(
+        select(DutyDesk, Agency)
+        .join(Agency, Agency.id == DutyDesk.agency_id)
+        .where(Agency.code == agency_code)
+    ).first()
+    if found is None:
+        raise NotFound("desk")
+    return desk_read(found[0], found[1])
+
+
 def own_desk(session: Session, caller: Caller) -> DutyDesk | None:
     """The desk of the caller's agency, if it has one."""
     if caller.agency_id is None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import uuid
 import zoneinfo
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from functools import cache
 from typing import Annotated, Any
@@ -27,6 +27,9 @@ from pydantic_core import PydanticCustomError
 ANY_DESK = "Any desk on duty"  # the requirement that always exists (power and language None)
 GAPS_LINK = "/ui/rota/gaps"
 MAX_DAYS = 92  # the longest window shifts or gaps are computed for at once
+MAX_WINDOW_DAYS = 366  # the longest override, temporary schedule or unavailability
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # instants the rota takes, from …
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)  # … to
 
 
 class Power(StrEnum):
@@ -119,9 +122,13 @@ def parse_clock(value: str) -> time | None:
     return time(int(hours), int(minutes))
 
 
+def is_language(code: str) -> bool:
+    return len(code) == 2 and pycountry.languages.get(alpha_2=code) is not None
+
+
 def _language(value: str) -> str:
     code = value.strip().lower()
-    if len(code) != 2 or pycountry.languages.get(alpha_2=code) is None:
+    if not is_language(code):
         raise _refuse("must be an ISO 639-1 language code like en or es")
     return code
 
@@ -134,9 +141,19 @@ def _weekdays(value: list[int]) -> list[int]:
     return sorted(set(value))
 
 
-def _aware(value: datetime) -> datetime:
+def instant_problem(value: datetime) -> str | None:
+    """What is wrong with an instant given to the rota, if anything."""
     if value.tzinfo is None or value.utcoffset() is None:
-        raise _refuse("must carry its UTC offset, e.g. 2026-12-03T02:00:00Z")
+        return "must carry its UTC offset, e.g. 2026-12-03T02:00:00Z"
+    if not EARLIEST <= value < LATEST:
+        return "must lie in the years 2000 to 2099"
+    return None
+
+
+def _aware(value: datetime) -> datetime:
+    problem = instant_problem(value)
+    if problem:
+        raise _refuse(problem)
     return value.astimezone(UTC)
 
 
@@ -152,6 +169,8 @@ DeskCode = Annotated[str, Field(min_length=1, max_length=32, description="agency
 def _window(starts_at: datetime | None, ends_at: datetime | None) -> None:
     if starts_at is not None and ends_at is not None and ends_at <= starts_at:
         raise _refuse("ends_at: must be after starts_at")
+    if starts_at and ends_at and ends_at - starts_at > timedelta(days=MAX_WINDOW_DAYS):
+        raise _refuse(f"ends_at: at most {MAX_WINDOW_DAYS} days after starts_at")
 
 
 # --- desks ------------------------------------------------------------------------------------

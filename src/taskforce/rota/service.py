@@ -52,6 +52,8 @@ from taskforce.rota.schemas import (
     Power,
     RequirementCreate,
     Source,
+    instant_problem,
+    is_language,
     parse_clock,
 )
 
@@ -127,6 +129,14 @@ def changed(
         subject_id=subject_id,
         detail=detail,
     )
+
+
+def checked_language(value: str, field: str) -> str:
+    """An ISO 639-1 code, lower case; Invalid naming `field` otherwise."""
+    code = value.strip().lower()
+    if not is_language(code):
+        raise Invalid(field, "must be an ISO 639-1 language code like en or es")
+    return code
 
 
 # --- loading into the engine ------------------------------------------------------------------
@@ -297,8 +307,10 @@ def on_duty(
     """The desks on duty at `at` (now if None) that have `power` and work in `language`."""
     require_read(caller)
     at = at or utcnow()
-    if at.tzinfo is None:
-        raise Invalid("at", "must carry its UTC offset, e.g. 2026-12-03T02:00:00Z")
+    if problem := instant_problem(at):
+        raise Invalid("at", problem)
+    if language is not None:
+        language = checked_language(language, "language")
     rota = load(session)
     if power is None and language is None:
         found = engine.on_duty(rota, at)
@@ -315,8 +327,8 @@ def shifts(
     """Every shift in [start, end), at most `MAX_DAYS` long."""
     require_read(caller)
     for name, value in (("start", start), ("end", end)):
-        if value.tzinfo is None:
-            raise Invalid(name, "must carry its UTC offset, e.g. 2026-12-03T02:00:00Z")
+        if problem := instant_problem(value):
+            raise Invalid(name, problem)
     if end <= start:
         raise Invalid("end", "must be after start")
     if end - start > timedelta(days=MAX_DAYS):

@@ -35,7 +35,7 @@ from typing import ParamSpec, TypeVar
 from rich.console import Console
 from rich.table import Table
 
-from taskforce.rota import engine
+from taskforce.rota import clocks, engine
 from taskforce.rota.engine import (
     Desk,
     FixedShift,
@@ -276,7 +276,8 @@ def main(argv: list[str] | None = None) -> int:
     loads = [load()]
 
     engine.holiday_table.cache_clear()
-    engine._local_instant.cache_clear()
+    clocks._local_instant.cache_clear()
+    clocks.window.cache_clear()
     cold, found = timed(engine.gaps, rota, START, end)
     warm = [timed(engine.gaps, rota, START, end)[0] for _ in range(args.rounds)]
     gaps_ms = statistics.median(warm) * 1000

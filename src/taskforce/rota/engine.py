@@ -20,21 +20,32 @@ A desk not in `Rota.desks` (inactive) never holds the duty. All datetimes are aw
 
 from __future__ import annotations
 
-import calendar
 import itertools
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
-from zoneinfo import ZoneInfo
 
-import holidays as holiday_tables
+from taskforce.rota.clocks import (
+    MIDNIGHT,
+    ONE_DAY,
+    add_months,
+    dates_around,
+    holiday_table,
+    local_instant,
+    window,
+    zone,
+)
 
-ONE_DAY = timedelta(days=1)
+__all__ = [
+    "Desk", "FixedShift", "Gap", "Handoffs", "OffDuty", "Override", "Requirement", "Rota",
+    "Rotation", "Rule", "Shift", "Temporary", "Unavailable", "covering", "gaps",
+    "holiday_table", "local_instant", "minute_scan_gaps", "next_on_duty", "off_duty", "on_duty",
+    "rule_window", "shifts", "zone",
+]  # fmt: skip
+
 ONE_MINUTE = timedelta(minutes=1)
-MIDNIGHT = time(0, 0)
 KINDS = ("hourly", "daily", "weekly", "monthly")
 # Which label a desk's time carries where two sources overlap (an override shows as such).
 PRIORITY = {"rule": 0, "rotation": 1, "temporary": 2, "override": 3}
@@ -155,52 +166,6 @@ class Gap:
 # --- clocks ---------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1024)
-def zone(key: str) -> ZoneInfo:
-    """The ZoneInfo for an IANA key (ZoneInfoNotFoundError if there is none)."""
-    return ZoneInfo(key)
-
-
-def local_instant(day: date, clock: time | None, zone: ZoneInfo) -> datetime:
-    """The UTC instant at which the clock of `zone` reads `clock` on `day` (None: 24:00).
-
-    The one rule every boundary goes through, chosen so that the mapping from local time to
-    instants never goes backwards — back-to-back shifts then neither overlap nor leave a gap
-    across a DST change:
-
-    * a time in the repeated hour (autumn) is its first occurrence (fold=0): a shift "until
-      02:30" ends the first time the clock reads 02:30;
-    * a time in the missing hour (spring) is the instant the clocks jump: 02:30 on
-      Europe/Amsterdam's spring-forward day is 01:00 UTC, as are 02:00 and 03:00, so a
-      02:00–02:30 window that day is empty and one from 02:30 starts when 03:00 does;
-    * 24:00 is the next day's 00:00.
-    """
-    if clock is None:
-        return _local_instant(day + ONE_DAY, MIDNIGHT, zone)
-    return _local_instant(day, clock, zone)
-
-
-@lru_cache(maxsize=1 << 17)
-def _local_instant(day: date, clock: time, zone: ZoneInfo) -> datetime:
-    naive = datetime.combine(day, clock)
-    first = naive.replace(tzinfo=zone).astimezone(UTC)  # fold=0: the offset before a change
-    if first.astimezone(zone).replace(tzinfo=None) == naive:
-        return first  # exists (once, or first of two)
-    # In the missing hour: fold=1 reads it with the offset after the change, which lands
-    # before the jump; fold=0 lands after it. The jump is the first second between them at
-    # which the offset is the new one (tz transitions fall on whole seconds).
-    lo = int(naive.replace(tzinfo=zone, fold=1).timestamp())
-    hi = int(first.timestamp())
-    after = datetime.fromtimestamp(hi, UTC).astimezone(zone).utcoffset()
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if datetime.fromtimestamp(mid, UTC).astimezone(zone).utcoffset() == after:
-            hi = mid
-        else:
-            lo = mid + 1
-    return datetime.fromtimestamp(hi, UTC)
-
-
 def _utc(moment: datetime, name: str) -> datetime:
     if moment.tzinfo is None:
         raise ValueError(f"{name} must be timezone-aware")
@@ -210,30 +175,7 @@ def _utc(moment: datetime, name: str) -> datetime:
 def rule_window(rule: Rule, day: date) -> tuple[datetime, datetime] | None:
     """The instants of `rule`'s window that starts on `day` (its weekday is not checked);
     None when it maps to nothing (start == end, or wholly inside a missing hour)."""
-    return _window(day, rule.start, rule.end, rule.time_zone)
-
-
-@lru_cache(maxsize=1 << 16)
-def _window(day: date, start: time, end: time | None, key: str) -> tuple[datetime, datetime] | None:
-    z = zone(key)
-    starts = local_instant(day, start, z)
-    if end is None:
-        ends = local_instant(day, None, z)
-    elif end > start:
-        ends = local_instant(day, end, z)
-    elif end < start:
-        ends = local_instant(day + ONE_DAY, end, z)
-    else:
-        return None
-    return (starts, ends) if starts < ends else None
-
-
-def _add_months(day: date, months: int) -> date:
-    """`day` moved by whole calendar months, the day of month clamped (31 Jan + 1 = 28 Feb)."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    last = calendar.monthrange(year, month + 1)[1]
-    return date(year, month + 1, min(day.day, last))
+    return window(day, rule.start, rule.end, rule.time_zone)
 
 
 class Handoffs:
@@ -266,7 +208,7 @@ class Handoffs:
         if rot.kind == "hourly":
             return rot.starts_at + timedelta(hours=steps)
         if rot.kind == "monthly":
-            day = _add_months(self._day, steps)
+            day = add_months(self._day, steps)
         else:
             day = self._day + timedelta(days=steps * (7 if rot.kind == "weekly" else 1))
         return local_instant(day, self._clock, self._z)
@@ -284,32 +226,10 @@ class Handoffs:
 # --- holidays -------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=4096)
-def holiday_table(country: str, subdivision: str | None, year: int) -> dict[date, str]:
-    """A country's (and subdivision's) public holidays in `year`, from `holidays`, cached:
-    building a table costs up to ~100 ms. A country or subdivision it does not know has none
-    (the service refuses those on input; the engine never fails a page over one)."""
-    try:
-        table = holiday_tables.country_holidays(country, subdiv=subdivision, years=year)
-    except NotImplementedError:
-        return {}
-    return {day: "; ".join(table.get_list(day)) for day in sorted(table)}
-
-
 def holiday_name(desk: Desk, day: date) -> str | None:
     if not desk.observes_holidays:
         return None
     return holiday_table(desk.country, desk.subdivision, day.year).get(day)
-
-
-@lru_cache(maxsize=64)
-def _days(start: datetime, end: datetime) -> tuple[date, ...]:
-    """Every date that is, in some zone (UTC-12 to UTC+14), the local date of an instant in
-    [start, end], and the day before the first: one list for every zone of a question,
-    cheaper than converting per zone (callers drop the windows that miss)."""
-    first = (start - timedelta(hours=12)).date() - ONE_DAY
-    count = ((end + timedelta(hours=14)).date() - first).days + 1
-    return tuple(first + timedelta(days=n) for n in range(count))
 
 
 def _holidays(desk: Desk, start: datetime, end: datetime) -> list[tuple[datetime, datetime, str]]:
@@ -318,7 +238,7 @@ def _holidays(desk: Desk, start: datetime, end: datetime) -> list[tuple[datetime
     z = zone(desk.time_zone)
     out = []
     year, table = 0, {}
-    for day in _days(start, end):
+    for day in dates_around(start, end):
         if day.year != year:
             year, table = day.year, holiday_table(desk.country, desk.subdivision, day.year)
         name = table.get(day)
@@ -404,14 +324,14 @@ def _normalise(pieces: list[Piece]) -> list[Piece]:
 
 
 def _rule_windows(rule: Rule, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
-    """`rule`'s windows within [start, end), clipped. A window that starts on day d ends
-    before local midnight of d+2, so the day before `start`'s is the earliest that reaches it."""
+    """`rule`'s windows within [start, end), clipped (`dates_around` gives every day whose
+    window can reach it: one starting on day d ends by local midnight of d+2)."""
     out = []
-    for day in _days(start, end):
+    for day in dates_around(start, end):
         if day.weekday() in rule.weekdays:
-            window = _window(day, rule.start, rule.end, rule.time_zone)
-            if window is not None and window[1] > start and window[0] < end:
-                out.append((max(window[0], start), min(window[1], end)))
+            span = window(day, rule.start, rule.end, rule.time_zone)
+            if span is not None and span[1] > start and span[0] < end:
+                out.append((max(span[0], start), min(span[1], end)))
     return out
 
 
@@ -666,8 +586,8 @@ class _Scan:
         for day in (today - ONE_DAY, today):
             if day.weekday() not in rule.weekdays:
                 continue
-            window = rule_window(rule, day)
-            if window is None or not window[0] <= m < window[1]:
+            span = rule_window(rule, day)
+            if span is None or not span[0] <= m < span[1]:
                 continue
             if rule.rotation_id is None:
                 return rule.desk_id

@@ -102,12 +102,14 @@ def install_public(app: FastAPI) -> None:
     from taskforce.blocklist import web as blocklist_web
     from taskforce.notices import public as notices_public
     from taskforce.reports import web as reports_web
+    from taskforce.rota import web as rota_web
 
     # No file part, few fields (core.limits.PUBLIC_FORM): nothing of theirs is spooled.
     public_form = limits.PUBLIC_FORM.form
     app.include_router(reports_web.public_router, form_limits=public_form)  # /report
     app.include_router(notices_public.public_router, form_limits=public_form)  # /trace/{token}
     app.include_router(blocklist_web.public_router)  # /blocked: public warning page
+    app.include_router(rota_web.feed_router)  # /rota/feed/{secret}.ics: a desk's shifts, no login
 
 
 def install(app: FastAPI) -> None:

@@ -1,0 +1,327 @@
+"""The rota's pages as the desks and the coordinator use them: the timeline where the shifts are
+in the reader's zone with the gaps in red, who covers a capability at a time typed on a chosen
+clock, the gaps ahead, a desk's feed made, read without a login, replaced and revoked, its
+calendar imported (a bad file refused naming the line), and the coordinator's override that
+lands on the timeline. Errors are shown next to their field; what a desk may not do is 404."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+import icalendar
+import pytest
+from builders import Person, make_person, web_login
+from fastapi.testclient import TestClient
+from rota_builders import NOW, RotaNet, make_rota
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from taskforce.core.audit.models import AuditEntry
+from taskforce.core.caller import Role
+from taskforce.rota import service
+from taskforce.rota.models import DeskUnavailability
+from taskforce.rota.schemas import Power, RequirementCreate
+from taskforce.rota.timeline import HOUR, LABEL
+
+ICS = (
+    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//example//test//EN\r\n"
+    "BEGIN:VEVENT\r\nUID:course@example.com\r\nDTSTAMP:20260101T000000Z\r\n"
+    "DTSTART;VALUE=DATE:20270115\r\nDTEND;VALUE=DATE:20270116\r\nSUMMARY:Course\r\n"
+    "END:VEVENT\r\nEND:VCALENDAR\r\n"
+)
+
+
+@pytest.fixture
+def net(session: Session, monkeypatch: pytest.MonkeyPatch) -> RotaNet:
+    """The builders' follow-the-sun rota, its pages seen at `NOW` (Monday 7 December 2026,
+    00:00 UTC), never at the real clock."""
+    from taskforce.rota import forms, web
+
+    monkeypatch.setattr(web, "utcnow", lambda: NOW)
+    monkeypatch.setattr(forms, "utcnow", lambda: NOW)
+    return make_rota(session)
+
+
+def _login(client: TestClient, session: Session, person: Person) -> str:
+    return web_login(client, session, person)
+
+
+def _desk_id(net: RotaNet, code: str) -> str:
+    return str(net.desks[code].id)
+
+
+def _bars(html: str, kind: str) -> list[tuple[float, float, str]]:
+    """(x, width, tooltip) of the timeline's bars of a kind."""
+    found = re.findall(
+        rf'<rect class="bar bar-{kind}" x="([\d.]+)" y="[\d.]+" width="([\d.]+)"[^>]*>'
+        r"<title>([^<]*)</title>",
+        html,
+    )
+    return [(float(x), float(w), t) for x, w, t in found]
+
+
+def test_the_timeline_draws_the_shifts_in_the_readers_zone_with_gaps_in_red(
+    client: TestClient, session: Session, net: RotaNet
+) -> None:
+    service.add_requirement(
+        session, net.coord.caller, RequirementCreate(name="Preservation", power=Power.PRESERVATION)
+    )
+    _login(client, session, net.gb)
+    page = client.get("/ui/rota?tz=UTC&start=2026-12-07")
+    assert page.status_code == 200
+    assert 'role="img"' in page.text
+    gb = [b for b in _bars(page.text, "rule") if b[2].startswith("GB-NCA")]
+    # Monday 7 December: GB-NCA 06:00-14:00 UTC, the first of its 14 days
+    assert gb[0][:2] == (LABEL + 6 * HOUR, 8 * HOUR)
+    assert len(gb) == 14
+    gaps = _bars(page.text, "gap")
+    # preservation: nobody 22:00-06:00 UTC (US-HSI cannot preserve); the first night is the
+    # 6 hours before 06:00 on the 7th, the next from 22:00
+    assert gaps[0][:2] == (LABEL, 6 * HOUR)
+    assert gaps[1][:2] == (LABEL + 22 * HOUR, 8 * HOUR)
+    assert "Preservation: not covered" in gaps[1][2]
+    # the same day seen from Amsterdam: the grid starts an hour earlier, the bar as long
+    ams = client.get("/ui/rota?tz=Europe/Amsterdam&start=2026-12-07")
+    gb_ams = [b for b in _bars(ams.text, "rule") if b[2].startswith("GB-NCA")]
+    assert gb_ams[0][:2] == (LABEL + 7 * HOUR, 8 * HOUR)
+    assert "Mon 07 Dec 07:00 CET – 15:00 CET" in gb_ams[0][2]
+    # and the text alternative lists the same intervals
+    assert "The timeline as a table" in ams.text
+    # at NOW (Monday 00:00 UTC) the night belongs to New York
+    now = page.text.split('id="now"')[1].split("</section>")[0]
+    assert "US-HSI" in now
+    assert "GB-NCA" not in now
+    assert "until Mon 07 Dec 06:00 UTC" in now
+
+
+def test_who_covers_a_capability_at_a_time_typed_on_a_chosen_clock(
+    client: TestClient, session: Session, net: RotaNet
+) -> None:
+    _login(client, session, net.nl)
+    # 04:00 in Amsterdam = 03:00 UTC: only US-HSI is on duty
+    page = client.get(
+        "/ui/rota/on-duty?at=2026-12-07T04:00&tz=Europe/Amsterdam&power=emergency_disclosure"
+    )
+    assert page.status_code == 200
+    found = page.text.split('id="found"')[1]
+    assert "US-HSI" in found
+    assert "GB-NCA" not in found
+    assert "Mon 07 Dec 03:00 UTC" in found
+    nobody = client.get(
+        "/ui/rota/on-duty?at=2026-12-07T04:00&tz=Europe/Amsterdam&power=preservation"
+    )
+    assert "No desk on duty covers this" in nobody.text
+    spanish = client.get("/ui/rota/on-duty?at=2026-12-07T03:00&tz=UTC&language=es")
+    assert "US-HSI" in spanish.text.split('id="found"')[1]
+    for query, field, rule in (
+        ("at=yesterday&tz=UTC", "at", "A date and time like"),
+        ("at=2026-12-07T04:00&tz=Mars/Olympus", "tz", "Must be an IANA time zone"),
+        ("power=telepathy", "power", "One of preservation"),
+        ("language=spanish", "language", "An ISO 639-1 language code"),
+    ):
+        refused = client.get(f"/ui/rota/on-duty?{query}")
+        assert refused.status_code == 422, query
+        error = re.search(
+            rf'<p class="field-error" id="err-{field}" role="alert">([^<]*)', refused.text
+        )
+        assert error, query
+        assert rule in error.group(1)
+
+
+def test_the_gaps_page_lists_each_requirement_and_refuses_a_bad_span(
+    client: TestClient, session: Session, net: RotaNet
+) -> None:
+    service.add_requirement(
+        session,
+        net.coord.caller,
+        RequirementCreate(name="Emergency disclosure", power=Power.EMERGENCY_DISCLOSURE),
+    )
+    _login(client, session, net.us)
+    page = client.get("/ui/rota/gaps?days=3&tz=UTC")
+    assert page.status_code == 200
+    assert "Any desk on duty" in page.text
+    assert "Covered at every moment of the next 3 days" in page.text
+    # US-HSI alone can disclose in an emergency, 22:00-06:00 UTC: a gap of 16 hours each day
+    assert "16 h" in page.text.split("Emergency disclosure")[1]
+    for days in ("0", "93", "soon"):
+        refused = client.get(f"/ui/rota/gaps?days={days}")
+        assert refused.status_code == 422
+        assert 'id="err-days"' in refused.text
+
+
+def test_a_desk_makes_reads_replaces_and_revokes_its_feed(
+    client: TestClient, session: Session, net: RotaNet
+) -> None:
+    _login(client, session, net.nl)
+    desk = _desk_id(net, "NL-NP")
+    page = client.get(f"/ui/rota/desks/{desk}")
+    assert "Make a feed address" in page.text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert csrf
+    made = client.post(f"/ui/rota/desks/{desk}/feed", data={"csrf_token": csrf.group(1)})
+    assert made.status_code == 201
+    url = re.search(r'rota-feed-url">([^<]+)<', made.text)
+    assert url
+    path = urlsplit(url.group(1)).path
+    assert path.startswith("/rota/feed/")
+    assert path.endswith(".ics")
+    with TestClient(client.app, base_url="http://testserver") as anonymous:  # no login
+        feed = anonymous.get(path)
+        assert feed.status_code == 200
+        assert feed.headers["content-type"].startswith("text/calendar")
+        events = list(icalendar.Calendar.from_ical(feed.content).walk("VEVENT"))
+        assert len(events) == 60  # a shift a day for 60 days
+        assert {str(e["SUMMARY"]) for e in events} == {"24/7 duty: NL-NP"}
+        for e in events:  # 15:00-23:00 Amsterdam in December: 14:00-22:00 UTC
+            assert (e.decoded("DTSTART").hour, e.decoded("DTEND").hour) == (14, 22)
+        reads = session.scalars(select(AuditEntry).where(AuditEntry.action == "rota.feed.read"))
+        assert [r.channel for r in reads] == ["feed"]
+        # a new address kills the old one
+        again = client.post(f"/ui/rota/desks/{desk}/feed", data={"csrf_token": csrf.group(1)})
+        new = re.search(r'rota-feed-url">([^<]+)<', again.text)
+        assert new
+        assert anonymous.get(path).status_code == 404
+        new_path = urlsplit(new.group(1)).path
+        assert anonymous.get(new_path).status_code == 200
+        revoked = client.post(
+            f"/ui/rota/desks/{desk}/feed/revoke",
+            data={"csrf_token": csrf.group(1)},
+            follow_redirects=False,
+        )
+        assert revoked.status_code == 303
+        assert anonymous.get(new_path).status_code == 404
+        assert anonymous.get("/rota/feed/not-a-secret.ics").status_code == 404
+
+
+def test_another_desk_is_read_only_and_its_forms_answer_404(
+    client: TestClient, session: Session, net: RotaNet
+) -> None:
+    csrf = _login(client, session, net.gb)
+    desk = _desk_id(net, "NL-NP")
+    page = client.get(f"/ui/rota/desks/{desk}")
+    assert page.status_code == 200
+    assert "Make a feed address" not in page.text
+    assert "Import an iCal calendar" not in page.text
+    for action in ("feed", "feed/revoke"):
+        assert (
+            client.post(f"/ui/rota/desks/{desk}/{action}", data={"csrf_token": csrf}).status_code
+            == 404
+        )
+    sent = client.post(
+        f"/ui/rota/desks/{desk}/import",
+        data={"csrf_token": csrf},
+        files={"file": ("x.ics", ICS.encode(), "text/calendar")},
+    )
+    assert sent.status_code == 404
+
+
+def test_a_calendar_is_imported_and_a_bad_one_refused_naming_the_line(
+    client: TestClient, session: Session, net: RotaNet
+) -> None:
+    csrf = _login(client, session, net.nl)
+    desk = _desk_id(net, "NL-NP")
+    done = client.post(
+        f"/ui/rota/desks/{desk}/import",
+        data={"csrf_token": csrf},
+        files={"file": ("desk.ics", ICS.encode(), "text/calendar")},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert "imported=1" in done.headers["location"]
+    rows = session.scalars(select(DeskUnavailability).where(DeskUnavailability.source == "ical"))
+    assert [r.ical_uid for r in rows] == ["course@example.com"]
+    bad = ICS.replace("DTSTART;VALUE=DATE:20270115\r\n", "")
+    refused = client.post(
+        f"/ui/rota/desks/{desk}/import",
+        data={"csrf_token": csrf},
+        files={"file": ("desk.ics", bad.encode(), "text/calendar")},
+    )
+    assert refused.status_code == 422
+    error = re.search(r'id="err-file" role="alert">([^<]*)', refused.text)
+    assert error
+    assert error.group(1) == "Line 4: VEVENT course@example.com has no DTSTART (an event needs one)"
+    kept = session.scalars(
+        select(DeskUnavailability.ical_uid).where(DeskUnavailability.source == "ical")
+    )
+    assert list(kept) == ["course@example.com"]  # nothing of the bad file, the last import kept
+
+
+def test_the_coordinators_override_lands_on_the_timeline(
+    client: TestClient, session: Session, net: RotaNet
+) -> None:
+    csrf = _login(client, session, net.coord)
+    assert client.get("/ui/rota/plan").status_code == 200
+    # replace NL-NP by GB-NCA for NL-NP's Tuesday shift, typed on the Amsterdam clock
+    done = client.post(
+        "/ui/rota/plan/overrides",
+        data={
+            "csrf_token": csrf,
+            "starts_at": "2026-12-08T15:00",
+            "ends_at": "2026-12-08T23:00",
+            "tz": "Europe/Amsterdam",
+            "add": "GB-NCA",
+            "remove": "NL-NP",
+            "reason": "NL-NP training day",
+        },
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert done.headers["location"] == "/ui/rota?tz=Europe/Amsterdam&start=2026-12-08#timeline"
+    page = client.get(done.headers["location"].split("#")[0])
+    (bar,) = _bars(page.text, "override")
+    assert bar[2].startswith("GB-NCA: on duty (override), Tue 08 Dec 15:00 CET – 23:00 CET")
+    assert bar[:2] == (LABEL + 15 * HOUR, 8 * HOUR)
+    nl = [b for b in _bars(page.text, "rule") if b[2].startswith("NL-NP")]
+    assert all("Tue 08 Dec" not in b[2] for b in nl)  # removed for that window
+
+
+def test_a_refused_plan_form_shows_its_error_next_to_its_field(
+    client: TestClient, session: Session, net: RotaNet
+) -> None:
+    csrf = _login(client, session, net.coord)
+    refused = client.post(
+        "/ui/rota/plan/overrides",
+        data={
+            "csrf_token": csrf,
+            "starts_at": "2026-12-08T15:00",
+            "ends_at": "2026-12-08T14:00",
+            "tz": "Europe/Amsterdam",
+            "add": "GB-NCA",
+        },
+    )
+    assert refused.status_code == 422
+    assert 'id="err-override.ends_at" role="alert">Must be after starts_at' in refused.text
+    assert 'value="2026-12-08T14:00"' in refused.text  # what was typed is kept
+    rule = client.post(
+        "/ui/rota/plan/rules",
+        data={"csrf_token": csrf, "target": "desk:GB-NCA", "start": "08:00", "end": "20:00"},
+    )
+    assert rule.status_code == 422
+    assert 'id="err-rule.weekdays" role="alert">At least one weekday' in rule.text
+
+
+def test_people_without_the_watch_do_not_see_the_rota(
+    client: TestClient, session: Session, net: RotaNet
+) -> None:
+    _login(client, session, net.gb_analyst)
+    assert 'href="/ui/rota"' not in client.get("/ui/").text
+    assert client.get("/ui/rota").status_code == 403
+    _login(client, session, net.gb)
+    assert 'href="/ui/rota"' in client.get("/ui/").text
+    assert client.get("/ui/rota/plan").status_code == 403
+
+
+def test_a_reader_of_another_agency_sees_no_feed_secret_or_form(
+    client: TestClient, session: Session, net: RotaNet
+) -> None:
+    reader = make_person(
+        session,
+        net.coordinator,
+        role=Role.INVESTIGATOR,
+        email="inv@hub.example.org",
+    )
+    _login(client, session, reader)
+    page = client.get(f"/ui/rota/desks/{_desk_id(net, 'US-HSI')}")
+    assert page.status_code == 200
+    assert "/rota/feed/" not in page.text

@@ -30,11 +30,15 @@ from taskforce import migrate
 from taskforce.agencies.models import Agency
 from taskforce.app import create_app
 from taskforce.cases.models import Case, Selector
+from taskforce.core.caller import system_caller
 from taskforce.core.db import make_engine, make_sessionmaker, unit_of_work
 from taskforce.core.settings import Settings
 from taskforce.demo import DEMO_PASSWORD, build_scenario
 from taskforce.federation.models import Peer, ReleaseRequest, RemoteHit
 from taskforce.notices.models import ClueNotice
+from taskforce.rota import directory
+from taskforce.rota.models import DutyDesk
+from taskforce.rota.schemas import DeskSet
 
 # Who the crawl signs in as: between them they reach every page of the hub.
 PEOPLE = (
@@ -212,6 +216,12 @@ def _cross_node_hit(session: Session) -> None:
     )
 
 
+def _rota_desk(session: Session) -> None:
+    """A 24/7 desk, should the demo's rota have none, so the crawl reaches a desk's page."""
+    if session.scalar(select(DutyDesk.id).limit(1)) is None:
+        directory.set_desk(session, system_caller(), "GB-NCA", DeskSet(languages=["en"]))
+
+
 def _sign_in(client: TestClient, email: str) -> None:
     page = client.get("/ui/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
@@ -270,6 +280,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     with unit_of_work(factory) as session:
         build_scenario(session, settings=settings)
         _cross_node_hit(session)
+        _rota_desk(session)
     with unit_of_work(factory) as session:
         token = _public_token(session)
     app = create_app(settings, engine)
@@ -290,7 +301,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         with TestClient(app, base_url="http://testserver") as client:
             _sign_in(client, email)
             # the address form is a GET form, not a link
-            starts = ["/ui/", "/ui/does-not-exist", "/ui/hosting/locate?ip=203.0.113.7"]
+            # (the coordinator's rota plan: its tab is on /ui/rota, crawled enough by then)
+            starts = [
+                "/ui/",
+                "/ui/does-not-exist",
+                "/ui/hosting/locate?ip=203.0.113.7",
+                "/ui/rota/plan",
+            ]
             _crawl(client, starts, routes, crawl)
     yield Demo(app, token, crawl)
     engine.dispose()

@@ -31,6 +31,7 @@ from taskforce.core.auth import service as auth_service
 from taskforce.core.auth.models import User
 from taskforce.core.caller import Caller, Role
 from taskforce.core.db import make_engine, make_sessionmaker, unit_of_work
+from taskforce.core.inbox.models import InboxNotice
 from taskforce.core.outbox.models import OutboxMessage
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
@@ -38,6 +39,7 @@ from taskforce.demo import DEMO_PASSWORD, DemoSummary, build_scenario
 from taskforce.demo_scenario import luhn_check_digit
 from taskforce.notices.models import ClueNotice, PublicTip
 from taskforce.reports.models import HotlineCase, Report
+from taskforce.rota import service as rota_service
 from taskforce.series.models import SeriesProposal
 from taskforce.takedown.models import TakedownNotice
 from taskforce.triage.models import TriageRun
@@ -387,3 +389,21 @@ def test_the_demos_trace_page_shows_its_object(built: Built) -> None:
         assert "A white wall socket" in page.text
         (src,) = re.findall(r'<img[^>]+src="([^"]+)"', page.text)
         assert anonymous.get(src).headers["content-type"].startswith("image/")
+
+
+def test_the_rota_covers_the_clock_but_for_one_visible_gap(built: Built, session: Session) -> None:
+    """Follow the sun over the members' desks; within the timeline's 14 days exactly one gap,
+    for emergency disclosure, and the coordinator was told of it."""
+    admin = next(
+        auth_service.caller_for(session, u, channel="cli")
+        for u in session.scalars(select(User).where(User.role == Role.NETWORK_ADMIN.value))
+    )
+    assert built.summary.watch is not None
+    assert built.summary.watch.desks == 8
+    found = rota_service.gaps(session, admin, days=14)
+    assert [(g.requirement, g.ends_at - g.starts_at) for g in found] == [
+        ("Emergency disclosure", timedelta(hours=4))
+    ]
+    assert rota_service.on_duty(session, admin)  # somebody, whatever the hour
+    told = session.scalars(select(InboxNotice).where(InboxNotice.kind == "rota.gap")).all()
+    assert told

@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from taskforce import demo_features, demo_hotline
+from taskforce import demo_features, demo_hotline, demo_watch
 from taskforce.agencies import service as agency_service
 from taskforce.agencies.models import Agency
 from taskforce.agencies.schemas import AgencyCreate
@@ -49,6 +49,7 @@ from taskforce.cases.schemas import (
 from taskforce.cases.selectors import SelectorKind
 from taskforce.core.auth import service as auth_service
 from taskforce.core.caller import Caller, Role, system_caller
+from taskforce.core.db import utcnow
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel, can_see
 from taskforce.demo_scenario import (
@@ -100,6 +101,7 @@ class DemoSummary:
     hits_by_type: dict[str, int] = field(default_factory=dict)
     hotline: demo_hotline.HotlineSummary | None = None
     features: demo_features.Features | None = None
+    watch: demo_watch.WatchSummary | None = None
 
 
 # --- building -----------------------------------------------------------------------------------
@@ -389,10 +391,14 @@ def build_scenario(
         session, builder.settings, builder.callers[("GB-NCA", "investigator")]
     )
     hotline = _hotline(session, builder)
+    watch = demo_watch.rota(
+        session, builder.callers[(HUB_CODE, Role.NETWORK_ADMIN.value)], utcnow()
+    )
     session.flush()
     summary = _summarise(session, builder)
     summary.hotline = hotline
     summary.features = features
+    summary.watch = watch
     return summary
 
 

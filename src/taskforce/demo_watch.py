@@ -1,0 +1,152 @@
+"""The demo's 24/7 watch: a follow-the-sun rota over the member countries, with one visible gap,
+and the desks' preservation requests (one confirmed, one close to expiry).
+
+Built through the services like the rest of the demo, relative to `now`, so the timeline of
+the next 14 days always shows the rota and its gap:
+
+- Asia-Pacific: PH-PNP (Manila) and AU-AFP (Sydney) from 08:00 to 20:00 on their own clocks;
+- Europe: a weekly rotation of GB-NCA, NL-NP and DE-BKA, 08:00 to 20:00 Berlin time;
+- the Americas: BR-PF (São Paulo) every day, US-HSI on weekdays and CA-RCMP at weekends, 08:00
+  to 20:00 on their own clocks.
+
+Every hour is covered by at least two desks; emergency disclosure (Art. 9 of the Second
+Protocol) only by the desks that declare it. AU-AFP's operations centre moves on the day after
+tomorrow, 02:00 to 06:00 UTC: nobody able to ask a provider for emergency disclosure is on duty
+then — the red band the coordinator sees (and was told of in the inbox). One override shows a
+swap in the Europe rotation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from taskforce.core.caller import Caller
+from taskforce.rota import directory as rota_desks
+from taskforce.rota import schedule as rota_schedule
+from taskforce.rota import service as rota_service
+from taskforce.rota.schemas import (
+    DeskSet,
+    OverrideCreate,
+    Power,
+    RequirementCreate,
+    RotationCreate,
+    RotationKind,
+    RuleCreate,
+    UnavailabilityCreate,
+)
+
+EVERY_DAY = [0, 1, 2, 3, 4, 5, 6]
+ALL_POWERS = list(Power)
+NO_EMERGENCY = [p for p in Power if p is not Power.EMERGENCY_DISCLOSURE]
+
+# agency code: languages, powers
+DESKS: dict[str, tuple[list[str], list[Power]]] = {
+    "GB-NCA": (["en"], ALL_POWERS),
+    "NL-NP": (["nl", "en", "de"], ALL_POWERS),
+    "DE-BKA": (["de", "en"], ALL_POWERS),
+    "US-HSI": (["en", "es"], ALL_POWERS),
+    "CA-RCMP": (["en", "fr"], ALL_POWERS),
+    "AU-AFP": (["en"], ALL_POWERS),
+    "BR-PF": (["pt", "es", "en"], NO_EMERGENCY),
+    "PH-PNP": (["en", "tl"], NO_EMERGENCY),
+}
+EUROPE = "Europe day desk"
+EUROPE_START = datetime(2026, 11, 2, 7, 0, tzinfo=UTC)  # a Monday, 08:00 in Berlin
+
+
+@dataclass
+class WatchSummary:
+    desks: int = 0
+    gaps: int = 0
+
+
+def rota(session: Session, admin: Caller, now: datetime) -> WatchSummary:
+    """Desks, rules, a rotation, an override, and the unavailability that opens the gap."""
+    for code, (languages, powers) in DESKS.items():
+        rota_desks.set_desk(
+            session,
+            admin,
+            code,
+            DeskSet(
+                languages=languages,
+                powers=powers,
+                reliable_hours=[{"weekdays": EVERY_DAY, "start": "08:00", "end": "20:00"}],
+                observes_holidays=False,
+            ),
+            now=now,
+        )
+    rota_service.add_requirement(
+        session,
+        admin,
+        RequirementCreate(name="Emergency disclosure", power=Power.EMERGENCY_DISCLOSURE),
+        now=now,
+    )
+    rota_service.add_requirement(
+        session,
+        admin,
+        RequirementCreate(name="Preservation in English", power=Power.PRESERVATION, language="en"),
+        now=now,
+    )
+    rota_schedule.add_rotation(
+        session,
+        admin,
+        RotationCreate(
+            name=EUROPE,
+            description="The European desks take the day watch a week each",
+            kind=RotationKind.WEEKLY,
+            time_zone="Europe/Berlin",
+            starts_at=EUROPE_START,
+            members=["GB-NCA", "NL-NP", "DE-BKA"],
+        ),
+        now=now,
+    )
+    day = ("08:00", "20:00")
+    rules: list[RuleCreate] = [
+        RuleCreate(desk="PH-PNP", weekdays=EVERY_DAY, start=day[0], end=day[1]),
+        RuleCreate(desk="AU-AFP", weekdays=EVERY_DAY, start=day[0], end=day[1]),
+        RuleCreate(rotation=EUROPE, weekdays=EVERY_DAY, start=day[0], end=day[1]),
+        RuleCreate(desk="BR-PF", weekdays=EVERY_DAY, start=day[0], end=day[1]),
+        RuleCreate(desk="US-HSI", weekdays=[0, 1, 2, 3, 4], start=day[0], end=day[1]),
+        RuleCreate(desk="CA-RCMP", weekdays=[5, 6], start=day[0], end=day[1]),
+    ]
+    for rule in rules:
+        rota_schedule.add_rule(session, admin, rule, now=now)
+
+    # a swap: tomorrow, whoever has the Europe rotation hands the day to the next member
+    tomorrow_noon = (now + timedelta(days=1)).replace(hour=12, minute=0, second=0, microsecond=0)
+    europe = list(rota_service.on_duty(session, admin, at=tomorrow_noon))
+    members = ["GB-NCA", "NL-NP", "DE-BKA"]
+    holder = next((d.agency for d in europe if d.agency in members), None)
+    if holder is not None:
+        stand_in = members[(members.index(holder) + 1) % len(members)]
+        rota_schedule.add_override(
+            session,
+            admin,
+            OverrideCreate(
+                starts_at=tomorrow_noon.replace(hour=6),
+                ends_at=tomorrow_noon.replace(hour=20),
+                add=stand_in,
+                remove=holder,
+                reason=f"{holder} in court all day; {stand_in} swaps with them",
+            ),
+            now=now,
+        )
+
+    moving = (now + timedelta(days=2)).replace(hour=2, minute=0, second=0, microsecond=0)
+    au = next(d for d in rota_desks.list_desks(session, admin) if d.agency == "AU-AFP")
+    rota_desks.add_unavailability(
+        session,
+        admin,
+        au.id,
+        UnavailabilityCreate(
+            starts_at=moving,
+            ends_at=moving + timedelta(hours=4),
+            reason="operations centre moves to the new building",
+        ),
+        now=now,
+    )
+    gaps = rota_service.gaps(session, admin, days=14, now=now)
+    return WatchSummary(desks=len(DESKS), gaps=len(gaps))

@@ -39,8 +39,8 @@ from taskforce.rota.schemas import (
 )
 
 EVERY_DAY = [0, 1, 2, 3, 4, 5, 6]
-ALL_POWERS = list(Power)
-NO_EMERGENCY = [p for p in Power if p is not Power.EMERGENCY_DISCLOSURE]
+ALL_POWERS: list[Power] = list(Power)
+NO_EMERGENCY: list[Power] = [p for p in Power if p is not Power.EMERGENCY_DISCLOSURE]
 
 # agency code: languages, powers
 DESKS: dict[str, tuple[list[str], list[Power]]] = {

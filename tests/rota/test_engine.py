@@ -440,3 +440,59 @@ def test_naive_datetimes_are_refused() -> None:
     r, *_ = follow_the_sun()
     with pytest.raises(ValueError, match="timezone-aware"):
         engine.on_duty(r, datetime(2027, 1, 5, 12))  # noqa: DTZ001
+
+
+def test_a_continued_shift_is_no_arrival_and_an_add_outweighs_a_remove() -> None:
+    a, b = desk("A"), desk("B")
+    # A's rule ends at 16:00 UTC, an override keeps A on until 18:00: A does not "arrive"
+    late = Override(uuid.uuid4(), utc(2027, 1, 4, 16), utc(2027, 1, 4, 18), a.id, None)
+    # an add and a remove of B over the same hour: B is there (the coordinator asked for it)
+    both = (
+        Override(uuid.uuid4(), utc(2027, 1, 4, 20), utc(2027, 1, 4, 21), b.id, None),
+        Override(uuid.uuid4(), utc(2027, 1, 4, 20), utc(2027, 1, 4, 21), None, b.id),
+    )
+    r = rota([a, b], [rule(a, "08:00", "17:00")], overrides=(late, *both))
+    nxt = engine.next_on_duty(r, utc(2027, 1, 4, 12))
+    assert nxt is not None
+    assert (nxt.desk_id, nxt.starts_at, nxt.ends_at) == (
+        b.id,
+        utc(2027, 1, 4, 20),
+        utc(2027, 1, 4, 21),
+    )
+    assert spans(r, utc(2027, 1, 4), utc(2027, 1, 5)) == [
+        ("A", utc(2027, 1, 4, 7), utc(2027, 1, 4, 16)),
+        ("A", utc(2027, 1, 4, 16), utc(2027, 1, 4, 18)),
+        ("B", utc(2027, 1, 4, 20), utc(2027, 1, 4, 21)),
+    ]
+
+
+def test_zero_length_rules_unknown_countries_and_long_shifts() -> None:
+    nowhere = desk("XX", country="XX", observes_holidays=True)  # `holidays` knows no XX
+    r = rota([nowhere], [rule(nowhere, "09:00", "09:00"), rule(nowhere, "00:00", "24:00")])
+    assert engine.off_duty(r, utc(2027, 1, 1), utc(2027, 12, 31)) == []
+    # a desk on duty around the clock: on duty reports its shift a day either side
+    [shift] = engine.on_duty(r, utc(2027, 1, 4, 12))
+    assert (shift.starts_at, shift.ends_at) == (utc(2027, 1, 3, 12), utc(2027, 1, 5, 12))
+    only_zero = rota([nowhere], [rule(nowhere, "09:00", "09:00")])
+    assert engine.shifts(only_zero, utc(2027, 1, 4), utc(2027, 1, 11)) == []
+
+
+def test_a_rotation_counted_from_the_second_0230_keeps_that_instant() -> None:
+    """Handoff 0 is `starts_at` itself, even in the repeated hour; the next day's handoff is
+    02:30 on that day's clock."""
+    a, b = desk("A"), desk("B")
+    second = utc(2027, 10, 31, 1, 30)  # 02:30 CET, after the clocks went back
+    rot = rotation("daily", 1, second, a, b)
+    r = rota([a, b], [rule(rot, "00:00", "24:00")], rotations=(rot,))
+    assert holders(r, utc(2027, 10, 31, 1), utc(2027, 11, 2)) == [
+        ("B", utc(2027, 10, 31, 1)),
+        ("A", second),
+        ("B", utc(2027, 11, 1, 1, 30)),
+    ]
+    yearly = replace(rot, kind="yearly")  # the service refuses it; the engine does not guess
+    with pytest.raises(ValueError, match="kind"):
+        engine.shifts(
+            rota([a, b], [rule(yearly, "00:00", "24:00")], rotations=(yearly,)),
+            utc(2027, 1, 4),
+            utc(2027, 1, 5),
+        )

@@ -30,7 +30,7 @@ from taskforce.core.audit import verify as audit
 from taskforce.core.auth import service as auth_service
 from taskforce.core.auth.models import User
 from taskforce.core.caller import Caller, Role
-from taskforce.core.db import make_engine, make_sessionmaker, unit_of_work
+from taskforce.core.db import make_engine, make_sessionmaker, unit_of_work, utcnow
 from taskforce.core.inbox.models import InboxNotice
 from taskforce.core.outbox.models import OutboxMessage
 from taskforce.core.settings import Settings
@@ -38,6 +38,7 @@ from taskforce.core.sharing import SharingLevel
 from taskforce.demo import DEMO_PASSWORD, DemoSummary, build_scenario
 from taskforce.demo_scenario import luhn_check_digit
 from taskforce.notices.models import ClueNotice, PublicTip
+from taskforce.preservation.models import PreservationRequest
 from taskforce.reports.models import HotlineCase, Report
 from taskforce.rota import service as rota_service
 from taskforce.series.models import SeriesProposal
@@ -407,3 +408,13 @@ def test_the_rota_covers_the_clock_but_for_one_visible_gap(built: Built, session
     assert rota_service.on_duty(session, admin)  # somebody, whatever the hour
     told = session.scalars(select(InboxNotice).where(InboxNotice.kind == "rota.gap")).all()
     assert told
+
+
+def test_a_preservation_is_pending_and_one_close_to_expiry(built: Built, session: Session) -> None:
+    requests = session.scalars(select(PreservationRequest)).all()
+    assert built.summary.watch is not None
+    assert built.summary.watch.preservations == len(requests) == 2
+    assert {r.status for r in requests} == {"confirmed"}
+    soonest = min(r.expires_at for r in requests) - utcnow()
+    assert timedelta(days=4) < soonest <= timedelta(days=5)
+    assert all(r.case_id is not None for r in requests)

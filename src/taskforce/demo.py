@@ -391,9 +391,9 @@ def build_scenario(
         session, builder.settings, builder.callers[("GB-NCA", "investigator")]
     )
     hotline = _hotline(session, builder)
-    watch = demo_watch.rota(
-        session, builder.callers[(HUB_CODE, Role.NETWORK_ADMIN.value)], utcnow()
-    )
+    now = utcnow()
+    watch = demo_watch.rota(session, builder.callers[(HUB_CODE, Role.NETWORK_ADMIN.value)], now)
+    watch.preservations = demo_watch.preservations(session, builder.settings, builder.callers, now)
     session.flush()
     summary = _summarise(session, builder)
     summary.hotline = hotline

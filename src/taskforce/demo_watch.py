@@ -23,7 +23,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from taskforce.core.caller import Caller
+from taskforce.core.caller import Caller, Role
+from taskforce.core.settings import Settings
+from taskforce.preservation import recording as preservation_recording
+from taskforce.preservation import service as preservation_service
+from taskforce.preservation.schemas import Confirm, IdentifierIn, LegalBasis, PreservationCreate
 from taskforce.rota import directory as rota_desks
 from taskforce.rota import schedule as rota_schedule
 from taskforce.rota import service as rota_service
@@ -61,6 +65,7 @@ EUROPE_START = datetime(2026, 11, 2, 7, 0, tzinfo=UTC)  # a Monday, 08:00 in Ber
 class WatchSummary:
     desks: int = 0
     gaps: int = 0
+    preservations: int = 0
 
 
 def rota(session: Session, admin: Caller, now: datetime) -> WatchSummary:
@@ -150,3 +155,49 @@ def rota(session: Session, admin: Caller, now: datetime) -> WatchSummary:
     )
     gaps = rota_service.gaps(session, admin, days=14, now=now)
     return WatchSummary(desks=len(DESKS), gaps=len(gaps))
+
+
+def preservations(
+    session: Session, settings: Settings, callers: dict[tuple[str, str], Caller], now: datetime
+) -> int:
+    """NL-NP's request, confirmed three weeks into its 90 days; GB-NCA's, five days from
+    expiry and not yet followed by a formal request (its reminder is due)."""
+    requests = [
+        (
+            "NL-NP",
+            PreservationCreate(
+                provider="Example Social Network (fictional)",
+                provider_country="US",
+                identifiers=[
+                    IdentifierIn(type="email", value="tiger.lily.demo@example.com"),
+                    IdentifierIn(type="username", value="lily_demo_77", platform="photoshare"),
+                ],
+                legal_basis=LegalBasis.ART29_PRESERVATION.value,
+                sent_at=now - timedelta(days=20),
+                notes="Account named in an urgent lead; MLA request in preparation.",
+            ),
+            "ESN-LE-2026-00418",
+        ),
+        (
+            "GB-NCA",
+            PreservationCreate(
+                provider="Example Cloud Storage (fictional)",
+                provider_country="IE",
+                identifiers=[IdentifierIn(type="email", value="storage.owner.demo@example.net")],
+                legal_basis=LegalBasis.ART29_PRESERVATION.value,
+                sent_at=now - timedelta(days=85),
+            ),
+            "ECS-2026-7731",
+        ),
+    ]
+    for code, data, reference in requests:
+        caller = callers[(code, Role.INVESTIGATOR.value)]
+        request = preservation_recording.record(session, caller, settings, data, now=data.sent_at)
+        preservation_service.confirm(
+            session,
+            caller,
+            request.id,
+            Confirm(provider_reference=reference),
+            now=(data.sent_at or now) + timedelta(days=1),
+        )
+    return len(requests)

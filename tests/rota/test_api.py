@@ -107,7 +107,10 @@ def test_the_coordinator_writes_the_rota(
         json={"desk": "GB-NCA", "weekdays": [0], "start": "08:00", "end": "08:00"},
     )
     assert zero.status_code == 422
-    assert "end: must differ from start" in zero.json()["message"]
+    assert (zero.json()["field"], zero.json()["rule"]) == (
+        "end",
+        "must differ from start (a zero-length window never matches)",
+    )
     zone = client.post(
         "/api/v1/rota/rules",
         headers=coord,
@@ -220,7 +223,10 @@ def test_a_desk_edits_its_own_desk_only(
         json={"starts_at": "2026-12-08T09:00:00Z", "ends_at": "2026-12-08T07:00:00Z"},
     )
     assert backwards.status_code == 422
-    assert "ends_at: must be after starts_at" in backwards.json()["message"]
+    assert (backwards.json()["field"], backwards.json()["rule"]) == (
+        "ends_at",
+        "must be after starts_at",
+    )
     listed = client.get("/api/v1/rota/desks/GB-NCA/unavailability", headers=gb).json()
     assert [u["id"] for u in listed] == [away.json()["id"]]
 

@@ -196,10 +196,11 @@ def _first(exc: ValidationError) -> tuple[str, str]:
         ({"time_zone": "Mars/Olympus_Mons"}, "time_zone", "must be an IANA time zone"),
         ({"start": "25:00"}, "start", 'must be a clock time "HH:MM"'),
         ({"end": "24:30"}, "end", 'must be a clock time "HH:MM"'),
-        ({"start": "08:00", "end": "08:00"}, "", "end: must differ from start"),
+        ({"start": "08:00", "end": "08:00"}, "end", "must differ from start"),
         ({"weekdays": []}, "weekdays", "at least one weekday"),
         ({"weekdays": [7]}, "weekdays", "weekdays are 0 (Monday) to 6 (Sunday)"),
-        ({"desk": None}, "", "desk: name either a desk or a rotation"),
+        ({"desk": None}, "rotation", "name either a desk or a rotation"),
+        ({"rotation": "Nights"}, "rotation", "name either a desk or a rotation"),
     ],
 )
 def test_a_bad_rule_names_the_field_and_the_rule(

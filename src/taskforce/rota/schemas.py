@@ -21,7 +21,7 @@ from functools import cache
 from typing import Annotated, Any
 
 import pycountry
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 ANY_DESK = "Any desk on duty"  # the requirement that always exists (power and language None)
@@ -166,11 +166,22 @@ Instant = Annotated[datetime, AfterValidator(_aware)]
 DeskCode = Annotated[str, Field(min_length=1, max_length=32, description="agency code, GB-NCA")]
 
 
-def _window(starts_at: datetime | None, ends_at: datetime | None) -> None:
-    if starts_at is not None and ends_at is not None and ends_at <= starts_at:
-        raise _refuse("ends_at: must be after starts_at")
-    if starts_at and ends_at and ends_at - starts_at > timedelta(days=MAX_WINDOW_DAYS):
-        raise _refuse(f"ends_at: at most {MAX_WINDOW_DAYS} days after starts_at")
+def _ends_after_start(ends_at: datetime, info: ValidationInfo) -> datetime:
+    """`ends_at` against the `starts_at` before it (absent if that one was refused)."""
+    starts_at = info.data.get("starts_at")
+    if starts_at is None:
+        return ends_at
+    if ends_at <= starts_at:
+        raise _refuse("must be after starts_at")
+    if ends_at - starts_at > timedelta(days=MAX_WINDOW_DAYS):
+        raise _refuse(f"at most {MAX_WINDOW_DAYS} days after starts_at")
+    return ends_at
+
+
+def _end_differs(end: str, info: ValidationInfo) -> str:
+    if end == info.data.get("start"):
+        raise _refuse("must differ from start (a zero-length window never matches)")
+    return end
 
 
 # --- desks ------------------------------------------------------------------------------------
@@ -185,11 +196,7 @@ class ReliableHours(BaseModel):
     start: Clock
     end: EndClock
 
-    @model_validator(mode="after")
-    def _not_empty(self) -> ReliableHours:
-        if self.start == self.end:
-            raise _refuse("end: must differ from start (a zero-length window)")
-        return self
+    _end = field_validator("end")(_end_differs)
 
 
 class DeskSet(BaseModel):
@@ -281,20 +288,23 @@ class RuleCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     desk: DeskCode | None = None
-    rotation: str | None = Field(default=None, min_length=1, max_length=100, description="name")
+    rotation: str | None = Field(
+        default=None, min_length=1, max_length=100, description="name", validate_default=True
+    )
     weekdays: Weekdays = Field(description="0 Monday … 6 Sunday: the day the window starts")
     start: Clock
     end: EndClock = Field(description='"24:00" is the end of the day; before start: overnight')
     time_zone: Zone | None = Field(default=None, description="default: the desk's or rotation's")
     label: str = Field(default="", max_length=100)
 
-    @model_validator(mode="after")
-    def _shape(self) -> RuleCreate:
-        if (self.desk is None) == (self.rotation is None):
-            raise _refuse("desk: name either a desk or a rotation, not both or neither")
-        if self.start == self.end:
-            raise _refuse("end: must differ from start (a zero-length rule never matches)")
-        return self
+    _end = field_validator("end")(_end_differs)
+
+    @field_validator("rotation")
+    @classmethod
+    def _one_target(cls, rotation: str | None, info: ValidationInfo) -> str | None:
+        if (info.data.get("desk") is None) == (rotation is None):
+            raise _refuse("name either a desk or a rotation, not both or neither")
+        return rotation
 
 
 class RuleRead(BaseModel):
@@ -321,17 +331,20 @@ class OverrideCreate(BaseModel):
     starts_at: Instant
     ends_at: Instant
     add: DeskCode | None = None
-    remove: DeskCode | None = None
+    remove: DeskCode | None = Field(default=None, validate_default=True)
     reason: str = Field(default="", max_length=200)
 
-    @model_validator(mode="after")
-    def _shape(self) -> OverrideCreate:
-        _window(self.starts_at, self.ends_at)
-        if self.add is None and self.remove is None:
-            raise _refuse("add: name a desk to add, to remove, or both")
-        if self.add is not None and self.add == self.remove:
-            raise _refuse("add: a desk cannot replace itself")
-        return self
+    _ends = field_validator("ends_at")(_ends_after_start)
+
+    @field_validator("remove")
+    @classmethod
+    def _adds_or_removes(cls, remove: str | None, info: ValidationInfo) -> str | None:
+        add = info.data.get("add")
+        if add is None and remove is None:
+            raise _refuse("name a desk to add, to remove, or both")
+        if add is not None and add == remove:
+            raise _refuse("a desk cannot replace itself")
+        return remove
 
 
 class OverrideRead(BaseModel):
@@ -354,10 +367,7 @@ class FixedShiftIn(BaseModel):
     starts_at: Instant
     ends_at: Instant
 
-    @model_validator(mode="after")
-    def _shape(self) -> FixedShiftIn:
-        _window(self.starts_at, self.ends_at)
-        return self
+    _ends = field_validator("ends_at")(_ends_after_start)
 
 
 class TemporaryCreate(BaseModel):
@@ -370,10 +380,7 @@ class TemporaryCreate(BaseModel):
     ends_at: Instant
     shifts: list[FixedShiftIn] = Field(default_factory=list, max_length=500)
 
-    @model_validator(mode="after")
-    def _shape(self) -> TemporaryCreate:
-        _window(self.starts_at, self.ends_at)
-        return self
+    _ends = field_validator("ends_at")(_ends_after_start)
 
 
 class FixedShiftRead(BaseModel):
@@ -405,10 +412,7 @@ class UnavailabilityCreate(BaseModel):
     ends_at: Instant
     reason: str = Field(default="", max_length=200)
 
-    @model_validator(mode="after")
-    def _shape(self) -> UnavailabilityCreate:
-        _window(self.starts_at, self.ends_at)
-        return self
+    _ends = field_validator("ends_at")(_ends_after_start)
 
 
 class UnavailabilityRead(BaseModel):

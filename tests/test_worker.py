@@ -81,6 +81,7 @@ def test_one_round_runs_every_task_and_a_failing_task_does_not_stop_the_others(
         "urgent leads escalated": 0,
         "handovers escalated": 0,
         "preservations reminded or expired": 0,
+        "reachability drills": 0,
         "release requests delivered": 0,
         "messages delivered": 0,
         "URLs re-checked": 0,

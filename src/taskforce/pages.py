@@ -103,6 +103,7 @@ def install_public(app: FastAPI) -> None:
     from taskforce.notices import public as notices_public
     from taskforce.reports import web as reports_web
     from taskforce.rota import web as rota_web
+    from taskforce.watch import web as watch_web
 
     # No file part, few fields (core.limits.PUBLIC_FORM): nothing of theirs is spooled.
     public_form = limits.PUBLIC_FORM.form
@@ -110,6 +111,7 @@ def install_public(app: FastAPI) -> None:
     app.include_router(notices_public.public_router, form_limits=public_form)  # /trace/{token}
     app.include_router(blocklist_web.public_router)  # /blocked: public warning page
     app.include_router(rota_web.feed_router)  # /rota/feed/{secret}.ics: a desk's shifts, no login
+    app.include_router(watch_web.public_router, form_limits=public_form)  # /drills/{secret}
 
 
 def install(app: FastAPI) -> None:

@@ -39,6 +39,7 @@ from taskforce.reports import service as reports_service
 from taskforce.takedown import rechecks as takedown_rechecks
 from taskforce.takedown import service as takedown_service
 from taskforce.takedown.fetch import UrlChecker
+from taskforce.watch import drills as watch_drills
 from taskforce.watch import escalation as watch_escalation
 from taskforce.watch import handovers as watch_handovers
 
@@ -86,6 +87,10 @@ def _handovers(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | 
     return jobs.run(f, watch_handovers.escalation_job(s), limit=50, now=now).done
 
 
+def _drills(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
+    return jobs.run(f, watch_drills.drill_job(s), limit=50, now=now).done
+
+
 def _deliver(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
     return jobs.run(f, outbox.delivery_job(s, webhooks=t.webhooks), limit=100).done
 
@@ -127,6 +132,7 @@ TASKS: tuple[tuple[str, Task], ...] = (
     ("urgent leads escalated", _escalate),
     ("handovers escalated", _handovers),
     ("preservations reminded or expired", _preservations),
+    ("reachability drills", _drills),
     ("release requests delivered", _releases),
     ("messages delivered", _deliver),
     ("URLs re-checked", _recheck),

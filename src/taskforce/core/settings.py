@@ -175,6 +175,13 @@ class Settings(BaseSettings):
         description="Minutes the incoming 24/7 desk has, from the end of the outgoing desk's "
         "shift, to acknowledge its handover before it escalates to the network coordinator.",
     )
+    drill_give_up_hours: int = Field(
+        default=4,
+        ge=1,
+        le=7 * 24,
+        description="Hours after a reachability drill is sent at which a desk that has not "
+        "acknowledged it is recorded as not reached.",
+    )
     takedown_deadline_hours: int = Field(
         default=72,
         ge=1,

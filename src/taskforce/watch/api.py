@@ -5,13 +5,22 @@ steps and deliveries, and acknowledging it. A lead not sent to the caller's agen
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from fastapi import APIRouter, Query
 
 from taskforce.core.http import CallerDep, SessionDep, SettingsDep
 from taskforce.core.pagination import limit_query
-from taskforce.watch import handovers, reading, service
-from taskforce.watch.schemas import LeadAcknowledge, LeadRead, LeadState, LeadSummary
+from taskforce.watch import drills, handovers, reading, service, statistics
+from taskforce.watch.schemas import (
+    DrillRead,
+    DrillSchedule,
+    LeadAcknowledge,
+    LeadRead,
+    LeadState,
+    LeadSummary,
+    StatisticsRead,
+)
 
 router = APIRouter(tags=["leads"])
 
@@ -100,3 +109,34 @@ def acknowledge_handover(
     """Only the incoming desk (404 for any other); 409 once acknowledged."""
     handovers.acknowledge(session, caller, handover_id)
     return handovers.get(session, caller, handover_id)
+
+
+# --- drills and time to acknowledge -----------------------------------------------------------
+
+
+@router.get("/watch/drills", response_model=list[DrillRead], tags=["watch"])
+def list_drills(
+    session: SessionDep, caller: CallerDep, limit: int = limit_query(200, 1000)
+) -> list[DrillRead]:
+    """The coordinator's drills, newest window first (never their send times)."""
+    return drills.list_drills(session, caller, limit=limit)
+
+
+@router.post("/watch/drills", response_model=list[DrillRead], status_code=201, tags=["watch"])
+def schedule_drills(data: DrillSchedule, session: SessionDep, caller: CallerDep) -> list[DrillRead]:
+    """Schedule an unannounced drill for one desk, or (no `desk`) for every active desk."""
+    made = {d.id for d in drills.schedule(session, caller, data)}
+    return [d for d in drills.list_drills(session, caller, limit=1000) if d.id in made]
+
+
+@router.get("/watch/statistics", response_model=StatisticsRead, tags=["watch"])
+def time_to_acknowledge(
+    session: SessionDep,
+    caller: CallerDep,
+    settings: SettingsDep,
+    start: datetime | None = Query(default=None, description="default: 30 days before end"),
+    end: datetime | None = Query(default=None, description="default: now"),
+) -> StatisticsRead:
+    """Time to acknowledge per desk, for drills and real leads: the coordinator sees every
+    desk, others their own."""
+    return statistics.time_to_acknowledge(session, caller, settings, start=start, end=end)

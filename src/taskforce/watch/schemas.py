@@ -145,3 +145,101 @@ class LeadRead(BaseModel):
     targets: list[LeadTargetRead]
     steps: list[LeadStepRead]  # in time order
     messages: list[LeadMessageRead]  # oldest first
+
+
+# --- reachability drills (watch/drills.py) ----------------------------------------------------
+
+DRILL_WINDOW_MAX_DAYS = 31
+
+
+class DrillState(StrEnum):
+    SCHEDULED = "scheduled"  # not sent yet (the send time inside the window is never shown)
+    SENT = "sent"  # waiting for the desk
+    ACKNOWLEDGED = "acknowledged"
+    NOT_ACKNOWLEDGED = "not_acknowledged"  # given up after `drill_give_up_hours`
+
+
+class DrillSchedule(BaseModel):
+    """One desk (its agency's code) or, without `desk`, every active desk; each is alerted at
+    its own moment drawn at random in [window_start, window_end)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    desk: str | None = Field(default=None, max_length=32, description="agency code of the desk")
+    window_start: datetime
+    window_end: datetime
+
+
+class DrillRead(BaseModel):
+    """A drill as the coordinator sees it: never its send time, only its window."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: uuid.UUID
+    desk: str  # agency code
+    window_start: datetime
+    window_end: datetime
+    state: DrillState
+    sent_at: datetime | None
+    acknowledged_at: datetime | None
+    acknowledged_by: str
+    seconds_to_acknowledge: int | None
+    gave_up_at: datetime | None
+    created_by: str
+    created_at: datetime
+
+
+class DrillPublic(BaseModel):
+    """What the drill's link shows the desk: no case data, no send plan."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    desk: str
+    desk_name: str
+    time_zone: str
+    sent_at: datetime
+    state: DrillState
+    acknowledged_at: datetime | None
+    acknowledged_by: str
+    gave_up_at: datetime | None
+
+
+# --- time to acknowledge (watch/statistics.py) ------------------------------------------------
+
+STATISTICS_MAX_DAYS = 366
+STATISTICS_METHOD = (
+    "median: Python's statistics.median; 90th percentile: statistics.quantiles(n=10, "
+    "method='inclusive'), its 9th cut point (a single time is its own 90th percentile)"
+)
+
+
+class AckFigures(BaseModel):
+    """Alerts to one desk in the period and how fast it acknowledged them, in seconds."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    alerts: int  # drills sent / urgent leads sent to the desk in the period
+    acknowledged: int  # by this desk (the times below are theirs)
+    not_acknowledged: int  # drill given up; lead still not taken by anyone after its deadline
+    taken_elsewhere: int  # leads another desk acknowledged first (always 0 for drills)
+    pending: int  # still inside the time allowed
+    median_seconds: float | None
+    p90_seconds: float | None
+
+
+class DeskStatistics(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    desk: str  # agency code
+    name: str
+    drills: AckFigures
+    leads: AckFigures
+
+
+class StatisticsRead(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start: datetime
+    end: datetime
+    method: str
+    desks: list[DeskStatistics]  # by agency code

@@ -10,8 +10,9 @@ page says so and still shows the lead.
 
 from __future__ import annotations
 
+import json
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import phonenumbers
@@ -22,12 +23,12 @@ from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
 from taskforce.core.db import utcnow
-from taskforce.core.errors import Conflict, Invalid
+from taskforce.core.errors import Conflict, Invalid, NotFound
 from taskforce.core.http import SessionDep
-from taskforce.watch import messages, reading, service
-from taskforce.watch.schemas import NOTE_MAX, LeadState, LeadSummary
+from taskforce.watch import drills, messages, reading, service, statistics
+from taskforce.watch.schemas import NOTE_MAX, DrillSchedule, LeadState, LeadSummary
 from taskforce.web import parts
-from taskforce.web.forms import CheckedWebDep
+from taskforce.web.forms import CheckedWebDep, attempt
 from taskforce.web.session import WebCaller, WebCallerDep, render
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -187,3 +188,192 @@ def acknowledge_lead(
     except Conflict as exc:
         return _lead_page(request, session, web, lead_id, error=exc, status_code=409)
     return RedirectResponse(f"/ui/leads/{lead_id}", status_code=303)
+
+
+# --- reachability drills and time to acknowledge ----------------------------------------------
+
+public_router = APIRouter(include_in_schema=False)
+
+_DRILL_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",  # the secret in the address goes nowhere else
+    "Content-Security-Policy": (
+        "default-src 'none'; img-src 'self'; style-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
+
+
+def _drill_page(
+    request: Request,
+    session: Session,
+    secret: str,
+    *,
+    error: Invalid | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    try:
+        view = drills.public_view(session, secret)
+    except NotFound:
+        view, status_code = None, 404
+    response: HTMLResponse = request.app.state.templates.TemplateResponse(
+        request,
+        "watch/drill_link.html",
+        {
+            "d": view,
+            "secret": secret,
+            "error": error,
+            "name_max": drills.ACKNOWLEDGER_MAX,
+            "utc": messages.utc_time,
+            "local_in": messages.local_time,
+        },
+        status_code=status_code,
+    )
+    response.headers.update(_DRILL_HEADERS)
+    return response
+
+
+@public_router.get("/drills/{secret}", response_class=HTMLResponse)
+def drill_link(request: Request, secret: str, session: SessionDep) -> HTMLResponse:
+    """The page a drill's alert links to: no login (a drill carries no case data)."""
+    return _drill_page(request, session, secret)
+
+
+@public_router.post("/drills/{secret}")
+def drill_acknowledge(
+    request: Request,
+    secret: str,
+    session: SessionDep,
+    name: str = Form(default="", max_length=4 * drills.ACKNOWLEDGER_MAX),
+) -> Response:
+    """One button: the secret in the address is what a forged request could not know."""
+    try:
+        with session.begin_nested():
+            drills.acknowledge(session, secret, by=name)
+    except Invalid as exc:
+        return _drill_page(request, session, secret, error=exc, status_code=422)
+    except NotFound:
+        return _drill_page(request, session, secret)
+    return RedirectResponse(f"/drills/{secret}", status_code=303)
+
+
+def _drills_page(
+    request: Request,
+    session: Session,
+    web: WebCaller,
+    *,
+    error: Invalid | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    return render(
+        request,
+        "watch/drills.html",
+        {
+            "drills": drills.list_drills(session, web.caller),
+            "desks": drills.active_desks(session),
+            "error": error,
+            "give_up_hours": request.app.state.settings.drill_give_up_hours,
+            "tab": "drills",
+            "utc": messages.utc_time,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/watch/drills", response_class=HTMLResponse)
+def drills_page(request: Request, session: SessionDep, web: WebCallerDep) -> HTMLResponse:
+    """The coordinator's drills (MANAGE_ROTA) and the form to schedule one."""
+    return _drills_page(request, session, web)
+
+
+def _utc_field(text: str, field: str) -> datetime:
+    """A `datetime-local` field read as UTC (the page says so)."""
+    try:
+        return datetime.fromisoformat(text.strip()).replace(tzinfo=UTC)
+    except ValueError:
+        raise Invalid(field, "a date and time like 2026-12-03T02:00 (UTC)") from None
+
+
+@router.post("/watch/drills")
+def schedule_drills(
+    request: Request,
+    session: SessionDep,
+    web: CheckedWebDep,
+    desk: str = Form(default="", max_length=32),
+    window_start: str = Form(default="", max_length=32),
+    window_end: str = Form(default="", max_length=32),
+) -> Response:
+    try:
+        data = DrillSchedule(
+            desk=desk or None,
+            window_start=_utc_field(window_start, "window_start"),
+            window_end=_utc_field(window_end, "window_end"),
+        )
+        attempt(session, lambda: drills.schedule(session, web.caller, data))
+    except Invalid as exc:
+        return _drills_page(request, session, web, error=exc, status_code=422)
+    return RedirectResponse("/ui/watch/drills", status_code=303)
+
+
+def _day(text: str, field: str) -> datetime | None:
+    if not text.strip():
+        return None
+    try:
+        return datetime.strptime(text.strip(), "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise Invalid(field, "a date like 2026-12-31") from None
+
+
+@router.get("/watch/statistics", response_class=HTMLResponse)
+def statistics_page(
+    request: Request,
+    session: SessionDep,
+    web: WebCallerDep,
+    start: str = Query(default="", max_length=10, alias="from"),
+    end: str = Query(default="", max_length=10, alias="to"),
+    format: str = Query(default="html", max_length=4),
+) -> Response:
+    """Time to acknowledge per desk; `?format=csv|json` downloads the same figures. Dates are
+    whole UTC days, `to` included."""
+    error: Invalid | None = None
+    try:
+        if format not in ("html", "csv", "json"):
+            raise Invalid("format", "csv or json")
+        first, last = _day(start, "from"), _day(end, "to")
+        figures = statistics.time_to_acknowledge(
+            session,
+            web.caller,
+            request.app.state.settings,
+            start=first,
+            end=last + timedelta(days=1) if last else None,
+        )
+    except Invalid as exc:
+        if format != "html":
+            raise
+        error = exc
+        figures = statistics.time_to_acknowledge(session, web.caller, request.app.state.settings)
+    if format == "csv":
+        return Response(
+            statistics.to_csv(figures),
+            media_type="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="time-to-acknowledge.csv"'},
+        )
+    if format == "json":
+        return Response(
+            json.dumps(figures.model_dump(mode="json"), indent=1),
+            media_type="application/json",
+            headers={"Content-Disposition": 'attachment; filename="time-to-acknowledge.json"'},
+        )
+    return render(
+        request,
+        "watch/statistics.html",
+        {
+            "f": figures,
+            "start": start if error is None else "",
+            "end": end if error is None else "",
+            "error": error,
+            "tab": "statistics",
+            "utc": messages.utc_time,
+        },
+        status_code=422 if error else 200,
+    )

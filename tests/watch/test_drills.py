@@ -8,7 +8,7 @@ import re
 from datetime import datetime, timedelta
 
 import pytest
-from builders import Person, make_person
+from builders import Person, make_person, web_login
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -33,17 +33,18 @@ NOW = START - timedelta(hours=1)
 
 
 @pytest.fixture
-def admin(session: Session) -> Person:
+def admin(session: Session, watch: Watch) -> Person:
     """The network admin at the coordinator's desk (MANAGE_ROTA)."""
-    hub = agency_service.get_by_code(session, "INT-WATCH")
+    hub = agency_service.get_by_code(session, watch.coord.caller.agency_code or "")
     return make_person(session, hub, role=Role.NETWORK_ADMIN, email="admin@int-watch.example.com")
 
 
 @pytest.fixture
-def desks(session: Session) -> None:
+def desks(session: Session, watch: Watch) -> Watch:
     duty_desk(session, "NL-NP", time_zone="Europe/Amsterdam")
     duty_desk(session, "GB-NCA", time_zone="Europe/London")
     duty_desk(session, "US-HSI", time_zone="America/New_York", active=False)
+    return watch
 
 
 def _schedule(
@@ -243,3 +244,38 @@ def test_the_link_page_needs_no_login_and_records_the_answer(
     assert session.get_one(Drill, drill.id).acknowledged_by == "Duty officer"
     assert "Acknowledged" in client.get(f"/drills/{secret}").text
     assert client.get("/drills/not-a-secret").status_code == 404
+
+
+@pytest.mark.usefixtures("desks")
+def test_the_coordinator_schedules_from_the_drills_page(
+    session: Session, admin: Person, client: TestClient
+) -> None:
+    csrf = web_login(client, session, admin)
+    page = client.get("/ui/watch/drills")
+    assert page.status_code == 200
+    assert "every active desk" in page.text
+    assert "NL-NP" in page.text
+    assert "US-HSI" not in page.text  # not an active desk
+    # far ahead of any clock this test runs on: the window must not have ended
+    form = {"csrf_token": csrf, "desk": "NL-NP", "window_start": "2099-01-01T00:00"}
+    refused = client.post("/ui/watch/drills", data={**form, "window_end": "2098-12-31T00:00"})
+    assert refused.status_code == 422
+    assert "after window_start" in refused.text
+    assert session.scalars(select(Drill)).all() == []
+    done = client.post(
+        "/ui/watch/drills", data={**form, "window_end": "2099-01-01T08:00"}, follow_redirects=False
+    )
+    assert done.status_code == 303
+    listing = client.get("/ui/watch/drills").text
+    assert "2099-01-01 00:00 UTC" in listing
+    assert "Scheduled" in listing
+    [drill] = session.scalars(select(Drill)).all()
+    assert drill.send_at.strftime("%H:%M:%S") not in listing  # the send time stays hidden
+
+
+@pytest.mark.usefixtures("desks")
+def test_a_desk_may_not_open_the_drills_page(
+    session: Session, watch: Watch, client: TestClient
+) -> None:
+    web_login(client, session, watch.nl)
+    assert client.get("/ui/watch/drills").status_code == 403

@@ -15,6 +15,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
@@ -39,6 +40,7 @@ from taskforce.notices.models import ClueNotice
 from taskforce.rota import directory
 from taskforce.rota.models import DutyDesk
 from taskforce.rota.schemas import DeskSet
+from taskforce.watch.models import Drill
 
 # Who the crawl signs in as: between them they reach every page of the hub.
 PEOPLE = (
@@ -222,6 +224,32 @@ def _rota_desk(session: Session) -> None:
         directory.set_desk(session, system_caller(), "GB-NCA", DeskSet(languages=["en"]))
 
 
+DRILL_SECRET = "drill-secret-of-the-crawl-0123456789abcdefghij"
+
+
+def _sent_drill(session: Session) -> None:
+    """A reachability drill sent to GB-NCA's desk, whose link the crawl opens (the demo has no
+    drill: its secret is only ever kept hashed)."""
+    agency = session.scalars(select(Agency).where(Agency.code == "GB-NCA")).one()
+    desk = session.scalars(select(DutyDesk).where(DutyDesk.agency_id == agency.id)).first()
+    if desk is None:
+        desk = DutyDesk(agency_id=agency.id, time_zone=agency.timezone)
+        session.add(desk)
+        session.flush()
+    sent = datetime(2026, 12, 3, 2, 0, tzinfo=UTC)
+    session.add(
+        Drill(
+            desk_id=desk.id,
+            window_start=sent,
+            window_end=sent + timedelta(hours=1),
+            send_at=sent,
+            sent_at=sent,
+            check_at=None,
+            secret_hash=hashlib.sha256(DRILL_SECRET.encode()).hexdigest(),
+        )
+    )
+
+
 def _sign_in(client: TestClient, email: str) -> None:
     page = client.get("/ui/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
@@ -281,6 +309,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         build_scenario(session, settings=settings)
         _cross_node_hit(session)
         _rota_desk(session)
+        _sent_drill(session)
     with unit_of_work(factory) as session:
         token = _public_token(session)
     app = create_app(settings, engine)
@@ -292,6 +321,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         "/report/receipt",
         f"/trace/{token}",
         "/blocked",
+        f"/drills/{DRILL_SECRET}",
         "/ui/login",
         "/api/docs",
     ]

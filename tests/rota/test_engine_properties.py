@@ -240,3 +240,51 @@ def test_the_mapping_never_goes_backwards_through_a_change() -> None:
             assert previous is None or at >= previous
             previous = at
         assert local_instant(day, None, z) == local_instant(day + timedelta(days=1), time(0), z)
+
+
+@SETTINGS
+@given(cases(), st.data())
+def test_next_on_duty_is_the_first_arrival_minute_by_minute(
+    case: tuple[Rota, datetime, datetime], data: st.DataObject
+) -> None:
+    """The first minute after `after` at which a desk not excluded is on duty and was not the
+    minute before; the desk `next_on_duty` names is one of those arriving then."""
+    rota, start, end = case
+    ids = [d.id for d in rota.desks]
+    exclude = frozenset(data.draw(st.sets(st.sampled_from(ids), max_size=len(ids) - 1)))
+    after = start + timedelta(minutes=data.draw(st.integers(0, 24 * 60)))
+    horizon = max(end - after, timedelta(minutes=1))
+    found = engine.next_on_duty(rota, after, exclude=exclude, horizon=horizon)
+    reference = engine._Scan(rota)
+    before, m, arriving = reference.on_duty(after), after + timedelta(minutes=1), set()
+    while m < after + horizon:
+        now = reference.on_duty(m)
+        arriving = (now - before) - exclude
+        if arriving:
+            break
+        before, m = now, m + timedelta(minutes=1)
+    if not arriving:
+        assert found is None
+    else:
+        assert found is not None
+        assert (found.starts_at, found.desk_id in arriving) == (m, True)
+
+
+@SETTINGS
+@given(cases(), st.data())
+def test_covering_is_on_duty_with_the_capability(
+    case: tuple[Rota, datetime, datetime], data: st.DataObject
+) -> None:
+    rota, start, end = case
+    at = start + timedelta(
+        minutes=data.draw(st.integers(0, (end - start) // timedelta(minutes=1) - 1))
+    )
+    power = data.draw(st.sampled_from([None, "preservation", "technical_advice"]))
+    language = data.draw(st.sampled_from([None, "en", "es"]))
+    able = {
+        d.id
+        for d in rota.desks
+        if (power is None or power in d.powers) and (language is None or language in d.languages)
+    }
+    got = {s.desk_id for s in engine.covering(rota, at, power=power, language=language)}
+    assert got == engine._Scan(rota).on_duty(at) & able

@@ -330,6 +330,14 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         "report_id": str(danger.id),
         "peer_id": str(peer.id),
         "request_id": str(release.id),
+        # the rota is the network's, not an agency's record: walked for server errors
+        "agency": "GB-NCA",
+        "unavailability_id": str(uuid.uuid4()),
+        "rotation_id": str(uuid.uuid4()),
+        "rule_id": str(uuid.uuid4()),
+        "override_id": str(uuid.uuid4()),
+        "schedule_id": str(uuid.uuid4()),
+        "requirement_id": str(uuid.uuid4()),
     }
     secrets = [
         red.title,

@@ -496,3 +496,18 @@ def test_a_rotation_counted_from_the_second_0230_keeps_that_instant() -> None:
             utc(2027, 1, 4),
             utc(2027, 1, 5),
         )
+
+
+def test_answers_are_in_utc_whatever_zone_the_rota_carries() -> None:
+    a = desk("A")
+    amsterdam = zone("Europe/Amsterdam")
+    lo, hi = datetime(2027, 1, 4, 9, tzinfo=amsterdam), datetime(2027, 1, 4, 11, tzinfo=amsterdam)
+    r = rota([a], [], overrides=(Override(uuid.uuid4(), lo, hi, a.id, None),))
+    [shift] = engine.shifts(r, utc(2027, 1, 4), utc(2027, 1, 5))
+    assert (shift.starts_at, shift.ends_at) == (utc(2027, 1, 4, 8), utc(2027, 1, 4, 10))
+    assert shift.starts_at.tzinfo is UTC
+    naive = rota(
+        [a], [], overrides=(Override(uuid.uuid4(), lo.replace(tzinfo=None), hi, a.id, None),)
+    )
+    with pytest.raises(ValueError, match="timezone-aware"):
+        engine.shifts(naive, utc(2027, 1, 4), utc(2027, 1, 5))

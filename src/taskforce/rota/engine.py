@@ -24,7 +24,7 @@ import itertools
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from taskforce.rota.clocks import (
@@ -354,9 +354,10 @@ class _Index:
     """What every question about one `Rota` needs first, kept while the same object is asked
     again (a page asks several questions of one loaded rota)."""
 
-    __slots__ = ("codes", "desk_rules", "desks", "rotation_rules")
+    __slots__ = ("codes", "desk_rules", "desks", "rota", "rotation_rules")
 
     def __init__(self, rota: Rota) -> None:
+        self.rota = rota = _as_utc(rota)
         self.desks = {d.id: d for d in rota.desks}
         self.codes = {d.id: d.code for d in rota.desks}
         rotations = {r.id: Handoffs(r) for r in rota.rotations if r.members}
@@ -366,6 +367,46 @@ class _Index:
         self.rotation_rules = [
             (r, rotations[r.rotation_id]) for r in rota.rules if r.rotation_id in rotations
         ]
+
+
+def _as_utc(rota: Rota) -> Rota:
+    """`rota` with every instant in UTC: an object built by a caller may carry another zone
+    (or none, refused), and the answers are UTC whatever it carried."""
+    spans: list[Override | Temporary | Unavailable | FixedShift] = [
+        *rota.overrides,
+        *rota.temporary,
+        *rota.unavailable,
+        *(f for t in rota.temporary for f in t.shifts),
+    ]
+    instants = [r.starts_at for r in rota.rotations]
+    instants += [moment for x in spans for moment in (x.starts_at, x.ends_at)]
+    if all(moment.tzinfo is UTC for moment in instants):
+        return rota
+
+    def u(moment: datetime) -> datetime:
+        return _utc(moment, "every instant of the rota")
+
+    return replace(
+        rota,
+        rotations=tuple(replace(r, starts_at=u(r.starts_at)) for r in rota.rotations),
+        overrides=tuple(
+            replace(o, starts_at=u(o.starts_at), ends_at=u(o.ends_at)) for o in rota.overrides
+        ),
+        temporary=tuple(
+            replace(
+                t,
+                starts_at=u(t.starts_at),
+                ends_at=u(t.ends_at),
+                shifts=tuple(
+                    replace(f, starts_at=u(f.starts_at), ends_at=u(f.ends_at)) for f in t.shifts
+                ),
+            )
+            for t in rota.temporary
+        ),
+        unavailable=tuple(
+            replace(x, starts_at=u(x.starts_at), ends_at=u(x.ends_at)) for x in rota.unavailable
+        ),
+    )
 
 
 _INDEXES: dict[int, tuple[Rota, _Index]] = {}
@@ -385,7 +426,7 @@ def _index(rota: Rota) -> _Index:
 def _duty(rota: Rota, start: datetime, end: datetime) -> dict[uuid.UUID, list[Piece]]:
     """Every known desk's final duty in [start, end), pieces normalised and clipped."""
     index = _index(rota)
-    desks = index.desks
+    desks, rota = index.desks, index.rota
     base: dict[uuid.UUID, list[Piece]] = defaultdict(list)
     # 1. rules, and the rotations they point at
     for rule in index.desk_rules:
@@ -472,6 +513,7 @@ def off_duty(rota: Rota, start: datetime, end: datetime) -> list[OffDuty]:
     """Every desk's holidays (if it observes them) and unavailability in [start, end),
     clipped, sorted by (starts_at, desk code): what step 3 removes, with the reason."""
     start, end = _utc(start, "start"), _utc(end, "end")
+    rota = _index(rota).rota
     out = [
         OffDuty(u.desk_id, max(u.starts_at, start), min(u.ends_at, end), _unavailable(u.reason))
         for u in rota.unavailable

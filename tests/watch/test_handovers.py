@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from builders import make_person, token_for
+from builders import csrf_field, make_person, token_for, web_login
 from fastapi.testclient import TestClient
 from handover_builders import GB_ENDS, US_ENDS, Network, make_network
 from sqlalchemy import delete, select, update
@@ -26,6 +26,7 @@ from taskforce.core.jobs import runner as jobs
 from taskforce.core.outbox import service as outbox
 from taskforce.core.settings import Settings
 from taskforce.watch import handovers
+from taskforce.watch import web as watch_web
 from taskforce.watch.handovers import HandoverState, HandoverWrite
 from taskforce.watch.models import Handover
 
@@ -435,3 +436,84 @@ def test_the_command_line_writes_lists_acknowledges_and_verifies(
     assert f"handover {handover_id}" in broken.output
     assert "does not match its digest" in broken.output
     engine.dispose()
+
+
+# --- the pages --------------------------------------------------------------------------------
+
+
+def _clock(monkeypatch: pytest.MonkeyPatch, at: datetime) -> None:
+    monkeypatch.setattr(handovers, "utcnow", lambda: at)
+    monkeypatch.setattr(watch_web, "utcnow", lambda: at)
+
+
+def test_the_pages_write_a_prefilled_handover_and_only_the_incoming_desk_acknowledges(
+    client: TestClient,
+    session: Session,
+    settings: Settings,
+    net: Network,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _clock(monkeypatch, BEFORE_END)
+    lead = open_lead(session, settings, country="GB")
+    web_login(client, session, net.watch.gb)
+    form = client.get("/ui/watch/handovers/new")
+    assert form.status_code == 200
+    assert "US-HSI" in form.text
+    assert f'name="leads" value="{lead.id}" checked' in form.text
+    assert 'name="preservations" value="PR-GB-2026-0007" checked' in form.text
+    assert "Secret" not in form.text
+    token = csrf_field(form.text)
+
+    refused = client.post(
+        "/ui/watch/handovers",
+        data={"csrf_token": token, "to_desk": "NL-NP", "leads": [str(lead.id)], "notes": "kept"},
+    )
+    assert refused.status_code == 422
+    assert "does not take over from GB-NCA" in refused.text
+    assert ">kept</textarea>" in refused.text  # what was typed survives
+    assert f'value="{lead.id}" checked' in refused.text
+    assert 'value="PR-GB-2026-0007">' in refused.text  # unticked stays unticked
+    written = client.post(
+        "/ui/watch/handovers",
+        data={
+            "csrf_token": token,
+            "to_desk": "US-HSI",
+            "leads": [str(lead.id)],
+            "notes": "<b>call IE</b> at 23:00",
+        },
+        follow_redirects=False,
+    )
+    assert written.status_code == 303, written.text
+    page = client.get(written.headers["location"])
+    assert page.status_code == 200
+    assert "Handover GB-NCA → US-HSI" in page.text
+    assert "&lt;b&gt;call IE&lt;/b&gt;" in page.text
+    assert "Pending preservations (0)" in page.text
+    assert "Only US-HSI, the incoming desk, acknowledges it." in page.text
+    listed = client.get("/ui/watch/handovers")
+    assert "GB-NCA → US-HSI" in listed.text
+    assert "Waiting" in listed.text
+    path = written.headers["location"]
+    assert client.post(f"{path}/acknowledge", data={"csrf_token": token}).status_code == 404
+
+    client.cookies.clear()
+    _clock(monkeypatch, DUE + timedelta(minutes=1))
+    web_login(client, session, net.watch.us)
+    page = client.get(path)
+    assert "Not acknowledged — overdue" in page.text
+    token = csrf_field(page.text)
+    done = client.post(f"{path}/acknowledge", data={"csrf_token": token}, follow_redirects=False)
+    assert done.status_code == 303
+    page = client.get(path)
+    assert "Acknowledged by investigator.us-hsi@example.com (US-HSI)" in page.text
+    assert "after the deadline" in page.text
+    again = client.post(f"{path}/acknowledge", data={"csrf_token": token})
+    assert again.status_code == 409
+
+    client.cookies.clear()
+    web_login(client, session, net.watch.nl)
+    assert client.get(path).status_code == 404
+    off = client.get("/ui/watch/handovers/new")  # NL-NP is not on duty at 22:31
+    assert off.status_code == 200
+    assert "is not on duty" in off.text
+    assert '<form method="post" action="/ui/watch/handovers"' not in off.text

@@ -40,7 +40,8 @@ from taskforce.notices.models import ClueNotice
 from taskforce.rota import directory
 from taskforce.rota.models import DutyDesk
 from taskforce.rota.schemas import DeskSet
-from taskforce.watch.models import Drill
+from taskforce.watch import handovers
+from taskforce.watch.models import Drill, Handover
 
 # Who the crawl signs in as: between them they reach every page of the hub.
 PEOPLE = (
@@ -250,6 +251,39 @@ def _sent_drill(session: Session) -> None:
     )
 
 
+def _desk(session: Session, code: str) -> DutyDesk:
+    agency = session.scalars(select(Agency).where(Agency.code == code)).one()
+    desk = session.scalars(select(DutyDesk).where(DutyDesk.agency_id == agency.id)).first()
+    if desk is None:
+        desk = DutyDesk(agency_id=agency.id, time_zone=agency.timezone)
+        session.add(desk)
+        session.flush()
+    return desk
+
+
+def _handover(session: Session) -> None:
+    """A handover from NL-NP's desk to GB-NCA's, whose page the crawl opens (with its
+    acknowledge button: GB-NCA is the incoming desk)."""
+    ended = datetime(2026, 12, 3, 22, 0, tzinfo=UTC)
+    handover = Handover(
+        id=uuid.uuid4(),
+        from_desk_id=_desk(session, "NL-NP").id,
+        to_desk_id=_desk(session, "GB-NCA").id,
+        shift_ends_at=ended,
+        written_at=ended - timedelta(minutes=15),
+        written_by="crawl@nl-np.example.com (NL-NP)",
+        open_leads=[],
+        pending_preservations=[],
+        notes="Nothing open; the provider calls back at 23:00.",
+        previous_digest="",
+        ack_due_at=ended + timedelta(minutes=30),
+        check_at=None,
+        acknowledged_by="",
+    )
+    handover.digest = handovers.digest_of("", handovers.content(handover))
+    session.add(handover)
+
+
 def _sign_in(client: TestClient, email: str) -> None:
     page = client.get("/ui/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
@@ -310,6 +344,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         _cross_node_hit(session)
         _rota_desk(session)
         _sent_drill(session)
+        _handover(session)
     with unit_of_work(factory) as session:
         token = _public_token(session)
     app = create_app(settings, engine)

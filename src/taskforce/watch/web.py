@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
 from taskforce.core.db import utcnow
-from taskforce.core.errors import Conflict, Invalid, NotFound
+from taskforce.core.errors import Conflict, Forbidden, Invalid, NotFound
 from taskforce.core.http import SessionDep
-from taskforce.watch import drills, messages, reading, service, statistics
+from taskforce.watch import drills, handovers, messages, reading, service, statistics
 from taskforce.watch.schemas import NOTE_MAX, DrillSchedule, LeadState, LeadSummary
 from taskforce.web import parts
 from taskforce.web.forms import CheckedWebDep, attempt
@@ -377,3 +377,155 @@ def statistics_page(
         },
         status_code=422 if error else 200,
     )
+
+
+# --- handovers between desks (watch/handovers.py) ---------------------------------------------
+
+
+def _at(value: str | None) -> datetime | None:
+    """A time a handover's content keeps as ISO text, back as a datetime for the page."""
+    return datetime.fromisoformat(value) if value else None
+
+
+@router.get("/watch/handovers", response_class=HTMLResponse)
+def handovers_page(
+    request: Request,
+    session: SessionDep,
+    web: WebCallerDep,
+    state: LeadState = Query(default=LeadState.OPEN),
+) -> HTMLResponse:
+    """From and to the desk (every desk's for the coordinator); the read is audited."""
+    now = utcnow()
+    rows = handovers.list_handovers(session, web.caller, open_only=state == LeadState.OPEN, now=now)
+    try:
+        handovers.own_desk(session, web.caller)
+        has_desk = True
+    except (NotFound, Forbidden):
+        has_desk = False
+    return render(
+        request,
+        "watch/handovers.html",
+        {
+            "rows": rows,
+            "state": state.value,
+            "has_desk": has_desk,
+            "tab": "handovers",
+            "ack_minutes": request.app.state.settings.handover_ack_minutes,
+            "now_utc": now,
+            **_times(_timezone(session, web)),
+        },
+    )
+
+
+def _form_page(
+    request: Request,
+    session: Session,
+    web: WebCaller,
+    *,
+    error: Invalid | Conflict | None = None,
+    chosen: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    now = utcnow()
+    turn: handovers.TurnRead | None = None
+    refusal: Invalid | NotFound | None = None
+    try:
+        turn = handovers.draft(session, web.caller, now=now)
+    except (Invalid, NotFound) as exc:
+        refusal = exc
+    return render(
+        request,
+        "watch/handover_form.html",
+        {
+            "turn": turn,
+            "refusal": refusal,
+            "error": error,
+            "chosen": chosen,
+            "notes_max": handovers.NOTES_MAX,
+            "at": _at,
+            **_times(_timezone(session, web)),
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/watch/handovers/new", response_class=HTMLResponse)
+def handover_form(request: Request, session: SessionDep, web: WebCallerDep) -> HTMLResponse:
+    """The write form, prefilled: the desk's shift, who takes over, every open lead and
+    pending preservation ticked."""
+    handovers.own_desk(session, web.caller)
+    return _form_page(request, session, web)
+
+
+@router.post("/watch/handovers")
+def write_handover(
+    request: Request,
+    session: SessionDep,
+    web: CheckedWebDep,
+    to_desk: str = Form(default="", max_length=32),
+    leads: list[str] = Form(default=[], max_length=500),
+    preservations: list[str] = Form(default=[], max_length=500),
+    notes: str = Form(default="", max_length=4 * handovers.NOTES_MAX),
+) -> Response:
+    chosen = {"to_desk": to_desk, "leads": leads, "preservations": preservations, "notes": notes}
+    try:
+        picked = [uuid.UUID(value) for value in leads]
+    except ValueError:
+        error = Invalid("leads", "each lead is chosen by its id from the list")
+        return _form_page(request, session, web, error=error, chosen=chosen, status_code=422)
+    data = handovers.HandoverWrite(
+        to_desk=to_desk or None, leads=picked, preservations=preservations, notes=notes
+    )
+    try:
+        with session.begin_nested():
+            written = handovers.write(session, request.app.state.settings, web.caller, data)
+    except Invalid as exc:
+        return _form_page(request, session, web, error=exc, chosen=chosen, status_code=422)
+    except Conflict as exc:
+        return _form_page(request, session, web, error=exc, chosen=chosen, status_code=409)
+    return RedirectResponse(f"/ui/watch/handovers/{written.id}", status_code=303)
+
+
+def _handover_page(
+    request: Request,
+    session: Session,
+    web: WebCaller,
+    handover_id: uuid.UUID,
+    *,
+    error: Conflict | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    now = utcnow()
+    view = handovers.get(session, web.caller, handover_id, now=now)
+    return render(
+        request,
+        "watch/handover.html",
+        {
+            "h": view,
+            "incoming": handovers.is_incoming(session, web.caller, view),
+            "error": error,
+            "now_utc": now,
+            "at": _at,
+            **_times(_timezone(session, web)),
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/watch/handovers/{handover_id}", response_class=HTMLResponse)
+def handover_page(
+    request: Request, handover_id: uuid.UUID, session: SessionDep, web: WebCallerDep
+) -> HTMLResponse:
+    return _handover_page(request, session, web, handover_id)
+
+
+@router.post("/watch/handovers/{handover_id}/acknowledge")
+def acknowledge_handover(
+    request: Request, handover_id: uuid.UUID, session: SessionDep, web: CheckedWebDep
+) -> Response:
+    try:
+        with session.begin_nested():
+            handovers.acknowledge(session, web.caller, handover_id)
+    except Conflict as exc:
+        return _handover_page(request, session, web, handover_id, error=exc, status_code=409)
+    return RedirectResponse(f"/ui/watch/handovers/{handover_id}", status_code=303)

@@ -21,6 +21,7 @@ from taskforce.core import limits
 from taskforce.core.caller import Caller, Permission
 from taskforce.core.db import utcnow
 from taskforce.core.http import SessionDep
+from taskforce.core.inbox import service as inbox_service
 from taskforce.federation import release as federation_release
 from taskforce.federation import web as federation_web
 from taskforce.web import mailbox as web_mailbox
@@ -87,6 +88,7 @@ def page_parts() -> PageParts:
         counters={
             "unread": case_hits.unacknowledged_count,  # the Hits badge: hits waiting
             "leads_open": watch_reading.unacknowledged_count,
+            "notices_unread": inbox_service.unread_for,  # beside the hits: rota gaps, …
         },
         sections={
             "case": (triage_web.case_runs,),

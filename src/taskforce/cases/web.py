@@ -30,6 +30,7 @@ from taskforce.cases.schemas import (
 from taskforce.cases.selectors import SelectorKind, describe_rules
 from taskforce.core.errors import Invalid
 from taskforce.core.http import SessionDep, SettingsDep, wake_worker
+from taskforce.core.inbox import service as inbox_service
 from taskforce.core.sharing import SharingLevel
 from taskforce.web import parts
 from taskforce.web.forms import CheckedWebDep, PageForm, SharingForm, attempt, field_error
@@ -370,11 +371,27 @@ def hits_inbox(request: Request, session: SessionDep, web: WebCallerDep) -> HTML
     hits = _inbox_order(hit_service.list_hits(session, web.caller))
     # as the badge counts them: a withdrawn cross-node hit no longer waits for a call
     open_count = sum(1 for h in hits if h.acknowledged_at is None and h.withdrawn_at is None)
+    # the agency's notices that are not hits (a gap in the rota, a handover left waiting, a
+    # preservation about to expire) come first: the badge counts the unread ones too
+    notices = inbox_service.notices_for(session, web.caller)
     return render(
         request,
         "cases/hits.html",
-        {"hits": hits, "open_count": open_count, "assessments": ASSESSMENTS},
+        {
+            "hits": hits,
+            "open_count": open_count,
+            "assessments": ASSESSMENTS,
+            "notices": notices,
+            "unread_notices": sum(1 for n in notices if n.read_at is None),
+        },
     )
+
+
+@router.post("/hits/notices/{notice_id}/read")
+def mark_notice_read(notice_id: uuid.UUID, session: SessionDep, web: CheckedWebDep) -> Response:
+    """Marks a notice of the caller's agency read (404 for any other) and goes back."""
+    inbox_service.mark_read(session, web.caller, notice_id)
+    return _go("/ui/hits#notices")
 
 
 @router.get("/hits/{hit_id}", response_class=HTMLResponse)

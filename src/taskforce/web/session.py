@@ -134,7 +134,8 @@ def get_web_caller(request: Request, session: SessionDep) -> WebCaller:
     if web is None:
         raise LoginRequired(_next_url(request))
     request.state.web = web
-    # the header's counters (`unread`, `leads_open`): the domains' own, named by taskforce.pages
+    # the header's counters (`unread`, `leads_open`, `notices_unread`): the domains' own,
+    # named by taskforce.pages
     for name, value in parts.count(request, session, web.caller).items():
         setattr(request.state, name, value)
     return web
@@ -250,6 +251,7 @@ def render(
         "csrf_token": web.csrf_token if web else "",
         "unread": getattr(request.state, "unread", 0),
         "leads_open": getattr(request.state, "leads_open", 0),
+        "notices_unread": getattr(request.state, "notices_unread", 0),
         "path": request.url.path,
         "now": datetime.now().astimezone(),
         "sent": sent_form(request, status_code),

@@ -8,7 +8,11 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from taskforce.core.audit import service as audit
+from taskforce.core.audit.service import Operation
+from taskforce.core.caller import Caller, Permission
 from taskforce.core.db import utcnow
+from taskforce.core.errors import NotFound
 from taskforce.core.inbox.models import InboxNotice
 
 
@@ -55,3 +59,46 @@ def notices(session: Session, agency_id: uuid.UUID, *, limit: int = 100) -> list
             .limit(limit)
         )
     )
+
+
+# --- the inbox page (the hits inbox lists the agency's notices above its hits) ----------------
+
+
+def unread_for(session: Session, caller: Caller) -> int:
+    """The header's count of the caller's agency's unread notices (counts only)."""
+    if caller.agency_id is None or not caller.can(Permission.READ):
+        return 0
+    return unread_count(session, caller.agency_id)
+
+
+def notices_for(session: Session, caller: Caller, *, limit: int = 50) -> list[InboxNotice]:
+    """The caller's agency's notices, newest first; none for a caller of no agency."""
+    if caller.agency_id is None or not caller.can(Permission.READ):
+        return []
+    return notices(session, caller.agency_id, limit=limit)
+
+
+def mark_read(
+    session: Session, caller: Caller, notice_id: uuid.UUID, *, now: datetime | None = None
+) -> InboxNotice:
+    """Marks a notice of the caller's agency read (once: the first reader stays named);
+    another agency's notice is NotFound, like a missing one."""
+    caller.require(Permission.READ)
+    notice = session.get(InboxNotice, notice_id)
+    if notice is None or caller.agency_id is None or notice.agency_id != caller.agency_id:
+        raise NotFound("notice")
+    if notice.read_at is None:
+        notice.read_at = now or utcnow()
+        notice.read_by = caller.label[:320]
+        audit.record(
+            session,
+            caller,
+            action="inbox.notice.read",
+            operation=Operation.ALTERATION,
+            subject_type="inbox_notice",
+            subject_id=notice.id,
+            subject_agency_id=notice.agency_id,
+            detail={"kind": notice.kind},
+        )
+        session.flush()
+    return notice

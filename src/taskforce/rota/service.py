@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
@@ -29,7 +29,7 @@ from taskforce.agencies.models import Agency
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
 from taskforce.core.caller import Caller, Permission
-from taskforce.core.db import utcnow
+from taskforce.core.db import is_postgres, utcnow
 from taskforce.core.errors import Invalid, NotFound
 from taskforce.rota import engine, messages
 from taskforce.rota.models import (
@@ -58,6 +58,7 @@ from taskforce.rota.schemas import (
 )
 
 NOTICE_DAYS = 30  # how far ahead a change's new gaps are looked for
+ROTA_LOCK = "rota-change"  # PostgreSQL advisory lock: one change to the rota at a time
 
 # --- access -----------------------------------------------------------------------------------
 
@@ -388,6 +389,10 @@ def _covered(gap: engine.Gap, by: list[tuple[datetime, datetime]]) -> bool:
 def watching_gaps(session: Session, caller: Caller, now: datetime | None = None) -> Iterator[None]:
     """Wrap a change: afterwards, the coordinator is told of the gaps it opened."""
     now = now or utcnow()
+    if is_postgres(session):
+        # one change to the rota at a time, so two at once cannot both tell of one gap (on
+        # SQLite every transaction begins IMMEDIATE: they are one at a time already)
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": ROTA_LOCK})
     ensure_any_desk(session)
     before = _upcoming(session, now)
     yield

@@ -51,9 +51,10 @@ OVERFLOW_JS = """() => {
     + (typeof el.className === 'string' && el.className
       ? '.' + el.className.trim().split(/\\s+/).join('.') : '')
     + ' "' + (el.textContent || '').trim().replace(/\\s+/g, ' ').slice(0, 40) + '"';
-  // only a table or preformatted text may be wider than the screen, inside a scrolling box
+  // only a table, preformatted text or a drawing (the rota's timeline) may be wider than the
+  // screen, inside a scrolling box
   const scrolls = (el) => {
-    if (!el.closest('table, pre')) return false;
+    if (!el.closest('table, pre, svg')) return false;
     for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
       if (getComputedStyle(a).overflowX !== 'visible') return true;
     }

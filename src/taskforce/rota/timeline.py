@@ -27,9 +27,9 @@ from taskforce.rota import engine
 DAYS = 14
 HOUR = 3.5  # viewBox units per real hour
 LABEL = 112.0  # the lanes' name column
-HEAD = 38.0  # day names and hour ticks
-LANE = 24.0
-BAR = 16.0
+HEAD = 40.0  # day names and hour ticks
+LANE = 26.0
+BAR = 18.0
 SPLIT = 8.0  # between the requirement lanes and the desk lanes
 
 # Where a shift comes from → its colour (also in rota.css for the key); off duty is hatched.
@@ -309,7 +309,7 @@ def _svg(
     out.append(
         f'<svg xmlns="http://www.w3.org/2000/svg" class="rota-timeline" viewBox="0 0 {w} {h}" '
         f'width="{w}" height="{h}" role="img" aria-label="{escape(summary)}" '
-        f'font-family="system-ui, sans-serif" font-size="10">'
+        f'font-family="system-ui, sans-serif" font-size="11">'
     )
     out.append(f"<title>{escape(summary)}</title>")
     out.append(

@@ -59,29 +59,32 @@ TIMELINE_STEP = 7  # days the timeline's "earlier" and "later" links move
 
 @dataclass(frozen=True)
 class Handoff:
+    """A moment the duty changes hands: who hands over, who takes it."""
+
     at: datetime
-    desk: str
-    starts: bool  # takes the duty (True) or hands it over
-    source: str
+    hands_over: tuple[str, ...]
+    takes: tuple[str, ...]
 
 
 def handoffs(
-    shifts: list[engine.Shift], codes: dict[uuid.UUID, str], now: datetime
+    shifts: list[engine.Shift], codes: dict[uuid.UUID, str], now: datetime, limit: int = 8
 ) -> list[Handoff]:
-    """The next moments a desk takes or hands over the duty (a shift that continues another
-    of the same desk is no handoff)."""
-    found: list[Handoff] = []
+    """The next moments the duty changes hands after `now` (a shift that continues another of
+    the same desk, from another source, is no handoff)."""
     ends = {(s.desk_id, s.ends_at) for s in shifts}
     starts = {(s.desk_id, s.starts_at) for s in shifts}
     horizon = now + timedelta(hours=HANDOFF_HOURS)
+    moments: dict[datetime, tuple[set[str], set[str]]] = {}
     for s in shifts:
         code = codes.get(s.desk_id, "?")
-        if now < s.starts_at and (s.desk_id, s.starts_at) not in ends:
-            found.append(Handoff(s.starts_at, code, True, s.source))
+        if now < s.starts_at < horizon and (s.desk_id, s.starts_at) not in ends:
+            moments.setdefault(s.starts_at, (set(), set()))[1].add(code)
         if now < s.ends_at < horizon and (s.desk_id, s.ends_at) not in starts:
-            found.append(Handoff(s.ends_at, code, False, s.source))
-    found.sort(key=lambda h: (h.at, h.starts, h.desk))
-    return found[:12]
+            moments.setdefault(s.ends_at, (set(), set()))[0].add(code)
+    return [
+        Handoff(at, tuple(sorted(out)), tuple(sorted(into)))
+        for at, (out, into) in sorted(moments.items())
+    ][:limit]
 
 
 def _day(text: str, zone: ZoneInfo, now: datetime) -> date:
@@ -289,7 +292,7 @@ def _desk_page(
             "error": error,
             "desk_tz": desk.time_zone,
             "desk_local": lambda at: timeline.local_text(at, desk_zone),
-            "max_calendar_bytes": DEFAULT.max_calendar_bytes,
+            "max_calendar_kib": DEFAULT.max_calendar_bytes // 1024,
             "imported": request.query_params.get("imported"),
             "replaced": request.query_params.get("replaced"),
             **times(zone),
@@ -325,7 +328,8 @@ def create_feed(
 ) -> Response:
     """A new feed address. Its secret is in this answer only (only its hash is kept), so this
     one form answers with the page instead of redirecting; the page is never cached."""
-    secret = attempt(session, lambda: calendars.create_feed(session, web.caller, desk_id))
+    now = utcnow()
+    secret = attempt(session, lambda: calendars.create_feed(session, web.caller, desk_id, now=now))
     base = (settings.public_url or str(request.base_url)).rstrip("/")
     url = base + calendars.feed_path(secret)
     return _desk_page(request, session, web, desk_id, feed_url=url, status_code=201)

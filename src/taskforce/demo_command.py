@@ -121,6 +121,14 @@ def _build(demo: _Demo) -> None:
             f"tip): http://{host}:{port}/trace/{f.public_token}",
             markup=False,
         )
+    if summary.watch is not None:
+        w = summary.watch
+        out.print(
+            f"24/7 watch: {w.desks} desks on a follow-the-sun rota, {w.gaps} gap in the next "
+            f"14 days (red on http://{host}:{port}/ui/rota), {w.preservations} preservation "
+            f"requests (http://{host}:{port}/ui/preservations)",
+            markup=False,
+        )
     out.print(
         f"Mail: {demo_mail.mail_count(sink.folder)} e-mails delivered to the demo's mail server "
         f"on {sink.host}:{sink.port}; read them at http://{host}:{port}/ui/demo/mail "

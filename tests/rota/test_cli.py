@@ -65,7 +65,14 @@ def test_a_follow_the_sun_rota_at_the_console(run: CliRunner) -> None:
     assert listed[0] == "GB-NCA Europe/London en preservation no holidays active"
     assert len(listed) == 3
 
-    ok(run, "rule", "add", "--desk", "GB-NCA", "--start", "06:00", "--end", "14:00")
+    r = run.invoke(app, ["rota", "rule", "add", "--desk", "GB-NCA", "--start", "06:00",
+                         "--end", "14:00"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    # every day, where GB-NCA declared Monday to Friday: a warning, not a refusal
+    assert " ".join(r.stderr.split()) == (
+        "warning: GB-NCA is on duty outside its reliable hours, e.g. "
+        "Sat 12 Dec 06:00-14:00 Europe/London"
+    )
     ok(run, "rule", "add", "--desk", "NL-NP", "--start", "15:00", "--end", "23:00")
     night = ok(run, "rule", "add", "--desk", "US-HSI", "--start", "17:00", "--end", "01:00")
     assert night.endswith("US-HSI 17:00-01:00 America/New_York\n")

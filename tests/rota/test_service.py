@@ -29,6 +29,7 @@ from taskforce.rota.schemas import (
     FixedShiftIn,
     OverrideCreate,
     Power,
+    ReliableHours,
     RequirementCreate,
     RotationCreate,
     RotationKind,
@@ -180,6 +181,33 @@ def test_public_holidays_of_the_desks_country(session: Session, net: RotaNet) ->
     )
     assert service.on_duty(session, net.gb.caller, at=at(25, 10)) == []  # Christmas Day
     assert codes(service.on_duty(session, net.gb.caller, at=at(24, 10))) == ["GB-NCA"]
+
+
+def test_a_rule_outside_the_desks_reliable_hours_is_a_warning(
+    session: Session, net: RotaNet
+) -> None:
+    hours = ReliableHours(weekdays=[0, 1, 2, 3, 4], start="06:00", end="14:00")
+    directory.set_desk(session, net.gb.caller, "GB-NCA", DeskSet(reliable_hours=[hours]))
+    saturday = schedule.add_rule(
+        session,
+        net.coord.caller,
+        RuleCreate(desk="GB-NCA", weekdays=[5], start="16:00", end="18:00"),
+        now=NOW,
+    )
+    assert saturday.warnings == [
+        "GB-NCA is on duty outside its reliable hours, e.g. Sat 12 Dec 16:00-18:00 Europe/London"
+    ]
+    weekday = schedule.add_rule(
+        session,
+        net.coord.caller,
+        RuleCreate(desk="GB-NCA", weekdays=[0], start="07:00", end="08:00"),
+        now=NOW,
+    )
+    assert weekday.warnings == []
+    # NL-NP declared no reliable hours: never warned of
+    assert [
+        r.warnings for r in schedule.list_rules(session, net.gb.caller) if r.desk == "NL-NP"
+    ] == [[]]
 
 
 # --- refusals ---------------------------------------------------------------------------------

@@ -254,6 +254,8 @@ def rule_add(
         rule = schedule.add_rule(session, system_caller(), data)
     who = rule.desk or f"rotation {rule.rotation}"
     out.print(f"rule {rule.id}: {who} {rule.start}-{rule.end} {rule.time_zone}", markup=False)
+    for warning in rule.warnings:
+        err.print(f"warning: {warning}", markup=False)
 
 
 @rule_app.command("list")

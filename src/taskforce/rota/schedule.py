@@ -47,6 +47,7 @@ from taskforce.rota.service import (
     codes_of,
     desk_by_code,
     load,
+    outside_reliable_hours,
     require_manage,
     require_read,
     watching_gaps,
@@ -210,8 +211,12 @@ def delete_rotation(
 # --- rules ------------------------------------------------------------------------------------
 
 
-def rule_reads(session: Session, rules: list[RotaRule]) -> list[RuleRead]:
+def rule_reads(
+    session: Session, rules: list[RotaRule], *, now: datetime | None = None
+) -> list[RuleRead]:
+    """The rules as read, each with its warnings (`service.outside_reliable_hours`)."""
     codes = codes_of(session, {r.desk_id for r in rules if r.desk_id})
+    warnings = outside_reliable_hours(session, [r.id for r in rules], now=now)
     names = dict(session.execute(select(Rotation.id, Rotation.name)).all())
     return [
         RuleRead(
@@ -223,6 +228,7 @@ def rule_reads(session: Session, rules: list[RotaRule]) -> list[RuleRead]:
             end=r.end,
             time_zone=r.time_zone,
             label=r.label,
+            warnings=warnings.get(r.id, []),
         )
         for r in rules
     ]
@@ -282,7 +288,7 @@ def add_rule(
             },
         )
     session.flush()
-    return rule_reads(session, [rule])[0]
+    return rule_reads(session, [rule], now=now)[0]
 
 
 def delete_rule(

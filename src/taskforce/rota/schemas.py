@@ -318,6 +318,7 @@ class RuleRead(BaseModel):
     end: str
     time_zone: str
     label: str
+    warnings: list[str] = []  # e.g. the desk on duty outside the reliable hours it declared
 
 
 # --- overrides and temporary schedules --------------------------------------------------------

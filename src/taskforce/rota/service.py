@@ -19,7 +19,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
@@ -364,6 +366,79 @@ def gaps(
     ensure_any_desk(session)
     rota = load(session)
     return _gap_reads(session, rota, engine.gaps(rota, now, now + timedelta(days=days)))
+
+
+# --- reliable hours (warnings, never refusals) -----------------------------------------------
+
+RELIABLE_DAYS = 14  # how far ahead a rule is held against the desks' reliable hours
+
+
+def _minus(
+    span: tuple[datetime, datetime], holes: list[tuple[datetime, datetime]]
+) -> list[tuple[datetime, datetime]]:
+    """What of `span` the sorted, disjoint `holes` leave."""
+    left, (start, end) = [], span
+    for lo, hi in holes:
+        if hi <= start or lo >= end:
+            continue
+        if lo > start:
+            left.append((start, lo))
+        start = max(start, hi)
+    if start < end:
+        left.append((start, end))
+    return left
+
+
+def outside_reliable_hours(
+    session: Session, rule_ids: Sequence[uuid.UUID], *, now: datetime | None = None
+) -> dict[uuid.UUID, list[str]]:
+    """For each rule, the desks it puts on duty outside the reliable hours they declared, in
+    the next `RELIABLE_DAYS` days (a desk that declared none is never warned of)."""
+    now = now or utcnow()
+    end = now + timedelta(days=RELIABLE_DAYS)
+    rota = load(session)
+    declared = {
+        desk.id: (desk.reliable_hours, desk.time_zone)
+        for desk in session.scalars(select(DutyDesk))
+        if desk.reliable_hours
+    }
+    desks = tuple(replace(d, observes_holidays=False) for d in rota.desks)
+    reliable_rules = tuple(
+        engine.Rule(
+            id=uuid.uuid4(),
+            desk_id=desk_id,
+            rotation_id=None,
+            weekdays=frozenset(h["weekdays"]),
+            start=parse_clock(h["start"]) or datetime.min.time(),
+            end=parse_clock(h["end"]),
+            time_zone=zone,
+        )
+        for desk_id, (hours, zone) in declared.items()
+        for h in hours
+    )
+    bare = engine.Rota(desks, rota.rotations, (), (), (), (), ())
+    spans: dict[uuid.UUID, list[tuple[datetime, datetime]]] = {}
+    for shift in engine.shifts(replace(bare, rules=reliable_rules), now, end):
+        spans.setdefault(shift.desk_id, []).append((shift.starts_at, shift.ends_at))
+    codes = {d.id: (d.code, d.time_zone) for d in rota.desks}
+    warnings: dict[uuid.UUID, list[str]] = {}
+    for rule in rota.rules:
+        if rule.id not in rule_ids:
+            continue
+        told: set[uuid.UUID] = set()
+        for shift in engine.shifts(replace(bare, rules=(rule,)), now, end):
+            if shift.desk_id not in declared or shift.desk_id in told:
+                continue
+            left = _minus((shift.starts_at, shift.ends_at), sorted(spans.get(shift.desk_id, [])))
+            if left:
+                told.add(shift.desk_id)
+                code, zone = codes[shift.desk_id]
+                lo, hi = (t.astimezone(ZoneInfo(zone)) for t in left[0])
+                warnings.setdefault(rule.id, []).append(
+                    f"{code} is on duty outside its reliable hours, e.g. "
+                    f"{lo:%a %d %b %H:%M}-{hi:%H:%M} {zone}"
+                )
+    return warnings
 
 
 # --- telling the coordinator of new gaps -----------------------------------------------------

@@ -43,7 +43,7 @@ def local_instant(day: date, clock: time | None, zone: ZoneInfo) -> datetime:
     return _local_instant(day, clock, zone)
 
 
-@lru_cache(maxsize=1 << 17)
+@lru_cache(maxsize=1 << 15)
 def _local_instant(day: date, clock: time, zone: ZoneInfo) -> datetime:
     naive = datetime.combine(day, clock)
     first = naive.replace(tzinfo=zone).astimezone(UTC)  # fold=0: the offset before a change
@@ -64,7 +64,7 @@ def _local_instant(day: date, clock: time, zone: ZoneInfo) -> datetime:
     return datetime.fromtimestamp(hi, UTC)
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=1 << 15)
 def window(day: date, start: time, end: time | None, key: str) -> tuple[datetime, datetime] | None:
     """The instants of a rule's window starting on `day` on the clock of zone `key`: `end`
     None is 24:00, `end` before `start` runs into the next day. None when it maps to nothing:

@@ -38,6 +38,8 @@ from taskforce.hosting.schemas import ProviderCreate
 from taskforce.notices import reading as notice_reading
 from taskforce.notices import service as notice_service
 from taskforce.notices.schemas import ClueCreate, NoticeCreate
+from taskforce.preservation import service as preservation_service
+from taskforce.preservation.schemas import IdentifierIn, PreservationCreate
 from taskforce.reports.models import Report
 from taskforce.series import proposals
 from taskforce.series import service as series_service
@@ -107,6 +109,15 @@ BODIES: dict[str, object] = {
         "reason": "probing the decision",
     },
     "/api/v1/federation/peers/{peer_id}/profile": {"kinds": ["email"], "levels": ["red"]},
+    "/api/v1/preservations": {
+        "provider": "Probe Mail",
+        "identifiers": [{"type": "email", "value": "probe-preserve@example.com"}],
+        "legal_basis": "art29_preservation",
+    },
+    "/api/v1/preservations/{preservation_id}/confirm": {"provider_reference": "PROBE-1"},
+    "/api/v1/preservations/{preservation_id}/extend": {},
+    "/api/v1/preservations/{preservation_id}/follow-up": {"formal_reference": "PROBE-MLA"},
+    "/api/v1/preservations/{preservation_id}/withdraw": {"reason": "probing"},
 }
 
 
@@ -294,6 +305,18 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
     )
     session.add_all([remote_hit, release])
     session.flush()
+    # a preservation request of GB's desk, its identifier on a RED case
+    preservation = preservation_service.record(
+        session,
+        network.gb.caller,
+        settings,
+        PreservationCreate(
+            provider="Kingfisher Mail",
+            identifiers=[IdentifierIn(type="email", value="kingfisher-keep@example.com")],
+            legal_basis="art29_preservation",
+            provider_reference="KF-REF-77",
+        ),
+    )
     gb_headers = token_for(session, settings, network.gb)
     us_headers = token_for(session, settings, network.us)
     del gb_headers
@@ -330,6 +353,7 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         "report_id": str(danger.id),
         "peer_id": str(peer.id),
         "request_id": str(release.id),
+        "preservation_id": str(preservation.id),
         # the rota is the network's, not an agency's record: walked for server errors
         "agency": "GB-NCA",
         "unavailability_id": str(uuid.uuid4()),
@@ -375,6 +399,11 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         str(remote_hit.id),
         str(release.id),
         "Operation Bittern",
+        "Kingfisher",
+        "kingfisher-keep",
+        "KF-REF-77",
+        preservation.reference,
+        str(preservation.id),
     ]
     walked = 0
     routes = [
@@ -421,6 +450,7 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
                     "takedown_id",
                     "report_id",
                     "request_id",
+                    "preservation_id",
                 )
                 if any(f"{{{k}}}" in route.path for k in hidden):
                     assert response.status_code == 404, (method, path, response.status_code)

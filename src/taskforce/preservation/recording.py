@@ -19,6 +19,7 @@ from taskforce.cases import service as case_service
 from taskforce.cases.models import Case
 from taskforce.cases.schemas import CaseCreate, CaseStatus, SelectorCreate
 from taskforce.cases.selectors import NormalisedSelector, normalise, parse_kind
+from taskforce.core import sharing
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
 from taskforce.core.caller import Caller, Permission, Role
@@ -93,13 +94,19 @@ def _aware(value: datetime, field: str) -> datetime:
     return value
 
 
-def parse_identifier(text_: str, field: str = "identifiers") -> IdentifierIn:
+def parse_identifier(text_: str, index: int) -> IdentifierIn:
     """`type:value` as typed on the command line or in the form, `username:platform:handle`
-    for usernames (`email:fox@example.com`, `url:https://example.com/a`)."""
+    for usernames (`email:fox@example.com`, `url:https://example.com/a`); refusals name the
+    place as the API does (`identifiers.2.type`)."""
+    field = f"identifiers.{index}"
     kind, sep, rest = text_.strip().partition(":")
     if not sep or not kind.strip() or not rest.strip():
         raise Invalid(field, "each identifier is type:value, e.g. email:fox@example.com")
-    if parse_kind(kind).value == "username":
+    try:
+        is_username = parse_kind(kind).value == "username"
+    except Invalid as exc:
+        raise Invalid(f"{field}.type", exc.rule) from None
+    if is_username:
         platform, sep, handle = rest.partition(":")
         if not sep or not platform.strip() or not handle.strip():
             raise Invalid(field, "a username is username:platform:handle, e.g. username:kik:fox")
@@ -202,7 +209,7 @@ def _target_case(
             ),
         )
     case = session.get(Case, case_id)
-    if case is None or case.owner_agency_id != caller.agency_id:
+    if case is None or not sharing.is_owner(case, caller):
         raise Invalid("case_id", "must be a case of your agency")
     if case.sharing != SharingLevel.RED:
         raise Invalid(

@@ -45,6 +45,7 @@ from taskforce.preservation.recording import (
     SOON,
     SUBJECT,
     next_check,
+    parse_identifier,
     record,
     record_event,
     reminders_passed,
@@ -62,7 +63,7 @@ from taskforce.preservation.schemas import (
     Withdraw,
 )
 
-__all__ = ["PendingPreservation", "pending_for", "record"]
+__all__ = ["PendingPreservation", "parse_identifier", "pending_for", "record"]
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -103,6 +104,22 @@ def find(session: Session, caller: Caller, ref: str) -> PreservationRequest:
     if found is None:
         raise NotFound("preservation request")
     return found
+
+
+def own_case_id(session: Session, caller: Caller, ref: str) -> uuid.UUID:
+    """A case of the caller's agency by its id or reference (`GB-NCA-2026-0007`), for the
+    forms and the CLI; anything else is refused the same way, naming the field."""
+    ref = ref.strip()
+    try:
+        condition = Case.id == uuid.UUID(ref)
+    except ValueError:
+        condition = Case.reference == ref.upper()
+    case_id = session.scalar(
+        select(Case.id).where(condition, sharing.owned_by(Case.owner_agency_id, caller))
+    )
+    if case_id is None or caller.agency_id is None:
+        raise Invalid("case_id", "must be the id or reference of a case of your agency")
+    return case_id
 
 
 def describe(session: Session, request: PreservationRequest) -> PreservationRead:

@@ -3,6 +3,8 @@ the agency's own, or the whole network's for the coordinator, never an identifie
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import Counter
 from datetime import datetime
 
@@ -84,3 +86,20 @@ def counts(session: Session, caller: Caller, *, now: datetime | None = None) -> 
         detail={"scope": result.scope, "total": result.total},
     )
     return result
+
+
+CSV_FIELDS = ("dimension", "key", "total", "active", "expiring_soon")
+
+
+def csv_text(result: PreservationCounts) -> str:
+    """The counts as one CSV table: a row per status, agency and provider, and the total."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_FIELDS)
+    for status, n in result.by_status.items():
+        writer.writerow(("status", status, n, n if status in ACTIVE else 0, ""))
+    for dimension, rows in (("agency", result.by_agency), ("provider", result.by_provider)):
+        for row in rows:
+            writer.writerow((dimension, row.key, row.total, row.active, row.expiring_soon))
+    writer.writerow(("total", result.scope, result.total, result.active, result.expiring_soon))
+    return buffer.getvalue()

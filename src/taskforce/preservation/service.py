@@ -38,7 +38,7 @@ from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
 from taskforce.core.caller import Caller, Permission
 from taskforce.core.db import utcnow
-from taskforce.core.errors import Invalid, NotFound
+from taskforce.core.errors import Forbidden, Invalid, NotFound
 from taskforce.core.settings import Settings
 from taskforce.preservation.models import PreservationEvent, PreservationRequest
 from taskforce.preservation.recording import (
@@ -104,6 +104,13 @@ def find(session: Session, caller: Caller, ref: str) -> PreservationRequest:
     if found is None:
         raise NotFound("preservation request")
     return found
+
+
+def require_desk(caller: Caller) -> None:
+    """Only a member agency's 24/7 desk records requests (the record form asks first)."""
+    caller.require(Permission.KEEP_WATCH)
+    if caller.agency_id is None:
+        raise Forbidden("only a member agency's 24/7 desk records preservation requests")
 
 
 def own_case_id(session: Session, caller: Caller, ref: str) -> uuid.UUID:

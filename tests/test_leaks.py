@@ -47,7 +47,7 @@ from taskforce.series.schemas import MediaAdd, MediaHashes, SeriesCreate, Victim
 from taskforce.takedown import service as takedown_service
 from taskforce.watch import handovers
 from taskforce.watch import service as watch_service
-from taskforce.watch.handovers import HandoverWrite
+from taskforce.watch.schemas import HandoverWrite
 
 BODIES: dict[str, object] = {
     "/api/v1/cases": {"title": "Probe case", "sharing": "green"},

@@ -27,8 +27,8 @@ from taskforce.core.outbox import service as outbox
 from taskforce.core.settings import Settings
 from taskforce.watch import handovers
 from taskforce.watch import web as watch_web
-from taskforce.watch.handovers import HandoverState, HandoverWrite
 from taskforce.watch.models import Handover
+from taskforce.watch.schemas import HandoverState, HandoverWrite
 
 BEFORE_END = GB_ENDS - timedelta(minutes=20)  # 21:40 UTC: GB-NCA writes its handover
 DUE = GB_ENDS + timedelta(minutes=30)

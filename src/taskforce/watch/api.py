@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 
 from taskforce.core.http import CallerDep, SessionDep, SettingsDep
 from taskforce.core.pagination import limit_query
-from taskforce.watch import drills, handovers, reading, service, statistics
+from taskforce.watch import drills, handovers, reading, schemas, service, statistics
 from taskforce.watch.schemas import (
     DrillRead,
     DrillSchedule,
@@ -53,20 +53,20 @@ def acknowledge(
 # --- handovers between desks (watch/handovers.py) ---------------------------------------------
 
 
-@router.get("/watch/handovers", response_model=list[handovers.HandoverRead], tags=["handovers"])
+@router.get("/watch/handovers", response_model=list[schemas.HandoverRead], tags=["handovers"])
 def list_handovers(
     session: SessionDep,
     caller: CallerDep,
     open_only: bool = Query(default=False, description="only those not yet acknowledged"),
     limit: int = limit_query(100, 500),
-) -> list[handovers.HandoverRead]:
+) -> list[schemas.HandoverRead]:
     """From and to the caller's desk (every desk's for the coordinator): unacknowledged
     first, then newest."""
     return handovers.list_handovers(session, caller, open_only=open_only, limit=limit)
 
 
-@router.get("/watch/handovers/draft", response_model=handovers.TurnRead, tags=["handovers"])
-def handover_draft(session: SessionDep, caller: CallerDep) -> handovers.TurnRead:
+@router.get("/watch/handovers/draft", response_model=schemas.TurnRead, tags=["handovers"])
+def handover_draft(session: SessionDep, caller: CallerDep) -> schemas.TurnRead:
     """The caller's desk's shift, who takes over, and the open leads and pending
     preservations a handover would carry (422 when the desk is not on duty)."""
     return handovers.draft(session, caller)
@@ -74,38 +74,38 @@ def handover_draft(session: SessionDep, caller: CallerDep) -> handovers.TurnRead
 
 @router.post(
     "/watch/handovers",
-    response_model=handovers.HandoverRead,
+    response_model=schemas.HandoverRead,
     status_code=201,
     tags=["handovers"],
 )
 def write_handover(
-    data: handovers.HandoverWrite, session: SessionDep, settings: SettingsDep, caller: CallerDep
-) -> handovers.HandoverRead:
+    data: schemas.HandoverWrite, session: SessionDep, settings: SettingsDep, caller: CallerDep
+) -> schemas.HandoverRead:
     """The caller's desk hands its shift over; the incoming desk is alerted."""
     written = handovers.write(session, settings, caller, data)
     return handovers.get(session, caller, written.id)
 
 
 @router.get(
-    "/watch/handovers/{handover_id}", response_model=handovers.HandoverRead, tags=["handovers"]
+    "/watch/handovers/{handover_id}", response_model=schemas.HandoverRead, tags=["handovers"]
 )
 def get_handover(
     handover_id: uuid.UUID, session: SessionDep, caller: CallerDep
-) -> handovers.HandoverRead:
+) -> schemas.HandoverRead:
     return handovers.get(session, caller, handover_id)
 
 
 @router.post(
     "/watch/handovers/{handover_id}/acknowledge",
-    response_model=handovers.HandoverRead,
+    response_model=schemas.HandoverRead,
     tags=["handovers"],
 )
 def acknowledge_handover(
     handover_id: uuid.UUID,
-    data: handovers.HandoverAcknowledge,
+    data: schemas.HandoverAcknowledge,
     session: SessionDep,
     caller: CallerDep,
-) -> handovers.HandoverRead:
+) -> schemas.HandoverRead:
     """Only the incoming desk (404 for any other); 409 once acknowledged."""
     handovers.acknowledge(session, caller, handover_id)
     return handovers.get(session, caller, handover_id)

@@ -16,7 +16,7 @@ from taskforce.agencies import service as agency_service
 from taskforce.core.caller import Caller, agency_operator, system_caller
 from taskforce.core.console import err, out, state, unit
 from taskforce.core.errors import Invalid
-from taskforce.watch import drills, handovers, statistics
+from taskforce.watch import drills, handovers, schemas, statistics
 from taskforce.watch.messages import utc_time
 from taskforce.watch.schemas import DrillSchedule
 
@@ -62,7 +62,7 @@ def handover_write(
         except ValueError:
             err.print("error: leads: each --lead is a lead's id (a UUID)")
             raise typer.Exit(2) from None
-        data = handovers.HandoverWrite(
+        data = schemas.HandoverWrite(
             to_desk=to_desk,
             leads=leads,
             preservations=list(preservation) or None,

@@ -26,10 +26,8 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import and_, exists, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
@@ -40,89 +38,29 @@ from taskforce.core.audit.service import Operation
 from taskforce.core.caller import Caller, Permission
 from taskforce.core.db import is_postgres, utcnow
 from taskforce.core.errors import Conflict, Invalid, NotFound
-from taskforce.core.inbox import service as inbox
 from taskforce.core.jobs import runner as jobs
-from taskforce.core.outbox import service as outbox
 from taskforce.core.settings import Settings
 from taskforce.preservation import service as preservation_service
 from taskforce.rota import engine
 from taskforce.rota import service as rota_service
 from taskforce.rota.models import DutyDesk
-from taskforce.watch.messages import NO_CONTENT, local_time, utc_time
+from taskforce.watch.messages import tell_coordinator, tell_incoming, utc_time
 from taskforce.watch.models import Handover, UrgentLead, UrgentLeadTarget
-from taskforce.watch.schemas import kind_label
+from taskforce.watch.schemas import (
+    HANDOVER_NOTES_MAX,
+    HandoverRead,
+    HandoverState,
+    HandoverWrite,
+    TurnRead,
+    kind_label,
+)
 from taskforce.watch.service import CLAIM_LEASE, WATCH
 
-NOTES_MAX = 4000  # characters of free text
+NOTES_MAX = HANDOVER_NOTES_MAX
 GRACE = timedelta(hours=2)  # a handover may still be written this long after the shift ended
 NO_COORDINATOR_RETRY = timedelta(minutes=5)
 HORIZON = timedelta(days=8)  # how far ahead a shift's end and its successor are looked for
 _CHAIN_LOCK = "watch-handover-chain"
-
-
-# --- what the API and pages exchange ----------------------------------------------------------
-
-
-class HandoverState(StrEnum):
-    WAITING = "waiting"  # not acknowledged, deadline not passed
-    OVERDUE = "overdue"  # not acknowledged, deadline passed
-    ACKNOWLEDGED = "acknowledged"
-
-
-class HandoverWrite(BaseModel):
-    """What the outgoing desk chooses; everything else comes from the records."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    to_desk: str | None = Field(
-        default=None,
-        max_length=32,
-        description="agency code of the incoming desk; default: the first desk taking over",
-    )
-    leads: list[uuid.UUID] | None = Field(
-        default=None, max_length=500, description="ids of the open leads to include; default all"
-    )
-    preservations: list[str] | None = Field(
-        default=None,
-        max_length=500,
-        description="references of the pending preservations to include; default all",
-    )
-    notes: str = Field(default="", max_length=4 * NOTES_MAX)
-
-
-class HandoverAcknowledge(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class HandoverRead(BaseModel):
-    id: uuid.UUID
-    from_desk: str
-    to_desk: str
-    shift_ends_at: datetime
-    written_at: datetime
-    written_by: str
-    open_leads: list[dict[str, Any]]
-    pending_preservations: list[dict[str, Any]]
-    notes: str
-    previous_digest: str
-    digest: str
-    ack_due_at: datetime
-    acknowledged_at: datetime | None
-    acknowledged_by: str
-    escalated_at: datetime | None
-    state: HandoverState
-
-
-class TurnRead(BaseModel):
-    """The shift a desk is handing over and what it would hand over (the form's prefill)."""
-
-    desk: str
-    shift_starts_at: datetime
-    shift_ends_at: datetime
-    incoming: list[str]  # agency codes, the default first
-    leads: list[dict[str, Any]]
-    preservations: list[dict[str, Any]]
-    written: list[uuid.UUID]  # handovers already written for this shift
 
 
 # --- whose desk, whose turn -------------------------------------------------------------------
@@ -478,7 +416,7 @@ def write(
     handover.digest = digest_of(handover.previous_digest, content(handover))
     session.add(handover)
     session.flush()
-    _tell_incoming(session, settings, handover, agency, to_agency, now=now)
+    tell_incoming(session, settings, handover, agency, to_agency, now=now)
     audit.record(
         session,
         caller,
@@ -497,65 +435,6 @@ def write(
     )
     session.flush()
     return handover
-
-
-def handover_link(settings: Settings, handover_id: uuid.UUID) -> str:
-    return f"{settings.public_url.rstrip('/')}/ui/watch/handovers/{handover_id}"
-
-
-def _tell_incoming(
-    session: Session,
-    settings: Settings,
-    handover: Handover,
-    outgoing: Agency,
-    incoming: Agency,
-    *,
-    now: datetime,
-) -> None:
-    zone = incoming.timezone
-    title = (
-        f"Handover from {outgoing.code}: {len(handover.open_leads)} open lead(s), "
-        f"{len(handover.pending_preservations)} pending preservation(s)"
-    )
-    body = "\n".join(
-        [
-            f"The 24/7 desk of {outgoing.code} hands its shift over to your desk "
-            f"({incoming.code}).",
-            "",
-            f"Shift ends:      {utc_time(handover.shift_ends_at)} = "
-            f"{local_time(handover.shift_ends_at, zone, zone_name=True)}",
-            f"Written by:      {handover.written_by}",
-            f"Open leads:      {len(handover.open_leads)}",
-            f"Preservations:   {len(handover.pending_preservations)} pending",
-            f"Acknowledge by:  {utc_time(handover.ack_due_at)} = "
-            f"{local_time(handover.ack_due_at, zone)}",
-            "",
-            "Read and acknowledge it (login required):",
-            handover_link(settings, handover.id),
-            "",
-            "Not acknowledged by then, it goes to the network coordinator.",
-            "",
-            NO_CONTENT,
-            "",
-        ]
-    )
-    outbox.enqueue_email(
-        session,
-        recipient=incoming.contact_email,
-        subject=title,
-        body=body,
-        reference=f"watch_handover:{handover.id}",
-        now=now,
-    )
-    inbox.post(
-        session,
-        incoming.id,
-        kind="watch.handover",
-        title=title,
-        body=f"Acknowledge by {utc_time(handover.ack_due_at)}.",
-        link=f"/ui/watch/handovers/{handover.id}",
-        now=now,
-    )
 
 
 # --- reading and acknowledging ----------------------------------------------------------------
@@ -737,44 +616,8 @@ def _escalate(session: Session, settings: Settings, handover_id: uuid.UUID, now:
     outgoing = desks[handover.from_desk_id][1].code
     incoming = desks[handover.to_desk_id][1]
     late = int((now - handover.ack_due_at).total_seconds() // 60)
-    title = f"Handover {outgoing} → {incoming.code} not acknowledged ({late} min overdue)"
-    body = "\n".join(
-        [
-            f"ESCALATED HANDOVER for the network coordinator's 24/7 desk ({coordinator.code})",
-            "",
-            f"{outgoing} handed its shift over to {incoming.code}, who has not acknowledged it.",
-            "",
-            f"Shift ended:     {utc_time(handover.shift_ends_at)}",
-            f"Written:         {utc_time(handover.written_at)} by {handover.written_by}",
-            f"Due:             {utc_time(handover.ack_due_at)} "
-            f"({settings.handover_ack_minutes} min)",
-            f"Open leads:      {len(handover.open_leads)}",
-            f"Preservations:   {len(handover.pending_preservations)} pending",
-            f"Incoming desk:   {incoming.contact_desk}, {incoming.contact_phone}",
-            "",
-            "Make sure a desk picks it up (login required):",
-            handover_link(settings, handover.id),
-            "",
-            NO_CONTENT,
-            "",
-        ]
-    )
-    outbox.enqueue_email(
-        session,
-        recipient=coordinator.contact_email,
-        subject=f"ESCALATED {title}",
-        body=body,
-        reference=f"watch_handover:{handover.id}",
-        now=now,
-    )
-    inbox.post(
-        session,
-        coordinator.id,
-        kind="watch.handover_overdue",
-        title=title,
-        body=f"Due {utc_time(handover.ack_due_at)}; {incoming.code}: {incoming.contact_phone}",
-        link=f"/ui/watch/handovers/{handover.id}",
-        now=now,
+    tell_coordinator(
+        session, settings, handover, outgoing, incoming, coordinator, late=late, now=now
     )
     handover.escalated_at = now
     handover.check_at = None

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 
 from taskforce.agencies.models import Agency
 from taskforce.core.errors import Invalid
+from taskforce.core.inbox import service as inbox
 from taskforce.core.outbox import service as outbox
 from taskforce.core.settings import Settings
-from taskforce.watch.models import UrgentLead, UrgentLeadStep, UrgentLeadTarget
+from taskforce.watch.models import Handover, UrgentLead, UrgentLeadStep, UrgentLeadTarget
 from taskforce.watch.schemas import (
     StepKind,
     TargetReason,
@@ -280,3 +281,119 @@ def send_alert(
 
 def desk_label(agency: Agency) -> str:
     return f"{agency.code} ({agency.contact_desk}, {agency.contact_phone})"
+
+
+# --- handovers between desks -----------------------------------------------------------------
+
+
+def handover_link(settings: Settings, handover_id: uuid.UUID) -> str:
+    return f"{settings.public_url.rstrip('/')}/ui/watch/handovers/{handover_id}"
+
+
+def tell_incoming(
+    session: Session,
+    settings: Settings,
+    handover: Handover,
+    outgoing: Agency,
+    incoming: Agency,
+    *,
+    now: datetime,
+) -> None:
+    """The incoming desk's e-mail and inbox notice: counts, deadline, link; nothing else."""
+    zone = incoming.timezone
+    title = (
+        f"Handover from {outgoing.code}: {len(handover.open_leads)} open lead(s), "
+        f"{len(handover.pending_preservations)} pending preservation(s)"
+    )
+    body = "\n".join(
+        [
+            f"The 24/7 desk of {outgoing.code} hands its shift over to your desk "
+            f"({incoming.code}).",
+            "",
+            f"Shift ends:      {utc_time(handover.shift_ends_at)} = "
+            f"{local_time(handover.shift_ends_at, zone, zone_name=True)}",
+            f"Written by:      {handover.written_by}",
+            f"Open leads:      {len(handover.open_leads)}",
+            f"Preservations:   {len(handover.pending_preservations)} pending",
+            f"Acknowledge by:  {utc_time(handover.ack_due_at)} = "
+            f"{local_time(handover.ack_due_at, zone)}",
+            "",
+            "Read and acknowledge it (login required):",
+            handover_link(settings, handover.id),
+            "",
+            "Not acknowledged by then, it goes to the network coordinator.",
+            "",
+            NO_CONTENT,
+            "",
+        ]
+    )
+    outbox.enqueue_email(
+        session,
+        recipient=incoming.contact_email,
+        subject=title,
+        body=body,
+        reference=f"watch_handover:{handover.id}",
+        now=now,
+    )
+    inbox.post(
+        session,
+        incoming.id,
+        kind="watch.handover",
+        title=title,
+        body=f"Acknowledge by {utc_time(handover.ack_due_at)}.",
+        link=f"/ui/watch/handovers/{handover.id}",
+        now=now,
+    )
+
+
+def tell_coordinator(
+    session: Session,
+    settings: Settings,
+    handover: Handover,
+    outgoing: str,
+    incoming: Agency,
+    coordinator: Agency,
+    *,
+    late: int,
+    now: datetime,
+) -> None:
+    """The coordinator's e-mail and inbox notice of a handover nobody acknowledged."""
+    title = f"Handover {outgoing} → {incoming.code} not acknowledged ({late} min overdue)"
+    body = "\n".join(
+        [
+            f"ESCALATED HANDOVER for the network coordinator's 24/7 desk ({coordinator.code})",
+            "",
+            f"{outgoing} handed its shift over to {incoming.code}, who has not acknowledged it.",
+            "",
+            f"Shift ended:     {utc_time(handover.shift_ends_at)}",
+            f"Written:         {utc_time(handover.written_at)} by {handover.written_by}",
+            f"Due:             {utc_time(handover.ack_due_at)} "
+            f"({settings.handover_ack_minutes} min)",
+            f"Open leads:      {len(handover.open_leads)}",
+            f"Preservations:   {len(handover.pending_preservations)} pending",
+            f"Incoming desk:   {incoming.contact_desk}, {incoming.contact_phone}",
+            "",
+            "Make sure a desk picks it up (login required):",
+            handover_link(settings, handover.id),
+            "",
+            NO_CONTENT,
+            "",
+        ]
+    )
+    outbox.enqueue_email(
+        session,
+        recipient=coordinator.contact_email,
+        subject=f"ESCALATED {title}",
+        body=body,
+        reference=f"watch_handover:{handover.id}",
+        now=now,
+    )
+    inbox.post(
+        session,
+        coordinator.id,
+        kind="watch.handover_overdue",
+        title=title,
+        body=f"Due {utc_time(handover.ack_due_at)}; {incoming.code}: {incoming.contact_phone}",
+        link=f"/ui/watch/handovers/{handover.id}",
+        now=now,
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -243,3 +244,68 @@ class StatisticsRead(BaseModel):
     end: datetime
     method: str
     desks: list[DeskStatistics]  # by agency code
+
+
+HANDOVER_NOTES_MAX = 4000  # characters of a handover's free text
+
+
+class HandoverState(StrEnum):
+    WAITING = "waiting"  # not acknowledged, deadline not passed
+    OVERDUE = "overdue"  # not acknowledged, deadline passed
+    ACKNOWLEDGED = "acknowledged"
+
+
+class HandoverWrite(BaseModel):
+    """What the outgoing desk chooses; everything else comes from the records."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    to_desk: str | None = Field(
+        default=None,
+        max_length=32,
+        description="agency code of the incoming desk; default: the first desk taking over",
+    )
+    leads: list[uuid.UUID] | None = Field(
+        default=None, max_length=500, description="ids of the open leads to include; default all"
+    )
+    preservations: list[str] | None = Field(
+        default=None,
+        max_length=500,
+        description="references of the pending preservations to include; default all",
+    )
+    notes: str = Field(default="", max_length=4 * HANDOVER_NOTES_MAX)
+
+
+class HandoverAcknowledge(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class HandoverRead(BaseModel):
+    id: uuid.UUID
+    from_desk: str
+    to_desk: str
+    shift_ends_at: datetime
+    written_at: datetime
+    written_by: str
+    open_leads: list[dict[str, Any]]
+    pending_preservations: list[dict[str, Any]]
+    notes: str
+    previous_digest: str
+    digest: str
+    ack_due_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str
+    escalated_at: datetime | None
+    state: HandoverState
+
+
+class TurnRead(BaseModel):
+    """The shift a desk is handing over and what it would hand over (the form's prefill)."""
+
+    desk: str
+    shift_starts_at: datetime
+    shift_ends_at: datetime
+    incoming: list[str]  # agency codes, the default first
+    leads: list[dict[str, Any]]
+    preservations: list[dict[str, Any]]
+    written: list[uuid.UUID]  # handovers already written for this shift

@@ -25,7 +25,7 @@ from taskforce.agencies import service as agency_service
 from taskforce.core.db import utcnow
 from taskforce.core.errors import Conflict, Forbidden, Invalid, NotFound
 from taskforce.core.http import SessionDep
-from taskforce.watch import drills, handovers, messages, reading, service, statistics
+from taskforce.watch import drills, handovers, messages, reading, schemas, service, statistics
 from taskforce.watch.schemas import NOTE_MAX, DrillSchedule, LeadState, LeadSummary
 from taskforce.web import parts
 from taskforce.web.forms import CheckedWebDep, attempt
@@ -427,7 +427,7 @@ def _form_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     now = utcnow()
-    turn: handovers.TurnRead | None = None
+    turn: schemas.TurnRead | None = None
     refusal: Invalid | NotFound | None = None
     try:
         turn = handovers.draft(session, web.caller, now=now)
@@ -473,7 +473,7 @@ def write_handover(
     except ValueError:
         error = Invalid("leads", "each lead is chosen by its id from the list")
         return _form_page(request, session, web, error=error, chosen=chosen, status_code=422)
-    data = handovers.HandoverWrite(
+    data = schemas.HandoverWrite(
         to_desk=to_desk or None, leads=picked, preservations=preservations, notes=notes
     )
     try:

@@ -325,3 +325,151 @@ def test_a_reader_of_another_agency_sees_no_feed_secret_or_form(
     page = client.get(f"/ui/rota/desks/{_desk_id(net, 'US-HSI')}")
     assert page.status_code == 200
     assert "/rota/feed/" not in page.text
+
+
+def test_a_time_typed_in_the_missing_hour_is_the_instant_the_clocks_jump(
+    client: TestClient, session: Session, net: RotaNet
+) -> None:
+    _login(client, session, net.nl)
+    # 02:30 on 29 March 2026 does not exist in Amsterdam: it is read as 03:00 CEST, 01:00 UTC
+    page = client.get("/ui/rota/on-duty?at=2026-03-29T02:30&tz=Europe/Amsterdam")
+    assert page.status_code == 200
+    assert "On duty at Sun 29 Mar 03:00 CEST" in page.text
+    assert "Sun 29 Mar 01:00 UTC" in page.text
+
+
+def test_the_coordinator_builds_a_rotation_its_rule_and_a_temporary_schedule_from_the_forms(
+    client: TestClient, session: Session, net: RotaNet
+) -> None:
+    csrf = _login(client, session, net.coord)
+
+    def post(path: str, **data: object) -> str:
+        answer = client.post(path, data={"csrf_token": csrf, **data}, follow_redirects=False)
+        assert answer.status_code == 303, re.findall(
+            r'class="field-error"[^>]*>([^<]*)', answer.text
+        )
+        return str(answer.headers["location"])
+
+    assert (
+        post(
+            "/ui/rota/plan/rotations",
+            name="Weekend relay",
+            members="nl-np, us-hsi",
+            shift_length="1",
+            kind="daily",
+            starts_at="2026-12-12T00:00",
+            time_zone="Europe/Amsterdam",
+        )
+        == "/ui/rota/plan#rotations"
+    )
+    post(
+        "/ui/rota/plan/rules",
+        target="rotation:Weekend relay",
+        weekdays=["5", "6"],
+        start="00:00",
+        end="24:00",
+        time_zone="",
+    )
+    post(
+        "/ui/rota/plan/temporary",
+        name="Operation Kestrel",
+        starts_at="2026-12-16T00:00",
+        ends_at="2026-12-17T00:00",
+        tz="UTC",
+        shifts=(
+            "GB-NCA 2026-12-16T00:00 2026-12-16T12:00\nus-hsi 2026-12-16T12:00 2026-12-17T00:00\n"
+        ),
+    )
+    post("/ui/rota/plan/requirements", name="Spanish", language="es")
+    plan = client.get("/ui/rota/plan")
+    assert "NL-NP → US-HSI" in plan.text
+    assert "Operation Kestrel" in plan.text
+    page = client.get("/ui/rota?tz=UTC&start=2026-12-07")
+    # a day each from Saturday 12 December on Amsterdam's clock (23:00 UTC on the 11th):
+    # NL-NP, US-HSI; the next weekend is handoffs 7 and 8: US-HSI, NL-NP
+    relay = _bars(page.text, "rotation")
+    assert [b[2].split(":")[0] for b in relay] == ["NL-NP", "US-HSI", "US-HSI", "NL-NP"]
+    assert relay[0][:2] == (LABEL + (4 * 24 + 23) * HOUR, 24 * HOUR)
+    temporary = _bars(page.text, "temporary")
+    assert [(b[2].split(":")[0], b[1]) for b in temporary] == [
+        ("GB-NCA", 12 * HOUR),
+        ("US-HSI", 12 * HOUR),
+    ]
+    assert "Spanish" in page.text  # its lane
+    # a refused temporary schedule names the line of its shifts
+    refused = client.post(
+        "/ui/rota/plan/temporary",
+        data={
+            "csrf_token": csrf,
+            "name": "Operation Merlin",
+            "starts_at": "2026-12-20T00:00",
+            "ends_at": "2026-12-21T00:00",
+            "tz": "UTC",
+            "shifts": "GB-NCA 2026-12-20T00:00 2026-12-20T12:00\nNL-NP tomorrow later",
+        },
+    )
+    assert refused.status_code == 422
+    error = re.search(r'id="err-temporary.shifts" role="alert">([^<]*)', refused.text)
+    assert error
+    assert error.group(1).startswith("Line 2: a date and time like")
+    assert "NL-NP tomorrow later" in refused.text  # what was typed is kept
+
+
+def test_a_desk_declares_its_unavailability_and_capabilities_from_its_page(
+    client: TestClient, session: Session, net: RotaNet
+) -> None:
+    csrf = _login(client, session, net.nl)
+    desk = _desk_id(net, "NL-NP")
+    done = client.post(
+        f"/ui/rota/desks/{desk}/unavailability",
+        data={
+            "csrf_token": csrf,
+            "starts_at": "2026-12-09T15:00",
+            "ends_at": "2026-12-09T19:00",
+            "tz": "Europe/Amsterdam",
+            "reason": "Fire drill",
+        },
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    page = client.get(f"/ui/rota/desks/{desk}?tz=UTC")
+    assert "Fire drill" in page.text
+    assert "Wed 09 Dec 14:00 UTC – Wed 09 Dec 18:00 UTC" in page.text
+    timeline = client.get("/ui/rota?tz=UTC&start=2026-12-07")
+    (off,) = _bars(timeline.text, "off")
+    assert off[:2] == (LABEL + (2 * 24 + 14) * HOUR, 4 * HOUR)
+    assert "Fire drill" in off[2]
+    refused = client.post(
+        f"/ui/rota/desks/{desk}/unavailability",
+        data={
+            "csrf_token": csrf,
+            "starts_at": "2026-12-09T15:00",
+            "ends_at": "2026-12-09T14:00",
+            "tz": "Europe/Amsterdam",
+        },
+    )
+    assert refused.status_code == 422
+    assert re.search(r'id="err-ends_at" role="alert">Must be after starts_at', refused.text)
+    caps = client.post(
+        f"/ui/rota/desks/{desk}/capabilities",
+        data={
+            "csrf_token": csrf,
+            "languages": "nl, en, de",
+            "powers": ["preservation", "traffic_data"],
+        },
+        follow_redirects=False,
+    )
+    assert caps.status_code == 303
+    saved = client.get(f"/ui/rota/desks/{desk}").text
+    languages = re.search(r"<dt>Languages</dt><dd>([^<]*)</dd>", saved)
+    powers = re.search(r"<dt>Powers</dt><dd>([^<]*)</dd>", saved)
+    assert languages
+    assert powers
+    assert sorted(languages.group(1).split(", ")) == ["de", "en", "nl"]
+    assert sorted(powers.group(1).split(", ")) == ["Preservation", "Traffic data"]
+    bad = client.post(
+        f"/ui/rota/desks/{desk}/capabilities",
+        data={"csrf_token": csrf, "languages": "nl, dutch"},
+    )
+    assert bad.status_code == 422
+    assert re.search(r'id="err-languages" role="alert">Must be an ISO 639-1', bad.text)

@@ -20,7 +20,6 @@ A desk not in `Rota.desks` (inactive) never holds the duty. All datetimes are aw
 
 from __future__ import annotations
 
-import itertools
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -37,6 +36,7 @@ from taskforce.rota.clocks import (
     window,
     zone,
 )
+from taskforce.rota.intervals import Piece, cut, intersect, normalise, union
 
 __all__ = [
     "Desk", "FixedShift", "Gap", "Handoffs", "OffDuty", "Override", "Requirement", "Rota",
@@ -48,7 +48,7 @@ __all__ = [
 ONE_MINUTE = timedelta(minutes=1)
 KINDS = ("hourly", "daily", "weekly", "monthly")
 # Which label a desk's time carries where two sources overlap (an override shows as such).
-PRIORITY = {"rule": 0, "rotation": 1, "temporary": 2, "override": 3}
+RULE, ROTATION, TEMPORARY, OVERRIDE = 0, 1, 2, 3
 # `on_duty` expands this much either side of T: the whole shift around T, cheaply.
 AROUND = timedelta(hours=24)
 
@@ -249,77 +249,6 @@ def _holidays(desk: Desk, start: datetime, end: datetime) -> list[tuple[datetime
     return out
 
 
-# --- intervals ------------------------------------------------------------------------------
-
-# A piece of a desk's duty: (starts, ends, priority, source, source id).
-Piece = tuple[datetime, datetime, int, str, uuid.UUID | None]
-
-
-def _union(spans: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
-    """Sorted, merged (touching spans join)."""
-    out: list[tuple[datetime, datetime]] = []
-    for lo, hi in sorted(spans):
-        if out and lo <= out[-1][1]:
-            if hi > out[-1][1]:
-                out[-1] = (out[-1][0], hi)
-        else:
-            out.append((lo, hi))
-    return out
-
-
-def _cut(pieces: list[Piece], holes: list[tuple[datetime, datetime]]) -> list[Piece]:
-    """`pieces` less the merged, sorted `holes`."""
-    if not holes:
-        return pieces
-    out: list[Piece] = []
-    for lo, hi, prio, source, sid in pieces:
-        for h_lo, h_hi in holes:
-            if h_hi <= lo:
-                continue
-            if h_lo >= hi:
-                break
-            if h_lo > lo:
-                out.append((lo, h_lo, prio, source, sid))
-            lo = max(lo, h_hi)
-            if lo >= hi:
-                break
-        if lo < hi:
-            out.append((lo, hi, prio, source, sid))
-    return out
-
-
-def _intersect(
-    spans: list[tuple[datetime, datetime]], lo: datetime, hi: datetime
-) -> list[tuple[datetime, datetime]]:
-    return [(max(a, lo), min(b, hi)) for a, b in spans if a < hi and b > lo]
-
-
-def _normalise(pieces: list[Piece]) -> list[Piece]:
-    """One desk's pieces as non-overlapping time, each stretch labelled by the highest
-    priority piece covering it; touching stretches of one label merge into one shift."""
-    pieces.sort(key=lambda p: (p[0], p[1]))
-    if all(pieces[i][0] >= pieces[i - 1][1] for i in range(1, len(pieces))):
-        flat = pieces
-    else:
-        points = sorted({p[0] for p in pieces} | {p[1] for p in pieces})
-        flat, active, nxt = [], [], 0
-        for a, b in itertools.pairwise(points):
-            while nxt < len(pieces) and pieces[nxt][0] <= a:
-                active.append(pieces[nxt])
-                nxt += 1
-            active = [p for p in active if p[1] > a]
-            if active:
-                best = max(active, key=lambda p: (p[2], str(p[4])))
-                flat.append((a, b, best[2], best[3], best[4]))
-    out: list[Piece] = []
-    for piece in flat:
-        if out and out[-1][1] == piece[0] and out[-1][3:] == piece[3:]:
-            out[-1] = (out[-1][0], piece[1], *out[-1][2:])
-        else:
-            out.append(piece)
-    return out
-
-
 # --- the layers -----------------------------------------------------------------------------
 
 
@@ -345,7 +274,7 @@ def _rotation_pieces(
         at = handoffs.at(k)
         while at < hi:
             nxt = handoffs.at(k + 1)
-            piece = (max(at, lo), min(nxt, hi), 1, "rotation", handoffs.rotation.id)
+            piece = (max(at, lo), min(nxt, hi), ROTATION, "rotation", handoffs.rotation.id)
             yield members[k % len(members)], piece
             k, at = k + 1, nxt
 
@@ -432,7 +361,7 @@ def _duty(rota: Rota, start: datetime, end: datetime) -> dict[uuid.UUID, list[Pi
     for rule in index.desk_rules:
         windows = _rule_windows(rule, start, end)
         if windows:
-            base[rule.desk_id].extend((lo, hi, 0, "rule", rule.id) for lo, hi in windows)  # type: ignore[index]
+            base[rule.desk_id].extend((lo, hi, RULE, "rule", rule.id) for lo, hi in windows)  # type: ignore[index]
     for rule, handoffs in index.rotation_rules:
         for desk_id, piece in _rotation_pieces(handoffs, _rule_windows(rule, start, end)):
             if desk_id in desks:
@@ -440,15 +369,15 @@ def _duty(rota: Rota, start: datetime, end: datetime) -> dict[uuid.UUID, list[Pi
     # 2. temporary schedules replace the rules in their windows
     temporary = [t for t in rota.temporary if t.starts_at < end and t.ends_at > start]
     if temporary:
-        windows = _union((t.starts_at, t.ends_at) for t in temporary)
+        windows = union((t.starts_at, t.ends_at) for t in temporary)
         for desk_id in list(base):
-            base[desk_id] = _cut(base[desk_id], windows)
+            base[desk_id] = cut(base[desk_id], windows)
         for t in temporary:
             lo_t, hi_t = max(t.starts_at, start), min(t.ends_at, end)
             for fixed in t.shifts:
                 lo, hi = max(fixed.starts_at, lo_t), min(fixed.ends_at, hi_t)
                 if lo < hi and fixed.desk_id in desks:
-                    base[fixed.desk_id].append((lo, hi, 2, "temporary", t.id))
+                    base[fixed.desk_id].append((lo, hi, TEMPORARY, "temporary", t.id))
     # 3. off duty: holidays and unavailability
     away: dict[uuid.UUID, list[tuple[datetime, datetime]]] = defaultdict(list)
     for u in rota.unavailable:
@@ -457,11 +386,11 @@ def _duty(rota: Rota, start: datetime, end: datetime) -> dict[uuid.UUID, list[Pi
     for desk_id in list(base):
         holes = away[desk_id] + [h[:2] for h in _holidays(desks[desk_id], start, end)]
         if holes:
-            base[desk_id] = _cut(sorted(base[desk_id]), _union(holes))
+            base[desk_id] = cut(sorted(base[desk_id]), union(holes))
     # 4. overrides, against step 3 only
     overrides = [o for o in rota.overrides if o.starts_at < end and o.ends_at > start]
     if overrides:
-        on = {desk_id: _union(p[:2] for p in pieces) for desk_id, pieces in base.items()}
+        on = {desk_id: union(p[:2] for p in pieces) for desk_id, pieces in base.items()}
         removed: dict[uuid.UUID, list[tuple[datetime, datetime]]] = defaultdict(list)
         added: dict[uuid.UUID, list[Piece]] = defaultdict(list)
         for o in overrides:
@@ -472,14 +401,14 @@ def _duty(rota: Rota, start: datetime, end: datetime) -> dict[uuid.UUID, list[Pi
                 continue
             spans = [(lo, hi)]
             if o.remove_desk_id is not None:
-                spans = _intersect(on.get(o.remove_desk_id, []), lo, hi)
-            added[o.add_desk_id].extend((a, b, 3, "override", o.id) for a, b in spans)
+                spans = intersect(on.get(o.remove_desk_id, []), lo, hi)
+            added[o.add_desk_id].extend((a, b, OVERRIDE, "override", o.id) for a, b in spans)
         for desk_id, spans in removed.items():
             if desk_id in base:
-                base[desk_id] = _cut(sorted(base[desk_id]), _union(spans))
+                base[desk_id] = cut(sorted(base[desk_id]), union(spans))
         for desk_id, pieces in added.items():
             base[desk_id].extend(pieces)
-    return {desk_id: _normalise(pieces) for desk_id, pieces in base.items() if pieces}
+    return {desk_id: normalise(pieces) for desk_id, pieces in base.items() if pieces}
 
 
 def _order(rota: Rota) -> dict[uuid.UUID, str]:
@@ -580,7 +509,7 @@ def gaps(rota: Rota, start: datetime, end: datetime) -> list[Gap]:
     duty = _duty(rota, start, end)
     out: list[tuple[datetime, int, Gap]] = []
     for position, req in enumerate(rota.requirements):
-        cover = _union(
+        cover = union(
             p[:2]
             for desk in rota.desks
             if _can(desk, req.power, req.language)

@@ -473,3 +473,36 @@ def test_a_desk_declares_its_unavailability_and_capabilities_from_its_page(
     )
     assert bad.status_code == 422
     assert re.search(r'id="err-languages" role="alert">Must be an ISO 639-1', bad.text)
+
+
+def test_the_coordinator_deletes_from_the_plan_but_never_the_any_desk_requirement(
+    client: TestClient, session: Session, net: RotaNet
+) -> None:
+    csrf = _login(client, session, net.coord)
+    plan = client.get("/ui/rota/plan").text
+    rules = re.findall(r'action="/ui/rota/plan/rules/([0-9a-f-]{36})/delete"', plan)
+    assert len(rules) == 3
+    gone = client.post(
+        f"/ui/rota/plan/rules/{rules[0]}/delete",
+        data={"csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert gone.status_code == 303
+    assert gone.headers["location"] == "/ui/rota/plan#rules"
+    plan = client.get("/ui/rota/plan").text
+    assert len(re.findall(r"/ui/rota/plan/rules/[0-9a-f-]{36}/delete", plan)) == 2
+    # the requirement every rota keeps has no delete button, and refuses a forged one
+    (any_desk,) = [r for r in service.list_requirements(session, net.coord.caller) if not r.power]
+    assert f"/ui/rota/plan/requirements/{any_desk.id}/delete" not in plan
+    refused = client.post(
+        f"/ui/rota/plan/requirements/{any_desk.id}/delete", data={"csrf_token": csrf}
+    )
+    assert refused.status_code == 422
+    assert "is always kept" in refused.text
+    unknown = client.post(f"/ui/rota/plan/rules/{rules[0]}/delete", data={"csrf_token": csrf})
+    assert unknown.status_code == 404
+    # a desk may not delete from the plan
+    desk_csrf = _login(client, session, net.nl)
+    assert (
+        client.post(f"/ui/rota/plan/rules/{rules[1]}/delete", data={"csrf_token": desk_csrf})
+    ).status_code == 403

@@ -80,6 +80,7 @@ def test_one_round_runs_every_task_and_a_failing_task_does_not_stop_the_others(
         "reports routed": 1,
         "urgent leads escalated": 0,
         "handovers escalated": 0,
+        "handover reminders sent": 0,
         "preservations reminded or expired": 0,
         "reachability drills": 0,
         "release requests delivered": 0,

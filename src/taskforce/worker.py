@@ -1,7 +1,7 @@
 """The background worker: audits and routes public reports, delivers the outbox, re-checks
 URLs under takedown notice, escalates unacknowledged urgent leads and handovers, reminds
-desks of expiring preservation requests, publishes this node's feeds to its peers and pulls
-theirs, in rounds.
+desks of expiring preservation requests and of handovers to write, publishes this node's feeds
+to its peers and pulls theirs, in rounds.
 
 On the embedded default (SQLite) it runs as a thread of the web process (`settings.worker`:
 "auto" or "in-process"); in production any number of `taskforce worker` processes run beside
@@ -42,6 +42,7 @@ from taskforce.takedown.fetch import UrlChecker
 from taskforce.watch import drills as watch_drills
 from taskforce.watch import escalation as watch_escalation
 from taskforce.watch import handovers as watch_handovers
+from taskforce.watch import reminders as watch_reminders
 
 _log = logging.getLogger(__name__)
 
@@ -85,6 +86,12 @@ def _preservations(f: sessionmaker[Session], s: Settings, t: Tools, now: datetim
 
 def _handovers(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
     return jobs.run(f, watch_handovers.escalation_job(s), limit=50, now=now).done
+
+
+def _handover_reminders(
+    f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None
+) -> int:
+    return watch_reminders.remind_due(f, s, now=now)
 
 
 def _drills(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
@@ -131,6 +138,7 @@ TASKS: tuple[tuple[str, Task], ...] = (
     ("reports routed", _route),
     ("urgent leads escalated", _escalate),
     ("handovers escalated", _handovers),
+    ("handover reminders sent", _handover_reminders),
     ("preservations reminded or expired", _preservations),
     ("reachability drills", _drills),
     ("release requests delivered", _releases),

@@ -25,7 +25,7 @@ from taskforce.core.inbox import service as inbox
 from taskforce.core.jobs import runner as jobs
 from taskforce.core.outbox import service as outbox
 from taskforce.core.settings import Settings
-from taskforce.watch import handovers
+from taskforce.watch import handovers, reminders
 from taskforce.watch import web as watch_web
 from taskforce.watch.models import Handover
 from taskforce.watch.schemas import HandoverState, HandoverWrite
@@ -517,3 +517,41 @@ def test_the_pages_write_a_prefilled_handover_and_only_the_incoming_desk_acknowl
     assert off.status_code == 200
     assert "is not on duty" in off.text
     assert '<form method="post" action="/ui/watch/handovers"' not in off.text
+
+
+# --- the reminder before a shift ends ---------------------------------------------------------
+
+
+def _remind(
+    session: Session, factory: sessionmaker[Session], settings: Settings, now: datetime
+) -> int:
+    session.commit()
+    sent = reminders.remind_due(factory, settings, now=now)
+    session.expire_all()
+    return sent
+
+
+def test_a_desk_is_reminded_once_before_its_shift_ends_unless_it_handed_over(
+    session: Session, session_factory: sessionmaker[Session], settings: Settings, net: Network
+) -> None:
+    gb = net.watch.gb.caller.agency_id
+    assert gb is not None
+    assert _remind(session, session_factory, settings, GB_ENDS - timedelta(minutes=16)) == 0
+    assert _remind(session, session_factory, settings, GB_ENDS - timedelta(minutes=14)) == 1
+    [notice] = inbox.notices(session, gb)
+    assert notice.kind == "watch.handover_reminder"
+    assert notice.title == "Your shift ends at 2026-12-03 22:00 UTC: write the handover"
+    assert notice.link == "/ui/watch/handovers/new"
+    [mail] = outbox.messages_for(session, ["duty_desk:GB-NCA"])
+    assert mail.recipient == "desk@gb-nca.example.com"
+    assert "22:00 GMT, Europe/London" in mail.body
+    assert _remind(session, session_factory, settings, GB_ENDS - timedelta(minutes=5)) == 0
+
+    # US-HSI writes its handover early: no reminder at the end of its shift
+    handovers.write(
+        session, settings, net.watch.us.caller, HandoverWrite(), now=US_ENDS - timedelta(hours=1)
+    )
+    assert _remind(session, session_factory, settings, US_ENDS - timedelta(minutes=10)) == 0
+    us = net.watch.us.caller.agency_id
+    assert us is not None
+    assert [n.kind for n in inbox.notices(session, us)] == []

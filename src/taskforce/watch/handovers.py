@@ -55,6 +55,7 @@ from taskforce.watch.schemas import (
     kind_label,
 )
 from taskforce.watch.service import CLAIM_LEASE, WATCH
+from taskforce.watch.status import shift_span, successors
 
 NOTES_MAX = HANDOVER_NOTES_MAX
 GRACE = timedelta(hours=2)  # a handover may still be written this long after the shift ended
@@ -107,32 +108,15 @@ def turn_of(session: Session, desk: DutyDesk, agency: Agency, now: datetime) -> 
     found = engine.shifts(
         rota_service.load(session), now - GRACE - timedelta(days=1), now + HORIZON
     )
-    mine = sorted(
-        (s for s in found if s.desk_id == desk.id and s.starts_at <= now),
-        key=lambda s: s.starts_at,
-    )
-    current = next((s for s in mine if s.ends_at > now), None)
-    if current is None:
-        ended = [s for s in mine if now - GRACE <= s.ends_at <= now]
-        if not ended:
-            raise Invalid(
-                "desk",
-                f"{agency.code} is not on duty at {utc_time(now)} and no shift of its ended in "
-                f"the last {int(GRACE.total_seconds() // 3600)} hours: there is nothing to hand "
-                "over",
-            )
-        current = ended[-1]
-    starts_at, ends_at = current.starts_at, current.ends_at
-    for s in sorted((s for s in found if s.desk_id == desk.id), key=lambda s: s.starts_at):
-        if s.starts_at <= ends_at < s.ends_at:  # back-to-back pieces are one shift
-            ends_at = s.ends_at
-    others = [s for s in found if s.desk_id != desk.id]
-    taking = {s.desk_id for s in others if s.starts_at <= ends_at < s.ends_at}
-    if not taking:
-        later = [s for s in others if s.starts_at > ends_at]
-        if later:
-            first = min(s.starts_at for s in later)
-            taking = {s.desk_id for s in later if s.starts_at == first}
+    span = shift_span(found, desk.id, now, grace=GRACE)
+    if span is None:
+        raise Invalid(
+            "desk",
+            f"{agency.code} is not on duty at {utc_time(now)} and no shift of its ended in "
+            f"the last {int(GRACE.total_seconds() // 3600)} hours: there is nothing to hand over",
+        )
+    starts_at, ends_at = span
+    taking = successors(found, desk.id, ends_at)
     if not taking:
         raise Invalid(
             "to_desk",

@@ -397,3 +397,48 @@ def tell_coordinator(
         link=f"/ui/watch/handovers/{handover.id}",
         now=now,
     )
+
+
+REMINDER_KIND = "watch.handover_reminder"
+
+
+def reminder_title(ends_at: datetime) -> str:
+    """Also the reminder's key: one per desk and shift end."""
+    return f"Your shift ends at {utc_time(ends_at)}: write the handover"
+
+
+def remind_outgoing(
+    session: Session, settings: Settings, agency: Agency, ends_at: datetime, *, now: datetime
+) -> None:
+    """The outgoing desk's reminder (inbox and e-mail) that no handover is written yet."""
+    title = reminder_title(ends_at)
+    link = f"{settings.public_url.rstrip('/')}/ui/watch/handovers/new"
+    body = "\n".join(
+        [
+            f"The network duty of your desk ({agency.code}) ends at {utc_time(ends_at)} = "
+            f"{local_time(ends_at, agency.timezone, zone_name=True)}, and no handover is "
+            "written yet.",
+            "",
+            "Write it for the incoming desk (login required): open leads and pending",
+            "preservations are filled in for you.",
+            link,
+            "",
+        ]
+    )
+    outbox.enqueue_email(
+        session,
+        recipient=agency.contact_email,
+        subject=title,
+        body=body,
+        reference=f"duty_desk:{agency.code}",
+        now=now,
+    )
+    inbox.post(
+        session,
+        agency.id,
+        kind=REMINDER_KIND,
+        title=title,
+        body=f"Ends {local_time(ends_at, agency.timezone)} your time.",
+        link="/ui/watch/handovers/new",
+        now=now,
+    )

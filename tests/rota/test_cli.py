@@ -118,6 +118,28 @@ def test_a_follow_the_sun_rota_at_the_console(run: CliRunner) -> None:
     assert "NL-NP 2026-12-12 00:00Z - " in weekend  # handoff 1 of the weekly rotation
     assert " rotation " in weekend
     assert "Weekend" in ok(run, "rotation", "list")
+
+    added = ok(run, "requirement", "add", "Preservation in Spanish", "--power", "preservation",
+               "--language", "es")  # fmt: skip
+    assert added.startswith("requirement Preservation in Spanish (")
+    assert (
+        ok(run, "requirement", "list")
+        .splitlines()[0]
+        .endswith("Any desk on duty any power any language")
+    )
+    assert ok(run, "gaps", "--days", "1").startswith(  # nobody has both
+        "Preservation in Spanish 2026-12-07 00:00Z - 2026-12-08 00:00Z"
+    )
+    requirement_id = added.split("(")[1].rstrip(")\n")
+    ok(run, "requirement", "delete", requirement_id)
+
+    heron = ok(run, "temporary", "add", "Operation Heron", "--from", "2026-12-15T00:00Z",
+               "--to", "2026-12-16T00:00Z", "--shift",
+               "NL-NP,2026-12-15T00:00Z,2026-12-16T00:00Z")  # fmt: skip
+    assert heron.endswith(": 1 shifts\n")
+    assert "Operation Heron" in ok(run, "temporary", "list")
+    assert ok(run, "on-duty", "--at", "2026-12-15T10:00Z").startswith("NL-NP")
+    assert len(ok(run, "unavailable", "list", "US-HSI", "--all").splitlines()) == 1
     assert run.invoke(app, ["audit", "verify"]).exit_code == 0
 
 
@@ -163,4 +185,11 @@ def test_refusals_name_the_option_and_the_rule(run: CliRunner) -> None:
         "error: at: must carry its UTC offset, e.g. 2026-12-03T02:00:00Z"
     )
     assert refused(run, "gaps", "--days", "400") == "error: days: from 1 to 92"
+    assert refused(run, "requirement", "add", "Dutch", "--language", "nl-BE") == (
+        "error: language: must be an ISO 639-1 language code like en or es"
+    )
+    assert refused(run, "temporary", "add", "Op", "--from", "2026-12-15T00:00Z", "--to",
+                   "2026-12-16T00:00Z", "--shift", "NL-NP,2026-12-15T00:00Z") == (
+        'error: --shift: like "NL-NP,2026-12-15T00:00Z,2026-12-15T12:00Z"'
+    )  # fmt: skip
     assert ok(run, "rule", "list").count("\n") == 1  # nothing half-saved

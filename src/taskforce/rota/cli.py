@@ -24,12 +24,15 @@ from taskforce.rota import directory, schedule, service
 from taskforce.rota.schemas import (
     DeskSet,
     DutyShiftRead,
+    FixedShiftIn,
     OverrideCreate,
     Power,
     ReliableHours,
+    RequirementCreate,
     RotationCreate,
     RotationKind,
     RuleCreate,
+    TemporaryCreate,
     UnavailabilityCreate,
 )
 
@@ -42,11 +45,17 @@ rotation_app = typer.Typer(help="Desks taking the duty in turn.", no_args_is_hel
 rule_app = typer.Typer(help="Who holds the duty on which days and hours.", no_args_is_help=True)
 override_app = typer.Typer(help="Add, remove or replace a desk for a window.", no_args_is_help=True)
 unavailable_app = typer.Typer(help="When a desk cannot take the duty.", no_args_is_help=True)
+requirement_app = typer.Typer(help="What must be covered at every instant.", no_args_is_help=True)
+temporary_app = typer.Typer(
+    help="An operation's own cover, replacing every rule for its window.", no_args_is_help=True
+)
 app.add_typer(desk_app, name="desk")
 app.add_typer(rotation_app, name="rotation")
 app.add_typer(rule_app, name="rule")
 app.add_typer(override_app, name="override")
 app.add_typer(unavailable_app, name="unavailable")
+app.add_typer(requirement_app, name="requirement")
+app.add_typer(temporary_app, name="temporary")
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -350,6 +359,129 @@ def unavailable_add(
         desk = directory.desk_of_agency(session, caller, agency)
         row = directory.add_unavailability(session, caller, desk.id, data)
     out.print(f"{row.desk} unavailable {_utc(row.starts_at)} - {_utc(row.ends_at)} ({row.id})")
+
+
+@unavailable_app.command("list")
+def unavailable_list(
+    ctx: typer.Context,
+    agency: str = typer.Argument(..., help="the desk's agency code"),
+    all_: bool = typer.Option(False, "--all", help="past windows too"),
+) -> None:
+    """The desk's windows of unavailability still to come or under way (all with --all)."""
+    caller = system_caller()
+    with unit(ctx) as session:
+        desk = directory.desk_of_agency(session, caller, agency)
+        rows = directory.list_unavailability(
+            session, caller, desk.id, since=None if all_ else utcnow()
+        )
+    for u in rows:
+        out.print(
+            f"{u.id}\t{_utc(u.starts_at)} - {_utc(u.ends_at)}\t{u.source}\t{u.reason}",
+            markup=False,
+        )
+
+
+@unavailable_app.command("delete")
+def unavailable_delete(
+    ctx: typer.Context, unavailability_id: uuid.UUID = typer.Argument(...)
+) -> None:
+    with unit(ctx) as session:
+        directory.delete_unavailability(session, system_caller(), unavailability_id)
+    out.print(f"deleted unavailability {unavailability_id}")
+
+
+# --- requirements and temporary schedules -----------------------------------------------------
+
+
+@requirement_app.command("add")
+def requirement_add(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="e.g. 'Preservation in Spanish'"),
+    power: Power | None = typer.Option(None, "--power", help="any desk's, if left out"),
+    language: str | None = typer.Option(None, "--language", help="ISO 639-1; any, if left out"),
+) -> None:
+    """Require a desk on duty with the power, in the language, at every instant."""
+    with _schema_input():
+        data = RequirementCreate(name=name, power=power, language=language)
+    with unit(ctx) as session:
+        row = service.add_requirement(session, system_caller(), data)
+    out.print(f"requirement {row.name} ({row.id})")
+
+
+@requirement_app.command("list")
+def requirement_list(ctx: typer.Context) -> None:
+    with unit(ctx) as session:
+        rows = [
+            (r.id, r.name, r.power or "any power", r.language or "any language")
+            for r in service.list_requirements(session, system_caller())
+        ]
+    for row in rows:
+        out.print("\t".join(str(v) for v in row), markup=False)
+
+
+@requirement_app.command("delete")
+def requirement_delete(ctx: typer.Context, requirement_id: uuid.UUID = typer.Argument(...)) -> None:
+    with unit(ctx) as session:
+        service.delete_requirement(session, system_caller(), requirement_id)
+    out.print(f"deleted requirement {requirement_id}")
+
+
+def _fixed_shift(value: str, index: int) -> FixedShiftIn:
+    parts = value.split(",")
+    if len(parts) != 3:
+        raise _refuse("--shift", 'like "NL-NP,2026-12-15T00:00Z,2026-12-15T12:00Z"')
+    desk, start, end = (p.strip() for p in parts)
+    with _schema_input():
+        return FixedShiftIn(
+            desk=desk,
+            starts_at=_instant(start, f"--shift {index + 1}"),
+            ends_at=_instant(end, f"--shift {index + 1}"),
+        )
+
+
+@temporary_app.command("add")
+def temporary_add(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="e.g. 'Operation Heron'"),
+    starts_at: str = typer.Option(..., "--from", help="ISO 8601 with offset"),
+    ends_at: str = typer.Option(..., "--to", help="ISO 8601 with offset"),
+    shift: list[str] | None = typer.Option(
+        None, "--shift", help='"AGENCY,FROM,TO" (repeatable); no shift: nobody on duty'
+    ),
+) -> None:
+    """For the window, these shifts replace every rule."""
+    fixed = [_fixed_shift(value, i) for i, value in enumerate(shift or [])]
+    with _schema_input():
+        data = TemporaryCreate(
+            name=name,
+            starts_at=_instant(starts_at, "--from"),
+            ends_at=_instant(ends_at, "--to"),
+            shifts=fixed,
+        )
+    with unit(ctx) as session:
+        made = schedule.add_temporary(session, system_caller(), data)
+    out.print(f"temporary schedule {made.name} ({made.id}): {len(made.shifts)} shifts")
+
+
+@temporary_app.command("list")
+def temporary_list(
+    ctx: typer.Context, all_: bool = typer.Option(False, "--all", help="past ones too")
+) -> None:
+    with unit(ctx) as session:
+        found = schedule.list_temporary(session, system_caller(), since=None if all_ else utcnow())
+    for t in found:
+        desks = ", ".join(f"{s.desk} {_utc(s.starts_at)}-{_utc(s.ends_at)}" for s in t.shifts)
+        out.print(
+            f"{t.id}\t{t.name}\t{_utc(t.starts_at)} - {_utc(t.ends_at)}\t{desks or 'nobody'}",
+            markup=False,
+        )
+
+
+@temporary_app.command("delete")
+def temporary_delete(ctx: typer.Context, schedule_id: uuid.UUID = typer.Argument(...)) -> None:
+    with unit(ctx) as session:
+        schedule.delete_temporary(session, system_caller(), schedule_id)
+    out.print(f"deleted temporary schedule {schedule_id}")
 
 
 # --- who is on duty, gaps ---------------------------------------------------------------------

@@ -74,7 +74,7 @@ def test_the_timeline_shows_the_gaps_and_an_override_added_from_the_form(
 ) -> None:
     base = live_server.url  # type: ignore[attr-defined]
     page = sign_in(browser, base, COORDINATOR, WIDTHS["laptop"])
-    page.click("nav.mainnav >> text=Rota")
+    page.click("nav.mainnav >> text=24/7 watch")
     expect(page.locator("h1")).to_have_text("24/7 duty rota")
     expect(page.locator("#now")).to_contain_text("US-HSI")  # Monday 00:00 UTC: New York's night
     timeline = page.locator("svg.rota-timeline")
@@ -87,7 +87,7 @@ def test_the_timeline_shows_the_gaps_and_an_override_added_from_the_form(
     page_is_no_wider_than_the_window(page)
 
     # the coordinator replaces NL-NP by GB-NCA for Tuesday evening, on Amsterdam's clock
-    page.click("nav.tabs >> text=Plan")
+    page.click("nav.rota-subtabs >> text=Plan")
     form = page.locator("#overrides form")
     form.locator("input[name=starts_at]").fill("2026-12-08T15:00")
     form.locator("input[name=ends_at]").fill("2026-12-08T23:00")
@@ -104,7 +104,7 @@ def test_the_timeline_shows_the_gaps_and_an_override_added_from_the_form(
         "GB-NCA: on duty (override), Tue 08 Dec 15:00 CET – 23:00 CET"
     )
     page.locator("#timeline").screenshot(path=str(shots / "rota-timeline-override-laptop.png"))
-    page.click("nav.tabs >> text=Plan")
+    page.click("nav.rota-subtabs >> text=Plan")
     expect(page.locator("#overrides table")).to_contain_text("NL-NP training evening")
     page.screenshot(path=str(shots / "rota-plan-laptop.png"), full_page=True)
 

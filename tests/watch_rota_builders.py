@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
-from taskforce.rota.models import DutyDesk
+from taskforce.rota.models import DutyDesk, RotaRule
 
 
 def duty_desk(
@@ -34,3 +34,20 @@ def duty_desk(
     session.add(desk)
     session.flush()
     return desk
+
+
+def duty_rule(
+    session: Session, desk: DutyDesk, start: str, end: str, *, time_zone: str | None = None
+) -> RotaRule:
+    """Every day from `start` to `end` on the desk's clock (or `time_zone`'s)."""
+    rule = RotaRule(
+        desk_id=desk.id,
+        weekdays=list(range(7)),
+        start=start,
+        end=end,
+        time_zone=time_zone or desk.time_zone,
+        label="",
+    )
+    session.add(rule)
+    session.flush()
+    return rule

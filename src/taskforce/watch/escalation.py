@@ -1,5 +1,8 @@
 """Escalation, run by the background worker through `core.jobs`: a lead nobody acknowledged by
-its deadline goes to the network coordinator, reminders follow, and every step is recorded.
+its deadline goes along the network's rota — to the desks on duty now (unless it went to them
+at once), then to the next desk on duty — then to the network coordinator; reminders follow,
+and every step is recorded. Each desk alerted along the rota has `urgent_ack_minutes` of its
+own. Without a rota (no active desk) the lead goes straight to the coordinator, as before.
 """
 
 from __future__ import annotations
@@ -24,9 +27,11 @@ from taskforce.watch.messages import (
     desk_label,
     lead_link,
     lead_targets,
+    local_time,
     minutes,
     queue_entry,
     report_facts,
+    utc_time,
 )
 from taskforce.watch.models import UrgentLead, UrgentLeadStep, UrgentLeadTarget
 from taskforce.watch.schemas import (
@@ -34,7 +39,15 @@ from taskforce.watch.schemas import (
     TargetReason,
     kind_label,
 )
-from taskforce.watch.service import CLAIM_LEASE, UNREACHABLE_RETRY, WATCH
+from taskforce.watch.service import (
+    CLAIM_LEASE,
+    UNREACHABLE_RETRY,
+    WATCH,
+    DutyAgency,
+    network_rota,
+    next_desk,
+    on_duty_now,
+)
 
 # --- escalation (the background worker) ------------------------------------------------------
 
@@ -193,6 +206,165 @@ def _remind(
     )
 
 
+def _pass_on(
+    session: Session,
+    settings: Settings,
+    lead: UrgentLead,
+    duties: Sequence[DutyAgency],
+    reason: TargetReason,
+    *,
+    kind: str,
+    received_at: datetime,
+    now: datetime,
+) -> None:
+    """Alert desks the rota names (on duty now, or the next one): each gets `urgent_ack_minutes`
+    from now before the lead moves on again."""
+    n = settings.urgent_ack_minutes
+    due = now + timedelta(minutes=n)
+    step = StepKind.TO_DUTY_DESK if reason == TargetReason.ON_DUTY_DESK else StepKind.TO_NEXT_DESK
+    role = "on duty for the network" if step == StepKind.TO_DUTY_DESK else "the next desk on duty"
+    waited = minutes(now - received_at)
+    for duty in duties:
+        agency = duty.agency
+        session.add(
+            UrgentLeadTarget(
+                lead_id=lead.id, agency_id=agency.id, reason=reason.value, added_at=now
+            )
+        )
+        shift = (
+            f"on duty until {utc_time(duty.ends_at)}"
+            if duty.starts_at <= now
+            else f"on duty from {utc_time(duty.starts_at)}"
+        )
+        add_step(
+            session,
+            lead,
+            step,
+            at=now,
+            agency=agency,
+            detail=f"not acknowledged within {n} minutes: passed to {agency.code}, {role} "
+            f"({local_time(now, duty.time_zone, zone_name=True)} at the desk; {shift})",
+        )
+        subject = (
+            f"URGENT lead passed to your desk: {kind_label(kind)}, reported from "
+            f"{lead.reporter_country or 'country not given'} - acknowledge by "
+            f"{utc_time(due, '%H:%M')}"
+        )
+        body = "\n".join(
+            [
+                f"URGENT LEAD for the 24/7 desk of {agency.code}, {role} ({shift}).",
+                f"Nobody has acknowledged it in the {waited} minutes since it arrived.",
+                "",
+                *alert_facts(lead, agency, kind=kind, received_at=received_at),
+                f"Your deadline:   {utc_time(due)} = "
+                f"{local_time(due, duty.time_zone, zone_name=True)}",
+                "",
+                "Open the lead and acknowledge it (login required):",
+                lead_link(settings, lead),
+                "",
+                "If nobody acknowledges it by then, it passes on along the rota, then to the "
+                "network coordinator.",
+                "",
+                NO_CONTENT,
+                "",
+            ]
+        )
+        told = queue_entry(
+            session,
+            settings,
+            lead,
+            agency,
+            event="urgent_lead.passed_on",
+            subject=subject,
+            body=body,
+            now=now,
+            kind=kind,
+        )
+        add_step(session, lead, StepKind.NOTIFIED, at=now, agency=agency, detail=told)
+    lead.check_at = due
+    audit.record(
+        session,
+        WATCH,
+        action="report.urgent_lead.pass_on",
+        operation=Operation.DISCLOSURE,
+        subject_type="urgent_lead",
+        subject_id=lead.id,
+        recipients=[d.agency.code for d in duties],
+        detail={"report_id": str(lead.report_id), "minutes": n, "reason": reason.value},
+    )
+
+
+def _along_the_rota(
+    session: Session,
+    settings: Settings,
+    lead: UrgentLead,
+    targets: Sequence[tuple[UrgentLeadTarget, Agency]],
+    *,
+    kind: str,
+    received_at: datetime,
+    now: datetime,
+) -> bool:
+    """Before the coordinator, the rota: the desks on duty for the network now (unless the lead
+    already went to them), then the next desk on duty. False when the rota has nobody left."""
+    rota = network_rota(session)
+    if rota is None:
+        return False
+    done = set(
+        session.scalars(
+            select(UrgentLeadStep.step).where(
+                UrgentLeadStep.lead_id == lead.id,
+                UrgentLeadStep.step.in_(
+                    [
+                        StepKind.TO_DUTY_DESK.value,
+                        StepKind.TO_NEXT_DESK.value,
+                        StepKind.NO_DUTY_DESK.value,
+                    ]
+                ),
+            )
+        )
+    )
+    if StepKind.TO_NEXT_DESK.value in done:
+        return False  # the rota had its turn: the coordinator next
+    alerted = {a.id for _, a in targets}
+    if StepKind.TO_DUTY_DESK.value not in done:
+        awake = on_duty_now(session, rota, now, exclude=alerted)
+        if awake:
+            _pass_on(
+                session,
+                settings,
+                lead,
+                awake,
+                TargetReason.ON_DUTY_DESK,
+                kind=kind,
+                received_at=received_at,
+                now=now,
+            )
+            return True
+    since = max((t.added_at for t, _ in targets), default=lead.created_at)
+    chosen = next_desk(session, rota, since=since, now=now, alerted=alerted)
+    if chosen is not None:
+        _pass_on(
+            session,
+            settings,
+            lead,
+            [chosen],
+            TargetReason.NEXT_DESK,
+            kind=kind,
+            received_at=received_at,
+            now=now,
+        )
+        return True
+    if StepKind.NO_DUTY_DESK.value not in done:
+        add_step(
+            session,
+            lead,
+            StepKind.NO_DUTY_DESK,
+            at=now,
+            detail="no other desk is on duty or comes on duty within 7 days: to the coordinator",
+        )
+    return False
+
+
 def _follow_up(session: Session, settings: Settings, lead_id: uuid.UUID, *, now: datetime) -> bool:
     """Escalate or remind one claimed lead (the runner holds its row and checked the lease);
     False when there was nothing left to do."""
@@ -205,6 +377,11 @@ def _follow_up(session: Session, settings: Settings, lead_id: uuid.UUID, *, now:
     kind, received_at = report_facts(lead)
     targets = lead_targets(session, lead.id)
     if lead.escalated_at is None:
+        if _along_the_rota(
+            session, settings, lead, targets, kind=kind, received_at=received_at, now=now
+        ):
+            session.flush()
+            return True
         coordinator = agency_service.coordinator(session)
         if coordinator is not None:
             _escalate(

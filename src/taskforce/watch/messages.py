@@ -141,6 +141,10 @@ def why_targeted(lead: UrgentLead, target: UrgentLeadTarget, uncovered: str) -> 
         return f"suspect's country ({lead.suspect_country})"
     if reason == TargetReason.NO_MEMBER_AGENCY:
         return f"network coordinator: {uncovered}"
+    if reason == TargetReason.ON_DUTY_DESK:
+        return "on duty for the network (the rota)"
+    if reason == TargetReason.NEXT_DESK:
+        return "next desk on duty for the network: not acknowledged in time"
     return "escalation: not acknowledged in time"
 
 
@@ -228,7 +232,10 @@ def send_alert(
     coordinator: Agency | None,
     others: Sequence[Agency],
     now: datetime,
+    rota: bool = False,
 ) -> str:
+    """The first alert; with `rota`, what is not acknowledged passes to the next desk on duty
+    before the coordinator."""
     country = lead.reporter_country or "country not given"
     subject = (
         f"URGENT lead: {kind_label(kind)}, reported from {country} "
@@ -250,7 +257,16 @@ def send_alert(
             + ", ".join(a.code for a in others)
             + ". The first desk to acknowledge takes the lead."
         )
-    if coordinator is not None and coordinator.id != agency.id:
+    if rota:
+        lines.append(
+            "If no desk acknowledges it by then, it passes to the next desk on duty for the "
+            + (
+                f"network, then to the network coordinator ({coordinator.code})."
+                if coordinator
+                else "network."
+            )
+        )
+    elif coordinator is not None and coordinator.id != agency.id:
         lines.append(
             "If no desk acknowledges it by then, it escalates to the network coordinator "
             f"({coordinator.code})."

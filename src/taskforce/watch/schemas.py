@@ -29,6 +29,8 @@ class TargetReason(StrEnum):
     SUSPECT_COUNTRY = "suspect_country"
     NO_MEMBER_AGENCY = "no_member_agency"  # the coordinator at once: nobody in the country
     ESCALATION = "escalation"  # the coordinator: nobody acknowledged in time
+    ON_DUTY_DESK = "on_duty_desk"  # a desk on duty for the network (the rota) at that moment
+    NEXT_DESK = "next_desk"  # the next desk on duty: nobody acknowledged in time
 
 
 class StepKind(StrEnum):
@@ -41,6 +43,9 @@ class StepKind(StrEnum):
     REMINDER = "reminder"
     ACKNOWLEDGED = "acknowledged"  # detail: the acknowledger's note
     ACK_NOTIFIED = "ack_notified"  # the other targets were told who took it
+    TO_DUTY_DESK = "to_duty_desk"  # sent to a desk on duty for the network (the rota)
+    TO_NEXT_DESK = "to_next_desk"  # passed to the next desk on duty (the rota)
+    NO_DUTY_DESK = "no_duty_desk"  # the rota had no desk to pass it to: the coordinator next
 
 
 STEP_LABELS: dict[str, str] = {
@@ -53,6 +58,9 @@ STEP_LABELS: dict[str, str] = {
     StepKind.REMINDER: "Reminder sent",
     StepKind.ACKNOWLEDGED: "Acknowledged",
     StepKind.ACK_NOTIFIED: "Other desks told",
+    StepKind.TO_DUTY_DESK: "Sent to the desk on duty",
+    StepKind.TO_NEXT_DESK: "Passed to the next desk on duty",
+    StepKind.NO_DUTY_DESK: "No desk on duty to take it",
 }
 
 KIND_LABELS: dict[str, str] = {

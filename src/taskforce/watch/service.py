@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence, Set
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -45,6 +47,9 @@ from taskforce.core.db import is_postgres, utcnow
 from taskforce.core.errors import Conflict, Invalid, NotFound
 from taskforce.core.outbox import service as outbox
 from taskforce.core.settings import Settings
+from taskforce.rota import engine as rota_engine
+from taskforce.rota import service as rota_service
+from taskforce.rota.models import DutyDesk
 from taskforce.watch.messages import (
     NO_CONTENT,
     add_step,
@@ -77,13 +82,100 @@ STEP_ORDER: dict[str, int] = {
     StepKind.CREATED: 0,
     StepKind.TO_COORDINATOR: 1,
     StepKind.UNREACHABLE: 1,
+    StepKind.TO_DUTY_DESK: 1,
     StepKind.ESCALATED: 2,
     StepKind.NO_COORDINATOR: 2,
     StepKind.REMINDER: 2,
+    StepKind.NO_DUTY_DESK: 2,
+    StepKind.TO_NEXT_DESK: 2,
     StepKind.NOTIFIED: 3,
     StepKind.ACKNOWLEDGED: 4,
     StepKind.ACK_NOTIFIED: 5,
 }
+
+
+# --- the network's rota: who is on duty ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DutyAgency:
+    """A desk the rota puts on duty, with its agency (whose 24/7 address is alerted)."""
+
+    agency: Agency
+    desk_id: uuid.UUID
+    time_zone: str  # the desk's own clock
+    starts_at: datetime  # the shift (clipped to a day either side of the moment asked)
+    ends_at: datetime
+
+
+def network_rota(session: Session) -> rota_engine.Rota | None:
+    """The rota, or None when the network has no active desk (the watch then works as it did
+    before the rota: the coordinator takes what no member covers)."""
+    rota = rota_service.load(session)
+    return rota if rota.desks else None
+
+
+def _duty_agencies(
+    session: Session, rota: rota_engine.Rota, found: Sequence[rota_engine.Shift]
+) -> list[DutyAgency]:
+    """The shifts' desks as agencies, one per agency, in the shifts' order."""
+    zones = {d.id: d.time_zone for d in rota.desks}
+    ids = {s.desk_id for s in found}
+    agencies: dict[uuid.UUID, Agency] = {}
+    if ids:
+        rows = session.execute(
+            select(DutyDesk.id, Agency)
+            .join(Agency, Agency.id == DutyDesk.agency_id)
+            .where(DutyDesk.id.in_(ids), Agency.is_active.is_(True))
+        ).all()
+        for desk_id, row_agency in rows:
+            agencies[desk_id] = row_agency
+    chosen: dict[uuid.UUID, DutyAgency] = {}
+    for shift in found:
+        agency = agencies.get(shift.desk_id)
+        if agency is not None and agency.id not in chosen:
+            chosen[agency.id] = DutyAgency(
+                agency, shift.desk_id, zones[shift.desk_id], shift.starts_at, shift.ends_at
+            )
+    return list(chosen.values())
+
+
+def on_duty_now(
+    session: Session, rota: rota_engine.Rota, at: datetime, *, exclude: Set[uuid.UUID] = frozenset()
+) -> list[DutyAgency]:
+    """Every desk on duty for the network at `at`, but those of the agencies in `exclude`."""
+    found = _duty_agencies(session, rota, rota_engine.on_duty(rota, at))
+    return [d for d in found if d.agency.id not in exclude]
+
+
+def next_desk(
+    session: Session,
+    rota: rota_engine.Rota,
+    *,
+    since: datetime,
+    now: datetime,
+    alerted: Set[uuid.UUID],
+) -> DutyAgency | None:
+    """Where an unanswered lead goes next: the first desk not yet alerted to come on duty after
+    `since` (the last alert); if that desk is not on duty yet, rather one that is on duty now
+    and was not alerted, else that one. None when nobody comes within the engine's horizon."""
+    alerted_desks = (
+        frozenset(session.scalars(select(DutyDesk.id).where(DutyDesk.agency_id.in_(alerted))))
+        if alerted
+        else frozenset()
+    )
+    coming = rota_engine.next_on_duty(rota, since, exclude=alerted_desks)
+    if coming is not None and coming.ends_at <= now:  # came and went while the lead waited
+        coming = rota_engine.next_on_duty(rota, now, exclude=alerted_desks)
+    if coming is not None and coming.starts_at <= now:
+        found = _duty_agencies(session, rota, [coming])
+        if found and found[0].agency.id not in alerted:
+            return found[0]
+    awake = on_duty_now(session, rota, now, exclude=alerted)
+    if awake:
+        return awake[0]
+    found = _duty_agencies(session, rota, [coming]) if coming is not None else []
+    return next((d for d in found if d.agency.id not in alerted), None)
 
 
 # --- opening a lead ---------------------------------------------------------------------------
@@ -112,6 +204,54 @@ def _resolve(
         for agency in agencies:
             chosen.setdefault(agency.id, (agency, reason))
     return list(chosen.values()), uncovered
+
+
+def _to_duty_desks(
+    session: Session,
+    rota: rota_engine.Rota,
+    lead: UrgentLead,
+    gap: str,
+    targets: list[tuple[Agency, str]],
+    now: datetime,
+) -> bool:
+    """What no member covers goes to every desk on duty for the network now (adding them to
+    `targets`); False when no desk is on duty (a gap in the rota)."""
+    awake = on_duty_now(session, rota, now)
+    if not awake:
+        return False
+    have = {a.id for a, _ in targets}
+    for duty in awake:
+        if duty.agency.id in have:
+            continue
+        session.add(
+            UrgentLeadTarget(
+                lead_id=lead.id,
+                agency_id=duty.agency.id,
+                reason=TargetReason.ON_DUTY_DESK.value,
+                added_at=now,
+            )
+        )
+        add_step(
+            session,
+            lead,
+            StepKind.TO_DUTY_DESK,
+            at=now,
+            agency=duty.agency,
+            detail=f"{gap}: sent to {duty.agency.code}, on duty for the network "
+            f"({local_time(now, duty.time_zone, zone_name=True)} at the desk; on duty until "
+            f"{utc_time(duty.ends_at)})",
+        )
+        targets.append((duty.agency, f"on duty for the network: {gap}"))
+    if all(d.agency.id in have for d in awake):
+        add_step(
+            session,
+            lead,
+            StepKind.TO_DUTY_DESK,
+            at=now,
+            detail=f"{gap}: the desks on duty for the network "
+            f"({', '.join(d.agency.code for d in awake)}) already have it",
+        )
+    return True
 
 
 def open_lead(
@@ -179,7 +319,12 @@ def open_lead(
         )
         targets.append((agency, label))
     gap = " and ".join(uncovered)
-    if uncovered and coordinator is not None:
+    rota = network_rota(session)
+    if uncovered and rota is not None and _to_duty_desks(session, rota, lead, gap, targets, now):
+        pass  # the desks on duty for the network take what no member covers
+    elif uncovered and coordinator is not None:
+        if rota is not None:
+            gap += ", and no desk is on duty for the network (a gap in the rota)"
         session.add(
             UrgentLeadTarget(
                 lead_id=lead.id,
@@ -229,6 +374,7 @@ def open_lead(
             received_at=received_at,
             coordinator=coordinator,
             others=others,
+            rota=rota is not None,
             now=now,
         )
         add_step(session, lead, StepKind.NOTIFIED, at=now, agency=agency, detail=told)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from taskforce.agencies import service as agency_service
@@ -30,7 +30,7 @@ from taskforce.cases import additions as case_additions
 from taskforce.cases import service as case_service
 from taskforce.cases.schemas import CaseCreate, SelectorCreate
 from taskforce.core.caller import Caller
-from taskforce.core.db import utcnow
+from taskforce.core.db import unit_of_work, utcnow
 from taskforce.core.jobs import runner as jobs
 from taskforce.core.outbox.models import OutboxMessage
 from taskforce.core.resolver import StaticResolver
@@ -438,7 +438,7 @@ def leads(session: Session, settings: Settings, callers: dict[tuple[str, str], C
             "NL",
             True,
             "DE",
-            40,
+            55,  # past three deadlines: the desk on duty, the next desk, the coordinator
         ),
         (
             Kind.DANGER,
@@ -491,8 +491,29 @@ def leads(session: Session, settings: Settings, callers: dict[tuple[str, str], C
 
 def finish(factory: sessionmaker[Session], settings: Settings) -> int:
     """After the build is committed, what the worker would have done meanwhile: the reports'
-    arrivals go into the audit chain, and the lead nobody acknowledged escalates. Returns the
-    number of leads escalated."""
+    arrivals go into the audit chain, and the lead nobody acknowledged follows the rota (the
+    desk on duty, the next desk) to the coordinator, each step at the deadline the worker met.
+    Returns the number of leads escalated to the coordinator."""
     while jobs.once(factory, reports_service.log_arrivals):
         pass
-    return jobs.run(factory, watch_escalation.escalation_job(settings), limit=50).done
+    now = utcnow()
+    job = watch_escalation.escalation_job(settings)
+    for _ in range(20):  # a handful of deadlines at most; the bound only guards the loop
+        with unit_of_work(factory) as session:
+            due = session.scalar(
+                select(func.min(UrgentLead.check_at)).where(
+                    UrgentLead.acknowledged_at.is_(None), UrgentLead.check_at <= now
+                )
+            )
+        if due is None:
+            break
+        jobs.run(factory, job, limit=50, now=due)
+    with unit_of_work(factory) as session:
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(UrgentLead)
+                .where(UrgentLead.escalated_at.is_not(None))
+            )
+            or 0
+        )

@@ -64,6 +64,7 @@ def _network(session: Session, caller: Caller) -> dict[str, Any] | None:
     """The coordinator's overview, each figure from its domain's service (counts only)."""
     if not caller.can(Permission.OVERSEE_NETWORK):
         return None
+    from taskforce.preservation import statistics as preservation_statistics
     from taskforce.reports import queue as reports_queue
     from taskforce.takedown import removal
     from taskforce.watch import reading as watch_reading
@@ -75,6 +76,7 @@ def _network(session: Session, caller: Caller) -> dict[str, Any] | None:
         "hits": case_hits.unacknowledged_per_agency(session, caller),
         "waiting": reports_queue.waiting_per_agency(session, caller),
         "overdue": removal.past_deadline(session, caller, now=now),
+        "preservations": preservation_statistics.counts(session, caller, now=now),
     }
 
 

@@ -104,3 +104,7 @@ def test_another_agency_gets_404_and_the_coordinator_counts_only(
     assert "night.fox" not in counts.text.lower()
     assert client.get(path).status_code == 404
     assert csrf_field(counts.text)
+    dashboard = client.get("/ui/")  # the coordinator's overview of the network
+    assert 'id="network-preservations"' in dashboard.text
+    assert "1 holding data at providers" in dashboard.text
+    assert "night.fox" not in dashboard.text.lower()

@@ -4,14 +4,17 @@ edit; an unacknowledged handover escalates to the coordinator once. Fixed clock 
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from builders import csrf_field, make_person, token_for, web_login
+from conftest import migrated_engine
 from fastapi.testclient import TestClient
 from handover_builders import GB_ENDS, US_ENDS, Network, make_network
-from sqlalchemy import delete, select, update
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 from watch_builders import RECEIVED, open_lead
@@ -19,6 +22,7 @@ from watch_builders import RECEIVED, open_lead
 from taskforce.agencies import service as agency_service
 from taskforce.cli import app
 from taskforce.core.audit.models import AuditEntry
+from taskforce.core.caller import Caller
 from taskforce.core.db import make_engine, make_sessionmaker, unit_of_work
 from taskforce.core.errors import Conflict, Forbidden, Invalid, NotFound
 from taskforce.core.inbox import service as inbox
@@ -259,15 +263,23 @@ def test_a_changed_handover_is_named_by_verify(
     session.expire_all()
     result = handovers.verify(session)
     assert result.broken is not None
-    assert result.broken.id == second.id
+    assert result.broken == second.id
     assert "content does not match" in result.problem
     assert result.checked == 1
 
 
-def test_a_rewritten_or_removed_handover_breaks_the_next_link(
+def test_a_handover_rewritten_whole_or_removed_is_named(
     session: Session, settings: Settings, net: Network
 ) -> None:
-    first, second, _third = _three(session, settings, net)
+    """The audit log recorded each digest when it was written: a handover removed from the end
+    of the chain, or rewritten with a digest to match, is still found."""
+    first, second, third = _three(session, settings, net)
+    session.execute(delete(Handover).where(Handover.id == third.id))
+    session.expire_all()
+    last = handovers.verify(session)
+    assert last.broken == third.id
+    assert "the audit log saw it written, but it is gone" in last.problem
+
     forged = dict(handovers.content(first), notes="nothing open")
     session.execute(
         update(Handover)
@@ -275,16 +287,15 @@ def test_a_rewritten_or_removed_handover_breaks_the_next_link(
         .values(notes="nothing open", digest=handovers.digest_of("", forged))
     )
     session.expire_all()
-    result = handovers.verify(session)
-    assert result.broken is not None
-    assert result.broken.id == second.id
-    assert "names no handover" in result.problem
+    rewritten = handovers.verify(session)
+    assert rewritten.broken == first.id
+    assert "not the one the audit log recorded" in rewritten.problem
 
     session.execute(delete(Handover).where(Handover.id == first.id))
     session.expire_all()
     gone = handovers.verify(session)
-    assert gone.broken is not None
-    assert gone.broken.id == second.id
+    assert gone.broken == second.id
+    assert "names no handover" in gone.problem
 
 
 # --- escalation -------------------------------------------------------------------------------
@@ -555,3 +566,49 @@ def test_a_desk_is_reminded_once_before_its_shift_ends_unless_it_handed_over(
     us = net.watch.us.caller.agency_id
     assert us is not None
     assert [n.kind for n in inbox.notices(session, us)] == []
+
+
+# --- desks writing at once --------------------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def committed(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Engine, Settings]]:
+    with migrated_engine(request.param, tmp_path) as engine:
+        yield engine, engine.info_settings  # type: ignore[attr-defined]
+
+
+def test_desks_writing_at_once_extend_one_chain(committed: tuple[Engine, Settings]) -> None:
+    """Three desks hand over in the same instant, each in its own connection (as separate
+    processes would): the chain takes them one after the other and never forks."""
+    engine, settings = committed
+    with unit_of_work(make_sessionmaker(engine)) as session:
+        net = make_network(session)
+    writers = [
+        (net.watch.gb.caller, BEFORE_END),
+        (net.watch.us.caller, US_ENDS - timedelta(minutes=5)),
+        (net.watch.nl.caller, GB_ENDS - timedelta(hours=8, minutes=10)),
+    ]
+    barrier = threading.Barrier(len(writers))
+    errors: list[BaseException] = []
+
+    def write(caller: Caller, now: datetime) -> None:
+        factory = make_sessionmaker(engine)
+        try:
+            barrier.wait(timeout=10)
+            with unit_of_work(factory) as session:
+                handovers.write(session, settings, caller, HandoverWrite(), now=now)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=w) for w in writers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    with unit_of_work(make_sessionmaker(engine)) as session:
+        result = handovers.verify(session)
+        assert result.problem == ""
+        assert (result.checked, result.total) == (3, 3)
+        heads = session.scalars(select(Handover.previous_digest)).all()
+        assert sorted(heads).count("") == 1

@@ -76,6 +76,7 @@ def handover_write(
             f"{len(view.pending_preservations)} pending preservation(s); acknowledge by "
             f"{utc_time(view.ack_due_at)}",
             markup=False,
+            soft_wrap=True,
         )
 
 
@@ -104,6 +105,7 @@ def handover_list(
                 f"{row.id}  {row.from_desk} → {row.to_desk}  shift ends "
                 f"{utc_time(row.shift_ends_at)}  written {utc_time(row.written_at)}  {taken}",
                 markup=False,
+                soft_wrap=True,
             )
 
 
@@ -125,15 +127,14 @@ def handover_verify(ctx: typer.Context) -> None:
     """Walk the handovers' hash chain; exit 1 naming the first that does not match."""
     with unit(ctx) as session:
         result = handovers.verify(session)
-        broken = result.broken
         problem = (
-            f"handover {broken.id} (written {utc_time(broken.written_at)}): {result.problem}; "
-            f"{result.checked} of {result.total} verified before it"
-            if broken is not None
+            f"handover {result.broken}: {result.problem}; {result.checked} of {result.total} "
+            "verified before it"
+            if result.broken is not None
             else ""
         )
     if problem:
-        err.print(f"error: {problem}", markup=False)
+        err.print(f"error: {problem}", markup=False, soft_wrap=True)
         raise typer.Exit(1)
     out.print(f"{result.total} handover(s) verified: the chain is intact")
 

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, aliased
 from taskforce.agencies import service as agency_service
 from taskforce.agencies.models import Agency
 from taskforce.core.audit import service as audit
+from taskforce.core.audit.models import AuditEntry
 from taskforce.core.audit.service import Operation
 from taskforce.core.caller import Caller, Permission
 from taskforce.core.db import is_postgres, utcnow
@@ -254,7 +255,7 @@ def _chain_head(session: Session) -> str:
 class Verification:
     checked: int  # handovers whose digest was recomputed
     total: int
-    broken: Handover | None  # the first that does not match
+    broken: uuid.UUID | None  # the first handover that does not match
     problem: str
 
     @property
@@ -262,30 +263,48 @@ class Verification:
         return self.broken is None
 
 
+def _audited(session: Session) -> dict[uuid.UUID, tuple[str, datetime]]:
+    """Each handover's digest as the audit log recorded it when it was written (the log has a
+    chain of its own, sealed): what a handover removed or rewritten with its digest is held to."""
+    rows = session.execute(
+        select(AuditEntry.subject_id, AuditEntry.detail, AuditEntry.at).where(
+            AuditEntry.action == "watch.handover.write", AuditEntry.outcome == "ok"
+        )
+    )
+    return {
+        row.subject_id: (str(row.detail.get("digest", "")), row.at)
+        for row in rows
+        if row.subject_id is not None
+    }
+
+
 def verify(session: Session) -> Verification:
     """Walks the chain from the first handover, recomputing each digest, and names the first
-    that does not match: content changed, a link that names no handover (one before it removed
-    or rewritten), two handovers claiming the same predecessor, or one outside the chain."""
+    that does not match: content changed; a digest other than the audit log's (rewritten
+    whole); two handovers claiming the same predecessor; a link that names no handover (one
+    before it removed); one the audit log saw written that is gone."""
     every = list(session.scalars(select(Handover).order_by(Handover.written_at, Handover.id)))
+    audited = _audited(session)
     following: dict[str, list[Handover]] = {}
     for item in every:
         following.setdefault(item.previous_digest, []).append(item)
     seen: set[uuid.UUID] = set()
     previous = ""
+
+    def broken(item_id: uuid.UUID, problem: str) -> Verification:
+        return Verification(len(seen), len(every), item_id, problem)
+
     while following.get(previous):
         candidates = following[previous]
         item = candidates[0]
         if len(candidates) > 1:
-            return Verification(
-                len(seen),
-                len(every),
-                candidates[1],
-                f"follows the same handover as {candidates[0].id}: the chain forks",
+            return broken(
+                candidates[1].id, f"follows the same handover as {item.id}: the chain forks"
             )
         if digest_of(item.previous_digest, content(item)) != item.digest:
-            return Verification(
-                len(seen), len(every), item, "its content does not match its digest"
-            )
+            return broken(item.id, "its content does not match its digest")
+        if item.id in audited and audited[item.id][0] != item.digest:
+            return broken(item.id, "its digest is not the one the audit log recorded when written")
         seen.add(item.id)
         previous = item.digest
     digests = {h.digest for h in every}
@@ -294,13 +313,15 @@ def verify(session: Session) -> Verification:
     stray = next((h for h in left if h.previous_digest not in digests), None)
     stray = stray or next(iter(left), None)
     if stray is not None:
-        return Verification(
-            len(seen),
-            len(every),
-            stray,
-            "its previous digest names no handover of the chain: one before it was changed "
-            "or removed",
+        return broken(
+            stray.id,
+            "its previous digest names no handover of the chain: one before it was changed or "
+            "removed",
         )
+    present = {h.id for h in every}
+    gone = sorted((at, hid) for hid, (_, at) in audited.items() if hid not in present)
+    if gone:
+        return broken(gone[0][1], "the audit log saw it written, but it is gone")
     return Verification(len(seen), len(every), None, "")
 
 

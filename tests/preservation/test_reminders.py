@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from preservation_builders import Desks, record
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -114,3 +116,18 @@ def test_an_interrupted_run_resumes_once_its_lease_runs_out(
     resumed = _run(session, settings, due + reminders.LEASE + timedelta(seconds=1))
     assert (resumed.claimed, resumed.done) == (1, 1)
     assert len(_subjects(session, request)) == 1
+
+
+def test_the_reminder_days_are_a_setting(
+    session: Session, settings: Settings, desks: Desks
+) -> None:
+    assert Settings(
+        allow_insecure_defaults=True, preservation_reminder_days=[3, 30, 3]
+    ).preservation_reminder_days == [30, 3]
+    with pytest.raises(ValidationError, match="preservation_reminder_days"):
+        Settings(allow_insecure_defaults=True, preservation_reminder_days=[0])
+    monthly = settings.model_copy(update={"preservation_reminder_days": [30]})
+    request = record(session, monthly, desks.gb)
+    assert request.check_at == EXPIRES - timedelta(days=30)
+    assert _run(session, monthly, EXPIRES - timedelta(days=30)).done == 1
+    assert request.check_at == EXPIRES

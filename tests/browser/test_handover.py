@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -99,7 +100,7 @@ def _sign_in(page: Page, base: str, code: str) -> None:
 
 @pytest.mark.seed.with_args(seed)
 def test_the_outgoing_desk_writes_and_the_incoming_desk_acknowledges(
-    browser: Browser, live_server: object
+    browser: Browser, live_server: object, tmp_path: Path
 ) -> None:
     base = live_server.url  # type: ignore[attr-defined]
     writer = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
@@ -141,3 +142,11 @@ def test_the_outgoing_desk_writes_and_the_incoming_desk_acknowledges(
     writer.reload()
     expect(writer.locator(".alert-ok")).to_contain_text("Acknowledged by")
     expect(writer.locator("button", has_text="Acknowledge")).to_have_count(0)
+
+    # the three pages hold on a phone: nothing makes them scroll sideways
+    writer.set_viewport_size({"width": 375, "height": 800})
+    for path in ("/ui/watch/handovers?state=all", "/ui/watch/handovers/new", handover_url):
+        writer.goto(path if path.startswith("http") else base + path)
+        writer.screenshot(path=str(tmp_path / f"handover-{len(path)}-375.png"), full_page=True)
+        wide = writer.evaluate("() => document.documentElement.scrollWidth")
+        assert wide <= 375, (path, wide)

@@ -6,6 +6,7 @@ lands on the timeline. Errors are shown next to their field; what a desk may not
 
 from __future__ import annotations
 
+import html
 import re
 from urllib.parse import urlsplit
 
@@ -506,3 +507,39 @@ def test_the_coordinator_deletes_from_the_plan_but_never_the_any_desk_requiremen
     assert (
         client.post(f"/ui/rota/plan/rules/{rules[1]}/delete", data={"csrf_token": desk_csrf})
     ).status_code == 403
+
+
+def test_a_desk_declares_its_reliable_hours_and_the_plan_flags_a_rule_outside_them(
+    client: TestClient, session: Session, net: RotaNet
+) -> None:
+    csrf = _login(client, session, net.gb)
+    desk = _desk_id(net, "GB-NCA")
+    done = client.post(
+        f"/ui/rota/desks/{desk}/capabilities",
+        data={
+            "csrf_token": csrf,
+            "languages": "en",
+            "powers": ["preservation"],
+            "reliable": "mon-fri 08:00-18:00\nSat,Sun 10:00-14:00\n",
+        },
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    page = client.get(f"/ui/rota/desks/{desk}").text
+    assert "<dt>Reliable hours</dt><dd>Mon-Fri 08:00-18:00; Sat-Sun 10:00-14:00" in page
+    refused = client.post(
+        f"/ui/rota/desks/{desk}/capabilities",
+        data={"csrf_token": csrf, "languages": "en", "reliable": "mon-fri 08:00-18:00\nweekdays"},
+    )
+    assert refused.status_code == 422
+    error = re.search(r'id="err-reliable_hours" role="alert">([^<]*)', refused.text)
+    assert error
+    assert html.unescape(error.group(1)) == 'Line 2: days and hours like "mon-fri 08:00-18:00"'
+    # GB-NCA's rule (06:00-14:00 London, every day) begins before its reliable hours
+    _login(client, session, net.coord)
+    plan = client.get("/ui/rota/plan").text
+    rules = plan.split('id="rules"')[1].split("</table>")[0]
+    gb_row = next(row for row in rules.split("<tr>") if "<td>GB-NCA</td>" in row)
+    assert 'class="chip chip-known"' in gb_row
+    nl_row = next(row for row in rules.split("<tr>") if "<td>NL-NP</td>" in row)
+    assert "chip-known" not in nl_row  # declared none: never warned

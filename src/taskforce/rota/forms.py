@@ -32,6 +32,7 @@ from taskforce.rota.schemas import (
     FixedShiftIn,
     OverrideCreate,
     Power,
+    ReliableHours,
     RequirementCreate,
     RotationCreate,
     RotationKind,
@@ -111,6 +112,7 @@ def times(zone: ZoneInfo) -> dict[str, Any]:
         "length": lambda a, b: _length(b - a),
         "input_value": lambda at: input_value(at, zone),
         "weekday_names": WEEKDAYS,
+        "reliable_text": reliable_text,
     }
 
 
@@ -129,6 +131,70 @@ def split_error(error: Invalid, prefix: str = "") -> Invalid:
     if field in ("form", "") and named:
         field, rule = named.group(1), named.group(2)
     return Invalid(prefix + field.split(".", 1)[0], rule)
+
+
+_DAYS = {name.lower(): i for i, name in enumerate(WEEKDAYS)}
+
+
+def _weekday(token: str) -> int:
+    token = token.strip().lower()[:3]
+    if token in _DAYS:
+        return _DAYS[token]
+    if token.isdigit() and int(token) <= 6:
+        return int(token)
+    raise ValueError(token)
+
+
+def _weekdays_of(text: str) -> list[int]:
+    """ "mon-fri", "sat,sun", "0-4" as weekday numbers (Monday 0)."""
+    days: set[int] = set()
+    for part in (p for p in text.split(",") if p.strip()):
+        first, _, last = part.partition("-")
+        a = _weekday(first)
+        b = _weekday(last) if last else a
+        if b < a:
+            raise ValueError(part)
+        days.update(range(a, b + 1))
+    return sorted(days)
+
+
+def reliable_hours(text: str) -> list[ReliableHours]:
+    """One window a line, "mon-fri 08:00-18:00", on the desk's own clock."""
+    found = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            days, hours = line.split()
+            start, end = hours.split("-")
+            weekdays = _weekdays_of(days)
+        except ValueError:
+            rule = f'line {number}: days and hours like "mon-fri 08:00-18:00"'
+            raise Invalid("reliable_hours", rule) from None
+        try:
+            found.append(ReliableHours(weekdays=weekdays, start=start, end=end))
+        except ValidationError as exc:
+            rule = split_error(field_error(exc)).rule
+            raise Invalid("reliable_hours", f"line {number}: {rule}") from None
+    return found
+
+
+def reliable_text(windows: list[dict[str, Any]]) -> str:
+    """Reliable hours as the form shows them, one window a line ("Mon-Fri 08:00-18:00")."""
+    lines = []
+    for window in windows:
+        days = sorted(int(d) for d in window.get("weekdays", ()))
+        runs: list[list[int]] = []
+        for day in days:
+            if runs and runs[-1][-1] == day - 1:
+                runs[-1].append(day)
+            else:
+                runs.append([day])
+        named = ",".join(
+            WEEKDAYS[r[0]] if len(r) == 1 else f"{WEEKDAYS[r[0]]}-{WEEKDAYS[r[-1]]}" for r in runs
+        )
+        lines.append(f"{named} {window.get('start')}-{window.get('end')}")
+    return "\n".join(lines)
 
 
 # --- the coordinator's page -------------------------------------------------------------------

@@ -34,6 +34,7 @@ from taskforce.rota import calendars, directory, engine, service, timeline
 from taskforce.rota import forms as rota_forms
 from taskforce.rota.forms import (
     local_input,
+    reliable_hours,
     split_error,
     times,
     viewer_zone,
@@ -415,12 +416,14 @@ def set_capabilities(
     web: CheckedWebDep,
     languages: str = Form(default="", max_length=200),
     powers: list[str] = Form(default_factory=list),
+    reliable: str = Form(default="", max_length=4000),
 ) -> Response:
     desk = directory.get_desk(session, web.caller, desk_id)
     try:
         data = DeskSet(
             languages=[code for code in re.split(r"[\s,;]+", languages) if code],
             powers=[Power(p) for p in powers if p in {x.value for x in Power}],
+            reliable_hours=reliable_hours(reliable),
         )
         attempt(session, lambda: directory.set_desk(session, web.caller, desk.agency, data))
     except ValidationError as exc:

@@ -353,7 +353,11 @@ def add_override(
     if remove is not None:
         on_duty = [
             s
-            for s in engine.shifts(load(session), data.starts_at, data.ends_at)
+            for s in engine.shifts(
+                load(session, start=data.starts_at, end=data.ends_at),
+                data.starts_at,
+                data.ends_at,
+            )
             if s.desk_id == remove.id
         ]
         if not on_duty:

@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select, text
@@ -160,97 +161,194 @@ def ensure_any_desk(session: Session) -> CoverageRequirement:
     return found
 
 
-def load(session: Session) -> engine.Rota:
-    """The whole rota as the engine takes it. Inactive desks (or of inactive agencies) are
-    left out, and so is what names them; a rotation keeps them as members, so their turns show
-    as gaps rather than silently shifting everyone else's."""
-    desks: list[engine.Desk] = []
-    for desk, agency in session.execute(
-        select(DutyDesk, Agency).join(Agency, Agency.id == DutyDesk.agency_id)
-    ).all():
-        if not (desk.is_active and agency.is_active):
-            continue
-        desks.append(
-            engine.Desk(
-                id=desk.id,
-                code=agency.code,
-                time_zone=desk.time_zone,
-                country=agency.country,
-                subdivision=desk.subdivision,
-                languages=frozenset(desk.languages or ()),
-                powers=frozenset(desk.powers or ()),
-                observes_holidays=desk.observes_holidays,
+LOAD_MARGIN = timedelta(days=2)  # the engine looks a day either side of an instant
+
+
+def load(
+    session: Session, *, start: datetime | None = None, end: datetime | None = None
+) -> engine.Rota:
+    """The rota as the engine takes it; with a window, only the overrides, temporary
+    schedules and unavailability that reach into it (give or take `LOAD_MARGIN`), so what
+    has long passed is not read again and again. Inactive desks (or of inactive agencies)
+    are left out, and so is what names them; a rotation keeps them as members, so their
+    turns show as gaps rather than silently shifting everyone else's. Columns, not ORM
+    objects: this runs on every question and every change."""
+
+    def reaching(query: Any, starts: Any, ends: Any) -> Any:
+        if start is not None:
+            query = query.where(ends > start - LOAD_MARGIN)
+        if end is not None:
+            query = query.where(starts < end + LOAD_MARGIN)
+        return query
+
+    desks = tuple(
+        engine.Desk(
+            id=desk_id,
+            code=code,
+            time_zone=zone,
+            country=country,
+            subdivision=subdivision,
+            languages=frozenset(languages or ()),
+            powers=frozenset(powers or ()),
+            observes_holidays=observes,
+        )
+        for desk_id, code, zone, country, subdivision, languages, powers, observes in (
+            session.execute(
+                select(
+                    DutyDesk.id,
+                    Agency.code,
+                    DutyDesk.time_zone,
+                    Agency.country,
+                    DutyDesk.subdivision,
+                    DutyDesk.languages,
+                    DutyDesk.powers,
+                    DutyDesk.observes_holidays,
+                )
+                .join(Agency, Agency.id == DutyDesk.agency_id)
+                .where(DutyDesk.is_active, Agency.is_active)
             )
         )
+    )
     active = {d.id for d in desks}
     members: dict[uuid.UUID, list[uuid.UUID]] = {}
-    for member in session.scalars(select(RotationMember).order_by(RotationMember.position)):
-        members.setdefault(member.rotation_id, []).append(member.desk_id)
+    for rotation_id, desk_id in session.execute(
+        select(RotationMember.rotation_id, RotationMember.desk_id).order_by(RotationMember.position)
+    ):
+        members.setdefault(rotation_id, []).append(desk_id)
     rotations = tuple(
         engine.Rotation(
-            id=r.id,
-            name=r.name,
-            kind=r.kind,
-            shift_length=r.shift_length,
-            time_zone=r.time_zone,
-            starts_at=r.starts_at,
-            members=tuple(members.get(r.id, ())),
+            id=r_id,
+            name=name,
+            kind=kind,
+            shift_length=length,
+            time_zone=zone,
+            starts_at=starts_at,
+            members=tuple(members.get(r_id, ())),
         )
-        for r in session.scalars(select(Rotation).order_by(Rotation.name))
+        for r_id, name, kind, length, zone, starts_at in session.execute(
+            select(
+                Rotation.id,
+                Rotation.name,
+                Rotation.kind,
+                Rotation.shift_length,
+                Rotation.time_zone,
+                Rotation.starts_at,
+            ).order_by(Rotation.name)
+        )
     )
     rules = tuple(
         engine.Rule(
-            id=r.id,
-            desk_id=r.desk_id,
-            rotation_id=r.rotation_id,
-            weekdays=frozenset(r.weekdays),
-            start=parse_clock(r.start) or datetime.min.time(),
-            end=parse_clock(r.end),
-            time_zone=r.time_zone,
+            id=r_id,
+            desk_id=desk_id,
+            rotation_id=rotation_id,
+            weekdays=frozenset(weekdays),
+            start=parse_clock(clock_start) or datetime.min.time(),
+            end=parse_clock(clock_end),
+            time_zone=zone,
         )
-        for r in session.scalars(select(RotaRule))
-        if r.desk_id is None or r.desk_id in active
+        for r_id, desk_id, rotation_id, weekdays, clock_start, clock_end, zone in session.execute(
+            select(
+                RotaRule.id,
+                RotaRule.desk_id,
+                RotaRule.rotation_id,
+                RotaRule.weekdays,
+                RotaRule.start,
+                RotaRule.end,
+                RotaRule.time_zone,
+            )
+        )
+        if desk_id is None or desk_id in active
     )
     overrides = tuple(
         engine.Override(
-            id=o.id,
-            starts_at=o.starts_at,
-            ends_at=o.ends_at,
-            add_desk_id=o.add_desk_id if o.add_desk_id in active else None,
-            remove_desk_id=o.remove_desk_id,
+            id=o_id,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            add_desk_id=add if add in active else None,
+            remove_desk_id=remove,
         )
-        for o in session.scalars(select(RotaOverride))
-        if o.add_desk_id in active or o.remove_desk_id in active
+        for o_id, starts_at, ends_at, add, remove in session.execute(
+            reaching(
+                select(
+                    RotaOverride.id,
+                    RotaOverride.starts_at,
+                    RotaOverride.ends_at,
+                    RotaOverride.add_desk_id,
+                    RotaOverride.remove_desk_id,
+                ),
+                RotaOverride.starts_at,
+                RotaOverride.ends_at,
+            )
+        )
+        if add in active or remove in active
+    )
+    schedules = list(
+        session.execute(
+            reaching(
+                select(
+                    TemporarySchedule.id,
+                    TemporarySchedule.name,
+                    TemporarySchedule.starts_at,
+                    TemporarySchedule.ends_at,
+                ),
+                TemporarySchedule.starts_at,
+                TemporarySchedule.ends_at,
+            )
+        )
     )
     fixed: dict[uuid.UUID, list[engine.FixedShift]] = {}
-    for s in session.scalars(select(TemporaryShift)):
-        if s.desk_id in active:
-            fixed.setdefault(s.schedule_id, []).append(
-                engine.FixedShift(desk_id=s.desk_id, starts_at=s.starts_at, ends_at=s.ends_at)
-            )
+    if schedules:
+        for schedule_id, desk_id, starts_at, ends_at in session.execute(
+            select(
+                TemporaryShift.schedule_id,
+                TemporaryShift.desk_id,
+                TemporaryShift.starts_at,
+                TemporaryShift.ends_at,
+            ).where(TemporaryShift.schedule_id.in_([t[0] for t in schedules]))
+        ):
+            if desk_id in active:
+                fixed.setdefault(schedule_id, []).append(
+                    engine.FixedShift(desk_id=desk_id, starts_at=starts_at, ends_at=ends_at)
+                )
     temporary = tuple(
         engine.Temporary(
-            id=t.id,
-            name=t.name,
-            starts_at=t.starts_at,
-            ends_at=t.ends_at,
-            shifts=tuple(fixed.get(t.id, ())),
+            id=t_id,
+            name=name,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            shifts=tuple(fixed.get(t_id, ())),
         )
-        for t in session.scalars(select(TemporarySchedule))
+        for t_id, name, starts_at, ends_at in schedules
     )
     unavailable = tuple(
-        engine.Unavailable(
-            desk_id=u.desk_id, starts_at=u.starts_at, ends_at=u.ends_at, reason=u.reason
+        engine.Unavailable(desk_id=desk_id, starts_at=starts_at, ends_at=ends_at, reason=reason)
+        for desk_id, starts_at, ends_at, reason in session.execute(
+            reaching(
+                select(
+                    DeskUnavailability.desk_id,
+                    DeskUnavailability.starts_at,
+                    DeskUnavailability.ends_at,
+                    DeskUnavailability.reason,
+                ),
+                DeskUnavailability.starts_at,
+                DeskUnavailability.ends_at,
+            )
         )
-        for u in session.scalars(select(DeskUnavailability))
-        if u.desk_id in active
+        if desk_id in active
     )
     requirements = tuple(
-        engine.Requirement(id=r.id, name=r.name, power=r.power, language=r.language)
-        for r in session.scalars(select(CoverageRequirement).order_by(CoverageRequirement.name))
+        engine.Requirement(id=r_id, name=name, power=power, language=language)
+        for r_id, name, power, language in session.execute(
+            select(
+                CoverageRequirement.id,
+                CoverageRequirement.name,
+                CoverageRequirement.power,
+                CoverageRequirement.language,
+            ).order_by(CoverageRequirement.name)
+        )
     )
     return engine.Rota(
-        desks=tuple(desks),
+        desks=desks,
         rotations=rotations,
         rules=rules,
         overrides=overrides,
@@ -314,7 +412,7 @@ def on_duty(
         raise Invalid("at", problem)
     if language is not None:
         language = checked_language(language, "language")
-    rota = load(session)
+    rota = load(session, start=at, end=at)
     if power is None and language is None:
         found = engine.on_duty(rota, at)
     else:
@@ -336,7 +434,7 @@ def shifts(
         raise Invalid("end", "must be after start")
     if end - start > timedelta(days=MAX_DAYS):
         raise Invalid("end", f"at most {MAX_DAYS} days after start")
-    return _duty_reads(session, engine.shifts(load(session), start, end))
+    return _duty_reads(session, engine.shifts(load(session, start=start, end=end), start, end))
 
 
 def _gap_reads(session: Session, rota: engine.Rota, found: list[engine.Gap]) -> list[GapRead]:
@@ -364,8 +462,9 @@ def gaps(
         raise Invalid("days", f"from 1 to {MAX_DAYS}")
     now = now or utcnow()
     ensure_any_desk(session)
-    rota = load(session)
-    return _gap_reads(session, rota, engine.gaps(rota, now, now + timedelta(days=days)))
+    end = now + timedelta(days=days)
+    rota = load(session, start=now, end=end)
+    return _gap_reads(session, rota, engine.gaps(rota, now, end))
 
 
 # --- reliable hours (warnings, never refusals) -----------------------------------------------
@@ -445,7 +544,8 @@ def outside_reliable_hours(
 
 
 def _upcoming(session: Session, now: datetime) -> list[engine.Gap]:
-    return engine.gaps(load(session), now, now + timedelta(days=NOTICE_DAYS))
+    end = now + timedelta(days=NOTICE_DAYS)
+    return engine.gaps(load(session, start=now, end=end), now, end)
 
 
 def _covered(gap: engine.Gap, by: list[tuple[datetime, datetime]]) -> bool:

@@ -279,3 +279,31 @@ def test_a_desk_may_not_open_the_drills_page(
 ) -> None:
     web_login(client, session, watch.nl)
     assert client.get("/ui/watch/drills").status_code == 403
+
+
+@pytest.mark.usefixtures("desks")
+def test_the_api_schedules_and_lists_drills_for_the_coordinator_only(
+    session: Session, settings: Settings, admin: Person, watch: Watch, client: TestClient
+) -> None:
+    from builders import token_for
+
+    # far ahead of any clock this test runs on: the window must not have ended
+    body = {"window_start": "2099-01-01T00:00:00Z", "window_end": "2099-01-01T08:00:00Z"}
+    made = client.post(
+        "/api/v1/watch/drills", json=body, headers=token_for(session, settings, admin)
+    )
+    assert made.status_code == 201
+    assert sorted(d["desk"] for d in made.json()) == ["GB-NCA", "NL-NP"]
+    assert all("send_at" not in d for d in made.json())
+    listed = client.get("/api/v1/watch/drills", headers=token_for(session, settings, admin))
+    assert len(listed.json()) == 2
+    desk = token_for(session, settings, watch.nl)
+    assert client.post("/api/v1/watch/drills", json=body, headers=desk).status_code == 403
+    assert client.get("/api/v1/watch/drills", headers=desk).status_code == 403
+    bad = client.post(
+        "/api/v1/watch/drills",
+        json={**body, "desk": "FR-XX"},
+        headers=token_for(session, settings, admin),
+    )
+    assert bad.status_code == 422
+    assert "desk" in bad.text

@@ -146,14 +146,26 @@ def checked_language(value: str, field: str) -> str:
 # --- loading into the engine ------------------------------------------------------------------
 
 
+def _lock_rota(session: Session) -> None:
+    """One change to the rota at a time on PostgreSQL (on SQLite every transaction begins
+    IMMEDIATE: they are one at a time already)."""
+    if is_postgres(session):
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": ROTA_LOCK})
+
+
 def ensure_any_desk(session: Session) -> CoverageRequirement:
-    """The requirement "Any desk on duty" (no power, no language) always exists."""
-    found = session.scalar(
+    """The requirement "Any desk on duty" (no power, no language) always exists (made once:
+    its NULLs escape the unique constraint, so the rota's lock guards the making)."""
+    query = (
         select(CoverageRequirement)
         .where(CoverageRequirement.power.is_(None), CoverageRequirement.language.is_(None))
         .order_by(CoverageRequirement.created_at)
         .limit(1)
     )
+    found = session.scalar(query)
+    if found is None:
+        _lock_rota(session)
+        found = session.scalar(query)
     if found is None:
         found = CoverageRequirement(id=uuid.uuid4(), name=ANY_DESK, power=None, language=None)
         session.add(found)
@@ -564,10 +576,7 @@ def _covered(gap: engine.Gap, by: list[tuple[datetime, datetime]]) -> bool:
 def watching_gaps(session: Session, caller: Caller, now: datetime | None = None) -> Iterator[None]:
     """Wrap a change: afterwards, the coordinator is told of the gaps it opened."""
     now = now or utcnow()
-    if is_postgres(session):
-        # one change to the rota at a time, so two at once cannot both tell of one gap (on
-        # SQLite every transaction begins IMMEDIATE: they are one at a time already)
-        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": ROTA_LOCK})
+    _lock_rota(session)  # so two changes at once cannot both tell of one gap
     ensure_any_desk(session)
     before = _upcoming(session, now)
     yield

@@ -17,7 +17,7 @@ Decisions a reader would otherwise get wrong:
   identifier is checked before anything is written.
 * A desk's people act for their agency. The network admin at the coordinator's desk keeps the
   watch but opens no cases in general; recording a preservation opens its own agency's RED case
-  on its behalf (`_desk`), and nothing else.
+  on its behalf (`recording._desk`), and nothing else.
 * Only the requesting agency sees a request (another agency's gets 404, audited); the
   coordinator (OVERSEE_NETWORK) sees network-wide counts, never identifiers.
 """

@@ -29,8 +29,10 @@ from taskforce.preservation.schemas import (
 
 
 def counts(session: Session, caller: Caller, *, now: datetime | None = None) -> PreservationCounts:
-    """Per status, agency and provider, and how many expire within 14 days: the agency's own,
-    or the whole network's for the coordinator (OVERSEE_NETWORK) — numbers, never identifiers."""
+    """Per status, agency and provider, and how many active ones expire within 14 days (one
+    already past its expiry that the job has not marked yet counts too: it needs the desk
+    most): the agency's own, or the whole network's for the coordinator (OVERSEE_NETWORK) —
+    numbers, never identifiers."""
     network = caller.can(Permission.OVERSEE_NETWORK)
     if not network:
         caller.require(Permission.KEEP_WATCH)

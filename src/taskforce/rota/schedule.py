@@ -20,6 +20,7 @@ from taskforce.core.audit.service import Operation
 from taskforce.core.caller import Caller
 from taskforce.core.errors import Invalid, NotFound
 from taskforce.rota import engine
+from taskforce.rota.loading import load, outside_reliable_hours
 from taskforce.rota.models import (
     DutyDesk,
     RotaOverride,
@@ -46,8 +47,6 @@ from taskforce.rota.service import (
     changed,
     codes_of,
     desk_by_code,
-    load,
-    outside_reliable_hours,
     require_manage,
     require_read,
     watching_gaps,

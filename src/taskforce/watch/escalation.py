@@ -306,7 +306,7 @@ def _along_the_rota(
 ) -> bool:
     """Before the coordinator, the rota: the desks on duty for the network now (unless the lead
     already went to them), then the next desk on duty. False when the rota has nobody left."""
-    rota = network_rota(session)
+    rota = network_rota(session, now)
     if rota is None:
         return False
     done = set(

@@ -108,10 +108,14 @@ class DutyAgency:
     ends_at: datetime
 
 
-def network_rota(session: Session) -> rota_engine.Rota | None:
-    """The rota, or None when the network has no active desk (the watch then works as it did
-    before the rota: the coordinator takes what no member covers)."""
-    rota = rota_service.load(session)
+ROTA_REACH = timedelta(days=8)  # the engine looks a week ahead for the next desk on duty
+
+
+def network_rota(session: Session, around: datetime) -> rota_engine.Rota | None:
+    """The rota for the days around `around`, or None when the network has no active desk
+    (the watch then works as it did before the rota: the coordinator takes what no member
+    covers)."""
+    rota = rota_service.load(session, start=around - ROTA_REACH, end=around + ROTA_REACH)
     return rota if rota.desks else None
 
 
@@ -164,6 +168,7 @@ def next_desk(
         if alerted
         else frozenset()
     )
+    since = max(since, now - ROTA_REACH + timedelta(days=1))  # inside what was loaded
     coming = rota_engine.next_on_duty(rota, since, exclude=alerted_desks)
     if coming is not None and coming.ends_at <= now:  # came and went while the lead waited
         coming = rota_engine.next_on_duty(rota, now, exclude=alerted_desks)
@@ -319,7 +324,7 @@ def open_lead(
         )
         targets.append((agency, label))
     gap = " and ".join(uncovered)
-    rota = network_rota(session)
+    rota = network_rota(session, now)
     if uncovered and rota is not None and _to_duty_desks(session, rota, lead, gap, targets, now):
         pass  # the desks on duty for the network take what no member covers
     elif uncovered and coordinator is not None:

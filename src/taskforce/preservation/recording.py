@@ -30,6 +30,7 @@ from taskforce.core.sharing import SharingLevel
 from taskforce.preservation.models import PreservationEvent, PreservationRequest
 from taskforce.preservation.schemas import (
     ACTIVE,
+    LEGAL_BASIS_LABELS,
     IdentifierIn,
     LegalBasis,
     PreservationCreate,
@@ -293,7 +294,8 @@ def record(
         session,
         request,
         "recorded",
-        f"sent to {provider} on {sent_at:%Y-%m-%d %H:%M} UTC under {legal_basis}; "
+        f"sent to {provider} on {sent_at:%Y-%m-%d %H:%M} UTC under "
+        f"{LEGAL_BASIS_LABELS[legal_basis]}; "
         f"expires {expires_at:%Y-%m-%d %H:%M} UTC",
         at=now,
         actor=caller.label,

@@ -193,7 +193,7 @@ def _duty_reads(session: Session, found: Sequence[engine.Shift]) -> list[DutyShi
                 source=Source(s.source),
                 source_id=s.source_id,
                 languages=list(desk.languages or ()),
-                powers=[Power(p) for p in desk.powers or () if p in Power.__members__.values()],
+                powers=[Power(p) for p in desk.powers or () if p in set(Power)],
                 contact_desk=agency.contact_desk,
                 contact_phone=agency.contact_phone,
                 contact_email=agency.contact_email,
@@ -242,8 +242,7 @@ def shifts(
     return _duty_reads(session, engine.shifts(load(session, start=start, end=end), start, end))
 
 
-def _gap_reads(session: Session, rota: engine.Rota, found: list[engine.Gap]) -> list[GapRead]:
-    del session
+def _gap_reads(rota: engine.Rota, found: list[engine.Gap]) -> list[GapRead]:
     by_id = {r.id: r for r in rota.requirements}
     return [
         GapRead(
@@ -269,7 +268,7 @@ def gaps(
     ensure_any_desk(session)
     end = now + timedelta(days=days)
     rota = load(session, start=now, end=end)
-    return _gap_reads(session, rota, engine.gaps(rota, now, end))
+    return _gap_reads(rota, engine.gaps(rota, now, end))
 
 
 # --- telling the coordinator of new gaps -----------------------------------------------------

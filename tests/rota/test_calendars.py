@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -15,13 +16,16 @@ import pytest
 from builders import Network
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
 from taskforce.agencies.models import Agency
+from taskforce.cli import app
 from taskforce.core.audit.models import AuditEntry
 from taskforce.core.budgets import DEFAULT
 from taskforce.core.caller import Role
 from taskforce.core.errors import Invalid, NotFound
 from taskforce.rota import calendars, engine
+from taskforce.rota import cli as rota_cli
 from taskforce.rota.models import DeskUnavailability, DutyDesk
 
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -273,3 +277,52 @@ def test_a_reimport_replaces_the_last_import_and_keeps_what_was_declared(
         calendars.import_unavailability(session, network.nl.caller, desk.id, bad, now=NOW)
     assert rows() == [("desk", None, at(2026, 3, 2)), ("ical", "b@example.com", at(2026, 3, 12, 8))]
     assert _actions(session, desk) == ["rota.unavailability.import"] * 2
+
+
+def test_the_console_imports_a_desks_calendar_and_refuses_a_bad_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TASKFORCE_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("TASKFORCE_DATABASE_URL", raising=False)
+    monkeypatch.setattr(rota_cli, "utcnow", lambda: NOW)
+    run = CliRunner()
+    assert run.invoke(app, ["db", "upgrade"]).exit_code == 0
+    added = run.invoke(
+        app,
+        [
+            "agency", "add", "NL-NP", "--name", "NL-NP (fictional)", "--country", "NL",
+            "--timezone", "Europe/Amsterdam", "--phone", "+31201234567",
+            "--email", "desk@nl-np.example.com",
+        ],
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    assert run.invoke(app, ["rota", "desk", "set", "NL-NP", "--languages", "nl"]).exit_code == 0
+    good = tmp_path / "desk.ics"
+    good.write_bytes(
+        ics(
+            "UID:a@example.com\r\nDTSTART:20260310T080000Z\r\nDTEND:20260310T090000Z",
+            "UID:w@example.com\r\nDTSTART;TZID=Europe/Amsterdam:20260302T090000\r\n"
+            "DTEND;TZID=Europe/Amsterdam:20260302T100000\r\nRRULE:FREQ=WEEKLY;COUNT=3",
+        )
+    )
+    done = run.invoke(app, ["rota", "unavailable", "import", "NL-NP", str(good)])
+    assert done.exit_code == 0, done.output
+    assert (
+        done.stdout.strip()
+        == "NL-NP: 4 unavailable windows imported, 0 of the last import replaced"
+    )
+    listed = run.invoke(app, ["rota", "unavailable", "list", "NL-NP", "--all"])
+    assert listed.stdout.split().count("ical") == 4
+    bad = tmp_path / "bad.ics"
+    bad.write_bytes(ics("UID:x@example.com\r\nSUMMARY:no start"))
+    refused = run.invoke(app, ["rota", "unavailable", "import", "NL-NP", str(bad)])
+    assert refused.exit_code == 2
+    assert "Traceback" not in refused.output
+    assert refused.stderr.strip() == (
+        "error: file: line 4: VEVENT x@example.com has no DTSTART (an event needs one)"
+    )
+    missing = run.invoke(app, ["rota", "unavailable", "import", "NL-NP", str(tmp_path / "no.ics")])
+    assert missing.exit_code == 2
+    assert "file: cannot be read" in missing.stderr
+    again = run.invoke(app, ["rota", "unavailable", "list", "NL-NP", "--all"])
+    assert again.stdout.split().count("ical") == 4  # the refused file changed nothing

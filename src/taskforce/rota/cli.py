@@ -12,15 +12,17 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import typer
 from pydantic import ValidationError
 
+from taskforce.core.budgets import DEFAULT
 from taskforce.core.caller import system_caller
 from taskforce.core.console import err, out, unit
 from taskforce.core.db import utcnow
-from taskforce.rota import directory, schedule, service
+from taskforce.rota import calendars, directory, schedule, service
 from taskforce.rota.schemas import (
     DeskSet,
     DutyShiftRead,
@@ -359,6 +361,32 @@ def unavailable_add(
         desk = directory.desk_of_agency(session, caller, agency)
         row = directory.add_unavailability(session, caller, desk.id, data)
     out.print(f"{row.desk} unavailable {_utc(row.starts_at)} - {_utc(row.ends_at)} ({row.id})")
+
+
+@unavailable_app.command("import")
+def unavailable_import(
+    ctx: typer.Context,
+    agency: str = typer.Argument(..., help="the desk's agency code"),
+    path: Path = typer.Argument(..., help="the desk's unavailability calendar (.ics)"),
+) -> None:
+    """Replace the desk's imported unavailability with the events of an iCal file in the next
+    366 days (recurring ones expanded); a file with an error is refused whole, naming its line."""
+    limit = DEFAULT.max_calendar_bytes
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise _refuse("file", f"cannot be read ({exc.strerror})") from None
+    caller = system_caller()
+    now = utcnow()
+    with unit(ctx) as session:
+        desk = directory.desk_of_agency(session, caller, agency)
+        with service.watching_gaps(session, caller, now):
+            result = calendars.import_unavailability(session, caller, desk.id, data, now=now)
+    out.print(
+        f"{agency}: {result.added} unavailable windows imported, "
+        f"{result.replaced} of the last import replaced"
+    )
 
 
 @unavailable_app.command("list")

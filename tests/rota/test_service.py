@@ -159,6 +159,26 @@ def test_rotation_overrides_and_temporary_schedule(session: Session, net: RotaNe
     assert codes(service.on_duty(session, net.gb.caller, at=at(9, 2))) == ["US-HSI"]
 
 
+def test_long_windows_reaching_into_the_question_count(session: Session, net: RotaNet) -> None:
+    """The rota is read for the days around a question only; what began long before and
+    still runs is part of them."""
+    schedule.add_override(
+        session,
+        net.coord.caller,
+        OverrideCreate(starts_at=at(1, 0), ends_at=at(28, 0), add="NL-NP", reason="operation"),
+        now=NOW,
+    )
+    directory.add_unavailability(
+        session,
+        net.coord.caller,
+        net.desks["US-HSI"].id,
+        UnavailabilityCreate(starts_at=at(2, 0), ends_at=at(27, 0), reason="move"),
+        now=NOW,
+    )
+    assert codes(service.on_duty(session, net.gb.caller, at=at(20, 3))) == ["NL-NP"]
+    assert service.gaps(session, net.gb.caller, days=7, now=at(18, 0)) == []
+
+
 def test_unavailability_takes_a_desk_off_duty(session: Session, net: RotaNet) -> None:
     us_desk = net.desks["US-HSI"].id
     added = directory.add_unavailability(

@@ -101,6 +101,16 @@ def test_the_coordinator_writes_the_rota(
         "Weekends",
     ]
 
+    rule_id = rule.json()["id"]
+    moved = client.patch(
+        f"/api/v1/rota/rules/{rule_id}", headers=coord, json={"start": "06:00", "end": "18:00"}
+    )
+    assert (moved.json()["start"], moved.json()["end"]) == ("06:00", "18:00")
+    assert moved.json()["weekdays"] == [5, 6]
+    same = client.patch(f"/api/v1/rota/rules/{rule_id}", headers=coord, json={"end": "06:00"})
+    assert (same.status_code, same.json()["field"]) == (422, "end")
+    assert client.patch(f"/api/v1/rota/rules/{rule_id}", headers=gb, json={}).status_code == 403
+
     zero = client.post(
         "/api/v1/rota/rules",
         headers=coord,

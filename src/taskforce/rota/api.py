@@ -32,6 +32,7 @@ from taskforce.rota.schemas import (
     RotationUpdate,
     RuleCreate,
     RuleRead,
+    RuleUpdate,
     TemporaryCreate,
     TemporaryRead,
     UnavailabilityCreate,
@@ -169,6 +170,14 @@ def list_rules(session: SessionDep, caller: CallerDep) -> list[RuleRead]:
 def add_rule(data: RuleCreate, session: SessionDep, caller: CallerDep) -> RuleRead:
     """A desk or a rotation on duty on the weekdays from start to end, on the rule's clock."""
     return schedule.add_rule(session, caller, data)
+
+
+@router.patch("/rules/{rule_id}", response_model=RuleRead)
+def update_rule(
+    rule_id: uuid.UUID, data: RuleUpdate, session: SessionDep, caller: CallerDep
+) -> RuleRead:
+    """Change a rule's days, hours, clock or label."""
+    return schedule.update_rule(session, caller, rule_id, data)
 
 
 @router.delete("/rules/{rule_id}", status_code=NO_CONTENT)

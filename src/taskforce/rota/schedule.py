@@ -40,6 +40,7 @@ from taskforce.rota.schemas import (
     RotationUpdate,
     RuleCreate,
     RuleRead,
+    RuleUpdate,
     TemporaryCreate,
     TemporaryRead,
 )
@@ -285,6 +286,43 @@ def add_rule(
                 "end": data.end,
                 "time_zone": zone,
             },
+        )
+    session.flush()
+    return rule_reads(session, [rule], now=now)[0]
+
+
+def update_rule(
+    session: Session,
+    caller: Caller,
+    rule_id: uuid.UUID,
+    data: RuleUpdate,
+    *,
+    now: datetime | None = None,
+) -> RuleRead:
+    require_manage(caller)
+    rule = session.get(RotaRule, rule_id)
+    if rule is None:
+        raise NotFound("rule")
+    start = data.start or rule.start
+    end = data.end or rule.end
+    if start == end:
+        raise Invalid("end", "must differ from start (a zero-length window never matches)")
+    with watching_gaps(session, caller, now):
+        if data.weekdays is not None:
+            rule.weekdays = list(data.weekdays)
+        rule.start, rule.end = start, end
+        if data.time_zone is not None:
+            rule.time_zone = data.time_zone
+        if data.label is not None:
+            rule.label = data.label
+        changed(
+            session,
+            caller,
+            action="rota.rule.update",
+            operation=Operation.ALTERATION,
+            subject_type="rota_rule",
+            subject_id=rule.id,
+            detail={"changed": sorted(data.model_fields_set)},
         )
     session.flush()
     return rule_reads(session, [rule], now=now)[0]

@@ -307,6 +307,21 @@ class RuleCreate(BaseModel):
         return rotation
 
 
+class RuleUpdate(BaseModel):
+    """A rule's days, hours, clock or label; a field left out keeps its value (its desk or
+    rotation stays: a rule for another is a new rule)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    weekdays: Weekdays | None = None
+    start: Clock | None = None
+    end: EndClock | None = None
+    time_zone: Zone | None = None
+    label: str | None = Field(default=None, max_length=100)
+
+    _end = field_validator("end")(_end_differs)
+
+
 class RuleRead(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -333,8 +333,12 @@ def test_an_unacknowledged_handover_escalates_to_the_coordinator_once(
     ]
     assert "watch.handover.escalate" in _actions(session, handover.id)
     assert _escalate(session, session_factory, settings, DUE + timedelta(hours=3)) == 0
-    # the incoming desk may still take it, late
+    # the incoming desk may still take it, late: the coordinator and the outgoing desk are told
     handovers.acknowledge(session, net.watch.us.caller, handover.id, now=DUE + timedelta(hours=3))
+    gb = net.watch.gb.caller.agency_id
+    assert gb is not None
+    for agency_id in (hub, gb):
+        assert inbox.notices(session, agency_id)[0].title == "Handover GB-NCA → US-HSI acknowledged"
 
 
 def test_an_acknowledged_handover_never_escalates(
@@ -345,7 +349,12 @@ def test_an_acknowledged_handover_never_escalates(
     assert _escalate(session, session_factory, settings, DUE + timedelta(minutes=5)) == 0
     hub = net.admin.caller.agency_id
     assert hub is not None
-    assert inbox.notices(session, hub) == []
+    assert inbox.notices(session, hub) == []  # never escalated: the coordinator hears nothing
+    gb = net.watch.gb.caller.agency_id
+    assert gb is not None
+    [told] = inbox.notices(session, gb)
+    assert told.kind == "watch.handover_acknowledged"
+    assert told.body == "By investigator.us-hsi@example.com (US-HSI) at 2026-12-03 22:00 UTC."
 
 
 # --- the API ----------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from taskforce.core.audit.service import Operation
 from taskforce.core.caller import Caller, Permission
 from taskforce.core.db import is_postgres, utcnow
 from taskforce.core.errors import Conflict, Invalid, NotFound
+from taskforce.core.inbox import service as inbox
 from taskforce.core.jobs import runner as jobs
 from taskforce.core.settings import Settings
 from taskforce.preservation import service as preservation_service
@@ -577,7 +578,8 @@ def is_incoming(session: Session, caller: Caller, handover: HandoverRead) -> boo
 def acknowledge(
     session: Session, caller: Caller, handover_id: uuid.UUID, *, now: datetime | None = None
 ) -> Handover:
-    """The incoming desk takes the handover (any other caller: 404); once only."""
+    """The incoming desk takes the handover (any other caller: 404); once only. The outgoing
+    desk is told in its inbox, and so is the coordinator if the handover had escalated."""
     handover = _visible(session, caller, handover_id, incoming_only=True)
     if handover.acknowledged_at is not None:
         raise Conflict(
@@ -588,6 +590,22 @@ def acknowledge(
     handover.acknowledged_at = now
     handover.acknowledged_by = caller.label[:320]
     handover.check_at = None
+    desks = _desks(session, [handover.from_desk_id, handover.to_desk_id])
+    outgoing, incoming = desks[handover.from_desk_id][1], desks[handover.to_desk_id][1]
+    told = [outgoing]
+    coordinator = agency_service.coordinator(session) if handover.escalated_at else None
+    if coordinator is not None and coordinator.id not in (outgoing.id, incoming.id):
+        told.append(coordinator)  # it was asked to chase this one: it may stop
+    for agency in told:
+        inbox.post(
+            session,
+            agency.id,
+            kind="watch.handover_acknowledged",
+            title=f"Handover {outgoing.code} → {incoming.code} acknowledged",
+            body=f"By {handover.acknowledged_by} at {utc_time(now)}.",
+            link=f"/ui/watch/handovers/{handover.id}",
+            now=now,
+        )
     audit.record(
         session,
         caller,

@@ -29,7 +29,7 @@ from taskforce.core.inbox import service as inbox
 from taskforce.core.jobs import runner as jobs
 from taskforce.core.outbox import service as outbox
 from taskforce.core.settings import Settings
-from taskforce.watch import handovers, reminders
+from taskforce.watch import handovers, hashing, reminders
 from taskforce.watch import web as watch_web
 from taskforce.watch.models import Handover
 from taskforce.watch.schemas import HandoverState, HandoverWrite
@@ -119,7 +119,7 @@ def test_writing_stores_the_chosen_records_alerts_the_incoming_desk_and_is_audit
     assert handover.ack_due_at == DUE
     assert handover.check_at == DUE
     assert handover.previous_digest == ""
-    assert handover.digest == handovers.digest_of("", handovers.content(handover))
+    assert handover.digest == hashing.digest_of("", hashing.content(handover))
 
     [mail] = outbox.messages_for(session, [f"watch_handover:{handover.id}"])
     assert mail.recipient == "desk@us-hsi.example.com"
@@ -250,7 +250,7 @@ def test_the_chain_links_every_handover_and_verifies(
 ) -> None:
     first, second, third = _three(session, settings, net)
     assert (second.previous_digest, third.previous_digest) == (first.digest, second.digest)
-    result = handovers.verify(session)
+    result = hashing.verify(session)
     assert result.ok
     assert (result.checked, result.total) == (3, 3)
 
@@ -261,7 +261,7 @@ def test_a_changed_handover_is_named_by_verify(
     _first, second, _third = _three(session, settings, net)
     session.execute(update(Handover).where(Handover.id == second.id).values(notes="nothing open"))
     session.expire_all()
-    result = handovers.verify(session)
+    result = hashing.verify(session)
     assert result.broken is not None
     assert result.broken == second.id
     assert "content does not match" in result.problem
@@ -276,24 +276,24 @@ def test_a_handover_rewritten_whole_or_removed_is_named(
     first, second, third = _three(session, settings, net)
     session.execute(delete(Handover).where(Handover.id == third.id))
     session.expire_all()
-    last = handovers.verify(session)
+    last = hashing.verify(session)
     assert last.broken == third.id
     assert "the audit log saw it written, but it is gone" in last.problem
 
-    forged = dict(handovers.content(first), notes="nothing open")
+    forged = dict(hashing.content(first), notes="nothing open")
     session.execute(
         update(Handover)
         .where(Handover.id == first.id)
-        .values(notes="nothing open", digest=handovers.digest_of("", forged))
+        .values(notes="nothing open", digest=hashing.digest_of("", forged))
     )
     session.expire_all()
-    rewritten = handovers.verify(session)
+    rewritten = hashing.verify(session)
     assert rewritten.broken == first.id
     assert "not the one the audit log recorded" in rewritten.problem
 
     session.execute(delete(Handover).where(Handover.id == first.id))
     session.expire_all()
-    gone = handovers.verify(session)
+    gone = hashing.verify(session)
     assert gone.broken == second.id
     assert "names no handover" in gone.problem
 
@@ -616,7 +616,7 @@ def test_desks_writing_at_once_extend_one_chain(committed: tuple[Engine, Setting
         thread.join(timeout=60)
     assert errors == []
     with unit_of_work(make_sessionmaker(engine)) as session:
-        result = handovers.verify(session)
+        result = hashing.verify(session)
         assert result.problem == ""
         assert (result.checked, result.total) == (3, 3)
         heads = session.scalars(select(Handover.previous_digest)).all()

@@ -40,7 +40,7 @@ from taskforce.notices.models import ClueNotice
 from taskforce.rota import directory
 from taskforce.rota.models import DutyDesk
 from taskforce.rota.schemas import DeskSet
-from taskforce.watch import handovers
+from taskforce.watch import hashing
 from taskforce.watch.models import Drill, Handover
 
 # Who the crawl signs in as: between them they reach every page of the hub.
@@ -280,7 +280,7 @@ def _handover(session: Session) -> None:
         check_at=None,
         acknowledged_by="",
     )
-    handover.digest = handovers.digest_of("", handovers.content(handover))
+    handover.digest = hashing.digest_of("", hashing.content(handover))
     session.add(handover)
 
 

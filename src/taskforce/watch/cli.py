@@ -16,7 +16,7 @@ from taskforce.agencies import service as agency_service
 from taskforce.core.caller import Caller, agency_operator, system_caller
 from taskforce.core.console import err, out, state, unit
 from taskforce.core.errors import Invalid
-from taskforce.watch import drills, handovers, schemas, statistics
+from taskforce.watch import drills, handovers, hashing, schemas, statistics
 from taskforce.watch.messages import utc_time
 from taskforce.watch.schemas import DrillSchedule
 
@@ -126,7 +126,7 @@ def handover_ack(
 def handover_verify(ctx: typer.Context) -> None:
     """Walk the handovers' hash chain; exit 1 naming the first that does not match."""
     with unit(ctx) as session:
-        result = handovers.verify(session)
+        result = hashing.verify(session)
         problem = (
             f"handover {result.broken}: {result.problem}; {result.checked} of {result.total} "
             "verified before it"

@@ -8,9 +8,9 @@ duty at that shift's end, or to the first one coming on after it.
 
 What a handover carries is taken from the records, never typed in: the writer picks which of
 its desk's open leads (references, kinds, countries, deadlines; never report content) and
-pending preservations to include, and adds notes. Handovers form one hash chain: each
-`digest` is sha256(previous digest + canonical JSON of the content), so `verify` names the
-first handover changed, removed or inserted after the fact.
+pending preservations to include, and adds notes. Handovers form one hash chain
+(`watch.hashing`): each `digest` is sha256(previous digest + canonical JSON of the content),
+so `hashing.verify` names the first handover changed, removed or inserted after the fact.
 
 The incoming desk is told by e-mail (`core.outbox`) and in its inbox (`core.inbox`); it has
 `handover_ack_minutes` from the shift's end (or the writing, if later) to acknowledge. The
@@ -20,21 +20,18 @@ coordinator of each one that passed that deadline, once.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, text
+from sqlalchemy import and_, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
 from taskforce.agencies import service as agency_service
 from taskforce.agencies.models import Agency
 from taskforce.core.audit import service as audit
-from taskforce.core.audit.models import AuditEntry
 from taskforce.core.audit.service import Operation
 from taskforce.core.caller import Caller, Permission
 from taskforce.core.db import is_postgres, utcnow
@@ -46,6 +43,7 @@ from taskforce.preservation import service as preservation_service
 from taskforce.rota import engine
 from taskforce.rota import service as rota_service
 from taskforce.rota.models import DutyDesk
+from taskforce.watch.hashing import chain_head, content, digest_of
 from taskforce.watch.messages import tell_coordinator, tell_incoming, utc_time
 from taskforce.watch.models import Handover, UrgentLead, UrgentLeadTarget
 from taskforce.watch.schemas import (
@@ -211,121 +209,6 @@ def draft(session: Session, caller: Caller, *, now: datetime | None = None) -> T
     )
 
 
-# --- the chain --------------------------------------------------------------------------------
-
-
-def content(handover: Handover) -> dict[str, Any]:
-    """What the digest covers: everything written, nothing of what happens after (the
-    acknowledgement, the escalation)."""
-    return {
-        "id": str(handover.id),
-        "from_desk_id": str(handover.from_desk_id),
-        "to_desk_id": str(handover.to_desk_id),
-        "shift_ends_at": _iso_us(handover.shift_ends_at),
-        "written_at": _iso_us(handover.written_at),
-        "written_by": handover.written_by,
-        "open_leads": handover.open_leads,
-        "pending_preservations": handover.pending_preservations,
-        "notes": handover.notes,
-        "ack_due_at": _iso_us(handover.ack_due_at),
-    }
-
-
-def _iso_us(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def digest_of(previous_digest: str, body: dict[str, Any]) -> str:
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256((previous_digest + canonical).encode("utf-8")).hexdigest()
-
-
-def _chain_head(session: Session) -> str:
-    """The digest no handover follows yet ("" for the first)."""
-    later = aliased(Handover)
-    head = session.scalar(
-        select(Handover.digest)
-        .where(~exists().where(later.previous_digest == Handover.digest))
-        .order_by(Handover.written_at.desc(), Handover.id)
-        .limit(1)
-    )
-    return head or ""
-
-
-@dataclass(frozen=True)
-class Verification:
-    checked: int  # handovers whose digest was recomputed
-    total: int
-    broken: uuid.UUID | None  # the first handover that does not match
-    problem: str
-
-    @property
-    def ok(self) -> bool:
-        return self.broken is None
-
-
-def _audited(session: Session) -> dict[uuid.UUID, tuple[str, datetime]]:
-    """Each handover's digest as the audit log recorded it when it was written (the log has a
-    chain of its own, sealed): what a handover removed or rewritten with its digest is held to."""
-    rows = session.execute(
-        select(AuditEntry.subject_id, AuditEntry.detail, AuditEntry.at).where(
-            AuditEntry.action == "watch.handover.write", AuditEntry.outcome == "ok"
-        )
-    )
-    return {
-        row.subject_id: (str(row.detail.get("digest", "")), row.at)
-        for row in rows
-        if row.subject_id is not None
-    }
-
-
-def verify(session: Session) -> Verification:
-    """Walks the chain from the first handover, recomputing each digest, and names the first
-    that does not match: content changed; a digest other than the audit log's (rewritten
-    whole); two handovers claiming the same predecessor; a link that names no handover (one
-    before it removed); one the audit log saw written that is gone."""
-    every = list(session.scalars(select(Handover).order_by(Handover.written_at, Handover.id)))
-    audited = _audited(session)
-    following: dict[str, list[Handover]] = {}
-    for item in every:
-        following.setdefault(item.previous_digest, []).append(item)
-    seen: set[uuid.UUID] = set()
-    previous = ""
-
-    def broken(item_id: uuid.UUID, problem: str) -> Verification:
-        return Verification(len(seen), len(every), item_id, problem)
-
-    while following.get(previous):
-        candidates = following[previous]
-        item = candidates[0]
-        if len(candidates) > 1:
-            return broken(
-                candidates[1].id, f"follows the same handover as {item.id}: the chain forks"
-            )
-        if digest_of(item.previous_digest, content(item)) != item.digest:
-            return broken(item.id, "its content does not match its digest")
-        if item.id in audited and audited[item.id][0] != item.digest:
-            return broken(item.id, "its digest is not the one the audit log recorded when written")
-        seen.add(item.id)
-        previous = item.digest
-    digests = {h.digest for h in every}
-    left = [h for h in every if h.id not in seen]
-    # where the chain breaks: a link to no handover, rather than the ones hanging after it
-    stray = next((h for h in left if h.previous_digest not in digests), None)
-    stray = stray or next(iter(left), None)
-    if stray is not None:
-        return broken(
-            stray.id,
-            "its previous digest names no handover of the chain: one before it was changed or "
-            "removed",
-        )
-    present = {h.id for h in every}
-    gone = sorted((at, hid) for hid, (_, at) in audited.items() if hid not in present)
-    if gone:
-        return broken(gone[0][1], "the audit log saw it written, but it is gone")
-    return Verification(len(seen), len(every), None, "")
-
-
 # --- writing ----------------------------------------------------------------------------------
 
 
@@ -414,7 +297,7 @@ def write(
         open_leads=leads,
         pending_preservations=kept,
         notes=notes,
-        previous_digest=_chain_head(session),
+        previous_digest=chain_head(session),
         ack_due_at=due,
         check_at=due,
         acknowledged_by="",

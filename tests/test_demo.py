@@ -44,7 +44,7 @@ from taskforce.rota import service as rota_service
 from taskforce.series.models import SeriesProposal
 from taskforce.takedown.models import TakedownNotice
 from taskforce.triage.models import TriageRun
-from taskforce.watch.models import UrgentLead
+from taskforce.watch.models import Handover, UrgentLead
 
 EXAMPLE_DOMAINS = ("example.com", "example.net", "example.org", "example")  # RFC 2606
 V4_RANGES = tuple(
@@ -418,3 +418,12 @@ def test_a_preservation_is_pending_and_one_close_to_expiry(built: Built, session
     soonest = min(r.expires_at for r in requests) - utcnow()
     assert timedelta(days=4) < soonest <= timedelta(days=5)
     assert all(r.case_id is not None for r in requests)
+
+
+def test_the_last_shift_was_handed_over_and_taken(built: Built, session: Session) -> None:
+    assert built.summary.watch is not None
+    assert built.summary.watch.handover is not None
+    (handover,) = session.scalars(select(Handover)).all()
+    assert handover.acknowledged_at is not None
+    assert handover.from_desk_id != handover.to_desk_id
+    assert handover.pending_preservations or handover.notes

@@ -394,6 +394,13 @@ def build_scenario(
     now = utcnow()
     watch = demo_watch.rota(session, builder.callers[(HUB_CODE, Role.NETWORK_ADMIN.value)], now)
     watch.preservations = demo_watch.preservations(session, builder.settings, builder.callers, now)
+    watch.handover = demo_watch.handover(
+        session,
+        builder.settings,
+        builder.callers,
+        builder.callers[(HUB_CODE, Role.NETWORK_ADMIN.value)],
+        now,
+    )
     session.flush()
     summary = _summarise(session, builder)
     summary.hotline = hotline

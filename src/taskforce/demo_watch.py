@@ -1,5 +1,6 @@
 """The demo's 24/7 watch: a follow-the-sun rota over the member countries, with one visible gap,
-and the desks' preservation requests (one confirmed, one close to expiry).
+and the desks' preservation requests (one confirmed, one close to expiry), and the handover of
+the last shift that ended, acknowledged by the desk that took over.
 
 Built through the services like the rest of the demo, relative to `now`, so the timeline of
 the next 14 days always shows the rota and its gap:
@@ -23,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from taskforce.agencies.models import Agency
 from taskforce.core.caller import Caller, Role
 from taskforce.core.settings import Settings
 from taskforce.preservation import recording as preservation_recording
@@ -31,6 +33,7 @@ from taskforce.preservation.schemas import Confirm, IdentifierIn, LegalBasis, Pr
 from taskforce.rota import directory as rota_desks
 from taskforce.rota import schedule as rota_schedule
 from taskforce.rota import service as rota_service
+from taskforce.rota.models import DutyDesk
 from taskforce.rota.schemas import (
     DeskSet,
     OverrideCreate,
@@ -41,6 +44,8 @@ from taskforce.rota.schemas import (
     RuleCreate,
     UnavailabilityCreate,
 )
+from taskforce.watch import handovers as watch_handovers
+from taskforce.watch.schemas import HandoverWrite
 
 EVERY_DAY = [0, 1, 2, 3, 4, 5, 6]
 ALL_POWERS: list[Power] = list(Power)
@@ -66,6 +71,7 @@ class WatchSummary:
     desks: int = 0
     gaps: int = 0
     preservations: int = 0
+    handover: str | None = None  # "from → to"
 
 
 def rota(session: Session, admin: Caller, now: datetime) -> WatchSummary:
@@ -201,3 +207,43 @@ def preservations(
             now=(data.sent_at or now) + timedelta(days=1),
         )
     return len(requests)
+
+
+def handover(
+    session: Session,
+    settings: Settings,
+    callers: dict[tuple[str, str], Caller],
+    admin: Caller,
+    now: datetime,
+) -> str | None:
+    """The last shift that ended over an hour ago was handed over half an hour before its end,
+    and the incoming desk acknowledged it twelve minutes after: "from → to", or None."""
+    ended = [
+        s
+        for s in rota_service.shifts(session, admin, start=now - timedelta(hours=36), end=now)
+        if s.ends_at < now - timedelta(hours=1)
+    ]
+    for shift in sorted(ended, key=lambda s: s.ends_at, reverse=True):
+        outgoing = callers.get((shift.agency, Role.INVESTIGATOR.value))
+        if outgoing is None:
+            continue
+        written = watch_handovers.write(
+            session,
+            settings,
+            outgoing,
+            HandoverWrite(
+                notes="Quiet night. The provider confirmed the preservation by phone; the "
+                "written confirmation is expected in the morning."
+            ),
+            now=shift.ends_at - timedelta(minutes=30),
+        )
+        desk = session.get(DutyDesk, written.to_desk_id)
+        agency = session.get(Agency, desk.agency_id) if desk is not None else None
+        if agency is None:
+            continue
+        incoming = callers[(agency.code, Role.INVESTIGATOR.value)]
+        watch_handovers.acknowledge(
+            session, incoming, written.id, now=shift.ends_at + timedelta(minutes=12)
+        )
+        return f"{shift.agency} → {incoming.agency_code}"
+    return None

@@ -83,6 +83,7 @@ def test_one_round_runs_every_task_and_a_failing_task_does_not_stop_the_others(
         "handover reminders sent": 0,
         "preservations reminded or expired": 0,
         "reachability drills": 0,
+        "rota gaps told": 0,
         "release requests delivered": 0,
         "messages delivered": 0,
         "URLs re-checked": 0,

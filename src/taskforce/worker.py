@@ -1,6 +1,7 @@
 """The background worker: audits and routes public reports, delivers the outbox, re-checks
 URLs under takedown notice, escalates unacknowledged urgent leads and handovers, reminds
-desks of expiring preservation requests and of handovers to write, publishes this node's feeds
+desks of expiring preservation requests and of handovers to write, tells the coordinator of
+gaps that time brings within the rota's next 30 days, publishes this node's feeds
 to its peers and pulls theirs, in rounds.
 
 On the embedded default (SQLite) it runs as a thread of the web process (`settings.worker`:
@@ -36,6 +37,7 @@ from taskforce.federation import sync as federation_sync
 from taskforce.preservation import reminders as preservation_reminders
 from taskforce.reports import intake as reports_intake
 from taskforce.reports import service as reports_service
+from taskforce.rota import gapwatch as rota_gapwatch
 from taskforce.takedown import rechecks as takedown_rechecks
 from taskforce.takedown import service as takedown_service
 from taskforce.takedown.fetch import UrlChecker
@@ -94,6 +96,10 @@ def _handover_reminders(
     return watch_reminders.remind_due(f, s, now=now)
 
 
+def _rota_gaps(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
+    return rota_gapwatch.check_due(f, s, now=now)
+
+
 def _drills(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
     return jobs.run(f, watch_drills.drill_job(s), limit=50, now=now).done
 
@@ -141,6 +147,7 @@ TASKS: tuple[tuple[str, Task], ...] = (
     ("handover reminders sent", _handover_reminders),
     ("preservations reminded or expired", _preservations),
     ("reachability drills", _drills),
+    ("rota gaps told", _rota_gaps),
     ("release requests delivered", _releases),
     ("messages delivered", _deliver),
     ("URLs re-checked", _recheck),

@@ -175,6 +175,14 @@ class Settings(BaseSettings):
         description="Minutes the incoming 24/7 desk has, from the end of the outgoing desk's "
         "shift, to acknowledge its handover before it escalates to the network coordinator.",
     )
+    rota_gap_check_minutes: int = Field(
+        default=60,
+        ge=1,
+        le=24 * 60,
+        description="Minutes between the worker's looks at the 24/7 rota's next 30 days for gaps "
+        "that time, not a change, brought within them (a public holiday, a rotation's turn to an "
+        "inactive desk); the network coordinator is told of each new one once.",
+    )
     drill_give_up_hours: int = Field(
         default=4,
         ge=1,

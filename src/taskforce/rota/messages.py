@@ -1,4 +1,5 @@
-"""Telling the coordinator of new gaps in the rota: one inbox notice and one e-mail per change.
+"""Telling the coordinator of new gaps in the rota: one inbox notice and one e-mail per change
+(and per run of the worker's gap watch that finds gaps time brought within 30 days).
 
 A change that opens several gaps at once (a desk deactivated, a rotation shortened) is one
 event for the coordinator, so it is told once, with every new gap listed, rather than with a
@@ -54,12 +55,15 @@ def title(gaps: list[NewGap]) -> str:
     )
 
 
-def body(gaps: list[NewGap], zone: str, *, changed_by: str) -> str:
-    lines = [
-        f"A change to the 24/7 rota by {changed_by} leaves these intervals of the next 30 days",
-        "without a desk on duty that meets the requirement:",
-        "",
-    ]
+def body(gaps: list[NewGap], zone: str, *, changed_by: str | None) -> str:
+    """`changed_by` None: no change opened the gaps, time brought them within 30 days."""
+    if changed_by is None:
+        cause = "As time passes, these intervals come within the next 30 days of the 24/7 rota"
+    else:
+        cause = (
+            f"A change to the 24/7 rota by {changed_by} leaves these intervals of the next 30 days"
+        )
+    lines = [cause, "without a desk on duty that meets the requirement:", ""]
     lines += [gap_line(g, zone) for g in gaps[:LISTED]]
     if len(gaps) > LISTED:
         lines.append(f"... and {len(gaps) - LISTED} more")
@@ -72,10 +76,11 @@ def tell_coordinator(
     coordinator: Agency,
     gaps: list[NewGap],
     *,
-    changed_by: str,
+    changed_by: str | None,
     now: datetime,
 ) -> None:
-    """Post the notice and queue the e-mail in the change's transaction."""
+    """Post the notice and queue the e-mail in the change's (or the gap watch's) transaction;
+    `changed_by` None: the gaps came with time, not with a change."""
     if not gaps:
         return
     subject = title(gaps)

@@ -11,7 +11,9 @@ Gaps: every change, in its own transaction, computes the gaps of the next 30 day
 after it; a gap after the change that neither the gaps before it nor the gaps the coordinator
 was already told of (`KnownGap`) cover is new, and the coordinator agency is told at once
 (inbox notice and e-mail to its 24/7 address, `messages`). `KnownGap` then holds the current
-gaps, so a closed gap disappears and a gap that reopens is told again.
+gaps, so a closed gap disappears and a gap that reopens is told again. Gaps that no change opens
+but time brings within the 30 days are told by the worker's gap watch (`gapwatch`), with the
+same step (`tell_new_gaps`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, text
@@ -51,6 +54,7 @@ from taskforce.rota.schemas import (
 )
 
 NOTICE_DAYS = 30  # how far ahead a change's new gaps are looked for
+REMEMBER_DAYS = 7  # how far past that a gap open at the horizon is remembered (see _upcoming)
 ROTA_LOCK = "rota-change"  # PostgreSQL advisory lock: one change to the rota at a time
 
 # --- access -----------------------------------------------------------------------------------
@@ -275,8 +279,13 @@ def gaps(
 
 
 def _upcoming(session: Session, now: datetime) -> list[engine.Gap]:
-    end = now + timedelta(days=NOTICE_DAYS)
-    return engine.gaps(load(session, start=now, end=end), now, end)
+    """The gaps that start within the next `NOTICE_DAYS`, each as far as `REMEMBER_DAYS` more
+    (so a gap still open at the notice horizon is remembered beyond it: as the horizon moves
+    on with time, its continuation is not a new gap)."""
+    horizon = now + timedelta(days=NOTICE_DAYS)
+    end = horizon + timedelta(days=REMEMBER_DAYS)
+    found = engine.gaps(load(session, start=now, end=end), now, end)
+    return [g for g in found if g.starts_at < horizon]
 
 
 def _covered(gap: engine.Gap, by: list[tuple[datetime, datetime]]) -> bool:
@@ -291,6 +300,79 @@ def _covered(gap: engine.Gap, by: list[tuple[datetime, datetime]]) -> bool:
     return reached >= gap.ends_at
 
 
+def _within_notice(gap: engine.Gap, now: datetime) -> engine.Gap:
+    """The part of a gap the coordinator is told of: up to the notice horizon."""
+    horizon = now + timedelta(days=NOTICE_DAYS)
+    return replace(gap, ends_at=min(gap.ends_at, horizon))
+
+
+def tell_new_gaps(
+    session: Session,
+    caller: Caller,
+    found: list[engine.Gap],
+    *,
+    now: datetime,
+    told: Sequence[engine.Gap] = (),
+    by_change: bool = True,
+) -> int:
+    """Compare, store, tell: of the gaps `found` now (`_upcoming`), those that neither `told`
+    nor the gaps the coordinator was already told of (`KnownGap`) cover are new; `KnownGap`
+    becomes `found`, and the coordinator agency is told of the new ones (one notice and one
+    e-mail for all), audited as `caller`. The caller holds the rota's lock. How many were new.
+
+    Used by every change (`watching_gaps`) and by the worker's gap watch (`gapwatch`), which
+    finds the gaps that only time brings within the next 30 days."""
+    covering: dict[uuid.UUID, list[tuple[datetime, datetime]]] = {}
+    for g in told:
+        covering.setdefault(g.requirement_id, []).append((g.starts_at, g.ends_at))
+    known = list(session.scalars(select(KnownGap)))
+    for k in known:
+        covering.setdefault(k.requirement_id, []).append((k.starts_at, k.ends_at))
+    # new: not all of its part within the notice horizon was known (told with all that is known)
+    new = [
+        g for g in found if not _covered(_within_notice(g, now), covering.get(g.requirement_id, []))
+    ]
+    session.execute(delete(KnownGap))
+    for g in found:
+        earlier = [
+            k.found_at
+            for k in known
+            if k.requirement_id == g.requirement_id
+            and k.starts_at < g.ends_at
+            and g.starts_at < k.ends_at
+        ]
+        session.add(
+            KnownGap(
+                requirement_id=g.requirement_id,
+                starts_at=g.starts_at,
+                ends_at=g.ends_at,
+                found_at=min(earlier, default=now),  # when first seen, as the gap goes on
+            )
+        )
+    session.flush()
+    coordinator = agency_service.coordinator(session)
+    if not new or coordinator is None:
+        return len(new)
+    names = {r.id: r.name for r in session.scalars(select(CoverageRequirement))}
+    messages.tell_coordinator(
+        session,
+        coordinator,
+        [messages.NewGap(names[g.requirement_id], g.starts_at, g.ends_at) for g in new],
+        changed_by=caller.label if by_change else None,
+        now=now,
+    )
+    changed(
+        session,
+        caller,
+        action="rota.gaps.notify",
+        operation=Operation.DISCLOSURE,
+        subject_type="agency",
+        subject_id=coordinator.id,
+        detail={"new_gaps": len(new)},
+    )
+    return len(new)
+
+
 @contextmanager
 def watching_gaps(session: Session, caller: Caller, now: datetime | None = None) -> Iterator[None]:
     """Wrap a change: afterwards, the coordinator is told of the gaps it opened."""
@@ -300,45 +382,19 @@ def watching_gaps(session: Session, caller: Caller, now: datetime | None = None)
     before = _upcoming(session, now)
     yield
     session.flush()
-    after = _upcoming(session, now)
-    told: dict[uuid.UUID, list[tuple[datetime, datetime]]] = {}
-    for g in before:
-        told.setdefault(g.requirement_id, []).append((g.starts_at, g.ends_at))
-    known = list(session.scalars(select(KnownGap)))
-    for k in known:
-        told.setdefault(k.requirement_id, []).append((k.starts_at, k.ends_at))
-    new = [g for g in after if not _covered(g, told.get(g.requirement_id, []))]
-    first_found = {(k.requirement_id, k.starts_at, k.ends_at): k.found_at for k in known}
-    session.execute(delete(KnownGap))
-    for g in after:
-        session.add(
-            KnownGap(
-                requirement_id=g.requirement_id,
-                starts_at=g.starts_at,
-                ends_at=g.ends_at,
-                found_at=first_found.get((g.requirement_id, g.starts_at, g.ends_at), now),
-            )
-        )
-    session.flush()
-    coordinator = agency_service.coordinator(session)
-    if new and coordinator is not None:
-        names = {r.id: r.name for r in session.scalars(select(CoverageRequirement))}
-        messages.tell_coordinator(
-            session,
-            coordinator,
-            [messages.NewGap(names[g.requirement_id], g.starts_at, g.ends_at) for g in new],
-            changed_by=caller.label,
-            now=now,
-        )
-        changed(
-            session,
-            caller,
-            action="rota.gaps.notify",
-            operation=Operation.DISCLOSURE,
-            subject_type="agency",
-            subject_id=coordinator.id,
-            detail={"new_gaps": len(new)},
-        )
+    tell_new_gaps(session, caller, _upcoming(session, now), now=now, told=before)
+
+
+def watch_gaps(session: Session, caller: Caller, now: datetime) -> int:
+    """Time's turn: tell the coordinator of the gaps that the passing of time, not a change,
+    brought within the next 30 days (a holiday, a rotation's turn to a desk now inactive). Under
+    the rota's lock, so a change or another worker at the same moment tells a gap once. A
+    node without a rota (no desk) has no gaps to tell of."""
+    if session.scalar(select(DutyDesk.id).limit(1)) is None:
+        return 0
+    _lock_rota(session)
+    ensure_any_desk(session)
+    return tell_new_gaps(session, caller, _upcoming(session, now), now=now, by_change=False)
 
 
 # --- coverage requirements --------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Posting to an agency's inbox; read and marked read from the inbox page."""
+"""Posting to an agency's inbox (and telling its desk by e-mail too, `tell`); read and marked
+read from the inbox page."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from taskforce.core.caller import Caller, Permission
 from taskforce.core.db import utcnow
 from taskforce.core.errors import NotFound
 from taskforce.core.inbox.models import InboxNotice
+from taskforce.core.outbox import service as outbox
 
 
 def post(
@@ -37,6 +39,41 @@ def post(
     )
     session.add(notice)
     return notice
+
+
+def tell(
+    session: Session,
+    *,
+    agency_id: uuid.UUID,
+    email: str,
+    kind: str,
+    title: str,
+    body: str,
+    summary: str = "",
+    link: str = "",
+    reference: str,
+    subject: str | None = None,
+    now: datetime | None = None,
+) -> InboxNotice:
+    """Tells an agency something by e-mail to its 24/7 address and by a notice in its inbox,
+    both in the caller's transaction (neither goes out unless the change commits).
+
+    The two go together because each misses what the other gives: a desk reads its mail at
+    3 a.m., when nobody is signed in; the inbox is the record in the app, read and marked read
+    by name. The e-mail's subject is `title` (or `subject`, where the mail must say more, e.g.
+    "ESCALATED"), its text `body`; the notice shows `title`, `summary` and `link`. Core knows no
+    agencies: the caller passes the agency's id and address.
+    """
+    now = now or utcnow()
+    outbox.enqueue_email(
+        session,
+        recipient=email,
+        subject=title if subject is None else subject,
+        body=body,
+        reference=reference,
+        now=now,
+    )
+    return post(session, agency_id, kind=kind, title=title[:300], body=summary, link=link, now=now)
 
 
 def unread_count(session: Session, agency_id: uuid.UUID) -> int:

@@ -27,7 +27,6 @@ from taskforce.core.audit.service import Operation
 from taskforce.core.caller import Caller, Role
 from taskforce.core.inbox import service as inbox
 from taskforce.core.jobs import runner as jobs
-from taskforce.core.outbox import service as outbox
 from taskforce.core.settings import Settings
 from taskforce.preservation.models import PreservationRequest
 from taskforce.preservation.recording import (
@@ -157,21 +156,16 @@ def _remind(
             "",
         ]
     )
-    outbox.enqueue_email(
+    inbox.tell(
         session,
-        recipient=agency.contact_email,
-        subject=title,
-        body=body,
-        reference=message_ref(request.id),
-        now=now,
-    )
-    inbox.post(
-        session,
-        agency.id,
+        agency_id=agency.id,
+        email=agency.contact_email,
         kind="preservation.expiring",
         title=title,
-        body=todo,
+        body=body,
+        summary=todo,
         link=link,
+        reference=message_ref(request.id),
         now=now,
     )
     record_event(
@@ -218,21 +212,16 @@ def _expire(
             "",
         ]
     )
-    outbox.enqueue_email(
+    inbox.tell(
         session,
-        recipient=agency.contact_email,
-        subject=title,
-        body=body,
-        reference=message_ref(request.id),
-        now=now,
-    )
-    inbox.post(
-        session,
-        agency.id,
+        agency_id=agency.id,
+        email=agency.contact_email,
         kind="preservation.expired",
         title=title,
-        body="No formal request was recorded before the expiry.",
+        body=body,
+        summary="No formal request was recorded before the expiry.",
         link=link,
+        reference=message_ref(request.id),
         now=now,
     )
     record_event(

@@ -246,3 +246,27 @@ def test_public_pages_hold(browser: Browser, site: Site, shots: Path, width: int
         problems += check_page(page, site.url + path, shots / f"public-{name}-{width}.png")
     context.close()
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("width", (1280, 1366, 1600))
+@pytest.mark.parametrize("person", ["investigator", "network-admin"])
+def test_the_main_menu_never_wraps(browser: Browser, site: Site, person: str, width: int) -> None:
+    """Wherever the full bar shows, its items sit on one line: a second line of menu pushes
+    every page down and reads as two menus. The network admin's longer menu (Users, Sign-ins,
+    Audit) stays a full bar on a 1366 px laptop and folds into "Menu" below it."""
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    page = context.new_page()
+    sign_in(page, site.url, PEOPLE[person])
+    bar = page.locator(".topbar .mainnav")
+    if person == "network-admin" and width < 1366:
+        expect(bar).to_be_hidden()
+        expect(page.locator(".topbar .menu > summary")).to_be_visible()
+    else:
+        expect(bar).to_be_visible()
+        tops = bar.locator("a").evaluate_all(
+            "els => els.map(a => Math.round(a.getBoundingClientRect().top))"
+        )
+        assert len(tops) >= 10
+        assert len(set(tops)) == 1, f"the menu wraps onto {len(set(tops))} lines at {width}px"
+        assert page.locator(".topbar").evaluate("el => el.getBoundingClientRect().height") < 70
+    context.close()

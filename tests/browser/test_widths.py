@@ -248,7 +248,7 @@ def test_public_pages_hold(browser: Browser, site: Site, shots: Path, width: int
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("width", (1280, 1366, 1600))
+@pytest.mark.parametrize("width", [1280, 1366, 1600])
 @pytest.mark.parametrize("person", ["investigator", "network-admin"])
 def test_the_main_menu_never_wraps(browser: Browser, site: Site, person: str, width: int) -> None:
     """Wherever the full bar shows, its items sit on one line: a second line of menu pushes

@@ -60,8 +60,14 @@ def test_record_from_the_form_then_read_and_move_it(
     assert "night.fox@example.com" in page.text
     assert "&lt;b&gt;first&lt;/b&gt;" in page.text  # escaped
     assert "Extend once" in page.text
+    # how long it still holds, in whole days as people say it ("in 90 days", not "90.0 days")
+    assert re.search(r", in (89|90) days</p>", page.text), page.text
     listed = client.get("/ui/preservations")
     assert reference.group(0) in listed.text
+    assert re.search(r"in (89|90) days", listed.text)  # every active row says when it lapses
+    empty = client.get("/ui/preservations?status=withdrawn")
+    assert "No request here." in empty.text
+    assert 'href="/ui/preservations?status=all"' in empty.text  # a way out of an empty list
     assert "Preservation requests" in listed.text  # the 24/7 watch tab
 
     assert client.post(f"{path}/extend", data={"csrf_token": token}).status_code == 200

@@ -543,3 +543,41 @@ def test_a_desk_declares_its_reliable_hours_and_the_plan_flags_a_rule_outside_th
     assert 'class="chip chip-known"' in gb_row
     nl_row = next(row for row in rules.split("<tr>") if "<td>NL-NP</td>" in row)
     assert "chip-known" not in nl_row  # declared none: never warned
+
+
+def test_a_gap_says_in_words_what_is_missing_and_the_coordinator_where_to_close_it(
+    client: TestClient, session: Session, net: RotaNet
+) -> None:
+    service.add_requirement(
+        session,
+        net.coord.caller,
+        RequirementCreate(name="Urgent disclosure", power=Power.EMERGENCY_DISCLOSURE),
+    )
+    _login(client, session, net.us)
+    page = client.get("/ui/rota/gaps?days=3&tz=UTC")
+    told = html.unescape(page.text.split("Urgent disclosure")[1])
+    assert "No desk on duty then offers emergency disclosure by a provider." in told
+    assert "/ui/rota/plan#overrides" not in page.text  # a desk cannot change the plan
+    front = html.unescape(client.get("/ui/rota").text)
+    assert "No desk on duty then offers emergency disclosure by a provider." in front
+
+    other = TestClient(client.app)
+    _login(other, session, net.coord)
+    assert "/ui/rota/plan#overrides" in other.get("/ui/rota/gaps?days=3").text
+    assert "/ui/rota/plan#overrides" in other.get("/ui/rota").text
+
+
+def test_gap_meaning_and_day_span_read_as_people_write() -> None:
+    from taskforce.rota.forms import day_span
+    from taskforce.rota.web import gap_meaning
+
+    assert gap_meaning(None, None) == "No desk at all is on duty then."
+    assert gap_meaning("preservation", "es") == (
+        "No desk on duty then offers expedited preservation of stored data in Spanish."
+    )
+    assert gap_meaning(None, "xx") == "No desk on duty then offers any help in xx."
+    assert day_span(range(7)) == "Every day"
+    assert day_span([0, 1, 2, 3, 4]) == "Mon–Fri"
+    assert day_span([5, 6]) == "Sat, Sun"
+    assert day_span([0, 1, 2, 4]) == "Mon–Wed, Fri"
+    assert day_span([2]) == "Wed"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -112,8 +112,27 @@ def times(zone: ZoneInfo) -> dict[str, Any]:
         "length": lambda a, b: _length(b - a),
         "input_value": lambda at: input_value(at, zone),
         "weekday_names": WEEKDAYS,
+        "day_span": day_span,
         "reliable_text": reliable_text,
     }
+
+
+def day_span(weekdays: Iterable[int]) -> str:
+    """Weekdays as people write them: "Every day", "Mon–Fri", "Sat, Sun", "Mon–Wed, Fri"
+    (a row of seven names is read letter by letter to find the one missing)."""
+    days = sorted(set(weekdays))
+    if len(days) == 7:
+        return "Every day"
+    runs: list[list[int]] = []
+    for day in days:
+        if runs and day == runs[-1][-1] + 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return ", ".join(
+        f"{WEEKDAYS[r[0]]}–{WEEKDAYS[r[-1]]}" if len(r) > 2 else ", ".join(WEEKDAYS[d] for d in r)
+        for r in runs
+    )
 
 
 def zone_choices(session: Session, caller: Caller, zone: ZoneInfo) -> list[str]:

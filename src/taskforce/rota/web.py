@@ -88,6 +88,27 @@ def handoffs(
     ][:limit]
 
 
+# English names of the languages desks declare most often; any other is shown by its code
+LANGUAGES = {
+    "ar": "Arabic", "de": "German", "en": "English", "es": "Spanish", "fr": "French",
+    "it": "Italian", "ja": "Japanese", "nl": "Dutch", "pl": "Polish", "pt": "Portuguese",
+    "ro": "Romanian", "ru": "Russian", "tl": "Tagalog", "tr": "Turkish", "uk": "Ukrainian",
+    "zh": "Chinese",
+}  # fmt: skip
+
+
+def gap_meaning(power: str | None, language: str | None) -> str:
+    """What a gap of a requirement means in words: a red bar alone does not say what is
+    missing, and "Emergency disclosure: 03:00-07:00" reads like a shift, not a hole."""
+    if power is None and language is None:
+        return "No desk at all is on duty then."
+    what = Power(power).label if power else "any help"
+    what = what[0].lower() + what[1:]
+    if language:
+        what += f" in {LANGUAGES.get(language, language)}"
+    return f"No desk on duty then offers {what}."
+
+
 def _day(text: str, zone: ZoneInfo, now: datetime) -> date:
     try:
         return date.fromisoformat(text.strip())
@@ -143,6 +164,8 @@ def rota_page(
             "on_duty": service.on_duty(session, caller, at=now),
             "handoffs": handoffs(engine.shifts(rota, now, now + timedelta(days=3)), codes, now),
             "gaps": ahead,
+            "gap_meaning": gap_meaning,
+            "may_manage": caller.can(Permission.MANAGE_ROTA),
             "timeline": draw_timeline(session, caller, rota, start_day, zone, now),
             "start_day": start_day,
             "earlier": start_day - timedelta(days=TIMELINE_STEP),
@@ -234,8 +257,10 @@ def gaps_page(
     except Invalid as exc:
         found, error = [], exc
     by_requirement: dict[str, list[Any]] = {}
+    meanings: dict[str, str] = {}
     for requirement in service.list_requirements(session, caller):
         by_requirement[requirement.name] = []
+        meanings[requirement.name] = gap_meaning(requirement.power, requirement.language)
     for gap in found:
         by_requirement.setdefault(gap.requirement, []).append(gap)
     return render(
@@ -244,6 +269,8 @@ def gaps_page(
         {
             "tab": "gaps",
             "by_requirement": by_requirement,
+            "meanings": meanings,
+            "may_manage": caller.can(Permission.MANAGE_ROTA),
             "total": len(found),
             "days": days,
             "error": error,

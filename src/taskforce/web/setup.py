@@ -65,7 +65,8 @@ _ACRONYMS = {
 
 
 def _span(delta: timedelta | None) -> str:
-    """A duration as people say it: minutes, hours up to two days, then days."""
+    """A duration as people say it: minutes, hours up to two days, then days (whole
+    ones from ten: "in 70 days", not "in 70.0 days")."""
     if delta is None:
         return "—"
     hours = delta.total_seconds() / 3600
@@ -73,7 +74,8 @@ def _span(delta: timedelta | None) -> str:
         return f"{max(int(delta.total_seconds() // 60), 0)} min"
     if hours < 48:
         return f"{hours:.1f} h"
-    return f"{hours / 24:.1f} days"
+    days = hours / 24
+    return f"{days:.1f} days" if days < 10 else f"{round(days)} days"
 
 
 def _label(value: object) -> str:

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from taskforce.agencies.models import Agency
 from taskforce.core.inbox import service as inbox
-from taskforce.core.outbox import service as outbox
 from taskforce.rota.schemas import GAPS_LINK
 
 KIND = "rota.gap"
@@ -85,20 +84,15 @@ def tell_coordinator(
         return
     subject = title(gaps)
     text = body(gaps, coordinator.timezone, changed_by=changed_by)
-    inbox.post(
+    inbox.tell(
         session,
-        coordinator.id,
+        agency_id=coordinator.id,
+        email=coordinator.contact_email,
         kind=KIND,
-        title=subject[:300],
+        title=subject,
         body=text,
+        summary=text,
         link=GAPS_LINK,
-        now=now,
-    )
-    outbox.enqueue_email(
-        session,
-        recipient=coordinator.contact_email,
-        subject=subject,
-        body=text,
         reference=f"rota-gaps-{now:%Y%m%dT%H%M%S}",
         now=now,
     )

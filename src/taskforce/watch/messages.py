@@ -343,21 +343,16 @@ def tell_incoming(
             "",
         ]
     )
-    outbox.enqueue_email(
+    inbox.tell(
         session,
-        recipient=incoming.contact_email,
-        subject=title,
-        body=body,
-        reference=f"watch_handover:{handover.id}",
-        now=now,
-    )
-    inbox.post(
-        session,
-        incoming.id,
+        agency_id=incoming.id,
+        email=incoming.contact_email,
         kind="watch.handover",
         title=title,
-        body=f"Acknowledge by {utc_time(handover.ack_due_at)}.",
+        body=body,
+        summary=f"Acknowledge by {utc_time(handover.ack_due_at)}.",
         link=f"/ui/watch/handovers/{handover.id}",
+        reference=f"watch_handover:{handover.id}",
         now=now,
     )
 
@@ -396,21 +391,17 @@ def tell_coordinator(
             "",
         ]
     )
-    outbox.enqueue_email(
+    inbox.tell(
         session,
-        recipient=coordinator.contact_email,
-        subject=f"ESCALATED {title}",
-        body=body,
-        reference=f"watch_handover:{handover.id}",
-        now=now,
-    )
-    inbox.post(
-        session,
-        coordinator.id,
+        agency_id=coordinator.id,
+        email=coordinator.contact_email,
         kind="watch.handover_overdue",
         title=title,
-        body=f"Due {utc_time(handover.ack_due_at)}; {incoming.code}: {incoming.contact_phone}",
+        subject=f"ESCALATED {title}",
+        body=body,
+        summary=f"Due {utc_time(handover.ack_due_at)}; {incoming.code}: {incoming.contact_phone}",
         link=f"/ui/watch/handovers/{handover.id}",
+        reference=f"watch_handover:{handover.id}",
         now=now,
     )
 
@@ -441,20 +432,15 @@ def remind_outgoing(
             "",
         ]
     )
-    outbox.enqueue_email(
+    inbox.tell(
         session,
-        recipient=agency.contact_email,
-        subject=title,
-        body=body,
-        reference=f"duty_desk:{agency.code}",
-        now=now,
-    )
-    inbox.post(
-        session,
-        agency.id,
+        agency_id=agency.id,
+        email=agency.contact_email,
         kind=REMINDER_KIND,
         title=title,
-        body=f"Ends {local_time(ends_at, agency.timezone)} your time.",
+        body=body,
+        summary=f"Ends {local_time(ends_at, agency.timezone)} your time.",
         link="/ui/watch/handovers/new",
+        reference=f"duty_desk:{agency.code}",
         now=now,
     )

@@ -581,3 +581,21 @@ def test_gap_meaning_and_day_span_read_as_people_write() -> None:
     assert day_span([5, 6]) == "Sat, Sun"
     assert day_span([0, 1, 2, 4]) == "Mon–Wed, Fri"
     assert day_span([2]) == "Wed"
+
+
+def test_a_desk_page_lists_its_own_shifts_ahead_on_its_clock(
+    client: TestClient, session: Session, net: RotaNet
+) -> None:
+    _login(client, session, net.nl)
+    us = html.unescape(client.get(f"/ui/rota/desks/{_desk_id(net, 'US-HSI')}").text)
+    duty = us.split('id="duty"')[1].split("</section>")[0]
+    # US-HSI works 17:00-01:00 New York: at NOW (Sunday 19:00 there) its shift is under way,
+    # shown from its real start, not from the moment the page was read
+    assert "Sun 06 Dec 17:00 EST – Mon 07 Dec 01:00 EST" in duty
+    assert "Sun 06 Dec 22:00 – Mon 07 Dec 06:00 UTC" in duty
+    assert duty.count(">now<") == 1
+    nl = html.unescape(client.get(f"/ui/rota/desks/{_desk_id(net, 'NL-NP')}").text)
+    duty = nl.split('id="duty"')[1].split("</section>")[0]
+    assert "Mon 07 Dec 15:00 CET – 23:00 CET" in duty
+    assert duty.count("<li>") == 7  # one shift a day for the week ahead
+    assert ">now<" not in duty

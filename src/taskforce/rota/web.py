@@ -109,6 +109,26 @@ def gap_meaning(power: str | None, language: str | None) -> str:
     return f"No desk on duty then offers {what}."
 
 
+DESK_DAYS = 7  # a desk's page lists its own shifts and days off this far ahead
+
+
+def desk_duty(
+    rota: engine.Rota, desk_id: uuid.UUID, start: datetime, end: datetime
+) -> tuple[list[tuple[datetime, datetime]], list[engine.OffDuty]]:
+    """A desk's own shifts in [start, end), back-to-back pieces joined (a rule's shift that an
+    override extends is one stretch of duty to the people working it), and its days off."""
+    stretches: list[tuple[datetime, datetime]] = []
+    for s in engine.shifts(rota, start, end):
+        if s.desk_id != desk_id:
+            continue
+        if stretches and stretches[-1][1] >= s.starts_at:
+            stretches[-1] = (stretches[-1][0], max(stretches[-1][1], s.ends_at))
+        else:
+            stretches.append((s.starts_at, s.ends_at))
+    off = [o for o in engine.off_duty(rota, start, end) if o.desk_id == desk_id]
+    return stretches, off
+
+
 def _day(text: str, zone: ZoneInfo, now: datetime) -> date:
     try:
         return date.fromisoformat(text.strip())
@@ -303,6 +323,11 @@ def _desk_page(
     now = utcnow()
     zone = viewer_zone(session, caller, tz)
     desk_zone = ZoneInfo(desk.time_zone)
+    # from a day back, so the shift under way shows from its real start, not from now
+    since, ahead = now - timedelta(days=1), now + timedelta(days=DESK_DAYS)
+    duty, off = desk_duty(service.load(session, start=since, end=ahead), desk_id, since, ahead)
+    duty = [(a, b) for a, b in duty if b > now]
+    off = [o for o in off if o.ends_at > now]
     return render(
         request,
         "rota/desk.html",
@@ -319,6 +344,11 @@ def _desk_page(
             "powers": list(Power),
             "error": error,
             "desk_tz": desk.time_zone,
+            "duty": duty,
+            "off": off,
+            "desk_days": DESK_DAYS,
+            "now_utc": now,
+            "desk_span": lambda a, b: timeline.span_text(a, b, desk_zone),
             "desk_local": lambda at: timeline.local_text(at, desk_zone),
             "max_calendar_kib": DEFAULT.max_calendar_bytes // 1024,
             "imported": request.query_params.get("imported"),

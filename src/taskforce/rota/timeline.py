@@ -26,7 +26,7 @@ from taskforce.rota import engine
 
 DAYS = 14
 HOUR = 3.5  # viewBox units per real hour
-LABEL = 112.0  # the lanes' name column
+LABEL = 140.0  # the lanes' name column: "Preservation in English" whole
 HEAD = 40.0  # day names and hour ticks
 LANE = 26.0
 BAR = 18.0
@@ -320,7 +320,8 @@ def _svg(
     # lanes: alternate backgrounds, names
     for lane in lanes:
         y = y_of[(lane.kind, lane.id)]
-        fill = "#fdf2f2" if lane.kind == "requirement" else "#f8fafc"
+        # a requirement's lane is neutral: only a gap is red, so red always means a gap
+        fill = "#eef2f7" if lane.kind == "requirement" else "#f8fafc"
         out.append(
             f'<rect class="lane" x="0" y="{_r(y)}" width="{w}" height="{_r(LANE)}" fill="{fill}"/>'
         )
@@ -352,7 +353,7 @@ def _svg(
         )
         out.append(
             f'<text class="hour-label" x="{x}" y="{_r(HEAD - 9)}" text-anchor="middle" '
-            f'font-size="8" fill="#5f6b78">{hour:02d}</text>'
+            f'font-size="9" fill="#4b5563">{hour:02d}</text>'
         )
     out.append(
         f'<line x1="{_r(LABEL)}" y1="0" x2="{_r(LABEL)}" y2="{h}" stroke="{MIDNIGHT}" '
@@ -381,5 +382,5 @@ def _svg(
     return Markup("".join(out))  # noqa: S704 - every text and attribute above is escaped
 
 
-def _short(label: str, limit: int = 20) -> str:
+def _short(label: str, limit: int = 25) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from offline import refuse_outside_connections
 from sqlalchemy import Connection, Engine, create_engine, text
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from taskforce import migrate
 from taskforce.app import create_app
+from taskforce.core.auth import service as auth_service
 from taskforce.core.db import make_engine
 from taskforce.core.settings import Settings
 
@@ -31,6 +33,16 @@ PG_ADMIN_URL = os.environ.get(
 REQUIRE_POSTGRES = os.environ.get("TASKFORCE_REQUIRE_POSTGRES", "") == "1"
 
 pytest_plugins = ["builders", "hotline_builders"]
+
+
+# argon2 at its production cost takes 60-280 ms a password; the suite creates thousands of
+# people. Tests hash with the same algorithm (argon2id) at its lowest cost; the production
+# parameters are asserted on their own (tests/core/test_auth.py).
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    auth_service._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    auth_service._hasher = auth_service.production_hasher()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -18,6 +18,12 @@ def test_password_is_stored_with_argon2(network: Network) -> None:
     assert (network.gb.user.password_hash or "").startswith("$argon2id$")
 
 
+def test_production_hashes_at_argon2_s_recommended_cost() -> None:
+    """The suite hashes cheaply (conftest); the server keeps argon2-cffi's RFC 9106 default:
+    64 MiB, three passes."""
+    assert auth.production_hasher().hash("x").startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+
+
 def test_short_password_is_refused() -> None:
     with pytest.raises(Invalid) as exc:
         auth.hash_password("short")

@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -41,6 +41,7 @@ from taskforce.core.caller import Caller, Permission, Role
 from taskforce.core.db import utcnow
 from taskforce.core.errors import Invalid, NotFound
 from taskforce.rota import engine
+from taskforce.rota.intervals import ShiftLike
 from taskforce.rota.models import DeskUnavailability, DutyDesk
 
 FEED_DAYS = 60
@@ -128,17 +129,6 @@ def desk_for_secret(session: Session, secret: str) -> DutyDesk | None:
             DutyDesk.feed_secret_hash == secret_hash(secret), DutyDesk.is_active.is_(True)
         )
     ).one_or_none()
-
-
-class ShiftLike(Protocol):
-    @property
-    def desk_id(self) -> uuid.UUID: ...
-    @property
-    def starts_at(self) -> datetime: ...
-    @property
-    def ends_at(self) -> datetime: ...
-    @property
-    def source(self) -> str: ...
 
 
 def render_feed(

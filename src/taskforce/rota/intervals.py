@@ -7,6 +7,40 @@ import itertools
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Protocol
+
+
+# What the timeline and the iCal feed draw: the engine's results, or the service's reads of them.
+class ShiftLike(Protocol):
+    @property
+    def desk_id(self) -> uuid.UUID: ...
+    @property
+    def starts_at(self) -> datetime: ...
+    @property
+    def ends_at(self) -> datetime: ...
+    @property
+    def source(self) -> str: ...
+
+
+class OffDutyLike(Protocol):
+    @property
+    def desk_id(self) -> uuid.UUID: ...
+    @property
+    def starts_at(self) -> datetime: ...
+    @property
+    def ends_at(self) -> datetime: ...
+    @property
+    def reason(self) -> str: ...
+
+
+class GapLike(Protocol):
+    @property
+    def requirement_id(self) -> uuid.UUID: ...
+    @property
+    def starts_at(self) -> datetime: ...
+    @property
+    def ends_at(self) -> datetime: ...
+
 
 # A piece of a desk's duty: (starts, ends, priority, source, source id).
 Piece = tuple[datetime, datetime, int, str, uuid.UUID | None]

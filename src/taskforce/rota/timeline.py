@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from markupsafe import Markup, escape
 
 from taskforce.rota import engine
+from taskforce.rota.intervals import GapLike, OffDutyLike, ShiftLike
 
 DAYS = 14
 HOUR = 3.5  # viewBox units per real hour
@@ -49,37 +50,6 @@ GAP_COLOUR = "#c62828"
 _MIDNIGHT = time(0)
 GRID = "#d0d7e0"
 MIDNIGHT = "#8a96a3"
-
-
-class ShiftLike(Protocol):
-    @property
-    def desk_id(self) -> uuid.UUID: ...
-    @property
-    def starts_at(self) -> datetime: ...
-    @property
-    def ends_at(self) -> datetime: ...
-    @property
-    def source(self) -> str: ...
-
-
-class OffDutyLike(Protocol):
-    @property
-    def desk_id(self) -> uuid.UUID: ...
-    @property
-    def starts_at(self) -> datetime: ...
-    @property
-    def ends_at(self) -> datetime: ...
-    @property
-    def reason(self) -> str: ...
-
-
-class GapLike(Protocol):
-    @property
-    def requirement_id(self) -> uuid.UUID: ...
-    @property
-    def starts_at(self) -> datetime: ...
-    @property
-    def ends_at(self) -> datetime: ...
 
 
 class Named(Protocol):

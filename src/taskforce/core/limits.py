@@ -102,7 +102,8 @@ ROUTE_CLASSES: tuple[tuple[re.Pattern[str], BodyClass], ...] = (
     (re.compile(r"^/ui/hosting/import$"), NETWORK_TABLE_PAGE),
     (re.compile(r"^/ui/notices/(new|[^/]+/clues(/[^/]+/images)?)$"), CLUE_IMAGES_PAGE),
     (re.compile(r"^/ui(/|$)"), PAGE_FORM),
-    (re.compile(r"^/(report|trace)(/|$)"), PUBLIC_FORM),
+    # no login: a public report, a trace-an-object tip, a drill's acknowledgement (its secret)
+    (re.compile(r"^/(report|trace|drills)(/|$)"), PUBLIC_FORM),
     (re.compile(r"^/federation/v1/"), FEDERATION),
 )
 

@@ -112,7 +112,12 @@ def test_notice_answered_ranked_closed_and_series_identified(
     expect(gb.locator(".cn-figure")).to_contain_text("removed EXIF, GPS position")
     notice_url = gb.url
     # the stored picture is a real, decodable image
-    assert gb.locator(".cn-figure img").evaluate("img => img.naturalWidth") == 640
+    # (once it has loaded: the page can be ready before its picture is)
+    loaded_width = """img => img.complete ? img.naturalWidth : new Promise(done => {
+        img.addEventListener("load", () => done(img.naturalWidth));
+        img.addEventListener("error", () => done(0));
+    })"""
+    assert gb.locator(".cn-figure img").evaluate(loaded_width) == 640
 
     za = browser.new_context().new_page()
     login(za, base, "inv@za-saps.example.com")

@@ -43,13 +43,21 @@ def test_the_contracts_name_the_domains_in_their_order() -> None:
     ]
     # every domain's modules are placed: hash sets in a contract of their own (a module name
     # can sit in one layer only, and hashsets.matching is a workflow, triage.matching a leaf)
-    own = ("taskforce.hashsets", "taskforce.federation")  # each in a contract of its own
+    own = (  # each in a contract of its own
+        "taskforce.hashsets",
+        "taskforce.federation",
+        "taskforce.interop",
+        "taskforce.observatory",
+    )
     layered = [*contracts["domain-layers"]["containers"], *own]
     assert sorted(layered) == sorted(_named(listed))
     assert contracts["domain-layers"]["containers"] == [c for c in _named(listed) if c not in own]
     assert contracts["domain-layers-hashsets"]["containers"] == ["taskforce.hashsets"]
     assert contracts["domain-layers-federation"]["containers"] == ["taskforce.federation"]
     assert contracts["domain-layers-federation"]["exhaustive"] is True
+    for domain in ("interop", "observatory"):
+        assert contracts[f"domain-layers-{domain}"]["containers"] == [f"taskforce.{domain}"]
+        assert contracts[f"domain-layers-{domain}"]["exhaustive"] is True
     assert contracts["domain-layers"]["exhaustive"] is True
     assert contracts["domain-layers-hashsets"]["exhaustive"] is True
     assert contracts["composition-roots"]["source_modules"] == [

@@ -35,6 +35,8 @@ DOMAINS: tuple[str, ...] = (
     "watch",  # the 24/7 watch: urgent leads to the desks
     "reports",  # public reports and the hotline queue (opens leads, notices, list entries)
     "federation",  # sovereign nodes: identity, peers, signed requests, blinded selector tokens
+    "interop",  # STIX 2.1 + TLP 2.0, TAXII 2.1, MISP: what a member may pass on, out and in
+    "observatory",  # public and member statistics: world map, removal times, snapshots
 )
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -34,6 +35,9 @@ class Case(Base, UUIDPk, Timestamps, Origin, Shareable):
     lead_investigator_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"))
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # the owner's "not for export": a GREEN case stays visible to members but never leaves the
+    # hub in a STIX bundle, MISP event or TAXII collection (interop/releasable.py)
+    not_for_export: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class CaseEvent(Base, UUIDPk):

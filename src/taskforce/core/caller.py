@@ -49,6 +49,11 @@ class Permission(StrEnum):
     # a 24/7 desk's own work: its capabilities and unavailability, preservation requests,
     # handovers, acknowledging drills
     KEEP_WATCH = "keep_watch"
+    # interop: take what the agency may pass on out of the hub (STIX, MISP, the TAXII server)
+    # and import MISP events into the agency's cases (with ADD_SELECTOR)
+    EXPORT_INDICATORS = "export_indicators"
+    # the observatory: publish the month's snapshot (the coordinator's desk)
+    PUBLISH_STATISTICS = "publish_statistics"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -66,6 +71,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_PEERS,
             Permission.MANAGE_ROTA,
             Permission.KEEP_WATCH,
+            Permission.PUBLISH_STATISTICS,
             Permission.READ,
             Permission.READ_AUDIT,
         }
@@ -84,6 +90,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.ADD_SELECTOR,
             Permission.ASSESS_HIT,
             Permission.SEARCH,
+            Permission.EXPORT_INDICATORS,
             Permission.READ,
             Permission.READ_AUDIT,
         }
@@ -101,6 +108,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.ADD_SELECTOR,
             Permission.ASSESS_HIT,
             Permission.SEARCH,
+            Permission.EXPORT_INDICATORS,
             Permission.READ,
         }
     ),
@@ -115,10 +123,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.ADD_SELECTOR,
             Permission.ASSESS_HIT,
             Permission.SEARCH,
+            Permission.EXPORT_INDICATORS,
             Permission.READ,
         }
     ),
-    Role.READ_ONLY: frozenset({Permission.SEARCH, Permission.READ}),
+    # a read-only account is what an agency gives its MISP or TAXII client: it may take what the
+    # agency may pass on (GREEN, exportable), nothing more
+    Role.READ_ONLY: frozenset({Permission.SEARCH, Permission.READ, Permission.EXPORT_INDICATORS}),
     Role.PROVIDER: frozenset({Permission.DOWNLOAD_BLOCKLIST}),
 }
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from taskforce.core.db import Base, Timestamps, UTCDateTime, UUIDPk, utcnow
@@ -21,6 +30,8 @@ class HashSet(Base, UUIDPk, Timestamps, Shareable):
     source: Mapped[str] = mapped_column(String(200), default="")
     entry_count: Mapped[int] = mapped_column(Integer, default=0)
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"))
+    # the owner's "not for export": as on cases (interop/releasable.py)
+    not_for_export: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class HashEntry(Base):

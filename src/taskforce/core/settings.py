@@ -134,6 +134,25 @@ class Settings(BaseSettings):
         "file holding that; default: generated on first use into `blocklist-signing.key` in the "
         "data folder (mode 0600).",
     )
+    export_signing_key: str | None = Field(
+        default=None,
+        description="Ed25519 key that signs STIX bundles and MISP exports (a detached signature "
+        "over the export's SHA-256): base64 of its 32-byte seed, or a file holding that; "
+        "default: generated on first use into `export-signing.key` in the data folder (0600).",
+    )
+    taxii_page_limit: int = Field(
+        default=1000,
+        ge=1,
+        le=100_000,
+        description="The most objects one TAXII 2.1 page returns; a client's larger `limit` is "
+        "lowered to it (the spec lets a server do so).",
+    )
+    observatory_threshold: int = Field(
+        default=10,
+        ge=1,
+        description="Small-count suppression: a figure counting fewer than this many reports, "
+        "removals, children or hits is shown as 'fewer than N', and rates derived from it too.",
+    )
     smtp_host: str | None = Field(default=None, description="SMTP server for the outbox.")
     smtp_port: int = Field(default=25, description="SMTP port.")
     smtp_security: Literal["none", "starttls", "tls"] = Field(

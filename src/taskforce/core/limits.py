@@ -86,6 +86,8 @@ NETWORK_TABLE_PAGE = BodyClass("network table upload", 256 * MiB, "session")
 # Clue images are checked before decoding (notices.images); a notice form may carry several.
 CLUE_IMAGES_API = BodyClass("clue image upload", 12 * MiB, "token")
 CLUE_IMAGES_PAGE = BodyClass("clue image upload", 12 * MiB, "session")
+# A MISP event file to import into a case (interop.misp_import reads it whole, in memory).
+MISP_EVENT_API = BodyClass("MISP event import", 32 * MiB, "token")
 # Between nodes: no token or login; the route's signature check (federation.guard) reads the
 # body, bounded here, and checks its Content-Digest before anything else looks at it.
 FEDERATION = BodyClass("signed node request", None, None)
@@ -96,6 +98,7 @@ ROUTE_CLASSES: tuple[tuple[re.Pattern[str], BodyClass], ...] = (
     (re.compile(r"^/api/v1/hashsets/[^/]+/import$"), HASH_LIST_API),
     (re.compile(r"^/api/v1/hosting/networks/import$"), NETWORK_TABLE_API),
     (re.compile(r"^/api/v1/notices/[^/]+/clues/[^/]+/images$"), CLUE_IMAGES_API),
+    (re.compile(r"^/api/v1/interop/misp/import$"), MISP_EVENT_API),
     (re.compile(r"^/api/v1/"), API),
     (re.compile(r"^/ui/login$"), PUBLIC_FORM),
     (re.compile(r"^/ui/hashsets/[^/]+/import$"), HASH_LIST_PAGE),

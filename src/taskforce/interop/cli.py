@@ -4,7 +4,15 @@ a case as selectors. The operator acts for the agency named by `--agency` (its c
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+from taskforce.agencies import service as agency_service
+from taskforce.core.caller import agency_operator
+from taskforce.core.console import out, state, unit
+from taskforce.core.errors import Invalid
+from taskforce.interop import misp, misp_import
 
 export_app = typer.Typer(
     help="Export what an agency may pass on (GREEN, not marked 'not for export'): STIX 2.1, "
@@ -18,6 +26,49 @@ import_app = typer.Typer(help="Import indicators into a case (MISP events).", no
 
 
 # --- MISP events and the MISP feed; MISP import -------------------------------------------------
+
+
+def _read(file: Path) -> bytes:
+    """The file's bytes, if it is a file no larger than a MISP import reads."""
+    try:
+        if file.stat().st_size > misp_import.MAX_BYTES:
+            raise Invalid("file", f"a MISP file of at most {misp_import.MAX_BYTES:,} bytes")
+        return file.read_bytes()
+    except OSError as exc:
+        raise Invalid("file", f"cannot be read: {exc.strerror or exc}") from None
+
+
+@import_app.command("misp")
+def import_misp(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help='A MISP event JSON file ({"Event": ...}, or a list)'),
+    case: str = typer.Option(..., "--case", help="Reference of a case of the agency"),
+    agency: str = typer.Option(..., "--agency", help="The agency's code, e.g. GB-NCA"),
+) -> None:
+    """Add a MISP event's urls, domains, addresses, wallets and hashes to a case as selectors
+    (deconflicted: hits are made); other attribute types are skipped and counted, values the
+    selector rules refuse are listed. Exits 1 when nothing was added."""
+    with unit(ctx) as session:
+        found = agency_service.get_by_code(session, agency)
+        caller = agency_operator(found.id, found.code, found.country)
+        summary = misp.import_misp(session, caller, state(ctx).settings, _read(file), case)
+    for line in summary.invalid:
+        out.print(
+            f"line {line.line} ({line.misp_type}): {line.field}: {line.rule}: {line.value}",
+            markup=False,
+        )
+    for misp_type, count in summary.skipped.items():
+        out.print(f"skipped {count} {misp_type} (no selector type)", markup=False)
+    out.print(
+        f"{summary.case}: {summary.added} added, {summary.already_there} already there, "
+        f"{len(summary.invalid)} invalid, {sum(summary.skipped.values())} skipped, "
+        f"{summary.hits} hit{'' if summary.hits == 1 else 's'} "
+        f"({summary.events} event{'' if summary.events == 1 else 's'}, "
+        f"{summary.attributes} attributes)",
+        markup=False,
+    )
+    if summary.added == 0:
+        raise typer.Exit(1)
 
 
 def install(cli: typer.Typer) -> None:

@@ -25,6 +25,15 @@ OFFENCE_TYPES = (
 )
 
 
+def export_standing(sharing: str, not_for_export: bool) -> str:
+    """Whether a case's or hash set's rows may leave the hub, in the words the pages and the
+    console use (the rule itself is interop/releasable.py's)."""
+    if sharing != SharingLevel.GREEN:
+        mark = "marked not for export; " if not_for_export else ""
+        return f"{mark}never exported while {sharing.upper()}"
+    return "not for export" if not_for_export else "may leave the hub as TLP:GREEN"
+
+
 class CaseStatus(StrEnum):
     OPEN = "open"
     CLOSED = "closed"
@@ -60,6 +69,10 @@ class CaseUpdate(BaseModel):
     sharing: SharingLevel | None = None
     partners: list[str] | None = Field(default=None, max_length=100)
     lead_investigator: str | None = Field(default=None, max_length=320)
+    not_for_export: bool | None = Field(
+        default=None,
+        description="the owner's mark: a GREEN case that never leaves the hub (STIX, MISP, TAXII)",
+    )
 
 
 class CaseClose(BaseModel):
@@ -92,6 +105,7 @@ class CaseRead(CaseSummary):
     lead_investigator: str | None
     closed_at: datetime | None
     is_owner: bool
+    not_for_export: bool = False
 
 
 class CaseEventRead(BaseModel):

@@ -198,6 +198,7 @@ def describe_case(session: Session, caller: Caller, case: Case) -> CaseRead:
         lead_investigator=lead.email if lead and is_owner else None,
         closed_at=case.closed_at,
         is_owner=is_owner,
+        not_for_export=case.not_for_export,
     )
 
 
@@ -323,7 +324,7 @@ def update_case(session: Session, caller: Caller, case_id: uuid.UUID, data: Case
                 sorted(a.code for a in partners),
             ]
             sharing.set_partners(session, case, [a.id for a in partners])
-    for name in ("title", "summary", "offence_types"):
+    for name in ("title", "summary", "offence_types", "not_for_export"):
         if name in fields and fields[name] is not None:
             value = fields[name].strip() if isinstance(fields[name], str) else fields[name]
             if getattr(case, name) != value:
@@ -397,6 +398,14 @@ def require_open(case: Case) -> None:
 
 def _other(status: CaseStatus) -> CaseStatus:
     return CaseStatus.OPEN if status == CaseStatus.CLOSED else CaseStatus.CLOSED
+
+
+def find_case(session: Session, caller: Caller, reference: str) -> Case:
+    """A visible case by its reference (`GB-NCA-2026-0007`): the console's way to name one."""
+    case_id = session.scalar(select(Case.id).where(Case.reference == reference.strip().upper()))
+    if case_id is None:
+        raise NotFound("case")
+    return _visible_case(session, caller, case_id)
 
 
 def case_history(session: Session, caller: Caller, case_id: uuid.UUID) -> list[CaseEvent]:

@@ -225,6 +225,19 @@ def close_case(
     return _go(f"/ui/cases/{case_id}")
 
 
+@router.post("/cases/{case_id}/not-for-export")
+def mark_not_for_export(
+    case_id: uuid.UUID,
+    session: SessionDep,
+    web: CheckedWebDep,
+    not_for_export: str = Form(default="yes", max_length=8),
+) -> Response:
+    """The owner's mark: "yes" keeps a GREEN case inside the hub, "no" lets it be exported."""
+    data = CaseUpdate(not_for_export=not_for_export != "no")
+    service.update_case(session, web.caller, case_id, data)
+    return _go(f"/ui/cases/{case_id}#exports")
+
+
 @router.post("/cases/{case_id}/reopen")
 def reopen_case(
     request: Request,

@@ -17,7 +17,7 @@ from taskforce.hashsets import formats, matching, service
 from taskforce.hashsets.schemas import (
     HashSetCreate,
     HashSetRead,
-    HashSetRename,
+    HashSetUpdate,
     ImportReport,
     MatchRequest,
     MatchResult,
@@ -45,12 +45,21 @@ def get_hash_set(set_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> H
 
 
 @router.patch("/hashsets/{set_id}", response_model=HashSetRead)
-def rename_hash_set(
-    set_id: uuid.UUID, data: HashSetRename, session: SessionDep, caller: CallerDep
+def update_hash_set(
+    set_id: uuid.UUID, data: HashSetUpdate, session: SessionDep, caller: CallerDep
 ) -> HashSetRead:
-    """Rename one of your agency's sets (404 for any other; 409 if the name is taken)."""
-    renamed = service.rename_hash_set(session, caller, set_id=set_id, new_name=data.name)
-    return service.describe(session, renamed)
+    """Rename one of your agency's sets (409 if the name is taken) or mark it not for export
+    (`not_for_export`: it never leaves the hub); 404 for any other agency's set."""
+    if data.name is None and data.not_for_export is None:
+        raise Invalid("name", "give a new name or not_for_export")
+    hash_set = service.get_visible(session, caller, set_id)
+    if data.name is not None:
+        hash_set = service.rename_hash_set(session, caller, set_id=set_id, new_name=data.name)
+    if data.not_for_export is not None:
+        hash_set = service.mark_not_for_export(
+            session, caller, set_id=set_id, not_for_export=data.not_for_export
+        )
+    return service.describe(session, hash_set)
 
 
 @router.delete("/hashsets/{set_id}", status_code=status.HTTP_204_NO_CONTENT)

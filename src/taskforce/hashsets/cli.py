@@ -11,6 +11,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from taskforce.agencies import service as agency_service
+from taskforce.cases.schemas import export_standing
 from taskforce.core.caller import Caller, agency_operator, system_caller
 from taskforce.core.console import err, out, unit
 from taskforce.core.sharing import SharingLevel
@@ -126,6 +127,23 @@ def rename(
             session, _operator(session, agency), name=name, new_name=new_name
         )
         out.print(f"hash set {name!r} is now {renamed.name!r}", markup=False)
+
+
+@app.command("not-for-export")
+def not_for_export(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="One of the agency's sets"),
+    agency: str = typer.Option(..., "--agency", help="Owning agency code"),
+    undo: bool = typer.Option(False, "--undo", help="Allow the set to be exported again"),
+) -> None:
+    """Keep a GREEN set inside the hub: members still match against it, but no STIX bundle,
+    MISP event, feed or TAXII collection carries its hashes (audited)."""
+    with unit(ctx) as session:
+        marked = service.mark_not_for_export(
+            session, _operator(session, agency), name=name, not_for_export=not undo
+        )
+        standing = export_standing(marked.sharing, marked.not_for_export)
+        out.print(f"hash set {marked.name!r}: {standing}", markup=False)
 
 
 @app.command("delete")

@@ -20,8 +20,18 @@ class HashSetCreate(BaseModel):
     partners: list[str] = Field(default_factory=list, description="agency codes (AMBER)")
 
 
-class HashSetRename(BaseModel):
-    name: str = Field(min_length=1, max_length=120, description="new name, unique in the agency")
+class HashSetUpdate(BaseModel):
+    """A PATCH of one of the agency's own sets: any of its fields, each changed on its own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(
+        default=None, min_length=1, max_length=120, description="new name, unique in the agency"
+    )
+    not_for_export: bool | None = Field(
+        default=None,
+        description="the owner's mark: a GREEN set that never leaves the hub (STIX, MISP, TAXII)",
+    )
 
 
 class HashSetRead(BaseModel):
@@ -34,6 +44,7 @@ class HashSetRead(BaseModel):
     source: str
     sharing: SharingLevel
     entry_count: int
+    not_for_export: bool = False
     created_at: datetime
     updated_at: datetime
 

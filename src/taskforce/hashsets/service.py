@@ -132,6 +132,7 @@ def describe(session: Session, hash_set: HashSet) -> HashSetRead:
         source=hash_set.source,
         sharing=SharingLevel(hash_set.sharing),
         entry_count=hash_set.entry_count,
+        not_for_export=hash_set.not_for_export,
         created_at=hash_set.created_at,
         updated_at=hash_set.updated_at,
     )
@@ -353,6 +354,36 @@ def rename_hash_set(
         subject_id=hash_set.id,
         subject_agency_id=caller.agency_id,
         detail={"from": before, "to": wanted},
+    )
+    return hash_set
+
+
+def mark_not_for_export(
+    session: Session,
+    caller: Caller,
+    *,
+    name: str | None = None,
+    set_id: uuid.UUID | None = None,
+    not_for_export: bool,
+) -> HashSet:
+    """The owner's mark on one of its sets (404 for anyone else's): a GREEN set so marked stays
+    usable by every member but never leaves the hub (interop/releasable.py); audited."""
+    caller.require(Permission.MANAGE_HASH_SETS)
+    hash_set = _owned(session, caller, name, set_id)
+    if hash_set.not_for_export == not_for_export:
+        return hash_set
+    hash_set.not_for_export = not_for_export
+    hash_set.updated_at = utcnow()
+    session.flush()
+    audit.record(
+        session,
+        caller,
+        action="hashset.not_for_export",
+        operation=Operation.ALTERATION,
+        subject_type="hash_set",
+        subject_id=hash_set.id,
+        subject_agency_id=caller.agency_id,
+        detail={"not_for_export": [not not_for_export, not_for_export]},
     )
     return hash_set
 

@@ -156,6 +156,20 @@ def rename(
     return RedirectResponse("/ui/hashsets", status_code=303)
 
 
+@router.post("/hashsets/{set_id}/not-for-export")
+def mark_not_for_export(
+    set_id: uuid.UUID,
+    session: SessionDep,
+    web: CheckedWebDep,
+    not_for_export: str = Form(default="yes", max_length=8),
+) -> Response:
+    """The owner's mark: "yes" keeps a GREEN set inside the hub, "no" lets it be exported."""
+    service.mark_not_for_export(
+        session, web.caller, set_id=set_id, not_for_export=not_for_export != "no"
+    )
+    return RedirectResponse(f"/ui/hashsets/{set_id}/manage#exports", status_code=303)
+
+
 @router.post("/hashsets/{set_id}/delete", response_class=HTMLResponse)
 def delete(
     request: Request,

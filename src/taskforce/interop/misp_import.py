@@ -2,8 +2,9 @@
 domains, addresses, wallets and hashes, as `type,value` lines for the cases domain's one bulk
 path (`cases.additions.bulk_add_selectors`), which normalises, deconflicts and reports each.
 
-A file is `{"Event": {...}}`, a bare event, or a list of either (MISP's own export and feed
-files are the first). PyMISP's `MISPEvent` parses each event, as MISP itself reads it.
+A file is `{"Event": {...}}`, a bare event, a list of either, or `{"response": [...]}` (MISP's
+restSearch answer and `taskforce export misp`); MISP's event downloads and feed files are the
+first. PyMISP's `MISPEvent` parses each event, as MISP itself reads it.
 Attribute types with no selector kind (a `comment`, a `filename`, a `yara` rule) are skipped
 and counted by type, never silently dropped; a value the selector rules refuse is a reported
 line, the rest are kept. A file that is not JSON or holds no event is refused whole, naming it.
@@ -123,6 +124,8 @@ def _load(data: bytes | str) -> Any:
 
 def _events(document: Any) -> Iterator[tuple[int, Mapping[str, Any]]]:
     """Each event of the document, numbered from 1, as a plain mapping."""
+    if isinstance(document, dict) and isinstance(document.get("response"), list):
+        document = document["response"]  # MISP's restSearch answer (and `taskforce export misp`)
     items = document if isinstance(document, list) else [document]
     if not items:
         raise Invalid("file", "holds no MISP event (an empty list)")

@@ -118,6 +118,7 @@ BODIES: dict[str, object] = {
     "/api/v1/preservations/{preservation_id}/extend": {},
     "/api/v1/preservations/{preservation_id}/follow-up": {"formal_reference": "PROBE-MLA"},
     "/api/v1/preservations/{preservation_id}/withdraw": {"reason": "probing"},
+    "/api/v1/observatory/snapshots": {"period": "2020-01"},
 }
 
 
@@ -362,6 +363,7 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         "override_id": str(uuid.uuid4()),
         "schedule_id": str(uuid.uuid4()),
         "requirement_id": str(uuid.uuid4()),
+        "period": "2020-01",  # the observatory's months: counts only, walked for errors
     }
     secrets = [
         red.title,

@@ -1,0 +1,250 @@
+"""Write a STIX 2.1 bundle of what the caller may pass on to a binary file handle, streamed.
+
+Memory stays bounded whatever the export's size: rows are read in keyset pages and each page is
+encoded and written before the next is read. What is kept across pages is small: the ids already
+written (16 bytes each, so an indicator shared by two cases is written once) and, for the case
+being written, its objects' ids (its grouping's `object_refs`).
+
+Order: the five TLP 2.0 marking definitions, the hub's identity and one per agency with
+material in the bundle, then case by case (oldest first) its indicators (with a `file` object
+and a relationship for hash selectors) and its grouping, then the known files of GREEN hash
+sets (a `file` with its hashes and `x_pdq`, an indicator matching any of its hashes, and the
+relationship between them). Selector kinds without a STIX form are counted as skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, BinaryIO
+
+from sqlalchemy.orm import Session
+
+from taskforce.core.caller import Caller
+from taskforce.interop import markings, releasable, stix
+
+BATCH = 5000
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+HASH_KINDS = {"md5": "MD5", "sha1": "SHA-1", "sha256": "SHA-256"}
+
+
+@dataclass
+class Counts:
+    """What a bundle holds: objects by STIX type, rows read, kinds skipped (no STIX form)."""
+
+    objects: Counter[str] = field(default_factory=Counter)
+    selectors: int = 0
+    hash_entries: int = 0
+    cases: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def total(self) -> int:
+        return sum(self.objects.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "objects": dict(sorted(self.objects.items())),
+            "total": self.total,
+            "selectors": self.selectors,
+            "hash_entries": self.hash_entries,
+            "cases": self.cases,
+            "skipped": dict(sorted(self.skipped.items())),
+        }
+
+
+@dataclass(frozen=True)
+class Written:
+    bundle_id: str
+    sha256: str
+    bytes: int
+    counts: Counts
+
+
+class _Sink:
+    """Encodes objects into the handle, hashing and counting the bytes, never writing an id
+    twice."""
+
+    def __init__(self, out: BinaryIO, counts: Counts) -> None:
+        self.out = out
+        self.digest = hashlib.sha256()
+        self.size = 0
+        self.first = True
+        self.seen: set[bytes] = set()
+        self.counts = counts
+        self.pending: list[str] = []
+
+    def raw(self, text: str) -> None:
+        data = text.encode()
+        self.out.write(data)
+        self.digest.update(data)
+        self.size += len(data)
+
+    def add(self, obj: dict[str, Any]) -> bool:
+        """Queue an object unless its id was written already; True if queued."""
+        key = bytes.fromhex(obj["id"][-36:].replace("-", ""))
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        self.pending.append(_encode(obj))
+        self.counts.objects[obj["type"]] += 1
+        return True
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        text = ",".join(self.pending)
+        self.raw(text if self.first else "," + text)
+        self.first = False
+        self.pending.clear()
+
+
+def bundle_id(*, agency_code: str | None, since: datetime | None, now: datetime) -> str:
+    """A bundle's id names one export (who, which filter, when): bundles are not versioned."""
+    key = f"{agency_code}|{since.isoformat() if since else ''}|{now.isoformat()}"
+    return f"bundle--{uuid.uuid5(stix.HUB_NAMESPACE, 'bundle:' + key)}"
+
+
+def _selector_objects(row: releasable.ReleasableSelector, creator: str) -> list[dict[str, Any]]:
+    made = [
+        stix.indicator(
+            kind=row.kind,
+            value=row.value,
+            platform=row.platform,
+            created=row.added_at,
+            created_by=creator,
+        )
+    ]
+    if row.kind in HASH_KINDS:
+        sco = stix.file_object(hashes={HASH_KINDS[row.kind]: row.value})
+        made.append(sco)
+        made.append(
+            stix.relationship(
+                source=made[0]["id"],
+                kind="related-to",
+                target=sco["id"],
+                created=row.added_at,
+                created_by=creator,
+            )
+        )
+    return made
+
+
+def _hash_objects(row: releasable.ReleasableHash, creator: str) -> list[dict[str, Any]]:
+    hashes = stix.file_hashes(md5=row.md5, sha1=row.sha1, sha256=row.sha256)
+    if not hashes:  # a PDQ only: no `file` object can be made of it, its indicator can
+        if not row.pdq:
+            return []
+        return [
+            stix.indicator(
+                kind="pdq", value=row.pdq, platform=None, created=row.added_at, created_by=creator
+            )
+        ]
+    sco = stix.file_object(hashes=hashes, pdq=row.pdq)
+    found = stix.indicator(
+        kind="file",
+        value=sco["id"],
+        platform=None,
+        created=row.added_at,
+        created_by=creator,
+        stix_pattern=stix.file_pattern(hashes),
+        object_id=stix.hub_id("indicator", sco["id"]),
+        description="A known file of a GREEN hash set of a member agency",
+    )
+    link = stix.relationship(
+        source=found["id"],
+        kind="related-to",
+        target=sco["id"],
+        created=row.added_at,
+        created_by=creator,
+    )
+    return [sco, found, link]
+
+
+def write_bundle(
+    session: Session,
+    caller: Caller,
+    out: BinaryIO,
+    *,
+    now: datetime,
+    agency_code: str | None = None,
+    since: datetime | None = None,
+    batch: int = BATCH,
+    progress: Callable[[Counts], None] | None = None,
+) -> Written:
+    """Stream the bundle into `out`; the SHA-256 and size are of exactly the bytes written."""
+    releasable.require_exporter(caller)
+    counts = Counts()
+    sink = _Sink(out, counts)
+    the_id = bundle_id(agency_code=agency_code, since=since, now=now)
+    sink.raw('{"type":"bundle","id":"' + the_id + '","objects":[')
+    for definition in markings.definitions():
+        sink.add(definition)
+    sink.add(stix.hub_identity())
+    for agency in releasable.agencies(session, caller, agency_code=agency_code):
+        sink.add(
+            stix.agency_identity(
+                code=agency.code,
+                name=agency.name,
+                country=agency.country,
+                created=agency.created_at,
+            )
+        )
+    sink.flush()
+
+    for case in releasable.cases(session, caller, agency_code=agency_code):
+        creator = stix.agency_identity_id(case.agency_code)
+        refs: list[str] = []
+        after = None
+        while page := releasable.selectors(
+            session, caller, case_ids=[case.case_id], since=since, after=after, limit=batch
+        ):
+            for row in page:
+                if row.kind not in stix.EXPORTED_KINDS:
+                    counts.skipped[row.kind] += 1
+                    continue
+                for obj in _selector_objects(row, creator):
+                    refs.append(obj["id"])
+                    sink.add(obj)
+            counts.selectors += len(page)
+            after = page[-1].key
+            sink.flush()
+            if progress:
+                progress(counts)
+        if refs:
+            counts.cases += 1
+            sink.add(
+                stix.grouping(
+                    key=f"case:{case.case_id}",
+                    name=case.reference,
+                    created=case.created_at,
+                    created_by=creator,
+                    object_refs=list(dict.fromkeys(refs)),
+                    labels=case.offence_types,
+                )
+            )
+            sink.flush()
+
+    after_id: int | None = None
+    while page_h := releasable.hash_entries_by_id(
+        session, caller, agency_code=agency_code, since=since, after_id=after_id, limit=batch
+    ):
+        for entry in page_h:
+            made = _hash_objects(entry, stix.agency_identity_id(entry.agency_code))
+            if not made:
+                counts.skipped["empty hash entry"] += 1
+            for obj in made:
+                sink.add(obj)
+        counts.hash_entries += len(page_h)
+        after_id = page_h[-1].entry_id
+        sink.flush()
+        if progress:
+            progress(counts)
+
+    sink.raw("]}")
+    return Written(the_id, sink.digest.hexdigest(), sink.size, counts)

@@ -1,0 +1,120 @@
+"""STIX 2.1 exports as a workflow: write the bundle (streamed), sign its SHA-256, record the
+export (`InteropExport`) and disclose it in the audit chain with its hash and counts.
+
+The interface owns the transaction and the output: the CLI writes a file and its
+`.sig.json`, the API streams the body from a spooled temporary file (the signature and hash go
+in headers, so they must be known before the first byte is sent).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, BinaryIO
+
+from sqlalchemy.orm import Session
+
+from taskforce.core import signing
+from taskforce.core.audit import service as audit
+from taskforce.core.audit.service import Operation
+from taskforce.core.caller import Caller
+from taskforce.core.settings import Settings
+from taskforce.interop import bundle, releasable, signatures, stix
+from taskforce.interop.models import InteropExport
+
+STIX_FORMAT = "stix"
+SIGNED_FORMAT = "stix-2.1"
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    export_id: uuid.UUID
+    bundle_id: str
+    sha256: str
+    bytes: int
+    objects: int
+    counts: dict[str, Any]
+    signature: dict[str, Any]  # the detached signature document
+
+
+def export_stix(
+    session: Session,
+    caller: Caller,
+    settings: Settings,
+    out: BinaryIO,
+    *,
+    agency_code: str | None = None,
+    since: datetime | None = None,
+    now: datetime,
+    progress: Callable[[bundle.Counts], None] | None = None,
+) -> ExportResult:
+    """Write what the caller may pass on as a STIX 2.1 bundle into `out`, sign it, record it.
+
+    `agency_code`: only that agency's material; `since`: only rows added at or after it."""
+    releasable.require_exporter(caller)
+    if agency_code is not None:
+        agency_code = releasable.agency_by_code(session, agency_code).code
+    written = bundle.write_bundle(
+        session, caller, out, now=now, agency_code=agency_code, since=since, progress=progress
+    )
+    counts = written.counts.as_dict()
+    document = signatures.sign(
+        settings,
+        format=SIGNED_FORMAT,
+        sha256=written.sha256,
+        size=written.bytes,
+        objects=written.counts.total,
+        agency=caller.agency_code,
+        exported_at=stix.timestamp(now),
+    )
+    asked = {"agency": agency_code, "since": since.isoformat() if since else None}
+    record = InteropExport(
+        agency_id=caller.agency_id,
+        user_id=caller.user_id,
+        actor_label=caller.label,
+        format=STIX_FORMAT,
+        created_at=now,
+        object_count=written.counts.total,
+        byte_count=written.bytes,
+        sha256=written.sha256,
+        key_id=document["key_id"],
+        detail={**asked, "bundle": written.bundle_id, "counts": counts},
+    )
+    session.add(record)
+    session.flush()
+    audit.record(
+        session,
+        caller,
+        action="export_stix",
+        operation=Operation.DISCLOSURE,
+        subject_type="interop_export",
+        subject_id=record.id,
+        subject_agency_id=caller.agency_id,
+        detail={
+            **asked,
+            "sha256": written.sha256,
+            "bytes": written.bytes,
+            "objects": written.counts.total,
+            "selectors": written.counts.selectors,
+            "hash_entries": written.counts.hash_entries,
+            "skipped": counts["skipped"],
+            "key_id": document["key_id"],
+        },
+    )
+    return ExportResult(
+        export_id=record.id,
+        bundle_id=written.bundle_id,
+        sha256=written.sha256,
+        bytes=written.bytes,
+        objects=written.counts.total,
+        counts=counts,
+        signature=document,
+    )
+
+
+def public_key(settings: Settings) -> tuple[str, str]:
+    """The export key's public half (base64 of its raw 32 bytes) and its key id."""
+    key = signatures.public_key(settings)
+    return signing.public_b64(key), signing.key_id(key)

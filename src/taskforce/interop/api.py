@@ -4,9 +4,15 @@ events imported into a case. The read-only TAXII 2.1 server is `interop.taxii` (
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
+from typing import IO
+
 from fastapi import APIRouter, BackgroundTasks, Query, Request
+from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from taskforce.core.db import utcnow
 from taskforce.core.http import CallerDep, SessionDep, SettingsDep, wake_worker
 from taskforce.interop import misp
 from taskforce.interop.misp_import import MispImportSummary
@@ -37,4 +43,39 @@ async def import_misp(
     wake_worker(request, background)
     return await run_in_threadpool(
         misp.import_misp, session, caller, settings, raw, case, after_batch=session.commit
+    )
+
+
+def _chunks(spool: IO[bytes]) -> Iterator[bytes]:
+    with spool:
+        spool.seek(0)
+        while chunk := spool.read(1 << 16):
+            yield chunk
+
+
+@router.get("/misp", response_class=StreamingResponse)
+def export_misp(
+    session: SessionDep,
+    caller: CallerDep,
+    agency: str | None = Query(
+        None, max_length=32, description="Only this agency's material (its code)"
+    ),
+) -> StreamingResponse:
+    """What your agency may pass on (GREEN cases and hash sets, not held back) as MISP events:
+    `{"response": [{"Event": ...}, ...]}`, one event per case and per hash set. Recorded and
+    audited; the SHA-256 of the body is in `X-Content-SHA256`."""
+    spool = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115 (closed by _chunks)
+    try:
+        _, written = misp.export_misp(session, caller, spool, agency_code=agency, now=utcnow())
+        session.commit()  # recorded before a byte leaves
+    except BaseException:
+        spool.close()
+        raise
+    return StreamingResponse(
+        _chunks(spool),
+        media_type="application/json",
+        headers={
+            "Content-Disposition": 'attachment; filename="taskforce-misp.json"',
+            "X-Content-SHA256": written.sha256,
+        },
     )

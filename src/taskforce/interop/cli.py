@@ -7,12 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
-from taskforce.core.caller import agency_operator
+from taskforce.core.caller import Caller, agency_operator
 from taskforce.core.console import out, state, unit
+from taskforce.core.db import utcnow
 from taskforce.core.errors import Invalid
-from taskforce.interop import misp, misp_import
+from taskforce.interop import feed, misp, misp_import
 
 export_app = typer.Typer(
     help="Export what an agency may pass on (GREEN, not marked 'not for export'): STIX 2.1, "
@@ -26,6 +28,79 @@ import_app = typer.Typer(help="Import indicators into a case (MISP events).", no
 
 
 # --- MISP events and the MISP feed; MISP import -------------------------------------------------
+
+
+OWN_HELP = "Only the agency's own material (default: all the GREEN material it may pass on)"
+
+
+def _operator(session: Session, code: str) -> Caller:
+    found = agency_service.get_by_code(session, code)
+    return agency_operator(found.id, found.code, found.country)
+
+
+def _said(what: str, written: feed.Written) -> None:
+    skipped = sum(written.skipped.values())
+    out.print(
+        f"{what}: {written.events} event{'' if written.events == 1 else 's'}, "
+        f"{written.attributes} attributes ({written.selectors} selectors, "
+        f"{written.hash_entries} hash entries; {skipped} selectors with no MISP type skipped), "
+        f"{written.bytes:,} bytes, sha256 {written.sha256}",
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+@export_app.command("misp")
+def export_misp(
+    ctx: typer.Context,
+    agency: str = typer.Option(..., "--agency", help="The exporting agency's code, e.g. GB-NCA"),
+    file: Path = typer.Option(..., "--out", help="The MISP JSON file to write"),
+    own: bool = typer.Option(False, "--own", help=OWN_HELP),
+) -> None:
+    """What the agency may pass on as MISP events (one per GREEN case, one per GREEN hash set)
+    in one MISP JSON file; recorded and audited. Exits 1 when there was nothing to export."""
+    part = file.with_name(file.name + ".part")
+    try:
+        with unit(ctx) as session:
+            caller = _operator(session, agency)
+            try:
+                with part.open("wb") as sink:
+                    _, written = misp.export_misp(
+                        session, caller, sink, agency_code=caller.agency_code if own else None,
+                        now=utcnow(),
+                    )  # fmt: skip
+            except OSError as exc:
+                raise Invalid("out", f"cannot be written: {exc.strerror or exc}") from None
+        part.replace(file)  # once recorded: a file on disk is an export the audit knows
+    finally:
+        part.unlink(missing_ok=True)
+    _said(str(file), written)
+    if written.events == 0:
+        raise typer.Exit(1)
+
+
+@export_app.command("misp-feed")
+def export_misp_feed(
+    ctx: typer.Context,
+    agency: str = typer.Option(..., "--agency", help="The exporting agency's code, e.g. GB-NCA"),
+    folder: Path = typer.Option(..., "--out", help="The feed folder (new, or a previous feed)"),
+    own: bool = typer.Option(False, "--own", help=OWN_HELP),
+) -> None:
+    """The same as a MISP feed folder (manifest.json, <uuid>.json per event, hashes.csv, and
+    SHA256SUMS) that a MISP instance subscribes to; recorded and audited. Exits 1 when there
+    was nothing to export."""
+    with unit(ctx) as session:
+        caller = _operator(session, agency)
+        try:
+            _, written = misp.export_feed(
+                session, caller, folder, agency_code=caller.agency_code if own else None,
+                now=utcnow(),
+            )  # fmt: skip
+        except OSError as exc:
+            raise Invalid("out", f"cannot be written: {exc.strerror or exc}") from None
+    _said(str(folder), written)
+    if written.events == 0:
+        raise typer.Exit(1)
 
 
 def _read(file: Path) -> bytes:
@@ -49,8 +124,7 @@ def import_misp(
     (deconflicted: hits are made); other attribute types are skipped and counted, values the
     selector rules refuse are listed. Exits 1 when nothing was added."""
     with unit(ctx) as session:
-        found = agency_service.get_by_code(session, agency)
-        caller = agency_operator(found.id, found.code, found.country)
+        caller = _operator(session, agency)
         summary = misp.import_misp(session, caller, state(ctx).settings, _read(file), case)
     for line in summary.invalid:
         out.print(

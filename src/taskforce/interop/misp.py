@@ -1,10 +1,14 @@
 """MISP workflows: a MISP file's indicators added to a case the caller's agency owns (through
-the cases domain's one bulk path: normalised, deconflicted, hits made) and audited."""
+the cases domain's one bulk path: normalised, deconflicted, hits made) and audited; what the
+caller's agency may pass on exported as MISP JSON or a MISP feed, recorded and audited."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import IO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,8 +21,9 @@ from taskforce.core.audit.service import Operation
 from taskforce.core.caller import Caller, Permission
 from taskforce.core.errors import Invalid
 from taskforce.core.settings import Settings
-from taskforce.interop import misp_import
+from taskforce.interop import feed, misp_import, releasable
 from taskforce.interop.misp_import import MispImportSummary, MispLine
+from taskforce.interop.models import InteropExport
 
 
 def _own_case(session: Session, caller: Caller, reference: str) -> Case:
@@ -97,4 +102,84 @@ def import_misp(
         hits=report.hits,
         invalid=invalid,
         skipped=skipped,
+    )
+
+
+# --- export: MISP JSON and the MISP feed ----------------------------------------------------------
+
+
+def _record(
+    session: Session,
+    caller: Caller,
+    *,
+    kind: str,
+    written: feed.Written,
+    agency_code: str | None,
+    now: datetime,
+) -> InteropExport:
+    """One `InteropExport` row and one audit entry (a disclosure: the data leaves the hub)."""
+    detail = {"agency_filter": agency_code, **written.detail()}
+    record = InteropExport(
+        agency_id=caller.agency_id,
+        user_id=caller.user_id,
+        actor_label=caller.label,
+        format=kind,
+        created_at=now,
+        object_count=written.attributes,
+        byte_count=written.bytes,
+        sha256=written.sha256,
+        key_id=None,  # TODO(A's interop.signatures): the signing key's id once exports are signed
+        detail=detail,
+    )
+    session.add(record)
+    session.flush()
+    audit.record(
+        session,
+        caller,
+        action=f"interop.export_{kind.replace('-', '_')}",
+        operation=Operation.DISCLOSURE,
+        subject_type="interop_export",
+        subject_id=record.id,
+        subject_agency_id=caller.agency_id,
+        detail={"sha256": written.sha256, "bytes": written.bytes, **detail},
+    )
+    return record
+
+
+def export_misp(
+    session: Session,
+    caller: Caller,
+    out: IO[bytes],
+    *,
+    agency_code: str | None = None,
+    now: datetime,
+) -> tuple[InteropExport, feed.Written]:
+    """What the caller's agency may pass on (`releasable`) as one MISP JSON file written to
+    `out`; recorded and audited with its SHA-256."""
+    releasable.require_exporter(caller)
+    written = feed.Written()
+    feed.write_events(feed.events(session, caller, written, agency_code=agency_code), out, written)
+    return _record(
+        session, caller, kind="misp", written=written, agency_code=agency_code, now=now
+    ), written
+
+
+def export_feed(
+    session: Session,
+    caller: Caller,
+    folder: Path,
+    *,
+    agency_code: str | None = None,
+    now: datetime,
+) -> tuple[InteropExport, feed.Written]:
+    """The same as a MISP feed folder (`feed.write_feed`); recorded and audited with the
+    SHA-256 of its `SHA256SUMS` listing."""
+    releasable.require_exporter(caller)
+    written = feed.Written()
+    feed.write_feed(feed.events(session, caller, written, agency_code=agency_code), folder, written)
+    return (
+        _record(
+            session, caller, kind="misp-feed", written=written, agency_code=agency_code, now=now
+        ),
+        written,
     )

@@ -88,6 +88,8 @@ CLUE_IMAGES_API = BodyClass("clue image upload", 12 * MiB, "token")
 CLUE_IMAGES_PAGE = BodyClass("clue image upload", 12 * MiB, "session")
 # A MISP event file to import into a case (interop.misp_import reads it whole, in memory).
 MISP_EVENT_API = BodyClass("MISP event import", 32 * MiB, "token")
+# The same file from the interop page: a multipart form (the file, the case, the token).
+MISP_EVENT_PAGE = BodyClass("MISP event import", 33 * MiB, "session")
 # Between nodes: no token or login; the route's signature check (federation.guard) reads the
 # body, bounded here, and checks its Content-Digest before anything else looks at it.
 FEDERATION = BodyClass("signed node request", None, None)
@@ -103,6 +105,7 @@ ROUTE_CLASSES: tuple[tuple[re.Pattern[str], BodyClass], ...] = (
     (re.compile(r"^/ui/login$"), PUBLIC_FORM),
     (re.compile(r"^/ui/hashsets/[^/]+/import$"), HASH_LIST_PAGE),
     (re.compile(r"^/ui/hosting/import$"), NETWORK_TABLE_PAGE),
+    (re.compile(r"^/ui/interop/misp-import$"), MISP_EVENT_PAGE),
     (re.compile(r"^/ui/notices/(new|[^/]+/clues(/[^/]+/images)?)$"), CLUE_IMAGES_PAGE),
     (re.compile(r"^/ui(/|$)"), PAGE_FORM),
     # no login: a public report, a trace-an-object tip, a drill's acknowledgement (its secret)

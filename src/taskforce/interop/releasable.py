@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import false, select, tuple_
+from sqlalchemy import false, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
@@ -313,14 +313,90 @@ def is_releasable_case(session: Session, caller: Caller, case_id: uuid.UUID) -> 
     return session.scalar(stmt) is not None
 
 
+@dataclass(frozen=True)
+class ReleasableCount:
+    """How much of one agency's material may leave the hub (the interop page's summary)."""
+
+    agency_code: str
+    cases: int
+    selectors: dict[str, int]  # SelectorKind value -> releasable selectors
+    hash_sets: int
+    hash_entries: int
+
+    @property
+    def selector_total(self) -> int:
+        return sum(self.selectors.values())
+
+
+def counts(session: Session, caller: Caller) -> list[ReleasableCount]:
+    """The releasable material per owning agency, by code: the rule of `selectors` and
+    `hash_entries`, counted in SQL (a page's summary, not a walk over a million rows)."""
+    require_exporter(caller)
+    case_rows = session.execute(
+        _releasable_cases(
+            select(Case.owner_agency_id, func.count()).group_by(Case.owner_agency_id),
+            caller,
+            None,
+        )
+    ).all()
+    selector_rows = session.execute(
+        _releasable_cases(
+            select(Case.owner_agency_id, Selector.kind, func.count())
+            .select_from(Selector)
+            .join(Case, Selector.case_id == Case.id)
+            .join(SelectorValue, Selector.value_id == SelectorValue.id)
+            .where(Selector.noise_reason.is_(None), SelectorValue.is_common.is_(false()))
+            .group_by(Case.owner_agency_id, Selector.kind),
+            caller,
+            None,
+        )
+    ).all()
+    set_rows = session.execute(
+        _releasable_sets(
+            select(
+                HashSet.owner_agency_id,
+                func.count(func.distinct(HashSet.id)),
+                func.count(HashEntry.id),
+            )
+            .select_from(HashSet)
+            .outerjoin(HashEntry, HashEntry.hash_set_id == HashSet.id)
+            .group_by(HashSet.owner_agency_id),
+            caller,
+            None,
+        )
+    ).all()
+    cases_of = {r[0]: int(r[1]) for r in case_rows}
+    sets_of = {r[0]: (int(r[1]), int(r[2])) for r in set_rows}
+    kinds: dict[uuid.UUID, dict[str, int]] = {}
+    for owner, kind, n in selector_rows:
+        kinds.setdefault(owner, {})[kind] = int(n)
+    owners = set(cases_of) | set(sets_of)
+    codes = _codes(session, owners, {})
+    return sorted(
+        (
+            ReleasableCount(
+                agency_code=codes[owner],
+                cases=cases_of.get(owner, 0),
+                selectors=dict(sorted(kinds.get(owner, {}).items())),
+                hash_sets=sets_of.get(owner, (0, 0))[0],
+                hash_entries=sets_of.get(owner, (0, 0))[1],
+            )
+            for owner in owners
+        ),
+        key=lambda c: c.agency_code,
+    )
+
+
 __all__ = [
     "ReleasableAgency",
     "ReleasableCase",
+    "ReleasableCount",
     "ReleasableHash",
     "ReleasableSelector",
     "agencies",
     "agency_by_code",
     "cases",
+    "counts",
     "hash_entries",
     "hash_entries_by_id",
     "require_exporter",

@@ -5,6 +5,7 @@ another agency's case gives the same selectors and makes hits with the source ca
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -24,12 +25,14 @@ from typer.testing import CliRunner
 
 from taskforce.cases.models import Case, Hit, Selector
 from taskforce.core.audit.models import AuditEntry
+from taskforce.core.errors import Invalid
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
+from taskforce.core.signing import BadSignature
 from taskforce.hashsets import service as hashset_service
 from taskforce.hashsets.models import HashEntry, HashSet
 from taskforce.hashsets.schemas import HashSetCreate
-from taskforce.interop import feed, misp, misp_events
+from taskforce.interop import misp, misp_events, signatures
 from taskforce.interop.models import InteropExport
 
 NOW = datetime(2026, 4, 1, 12, 0, tzinfo=UTC)
@@ -101,17 +104,18 @@ def build(session: Session, settings: Settings, network: Network) -> World:
     return World(green=green, held_back=held_back, green_set=green_set)
 
 
-def _export(session: Session, network: Network) -> tuple[bytes, feed.Written]:
+def _export(session: Session, settings: Settings, network: Network) -> tuple[bytes, misp.Exported]:
     sink = io.BytesIO()
-    _, written = misp.export_misp(session, network.gb.caller, sink, now=NOW)
-    return sink.getvalue(), written
+    done = misp.export_misp(session, network.gb.caller, settings, sink, now=NOW)
+    return sink.getvalue(), done
 
 
 def test_only_releasable_material_leaves_as_one_event_per_case_and_hash_set(
     session: Session, settings: Settings, network: Network
 ) -> None:
     world = build(session, settings, network)
-    data, written = _export(session, network)
+    data, done = _export(session, settings, network)
+    written = done.written
     text = data.decode()
     for secret in WITHHELD:
         assert secret not in text
@@ -135,16 +139,18 @@ def test_only_releasable_material_leaves_as_one_event_per_case_and_hash_set(
     assert len(set_event.objects) == 2
     assert {t.name for t in case_event.tags} == set(misp_events.TAGS)
 
-    again, _ = _export(session, network)
+    again, _ = _export(session, settings, network)
     assert again == data  # deterministic: a re-export changes nothing
 
     record = session.scalars(select(InteropExport).where(InteropExport.format == "misp")).first()
     assert record is not None
     assert record.sha256 == hashlib.sha256(data).hexdigest()
     assert record.byte_count == len(data)
-    entry = session.scalars(
-        select(AuditEntry).where(AuditEntry.action == "interop.export_misp")
-    ).first()
+    assert record.key_id == done.signature["key_id"]
+    signatures.verify(io.BytesIO(data), done.signature, signatures.public_key(settings))
+    with pytest.raises(BadSignature):
+        signatures.verify(io.BytesIO(data[:-2]), done.signature, signatures.public_key(settings))
+    entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "export_misp")).first()
     assert entry is not None
     assert entry.operation == "disclosure"
 
@@ -154,7 +160,8 @@ def test_the_feed_is_what_pymisp_s_generator_makes_of_its_event_files(
 ) -> None:
     world = build(session, settings, network)
     folder = tmp_path / "feed"
-    _, written = misp.export_feed(session, network.gb.caller, folder, now=NOW)
+    done = misp.export_feed(session, network.gb.caller, settings, folder, now=NOW)
+    written = done.written
     manifest = json.loads((folder / "manifest.json").read_text())
     names = {p.name for p in folder.iterdir()}
     assert names == {f"{u}.json" for u in manifest} | {"manifest.json", "hashes.csv", "SHA256SUMS"}
@@ -176,20 +183,22 @@ def test_the_feed_is_what_pymisp_s_generator_makes_of_its_event_files(
 
     sums = (folder / "SHA256SUMS").read_bytes()
     assert written.sha256 == hashlib.sha256(sums).hexdigest()
+    with (folder / "SHA256SUMS").open("rb") as stream:
+        signatures.verify(stream, done.signature, signatures.public_key(settings))
 
     # held back since: its event file goes at the next export into the same folder
     session.execute(update(Case).where(Case.id == world.green.id).values(not_for_export=True))
-    misp.export_feed(session, network.gb.caller, folder, now=NOW)
+    misp.export_feed(session, network.gb.caller, settings, folder, now=NOW)
     assert not (folder / f"{misp_events.case_event_uuid(world.green.id)}.json").exists()
     assert len(json.loads((folder / "manifest.json").read_text())) == 1
 
 
 def test_a_folder_of_other_files_is_refused(
-    session: Session, network: Network, tmp_path: Path
+    session: Session, settings: Settings, network: Network, tmp_path: Path
 ) -> None:
     (tmp_path / "notes.txt").write_text("mine")
-    with pytest.raises(Exception, match="empty folder"):
-        misp.export_feed(session, network.gb.caller, tmp_path, now=NOW)
+    with pytest.raises(Invalid, match="empty folder"):
+        misp.export_feed(session, network.gb.caller, settings, tmp_path, now=NOW)
     assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
@@ -197,7 +206,7 @@ def test_an_export_imported_into_another_agency_s_case_gives_the_same_selectors_
     session: Session, settings: Settings, network: Network
 ) -> None:
     world = build(session, settings, network)
-    data, _ = _export(session, network)
+    data, _ = _export(session, settings, network)
     nl_case = make_case(session, network.nl)
     summary = misp.import_misp(session, network.nl.caller, settings, data, nl_case.reference)
     imported = {
@@ -233,7 +242,9 @@ def test_the_api_exports_with_its_hash_and_refuses_a_provider(
         "/api/v1/interop/misp", headers=token_for(session, settings, network.gb_reader)
     )
     assert answer.status_code == 200, answer.text
-    assert answer.headers["x-content-sha256"] == hashlib.sha256(answer.content).hexdigest()
+    assert answer.headers["x-taskforce-sha256"] == hashlib.sha256(answer.content).hexdigest()
+    document = json.loads(base64.b64decode(answer.headers["x-taskforce-signature"]))
+    signatures.verify(io.BytesIO(answer.content), document, signatures.public_key(settings))
     assert len(answer.json()["response"]) == 2
     only_nl = client.get(
         "/api/v1/interop/misp?agency=NL-NP", headers=token_for(session, settings, network.gb)
@@ -268,9 +279,13 @@ def test_the_cli_writes_an_empty_export_and_says_so(
     assert done.exit_code == 1, done.output
     assert "0 events" in done.output
     assert json.loads(out.read_text()) == {"response": []}
+    signed = json.loads((tmp_path / "misp.json.sig.json").read_text())
+    assert signed["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
     folder = tmp_path / "feed"
     done = runner.invoke(app, ["export", "misp-feed", "--agency", "GB-NCA", "--out", str(folder)])
     assert done.exit_code == 1, done.output
     assert json.loads((folder / "manifest.json").read_text()) == {}
+    signed = json.loads((folder / "SHA256SUMS.sig.json").read_text())
+    assert signed["sha256"] == hashlib.sha256((folder / "SHA256SUMS").read_bytes()).hexdigest()
     refused = runner.invoke(app, ["export", "misp-feed", "--agency", "GB-NCA", "--out", str(out)])
     assert refused.exit_code == 2

@@ -4,6 +4,8 @@ events imported into a case. The read-only TAXII 2.1 server is `interop.taxii` (
 
 from __future__ import annotations
 
+import base64
+import json
 import tempfile
 from collections.abc import Iterator
 from typing import IO
@@ -46,36 +48,44 @@ async def import_misp(
     )
 
 
-def _chunks(spool: IO[bytes]) -> Iterator[bytes]:
-    with spool:
+def _misp_chunks(spool: IO[bytes]) -> Iterator[bytes]:
+    try:
         spool.seek(0)
-        while chunk := spool.read(1 << 16):
+        while chunk := spool.read(1 << 20):
             yield chunk
+    finally:
+        spool.close()
 
 
 @router.get("/misp", response_class=StreamingResponse)
 def export_misp(
     session: SessionDep,
+    settings: SettingsDep,
     caller: CallerDep,
     agency: str | None = Query(
-        None, max_length=32, description="Only this agency's material (its code)"
+        None, min_length=2, max_length=32, description="Only this agency's material (its code)"
     ),
 ) -> StreamingResponse:
     """What your agency may pass on (GREEN cases and hash sets, not held back) as MISP events:
-    `{"response": [{"Event": ...}, ...]}`, one event per case and per hash set. Recorded and
-    audited; the SHA-256 of the body is in `X-Content-SHA256`."""
-    spool = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115 (closed by _chunks)
+    `{"response": [{"Event": ...}, ...]}`, one event per case and per hash set. Signed,
+    recorded and audited as a disclosure: the detached signature document travels base64 in
+    `X-Taskforce-Signature`, the body's SHA-256 in `X-Taskforce-SHA256`."""
+    spool = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115 (closed by the stream)
     try:
-        _, written = misp.export_misp(session, caller, spool, agency_code=agency, now=utcnow())
-        session.commit()  # recorded before a byte leaves
+        done = misp.export_misp(session, caller, settings, spool, agency_code=agency, now=utcnow())
+        session.commit()  # recorded and audited before the first byte leaves
     except BaseException:
         spool.close()
         raise
+    document = json.dumps(done.signature, sort_keys=True, separators=(",", ":")).encode()
     return StreamingResponse(
-        _chunks(spool),
+        _misp_chunks(spool),
         media_type="application/json",
         headers={
+            "X-Taskforce-Export-Id": str(done.record.id),
+            "X-Taskforce-SHA256": done.written.sha256,
+            "X-Taskforce-Signature": base64.b64encode(document).decode(),
+            "Content-Length": str(done.written.bytes),
             "Content-Disposition": 'attachment; filename="taskforce-misp.json"',
-            "X-Content-SHA256": written.sha256,
         },
     )

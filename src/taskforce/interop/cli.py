@@ -4,6 +4,7 @@ a case as selectors. The operator acts for the agency named by `--agency` (its c
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
@@ -14,7 +15,7 @@ from taskforce.core.caller import Caller, agency_operator
 from taskforce.core.console import out, state, unit
 from taskforce.core.db import utcnow
 from taskforce.core.errors import Invalid
-from taskforce.interop import feed, misp, misp_import
+from taskforce.interop import feed, misp, misp_import, signatures
 
 export_app = typer.Typer(
     help="Export what an agency may pass on (GREEN, not marked 'not for export'): STIX 2.1, "
@@ -30,7 +31,7 @@ import_app = typer.Typer(help="Import indicators into a case (MISP events).", no
 # --- MISP events and the MISP feed; MISP import -------------------------------------------------
 
 
-OWN_HELP = "Only the agency's own material (default: all the GREEN material it may pass on)"
+ONLY_HELP = "Only this agency's material (its code); default: all it may pass on"
 
 
 def _operator(session: Session, code: str) -> Caller:
@@ -38,44 +39,53 @@ def _operator(session: Session, code: str) -> Caller:
     return agency_operator(found.id, found.code, found.country)
 
 
-def _said(what: str, written: feed.Written) -> None:
-    skipped = sum(written.skipped.values())
+def _said(what: str, done: misp.Exported, signature: Path) -> None:
+    written = done.written
+    for kind, count in sorted(written.skipped.items()):
+        out.print(f"skipped {count:,} {kind} (no MISP type)", markup=False)
     out.print(
         f"{what}: {written.events} event{'' if written.events == 1 else 's'}, "
-        f"{written.attributes} attributes ({written.selectors} selectors, "
-        f"{written.hash_entries} hash entries; {skipped} selectors with no MISP type skipped), "
-        f"{written.bytes:,} bytes, sha256 {written.sha256}",
+        f"{written.attributes:,} attributes ({written.selectors:,} selectors, "
+        f"{written.hash_entries:,} hash entries), {written.bytes:,} bytes; "
+        f"sha256 {written.sha256}; signature {signature}",
         markup=False,
         soft_wrap=True,
     )
+
+
+def _write_signature(path: Path, document: dict[str, object]) -> None:
+    path.write_text(json.dumps(document, indent=2) + "\n")
 
 
 @export_app.command("misp")
 def export_misp(
     ctx: typer.Context,
     agency: str = typer.Option(..., "--agency", help="The exporting agency's code, e.g. GB-NCA"),
-    file: Path = typer.Option(..., "--out", help="The MISP JSON file to write"),
-    own: bool = typer.Option(False, "--own", help=OWN_HELP),
+    file: Path = typer.Option(..., "--out", dir_okay=False, help="The MISP JSON file to write"),
+    only: str | None = typer.Option(None, "--only", help=ONLY_HELP),
 ) -> None:
     """What the agency may pass on as MISP events (one per GREEN case, one per GREEN hash set)
-    in one MISP JSON file; recorded and audited. Exits 1 when there was nothing to export."""
+    in one MISP JSON file, its signature to FILE.sig.json; recorded and audited. Exits 1 when
+    there was nothing to export."""
+    settings = state(ctx).settings
     part = file.with_name(file.name + ".part")
     try:
         with unit(ctx) as session:
             caller = _operator(session, agency)
             try:
                 with part.open("wb") as sink:
-                    _, written = misp.export_misp(
-                        session, caller, sink, agency_code=caller.agency_code if own else None,
-                        now=utcnow(),
-                    )  # fmt: skip
+                    done = misp.export_misp(
+                        session, caller, settings, sink, agency_code=only, now=utcnow()
+                    )
             except OSError as exc:
                 raise Invalid("out", f"cannot be written: {exc.strerror or exc}") from None
         part.replace(file)  # once recorded: a file on disk is an export the audit knows
     finally:
         part.unlink(missing_ok=True)
-    _said(str(file), written)
-    if written.events == 0:
+    signature = signatures.signature_path(file)
+    _write_signature(signature, done.signature)
+    _said(str(file), done, signature)
+    if done.written.events == 0:
         raise typer.Exit(1)
 
 
@@ -84,22 +94,25 @@ def export_misp_feed(
     ctx: typer.Context,
     agency: str = typer.Option(..., "--agency", help="The exporting agency's code, e.g. GB-NCA"),
     folder: Path = typer.Option(..., "--out", help="The feed folder (new, or a previous feed)"),
-    own: bool = typer.Option(False, "--own", help=OWN_HELP),
+    only: str | None = typer.Option(None, "--only", help=ONLY_HELP),
 ) -> None:
-    """The same as a MISP feed folder (manifest.json, <uuid>.json per event, hashes.csv, and
-    SHA256SUMS) that a MISP instance subscribes to; recorded and audited. Exits 1 when there
-    was nothing to export."""
+    """The same as a MISP feed folder that a MISP instance subscribes to (manifest.json,
+    <uuid>.json per event, hashes.csv) with SHA256SUMS and its signature SHA256SUMS.sig.json
+    (`taskforce export verify DIR/SHA256SUMS`); recorded and audited. Exits 1 when there was
+    nothing to export."""
+    settings = state(ctx).settings
     with unit(ctx) as session:
         caller = _operator(session, agency)
         try:
-            _, written = misp.export_feed(
-                session, caller, folder, agency_code=caller.agency_code if own else None,
-                now=utcnow(),
-            )  # fmt: skip
+            done = misp.export_feed(
+                session, caller, settings, folder, agency_code=only, now=utcnow()
+            )
         except OSError as exc:
             raise Invalid("out", f"cannot be written: {exc.strerror or exc}") from None
-    _said(str(folder), written)
-    if written.events == 0:
+    signature = signatures.signature_path(folder / feed.SUMS)
+    _write_signature(signature, done.signature)
+    _said(str(folder), done, signature)
+    if done.written.events == 0:
         raise typer.Exit(1)
 
 

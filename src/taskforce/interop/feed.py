@@ -39,7 +39,8 @@ class Written:
     """What an export wrote: the SHA-256 and size of what is signed, and the counts."""
 
     sha256: str = ""
-    bytes: int = 0
+    bytes: int = 0  # everything written (a feed: all its files)
+    signed_bytes: int = 0  # what the SHA-256 covers (a feed: its SHA256SUMS listing)
     events: int = 0
     attributes: int = 0
     selectors: int = 0
@@ -126,6 +127,7 @@ def write_events(source: Iterator[MISPEvent], out: IO[bytes], written: Written) 
         written.attributes += _attributes(document)
     put(b"]}\n")
     written.sha256 = digest.hexdigest()
+    written.signed_bytes = written.bytes
     return written
 
 
@@ -183,5 +185,6 @@ def write_feed(source: Iterator[MISPEvent], folder: Path, written: Written) -> W
     listing = "".join(f"{sums[name]}  {name}\n" for name in sorted(sums)).encode()
     (folder / SUMS).write_bytes(listing)
     written.sha256 = hashlib.sha256(listing).hexdigest()
+    written.signed_bytes = len(listing)
     written.files = sorted(sums)
     return written

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,9 +22,12 @@ from taskforce.core.audit.service import Operation
 from taskforce.core.caller import Caller, Permission
 from taskforce.core.errors import Invalid
 from taskforce.core.settings import Settings
-from taskforce.interop import feed, misp_import, releasable
+from taskforce.interop import feed, misp_import, releasable, signatures, stix
 from taskforce.interop.misp_import import MispImportSummary, MispLine
 from taskforce.interop.models import InteropExport
+
+MISP = "misp"
+MISP_FEED = "misp-feed"
 
 
 def _own_case(session: Session, caller: Caller, reference: str) -> Case:
@@ -108,17 +112,37 @@ def import_misp(
 # --- export: MISP JSON and the MISP feed ----------------------------------------------------------
 
 
-def _record(
+@dataclass(frozen=True)
+class Exported:
+    """An export done: its record, what was written, and its detached signature document."""
+
+    record: InteropExport
+    written: feed.Written
+    signature: dict[str, Any]
+
+
+def _finish(
     session: Session,
     caller: Caller,
+    settings: Settings,
     *,
     kind: str,
     written: feed.Written,
     agency_code: str | None,
     now: datetime,
-) -> InteropExport:
-    """One `InteropExport` row and one audit entry (a disclosure: the data leaves the hub)."""
-    detail = {"agency_filter": agency_code, **written.detail()}
+) -> Exported:
+    """Sign the export's SHA-256 (`interop.signatures`, as STIX exports are), then one
+    `InteropExport` row and one audit entry (a disclosure: the data leaves the hub)."""
+    document = signatures.sign(
+        settings,
+        format=kind,
+        sha256=written.sha256,
+        size=written.signed_bytes,
+        objects=written.attributes,
+        agency=caller.agency_code,
+        exported_at=stix.timestamp(now),
+    )
+    detail = {"agency": agency_code, **written.detail()}
     record = InteropExport(
         agency_id=caller.agency_id,
         user_id=caller.user_id,
@@ -128,58 +152,68 @@ def _record(
         object_count=written.attributes,
         byte_count=written.bytes,
         sha256=written.sha256,
-        key_id=None,  # TODO(A's interop.signatures): the signing key's id once exports are signed
-        detail=detail,
+        key_id=document["key_id"],
+        detail={**detail, "signature": document},
     )
     session.add(record)
     session.flush()
     audit.record(
         session,
         caller,
-        action=f"interop.export_{kind.replace('-', '_')}",
+        action=f"export_{kind.replace('-', '_')}",
         operation=Operation.DISCLOSURE,
         subject_type="interop_export",
         subject_id=record.id,
         subject_agency_id=caller.agency_id,
-        detail={"sha256": written.sha256, "bytes": written.bytes, **detail},
+        detail={
+            "sha256": written.sha256,
+            "bytes": written.bytes,
+            "key_id": document["key_id"],
+            **detail,
+        },
     )
-    return record
+    return Exported(record, written, document)
+
+
+def _filter(session: Session, agency_code: str | None) -> str | None:
+    return None if agency_code is None else releasable.agency_by_code(session, agency_code).code
 
 
 def export_misp(
     session: Session,
     caller: Caller,
+    settings: Settings,
     out: IO[bytes],
     *,
     agency_code: str | None = None,
     now: datetime,
-) -> tuple[InteropExport, feed.Written]:
-    """What the caller's agency may pass on (`releasable`) as one MISP JSON file written to
-    `out`; recorded and audited with its SHA-256."""
+) -> Exported:
+    """What the caller's agency may pass on (`releasable`; `agency_code`: only that agency's
+    material) as one MISP JSON file written to `out`; signed, recorded and audited."""
     releasable.require_exporter(caller)
+    agency_code = _filter(session, agency_code)
     written = feed.Written()
     feed.write_events(feed.events(session, caller, written, agency_code=agency_code), out, written)
-    return _record(
-        session, caller, kind="misp", written=written, agency_code=agency_code, now=now
-    ), written
+    return _finish(
+        session, caller, settings, kind=MISP, written=written, agency_code=agency_code, now=now
+    )
 
 
 def export_feed(
     session: Session,
     caller: Caller,
+    settings: Settings,
     folder: Path,
     *,
     agency_code: str | None = None,
     now: datetime,
-) -> tuple[InteropExport, feed.Written]:
-    """The same as a MISP feed folder (`feed.write_feed`); recorded and audited with the
-    SHA-256 of its `SHA256SUMS` listing."""
+) -> Exported:
+    """The same as a MISP feed folder (`feed.write_feed`); the signature covers its
+    `SHA256SUMS` listing (written beside it as `SHA256SUMS.sig.json` by the interfaces)."""
     releasable.require_exporter(caller)
+    agency_code = _filter(session, agency_code)
     written = feed.Written()
     feed.write_feed(feed.events(session, caller, written, agency_code=agency_code), folder, written)
-    return (
-        _record(
-            session, caller, kind="misp-feed", written=written, agency_code=agency_code, now=now
-        ),
-        written,
+    return _finish(
+        session, caller, settings, kind=MISP_FEED, written=written, agency_code=agency_code, now=now
     )

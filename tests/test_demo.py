@@ -38,6 +38,7 @@ from taskforce.core.sharing import SharingLevel
 from taskforce.demo import DEMO_PASSWORD, DemoSummary, build_scenario
 from taskforce.demo_scenario import luhn_check_digit
 from taskforce.notices.models import ClueNotice, PublicTip
+from taskforce.observatory import service as observatory_service
 from taskforce.preservation.models import PreservationRequest
 from taskforce.reports.models import HotlineCase, Report
 from taskforce.rota import service as rota_service
@@ -143,7 +144,8 @@ def test_the_hotline_has_six_weeks_of_reports_notices_and_leads(
 ) -> None:
     reports = session.scalars(select(Report)).all()
     assert built.summary.hotline is not None
-    assert len(reports) == built.summary.hotline.reports
+    assert built.summary.observatory is not None  # last month's archive, for the observatory
+    assert len(reports) == built.summary.hotline.reports + built.summary.observatory.reports
     assert all(r.receiving_agency_id is not None for r in reports)  # every report routed
     assert {r.status for r in reports} >= {"new", "assessed", "duplicate"}
     assert max(r.created_at for r in reports) - min(r.created_at for r in reports) > timedelta(
@@ -427,3 +429,20 @@ def test_the_last_shift_was_handed_over_and_taken(built: Built, session: Session
     assert handover.acknowledged_at is not None
     assert handover.from_desk_id != handover.to_desk_id
     assert handover.pending_preservations or handover.notes
+
+
+def test_last_month_is_published_with_cells_shown_and_suppressed(
+    built: Built, session: Session
+) -> None:
+    found = built.summary.observatory
+    assert found is not None
+    snapshot = observatory_service.snapshot(session, found.period)
+    assert observatory_service.verify_published(session, found.period).ok
+    rows = snapshot.figures.reports_by_country
+    shown = [r for r in rows if r.received is not None]
+    hidden = [r for r in rows if r.received is None]
+    assert len(shown) >= 4
+    assert len(hidden) >= 2  # the small ones, and one more so the total does not reveal them
+    assert snapshot.figures.reports_received is not None
+    assert any(r.median_hours is not None for r in snapshot.figures.removal_by_country)
+    assert any(m.value is not None for m in snapshot.figures.children_identified)

@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from taskforce import demo_features, demo_hotline, demo_watch
+from taskforce import demo_features, demo_hotline, demo_observatory, demo_watch
 from taskforce.agencies import service as agency_service
 from taskforce.agencies.models import Agency
 from taskforce.agencies.schemas import AgencyCreate
@@ -102,6 +102,7 @@ class DemoSummary:
     hotline: demo_hotline.HotlineSummary | None = None
     features: demo_features.Features | None = None
     watch: demo_watch.WatchSummary | None = None
+    observatory: demo_observatory.ObservatorySummary | None = None
 
 
 # --- building -----------------------------------------------------------------------------------
@@ -401,11 +402,20 @@ def build_scenario(
         builder.callers[(HUB_CODE, Role.NETWORK_ADMIN.value)],
         now,
     )
+    observatory = demo_observatory.build(
+        session,
+        builder.settings,
+        builder.callers[(HUB_CODE, Role.NETWORK_ADMIN.value)],
+        HUB_CODE,
+        rng,
+        now,
+    )
     session.flush()
     summary = _summarise(session, builder)
     summary.hotline = hotline
     summary.features = features
     summary.watch = watch
+    summary.observatory = observatory
     return summary
 
 

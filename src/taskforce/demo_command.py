@@ -129,6 +129,15 @@ def _build(demo: _Demo) -> None:
             f"requests (http://{host}:{port}/ui/preservations)",
             markup=False,
         )
+    if summary.observatory is not None:
+        o = summary.observatory
+        out.print(
+            f"Observatory: {o.period} published ({o.reports} archived URL reports, "
+            f"{o.countries} hosting countries, {o.suppressed} shown as fewer than "
+            f"{settings.observatory_threshold}; sha256 {o.sha256[:16]}…): "
+            f"http://{host}:{port}/observatory",
+            markup=False,
+        )
     out.print(
         f"Mail: {demo_mail.mail_count(sink.folder)} e-mails delivered to the demo's mail server "
         f"on {sink.host}:{sink.port}; read them at http://{host}:{port}/ui/demo/mail "

@@ -7,8 +7,9 @@ from __future__ import annotations
 import base64
 import json
 import tempfile
+import uuid
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, Any
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import StreamingResponse
@@ -16,13 +17,87 @@ from starlette.concurrency import run_in_threadpool
 
 from taskforce.core.db import utcnow
 from taskforce.core.http import CallerDep, SessionDep, SettingsDep, wake_worker
-from taskforce.interop import misp
+from taskforce.interop import misp, service
 from taskforce.interop.misp_import import MispImportSummary
 
 router = APIRouter(prefix="/interop", tags=["interop"])
 
 
 # --- STIX 2.1 -----------------------------------------------------------------------------------
+
+STIX_MEDIA_TYPE = "application/stix+json;version=2.1"
+_SPOOL = 8 << 20  # bundles up to 8 MiB stay in memory, larger ones go to a temporary file
+
+
+def _chunks(spool: IO[bytes]) -> Iterator[bytes]:
+    try:
+        spool.seek(0)
+        while chunk := spool.read(1 << 20):
+            yield chunk
+    finally:
+        spool.close()
+
+
+@router.get(
+    "/stix",
+    response_class=StreamingResponse,
+    responses={200: {"content": {STIX_MEDIA_TYPE: {}}, "description": "A STIX 2.1 bundle"}},
+)
+def export_stix(
+    session: SessionDep,
+    settings: SettingsDep,
+    caller: CallerDep,
+    agency: str | None = Query(
+        default=None, min_length=2, max_length=32, description="Only this agency's material"
+    ),
+    since: str | None = Query(
+        default=None, max_length=40, description="Only rows added at or after (ISO 8601)"
+    ),
+) -> StreamingResponse:
+    """What your agency may pass on, as a STIX 2.1 bundle (streamed). The detached signature
+    document travels base64 in `X-Taskforce-Signature` (and at
+    `/interop/exports/{X-Taskforce-Export-Id}/signature`); its SHA-256 in
+    `X-Taskforce-SHA256`. Audited as a disclosure."""
+    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL)  # noqa: SIM115 - closed by _chunks
+    try:
+        result = service.export_stix(
+            session,
+            caller,
+            settings,
+            spool,
+            agency_code=agency,
+            since=service.parse_since(since),
+            now=utcnow(),
+        )
+        session.commit()  # recorded and audited before the first byte leaves
+    except BaseException:
+        spool.close()
+        raise
+    document = json.dumps(result.signature, sort_keys=True, separators=(",", ":")).encode()
+    headers = {
+        "X-Taskforce-Export-Id": str(result.export_id),
+        "X-Taskforce-SHA256": result.sha256,
+        "X-Taskforce-Signature": base64.b64encode(document).decode(),
+        "Content-Length": str(result.bytes),
+        "Content-Disposition": f'attachment; filename="{result.bundle_id}.json"',
+    }
+    return StreamingResponse(_chunks(spool), media_type=STIX_MEDIA_TYPE, headers=headers)
+
+
+@router.get("/exports/{export_id}/signature")
+def export_signature(
+    export_id: uuid.UUID, session: SessionDep, caller: CallerDep
+) -> dict[str, Any]:
+    """The detached signature document of one of your agency's STIX exports."""
+    return service.signature_of(session, caller, export_id)
+
+
+@router.get("/public-key")
+def export_public_key(settings: SettingsDep, caller: CallerDep) -> dict[str, str]:
+    """The hub's export public key (base64 of its 32 raw bytes) and key id: what every
+    export's signature is checked with."""
+    public, key_id = service.public_key(settings)
+    return {"public_key": public, "key_id": key_id, "algorithm": "Ed25519"}
 
 
 # --- MISP ---------------------------------------------------------------------------------------

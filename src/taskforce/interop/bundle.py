@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from sqlalchemy.orm import Session
 
@@ -70,7 +70,7 @@ class _Sink:
     """Encodes objects into the handle, hashing and counting the bytes, never writing an id
     twice."""
 
-    def __init__(self, out: BinaryIO, counts: Counts) -> None:
+    def __init__(self, out: IO[bytes], counts: Counts) -> None:
         self.out = out
         self.digest = hashlib.sha256()
         self.size = 0
@@ -169,7 +169,7 @@ def _hash_objects(row: releasable.ReleasableHash, creator: str) -> list[dict[str
 def write_bundle(
     session: Session,
     caller: Caller,
-    out: BinaryIO,
+    out: IO[bytes],
     *,
     now: datetime,
     agency_code: str | None = None,

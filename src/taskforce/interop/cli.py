@@ -11,11 +11,13 @@ import typer
 from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
+from taskforce.core import signing
 from taskforce.core.caller import Caller, agency_operator
-from taskforce.core.console import out, state, unit
+from taskforce.core.console import err, out, state, unit
 from taskforce.core.db import utcnow
-from taskforce.core.errors import Invalid
-from taskforce.interop import feed, misp, misp_import, signatures
+from taskforce.core.errors import Invalid, TaskforceError
+from taskforce.interop import bundle, feed, misp, misp_import, signatures
+from taskforce.interop import service as stix_service
 
 export_app = typer.Typer(
     help="Export what an agency may pass on (GREEN, not marked 'not for export'): STIX 2.1, "
@@ -26,6 +28,103 @@ import_app = typer.Typer(help="Import indicators into a case (MISP events).", no
 
 
 # --- STIX 2.1 bundles, their detached signatures ------------------------------------------------
+
+PROGRESS_EVERY = 100_000  # rows between progress lines on stderr
+
+
+@export_app.command("stix")
+def export_stix(
+    ctx: typer.Context,
+    agency: str = typer.Option(..., "--agency", help="The exporting agency's code, e.g. GB-NCA"),
+    out_file: Path = typer.Option(..., "--out", dir_okay=False, help="The bundle file to write"),
+    since: str | None = typer.Option(None, "--since", help="Only rows added at or after (ISO)"),
+    only: str | None = typer.Option(None, "--only", help="Only this agency's material (code)"),
+) -> None:
+    """Write what may leave the hub (GREEN, local, not 'not for export', not noise or common)
+    as a STIX 2.1 bundle to --out, its signature to FILE.sig.json; print the counts and the
+    SHA-256. Audited. Exits 1 when the bundle holds no indicator."""
+    settings = state(ctx).settings
+    partial = out_file.with_name(out_file.name + ".part")
+    shown = [0]
+
+    def progress(counts: bundle.Counts) -> None:
+        rows = counts.selectors + counts.hash_entries
+        if rows >= shown[0] + PROGRESS_EVERY:
+            shown[0] = rows
+            err.print(f"… {rows:,} rows, {counts.total:,} objects", markup=False)
+
+    try:
+        with unit(ctx) as session:
+            found = agency_service.get_by_code(session, agency)
+            caller = agency_operator(found.id, found.code, found.country)
+            with partial.open("wb") as handle:
+                result = stix_service.export_stix(
+                    session,
+                    caller,
+                    settings,
+                    handle,
+                    agency_code=only,
+                    since=stix_service.parse_since(since),
+                    now=utcnow(),
+                    progress=progress,
+                )
+        partial.replace(out_file)
+    finally:
+        partial.unlink(missing_ok=True)
+    signature = signatures.signature_path(out_file)
+    signature.write_text(json.dumps(result.signature, indent=2) + "\n")
+    for kind, count in result.counts["objects"].items():
+        out.print(f"{count:>10,} {kind}", markup=False)
+    for kind, count in result.counts["skipped"].items():
+        out.print(f"skipped {count:,} {kind} (no STIX form)", markup=False)
+    out.print(
+        f"{out_file}: {result.objects:,} objects, {result.bytes:,} bytes, "
+        f"{result.counts['selectors']:,} selectors, {result.counts['hash_entries']:,} hash "
+        f"entries; sha256 {result.sha256}; signature {signature}",
+        markup=False,
+    )
+    if not result.counts["objects"].get("indicator"):
+        raise typer.Exit(1)
+
+
+@export_app.command("verify")
+def verify_export(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., dir_okay=False, help="An exported file"),
+    signature: Path | None = typer.Option(None, "--signature", help="Default: FILE.sig.json"),
+    public_key: str | None = typer.Option(
+        None, "--public-key", help="The hub's export key or its file; default: this hub's"
+    ),
+) -> None:
+    """Check an export against its detached signature: signed by the hub's export key, and
+    the file's SHA-256 and size are the signed ones. Exit 2 when it does not verify."""
+    try:
+        document = signatures.read_document(signature or signatures.signature_path(file))
+        public = (
+            signing.load_public_given(public_key)
+            if public_key
+            else signatures.public_key(state(ctx).settings)
+        )
+        with file.open("rb") as stream:
+            signatures.verify(stream, document, public)
+    except (TaskforceError, OSError) as error:
+        err.print(f"error: {getattr(error, 'message', error)}", markup=False)
+        raise typer.Exit(2) from None
+    out.print(
+        f"{file}: verified ({document['format']}, {document['objects']:,} objects, sha256 "
+        f"{document['sha256']}, exported {document['exported_at']} by {document['agency']}, "
+        f"key {document['key_id']})",
+        markup=False,
+    )
+
+
+@export_app.command("public-key")
+def export_public_key(ctx: typer.Context) -> None:
+    """Print the hub's export public key (base64 of 32 raw bytes) and its key id: what a
+    recipient checks signatures with."""
+    public, key_id = stix_service.public_key(state(ctx).settings)
+    out.print(public, markup=False)
+    err.print(f"key id {key_id}", markup=False)
 
 
 # --- MISP events and the MISP feed; MISP import -------------------------------------------------

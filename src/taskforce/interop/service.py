@@ -11,8 +11,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, BinaryIO
+from datetime import UTC, datetime
+from typing import IO, Any
 
 from sqlalchemy.orm import Session
 
@@ -20,6 +20,7 @@ from taskforce.core import signing
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
 from taskforce.core.caller import Caller
+from taskforce.core.errors import Invalid, NotFound
 from taskforce.core.settings import Settings
 from taskforce.interop import bundle, releasable, signatures, stix
 from taskforce.interop.models import InteropExport
@@ -43,7 +44,7 @@ def export_stix(
     session: Session,
     caller: Caller,
     settings: Settings,
-    out: BinaryIO,
+    out: IO[bytes],
     *,
     agency_code: str | None = None,
     since: datetime | None = None,
@@ -80,7 +81,7 @@ def export_stix(
         byte_count=written.bytes,
         sha256=written.sha256,
         key_id=document["key_id"],
-        detail={**asked, "bundle": written.bundle_id, "counts": counts},
+        detail={**asked, "bundle": written.bundle_id, "counts": counts, "signature": document},
     )
     session.add(record)
     session.flush()
@@ -118,3 +119,27 @@ def public_key(settings: Settings) -> tuple[str, str]:
     """The export key's public half (base64 of its raw 32 bytes) and its key id."""
     key = signatures.public_key(settings)
     return signing.public_b64(key), signing.key_id(key)
+
+
+def parse_since(text: str | None) -> datetime | None:
+    """`--since` / `?since=`: an ISO 8601 date or date-time; without a zone it is UTC."""
+    if text is None or not text.strip():
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise Invalid(
+            "since", "must be an ISO 8601 date or time, e.g. 2026-03-01T12:00:00Z"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def signature_of(session: Session, caller: Caller, export_id: uuid.UUID) -> dict[str, Any]:
+    """The signature document of one of the caller's agency's STIX exports; another agency's
+    export, or none, is missing (404)."""
+    releasable.require_exporter(caller)
+    row = session.get(InteropExport, export_id)
+    if row is None or row.agency_id != caller.agency_id or "signature" not in row.detail:
+        raise NotFound("export")
+    signature: dict[str, Any] = row.detail["signature"]
+    return signature

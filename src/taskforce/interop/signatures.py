@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -63,7 +63,7 @@ def sign(
     return signing.sign(document, private_key(settings))
 
 
-def digest(stream: BinaryIO) -> tuple[str, int]:
+def digest(stream: IO[bytes]) -> tuple[str, int]:
     """SHA-256 (hex) and size of everything left in a binary stream, read in chunks."""
     sha, size = hashlib.sha256(), 0
     while chunk := stream.read(1 << 20):
@@ -84,7 +84,7 @@ def read_document(path: Path) -> dict[str, Any]:
     return document
 
 
-def verify(stream: BinaryIO, document: dict[str, Any], public: Ed25519PublicKey) -> None:
+def verify(stream: IO[bytes], document: dict[str, Any], public: Ed25519PublicKey) -> None:
     """Raise unless the document is the hub's and the stream is exactly what it names."""
     signing.verify(document, public, what="export signature")
     sha256, size = digest(stream)

@@ -105,6 +105,7 @@ def install_public(app: FastAPI) -> None:
     and /report was found after about 140 others on every request (benchmarks/public_form.py)."""
     from taskforce.blocklist import web as blocklist_web
     from taskforce.notices import public as notices_public
+    from taskforce.observatory import web as observatory_web
     from taskforce.reports import web as reports_web
     from taskforce.rota import web as rota_web
     from taskforce.watch import web as watch_web
@@ -116,6 +117,7 @@ def install_public(app: FastAPI) -> None:
     app.include_router(blocklist_web.public_router)  # /blocked: public warning page
     app.include_router(rota_web.feed_router)  # /rota/feed/{secret}.ics: a desk's shifts, no login
     app.include_router(watch_web.public_router, form_limits=public_form)  # /drills/{secret}
+    app.include_router(observatory_web.public_router)  # /observatory: published figures, GET only
 
 
 def install(app: FastAPI) -> None:

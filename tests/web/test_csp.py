@@ -24,6 +24,7 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from observatory_pages import figures, publish
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -37,6 +38,7 @@ from taskforce.core.settings import Settings
 from taskforce.demo import DEMO_PASSWORD, build_scenario
 from taskforce.federation.models import Peer, ReleaseRequest, RemoteHit
 from taskforce.notices.models import ClueNotice
+from taskforce.observatory.models import Snapshot
 from taskforce.rota import directory
 from taskforce.rota.models import DutyDesk
 from taskforce.rota.schemas import DeskSet
@@ -161,6 +163,12 @@ class Demo:
     app: FastAPI
     trace_token: str
     crawl: Crawl
+
+
+def _published_month(session: Session) -> None:
+    """A published observatory month (/observatory/{period}): the demo's, else one here."""
+    if session.scalar(select(Snapshot.id)) is None:
+        publish(session, figures("2026-11"))
 
 
 def _public_token(session: object) -> str:
@@ -345,6 +353,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         _rota_desk(session)
         _sent_drill(session)
         _handover(session)
+        _published_month(session)
     with unit_of_work(factory) as session:
         token = _public_token(session)
     app = create_app(settings, engine)
@@ -356,6 +365,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         "/report/receipt",
         f"/trace/{token}",
         "/blocked",
+        "/observatory",
         f"/drills/{DRILL_SECRET}",
         "/ui/login",
         "/api/docs",

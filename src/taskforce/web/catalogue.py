@@ -3,8 +3,9 @@
 
 The public pages are read by people with no account: the hotline's report form (/report),
 the warning a provider shows instead of a blocked URL (/blocked, and its file from
-`taskforce blocklist warning-page`), a clue notice's "trace an object" page (/trace/...) and
-the error pages of all three addresses (404, 405, 413, 429, 500, 503…: `web/public_errors.py`).
+`taskforce blocklist warning-page`), a clue notice's "trace an object" page (/trace/...), the
+observatory's published figures (/observatory: its words in `web/observatory_words.py`) and
+the error pages of all these addresses (404, 405, 413, 429, 500, 503…: `web/public_errors.py`).
 Each has its catalogue here, one dictionary per language, keys and `{...}` placeholders as in
 English; `tests/web/test_catalogue.py` names any key a language lacks.
 
@@ -22,7 +23,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-Page = Literal["report", "warning", "trace", "error"]
+from taskforce.web.observatory_words import OBSERVATORY
+
+Page = Literal["report", "warning", "trace", "error", "observatory"]
 ENGLISH = "en"
 LANGUAGE_NAMES: dict[str, str] = {
     "en": "English",
@@ -530,6 +533,7 @@ CATALOGUES: dict[Page, dict[str, dict[str, str]]] = {
     "warning": WARNING,
     "trace": TRACE,
     "error": ERROR,
+    "observatory": OBSERVATORY,  # /observatory (web/observatory_words.py)
 }
 
 

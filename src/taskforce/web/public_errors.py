@@ -1,5 +1,5 @@
-"""The error pages of the public addresses: /report, /blocked and /trace, and every address
-under them, known or not. A visitor with no account never sees the API's JSON or a bare
+"""The error pages of the public addresses: /report, /blocked, /trace and /observatory, and every
+address under them, known or not. A visitor with no account never sees the API's JSON or a bare
 "Internal Server Error": each refusal is a short page in their language (the one rule of
 `web.catalogue.choose`), with no script, no cookie and no referrer, like the pages themselves.
 """
@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 
 from taskforce.web import catalogue
 
-PREFIXES = ("/report", "/blocked", "/trace")
+PREFIXES = ("/report", "/blocked", "/trace", "/observatory")
 HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
@@ -28,7 +28,7 @@ _WORDED = {404, 405, 413, 415, 422, 429, 500, 503}
 
 
 def is_public(path: str) -> bool:
-    """/report, /blocked, /trace and anything under them (not /reports, not /tracer)."""
+    """/report, /blocked, /trace, /observatory and anything under them (not /reports)."""
     return any(path == prefix or path.startswith(prefix + "/") for prefix in PREFIXES)
 
 

@@ -289,3 +289,30 @@ def test_the_cli_writes_an_empty_export_and_says_so(
     assert signed["sha256"] == hashlib.sha256((folder / "SHA256SUMS").read_bytes()).hexdigest()
     refused = runner.invoke(app, ["export", "misp-feed", "--agency", "GB-NCA", "--out", str(out)])
     assert refused.exit_code == 2
+
+
+def test_the_live_feed_serves_the_same_files_as_the_folder(
+    client: TestClient, session: Session, settings: Settings, network: Network, tmp_path: Path
+) -> None:
+    build(session, settings, network)
+    session.commit()
+    folder = tmp_path / "feed"
+    misp.export_feed(session, network.gb_reader.caller, settings, folder, now=NOW)
+    headers = token_for(session, settings, network.gb_reader)
+    base = "/api/v1/interop/misp/feed"
+    manifest = client.get(f"{base}/manifest.json", headers=headers)
+    assert manifest.status_code == 200, manifest.text
+    assert manifest.content == (folder / "manifest.json").read_bytes()
+    for uuid_ in manifest.json():
+        event = client.get(f"{base}/{uuid_}.json", headers=headers)
+        assert event.content == (folder / f"{uuid_}.json").read_bytes()
+    hashes = client.get(f"{base}/hashes.csv", headers=headers)
+    assert hashes.content == (folder / "hashes.csv").read_bytes()
+    assert hashes.headers["content-type"].startswith("text/csv")
+    gone = client.get(
+        f"{base}/{misp_events.case_event_uuid(network.gb.user.id)}.json", headers=headers
+    )
+    assert gone.status_code == 404
+    assert client.get(f"{base}/manifest.json").status_code == 401
+    reads = session.scalars(select(AuditEntry).where(AuditEntry.action == "misp_feed_read")).all()
+    assert len(reads) == 2 + len(manifest.json())  # manifest, hashes, each event (not the 404)

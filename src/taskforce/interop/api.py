@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterator
 from typing import IO, Any
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -164,3 +164,28 @@ def export_misp(
             "Content-Disposition": 'attachment; filename="taskforce-misp.json"',
         },
     )
+
+
+def _feed(session: SessionDep, caller: CallerDep, part: str, media_type: str) -> Response:
+    data = misp.read_feed(session, caller, part, now=utcnow())
+    return Response(data, media_type=media_type)
+
+
+@router.get("/misp/feed/manifest.json", response_class=Response)
+def misp_feed_manifest(session: SessionDep, caller: CallerDep) -> Response:
+    """The live MISP feed's manifest: add `…/api/v1/interop/misp/feed` to a MISP instance as a
+    feed of type "MISP Feed", with the header `Authorization: Bearer <a read-only token>`.
+    Each file served is audited as a disclosure."""
+    return _feed(session, caller, "manifest.json", "application/json")
+
+
+@router.get("/misp/feed/hashes.csv", response_class=Response)
+def misp_feed_hashes(session: SessionDep, caller: CallerDep) -> Response:
+    """The live MISP feed's `hashes.csv`: `md5(value),event uuid` per attribute value."""
+    return _feed(session, caller, "hashes.csv", "text/csv")
+
+
+@router.get("/misp/feed/{event_uuid}.json", response_class=Response)
+def misp_feed_event(event_uuid: uuid.UUID, session: SessionDep, caller: CallerDep) -> Response:
+    """One event of the live MISP feed; an event that is not (or no longer) releasable: 404."""
+    return _feed(session, caller, f"{event_uuid}.json", "application/json")

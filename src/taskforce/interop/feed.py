@@ -59,11 +59,19 @@ class Written:
 
 
 def events(
-    session: Session, caller: Caller, written: Written, *, agency_code: str | None = None
+    session: Session,
+    caller: Caller,
+    written: Written,
+    *,
+    agency_code: str | None = None,
+    wanted: str | None = None,
 ) -> Iterator[MISPEvent]:
     """One event per releasable case that has releasable selectors, then one per releasable
-    hash set with entries; counted into `written` as they go."""
+    hash set with entries; counted into `written` as they go. `wanted`: only the event of
+    that uuid (a feed's `<uuid>.json`)."""
     for case in releasable.cases(session, caller, agency_code=agency_code):
+        if wanted is not None and misp_events.case_event_uuid(case.case_id) != wanted:
+            continue
         rows: list[releasable.ReleasableSelector] = []
         after = None
         while True:
@@ -80,21 +88,49 @@ def events(
         written.selectors += len(rows)
         written.skipped.update(skipped)
         yield event
-    # Entries come ordered by time across sets; grouped by set here (one event per set).
+    # Entries come by id across sets (the primary key's order, no sort); grouped by set here,
+    # in memory: one event per set.
     sets: dict[Any, list[releasable.ReleasableHash]] = defaultdict(list)
-    after_entry = None
+    after_id = None
     while True:
-        entries = releasable.hash_entries(
-            session, caller, agency_code=agency_code, after=after_entry, limit=PAGE
+        entries = releasable.hash_entries_by_id(
+            session, caller, agency_code=agency_code, after_id=after_id, limit=PAGE
         )
         for entry in entries:
-            sets[entry.hash_set_id].append(entry)
+            if wanted is None or misp_events.hash_set_event_uuid(entry.hash_set_id) == wanted:
+                sets[entry.hash_set_id].append(entry)
         if len(entries) < PAGE:
             break
-        after_entry = entries[-1].key
+        after_id = entries[-1].entry_id
     for group in sorted(sets.values(), key=lambda g: (g[0].hash_set_name, str(g[0].hash_set_id))):
         written.hash_entries += len(group)
         yield misp_events.hash_set_event(group)
+
+
+def feed_part(source: Iterator[MISPEvent], part: str, written: Written) -> bytes | None:
+    """One file of the feed, made on request (the API serves the feed live): `manifest.json`,
+    `hashes.csv`, or `<uuid>.json` (None when no releasable event has that uuid)."""
+    manifest: dict[str, Any] = {}
+    lines: list[str] = []
+    for event in source:
+        document, entry, hashes = misp_events.feed_event(event)
+        written.events += 1
+        written.attributes += _attributes(document)
+        if part == f"{event.uuid}.json":
+            data = _dump(document)
+            break
+        manifest.update(entry)
+        lines.extend(f"{h},{event.uuid}\n" for h in hashes)
+    else:
+        if part == MANIFEST:
+            data = _dump(manifest)
+        elif part == HASHES:
+            data = "".join(lines).encode()
+        else:
+            return None
+    written.bytes = written.signed_bytes = len(data)
+    written.sha256 = hashlib.sha256(data).hexdigest()
+    return data
 
 
 def _attributes(document: dict[str, Any]) -> int:

@@ -20,7 +20,7 @@ from taskforce.core import sharing
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
 from taskforce.core.caller import Caller, Permission
-from taskforce.core.errors import Invalid
+from taskforce.core.errors import Invalid, NotFound
 from taskforce.core.settings import Settings
 from taskforce.interop import feed, misp_import, releasable, signatures, stix
 from taskforce.interop.misp_import import MispImportSummary, MispLine
@@ -217,3 +217,27 @@ def export_feed(
     return _finish(
         session, caller, settings, kind=MISP_FEED, written=written, agency_code=agency_code, now=now
     )
+
+
+def read_feed(session: Session, caller: Caller, part: str, *, now: datetime) -> bytes:
+    """One file of the live MISP feed (`/api/v1/interop/misp/feed/`, for a MISP instance that
+    subscribes with the agency's read-only token): made from what the caller may pass on now,
+    and audited as a disclosure with its SHA-256 (not an `InteropExport` row: a MISP instance
+    polls, and the exports list would be its polls)."""
+    releasable.require_exporter(caller)
+    wanted = part.removesuffix(".json") if part not in (feed.MANIFEST, feed.HASHES) else None
+    written = feed.Written()
+    data = feed.feed_part(feed.events(session, caller, written, wanted=wanted), part, written)
+    if data is None:
+        raise NotFound("event")
+    audit.record(
+        session,
+        caller,
+        action="misp_feed_read",
+        operation=Operation.DISCLOSURE,
+        subject_type="interop_feed",
+        subject_agency_id=caller.agency_id,
+        detail={"part": part, "sha256": written.sha256, "bytes": written.bytes,
+                "at": stix.timestamp(now), **written.detail()},
+    )  # fmt: skip
+    return data

@@ -364,6 +364,7 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         "schedule_id": str(uuid.uuid4()),
         "requirement_id": str(uuid.uuid4()),
         "period": "2020-01",  # the observatory's months: counts only, walked for errors
+        "event_uuid": str(uuid.uuid4()),  # a MISP feed's event file: releasable events only
         "export_id": str(uuid.uuid4()),  # an interop export's signature: the exporter's only
     }
     secrets = [

@@ -123,15 +123,6 @@ async def import_misp(
     )
 
 
-def _misp_chunks(spool: IO[bytes]) -> Iterator[bytes]:
-    try:
-        spool.seek(0)
-        while chunk := spool.read(1 << 20):
-            yield chunk
-    finally:
-        spool.close()
-
-
 @router.get("/misp", response_class=StreamingResponse)
 def export_misp(
     session: SessionDep,
@@ -145,7 +136,7 @@ def export_misp(
     `{"response": [{"Event": ...}, ...]}`, one event per case and per hash set. Signed,
     recorded and audited as a disclosure: the detached signature document travels base64 in
     `X-Taskforce-Signature`, the body's SHA-256 in `X-Taskforce-SHA256`."""
-    spool = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115 (closed by the stream)
+    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL)  # noqa: SIM115 - closed by _chunks
     try:
         done = misp.export_misp(session, caller, settings, spool, agency_code=agency, now=utcnow())
         session.commit()  # recorded and audited before the first byte leaves
@@ -154,7 +145,7 @@ def export_misp(
         raise
     document = json.dumps(done.signature, sort_keys=True, separators=(",", ":")).encode()
     return StreamingResponse(
-        _misp_chunks(spool),
+        _chunks(spool),
         media_type="application/json",
         headers={
             "X-Taskforce-Export-Id": str(done.record.id),

@@ -26,6 +26,7 @@ from taskforce.core.proposals import api as proposals_api
 from taskforce.core.settings import Settings, get_settings
 from taskforce.core.unavailable import RETRY_AFTER_DOWN, DatabaseTrouble
 from taskforce.federation import api as federation_api
+from taskforce.interop import taxii
 from taskforce.web import setup as web_setup
 from taskforce.web.session import session_before_body
 
@@ -133,6 +134,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(api)
     # Node to node: no token; every route checks the peer's RFC 9421 signature (federation.guard).
     app.include_router(federation_api.signed)
+    # TAXII 2.1 (read-only) for the agencies' threat-intelligence tools: the same API tokens
+    app.include_router(taxii.router)
     pages.install(app)
     web_setup.install_api_docs(app, "/api/docs")
 

@@ -111,6 +111,8 @@ ROUTE_CLASSES: tuple[tuple[re.Pattern[str], BodyClass], ...] = (
     # no login: a public report, a trace-an-object tip, a drill's acknowledgement (its secret)
     (re.compile(r"^/(report|trace|drills)(/|$)"), PUBLIC_FORM),
     (re.compile(r"^/federation/v1/"), FEDERATION),
+    # the TAXII 2.1 server is read-only: nothing is posted to it (interop/taxii.py)
+    (re.compile(r"^/taxii2(/|$)"), NO_BODY),
 )
 
 

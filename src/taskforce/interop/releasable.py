@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import false, func, select, tuple_
+from sqlalchemy import and_, false, func, or_, select, tuple_
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
 
 from taskforce.agencies import service as agency_service
 from taskforce.agencies.models import Agency
@@ -387,6 +388,118 @@ def counts(session: Session, caller: Caller) -> list[ReleasableCount]:
     )
 
 
+# --- each value once (the TAXII server gives an object at the first row that brings it) ---------
+
+
+def _file_key(md5: str | None, sha1: str | None, sha256: str | None, pdq: str | None) -> str:
+    """What a STIX `file` id is made of (MD5, else SHA-1, else SHA-256: STIX 2.1 §6.7), or the
+    PDQ of an entry known by PDQ alone."""
+    for name, digest in (("md5", md5), ("sha1", sha1), ("sha256", sha256), ("pdq", pdq)):
+        if digest:
+            return f"{name}:{digest}"
+    return ""
+
+
+def first_of_values(
+    session: Session,
+    caller: Caller,
+    rows: Sequence[ReleasableSelector],
+    *,
+    agency_code: str | None = None,
+) -> set[uuid.UUID]:
+    """Of `rows` (one page of `selectors`, in order), the ones that are the first releasable
+    row of their value: a value held in two cases is one indicator, given once."""
+    require_exporter(caller)
+    if not rows:
+        return set()
+    value_of = dict(
+        session.execute(
+            select(Selector.id, Selector.value_id).where(
+                Selector.id.in_([r.selector_id for r in rows])
+            )
+        ).all()
+    )
+    stmt = (
+        select(Selector.value_id)
+        .distinct()
+        .join(Case, Selector.case_id == Case.id)
+        .join(SelectorValue, Selector.value_id == SelectorValue.id)
+        .where(
+            Selector.noise_reason.is_(None),
+            SelectorValue.is_common.is_(false()),
+            Selector.value_id.in_(set(value_of.values())),
+            tuple_(Selector.added_at, Selector.id) < tuple_(*rows[0].key),
+        )
+    )
+    seen = set(session.scalars(_releasable_cases(stmt, caller, _agency_id(session, agency_code))))
+    first: set[uuid.UUID] = set()
+    for row in rows:
+        value_id = value_of.get(row.selector_id)
+        if value_id not in seen:
+            first.add(row.selector_id)
+            seen.add(value_id)
+    return first
+
+
+def first_of_files(
+    session: Session,
+    caller: Caller,
+    rows: Sequence[ReleasableHash],
+    *,
+    agency_code: str | None = None,
+) -> set[int]:
+    """Of `rows` (one page of `hash_entries`, in order), the ones that are the first releasable
+    entry of their file (the same STIX `file` id; or the same PDQ for an entry known by PDQ
+    alone): a file in two hash sets is given once."""
+    require_exporter(caller)
+    if not rows:
+        return set()
+    wanted: dict[str, set[str]] = {"md5": set(), "sha1": set(), "sha256": set(), "pdq": set()}
+    for row in rows:
+        name, _, digest = _file_key(row.md5, row.sha1, row.sha256, row.pdq).partition(":")
+        if digest:
+            wanted[name].add(digest)
+    clauses: list[ColumnElement[bool]] = []
+    if wanted["md5"]:
+        clauses.append(HashEntry.md5.in_(wanted["md5"]))
+    if wanted["sha1"]:
+        clauses.append(and_(HashEntry.md5.is_(None), HashEntry.sha1.in_(wanted["sha1"])))
+    if wanted["sha256"]:
+        clauses.append(
+            and_(
+                HashEntry.md5.is_(None),
+                HashEntry.sha1.is_(None),
+                HashEntry.sha256.in_(wanted["sha256"]),
+            )
+        )
+    if wanted["pdq"]:
+        clauses.append(
+            and_(
+                HashEntry.md5.is_(None),
+                HashEntry.sha1.is_(None),
+                HashEntry.sha256.is_(None),
+                HashEntry.pdq.in_(wanted["pdq"]),
+            )
+        )
+    seen: set[str] = set()
+    if clauses:
+        stmt = (
+            select(HashEntry.md5, HashEntry.sha1, HashEntry.sha256, HashEntry.pdq)
+            .distinct()
+            .join(HashSet, HashEntry.hash_set_id == HashSet.id)
+            .where(or_(*clauses), tuple_(HashEntry.added_at, HashEntry.id) < tuple_(*rows[0].key))
+        )
+        stmt = _releasable_sets(stmt, caller, _agency_id(session, agency_code))
+        seen = {_file_key(*found) for found in session.execute(stmt)}
+    first: set[int] = set()
+    for row in rows:
+        key = _file_key(row.md5, row.sha1, row.sha256, row.pdq)
+        if key and key not in seen:
+            first.add(row.entry_id)
+            seen.add(key)
+    return first
+
+
 __all__ = [
     "ReleasableAgency",
     "ReleasableCase",
@@ -397,6 +510,8 @@ __all__ = [
     "agency_by_code",
     "cases",
     "counts",
+    "first_of_files",
+    "first_of_values",
     "hash_entries",
     "hash_entries_by_id",
     "require_exporter",

@@ -1,0 +1,585 @@
+"""The TAXII 2.1 collections: which the caller may read, and their objects a page at a time.
+
+Collections, with deterministic ids (the same on every restart, so a client's subscription
+survives): the network's (every releasable GREEN row), and one per agency that has releasable
+material (its own rows). Every member with the export permission may read all of them: GREEN is
+what every member may see; the rule of what may leave is `interop.releasable`'s, once.
+
+A collection is one ordered stream of STIX objects, each with the date it was added: first the
+five TLP 2.0 marking definitions and the hub's identity, then, row by row in the order
+(added_at, source, id) of the releasable hash entries and selectors, the objects each row
+brings: its agency's identity at the agency's first row, an indicator at the first row of its
+value (a value in two cases is one indicator), for a known file its `file` object and the
+relationship between the two. So every object appears once, with the `date_added` of the row
+that brought it, and a page is a slice of the stream:
+
+* `next` is an opaque token naming the last object given (its row and place in the row), so
+  paging is exact even when many rows share one timestamp and while rows are added;
+* `added_after` keeps objects added strictly later;
+* `match[type]`, `match[id]`, `match[version]`, `match[spec_version]` filter the stream; a page
+  scans a bounded number of rows, so a filter that matches little answers a short page with
+  `more` and `next` rather than a slow one.
+
+Known limit: a case turned GREEN later (or given back for export) brings rows whose `added_at`
+is older than the client's last `added_after`; a client that polls by date misses them until
+it reads the collection again from its start (a `next` token never skips them only if taken
+after the change). Groupings per case are not served: a grouping changes with each selector
+(TAXII objects are versions that never change); the STIX bundle export carries them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import heapq
+import json
+import re
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final, NamedTuple
+
+from sqlalchemy.orm import Session
+
+from taskforce.core.audit.service import Operation, record
+from taskforce.core.caller import Caller
+from taskforce.core.errors import Invalid, NotFound
+from taskforce.interop import bundle, markings, releasable, stix
+from taskforce.interop.releasable import ReleasableAgency
+
+STIX_MEDIA_TYPE: Final = "application/stix+json;version=2.1"
+QUERY_PARAMETERS: Final = frozenset(
+    {
+        "added_after",
+        "limit",
+        "next",
+        "match[id]",
+        "match[type]",
+        "match[version]",
+        "match[spec_version]",
+    }
+)
+# the namespace of the collections' ids (a constant: changing it breaks every subscription)
+_COLLECTIONS: Final = uuid.UUID("0b6f6f3c-4d3e-5a43-9a51-7a1c3f0e2d17")
+# the marking definitions' own `created` (OASIS): when they were added to every collection
+_MARKINGS_ADDED: Final = datetime(2022, 10, 1, tzinfo=UTC)
+_HUB_ADDED: Final = datetime.fromisoformat(stix.HUB_CREATED)
+# a page reads at most this many rows per object it may return, so a filter that matches
+# little costs a bounded read (and answers `more` with a `next` to go on from)
+_SCAN_FACTOR: Final = 10
+
+_HEAD, _HASHES, _SELECTORS = 0, 1, 2
+_NIL = uuid.UUID(int=0)
+_MAX_UUID = uuid.UUID(int=(1 << 128) - 1)
+_MAX_ENTRY = (1 << 63) - 1
+
+
+def timestamp(moment: datetime) -> str:
+    """A TAXII timestamp: UTC, microseconds (a `date_added` must keep rows apart), `Z`."""
+    moment = moment.astimezone(UTC) if moment.tzinfo is not None else moment
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# --- collections --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TaxiiCollection:
+    id: str
+    title: str
+    description: str
+    agency: ReleasableAgency | None  # None: the network's
+
+    @property
+    def agency_code(self) -> str | None:
+        return None if self.agency is None else self.agency.code
+
+    def resource(self) -> dict[str, Any]:
+        """The collection resource (TAXII 2.1, 5.2.1): readable, never writable."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "description": self.description,
+            "can_read": True,
+            "can_write": False,
+            "media_types": [STIX_MEDIA_TYPE],
+        }
+
+
+def network_collection_id() -> str:
+    return str(uuid.uuid5(_COLLECTIONS, "network"))
+
+
+def agency_collection_id(agency_id: uuid.UUID) -> str:
+    return str(uuid.uuid5(_COLLECTIONS, f"agency:{agency_id}"))
+
+
+def require_reader(caller: Caller) -> None:
+    """Who may use the TAXII server at all: whoever may export (a member agency's account)."""
+    releasable.require_exporter(caller)
+
+
+def readable(session: Session, caller: Caller) -> list[TaxiiCollection]:
+    """The network's collection, then one per agency with releasable material, by code."""
+    require_reader(caller)
+    found = [
+        TaxiiCollection(
+            network_collection_id(),
+            "Network: GREEN indicators",
+            "Every member agency's releasable material: selectors of GREEN cases and entries "
+            "of GREEN hash sets not marked 'not for export'. TLP:GREEN.",
+            None,
+        )
+    ]
+    for agency in releasable.agencies(session, caller):
+        found.append(
+            TaxiiCollection(
+                agency_collection_id(agency.agency_id),
+                f"{agency.code}: GREEN indicators",
+                f"The releasable material of {agency.name} ({agency.code}). TLP:GREEN.",
+                agency,
+            )
+        )
+    return found
+
+
+def find(session: Session, caller: Caller, collection_id: str) -> TaxiiCollection:
+    """One collection the caller may read; any other id (unknown, or an agency with nothing to
+    pass on) answers 404 alike."""
+    for collection in readable(session, caller):
+        if collection.id == collection_id.strip().lower():
+            return collection
+    raise NotFound("collection")
+
+
+# --- positions and page tokens -----------------------------------------------------------------
+
+
+class Position(NamedTuple):
+    """Where an object sits in its collection's stream: its row (date added, source, id) and
+    its place among the row's objects. Ordered as the stream is."""
+
+    added_at: datetime
+    source: int
+    row: str  # a selector's uuid (hex), a hash entry's number (zero-padded), "" for the head
+    place: int
+
+
+def _row_of_selector(selector_id: uuid.UUID) -> str:
+    return selector_id.hex
+
+
+def _row_of_entry(entry_id: int) -> str:
+    return f"{entry_id:020d}"
+
+
+def encode_next(position: Position) -> str:
+    raw = json.dumps(
+        [timestamp(position.added_at), position.source, position.row, position.place],
+        separators=(",", ":"),
+    )
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+_ROW: Final = {
+    _HEAD: re.compile(r"^$"),
+    _HASHES: re.compile(r"^\d{20}$"),
+    _SELECTORS: re.compile(r"^[0-9a-f]{32}$"),
+}
+
+
+def parse_next(token: str) -> Position:
+    """A `next` token this server gave; anything else is refused (400), never guessed at."""
+    bad = Invalid("next", "must be a page token this server gave (from a previous page)")
+    if len(token) > 200:
+        raise bad
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        at, source, row, place = json.loads(raw)
+        added_at = datetime.fromisoformat(at)
+    except (ValueError, TypeError, binascii.Error, RecursionError):
+        raise bad from None
+    if (
+        added_at.tzinfo is None
+        or not isinstance(source, int)
+        or isinstance(source, bool)
+        or source not in _ROW
+        or not isinstance(row, str)
+        or not _ROW[source].match(row)
+        or not isinstance(place, int)
+        or isinstance(place, bool)
+        or not -1 <= place < 1000
+    ):
+        raise bad
+    return Position(added_at.astimezone(UTC), source, row, place)
+
+
+# --- filters ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    limit: int
+    added_after: datetime | None = None
+    after: Position | None = None  # from `next`
+    ids: frozenset[str] = frozenset()
+    types: frozenset[str] = frozenset()
+    versions: frozenset[str] = frozenset()  # "last", "first", "all" or timestamps
+    spec_versions: frozenset[str] = frozenset()
+
+    def keeps(self, obj: dict[str, Any]) -> bool:
+        if self.ids and obj["id"] not in self.ids:
+            return False
+        if self.types and obj["type"] not in self.types:
+            return False
+        if self.spec_versions and obj.get("spec_version", "2.1") not in self.spec_versions:
+            return False
+        stamps = self.versions - {"last", "first", "all"}
+        if stamps and not self.versions & {"last", "first", "all"}:
+            # each object here has one version: it matches when its own is named
+            return _same_moment(version(obj), stamps)
+        return True
+
+
+def _same_moment(stamp: str, wanted: frozenset[str]) -> bool:
+    mine = datetime.fromisoformat(stamp)
+    return any(datetime.fromisoformat(w) == mine for w in wanted)
+
+
+def parse_timestamp(field: str, text: str) -> datetime:
+    """An RFC 3339 timestamp (a missing zone is UTC); anything else is a 400."""
+    value = text.strip()
+    if not value or len(value) > 64:
+        raise Invalid(field, "must be a timestamp such as 2024-05-01T12:00:00.000Z")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise Invalid(field, "must be a timestamp such as 2024-05-01T12:00:00.000Z") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _split(values: Sequence[str]) -> frozenset[str]:
+    """`match[x]=a,b` and `match[x]=a&match[x]=b` alike."""
+    return frozenset(v.strip() for value in values for v in value.split(",") if v.strip())
+
+
+def parse_filters(
+    *,
+    added_after: str | None,
+    limit: str | None,
+    next_token: str | None,
+    match: dict[str, list[str]],
+    page_limit: int,
+) -> Filters:
+    """The query of an objects or manifest request. A `limit` above the hub's page size is
+    lowered to it (TAXII lets a server do so); zero, negative or not a number is a 400."""
+    most = page_limit
+    if limit is not None:
+        text = limit.strip()
+        if not text.isascii() or not text.isdigit() or len(text) > 100:
+            raise Invalid("limit", "must be a positive whole number")
+        if int(text) < 1:
+            raise Invalid("limit", "must be a positive whole number")
+        most = min(int(text), page_limit)
+    versions = _split(match.get("version", []))
+    for stamp in versions - {"last", "first", "all"}:
+        parse_timestamp("match[version]", stamp)
+    return Filters(
+        limit=most,
+        added_after=None if added_after is None else parse_timestamp("added_after", added_after),
+        after=None if next_token is None else parse_next(next_token.strip()),
+        ids=_split(match.get("id", [])),
+        types=_split(match.get("type", [])),
+        versions=frozenset(
+            v if v in ("last", "first", "all") else timestamp(parse_timestamp("v", v))
+            for v in versions
+        ),
+        spec_versions=_split(match.get("spec_version", [])),
+    )
+
+
+# --- the stream ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Item:
+    object: dict[str, Any]
+    date_added: datetime
+    position: Position
+
+
+@dataclass
+class Page:
+    items: list[Item]
+    more: bool
+    next: str | None
+    scanned: int = 0
+
+
+def version(obj: dict[str, Any]) -> str:
+    """An object's version: its `modified`, else its `created` (SCOs have neither: their
+    date added stands in, as TAXII 2.1 says for objects without one)."""
+    return str(obj.get("modified") or obj.get("created") or "")
+
+
+def manifest_record(item: Item) -> dict[str, Any]:
+    return {
+        "id": item.object["id"],
+        "date_added": timestamp(item.date_added),
+        "version": version(item.object) or timestamp(item.date_added),
+        "media_type": STIX_MEDIA_TYPE,
+    }
+
+
+def _head() -> list[Item]:
+    found = [
+        Item(d, _MARKINGS_ADDED, Position(_MARKINGS_ADDED, _HEAD, "", i))
+        for i, d in enumerate(markings.definitions())
+    ]
+    found.append(Item(stix.hub_identity(), _HUB_ADDED, Position(_HUB_ADDED, _HEAD, "", 0)))
+    return sorted(found, key=lambda item: item.position)
+
+
+@dataclass
+class _Context:
+    """What a stream remembers while it runs: the agencies (for identities), where each one's
+    material starts, and which objects it has given already."""
+
+    session: Session
+    caller: Caller
+    collection: TaxiiCollection
+    agencies: dict[uuid.UUID, ReleasableAgency]
+    first_rows: dict[uuid.UUID, Position | None] = field(default_factory=dict)
+    given: set[str] = field(default_factory=set)
+
+    def first_row(self, agency: ReleasableAgency) -> Position | None:
+        """The agency's first row in this collection: its identity comes with it."""
+        if agency.agency_id not in self.first_rows:
+            rows: list[Position] = []
+            found_selectors = releasable.selectors(
+                self.session, self.caller, agency_code=agency.code, limit=1
+            )
+            if found_selectors:
+                s = found_selectors[0]
+                rows.append(Position(s.added_at, _SELECTORS, _row_of_selector(s.selector_id), 0))
+            found_entries = releasable.hash_entries(
+                self.session, self.caller, agency_code=agency.code, limit=1
+            )
+            if found_entries:
+                h = found_entries[0]
+                rows.append(Position(h.added_at, _HASHES, _row_of_entry(h.entry_id), 0))
+            self.first_rows[agency.agency_id] = min(rows) if rows else None
+        return self.first_rows[agency.agency_id]
+
+    def identity_at(self, agency_id: uuid.UUID, row: Position) -> list[dict[str, Any]]:
+        agency = self.agencies.get(agency_id)
+        if agency is None:
+            return []
+        first = self.first_row(agency)
+        if first is None or first[:3] != row[:3]:
+            return []
+        return [
+            stix.agency_identity(
+                code=agency.code,
+                name=agency.name,
+                country=agency.country,
+                created=agency.created_at,
+            )
+        ]
+
+
+def _selector_rows(
+    ctx: _Context, after: Position | None, batch: int
+) -> Iterator[tuple[Position, list[dict[str, Any]]]]:
+    """The selector rows after `after`, each with the objects it brings."""
+    if after is None:
+        cursor: tuple[datetime, uuid.UUID] | None = None
+    elif after.source == _SELECTORS:
+        cursor = (after.added_at, uuid.UUID(int=max(0, int(after.row, 16) - 1)))
+    else:
+        cursor = (after.added_at, _NIL if after.source < _SELECTORS else _MAX_UUID)
+    while True:
+        rows = releasable.selectors(
+            ctx.session,
+            ctx.caller,
+            agency_code=ctx.collection.agency_code,
+            after=cursor,
+            limit=batch,
+        )
+        if not rows:
+            return
+        first = releasable.first_of_values(
+            ctx.session, ctx.caller, rows, agency_code=ctx.collection.agency_code
+        )
+        for row in rows:
+            position = Position(row.added_at, _SELECTORS, _row_of_selector(row.selector_id), 0)
+            objects = ctx.identity_at(row.agency_id, position)
+            if row.selector_id in first and stix.pattern(row.kind, row.value, row.platform):
+                creator = stix.agency_identity_id(row.agency_code)
+                objects.extend(bundle._selector_objects(row, creator))
+            yield position, objects
+        if len(rows) < batch:
+            return
+        cursor = rows[-1].key
+
+
+def _hash_rows(
+    ctx: _Context, after: Position | None, batch: int
+) -> Iterator[tuple[Position, list[dict[str, Any]]]]:
+    if after is None:
+        cursor: tuple[datetime, int] | None = None
+    elif after.source == _HASHES:
+        cursor = (after.added_at, int(after.row) - 1)
+    else:
+        cursor = (after.added_at, -1 if after.source < _HASHES else _MAX_ENTRY)
+    while True:
+        rows = releasable.hash_entries(
+            ctx.session,
+            ctx.caller,
+            agency_code=ctx.collection.agency_code,
+            after=cursor,
+            limit=batch,
+        )
+        if not rows:
+            return
+        first = releasable.first_of_files(
+            ctx.session, ctx.caller, rows, agency_code=ctx.collection.agency_code
+        )
+        for row in rows:
+            position = Position(row.added_at, _HASHES, _row_of_entry(row.entry_id), 0)
+            objects = ctx.identity_at(row.agency_id, position)
+            if row.entry_id in first:
+                objects.extend(bundle._hash_objects(row, stix.agency_identity_id(row.agency_code)))
+            yield position, objects
+        if len(rows) < batch:
+            return
+        cursor = rows[-1].key
+
+
+def _items_of(
+    rows: Iterator[tuple[Position, list[dict[str, Any]]]],
+) -> Iterator[Item]:
+    for position, objects in rows:
+        for place, obj in enumerate(objects):
+            yield Item(obj, position.added_at, position._replace(place=place))
+        if not objects:  # a row that brings nothing still counts as read
+            yield Item({}, position.added_at, position._replace(place=-1))
+
+
+def _stream(ctx: _Context, after: Position | None, batch: int) -> Iterator[Item]:
+    """The collection's objects after `after`, in order (rows that bring nothing included as
+    empty items, so a scan can stop at them)."""
+    head = (item for item in _head() if after is None or item.position > after)
+    merged = heapq.merge(
+        head,
+        _items_of(_hash_rows(ctx, after, batch)),
+        _items_of(_selector_rows(ctx, after, batch)),
+        key=lambda item: item.position,
+    )
+    for item in merged:
+        if after is None or item.position > after:
+            yield item
+
+
+def _read(
+    session: Session,
+    caller: Caller,
+    collection: TaxiiCollection,
+    filters: Filters,
+    keep: Callable[[dict[str, Any]], bool],
+) -> Page:
+    require_reader(caller)
+    ctx = _Context(
+        session,
+        caller,
+        collection,
+        {a.agency_id: a for a in releasable.agencies(session, caller)},
+    )
+    budget = filters.limit * _SCAN_FACTOR
+    items: list[Item] = []
+    last: Position | None = None
+    scanned = 0
+    stream = _stream(ctx, filters.after, batch=filters.limit + 1)
+    for item in stream:
+        if len(items) == filters.limit or scanned >= budget:
+            return Page(items, True, encode_next(last) if last else None, scanned)
+        scanned += 1
+        last = item.position
+        if not item.object:
+            continue
+        if filters.added_after is not None and item.date_added <= filters.added_after:
+            continue
+        if keep(item.object):
+            items.append(item)
+    return Page(items, False, None, scanned)
+
+
+def objects(
+    session: Session,
+    caller: Caller,
+    collection: TaxiiCollection,
+    filters: Filters,
+    *,
+    manifest: bool = False,
+) -> Page:
+    """One page of a collection (its objects, or their manifest), audited as a disclosure:
+    which collection, how many objects."""
+    page = _read(session, caller, collection, filters, filters.keeps)
+    _audit(session, caller, collection, "taxii_manifest" if manifest else "taxii_objects", page)
+    return page
+
+
+def one_object(
+    session: Session,
+    caller: Caller,
+    collection: TaxiiCollection,
+    object_id: str,
+    filters: Filters,
+) -> Page:
+    """An object by its id (every version; here each object has one). Ids are hashes of
+    values, so the collection is read to find it; 404 when it is not there."""
+    wanted = Filters(
+        limit=1,
+        added_after=filters.added_after,
+        ids=frozenset({object_id}),
+        versions=filters.versions,
+        spec_versions=filters.spec_versions,
+    )
+    require_reader(caller)
+    ctx = _Context(
+        session, caller, collection, {a.agency_id: a for a in releasable.agencies(session, caller)}
+    )
+    found: list[Item] = []
+    for item in _stream(ctx, None, batch=1000):
+        if item.object and item.object["id"] == object_id:
+            if wanted.keeps(item.object) and (
+                wanted.added_after is None or item.date_added > wanted.added_after
+            ):
+                found.append(item)
+            break
+    page = Page(found, False, None)
+    _audit(session, caller, collection, "taxii_object", page)
+    if not found:
+        raise NotFound("object")
+    return page
+
+
+def _audit(
+    session: Session, caller: Caller, collection: TaxiiCollection, action: str, page: Page
+) -> None:
+    record(
+        session,
+        caller,
+        action=action,
+        operation=Operation.DISCLOSURE,
+        subject_type="taxii_collection",
+        subject_id=uuid.UUID(collection.id),
+        subject_agency_id=None if collection.agency is None else collection.agency.agency_id,
+        detail={
+            "collection": collection.id,
+            "agency": collection.agency_code,
+            "objects": len(page.items),
+            "more": page.more,
+        },
+    )

@@ -95,7 +95,7 @@ def _latest_assessment() -> ColumnElement[str | None]:
     return (
         select(ReportAssessment.assessment)
         .where(ReportAssessment.report_id == Report.id)
-        .order_by(ReportAssessment.created_at.desc(), ReportAssessment.id.desc())
+        .order_by(ReportAssessment.created_at.desc())
         .limit(1)
         .correlate(Report)
         .scalar_subquery()

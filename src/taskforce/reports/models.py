@@ -9,7 +9,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from taskforce.core.db import Base, UTCDateTime, UUIDPk, utcnow
@@ -19,6 +19,17 @@ class Report(Base, UUIDPk):
     """One public report; `details` holds the kind's fields, each length-limited by the schema."""
 
     __tablename__ = "public_report"
+    # the observatory's month by hosting country, read from the index alone (migration 0021)
+    __table_args__ = (
+        Index(
+            "ix_public_report_observatory",
+            "kind",
+            "duplicate_of_id",
+            "created_at",
+            "hosting_country",
+            "id",
+        ),
+    )
 
     kind: Mapped[str] = mapped_column(String(16))  # url | grooming | danger | block_mistake
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -83,6 +94,10 @@ class ReportAssessment(Base, UUIDPk):
     """A hotline analyst's verdict on a report; the latest one is the report's assessment."""
 
     __tablename__ = "public_report_assessment"
+    # a report's latest verdict by one index seek (the observatory's confirmed counts)
+    __table_args__ = (
+        Index("ix_public_report_assessment_latest", "report_id", "created_at", "assessment"),
+    )
 
     report_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("public_report.id", ondelete="CASCADE"), index=True

@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from taskforce.core.db import Base, Origin, UTCDateTime, UUIDPk, utcnow
@@ -20,6 +20,17 @@ from taskforce.core.db import Base, Origin, UTCDateTime, UUIDPk, utcnow
 
 class TakedownNotice(Base, UUIDPk, Origin):
     __tablename__ = "takedown_notice"
+    # the observatory's removals in a month and notices open past their deadline (0021)
+    __table_args__ = (
+        Index(
+            "ix_takedown_notice_observatory",
+            "status",
+            "removed_at",
+            "created_at",
+            "deadline_at",
+            "hosting_country",
+        ),
+    )
 
     report_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("public_report.id", ondelete="SET NULL"), index=True

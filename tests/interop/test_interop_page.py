@@ -5,7 +5,10 @@ MISP file imported into one of the agency's cases from the page, with its summar
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
+import zipfile
 from datetime import UTC, datetime
 
 import pytest
@@ -22,7 +25,7 @@ from taskforce.core.caller import system_caller
 from taskforce.core.errors import Forbidden
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
-from taskforce.interop import overview, releasable
+from taskforce.interop import overview, releasable, signatures
 from taskforce.interop.models import InteropExport
 
 
@@ -162,3 +165,48 @@ def test_a_misp_file_is_imported_into_a_case_from_the_page(
     )
     assert empty.status_code == 422
     assert "choose a MISP event file" in empty.text
+
+
+def test_downloads_from_the_page_are_recorded_audited_and_signed(
+    client: TestClient, session: Session, settings: Settings, network: Network
+) -> None:
+    build(session, settings, network)
+    web_login(client, session, network.nl)
+    r = client.get("/ui/interop/stix", params={"agency": "GB-NCA"})
+    assert r.status_code == 200, r.text
+    assert "attachment" in r.headers["content-disposition"]
+    bundle = r.json()
+    assert bundle["type"] == "bundle"
+    assert "Secret title" not in r.text
+    record = session.scalars(select(InteropExport).where(InteropExport.format == "stix")).one()
+    assert record.agency_id == network.nl.caller.agency_id
+    assert record.sha256 == hashlib.sha256(r.content).hexdigest()
+    assert record.detail["agency"] == "GB-NCA"
+    disclosed = session.scalars(select(AuditEntry).where(AuditEntry.action == "export_stix")).one()
+    assert disclosed.detail["sha256"] == record.sha256
+
+    page = client.get("/ui/interop").text
+    link = f"/ui/interop/exports/{record.id}/signature"
+    assert link in page
+    signature = client.get(link)
+    assert signature.status_code == 200
+    document = signature.json()
+    assert document["sha256"] == record.sha256
+    signatures.verify(io.BytesIO(r.content), document, signatures.public_key(settings))
+
+    misp_file = client.get("/ui/interop/misp")
+    assert misp_file.status_code == 200
+    assert "response" in misp_file.json()
+    feed = client.get("/ui/interop/misp-feed")
+    assert feed.status_code == 200
+    names = zipfile.ZipFile(io.BytesIO(feed.content)).namelist()
+    assert "taskforce-feed/manifest.json" in names
+    assert "taskforce-feed/hashes.csv" in names
+    formats = session.scalars(select(InteropExport.format).order_by(InteropExport.format)).all()
+    assert formats == ["misp", "misp-feed", "stix"]
+
+    # GB sees none of NL's exports, nor their signatures
+    web_login(client, session, network.gb)
+    assert record.sha256 not in client.get("/ui/interop").text
+    assert client.get(link).status_code == 404
+    assert client.get("/ui/interop/stix", params={"agency": "XX-NONE"}).status_code == 422

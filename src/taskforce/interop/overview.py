@@ -5,8 +5,10 @@ imported into. The page reads these here, so the rules stay out of the interface
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -38,6 +40,8 @@ class ExportRecord:
     sha256: str
     key_id: str | None
     scope: str  # whose material was asked for: an agency's code, or "all"
+    export_id: uuid.UUID | None = None
+    signed: bool = False  # its signature document is kept: the page offers it
 
     @property
     def format_label(self) -> str:
@@ -111,10 +115,17 @@ def recent_exports(session: Session, caller: Caller, *, limit: int = RECENT) -> 
             bytes=r.byte_count,
             sha256=r.sha256,
             key_id=r.key_id,
-            scope=str((r.detail or {}).get("agency") or "all"),
+            scope=str(_asked_agency(r.detail or {}) or "all"),
+            export_id=r.id,
+            signed=isinstance((r.detail or {}).get("signature"), dict),
         )
         for r in rows
     ]
+
+
+def _asked_agency(detail: dict[str, Any]) -> str | None:
+    value = detail.get("agency") or detail.get("agency_filter")
+    return str(value) if value else None
 
 
 def import_targets(session: Session, caller: Caller) -> list[CaseSummary]:

@@ -5,18 +5,26 @@ imported into one of the agency's cases."""
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
+import uuid
+import zipfile
+from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, BackgroundTasks, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, BackgroundTasks, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlalchemy.orm import Session
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from taskforce.core import spool, uploads
 from taskforce.core.caller import Permission
+from taskforce.core.db import utcnow
 from taskforce.core.errors import Invalid
 from taskforce.core.http import SessionDep, SettingsDep, wake_worker
-from taskforce.interop import misp, overview
+from taskforce.interop import misp, overview, service
 from taskforce.interop.misp_import import MAX_BYTES, MispImportSummary
 from taskforce.web.forms import check_csrf
 from taskforce.web.session import WebCaller, WebCallerDep, render
@@ -54,6 +62,94 @@ def _page(
 @router.get("/interop", response_class=HTMLResponse)
 def interop_page(request: Request, session: SessionDep, web: WebCallerDep) -> HTMLResponse:
     return _page(request, session, web)
+
+
+# --- downloads: each one recorded and audited by the export workflow, as from the API ---------
+
+AgencyQuery = Query(default="", max_length=32, description="only this agency's material")
+
+
+def _download(path: Path, filename: str, media_type: str) -> FileResponse:
+    return FileResponse(
+        path,
+        media_type=media_type,
+        filename=filename,
+        background=BackgroundTask(os.unlink, path),
+    )
+
+
+def _stamp() -> str:
+    return utcnow().strftime("%Y%m%dT%H%MZ")
+
+
+@router.get("/interop/stix")
+def download_stix(
+    session: SessionDep, settings: SettingsDep, web: WebCallerDep, agency: str = AgencyQuery
+) -> FileResponse:
+    """The STIX 2.1 bundle; its signature is on the page's list of exports afterwards."""
+    path = spool.new_file(settings.data_dir, "stix")
+    try:
+        with path.open("wb") as out:
+            service.export_stix(
+                session, web.caller, settings, out, agency_code=agency or None, now=utcnow()
+            )
+        session.commit()  # recorded and audited before a byte leaves
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return _download(path, f"taskforce-stix-{_stamp()}.json", "application/stix+json")
+
+
+@router.get("/interop/misp")
+def download_misp(
+    session: SessionDep, settings: SettingsDep, web: WebCallerDep, agency: str = AgencyQuery
+) -> FileResponse:
+    """One MISP JSON file: an event per releasable case and per hash set."""
+    path = spool.new_file(settings.data_dir, "misp")
+    try:
+        with path.open("wb") as out:
+            misp.export_misp(session, web.caller, out, agency_code=agency or None, now=utcnow())
+        session.commit()
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return _download(path, f"taskforce-misp-{_stamp()}.json", "application/json")
+
+
+@router.get("/interop/misp-feed")
+def download_misp_feed(
+    session: SessionDep, settings: SettingsDep, web: WebCallerDep, agency: str = AgencyQuery
+) -> FileResponse:
+    """The MISP feed folder (manifest.json, an event file each, hashes.csv, SHA256SUMS) as a
+    zip, to unpack where a MISP instance can subscribe to it."""
+    path = spool.new_file(settings.data_dir, "misp-feed", ".zip")
+    try:
+        with tempfile.TemporaryDirectory(dir=spool.process_folder(settings.data_dir)) as folder:
+            misp.export_feed(
+                session, web.caller, Path(folder), agency_code=agency or None, now=utcnow()
+            )
+            with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+                for file in sorted(Path(folder).iterdir()):
+                    archive.write(file, f"taskforce-feed/{file.name}")
+        session.commit()
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return _download(path, f"taskforce-misp-feed-{_stamp()}.zip", "application/zip")
+
+
+@router.get("/interop/exports/{export_id}/signature")
+def download_signature(export_id: uuid.UUID, session: SessionDep, web: WebCallerDep) -> Response:
+    """The detached signature document of one of the agency's exports (404 for any other)."""
+    document = service.signature_of(session, web.caller, export_id)
+    return Response(
+        json.dumps(document, indent=2, sort_keys=True) + "\n",
+        media_type="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="taskforce-{export_id}.sig.json"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @router.post("/interop/misp-import", response_class=HTMLResponse)

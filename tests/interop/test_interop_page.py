@@ -202,6 +202,7 @@ def test_downloads_from_the_page_are_recorded_audited_and_signed(
     names = zipfile.ZipFile(io.BytesIO(feed.content)).namelist()
     assert "taskforce-feed/manifest.json" in names
     assert "taskforce-feed/hashes.csv" in names
+    assert "taskforce-feed/SHA256SUMS.sig.json" in names
     formats = session.scalars(select(InteropExport.format).order_by(InteropExport.format)).all()
     assert formats == ["misp", "misp-feed", "stix"]
 

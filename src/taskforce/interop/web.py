@@ -25,6 +25,7 @@ from taskforce.core.db import utcnow
 from taskforce.core.errors import Invalid
 from taskforce.core.http import SessionDep, SettingsDep, wake_worker
 from taskforce.interop import misp, overview, service
+from taskforce.interop.feed import SUMS
 from taskforce.interop.misp_import import MAX_BYTES, MispImportSummary
 from taskforce.web.forms import check_csrf
 from taskforce.web.session import WebCaller, WebCallerDep, render
@@ -86,7 +87,8 @@ def _stamp() -> str:
 def download_stix(
     session: SessionDep, settings: SettingsDep, web: WebCallerDep, agency: str = AgencyQuery
 ) -> FileResponse:
-    """The STIX 2.1 bundle; its signature is on the page's list of exports afterwards."""
+    """The STIX 2.1 bundle; its signature is on the page's list of exports afterwards (as is
+    each MISP download's)."""
     path = spool.new_file(settings.data_dir, "stix")
     try:
         with path.open("wb") as out:
@@ -108,7 +110,9 @@ def download_misp(
     path = spool.new_file(settings.data_dir, "misp")
     try:
         with path.open("wb") as out:
-            misp.export_misp(session, web.caller, out, agency_code=agency or None, now=utcnow())
+            misp.export_misp(
+                session, web.caller, settings, out, agency_code=agency or None, now=utcnow()
+            )
         session.commit()
     except BaseException:
         path.unlink(missing_ok=True)
@@ -120,17 +124,27 @@ def download_misp(
 def download_misp_feed(
     session: SessionDep, settings: SettingsDep, web: WebCallerDep, agency: str = AgencyQuery
 ) -> FileResponse:
-    """The MISP feed folder (manifest.json, an event file each, hashes.csv, SHA256SUMS) as a
-    zip, to unpack where a MISP instance can subscribe to it."""
+    """The MISP feed folder (manifest.json, an event file each, hashes.csv, SHA256SUMS and its
+    signature) as a zip, to unpack where a MISP instance can subscribe to it."""
     path = spool.new_file(settings.data_dir, "misp-feed", ".zip")
     try:
         with tempfile.TemporaryDirectory(dir=spool.process_folder(settings.data_dir)) as folder:
-            misp.export_feed(
-                session, web.caller, Path(folder), agency_code=agency or None, now=utcnow()
+            exported = misp.export_feed(
+                session,
+                web.caller,
+                settings,
+                Path(folder),
+                agency_code=agency or None,
+                now=utcnow(),
             )
             with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
                 for file in sorted(Path(folder).iterdir()):
                     archive.write(file, f"taskforce-feed/{file.name}")
+                # the signature covers SHA256SUMS, which lists every other file's SHA-256
+                archive.writestr(
+                    f"taskforce-feed/{SUMS}.sig.json",
+                    json.dumps(exported.signature, indent=2, sort_keys=True) + "\n",
+                )
         session.commit()
     except BaseException:
         path.unlink(missing_ok=True)

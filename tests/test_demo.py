@@ -37,6 +37,7 @@ from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
 from taskforce.demo import DEMO_PASSWORD, DemoSummary, build_scenario
 from taskforce.demo_scenario import luhn_check_digit
+from taskforce.interop.models import InteropExport
 from taskforce.notices.models import ClueNotice, PublicTip
 from taskforce.observatory import service as observatory_service
 from taskforce.preservation.models import PreservationRequest
@@ -446,3 +447,15 @@ def test_last_month_is_published_with_cells_shown_and_suppressed(
     assert snapshot.figures.reports_received is not None
     assert any(r.median_hours is not None for r in snapshot.figures.removal_by_country)
     assert any(m.value is not None for m in snapshot.figures.children_identified)
+
+
+def test_a_green_case_is_held_back_and_exports_were_taken(built: Built, session: Session) -> None:
+    found = built.summary.interop
+    assert found is not None
+    assert found.held_back is not None
+    case = session.scalars(select(Case).where(Case.reference == found.held_back)).one()
+    assert case.sharing == SharingLevel.GREEN
+    assert case.not_for_export
+    formats = session.scalars(select(InteropExport.format).order_by(InteropExport.format)).all()
+    assert formats == ["misp", "stix"]
+    assert found.objects > 0

@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from taskforce import demo_features, demo_hotline, demo_observatory, demo_watch
+from taskforce import demo_features, demo_hotline, demo_interop, demo_observatory, demo_watch
 from taskforce.agencies import service as agency_service
 from taskforce.agencies.models import Agency
 from taskforce.agencies.schemas import AgencyCreate
@@ -103,6 +103,7 @@ class DemoSummary:
     features: demo_features.Features | None = None
     watch: demo_watch.WatchSummary | None = None
     observatory: demo_observatory.ObservatorySummary | None = None
+    interop: demo_interop.InteropSummary | None = None
 
 
 # --- building -----------------------------------------------------------------------------------
@@ -410,12 +411,20 @@ def build_scenario(
         rng,
         now,
     )
+    interop = demo_interop.build(
+        session,
+        builder.settings,
+        builder.callers,
+        [(builder.case_agency[key], case) for key, case in builder.cases.items()],
+        now,
+    )
     session.flush()
     summary = _summarise(session, builder)
     summary.hotline = hotline
     summary.features = features
     summary.watch = watch
     summary.observatory = observatory
+    summary.interop = interop
     return summary
 
 

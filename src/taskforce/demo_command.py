@@ -138,6 +138,14 @@ def _build(demo: _Demo) -> None:
             f"http://{host}:{port}/observatory",
             markup=False,
         )
+    if summary.interop is not None:
+        i = summary.interop
+        held = f"; {i.held_back} is marked not for export" if i.held_back else ""
+        out.print(
+            f"Interop: {i.exports} exports already taken ({i.objects:,} STIX objects){held}: "
+            f"http://{host}:{port}/ui/interop, TAXII at http://{host}:{port}/taxii2/",
+            markup=False,
+        )
     out.print(
         f"Mail: {demo_mail.mail_count(sink.folder)} e-mails delivered to the demo's mail server "
         f"on {sink.host}:{sink.port}; read them at http://{host}:{port}/ui/demo/mail "

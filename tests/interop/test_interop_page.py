@@ -61,6 +61,8 @@ def test_the_page_shows_what_may_leave_and_the_taxii_details(
     assert "<strong>2</strong> hash-set entries" in text
     assert "MISP only: STIX has no pattern for it" in text  # the phone number
     assert "http://testserver/taxii2/" in text
+    assert "Network: GREEN indicators" in text  # the TAXII collections the account reads
+    assert "NL-NP: GREEN indicators" in text
     assert "Your agency's administrator creates such an account" in text
     for secret in ("Secret title", "Secret summary", "Secret note", "held-back.example.com"):
         assert secret not in text

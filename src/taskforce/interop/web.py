@@ -24,7 +24,7 @@ from taskforce.core.caller import Permission
 from taskforce.core.db import utcnow
 from taskforce.core.errors import Invalid
 from taskforce.core.http import SessionDep, SettingsDep, wake_worker
-from taskforce.interop import misp, overview, service
+from taskforce.interop import collections, misp, overview, service
 from taskforce.interop.feed import SUMS
 from taskforce.interop.misp_import import MAX_BYTES, MispImportSummary
 from taskforce.web.forms import check_csrf
@@ -52,6 +52,7 @@ def _page(
         "can_import": caller.can(Permission.ADD_SELECTOR),
         "can_make_tokens": caller.can(Permission.MANAGE_USERS),
         "discovery_url": str(request.base_url) + "taxii2/",
+        "collections": collections.readable(session, caller),
         "imported": imported,
         "error": error,
         "chosen_case": chosen_case,

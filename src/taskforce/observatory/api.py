@@ -46,7 +46,12 @@ def _csv(figures: Figures, name: str) -> Response:
     )
 
 
-@router.get("/live", response_model=Figures)
+CSV_TOO: dict[int | str, dict[str, object]] = {
+    200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with format=csv"}
+}
+
+
+@router.get("/live", response_model=Figures, responses=CSV_TOO)
 def live(
     session: SessionDep,
     caller: CallerDep,
@@ -77,7 +82,7 @@ def publish(
     )
 
 
-@router.get("/snapshots/{period}", response_model=SnapshotRead)
+@router.get("/snapshots/{period}", response_model=SnapshotRead, responses=CSV_TOO)
 def snapshot(
     period: str, session: SessionDep, caller: CallerDep, format: FormatQuery = "json"
 ) -> SnapshotRead | Response:

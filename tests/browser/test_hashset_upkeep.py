@@ -76,7 +76,7 @@ def test_refused_import_rename_and_delete(
     expect(page.locator(".alert-ok")).to_have_count(0)
     page.screenshot(path=str(shots / "hashset-import-refused-1440.png"), full_page=True)
 
-    page.click("text=Rename or delete")
+    page.click("text=Rename, export mark or delete")
     expect(page.locator("button", has_text="Delete Known and its 3 entries")).to_be_visible()
     page.screenshot(path=str(shots / "hashset-manage-1440.png"), full_page=True)
     page.fill("input[name=name]", "Known 2026")
@@ -84,7 +84,7 @@ def test_refused_import_rename_and_delete(
     expect(page).to_have_url(f"{base}/ui/hashsets")
     expect(page.locator("table")).to_contain_text("Known 2026")
 
-    page.click("text=Rename or delete")
+    page.click("text=Rename, export mark or delete")
     page.click("button:has-text('Delete Known 2026')")
     expect(page).to_have_url(f"{base}/ui/hashsets")
     expect(page.locator("table")).not_to_contain_text("Known 2026")

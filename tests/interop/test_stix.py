@@ -186,3 +186,23 @@ def test_a_kind_without_a_stix_form_is_refused_not_guessed() -> None:
         stix.indicator(
             kind="phone", value="+442079460958", platform=None, created=NOW, created_by="x"
         )
+
+
+@pytest.mark.parametrize("name", ["identity:hub", "indicator:url:http://example.com/é", ""])
+def test_the_fast_uuid5_is_rfc_4122s(name: str) -> None:
+    assert stix.uuid5(stix.HUB_NAMESPACE, name) == str(uuid.uuid5(stix.HUB_NAMESPACE, name))
+    assert stix.uuid5(stix.SCO_NAMESPACE, name) == str(uuid.uuid5(stix.SCO_NAMESPACE, name))
+
+
+@pytest.mark.parametrize(("kind", "value", "platform"), SELECTORS)
+def test_the_fast_indicator_text_is_the_indicator(
+    kind: str, value: str, platform: str | None
+) -> None:
+    made = stix.indicator(
+        kind=kind, value=value, platform=platform, created=NOW, created_by="identity--x"
+    )
+    object_id, text = stix.indicator_text(
+        kind=kind, value=value, platform=platform, created=NOW, created_by="identity--x"
+    )
+    assert object_id == made["id"]
+    assert text == json.dumps(made, ensure_ascii=False, separators=(",", ":"))

@@ -87,12 +87,18 @@ class _Sink:
 
     def add(self, obj: dict[str, Any]) -> bool:
         """Queue an object unless its id was written already; True if queued."""
-        key = bytes.fromhex(obj["id"][-36:].replace("-", ""))
+        return self.add_text(obj["type"], obj["id"], None, obj)
+
+    def add_text(
+        self, kind: str, object_id: str, text: str | None, obj: dict[str, Any] | None = None
+    ) -> bool:
+        """Queue an object given as its JSON text (or as a dict, encoded only if new)."""
+        key = bytes.fromhex(object_id[-36:].replace("-", ""))
         if key in self.seen:
             return False
         self.seen.add(key)
-        self.pending.append(_encode(obj))
-        self.counts.objects[obj["type"]] += 1
+        self.pending.append(text if text is not None else _encode(obj))
+        self.counts.objects[kind] += 1
         return True
 
     def flush(self) -> None:
@@ -111,24 +117,28 @@ def bundle_id(*, agency_code: str | None, since: datetime | None, now: datetime)
 
 
 def _selector_objects(row: releasable.ReleasableSelector, creator: str) -> list[dict[str, Any]]:
+    """A selector's objects: its indicator, and for a hash its `file` and their relationship
+    (the TAXII collections build theirs with this too)."""
+    return _objects_of(row.kind, row.value, row.platform, row.added_at, creator)
+
+
+def _objects_of(
+    kind: str, value: str, platform: str | None, added_at: datetime, creator: str
+) -> list[dict[str, Any]]:
     made = [
         stix.indicator(
-            kind=row.kind,
-            value=row.value,
-            platform=row.platform,
-            created=row.added_at,
-            created_by=creator,
+            kind=kind, value=value, platform=platform, created=added_at, created_by=creator
         )
     ]
-    if row.kind in HASH_KINDS:
-        sco = stix.file_object(hashes={HASH_KINDS[row.kind]: row.value})
+    if kind in HASH_KINDS:
+        sco = stix.file_object(hashes={HASH_KINDS[kind]: value})
         made.append(sco)
         made.append(
             stix.relationship(
                 source=made[0]["id"],
                 kind="related-to",
                 target=sco["id"],
-                created=row.added_at,
+                created=added_at,
                 created_by=creator,
             )
         )
@@ -201,18 +211,25 @@ def write_bundle(
         creator = stix.agency_identity_id(case.agency_code)
         refs: list[str] = []
         after = None
-        while page := releasable.selectors(
-            session, caller, case_ids=[case.case_id], since=since, after=after, limit=batch
+        while page := releasable.case_selector_rows(
+            session, caller, case_id=case.case_id, since=since, after=after, limit=batch
         ):
-            for row in page:
-                if row.kind not in stix.EXPORTED_KINDS:
-                    counts.skipped[row.kind] += 1
+            for _, kind, value, platform, added_at in page:
+                if kind not in stix.EXPORTED_KINDS:
+                    counts.skipped[kind] += 1
                     continue
-                for obj in _selector_objects(row, creator):
-                    refs.append(obj["id"])
-                    sink.add(obj)
+                if kind in HASH_KINDS:
+                    for obj in _objects_of(kind, value, platform, added_at, creator):
+                        refs.append(obj["id"])
+                        sink.add(obj)
+                    continue
+                object_id, text = stix.indicator_text(
+                    kind=kind, value=value, platform=platform, created=added_at, created_by=creator
+                )
+                refs.append(object_id)
+                sink.add_text("indicator", object_id, text)
             counts.selectors += len(page)
-            after = page[-1].key
+            after = (page[-1][4], page[-1][0])
             sink.flush()
             if progress:
                 progress(counts)

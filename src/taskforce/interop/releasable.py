@@ -225,6 +225,39 @@ def selectors(
     ]
 
 
+def case_selector_rows(
+    session: Session,
+    caller: Caller,
+    *,
+    case_id: uuid.UUID,
+    since: datetime | None = None,
+    after: tuple[datetime, uuid.UUID] | None = None,
+    limit: int,
+) -> Sequence[Any]:
+    """One keyset page of one releasable case's releasable selectors as bare rows
+    `(id, kind, value, platform, added_at)`: the same rule as `selectors`, without repeating
+    the case on every row (the bundle writer's hot path: a million rows)."""
+    require_exporter(caller)
+    stmt = (
+        select(Selector.id, Selector.kind, Selector.value, Selector.platform, Selector.added_at)
+        .join(Case, Selector.case_id == Case.id)
+        .join(SelectorValue, Selector.value_id == SelectorValue.id)
+        .where(
+            Selector.case_id == case_id,
+            Selector.noise_reason.is_(None),
+            SelectorValue.is_common.is_(false()),
+        )
+        .order_by(Selector.added_at, Selector.id)
+        .limit(max(1, limit))
+    )
+    stmt = _releasable_cases(stmt, caller, None)
+    if since is not None:
+        stmt = stmt.where(Selector.added_at >= since)
+    if after is not None:
+        stmt = stmt.where(tuple_(Selector.added_at, Selector.id) > tuple_(*after))
+    return session.execute(stmt).all()
+
+
 def _hash_query(session: Session, caller: Caller, agency_code: str | None, limit: int) -> Any:
     stmt = select(
         HashEntry.id,
@@ -508,6 +541,7 @@ __all__ = [
     "ReleasableSelector",
     "agencies",
     "agency_by_code",
+    "case_selector_rows",
     "cases",
     "counts",
     "first_of_files",

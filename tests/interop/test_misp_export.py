@@ -279,14 +279,17 @@ def test_the_cli_writes_an_empty_export_and_says_so(
     assert done.exit_code == 1, done.output
     assert "0 events" in done.output
     assert json.loads(out.read_text()) == {"response": []}
-    signed = json.loads((tmp_path / "misp.json.sig.json").read_text())
-    assert signed["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
+    verified = runner.invoke(app, ["export", "verify", str(out)])
+    assert verified.exit_code == 0, verified.output
     folder = tmp_path / "feed"
     done = runner.invoke(app, ["export", "misp-feed", "--agency", "GB-NCA", "--out", str(folder)])
     assert done.exit_code == 1, done.output
     assert json.loads((folder / "manifest.json").read_text()) == {}
-    signed = json.loads((folder / "SHA256SUMS.sig.json").read_text())
-    assert signed["sha256"] == hashlib.sha256((folder / "SHA256SUMS").read_bytes()).hexdigest()
+    verified = runner.invoke(app, ["export", "verify", str(folder / "SHA256SUMS")])
+    assert verified.exit_code == 0, verified.output
+    for line in (folder / "SHA256SUMS").read_text().splitlines():  # as `sha256sum -c` reads
+        digest, name = line.split("  ")
+        assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest
     refused = runner.invoke(app, ["export", "misp-feed", "--agency", "GB-NCA", "--out", str(out)])
     assert refused.exit_code == 2
 

@@ -53,7 +53,7 @@ def nice_step(top: float, ticks: int = 4) -> float:
 
 
 def _number(value: float) -> str:
-    return f"{value:,.0f}" if value >= 10 or value == int(value) else f"{value:,.1f}"
+    return f"{value:,.0f}" if value >= 100 or value == int(value) else f"{value:,.1f}"
 
 
 def _open(width: int, height: int, ident: str, title: str, description: str) -> list[str]:
@@ -82,7 +82,8 @@ def bars(
     width, left, right, row = 560, 130, 96, 30
     top_pad = 34
     height = top_pad + row * max(1, len(rows)) + 26
-    top = max([r.mark or r.value or 0 for r in rows] + [1])
+    drawn = [v for r in rows for v in (r.value, r.mark) if v is not None]
+    top = max([*drawn, 1.0])
     step = nice_step(top)
     top = step * math.ceil(top / step)
     span = width - left - right
@@ -99,7 +100,7 @@ def bars(
         f'<text x="{left + 190}" y="18">{escape(mark_label)}</text>'
     )
     bottom = top_pad + row * max(1, len(rows))
-    tick = 0.0
+    tick = 0.0 if drawn else top + 1  # no scale where every bar is suppressed
     while tick <= top + 1e-9:
         out.append(
             f'<line x1="{x(tick):.1f}" y1="{top_pad - 4}" x2="{x(tick):.1f}" y2="{bottom}" '
@@ -151,8 +152,8 @@ def columns(
     dashed outline with "<10" above it."""
     width, left, right, height = 520, 40, 6, 240
     plot_top, plot_bottom = 24, height - 46
-    top: float = max([p.value or 0 for p in points] + [1])
-    step = nice_step(top)
+    top: float = max([p.value or 0 for p in points] + [10])  # counts: at least 0-10
+    step = max(1.0, nice_step(top))  # whole numbers
     top = step * math.ceil(top / step)
     slot = (width - left - right) / max(1, len(points))
     bar = slot * 0.64

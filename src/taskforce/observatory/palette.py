@@ -1,15 +1,16 @@
 """The observatory's colours: one sequential scale that reads in greyscale and for the common
-colour-vision deficiencies (ColorBrewer's YlGnBu, 5 classes, marked colour-blind safe by
-ColorBrewer 2.0), and the two states that are not a value, drawn so they never pass for one."""
+colour-vision deficiencies (ColorBrewer's YlGnBu, marked colour-blind safe by ColorBrewer
+2.0), and the two states that are not a value, drawn so they never pass for one."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-# light (few) to dark (many): ColorBrewer 2.0, YlGnBu, 5 classes
-SEQUENTIAL: tuple[str, ...] = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
+# light (few) to dark (many): ColorBrewer 2.0's YlGnBu of 6 classes without its palest
+# (#ffffcc, too near the sea and the page to read as "some"), so every class is visible
+SEQUENTIAL: tuple[str, ...] = ("#c7e9b4", "#7fcdbb", "#41b6c4", "#2c7fb8", "#253494")
 NO_DATA = "#e4e4e4"  # nothing reported: flat light grey
-SUPPRESSED_LINE = "#707070"  # fewer than the threshold: grey hatching on white
+SUPPRESSED_LINE = "#8a939c"  # fewer than the threshold: fine grey hatching on white
 BORDER = "#ffffff"  # between countries
 BAR = "#2c7fb8"  # bars and columns (the scale's fourth class: white text reads on it)
 MARK = "#253494"  # the 90th percentile tick

@@ -118,8 +118,8 @@ def build(figures: Figures, lang: str, *, ident: str = "obs") -> View:
     threshold = figures.threshold
     fewer = t["fewer_than"].format(threshold=threshold)
     names = _country_names(lang)
-    period = figures.period
-    title_month = _month_name(t, period, full=True)
+    # a live view's period is "live": its month is where it starts
+    title_month = _month_name(t, figures.period_start.strftime("%Y-%m"), full=True)
 
     def count(value: int | None) -> str:
         return fewer if value is None else number(value)

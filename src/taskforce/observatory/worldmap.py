@@ -195,10 +195,10 @@ WIDTH, HEIGHT = round(2754 * _SCALE), 600
 
 def _hatch(pattern_id: str) -> str:
     return (
-        f'<pattern id="{pattern_id}" width="6" height="6" patternUnits="userSpaceOnUse" '
-        f'patternTransform="rotate(45)"><rect width="6" height="6" fill="#ffffff"/>'
-        f'<line x1="0" y1="0" x2="0" y2="6" stroke="{palette.SUPPRESSED_LINE}" '
-        f'stroke-width="2"/></pattern>'
+        f'<pattern id="{pattern_id}" width="5" height="5" patternUnits="userSpaceOnUse" '
+        f'patternTransform="rotate(45)"><rect width="5" height="5" fill="#ffffff"/>'
+        f'<line x1="0" y1="0" x2="0" y2="5" stroke="{palette.SUPPRESSED_LINE}" '
+        f'stroke-width="1.2"/></pattern>'
     )
 
 

@@ -76,8 +76,8 @@ def test_mark_a_case_then_download_and_find_the_export(
     shots = Path(os.environ.get("TASKFORCE_SCREENSHOTS") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
     base = live_server.url  # type: ignore[attr-defined]
-    page = browser.new_context(viewport={"width": 1366, "height": 900}, accept_downloads=True)
-    page = page.new_page()
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, accept_downloads=True)
+    page = context.new_page()
     page.goto(f"{base}/ui/login")
     page.fill("input[name=email]", "inv@gb-nca.example.com")
     page.fill("input[name=password]", PASSWORD)

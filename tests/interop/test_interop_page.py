@@ -59,7 +59,7 @@ def test_the_page_shows_what_may_leave_and_the_taxii_details(
     assert "<strong>14</strong> selectors" in text
     assert "<strong>2</strong> GREEN cases" in text
     assert "<strong>2</strong> hash-set entries" in text
-    assert "MISP only: STIX has no pattern for it" in text  # the phone number
+    assert '<span class="chip" title="STIX 2.1 has no pattern for it' in text  # the phone
     assert "http://testserver/taxii2/" in text
     assert "Network: GREEN indicators" in text  # the TAXII collections the account reads
     assert "NL-NP: GREEN indicators" in text

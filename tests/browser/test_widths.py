@@ -241,7 +241,7 @@ def test_public_pages_hold(browser: Browser, site: Site, shots: Path, width: int
     context = browser.new_context(viewport={"width": width, "height": 900})
     page = context.new_page()
     problems: list[str] = []
-    for path in ("/ui/login", "/report", "/blocked", site.trace):
+    for path in ("/ui/login", "/report", "/blocked", site.trace, "/observatory"):
         name = "trace" if path == site.trace else slug(path)
         problems += check_page(page, site.url + path, shots / f"public-{name}-{width}.png")
     context.close()

@@ -16,6 +16,7 @@ from html import escape
 from taskforce.observatory import palette
 
 _FONT = 'font-family="system-ui, sans-serif"'
+_TEXT_WIDTH = 7.2  # about one character at 13 px, to keep a label clear of a tick
 
 
 @dataclass(frozen=True)
@@ -125,15 +126,16 @@ def bars(
             f'<rect x="{left}" y="{y + 6}" width="{max(end - left, 1):.1f}" height="18" '
             f'fill="{palette.BAR}"><title>{escape(r.label)}: {number(r.value)}</title></rect>'
         )
-        label_x = end
+        text = number(r.value) + (f" · {r.note}" if r.note else "")
+        label_x = end  # the median's figure right after its bar...
         if r.mark is not None:
             mx = x(r.mark)
             out.append(
                 f'<rect x="{mx - 1.5:.1f}" y="{y + 2}" width="3" height="26" '
                 f'fill="{palette.MARK}"/>'
             )
-            label_x = max(end, mx)
-        text = number(r.value) + (f" · {r.note}" if r.note else "")
+            if end - 4 <= mx <= end + 12 + _TEXT_WIDTH * len(text):
+                label_x = max(end, mx)  # ...or after the tick where the tick is in its way
         out.append(f'<text x="{label_x + 6:.1f}" y="{y + 19}">{escape(text)}</text>')
     out.append("</svg>")
     return "".join(out)

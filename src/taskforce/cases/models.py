@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -69,7 +70,11 @@ class SelectorValue(Base, UUIDPk):
 
 class Selector(Base, UUIDPk):
     __tablename__ = "selector"
-    __table_args__ = (UniqueConstraint("case_id", "value_id"),)
+    __table_args__ = (
+        UniqueConstraint("case_id", "value_id"),
+        # the TAXII server's keyset pages, in the order rows were added (migration 0022)
+        Index("ix_selector_added_at_id", "added_at", "id"),
+    )
 
     case_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("case_file.id", ondelete="CASCADE"), index=True

@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -42,7 +43,11 @@ class HashEntry(Base):
     """
 
     __tablename__ = "hash_entry"
-    __table_args__ = (UniqueConstraint("hash_set_id", "entry_key"),)
+    __table_args__ = (
+        UniqueConstraint("hash_set_id", "entry_key"),
+        # the TAXII server's keyset pages, in the order entries were added (migration 0022)
+        Index("ix_hash_entry_added_at_id", "added_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True

@@ -500,7 +500,7 @@ def _read(
     items: list[Item] = []
     last: Position | None = None
     scanned = 0
-    stream = _stream(ctx, filters.after, batch=filters.limit + 1)
+    stream = _stream(ctx, filters.after, batch=filters.limit + 2)
     for item in stream:
         if len(items) == filters.limit or scanned >= budget:
             return Page(items, True, encode_next(last) if last else None, scanned)

@@ -301,6 +301,7 @@ def run(backend: str, per_day: int, rounds: int, seed: int) -> list[tuple[str, s
             allow_insecure_defaults=True,
             public_url="http://hub.example.org",
             worker="external",
+            secure_cookies=False,  # the test client speaks plain http
         )
         engine = make_engine(settings)
         migrate.upgrade(settings, engine)

@@ -343,41 +343,36 @@ def _head() -> list[Item]:
 
 @dataclass
 class _Context:
-    """What a stream remembers while it runs: the agencies (for identities), where each one's
-    material starts, and which objects it has given already."""
+    """What a stream remembers while it runs: the agencies (for identities) and, per agency and
+    source, whether a row of the agency came before the rows it reads now."""
 
     session: Session
     caller: Caller
     collection: TaxiiCollection
     agencies: dict[uuid.UUID, ReleasableAgency]
-    first_rows: dict[uuid.UUID, Position | None] = field(default_factory=dict)
-    given: set[str] = field(default_factory=set)
-
-    def first_row(self, agency: ReleasableAgency) -> Position | None:
-        """The agency's first row in this collection: its identity comes with it."""
-        if agency.agency_id not in self.first_rows:
-            rows: list[Position] = []
-            found_selectors = releasable.selectors(
-                self.session, self.caller, agency_code=agency.code, limit=1
-            )
-            if found_selectors:
-                s = found_selectors[0]
-                rows.append(Position(s.added_at, _SELECTORS, _row_of_selector(s.selector_id), 0))
-            found_entries = releasable.hash_entries(
-                self.session, self.caller, agency_code=agency.code, limit=1
-            )
-            if found_entries:
-                h = found_entries[0]
-                rows.append(Position(h.added_at, _HASHES, _row_of_entry(h.entry_id), 0))
-            self.first_rows[agency.agency_id] = min(rows) if rows else None
-        return self.first_rows[agency.agency_id]
+    preceded: set[tuple[uuid.UUID, int]] = field(default_factory=set)
 
     def identity_at(self, agency_id: uuid.UUID, row: Position) -> list[dict[str, Any]]:
+        """The agency's identity if `row` is the agency's first row in the stream (its
+        material in the agency's collection is the same as in the network's)."""
         agency = self.agencies.get(agency_id)
-        if agency is None:
+        if agency is None or (agency_id, row.source) in self.preceded:
             return []
-        first = self.first_row(agency)
-        if first is None or first[:3] != row[:3]:
+        # each source's rows come in order: once one has been seen, later ones are not first
+        self.preceded.add((agency_id, row.source))
+        if row.source == _SELECTORS:
+            selectors_before = (row.added_at, uuid.UUID(hex=row.row))
+            entries_before = (row.added_at, _MAX_ENTRY)  # entries of the same moment come first
+        else:
+            selectors_before = (row.added_at, _NIL)
+            entries_before = (row.added_at, int(row.row))
+        if releasable.agency_has_rows_before(
+            self.session,
+            self.caller,
+            agency_id,
+            selectors_before=selectors_before,
+            entries_before=entries_before,
+        ):
             return []
         return [
             stix.agency_identity(

@@ -533,6 +533,48 @@ def first_of_files(
     return first
 
 
+def agency_has_rows_before(
+    session: Session,
+    caller: Caller,
+    agency_id: uuid.UUID,
+    *,
+    selectors_before: tuple[datetime, uuid.UUID],
+    entries_before: tuple[datetime, int],
+) -> bool:
+    """Whether the agency has a releasable selector before one keyset position or a releasable
+    hash entry before another: the TAXII server gives an agency's identity with its first row.
+    An EXISTS, not the first row sorted: it stops at any earlier row."""
+    require_exporter(caller)
+    earlier_selector = _releasable_cases(
+        select(Selector.id)
+        .join(Case, Selector.case_id == Case.id)
+        .join(SelectorValue, Selector.value_id == SelectorValue.id)
+        .where(
+            Case.owner_agency_id == agency_id,
+            Selector.noise_reason.is_(None),
+            SelectorValue.is_common.is_(false()),
+            tuple_(Selector.added_at, Selector.id) < tuple_(*selectors_before),
+        )
+        .limit(1),
+        caller,
+        None,
+    )
+    if session.scalar(earlier_selector) is not None:
+        return True
+    earlier_entry = _releasable_sets(
+        select(HashEntry.id)
+        .join(HashSet, HashEntry.hash_set_id == HashSet.id)
+        .where(
+            HashSet.owner_agency_id == agency_id,
+            tuple_(HashEntry.added_at, HashEntry.id) < tuple_(*entries_before),
+        )
+        .limit(1),
+        caller,
+        None,
+    )
+    return session.scalar(earlier_entry) is not None
+
+
 __all__ = [
     "ReleasableAgency",
     "ReleasableCase",
@@ -541,6 +583,7 @@ __all__ = [
     "ReleasableSelector",
     "agencies",
     "agency_by_code",
+    "agency_has_rows_before",
     "case_selector_rows",
     "cases",
     "counts",

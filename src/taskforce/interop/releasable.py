@@ -550,27 +550,23 @@ def agency_has_rows_before(
         .join(Case, Selector.case_id == Case.id)
         .join(SelectorValue, Selector.value_id == SelectorValue.id)
         .where(
-            Case.owner_agency_id == agency_id,
             Selector.noise_reason.is_(None),
             SelectorValue.is_common.is_(false()),
             tuple_(Selector.added_at, Selector.id) < tuple_(*selectors_before),
         )
         .limit(1),
         caller,
-        None,
+        agency_id,  # the agency's own material: the same authorship filter as agency_code
     )
     if session.scalar(earlier_selector) is not None:
         return True
     earlier_entry = _releasable_sets(
         select(HashEntry.id)
         .join(HashSet, HashEntry.hash_set_id == HashSet.id)
-        .where(
-            HashSet.owner_agency_id == agency_id,
-            tuple_(HashEntry.added_at, HashEntry.id) < tuple_(*entries_before),
-        )
+        .where(tuple_(HashEntry.added_at, HashEntry.id) < tuple_(*entries_before))
         .limit(1),
         caller,
-        None,
+        agency_id,
     )
     return session.scalar(earlier_entry) is not None
 

@@ -202,6 +202,12 @@ def test_added_after_gives_what_was_added_since(
     assert [o["type"] for o in news] == ["identity", "indicator"]  # US's first row
     assert "new-drop.example.com" in news[1]["pattern"]
     assert news[1]["created_by_ref"] == news[0]["id"]
+    # read from where `added_after` points, not scanned up to it (a page of one scans ten)
+    first = client.get(url, headers=reader, params={"added_after": last, "limit": "1"}).json()
+    assert [o["type"] for o in first["objects"]] == ["identity"]
+    rest = client.get(url, headers=reader, params={"added_after": last, "next": first["next"]})
+    assert rest.json()["objects"] == news[1:]
+    assert rest.json()["more"] is False
 
 
 @pytest.mark.usefixtures("material")
@@ -246,6 +252,7 @@ def test_match_type_and_id_filter_the_stream(client: TestClient, reader: Headers
         ({"next": base64.urlsafe_b64encode(b'{"a": 1}').decode()}, "next"),
         ({"next": "x" * 5000}, "next"),
         ({"match[version]": "soon"}, "match[version]"),
+        ({"added_after": "2024-01-01T00:00:00\x00Z"}, "added_after"),
         ({"sort": "asc"}, "sort"),
     ],
 )

@@ -70,6 +70,7 @@ _HUB_ADDED: Final = datetime.fromisoformat(stix.HUB_CREATED)
 _SCAN_FACTOR: Final = 10
 
 _HEAD, _HASHES, _SELECTORS = 0, 1, 2
+_PAST = 3  # a position after every row of its moment (`added_after`)
 _NIL = uuid.UUID(int=0)
 _MAX_UUID = uuid.UUID(int=(1 << 128) - 1)
 _MAX_ENTRY = (1 << 63) - 1
@@ -477,6 +478,16 @@ def _stream(ctx: _Context, after: Position | None, batch: int) -> Iterator[Item]
             yield item
 
 
+def _start(filters: Filters) -> Position | None:
+    """Where a page starts reading: after its `next` position, and past every row added at or
+    before `added_after` (read from the index there, not scanned up to it)."""
+    if filters.added_after is None:
+        return filters.after
+    # after every source's rows of that moment (the sources are numbered below _PAST)
+    floor = Position(filters.added_after, _PAST, "", 0)
+    return floor if filters.after is None else max(filters.after, floor)
+
+
 def _read(
     session: Session,
     caller: Caller,
@@ -495,7 +506,7 @@ def _read(
     items: list[Item] = []
     last: Position | None = None
     scanned = 0
-    stream = _stream(ctx, filters.after, batch=filters.limit + 2)
+    stream = _stream(ctx, _start(filters), batch=filters.limit + 2)
     for item in stream:
         if len(items) == filters.limit or scanned >= budget:
             return Page(items, True, encode_next(last) if last else None, scanned)

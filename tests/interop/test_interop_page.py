@@ -169,6 +169,22 @@ def test_a_misp_file_is_imported_into_a_case_from_the_page(
     assert "choose a MISP event file" in empty.text
 
 
+def test_a_read_only_account_has_no_import_form_and_is_refused(
+    client: TestClient, session: Session, network: Network
+) -> None:
+    case = make_case(session, network.gb, title="Operation Kestrel")
+    token = web_login(client, session, network.gb_reader)
+    page = client.get("/ui/interop")
+    assert page.status_code == 200
+    assert "Import a MISP event" not in page.text
+    r = client.post(
+        "/ui/interop/misp-import",
+        data={"csrf_token": token, "case": case.reference},
+        files={"file": ("event.json", _misp_file(), "application/json")},
+    )
+    assert r.status_code == 403
+
+
 def test_downloads_from_the_page_are_recorded_audited_and_signed(
     client: TestClient, session: Session, settings: Settings, network: Network
 ) -> None:

@@ -178,6 +178,7 @@ async def import_misp(
     """A MISP event file from the page (fields `csrf_token`, `case`, `file`), spooled to the
     data folder, then read whole and added to the chosen case through the cases domain's
     bulk path; the page answers with what was added, already there, refused and skipped."""
+    web.caller.require(Permission.ADD_SELECTOR)  # refused before a byte of the file is kept
     session.commit()  # no transaction is held while bytes arrive
     with spool.spool_file(settings.data_dir, "misp-event") as path:
         try:

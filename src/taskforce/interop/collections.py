@@ -9,8 +9,9 @@ A collection is one ordered stream of STIX objects, each with the date it was ad
 five TLP 2.0 marking definitions and the hub's identity, then, row by row in the order
 (added_at, source, id) of the releasable hash entries and selectors, the objects each row
 brings: its agency's identity at the agency's first row, an indicator at the first row of its
-value (a value in two cases is one indicator), for a known file its `file` object and the
-relationship between the two. So every object appears once, with the `date_added` of the row
+value (a value in two cases is one indicator), for a known file of a hash set its `file` object
+and the relationship between the two (a hash held as a selector: its indicator only, so a
+file in a hash set and a case is one `file` object). So every object appears once, with the `date_added` of the row
 that brought it, and a page is a slice of the stream:
 
 * `next` is an opaque token naming the last object given (its row and place in the row), so
@@ -413,7 +414,13 @@ def _selector_rows(
             objects = ctx.identity_at(row.agency_id, position)
             if row.selector_id in first and stix.pattern(row.kind, row.value, row.platform):
                 creator = stix.agency_identity_id(row.agency_code)
-                objects.extend(bundle._selector_objects(row, creator))
+                # a hash held as a selector comes as its indicator only: `file` objects come
+                # from the hash sets, once (the same file in both would otherwise come twice)
+                objects.extend(
+                    made
+                    for made in bundle._selector_objects(row, creator)
+                    if made["type"] == "indicator"
+                )
             yield position, objects
         if len(rows) < batch:
             return

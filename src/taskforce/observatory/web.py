@@ -379,7 +379,9 @@ def _member_page(
     live: View | None = None
     refused: Invalid | None = None
     try:
-        live = build(service.live(session, web.caller, chosen, now), "en", ident="live")
+        threshold = request.app.state.settings.observatory_threshold
+        figures = service.live(session, web.caller, chosen, now, threshold=threshold)
+        live = build(figures, "en", ident="live")
     except Invalid as exc:
         refused = exc
     months = service.published(session)
@@ -426,7 +428,11 @@ def publish(
 ) -> Response:
     """The coordinator freezes a month that has ended (once; never changed afterwards)."""
     try:
-        snapshot = attempt(session, lambda: service.publish(session, web.caller, period, utcnow()))
+        threshold = request.app.state.settings.observatory_threshold  # the setting, not 10
+        snapshot = attempt(
+            session,
+            lambda: service.publish(session, web.caller, period, utcnow(), threshold=threshold),
+        )
     except Invalid as exc:
         return _member_page(request, session, web, None, error=exc, status_code=422)
     return RedirectResponse(f"/ui/observatory?published={snapshot.period}", status_code=303)

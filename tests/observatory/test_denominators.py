@@ -56,3 +56,17 @@ def test_people_come_from_countryinfo_and_unknown_codes_have_none() -> None:
     assert denominators.alpha2("NLD") == "NL"
     assert denominators.alpha2("XX") is None
     assert denominators.country_name("ZZ") == "Not located"
+
+
+def test_odd_input_is_a_reported_line_never_a_crash(session: Session) -> None:
+    text = (
+        HEADER
+        + "NL,²,2023,ITU\n"
+        + "DE,99999999999999999999999,2023,ITU\n"
+        + "FR,1000,２０２３,ITU\n"  # full-width digits are digits: 2023
+        + "BE,11000000,2023,ITU\x00 (a NUL)\n"
+    )
+    loaded = service.load_internet_users(session, system_caller(), text, NOW)
+    assert sorted(loaded.loaded) == ["BE", "FR"]
+    assert [n for n, _ in loaded.bad_lines] == [2, 3]
+    assert denominators.internet_users(session) == {"BE": 11_000_000, "FR": 1000}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -29,6 +30,7 @@ PEOPLE_SOURCE = (
 NOT_LOCATED = "ZZ"  # ISO 3166-1 user-assigned: the hosting country could not be found
 CSV_COLUMNS = ("country", "internet_users", "year", "source")
 MAX_LINES = 1000  # a country a line: a few hundred at most
+MAX_USERS = 10_000_000_000  # more than the world's people: a figure above it is a typo
 
 
 @cache
@@ -100,12 +102,25 @@ class Loaded:
 def parse(text: str, *, now: datetime) -> tuple[list[InternetUsers], list[tuple[int, str]]]:
     """Rows of `country,internet_users,year,source` (a header line first); bad lines are
     reported by number and why, good ones kept. A country given twice keeps its last line."""
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, None)
-    if header is None or [h.strip().lower() for h in header[:4]] != list(CSV_COLUMNS):
-        return [], [(1, "the first line must be the header " + ",".join(CSV_COLUMNS))]
-    rows: dict[str, InternetUsers] = {}
-    bad: list[tuple[int, str]] = []
+    reader = csv.reader(io.StringIO(text.replace("\0", "")))  # csv refuses a NUL outright
+    try:
+        header = next(reader, None)
+        if header is None or [h.strip().lower() for h in header[:4]] != list(CSV_COLUMNS):
+            return [], [(1, "the first line must be the header " + ",".join(CSV_COLUMNS))]
+        rows: dict[str, InternetUsers] = {}
+        bad: list[tuple[int, str]] = []
+        _read(reader, rows, bad, now)
+    except csv.Error as exc:
+        return [], [(reader.line_num, f"not CSV ({exc}); nothing loaded")]
+    return list(rows.values()), bad
+
+
+def _read(
+    reader: Iterator[list[str]],
+    rows: dict[str, InternetUsers],
+    bad: list[tuple[int, str]],
+    now: datetime,
+) -> None:
     for number, line in enumerate(reader, start=2):
         if number > MAX_LINES + 1:
             bad.append((number, f"at most {MAX_LINES} lines; the rest was not read"))
@@ -120,10 +135,10 @@ def parse(text: str, *, now: datetime) -> tuple[list[InternetUsers], list[tuple[
         if code is None:
             bad.append((number, f"country: {country[:20]!r} is not an ISO 3166-1 code"))
             continue
-        if not users.isdigit() or int(users) <= 0:
-            bad.append((number, "internet_users: a whole number above 0"))
+        if not (users.isdecimal() and 0 < int(users) <= MAX_USERS):
+            bad.append((number, f"internet_users: a whole number from 1 to {MAX_USERS:,}"))
             continue
-        if not (year.isdigit() and 1990 <= int(year) <= now.year):
+        if not (year.isdecimal() and 1990 <= int(year) <= now.year):
             bad.append((number, f"year: a year from 1990 to {now.year}"))
             continue
         if not source or len(source) > 200:
@@ -132,7 +147,6 @@ def parse(text: str, *, now: datetime) -> tuple[list[InternetUsers], list[tuple[
         rows[code] = InternetUsers(
             country=code, users=int(users), year=int(year), source=source, loaded_at=now
         )
-    return list(rows.values()), bad
 
 
 def store(session: Session, rows: list[InternetUsers]) -> None:

@@ -31,7 +31,7 @@ from taskforce.observatory import denominators, figures
 from taskforce.observatory.models import Snapshot
 from taskforce.observatory.schemas import Figures, SnapshotRead
 
-PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+PERIOD = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
 PUBLISH_ACTION = "observatory.publish"
 # the `observatory_threshold` setting's default; interfaces pass the setting's value
 THRESHOLD = int(Settings.model_fields["observatory_threshold"].default)

@@ -281,6 +281,14 @@ def test_match_type_and_id_filter_the_stream(client: TestClient, reader: Headers
         ),
         ({"next": base64.urlsafe_b64encode(b'{"a": 1}').decode()}, "next"),
         ({"next": "x" * 5000}, "next"),
+        (
+            {
+                "next": base64.urlsafe_b64encode(
+                    b'["2026-01-01T00:00:00.000000Z",1,"99999999999999999999",0]'
+                ).decode()
+            },
+            "next",
+        ),
         ({"match[version]": "soon"}, "match[version]"),
         ({"added_after": "2024-01-01T00:00:00\x00Z"}, "added_after"),
         ({"sort": "asc"}, "sort"),
@@ -299,6 +307,21 @@ def test_bad_filters_are_taxii_400s(
         assert body["http_status"] == "400"
         assert body["title"] == "Bad request"
         assert body["details"]["field"] == field
+
+
+@pytest.mark.usefixtures("material")
+def test_far_timestamps_are_answered_not_crashed_on(client: TestClient, reader: Headers) -> None:
+    url = _objects_url(collections.network_collection_id())
+    whole = client.get(url, headers=reader).json()["objects"]
+    for params, expected in (
+        ({"added_after": "0001-01-01T00:00:00Z"}, len(whole)),
+        ({"added_after": "9999-12-31T23:59:59.999999Z"}, 0),
+        ({"match[version]": "0001-01-01T00:00:00Z"}, 0),
+        ({"match[version]": "9999-12-31T23:59:59Z,last"}, len(whole)),
+    ):
+        r = client.get(url, headers=reader, params=params)
+        assert r.status_code == 200, (params, r.text)
+        assert len(r.json().get("objects", [])) == expected, params
 
 
 @pytest.mark.usefixtures("material")

@@ -209,6 +209,7 @@ def parse_next(token: str) -> Position:
         or source not in _ROW
         or not isinstance(row, str)
         or not _ROW[source].match(row)
+        or (source == _HASHES and not 0 < int(row) <= _MAX_ENTRY)
         or not isinstance(place, int)
         or isinstance(place, bool)
         or not -1 <= place < 1000
@@ -230,7 +231,7 @@ class Filters:
     versions: frozenset[str] = frozenset()  # "last", "first", "all" or timestamps
     spec_versions: frozenset[str] = frozenset()
 
-    def keeps(self, obj: dict[str, Any]) -> bool:
+    def keeps(self, obj: dict[str, Any], date_added: datetime) -> bool:
         if self.ids and obj["id"] not in self.ids:
             return False
         if self.types and obj["type"] not in self.types:
@@ -240,7 +241,7 @@ class Filters:
         stamps = self.versions - {"last", "first", "all"}
         if stamps and not self.versions & {"last", "first", "all"}:
             # each object here has one version: it matches when its own is named
-            return _same_moment(version(obj), stamps)
+            return _same_moment(version(obj) or timestamp(date_added), stamps)
         return True
 
 
@@ -294,7 +295,7 @@ def parse_filters(
         ids=_split(match.get("id", [])),
         types=_split(match.get("type", [])),
         versions=frozenset(
-            v if v in ("last", "first", "all") else timestamp(parse_timestamp("v", v))
+            v if v in ("last", "first", "all") else parse_timestamp("v", v).isoformat()
             for v in versions
         ),
         spec_versions=_split(match.get("spec_version", [])),
@@ -500,7 +501,7 @@ def _read(
     caller: Caller,
     collection: TaxiiCollection,
     filters: Filters,
-    keep: Callable[[dict[str, Any]], bool],
+    keep: Callable[[dict[str, Any], datetime], bool],
 ) -> Page:
     require_reader(caller)
     ctx = _Context(
@@ -523,7 +524,7 @@ def _read(
             continue
         if filters.added_after is not None and item.date_added <= filters.added_after:
             continue
-        if keep(item.object):
+        if keep(item.object, item.date_added):
             items.append(item)
     return Page(items, False, None, scanned)
 
@@ -566,7 +567,7 @@ def one_object(
     found: list[Item] = []
     for item in _stream(ctx, None, batch=1000):
         if item.object and item.object["id"] == object_id:
-            if wanted.keeps(item.object) and (
+            if wanted.keeps(item.object, item.date_added) and (
                 wanted.added_after is None or item.date_added > wanted.added_after
             ):
                 found.append(item)

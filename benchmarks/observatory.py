@@ -36,6 +36,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -254,11 +255,10 @@ def make_hits(factory: sessionmaker[Session], settings: Settings, rng: random.Ra
             )
             case_additions.bulk_add_selectors(s, caller, settings, case_id=case.id, rows=rows)
     start = END - timedelta(days=365)
-    table = Hit.__table__
     with unit_of_work(factory) as s:
         ids = list(s.scalars(select(Hit.id)))
         s.connection().execute(
-            update(table).where(table.c.id == bindparam("hit")).values(created_at=bindparam("at")),
+            update(Hit).where(Hit.id == bindparam("hit")).values(created_at=bindparam("at")),
             [
                 {"hit": hit, "at": start + timedelta(seconds=rng.randrange(365 * 86400))}
                 for hit in ids
@@ -373,7 +373,7 @@ def run(backend: str, per_day: int, rounds: int, seed: int) -> list[tuple[str, s
                 if first.status_code != 200:
                     rows.append((label, "—", "—", f"answers {first.status_code}: not measured"))
                     continue
-                ms, best = timed(lambda p=path, h=hdrs: client.get(p, headers=h), rounds)
+                ms, best = timed(partial(client.get, path, headers=hdrs), rounds)
                 rows.append((label, f"{ms:.1f}", f"{best:.1f}", f"{ms / base_ms:.1f}×"))
         engine.dispose()
     return rows

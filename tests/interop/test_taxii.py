@@ -241,7 +241,9 @@ def test_added_after_gives_what_was_added_since(
 
 
 @pytest.mark.usefixtures("material")
-def test_match_type_and_id_filter_the_stream(client: TestClient, reader: Headers) -> None:
+def test_match_type_and_id_filter_the_stream(
+    client: TestClient, session: Session, reader: Headers
+) -> None:
     url = _objects_url(collections.network_collection_id())
     indicators, _ = _all_pages(client, url, reader, **{"match[type]": "indicator", "limit": 2})
     assert indicators
@@ -259,6 +261,15 @@ def test_match_type_and_id_filter_the_stream(client: TestClient, reader: Headers
     assert by_id.json()["objects"] == indicators[:1]
     versions = client.get(f"{url}{wanted}/versions/", headers=reader).json()
     assert versions == {"more": False, "versions": [indicators[0]["modified"]]}
+    # identities and markings are found without reading the rows: the same objects
+    whole = client.get(url, headers=reader).json()["objects"]
+    for obj in whole:
+        if obj["type"] in ("identity", "marking-definition", "file"):
+            r = client.get(f"{url}{obj['id']}/", headers=reader)
+            assert r.json()["objects"] == [obj]
+    gb_identity = next(o for o in whole if o.get("name") == "GB-NCA (fictional)")
+    nl_url = _objects_url(_agency_id(session, "NL-NP"))
+    assert client.get(f"{nl_url}{gb_identity['id']}/", headers=reader).status_code == 404
     for absent in ("indicator--00000000-0000-4000-8000-000000000000", "nonsense"):
         r = client.get(f"{url}{absent}/", headers=reader)
         assert r.status_code == 404

@@ -565,7 +565,7 @@ def one_object(
         session, caller, collection, {a.agency_id: a for a in releasable.agencies(session, caller)}
     )
     found: list[Item] = []
-    for item in _stream(ctx, None, batch=1000):
+    for item in _candidates(ctx, object_id):
         if item.object and item.object["id"] == object_id:
             if wanted.keeps(item.object, item.date_added) and (
                 wanted.added_after is None or item.date_added > wanted.added_after
@@ -577,6 +577,40 @@ def one_object(
     if not found:
         raise NotFound("object")
     return page
+
+
+def _candidates(ctx: _Context, object_id: str) -> Iterator[Item]:
+    """Where an object can be: the head's objects and agencies' identities are found without
+    reading the rows (an identity sits at its agency's first row); any other id is a hash of
+    a value, so the collection is read from its start."""
+    if object_id.startswith("marking-definition--") or object_id == stix.HUB_IDENTITY:
+        yield from _head()
+        return
+    if object_id.startswith("identity--"):
+        for agency in ctx.agencies.values():
+            if stix.agency_identity_id(agency.code) != object_id:
+                continue
+            if ctx.collection.agency not in (None, agency):  # another agency's collection
+                return
+            rows: list[Position] = []
+            selectors = releasable.selectors(
+                ctx.session, ctx.caller, agency_code=agency.code, limit=1
+            )
+            if selectors:
+                first = selectors[0]
+                rows.append(
+                    Position(first.added_at, _SELECTORS, _row_of_selector(first.selector_id), 0)
+                )
+            entries = releasable.hash_entries(
+                ctx.session, ctx.caller, agency_code=agency.code, limit=1
+            )
+            if entries:
+                entry = entries[0]
+                rows.append(Position(entry.added_at, _HASHES, _row_of_entry(entry.entry_id), 0))
+            if rows:  # the stream from just before that row: the identity is its first object
+                yield from _stream(ctx, min(rows)._replace(place=-2), batch=2)
+        return
+    yield from _stream(ctx, None, batch=1000)
 
 
 def _audit(

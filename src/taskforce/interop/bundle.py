@@ -116,7 +116,7 @@ def bundle_id(*, agency_code: str | None, since: datetime | None, now: datetime)
     return f"bundle--{uuid.uuid5(stix.HUB_NAMESPACE, 'bundle:' + key)}"
 
 
-def _selector_objects(row: releasable.ReleasableSelector, creator: str) -> list[dict[str, Any]]:
+def selector_objects(row: releasable.ReleasableSelector, creator: str) -> list[dict[str, Any]]:
     """A selector's objects: its indicator, and for a hash its `file` and their relationship
     (the TAXII collections build theirs with this too)."""
     return _objects_of(row.kind, row.value, row.platform, row.added_at, creator)
@@ -145,7 +145,9 @@ def _objects_of(
     return made
 
 
-def _hash_objects(row: releasable.ReleasableHash, creator: str) -> list[dict[str, Any]]:
+def hash_objects(row: releasable.ReleasableHash, creator: str) -> list[dict[str, Any]]:
+    """A known file's objects: its `file`, an indicator matching any of its hashes and their
+    relationship; a PDQ alone: its indicator (the TAXII collections build theirs with this)."""
     hashes = stix.file_hashes(md5=row.md5, sha1=row.sha1, sha256=row.sha256)
     if not hashes:  # a PDQ only: no `file` object can be made of it, its indicator can
         if not row.pdq:
@@ -252,7 +254,7 @@ def write_bundle(
         session, caller, agency_code=agency_code, since=since, after_id=after_id, limit=batch
     ):
         for entry in page_h:
-            made = _hash_objects(entry, stix.agency_identity_id(entry.agency_code))
+            made = hash_objects(entry, stix.agency_identity_id(entry.agency_code))
             if not made:
                 counts.skipped["empty hash entry"] += 1
             for obj in made:

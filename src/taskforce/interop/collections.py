@@ -419,7 +419,7 @@ def _selector_rows(
                 # from the hash sets, once (the same file in both would otherwise come twice)
                 objects.extend(
                     made
-                    for made in bundle._selector_objects(row, creator)
+                    for made in bundle.selector_objects(row, creator)
                     if made["type"] == "indicator"
                 )
             yield position, objects
@@ -454,7 +454,7 @@ def _hash_rows(
             position = Position(row.added_at, _HASHES, _row_of_entry(row.entry_id), 0)
             objects = ctx.identity_at(row.agency_id, position)
             if row.entry_id in first:
-                objects.extend(bundle._hash_objects(row, stix.agency_identity_id(row.agency_code)))
+                objects.extend(bundle.hash_objects(row, stix.agency_identity_id(row.agency_code)))
             yield position, objects
         if len(rows) < batch:
             return

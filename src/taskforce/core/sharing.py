@@ -91,6 +91,14 @@ def owned_by(owner_column: QueryableAttribute[uuid.UUID], caller: Caller) -> Col
     return owner_column == caller.agency_id
 
 
+def authored_by(
+    owner_column: QueryableAttribute[uuid.UUID], agency_id: uuid.UUID
+) -> ColumnElement[bool]:
+    """Records of one agency, whoever asks: a filter on authorship ("this agency's material"
+    in an export), never an access check; combine it with `visible` or a level rule."""
+    return owner_column == agency_id
+
+
 def require_owner(record: Owned, caller: Caller, refusal: TaskforceError) -> None:
     """Changes are the owner's. `refusal` says how others are answered: `Forbidden` where
     they may know the record exists (cases, notices), `NotFound` where 'not yours' must look

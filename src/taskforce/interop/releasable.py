@@ -122,7 +122,7 @@ def _releasable_cases(stmt: Any, caller: Caller, agency_id: uuid.UUID | None) ->
     )
     if agency_id is not None:
         # whose material, not who may see it (GREEN: every member): a filter on authorship
-        stmt = stmt.where(Case.owner_agency_id.in_((agency_id,)))
+        stmt = stmt.where(sharing.authored_by(Case.owner_agency_id, agency_id))
     return stmt
 
 
@@ -131,7 +131,7 @@ def _releasable_sets(stmt: Any, caller: Caller, agency_id: uuid.UUID | None) -> 
         HashSet.sharing == RELEASABLE_LEVEL, HashSet.not_for_export.is_(false())
     )
     if agency_id is not None:
-        stmt = stmt.where(HashSet.owner_agency_id.in_((agency_id,)))
+        stmt = stmt.where(sharing.authored_by(HashSet.owner_agency_id, agency_id))
     return stmt
 
 

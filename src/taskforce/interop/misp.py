@@ -22,7 +22,7 @@ from taskforce.core.audit.service import Operation
 from taskforce.core.caller import Caller, Permission
 from taskforce.core.errors import Invalid, NotFound
 from taskforce.core.settings import Settings
-from taskforce.interop import feed, misp_import, releasable, signatures, stix
+from taskforce.interop import feed, misp_import, records, releasable, stix
 from taskforce.interop.misp_import import MispImportSummary, MispLine
 from taskforce.interop.models import InteropExport
 
@@ -131,46 +131,19 @@ def _finish(
     agency_code: str | None,
     now: datetime,
 ) -> Exported:
-    """Sign the export's SHA-256 (`interop.signatures`, as STIX exports are), then one
-    `InteropExport` row and one audit entry (a disclosure: the data leaves the hub)."""
-    document = signatures.sign(
-        settings,
-        format=kind,
-        sha256=written.sha256,
-        size=written.signed_bytes,
-        objects=written.attributes,
-        agency=caller.agency_code,
-        exported_at=stix.timestamp(now),
-    )
+    """Sign, record and audit the export (`interop.records`, as STIX exports are)."""
     detail = {"agency": agency_code, **written.detail()}
-    record = InteropExport(
-        agency_id=caller.agency_id,
-        user_id=caller.user_id,
-        actor_label=caller.label,
-        format=kind,
-        created_at=now,
-        object_count=written.attributes,
-        byte_count=written.bytes,
-        sha256=written.sha256,
-        key_id=document["key_id"],
-        detail={**detail, "signature": document},
-    )
-    session.add(record)
-    session.flush()
-    audit.record(
+    output = records.Output(written.sha256, written.bytes, written.signed_bytes, written.attributes)
+    record, document = records.record_export(
         session,
         caller,
-        action=f"export_{kind.replace('-', '_')}",
-        operation=Operation.DISCLOSURE,
-        subject_type="interop_export",
-        subject_id=record.id,
-        subject_agency_id=caller.agency_id,
-        detail={
-            "sha256": written.sha256,
-            "bytes": written.bytes,
-            "key_id": document["key_id"],
-            **detail,
-        },
+        settings,
+        format=kind,
+        signed_format=kind,
+        written=output,
+        now=now,
+        detail=detail,
+        disclosed=detail,
     )
     return Exported(record, written, document)
 

@@ -17,12 +17,10 @@ from typing import IO, Any
 from sqlalchemy.orm import Session
 
 from taskforce.core import signing
-from taskforce.core.audit import service as audit
-from taskforce.core.audit.service import Operation
 from taskforce.core.caller import Caller
 from taskforce.core.errors import Invalid, NotFound
 from taskforce.core.settings import Settings
-from taskforce.interop import bundle, releasable, signatures, stix
+from taskforce.interop import bundle, records, releasable, signatures
 from taskforce.interop.models import InteropExport
 
 STIX_FORMAT = "stix"
@@ -61,47 +59,23 @@ def export_stix(
         session, caller, out, now=now, agency_code=agency_code, since=since, progress=progress
     )
     counts = written.counts.as_dict()
-    document = signatures.sign(
-        settings,
-        format=SIGNED_FORMAT,
-        sha256=written.sha256,
-        size=written.bytes,
-        objects=written.counts.total,
-        agency=caller.agency_code,
-        exported_at=stix.timestamp(now),
-    )
     asked = {"agency": agency_code, "since": since.isoformat() if since else None}
-    record = InteropExport(
-        agency_id=caller.agency_id,
-        user_id=caller.user_id,
-        actor_label=caller.label,
-        format=STIX_FORMAT,
-        created_at=now,
-        object_count=written.counts.total,
-        byte_count=written.bytes,
-        sha256=written.sha256,
-        key_id=document["key_id"],
-        detail={**asked, "bundle": written.bundle_id, "counts": counts, "signature": document},
-    )
-    session.add(record)
-    session.flush()
-    audit.record(
+    output = records.Output(written.sha256, written.bytes, written.bytes, written.counts.total)
+    record, document = records.record_export(
         session,
         caller,
-        action="export_stix",
-        operation=Operation.DISCLOSURE,
-        subject_type="interop_export",
-        subject_id=record.id,
-        subject_agency_id=caller.agency_id,
-        detail={
+        settings,
+        format=STIX_FORMAT,
+        signed_format=SIGNED_FORMAT,
+        written=output,
+        now=now,
+        detail={**asked, "bundle": written.bundle_id, "counts": counts},
+        disclosed={
             **asked,
-            "sha256": written.sha256,
-            "bytes": written.bytes,
             "objects": written.counts.total,
             "selectors": written.counts.selectors,
             "hash_entries": written.counts.hash_entries,
             "skipped": counts["skipped"],
-            "key_id": document["key_id"],
         },
     )
     return ExportResult(

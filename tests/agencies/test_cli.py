@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cli_hub import fresh_hub
 from typer.testing import CliRunner
 
 from taskforce.cli import app
@@ -12,11 +13,7 @@ from taskforce.cli import app
 
 @pytest.fixture
 def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("TASKFORCE_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("TASKFORCE_DATABASE_URL", raising=False)
-    runner = CliRunner()
-    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
-    return runner
+    return fresh_hub(tmp_path, monkeypatch)
 
 
 def test_register_agency_user_and_token(run: CliRunner) -> None:

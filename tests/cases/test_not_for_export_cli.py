@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from cli_hub import add_agency, fresh_hub
 from typer.testing import CliRunner
 
 from taskforce.cli import app
@@ -14,33 +15,9 @@ from taskforce.cli import app
 
 @pytest.fixture
 def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("TASKFORCE_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("TASKFORCE_DATABASE_URL", raising=False)
-    runner = CliRunner()
-    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
-    for code, country, tz, phone in (
-        ("GB-NCA", "GB", "Europe/London", "+442079460001"),
-        ("NL-NP", "NL", "Europe/Amsterdam", "+31201234567"),
-    ):
-        added = runner.invoke(
-            app,
-            [
-                "agency",
-                "add",
-                code,
-                "--name",
-                f"{code} (fictional)",
-                "--country",
-                country,
-                "--timezone",
-                tz,
-                "--phone",
-                phone,
-                "--email",
-                f"desk@{code.lower()}.example.com",
-            ],
-        )
-        assert added.exit_code == 0, added.output
+    runner = fresh_hub(tmp_path, monkeypatch)
+    add_agency(runner, "GB-NCA", country="GB", timezone="Europe/London", phone="+442079460001")
+    add_agency(runner, "NL-NP", country="NL", timezone="Europe/Amsterdam", phone="+31201234567")
     return runner
 
 

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from cli_hub import fresh_hub
 from node_builders import OtherNode
 from serving import free_port
 from typer.testing import CliRunner
@@ -17,10 +18,7 @@ from taskforce.cli import app
 
 @pytest.fixture
 def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("TASKFORCE_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("TASKFORCE_DATABASE_URL", raising=False)
-    runner = CliRunner()
-    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    runner = fresh_hub(tmp_path, monkeypatch)
     made = runner.invoke(
         app,
         ["node", "init", "--name", "Node A", "--country", "GB", "--url", "http://a.example.org"],

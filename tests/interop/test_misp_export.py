@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 from builders import Network, add_selector, make_case, token_for
+from cli_hub import add_agency, fresh_hub
 from fastapi.testclient import TestClient
 from pymisp import MISPEvent
 from pymisp.tools import feed_meta_generator
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
-from typer.testing import CliRunner
 
 from taskforce.cases.models import Case, Hit, Selector
 from taskforce.core.audit.models import AuditEntry
@@ -261,19 +261,8 @@ def test_the_cli_writes_an_empty_export_and_says_so(
 ) -> None:
     from taskforce.cli import app
 
-    monkeypatch.setenv("TASKFORCE_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("TASKFORCE_DATABASE_URL", raising=False)
-    runner = CliRunner()
-    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
-    added = runner.invoke(
-        app,
-        [
-            "agency", "add", "GB-NCA", "--name", "GB (fictional)", "--country", "GB",
-            "--timezone", "Europe/London", "--phone", "+442079460001",
-            "--email", "desk@gb.example.com",
-        ],
-    )  # fmt: skip
-    assert added.exit_code == 0, added.output
+    runner = fresh_hub(tmp_path, monkeypatch)
+    add_agency(runner, "GB-NCA", country="GB", timezone="Europe/London", phone="+442079460001")
     out = tmp_path / "misp.json"
     done = runner.invoke(app, ["export", "misp", "--agency", "GB-NCA", "--out", str(out)])
     assert done.exit_code == 1, done.output

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 from builders import Network, add_selector, make_case, token_for
+from cli_hub import add_agency, fresh_hub
 from fastapi.testclient import TestClient
 from pymisp import MISPEvent, MISPObject
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from typer.testing import CliRunner
 
 from taskforce.cases.models import Selector
 from taskforce.core.audit.models import AuditEntry
@@ -174,19 +174,8 @@ def test_the_cli_imports_a_file_and_fails_when_nothing_was_added(
 ) -> None:
     from taskforce.cli import app
 
-    monkeypatch.setenv("TASKFORCE_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("TASKFORCE_DATABASE_URL", raising=False)
-    runner = CliRunner()
-    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
-    added = runner.invoke(
-        app,
-        [
-            "agency", "add", "GB-NCA", "--name", "GB (fictional)", "--country", "GB",
-            "--timezone", "Europe/London", "--phone", "+442079460001",
-            "--email", "desk@gb.example.com",
-        ],
-    )  # fmt: skip
-    assert added.exit_code == 0, added.output
+    runner = fresh_hub(tmp_path, monkeypatch)
+    add_agency(runner, "GB-NCA", country="GB", timezone="Europe/London", phone="+442079460001")
     recorded = runner.invoke(  # a preservation request opens a RED case of the agency
         app,
         [

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from builders import Network, make_agency, make_person, token_for
+from cli_hub import fresh_hub
 from fastapi.testclient import TestClient
 from releasable_builders import build
 from sqlalchemy.orm import Session
@@ -27,10 +28,7 @@ from taskforce.core.settings import Settings
 @pytest.fixture
 def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     """A fresh SQLite hub in tmp_path holding the releasability world."""
-    monkeypatch.setenv("TASKFORCE_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("TASKFORCE_DATABASE_URL", raising=False)
-    runner = CliRunner()
-    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    runner = fresh_hub(tmp_path, monkeypatch)
     settings = Settings(data_dir=tmp_path, allow_insecure_defaults=True)
     engine = make_engine(settings)
     with make_sessionmaker(engine)() as session:

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from cli_hub import fresh_hub
 from typer.testing import CliRunner
 
 from taskforce.cli import app
@@ -16,11 +17,7 @@ PERIOD = "2020-01"
 
 @pytest.fixture
 def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("TASKFORCE_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("TASKFORCE_DATABASE_URL", raising=False)
-    runner = CliRunner()
-    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
-    return runner
+    return fresh_hub(tmp_path, monkeypatch)
 
 
 def test_internet_users_keeps_good_lines_and_reports_bad_ones(

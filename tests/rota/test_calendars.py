@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 from builders import Network
+from cli_hub import add_agency, fresh_hub
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from typer.testing import CliRunner
 
 from taskforce.agencies.models import Agency
 from taskforce.cli import app
@@ -282,20 +282,9 @@ def test_a_reimport_replaces_the_last_import_and_keeps_what_was_declared(
 def test_the_console_imports_a_desks_calendar_and_refuses_a_bad_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("TASKFORCE_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("TASKFORCE_DATABASE_URL", raising=False)
     monkeypatch.setattr(rota_cli, "utcnow", lambda: NOW)
-    run = CliRunner()
-    assert run.invoke(app, ["db", "upgrade"]).exit_code == 0
-    added = run.invoke(
-        app,
-        [
-            "agency", "add", "NL-NP", "--name", "NL-NP (fictional)", "--country", "NL",
-            "--timezone", "Europe/Amsterdam", "--phone", "+31201234567",
-            "--email", "desk@nl-np.example.com",
-        ],
-    )  # fmt: skip
-    assert added.exit_code == 0, added.output
+    run = fresh_hub(tmp_path, monkeypatch)
+    add_agency(run, "NL-NP", country="NL", timezone="Europe/Amsterdam", phone="+31201234567")
     assert run.invoke(app, ["rota", "desk", "set", "NL-NP", "--languages", "nl"]).exit_code == 0
     good = tmp_path / "desk.ics"
     good.write_bytes(

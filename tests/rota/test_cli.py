@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cli_hub import add_agency, fresh_hub
 from rota_builders import NOW
 from typer.testing import CliRunner
 
@@ -22,21 +23,10 @@ AGENCIES = [
 
 @pytest.fixture
 def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("TASKFORCE_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("TASKFORCE_DATABASE_URL", raising=False)
     monkeypatch.setattr(service, "utcnow", lambda: NOW)  # the rota's clock: Monday 7 Dec 2026
-    runner = CliRunner()
-    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    runner = fresh_hub(tmp_path, monkeypatch)
     for code, country, zone, phone, kind in AGENCIES:
-        r = runner.invoke(
-            app,
-            [
-                "agency", "add", code, "--name", f"{code} (fictional)", "--country", country,
-                "--timezone", zone, "--phone", phone, "--kind", kind,
-                "--email", f"desk@{code.lower()}.example.com",
-            ],
-        )  # fmt: skip
-        assert r.exit_code == 0, r.output
+        add_agency(runner, code, country=country, timezone=zone, phone=phone, kind=kind)
     return runner
 
 

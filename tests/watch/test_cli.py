@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cli_hub import add_agency, fresh_hub
 from typer.testing import CliRunner
 
 from taskforce.agencies import service as agency_service
@@ -20,29 +21,15 @@ WINDOW = ["--from", "2099-01-01T00:00:00Z", "--to", "2099-01-01T06:00:00+01:00"]
 
 @pytest.fixture
 def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("TASKFORCE_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("TASKFORCE_DATABASE_URL", raising=False)
-    runner = CliRunner()
-    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
-    added = runner.invoke(
-        app,
-        [
-            "agency",
-            "add",
-            "nl-np",
-            "--name",
-            "Fictional Police NL",
-            "--country",
-            "nl",
-            "--timezone",
-            "Europe/Amsterdam",
-            "--phone",
-            "+31201234567",
-            "--email",
-            "desk@nl-np.example.com",
-        ],
+    runner = fresh_hub(tmp_path, monkeypatch)
+    add_agency(
+        runner,
+        "nl-np",
+        name="Fictional Police NL",
+        country="nl",
+        timezone="Europe/Amsterdam",
+        phone="+31201234567",
     )
-    assert added.exit_code == 0, added.output
     engine = make_engine(Settings())
     with unit_of_work(make_sessionmaker(engine)) as session:
         agency = agency_service.get_by_code(session, "NL-NP")

@@ -10,6 +10,8 @@ import os
 import tempfile
 import uuid
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ from taskforce.core.caller import Permission
 from taskforce.core.db import utcnow
 from taskforce.core.errors import Invalid
 from taskforce.core.http import SessionDep, SettingsDep, wake_worker
+from taskforce.core.settings import Settings
 from taskforce.interop import collections, misp, overview, service
 from taskforce.interop.feed import SUMS
 from taskforce.interop.misp_import import MAX_BYTES, MispImportSummary
@@ -71,6 +74,17 @@ def interop_page(request: Request, session: SessionDep, web: WebCallerDep) -> HT
 AgencyQuery = Query(default="", max_length=32, description="only this agency's material")
 
 
+@contextmanager
+def _spooled(settings: Settings, prefix: str, suffix: str = "") -> Iterator[Path]:
+    """A spool file for a download: removed here if the export fails, else once it is sent."""
+    path = spool.new_file(settings.data_dir, prefix, suffix)
+    try:
+        yield path
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+
+
 def _download(path: Path, filename: str, media_type: str) -> FileResponse:
     return FileResponse(
         path,
@@ -90,16 +104,12 @@ def download_stix(
 ) -> FileResponse:
     """The STIX 2.1 bundle; its signature is on the page's list of exports afterwards (as is
     each MISP download's)."""
-    path = spool.new_file(settings.data_dir, "stix")
-    try:
+    with _spooled(settings, "stix") as path:
         with path.open("wb") as out:
             service.export_stix(
                 session, web.caller, settings, out, agency_code=agency or None, now=utcnow()
             )
         session.commit()  # recorded and audited before a byte leaves
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
     return _download(path, f"taskforce-stix-{_stamp()}.json", "application/stix+json")
 
 
@@ -108,16 +118,12 @@ def download_misp(
     session: SessionDep, settings: SettingsDep, web: WebCallerDep, agency: str = AgencyQuery
 ) -> FileResponse:
     """One MISP JSON file: an event per releasable case and per hash set."""
-    path = spool.new_file(settings.data_dir, "misp")
-    try:
+    with _spooled(settings, "misp") as path:
         with path.open("wb") as out:
             misp.export_misp(
                 session, web.caller, settings, out, agency_code=agency or None, now=utcnow()
             )
         session.commit()
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
     return _download(path, f"taskforce-misp-{_stamp()}.json", "application/json")
 
 
@@ -127,8 +133,7 @@ def download_misp_feed(
 ) -> FileResponse:
     """The MISP feed folder (manifest.json, an event file each, hashes.csv, SHA256SUMS and its
     signature) as a zip, to unpack where a MISP instance can subscribe to it."""
-    path = spool.new_file(settings.data_dir, "misp-feed", ".zip")
-    try:
+    with _spooled(settings, "misp-feed", ".zip") as path:
         with tempfile.TemporaryDirectory(dir=spool.process_folder(settings.data_dir)) as folder:
             exported = misp.export_feed(
                 session,
@@ -147,9 +152,6 @@ def download_misp_feed(
                     json.dumps(exported.signature, indent=2, sort_keys=True) + "\n",
                 )
         session.commit()
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
     return _download(path, f"taskforce-misp-feed-{_stamp()}.zip", "application/zip")
 
 

@@ -32,6 +32,7 @@ from taskforce.core.auth import service as auth_service
 from taskforce.core.caller import Caller
 from taskforce.core.errors import AuthFailed, Invalid, NotFound, TaskforceError
 from taskforce.core.http import SessionDep, SettingsDep, client_ip, member_caller
+from taskforce.core.settings import Settings
 from taskforce.interop import collections
 from taskforce.interop.collections import Filters, Page
 
@@ -282,6 +283,17 @@ def _object_id(object_id: str) -> str:
     return object_id
 
 
+def _one_object(
+    request: Request, session: Session, settings: Settings, collection_id: str, object_id: str
+) -> Page:
+    """The page of one object by its id, as both `objects/{id}/` and its `versions/` read it."""
+    caller = _caller(request, session)
+    found = collections.find(session, caller, collection_id)
+    return collections.one_object(
+        session, caller, found, _object_id(object_id), _filters(request, settings.taxii_page_limit)
+    )
+
+
 @router.get("/api/collections/{collection_id}/objects/{object_id}/")
 def get_object(
     collection_id: str,
@@ -291,11 +303,7 @@ def get_object(
     settings: SettingsDep,
 ) -> Response:
     """One object by its id (5.5), in an envelope."""
-    caller = _caller(request, session)
-    found = collections.find(session, caller, collection_id)
-    page = collections.one_object(
-        session, caller, found, _object_id(object_id), _filters(request, settings.taxii_page_limit)
-    )
+    page = _one_object(request, session, settings, collection_id, object_id)
     return _taxii(_envelope(page), _headers(page))
 
 
@@ -308,11 +316,7 @@ def get_versions(
     settings: SettingsDep,
 ) -> Response:
     """An object's versions (5.7): each object here has one."""
-    caller = _caller(request, session)
-    found = collections.find(session, caller, collection_id)
-    page = collections.one_object(
-        session, caller, found, _object_id(object_id), _filters(request, settings.taxii_page_limit)
-    )
+    page = _one_object(request, session, settings, collection_id, object_id)
     return _taxii(
         {"more": False, "versions": [collections.version(item.object) for item in page.items]},
         _headers(page),

@@ -124,10 +124,13 @@ class Network:
     gb_admin: Person
 
 
-@pytest.fixture
-def network(session: Session) -> Network:
+def make_network(session: Session, *, partners: bool = True) -> Network:
+    """GB-NCA, NL-NP (GB's partner unless `partners` is false) and US-HSI, with their people."""
     gb, nl, us = (make_agency(session, c) for c in ("GB-NCA", "NL-NP", "US-HSI"))
-    agency_service.add_partnership(session, system_caller(), code="GB-NCA", partner_code="NL-NP")
+    if partners:
+        agency_service.add_partnership(
+            session, system_caller(), code="GB-NCA", partner_code="NL-NP"
+        )
     return Network(
         gb=make_person(session, gb),
         nl=make_person(session, nl),
@@ -136,6 +139,11 @@ def network(session: Session) -> Network:
         gb_reader=make_person(session, gb, role=Role.READ_ONLY),
         gb_admin=make_person(session, gb, role=Role.AGENCY_ADMIN),
     )
+
+
+@pytest.fixture
+def network(session: Session) -> Network:
+    return make_network(session)
 
 
 def token_for(session: Session, settings: Settings, person: Person) -> dict[str, str]:

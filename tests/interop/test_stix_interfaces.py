@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-from builders import Network, make_agency, make_person, token_for
+from builders import Network, make_network, token_for
 from cli_hub import fresh_hub
 from fastapi.testclient import TestClient
 from releasable_builders import build
@@ -20,7 +20,6 @@ from typer.testing import CliRunner
 
 from taskforce.cli import app
 from taskforce.core import signing
-from taskforce.core.caller import Role
 from taskforce.core.db import make_engine, make_sessionmaker
 from taskforce.core.settings import Settings
 
@@ -32,16 +31,7 @@ def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     settings = Settings(data_dir=tmp_path, allow_insecure_defaults=True)
     engine = make_engine(settings)
     with make_sessionmaker(engine)() as session:
-        gb, nl, us = (make_agency(session, c) for c in ("GB-NCA", "NL-NP", "US-HSI"))
-        people = Network(
-            gb=make_person(session, gb),
-            nl=make_person(session, nl),
-            us=make_person(session, us),
-            gb_analyst=make_person(session, gb, role=Role.ANALYST),
-            gb_reader=make_person(session, gb, role=Role.READ_ONLY),
-            gb_admin=make_person(session, gb, role=Role.AGENCY_ADMIN),
-        )
-        build(session, settings, people)
+        build(session, settings, make_network(session, partners=False))
         session.commit()
     engine.dispose()
     return runner

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import requests
-from builders import Network, add_selector, make_agency, make_case, make_person, token_for
+from builders import add_selector, make_case, make_network, token_for
 from conftest import fresh_database
 from serving import Served, clean_environment
 from taxii2client.v21 import (
@@ -23,8 +23,6 @@ from taxii2client.v21 import (
 from taxii_builders import HELD_BACK, releasable_material
 
 from taskforce import migrate
-from taskforce.agencies import service as agency_service
-from taskforce.core.caller import Role, system_caller
 from taskforce.core.db import make_engine, make_sessionmaker
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
@@ -59,18 +57,7 @@ def _seed(settings: Settings) -> str:
     engine = make_engine(settings)
     migrate.upgrade(settings, engine)
     with make_sessionmaker(engine)() as session:
-        gb, nl, us = (make_agency(session, c) for c in ("GB-NCA", "NL-NP", "US-HSI"))
-        agency_service.add_partnership(
-            session, system_caller(), code="GB-NCA", partner_code="NL-NP"
-        )
-        network = Network(
-            gb=make_person(session, gb),
-            nl=make_person(session, nl),
-            us=make_person(session, us),
-            gb_analyst=make_person(session, gb, role=Role.ANALYST),
-            gb_reader=make_person(session, gb, role=Role.READ_ONLY),
-            gb_admin=make_person(session, gb, role=Role.AGENCY_ADMIN),
-        )
+        network = make_network(session)
         releasable_material(session, settings, network)
         bulk = make_case(session, network.nl, title="Operation Plover", sharing=SharingLevel.GREEN)
         for n in range(SELECTORS):

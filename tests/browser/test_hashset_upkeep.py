@@ -8,46 +8,20 @@ import os
 from pathlib import Path
 
 import pytest
+from browser_builders import gb_investigator, sign_in
 from playwright.sync_api import Browser, expect
 from sqlalchemy.orm import Session
 
-from taskforce.agencies import service as agency_service
-from taskforce.agencies.schemas import AgencyCreate
-from taskforce.core.auth import service as auth_service
-from taskforce.core.caller import Role, system_caller
 from taskforce.core.settings import Settings
 from taskforce.hashsets import formats
 from taskforce.hashsets import service as hashset_service
 from taskforce.hashsets.schemas import HashSetCreate
 
-PASSWORD = "browser-test-password"
-
 pytestmark = pytest.mark.browser
 
 
 def seed(session: Session, _settings: Settings) -> None:
-    agency_service.register_agency(
-        session,
-        system_caller(),
-        AgencyCreate(
-            code="GB-NCA",
-            name="GB-NCA (fictional)",
-            country="GB",
-            timezone="Europe/London",
-            contact_desk="GB-NCA 24/7 desk",
-            contact_phone="+442079460001",
-            contact_email="desk@gb-nca.example.com",
-        ),
-    )
-    user = auth_service.create_user(
-        session,
-        system_caller(),
-        email="inv@gb-nca.example.com",
-        agency_code="GB-NCA",
-        role=Role.INVESTIGATOR,
-        password=PASSWORD,
-    )
-    caller = auth_service.caller_for(session, user, channel="cli")
+    caller = gb_investigator(session)
     hashset_service.create_hash_set(session, caller, HashSetCreate(name="Known"))
     lines = [formats.ParsedEntry(line=n, md5=f"{n:032x}") for n in range(1, 4)]
     hashset_service.import_entries(session, caller, name="Known", entries=lines, fmt="lines")
@@ -61,11 +35,7 @@ def test_refused_import_rename_and_delete(
     shots.mkdir(parents=True, exist_ok=True)
     base = live_server.url  # type: ignore[attr-defined]
     page = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
-    page.goto(f"{base}/ui/login")
-    page.fill("input[name=email]", "inv@gb-nca.example.com")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(f"{base}/ui/")
+    sign_in(page, base)
 
     page.goto(f"{base}/ui/hashsets")
     letter = tmp_path / "letter.txt"

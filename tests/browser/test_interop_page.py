@@ -11,47 +11,21 @@ import os
 from pathlib import Path
 
 import pytest
+from browser_builders import gb_investigator, sign_in
 from playwright.sync_api import Browser, expect
 from sqlalchemy.orm import Session
 
-from taskforce.agencies import service as agency_service
-from taskforce.agencies.schemas import AgencyCreate
 from taskforce.cases import additions
 from taskforce.cases import service as case_service
 from taskforce.cases.schemas import CaseCreate, SelectorCreate
-from taskforce.core.auth import service as auth_service
-from taskforce.core.caller import Role, system_caller
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
-
-PASSWORD = "browser-test-password"
 
 pytestmark = pytest.mark.browser
 
 
 def seed(session: Session, settings: Settings) -> None:
-    agency_service.register_agency(
-        session,
-        system_caller(),
-        AgencyCreate(
-            code="GB-NCA",
-            name="GB-NCA (fictional)",
-            country="GB",
-            timezone="Europe/London",
-            contact_desk="GB-NCA 24/7 desk",
-            contact_phone="+442079460001",
-            contact_email="desk@gb-nca.example.com",
-        ),
-    )
-    user = auth_service.create_user(
-        session,
-        system_caller(),
-        email="inv@gb-nca.example.com",
-        agency_code="GB-NCA",
-        role=Role.INVESTIGATOR,
-        password=PASSWORD,
-    )
-    caller = auth_service.caller_for(session, user, channel="cli")
+    caller = gb_investigator(session)
     for title, values in (
         ("Operation Lark", ("lark.example.com", "wren.example.com")),
         ("Operation Finch", ("finch.example.com",)),
@@ -78,11 +52,7 @@ def test_mark_a_case_then_download_and_find_the_export(
     base = live_server.url  # type: ignore[attr-defined]
     context = browser.new_context(viewport={"width": 1366, "height": 900}, accept_downloads=True)
     page = context.new_page()
-    page.goto(f"{base}/ui/login")
-    page.fill("input[name=email]", "inv@gb-nca.example.com")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(f"{base}/ui/")
+    sign_in(page, base)
 
     page.click("nav.mainnav >> text=Exports")
     expect(page.locator("#releasable .figures")).to_contain_text("3 selectors of 2 GREEN cases")

@@ -8,11 +8,13 @@ import base64
 import json
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import IO, Any
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from taskforce.core.db import utcnow
@@ -38,6 +40,40 @@ def _chunks(spool: IO[bytes]) -> Iterator[bytes]:
         spool.close()
 
 
+@dataclass(frozen=True)
+class _Signed:
+    """An export written, as its response's headers name it."""
+
+    export_id: uuid.UUID
+    sha256: str
+    size: int
+    signature: dict[str, Any]
+    filename: str
+
+
+def _signed_stream(
+    session: Session, export: Callable[[IO[bytes]], _Signed], media_type: str
+) -> StreamingResponse:
+    """Run `export` into a spool, commit (recorded and audited before the first byte leaves),
+    then stream the body with the export's id, SHA-256 and detached signature in headers."""
+    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL)  # noqa: SIM115 - closed by _chunks
+    try:
+        done = export(spool)
+        session.commit()
+    except BaseException:
+        spool.close()
+        raise
+    document = json.dumps(done.signature, sort_keys=True, separators=(",", ":")).encode()
+    headers = {
+        "X-Taskforce-Export-Id": str(done.export_id),
+        "X-Taskforce-SHA256": done.sha256,
+        "X-Taskforce-Signature": base64.b64encode(document).decode(),
+        "Content-Length": str(done.size),
+        "Content-Disposition": f'attachment; filename="{done.filename}"',
+    }
+    return StreamingResponse(_chunks(spool), media_type=media_type, headers=headers)
+
+
 @router.get(
     "/stix",
     response_class=StreamingResponse,
@@ -58,30 +94,26 @@ def export_stix(
     document travels base64 in `X-Taskforce-Signature` (and at
     `/interop/exports/{X-Taskforce-Export-Id}/signature`); its SHA-256 in
     `X-Taskforce-SHA256`. Audited as a disclosure."""
-    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL)  # noqa: SIM115 - closed by _chunks
-    try:
+
+    def export(out: IO[bytes]) -> _Signed:
         result = service.export_stix(
             session,
             caller,
             settings,
-            spool,
+            out,
             agency_code=agency,
             since=service.parse_since(since),
             now=utcnow(),
         )
-        session.commit()  # recorded and audited before the first byte leaves
-    except BaseException:
-        spool.close()
-        raise
-    document = json.dumps(result.signature, sort_keys=True, separators=(",", ":")).encode()
-    headers = {
-        "X-Taskforce-Export-Id": str(result.export_id),
-        "X-Taskforce-SHA256": result.sha256,
-        "X-Taskforce-Signature": base64.b64encode(document).decode(),
-        "Content-Length": str(result.bytes),
-        "Content-Disposition": f'attachment; filename="{result.bundle_id}.json"',
-    }
-    return StreamingResponse(_chunks(spool), media_type=STIX_MEDIA_TYPE, headers=headers)
+        return _Signed(
+            result.export_id,
+            result.sha256,
+            result.bytes,
+            result.signature,
+            f"{result.bundle_id}.json",
+        )
+
+    return _signed_stream(session, export, STIX_MEDIA_TYPE)
 
 
 @router.get("/exports/{export_id}/signature")
@@ -136,25 +168,18 @@ def export_misp(
     `{"response": [{"Event": ...}, ...]}`, one event per case and per hash set. Signed,
     recorded and audited as a disclosure: the detached signature document travels base64 in
     `X-Taskforce-Signature`, the body's SHA-256 in `X-Taskforce-SHA256`."""
-    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL)  # noqa: SIM115 - closed by _chunks
-    try:
-        done = misp.export_misp(session, caller, settings, spool, agency_code=agency, now=utcnow())
-        session.commit()  # recorded and audited before the first byte leaves
-    except BaseException:
-        spool.close()
-        raise
-    document = json.dumps(done.signature, sort_keys=True, separators=(",", ":")).encode()
-    return StreamingResponse(
-        _chunks(spool),
-        media_type="application/json",
-        headers={
-            "X-Taskforce-Export-Id": str(done.record.id),
-            "X-Taskforce-SHA256": done.written.sha256,
-            "X-Taskforce-Signature": base64.b64encode(document).decode(),
-            "Content-Length": str(done.written.bytes),
-            "Content-Disposition": 'attachment; filename="taskforce-misp.json"',
-        },
-    )
+
+    def export(out: IO[bytes]) -> _Signed:
+        done = misp.export_misp(session, caller, settings, out, agency_code=agency, now=utcnow())
+        return _Signed(
+            done.record.id,
+            done.written.sha256,
+            done.written.bytes,
+            done.signature,
+            "taskforce-misp.json",
+        )
+
+    return _signed_stream(session, export, "application/json")
 
 
 def _feed(session: SessionDep, caller: CallerDep, part: str, media_type: str) -> Response:

@@ -39,6 +39,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Final, NamedTuple
 
 from sqlalchemy.orm import Session
@@ -397,16 +398,14 @@ def _selector_rows(
         cursor = (after.added_at, uuid.UUID(int=max(0, int(after.row, 16) - 1)))
     else:
         cursor = (after.added_at, _NIL if after.source < _SELECTORS else _MAX_UUID)
-    while True:
-        rows = releasable.selectors(
-            ctx.session,
-            ctx.caller,
-            agency_code=ctx.collection.agency_code,
-            after=cursor,
-            limit=batch,
-        )
-        if not rows:
-            return
+    fetch = partial(
+        releasable.selectors,
+        ctx.session,
+        ctx.caller,
+        agency_code=ctx.collection.agency_code,
+        limit=batch,
+    )
+    for rows in releasable.pages(fetch, batch, cursor):
         first = releasable.first_of_values(
             ctx.session, ctx.caller, rows, agency_code=ctx.collection.agency_code
         )
@@ -423,9 +422,6 @@ def _selector_rows(
                     if made["type"] == "indicator"
                 )
             yield position, objects
-        if len(rows) < batch:
-            return
-        cursor = rows[-1].key
 
 
 def _hash_rows(
@@ -437,16 +433,14 @@ def _hash_rows(
         cursor = (after.added_at, int(after.row) - 1)
     else:
         cursor = (after.added_at, -1 if after.source < _HASHES else _MAX_ENTRY)
-    while True:
-        rows = releasable.hash_entries(
-            ctx.session,
-            ctx.caller,
-            agency_code=ctx.collection.agency_code,
-            after=cursor,
-            limit=batch,
-        )
-        if not rows:
-            return
+    fetch = partial(
+        releasable.hash_entries,
+        ctx.session,
+        ctx.caller,
+        agency_code=ctx.collection.agency_code,
+        limit=batch,
+    )
+    for rows in releasable.pages(fetch, batch, cursor):
         first = releasable.first_of_files(
             ctx.session, ctx.caller, rows, agency_code=ctx.collection.agency_code
         )
@@ -456,9 +450,6 @@ def _hash_rows(
             if row.entry_id in first:
                 objects.extend(bundle.hash_objects(row, stix.agency_identity_id(row.agency_code)))
             yield position, objects
-        if len(rows) < batch:
-            return
-        cursor = rows[-1].key
 
 
 def _items_of(

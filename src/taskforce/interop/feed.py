@@ -17,6 +17,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -72,16 +73,8 @@ def events(
     for case in releasable.cases(session, caller, agency_code=agency_code):
         if wanted is not None and misp_events.case_event_uuid(case.case_id) != wanted:
             continue
-        rows: list[releasable.ReleasableSelector] = []
-        after = None
-        while True:
-            page = releasable.selectors(
-                session, caller, case_ids=[case.case_id], after=after, limit=PAGE
-            )
-            rows.extend(page)
-            if len(page) < PAGE:
-                break
-            after = page[-1].key
+        fetch = partial(releasable.selectors, session, caller, case_ids=[case.case_id], limit=PAGE)
+        rows = [row for page in releasable.pages(fetch, PAGE) for row in page]
         if not rows:
             continue
         event, skipped = misp_events.case_event(case, rows)

@@ -20,10 +20,10 @@ stream in bounded memory and a TAXII `next` cursor is stable while rows are adde
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import and_, false, func, or_, select, tuple_
 from sqlalchemy.orm import Session
@@ -97,6 +97,26 @@ class ReleasableHash:
     @property
     def key(self) -> tuple[datetime, int]:
         return (self.added_at, self.entry_id)
+
+
+class _Keyed(Protocol):
+    @property
+    def key(self) -> Any: ...
+
+
+_Row = TypeVar("_Row", bound=_Keyed)
+
+
+def pages(
+    fetch: Callable[..., Sequence[_Row]], limit: int, after: Any = None
+) -> Iterator[Sequence[_Row]]:
+    """Keyset pages: `fetch(after=...)` (one page of `limit` rows at most: `selectors`,
+    `hash_entries`), each after the previous page's last key, until a page comes short."""
+    while page := fetch(after=after):
+        yield page
+        if len(page) < limit:
+            return
+        after = page[-1].key
 
 
 def require_exporter(caller: Caller) -> None:

@@ -267,6 +267,7 @@ def test_the_cli_writes_an_empty_export_and_says_so(
     done = runner.invoke(app, ["export", "misp", "--agency", "GB-NCA", "--out", str(out)])
     assert done.exit_code == 1, done.output
     assert "0 events" in done.output
+    assert "nothing to pass on" in done.output  # the reason for the exit status, on stderr
     assert json.loads(out.read_text()) == {"response": []}
     verified = runner.invoke(app, ["export", "verify", str(out)])
     assert verified.exit_code == 0, verified.output

@@ -5,6 +5,7 @@ values are listed, and a file that is not a MISP event is refused naming the fil
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -192,6 +193,7 @@ def test_the_cli_imports_a_file_and_fails_when_nothing_was_added(
     assert first.exit_code == 0, first.output
     assert "8 added" in first.output
     assert "skipped 2 filename" in first.output
+    assert re.search(r"^attribute \d+ \(ip-src\): value: ", first.output, re.MULTILINE)
     second = runner.invoke(app, args)
     assert second.exit_code == 1
     assert "8 already there" in second.output

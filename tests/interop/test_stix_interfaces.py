@@ -80,7 +80,13 @@ def test_cli_refuses_bad_input_naming_it(hub: CliRunner, tmp_path: Path) -> None
         app, ["export", "stix", "--agency", "GB-NCA", "--out", str(out), "--since", "2031-01-01"]
     )
     assert nothing.exit_code == 1  # a valid bundle with no indicator in it
+    assert "nothing to pass on" in nothing.output
     assert out.exists()
+    nowhere = tmp_path / "no-such-folder" / "x.json"
+    unwritable = hub.invoke(app, ["export", "stix", "--agency", "GB-NCA", "--out", str(nowhere)])
+    assert unwritable.exit_code == 2  # a message naming --out, not a traceback
+    assert "out: cannot be written" in unwritable.output
+    assert not nowhere.parent.exists()
 
 
 def test_api_streams_a_signed_bundle(

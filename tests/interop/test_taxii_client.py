@@ -14,6 +14,7 @@ import requests
 from builders import add_selector, make_case, make_network, token_for
 from conftest import fresh_database
 from serving import Served, clean_environment
+from taxii2client.common import TokenAuth
 from taxii2client.v21 import (
     ApiRoot,
     Collection,
@@ -151,6 +152,9 @@ def test_taxii2_client_pages_through_a_collection_getting_every_object_once(hub:
     assert len(last["objects"]) == 25  # the server's page size, not more
     one = collection.get_object(ids[-1])
     assert [o["id"] for o in one["objects"]] == [ids[-1]]
+
+    # taxii2-client's own TokenAuth sends "Authorization: Token <token>"
+    assert Server(f"{hub.url}/taxii2/", auth=TokenAuth(hub.token)).title == server.title
 
     wrong = Server(f"{hub.url}/taxii2/", auth=Bearer("not-a-token"))
     with pytest.raises(requests.HTTPError) as refused:

@@ -30,6 +30,10 @@ import_app = typer.Typer(help="Import indicators into a case (MISP events).", no
 # --- STIX 2.1 bundles, their detached signatures ------------------------------------------------
 
 PROGRESS_EVERY = 100_000  # rows between progress lines on stderr
+NOTHING = (
+    "nothing to pass on: no selector of a GREEN case and no entry of a GREEN hash set, not "
+    "marked 'not for export', matched what was asked"
+)
 
 
 @export_app.command("stix")
@@ -57,17 +61,21 @@ def export_stix(
         with unit(ctx) as session:
             found = agency_service.get_by_code(session, agency)
             caller = agency_operator(found.id, found.code, found.country)
-            with partial.open("wb") as handle:
-                result = stix_service.export_stix(
-                    session,
-                    caller,
-                    settings,
-                    handle,
-                    agency_code=only,
-                    since=stix_service.parse_since(since),
-                    now=utcnow(),
-                    progress=progress,
-                )
+            moment = stix_service.parse_since(since)
+            try:
+                with partial.open("wb") as handle:
+                    result = stix_service.export_stix(
+                        session,
+                        caller,
+                        settings,
+                        handle,
+                        agency_code=only,
+                        since=moment,
+                        now=utcnow(),
+                        progress=progress,
+                    )
+            except OSError as exc:
+                raise Invalid("out", f"cannot be written: {exc.strerror or exc}") from None
         partial.replace(out_file)
     finally:
         partial.unlink(missing_ok=True)
@@ -84,6 +92,7 @@ def export_stix(
         markup=False,
     )
     if not result.counts["objects"].get("indicator"):
+        err.print(NOTHING, markup=False, soft_wrap=True)
         raise typer.Exit(1)
 
 
@@ -185,6 +194,7 @@ def export_misp(
     _write_signature(signature, done.signature)
     _said(str(file), done, signature)
     if done.written.events == 0:
+        err.print(NOTHING, markup=False, soft_wrap=True)
         raise typer.Exit(1)
 
 
@@ -212,6 +222,7 @@ def export_misp_feed(
     _write_signature(signature, done.signature)
     _said(str(folder), done, signature)
     if done.written.events == 0:
+        err.print(NOTHING, markup=False, soft_wrap=True)
         raise typer.Exit(1)
 
 
@@ -240,11 +251,17 @@ def import_misp(
         summary = misp.import_misp(session, caller, state(ctx).settings, _read(file), case)
     for line in summary.invalid:
         out.print(
-            f"line {line.line} ({line.misp_type}): {line.field}: {line.rule}: {line.value}",
+            f"attribute {line.line} ({line.misp_type}): {line.field}: {line.rule}: {line.value}",
             markup=False,
         )
     for misp_type, count in summary.skipped.items():
-        out.print(f"skipped {count} {misp_type} (no selector type)", markup=False)
+        if misp_type.startswith("("):  # attributes with no type or value: no MISP type to name
+            plural = "" if count == 1 else "s"
+            out.print(
+                f"skipped {count} attribute{plural} with {misp_type.strip('()')}", markup=False
+            )
+        else:
+            out.print(f"skipped {count} {misp_type} (no selector type)", markup=False)
     out.print(
         f"{summary.case}: {summary.added} added, {summary.already_there} already there, "
         f"{len(summary.invalid)} invalid, {sum(summary.skipped.values())} skipped, "

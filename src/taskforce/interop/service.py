@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from taskforce.core import signing
+from taskforce.core import sharing, signing
 from taskforce.core.caller import Caller
 from taskforce.core.errors import Invalid, NotFound
 from taskforce.core.settings import Settings
@@ -112,8 +113,12 @@ def signature_of(session: Session, caller: Caller, export_id: uuid.UUID) -> dict
     """The signature document of one of the caller's agency's STIX exports; another agency's
     export, or none, is missing (404)."""
     releasable.require_exporter(caller)
-    row = session.get(InteropExport, export_id)
-    if row is None or row.agency_id != caller.agency_id or "signature" not in row.detail:
+    row = session.scalar(
+        select(InteropExport).where(
+            InteropExport.id == export_id, sharing.owned_by(InteropExport.agency_id, caller)
+        )
+    )
+    if row is None or "signature" not in (row.detail or {}):
         raise NotFound("export")
     signature: dict[str, Any] = row.detail["signature"]
     return signature

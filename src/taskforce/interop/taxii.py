@@ -5,8 +5,9 @@ Discovery (`/taxii2/`), one API root (`/taxii2/api/`), its collections, and each
 objects, manifest and objects by id (OASIS TAXII 2.1, sections 4 and 5). Nothing can be written:
 there is no POST route, and a collection says `can_write: false`.
 
-The same API tokens as /api/v1 (`Authorization: Bearer <token>`; HTTP Basic with the token as
-the password too, for clients that only speak Basic), member callers only, and the permission
+The same API tokens as /api/v1 (`Authorization: Bearer <token>`; `Token <token>` as
+taxii2-client's `TokenAuth` sends it; HTTP Basic with the token as the password, for clients
+that only speak Basic), member callers only, and the permission
 to export indicators. Errors are TAXII error messages (`title`, `description`, `http_status`)
 in TAXII's media type, never the API's JSON shape, because a TAXII client parses them. The
 routes are outside the OpenAPI document: TAXII's own specification describes them.
@@ -119,10 +120,11 @@ def _acceptable(header: str) -> bool:
 
 def _token(request: Request) -> str:
     """The API token: a bearer token, or the password of HTTP Basic (the user name is not
-    looked at), since some TAXII clients only send Basic."""
+    looked at), since some TAXII clients only send Basic; `Token <token>` too, as
+    taxii2-client's own `TokenAuth` sends it."""
     scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
     credentials = credentials.strip()
-    if scheme.lower() == "bearer" and credentials:
+    if scheme.lower() in ("bearer", "token") and credentials:
         return credentials
     if scheme.lower() == "basic" and credentials:
         try:

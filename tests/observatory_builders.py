@@ -10,11 +10,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from builders import Network, add_selector, make_case
+from builders import Network, Person, add_selector, make_agency, make_case, make_person
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from taskforce.cases.models import Hit
+from taskforce.core.caller import Role
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
 from taskforce.reports.models import Report, ReportAssessment
@@ -25,6 +26,12 @@ OCT = datetime(2026, 10, 1, tzinfo=UTC)
 NOV = datetime(2026, 11, 1, tzinfo=UTC)
 NOW = datetime(2026, 11, 15, 12, tzinfo=UTC)
 THRESHOLD = 3
+
+
+def hub_coordinator(session: Session) -> Person:
+    """The network's coordinator (network admin of the hub agency INT-HUB): who publishes."""
+    hub = make_agency(session, "INT-HUB")
+    return make_person(session, hub, role=Role.NETWORK_ADMIN, email="admin@hub.example.com")
 
 
 def report(

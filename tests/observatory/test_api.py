@@ -6,20 +6,18 @@ from __future__ import annotations
 import csv
 import io
 
-from builders import Network, make_agency, make_person, provider_headers, token_for
+from builders import Network, provider_headers, token_for
 from fastapi.testclient import TestClient
+from observatory_builders import hub_coordinator
 from sqlalchemy.orm import Session
 
-from taskforce.core.caller import Role
 from taskforce.core.settings import Settings
 
 PERIOD = "2020-01"  # ended whatever today's date
 
 
 def coordinator_headers(session: Session, settings: Settings) -> dict[str, str]:
-    hub = make_agency(session, "INT-HUB")
-    admin = make_person(session, hub, role=Role.NETWORK_ADMIN, email="admin@hub.example.com")
-    return token_for(session, settings, admin)
+    return token_for(session, settings, hub_coordinator(session))
 
 
 def test_publish_list_read_verify(

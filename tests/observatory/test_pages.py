@@ -9,14 +9,14 @@ import hashlib
 import re
 
 import pytest
-from builders import Network, make_agency, make_person, web_login
+from builders import Network, web_login
 from fastapi.testclient import TestClient
 from markupsafe import escape
+from observatory_builders import hub_coordinator
 from observatory_pages import figures, publish
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from taskforce.core.caller import Role
 from taskforce.observatory import worldmap
 from taskforce.observatory.models import Snapshot
 from taskforce.observatory.schemas import CAVEAT
@@ -158,8 +158,7 @@ def test_members_see_live_figures(client: TestClient, session: Session, network:
 
 
 def test_only_the_coordinator_publishes(client: TestClient, session: Session) -> None:
-    hub = make_agency(session, "INT-HUB")
-    coordinator = make_person(session, hub, role=Role.NETWORK_ADMIN, email="admin@hub.example.com")
+    coordinator = hub_coordinator(session)
     csrf = web_login(client, session, coordinator)
     page = client.get("/ui/observatory")
     assert 'href="/ui/observatory" class="active"' in page.text  # the coordinator's menu

@@ -6,13 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from builders import make_agency, make_person
-from observatory_builders import NOW, Month
+from observatory_builders import NOW, Month, hub_coordinator
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from taskforce.core.audit.models import AuditEntry
-from taskforce.core.caller import Caller, Role
+from taskforce.core.caller import Caller
 from taskforce.core.errors import Forbidden, Invalid, NotFound
 from taskforce.observatory import service
 from taskforce.observatory.models import Snapshot
@@ -20,8 +19,7 @@ from taskforce.observatory.models import Snapshot
 
 @pytest.fixture
 def coordinator(session: Session) -> Caller:
-    hub = make_agency(session, "INT-HUB")
-    return make_person(session, hub, role=Role.NETWORK_ADMIN, email="admin@hub.example.com").caller
+    return hub_coordinator(session).caller
 
 
 @pytest.mark.usefixtures("month")

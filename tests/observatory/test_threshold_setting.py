@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from builders import make_agency, make_person, token_for, web_login
+from builders import token_for, web_login
 from fastapi.testclient import TestClient
+from observatory_builders import hub_coordinator
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from taskforce.app import create_app
-from taskforce.core.caller import Role
 from taskforce.core.settings import Settings
 from taskforce.observatory.models import Snapshot
 
@@ -28,8 +28,7 @@ def strict(
 
 
 def test_the_page_publishes_with_the_setting(strict: TestClient, session: Session) -> None:
-    hub = make_agency(session, "INT-HUB")
-    coordinator = make_person(session, hub, role=Role.NETWORK_ADMIN, email="admin@hub.example.com")
+    coordinator = hub_coordinator(session)
     csrf = web_login(strict, session, coordinator)
     r = strict.post(
         "/ui/observatory/publish",
@@ -42,8 +41,7 @@ def test_the_page_publishes_with_the_setting(strict: TestClient, session: Sessio
 
 
 def test_the_api_uses_the_setting(strict: TestClient, session: Session, settings: Settings) -> None:
-    hub = make_agency(session, "INT-HUB")
-    coordinator = make_person(session, hub, role=Role.NETWORK_ADMIN, email="admin@hub.example.com")
+    coordinator = hub_coordinator(session)
     headers = token_for(session, settings, coordinator)
     live = strict.get("/api/v1/observatory/live?period=2020-01", headers=headers)
     assert live.json()["threshold"] == 50

@@ -20,12 +20,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from taskforce.cases.models import Selector
+from taskforce.cases.selectors import SelectorKind
 from taskforce.core.audit.models import AuditEntry
 from taskforce.core.caller import system_caller
 from taskforce.core.errors import Forbidden
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
-from taskforce.interop import overview, releasable, signatures
+from taskforce.interop import misp_events, overview, releasable, signatures, stix
 from taskforce.interop.models import InteropExport
 
 
@@ -59,7 +60,7 @@ def test_the_page_shows_what_may_leave_and_the_taxii_details(
     assert "<strong>14</strong> selectors" in text
     assert "<strong>2</strong> GREEN cases" in text
     assert "<strong>2</strong> hash-set entries" in text
-    assert '<span class="chip" title="STIX 2.1 has no pattern for it' in text  # the phone
+    assert '<span class="chip">MISP only</span>' in text  # the phone
     assert "http://testserver/taxii2/" in text
     assert "Network: GREEN indicators" in text  # the TAXII collections the account reads
     assert "NL-NP: GREEN indicators" in text
@@ -229,3 +230,29 @@ def test_downloads_from_the_page_are_recorded_audited_and_signed(
     assert record.sha256 not in client.get("/ui/interop").text
     assert client.get(link).status_code == 404
     assert client.get("/ui/interop/stix", params={"agency": "XX-NONE"}).status_code == 422
+
+
+def test_each_type_is_marked_with_where_it_cannot_go() -> None:
+    """The marks follow what the STIX and MISP writers carry: an IMEI goes nowhere, a username
+    to STIX only, a phone to MISP only, a wallet to MISP only when it is Bitcoin or Monero."""
+
+    def note(kind: str) -> str | None:
+        return overview.KindCount(
+            kind=kind,
+            selectors=1,
+            in_stix=kind in stix.EXPORTED_KINDS,
+            in_misp=kind in misp_events.MISP_KINDS,
+            misp_part=misp_events.MISP_IN_PART.get(kind),
+        ).note
+
+    assert note("url") is None
+    assert note("phone") == "MISP only"
+    assert note("username") == "STIX only"
+    assert note("imei") == "stays in the hub"
+    assert note("payment_account") == "MISP only: card numbers and IBANs"
+    assert note("crypto_wallet") == "MISP: Bitcoin and Monero addresses only"
+    for kind in SelectorKind:  # the MISP writer agrees with the marks
+        whole = kind.value in misp_events.MISP_KINDS and kind.value not in misp_events.MISP_IN_PART
+        if whole or kind.value not in misp_events.MISP_KINDS:
+            found = misp_events.attribute_of(kind.value, "0" * 64)
+            assert (found is not None) == whole, kind

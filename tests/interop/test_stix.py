@@ -206,3 +206,21 @@ def test_the_fast_indicator_text_is_the_indicator(
     )
     assert object_id == made["id"]
     assert text == json.dumps(made, ensure_ascii=False, separators=(",", ":"))
+
+
+def test_an_indicator_says_what_it_is_in_words() -> None:
+    """What an analyst reads in OpenCTI or MISP: "An e-mail address", not "A email"."""
+
+    def said(kind: str, value: str) -> str:
+        made = stix.indicator(
+            kind=kind, value=value, platform=None, created=NOW, created_by="identity--x"
+        )
+        return str(made["description"])
+
+    assert said("email", "a@example.com").startswith("An e-mail address seen in a GREEN case")
+    assert said("ip", "203.0.113.7").startswith("An IP address ")
+    assert said("crypto_wallet", "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2").startswith(
+        "A cryptocurrency wallet "
+    )
+    for kind in stix.EXPORTED_KINDS:  # every exported kind has its phrase, none a bare code
+        assert "_" not in stix._indicator_description(kind)

@@ -23,7 +23,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from pymisp import MISPEvent, MISPObject, MISPOrganisation
 
@@ -94,6 +94,16 @@ def hash_set_event_uuid(hash_set_id: uuid.UUID) -> str:
 
 def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+# the selector kinds MISP carries (`attribute_of`), and those it carries only in part
+MISP_IN_PART: Final = {
+    "payment_account": "card numbers and IBANs",
+    "crypto_wallet": "Bitcoin and Monero addresses",
+}
+MISP_KINDS: Final = frozenset(
+    {"url", "domain", "md5", "sha1", "sha256", "email", "ip", "phone", "pdq", *MISP_IN_PART}
+)
 
 
 def attribute_of(kind: str, value: str) -> tuple[str, str] | None:

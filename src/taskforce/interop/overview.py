@@ -19,7 +19,7 @@ from taskforce.core import sharing
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
 from taskforce.core.caller import Caller, Permission
-from taskforce.interop import releasable, stix
+from taskforce.interop import misp_events, releasable, stix
 from taskforce.interop.models import InteropExport
 from taskforce.interop.releasable import ReleasableCount
 
@@ -53,6 +53,19 @@ class KindCount:
     kind: str
     selectors: int
     in_stix: bool  # kinds STIX has no pattern for (phone, payment account, IMEI) go to MISP only
+    in_misp: bool = True  # kinds MISP has no type for (username, IMEI) go to STIX only
+    misp_part: str | None = None  # what of the kind MISP carries, where it is not all of it
+
+    @property
+    def note(self) -> str | None:
+        """Where a selector of this type cannot go, in the page's few words (None: everywhere)."""
+        if not self.in_stix and not self.in_misp:
+            return "stays in the hub"
+        if not self.in_misp:
+            return "STIX only"
+        if not self.in_stix:
+            return f"MISP only: {self.misp_part}" if self.misp_part else "MISP only"
+        return f"MISP: {self.misp_part} only" if self.misp_part else None
 
 
 @dataclass(frozen=True)
@@ -84,7 +97,13 @@ def releasable_summary(session: Session, caller: Caller) -> Releasable:
         for kind, n in agency.selectors.items():
             totals[kind] = totals.get(kind, 0) + n
     kinds = [
-        KindCount(kind=k, selectors=n, in_stix=k in stix.EXPORTED_KINDS)
+        KindCount(
+            kind=k,
+            selectors=n,
+            in_stix=k in stix.EXPORTED_KINDS,
+            in_misp=k in misp_events.MISP_KINDS,
+            misp_part=misp_events.MISP_IN_PART.get(k),
+        )
         for k, n in sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))
     ]
     audit.record(

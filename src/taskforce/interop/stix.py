@@ -225,8 +225,24 @@ def _indicator_name(kind: str, value: str) -> str:
     return f"{kind}: {value}" if len(value) <= 200 else f"{kind}: {value[:200]}…"
 
 
+_KIND_PHRASES: Final = {
+    "url": "A URL",
+    "domain": "A domain name",
+    "email": "An e-mail address",
+    "ip": "An IP address",
+    "md5": "An MD5 hash",
+    "sha1": "A SHA-1 hash",
+    "sha256": "A SHA-256 hash",
+    "pdq": "A PDQ perceptual hash",
+    "username": "A username",
+    "crypto_wallet": "A cryptocurrency wallet",
+}
+
+
 def _indicator_description(kind: str) -> str:
-    return f"A {kind} seen in a GREEN case of a member agency"
+    """What an analyst reads in their tool: "An e-mail address seen in ...", not "A email"."""
+    what = _KIND_PHRASES.get(kind) or f"A {kind.replace('_', ' ')}"
+    return f"{what} seen in a GREEN case of a member agency"
 
 
 def indicator_text(

@@ -47,6 +47,12 @@ def test_internet_users_keeps_good_lines_and_reports_bad_ones(
     assert denominators["internet_users_year"] == 2023
 
 
+def test_a_missing_file_is_named_without_a_traceback(run: CliRunner, tmp_path: Path) -> None:
+    result = run.invoke(app, ["observatory", "internet-users", str(tmp_path / "absent.csv")])
+    assert result.exit_code == 2
+    assert "cannot be read: No such file" in result.output
+
+
 def test_a_header_missing_loads_nothing(run: CliRunner, tmp_path: Path) -> None:
     file = tmp_path / "users.csv"
     file.write_text("NL,16500000,2023,ITU\n")
@@ -72,6 +78,10 @@ def test_publish_once_list_verify_show(run: CliRunner) -> None:
     text = run.invoke(app, ["observatory", "show", "--period", PERIOD, "--published"])
     assert text.exit_code == 0, text.output
     assert "not a measure of prevalence" in text.output
+    assert "\t" not in text.output  # columns aligned with spaces, under their headings
+    assert f"{PERIOD} as published" in text.output
+    heading = next(line for line in text.output.splitlines() if "median hours" in line)
+    assert heading.strip() == "country  removed  median hours  90th pct hours  open past deadline"
     sheet = run.invoke(
         app, ["observatory", "show", "--period", PERIOD, "--published", "--format", "csv"]
     )
@@ -79,4 +89,5 @@ def test_publish_once_list_verify_show(run: CliRunner) -> None:
     missing = run.invoke(app, ["observatory", "verify", "--period", "2020-02"])
     assert missing.exit_code == 1
     assert "snapshot not found" in missing.output
+    assert "2020-02 has not been published" in missing.output  # which month, and where to look
     assert run.invoke(app, ["observatory", "show", "--format", "xml"]).exit_code == 2

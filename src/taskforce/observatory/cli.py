@@ -3,13 +3,16 @@ figures from the console (the operator's seat: the coordinator's)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import typer
 
 from taskforce.core.caller import system_caller
 from taskforce.core.console import err, out, state, unit
 from taskforce.core.db import utcnow
+from taskforce.core.errors import NotFound
 from taskforce.observatory import service
 from taskforce.observatory.schemas import Figures
 
@@ -20,36 +23,60 @@ app = typer.Typer(
 )
 
 PERIOD_HELP = "A month, YYYY-MM"
+_T = TypeVar("_T")
 
 
 def _n(value: int | None, threshold: int) -> str:
     return f"<{threshold}" if value is None else str(value)
 
 
+def _table(head: list[str], rows: list[list[str]]) -> list[str]:
+    """Columns aligned with spaces (tabs drift with a long country name): the first left, the
+    figures right, each under its heading."""
+    widths = [max(len(cell) for cell in column) for column in zip(head, *rows, strict=True)]
+
+    def line(cells: list[str]) -> str:
+        first, *rest = cells
+        figures = (cell.rjust(width) for cell, width in zip(rest, widths[1:], strict=True))
+        return "  " + "  ".join([first.ljust(widths[0]), *figures]).rstrip()
+
+    return [line(head), *(line(row) for row in rows)]
+
+
 def _text(f: Figures) -> str:
     t = f.threshold
+    state_ = "live, as the figures stand now" if f.period == "live" else "as published"
     lines = [
-        f"period {f.period} ({f.period_start:%Y-%m-%d} to {f.period_end:%Y-%m-%d %H:%M} UTC), "
-        f"counts below {t} suppressed",
+        f"{f.period_start:%Y-%m} {state_} ({f.period_start:%Y-%m-%d} to "
+        f"{f.period_end:%Y-%m-%d %H:%M} UTC), counts below {t} suppressed",
         f"URL reports received {_n(f.reports_received, t)}, "
         f"confirmed illegal {_n(f.reports_confirmed, t)}",
-        "by hosting country (received / confirmed / confirmed per million internet users):",
+        "",
+        "by hosting country:",
     ]
+    rows = []
     for r in f.reports_by_country:
         rate = r.confirmed_per_internet_users
-        per = f"{rate.per_million} ({rate.low}-{rate.high})" if rate is not None else "no rate"
-        lines.append(f"  {r.country} {r.name}\t{_n(r.received, t)}\t{_n(r.confirmed, t)}\t{per}")
-    lines.append("time to removal (removed / median h / 90th pct h / open past deadline):")
+        per = f"{rate.per_million} ({rate.low}-{rate.high})" if rate is not None else "-"
+        rows.append([f"{r.country} {r.name}", _n(r.received, t), _n(r.confirmed, t), per])
+    head = ["country", "received", "confirmed", "confirmed per million internet users (95%)"]
+    lines += _table(head, rows)
+    lines += ["", "time to removal by hosting country:"]
+    rows = []
     for m in f.removal_by_country:
-        median = "-" if m.median_hours is None else m.median_hours
-        p90 = "-" if m.p90_hours is None else m.p90_hours
-        lines.append(
-            f"  {m.country} {m.name}\t{_n(m.removed, t)}\t{median}\t{p90}\t"
-            f"{_n(m.open_past_deadline, t)}"
+        median = "-" if m.median_hours is None else str(m.median_hours)
+        p90 = "-" if m.p90_hours is None else str(m.p90_hours)
+        rows.append(
+            [f"{m.country} {m.name}", _n(m.removed, t), median, p90, _n(m.open_past_deadline, t)]
         )
-    lines.append("month\tchildren identified\thits between agencies")
-    for c, h in zip(f.children_identified, f.hits_between_agencies, strict=True):
-        lines.append(f"  {c.month}\t{_n(c.value, t)}\t{_n(h.value, t)}")
+    head = ["country", "removed", "median hours", "90th pct hours", "open past deadline"]
+    lines += _table(head, rows)
+    lines += ["", "by month:"]
+    rows = [
+        [c.month, _n(c.value, t), _n(h.value, t)]
+        for c, h in zip(f.children_identified, f.hits_between_agencies, strict=True)
+    ]
+    lines += _table(["month", "children identified", "hits between agencies"], rows)
     d = f.denominators
     users = (
         f"{d.internet_users_source} ({d.internet_users_year}, {d.internet_users_countries} "
@@ -57,8 +84,22 @@ def _text(f: Figures) -> str:
         if d.internet_users_source
         else "none loaded: rates per internet user omitted"
     )
-    lines += [f"internet users: {users}", f"people: {d.people_source}", f.caveat]
+    lines += ["", f"internet users: {users}", f"people: {d.people_source}", f.caveat]
     return "\n".join(lines)
+
+
+def _published(read: Callable[[], _T], period: str) -> _T:
+    """A published month's read; a month not published says which, and where the list is."""
+    try:
+        return read()
+    except NotFound:
+        err.print(
+            f"error: snapshot not found: {period} has not been published "
+            "(`taskforce observatory snapshots` lists the published months)",
+            markup=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from None
 
 
 @app.command("show")
@@ -80,7 +121,7 @@ def show(
             if period is None:
                 err.print("error: period: name the published month with --period")
                 raise typer.Exit(2)
-            figures = service.snapshot(session, period).figures
+            figures = _published(lambda: service.snapshot(session, period), period).figures
         else:
             figures = service.live(
                 session,
@@ -134,7 +175,7 @@ def verify(
 ) -> None:
     """Recompute a snapshot's hash; compare it with the stored one and the audit chain's."""
     with unit(ctx) as session:
-        check = service.verify_published(session, period)
+        check = _published(lambda: service.verify_published(session, period), period)
     out.print(
         f"{check.period}\tstored {check.stored}\tcomputed {check.computed}\t"
         f"audit chain {check.audited}",
@@ -157,8 +198,15 @@ def internet_users(
     are reported, good ones kept."""
     try:
         text = file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        err.print(f"error: {file}: {exc}", markup=False)
+    except OSError as exc:
+        err.print(
+            f"error: file: {file} cannot be read: {exc.strerror or exc}",
+            markup=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(2) from None
+    except UnicodeDecodeError:
+        err.print(f"error: file: {file} is not UTF-8 text", markup=False, soft_wrap=True)
         raise typer.Exit(2) from None
     with unit(ctx) as session:
         loaded = service.load_internet_users(session, system_caller(), text, utcnow())

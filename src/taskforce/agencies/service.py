@@ -21,7 +21,7 @@ from taskforce.agencies.models import Agency, Partnership
 from taskforce.agencies.schemas import AgencyCreate, AgencyKind, AgencyUpdate
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
-from taskforce.core.caller import Caller, Permission
+from taskforce.core.caller import Caller, Permission, agency_operator
 from taskforce.core.errors import Conflict, Invalid, NotFound
 from taskforce.core.outbound import configured_url_problem, parse_networks
 
@@ -175,6 +175,12 @@ def get_by_code(session: Session, code: str) -> Agency:
     if agency is None:
         raise NotFound("agency")
     return agency
+
+
+def operator(session: Session, code: str) -> Caller:
+    """The operator at the console acting for the agency `code` (404 when there is none)."""
+    agency = get_by_code(session, code)
+    return agency_operator(agency.id, agency.code, agency.country)
 
 
 def get(session: Session, agency_id: uuid.UUID) -> Agency | None:

@@ -15,7 +15,7 @@ from taskforce.blocklist import local, service, warning
 from taskforce.blocklist.schemas import EntryCreate
 from taskforce.core import signing
 from taskforce.core.auth import service as auth_service
-from taskforce.core.caller import Caller, Role, agency_operator, system_caller
+from taskforce.core.caller import Caller, Role, system_caller
 from taskforce.core.console import err, out, state, unit
 from taskforce.core.errors import TaskforceError
 from taskforce.core.proposals.models import ChangeProposal
@@ -38,8 +38,7 @@ def add(
 ) -> None:
     """List a confirmed URL (or path prefix)."""
     with unit(ctx) as session:
-        found = agency_service.get_by_code(session, agency)
-        caller = agency_operator(found.id, found.code, found.country)
+        caller = agency_service.operator(session, agency)
         data = EntryCreate(
             url=url,
             match="prefix" if prefix else "exact",
@@ -60,8 +59,7 @@ def remove(
 ) -> None:
     """Take an entry off the list."""
     with unit(ctx) as session:
-        found = agency_service.get_by_code(session, agency)
-        caller = agency_operator(found.id, found.code, found.country)
+        caller = agency_service.operator(session, agency)
         entry = service.remove_entry(session, caller, entry_id, reason=reason)
         if isinstance(entry, ChangeProposal):
             out.print(

@@ -5,7 +5,7 @@ import typer
 from taskforce.agencies import service as agency_service
 from taskforce.cases import service
 from taskforce.cases.schemas import CaseUpdate, export_standing
-from taskforce.core.caller import agency_operator, system_caller
+from taskforce.core.caller import system_caller
 from taskforce.core.console import out, unit
 
 noise_app = typer.Typer(help="The noise list: values that never make hits.", no_args_is_help=True)
@@ -22,8 +22,7 @@ def not_for_export(
     """Keep a GREEN case inside the hub: no STIX bundle, MISP event or TAXII collection carries
     its selectors (AMBER and RED cases never leave anyway). Recorded in the case's history."""
     with unit(ctx) as session:
-        owner = agency_service.get_by_code(session, agency)
-        caller = agency_operator(owner.id, owner.code, owner.country)
+        caller = agency_service.operator(session, agency)
         case = service.find_case(session, caller, reference)
         service.update_case(session, caller, case.id, CaseUpdate(not_for_export=not undo))
         out.print(f"{case.reference}: {export_standing(case.sharing, case.not_for_export)}")

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from taskforce.agencies import service as agency_service
 from taskforce.cases.schemas import export_standing
-from taskforce.core.caller import Caller, agency_operator, system_caller
+from taskforce.core.caller import system_caller
 from taskforce.core.console import err, out, unit
 from taskforce.core.sharing import SharingLevel
 from taskforce.hashsets import formats, service
@@ -21,14 +21,6 @@ from taskforce.hashsets.schemas import HashSetCreate
 app = typer.Typer(
     help="Hash sets: known files' hashes, imported and exported.", no_args_is_help=True
 )
-
-
-def _operator(session: object, code: str) -> Caller:
-    from sqlalchemy.orm import Session
-
-    assert isinstance(session, Session)
-    agency = agency_service.get_by_code(session, code)
-    return agency_operator(agency.id, agency.code, agency.country)
 
 
 @app.command("create")
@@ -43,7 +35,7 @@ def create(
 ) -> None:
     """Create an empty hash set."""
     with unit(ctx) as session:
-        caller = _operator(session, agency)
+        caller = agency_service.operator(session, agency)
         data = HashSetCreate(
             name=name, description=description, source=source, sharing=sharing, partners=partner
         )
@@ -73,7 +65,7 @@ def import_(
     created; an import of which no line could be read exits non-zero."""
     size = file.stat().st_size
     with unit(ctx) as session:
-        caller = _operator(session, agency)
+        caller = agency_service.operator(session, agency)
         fmt = service.check_hash_list(file, fmt)
         exists = any(
             s.name == name
@@ -124,7 +116,7 @@ def rename(
     """Rename one of the agency's hash sets (audited)."""
     with unit(ctx) as session:
         renamed = service.rename_hash_set(
-            session, _operator(session, agency), name=name, new_name=new_name
+            session, agency_service.operator(session, agency), name=name, new_name=new_name
         )
         out.print(f"hash set {name!r} is now {renamed.name!r}", markup=False)
 
@@ -140,7 +132,7 @@ def not_for_export(
     MISP event, feed or TAXII collection carries its hashes (audited)."""
     with unit(ctx) as session:
         marked = service.mark_not_for_export(
-            session, _operator(session, agency), name=name, not_for_export=not undo
+            session, agency_service.operator(session, agency), name=name, not_for_export=not undo
         )
         standing = export_standing(marked.sharing, marked.not_for_export)
         out.print(f"hash set {marked.name!r}: {standing}", markup=False)
@@ -159,7 +151,7 @@ def delete(
     """Delete one of the agency's hash sets and its entries (audited); refused while triage
     runs or series depend on it unless --force."""
     with unit(ctx) as session:
-        caller = _operator(session, agency)
+        caller = agency_service.operator(session, agency)
         found, depending = service.deletion_target(session, caller, name=name)
         if not yes:
             also = f"; {'; '.join(depending)}" if depending else ""
@@ -187,7 +179,7 @@ def export(
 ) -> None:
     """Export a hash set (VICS JSON for Griffeye and other forensic tools, CSV, PDQ list)."""
     with unit(ctx) as session:
-        caller = _operator(session, agency)
+        caller = agency_service.operator(session, agency)
         if str(out_path) == "-":
             count = service.export(session, caller, name=name, fmt=fmt, out=sys.stdout)
         else:
@@ -204,7 +196,7 @@ def list_(
     """Hash sets with their owner, sharing and size."""
     with unit(ctx) as session:
         if agency:
-            sets = service.list_hash_sets(session, _operator(session, agency))
+            sets = service.list_hash_sets(session, agency_service.operator(session, agency))
         else:
             sets = service.list_all(session, system_caller())
     table = Table(box=None, pad_edge=False)

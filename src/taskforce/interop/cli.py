@@ -8,11 +8,9 @@ import json
 from pathlib import Path
 
 import typer
-from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
 from taskforce.core import signing
-from taskforce.core.caller import Caller, agency_operator
 from taskforce.core.console import err, out, state, unit
 from taskforce.core.db import utcnow
 from taskforce.core.errors import Invalid, TaskforceError
@@ -59,8 +57,7 @@ def export_stix(
 
     try:
         with unit(ctx) as session:
-            found = agency_service.get_by_code(session, agency)
-            caller = agency_operator(found.id, found.code, found.country)
+            caller = agency_service.operator(session, agency)
             moment = stix_service.parse_since(since)
             try:
                 with partial.open("wb") as handle:
@@ -142,11 +139,6 @@ def export_public_key(ctx: typer.Context) -> None:
 ONLY_HELP = "Only this agency's material (its code); default: all it may pass on"
 
 
-def _operator(session: Session, code: str) -> Caller:
-    found = agency_service.get_by_code(session, code)
-    return agency_operator(found.id, found.code, found.country)
-
-
 def _said(what: str, done: misp.Exported, signature: Path) -> None:
     written = done.written
     for kind, count in sorted(written.skipped.items()):
@@ -179,7 +171,7 @@ def export_misp(
     part = file.with_name(file.name + ".part")
     try:
         with unit(ctx) as session:
-            caller = _operator(session, agency)
+            caller = agency_service.operator(session, agency)
             try:
                 with part.open("wb") as sink:
                     done = misp.export_misp(
@@ -211,7 +203,7 @@ def export_misp_feed(
     nothing to export."""
     settings = state(ctx).settings
     with unit(ctx) as session:
-        caller = _operator(session, agency)
+        caller = agency_service.operator(session, agency)
         try:
             done = misp.export_feed(
                 session, caller, settings, folder, agency_code=only, now=utcnow()
@@ -247,7 +239,7 @@ def import_misp(
     (deconflicted: hits are made); other attribute types are skipped and counted, values the
     selector rules refuse are listed. Exits 1 when nothing was added."""
     with unit(ctx) as session:
-        caller = _operator(session, agency)
+        caller = agency_service.operator(session, agency)
         summary = misp.import_misp(session, caller, state(ctx).settings, _read(file), case)
     for line in summary.invalid:
         out.print(

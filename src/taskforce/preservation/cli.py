@@ -8,10 +8,9 @@ from datetime import UTC, datetime
 
 import typer
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
-from taskforce.core.caller import Caller, agency_operator, system_caller
+from taskforce.core.caller import system_caller
 from taskforce.core.console import err, out, state, unit
 from taskforce.core.errors import Invalid
 from taskforce.preservation import service, statistics
@@ -34,11 +33,6 @@ app = typer.Typer(
 )
 
 AGENCY_HELP = "The requesting agency's code, e.g. GB-NCA"
-
-
-def _desk(session: Session, code: str) -> Caller:
-    agency = agency_service.get_by_code(session, code)
-    return agency_operator(agency.id, agency.code, agency.country)
 
 
 def _schema_error(exc: ValidationError) -> typer.Exit:
@@ -96,7 +90,7 @@ def record(
 ) -> None:
     """Record a request sent to a provider; its identifiers become selectors of a RED case."""
     with unit(ctx) as session:
-        caller = _desk(session, agency)
+        caller = agency_service.operator(session, agency)
         try:
             data = PreservationCreate(
                 provider=provider,
@@ -138,7 +132,7 @@ def list_(
     """The agency's requests, tab-separated: reference, status, provider, expiry, provider's
     reference (active ones: the soonest expiry first)."""
     with unit(ctx) as session:
-        caller = _desk(session, agency)
+        caller = agency_service.operator(session, agency)
         rows, total = service.list_requests(
             session, caller, status=status, provider=provider, limit=limit
         )
@@ -159,7 +153,7 @@ def show(
 ) -> None:
     """One request with its identifiers and timeline."""
     with unit(ctx) as session:
-        caller = _desk(session, agency)
+        caller = agency_service.operator(session, agency)
         view = service.get(session, caller, service.find(session, caller, ref).id)
         r = view.read
         if as_json:
@@ -200,7 +194,7 @@ def show(
 
 def _step(ctx: typer.Context, agency: str, ref: str, step: str, data: object) -> None:
     with unit(ctx) as session:
-        caller = _desk(session, agency)
+        caller = agency_service.operator(session, agency)
         request = service.find(session, caller, ref)
         if step == "confirm":
             assert isinstance(data, Confirm)
@@ -287,7 +281,7 @@ def counts(
         err.print("error: format: table, csv or json")
         raise typer.Exit(2)
     with unit(ctx) as session:
-        caller = _desk(session, agency) if agency else system_caller()
+        caller = agency_service.operator(session, agency) if agency else system_caller()
         result = statistics.counts(session, caller)
     if fmt == "json":
         out.print(result.model_dump_json(indent=2), markup=False)

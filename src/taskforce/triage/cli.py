@@ -16,7 +16,6 @@ from rich.progress import (
 )
 
 from taskforce.agencies import service as agency_service
-from taskforce.core.caller import agency_operator
 from taskforce.core.console import err, out, state, unit
 from taskforce.triage import service
 
@@ -74,8 +73,7 @@ def triage_command(
         service.check_paths(evidence, out_dir)  # before the progress bar, naming the path
         service.cluster_target(options)  # a bad --scheduler too (connecting comes later)
         total = _count_files(evidence)
-        found = agency_service.get_by_code(session, agency)
-        caller = agency_operator(found.id, found.code, found.country)
+        caller = agency_service.operator(session, agency)
         with Progress(
             TextColumn("triage"),
             BarColumn(),

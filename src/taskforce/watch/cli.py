@@ -10,10 +10,9 @@ import uuid
 from datetime import datetime
 
 import typer
-from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
-from taskforce.core.caller import Caller, agency_operator, system_caller
+from taskforce.core.caller import system_caller
 from taskforce.core.console import err, out, state, unit
 from taskforce.core.errors import Invalid
 from taskforce.watch import drills, handovers, hashing, schemas, statistics
@@ -34,11 +33,6 @@ drill_app = typer.Typer(
 app.add_typer(drill_app, name="drill")
 
 
-def _desk_operator(session: Session, code: str) -> Caller:
-    agency = agency_service.get_by_code(session, code)
-    return agency_operator(agency.id, agency.code, agency.country)
-
-
 @handover_app.command("write")
 def handover_write(
     ctx: typer.Context,
@@ -56,7 +50,7 @@ def handover_write(
 ) -> None:
     """Hand the desk's current shift over (the rota says when it ends and who takes over)."""
     with unit(ctx) as session:
-        caller = _desk_operator(session, agency)
+        caller = agency_service.operator(session, agency)
         try:
             leads = [uuid.UUID(value) for value in lead] or None
         except ValueError:
@@ -90,7 +84,7 @@ def handover_list(
 ) -> None:
     """Handovers from and to a desk, unacknowledged first."""
     with unit(ctx) as session:
-        caller = _desk_operator(session, agency) if agency else system_caller()
+        caller = agency_service.operator(session, agency) if agency else system_caller()
         rows = handovers.list_handovers(session, caller, open_only=open_only)
         if not rows:
             out.print("no handovers")
@@ -117,7 +111,7 @@ def handover_ack(
 ) -> None:
     """Acknowledge a handover for the incoming desk."""
     with unit(ctx) as session:
-        caller = _desk_operator(session, agency)
+        caller = agency_service.operator(session, agency)
         done = handovers.acknowledge(session, caller, handover_id)
         out.print(f"handover {done.id} acknowledged at {utc_time(done.acknowledged_at)}")
 

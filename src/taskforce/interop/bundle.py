@@ -116,6 +116,13 @@ def bundle_id(*, agency_code: str | None, since: datetime | None, now: datetime)
     return f"bundle--{uuid.uuid5(stix.HUB_NAMESPACE, 'bundle:' + key)}"
 
 
+def agency_identity(agency: releasable.ReleasableAgency) -> dict[str, Any]:
+    """The STIX identity of an agency whose material leaves (in a bundle or a TAXII page)."""
+    return stix.agency_identity(
+        code=agency.code, name=agency.name, country=agency.country, created=agency.created_at
+    )
+
+
 def selector_objects(row: releasable.ReleasableSelector, creator: str) -> list[dict[str, Any]]:
     """A selector's objects: its indicator, and for a hash its `file` and their relationship
     (the TAXII collections build theirs with this too)."""
@@ -199,14 +206,7 @@ def write_bundle(
         sink.add(definition)
     sink.add(stix.hub_identity())
     for agency in releasable.agencies(session, caller, agency_code=agency_code):
-        sink.add(
-            stix.agency_identity(
-                code=agency.code,
-                name=agency.name,
-                country=agency.country,
-                created=agency.created_at,
-            )
-        )
+        sink.add(agency_identity(agency))
     sink.flush()
 
     for case in releasable.cases(session, caller, agency_code=agency_code):

@@ -378,14 +378,7 @@ class _Context:
             entries_before=entries_before,
         ):
             return []
-        return [
-            stix.agency_identity(
-                code=agency.code,
-                name=agency.name,
-                country=agency.country,
-                created=agency.created_at,
-            )
-        ]
+        return [bundle.agency_identity(agency)]
 
 
 def _selector_rows(

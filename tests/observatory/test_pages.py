@@ -124,6 +124,22 @@ def test_a_month_not_published_is_the_public_404(
     assert '<html lang="es">' in r.text  # the public error page, in the visitor's language
 
 
+def test_a_month_not_published_says_so_and_lists_the_published_ones(
+    client: TestClient, session: Session
+) -> None:
+    """A journalist who types a month gets that month named, and the way to the ones there are."""
+    publish(session, figures("2026-11"))
+    r = _public(client).get("/observatory/2026-09")
+    assert r.status_code == 404
+    assert "No figures published for September 2026" in r.text
+    assert 'href="/observatory/2026-11?lang=en"' in r.text  # the published months' list
+    assert 'href="/observatory?lang=en"' in r.text
+    assert 'href="/observatory/2026-09?lang=de"' in r.text  # the languages keep the address
+    _strict(r.headers)
+    german = _public(client).get("/observatory/2026-09?lang=de")
+    assert "Für September 2026 wurden keine Zahlen veröffentlicht" in german.text
+
+
 def test_the_page_speaks_the_visitors_language(client: TestClient, session: Session) -> None:
     publish(session, figures("2026-11"))
     visitor = _public(client)

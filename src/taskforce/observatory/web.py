@@ -317,22 +317,33 @@ def snapshot_csv(session: SessionDep, period: str) -> Response:
 
 
 def _snapshot_page(
-    request: Request, snapshot: SnapshotRead | None, months: list[SnapshotRead], lang: str
+    request: Request,
+    snapshot: SnapshotRead | None,
+    months: list[SnapshotRead],
+    lang: str,
+    *,
+    missing: str | None = None,
 ) -> HTMLResponse:
+    """A published month, the latest, or (`missing`) a month nobody published: a 404 that
+    says so and lists the months there are, so a reader who typed a month is not lost."""
     t = catalogue.texts("observatory", lang)
     return _public(
         request,
         {
+            "missing": _month_name(t, missing, full=True) if missing else None,
             "t": t,
             "lang": lang,
             "languages": catalogue.languages("observatory"),
             "snapshot": snapshot,
             "v": _published_view(snapshot, lang) if snapshot else None,
             "months": [(s, _month_name(t, s.period, full=True)) for s in months],
-            "here": f"/observatory/{snapshot.period}" if snapshot else "/observatory",
+            "here": f"/observatory/{snapshot.period if snapshot else missing}"
+            if snapshot or missing
+            else "/observatory",
             "report_href": "/report/es" if lang == "es" else "/report",
             "source": worldmap.SOURCE,
         },
+        status_code=404 if missing else 200,
     )
 
 
@@ -352,9 +363,11 @@ def published_month(
     period: str,
     lang: str | None = Query(default=None, max_length=8),
 ) -> HTMLResponse:
-    snapshot = _published_month(session, period)
     months = service.published(session)
-    return _snapshot_page(request, snapshot, months, _language(request, lang))
+    lang = _language(request, lang)
+    if _PERIOD.match(period) and not any(s.period == period for s in months):
+        return _snapshot_page(request, None, months, lang, missing=period)
+    return _snapshot_page(request, _published_month(session, period), months, lang)
 
 
 # --- the members' page ------------------------------------------------------------------------

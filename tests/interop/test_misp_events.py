@@ -46,7 +46,7 @@ class Entry:
     added_at: datetime
 
 
-CASE = Case(uuid.UUID(int=7), "GB-NCA-2026-0007", DAY, ("grooming",), "GB-NCA")
+CASE = Case(uuid.UUID(int=7), "GB-NCA-2026-0007", DAY, ("grooming", "live_streaming"), "GB-NCA")
 ROWS = [
     Row("url", "https://forum.example.com/board/", DAY),
     Row("email", "night.fox@example.com", DAY),
@@ -66,6 +66,7 @@ def test_a_case_event_is_deterministic_tagged_and_counts_what_it_skips() -> None
     assert skipped == {"username": 1, "imei": 1}
     assert {t.name for t in first.tags} == {"tlp:green", 'rsit:abusive-content="violence"'}
     assert first.info.startswith("GB-NCA-2026-0007")
+    assert first.info.endswith("(grooming, live streaming)")  # the event's title, in words
     assert first.Orgc.name == "GB-NCA"
     types = {(a.type, a.value) for a in first.attributes}
     assert ("ip-dst", "203.0.113.7") in types

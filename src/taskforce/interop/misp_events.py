@@ -157,7 +157,7 @@ def case_event(case: CaseRow, selectors: Iterable[SelectorRow]) -> tuple[MISPEve
     """The event of one case (`info`: the reference and offence types) and the selector kinds
     it skipped, counted. An attribute per distinct (type, value)."""
     event_uuid = case_event_uuid(case.case_id)
-    offences = ", ".join(case.offence_types)
+    offences = ", ".join(o.replace("_", " ") for o in case.offence_types)  # a title, in words
     event = _event(
         event_uuid,
         f"{case.reference}: indicators of a taskforce case"

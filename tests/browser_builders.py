@@ -42,10 +42,10 @@ def gb_investigator(session: Session) -> Caller:
     return auth_service.caller_for(session, user, channel="cli")
 
 
-def sign_in(page: Page, base: str, email: str = INVESTIGATOR) -> None:
+def sign_in(page: Page, base: str, email: str = INVESTIGATOR, password: str = PASSWORD) -> None:
     """Through the sign-in page, landing on the start page."""
     page.goto(f"{base}/ui/login")
     page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
+    page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     expect(page).to_have_url(f"{base}/ui/")

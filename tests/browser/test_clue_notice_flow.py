@@ -9,9 +9,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+from browser_builders import PASSWORD, sign_in
 from builders import Person, jpeg, make_case, make_triage_run, picture
 from notice_builders import gps_exif
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
@@ -22,7 +23,6 @@ from taskforce.core.settings import Settings
 from taskforce.series import service as series_service
 from taskforce.series.schemas import MediaAdd, MediaHashes, SeriesCreate, VictimCreate
 
-PASSWORD = "browser-test-password"
 SERIES: dict[str, uuid.UUID] = {}
 SEIZED_MD5 = "7d793037a0760186574b0282f2f435e7"  # a file of GB's seizure, later in the series
 
@@ -80,14 +80,6 @@ def seed(session: Session, _settings: Settings) -> None:
             SERIES["run"] = run.id
 
 
-def login(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/ui/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(f"{base}/ui/")
-
-
 @pytest.mark.seed.with_args(seed)
 def test_notice_answered_ranked_closed_and_series_identified(
     live_server: object, browser: Browser, tmp_path: Path
@@ -97,7 +89,7 @@ def test_notice_answered_ranked_closed_and_series_identified(
     photo.write_bytes(jpeg(picture(31), exif=gps_exif()))
 
     gb = browser.new_context().new_page()
-    login(gb, base, "inv@gb-nca.example.com")
+    sign_in(gb, base, "inv@gb-nca.example.com")
     gb.goto(f"{base}/ui/series/{SERIES['id']}")
     gb.click("text=Write a clue notice")
     gb.fill("input[name=title]", "Where is the blue room?")
@@ -120,7 +112,7 @@ def test_notice_answered_ranked_closed_and_series_identified(
     assert gb.locator(".cn-figure img").evaluate(loaded_width) == 640
 
     za = browser.new_context().new_page()
-    login(za, base, "inv@za-saps.example.com")
+    sign_in(za, base, "inv@za-saps.example.com")
     za.click("nav >> text=Notices")
     za.click("text=Where is the blue room?")
     za.fill("input[name=countries]", "ZA, NA, LS")
@@ -130,7 +122,7 @@ def test_notice_answered_ranked_closed_and_series_identified(
     expect(za.locator(".cn-answers")).to_contain_text("ZA-SAPS")
 
     us = browser.new_context().new_page()
-    login(us, base, "inv@us-hsi.example.com")
+    sign_in(us, base, "inv@us-hsi.example.com")
     us.goto(f"{base}/ui/notices")
     expect(us.locator("main")).not_to_contain_text("Where is the blue room?")
     assert us.goto(notice_url).status == 404  # type: ignore[union-attr]

@@ -6,7 +6,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from browser_builders import PASSWORD, sign_in
+from playwright.sync_api import Browser, expect
 from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
@@ -19,7 +20,6 @@ from taskforce.core.caller import Role, system_caller
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
 
-PASSWORD = "browser-test-password"
 CASE_IDS: dict[str, uuid.UUID] = {}
 
 pytestmark = pytest.mark.browser
@@ -69,14 +69,6 @@ def seed(session: Session, settings: Settings) -> None:
             )
 
 
-def login(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/ui/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(f"{base}/ui/")
-
-
 @pytest.mark.seed.with_args(seed)
 def test_both_sides_see_the_hit_and_the_third_agency_nothing(
     live_server: object, browser: Browser
@@ -84,7 +76,7 @@ def test_both_sides_see_the_hit_and_the_third_agency_nothing(
     base = live_server.url  # type: ignore[attr-defined]
 
     a = browser.new_context().new_page()
-    login(a, base, "inv@gb-nca.example.com")
+    sign_in(a, base, "inv@gb-nca.example.com")
     a.goto(f"{base}/ui/cases/{CASE_IDS['GB-NCA']}")
     a.select_option("select[name=type]", "username")
     a.fill("input[name=value]", "night_owl")
@@ -94,13 +86,13 @@ def test_both_sides_see_the_hit_and_the_third_agency_nothing(
     expect(a.locator("#selectors")).to_contain_text("Operation NL-NP Heron")
 
     b = browser.new_context().new_page()
-    login(b, base, "inv@nl-np.example.com")
+    sign_in(b, base, "inv@nl-np.example.com")
     b.goto(f"{base}/ui/hits")
     expect(b.locator("main")).to_contain_text("Operation GB-NCA Heron")
     expect(b.locator("main")).to_contain_text("night_owl")
 
     c = browser.new_context().new_page()
-    login(c, base, "inv@us-hsi.example.com")
+    sign_in(c, base, "inv@us-hsi.example.com")
     c.goto(f"{base}/ui/hits")
     expect(c.locator("main")).to_contain_text("No hit on your agency's cases yet")
     assert "night_owl" not in c.content()

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+from browser_builders import PASSWORD, sign_in
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy.orm import Session
 
@@ -19,7 +20,6 @@ from taskforce.core.caller import Role, system_caller
 from taskforce.core.settings import Settings
 from taskforce.hosting import networks as hosting_networks
 
-PASSWORD = "browser-test-password"
 NETWORKS = """network,provider,asn,country,abuse_email
 203.0.113.0/26,Fictional Hosting NL B.V.,64500,NL,abuse@nlhost.example.net
 """
@@ -61,14 +61,6 @@ def seed(session: Session, _settings: Settings) -> None:
     )
 
 
-def login(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/ui/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(f"{base}/ui/")
-
-
 def report(page: Page, base: str, kind: str, country: str, fields: dict[str, str]) -> None:
     page.goto(f"{base}/report")
     page.check(f"input[name=kind][value={kind}]")
@@ -92,7 +84,7 @@ def test_a_public_report_is_routed_confirmed_and_noticed(
     assert public.context.cookies() == []  # the public pages set no cookie
 
     analyst = browser.new_context().new_page()
-    login(analyst, base, "analyst@nl-hotline.example.com")
+    sign_in(analyst, base, "analyst@nl-hotline.example.com")
     analyst.goto(f"{base}/ui/hotline")
     link = analyst.locator("a.ref").first
     expect(link).to_be_visible(timeout=15_000)  # routed by the in-process worker
@@ -118,7 +110,7 @@ def test_a_public_report_is_routed_confirmed_and_noticed(
     analyst.screenshot(path=str(tmp_path / "notice.png"), full_page=True)
 
     police = browser.new_context().new_page()
-    login(police, base, "analyst@nl-np.example.com")
+    sign_in(police, base, "analyst@nl-np.example.com")
     expect(police.locator("nav.mainnav")).to_contain_text(re.compile(r"Leads\s*1"))
     police.goto(f"{base}/ui/leads")
     police.locator("a", has_text=re.compile("Child in immediate danger|danger", re.I)).first.click()
@@ -128,7 +120,7 @@ def test_a_public_report_is_routed_confirmed_and_noticed(
     expect(police.locator("body")).to_contain_text("Acknowledged")
 
     other = browser.new_context().new_page()
-    login(other, base, "analyst@gb-hotline.example.com")
+    sign_in(other, base, "analyst@gb-hotline.example.com")
     other.goto(f"{base}/ui/hotline?view=all")
     expect(other.locator("body")).to_contain_text("No report here.")
     lead_path = police.url.removeprefix(base)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import browser_builders
 import pytest
 from builders import PASSWORD
 from playwright.sync_api import Browser, Page, expect
@@ -54,11 +55,7 @@ def shots(tmp_path: Path) -> Path:
 
 def sign_in(browser: Browser, base: str, email: str, width: int) -> Page:
     page = browser.new_context(viewport={"width": width, "height": 900}).new_page()
-    page.goto(f"{base}/ui/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(f"{base}/ui/")
+    browser_builders.sign_in(page, base, email, PASSWORD)
     return page
 
 

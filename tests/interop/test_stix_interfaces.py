@@ -61,6 +61,9 @@ def test_cli_exports_signs_and_verifies(hub: CliRunner, tmp_path: Path) -> None:
     tampered = hub.invoke(app, ["export", "verify", str(bundle), "--public-key", public])
     assert tampered.exit_code == 2
     assert "not the one signed" in tampered.output
+    absent = hub.invoke(app, ["export", "verify", str(tmp_path / "absent.json")])
+    assert absent.exit_code == 2
+    assert "absent.json cannot be read: no such file" in absent.output  # not its .sig.json
 
 
 def test_cli_refuses_bad_input_naming_it(hub: CliRunner, tmp_path: Path) -> None:

@@ -104,6 +104,9 @@ def verify_export(
 ) -> None:
     """Check an export against its detached signature: signed by the hub's export key, and
     the file's SHA-256 and size are the signed ones. Exit 2 when it does not verify."""
+    if not file.is_file():  # before its signature: the file is what the user named
+        err.print(f"error: file: {file} cannot be read: no such file", markup=False, soft_wrap=True)
+        raise typer.Exit(2)
     try:
         document = signatures.read_document(signature or signatures.signature_path(file))
         public = (

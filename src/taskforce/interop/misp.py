@@ -5,12 +5,13 @@ caller's agency may pass on exported as MISP JSON or a MISP feed, recorded and a
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
+from pymisp import MISPEvent
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -121,17 +122,22 @@ class Exported:
     signature: dict[str, Any]
 
 
-def _finish(
+def _export(
     session: Session,
     caller: Caller,
     settings: Settings,
     *,
     kind: str,
-    written: feed.Written,
     agency_code: str | None,
     now: datetime,
+    write: Callable[[Iterator[MISPEvent], feed.Written], object],
 ) -> Exported:
-    """Sign, record and audit the export (`interop.records`, as STIX exports are)."""
+    """Write the events the caller may pass on (`write`), then sign, record and audit the
+    export (`interop.records`, as STIX exports are)."""
+    releasable.require_exporter(caller)
+    agency_code = _filter(session, agency_code)
+    written = feed.Written()
+    write(feed.events(session, caller, written, agency_code=agency_code), written)
     detail = {"agency": agency_code, **written.detail()}
     output = records.Output(written.sha256, written.bytes, written.signed_bytes, written.attributes)
     record, document = records.record_export(
@@ -163,12 +169,14 @@ def export_misp(
 ) -> Exported:
     """What the caller's agency may pass on (`releasable`; `agency_code`: only that agency's
     material) as one MISP JSON file written to `out`; signed, recorded and audited."""
-    releasable.require_exporter(caller)
-    agency_code = _filter(session, agency_code)
-    written = feed.Written()
-    feed.write_events(feed.events(session, caller, written, agency_code=agency_code), out, written)
-    return _finish(
-        session, caller, settings, kind=MISP, written=written, agency_code=agency_code, now=now
+    return _export(
+        session,
+        caller,
+        settings,
+        kind=MISP,
+        agency_code=agency_code,
+        now=now,
+        write=lambda events, written: feed.write_events(events, out, written),
     )
 
 
@@ -183,12 +191,14 @@ def export_feed(
 ) -> Exported:
     """The same as a MISP feed folder (`feed.write_feed`); the signature covers its
     `SHA256SUMS` listing (written beside it as `SHA256SUMS.sig.json` by the interfaces)."""
-    releasable.require_exporter(caller)
-    agency_code = _filter(session, agency_code)
-    written = feed.Written()
-    feed.write_feed(feed.events(session, caller, written, agency_code=agency_code), folder, written)
-    return _finish(
-        session, caller, settings, kind=MISP_FEED, written=written, agency_code=agency_code, now=now
+    return _export(
+        session,
+        caller,
+        settings,
+        kind=MISP_FEED,
+        agency_code=agency_code,
+        now=now,
+        write=lambda events, written: feed.write_feed(events, folder, written),
     )
 
 

@@ -103,3 +103,32 @@ def test_nice_steps() -> None:
     assert charts.nice_step(160) == 50
     assert charts.nice_step(20) == 5
     assert charts.nice_step(0) == 1
+
+
+def test_the_bars_figures_stand_in_one_column_past_every_tick() -> None:
+    """After the bar on one row and after the tick on the next, a reader took the median's
+    figure for the 90th percentile's: the figures now stand in a column of their own."""
+    drawn = charts.bars(
+        [
+            charts.Bar("Netherlands", 28.5, 74.8, "n = 58"),  # the tick far from the bar
+            charts.Bar("Germany", 32.2, 35.0, "n = 26"),  # the tick close to it
+            charts.Bar("France", 146.7, 150.0, "n = 1,234"),  # the tick at the scale's end
+        ],
+        title="t",
+        description="d",
+        value_label="Median hours",
+        mark_label="90th percentile",
+        suppressed="<10",
+        ident="r",
+    )
+    width = float(re.findall(r'viewBox="0 0 ([\d.]+) ', drawn)[0])
+    ticks = [
+        float(x) + 1.5
+        for x in re.findall(r'<rect x="([\d.]+)" y="\d+" width="3" height="26"', drawn)
+    ]
+    found = re.findall(r'<text x="([\d.]+)" y="\d+">([\d.,]+ · n = [\d,]+)<', drawn)
+    labels = [float(x) for x, _ in found]
+    assert len(ticks) == len(labels) == 3
+    assert len(set(labels)) == 1  # one column
+    assert labels[0] > max(ticks)
+    assert labels[2] + 7.2 * len(found[2][1]) <= width  # the longest fits the drawing

@@ -16,7 +16,7 @@ from html import escape
 from taskforce.observatory import palette
 
 _FONT = 'font-family="system-ui, sans-serif"'
-_TEXT_WIDTH = 7.2  # about one character at 13 px, to keep a label clear of a tick
+_TEXT_WIDTH = 7.2  # about one character at 13 px, to leave room for a label
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,10 @@ def bars(
 ) -> str:
     """Horizontal bars (e.g. median hours to removal by hosting country) with the 90th
     percentile as a dark tick, and a key naming both."""
-    width, left, right, row = 560, 130, 96, 30
+    texts = [_number_note(number, r) for r in rows if r.value is not None]
+    # room on the right for the column of figures, the longest included
+    width, left, row = 560, 130, 30
+    right = max(96, round(16 + _TEXT_WIDTH * max((len(t) for t in texts), default=0)))
     top_pad = 34
     height = top_pad + row * max(1, len(rows)) + 26
     drawn = [v for r in rows for v in (r.value, r.mark) if v is not None]
@@ -126,19 +129,22 @@ def bars(
             f'<rect x="{left}" y="{y + 6}" width="{max(end - left, 1):.1f}" height="18" '
             f'fill="{palette.BAR}"><title>{escape(r.label)}: {number(r.value)}</title></rect>'
         )
-        text = number(r.value) + (f" · {r.note}" if r.note else "")
-        label_x = end  # the median's figure right after its bar...
         if r.mark is not None:
             mx = x(r.mark)
             out.append(
                 f'<rect x="{mx - 1.5:.1f}" y="{y + 2}" width="3" height="26" '
                 f'fill="{palette.MARK}"/>'
             )
-            if end - 4 <= mx <= end + 12 + _TEXT_WIDTH * len(text):
-                label_x = max(end, mx)  # ...or after the tick where the tick is in its way
-        out.append(f'<text x="{label_x + 6:.1f}" y="{y + 19}">{escape(text)}</text>')
+        # the figure in a column of its own past the scale, on every row alike: placed after
+        # the bar on some rows and after the tick on others, it was read as the tick's value
+        text = _number_note(number, r)
+        out.append(f'<text x="{x(top) + 10:.1f}" y="{y + 19}">{escape(text)}</text>')
     out.append("</svg>")
     return "".join(out)
+
+
+def _number_note(number: Callable[[float], str], r: Bar) -> str:
+    return number(r.value or 0) + (f" · {r.note}" if r.note else "")
 
 
 def columns(

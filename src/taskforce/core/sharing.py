@@ -7,8 +7,9 @@ caller may not see is reported as missing (404), never as forbidden.
 
 Access is decided here once for every domain (docs/architecture.md, "Access decided once"):
 `visible_or_404` (the read with its audited refusal), `require_owner`, `is_owner` / `owns` /
-`owned_by` / `authored_by` (the only owner comparisons outside core), `amber_partners` (the partner rule of
-every shareable kind) and `sees` (what one agency may learn of another's record, for hits).
+`owned_by` / `authored_by` (the only owner comparisons outside core), `amber_partners` (the
+partner rule of every shareable kind) and `sees` (what one agency may learn of another's
+record, for hits).
 A test (tests/test_access_rules.py) fails when a domain compares owners itself.
 """
 

@@ -79,6 +79,9 @@ def test_cli_refuses_bad_input_naming_it(hub: CliRunner, tmp_path: Path) -> None
     )
     assert unknown.exit_code == 2
     assert "agency" in unknown.output
+    acting = hub.invoke(app, ["export", "stix", "--agency", "xx-none", "--out", str(out)])
+    assert acting.exit_code == 1
+    assert "agency XX-NONE not found" in acting.output  # the code typed, named
     nothing = hub.invoke(
         app, ["export", "stix", "--agency", "GB-NCA", "--out", str(out), "--since", "2031-01-01"]
     )

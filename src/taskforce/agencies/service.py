@@ -178,8 +178,12 @@ def get_by_code(session: Session, code: str) -> Agency:
 
 
 def operator(session: Session, code: str) -> Caller:
-    """The operator at the console acting for the agency `code` (404 when there is none)."""
-    agency = get_by_code(session, code)
+    """The operator at the console acting for the agency `code` (404 when there is none,
+    naming the code typed: "agency XX-NONE not found")."""
+    try:
+        agency = get_by_code(session, code)
+    except NotFound:
+        raise NotFound(f"agency {code.strip().upper()}") from None
     return agency_operator(agency.id, agency.code, agency.country)
 
 

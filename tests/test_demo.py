@@ -445,6 +445,7 @@ def test_last_month_is_published_with_cells_shown_and_suppressed(
     assert len(shown) >= 4
     assert len(hidden) >= 2  # the small ones, and one more so the total does not reveal them
     assert snapshot.figures.reports_received is not None
+    assert found.received == snapshot.figures.reports_received  # the figure the demo prints
     assert any(r.median_hours is not None for r in snapshot.figures.removal_by_country)
     assert any(m.value is not None for m in snapshot.figures.children_identified)
 

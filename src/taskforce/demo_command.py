@@ -132,7 +132,8 @@ def _build(demo: _Demo) -> None:
     if summary.observatory is not None:
         o = summary.observatory
         out.print(
-            f"Observatory: {o.period} published ({o.reports} archived URL reports, "
+            f"Observatory: {o.period} published ({o.received or o.reports} URL reports "
+            "received, "
             f"{o.countries} hosting countries, {o.suppressed} shown as fewer than "
             f"{settings.observatory_threshold}; sha256 {o.sha256[:16]}…): "
             f"http://{host}:{port}/observatory",

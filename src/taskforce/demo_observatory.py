@@ -51,9 +51,10 @@ HOSTS = ("img.polder-share.example", "pics.tulip-gallery.example", "photos.prair
 class ObservatorySummary:
     period: str
     sha256: str
-    reports: int
+    reports: int  # the archive's rows written here
     countries: int
     suppressed: int  # countries whose received count is shown as "fewer than N"
+    received: int | None = None  # as published: the archive and the month's live reports
 
 
 def build(
@@ -145,6 +146,7 @@ def build(
         reports=len(reports),
         countries=len(rows),
         suppressed=sum(1 for r in rows if r.received is None),
+        received=published.figures.reports_received,
     )
 
 

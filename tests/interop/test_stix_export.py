@@ -60,6 +60,10 @@ def test_the_bundle_validates_and_holds_only_what_may_leave(
     assert groupings[world.green.reference]["labels"] == ["csam-distribution"]
     files = [o for o in objects if o["type"] == "file"]
     assert any(f.get("x_pdq") == "f0" * 32 for f in files)
+    known = [o["name"] for o in objects if o.get("name", "").startswith("known file: ")]
+    assert known  # a hash set's files, each named by its strongest hash, not a file id
+    assert all(n.split()[2] in ("SHA-256", "SHA-1", "MD5") for n in known)
+    assert not [o for o in objects if "file--" in o.get("name", "")]
     assert all(o["object_marking_refs"] == [markings.TLP_GREEN] for o in objects[5:])
     agencies = {o["name"] for o in objects if o["type"] == "identity"}
     assert agencies == {"taskforce hub", "GB-NCA (fictional)", "NL-NP (fictional)"}

@@ -165,9 +165,12 @@ def hash_objects(row: releasable.ReleasableHash, creator: str) -> list[dict[str,
             )
         ]
     sco = stix.file_object(hashes=hashes, pdq=row.pdq)
+    # named by its strongest hash, as an analyst looks it up ("known file: SHA-256 2ef7…"),
+    # not by the file object's id
+    strongest = next(name for name in ("SHA-256", "SHA-1", "MD5") if name in hashes)
     found = stix.indicator(
-        kind="file",
-        value=sco["id"],
+        kind="known file",
+        value=f"{strongest} {hashes[strongest]}",
         platform=None,
         created=row.added_at,
         created_by=creator,

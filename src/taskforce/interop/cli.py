@@ -253,16 +253,16 @@ def import_misp(
         if misp_type.startswith("("):  # attributes with no type or value: no MISP type to name
             plural = "" if count == 1 else "s"
             out.print(
-                f"skipped {count} attribute{plural} with {misp_type.strip('()')}", markup=False
+                f"skipped {count:,} attribute{plural} with {misp_type.strip('()')}", markup=False
             )
         else:
-            out.print(f"skipped {count} {misp_type} (no selector type)", markup=False)
+            out.print(f"skipped {count:,} {misp_type} (no selector type)", markup=False)
     out.print(
-        f"{summary.case}: {summary.added} added, {summary.already_there} already there, "
-        f"{len(summary.invalid)} invalid, {sum(summary.skipped.values())} skipped, "
-        f"{summary.hits} hit{'' if summary.hits == 1 else 's'} "
-        f"({summary.events} event{'' if summary.events == 1 else 's'}, "
-        f"{summary.attributes} attributes)",
+        f"{summary.case}: {summary.added:,} added, {summary.already_there:,} already there, "
+        f"{len(summary.invalid):,} invalid, {sum(summary.skipped.values()):,} skipped, "
+        f"{summary.hits:,} hit{'' if summary.hits == 1 else 's'} "
+        f"({summary.events:,} event{'' if summary.events == 1 else 's'}, "
+        f"{summary.attributes:,} attributes)",
         markup=False,
     )
     if summary.added == 0:

@@ -234,7 +234,7 @@ def test_downloads_from_the_page_are_recorded_audited_and_signed(
 
 def test_each_type_is_marked_with_where_it_cannot_go() -> None:
     """The marks follow what the STIX and MISP writers carry: an IMEI goes nowhere, a username
-    to STIX only, a phone to MISP only, a wallet to MISP only when it is Bitcoin or Monero."""
+    to STIX only, a phone to MISP only, a wallet to MISP only when it is Bitcoin or Monero (the marks stay short: a phone's screen)."""
 
     def note(kind: str) -> str | None:
         return overview.KindCount(
@@ -249,8 +249,8 @@ def test_each_type_is_marked_with_where_it_cannot_go() -> None:
     assert note("phone") == "MISP only"
     assert note("username") == "STIX only"
     assert note("imei") == "stays in the hub"
-    assert note("payment_account") == "MISP only: card numbers and IBANs"
-    assert note("crypto_wallet") == "MISP: Bitcoin and Monero addresses only"
+    assert note("payment_account") == "MISP only: cards, IBANs"
+    assert note("crypto_wallet") == "MISP: BTC, XMR only"
     for kind in SelectorKind:  # the MISP writer agrees with the marks
         whole = kind.value in misp_events.MISP_KINDS and kind.value not in misp_events.MISP_IN_PART
         if whole or kind.value not in misp_events.MISP_KINDS:

@@ -97,9 +97,9 @@ def _utc(moment: datetime) -> datetime:
 
 
 # the selector kinds MISP carries (`attribute_of`), and those it carries only in part
-MISP_IN_PART: Final = {
-    "payment_account": "card numbers and IBANs",
-    "crypto_wallet": "Bitcoin and Monero addresses",
+MISP_IN_PART: Final = {  # in the few words of a mark on the exports page
+    "payment_account": "cards, IBANs",
+    "crypto_wallet": "BTC, XMR",
 }
 MISP_KINDS: Final = frozenset(
     {"url", "domain", "md5", "sha1", "sha256", "email", "ip", "phone", "pdq", *MISP_IN_PART}

@@ -234,7 +234,8 @@ def test_downloads_from_the_page_are_recorded_audited_and_signed(
 
 def test_each_type_is_marked_with_where_it_cannot_go() -> None:
     """The marks follow what the STIX and MISP writers carry: an IMEI goes nowhere, a username
-    to STIX only, a phone to MISP only, a wallet to MISP only when it is Bitcoin or Monero (the marks stay short: a phone's screen)."""
+    to STIX only, a phone to MISP only, a wallet to MISP only when it is Bitcoin or Monero
+    (the marks stay short, for a phone's screen)."""
 
     def note(kind: str) -> str | None:
         return overview.KindCount(

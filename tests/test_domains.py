@@ -46,6 +46,7 @@ def test_the_contracts_name_the_domains_in_their_order() -> None:
     own = (  # each in a contract of its own
         "taskforce.hashsets",
         "taskforce.federation",
+        "taskforce.commerce",
         "taskforce.interop",
         "taskforce.observatory",
     )
@@ -55,7 +56,7 @@ def test_the_contracts_name_the_domains_in_their_order() -> None:
     assert contracts["domain-layers-hashsets"]["containers"] == ["taskforce.hashsets"]
     assert contracts["domain-layers-federation"]["containers"] == ["taskforce.federation"]
     assert contracts["domain-layers-federation"]["exhaustive"] is True
-    for domain in ("interop", "observatory"):
+    for domain in ("commerce", "interop", "observatory"):
         assert contracts[f"domain-layers-{domain}"]["containers"] == [f"taskforce.{domain}"]
         assert contracts[f"domain-layers-{domain}"]["exhaustive"] is True
     assert contracts["domain-layers"]["exhaustive"] is True

@@ -54,6 +54,9 @@ class Permission(StrEnum):
     EXPORT_INDICATORS = "export_indicators"
     # the observatory: publish the month's snapshot (the coordinator's desk)
     PUBLISH_STATISTICS = "publish_statistics"
+    # commercial sites: crawl a site (text only), map its payment infrastructure, put its
+    # indicators on the agency's case, notify payment providers, list wallets on the watch list
+    INVESTIGATE_SITES = "investigate_sites"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -66,6 +69,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_USERS,
             Permission.MANAGE_HOSTING,
             Permission.HANDLE_REPORTS,
+            Permission.INVESTIGATE_SITES,
             Permission.MANAGE_BLOCKLIST,
             Permission.OVERSEE_NETWORK,
             Permission.MANAGE_PEERS,
@@ -79,6 +83,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.AGENCY_ADMIN: frozenset(
         {
             Permission.HANDLE_REPORTS,
+            Permission.INVESTIGATE_SITES,
             Permission.MANAGE_BLOCKLIST,
             Permission.DOWNLOAD_BLOCKLIST,
             Permission.MANAGE_HOSTING,
@@ -98,6 +103,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.INVESTIGATOR: frozenset(
         {
             Permission.HANDLE_REPORTS,
+            Permission.INVESTIGATE_SITES,
             Permission.MANAGE_BLOCKLIST,
             Permission.DOWNLOAD_BLOCKLIST,
             Permission.MANAGE_HOSTING,
@@ -115,6 +121,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ANALYST: frozenset(
         {
             Permission.HANDLE_REPORTS,
+            Permission.INVESTIGATE_SITES,
             Permission.MANAGE_BLOCKLIST,
             Permission.DOWNLOAD_BLOCKLIST,
             Permission.MANAGE_HOSTING,

@@ -153,6 +153,45 @@ class Settings(BaseSettings):
         description="Small-count suppression: a figure counting fewer than this many reports, "
         "removals, children or hits is shown as 'fewer than N', and rates derived from it too.",
     )
+    commerce_crawl_allow_networks: list[str] = Field(
+        default_factory=list,
+        description="Address blocks the commercial-site crawler may reach although they are not "
+        "public (a lab's own test servers); empty in production: no crawl reaches an internal "
+        "network.",
+    )
+    commerce_page_bytes: int = Field(
+        default=2_000_000,
+        ge=1024,
+        le=50_000_000,
+        description="The most bytes the crawler reads of one page; the rest is not read, and "
+        "the page is marked truncated.",
+    )
+    commerce_page_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        le=300,
+        description="The most seconds one page may take, its redirects included; a server that "
+        "trickles bytes is cut off at this limit.",
+    )
+    commerce_max_pages: int = Field(
+        default=500,
+        ge=1,
+        le=100_000,
+        description="The most pages an analyst may ask one crawl to fetch.",
+    )
+    commerce_kept_html_bytes: int = Field(
+        default=1_000_000,
+        ge=1024,
+        description="The most bytes of a page's sanitised HTML kept for the analyst (compressed "
+        "at rest); longer pages are cut and marked.",
+    )
+    commerce_recrawl_days: int = Field(
+        default=7,
+        ge=1,
+        le=365,
+        description="Days between recrawls of a site when the analyst asks for recrawls without "
+        "naming an interval.",
+    )
     smtp_host: str | None = Field(default=None, description="SMTP server for the outbox.")
     smtp_port: int = Field(default=25, description="SMTP port.")
     smtp_security: Literal["none", "starttls", "tls"] = Field(
@@ -370,7 +409,12 @@ class Settings(BaseSettings):
                 raise ValueError(f"preservation_reminder_days: {days} is not from 1 to 366")
         return sorted(set(value), reverse=True)
 
-    @field_validator("trusted_proxies", "recheck_allow_networks", "webhook_allow_networks")
+    @field_validator(
+        "trusted_proxies",
+        "recheck_allow_networks",
+        "webhook_allow_networks",
+        "commerce_crawl_allow_networks",
+    )
     @classmethod
     def _address_blocks(cls, value: list[str], info: ValidationInfo) -> list[str]:
         """A typo must not silently trust nobody (or everybody), nor open an internal network

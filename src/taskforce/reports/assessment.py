@@ -202,7 +202,7 @@ def _follow_up(
     return done
 
 
-def _hotline_case(session: Session, agency: Agency) -> Case:
+def hotline_case(session: Session, agency: Agency) -> Case:
     """The agency's case for selectors of confirmed public reports, opened on first use (RED:
     other agencies learn of a match and whom to call, not the report)."""
     case_id = session.scalar(select(HotlineCase.case_id).where(HotlineCase.agency_id == agency.id))
@@ -259,7 +259,7 @@ def _feed_hub(
         )
     if not wanted:
         return []
-    case = _hotline_case(session, agency)
+    case = hotline_case(session, agency)
     note = f"public report {short_id(report.id)}"
     added = hits = 0
     skipped: list[str] = []

@@ -1,0 +1,51 @@
+"""The words the commerce domain's parts share: the kinds of indicator, the chains a wallet
+may be on, and what extraction hands the crawler and the recorder (`Found`, `Extraction`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class IndicatorKind(StrEnum):
+    WALLET = "wallet"  # a cryptocurrency address whose checksum holds; detail: the chain
+    PROCESSOR = "processor"  # a payment processor named on the page; value: the provider's name
+    MERCHANT = "merchant"  # a merchant descriptor or account id; detail: the processor
+    AFFILIATE = "affiliate"  # an affiliate or referral parameter: "param=value"
+    ANALYTICS = "analytics"  # analytics, tag-manager and ad ids; detail: ga, ga4, gtm, adsense...
+    MESSENGER = "messenger"  # a messenger handle; detail: telegram, session, tox, ...
+    EMAIL = "email"
+    TEMPLATE = "template"  # the payment page's DOM-shape fingerprint (hex)
+    IP = "ip"  # the address a page answered from
+
+
+class Chain(StrEnum):
+    BTC = "btc"
+    ETH = "eth"
+    LTC = "ltc"
+    DOGE = "doge"
+    XMR = "xmr"
+
+
+@dataclass(frozen=True)
+class Found:
+    """One indicator in one page, with its evidence."""
+
+    kind: IndicatorKind
+    value: str  # normalised: what the indicator is stored and matched as
+    detail: str  # the sub-kind (see IndicatorKind)
+    offset: int  # character offset of the first sighting in the page's decoded HTML
+    snippet: str  # at most 200 characters of the page's text around it, no markup
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """What one page holds: each distinct (kind, value) once, at its first offset; the links
+    to follow (raw href values, in document order); and what was counted, not kept."""
+
+    found: tuple[Found, ...]
+    links: tuple[str, ...]
+    title: str
+    template: str | None  # DOM-shape fingerprint of the page (also in `found` on a payment page)
+    rejected_wallets: int  # wallet-looking strings whose checksum failed
+    rejected: dict[str, int] = field(default_factory=dict)  # other counted rejects, by reason

@@ -196,7 +196,7 @@ def add_site(
         case = case_service.owned_case(session, caller, case_id, Permission.ADD_SELECTOR)
     existing = session.scalar(
         select(CommerceSite).where(
-            CommerceSite.owner_agency_id == caller.agency_id, CommerceSite.url == start
+            sharing.owned_by(CommerceSite.owner_agency_id, caller), CommerceSite.url == start
         )
     )
     if existing is not None:

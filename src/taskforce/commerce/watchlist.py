@@ -1,0 +1,296 @@
+"""The GREEN wallet watch list: an agency lists a wallet it found behind a commercial site (or
+typed from elsewhere) with its reason, and every member agency receives the list, each entry
+shown with the listing agency's code, so an exchange desk or a police unit anywhere can watch
+for it. GREEN by construction: nothing but the chain, the address, the reason and who listed it
+is on an entry, never the site or the case.
+
+A removal keeps the row (`removed_at`, the reason): a member's tool that polls
+`changes_since` learns that a wallet left the list as surely as that it joined it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from taskforce.agencies import service as agency_service
+from taskforce.cases.selectors import SelectorKind, normalise
+from taskforce.commerce.kinds import Chain, IndicatorKind
+from taskforce.commerce.models import CommerceIndicator, WalletWatch
+from taskforce.core import sharing
+from taskforce.core.audit import service as audit
+from taskforce.core.audit.service import Operation
+from taskforce.core.caller import Caller, Permission
+from taskforce.core.db import utcnow
+from taskforce.core.errors import Conflict, Invalid
+
+MAX_REASON = 500
+CSV_COLUMNS = ("chain", "address", "agency", "listed_at", "reason")
+
+
+@dataclass(frozen=True)
+class WatchChange:
+    """One wallet joining or leaving the list, for a member's tool that polls."""
+
+    change: str  # listed | removed
+    at: datetime
+    chain: str
+    address: str
+    agency: str  # the listing agency's code
+    reason: str  # why it was listed, or why removed
+
+
+def _reason(raw: str, field: str = "reason") -> str:
+    reason = " ".join(raw.split())
+    if not reason:
+        raise Invalid(field, "say why")
+    if len(reason) > MAX_REASON:
+        raise Invalid(field, f"at most {MAX_REASON} characters")
+    return reason
+
+
+def _chain_of(address: str) -> Chain:
+    """The chain of an address the cases domain accepted as a wallet."""
+    if address.startswith("0x"):
+        return Chain.ETH
+    if address[:1] in "48" and len(address) >= 95:
+        return Chain.XMR
+    if address.startswith("ltc1") or address[:1] in "LM":
+        return Chain.LTC
+    if address[:1] in "DA9":
+        return Chain.DOGE
+    return Chain.BTC
+
+
+def typed_wallet(text: str) -> tuple[Chain, str]:
+    """A typed address as the cases domain validates and normalises a wallet selector."""
+    try:
+        address = normalise(SelectorKind.CRYPTO_WALLET, text).value
+    except Invalid as exc:
+        raise Invalid("address", exc.rule) from None
+    return _chain_of(address), address
+
+
+def _own_wallet_indicator(
+    session: Session, caller: Caller, indicator_id: uuid.UUID
+) -> CommerceIndicator:
+    indicator = session.scalar(
+        select(CommerceIndicator).where(
+            CommerceIndicator.id == indicator_id,
+            sharing.owned_by(CommerceIndicator.owner_agency_id, caller),
+        )
+    )
+    if indicator is None:
+        sharing.refuse(
+            session,
+            caller,
+            action="commerce.indicator.read",
+            subject_type="commerce_indicator",
+            subject_id=indicator_id,
+            missing="indicator",
+        )
+    if indicator.kind != IndicatorKind.WALLET:
+        raise Invalid("indicator", "only a wallet goes on the watch list")
+    return indicator
+
+
+def add(
+    session: Session,
+    caller: Caller,
+    *,
+    indicator_id: uuid.UUID | None = None,
+    address: str | None = None,
+    reason: str,
+    now: datetime | None = None,
+) -> WalletWatch:
+    """List a wallet (one of the agency's wallet indicators, or a typed address) with its
+    reason; a wallet the agency lists already is that entry, unchanged."""
+    caller.require(Permission.INVESTIGATE_SITES)
+    if caller.agency_id is None:
+        raise Invalid("agency", "only a member agency's staff list wallets")
+    if (indicator_id is None) == (address is None or not address.strip()):
+        raise Invalid("address", "give one wallet: an indicator of your sites or an address")
+    now = now or utcnow()
+    reason = _reason(reason)
+    if indicator_id is not None:
+        indicator = _own_wallet_indicator(session, caller, indicator_id)
+        chain, value = typed_wallet(indicator.value)
+        if indicator.detail in set(Chain):
+            chain = Chain(indicator.detail)
+    else:
+        assert address is not None
+        chain, value = typed_wallet(address)
+    existing = session.scalar(
+        select(WalletWatch).where(
+            sharing.owned_by(WalletWatch.owner_agency_id, caller),
+            WalletWatch.address == value,
+            WalletWatch.removed_at.is_(None),
+        )
+    )
+    if existing is not None:
+        return existing
+    watch = WalletWatch(
+        owner_agency_id=caller.agency_id,
+        chain=chain.value,
+        address=value,
+        indicator_id=indicator_id,
+        reason=reason,
+        listed_at=now,
+        listed_by_user_id=caller.user_id,
+    )
+    session.add(watch)
+    session.flush()
+    audit.record(
+        session,
+        caller,
+        action="commerce.watchlist.add",
+        operation=Operation.COLLECTION,
+        subject_type="wallet_watch",
+        subject_id=watch.id,
+        subject_agency_id=caller.agency_id,
+        detail={"chain": watch.chain, "address": watch.address},
+    )
+    return watch
+
+
+def remove(
+    session: Session,
+    caller: Caller,
+    watch_id: uuid.UUID,
+    *,
+    reason: str,
+    now: datetime | None = None,
+) -> WalletWatch:
+    """Take a wallet the agency listed off the list; the row stays, with when and why."""
+    caller.require(Permission.INVESTIGATE_SITES)
+    watch = session.scalar(
+        select(WalletWatch).where(
+            WalletWatch.id == watch_id, sharing.owned_by(WalletWatch.owner_agency_id, caller)
+        )
+    )
+    if watch is None:
+        sharing.refuse(
+            session,
+            caller,
+            action="commerce.watchlist.remove",
+            subject_type="wallet_watch",
+            subject_id=watch_id,
+            missing="watch list entry",
+        )
+    if watch.removed_at is not None:
+        raise Conflict(f"the wallet left the list on {watch.removed_at:%Y-%m-%d}")
+    watch.removed_at = now or utcnow()
+    watch.removed_reason = _reason(reason)
+    audit.record(
+        session,
+        caller,
+        action="commerce.watchlist.remove",
+        operation=Operation.ALTERATION,
+        subject_type="wallet_watch",
+        subject_id=watch.id,
+        subject_agency_id=caller.agency_id,
+        justification=watch.removed_reason,
+        detail={"chain": watch.chain, "address": watch.address},
+    )
+    return watch
+
+
+def current(session: Session, caller: Caller) -> list[WalletWatch]:
+    """Every wallet on the list now, newest first: GREEN, every member with READ receives it."""
+    caller.require(Permission.READ)
+    rows = list(
+        session.scalars(
+            select(WalletWatch)
+            .where(WalletWatch.removed_at.is_(None))
+            .order_by(WalletWatch.listed_at.desc(), WalletWatch.id)
+        )
+    )
+    audit.record(
+        session,
+        caller,
+        action="commerce.watchlist.read",
+        operation=Operation.CONSULTATION,
+        detail={"shown": len(rows)},
+    )
+    return rows
+
+
+def agency_codes(session: Session, watches: list[WalletWatch]) -> dict[uuid.UUID, str]:
+    """The listing agencies' codes, by agency id: how an entry is shown."""
+    agencies = agency_service.agencies_by_id(session, {w.owner_agency_id for w in watches})
+    return {agency_id: agency.code for agency_id, agency in agencies.items()}
+
+
+def _cell(text: str) -> str:
+    """A cell a spreadsheet would read as a formula is kept as text."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def to_csv(session: Session, caller: Caller) -> str:
+    """The list now as CSV (chain, address, agency, listed_at, reason)."""
+    rows = current(session, caller)
+    codes = agency_codes(session, rows)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for watch in rows:
+        writer.writerow(
+            (
+                watch.chain,
+                watch.address,
+                codes.get(watch.owner_agency_id, ""),
+                watch.listed_at.isoformat(),
+                _cell(watch.reason),
+            )
+        )
+    return buffer.getvalue()
+
+
+def changes_since(session: Session, caller: Caller, since: datetime) -> list[WatchChange]:
+    """Wallets listed or removed after `since`, oldest first, so a member's tool can poll."""
+    caller.require(Permission.READ)
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    rows = list(
+        session.scalars(
+            select(WalletWatch).where(
+                or_(WalletWatch.listed_at > since, WalletWatch.removed_at > since)
+            )
+        )
+    )
+    codes = agency_codes(session, rows)
+    changes: list[WatchChange] = []
+    for watch in rows:
+        code = codes.get(watch.owner_agency_id, "")
+        if watch.listed_at > since:
+            changes.append(
+                WatchChange(
+                    "listed", watch.listed_at, watch.chain, watch.address, code, watch.reason
+                )
+            )
+        if watch.removed_at is not None and watch.removed_at > since:
+            changes.append(
+                WatchChange(
+                    "removed",
+                    watch.removed_at,
+                    watch.chain,
+                    watch.address,
+                    code,
+                    watch.removed_reason,
+                )
+            )
+    changes.sort(key=lambda c: (c.at, c.change != "listed", c.address))
+    audit.record(
+        session,
+        caller,
+        action="commerce.watchlist.changes",
+        operation=Operation.CONSULTATION,
+        detail={"since": since.isoformat(), "shown": len(changes)},
+    )
+    return changes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
+import base58
 import bech32
 import pytest
 from hypothesis import given, settings
@@ -19,6 +20,7 @@ from taskforce.cases.selectors import (
     normalise,
     parse_kind,
 )
+from taskforce.cases.wallets import monero_address
 from taskforce.core.errors import Invalid
 
 K = SelectorKind
@@ -500,9 +502,10 @@ def test_payment_account_invalid(raw: str, rule: str) -> None:
 # --- crypto wallet --------------------------------------------------------------------------
 
 _WALLET_RULE = (
-    "must be a Bitcoin (1..., 3..., bc1...), Ethereum (0x...) or Monero (4..., 8...) address"
+    "must be a Bitcoin (1..., 3..., bc1...), Litecoin (L..., M..., ltc1...), Dogecoin (D..., "
+    "A..., 9...), Ethereum (0x...) or Monero (4..., 8...) address"
 )
-_MONERO = "4" + "A" * 94  # shape only: Monero has no checksum test here
+_MONERO = monero_address(18, bytes(range(64)))  # built here, with its Keccak checksum
 
 
 def test_bitcoin_legacy_address_is_kept_as_typed() -> None:
@@ -532,8 +535,26 @@ def test_ethereum_address_is_lower_cased() -> None:
     assert value(K.CRYPTO_WALLET, "0X" + "AB" * 20) == "0x" + "ab" * 20
 
 
-def test_monero_address_shape() -> None:
+def test_monero_address_checksum() -> None:
     assert value(K.CRYPTO_WALLET, _MONERO) == _MONERO
+    broken = _MONERO[:-1] + ("B" if _MONERO[-1] != "B" else "C")
+    assert refused(K.CRYPTO_WALLET, broken).rule == "Monero address checksum is wrong"
+
+
+def test_ethereum_mixed_case_must_match_eip55() -> None:
+    # EIP-55's own example, then the same address with one letter's case flipped.
+    assert value(K.CRYPTO_WALLET, "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed") == (
+        "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed"
+    )
+    exc = refused(K.CRYPTO_WALLET, "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD")
+    assert exc.rule == "Ethereum address checksum (EIP-55 mixed case) is wrong"
+
+
+def test_litecoin_and_dogecoin_addresses() -> None:
+    ltc = base58.b58encode_check(bytes([0x30]) + bytes(range(20))).decode()
+    doge = base58.b58encode_check(bytes([0x1E]) + bytes(range(20))).decode()
+    assert value(K.CRYPTO_WALLET, ltc) == ltc
+    assert value(K.CRYPTO_WALLET, doge) == doge
 
 
 @pytest.mark.parametrize(

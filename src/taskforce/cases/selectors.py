@@ -23,8 +23,11 @@ Decisions that are not obvious:
   port), plus: no scheme means `http`, the fragment and any `user:password@` are dropped, and
   characters that are not allowed in a URL (spaces, non-ASCII) are percent-encoded as UTF-8, as a
   browser does. Query strings are kept in order: parameter order can matter to a server.
-* Ethereum addresses are lower-cased without an EIP-55 checksum test (that needs Keccak-256,
-  which the standard library lacks); Bitcoin addresses have their checksums verified.
+* Crypto wallets are checked by `cases.wallets`, per chain (base58check, bech32/bech32m,
+  EIP-55, Monero's Keccak checksum). Ethereum addresses are lower-cased (mixed case must match
+  EIP-55; all-lower/all-upper carry no checksum and are accepted), bc1/ltc1 lower-cased, base58
+  addresses kept as typed. A `3...` address is read as Bitcoin: Litecoin's legacy P2SH has the
+  same bytes.
 * Control and invisible format characters (zero-width space, BOM, bidi marks) are refused for
   every type: pasted from a web page they would make a selector that looks right but never
   matches.
@@ -40,8 +43,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-import base58
-import bech32
 import email_validator
 import idna
 import phonenumbers
@@ -50,6 +51,7 @@ from stdnum import imei as stdnum_imei
 from stdnum import luhn as stdnum_luhn
 from stdnum.exceptions import InvalidChecksum, ValidationError
 
+from taskforce.cases import wallets
 from taskforce.core.errors import Invalid
 
 MAX_VALUE_LENGTH = 2048
@@ -165,8 +167,10 @@ _RULES: dict[SelectorKind, str] = {
         "sub-type prefix and without spaces, e.g. card:4111111111111111."
     ),
     SelectorKind.CRYPTO_WALLET: (
-        "A Bitcoin (1..., 3..., bc1...), Ethereum (0x...) or Monero (4.../8...) address; Bitcoin "
-        "checksums are verified, bc1 and 0x addresses are lower-cased, others kept as typed."
+        "A Bitcoin (1..., 3..., bc1...), Litecoin (L..., M..., ltc1...), Dogecoin (D..., A..., "
+        "9...), Ethereum (0x...) or Monero (4..., 8...) address; every checksum is verified "
+        "(mixed-case 0x addresses by EIP-55), bc1, ltc1 and 0x addresses are lower-cased, "
+        "others kept as typed."
     ),
     SelectorKind.MD5: "An MD5 hash: exactly 32 hexadecimal digits, lower-cased.",
     SelectorKind.SHA1: "A SHA-1 hash: exactly 40 hexadecimal digits, lower-cased.",
@@ -519,66 +523,14 @@ def _payment_account(text: str, _region: str | None) -> str:
 
 # --- crypto wallet --------------------------------------------------------------------------
 
-_WALLET_RULE = (
-    "must be a Bitcoin (1..., 3..., bc1...), Ethereum (0x...) or Monero (4..., 8...) address"
-)
-_BASE58_ALPHABET = frozenset("123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz")
-_BTC_LEGACY_VERSIONS = {"1": 0x00, "3": 0x05}
-_ETH_RE = re.compile(r"0[xX][0-9a-fA-F]{40}")
-_BECH32M_CONST = 0x2BC830A3
-
-
-def _bitcoin_legacy(text: str) -> str:
-    try:
-        payload = base58.b58decode_check(text)
-    except ValueError:
-        raise Invalid("value", "Bitcoin address checksum is wrong") from None
-    if len(payload) != 21 or payload[0] != _BTC_LEGACY_VERSIONS[text[0]]:
-        raise Invalid("value", "is not a Bitcoin mainnet address (wrong version or length)")
-    return text
-
-
-def _bitcoin_segwit(text: str) -> str:
-    """BIP 173 / BIP 350: bech32 for witness v0, bech32m for v1+ (Taproot).
-
-    The `bech32` package's `decode` predates bech32m, so the checksum constant is checked here
-    with its primitives.
-    """
-    if text.lower() != text and text.upper() != text:
-        raise Invalid("value", "bc1 address must not mix upper and lower case")
-    address = text.lower()
-    data_part = address[3:]
-    if len(address) > 90 or len(data_part) < 7 or any(c not in bech32.CHARSET for c in data_part):
-        raise Invalid("value", "is not a valid bc1 address")
-    data = [bech32.CHARSET.find(c) for c in data_part]
-    constant = bech32.bech32_polymod([*bech32.bech32_hrp_expand("bc"), *data])
-    if constant not in (1, _BECH32M_CONST):
-        raise Invalid("value", "bc1 address checksum is wrong")
-    version = data[0]
-    program = bech32.convertbits(data[1:-6], 5, 8, False)
-    valid = (
-        program is not None
-        and 2 <= len(program) <= 40
-        and version <= 16
-        and (version != 0 or len(program) in (20, 32))
-        and (constant == 1) == (version == 0)
-    )
-    if not valid:
-        raise Invalid("value", "is not a valid bc1 address")
-    return address
-
 
 def _crypto_wallet(text: str, _region: str | None) -> str:
-    if _ETH_RE.fullmatch(text):
-        return text.lower()
-    if text[:3].lower() == "bc1":
-        return _bitcoin_segwit(text)
-    if all(c in _BASE58_ALPHABET for c in text):
-        if text[0] in _BTC_LEGACY_VERSIONS and 25 <= len(text) <= 35:
-            return _bitcoin_legacy(text)
-        if text[0] in "48" and len(text) == 95:
-            return text  # Monero: no checksum test (needs Keccak), shape only.
-    raise Invalid("value", _WALLET_RULE)
+    """One rule for the hub: `cases.wallets` checks every chain's checksum (extraction from
+    crawled pages uses the same)."""
+    try:
+        return wallets.validate(text).address
+    except wallets.WalletError as error:
+        raise Invalid("value", str(error)) from None
 
 
 # --- hashes and IMEI ------------------------------------------------------------------------

@@ -17,9 +17,14 @@ on the loopback interface — so every request made here keeps these rules:
    a URL is not sent, and cookies live only for the requests of one `Exchange`.
 4. Redirects are never followed here: the caller sees the 3xx and decides (the re-checker
    follows them hop by hop, each hop judged again by rule 2; a webhook does not follow them).
-5. Only the status line and headers are read, at most `max_header_bytes` of them (interim 1xx
-   heads included), in reads of at most 4 KiB; the body is never read, and the connection is
-   closed after every request.
+5. The status line and headers are read, at most `max_header_bytes` of them (interim 1xx
+   heads included), in reads of at most 4 KiB. `send` never reads the body. `fetch` (the
+   commercial-site crawler's text-only GET) reads a body only after looking at the head: not
+   for a 3xx answer, not when its Content-Type is missing or not one of the media types the
+   caller allows, not when it is compressed (`Accept-Encoding: identity` is sent; a
+   Content-Encoding other than identity is refused), and then at most `max_body_bytes` of it
+   (plus what arrives in the same socket read, at most 64 KiB, which is dropped). The rest is
+   never read. The connection is closed after every request.
 6. Time is bounded: each connect and each read has its own timeout, and one `Exchange` (all its
    requests) has a hard deadline (`total_timeout`) enforced at the socket — every operation, the
    TLS handshake included, gets at most the time left — so a server that trickles bytes cannot
@@ -34,7 +39,7 @@ import ipaddress
 import re
 import socket
 import ssl
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 
@@ -55,6 +60,7 @@ from taskforce.core.resolver import HostNotFound, Network, ResolveFailed, Resolv
 __all__ = [
     "Answer",
     "Exchange",
+    "Fetched",
     "HostGone",
     "OutOfTime",
     "Outbound",
@@ -62,6 +68,7 @@ __all__ = [
     "Refused",
     "Unreachable",
     "configured_url_problem",
+    "media_type",
     "numeric_ipv4",
     "parse_networks",
     "status_words",
@@ -243,6 +250,27 @@ class Answer:
         return value
 
 
+@dataclass(frozen=True)
+class Fetched(Answer):
+    """The head of one answer and as much of its body as was read (rule 5): `unread` says why
+    no body byte was read, `truncated` that the body went on past the cap."""
+
+    body: bytes = b""
+    truncated: bool = False
+    unread: str | None = None
+
+    @property
+    def media_type(self) -> str | None:
+        return media_type(self.content_type)
+
+
+def media_type(content_type: str | None) -> str | None:
+    """`text/html` of `Text/HTML; charset=utf-8`; None when there is none."""
+    if not content_type:
+        return None
+    return content_type.split(";", 1)[0].strip().lower() or None
+
+
 class Outbound:
     """The limits and the resolver every outbound request goes through (rules in the module
     docstring). One may be shared by threads: each `Exchange` has its own connections, deadline
@@ -356,6 +384,18 @@ class Exchange:
     ) -> Answer:
         """One request to an http(s) URL that `url_problem` accepted: resolve, judge every
         address, connect to a judged one, send, read the head only, close."""
+        response, request, _, _, _ = self._open(method, url, headers, content)
+        try:
+            response.request = request
+            self.cookies.extract_cookies(response)
+            return Answer(response.status_code, response.headers, self.backend.connected_ip)
+        finally:
+            response.close()  # unread (rule 5)
+
+    def _open(
+        self, method: str, url: httpx.URL, headers: Mapping[str, str], content: bytes | None
+    ) -> tuple[httpx.Response, httpx.Request, str, int, list[str]]:
+        """Rules 1 to 3 and 6: the answer's head, read; the body still on the wire."""
         if url.scheme not in ("http", "https"):
             raise Refused(f"only http and https URLs are used, not {url.scheme or 'no'} scheme")
         problem = url_problem(url)
@@ -385,12 +425,65 @@ class Exchange:
         except (HeadTooLarge, *NETWORK_FAILURES) as exc:
             ip = self.backend.connected_ip
             raise Unreachable(self._describe(exc, host, port, ips), ip=ip) from None
+        return response, request, host, port, ips
+
+    def fetch(
+        self,
+        url: httpx.URL,
+        *,
+        headers: Mapping[str, str],
+        media_types: Collection[str],
+        max_body_bytes: int,
+    ) -> Fetched:
+        """A GET whose body is read only when the head allows it, and capped (rule 5): the
+        head as `send` reads it, then the body of a non-3xx answer whose media type is one of
+        `media_types`, at most `max_body_bytes` of it. Raises what `send` raises; a deadline
+        passed while the body trickles in is `OutOfTime`."""
+        if max_body_bytes < 1:
+            raise ValueError(f"max_body_bytes must be 1 or more, not {max_body_bytes}")
+        allowed = {t.lower() for t in media_types}
+        sent = {**headers, "Accept-Encoding": "identity"}
+        response, request, host, port, ips = self._open("GET", url, sent, None)
         try:
             response.request = request
             self.cookies.extract_cookies(response)
-            return Answer(response.status_code, response.headers, self.backend.connected_ip)
+            ip = self.backend.connected_ip
+            status, answer_headers = response.status_code, response.headers
+            unread = self._unread(status, answer_headers, allowed)
+            if unread is not None:
+                return Fetched(status, answer_headers, ip, unread=unread)
+            body = bytearray()
+            truncated = False
+            try:
+                for chunk in response.iter_raw():
+                    body += chunk
+                    if len(body) > max_body_bytes:
+                        truncated = True
+                        del body[max_body_bytes:]
+                        break
+            except OutOfTimeSignal:
+                raise self._out_of_time(ip) from None
+            except NETWORK_FAILURES as exc:
+                reason = self._describe(exc, host, port, ips)
+                raise Unreachable(f"while reading the body: {reason}", ip=ip) from None
+            return Fetched(status, answer_headers, ip, bytes(body), truncated)
         finally:
-            response.close()  # unread (rule 5)
+            response.close()  # the rest unread (rule 5)
+
+    @staticmethod
+    def _unread(status: int, headers: httpx.Headers, allowed: set[str]) -> str | None:
+        """Why the body of this answer is not read, if it is not (rule 5)."""
+        if 300 <= status < 400:
+            return f"a redirect ({status_words(status)}): its body is not read"
+        kind = media_type(headers.get("content-type"))
+        if kind is None:
+            return "the answer names no Content-Type: only declared text is read"
+        if kind not in allowed:
+            return f"Content-Type {kind} is not one of {', '.join(sorted(allowed))}"
+        encoding = headers.get("content-encoding", "identity").strip().lower()
+        if encoding not in ("", "identity"):
+            return f"the body is compressed ({encoding}) although identity was asked for"
+        return None
 
     def _describe(self, exc: BaseException, host: str, port: int, ips: list[str]) -> str:
         """Plain words for a failed request."""

@@ -24,6 +24,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from taskforce.commerce import recrawls as commerce_recrawls
 from taskforce.core.audit import seal as audit_seal
 from taskforce.core.jobs import runner as jobs
 from taskforce.core.outbound import Outbound
@@ -116,6 +117,10 @@ def _recheck(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | No
     return jobs.run(f, takedown_rechecks.recheck_job(s, t.checker), limit=20, now=now).claimed
 
 
+def _recrawls(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
+    return jobs.run(f, commerce_recrawls.schedule_job(), limit=50, now=now).done
+
+
 def _seal(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
     return audit_seal.seal(f, s, now=now).sealed
 
@@ -151,6 +156,7 @@ TASKS: tuple[tuple[str, Task], ...] = (
     ("release requests delivered", _releases),
     ("messages delivered", _deliver),
     ("URLs re-checked", _recheck),
+    ("site recrawls queued", _recrawls),
     ("federation published", _publish),
     ("peers synced", _sync),
     ("PDQ candidates confirmed", _confirm_pdq),

@@ -8,6 +8,7 @@ import csv
 import io
 from datetime import timedelta
 
+import base58
 import pytest
 from acting_builders import NOW, make_site, seen, wallet
 from builders import Network, make_case
@@ -47,6 +48,19 @@ def test_a_wallet_listed_by_one_agency_reaches_every_member(
         select(AuditEntry).where(AuditEntry.action == "commerce.watchlist.add")
     ).all()
     assert len(listed) == 2
+
+
+def test_every_chain_the_hub_checks_is_listed_with_its_chain(
+    session: Session, network: Network
+) -> None:
+    litecoin = base58.b58encode_check(b"\x30" + bytes(range(20))).decode()
+    dogecoin = base58.b58encode_check(b"\x1e" + bytes(range(1, 21))).decode()
+    for address, chain in ((litecoin, "ltc"), (dogecoin, "doge"), (wallet(9), "btc")):
+        entry = watchlist.add(session, network.gb.caller, address=address, reason="r")
+        assert (entry.chain, entry.address) == (chain, address)
+    with pytest.raises(Invalid) as refused:  # mixed case that is not its EIP-55 checksum
+        watchlist.add(session, network.gb.caller, address="0x" + "5a5A" * 10, reason="r")
+    assert refused.value.field == "address"
 
 
 def test_the_same_wallet_twice_is_the_existing_entry(session: Session, network: Network) -> None:

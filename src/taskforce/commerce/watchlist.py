@@ -20,7 +20,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
-from taskforce.cases.selectors import SelectorKind, normalise
+from taskforce.cases import wallets
 from taskforce.commerce.kinds import Chain, IndicatorKind
 from taskforce.commerce.models import CommerceIndicator, WalletWatch
 from taskforce.core import sharing
@@ -55,26 +55,13 @@ def _reason(raw: str, field: str = "reason") -> str:
     return reason
 
 
-def _chain_of(address: str) -> Chain:
-    """The chain of an address the cases domain accepted as a wallet."""
-    if address.startswith("0x"):
-        return Chain.ETH
-    if address[:1] in "48" and len(address) >= 95:
-        return Chain.XMR
-    if address.startswith("ltc1") or address[:1] in "LM":
-        return Chain.LTC
-    if address[:1] in "DA9":
-        return Chain.DOGE
-    return Chain.BTC
-
-
 def typed_wallet(text: str) -> tuple[Chain, str]:
-    """A typed address as the cases domain validates and normalises a wallet selector."""
+    """An address as the hub's one wallet rule (`cases.wallets`) checks and normalises it."""
     try:
-        address = normalise(SelectorKind.CRYPTO_WALLET, text).value
-    except Invalid as exc:
-        raise Invalid("address", exc.rule) from None
-    return _chain_of(address), address
+        found = wallets.validate(text.strip())
+    except wallets.WalletError as error:
+        raise Invalid("address", str(error)) from None
+    return Chain(found.chain.value), found.address
 
 
 def _own_wallet_indicator(
@@ -121,8 +108,6 @@ def add(
     if indicator_id is not None:
         indicator = _own_wallet_indicator(session, caller, indicator_id)
         chain, value = typed_wallet(indicator.value)
-        if indicator.detail in set(Chain):
-            chain = Chain(indicator.detail)
     else:
         assert address is not None
         chain, value = typed_wallet(address)

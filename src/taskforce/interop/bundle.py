@@ -9,7 +9,9 @@ Order: the five TLP 2.0 marking definitions, the hub's identity and one per agen
 material in the bundle, then case by case (oldest first) its indicators (with a `file` object
 and a relationship for hash selectors) and its grouping, then the known files of GREEN hash
 sets (a `file` with its hashes and `x_pdq`, an indicator matching any of its hashes, and the
-relationship between them). Selector kinds without a STIX form are counted as skipped.
+relationship between them), then the wallets on the GREEN watch list (an indicator each: the
+same id as the wallet held as a selector, so a wallet in a case and on the list is written
+once). Selector kinds without a STIX form are counted as skipped.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class Counts:
     selectors: int = 0
     hash_entries: int = 0
     cases: int = 0
+    wallets: int = 0  # on the watch list
     skipped: Counter[str] = field(default_factory=Counter)
 
     @property
@@ -54,6 +57,7 @@ class Counts:
             "selectors": self.selectors,
             "hash_entries": self.hash_entries,
             "cases": self.cases,
+            "wallets": self.wallets,
             "skipped": dict(sorted(self.skipped.items())),
         }
 
@@ -188,6 +192,20 @@ def hash_objects(row: releasable.ReleasableHash, creator: str) -> list[dict[str,
     return [sco, found, link]
 
 
+def watched_wallet(row: releasable.ReleasableWallet) -> dict[str, Any]:
+    """A wallet on the watch list: its indicator (the id of the wallet as a selector), said to
+    be on the list; the reason it was listed stays in the hub."""
+    return stix.indicator(
+        kind="crypto_wallet",
+        value=row.address,
+        platform=None,
+        created=row.listed_at,
+        created_by=stix.agency_identity_id(row.agency_code),
+        description=f"A {row.chain.upper()} wallet on the GREEN wallet watch list of a member "
+        "agency",
+    )
+
+
 def write_bundle(
     session: Session,
     caller: Caller,
@@ -264,6 +282,18 @@ def write_bundle(
                 sink.add(obj)
         counts.hash_entries += len(page_h)
         after_id = page_h[-1].entry_id
+        sink.flush()
+        if progress:
+            progress(counts)
+
+    after_wallet: tuple[datetime, uuid.UUID] | None = None
+    while page_w := releasable.watched_wallets(
+        session, caller, agency_code=agency_code, since=since, after=after_wallet, limit=batch
+    ):
+        for wallet in page_w:
+            sink.add(watched_wallet(wallet))
+        counts.wallets += len(page_w)
+        after_wallet = page_w[-1].key
         sink.flush()
         if progress:
             progress(counts)

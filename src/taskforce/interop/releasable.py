@@ -7,7 +7,9 @@ A member passes on only what every member may already see and nobody has held ba
   (`origin_node == "local"`: a peer node's records are not ours to pass on), not flagged as
   noise and whose value is not common (a value in very many cases is a shared service, not an
   indicator);
-* entries of **GREEN** hash sets not marked "not for export".
+* entries of **GREEN** hash sets not marked "not for export";
+* wallets on the wallet watch list now (GREEN by construction: every member receives it),
+  listed on this node: the chain and address only, never the reason nor the site behind it.
 
 AMBER and RED never leave, whatever their flag. Case titles and summaries never leave (only the
 reference, the offence types and the owning agency), nor selector notes, raw input or who
@@ -32,6 +34,7 @@ from sqlalchemy.sql import ColumnElement
 from taskforce.agencies import service as agency_service
 from taskforce.agencies.models import Agency
 from taskforce.cases.models import Case, Selector, SelectorValue
+from taskforce.commerce.models import WalletWatch
 from taskforce.core import sharing
 from taskforce.core.caller import Caller, Permission
 from taskforce.core.errors import Forbidden, Invalid
@@ -99,6 +102,20 @@ class ReleasableHash:
         return (self.added_at, self.entry_id)
 
 
+@dataclass(frozen=True, slots=True)
+class ReleasableWallet:
+    watch_id: uuid.UUID
+    chain: str
+    address: str
+    listed_at: datetime
+    agency_id: uuid.UUID
+    agency_code: str
+
+    @property
+    def key(self) -> tuple[datetime, uuid.UUID]:
+        return (self.listed_at, self.watch_id)
+
+
 class _Keyed(Protocol):
     @property
     def key(self) -> Any: ...
@@ -152,6 +169,13 @@ def _releasable_sets(stmt: Any, caller: Caller, agency_id: uuid.UUID | None) -> 
     )
     if agency_id is not None:
         stmt = stmt.where(sharing.authored_by(HashSet.owner_agency_id, agency_id))
+    return stmt
+
+
+def _releasable_watches(stmt: Any, agency_id: uuid.UUID | None) -> Any:
+    stmt = stmt.where(WalletWatch.removed_at.is_(None), WalletWatch.origin_node == "local")
+    if agency_id is not None:
+        stmt = stmt.where(sharing.authored_by(WalletWatch.owner_agency_id, agency_id))
     return stmt
 
 
@@ -352,12 +376,50 @@ def agencies(
     agency_id = _agency_id(session, agency_code)
     case_owners = _releasable_cases(select(Case.owner_agency_id).distinct(), caller, agency_id)
     set_owners = _releasable_sets(select(HashSet.owner_agency_id).distinct(), caller, agency_id)
-    ids = set(session.scalars(case_owners)) | set(session.scalars(set_owners))
+    listers = _releasable_watches(select(WalletWatch.owner_agency_id).distinct(), agency_id)
+    ids = (
+        set(session.scalars(case_owners))
+        | set(session.scalars(set_owners))
+        | set(session.scalars(listers))
+    )
     found = agency_service.agencies_by_id(session, ids)
     return [
         ReleasableAgency(a.id, a.code, a.name, a.country, a.created_at)
         for a in sorted(found.values(), key=lambda a: a.code)
     ]
+
+
+def watched_wallets(
+    session: Session,
+    caller: Caller,
+    *,
+    agency_code: str | None = None,
+    since: datetime | None = None,
+    after: tuple[datetime, uuid.UUID] | None = None,
+    limit: int,
+) -> list[ReleasableWallet]:
+    """One keyset page of the wallets on the watch list now, ordered by (listed_at, id):
+    chain, address and the listing agency (never the reason, the site or the case)."""
+    require_exporter(caller)
+    stmt = (
+        select(
+            WalletWatch.id,
+            WalletWatch.chain,
+            WalletWatch.address,
+            WalletWatch.listed_at,
+            WalletWatch.owner_agency_id,
+        )
+        .order_by(WalletWatch.listed_at, WalletWatch.id)
+        .limit(max(1, limit))
+    )
+    stmt = _releasable_watches(stmt, _agency_id(session, agency_code))
+    if since is not None:
+        stmt = stmt.where(WalletWatch.listed_at >= since)
+    if after is not None:
+        stmt = stmt.where(tuple_(WalletWatch.listed_at, WalletWatch.id) > tuple_(*after))
+    rows: Sequence[Any] = session.execute(stmt).all()
+    codes = _codes(session, {r[4] for r in rows}, {})
+    return [ReleasableWallet(r[0], r[1], r[2], r[3], r[4], codes[r[4]]) for r in rows]
 
 
 def is_releasable_case(session: Session, caller: Caller, case_id: uuid.UUID) -> bool:
@@ -597,6 +659,7 @@ __all__ = [
     "ReleasableCount",
     "ReleasableHash",
     "ReleasableSelector",
+    "ReleasableWallet",
     "agencies",
     "agency_by_code",
     "agency_has_rows_before",
@@ -609,4 +672,5 @@ __all__ = [
     "hash_entries_by_id",
     "require_exporter",
     "selectors",
+    "watched_wallets",
 ]

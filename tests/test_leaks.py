@@ -16,6 +16,7 @@ from builders import (
     picture,
     token_for,
 )
+from commerce_builders import crawled_site
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from handover_builders import GB_ENDS, on_rota
@@ -318,6 +319,10 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
             provider_reference="KF-REF-77",
         ),
     )
+    # a commercial site GB investigates: crawled, a page kept, a wallet and a merchant seen
+    shop = crawled_site(
+        session, settings, network.gb, url="https://dipper-shop.example/", label="Dipper", case=red
+    )
     gb_headers = token_for(session, settings, network.gb)
     us_headers = token_for(session, settings, network.us)
     del gb_headers
@@ -366,6 +371,10 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         "period": "2020-01",  # the observatory's months: counts only, walked for errors
         "event_uuid": str(uuid.uuid4()),  # a MISP feed's event file: releasable events only
         "export_id": str(uuid.uuid4()),  # an interop export's signature: the exporter's only
+        "site_id": str(shop.site.id),
+        "crawl_id": str(shop.crawl.id),
+        "page_id": str(shop.page.id),
+        "indicator_id": str(shop.wallet.id),
     }
     secrets = [
         red.title,
@@ -408,6 +417,14 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         "KF-REF-77",
         preservation.reference,
         str(preservation.id),
+        "dipper-shop",
+        "Dipper",
+        shop.wallet.value,
+        shop.merchant.value,
+        str(shop.site.id),
+        str(shop.crawl.id),
+        str(shop.page.id),
+        str(shop.wallet.id),
     ]
     walked = 0
     routes = [
@@ -455,6 +472,10 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
                     "report_id",
                     "request_id",
                     "preservation_id",
+                    "site_id",
+                    "crawl_id",
+                    "page_id",
+                    "indicator_id",
                 )
                 if any(f"{{{k}}}" in route.path for k in hidden):
                     assert response.status_code == 404, (method, path, response.status_code)

@@ -1,0 +1,94 @@
+"""The commerce API: sites opened and crawled, a site with its indicators and sightings, a
+crawl, a page as evidence (its HTML as text), indicators; 404 for another agency's ids."""
+
+from __future__ import annotations
+
+from builders import Network, make_case, token_for
+from commerce_builders import WALLET, crawled_site
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from taskforce.core.settings import Settings
+
+
+def test_open_crawl_and_read_a_site(
+    client: TestClient, session: Session, settings: Settings, network: Network
+) -> None:
+    case = make_case(session, network.gb, title="Operation Heron")
+    headers = token_for(session, settings, network.gb)
+    opened = client.post(
+        "/api/v1/commerce/sites",
+        headers=headers,
+        json={
+            "url": "https://heron-shop.example/",
+            "case_id": str(case.id),
+            "depth": 1,
+            "page_limit": 5,
+            "pathway": [{"url": "https://gate.example/", "referrer": "https://search.example/"}],
+        },
+    )
+    assert opened.status_code == 201, opened.text
+    site = opened.json()
+    assert site["host"] == "heron-shop.example"
+    assert site["case_reference"] == case.reference
+    assert site["last_crawl"]["status"] == "queued"
+    assert site["pathway"][0]["referrer"] == "https://search.example/"
+    again = client.post(f"/api/v1/commerce/sites/{site['id']}/crawls", headers=headers)
+    assert again.status_code == 201
+    assert again.json()["id"] == site["last_crawl"]["id"]  # the one already queued
+    listed = client.get("/api/v1/commerce/sites", headers=headers).json()
+    assert listed["total"] == 1
+    assert listed["items"][0]["id"] == site["id"]
+    refused = client.post(
+        "/api/v1/commerce/sites",
+        headers=headers,
+        json={"url": "https://heron-shop.example/", "case_id": str(case.id), "depth": 9},
+    )
+    assert refused.status_code == 422
+    assert "depth" in refused.text
+
+
+def test_evidence_over_the_api(
+    client: TestClient, session: Session, settings: Settings, network: Network
+) -> None:
+    done = crawled_site(session, settings, network.gb)
+    headers = token_for(session, settings, network.gb)
+    site = client.get(f"/api/v1/commerce/sites/{done.site.id}", headers=headers).json()
+    wallet = next(i for i in site["site_indicators"] if i["kind"] == "wallet")
+    assert wallet["value"] == WALLET
+    assert wallet["sightings"][0]["page_id"] == str(done.page.id)
+    assert WALLET in wallet["sightings"][0]["snippet"]
+    crawl = client.get(f"/api/v1/commerce/crawls/{done.crawl.id}", headers=headers).json()
+    assert [p["outcome"] for p in crawl["pages"]] == ["fetched", "refused"]
+    page = client.get(f"/api/v1/commerce/pages/{done.page.id}", headers=headers).json()
+    assert page["body_sha256"] == done.page.body_sha256
+    assert page["html"].startswith("<html>")
+    assert {i["value"] for i in page["sightings"]} == {WALLET, "LNT-4471"}
+    text = client.get(f"/api/v1/commerce/pages/{done.page.id}/html", headers=headers)
+    assert text.headers["content-type"].startswith("text/plain")
+    listed = client.get("/api/v1/commerce/indicators?kind=wallet", headers=headers).json()
+    assert [i["value"] for i in listed["items"]] == [WALLET]
+    assert client.get("/api/v1/commerce/indicators?kind=nope", headers=headers).status_code == 422
+    one = client.get(f"/api/v1/commerce/indicators/{done.merchant.id}", headers=headers)
+    assert one.json()["detail"] == "fictipay"
+
+
+def test_other_agencies_ids_are_404(
+    client: TestClient, session: Session, settings: Settings, network: Network
+) -> None:
+    done = crawled_site(session, settings, network.gb)
+    headers = token_for(session, settings, network.nl)
+    for path in (
+        f"/api/v1/commerce/sites/{done.site.id}",
+        f"/api/v1/commerce/crawls/{done.crawl.id}",
+        f"/api/v1/commerce/pages/{done.page.id}",
+        f"/api/v1/commerce/pages/{done.page.id}/html",
+        f"/api/v1/commerce/indicators/{done.wallet.id}",
+    ):
+        answer = client.get(path, headers=headers)
+        assert answer.status_code == 404, path
+        assert WALLET not in answer.text
+    crawl = client.post(f"/api/v1/commerce/sites/{done.site.id}/crawls", headers=headers)
+    assert crawl.status_code == 404
+    assert client.get("/api/v1/commerce/sites", headers=headers).json()["total"] == 0
+    assert client.get("/api/v1/commerce/indicators", headers=headers).json()["total"] == 0

@@ -1,0 +1,146 @@
+"""The commercial-sites pages: the sites and the form that opens one, a site with its crawls
+and indicators, a crawl's pages, a page as evidence (its HTML only ever as escaped text)."""
+
+from __future__ import annotations
+
+import re
+
+from builders import Network, csrf_field, make_case, web_login
+from commerce_builders import SHOP_HTML, WALLET, crawled_site
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from taskforce.commerce.models import CommerceCrawl, CommerceSite
+from taskforce.core.settings import Settings
+
+
+def test_sites_site_crawl_and_evidence_pages(
+    client: TestClient, session: Session, settings: Settings, network: Network
+) -> None:
+    done = crawled_site(session, settings, network.gb)
+    web_login(client, session, network.gb)
+    sites = client.get("/ui/commerce")
+    assert sites.status_code == 200
+    assert '<a href="/ui/commerce" class="active">Sites</a>' in sites.text
+    assert "lantern-shop.example" in sites.text
+    assert done.case.reference in sites.text
+    assert "1/50 pages" in sites.text
+    site = client.get(f"/ui/commerce/sites/{done.site.id}")
+    assert site.status_code == 200
+    assert WALLET in site.text
+    assert "LNT-4471" in site.text
+    assert f'href="/ui/commerce/pages/{done.page.id}"' in site.text
+    assert "1 refused" in site.text
+    assert "1 wallet rejected (checksum)" in site.text
+    crawl = client.get(f"/ui/commerce/crawls/{done.crawl.id}")
+    assert "banner.jpg" in crawl.text
+    assert "an image URL: never fetched" in crawl.text
+    page = client.get(f"/ui/commerce/pages/{done.page.id}")
+    assert page.status_code == 200
+    assert str(done.page.body_sha256) in page.text
+    assert "203.0.113.20" in page.text
+    # the kept HTML is shown as escaped source text: no tag of it reaches the browser
+    assert "&lt;h1&gt;Lantern Shop&lt;/h1&gt;" in page.text
+    assert "<h1>Lantern Shop</h1>" not in page.text
+    assert "<iframe" not in page.text
+    assert "<img" not in page.text
+    assert re.search(r'<pre class="source">', page.text)
+    download = client.get(f"/ui/commerce/pages/{done.page.id}/html")
+    assert download.headers["content-type"].startswith("text/plain")
+    assert "attachment" in download.headers["content-disposition"]
+    assert "sandbox" in download.headers["content-security-policy"]
+    assert "<h1>Lantern Shop</h1>" in download.text
+    assert "<script>" not in download.text
+    assert download.text != SHOP_HTML
+
+
+def test_open_a_site_from_a_case_queues_a_crawl(
+    client: TestClient, session: Session, network: Network
+) -> None:
+    case = make_case(session, network.gb, title="Operation Heron")
+    web_login(client, session, network.gb)
+    page = client.get("/ui/commerce")
+    assert case.reference in page.text
+    answer = client.post(
+        "/ui/commerce/sites",
+        data={
+            "csrf_token": csrf_field(page.text),
+            "url": "https://heron-shop.example/start",
+            "label": "Heron",
+            "source": f"case:{case.id}",
+            "depth": "1",
+            "pages": "10",
+            "pathway": "https://gate.example/in https://search.example/?q=heron\n",
+            "recrawl_days": "7",
+        },
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text
+    site = session.scalars(select(CommerceSite)).one()
+    assert site.case_id == case.id
+    assert site.page_limit == 10
+    assert site.recrawl_days == 7
+    assert site.pathway == [
+        {"url": "https://gate.example/in", "referrer": "https://search.example/?q=heron"}
+    ]
+    crawl = session.scalars(select(CommerceCrawl)).one()
+    assert crawl.status == "queued"
+    shown = client.get(answer.headers["location"])
+    assert "Crawl queued" in shown.text
+    assert "https://gate.example/in" in shown.text
+    again = client.post(
+        f"/ui/commerce/sites/{site.id}/crawl",
+        data={"csrf_token": csrf_field(shown.text)},
+        follow_redirects=False,
+    )
+    assert again.status_code == 303
+    assert len(session.scalars(select(CommerceCrawl)).all()) == 1  # the queued one
+
+
+def test_open_a_site_refusals_name_the_field(
+    client: TestClient, session: Session, network: Network
+) -> None:
+    case = make_case(session, network.gb)
+    web_login(client, session, network.gb)
+    token = csrf_field(client.get("/ui/commerce").text)
+    base = {"csrf_token": token, "url": "https://x.example/", "source": f"case:{case.id}"}
+    for change, field, words in (
+        ({"url": "ftp://x.example/"}, "url", "http or https"),
+        ({"depth": "9"}, "depth", "must be 0 to 5"),
+        ({"pages": "lots"}, "page_limit", "whole number"),
+        ({"source": "", "report": "nope"}, "report", "confirmed url report"),
+        ({"source": ""}, "report", "start from one confirmed report"),
+        ({"pathway": "a b c"}, "pathway", "one hop a line"),
+        ({"pathway": "gopher://x"}, "pathway hop 1", "http or https"),
+    ):
+        answer = client.post("/ui/commerce/sites", data={**base, **change})
+        assert answer.status_code == 422, (change, answer.text[:200])
+        assert words in answer.text.lower(), (field, change)
+        if "url" in change:
+            assert 'value="ftp://x.example/"' in answer.text  # what was typed survives
+    assert session.scalars(select(CommerceSite)).all() == []
+
+
+def test_other_agencies_sites_are_not_found(
+    client: TestClient, session: Session, settings: Settings, network: Network
+) -> None:
+    done = crawled_site(session, settings, network.gb)
+    nl_analyst = network.nl  # investigator of NL-NP
+    web_login(client, session, nl_analyst)
+    assert "lantern" not in client.get("/ui/commerce").text
+    for path in (
+        f"/ui/commerce/sites/{done.site.id}",
+        f"/ui/commerce/crawls/{done.crawl.id}",
+        f"/ui/commerce/pages/{done.page.id}",
+        f"/ui/commerce/pages/{done.page.id}/html",
+    ):
+        answer = client.get(path)
+        assert answer.status_code == 404, path
+        assert "Lantern" not in answer.text
+
+
+def test_readers_have_no_sites_page(client: TestClient, session: Session, network: Network) -> None:
+    web_login(client, session, network.gb_reader)
+    assert 'href="/ui/commerce"' not in client.get("/ui/").text
+    assert client.get("/ui/commerce").status_code == 403

@@ -74,3 +74,9 @@ def test_a_wallet_in_a_green_case_and_on_the_list_is_one_indicator(
     assert result.counts["wallets"] == 1
     rows = releasable.watched_wallets(session, network.us.caller, limit=10)
     assert [(r.address, r.agency_code, r.chain) for r in rows] == [(wallet(4), "GB-NCA", "btc")]
+    # the TAXII collections (one per agency with releasable cases or hash sets) do not serve
+    # the watch list: GB-NCA, with wallets only, has no collection of its own
+    codes = {a.code for a in releasable.agencies(session, network.us.caller)}
+    assert codes == {"NL-NP"}
+    with_wallets = releasable.agencies(session, network.us.caller, wallets=True)
+    assert {a.code for a in with_wallets} == {"NL-NP", "GB-NCA"}

@@ -226,7 +226,7 @@ def write_bundle(
     for definition in markings.definitions():
         sink.add(definition)
     sink.add(stix.hub_identity())
-    for agency in releasable.agencies(session, caller, agency_code=agency_code):
+    for agency in releasable.agencies(session, caller, agency_code=agency_code, wallets=True):
         sink.add(agency_identity(agency))
     sink.flush()
 

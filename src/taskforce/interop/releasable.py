@@ -368,20 +368,18 @@ def hash_entries_by_id(
 
 
 def agencies(
-    session: Session, caller: Caller, *, agency_code: str | None = None
+    session: Session, caller: Caller, *, agency_code: str | None = None, wallets: bool = False
 ) -> list[ReleasableAgency]:
-    """The agencies that have releasable cases or hash sets (the bundle's identities), by
-    code."""
+    """The agencies that have releasable cases or hash sets (with `wallets`, or wallets on the
+    watch list: the bundle's identities), by code."""
     require_exporter(caller)
     agency_id = _agency_id(session, agency_code)
     case_owners = _releasable_cases(select(Case.owner_agency_id).distinct(), caller, agency_id)
     set_owners = _releasable_sets(select(HashSet.owner_agency_id).distinct(), caller, agency_id)
-    listers = _releasable_watches(select(WalletWatch.owner_agency_id).distinct(), agency_id)
-    ids = (
-        set(session.scalars(case_owners))
-        | set(session.scalars(set_owners))
-        | set(session.scalars(listers))
-    )
+    ids = set(session.scalars(case_owners)) | set(session.scalars(set_owners))
+    if wallets:
+        listers = _releasable_watches(select(WalletWatch.owner_agency_id).distinct(), agency_id)
+        ids |= set(session.scalars(listers))
     found = agency_service.agencies_by_id(session, ids)
     return [
         ReleasableAgency(a.id, a.code, a.name, a.country, a.created_at)

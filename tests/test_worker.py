@@ -88,6 +88,7 @@ def test_one_round_runs_every_task_and_a_failing_task_does_not_stop_the_others(
         "messages delivered": 0,
         "URLs re-checked": 0,
         "site recrawls queued": 0,
+        "site crawl steps": 0,
         "federation published": 0,
         "peers synced": 0,
         "PDQ candidates confirmed": 0,

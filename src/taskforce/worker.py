@@ -1,8 +1,9 @@
 """The background worker: audits and routes public reports, delivers the outbox, re-checks
 URLs under takedown notice, escalates unacknowledged urgent leads and handovers, reminds
 desks of expiring preservation requests and of handovers to write, tells the coordinator of
-gaps that time brings within the rota's next 30 days, publishes this node's feeds
-to its peers and pulls theirs, in rounds.
+gaps that time brings within the rota's next 30 days, queues recrawls of commercial sites and
+crawls them a step at a time (text only), publishes this node's feeds to its peers and pulls
+theirs, in rounds.
 
 On the embedded default (SQLite) it runs as a thread of the web process (`settings.worker`:
 "auto" or "in-process"); in production any number of `taskforce worker` processes run beside
@@ -24,7 +25,9 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from taskforce.commerce import crawling as commerce_crawling
 from taskforce.commerce import recrawls as commerce_recrawls
+from taskforce.commerce.fetcher import TextFetcher
 from taskforce.core.audit import seal as audit_seal
 from taskforce.core.jobs import runner as jobs
 from taskforce.core.outbound import Outbound
@@ -57,6 +60,7 @@ class Tools:
     resolver: Resolver
     checker: takedown_service.Checker
     webhooks: Outbound | None = None  # None: `outbox.webhook_client(settings)` when needed
+    fetcher: TextFetcher | None = None  # the crawler's; None: made from the settings when needed
 
 
 def default_tools(settings: Settings) -> Tools:
@@ -65,6 +69,7 @@ def default_tools(settings: Settings) -> Tools:
         resolver=resolver,
         checker=UrlChecker(resolver, allow_networks=settings.recheck_allow_networks),
         webhooks=outbox.webhook_client(settings),
+        fetcher=commerce_crawling.make_fetcher(settings, resolver),
     )
 
 
@@ -121,6 +126,11 @@ def _recrawls(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | N
     return jobs.run(f, commerce_recrawls.schedule_job(), limit=50, now=now).done
 
 
+def _crawls(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
+    fetcher = t.fetcher or commerce_crawling.make_fetcher(s, t.resolver)
+    return jobs.run(f, commerce_crawling.crawl_job(s, fetcher), limit=4, now=now).done
+
+
 def _seal(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
     return audit_seal.seal(f, s, now=now).sealed
 
@@ -157,6 +167,7 @@ TASKS: tuple[tuple[str, Task], ...] = (
     ("messages delivered", _deliver),
     ("URLs re-checked", _recheck),
     ("site recrawls queued", _recrawls),
+    ("site crawl steps", _crawls),
     ("federation published", _publish),
     ("peers synced", _sync),
     ("PDQ candidates confirmed", _confirm_pdq),

@@ -258,7 +258,7 @@ _WALLET = re.compile(r"WALLET-[A-Z]+")
 _MERCHANT = re.compile(r"merchant ([A-Z]+-\d+)")
 
 
-def standin_extract(html_text: str, *, url: str) -> Extraction:
+def standin_extract(html_text: str, *, url: str) -> Extraction:  # noqa: ARG001 - the seam
     """A tiny stand-in for `extract.extract_page` (same seam): fake wallets, merchants, links."""
     tree = LexborHTMLParser(html_text)
     found: dict[tuple[IndicatorKind, str], Found] = {}

@@ -126,10 +126,6 @@ def test_a_crawl_keeps_every_page_as_evidence(
     assert final.status == "done"
     assert [p.pages_done for p in seen] == [10]
     session.expire_all()
-    crawl = session.get(CommerceCrawl, crawl.id)
-    site = session.get(CommerceSite, site.id)
-    assert crawl is not None
-    assert site is not None
     assert (crawl.pages_fetched, crawl.pages_refused, crawl.pages_failed) == (7, 2, 1)
     assert crawl.frontier == []
     assert crawl.next_step_at is None
@@ -225,7 +221,8 @@ def test_an_interrupted_crawl_resumes_from_its_frontier(
     session.expire_all()
     urls_kept = [p.url for p in pages_of(session, crawl)]
     assert len(urls_kept) == len(set(urls_kept)) == 10
-    assert session.scalar(select(func.count()).select_from(CommerceSighting)) >= 5
+    sightings = select(func.count()).where(CommerceSighting.crawl_id == crawl.id)
+    assert session.scalar(sightings) == 4 + 9  # the wallets and merchant, an ip a page connected
 
 
 def test_a_crawl_that_fetches_nothing_fails_with_the_reason(
@@ -243,8 +240,6 @@ def test_a_crawl_that_fetches_nothing_fails_with_the_reason(
     )
     assert final.status == "failed"
     session.expire_all()
-    crawl = session.get(CommerceCrawl, crawl.id)
-    assert crawl is not None
     assert crawl.detail.startswith("no page could be fetched")
     assert [p.outcome for p in pages_of(session, crawl)] == ["refused", "refused"]
     assert server.seen == []

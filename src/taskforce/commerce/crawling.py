@@ -31,7 +31,7 @@ from taskforce.commerce.models import CommerceCrawl, CommerceSite
 from taskforce.commerce.recording import record_page
 from taskforce.core.db import unit_of_work, utcnow
 from taskforce.core.jobs import runner as jobs
-from taskforce.core.resolver import make_resolver
+from taskforce.core.resolver import Resolver, make_resolver
 from taskforce.core.settings import Settings
 
 __all__ = [
@@ -53,10 +53,10 @@ class Claim:
     state: State
 
 
-def make_fetcher(settings: Settings) -> TextFetcher:
-    """The crawler's fetcher as the settings say."""
+def make_fetcher(settings: Settings, resolver: Resolver | None = None) -> TextFetcher:
+    """The crawler's fetcher as the settings say (the settings' resolver unless one is given)."""
     return TextFetcher(
-        make_resolver(settings),
+        resolver or make_resolver(settings),
         allow_networks=settings.commerce_crawl_allow_networks,
         page_bytes=settings.commerce_page_bytes,
         page_seconds=settings.commerce_page_seconds,

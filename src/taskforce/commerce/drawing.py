@@ -178,9 +178,10 @@ def svg(nodes: Sequence[Node], edges: Sequence[Edge], *, title: str = "graph") -
                 f"{escape(n.label)}</text>"
             )
         elif len(node_list) < LABEL_ALL_UNDER or n.kind == "site" or degree.get(n.id, 0) >= 3:
-            out.append(
-                f'<text x="{x + r + 3:.1f}" y="{y + 4:.1f}">{escape(_short(n.label))}</text>'
-            )
+            # labels of the right third go to the node's left, so none runs off the edge
+            left = x > WIDTH * 2 / 3
+            at = f'x="{x - r - 3:.1f}" text-anchor="end"' if left else f'x="{x + r + 3:.1f}"'
+            out.append(f'<text {at} y="{y + 4:.1f}">{escape(_short(n.label))}</text>')
         out.append("</g>")
     out.append("</g>")
     out.append(_legend([k for k in STYLE if any(n.kind == k for n in node_list)]))

@@ -72,6 +72,13 @@ def test_two_groups_behind_five_brands_recovered_exactly(
         assert parent is not None
         assert set(brand.site_ids) <= set(parent.site_ids)
     assert listed[0].label.startswith("amber-1.example and 6 more")
+    where = graphs.memberships(session, network.gb.caller, [sites["amber-2.example"].id])
+    amber = where[sites["amber-2.example"].id]
+    assert amber.brand is not None
+    assert amber.group is not None
+    assert amber.brand.parent_id == amber.group.id
+    assert len(graphs.memberships(session, network.gb.caller)) == 12
+    assert graphs.memberships(session, network.us.caller) == {}
     assert len(GROUPS) == 2
 
 

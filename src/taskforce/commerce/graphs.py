@@ -249,6 +249,44 @@ def _indicators(session: Session, caller: Caller, ids: list[str]) -> list[Commer
     return sorted(found, key=lambda i: (i.kind, i.value))
 
 
+@dataclass(frozen=True)
+class Membership:
+    """Where a site stands in the latest run: its brand (None: a site alone) and the
+    distribution group of that brand (None: a brand in no group)."""
+
+    brand: CommerceGroup | None
+    group: CommerceGroup | None
+
+
+def memberships(
+    session: Session, caller: Caller, site_ids: list[uuid.UUID] | None = None
+) -> dict[uuid.UUID, Membership]:
+    """The latest run's brand and group of each site (of these sites, or of every site in a
+    brand or group): the sites list's and a site page's "group" column, audited with the
+    page that shows it."""
+    run = latest_run(session, caller)
+    if run is None:
+        return {}
+    rows = list(
+        session.scalars(
+            select(CommerceGroup).where(
+                CommerceGroup.run_id == run.id, CommerceGroup.kind.in_((GROUP, BRAND))
+            )
+        )
+    )
+    groups = {g.id: g for g in rows if g.kind == GROUP}
+    wanted = {str(s) for s in site_ids} if site_ids is not None else None
+    found: dict[uuid.UUID, Membership] = {}
+    for brand in (g for g in rows if g.kind == BRAND):
+        group = groups.get(brand.parent_id) if brand.parent_id else None
+        for site in brand.site_ids:
+            if wanted is None or site in wanted:
+                found[uuid.UUID(site)] = Membership(
+                    brand if len(brand.site_ids) > 1 else None, group
+                )
+    return found
+
+
 def own_group(session: Session, caller: Caller, group_id: uuid.UUID) -> CommerceGroup:
     """A group of the caller's agency; any other id is the same audited 'not found'."""
     caller.require(Permission.INVESTIGATE_SITES)

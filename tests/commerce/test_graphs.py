@@ -183,8 +183,15 @@ def test_another_agency_gets_an_audited_not_found(session: Session, network: Net
         )
     ).all()
     assert [r.subject_id for r in refused] == [group.id]
+    assert all(r.outcome == "not_found" for r in refused)
     with pytest.raises(Forbidden):
         graphs.group_view(session, network.gb_reader.caller, group.id)
+    common = session.scalar(
+        select(CommerceGroup).where(CommerceGroup.kind == "common_infrastructure")
+    )
+    assert common is not None
+    with pytest.raises(NotFound):  # listed by latest_common, not a group to open
+        graphs.group_view(session, network.gb.caller, common.id)
     graphs.group_view(session, network.gb_analyst.caller, group.id)
     read = session.scalars(
         select(AuditEntry).where(

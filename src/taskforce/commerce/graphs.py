@@ -288,11 +288,14 @@ def memberships(
 
 
 def own_group(session: Session, caller: Caller, group_id: uuid.UUID) -> CommerceGroup:
-    """A group of the caller's agency; any other id is the same audited 'not found'."""
+    """A brand or group of the caller's agency; any other id (the row of common
+    infrastructure included) is the same audited 'not found'."""
     caller.require(Permission.INVESTIGATE_SITES)
     group = session.scalar(
         select(CommerceGroup).where(
-            CommerceGroup.id == group_id, sharing.owned_by(CommerceGroup.owner_agency_id, caller)
+            CommerceGroup.id == group_id,
+            CommerceGroup.kind.in_((GROUP, BRAND)),
+            sharing.owned_by(CommerceGroup.owner_agency_id, caller),
         )
     )
     if group is None:

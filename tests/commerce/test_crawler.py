@@ -21,6 +21,7 @@ from commerce.sites import (
 from taskforce.commerce import crawler
 from taskforce.commerce.crawler import Crawled, State, follow
 from taskforce.commerce.fetcher import Outcome, TextFetcher
+from taskforce.commerce.kinds import Extraction
 
 
 @pytest.fixture
@@ -152,3 +153,26 @@ def test_depth_zero_fetches_the_landing_page_only(
 )
 def test_which_links_are_followed(raw: str, expected: str | None) -> None:
     assert follow(raw, "http://shop.test/dir/page", frozenset({"shop.test"})) == expected
+
+
+def test_a_page_the_extraction_fails_on_is_kept_and_the_crawl_goes_on(
+    shop: tuple[SiteServer, dict[str, str]],
+) -> None:
+    server, urls = shop
+
+    def fragile(html: str, *, url: str) -> Extraction:
+        if url.endswith("/pay"):
+            raise ValueError("a bug in extraction")
+        return standin_extract(html, url=url)
+
+    state = start(urls)
+    crawled: list[Crawled] = []
+    while True:
+        step = crawler.step(state, fetcher(server), fragile)
+        crawled += step.crawled
+        if step.finished:
+            break
+    pay = next(c for c in crawled if c.page.url.endswith("/pay"))
+    assert pay.extraction is None
+    assert "not searched for indicators (ValueError)" in pay.page.reason
+    assert len(crawled) == 10

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import random
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
-from builders import Network
+from builders import Network, make_agency
 from commerce.sites import (
     INTERNAL,
     LOOPBACK,
@@ -23,7 +26,8 @@ from commerce.sites import (
     serving,
     standin_extract,
 )
-from sqlalchemy import func, select
+from conftest import migrated_engine
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from taskforce.agencies.models import Agency
@@ -38,6 +42,7 @@ from taskforce.commerce.models import (
     CommerceSite,
 )
 from taskforce.commerce.recording import upsert_indicators
+from taskforce.core.db import make_sessionmaker, unit_of_work
 from taskforce.core.jobs import runner as jobs
 from taskforce.core.settings import Settings
 from taskforce.reports import assessment
@@ -258,3 +263,40 @@ def test_indicators_are_upserted_once_per_agency(session: Session, network: Netw
     session.refresh(row)
     assert row.first_seen_at == NOW - timedelta(days=1)
     assert row.last_seen_at == NOW + timedelta(days=1)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def committed(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    with migrated_engine(request.param, tmp_path) as engine:
+        yield engine
+
+
+def test_two_workers_upserting_the_same_indicators_lose_nothing(committed: Engine) -> None:
+    factory = make_sessionmaker(committed)
+    with unit_of_work(factory) as session:
+        agency_id = make_agency(session, "GB-NCA").id
+    values = [f"WALLET-{n:03d}" for n in range(30)]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def worker(seed: int) -> None:
+        order = values[:]
+        random.Random(seed).shuffle(order)
+        found = [Found(IndicatorKind.WALLET, v, "btc", n, v) for n, v in enumerate(order)]
+        try:
+            barrier.wait(timeout=10)
+            for start in range(0, len(found), 10):  # three pages, each in its own transaction
+                with unit_of_work(factory) as session:
+                    upsert_indicators(session, agency_id, found[start : start + 10], NOW)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(seed,)) for seed in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    with unit_of_work(factory) as session:
+        rows = session.scalars(select(CommerceIndicator.value)).all()
+    assert sorted(rows) == values

@@ -14,6 +14,8 @@ The rules of the walk:
 - A link found at depth d is added at d + 1 if that is within the crawl's depth, with the page
   it was on as its referrer; the frontier never holds more than the pages left to fetch.
 - Links are taken only from pages that answered 2xx with HTML or text.
+- A page the extraction fails on is kept with that reason (and the failure logged); the crawl
+  goes on.
 
 What a page holds comes from `extract.extract_page` (or any function of that shape, given in);
 the crawler only resolves and filters its links. Data URIs are cut out before extraction.
@@ -21,8 +23,9 @@ the crawler only resolves and filters its links. Data URIs are cut out before ex
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -35,6 +38,8 @@ from taskforce.commerce.sanitise import strip_data_uris
 from taskforce.core.errors import Invalid
 
 __all__ = ["STEP_PAGES", "Crawled", "Extractor", "State", "Step", "follow", "step"]
+
+_log = logging.getLogger(__name__)
 
 STEP_PAGES = 10  # pages fetched in one step of the runner
 
@@ -125,7 +130,14 @@ def step(
         added = 0
         if page.outcome == Outcome.FETCHED and page.text is not None and extract is not None:
             html, _ = strip_data_uris(page.text)
-            extraction = extract(html, url=page.final_url or url)
+            try:
+                extraction = extract(html, url=page.final_url or url)
+            except Exception as exc:  # a page must not stop the crawl; the bug is logged
+                _log.exception("extraction failed on %s", url)
+                why = f"{page.reason}; not searched for indicators ({type(exc).__name__})"
+                page = replace(page, reason=why)
+                result.crawled.append(Crawled(entry, page, None))
+                continue
             if not entry.get("pathway") and page.status is not None and 200 <= page.status < 300:
                 added = _add_links(state, entry, page, extraction, domains)
         result.crawled.append(Crawled(entry, page, extraction, added))

@@ -22,6 +22,7 @@ from commerce.sites import (
     SHOP_HOSTS,
     SiteServer,
     assert_loads_nothing,
+    html,
     install_shop,
     serving,
     standin_extract,
@@ -30,7 +31,9 @@ from conftest import migrated_engine
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from taskforce import demo_shops
 from taskforce.agencies.models import Agency
+from taskforce.cases import wallets
 from taskforce.commerce import crawling, service
 from taskforce.commerce.fetcher import TextFetcher
 from taskforce.commerce.kinds import Found, IndicatorKind
@@ -90,7 +93,7 @@ def open_site(
         settings,
         url=urls["landing"],
         case_id=hotline.id,
-        pathway=[service.PathwayHop(urls["gate"])],
+        pathway=[service.PathwayHop(urls["gate"])] if "gate" in urls else [],
         recrawl_days=7,
         now=NOW,
     )
@@ -300,3 +303,43 @@ def test_two_workers_upserting_the_same_indicators_lose_nothing(committed: Engin
     with unit_of_work(factory) as session:
         rows = session.scalars(select(CommerceIndicator.value)).all()
     assert sorted(rows) == values
+
+
+def test_a_demo_shop_is_crawled_with_the_real_extraction(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    crawl_settings: Settings,
+    network: Network,
+) -> None:
+    shop = demo_shops.brand(7)
+    with serving() as server:
+        server.routes[f"{shop.host}/"] = html(demo_shops.shop_page(shop))
+        server.routes[f"{shop.host}/join"] = html(demo_shops.shop_page(shop, seed=1, bad=False))
+        landing = server.url(shop.host, "/")
+        site, crawl = open_site(session, crawl_settings, network, {"landing": landing})
+        one = TextFetcher(server.resolver(shop.host), allow_networks=LOOPBACK, page_bytes=200_000)
+        final = crawling.run_until_done(session_factory, crawl_settings, one, crawl.id, NOW)
+        requested = [(s.host, s.path) for s in server.seen]
+    assert final.status == "done"
+    session.expire_all()
+    assert (shop.host, "/join") in requested
+    assert all(host == shop.host for host, _ in requested)  # no tag manager, no checkout host
+    assert crawl.wallets_rejected > 0
+    found = {
+        (i.kind, i.value)
+        for i in session.scalars(
+            select(CommerceIndicator).where(
+                CommerceIndicator.owner_agency_id == site.owner_agency_id
+            )
+        )
+    }
+    normalised = [wallets.check(address) for _, address in shop.wallets]
+    assert {("wallet", w.address) for w in normalised if w} <= found
+    assert len(normalised) == 2
+    assert ("analytics", shop.analytics) in found
+    landing_page = session.scalars(
+        select(CommercePage).where(CommercePage.crawl_id == crawl.id, CommercePage.url == landing)
+    ).one()
+    assert landing_page.template is not None
+    assert landing_page.html_gz is not None
+    assert_loads_nothing(gzip.decompress(landing_page.html_gz).decode())

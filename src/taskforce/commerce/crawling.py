@@ -14,18 +14,18 @@ Cookies live for one step (the pathway is replayed in the first step, with the l
 
 from __future__ import annotations
 
-import importlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 import httpx
 from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from taskforce.commerce import crawler
 from taskforce.commerce.crawler import Extractor, State, Step
+from taskforce.commerce.extract import extract_page
 from taskforce.commerce.fetcher import TextFetcher
 from taskforce.commerce.models import CommerceCrawl, CommerceSite
 from taskforce.commerce.recording import record_page
@@ -63,13 +63,9 @@ def make_fetcher(settings: Settings, resolver: Resolver | None = None) -> TextFe
     )
 
 
-def default_extractor() -> Extractor | None:
-    """`extract.extract_page` (found by name: extraction is its own part of the domain)."""
-    try:
-        module = importlib.import_module("taskforce.commerce.extract")
-    except ImportError:
-        return None
-    return cast(Extractor, module.extract_page)
+def default_extractor() -> Extractor:
+    """What the crawl searches each page with: `extract.extract_page`."""
+    return extract_page
 
 
 def _take(crawl: CommerceCrawl) -> Claim:
@@ -102,7 +98,7 @@ def crawl_job(
     pages: int = crawler.STEP_PAGES,
 ) -> jobs.Job[CommerceCrawl, Claim, Step]:
     """Crawl steps as a background job (module docstring); `only`: one crawl's steps."""
-    extractor = extract if extract is not None else default_extractor()
+    extractor = extract or extract_page
 
     def due(now: datetime) -> list[Any]:
         conditions = [

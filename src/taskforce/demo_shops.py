@@ -249,6 +249,50 @@ def shop_page(
     return "".join(parts)
 
 
+def landing_page(shop: Brand, *, seed: int = 0) -> str:
+    """The shop's front page: its name, a welcome, links to the join and questions pages."""
+    rng = random.Random(seed)  # noqa: S311 - fictional demo data, not security
+    wrapper, _, cls = _TEMPLATES[shop.template % len(_TEMPLATES)]
+    e = html.escape
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{e(shop.name)}</title></head>"
+        f"<body><header class='{cls(rng, 'top')}'><h1>{e(shop.name)}</h1><nav>"
+        "<a href='/'>Home</a> <a href='/join'>Join</a> <a href='/faq'>Questions</a></nav>"
+        f"</header><{wrapper} class='{cls(rng, 'intro')}'><p>Welcome to {e(shop.name)}: a "
+        "members' area with new material every week.</p><p><a href='/join'>See the plans</a>"
+        f"</p></{wrapper}></body></html>"
+    )
+
+
+def faq_page(shop: Brand) -> str:
+    """A plain questions page: the contacts again, no payment markers."""
+    e = html.escape
+    return (
+        f"<!doctype html><html><head><title>{e(shop.name)} — questions</title></head><body>"
+        "<h1>Questions</h1><p>How long does access last? As long as the plan you chose.</p>"
+        f"<p>Support on Telegram: @{shop.telegram}, or write to {shop.email}.</p>"
+        "<p><a href='/'>Back</a></p></body></html>"
+    )
+
+
+def gateway_page(target: str) -> str:
+    """A gateway page of the kind disguised sites sit behind: one link onwards."""
+    link = html.escape(target, quote=True)
+    return (
+        "<!doctype html><html><head><title>Gallery</title></head><body><h1>Photo gallery</h1>"
+        f"<p>Landscapes and city views.</p><p><a href='{link}'>Continue</a></p></body></html>"
+    )
+
+
+def site_pages(shop: Brand, *, seed: int = 0) -> dict[str, str]:
+    """Every page of the shop's site by path: `/`, `/join` (the payment page), `/faq`."""
+    return {
+        "/": landing_page(shop, seed=seed),
+        "/join": shop_page(shop, seed=seed),
+        "/faq": faq_page(shop),
+    }
+
+
 def benchmark_pages(count: int, *, size: int = 100 * 1024, seed: int = 18) -> list[str]:
     """`count` distinct pages of about `size` bytes from the demo network's brands."""
     shops = [b for g in network(seed) for b in g.brands]

@@ -59,3 +59,22 @@ def test_hostile_trees() -> None:
     deep = "<div>" * 5_000 + "x"
     assert len(fingerprint(LexborHTMLParser(deep))) == 64
     assert len(fingerprint(LexborHTMLParser(""))) == 64
+
+
+def test_demo_network_two_groups_five_brands() -> None:
+    groups = demo_shops.network()
+    assert [len(g.brands) for g in groups] == [3, 2]
+    prints: dict[str, set[str]] = {}
+    for group in groups:
+        for brand in group.brands:
+            pages = demo_shops.site_pages(brand, seed=len(brand.name))
+            assert set(pages) == {"/", "/join", "/faq"}
+            extraction = extract_page(pages["/join"], url=f"https://{brand.host}/join")
+            assert extraction.template is not None
+            prints.setdefault(group.name, set()).add(extraction.template)
+            for page in ("/", "/faq"):
+                kinds = {f.kind for f in extract_page(pages[page], url="https://x.example").found}
+                assert "template" not in kinds  # no payment markers there
+    # brands of one group share their shop software; the two groups' differ
+    assert [len(p) for p in prints.values()] == [1, 1]
+    assert len(set.union(*prints.values())) == 2

@@ -1,8 +1,9 @@
 """A graph drawn on the server as SVG: no script, nothing fetched, every value escaped, the
 same drawing for the same graph. Sites and indicators are nodes, shaped and coloured by kind
 (shape and colour both, so the legend reads in greyscale and for colour-blind readers: the
-Okabe–Ito palette), laid out by networkx (Fruchterman–Reingold, fixed seed) and scaled into a
-`viewBox` with no fixed size, so the drawing fits a phone's width as well as a screen's.
+Okabe–Ito palette), laid out by networkx (Fruchterman–Reingold, fixed seed), turned so its
+long axis lies along the width, and scaled into a `viewBox` with no fixed size, so the drawing
+fits a phone's width as well as a screen's.
 
 Readable at 200 nodes: over `COLLAPSE_OVER` nodes the indicators only one site carries fold
 into a "+n" node beside that site, edges are thin, and only hubs (sites, and indicators on
@@ -18,11 +19,13 @@ from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
 import networkx as nx
+import numpy as np
 
 COLLAPSE_OVER = 80  # nodes: above this, leaf indicators fold into counts
 LABEL_ALL_UNDER = 40  # nodes: below this, every node is labelled
 MAX_LABEL = 22  # characters shown; the tooltip has the rest
 FORCE_UNDER = 500  # nodes: networkx lays out fewer with numpy alone
+SPREAD = 2.0  # the layout's ideal edge length, in units of 1/sqrt(nodes)
 WIDTH = 1000.0
 SEED = 18
 INK = "#1f2933"
@@ -92,6 +95,24 @@ def _collapse(nodes: list[Node], edges: list[Edge]) -> tuple[list[Node], list[Ed
     return kept, kept_edges
 
 
+def _level(positions: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+    """Turn the layout so its long axis lies along the width (a layout's spread is often
+    diagonal: a page is wide and short)."""
+    if len(positions) < 3:
+        return positions
+    points = np.asarray(list(positions.values()), dtype=float)
+    points -= points.mean(axis=0)
+    _, vectors = np.linalg.eigh(np.cov(points.T))
+    axis = vectors[:, -1]  # the direction of greatest spread
+    if axis[int(np.argmax(np.abs(axis)))] < 0:  # the same turn whatever sign numpy picks
+        axis = -axis
+    cos, sin = float(axis[0]), float(axis[1])
+    return {
+        key: (float(x * cos + y * sin), float(-x * sin + y * cos))
+        for key, (x, y) in zip(positions, points.tolist(), strict=True)
+    }
+
+
 def _shape(shape: str, x: float, y: float, r: float, fill: str) -> str:
     stroke = f'fill="{fill}" stroke="{INK}" stroke-width="1"'
     if shape == "circle" or shape == "dot":
@@ -130,10 +151,12 @@ def svg(nodes: Sequence[Node], edges: Sequence[Edge], *, title: str = "graph") -
     big = len(node_list) > COLLAPSE_OVER
     positions: dict[str, tuple[float, float]] = {n.id: (0.0, 0.0) for n in node_list}
     if 2 <= len(node_list) < FORCE_UNDER:
-        laid = nx.spring_layout(g, seed=SEED, iterations=80, method="force")
+        spread = SPREAD / math.sqrt(len(node_list))  # wider than networkx's 1/sqrt(n): labels
+        laid = nx.spring_layout(g, k=spread, seed=SEED, iterations=150, method="force")
         positions = {k: (float(v[0]), float(v[1])) for k, v in laid.items()}
     elif len(node_list) >= FORCE_UNDER:  # networkx needs scipy for a force layout this big
         positions = {k: (float(v[0]), float(v[1])) for k, v in nx.circular_layout(g).items()}
+    positions = _level(positions)
     legend_height = 30.0
     margin = 40.0
     xs = [float(p[0]) for p in positions.values()] or [0.0]
@@ -141,7 +164,8 @@ def svg(nodes: Sequence[Node], edges: Sequence[Edge], *, title: str = "graph") -
     span_x = (max(xs) - min(xs)) or 1.0
     span_y = (max(ys) - min(ys)) or 1.0
     inner = WIDTH - 2 * margin
-    height = max(240.0, min(inner, inner * span_y / span_x)) + 2 * margin + legend_height
+    # at least 0.6 of the width high: a long, flat layout is stretched rather than squashed
+    height = max(0.6 * inner, min(inner, inner * span_y / span_x)) + 2 * margin + legend_height
 
     def place(node_id: str) -> tuple[float, float]:
         px, py = positions[node_id]

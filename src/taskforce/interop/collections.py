@@ -21,6 +21,10 @@ in a hash set and a case is one `file` object). So every object appears once, wi
   scans a bounded number of rows, so a filter that matches little answers a short page with
   `more` and `next` rather than a slow one.
 
+The wallet watch list (GREEN by construction) is a collection of its own, present while a wallet
+is on it: the same head, then wallet by wallet in the order (listed_at, id) an indicator at the
+first listing of its address and the listing agency's identity at its first wallet.
+
 Known limit: a case turned GREEN later (or given back for export) brings rows whose `added_at`
 is older than the client's last `added_after`; a client that polls by date misses them until
 it reads the collection again from its start (a `next` token never skips them only if taken
@@ -71,8 +75,8 @@ _HUB_ADDED: Final = datetime.fromisoformat(stix.HUB_CREATED)
 # little costs a bounded read (and answers `more` with a `next` to go on from)
 _SCAN_FACTOR: Final = 10
 
-_HEAD, _HASHES, _SELECTORS = 0, 1, 2
-_PAST = 3  # a position after every row of its moment (`added_after`)
+_HEAD, _HASHES, _SELECTORS, _WALLETS = 0, 1, 2, 3
+_PAST = 4  # a position after every row of its moment (`added_after`)
 _NIL = uuid.UUID(int=0)
 _MAX_UUID = uuid.UUID(int=(1 << 128) - 1)
 _MAX_ENTRY = (1 << 63) - 1
@@ -92,7 +96,8 @@ class TaxiiCollection:
     id: str
     title: str
     description: str
-    agency: ReleasableAgency | None  # None: the network's
+    agency: ReleasableAgency | None  # None: the network's (or the watch list)
+    wallets: bool = False  # the wallet watch list's collection
 
     @property
     def agency_code(self) -> str | None:
@@ -114,6 +119,10 @@ def network_collection_id() -> str:
     return str(uuid.uuid5(_COLLECTIONS, "network"))
 
 
+def watchlist_collection_id() -> str:
+    return str(uuid.uuid5(_COLLECTIONS, "watchlist"))
+
+
 def agency_collection_id(agency_id: uuid.UUID) -> str:
     return str(uuid.uuid5(_COLLECTIONS, f"agency:{agency_id}"))
 
@@ -124,7 +133,8 @@ def require_reader(caller: Caller) -> None:
 
 
 def readable(session: Session, caller: Caller) -> list[TaxiiCollection]:
-    """The network's collection, then one per agency with releasable material, by code."""
+    """The network's collection, then one per agency with releasable material, by code, then
+    the wallet watch list's while a wallet is on it."""
     require_reader(caller)
     found = [
         TaxiiCollection(
@@ -142,6 +152,17 @@ def readable(session: Session, caller: Caller) -> list[TaxiiCollection]:
                 f"{agency.code}: GREEN indicators",
                 f"The releasable material of {agency.name} ({agency.code}). TLP:GREEN.",
                 agency,
+            )
+        )
+    if releasable.watched_wallets(session, caller, limit=1):
+        found.append(
+            TaxiiCollection(
+                watchlist_collection_id(),
+                "Watch list: GREEN wallets",
+                "The wallets on the network's wallet watch list now, each by the agency that "
+                "listed it (chain and address only). TLP:GREEN.",
+                None,
+                wallets=True,
             )
         )
     return found
@@ -189,6 +210,7 @@ _ROW: Final = {
     _HEAD: re.compile(r"^$"),
     _HASHES: re.compile(r"^\d{20}$"),
     _SELECTORS: re.compile(r"^[0-9a-f]{32}$"),
+    _WALLETS: re.compile(r"^[0-9a-f]{32}$"),
 }
 
 
@@ -445,6 +467,34 @@ def _hash_rows(
             yield position, objects
 
 
+def _wallet_rows(
+    ctx: _Context, after: Position | None, batch: int
+) -> Iterator[tuple[Position, list[dict[str, Any]]]]:
+    """The watch list's wallets after `after`, each with the objects it brings."""
+    if after is None:
+        cursor: tuple[datetime, uuid.UUID] | None = None
+    elif after.source == _WALLETS:
+        cursor = (after.added_at, uuid.UUID(int=max(0, int(after.row, 16) - 1)))
+    else:
+        cursor = (after.added_at, _NIL if after.source < _WALLETS else _MAX_UUID)
+    fetch = partial(releasable.watched_wallets, ctx.session, ctx.caller, limit=batch)
+    for rows in releasable.pages(fetch, batch, cursor):
+        first = releasable.first_of_wallets(ctx.session, ctx.caller, rows)
+        for row in rows:
+            position = Position(row.listed_at, _WALLETS, row.watch_id.hex, 0)
+            objects: list[dict[str, Any]] = []
+            agency = ctx.agencies.get(row.agency_id)
+            if agency is not None and (row.agency_id, _WALLETS) not in ctx.preceded:
+                ctx.preceded.add((row.agency_id, _WALLETS))
+                if not releasable.agency_has_wallets_before(
+                    ctx.session, ctx.caller, row.agency_id, row.key
+                ):
+                    objects.append(bundle.agency_identity(agency))
+            if row.watch_id in first:
+                objects.append(bundle.watched_wallet(row))
+            yield position, objects
+
+
 def _items_of(
     rows: Iterator[tuple[Position, list[dict[str, Any]]]],
 ) -> Iterator[Item]:
@@ -459,15 +509,24 @@ def _stream(ctx: _Context, after: Position | None, batch: int) -> Iterator[Item]
     """The collection's objects after `after`, in order (rows that bring nothing included as
     empty items, so a scan can stop at them)."""
     head = (item for item in _head() if after is None or item.position > after)
+    sources = (
+        [_wallet_rows(ctx, after, batch)]
+        if ctx.collection.wallets
+        else [_hash_rows(ctx, after, batch), _selector_rows(ctx, after, batch)]
+    )
     merged = heapq.merge(
-        head,
-        _items_of(_hash_rows(ctx, after, batch)),
-        _items_of(_selector_rows(ctx, after, batch)),
-        key=lambda item: item.position,
+        head, *(_items_of(rows) for rows in sources), key=lambda item: item.position
     )
     for item in merged:
         if after is None or item.position > after:
             yield item
+
+
+def _agencies(
+    session: Session, caller: Caller, collection: TaxiiCollection
+) -> dict[uuid.UUID, ReleasableAgency]:
+    found = releasable.agencies(session, caller, wallets=collection.wallets)
+    return {a.agency_id: a for a in found}
 
 
 def _start(filters: Filters) -> Position | None:
@@ -492,7 +551,7 @@ def _read(
         session,
         caller,
         collection,
-        {a.agency_id: a for a in releasable.agencies(session, caller)},
+        _agencies(session, caller, collection),
     )
     budget = filters.limit * _SCAN_FACTOR
     items: list[Item] = []
@@ -545,9 +604,7 @@ def one_object(
         spec_versions=filters.spec_versions,
     )
     require_reader(caller)
-    ctx = _Context(
-        session, caller, collection, {a.agency_id: a for a in releasable.agencies(session, caller)}
-    )
+    ctx = _Context(session, caller, collection, _agencies(session, caller, collection))
     found: list[Item] = []
     for item in _candidates(ctx, object_id):
         if item.object and item.object["id"] == object_id:
@@ -577,6 +634,15 @@ def _candidates(ctx: _Context, object_id: str) -> Iterator[Item]:
             if ctx.collection.agency not in (None, agency):  # another agency's collection
                 return
             rows: list[Position] = []
+            if ctx.collection.wallets:
+                listed = releasable.watched_wallets(
+                    ctx.session, ctx.caller, agency_code=agency.code, limit=1
+                )
+                if listed:
+                    rows.append(Position(listed[0].listed_at, _WALLETS, listed[0].watch_id.hex, 0))
+                if rows:
+                    yield from _stream(ctx, rows[0]._replace(place=-2), batch=2)
+                return
             selectors = releasable.selectors(
                 ctx.session, ctx.caller, agency_code=agency.code, limit=1
             )

@@ -420,6 +420,47 @@ def watched_wallets(
     return [ReleasableWallet(r[0], r[1], r[2], r[3], r[4], codes[r[4]]) for r in rows]
 
 
+def first_of_wallets(
+    session: Session, caller: Caller, rows: Sequence[ReleasableWallet]
+) -> set[uuid.UUID]:
+    """Of `rows` (one page of `watched_wallets`, in order), the first listing of each address:
+    a wallet two agencies listed is one indicator, given once."""
+    require_exporter(caller)
+    if not rows:
+        return set()
+    stmt = _releasable_watches(
+        select(WalletWatch.address)
+        .distinct()
+        .where(
+            WalletWatch.address.in_({r.address for r in rows}),
+            tuple_(WalletWatch.listed_at, WalletWatch.id) < tuple_(*rows[0].key),
+        ),
+        None,
+    )
+    seen = set(session.scalars(stmt))
+    first: set[uuid.UUID] = set()
+    for row in rows:
+        if row.address not in seen:
+            first.add(row.watch_id)
+            seen.add(row.address)
+    return first
+
+
+def agency_has_wallets_before(
+    session: Session, caller: Caller, agency_id: uuid.UUID, before: tuple[datetime, uuid.UUID]
+) -> bool:
+    """Whether the agency listed a wallet on the list now before a keyset position (the TAXII
+    watch-list collection gives an agency's identity with its first wallet)."""
+    require_exporter(caller)
+    stmt = _releasable_watches(
+        select(WalletWatch.id)
+        .where(tuple_(WalletWatch.listed_at, WalletWatch.id) < tuple_(*before))
+        .limit(1),
+        agency_id,
+    )
+    return session.scalar(stmt) is not None
+
+
 def is_releasable_case(session: Session, caller: Caller, case_id: uuid.UUID) -> bool:
     """Whether one case's material may leave the hub (for pages that say so)."""
     require_exporter(caller)
@@ -661,11 +702,13 @@ __all__ = [
     "agencies",
     "agency_by_code",
     "agency_has_rows_before",
+    "agency_has_wallets_before",
     "case_selector_rows",
     "cases",
     "counts",
     "first_of_files",
     "first_of_values",
+    "first_of_wallets",
     "hash_entries",
     "hash_entries_by_id",
     "require_exporter",

@@ -16,7 +16,7 @@ from builders import Network, make_case
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from taskforce.commerce import payments
+from taskforce.commerce import lexicon, payments
 from taskforce.commerce.models import CommerceSite, PaymentProvider
 from taskforce.commerce.payments import ProviderFields
 from taskforce.core.audit.models import AuditEntry
@@ -69,6 +69,17 @@ def test_the_directory_is_seeded_from_the_lexicon_without_contacts(
     assert listed["Coinexample"].chains == ["btc", "eth"]
     assert listed["Odd One"].kind == "other"
     assert listed["ExamplePay"].terms == ["examplepay", "example pay"]
+
+
+def test_the_real_lexicon_seeds_every_provider_with_no_contact(
+    session: Session, network: Network
+) -> None:
+    added = payments.seed_from_lexicon(session, network.gb_admin.caller, now=NOW)
+
+    assert added == len(lexicon.processors()) > 0
+    providers = payments.list_providers(session, network.gb.caller)
+    assert all(p.abuse_email is None for p in providers)
+    assert {p.kind for p in providers} <= set(payments.KINDS)
 
 
 def test_managing_the_directory_needs_manage_hosting_and_checks_each_field(

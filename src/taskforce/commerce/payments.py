@@ -29,6 +29,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from taskforce.agencies.models import Agency
+from taskforce.commerce import lexicon
 from taskforce.commerce.kinds import Chain, IndicatorKind
 from taskforce.commerce.models import (
     CommerceIndicator,
@@ -213,13 +214,16 @@ def _audit_change(
 def seed_from_lexicon(
     session: Session,
     caller: Caller,
-    processors: Iterable[LexiconProcessor],
+    processors: Iterable[LexiconProcessor] | None = None,
     *,
     now: datetime | None = None,
 ) -> int:
-    """Add the lexicon's providers the directory lacks, by name: their terms and chains, and
-    no abuse e-mail (an analyst adds one they have checked). Returns how many were added."""
+    """Add the lexicon's providers (`lexicon.processors()` unless given) the directory lacks,
+    by name: their terms and chains, and no abuse e-mail (an analyst adds one they have
+    checked). Returns how many were added."""
     caller.require(Permission.MANAGE_HOSTING)
+    if processors is None:
+        processors = lexicon.processors()
     known = {n.lower() for n in session.scalars(select(PaymentProvider.name))}
     added = 0
     for entry in processors:

@@ -156,7 +156,17 @@ def test_litecoin_bech32() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "hello", "0x" + "ab" * 19, "4" + "A" * 93, "1" * 60, "bc1", "0x" + "g" * 40],
+    [
+        "",
+        "hello",
+        "0x" + "ab" * 19,
+        "4" + "A" * 93,
+        "1" * 60,
+        "bc1",
+        "0x" + "g" * 40,
+        "DocumentationOfTheMembersArea",  # 29 base58 letters starting D: not 34 long
+        "Abcdefghijkmnopqrstuvwxyz23456789",  # 33
+    ],
 )
 def test_not_wallets(text: str) -> None:
     assert check(text) is None

@@ -126,8 +126,10 @@ def looks_like_wallet(text: str) -> bool:
             return 14 <= len(text) <= 90 and all(c in _BECH32_SET for c in data)
     if not text or any(c not in _BASE58_SET for c in text):
         return False
-    if text[0] in _LEGACY_FIRST and 26 <= len(text) <= 35:
-        return True
+    if text[0] == "1":  # version 0x00: leading zero bytes make it shorter
+        return 26 <= len(text) <= 34
+    if text[0] in _LEGACY_FIRST:  # any other version byte of 21 + 4 bytes: 34 characters
+        return len(text) == 34
     return text[0] in "48" and len(text) in _XMR_LENGTHS
 
 

@@ -26,6 +26,8 @@ from sqlalchemy.orm import Session
 from taskforce.agencies import service as agency_service
 from taskforce.cases import service as case_service
 from taskforce.cases.models import Notification
+from taskforce.commerce import payments as commerce_payments
+from taskforce.commerce import watchlist as commerce_watchlist
 from taskforce.core.auth.models import ApiToken
 from taskforce.core.caller import system_caller
 from taskforce.core.settings import Settings
@@ -49,6 +51,8 @@ from taskforce.takedown import service as takedown_service
 from taskforce.watch import handovers
 from taskforce.watch import service as watch_service
 from taskforce.watch.schemas import HandoverWrite
+
+WATCHED = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"  # EIP-55's own example: on the list
 
 BODIES: dict[str, object] = {
     "/api/v1/cases": {"title": "Probe case", "sharing": "green"},
@@ -120,6 +124,19 @@ BODIES: dict[str, object] = {
     "/api/v1/preservations/{preservation_id}/follow-up": {"formal_reference": "PROBE-MLA"},
     "/api/v1/preservations/{preservation_id}/withdraw": {"reason": "probing"},
     "/api/v1/observatory/snapshots": {"period": "2020-01"},
+    "/api/v1/commerce/sites": {
+        "url": "https://probe.example/",
+        "case_id": "00000000-0000-0000-0000-000000000006",
+    },
+    "/api/v1/commerce/sites/{site_id}/to-case": {"indicator_ids": [], "include_site": True},
+    "/api/v1/commerce/notices": {
+        "site_id": "00000000-0000-0000-0000-000000000003",
+        "indicator_id": "00000000-0000-0000-0000-000000000004",
+        "provider_id": "00000000-0000-0000-0000-000000000005",
+    },
+    "/api/v1/commerce/notices/{payment_notice_id}/answer": {"outcome": "declined"},
+    "/api/v1/commerce/watchlist": {"address": WATCHED, "reason": "probing"},
+    "/api/v1/commerce/watchlist/{watch_id}/remove": {"reason": "probing"},
 }
 
 
@@ -323,6 +340,23 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
     shop = crawled_site(
         session, settings, network.gb, url="https://dipper-shop.example/", label="Dipper", case=red
     )
+    fictipay = commerce_payments.add_provider(
+        session,
+        system_caller(),
+        commerce_payments.ProviderFields(name="FictiPay", abuse_email="abuse@fictipay.example"),
+    )
+    payment_notice = commerce_payments.send_notice(
+        session,
+        network.gb.caller,
+        settings,
+        indicator_id=shop.merchant.id,
+        provider_id=fictipay.id,
+        site_id=shop.site.id,
+    )
+    # GREEN by construction: every member reads the list, only GB removes its entry
+    watch = commerce_watchlist.add(
+        session, network.gb.caller, address=WATCHED, reason="seen at an exchange"
+    )
     gb_headers = token_for(session, settings, network.gb)
     us_headers = token_for(session, settings, network.us)
     del gb_headers
@@ -375,6 +409,8 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         "crawl_id": str(shop.crawl.id),
         "page_id": str(shop.page.id),
         "indicator_id": str(shop.wallet.id),
+        "payment_notice_id": str(payment_notice.id),
+        "watch_id": str(watch.id),
     }
     secrets = [
         red.title,
@@ -425,6 +461,7 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         str(shop.crawl.id),
         str(shop.page.id),
         str(shop.wallet.id),
+        str(payment_notice.id),
     ]
     walked = 0
     routes = [
@@ -476,6 +513,8 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
                     "crawl_id",
                     "page_id",
                     "indicator_id",
+                    "payment_notice_id",
+                    "watch_id",
                 )
                 if any(f"{{{k}}}" in route.path for k in hidden):
                     assert response.status_code == 404, (method, path, response.status_code)

@@ -8,6 +8,8 @@ from commerce_builders import WALLET, crawled_site
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from taskforce.commerce import payments
+from taskforce.core.caller import system_caller
 from taskforce.core.settings import Settings
 
 
@@ -92,3 +94,81 @@ def test_other_agencies_ids_are_404(
     assert crawl.status_code == 404
     assert client.get("/api/v1/commerce/sites", headers=headers).json()["total"] == 0
     assert client.get("/api/v1/commerce/indicators", headers=headers).json()["total"] == 0
+
+
+def test_acting_over_the_api(
+    client: TestClient, session: Session, settings: Settings, network: Network
+) -> None:
+    done = crawled_site(session, settings, network.gb)
+    provider = payments.add_provider(
+        session,
+        system_caller(),
+        payments.ProviderFields(name="FictiPay Ltd", abuse_email="abuse@fictipay.example"),
+    )
+    headers = token_for(session, settings, network.gb)
+    site = f"/api/v1/commerce/sites/{done.site.id}"
+    to_case = client.post(
+        f"{site}/to-case",
+        headers=headers,
+        json={"indicator_ids": [str(done.wallet.id)], "include_site": True},
+    )
+    assert to_case.status_code == 200, to_case.text
+    assert to_case.json()["added"] == 3  # the wallet, the URL, the domain
+    assert to_case.json()["case_reference"] == done.case.reference
+    assert client.get(f"{site}/changes", headers=headers).json() is None  # one crawl only
+    providers = client.get("/api/v1/commerce/providers", headers=headers).json()
+    assert [p["name"] for p in providers] == ["FictiPay Ltd"]
+    sent = client.post(
+        "/api/v1/commerce/notices",
+        headers=headers,
+        json={
+            "site_id": str(done.site.id),
+            "indicator_id": str(done.merchant.id),
+            "provider_id": str(provider.id),
+        },
+    )
+    assert sent.status_code == 201, sent.text
+    notice = sent.json()
+    assert notice["subject"] == "LNT-4471"
+    assert notice["status"] == "open"
+    assert done.page.body_sha256 in notice["evidence"]
+    listed = client.get("/api/v1/commerce/notices?state=open", headers=headers).json()
+    assert [n["id"] for n in listed["items"]] == [notice["id"]]
+    answered = client.post(
+        f"/api/v1/commerce/notices/{notice['id']}/answer",
+        headers=headers,
+        json={"outcome": "funds_frozen", "text": "frozen"},
+    )
+    assert answered.json()["status"] == "answered"
+    bad = client.post(
+        f"/api/v1/commerce/notices/{notice['id']}/answer",
+        headers=headers,
+        json={"outcome": "funds_frozen"},
+    )
+    assert bad.status_code == 409
+    watch = client.post(
+        "/api/v1/commerce/watchlist",
+        headers=headers,
+        json={"indicator_id": str(done.wallet.id), "reason": "paid for access"},
+    )
+    assert watch.status_code == 201, watch.text
+    assert watch.json()["address"] == WALLET
+    us = token_for(session, settings, network.us)
+    seen = client.get("/api/v1/commerce/watchlist", headers=us).json()
+    assert [(w["address"], w["agency"], w["mine"]) for w in seen] == [(WALLET, "GB-NCA", False)]
+    assert WALLET in client.get("/api/v1/commerce/watchlist.csv", headers=us).text
+    refused = client.post(
+        f"/api/v1/commerce/watchlist/{watch.json()['id']}/remove",
+        headers=us,
+        json={"reason": "not mine"},
+    )
+    assert refused.status_code == 404
+    for path in (f"{site}/changes", f"/api/v1/commerce/notices/{notice['id']}"):
+        assert client.get(path, headers=us).status_code == 404
+    removed = client.post(
+        f"/api/v1/commerce/watchlist/{watch.json()['id']}/remove",
+        headers=headers,
+        json={"reason": "the exchange closed it"},
+    )
+    assert removed.json()["removed_at"] is not None
+    assert client.get("/api/v1/commerce/watchlist", headers=us).json() == []

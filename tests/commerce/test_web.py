@@ -11,7 +11,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from taskforce.commerce import payments, watchlist
 from taskforce.commerce.models import CommerceCrawl, CommerceSite
+from taskforce.core.caller import system_caller
 from taskforce.core.settings import Settings
 
 
@@ -144,3 +146,97 @@ def test_readers_have_no_sites_page(client: TestClient, session: Session, networ
     web_login(client, session, network.gb_reader)
     assert 'href="/ui/commerce"' not in client.get("/ui/").text
     assert client.get("/ui/commerce").status_code == 403
+
+
+def test_act_on_indicators_from_the_site_page(
+    client: TestClient, session: Session, settings: Settings, network: Network
+) -> None:
+    done = crawled_site(session, settings, network.gb)
+    provider = payments.add_provider(
+        session,
+        system_caller(),
+        payments.ProviderFields(
+            name="FictiPay Ltd", abuse_email="abuse@fictipay.example", terms=["fictipay"]
+        ),
+    )
+    payments.add_provider(session, system_caller(), payments.ProviderFields(name="Silent Pay"))
+    web_login(client, session, network.gb)
+    page = client.get(f"/ui/commerce/sites/{done.site.id}")
+    assert "FictiPay Ltd" in page.text
+    assert "Silent Pay" not in page.text  # no abuse contact: cannot be notified
+    token = csrf_field(page.text)
+    added = client.post(
+        f"/ui/commerce/sites/{done.site.id}/to-case",
+        data={"csrf_token": token, "indicator": [str(done.wallet.id), str(done.merchant.id)]},
+        follow_redirects=False,
+    )
+    assert added.status_code == 303, added.text
+    shown = client.get(added.headers["location"])
+    assert "added to the case" in shown.text
+    listed = client.post(
+        f"/ui/commerce/sites/{done.site.id}/watch",
+        data={"csrf_token": token, "indicator": str(done.wallet.id), "reason": "paid for access"},
+        follow_redirects=False,
+    )
+    assert listed.status_code == 303, listed.text
+    notified = client.post(
+        f"/ui/commerce/sites/{done.site.id}/notify",
+        data={
+            "csrf_token": token,
+            "indicator": str(done.merchant.id),
+            "provider": str(provider.id),
+        },
+        follow_redirects=False,
+    )
+    assert notified.status_code == 303, notified.text
+    after = client.get(notified.headers["location"])
+    assert "1 notice queued" in after.text
+    assert "Notices about this site" in after.text
+    again = client.post(
+        f"/ui/commerce/sites/{done.site.id}/notify",
+        data={
+            "csrf_token": token,
+            "indicator": str(done.merchant.id),
+            "provider": str(provider.id),
+        },
+    )
+    assert again.status_code == 422
+    assert "still open" in again.text
+    nothing = client.post(
+        f"/ui/commerce/sites/{done.site.id}/watch", data={"csrf_token": token, "reason": "x"}
+    )
+    assert nothing.status_code == 422
+    assert "choose the wallets" in nothing.text.lower()
+    watch = client.get("/ui/commerce/watchlist")
+    assert WALLET in watch.text
+    assert "paid for access" in watch.text
+    assert "GB-NCA" in watch.text
+    csv = client.get("/ui/commerce/watchlist.csv")
+    assert WALLET in csv.text
+    providers = client.get("/ui/commerce/providers")
+    assert "LNT-4471" in providers.text
+    notice_id = re.search(r"/ui/commerce/notices/([0-9a-f-]{36})/answer", providers.text)
+    assert notice_id
+    answered = client.post(
+        f"/ui/commerce/notices/{notice_id.group(1)}/answer",
+        data={"csrf_token": token, "outcome": "account_closed", "text": "closed on 3 March"},
+        follow_redirects=False,
+    )
+    assert answered.status_code == 303
+    assert "closed on 3 March" in client.get("/ui/commerce/providers").text
+    indicators = client.get("/ui/commerce/indicators?kind=merchant")
+    assert "LNT-4471" in indicators.text
+    assert f'<code class="wrap-any">{WALLET}</code>' not in indicators.text
+
+
+def test_every_member_reads_the_watch_list(
+    client: TestClient, session: Session, settings: Settings, network: Network
+) -> None:
+    done = crawled_site(session, settings, network.gb)
+    watchlist.add(session, network.gb.caller, indicator_id=done.wallet.id, reason="shop wallet")
+    web_login(client, session, network.gb_reader)
+    page = client.get("/ui/commerce/watchlist")
+    assert page.status_code == 200
+    assert WALLET in page.text
+    assert "List a wallet" not in page.text
+    assert "Remove…" not in page.text

@@ -8,17 +8,30 @@ import uuid
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
 
-from taskforce.commerce import service, views
+from taskforce.commerce import casework, changes, payments, service, views, watchlist
 from taskforce.commerce.schemas import (
+    CaseworkRead,
+    ChangesRead,
     CrawlRead,
     CrawlSummary,
     IndicatorPage,
     IndicatorRead,
+    NoticeAnswer,
+    NoticeCreate,
+    NoticePage,
+    NoticeRead,
     PageRead,
+    ProviderRead,
     SiteCreate,
     SitePage,
     SiteRead,
+    ToCase,
+    WatchCreate,
+    WatchRead,
+    WatchRemove,
 )
+from taskforce.core import sharing
+from taskforce.core.caller import Caller
 from taskforce.core.db import utcnow
 from taskforce.core.http import CallerDep, SessionDep, SettingsDep, wake_worker
 from taskforce.core.pagination import limit_query, offset_query
@@ -129,3 +142,147 @@ def list_indicators(
 @router.get("/indicators/{indicator_id}", response_model=IndicatorRead)
 def get_indicator(indicator_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> IndicatorRead:
     return views.indicator_view(session, caller, indicator_id)
+
+
+# --- acting on it: the case, payment providers, the watch list ------------------------------
+
+
+@router.post("/sites/{site_id}/to-case", response_model=CaseworkRead)
+def indicators_to_case(
+    site_id: uuid.UUID, data: ToCase, session: SessionDep, settings: SettingsDep, caller: CallerDep
+) -> CaseworkRead:
+    """Put chosen indicators of the site on its case as selectors, deconflicted at once;
+    what cannot be a selector (a processor's name, a template print) is listed as skipped."""
+    summary = casework.to_case(
+        session,
+        caller,
+        settings,
+        site_id=site_id,
+        indicator_ids=data.indicator_ids,
+        include_site=data.include_site,
+        now=utcnow(),
+    )
+    return CaseworkRead.model_validate(summary)
+
+
+@router.get("/sites/{site_id}/changes", response_model=ChangesRead | None)
+def site_changes(site_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> ChangesRead | None:
+    """What the last finished crawl found changed since the one before; null until two."""
+    found = changes.latest(session, caller, site_id)
+    return None if found is None else ChangesRead.model_validate(found)
+
+
+@router.get("/providers", response_model=list[ProviderRead])
+def list_providers(session: SessionDep, caller: CallerDep) -> list[ProviderRead]:
+    """The payment provider directory: abuse contacts notices go to."""
+    return [ProviderRead.model_validate(p) for p in payments.list_providers(session, caller)]
+
+
+@router.get("/notices", response_model=NoticePage)
+def list_notices(
+    session: SessionDep,
+    caller: CallerDep,
+    state: str | None = Query(default=None, max_length=16, description="open, sent, answered..."),
+    site_id: uuid.UUID | None = Query(default=None, description="one site's notices"),
+    limit: int = limit_query(50, 500),
+    offset: int = offset_query(),
+) -> NoticePage:
+    """Your agency's notices to payment providers, newest first; `overdue`: unanswered too
+    long after they went out."""
+    rows, total = payments.list_notices(
+        session, caller, site_id=site_id, state=state, now=utcnow(), limit=limit, offset=offset
+    )
+    items = [NoticeRead.of(r.notice, r.reference, r.provider, r.overdue) for r in rows]
+    return NoticePage(items=items, total=total, limit=limit, offset=offset)
+
+
+def _notice(session: SessionDep, caller: Caller, notice_id: uuid.UUID) -> NoticeRead:
+    notice = payments.get_notice(session, caller, notice_id)
+    provider = payments.get_provider(session, caller, notice.provider_id)
+    overdue = payments.is_overdue(notice, utcnow())
+    return NoticeRead.of(notice, payments.reference(notice.id), provider.name, overdue)
+
+
+@router.post("/notices", response_model=NoticeRead, status_code=status.HTTP_201_CREATED)
+def send_notice(
+    data: NoticeCreate, session: SessionDep, settings: SettingsDep, caller: CallerDep
+) -> NoticeRead:
+    """Notify a payment provider of a merchant account or wallet seen on one of your sites:
+    the evidence summary (pages, fetch times, SHA-256), never content; through the outbox."""
+    notice = payments.send_notice(
+        session,
+        caller,
+        settings,
+        indicator_id=data.indicator_id,
+        provider_id=data.provider_id,
+        site_id=data.site_id,
+        now=utcnow(),
+    )
+    return _notice(session, caller, notice.id)
+
+
+@router.get("/notices/{payment_notice_id}", response_model=NoticeRead)
+def get_notice(payment_notice_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> NoticeRead:
+    return _notice(session, caller, payment_notice_id)
+
+
+@router.post("/notices/{payment_notice_id}/answer", response_model=NoticeRead)
+def answer_notice(
+    payment_notice_id: uuid.UUID, data: NoticeAnswer, session: SessionDep, caller: CallerDep
+) -> NoticeRead:
+    """Record the provider's answer: its outcome and its words."""
+    payments.record_answer(
+        session, caller, payment_notice_id, outcome=data.outcome, text=data.text, now=utcnow()
+    )
+    return _notice(session, caller, payment_notice_id)
+
+
+def _watches(session: SessionDep, caller: Caller) -> list[WatchRead]:
+    rows = watchlist.current(session, caller)
+    codes = watchlist.agency_codes(session, rows)
+    return [
+        WatchRead.of(w, codes.get(w.owner_agency_id, ""), sharing.is_owner(w, caller)) for w in rows
+    ]
+
+
+@router.get("/watchlist", response_model=list[WatchRead])
+def get_watchlist(session: SessionDep, caller: CallerDep) -> list[WatchRead]:
+    """The GREEN wallet watch list every member receives, newest first."""
+    return _watches(session, caller)
+
+
+@router.get(
+    "/watchlist.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "the watch list as CSV"}},
+)
+def get_watchlist_csv(session: SessionDep, caller: CallerDep) -> Response:
+    return Response(
+        watchlist.to_csv(session, caller),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="wallet-watchlist.csv"'},
+    )
+
+
+@router.post("/watchlist", response_model=WatchRead, status_code=status.HTTP_201_CREATED)
+def add_to_watchlist(data: WatchCreate, session: SessionDep, caller: CallerDep) -> WatchRead:
+    """List a wallet (one of your wallet indicators, or an address) with the reason; the
+    same wallet again is the entry already listed."""
+    watch = watchlist.add(
+        session,
+        caller,
+        indicator_id=data.indicator_id,
+        address=data.address,
+        reason=data.reason,
+        now=utcnow(),
+    )
+    return WatchRead.of(watch, caller.agency_code or "", True)
+
+
+@router.post("/watchlist/{watch_id}/remove", response_model=WatchRead)
+def remove_from_watchlist(
+    watch_id: uuid.UUID, data: WatchRemove, session: SessionDep, caller: CallerDep
+) -> WatchRead:
+    """Take a wallet your agency listed off the list; the entry is kept with when and why."""
+    watch = watchlist.remove(session, caller, watch_id, reason=data.reason, now=utcnow())
+    return WatchRead.of(watch, caller.agency_code or "", True)

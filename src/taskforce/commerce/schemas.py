@@ -10,6 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from taskforce.commerce.models import PaymentNotice, WalletWatch
+
 
 class HopIn(BaseModel):
     """One gateway hop before the landing page, with the referrer the analyst captured."""
@@ -169,6 +171,186 @@ class PageRead(PageSummary):
     template: str | None
     html: str | None
     sightings: list[IndicatorRead] = Field(default_factory=list)
+
+
+# --- acting on it: the case, payment providers, the watch list ---------------------------------
+
+
+class ToCase(BaseModel):
+    """Chosen indicators of a site (and, with `include_site`, its URL and domain) to put on the
+    site's case as selectors."""
+
+    indicator_ids: list[uuid.UUID] = Field(default_factory=list, max_length=1000)
+    include_site: bool = False
+
+
+class SkippedRead(BaseModel):
+    kind: str
+    value: str
+    reason: str
+
+
+class CaseworkRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    case_id: uuid.UUID
+    case_reference: str
+    added: int
+    already_there: int
+    hits: int
+    skipped: list[SkippedRead]
+
+
+class ChangeRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    kind: str
+    change: str = Field(description="new, gone or changed")
+    text: str
+    before: str | None = None
+    after: str | None = None
+
+
+class CrawlBrief(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    crawl_id: uuid.UUID
+    reason: str
+    status: str
+    started_at: datetime | None
+    finished_at: datetime | None
+    pages: int
+    indicators: int
+    detail: str
+
+
+class ChangesRead(BaseModel):
+    """What the site's last finished crawl found changed since the one before."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    site_id: uuid.UUID
+    older: CrawlBrief
+    newer: CrawlBrief
+    indicators: list[ChangeRead]
+    pages: list[ChangeRead]
+
+
+class WatchCreate(BaseModel):
+    """A wallet for the GREEN watch list: one of your wallet indicators, or an address."""
+
+    indicator_id: uuid.UUID | None = None
+    address: str | None = Field(default=None, max_length=200)
+    reason: str = Field(max_length=1000)
+
+
+class WatchRemove(BaseModel):
+    reason: str = Field(max_length=1000)
+
+
+class WatchRead(BaseModel):
+    id: uuid.UUID
+    chain: str
+    address: str
+    agency: str = Field(description="the listing agency's code")
+    reason: str
+    listed_at: datetime
+    removed_at: datetime | None = None
+    removed_reason: str = ""
+    mine: bool = Field(description="listed by your agency (you may remove it)")
+
+    @classmethod
+    def of(cls, watch: WalletWatch, agency: str, mine: bool) -> WatchRead:
+        return cls(
+            id=watch.id,
+            chain=watch.chain,
+            address=watch.address,
+            agency=agency,
+            reason=watch.reason,
+            listed_at=watch.listed_at,
+            removed_at=watch.removed_at,
+            removed_reason=watch.removed_reason,
+            mine=mine,
+        )
+
+
+class ProviderRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    kind: str
+    country: str | None
+    abuse_email: str | None
+    website: str | None
+    terms: list[str]
+    chains: list[str]
+    notes: str
+
+
+class NoticeCreate(BaseModel):
+    """A notice to a payment provider about a merchant account or wallet of one of your sites."""
+
+    site_id: uuid.UUID
+    indicator_id: uuid.UUID
+    provider_id: uuid.UUID
+
+
+class NoticeAnswer(BaseModel):
+    outcome: str = Field(
+        max_length=24,
+        description="account_closed, funds_frozen, under_review, not_our_customer, declined, other",
+    )
+    text: str = Field(default="", max_length=5000)
+
+
+class NoticeRead(BaseModel):
+    id: uuid.UUID
+    reference: str
+    provider_id: uuid.UUID
+    provider: str
+    site_id: uuid.UUID | None
+    indicator_id: uuid.UUID | None
+    subject_kind: str
+    subject: str
+    recipient: str
+    status: str
+    overdue: bool
+    created_at: datetime
+    sent_at: datetime | None
+    answered_at: datetime | None
+    answer_outcome: str | None
+    answer: str
+    evidence: str = Field(description="the summary as sent (never content)")
+
+    @classmethod
+    def of(cls, notice: PaymentNotice, reference: str, provider: str, overdue: bool) -> NoticeRead:
+        return cls(
+            id=notice.id,
+            reference=reference,
+            provider_id=notice.provider_id,
+            provider=provider,
+            site_id=notice.site_id,
+            indicator_id=notice.indicator_id,
+            subject_kind=notice.subject_kind,
+            subject=notice.subject,
+            recipient=notice.recipient,
+            status=notice.status,
+            overdue=overdue,
+            created_at=notice.created_at,
+            sent_at=notice.sent_at,
+            answered_at=notice.answered_at,
+            answer_outcome=notice.answer_outcome,
+            answer=notice.answer,
+            evidence=notice.evidence,
+        )
+
+
+class NoticePage(BaseModel):
+    items: list[NoticeRead]
+    total: int
+    limit: int
+    offset: int
 
 
 SiteSummary.model_rebuild()

@@ -16,10 +16,12 @@ from sqlalchemy.orm import Session
 
 from taskforce.cases import service as case_service
 from taskforce.cases.schemas import CaseStatus
-from taskforce.commerce import service, views
+from taskforce.commerce import casework, changes, payments, service, views, watchlist
+from taskforce.commerce.kinds import IndicatorKind
+from taskforce.core import sharing
 from taskforce.core.caller import Caller, Permission
 from taskforce.core.db import utcnow
-from taskforce.core.errors import Invalid, TaskforceError
+from taskforce.core.errors import Conflict, Invalid, TaskforceError
 from taskforce.core.http import SessionDep, SettingsDep, wake_worker
 from taskforce.web.forms import CheckedWebDep, PageForm, attempt
 from taskforce.web.session import WebCaller, WebCallerDep, render
@@ -184,6 +186,40 @@ def open_site(
 # --- one site ---------------------------------------------------------------------------------
 
 
+def _site(
+    request: Request,
+    session: Session,
+    web: WebCaller,
+    site_id: uuid.UUID,
+    *,
+    queued: bool = False,
+    done: str = "",
+    error: TaskforceError | None = None,
+) -> HTMLResponse:
+    caller = web.caller
+    site = views.site_view(session, caller, site_id)
+    notices, _total = payments.list_notices(session, caller, site_id=site.id, now=utcnow())
+    wallets = [i for i in site.site_indicators if i.kind == IndicatorKind.WALLET]
+    return render(
+        request,
+        "commerce/site.html",
+        {
+            **_base(web),
+            "site": site,
+            "queued": queued,
+            "done": done,
+            "error": error,
+            "changes": changes.latest(session, caller, site.id),
+            "actions": True,
+            "can_add_selectors": caller.can(Permission.ADD_SELECTOR) and site.case_id is not None,
+            "providers": [p for p in payments.list_providers(session, caller) if p.abuse_email],
+            "notices": notices,
+            "has_wallets": bool(wallets),
+        },
+        status_code=422 if error else 200,
+    )
+
+
 @router.get("/sites/{site_id}", response_class=HTMLResponse)
 def site_page(
     request: Request,
@@ -191,13 +227,132 @@ def site_page(
     session: SessionDep,
     web: WebCallerDep,
     queued: str = Query(default="", max_length=4),
+    added: int = Query(default=-1, ge=-1, le=100_000),
+    already: int = Query(default=0, ge=0, le=100_000),
+    hits: int = Query(default=0, ge=0, le=100_000),
+    skipped: int = Query(default=0, ge=0, le=100_000),
+    listed: int = Query(default=0, ge=0, le=100_000),
+    notified: int = Query(default=0, ge=0, le=100_000),
 ) -> HTMLResponse:
-    site = views.site_view(session, web.caller, site_id)
-    return render(
-        request,
-        "commerce/site.html",
-        {**_base(web), "site": site, "queued": bool(queued)},
-    )
+    said = []
+    if added >= 0:
+        said.append(
+            f"{added} selector{'' if added == 1 else 's'} added to the case, {already} already "
+            f"there, {hits} deconfliction hit{'' if hits == 1 else 's'}"
+            + (f"; {skipped} skipped (not a selector)" if skipped else "")
+            + "."
+        )
+    if listed:
+        said.append(f"{listed} wallet{'' if listed == 1 else 's'} on the watch list.")
+    if notified:
+        said.append(f"{notified} notice{'' if notified == 1 else 's'} queued to the provider.")
+    return _site(request, session, web, site_id, queued=bool(queued), done=" ".join(said))
+
+
+class ActForm(PageForm):
+    """The site page's actions on the chosen indicators."""
+
+    indicator: list[str] = Field(default_factory=list, max_length=1000)
+    include_site: str = Field(default="", max_length=8)
+    reason: str = Field(default="", max_length=1000)
+    provider: str = Field(default="", max_length=64)
+
+
+def _chosen(form: ActForm) -> list[uuid.UUID]:
+    return [
+        _uuid(raw, "indicators", "choose indicators listed on the page") for raw in form.indicator
+    ]
+
+
+def _acted(
+    request: Request, session: Session, web: WebCaller, site_id: uuid.UUID, call: Any
+) -> Response:
+    """Run an action in a savepoint; a refusal shows the site again with the reason."""
+    try:
+        query = attempt(session, call)
+    except (Invalid, Conflict) as exc:
+        return _site(request, session, web, site_id, error=exc)
+    return RedirectResponse(f"/ui/commerce/sites/{site_id}?{urlencode(query)}", status_code=303)
+
+
+@router.post("/sites/{site_id}/to-case")
+def to_case(
+    request: Request,
+    site_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
+    web: CheckedWebDep,
+    form: Annotated[ActForm, Form()],
+) -> Response:
+    def call() -> dict[str, int]:
+        summary = casework.to_case(
+            session,
+            web.caller,
+            settings,
+            site_id=site_id,
+            indicator_ids=_chosen(form),
+            include_site=bool(form.include_site),
+            now=utcnow(),
+        )
+        return {
+            "added": summary.added,
+            "already": summary.already_there,
+            "hits": summary.hits,
+            "skipped": len(summary.skipped),
+        }
+
+    return _acted(request, session, web, site_id, call)
+
+
+@router.post("/sites/{site_id}/watch")
+def watch_wallets(
+    request: Request,
+    site_id: uuid.UUID,
+    session: SessionDep,
+    web: CheckedWebDep,
+    form: Annotated[ActForm, Form()],
+) -> Response:
+    def call() -> dict[str, int]:
+        service.own_site(session, web.caller, site_id)
+        chosen = _chosen(form)
+        if not chosen:
+            raise Invalid("indicators", "choose the wallets to list")
+        for indicator_id in chosen:
+            watchlist.add(
+                session, web.caller, indicator_id=indicator_id, reason=form.reason, now=utcnow()
+            )
+        return {"listed": len(chosen)}
+
+    return _acted(request, session, web, site_id, call)
+
+
+@router.post("/sites/{site_id}/notify")
+def notify_provider(
+    request: Request,
+    site_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
+    web: CheckedWebDep,
+    form: Annotated[ActForm, Form()],
+) -> Response:
+    def call() -> dict[str, int]:
+        chosen = _chosen(form)
+        if not chosen:
+            raise Invalid("indicators", "choose the merchant accounts or wallets to notify")
+        provider_id = _uuid(form.provider, "provider", "choose a provider of the directory")
+        for indicator_id in chosen:
+            payments.send_notice(
+                session,
+                web.caller,
+                settings,
+                indicator_id=indicator_id,
+                provider_id=provider_id,
+                site_id=site_id,
+                now=utcnow(),
+            )
+        return {"notified": len(chosen)}
+
+    return _acted(request, session, web, site_id, call)
 
 
 @router.post("/sites/{site_id}/crawl")
@@ -238,3 +393,201 @@ def evidence_html(page_id: uuid.UUID, session: SessionDep, web: WebCallerDep) ->
     """The kept HTML as a text file: downloaded, never shown as a page."""
     page, html = views.page_html(session, web.caller, page_id)
     return Response(html, media_type=views.TEXT_FILE, headers=views.download_headers(page))
+
+
+# --- the agency's indicators --------------------------------------------------------------------
+
+
+@router.get("/indicators", response_class=HTMLResponse)
+def indicators_page(
+    request: Request,
+    session: SessionDep,
+    web: WebCallerDep,
+    kind: str = Query(default="", max_length=24),
+    q: str = Query(default="", max_length=200),
+    page: int = Query(default=1, ge=1, le=100_000),
+) -> HTMLResponse:
+    kind = kind if kind in views.KINDS else ""
+    listing = views.list_indicators(
+        session, web.caller, kind=kind, query=q, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+    )
+
+    def link(**changes: object) -> str:
+        params: dict[str, object] = {"kind": kind, "q": q, "page": page, **changes}
+        kept = {k: v for k, v in params.items() if v and not (k == "page" and v == 1)}
+        return "/ui/commerce/indicators" + (f"?{urlencode(kept)}" if kept else "")
+
+    return render(
+        request,
+        "commerce/indicators.html",
+        {
+            "tab": "indicators",
+            "listing": listing,
+            "kinds": views.KINDS,
+            "kind": kind,
+            "q": q,
+            "page": page,
+            "pages": max(1, -(-listing.total // PAGE_SIZE)),
+            "link": link,
+        },
+    )
+
+
+# --- the watch list: every member's (READ) ------------------------------------------------------
+
+
+def _watchlist(
+    request: Request, session: Session, web: WebCaller, *, error: TaskforceError | None = None
+) -> HTMLResponse:
+    caller = web.caller
+    rows = watchlist.current(session, caller)
+    codes = watchlist.agency_codes(session, rows)
+    can_list = caller.can(Permission.INVESTIGATE_SITES) and caller.agency_id is not None
+    return render(
+        request,
+        "commerce/watchlist.html",
+        {
+            "tab": "watchlist",
+            "rows": rows,
+            "codes": codes,
+            "mine": {w.id for w in rows if can_list and sharing.is_owner(w, caller)},
+            "can_list": can_list,
+            "error": error,
+        },
+        status_code=422 if error else 200,
+    )
+
+
+@router.get("/watchlist", response_class=HTMLResponse)
+def watchlist_page(request: Request, session: SessionDep, web: WebCallerDep) -> HTMLResponse:
+    return _watchlist(request, session, web)
+
+
+@router.get("/watchlist.csv")
+def watchlist_csv(session: SessionDep, web: WebCallerDep) -> Response:
+    return Response(
+        watchlist.to_csv(session, web.caller),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="wallet-watchlist.csv"'},
+    )
+
+
+@router.post("/watchlist")
+def watchlist_add(
+    request: Request,
+    session: SessionDep,
+    web: CheckedWebDep,
+    address: str = Form(default="", max_length=200),
+    reason: str = Form(default="", max_length=1000),
+) -> Response:
+    try:
+        attempt(
+            session,
+            lambda: watchlist.add(
+                session, web.caller, address=address, reason=reason, now=utcnow()
+            ),
+        )
+    except (Invalid, Conflict) as exc:
+        return _watchlist(request, session, web, error=exc)
+    return RedirectResponse("/ui/commerce/watchlist", status_code=303)
+
+
+@router.post("/watchlist/{watch_id}/remove")
+def watchlist_remove(
+    request: Request,
+    watch_id: uuid.UUID,
+    session: SessionDep,
+    web: CheckedWebDep,
+    reason: str = Form(default="", max_length=1000),
+) -> Response:
+    try:
+        attempt(
+            session,
+            lambda: watchlist.remove(session, web.caller, watch_id, reason=reason, now=utcnow()),
+        )
+    except (Invalid, Conflict) as exc:
+        return _watchlist(request, session, web, error=exc)
+    return RedirectResponse("/ui/commerce/watchlist", status_code=303)
+
+
+# --- payment providers and the notices sent to them -------------------------------------------
+
+
+def _providers(
+    request: Request, session: Session, web: WebCaller, *, error: TaskforceError | None = None
+) -> HTMLResponse:
+    caller = web.caller
+    notices, total = payments.list_notices(session, caller, now=utcnow())
+    return render(
+        request,
+        "commerce/providers.html",
+        {
+            "tab": "providers",
+            "providers": payments.list_providers(session, caller),
+            "notices": notices,
+            "total": total,
+            "outcomes": payments.OUTCOMES,
+            "open_states": payments.OPEN,
+            "overdue_days": payments.OVERDUE_DAYS,
+            "can_edit": caller.can(Permission.MANAGE_HOSTING),
+            "error": error,
+        },
+        status_code=422 if error else 200,
+    )
+
+
+@router.get("/providers", response_class=HTMLResponse)
+def providers_page(request: Request, session: SessionDep, web: WebCallerDep) -> HTMLResponse:
+    return _providers(request, session, web)
+
+
+@router.post("/providers/{provider_id}/contact")
+def provider_contact(
+    request: Request,
+    provider_id: uuid.UUID,
+    session: SessionDep,
+    web: CheckedWebDep,
+    abuse_email: str = Form(default="", max_length=400),
+) -> Response:
+    """The abuse e-mail an analyst checked on the provider's own site (MANAGE_HOSTING)."""
+
+    def call() -> None:
+        p = payments.get_provider(session, web.caller, provider_id)
+        fields = payments.ProviderFields(
+            name=p.name,
+            kind=p.kind,
+            country=p.country,
+            abuse_email=abuse_email.strip() or None,
+            website=p.website,
+            terms=p.terms,
+            chains=p.chains,
+            notes=p.notes,
+        )
+        payments.edit_provider(session, web.caller, provider_id, fields, now=utcnow())
+
+    try:
+        attempt(session, call)
+    except (Invalid, Conflict) as exc:
+        return _providers(request, session, web, error=exc)
+    return RedirectResponse("/ui/commerce/providers", status_code=303)
+
+
+@router.post("/notices/{payment_notice_id}/answer")
+def notice_answer(
+    request: Request,
+    payment_notice_id: uuid.UUID,
+    session: SessionDep,
+    web: CheckedWebDep,
+    outcome: str = Form(default="", max_length=24),
+    text: str = Form(default="", max_length=5000),
+) -> Response:
+    try:
+        attempt(
+            session,
+            lambda: payments.record_answer(
+                session, web.caller, payment_notice_id, outcome=outcome, text=text, now=utcnow()
+            ),
+        )
+    except (Invalid, Conflict) as exc:
+        return _providers(request, session, web, error=exc)
+    return RedirectResponse("/ui/commerce/providers#notices", status_code=303)

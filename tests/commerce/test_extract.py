@@ -14,6 +14,7 @@ from taskforce.cases import wallets
 from taskforce.commerce.extract import SNIPPET, extract_page
 from taskforce.commerce.kinds import Extraction, Found, IndicatorKind
 from taskforce.commerce.lexicon import processors
+from taskforce.commerce.sanitise import strip_data_uris
 
 K = IndicatorKind
 URL = "https://shop.example/join"
@@ -265,3 +266,17 @@ def test_lexicon_entries_say_why() -> None:
     assert len({e.name for e in entries}) == len(entries)
     assert all(e.why and e.terms + e.hosts for e in entries)
     assert {"ExamplePay", "DemoBill"} <= {e.name for e in entries}
+
+
+def test_after_the_crawler_strips_data_uris_none_reaches_extraction() -> None:
+    wallet = demo_shops.random_wallet(random.Random(5), "btc")
+    raw = page(
+        f"<img src='data:image/png;base64,iVBORw0KGgo{'A' * 400}'>"
+        f"<a href='data:text/html;base64,PGgxPg=='>x</a><p>{wallet}</p>"
+    )
+    clean, removed = strip_data_uris(raw)
+    assert removed == 2
+    extraction = extract_page(clean, url=URL)
+    assert not any(link.startswith("data:") for link in extraction.links)
+    assert set(found(extraction, K.WALLET)) == {wallet}
+    assert extraction.rejected_wallets == 0

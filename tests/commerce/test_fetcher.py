@@ -11,6 +11,7 @@ import hashlib
 import time
 from collections.abc import Iterator
 
+import httpcore
 import httpx
 import pytest
 from commerce.sites import (
@@ -27,9 +28,11 @@ from commerce.sites import (
     serving,
     trickle,
 )
+from typing_extensions import override
 
 from taskforce.commerce.fetcher import Outcome, TextFetcher, decode, registrable_domain
 from taskforce.core.outbound import Exchange, Outbound
+from taskforce.core.pinned import BodyMeter, _HeadStream
 
 SHOP = "shop.test"
 
@@ -234,3 +237,39 @@ def test_registrable_domain() -> None:
     assert registrable_domain("a.b.example.co.uk") == "example.co.uk"
     assert registrable_domain("127.0.0.1") == "127.0.0.1"
     assert registrable_domain("WWW.Shop.Test.") == "shop.test"
+
+
+class _Endless(httpcore.NetworkStream):
+    """A connection that has sent a head and then sends body bytes forever; counts them."""
+
+    def __init__(self) -> None:
+        self.pending = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n" + b"x" * 100
+        self.sent = 0
+
+    @override
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        if not self.pending:
+            self.pending = b"y" * 65536
+        data, self.pending = self.pending[:max_bytes], self.pending[max_bytes:]
+        self.sent += len(data)
+        return data
+
+    @override
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        """Nothing is sent."""
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+def test_the_socket_is_read_no_further_than_the_cap() -> None:
+    inner = _Endless()
+    meter = BodyMeter(1000)
+    stream = _HeadStream(inner, 32_768, meter)
+    head = stream.read(65536)
+    assert head.startswith(b"HTTP/1.1 200")
+    while stream.read(65536):
+        pass
+    assert meter.capped
+    head_bytes = len(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n")
+    assert inner.sent == head_bytes + 1000

@@ -23,8 +23,8 @@ on the loopback interface — so every request made here keeps these rules:
    for a 3xx answer, not when its Content-Type is missing or not one of the media types the
    caller allows, not when it is compressed (`Accept-Encoding: identity` is sent; a
    Content-Encoding other than identity is refused), and then at most `max_body_bytes` of it
-   (plus what arrives in the same socket read, at most 64 KiB, which is dropped). The rest is
-   never read. The connection is closed after every request.
+   (and one byte more, to know that the body went on): the socket is read no further, the
+   rest is never read. The connection is closed after every request.
 6. Time is bounded: each connect and each read has its own timeout, and one `Exchange` (all its
    requests) has a hard deadline (`total_timeout`) enforced at the socket — every operation, the
    TLS handshake included, gets at most the time left — so a server that trickles bytes cannot
@@ -48,6 +48,7 @@ import httpx
 
 from taskforce.core.pinned import (
     NETWORK_FAILURES,
+    BodyMeter,
     Budget,
     HeadTooLarge,
     OutOfTimeSignal,
@@ -443,7 +444,12 @@ class Exchange:
             raise ValueError(f"max_body_bytes must be 1 or more, not {max_body_bytes}")
         allowed = {t.lower() for t in media_types}
         sent = {**headers, "Accept-Encoding": "identity"}
-        response, request, host, port, ips = self._open("GET", url, sent, None)
+        meter = BodyMeter(max_body_bytes + 1)  # one byte more tells a longer body
+        self.backend.meter = meter
+        try:
+            response, request, host, port, ips = self._open("GET", url, sent, None)
+        finally:
+            self.backend.meter = None
         try:
             response.request = request
             self.cookies.extract_cookies(response)
@@ -464,6 +470,9 @@ class Exchange:
             except OutOfTimeSignal:
                 raise self._out_of_time(ip) from None
             except NETWORK_FAILURES as exc:
+                if meter.capped:  # the stream stopped reading at the cap: not the server's end
+                    del body[max_body_bytes:]
+                    return Fetched(status, answer_headers, ip, bytes(body), True)
                 reason = self._describe(exc, host, port, ips)
                 raise Unreachable(f"while reading the body: {reason}", ip=ip) from None
             return Fetched(status, answer_headers, ip, bytes(body), truncated)

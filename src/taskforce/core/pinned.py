@@ -193,19 +193,43 @@ class _TLSStream(httpcore.NetworkStream):
         return self._raw.get_extra_info(info)
 
 
-class _HeadStream(httpcore.NetworkStream):
-    """What httpcore reads the answer from: counts the head and keeps reads small until it ends."""
+class BodyMeter:
+    """How much of a body may be read from the socket, and how much was: once `limit` bytes
+    after the head have been read, the stream reads no more (it answers as if closed)."""
 
-    def __init__(self, inner: httpcore.NetworkStream, limit: int) -> None:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.read = 0
+
+    @property
+    def capped(self) -> bool:
+        return self.read >= self.limit
+
+
+class _HeadStream(httpcore.NetworkStream):
+    """What httpcore reads the answer from: counts the head and keeps reads small until it ends;
+    then, with a `BodyMeter`, reads at most its limit of the body."""
+
+    def __init__(
+        self, inner: httpcore.NetworkStream, limit: int, meter: BodyMeter | None = None
+    ) -> None:
         self._inner = inner
         self._limit = limit
+        self._meter = meter
         self._head = bytearray()
         self._start = 0  # where the head being read begins (after any 1xx heads)
         self._done = False
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         if self._done:
-            return self._inner.read(max_bytes, timeout)
+            meter = self._meter
+            if meter is None:
+                return self._inner.read(max_bytes, timeout)
+            if meter.capped:
+                return b""
+            data = self._inner.read(min(max_bytes, meter.limit - meter.read), timeout)
+            meter.read += len(data)
+            return data
         data = self._inner.read(min(max_bytes, _HEAD_READ_BYTES), timeout)
         self._count(data)
         return data
@@ -225,6 +249,8 @@ class _HeadStream(httpcore.NetworkStream):
                 self._start = search_from = end.end()
                 continue
             self._done = True
+            if self._meter is not None:  # body bytes that came with the end of the head
+                self._meter.read += len(self._head) - end.end()
             self._head = bytearray()
             return
 
@@ -242,7 +268,7 @@ class _HeadStream(httpcore.NetworkStream):
         timeout: float | None = None,
     ) -> httpcore.NetworkStream:
         return _HeadStream(
-            self._inner.start_tls(ssl_context, server_hostname, timeout), self._limit
+            self._inner.start_tls(ssl_context, server_hostname, timeout), self._limit, self._meter
         )
 
     def get_extra_info(self, info: str) -> Any:
@@ -259,6 +285,7 @@ class PinnedBackend(httpcore.NetworkBackend):
         self._sync = httpcore.SyncBackend()
         self._pins: dict[str, list[str]] = {}
         self.connected_ip: str | None = None
+        self.meter: BodyMeter | None = None  # set for a capped body read; None: unmetered
 
     def pin(self, host: str, ips: list[str]) -> None:
         self._pins[host.lower()] = list(ips)
@@ -291,7 +318,7 @@ class PinnedBackend(httpcore.NetworkBackend):
                 continue
             self.connected_ip = ip
             raw = _SocketStream(stream, self._budget, self._tls_context)
-            return _HeadStream(raw, self._head_limit)
+            return _HeadStream(raw, self._head_limit, self.meter)
         assert failure is not None
         raise failure
 

@@ -157,12 +157,20 @@ def test_generic_parameters_need_a_processor_host() -> None:
 def test_descriptors() -> None:
     html = page(
         "<p>Purchases will show up on your bank statement as: “BLU*LOFT 800-555-0100”.</p>"
-        "<p>Billing descriptor: ABCSERV.EXAMPLE</p>"
+        "<p>Billing descriptor: ABCSERV.EXAMPLE</p><p>Your statement will show: KST*CLUB</p>"
     )
     assert set(found(extract_page(html, url=URL), K.MERCHANT)) == {
         "BLU*LOFT 800-555-0100",
         "ABCSERV.EXAMPLE",
+        "KST*CLUB",
     }
+
+
+def test_invisible_characters_inside_an_address_do_not_hide_it() -> None:
+    wallet = demo_shops.random_wallet(random.Random(11), "btc")
+    hidden = wallet[:10] + "\u200b" + wallet[10:20] + "\u00ad" + wallet[20:]
+    extraction = extract_page(page(f"<p>Pay to {hidden} today</p>"), url=URL)
+    assert set(found(extraction, K.WALLET)) == {wallet}
 
 
 def test_affiliates_and_utm() -> None:

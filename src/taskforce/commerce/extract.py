@@ -41,6 +41,9 @@ _NESTING_LIMIT = 8_000  # unclosed tags (estimated by counting `<` and `</`)
 _NESTING_TAGS = re.compile(
     r"</?(?!(?:a|area|frame|iframe|meta|title|input|form)\b)[A-Za-z][^<>]{0,2000}>"
 )
+# Invisible characters a page can put inside an address or a handle so that it reads whole but
+# matches nothing (zero-width space, joiners, word joiner, BOM, soft hyphen): dropped.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
 _MIN_ATTR = 6  # shorter attribute values hold no indicator
 _MAX_CANDIDATES = 5_000  # per kind: a page with more is hostile, the rest is not read
 
@@ -158,7 +161,7 @@ def extract_page(html: str, *, url: str) -> Extraction:
     fingerprint = template.fingerprint_of(shape)
     tree.strip_tags(["script", "style", "noscript", "template"])
     body = tree.body
-    visible = body.text(separator=" ") if body is not None else ""
+    visible = body.text(separator="\n") if body is not None else ""
     page = _Page(html, _corpus(title, visible, scripts, attrs), rejected=rejected)
     urls = {value: label for value, label in urls.items() if "//" in value or "?" in value}
     _tokens(page)
@@ -204,13 +207,14 @@ def _corpus(title: str, visible: str, scripts: list[str], attrs: dict[str, str])
     corpus = _Corpus()
     chunks = []
     at = 0
-    for text, label in pieces:
+    for raw, label in pieces:
+        text = raw.translate(_INVISIBLE) if not raw.isascii() else raw
         corpus.starts.append(at)
         corpus.labels.append(label)
         chunks.append(text)
         at += len(text) + 2
     corpus.text = "\n\n".join(chunks)
-    corpus.visible_end = len(pieces[0][0])
+    corpus.visible_end = len(chunks[0])
     lower = corpus.text.lower()
     if len(lower) != len(corpus.text):  # a few characters lower-case to two; keep offsets
         lower = "".join(c.lower()[:1] for c in corpus.text)

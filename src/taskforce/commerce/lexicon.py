@@ -161,6 +161,17 @@ DESCRIPTORS = (
     Rule(
         "merchant",
         "descriptor",
+        re.compile(
+            r"statement\s{1,3}(?:will\s{1,3})?(?:shows?|reads?|displays?)(?:\s{1,3}as)?:?\s{1,3}"
+            + _DESCRIPTOR
+        ),
+        "'your statement will show: X': the same descriptor, said the other way round",
+        ("statement",),
+        lower=True,
+    ),
+    Rule(
+        "merchant",
+        "descriptor",
         re.compile(r"descriptor:?\s{1,3}(?:is\s{1,3})?" + _DESCRIPTOR),
         "'billing descriptor: X': a page that prints its descriptor names the merchant account",
         ("descriptor",),
@@ -344,7 +355,7 @@ MESSENGERS = (
     Rule(
         "messenger",
         "telegram",
-        re.compile(r"telegram\b[^@<>\n]{0,30}(?<![\w.%+-])@([a-z][a-z0-9_]{3,31})\b"),
+        re.compile(r"telegram\b[^@<>]{0,30}(?<![\w.%+-])@([a-z][a-z0-9_]{3,31})\b"),
         "an @handle printed next to the word Telegram",
         ("telegram",),
         lower=True,
@@ -352,7 +363,7 @@ MESSENGERS = (
     Rule(
         "messenger",
         "threema",
-        re.compile(r"threema\.id/([A-Z0-9*]{8})\b|(?i:threema)\b[^<>\n]{0,20}\b([A-Z0-9*]{8})\b"),
+        re.compile(r"threema\.id/([A-Z0-9*]{8})\b|(?i:threema)\b[^<>]{0,20}\b([A-Z0-9*]{8})\b"),
         "Threema id: 8 characters, in a threema.id link or next to the word",
         ("threema",),
     ),

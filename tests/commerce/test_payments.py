@@ -21,6 +21,7 @@ from taskforce.commerce.models import CommerceSite, PaymentProvider
 from taskforce.commerce.payments import ProviderFields
 from taskforce.core.audit.models import AuditEntry
 from taskforce.core.errors import Conflict, Forbidden, Invalid, NotFound
+from taskforce.core.outbox import service as outbox
 from taskforce.core.outbox.models import OutboxMessage
 from taskforce.core.settings import Settings
 
@@ -203,6 +204,31 @@ def test_a_notice_goes_out_as_plain_text_evidence_and_is_tracked_until_answered(
         site_id=site.id,
     )
     assert again.id != notice.id
+
+
+def test_a_notice_the_outbox_gave_up_on_says_why(
+    session: Session, settings: Settings, network: Network
+) -> None:
+    provider = _provider(session, network)
+    site, merchant = _site_with_merchant(session, settings, network)
+    notice = payments.send_notice(
+        session,
+        network.gb.caller,
+        settings,
+        indicator_id=merchant.id,  # type: ignore[attr-defined]
+        provider_id=provider.id,
+        site_id=site.id,
+        now=NOW,
+    )
+    [mail] = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.reference == notice.outbox_reference)
+    ).all()
+    rows, _ = payments.list_notices(session, network.gb.caller, now=NOW)
+    assert rows[0].undelivered is None  # queued, still being tried
+    mail.attempts = outbox.MAX_ATTEMPTS
+    mail.last_error = "550 no such user"
+    rows, _ = payments.list_notices(session, network.gb.caller, now=NOW)
+    assert (rows[0].notice.status, rows[0].undelivered) == ("open", "550 no such user")
 
 
 def test_a_wallet_notice_to_an_exchange_and_closing_one(

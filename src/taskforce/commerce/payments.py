@@ -497,16 +497,24 @@ def _own_notice(session: Session, caller: Caller, notice_id: uuid.UUID) -> Payme
     return notice
 
 
-def _delivered(session: Session, notices: Sequence[PaymentNotice]) -> None:
-    """A notice whose mail the outbox delivered becomes `sent`, at the delivery's time."""
+def _delivered(session: Session, notices: Sequence[PaymentNotice]) -> dict[uuid.UUID, str]:
+    """A notice whose mail the outbox delivered becomes `sent`, at the delivery's time.
+    Returns, for the open notices whose mail the outbox gave up on, its last error (the abuse
+    address bounced: the analyst corrects the directory and sends again)."""
     waiting = {n.outbox_reference: n for n in notices if n.status == "open" and n.outbox_reference}
+    failed: dict[uuid.UUID, str] = {}
     if not waiting:
-        return
+        return failed
     for message in outbox.messages_for(session, [r for r in waiting if r]):
         notice = waiting.get(message.reference or "")
-        if notice is not None and message.sent_at is not None and notice.status == "open":
+        if notice is None or notice.status != "open":
+            continue
+        if message.sent_at is not None:
             notice.status = "sent"
             notice.sent_at = message.sent_at
+        elif message.attempts >= outbox.MAX_ATTEMPTS:
+            failed[notice.id] = message.last_error or "the mail could not be delivered"
+    return failed
 
 
 def record_answer(
@@ -587,6 +595,7 @@ class NoticeRow:
     reference: str
     provider: str
     overdue: bool
+    undelivered: str | None = None  # the outbox gave up: its last error
 
 
 def is_overdue(notice: PaymentNotice, now: datetime) -> bool:
@@ -617,7 +626,7 @@ def list_notices(
     notices = list(
         session.scalars(query.order_by(PaymentNotice.created_at.desc(), PaymentNotice.id))
     )
-    _delivered(session, notices)
+    failed = _delivered(session, notices)
     if state is not None:
         notices = [n for n in notices if n.status == state]
     total = len(notices)
@@ -640,7 +649,9 @@ def list_notices(
         detail={"state": state, "shown": len(shown)},
     )
     rows = [
-        NoticeRow(n, reference(n.id), names.get(n.provider_id, ""), is_overdue(n, now))
+        NoticeRow(
+            n, reference(n.id), names.get(n.provider_id, ""), is_overdue(n, now), failed.get(n.id)
+        )
         for n in shown
     ]
     return rows, total

@@ -43,7 +43,7 @@ _NESTING_TAGS = re.compile(
 )
 # Invisible characters a page can put inside an address or a handle so that it reads whole but
 # matches nothing (zero-width space, joiners, word joiner, BOM, soft hyphen): dropped.
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 _MIN_ATTR = 6  # shorter attribute values hold no indicator
 _MAX_CANDIDATES = 5_000  # per kind: a page with more is hostile, the rest is not read
 
@@ -208,7 +208,7 @@ def _corpus(title: str, visible: str, scripts: list[str], attrs: dict[str, str])
     chunks = []
     at = 0
     for raw, label in pieces:
-        text = raw.translate(_INVISIBLE) if not raw.isascii() else raw
+        text = raw if raw.isascii() else _INVISIBLE.sub("", raw)
         corpus.starts.append(at)
         corpus.labels.append(label)
         chunks.append(text)

@@ -243,11 +243,17 @@ class PaymentNotice(Base, UUIDPk, Origin):
 
 class WalletWatch(Base, UUIDPk, Origin):
     """A wallet on the GREEN watch list every member receives: listed by an agency with the
-    reason, removed (never deleted) when it no longer applies."""
+    reason, removed (never deleted) when it no longer applies. One a peer node published
+    (`origin_node` its node id) has no agency here: `listed_by_label` names the peer's agency
+    and `remote_ref` is the entry's ref in that peer's feed."""
 
     __tablename__ = "wallet_watch"
+    __table_args__ = (Index("uq_wallet_watch_remote", "origin_node", "remote_ref", unique=True),)
 
-    owner_agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agency.id"), index=True)
+    # None: listed on a peer node
+    owner_agency_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agency.id"), index=True)
+    listed_by_label: Mapped[str] = mapped_column(String(200), default="")  # a peer's agency
+    remote_ref: Mapped[str | None] = mapped_column(String(36))
     chain: Mapped[str] = mapped_column(String(8))  # btc | eth | ltc | doge | xmr
     address: Mapped[str] = mapped_column(String(128), index=True)  # normalised
     indicator_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("commerce_indicator.id"))

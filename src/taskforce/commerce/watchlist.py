@@ -208,8 +208,16 @@ def current(session: Session, caller: Caller) -> list[WalletWatch]:
 
 def agency_codes(session: Session, watches: list[WalletWatch]) -> dict[uuid.UUID, str]:
     """The listing agencies' codes, by agency id: how an entry is shown."""
-    agencies = agency_service.agencies_by_id(session, {w.owner_agency_id for w in watches})
+    listing = {w.owner_agency_id for w in watches if w.owner_agency_id is not None}
+    agencies = agency_service.agencies_by_id(session, listing)
     return {agency_id: agency.code for agency_id, agency in agencies.items()}
+
+
+def listed_by(watch: WalletWatch, codes: dict[uuid.UUID, str]) -> str:
+    """Who listed an entry: an agency of this hub by its code, a peer node's by its label."""
+    if watch.owner_agency_id is None:
+        return watch.listed_by_label
+    return codes.get(watch.owner_agency_id, "")
 
 
 def _cell(text: str) -> str:
@@ -229,7 +237,7 @@ def to_csv(session: Session, caller: Caller) -> str:
             (
                 watch.chain,
                 watch.address,
-                codes.get(watch.owner_agency_id, ""),
+                listed_by(watch, codes),
                 watch.listed_at.isoformat(),
                 _cell(watch.reason),
             )
@@ -252,7 +260,7 @@ def changes_since(session: Session, caller: Caller, since: datetime) -> list[Wat
     codes = agency_codes(session, rows)
     changes: list[WatchChange] = []
     for watch in rows:
-        code = codes.get(watch.owner_agency_id, "")
+        code = listed_by(watch, codes)
         if watch.listed_at > since:
             changes.append(
                 WatchChange(

@@ -86,14 +86,19 @@ def is_owner(record: Owned, caller: Caller) -> bool:
     return owns(caller.agency_id, record)
 
 
-def owned_by(owner_column: QueryableAttribute[uuid.UUID], caller: Caller) -> ColumnElement[bool]:
-    """The SQL form of `is_owner` for a model's `owner_agency_id` column; `~owned_by(...)`
+def owned_by(
+    owner_column: QueryableAttribute[uuid.UUID] | QueryableAttribute[uuid.UUID | None],
+    caller: Caller,
+) -> ColumnElement[bool]:
+    """The SQL form of `is_owner` for a model's `owner_agency_id` column (a nullable one: no
+    agency of this hub owns the row, as a peer node's watch list entry); `~owned_by(...)`
     selects the records of other agencies."""
     return owner_column == caller.agency_id
 
 
 def authored_by(
-    owner_column: QueryableAttribute[uuid.UUID], agency_id: uuid.UUID
+    owner_column: QueryableAttribute[uuid.UUID] | QueryableAttribute[uuid.UUID | None],
+    agency_id: uuid.UUID,
 ) -> ColumnElement[bool]:
     """Records of one agency, whoever asks: a filter on authorship ("this agency's material"
     in an export), never an access check; combine it with `visible` or a level rule."""

@@ -13,9 +13,11 @@ Two steps, both safe to run again at any time (the worker does, every round):
    rule) are compared with what it was sent (`Publication`): new ones get a random `ref` and
    an upsert entry, changed ones (level, token epoch, released details) an upsert under the
    same ref, and ones no longer allowed (selector deleted, case closed, sharing downgraded,
-   profile narrowed, peer made key holder) a withdrawal. Publication rows and feed entries
-   are written together, 2,000 per transaction: a crash between batches leaves a consistent
-   prefix, and the next run carries on from it (each batch re-reads what was published).
+   profile narrowed, peer made key holder) a withdrawal. The GREEN wallet watch list goes the
+   same way (`watches.py`): each of this node's entries a `watch` entry, withdrawn when it
+   leaves the list. Publication rows and feed entries are written together, 2,000 per
+   transaction: a crash between batches leaves a consistent prefix, and the next run carries
+   on from it (each batch re-reads what was published).
 
 After a round that appended entries for a peer, the peer is nudged (`POST
 /federation/v1/nudge`) so it pulls now rather than at its next scheduled sync.
@@ -41,6 +43,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from taskforce.agencies.models import Agency
 from taskforce.cases.models import Case, Selector, SelectorValue
 from taskforce.cases.selectors import NormalisedSelector, SelectorKind
+from taskforce.commerce.models import WalletWatch
 from taskforce.core.audit.service import Operation, record
 from taskforce.core.auth.models import User
 from taskforce.core.caller import system_caller
@@ -59,6 +62,7 @@ from taskforce.federation import (
     profiles,
     tokens,
     transport,
+    watches,
 )
 from taskforce.federation.models import OwnToken, Peer, Profile, Publication
 
@@ -177,6 +181,9 @@ def _change_mark(session: Session, settings: Settings) -> tuple[Any, ...]:
             select(func.count(), func.max(OwnToken.epoch)).select_from(OwnToken)
         ).one(),
         tuple(keys.epochs(settings)) if settings.federation_key_holder else (),
+        *session.execute(
+            select(func.count(), func.max(WalletWatch.listed_at), func.max(WalletWatch.removed_at))
+        ).one(),
     )
 
 
@@ -379,7 +386,10 @@ def _publish_to(
         peer = session.get(Peer, peer_id)
         if peer is None or peer.state != "active":
             return done
-        wanted = desired(session, peer, session.get(Profile, peer_id), epoch)
+        profile = session.get(Profile, peer_id)
+        wanted = desired(session, peer, profile, epoch)
+        for watch_id, body in watches.desired(session, peer, profile).items():
+            wanted[watch_id] = _Wanted(body, _fingerprint(body))  # ids never collide
         rows = session.execute(
             select(Publication.selector_id, Publication.fingerprint).where(
                 Publication.peer_id == peer_id

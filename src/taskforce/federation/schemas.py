@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
+from taskforce.cases import wallets
 from taskforce.cases.selectors import SelectorKind
 from taskforce.core.errors import Invalid
 from taskforce.core.sharing import SharingLevel
@@ -185,8 +186,31 @@ class FeedWithdraw(BaseModel):
     ref: str = Field(min_length=1, max_length=36)
 
 
-FeedBody = Annotated[FeedUpsert | FeedWithdraw, Field(discriminator="op")]
-FEED_BODY: TypeAdapter[FeedUpsert | FeedWithdraw] = TypeAdapter(FeedBody)
+class FeedWatch(BaseModel):
+    """A feed entry that adds or changes one wallet of the origin's GREEN watch list (its
+    withdrawal is a `FeedWithdraw` of the same ref). The address must be one whose checksum
+    holds on the chain named; it is kept as this node normalises it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    op: Literal["watch"]
+    ref: str = Field(min_length=1, max_length=36)
+    chain: wallets.Chain
+    address: str = Field(min_length=1, max_length=128)
+    reason: str = Field(max_length=500)
+    agency_id: uuid.UUID  # an agency of the origin's directory
+    agency: str = Field(min_length=1, max_length=32)  # its code, as the list shows it
+
+    @model_validator(mode="after")
+    def _a_wallet(self) -> FeedWatch:
+        wallet = wallets.check(self.address)
+        if wallet is None or wallet.chain != self.chain:
+            raise ValueError(f"address: not a {self.chain.value} wallet whose checksum holds")
+        return self
+
+
+FeedBody = Annotated[FeedUpsert | FeedWithdraw | FeedWatch, Field(discriminator="op")]
+FEED_BODY: TypeAdapter[FeedUpsert | FeedWithdraw | FeedWatch] = TypeAdapter(FeedBody)
 
 
 class FeedEntryIn(BaseModel):

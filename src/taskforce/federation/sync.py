@@ -34,9 +34,9 @@ from taskforce.core.caller import system_caller
 from taskforce.core.db import unit_of_work, utcnow
 from taskforce.core.errors import Conflict, NotFound, TaskforceError
 from taskforce.core.settings import Settings
-from taskforce.federation import directory, feeds, matching, peering, transport
+from taskforce.federation import directory, feeds, matching, peering, transport, watches
 from taskforce.federation.models import Peer, RemoteEntry
-from taskforce.federation.schemas import FEED_BODY, FeedPage, FeedUpsert, FeedWithdraw
+from taskforce.federation.schemas import FEED_BODY, FeedPage, FeedUpsert, FeedWatch, FeedWithdraw
 
 FEED_PATH = "/federation/v1/feed"
 _REMOTE = cast(Table, RemoteEntry.__table__)
@@ -212,7 +212,7 @@ def _get_page(http: Any, name: str, position: int, limit: int) -> Any:
 @dataclass(frozen=True)
 class _Checked:
     entries: Sequence[Any]  # FeedEntryIn
-    bodies: Sequence[FeedUpsert | FeedWithdraw]
+    bodies: Sequence[FeedUpsert | FeedWithdraw | FeedWatch]
     head: int
     next: int | None
 
@@ -300,6 +300,8 @@ def _merge(
         # come in two pages, so the rows do not depend on where pages end
         latest: dict[str, tuple[int, FeedUpsert | None, bool]] = {}
         for entry, body in zip(page.entries, page.bodies, strict=True):
+            if isinstance(body, FeedWatch):
+                continue  # the watch list's, merged below
             if isinstance(body, FeedUpsert):
                 latest[body.ref] = (entry.seq, body, False)
             else:
@@ -351,6 +353,12 @@ def _merge(
             if rows:
                 session.execute(update(RemoteEntry), rows)
         hits = matching.for_entries(session, peer_id, added, withdrawn)
+        listed, unlisted = watches.merge(
+            session,
+            peer,
+            [b for b in page.bodies if isinstance(b, FeedWatch | FeedWithdraw)],
+            at,
+        )
         if page.entries:
             peer.feed_seq, peer.feed_hash = page.entries[-1].seq, page.entries[-1].hash
         peer.feed_head = page.head
@@ -369,14 +377,16 @@ def _merge(
                     "entries": len(page.entries),
                     "merged": len(added),
                     "withdrawn": len(withdrawn),
+                    "watch_listed": listed,
+                    "watch_removed": unlisted,
                     "hits": hits,
                     "position": peer.feed_seq,
                     "head": page.head,
                 },
             )
     report.pages += 1
-    report.merged += len(added)
-    report.withdrawn += len(withdrawn)
+    report.merged += len(added) + listed
+    report.withdrawn += len(withdrawn) + unlisted
     report.hits += hits
     return True
 

@@ -43,7 +43,7 @@ def test_a_wallet_listed_by_one_agency_reaches_every_member(
         shown = watchlist.current(session, person.caller)
         assert {w.address for w in shown} == {wallet(1), ETH}
     codes = watchlist.agency_codes(session, [entry, typed])
-    assert codes[entry.owner_agency_id] == "GB-NCA"
+    assert watchlist.listed_by(entry, codes) == "GB-NCA"
     listed = session.scalars(
         select(AuditEntry).where(AuditEntry.action == "commerce.watchlist.add")
     ).all()

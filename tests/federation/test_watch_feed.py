@@ -191,8 +191,8 @@ def test_a_peers_watch_list_joins_this_nodes_shown_as_listed_by_its_agency(
 ) -> None:
     origin = Origin(peer, here)
     origin.add(watch("w1", btc("four")), watch("w2", eth("five"), "eth"))
-    origin.add({"op": "upsert", "ref": "s1", "kind": "email", "form": "token", "epoch": 1,
-                "value": "dG9rZW4=", "level": "red", "agency_id": str(NL_AGENCY), "details": {}})  # fmt: skip
+    selector = {"op": "upsert", "ref": "s1", "kind": "email", "form": "token", "epoch": 1}
+    origin.add({**selector, "value": "dG9rZW4=", "level": "red", "agency_id": str(NL_AGENCY)})
     session.commit()
     pull = httpx.MockTransport(origin)
     report = sync_peer(session_factory, node_settings, peer.id, transport=pull, now=NOW)

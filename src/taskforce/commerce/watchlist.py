@@ -208,16 +208,15 @@ def current(session: Session, caller: Caller) -> list[WalletWatch]:
 
 def agency_codes(session: Session, watches: list[WalletWatch]) -> dict[uuid.UUID, str]:
     """The listing agencies' codes, by agency id: how an entry is shown."""
-    listing = {w.owner_agency_id for w in watches if w.owner_agency_id is not None}
+    listing = {agency for agency in (w.owner_agency_id for w in watches) if agency}
     agencies = agency_service.agencies_by_id(session, listing)
     return {agency_id: agency.code for agency_id, agency in agencies.items()}
 
 
 def listed_by(watch: WalletWatch, codes: dict[uuid.UUID, str]) -> str:
     """Who listed an entry: an agency of this hub by its code, a peer node's by its label."""
-    if watch.owner_agency_id is None:
-        return watch.listed_by_label
-    return codes.get(watch.owner_agency_id, "")
+    agency = watch.owner_agency_id
+    return watch.listed_by_label if agency is None else codes.get(agency, "")
 
 
 def _cell(text: str) -> str:

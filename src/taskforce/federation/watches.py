@@ -20,9 +20,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from taskforce.agencies.models import Agency
 from taskforce.cases import wallets
 from taskforce.cases.selectors import SelectorKind
+from taskforce.commerce import watchlist
 from taskforce.commerce.models import WalletWatch
 from taskforce.core.sharing import SharingLevel
 from taskforce.federation import profiles
@@ -45,11 +45,14 @@ def desired(
     none when the list may not cross to `peer`."""
     if not crosses(peer, profile):
         return {}
-    rows = session.execute(
-        select(WalletWatch, Agency.code)
-        .join(Agency, Agency.id == WalletWatch.owner_agency_id)
-        .where(WalletWatch.removed_at.is_(None), WalletWatch.origin_node == LOCAL)
-    ).all()
+    rows = list(
+        session.scalars(
+            select(WalletWatch).where(
+                WalletWatch.removed_at.is_(None), WalletWatch.origin_node == LOCAL
+            )
+        )
+    )
+    codes = watchlist.agency_codes(session, rows)
     return {
         watch.id: {
             "op": "watch",
@@ -57,9 +60,10 @@ def desired(
             "address": watch.address,
             "reason": watch.reason,
             "agency_id": str(watch.owner_agency_id),
-            "agency": code,
+            "agency": watchlist.listed_by(watch, codes),
         }
-        for watch, code in rows
+        for watch in rows
+        if watchlist.listed_by(watch, codes)  # an agency no longer here: its entry stays home
     }
 
 

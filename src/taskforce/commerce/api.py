@@ -241,7 +241,7 @@ def _watches(session: SessionDep, caller: Caller) -> list[WatchRead]:
     rows = watchlist.current(session, caller)
     codes = watchlist.agency_codes(session, rows)
     return [
-        WatchRead.of(w, codes.get(w.owner_agency_id, ""), sharing.is_owner(w, caller)) for w in rows
+        WatchRead.of(w, watchlist.listed_by(w, codes), sharing.is_owner(w, caller)) for w in rows
     ]
 
 

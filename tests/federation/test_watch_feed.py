@@ -14,7 +14,8 @@ from typing import Any
 import bech32
 import httpx
 import pytest
-from builders import Network
+from builders import Network, token_for, web_login
+from fastapi.testclient import TestClient
 from node_builders import OtherNode
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -243,3 +244,29 @@ def test_a_watch_entry_whose_checksum_fails_refuses_the_page(
     assert report.error is not None
     assert "entry 2 is not a valid feed entry" in report.error
     assert remote(session, peer) == {}
+
+
+def test_the_watch_list_page_and_api_name_the_peers_agency(
+    client: TestClient, session: Session, settings: Settings, network: Network
+) -> None:
+    session.add(
+        WalletWatch(
+            owner_agency_id=None,
+            origin_node=str(uuid.uuid4()),
+            remote_ref="w9",
+            listed_by_label="NL-NP (Node B)",
+            chain="btc",
+            address=btc("eight"),
+            reason="pays for access",
+            listed_at=NOW,
+        )
+    )
+    session.flush()
+    shown = client.get(
+        "/api/v1/commerce/watchlist", headers=token_for(session, settings, network.us)
+    )
+    assert [(w["address"], w["agency"]) for w in shown.json()] == [(btc("eight"), "NL-NP (Node B)")]
+    web_login(client, session, network.us)
+    page = client.get("/ui/commerce/watchlist")
+    assert "NL-NP (Node B)" in page.text
+    assert "Remove…" not in page.text  # not this node's to take off

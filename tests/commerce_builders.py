@@ -52,6 +52,7 @@ def crawled_site(
     label: str = "Lantern",
     case: Case | None = None,
     now: datetime = NOW,
+    like: Crawled | None = None,
 ) -> Crawled:
     """A site opened from a case of `person`'s agency and crawled once: two pages (one
     fetched, one refused as an image), a wallet and a merchant id seen on the first."""
@@ -98,8 +99,11 @@ def crawled_site(
     )
     session.add_all([page, refused])
     session.flush()
-    wallet = _indicator(session, site, "wallet", WALLET, "btc", now)
-    merchant = _indicator(session, site, "merchant", "LNT-4471", "fictipay", now)
+    if like is None:  # a sister site (`like`) carries the same wallet and merchant account
+        wallet = _indicator(session, site, "wallet", WALLET, "btc", now)
+        merchant = _indicator(session, site, "merchant", "LNT-4471", "fictipay", now)
+    else:
+        wallet, merchant = like.wallet, like.merchant
     for indicator, offset in ((wallet, SHOP_HTML.index(WALLET)), (merchant, 160)):
         session.add(
             CommerceSighting(

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from taskforce.agencies import service as agency_service
 from taskforce.cases import service as case_service
 from taskforce.cases.models import Notification
+from taskforce.commerce import graphs as commerce_graphs
 from taskforce.commerce import payments as commerce_payments
 from taskforce.commerce import watchlist as commerce_watchlist
 from taskforce.core.auth.models import ApiToken
@@ -353,6 +354,17 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         provider_id=fictipay.id,
         site_id=shop.site.id,
     )
+    crawled_site(
+        session,
+        settings,
+        network.gb,
+        url="https://dipper-store.example/",
+        label="Dipper too",
+        case=red,
+        like=shop,
+    )
+    commerce_graphs.compute_for(session, network.gb.caller)
+    [shop_group] = commerce_graphs.latest_groups(session, network.gb.caller)
     # GREEN by construction: every member reads the list, only GB removes its entry
     watch = commerce_watchlist.add(
         session, network.gb.caller, address=WATCHED, reason="seen at an exchange"
@@ -411,6 +423,7 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         "indicator_id": str(shop.wallet.id),
         "payment_notice_id": str(payment_notice.id),
         "watch_id": str(watch.id),
+        "group_id": str(shop_group.id),
     }
     secrets = [
         red.title,
@@ -462,6 +475,8 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         str(shop.page.id),
         str(shop.wallet.id),
         str(payment_notice.id),
+        str(shop_group.id),
+        "dipper-store",
     ]
     walked = 0
     routes = [
@@ -515,6 +530,7 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
                     "indicator_id",
                     "payment_notice_id",
                     "watch_id",
+                    "group_id",
                 )
                 if any(f"{{{k}}}" in route.path for k in hidden):
                     assert response.status_code == 404, (method, path, response.status_code)

@@ -172,3 +172,36 @@ def test_acting_over_the_api(
     )
     assert removed.json()["removed_at"] is not None
     assert client.get("/api/v1/commerce/watchlist", headers=us).json() == []
+
+
+def test_groups_over_the_api(
+    client: TestClient, session: Session, settings: Settings, network: Network
+) -> None:
+    first = crawled_site(session, settings, network.gb)
+    second = crawled_site(
+        session,
+        settings,
+        network.gb,
+        url="https://lamplight-store.example/",
+        case=first.case,
+        like=first,
+    )
+    headers = token_for(session, settings, network.gb)
+    assert client.get("/api/v1/commerce/groups", headers=headers).json()["run"] is None
+    run = client.post("/api/v1/commerce/groups/compute", headers=headers)
+    assert run.status_code == 201, run.text
+    assert run.json()["sites"] == 2
+    groups = client.get("/api/v1/commerce/groups", headers=headers).json()
+    [group] = groups["groups"]
+    assert set(group["site_ids"]) == {str(first.site.id), str(second.site.id)}
+    view = client.get(f"/api/v1/commerce/groups/{group['id']}", headers=headers).json()
+    assert {s["host"] for s in view["sites"]} == {"lantern-shop.example", "lamplight-store.example"}
+    assert any(e["value"] == WALLET for link in view["links"] for e in link["evidence"])
+    drawing = client.get(f"/api/v1/commerce/groups/{group['id']}/drawing.svg", headers=headers)
+    assert drawing.headers["content-type"].startswith("image/svg+xml")
+    assert drawing.text.lstrip().startswith("<svg")
+    site = client.get(f"/api/v1/commerce/sites/{first.site.id}", headers=headers).json()
+    assert [g["id"] for g in site["groups"]] == [group["id"]]
+    nl = token_for(session, settings, network.nl)
+    assert client.get(f"/api/v1/commerce/groups/{group['id']}", headers=nl).status_code == 404
+    assert client.get("/api/v1/commerce/groups", headers=nl).json()["groups"] == []

@@ -240,3 +240,42 @@ def test_every_member_reads_the_watch_list(
     assert WALLET in page.text
     assert "List a wallet" not in page.text
     assert "Remove…" not in page.text
+
+
+def test_groups_and_a_group_page(
+    client: TestClient, session: Session, settings: Settings, network: Network
+) -> None:
+    first = crawled_site(session, settings, network.gb)
+    crawled_site(
+        session,
+        settings,
+        network.gb,
+        url="https://lamplight-store.example/",
+        label="Lamplight",
+        case=first.case,
+        like=first,
+    )
+    web_login(client, session, network.gb)
+    empty = client.get("/ui/commerce/groups")
+    assert "Not computed yet" in empty.text
+    computed = client.post(
+        "/ui/commerce/groups/compute",
+        data={"csrf_token": csrf_field(empty.text)},
+        follow_redirects=False,
+    )
+    assert computed.status_code == 303
+    groups = client.get(computed.headers["location"])
+    assert "Graph computed" in groups.text
+    found = re.findall(r'href="/ui/commerce/groups/([0-9a-f-]{36})"', groups.text)
+    assert found
+    page = client.get(f"/ui/commerce/groups/{found[0]}")
+    assert page.status_code == 200
+    assert "<svg" in page.text
+    assert "lantern-shop.example" in page.text
+    assert "lamplight-store.example" in page.text
+    assert WALLET in page.text
+    assert "Links and their evidence" in page.text
+    sites = client.get("/ui/commerce")
+    assert f'href="/ui/commerce/groups/{found[0]}"' in sites.text
+    web_login(client, session, network.nl)
+    assert client.get(f"/ui/commerce/groups/{found[0]}").status_code == 404

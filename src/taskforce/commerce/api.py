@@ -8,12 +8,17 @@ import uuid
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
 
-from taskforce.commerce import casework, changes, payments, service, views, watchlist
+from taskforce.commerce import casework, changes, graphs, payments, service, views, watchlist
 from taskforce.commerce.schemas import (
     CaseworkRead,
     ChangesRead,
     CrawlRead,
     CrawlSummary,
+    GraphRunRead,
+    GroupRead,
+    GroupsRead,
+    GroupSummary,
+    IndicatorBrief,
     IndicatorPage,
     IndicatorRead,
     NoticeAnswer,
@@ -47,7 +52,9 @@ def list_sites(
     limit: int = limit_query(50, 500),
     offset: int = offset_query(),
 ) -> SitePage:
-    return views.list_sites(session, caller, query=q, limit=limit, offset=offset)
+    return views.list_sites(
+        session, caller, query=q, limit=limit, offset=offset, memberships=graphs.memberships
+    )
 
 
 @router.post("/sites", response_model=SiteRead, status_code=status.HTTP_201_CREATED)
@@ -80,12 +87,12 @@ def open_site(
     if data.crawl:
         service.queue_crawl(session, caller, site, now=now)
         wake_worker(request, background)
-    return views.site_view(session, caller, site.id)
+    return views.site_view(session, caller, site.id, memberships=graphs.memberships)
 
 
 @router.get("/sites/{site_id}", response_model=SiteRead)
 def get_site(site_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> SiteRead:
-    return views.site_view(session, caller, site_id)
+    return views.site_view(session, caller, site_id, memberships=graphs.memberships)
 
 
 @router.post(
@@ -286,3 +293,46 @@ def remove_from_watchlist(
     """Take a wallet your agency listed off the list; the entry is kept with when and why."""
     watch = watchlist.remove(session, caller, watch_id, reason=data.reason, now=utcnow())
     return WatchRead.of(watch, caller.agency_code or "", True)
+
+
+# --- the graph: brands and distribution groups ----------------------------------------------
+
+
+@router.get("/groups", response_model=GroupsRead)
+def list_groups(session: SessionDep, caller: CallerDep) -> GroupsRead:
+    """The agency's latest graph run: distribution groups, brands in no group, and what was
+    set aside as common infrastructure."""
+    run = graphs.latest_run(session, caller)
+    return GroupsRead(
+        run=GraphRunRead.model_validate(run) if run else None,
+        groups=[GroupSummary.model_validate(g) for g in graphs.latest_groups(session, caller)],
+        common=[IndicatorBrief.model_validate(i) for i in graphs.latest_common(session, caller)],
+    )
+
+
+@router.post("/groups/compute", response_model=GraphRunRead, status_code=status.HTTP_201_CREATED)
+def compute_groups(session: SessionDep, caller: CallerDep) -> GraphRunRead:
+    """Compute the agency's graph now from every sighting; the runs before are kept."""
+    return GraphRunRead.model_validate(graphs.compute_for(session, caller, utcnow()))
+
+
+@router.get("/groups/{group_id}", response_model=GroupRead)
+def get_group(group_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> GroupRead:
+    return GroupRead.model_validate(graphs.group_view(session, caller, group_id))
+
+
+@router.get(
+    "/groups/{group_id}/drawing.svg",
+    response_class=Response,
+    responses={200: {"content": {"image/svg+xml": {}}, "description": "the group drawn"}},
+)
+def group_drawing(group_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> Response:
+    """The group drawn as SVG (no script, every value escaped)."""
+    view = graphs.group_view(session, caller, group_id)
+    return Response(graphs.svg(view), media_type="image/svg+xml", headers=SVG_HEADERS)
+
+
+SVG_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+    "Cache-Control": "no-store",
+}

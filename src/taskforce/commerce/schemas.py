@@ -353,5 +353,124 @@ class NoticePage(BaseModel):
     offset: int
 
 
+# --- the graph: brands and distribution groups --------------------------------------------------
+
+
+class GraphRunRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    computed_at: datetime
+    sites: int
+    indicators: int
+    links: int
+    brands: int
+    groups: int
+    seconds: float
+
+
+class GroupSummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    kind: str = Field(description="distribution_group or brand")
+    label: str
+    key: str = Field(description="stable across runs: the group's history")
+    parent_id: uuid.UUID | None
+    site_ids: list[str]
+    indicator_ids: list[str]
+
+
+class IndicatorBrief(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    kind: str
+    value: str
+    detail: str
+
+
+class GroupsRead(BaseModel):
+    """The agency's latest graph run: its distribution groups (largest first), the brands in
+    no group, and the indicators set aside as common infrastructure."""
+
+    run: GraphRunRead | None
+    groups: list[GroupSummary]
+    common: list[IndicatorBrief]
+
+
+class GroupSiteRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    host: str
+    label: str
+    url: str
+    status: str
+    last_crawled_at: datetime | None
+    brand_id: uuid.UUID | None
+
+
+class GroupIndicatorRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    kind: str
+    value: str
+    detail: str
+    first_seen_at: datetime
+    last_seen_at: datetime
+    sites: int
+    common: bool
+
+
+class LinkEvidenceRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    indicator_id: str
+    kind: str
+    value: str
+    weight: float
+
+
+class LinkRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    a: str
+    b: str
+    a_id: str
+    b_id: str
+    weight: float
+    pairs: int
+    evidence: list[LinkEvidenceRead]
+
+
+class HistoryPointRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    run_id: uuid.UUID
+    computed_at: datetime
+    sites: int
+    brands: int
+    group_id: uuid.UUID
+
+
+class GroupRead(BaseModel):
+    """A brand or distribution group: its sites, its indicators with when each was seen, the
+    links between its sites with the evidence for each, its brands or its group, history."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    group: GroupSummary
+    run: GraphRunRead
+    latest: bool
+    sites: list[GroupSiteRead]
+    indicators: list[GroupIndicatorRead]
+    links: list[LinkRead]
+    brands: list[GroupSummary]
+    parent: GroupSummary | None
+    history: list[HistoryPointRead]
+
+
 SiteSummary.model_rebuild()
 SiteRead.model_rebuild()

@@ -8,7 +8,8 @@ from __future__ import annotations
 import gzip
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
@@ -17,8 +18,6 @@ from taskforce.cases.models import Case
 from taskforce.commerce import service
 from taskforce.commerce.models import (
     CommerceCrawl,
-    CommerceGraphRun,
-    CommerceGroup,
     CommerceIndicator,
     CommercePage,
     CommerceSighting,
@@ -98,32 +97,39 @@ def _indicator_counts(session: Session, site_ids: Sequence[uuid.UUID]) -> dict[u
     return dict(rows.all())
 
 
-def _site_groups(session: Session, caller: Caller) -> dict[str, list[GroupRef]]:
-    """The groups of the agency's latest graph run, by site id."""
-    run_id = session.scalar(
-        select(CommerceGraphRun.id)
-        .where(sharing.owned_by(CommerceGraphRun.owner_agency_id, caller))
-        .order_by(CommerceGraphRun.computed_at.desc())
-        .limit(1)
-    )
-    found: dict[str, list[GroupRef]] = defaultdict(list)
-    if run_id is None:
+class Memberships(Protocol):
+    """The graph's brand and group of each site (`graphs.memberships`), handed in by the
+    interface: the graph's workflow sits beside this module, not under it."""
+
+    def __call__(
+        self, session: Session, caller: Caller, site_ids: list[uuid.UUID] | None = None
+    ) -> Mapping[uuid.UUID, Any]: ...
+
+
+def _site_groups(
+    session: Session, caller: Caller, site_ids: list[uuid.UUID], memberships: Memberships | None
+) -> dict[uuid.UUID, list[GroupRef]]:
+    """The distribution group and the brand of each site in the agency's latest run."""
+    found: dict[uuid.UUID, list[GroupRef]] = defaultdict(list)
+    if memberships is None or not site_ids:
         return found
-    for group in session.scalars(
-        select(CommerceGroup).where(CommerceGroup.run_id == run_id).order_by(CommerceGroup.kind)
-    ):
-        for site_id in group.site_ids:
-            found[site_id].append(GroupRef(id=group.id, kind=group.kind, label=group.label))
+    for site_id, member in memberships(session, caller, site_ids).items():
+        for group in (member.group, member.brand):
+            if group is not None:
+                found[site_id].append(GroupRef(id=group.id, kind=group.kind, label=group.label))
     return found
 
 
 def _summaries(
-    session: Session, caller: Caller, sites: Sequence[CommerceSite]
+    session: Session,
+    caller: Caller,
+    sites: Sequence[CommerceSite],
+    memberships: Memberships | None = None,
 ) -> list[SiteSummary]:
     ids = [site.id for site in sites]
     crawls = _last_crawls(session, ids)
     counts = _indicator_counts(session, ids)
-    groups = _site_groups(session, caller)
+    groups = _site_groups(session, caller, ids, memberships)
     case_ids = {site.case_id for site in sites if site.case_id}
     references = (
         dict(session.execute(select(Case.id, Case.reference).where(Case.id.in_(case_ids))).all())
@@ -150,14 +156,20 @@ def _summaries(
             last_ip=site.last_ip,
             last_crawl=CrawlSummary.model_validate(crawls[site.id]) if site.id in crawls else None,
             indicators=counts.get(site.id, 0),
-            groups=groups.get(str(site.id), []),
+            groups=groups.get(site.id, []),
         )
         for site in sites
     ]
 
 
 def list_sites(
-    session: Session, caller: Caller, *, query: str = "", limit: int = 50, offset: int = 0
+    session: Session,
+    caller: Caller,
+    *,
+    query: str = "",
+    limit: int = 50,
+    offset: int = 0,
+    memberships: Memberships | None = None,
 ) -> SitePage:
     """The agency's sites, newest first; `query` matches the host, URL or label."""
     caller.require(Permission.INVESTIGATE_SITES)
@@ -181,9 +193,8 @@ def list_sites(
             .offset(offset)
         )
     )
-    return SitePage(
-        items=_summaries(session, caller, sites), total=total, limit=limit, offset=offset
-    )
+    items = _summaries(session, caller, sites, memberships)
+    return SitePage(items=items, total=total, limit=limit, offset=offset)
 
 
 def _pathway(hops: list[dict[str, object]]) -> list[PathwayHopRead]:
@@ -197,11 +208,17 @@ def _text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def site_view(session: Session, caller: Caller, site_id: uuid.UUID) -> SiteRead:
+def site_view(
+    session: Session,
+    caller: Caller,
+    site_id: uuid.UUID,
+    *,
+    memberships: Memberships | None = None,
+) -> SiteRead:
     """One site: its crawls (newest first), its indicators with where each was seen here."""
     site = service.own_site(session, caller, site_id)
     _consulted(session, caller, "commerce.site.read", "commerce_site", site.id)
-    [summary] = _summaries(session, caller, [site])
+    [summary] = _summaries(session, caller, [site], memberships)
     crawls = session.scalars(
         select(CommerceCrawl)
         .where(CommerceCrawl.site_id == site.id)

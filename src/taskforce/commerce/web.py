@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from taskforce.cases import service as case_service
 from taskforce.cases.schemas import CaseStatus
-from taskforce.commerce import casework, changes, payments, service, views, watchlist
+from taskforce.commerce import casework, changes, graphs, payments, service, views, watchlist
 from taskforce.commerce.kinds import IndicatorKind
 from taskforce.core import sharing
 from taskforce.core.caller import Caller, Permission
@@ -56,8 +56,9 @@ def _sites(
     error: TaskforceError | None = None,
 ) -> HTMLResponse:
     caller = web.caller
+    offset = (page - 1) * PAGE_SIZE
     listing = views.list_sites(
-        session, caller, query=q, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+        session, caller, query=q, limit=PAGE_SIZE, offset=offset, memberships=graphs.memberships
     )
     pages = max(1, -(-listing.total // PAGE_SIZE))
 
@@ -197,7 +198,7 @@ def _site(
     error: TaskforceError | None = None,
 ) -> HTMLResponse:
     caller = web.caller
-    site = views.site_view(session, caller, site_id)
+    site = views.site_view(session, caller, site_id, memberships=graphs.memberships)
     notices, _total = payments.list_notices(session, caller, site_id=site.id, now=utcnow())
     wallets = [i for i in site.site_indicators if i.kind == IndicatorKind.WALLET]
     return render(
@@ -591,3 +592,47 @@ def notice_answer(
     except (Invalid, Conflict) as exc:
         return _providers(request, session, web, error=exc)
     return RedirectResponse("/ui/commerce/providers#notices", status_code=303)
+
+
+# --- the graph: brands and distribution groups --------------------------------------------------
+
+
+@router.get("/groups", response_class=HTMLResponse)
+def groups_page(
+    request: Request,
+    session: SessionDep,
+    web: WebCallerDep,
+    computed: str = Query("", max_length=4),
+) -> HTMLResponse:
+    caller = web.caller
+    groups = graphs.latest_groups(session, caller)
+    return render(
+        request,
+        "commerce/groups.html",
+        {
+            "tab": "groups",
+            "run": graphs.latest_run(session, caller),
+            "groups": groups,
+            "common": graphs.latest_common(session, caller),
+            "computed": bool(computed),
+        },
+    )
+
+
+@router.post("/groups/compute")
+def compute_groups(session: SessionDep, web: CheckedWebDep) -> Response:
+    graphs.compute_for(session, web.caller, utcnow())
+    return RedirectResponse("/ui/commerce/groups?computed=1", status_code=303)
+
+
+@router.get("/groups/{group_id}", response_class=HTMLResponse)
+def group_page(
+    request: Request, group_id: uuid.UUID, session: SessionDep, web: WebCallerDep
+) -> HTMLResponse:
+    view = graphs.group_view(session, web.caller, group_id)
+    hosts = {str(s.id): s.host for s in view.sites}
+    return render(
+        request,
+        "commerce/group.html",
+        {"tab": "groups", "v": view, "drawing": graphs.svg(view), "hosts": hosts},
+    )

@@ -128,7 +128,7 @@ def _recrawls(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | N
 
 def _crawls(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:
     fetcher = t.fetcher or commerce_crawling.make_fetcher(s, t.resolver)
-    return jobs.run(f, commerce_crawling.crawl_job(s, fetcher), limit=4, now=now).done
+    return jobs.run(f, commerce_crawling.crawl_job(s, fetcher), limit=2, now=now).done
 
 
 def _seal(f: sessionmaker[Session], s: Settings, t: Tools, now: datetime | None) -> int:

@@ -176,3 +176,11 @@ def test_a_page_the_extraction_fails_on_is_kept_and_the_crawl_goes_on(
     assert pay.extraction is None
     assert "not searched for indicators (ValueError)" in pay.page.reason
     assert len(crawled) == 10
+
+
+def test_a_step_starts_no_page_after_its_time(shop: tuple[SiteServer, dict[str, str]]) -> None:
+    server, urls = shop
+    state = start(urls)
+    step = crawler.step(state, fetcher(server), standin_extract, seconds=0)
+    assert len(step.crawled) == 1  # one page at least, so every step moves on
+    assert not step.finished

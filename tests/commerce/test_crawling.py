@@ -24,6 +24,7 @@ from commerce.sites import (
     assert_loads_nothing,
     html,
     install_shop,
+    redirect,
     serving,
     standin_extract,
 )
@@ -343,3 +344,27 @@ def test_a_demo_shop_is_crawled_with_the_real_extraction(
     assert landing_page.template is not None
     assert landing_page.html_gz is not None
     assert_loads_nothing(gzip.decompress(landing_page.html_gz).decode())
+
+
+def test_a_failed_crawl_says_why_its_landing_page_failed(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    crawl_settings: Settings,
+    network: Network,
+    shop: tuple[SiteServer, dict[str, str]],
+) -> None:
+    server, urls = shop
+    server.routes["shop.test/"] = redirect("/")  # a loop on itself
+    _, crawl = open_site(session, crawl_settings, network, {"landing": urls["landing"]})
+    final = crawling.run_until_done(
+        session_factory,
+        crawl_settings,
+        fetcher(server, crawl_settings),
+        crawl.id,
+        NOW,
+        extract=standin_extract,
+    )
+    assert final.status == "failed"
+    session.expire_all()
+    assert "the landing page: " in crawl.detail
+    assert "redirect loop" in crawl.detail

@@ -24,6 +24,7 @@ the crawler only resolves and filters its links. Data URIs are cut out before ex
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -37,11 +38,12 @@ from taskforce.commerce.kinds import Extraction
 from taskforce.commerce.sanitise import strip_data_uris
 from taskforce.core.errors import Invalid
 
-__all__ = ["STEP_PAGES", "Crawled", "Extractor", "State", "Step", "follow", "step"]
+__all__ = ["STEP_PAGES", "STEP_SECONDS", "Crawled", "Extractor", "State", "Step", "follow", "step"]
 
 _log = logging.getLogger(__name__)
 
 STEP_PAGES = 10  # pages fetched in one step of the runner
+STEP_SECONDS = 60.0  # no page started after this long into a step (each page has its deadline)
 
 Extractor = Callable[..., Extraction]
 """`extract_page(html, *, url=...) -> Extraction`."""
@@ -107,14 +109,19 @@ def step(
     extract: Extractor | None,
     *,
     pages: int = STEP_PAGES,
+    seconds: float | None = STEP_SECONDS,
     cookies: httpx.Cookies | None = None,
 ) -> Step:
-    """Fetch up to `pages` frontier entries; `state` is updated in place (frontier, visited,
-    pages_done). `finished` when nothing is left to fetch or the page limit is reached."""
+    """Fetch up to `pages` frontier entries, starting no new one after `seconds` (so that a
+    slow site does not hold the worker's round); `state` is updated in place (frontier,
+    visited, pages_done). `finished` when nothing is left to fetch or the limit is reached."""
     jar = cookies if cookies is not None else httpx.Cookies()
     result = Step()
     domains = state.domains
+    stop_at = None if seconds is None else time.monotonic() + seconds
     while state.frontier and len(result.crawled) < pages:
+        if stop_at is not None and result.crawled and time.monotonic() >= stop_at:
+            break
         entry = state.frontier[0]
         if not entry.get("pathway") and state.pages_done >= state.page_limit:
             break

@@ -21,13 +21,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from taskforce.commerce import crawler
 from taskforce.commerce.crawler import Extractor, State, Step
 from taskforce.commerce.extract import extract_page
 from taskforce.commerce.fetcher import TextFetcher
-from taskforce.commerce.models import CommerceCrawl, CommerceSite
+from taskforce.commerce.models import CommerceCrawl, CommercePage, CommerceSite
 from taskforce.commerce.recording import record_page
 from taskforce.core.db import unit_of_work, utcnow
 from taskforce.core.jobs import runner as jobs
@@ -156,14 +157,14 @@ def record_step(
     crawl.frontier = list(claim.state.frontier)
     crawl.visited = list(claim.state.visited)
     if step.finished:
-        _finish(crawl, site, now)
+        _finish(session, crawl, site, now)
     else:
         crawl.next_step_at = now
     session.flush()
     return bool(step.crawled) or step.finished
 
 
-def _finish(crawl: CommerceCrawl, site: CommerceSite, now: datetime) -> None:
+def _finish(session: Session, crawl: CommerceCrawl, site: CommerceSite, now: datetime) -> None:
     crawl.next_step_at = None
     crawl.finished_at = now
     counts = (
@@ -172,8 +173,15 @@ def _finish(crawl: CommerceCrawl, site: CommerceSite, now: datetime) -> None:
         f"{crawl.wallets_rejected} wallet-like strings with bad checksums"
     )
     if crawl.pages_fetched == 0:
+        landing = session.scalar(
+            select(CommercePage.reason)
+            .where(CommercePage.crawl_id == crawl.id, CommercePage.pathway_hop.is_(False))
+            .order_by(CommercePage.depth, CommercePage.fetched_at)
+            .limit(1)
+        )
+        why = f"; the landing page: {landing}" if landing else ""
         crawl.status = "failed"
-        crawl.detail = f"no page could be fetched ({counts})"[:1000]
+        crawl.detail = f"no page could be fetched ({counts}){why}"[:1000]
     else:
         crawl.status = "done"
         crawl.detail = counts[:1000]

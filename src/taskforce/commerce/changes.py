@@ -31,6 +31,7 @@ from taskforce.core.audit.service import Operation
 from taskforce.core.caller import Caller
 from taskforce.core.errors import Invalid
 
+DESCRIPTOR = "descriptor"  # a merchant indicator that is the statement descriptor, not an id
 FINISHED = ("done", "failed")  # a history lists both; changes compare crawls that are done
 MAX_HISTORY = 100
 # the order changes are listed in: the money first, the infrastructure last
@@ -102,6 +103,8 @@ def _new(kind: str, value: str, detail: str) -> str:
             return f"new wallet {detail} {value}"
         case K.PROCESSOR:
             return f"new processor {value}"
+        case K.MERCHANT if detail == DESCRIPTOR:
+            return f"new merchant descriptor {value}"
         case K.MERCHANT:
             return f"new merchant account {value}" + (f" at {detail}" if detail else "")
         case K.ANALYTICS:
@@ -125,6 +128,8 @@ def _gone(kind: str, value: str, detail: str) -> str:
             return f"wallet {detail} {value} no longer shown"
         case K.PROCESSOR:
             return f"processor {value} no longer named"
+        case K.MERCHANT if detail == DESCRIPTOR:
+            return f"merchant descriptor {value} no longer shown"
         case K.MERCHANT:
             return f"merchant account {value} no longer named"
         case K.ANALYTICS:

@@ -71,6 +71,11 @@ HOSTILE = [
     "<meta http-equiv='Refresh' content='0; url=http://evil.test/'>",
     "<embed src=/e.swf>",
     "<portal src=/p.html></portal>",
+    '<noscript><p title="</noscript><img src=/mxss.png>">x</p></noscript>',
+    "<xmp><img src=/raw.png></xmp>",
+    "<plaintext><img src=/rest.png>",
+    "<noembed><img src=/ne.png></noembed><noframes><img src=/nf.png></noframes>",
+    "<template><style>x{background:url(/t.png)}</style></template>",
     "<p>" + "<img src=/deep.png>" * 200 + "</p>",
     "<div>" * 500 + "<img src=/nested.png>" + "</div>" * 500,
 ]
@@ -80,6 +85,13 @@ HOSTILE = [
 def test_hostile_pages_load_nothing(html: str) -> None:
     kept, _ = keep(html)
     assert_loads_nothing(kept)
+
+
+def test_raw_text_stays_text_for_every_parser() -> None:
+    kept, _ = keep('<noscript><p title="</noscript><img src=/m.png>">x</p></noscript><xmp><b>x')
+    assert "<img" not in kept
+    assert "&lt;b&gt;x" in kept
+    assert 'title="&lt;/noscript&gt;&lt;img src=/m.png&gt;"' in kept or "noscript" not in kept
 
 
 def test_data_uris_are_cut_before_parsing() -> None:

@@ -10,10 +10,11 @@ of known dangers:
 - `keep` removes whole the elements that load or run something (`img`, `picture`, `source`,
   `video`, `audio`, `track`, `object`, `embed`, `applet`, `svg`, `math`, `canvas`, `script`,
   `style`, `link`, `base`, `template`, `portal`, `meta` refresh) and every attribute not on a short
-  list of harmless ones (text direction, titles, names, classes, table spans). `<a>` and `<area>`
-  keep an `href` only when it is a web or mail link (never `javascript:` or `data:`); an
-  `iframe` or `frame` becomes its URL as plain text, so the analyst sees where it pointed and
-  nothing is loaded. Every reference removed is counted (`media_removed`).
+  list of harmless ones (text direction, titles, names, classes, table spans); `noscript` is
+  unwrapped and raw-text elements (`xmp`, `plaintext`, ...) become escaped text, so the kept
+  HTML reads the same to every parser. `<a>` and `<area>` keep an `href` only when it is a web
+  or mail link (never `javascript:` or `data:`); an `iframe` or `frame` becomes its URL as
+  plain text, so the analyst sees where it pointed and nothing is loaded. Every reference removed is counted (`media_removed`).
 """
 
 from __future__ import annotations
@@ -45,11 +46,12 @@ REMOVED_ELEMENTS = (
     "template",
     "portal",
     "frameset",
-    "noembed",
 )
 """Elements removed with their content: each loads, runs or styles something."""
 
 _FRAMES = ("iframe", "frame")
+_RAW_TEXT = ("xmp", "plaintext", "noembed", "noframes")
+"""Elements whose content is raw text: kept as escaped text, so no parser can read it as markup."""
 _KEPT_ATTRIBUTES = frozenset(
     {
         "title",
@@ -91,6 +93,13 @@ def keep(html: str) -> tuple[str, int]:
     out (see the module docstring)."""
     html, removed = strip_data_uris(html)
     tree = LexborHTMLParser(html)
+    # What a browser with scripts on reads as raw text, and this parser (scripts off) as markup,
+    # could be read differently when shown: the wrapper goes, its (sanitised) content stays.
+    tree.unwrap_tags(["noscript"])
+    for node in tree.css("noscript"):  # in the head: it holds only links, metas and styles
+        node.decompose()
+    for node in tree.css(", ".join(_RAW_TEXT)):
+        node.replace_with(node.text(deep=True))
     selector = ", ".join(REMOVED_ELEMENTS)
     removed += len(tree.css(selector))
     tree.strip_tags(list(REMOVED_ELEMENTS), recursive=True)

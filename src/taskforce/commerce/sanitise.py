@@ -14,7 +14,8 @@ of known dangers:
   unwrapped and raw-text elements (`xmp`, `plaintext`, ...) become escaped text, so the kept
   HTML reads the same to every parser. `<a>` and `<area>` keep an `href` only when it is a web
   or mail link (never `javascript:` or `data:`); an `iframe` or `frame` becomes its URL as
-  plain text, so the analyst sees where it pointed and nothing is loaded. Every reference removed is counted (`media_removed`).
+  plain text, so the analyst sees where it pointed and nothing is loaded. Every reference
+  removed is counted (`media_removed`).
 """
 
 from __future__ import annotations

@@ -38,8 +38,8 @@ __all__ = ["Chain", "Wallet", "WalletError", "check", "looks_like_wallet", "vali
 
 
 class Chain(StrEnum):
-    """The chains an address is checked for; the same values as `commerce.kinds.Chain` (cases
-    sits below commerce, so it cannot import that one; the two compare equal as strings)."""
+    """The chains an address is checked for (the hub's one list; `commerce.kinds` re-exports
+    it)."""
 
     BTC = "btc"
     ETH = "eth"

@@ -1,10 +1,15 @@
 """The words the commerce domain's parts share: the kinds of indicator, the chains a wallet
-may be on, and what extraction hands the crawler and the recorder (`Found`, `Extraction`)."""
+may be on (the hub's one list, `cases.wallets.Chain`), and what extraction hands the crawler and
+the recorder (`Found`, `Extraction`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+from taskforce.cases.wallets import Chain
+
+__all__ = ["Chain", "Extraction", "Found", "IndicatorKind"]
 
 
 class IndicatorKind(StrEnum):
@@ -17,14 +22,6 @@ class IndicatorKind(StrEnum):
     EMAIL = "email"
     TEMPLATE = "template"  # the payment page's DOM-shape fingerprint (hex)
     IP = "ip"  # the address a page answered from
-
-
-class Chain(StrEnum):
-    BTC = "btc"
-    ETH = "eth"
-    LTC = "ltc"
-    DOGE = "doge"
-    XMR = "xmr"
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,6 @@ from taskforce.core.errors import Invalid
 from taskforce.core.jobs import runner as jobs
 
 LEASE = timedelta(minutes=5)  # queueing a crawl is a few rows: a claim never needs longer
-MAX_DAYS = 365
 ACTIVE, PAUSED = "active", "paused"
 
 
@@ -137,8 +136,7 @@ def set_recrawl(
     after the last one, at once if that is past or the site was never crawled."""
     now = now or utcnow()
     site = service.own_site(session, caller, site_id)
-    if days is not None and not 1 <= days <= MAX_DAYS:
-        raise Invalid("recrawl_days", f"must be 1 to {MAX_DAYS} days, or empty for no recrawl")
+    service.check_recrawl_days(days)
     site.recrawl_days = days
     site.next_crawl_at = _next_date(site, now)
     session.flush()

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from publicsuffixlist import PublicSuffixList
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,6 +18,7 @@ from taskforce.agencies.models import Agency
 from taskforce.cases import service as case_service
 from taskforce.cases.models import Case
 from taskforce.cases.selectors import SelectorKind, normalise
+from taskforce.commerce.fetcher import registrable_domain
 from taskforce.commerce.models import CommerceCrawl, CommerceSite
 from taskforce.core import sharing
 from taskforce.core.audit import service as audit
@@ -33,8 +33,8 @@ from taskforce.reports.schemas import Assessment
 
 MAX_DEPTH = 5  # links followed from the landing page
 MAX_PATHWAY = 10  # gateway hops an analyst may record before the landing page
+MAX_RECRAWL_DAYS = 365
 ACTIVE = ("queued", "running")
-_SUFFIXES = PublicSuffixList()
 
 
 @dataclass(frozen=True)
@@ -110,12 +110,6 @@ def host_of(url: str) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
-def registrable_domain(host: str) -> str:
-    """The domain a brand registered (`shop.example.co.uk` → `example.co.uk`); an address or
-    a bare suffix is its own."""
-    return _SUFFIXES.privatesuffix(host) or host
-
-
 def _confirmed_report(session: Session, caller: Caller, report_id: uuid.UUID) -> Report:
     """A URL report the caller's agency received whose latest verdict is illegal material."""
     report = session.get(Report, report_id)
@@ -131,6 +125,13 @@ def _confirmed_report(session: Session, caller: Caller, report_id: uuid.UUID) ->
     if latest != Assessment.ILLEGAL_MATERIAL.value:
         raise refusal
     return report
+
+
+def check_recrawl_days(days: int | None) -> None:
+    if days is not None and not 1 <= days <= MAX_RECRAWL_DAYS:
+        raise Invalid(
+            "recrawl_days", f"must be 1 to {MAX_RECRAWL_DAYS} days, or empty for no recrawl"
+        )
 
 
 def _pathway(hops: list[PathwayHop]) -> list[dict[str, Any]]:
@@ -177,8 +178,7 @@ def add_site(
         raise Invalid("depth", f"must be 0 to {MAX_DEPTH}")
     if not 1 <= page_limit <= settings.commerce_max_pages:
         raise Invalid("page_limit", f"must be 1 to {settings.commerce_max_pages}")
-    if recrawl_days is not None and not 1 <= recrawl_days <= 365:
-        raise Invalid("recrawl_days", "must be 1 to 365 days, or empty for no recrawl")
+    check_recrawl_days(recrawl_days)
     label = label.strip()
     if len(label) > 200:
         raise Invalid("label", "at most 200 characters")

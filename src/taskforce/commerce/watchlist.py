@@ -61,7 +61,7 @@ def typed_wallet(text: str) -> tuple[Chain, str]:
         found = wallets.validate(text.strip())
     except wallets.WalletError as error:
         raise Invalid("address", str(error)) from None
-    return Chain(found.chain.value), found.address
+    return found.chain, found.address
 
 
 def _own_wallet_indicator(

@@ -26,6 +26,7 @@ from taskforce.cases import hits as case_hits
 from taskforce.cases.models import Case, Hit, Selector
 from taskforce.cases.schemas import HitRead
 from taskforce.cases.selectors import SelectorKind
+from taskforce.commerce.models import CommerceCrawl, CommerceSite
 from taskforce.core.audit import verify as audit
 from taskforce.core.auth import service as auth_service
 from taskforce.core.auth.models import User
@@ -460,3 +461,18 @@ def test_a_green_case_is_held_back_and_exports_were_taken(built: Built, session:
     formats = session.scalars(select(InteropExport.format).order_by(InteropExport.format)).all()
     assert formats == ["misp", "stix"]
     assert found.objects > 0
+
+
+def test_the_shops_were_crawled_into_two_groups_behind_five_brands(
+    built: Built, session: Session
+) -> None:
+    found = built.summary.commerce
+    assert found is not None
+    assert (found.sites, found.groups, found.brands) == (10, 2, 5)
+    assert (found.watched, found.notices) == (2, 1)
+    crawls = session.scalars(select(CommerceCrawl)).all()
+    assert {c.status for c in crawls} == {"done"}
+    assert sum(c.pages_refused + c.pages_failed for c in crawls) == 0
+    assert not built.settings.commerce_crawl_allow_networks  # the seed's own fetcher only
+    sites = session.scalars(select(CommerceSite)).all()
+    assert all(_is_example_domain(s.host) for s in sites)

@@ -32,7 +32,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from taskforce import demo_features, demo_hotline, demo_interop, demo_observatory, demo_watch
+from taskforce import (
+    demo_commerce,
+    demo_features,
+    demo_hotline,
+    demo_interop,
+    demo_observatory,
+    demo_watch,
+)
 from taskforce.agencies import service as agency_service
 from taskforce.agencies.models import Agency
 from taskforce.agencies.schemas import AgencyCreate
@@ -104,6 +111,7 @@ class DemoSummary:
     watch: demo_watch.WatchSummary | None = None
     observatory: demo_observatory.ObservatorySummary | None = None
     interop: demo_interop.InteropSummary | None = None
+    commerce: demo_commerce.CommerceSummary | None = None
 
 
 # --- building -----------------------------------------------------------------------------------
@@ -418,6 +426,19 @@ def build_scenario(
         [(builder.case_agency[key], case) for key, case in builder.cases.items()],
         now,
     )
+    gb_open = [
+        case
+        for key, case in builder.cases.items()
+        if builder.case_agency[key] == "GB-NCA" and case.status == "open"
+    ]
+    commerce = demo_commerce.build(
+        session,
+        builder.settings,
+        builder.callers[("GB-NCA", "investigator")],
+        builder.callers[(HUB_CODE, Role.NETWORK_ADMIN.value)],
+        gb_open[0],
+        now,
+    )
     session.flush()
     summary = _summarise(session, builder)
     summary.hotline = hotline
@@ -425,6 +446,7 @@ def build_scenario(
     summary.watch = watch
     summary.observatory = observatory
     summary.interop = interop
+    summary.commerce = commerce
     return summary
 
 

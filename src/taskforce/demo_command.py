@@ -147,6 +147,16 @@ def _build(demo: _Demo) -> None:
             f"http://{host}:{port}/ui/interop, TAXII at http://{host}:{port}/taxii2/",
             markup=False,
         )
+    if summary.commerce is not None:
+        c = summary.commerce
+        where = f"/ui/commerce/groups/{c.group_id}" if c.group_id else "/ui/commerce"
+        out.print(
+            f"Commercial sites: {c.sites} synthetic shops crawled ({c.pages} pages, text only), "
+            f"{c.groups} distribution groups behind {c.brands} brands, {c.watched} wallets on "
+            f"the watch list, {c.notices} notice to a payment provider: "
+            f"http://{host}:{port}{where} (as GB-NCA's investigator)",
+            markup=False,
+        )
     out.print(
         f"Mail: {demo_mail.mail_count(sink.folder)} e-mails delivered to the demo's mail server "
         f"on {sink.host}:{sink.port}; read them at http://{host}:{port}/ui/demo/mail "

@@ -8,6 +8,7 @@ import re
 from builders import Network, csrf_field, make_case, web_login
 from commerce_builders import SHOP_HTML, WALLET, crawled_site
 from fastapi.testclient import TestClient
+from hotline_builders import Hotlines, RouteAll, send
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -15,6 +16,7 @@ from taskforce.commerce import payments, watchlist
 from taskforce.commerce.models import CommerceCrawl, CommerceSite
 from taskforce.core.caller import system_caller
 from taskforce.core.settings import Settings
+from taskforce.reports.models import HotlineCase, Report
 
 
 def test_sites_site_crawl_and_evidence_pages(
@@ -279,3 +281,43 @@ def test_groups_and_a_group_page(
     assert f'href="/ui/commerce/groups/{found[0]}"' in sites.text
     web_login(client, session, network.nl)
     assert client.get(f"/ui/commerce/groups/{found[0]}").status_code == 404
+
+
+def test_a_confirmed_url_report_leads_to_investigating_its_site(
+    client: TestClient, session: Session, hotlines: Hotlines, route_all: RouteAll
+) -> None:
+    send(TestClient(client.app), "url", url="https://files.example.net/shop/join")
+    route_all()
+    report = session.scalars(select(Report)).one()
+    web_login(client, session, hotlines.nl_hotline)
+    detail = client.get(f"/ui/hotline/{report.id}")
+    assert "Investigate the site" not in detail.text  # not confirmed yet
+    done = client.post(
+        f"/ui/hotline/{report.id}/assess",
+        data={
+            "csrf_token": csrf_field(detail.text),
+            "assessment": "illegal_material",
+            "category": "baseline",
+        },
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    confirmed = client.get(f"/ui/hotline/{report.id}").text
+    link = f'href="/ui/commerce?report={report.id}#open"'
+    assert link in confirmed
+    form = client.get(f"/ui/commerce?report={report.id}")
+    assert f'name="report" value="{report.id}"' in form.text
+    opened = client.post(
+        "/ui/commerce/sites",
+        data={
+            "csrf_token": csrf_field(form.text),
+            "url": "https://files.example.net/shop/",
+            "report": str(report.id),
+        },
+        follow_redirects=False,
+    )
+    assert opened.status_code == 303, opened.text
+    site = session.scalars(select(CommerceSite)).one()
+    assert site.report_id == report.id
+    hotline_case = session.scalars(select(HotlineCase.case_id)).first()
+    assert site.case_id == hotline_case

@@ -138,6 +138,7 @@ BODIES: dict[str, object] = {
     "/api/v1/commerce/notices/{payment_notice_id}/answer": {"outcome": "declined"},
     "/api/v1/commerce/watchlist": {"address": WATCHED, "reason": "probing"},
     "/api/v1/commerce/watchlist/{watch_id}/remove": {"reason": "probing"},
+    "/api/v1/commerce/sites/{site_id}/recrawl": {"days": 1, "paused": True},
 }
 
 
@@ -498,7 +499,7 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
                     method,
                     path,
                     headers=us_headers,
-                    json=body if method in ("POST", "PATCH") else None,
+                    json=body if method in ("POST", "PATCH", "PUT") else None,
                 )
                 walked += 1
                 assert response.status_code < 500, (method, path, response.text)

@@ -205,3 +205,22 @@ def test_groups_over_the_api(
     nl = token_for(session, settings, network.nl)
     assert client.get(f"/api/v1/commerce/groups/{group['id']}", headers=nl).status_code == 404
     assert client.get("/api/v1/commerce/groups", headers=nl).json()["groups"] == []
+
+
+def test_the_recrawl_schedule_over_the_api(
+    client: TestClient, session: Session, settings: Settings, network: Network
+) -> None:
+    done = crawled_site(session, settings, network.gb)
+    headers = token_for(session, settings, network.gb)
+    where = f"/api/v1/commerce/sites/{done.site.id}/recrawl"
+    weekly = client.put(where, headers=headers, json={"days": 7})
+    assert weekly.status_code == 200, weekly.text
+    assert weekly.json()["recrawl_days"] == 7
+    assert weekly.json()["next_crawl_at"] is not None
+    paused = client.put(where, headers=headers, json={"days": 7, "paused": True}).json()
+    assert paused["status"] == "paused"
+    assert paused["next_crawl_at"] is None
+    assert client.put(where, headers=headers, json={"days": 7}).json()["status"] == "active"
+    assert client.put(where, headers=headers, json={"days": 999}).status_code == 422
+    nl = token_for(session, settings, network.nl)
+    assert client.put(where, headers=nl, json={"days": 1}).status_code == 404

@@ -321,3 +321,26 @@ def test_a_confirmed_url_report_leads_to_investigating_its_site(
     assert site.report_id == report.id
     hotline_case = session.scalars(select(HotlineCase.case_id)).first()
     assert site.case_id == hotline_case
+
+
+def test_the_recrawl_schedule_from_the_site_page(
+    client: TestClient, session: Session, settings: Settings, network: Network
+) -> None:
+    done = crawled_site(session, settings, network.gb)
+    web_login(client, session, network.gb)
+    page = client.get(f"/ui/commerce/sites/{done.site.id}")
+    assert "Not recrawled on a schedule." in page.text
+    token = csrf_field(page.text)
+    where = f"/ui/commerce/sites/{done.site.id}/recrawl"
+    saved = client.post(where, data={"csrf_token": token, "days": "7"}, follow_redirects=False)
+    assert saved.status_code == 303
+    assert "Next crawl" in client.get(saved.headers["location"]).text
+    bad = client.post(where, data={"csrf_token": token, "days": "400"})
+    assert bad.status_code == 422
+    assert "365" in bad.text
+    client.post(where, data={"csrf_token": token, "action": "pause"})
+    assert "Paused: not recrawled until resumed." in client.get(where.rsplit("/", 1)[0]).text
+    client.post(where, data={"csrf_token": token, "action": "resume"})
+    session.refresh(done.site)
+    assert done.site.status == "active"
+    assert done.site.recrawl_days == 7

@@ -8,7 +8,16 @@ import uuid
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
 
-from taskforce.commerce import casework, changes, graphs, payments, service, views, watchlist
+from taskforce.commerce import (
+    casework,
+    changes,
+    graphs,
+    payments,
+    recrawls,
+    service,
+    views,
+    watchlist,
+)
 from taskforce.commerce.schemas import (
     CaseworkRead,
     ChangesRead,
@@ -27,6 +36,7 @@ from taskforce.commerce.schemas import (
     NoticeRead,
     PageRead,
     ProviderRead,
+    RecrawlSet,
     SiteCreate,
     SitePage,
     SiteRead,
@@ -110,6 +120,23 @@ def crawl_site(
     crawl = service.queue_crawl(session, caller, site, now=utcnow())
     wake_worker(request, background)
     return CrawlSummary.model_validate(crawl)
+
+
+@router.put("/sites/{site_id}/recrawl", response_model=SiteRead)
+def set_recrawl(
+    site_id: uuid.UUID, data: RecrawlSet, session: SessionDep, caller: CallerDep
+) -> SiteRead:
+    """Recrawl the site every `days` days (null: not any more); `paused` stops the schedule
+    and keeps it for when it is resumed (`paused`: false)."""
+    now = utcnow()
+    site = service.own_site(session, caller, site_id)
+    if site.recrawl_days != data.days:
+        recrawls.set_recrawl(session, caller, site_id, data.days, now=now)
+    if data.paused and site.status != recrawls.PAUSED:
+        recrawls.pause(session, caller, site_id)
+    elif not data.paused and site.status == recrawls.PAUSED:
+        recrawls.resume(session, caller, site_id, now=now)
+    return views.site_view(session, caller, site_id, memberships=graphs.memberships)
 
 
 @router.get("/crawls/{crawl_id}", response_model=CrawlRead)

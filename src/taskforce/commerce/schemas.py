@@ -184,6 +184,13 @@ class ToCase(BaseModel):
     include_site: bool = False
 
 
+class RecrawlSet(BaseModel):
+    """The recrawl schedule: every `days` days (null: never), or `paused`."""
+
+    days: int | None = Field(default=None, ge=1, le=100_000)
+    paused: bool = False
+
+
 class SkippedRead(BaseModel):
     kind: str
     value: str

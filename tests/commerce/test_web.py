@@ -237,6 +237,7 @@ def test_every_member_reads_the_watch_list(
     done = crawled_site(session, settings, network.gb)
     watchlist.add(session, network.gb.caller, indicator_id=done.wallet.id, reason="shop wallet")
     web_login(client, session, network.gb_reader)
+    assert 'href="/ui/commerce/watchlist"' in client.get("/ui/").text
     page = client.get("/ui/commerce/watchlist")
     assert page.status_code == 200
     assert WALLET in page.text

@@ -3,7 +3,9 @@ crawl, a page as evidence (its HTML as text), indicators; 404 for another agency
 
 from __future__ import annotations
 
-from builders import Network, make_case, token_for
+from datetime import timedelta
+
+from builders import Network, make_case, token_for, web_login
 from commerce_builders import WALLET, crawled_site
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -224,3 +226,26 @@ def test_the_recrawl_schedule_over_the_api(
     assert client.put(where, headers=headers, json={"days": 999}).status_code == 422
     nl = token_for(session, settings, network.nl)
     assert client.put(where, headers=nl, json={"days": 1}).status_code == 404
+
+
+def test_a_site_s_history_over_the_api_and_its_page(
+    client: TestClient, session: Session, settings: Settings, network: Network
+) -> None:
+    first = crawled_site(session, settings, network.gb)
+    assert first.crawl.finished_at is not None
+    later = first.crawl.finished_at + timedelta(days=7)
+    crawled_site(session, settings, network.gb, case=first.case, like=first, now=later)
+    headers = token_for(session, settings, network.gb)
+    history = client.get(f"/api/v1/commerce/sites/{first.site.id}/history", headers=headers)
+    assert history.status_code == 200, history.text
+    [newer, older] = history.json()
+    assert newer["changes"] == []  # the same wallet and merchant account a week later
+    assert older["changes"] is None  # the first crawl: nothing to compare with
+    assert older["crawl"]["crawl_id"] == str(first.crawl.id)
+    nl = token_for(session, settings, network.nl)
+    assert (
+        client.get(f"/api/v1/commerce/sites/{first.site.id}/history", headers=nl).status_code == 404
+    )
+    web_login(client, session, network.gb)
+    page = client.get(f"/ui/commerce/sites/{first.site.id}").text
+    assert "nothing changed since the crawl before" in page

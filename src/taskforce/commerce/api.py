@@ -27,6 +27,7 @@ from taskforce.commerce.schemas import (
     GroupRead,
     GroupsRead,
     GroupSummary,
+    HistoryRead,
     IndicatorBrief,
     IndicatorPage,
     IndicatorRead,
@@ -204,6 +205,20 @@ def site_changes(site_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> 
     """What the last finished crawl found changed since the one before; null until two."""
     found = changes.latest(session, caller, site_id)
     return None if found is None else ChangesRead.model_validate(found)
+
+
+@router.get("/sites/{site_id}/history", response_model=list[HistoryRead])
+def site_history(
+    site_id: uuid.UUID,
+    session: SessionDep,
+    caller: CallerDep,
+    limit: int = limit_query(20, changes.MAX_HISTORY),
+) -> list[HistoryRead]:
+    """The site's finished crawls, newest first, each with what changed since the one before."""
+    return [
+        HistoryRead.model_validate(entry)
+        for entry in changes.history(session, caller, site_id, limit=limit)
+    ]
 
 
 @router.get("/providers", response_model=list[ProviderRead])

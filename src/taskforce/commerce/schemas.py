@@ -243,6 +243,16 @@ class ChangesRead(BaseModel):
     pages: list[ChangeRead]
 
 
+class HistoryRead(BaseModel):
+    """A finished crawl and what changed since the finished crawl before it (null for the
+    first and for a failed crawl)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    crawl: CrawlBrief
+    changes: list[ChangeRead] | None
+
+
 class WatchCreate(BaseModel):
     """A wallet for the GREEN watch list: one of your wallet indicators, or an address."""
 

@@ -221,6 +221,9 @@ def _site(
             "done": done,
             "error": error,
             "changes": changes.latest(session, caller, site.id),
+            "history": {
+                h.crawl.crawl_id: h.changes for h in changes.history(session, caller, site.id)
+            },
             "actions": True,
             "can_add_selectors": caller.can(Permission.ADD_SELECTOR) and site.case_id is not None,
             "providers": [p for p in payments.list_providers(session, caller) if p.abuse_email],

@@ -27,7 +27,7 @@ from taskforce.cases.models import Case
 from taskforce.cases.selectors import SelectorKind, normalise
 from taskforce.commerce.kinds import IndicatorKind
 from taskforce.commerce.models import CommerceIndicator, CommerceSighting, CommerceSite
-from taskforce.commerce.service import own_site
+from taskforce.commerce.service import own_site, refuse_indicator
 from taskforce.core import sharing
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
@@ -117,14 +117,7 @@ def _chosen(
     }
     for indicator_id in wanted:
         if indicator_id not in found:
-            sharing.refuse(
-                session,
-                caller,
-                action="commerce.indicator.read",
-                subject_type="commerce_indicator",
-                subject_id=indicator_id,
-                missing="indicator",
-            )
+            refuse_indicator(session, caller, indicator_id)
     return [found[i] for i in wanted]
 
 

@@ -43,7 +43,7 @@ from taskforce.commerce.providers import (
     list_providers,
     seed_from_lexicon,
 )
-from taskforce.commerce.service import own_site
+from taskforce.commerce.service import own_indicator, own_site
 from taskforce.core import sharing
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
@@ -206,21 +206,7 @@ def send_notice(
     refused while a notice about it to that provider is still open (naming it), and for a
     provider with no abuse e-mail yet."""
     site = own_site(session, caller, site_id)
-    indicator = session.scalar(
-        select(CommerceIndicator).where(
-            CommerceIndicator.id == indicator_id,
-            sharing.owned_by(CommerceIndicator.owner_agency_id, caller),
-        )
-    )
-    if indicator is None:
-        sharing.refuse(
-            session,
-            caller,
-            action="commerce.indicator.read",
-            subject_type="commerce_indicator",
-            subject_id=indicator_id,
-            missing="indicator",
-        )
+    indicator = own_indicator(session, caller, indicator_id)
     subject_kind, subject = _subject(indicator)
     provider = session.get(PaymentProvider, provider_id)
     if provider is None:

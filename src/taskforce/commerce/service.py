@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,7 +19,7 @@ from taskforce.cases import service as case_service
 from taskforce.cases.models import Case
 from taskforce.cases.selectors import SelectorKind, normalise
 from taskforce.commerce.fetcher import registrable_domain
-from taskforce.commerce.models import CommerceCrawl, CommerceSite
+from taskforce.commerce.models import CommerceCrawl, CommerceIndicator, CommerceSite
 from taskforce.core import sharing
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
@@ -36,6 +36,8 @@ MAX_PATHWAY = 10  # gateway hops an analyst may record before the landing page
 MAX_RECRAWL_DAYS = 365
 ACTIVE = ("queued", "running")
 
+Row = TypeVar("Row", CommerceSite, CommerceCrawl, CommerceIndicator)
+
 
 @dataclass(frozen=True)
 class PathwayHop:
@@ -51,41 +53,45 @@ class PathwayHop:
 
 def own_site(session: Session, caller: Caller, site_id: uuid.UUID) -> CommerceSite:
     """A site of the caller's agency; anything else is the same audited 'not found'."""
-    caller.require(Permission.INVESTIGATE_SITES)
-    site = session.scalar(
-        select(CommerceSite).where(
-            CommerceSite.id == site_id, sharing.owned_by(CommerceSite.owner_agency_id, caller)
-        )
-    )
-    if site is None:
-        sharing.refuse(
-            session,
-            caller,
-            action="commerce.site.read",
-            subject_type="commerce_site",
-            subject_id=site_id,
-            missing="site",
-        )
-    return site
+    return _own(session, caller, CommerceSite, site_id, "site")
 
 
 def own_crawl(session: Session, caller: Caller, crawl_id: uuid.UUID) -> CommerceCrawl:
+    return _own(session, caller, CommerceCrawl, crawl_id, "crawl")
+
+
+def own_indicator(session: Session, caller: Caller, indicator_id: uuid.UUID) -> CommerceIndicator:
+    return _own(session, caller, CommerceIndicator, indicator_id, "indicator")
+
+
+def refuse_indicator(session: Session, caller: Caller, indicator_id: uuid.UUID) -> NoReturn:
+    """An indicator id the caller may not see (another agency's, or none), audited."""
+    _refuse(session, caller, indicator_id, "indicator")
+
+
+def _own(
+    session: Session, caller: Caller, model: type[Row], record_id: uuid.UUID, noun: str
+) -> Row:
+    """One rule for the domain's rows: the caller's agency owns it, or it is missing (the
+    refusal audited as `commerce.<noun>.read` on `commerce_<noun>`)."""
     caller.require(Permission.INVESTIGATE_SITES)
-    crawl = session.scalar(
-        select(CommerceCrawl).where(
-            CommerceCrawl.id == crawl_id, sharing.owned_by(CommerceCrawl.owner_agency_id, caller)
-        )
+    record = session.scalar(
+        select(model).where(model.id == record_id, sharing.owned_by(model.owner_agency_id, caller))
     )
-    if crawl is None:
-        sharing.refuse(
-            session,
-            caller,
-            action="commerce.crawl.read",
-            subject_type="commerce_crawl",
-            subject_id=crawl_id,
-            missing="crawl",
-        )
-    return crawl
+    if record is None:
+        _refuse(session, caller, record_id, noun)
+    return record
+
+
+def _refuse(session: Session, caller: Caller, record_id: uuid.UUID, noun: str) -> NoReturn:
+    sharing.refuse(
+        session,
+        caller,
+        action=f"commerce.{noun}.read",
+        subject_type=f"commerce_{noun}",
+        subject_id=record_id,
+        missing=noun,
+    )
 
 
 # --- opening a site -------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from taskforce.agencies import service as agency_service
 from taskforce.cases import wallets
 from taskforce.commerce.kinds import Chain, IndicatorKind
 from taskforce.commerce.models import CommerceIndicator, WalletWatch
+from taskforce.commerce.service import own_indicator
 from taskforce.core import sharing
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
@@ -67,21 +68,7 @@ def typed_wallet(text: str) -> tuple[Chain, str]:
 def _own_wallet_indicator(
     session: Session, caller: Caller, indicator_id: uuid.UUID
 ) -> CommerceIndicator:
-    indicator = session.scalar(
-        select(CommerceIndicator).where(
-            CommerceIndicator.id == indicator_id,
-            sharing.owned_by(CommerceIndicator.owner_agency_id, caller),
-        )
-    )
-    if indicator is None:
-        sharing.refuse(
-            session,
-            caller,
-            action="commerce.indicator.read",
-            subject_type="commerce_indicator",
-            subject_id=indicator_id,
-            missing="indicator",
-        )
+    indicator = own_indicator(session, caller, indicator_id)
     if indicator.kind != IndicatorKind.WALLET:
         raise Invalid("indicator", "only a wallet goes on the watch list")
     return indicator

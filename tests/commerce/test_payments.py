@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from acting_builders import NOW, make_site, seen, wallet
-from builders import Network, make_case
+from builders import Network, Person, make_case
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from taskforce.commerce import lexicon, payments
-from taskforce.commerce.models import CommerceSite, PaymentProvider
+from taskforce.commerce.models import (
+    CommerceIndicator,
+    CommerceSite,
+    PaymentNotice,
+    PaymentProvider,
+)
 from taskforce.commerce.payments import ProviderFields
 from taskforce.core.audit.models import AuditEntry
 from taskforce.core.errors import Conflict, Forbidden, Invalid, NotFound
@@ -50,11 +55,32 @@ def _provider(session: Session, network: Network, **fields: object) -> PaymentPr
 
 def _site_with_merchant(
     session: Session, settings: Settings, network: Network
-) -> tuple[CommerceSite, object]:
+) -> tuple[CommerceSite, CommerceIndicator]:
     site = make_site(session, settings, network.gb, make_case(session, network.gb))
     merchant = seen(session, site, "merchant", "ACME-4411", "examplepay")
     seen(session, site, "merchant", "ACME-4411", "examplepay", page_url="https://shop.example/pay")
     return site, merchant
+
+
+def _send(
+    session: Session,
+    settings: Settings,
+    person: Person,
+    site: CommerceSite,
+    indicator: CommerceIndicator,
+    provider: PaymentProvider,
+    now: datetime = NOW,
+) -> PaymentNotice:
+    """A notice from `person` about the indicator seen on the site, to the provider."""
+    return payments.send_notice(
+        session,
+        person.caller,
+        settings,
+        indicator_id=indicator.id,
+        provider_id=provider.id,
+        site_id=site.id,
+        now=now,
+    )
 
 
 def test_the_directory_is_seeded_from_the_lexicon_without_contacts(
@@ -124,15 +150,7 @@ def test_a_notice_goes_out_as_plain_text_evidence_and_is_tracked_until_answered(
     provider = _provider(session, network)
     site, merchant = _site_with_merchant(session, settings, network)
 
-    notice = payments.send_notice(
-        session,
-        network.gb.caller,
-        settings,
-        indicator_id=merchant.id,  # type: ignore[attr-defined]
-        provider_id=provider.id,
-        site_id=site.id,
-        now=NOW,
-    )
+    notice = _send(session, settings, network.gb, site, merchant, provider)
 
     assert (notice.status, notice.subject_kind, notice.subject) == ("open", "merchant", "ACME-4411")
     [mail] = session.scalars(
@@ -160,14 +178,7 @@ def test_a_notice_goes_out_as_plain_text_evidence_and_is_tracked_until_answered(
     assert disclosed.recipients == ["abuse@examplepay.example"]
 
     with pytest.raises(Conflict, match=payments.reference(notice.id)):
-        payments.send_notice(
-            session,
-            network.gb.caller,
-            settings,
-            indicator_id=merchant.id,  # type: ignore[attr-defined]
-            provider_id=provider.id,
-            site_id=site.id,
-        )
+        _send(session, settings, network.gb, site, merchant, provider)
 
     mail.sent_at = NOW + timedelta(minutes=1)  # the outbox delivered it
     rows, total = payments.list_notices(
@@ -195,14 +206,7 @@ def test_a_notice_goes_out_as_plain_text_evidence_and_is_tracked_until_answered(
     assert not later[0].overdue
     with pytest.raises(Conflict):
         payments.close(session, network.gb.caller, notice.id, reason="done")
-    again = payments.send_notice(
-        session,
-        network.gb.caller,
-        settings,
-        indicator_id=merchant.id,  # type: ignore[attr-defined]
-        provider_id=provider.id,
-        site_id=site.id,
-    )
+    again = _send(session, settings, network.gb, site, merchant, provider)
     assert again.id != notice.id
 
 
@@ -211,15 +215,7 @@ def test_a_notice_the_outbox_gave_up_on_says_why(
 ) -> None:
     provider = _provider(session, network)
     site, merchant = _site_with_merchant(session, settings, network)
-    notice = payments.send_notice(
-        session,
-        network.gb.caller,
-        settings,
-        indicator_id=merchant.id,  # type: ignore[attr-defined]
-        provider_id=provider.id,
-        site_id=site.id,
-        now=NOW,
-    )
+    notice = _send(session, settings, network.gb, site, merchant, provider)
     [mail] = session.scalars(
         select(OutboxMessage).where(OutboxMessage.reference == notice.outbox_reference)
     ).all()
@@ -239,15 +235,7 @@ def test_a_wallet_notice_to_an_exchange_and_closing_one(
     )
     site = make_site(session, settings, network.gb, make_case(session, network.gb))
     found = seen(session, site, "wallet", wallet(1), "btc")
-    notice = payments.send_notice(
-        session,
-        network.gb.caller,
-        settings,
-        indicator_id=found.id,
-        provider_id=exchange.id,
-        site_id=site.id,
-        now=NOW,
-    )
+    notice = _send(session, settings, network.gb, site, found, exchange)
     assert notice.subject_kind == "wallet"
     assert wallet(1) in notice.evidence
     assert "(BTC)" in notice.evidence
@@ -257,14 +245,7 @@ def test_a_wallet_notice_to_an_exchange_and_closing_one(
     assert [r.notice.id for r in rows] == [notice.id]
     with pytest.raises(Conflict, match="closed"):  # a closed notice takes no answer
         payments.record_answer(session, network.gb.caller, notice.id, outcome="declined")
-    reopened = payments.send_notice(
-        session,
-        network.gb.caller,
-        settings,
-        indicator_id=found.id,
-        provider_id=exchange.id,
-        site_id=site.id,
-    )
+    reopened = _send(session, settings, network.gb, site, found, exchange)
     with pytest.raises(Invalid) as refused:
         payments.record_answer(session, network.gb.caller, reopened.id, outcome="maybe")
     assert refused.value.field == "outcome"
@@ -281,46 +262,18 @@ def test_what_cannot_be_notified_is_refused_naming_why(
     analytics = seen(session, site, "analytics", "UA-1-1", "ga")
 
     with pytest.raises(Invalid, match="no abuse e-mail yet") as refused:
-        payments.send_notice(
-            session,
-            network.gb.caller,
-            settings,
-            indicator_id=merchant.id,  # type: ignore[attr-defined]
-            provider_id=seeded.id,
-            site_id=site.id,
-        )
+        _send(session, settings, network.gb, site, merchant, seeded)
     assert refused.value.field == "provider"
     seeded.abuse_email = "abuse@examplepay.example"
     with pytest.raises(Invalid, match="merchant account or a wallet"):
-        payments.send_notice(
-            session,
-            network.gb.caller,
-            settings,
-            indicator_id=analytics.id,
-            provider_id=seeded.id,
-            site_id=site.id,
-        )
+        _send(session, settings, network.gb, site, analytics, seeded)
     other = make_site(
         session, settings, network.gb, make_case(session, network.gb), "https://other.example/"
     )
     with pytest.raises(Invalid, match="seen on this site"):
-        payments.send_notice(
-            session,
-            network.gb.caller,
-            settings,
-            indicator_id=merchant.id,  # type: ignore[attr-defined]
-            provider_id=seeded.id,
-            site_id=other.id,
-        )
+        _send(session, settings, network.gb, other, merchant, seeded)
     with pytest.raises(NotFound):
-        payments.send_notice(
-            session,
-            network.nl.caller,
-            settings,
-            indicator_id=merchant.id,  # type: ignore[attr-defined]
-            provider_id=seeded.id,
-            site_id=site.id,
-        )
+        _send(session, settings, network.nl, site, merchant, seeded)
 
 
 def test_another_agency_s_notices_are_missing_and_not_listed(
@@ -328,15 +281,7 @@ def test_another_agency_s_notices_are_missing_and_not_listed(
 ) -> None:
     provider = _provider(session, network)
     site, merchant = _site_with_merchant(session, settings, network)
-    notice = payments.send_notice(
-        session,
-        network.gb.caller,
-        settings,
-        indicator_id=merchant.id,  # type: ignore[attr-defined]
-        provider_id=provider.id,
-        site_id=site.id,
-        now=NOW,
-    )
+    notice = _send(session, settings, network.gb, site, merchant, provider)
     with pytest.raises(NotFound):
         payments.get_notice(session, network.nl.caller, notice.id)
     with pytest.raises(NotFound):

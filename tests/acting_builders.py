@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, datetime
 
 import base58
+import commerce_builders
 from builders import Person
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -99,25 +100,7 @@ def seen(
 ) -> CommerceIndicator:
     """An indicator of the site's agency seen once on a page of the site."""
     crawl, page = _crawl_and_page(session, site, page_url or site.url)
-    indicator = session.scalar(
-        select(CommerceIndicator).where(
-            CommerceIndicator.owner_agency_id == site.owner_agency_id,
-            CommerceIndicator.kind == kind,
-            CommerceIndicator.value == value,
-        )
-    )
-    if indicator is None:
-        indicator = CommerceIndicator(
-            id=uuid.uuid4(),
-            owner_agency_id=site.owner_agency_id,
-            kind=kind,
-            value=value,
-            detail=detail,
-            first_seen_at=at,
-            last_seen_at=at,
-        )
-        session.add(indicator)
-        session.flush()
+    indicator = commerce_builders.make_indicator(session, site, kind, value, detail, at)
     session.add(
         CommerceSighting(
             id=uuid.uuid4(),

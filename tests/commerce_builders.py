@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from builders import Person, make_case
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from taskforce.cases.models import Case
@@ -100,8 +101,8 @@ def crawled_site(
     session.add_all([page, refused])
     session.flush()
     if like is None:  # a sister site (`like`) carries the same wallet and merchant account
-        wallet = _indicator(session, site, "wallet", WALLET, "btc", now)
-        merchant = _indicator(session, site, "merchant", "LNT-4471", "fictipay", now)
+        wallet = make_indicator(session, site, "wallet", WALLET, "btc", now)
+        merchant = make_indicator(session, site, "merchant", "LNT-4471", "fictipay", now)
     else:
         wallet, merchant = like.wallet, like.merchant
     for indicator, offset in ((wallet, SHOP_HTML.index(WALLET)), (merchant, 160)):
@@ -122,17 +123,28 @@ def crawled_site(
     return Crawled(case, site, crawl, page, refused, wallet, merchant)
 
 
-def _indicator(
-    session: Session, site: CommerceSite, kind: str, value: str, detail: str, now: datetime
+def make_indicator(
+    session: Session, site: CommerceSite, kind: str, value: str, detail: str, at: datetime
 ) -> CommerceIndicator:
-    row = CommerceIndicator(
-        owner_agency_id=site.owner_agency_id,
-        kind=kind,
-        value=value,
-        detail=detail,
-        first_seen_at=now,
-        last_seen_at=now,
+    """The site's agency's indicator (kind, value), as recording upserts it: made when first
+    seen, its last sighting moved to `at` when seen again."""
+    row = session.scalar(
+        select(CommerceIndicator).where(
+            CommerceIndicator.owner_agency_id == site.owner_agency_id,
+            CommerceIndicator.kind == kind,
+            CommerceIndicator.value == value,
+        )
     )
-    session.add(row)
-    session.flush()
+    if row is None:
+        row = CommerceIndicator(
+            owner_agency_id=site.owner_agency_id,
+            kind=kind,
+            value=value,
+            detail=detail,
+            first_seen_at=at,
+            last_seen_at=at,
+        )
+        session.add(row)
+        session.flush()
+    row.last_seen_at = at
     return row

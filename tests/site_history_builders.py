@@ -8,12 +8,11 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+import commerce_builders
 from sqlalchemy.orm import Session
 
 from taskforce.commerce.models import (
     CommerceCrawl,
-    CommerceIndicator,
     CommercePage,
     CommerceSighting,
     CommerceSite,
@@ -58,31 +57,6 @@ def make_site(
     return site
 
 
-def _indicator(
-    session: Session, site: CommerceSite, kind: str, value: str, detail: str, at: datetime
-) -> CommerceIndicator:
-    row = session.scalar(
-        select(CommerceIndicator).where(
-            CommerceIndicator.owner_agency_id == site.owner_agency_id,
-            CommerceIndicator.kind == kind,
-            CommerceIndicator.value == value,
-        )
-    )
-    if row is None:
-        row = CommerceIndicator(
-            owner_agency_id=site.owner_agency_id,
-            kind=kind,
-            value=value,
-            detail=detail,
-            first_seen_at=at,
-            last_seen_at=at,
-        )
-        session.add(row)
-        session.flush()
-    row.last_seen_at = at
-    return row
-
-
 def make_crawl(
     session: Session,
     site: CommerceSite,
@@ -122,7 +96,9 @@ def make_crawl(
         session.add(row)
         session.flush()
         for offset, (kind, value, detail) in enumerate(page.found):
-            indicator = _indicator(session, site, kind, value, detail, row.fetched_at)
+            indicator = commerce_builders.make_indicator(
+                session, site, kind, value, detail, row.fetched_at
+            )
             session.add(
                 CommerceSighting(
                     indicator_id=indicator.id,

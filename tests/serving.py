@@ -16,10 +16,12 @@ from pathlib import Path
 
 import httpx
 from conftest import fresh_database
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from taskforce.cli import app
 from taskforce.core.console import State
+from taskforce.core.db import make_engine
 from taskforce.core.settings import Settings
 
 
@@ -122,6 +124,17 @@ class Node(Served):
         }
         return Settings.model_validate(values)
 
+    @contextmanager
+    def database(self) -> Iterator[Session]:
+        """A session on the node's database, its engine disposed after (no connection outlives
+        it)."""
+        engine = make_engine(self.settings)
+        try:
+            with Session(engine) as session:
+                yield session
+        finally:
+            engine.dispose()
+
     def cli(self, *args: str, ok: bool = True, input: str | None = None) -> tuple[int, str]:
         state = State(settings=self.settings)
         try:
@@ -142,6 +155,42 @@ def make_node(name: str, folder: Path, url: str, country: str, **env: str) -> No
     assert (folder / "node-signing.key").stat().st_mode & 0o777 == 0o600
     node.cli("node", "init", "--name", name, "--country", country, "--url", node.url)
     return node
+
+
+@contextmanager
+def two_nodes(
+    backend: str, tmp_path: Path, *, key_holder: str | None = None
+) -> Iterator[tuple[Node, Node]]:
+    """National nodes A (`backend`, GB) and B (SQLite, NL), `key_holder` ("Node A" or "Node B")
+    holding the network's OPRF key (not made yet): built, not started, not peered; stopped
+    afterwards."""
+    holder = {"TASKFORCE_FEDERATION_KEY_HOLDER": "true"}
+    with (
+        fresh_database(backend, tmp_path) as url_a,
+        fresh_database("sqlite", tmp_path) as url_b,
+    ):
+        a = make_node(
+            "Node A", tmp_path / "a", url_a, "GB", **(holder if key_holder == "Node A" else {})
+        )
+        b = make_node(
+            "Node B", tmp_path / "b", url_b, "NL", **(holder if key_holder == "Node B" else {})
+        )
+        try:
+            yield a, b
+        finally:
+            a.stop()
+            b.stop()
+
+
+def peer_both(a: Node, b: Node, tmp_path: Path, *, b_names_a_key_holder: bool = False) -> None:
+    """The admins of A and B exchange their node documents and each adds the other as a peer."""
+    documents = {}
+    for node in (a, b):
+        documents[node.name] = tmp_path / f"{node.name}.json"
+        node.cli("node", "show", "--output", str(documents[node.name]))
+    a.cli("peer", "add", str(documents["Node B"]), "--yes")
+    extra = ["--key-holder"] if b_names_a_key_holder else []
+    b.cli("peer", "add", str(documents["Node A"]), "--yes", *extra)
 
 
 @contextmanager

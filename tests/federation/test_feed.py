@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from builders import Network, add_selector, make_case, token_for
-from node_builders import OtherNode
+from node_builders import OtherNode, allow
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
@@ -27,7 +27,7 @@ from taskforce.core.audit.models import AuditEntry
 from taskforce.core.caller import system_caller
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
-from taskforce.federation import blinding, feeds, httpsig, identity, keys, peering, profiles
+from taskforce.federation import blinding, feeds, httpsig, identity, keys, peering
 from taskforce.federation import publish as publish_module
 from taskforce.federation import service as federation_service
 from taskforce.federation.models import FeedEntry, Peer, Publication
@@ -43,19 +43,6 @@ def holder(session: Session, node_settings: Settings, here: uuid.UUID) -> Settin
     chosen = node_settings.model_copy(update={"federation_key_holder": True})
     federation_service.init_key(session, system_caller(), chosen)
     return chosen
-
-
-def allow(session: Session, node: OtherNode, **change: Any) -> None:
-    values: dict[str, Any] = {
-        "kinds": ["all"],
-        "levels": ["red", "amber", "green"],
-        "green_plaintext": True,
-        "release_required": False,
-    }
-    values.update(change)
-    peer = session.get(Peer, node.id)
-    assert peer is not None
-    profiles.set_profile(session, system_caller(), peer, **values)
 
 
 def entries(session: Session, node: OtherNode) -> list[FeedEntry]:

@@ -13,8 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import fresh_database
-from serving import Node, make_node
+from serving import Node, two_nodes
 from sqlalchemy import create_engine, select
 
 from taskforce.core.audit.models import AuditEntry
@@ -25,17 +24,8 @@ REASON = "The same address runs our grooming case; we need to coordinate"
 
 @pytest.fixture
 def nodes(backend: str, tmp_path: Path) -> Iterator[tuple[Node, Node]]:
-    with (
-        fresh_database(backend, tmp_path) as url_a,
-        fresh_database("sqlite", tmp_path) as url_b,
-    ):
-        a = make_node("Node A", tmp_path / "a", url_a, "GB")
-        b = make_node("Node B", tmp_path / "b", url_b, "NL", TASKFORCE_FEDERATION_KEY_HOLDER="true")
-        try:
-            yield a, b
-        finally:
-            a.stop()
-            b.stop()
+    with two_nodes(backend, tmp_path, key_holder="Node B") as pair:
+        yield pair
 
 
 def person(node: Node, email: str, agency: str, name: str) -> dict[str, str]:

@@ -16,21 +16,17 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from builders import add_selector, make_agency, make_case, make_person
-from conftest import fresh_database
-from serving import Node, make_node
+from serving import Node, peer_both, two_nodes
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from taskforce.cases import service as case_service
 from taskforce.cases.schemas import CaseStatus
 from taskforce.core.audit.models import AuditEntry
-from taskforce.core.db import make_engine
 from taskforce.core.sharing import SharingLevel
 from taskforce.federation import feeds
 from taskforce.federation.models import FeedEntry, Peer, RemoteEntry, RemoteHit
@@ -41,38 +37,8 @@ RED_EMAIL = "heron.red@example.com"
 
 @pytest.fixture
 def nodes(backend: str, tmp_path: Path) -> Iterator[tuple[Node, Node]]:
-    with (
-        fresh_database(backend, tmp_path) as url_a,
-        fresh_database("sqlite", tmp_path) as url_b,
-    ):
-        a = make_node("Node A", tmp_path / "a", url_a, "GB", TASKFORCE_FEDERATION_KEY_HOLDER="true")
-        b = make_node("Node B", tmp_path / "b", url_b, "NL")
-        try:
-            yield a, b
-        finally:
-            a.stop()
-            b.stop()
-
-
-@contextmanager
-def database(node: Node) -> Iterator[Session]:
-    """A session on the node's database, its engine disposed after (no connection outlives it)."""
-    engine = make_engine(node.settings)
-    try:
-        with Session(engine) as session:
-            yield session
-    finally:
-        engine.dispose()
-
-
-def peer_both(a: Node, b: Node, tmp_path: Path, *, b_names_a_key_holder: bool) -> None:
-    documents = {}
-    for node in (a, b):
-        documents[node.name] = tmp_path / f"{node.name}.json"
-        node.cli("node", "show", "--output", str(documents[node.name]))
-    a.cli("peer", "add", str(documents["Node B"]), "--yes")
-    extra = ["--key-holder"] if b_names_a_key_holder else []
-    b.cli("peer", "add", str(documents["Node A"]), "--yes", *extra)
+    with two_nodes(backend, tmp_path, key_holder="Node A") as pair:
+        yield pair
 
 
 def test_two_nodes_publish_sync_and_find_the_cross_node_hit(
@@ -80,7 +46,7 @@ def test_two_nodes_publish_sync_and_find_the_cross_node_hit(
 ) -> None:
     a, b = nodes
     a.cli("federation", "key", "init")
-    with database(a) as session:
+    with a.database() as session:
         gb = make_person(session, make_agency(session, "GB-NCA"))
         red = make_case(session, gb, title="Operation Heron")
         green = make_case(session, gb, title="Operation Lark", sharing=SharingLevel.GREEN)
@@ -88,7 +54,7 @@ def test_two_nodes_publish_sync_and_find_the_cross_node_hit(
         add_selector(session, a.settings, gb, green, "domain", "lark.example.com")
         session.commit()
         green_id = green.id
-    with database(b) as session:
+    with b.database() as session:
         nl = make_person(session, make_agency(session, "NL-NP"))
         add_selector(session, b.settings, nl, make_case(session, nl), "email", RED_EMAIL)
         session.commit()
@@ -106,7 +72,7 @@ def test_two_nodes_publish_sync_and_find_the_cross_node_hit(
     _, synced = b.cli("peer", "sync", "Node A")
     assert "1 selector values tokenised under epoch 1" in synced
     assert "Node A: 2 entries merged, 0 withdrawn, 1 new hits; position 2 of 2" in synced
-    with database(b) as session:
+    with b.database() as session:
         entries = session.scalars(select(RemoteEntry)).all()
         assert sorted((e.kind, e.form, e.level) for e in entries) == [
             ("domain", "plaintext", "green"),
@@ -117,7 +83,7 @@ def test_two_nodes_publish_sync_and_find_the_cross_node_hit(
         assert [h.kind for h in session.scalars(select(RemoteHit))] == ["email"]
 
     # A closes its GREEN case: a tombstone; B withdraws the entry at its next sync
-    with database(a) as session:
+    with a.database() as session:
         case_service.set_status(session, gb.caller, green_id, CaseStatus.CLOSED)
         session.commit()
     a.cli("federation", "publish")
@@ -182,7 +148,7 @@ def test_a_sync_killed_in_the_middle_resumes_to_the_same_state(
     peer_both(a, b, tmp_path, b_names_a_key_holder=False)
     count = 20_000
     bodies = _bodies(count)
-    with database(a) as session:
+    with a.database() as session:
         own = session.scalars(select(NodeRow)).one()
         b_id = session.scalars(select(Peer.id)).one()
         for start in range(0, count, 5_000):
@@ -210,7 +176,7 @@ def test_a_sync_killed_in_the_middle_resumes_to_the_same_state(
 
     _, said = b.cli("peer", "sync", "Node A")
     assert f"position {count} of {count}" in said
-    with database(b) as session:
+    with b.database() as session:
         rows = {
             r.ref: (r.seq, r.value, r.withdrawn_at is not None)
             for r in session.scalars(select(RemoteEntry))
@@ -219,7 +185,7 @@ def test_a_sync_killed_in_the_middle_resumes_to_the_same_state(
         assert (peer.feed_seq, peer.feed_hash, peer.feed_head) == (count, last_hash, count)
     assert rows == _expected(bodies)
     # every page was merged once: the merges' audit entries tile the feed without overlap
-    with database(b) as session:
+    with b.database() as session:
         merged = [
             e.detail
             for e in session.scalars(

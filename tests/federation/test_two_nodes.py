@@ -10,23 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import fresh_database
-from serving import Node, make_node
+from serving import Node, two_nodes
 
 
 @pytest.fixture
 def nodes(backend: str, tmp_path: Path) -> Iterator[tuple[Node, Node]]:
-    with (
-        fresh_database(backend, tmp_path) as url_a,
-        fresh_database("sqlite", tmp_path) as url_b,
-    ):
-        a = make_node("Node A", tmp_path / "a", url_a, "GB")
-        b = make_node("Node B", tmp_path / "b", url_b, "NL")
-        try:
-            yield a, b
-        finally:
-            a.stop()
-            b.stop()
+    with two_nodes(backend, tmp_path) as pair:
+        yield pair
 
 
 def test_two_nodes_peer_with_the_cli_and_exchange_directories_over_signed_requests(

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from builders import Network, token_for, web_login
 from fastapi.testclient import TestClient
-from node_builders import OtherNode
+from node_builders import OtherNode, allow
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,8 +26,8 @@ from taskforce.commerce.models import WalletWatch
 from taskforce.core.caller import system_caller
 from taskforce.core.errors import NotFound
 from taskforce.core.settings import Settings
-from taskforce.federation import feeds, identity, peering, profiles
-from taskforce.federation.models import FeedEntry, Peer
+from taskforce.federation import feeds, identity, peering
+from taskforce.federation.models import FeedEntry
 from taskforce.federation.publish import publish
 from taskforce.federation.sync import sync_peer
 
@@ -42,19 +42,6 @@ def btc(seed: str) -> str:
 
 def eth(seed: str) -> str:
     return "0x" + wallets.eip55(hashlib.sha256(seed.encode()).hexdigest()[:40])
-
-
-def allow(session: Session, node: OtherNode, **change: Any) -> None:
-    values: dict[str, Any] = {
-        "kinds": ["all"],
-        "levels": ["red", "amber", "green"],
-        "green_plaintext": True,
-        "release_required": False,
-    }
-    values.update(change)
-    peer = session.get(Peer, node.id)
-    assert peer is not None
-    profiles.set_profile(session, system_caller(), peer, **values)
 
 
 def bodies(session: Session, node: OtherNode) -> list[dict[str, Any]]:

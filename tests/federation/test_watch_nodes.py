@@ -6,20 +6,16 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import bech32
 import pytest
 from builders import make_agency, make_person
-from conftest import fresh_database
-from serving import Node, make_node
+from serving import Node, peer_both, two_nodes
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from taskforce.commerce import watchlist
 from taskforce.commerce.models import WalletWatch
-from taskforce.core.db import make_engine
 from taskforce.federation.models import Node as NodeRow
 
 WALLET = bech32.encode("bc", 0, hashlib.sha256(b"two nodes").digest()[:20]) or ""
@@ -27,48 +23,24 @@ WALLET = bech32.encode("bc", 0, hashlib.sha256(b"two nodes").digest()[:20]) or "
 
 @pytest.fixture
 def nodes(backend: str, tmp_path: Path) -> Iterator[tuple[Node, Node]]:
-    with (
-        fresh_database(backend, tmp_path) as url_a,
-        fresh_database("sqlite", tmp_path) as url_b,
-    ):
-        a = make_node("Node A", tmp_path / "a", url_a, "GB")
-        b = make_node("Node B", tmp_path / "b", url_b, "NL")
-        try:
-            yield a, b
-        finally:
-            a.stop()
-            b.stop()
-
-
-@contextmanager
-def database(node: Node) -> Iterator[Session]:
-    engine = make_engine(node.settings)
-    try:
-        with Session(engine) as session:
-            yield session
-    finally:
-        engine.dispose()
+    with two_nodes(backend, tmp_path) as pair:
+        yield pair
 
 
 def test_a_wallet_listed_on_one_node_reaches_the_others_list(
     nodes: tuple[Node, Node], tmp_path: Path
 ) -> None:
     a, b = nodes
-    with database(a) as session:
+    with a.database() as session:
         gb = make_person(session, make_agency(session, "GB-NCA"))
         listed = watchlist.add(session, gb.caller, address=WALLET, reason="pays for access")
         session.commit()
         listed_id = listed.id
         a_id = session.scalars(select(NodeRow.id)).one()
-    with database(b) as session:
+    with b.database() as session:
         make_agency(session, "NL-NP")
         session.commit()
-    documents = {}
-    for node in (a, b):
-        documents[node.name] = tmp_path / f"{node.name}.json"
-        node.cli("node", "show", "--output", str(documents[node.name]))
-    a.cli("peer", "add", str(documents["Node B"]), "--yes")
-    b.cli("peer", "add", str(documents["Node A"]), "--yes")
+    peer_both(a, b, tmp_path)
     a.start()
     b.start()
     a.cli("peer", "profile", "Node B", "--kinds", "crypto_wallet", "--levels", "green")
@@ -78,19 +50,19 @@ def test_a_wallet_listed_on_one_node_reaches_the_others_list(
     assert "Node B: 1 added or changed, 0 withdrawn; feed head 1" in published
     _, synced = b.cli("peer", "sync", "Node A")
     assert "Node A: 1 entries merged, 0 withdrawn" in synced
-    with database(b) as session:
+    with b.database() as session:
         nl = make_person(session, make_agency(session, "NL-HOT"))
         (entry,) = watchlist.current(session, nl.caller)
         assert (entry.address, entry.origin_node) == (WALLET, str(a_id))
         assert "GB-NCA (Node A)" in watchlist.to_csv(session, nl.caller)
         session.rollback()
 
-    with database(a) as session:
+    with a.database() as session:
         watchlist.remove(session, gb.caller, listed_id, reason="account closed")
         session.commit()
     a.cli("federation", "publish")
     _, synced = b.cli("peer", "sync", "Node A")
     assert "Node A: 0 entries merged, 1 withdrawn" in synced
-    with database(b) as session:
+    with b.database() as session:
         (gone,) = session.scalars(select(WalletWatch)).all()
         assert gone.removed_reason == "no longer published by Node A"

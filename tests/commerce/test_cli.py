@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from cli_hub import add_agency, fresh_hub
 from commerce.sites import SiteServer, html, serving
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from taskforce import demo_shops
 from taskforce.cli import app
@@ -76,6 +76,29 @@ def test_open_crawl_graph_and_watchlist(
     assert "wallets rejected" in summary
     by_host = runner.invoke(app, ["commerce", "crawl", group.brands[1].host, "--agency", "GB-NCA"])
     assert by_host.exit_code == 0, by_host.output
+    first = group.brands[0].host
+
+    def site(*args: str) -> Result:
+        return runner.invoke(app, ["commerce", "site", *args, first, "--agency", "GB-NCA"])
+
+    scheduled = site("recrawl", "--days", "7")
+    assert scheduled.exit_code == 0, scheduled.output
+    assert f"{first}: recrawled every 7 days, next crawl 20" in scheduled.stdout
+    assert site("recrawl").exit_code == 2
+    assert "give --days N or --off" in site("recrawl").stderr
+    assert site("recrawl", "--days", "0").exit_code == 2
+    assert site("pause").stdout.strip() == f"{first}: recrawled every 7 days, paused"
+    again_paused = site("pause")
+    assert again_paused.exit_code == 2
+    assert "paused already" in again_paused.stderr
+    assert "next crawl 20" in site("resume").stdout
+    assert site("recrawl", "--off").stdout.strip() == f"{first}: not recrawled"
+    recrawled = runner.invoke(app, ["commerce", "crawl", ids[0], "--agency", "GB-NCA"])
+    assert recrawled.exit_code == 0, recrawled.output
+    history = site("history").stdout.splitlines()
+    assert history[0].endswith(" UTC  manual crawl done: 3 pages fetched, 11 indicators sighted")
+    assert history[1] == "  no change since the crawl before"
+    assert history[3] == "  the first crawl: nothing to compare it with"
     listed = runner.invoke(app, ["commerce", "site", "list", "--agency", "GB-NCA"])
     assert "done 3 pages" in listed.stdout
     graph = runner.invoke(app, ["commerce", "graph", "--agency", "GB-NCA"])

@@ -16,7 +16,7 @@ from site_history_builders import Page, make_crawl, make_site
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from taskforce.commerce import graphs
+from taskforce.commerce import graph, graphs, kinds
 from taskforce.commerce.models import CommerceGroup, CommerceSite
 from taskforce.core.audit.models import AuditEntry
 from taskforce.core.caller import Caller
@@ -206,3 +206,18 @@ def test_an_agency_without_sightings_gets_an_empty_run(session: Session, network
     assert (run.sites, run.groups, run.brands, run.links) == (0, 0, 0, 0)
     assert graphs.latest_groups(session, network.gb.caller) == []
     assert graphs.latest_common(session, network.gb.caller) == []
+
+
+def test_a_label_shows_a_template_fingerprint_short() -> None:
+    fingerprint = "ab12" * 16  # 64 hex digits, as the template engine makes them
+    cluster = graph.Cluster(
+        kind="brand",
+        key="k",
+        label=f"2 sites: template {fingerprint}",
+        sites=("s1", "s2"),
+        indicators=(),
+        links=(),
+    )
+    label = graphs._label(cluster, {"s1": "b.example", "s2": "a.example"})
+    assert label == "a.example and 1 more — template ab12ab12ab12…"
+    assert kinds.shown("wallet", fingerprint) == fingerprint

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
 from taskforce.cases import service as case_service
-from taskforce.commerce import crawling, graphs, service, views, watchlist
+from taskforce.commerce import changes, crawling, graphs, recrawls, service, views, watchlist
 from taskforce.commerce.models import CommerceCrawl, CommerceSite
 from taskforce.core import sharing
 from taskforce.core.caller import Caller, system_caller
@@ -114,6 +114,95 @@ def _site(session: Session, caller: Caller, raw: str) -> CommerceSite:
     if len(found) != 1:
         raise NotFound("site") if not found else Invalid("site", "several sites: give the id")
     return found[0]
+
+
+def _schedule(site: CommerceSite) -> str:
+    if site.recrawl_days is None:
+        return "not recrawled"
+    every = f"recrawled every {_n(site.recrawl_days, 'day')}"
+    if site.status == recrawls.PAUSED:
+        return f"{every}, paused"
+    due = f"{site.next_crawl_at:%Y-%m-%d %H:%M} UTC" if site.next_crawl_at else "not scheduled"
+    return f"{every}, next crawl {due}"
+
+
+@site_app.command("recrawl")
+def site_recrawl(
+    ctx: typer.Context,
+    site: str = typer.Argument(..., help="The site's id, URL or host"),
+    agency: str = AGENCY,
+    days: int | None = typer.Option(None, "--days", help="Recrawl every N days"),
+    off: bool = typer.Option(False, "--off", help="Stop recrawling the site"),
+) -> None:
+    """Set how often the site is recrawled (`--days N`) or stop it (`--off`); print the
+    schedule and when the next crawl is due."""
+    if (days is None) == (not off):
+        err.print("error: days: give --days N or --off", markup=False)
+        raise typer.Exit(2)
+    with unit(ctx) as session:
+        caller = agency_service.operator(session, agency)
+        chosen = _site(session, caller, site)
+        done = recrawls.set_recrawl(session, caller, chosen.id, None if off else days)
+        said = f"{done.host}: {_schedule(done)}"
+    out.print(said, markup=False)
+
+
+@site_app.command("pause")
+def site_pause(
+    ctx: typer.Context,
+    site: str = typer.Argument(..., help="The site's id, URL or host"),
+    agency: str = AGENCY,
+) -> None:
+    """Stop recrawling the site for now; its schedule is kept for `resume`."""
+    with unit(ctx) as session:
+        caller = agency_service.operator(session, agency)
+        done = recrawls.pause(session, caller, _site(session, caller, site).id)
+        said = f"{done.host}: {_schedule(done)}"
+    out.print(said, markup=False)
+
+
+@site_app.command("resume")
+def site_resume(
+    ctx: typer.Context,
+    site: str = typer.Argument(..., help="The site's id, URL or host"),
+    agency: str = AGENCY,
+) -> None:
+    """Recrawl a paused site again on its schedule; print when the next crawl is due."""
+    with unit(ctx) as session:
+        caller = agency_service.operator(session, agency)
+        done = recrawls.resume(session, caller, _site(session, caller, site).id)
+        said = f"{done.host}: {_schedule(done)}"
+    out.print(said, markup=False)
+
+
+@site_app.command("history")
+def site_history(
+    ctx: typer.Context,
+    site: str = typer.Argument(..., help="The site's id, URL or host"),
+    agency: str = AGENCY,
+    limit: int = typer.Option(20, "--limit", help="Crawls at most, newest first"),
+) -> None:
+    """The site's finished crawls, newest first: when, why, pages fetched and indicators
+    sighted, then what changed since the crawl before (indented)."""
+    with unit(ctx) as session:
+        caller = agency_service.operator(session, agency)
+        chosen = _site(session, caller, site)
+        host = chosen.host
+        entries = changes.history(session, caller, chosen.id, limit=limit)
+    if not entries:
+        out.print(f"{host}: no finished crawl yet", markup=False)
+    for entry in entries:
+        c = entry.crawl
+        when = f"{c.finished_at:%Y-%m-%d %H:%M}" if c.finished_at else "?"
+        said = f"{when} UTC  {c.reason} crawl {c.status}: {_n(c.pages, 'page')} fetched, "
+        said += f"{_n(c.indicators, 'indicator')} sighted"
+        out.print(said + (f"; {c.detail}" if c.status != "done" else ""), markup=False)
+        if entry.changes is None and c.status == "done":
+            out.print("  the first crawl: nothing to compare it with", markup=False)
+        elif entry.changes == ():
+            out.print("  no change since the crawl before", markup=False)
+        for change in entry.changes or ():
+            out.print(f"  {change.text}", markup=False, soft_wrap=True)
 
 
 @app.command("crawl")

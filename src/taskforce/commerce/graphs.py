@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from taskforce.commerce import drawing, graph
+from taskforce.commerce import drawing, graph, kinds
 from taskforce.commerce.models import (
     CommerceGraphRun,
     CommerceGroup,
@@ -90,6 +90,8 @@ def _label(cluster: graph.Cluster, hosts: dict[str, str]) -> str:
     binding = cluster.label.split(": ", 1)[1] if ": " in cluster.label else ""
     if binding == cluster.sites[0]:
         binding = ""
+    kind, _, value = binding.partition(" ")
+    binding = f"{kind} {kinds.shown(kind, value)}" if value else binding
     return f"{first}{more}" + (f" — {binding}" if binding else "")
 
 
@@ -563,7 +565,7 @@ def svg(view: GroupView) -> str:
         drawing.Node(
             id=key,
             kind=i.kind,
-            label=i.value,
+            label=kinds.shown(i.kind, i.value),
             title=f"{i.kind} {i.value}: on {i.sites} site{'s' if i.sites != 1 else ''}, "
             f"{i.first_seen_at:%Y-%m-%d} to {i.last_seen_at:%Y-%m-%d}",
         )

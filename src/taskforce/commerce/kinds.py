@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from taskforce.cases.wallets import Chain
 
-__all__ = ["Chain", "Extraction", "Found", "IndicatorKind"]
+__all__ = ["Chain", "Extraction", "Found", "IndicatorKind", "shown"]
 
 
 class IndicatorKind(StrEnum):
@@ -22,6 +22,17 @@ class IndicatorKind(StrEnum):
     EMAIL = "email"
     TEMPLATE = "template"  # the payment page's DOM-shape fingerprint (hex)
     IP = "ip"  # the address a page answered from
+
+
+SHORT_TEMPLATE = 12  # hex digits of a template fingerprint shown in labels, as for a commit
+
+
+def shown(kind: str, value: str) -> str:
+    """An indicator's value as a label shows it: a template fingerprint by its first hex
+    digits (the full value stays in the indicator tables and the evidence), others whole."""
+    if kind == IndicatorKind.TEMPLATE and len(value) > SHORT_TEMPLATE + 1:
+        return f"{value[:SHORT_TEMPLATE]}…"
+    return value
 
 
 @dataclass(frozen=True)

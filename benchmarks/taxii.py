@@ -34,7 +34,7 @@ from taskforce.core.caller import Role, system_caller
 from taskforce.core.db import make_engine, make_sessionmaker
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
-from taskforce.interop import collections
+from taskforce.interop import collections, taxii_query
 
 AGENCIES = [
     ("XA-POL", "GB", "Europe/London", "+442079460101"),
@@ -106,7 +106,7 @@ def run(backend: str, n: int) -> None:
         while True:
             with factory() as session:
                 began = time.perf_counter()
-                filters = collections.parse_filters(
+                filters = taxii_query.parse_filters(
                     added_after=None, limit=str(PAGE), next_token=token, match={}, page_limit=PAGE
                 )
                 found = collections.find(session, caller, collections.network_collection_id())

@@ -34,38 +34,38 @@ after the change). Groupings per case are not served: a grouping changes with ea
 
 from __future__ import annotations
 
-import base64
-import binascii
 import heapq
-import json
-import re
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, Final, NamedTuple
+from typing import Any, Final
 
 from sqlalchemy.orm import Session
 
 from taskforce.core.audit.service import Operation, record
 from taskforce.core.caller import Caller
-from taskforce.core.errors import Invalid, NotFound
-from taskforce.interop import bundle, markings, releasable, stix
+from taskforce.core.errors import NotFound
+from taskforce.interop import bundle, first_rows, markings, releasable, stix
 from taskforce.interop.releasable import ReleasableAgency
+from taskforce.interop.taxii_query import (
+    HASHES,
+    HEAD,
+    MAX_ENTRY,
+    PAST,
+    SELECTORS,
+    WALLETS,
+    Filters,
+    Position,
+    encode_next,
+    row_of_entry,
+    row_of_selector,
+    timestamp,
+    version,
+)
 
 STIX_MEDIA_TYPE: Final = "application/stix+json;version=2.1"
-QUERY_PARAMETERS: Final = frozenset(
-    {
-        "added_after",
-        "limit",
-        "next",
-        "match[id]",
-        "match[type]",
-        "match[version]",
-        "match[spec_version]",
-    }
-)
 # the namespace of the collections' ids (a constant: changing it breaks every subscription)
 _COLLECTIONS: Final = uuid.UUID("0b6f6f3c-4d3e-5a43-9a51-7a1c3f0e2d17")
 # the marking definitions' own `created` (OASIS): when they were added to every collection
@@ -75,17 +75,8 @@ _HUB_ADDED: Final = datetime.fromisoformat(stix.HUB_CREATED)
 # little costs a bounded read (and answers `more` with a `next` to go on from)
 _SCAN_FACTOR: Final = 10
 
-_HEAD, _HASHES, _SELECTORS, _WALLETS = 0, 1, 2, 3
-_PAST = 4  # a position after every row of its moment (`added_after`)
 _NIL = uuid.UUID(int=0)
 _MAX_UUID = uuid.UUID(int=(1 << 128) - 1)
-_MAX_ENTRY = (1 << 63) - 1
-
-
-def timestamp(moment: datetime) -> str:
-    """A TAXII timestamp: UTC, microseconds (a `date_added` must keep rows apart), `Z`."""
-    moment = moment.astimezone(UTC) if moment.tzinfo is not None else moment
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 # --- collections --------------------------------------------------------------------------------
@@ -177,154 +168,6 @@ def find(session: Session, caller: Caller, collection_id: str) -> TaxiiCollectio
     raise NotFound("collection")
 
 
-# --- positions and page tokens -----------------------------------------------------------------
-
-
-class Position(NamedTuple):
-    """Where an object sits in its collection's stream: its row (date added, source, id) and
-    its place among the row's objects. Ordered as the stream is."""
-
-    added_at: datetime
-    source: int
-    row: str  # a selector's uuid (hex), a hash entry's number (zero-padded), "" for the head
-    place: int
-
-
-def _row_of_selector(selector_id: uuid.UUID) -> str:
-    return selector_id.hex
-
-
-def _row_of_entry(entry_id: int) -> str:
-    return f"{entry_id:020d}"
-
-
-def encode_next(position: Position) -> str:
-    raw = json.dumps(
-        [timestamp(position.added_at), position.source, position.row, position.place],
-        separators=(",", ":"),
-    )
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-_ROW: Final = {
-    _HEAD: re.compile(r"^$"),
-    _HASHES: re.compile(r"^\d{20}$"),
-    _SELECTORS: re.compile(r"^[0-9a-f]{32}$"),
-    _WALLETS: re.compile(r"^[0-9a-f]{32}$"),
-}
-
-
-def parse_next(token: str) -> Position:
-    """A `next` token this server gave; anything else is refused (400), never guessed at."""
-    bad = Invalid("next", "must be a page token this server gave (from a previous page)")
-    if len(token) > 200:
-        raise bad
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        at, source, row, place = json.loads(raw)
-        added_at = datetime.fromisoformat(at)
-    except (ValueError, TypeError, binascii.Error, RecursionError):
-        raise bad from None
-    if (
-        added_at.tzinfo is None
-        or not isinstance(source, int)
-        or isinstance(source, bool)
-        or source not in _ROW
-        or not isinstance(row, str)
-        or not _ROW[source].match(row)
-        or (source == _HASHES and not 0 < int(row) <= _MAX_ENTRY)
-        or not isinstance(place, int)
-        or isinstance(place, bool)
-        or not -1 <= place < 1000
-    ):
-        raise bad
-    return Position(added_at.astimezone(UTC), source, row, place)
-
-
-# --- filters ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Filters:
-    limit: int
-    added_after: datetime | None = None
-    after: Position | None = None  # from `next`
-    ids: frozenset[str] = frozenset()
-    types: frozenset[str] = frozenset()
-    versions: frozenset[str] = frozenset()  # "last", "first", "all" or timestamps
-    spec_versions: frozenset[str] = frozenset()
-
-    def keeps(self, obj: dict[str, Any], date_added: datetime) -> bool:
-        if self.ids and obj["id"] not in self.ids:
-            return False
-        if self.types and obj["type"] not in self.types:
-            return False
-        if self.spec_versions and obj.get("spec_version", "2.1") not in self.spec_versions:
-            return False
-        stamps = self.versions - {"last", "first", "all"}
-        if stamps and not self.versions & {"last", "first", "all"}:
-            # each object here has one version: it matches when its own is named
-            return _same_moment(version(obj) or timestamp(date_added), stamps)
-        return True
-
-
-def _same_moment(stamp: str, wanted: frozenset[str]) -> bool:
-    mine = datetime.fromisoformat(stamp)
-    return any(datetime.fromisoformat(w) == mine for w in wanted)
-
-
-def parse_timestamp(field: str, text: str) -> datetime:
-    """An RFC 3339 timestamp (a missing zone is UTC); anything else is a 400."""
-    value = text.strip()
-    if not value or len(value) > 64:
-        raise Invalid(field, "must be a timestamp such as 2024-05-01T12:00:00.000Z")
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise Invalid(field, "must be a timestamp such as 2024-05-01T12:00:00.000Z") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _split(values: Sequence[str]) -> frozenset[str]:
-    """`match[x]=a,b` and `match[x]=a&match[x]=b` alike."""
-    return frozenset(v.strip() for value in values for v in value.split(",") if v.strip())
-
-
-def parse_filters(
-    *,
-    added_after: str | None,
-    limit: str | None,
-    next_token: str | None,
-    match: dict[str, list[str]],
-    page_limit: int,
-) -> Filters:
-    """The query of an objects or manifest request. A `limit` above the hub's page size is
-    lowered to it (TAXII lets a server do so); zero, negative or not a number is a 400."""
-    most = page_limit
-    if limit is not None:
-        text = limit.strip()
-        if not text.isascii() or not text.isdigit() or len(text) > 100:
-            raise Invalid("limit", "must be a positive whole number")
-        if int(text) < 1:
-            raise Invalid("limit", "must be a positive whole number")
-        most = min(int(text), page_limit)
-    versions = _split(match.get("version", []))
-    for stamp in versions - {"last", "first", "all"}:
-        parse_timestamp("match[version]", stamp)
-    return Filters(
-        limit=most,
-        added_after=None if added_after is None else parse_timestamp("added_after", added_after),
-        after=None if next_token is None else parse_next(next_token.strip()),
-        ids=_split(match.get("id", [])),
-        types=_split(match.get("type", [])),
-        versions=frozenset(
-            v if v in ("last", "first", "all") else parse_timestamp("v", v).isoformat()
-            for v in versions
-        ),
-        spec_versions=_split(match.get("spec_version", [])),
-    )
-
-
 # --- the stream ---------------------------------------------------------------------------------
 
 
@@ -343,12 +186,6 @@ class Page:
     scanned: int = 0
 
 
-def version(obj: dict[str, Any]) -> str:
-    """An object's version: its `modified`, else its `created` (SCOs have neither: their
-    date added stands in, as TAXII 2.1 says for objects without one)."""
-    return str(obj.get("modified") or obj.get("created") or "")
-
-
 def manifest_record(item: Item) -> dict[str, Any]:
     return {
         "id": item.object["id"],
@@ -360,10 +197,10 @@ def manifest_record(item: Item) -> dict[str, Any]:
 
 def _head() -> list[Item]:
     found = [
-        Item(d, _MARKINGS_ADDED, Position(_MARKINGS_ADDED, _HEAD, "", i))
+        Item(d, _MARKINGS_ADDED, Position(_MARKINGS_ADDED, HEAD, "", i))
         for i, d in enumerate(markings.definitions())
     ]
-    found.append(Item(stix.hub_identity(), _HUB_ADDED, Position(_HUB_ADDED, _HEAD, "", 0)))
+    found.append(Item(stix.hub_identity(), _HUB_ADDED, Position(_HUB_ADDED, HEAD, "", 0)))
     return sorted(found, key=lambda item: item.position)
 
 
@@ -386,13 +223,13 @@ class _Context:
             return []
         # each source's rows come in order: once one has been seen, later ones are not first
         self.preceded.add((agency_id, row.source))
-        if row.source == _SELECTORS:
+        if row.source == SELECTORS:
             selectors_before = (row.added_at, uuid.UUID(hex=row.row))
-            entries_before = (row.added_at, _MAX_ENTRY)  # entries of the same moment come first
+            entries_before = (row.added_at, MAX_ENTRY)  # entries of the same moment come first
         else:
             selectors_before = (row.added_at, _NIL)
             entries_before = (row.added_at, int(row.row))
-        if releasable.agency_has_rows_before(
+        if first_rows.agency_has_rows_before(
             self.session,
             self.caller,
             agency_id,
@@ -409,10 +246,10 @@ def _selector_rows(
     """The selector rows after `after`, each with the objects it brings."""
     if after is None:
         cursor: tuple[datetime, uuid.UUID] | None = None
-    elif after.source == _SELECTORS:
+    elif after.source == SELECTORS:
         cursor = (after.added_at, uuid.UUID(int=max(0, int(after.row, 16) - 1)))
     else:
-        cursor = (after.added_at, _NIL if after.source < _SELECTORS else _MAX_UUID)
+        cursor = (after.added_at, _NIL if after.source < SELECTORS else _MAX_UUID)
     fetch = partial(
         releasable.selectors,
         ctx.session,
@@ -421,11 +258,11 @@ def _selector_rows(
         limit=batch,
     )
     for rows in releasable.pages(fetch, batch, cursor):
-        first = releasable.first_of_values(
+        first = first_rows.first_of_values(
             ctx.session, ctx.caller, rows, agency_code=ctx.collection.agency_code
         )
         for row in rows:
-            position = Position(row.added_at, _SELECTORS, _row_of_selector(row.selector_id), 0)
+            position = Position(row.added_at, SELECTORS, row_of_selector(row.selector_id), 0)
             objects = ctx.identity_at(row.agency_id, position)
             if row.selector_id in first and stix.pattern(row.kind, row.value, row.platform):
                 creator = stix.agency_identity_id(row.agency_code)
@@ -444,10 +281,10 @@ def _hash_rows(
 ) -> Iterator[tuple[Position, list[dict[str, Any]]]]:
     if after is None:
         cursor: tuple[datetime, int] | None = None
-    elif after.source == _HASHES:
+    elif after.source == HASHES:
         cursor = (after.added_at, int(after.row) - 1)
     else:
-        cursor = (after.added_at, -1 if after.source < _HASHES else _MAX_ENTRY)
+        cursor = (after.added_at, -1 if after.source < HASHES else MAX_ENTRY)
     fetch = partial(
         releasable.hash_entries,
         ctx.session,
@@ -456,11 +293,11 @@ def _hash_rows(
         limit=batch,
     )
     for rows in releasable.pages(fetch, batch, cursor):
-        first = releasable.first_of_files(
+        first = first_rows.first_of_files(
             ctx.session, ctx.caller, rows, agency_code=ctx.collection.agency_code
         )
         for row in rows:
-            position = Position(row.added_at, _HASHES, _row_of_entry(row.entry_id), 0)
+            position = Position(row.added_at, HASHES, row_of_entry(row.entry_id), 0)
             objects = ctx.identity_at(row.agency_id, position)
             if row.entry_id in first:
                 objects.extend(bundle.hash_objects(row, stix.agency_identity_id(row.agency_code)))
@@ -473,20 +310,20 @@ def _wallet_rows(
     """The watch list's wallets after `after`, each with the objects it brings."""
     if after is None:
         cursor: tuple[datetime, uuid.UUID] | None = None
-    elif after.source == _WALLETS:
+    elif after.source == WALLETS:
         cursor = (after.added_at, uuid.UUID(int=max(0, int(after.row, 16) - 1)))
     else:
-        cursor = (after.added_at, _NIL if after.source < _WALLETS else _MAX_UUID)
+        cursor = (after.added_at, _NIL if after.source < WALLETS else _MAX_UUID)
     fetch = partial(releasable.watched_wallets, ctx.session, ctx.caller, limit=batch)
     for rows in releasable.pages(fetch, batch, cursor):
-        first = releasable.first_of_wallets(ctx.session, ctx.caller, rows)
+        first = first_rows.first_of_wallets(ctx.session, ctx.caller, rows)
         for row in rows:
-            position = Position(row.listed_at, _WALLETS, row.watch_id.hex, 0)
+            position = Position(row.listed_at, WALLETS, row.watch_id.hex, 0)
             objects: list[dict[str, Any]] = []
             agency = ctx.agencies.get(row.agency_id)
-            if agency is not None and (row.agency_id, _WALLETS) not in ctx.preceded:
-                ctx.preceded.add((row.agency_id, _WALLETS))
-                if not releasable.agency_has_wallets_before(
+            if agency is not None and (row.agency_id, WALLETS) not in ctx.preceded:
+                ctx.preceded.add((row.agency_id, WALLETS))
+                if not first_rows.agency_has_wallets_before(
                     ctx.session, ctx.caller, row.agency_id, row.key
                 ):
                     objects.append(bundle.agency_identity(agency))
@@ -534,8 +371,8 @@ def _start(filters: Filters) -> Position | None:
     before `added_after` (read from the index there, not scanned up to it)."""
     if filters.added_after is None:
         return filters.after
-    # after every source's rows of that moment (the sources are numbered below _PAST)
-    floor = Position(filters.added_after, _PAST, "", 0)
+    # after every source's rows of that moment (the sources are numbered below PAST)
+    floor = Position(filters.added_after, PAST, "", 0)
     return floor if filters.after is None else max(filters.after, floor)
 
 
@@ -639,7 +476,7 @@ def _candidates(ctx: _Context, object_id: str) -> Iterator[Item]:
                     ctx.session, ctx.caller, agency_code=agency.code, limit=1
                 )
                 if listed:
-                    rows.append(Position(listed[0].listed_at, _WALLETS, listed[0].watch_id.hex, 0))
+                    rows.append(Position(listed[0].listed_at, WALLETS, listed[0].watch_id.hex, 0))
                 if rows:
                     yield from _stream(ctx, rows[0]._replace(place=-2), batch=2)
                 return
@@ -649,14 +486,14 @@ def _candidates(ctx: _Context, object_id: str) -> Iterator[Item]:
             if selectors:
                 first = selectors[0]
                 rows.append(
-                    Position(first.added_at, _SELECTORS, _row_of_selector(first.selector_id), 0)
+                    Position(first.added_at, SELECTORS, row_of_selector(first.selector_id), 0)
                 )
             entries = releasable.hash_entries(
                 ctx.session, ctx.caller, agency_code=agency.code, limit=1
             )
             if entries:
                 entry = entries[0]
-                rows.append(Position(entry.added_at, _HASHES, _row_of_entry(entry.entry_id), 0))
+                rows.append(Position(entry.added_at, HASHES, row_of_entry(entry.entry_id), 0))
             if rows:  # the stream from just before that row: the identity is its first object
                 yield from _stream(ctx, min(rows)._replace(place=-2), batch=2)
         return

@@ -27,9 +27,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import and_, false, func, or_, select, tuple_
+from sqlalchemy import false, func, select, tuple_
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import ColumnElement
 
 from taskforce.agencies import service as agency_service
 from taskforce.agencies.models import Agency
@@ -151,7 +150,9 @@ def agency_by_code(session: Session, code: str) -> Agency:
     return agency
 
 
-def _releasable_cases(stmt: Any, caller: Caller, agency_id: uuid.UUID | None) -> Any:
+def only_releasable_cases(stmt: Any, caller: Caller, agency_id: uuid.UUID | None) -> Any:
+    """`stmt` (joined to Case) kept to releasable cases: GREEN, exportable, created here;
+    of one agency's authorship when `agency_id` is given."""
     stmt = sharing.visible(stmt, Case, caller).where(
         Case.sharing == RELEASABLE_LEVEL,
         Case.not_for_export.is_(false()),
@@ -163,7 +164,8 @@ def _releasable_cases(stmt: Any, caller: Caller, agency_id: uuid.UUID | None) ->
     return stmt
 
 
-def _releasable_sets(stmt: Any, caller: Caller, agency_id: uuid.UUID | None) -> Any:
+def only_releasable_sets(stmt: Any, caller: Caller, agency_id: uuid.UUID | None) -> Any:
+    """`stmt` (joined to HashSet) kept to releasable hash sets: GREEN and exportable."""
     stmt = sharing.visible(stmt, HashSet, caller).where(
         HashSet.sharing == RELEASABLE_LEVEL, HashSet.not_for_export.is_(false())
     )
@@ -172,14 +174,16 @@ def _releasable_sets(stmt: Any, caller: Caller, agency_id: uuid.UUID | None) -> 
     return stmt
 
 
-def _releasable_watches(stmt: Any, agency_id: uuid.UUID | None) -> Any:
+def only_releasable_watches(stmt: Any, agency_id: uuid.UUID | None) -> Any:
+    """`stmt` on WalletWatch kept to wallets on the list now, listed on this node."""
     stmt = stmt.where(WalletWatch.removed_at.is_(None), WalletWatch.origin_node == "local")
     if agency_id is not None:
         stmt = stmt.where(sharing.authored_by(WalletWatch.owner_agency_id, agency_id))
     return stmt
 
 
-def _agency_id(session: Session, agency_code: str | None) -> uuid.UUID | None:
+def agency_id_of(session: Session, agency_code: str | None) -> uuid.UUID | None:
+    """The agency a filter names (None: every agency's rows)."""
     return None if agency_code is None else agency_by_code(session, agency_code).id
 
 
@@ -203,7 +207,7 @@ def cases(
         Case.id, Case.reference, Case.created_at, Case.offence_types, Case.owner_agency_id
     ).order_by(Case.created_at, Case.id)
     rows: Sequence[Any] = session.execute(
-        _releasable_cases(stmt, caller, _agency_id(session, agency_code))
+        only_releasable_cases(stmt, caller, agency_id_of(session, agency_code))
     ).all()
     codes = _codes(session, {r[4] for r in rows}, {})
     return [ReleasableCase(r[0], r[1], r[2], tuple(r[3] or ()), r[4], codes[r[4]]) for r in rows]
@@ -241,7 +245,7 @@ def selectors(
         .order_by(Selector.added_at, Selector.id)
         .limit(max(1, limit))
     )
-    stmt = _releasable_cases(stmt, caller, _agency_id(session, agency_code))
+    stmt = only_releasable_cases(stmt, caller, agency_id_of(session, agency_code))
     if case_ids is not None:
         stmt = stmt.where(Selector.case_id.in_(list(case_ids)) if case_ids else false())
     if since is not None:
@@ -294,7 +298,7 @@ def case_selector_rows(
         .order_by(Selector.added_at, Selector.id)
         .limit(max(1, limit))
     )
-    stmt = _releasable_cases(stmt, caller, None)
+    stmt = only_releasable_cases(stmt, caller, None)
     if since is not None:
         stmt = stmt.where(Selector.added_at >= since)
     if after is not None:
@@ -314,7 +318,9 @@ def _hash_query(session: Session, caller: Caller, agency_code: str | None, limit
         HashEntry.pdq,
         HashEntry.added_at,
     ).join(HashSet, HashEntry.hash_set_id == HashSet.id)
-    return _releasable_sets(stmt, caller, _agency_id(session, agency_code)).limit(max(1, limit))
+    return only_releasable_sets(stmt, caller, agency_id_of(session, agency_code)).limit(
+        max(1, limit)
+    )
 
 
 def _hash_rows(session: Session, stmt: Any) -> list[ReleasableHash]:
@@ -373,12 +379,12 @@ def agencies(
     """The agencies that have releasable cases or hash sets (with `wallets`, or wallets on the
     watch list: the bundle's identities), by code."""
     require_exporter(caller)
-    agency_id = _agency_id(session, agency_code)
-    case_owners = _releasable_cases(select(Case.owner_agency_id).distinct(), caller, agency_id)
-    set_owners = _releasable_sets(select(HashSet.owner_agency_id).distinct(), caller, agency_id)
+    agency_id = agency_id_of(session, agency_code)
+    case_owners = only_releasable_cases(select(Case.owner_agency_id).distinct(), caller, agency_id)
+    set_owners = only_releasable_sets(select(HashSet.owner_agency_id).distinct(), caller, agency_id)
     ids = set(session.scalars(case_owners)) | set(session.scalars(set_owners))
     if wallets:
-        listers = _releasable_watches(select(WalletWatch.owner_agency_id).distinct(), agency_id)
+        listers = only_releasable_watches(select(WalletWatch.owner_agency_id).distinct(), agency_id)
         ids |= set(session.scalars(listers))
     found = agency_service.agencies_by_id(session, ids)
     return [
@@ -410,7 +416,7 @@ def watched_wallets(
         .order_by(WalletWatch.listed_at, WalletWatch.id)
         .limit(max(1, limit))
     )
-    stmt = _releasable_watches(stmt, _agency_id(session, agency_code))
+    stmt = only_releasable_watches(stmt, agency_id_of(session, agency_code))
     if since is not None:
         stmt = stmt.where(WalletWatch.listed_at >= since)
     if after is not None:
@@ -420,51 +426,10 @@ def watched_wallets(
     return [ReleasableWallet(r[0], r[1], r[2], r[3], r[4], codes[r[4]]) for r in rows]
 
 
-def first_of_wallets(
-    session: Session, caller: Caller, rows: Sequence[ReleasableWallet]
-) -> set[uuid.UUID]:
-    """Of `rows` (one page of `watched_wallets`, in order), the first listing of each address:
-    a wallet two agencies listed is one indicator, given once."""
-    require_exporter(caller)
-    if not rows:
-        return set()
-    stmt = _releasable_watches(
-        select(WalletWatch.address)
-        .distinct()
-        .where(
-            WalletWatch.address.in_({r.address for r in rows}),
-            tuple_(WalletWatch.listed_at, WalletWatch.id) < tuple_(*rows[0].key),
-        ),
-        None,
-    )
-    seen = set(session.scalars(stmt))
-    first: set[uuid.UUID] = set()
-    for row in rows:
-        if row.address not in seen:
-            first.add(row.watch_id)
-            seen.add(row.address)
-    return first
-
-
-def agency_has_wallets_before(
-    session: Session, caller: Caller, agency_id: uuid.UUID, before: tuple[datetime, uuid.UUID]
-) -> bool:
-    """Whether the agency listed a wallet on the list now before a keyset position (the TAXII
-    watch-list collection gives an agency's identity with its first wallet)."""
-    require_exporter(caller)
-    stmt = _releasable_watches(
-        select(WalletWatch.id)
-        .where(tuple_(WalletWatch.listed_at, WalletWatch.id) < tuple_(*before))
-        .limit(1),
-        agency_id,
-    )
-    return session.scalar(stmt) is not None
-
-
 def is_releasable_case(session: Session, caller: Caller, case_id: uuid.UUID) -> bool:
     """Whether one case's material may leave the hub (for pages that say so)."""
     require_exporter(caller)
-    stmt = _releasable_cases(select(Case.id).where(Case.id == case_id), caller, None)
+    stmt = only_releasable_cases(select(Case.id).where(Case.id == case_id), caller, None)
     return session.scalar(stmt) is not None
 
 
@@ -488,14 +453,14 @@ def counts(session: Session, caller: Caller) -> list[ReleasableCount]:
     `hash_entries`, counted in SQL (a page's summary, not a walk over a million rows)."""
     require_exporter(caller)
     case_rows = session.execute(
-        _releasable_cases(
+        only_releasable_cases(
             select(Case.owner_agency_id, func.count()).group_by(Case.owner_agency_id),
             caller,
             None,
         )
     ).all()
     selector_rows = session.execute(
-        _releasable_cases(
+        only_releasable_cases(
             select(Case.owner_agency_id, Selector.kind, func.count())
             .select_from(Selector)
             .join(Case, Selector.case_id == Case.id)
@@ -507,7 +472,7 @@ def counts(session: Session, caller: Caller) -> list[ReleasableCount]:
         )
     ).all()
     set_rows = session.execute(
-        _releasable_sets(
+        only_releasable_sets(
             select(
                 HashSet.owner_agency_id,
                 func.count(func.distinct(HashSet.id)),
@@ -542,156 +507,6 @@ def counts(session: Session, caller: Caller) -> list[ReleasableCount]:
     )
 
 
-# --- each value once (the TAXII server gives an object at the first row that brings it) ---------
-
-
-def _file_key(md5: str | None, sha1: str | None, sha256: str | None, pdq: str | None) -> str:
-    """What a STIX `file` id is made of (MD5, else SHA-1, else SHA-256: STIX 2.1 §6.7), or the
-    PDQ of an entry known by PDQ alone."""
-    for name, digest in (("md5", md5), ("sha1", sha1), ("sha256", sha256), ("pdq", pdq)):
-        if digest:
-            return f"{name}:{digest}"
-    return ""
-
-
-def first_of_values(
-    session: Session,
-    caller: Caller,
-    rows: Sequence[ReleasableSelector],
-    *,
-    agency_code: str | None = None,
-) -> set[uuid.UUID]:
-    """Of `rows` (one page of `selectors`, in order), the ones that are the first releasable
-    row of their value: a value held in two cases is one indicator, given once."""
-    require_exporter(caller)
-    if not rows:
-        return set()
-    value_of = dict(
-        session.execute(
-            select(Selector.id, Selector.value_id).where(
-                Selector.id.in_([r.selector_id for r in rows])
-            )
-        ).all()
-    )
-    stmt = (
-        select(Selector.value_id)
-        .distinct()
-        .join(Case, Selector.case_id == Case.id)
-        .join(SelectorValue, Selector.value_id == SelectorValue.id)
-        .where(
-            Selector.noise_reason.is_(None),
-            SelectorValue.is_common.is_(false()),
-            Selector.value_id.in_(set(value_of.values())),
-            tuple_(Selector.added_at, Selector.id) < tuple_(*rows[0].key),
-        )
-    )
-    seen = set(session.scalars(_releasable_cases(stmt, caller, _agency_id(session, agency_code))))
-    first: set[uuid.UUID] = set()
-    for row in rows:
-        value_id = value_of.get(row.selector_id)
-        if value_id not in seen:
-            first.add(row.selector_id)
-            seen.add(value_id)
-    return first
-
-
-def first_of_files(
-    session: Session,
-    caller: Caller,
-    rows: Sequence[ReleasableHash],
-    *,
-    agency_code: str | None = None,
-) -> set[int]:
-    """Of `rows` (one page of `hash_entries`, in order), the ones that are the first releasable
-    entry of their file (the same STIX `file` id; or the same PDQ for an entry known by PDQ
-    alone): a file in two hash sets is given once."""
-    require_exporter(caller)
-    if not rows:
-        return set()
-    wanted: dict[str, set[str]] = {"md5": set(), "sha1": set(), "sha256": set(), "pdq": set()}
-    for row in rows:
-        name, _, digest = _file_key(row.md5, row.sha1, row.sha256, row.pdq).partition(":")
-        if digest:
-            wanted[name].add(digest)
-    clauses: list[ColumnElement[bool]] = []
-    if wanted["md5"]:
-        clauses.append(HashEntry.md5.in_(wanted["md5"]))
-    if wanted["sha1"]:
-        clauses.append(and_(HashEntry.md5.is_(None), HashEntry.sha1.in_(wanted["sha1"])))
-    if wanted["sha256"]:
-        clauses.append(
-            and_(
-                HashEntry.md5.is_(None),
-                HashEntry.sha1.is_(None),
-                HashEntry.sha256.in_(wanted["sha256"]),
-            )
-        )
-    if wanted["pdq"]:
-        clauses.append(
-            and_(
-                HashEntry.md5.is_(None),
-                HashEntry.sha1.is_(None),
-                HashEntry.sha256.is_(None),
-                HashEntry.pdq.in_(wanted["pdq"]),
-            )
-        )
-    seen: set[str] = set()
-    if clauses:
-        stmt = (
-            select(HashEntry.md5, HashEntry.sha1, HashEntry.sha256, HashEntry.pdq)
-            .distinct()
-            .join(HashSet, HashEntry.hash_set_id == HashSet.id)
-            .where(or_(*clauses), tuple_(HashEntry.added_at, HashEntry.id) < tuple_(*rows[0].key))
-        )
-        stmt = _releasable_sets(stmt, caller, _agency_id(session, agency_code))
-        seen = {_file_key(*found) for found in session.execute(stmt)}
-    first: set[int] = set()
-    for row in rows:
-        key = _file_key(row.md5, row.sha1, row.sha256, row.pdq)
-        if key and key not in seen:
-            first.add(row.entry_id)
-            seen.add(key)
-    return first
-
-
-def agency_has_rows_before(
-    session: Session,
-    caller: Caller,
-    agency_id: uuid.UUID,
-    *,
-    selectors_before: tuple[datetime, uuid.UUID],
-    entries_before: tuple[datetime, int],
-) -> bool:
-    """Whether the agency has a releasable selector before one keyset position or a releasable
-    hash entry before another: the TAXII server gives an agency's identity with its first row.
-    An EXISTS, not the first row sorted: it stops at any earlier row."""
-    require_exporter(caller)
-    earlier_selector = _releasable_cases(
-        select(Selector.id)
-        .join(Case, Selector.case_id == Case.id)
-        .join(SelectorValue, Selector.value_id == SelectorValue.id)
-        .where(
-            Selector.noise_reason.is_(None),
-            SelectorValue.is_common.is_(false()),
-            tuple_(Selector.added_at, Selector.id) < tuple_(*selectors_before),
-        )
-        .limit(1),
-        caller,
-        agency_id,  # the agency's own material: the same authorship filter as agency_code
-    )
-    if session.scalar(earlier_selector) is not None:
-        return True
-    earlier_entry = _releasable_sets(
-        select(HashEntry.id)
-        .join(HashSet, HashEntry.hash_set_id == HashSet.id)
-        .where(tuple_(HashEntry.added_at, HashEntry.id) < tuple_(*entries_before))
-        .limit(1),
-        caller,
-        agency_id,
-    )
-    return session.scalar(earlier_entry) is not None
-
-
 __all__ = [
     "ReleasableAgency",
     "ReleasableCase",
@@ -701,16 +516,15 @@ __all__ = [
     "ReleasableWallet",
     "agencies",
     "agency_by_code",
-    "agency_has_rows_before",
-    "agency_has_wallets_before",
+    "agency_id_of",
     "case_selector_rows",
     "cases",
     "counts",
-    "first_of_files",
-    "first_of_values",
-    "first_of_wallets",
     "hash_entries",
     "hash_entries_by_id",
+    "only_releasable_cases",
+    "only_releasable_sets",
+    "only_releasable_watches",
     "require_exporter",
     "selectors",
     "watched_wallets",

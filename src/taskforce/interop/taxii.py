@@ -34,8 +34,9 @@ from taskforce.core.caller import Caller
 from taskforce.core.errors import AuthFailed, Invalid, NotFound, TaskforceError
 from taskforce.core.http import SessionDep, SettingsDep, client_ip, member_caller
 from taskforce.core.settings import Settings
-from taskforce.interop import collections
-from taskforce.interop.collections import Filters, Page
+from taskforce.interop import collections, taxii_query
+from taskforce.interop.collections import Page
+from taskforce.interop.taxii_query import Filters
 
 TAXII_MEDIA_TYPE: Final = "application/taxii+json;version=2.1"
 _TITLES: Final = {
@@ -210,10 +211,10 @@ def get_collection(collection_id: str, request: Request, session: SessionDep) ->
 
 def _filters(request: Request, settings_limit: int) -> Filters:
     params = request.query_params
-    unknown = sorted(name for name in params if name not in collections.QUERY_PARAMETERS)
+    unknown = sorted(name for name in params if name not in taxii_query.QUERY_PARAMETERS)
     if unknown:
         raise Invalid(unknown[0], "is not a TAXII 2.1 filter of this endpoint")
-    return collections.parse_filters(
+    return taxii_query.parse_filters(
         added_after=params.get("added_after"),
         limit=params.get("limit"),
         next_token=params.get("next"),
@@ -229,8 +230,8 @@ def _headers(page: Page) -> dict[str, str]:
     if not page.items:
         return {}
     return {
-        "X-TAXII-Date-Added-First": collections.timestamp(page.items[0].date_added),
-        "X-TAXII-Date-Added-Last": collections.timestamp(page.items[-1].date_added),
+        "X-TAXII-Date-Added-First": taxii_query.timestamp(page.items[0].date_added),
+        "X-TAXII-Date-Added-Last": taxii_query.timestamp(page.items[-1].date_added),
     }
 
 
@@ -320,6 +321,6 @@ def get_versions(
     """An object's versions (5.7): each object here has one."""
     page = _one_object(request, session, settings, collection_id, object_id)
     return _taxii(
-        {"more": False, "versions": [collections.version(item.object) for item in page.items]},
+        {"more": False, "versions": [taxii_query.version(item.object) for item in page.items]},
         _headers(page),
     )

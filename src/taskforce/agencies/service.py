@@ -21,7 +21,7 @@ from taskforce.agencies.models import Agency, Partnership
 from taskforce.agencies.schemas import AgencyCreate, AgencyKind, AgencyUpdate
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
-from taskforce.core.caller import Caller, Permission, agency_operator
+from taskforce.core.caller import Caller, Permission, Role, agency_operator
 from taskforce.core.errors import Conflict, Invalid, NotFound
 from taskforce.core.outbound import configured_url_problem, parse_networks
 
@@ -185,6 +185,19 @@ def operator(session: Session, code: str) -> Caller:
     except NotFound:
         raise NotFound(f"agency {code.strip().upper()}") from None
     return agency_operator(agency.id, agency.code, agency.country)
+
+
+def job_caller(agency: Agency, actor: str) -> Caller:
+    """The hub acting for the agency in the background (a scheduled or queued step); `actor`
+    names the job in the agency's audit entries ("recrawl schedule")."""
+    return Caller(
+        role=Role.AGENCY_ADMIN,
+        channel="job",
+        agency_id=agency.id,
+        agency_code=agency.code,
+        country=agency.country,
+        email=actor,
+    )
 
 
 def get(session: Session, agency_id: uuid.UUID) -> Agency | None:

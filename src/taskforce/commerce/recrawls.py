@@ -17,30 +17,19 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from taskforce.agencies import service as agency_service
 from taskforce.agencies.models import Agency
 from taskforce.commerce import service
 from taskforce.commerce.models import CommerceCrawl, CommerceSite
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
-from taskforce.core.caller import Caller, Role
+from taskforce.core.caller import Caller
 from taskforce.core.db import utcnow
 from taskforce.core.errors import Invalid
 from taskforce.core.jobs import runner as jobs
 
 LEASE = timedelta(minutes=5)  # queueing a crawl is a few rows: a claim never needs longer
 ACTIVE, PAUSED = "active", "paused"
-
-
-def schedule_caller(agency: Agency) -> Caller:
-    """The hub asking for a site's scheduled crawl on behalf of the agency that owns it."""
-    return Caller(
-        role=Role.AGENCY_ADMIN,
-        channel="job",
-        agency_id=agency.id,
-        agency_code=agency.code,
-        country=agency.country,
-        email="recrawl schedule",
-    )
 
 
 # --- the job --------------------------------------------------------------------------------
@@ -87,7 +76,13 @@ def queue_scheduled(session: Session, site_id: uuid.UUID, now: datetime) -> bool
         return False
     agency = session.get(Agency, site.owner_agency_id)
     assert agency is not None
-    service.queue_crawl(session, schedule_caller(agency), site, reason="scheduled", now=now)
+    service.queue_crawl(
+        session,
+        agency_service.job_caller(agency, "recrawl schedule"),
+        site,
+        reason="scheduled",
+        now=now,
+    )
     return True
 
 

@@ -21,10 +21,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from taskforce.agencies import service as agency_service
 from taskforce.agencies.models import Agency
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
-from taskforce.core.caller import Caller, Role
 from taskforce.core.inbox import service as inbox
 from taskforce.core.jobs import runner as jobs
 from taskforce.core.settings import Settings
@@ -39,18 +39,6 @@ from taskforce.preservation.schemas import ACTIVE, LEGAL_BASIS_LABELS, Preservat
 
 LEASE = timedelta(minutes=5)  # a claimed request is left this long to the worker that took it
 ACTOR = "preservation reminders"
-
-
-def job_caller(agency: Agency) -> Caller:
-    """The hub acting for the agency in the background (its audit entries say so)."""
-    return Caller(
-        role=Role.AGENCY_ADMIN,
-        channel="job",
-        agency_id=agency.id,
-        agency_code=agency.code,
-        country=agency.country,
-        email=ACTOR,
-    )
 
 
 def message_ref(request_id: uuid.UUID) -> str:
@@ -178,7 +166,7 @@ def _remind(
     )
     audit.record(
         session,
-        job_caller(agency),
+        agency_service.job_caller(agency, ACTOR),
         action="preservation.remind",
         operation=Operation.DISCLOSURE,
         subject_type=SUBJECT,
@@ -234,7 +222,7 @@ def _expire(
     )
     audit.record(
         session,
-        job_caller(agency),
+        agency_service.job_caller(agency, ACTOR),
         action="preservation.expire",
         operation=Operation.ALTERATION,
         subject_type=SUBJECT,

@@ -19,7 +19,7 @@ from taskforce.cases.models import Case
 from taskforce.cases.schemas import CaseCreate, SelectorCreate
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
-from taskforce.core.caller import Caller, Role
+from taskforce.core.caller import Caller
 from taskforce.core.db import utcnow
 from taskforce.core.errors import Conflict, Forbidden, Invalid
 from taskforce.core.settings import Settings
@@ -210,14 +210,7 @@ def hotline_case(session: Session, agency: Agency) -> Case:
         case = session.get(Case, case_id)
         if case is not None:
             return case
-    opener = Caller(
-        role=Role.AGENCY_ADMIN,
-        channel="job",
-        agency_id=agency.id,
-        agency_code=agency.code,
-        country=agency.country,
-        email="hotline intake",
-    )
+    opener = agency_service.job_caller(agency, "hotline intake")
     case = case_service.open_case(
         session,
         opener,

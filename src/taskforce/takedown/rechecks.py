@@ -28,7 +28,6 @@ from taskforce.takedown.models import TakedownCheck, TakedownNotice
 from taskforce.takedown.service import (
     LEASE,
     Checker,
-    job_caller,
     notice_ref,
     record_event,
     reference,
@@ -277,7 +276,7 @@ def _removed(
             if entry.removed_version is None:
                 done = blocklist_service.remove_entry(
                     session,
-                    job_caller(agency),
+                    agency_service.job_caller(agency, "takedown re-checker"),
                     entry.id,
                     reason=f"content removed, notice {reference(notice.id)}",
                 )

@@ -44,7 +44,7 @@ from taskforce.agencies.schemas import AgencyKind
 from taskforce.core import sharing
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
-from taskforce.core.caller import Caller, Permission, Role
+from taskforce.core.caller import Caller, Permission
 from taskforce.core.db import utcnow
 from taskforce.core.errors import Conflict, Invalid
 from taskforce.core.outbox import service as outbox
@@ -71,18 +71,6 @@ def reference(notice_id: uuid.UUID) -> str:
 
 def notice_ref(notice: TakedownNotice) -> str:
     return f"takedown_notice:{notice.id}"
-
-
-def job_caller(agency: Agency) -> Caller:
-    """The hub acting for an agency in the background (re-checks, block-list removals)."""
-    return Caller(
-        role=Role.AGENCY_ADMIN,
-        channel="job",
-        agency_id=agency.id,
-        agency_code=agency.code,
-        country=agency.country,
-        email="takedown re-checker",
-    )
 
 
 def record_event(

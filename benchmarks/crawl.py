@@ -19,8 +19,7 @@ same cores) wall time measures the neighbours; CPU time per page is what the wor
 verdict uses the pool's wall time, or its CPU time where the workers were visibly starved
 (CPU < 90 % of wall), and says so.
 
-The graph part comes from `benchmarks/crawl_graph.py` (`graph_table`); it is skipped with a
-note if that file is missing.
+The graph part, and the table layout, come from `benchmarks/crawl_graph.py`.
 
 Run: .venv/bin/python benchmarks/crawl.py [--quick] [--pages 400] [--no-graph]
 """
@@ -28,11 +27,12 @@ Run: .venv/bin/python benchmarks/crawl.py [--quick] [--pages 400] [--no-graph]
 from __future__ import annotations
 
 import argparse
-import importlib
 import multiprocessing
 import re
 import sys
 import time
+
+import crawl_graph
 
 from taskforce import demo_shops
 from taskforce.commerce.extract import extract_page
@@ -116,13 +116,6 @@ def extraction_table(pages: int) -> list[dict[str, str]]:
     return out
 
 
-def markdown(rows: list[dict[str, str]]) -> str:
-    head = list(rows[0])
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    lines += ["| " + " | ".join(r[h] for h in head) + " |" for r in rows]
-    return "\n".join(lines)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="100 pages; graph at 10,000 sites")
@@ -131,14 +124,9 @@ def main() -> int:
     args = parser.parse_args()
     pages = args.pages or (100 if args.quick else 400)
     rows = extraction_table(pages)
-    print(markdown(rows))
+    print(crawl_graph.markdown(rows))
     failed = any("MISSES" in r["verdict"] for r in rows)
     if args.no_graph:
-        return 1 if failed else 0
-    try:
-        crawl_graph = importlib.import_module("crawl_graph")
-    except ImportError:
-        print("\n(graph part skipped: benchmarks/crawl_graph.py is missing)")
         return 1 if failed else 0
     print()
     graph_rows = crawl_graph.graph_table(args.quick)

@@ -24,6 +24,7 @@ from taskforce.commerce.models import (
     CommerceSighting,
     CommerceSite,
 )
+from taskforce.commerce.service import own_row
 from taskforce.core import sharing
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
@@ -292,24 +293,16 @@ def memberships(
 def own_group(session: Session, caller: Caller, group_id: uuid.UUID) -> CommerceGroup:
     """A brand or group of the caller's agency; any other id (the row of common
     infrastructure included) is the same audited 'not found'."""
-    caller.require(Permission.INVESTIGATE_SITES)
-    group = session.scalar(
-        select(CommerceGroup).where(
-            CommerceGroup.id == group_id,
-            CommerceGroup.kind.in_((GROUP, BRAND)),
-            sharing.owned_by(CommerceGroup.owner_agency_id, caller),
-        )
+    return own_row(
+        session,
+        caller,
+        CommerceGroup,
+        group_id,
+        action="commerce.group.read",
+        subject_type="commerce_group",
+        missing="group",
+        where=(CommerceGroup.kind.in_((GROUP, BRAND)),),
     )
-    if group is None:
-        sharing.refuse(
-            session,
-            caller,
-            action="commerce.group.read",
-            subject_type="commerce_group",
-            subject_id=group_id,
-            missing="group",
-        )
-    return group
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ from taskforce.commerce.providers import (
     list_providers,
     seed_from_lexicon,
 )
-from taskforce.commerce.service import own_indicator, own_site
+from taskforce.commerce.service import own_indicator, own_row, own_site
 from taskforce.core import sharing
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
@@ -286,22 +286,15 @@ def send_notice(
 
 
 def _own_notice(session: Session, caller: Caller, notice_id: uuid.UUID) -> PaymentNotice:
-    caller.require(Permission.INVESTIGATE_SITES)
-    notice = session.scalar(
-        select(PaymentNotice).where(
-            PaymentNotice.id == notice_id, sharing.owned_by(PaymentNotice.owner_agency_id, caller)
-        )
+    return own_row(
+        session,
+        caller,
+        PaymentNotice,
+        notice_id,
+        action="commerce.payment_notice.read",
+        subject_type="payment_notice",
+        missing="payment notice",
     )
-    if notice is None:
-        sharing.refuse(
-            session,
-            caller,
-            action="commerce.payment_notice.read",
-            subject_type="payment_notice",
-            subject_id=notice_id,
-            missing="payment notice",
-        )
-    return notice
 
 
 def _delivered(session: Session, notices: Sequence[PaymentNotice]) -> dict[uuid.UUID, str]:

@@ -7,11 +7,12 @@ as missing (audited), so another agency's site reveals nothing.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NoReturn, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from taskforce.agencies.models import Agency
@@ -19,7 +20,14 @@ from taskforce.cases import service as case_service
 from taskforce.cases.models import Case
 from taskforce.cases.selectors import SelectorKind, normalise
 from taskforce.commerce.fetcher import registrable_domain
-from taskforce.commerce.models import CommerceCrawl, CommerceIndicator, CommerceSite
+from taskforce.commerce.models import (
+    CommerceCrawl,
+    CommerceGroup,
+    CommerceIndicator,
+    CommerceSite,
+    PaymentNotice,
+    WalletWatch,
+)
 from taskforce.core import sharing
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
@@ -36,7 +44,9 @@ MAX_PATHWAY = 10  # gateway hops an analyst may record before the landing page
 MAX_RECRAWL_DAYS = 365
 ACTIVE = ("queued", "running")
 
-Row = TypeVar("Row", CommerceSite, CommerceCrawl, CommerceIndicator)
+Row = TypeVar(
+    "Row", CommerceSite, CommerceCrawl, CommerceIndicator, CommerceGroup, PaymentNotice, WalletWatch
+)
 
 
 @dataclass(frozen=True)
@@ -66,30 +76,59 @@ def own_indicator(session: Session, caller: Caller, indicator_id: uuid.UUID) -> 
 
 def refuse_indicator(session: Session, caller: Caller, indicator_id: uuid.UUID) -> NoReturn:
     """An indicator id the caller may not see (another agency's, or none), audited."""
-    _refuse(session, caller, indicator_id, "indicator")
+    sharing.refuse(
+        session,
+        caller,
+        action="commerce.indicator.read",
+        subject_type="commerce_indicator",
+        subject_id=indicator_id,
+        missing="indicator",
+    )
+
+
+def own_row(
+    session: Session,
+    caller: Caller,
+    model: type[Row],
+    record_id: uuid.UUID,
+    *,
+    action: str,
+    subject_type: str,
+    missing: str,
+    where: Sequence[ColumnElement[bool]] = (),
+) -> Row:
+    """One rule for the domain's rows: the caller (who investigates sites) reads a row its
+    agency owns (and that meets `where`); any other id is missing, the refusal audited as
+    `action` on `subject_type`."""
+    caller.require(Permission.INVESTIGATE_SITES)
+    record = session.scalar(
+        select(model).where(
+            model.id == record_id, sharing.owned_by(model.owner_agency_id, caller), *where
+        )
+    )
+    if record is None:
+        sharing.refuse(
+            session,
+            caller,
+            action=action,
+            subject_type=subject_type,
+            subject_id=record_id,
+            missing=missing,
+        )
+    return record
 
 
 def _own(
     session: Session, caller: Caller, model: type[Row], record_id: uuid.UUID, noun: str
 ) -> Row:
-    """One rule for the domain's rows: the caller's agency owns it, or it is missing (the
-    refusal audited as `commerce.<noun>.read` on `commerce_<noun>`)."""
-    caller.require(Permission.INVESTIGATE_SITES)
-    record = session.scalar(
-        select(model).where(model.id == record_id, sharing.owned_by(model.owner_agency_id, caller))
-    )
-    if record is None:
-        _refuse(session, caller, record_id, noun)
-    return record
-
-
-def _refuse(session: Session, caller: Caller, record_id: uuid.UUID, noun: str) -> NoReturn:
-    sharing.refuse(
+    """A site, crawl or indicator: refused as `commerce.<noun>.read` on `commerce_<noun>`."""
+    return own_row(
         session,
         caller,
+        model,
+        record_id,
         action=f"commerce.{noun}.read",
         subject_type=f"commerce_{noun}",
-        subject_id=record_id,
         missing=noun,
     )
 

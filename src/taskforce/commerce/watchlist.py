@@ -23,7 +23,7 @@ from taskforce.agencies import service as agency_service
 from taskforce.cases import wallets
 from taskforce.commerce.kinds import Chain, IndicatorKind
 from taskforce.commerce.models import CommerceIndicator, WalletWatch
-from taskforce.commerce.service import own_indicator
+from taskforce.commerce.service import own_indicator, own_row
 from taskforce.core import sharing
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
@@ -140,21 +140,15 @@ def remove(
     now: datetime | None = None,
 ) -> WalletWatch:
     """Take a wallet the agency listed off the list; the row stays, with when and why."""
-    caller.require(Permission.INVESTIGATE_SITES)
-    watch = session.scalar(
-        select(WalletWatch).where(
-            WalletWatch.id == watch_id, sharing.owned_by(WalletWatch.owner_agency_id, caller)
-        )
+    watch = own_row(
+        session,
+        caller,
+        WalletWatch,
+        watch_id,
+        action="commerce.watchlist.remove",
+        subject_type="wallet_watch",
+        missing="watch list entry",
     )
-    if watch is None:
-        sharing.refuse(
-            session,
-            caller,
-            action="commerce.watchlist.remove",
-            subject_type="wallet_watch",
-            subject_id=watch_id,
-            missing="watch list entry",
-        )
     if watch.removed_at is not None:
         raise Conflict(f"the wallet left the list on {watch.removed_at:%Y-%m-%d}")
     watch.removed_at = now or utcnow()

@@ -317,6 +317,16 @@ def _delivered(session: Session, notices: Sequence[PaymentNotice]) -> dict[uuid.
     return failed
 
 
+def _open_notice(session: Session, caller: Caller, notice_id: uuid.UUID) -> PaymentNotice:
+    """A notice of the caller's agency still waiting for its answer (its delivery read first:
+    a notice the outbox has sent is `sent`); an answered or closed one is a conflict."""
+    notice = _own_notice(session, caller, notice_id)
+    _delivered(session, [notice])
+    if notice.status not in OPEN:
+        raise Conflict(f"notice {reference(notice.id)} is {notice.status}")
+    return notice
+
+
 def record_answer(
     session: Session,
     caller: Caller,
@@ -327,10 +337,7 @@ def record_answer(
     now: datetime | None = None,
 ) -> PaymentNotice:
     """The provider's answer: its outcome (closed, frozen, under review, ...) and its words."""
-    notice = _own_notice(session, caller, notice_id)
-    _delivered(session, [notice])
-    if notice.status not in OPEN:
-        raise Conflict(f"notice {reference(notice.id)} is {notice.status}")
+    notice = _open_notice(session, caller, notice_id)
     if outcome not in OUTCOMES:
         raise Invalid("outcome", "one of: " + ", ".join(OUTCOMES))
     text = text.strip()
@@ -362,10 +369,7 @@ def close(
     now: datetime | None = None,
 ) -> PaymentNotice:
     """Stop waiting for an answer (the provider never answered; the site is gone)."""
-    notice = _own_notice(session, caller, notice_id)
-    _delivered(session, [notice])
-    if notice.status not in OPEN:
-        raise Conflict(f"notice {reference(notice.id)} is {notice.status}")
+    notice = _open_notice(session, caller, notice_id)
     reason = reason.strip()
     if not reason:
         raise Invalid("reason", "say why the notice is closed")

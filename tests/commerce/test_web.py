@@ -278,10 +278,15 @@ def test_groups_and_a_group_page(
     assert "lamplight-store.example" in page.text
     assert WALLET in page.text
     assert "Links and their evidence" in page.text
+    alone = client.get(f"/ui/commerce/groups/{found[0]}/drawing.svg")
+    assert alone.headers["content-type"] == "image/svg+xml"
+    assert alone.text.startswith("<svg")
+    assert "lamplight-store.example" in alone.text
     sites = client.get("/ui/commerce")
     assert f'href="/ui/commerce/groups/{found[0]}"' in sites.text
     web_login(client, session, network.nl)
     assert client.get(f"/ui/commerce/groups/{found[0]}").status_code == 404
+    assert client.get(f"/ui/commerce/groups/{found[0]}/drawing.svg").status_code == 404
 
 
 def test_a_confirmed_url_report_leads_to_investigating_its_site(

@@ -514,3 +514,13 @@ def group_page(
         "commerce/group.html",
         {"tab": "groups", "v": view, "drawing": graphs.svg(view), "hosts": hosts},
     )
+
+
+@router.get("/groups/{group_id}/drawing.svg")
+def group_drawing(group_id: uuid.UUID, session: SessionDep, web: WebCallerDep) -> Response:
+    """The group's drawing alone, at its own size: on a phone it opens full screen, to zoom."""
+    return Response(
+        graphs.svg(graphs.group_view(session, web.caller, group_id)),
+        media_type="image/svg+xml",
+        headers={"Content-Security-Policy": "default-src 'none'"},
+    )

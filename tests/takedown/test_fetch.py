@@ -10,7 +10,6 @@ that the server saw no connection. Times are asserted only as generous bounds ag
 from __future__ import annotations
 
 import datetime as dt
-import http.server
 import ipaddress
 import socket
 import ssl
@@ -25,85 +24,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from loopback import HANG_GUARD, LoopbackServer, Route
 
 from taskforce.core.resolver import HostNotFound, ResolveFailed, StaticResolver
 from taskforce.takedown.fetch import MEDIA_EXTENSIONS, CheckResult, Hop, Outcome, UrlChecker
 
 LOOPBACK = ["127.0.0.1/32"]
-HANG_GUARD = 20.0  # seconds; only protects the test run from a hang
 
 # --- servers ----------------------------------------------------------------------------------
-
-
-@dataclass
-class Seen:
-    method: str
-    path: str
-    headers: dict[str, str]
-
-
-Route = Callable[["Handler"], None]
-
-
-class Handler(http.server.BaseHTTPRequestHandler):
-    server: HttpServer
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the tests assert what the server saw instead."""
-
-    def reply(self, status: int, headers: dict[str, str] | None = None, body: bytes = b"") -> None:
-        self.send_response(status)
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def dispatch(self) -> None:
-        self.server.seen.append(Seen(self.command, self.path, dict(self.headers.items())))
-        route = self.server.routes.get(self.path.split("?", 1)[0])
-        if route is None:
-            self.reply(404, {"Content-Type": "text/plain"}, b"not here")
-        else:
-            route(self)
-
-    do_GET = do_HEAD = do_POST = dispatch  # noqa: N815 - the names http.server calls
-
-
-class HttpServer(http.server.ThreadingHTTPServer):
-    """A page server that records every connection and request."""
-
-    daemon_threads = True
-
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self.routes: dict[str, Route] = {}
-        self.seen: list[Seen] = []
-        self.connections = 0
-        super().__init__((host, port), Handler)
-        self.port: int = self.server_address[1]
-        self.thread = threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
-
-    def get_request(self) -> tuple[socket.socket, Any]:
-        request = super().get_request()
-        self.connections += 1
-        return request
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
-        self.thread.join(HANG_GUARD)
-
-    @property
-    def paths(self) -> list[str]:
-        return [s.path for s in self.seen]
-
-    @property
-    def methods(self) -> list[str]:
-        return [s.method for s in self.seen]
 
 
 def page(status: int = 200, headers: dict[str, str] | None = None, body: bytes = b"") -> Route:
@@ -172,8 +100,8 @@ def read_head(conn: socket.socket) -> bytes:
 
 
 @pytest.fixture
-def server() -> Iterator[HttpServer]:
-    s = HttpServer()
+def server() -> Iterator[LoopbackServer]:
+    s = LoopbackServer()
     yield s
     s.stop()
 
@@ -206,14 +134,14 @@ def checker(**kwargs: Any) -> UrlChecker:
     return UrlChecker(resolver, **kwargs)
 
 
-def url(s: HttpServer | RawServer, path: str = "/", host: str = SHOP) -> str:
+def url(s: LoopbackServer | RawServer, path: str = "/", host: str = SHOP) -> str:
     return f"http://{host}:{s.port}{path}"
 
 
 # --- outcomes by status -----------------------------------------------------------------------
 
 
-def test_page_that_answers_200_is_present(server: HttpServer) -> None:
+def test_page_that_answers_200_is_present(server: LoopbackServer) -> None:
     server.routes["/item/1"] = page(200, {"Content-Type": "text/html; charset=utf-8"}, b"<p>x</p>")
     result = checker().check(url(server, "/item/1"))
     assert result == CheckResult(
@@ -236,7 +164,7 @@ def test_page_that_answers_200_is_present(server: HttpServer) -> None:
 
 
 @pytest.mark.parametrize("status", [200, 204, 206])
-def test_any_2xx_is_present(server: HttpServer, status: int) -> None:
+def test_any_2xx_is_present(server: LoopbackServer, status: int) -> None:
     server.routes["/"] = page(status)
     result = checker().check(url(server))
     assert (result.outcome, result.status_code) == (Outcome.PRESENT, status)
@@ -246,7 +174,7 @@ def test_any_2xx_is_present(server: HttpServer, status: int) -> None:
     ("status", "words"),
     [(404, "404 Not Found"), (410, "410 Gone"), (451, "451 Unavailable For Legal Reasons")],
 )
-def test_404_410_451_are_gone(server: HttpServer, status: int, words: str) -> None:
+def test_404_410_451_are_gone(server: LoopbackServer, status: int, words: str) -> None:
     server.routes["/gone"] = page(status)
     result = checker().check(url(server, "/gone"))
     assert result.outcome is Outcome.GONE
@@ -274,7 +202,7 @@ def test_404_410_451_are_gone(server: HttpServer, status: int, words: str) -> No
         (599, "the server answered 599"),
     ],
 )
-def test_other_statuses_are_unreachable(server: HttpServer, status: int, detail: str) -> None:
+def test_other_statuses_are_unreachable(server: LoopbackServer, status: int, detail: str) -> None:
     server.routes["/"] = page(status)
     result = checker().check(url(server))
     assert result.outcome is Outcome.UNREACHABLE
@@ -282,7 +210,7 @@ def test_other_statuses_are_unreachable(server: HttpServer, status: int, detail:
     assert result.detail == detail
 
 
-def test_unknown_host_is_gone(server: HttpServer) -> None:
+def test_unknown_host_is_gone(server: LoopbackServer) -> None:
     result = checker().check(url(server, "/x", host="vanished.example.net"))
     assert result.outcome is Outcome.GONE
     assert result.detail == (
@@ -326,7 +254,7 @@ def test_resolver_without_addresses_is_unreachable() -> None:
 # --- redirects --------------------------------------------------------------------------------
 
 
-def test_redirect_chain_is_followed_and_recorded(server: HttpServer) -> None:
+def test_redirect_chain_is_followed_and_recorded(server: LoopbackServer) -> None:
     server.routes["/a"] = redirect("/b", 301)
     server.routes["/b"] = redirect(f"http://cdn.example.org:{server.port}/c?x=1#frag", 307)
     server.routes["/c"] = redirect("d", 308)
@@ -350,14 +278,14 @@ def test_redirect_chain_is_followed_and_recorded(server: HttpServer) -> None:
     assert server.connections == 4  # one connection per hop, each to an address checked for it
 
 
-def test_redirect_to_a_page_that_is_gone(server: HttpServer) -> None:
+def test_redirect_to_a_page_that_is_gone(server: LoopbackServer) -> None:
     server.routes["/old"] = redirect("/removed", 303)
     result = checker().check(url(server, "/old"))
     assert result.outcome is Outcome.GONE
     assert [h.status for h in result.hops] == [303, 404]
 
 
-def test_redirect_loop_is_unreachable(server: HttpServer) -> None:
+def test_redirect_loop_is_unreachable(server: LoopbackServer) -> None:
     server.routes["/one"] = redirect("/two")
     server.routes["/two"] = redirect(url(server, "/one"))
     result = checker().check(url(server, "/one"))
@@ -367,7 +295,7 @@ def test_redirect_loop_is_unreachable(server: HttpServer) -> None:
     assert result.status_code == 302
 
 
-def test_too_many_redirects_is_unreachable(server: HttpServer) -> None:
+def test_too_many_redirects_is_unreachable(server: LoopbackServer) -> None:
     for n in range(10):
         server.routes[f"/step/{n}"] = redirect(f"/step/{n + 1}")
     result = checker(max_redirects=3).check(url(server, "/step/0"))
@@ -377,7 +305,7 @@ def test_too_many_redirects_is_unreachable(server: HttpServer) -> None:
     assert len(result.hops) == 4
 
 
-def test_no_redirects_allowed(server: HttpServer) -> None:
+def test_no_redirects_allowed(server: LoopbackServer) -> None:
     server.routes["/"] = redirect("/elsewhere")
     result = checker(max_redirects=0).check(url(server))
     assert result.outcome is Outcome.UNREACHABLE
@@ -388,7 +316,7 @@ def test_no_redirects_allowed(server: HttpServer) -> None:
 @pytest.mark.parametrize(
     "target", ["/media/photo.jpg", "/v/clip.MP4?token=1", "/dl/set.zip", "/a/b.png;jsessionid=9"]
 )
-def test_redirect_to_a_media_file_is_not_followed(server: HttpServer, target: str) -> None:
+def test_redirect_to_a_media_file_is_not_followed(server: LoopbackServer, target: str) -> None:
     server.routes["/share/abc"] = redirect(target)
     result = checker().check(url(server, "/share/abc"))
     assert result.outcome is Outcome.PRESENT
@@ -400,7 +328,7 @@ def test_redirect_to_a_media_file_is_not_followed(server: HttpServer, target: st
 @pytest.mark.parametrize(
     "location", ["ftp://files.example.com/x", "file:///etc/passwd", "gopher://example.com/"]
 )
-def test_redirect_to_another_scheme_is_refused(server: HttpServer, location: str) -> None:
+def test_redirect_to_another_scheme_is_refused(server: LoopbackServer, location: str) -> None:
     server.routes["/"] = redirect(location)
     result = checker().check(url(server))
     assert result.outcome is Outcome.REFUSED
@@ -425,7 +353,7 @@ def test_redirect_to_another_scheme_is_refused(server: HttpServer, location: str
     ],
 )
 def test_redirect_to_a_bad_url_is_unreachable(
-    server: HttpServer, location: str, detail: str
+    server: LoopbackServer, location: str, detail: str
 ) -> None:
     server.routes["/"] = redirect(location)
     result = checker().check(url(server))
@@ -434,14 +362,14 @@ def test_redirect_to_a_bad_url_is_unreachable(
     assert result.detail.startswith(detail) if detail.endswith("(") else result.detail == detail
 
 
-def test_redirect_without_location_is_unreachable(server: HttpServer) -> None:
+def test_redirect_without_location_is_unreachable(server: LoopbackServer) -> None:
     server.routes["/"] = page(302)
     result = checker().check(url(server))
     assert result.outcome is Outcome.UNREACHABLE
     assert result.detail == "the server answered 302 Found without a Location header"
 
 
-def test_redirect_to_cloud_metadata_is_refused(server: HttpServer) -> None:
+def test_redirect_to_cloud_metadata_is_refused(server: LoopbackServer) -> None:
     server.routes["/"] = redirect("http://169.254.169.254/latest/meta-data/")
     result = checker().check(url(server))
     assert result.outcome is Outcome.REFUSED
@@ -456,7 +384,7 @@ def test_redirect_to_cloud_metadata_is_refused(server: HttpServer) -> None:
     assert result.ip is None
 
 
-def test_cookies_last_for_one_check_only(server: HttpServer) -> None:
+def test_cookies_last_for_one_check_only(server: LoopbackServer) -> None:
     server.routes["/login"] = lambda handler: handler.reply(
         302, {"Location": "/page", "Set-Cookie": "seen=1; Path=/"}
     )
@@ -485,14 +413,14 @@ def test_cookies_last_for_one_check_only(server: HttpServer) -> None:
         "/x.gif;v=1",
     ],
 )
-def test_media_url_is_checked_with_head(server: HttpServer, path: str) -> None:
+def test_media_url_is_checked_with_head(server: LoopbackServer, path: str) -> None:
     server.routes[path.split("?")[0]] = page(200, {"Content-Type": "application/octet-stream"})
     result = checker().check(url(server, path))
     assert server.methods == ["HEAD"]
     assert result.outcome is Outcome.PRESENT
 
 
-def test_page_url_with_media_name_in_query_uses_get(server: HttpServer) -> None:
+def test_page_url_with_media_name_in_query_uses_get(server: LoopbackServer) -> None:
     server.routes["/view"] = page(200, {"Content-Type": "image/jpeg"})
     result = checker().check(url(server, "/view?file=photo.jpg"))
     assert result.outcome is Outcome.PRESENT
@@ -500,7 +428,7 @@ def test_page_url_with_media_name_in_query_uses_get(server: HttpServer) -> None:
 
 
 @pytest.mark.parametrize("status", [405, 501])
-def test_media_url_that_refuses_head_is_present(server: HttpServer, status: int) -> None:
+def test_media_url_that_refuses_head_is_present(server: LoopbackServer, status: int) -> None:
     server.routes["/clip.mov"] = page(status)
     result = checker().check(url(server, "/clip.mov"))
     assert result.outcome is Outcome.PRESENT
@@ -509,7 +437,7 @@ def test_media_url_that_refuses_head_is_present(server: HttpServer, status: int)
     assert server.methods == ["HEAD"]
 
 
-def test_media_redirect_chain_stays_head(server: HttpServer) -> None:
+def test_media_redirect_chain_stays_head(server: LoopbackServer) -> None:
     server.routes["/clip.mp4"] = redirect("/cdn/7f3a")
     server.routes["/cdn/7f3a"] = page(200, {"Content-Type": "video/mp4"})
     result = checker().check(url(server, "/clip.mp4"))
@@ -712,7 +640,7 @@ class OneAnswer:
     ],
 )
 def test_internal_addresses_are_refused_without_connecting(
-    server: HttpServer, ips: list[str], reason: str
+    server: LoopbackServer, ips: list[str], reason: str
 ) -> None:
     server.routes["/"] = page(200)
     result = UrlChecker(OneAnswer(*ips)).check(url(server))
@@ -731,13 +659,13 @@ def test_internal_addresses_are_refused_without_connecting(
     "literal",
     ["127.0.0.1", "[::1]", "[::ffff:127.0.0.1]", "169.254.169.254", "10.0.0.1", "0.0.0.0"],  # noqa: S104 - judged, never bound
 )
-def test_ip_literal_urls_are_judged_too(server: HttpServer, literal: str) -> None:
+def test_ip_literal_urls_are_judged_too(server: LoopbackServer, literal: str) -> None:
     result = UrlChecker(StaticResolver({})).check(f"http://{literal}:{server.port}/")
     assert result.outcome is Outcome.REFUSED
     assert server.connections == 0
 
 
-def test_one_refused_address_among_several_refuses_the_check(server: HttpServer) -> None:
+def test_one_refused_address_among_several_refuses_the_check(server: LoopbackServer) -> None:
     server.routes["/"] = page(200)
     result = UrlChecker(OneAnswer("127.0.0.1", "10.9.8.7"), allow_networks=LOOPBACK).check(
         url(server)
@@ -750,7 +678,7 @@ def test_one_refused_address_among_several_refuses_the_check(server: HttpServer)
 
 def test_allowed_ipv6_loopback(request: pytest.FixtureRequest) -> None:
     try:
-        v6 = HttpServer("::1")
+        v6 = LoopbackServer("::1")
     except OSError:
         pytest.skip("no IPv6 loopback here")
     request.addfinalizer(v6.stop)
@@ -763,7 +691,7 @@ def test_allowed_ipv6_loopback(request: pytest.FixtureRequest) -> None:
     assert v6.seen[0].headers["Host"] == f"[::1]:{v6.port}"
 
 
-def test_idn_host_is_sent_in_punycode(server: HttpServer) -> None:
+def test_idn_host_is_sent_in_punycode(server: LoopbackServer) -> None:
     server.routes["/"] = page(200)
     result = checker().check(f"http://bücher.example:{server.port}/")
     assert result.outcome is Outcome.PRESENT
@@ -785,12 +713,12 @@ class Rebinding:
 
 
 @pytest.fixture
-def twin_servers() -> Iterator[tuple[HttpServer, HttpServer]]:
+def twin_servers() -> Iterator[tuple[LoopbackServer, LoopbackServer]]:
     """Servers on 127.0.0.2 ("public") and 127.0.0.1 (internal) on one port number."""
     for _ in range(20):
-        public = HttpServer("127.0.0.2")
+        public = LoopbackServer("127.0.0.2")
         try:
-            internal = HttpServer("127.0.0.1", public.port)
+            internal = LoopbackServer("127.0.0.1", public.port)
         except OSError:
             public.stop()
             continue
@@ -803,7 +731,7 @@ def twin_servers() -> Iterator[tuple[HttpServer, HttpServer]]:
 
 
 def test_connection_is_pinned_to_the_checked_address(
-    twin_servers: tuple[HttpServer, HttpServer],
+    twin_servers: tuple[LoopbackServer, LoopbackServer],
 ) -> None:
     """`localhost` would reach 127.0.0.1 through system DNS; the check must go where it judged."""
     public, internal = twin_servers
@@ -823,7 +751,7 @@ def test_connection_is_pinned_to_the_checked_address(
 
 
 def test_every_redirect_hop_is_resolved_and_judged_again(
-    twin_servers: tuple[HttpServer, HttpServer],
+    twin_servers: tuple[LoopbackServer, LoopbackServer],
 ) -> None:
     public, internal = twin_servers
     public.routes["/start"] = redirect("/next")
@@ -842,7 +770,7 @@ def test_every_redirect_hop_is_resolved_and_judged_again(
     assert (public.connections, internal.connections) == (1, 0)
 
 
-def test_next_checked_address_is_tried_when_one_does_not_answer(server: HttpServer) -> None:
+def test_next_checked_address_is_tried_when_one_does_not_answer(server: LoopbackServer) -> None:
     server.routes["/"] = page(200)
     with socket.socket() as probe:  # a port on 127.0.0.2 where nothing listens
         probe.bind(("127.0.0.2", server.port))
@@ -852,7 +780,7 @@ def test_next_checked_address_is_tried_when_one_does_not_answer(server: HttpServ
     assert result.ip == "127.0.0.1"
 
 
-def test_credentials_in_the_url_are_not_sent(server: HttpServer) -> None:
+def test_credentials_in_the_url_are_not_sent(server: LoopbackServer) -> None:
     server.routes["/"] = page(200)
     result = checker().check(f"http://user:secret@{SHOP}:{server.port}/")
     assert result.outcome is Outcome.PRESENT
@@ -861,7 +789,7 @@ def test_credentials_in_the_url_are_not_sent(server: HttpServer) -> None:
 
 
 def test_proxies_from_the_environment_are_ignored(
-    server: HttpServer, monkeypatch: pytest.MonkeyPatch
+    server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "ALL_PROXY"):
         monkeypatch.setenv(name, "http://proxy.example.net:3128")
@@ -1076,7 +1004,7 @@ def test_tls_without_verification(raw_servers: Any, pki: Pki) -> None:
     assert checker(verify_tls=False).check(f"https://{SHOP}:{s.port}/").outcome is Outcome.PRESENT
 
 
-def test_tls_to_a_plain_http_server_is_unreachable(server: HttpServer) -> None:
+def test_tls_to_a_plain_http_server_is_unreachable(server: LoopbackServer) -> None:
     result = checker().check(f"https://{SHOP}:{server.port}/")
     assert result.outcome is Outcome.UNREACHABLE
     assert result.detail.startswith(f"TLS with {SHOP} failed: ")

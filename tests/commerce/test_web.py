@@ -225,7 +225,19 @@ def test_act_on_indicators_from_the_site_page(
         follow_redirects=False,
     )
     assert answered.status_code == 303
-    assert "closed on 3 March" in client.get("/ui/commerce/providers").text
+    said = client.get(answered.headers["location"]).text
+    assert "Answer recorded on the notice." in said
+    assert "closed on 3 March" in said
+    assert " with an abuse contact (only those can be sent a notice)" in said
+    watch_id = re.search(r"/ui/commerce/watchlist/([0-9a-f-]{36})/remove", watch.text)
+    assert watch_id
+    removed = client.post(
+        f"/ui/commerce/watchlist/{watch_id.group(1)}/remove",
+        data={"csrf_token": token, "reason": "the exchange confirmed a mistake"},
+        follow_redirects=False,
+    )
+    assert removed.status_code == 303
+    assert "Wallet removed from the watch list" in client.get(removed.headers["location"]).text
     indicators = client.get("/ui/commerce/indicators?kind=merchant")
     assert "LNT-4471" in indicators.text
     assert f'<code class="wrap-any">{WALLET}</code>' not in indicators.text

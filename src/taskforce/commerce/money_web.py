@@ -21,12 +21,26 @@ from taskforce.web.session import WebCaller, WebCallerDep, render
 
 router = APIRouter()
 
+# what a page says after an action redirected to it (`?done=...`: a fixed sentence, never
+# text from the request)
+DONE = {
+    "listed": "Wallet listed: every member receives it with the next copy of the watch list.",
+    "removed": "Wallet removed from the watch list; the removal and its reason are kept.",
+    "contact": "Abuse contact saved: notices to this provider can be sent.",
+    "answer": "Answer recorded on the notice.",
+}
+
 
 # --- the watch list: every member's (READ) ------------------------------------------------------
 
 
 def _watchlist(
-    request: Request, session: Session, web: WebCaller, *, error: TaskforceError | None = None
+    request: Request,
+    session: Session,
+    web: WebCaller,
+    *,
+    error: TaskforceError | None = None,
+    done: str = "",
 ) -> HTMLResponse:
     caller = web.caller
     rows = watchlist.current(session, caller)
@@ -42,14 +56,17 @@ def _watchlist(
             "mine": {w.id for w in rows if can_list and sharing.is_owner(w, caller)},
             "can_list": can_list,
             "error": error,
+            "done": DONE.get(done, ""),
         },
         status_code=422 if error else 200,
     )
 
 
 @router.get("/watchlist", response_class=HTMLResponse)
-def watchlist_page(request: Request, session: SessionDep, web: WebCallerDep) -> HTMLResponse:
-    return _watchlist(request, session, web)
+def watchlist_page(
+    request: Request, session: SessionDep, web: WebCallerDep, done: str = ""
+) -> HTMLResponse:
+    return _watchlist(request, session, web, done=done)
 
 
 @router.get("/watchlist.csv")
@@ -78,7 +95,7 @@ def watchlist_add(
         )
     except (Invalid, Conflict) as exc:
         return _watchlist(request, session, web, error=exc)
-    return RedirectResponse("/ui/commerce/watchlist", status_code=303)
+    return RedirectResponse("/ui/commerce/watchlist?done=listed", status_code=303)
 
 
 @router.post("/watchlist/{watch_id}/remove")
@@ -96,14 +113,19 @@ def watchlist_remove(
         )
     except (Invalid, Conflict) as exc:
         return _watchlist(request, session, web, error=exc)
-    return RedirectResponse("/ui/commerce/watchlist", status_code=303)
+    return RedirectResponse("/ui/commerce/watchlist?done=removed", status_code=303)
 
 
 # --- payment providers and the notices sent to them -------------------------------------------
 
 
 def _providers(
-    request: Request, session: Session, web: WebCaller, *, error: TaskforceError | None = None
+    request: Request,
+    session: Session,
+    web: WebCaller,
+    *,
+    error: TaskforceError | None = None,
+    done: str = "",
 ) -> HTMLResponse:
     caller = web.caller
     notices, total = payments.list_notices(session, caller, now=utcnow())
@@ -120,14 +142,17 @@ def _providers(
             "overdue_days": payments.OVERDUE_DAYS,
             "can_edit": caller.can(Permission.MANAGE_HOSTING),
             "error": error,
+            "done": DONE.get(done, ""),
         },
         status_code=422 if error else 200,
     )
 
 
 @router.get("/providers", response_class=HTMLResponse)
-def providers_page(request: Request, session: SessionDep, web: WebCallerDep) -> HTMLResponse:
-    return _providers(request, session, web)
+def providers_page(
+    request: Request, session: SessionDep, web: WebCallerDep, done: str = ""
+) -> HTMLResponse:
+    return _providers(request, session, web, done=done)
 
 
 @router.post("/providers/{provider_id}/contact")
@@ -158,7 +183,7 @@ def provider_contact(
         attempt(session, call)
     except (Invalid, Conflict) as exc:
         return _providers(request, session, web, error=exc)
-    return RedirectResponse("/ui/commerce/providers", status_code=303)
+    return RedirectResponse("/ui/commerce/providers?done=contact#directory", status_code=303)
 
 
 @router.post("/notices/{payment_notice_id}/answer")
@@ -179,4 +204,4 @@ def notice_answer(
         )
     except (Invalid, Conflict) as exc:
         return _providers(request, session, web, error=exc)
-    return RedirectResponse("/ui/commerce/providers#notices", status_code=303)
+    return RedirectResponse("/ui/commerce/providers?done=answer#notices", status_code=303)

@@ -1,7 +1,8 @@
 """A page server on a loopback address for tests: a threaded `http.server` that answers from
 a table of routes (keyed by path, or by `host/path` where fictional hosts share it) and records
 every request and connection, so a test can assert what was asked for and what never was.
-The URL re-checker's tests and the commercial-site crawler's synthetic sites both serve from it.
+The outbound client's trap, the URL re-checker's tests and the commercial-site crawler's
+synthetic sites all serve from it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class Seen:
     host: str
     path: str
     headers: dict[str, str]
+    body: bytes = b""
 
     @property
     def referrer(self) -> str | None:
@@ -58,8 +60,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def dispatch(self) -> None:
         host = self.headers.get("Host", "").rsplit(":", 1)[0]
         path = self.path.split("?", 1)[0]
-        self.server.seen.append(Seen(self.command, host, self.path, dict(self.headers.items())))
-        route = self.server.routes.get(f"{host}{path}") or self.server.routes.get(path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        self.server.seen.append(
+            Seen(self.command, host, self.path, dict(self.headers.items()), body)
+        )
+        route = (
+            self.server.routes.get(f"{host}{path}")
+            or self.server.routes.get(path)
+            or self.server.fallback
+        )
         if route is None:
             self.reply(404, {"Content-Type": "text/plain"}, b"not here")
         else:
@@ -69,13 +79,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 class LoopbackServer(http.server.ThreadingHTTPServer):
-    """Serves `routes` on `host` (IPv4 or IPv6) and records every connection and request."""
+    """Serves `routes` on `host` (IPv4 or IPv6) and records every connection and request
+    (a request's body too)."""
 
     daemon_threads = True
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.routes: dict[str, Route] = {}
+        self.fallback: Route | None = None  # answers a path no route names (None: 404)
         self.seen: list[Seen] = []
         self.connections = 0
         super().__init__((host, port), Handler)

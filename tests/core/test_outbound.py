@@ -9,12 +9,10 @@ the spellings an attacker uses must leave it untouched. The allow-list setting
 
 from __future__ import annotations
 
-import http.server
 import ipaddress
 import json
 import re
 import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ import httpx
 import pytest
 from builders import make_person, token_for
 from fastapi.testclient import TestClient
+from loopback import LoopbackServer
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
@@ -43,53 +42,20 @@ from taskforce.core.outbox.models import OutboxMessage
 from taskforce.core.resolver import StaticResolver
 from taskforce.core.settings import Settings
 
-HANG_GUARD = 20.0
 
-
-class Trap(http.server.ThreadingHTTPServer):
-    """An HTTP server on 127.0.0.1 that records every connection and request it gets."""
-
-    daemon_threads = True
+class Trap(LoopbackServer):
+    """A server on 127.0.0.1 that answers any request with `status` (and `extra_headers`) and
+    records every connection and request it gets."""
 
     def __init__(self, status: int = 204, headers: dict[str, str] | None = None) -> None:
-        self.connections = 0
-        self.requests: list[tuple[str, str, dict[str, str], bytes]] = []
+        super().__init__()
         self.status = status
         self.extra_headers = headers or {}
-        trap = self
+        self.fallback = lambda handler: handler.reply(self.status, self.extra_headers)
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                """Quiet: the tests assert what the trap saw."""
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length)
-                trap.requests.append((self.command, self.path, dict(self.headers.items()), body))
-                self.send_response(trap.status)
-                for name, value in trap.extra_headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            do_GET = do_POST  # noqa: N815
-
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.port: int = self.server_address[1]
-        self.thread = threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
-
-    def get_request(self) -> tuple[socket.socket, Any]:
-        request = super().get_request()
-        self.connections += 1
-        return request
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
-        self.thread.join(HANG_GUARD)
+    @property
+    def requests(self) -> list[tuple[str, str, dict[str, str], bytes]]:
+        return [(s.method, s.path, s.headers, s.body) for s in self.seen]
 
 
 @pytest.fixture

@@ -246,7 +246,7 @@ def crawl(
             f"{done.pages_fetched} pages fetched, {done.pages_refused} refused, "
             f"{done.pages_failed} failed; {done.indicators_found} indicators, "
             f"{done.wallets_rejected} wallets rejected (bad checksum)"
-            + (f"; {done.detail}" if done.detail else ""),
+            + (f"; {done.detail}" if done.detail and done.status != "done" else ""),
             markup=False,
             soft_wrap=True,
         )
@@ -309,6 +309,8 @@ def watch_list(
                 for w in rows
             )
     out.print(text, end="", markup=False)
+    if fmt == "text" and not text:
+        err.print("the watch list is empty", markup=False)
 
 
 def install(cli: typer.Typer) -> None:

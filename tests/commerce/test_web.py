@@ -352,12 +352,15 @@ def test_the_recrawl_schedule_from_the_site_page(
     where = f"/ui/commerce/sites/{done.site.id}/recrawl"
     saved = client.post(where, data={"csrf_token": token, "days": "7"}, follow_redirects=False)
     assert saved.status_code == 303
-    assert "Next crawl" in client.get(saved.headers["location"]).text
+    shown = client.get(saved.headers["location"]).text
+    assert "Next crawl" in shown
+    assert "Recrawl schedule saved." in shown
     bad = client.post(where, data={"csrf_token": token, "days": "400"})
     assert bad.status_code == 422
     assert "365" in bad.text
-    client.post(where, data={"csrf_token": token, "action": "pause"})
-    assert "Paused: not recrawled until resumed." in client.get(where.rsplit("/", 1)[0]).text
+    paused = client.post(where, data={"csrf_token": token, "action": "pause"})
+    assert "Paused: not recrawled until resumed." in paused.text
+    assert "Recrawls paused: the schedule is kept" in paused.text
     client.post(where, data={"csrf_token": token, "action": "resume"})
     session.refresh(done.site)
     assert done.site.status == "active"

@@ -247,8 +247,9 @@ def site_page(
     skipped: int = Query(default=0, ge=0, le=100_000),
     listed: int = Query(default=0, ge=0, le=100_000),
     notified: int = Query(default=0, ge=0, le=100_000),
+    schedule: str = Query(default="", max_length=8),
 ) -> HTMLResponse:
-    said = []
+    said = [SCHEDULE_SAID[schedule]] if schedule in SCHEDULE_SAID else []
     if added >= 0:
         said.append(
             f"{added} selector{'' if added == 1 else 's'} added to the case, {already} already "
@@ -383,6 +384,14 @@ def crawl_now(
     return RedirectResponse(f"/ui/commerce/sites/{site_id}?queued=1", status_code=303)
 
 
+# what the site page says after its recrawl form (fixed words, never the request's)
+SCHEDULE_SAID = {
+    "save": "Recrawl schedule saved.",
+    "pause": "Recrawls paused: the schedule is kept for when they resume.",
+    "resume": "Recrawls resumed on the schedule.",
+}
+
+
 @router.post("/sites/{site_id}/recrawl")
 def recrawl(
     request: Request,
@@ -394,7 +403,7 @@ def recrawl(
 ) -> Response:
     """The recrawl schedule: every N days (empty: never), or paused and resumed."""
 
-    def call() -> dict[str, int]:
+    def call() -> dict[str, str]:
         now = utcnow()
         if action == "pause":
             recrawls.pause(session, web.caller, site_id)
@@ -403,7 +412,7 @@ def recrawl(
         else:
             every = _number(days, "recrawl_days") if days.strip() else None
             recrawls.set_recrawl(session, web.caller, site_id, every, now=now)
-        return {}
+        return {"schedule": action if action in SCHEDULE_SAID else "save"}
 
     return _acted(request, session, web, site_id, call)
 

@@ -365,3 +365,15 @@ def test_the_recrawl_schedule_from_the_site_page(
     session.refresh(done.site)
     assert done.site.status == "active"
     assert done.site.recrawl_days == 7
+
+
+def test_a_case_page_leads_to_opening_a_site_from_it(
+    client: TestClient, session: Session, settings: Settings, network: Network
+) -> None:
+    done = crawled_site(session, settings, network.gb)
+    web_login(client, session, network.gb)
+    case_page = client.get(f"/ui/cases/{done.case.id}")
+    link = f"/ui/commerce?case={done.case.id}#open"
+    assert f'href="{link}"' in case_page.text
+    form = client.get(link)
+    assert f'<option value="case:{done.case.id}" selected>' in form.text

@@ -63,6 +63,7 @@ def _sites(
     q: str = "",
     page: int = 1,
     report: str = "",
+    case: str = "",
     error: TaskforceError | None = None,
 ) -> HTMLResponse:
     caller = web.caller
@@ -89,6 +90,7 @@ def _sites(
             "link": link,
             "cases": _cases(session, caller),
             "report": report,
+            "case": case,
             "error": error,
             "max_depth": service.MAX_DEPTH,
             "max_pages": request.app.state.settings.commerce_max_pages,
@@ -105,8 +107,11 @@ def sites_page(
     q: str = Query(default="", max_length=200),
     page: int = Query(default=1, ge=1, le=100_000),
     report: str = Query(default="", max_length=64, description="open a site from this report"),
+    case: str = Query(default="", max_length=64, description="open a site from this case"),
 ) -> HTMLResponse:
-    return _sites(request, session, web, q=q.strip(), page=page, report=report.strip())
+    return _sites(
+        request, session, web, q=q.strip(), page=page, report=report.strip(), case=case.strip()
+    )
 
 
 class SiteForm(PageForm):

@@ -136,6 +136,7 @@ BODIES: dict[str, object] = {
         "provider_id": "00000000-0000-0000-0000-000000000005",
     },
     "/api/v1/commerce/notices/{payment_notice_id}/answer": {"outcome": "declined"},
+    "/api/v1/commerce/notices/{payment_notice_id}/close": {"reason": "probing"},
     "/api/v1/commerce/watchlist": {"address": WATCHED, "reason": "probing"},
     "/api/v1/commerce/watchlist/{watch_id}/remove": {"reason": "probing"},
     "/api/v1/commerce/sites/{site_id}/recrawl": {"days": 1, "paused": True},

@@ -148,6 +148,23 @@ def test_acting_over_the_api(
         json={"outcome": "funds_frozen"},
     )
     assert bad.status_code == 409
+    again = client.post(  # once answered, a new notice may go: then closed unanswered
+        "/api/v1/commerce/notices",
+        headers=headers,
+        json={
+            "site_id": str(done.site.id),
+            "indicator_id": str(done.merchant.id),
+            "provider_id": str(provider.id),
+        },
+    ).json()
+    close = f"/api/v1/commerce/notices/{again['id']}/close"
+    unexplained = client.post(close, headers=headers, json={"reason": " "})
+    assert unexplained.status_code == 422
+    assert "reason" in unexplained.text
+    closed = client.post(close, headers=headers, json={"reason": "no answer after 30 days"})
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["status"] == "closed"
+    assert client.post(close, headers=headers, json={"reason": "again"}).status_code == 409
     watch = client.post(
         "/api/v1/commerce/watchlist",
         headers=headers,

@@ -229,6 +229,7 @@ def test_act_on_indicators_from_the_site_page(
     assert "Answer recorded on the notice." in said
     assert "closed on 3 March" in said
     assert " with an abuse contact (only those can be sent a notice)" in said
+    assert "Close without an answer…" not in said  # answered: nothing left to close
     watch_id = re.search(r"/ui/commerce/watchlist/([0-9a-f-]{36})/remove", watch.text)
     assert watch_id
     removed = client.post(
@@ -238,6 +239,20 @@ def test_act_on_indicators_from_the_site_page(
     )
     assert removed.status_code == 303
     assert "Wallet removed from the watch list" in client.get(removed.headers["location"]).text
+    client.post(  # answered: a new notice may go, then be closed unanswered
+        f"/ui/commerce/sites/{done.site.id}/notify",
+        data={
+            "csrf_token": token,
+            "indicator": str(done.merchant.id),
+            "provider": str(provider.id),
+        },
+    )
+    waiting = client.get("/ui/commerce/providers").text
+    close = re.search(r"/ui/commerce/notices/([0-9a-f-]{36})/close", waiting)
+    assert close
+    closed = client.post(close.group(0), data={"csrf_token": token, "reason": "no answer"})
+    assert "Notice closed: no answer is awaited any more" in closed.text
+    assert "Closed" in closed.text
     indicators = client.get("/ui/commerce/indicators?kind=merchant")
     assert "LNT-4471" in indicators.text
     assert f'<code class="wrap-any">{WALLET}</code>' not in indicators.text

@@ -32,6 +32,7 @@ from taskforce.commerce.schemas import (
     IndicatorPage,
     IndicatorRead,
     NoticeAnswer,
+    NoticeClose,
     NoticeCreate,
     NoticePage,
     NoticeRead,
@@ -283,6 +284,15 @@ def answer_notice(
     payments.record_answer(
         session, caller, payment_notice_id, outcome=data.outcome, text=data.text, now=utcnow()
     )
+    return _notice(session, caller, payment_notice_id)
+
+
+@router.post("/notices/{payment_notice_id}/close", response_model=NoticeRead)
+def close_notice(
+    payment_notice_id: uuid.UUID, data: NoticeClose, session: SessionDep, caller: CallerDep
+) -> NoticeRead:
+    """Stop waiting for an answer (none came; the site is gone), with the reason."""
+    payments.close(session, caller, payment_notice_id, reason=data.reason, now=utcnow())
     return _notice(session, caller, payment_notice_id)
 
 

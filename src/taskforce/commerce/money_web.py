@@ -28,6 +28,7 @@ DONE = {
     "removed": "Wallet removed from the watch list; the removal and its reason are kept.",
     "contact": "Abuse contact saved: notices to this provider can be sent.",
     "answer": "Answer recorded on the notice.",
+    "closed": "Notice closed: no answer is awaited any more; the reason is kept.",
 }
 
 
@@ -205,3 +206,24 @@ def notice_answer(
     except (Invalid, Conflict) as exc:
         return _providers(request, session, web, error=exc)
     return RedirectResponse("/ui/commerce/providers?done=answer#notices", status_code=303)
+
+
+@router.post("/notices/{payment_notice_id}/close")
+def notice_close(
+    request: Request,
+    payment_notice_id: uuid.UUID,
+    session: SessionDep,
+    web: CheckedWebDep,
+    reason: str = Form(default="", max_length=1000),
+) -> Response:
+    """Stop waiting for the provider's answer, with the reason (none came; the site is gone)."""
+    try:
+        attempt(
+            session,
+            lambda: payments.close(
+                session, web.caller, payment_notice_id, reason=reason, now=utcnow()
+            ),
+        )
+    except (Invalid, Conflict) as exc:
+        return _providers(request, session, web, error=exc)
+    return RedirectResponse("/ui/commerce/providers?done=closed#notices", status_code=303)

@@ -321,6 +321,10 @@ class NoticeAnswer(BaseModel):
     text: str = Field(default="", max_length=5000)
 
 
+class NoticeClose(BaseModel):
+    reason: str = Field(max_length=1000, description="why no answer is awaited any more")
+
+
 class NoticeRead(BaseModel):
     id: uuid.UUID
     reference: str

@@ -340,6 +340,7 @@ def test_a_confirmed_url_report_leads_to_investigating_its_site(
     assert link in confirmed
     form = client.get(f"/ui/commerce?report={report.id}")
     assert f'name="report" value="{report.id}"' in form.text
+    assert 'name="url" value="https://files.example.net/shop/join"' in form.text  # not retyped
     opened = client.post(
         "/ui/commerce/sites",
         data={

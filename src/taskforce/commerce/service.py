@@ -172,6 +172,22 @@ def _confirmed_report(session: Session, caller: Caller, report_id: uuid.UUID) ->
     return report
 
 
+def confirmed_report_url(session: Session, caller: Caller, report_id: uuid.UUID) -> str:
+    """The URL a report of the caller's agency confirmed as illegal is about, to open its site
+    from without typing it again (read audited, as the report's page is)."""
+    report = _confirmed_report(session, caller, report_id)
+    audit.record(
+        session,
+        caller,
+        action="report.read",
+        operation=Operation.CONSULTATION,
+        subject_type="public_report",
+        subject_id=report.id,
+        detail={"for": "commerce.site"},
+    )
+    return str((report.details or {}).get("url", ""))
+
+
 def check_recrawl_days(days: int | None) -> None:
     if days is not None and not 1 <= days <= MAX_RECRAWL_DAYS:
         raise Invalid(

@@ -55,6 +55,15 @@ def _cases(session: Session, caller: Caller) -> list[Any]:
 # --- the sites and the form that opens one ----------------------------------------------------
 
 
+def _report_url(session: Session, caller: Caller, raw: str) -> str:
+    """The landing URL filled in from a confirmed report (none if it is not one: opening then
+    says why)."""
+    try:
+        return service.confirmed_report_url(session, caller, uuid.UUID(raw))
+    except (ValueError, Invalid):
+        return ""
+
+
 def _sites(
     request: Request,
     session: Session,
@@ -90,6 +99,7 @@ def _sites(
             "link": link,
             "cases": _cases(session, caller),
             "report": report,
+            "report_url": _report_url(session, caller, report) if report and not error else "",
             "case": case,
             "error": error,
             "max_depth": service.MAX_DEPTH,

@@ -101,6 +101,7 @@ def test_open_crawl_graph_and_watchlist(
     assert history[3] == "  the first crawl: nothing to compare it with"
     listed = runner.invoke(app, ["commerce", "site", "list", "--agency", "GB-NCA"])
     assert "done 3 pages" in listed.stdout
+    assert "no recrawl" in listed.stdout
     graph = runner.invoke(app, ["commerce", "graph", "--agency", "GB-NCA"])
     assert graph.exit_code == 0, graph.output
     [brand_line, said] = graph.stdout.strip().splitlines()

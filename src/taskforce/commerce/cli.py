@@ -87,14 +87,23 @@ def site_add(
 
 @site_app.command("list")
 def site_list(ctx: typer.Context, agency: str = AGENCY) -> None:
-    """The agency's sites, newest first: id, host, the last crawl, pages fetched, label."""
+    """The agency's sites, newest first: id, host, the last crawl and pages fetched,
+    indicators, the recrawl schedule, label."""
     with unit(ctx) as session:
         caller = agency_service.operator(session, agency)
         listing = views.list_sites(session, caller, limit=500)
     for s in listing.items:
         last = s.last_crawl
         crawled = f"{last.status} {last.pages_fetched} pages" if last else "never crawled"
-        out.print(f"{s.id}\t{s.host}\t{crawled}\t{s.label}", markup=False)
+        every = f"every {_n(s.recrawl_days, 'day')}" if s.recrawl_days else "no recrawl"
+        every += ", paused" if s.status == recrawls.PAUSED else ""
+        out.print(
+            f"{s.id}\t{s.host}\t{crawled}\t{_n(s.indicators, 'indicator')}\t{every}\t{s.label}",
+            markup=False,
+            soft_wrap=True,
+        )
+    if not listing.items:
+        err.print("no site yet: open one with taskforce commerce site add", markup=False)
 
 
 def _site(session: Session, caller: Caller, raw: str) -> CommerceSite:

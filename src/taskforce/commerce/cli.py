@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 
 import typer
 from sqlalchemy import select
@@ -148,10 +149,21 @@ def site_recrawl(
     if (days is None) == (not off):
         err.print("error: days: give --days N or --off", markup=False)
         raise typer.Exit(2)
+    _reschedule(
+        ctx, agency, site, lambda s, c, i: recrawls.set_recrawl(s, c, i, None if off else days)
+    )
+
+
+def _reschedule(
+    ctx: typer.Context,
+    agency: str,
+    site: str,
+    change: Callable[[Session, Caller, uuid.UUID], CommerceSite],
+) -> None:
+    """Change a site's recrawl schedule and print it, with when the next crawl is due."""
     with unit(ctx) as session:
         caller = agency_service.operator(session, agency)
-        chosen = _site(session, caller, site)
-        done = recrawls.set_recrawl(session, caller, chosen.id, None if off else days)
+        done = change(session, caller, _site(session, caller, site).id)
         said = f"{done.host}: {_schedule(done)}"
     out.print(said, markup=False)
 
@@ -163,11 +175,7 @@ def site_pause(
     agency: str = AGENCY,
 ) -> None:
     """Stop recrawling the site for now; its schedule is kept for `resume`."""
-    with unit(ctx) as session:
-        caller = agency_service.operator(session, agency)
-        done = recrawls.pause(session, caller, _site(session, caller, site).id)
-        said = f"{done.host}: {_schedule(done)}"
-    out.print(said, markup=False)
+    _reschedule(ctx, agency, site, recrawls.pause)
 
 
 @site_app.command("resume")
@@ -177,11 +185,7 @@ def site_resume(
     agency: str = AGENCY,
 ) -> None:
     """Recrawl a paused site again on its schedule; print when the next crawl is due."""
-    with unit(ctx) as session:
-        caller = agency_service.operator(session, agency)
-        done = recrawls.resume(session, caller, _site(session, caller, site).id)
-        said = f"{done.host}: {_schedule(done)}"
-    out.print(said, markup=False)
+    _reschedule(ctx, agency, site, recrawls.resume)
 
 
 @site_app.command("history")

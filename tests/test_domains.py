@@ -47,6 +47,7 @@ def test_the_contracts_name_the_domains_in_their_order() -> None:
         "taskforce.hashsets",
         "taskforce.federation",
         "taskforce.commerce",
+        "taskforce.chats",
         "taskforce.interop",
         "taskforce.observatory",
     )
@@ -56,7 +57,7 @@ def test_the_contracts_name_the_domains_in_their_order() -> None:
     assert contracts["domain-layers-hashsets"]["containers"] == ["taskforce.hashsets"]
     assert contracts["domain-layers-federation"]["containers"] == ["taskforce.federation"]
     assert contracts["domain-layers-federation"]["exhaustive"] is True
-    for domain in ("commerce", "interop", "observatory"):
+    for domain in ("commerce", "chats", "interop", "observatory"):
         assert contracts[f"domain-layers-{domain}"]["containers"] == [f"taskforce.{domain}"]
         assert contracts[f"domain-layers-{domain}"]["exhaustive"] is True
     assert contracts["domain-layers"]["exhaustive"] is True

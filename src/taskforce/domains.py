@@ -35,6 +35,7 @@ DOMAINS: tuple[str, ...] = (
     "watch",  # the 24/7 watch: urgent leads to the desks
     "reports",  # public reports and the hotline queue (opens leads, notices, list entries)
     "commerce",  # commercial sites: text-only crawls, payment indicators, brands and groups
+    "chats",  # chat logs: imports, participants to selectors, the tactic tagger, the review queue
     "federation",  # sovereign nodes: identity, peers, signed requests, blinded selector tokens
     "interop",  # STIX 2.1 + TLP 2.0, TAXII 2.1, MISP: what a member may pass on, out and in
     "observatory",  # public and member statistics: world map, removal times, snapshots

@@ -57,6 +57,9 @@ class Permission(StrEnum):
     # commercial sites: crawl a site (text only), map its payment infrastructure, put its
     # indicators on the agency's case, notify payment providers, list wallets on the watch list
     INVESTIGATE_SITES = "investigate_sites"
+    # chat logs: import an agency's chat exports into its cases, read the conversations, confirm
+    # their participants as selectors, and review the tagger's queue (a human decides each)
+    REVIEW_CHATS = "review_chats"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -70,6 +73,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_HOSTING,
             Permission.HANDLE_REPORTS,
             Permission.INVESTIGATE_SITES,
+            Permission.REVIEW_CHATS,
             Permission.MANAGE_BLOCKLIST,
             Permission.OVERSEE_NETWORK,
             Permission.MANAGE_PEERS,
@@ -84,6 +88,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         {
             Permission.HANDLE_REPORTS,
             Permission.INVESTIGATE_SITES,
+            Permission.REVIEW_CHATS,
             Permission.MANAGE_BLOCKLIST,
             Permission.DOWNLOAD_BLOCKLIST,
             Permission.MANAGE_HOSTING,
@@ -104,6 +109,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         {
             Permission.HANDLE_REPORTS,
             Permission.INVESTIGATE_SITES,
+            Permission.REVIEW_CHATS,
             Permission.MANAGE_BLOCKLIST,
             Permission.DOWNLOAD_BLOCKLIST,
             Permission.MANAGE_HOSTING,
@@ -122,6 +128,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         {
             Permission.HANDLE_REPORTS,
             Permission.INVESTIGATE_SITES,
+            Permission.REVIEW_CHATS,
             Permission.MANAGE_BLOCKLIST,
             Permission.DOWNLOAD_BLOCKLIST,
             Permission.MANAGE_HOSTING,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import zoneinfo
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -191,6 +192,25 @@ class Settings(BaseSettings):
         le=365,
         description="Days between recrawls of a site when the analyst asks for recrawls without "
         "naming an interval.",
+    )
+    chats_review_threshold: float = Field(
+        default=0.5,
+        gt=0,
+        lt=1,
+        description="Conversation risk (0–1, calibrated on the shipped synthetic corpus) from "
+        "which a conversation is flagged for review and counted as flagged by the evaluation; "
+        "the queue lists every conversation, flagged ones first.",
+    )
+    chats_upload_bytes: int = Field(
+        default=1 << 30,
+        ge=1 << 20,
+        description="The most bytes of one chat export uploaded through the API or the page "
+        "(the command line reads files of any size).",
+    )
+    chats_timezone: str = Field(
+        default="UTC",
+        description="IANA time zone that chat exports without offsets (WhatsApp, plain logs) "
+        "are read in when the import does not name one; each import records the zone used.",
     )
     smtp_host: str | None = Field(default=None, description="SMTP server for the outbox.")
     smtp_port: int = Field(default=25, description="SMTP port.")
@@ -408,6 +428,18 @@ class Settings(BaseSettings):
             if not 1 <= days <= 366:
                 raise ValueError(f"preservation_reminder_days: {days} is not from 1 to 366")
         return sorted(set(value), reverse=True)
+
+    @field_validator("chats_timezone")
+    @classmethod
+    def _time_zone(cls, value: str) -> str:
+        """An IANA zone name (`Europe/Berlin`): a typo would shift every imported message."""
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"chats_timezone: {value!r} is not an IANA time zone (e.g. Europe/Berlin)"
+            ) from None
+        return value
 
     @field_validator(
         "trusted_proxies",

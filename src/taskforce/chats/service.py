@@ -1,0 +1,138 @@
+"""The one access rule of the chat domain, and the case a chat import goes into.
+
+Chats belong to the agency that owns their case and to no one else, whatever the case's
+sharing level (a partner that sees the case sees none of its chats). Any other id — another
+agency's conversation, one that does not exist — is the same audited 'not found', so an id
+reveals nothing. Every read of a conversation is audited by the workflow that reads it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import TypeVar
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import Session
+
+from taskforce.cases import service as case_service
+from taskforce.cases.models import Case
+from taskforce.chats.models import (
+    ChatAttachment,
+    ChatConversation,
+    ChatImport,
+    ChatMention,
+    ChatParticipant,
+)
+from taskforce.core import sharing
+from taskforce.core.caller import Caller, Permission
+
+Row = TypeVar("Row", ChatConversation, ChatImport, ChatMention, ChatParticipant)
+
+DECISIONS = ("concern", "no_concern", "unclear")
+DECISION_LABELS = {
+    "unreviewed": "Not reviewed",
+    "concern": "Concern: refer to the investigator",
+    "no_concern": "No concern",
+    "unclear": "Unclear: needs another look",
+}
+
+
+def own_row(
+    session: Session,
+    caller: Caller,
+    model: type[Row],
+    record_id: uuid.UUID,
+    *,
+    noun: str,
+    where: Sequence[ColumnElement[bool]] = (),
+) -> Row:
+    """A row of the caller's agency (that meets `where`); any other id is missing, the refusal
+    audited as `chats.<noun>.read` on `chat_<noun>`."""
+    caller.require(Permission.REVIEW_CHATS)
+    record = session.scalar(
+        select(model).where(
+            model.id == record_id, sharing.owned_by(model.owner_agency_id, caller), *where
+        )
+    )
+    if record is None:
+        sharing.refuse(
+            session,
+            caller,
+            action=f"chats.{noun}.read",
+            subject_type=f"chat_{noun}",
+            subject_id=record_id,
+            missing=noun,
+        )
+    return record
+
+
+def own_conversation(
+    session: Session, caller: Caller, conversation_id: uuid.UUID
+) -> ChatConversation:
+    return own_row(session, caller, ChatConversation, conversation_id, noun="conversation")
+
+
+def own_import(session: Session, caller: Caller, import_id: uuid.UUID) -> ChatImport:
+    return own_row(session, caller, ChatImport, import_id, noun="import")
+
+
+def own_mention(session: Session, caller: Caller, mention_id: uuid.UUID) -> ChatMention:
+    return own_row(session, caller, ChatMention, mention_id, noun="mention")
+
+
+def own_participant(session: Session, caller: Caller, participant_id: uuid.UUID) -> ChatParticipant:
+    return own_row(session, caller, ChatParticipant, participant_id, noun="participant")
+
+
+def own_attachment(
+    session: Session, caller: Caller, attachment_id: uuid.UUID
+) -> tuple[ChatAttachment, ChatConversation]:
+    """An attachment record (names and hashes) of one of the agency's conversations."""
+    caller.require(Permission.REVIEW_CHATS)
+    found = session.execute(
+        select(ChatAttachment, ChatConversation)
+        .join(ChatConversation, ChatConversation.id == ChatAttachment.conversation_id)
+        .where(
+            ChatAttachment.id == attachment_id,
+            sharing.owned_by(ChatConversation.owner_agency_id, caller),
+        )
+    ).first()
+    if found is None:
+        sharing.refuse(
+            session,
+            caller,
+            action="chats.attachment.read",
+            subject_type="chat_attachment",
+            subject_id=attachment_id,
+            missing="attachment",
+        )
+    return found[0], found[1]
+
+
+def case_for_import(session: Session, caller: Caller, case_id: uuid.UUID) -> Case:
+    """The case chats go into: one the caller's agency owns, open, and the caller may review
+    chats and add selectors (the confirmed participants become its selectors)."""
+    caller.require(Permission.REVIEW_CHATS)
+    case = case_service.owned_case(session, caller, case_id, Permission.ADD_SELECTOR)
+    case_service.require_open(case)
+    return case
+
+
+def own_case(session: Session, caller: Caller, case_id: uuid.UUID) -> Case:
+    """A case of the caller's agency whose chats the caller may read (a partner's case, even
+    one the caller sees, is missing here)."""
+    caller.require(Permission.REVIEW_CHATS)
+    case = session.scalar(
+        select(Case).where(Case.id == case_id, sharing.owned_by(Case.owner_agency_id, caller))
+    )
+    if case is None:
+        sharing.refuse(
+            session,
+            caller,
+            action="chats.case.read",
+            subject_type="case",
+            subject_id=case_id,
+            missing="case",
+        )
+    return case

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-router = APIRouter(prefix="/api/v1/chats", tags=["chats"])
+router = APIRouter(prefix="/chats", tags=["chats"])  # under /api/v1 (app.py)
 
 # --- import (importing.py) -------------------------------------------------------------------
 

@@ -1,0 +1,385 @@
+"""What the conversation page, `GET /api/v1/chats/conversations/{id}` and the console read:
+one of the agency's conversations with its header (case, members and whether their identifiers
+became selectors, risk and its reasons, where it was flagged), the tactic timeline grouped by
+the stages of the grooming models, one page of messages with the rule spans marked, the
+attachments (names and hashes, never bytes) and every review.
+
+Each read is audited `chats.conversation.read` (a consultation, with the messages shown);
+another agency's id is the service's audited 'not found'. Texts are returned as they were
+imported: the pages escape them (autoescape), the API sends them as JSON strings.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from taskforce.cases.models import Case
+from taskforce.chats import service
+from taskforce.chats.models import (
+    ChatAttachment,
+    ChatConversation,
+    ChatMember,
+    ChatMention,
+    ChatMessage,
+    ChatParticipant,
+    ChatReview,
+)
+from taskforce.chats.schemas import (
+    TACTIC_NAMES,
+    AttachmentRead,
+    ContributionRead,
+    ConversationRead,
+    ConversationView,
+    MemberRead,
+    MessagePage,
+    MessageRead,
+    ReviewRead,
+    RuleSpan,
+    Segment,
+    StageRead,
+    TacticCount,
+    TacticTag,
+    TimelineEntry,
+)
+from taskforce.chats.tactics import STAGE_LABELS, TACTICS, Stage, Tactic, from_bits
+from taskforce.core.audit import service as audit
+from taskforce.core.audit.service import Operation
+from taskforce.core.auth.models import User
+from taskforce.core.caller import Caller
+from taskforce.core.errors import Invalid
+
+PAGE = 100  # messages a page
+CONTEXT = 5  # messages shown before the flagged one when the page jumps to it
+TIMELINE_MOST = 2000  # tactic entries on the timeline (the first ones: how it began)
+
+
+def _tactic(name: str) -> Tactic | None:
+    return Tactic(name) if name in TACTIC_NAMES else None
+
+
+def rule_spans(tags: dict[str, Any], text: str) -> list[RuleSpan]:
+    """The rules stored with a message (`[[tactic, rule, start, end], ...]`), inside its text."""
+    spans = []
+    for item in tags.get("rules") or ():
+        try:
+            name, rule, start, end = item
+            start, end = int(start), int(end)
+        except (TypeError, ValueError):
+            continue
+        if _tactic(str(name)) is None or not 0 <= start < end <= len(text):
+            continue
+        spans.append(RuleSpan(tactic=str(name), rule=str(rule), start=start, end=end))
+    return sorted(spans, key=lambda s: (s.start, -s.end))
+
+
+def segments(text: str, spans: Sequence[RuleSpan]) -> list[Segment]:
+    """The text cut at the rule spans (overlaps: the earlier, longer span wins), so a page
+    marks them without ever inserting markup into the text itself."""
+    cut: list[Segment] = []
+    at = 0
+    for span in spans:
+        if span.start < at:
+            continue
+        if span.start > at:
+            cut.append(Segment(text=text[at : span.start]))
+        cut.append(Segment(text=text[span.start : span.end], tactic=span.tactic, rule=span.rule))
+        at = span.end
+    if at < len(text) or not cut:
+        cut.append(Segment(text=text[at:]))
+    return cut
+
+
+def tactic_tags(bits: int, tags: dict[str, Any]) -> list[TacticTag]:
+    """The tactics the tagger shows on a message (with their probability), then those it
+    considered below their threshold."""
+    probabilities: dict[str, float] = {
+        str(k): float(v) for k, v in (tags.get("p") or {}).items() if _tactic(str(k))
+    }
+    shown = from_bits(bits)
+    found = [
+        TacticTag(
+            tactic=t.value,
+            label=TACTICS[t].label,
+            stage=TACTICS[t].stage.value,
+            probability=probabilities.get(t.value),
+            shown=True,
+        )
+        for t in shown
+    ]
+    for name, p in sorted(probabilities.items(), key=lambda kv: -kv[1]):
+        t = Tactic(name)
+        if t not in shown:
+            info = TACTICS[t]
+            found.append(
+                TacticTag(
+                    tactic=name,
+                    label=info.label,
+                    stage=info.stage.value,
+                    probability=p,
+                    shown=False,
+                )
+            )
+    return found
+
+
+def attachment_read(row: ChatAttachment) -> AttachmentRead:
+    return AttachmentRead.model_validate(row, from_attributes=True)
+
+
+def _authors(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    if not ids:
+        return {}
+    rows = session.scalars(select(ChatParticipant).where(ChatParticipant.id.in_(ids)))
+    named = {}
+    for p in rows:
+        name = p.names[0] if p.names else ""
+        named[p.id] = f"{name} ({p.handle})" if name and name != p.handle else p.handle
+    return named
+
+
+def messages(
+    session: Session,
+    conversation: ChatConversation,
+    *,
+    start: int,
+    limit: int,
+) -> MessagePage:
+    """Messages `start`… in sequence order, with their tactics, rule spans and attachments."""
+    rows = list(
+        session.scalars(
+            select(ChatMessage)
+            .where(ChatMessage.conversation_id == conversation.id, ChatMessage.seq >= start)
+            .order_by(ChatMessage.seq, ChatMessage.id)
+            .limit(limit)
+        )
+    )
+    authors = _authors(session, {m.participant_id for m in rows if m.participant_id})
+    carried: dict[uuid.UUID, list[AttachmentRead]] = defaultdict(list)
+    with_files = [m.id for m in rows if m.attachment_count]
+    if with_files:
+        for row in session.scalars(
+            select(ChatAttachment)
+            .where(ChatAttachment.message_id.in_(with_files))
+            .order_by(ChatAttachment.name)
+        ):
+            if row.message_id is not None:
+                carried[row.message_id].append(attachment_read(row))
+    items = []
+    for m in rows:
+        tags = m.tags or {}
+        spans = rule_spans(tags, m.text)
+        items.append(
+            MessageRead(
+                id=m.id,
+                seq=m.seq,
+                line=m.line,
+                sent_at=m.sent_at,
+                time_text=m.time_text,
+                participant_id=m.participant_id,
+                author=authors.get(m.participant_id, "") if m.participant_id else "",
+                text=m.text,
+                tactics=tactic_tags(m.tactics, tags),
+                rules=spans,
+                segments=segments(m.text, spans),
+                score=m.score,
+                flagged_here=conversation.flagged_seq == m.seq,
+                attachments=carried.get(m.id, []),
+            )
+        )
+    return MessagePage(items=items, start=start, limit=limit, total=conversation.message_count)
+
+
+def timeline(session: Session, conversation: ChatConversation) -> list[StageRead]:
+    """The messages where tactics show, grouped by stage (in the models' order; within a
+    stage, in the conversation's order): where the grooming pattern appears, not a claim
+    that it followed the stages one after another."""
+    rows = session.execute(
+        select(ChatMessage.seq, ChatMessage.id, ChatMessage.tactics, ChatMessage.tags)
+        .where(ChatMessage.conversation_id == conversation.id, ChatMessage.tactics != 0)
+        .order_by(ChatMessage.seq)
+        .limit(TIMELINE_MOST)
+    )
+    by_stage: dict[Stage, list[TimelineEntry]] = defaultdict(list)
+    for seq, message_id, bits, tags in rows:
+        probabilities = (tags or {}).get("p") or {}
+        for tactic in from_bits(bits):
+            info = TACTICS[tactic]
+            p = probabilities.get(tactic.value)
+            by_stage[info.stage].append(
+                TimelineEntry(
+                    seq=seq,
+                    message_id=message_id,
+                    tactic=tactic.value,
+                    label=info.label,
+                    probability=float(p) if p is not None else None,
+                )
+            )
+    return [
+        StageRead(stage=stage.value, label=STAGE_LABELS[stage], entries=by_stage[stage])
+        for stage in Stage
+        if by_stage.get(stage)
+    ]
+
+
+def members(session: Session, conversation: ChatConversation) -> list[MemberRead]:
+    """Who wrote in the conversation, most active first, with their identifiers' status
+    (proposed, confirmed as selectors, dismissed)."""
+    rows = list(
+        session.execute(
+            select(ChatMember, ChatParticipant)
+            .join(ChatParticipant, ChatParticipant.id == ChatMember.participant_id)
+            .where(ChatMember.conversation_id == conversation.id)
+            .order_by(ChatMember.message_count.desc(), ChatMember.first_seq)
+        ).all()
+    )
+    mentions: dict[uuid.UUID, dict[str, int]] = defaultdict(dict)
+    ids = [p.id for _m, p in rows]
+    if ids:
+        for participant_id, status, n in session.execute(
+            select(ChatMention.participant_id, ChatMention.status, func.count())
+            .where(ChatMention.participant_id.in_(ids))
+            .group_by(ChatMention.participant_id, ChatMention.status)
+        ):
+            if participant_id is not None:
+                mentions[participant_id][status] = n
+    return [
+        MemberRead(
+            participant_id=p.id,
+            platform=p.platform,
+            handle=p.handle,
+            names=list(p.names or []),
+            message_count=m.message_count,
+            first_seq=m.first_seq,
+            mentions=mentions.get(p.id, {}),
+        )
+        for m, p in rows
+    ]
+
+
+def header(
+    session: Session,
+    conversation: ChatConversation,
+    *,
+    threshold: float,
+    contributions: Sequence[ContributionRead] = (),
+) -> ConversationRead:
+    case = session.get(Case, conversation.case_id)
+    reviewer = (
+        session.scalar(select(User.email).where(User.id == conversation.reviewed_by_user_id))
+        if conversation.reviewed_by_user_id
+        else None
+    )
+    return ConversationRead(
+        id=conversation.id,
+        case_id=conversation.case_id,
+        case_reference=case.reference if case else "",
+        case_title=case.title if case else "",
+        key=conversation.key,
+        title=conversation.title,
+        platform=conversation.platform,
+        format=conversation.format,
+        source=conversation.source,
+        first_at=conversation.first_at,
+        last_at=conversation.last_at,
+        message_count=conversation.message_count,
+        participant_count=conversation.participant_count,
+        risk=conversation.risk,
+        flagged=conversation.risk is not None and conversation.risk >= threshold,
+        flagged_seq=conversation.flagged_seq,
+        threshold=threshold,
+        scored_at=conversation.scored_at,
+        model_version=conversation.model_version,
+        tactics=TacticCount.of(conversation.tactic_counts or {}),
+        contributions=list(contributions),
+        decision=conversation.decision,
+        decision_label=service.DECISION_LABELS.get(conversation.decision, conversation.decision),
+        reviewed_at=conversation.reviewed_at,
+        reviewer=reviewer,
+    )
+
+
+def review_read(review: ChatReview) -> ReviewRead:
+    return ReviewRead(
+        id=review.id,
+        conversation_id=review.conversation_id,
+        at=review.at,
+        decision=review.decision,
+        decision_label=service.DECISION_LABELS.get(review.decision, review.decision),
+        note=review.note,
+        reviewer=review.actor_label,
+        risk=review.risk,
+        model_version=review.model_version,
+    )
+
+
+def history(session: Session, conversation_id: uuid.UUID) -> list[ReviewRead]:
+    """Every decision on a conversation, oldest first (the caller's access already checked)."""
+    rows = session.scalars(
+        select(ChatReview)
+        .where(ChatReview.conversation_id == conversation_id)
+        .order_by(ChatReview.at, ChatReview.id)
+    )
+    return [review_read(r) for r in rows]
+
+
+def page_start(conversation: ChatConversation, start: int | None, at_flagged: bool) -> int:
+    """Where the shown page begins: asked for, or a few messages before the flagged one."""
+    if at_flagged and conversation.flagged_seq is not None:
+        return max(0, conversation.flagged_seq - CONTEXT)
+    return max(0, start or 0)
+
+
+def conversation(
+    session: Session,
+    caller: Caller,
+    conversation_id: uuid.UUID,
+    *,
+    threshold: float,
+    start: int | None = None,
+    limit: int = PAGE,
+    at_flagged: bool = False,
+) -> ConversationView:
+    """One of the agency's conversations as its page shows it (audited read)."""
+    if not 1 <= limit <= 1000:
+        raise Invalid("limit", "must be 1 to 1,000")
+    found = service.own_conversation(session, caller, conversation_id)
+    first = page_start(found, start, at_flagged)
+    page = messages(session, found, start=first, limit=limit)
+    attachments = [
+        attachment_read(a)
+        for a in session.scalars(
+            select(ChatAttachment)
+            .where(ChatAttachment.conversation_id == found.id)
+            .order_by(ChatAttachment.known.desc(), ChatAttachment.name)
+            .limit(500)
+        )
+    ]
+    audit.record(
+        session,
+        caller,
+        action="chats.conversation.read",
+        operation=Operation.CONSULTATION,
+        subject_type="chat_conversation",
+        subject_id=found.id,
+        subject_agency_id=found.owner_agency_id,
+        detail={
+            "case_id": str(found.case_id),
+            "first_seq": page.items[0].seq if page.items else None,
+            "last_seq": page.items[-1].seq if page.items else None,
+            "messages": len(page.items),
+        },
+    )
+    return ConversationView(
+        conversation=header(session, found, threshold=threshold),
+        members=members(session, found),
+        stages=timeline(session, found),
+        messages=page,
+        attachments=attachments,
+        reviews=history(session, found.id),
+    )

@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
-from taskforce.cases import selectors, wallets
+from taskforce.cases import contacts, selectors, wallets
 from taskforce.commerce import lexicon, template
 from taskforce.commerce.kinds import Extraction, Found, IndicatorKind
 from taskforce.core.errors import Invalid
@@ -170,7 +170,7 @@ def extract_page(html: str, *, url: str) -> Extraction:
     _affiliates(page, urls, url)
     _rules(page, lexicon.ANALYTICS)
     _matomo(page)
-    _rules(page, lexicon.MESSENGERS)
+    _rules(page, contacts.MESSENGERS)
     _emails(page)
     kinds = {kind for kind, _ in page.found}
     if payment_form or kinds & {IndicatorKind.WALLET, IndicatorKind.PROCESSOR,
@@ -232,7 +232,7 @@ def _tokens(page: _Page) -> None:
     """Wallets (checksums checked, failures counted) and Session/Tox ids: whole tokens."""
     text = page.corpus.text
     seen: set[str] = set()
-    for count, match in enumerate(lexicon.TOKEN.finditer(text)):
+    for count, match in enumerate(contacts.TOKEN.finditer(text)):
         if count >= _MAX_CANDIDATES:
             page.rejected["too_many_candidates"] = page.rejected.get("too_many_candidates", 0) + 1
             break
@@ -241,9 +241,9 @@ def _tokens(page: _Page) -> None:
             continue
         seen.add(raw)
         start = match.start(1)
-        if lexicon.SESSION_ID.fullmatch(raw):
+        if contacts.SESSION_ID.fullmatch(raw):
             page.add(IndicatorKind.MESSENGER, raw.lower(), "session", raw, start)
-        elif lexicon.TOX_ID.fullmatch(raw):
+        elif contacts.TOX_ID.fullmatch(raw):
             page.add(IndicatorKind.MESSENGER, raw.upper(), "tox", raw, start)
         elif wallets.looks_like_wallet(raw):
             wallet = wallets.check(raw)
@@ -355,7 +355,7 @@ def _affiliates(page: _Page, urls: dict[str, str], url: str) -> None:
             )
 
 
-def _rules(page: _Page, rules: tuple[lexicon.Rule, ...]) -> None:
+def _rules(page: _Page, rules: tuple[contacts.Rule, ...]) -> None:
     corpus = page.corpus
     for rule in rules:
         if not any(h in corpus.lower for h in rule.hints):
@@ -390,12 +390,12 @@ def _emails(page: _Page) -> None:
     seen: set[str] = set()
     while at >= 0 and count < _MAX_CANDIDATES:
         count += 1
-        match = lexicon.EMAIL_AROUND.search(text, max(0, at - 64), at + 320)
+        match = contacts.EMAIL_AROUND.search(text, max(0, at - 64), at + 320)
         while match and match.end() <= at:
-            match = lexicon.EMAIL_AROUND.search(text, match.end(), at + 320)
+            match = contacts.EMAIL_AROUND.search(text, match.end(), at + 320)
         if match and match.start() < at and _left_ok(text, match.start(), "_.%+-"):
             raw = match.group().rstrip(".-")
-            if raw not in seen and not raw.lower().endswith(lexicon.NOT_EMAIL_SUFFIXES):
+            if raw not in seen and not raw.lower().endswith(contacts.NOT_EMAIL_SUFFIXES):
                 seen.add(raw)
                 _email(page, raw, match.start())
         at = text.find("@", at + 1)

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeAlias
 
+from taskforce.cases.contacts import Rule
+
 _Trie: TypeAlias = dict[str, "_Trie"]
 PROCESSORS_CSV = Path(__file__).with_name("processors.csv")
 # card_scheme | processor | exchange | wallet_service | bank | other (as PaymentProvider.kind)
@@ -126,20 +128,6 @@ def _trie_pattern(node: _Trie) -> str:
 
 
 # --- merchants: descriptors and account ids -------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Rule:
-    """A pattern of the lexicon: what it finds (kind, detail) and why it is there. `hints` are
-    lower-case strings one of which a page must contain before the pattern is run at all."""
-
-    kind: str  # an IndicatorKind value (this leaf does not import kinds: same layer)
-    detail: str
-    regex: re.Pattern[str]
-    why: str
-    hints: tuple[str, ...]
-    prefix: str = ""  # value = prefix + the match's group (keeps trackers' ids apart)
-    lower: bool = False  # run over the lower-cased text (case-insensitive rules)
 
 
 # Descriptor rules run only in a window after a hint word (see `DESCRIPTOR_HINTS`).
@@ -324,76 +312,6 @@ MATOMO_TRACKER = re.compile(
     r"(?:https?:)?//([A-Za-z0-9.-]{1,253})"
 )
 
-# --- messengers -----------------------------------------------------------------------------
-
-_TG_HANDLE = r"(?!joinchat\b|share\b|addstickers\b|proxy\b|iv\b)([a-z][a-z0-9_]{3,31})\b"
-MESSENGERS = (
-    Rule(
-        "messenger",
-        "telegram",
-        re.compile(r"t\.me/(?:s/)?" + _TG_HANDLE),
-        "Telegram user, bot or channel link: where orders and support move",
-        ("t.me/",),
-        lower=True,
-    ),
-    Rule(
-        "messenger",
-        "telegram",
-        re.compile(r"telegram\.me/(?:s/)?" + _TG_HANDLE),
-        "Telegram link (old host)",
-        ("telegram.me/",),
-        lower=True,
-    ),
-    Rule(
-        "messenger",
-        "telegram",
-        re.compile(r"t\.me/(?:joinchat/|\+)([A-Za-z0-9_-]{10,40})"),
-        "Telegram invite link to a private group or channel (case matters)",
-        ("t.me/",),
-        prefix="+",
-    ),
-    Rule(
-        "messenger",
-        "telegram",
-        re.compile(r"telegram\b[^@<>]{0,30}(?<![\w.%+-])@([a-z][a-z0-9_]{3,31})\b"),
-        "an @handle printed next to the word Telegram",
-        ("telegram",),
-        lower=True,
-    ),
-    Rule(
-        "messenger",
-        "threema",
-        re.compile(r"threema\.id/([A-Z0-9*]{8})\b|(?i:threema)\b[^<>]{0,20}\b([A-Z0-9*]{8})\b"),
-        "Threema id: 8 characters, in a threema.id link or next to the word",
-        ("threema",),
-    ),
-    Rule(
-        "messenger",
-        "signal",
-        re.compile(r"signal\.me/#(?:p|eu)/([A-Za-z0-9+_.%-]{3,100})"),
-        "Signal contact link (phone number or username)",
-        ("signal.me/",),
-    ),
-    Rule(
-        "messenger",
-        "wickr",
-        re.compile(r"wickr(?:\s{0,3}me)?(?:\s{0,3}id)?\s{0,3}[:=-]\s{0,3}([a-z0-9_.-]{3,32})"),
-        "Wickr Me handle printed as 'Wickr: name' (the service closed in 2023; old pages)",
-        ("wickr",),
-        lower=True,
-    ),
-)
-# Session ids (05 + 64 hex, the account's public key) and Tox ids (76 hex: key, nospam,
-# checksum) are tokens (see TOKEN) of hex digits of exactly that length.
-SESSION_ID = re.compile(r"05[0-9a-fA-F]{64}")
-TOX_ID = re.compile(r"[0-9A-Fa-f]{76}")
-
-# --- e-mail and wallets: cheap candidates, checked properly by the caller ---------------------
-
-# Around each '@': the local part before it and the domain after it.
-EMAIL_AROUND = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8}")
-NOT_EMAIL_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".css", ".js")
-# Whole runs of letters and digits as long as an address (or a Session/Tox id) can be, found
-# from the character before them so the engine skips through words at C speed (the text it
-# runs on starts with a separator); `cases.wallets` decides what a token is.
-TOKEN = re.compile(r"[^0-9A-Za-z]([0-9A-Za-z]{25,110})(?![0-9A-Za-z])")
+# Messengers, e-mail addresses, wallets and Session/Tox ids: the hub's one finder of contact
+# identifiers (`cases.contacts`) holds their patterns, so chats read messages with the rules
+# pages are read with (extraction imports them from there).

@@ -111,6 +111,28 @@ def lines(text: IO[str], budget: Budget = DEFAULT) -> Iterator[tuple[int, str | 
         yield number, line.rstrip("\r\n")
 
 
+def byte_lines(stream: IO[bytes], budget: Budget = DEFAULT) -> Iterator[tuple[int, bytes | None]]:
+    """(line number, line without its end) for each line of a binary stream, before any
+    decoding (a reader decodes line by line, so one badly encoded line stays one bad line);
+    `None` for a line longer than `max_token` bytes, whose rest is skipped a mebibyte at a
+    time without being held. Counts every line against `max_records`."""
+    limit = budget.max_token
+    number = 0
+    while True:
+        line = stream.readline(limit + 1)
+        if not line:
+            return
+        number += 1
+        if number > budget.max_records:
+            raise Exceeded(f"has more than {budget.max_records:,} lines", number)
+        if len(line) > limit and not line.endswith(b"\n"):
+            while (rest := stream.readline(MIB)) and not rest.endswith(b"\n"):
+                pass
+            yield number, None
+            continue
+        yield number, line.rstrip(b"\r\n")
+
+
 # A quoted CSV cell ("" inside it is two quoted cells back to back): removed before counting
 # delimiters, so a video's frames (one quoted cell full of commas) count as one cell.
 _QUOTED = re.compile(r'"[^"]*"')

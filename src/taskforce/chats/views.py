@@ -335,31 +335,9 @@ def page_start(conversation: ChatConversation, start: int | None, at_flagged: bo
     return max(0, start or 0)
 
 
-def conversation(
-    session: Session,
-    caller: Caller,
-    conversation_id: uuid.UUID,
-    *,
-    threshold: float,
-    start: int | None = None,
-    limit: int = PAGE,
-    at_flagged: bool = False,
-) -> ConversationView:
-    """One of the agency's conversations as its page shows it (audited read)."""
-    if not 1 <= limit <= 1000:
-        raise Invalid("limit", "must be 1 to 1,000")
-    found = service.own_conversation(session, caller, conversation_id)
-    first = page_start(found, start, at_flagged)
-    page = messages(session, found, start=first, limit=limit)
-    attachments = [
-        attachment_read(a)
-        for a in session.scalars(
-            select(ChatAttachment)
-            .where(ChatAttachment.conversation_id == found.id)
-            .order_by(ChatAttachment.known.desc(), ChatAttachment.name)
-            .limit(500)
-        )
-    ]
+def _audit_read(
+    session: Session, caller: Caller, found: ChatConversation, page: MessagePage
+) -> None:
     audit.record(
         session,
         caller,
@@ -375,6 +353,54 @@ def conversation(
             "messages": len(page.items),
         },
     )
+
+
+def _limit(limit: int) -> None:
+    if not 1 <= limit <= 1000:
+        raise Invalid("limit", "must be 1 to 1,000")
+
+
+def message_page(
+    session: Session,
+    caller: Caller,
+    conversation_id: uuid.UUID,
+    *,
+    start: int = 0,
+    limit: int = PAGE,
+) -> MessagePage:
+    """One page of a conversation's messages alone (audited read, as the whole page)."""
+    _limit(limit)
+    found = service.own_conversation(session, caller, conversation_id)
+    page = messages(session, found, start=max(0, start), limit=limit)
+    _audit_read(session, caller, found, page)
+    return page
+
+
+def conversation(
+    session: Session,
+    caller: Caller,
+    conversation_id: uuid.UUID,
+    *,
+    threshold: float,
+    start: int | None = None,
+    limit: int = PAGE,
+    at_flagged: bool = False,
+) -> ConversationView:
+    """One of the agency's conversations as its page shows it (audited read)."""
+    _limit(limit)
+    found = service.own_conversation(session, caller, conversation_id)
+    first = page_start(found, start, at_flagged)
+    page = messages(session, found, start=first, limit=limit)
+    attachments = [
+        attachment_read(a)
+        for a in session.scalars(
+            select(ChatAttachment)
+            .where(ChatAttachment.conversation_id == found.id)
+            .order_by(ChatAttachment.known.desc(), ChatAttachment.name)
+            .limit(500)
+        )
+    ]
+    _audit_read(session, caller, found, page)
     return ConversationView(
         conversation=header(session, found, threshold=threshold),
         members=members(session, found),

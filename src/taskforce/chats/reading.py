@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-from taskforce.chats import tables, textlines, timestamps
+from taskforce.chats import tables, textlines, timestamps, whatsapp
 from taskforce.chats.kinds import Event, Problem
 from taskforce.core import budgets
 from taskforce.core.errors import Invalid
@@ -29,6 +29,7 @@ LABELS = {
 
 Reader = Callable[[textlines.Opener, str, str, textlines.Options], Iterator[Event]]
 READERS: dict[str, Reader] = {
+    "whatsapp": whatsapp.read,
     "csv": tables.read_csv,
     "plain": tables.read_plain,
 }
@@ -85,6 +86,16 @@ def detect(head: bytes, name: str) -> str | None:
     lines = [line for line in text.splitlines()[:10] if line.strip()]
     if len(text) == len(head) and lines and not text.endswith(("\n", "\r")):
         lines = lines[:-1] or lines  # the last line of a head may be cut
+    whatsapp_named = "whatsapp" in name.lower() or name.lower().endswith("_chat.txt")
+    for line in lines[:5]:
+        match = whatsapp.header(line)
+        if match is None:
+            continue
+        # `[2020-12-31 21:41:05] Alice: hi` is both WhatsApp (iOS, ISO locales) and a plain
+        # log: the export's name or the marks iOS writes tell it is WhatsApp
+        iso = re.match(r"[\u200e]*\[\d{4}-", line) is not None
+        if not iso or whatsapp_named or "\u200e" in text[:4096]:
+            return "whatsapp"
     for line in lines[:5]:
         if tables.plain_line(line.lstrip("\ufeff\u200e")) is not None:
             return "plain"

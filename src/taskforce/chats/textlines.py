@@ -9,6 +9,7 @@ encoding (Windows exports in cp1252, old phones in latin-1 …)."""
 from __future__ import annotations
 
 import codecs
+import contextlib
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -92,13 +93,17 @@ def _wide_lines(
     """UTF-16 cannot be split on the newline byte: decode in chunks (a surrogate half that
     does not pair becomes U+FFFD) and report a line that held one."""
     text = io.TextIOWrapper(stream, encoding=encoding, errors="replace", newline="")
-    for number, line in budgets.lines(text, budget):
-        if line is None:
-            yield number, BadLine(budgets.too_long(budget.max_token))
-        elif "\ufffd" in line:
-            yield number, BadLine(f"is not {encoding} text (a character that does not decode)")
-        else:
-            yield number, line
+    try:
+        for number, line in budgets.lines(text, budget):
+            if line is None:
+                yield number, BadLine(budgets.too_long(budget.max_token))
+            elif "\ufffd" in line:
+                yield number, BadLine(f"is not {encoding} text (a character that does not decode)")
+            else:
+                yield number, line
+    finally:
+        with contextlib.suppress(ValueError):  # already closed by its opener
+            text.detach()  # the stream is its opener's to close
 
 
 class Options(Protocol):

@@ -48,22 +48,30 @@ def zone(name: str) -> ZoneInfo:
         raise BadTime(f"{name!r} is not an IANA time zone (e.g. Europe/Berlin)") from None
 
 
+def order_told(date: str) -> str | None:
+    """The order one date tells on its own: a 4-digit first number is a year (`ymd`), a first
+    number over 12 a day (`dmy`), a second over 12 a day too (`mdy`); None when it could be
+    either."""
+    match = _DATE.fullmatch(date.strip())
+    if match is None:
+        return None
+    if len(match[1]) == 4:
+        return "ymd"
+    if int(match[1]) > 12:
+        return "dmy"
+    if int(match[2]) > 12:
+        return "mdy"
+    return None
+
+
 def infer_order(dates: Iterable[str], *, twelve_hour: bool = False) -> str:
-    """The order of day, month and year in a file's dates: a 4-digit first number is a year;
-    a first number over 12 can only be a day, a second over 12 only a day too. The first such
-    date decides; none (every date in the first twelve days of a month): US `mdy` when the
-    times carry AM/PM, else `dmy`, the order of most of the world."""
+    """The order of day, month and year in a file's dates: the first date that tells
+    (`order_told`) decides; none does (every date in the first twelve days of a month): US
+    `mdy` when the times carry AM/PM, else `dmy`, the order of most of the world."""
     for text in dates:
-        match = _DATE.fullmatch(text.strip())
-        if match is None:
-            continue
-        if len(match[1]) == 4:
-            return "ymd"
-        first, second = int(match[1]), int(match[2])
-        if first > 12:
-            return "dmy"
-        if second > 12:
-            return "mdy"
+        told = order_told(text)
+        if told is not None:
+            return told
     return "mdy" if twelve_hour else "dmy"
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-from taskforce.chats import tables, textlines, timestamps, whatsapp
+from taskforce.chats import pan12, tables, telegram, textlines, timestamps, whatsapp
 from taskforce.chats.kinds import Event, Problem
 from taskforce.core import budgets
 from taskforce.core.errors import Invalid
@@ -29,7 +29,9 @@ LABELS = {
 
 Reader = Callable[[textlines.Opener, str, str, textlines.Options], Iterator[Event]]
 READERS: dict[str, Reader] = {
+    "pan12": pan12.read,
     "whatsapp": whatsapp.read,
+    "telegram": telegram.read,
     "csv": tables.read_csv,
     "plain": tables.read_plain,
 }

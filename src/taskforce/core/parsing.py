@@ -16,7 +16,7 @@ An item that nests too deep, holds too many values or too long a field is return
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import IO, Any
 from xml.sax import SAXException
@@ -69,10 +69,22 @@ def json_items(
     """(item number, value or `Breach`) for each value at `path` (map keys, and `ITEM` for
     any array element), e.g. `("value", ITEM)`. Raises `Malformed` for invalid JSON and
     `Exceeded` for a file past the budget; everything yielded before stays good."""
+    for _name, number, value in json_paths(stream, {"": path}, budget):
+        yield number, value
+
+
+def json_paths(
+    stream: IO[bytes], paths: Mapping[str, Sequence[object]], budget: Budget = DEFAULT
+) -> Iterator[tuple[str, int, object | Breach]]:
+    """(name of the path, item number, value or `Breach`) for each value at any of `paths`,
+    in file order: a reader that needs what surrounds its items (a Telegram chat's `id` and
+    `name` before its `messages`) names their paths too, and every match counts as an item.
+    Raises as `json_items` does."""
     record = [0]
     metered = _Metered(stream, budget.max_token, record)
-    target = tuple(path)
-    # Per level up to the item's: is it an array, and the map's current key.
+    targets = [(name, tuple(path)) for name, path in paths.items()]
+    longest = max((len(path) for _name, path in targets), default=0)
+    # Per level up to the longest path's: is it an array, and the map's current key.
     levels: list[list[Any]] = []
     walk = _Walk(budget, metered, record)
     events = _numbers_as_python(ijson.basic_parse(metered, buf_size=CHUNK))
@@ -80,7 +92,8 @@ def json_items(
         for event, value in events:
             metered.mark = metered.read_bytes
             if event == "map_key":
-                levels[-1][1] = value
+                if walk.depth == len(levels):
+                    levels[-1][1] = value
                 continue
             if event == "end_map" or event == "end_array":
                 walk.depth -= 1
@@ -88,21 +101,29 @@ def json_items(
                     levels.pop()
                 continue
             walk.count(1)
-            if len(levels) == len(target) and all(
-                want is ITEM if is_array else want == key
-                for want, (is_array, key) in zip(target, levels, strict=True)
-            ):
+            name = _matching(targets, levels) if walk.depth == len(levels) else None
+            if name is not None:
                 record[0] += 1
                 if record[0] > budget.max_records:
                     raise Exceeded(f"has more than {budget.max_records:,} items", record[0])
-                yield record[0], walk.item(event, value, events)
+                yield name, record[0], walk.item(event, value, events)
                 continue
             if event == "start_map" or event == "start_array":
                 walk.enter(record[0] + 1)
-                if walk.depth <= len(target):
+                if walk.depth <= longest:
                     levels.append([event == "start_array", ITEM])
     except ijson.JSONError as exc:
         raise Malformed(f"is not valid JSON: {exc}", record[0] + 1) from None
+
+
+def _matching(targets: list[tuple[str, tuple[object, ...]]], levels: list[list[Any]]) -> str | None:
+    for name, target in targets:
+        if len(levels) == len(target) and all(
+            want is ITEM if is_array else want == key
+            for want, (is_array, key) in zip(target, levels, strict=True)
+        ):
+            return name
+    return None
 
 
 def _numbers_as_python(events: Iterator[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:
@@ -211,9 +232,17 @@ def _local(name: str) -> str:
 class _Items(ContentHandler):
     """SAX handler: the text of the elements inside each item element, by local name."""
 
-    def __init__(self, item_tags: frozenset[str], budget: Budget, metered: _Metered) -> None:
+    def __init__(
+        self,
+        item_tags: frozenset[str],
+        budget: Budget,
+        metered: _Metered,
+        attributes: frozenset[str] = frozenset(),
+    ) -> None:
         super().__init__()
         self.item_tags, self.budget, self.metered = item_tags, budget, metered
+        self.attributes = attributes
+        self.around: dict[str, dict[str, str]] = {}  # attributes of open elements named
         self.depth = self.values = self.count = self.item_values = 0
         self.item_depth = 0  # depth of the open item element, 0 when none
         self.fields: dict[str, str] = {}
@@ -236,12 +265,17 @@ class _Items(ContentHandler):
             raise Exceeded(f"has more than {self.budget.max_values:,} elements", self.count + 1)
         local = _local(name)
         if not self.item_depth:
+            if local in self.attributes:
+                self.around[local] = {_local(k): str(v) for k, v in attrs.items()}
             if local in self.item_tags:
                 self.count += 1
                 if self.count > self.budget.max_records:
                     raise Exceeded(f"has more than {self.budget.max_records:,} items", self.count)
                 self.item_depth = self.depth
                 self.fields, self.breach, self.item_values = {}, None, 0
+                for element, values in self.around.items():
+                    for key, value in values.items():
+                        self.fields[f"{element}@{key}"] = value
             return
         self.item_values += 1
         inside = self.depth - self.item_depth
@@ -274,18 +308,27 @@ class _Items(ContentHandler):
         if self.depth == self.item_depth:
             self.ready.append((self.count, self.breach or self.fields))
             self.item_depth, self.fields, self.breach = 0, {}, None
+        if not self.item_depth and self.around:
+            self.around.pop(_local(name), None)
         self.depth -= 1
 
 
 def xml_items(
-    stream: IO[bytes], item_tags: Sequence[str], budget: Budget = DEFAULT
+    stream: IO[bytes],
+    item_tags: Sequence[str],
+    budget: Budget = DEFAULT,
+    *,
+    attributes: Sequence[str] = (),
 ) -> Iterator[tuple[int, dict[str, str] | Breach]]:
     """(item number, {local element name: text} or `Breach`) for each element named in
-    `item_tags`, whatever its parents. The text of the last element of a name wins. Raises
-    `Malformed` for invalid XML or a DTD's entities, `Exceeded` for a file past the budget."""
+    `item_tags`, whatever its parents. The text of the last element of a name wins. The
+    attributes of the item and of its enclosing elements named in `attributes` come as
+    `"element@attribute"` (PAN-12's `conversation@id`, `message@line`). Raises `Malformed` for
+    invalid XML or a DTD's entities, `Exceeded` for a file past the budget."""
     record = [0]
     metered = _Metered(stream, budget.max_token, record)
-    handler = _Items(frozenset(t.lower() for t in item_tags), budget, metered)
+    named = frozenset(a.lower() for a in attributes)
+    handler = _Items(frozenset(t.lower() for t in item_tags), budget, metered, named)
     parser = make_parser()
     parser.setContentHandler(handler)
     try:

@@ -1,0 +1,184 @@
+"""The tactic tagger: the rule lexicon and the per-tactic models together, and the
+conversation risk model fitted on what they say about the corpus.
+
+A message shows a tactic when a lexicon rule for it fires or when the model's probability
+reaches the tactic's threshold. The probability reported (`Tags.probabilities`, stored in
+`ChatMessage.tags["p"]`, shown on the page) is always the model's own, unaltered by the rules —
+a rule hit is reported beside it, with the rule and where it fired — so each number means one
+thing. Probabilities under `FLOOR` are not kept.
+
+`shipped()` builds the tagger from the synthetic corpus at first use (deterministic, well under
+a second on the shipped corpus) and keeps it for the process. The corpus proves the pipeline,
+not the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from taskforce.chats import corpus as corpus_module
+from taskforce.chats import lexicon as lexicon_module
+from taskforce.chats import model as model_module
+from taskforce.chats import risk as risk_module
+from taskforce.chats.kinds import RuleHit, Tags
+from taskforce.chats.lexicon import Lexicon, Rule
+from taskforce.chats.model import Contribution, TacticModel
+from taskforce.chats.risk import Assessment, RiskModel, ScoredMessage
+from taskforce.chats.tactics import Tactic
+
+FLOOR = 0.05  # probabilities below this are not kept on a message
+FOLDS = 5  # the risk model learns from message probabilities of conversations held out
+
+
+@dataclass(frozen=True)
+class TacticExplanation:
+    tactic: Tactic
+    probability: float  # the model's
+    threshold: float
+    shown: bool
+    rules: tuple[tuple[RuleHit, Rule], ...]
+    features: tuple[Contribution, ...]  # the n-grams of the text that weigh most
+
+
+@dataclass(frozen=True)
+class Explanation:
+    text: str
+    tactics: tuple[TacticExplanation, ...]  # shown ones first, then by probability
+
+
+class Tagger:
+    """Tags messages (`tag`), explains one (`explain`) and scores a conversation (`assess`)."""
+
+    def __init__(self, lexicon: Lexicon, model: TacticModel, risk_model: RiskModel) -> None:
+        self.lexicon = lexicon
+        self.model = model
+        self.risk_model = risk_model
+        self.version = model_module.fingerprint(
+            [lexicon.version, model.version, risk_model.version]
+        )
+        self._thresholds = dict(zip(model.tactics, model.thresholds, strict=True))
+
+    def tag(self, texts: Sequence[str]) -> list[Tags]:
+        """Each text's tags, in order. Identical texts are tagged once."""
+        unique: dict[str, int] = {}
+        for text in texts:
+            unique.setdefault(text, len(unique))
+        distinct = list(unique)
+        probabilities = self.model.predict(distinct)
+        tactics = self.model.tactics
+        thresholds = self.model.thresholds
+        results: list[Tags] = []
+        for row, text in zip(probabilities.tolist(), distinct, strict=True):
+            hits = tuple(self.lexicon.find(text))
+            kept = {tactics[i]: round(p, 4) for i, p in enumerate(row) if p >= FLOOR}
+            shown = {tactics[i] for i, p in enumerate(row) if p >= thresholds[i]}
+            shown.update(hit.tactic for hit in hits)
+            results.append(Tags(kept, frozenset(shown), hits))
+        return [results[unique[text]] for text in texts]
+
+    def explain(self, text: str, top: int = 8) -> Explanation:
+        """Why the text got its tags: per tactic shown or above the floor, the rules that fired
+        (with their reasons) and the n-grams that weigh most in the model."""
+        tags = self.tag([text])[0]
+        probabilities = self.model.predict([text])[0]
+        rows = []
+        for i, tactic in enumerate(self.model.tactics):
+            p = float(probabilities[i])
+            rules = tuple(
+                (hit, self.lexicon.by_id[hit.rule]) for hit in tags.rules if hit.tactic == tactic
+            )
+            shown = tactic in tags.tactics
+            if not shown and p < FLOOR:
+                continue
+            rows.append(
+                TacticExplanation(
+                    tactic,
+                    p,
+                    self._thresholds[tactic],
+                    shown,
+                    rules,
+                    tuple(self.model.explain(text, tactic, top)),
+                )
+            )
+        rows.sort(key=lambda r: (not r.shown, -r.probability, r.tactic.value))
+        return Explanation(text, tuple(rows))
+
+    def assess(self, messages: Sequence[ScoredMessage], threshold: float) -> Assessment:
+        """The conversation's risk with this tagger's risk model (see `risk.assess`)."""
+        return risk_module.assess(messages, threshold, model=self.risk_model)
+
+
+def scored(seq: int, author: str | None, tags: Tags) -> ScoredMessage:
+    return ScoredMessage(seq, author, tags.tactics, tags.probabilities)
+
+
+def tags_to_json(tags: Tags) -> dict[str, Any]:
+    """The form stored in `ChatMessage.tags`: `{"p": {tactic: probability}, "t": [shown
+    tactics], "rules": [[tactic, rule id, start, end], ...]}`."""
+    return {
+        "p": {tactic.value: p for tactic, p in tags.probabilities.items()},
+        "t": sorted(t.value for t in tags.tactics),
+        "rules": [[h.tactic.value, h.rule, h.start, h.end] for h in tags.rules],
+    }
+
+
+def tags_from_json(data: dict[str, Any] | None) -> Tags:
+    """The tags stored by `tags_to_json` (unknown tactics — from a newer version — skipped).
+    Without "t", the shown tactics are the rules' and those at 0.5 or more."""
+    if not data:
+        return Tags()
+    known = {t.value for t in Tactic}
+    probabilities = {Tactic(k): float(v) for k, v in (data.get("p") or {}).items() if k in known}
+    rules = tuple(
+        RuleHit(Tactic(r[0]), str(r[1]), int(r[2]), int(r[3]))
+        for r in data.get("rules") or ()
+        if r and r[0] in known
+    )
+    if "t" in data:
+        shown = frozenset(Tactic(t) for t in data["t"] if t in known)
+    else:
+        shown = frozenset(
+            {h.tactic for h in rules}
+            | {t for t, p in probabilities.items() if p >= model_module.DEFAULT_THRESHOLD}
+        )
+    return Tags(probabilities, shown, rules)
+
+
+def build(
+    data: corpus_module.Corpus, lexicon: Lexicon, *, extra_version: Iterable[str] = ()
+) -> Tagger:
+    """A tagger fitted on a corpus: the message model on all its messages; the risk model on
+    message tags from models that did not see the conversation (five folds), so the risk model
+    learns from probabilities as uncertain as those of new chats."""
+    extra = list(extra_version)
+    model = model_module.fit(((r.text, r.tactics) for r in data.rows), extra_version=extra)
+    grouped = data.conversations()
+    keys = sorted(grouped)
+    held_out: dict[str, list[ScoredMessage]] = {}
+    for fold in range(FOLDS):
+        train, held = corpus_module.split(keys, fold, FOLDS)
+        fold_model = model_module.fit(
+            (r.text, r.tactics) for k in sorted(train) for r in grouped[k]
+        )
+        fold_tagger = Tagger(
+            lexicon, fold_model, RiskModel((0.0,) * len(risk_module.FEATURES), 0.0, "")
+        )
+        for key in sorted(held):
+            rows = grouped[key]
+            tags = fold_tagger.tag([r.text for r in rows])
+            held_out[key] = [
+                scored(i, r.author, t) for i, (r, t) in enumerate(zip(rows, tags, strict=True))
+            ]
+    risk_model = risk_module.fit(
+        [held_out[k] for k in keys], [data.labels.get(k, 0) for k in keys], model.version
+    )
+    return Tagger(lexicon, model, risk_model)
+
+
+@cache
+def shipped() -> Tagger:
+    """The tagger built from the shipped synthetic corpus and lexicon (once per process)."""
+    return build(corpus_module.shipped(), lexicon_module.shipped())

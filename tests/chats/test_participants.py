@@ -4,60 +4,20 @@ hit with another agency's case appears) or dismisses them; another agency sees n
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from builders import Network, add_selector, make_case
+from chat_participant_builders import PHONE, by_key, imported, note
 from chat_review_builders import Line, conversation
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from taskforce.cases import hits
-from taskforce.cases.models import Case, Selector
+from taskforce.cases.models import Selector
 from taskforce.chats import mentions, participants
-from taskforce.chats.kinds import Author
-from taskforce.chats.models import ChatConversation, ChatMention, ChatMessage
+from taskforce.chats.models import ChatMessage
 from taskforce.core.audit.models import AuditEntry
 from taskforce.core.errors import Conflict, NotFound
 from taskforce.core.settings import Settings
-
-PHONE = "+44 20 7946 0958"
-
-
-def chat_lines() -> list[Line]:
-    return [
-        Line(PHONE, "hi, it's Sam from the club"),
-        Line("Kim", "hi"),
-        Line(PHONE, "add me on snap sam_22 or mail sam@example.com"),
-        Line(PHONE, "my snap is sam_22, see example.com/club"),
-    ]
-
-
-def imported(session: Session, case: Case, title: str = "club") -> ChatConversation:
-    """A WhatsApp conversation written into the tables, then its identifiers found and noted
-    the way the import does (authors' accounts and the messages' text)."""
-    chat = conversation(session, case, title, chat_lines(), platform="whatsapp")
-    note(session, case, chat)
-    return chat
-
-
-def note(session: Session, case: Case, chat: ChatConversation) -> int:
-    found: list[participants.Found] = []
-    for message in session.scalars(
-        select(ChatMessage).where(ChatMessage.conversation_id == chat.id).order_by(ChatMessage.seq)
-    ):
-        handle = next(line.author for n, line in enumerate(chat_lines()) if n == message.seq)
-        for candidate in mentions.of_author(Author(handle, "whatsapp"), "GB"):
-            found.append((chat.id, message.id, message.participant_id, candidate))
-        for candidate in mentions.in_text(message.text, "GB", platform="whatsapp"):
-            found.append((chat.id, message.id, message.participant_id, candidate))
-    return participants.note_mentions(session, case, found)
-
-
-def by_key(session: Session, case: Case) -> dict[str, ChatMention]:
-    return {
-        m.key: m for m in session.scalars(select(ChatMention).where(ChatMention.case_id == case.id))
-    }
 
 
 def test_mentions_are_noted_once_per_identifier_and_counted(
@@ -222,4 +182,3 @@ def test_find_mentions_reads_a_value_as_typed(session: Session, network: Network
         found["snapchat:sam_22"].id
     ]
     assert participants.find_mentions(session, caller, case.id, "nobody") == []
-    assert uuid.UUID(str(found["sam@example.com"].id))

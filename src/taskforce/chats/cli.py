@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
 from taskforce.cases import service as case_service
-from taskforce.chats import review
+from taskforce.chats import participants, review
 from taskforce.core.auth import service as auth_service
 from taskforce.core.caller import Caller
 from taskforce.core.console import err, out, state, unit
@@ -25,6 +25,110 @@ app = typer.Typer(
 # --- import (importing.py) -------------------------------------------------------------------
 
 # --- participants and identifiers (participants.py) ------------------------------------------
+
+PARTICIPANTS_AGENCY = typer.Option(..., "--agency", help="The case's agency code, e.g. GB-NCA")
+
+
+def _mention_line(m: participants.MentionRow) -> str:
+    platform = f" on {m.platform}" if m.platform else ""
+    where = m.conversation_title or "-"
+    if m.message_seq is not None:
+        where += f" #{m.message_seq + 1}"
+    return (
+        f"{m.id}\t{m.kind}\t{m.value}{platform}\t{m.origin}\t{m.occurrences}x\t{m.status}\t{where}"
+    )
+
+
+@app.command("participants")
+def participants_command(
+    ctx: typer.Context,
+    case: str = typer.Option(..., "--case", help="The case's reference"),
+    agency: str = PARTICIPANTS_AGENCY,
+    status: str = typer.Option(
+        "all", "--status", help="Identifiers listed: proposed, confirmed, dismissed or all"
+    ),
+) -> None:
+    """Who wrote in the case's chats (handle, platform, messages, conversations, their own
+    account's status), then the identifiers found (id, type, value, author or text,
+    occurrences, status, where first seen): confirm them with `taskforce chats confirm`.
+    Exit 1 when the case's chats hold nobody."""
+    wanted = None if status.strip().lower() == "all" else status.strip().lower()
+    with unit(ctx) as session:
+        caller = agency_service.operator(session, agency)
+        case_id = case_service.find_case(session, caller, case).id
+        people = participants.list_participants(session, caller, case_id)
+        found = participants.list_mentions(session, caller, case_id, status=wanted)
+    for p in people.participants:
+        account = f"{p.mention.status} {p.mention.kind}" if p.mention else "no account"
+        names = ", ".join(p.names) or "-"
+        chats = ", ".join(c.title for c in p.conversations) or "-"
+        out.print(
+            f"{p.handle}\t{p.platform}\t{p.message_count} messages\t{names}\t{account}\t{chats}",
+            markup=False,
+            soft_wrap=True,
+        )
+    if found.mentions:
+        out.print("", markup=False)
+    for m in found.mentions:
+        out.print(_mention_line(m), markup=False, soft_wrap=True)
+    counts = ", ".join(f"{n} {name}" for name, n in found.counts.items())
+    err.print(
+        f"{people.case_reference}: {people.total} participants; identifiers {counts}",
+        markup=False,
+    )
+    if not people.participants and not found.mentions:
+        err.print("no chats imported into this case yet", markup=False)
+        raise typer.Exit(1)
+
+
+@app.command("confirm")
+def confirm_command(
+    ctx: typer.Context,
+    mentions: list[str] = typer.Argument(
+        ..., help="Identifiers to decide: their ids (from chats participants) or values"
+    ),
+    agency: str = PARTICIPANTS_AGENCY,
+    case: str | None = typer.Option(
+        None, "--case", help="The case's reference (needed when giving values)"
+    ),
+    dismiss: bool = typer.Option(
+        False, "--dismiss", help="Dismiss them instead (a re-import will not propose them)"
+    ),
+    note: str = typer.Option("", "--note", help="Why (kept as the selectors' note)"),
+) -> None:
+    """Make identifiers found in the case's chats selectors of the case, deconflicted at once
+    (hits are printed), or dismiss them. Exit 1 when nothing changed."""
+    settings = state(ctx).settings
+    with unit(ctx) as session:
+        caller = agency_service.operator(session, agency)
+        case_id = case_service.find_case(session, caller, case).id if case else None
+        ids: list[uuid.UUID] = []
+        for raw in mentions:
+            try:
+                ids.append(uuid.UUID(raw.strip()))
+                continue
+            except ValueError:
+                pass
+            if case_id is None:
+                raise Invalid("case", f"give --case to name identifiers by value ({raw.strip()})")
+            named = participants.find_mentions(session, caller, case_id, raw)
+            if not named:
+                raise NotFound(f"identifier {raw.strip()} in the case's chats")
+            ids.extend(named)
+        if dismiss:
+            changed = participants.dismiss(session, caller, ids, note=note, case_id=case_id)
+            said = f"{changed} identifier(s) dismissed"
+        else:
+            done = participants.confirm(session, caller, settings, ids, note=note, case_id=case_id)
+            changed = done.confirmed
+            said = (
+                f"{done.case_reference}: {done.confirmed} confirmed, {done.added} selector(s) "
+                f"added, {done.already_there} already there, {done.hits} new hit(s)"
+            )
+    out.print(said, markup=False)
+    if not changed:
+        raise typer.Exit(1)
+
 
 # --- the review queue (review.py) ------------------------------------------------------------
 

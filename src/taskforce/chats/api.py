@@ -8,11 +8,16 @@ import uuid
 
 from fastapi import APIRouter, Query, status
 
-from taskforce.chats import review, views
+from taskforce.chats import participants, review, views
 from taskforce.chats.schemas import (
     CaseChats,
+    ConfirmResult,
     ConversationView,
+    Mentions,
+    MentionsDecide,
+    MentionsDecided,
     MessagePage,
+    Participants,
     QueuePage,
     ReviewCreate,
     ReviewRead,
@@ -25,6 +30,65 @@ router = APIRouter(prefix="/chats", tags=["chats"])  # under /api/v1 (app.py)
 # --- import (importing.py) -------------------------------------------------------------------
 
 # --- participants and identifiers (participants.py) ------------------------------------------
+
+
+@router.get("/cases/{case_id}/participants", response_model=Participants)
+def case_participants(case_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> Participants:
+    """Who wrote in the case's chats (most messages first): names, conversations, and their
+    own account's identifier with its status. An audited read."""
+    return participants.list_participants(session, caller, case_id)
+
+
+@router.get("/cases/{case_id}/mentions", response_model=Mentions)
+def case_mentions(
+    case_id: uuid.UUID,
+    session: SessionDep,
+    caller: CallerDep,
+    status: str | None = Query(
+        default=None,
+        max_length=16,
+        description="proposed | confirmed | dismissed (all if left out)",
+    ),
+) -> Mentions:
+    """The identifiers found in the case's chats (authors' accounts and what the messages
+    say), proposed ones first, with where each was first seen and how often. An audited read."""
+    return participants.list_mentions(session, caller, case_id, status=status)
+
+
+@router.post("/cases/{case_id}/mentions/confirm", response_model=ConfirmResult)
+def confirm_mentions(
+    case_id: uuid.UUID,
+    data: MentionsDecide,
+    session: SessionDep,
+    settings: SettingsDep,
+    caller: CallerDep,
+) -> ConfirmResult:
+    """Make the identifiers selectors of the case, deconflicted at once (new hits counted and
+    notified as for any selector). Another case's or agency's identifier is 404."""
+    return participants.confirm(
+        session, caller, settings, data.mention_ids, note=data.note, case_id=case_id
+    )
+
+
+@router.post("/cases/{case_id}/mentions/dismiss", response_model=MentionsDecided)
+def dismiss_mentions(
+    case_id: uuid.UUID, data: MentionsDecide, session: SessionDep, caller: CallerDep
+) -> MentionsDecided:
+    """Dismiss identifiers (a re-import will not propose them again; `reopen` does)."""
+    changed = participants.dismiss(
+        session, caller, data.mention_ids, note=data.note, case_id=case_id
+    )
+    return MentionsDecided(case_id=case_id, changed=changed)
+
+
+@router.post("/cases/{case_id}/mentions/reopen", response_model=MentionsDecided)
+def reopen_mentions(
+    case_id: uuid.UUID, data: MentionsDecide, session: SessionDep, caller: CallerDep
+) -> MentionsDecided:
+    """Propose dismissed identifiers again."""
+    changed = participants.reopen(session, caller, data.mention_ids, case_id=case_id)
+    return MentionsDecided(case_id=case_id, changed=changed)
+
 
 # --- conversations and the review queue (views.py, review.py) --------------------------------
 

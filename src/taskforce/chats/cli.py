@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from taskforce.agencies import service as agency_service
 from taskforce.cases import service as case_service
 from taskforce.chats import participants, review
+from taskforce.chats.schemas import MentionRow
 from taskforce.core.auth import service as auth_service
 from taskforce.core.caller import Caller
 from taskforce.core.console import err, out, state, unit
@@ -29,7 +30,7 @@ app = typer.Typer(
 PARTICIPANTS_AGENCY = typer.Option(..., "--agency", help="The case's agency code, e.g. GB-NCA")
 
 
-def _mention_line(m: participants.MentionRow) -> str:
+def _mention_line(m: MentionRow) -> str:
     platform = f" on {m.platform}" if m.platform else ""
     where = m.conversation_title or "-"
     if m.message_seq is not None:
@@ -75,6 +76,7 @@ def participants_command(
     err.print(
         f"{people.case_reference}: {people.total} participants; identifiers {counts}",
         markup=False,
+        soft_wrap=True,
     )
     if not people.participants and not found.mentions:
         err.print("no chats imported into this case yet", markup=False)
@@ -125,7 +127,7 @@ def confirm_command(
                 f"{done.case_reference}: {done.confirmed} confirmed, {done.added} selector(s) "
                 f"added, {done.already_there} already there, {done.hits} new hit(s)"
             )
-    out.print(said, markup=False)
+    out.print(said, markup=False, soft_wrap=True)
     if not changed:
         raise typer.Exit(1)
 

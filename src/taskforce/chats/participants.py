@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
@@ -37,6 +36,15 @@ from taskforce.chats.models import (
     ChatMessage,
     ChatParticipant,
 )
+from taskforce.chats.schemas import (
+    MENTION_NOTE_MAX,
+    ConfirmResult,
+    ConversationRef,
+    MentionRow,
+    Mentions,
+    ParticipantRow,
+    Participants,
+)
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
 from taskforce.core.caller import Caller, Permission
@@ -45,7 +53,7 @@ from taskforce.core.errors import Conflict, Invalid
 from taskforce.core.settings import Settings
 
 STATUSES = ("proposed", "confirmed", "dismissed")
-NOTE_MAX = 500
+NOTE_MAX = MENTION_NOTE_MAX
 LISTED = 2_000  # mentions or participants on one list; the rest counted, not shown
 _MENTIONS = cast(Table, ChatMention.__table__)
 _KEY_CHUNK = 400  # keys per IN (...) when reading which mentions exist
@@ -130,67 +138,6 @@ def _existing(
 # --- reading ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MentionRow:
-    """A mention as the investigator sees it: the value, where it was first seen, how often,
-    and what became of it (its selector once confirmed)."""
-
-    id: uuid.UUID
-    kind: str
-    value: str
-    platform: str | None
-    origin: str  # author | text
-    occurrences: int
-    status: str
-    selector_id: uuid.UUID | None
-    participant_id: uuid.UUID | None
-    conversation_id: uuid.UUID | None
-    conversation_title: str
-    message_seq: int | None
-    decided_at: datetime | None
-
-
-@dataclass(frozen=True)
-class ConversationRef:
-    id: uuid.UUID
-    title: str
-    messages: int  # the participant's messages in it
-
-
-@dataclass(frozen=True)
-class ParticipantRow:
-    """Someone who wrote in the case's chats, with where, and their own account's mention
-    (None: the author's handle is no account, e.g. a WhatsApp contact name)."""
-
-    id: uuid.UUID
-    platform: str
-    handle: str
-    names: list[str]
-    message_count: int
-    first_at: datetime | None
-    last_at: datetime | None
-    conversations: list[ConversationRef] = field(default_factory=list)
-    mention: MentionRow | None = None
-
-
-@dataclass(frozen=True)
-class Participants:
-    case_id: uuid.UUID
-    case_reference: str
-    participants: list[ParticipantRow]
-    total: int
-
-
-@dataclass(frozen=True)
-class Mentions:
-    case_id: uuid.UUID
-    case_reference: str
-    status: str | None
-    mentions: list[MentionRow]
-    total: int
-    counts: dict[str, int]  # per status, whatever the filter
-
-
 def _mention_rows(session: Session, where: Sequence[Any], limit: int) -> list[MentionRow]:
     rows = session.execute(
         select(ChatMention, ChatConversation.title, ChatMessage.seq)
@@ -270,7 +217,7 @@ def list_participants(session: Session, caller: Caller, case_id: uuid.UUID) -> P
             .order_by(ChatConversation.title, ChatConversation.id)
         ):
             conversations.setdefault(participant_id, []).append(
-                ConversationRef(conversation_id, title, count)
+                ConversationRef(id=conversation_id, title=title, messages=count)
             )
         for row in _mention_rows(
             session,
@@ -285,7 +232,9 @@ def list_participants(session: Session, caller: Caller, case_id: uuid.UUID) -> P
             platform=p.platform,
             handle=p.handle,
             names=list(p.names or []),
-            message_count=p.message_count,
+            message_count=max(
+                p.message_count, sum(c.messages for c in conversations.get(p.id, []))
+            ),
             first_at=p.first_at,
             last_at=p.last_at,
             conversations=conversations.get(p.id, []),
@@ -294,7 +243,9 @@ def list_participants(session: Session, caller: Caller, case_id: uuid.UUID) -> P
         for p in people
     ]
     _audit_read(session, caller, case_row, "chats.participants.read", len(rows))
-    return Participants(case_row.id, case_row.reference, rows, total)
+    return Participants(
+        case_id=case_row.id, case_reference=case_row.reference, participants=rows, total=total
+    )
 
 
 def list_mentions(
@@ -319,7 +270,14 @@ def list_mentions(
     rows = _mention_rows(session, where, LISTED)
     total = counts[status] if status is not None else sum(counts.values())
     _audit_read(session, caller, case_row, "chats.mentions.read", len(rows))
-    return Mentions(case_row.id, case_row.reference, status, rows, total, counts)
+    return Mentions(
+        case_id=case_row.id,
+        case_reference=case_row.reference,
+        status=status,
+        mentions=rows,
+        total=total,
+        counts=counts,
+    )
 
 
 def find_mentions(
@@ -348,16 +306,6 @@ def find_mentions(
 
 
 # --- deciding ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ConfirmResult:
-    case_id: uuid.UUID
-    case_reference: str
-    confirmed: int  # mentions now confirmed
-    added: int  # selectors new to the case
-    already_there: int  # the case held the value already (now linked to the mention)
-    hits: int  # new hits against other cases
 
 
 def _chosen(
@@ -434,9 +382,13 @@ def confirm(
     )
     session.flush()
     return ConfirmResult(
-        case_row.id, case_row.reference, len(wanted), report.accepted, report.duplicates,
-        report.hits,
-    )  # fmt: skip
+        case_id=case_row.id,
+        case_reference=case_row.reference,
+        confirmed=len(wanted),
+        added=report.accepted,
+        already_there=report.duplicates,
+        hits=report.hits,
+    )
 
 
 def _selectors_of(

@@ -279,3 +279,86 @@ class CaseChats(BaseModel):
     threshold: float
     conversations: list[QueueItem]
     imports: list[ImportBrief]
+
+
+# --- participants and identifiers (participants.py) --------------------------------------------
+
+MENTION_NOTE_MAX = 500  # characters of the note kept on the selectors a confirmation adds
+
+
+class MentionRow(BaseModel):
+    """A mention as the investigator sees it: the value, where it was first seen, how often,
+    and what became of it (its selector once confirmed)."""
+
+    id: uuid.UUID
+    kind: str
+    value: str
+    platform: str | None
+    origin: str  # author | text
+    occurrences: int
+    status: str
+    selector_id: uuid.UUID | None
+    participant_id: uuid.UUID | None
+    conversation_id: uuid.UUID | None
+    conversation_title: str
+    message_seq: int | None
+    decided_at: datetime | None
+
+
+class ConversationRef(BaseModel):
+    id: uuid.UUID
+    title: str
+    messages: int  # the participant's messages in it
+
+
+class ParticipantRow(BaseModel):
+    """Someone who wrote in the case's chats, with where, and their own account's mention
+    (None: the author's handle is no account, e.g. a WhatsApp contact name)."""
+
+    id: uuid.UUID
+    platform: str
+    handle: str
+    names: list[str]
+    message_count: int
+    first_at: datetime | None
+    last_at: datetime | None
+    conversations: list[ConversationRef] = Field(default_factory=list)
+    mention: MentionRow | None = None
+
+
+class Participants(BaseModel):
+    case_id: uuid.UUID
+    case_reference: str
+    participants: list[ParticipantRow]
+    total: int
+
+
+class Mentions(BaseModel):
+    case_id: uuid.UUID
+    case_reference: str
+    status: str | None
+    mentions: list[MentionRow]
+    total: int
+    counts: dict[str, int]  # per status, whatever the filter
+
+
+class ConfirmResult(BaseModel):
+    case_id: uuid.UUID
+    case_reference: str
+    confirmed: int  # mentions now confirmed
+    added: int  # selectors new to the case
+    already_there: int  # the case held the value already (now linked to the mention)
+    hits: int  # new hits against other cases
+
+
+class MentionsDecide(BaseModel):
+    """Identifiers of the case's chats to confirm as selectors of the case (or to dismiss);
+    `note` is kept as the selectors' note ("Sam, the club's coach")."""
+
+    mention_ids: list[uuid.UUID] = Field(min_length=1, max_length=1000)
+    note: str = Field(default="", max_length=MENTION_NOTE_MAX)
+
+
+class MentionsDecided(BaseModel):
+    case_id: uuid.UUID
+    changed: int  # mentions whose status changed

@@ -1,0 +1,97 @@
+"""`taskforce chats participants` and `taskforce chats confirm` at the console: who wrote and
+what was found, identifiers confirmed by id or by value (the hit with another agency's case
+printed), dismissed, and never exit 0 when nothing was done."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from builders import add_selector, make_case, make_network
+from chat_participant_builders import PHONE, by_key, imported
+from cli_hub import fresh_hub
+from sqlalchemy import select
+
+from taskforce.cases.models import Selector
+from taskforce.chats.models import ChatMention
+from taskforce.cli import app
+from taskforce.core.db import make_engine, make_sessionmaker, unit_of_work
+from taskforce.core.settings import Settings
+
+
+def test_list_confirm_and_dismiss_at_the_console(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner = fresh_hub(tmp_path, monkeypatch)
+    settings = Settings(data_dir=tmp_path, allow_insecure_defaults=True)
+    engine = make_engine(settings)
+    factory = make_sessionmaker(engine)
+    with unit_of_work(factory) as session:
+        network = make_network(session)
+        case = make_case(session, network.gb, title="Operation Harbour")
+        reference = case.reference
+        imported(session, case)
+        us_case = make_case(session, network.us, title="Operation Lantern")
+        add_selector(session, settings, network.us, us_case, "phone", "+442079460958")
+        snap_id = by_key(session, case)["snapchat:sam_22"].id
+        us_reference = us_case.reference
+
+    listed = runner.invoke(
+        app, ["chats", "participants", "--case", reference, "--agency", "GB-NCA"]
+    )
+    assert listed.exit_code == 0, listed.output
+    lines = [" ".join(line.split()) for line in listed.stdout.splitlines()]
+    assert lines[0].startswith(f"{PHONE} whatsapp 3 messages")
+    assert "proposed phone club" in lines[0]
+    assert lines[1].startswith("Kim whatsapp 1 messages")
+    assert "no account" in lines[1]  # a contact name
+    snap_line = next(line for line in lines if line.startswith(str(snap_id)))
+    # id, type, value on its platform, from the text, seen twice, proposed, first in message 3
+    assert snap_line == f"{snap_id} username sam_22 on snapchat text 2x proposed club #3"
+    assert "identifiers 4 proposed, 0 confirmed, 0 dismissed" in " ".join(listed.output.split())
+
+    by_value = runner.invoke(
+        app,
+        ["chats", "confirm", "020 7946 0958", str(snap_id), "--case", reference,
+         "--agency", "GB-NCA", "--note", "Sam, the coach"],
+    )  # fmt: skip
+    assert by_value.exit_code == 0, by_value.output
+    said = " ".join(by_value.stdout.split())
+    assert f"{reference}: 2 confirmed, 2 selector(s) added, 0 already there, 1 new hit(s)" in said
+
+    again = runner.invoke(app, ["chats", "confirm", str(snap_id), "--agency", "GB-NCA"])
+    assert again.exit_code != 0
+    assert "selector of the case already" in " ".join(again.output.split())
+
+    dismissed = runner.invoke(
+        app,
+        ["chats", "confirm", "example.com/club", "--case", reference, "--agency", "GB-NCA",
+         "--dismiss"],
+    )  # fmt: skip
+    assert dismissed.exit_code == 0, dismissed.output
+    assert "1 identifier(s) dismissed" in dismissed.stdout
+
+    unknown = runner.invoke(
+        app, ["chats", "confirm", "nobody", "--case", reference, "--agency", "GB-NCA"]
+    )
+    assert unknown.exit_code != 0
+    assert "nobody" in " ".join(unknown.output.split())
+    no_case = runner.invoke(app, ["chats", "confirm", "sam_22", "--agency", "GB-NCA"])
+    assert no_case.exit_code != 0
+    assert "--case" in " ".join(no_case.output.split())
+    stranger = runner.invoke(app, ["chats", "confirm", str(snap_id), "--agency", "US-HSI"])
+    assert stranger.exit_code != 0
+    assert "not found" in " ".join(stranger.output.split())
+    empty = runner.invoke(
+        app, ["chats", "participants", "--case", us_reference, "--agency", "US-HSI"]
+    )
+    assert empty.exit_code == 1
+    assert "no chats imported" in " ".join(empty.output.split())
+
+    with unit_of_work(factory) as session:
+        statuses = {m.key: m.status for m in session.scalars(select(ChatMention))}
+        assert statuses["+442079460958"] == statuses["snapchat:sam_22"] == "confirmed"
+        assert statuses["http://example.com/club"] == "dismissed"
+        notes = set(session.scalars(select(Selector.note).where(Selector.kind == "username")))
+        assert notes == {"Sam, the coach"}
+    engine.dispose()

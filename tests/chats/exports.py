@@ -303,6 +303,7 @@ def zip_of(
             archive.writestr(
                 zipfile.ZipInfo(member, (2020, 12, 31, 21, 41, 0)),
                 data.read_bytes() if isinstance(data, Path) else data,
+                compress_type=zipfile.ZIP_DEFLATED,
             )
         for member, target in (symlinks or {}).items():
             info = zipfile.ZipInfo(member, (2020, 12, 31, 21, 41, 0))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-from taskforce.chats import pan12, tables, telegram, textlines, timestamps, whatsapp
+from taskforce.chats import archive, pan12, tables, telegram, textlines, timestamps, whatsapp
 from taskforce.chats.kinds import Event, Problem
 from taskforce.core import budgets
 from taskforce.core.errors import Invalid
@@ -120,19 +120,26 @@ def read_stream(
     source: str,
     name: str,
     options: ReadOptions,
+    *,
+    depth: int = 0,
 ) -> Iterator[Event]:
-    """Events of one file or zip member (`name`: its path, for detection and its id)."""
+    """Events of one file or zip member (`name`: its path, for detection and its id;
+    `depth`: how many zips it is inside)."""
     try:
         with open_stream() as stream:
             head = stream.read(8192)
     except OSError as exc:
         yield Problem(source, 0, "file", f"cannot be read ({exc.strerror or exc})", stops=True)
         return
-    kind = options.format or detect(head, name)
-    if head.startswith(b"PK\x03\x04"):
-        kind = "zip"
+    kind = "zip" if head.startswith(b"PK\x03\x04") else options.format or detect(head, name)
     if kind == "zip":
-        yield Problem(source, 0, "format", "is a zip archive; zips are not read yet", stops=True)
+        if depth >= 2:
+            rule = "is a zip inside a zip inside a zip; only one level of nesting is read"
+            yield Problem(source, 0, "file", rule, stops=True)
+            return
+        yield from archive.read(
+            open_stream, source, _member_detect(options), _member_reader(options, depth + 1)
+        )
         return
     if kind is None or kind not in READERS:
         known = "; ".join(LABELS.values())
@@ -145,6 +152,29 @@ def read_stream(
         yield Problem(source, exc.record, "file", exc.rule, stops=True)
     except OSError as exc:
         yield Problem(source, 0, "file", f"cannot be read ({exc.strerror or exc})", stops=True)
+
+
+_CHAT_SUFFIXES = (".txt", ".json", ".xml", ".csv", ".tsv", ".log")
+
+
+def _member_detect(options: ReadOptions) -> archive.Detect:
+    """A zip member's format: detected; a text-named member that is not detected takes the
+    forced format, if any; anything else is an attachment."""
+
+    def member_format(head: bytes, name: str) -> str | None:
+        found = detect(head, name)
+        if found is None and options.format and name.lower().endswith(_CHAT_SUFFIXES):
+            return options.format
+        return found
+
+    return member_format
+
+
+def _member_reader(options: ReadOptions, depth: int) -> archive.MemberReader:
+    def read_member(open_member: textlines.Opener, source: str, name: str) -> Iterator[Event]:
+        return read_stream(open_member, source, name, options, depth=depth)
+
+    return read_member
 
 
 def read_file(path: Path, options: ReadOptions, *, display: str | None = None) -> Iterator[Event]:

@@ -4,11 +4,214 @@ the participants and identifiers an investigator confirms as selectors."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import Field
+from sqlalchemy.orm import Session
+
+from taskforce.cases import service as case_service
+from taskforce.chats import review, service, views
+from taskforce.chats.schemas import NOTE_MAX
+from taskforce.chats.tactics import TACTICS
+from taskforce.core.errors import Invalid, TaskforceError
+from taskforce.core.http import SessionDep, SettingsDep
+from taskforce.web.forms import CheckedWebDep, PageForm, attempt
+from taskforce.web.session import WebCaller, WebCallerDep, render
 
 router = APIRouter(prefix="/ui/chats", include_in_schema=False)
 
 # --- the review queue and conversations (views.py, review.py) --------------------------------
+
+QUEUE_PAGE = 50
+LEAD_NOT_EVIDENCE = (
+    "The risk is the tagger's ranking of what to read first: a lead for review, never evidence "
+    "by itself. Read the conversation; a person decides, and nothing is acted on without one."
+)
+
+
+def _case_choices(session: Session, web: WebCaller) -> list[Any]:
+    """The agency's cases, for the queue's case filter."""
+    page = case_service.list_cases(session, web.caller, scope="mine", limit=500)
+    return sorted(page.items, key=lambda c: c.reference, reverse=True)
+
+
+@router.get("", response_class=HTMLResponse)
+def queue_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    web: WebCallerDep,
+    decision: str = Query(default="unreviewed", max_length=16),
+    case: str = Query(default="", max_length=64),
+    after: str = Query(default="", max_length=80),
+) -> HTMLResponse:
+    decision = decision if decision in review.FILTERS else "unreviewed"
+    try:
+        case_id = uuid.UUID(case) if case else None
+    except ValueError:
+        raise Invalid("case", "choose one of your agency's cases") from None
+    page = review.queue(
+        session,
+        web.caller,
+        threshold=settings.chats_review_threshold,
+        case_id=case_id,
+        decision=decision,
+        limit=QUEUE_PAGE,
+        after=after or None,
+    )
+
+    def link(**changes: object) -> str:
+        params: dict[str, object] = {"decision": decision, "case": case, **changes}
+        kept = {
+            k: v for k, v in params.items() if v and not (k == "decision" and v == "unreviewed")
+        }
+        return "/ui/chats" + (f"?{urlencode(kept)}" if kept else "")
+
+    return render(
+        request,
+        "chats/queue.html",
+        {
+            "page": page,
+            "decision": decision,
+            "case": case,
+            "after": after,
+            "filters": review.FILTERS,
+            "labels": service.DECISION_LABELS,
+            "cases": _case_choices(session, web),
+            "link": link,
+            "lead_not_evidence": LEAD_NOT_EVIDENCE,
+        },
+    )
+
+
+def _conversation(
+    request: Request,
+    session: Session,
+    settings: Any,
+    web: WebCaller,
+    conversation_id: uuid.UUID,
+    *,
+    start: int | None = None,
+    at_flagged: bool = False,
+    reviewed: bool = False,
+    error: TaskforceError | None = None,
+) -> HTMLResponse:
+    view = views.conversation(
+        session,
+        web.caller,
+        conversation_id,
+        threshold=settings.chats_review_threshold,
+        start=start,
+        at_flagged=at_flagged,
+    )
+    shown = view.messages
+    return render(
+        request,
+        "chats/conversation.html",
+        {
+            "v": view,
+            "c": view.conversation,
+            "tactics": TACTICS,
+            "decisions": service.DECISIONS,
+            "labels": service.DECISION_LABELS,
+            "note_max": NOTE_MAX,
+            "reviewed": reviewed,
+            "error": error,
+            "previous": max(0, shown.start - shown.limit) if shown.start > 0 else None,
+            "following": (
+                shown.items[-1].seq + 1
+                if shown.items and shown.items[-1].seq + 1 < view.conversation.message_count
+                else None
+            ),
+            "lead_not_evidence": LEAD_NOT_EVIDENCE,
+        },
+        status_code=422 if error else 200,
+    )
+
+
+@router.get("/conversations/{conversation_id}", response_class=HTMLResponse)
+def conversation_page(
+    request: Request,
+    conversation_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
+    web: WebCallerDep,
+    start: int = Query(default=0, ge=0, le=2**31 - 1),
+    at: str = Query(default="", max_length=8, description="'flagged': open at the flag"),
+    reviewed: str = Query(default="", max_length=4),
+) -> HTMLResponse:
+    return _conversation(
+        request,
+        session,
+        settings,
+        web,
+        conversation_id,
+        start=start,
+        at_flagged=at == "flagged",
+        reviewed=bool(reviewed),
+    )
+
+
+class ReviewForm(PageForm):
+    """The decision form: the decision and what the reviewer saw."""
+
+    decision: str = Field(default="", max_length=16)
+    note: str = Field(default="", max_length=NOTE_MAX + 100)
+    start: str = Field(default="", max_length=12)
+
+
+@router.post("/conversations/{conversation_id}/review")
+def review_conversation(
+    request: Request,
+    conversation_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
+    web: CheckedWebDep,
+    form: Annotated[ReviewForm, Form()],
+) -> Response:
+    try:
+        attempt(
+            session,
+            lambda: review.decide(
+                session,
+                web.caller,
+                conversation_id,
+                decision=form.decision,
+                note=form.note,
+                threshold=settings.chats_review_threshold,
+            ),
+        )
+    except Invalid as exc:
+        start = int(form.start) if form.start.isdigit() else 0
+        return _conversation(
+            request, session, settings, web, conversation_id, start=start, error=exc
+        )
+    return RedirectResponse(
+        f"/ui/chats/conversations/{conversation_id}?reviewed=1#review", status_code=303
+    )
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+def case_chats_page(
+    request: Request,
+    case_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
+    web: WebCallerDep,
+) -> HTMLResponse:
+    chats = review.case_chats(
+        session, web.caller, case_id, threshold=settings.chats_review_threshold
+    )
+    return render(
+        request,
+        "chats/case.html",
+        {"chats": chats, "lead_not_evidence": LEAD_NOT_EVIDENCE},
+    )
+
 
 # --- import (importing.py) -------------------------------------------------------------------
 

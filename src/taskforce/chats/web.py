@@ -14,10 +14,11 @@ from pydantic import Field
 from sqlalchemy.orm import Session
 
 from taskforce.cases import service as case_service
-from taskforce.chats import review, service, views
-from taskforce.chats.schemas import NOTE_MAX
+from taskforce.chats import participants, review, service, views
+from taskforce.chats.schemas import MENTION_NOTE_MAX, NOTE_MAX
 from taskforce.chats.tactics import TACTICS
-from taskforce.core.errors import Invalid, TaskforceError
+from taskforce.core.caller import Permission
+from taskforce.core.errors import Conflict, Invalid, TaskforceError
 from taskforce.core.http import SessionDep, SettingsDep
 from taskforce.web.forms import CheckedWebDep, PageForm, attempt
 from taskforce.web.session import WebCaller, WebCallerDep, render
@@ -216,3 +217,97 @@ def case_chats_page(
 # --- import (importing.py) -------------------------------------------------------------------
 
 # --- participants and identifiers (participants.py) ------------------------------------------
+
+
+class MentionsForm(PageForm):
+    """The participants page's decision on the ticked identifiers."""
+
+    mention: list[str] = Field(default_factory=list, max_length=1000)
+    action: str = Field(default="confirm", max_length=16)  # confirm | dismiss | reopen
+    note: str = Field(default="", max_length=MENTION_NOTE_MAX)
+
+
+def _participants_page(
+    request: Request,
+    session: Session,
+    web: WebCaller,
+    case_id: uuid.UUID,
+    *,
+    status: str = "",
+    done: str = "",
+    error: TaskforceError | None = None,
+) -> HTMLResponse:
+    caller = web.caller
+    people = participants.list_participants(session, caller, case_id)
+    found = participants.list_mentions(session, caller, case_id, status=status or None)
+    return render(
+        request,
+        "chats/participants.html",
+        {
+            "people": people,
+            "found": found,
+            "status": status,
+            "statuses": participants.STATUSES,
+            "can_decide": caller.can(Permission.ADD_SELECTOR),
+            "done": done,
+            "error": error,
+        },
+        status_code=422 if error is not None else 200,
+    )
+
+
+@router.get("/cases/{case_id}/participants", response_class=HTMLResponse)
+def participants_page(
+    request: Request,
+    case_id: uuid.UUID,
+    session: SessionDep,
+    web: WebCallerDep,
+    status: str = Query(default="", max_length=16),
+    done: str = Query(default="", max_length=200),
+) -> HTMLResponse:
+    """Who wrote in the case's chats and the identifiers found, to confirm as selectors."""
+    if status and status not in participants.STATUSES:
+        status = ""
+    return _participants_page(request, session, web, case_id, status=status, done=done)
+
+
+@router.post("/cases/{case_id}/mentions", response_class=HTMLResponse)
+def decide_mentions(
+    request: Request,
+    case_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
+    web: CheckedWebDep,
+    form: Annotated[MentionsForm, Form()],
+) -> Response:
+    """Confirm (selectors of the case, deconflicted), dismiss or reopen the ticked ones."""
+
+    def call() -> str:
+        ids = []
+        for raw in form.mention:
+            try:
+                ids.append(uuid.UUID(raw))
+            except ValueError:
+                raise Invalid("mentions", "choose identifiers listed on the page") from None
+        if form.action == "dismiss":
+            n = participants.dismiss(session, web.caller, ids, note=form.note, case_id=case_id)
+            return f"{n} dismissed"
+        if form.action == "reopen":
+            n = participants.reopen(session, web.caller, ids, case_id=case_id)
+            return f"{n} proposed again"
+        done = participants.confirm(
+            session, web.caller, settings, ids, note=form.note, case_id=case_id
+        )
+        hits = f", {done.hits} new hit{'' if done.hits == 1 else 's'}" if done.hits else ""
+        return (
+            f"{done.confirmed} confirmed: {done.added} selector{'' if done.added == 1 else 's'} "
+            f"added to {done.case_reference}{hits}"
+        )
+
+    try:
+        said = attempt(session, call)
+    except (Invalid, Conflict) as exc:
+        return _participants_page(request, session, web, case_id, error=exc)
+    return RedirectResponse(
+        f"/ui/chats/cases/{case_id}/participants?{urlencode({'done': said})}", status_code=303
+    )

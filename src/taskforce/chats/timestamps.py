@@ -12,6 +12,7 @@ turned into UTC with zoneinfo, daylight saving included; ISO 8601 times with an 
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta, timezone
@@ -75,8 +76,10 @@ def infer_order(dates: Iterable[str], *, twelve_hour: bool = False) -> str:
     return "mdy" if twelve_hour else "dmy"
 
 
+@functools.lru_cache(maxsize=4096)
 def local_date(text: str, order: str) -> tuple[int, int, int]:
-    """(year, month, day) of a date written in `order`, two-digit years in 2000–2099."""
+    """(year, month, day) of a date written in `order`, two-digit years in 2000–2099 (cached:
+    a chat repeats its dates)."""
     match = _DATE.fullmatch(text.strip())
     if match is None:
         raise BadTime(f"{text!r} is not a date")
@@ -104,6 +107,7 @@ def local_date(text: str, order: str) -> tuple[int, int, int]:
     return y, m, d
 
 
+@functools.lru_cache(maxsize=4096)
 def clock(text: str) -> tuple[int, int, int]:
     """(hour, minute, second) of `9:41 PM`, `21:41`, `21.41.05`, `9:41 p. m.`."""
     match = _CLOCK.fullmatch(text.strip(SPACES + "\t"))

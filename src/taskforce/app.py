@@ -145,6 +145,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.add_middleware(
         BodyGate,
         default_limit=settings.max_body_bytes,
+        sized={"chats_upload_bytes": settings.chats_upload_bytes},
         checks={"token": token_before_body, "session": session_before_body},
         refuse=web_setup.refusal,
     )

@@ -6,13 +6,19 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from taskforce.chats import participants, review, views
+from taskforce.chats import importing, participants, review, service, views
+from taskforce.chats.reading import FORMATS, ReadOptions
 from taskforce.chats.schemas import (
     CaseChats,
     ConfirmResult,
     ConversationView,
+    ImportBrief,
+    ImportRead,
+    ImportSummary,
     Mentions,
     MentionsDecide,
     MentionsDecided,
@@ -22,12 +28,131 @@ from taskforce.chats.schemas import (
     ReviewCreate,
     ReviewRead,
 )
+from taskforce.core import spool, uploads
+from taskforce.core.caller import Caller
+from taskforce.core.errors import Invalid
 from taskforce.core.http import CallerDep, SessionDep, SettingsDep
 from taskforce.core.pagination import MAX_OFFSET, limit_query
+from taskforce.core.settings import Settings
 
 router = APIRouter(prefix="/chats", tags=["chats"])  # under /api/v1 (app.py)
 
 # --- import (importing.py) -------------------------------------------------------------------
+
+_OPTIONS = ("timezone", "format", "platform", "date_order", "encoding")
+
+
+def read_options(settings: Settings, given: dict[str, str | None]) -> ReadOptions:
+    """The reading options a request names (query or form fields; empty means not given)."""
+    values = {k: (v or "").strip()[:64] or None for k, v in given.items()}
+    return ReadOptions(
+        timezone=values.get("timezone") or settings.chats_timezone,
+        format=values.get("format"),
+        platform=values.get("platform"),
+        date_order=values.get("date_order"),
+        encoding=values.get("encoding"),
+    )
+
+
+def check_case(session: Session, caller: Caller, case_id: uuid.UUID) -> None:
+    """Another agency's case (even a partner's) is missing; a closed one is refused: before
+    a byte of the upload is kept. The check's transaction ends: nothing held while it arrives."""
+    service.own_case(session, caller, case_id)
+    service.case_for_import(session, caller, case_id)
+    session.commit()
+
+
+async def receive_export(
+    request: Request,
+    session: Session,
+    caller: Caller,
+    settings: Settings,
+    case_id: uuid.UUID,
+    given: dict[str, str | None],
+    name: str | None,
+) -> ImportSummary:
+    """The upload (a raw body, or a multipart form's `file` field with the options beside it)
+    spooled in the data folder, imported batch by batch off the event loop, and removed:
+    attachment bytes never rest on disk after the request."""
+    await run_in_threadpool(check_case, session, caller, case_id)
+    with spool.spool_file(settings.data_dir, "chat-export") as path:
+        if uploads.is_multipart(request):
+            form = await uploads.form_to_file(request, path)
+            if not form.received:
+                raise Invalid("file", "send the export in the form's 'file' field")
+            given = {**given, **{k: form.text(k) for k in _OPTIONS if form.text(k)}}
+            name = form.filename
+        else:
+            await uploads.body_to_file(request, path)
+        options = read_options(settings, given)
+        display = spool.safe_name(name or "", default="upload")
+        with spool.under_name(settings.data_dir, path, display) as named:
+
+            def run() -> ImportSummary:
+                return importing.import_file(
+                    session,
+                    caller,
+                    settings,
+                    case_id=case_id,
+                    path=named,
+                    display=display,
+                    options=options,
+                )
+
+            return await run_in_threadpool(run)
+
+
+@router.post("/cases/{case_id}/imports", response_model=ImportSummary)
+async def import_export(
+    case_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    caller: CallerDep,
+    name: str | None = Query(
+        default=None, max_length=500, description="the export's file name (a raw body)"
+    ),
+    timezone: str | None = Query(default=None, description="IANA zone of times without offset"),
+    format_: str | None = Query(
+        default=None, alias="format", description=f"one of {', '.join(FORMATS)}; else detected"
+    ),
+    platform: str | None = Query(default=None, description="authors' platform (CSV, logs)"),
+    date_order: str | None = Query(default=None, description="dmy, mdy or ymd"),
+    encoding: str | None = Query(default=None, description="a legacy export's, e.g. cp1252"),
+) -> ImportSummary:
+    """Import a chat export into one of your agency's cases: the file as the request body
+    (`name` gives its file name, which names a conversation the export has no id for) or a
+    multipart form's `file` field, the options in the query or the form. At most
+    `chats_upload_bytes` (413 beyond). Another agency's case is 404 before a byte is kept.
+    Bad lines are reported with their source and line (`problems`, the first 100) and the
+    good ones kept; sending it again adds only what is missing (`messages_present`). An
+    export of which no message could be read is 422, naming its first problems."""
+    given = {
+        "timezone": timezone,
+        "format": format_,
+        "platform": platform,
+        "date_order": date_order,
+        "encoding": encoding,
+    }
+    return await receive_export(request, session, caller, settings, case_id, given, name)
+
+
+@router.get("/cases/{case_id}/imports", response_model=list[ImportBrief])
+def list_imports(case_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> list[ImportBrief]:
+    """The imports into one of your agency's cases, newest first (404 for any other case);
+    each one's problems are on `GET /chats/imports/{id}`."""
+    found = importing.list_imports(session, caller, case_id)
+    return [ImportBrief.model_validate(i, from_attributes=True) for i in found]
+
+
+@router.get("/imports/{import_id}", response_model=ImportRead)
+def get_import(import_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> ImportRead:
+    """One import's record: the file (name, size, SHA-256), the zone it was read in, its
+    counts, status and first problems (404 unless your agency's)."""
+    return ImportRead.model_validate(
+        importing.get_import(session, caller, import_id), from_attributes=True
+    )
+
 
 # --- participants and identifiers (participants.py) ------------------------------------------
 

@@ -4,18 +4,22 @@ the review queue, and the evaluation harness on a labelled corpus."""
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import typer
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
 from taskforce.cases import service as case_service
-from taskforce.chats import participants, review
-from taskforce.chats.schemas import MentionRow
+from taskforce.chats import importing, participants, review
+from taskforce.chats.reading import FORMATS, ReadOptions
+from taskforce.chats.schemas import ImportSummary, MentionRow
 from taskforce.core.auth import service as auth_service
 from taskforce.core.caller import Caller
 from taskforce.core.console import err, out, state, unit
 from taskforce.core.errors import Invalid, NotFound
+from taskforce.core.settings import Settings
 
 app = typer.Typer(
     help="Chat logs: import exports into a case, confirm participants as selectors, the "
@@ -24,6 +28,156 @@ app = typer.Typer(
 )
 
 # --- import (importing.py) -------------------------------------------------------------------
+
+PROBLEMS_SHOWN = 10  # per file, in the summary; the import's record keeps the first 100
+
+
+def acting(session: Session, agency: str, email: str | None) -> Caller:
+    """Who imports: one of the agency's users (`--as`, recorded on the import and in the audit
+    log under their name and role), or the agency's operator at the console."""
+    operator = agency_service.operator(session, agency)
+    if email is None:
+        return operator
+    user = auth_service.find_user(session, email)
+    if user is None or user.agency_id != operator.agency_id or not user.is_active:
+        raise NotFound(f"user {email.strip().lower()} of {operator.agency_code}")
+    return auth_service.caller_for(session, user, channel="cli")
+
+
+def summary_lines(done: list[ImportSummary]) -> list[str]:
+    """The summary table as plain lines, columns aligned and nothing cut (paths stay whole,
+    whatever the terminal's width)."""
+    header = ("file", "format", "read", "added", "already", "problems", "conversations", "flagged")
+    rows = [header] + [
+        (
+            s.file_name,
+            s.formats or "-",
+            f"{s.messages_read:,}",
+            f"{s.messages_added:,}",
+            f"{s.messages_present:,}",
+            f"{s.problems_count:,}",
+            f"{s.conversations:,}",
+            f"{s.flagged:,}",
+        )
+        for s in done
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    return [
+        "  ".join(
+            cell.ljust(widths[i]) if i < 2 else cell.rjust(widths[i]) for i, cell in enumerate(r)
+        ).rstrip()
+        for r in rows
+    ]
+
+
+@app.command("import")
+def import_command(
+    ctx: typer.Context,
+    files: list[Path] = typer.Argument(..., help="Chat exports (a zip, or its chat file)"),
+    case: str = typer.Option(..., "--case", help="Reference of the agency's case"),
+    agency: str = typer.Option(..., "--agency", help="The agency's code, e.g. GB-NCA"),
+    as_user: str | None = typer.Option(
+        None, "--as", help="E-mail of the agency's user who imports (default: the operator)"
+    ),
+    timezone: str | None = typer.Option(
+        None,
+        "--timezone",
+        help="IANA zone of times the export writes without an offset, e.g. Europe/Berlin "
+        "(default: the chats_timezone setting)",
+    ),
+    fmt: str | None = typer.Option(
+        None, "--format", help=f"One of {', '.join(FORMATS)}; detected per file when not given"
+    ),
+    platform: str | None = typer.Option(
+        None, "--platform", help="Platform of the authors when the export does not say (CSV, logs)"
+    ),
+    date_order: str | None = typer.Option(
+        None, "--date-order", help="dmy, mdy or ymd for dates like 03/04/24 (default: inferred)"
+    ),
+    encoding: str | None = typer.Option(
+        None, "--encoding", help="A legacy export's encoding, e.g. cp1252 (default: UTF-8/16)"
+    ),
+) -> None:
+    """Import chat exports into a case: bad lines are reported with file and line and the good
+    ones kept; running it again adds only what is missing. Exits non-zero when a file could
+    not be imported (2 when none could)."""
+    settings = state(ctx).settings
+    done: list[ImportSummary] = []
+    failed: list[str] = []
+    with unit(ctx) as session:
+        options = ReadOptions(
+            timezone=timezone or settings.chats_timezone,
+            format=fmt,
+            platform=platform,
+            date_order=date_order,
+            encoding=encoding,
+        )
+        caller = acting(session, agency, as_user)
+        case_id = case_service.find_case(session, caller, case).id
+        session.commit()  # nothing held while files are read
+        for path in files:
+            display = str(path)
+            try:
+                done.append(_import_one(session, caller, settings, case_id, path, options))
+            except Invalid as exc:
+                session.commit()  # the refused import's record stays, "stopped"
+                err.print(f"error: {display}: {exc.message}", markup=False, soft_wrap=True)
+                failed.append(display)
+    for line in summary_lines(done) if done else []:
+        out.print(line, markup=False, soft_wrap=True)
+    for s in done:
+        for problem in s.problems[:PROBLEMS_SHOWN]:
+            out.print(f"  {importing.problem_text(problem)}", markup=False, soft_wrap=True)
+        if s.problems_count > PROBLEMS_SHOWN:
+            more = s.problems_count - PROBLEMS_SHOWN
+            out.print(
+                f"  … and {more:,} more problems in {s.file_name} (its import record keeps 100)"
+            )
+        if s.stopped:
+            out.print(f"  stopped early: {s.stopped}", markup=False, soft_wrap=True)
+    if failed:
+        err.print(f"{len(failed)} of {len(files)} files could not be imported")
+        raise typer.Exit(2 if not done else 1)
+
+
+def _import_one(
+    session: Session,
+    caller: Caller,
+    settings: Settings,
+    case_id: uuid.UUID,
+    path: Path,
+    options: ReadOptions,
+) -> ImportSummary:
+    display = str(path)
+    size = importing.check_file(path, display)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(path.name, total=max(size, 1), info="")
+
+        def advance(p: importing.Progress) -> None:
+            elapsed = bar.tasks[0].elapsed or 0
+            rate = f", {p.messages_read / elapsed:,.0f}/s" if elapsed > 1 else ""
+            info = f"{p.messages_read:,} messages read{rate}, {p.problems:,} problems"
+            bar.update(task, completed=p.bytes_read, info=info)
+
+        return importing.import_file(
+            session,
+            caller,
+            settings,
+            case_id=case_id,
+            path=path,
+            display=display,
+            options=options,
+            progress=advance,
+        )
+
 
 # --- participants and identifiers (participants.py) ------------------------------------------
 

@@ -362,3 +362,49 @@ class MentionsDecide(BaseModel):
 class MentionsDecided(BaseModel):
     case_id: uuid.UUID
     changed: int  # mentions whose status changed
+
+
+# --- importing exports (importing.py) ------------------------------------------------------------
+
+
+class ImportProblem(BaseModel):
+    """A line, item or member of an export that could not be read, and why."""
+
+    source: str = Field(description="the file, and the zip member: 'export.zip!chat.txt'")
+    line: int = Field(description="1-based line or item; 0: the source as a whole")
+    field: str
+    rule: str
+
+
+class ImportSummary(BaseModel):
+    """What one import did: read, added, already there, and the first problems with their
+    file, line and reason. `stopped` says why the import, or one source of it, ended early."""
+
+    import_id: uuid.UUID
+    case_reference: str
+    file_name: str
+    files: list[str] = Field(default_factory=list, description="sources read (a zip's members)")
+    formats: str = ""
+    messages_read: int = 0
+    messages_added: int = 0
+    messages_present: int = Field(default=0, description="already imported before")
+    conversations: int = 0
+    participants: int = 0
+    attachments: int = 0
+    attachments_known: int = Field(default=0, description="matched known media")
+    selectors_added: int = Field(default=0, description="new media as MD5/PDQ case selectors")
+    problems_count: int = 0
+    problems: list[ImportProblem] = Field(default_factory=list, description="the first 100")
+    flagged: int = Field(default=0, description="its conversations at or over the threshold")
+    stopped: str | None = None
+
+
+class ImportRead(ImportBrief):
+    """An import's record: the file (name, size, SHA-256), the zone read in, the counts and
+    the first problems."""
+
+    case_id: uuid.UUID
+    file_sha256: str
+    file_bytes: int
+    timezone: str
+    problems: list[ImportProblem]

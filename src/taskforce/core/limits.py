@@ -57,12 +57,15 @@ class BodyClass:
     """What a request body may be at a class of addresses."""
 
     name: str
-    max_bytes: int | None  # None: the `max_body_bytes` setting
+    max_bytes: int | None  # None: the `max_body_bytes` setting (or `setting`'s)
     caller: CallerKind | None  # who must be known before a byte is read; None: public
     content_types: tuple[str, ...] = ()  # empty: any
     form: FormLimits = field(default_factory=lambda: FormLimits())
+    setting: str | None = None  # the setting that sizes the class (an operator's choice)
 
-    def limit(self, default: int) -> int:
+    def limit(self, default: int, sized: Mapping[str, int] | None = None) -> int:
+        if self.setting is not None and sized is not None and self.setting in sized:
+            return sized[self.setting]
         return default if self.max_bytes is None else self.max_bytes
 
 
@@ -90,6 +93,9 @@ CLUE_IMAGES_PAGE = BodyClass("clue image upload", 12 * MiB, "session")
 MISP_EVENT_API = BodyClass("MISP event import", 32 * MiB, "token")
 # The same file from the interop page: a multipart form (the file, the case, the token).
 MISP_EVENT_PAGE = BodyClass("MISP event import", 33 * MiB, "session")
+# A chat export (a zip with its photos): as large as the operator allows (`chats_upload_bytes`).
+CHAT_EXPORT_API = BodyClass("chat export upload", None, "token", setting="chats_upload_bytes")
+CHAT_EXPORT_PAGE = BodyClass("chat export upload", None, "session", setting="chats_upload_bytes")
 # Between nodes: no token or login; the route's signature check (federation.guard) reads the
 # body, bounded here, and checks its Content-Digest before anything else looks at it.
 FEDERATION = BodyClass("signed node request", None, None)
@@ -101,11 +107,13 @@ ROUTE_CLASSES: tuple[tuple[re.Pattern[str], BodyClass], ...] = (
     (re.compile(r"^/api/v1/hosting/networks/import$"), NETWORK_TABLE_API),
     (re.compile(r"^/api/v1/notices/[^/]+/clues/[^/]+/images$"), CLUE_IMAGES_API),
     (re.compile(r"^/api/v1/interop/misp/import$"), MISP_EVENT_API),
+    (re.compile(r"^/api/v1/chats/cases/[^/]+/imports$"), CHAT_EXPORT_API),
     (re.compile(r"^/api/v1/"), API),
     (re.compile(r"^/ui/login$"), PUBLIC_FORM),
     (re.compile(r"^/ui/hashsets/[^/]+/import$"), HASH_LIST_PAGE),
     (re.compile(r"^/ui/hosting/import$"), NETWORK_TABLE_PAGE),
     (re.compile(r"^/ui/interop/misp-import$"), MISP_EVENT_PAGE),
+    (re.compile(r"^/ui/chats/cases/[^/]+/import$"), CHAT_EXPORT_PAGE),
     (re.compile(r"^/ui/notices/(new|[^/]+/clues(/[^/]+/images)?)$"), CLUE_IMAGES_PAGE),
     (re.compile(r"^/ui(/|$)"), PAGE_FORM),
     # no login: a public report, a trace-an-object tip, a drill's acknowledgement (its secret)
@@ -204,12 +212,17 @@ class BodyGate:
         default_limit: int,
         checks: Mapping[CallerKind, Check],
         refuse: Refuse,
+        sized: Mapping[str, int] | None = None,
     ) -> None:
         missing = {"token", "session"} - set(checks)
         if missing:  # deny by default: a class whose caller nobody checks would pass unchecked
             raise ValueError(f"no check for callers of kind {', '.join(sorted(missing))}")
+        unsized = {c.setting for _, c in ROUTE_CLASSES if c.setting} - set(sized or {})
+        if unsized:  # a class sized by a setting nobody passed would fall back silently
+            raise ValueError(f"no size for the setting {', '.join(sorted(unsized))}")
         self.app = app
         self.default_limit = default_limit
+        self.sized = dict(sized or {})
         self.checks = dict(checks)
         self.refuse = refuse
         self._limited: dict[int, ASGIApp] = {}
@@ -230,7 +243,7 @@ class BodyGate:
             await self.app(scope, receive, send)
             return
         rule = body_class(route_path(scope))
-        limit = rule.limit(self.default_limit)
+        limit = rule.limit(self.default_limit, self.sized)
         finished = False
 
         async def closing_send(message: Message) -> None:

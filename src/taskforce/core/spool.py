@@ -96,6 +96,28 @@ def spool_file(data_dir: Path, prefix: str, suffix: str = "") -> Iterator[Path]:
         path.unlink(missing_ok=True)
 
 
+def safe_name(name: str, default: str = "upload") -> str:
+    """The base name of a file name a client sent (no folders, no control characters, at most
+    200 characters), or `default` when nothing usable is left."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(c for c in base if c.isprintable()).strip()[-200:]
+    return base if base.strip(".") else default
+
+
+@contextmanager
+def under_name(data_dir: Path, path: Path, name: str) -> Iterator[Path]:
+    """A spool file moved, for the length of the block, into a folder of its own under the
+    name its sender gave (`safe_name`): for readers that take meaning from a file's name (a
+    chat export without an id of its own is named by its file). Removed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="named-", dir=process_folder(data_dir)))
+    try:
+        named = folder / safe_name(name)
+        path.rename(named)
+        yield named
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def sweep(data_dir: Path, *, now: float | None = None) -> int:
     """Remove the spool folders of processes that are gone; how many files went with them.
 

@@ -1,0 +1,767 @@
+"""Importing a chat export into a case: read it as a stream (`reading.read_file`), tag each
+message (`tagging`), and write conversations, participants, members, messages and attachment
+records in batches, each batch committed.
+
+Why batches, committed: an export of a seized phone holds hundreds of thousands of messages;
+an import that is interrupted keeps what it wrote, and running it again adds only what is
+missing, because every message has a digest (`digest`) unique within its conversation, and a
+batch writes only the messages whose digest its conversation lacks. The rows are written
+with SQLAlchemy Core executemany inserts and updates, a few statements per batch whatever its
+size: no ORM object and no query per message.
+
+Memory is bounded whatever the file's size: one batch of messages, small counters per
+conversation and per participant, the names and hashes of the files a zip held, and the
+digests of the last `REPEAT_WINDOW` messages (to number identical messages, see `Repeats`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from taskforce.cases.models import Case
+from taskforce.chats import (
+    attachments,
+    mentions,
+    participants,
+    reading,
+    scoring,
+    service,
+    tactics,
+    tagging,
+)
+from taskforce.chats.kinds import AttachmentFile, Message, Problem
+from taskforce.chats.models import (
+    ChatAttachment,
+    ChatConversation,
+    ChatImport,
+    ChatMember,
+    ChatMessage,
+    ChatParticipant,
+)
+from taskforce.chats.schemas import ImportProblem, ImportSummary
+from taskforce.core.audit import service as audit
+from taskforce.core.audit.service import Operation
+from taskforce.core.caller import Caller
+from taskforce.core.db import utcnow
+from taskforce.core.errors import Invalid
+from taskforce.core.settings import Settings
+
+BATCH = 2_000  # messages tagged and written together
+PROBLEMS_KEPT = 100  # on the import's record; the count has them all
+NAMES_KEPT = 20  # display names of a participant
+REPEAT_WINDOW = 250_000  # see `Repeats`
+_IN_CHUNK = 500  # values per `IN (...)`
+
+# Core tables: a batch is a few executemany statements, no ORM object per row
+_CONVERSATIONS = cast(Table, ChatConversation.__table__)
+_PARTICIPANTS = cast(Table, ChatParticipant.__table__)
+_MEMBERS = cast(Table, ChatMember.__table__)
+_MESSAGES = cast(Table, ChatMessage.__table__)
+_ATTACHMENTS = cast(Table, ChatAttachment.__table__)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where an import stands, after each batch it wrote. `bytes_read` is an estimate from the
+    messages' text (the reader does not say how far into the file it is)."""
+
+    display: str
+    messages_read: int
+    messages_added: int
+    problems: int
+    bytes_read: int
+    file_bytes: int
+
+
+def problem_text(problem: ImportProblem) -> str:
+    """`chat.txt:812: time: '31/02/2024, 10:00' is not a date`, for a person to read."""
+    where = f"{problem.source}:{problem.line}" if problem.line else problem.source
+    return f"{where}: {problem.field}: {problem.rule}"
+
+
+def conversation_key(message: Message) -> str:
+    return f"{message.format}:{message.conversation}"[:600]
+
+
+def participant_key(platform: str, handle: str) -> str:
+    return f"{platform}:{handle}".lower()[:420]
+
+
+class Repeats:
+    """Numbers identical messages (same conversation, time as written, author and text) in the
+    order the file holds them, so "ok" sent twice in a minute is two messages and a re-import
+    matches each to its own digest.
+
+    Only the last `REPEAT_WINDOW` distinct messages are remembered (memory stays bounded on a
+    file of millions): two identical messages further apart than that in one file count as
+    one. Exports that write the date with each time never come near it; an export without
+    dates (PAN-12 writes HH:MM only) would need a quarter of a million messages between two
+    identical ones in one conversation."""
+
+    def __init__(self, window: int = REPEAT_WINDOW) -> None:
+        self.window = window
+        self._seen: dict[bytes, int] = {}
+
+    def digest(self, key: str, message: Message) -> str:
+        handle = message.author.handle if message.author else ""
+        tuple_ = "\x1f".join((key, message.time_text, handle, message.text))
+        base = hashlib.blake2b(tuple_.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        nth = self._seen.pop(base, -1) + 1  # re-inserted last: the window keeps recent ones
+        self._seen[base] = nth
+        if len(self._seen) > self.window:
+            del self._seen[next(iter(self._seen))]
+        if nth == 0:
+            return base.hex()
+        return hashlib.blake2b(base + nth.to_bytes(8, "big"), digest_size=16).hexdigest()
+
+
+@dataclass
+class _Conversation:
+    id: uuid.UUID
+    message_count: int
+    first_at: datetime | None
+    last_at: datetime | None
+    scored: bool
+    members: dict[uuid.UUID, list[int]]  # participant -> [messages, first seq, stored 0/1]
+    dirty: bool = False  # messages added since it was last scored
+    changed: bool = False  # counts to write
+
+
+@dataclass
+class _Participant:
+    id: uuid.UUID
+    names: list[str]
+    message_count: int
+    first_at: datetime | None
+    last_at: datetime | None
+
+
+def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def _chunks(values: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _update_by_id(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """One executemany UPDATE of `rows` (each with `_id` and the same other keys)."""
+    if not rows:
+        return
+    keys = [k for k in rows[0] if k != "_id"]
+    stmt = update(table).where(table.c.id == bindparam("_id"))
+    session.execute(stmt.values({k: bindparam(k) for k in keys}), rows)
+
+
+class _Run:
+    """One file's import: the caches that span its batches, and the writing of each batch."""
+
+    def __init__(
+        self,
+        session: Session,
+        caller: Caller,
+        settings: Settings,
+        case: Case,
+        record: ChatImport,
+        *,
+        commit: bool,
+        now: datetime,
+    ) -> None:
+        self.session = session
+        self.caller = caller
+        self.settings = settings
+        self.case = case
+        self.record = record
+        self.commit = commit
+        self.now = now
+        self.tagger = tagging.shipped()
+        self.repeats = Repeats()
+        self.held = attachments.Held()
+        self.conversations: dict[str, _Conversation] = {}
+        self.participants: dict[str, _Participant] = {}
+        self.author_mentions: dict[uuid.UUID, list[mentions.Candidate]] = {}
+        self.summary = ImportSummary(
+            import_id=record.id, case_reference=case.reference, file_name=record.file_name
+        )
+        self.sources: dict[str, None] = {}
+        self.formats: set[str] = set()
+        self.bytes_read = 0
+
+    # --- events ---------------------------------------------------------------------------
+
+    def problem(self, found: Problem) -> None:
+        self.sources.setdefault(found.source)
+        self.summary.problems_count += 1
+        row = ImportProblem(
+            source=found.source, line=found.line, field=found.field, rule=found.rule
+        )
+        if len(self.summary.problems) < PROBLEMS_KEPT:
+            self.summary.problems.append(row)
+        if found.stops and self.summary.stopped is None:
+            self.summary.stopped = problem_text(row)[:1000]
+
+    def attachment(self, found: AttachmentFile) -> None:
+        self.held.add(found)
+
+    # --- one batch --------------------------------------------------------------------------
+
+    def write(self, batch: list[Message]) -> None:
+        """Tag the batch and write what its conversations lack; commit."""
+        s = self.summary
+        s.messages_read += len(batch)
+        for m in batch:
+            self.sources.setdefault(m.source)
+            self.formats.add(m.format)
+            self.bytes_read += len(m.text) + len(m.time_text) + 24
+        self.held.match(self.session, self.caller, self.settings)
+        keys = [conversation_key(m) for m in batch]
+        self._load_conversations(batch, keys)
+        digests = [self.repeats.digest(k, m) for k, m in zip(keys, batch, strict=True)]
+        present = self._present(keys, digests)
+        new = [
+            (k, d, m)
+            for k, d, m in zip(keys, digests, batch, strict=True)
+            if (self.conversations[k].id, d) not in present
+        ]
+        s.messages_present += len(batch) - len(new)
+        if new:
+            self._add(new)
+        self._save_conversations()
+        self._rescore(finished_only={self.conversations[k].id for k in keys})
+        self._save_record()
+
+    def _load_conversations(self, batch: list[Message], keys: list[str]) -> None:
+        """The batch's conversations and authors from the case, those missing created."""
+        wanted = sorted({k for k in keys if k not in self.conversations})
+        for chunk in _chunks(wanted):
+            rows = self.session.execute(
+                select(
+                    ChatConversation.id,
+                    ChatConversation.key,
+                    ChatConversation.message_count,
+                    ChatConversation.first_at,
+                    ChatConversation.last_at,
+                    ChatConversation.scored_at,
+                ).where(ChatConversation.case_id == self.case.id, ChatConversation.key.in_(chunk))
+            ).all()
+            for r in rows:
+                self.conversations[r.key] = _Conversation(
+                    r.id, r.message_count, r.first_at, r.last_at, r.scored_at is not None, {}
+                )
+            found = {r.id: r.key for r in rows}
+            for ids in _chunks(list(found)):
+                for member in self.session.execute(
+                    select(
+                        ChatMember.conversation_id,
+                        ChatMember.participant_id,
+                        ChatMember.message_count,
+                        ChatMember.first_seq,
+                    ).where(ChatMember.conversation_id.in_(ids))
+                ):
+                    conversation = self.conversations[found[member.conversation_id]]
+                    conversation.members[member.participant_id] = [
+                        member.message_count,
+                        member.first_seq,
+                        1,
+                    ]
+        created = []
+        first: dict[str, Message] = {}
+        for k, m in zip(keys, batch, strict=True):
+            if k not in self.conversations:
+                first.setdefault(k, m)
+        for k, m in first.items():
+            conversation = _Conversation(uuid.uuid4(), 0, None, None, False, {})
+            self.conversations[k] = conversation
+            created.append(
+                {
+                    "id": conversation.id,
+                    "case_id": self.case.id,
+                    "owner_agency_id": self.case.owner_agency_id,
+                    "first_import_id": self.record.id,
+                    "key": k,
+                    "platform": (m.author.platform if m.author else m.format)[:100],
+                    "format": m.format[:32],
+                    "title": (m.title or m.conversation)[:500],
+                    "source": m.source[:500],
+                    "created_at": self.now,
+                }
+            )
+        if created:
+            self.session.execute(insert(_CONVERSATIONS), created)
+        self._load_participants(batch)
+
+    def _load_participants(self, batch: list[Message]) -> None:
+        authors = {
+            participant_key(m.author.platform, m.author.handle): m.author
+            for m in batch
+            if m.author is not None
+        }
+        wanted = sorted(k for k in authors if k not in self.participants)
+        for chunk in _chunks(wanted):
+            for r in self.session.execute(
+                select(
+                    ChatParticipant.id,
+                    ChatParticipant.key,
+                    ChatParticipant.names,
+                    ChatParticipant.message_count,
+                    ChatParticipant.first_at,
+                    ChatParticipant.last_at,
+                ).where(ChatParticipant.case_id == self.case.id, ChatParticipant.key.in_(chunk))
+            ):
+                self.participants[r.key] = _Participant(
+                    r.id, list(r.names or []), r.message_count, r.first_at, r.last_at
+                )
+        created = []
+        for k in wanted:
+            if k in self.participants:
+                continue
+            author = authors[k]
+            person = _Participant(uuid.uuid4(), [], 0, None, None)
+            self.participants[k] = person
+            created.append(
+                {
+                    "id": person.id,
+                    "case_id": self.case.id,
+                    "owner_agency_id": self.case.owner_agency_id,
+                    "platform": author.platform[:100],
+                    "handle": author.handle[:300],
+                    "key": k,
+                    "names": [],
+                    "message_count": 0,
+                }
+            )
+        if created:
+            self.session.execute(insert(_PARTICIPANTS), created)
+
+    def _present(self, keys: list[str], digests: list[str]) -> set[tuple[uuid.UUID, str]]:
+        """(conversation, digest) pairs of the batch already stored: one indexed query per
+        few hundred digests (digests name their conversation, so the two IN lists cannot
+        pair a digest with another conversation's)."""
+        found: set[tuple[uuid.UUID, str]] = set()
+        conversations = sorted({self.conversations[k].id for k in keys})
+        for chunk in _chunks(sorted(set(digests))):
+            found.update(
+                (r[0], r[1])
+                for r in self.session.execute(
+                    select(ChatMessage.conversation_id, ChatMessage.digest).where(
+                        ChatMessage.conversation_id.in_(conversations),
+                        ChatMessage.digest.in_(chunk),
+                    )
+                )
+            )
+        return found
+
+    def _add(self, new: list[tuple[str, str, Message]]) -> None:
+        tags = self.tagger.tag([m.text for _, _, m in new])
+        messages: list[dict[str, Any]] = []
+        files: list[dict[str, Any]] = []
+        found: list[participants.Found] = []
+        touched_people: set[str] = set()
+        for (key, digest, m), verdict in zip(new, tags, strict=True):
+            conversation = self.conversations[key]
+            person: _Participant | None = None
+            if m.author is not None:
+                pkey = participant_key(m.author.platform, m.author.handle)
+                person = self.participants[pkey]
+                touched_people.add(pkey)
+                person.message_count += 1
+                person.first_at = _earliest(person.first_at, m.sent_at)
+                person.last_at = _latest(person.last_at, m.sent_at)
+                name = m.author.name.strip()[:200]
+                if name and name not in person.names and len(person.names) < NAMES_KEPT:
+                    person.names.append(name)
+                member = conversation.members.setdefault(person.id, [0, m.ordinal, 0])
+                member[0] += 1
+                member[1] = min(member[1], m.ordinal)
+            conversation.message_count += 1
+            conversation.first_at = _earliest(conversation.first_at, m.sent_at)
+            conversation.last_at = _latest(conversation.last_at, m.sent_at)
+            conversation.dirty = conversation.changed = True
+            message_id = uuid.uuid4()
+            found.extend(self._mentions(conversation.id, message_id, person, m))
+            messages.append(
+                {
+                    "id": message_id,
+                    "conversation_id": conversation.id,
+                    "import_id": self.record.id,
+                    "participant_id": person.id if person else None,
+                    "seq": m.ordinal,
+                    "digest": digest,
+                    "line": m.line,
+                    "sent_at": m.sent_at,
+                    "time_text": m.time_text[:64],
+                    "text": m.text,
+                    "tactics": tactics.bits(verdict.tactics),
+                    "score": verdict.score,
+                    "tags": tagging.tags_to_json(verdict),
+                    "attachment_count": len(m.attachments),
+                }
+            )
+            if m.attachments:
+                files.extend(
+                    self.held.rows(
+                        conversation_id=conversation.id,
+                        message_id=message_id,
+                        import_id=self.record.id,
+                        names=m.attachments,
+                    )
+                )
+                self.summary.attachments_known += self.held.known_count(m.attachments)
+        self.session.execute(insert(_MESSAGES), messages)
+        if files:
+            self.session.execute(insert(_ATTACHMENTS), files)
+        self.summary.messages_added += len(messages)
+        self.summary.attachments += len(files)
+        self._save_people(touched_people)
+        self._save_members(new)
+        if found:
+            participants.note_mentions(self.session, self.case, found)
+
+    def _mentions(
+        self,
+        conversation_id: uuid.UUID,
+        message_id: uuid.UUID,
+        person: _Participant | None,
+        m: Message,
+    ) -> list[participants.Found]:
+        """The identifiers a new message holds: its author's own account (worked out once per
+        author) and those written in its text, for the investigator to confirm or dismiss."""
+        region = self.caller.country
+        person_id = person.id if person else None
+        out: list[participants.Found] = []
+        if m.author is not None and person is not None:
+            own = self.author_mentions.get(person.id)
+            if own is None:
+                own = self.author_mentions[person.id] = mentions.of_author(m.author, region)
+            out.extend((conversation_id, message_id, person_id, c) for c in own)
+        platform = m.author.platform if m.author else None
+        for c in mentions.in_text(m.text, region, platform=platform):
+            out.append((conversation_id, message_id, person_id, c))
+        return out
+
+    def _save_people(self, keys: set[str]) -> None:
+        _update_by_id(
+            self.session,
+            _PARTICIPANTS,
+            [
+                {
+                    "_id": p.id,
+                    "names": p.names,
+                    "message_count": p.message_count,
+                    "first_at": p.first_at,
+                    "last_at": p.last_at,
+                }
+                for p in (self.participants[k] for k in sorted(keys))
+            ],
+        )
+
+    def _save_members(self, new: list[tuple[str, str, Message]]) -> None:
+        created, changed = [], []
+        for key in sorted({k for k, _, _ in new}):
+            conversation = self.conversations[key]
+            for person_id, member in conversation.members.items():
+                row = {"message_count": member[0], "first_seq": member[1]}
+                if member[2]:
+                    changed.append({"cid": conversation.id, "pid": person_id, **row})
+                else:
+                    member[2] = 1
+                    created.append(
+                        {
+                            "id": uuid.uuid4(),
+                            "conversation_id": conversation.id,
+                            "participant_id": person_id,
+                            **row,
+                        }
+                    )
+        if created:
+            self.session.execute(insert(_MEMBERS), created)
+        if changed:
+            table = _MEMBERS
+            stmt = (
+                update(table)
+                .where(
+                    table.c.conversation_id == bindparam("cid"),
+                    table.c.participant_id == bindparam("pid"),
+                )
+                .values(message_count=bindparam("message_count"), first_seq=bindparam("first_seq"))
+            )
+            self.session.execute(stmt, changed)
+
+    def _save_conversations(self) -> None:
+        changed = [c for c in self.conversations.values() if c.changed]
+        _update_by_id(
+            self.session,
+            _CONVERSATIONS,
+            [
+                {
+                    "_id": c.id,
+                    "message_count": c.message_count,
+                    "participant_count": len(c.members),
+                    "first_at": c.first_at,
+                    "last_at": c.last_at,
+                }
+                for c in changed
+            ],
+        )
+        for c in changed:
+            c.changed = False
+
+    def _save_record(self) -> None:
+        """The import's record as it stands, and the batch committed."""
+        s = self.summary
+        r = self.record
+        r.messages_read, r.messages_added = s.messages_read, s.messages_added
+        r.messages_present, r.problems_count = s.messages_present, s.problems_count
+        r.problems = [p.model_dump() for p in s.problems]
+        r.conversations = len(self.conversations)
+        r.attachments, r.attachments_known = s.attachments, s.attachments_known
+        r.format = ", ".join(sorted(self.formats))[:100]
+        if self.commit:
+            self.session.commit()
+
+    def _rescore(self, *, finished_only: set[uuid.UUID] | None) -> None:
+        """Score the conversations that gained messages. While the file is read, only those
+        the batch no longer touched (a conversation that goes on is scored once, when it is
+        done, not after every batch); at the end every one, and any never scored."""
+        if finished_only is None:
+            wanted = [c for c in self.conversations.values() if c.dirty or not c.scored]
+        else:
+            wanted = [
+                c for c in self.conversations.values() if c.dirty and c.id not in finished_only
+            ]
+        if not wanted:
+            return
+        ids = [c.id for c in wanted]
+        scoring.rescore(
+            self.session, ids, threshold=self.settings.chats_review_threshold, now=self.now
+        )
+        for c in wanted:
+            c.dirty, c.scored = False, True
+
+    # --- the end ----------------------------------------------------------------------------
+
+    def finish(self) -> ImportSummary:
+        self.held.match(self.session, self.caller, self.settings)
+        self._rescore(finished_only=None)
+        s = self.summary
+        s.files = list(self.sources)[:1000]
+        s.formats = ", ".join(sorted(self.formats))
+        s.conversations = len(self.conversations)
+        s.participants = len({pid for c in self.conversations.values() for pid in c.members})
+        s.selectors_added = attachments.feed_case(
+            self.session, self.caller, self.settings, self.case.id, self.held, s.file_name
+        )
+        ids = [c.id for c in self.conversations.values()]
+        for chunk in _chunks(ids):
+            s.flagged += (
+                self.session.scalar(
+                    select(func.count()).where(
+                        ChatConversation.id.in_(chunk),
+                        ChatConversation.risk >= self.settings.chats_review_threshold,
+                    )
+                )
+                or 0
+            )
+        return s
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_file(path: Path, display: str) -> int:
+    """The file's size, or the reason it cannot be read, before anything is recorded."""
+    try:
+        if not path.is_file():
+            raise Invalid("file", f"no such file: {display}")
+        with path.open("rb"):
+            pass
+        return path.stat().st_size
+    except OSError as exc:
+        raise Invalid("file", f"cannot read {display}: {exc.strerror or exc}") from None
+
+
+def import_file(
+    session: Session,
+    caller: Caller,
+    settings: Settings,
+    *,
+    case_id: uuid.UUID,
+    path: Path,
+    display: str,
+    options: reading.ReadOptions,
+    progress: Callable[[Progress], None] | None = None,
+    commit: bool = True,
+    now: datetime | None = None,
+) -> ImportSummary:
+    """Import one export into a case of the caller's agency (any other case: 404).
+
+    With `commit`, each batch is committed as it is written: an interrupted import keeps its
+    batches (its record says "stopped") and running it again adds only what is missing.
+    An export of which no message could be read, and none was already there, is refused
+    (`Invalid`, naming its first problems); its record stays, "stopped", with the reason."""
+    now = now or utcnow()
+    service.own_case(session, caller, case_id)  # another agency's case, even a partner's: 404
+    case = service.case_for_import(session, caller, case_id)
+    size = check_file(path, display)
+    record = ChatImport(
+        case_id=case.id,
+        owner_agency_id=case.owner_agency_id,
+        imported_by_user_id=caller.user_id,
+        actor_label=caller.label[:320],
+        file_name=display[:500],
+        file_sha256=_file_sha256(path),
+        file_bytes=size,
+        timezone=options.timezone[:64],
+        started_at=now,
+        status="running",
+    )
+    session.add(record)
+    session.flush()
+    if commit:
+        session.commit()
+    run = _Run(session, caller, settings, case, record, commit=commit, now=now)
+    try:
+        batch: list[Message] = []
+        for event in reading.read_file(path, options, display=display):
+            if isinstance(event, Message):
+                batch.append(event)
+                if len(batch) >= BATCH:
+                    _write(run, batch, progress, size)
+                    batch = []
+            elif isinstance(event, Problem):
+                run.problem(event)
+            else:
+                run.attachment(event)
+        if batch:
+            _write(run, batch, progress, size)
+        summary = run.finish()
+    except BaseException as exc:
+        if commit:
+            _stopped(session, caller, case, record, f"{type(exc).__name__}: {exc}".strip(": "))
+        raise
+    s = summary
+    record.finished_at = now
+    record.status = "stopped" if s.stopped else "done"
+    record.detail = (s.stopped or "")[:1000]
+    record.conversations = s.conversations
+    nothing = s.messages_added == 0 and s.messages_present == 0
+    if nothing:
+        first = "; ".join(problem_text(p) for p in s.problems[:3]) or "the file holds no message"
+        record.status = "stopped"
+        record.detail = f"nothing could be read: {first}"[:1000]
+    audit.record(
+        session,
+        caller,
+        action="chats.import",
+        operation=Operation.COLLECTION,
+        subject_type="case",
+        subject_id=case.id,
+        subject_agency_id=case.owner_agency_id,
+        detail={
+            "import": str(record.id),
+            "file": display[:200],
+            "sha256": record.file_sha256,
+            "read": s.messages_read,
+            "added": s.messages_added,
+            "present": s.messages_present,
+            "problems": s.problems_count,
+            "conversations": s.conversations,
+            "attachments": s.attachments,
+            "known": s.attachments_known,
+        },
+    )
+    if commit:
+        session.commit()
+    if nothing:
+        raise Invalid("file", f"no message could be read from {display}: {first}")
+    return summary
+
+
+def _write(
+    run: _Run, batch: list[Message], progress: Callable[[Progress], None] | None, size: int
+) -> None:
+    run.write(batch)
+    if progress is not None:
+        s = run.summary
+        progress(
+            Progress(
+                display=run.record.file_name,
+                messages_read=s.messages_read,
+                messages_added=s.messages_added,
+                problems=s.problems_count,
+                bytes_read=min(run.bytes_read, size),
+                file_bytes=size,
+            )
+        )
+
+
+def _stopped(session: Session, caller: Caller, case: Case, record: ChatImport, why: str) -> None:
+    """The record of an import cut short says so, and the collection so far is audited (its
+    committed batches stay; running the import again adds the rest)."""
+    session.rollback()
+    record.status = "stopped"
+    record.finished_at = utcnow()
+    record.detail = f"interrupted after {record.messages_read:,} messages ({why})"[:1000]
+    audit.record(
+        session,
+        caller,
+        action="chats.import",
+        operation=Operation.COLLECTION,
+        subject_type="case",
+        subject_id=case.id,
+        subject_agency_id=case.owner_agency_id,
+        detail={
+            "import": str(record.id),
+            "file": record.file_name[:200],
+            "stopped": record.detail,
+            "read": record.messages_read,
+            "added": record.messages_added,
+        },
+    )
+    session.commit()
+
+
+def list_imports(session: Session, caller: Caller, case_id: uuid.UUID) -> list[ChatImport]:
+    """The imports into a case of the caller's agency, newest first."""
+    case = service.own_case(session, caller, case_id)
+    return list(
+        session.scalars(
+            select(ChatImport)
+            .where(ChatImport.case_id == case.id)
+            .order_by(ChatImport.started_at.desc(), ChatImport.id)
+        )
+    )
+
+
+def get_import(session: Session, caller: Caller, import_id: uuid.UUID) -> ChatImport:
+    """One import's record (its problems may quote the export's lines: the read is audited)."""
+    record = service.own_import(session, caller, import_id)
+    audit.record(
+        session,
+        caller,
+        action="chats.import.read",
+        operation=Operation.CONSULTATION,
+        subject_type="chat_import",
+        subject_id=record.id,
+        subject_agency_id=record.owner_agency_id,
+    )
+    return record

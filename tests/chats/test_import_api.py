@@ -1,0 +1,143 @@
+"""`POST /api/v1/chats/cases/{case_id}/imports` and the import records: a raw body or a
+multipart form, spooled in the data folder and gone after; another agency's case refused
+before a byte is kept; the body limit of `chats_upload_bytes`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from builders import Network, make_case, token_for
+from chats_builders import GAME_LOBBY, SCHOOL_RUN, csv_export
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from taskforce.app import create_app
+from taskforce.chats.models import ChatImport, ChatMessage
+from taskforce.core import spool
+from taskforce.core.audit.models import AuditEntry
+from taskforce.core.settings import Settings
+from taskforce.core.sharing import SharingLevel
+
+
+def _spooled(settings: Settings) -> list[Path]:
+    """Files left in the spool folders (lock files are the folders' own)."""
+    root = spool.spool_root(settings.data_dir)
+    if not root.exists():
+        return []
+    return [p for p in root.rglob("*") if p.is_file() and not p.name.endswith(".lock")]
+
+
+def test_an_export_sent_as_the_body_is_imported_and_sending_it_again_adds_nothing(
+    client: TestClient, session: Session, settings: Settings, network: Network
+) -> None:
+    case = make_case(session, network.gb)
+    headers = token_for(session, settings, network.gb)
+    url = f"/api/v1/chats/cases/{case.id}/imports?name=lobby.csv&timezone=Europe/Berlin"
+    body = csv_export(SCHOOL_RUN + GAME_LOBBY).encode()
+    first = client.post(url, headers=headers, content=body)
+    assert first.status_code == 200, first.text
+    summary = first.json()
+    assert (summary["messages_added"], summary["conversations"], summary["file_name"]) == (
+        11,
+        2,
+        "lobby.csv",
+    )
+    assert summary["case_reference"] == case.reference
+    again = client.post(url, headers=headers, content=body).json()
+    assert (again["messages_added"], again["messages_present"]) == (0, 11)
+    assert _spooled(settings) == []  # the upload is gone once imported
+    record = client.get(f"/api/v1/chats/imports/{summary['import_id']}", headers=headers)
+    assert record.status_code == 200
+    assert record.json()["timezone"] == "Europe/Berlin"
+    assert record.json()["file_bytes"] == len(body)
+    listed = client.get(f"/api/v1/chats/cases/{case.id}/imports", headers=headers).json()
+    assert [i["messages_added"] for i in listed] == [0, 11]  # newest first
+    assert session.scalar(select(func.count()).where(AuditEntry.action == "chats.import")) == 2
+
+
+def test_a_multipart_form_carries_the_file_and_its_options(
+    client: TestClient, session: Session, settings: Settings, network: Network
+) -> None:
+    case = make_case(session, network.gb)
+    headers = token_for(session, settings, network.gb)
+    bad = "31/02/2026 10:00,school-run,discord,ana.k,Ana,hi,\n"
+    r = client.post(
+        f"/api/v1/chats/cases/{case.id}/imports",
+        headers=headers,
+        files={"file": ("school.csv", (csv_export(SCHOOL_RUN) + bad).encode(), "text/csv")},
+        data={"timezone": "Europe/Berlin", "platform": "discord"},
+    )
+    assert r.status_code == 200, r.text
+    summary = r.json()
+    assert (summary["messages_added"], summary["problems_count"]) == (4, 1)
+    assert summary["problems"][0]["source"] == "school.csv"
+    assert summary["problems"][0]["line"] == 6
+    first = session.scalar(select(ChatMessage).where(ChatMessage.seq == 0))
+    assert first is not None
+    assert first.sent_at is not None
+    assert first.sent_at.hour == 7  # 08:00 in Berlin
+    assert _spooled(settings) == []
+
+
+def test_bad_input_is_named_and_nothing_readable_is_422(
+    client: TestClient, session: Session, settings: Settings, network: Network
+) -> None:
+    case = make_case(session, network.gb)
+    headers = token_for(session, settings, network.gb)
+    url = f"/api/v1/chats/cases/{case.id}/imports"
+    zone = client.post(f"{url}?timezone=Mars/Olympus", headers=headers, content=b"x")
+    assert zone.status_code == 422
+    assert zone.json()["field"] == "timezone"
+    letter = client.post(f"{url}?name=letter.txt", headers=headers, content=b"Dear colleague,\n")
+    assert letter.status_code == 422
+    assert letter.json()["field"] == "file"
+    assert "letter.txt" in letter.json()["message"]
+    no_file = client.post(url, headers=headers, data={"timezone": "UTC"}, files={"x": ("", b"")})
+    assert no_file.status_code == 422
+    assert _spooled(settings) == []
+
+
+def test_another_agencys_case_or_import_is_missing(
+    client: TestClient, session: Session, settings: Settings, network: Network
+) -> None:
+    theirs = make_case(session, network.nl, sharing=SharingLevel.AMBER, partners=["GB-NCA"])
+    mine = make_case(session, network.gb)
+    gb = token_for(session, settings, network.gb)
+    nl = token_for(session, settings, network.nl)
+    body = csv_export(SCHOOL_RUN).encode()
+    refused = client.post(f"/api/v1/chats/cases/{theirs.id}/imports", headers=gb, content=body)
+    assert refused.status_code == 404
+    assert session.scalar(select(func.count()).select_from(ChatImport)) == 0
+    done = client.post(
+        f"/api/v1/chats/cases/{mine.id}/imports?name=a.csv", headers=gb, content=body
+    )
+    assert done.status_code == 200
+    import_id = done.json()["import_id"]
+    assert client.get(f"/api/v1/chats/imports/{import_id}", headers=nl).status_code == 404
+    assert client.get(f"/api/v1/chats/cases/{mine.id}/imports", headers=nl).status_code == 404
+    reader = token_for(session, settings, network.gb_reader)
+    read_only = client.post(f"/api/v1/chats/cases/{mine.id}/imports", headers=reader, content=body)
+    assert read_only.status_code == 403
+    assert _spooled(settings) == []
+
+
+def test_an_upload_over_the_chat_export_limit_is_413(
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    session: Session,
+    settings: Settings,
+    network: Network,
+) -> None:
+    small = settings.model_copy(update={"chats_upload_bytes": 1 << 20})
+    app = create_app(small, engine)
+    app.state.sessionmaker = session_factory
+    case = make_case(session, network.gb)
+    headers = token_for(session, small, network.gb)
+    with TestClient(app, base_url="http://testserver") as client:
+        url = f"/api/v1/chats/cases/{case.id}/imports?name=big.csv"
+        r = client.post(url, headers=headers, content=b"x" * ((1 << 20) + 1))
+        assert r.status_code == 413
+        assert "1,048,576 bytes" in r.json()["message"]
+        assert client.post(url, headers=headers, content=csv_export(SCHOOL_RUN)).status_code == 200
+    assert _spooled(small) == []

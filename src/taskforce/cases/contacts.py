@@ -109,6 +109,9 @@ MESSENGERS = (
         lower=True,
     ),
 )
+_MESSENGER_HINTS = re.compile(
+    "|".join(sorted({re.escape(h) for rule in MESSENGERS for h in rule.hints}))
+)
 # Session ids (05 + 64 hex, the account's public key) and Tox ids (76 hex: key, nospam,
 # checksum) are tokens (see TOKEN) of hex digits of exactly that length.
 SESSION_ID = re.compile(r"05[0-9a-fA-F]{64}")
@@ -223,6 +226,9 @@ _URL_START = re.compile(r"https?://", re.IGNORECASE)
 _BARE_URL = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.){1,8}[a-z]{2,24}/", re.I)
 _TRAILING = ".,;:!?)]}'\"*>"
 
+# Six digits with at most two separators between each: the least a phone number has.
+_DIGITS = re.compile(r"\d(?:[\s().\-/]{0,2}\d){5}")
+
 MAX_CONTACTS = 1_000  # per text: more is hostile, the rest is not read
 _MAX_CANDIDATES = 5_000  # per kind of candidate (each '@', each token, each run)
 
@@ -289,6 +295,8 @@ def find(text: str, region: str | None = None, *, platform: str | None = None) -
 
 
 def _account_links(found: _Found, lower: str) -> None:
+    if "." not in lower:
+        return  # every account link has a host
     if "wa.me" in lower or "whatsapp.com" in lower:
         for match in _limited(_WA_ME.finditer(lower)):
             if found.add(SelectorKind.PHONE, "+" + match.group(1), match.start(), match.end()):
@@ -307,6 +315,8 @@ def _account_links(found: _Found, lower: str) -> None:
 def _messengers(found: _Found, text: str, lower: str) -> None:
     """The messenger rules commerce reads pages with: a Telegram invite link (a group, not an
     account) is left to the URLs; a Signal link to a number is that phone number."""
+    if not _MESSENGER_HINTS.search(lower):
+        return  # one search for every rule's hints: most texts name no messenger
     for rule in MESSENGERS:
         if not any(h in lower for h in rule.hints) or rule.prefix:
             continue
@@ -355,8 +365,8 @@ def _handle(
 def _phones(found: _Found, text: str) -> None:
     """Numbers valid in their country's plan (`phonenumbers`' matcher, its own bounded
     search), read in the agency's country; without one only international numbers."""
-    if not any(c.isdigit() for c in text[:1_000_000]):
-        return
+    if not _DIGITS.search(text):
+        return  # no six digits close together: no number to look for (most messages)
     region = found.region.upper() if found.region else "ZZ"
     matcher = phonenumbers.PhoneNumberMatcher(text, region, max_tries=_MAX_CANDIDATES)
     for match in matcher:
@@ -389,6 +399,8 @@ def _emails(found: _Found, text: str) -> None:
 def _urls(found: _Found, text: str) -> None:
     """http(s) links and bare domains with a path (`example.com/page`); links to a messenger
     account were found as that account."""
+    if "/" not in text:
+        return
     for match in _limited(_RUN.finditer(text)):
         run = match.group()
         if "/" not in run or "." not in run:

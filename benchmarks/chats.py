@@ -225,7 +225,6 @@ def baseline(paths: list[Path]) -> tuple[int, float, float]:
 def child_import(folder: Path, data: Path) -> dict[str, Any]:
     """In the child process: every export of `folder` into one case of a fresh SQLite data dir."""
     from sqlalchemy.orm import sessionmaker
-    from taskforce.chats.reading import ReadOptions
 
     from taskforce import migrate
     from taskforce.agencies import service as agency_service
@@ -233,6 +232,7 @@ def child_import(folder: Path, data: Path) -> dict[str, Any]:
     from taskforce.cases import service as case_service
     from taskforce.cases.schemas import CaseCreate
     from taskforce.chats import importing, tagging
+    from taskforce.chats.reading import ReadOptions
     from taskforce.core.caller import agency_operator, system_caller
     from taskforce.core.db import make_engine
     from taskforce.core.settings import Settings

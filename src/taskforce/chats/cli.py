@@ -3,6 +3,7 @@ the review queue, and the evaluation harness on a labelled corpus."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 
@@ -12,13 +13,13 @@ from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
 from taskforce.cases import service as case_service
-from taskforce.chats import importing, participants, review
+from taskforce.chats import evaluation, importing, participants, review, tagging
 from taskforce.chats.reading import FORMATS, ReadOptions
 from taskforce.chats.schemas import ImportSummary, MentionRow
 from taskforce.core.auth import service as auth_service
 from taskforce.core.caller import Caller
 from taskforce.core.console import err, out, state, unit
-from taskforce.core.errors import Invalid, NotFound
+from taskforce.core.errors import Invalid, NotFound, TaskforceError
 from taskforce.core.settings import Settings
 
 app = typer.Typer(
@@ -385,6 +386,52 @@ def review_command(
 
 
 # --- evaluation (evaluation.py) --------------------------------------------------------------
+
+
+@app.command("evaluate")
+def evaluate_command(
+    ctx: typer.Context,
+    directory: Path = typer.Argument(
+        ...,
+        help="A folder of chat exports (any format `chats import` reads) with labels.csv "
+        "(conversation,label: 1/0 or grooming/benign) or PAN-12's *predators*.txt",
+    ),
+    threshold: float | None = typer.Option(
+        None,
+        "--threshold",
+        help="Risk at which a conversation is flagged (default: chats_review_threshold)",
+    ),
+    folds: int | None = typer.Option(
+        None,
+        "--folds",
+        help="K-fold cross-validation: each fold scored by models trained on the others "
+        "(the message models too when messages.csv carries a tactics column)",
+    ),
+    timezone: str | None = typer.Option(
+        None, "--timezone", help="IANA zone of times written without one (default: chats_timezone)"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON"),
+) -> None:
+    """Measure the tagger on a labelled corpus, on this machine (no database, nothing sent or
+    kept): F0.5, precision and recall at the threshold, precision at 10/50/100, messages read
+    before a grooming conversation is flagged, the confusion and reliability tables. Exit 2
+    when the folder holds no labels or no labelled conversation."""
+    settings = state(ctx).settings
+    try:
+        report = evaluation.evaluate(
+            directory,
+            tagger=tagging.shipped(),
+            threshold=settings.chats_review_threshold if threshold is None else threshold,
+            options=ReadOptions(timezone=timezone or settings.chats_timezone),
+            folds=folds,
+        )
+    except TaskforceError as exc:
+        err.print(f"error: {exc.message}", markup=False, soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
+    if as_json:
+        out.print_json(json.dumps(evaluation.as_json(report)))
+    else:
+        out.print(evaluation.render(report), markup=False)
 
 
 def install(cli: typer.Typer) -> None:

@@ -1,0 +1,615 @@
+"""The evaluation harness: the tagger measured on a labelled corpus, on the machine that runs it.
+
+An agency runs it on its own node on its own chats (`taskforce chats evaluate`): no database,
+no network, nothing kept; it prints figures, never message text. The corpus is a folder of
+exports in any format `reading` reads, with the labels beside them — `labels.csv`
+(`conversation,label`) or PAN-12's `*predators*.txt` (see `read_labels`).
+
+Files are streamed; per conversation only its scored sequence (what `risk.assess` reads: the
+tactics and score of each message, and who wrote it) is kept, never its text — except under
+`folds` with message-level tactic labels, where the texts are the training data.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+from taskforce.chats import corpus, metrics, reading, risk, tagging
+from taskforce.chats.kinds import Message, Problem
+from taskforce.chats.reading import ReadOptions
+from taskforce.chats.risk import ScoredMessage
+from taskforce.chats.tactics import Tactic
+from taskforce.chats.tagging import Tagger
+from taskforce.core.errors import Invalid
+
+LABELS_FILE = "labels.csv"
+PREDATORS_GLOB = "*predators*.txt"
+POSITIVE = frozenset({"1", "grooming"})
+NEGATIVE = frozenset({"0", "benign"})
+MAX_LABEL_BYTES = 64 * 1024 * 1024  # a labels file larger than this is not a labels file
+
+
+class NoLabels(Invalid):
+    """The folder holds no labels, or no labelled conversation was read from it."""
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Conversation labels (`labels.csv`) or PAN-12 predator authors; `origin` says which."""
+
+    origin: str
+    conversations: dict[str, bool] = field(default_factory=dict)
+    predators: frozenset[str] = frozenset()
+
+    def of(self, conversation: str, authors: set[str]) -> bool | None:
+        """The label of a conversation read with these author handles (None: unlabelled)."""
+        if self.predators:
+            return bool(authors & self.predators)
+        return self.conversations.get(conversation)
+
+
+def read_labels(directory: Path) -> Labels:
+    """`labels.csv` (header `conversation,label`; label 1/0 or grooming/benign), or PAN-12's
+    predators file (one author id a line: a conversation is positive when one of its authors
+    is listed). A bad row is refused with its file, line and rule; a folder with both, or
+    neither, is refused."""
+    table = directory / LABELS_FILE
+    predators = sorted(p for p in directory.glob(PREDATORS_GLOB) if p.is_file())
+    if table.is_file() and predators:
+        raise NoLabels(
+            "labels",
+            f"{directory} holds both {LABELS_FILE} and {predators[0].name}: keep one, so each "
+            "conversation has one label",
+        )
+    if table.is_file():
+        return _labels_csv(table)
+    if predators:
+        return _predators(predators)
+    raise NoLabels(
+        "labels",
+        f"{directory} holds no labels: add {LABELS_FILE} (columns conversation,label with "
+        "1/0 or grooming/benign) or PAN-12's predators file (*predators*.txt)",
+    )
+
+
+def _check_size(path: Path) -> None:
+    if path.stat().st_size > MAX_LABEL_BYTES:
+        raise Invalid(path.name, f"is over {MAX_LABEL_BYTES // 2**20} MiB: not a labels file")
+
+
+def _labels_csv(path: Path) -> Labels:
+    _check_size(path)
+    found: dict[str, bool] = {}
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        rows = csv.reader(f)
+        header = [h.strip().lower() for h in next(rows, [])]
+        if header[:2] != ["conversation", "label"]:
+            raise Invalid(
+                f"{path.name} line 1",
+                f"the header must be 'conversation,label', not {','.join(header)!r}",
+            )
+        for row in rows:
+            line = rows.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) < 2:
+                raise Invalid(f"{path.name} line {line}", "needs a conversation and a label")
+            conversation, value = row[0].strip(), row[1].strip().lower()
+            if not conversation:
+                raise Invalid(f"{path.name} line {line}", "the conversation is empty")
+            if value not in POSITIVE | NEGATIVE:
+                raise Invalid(
+                    f"{path.name} line {line}",
+                    f"label {row[1].strip()!r} is not 1, 0, grooming or benign",
+                )
+            label = value in POSITIVE
+            if found.get(conversation, label) != label:
+                raise Invalid(
+                    f"{path.name} line {line}",
+                    f"conversation {conversation!r} is labelled both positive and negative",
+                )
+            found[conversation] = label
+    if not found:
+        raise NoLabels("labels", f"{path.name} labels no conversation")
+    return Labels(origin=path.name, conversations=found)
+
+
+def _predators(paths: list[Path]) -> Labels:
+    authors: set[str] = set()
+    for path in paths:
+        _check_size(path)
+        with path.open(encoding="utf-8-sig") as f:
+            authors.update(line.strip() for line in f if line.strip())
+    if not authors:
+        raise NoLabels("labels", f"{paths[0].name} names no author")
+    return Labels(origin=", ".join(p.name for p in paths), predators=frozenset(authors))
+
+
+def chat_files(directory: Path) -> Iterator[Path]:
+    """The files to read: every file under `directory`, sorted, but the labels and hidden
+    files."""
+    for path in sorted(directory.rglob("*")):
+        relative = path.relative_to(directory)
+        if any(part.startswith(".") for part in relative.parts) or not path.is_file():
+            continue
+        if path.parent == directory and (path.name == LABELS_FILE or path.match(PREDATORS_GLOB)):
+            continue
+        yield path
+
+
+def assign_folds(labels: dict[str, bool], k: int) -> dict[str, int]:
+    """Each conversation's fold (0 … k−1), stratified: the positives, then the negatives, each
+    in the order of a hash of their id, dealt round the folds — so every fold holds its share
+    of the few positives, and the folds are the same on every run and machine."""
+    if k < 2:
+        raise Invalid("folds", f"cross-validation needs at least 2 folds, not {k}")
+    for label, name in ((True, "positive"), (False, "negative")):
+        count = sum(1 for v in labels.values() if v is label)
+        if count < 2:
+            raise Invalid(
+                "folds",
+                f"cross-validation needs at least 2 {name} conversations to train on; "
+                f"the corpus has {count}",
+            )
+    folds: dict[str, int] = {}
+    for label in (True, False):
+        ids = sorted((c for c, v in labels.items() if v is label), key=_digest)
+        for i, conversation in enumerate(ids):
+            folds[conversation] = i % k
+    return folds
+
+
+def _digest(conversation: str) -> str:
+    return hashlib.blake2b(conversation.encode(), digest_size=8).hexdigest()
+
+
+@dataclass(frozen=True)
+class EvaluationReport:
+    """What was measured on what. `figures` are over the `scored` conversations (labelled and
+    read); the counts say what was left out and why."""
+
+    directory: str
+    labels: str  # where the labels came from
+    model_version: str
+    threshold: float
+    folds: int | None
+    trained: str  # what was trained per fold, or "none: the tagger as given"
+    files: int
+    messages: int
+    problems: int
+    problem_samples: tuple[str, ...]
+    conversations_read: int
+    unlabelled: int  # conversations read that no label names
+    labels_not_found: int  # labelled conversations no file held
+    figures: metrics.Figures
+    fold_f_half: tuple[float | None, ...] = ()
+
+    @property
+    def scored(self) -> int:
+        return self.figures.conversations
+
+
+def outcome(
+    conversation: str, positive: bool, risk: float, flagged_seq: int | None, messages: int
+) -> metrics.Outcome:
+    """An outcome from `risk.assess`'s verdict: `flagged_seq` is the 0-based place of the
+    message at which the running risk reached the threshold, so 1 + it messages were read."""
+    return metrics.Outcome(
+        conversation=conversation,
+        positive=positive,
+        risk=risk,
+        messages=messages,
+        flagged_after=None if flagged_seq is None else flagged_seq + 1,
+    )
+
+
+# --- reading and scoring -------------------------------------------------------------------
+
+BATCH = 2000  # messages tagged at a time
+PROBLEM_SAMPLES = 5
+TACTICS_FILE = "messages.csv"  # the corpus layout: message-level tactic labels (chats.corpus)
+
+
+@dataclass
+class _Conversation:
+    """What is kept of one conversation while the files are read: its scored sequence (no
+    text) and, for PAN-12's labels, who wrote in it."""
+
+    messages: list[ScoredMessage] = field(default_factory=list)
+    authors: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _Pass:
+    """One read of the folder: its counts and the conversations kept."""
+
+    files: int = 0
+    messages: int = 0
+    problems: int = 0
+    samples: list[str] = field(default_factory=list)
+    read: set[str] = field(default_factory=set)
+    kept: dict[str, _Conversation] = field(default_factory=dict)
+
+
+def _read_pass(
+    files: list[Path],
+    options: ReadOptions,
+    tagger: Tagger,
+    keep: Callable[[str], bool],
+) -> _Pass:
+    """Read every file, tag the messages of the conversations `keep` accepts (a batch at a
+    time) and keep their scored sequences."""
+    found = _Pass(files=len(files))
+    pending: list[tuple[_Conversation, str | None, str]] = []
+
+    def flush() -> None:
+        tags = tagger.tag([text for _, _, text in pending])
+        for (conversation, author, _), tag in zip(pending, tags, strict=True):
+            seq = len(conversation.messages)
+            conversation.messages.append(tagging.scored(seq, author, tag))
+        pending.clear()
+
+    for path in files:
+        for event in reading.read_file(path, options, display=path.name):
+            if isinstance(event, Problem):
+                found.problems += 1
+                if len(found.samples) < PROBLEM_SAMPLES:
+                    where = f"{event.source} line {event.line}" if event.line else event.source
+                    found.samples.append(f"{where}: {event.field}: {event.rule}")
+                continue
+            if not isinstance(event, Message):
+                continue  # an attachment: its name and hashes say nothing about tactics
+            found.messages += 1
+            key = event.conversation
+            found.read.add(key)
+            if not keep(key):
+                continue
+            conversation = found.kept.setdefault(key, _Conversation())
+            author = None
+            if event.author is not None:
+                author = f"{event.author.platform}:{event.author.handle}"
+                conversation.authors.add(event.author.handle)
+            pending.append((conversation, author, event.text))
+            if len(pending) >= BATCH:
+                flush()
+    if pending:
+        flush()
+    return found
+
+
+def _label(labels: Labels, key: str, conversation: _Conversation) -> bool | None:
+    return labels.of(key, conversation.authors)
+
+
+def _outcomes(
+    labelled: dict[str, bool],
+    kept: dict[str, _Conversation],
+    assess: Callable[[list[ScoredMessage]], risk.Assessment],
+) -> list[metrics.Outcome]:
+    found = []
+    for key in sorted(labelled):
+        messages = kept[key].messages
+        verdict = assess(messages)
+        found.append(outcome(key, labelled[key], verdict.risk, verdict.flagged_seq, len(messages)))
+    return found
+
+
+def _training_rows(directory: Path) -> list[corpus.Row] | None:
+    """Message-level tactic labels, when the folder is in the corpus layout (`messages.csv`
+    with a `tactics` column, tactics separated by "|"); None when it is not."""
+    path = directory / TACTICS_FILE
+    if not path.is_file():
+        return None
+    rows: list[corpus.Row] = []
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        table = csv.DictReader(f)
+        if "tactics" not in (table.fieldnames or ()):
+            return None
+        for record in table:
+            names = [t.strip() for t in (record.get("tactics") or "").split("|") if t.strip()]
+            unknown = [n for n in names if n not in {t.value for t in Tactic}]
+            if unknown:
+                raise Invalid(
+                    f"{path.name} line {table.line_num}",
+                    f"tactic {unknown[0]!r} is not one of {', '.join(t.value for t in Tactic)}",
+                )
+            rows.append(
+                corpus.Row(
+                    record.get("conversation") or "",
+                    record.get("time") or "",
+                    record.get("author") or "",
+                    record.get("text") or "",
+                    tuple(Tactic(n) for n in names),
+                )
+            )
+    return rows
+
+
+def evaluate(
+    directory: Path,
+    *,
+    tagger: Tagger,
+    threshold: float,
+    options: ReadOptions,
+    folds: int | None = None,
+) -> EvaluationReport:
+    """Score every labelled conversation of `directory` and measure the scores against the
+    labels (see the module's docstring and `metrics`).
+
+    Without `folds` the tagger is measured as given. With `folds=K`, K-fold cross-validation:
+    each fold's conversations are scored by models trained on the other folds — the message
+    models and the risk model when the folder carries message-level tactic labels (the corpus
+    layout, `messages.csv` with a `tactics` column), else the risk model only, on the given
+    tagger's message tags. The figures are over all the held-out scores together.
+    """
+    if not 0.0 <= threshold <= 1.0:
+        raise Invalid("threshold", f"must be between 0 and 1, not {threshold}")
+    if not directory.is_dir():
+        raise Invalid("directory", f"{directory} is not a folder")
+    labels = read_labels(directory)
+    files = list(chat_files(directory))
+    if not files:
+        raise NoLabels("directory", f"{directory} holds labels but no chat file")
+    training = _training_rows(directory) if folds is not None and labels.conversations else None
+    if folds is not None and training is not None:
+        return _cross_validate_tagger(directory, files, labels, training, tagger, threshold,
+                                      options, folds)  # fmt: skip
+    wanted = labels.conversations
+    keep: Callable[[str], bool] = (lambda key: key in wanted) if wanted else (lambda _: True)
+    found = _read_pass(files, options, tagger, keep)
+    labelled = _labelled(found, labels, directory)
+    if folds is None:
+        outcomes = _outcomes(labelled, found.kept, lambda m: tagger.assess(m, threshold))
+        trained = "none: the tagger as given"
+        if directory.resolve() == corpus.CORPUS_DIR.resolve():
+            trained += " (the shipped tagger learnt from this very corpus: these are figures "
+            trained += "on its training data; use --folds)"
+        return _report(directory, labels, tagger.version, threshold, None, trained, found,
+                       labelled, outcomes)  # fmt: skip
+    assignment = assign_folds(labelled, folds)
+    outcomes, per_fold = [], []
+    for fold in range(folds):
+        train = [k for k in sorted(labelled) if assignment[k] != fold]
+        model = risk.fit(
+            [found.kept[k].messages for k in train],
+            [int(labelled[k]) for k in train],
+            f"{tagger.version}/fold {fold + 1} of {folds}",
+        )
+        held = {k: v for k, v in labelled.items() if assignment[k] == fold}
+        scored = _outcomes(held, found.kept, partial(risk.assess, threshold=threshold, model=model))
+        per_fold.append(metrics.figures(scored, threshold).f_half)
+        outcomes += scored
+    trained = (
+        f"{folds}-fold cross-validation: the risk model trained on the other folds' "
+        "conversations, the message tags from the tagger as given (the folder has no "
+        "message-level tactic labels)"
+    )
+    return _report(directory, labels, tagger.version, threshold, folds, trained, found,
+                   labelled, outcomes, per_fold)  # fmt: skip
+
+
+def _labelled(found: _Pass, labels: Labels, directory: Path) -> dict[str, bool]:
+    """The label of each conversation read and kept; refused when there is none."""
+    if not found.read:
+        first = f"; first: {found.samples[0]}" if found.samples else ""
+        raise NoLabels(
+            "directory",
+            f"no conversation was read from {_n(found.files, 'file')} of {directory} "
+            f"({_n(found.problems, 'problem')}{first})",
+        )
+    labelled = {}
+    for key, conversation in found.kept.items():
+        label = _label(labels, key, conversation)
+        if label is not None:
+            labelled[key] = label
+    if not labelled:
+        some_read = ", ".join(repr(k) for k in sorted(found.read)[:3])
+        some_labels = ", ".join(repr(k) for k in sorted(labels.conversations)[:3])
+        raise NoLabels(
+            "labels",
+            f"none of the {len(found.read)} conversations read is labelled in {labels.origin} "
+            f"(conversations read: {some_read} …; labelled: {some_labels} …)",
+        )
+    return labelled
+
+
+def _report(
+    directory: Path,
+    labels: Labels,
+    version: str,
+    threshold: float,
+    folds: int | None,
+    trained: str,
+    found: _Pass,
+    labelled: dict[str, bool],
+    outcomes: list[metrics.Outcome],
+    per_fold: Sequence[float | None] = (),
+) -> EvaluationReport:
+    return EvaluationReport(
+        directory=str(directory),
+        labels=labels.origin,
+        model_version=version,
+        threshold=threshold,
+        folds=folds,
+        trained=trained,
+        files=found.files,
+        messages=found.messages,
+        problems=found.problems,
+        problem_samples=tuple(found.samples),
+        conversations_read=len(found.read),
+        unlabelled=len(found.read) - len(labelled),
+        labels_not_found=len(set(labels.conversations) - found.read),
+        figures=metrics.figures(outcomes, threshold),
+        fold_f_half=tuple(per_fold),
+    )
+
+
+def _cross_validate_tagger(
+    directory: Path,
+    files: list[Path],
+    labels: Labels,
+    training: list[corpus.Row],
+    tagger: Tagger,
+    threshold: float,
+    options: ReadOptions,
+    folds: int,
+) -> EvaluationReport:
+    """K-fold cross-validation of the whole tagger: per fold, the message models and the risk
+    model built (`tagging.build`, with the given tagger's lexicon) from the other folds'
+    labelled messages, and the held-out fold's files read and scored by it. The folder is read
+    once per fold, so memory holds one fold's scored sequences, not all."""
+    assignment = assign_folds(labels.conversations, folds)
+    outcomes: list[metrics.Outcome] = []
+    per_fold: list[float | None] = []
+    found = _Pass()
+    labelled: dict[str, bool] = {}
+    for fold in range(folds):
+        train = {k for k, f in assignment.items() if f != fold}
+        fold_corpus = corpus.Corpus(
+            tuple(r for r in training if r.conversation in train),
+            {k: int(labels.conversations[k]) for k in sorted(train)},
+        )
+        fold_tagger = tagging.build(
+            fold_corpus, tagger.lexicon, extra_version=[f"fold {fold + 1} of {folds}"]
+        )
+        held = {k for k, f in assignment.items() if f == fold}
+        found = _read_pass(files, options, fold_tagger, held.__contains__)
+        fold_labelled = _labelled(found, labels, directory) if found.kept else {}
+        labelled.update(fold_labelled)
+        scored = _outcomes(
+            fold_labelled, found.kept, partial(fold_tagger.assess, threshold=threshold)
+        )
+        per_fold.append(metrics.figures(scored, threshold).f_half)
+        outcomes += scored
+    if not labelled:
+        _labelled(found, labels, directory)  # refuses, saying why
+    trained = (
+        f"{folds}-fold cross-validation: the message models and the risk model trained on the "
+        f"other folds' labelled messages ({TACTICS_FILE}), with the given tagger's lexicon"
+    )
+    return _report(directory, labels, tagger.version, threshold, folds, trained, found,
+                   labelled, outcomes, per_fold)  # fmt: skip
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+def _num(value: float | None, digits: int = 3) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part / whole * 100:.1f} %" if whole else "–"
+
+
+def render(report: EvaluationReport) -> str:
+    """The report as the command prints it: what was measured on what, then the figures."""
+    f = report.figures
+    c = f.confusion
+    lines = [
+        f"Evaluated {f.conversations:,} conversations ({f.positives:,} positive) of "
+        f"{report.directory}; labels from {report.labels}",
+        f"Tagger {report.model_version}; {report.trained}",
+        f"Threshold {f.threshold:.2f}: a conversation whose risk is at or over it is flagged",
+        f"Read {_n(report.files, 'file')}, {_n(report.messages, 'message')}, "
+        f"{_n(report.problems, 'problem')}; {_n(report.conversations_read, 'conversation')}, "
+        f"{report.unlabelled:,} with no label (not scored); "
+        f"{_n(report.labels_not_found, 'label')} named no conversation read",
+        *(f"  problem: {p}" for p in report.problem_samples),
+        "",
+        f"F0.5              {_num(f.f_half)}  (precision {_num(f.precision)}, "
+        f"recall {_num(f.recall)})",
+    ]
+    if report.fold_f_half:
+        lines.append("  per fold         " + ", ".join(_num(v) for v in report.fold_f_half))
+    for k, value in f.at_k.items():
+        note = f"  (fewer than {k} conversations scored)" if value is None else ""
+        lines.append(f"Precision at {k:<4} {_num(value)}{note}")
+    lat = f.latency
+    lines += [
+        "",
+        f"Early-warning latency ({lat.positives:,} positive conversations)",
+        f"  flagged          {lat.flagged:,}, after a median of {_num(lat.median, 1)} messages "
+        f"read (mean {_num(lat.mean, 1)})",
+        f"  never flagged    {lat.never_flagged:,} ({_share(lat.never_flagged, lat.positives)})",
+        "",
+        f"Confusion at {f.threshold:.2f}   labelled positive   labelled negative",
+        f"  flagged          {c.true_positives:>17,}   {c.false_positives:>17,}",
+        f"  not flagged      {c.false_negatives:>17,}   {c.true_negatives:>17,}",
+        "",
+        "Reliability       conversations   positives   mean risk   share positive",
+    ]
+    for band in f.reliability:
+        lines.append(
+            f"  {band.low:.1f}–{band.high:.1f}        {band.conversations:>13,}   "
+            f"{band.positives:>9,}   {_num(band.mean_risk):>9}   {_num(band.observed):>14}"
+        )
+    lines += [
+        f"Brier score       {_num(f.brier)}",
+        "",
+        "These figures hold for this corpus only; a synthetic corpus proves the pipeline, not "
+        "the model (docs/chats.md, Evaluation and its limits).",
+    ]
+    return "\n".join(lines)
+
+
+def as_json(report: EvaluationReport) -> dict[str, object]:
+    """The report for `--json`: the same figures, named."""
+    f = report.figures
+    c = f.confusion
+    return {
+        "directory": report.directory,
+        "labels": report.labels,
+        "model_version": report.model_version,
+        "trained": report.trained,
+        "folds": report.folds,
+        "threshold": f.threshold,
+        "read": {
+            "files": report.files,
+            "messages": report.messages,
+            "problems": report.problems,
+            "problem_samples": list(report.problem_samples),
+            "conversations": report.conversations_read,
+            "unlabelled": report.unlabelled,
+            "labels_not_found": report.labels_not_found,
+        },
+        "conversations": f.conversations,
+        "positives": f.positives,
+        "f_half": f.f_half,
+        "precision": f.precision,
+        "recall": f.recall,
+        "fold_f_half": list(report.fold_f_half),
+        "precision_at": {str(k): v for k, v in f.at_k.items()},
+        "latency": {
+            "positives": f.latency.positives,
+            "flagged": f.latency.flagged,
+            "never_flagged": f.latency.never_flagged,
+            "never_share": f.latency.never_share,
+            "median": f.latency.median,
+            "mean": f.latency.mean,
+        },
+        "confusion": {
+            "true_positives": c.true_positives,
+            "false_positives": c.false_positives,
+            "false_negatives": c.false_negatives,
+            "true_negatives": c.true_negatives,
+        },
+        "reliability": [
+            {
+                "low": b.low,
+                "high": b.high,
+                "conversations": b.conversations,
+                "positives": b.positives,
+                "mean_risk": b.mean_risk,
+                "observed": b.observed,
+            }
+            for b in f.reliability
+        ],
+        "brier": f.brier,
+    }

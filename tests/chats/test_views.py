@@ -11,10 +11,11 @@ from chat_review_builders import Line, conversation, grooming_lines
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from taskforce.chats import review, views
+from taskforce.chats import review, scoring, tagging, views
 from taskforce.chats.schemas import RuleSpan, Segment
 from taskforce.chats.tactics import Tactic
 from taskforce.core.audit.models import AuditEntry
+from taskforce.core.db import utcnow
 from taskforce.core.errors import Invalid, NotFound
 
 THRESHOLD = 0.5
@@ -142,3 +143,32 @@ def test_rule_spans_outside_the_text_or_overlapping_never_break_the_text() -> No
     assert views.segments("abc", [RuleSpan(tactic=Tactic.SECRECY, rule="r", start=0, end=3)])[
         0
     ].tactic == ("secrecy")
+
+
+def test_a_scored_conversation_shows_its_reasons_and_a_message_its_explanation(
+    session: Session, network: Network
+) -> None:
+    case = make_case(session, network.gb)
+    chat = conversation(session, case, "ours", grooming_lines())
+    scoring.rescore(session, [chat.id], threshold=THRESHOLD, now=utcnow())
+    view = views.conversation(session, network.gb.caller, chat.id, threshold=THRESHOLD)
+    assert view.conversation.model_version == tagging.shipped().version
+    reasons = view.conversation.contributions
+    assert reasons
+    assert any(r.contribution > 0 for r in reasons)
+
+    secrecy = view.messages.items[5]
+    why = views.explain(session, network.gb_analyst.caller, chat.id, secrecy.id)
+    assert why.same_model
+    assert why.seq == 5
+    top = why.tactics[0]
+    assert top.tactic == "secrecy"
+    assert top.shown
+    assert top.features
+    assert all(r.words.lower() in secrecy.text.lower() for r in top.rules)
+    entry = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "chats.message.explain")
+    ).one()
+    assert entry.detail["seq"] == 5
+    with pytest.raises(NotFound):
+        views.explain(session, network.us.caller, chat.id, secrecy.id)

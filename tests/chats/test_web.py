@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from taskforce.chats.models import ChatConversation
+from taskforce.chats.models import ChatConversation, ChatMessage
 from taskforce.chats.tactics import Tactic
 from taskforce.core.audit.models import AuditEntry
 
@@ -160,3 +160,24 @@ def test_another_agency_gets_the_404_page(
     ).all()
     assert "chats.conversation.read" in refused
     assert "chats.case.read" in refused
+
+
+def test_why_these_tactics_opens_the_taggers_reasons_under_the_message(
+    client: TestClient, session: Session, network: Network
+) -> None:
+    case = make_case(session, network.gb)
+    chat = conversation(session, case, "ours", grooming_lines(), risk=0.9, flagged_seq=5)
+    message = session.scalars(
+        select(ChatMessage).where(ChatMessage.conversation_id == chat.id, ChatMessage.seq == 5)
+    ).one()
+    web_login(client, session, network.gb_analyst)
+    page = client.get(f"/ui/chats/conversations/{chat.id}")
+    assert f"explain={message.id}#m5" in page.text
+    why = client.get(f"/ui/chats/conversations/{chat.id}?explain={message.id}")
+    assert why.status_code == 200
+    _no_inline_code(why.text)
+    panel = why.text.split('<div class="why" id="why">', 1)[1].split("</div>\n        \n", 1)[0]
+    assert "Secrecy" in panel
+    assert "threshold" in panel
+    assert "Model n-grams" in panel
+    assert "scored by another model version" in panel  # the test's rows name no real model

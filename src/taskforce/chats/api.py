@@ -16,6 +16,7 @@ from taskforce.chats.schemas import (
     CaseChats,
     ConfirmResult,
     ConversationView,
+    ExplanationRead,
     ImportBrief,
     ImportRead,
     ImportSummary,
@@ -280,6 +281,19 @@ def get_messages(
 ) -> MessagePage:
     """A page of a conversation's messages in sequence order (audited as a read)."""
     return views.message_page(session, caller, conversation_id, start=start, limit=limit)
+
+
+@router.get(
+    "/conversations/{conversation_id}/messages/{message_id}/explanation",
+    response_model=ExplanationRead,
+)
+def explain_message(
+    conversation_id: uuid.UUID, message_id: uuid.UUID, session: SessionDep, caller: CallerDep
+) -> ExplanationRead:
+    """Why the tagger scored a message as it did: per tactic its probability against its
+    threshold, the lexicon rules that fired (with their reasons) and the n-grams that weighed
+    most in the model (audited as a read)."""
+    return views.explain(session, caller, conversation_id, message_id)
 
 
 @router.post(

@@ -243,12 +243,47 @@ class ConversationView(BaseModel):
     reviews: list[ReviewRead]
 
 
+class RuleWhy(BaseModel):
+    """A lexicon rule that fired, with the words it matched and the lexicon's reason."""
+
+    rule: str
+    language: str
+    why: str
+    words: str
+    start: int
+    end: int
+
+
+class FeatureWeight(BaseModel):
+    """An n-gram of the text and its part in the tactic's score (TF-IDF value × weight)."""
+
+    feature: str
+    value: float
+    weight: float
+    contribution: float
+
+
+class TacticWhy(BaseModel):
+    tactic: str
+    label: str
+    stage: str
+    probability: float
+    threshold: float
+    shown: bool
+    rules: list[RuleWhy]
+    features: list[FeatureWeight]
+
+
 class ExplanationRead(BaseModel):
-    """Why the model scored a message as it did: per tactic, its probability and the n-grams
-    that weighed most."""
+    """Why the tagger scored a message as it did: per tactic, its probability against its
+    threshold, the rules that fired and the n-grams that weighed most. `same_model` is false
+    when the message was tagged by another model version than the one explaining it now."""
 
     message_id: uuid.UUID
-    tactics: list[dict[str, Any]]
+    seq: int
+    model_version: str
+    same_model: bool
+    tactics: list[TacticWhy]
 
 
 class ImportBrief(BaseModel):

@@ -20,7 +20,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from taskforce.cases.models import Case
-from taskforce.chats import service
+from taskforce.chats import service, tagging
+from taskforce.chats.kinds import Tags
 from taskforce.chats.models import (
     ChatAttachment,
     ChatConversation,
@@ -30,51 +31,55 @@ from taskforce.chats.models import (
     ChatParticipant,
     ChatReview,
 )
+from taskforce.chats.risk import ScoredMessage
 from taskforce.chats.schemas import (
-    TACTIC_NAMES,
     AttachmentRead,
     ContributionRead,
     ConversationRead,
     ConversationView,
+    ExplanationRead,
+    FeatureWeight,
     MemberRead,
     MessagePage,
     MessageRead,
     ReviewRead,
     RuleSpan,
+    RuleWhy,
     Segment,
     StageRead,
     TacticCount,
     TacticTag,
+    TacticWhy,
     TimelineEntry,
 )
-from taskforce.chats.tactics import STAGE_LABELS, TACTICS, Stage, Tactic, from_bits
+from taskforce.chats.tactics import STAGE_LABELS, TACTICS, Stage, from_bits
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
 from taskforce.core.auth.models import User
 from taskforce.core.caller import Caller
-from taskforce.core.errors import Invalid
+from taskforce.core.errors import Invalid, NotFound
 
 PAGE = 100  # messages a page
 CONTEXT = 5  # messages shown before the flagged one when the page jumps to it
 TIMELINE_MOST = 2000  # tactic entries on the timeline (the first ones: how it began)
+REASONS_MOST = 50_000  # messages read again to give a risk's reasons on every page view
 
 
-def _tactic(name: str) -> Tactic | None:
-    return Tactic(name) if name in TACTIC_NAMES else None
+def stored_tags(tags: dict[str, Any] | None) -> Tags:
+    """A message's stored tags (`tagging.tags_from_json`); a malformed record reads as none."""
+    try:
+        return tagging.tags_from_json(tags)
+    except (TypeError, ValueError, IndexError, KeyError):
+        return Tags()
 
 
-def rule_spans(tags: dict[str, Any], text: str) -> list[RuleSpan]:
-    """The rules stored with a message (`[[tactic, rule, start, end], ...]`), inside its text."""
-    spans = []
-    for item in tags.get("rules") or ():
-        try:
-            name, rule, start, end = item
-            start, end = int(start), int(end)
-        except (TypeError, ValueError):
-            continue
-        if _tactic(str(name)) is None or not 0 <= start < end <= len(text):
-            continue
-        spans.append(RuleSpan(tactic=str(name), rule=str(rule), start=start, end=end))
+def rule_spans(tags: dict[str, Any] | None, text: str) -> list[RuleSpan]:
+    """The rules stored with a message that lie inside its text, in order."""
+    spans = [
+        RuleSpan(tactic=hit.tactic.value, rule=hit.rule, start=hit.start, end=hit.end)
+        for hit in stored_tags(tags).rules
+        if 0 <= hit.start < hit.end <= len(text)
+    ]
     return sorted(spans, key=lambda s: (s.start, -s.end))
 
 
@@ -95,30 +100,27 @@ def segments(text: str, spans: Sequence[RuleSpan]) -> list[Segment]:
     return cut
 
 
-def tactic_tags(bits: int, tags: dict[str, Any]) -> list[TacticTag]:
+def tactic_tags(bits: int, tags: dict[str, Any] | None) -> list[TacticTag]:
     """The tactics the tagger shows on a message (with their probability), then those it
     considered below their threshold."""
-    probabilities: dict[str, float] = {
-        str(k): float(v) for k, v in (tags.get("p") or {}).items() if _tactic(str(k))
-    }
+    probabilities = stored_tags(tags).probabilities
     shown = from_bits(bits)
     found = [
         TacticTag(
             tactic=t.value,
             label=TACTICS[t].label,
             stage=TACTICS[t].stage.value,
-            probability=probabilities.get(t.value),
+            probability=probabilities.get(t),
             shown=True,
         )
         for t in shown
     ]
-    for name, p in sorted(probabilities.items(), key=lambda kv: -kv[1]):
-        t = Tactic(name)
+    for t, p in sorted(probabilities.items(), key=lambda kv: (-kv[1], kv[0].value)):
         if t not in shown:
             info = TACTICS[t]
             found.append(
                 TacticTag(
-                    tactic=name,
+                    tactic=t.value,
                     label=info.label,
                     stage=info.stage.value,
                     probability=p,
@@ -172,7 +174,7 @@ def messages(
                 carried[row.message_id].append(attachment_read(row))
     items = []
     for m in rows:
-        tags = m.tags or {}
+        tags = m.tags
         spans = rule_spans(tags, m.text)
         items.append(
             MessageRead(
@@ -207,10 +209,10 @@ def timeline(session: Session, conversation: ChatConversation) -> list[StageRead
     )
     by_stage: dict[Stage, list[TimelineEntry]] = defaultdict(list)
     for seq, message_id, bits, tags in rows:
-        probabilities = (tags or {}).get("p") or {}
+        probabilities = stored_tags(tags).probabilities
         for tactic in from_bits(bits):
             info = TACTICS[tactic]
-            p = probabilities.get(tactic.value)
+            p = probabilities.get(tactic)
             by_stage[info.stage].append(
                 TimelineEntry(
                     seq=seq,
@@ -328,6 +330,107 @@ def history(session: Session, conversation_id: uuid.UUID) -> list[ReviewRead]:
     return [review_read(r) for r in rows]
 
 
+def contributions(session: Session, conversation: ChatConversation) -> list[ContributionRead]:
+    """The reasons of the stored risk: the risk model's features and weights, recomputed from
+    the stored tags with the tagger that scored it (none when another model scored it, when it
+    is not scored, or when it is too long to read again on every view)."""
+    tagger = tagging.shipped()
+    if (
+        conversation.risk is None
+        or conversation.model_version != tagger.version
+        or conversation.message_count > REASONS_MOST
+    ):
+        return []
+    rows = session.execute(
+        select(ChatMessage.seq, ChatMessage.participant_id, ChatMessage.tactics, ChatMessage.tags)
+        .where(ChatMessage.conversation_id == conversation.id)
+        .order_by(ChatMessage.seq)
+    )
+    scored = [
+        ScoredMessage(
+            seq,
+            str(author) if author else None,
+            frozenset(from_bits(bits or 0)),
+            stored_tags(tags).probabilities,
+        )
+        for seq, author, bits, tags in rows
+    ]
+    assessment = tagger.assess(scored, 1.0)
+    return [
+        ContributionRead(
+            feature=f.label or f.feature,
+            value=f.value,
+            weight=f.weight,
+            contribution=f.contribution,
+        )
+        for f in assessment.contributions
+    ]
+
+
+def explain(
+    session: Session, caller: Caller, conversation_id: uuid.UUID, message_id: uuid.UUID
+) -> ExplanationRead:
+    """Why a message of the agency's conversation got its tags, from the shipped tagger: the
+    rules with their reasons and the n-grams that weigh most (audited read of the message)."""
+    found = service.own_conversation(session, caller, conversation_id)
+    message = session.scalar(
+        select(ChatMessage).where(
+            ChatMessage.id == message_id, ChatMessage.conversation_id == found.id
+        )
+    )
+    if message is None:
+        raise NotFound("message")
+    tagger = tagging.shipped()
+    why = tagger.explain(message.text)
+    audit.record(
+        session,
+        caller,
+        action="chats.message.explain",
+        operation=Operation.CONSULTATION,
+        subject_type="chat_conversation",
+        subject_id=found.id,
+        subject_agency_id=found.owner_agency_id,
+        detail={"message_id": str(message.id), "seq": message.seq},
+    )
+    return ExplanationRead(
+        message_id=message.id,
+        seq=message.seq,
+        model_version=tagger.version,
+        same_model=found.model_version == tagger.version,
+        tactics=[
+            TacticWhy(
+                tactic=row.tactic.value,
+                label=TACTICS[row.tactic].label,
+                stage=TACTICS[row.tactic].stage.value,
+                probability=row.probability,
+                threshold=row.threshold,
+                shown=row.shown,
+                rules=[
+                    RuleWhy(
+                        rule=rule.id,
+                        language=rule.language,
+                        why=rule.why,
+                        words=message.text[hit.start : hit.end],
+                        start=hit.start,
+                        end=hit.end,
+                    )
+                    for hit, rule in row.rules
+                ],
+                features=[
+                    FeatureWeight(
+                        feature=f.feature,
+                        value=f.value,
+                        weight=f.weight,
+                        contribution=f.contribution,
+                    )
+                    for f in row.features
+                ],
+            )
+            for row in why.tactics
+        ],
+    )
+
+
 def page_start(conversation: ChatConversation, start: int | None, at_flagged: bool) -> int:
     """Where the shown page begins: asked for, or a few messages before the flagged one."""
     if at_flagged and conversation.flagged_seq is not None:
@@ -402,7 +505,9 @@ def conversation(
     ]
     _audit_read(session, caller, found, page)
     return ConversationView(
-        conversation=header(session, found, threshold=threshold),
+        conversation=header(
+            session, found, threshold=threshold, contributions=contributions(session, found)
+        ),
         members=members(session, found),
         stages=timeline(session, found),
         messages=page,

@@ -99,6 +99,7 @@ def _conversation(
     start: int | None = None,
     at_flagged: bool = False,
     reviewed: bool = False,
+    explain: str = "",
     error: TaskforceError | None = None,
 ) -> HTMLResponse:
     view = views.conversation(
@@ -110,6 +111,10 @@ def _conversation(
         at_flagged=at_flagged,
     )
     shown = view.messages
+    explained = None
+    asked = next((m for m in shown.items if str(m.id) == explain), None) if explain else None
+    if asked is not None:
+        explained = views.explain(session, web.caller, conversation_id, asked.id)
     return render(
         request,
         "chats/conversation.html",
@@ -122,6 +127,7 @@ def _conversation(
             "note_max": NOTE_MAX,
             "reviewed": reviewed,
             "error": error,
+            "explained": explained,
             "previous": max(0, shown.start - shown.limit) if shown.start > 0 else None,
             "following": (
                 shown.items[-1].seq + 1
@@ -144,6 +150,7 @@ def conversation_page(
     start: int = Query(default=0, ge=0, le=2**31 - 1),
     at: str = Query(default="", max_length=8, description="'flagged': open at the flag"),
     reviewed: str = Query(default="", max_length=4),
+    explain: str = Query(default="", max_length=64, description="a shown message's id"),
 ) -> HTMLResponse:
     return _conversation(
         request,
@@ -154,6 +161,7 @@ def conversation_page(
         start=start,
         at_flagged=at == "flagged",
         reviewed=bool(reviewed),
+        explain=explain,
     )
 
 

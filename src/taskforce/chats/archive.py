@@ -100,14 +100,20 @@ def read(
                         yield _attachment(archive, info, where)
                     else:
                         chats.append((info, kind))
-                except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+                except (
+                    zipfile.BadZipFile,
+                    zlib.error,
+                    EOFError,
+                    OSError,
+                    NotImplementedError,
+                ) as exc:
                     yield Problem(where, 0, "member", f"cannot be read ({exc})")
             chats.sort(key=lambda pair: pair[1] != "zip")  # nested zips first (stable)
             for info, _kind in chats:
                 where = f"{source}!{info.filename}"
                 try:
                     yield from read_member(_opener(archive, info), where, info.filename)
-                except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+                except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
                     yield Problem(where, 0, "member", f"cannot be read ({exc})", stops=True)
 
 

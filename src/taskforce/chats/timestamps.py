@@ -95,7 +95,7 @@ def local_date(text: str, order: str) -> tuple[int, int, int]:
     y, m, d = int(year), int(month), int(day)
     if len(year) <= 2:
         y += 2000
-    elif len(year) != 4:
+    elif len(year) != 4 or not 1900 <= y <= 2999:
         raise BadTime(f"{text!r} is not a date (year {year})")
     if not 1 <= m <= 12:
         raise BadTime(f"{text!r} is not a date (month {m}, reading it as {order})")
@@ -126,8 +126,10 @@ def clock(text: str) -> tuple[int, int, int]:
 def to_utc(year: int, month: int, day: int, hms: tuple[int, int, int], where: ZoneInfo) -> datetime:
     """A wall-clock time in `where` as UTC. A time the clocks skipped (spring forward) is read
     as if they had not yet moved; a repeated one (fall back) as its first occurrence."""
-    local = datetime(year, month, day, *hms, tzinfo=where)
-    return local.astimezone(UTC)
+    try:
+        return datetime(year, month, day, *hms, tzinfo=where).astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise BadTime(f"{year:04d}-{month:02d}-{day:02d} is out of the range of dates") from None
 
 
 def local(date_text: str, time_text: str, order: str, where: ZoneInfo) -> datetime:
@@ -152,7 +154,10 @@ def iso(text: str, where: ZoneInfo) -> datetime | None:
     fraction = timedelta(microseconds=int((match[7] or "0").ljust(6, "0")[:6]))
     offset = match[8]
     if offset is None:
-        return to_utc(year, month, day, hms, where) + fraction
+        try:
+            return to_utc(year, month, day, hms, where) + fraction
+        except OverflowError:
+            raise BadTime(f"{text!r} is out of the range of dates") from None
     if offset == "Z":
         tz: timezone = UTC
     else:
@@ -162,13 +167,16 @@ def iso(text: str, where: ZoneInfo) -> datetime | None:
         if minutes >= 24 * 60:
             raise BadTime(f"{text!r} has an offset that is not one ({offset})")
         tz = timezone(sign * timedelta(minutes=minutes))
-    return datetime(year, month, day, *hms, tzinfo=tz).astimezone(UTC) + fraction
+    try:
+        return datetime(year, month, day, *hms, tzinfo=tz).astimezone(UTC) + fraction
+    except (OverflowError, ValueError):
+        raise BadTime(f"{text!r} is out of the range of dates") from None
 
 
 def epoch(text: str) -> datetime | None:
     """Seconds since 1970 (10 digits, Telegram's `date_unixtime`; 13: milliseconds) as UTC."""
     value = text.strip()
-    if not value.isdigit() or len(value) not in (9, 10, 13):
+    if not (value.isascii() and value.isdigit()) or len(value) not in (9, 10, 13):
         return None
     seconds = int(value) / (1000 if len(value) == 13 else 1)
     return datetime.fromtimestamp(seconds, UTC)

@@ -26,6 +26,7 @@ from taskforce.cases import hits as case_hits
 from taskforce.cases.models import Case, Hit, Selector
 from taskforce.cases.schemas import HitRead
 from taskforce.cases.selectors import SelectorKind
+from taskforce.chats.models import ChatAttachment, ChatConversation
 from taskforce.commerce.models import CommerceCrawl, CommerceSite
 from taskforce.core.audit import verify as audit
 from taskforce.core.auth import service as auth_service
@@ -476,3 +477,16 @@ def test_the_shops_were_crawled_into_two_groups_behind_five_brands(
     assert not built.settings.commerce_crawl_allow_networks  # the seed's own fetcher only
     sites = session.scalars(select(CommerceSite)).all()
     assert all(_is_example_domain(s.host) for s in sites)
+
+
+def test_a_case_has_imported_chats_one_flagged_for_review(built: Built, session: Session) -> None:
+    found = built.summary.chats
+    assert found is not None
+    assert (found.imports, found.conversations, found.flagged) == (3, 4, 1)
+    chats = session.scalars(select(ChatConversation)).all()
+    assert {c.format for c in chats} == {"whatsapp", "telegram", "csv"}
+    flagged = next(c for c in chats if str(c.id) == found.flagged_id)
+    assert flagged.format == "whatsapp"
+    assert flagged.flagged_seq is not None
+    assert flagged.decision == "unreviewed"  # the queue waits for the analyst
+    assert session.scalar(select(func.count()).select_from(ChatAttachment)) == 1

@@ -33,6 +33,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from taskforce import (
+    demo_chats,
     demo_commerce,
     demo_features,
     demo_hotline,
@@ -112,6 +113,7 @@ class DemoSummary:
     observatory: demo_observatory.ObservatorySummary | None = None
     interop: demo_interop.InteropSummary | None = None
     commerce: demo_commerce.CommerceSummary | None = None
+    chats: demo_chats.ChatsSummary | None = None
 
 
 # --- building -----------------------------------------------------------------------------------
@@ -439,6 +441,13 @@ def build_scenario(
         gb_open[0],
         now,
     )
+    chats = demo_chats.build(
+        session,
+        builder.settings,
+        builder.callers[("GB-NCA", "investigator")],
+        gb_open[-1],
+        now,
+    )
     session.flush()
     summary = _summarise(session, builder)
     summary.hotline = hotline
@@ -447,6 +456,7 @@ def build_scenario(
     summary.observatory = observatory
     summary.interop = interop
     summary.commerce = commerce
+    summary.chats = chats
     return summary
 
 

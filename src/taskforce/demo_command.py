@@ -157,6 +157,15 @@ def _build(demo: _Demo) -> None:
             f"http://{host}:{port}{where} (as GB-NCA's investigator)",
             markup=False,
         )
+    if summary.chats is not None:
+        t = summary.chats
+        where = f"/ui/chats/conversations/{t.flagged_id}" if t.flagged_id else "/ui/chats"
+        out.print(
+            f"Chat logs: {t.imports} synthetic exports imported into {t.case_reference} "
+            f"({t.conversations} conversations, {t.messages} messages), {t.flagged} flagged for "
+            f"review: http://{host}:{port}{where} (as GB-NCA's investigator or analyst)",
+            markup=False,
+        )
     out.print(
         f"Mail: {demo_mail.mail_count(sink.folder)} e-mails delivered to the demo's mail server "
         f"on {sink.host}:{sink.port}; read them at http://{host}:{port}/ui/demo/mail "

@@ -187,3 +187,28 @@ def test_options_refuse_what_cannot_be(field: str, value: str) -> None:
 def test_reading_twice_gives_equal_events(tmp_path: Path) -> None:
     path = chat_csv(tmp_path, [(f"2024-01-01 10:{i:02d}", "alice", f"m{i}") for i in range(30)])
     assert list(read_file(path, ReadOptions())) == list(read_file(path, ReadOptions()))
+
+
+def test_the_date_order_is_the_files_not_each_rows(tmp_path: Path) -> None:
+    rows = [
+        ("03/04/2021 10:00", "alice", "a"),
+        ("2021-04-04 10:00", "bob", "b"),
+        ("04/25/2021 10:00", "alice", "c"),
+    ]
+    path = chat_csv(tmp_path, rows)
+    found = messages(list(read_file(path, ReadOptions())))
+    assert [m.sent_at for m in found] == [  # the 25 tells: month first, for every row
+        datetime(2021, 3, 4, 10, 0, tzinfo=UTC),
+        datetime(2021, 4, 4, 10, 0, tzinfo=UTC),
+        datetime(2021, 4, 25, 10, 0, tzinfo=UTC),
+    ]
+    log = plain_log(tmp_path, ["[03/04/2021 10:00] alice: a", "[25/04/2021 10:00] bob: b"])
+    found = messages(list(read_file(log, ReadOptions())))
+    assert [m.sent_at for m in found] == [
+        datetime(2021, 4, 3, 10, 0, tzinfo=UTC),
+        datetime(2021, 4, 25, 10, 0, tzinfo=UTC),
+    ]
+
+
+def test_detect_a_quoted_header() -> None:
+    assert detect(b'"Timestamp";"Sender";"Message"\n', "export.csv") == "csv"

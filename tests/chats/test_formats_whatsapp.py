@@ -183,3 +183,16 @@ def test_a_long_message_is_cut_and_the_cut_reported(tmp_path: Path) -> None:
 def test_reading_twice_gives_equal_events(tmp_path: Path) -> None:
     path = whatsapp_txt(tmp_path, talk(50, step=timedelta(hours=5)), style="ios-iso")
     assert list(read_file(path, ReadOptions())) == list(read_file(path, ReadOptions()))
+
+
+def test_the_apps_own_lines_with_a_colon_in_quotes_have_no_author(tmp_path: Path) -> None:
+    path = tmp_path / "WhatsApp Chat with Team.txt"
+    path.write_text(
+        '10/02/2024, 10:00 - Alice changed the subject to "Plans: Saturday"\n'
+        "10/02/2024, 10:01 - Bob: time: 10am\n",
+        encoding="utf-8",
+    )
+    system, said = messages(list(read_file(path, ReadOptions())))
+    assert system.author is None
+    assert system.text == 'Alice changed the subject to "Plans: Saturday"'
+    assert (said.author, said.text) == (Author("Bob", "whatsapp"), "time: 10am")

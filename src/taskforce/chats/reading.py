@@ -7,6 +7,7 @@ unless the problem says it `stops` (a truncated JSON file, an entity bomb)."""
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -104,7 +105,8 @@ def detect(head: bytes, name: str) -> str | None:
     if lines:
         first = lines[0]
         for delimiter in (",", ";", "\t"):
-            if not isinstance(tables.columns(first.split(delimiter)), str):
+            header = next(csv.reader([first], delimiter=delimiter), [])
+            if not isinstance(tables.columns(header), str):
                 return "csv"
     return None
 

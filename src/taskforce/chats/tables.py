@@ -87,22 +87,57 @@ def cut(text: str, source: str, line: int) -> tuple[str, Problem | None]:
     return text[:MAX_TEXT], Problem(source, line, "text", rule)
 
 
+def _header(feed: textlines.LineFeed) -> tuple[int, str, dict[str, int] | str]:
+    """The header's line number, the delimiter, and where the columns are (or the rule the
+    header breaks), skipping blank and bad lines before it (left in `feed.bad`)."""
+    first = feed.readline()
+    while first == "\n":
+        first = feed.readline()
+    delimiter = _delimiter(first)
+    header = next(csv.reader([first], delimiter=delimiter), [])
+    return feed.number, delimiter, columns(header)
+
+
+_DATE_START = re.compile(timestamps.DATE)
+
+
+def _told(text: str) -> str | None:
+    """Day or month first, as a date that starts `text` tells (a year first tells nothing
+    of the other dates: each such date reads itself)."""
+    match = _DATE_START.match(text.strip().lstrip("["))
+    told = None if match is None else timestamps.order_told(match[0])
+    return None if told == "ymd" else told
+
+
+def _csv_order(open_stream: textlines.Opener, options: textlines.Options) -> str | None:
+    """The file's date order: given, or told by its first time cell that tells it (a first
+    pass that stops there); None when no date in the file tells."""
+    if options.date_order:
+        return options.date_order
+    with open_stream() as stream:
+        feed = textlines.LineFeed(textlines.lines(stream, options.encoding, options.budget))
+        _line, delimiter, place = _header(feed)
+        if isinstance(place, str):
+            return None
+        index = place["time"]
+        for _number, row in budgets.csv_rows(feed, options.budget, delimiter):  # type: ignore[arg-type]
+            feed.bad.clear()
+            if isinstance(row, list) and index < len(row) and (told := _told(row[index])):
+                return told
+    return None
+
+
 def read_csv(
     open_stream: textlines.Opener, source: str, conversation: str, options: textlines.Options
 ) -> Iterator[Event]:
     """Messages of a CSV chat table; a bad row is a Problem and the next row goes on."""
     where = timestamps.zone(options.timezone)
     budget = options.budget
+    order = _csv_order(open_stream, options)
     with open_stream() as stream:
         feed = textlines.LineFeed(textlines.lines(stream, options.encoding, budget))
-        first = feed.readline()
-        while first == "\n":  # a bad or empty line before the header
-            first = feed.readline()
-        header_line = feed.number
+        header_line, delimiter, place = _header(feed)
         yield from _bad(feed, source)
-        delimiter = _delimiter(first)
-        header = next(csv.reader([first], delimiter=delimiter), [])
-        place = columns(header)
         if isinstance(place, str):
             yield Problem(source, header_line, "header", place, stops=True)
             return
@@ -123,6 +158,7 @@ def read_csv(
                 conversation,
                 default_platform,
                 where,
+                order,
                 options,
                 ordinal,
             )
@@ -143,6 +179,7 @@ def _row(
     default_conversation: str,
     default_platform: str,
     where: ZoneInfo,
+    order: str | None,
     options: textlines.Options,
     ordinal: _Ordinals,
 ) -> Iterator[Event]:
@@ -162,7 +199,7 @@ def _row(
         yield Problem(source, line, "author", "is empty")
         return
     try:
-        sent_at = timestamps.stamp(time_text, options.date_order, where)
+        sent_at = timestamps.stamp(time_text, order, where)
     except timestamps.BadTime as exc:
         yield Problem(source, line, "time", str(exc))
         return
@@ -204,12 +241,26 @@ def plain_line(line: str) -> re.Match[str] | None:
     return _BRACKETED.fullmatch(line) or _IRC.fullmatch(line)
 
 
+def _plain_order(open_stream: textlines.Opener, options: textlines.Options) -> str | None:
+    """As `_csv_order`, for a plain log's times."""
+    if options.date_order:
+        return options.date_order
+    with open_stream() as stream:
+        for _number, line in textlines.lines(stream, options.encoding, options.budget):
+            if isinstance(line, str) and (match := plain_line(line.lstrip("\ufeff\u200e"))):
+                told = _told(match["time"])
+                if told is not None:
+                    return told
+    return None
+
+
 def read_plain(
     open_stream: textlines.Opener, source: str, conversation: str, options: textlines.Options
 ) -> Iterator[Event]:
     """Messages of a plain `[time] author: text` or IRC-style log, one a line."""
     where = timestamps.zone(options.timezone)
     platform = options.platform or "plain"
+    order = _plain_order(open_stream, options)
     ordinal = 0
     with open_stream() as stream:
         for number, line in textlines.lines(stream, options.encoding, options.budget):
@@ -237,7 +288,7 @@ def read_plain(
                 sent_at = None
             else:
                 try:
-                    sent_at = timestamps.stamp(time_text, options.date_order, where)
+                    sent_at = timestamps.stamp(time_text, order, where)
                 except timestamps.BadTime as exc:
                     yield Problem(source, number, "time", str(exc))
                     continue

@@ -27,7 +27,9 @@ _HEADER = re.compile(
     rf"|(?P<date>{timestamps.DATE}),?[ \u00a0](?P<time>{timestamps.CLOCK})[ \u00a0]?[-–][ \u00a0])"
     r"(?P<rest>.*)"
 )
-_AUTHOR = re.compile(r"(?P<author>[^:\n]{1,200}?):(?: (?P<text>.*)|$)", re.DOTALL)
+# An author's name holds no colon and no quotes: `Alice changed the subject to "Plans: Sat"`
+# is the app's own line, not Alice saying `Sat"`.
+_AUTHOR = re.compile(r"(?P<author>[^:\n\"“”«»]{1,200}?):(?: (?P<text>.*)|$)", re.DOTALL)
 _ATTACHED_IOS = re.compile(r"<attached: (?P<name>[^>]{1,255})>")
 _ATTACHED_ANDROID = re.compile(r"(?P<name>[^\n]{1,255}?) \(file attached\)")
 

@@ -16,6 +16,7 @@ from builders import (
     picture,
     token_for,
 )
+from chat_participant_builders import by_key, imported
 from commerce_builders import crawled_site
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 from taskforce.agencies import service as agency_service
 from taskforce.cases import service as case_service
 from taskforce.cases.models import Notification
+from taskforce.chats.models import ChatMessage
 from taskforce.commerce import graphs as commerce_graphs
 from taskforce.commerce import payments as commerce_payments
 from taskforce.commerce import watchlist as commerce_watchlist
@@ -140,6 +142,7 @@ BODIES: dict[str, object] = {
     "/api/v1/commerce/watchlist": {"address": WATCHED, "reason": "probing"},
     "/api/v1/commerce/watchlist/{watch_id}/remove": {"reason": "probing"},
     "/api/v1/commerce/sites/{site_id}/recrawl": {"days": 1, "paused": True},
+    "/api/v1/chats/conversations/{conversation_id}/review": {"decision": "unclear", "note": "x"},
 }
 
 
@@ -371,6 +374,13 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
     watch = commerce_watchlist.add(
         session, network.gb.caller, address=WATCHED, reason="seen at an exchange"
     )
+    # chats of GB's RED case: a conversation, its participants and the identifiers found
+    chat = imported(session, red, title="Chat with Pipit")
+    chat_mention = by_key(session, red)["snapchat:sam_22"]
+    chat_message = session.scalars(
+        select(ChatMessage).where(ChatMessage.conversation_id == chat.id)
+    ).first()
+    assert chat_message is not None
     gb_headers = token_for(session, settings, network.gb)
     us_headers = token_for(session, settings, network.us)
     del gb_headers
@@ -426,6 +436,9 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         "payment_notice_id": str(payment_notice.id),
         "watch_id": str(watch.id),
         "group_id": str(shop_group.id),
+        "conversation_id": str(chat.id),
+        "message_id": str(chat_message.id),
+        "import_id": str(uuid.uuid4()),  # no import: the chat was written into the tables
     }
     secrets = [
         red.title,
@@ -479,6 +492,11 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
         str(payment_notice.id),
         str(shop_group.id),
         "dipper-store",
+        "Chat with Pipit",
+        str(chat.id),
+        "sam_22",
+        "sam@example.com",
+        "Sam from the club",
     ]
     walked = 0
     routes = [
@@ -496,6 +514,8 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
                     values["hit_id"] = str(remote_hit.id)  # the cross-node hit's own routes
                 path = _fill(route.path, values)
                 body = BODIES.get(route.path)
+                if route.path.startswith("/api/v1/chats/cases/{case_id}/mentions/"):
+                    body = {"mention_ids": [str(chat_mention.id)], "note": "probing"}
                 response = client.request(
                     method,
                     path,
@@ -533,6 +553,9 @@ def test_unrelated_agency_learns_nothing_of_red_or_amber_records(
                     "payment_notice_id",
                     "watch_id",
                     "group_id",
+                    "conversation_id",
+                    "message_id",
+                    "import_id",
                 )
                 if any(f"{{{k}}}" in route.path for k in hidden):
                     assert response.status_code == 404, (method, path, response.status_code)

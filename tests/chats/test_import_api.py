@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from builders import Network, make_case, token_for
+from builders import Network, make_case, token_for, web_login
 from chats_builders import GAME_LOBBY, SCHOOL_RUN, csv_export
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
@@ -141,3 +141,49 @@ def test_an_upload_over_the_chat_export_limit_is_413(
         assert "1,048,576 bytes" in r.json()["message"]
         assert client.post(url, headers=headers, content=csv_export(SCHOOL_RUN)).status_code == 200
     assert _spooled(small) == []
+
+
+# --- the case's chats page ---------------------------------------------------------------------
+
+
+def test_the_case_page_imports_an_export_and_shows_its_summary(
+    client: TestClient, session: Session, settings: Settings, network: Network
+) -> None:
+    case = make_case(session, network.gb)
+    theirs = make_case(session, network.nl, sharing=SharingLevel.AMBER, partners=["GB-NCA"])
+    csrf = web_login(client, session, network.gb)
+    page = client.get(f"/ui/chats/cases/{case.id}")
+    assert page.status_code == 200
+    assert f'action="/ui/chats/cases/{case.id}/import"' in page.text
+    bad = "31/02/2026 10:00,school-run,discord,ana.k,Ana,hi,\n"
+    export = (csv_export(SCHOOL_RUN + GAME_LOBBY) + bad).encode()
+    done = client.post(
+        f"/ui/chats/cases/{case.id}/import",
+        data={"csrf_token": csrf, "timezone": "Europe/Berlin"},
+        files={"file": ("lobby.csv", export, "text/csv")},
+    )
+    assert done.status_code == 200, done.text
+    assert "11 added, 0 already there" in done.text
+    assert "lobby.csv</bdi>, line 13: time: " in done.text
+    assert "game-lobby" in done.text  # the conversations list shows what came in
+    zone = client.post(
+        f"/ui/chats/cases/{case.id}/import",
+        data={"csrf_token": csrf, "timezone": "Mars/Olympus"},
+        files={"file": ("lobby.csv", export, "text/csv")},
+    )
+    assert zone.status_code == 422
+    assert 'role="alert"' in zone.text
+    expired = client.post(
+        f"/ui/chats/cases/{case.id}/import",
+        data={"csrf_token": "wrong"},
+        files={"file": ("lobby.csv", export, "text/csv")},
+    )
+    assert expired.status_code == 403
+    refused = client.post(
+        f"/ui/chats/cases/{theirs.id}/import",
+        data={"csrf_token": csrf},
+        files={"file": ("lobby.csv", export, "text/csv")},
+    )
+    assert refused.status_code == 404
+    assert session.scalar(select(func.count()).select_from(ChatImport)) == 1
+    assert _spooled(settings) == []

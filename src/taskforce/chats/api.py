@@ -10,8 +10,8 @@ from fastapi import APIRouter, Query, Request, status
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from taskforce.chats import importing, participants, review, service, views
-from taskforce.chats.reading import FORMATS, ReadOptions
+from taskforce.chats import importing, participants, review, views
+from taskforce.chats.reading import FORMATS
 from taskforce.chats.schemas import (
     CaseChats,
     ConfirmResult,
@@ -40,28 +40,6 @@ router = APIRouter(prefix="/chats", tags=["chats"])  # under /api/v1 (app.py)
 
 # --- import (importing.py) -------------------------------------------------------------------
 
-_OPTIONS = ("timezone", "format", "platform", "date_order", "encoding")
-
-
-def read_options(settings: Settings, given: dict[str, str | None]) -> ReadOptions:
-    """The reading options a request names (query or form fields; empty means not given)."""
-    values = {k: (v or "").strip()[:64] or None for k, v in given.items()}
-    return ReadOptions(
-        timezone=values.get("timezone") or settings.chats_timezone,
-        format=values.get("format"),
-        platform=values.get("platform"),
-        date_order=values.get("date_order"),
-        encoding=values.get("encoding"),
-    )
-
-
-def check_case(session: Session, caller: Caller, case_id: uuid.UUID) -> None:
-    """Another agency's case (even a partner's) is missing; a closed one is refused: before
-    a byte of the upload is kept. The check's transaction ends: nothing held while it arrives."""
-    service.own_case(session, caller, case_id)
-    service.case_for_import(session, caller, case_id)
-    session.commit()
-
 
 async def receive_export(
     request: Request,
@@ -75,17 +53,17 @@ async def receive_export(
     """The upload (a raw body, or a multipart form's `file` field with the options beside it)
     spooled in the data folder, imported batch by batch off the event loop, and removed:
     attachment bytes never rest on disk after the request."""
-    await run_in_threadpool(check_case, session, caller, case_id)
+    await run_in_threadpool(importing.check_case, session, caller, case_id)
     with spool.spool_file(settings.data_dir, "chat-export") as path:
         if uploads.is_multipart(request):
             form = await uploads.form_to_file(request, path)
             if not form.received:
                 raise Invalid("file", "send the export in the form's 'file' field")
-            given = {**given, **{k: form.text(k) for k in _OPTIONS if form.text(k)}}
+            given = {**given, **{k: form.text(k) for k in importing.OPTIONS if form.text(k)}}
             name = form.filename
         else:
             await uploads.body_to_file(request, path)
-        options = read_options(settings, given)
+        options = importing.read_options(settings, given)
         display = spool.safe_name(name or "", default="upload")
         with spool.under_name(settings.data_dir, path, display) as named:
 

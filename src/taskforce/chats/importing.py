@@ -599,6 +599,32 @@ def check_file(path: Path, display: str) -> int:
         raise Invalid("file", f"cannot read {display}: {exc.strerror or exc}") from None
 
 
+OPTIONS = ("timezone", "format", "platform", "date_order", "encoding")  # the forms' fields
+
+
+def read_options(settings: Settings, given: dict[str, str | None]) -> reading.ReadOptions:
+    """The reading options a request names (query or form fields; empty means not given; the
+    zone defaults to the `chats_timezone` setting). A bad value is `Invalid`, named."""
+    values = {k: (v or "").strip()[:64] or None for k, v in given.items() if k in OPTIONS}
+    return reading.ReadOptions(
+        timezone=values.get("timezone") or settings.chats_timezone,
+        format=values.get("format"),
+        platform=values.get("platform"),
+        date_order=values.get("date_order"),
+        encoding=values.get("encoding"),
+    )
+
+
+def check_case(session: Session, caller: Caller, case_id: uuid.UUID) -> Case:
+    """The case an upload goes into, checked before a byte of it is kept: another agency's
+    case (even a partner's) is missing, a closed one refused. The check's transaction ends,
+    so nothing is held while the bytes arrive."""
+    service.own_case(session, caller, case_id)
+    case = service.case_for_import(session, caller, case_id)
+    session.commit()
+    return case
+
+
 def import_file(
     session: Session,
     caller: Caller,

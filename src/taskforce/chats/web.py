@@ -12,15 +12,18 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import Field
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from taskforce.cases import service as case_service
-from taskforce.chats import participants, review, service, views
-from taskforce.chats.schemas import MENTION_NOTE_MAX, NOTE_MAX
+from taskforce.chats import importing, participants, review, service, views
+from taskforce.chats.schemas import MENTION_NOTE_MAX, NOTE_MAX, ImportSummary
 from taskforce.chats.tactics import TACTICS
+from taskforce.core import spool, uploads
 from taskforce.core.caller import Permission
 from taskforce.core.errors import Conflict, Invalid, TaskforceError
 from taskforce.core.http import SessionDep, SettingsDep
-from taskforce.web.forms import CheckedWebDep, PageForm, attempt
+from taskforce.core.settings import Settings
+from taskforce.web.forms import CheckedWebDep, PageForm, attempt, check_csrf
 from taskforce.web.session import WebCaller, WebCallerDep, render
 
 router = APIRouter(prefix="/ui/chats", include_in_schema=False)
@@ -223,6 +226,84 @@ def case_chats_page(
 
 
 # --- import (importing.py) -------------------------------------------------------------------
+
+
+def _case_page_after_import(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    web: WebCaller,
+    case_id: uuid.UUID,
+    *,
+    summary: ImportSummary | None = None,
+    error: TaskforceError | None = None,
+) -> HTMLResponse:
+    chats = review.case_chats(
+        session, web.caller, case_id, threshold=settings.chats_review_threshold
+    )
+    return render(
+        request,
+        "chats/case.html",
+        {
+            "chats": chats,
+            "lead_not_evidence": LEAD_NOT_EVIDENCE,
+            "import_summary": summary,
+            "import_error": error,
+        },
+        status_code=422 if error else 200,
+    )
+
+
+@router.post("/cases/{case_id}/import", response_class=HTMLResponse)
+async def import_export(
+    request: Request,
+    case_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
+    web: WebCallerDep,
+) -> Response:
+    """A chat export from the case's chats page: a multipart form with the fields
+    `csrf_token`, `file` (the export), and optionally `timezone`, `format`, `platform`,
+    `date_order`, `encoding` (see `chats/_import_form.html`). The case is checked before a
+    byte is kept (another agency's: 404); the file goes to a spool file in the data folder,
+    is imported batch by batch, and is removed. The page is rendered again with the import's
+    summary (its counts and first problems) or what was wrong (422): as the hash-list upload
+    does, so a refused form keeps the page it came from."""
+    await run_in_threadpool(importing.check_case, session, web.caller, case_id)
+    with spool.spool_file(settings.data_dir, "chat-export") as path:
+        try:
+            form = await uploads.form_to_file(request, path)
+        except Invalid as exc:
+            return await run_in_threadpool(
+                _case_page_after_import, request, session, settings, web, case_id, error=exc
+            )
+        check_csrf(request, form.text("csrf_token"), web)
+
+        def run() -> Response:
+            try:
+                if not form.filename or not form.received:
+                    raise Invalid("file", "choose the export file to import")
+                given = {k: form.text(k) for k in importing.OPTIONS}
+                options = importing.read_options(settings, dict(given))
+                display = spool.safe_name(form.filename)
+                with spool.under_name(settings.data_dir, path, display) as named:
+                    summary = importing.import_file(
+                        session,
+                        web.caller,
+                        settings,
+                        case_id=case_id,
+                        path=named,
+                        display=display,
+                        options=options,
+                    )
+            except Invalid as exc:  # a refused import's record is committed, "stopped"
+                return _case_page_after_import(request, session, settings, web, case_id, error=exc)
+            return _case_page_after_import(
+                request, session, settings, web, case_id, summary=summary
+            )
+
+        return await run_in_threadpool(run)
+
 
 # --- participants and identifiers (participants.py) ------------------------------------------
 

@@ -173,3 +173,30 @@ def test_a_folder_with_no_readable_conversation_is_refused(tmp_path: Path) -> No
         evaluation.evaluate(
             tmp_path, tagger=tagging.shipped(), threshold=0.5, options=ReadOptions(), folds=None
         )
+
+
+def test_a_packed_conversation_reads_back_as_the_tagger_scored_it() -> None:
+    """The harness keeps each conversation packed in arrays (bounded memory); read back, it
+    gives the risk model the same messages, so the same risk and flag."""
+    tagger = tagging.shipped()
+    texts = [*ORDINARY[:3], *GROOMING]
+    tags = tagger.tag(texts)
+    authors = ["whatsapp:Alex", "whatsapp:Sam", None] * len(texts)
+    packed = evaluation.Packed()
+    for author, tag in zip(authors, tags, strict=False):
+        packed.append(author, tag)
+    direct = [tagging.scored(i, a, t) for i, (a, t) in enumerate(zip(authors, tags, strict=False))]
+    assert len(packed) == len(texts)
+    for got, want in zip(packed, direct, strict=True):
+        assert (got.seq, got.tactics, dict(got.probabilities)) == (
+            want.seq,
+            want.tactics,
+            dict(want.probabilities),
+        )
+        assert (got.author is None) == (want.author is None)
+    assert packed[-1].seq == len(texts) - 1
+    assert [m.seq for m in packed[2:4]] == [2, 3]
+    ours, theirs = tagger.assess(packed, THRESHOLD), tagger.assess(direct, THRESHOLD)
+    assert (ours.risk, ours.flagged_seq) == (theirs.risk, theirs.flagged_seq)
+    with pytest.raises(IndexError):
+        packed[len(texts)]

@@ -18,8 +18,8 @@ def test_labels_csv_takes_1_0_grooming_and_benign(tmp_path: Path) -> None:
     labels = evaluation.read_labels(tmp_path)
     assert labels.origin == "labels.csv"
     assert labels.conversations == {"c1": True, "c2": False, "c3": True, "c4": False}
-    assert labels.of("c3", {"anyone"}) is True
-    assert labels.of("c9", set()) is None  # not labelled: not scored
+    assert labels.of("c3", predator=False) is True  # labels.csv decides, not the authors
+    assert labels.of("c9", predator=True) is None  # not labelled: not scored
 
 
 @pytest.mark.parametrize(
@@ -45,8 +45,8 @@ def test_pan12_predators_label_conversations_by_their_authors(tmp_path: Path) ->
     (tmp_path / "pan12-training-predators-2012.txt").write_text("aa11\n\nbb22\n")
     labels = evaluation.read_labels(tmp_path)
     assert labels.predators == {"aa11", "bb22"}
-    assert labels.of("any", {"cc33", "bb22"}) is True
-    assert labels.of("any", {"cc33"}) is False  # PAN-12 labels every conversation
+    assert labels.of("any", predator=True) is True
+    assert labels.of("any", predator=False) is False  # PAN-12 labels every conversation
 
 
 def test_a_folder_without_labels_or_with_both_kinds_is_refused(tmp_path: Path) -> None:

@@ -14,16 +14,19 @@ from __future__ import annotations
 
 import csv
 import hashlib
+from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import overload
 
 from taskforce.chats import corpus, metrics, reading, risk, tagging
-from taskforce.chats.kinds import Message, Problem
+from taskforce.chats import tactics as tactics_module
+from taskforce.chats.kinds import Message, Problem, Tags
 from taskforce.chats.reading import ReadOptions
 from taskforce.chats.risk import ScoredMessage
-from taskforce.chats.tactics import Tactic
+from taskforce.chats.tactics import TACTICS, Tactic
 from taskforce.chats.tagging import Tagger
 from taskforce.core.errors import Invalid
 
@@ -46,10 +49,11 @@ class Labels:
     conversations: dict[str, bool] = field(default_factory=dict)
     predators: frozenset[str] = frozenset()
 
-    def of(self, conversation: str, authors: set[str]) -> bool | None:
-        """The label of a conversation read with these author handles (None: unlabelled)."""
+    def of(self, conversation: str, *, predator: bool) -> bool | None:
+        """The label of a conversation (`predator`: a listed author wrote in it); None:
+        unlabelled."""
         if self.predators:
-            return bool(authors & self.predators)
+            return predator
         return self.conversations.get(conversation)
 
 
@@ -215,13 +219,68 @@ PROBLEM_SAMPLES = 5
 TACTICS_FILE = "messages.csv"  # the corpus layout: message-level tactic labels (chats.corpus)
 
 
+ORDER = tuple(TACTICS)  # a tactic's number in the packed arrays
+
+
+class Packed(Sequence[ScoredMessage]):
+    """A conversation's scored messages packed in arrays — author number, tactics bits, and
+    the probabilities above the tagger's floor — about 10 bytes a message and 9 a probability
+    instead of a few hundred as objects; each `ScoredMessage` is built again when read. Authors
+    are numbered in the order they first wrote (the risk model only tells them apart)."""
+
+    __slots__ = ("_authors", "_bits", "_by", "_p", "_starts", "_tactic")
+
+    def __init__(self) -> None:
+        self._authors: dict[str, int] = {}
+        self._by = array("i")  # author number, -1 for a system line
+        self._bits = array("H")
+        self._starts = array("I", [0])  # where each message's probabilities start
+        self._tactic = array("B")
+        self._p = array("d")
+
+    def append(self, author: str | None, tags: Tags) -> None:
+        self._by.append(
+            -1 if author is None else self._authors.setdefault(author, len(self._authors))
+        )
+        self._bits.append(tactics_module.bits(tags.tactics))
+        for tactic, p in tags.probabilities.items():
+            self._tactic.append(ORDER.index(tactic))
+            self._p.append(p)
+        self._starts.append(len(self._p))
+
+    def __len__(self) -> int:
+        return len(self._bits)
+
+    @overload
+    def __getitem__(self, index: int) -> ScoredMessage: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[ScoredMessage]: ...
+    def __getitem__(self, index: int | slice) -> ScoredMessage | list[ScoredMessage]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        by, start, end = self._by[index], self._starts[index], self._starts[index + 1]
+        return ScoredMessage(
+            index,
+            None if by < 0 else f"author {by}",
+            frozenset(tactics_module.from_bits(self._bits[index])),
+            {ORDER[self._tactic[i]]: self._p[i] for i in range(start, end)},
+        )
+
+    def __iter__(self) -> Iterator[ScoredMessage]:
+        return (self[i] for i in range(len(self)))
+
+
 @dataclass
 class _Conversation:
     """What is kept of one conversation while the files are read: its scored sequence (no
-    text) and, for PAN-12's labels, who wrote in it."""
+    text) and, for PAN-12's labels, whether a listed predator wrote in it."""
 
-    messages: list[ScoredMessage] = field(default_factory=list)
-    authors: set[str] = field(default_factory=set)
+    messages: Packed = field(default_factory=Packed)
+    predator: bool = False
 
 
 @dataclass
@@ -241,6 +300,7 @@ def _read_pass(
     options: ReadOptions,
     tagger: Tagger,
     keep: Callable[[str], bool],
+    predators: frozenset[str] = frozenset(),
 ) -> _Pass:
     """Read every file, tag the messages of the conversations `keep` accepts (a batch at a
     time) and keep their scored sequences."""
@@ -250,8 +310,7 @@ def _read_pass(
     def flush() -> None:
         tags = tagger.tag([text for _, _, text in pending])
         for (conversation, author, _), tag in zip(pending, tags, strict=True):
-            seq = len(conversation.messages)
-            conversation.messages.append(tagging.scored(seq, author, tag))
+            conversation.messages.append(author, tag)
         pending.clear()
 
     for path in files:
@@ -273,7 +332,7 @@ def _read_pass(
             author = None
             if event.author is not None:
                 author = f"{event.author.platform}:{event.author.handle}"
-                conversation.authors.add(event.author.handle)
+                conversation.predator |= event.author.handle in predators
             pending.append((conversation, author, event.text))
             if len(pending) >= BATCH:
                 flush()
@@ -282,14 +341,10 @@ def _read_pass(
     return found
 
 
-def _label(labels: Labels, key: str, conversation: _Conversation) -> bool | None:
-    return labels.of(key, conversation.authors)
-
-
 def _outcomes(
     labelled: dict[str, bool],
     kept: dict[str, _Conversation],
-    assess: Callable[[list[ScoredMessage]], risk.Assessment],
+    assess: Callable[[Sequence[ScoredMessage]], risk.Assessment],
 ) -> list[metrics.Outcome]:
     found = []
     for key in sorted(labelled):
@@ -361,7 +416,7 @@ def evaluate(
                                       options, folds)  # fmt: skip
     wanted = labels.conversations
     keep: Callable[[str], bool] = (lambda key: key in wanted) if wanted else (lambda _: True)
-    found = _read_pass(files, options, tagger, keep)
+    found = _read_pass(files, options, tagger, keep, labels.predators)
     labelled = _labelled(found, labels, directory)
     if folds is None:
         outcomes = _outcomes(labelled, found.kept, lambda m: tagger.assess(m, threshold))
@@ -404,7 +459,7 @@ def _labelled(found: _Pass, labels: Labels, directory: Path) -> dict[str, bool]:
         )
     labelled = {}
     for key, conversation in found.kept.items():
-        label = _label(labels, key, conversation)
+        label = labels.of(key, predator=conversation.predator)
         if label is not None:
             labelled[key] = label
     if not labelled:

@@ -21,7 +21,7 @@ from chats.labelled import (
     said,
 )
 
-from taskforce.chats import corpus, evaluation, tagging
+from taskforce.chats import corpus, evaluation, scorecard, tagging
 from taskforce.chats.reading import ReadOptions
 
 
@@ -130,7 +130,7 @@ def test_the_shipped_corpus_is_a_labelled_folder_and_says_it_trained_the_tagger(
     assert (report.figures.conversations, report.figures.positives) == (conversations, positives)
     assert (report.messages, report.problems, report.unlabelled) == (messages, 0, 0)
     assert "figures on its training data" in report.trained
-    assert "training data" in evaluation.render(report)
+    assert "training data" in scorecard.render(report)
 
 
 def test_cross_validation_of_the_whole_tagger_on_the_corpus_layout(tmp_path: Path) -> None:

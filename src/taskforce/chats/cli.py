@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
 from taskforce.cases import service as case_service
-from taskforce.chats import evaluation, importing, participants, review, tagging
+from taskforce.chats import evaluation, importing, participants, review, scorecard, tagging
 from taskforce.chats.reading import FORMATS, ReadOptions
 from taskforce.chats.schemas import ImportSummary, MentionRow
 from taskforce.core.auth import service as auth_service
@@ -429,9 +429,9 @@ def evaluate_command(
         err.print(f"error: {exc.message}", markup=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
     if as_json:
-        out.print_json(json.dumps(evaluation.as_json(report)))
+        out.print_json(json.dumps(scorecard.as_json(report)))
     else:
-        out.print(evaluation.render(report), markup=False)
+        out.print(scorecard.render(report), markup=False)
 
 
 def install(cli: typer.Typer) -> None:

@@ -192,7 +192,7 @@ def test_reading_twice_gives_equal_events(tmp_path: Path) -> None:
 def test_the_date_order_is_the_files_not_each_rows(tmp_path: Path) -> None:
     rows = [
         ("03/04/2021 10:00", "alice", "a"),
-        ("2021-04-04 10:00", "bob", "b"),
+        ("04/04/2021 10:00", "bob", "b"),
         ("04/25/2021 10:00", "alice", "c"),
     ]
     path = chat_csv(tmp_path, rows)

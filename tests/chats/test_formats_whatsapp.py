@@ -196,3 +196,23 @@ def test_the_apps_own_lines_with_a_colon_in_quotes_have_no_author(tmp_path: Path
     assert system.author is None
     assert system.text == 'Alice changed the subject to "Plans: Saturday"'
     assert (said.author, said.text) == (Author("Bob", "whatsapp"), "time: 10am")
+
+
+def test_utf16_without_bom_and_a_legacy_encoding(tmp_path: Path) -> None:
+    text = "10/02/2024, 10:00 - Renée: café at noon\n10/02/2024, 10:01 - Bob: ok\n"
+    wide = tmp_path / "WhatsApp Chat wide.txt"
+    wide.write_bytes(text.encode("utf-16-le"))  # Windows tools write it without a BOM
+    assert [m.text for m in messages(list(read_file(wide, ReadOptions())))] == [
+        "café at noon",
+        "ok",
+    ]
+    legacy = tmp_path / "WhatsApp Chat legacy.txt"
+    legacy.write_bytes(text.encode("cp1252"))
+    events = list(read_file(legacy, ReadOptions()))
+    assert [m.text for m in messages(events)] == ["ok"]  # the cp1252 line is not UTF-8
+    assert [(p.line, p.field) for p in problems(events)] == [(1, "line")]
+    found = messages(list(read_file(legacy, ReadOptions(encoding="cp1252"))))
+    assert [(m.author.handle if m.author else "", m.text) for m in found] == [
+        ("Renée", "café at noon"),
+        ("Bob", "ok"),
+    ]

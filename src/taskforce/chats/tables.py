@@ -40,6 +40,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "attachments": ("attachment", "attachments", "file", "files", "media"),
 }
 REQUIRED = ("time", "author", "text")
+_NAMES = re.compile(r"[;|]")
 
 
 def _key(header: str) -> str:
@@ -101,12 +102,16 @@ def _header(feed: textlines.LineFeed) -> tuple[int, str, dict[str, int] | str]:
 _DATE_START = re.compile(timestamps.DATE)
 
 
+_SELF_READ = re.compile(r"\s*\[?(?:\d{4}-|\d{9,13}\s*$)")
+
+
 def _told(text: str) -> str | None:
-    """Day or month first, as a date that starts `text` tells (a year first tells nothing
-    of the other dates: each such date reads itself)."""
+    """Day or month first, as a date that starts `text` tells; "" for a time that reads
+    itself (ISO 8601, Unix seconds: the file is written so, no need to look further)."""
+    if _SELF_READ.match(text):
+        return ""
     match = _DATE_START.match(text.strip().lstrip("["))
-    told = None if match is None else timestamps.order_told(match[0])
-    return None if told == "ymd" else told
+    return None if match is None else timestamps.order_told(match[0])
 
 
 def _csv_order(open_stream: textlines.Opener, options: textlines.Options) -> str | None:
@@ -122,8 +127,10 @@ def _csv_order(open_stream: textlines.Opener, options: textlines.Options) -> str
         index = place["time"]
         for _number, row in budgets.csv_rows(feed, options.budget, delimiter):  # type: ignore[arg-type]
             feed.bad.clear()
-            if isinstance(row, list) and index < len(row) and (told := _told(row[index])):
-                return told
+            if isinstance(row, list) and index < len(row):
+                told = _told(row[index])
+                if told is not None:
+                    return told or None
     return None
 
 
@@ -207,7 +214,8 @@ def _row(
     if problem is not None:
         yield problem
     conversation = cell("conversation") or default_conversation
-    attachments = tuple(a.strip() for a in re.split(r"[;|]", cell("attachments")) if a.strip())
+    names = cell("attachments")
+    attachments = tuple(a.strip() for a in _NAMES.split(names) if a.strip()) if names else ()
     yield Message(
         source=source,
         line=line,
@@ -250,7 +258,7 @@ def _plain_order(open_stream: textlines.Opener, options: textlines.Options) -> s
             if isinstance(line, str) and (match := plain_line(line.lstrip("\ufeff\u200e"))):
                 told = _told(match["time"])
                 if told is not None:
-                    return told
+                    return told or None
     return None
 
 

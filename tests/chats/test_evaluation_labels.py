@@ -49,6 +49,23 @@ def test_pan12_predators_label_conversations_by_their_authors(tmp_path: Path) ->
     assert labels.of("any", predator=False) is False  # PAN-12 labels every conversation
 
 
+def test_pan12_test_set_ground_truth_is_read_and_its_line_files_are_not_chats(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "pan12-sexual-predator-identification-groundtruth-problem1.txt").write_text(
+        "aa11\n"
+    )
+    (tmp_path / "pan12-sexual-predator-identification-groundtruth-problem2.txt").write_text(
+        "c1\t3\n"
+    )
+    (tmp_path / "pan12-sexual-predator-identification-diff.txt").write_text("c1\t3\n")
+    (tmp_path / "pan12-sexual-predator-identification-test-corpus.xml").write_text("<x/>")
+    assert evaluation.read_labels(tmp_path).predators == {"aa11"}
+    assert [p.name for p in evaluation.chat_files(tmp_path)] == [
+        "pan12-sexual-predator-identification-test-corpus.xml"
+    ]
+
+
 def test_a_folder_without_labels_or_with_both_kinds_is_refused(tmp_path: Path) -> None:
     with pytest.raises(evaluation.NoLabels, match=r"holds no labels: add labels\.csv"):
         evaluation.read_labels(tmp_path)

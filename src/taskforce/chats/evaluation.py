@@ -3,7 +3,7 @@
 An agency runs it on its own node on its own chats (`taskforce chats evaluate`): no database,
 no network, nothing kept; it prints figures, never message text. The corpus is a folder of
 exports in any format `reading` reads, with the labels beside them — `labels.csv`
-(`conversation,label`) or PAN-12's `*predators*.txt` (see `read_labels`).
+(`conversation,label`) or PAN-12's predators file (see `read_labels`).
 
 Files are streamed; per conversation only its scored sequence (what `risk.assess` reads: the
 tactics and score of each message, and who wrote it) is kept, never its text — except under
@@ -32,7 +32,11 @@ from taskforce.chats.tagging import Tagger
 from taskforce.core.errors import Invalid
 
 LABELS_FILE = "labels.csv"
-PREDATORS_GLOB = "*predators*.txt"
+# PAN-12's predator ids: the training set's "…-predators-2012-05-01.txt", the test set's
+# "…-groundtruth-problem1.txt"
+PREDATORS_GLOBS = ("*predators*.txt", "*groundtruth-problem1*.txt")
+# PAN-12's other ground truth (the predators' lines), beside the XML: not chats, not labels
+NOT_CHATS = ("*-diff.txt", "*groundtruth-problem2*.txt")
 POSITIVE = frozenset({"1", "grooming"})
 NEGATIVE = frozenset({"0", "benign"})
 MAX_LABEL_BYTES = 64 * 1024 * 1024  # a labels file larger than this is not a labels file
@@ -64,7 +68,7 @@ def read_labels(directory: Path) -> Labels:
     is listed). A bad row is refused with its file, line and rule; a folder with both, or
     neither, is refused."""
     table = directory / LABELS_FILE
-    predators = sorted(p for p in directory.glob(PREDATORS_GLOB) if p.is_file())
+    predators = sorted({p for glob in PREDATORS_GLOBS for p in directory.glob(glob) if p.is_file()})
     if table.is_file() and predators:
         raise NoLabels(
             "labels",
@@ -78,7 +82,8 @@ def read_labels(directory: Path) -> Labels:
     raise NoLabels(
         "labels",
         f"{directory} holds no labels: add {LABELS_FILE} (columns conversation,label with "
-        "1/0 or grooming/benign) or PAN-12's predators file (*predators*.txt)",
+        "1/0 or grooming/benign) or PAN-12's predators file (*predators*.txt, or the test "
+        "set's *groundtruth-problem1*.txt)",
     )
 
 
@@ -142,7 +147,10 @@ def chat_files(directory: Path) -> Iterator[Path]:
         relative = path.relative_to(directory)
         if any(part.startswith(".") for part in relative.parts) or not path.is_file():
             continue
-        if path.parent == directory and (path.name == LABELS_FILE or path.match(PREDATORS_GLOB)):
+        if path.parent == directory and (
+            path.name == LABELS_FILE
+            or any(path.match(glob) for glob in (*PREDATORS_GLOBS, *NOT_CHATS))
+        ):
             continue
         yield path
 

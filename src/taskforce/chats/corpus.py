@@ -56,6 +56,7 @@ class Bank:
     hard: tuple[str, ...]  # benign lines that look like a tactic (labelled benign)
     openers: tuple[str, ...]  # a stranger's friendly start in a game chat
     tactics: dict[Tactic, tuple[str, ...]]
+    family: tuple[str, ...] = ()  # a parent and a child (adults' lines when empty)
     apps: tuple[str, ...] = ("snap", "whatsapp", "telegram", "discord", "insta")
     games: tuple[str, ...] = ("minecraft", "fortnite", "roblox", "fifa", "mario kart")
     places: tuple[str, ...] = ("the park", "the station", "the mall")
@@ -105,54 +106,95 @@ def _handle(rng: random.Random, taken: set[str]) -> str:
             return handle
 
 
+def _vary(rng: random.Random, text: str) -> str:
+    """People type the same thing many ways: capitals, punctuation, a filler word."""
+    roll = rng.random()
+    if roll < 0.2:
+        text = text[:1].upper() + text[1:]
+    elif roll < 0.25:
+        text = text.upper()
+    roll = rng.random()
+    if roll < 0.15:
+        text += "?" if rng.random() < 0.5 else "!!"
+    elif roll < 0.25:
+        text += " :)"
+    elif roll < 0.3:
+        text += "..."
+    return text
+
+
+def _grooming(
+    rng: random.Random, bank: Bank, a: str, b: str
+) -> list[tuple[str, str, tuple[Tactic, ...]]]:
+    """An adult (a) befriends a child (b) in a game chat, then shows some of the tactics, most
+    often in the usual order; some conversations are slow (much ordinary talk between)."""
+    chosen = [t for t in ORDER if rng.random() < 0.65] or [T.AGE_PROBING, T.SECRECY]
+    if rng.random() < 0.2 and len(chosen) > 2:  # the order is not a law
+        i, j = rng.sample(range(len(chosen)), 2)
+        chosen[i], chosen[j] = chosen[j], chosen[i]
+    if rng.random() < 0.6:
+        chosen.insert(rng.randint(1, len(chosen)), T.COMPLIANCE_TESTING)
+    slow = rng.random() < 0.3
+    lines: list[tuple[str, str, tuple[Tactic, ...]]] = [
+        (a, rng.choice(bank.openers), ()),
+        (b, rng.choice(bank.replies), ()),
+    ]
+    for _ in range(rng.randint(1, 6)):
+        lines.append((a if len(lines) % 2 == 0 else b, rng.choice(bank.kids), ()))
+    for tactic in chosen:
+        for _ in range(rng.randint(0, 4 if slow else 2)):
+            speaker = b if rng.random() < 0.5 else a
+            lines.append((speaker, rng.choice(bank.kids + bank.replies), ()))
+        lines.append((a, rng.choice(bank.tactics[tactic]), (tactic,)))
+        lines.append((b, rng.choice(bank.replies), ()))
+    return lines[:40]
+
+
+def _ordinary(
+    rng: random.Random, bank: Bank, kind: str, a: str, b: str
+) -> list[tuple[str, str, tuple[Tactic, ...]]]:
+    """Children, adults or a parent and a child talking; now and then a line that looks like a
+    tactic and is not one (labelled benign)."""
+    pool = {"children": bank.kids, "adults": bank.adults, "family": bank.family or bank.adults}[
+        kind
+    ]
+    length = rng.randint(10, 36)
+    lines: list[tuple[str, str, tuple[Tactic, ...]]] = []
+    while len(lines) < length:
+        speaker = a if len(lines) % 2 == 0 else b
+        roll = rng.random()
+        if roll < 0.12:
+            lines.append((speaker, rng.choice(bank.hard), ()))
+        elif roll < 0.4:
+            lines.append((speaker, rng.choice(bank.replies), ()))
+        else:
+            lines.append((speaker, rng.choice(pool), ()))
+    return lines
+
+
 def _conversation(
     rng: random.Random, bank: Bank, kind: str, key: str, start: datetime
 ) -> list[Row]:
     taken: set[str] = set()
     a, b = _handle(rng, taken), _handle(rng, taken)
-    length = rng.randint(10, 36)
-    lines: list[tuple[str, str, tuple[Tactic, ...]]] = []
-    if kind == "grooming":
-        chosen = [t for t in ORDER if rng.random() < 0.7] or [T.AGE_PROBING, T.SECRECY]
-        if rng.random() < 0.6:
-            chosen.insert(rng.randint(1, len(chosen)), T.COMPLIANCE_TESTING)
-        lines.append((a, rng.choice(bank.openers), ()))
-        lines.append((b, rng.choice(bank.replies), ()))
-        for tactic in chosen:
-            for _ in range(rng.randint(0, 2)):
-                speaker = b if rng.random() < 0.5 else a
-                lines.append((speaker, rng.choice(bank.kids + bank.replies), ()))
-            lines.append((a, rng.choice(bank.tactics[tactic]), (tactic,)))
-            lines.append((b, rng.choice(bank.replies), ()))
-    else:
-        pool = bank.kids if kind == "children" else bank.adults
-        while len(lines) < length:
-            speaker = a if len(lines) % 2 == 0 else b
-            roll = rng.random()
-            if roll < 0.15:
-                lines.append((speaker, rng.choice(bank.hard), ()))
-            elif roll < 0.4:
-                lines.append((speaker, rng.choice(bank.replies), ()))
-            else:
-                lines.append((speaker, rng.choice(pool), ()))
+    lines = _grooming(rng, bank, a, b) if kind == "grooming" else _ordinary(rng, bank, kind, a, b)
     rows = []
     at = start
     for author, text, tactics in lines:
         at += timedelta(seconds=rng.randint(20, 900))
         other = b if author == a else a
-        rows.append(
-            Row(key, at.isoformat(), author, _fill(rng, bank, text, other.split("_")[0]), tactics)
-        )
+        filled = _vary(rng, _fill(rng, bank, text, other.split("_")[0].split(".")[0]))
+        rows.append(Row(key, at.isoformat(), author, filled, tactics))
     return rows
 
 
 # conversations per language and kind
 PLAN: dict[str, dict[str, int]] = {
-    "en": {"children": 30, "adults": 20, "grooming": 30},
-    "de": {"children": 12, "adults": 8, "grooming": 12},
-    "fr": {"children": 12, "adults": 8, "grooming": 12},
-    "es": {"children": 12, "adults": 8, "grooming": 12},
-    "nl": {"children": 12, "adults": 8, "grooming": 12},
+    "en": {"children": 30, "adults": 15, "family": 15, "grooming": 35},
+    "de": {"children": 12, "adults": 6, "family": 6, "grooming": 14},
+    "fr": {"children": 12, "adults": 6, "family": 6, "grooming": 14},
+    "es": {"children": 12, "adults": 6, "family": 6, "grooming": 14},
+    "nl": {"children": 12, "adults": 6, "family": 6, "grooming": 14},
 }
 
 
@@ -295,6 +337,28 @@ BANKS: dict[str, Bank] = {
             "can you send me a photo of the homework sheet",
             "what's the wifi password at your house",
             "our grandparents are visiting on {day}",
+            "don't tell dad about the surprise party!!",
+            "i'll send you the money for the concert tickets",
+            "send me a pic of the menu",
+            "we should meet up for lunch next week",
+            "you're so good at this, the coach was impressed",
+            "which school does your cousin go to",
+            "is your mum coming to the match",
+            "text me when you get home",
+        ),
+        family=(
+            "where are you, dinner is at six",
+            "did you take your keys",
+            "grandma asked how old your friend tom is, for the party invites",
+            "i'll pick you up from football at five",
+            "don't forget your PE kit",
+            "can you send me a photo of the permission slip",
+            "love you, see you tonight",
+            "the bus is late, i'll be home at seven",
+            "did you finish your homework before gaming",
+            "dad says well done on the test",
+            "we're visiting auntie on {day}",
+            "put your phone away and go to sleep",
         ),
         openers=(
             "hey gg, you're really good at {game}",
@@ -416,6 +480,16 @@ BANKS: dict[str, Bank] = {
             "vergiss dein sportzeug nicht",
             "geh in dein zimmer und mach hausaufgaben",
             "mama holt uns nach dem spiel ab",
+            "sag papa nichts von der überraschungsparty",
+            "wir könnten uns am {day} zum mittagessen treffen",
+        ),
+        family=(
+            "wo bist du, essen ist um sechs",
+            "hast du deine schlüssel dabei",
+            "ich hole dich um fünf vom training ab",
+            "oma fragt, wie alt dein freund ist, wegen der einladung",
+            "hab dich lieb, bis heute abend",
+            "handy weg und schlafen",
         ),
         openers=("hey, du bist echt gut in {game}", "hi {name}, spielst du auch {game}?"),
         tactics={
@@ -501,6 +575,14 @@ BANKS: dict[str, Bank] = {
             "n'oublie pas tes affaires de sport",
             "va dans ta chambre faire tes devoirs",
             "ma mère vient nous chercher après le match",
+            "dis rien à papa pour la fête surprise",
+        ),
+        family=(
+            "tu es où ? on mange à dix-neuf heures",
+            "t'as pris tes clés",
+            "je viens te chercher au foot à cinq heures",
+            "je t'aime, à ce soir",
+            "pose ton téléphone et dors",
         ),
         openers=("salut, t'es trop fort à {game}", "coucou {name}, tu joues aussi à {game} ?"),
         tactics={
@@ -571,6 +653,14 @@ BANKS: dict[str, Bank] = {
             "no olvides la ropa de gimnasia",
             "vete a tu cuarto a hacer los deberes",
             "mi madre nos recoge después del partido",
+            "no le digas nada a papá de la fiesta sorpresa",
+        ),
+        family=(
+            "dónde estás? cenamos a las siete",
+            "cogiste las llaves",
+            "te recojo del fútbol a las cinco",
+            "te quiero, hasta la noche",
+            "deja el móvil y a dormir",
         ),
         openers=("hola, eres muy bueno en {game}", "hey {name}, tú también juegas a {game}?"),
         tactics={
@@ -640,6 +730,14 @@ BANKS: dict[str, Bank] = {
             "vergeet je gymspullen niet",
             "ga naar je kamer en maak je huiswerk",
             "mama haalt ons op na de wedstrijd",
+            "zeg niks tegen papa over het verrassingsfeest",
+        ),
+        family=(
+            "waar ben je, we eten om zes uur",
+            "heb je je sleutels",
+            "ik haal je om vijf uur op van voetbal",
+            "hou van je, tot vanavond",
+            "telefoon weg en slapen",
         ),
         openers=("hoi, je bent echt goed in {game}", "hey {name}, speel jij ook {game}?"),
         tactics={

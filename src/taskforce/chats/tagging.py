@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from taskforce.chats import corpus as corpus_module
@@ -176,6 +177,41 @@ def build(
         [held_out[k] for k in keys], [data.labels.get(k, 0) for k in keys], model.version
     )
     return Tagger(lexicon, model, risk_model)
+
+
+def save(tagger: Tagger, path: Path) -> None:
+    """Write a tagger's models to a skops file (an agency's own, trained on its own data)."""
+    risk = tagger.risk_model
+    tagger.model.save(
+        path,
+        {
+            "risk_weights": list(risk.weights),
+            "risk_intercept": risk.intercept,
+            "risk_version": risk.version,
+            "risk_features": list(risk_module.FEATURES),
+        },
+    )
+
+
+def load(path: Path, lexicon: Lexicon | None = None) -> Tagger:
+    """A tagger saved by `save`, with the shipped lexicon unless another is given. Refuses a
+    file holding untrusted types (`model.ModelFileError`)."""
+    model, extra = TacticModel.load_with_extra(path)
+    try:
+        if list(extra["risk_features"]) != list(risk_module.FEATURES):
+            raise model_module.ModelFileError(
+                f"{path.name}: risk_features: made for other conversation features"
+            )
+        risk_model = RiskModel(
+            tuple(float(w) for w in extra["risk_weights"]),
+            float(extra["risk_intercept"]),
+            str(extra["risk_version"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, model_module.ModelFileError):
+            raise
+        raise model_module.ModelFileError(f"{path.name}: no conversation model ({exc})") from exc
+    return Tagger(lexicon or lexicon_module.shipped(), model, risk_model)
 
 
 @cache

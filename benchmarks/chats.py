@@ -316,8 +316,10 @@ def measure(total: int) -> list[dict[str, str]]:
             rows[-1]["note"] = "1 process, no database"
         done = subprocess.run(  # noqa: S603 - this interpreter running this script
             [sys.executable, __file__, "--child", str(exports), str(Path(folder) / "data")],
-            check=True, capture_output=True, text=True,
+            check=False, capture_output=True, text=True,
         )  # fmt: skip
+        if done.returncode != 0:
+            sys.exit(f"the import's child process failed ({done.returncode}):\n{done.stderr}")
         child = json.loads(done.stdout.strip().splitlines()[-1])
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     starved = child["cpu"] < child["wall"] * 0.9

@@ -58,7 +58,7 @@ def test_attachments_are_hashed_and_come_before_the_messages(tmp_path: Path) -> 
     last = messages(events)[-1]
     assert last.attachments == (PHOTO,)  # names the AttachmentFile by its name
     assert last.source == "WhatsApp Chat - Team.zip!_chat.txt"
-    assert last.conversation == "_chat"
+    assert last.conversation == "WhatsApp Chat - Team"  # iOS's _chat.txt: the zip's name
 
 
 def test_members_that_climb_out_are_absolute_or_links_are_refused(tmp_path: Path) -> None:

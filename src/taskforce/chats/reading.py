@@ -124,9 +124,11 @@ def read_stream(
     options: ReadOptions,
     *,
     depth: int = 0,
+    conversation: str | None = None,
 ) -> Iterator[Event]:
     """Events of one file or zip member (`name`: its path, for detection and its id;
-    `depth`: how many zips it is inside)."""
+    `depth`: how many zips it is inside; `conversation`: the id of a file without one of its
+    own, when not its name)."""
     try:
         with open_stream() as stream:
             head = stream.read(8192)
@@ -140,7 +142,10 @@ def read_stream(
             yield Problem(source, 0, "file", rule, stops=True)
             return
         yield from archive.read(
-            open_stream, source, _member_detect(options), _member_reader(options, depth + 1)
+            open_stream,
+            source,
+            _member_detect(options),
+            _member_reader(options, depth + 1, conversation_of(name)),
         )
         return
     if kind is None or kind not in READERS:
@@ -149,7 +154,9 @@ def read_stream(
         yield Problem(source, 0, "format", rule, stops=True)
         return
     try:
-        yield from READERS[kind](open_stream, source, conversation_of(name), options)
+        yield from READERS[kind](
+            open_stream, source, conversation or conversation_of(name), options
+        )
     except budgets.Exceeded as exc:
         yield Problem(source, exc.record, "file", exc.rule, stops=True)
     except OSError as exc:
@@ -172,9 +179,22 @@ def _member_detect(options: ReadOptions) -> archive.Detect:
     return member_format
 
 
-def _member_reader(options: ReadOptions, depth: int) -> archive.MemberReader:
+GENERIC = frozenset({"_chat", "chat", "chats", "messages", "result", "export"})
+"""Names of chat files that every export of a kind shares (iOS WhatsApp's `_chat.txt`): in a
+zip, such a member's conversation is named after the zip, so two exports stay two."""
+
+
+def _member_reader(options: ReadOptions, depth: int, zip_name: str) -> archive.MemberReader:
     def read_member(open_member: textlines.Opener, source: str, name: str) -> Iterator[Event]:
-        return read_stream(open_member, source, name, options, depth=depth)
+        own = conversation_of(name)
+        return read_stream(
+            open_member,
+            source,
+            name,
+            options,
+            depth=depth,
+            conversation=zip_name if own.lower() in GENERIC else own,
+        )
 
     return read_member
 

@@ -212,3 +212,16 @@ def test_the_date_order_is_the_files_not_each_rows(tmp_path: Path) -> None:
 
 def test_detect_a_quoted_header() -> None:
     assert detect(b'"Timestamp";"Sender";"Message"\n', "export.csv") == "csv"
+
+
+def test_a_date_column_apart_from_the_time(tmp_path: Path) -> None:
+    path = chat_csv(
+        tmp_path,
+        [("25/12/2021", "9:41 AM", "alice", "merry christmas"), ("26/12/2021", "", "bob", "x")],
+        header=("Date", "Time", "Sender", "Message"),
+    )
+    events = list(read_file(path, ReadOptions(timezone="Europe/Berlin")))
+    [found] = messages(events)
+    assert found.sent_at == datetime(2021, 12, 25, 8, 41, tzinfo=UTC)
+    assert found.time_text == "25/12/2021 9:41 AM"
+    assert [(p.line, p.field) for p in problems(events)] == [(3, "time")]

@@ -32,6 +32,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "created_at",
         "time_sent",
     ),
+    "day": ("date", "day"),  # a date apart from a time-of-day column
     "author": ("author", "from", "sender", "user", "username", "handle", "from_id", "author_id"),
     "text": ("text", "message", "body", "content", "msg", "message_text"),
     "conversation": ("conversation", "conversation_id", "chat", "chat_id", "thread", "thread_id"),
@@ -124,7 +125,7 @@ def _csv_order(open_stream: textlines.Opener, options: textlines.Options) -> str
         _line, delimiter, place = _header(feed)
         if isinstance(place, str):
             return None
-        index = place["time"]
+        index = place.get("day", place["time"])
         for _number, row in budgets.csv_rows(feed, options.budget, delimiter):  # type: ignore[arg-type]
             feed.bad.clear()
             if isinstance(row, list) and index < len(row):
@@ -202,6 +203,8 @@ def _row(
         yield Problem(source, line, "line", f"has {len(row)} cells; the header names more")
         return
     time_text, handle = cell("time"), cell("author")
+    if "day" in place and _TIME_ONLY.fullmatch(time_text):
+        time_text = f"{cell('day')} {time_text}"
     if not handle:
         yield Problem(source, line, "author", "is empty")
         return

@@ -80,6 +80,7 @@ def test_a_folder_without_labels_or_with_both_kinds_is_refused(tmp_path: Path) -
 def test_the_files_read_are_the_chats_not_the_labels_nor_hidden_ones(tmp_path: Path) -> None:
     (tmp_path / "labels.csv").write_text("conversation,label\nc,1\n")
     (tmp_path / "b.txt").write_text("x")
+    (tmp_path / "README.md").write_text("# about this corpus")
     (tmp_path / ".DS_Store").write_text("x")
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "a.csv").write_text("x")

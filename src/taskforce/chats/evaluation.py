@@ -35,8 +35,9 @@ LABELS_FILE = "labels.csv"
 # PAN-12's predator ids: the training set's "…-predators-2012-05-01.txt", the test set's
 # "…-groundtruth-problem1.txt"
 PREDATORS_GLOBS = ("*predators*.txt", "*groundtruth-problem1*.txt")
-# PAN-12's other ground truth (the predators' lines), beside the XML: not chats, not labels
-NOT_CHATS = ("*-diff.txt", "*groundtruth-problem2*.txt")
+# beside the chats, not chats: PAN-12's other ground truth (the predators' lines), and notes
+# about the corpus (its README)
+NOT_CHATS = ("*-diff.txt", "*groundtruth-problem2*.txt", "README*", "*.md")
 POSITIVE = frozenset({"1", "grooming"})
 NEGATIVE = frozenset({"0", "benign"})
 MAX_LABEL_BYTES = 64 * 1024 * 1024  # a labels file larger than this is not a labels file
@@ -141,8 +142,8 @@ def _predators(paths: list[Path]) -> Labels:
 
 
 def chat_files(directory: Path) -> Iterator[Path]:
-    """The files to read: every file under `directory`, sorted, but the labels and hidden
-    files."""
+    """The files to read: every file under `directory`, sorted, but hidden ones and, at its
+    top, the labels and the files that describe the corpus (`NOT_CHATS`)."""
     for path in sorted(directory.rglob("*")):
         relative = path.relative_to(directory)
         if any(part.startswith(".") for part in relative.parts) or not path.is_file():
@@ -284,6 +285,7 @@ def _read_pass(
     tagger: Tagger,
     keep: Callable[[str], bool],
     predators: frozenset[str] = frozenset(),
+    root: Path | None = None,
 ) -> _Pass:
     """Read every file, tag the messages of the conversations `keep` accepts (a batch at a
     time) and keep their scored sequences."""
@@ -297,7 +299,8 @@ def _read_pass(
         pending.clear()
 
     for path in files:
-        for event in reading.read_file(path, options, display=path.name):
+        display = path.name if root is None else path.relative_to(root).as_posix()
+        for event in reading.read_file(path, options, display=display):
             if isinstance(event, Problem):
                 found.problems += 1
                 if len(found.samples) < PROBLEM_SAMPLES:
@@ -399,7 +402,7 @@ def evaluate(
                                       options, folds)  # fmt: skip
     wanted = labels.conversations
     keep: Callable[[str], bool] = (lambda key: key in wanted) if wanted else (lambda _: True)
-    found = _read_pass(files, options, tagger, keep, labels.predators)
+    found = _read_pass(files, options, tagger, keep, labels.predators, directory)
     labelled = _labelled(found, labels, directory)
     if folds is None:
         outcomes = _outcomes(labelled, found.kept, lambda m: tagger.assess(m, threshold))
@@ -516,7 +519,7 @@ def _cross_validate_tagger(
             fold_corpus, tagger.lexicon, extra_version=[f"fold {fold + 1} of {folds}"]
         )
         held = {k for k, f in assignment.items() if f == fold}
-        found = _read_pass(files, options, fold_tagger, held.__contains__)
+        found = _read_pass(files, options, fold_tagger, held.__contains__, root=directory)
         fold_labelled = _labelled(found, labels, directory) if found.kept else {}
         labelled.update(fold_labelled)
         scored = _outcomes(

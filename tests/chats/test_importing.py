@@ -22,7 +22,7 @@ from chats_builders import (
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from taskforce.chats import importing, reading
+from taskforce.chats import importing, reading, scoring
 from taskforce.chats.kinds import AttachmentFile, Author, Event, Message
 from taskforce.chats.models import (
     ChatAttachment,
@@ -343,3 +343,19 @@ def test_identifiers_in_the_authors_and_the_text_are_proposed_as_mentions(
     again = import_path(session, settings, network.gb, case, path)
     assert again.messages_added == 0
     assert session.scalar(select(ChatMention.occurrences).where(ChatMention.kind == "phone")) == 2
+
+
+def test_the_risk_computed_during_the_import_is_the_one_scoring_reads_back(
+    session: Session, settings: Settings, tmp_path: Path
+) -> None:
+    made = imported_case(session, settings, tmp_path)
+    lobby = session.scalar(select(ChatConversation).where(ChatConversation.key == "csv:game-lobby"))
+    assert lobby is not None
+    during = (lobby.risk, lobby.flagged_seq, dict(lobby.tactic_counts))
+    assert lobby.tactic_counts  # the conversation shows tactics
+    scoring.rescore(session, [lobby.id], threshold=settings.chats_review_threshold, now=NOW)
+    session.refresh(lobby)
+    assert (lobby.risk, lobby.flagged_seq, dict(lobby.tactic_counts)) == during
+    assert made.summary.flagged == (
+        1 if (lobby.risk or 0) >= settings.chats_review_threshold else 0
+    )

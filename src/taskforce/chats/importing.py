@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -30,14 +30,14 @@ from sqlalchemy.orm import Session
 from taskforce.cases.models import Case
 from taskforce.chats import (
     attachments,
+    batching,
     mentions,
     participants,
     reading,
     scoring,
     service,
-    tactics,
-    tagging,
 )
+from taskforce.chats.batching import Repeats, conversation_key, participant_key
 from taskforce.chats.kinds import AttachmentFile, Message, Problem
 from taskforce.chats.models import (
     ChatAttachment,
@@ -47,6 +47,7 @@ from taskforce.chats.models import (
     ChatMessage,
     ChatParticipant,
 )
+from taskforce.chats.risk import ScoredMessage
 from taskforce.chats.schemas import ImportProblem, ImportSummary
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
@@ -58,7 +59,7 @@ from taskforce.core.settings import Settings
 BATCH = 2_000  # messages tagged and written together
 PROBLEMS_KEPT = 100  # on the import's record; the count has them all
 NAMES_KEPT = 20  # display names of a participant
-REPEAT_WINDOW = 250_000  # see `Repeats`
+FRESH_HELD = 200_000  # messages of conversations this import created, held for scoring
 _IN_CHUNK = 500  # values per `IN (...)`
 
 # Core tables: a batch is a few executemany statements, no ORM object per row
@@ -88,42 +89,6 @@ def problem_text(problem: ImportProblem) -> str:
     return f"{where}: {problem.field}: {problem.rule}"
 
 
-def conversation_key(message: Message) -> str:
-    return f"{message.format}:{message.conversation}"[:600]
-
-
-def participant_key(platform: str, handle: str) -> str:
-    return f"{platform}:{handle}".lower()[:420]
-
-
-class Repeats:
-    """Numbers identical messages (same conversation, time as written, author and text) in the
-    order the file holds them, so "ok" sent twice in a minute is two messages and a re-import
-    matches each to its own digest.
-
-    Only the last `REPEAT_WINDOW` distinct messages are remembered (memory stays bounded on a
-    file of millions): two identical messages further apart than that in one file count as
-    one. Exports that write the date with each time never come near it; an export without
-    dates (PAN-12 writes HH:MM only) would need a quarter of a million messages between two
-    identical ones in one conversation."""
-
-    def __init__(self, window: int = REPEAT_WINDOW) -> None:
-        self.window = window
-        self._seen: dict[bytes, int] = {}
-
-    def digest(self, key: str, message: Message) -> str:
-        handle = message.author.handle if message.author else ""
-        tuple_ = "\x1f".join((key, message.time_text, handle, message.text))
-        base = hashlib.blake2b(tuple_.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-        nth = self._seen.pop(base, -1) + 1  # re-inserted last: the window keeps recent ones
-        self._seen[base] = nth
-        if len(self._seen) > self.window:
-            del self._seen[next(iter(self._seen))]
-        if nth == 0:
-            return base.hex()
-        return hashlib.blake2b(base + nth.to_bytes(8, "big"), digest_size=16).hexdigest()
-
-
 @dataclass
 class _Conversation:
     id: uuid.UUID
@@ -133,6 +98,9 @@ class _Conversation:
     scored: bool
     members: dict[uuid.UUID, list[int]]  # participant -> [messages, first seq, stored 0/1]
     dirty: bool = False  # messages added since it was last scored
+    # every message of a conversation this import created, as the risk model reads them, so
+    # scoring need not read them back (None: not held, read back from the database)
+    held: list[ScoredMessage] | None = None
     changed: bool = False  # counts to write
 
 
@@ -143,6 +111,16 @@ class _Participant:
     message_count: int
     first_at: datetime | None
     last_at: datetime | None
+
+
+@dataclass
+class Prepared:
+    """A batch read, its conversations and authors in the database, and its new messages
+    (conversation key, digest, message), waiting for their tags."""
+
+    batch: list[Message]
+    new: list[tuple[str, str, Message]]
+    touched: set[uuid.UUID]
 
 
 def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
@@ -188,8 +166,8 @@ class _Run:
         self.record = record
         self.commit = commit
         self.now = now
-        self.tagger = tagging.shipped()
         self.repeats = Repeats()
+        self.fresh_held = 0
         self.held = attachments.Held()
         self.conversations: dict[str, _Conversation] = {}
         self.participants: dict[str, _Participant] = {}
@@ -219,15 +197,9 @@ class _Run:
 
     # --- one batch --------------------------------------------------------------------------
 
-    def write(self, batch: list[Message]) -> None:
-        """Tag the batch and write what its conversations lack; commit."""
-        s = self.summary
-        s.messages_read += len(batch)
-        for m in batch:
-            self.sources.setdefault(m.source)
-            self.formats.add(m.format)
-            self.bytes_read += len(m.text) + len(m.time_text) + 24
-        self.held.match(self.session, self.caller, self.settings)
+    def prepare(self, batch: list[Message]) -> Prepared:
+        """The batch's conversations and authors found or created, and the messages their
+        conversations lack (by digest): what is to be tagged and stored."""
         keys = [conversation_key(m) for m in batch]
         self._load_conversations(batch, keys)
         digests = [self.repeats.digest(k, m) for k, m in zip(keys, batch, strict=True)]
@@ -237,11 +209,24 @@ class _Run:
             for k, d, m in zip(keys, digests, batch, strict=True)
             if (self.conversations[k].id, d) not in present
         ]
-        s.messages_present += len(batch) - len(new)
-        if new:
-            self._add(new)
+        touched = {self.conversations[k].id for k in keys}
+        return Prepared(batch, new, touched)
+
+    def store(self, prepared: Prepared, tagged: list[batching.Tagged]) -> None:
+        """Write the batch's new messages with their tags, the counts, the scores of the
+        conversations it finished, and the import's record; commit."""
+        s = self.summary
+        s.messages_read += len(prepared.batch)
+        s.messages_present += len(prepared.batch) - len(prepared.new)
+        for m in prepared.batch:
+            self.sources.setdefault(m.source)
+            self.formats.add(m.format)
+            self.bytes_read += len(m.text) + len(m.time_text) + 24
+        self.held.match(self.session, self.caller, self.settings)
+        if prepared.new:
+            self._add(prepared.new, tagged)
         self._save_conversations()
-        self._rescore(finished_only={self.conversations[k].id for k in keys})
+        self._rescore(finished_only=prepared.touched)
         self._save_record()
 
     def _load_conversations(self, batch: list[Message], keys: list[str]) -> None:
@@ -261,7 +246,7 @@ class _Run:
             for r in rows:
                 self.conversations[r.key] = _Conversation(
                     r.id, r.message_count, r.first_at, r.last_at, r.scored_at is not None, {}
-                )
+                )  # held None: its earlier messages are in the database only
             found = {r.id: r.key for r in rows}
             for ids in _chunks(list(found)):
                 for member in self.session.execute(
@@ -284,7 +269,7 @@ class _Run:
             if k not in self.conversations:
                 first.setdefault(k, m)
         for k, m in first.items():
-            conversation = _Conversation(uuid.uuid4(), 0, None, None, False, {})
+            conversation = _Conversation(uuid.uuid4(), 0, None, None, False, {}, held=[])
             self.conversations[k] = conversation
             created.append(
                 {
@@ -365,8 +350,7 @@ class _Run:
             )
         return found
 
-    def _add(self, new: list[tuple[str, str, Message]]) -> None:
-        tags = self.tagger.tag([m.text for _, _, m in new])
+    def _add(self, new: list[tuple[str, str, Message]], tags: list[batching.Tagged]) -> None:
         messages: list[dict[str, Any]] = []
         files: list[dict[str, Any]] = []
         found: list[participants.Found] = []
@@ -391,6 +375,10 @@ class _Run:
             conversation.first_at = _earliest(conversation.first_at, m.sent_at)
             conversation.last_at = _latest(conversation.last_at, m.sent_at)
             conversation.dirty = conversation.changed = True
+            if conversation.held is not None:
+                author = str(person.id) if person else None
+                conversation.held.append(batching.scored(m.ordinal, author, verdict))
+                self.fresh_held += 1
             message_id = uuid.uuid4()
             found.extend(self._mentions(conversation.id, message_id, person, m))
             messages.append(
@@ -405,9 +393,9 @@ class _Run:
                     "sent_at": m.sent_at,
                     "time_text": m.time_text[:64],
                     "text": m.text,
-                    "tactics": tactics.bits(verdict.tactics),
-                    "score": verdict.score,
-                    "tags": tagging.tags_to_json(verdict),
+                    "tactics": verdict[0],
+                    "score": verdict[1],
+                    "tags": verdict[2],
                     "attachment_count": len(m.attachments),
                 }
             )
@@ -430,6 +418,18 @@ class _Run:
         self._save_members(new)
         if found:
             participants.note_mentions(self.session, self.case, found)
+        self._bound_held()
+
+    def _bound_held(self) -> None:
+        """Memory stays bounded: past `FRESH_HELD` messages held, the largest conversations
+        are let go (scored from the database, like any conversation an earlier import began)."""
+        while self.fresh_held > FRESH_HELD:
+            largest = max(
+                (c for c in self.conversations.values() if c.held),
+                key=lambda c: len(c.held or ()),
+            )
+            self.fresh_held -= len(largest.held or ())
+            largest.held = None
 
     def _mentions(
         self,
@@ -546,8 +546,13 @@ class _Run:
         if not wanted:
             return
         ids = [c.id for c in wanted]
+        known = {c.id: c.held for c in wanted if c.held is not None}
         scoring.rescore(
-            self.session, ids, threshold=self.settings.chats_review_threshold, now=self.now
+            self.session,
+            ids,
+            threshold=self.settings.chats_review_threshold,
+            now=self.now,
+            known=known,
         )
         for c in wanted:
             c.dirty, c.scored = False, True
@@ -666,19 +671,24 @@ def import_file(
         session.commit()
     run = _Run(session, caller, settings, case, record, commit=commit, now=now)
     try:
-        batch: list[Message] = []
-        for event in reading.read_file(path, options, display=display):
-            if isinstance(event, Message):
-                batch.append(event)
-                if len(batch) >= BATCH:
-                    _write(run, batch, progress, size)
-                    batch = []
-            elif isinstance(event, Problem):
-                run.problem(event)
-            else:
-                run.attachment(event)
-        if batch:
-            _write(run, batch, progress, size)
+        with batching.Tagging() as tagger:
+            batch: list[Message] = []
+            pending: tuple[Prepared, Callable[[], list[batching.Tagged]]] | None = None
+            for event in _events(path, options, display, run):
+                if event is not None:
+                    batch.append(event)
+                    if len(batch) < BATCH:
+                        continue
+                if not batch:
+                    continue
+                # the batch is tagged in the worker while the one before it is written
+                prepared = run.prepare(batch)
+                started = tagger.submit([m.text for _, _, m in prepared.new])
+                if pending is not None:
+                    _store(run, pending, progress, size)
+                pending, batch = (prepared, started), []
+            if pending is not None:
+                _store(run, pending, progress, size)
         summary = run.finish()
     except BaseException as exc:
         if commit:
@@ -722,10 +732,29 @@ def import_file(
     return summary
 
 
-def _write(
-    run: _Run, batch: list[Message], progress: Callable[[Progress], None] | None, size: int
+def _events(
+    path: Path, options: reading.ReadOptions, display: str, run: _Run
+) -> Iterator[Message | None]:
+    """The file's messages, then None (the last batch is due); problems and attachment files
+    go to the run as they come."""
+    for event in reading.read_file(path, options, display=display):
+        if isinstance(event, Message):
+            yield event
+        elif isinstance(event, Problem):
+            run.problem(event)
+        else:
+            run.attachment(event)
+    yield None
+
+
+def _store(
+    run: _Run,
+    pending: tuple[Prepared, Callable[[], list[batching.Tagged]]],
+    progress: Callable[[Progress], None] | None,
+    size: int,
 ) -> None:
-    run.write(batch)
+    prepared, tags = pending
+    run.store(prepared, tags())
     if progress is not None:
         s = run.summary
         progress(

@@ -6,7 +6,7 @@ which it first reached the threshold, the tactics it shows, when and by which mo
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -49,15 +49,21 @@ def rescore(
     threshold: float,
     now: datetime,
     tagger: Tagger | None = None,
+    known: Mapping[uuid.UUID, Sequence[ScoredMessage]] | None = None,
 ) -> None:
     """Recompute and store the risk of each conversation from its stored messages (their
-    tactics bits and probabilities, as tagged at import). Flushes; the caller commits."""
+    tactics bits and probabilities, as tagged at import). Flushes; the caller commits.
+
+    `known`: conversations whose every stored message the caller holds already, in seq order
+    (an import that created them): those are not read back."""
     tagger = tagger or tagging.shipped()
     for conversation_id in sorted(set(conversation_ids)):
         conversation = session.get(ChatConversation, conversation_id)
         if conversation is None:
             continue
-        assessment = tagger.assess(_messages(session, conversation_id), threshold)
+        held = known.get(conversation_id) if known else None
+        messages = held if held is not None else _messages(session, conversation_id)
+        assessment = tagger.assess(messages, threshold)
         conversation.risk = round(assessment.risk, 6)
         conversation.flagged_seq = assessment.flagged_seq
         conversation.tactic_counts = assessment.tactic_counts

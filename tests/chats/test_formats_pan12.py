@@ -82,3 +82,11 @@ def test_a_field_over_the_budget_is_one_bad_message(tmp_path: Path) -> None:
     assert [m.text for m in messages(events)] == ["ok"]
     [problem] = problems(events)
     assert (problem.line, problem.field, problem.stops) == (1, "text", False)
+
+
+def test_xml_without_messages_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "other.xml"
+    path.write_text('<?xml version="1.0"?><conversations><note>hi</note></conversations>')
+    [problem] = problems(list(read_file(path, ReadOptions())))
+    assert problem.stops
+    assert "holds no PAN-12 message" in problem.rule

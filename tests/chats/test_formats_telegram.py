@@ -121,3 +121,14 @@ def test_a_token_over_the_budget_stops_the_file(tmp_path: Path) -> None:
 def test_reading_twice_gives_equal_events(tmp_path: Path) -> None:
     path = telegram_json(tmp_path, [TelegramChat(3, "F", talk(40, start=START))], full=True)
     assert list(read_file(path, ReadOptions())) == list(read_file(path, ReadOptions()))
+
+
+def test_json_that_is_no_telegram_export_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text('{"theme": "dark", "list": [1, 2]}')
+    [problem] = problems(list(read_file(path, ReadOptions())))
+    assert problem.stops
+    assert "holds no Telegram chat" in problem.rule
+    empty = tmp_path / "result.json"
+    empty.write_text('{"name": "Quiet", "type": "personal_chat", "id": 3, "messages": []}')
+    assert list(read_file(empty, ReadOptions())) == []  # a chat without messages is fine

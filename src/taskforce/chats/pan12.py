@@ -40,6 +40,10 @@ def read(
         except Exceeded as exc:
             rule = f"{exc.rule}; the {number:,} messages before it are kept"
             yield Problem(source, number + 1, "file", rule, stops=True)
+        else:
+            if number == 0:
+                rule = "holds no PAN-12 message (<conversation><message>…)"
+                yield Problem(source, 0, "file", rule, stops=True)
 
 
 def _message(

@@ -47,10 +47,12 @@ def read(
     chat_id, chat_name = conversation, conversation
     ordinals: dict[str, int] = {}
     number = 0  # messages of the file, bad ones included
+    seen_chat = False
     with open_stream() as stream:
         try:
             for name, _record, value in parsing.json_paths(stream, PATHS, options.budget):
                 kind = name.rsplit(".", 1)[-1]
+                seen_chat = True
                 if kind == "name":
                     chat_name = str(value) if value is not None else ""
                     chat_id = conversation
@@ -79,6 +81,10 @@ def read(
         except Exceeded as exc:
             rule = f"{exc.rule}; the {number:,} messages before it are kept"
             yield Problem(source, number + 1, "file", rule, stops=True)
+        else:
+            if number == 0 and not seen_chat:
+                rule = "holds no Telegram chat (no messages[], nor chats.list[] with messages)"
+                yield Problem(source, 0, "file", rule, stops=True)
 
 
 def _text(value: object) -> str | None:

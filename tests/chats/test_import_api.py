@@ -4,20 +4,25 @@ before a byte is kept; the body limit of `chats_upload_bytes`."""
 
 from __future__ import annotations
 
+import hashlib
+from datetime import datetime
 from pathlib import Path
 
 from builders import Network, make_case, token_for, web_login
+from chats import exports
 from chats_builders import GAME_LOBBY, SCHOOL_RUN, csv_export
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from taskforce.app import create_app
-from taskforce.chats.models import ChatImport, ChatMessage
+from taskforce.chats.models import ChatAttachment, ChatImport, ChatMessage
 from taskforce.core import spool
 from taskforce.core.audit.models import AuditEntry
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
+from taskforce.hashsets import service as hashset_service
+from taskforce.hashsets.schemas import HashSetCreate
 
 
 def _spooled(settings: Settings) -> list[Path]:
@@ -187,3 +192,60 @@ def test_the_case_page_imports_an_export_and_shows_its_summary(
     assert refused.status_code == 404
     assert session.scalar(select(func.count()).select_from(ChatImport)) == 1
     assert _spooled(settings) == []
+
+
+def test_a_zipped_export_keeps_its_attachments_hashes_and_never_their_bytes(
+    client: TestClient, session: Session, settings: Settings, network: Network, tmp_path: Path
+) -> None:
+    known_png, new_png = exports.png(seed=3), exports.png(seed=7)
+    hashset_service.create_hash_set(
+        session, network.gb.caller, HashSetCreate(name="Known", sharing=SharingLevel.RED)
+    )
+    known_list = tmp_path / "known.csv"
+    known_md5 = hashlib.md5(known_png, usedforsecurity=False).hexdigest()
+    known_list.write_text(f"md5,category\n{known_md5},national-a\n")
+    hashset_service.import_file(session, network.gb.caller, name="Known", path=known_list)
+    start = datetime(2026, 2, 1, 9, 0)  # noqa: DTZ001 - the phone's local time
+    said = [
+        exports.Said(start, "Ana", "look", attachment="IMG-20260201-WA0001.jpg"),
+        exports.Said(
+            start.replace(minute=1), "Ben", "and this", attachment="IMG-20260201-WA0002.jpg"
+        ),
+        exports.Said(start.replace(minute=2), "Ana", "nice"),
+    ]
+    chat = exports.whatsapp_lines(said, "android-uk").encode()
+    archive = exports.zip_of(
+        tmp_path,
+        {
+            "WhatsApp Chat with Ana.txt": chat,
+            "IMG-20260201-WA0001.jpg": known_png,
+            "IMG-20260201-WA0002.jpg": new_png,
+        },
+    )
+    case = make_case(session, network.gb)
+    headers = token_for(session, settings, network.gb)
+    r = client.post(
+        f"/api/v1/chats/cases/{case.id}/imports?name=export.zip&timezone=Europe/London",
+        headers=headers,
+        content=archive.read_bytes(),
+    )
+    assert r.status_code == 200, r.text
+    summary = r.json()
+    assert (summary["messages_added"], summary["attachments"]) == (3, 2)
+    assert summary["attachments_known"] == 1
+    assert summary["selectors_added"] >= 1  # the new picture's hashes, as triage adds them
+    rows = {a.name: a for a in session.scalars(select(ChatAttachment))}
+    known = rows["IMG-20260201-WA0001.jpg"]
+    assert known.known
+    assert known.md5 == known_md5
+    assert known.matches[0]["hash_set"] == "Known"
+    fresh = rows["IMG-20260201-WA0002.jpg"]
+    assert fresh.present
+    assert not fresh.known
+    assert fresh.sha256 == hashlib.sha256(new_png).hexdigest()
+    assert _spooled(settings) == []
+    for path in settings.data_dir.rglob("*"):  # the database, the spool, anything else
+        if path.is_file():
+            held = path.read_bytes()
+            assert known_png not in held
+            assert new_png not in held

@@ -5,9 +5,12 @@ audited 'not found'."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from builders import Network, make_case
 from chat_review_builders import Line, conversation, grooming_lines
+from chats_builders import imported_case
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -17,6 +20,7 @@ from taskforce.chats.tactics import Tactic
 from taskforce.core.audit.models import AuditEntry
 from taskforce.core.db import utcnow
 from taskforce.core.errors import Invalid, NotFound
+from taskforce.core.settings import Settings
 
 THRESHOLD = 0.5
 
@@ -172,3 +176,22 @@ def test_a_scored_conversation_shows_its_reasons_and_a_message_its_explanation(
     assert entry.detail["seq"] == 5
     with pytest.raises(NotFound):
         views.explain(session, network.us.caller, chat.id, secrecy.id)
+
+
+def test_an_imported_case_reads_through_the_queue_and_the_page(
+    session: Session, settings: Settings, tmp_path: Path
+) -> None:
+    imported = imported_case(session, settings, tmp_path)
+    caller = imported.network.gb_analyst.caller
+    queue = review.queue(session, caller, threshold=THRESHOLD, case_id=imported.case.id)
+    assert [i.title for i in queue.items] == ["game-lobby", "school-run"]
+    lobby = queue.items[0]
+    assert lobby.risk is not None
+    assert queue.items[1].risk is not None
+    assert lobby.risk > queue.items[1].risk
+    assert {"age_probing", "secrecy"} <= {t.tactic for t in lobby.tactics}
+    view = views.conversation(session, caller, lobby.id, threshold=THRESHOLD)
+    marked = [s.text.lower() for m in view.messages.items for s in m.segments if s.tactic]
+    assert any("tell your parents" in words for words in marked)
+    assert [a.name for a in view.attachments] == ["photo1.jpg"]
+    assert {m.handle for m in view.members} == {"tiger_77", "kid.lena"}

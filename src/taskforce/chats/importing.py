@@ -1,54 +1,33 @@
 """Importing a chat export into a case: read it as a stream (`reading.read_file`), tag each
-message (`tagging`), and write conversations, participants, members, messages and attachment
-records in batches, each batch committed.
+batch of messages (`batching.Tagging`: in a worker process while the batch before it is
+written) and write it (`writing.Writer`), each batch committed; the import's record, its
+audit entry, and the checks before anything is kept.
 
 Why batches, committed: an export of a seized phone holds hundreds of thousands of messages;
 an import that is interrupted keeps what it wrote, and running it again adds only what is
-missing, because every message has a digest (`digest`) unique within its conversation, and a
-batch writes only the messages whose digest its conversation lacks. The rows are written
-with SQLAlchemy Core executemany inserts and updates, a few statements per batch whatever its
-size: no ORM object and no query per message.
-
-Memory is bounded whatever the file's size: one batch of messages, small counters per
-conversation and per participant, the names and hashes of the files a zip held, and the
-digests of the last `REPEAT_WINDOW` messages (to number identical messages, see `Repeats`).
+missing, because every message has a digest unique within its conversation, and a batch
+writes only the messages whose digest its conversation lacks. Memory is bounded whatever the
+file's size (see `writing`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from taskforce.cases.models import Case
-from taskforce.chats import (
-    attachments,
-    batching,
-    mentions,
-    participants,
-    reading,
-    scoring,
-    service,
-)
-from taskforce.chats.batching import Repeats, conversation_key, participant_key
-from taskforce.chats.kinds import AttachmentFile, Message, Problem
-from taskforce.chats.models import (
-    ChatAttachment,
-    ChatConversation,
-    ChatImport,
-    ChatMember,
-    ChatMessage,
-    ChatParticipant,
-)
-from taskforce.chats.risk import ScoredMessage
-from taskforce.chats.schemas import ImportProblem, ImportSummary
+from taskforce.chats import batching, reading, service, writing
+from taskforce.chats.kinds import Message, Problem
+from taskforce.chats.models import ChatImport
+from taskforce.chats.schemas import ImportSummary
+from taskforce.chats.writing import Prepared
 from taskforce.core.audit import service as audit
 from taskforce.core.audit.service import Operation
 from taskforce.core.caller import Caller
@@ -57,17 +36,8 @@ from taskforce.core.errors import Invalid
 from taskforce.core.settings import Settings
 
 BATCH = 2_000  # messages tagged and written together
-PROBLEMS_KEPT = 100  # on the import's record; the count has them all
-NAMES_KEPT = 20  # display names of a participant
-FRESH_HELD = 200_000  # messages of conversations this import created, held for scoring
-_IN_CHUNK = 500  # values per `IN (...)`
 
-# Core tables: a batch is a few executemany statements, no ORM object per row
-_CONVERSATIONS = cast(Table, ChatConversation.__table__)
-_PARTICIPANTS = cast(Table, ChatParticipant.__table__)
-_MEMBERS = cast(Table, ChatMember.__table__)
-_MESSAGES = cast(Table, ChatMessage.__table__)
-_ATTACHMENTS = cast(Table, ChatAttachment.__table__)
+problem_text = writing.problem_text
 
 
 @dataclass(frozen=True)
@@ -81,507 +51,6 @@ class Progress:
     problems: int
     bytes_read: int
     file_bytes: int
-
-
-def problem_text(problem: ImportProblem) -> str:
-    """`chat.txt:812: time: '31/02/2024, 10:00' is not a date`, for a person to read."""
-    where = f"{problem.source}:{problem.line}" if problem.line else problem.source
-    return f"{where}: {problem.field}: {problem.rule}"
-
-
-@dataclass
-class _Conversation:
-    id: uuid.UUID
-    message_count: int
-    first_at: datetime | None
-    last_at: datetime | None
-    scored: bool
-    members: dict[uuid.UUID, list[int]]  # participant -> [messages, first seq, stored 0/1]
-    dirty: bool = False  # messages added since it was last scored
-    # every message of a conversation this import created, as the risk model reads them, so
-    # scoring need not read them back (None: not held, read back from the database)
-    held: list[ScoredMessage] | None = None
-    changed: bool = False  # counts to write
-
-
-@dataclass
-class _Participant:
-    id: uuid.UUID
-    names: list[str]
-    message_count: int
-    first_at: datetime | None
-    last_at: datetime | None
-
-
-@dataclass
-class Prepared:
-    """A batch read, its conversations and authors in the database, and its new messages
-    (conversation key, digest, message), waiting for their tags."""
-
-    batch: list[Message]
-    new: list[tuple[str, str, Message]]
-    touched: set[uuid.UUID]
-
-
-def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
-    return b if a is None else a if b is None else min(a, b)
-
-
-def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
-    return b if a is None else a if b is None else max(a, b)
-
-
-def _chunks(values: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
-def _update_by_id(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """One executemany UPDATE of `rows` (each with `_id` and the same other keys)."""
-    if not rows:
-        return
-    keys = [k for k in rows[0] if k != "_id"]
-    stmt = update(table).where(table.c.id == bindparam("_id"))
-    session.execute(stmt.values({k: bindparam(k) for k in keys}), rows)
-
-
-class _Run:
-    """One file's import: the caches that span its batches, and the writing of each batch."""
-
-    def __init__(
-        self,
-        session: Session,
-        caller: Caller,
-        settings: Settings,
-        case: Case,
-        record: ChatImport,
-        *,
-        commit: bool,
-        now: datetime,
-    ) -> None:
-        self.session = session
-        self.caller = caller
-        self.settings = settings
-        self.case = case
-        self.record = record
-        self.commit = commit
-        self.now = now
-        self.repeats = Repeats()
-        self.fresh_held = 0
-        self.held = attachments.Held()
-        self.conversations: dict[str, _Conversation] = {}
-        self.participants: dict[str, _Participant] = {}
-        self.author_mentions: dict[uuid.UUID, list[mentions.Candidate]] = {}
-        self.summary = ImportSummary(
-            import_id=record.id, case_reference=case.reference, file_name=record.file_name
-        )
-        self.sources: dict[str, None] = {}
-        self.formats: set[str] = set()
-        self.bytes_read = 0
-
-    # --- events ---------------------------------------------------------------------------
-
-    def problem(self, found: Problem) -> None:
-        self.sources.setdefault(found.source)
-        self.summary.problems_count += 1
-        row = ImportProblem(
-            source=found.source, line=found.line, field=found.field, rule=found.rule
-        )
-        if len(self.summary.problems) < PROBLEMS_KEPT:
-            self.summary.problems.append(row)
-        if found.stops and self.summary.stopped is None:
-            self.summary.stopped = problem_text(row)[:1000]
-
-    def attachment(self, found: AttachmentFile) -> None:
-        self.held.add(found)
-
-    # --- one batch --------------------------------------------------------------------------
-
-    def prepare(self, batch: list[Message]) -> Prepared:
-        """The batch's conversations and authors found or created, and the messages their
-        conversations lack (by digest): what is to be tagged and stored."""
-        keys = [conversation_key(m) for m in batch]
-        self._load_conversations(batch, keys)
-        digests = [self.repeats.digest(k, m) for k, m in zip(keys, batch, strict=True)]
-        present = self._present(keys, digests)
-        new = [
-            (k, d, m)
-            for k, d, m in zip(keys, digests, batch, strict=True)
-            if (self.conversations[k].id, d) not in present
-        ]
-        touched = {self.conversations[k].id for k in keys}
-        return Prepared(batch, new, touched)
-
-    def store(self, prepared: Prepared, tagged: list[batching.Tagged]) -> None:
-        """Write the batch's new messages with their tags, the counts, the scores of the
-        conversations it finished, and the import's record; commit."""
-        s = self.summary
-        s.messages_read += len(prepared.batch)
-        s.messages_present += len(prepared.batch) - len(prepared.new)
-        for m in prepared.batch:
-            self.sources.setdefault(m.source)
-            self.formats.add(m.format)
-            self.bytes_read += len(m.text) + len(m.time_text) + 24
-        self.held.match(self.session, self.caller, self.settings)
-        if prepared.new:
-            self._add(prepared.new, tagged)
-        self._save_conversations()
-        self._rescore(finished_only=prepared.touched)
-        self._save_record()
-
-    def _load_conversations(self, batch: list[Message], keys: list[str]) -> None:
-        """The batch's conversations and authors from the case, those missing created."""
-        wanted = sorted({k for k in keys if k not in self.conversations})
-        for chunk in _chunks(wanted):
-            rows = self.session.execute(
-                select(
-                    ChatConversation.id,
-                    ChatConversation.key,
-                    ChatConversation.message_count,
-                    ChatConversation.first_at,
-                    ChatConversation.last_at,
-                    ChatConversation.scored_at,
-                ).where(ChatConversation.case_id == self.case.id, ChatConversation.key.in_(chunk))
-            ).all()
-            for r in rows:
-                self.conversations[r.key] = _Conversation(
-                    r.id, r.message_count, r.first_at, r.last_at, r.scored_at is not None, {}
-                )  # held None: its earlier messages are in the database only
-            found = {r.id: r.key for r in rows}
-            for ids in _chunks(list(found)):
-                for member in self.session.execute(
-                    select(
-                        ChatMember.conversation_id,
-                        ChatMember.participant_id,
-                        ChatMember.message_count,
-                        ChatMember.first_seq,
-                    ).where(ChatMember.conversation_id.in_(ids))
-                ):
-                    conversation = self.conversations[found[member.conversation_id]]
-                    conversation.members[member.participant_id] = [
-                        member.message_count,
-                        member.first_seq,
-                        1,
-                    ]
-        created = []
-        first: dict[str, Message] = {}
-        for k, m in zip(keys, batch, strict=True):
-            if k not in self.conversations:
-                first.setdefault(k, m)
-        for k, m in first.items():
-            conversation = _Conversation(uuid.uuid4(), 0, None, None, False, {}, held=[])
-            self.conversations[k] = conversation
-            created.append(
-                {
-                    "id": conversation.id,
-                    "case_id": self.case.id,
-                    "owner_agency_id": self.case.owner_agency_id,
-                    "first_import_id": self.record.id,
-                    "key": k,
-                    "platform": (m.author.platform if m.author else m.format)[:100],
-                    "format": m.format[:32],
-                    "title": (m.title or m.conversation)[:500],
-                    "source": m.source[:500],
-                    "created_at": self.now,
-                }
-            )
-        if created:
-            self.session.execute(insert(_CONVERSATIONS), created)
-        self._load_participants(batch)
-
-    def _load_participants(self, batch: list[Message]) -> None:
-        authors = {
-            participant_key(m.author.platform, m.author.handle): m.author
-            for m in batch
-            if m.author is not None
-        }
-        wanted = sorted(k for k in authors if k not in self.participants)
-        for chunk in _chunks(wanted):
-            for r in self.session.execute(
-                select(
-                    ChatParticipant.id,
-                    ChatParticipant.key,
-                    ChatParticipant.names,
-                    ChatParticipant.message_count,
-                    ChatParticipant.first_at,
-                    ChatParticipant.last_at,
-                ).where(ChatParticipant.case_id == self.case.id, ChatParticipant.key.in_(chunk))
-            ):
-                self.participants[r.key] = _Participant(
-                    r.id, list(r.names or []), r.message_count, r.first_at, r.last_at
-                )
-        created = []
-        for k in wanted:
-            if k in self.participants:
-                continue
-            author = authors[k]
-            person = _Participant(uuid.uuid4(), [], 0, None, None)
-            self.participants[k] = person
-            created.append(
-                {
-                    "id": person.id,
-                    "case_id": self.case.id,
-                    "owner_agency_id": self.case.owner_agency_id,
-                    "platform": author.platform[:100],
-                    "handle": author.handle[:300],
-                    "key": k,
-                    "names": [],
-                    "message_count": 0,
-                }
-            )
-        if created:
-            self.session.execute(insert(_PARTICIPANTS), created)
-
-    def _present(self, keys: list[str], digests: list[str]) -> set[tuple[uuid.UUID, str]]:
-        """(conversation, digest) pairs of the batch already stored: one indexed query per
-        few hundred digests (digests name their conversation, so the two IN lists cannot
-        pair a digest with another conversation's)."""
-        found: set[tuple[uuid.UUID, str]] = set()
-        conversations = sorted({self.conversations[k].id for k in keys})
-        for chunk in _chunks(sorted(set(digests))):
-            found.update(
-                (r[0], r[1])
-                for r in self.session.execute(
-                    select(ChatMessage.conversation_id, ChatMessage.digest).where(
-                        ChatMessage.conversation_id.in_(conversations),
-                        ChatMessage.digest.in_(chunk),
-                    )
-                )
-            )
-        return found
-
-    def _add(self, new: list[tuple[str, str, Message]], tags: list[batching.Tagged]) -> None:
-        messages: list[dict[str, Any]] = []
-        files: list[dict[str, Any]] = []
-        found: list[participants.Found] = []
-        touched_people: set[str] = set()
-        for (key, digest, m), verdict in zip(new, tags, strict=True):
-            conversation = self.conversations[key]
-            person: _Participant | None = None
-            if m.author is not None:
-                pkey = participant_key(m.author.platform, m.author.handle)
-                person = self.participants[pkey]
-                touched_people.add(pkey)
-                person.message_count += 1
-                person.first_at = _earliest(person.first_at, m.sent_at)
-                person.last_at = _latest(person.last_at, m.sent_at)
-                name = m.author.name.strip()[:200]
-                if name and name not in person.names and len(person.names) < NAMES_KEPT:
-                    person.names.append(name)
-                member = conversation.members.setdefault(person.id, [0, m.ordinal, 0])
-                member[0] += 1
-                member[1] = min(member[1], m.ordinal)
-            conversation.message_count += 1
-            conversation.first_at = _earliest(conversation.first_at, m.sent_at)
-            conversation.last_at = _latest(conversation.last_at, m.sent_at)
-            conversation.dirty = conversation.changed = True
-            if conversation.held is not None:
-                author = str(person.id) if person else None
-                conversation.held.append(batching.scored(m.ordinal, author, verdict))
-                self.fresh_held += 1
-            message_id = uuid.uuid4()
-            found.extend(self._mentions(conversation.id, message_id, person, m))
-            messages.append(
-                {
-                    "id": message_id,
-                    "conversation_id": conversation.id,
-                    "import_id": self.record.id,
-                    "participant_id": person.id if person else None,
-                    "seq": m.ordinal,
-                    "digest": digest,
-                    "line": m.line,
-                    "sent_at": m.sent_at,
-                    "time_text": m.time_text[:64],
-                    "text": m.text,
-                    "tactics": verdict[0],
-                    "score": verdict[1],
-                    "tags": verdict[2],
-                    "attachment_count": len(m.attachments),
-                }
-            )
-            if m.attachments:
-                files.extend(
-                    self.held.rows(
-                        conversation_id=conversation.id,
-                        message_id=message_id,
-                        import_id=self.record.id,
-                        names=m.attachments,
-                    )
-                )
-                self.summary.attachments_known += self.held.known_count(m.attachments)
-        self.session.execute(insert(_MESSAGES), messages)
-        if files:
-            self.session.execute(insert(_ATTACHMENTS), files)
-        self.summary.messages_added += len(messages)
-        self.summary.attachments += len(files)
-        self._save_people(touched_people)
-        self._save_members(new)
-        if found:
-            participants.note_mentions(self.session, self.case, found)
-        self._bound_held()
-
-    def _bound_held(self) -> None:
-        """Memory stays bounded: past `FRESH_HELD` messages held, the largest conversations
-        are let go (scored from the database, like any conversation an earlier import began)."""
-        while self.fresh_held > FRESH_HELD:
-            largest = max(
-                (c for c in self.conversations.values() if c.held),
-                key=lambda c: len(c.held or ()),
-            )
-            self.fresh_held -= len(largest.held or ())
-            largest.held = None
-
-    def _mentions(
-        self,
-        conversation_id: uuid.UUID,
-        message_id: uuid.UUID,
-        person: _Participant | None,
-        m: Message,
-    ) -> list[participants.Found]:
-        """The identifiers a new message holds: its author's own account (worked out once per
-        author) and those written in its text, for the investigator to confirm or dismiss."""
-        region = self.caller.country
-        person_id = person.id if person else None
-        out: list[participants.Found] = []
-        if m.author is not None and person is not None:
-            own = self.author_mentions.get(person.id)
-            if own is None:
-                own = self.author_mentions[person.id] = mentions.of_author(m.author, region)
-            out.extend((conversation_id, message_id, person_id, c) for c in own)
-        platform = m.author.platform if m.author else None
-        for c in mentions.in_text(m.text, region, platform=platform):
-            out.append((conversation_id, message_id, person_id, c))
-        return out
-
-    def _save_people(self, keys: set[str]) -> None:
-        _update_by_id(
-            self.session,
-            _PARTICIPANTS,
-            [
-                {
-                    "_id": p.id,
-                    "names": p.names,
-                    "message_count": p.message_count,
-                    "first_at": p.first_at,
-                    "last_at": p.last_at,
-                }
-                for p in (self.participants[k] for k in sorted(keys))
-            ],
-        )
-
-    def _save_members(self, new: list[tuple[str, str, Message]]) -> None:
-        created, changed = [], []
-        for key in sorted({k for k, _, _ in new}):
-            conversation = self.conversations[key]
-            for person_id, member in conversation.members.items():
-                row = {"message_count": member[0], "first_seq": member[1]}
-                if member[2]:
-                    changed.append({"cid": conversation.id, "pid": person_id, **row})
-                else:
-                    member[2] = 1
-                    created.append(
-                        {
-                            "id": uuid.uuid4(),
-                            "conversation_id": conversation.id,
-                            "participant_id": person_id,
-                            **row,
-                        }
-                    )
-        if created:
-            self.session.execute(insert(_MEMBERS), created)
-        if changed:
-            table = _MEMBERS
-            stmt = (
-                update(table)
-                .where(
-                    table.c.conversation_id == bindparam("cid"),
-                    table.c.participant_id == bindparam("pid"),
-                )
-                .values(message_count=bindparam("message_count"), first_seq=bindparam("first_seq"))
-            )
-            self.session.execute(stmt, changed)
-
-    def _save_conversations(self) -> None:
-        changed = [c for c in self.conversations.values() if c.changed]
-        _update_by_id(
-            self.session,
-            _CONVERSATIONS,
-            [
-                {
-                    "_id": c.id,
-                    "message_count": c.message_count,
-                    "participant_count": len(c.members),
-                    "first_at": c.first_at,
-                    "last_at": c.last_at,
-                }
-                for c in changed
-            ],
-        )
-        for c in changed:
-            c.changed = False
-
-    def _save_record(self) -> None:
-        """The import's record as it stands, and the batch committed."""
-        s = self.summary
-        r = self.record
-        r.messages_read, r.messages_added = s.messages_read, s.messages_added
-        r.messages_present, r.problems_count = s.messages_present, s.problems_count
-        r.problems = [p.model_dump() for p in s.problems]
-        r.conversations = len(self.conversations)
-        r.attachments, r.attachments_known = s.attachments, s.attachments_known
-        r.format = ", ".join(sorted(self.formats))[:100]
-        if self.commit:
-            self.session.commit()
-
-    def _rescore(self, *, finished_only: set[uuid.UUID] | None) -> None:
-        """Score the conversations that gained messages. While the file is read, only those
-        the batch no longer touched (a conversation that goes on is scored once, when it is
-        done, not after every batch); at the end every one, and any never scored."""
-        if finished_only is None:
-            wanted = [c for c in self.conversations.values() if c.dirty or not c.scored]
-        else:
-            wanted = [
-                c for c in self.conversations.values() if c.dirty and c.id not in finished_only
-            ]
-        if not wanted:
-            return
-        ids = [c.id for c in wanted]
-        known = {c.id: c.held for c in wanted if c.held is not None}
-        scoring.rescore(
-            self.session,
-            ids,
-            threshold=self.settings.chats_review_threshold,
-            now=self.now,
-            known=known,
-        )
-        for c in wanted:
-            c.dirty, c.scored = False, True
-
-    # --- the end ----------------------------------------------------------------------------
-
-    def finish(self) -> ImportSummary:
-        self.held.match(self.session, self.caller, self.settings)
-        self._rescore(finished_only=None)
-        s = self.summary
-        s.files = list(self.sources)[:1000]
-        s.formats = ", ".join(sorted(self.formats))
-        s.conversations = len(self.conversations)
-        s.participants = len({pid for c in self.conversations.values() for pid in c.members})
-        s.selectors_added = attachments.feed_case(
-            self.session, self.caller, self.settings, self.case.id, self.held, s.file_name
-        )
-        ids = [c.id for c in self.conversations.values()]
-        for chunk in _chunks(ids):
-            s.flagged += (
-                self.session.scalar(
-                    select(func.count()).where(
-                        ChatConversation.id.in_(chunk),
-                        ChatConversation.risk >= self.settings.chats_review_threshold,
-                    )
-                )
-                or 0
-            )
-        return s
 
 
 def _file_sha256(path: Path) -> str:
@@ -669,7 +138,7 @@ def import_file(
     session.flush()
     if commit:
         session.commit()
-    run = _Run(session, caller, settings, case, record, commit=commit, now=now)
+    run = writing.Writer(session, caller, settings, case, record, commit=commit, now=now)
     try:
         with batching.Tagging() as tagger:
             batch: list[Message] = []
@@ -733,7 +202,7 @@ def import_file(
 
 
 def _events(
-    path: Path, options: reading.ReadOptions, display: str, run: _Run
+    path: Path, options: reading.ReadOptions, display: str, run: writing.Writer
 ) -> Iterator[Message | None]:
     """The file's messages, then None (the last batch is due); problems and attachment files
     go to the run as they come."""
@@ -748,7 +217,7 @@ def _events(
 
 
 def _store(
-    run: _Run,
+    run: writing.Writer,
     pending: tuple[Prepared, Callable[[], list[batching.Tagged]]],
     progress: Callable[[Progress], None] | None,
     size: int,

@@ -117,3 +117,36 @@ def test_a_file_that_is_not_a_model_is_refused(tmp_path: Path) -> None:
     skops_io.dump({"format": 1}, other)
     with pytest.raises(ModelFileError, match=r"other\.skops: char: missing"):
         TacticModel.load(other)
+
+
+TRICKY = [
+    "",
+    "   ",
+    "a",
+    "ab",
+    "\tTab\there  double  space",
+    "ÉCOLE élève İstanbul Straße",
+    "emoji 😀😀 ok",
+    "x\x00y",
+    "how old\nare you",
+    "supercalifragilisticexpialidocious" * 3,
+    "how how old old are you you",
+    "!!!",
+    "add me on discord add me on discord",
+]
+
+
+def test_the_fast_ngram_counting_gives_scikit_learns_matrix() -> None:
+    """The tagger's numpy path for character and word n-grams is the same TF-IDF matrix as
+    scikit-learn's transform, on every corpus line and on awkward text."""
+    fitted = tagging.shipped().model
+    texts = [r.text for r in corpus.shipped().rows] + TRICKY
+    for fast, reference in (
+        (model.CharNgrams(fitted.char), fitted.char),
+        (model.WordNgrams(fitted.word), fitted.word),
+    ):
+        assert fast.usable
+        ours, theirs = fast.transform(texts), reference.transform(texts)
+        assert ours.shape == theirs.shape
+        assert abs(ours - theirs).max() < 1e-12
+    assert model.CharNgrams(fitted.char).transform([]).shape[0] == 0

@@ -56,6 +56,16 @@ class _Compiled:
 
 
 _SEPARATORS = " -'/.,!:"
+# words in most messages: a rule anchored on one would be tried on most messages, so another
+# of its words is preferred (any choice is correct; this one is only faster)
+_COMMON_BY_LANGUAGE = (
+    "a an the i you u me my your ur we it is are r do to on in at of for and or what how",
+    "can get will ll send see so like just that this be have with want wanna",
+    "du ich dir dich mir bist ist es das die der und mal",
+    "je tu te le la les un une de des et es est pas moi toi",
+    "el los que y una jij ik het een en ben zijn mij",
+)
+COMMON = frozenset(word for words in _COMMON_BY_LANGUAGE for word in words.split())
 _PLAIN = re.compile(r"(?:\?:)?[\w' -]+")
 
 
@@ -175,7 +185,10 @@ def anchors_of(pattern: str) -> frozenset[str]:
         k += 1
     if not candidates:
         return frozenset()
-    return max(candidates, key=lambda words: (min(map(len, words)), -len(words)))
+    return max(
+        candidates,
+        key=lambda words: (not words & COMMON, min(map(len, words)), -len(words)),
+    )
 
 
 def _check_pattern(pattern: str, where: str) -> re.Pattern[str]:

@@ -12,6 +12,7 @@ not listed in `TRUSTED` — never with pickle, which runs whatever the file says
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +79,171 @@ def fingerprint(parts: Iterable[str]) -> str:
     return digest.hexdigest()[:16]
 
 
+_PRIME = 0x100000001B3  # FNV-1's 64-bit prime: mixes each character into the running code
+_MASK = (1 << 64) - 1
+
+
+def _code(term: str) -> int:
+    """The 64-bit code of an n-gram, as `CharNgrams` computes it for every window at once."""
+    value = 0
+    for ch in term:
+        value = (value * _PRIME + ord(ch) + 1) & _MASK
+    return value
+
+
+class CharNgrams:
+    """`TfidfVectorizer(analyzer="char_wb")`'s transform, computed for a whole batch at once
+    with numpy instead of one n-gram at a time in Python (the tagger's hot path), giving the
+    same matrix (a test holds them equal). Each window of each space-padded word gets a 64-bit
+    rolling code; the fitted vocabulary's codes are sorted once and looked up with
+    `searchsorted`. Built from a fitted vectoriser; refuses one whose vocabulary codes collide
+    (`usable` is then False and the vectoriser's own transform is used)."""
+
+    def __init__(self, vectorizer: TfidfVectorizer) -> None:
+        self.low, self.high = vectorizer.ngram_range
+        vocabulary: dict[str, int] = vectorizer.vocabulary_
+        codes = np.fromiter((_code(t) for t in vocabulary), dtype=np.uint64, count=len(vocabulary))
+        columns = np.fromiter(vocabulary.values(), dtype=np.int64, count=len(vocabulary))
+        order = np.argsort(codes, kind="stable")
+        self.codes, self.columns = codes[order], columns[order]
+        self.usable = (
+            self.low >= 3  # a padded word is never shorter than 3: no short whole-word grams
+            and bool(np.all(self.codes[1:] != self.codes[:-1]))
+            and vectorizer.lowercase
+            and vectorizer.strip_accents is None
+            and vectorizer.preprocessor is None
+            and vectorizer.norm == "l2"
+            and vectorizer.use_idf
+        )
+        self.features = len(vocabulary)
+        self.idf = np.asarray(vectorizer.idf_, dtype=np.float64)
+        self.sublinear = bool(vectorizer.sublinear_tf)
+
+    def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        splits = [text.lower().split() for text in texts]
+        per_doc = np.fromiter(map(len, splits), dtype=np.int64, count=len(splits))
+        words = [w for words in splits for w in words]
+        if not words:
+            return sparse.csr_matrix((len(texts), self.features), dtype=np.float64)
+        joined = " " + "  ".join(words) + " "  # every word padded with a space each side
+        chars = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64) + 1
+        lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words)) + 2
+        starts = np.cumsum(lengths) - lengths
+        place = np.arange(len(chars), dtype=np.int64) - np.repeat(starts, lengths)
+        room = np.repeat(lengths, lengths) - place  # characters from here to the word's end
+        doc = np.repeat(np.repeat(np.arange(len(texts), dtype=np.int64), per_doc), lengths)
+        padded = np.concatenate([chars, np.zeros(self.high, dtype=np.uint64)])
+        rolling = np.zeros(len(chars), dtype=np.uint64)
+        found_codes, found_docs = [], []
+        prime = np.uint64(_PRIME)
+        for n in range(1, self.high + 1):
+            rolling = rolling * prime + padded[n - 1 : n - 1 + len(chars)]
+            if n >= self.low:
+                inside = room >= n
+                found_codes.append(rolling[inside])
+                found_docs.append(doc[inside])
+        codes = np.concatenate(found_codes)
+        docs = np.concatenate(found_docs)
+        at = np.searchsorted(self.codes, codes)
+        at[at == len(self.codes)] = 0
+        known = self.codes[at] == codes
+        matrix = sparse.csr_matrix(
+            (np.ones(int(known.sum())), (docs[known], self.columns[at[known]])),
+            shape=(len(texts), self.features),
+            dtype=np.float64,
+        )
+        return _weigh(matrix, self.idf, self.sublinear)
+
+
+def _weigh(
+    matrix: sparse.csr_matrix, idf: NDArray[np.float64], sublinear: bool
+) -> sparse.csr_matrix:
+    """Counts to TF-IDF as `TfidfTransformer` does: 1 + log(count) when sublinear, times the
+    idf, each row scaled to unit length."""
+    matrix.sum_duplicates()
+    if sublinear:
+        np.log(matrix.data, out=matrix.data)
+        matrix.data += 1.0
+    matrix.data *= idf[matrix.indices]
+    norms = np.sqrt(
+        np.bincount(
+            np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr)),
+            weights=matrix.data**2,
+            minlength=matrix.shape[0],
+        )
+    )
+    norms[norms == 0.0] = 1.0
+    matrix.data /= np.repeat(norms, np.diff(matrix.indptr))
+    return matrix
+
+
+class WordNgrams:
+    """`TfidfVectorizer(analyzer="word", ngram_range=(1, 2))`'s transform with the counting
+    done by numpy: each token's column from a dict, each pair of neighbours' from a sorted
+    array of the fitted word pairs (a fitted pair's two words are always fitted words too, as
+    every message holding the pair holds both). Same matrix; a test holds them equal."""
+
+    def __init__(self, vectorizer: TfidfVectorizer) -> None:
+        vocabulary: dict[str, int] = vectorizer.vocabulary_
+        self.features = len(vocabulary)
+        self.unigrams = {t: c for t, c in vocabulary.items() if " " not in t}
+        width = self.features + 1  # above every column, so a pair key is unique
+        self.width = width
+        pairs = []
+        self.usable = (
+            tuple(vectorizer.ngram_range) == (1, 2)
+            and vectorizer.analyzer == "word"
+            and vectorizer.lowercase
+            and vectorizer.strip_accents is None
+            and vectorizer.preprocessor is None
+            and vectorizer.tokenizer is None
+            and vectorizer.stop_words is None
+            and vectorizer.norm == "l2"
+            and vectorizer.use_idf
+        )
+        for term, column in vocabulary.items():
+            if " " in term:
+                first, _, second = term.partition(" ")
+                if first not in self.unigrams or second not in self.unigrams:
+                    self.usable = False
+                    continue
+                pairs.append((self.unigrams[first] * width + self.unigrams[second], column))
+        pairs.sort()
+        self.pair_keys = np.array([k for k, _ in pairs], dtype=np.int64)
+        self.pair_columns = np.array([c for _, c in pairs], dtype=np.int64)
+        self.pattern = re.compile(vectorizer.token_pattern)
+        self.idf = np.asarray(vectorizer.idf_, dtype=np.float64)
+        self.sublinear = bool(vectorizer.sublinear_tf)
+
+    def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        findall = self.pattern.findall
+        tokens = [findall(text.lower()) for text in texts]
+        per_doc = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
+        flat = [t for doc in tokens for t in doc]
+        get = self.unigrams.get
+        ids = np.fromiter((get(t, -1) for t in flat), dtype=np.int64, count=len(flat))
+        doc = np.repeat(np.arange(len(texts), dtype=np.int64), per_doc)
+        known = ids >= 0
+        columns = [ids[known]]
+        docs = [doc[known]]
+        if len(flat) > 1 and len(self.pair_keys):
+            same = doc[1:] == doc[:-1]
+            both = same & known[1:] & known[:-1]
+            keys = ids[:-1][both] * self.width + ids[1:][both]
+            at = np.searchsorted(self.pair_keys, keys)
+            at[at == len(self.pair_keys)] = 0
+            hit = self.pair_keys[at] == keys
+            columns.append(self.pair_columns[at[hit]])
+            docs.append(doc[:-1][both][hit])
+        rows, cols = np.concatenate(docs), np.concatenate(columns)
+        matrix = sparse.csr_matrix(
+            (np.ones(len(rows)), (rows, cols)),
+            shape=(len(texts), self.features),
+            dtype=np.float64,
+        )
+        return _weigh(matrix, self.idf, self.sublinear)
+
+
 def _vectorizers() -> tuple[TfidfVectorizer, TfidfVectorizer]:
     char = TfidfVectorizer(
         analyzer="char_wb",
@@ -120,9 +286,13 @@ class TacticModel:
         self.thresholds = tuple(float(t) for t in thresholds)
         self.version = version
         self._names: list[str] | None = None
+        fast_char = CharNgrams(char) if char.analyzer == "char_wb" else None
+        fast_word = WordNgrams(word) if word.analyzer == "word" else None
+        self._char = fast_char.transform if fast_char and fast_char.usable else char.transform
+        self._word = fast_word.transform if fast_word and fast_word.usable else word.transform
 
     def features(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        return sparse.hstack([self.char.transform(texts), self.word.transform(texts)], format="csr")
+        return sparse.hstack([self._char(texts), self._word(texts)], format="csr")
 
     def predict(self, texts: Sequence[str]) -> NDArray[np.float64]:
         """Each text's probability of each tactic: an (n × tactics) array."""

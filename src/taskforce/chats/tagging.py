@@ -20,6 +20,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from taskforce.chats import corpus as corpus_module
 from taskforce.chats import lexicon as lexicon_module
 from taskforce.chats import model as model_module
@@ -61,6 +63,7 @@ class Tagger:
             [lexicon.version, model.version, risk_model.version]
         )
         self._thresholds = dict(zip(model.tactics, model.thresholds, strict=True))
+        self._threshold_row = np.asarray(model.thresholds, dtype=np.float64)
 
     def tag(self, texts: Sequence[str]) -> list[Tags]:
         """Each text's tags, in order. Identical texts are tagged once."""
@@ -70,14 +73,24 @@ class Tagger:
         distinct = list(unique)
         probabilities = self.model.predict(distinct)
         tactics = self.model.tactics
-        thresholds = self.model.thresholds
+        kept: list[dict[Tactic, float]] = [{} for _ in distinct]
+        rows, columns = np.nonzero(probabilities >= FLOOR)
+        values = np.round(probabilities[rows, columns], 4)
+        for row, column, value in zip(
+            rows.tolist(), columns.tolist(), values.tolist(), strict=True
+        ):
+            kept[row][tactics[column]] = value
+        shown: list[set[Tactic]] = [set() for _ in distinct]
+        rows, columns = np.nonzero(probabilities >= self._threshold_row)
+        for row, column in zip(rows.tolist(), columns.tolist(), strict=True):
+            shown[row].add(tactics[column])
+        find = self.lexicon.find
         results: list[Tags] = []
-        for row, text in zip(probabilities.tolist(), distinct, strict=True):
-            hits = tuple(self.lexicon.find(text))
-            kept = {tactics[i]: round(p, 4) for i, p in enumerate(row) if p >= FLOOR}
-            shown = {tactics[i] for i, p in enumerate(row) if p >= thresholds[i]}
-            shown.update(hit.tactic for hit in hits)
-            results.append(Tags(kept, frozenset(shown), hits))
+        for text, p, s in zip(distinct, kept, shown, strict=True):
+            hits = tuple(find(text))
+            if hits:
+                s.update(hit.tactic for hit in hits)
+            results.append(Tags(p, frozenset(s), hits))
         return [results[unique[text]] for text in texts]
 
     def explain(self, text: str, top: int = 8) -> Explanation:

@@ -29,7 +29,8 @@ from taskforce.chats.tactics import Tactic
 CORPUS_DIR = Path(__file__).with_name("corpus")
 MESSAGES = "messages.csv"
 LABELS = "labels.csv"
-PHRASES = "phrases.json"  # the templates the generator fills in
+# the templates the generator fills in (beside the corpus, which is a plain labelled folder)
+PHRASES = Path(__file__).with_name("corpus_phrases.json")
 SEED = 19
 START = datetime(2024, 3, 1, 15, 0, tzinfo=UTC)
 
@@ -275,7 +276,7 @@ def split(keys: Sequence[str], fold: int, folds: int = 5) -> tuple[set[str], set
 
 
 def _banks(path: Path) -> dict[str, Bank]:
-    """The phrase banks of `corpus/phrases.json` (plain, non-sexual wording; fictional)."""
+    """The phrase banks of `corpus_phrases.json` (plain, non-sexual wording; fictional)."""
     data = json.loads(path.read_text(encoding="utf-8"))
     banks = {}
     for language, fields in data.items():
@@ -284,4 +285,4 @@ def _banks(path: Path) -> dict[str, Bank]:
     return banks
 
 
-BANKS: dict[str, Bank] = _banks(CORPUS_DIR / PHRASES)
+BANKS: dict[str, Bank] = _banks(PHRASES)

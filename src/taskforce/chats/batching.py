@@ -13,14 +13,15 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any
 
-from taskforce.chats import tactics, tagging
+from taskforce.chats import mentions, tactics, tagging
 from taskforce.chats.kinds import Message
 from taskforce.chats.risk import ScoredMessage
 from taskforce.chats.tactics import Tactic
 
 REPEAT_WINDOW = 250_000  # see `Repeats`
 
-Tagged = tuple[int, float, dict[str, Any]]  # a message's tactics bits, score and tags JSON
+# a message's tactics bits, score, tags JSON, and the identifiers written in its text
+Tagged = tuple[int, float, dict[str, Any], list[mentions.Candidate]]
 
 
 def conversation_key(message: Message) -> str:
@@ -63,18 +64,25 @@ class Repeats:
         return hashlib.blake2b(base + nth.to_bytes(8, "big"), digest_size=16).hexdigest()
 
 
-def tag_texts(texts: Sequence[str]) -> list[Tagged]:
-    """The shipped tagger's verdict on each text, as stored (module level: a worker process
-    calls it by name)."""
+def tag_texts(texts: Sequence[tuple[str, str | None]], region: str | None) -> list[Tagged]:
+    """The shipped tagger's verdict on each (text, platform), as stored, and the identifiers
+    written in it (`mentions.in_text`, `region` for phone numbers without a country code).
+    Module level: a worker process calls it by name."""
+    verdicts = tagging.shipped().tag([text for text, _ in texts])
     return [
-        (tactics.bits(t.tactics), t.score, tagging.tags_to_json(t))
-        for t in tagging.shipped().tag(texts)
+        (
+            tactics.bits(t.tactics),
+            t.score,
+            tagging.tags_to_json(t),
+            mentions.in_text(text, region, platform=platform),
+        )
+        for t, (text, platform) in zip(verdicts, texts, strict=True)
     ]
 
 
 def scored(seq: int, author: str | None, tagged: Tagged) -> ScoredMessage:
     """A stored message as the risk model reads it, as `scoring` reads one back."""
-    bits, _score, data = tagged
+    bits, _score, data, _written = tagged
     probabilities = {Tactic(k): float(v) for k, v in data.get("p", {}).items() if k in _TACTICS}
     return ScoredMessage(seq, author, frozenset(tactics.from_bits(bits)), probabilities)
 
@@ -112,12 +120,15 @@ class Tagging:
             self._pool.join()
             self._pool = None
 
-    def submit(self, texts: list[str]) -> Callable[[], list[Tagged]]:
-        """Start tagging `texts`; the returned call gives their tags (waiting if need be)."""
+    def submit(
+        self, texts: list[tuple[str, str | None]], region: str | None
+    ) -> Callable[[], list[Tagged]]:
+        """Start tagging `texts` (text, platform); the returned call gives their tags
+        (waiting if need be)."""
         if not texts:
             return list
         if self._pool is None:
-            done = tag_texts(texts)
+            done = tag_texts(texts, region)
             return lambda: done
-        pending = self._pool.apply_async(tag_texts, (texts,))
+        pending = self._pool.apply_async(tag_texts, (texts, region))
         return lambda: list(pending.get())

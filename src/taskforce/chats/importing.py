@@ -152,7 +152,10 @@ def import_file(
                     continue
                 # the batch is tagged in the worker while the one before it is written
                 prepared = run.prepare(batch)
-                started = tagger.submit([m.text for _, _, m in prepared.new])
+                texts = [
+                    (m.text, m.author.platform if m.author else None) for *_, m in prepared.new
+                ]
+                started = tagger.submit(texts, caller.country)
                 if pending is not None:
                     _store(run, pending, progress, size)
                 pending, batch = (prepared, started), []

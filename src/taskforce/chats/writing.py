@@ -173,11 +173,7 @@ class Writer:
         self._load_conversations(batch, keys)
         digests = [self.repeats.digest(k, m) for k, m in zip(keys, batch, strict=True)]
         present = self._present(keys, digests)
-        new = [
-            (k, d, m)
-            for k, d, m in zip(keys, digests, batch, strict=True)
-            if (self.conversations[k].id, d) not in present
-        ]
+        new = [(k, d, m) for k, d, m in zip(keys, digests, batch, strict=True) if d not in present]
         touched = {self.conversations[k].id for k in keys}
         return Prepared(batch, new, touched)
 
@@ -301,17 +297,17 @@ class Writer:
         if created:
             self.session.execute(insert(_PARTICIPANTS), created)
 
-    def _present(self, keys: list[str], digests: list[str]) -> set[tuple[uuid.UUID, str]]:
-        """(conversation, digest) pairs of the batch already stored: one indexed query per
-        few hundred digests (digests name their conversation, so the two IN lists cannot
-        pair a digest with another conversation's)."""
-        found: set[tuple[uuid.UUID, str]] = set()
+    def _present(self, keys: list[str], digests: list[str]) -> set[str]:
+        """The batch's digests already stored in their conversations: one indexed query per
+        few hundred digests. A digest covers its conversation's key, so the two IN lists
+        cannot pair a digest with another conversation's, and the digest alone tells."""
+        found: set[str] = set()
         conversations = sorted({self.conversations[k].id for k in keys})
         for chunk in _chunks(sorted(set(digests))):
             found.update(
-                (r[0], r[1])
+                r[0]
                 for r in self.session.execute(
-                    select(ChatMessage.conversation_id, ChatMessage.digest).where(
+                    select(ChatMessage.digest).where(
                         ChatMessage.conversation_id.in_(conversations),
                         ChatMessage.digest.in_(chunk),
                     )
@@ -349,7 +345,7 @@ class Writer:
                 conversation.held.append(batching.scored(m.ordinal, author, verdict))
                 self.fresh_held += 1
             message_id = uuid.uuid4()
-            found.extend(self._mentions(conversation.id, message_id, person, m))
+            found.extend(self._mentions(conversation.id, message_id, person, m, verdict[3]))
             messages.append(
                 {
                     "id": message_id,
@@ -406,9 +402,11 @@ class Writer:
         message_id: uuid.UUID,
         person: _Participant | None,
         m: Message,
+        written: Sequence[mentions.Candidate],
     ) -> list[participants.Found]:
         """The identifiers a new message holds: its author's own account (worked out once per
-        author) and those written in its text, for the investigator to confirm or dismiss."""
+        author) and those written in its text (found with its tags), for the investigator to
+        confirm or dismiss."""
         region = self.caller.country
         person_id = person.id if person else None
         out: list[participants.Found] = []
@@ -417,9 +415,7 @@ class Writer:
             if own is None:
                 own = self.author_mentions[person.id] = mentions.of_author(m.author, region)
             out.extend((conversation_id, message_id, person_id, c) for c in own)
-        platform = m.author.platform if m.author else None
-        for c in mentions.in_text(m.text, region, platform=platform):
-            out.append((conversation_id, message_id, person_id, c))
+        out.extend((conversation_id, message_id, person_id, c) for c in written)
         return out
 
     def _save_people(self, keys: set[str]) -> None:

@@ -3,7 +3,7 @@ in the text, and the speed the import relies on (counted, not timed)."""
 
 from __future__ import annotations
 
-from taskforce.chats import tagging
+from taskforce.chats import corpus, lexicon, tagging
 from taskforce.chats.kinds import RuleHit, Tags
 from taskforce.chats.tactics import Tactic
 
@@ -67,3 +67,15 @@ def test_an_explanation_names_the_rules_and_ngrams_of_the_text() -> None:
         assert kind in {"char", "word"}
         assert ngram.strip() in text.lower()
     assert first.features[0].contribution > 0
+
+
+def test_two_builds_of_the_tagger_are_identical() -> None:
+    """Built twice from the shipped corpus (the risk model's folds included): the same
+    version, the same risk weights, the same tags — what `model_version` on a conversation
+    relies on."""
+    one = tagging.build(corpus.shipped(), lexicon.shipped())
+    two = tagging.build(corpus.shipped(), lexicon.shipped())
+    assert one.version == two.version == tagging.shipped().version
+    assert one.risk_model == two.risk_model
+    texts = ["how old are you", "see you at practice", "keep this between us"]
+    assert one.tag(texts) == two.tag(texts)

@@ -36,6 +36,7 @@ INVESTIGATOR_PAGES = (
     "/ui/statistics/identification",
     "/ui/notices",
     "/ui/agencies",
+    "/ui/chats",
 )
 HOTLINE_PAGES = (
     "/ui/hotline",
@@ -110,6 +111,8 @@ def test_main_pages_load_without_a_policy_violation_and_htmx_swaps(
         ("/ui/hits", r"^/ui/hits/[0-9a-f-]{36}$"),
         ("/ui/series", r"^/ui/series/[0-9a-f-]{36}$"),
         ("/ui/notices", r"^/ui/notices/[0-9a-f-]{36}$"),
+        ("/ui/chats", r"^/ui/chats/conversations/[0-9a-f-]{36}(\?at=flagged)?$"),
+        ("/ui/chats", r"^/ui/chats/cases/[0-9a-f-]{36}$"),
     ):
         page.goto(f"{base}{listing}")
         hrefs = page.eval_on_selector_all(

@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime
 
 from builders import make_agency, make_case, make_person
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from taskforce.chats import scoring, tactics, tagging
@@ -106,3 +107,36 @@ def test_a_higher_threshold_flags_later_or_never(session: Session) -> None:
     scoring.rescore(session, [groom.id], threshold=0.95, now=NOW)
     assert early is not None
     assert groom.flagged_seq is None or groom.flagged_seq > early
+
+
+def test_a_long_conversation_is_read_across_batches_in_order(session: Session) -> None:
+    """4,500 messages (more than two read batches), three of them showing secrecy: all three
+    counted, and the flag, if any, is at one of them or after."""
+    agency = make_agency(session)
+    case = make_case(session, make_person(session, agency))
+    conversation = ChatConversation(case_id=case.id, owner_agency_id=agency.id, key="long")
+    session.add(conversation)
+    session.flush()
+    secret = tagging.shipped().tag(["keep this between us"])[0]
+    ordinary = tagging.shipped().tag(["ok see you"])[0]
+    marked = {10, 2_500, 4_400}
+    session.execute(
+        insert(ChatMessage),
+        [
+            {
+                "id": uuid.uuid4(),
+                "conversation_id": conversation.id,
+                "seq": seq,
+                "digest": f"d{seq}",
+                "text": "keep this between us" if seq in marked else "ok see you",
+                "tactics": tactics.bits((secret if seq in marked else ordinary).tactics),
+                "tags": tagging.tags_to_json(secret if seq in marked else ordinary),
+            }
+            for seq in range(4_500)
+        ],
+    )
+    scoring.rescore(session, [conversation.id], threshold=0.5, now=NOW)
+    assert conversation.tactic_counts == {"secrecy": 3}
+    assert conversation.risk is not None
+    assert conversation.risk < 0.5  # one tactic, three times in 4,500 messages
+    assert conversation.flagged_seq is None

@@ -14,7 +14,7 @@ conversation would have reached the review threshold.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -121,7 +121,7 @@ class Running:
         )
 
 
-def features(messages: Sequence[ScoredMessage]) -> NDArray[np.float64]:
+def features(messages: Iterable[ScoredMessage]) -> NDArray[np.float64]:
     running = Running()
     for message in messages:
         running.add(message)
@@ -158,13 +158,14 @@ def fit(
     )
 
 
-def assess(messages: Sequence[ScoredMessage], threshold: float, *, model: RiskModel) -> Assessment:
+def assess(messages: Iterable[ScoredMessage], threshold: float, *, model: RiskModel) -> Assessment:
     """The conversation's risk, why (each feature's value × weight), the first message at
-    which the running risk reached `threshold`, and the timeline of the tactics shown."""
+    which the running risk reached `threshold`, and the timeline of the tactics shown. Reads
+    `messages` once, in order, keeping only the timeline: a stream of any length will do."""
     running = Running()
     flagged: int | None = None
     timeline: list[TimelineEntry] = []
-    risk = model.probability(running.vector()) if not messages else 0.0
+    risk = model.probability(running.vector())  # an empty conversation's
     for message in messages:
         running.add(message)
         risk = model.probability(running.vector())

@@ -6,7 +6,7 @@ which it first reached the threshold, the tactics it shows, when and by which mo
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -21,25 +21,21 @@ from taskforce.chats.tagging import Tagger
 BATCH = 2000
 
 
-def _messages(session: Session, conversation_id: uuid.UUID) -> list[ScoredMessage]:
+def _messages(session: Session, conversation_id: uuid.UUID) -> Iterator[ScoredMessage]:
+    """The conversation's messages in order, read from the database a batch at a time."""
     rows = session.execute(
         select(ChatMessage.seq, ChatMessage.participant_id, ChatMessage.tactics, ChatMessage.tags)
         .where(ChatMessage.conversation_id == conversation_id)
         .order_by(ChatMessage.seq)
         .execution_options(yield_per=BATCH)
     )
-    found = []
     for seq, participant_id, bits, tags in rows:
-        stored = tagging.tags_from_json(tags)
-        found.append(
-            ScoredMessage(
-                seq,
-                str(participant_id) if participant_id else None,
-                frozenset(tactics_module.from_bits(bits or 0)),
-                stored.probabilities,
-            )
+        yield ScoredMessage(
+            seq,
+            str(participant_id) if participant_id else None,
+            frozenset(tactics_module.from_bits(bits or 0)),
+            tagging.tags_from_json(tags).probabilities,
         )
-    return found
 
 
 def rescore(

@@ -120,7 +120,7 @@ class Tagger:
         rows.sort(key=lambda r: (not r.shown, -r.probability, r.tactic.value))
         return Explanation(text, tuple(rows))
 
-    def assess(self, messages: Sequence[ScoredMessage], threshold: float) -> Assessment:
+    def assess(self, messages: Iterable[ScoredMessage], threshold: float) -> Assessment:
         """The conversation's risk with this tagger's risk model (see `risk.assess`)."""
         return risk_module.assess(messages, threshold, model=self.risk_model)
 

@@ -359,3 +359,28 @@ def test_the_risk_computed_during_the_import_is_the_one_scoring_reads_back(
     assert made.summary.flagged == (
         1 if (lobby.risk or 0) >= settings.chats_review_threshold else 0
     )
+
+
+def test_a_conversation_that_comes_back_later_in_the_file_is_scored_on_all_its_messages(
+    session: Session,
+    settings: Settings,
+    network: Network,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(importing, "BATCH", 3)
+    lobby, school = GAME_LOBBY, SCHOOL_RUN
+    rows = [*lobby[:3], *school[:3], *lobby[3:]]  # the lobby, the school run, the lobby again
+    path = write_export(tmp_path, "mixed.csv", csv_export(rows))
+    case = make_case(session, network.gb)
+    import_path(session, settings, network.gb, case, path)
+    conversation = session.scalar(
+        select(ChatConversation).where(ChatConversation.key == "csv:game-lobby")
+    )
+    assert conversation is not None
+    assert conversation.message_count == 7
+    during = (conversation.risk, conversation.flagged_seq, dict(conversation.tactic_counts))
+    scoring.rescore(session, [conversation.id], threshold=settings.chats_review_threshold, now=NOW)
+    session.refresh(conversation)
+    assert (conversation.risk, conversation.flagged_seq, dict(conversation.tactic_counts)) == during
+    assert sum(conversation.tactic_counts.values()) >= 2  # tactics from both of its parts

@@ -163,6 +163,7 @@ class Writer:
 
     def attachment(self, found: AttachmentFile) -> None:
         self.held.add(found)
+        self.bytes_read += found.size  # a photo barely compresses: about its share of a zip
 
     # --- one batch --------------------------------------------------------------------------
 
@@ -521,6 +522,11 @@ class Writer:
         )
         for c in wanted:
             c.dirty, c.scored = False, True
+            if finished_only is not None and c.held is not None:
+                # done with, as far as the file has shown: should it go on later (a CSV that
+                # interleaves conversations), it is scored from the database
+                self.fresh_held -= len(c.held)
+                c.held = None
 
     # --- the end ----------------------------------------------------------------------------
 

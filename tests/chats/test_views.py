@@ -65,6 +65,8 @@ def test_the_conversation_shows_its_header_timeline_and_marked_messages(
     assert [(a.name, a.known) for a in moved.attachments] == [("IMG-20260302-WA0001.jpg", True)]
     assert [a.name for a in view.attachments] == ["IMG-20260302-WA0001.jpg"]
     assert view.messages.total == 8
+    assert head.contributions == []
+    assert "another model version" in head.reasons_missing
 
 
 def test_each_read_is_audited_with_the_messages_shown(session: Session, network: Network) -> None:
@@ -159,6 +161,7 @@ def test_a_scored_conversation_shows_its_reasons_and_a_message_its_explanation(
     assert view.conversation.model_version == tagging.shipped().version
     reasons = view.conversation.contributions
     assert reasons
+    assert view.conversation.reasons_missing == ""
     assert any(r.contribution > 0 for r in reasons)
 
     secrecy = view.messages.items[5]

@@ -224,6 +224,7 @@ class ConversationRead(BaseModel):
     model_version: str
     tactics: list[TacticCount]
     contributions: list[ContributionRead]
+    reasons_missing: str = Field(default="", description="why the reasons are not given")
     decision: str
     decision_label: str
     reviewed_at: datetime | None

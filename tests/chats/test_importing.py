@@ -152,6 +152,8 @@ def test_an_interrupted_import_keeps_its_batches_and_a_re_run_adds_only_the_rest
         (f"2026-02-04 10:{i:02d}:00", "long-chat", "ana.k", "Ana", f"message {i}", "")
         for i in range(20)
     ]
+    later = ("2026-02-04 10:07:30", "later-chat", "ben.k", "Ben", "hello", "")
+    rows.insert(7, later)  # a conversation that begins in the third batch
     path = write_export(tmp_path, "long.csv", csv_export(rows))
     case = make_case(session, network.gb)
     session.commit()
@@ -173,14 +175,24 @@ def test_an_interrupted_import_keeps_its_batches_and_a_re_run_adds_only_the_rest
     assert stopped is not None
     assert stopped.status == "stopped"
     assert "interrupted after 6 messages" in stopped.detail
+    # the third batch (read and begun while the second was written) left nothing behind
+    assert session.scalars(select(ChatConversation.key)).all() == ["csv:long-chat"]
+    assert session.scalars(select(ChatParticipant.handle)).all() == ["ana.k"]
     rest = importing.import_file(
         session, network.gb.caller, settings, case_id=case.id, path=path,
         display="long.csv", options=options, now=NOW,
     )  # fmt: skip
-    assert (rest.messages_added, rest.messages_present) == (14, 6)
-    texts = session.scalars(select(ChatMessage.text).order_by(ChatMessage.seq)).all()
+    assert (rest.messages_added, rest.messages_present) == (15, 6)
+    texts = session.scalars(
+        select(ChatMessage.text)
+        .join(ChatConversation)
+        .where(ChatConversation.key == "csv:long-chat")
+        .order_by(ChatMessage.seq)
+    ).all()
     assert texts == [f"message {i}" for i in range(20)]  # each once, none missing
-    conversation = session.scalar(select(ChatConversation))
+    conversation = session.scalar(
+        select(ChatConversation).where(ChatConversation.key == "csv:long-chat")
+    )
     assert conversation is not None
     assert conversation.message_count == 20
     assert conversation.scored_at is not None

@@ -90,6 +90,8 @@ class Prepared:
     batch: list[Message]
     new: list[tuple[str, str, Message]]
     touched: set[uuid.UUID]
+    conversations: list[dict[str, Any]]  # rows of the conversations it begins
+    participants: list[dict[str, Any]]  # rows of the authors new to the case
 
 
 def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
@@ -171,12 +173,13 @@ class Writer:
         """The batch's conversations and authors found or created, and the messages their
         conversations lack (by digest): what is to be tagged and stored."""
         keys = [conversation_key(m) for m in batch]
-        self._load_conversations(batch, keys)
+        conversations = self._load_conversations(batch, keys)
+        people = self._load_participants(batch)
         digests = [self.repeats.digest(k, m) for k, m in zip(keys, batch, strict=True)]
         present = self._present(keys, digests)
         new = [(k, d, m) for k, d, m in zip(keys, digests, batch, strict=True) if d not in present]
         touched = {self.conversations[k].id for k in keys}
-        return Prepared(batch, new, touched)
+        return Prepared(batch, new, touched, conversations, people)
 
     def store(self, prepared: Prepared, tagged: list[batching.Tagged]) -> None:
         """Write the batch's new messages with their tags, the counts, the scores of the
@@ -189,14 +192,20 @@ class Writer:
             self.formats.add(m.format)
             self.bytes_read += len(m.text) + len(m.time_text) + 24
         self.held.match(self.session, self.caller, self.settings)
+        # created with the batch, never before it: an interrupted import leaves no empty one
+        if prepared.conversations:
+            self.session.execute(insert(_CONVERSATIONS), prepared.conversations)
+        if prepared.participants:
+            self.session.execute(insert(_PARTICIPANTS), prepared.participants)
         if prepared.new:
             self._add(prepared.new, tagged)
         self._save_conversations()
         self._rescore(finished_only=prepared.touched)
         self._save_record()
 
-    def _load_conversations(self, batch: list[Message], keys: list[str]) -> None:
-        """The batch's conversations and authors from the case, those missing created."""
+    def _load_conversations(self, batch: list[Message], keys: list[str]) -> list[dict[str, Any]]:
+        """The batch's conversations from the case; the rows of those missing, to insert
+        when the batch is stored (their ids are made here)."""
         wanted = sorted({k for k in keys if k not in self.conversations})
         for chunk in _chunks(wanted):
             rows = self.session.execute(
@@ -251,11 +260,9 @@ class Writer:
                     "created_at": self.now,
                 }
             )
-        if created:
-            self.session.execute(insert(_CONVERSATIONS), created)
-        self._load_participants(batch)
+        return created
 
-    def _load_participants(self, batch: list[Message]) -> None:
+    def _load_participants(self, batch: list[Message]) -> list[dict[str, Any]]:
         authors = {
             participant_key(m.author.platform, m.author.handle): m.author
             for m in batch
@@ -295,8 +302,7 @@ class Writer:
                     "message_count": 0,
                 }
             )
-        if created:
-            self.session.execute(insert(_PARTICIPANTS), created)
+        return created
 
     def _present(self, keys: list[str], digests: list[str]) -> set[str]:
         """The batch's digests already stored in their conversations: one indexed query per

@@ -11,23 +11,34 @@ import os
 from pathlib import Path
 
 import pytest
-from browser_builders import gb_investigator, sign_in
+from browser_builders import PASSWORD, gb_investigator, sign_in
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy.orm import Session
 
 from taskforce import demo_chats
 from taskforce.cases import service as case_service
 from taskforce.cases.schemas import CaseCreate
+from taskforce.core.auth import service as auth_service
+from taskforce.core.caller import Role, system_caller
 from taskforce.core.db import utcnow
 from taskforce.core.settings import Settings
 
 pytestmark = pytest.mark.browser
+ANALYST = "analyst@gb-nca.example.com"
 
 
 def seed(session: Session, settings: Settings) -> None:
     caller = gb_investigator(session)
     case = case_service.open_case(session, caller, CaseCreate(title="Operation Lantern"))
-    demo_chats.build(session, settings, caller, case, utcnow())
+    demo_chats.build(session, settings, caller, case, utcnow())  # imported by the investigator
+    auth_service.create_user(
+        session,
+        system_caller(),
+        email=ANALYST,
+        agency_code="GB-NCA",
+        role=Role.ANALYST,
+        password=PASSWORD,
+    )
 
 
 def _fits(page: Page, width: int) -> None:
@@ -47,7 +58,7 @@ def test_the_analyst_reviews_the_flagged_conversation(
     images: list[str] = []
     page.on("console", lambda m: refused.append(m.text) if "Refused" in m.text else None)
     page.on("request", lambda r: images.append(r.url) if r.resource_type == "image" else None)
-    sign_in(page, base)
+    sign_in(page, base, ANALYST)
 
     page.goto(f"{base}/ui/chats")
     expect(page.locator("h1")).to_have_text("Chats to review")
@@ -87,6 +98,7 @@ def test_the_analyst_reviews_the_flagged_conversation(
     page.get_by_role("button", name="Record the decision").click()
     expect(page.locator(".alert-ok")).to_contain_text("Your decision is recorded")
     expect(page.locator("#review .reviews")).to_contain_text("a meeting")
+    expect(page.locator("#review .reviews")).to_contain_text(ANALYST)
     _fits(page, width)
 
     page.locator(".page-head .eyebrow a.ref").click()  # the case's chats

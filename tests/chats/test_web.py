@@ -79,6 +79,8 @@ def test_queue_conversation_and_decision_in_the_pages(
     assert done.status_code == 303
     shown = client.get(done.headers["location"])
     assert "Your decision is recorded" in shown.text
+    assert "Next to review: <a" in shown.text
+    assert "<bdi>Football</bdi></a> (risk 0.05)" in shown.text
     assert "secrecy, then another app" in shown.text
     assert "Chat with Kim" not in client.get("/ui/chats").text
     reviewed = client.get("/ui/chats?decision=reviewed").text

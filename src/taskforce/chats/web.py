@@ -114,6 +114,12 @@ def _conversation(
         at_flagged=at_flagged,
     )
     shown = view.messages
+    following_chat = None
+    if reviewed:  # the next conversation the analyst may take up
+        waiting = review.queue(
+            session, web.caller, threshold=settings.chats_review_threshold, limit=1
+        )
+        following_chat = waiting.items[0] if waiting.items else None
     explained = None
     asked = next((m for m in shown.items if str(m.id) == explain), None) if explain else None
     if asked is not None:
@@ -129,6 +135,7 @@ def _conversation(
             "labels": service.DECISION_LABELS,
             "note_max": NOTE_MAX,
             "reviewed": reviewed,
+            "next_chat": following_chat,
             "error": error,
             "explained": explained,
             "previous": max(0, shown.start - shown.limit) if shown.start > 0 else None,

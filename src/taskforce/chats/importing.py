@@ -36,6 +36,7 @@ from taskforce.core.errors import Invalid
 from taskforce.core.settings import Settings
 
 BATCH = 2_000  # messages tagged and written together
+FIRST_BATCH = 250  # the first of a file: its tagging is waited for, nothing to write meanwhile
 
 problem_text = writing.problem_text
 
@@ -143,10 +144,11 @@ def import_file(
         with batching.Tagging() as tagger:
             batch: list[Message] = []
             pending: tuple[Prepared, Callable[[], list[batching.Tagged]]] | None = None
+            size_now = min(FIRST_BATCH, BATCH)  # small: the writer starts sooner
             for event in _events(path, options, display, run):
                 if event is not None:
                     batch.append(event)
-                    if len(batch) < BATCH:
+                    if len(batch) < size_now:
                         continue
                 if not batch:
                     continue
@@ -158,7 +160,7 @@ def import_file(
                 started = tagger.submit(texts, caller.country)
                 if pending is not None:
                     _store(run, pending, progress, size)
-                pending, batch = (prepared, started), []
+                pending, batch, size_now = (prepared, started), [], BATCH
             if pending is not None:
                 _store(run, pending, progress, size)
         summary = run.finish()

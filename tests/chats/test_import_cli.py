@@ -107,6 +107,9 @@ def test_a_file_that_cannot_be_imported_makes_the_command_fail(
     missing = runner.invoke(app, [*base, str(tmp_path / "nowhere.csv")])
     assert missing.exit_code == 2
     assert "no such file" in missing.stderr
+    folder = runner.invoke(app, [*base, str(tmp_path)])
+    assert folder.exit_code == 2
+    assert "is a folder: name the export files in it" in folder.stderr
     zone = runner.invoke(app, [*base, str(school), "--timezone", "Mars/Olympus"])
     assert zone.exit_code == 2
     assert "timezone" in zone.stderr

@@ -65,6 +65,8 @@ def _file_sha256(path: Path) -> str:
 def check_file(path: Path, display: str) -> int:
     """The file's size, or the reason it cannot be read, before anything is recorded."""
     try:
+        if path.is_dir():
+            raise Invalid("file", f"{display} is a folder: name the export files in it")
         if not path.is_file():
             raise Invalid("file", f"no such file: {display}")
         with path.open("rb"):

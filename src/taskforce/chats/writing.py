@@ -41,7 +41,7 @@ from taskforce.core.settings import Settings
 
 PROBLEMS_KEPT = 100  # on the import's record; the count has them all
 NAMES_KEPT = 20  # display names of a participant
-FRESH_HELD = 200_000  # messages of conversations this import created, held for scoring
+FRESH_HELD = 100_000  # messages of conversations this import created, held for scoring
 _IN_CHUNK = 500  # values per `IN (...)`
 
 # Core tables: a batch is a few executemany statements, no ORM object per row

@@ -11,6 +11,7 @@ import pytest
 from chats.labelled import mixed_folder
 from typer.testing import CliRunner
 
+from taskforce.chats import corpus, lexicon, tagging
 from taskforce.cli import app
 
 
@@ -99,3 +100,36 @@ def test_a_bad_option_exits_2_naming_it(
     done = runner.invoke(app, ["chats", "evaluate", str(folder), *extra])
     assert done.exit_code == 2
     assert said in done.output
+
+
+def test_an_agencys_own_tagger_is_measured_with_model(runner: CliRunner, tmp_path: Path) -> None:
+    """An agency trains its own tagger, saves it with skops, and measures that one."""
+    shipped = corpus.shipped()
+    keys = sorted(shipped.labels)[::3]
+    own = tagging.build(
+        corpus.Corpus(
+            tuple(r for r in shipped.rows if r.conversation in keys),
+            {k: shipped.labels[k] for k in keys},
+        ),
+        lexicon.shipped(),
+        extra_version=["an agency's own"],
+    )
+    saved = tmp_path / "own.skops"
+    tagging.save(own, saved)
+    folder = mixed_folder(tmp_path / "labelled")
+    done = runner.invoke(app, ["chats", "evaluate", str(folder), "--model", str(saved), "--json"])
+    assert done.exit_code == 0, done.output
+    found = json.loads(done.stdout)
+    assert found["model_version"] == tagging.load(saved).version
+    assert found["model_version"] != tagging.shipped().version
+    assert found["conversations"] == 10
+
+
+def test_a_model_file_that_is_not_one_exits_2(runner: CliRunner, tmp_path: Path) -> None:
+    folder = mixed_folder(tmp_path / "labelled")
+    (tmp_path / "bad.skops").write_bytes(b"not a model")
+    done = runner.invoke(
+        app, ["chats", "evaluate", str(folder), "--model", str(tmp_path / "bad.skops")]
+    )
+    assert done.exit_code == 2
+    assert "model: bad.skops: not a skops model file" in done.output

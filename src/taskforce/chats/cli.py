@@ -411,16 +411,25 @@ def evaluate_command(
         None, "--timezone", help="IANA zone of times written without one (default: chats_timezone)"
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON"),
+    model: Path | None = typer.Option(
+        None,
+        "--model",
+        help="An agency's own tagger saved with skops (tagging.save); default: the shipped one",
+    ),
 ) -> None:
     """Measure the tagger on a labelled corpus, on this machine (no database, nothing sent or
     kept): F0.5, precision and recall at the threshold, precision at 10/50/100, messages read
     before a grooming conversation is flagged, the confusion and reliability tables. Exit 2
-    when the folder holds no labels or no labelled conversation."""
+    when the folder holds no labels or no labelled conversation, or the model is refused."""
     settings = state(ctx).settings
     try:
+        try:
+            tagger = tagging.shipped() if model is None else tagging.load(model)
+        except (OSError, ValueError) as exc:  # model.ModelFileError is a ValueError
+            raise Invalid("model", str(exc)) from None
         report = evaluation.evaluate(
             directory,
-            tagger=tagging.shipped(),
+            tagger=tagger,
             threshold=settings.chats_review_threshold if threshold is None else threshold,
             options=ReadOptions(timezone=timezone or settings.chats_timezone),
             folds=folds,

@@ -408,8 +408,8 @@ def evaluate(
         outcomes = _outcomes(labelled, found.kept, lambda m: tagger.assess(m, threshold))
         trained = "none: the tagger as given"
         if directory.resolve() == corpus.CORPUS_DIR.resolve():
-            trained += " (the shipped tagger learnt from this very corpus: these are figures "
-            trained += "on its training data; use --folds)"
+            trained += " (the shipped tagger learnt from this very corpus: with it, these are "
+            trained += "figures on its training data; use --folds)"
         return _report(directory, labels, tagger.version, threshold, None, trained, found,
                        labelled, outcomes)  # fmt: skip
     assignment = assign_folds(labelled, folds)

@@ -200,3 +200,19 @@ def test_a_packed_conversation_reads_back_as_the_tagger_scored_it() -> None:
     assert (ours.risk, ours.flagged_seq) == (theirs.risk, theirs.flagged_seq)
     with pytest.raises(IndexError):
         packed[len(texts)]
+
+
+def test_progress_is_told_how_far_the_reading_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(evaluation, "PROGRESS_EVERY", 50)
+    told: list[str] = []
+    report = evaluation.evaluate(
+        mixed_folder(tmp_path),
+        tagger=tagging.shipped(),
+        threshold=THRESHOLD,
+        options=ReadOptions(),
+        folds=None,
+        progress=told.append,
+    )
+    assert told == [f"{n} messages read" for n in range(50, report.messages + 1, 50)]

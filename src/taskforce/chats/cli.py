@@ -427,13 +427,15 @@ def evaluate_command(
             tagger = tagging.shipped() if model is None else tagging.load(model)
         except (OSError, ValueError) as exc:  # model.ModelFileError is a ValueError
             raise Invalid("model", str(exc)) from None
-        report = evaluation.evaluate(
-            directory,
-            tagger=tagger,
-            threshold=settings.chats_review_threshold if threshold is None else threshold,
-            options=ReadOptions(timezone=timezone or settings.chats_timezone),
-            folds=folds,
-        )
+        with err.status("reading the labelled folder …") as status:
+            report = evaluation.evaluate(
+                directory,
+                tagger=tagger,
+                threshold=settings.chats_review_threshold if threshold is None else threshold,
+                options=ReadOptions(timezone=timezone or settings.chats_timezone),
+                folds=folds,
+                progress=status.update,
+            )
     except TaskforceError as exc:
         err.print(f"error: {exc.message}", markup=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None

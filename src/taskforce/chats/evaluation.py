@@ -200,6 +200,7 @@ def outcome(
 
 BATCH = 2000  # messages tagged at a time
 PROBLEM_SAMPLES = 5
+PROGRESS_EVERY = 10_000  # messages between two progress reports
 TACTICS_FILE = "messages.csv"  # the corpus layout: message-level tactic labels (chats.corpus)
 
 
@@ -286,6 +287,8 @@ def _read_pass(
     keep: Callable[[str], bool],
     predators: frozenset[str] = frozenset(),
     root: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+    stage: str = "",
 ) -> _Pass:
     """Read every file, tag the messages of the conversations `keep` accepts (a batch at a
     time) and keep their scored sequences."""
@@ -310,6 +313,8 @@ def _read_pass(
             if not isinstance(event, Message):
                 continue  # an attachment: its name and hashes say nothing about tactics
             found.messages += 1
+            if progress is not None and found.messages % PROGRESS_EVERY == 0:
+                progress(f"{stage}{found.messages:,} messages read")
             key = event.conversation
             found.read.add(key)
             if not keep(key):
@@ -378,6 +383,7 @@ def evaluate(
     threshold: float,
     options: ReadOptions,
     folds: int | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> EvaluationReport:
     """Score every labelled conversation of `directory` and measure the scores against the
     labels (see the module's docstring and `metrics`).
@@ -387,6 +393,7 @@ def evaluate(
     models and the risk model when the folder carries message-level tactic labels (the corpus
     layout, `messages.csv` with a `tactics` column), else the risk model only, on the given
     tagger's message tags. The figures are over all the held-out scores together.
+    `progress` is told, now and then, how far the reading is.
     """
     if not 0.0 <= threshold <= 1.0:
         raise Invalid("threshold", f"must be between 0 and 1, not {threshold}")
@@ -399,10 +406,10 @@ def evaluate(
     training = _training_rows(directory) if folds is not None and labels.conversations else None
     if folds is not None and training is not None:
         return _cross_validate_tagger(directory, files, labels, training, tagger, threshold,
-                                      options, folds)  # fmt: skip
+                                      options, folds, progress)  # fmt: skip
     wanted = labels.conversations
     keep: Callable[[str], bool] = (lambda key: key in wanted) if wanted else (lambda _: True)
-    found = _read_pass(files, options, tagger, keep, labels.predators, directory)
+    found = _read_pass(files, options, tagger, keep, labels.predators, directory, progress)
     labelled = _labelled(found, labels, directory)
     if folds is None:
         outcomes = _outcomes(labelled, found.kept, lambda m: tagger.assess(m, threshold))
@@ -499,6 +506,7 @@ def _cross_validate_tagger(
     threshold: float,
     options: ReadOptions,
     folds: int,
+    progress: Callable[[str], None] | None,
 ) -> EvaluationReport:
     """K-fold cross-validation of the whole tagger: per fold, the message models and the risk
     model built (`tagging.build`, with the given tagger's lexicon) from the other folds'
@@ -519,7 +527,10 @@ def _cross_validate_tagger(
             fold_corpus, tagger.lexicon, extra_version=[f"fold {fold + 1} of {folds}"]
         )
         held = {k for k, f in assignment.items() if f == fold}
-        found = _read_pass(files, options, fold_tagger, held.__contains__, root=directory)
+        found = _read_pass(
+            files, options, fold_tagger, held.__contains__, root=directory,
+            progress=progress, stage=f"fold {fold + 1} of {folds}: ",
+        )  # fmt: skip
         fold_labelled = _labelled(found, labels, directory) if found.kept else {}
         labelled.update(fold_labelled)
         scored = _outcomes(

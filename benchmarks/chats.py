@@ -14,12 +14,15 @@ memory (peak RSS ≤ 1 GiB).
   database.
 * Measured: `importing.import_file` of every file into one case of a fresh SQLite data dir
   (read, tag, participants, mentions, scoring, commits: the whole import), in a child
-  process; messages/s = messages read / the child's import time. The child's peak RSS is
-  `resource.getrusage(RUSAGE_CHILDREN).ru_maxrss` read by this process after it ends (sizes
-  run smallest first, so the figure after the largest is the largest's).
+  process; messages/s = messages read / the child's import time (wall: the import tags in a
+  worker process beside it, so it uses both cores). The peak RSS is
+  `resource.getrusage(RUSAGE_CHILDREN).ru_maxrss` read by this process after the child ends:
+  the largest of the child and its worker (sizes run smallest first, so the figure after the
+  largest is the largest's); each is shown apart.
 
-Both wall and CPU time are reported; on a shared machine the wall time measures the
-neighbours too. Generating the files is setup, not timed.
+Both wall and CPU time are reported (the import's CPU: the child's and its worker's); on a
+shared machine the wall time measures the neighbours too, so the load average is printed
+with the table. Generating the files is setup, not timed.
 
 Run: .venv/bin/python benchmarks/chats.py [--quick] [--messages N ...]
 """
@@ -30,6 +33,7 @@ import argparse
 import csv
 import hashlib
 import json
+import os
 import random
 import resource
 import subprocess
@@ -249,7 +253,7 @@ def child_import(folder: Path, data: Path) -> dict[str, Any]:
         session.commit()
     tagging.shipped()  # the tagger is built once per process, before the clock starts
     read = added = problems = flagged = 0
-    started, cpu = time.perf_counter(), time.process_time()
+    started, cpu = time.perf_counter(), _cpu()
     with factory() as session:
         for path in sorted(folder.iterdir()):
             summary = importing.import_file(
@@ -260,12 +264,23 @@ def child_import(folder: Path, data: Path) -> dict[str, Any]:
             added += summary.messages_added
             problems += summary.problems_count
             flagged += summary.flagged
-    wall, cpu_s = time.perf_counter() - started, time.process_time() - cpu
+    wall, cpu_s = time.perf_counter() - started, _cpu() - cpu
     engine.dispose()
     return {
         "read": read, "added": added, "problems": problems, "flagged": flagged, "wall": wall,
         "cpu": cpu_s, "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "worker_rss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     }  # fmt: skip
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and of its children that ended (the import's tagging
+    worker, ended and reaped when each file's import returns)."""
+    own, ended = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + ended.ru_utime + ended.ru_stime
 
 
 def read_and_tag(paths: list[Path], tag: bool) -> tuple[int, float, float]:
@@ -322,10 +337,10 @@ def measure(total: int) -> list[dict[str, str]]:
             sys.exit(f"the import's child process failed ({done.returncode}):\n{done.stderr}")
         child = json.loads(done.stdout.strip().splitlines()[-1])
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    starved = child["cpu"] < child["wall"] * 0.9
-    rate = child["read"] / (min(child["wall"], child["cpu"]) if starved else child["wall"])
+    # wall time: the import uses both cores (a tagging worker beside it), so its CPU time is
+    # not a starvation measure; the load average printed with the table says how shared
+    rate = child["read"] / child["wall"]
     verdict = f"{'meets' if rate >= TARGET_MESSAGES_S else 'MISSES'} ≥ {TARGET_MESSAGES_S:,.0f}/s"
-    verdict += " (by CPU time)" if starved else ""
     memory = f"{'meets' if peak <= TARGET_RSS_MIB else 'MISSES'} ≤ {TARGET_RSS_MIB:,.0f} MiB"
     imported = _row(
         "importing.import_file (read, tag, store, score)", scale, child["read"], child["wall"],
@@ -334,7 +349,9 @@ def measure(total: int) -> list[dict[str, str]]:
     imported["peak_rss_mib"] = f"{peak:,.0f}"
     imported["note"] = (
         f"{child['read']:,} read, {child['added']:,} added, {child['problems']:,} problems, "
-        f"{child['flagged']:,} conversations flagged; child process, fresh SQLite"
+        f"{child['flagged']:,} conversations flagged; child process (peak "
+        f"{child['rss_mib']:,.0f} MiB) and its tagging worker ({child['worker_rss_mib']:,.0f} "
+        "MiB), CPU of both; fresh SQLite"
     )
     imported["verdict"] = f"{verdict}; {memory}"
     return [*rows, imported]
@@ -357,8 +374,11 @@ def main() -> int:
         print(json.dumps(child_import(Path(args.child[0]), Path(args.child[1]))))
         return 0
     sizes = sorted(args.messages or (QUICK if args.quick else SIZES))
+    before = os.getloadavg()[0]
     rows = [row for total in sizes for row in measure(total)]
     print(markdown(rows))
+    after, cores = os.getloadavg()[0], os.cpu_count()
+    print(f"\nload average {before:.1f} before, {after:.1f} after; {cores} cores")
     return 1 if any("MISSES" in r["verdict"] for r in rows) else 0
 
 

@@ -8,16 +8,18 @@ import hashlib
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 from builders import Network, make_case, token_for, web_login
 from chats import exports
 from chats_builders import GAME_LOBBY, SCHOOL_RUN, csv_export
+from fastapi import Request, Response
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from taskforce.app import create_app
 from taskforce.chats.models import ChatAttachment, ChatImport, ChatMessage
-from taskforce.core import spool
+from taskforce.core import limits, spool
 from taskforce.core.audit.models import AuditEntry
 from taskforce.core.settings import Settings
 from taskforce.core.sharing import SharingLevel
@@ -249,3 +251,23 @@ def test_a_zipped_export_keeps_its_attachments_hashes_and_never_their_bytes(
             held = path.read_bytes()
             assert known_png not in held
             assert new_png not in held
+
+
+def test_both_upload_addresses_take_their_limit_from_the_setting() -> None:
+    sized = {"chats_upload_bytes": 5 << 20}
+    for path in ("/api/v1/chats/cases/abc/imports", "/ui/chats/cases/abc/import"):
+        assert limits.body_class(path).limit(1 << 20, sized) == 5 << 20
+    assert limits.body_class("/api/v1/chats/cases/abc/imports").caller == "token"
+    assert limits.body_class("/ui/chats/cases/abc/import").caller == "session"
+    assert limits.body_class("/api/v1/chats/imports/abc").limit(1 << 20, sized) == 1 << 20
+    with pytest.raises(ValueError, match="chats_upload_bytes"):  # never falls back silently
+        limits.BodyGate(
+            Response(),  # an ASGI app, never called: the gate is refused when it is made
+            default_limit=1 << 20,
+            checks={"token": _never, "session": _never},
+            refuse=lambda _request, _error: Response(),
+        )
+
+
+async def _never(_request: Request) -> Response | None:
+    return None

@@ -258,7 +258,7 @@ def child_import(folder: Path, data: Path) -> dict[str, Any]:
         for path in sorted(folder.iterdir()):
             summary = importing.import_file(
                 session, caller, settings, case_id=case_id, path=path, display=path.name,
-                options=ReadOptions(timezone="Europe/London"),
+                options=ReadOptions(timezone="Europe/London"), checkpoint=session.commit,
             )  # fmt: skip
             read += summary.messages_read
             added += summary.messages_added

@@ -108,7 +108,6 @@ def import_path(
         path=path,
         display=path.name,
         options=ReadOptions(timezone=timezone),
-        commit=False,
         now=NOW,
     )
 

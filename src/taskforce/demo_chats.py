@@ -143,7 +143,6 @@ def build(
                 path=path,
                 display=name,
                 options=ReadOptions(timezone=tz),
-                commit=False,
                 now=now,
             )
             imports += 1

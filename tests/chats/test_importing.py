@@ -169,6 +169,7 @@ def test_an_interrupted_import_keeps_its_batches_and_a_re_run_adds_only_the_rest
         importing.import_file(
             session, network.gb.caller, settings, case_id=case.id, path=path,
             display="long.csv", options=options, progress=stop_after_two, now=NOW,
+            checkpoint=session.commit,
         )  # fmt: skip
     assert _count(session, ChatMessage) == 6  # two batches of three, committed
     stopped = session.scalar(select(ChatImport))
@@ -180,7 +181,7 @@ def test_an_interrupted_import_keeps_its_batches_and_a_re_run_adds_only_the_rest
     assert session.scalars(select(ChatParticipant.handle)).all() == ["ana.k"]
     rest = importing.import_file(
         session, network.gb.caller, settings, case_id=case.id, path=path,
-        display="long.csv", options=options, now=NOW,
+        display="long.csv", options=options, now=NOW, checkpoint=session.commit,
     )  # fmt: skip
     assert (rest.messages_added, rest.messages_present) == (15, 6)
     texts = session.scalars(

@@ -41,6 +41,13 @@ router = APIRouter(prefix="/chats", tags=["chats"])  # under /api/v1 (app.py)
 # --- import (importing.py) -------------------------------------------------------------------
 
 
+def _check_case(session: Session, caller: Caller, case_id: uuid.UUID) -> None:
+    """The case checked before a byte of the upload is kept, and the check's transaction
+    ended, so nothing is held while the bytes arrive."""
+    importing.check_case(session, caller, case_id)
+    session.commit()
+
+
 async def receive_export(
     request: Request,
     session: Session,
@@ -53,7 +60,7 @@ async def receive_export(
     """The upload (a raw body, or a multipart form's `file` field with the options beside it)
     spooled in the data folder, imported batch by batch off the event loop, and removed:
     attachment bytes never rest on disk after the request."""
-    await run_in_threadpool(importing.check_case, session, caller, case_id)
+    await run_in_threadpool(_check_case, session, caller, case_id)
     with spool.spool_file(settings.data_dir, "chat-export") as path:
         if uploads.is_multipart(request):
             form = await uploads.form_to_file(request, path)
@@ -76,6 +83,7 @@ async def receive_export(
                     path=named,
                     display=display,
                     options=options,
+                    checkpoint=session.commit,
                 )
 
             return await run_in_threadpool(run)

@@ -177,6 +177,7 @@ def _import_one(
             display=display,
             options=options,
             progress=advance,
+            checkpoint=session.commit,
         )
 
 

@@ -1,7 +1,8 @@
 """Importing a chat export into a case: read it as a stream (`reading.read_file`), tag each
 batch of messages (`batching.Tagging`: in a worker process while the batch before it is
-written) and write it (`writing.Writer`), each batch committed; the import's record, its
-audit entry, and the checks before anything is kept.
+written) and write it (`writing.Writer`), each batch handed to the caller's `checkpoint`
+(the interfaces commit there: services only flush); the import's record, its audit entry,
+and the checks before anything is kept.
 
 Why batches, committed: an export of a seized phone holds hundreds of thousands of messages;
 an import that is interrupted keeps what it wrote, and running it again adds only what is
@@ -94,12 +95,10 @@ def read_options(settings: Settings, given: dict[str, str | None]) -> reading.Re
 
 def check_case(session: Session, caller: Caller, case_id: uuid.UUID) -> Case:
     """The case an upload goes into, checked before a byte of it is kept: another agency's
-    case (even a partner's) is missing, a closed one refused. The check's transaction ends,
-    so nothing is held while the bytes arrive."""
+    case (even a partner's) is missing, a closed one refused. The interface ends the check's
+    transaction, so nothing is held while the bytes arrive."""
     service.own_case(session, caller, case_id)
-    case = service.case_for_import(session, caller, case_id)
-    session.commit()
-    return case
+    return service.case_for_import(session, caller, case_id)
 
 
 def import_file(
@@ -112,13 +111,17 @@ def import_file(
     display: str,
     options: reading.ReadOptions,
     progress: Callable[[Progress], None] | None = None,
-    commit: bool = True,
+    checkpoint: Callable[[], None] | None = None,
     now: datetime | None = None,
 ) -> ImportSummary:
     """Import one export into a case of the caller's agency (any other case: 404).
 
-    With `commit`, each batch is committed as it is written: an interrupted import keeps its
-    batches (its record says "stopped") and running it again adds only what is missing.
+    `checkpoint` runs once the import's record is made, after each batch is written and at
+    the end: every interface passes `session.commit`, so no transaction holds SQLite's write
+    lock for more than a batch, an interrupted import keeps its batches (its record says
+    "stopped") and running it again adds only what is missing. Without it (a test's or the
+    demo's transaction) nothing is committed and an interruption leaves the caller to roll
+    back.
     An export of which no message could be read, and none was already there, is refused
     (`Invalid`, naming its first problems); its record stays, "stopped", with the reason."""
     now = now or utcnow()
@@ -139,9 +142,9 @@ def import_file(
     )
     session.add(record)
     session.flush()
-    if commit:
-        session.commit()
-    run = writing.Writer(session, caller, settings, case, record, commit=commit, now=now)
+    if checkpoint is not None:
+        checkpoint()
+    run = writing.Writer(session, caller, settings, case, record, checkpoint=checkpoint, now=now)
     try:
         with batching.Tagging() as tagger:
             batch: list[Message] = []
@@ -167,8 +170,9 @@ def import_file(
                 _store(run, pending, progress, size)
         summary = run.finish()
     except BaseException as exc:
-        if commit:
-            _stopped(session, caller, case, record, f"{type(exc).__name__}: {exc}".strip(": "))
+        if checkpoint is not None:
+            why = f"{type(exc).__name__}: {exc}".strip(": ")
+            _stopped(session, caller, case, record, why, checkpoint)
         raise
     s = summary
     record.finished_at = now
@@ -201,8 +205,8 @@ def import_file(
             "known": s.attachments_known,
         },
     )
-    if commit:
-        session.commit()
+    if checkpoint is not None:
+        checkpoint()
     if nothing:
         raise Invalid("file", f"no message could be read from {display}: {first}")
     return summary
@@ -245,9 +249,16 @@ def _store(
         )
 
 
-def _stopped(session: Session, caller: Caller, case: Case, record: ChatImport, why: str) -> None:
+def _stopped(
+    session: Session,
+    caller: Caller,
+    case: Case,
+    record: ChatImport,
+    why: str,
+    checkpoint: Callable[[], None],
+) -> None:
     """The record of an import cut short says so, and the collection so far is audited (its
-    committed batches stay; running the import again adds the rest)."""
+    checkpointed batches stay; running the import again adds the rest)."""
     session.rollback()
     record.status = "stopped"
     record.finished_at = utcnow()
@@ -268,7 +279,7 @@ def _stopped(session: Session, caller: Caller, case: Case, record: ChatImport, w
             "added": record.messages_added,
         },
     )
-    session.commit()
+    checkpoint()
 
 
 def list_imports(session: Session, caller: Caller, case_id: uuid.UUID) -> list[ChatImport]:

@@ -19,7 +19,7 @@ from taskforce.chats import importing, participants, review, service, views
 from taskforce.chats.schemas import MENTION_NOTE_MAX, NOTE_MAX, ImportSummary
 from taskforce.chats.tactics import TACTICS
 from taskforce.core import spool, uploads
-from taskforce.core.caller import Permission
+from taskforce.core.caller import Caller, Permission
 from taskforce.core.errors import Conflict, Invalid, TaskforceError
 from taskforce.core.http import SessionDep, SettingsDep
 from taskforce.core.settings import Settings
@@ -261,6 +261,13 @@ def _case_page_after_import(
     )
 
 
+def _check_case(session: Session, caller: Caller, case_id: uuid.UUID) -> None:
+    """The case checked before a byte of the upload is kept, and the check's transaction
+    ended, so nothing is held while the bytes arrive."""
+    importing.check_case(session, caller, case_id)
+    session.commit()
+
+
 @router.post("/cases/{case_id}/import", response_class=HTMLResponse)
 async def import_export(
     request: Request,
@@ -276,7 +283,7 @@ async def import_export(
     is imported batch by batch, and is removed. The page is rendered again with the import's
     summary (its counts and first problems) or what was wrong (422): as the hash-list upload
     does, so a refused form keeps the page it came from."""
-    await run_in_threadpool(importing.check_case, session, web.caller, case_id)
+    await run_in_threadpool(_check_case, session, web.caller, case_id)
     with spool.spool_file(settings.data_dir, "chat-export") as path:
         try:
             form = await uploads.form_to_file(request, path)
@@ -302,6 +309,7 @@ async def import_export(
                         path=named,
                         display=display,
                         options=options,
+                        checkpoint=session.commit,
                     )
             except Invalid as exc:  # a refused import's record is committed, "stopped"
                 return _case_page_after_import(request, session, settings, web, case_id, error=exc)

@@ -3,7 +3,7 @@ created, the messages their conversations lack (by digest) told apart from those
 there, then — once tagged — messages, members, attachment records and identifiers written
 with SQLAlchemy Core executemany statements (a few per batch whatever its size: no ORM object
 and no query per message), counts kept, finished conversations scored, and the batch
-committed.
+handed to the caller's checkpoint (the interface commits there).
 
 State kept across batches is small: counters per conversation and per participant, the
 names and hashes of the files the export held, the digests of the last messages
@@ -14,7 +14,7 @@ scoring them without reading them back; at most `FRESH_HELD`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -127,7 +127,7 @@ class Writer:
         case: Case,
         record: ChatImport,
         *,
-        commit: bool,
+        checkpoint: Callable[[], None] | None,
         now: datetime,
     ) -> None:
         self.session = session
@@ -135,7 +135,7 @@ class Writer:
         self.settings = settings
         self.case = case
         self.record = record
-        self.commit = commit
+        self.checkpoint = checkpoint
         self.now = now
         self.repeats = Repeats()
         self.fresh_held = 0
@@ -183,7 +183,7 @@ class Writer:
 
     def store(self, prepared: Prepared, tagged: list[batching.Tagged]) -> None:
         """Write the batch's new messages with their tags, the counts, the scores of the
-        conversations it finished, and the import's record; commit."""
+        conversations it finished, and the import's record; checkpoint."""
         s = self.summary
         s.messages_read += len(prepared.batch)
         s.messages_present += len(prepared.batch) - len(prepared.new)
@@ -493,7 +493,7 @@ class Writer:
             c.changed = False
 
     def _save_record(self) -> None:
-        """The import's record as it stands, and the batch committed."""
+        """The import's record as it stands, and the batch handed to the checkpoint."""
         s = self.summary
         r = self.record
         r.messages_read, r.messages_added = s.messages_read, s.messages_added
@@ -502,8 +502,8 @@ class Writer:
         r.conversations = len(self.conversations)
         r.attachments, r.attachments_known = s.attachments, s.attachments_known
         r.format = ", ".join(sorted(self.formats))[:100]
-        if self.commit:
-            self.session.commit()
+        if self.checkpoint is not None:
+            self.checkpoint()
 
     def _rescore(self, *, finished_only: set[uuid.UUID] | None) -> None:
         """Score the conversations that gained messages. While the file is read, only those

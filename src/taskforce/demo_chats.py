@@ -151,7 +151,7 @@ def build(
         session.scalars(select(ChatConversation).where(ChatConversation.case_id == case.id))
     )
     threshold = settings.chats_review_threshold
-    flagged = [c for c in chats if c.risk is not None and c.risk >= threshold]
+    flagged = [c for c in chats if c.is_flagged(threshold)]
     flagged.sort(key=lambda c: -(c.risk or 0))
     return ChatsSummary(
         case_reference=case.reference,

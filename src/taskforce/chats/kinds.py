@@ -98,3 +98,12 @@ class Tags:
     @property
     def score(self) -> float:
         return max(self.probabilities.values(), default=0.0)
+
+
+def cut(text: str, source: str, line: int) -> tuple[str, Problem | None]:
+    """The text kept of a message (at most `MAX_TEXT` characters) and the problem of the cut:
+    every reader keeps the same length and reports a long message in the same words."""
+    if len(text) <= MAX_TEXT:
+        return text, None
+    rule = f"is {len(text):,} characters long; the first {MAX_TEXT:,} are kept"
+    return text[:MAX_TEXT], Problem(source, line, "text", rule)

@@ -95,6 +95,12 @@ class ChatConversation(Base, UUIDPk):
     reviewed_by_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"))
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
+    def is_flagged(self, threshold: float) -> bool:
+        """Whether the tagger ranks it for review (risk at or over `threshold`, the
+        `chats_review_threshold`): the one meaning of 'flagged' for the queue, the page, a
+        decision's note rule and the summaries (an unscored conversation is not flagged)."""
+        return self.risk is not None and self.risk >= threshold
+
 
 class ChatParticipant(Base, UUIDPk):
     """Someone who wrote in the case's chats, merged by handle: one row per platform and

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from taskforce.chats import textlines, timestamps
-from taskforce.chats.kinds import MAX_TEXT, Author, Event, Message, Problem
+from taskforce.chats.kinds import Author, Event, Message, Problem, cut
 from taskforce.core import parsing
 from taskforce.core.budgets import Breach, Exceeded
 
@@ -65,10 +65,9 @@ def _message(
             yield Problem(source, number, "time", str(exc))
             return
     text = fields.get("text", "")
-    if len(text) > MAX_TEXT:
-        rule = f"is {len(text):,} characters long; the first {MAX_TEXT:,} are kept"
-        yield Problem(source, number, "text", rule)
-        text = text[:MAX_TEXT]
+    text, problem = cut(text, source, number)
+    if problem is not None:
+        yield problem
     conversation = fields.get("conversation@id", "").strip() or default_conversation
     ordinal = ordinals.get(conversation, 0)
     ordinals[conversation] = ordinal + 1

@@ -105,7 +105,7 @@ def summaries(
             first_at=c.first_at,
             last_at=c.last_at,
             risk=c.risk,
-            flagged=c.risk is not None and c.risk >= threshold,
+            flagged=c.is_flagged(threshold),
             flagged_seq=c.flagged_seq,
             tactics=TacticCount.of(c.tactic_counts or {}),
             decision=c.decision,
@@ -197,7 +197,7 @@ def decide(
     decision = decision.strip()
     if decision not in service.DECISIONS:
         raise Invalid("decision", f"must be one of {', '.join(service.DECISIONS)}")
-    flagged = conversation.risk is not None and conversation.risk >= threshold
+    flagged = conversation.is_flagged(threshold)
     note = _checked_note(decision, note, flagged)
     now = now or utcnow()
     review = ChatReview(

@@ -49,22 +49,17 @@ def own_row(
 ) -> Row:
     """A row of the caller's agency (that meets `where`); any other id is missing, the refusal
     audited as `chats.<noun>.read` on `chat_<noun>`."""
-    caller.require(Permission.REVIEW_CHATS)
-    record = session.scalar(
-        select(model).where(
-            model.id == record_id, sharing.owned_by(model.owner_agency_id, caller), *where
-        )
+    return sharing.owned_or_404(
+        session,
+        caller,
+        model,
+        record_id,
+        permission=Permission.REVIEW_CHATS,
+        action=f"chats.{noun}.read",
+        subject_type=f"chat_{noun}",
+        missing=noun,
+        where=where,
     )
-    if record is None:
-        sharing.refuse(
-            session,
-            caller,
-            action=f"chats.{noun}.read",
-            subject_type=f"chat_{noun}",
-            subject_id=record_id,
-            missing=noun,
-        )
-    return record
 
 
 def own_conversation(

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
 from taskforce.chats import textlines, timestamps
-from taskforce.chats.kinds import MAX_TEXT, Author, Event, Message, Problem
+from taskforce.chats.kinds import Author, Event, Message, Problem, cut
 from taskforce.core import budgets
 
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -79,14 +79,6 @@ class _Ordinals:
         value = self.next.get(conversation, 0)
         self.next[conversation] = value + 1
         return value
-
-
-def cut(text: str, source: str, line: int) -> tuple[str, Problem | None]:
-    """The text kept of a message (at most `MAX_TEXT` characters) and the problem of the cut."""
-    if len(text) <= MAX_TEXT:
-        return text, None
-    rule = f"is {len(text):,} characters long; the first {MAX_TEXT:,} are kept"
-    return text[:MAX_TEXT], Problem(source, line, "text", rule)
 
 
 def _header(feed: textlines.LineFeed) -> tuple[int, str, dict[str, int] | str]:

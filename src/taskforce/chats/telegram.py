@@ -20,7 +20,7 @@ from pathlib import PurePosixPath
 from zoneinfo import ZoneInfo
 
 from taskforce.chats import textlines, timestamps
-from taskforce.chats.kinds import MAX_TEXT, Author, Event, Message, Problem
+from taskforce.chats.kinds import Author, Event, Message, Problem, cut
 from taskforce.core import parsing
 from taskforce.core.budgets import Breach, Exceeded
 
@@ -169,10 +169,9 @@ def _message(
             return
         name = item.get("from")
         author = Author(str(handle), PLATFORM, str(name) if name is not None else "")
-    if len(text) > MAX_TEXT:
-        rule = f"is {len(text):,} characters long; the first {MAX_TEXT:,} are kept"
-        yield Problem(source, number, "text", rule)
-        text = text[:MAX_TEXT]
+    text, problem = cut(text, source, number)
+    if problem is not None:
+        yield problem
     yield Message(
         source=source,
         line=number,

@@ -293,7 +293,7 @@ def header(
         message_count=conversation.message_count,
         participant_count=conversation.participant_count,
         risk=conversation.risk,
-        flagged=conversation.risk is not None and conversation.risk >= threshold,
+        flagged=conversation.is_flagged(threshold),
         flagged_seq=conversation.flagged_seq,
         threshold=threshold,
         scored_at=conversation.scored_at,

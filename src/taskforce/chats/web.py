@@ -222,20 +222,13 @@ def case_chats_page(
     settings: SettingsDep,
     web: WebCallerDep,
 ) -> HTMLResponse:
-    chats = review.case_chats(
-        session, web.caller, case_id, threshold=settings.chats_review_threshold
-    )
-    return render(
-        request,
-        "chats/case.html",
-        {"chats": chats, "lead_not_evidence": LEAD_NOT_EVIDENCE},
-    )
+    return _case_page(request, session, settings, web, case_id)
 
 
 # --- import (importing.py) -------------------------------------------------------------------
 
 
-def _case_page_after_import(
+def _case_page(
     request: Request,
     session: Session,
     settings: Settings,
@@ -245,6 +238,8 @@ def _case_page_after_import(
     summary: ImportSummary | None = None,
     error: TaskforceError | None = None,
 ) -> HTMLResponse:
+    """The case's chats page, with what an import from it just did (its summary, or why it was
+    refused: 422) when it comes back from one."""
     chats = review.case_chats(
         session, web.caller, case_id, threshold=settings.chats_review_threshold
     )
@@ -289,7 +284,7 @@ async def import_export(
             form = await uploads.form_to_file(request, path)
         except Invalid as exc:
             return await run_in_threadpool(
-                _case_page_after_import, request, session, settings, web, case_id, error=exc
+                _case_page, request, session, settings, web, case_id, error=exc
             )
         check_csrf(request, form.text("csrf_token"), web)
 
@@ -312,10 +307,8 @@ async def import_export(
                         checkpoint=session.commit,
                     )
             except Invalid as exc:  # a refused import's record is committed, "stopped"
-                return _case_page_after_import(request, session, settings, web, case_id, error=exc)
-            return _case_page_after_import(
-                request, session, settings, web, case_id, summary=summary
-            )
+                return _case_page(request, session, settings, web, case_id, error=exc)
+            return _case_page(request, session, settings, web, case_id, summary=summary)
 
         return await run_in_threadpool(run)
 

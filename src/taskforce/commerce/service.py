@@ -100,22 +100,17 @@ def own_row(
     """One rule for the domain's rows: the caller (who investigates sites) reads a row its
     agency owns (and that meets `where`); any other id is missing, the refusal audited as
     `action` on `subject_type`."""
-    caller.require(Permission.INVESTIGATE_SITES)
-    record = session.scalar(
-        select(model).where(
-            model.id == record_id, sharing.owned_by(model.owner_agency_id, caller), *where
-        )
+    return sharing.owned_or_404(
+        session,
+        caller,
+        model,
+        record_id,
+        permission=Permission.INVESTIGATE_SITES,
+        action=action,
+        subject_type=subject_type,
+        missing=missing,
+        where=where,
     )
-    if record is None:
-        sharing.refuse(
-            session,
-            caller,
-            action=action,
-            subject_type=subject_type,
-            subject_id=record_id,
-            missing=missing,
-        )
-    return record
 
 
 def _own(

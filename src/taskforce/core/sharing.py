@@ -57,6 +57,7 @@ class Shareable:
 
 
 T = TypeVar("T", bound=Shareable)
+R = TypeVar("R", bound=Base)  # a row with `id` and `owner_agency_id` columns
 
 
 class Owned(Protocol):
@@ -159,6 +160,41 @@ def visible_or_404(
     if record is None:
         if action is None:
             raise NotFound(missing)
+        refuse(
+            session,
+            caller,
+            action=action,
+            subject_type=subject_type,
+            subject_id=record_id,
+            missing=missing,
+        )
+    return record
+
+
+def owned_or_404(
+    session: Session,
+    caller: Caller,
+    model: type[R],
+    record_id: uuid.UUID,
+    *,
+    permission: Permission,
+    action: str,
+    subject_type: str,
+    missing: str,
+    where: Sequence[ColumnElement[bool]] = (),
+) -> R:
+    """A row of the caller's own agency, whatever its sharing level (commerce's sites, chat
+    logs: material no partner sees), that also meets `where`; any other id is missing, the
+    refusal audited as `action` on `subject_type`, so an id reveals nothing."""
+    caller.require(permission)
+    record = session.scalars(
+        select(model).where(
+            model.id == record_id,  # type: ignore[attr-defined]
+            owned_by(model.owner_agency_id, caller),  # type: ignore[attr-defined]
+            *where,
+        )
+    ).first()
+    if record is None:
         refuse(
             session,
             caller,

@@ -16,7 +16,7 @@ from builders import (
     picture,
     token_for,
 )
-from chat_participant_builders import by_key, imported
+from chats_builders import by_key, imported
 from commerce_builders import crawled_site
 from fastapi import FastAPI
 from fastapi.testclient import TestClient

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from browser_builders import gb_investigator, sign_in
-from chat_participant_builders import imported
+from chats_builders import imported
 from playwright.sync_api import Browser, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import pytest
 from builders import Network, add_selector, make_case
-from chat_participant_builders import PHONE, by_key, imported, note
-from chat_review_builders import Line, conversation
+from chats_builders import PHONE, Line, by_key, conversation, imported, known_abroad, note
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -70,11 +69,8 @@ def test_the_participant_list_shows_messages_conversations_and_the_account(
 def test_confirming_makes_a_selector_that_deconflicts_with_another_agency(
     session: Session, settings: Settings, network: Network
 ) -> None:
-    case = make_case(session, network.gb, title="Operation Harbour")
-    imported(session, case)
-    us_case = make_case(session, network.us, title="Operation Lantern")
-    add_selector(session, settings, network.us, us_case, "phone", "+442079460958")
-    found = by_key(session, case)
+    known = known_abroad(session, settings, network)
+    case, us_case, found = known.case, known.us_case, known.found
     phone, snap = found["+442079460958"], found["snapchat:sam_22"]
     result = participants.confirm(
         session, network.gb.caller, settings, [phone.id, snap.id], note="Sam, club coach"

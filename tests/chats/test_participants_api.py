@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import uuid
 
-from builders import Network, add_selector, make_case, token_for
-from chat_participant_builders import PHONE, by_key, imported
+from builders import Network, make_case, token_for
+from chats_builders import PHONE, by_key, imported, known_abroad
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
@@ -17,11 +17,8 @@ from taskforce.core.settings import Settings
 def test_participants_mentions_confirm_and_dismiss_over_the_api(
     client: TestClient, session: Session, settings: Settings, network: Network
 ) -> None:
-    case = make_case(session, network.gb, title="Operation Harbour")
-    imported(session, case)
-    us_case = make_case(session, network.us, title="Operation Lantern")
-    add_selector(session, settings, network.us, us_case, "phone", "+442079460958")
-    found = by_key(session, case)
+    known = known_abroad(session, settings, network)
+    case, found = known.case, known.found
     phone, url = found["+442079460958"], found["http://example.com/club"]
     headers = token_for(session, settings, network.gb)
     base = f"/api/v1/chats/cases/{case.id}"

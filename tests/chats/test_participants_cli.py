@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from builders import add_selector, make_case, make_network
-from chat_participant_builders import PHONE, by_key, imported
+from builders import make_network
+from chats_builders import PHONE, known_abroad
 from cli_hub import fresh_hub
 from sqlalchemy import select
 
@@ -28,13 +28,9 @@ def test_list_confirm_and_dismiss_at_the_console(
     factory = make_sessionmaker(engine)
     with unit_of_work(factory) as session:
         network = make_network(session)
-        case = make_case(session, network.gb, title="Operation Harbour")
-        reference = case.reference
-        imported(session, case)
-        us_case = make_case(session, network.us, title="Operation Lantern")
-        add_selector(session, settings, network.us, us_case, "phone", "+442079460958")
-        snap_id = by_key(session, case)["snapchat:sam_22"].id
-        us_reference = us_case.reference
+        known = known_abroad(session, settings, network)
+        reference, us_reference = known.case.reference, known.us_case.reference
+        snap_id = known.found["snapchat:sam_22"].id
 
     listed = runner.invoke(
         app, ["chats", "participants", "--case", reference, "--agency", "GB-NCA"]

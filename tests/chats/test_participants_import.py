@@ -8,12 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from builders import add_selector, make_case, make_network
-from chats_builders import csv_export, import_path, write_export
-from sqlalchemy import select
+from chats_builders import by_key, csv_export, import_path, write_export
 from sqlalchemy.orm import Session
 
 from taskforce.chats import participants
-from taskforce.chats.models import ChatMention
 from taskforce.core.settings import Settings
 
 LOBBY = [
@@ -28,10 +26,6 @@ LATER = [
 ]
 
 
-def mentions_of(session: Session) -> dict[str, ChatMention]:
-    return {m.key: m for m in session.scalars(select(ChatMention))}
-
-
 def test_an_import_notes_identifiers_once_and_a_dismissal_survives_the_next(
     session: Session, settings: Settings, tmp_path: Path
 ) -> None:
@@ -39,7 +33,7 @@ def test_an_import_notes_identifiers_once_and_a_dismissal_survives_the_next(
     case = make_case(session, network.gb, title="Operation Lobby")
     first = write_export(tmp_path, "lobby.csv", csv_export(LOBBY, platform="discord"))
     import_path(session, settings, network.gb, case, first)
-    found = mentions_of(session)
+    found = by_key(session, case)
     assert set(found) == {
         "discord:tiger_77",  # authors on the export's platform: their accounts
         "discord:kid.lena",
@@ -52,19 +46,19 @@ def test_an_import_notes_identifiers_once_and_a_dismissal_survives_the_next(
 
     import_path(session, settings, network.gb, case, first)  # the same file again
     session.expire_all()
-    assert mentions_of(session)["discord:tiger_77"].occurrences == 3
+    assert by_key(session, case)["discord:tiger_77"].occurrences == 3
 
-    snap = mentions_of(session)["snapchat:tiger.77x"]
+    snap = by_key(session, case)["snapchat:tiger.77x"]
     participants.dismiss(session, network.gb.caller, [snap.id])
     later = write_export(tmp_path, "later.csv", csv_export(LATER, platform="discord"))
     import_path(session, settings, network.gb, case, later)
     session.expire_all()
-    snap = mentions_of(session)["snapchat:tiger.77x"]
+    snap = by_key(session, case)["snapchat:tiger.77x"]
     assert (snap.status, snap.occurrences) == ("dismissed", 2)
 
     us_case = make_case(session, network.us, title="Operation Heron")
     add_selector(session, settings, network.us, us_case, "phone", "+44 20 7946 0958")
-    phone = mentions_of(session)["+442079460958"]
+    phone = by_key(session, case)["+442079460958"]
     result = participants.confirm(session, network.gb.caller, settings, [phone.id])
     assert (result.added, result.hits) == (1, 1)
     listing = participants.list_participants(session, network.gb.caller, case.id)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import re
 
-from builders import Network, add_selector, csrf_field, make_case, web_login
-from chat_participant_builders import PHONE, by_key, imported
+from builders import Network, csrf_field, make_case, web_login
+from chats_builders import PHONE, imported, known_abroad
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
@@ -17,11 +17,9 @@ from taskforce.core.settings import Settings
 def test_the_page_lists_and_confirms_several_identifiers_at_once(
     client: TestClient, session: Session, settings: Settings, network: Network
 ) -> None:
-    case = make_case(session, network.gb, title="Operation Harbour")
-    chat = imported(session, case)
-    us_case = make_case(session, network.us, title="Operation Lantern")
-    add_selector(session, settings, network.us, us_case, "phone", "+442079460958")
-    found = by_key(session, case)
+    known = known_abroad(session, settings, network)
+    case, found = known.case, known.found
+    chat = known.chat
     phone, snap = found["+442079460958"], found["snapchat:sam_22"]
     web_login(client, session, network.gb)
     url = f"/ui/chats/cases/{case.id}/participants"

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 from builders import Network, make_case
-from chat_review_builders import conversation, grooming_lines, ordinary_lines
+from chats_builders import conversation, grooming_lines, ordinary_lines
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 

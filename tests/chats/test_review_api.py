@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 
 from builders import Network, make_case, token_for
-from chat_review_builders import conversation, grooming_lines, ordinary_lines
+from chats_builders import conversation, grooming_lines, ordinary_lines
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 

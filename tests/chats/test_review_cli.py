@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from builders import make_case, make_network
-from chat_review_builders import conversation, grooming_lines, ordinary_lines
+from chats_builders import conversation, grooming_lines, ordinary_lines
 from cli_hub import fresh_hub
 from sqlalchemy import select
 

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 from builders import Network, make_case
-from chat_review_builders import Line, conversation, grooming_lines
-from chats_builders import imported_case
+from chats_builders import Line, conversation, grooming_lines, imported_case
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from builders import Network, make_case, web_login
-from chat_review_builders import Line, conversation, grooming_lines, ordinary_lines
+from chats_builders import Line, conversation, grooming_lines, ordinary_lines
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session

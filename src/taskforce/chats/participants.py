@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from taskforce.cases import additions
 from taskforce.cases.deconfliction import NewSelector
-from taskforce.cases.models import Case, Selector
+from taskforce.cases.models import Case, Selector, SelectorValue
 from taskforce.cases.selectors import NormalisedSelector, SelectorKind, normalise
 from taskforce.chats import service
 from taskforce.chats.mentions import Candidate
@@ -394,15 +394,16 @@ def confirm(
 def _selectors_of(
     session: Session, case_id: uuid.UUID, mentions: Sequence[ChatMention]
 ) -> dict[tuple[str, str], uuid.UUID]:
-    """The case's selector for each mention's (kind, key)."""
+    """The case's selector for each mention's (kind, key): matched on the key deconfliction
+    stored (`SelectorValue`), so a mention and its selector are the same identifier by the
+    one rule of `cases.selectors.normalise`."""
     wanted = {(m.kind, m.key) for m in mentions}
     found: dict[tuple[str, str], uuid.UUID] = {}
-    for selector_id, kind, value, platform in session.execute(
-        select(Selector.id, Selector.kind, Selector.value, Selector.platform).where(
-            Selector.case_id == case_id, Selector.value.in_({m.value for m in mentions})
-        )
+    for selector_id, kind, key in session.execute(
+        select(Selector.id, SelectorValue.kind, SelectorValue.key)
+        .join(SelectorValue, SelectorValue.id == Selector.value_id)
+        .where(Selector.case_id == case_id, SelectorValue.key.in_({m.key for m in mentions}))
     ):
-        key = f"{platform}:{value}" if kind == SelectorKind.USERNAME.value else value
         if (kind, key) in wanted:
             found[(kind, key)] = selector_id
     return found

@@ -124,7 +124,7 @@ def test_another_agencys_case_or_user_is_not_found(
         app, ["chats", "import", str(school), "--case", cases["US-HSI"], "--agency", "GB-NCA"]
     )
     assert theirs.exit_code == 1
-    assert "case not found" in theirs.stderr
+    assert f"case {cases['US-HSI']} of GB-NCA not found" in theirs.stderr, theirs.stderr
     other_user = runner.invoke(
         app,
         [

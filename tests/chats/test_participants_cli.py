@@ -39,7 +39,7 @@ def test_list_confirm_and_dismiss_at_the_console(
     lines = [" ".join(line.split()) for line in listed.stdout.splitlines()]
     assert lines[0].startswith(f"{PHONE} whatsapp 3 messages")
     assert "proposed phone club" in lines[0]
-    assert lines[1].startswith("Kim whatsapp 1 messages")
+    assert lines[1].startswith("Kim whatsapp 1 message ")
     assert "no account" in lines[1]  # a contact name
     snap_line = next(line for line in lines if line.startswith(str(snap_id)))
     # id, type, value on its platform, from the text, seen twice, proposed, first in message 3

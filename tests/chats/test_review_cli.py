@@ -33,6 +33,7 @@ def test_queue_then_review_at_the_console(tmp_path: Path, monkeypatch: pytest.Mo
     listed = runner.invoke(app, ["chats", "queue", "--agency", "GB-NCA", "--case", reference])
     assert listed.exit_code == 0, listed.output
     lines = [line for line in listed.stdout.splitlines() if line.strip()]
+    assert "id, risk, flagged, decision, case, messages, tactics, title" in listed.stderr
     assert lines[0].split()[:5] == [str(flagged_id), "0.91", "FLAGGED", "unreviewed", reference]
     assert "Secrecy ×1" in lines[0]
     assert lines[0].endswith("Chat with Kim")
@@ -46,6 +47,15 @@ def test_queue_then_review_at_the_console(tmp_path: Path, monkeypatch: pytest.Mo
     assert refused.exit_code == 2
     assert "note" in refused.output
     assert "say what the concern is" in refused.output
+
+    short = runner.invoke(
+        app,
+        ["chats", "review", str(flagged_id)[:8], "--decision", "concern", "--note", "x",
+         "--agency", "GB-NCA", "--reviewer", analyst],
+    )  # fmt: skip
+    assert short.exit_code == 2  # a message naming what to give, never a traceback
+    assert f"'{str(flagged_id)[:8]}' is not a conversation id" in " ".join(short.stderr.split())
+    assert short.exception is None or isinstance(short.exception, SystemExit)
 
     stranger = runner.invoke(
         app,

@@ -45,6 +45,21 @@ def acting(session: Session, agency: str, email: str | None) -> Caller:
     return auth_service.caller_for(session, user, channel="cli")
 
 
+def case_id_of(session: Session, caller: Caller, reference: str) -> uuid.UUID:
+    """The case named on the command line; a miss names the reference and the agency it was
+    looked for in (a bare "case not found" leaves the analyst guessing which)."""
+    try:
+        return case_service.find_case(session, caller, reference).id
+    except NotFound:
+        where = caller.agency_code or "your agency"
+        raise NotFound(f"case {reference.strip().upper()} of {where}") from None
+
+
+def plural(count: int, noun: str) -> str:
+    """`1 message`, `2 messages`."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
+
+
 def summary_lines(done: list[ImportSummary]) -> list[str]:
     """The summary table as plain lines, columns aligned and nothing cut (paths stay whole,
     whatever the terminal's width)."""
@@ -114,7 +129,7 @@ def import_command(
             encoding=encoding,
         )
         caller = acting(session, agency, as_user)
-        case_id = case_service.find_case(session, caller, case).id
+        case_id = case_id_of(session, caller, case)
         session.commit()  # nothing held while files are read
         for path in files:
             display = str(path)
@@ -212,20 +227,33 @@ def participants_command(
     wanted = None if status.strip().lower() == "all" else status.strip().lower()
     with unit(ctx) as session:
         caller = agency_service.operator(session, agency)
-        case_id = case_service.find_case(session, caller, case).id
+        case_id = case_id_of(session, caller, case)
         people = participants.list_participants(session, caller, case_id)
         found = participants.list_mentions(session, caller, case_id, status=wanted)
+    if people.participants:
+        err.print(
+            "who wrote: handle, platform, messages, names, own account, conversations",
+            markup=False,
+            soft_wrap=True,
+        )
     for p in people.participants:
         account = f"{p.mention.status} {p.mention.kind}" if p.mention else "no account"
         names = ", ".join(p.names) or "-"
         chats = ", ".join(c.title for c in p.conversations) or "-"
         out.print(
-            f"{p.handle}\t{p.platform}\t{p.message_count} messages\t{names}\t{account}\t{chats}",
+            f"{p.handle}\t{p.platform}\t{plural(p.message_count, 'message')}\t"
+            f"{names}\t{account}\t{chats}",
             markup=False,
             soft_wrap=True,
         )
     if found.mentions:
         out.print("", markup=False)
+        err.print(
+            "identifiers found: id, type, value, from (author or text), seen, status, "
+            "first seen (conversation #message)",
+            markup=False,
+            soft_wrap=True,
+        )
     for m in found.mentions:
         out.print(_mention_line(m), markup=False, soft_wrap=True)
     counts = ", ".join(f"{n} {name}" for name, n in found.counts.items())
@@ -259,7 +287,7 @@ def confirm_command(
     settings = state(ctx).settings
     with unit(ctx) as session:
         caller = agency_service.operator(session, agency)
-        case_id = case_service.find_case(session, caller, case).id if case else None
+        case_id = case_id_of(session, caller, case) if case else None
         ids: list[uuid.UUID] = []
         for raw in mentions:
             try:
@@ -313,7 +341,7 @@ def queue_command(
     settings = state(ctx).settings
     with unit(ctx) as session:
         caller = agency_service.operator(session, agency)
-        case_id = case_service.find_case(session, caller, case).id if case else None
+        case_id = case_id_of(session, caller, case) if case else None
         page = review.queue(
             session,
             caller,
@@ -322,11 +350,17 @@ def queue_command(
             decision="all" if everything else "unreviewed",
             limit=limit,
         )
+    if page.items:
+        err.print(
+            "id, risk, flagged, decision, case, messages, tactics, title",
+            markup=False,
+            soft_wrap=True,
+        )
     for item in page.items:
         tactics = ", ".join(f"{t.label} ×{t.count}" for t in item.tactics) or "-"
         out.print(
             f"{item.id}\t{_risk(item.risk)}\t{'FLAGGED' if item.flagged else '-'}\t"
-            f"{item.decision}\t{item.case_reference}\t{item.message_count} messages\t"
+            f"{item.decision}\t{item.case_reference}\t{plural(item.message_count, 'message')}\t"
             f"{tactics}\t{item.title}",
             markup=False,
             soft_wrap=True,
@@ -367,12 +401,16 @@ def review_command(
     ),
 ) -> None:
     """Record a reviewer's decision on a conversation (kept with the earlier ones, audited)."""
-    try:
-        chat_id = uuid.UUID(conversation_id.strip())
-    except ValueError:
-        raise Invalid("conversation", "must be a conversation id (a UUID)") from None
     settings = state(ctx).settings
     with unit(ctx) as session:
+        try:
+            chat_id = uuid.UUID(conversation_id.strip())
+        except ValueError:
+            raise Invalid(
+                "conversation",
+                f"{conversation_id.strip()!r} is not a conversation id: give the whole id "
+                "`taskforce chats queue` prints (36 characters)",
+            ) from None
         caller = _reviewer(session, agency, reviewer)
         done = review.decide(
             session,

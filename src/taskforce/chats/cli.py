@@ -34,8 +34,9 @@ PROBLEMS_SHOWN = 10  # per file, in the summary; the import's record keeps the f
 
 
 def acting(session: Session, agency: str, email: str | None) -> Caller:
-    """Who imports: one of the agency's users (`--as`, recorded on the import and in the audit
-    log under their name and role), or the agency's operator at the console."""
+    """Who acts: one of the agency's users, active (the importer's `--as`, the `--reviewer` of a
+    decision: recorded on the import or review and in the audit log under their name and
+    role), or, with no e-mail, the agency's operator at the console."""
     operator = agency_service.operator(session, agency)
     if email is None:
         return operator
@@ -375,15 +376,6 @@ def queue_command(
         raise typer.Exit(1)
 
 
-def _reviewer(session: Session, agency: str, email: str) -> Caller:
-    """The person a decision is recorded for: a user of the agency, active."""
-    operator = agency_service.operator(session, agency)
-    user = auth_service.find_user(session, email)
-    if user is None or user.agency_id != operator.agency_id or not user.is_active:
-        raise NotFound(f"user {email.strip()} of {agency.strip().upper()}")
-    return auth_service.caller_for(session, user, channel="cli")
-
-
 @app.command("review")
 def review_command(
     ctx: typer.Context,
@@ -411,7 +403,7 @@ def review_command(
                 f"{conversation_id.strip()!r} is not a conversation id: give the whole id "
                 "`taskforce chats queue` prints (36 characters)",
             ) from None
-        caller = _reviewer(session, agency, reviewer)
+        caller = acting(session, agency, reviewer)
         done = review.decide(
             session,
             caller,

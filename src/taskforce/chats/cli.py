@@ -16,6 +16,7 @@ from taskforce.cases import service as case_service
 from taskforce.chats import evaluation, importing, participants, review, scorecard, tagging
 from taskforce.chats.reading import FORMATS, ReadOptions
 from taskforce.chats.schemas import ImportSummary, MentionRow
+from taskforce.chats.scorecard import plural
 from taskforce.core.auth import service as auth_service
 from taskforce.core.caller import Caller
 from taskforce.core.console import err, out, state, unit
@@ -54,11 +55,6 @@ def case_id_of(session: Session, caller: Caller, reference: str) -> uuid.UUID:
     except NotFound:
         where = caller.agency_code or "your agency"
         raise NotFound(f"case {reference.strip().upper()} of {where}") from None
-
-
-def plural(count: int, noun: str) -> str:
-    """`1 message`, `2 messages`."""
-    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
 
 
 def summary_lines(done: list[ImportSummary]) -> list[str]:

@@ -35,6 +35,7 @@ class EvaluationReport:
 
 
 def plural(count: int, word: str) -> str:
+    """`1 message`, `2 messages`: the domain's console lines count in words (the CLI's too)."""
     return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 

@@ -109,7 +109,7 @@ def summaries(
             flagged_seq=c.flagged_seq,
             tactics=TacticCount.of(c.tactic_counts or {}),
             decision=c.decision,
-            decision_label=service.DECISION_LABELS.get(c.decision, c.decision),
+            decision_label=service.decision_label(c.decision),
             reviewed_at=c.reviewed_at,
             reviewer=reviewers.get(c.reviewed_by_user_id) if c.reviewed_by_user_id else None,
         )

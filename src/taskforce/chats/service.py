@@ -38,6 +38,11 @@ DECISION_LABELS = {
 }
 
 
+def decision_label(decision: str) -> str:
+    """How a page, the API and the console name a decision (an unknown one as stored)."""
+    return DECISION_LABELS.get(decision, decision)
+
+
 def own_row(
     session: Session,
     caller: Caller,

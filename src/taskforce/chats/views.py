@@ -302,7 +302,7 @@ def header(
         contributions=list(contributions),
         reasons_missing=reasons_missing,
         decision=conversation.decision,
-        decision_label=service.DECISION_LABELS.get(conversation.decision, conversation.decision),
+        decision_label=service.decision_label(conversation.decision),
         reviewed_at=conversation.reviewed_at,
         reviewer=reviewer,
     )
@@ -314,7 +314,7 @@ def review_read(review: ChatReview) -> ReviewRead:
         conversation_id=review.conversation_id,
         at=review.at,
         decision=review.decision,
-        decision_label=service.DECISION_LABELS.get(review.decision, review.decision),
+        decision_label=service.decision_label(review.decision),
         note=review.note,
         reviewer=review.actor_label,
         risk=review.risk,

@@ -5,6 +5,7 @@ cores instead of taking turns."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import multiprocessing
 import os
@@ -20,8 +21,10 @@ from taskforce.chats.tactics import Tactic
 
 REPEAT_WINDOW = 250_000  # see `Repeats`
 
-# a message's tactics bits, score, tags JSON, and the identifiers written in its text
-Tagged = tuple[int, float, dict[str, Any], list[mentions.Candidate]]
+# a message's tactics bits, score, tags as the JSON text stored (`tagging.tags_json_text`),
+# its probabilities over the floor as (tactic value, probability) pairs, and the identifiers
+# written in its text: plain values, cheap to send back from the worker process
+Tagged = tuple[int, float, str, tuple[tuple[str, float], ...], list[mentions.Candidate]]
 
 
 def conversation_key(message: Message) -> str:
@@ -69,11 +72,13 @@ def tag_texts(texts: Sequence[tuple[str, str | None]], region: str | None) -> li
     written in it (`mentions.in_text`, `region` for phone numbers without a country code).
     Module level: a worker process calls it by name."""
     verdicts = tagging.shipped().tag([text for text, _ in texts])
+    values = _VALUES
     return [
         (
-            tactics.bits(t.tactics),
+            tactics.bits(t.tactics) if t.tactics else 0,
             t.score,
-            tagging.tags_to_json(t),
+            tagging.tags_json_text(t),
+            tuple((values[k], p) for k, p in t.probabilities.items()),
             mentions.in_text(text, region, platform=platform),
         )
         for t, (text, platform) in zip(verdicts, texts, strict=True)
@@ -82,12 +87,20 @@ def tag_texts(texts: Sequence[tuple[str, str | None]], region: str | None) -> li
 
 def scored(seq: int, author: str | None, tagged: Tagged) -> ScoredMessage:
     """A stored message as the risk model reads it, as `scoring` reads one back."""
-    bits, _score, data, _written = tagged
-    probabilities = {Tactic(k): float(v) for k, v in data.get("p", {}).items() if k in _TACTICS}
-    return ScoredMessage(seq, author, frozenset(tactics.from_bits(bits)), probabilities)
+    bits, _score, _data, pairs, _written = tagged
+    by_value = _BY_VALUE
+    probabilities = {by_value[k]: p for k, p in pairs} if pairs else {}
+    return ScoredMessage(seq, author, _tactics_of(bits), probabilities)
 
 
-_TACTICS = frozenset(t.value for t in Tactic)
+_VALUES = {t: t.value for t in Tactic}
+_BY_VALUE = {t.value: t for t in Tactic}
+_NONE: frozenset[Tactic] = frozenset()
+
+
+@functools.cache
+def _tactics_of(bits: int) -> frozenset[Tactic]:
+    return frozenset(tactics.from_bits(bits)) if bits else _NONE
 
 
 class Tagging:

@@ -39,6 +39,16 @@ FEATURE_LABELS: dict[str, str] = {
 }
 C = 1.0
 SEED = 19
+CLOSE = 1e-9  # a running risk this near the threshold is computed exactly (see `assess`)
+
+
+def _logit(p: float) -> float:
+    """The score at which the model's risk is `p` (±inf outside (0, 1))."""
+    if p <= 0.0:
+        return -math.inf
+    if p >= 1.0:
+        return math.inf
+    return math.log(p / (1.0 - p))
 
 
 @dataclass(frozen=True)
@@ -93,19 +103,39 @@ class Running:
         self.with_tactic = 0
         self.by_author: dict[str | None, int] = {}
         self.counts: dict[str, int] = {}
+        self._fixed: float | None = None  # see `estimate`
 
     def add(self, message: ScoredMessage) -> None:
         self.messages += 1
+        strongest = self.strongest
         for tactic, p in message.probabilities.items():
-            if p > self.strongest[tactic]:
-                self.strongest[tactic] = float(p)
+            if p > strongest[tactic]:
+                strongest[tactic] = float(p)
+                self._fixed = None
         if message.tactics:
+            self._fixed = None
             self.with_tactic += 1
             self.by_author[message.author] = self.by_author.get(message.author, 0) + 1
             for tactic in message.tactics:
-                self.strongest[tactic] = 1.0
+                strongest[tactic] = 1.0
                 self.shown.add(tactic)
                 self.counts[tactic.value] = self.counts.get(tactic.value, 0) + 1
+
+    def estimate(self, weights: Sequence[float], intercept: float) -> float:
+        """`vector() · weights + intercept` summed in Python floats: the same value as the
+        model's but for the last bits (numpy's dot adds in another order), for a quick look
+        at every message; the parts that change only with a tactic are summed once each."""
+        if self._fixed is None:
+            n = len(TACTICS)
+            fixed = sum(self.strongest[t] * w for t, w in zip(TACTICS, weights, strict=False))
+            fixed += len(self.shown) / n * weights[n]
+            fixed += len({TACTICS[t].stage for t in self.shown}) / len(Stage) * weights[n + 1]
+            if self.with_tactic:
+                top = max(self.by_author.values(), default=0)
+                fixed += top / self.with_tactic * weights[n + 3]
+            self._fixed = fixed + intercept
+        share = self.with_tactic / self.messages if self.messages else 0.0
+        return self._fixed + share * weights[len(TACTICS) + 2]
 
     def vector(self) -> NDArray[np.float64]:
         stages = {TACTICS[t].stage for t in self.shown}
@@ -165,17 +195,26 @@ def assess(messages: Iterable[ScoredMessage], threshold: float, *, model: RiskMo
     running = Running()
     flagged: int | None = None
     timeline: list[TimelineEntry] = []
-    risk = model.probability(running.vector())  # an empty conversation's
+    weights, intercept = model.weights, model.intercept
+    # the running risk of a message without a tactic matters only while not yet flagged, and
+    # only whether it reached the threshold: a quick estimate tells, unless it is too close
+    # to call, when the model's own arithmetic decides (so `flagged_seq` is exactly its)
+    low, high = _logit(threshold - CLOSE), _logit(threshold + CLOSE)
     for message in messages:
         running.add(message)
-        risk = model.probability(running.vector())
-        if flagged is None and risk >= threshold:
-            flagged = message.seq
         if message.tactics:
+            risk = model.probability(running.vector())
+            if flagged is None and risk >= threshold:
+                flagged = message.seq
             ordered = tuple(t for t in TACTICS if t in message.tactics)
             stages = tuple(dict.fromkeys(TACTICS[t].stage for t in ordered))
             timeline.append(TimelineEntry(message.seq, ordered, stages, risk))
+        elif flagged is None:
+            score = running.estimate(weights, intercept)
+            if score >= high or (score > low and model.probability(running.vector()) >= threshold):
+                flagged = message.seq
     vector = running.vector()
+    risk = model.probability(vector)  # after the last message (an empty conversation's too)
     contributions = sorted(
         (
             FeatureContribution(name, FEATURE_LABELS[name], float(v), w)

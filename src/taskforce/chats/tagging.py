@@ -14,6 +14,8 @@ not the model.
 
 from __future__ import annotations
 
+import gc
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -139,6 +141,27 @@ def tags_to_json(tags: Tags) -> dict[str, Any]:
     }
 
 
+_VALUES = {t: t.value for t in Tactic}  # an enum's `.value` is a slow property on 3.11
+EMPTY_JSON = "{}"  # a message with no tactic, no probability over the floor and no rule
+
+
+def tags_json_text(tags: Tags) -> str:
+    """`tags_to_json` as the text stored (compact; "{}" for a message with no tags, which
+    `tags_from_json` reads back as no tags): made where the batch is tagged, so the importer
+    stores it as it is."""
+    if not tags.probabilities and not tags.rules and not tags.tactics:
+        return EMPTY_JSON
+    values = _VALUES
+    return json.dumps(
+        {
+            "p": {values[tactic]: p for tactic, p in tags.probabilities.items()},
+            "t": sorted(values[t] for t in tags.tactics),
+            "rules": [[values[h.tactic], h.rule, h.start, h.end] for h in tags.rules],
+        },
+        separators=(",", ":"),
+    )
+
+
 def tags_from_json(data: dict[str, Any] | None) -> Tags:
     """The tags stored by `tags_to_json` (unknown tactics — from a newer version — skipped).
     Without "t", the shown tactics are the rules' and those at 0.5 or more."""
@@ -229,5 +252,13 @@ def load(path: Path, lexicon: Lexicon | None = None) -> Tagger:
 
 @cache
 def shipped() -> Tagger:
-    """The tagger built from the shipped synthetic corpus and lexicon (once per process)."""
-    return build(corpus_module.shipped(), lexicon_module.shipped())
+    """The tagger built from the shipped synthetic corpus and lexicon (once per process).
+
+    Its objects (the models' vocabularies: some 100,000 of them) live as long as the process,
+    so they are moved out of the garbage collector's sight (`gc.freeze`): else every full
+    collection walks them again, and an import, which makes many small objects, spent more
+    time in the collector than in tagging."""
+    tagger = build(corpus_module.shipped(), lexicon_module.shipped())
+    gc.collect()
+    gc.freeze()
+    return tagger

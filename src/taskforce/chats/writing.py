@@ -13,6 +13,7 @@ scoring them without reading them back; at most `FRESH_HELD`).
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -71,6 +72,7 @@ class _Conversation:
     # scoring need not read them back (None: not held, read back from the database)
     held: list[ScoredMessage] | None = None
     changed: bool = False  # counts to write
+    bound: Any = None  # its id as the database driver takes it (`_Messages`)
 
 
 @dataclass
@@ -80,6 +82,11 @@ class _Participant:
     message_count: int
     first_at: datetime | None
     last_at: datetime | None
+    key: str = ""  # its id as the risk model keys authors (as `scoring` reads them back)
+    bound: Any = None  # its id as the database driver takes it (`_Messages`)
+
+    def __post_init__(self) -> None:
+        self.key = str(self.id)
 
 
 @dataclass
@@ -116,6 +123,110 @@ def _update_by_id(session: Session, table: Table, rows: list[dict[str, Any]]) ->
     session.execute(stmt.values({k: bindparam(k) for k in keys}), rows)
 
 
+class _Messages:
+    """A batch's message rows, written in one executemany: the import's largest cost.
+
+    On SQLite (the default database) the rows are plain tuples given to the driver, each value
+    converted once by its column type's own converter for the dialect (so they read back as
+    any other row does), the tags as the JSON text the tagging worker made; no statement is
+    compiled nor a dict made per row. Elsewhere SQLAlchemy Core's insert, which PostgreSQL's
+    driver handles well."""
+
+    COLUMNS = (
+        "conversation_id", "import_id", "participant_id", "seq", "digest", "line", "sent_at",
+        "time_text", "text", "tactics", "score", "tags", "attachment_count", "id",
+    )  # fmt: skip  # the table's order (its primary key comes from a mixin, last)
+
+    def __init__(self, session: Session, import_id: uuid.UUID) -> None:
+        self.session = session
+        dialect = session.get_bind().dialect
+        self.raw = dialect.name == "sqlite"
+
+        def convert(name: str) -> Callable[[Any], Any]:
+            found = _MESSAGES.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+            return found or (lambda value: value)
+
+        self.uuid, self.time = convert("id"), convert("sent_at")
+        self.import_id: Any = self.uuid(import_id) if self.raw else import_id
+        # the statement as SQLAlchemy writes it for the dialect, its parameters in our order
+        compiled = (
+            insert(_MESSAGES)
+            .values({c: bindparam(c) for c in self.COLUMNS})
+            .compile(dialect=dialect)
+        )
+        if self.raw and list(compiled.positiontup or ()) != list(self.COLUMNS):
+            raise RuntimeError(f"chat_message insert: parameters in another order ({compiled})")
+        self.sql = str(compiled)
+        self.tuples: list[tuple[Any, ...]] = []
+        self.dicts: list[dict[str, Any]] = []
+
+    def begin(self) -> None:
+        self.tuples, self.dicts = [], []
+
+    def add(
+        self,
+        message_id: uuid.UUID,
+        conversation: _Conversation,
+        person: _Participant | None,
+        digest: str,
+        m: Message,
+        verdict: batching.Tagged,
+    ) -> None:
+        if not self.raw:
+            self.dicts.append(
+                {
+                    "id": message_id,
+                    "conversation_id": conversation.id,
+                    "import_id": self.import_id,
+                    "participant_id": person.id if person else None,
+                    "seq": m.ordinal,
+                    "digest": digest,
+                    "line": m.line,
+                    "sent_at": m.sent_at,
+                    "time_text": m.time_text[:64],
+                    "text": m.text,
+                    "tactics": verdict[0],
+                    "score": verdict[1],
+                    "tags": json.loads(verdict[2]),
+                    "attachment_count": len(m.attachments),
+                }
+            )
+            return
+        if conversation.bound is None:
+            conversation.bound = self.uuid(conversation.id)
+        author = None
+        if person is not None:
+            if person.bound is None:
+                person.bound = self.uuid(person.id)
+            author = person.bound
+        sent_at = m.sent_at
+        self.tuples.append(
+            (
+                conversation.bound,
+                self.import_id,
+                author,
+                m.ordinal,
+                digest,
+                m.line,
+                None if sent_at is None else self.time(sent_at),
+                m.time_text[:64],
+                m.text,
+                verdict[0],
+                verdict[1],
+                verdict[2],
+                len(m.attachments),
+                self.uuid(message_id),
+            )
+        )
+
+    def write(self) -> None:
+        if self.tuples:
+            self.session.connection().exec_driver_sql(self.sql, self.tuples)
+        if self.dicts:
+            self.session.execute(insert(_MESSAGES), self.dicts)
+        self.begin()
+
+
 class Writer:
     """One file's import: the caches that span its batches, and the writing of each batch."""
 
@@ -149,6 +260,7 @@ class Writer:
         self.sources: dict[str, None] = {}
         self.formats: set[str] = set()
         self.bytes_read = 0
+        self.rows = _Messages(session, record.id)
 
     # --- events ---------------------------------------------------------------------------
 
@@ -323,68 +435,66 @@ class Writer:
         return found
 
     def _add(self, new: list[tuple[str, str, Message]], tags: list[batching.Tagged]) -> None:
-        messages: list[dict[str, Any]] = []
+        """The batch's new messages counted on their conversations, authors and members, held
+        for scoring, and written (`_Messages`), with their attachments and identifiers."""
+        rows = self.rows
+        rows.begin()
         files: list[dict[str, Any]] = []
         found: list[participants.Found] = []
         touched_people: set[str] = set()
+        held = 0
+        conversations, people = self.conversations, self.participants
+        import_id = self.record.id
+        scored = batching.scored
         for (key, digest, m), verdict in zip(new, tags, strict=True):
-            conversation = self.conversations[key]
+            conversation = conversations[key]
             person: _Participant | None = None
+            sent_at, seq = m.sent_at, m.ordinal
             if m.author is not None:
                 pkey = participant_key(m.author.platform, m.author.handle)
-                person = self.participants[pkey]
+                person = people[pkey]
                 touched_people.add(pkey)
                 person.message_count += 1
-                person.first_at = _earliest(person.first_at, m.sent_at)
-                person.last_at = _latest(person.last_at, m.sent_at)
+                if sent_at is not None:
+                    person.first_at = _earliest(person.first_at, sent_at)
+                    person.last_at = _latest(person.last_at, sent_at)
                 name = m.author.name.strip()[:200]
                 if name and name not in person.names and len(person.names) < NAMES_KEPT:
                     person.names.append(name)
-                member = conversation.members.setdefault(person.id, [0, m.ordinal, 0])
-                member[0] += 1
-                member[1] = min(member[1], m.ordinal)
+                member = conversation.members.get(person.id)
+                if member is None:
+                    conversation.members[person.id] = [1, seq, 0]
+                else:
+                    member[0] += 1
+                    if seq < member[1]:
+                        member[1] = seq
             conversation.message_count += 1
-            conversation.first_at = _earliest(conversation.first_at, m.sent_at)
-            conversation.last_at = _latest(conversation.last_at, m.sent_at)
+            if sent_at is not None:
+                conversation.first_at = _earliest(conversation.first_at, sent_at)
+                conversation.last_at = _latest(conversation.last_at, sent_at)
             conversation.dirty = conversation.changed = True
             if conversation.held is not None:
-                author = str(person.id) if person else None
-                conversation.held.append(batching.scored(m.ordinal, author, verdict))
-                self.fresh_held += 1
+                conversation.held.append(scored(seq, person.key if person else None, verdict))
+                held += 1
             message_id = uuid.uuid4()
-            found.extend(self._mentions(conversation.id, message_id, person, m, verdict[3]))
-            messages.append(
-                {
-                    "id": message_id,
-                    "conversation_id": conversation.id,
-                    "import_id": self.record.id,
-                    "participant_id": person.id if person else None,
-                    "seq": m.ordinal,
-                    "digest": digest,
-                    "line": m.line,
-                    "sent_at": m.sent_at,
-                    "time_text": m.time_text[:64],
-                    "text": m.text,
-                    "tactics": verdict[0],
-                    "score": verdict[1],
-                    "tags": verdict[2],
-                    "attachment_count": len(m.attachments),
-                }
-            )
+            if person is not None or verdict[4]:
+                found.extend(self._mentions(conversation.id, message_id, person, m, verdict[4]))
+            rows.add(message_id, conversation, person, digest, m, verdict)
             if m.attachments:
                 files.extend(
                     self.held.rows(
                         conversation_id=conversation.id,
                         message_id=message_id,
-                        import_id=self.record.id,
+                        import_id=import_id,
                         names=m.attachments,
                     )
                 )
                 self.summary.attachments_known += self.held.known_count(m.attachments)
-        self.session.execute(insert(_MESSAGES), messages)
+        self.fresh_held += held
+        rows.write()
         if files:
             self.session.execute(insert(_ATTACHMENTS), files)
-        self.summary.messages_added += len(messages)
+        self.summary.messages_added += len(new)
         self.summary.attachments += len(files)
         self._save_people(touched_people)
         self._save_members(new)

@@ -202,33 +202,18 @@ class StageRead(BaseModel):
     entries: list[TimelineEntry]
 
 
-class ConversationRead(BaseModel):
-    id: uuid.UUID
-    case_id: uuid.UUID
-    case_reference: str
+class ConversationRead(QueueItem):
+    """A conversation's header: its queue row, and what the page says of its source, the
+    model that scored it and the risk's reasons."""
+
     case_title: str
     key: str
-    title: str
-    platform: str
-    format: str
     source: str
-    first_at: datetime | None
-    last_at: datetime | None
-    message_count: int
-    participant_count: int
-    risk: float | None
-    flagged: bool
-    flagged_seq: int | None
     threshold: float
     scored_at: datetime | None
     model_version: str
-    tactics: list[TacticCount]
     contributions: list[ContributionRead]
     reasons_missing: str = Field(default="", description="why the reasons are not given")
-    decision: str
-    decision_label: str
-    reviewed_at: datetime | None
-    reviewer: str | None
 
 
 class ConversationView(BaseModel):

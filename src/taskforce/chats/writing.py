@@ -160,7 +160,7 @@ class _Messages:
         self.tuples: list[tuple[Any, ...]] = []
         self.dicts: list[dict[str, Any]] = []
 
-    def begin(self) -> None:
+    def clear(self) -> None:
         self.tuples, self.dicts = [], []
 
     def add(
@@ -224,7 +224,7 @@ class _Messages:
             self.session.connection().exec_driver_sql(self.sql, self.tuples)
         if self.dicts:
             self.session.execute(insert(_MESSAGES), self.dicts)
-        self.begin()
+        self.clear()
 
 
 class Writer:
@@ -438,7 +438,7 @@ class Writer:
         """The batch's new messages counted on their conversations, authors and members, held
         for scoring, and written (`_Messages`), with their attachments and identifiers."""
         rows = self.rows
-        rows.begin()
+        rows.clear()
         files: list[dict[str, Any]] = []
         found: list[participants.Found] = []
         touched_people: set[str] = set()

@@ -196,6 +196,39 @@ def test_the_case_page_imports_an_export_and_shows_its_summary(
     assert _spooled(settings) == []
 
 
+def test_a_past_imports_problems_are_on_its_own_page(
+    client: TestClient, session: Session, network: Network
+) -> None:
+    """The analyst who imported yesterday finds the bad lines again from the case's chats,
+    with file, line and rule; the read is audited; another agency gets the 404 page."""
+    case = make_case(session, network.gb)
+    csrf = web_login(client, session, network.gb)
+    bad = "31/02/2026 10:00,school-run,discord,ana.k,Ana,hi,\n"
+    client.post(
+        f"/ui/chats/cases/{case.id}/import",
+        data={"csrf_token": csrf, "timezone": "Europe/Berlin"},
+        files={"file": ("lobby.csv", (csv_export(SCHOOL_RUN) + bad).encode(), "text/csv")},
+    )
+    record = session.scalars(select(ChatImport)).one()
+    listed = client.get(f"/ui/chats/cases/{case.id}")
+    assert f'href="/ui/chats/imports/{record.id}"' in listed.text
+    page = client.get(f"/ui/chats/imports/{record.id}")
+    assert page.status_code == 200
+    assert "Import of <bdi" in page.text
+    row = page.text.split('id="problems"')[1]
+    assert "lobby.csv" in row
+    assert '<td data-label="Line" class="num">6</td>' in row  # header, 4 rows, then it
+    assert "&#39;31/02/2026&#39; is not a date (day 31 of February" in row
+    assert "Europe/Berlin" in page.text
+    assert session.scalar(
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(AuditEntry.action == "chats.import.read", AuditEntry.subject_id == record.id)
+    )
+    web_login(client, session, network.us)
+    assert client.get(f"/ui/chats/imports/{record.id}").status_code == 404
+
+
 def test_a_zipped_export_keeps_its_attachments_hashes_and_never_their_bytes(
     client: TestClient, session: Session, settings: Settings, network: Network, tmp_path: Path
 ) -> None:

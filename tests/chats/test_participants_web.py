@@ -76,7 +76,8 @@ def test_a_refusal_is_shown_on_the_page_and_another_agency_gets_404(
         f"/ui/chats/cases/{case.id}/mentions", data={"csrf_token": token, "action": "confirm"}
     )
     assert none_chosen.status_code == 422
-    assert "choose at least one identifier" in none_chosen.text
+    assert "Choose at least one identifier" in none_chosen.text
+    assert "Mentions:" not in none_chosen.text  # the API field, not words for the page
     client.post("/ui/logout", data={"csrf_token": token})
     client.cookies.clear()
     web_login(client, session, network.nl)  # GB's partner: none of GB's chats

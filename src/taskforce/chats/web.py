@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from taskforce.cases import service as case_service
 from taskforce.chats import importing, participants, review, service, views
-from taskforce.chats.schemas import MENTION_NOTE_MAX, NOTE_MAX, ImportSummary
+from taskforce.chats.schemas import MENTION_NOTE_MAX, NOTE_MAX, ImportRead, ImportSummary
 from taskforce.chats.tactics import TACTICS
 from taskforce.core import spool, uploads
 from taskforce.core.caller import Caller, Permission
@@ -253,6 +253,23 @@ def _case_page(
             "import_error": error,
         },
         status_code=422 if error else 200,
+    )
+
+
+@router.get("/imports/{import_id}", response_class=HTMLResponse)
+def import_page(
+    request: Request, import_id: uuid.UUID, session: SessionDep, web: WebCallerDep
+) -> HTMLResponse:
+    """One import's record with the problems it kept (the first 100: file, line, rule), so a
+    bad line can be found again after the import's page is gone. An audited read."""
+    record = ImportRead.model_validate(
+        importing.get_import(session, web.caller, import_id), from_attributes=True
+    )
+    case = service.own_case(session, web.caller, record.case_id)
+    return render(
+        request,
+        "chats/import.html",
+        {"record": record, "case_reference": case.reference, "case_title": case.title},
     )
 
 

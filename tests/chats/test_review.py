@@ -19,6 +19,7 @@ from taskforce.chats import review
 from taskforce.chats.models import ChatConversation, ChatReview
 from taskforce.core.audit.models import AuditEntry
 from taskforce.core.errors import Invalid, NotFound
+from taskforce.core.inbox.models import InboxNotice
 
 THRESHOLD = 0.5
 NOW = datetime(2026, 3, 4, 9, 30, tzinfo=UTC)
@@ -233,3 +234,28 @@ def test_case_chats_lists_every_decision_riskiest_first(session: Session, networ
     assert chats.imports == []
     with pytest.raises(NotFound):
         review.case_chats(session, network.us.caller, made.case.id, threshold=THRESHOLD)
+
+
+def test_a_concern_goes_to_the_agencys_inbox_once_without_the_chat(
+    session: Session, network: Network
+) -> None:
+    """"Concern: refer to the investigator" is true: the agency's inbox gets a notice linking
+    the conversation (its case and title, never a message or the note); deciding concern
+    again, or no concern, posts nothing more, and no other agency is told."""
+    made = _five(session, network)
+    chat = made.c["high"]
+    for decision, note in (("unclear", "ask the team"), ("concern", "secret kept, another app")):
+        review.decide(
+            session, network.gb.caller, chat.id, decision=decision, note=note,
+            threshold=THRESHOLD,
+        )  # fmt: skip
+    review.decide(
+        session, network.gb.caller, chat.id, decision="concern", note="still", threshold=THRESHOLD
+    )
+    notices = session.scalars(select(InboxNotice)).all()
+    assert [(n.agency_id, n.kind) for n in notices] == [(chat.owner_agency_id, "chats.concern")]
+    notice = notices[0]
+    assert notice.title == f"Chat of concern in {made.case.reference}: {chat.title}"
+    assert notice.link == f"/ui/chats/conversations/{chat.id}#review"
+    assert "secret kept" not in notice.title + notice.body  # the note stays on the page
+    assert "recorded a concern (risk 0.91)" in notice.body

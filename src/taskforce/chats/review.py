@@ -8,8 +8,8 @@ skipping or repeating a conversation.
 A decision is a person's, never the tagger's: each is kept (`ChatReview`, in order, with the
 risk and model version the reviewer saw), the conversation shows the latest, and each is
 audited `chats.review`. The note says what the reviewer saw. It is required where someone else
-will act on it or look again: a concern (it goes to the investigator), unclear (the next
-reviewer needs to know why), and 'no concern' on a flagged conversation (a lead dismissed
+will act on it or look again: a concern (it goes to the investigator: a notice in the
+agency's inbox), unclear (the next reviewer needs to know why), and 'no concern' on a flagged conversation (a lead dismissed
 against the tagger's ranking must say why). 'No concern' on an unflagged conversation may
 go without one.
 """
@@ -41,6 +41,7 @@ from taskforce.core.auth.models import User
 from taskforce.core.caller import Caller, Permission
 from taskforce.core.db import utcnow
 from taskforce.core.errors import Invalid
+from taskforce.core.inbox import service as inbox
 
 FILTERS = ("unreviewed", *service.DECISIONS, "reviewed", "all")
 UNSCORED = -1.0  # the sort key of a conversation with no risk yet: after every scored one
@@ -234,7 +235,29 @@ def decide(
             "note": bool(note),
         },
     )
+    if decision == "concern" and previous != "concern":
+        _tell_concern(session, caller, conversation, now)
     return review
+
+
+def _tell_concern(
+    session: Session, caller: Caller, conversation: ChatConversation, now: datetime
+) -> None:
+    """A concern goes to the investigator: a notice in the agency's inbox (the agency's own:
+    chats never leave it) with the case, the conversation's title and a link, never a
+    message or the note, which the conversation's page shows to whoever opens it."""
+    reference = session.scalar(select(Case.reference).where(Case.id == conversation.case_id))
+    risk = "" if conversation.risk is None else f" (risk {conversation.risk:.2f})"
+    inbox.post(
+        session,
+        conversation.owner_agency_id,
+        kind="chats.concern",
+        title=f"Chat of concern in {reference}: {conversation.title or 'untitled'}"[:300],
+        body=f"{caller.label} reviewed it and recorded a concern{risk}: read the "
+        "conversation and the reviewer's note, then act on it.",
+        link=f"/ui/chats/conversations/{conversation.id}#review",
+        now=now,
+    )
 
 
 def case_chats(

@@ -9,9 +9,9 @@ A decision is a person's, never the tagger's: each is kept (`ChatReview`, in ord
 risk and model version the reviewer saw), the conversation shows the latest, and each is
 audited `chats.review`. The note says what the reviewer saw. It is required where someone else
 will act on it or look again: a concern (it goes to the investigator: a notice in the
-agency's inbox), unclear (the next reviewer needs to know why), and 'no concern' on a flagged conversation (a lead dismissed
-against the tagger's ranking must say why). 'No concern' on an unflagged conversation may
-go without one.
+agency's inbox), unclear (the next reviewer needs to know why), and 'no concern' on a
+flagged conversation (a lead dismissed against the tagger's ranking must say why). 'No
+concern' on an unflagged conversation may go without one.
 """
 
 from __future__ import annotations

@@ -3,7 +3,11 @@ through the real sign-in page."""
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, expect
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
@@ -49,3 +53,28 @@ def sign_in(page: Page, base: str, email: str = INVESTIGATOR, password: str = PA
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     expect(page).to_have_url(f"{base}/ui/")
+
+
+@dataclass
+class Watched:
+    """A page whose console and requests are watched: `refused` holds what the strict policy
+    refused (the console's "Refused …" lines), `images` every image the page asked for;
+    screenshots go to `shots` ($TASKFORCE_SCREENSHOTS when set, else the test's folder)."""
+
+    page: Page
+    shots: Path
+    refused: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
+
+
+def watched_page(browser: Browser, width: int, tmp_path: Path) -> Watched:
+    """A new page `width` pixels wide, watched from its first request."""
+    shots = Path(os.environ.get("TASKFORCE_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    watched = Watched(browser.new_page(viewport={"width": width, "height": 900}), shots)
+    refused, images = watched.refused, watched.images
+    watched.page.on("console", lambda m: refused.append(m.text) if "Refused" in m.text else None)
+    watched.page.on(
+        "request", lambda r: images.append(r.url) if r.resource_type == "image" else None
+    )
+    return watched

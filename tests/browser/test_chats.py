@@ -7,11 +7,10 @@ image is ever loaded. Screenshots go to $TASKFORCE_SCREENSHOTS when set."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-from browser_builders import PASSWORD, gb_investigator, sign_in
+from browser_builders import PASSWORD, gb_investigator, sign_in, watched_page
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy.orm import Session
 
@@ -50,14 +49,9 @@ def _fits(page: Page, width: int) -> None:
 def test_the_analyst_reviews_the_flagged_conversation(
     live_server: object, browser: Browser, tmp_path: Path, width: int
 ) -> None:
-    shots = Path(os.environ.get("TASKFORCE_SCREENSHOTS") or tmp_path)
-    shots.mkdir(parents=True, exist_ok=True)
     base = live_server.url  # type: ignore[attr-defined]
-    page = browser.new_page(viewport={"width": width, "height": 900})
-    refused: list[str] = []
-    images: list[str] = []
-    page.on("console", lambda m: refused.append(m.text) if "Refused" in m.text else None)
-    page.on("request", lambda r: images.append(r.url) if r.resource_type == "image" else None)
+    watched = watched_page(browser, width, tmp_path)
+    page, shots, refused, images = watched.page, watched.shots, watched.refused, watched.images
     sign_in(page, base, ANALYST)
 
     page.goto(f"{base}/ui/chats")

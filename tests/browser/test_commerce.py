@@ -6,11 +6,10 @@ the strict policy refuses nothing. Screenshots go to $TASKFORCE_SCREENSHOTS when
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-from browser_builders import gb_investigator, sign_in
+from browser_builders import gb_investigator, sign_in, watched_page
 from playwright.sync_api import Browser, expect
 from sqlalchemy.orm import Session
 
@@ -35,14 +34,9 @@ def seed(session: Session, settings: Settings) -> None:
 def test_the_group_page_shows_its_drawing_sites_indicators_and_evidence(
     live_server: object, browser: Browser, tmp_path: Path, width: int
 ) -> None:
-    shots = Path(os.environ.get("TASKFORCE_SCREENSHOTS") or tmp_path)
-    shots.mkdir(parents=True, exist_ok=True)
     base = live_server.url  # type: ignore[attr-defined]
-    page = browser.new_page(viewport={"width": width, "height": 900})
-    refused: list[str] = []
-    images: list[str] = []
-    page.on("console", lambda m: refused.append(m.text) if "Refused" in m.text else None)
-    page.on("request", lambda r: images.append(r.url) if r.resource_type == "image" else None)
+    watched = watched_page(browser, width, tmp_path)
+    page, shots, refused, images = watched.page, watched.shots, watched.refused, watched.images
     sign_in(page, base)
 
     page.goto(f"{base}/ui/commerce/groups")

@@ -5,11 +5,10 @@ refuses nothing. Screenshots go to $TASKFORCE_SCREENSHOTS when set."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-from browser_builders import gb_investigator, sign_in
+from browser_builders import gb_investigator, sign_in, watched_page
 from chats_builders import imported
 from playwright.sync_api import Browser, expect
 from sqlalchemy import select
@@ -35,17 +34,14 @@ def seed(session: Session, _settings: Settings) -> None:
 def test_identifiers_are_confirmed_from_the_page_at_both_widths(
     live_server: object, browser: Browser, tmp_path: Path, width: int
 ) -> None:
-    shots = Path(os.environ.get("TASKFORCE_SCREENSHOTS") or tmp_path)
-    shots.mkdir(parents=True, exist_ok=True)
     base = live_server.url  # type: ignore[attr-defined]
     settings: Settings = live_server.settings  # type: ignore[attr-defined]
     engine = make_engine(settings)
     with unit_of_work(make_sessionmaker(engine)) as session:
         case_id = session.scalars(select(Case.id)).one()
     engine.dispose()
-    page = browser.new_page(viewport={"width": width, "height": 900})
-    refused: list[str] = []
-    page.on("console", lambda m: refused.append(m.text) if "Refused" in m.text else None)
+    watched = watched_page(browser, width, tmp_path)
+    page, shots, refused = watched.page, watched.shots, watched.refused
     sign_in(page, base)
 
     page.goto(f"{base}/ui/chats/cases/{case_id}/participants")

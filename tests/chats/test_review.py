@@ -239,9 +239,9 @@ def test_case_chats_lists_every_decision_riskiest_first(session: Session, networ
 def test_a_concern_goes_to_the_agencys_inbox_once_without_the_chat(
     session: Session, network: Network
 ) -> None:
-    """"Concern: refer to the investigator" is true: the agency's inbox gets a notice linking
-    the conversation (its case and title, never a message or the note); deciding concern
-    again, or no concern, posts nothing more, and no other agency is told."""
+    """The decision "Concern: refer to the investigator" is true: the agency's inbox gets a
+    notice linking the conversation (its case and title, never a message or the note);
+    deciding concern again, or no concern, posts nothing more, and no other agency is told."""
     made = _five(session, network)
     chat = made.c["high"]
     for decision, note in (("unclear", "ask the team"), ("concern", "secret kept, another app")):

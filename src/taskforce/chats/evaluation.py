@@ -413,7 +413,7 @@ def evaluate(
     labelled = _labelled(found, labels, directory)
     if folds is None:
         outcomes = _outcomes(labelled, found.kept, lambda m: tagger.assess(m, threshold))
-        trained = "none: the tagger as given"
+        trained = "not cross-validated: the tagger as given"
         if directory.resolve() == corpus.CORPUS_DIR.resolve():
             trained += " (the shipped tagger learnt from this very corpus: with it, these are "
             trained += "figures on its training data; use --folds)"

@@ -18,7 +18,7 @@ class EvaluationReport:
     model_version: str
     threshold: float
     folds: int | None
-    trained: str  # what was trained per fold, or "none: the tagger as given"
+    trained: str  # what was trained per fold, or "not cross-validated: the tagger as given"
     files: int
     messages: int
     problems: int
@@ -70,6 +70,8 @@ def render(report: EvaluationReport) -> str:
         lines.append("  per fold         " + ", ".join(_num(v) for v in report.fold_f_half))
     for k, value in f.at_k.items():
         note = f"  (fewer than {k} conversations scored)" if value is None else ""
+        if value is not None and f.positives < k:  # read with its ceiling, not as a miss
+            note = f"  (at most {f.positives / k:.3f}: {plural(f.positives, 'positive')})"
         lines.append(f"Precision at {k:<4} {_num(value)}{note}")
     lat = f.latency
     lines += [
@@ -91,7 +93,7 @@ def render(report: EvaluationReport) -> str:
             f"{band.positives:>9,}   {_num(band.mean_risk):>9}   {_num(band.observed):>14}"
         )
     lines += [
-        f"Brier score       {_num(f.brier)}",
+        f"Brier score       {_num(f.brier)}  (mean squared gap of risk and label: 0 is perfect)",
         "",
         "These figures hold for this corpus only; a synthetic corpus proves the pipeline, not "
         "the model (docs/chats.md, Evaluation and its limits).",

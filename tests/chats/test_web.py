@@ -183,3 +183,25 @@ def test_why_these_tactics_opens_the_taggers_reasons_under_the_message(
     assert "threshold" in panel
     assert "Model n-grams" in panel
     assert "scored by another model version" in panel  # the test's rows name no real model
+
+
+def test_the_queue_points_to_conversations_left_unclear(
+    client: TestClient, session: Session, network: Network
+) -> None:
+    """'Unclear: needs another look' takes a conversation out of the unreviewed list; the
+    queue then says how many wait for that look and links to them."""
+    case = make_case(session, network.gb)
+    chat = conversation(session, case, "Chat with Kim", grooming_lines(), risk=0.91, flagged_seq=5)
+    conversation(session, case, "Football", ordinary_lines(), risk=0.05)
+    token = web_login(client, session, network.gb_analyst)
+    assert 'id="unclear"' not in client.get("/ui/chats").text
+    posted = client.post(
+        f"/ui/chats/conversations/{chat.id}/review",
+        data={"csrf_token": token, "decision": "unclear", "note": "ask the team about Kim"},
+        follow_redirects=False,
+    )
+    assert posted.status_code == 303
+    queue = client.get("/ui/chats").text
+    assert "1 conversation marked <strong>unclear</strong> waits for another look" in queue
+    assert '<a href="/ui/chats?decision=unclear">show it</a>' in queue
+    assert "Chat with Kim" in client.get("/ui/chats?decision=unclear").text

@@ -32,7 +32,6 @@ from taskforce.chats.schemas import (
     ImportBrief,
     QueueItem,
     QueuePage,
-    TacticCount,
 )
 from taskforce.core import sharing
 from taskforce.core.audit import service as audit
@@ -94,25 +93,11 @@ def summaries(
         else {}
     )
     return [
-        QueueItem(
-            id=c.id,
-            case_id=c.case_id,
+        service.queue_item(
+            c,
             case_reference=cases.get(c.case_id, ""),
-            title=c.title,
-            platform=c.platform,
-            format=c.format,
-            message_count=c.message_count,
-            participant_count=c.participant_count,
-            first_at=c.first_at,
-            last_at=c.last_at,
-            risk=c.risk,
-            flagged=c.is_flagged(threshold),
-            flagged_seq=c.flagged_seq,
-            tactics=TacticCount.of(c.tactic_counts or {}),
-            decision=c.decision,
-            decision_label=service.decision_label(c.decision),
-            reviewed_at=c.reviewed_at,
             reviewer=reviewers.get(c.reviewed_by_user_id) if c.reviewed_by_user_id else None,
+            threshold=threshold,
         )
         for c in conversations
     ]

@@ -1,4 +1,5 @@
-"""The one access rule of the chat domain, and the case a chat import goes into.
+"""The one access rule of the chat domain, the case a chat import goes into, and what every
+view says of a conversation's review (the decisions, their labels, its queue row).
 
 Chats belong to the agency that owns their case and to no one else, whatever the case's
 sharing level (a partner that sees the case sees none of its chats). Any other id — another
@@ -24,6 +25,7 @@ from taskforce.chats.models import (
     ChatMention,
     ChatParticipant,
 )
+from taskforce.chats.schemas import QueueItem, TacticCount
 from taskforce.core import sharing
 from taskforce.core.caller import Caller, Permission
 
@@ -41,6 +43,34 @@ DECISION_LABELS = {
 def decision_label(decision: str) -> str:
     """How a page, the API and the console name a decision (an unknown one as stored)."""
     return DECISION_LABELS.get(decision, decision)
+
+
+def queue_item(
+    conversation: ChatConversation, *, case_reference: str, reviewer: str | None, threshold: float
+) -> QueueItem:
+    """The conversation as the queue lists it; its page's header starts from the same row, so
+    the two never disagree on its risk, flag, tactics or decision."""
+    c = conversation
+    return QueueItem(
+        id=c.id,
+        case_id=c.case_id,
+        case_reference=case_reference,
+        title=c.title,
+        platform=c.platform,
+        format=c.format,
+        message_count=c.message_count,
+        participant_count=c.participant_count,
+        first_at=c.first_at,
+        last_at=c.last_at,
+        risk=c.risk,
+        flagged=c.is_flagged(threshold),
+        flagged_seq=c.flagged_seq,
+        tactics=TacticCount.of(c.tactic_counts or {}),
+        decision=c.decision,
+        decision_label=decision_label(c.decision),
+        reviewed_at=c.reviewed_at,
+        reviewer=reviewer,
+    )
 
 
 def own_row(

@@ -47,7 +47,6 @@ from taskforce.chats.schemas import (
     RuleWhy,
     Segment,
     StageRead,
-    TacticCount,
     TacticTag,
     TacticWhy,
     TimelineEntry,
@@ -278,33 +277,22 @@ def header(
         if conversation.reviewed_by_user_id
         else None
     )
-    return ConversationRead(
-        id=conversation.id,
-        case_id=conversation.case_id,
+    row = service.queue_item(
+        conversation,
         case_reference=case.reference if case else "",
+        reviewer=reviewer,
+        threshold=threshold,
+    )
+    return ConversationRead(
+        **dict(row),
         case_title=case.title if case else "",
         key=conversation.key,
-        title=conversation.title,
-        platform=conversation.platform,
-        format=conversation.format,
         source=conversation.source,
-        first_at=conversation.first_at,
-        last_at=conversation.last_at,
-        message_count=conversation.message_count,
-        participant_count=conversation.participant_count,
-        risk=conversation.risk,
-        flagged=conversation.is_flagged(threshold),
-        flagged_seq=conversation.flagged_seq,
         threshold=threshold,
         scored_at=conversation.scored_at,
         model_version=conversation.model_version,
-        tactics=TacticCount.of(conversation.tactic_counts or {}),
         contributions=list(contributions),
         reasons_missing=reasons_missing,
-        decision=conversation.decision,
-        decision_label=service.decision_label(conversation.decision),
-        reviewed_at=conversation.reviewed_at,
-        reviewer=reviewer,
     )
 
 

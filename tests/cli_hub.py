@@ -4,12 +4,17 @@ CLI test starts its hub the same way."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from taskforce.cli import app
+from taskforce.core.db import make_engine, make_sessionmaker, unit_of_work
+from taskforce.core.settings import Settings
 
 
 def fresh_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
@@ -42,3 +47,15 @@ def add_agency(
         args += ["--kind", kind]
     added = runner.invoke(app, args)
     assert added.exit_code == 0, added.output
+
+
+@contextmanager
+def hub_session(data_dir: Path) -> Iterator[Session]:
+    """One unit of work on the hub in `data_dir` (to seed what a command then reads, or to
+    read what it wrote): committed when the block ends, its engine disposed."""
+    engine = make_engine(Settings(data_dir=data_dir, allow_insecure_defaults=True))
+    try:
+        with unit_of_work(make_sessionmaker(engine)) as session:
+            yield session
+    finally:
+        engine.dispose()

@@ -9,9 +9,8 @@ from typing import TypeVar
 
 import pytest
 from chats_builders import GAME_LOBBY, SCHOOL_RUN, csv_export, write_export
-from cli_hub import add_agency, fresh_hub
+from cli_hub import add_agency, fresh_hub, hub_session
 from sqlalchemy import select
-from sqlalchemy.orm import sessionmaker
 from typer.testing import CliRunner
 
 from taskforce.agencies import service as agency_service
@@ -20,8 +19,6 @@ from taskforce.cases.schemas import CaseCreate
 from taskforce.chats.models import ChatImport, ChatMessage
 from taskforce.cli import app
 from taskforce.core.auth.models import User
-from taskforce.core.db import make_engine
-from taskforce.core.settings import Settings
 
 T = TypeVar("T")
 
@@ -38,23 +35,17 @@ def _hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[CliRunner, di
     )
     assert added.exit_code == 0, added.output
     references = {}
-    engine = make_engine(Settings(data_dir=tmp_path, allow_insecure_defaults=True))
-    with sessionmaker(bind=engine)() as session:
+    with hub_session(tmp_path) as session:
         for code in ("GB-NCA", "US-HSI"):
             caller = agency_service.operator(session, code)
             case = case_service.open_case(session, caller, CaseCreate(title="Operation Lobby"))
             references[code] = case.reference
-        session.commit()
-    engine.dispose()
     return runner, references
 
 
 def _rows(tmp_path: Path, model: type[T]) -> list[T]:
-    engine = make_engine(Settings(data_dir=tmp_path, allow_insecure_defaults=True))
-    with sessionmaker(bind=engine)() as session:
-        rows: list[T] = list(session.scalars(select(model)))
-    engine.dispose()
-    return rows
+    with hub_session(tmp_path) as session:
+        return list(session.scalars(select(model)))
 
 
 def test_files_are_imported_with_a_summary_and_a_re_run_adds_nothing(

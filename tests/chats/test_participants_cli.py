@@ -9,13 +9,12 @@ from pathlib import Path
 import pytest
 from builders import make_network
 from chats_builders import PHONE, known_abroad
-from cli_hub import fresh_hub
+from cli_hub import fresh_hub, hub_session
 from sqlalchemy import select
 
 from taskforce.cases.models import Selector
 from taskforce.chats.models import ChatMention
 from taskforce.cli import app
-from taskforce.core.db import make_engine, make_sessionmaker, unit_of_work
 from taskforce.core.settings import Settings
 
 
@@ -24,9 +23,7 @@ def test_list_confirm_and_dismiss_at_the_console(
 ) -> None:
     runner = fresh_hub(tmp_path, monkeypatch)
     settings = Settings(data_dir=tmp_path, allow_insecure_defaults=True)
-    engine = make_engine(settings)
-    factory = make_sessionmaker(engine)
-    with unit_of_work(factory) as session:
+    with hub_session(tmp_path) as session:
         network = make_network(session)
         known = known_abroad(session, settings, network)
         reference, us_reference = known.case.reference, known.us_case.reference
@@ -84,10 +81,9 @@ def test_list_confirm_and_dismiss_at_the_console(
     assert empty.exit_code == 1
     assert "no chats imported" in " ".join(empty.output.split())
 
-    with unit_of_work(factory) as session:
+    with hub_session(tmp_path) as session:
         statuses = {m.key: m.status for m in session.scalars(select(ChatMention))}
         assert statuses["+442079460958"] == statuses["snapchat:sam_22"] == "confirmed"
         assert statuses["http://example.com/club"] == "dismissed"
         notes = set(session.scalars(select(Selector.note).where(Selector.kind == "username")))
         assert notes == {"Sam, the coach"}
-    engine.dispose()

@@ -9,20 +9,16 @@ from pathlib import Path
 import pytest
 from builders import make_case, make_network
 from chats_builders import conversation, grooming_lines, ordinary_lines
-from cli_hub import fresh_hub
+from cli_hub import fresh_hub, hub_session
 from sqlalchemy import select
 
 from taskforce.chats.models import ChatConversation, ChatReview
 from taskforce.cli import app
-from taskforce.core.db import make_engine, make_sessionmaker, unit_of_work
-from taskforce.core.settings import Settings
 
 
 def test_queue_then_review_at_the_console(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     runner = fresh_hub(tmp_path, monkeypatch)
-    engine = make_engine(Settings(data_dir=tmp_path, allow_insecure_defaults=True))
-    factory = make_sessionmaker(engine)
-    with unit_of_work(factory) as session:
+    with hub_session(tmp_path) as session:
         network = make_network(session)
         case = make_case(session, network.gb, title="Operation Harbour")
         reference = case.reference
@@ -73,7 +69,7 @@ def test_queue_then_review_at_the_console(tmp_path: Path, monkeypatch: pytest.Mo
     assert done.exit_code == 0, done.output
     assert f"concern recorded for {analyst}" in done.stdout
 
-    with unit_of_work(factory) as session:
+    with hub_session(tmp_path) as session:
         row = session.scalars(select(ChatReview)).one()
         assert (row.decision, row.reviewer_user_id is not None) == ("concern", True)
         assert session.get(ChatConversation, flagged_id).decision == "concern"  # type: ignore[union-attr]
@@ -86,4 +82,3 @@ def test_queue_then_review_at_the_console(tmp_path: Path, monkeypatch: pytest.Mo
     empty = runner.invoke(app, ["chats", "queue", "--agency", "US-HSI"])
     assert empty.exit_code == 1
     assert "nothing to review" in empty.output
-    engine.dispose()

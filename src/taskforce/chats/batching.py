@@ -51,6 +51,7 @@ class Repeats:
     def __init__(self, window: int = REPEAT_WINDOW) -> None:
         self.window = window
         self._seen: dict[bytes, int] = {}
+        self.forgot = False  # a message left the window: a later twin may repeat its digest
 
     def digest(self, key: str, message: Message) -> str:
         """16 bytes of BLAKE2b (hex) of the conversation key, the time as written, the author's
@@ -62,6 +63,7 @@ class Repeats:
         self._seen[base] = nth
         if len(self._seen) > self.window:
             del self._seen[next(iter(self._seen))]
+            self.forgot = True
         if nth == 0:
             return base.hex()
         return hashlib.blake2b(base + nth.to_bytes(8, "big"), digest_size=16).hexdigest()

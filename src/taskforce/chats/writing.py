@@ -73,6 +73,7 @@ class _Conversation:
     held: list[ScoredMessage] | None = None
     changed: bool = False  # counts to write
     bound: Any = None  # its id as the database driver takes it (`_Messages`)
+    began: bool = False  # this import created it
 
 
 @dataclass
@@ -356,7 +357,9 @@ class Writer:
             if k not in self.conversations:
                 first.setdefault(k, m)
         for k, m in first.items():
-            conversation = _Conversation(uuid.uuid4(), 0, None, None, False, {}, held=[])
+            conversation = _Conversation(
+                uuid.uuid4(), 0, None, None, False, {}, held=[], began=True
+            )
             self.conversations[k] = conversation
             created.append(
                 {
@@ -421,6 +424,14 @@ class Writer:
         few hundred digests. A digest covers its conversation's key, so the two IN lists
         cannot pair a digest with another conversation's, and the digest alone tells."""
         found: set[str] = set()
+        if not self.repeats.forgot:
+            # a conversation this import began holds only this file's messages, and while
+            # `Repeats` forgot none of them, no two of the file's messages share a digest
+            began = self.conversations
+            pairs = [(k, d) for k, d in zip(keys, digests, strict=True) if not began[k].began]
+            keys, digests = [k for k, _ in pairs], [d for _, d in pairs]
+            if not keys:
+                return found
         conversations = sorted({self.conversations[k].id for k in keys})
         for chunk in _chunks(sorted(set(digests))):
             found.update(

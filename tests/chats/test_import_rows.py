@@ -54,10 +54,12 @@ def test_stored_messages_read_back_as_read_and_tagged(
         row = by_text[m.text]
         message = row.ChatMessage
         assert message.sent_at == m.sent_at  # aware, in UTC, as read
-        assert message.sent_at is not None and message.sent_at.utcoffset() is not None
+        assert message.sent_at is not None
+        assert message.sent_at.utcoffset() is not None
         assert (message.seq, message.line, message.time_text) == (m.ordinal, m.line, m.time_text)
         assert row.key == f"csv:{m.conversation}"
-        assert m.author is not None and row.handle == m.author.handle
+        assert m.author is not None
+        assert row.handle == m.author.handle
         assert message.import_id == summary.import_id
         assert message.tactics == tactics.bits(tags.tactics)
         assert message.score == pytest.approx(tags.score)

@@ -127,3 +127,24 @@ def test_another_agencys_case_or_user_is_not_found(
     assert "user ana@nca.example.com of US-HSI not found" in other_user.stderr
     assert _rows(tmp_path, ChatMessage) == []
     assert _rows(tmp_path, ChatImport) == []
+
+
+def test_a_log_gets_progress_lines_not_a_bars_blank_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With stderr a file (a cron job's log), the bar is off and a line says how far the
+    import is every PROGRESS_LINE_EVERY messages; nothing else, no empty line."""
+    from taskforce.chats import cli as chats_cli
+
+    runner, cases = _hub(tmp_path, monkeypatch)
+    monkeypatch.setattr(chats_cli, "PROGRESS_LINE_EVERY", 1)
+    school = write_export(tmp_path, "school.csv", csv_export(SCHOOL_RUN + GAME_LOBBY))
+    done = runner.invoke(
+        app, ["chats", "import", str(school), "--case", cases["GB-NCA"], "--agency", "GB-NCA"]
+    )
+    assert done.exit_code == 0, done.output
+    lines = done.stderr.splitlines()
+    assert lines, "a progress line"
+    assert all(line.startswith("school.csv: ") for line in lines), lines
+    assert "messages read" in lines[-1]
+    assert "% of the file)" in lines[-1]

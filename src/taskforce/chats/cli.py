@@ -32,6 +32,7 @@ app = typer.Typer(
 # --- import (importing.py) -------------------------------------------------------------------
 
 PROBLEMS_SHOWN = 10  # per file, in the summary; the import's record keeps the first 100
+PROGRESS_LINE_EVERY = 100_000  # messages, when stderr is a log rather than a terminal
 
 
 def acting(session: Session, agency: str, email: str | None) -> Caller:
@@ -171,14 +172,20 @@ def _import_one(
         TimeRemainingColumn(),
         console=err,
         transient=True,
+        disable=not err.is_terminal,  # a log gets lines (below), not a bar's blank lines
     ) as bar:
         task = bar.add_task(path.name, total=max(size, 1), info="")
+        logged = [0]
 
         def advance(p: importing.Progress) -> None:
             elapsed = bar.tasks[0].elapsed or 0
             rate = f", {p.messages_read / elapsed:,.0f}/s" if elapsed > 1 else ""
             info = f"{p.messages_read:,} messages read{rate}, {p.problems:,} problems"
             bar.update(task, completed=p.bytes_read, info=info)
+            if not err.is_terminal and p.messages_read >= logged[0] + PROGRESS_LINE_EVERY:
+                logged[0] = p.messages_read
+                share = min(p.bytes_read / max(size, 1), 1.0)
+                err.print(f"{path.name}: {info} (about {share:.0%} of the file)", markup=False)
 
         return importing.import_file(
             session,

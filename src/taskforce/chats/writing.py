@@ -14,6 +14,7 @@ scoring them without reading them back; at most `FRESH_HELD`).
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -84,6 +85,7 @@ class _Participant:
     first_at: datetime | None
     last_at: datetime | None
     key: str = ""  # its id as the risk model keys authors (as `scoring` reads them back)
+    own: list[mentions.Candidate] | None = None  # its own account's identifiers, once known
     bound: Any = None  # its id as the database driver takes it (`_Messages`)
 
     def __post_init__(self) -> None:
@@ -102,17 +104,16 @@ class Prepared:
     participants: list[dict[str, Any]]  # rows of the authors new to the case
 
 
-def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
-    return b if a is None else a if b is None else min(a, b)
-
-
-def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
-    return b if a is None else a if b is None else max(a, b)
-
-
 def _chunks(values: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+def _new_ids(count: int) -> list[uuid.UUID]:
+    """`count` random (version 4) UUIDs, as `uuid.uuid4` makes them, from one read of the
+    system's random source instead of one a message."""
+    raw = os.urandom(16 * count)
+    return [uuid.UUID(bytes=raw[i : i + 16], version=4) for i in range(0, 16 * count, 16)]
 
 
 def _update_by_id(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -254,7 +255,6 @@ class Writer:
         self.held = attachments.Held()
         self.conversations: dict[str, _Conversation] = {}
         self.participants: dict[str, _Participant] = {}
-        self.author_mentions: dict[uuid.UUID, list[mentions.Candidate]] = {}
         self.summary = ImportSummary(
             import_id=record.id, case_reference=case.reference, file_name=record.file_name
         )
@@ -457,7 +457,9 @@ class Writer:
         conversations, people = self.conversations, self.participants
         import_id = self.record.id
         scored = batching.scored
-        for (key, digest, m), verdict in zip(new, tags, strict=True):
+        region = self.caller.country
+        ids = _new_ids(len(new))
+        for (key, digest, m), verdict, message_id in zip(new, tags, ids, strict=True):
             conversation = conversations[key]
             person: _Participant | None = None
             sent_at, seq = m.sent_at, m.ordinal
@@ -467,8 +469,10 @@ class Writer:
                 touched_people.add(pkey)
                 person.message_count += 1
                 if sent_at is not None:
-                    person.first_at = _earliest(person.first_at, sent_at)
-                    person.last_at = _latest(person.last_at, sent_at)
+                    if person.first_at is None or sent_at < person.first_at:
+                        person.first_at = sent_at
+                    if person.last_at is None or sent_at > person.last_at:
+                        person.last_at = sent_at
                 name = m.author.name.strip()[:200]
                 if name and name not in person.names and len(person.names) < NAMES_KEPT:
                     person.names.append(name)
@@ -479,17 +483,24 @@ class Writer:
                     member[0] += 1
                     if seq < member[1]:
                         member[1] = seq
+                # the author's own account, worked out once per author, noted per message
+                own = person.own
+                if own is None:
+                    own = person.own = mentions.of_author(m.author, region)
+                found.extend((conversation.id, message_id, person.id, c) for c in own)
             conversation.message_count += 1
             if sent_at is not None:
-                conversation.first_at = _earliest(conversation.first_at, sent_at)
-                conversation.last_at = _latest(conversation.last_at, sent_at)
+                if conversation.first_at is None or sent_at < conversation.first_at:
+                    conversation.first_at = sent_at
+                if conversation.last_at is None or sent_at > conversation.last_at:
+                    conversation.last_at = sent_at
             conversation.dirty = conversation.changed = True
             if conversation.held is not None:
                 conversation.held.append(scored(seq, person.key if person else None, verdict))
                 held += 1
-            message_id = uuid.uuid4()
-            if person is not None or verdict[4]:
-                found.extend(self._mentions(conversation.id, message_id, person, m, verdict[4]))
+            if verdict[4]:  # identifiers written in the text, found with its tags
+                person_id = person.id if person else None
+                found.extend((conversation.id, message_id, person_id, c) for c in verdict[4])
             rows.add(message_id, conversation, person, digest, m, verdict)
             if m.attachments:
                 files.extend(
@@ -523,28 +534,6 @@ class Writer:
             )
             self.fresh_held -= len(largest.held or ())
             largest.held = None
-
-    def _mentions(
-        self,
-        conversation_id: uuid.UUID,
-        message_id: uuid.UUID,
-        person: _Participant | None,
-        m: Message,
-        written: Sequence[mentions.Candidate],
-    ) -> list[participants.Found]:
-        """The identifiers a new message holds: its author's own account (worked out once per
-        author) and those written in its text (found with its tags), for the investigator to
-        confirm or dismiss."""
-        region = self.caller.country
-        person_id = person.id if person else None
-        out: list[participants.Found] = []
-        if m.author is not None and person is not None:
-            own = self.author_mentions.get(person.id)
-            if own is None:
-                own = self.author_mentions[person.id] = mentions.of_author(m.author, region)
-            out.extend((conversation_id, message_id, person_id, c) for c in own)
-        out.extend((conversation_id, message_id, person_id, c) for c in written)
-        return out
 
     def _save_people(self, keys: set[str]) -> None:
         _update_by_id(

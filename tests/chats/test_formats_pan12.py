@@ -50,6 +50,7 @@ def test_an_entity_bomb_is_refused(tmp_path: Path) -> None:
     assert problem.stops
     assert problem.field == "file"
     assert "declares XML entities or a DTD, which are refused" in problem.rule
+    assert problem.rule.endswith("; no message came before it")  # not "the 0 messages"
 
 
 def test_a_file_cut_in_the_middle_keeps_the_messages_before(tmp_path: Path) -> None:

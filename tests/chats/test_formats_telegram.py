@@ -76,6 +76,7 @@ def test_a_file_cut_in_the_middle_keeps_the_messages_before(tmp_path: Path) -> N
     assert (problem.source, problem.line, problem.field) == ("result.json", 6, "file")
     assert "is not valid JSON" in problem.rule
     assert "5 messages before it are kept" in problem.rule
+    assert "\n" not in problem.rule  # one line: the parser's arrow under the byte is dropped
 
 
 def test_bad_messages_are_reported_and_the_rest_read(tmp_path: Path) -> None:

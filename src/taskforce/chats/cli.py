@@ -148,7 +148,9 @@ def import_command(
                 f"  … and {more:,} more problems in {s.file_name} (its import record keeps 100)"
             )
         if s.stopped:
-            out.print(f"  stopped early: {s.stopped}", markup=False, soft_wrap=True)
+            shown = {importing.problem_text(p) for p in s.problems[:PROBLEMS_SHOWN]}
+            said = "at the problem above" if s.stopped in shown else s.stopped
+            out.print(f"  {s.file_name} stopped early: {said}", markup=False, soft_wrap=True)
     if failed:
         err.print(f"{len(failed)} of {len(files)} files could not be imported")
         raise typer.Exit(2 if not done else 1)

@@ -107,3 +107,12 @@ def cut(text: str, source: str, line: int) -> tuple[str, Problem | None]:
         return text, None
     rule = f"is {len(text):,} characters long; the first {MAX_TEXT:,} are kept"
     return text[:MAX_TEXT], Problem(source, line, "text", rule)
+
+
+def kept_before(number: int) -> str:
+    """What a file that stopped part-way keeps, in the same words in every reader."""
+    if number == 0:
+        return "no message came before it"
+    if number == 1:
+        return "the message before it is kept"
+    return f"the {number:,} messages before it are kept"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from taskforce.chats import textlines, timestamps
-from taskforce.chats.kinds import Author, Event, Message, Problem, cut
+from taskforce.chats.kinds import Author, Event, Message, Problem, cut, kept_before
 from taskforce.core import parsing
 from taskforce.core.budgets import Breach, Exceeded
 
@@ -35,10 +35,10 @@ def read(
                     continue
                 yield from _message(fields, source, number, conversation, ordinals)
         except parsing.Malformed as exc:  # at the message after the last one read
-            rule = f"{exc}; the {number:,} messages before it are kept"
+            rule = f"{exc}; {kept_before(number)}"
             yield Problem(source, number + 1, "file", rule, stops=True)
         except Exceeded as exc:
-            rule = f"{exc.rule}; the {number:,} messages before it are kept"
+            rule = f"{exc.rule}; {kept_before(number)}"
             yield Problem(source, number + 1, "file", rule, stops=True)
         else:
             if number == 0:

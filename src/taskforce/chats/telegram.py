@@ -20,7 +20,7 @@ from pathlib import PurePosixPath
 from zoneinfo import ZoneInfo
 
 from taskforce.chats import textlines, timestamps
-from taskforce.chats.kinds import Author, Event, Message, Problem, cut
+from taskforce.chats.kinds import Author, Event, Message, Problem, cut, kept_before
 from taskforce.core import parsing
 from taskforce.core.budgets import Breach, Exceeded
 
@@ -76,10 +76,10 @@ def read(
                         ordinals[chat_id] = ordinal + 1
                     yield event
         except parsing.Malformed as exc:
-            rule = f"{exc}; the {number:,} messages before it are kept"
+            rule = f"{exc}; {kept_before(number)}"
             yield Problem(source, number + 1, "file", rule, stops=True)
         except Exceeded as exc:
-            rule = f"{exc.rule}; the {number:,} messages before it are kept"
+            rule = f"{exc.rule}; {kept_before(number)}"
             yield Problem(source, number + 1, "file", rule, stops=True)
         else:
             if number == 0 and not seen_chat:

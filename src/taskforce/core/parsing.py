@@ -112,8 +112,9 @@ def json_paths(
                 walk.enter(record[0] + 1)
                 if walk.depth <= longest:
                     levels.append([event == "start_array", ITEM])
-    except ijson.JSONError as exc:
-        raise Malformed(f"is not valid JSON: {exc}", record[0] + 1) from None
+    except ijson.JSONError as exc:  # yajl's text points at the byte over several lines
+        said = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+        raise Malformed(f"is not valid JSON: {said or 'cut short'}", record[0] + 1) from None
 
 
 def _matching(targets: list[tuple[str, tuple[object, ...]]], levels: list[list[Any]]) -> str | None:

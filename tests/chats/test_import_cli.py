@@ -90,11 +90,12 @@ def test_a_file_that_cannot_be_imported_makes_the_command_fail(
     base = ["chats", "import", "--case", cases["GB-NCA"], "--agency", "GB-NCA"]
     some = runner.invoke(app, [*base, str(school), str(letter)])
     assert some.exit_code == 1, some.output
-    assert f"error: {letter}: file: no message could be read from {letter}" in some.stderr
+    assert f"error: {letter}: file: no message could be read: {letter}:" in some.stderr
     assert "1 of 2 files could not be imported" in some.stderr
     assert len(_rows(tmp_path, ChatMessage)) == 4  # the good file is imported all the same
     none = runner.invoke(app, [*base, str(letter)])
     assert none.exit_code == 2
+    assert "nothing was imported" in none.stderr
     missing = runner.invoke(app, [*base, str(tmp_path / "nowhere.csv")])
     assert missing.exit_code == 2
     assert "no such file" in missing.stderr

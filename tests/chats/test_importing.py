@@ -249,7 +249,7 @@ def test_an_export_with_nothing_readable_is_refused_naming_its_first_problems(
     with pytest.raises(Invalid) as refused:
         import_path(session, settings, network.gb, case, path)
     assert refused.value.field == "file"
-    assert "no message could be read from letter.txt" in refused.value.message
+    assert "no message could be read: letter.txt" in refused.value.message
     assert "letter.txt: format:" in refused.value.message
     record = session.scalar(select(ChatImport))
     assert record is not None

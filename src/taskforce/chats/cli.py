@@ -152,7 +152,10 @@ def import_command(
             said = "at the problem above" if s.stopped in shown else s.stopped
             out.print(f"  {s.file_name} stopped early: {said}", markup=False, soft_wrap=True)
     if failed:
-        err.print(f"{len(failed)} of {len(files)} files could not be imported")
+        if done:
+            err.print(f"{len(failed)} of {len(files)} files could not be imported")
+        else:
+            err.print("nothing was imported" if len(files) == 1 else "no file could be imported")
         raise typer.Exit(2 if not done else 1)
 
 

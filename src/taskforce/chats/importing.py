@@ -208,7 +208,7 @@ def import_file(
     if checkpoint is not None:
         checkpoint()
     if nothing:
-        raise Invalid("file", f"no message could be read from {display}: {first}")
+        raise Invalid("file", f"no message could be read: {first}")  # `first` names the file
     return summary
 
 

@@ -72,7 +72,7 @@ def test_the_risk_is_the_sum_of_its_features_parts() -> None:
     assert {T.AGE_PROBING, T.SECRECY, T.PLATFORM_MOVE} <= shown
     assert named["distinct_tactics"].value == pytest.approx(len(shown) / 9)
     assert named["max_secrecy"].value == 1.0
-    assert named["distinct_tactics"].label == "Distinct tactics shown (of 9)"
+    assert named["distinct_tactics"].label == "Share of the 9 tactics shown"  # a value 0–1
 
 
 def test_the_running_risk_flags_at_the_first_message_over_the_threshold() -> None:

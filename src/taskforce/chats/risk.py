@@ -32,8 +32,8 @@ FEATURES: tuple[str, ...] = (
 )
 FEATURE_LABELS: dict[str, str] = {
     **{f"max_{t.value}": f"Strongest sign of {info.label.lower()}" for t, info in TACTICS.items()},
-    "distinct_tactics": "Distinct tactics shown (of 9)",
-    "distinct_stages": "Distinct grooming stages shown (of 6)",
+    "distinct_tactics": f"Share of the {len(TACTICS)} tactics shown",
+    "distinct_stages": f"Share of the {len(Stage)} grooming stages shown",
     "tactic_message_share": "Share of messages showing a tactic",
     "top_author_share": "Share of the tactics shown by one author",
 }

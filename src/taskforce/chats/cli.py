@@ -13,7 +13,15 @@ from sqlalchemy.orm import Session
 
 from taskforce.agencies import service as agency_service
 from taskforce.cases import service as case_service
-from taskforce.chats import evaluation, importing, participants, review, scorecard, tagging
+from taskforce.chats import (
+    evaluation,
+    importing,
+    participants,
+    review,
+    scorecard,
+    service,
+    tagging,
+)
 from taskforce.chats.reading import FORMATS, ReadOptions
 from taskforce.chats.schemas import ImportSummary, MentionRow
 from taskforce.chats.scorecard import plural
@@ -49,10 +57,11 @@ def acting(session: Session, agency: str, email: str | None) -> Caller:
 
 
 def case_id_of(session: Session, caller: Caller, reference: str) -> uuid.UUID:
-    """The case named on the command line; a miss names the reference and the agency it was
-    looked for in (a bare "case not found" leaves the analyst guessing which)."""
+    """The agency's own case named on the command line; a miss (or a partner's case, whose
+    chats are not the caller's) names the reference and the agency it was looked for in."""
     try:
-        return case_service.find_case(session, caller, reference).id
+        found = case_service.find_case(session, caller, reference)
+        return service.own_case(session, caller, found.id).id  # a partner's case: no chats
     except NotFound:
         where = caller.agency_code or "your agency"
         raise NotFound(f"case {reference.strip().upper()} of {where}") from None

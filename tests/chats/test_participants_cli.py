@@ -87,3 +87,31 @@ def test_list_confirm_and_dismiss_at_the_console(
         assert statuses["http://example.com/club"] == "dismissed"
         notes = set(session.scalars(select(Selector.note).where(Selector.kind == "username")))
         assert notes == {"Sam, the coach"}
+
+
+def test_confirm_is_recorded_for_the_investigator_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--as` names who confirms, as the import's `--as` and the review's `--reviewer` do: the
+    selector is theirs; a read-only user of the agency may not, and nothing changes."""
+    runner = fresh_hub(tmp_path, monkeypatch)
+    settings = Settings(data_dir=tmp_path, allow_insecure_defaults=True)
+    with hub_session(tmp_path) as session:
+        network = make_network(session)
+        known = known_abroad(session, settings, network)
+        snap_id = str(known.found["snapchat:sam_22"].id)
+        investigator, reader = network.gb.user, network.gb_reader.user
+        investigator_id, investigator_email, reader_email = (
+            investigator.id,
+            investigator.email,
+            reader.email,
+        )
+    base = ["chats", "confirm", snap_id, "--agency", "GB-NCA"]
+    refused = runner.invoke(app, [*base, "--as", reader_email])
+    assert refused.exit_code != 0
+    assert "not found" not in refused.output, refused.output  # refused for the role
+    done = runner.invoke(app, [*base, "--as", investigator_email])
+    assert done.exit_code == 0, done.output
+    with hub_session(tmp_path) as session:
+        [selector] = session.scalars(select(Selector).where(Selector.kind == "username")).all()
+        assert selector.added_by_id == investigator_id

@@ -299,12 +299,19 @@ def confirm_command(
         False, "--dismiss", help="Dismiss them instead (a re-import will not propose them)"
     ),
     note: str = typer.Option("", "--note", help="Why (kept as the selectors' note)"),
+    as_user: str | None = typer.Option(
+        None,
+        "--as",
+        help="E-mail of the agency's investigator who decides (recorded on the selectors and "
+        "in the audit log; default: the operator)",
+    ),
 ) -> None:
     """Make identifiers found in the case's chats selectors of the case, deconflicted at once
-    (hits are printed), or dismiss them. Exit 1 when nothing changed."""
+    (the new hits are counted: read them in the hits inbox), or dismiss them. Exit 1 when
+    nothing changed."""
     settings = state(ctx).settings
     with unit(ctx) as session:
-        caller = agency_service.operator(session, agency)
+        caller = acting(session, agency, as_user)
         case_id = case_id_of(session, caller, case) if case else None
         ids: list[uuid.UUID] = []
         for raw in mentions:

@@ -182,6 +182,7 @@ def test_why_these_tactics_opens_the_taggers_reasons_under_the_message(
     assert "Secrecy" in panel
     assert "threshold" in panel
     assert "Model n-grams" in panel
+    assert "<code>char:</code> 3 to 5 letters" in panel  # the pieces said in words
     assert "scored by another model version" in panel  # the test's rows name no real model
 
 

@@ -205,4 +205,5 @@ def test_the_queue_points_to_conversations_left_unclear(
     queue = client.get("/ui/chats").text
     assert "1 conversation marked <strong>unclear</strong> waits for another look" in queue
     assert '<a href="/ui/chats?decision=unclear">show it</a>' in queue
+    assert '<a href="/ui/chats?decision=unclear">1 unclear</a>' in queue  # the counts link
     assert "Chat with Kim" in client.get("/ui/chats?decision=unclear").text

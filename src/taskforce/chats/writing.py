@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -110,10 +111,19 @@ def _chunks(values: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[A
 
 
 def _new_ids(count: int) -> list[uuid.UUID]:
-    """`count` random (version 4) UUIDs, as `uuid.uuid4` makes them, from one read of the
-    system's random source instead of one a message."""
-    raw = os.urandom(16 * count)
-    return [uuid.UUID(bytes=raw[i : i + 16], version=4) for i in range(0, 16 * count, 16)]
+    """`count` new message ids laid out as UUID version 7 (RFC 9562: the milliseconds since
+    1970, then 74 random bits), sorted: the primary-key index of a table of millions then
+    grows at its end, where random (version 4) ids made every batch rewrite pages all over it
+    (an import slowed as the table grew). Still unique across nodes (74 random bits a
+    millisecond); what an id tells is when it was imported."""
+    ms = time.time_ns() // 1_000_000 & (1 << 48) - 1
+    raw = os.urandom(10 * count)
+    randoms = sorted(int.from_bytes(raw[i : i + 10], "big") >> 6 for i in range(0, 10 * count, 10))
+    high = ms << 80 | 7 << 76
+    return [uuid.UUID(int=high | (r >> 62) << 64 | 2 << 62 | (r & _LOW62)) for r in randoms]
+
+
+_LOW62 = (1 << 62) - 1
 
 
 def _update_by_id(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:

@@ -257,7 +257,9 @@ def shipped() -> Tagger:
     Its objects (the models' vocabularies: some 100,000 of them) live as long as the process,
     so they are moved out of the garbage collector's sight (`gc.freeze`): else every full
     collection walks them again, and an import, which makes many small objects, spent more
-    time in the collector than in tagging."""
+    time in the collector than in tagging. The freeze takes whatever is alive at that moment
+    (after a collection): in a server, also what it held then — a bounded, one-time set that
+    is never collected if it later becomes cyclic garbage."""
     tagger = build(corpus_module.shipped(), lexicon_module.shipped())
     gc.collect()
     gc.freeze()

@@ -36,7 +36,10 @@ from taskforce.core.db import utcnow
 from taskforce.core.errors import Invalid
 from taskforce.core.settings import Settings
 
-BATCH = 5_000  # messages tagged and written together (fewer, larger statements and commits)
+# messages tagged and written together: a file's last batch is tagged, then written, alone,
+# so a small batch keeps that tail short (200,000 messages on the quiet VM: 5,000 a batch ran
+# 17,900 msg/s, 2,000 19,300, 1,000 21,300; benchmarks/chats.py)
+BATCH = 1_000
 FIRST_BATCH = 250  # the first of a file: its tagging is waited for, nothing to write meanwhile
 
 problem_text = writing.problem_text

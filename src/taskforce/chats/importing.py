@@ -187,17 +187,12 @@ def import_file(
         first = "; ".join(problem_text(p) for p in s.problems[:3]) or "the file holds no message"
         record.status = "stopped"
         record.detail = f"nothing could be read: {first}"[:1000]
-    audit.record(
+    _audit(
         session,
         caller,
-        action="chats.import",
-        operation=Operation.COLLECTION,
-        subject_type="case",
-        subject_id=case.id,
-        subject_agency_id=case.owner_agency_id,
-        detail={
-            "import": str(record.id),
-            "file": display[:200],
+        case,
+        record,
+        {
             "sha256": record.file_sha256,
             "read": s.messages_read,
             "added": s.messages_added,
@@ -266,6 +261,20 @@ def _stopped(
     record.status = "stopped"
     record.finished_at = utcnow()
     record.detail = f"interrupted after {record.messages_read:,} messages ({why})"[:1000]
+    _audit(
+        session,
+        caller,
+        case,
+        record,
+        {"stopped": record.detail, "read": record.messages_read, "added": record.messages_added},
+    )
+    checkpoint()
+
+
+def _audit(
+    session: Session, caller: Caller, case: Case, record: ChatImport, counts: dict[str, object]
+) -> None:
+    """The import as a collection of case data (`chats.import`), finished or cut short."""
     audit.record(
         session,
         caller,
@@ -274,15 +283,8 @@ def _stopped(
         subject_type="case",
         subject_id=case.id,
         subject_agency_id=case.owner_agency_id,
-        detail={
-            "import": str(record.id),
-            "file": record.file_name[:200],
-            "stopped": record.detail,
-            "read": record.messages_read,
-            "added": record.messages_added,
-        },
+        detail={"import": str(record.id), "file": record.file_name[:200], **counts},
     )
-    checkpoint()
 
 
 def list_imports(session: Session, caller: Caller, case_id: uuid.UUID) -> list[ChatImport]:
